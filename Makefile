@@ -1,0 +1,64 @@
+# Two commands matter: `make run` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# DynamoDB Local for `make run`; set DYNAMODB_ENDPOINT_URL= (empty) to use real AWS instead.
+DYNAMODB_ENDPOINT_URL ?= http://127.0.0.1:8766
+export DYNAMODB_ENDPOINT_URL
+
+.PHONY: run test bench install system-deps lint format dynamodb-start dynamodb-stop clean
+
+run: install
+	$(PY) manage.py dynamodb_local start
+	$(PY) manage.py create_tables
+	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py collectstatic --noinput -v 0
+	@echo "Dashboard: http://$(HOST):$(PORT)/"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install system-deps
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+bench: install
+	$(PY) -m bench
+
+install: $(VENV)/.installed node_modules/.installed
+	@$(PY) manage.py dynamodb_local fetch
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed: install Node.js and npm (apt-get install -y npm)."; exit 1; }
+	npm ci --no-audit --no-fund --silent
+	@touch $@
+
+# Debian packages the tests need: Chromium for the browser tests, Java for DynamoDB Local.
+system-deps:
+	@command -v chromium >/dev/null && command -v java >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    $$(command -v chromium >/dev/null || echo chromium) \
+	    $$(command -v java >/dev/null || echo openjdk-17-jre-headless) >/dev/null; }
+
+lint: install
+	$(PY) -m ruff check .
+
+format: install
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+dynamodb-start: install
+	$(PY) manage.py dynamodb_local start
+
+dynamodb-stop:
+	$(PY) manage.py dynamodb_local stop
+
+clean: dynamodb-stop
+	rm -rf .data .cache

@@ -1,0 +1,80 @@
+"""The one place that turns a request into a user and an access scope, and the decorator pages use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django_htmx.http import HttpResponseClientRedirect
+
+from dashboard.accounts.models import User
+from dashboard.accounts.scope import STAFF, AccessScope
+from dashboard.accounts.services import get_user
+from dashboard.accounts.session_store import USER_KEY
+
+TENANT_FOCUS_KEY = "_tenant_focus"
+
+
+def user_for_request(request: HttpRequest) -> User | None:
+    if not hasattr(request, "_cached_user"):
+        user_id = request.session.get(USER_KEY)
+        user = get_user(user_id) if user_id else None
+        if user is not None and not user.is_active:
+            request.session.flush()
+            user = None
+        request._cached_user = user
+    return request._cached_user
+
+
+def scope_for_user(user: User, tenant_focus: str | None = None) -> AccessScope:
+    tenant_id = tenant_focus if user.role == STAFF else user.tenant_id
+    return AccessScope(role=user.role, actor_id=user.user_id, actor_label=user.email, tenant_id=tenant_id)
+
+
+def scope_for_request(request: HttpRequest) -> AccessScope | None:
+    user = user_for_request(request)
+    if user is None:
+        return None
+    return scope_for_user(user, request.session.get(TENANT_FOCUS_KEY))
+
+
+def login(request: HttpRequest, user: User) -> None:
+    request.session.cycle_key()  # a fresh key at login defeats session fixation
+    request.session[USER_KEY] = user.user_id
+    request._cached_user = user
+
+
+def logout(request: HttpRequest) -> None:
+    request.session.flush()
+    request._cached_user = None
+
+
+def scoped(roles: Iterable[str] | None = None) -> Callable:
+    """Pages for signed-in people with one of `roles` (any role when None)."""
+    allowed = tuple(roles) if roles else None
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            scope = request.scope
+            if scope is None:
+                login_url = f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}"
+                if request.htmx:
+                    return HttpResponseClientRedirect(login_url)
+                return redirect(login_url)
+            if allowed and scope.role not in allowed:
+                return render(
+                    request,
+                    "403.html",
+                    {"reason": "Your role does not give access to this page."},
+                    status=403,
+                )
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,88 @@
+"""Per-tenant API keys for machines. The secret is shown once; only its SHA-256 is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from pynamodb.exceptions import DoesNotExist
+
+from dashboard.accounts import audit
+from dashboard.accounts.models import ApiKey
+from dashboard.accounts.scope import API, STAFF, AccessScope
+from dashboard.accounts.services import get_tenant
+from dashboard.dynamo import clock
+from dashboard.dynamo.errors import NotFound, ValidationFailed
+from dashboard.dynamo.ids import new_id
+
+TOKEN_PREFIX = "dtk"
+
+
+@dataclass
+class NewKey:
+    key: ApiKey
+    token: str  # shown once
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_key(scope: AccessScope, tenant_id: str, name: str) -> NewKey:
+    scope.require_role(STAFF)
+    name = name.strip()
+    if not name or len(name) > 80:
+        raise ValidationFailed(
+            "The key needs a name.", {"name": "1–80 characters, e.g. the agent that uses it."}
+        )
+    get_tenant(tenant_id)
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey(
+        key_id=new_id("key"),
+        key_hash=_hash(secret),
+        tenant_id=tenant_id,
+        name=name,
+        created_by=scope.actor_label,
+        created_at=clock.now(),
+    )
+    key.save()
+    audit.record(scope, "api_key.create", "api_key", key.key_id, tenant_id=tenant_id, changes={"name": name})
+    return NewKey(key=key, token=f"{TOKEN_PREFIX}.{key.key_id}.{secret}")
+
+
+def revoke_key(scope: AccessScope, key_id: str) -> ApiKey:
+    scope.require_role(STAFF)
+    try:
+        key = ApiKey.get(key_id)
+    except DoesNotExist:
+        raise NotFound("That API key was not found.") from None
+    if key.revoked_at is None:
+        key.update(actions=[ApiKey.revoked_at.set(clock.now())])
+        audit.record(scope, "api_key.revoke", "api_key", key_id, tenant_id=key.tenant_id)
+    return key
+
+
+def list_keys(scope: AccessScope, tenant_id: str) -> list[ApiKey]:
+    scope.require_role(STAFF)
+    return list(ApiKey.by_tenant.query(tenant_id, scan_index_forward=False, limit=100))
+
+
+def scope_for_token(token: str) -> AccessScope | None:
+    """The scope an API token acts with, or None for an unknown, malformed or revoked token."""
+    parts = token.split(".")
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        return None
+    _prefix, key_id, secret = parts
+    if not key_id or not secret:
+        return None
+    try:
+        key = ApiKey.get(key_id)
+    except DoesNotExist:
+        return None
+    if key.revoked_at is not None or not hmac.compare_digest(key.key_hash, _hash(secret)):
+        return None
+    return AccessScope(
+        role=API, actor_id=key.key_id, actor_label=f"API key {key.name}", tenant_id=key.tenant_id
+    )

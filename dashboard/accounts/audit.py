@@ -1,0 +1,67 @@
+"""The audit trail: who did what to which item of which tenant, and what changed."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from dashboard.accounts.models import AuditEvent
+from dashboard.accounts.scope import AccessScope
+from dashboard.dynamo import clock
+from dashboard.dynamo.ids import new_id
+from dashboard.dynamo.paging import Page, paginate
+
+PLATFORM = "platform"
+
+
+def build_event(
+    scope: AccessScope,
+    action: str,
+    target_type: str,
+    target_id: str,
+    tenant_id: str | None = None,
+    changes: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """An unsaved event, for services that write it inside their own transaction."""
+    now = clock.now()
+    event_id = new_id("evt")
+    return AuditEvent(
+        tenant_id=tenant_id or scope.tenant_id or PLATFORM,
+        sk=f"{now.isoformat()}#{event_id}",
+        event_id=event_id,
+        ts=now,
+        month=now.strftime("%Y-%m"),
+        actor_id=scope.actor_id,
+        actor_label=scope.actor_label,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        changes=changes or None,
+    )
+
+
+def record(
+    scope: AccessScope,
+    action: str,
+    target_type: str,
+    target_id: str,
+    tenant_id: str | None = None,
+    changes: dict[str, Any] | None = None,
+) -> AuditEvent:
+    event = build_event(scope, action, target_type, target_id, tenant_id, changes)
+    event.save()
+    return event
+
+
+def list_events(
+    scope: AccessScope, *, month: str | None = None, cursor: str | None = None, limit: int = 50
+) -> Page[AuditEvent]:
+    """Newest first. Tenant admins read their tenant; staff one tenant, or every tenant by month."""
+    scope.require_role("staff", "tenant_admin")
+    if scope.sees_all_tenants:
+        month = month or clock.now().strftime("%Y-%m")
+        query = partial(AuditEvent.by_month.query, month, scan_index_forward=False)
+        return paginate(query, purpose=f"audit:month:{month}", limit=limit, cursor=cursor)
+    tenant_id = scope.require_tenant()
+    query = partial(AuditEvent.query, tenant_id, scan_index_forward=False)
+    return paginate(query, purpose=f"audit:{tenant_id}", limit=limit, cursor=cursor)

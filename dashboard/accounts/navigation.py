@@ -1,0 +1,57 @@
+"""The areas each role may see, in the order the sidebar shows them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+from dashboard.accounts.scope import MODERATOR, STAFF, TENANT_ADMIN, AccessScope
+
+EVERYONE = (STAFF, TENANT_ADMIN, MODERATOR)
+ADMINS = (STAFF, TENANT_ADMIN)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    roles: tuple[str, ...]
+    icon: str
+
+
+NAV = [
+    NavItem("Overview", "home", EVERYONE, "◧"),
+    NavItem("Cost analytics", "analytics:overview", ADMINS, "◔"),
+    NavItem("Executions", "analytics:executions", ADMINS, "≣"),
+    NavItem("Templates", "marketplace:browse", EVERYONE, "❖"),
+    NavItem("Moderation", "marketplace:queue", (STAFF, MODERATOR), "⚑"),
+    NavItem("Models", "registry:list", ADMINS, "◆"),
+    NavItem("Experiments", "logs:experiments", ADMINS, "⚗"),
+    NavItem("Flows", "flows:list", ADMINS, "⇄"),
+    NavItem("Audit trail", "accounts:audit", ADMINS, "☰"),
+    NavItem("API keys", "accounts:api_keys", (STAFF,), "⚿"),
+    NavItem("Tables", "accounts:tables", (STAFF,), "▦"),
+]
+
+
+@dataclass(frozen=True)
+class NavLink:
+    label: str
+    url: str
+    icon: str
+    active: bool
+
+
+def navigation_for(scope: AccessScope, path: str) -> list[NavLink]:
+    links = []
+    for item in NAV:
+        if scope.role not in item.roles:
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue  # an area not installed in this build
+        active = path == url if url == "/" else path.startswith(url)
+        links.append(NavLink(item.label, url, item.icon, active))
+    return links

@@ -1,0 +1,166 @@
+"""Users, tenants and sign-in. Passwords are hashed with Django's hashers."""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib.auth.hashers import check_password, make_password
+from pynamodb.exceptions import DoesNotExist
+
+from dashboard.accounts import audit, ratelimit
+from dashboard.accounts.models import ROLES, SessionItem, Tenant, User
+from dashboard.accounts.scope import MODERATOR, STAFF, TENANT_ADMIN, AccessScope
+from dashboard.dynamo import clock
+from dashboard.dynamo.errors import Conflict, NotFound, ValidationFailed
+from dashboard.dynamo.ids import new_id
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 8
+
+
+class LoginFailed(Exception):
+    def __init__(self, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+# --- tenants -----------------------------------------------------------------------------------
+
+
+def list_tenants() -> list[Tenant]:
+    return list(Tenant.by_name.query("tenant"))
+
+
+def get_tenant(tenant_id: str) -> Tenant:
+    try:
+        return Tenant.get(tenant_id)
+    except DoesNotExist:
+        raise NotFound("That tenant was not found.") from None
+
+
+def create_tenant(tenant_id: str, name: str, plan: str = "team") -> Tenant:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,39}", tenant_id):
+        raise ValidationFailed(
+            "Invalid tenant id.", {"tenant_id": "2–40 lowercase letters, digits or dashes."}
+        )
+    tenant = Tenant(tenant_id=tenant_id, name=name, plan=plan, created_at=clock.now())
+    try:
+        tenant.save(condition=Tenant.tenant_id.does_not_exist())
+    except Exception as exc:
+        if getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException":
+            raise Conflict(f"Tenant {tenant_id} already exists.") from None
+        raise
+    return tenant
+
+
+# --- users -------------------------------------------------------------------------------------
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    for user in User.by_email.query(normalize_email(email), limit=1):
+        return user
+    return None
+
+
+def get_user(user_id: str) -> User | None:
+    try:
+        return User.get(user_id)
+    except DoesNotExist:
+        return None
+
+
+def create_user(
+    email: str,
+    password: str,
+    role: str,
+    tenant_id: str | None = None,
+    name: str = "",
+    user_id: str | None = None,
+    hashed_password: str | None = None,
+) -> User:
+    email = normalize_email(email)
+    errors = {}
+    if not EMAIL_RE.match(email):
+        errors["email"] = "Enter a valid email address."
+    if role not in ROLES:
+        errors["role"] = f"Role must be one of: {', '.join(ROLES)}."
+    if role == TENANT_ADMIN and not tenant_id:
+        errors["tenant"] = "A tenant admin needs a tenant."
+    if role in (STAFF, MODERATOR) and tenant_id:
+        errors["tenant"] = "Staff and moderators belong to no tenant."
+    if hashed_password is None and len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if errors:
+        raise ValidationFailed("The user could not be created.", errors)
+    if tenant_id:
+        get_tenant(tenant_id)
+    # The email index is eventually consistent; an admin command is the only writer, so a check
+    # before the write is enough here.
+    if find_user_by_email(email):
+        raise Conflict(f"A user with email {email} already exists.", {"email": "already registered"})
+    user = User(
+        user_id=user_id or new_id("usr"),
+        email=email,
+        name=name or email.split("@")[0].replace(".", " ").title(),
+        role=role,
+        tenant_id=tenant_id,
+        password=hashed_password or make_password(password),
+        created_at=clock.now(),
+    )
+    user.save()
+    return user
+
+
+def authenticate(email: str, password: str, address: str) -> User:
+    """The active user with these credentials; raises LoginFailed (rate limited per account and address)."""
+    retry_after = ratelimit.blocked_for(email, address)
+    if retry_after:
+        minutes = max(1, round(retry_after / 60))
+        raise LoginFailed(
+            f"Too many failed sign-in attempts. Try again in about {minutes} minute{'s' if minutes > 1 else ''}.",
+            retry_after=retry_after,
+        )
+    user = find_user_by_email(email)
+    if user is None or not user.is_active or not check_password(password, user.password):
+        ratelimit.record_failure(email, address)
+        raise LoginFailed("That email and password do not match an active account.")
+    user.update(actions=[User.last_login_at.set(clock.now())])
+    return user
+
+
+def end_sessions(user_id: str) -> int:
+    """Delete every session of a user (logout everywhere, disabled accounts)."""
+    ended = 0
+    for session in SessionItem.by_user.query(user_id):
+        SessionItem(session_key=session.session_key).delete()
+        ended += 1
+    return ended
+
+
+def set_active(scope: AccessScope, user_id: str, active: bool) -> User:
+    scope.require_role(STAFF)
+    user = get_user(user_id)
+    if user is None:
+        raise NotFound("That user was not found.")
+    user.update(actions=[User.is_active.set(active)])
+    if not active:
+        end_sessions(user_id)
+    audit.record(
+        scope,
+        "user.enable" if active else "user.disable",
+        "user",
+        user_id,
+        tenant_id=user.tenant_id,
+        changes={"is_active": active},
+    )
+    return user
+
+
+def list_users(scope: AccessScope, tenant_id: str) -> list[User]:
+    scope.check_tenant(tenant_id, "That tenant")
+    return list(User.by_tenant.query(tenant_id, scan_index_forward=False, limit=200))

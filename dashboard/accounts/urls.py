@@ -1,0 +1,13 @@
+from django.urls import path
+
+from dashboard.accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("tenant/", views.switch_tenant, name="switch_tenant"),
+    path("audit/", views.audit_trail, name="audit"),
+    path("api-keys/", views.api_key_list, name="api_keys"),
+    path("api-keys/<str:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+    path("tables/", views.tables, name="tables"),
+]

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from dashboard.accounts import access, api_keys, audit, services
+from dashboard.accounts.forms import ApiKeyForm, LoginForm
+from dashboard.accounts.scope import STAFF, TENANT_ADMIN
+from dashboard.dynamo.errors import DashboardError
+from dashboard.dynamo.tables import all_models, describe
+
+
+def _client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "unknown")
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or "/"
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return "/"
+
+
+def login(request: HttpRequest) -> HttpResponse:
+    if request.scope is not None:
+        return redirect(_safe_next(request))
+    form = LoginForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.authenticate(
+                form.cleaned_data["email"], form.cleaned_data["password"], _client_address(request)
+            )
+        except services.LoginFailed as exc:
+            form.add_error(None, exc.message)
+            status = 429 if exc.retry_after else 200
+        else:
+            access.login(request, user)
+            return redirect(_safe_next(request))
+    return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request)}, status=status)
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    access.logout(request)
+    messages.info(request, "You are signed out.")
+    return redirect("login")
+
+
+@require_POST
+@access.scoped(roles=[STAFF])
+def switch_tenant(request: HttpRequest) -> HttpResponse:
+    tenant_id = request.POST.get("tenant_id") or None
+    if tenant_id:
+        services.get_tenant(tenant_id)  # 404 for an unknown tenant
+    request.session[access.TENANT_FOCUS_KEY] = tenant_id
+    return redirect(_safe_next(request))
+
+
+@access.scoped(roles=[STAFF, TENANT_ADMIN])
+def audit_trail(request: HttpRequest) -> HttpResponse:
+    page = audit.list_events(
+        request.scope, month=request.GET.get("month") or None, cursor=request.GET.get("cursor")
+    )
+    context = {"page": page, "month": request.GET.get("month", "")}
+    if request.htmx:
+        return render(request, "accounts/audit.html#events", context)
+    return render(request, "accounts/audit.html", context)
+
+
+@access.scoped(roles=[STAFF])
+def api_key_list(request: HttpRequest) -> HttpResponse:
+    tenants = services.list_tenants()
+    form = ApiKeyForm(request.POST or None, tenants=tenants, initial={"tenant_id": request.scope.tenant_id})
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = api_keys.create_key(
+                request.scope, form.cleaned_data["tenant_id"], form.cleaned_data["name"]
+            )
+        except DashboardError as exc:
+            for field, message in exc.fields.items():
+                form.add_error(field if field in form.fields else None, message)
+        else:
+            new_token = created.token
+            form = ApiKeyForm(tenants=tenants, initial={"tenant_id": created.key.tenant_id})
+    keys_by_tenant = [
+        (tenant, api_keys.list_keys(request.scope, tenant.tenant_id))
+        for tenant in tenants
+        if request.scope.tenant_id in (None, tenant.tenant_id)
+    ]
+    return render(
+        request,
+        "accounts/api_keys.html",
+        {"form": form, "new_token": new_token, "keys_by_tenant": keys_by_tenant},
+    )
+
+
+@require_POST
+@access.scoped(roles=[STAFF])
+def api_key_revoke(request: HttpRequest, key_id: str) -> HttpResponse:
+    key = api_keys.revoke_key(request.scope, key_id)
+    messages.success(request, f"API key “{key.name}” is revoked; requests with it now get 401.")
+    return redirect("accounts:api_keys")
+
+
+@access.scoped(roles=[STAFF])
+def tables(request: HttpRequest) -> HttpResponse:
+    infos = [describe(model) for model in all_models()]
+    return render(request, "accounts/tables.html", {"tables": infos})

@@ -1,0 +1,92 @@
+"""Agent execution history (raw, 180-day TTL) and the per-day rollup counters that analytics read."""
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from dashboard.dynamo.base import DynamoModel, table_meta
+
+EXECUTION_TTL_DAYS = 180
+EXECUTION_STATUSES = ("succeeded", "failed", "timeout", "cancelled")
+
+
+class ExecutionsByUser(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "user_id-started_at-index"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    started_at = UnicodeAttribute(range_key=True)
+
+
+class ExecutionsByTenant(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "tenant_id-started_at-index"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    started_at = UnicodeAttribute(range_key=True)
+
+
+class ExecutionsByTenantStatus(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "tenant_status-started_at-index"
+        projection = AllProjection()
+
+    tenant_status = UnicodeAttribute(hash_key=True)  # tenant_id#status
+    started_at = UnicodeAttribute(range_key=True)
+
+
+class ExecutionsById(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "execution_id-index"
+        projection = AllProjection()
+
+    execution_id = UnicodeAttribute(hash_key=True)
+
+
+class Execution(DynamoModel):
+    Meta = table_meta("agent-execution-history")
+    agent_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)  # started_at#execution_id
+    execution_id = UnicodeAttribute()
+    tenant_id = UnicodeAttribute()
+    tenant_status = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    model = UnicodeAttribute()
+    status = UnicodeAttribute()
+    started_at = UnicodeAttribute()  # ISO-8601 UTC with milliseconds, sortable
+    finished_at = UnicodeAttribute(null=True)
+    duration_ms = NumberAttribute()
+    input = UnicodeAttribute(default="")
+    output = UnicodeAttribute(default="")
+    truncated = BooleanAttribute(default=False)
+    tokens_in = NumberAttribute(default=0)
+    tokens_out = NumberAttribute(default=0)
+    cost_micro_usd = NumberAttribute(default=0)
+    error = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+    by_user = ExecutionsByUser()
+    by_tenant = ExecutionsByTenant()
+    by_tenant_status = ExecutionsByTenantStatus()
+    by_execution_id = ExecutionsById()
+
+
+class ExecutionRollup(DynamoModel):
+    """Atomic counters per tenant, dimension and day: pk `tenant#dimension`, sk `day#value`."""
+
+    Meta = table_meta("execution-rollups")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    count = NumberAttribute(default=0)
+    failures = NumberAttribute(default=0)
+    cost_micro_usd = NumberAttribute(default=0)
+    tokens_in = NumberAttribute(default=0)
+    tokens_out = NumberAttribute(default=0)
+    duration_ms_sum = NumberAttribute(default=0)
+    latency_buckets = MapAttribute(default=dict)  # bucket upper bound (ms) -> count

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DynamoConfig(AppConfig):
+    name = "dashboard.dynamo"
+    label = "dynamo"

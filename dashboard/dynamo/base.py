@@ -1,0 +1,86 @@
+"""The one place where PynamoDB models learn their table name, endpoint and credentials."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from pynamodb.connection import Connection
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from dashboard.dynamo import metrics
+
+# Every model class registers itself here (create_tables, describe_tables, tests use it).
+MODELS: list[type[Model]] = []
+
+
+def table_name(suffix: str) -> str:
+    return f"{settings.DYNAMODB_TABLE_PREFIX}-{suffix}"
+
+
+def _credentials() -> dict[str, str | None]:
+    # DynamoDB Local partitions data by access key unless -sharedDb; fixed fake keys keep one view.
+    # Against AWS, None lets botocore use its normal credential chain.
+    if settings.DYNAMODB_ENDPOINT_URL:
+        return {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+    return {"aws_access_key_id": None, "aws_secret_access_key": None}
+
+
+def _connection_options() -> dict:
+    return {
+        "region": settings.DYNAMODB_REGION,
+        "host": settings.DYNAMODB_ENDPOINT_URL,
+        "connect_timeout_seconds": settings.DYNAMODB_CONNECT_TIMEOUT,
+        "read_timeout_seconds": settings.DYNAMODB_READ_TIMEOUT,
+        "max_retry_attempts": settings.DYNAMODB_MAX_RETRIES,
+        **_credentials(),
+    }
+
+
+def table_meta(suffix: str) -> type:
+    """Build a model's Meta from settings: `Meta = table_meta("users")`."""
+    attrs = {"table_suffix": suffix, "table_name": table_name(suffix), "billing_mode": "PAY_PER_REQUEST"}
+    attrs.update(_connection_options())
+    return type("Meta", (), attrs)
+
+
+class DynamoModel(Model):
+    """Base of every table model: registers itself and counts its DynamoDB calls."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if getattr(getattr(cls, "Meta", None), "table_suffix", None):
+            MODELS.append(cls)
+
+    @classmethod
+    def _get_connection(cls):
+        connection = super()._get_connection()
+        metrics.instrument(connection.connection.client)
+        return connection
+
+
+def reconfigure() -> None:
+    """Re-read connection settings into every model (tests point them at their own DynamoDB Local)."""
+    global _shared_connection
+    for model in MODELS:
+        model.Meta.table_name = table_name(model.Meta.table_suffix)
+        for key, value in _connection_options().items():
+            setattr(model.Meta, key, value)
+        model._connection = None
+    _shared_connection = None
+
+
+_shared_connection: Connection | None = None
+
+
+def connection() -> Connection:
+    """A plain connection for operations that span tables (transactions)."""
+    global _shared_connection
+    if _shared_connection is None:
+        _shared_connection = Connection(**_connection_options())
+    metrics.instrument(_shared_connection.client)
+    return _shared_connection
+
+
+def transact_write() -> TransactWrite:
+    """`with transact_write() as tx:` — all writes land together or none does."""
+    return TransactWrite(connection=connection())

@@ -1,0 +1,110 @@
+"""Turn an unreachable DynamoDB into a clear 503, and count DynamoDB calls per request."""
+
+from __future__ import annotations
+
+import logging
+
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, NoCredentialsError
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from dashboard.dynamo import metrics
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE_CODES = {
+    "ResourceNotFoundException",
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "UnrecognizedClientException",
+}
+
+
+def unavailable_reason(exc: BaseException) -> str | None:
+    """Why DynamoDB could not serve the request, or None when the error is something else."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, ConnectionError | HTTPClientError):
+            return "the database does not answer"
+        if isinstance(exc, NoCredentialsError):
+            return "the dashboard has no credentials for the database"
+        if isinstance(exc, ClientError):
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "ResourceNotFoundException":
+                return "a table is missing (run `manage.py create_tables`)"
+            if code in UNAVAILABLE_CODES:
+                return "the database is overloaded or unavailable"
+        exc = getattr(exc, "cause", None) or exc.__cause__ or exc.__context__
+    return None
+
+
+class DynamoUnavailableMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        reason = unavailable_reason(exception)
+        if reason is None:
+            return None
+        log.error("DynamoDB unavailable: %s (%s)", reason, exception)
+        if request.path.startswith("/api/"):
+            body = {
+                "error": {
+                    "code": "unavailable",
+                    "message": f"Service unavailable: {reason}. Try again shortly.",
+                }
+            }
+            return JsonResponse(body, status=503)
+        return render(request, "503.html", {"reason": reason}, status=503)
+
+
+class CallStatsMiddleware:
+    """Counts every DynamoDB call a request makes; the figures go to response headers when enabled."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with metrics.track() as stats:
+            request.dynamo_stats = stats
+            response = self.get_response(request)
+        if settings.DYNAMODB_CALL_HEADERS:
+            response["X-DynamoDB-Calls"] = str(stats.calls)
+            response["X-DynamoDB-Capacity"] = f"{stats.capacity:.1f}"
+        return response
+
+
+class DashboardErrorMiddleware:
+    """A service's NotFound/PermissionDenied/Conflict/… that no view handled becomes a clear page or JSON error."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from dashboard.dynamo.errors import DashboardError
+
+        if not isinstance(exception, DashboardError):
+            return None
+        if request.path.startswith("/api/"):
+            error = {"code": exception.code, "message": exception.message}
+            if exception.fields:
+                error["fields"] = exception.fields
+            return JsonResponse({"error": error}, status=exception.status)
+        template = {403: "403.html", 404: "404.html"}.get(exception.status, "error.html")
+        return render(
+            request,
+            template,
+            {"reason": exception.message, "status": exception.status},
+            status=exception.status,
+        )

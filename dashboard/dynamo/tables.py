@@ -1,0 +1,93 @@
+"""Creating and describing the tables of every registered model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.conf import settings
+
+from dashboard.dynamo.base import MODELS
+
+
+def all_models() -> list:
+    apps.check_models_ready()
+    return sorted(MODELS, key=lambda model: model.Meta.table_name)
+
+
+def _client(model):
+    return model._get_connection().connection.client
+
+
+def _ttl_attribute(model) -> str | None:
+    attribute = model._ttl_attribute()
+    return attribute.attr_name if attribute else None
+
+
+def ensure_table(model) -> str:
+    """Create the table if missing and make sure TTL is on. Returns what was done."""
+    done = "exists"
+    if not model.exists():
+        model.create_table(wait=True)
+        done = "created"
+    ttl_name = _ttl_attribute(model)
+    if ttl_name:
+        status = _client(model).describe_time_to_live(TableName=model.Meta.table_name)
+        if status["TimeToLiveDescription"].get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+            _client(model).update_time_to_live(
+                TableName=model.Meta.table_name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_name},
+            )
+            done += ", TTL enabled"
+    if not settings.DYNAMODB_ENDPOINT_URL and done.startswith("created"):
+        # Real AWS only: point-in-time recovery (DynamoDB encrypts every table at rest already).
+        _client(model).update_continuous_backups(
+            TableName=model.Meta.table_name,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
+        done += ", PITR enabled"
+    return done
+
+
+def ensure_tables() -> Iterator[tuple[str, str]]:
+    for model in all_models():
+        yield model.Meta.table_name, ensure_table(model)
+
+
+@dataclass
+class TableInfo:
+    name: str
+    keys: str
+    indexes: list[str]
+    ttl: str
+    item_count: int
+    status: str
+
+
+def describe(model) -> TableInfo:
+    table = model.describe_table()
+    key = " / ".join(k["AttributeName"] for k in table["KeySchema"])
+    indexes = [
+        f"{index['IndexName']} ({' + '.join(k['AttributeName'] for k in index['KeySchema'])})"
+        for index in table.get("GlobalSecondaryIndexes", [])
+    ]
+    ttl = _client(model).describe_time_to_live(TableName=model.Meta.table_name)["TimeToLiveDescription"]
+    ttl_text = (
+        f"{ttl.get('AttributeName')} ({ttl['TimeToLiveStatus'].lower()})" if ttl.get("AttributeName") else "—"
+    )
+    return TableInfo(
+        name=model.Meta.table_name,
+        keys=key,
+        indexes=indexes,
+        ttl=ttl_text,
+        item_count=int(table.get("ItemCount", 0)),
+        status=table.get("TableStatus", "?"),
+    )
+
+
+def delete_all_tables() -> None:
+    """Tests and `seed_demo --reset` only."""
+    for model in all_models():
+        if model.exists():
+            model.delete_table()

@@ -1,0 +1,132 @@
+"""Demo projects and studio flows (nodes, edges, snapshots, node configs)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dashboard.dynamo.seeding import SeedContext
+from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, NodeConfig, Project
+
+PROJECTS = ["Customer support", "Sales assistant", "Document search", "Fraud review", "Onboarding bot"]
+FLOW_SHAPES = {
+    "Support triage": ["prompt", "llm", "condition", "tool", "output"],
+    "RAG answerer": ["prompt", "retriever", "llm", "output"],
+    "Lead enrichment": ["http_request", "code", "llm", "output"],
+    "Ticket summariser": ["prompt", "llm", "output"],
+    "Invoice checker": ["retriever", "code", "condition", "llm", "output"],
+}
+DEFAULT_CONFIGS = {
+    "llm": {"model": "gpt-4o-mini", "temperature": 0.2, "max_tokens": 1024},
+    "prompt": {"template": "You are a helpful assistant for {{company}}.", "variables": ["company"]},
+    "tool": {"name": "lookup_order", "timeout_seconds": 10},
+    "http_request": {"method": "GET", "url": "https://api.example.com/v1/leads", "timeout_seconds": 15},
+    "retriever": {"index": "kb-articles", "top_k": 5, "min_score": 0.5},
+    "condition": {"expression": "output.confidence > 0.7"},
+    "code": {"language": "python", "source": "def run(inputs):\n    return inputs"},
+    "output": {"format": "markdown"},
+}
+
+
+def flow_definition(node_types: list[str]) -> dict:
+    nodes = [
+        {"id": f"n{i + 1}", "type": node_type, "label": node_type.replace("_", " ").title()}
+        for i, node_type in enumerate(node_types)
+    ]
+    edges = [
+        {"id": f"e{i + 1}", "source": nodes[i]["id"], "target": nodes[i + 1]["id"]}
+        for i in range(len(nodes) - 1)
+    ]
+    return {"nodes": nodes, "edges": edges}
+
+
+def seed(ctx: SeedContext) -> None:
+    projects, flows, nodes, edges, snapshots, configs = [], [], [], [], [], []
+    for tenant in ctx.tenants:
+        tenant_id = tenant.tenant_id
+        author = ctx.admins[tenant_id][0]
+        for p_index, name in enumerate(PROJECTS[: 3 + ctx.rng.randrange(3)]):
+            created = ctx.now - timedelta(days=ctx.rng.randrange(60, 120))
+            project = Project(
+                project_id=f"prj_{tenant_id}_{p_index + 1}",
+                tenant_id=tenant_id,
+                name=name,
+                description=f"{name} work for {tenant.name}",
+                created_by=author.user_id,
+                created_at=created,
+                updated_at=ctx.now - timedelta(hours=ctx.rng.randrange(1, 500)),
+            )
+            projects.append(project)
+            ctx.projects.setdefault(tenant_id, []).append(project)
+            for f_index, (flow_name, shape) in enumerate(ctx.rng.sample(sorted(FLOW_SHAPES.items()), 2)):
+                flow_id = f"flw_{tenant_id}_{p_index + 1}_{f_index + 1}"
+                definition = flow_definition(shape)
+                updated = ctx.now - timedelta(hours=ctx.rng.randrange(1, 700))
+                flow = Flow(
+                    flow_id=flow_id,
+                    project_id=project.project_id,
+                    tenant_id=tenant_id,
+                    name=flow_name,
+                    description=f"{flow_name} for {name.lower()}",
+                    node_count=len(definition["nodes"]),
+                    edge_count=len(definition["edges"]),
+                    created_by=author.user_id,
+                    created_at=created,
+                    updated_at=updated,
+                )
+                flows.append(flow)
+                ctx.flows.setdefault(tenant_id, []).append(flow)
+                for position, node in enumerate(definition["nodes"]):
+                    nodes.append(
+                        FlowNode(
+                            flow_id=flow_id,
+                            node_id=node["id"],
+                            tenant_id=tenant_id,
+                            node_type=node["type"],
+                            label=node["label"],
+                            position_x=120 + position * 220,
+                            position_y=160,
+                        )
+                    )
+                    if ctx.rng.random() < 0.8:  # the rest keep their type's defaults
+                        configs.append(
+                            NodeConfig(
+                                flow_id=flow_id,
+                                node_id=node["id"],
+                                tenant_id=tenant_id,
+                                node_type=node["type"],
+                                config=DEFAULT_CONFIGS[node["type"]],
+                                updated_by=author.user_id,
+                                updated_at=updated,
+                            )
+                        )
+                for edge in definition["edges"]:
+                    edges.append(
+                        FlowEdge(
+                            flow_id=flow_id,
+                            edge_id=edge["id"],
+                            tenant_id=tenant_id,
+                            source=edge["source"],
+                            target=edge["target"],
+                        )
+                    )
+                for version in (1, 2):
+                    snapshots.append(
+                        FlowSnapshot(
+                            flow_id=flow_id,
+                            version=version,
+                            tenant_id=tenant_id,
+                            definition=definition,
+                            note=f"Saved version {version}",
+                            created_by=author.user_id,
+                            created_at=updated - timedelta(days=3 - version),
+                        )
+                    )
+    for model, items in (
+        (Project, projects),
+        (Flow, flows),
+        (FlowNode, nodes),
+        (FlowEdge, edges),
+        (FlowSnapshot, snapshots),
+        (NodeConfig, configs),
+    ):
+        ctx.write(model, ctx.progress(items, model.Meta.table_suffix, total=len(items)))

@@ -1,0 +1,60 @@
+"""The home page's short overview of each area, a few bounded queries each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dashboard.accounts.models import AuditEvent
+from dashboard.accounts.scope import AccessScope
+from dashboard.accounts.services import list_tenants
+from dashboard.dynamo import clock
+from dashboard.flows.models import Flow, Project
+from dashboard.logs.models import Experiment
+from dashboard.marketplace.models import AgentTemplate
+from dashboard.registry.models import RegistryVersion
+
+CARD_SIZE = 5
+QUEUE_PEEK = 100
+
+
+@dataclass
+class Overview:
+    tenants: list = field(default_factory=list)
+    projects: list = field(default_factory=list)
+    flows: list = field(default_factory=list)
+    experiments: list = field(default_factory=list)
+    models: list = field(default_factory=list)
+    templates: list = field(default_factory=list)
+    queue: list = field(default_factory=list)
+    queue_more: bool = False
+    events: list = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _latest(index, tenant_id: str) -> list:
+    return list(index.query(tenant_id, scan_index_forward=False, limit=CARD_SIZE))
+
+
+def overview(scope: AccessScope) -> Overview:
+    result = Overview()
+    if scope.is_staff:
+        result.tenants = list_tenants()
+    if scope.role in ("staff", "moderator"):
+        queue = list(AgentTemplate.moderation_queue.query("pending", limit=QUEUE_PEEK + 1))
+        result.queue = queue[:CARD_SIZE]
+        result.queue_more = len(queue) > QUEUE_PEEK
+        result.extra["queue_size"] = min(len(queue), QUEUE_PEEK)
+    if scope.role in ("staff", "tenant_admin"):
+        if scope.tenant_id:
+            tenant_id = scope.tenant_id
+            result.projects = _latest(Project.by_tenant, tenant_id)
+            result.flows = _latest(Flow.by_tenant, tenant_id)
+            result.experiments = _latest(Experiment.by_tenant, tenant_id)
+            result.models = _latest(RegistryVersion.by_tenant, tenant_id)
+            result.templates = _latest(AgentTemplate.by_tenant, tenant_id)
+            result.events = list(AuditEvent.query(tenant_id, scan_index_forward=False, limit=CARD_SIZE))
+        else:
+            month = clock.now().strftime("%Y-%m")
+            result.events = list(AuditEvent.by_month.query(month, scan_index_forward=False, limit=CARD_SIZE))
+    return result

@@ -1,0 +1,121 @@
+"""Datasets, models and the lab model registry (versions and their deployments)."""
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    ListAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from dashboard.dynamo.base import DynamoModel, table_meta
+
+
+class DatasetsByProject(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "project_id-created_at-index"
+        projection = AllProjection()
+
+    project_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class Dataset(DynamoModel):
+    Meta = table_meta("datasets")
+    dataset_id = UnicodeAttribute(hash_key=True)
+    project_id = UnicodeAttribute()
+    tenant_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    uri = UnicodeAttribute(default="")
+    rows = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    by_project = DatasetsByProject()
+
+
+class ModelsByProject(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "project_id-created_at-index"
+        projection = AllProjection()
+
+    project_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class MlModel(DynamoModel):
+    """The core `models` table: a model's identity; its versions live in the registry."""
+
+    Meta = table_meta("models")
+    model_id = UnicodeAttribute(hash_key=True)
+    project_id = UnicodeAttribute()
+    tenant_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    task = UnicodeAttribute(default="")
+    description = UnicodeAttribute(default="")
+    created_by = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    by_project = ModelsByProject()
+
+
+class RegistryByProject(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "project_id-updated_at-index"
+        projection = AllProjection()
+
+    project_id = UnicodeAttribute(hash_key=True)
+    updated_at = UTCDateTimeAttribute(range_key=True)
+
+
+class RegistryByStatus(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "status-updated_at-index"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    updated_at = UTCDateTimeAttribute(range_key=True)
+
+
+class RegistryByTenant(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "tenant_id-updated_at-index"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    updated_at = UTCDateTimeAttribute(range_key=True)
+
+
+class RegistryByEnvironment(GlobalSecondaryIndex):
+    """Sparse: only a version live in an environment carries `environment`."""
+
+    class Meta:
+        index_name = "environment-deployed_at-index"
+        projection = AllProjection()
+
+    environment = UnicodeAttribute(hash_key=True)
+    deployed_at = UTCDateTimeAttribute(range_key=True)
+
+
+class RegistryVersion(DynamoModel):
+    Meta = table_meta("lab-model-registry")
+    model_id = UnicodeAttribute(hash_key=True)
+    version = UnicodeAttribute(range_key=True)
+    project_id = UnicodeAttribute()
+    tenant_id = UnicodeAttribute()
+    model_name = UnicodeAttribute()
+    status = UnicodeAttribute(default="registered")
+    framework = UnicodeAttribute(default="")
+    artifact_uri = UnicodeAttribute(default="")
+    dataset_id = UnicodeAttribute(null=True)
+    parameters = JSONAttribute(null=True)
+    metrics = JSONAttribute(null=True)
+    environment = UnicodeAttribute(null=True)
+    deployed_at = UTCDateTimeAttribute(null=True)
+    deployments = ListAttribute(null=True)  # history rows: {"at", "by", "environment", "from", "outcome"}
+    created_by = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    row_version = VersionAttribute()
+    by_project = RegistryByProject()
+    by_status = RegistryByStatus()
+    by_tenant = RegistryByTenant()
+    by_environment = RegistryByEnvironment()

@@ -1,0 +1,152 @@
+"""Settings for the Diatonic AI Lab dashboard.
+
+Everything that differs between a laptop and production comes from the environment,
+read through the tiny helpers below (the healthchecks way).
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envbool(name: str, default: str) -> bool:
+    return os.getenv(name, default).lower() in ("1", "true", "yes", "on")
+
+
+def envint(name: str, default: str) -> int:
+    return int(os.getenv(name, default))
+
+
+def envlist(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
+
+
+DEBUG = envbool("DEBUG", "true")
+SECRET_KEY = os.getenv("SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.staticfiles",
+    "django.contrib.messages",
+    "django.contrib.humanize",
+    "django_htmx",
+    "template_partials",
+    "dashboard.dynamo",
+    "dashboard.accounts",
+    "dashboard.home",
+    "dashboard.marketplace",
+    "dashboard.registry",
+    "dashboard.analytics",
+    "dashboard.logs",
+    "dashboard.flows",
+    "dashboard.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "dashboard.dynamo.middleware.DynamoUnavailableMiddleware",
+    "dashboard.dynamo.middleware.CallStatsMiddleware",
+    "dashboard.dynamo.middleware.DashboardErrorMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "dashboard.accounts.middleware.AccessScopeMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "dashboard.urls"
+WSGI_APPLICATION = "dashboard.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.messages.context_processors.messages",
+                "dashboard.accounts.context_processors.access",
+            ],
+        },
+    }
+]
+
+# No SQL database: every read and write goes through PynamoDB.
+DATABASES: dict = {}
+
+SESSION_ENGINE = "dashboard.accounts.session_store"
+SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", str(12 * 3600))
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+LOGIN_URL = "login"
+
+# Login rate limit: failures allowed per window, per account and per client address.
+LOGIN_FAILURES_PER_ACCOUNT = envint("LOGIN_FAILURES_PER_ACCOUNT", "5")
+LOGIN_FAILURES_PER_ADDRESS = envint("LOGIN_FAILURES_PER_ADDRESS", "20")
+LOGIN_FAILURE_WINDOW_SECONDS = envint("LOGIN_FAILURE_WINDOW_SECONDS", "900")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / ".cache" / "staticfiles"
+# Front-end packages come from npm (package.json); `make` runs `npm ci` before serving.
+STATICFILES_DIRS = [BASE_DIR / "static"]
+if (BASE_DIR / "node_modules").is_dir():
+    STATICFILES_DIRS.append(("vendor", BASE_DIR / "node_modules"))
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# DynamoDB. Unset endpoint means real AWS (credentials from the usual AWS chain).
+DYNAMODB_ENDPOINT_URL = os.getenv("DYNAMODB_ENDPOINT_URL") or None
+DYNAMODB_REGION = os.getenv("AWS_REGION", "us-east-2")
+DYNAMODB_TABLE_PREFIX = os.getenv("DYNAMODB_TABLE_PREFIX", "ainw-dev")
+DYNAMODB_CONNECT_TIMEOUT = float(os.getenv("DYNAMODB_CONNECT_TIMEOUT", "2"))
+DYNAMODB_READ_TIMEOUT = float(os.getenv("DYNAMODB_READ_TIMEOUT", "10"))
+DYNAMODB_MAX_RETRIES = envint("DYNAMODB_MAX_RETRIES", "2")
+# Adds X-DynamoDB-Calls / X-DynamoDB-Capacity to every response (benchmarks, debugging).
+DYNAMODB_CALL_HEADERS = envbool("DYNAMODB_CALL_HEADERS", "true" if DEBUG else "false")
+
+# Where `manage.py dynamodb_local` keeps the engine and the on-disk data (outside the repo).
+DYNAMODB_LOCAL_VERSION = "2.9.30"  # npm package amplify-dynamodb-simulator
+DYNAMODB_LOCAL_CACHE = Path(
+    os.getenv("DYNAMODB_LOCAL_CACHE", str(Path.home() / ".cache" / "diatonic-dashboard"))
+)
+DYNAMODB_LOCAL_DATA = Path(os.getenv("DYNAMODB_LOCAL_DATA", str(BASE_DIR / ".data" / "dynamodb")))
+DYNAMODB_LOCAL_PORT = envint("DYNAMODB_LOCAL_PORT", "8766")
+
+API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", str(2 * 1024 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
+    "loggers": {"botocore": {"level": "WARNING"}, "pynamodb": {"level": "WARNING"}},
+}
+
+if not DEBUG:
+    # Production: HTTPS only, secure cookies, strict headers.
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "true")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "31536000")
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    X_FRAME_OPTIONS = "DENY"

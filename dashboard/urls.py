@@ -1,0 +1,21 @@
+from django.urls import include, path
+
+from dashboard.accounts import views as account_views
+from dashboard.home import views as home_views
+
+urlpatterns = [
+    path("", home_views.home, name="home"),
+    path("login/", account_views.login, name="login"),
+    path("logout/", account_views.logout, name="logout"),
+    path("account/", include("dashboard.accounts.urls")),
+    path("templates/", include("dashboard.marketplace.urls")),
+    path("models/", include("dashboard.registry.urls")),
+    path("analytics/", include("dashboard.analytics.urls")),
+    path("experiments/", include("dashboard.logs.urls")),
+    path("flows/", include("dashboard.flows.urls")),
+    path("api/", include("dashboard.api.urls")),
+]
+
+handler403 = "dashboard.home.views.error_403"
+handler404 = "dashboard.home.views.error_404"
+handler500 = "dashboard.home.views.error_500"

@@ -1,0 +1,165 @@
+"""The test session runs against its own DynamoDB Local (in memory, on a free port).
+
+Named people shared by all tests: "admin of acme", "admin of globex", "moderator", "staff".
+Tests isolate themselves with unique ids (`unique()`), never by emptying tables.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from django.conf import settings
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.wsgi import get_wsgi_application
+from django.test import Client
+
+from dashboard.accounts import services
+from dashboard.accounts.models import User
+from dashboard.accounts.session_store import USER_KEY, SessionStore
+from dashboard.dynamo import base, local
+from dashboard.dynamo.ids import new_id
+from dashboard.dynamo.tables import ensure_tables
+
+PASSWORD = "correct-horse-battery"
+
+
+def unique(prefix: str = "t") -> str:
+    return new_id(prefix)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dynamodb_local(tmp_path_factory) -> Iterator[str]:
+    port = local.free_port()
+    log_path = tmp_path_factory.mktemp("dynamodb") / "dynamodb-local.log"
+    process = local.start(port, data_dir=None, log_path=log_path)
+    settings.DYNAMODB_ENDPOINT_URL = f"http://127.0.0.1:{port}"
+    settings.DYNAMODB_TABLE_PREFIX = "test"
+    settings.DYNAMODB_MAX_RETRIES = 0
+    # Hashing strength is not under test; a fast hasher keeps the suite quick.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    base.reconfigure()
+    for _name, _done in ensure_tables():
+        pass
+    yield settings.DYNAMODB_ENDPOINT_URL
+    local.stop_process(process)
+
+
+@pytest.fixture(scope="session")
+def people(dynamodb_local) -> dict[str, User]:
+    for tenant_id, name in (("acme", "Acme Robotics"), ("globex", "Globex Analytics")):
+        services.create_tenant(tenant_id, name)
+    return {
+        "admin of acme": services.create_user(
+            "admin@acme.test", PASSWORD, "tenant_admin", "acme", "Ada Acme"
+        ),
+        "admin of globex": services.create_user(
+            "admin@globex.test", PASSWORD, "tenant_admin", "globex", "Gil Globex"
+        ),
+        "moderator": services.create_user(
+            "moderator@diatonic.test", PASSWORD, "moderator", name="Mo Derator"
+        ),
+        "staff": services.create_user("staff@diatonic.test", PASSWORD, "staff", name="Sam Staff"),
+    }
+
+
+def session_for(user: User, **extra) -> str:
+    store = SessionStore()
+    store[USER_KEY] = user.user_id
+    for key, value in extra.items():
+        store[key] = value
+    store.create()
+    store.save()
+    return store.session_key
+
+
+def client_for(user: User, **session) -> Client:
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session_for(user, **session)
+    return client
+
+
+@pytest.fixture
+def acme_admin(people) -> Client:
+    return client_for(people["admin of acme"])
+
+
+@pytest.fixture
+def globex_admin(people) -> Client:
+    return client_for(people["admin of globex"])
+
+
+@pytest.fixture
+def moderator(people) -> Client:
+    return client_for(people["moderator"])
+
+
+@pytest.fixture
+def staff(people) -> Client:
+    return client_for(people["staff"])
+
+
+# --- browser tests -----------------------------------------------------------------------------
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+@pytest.fixture(scope="session")
+def live_server(dynamodb_local) -> Iterator[str]:
+    app = StaticFilesHandler(get_wsgi_application())
+    server = make_server("127.0.0.1", 0, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page_as(browser, live_server):
+    """`page_as(user)` gives a browser page signed in as that user (None: signed out)."""
+    contexts = []
+
+    def open_page(user: User | None = None):
+        context = browser.new_context(base_url=live_server, viewport={"width": 1360, "height": 900})
+        context.set_default_timeout(10_000)
+        if user is not None:
+            context.add_cookies(
+                [{"name": settings.SESSION_COOKIE_NAME, "value": session_for(user), "url": live_server}]
+            )
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
