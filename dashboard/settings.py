@@ -72,6 +72,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.accounts.context_processors.access",
             ],
+            "builtins": ["template_partials.templatetags.partials"],
         },
     }
 ]

@@ -6,6 +6,7 @@ Tests isolate themselves with unique ids (`unique()`), never by emptying tables.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from socketserver import ThreadingMixIn
@@ -25,6 +26,9 @@ from dashboard.dynamo.ids import new_id
 from dashboard.dynamo.tables import ensure_tables
 
 PASSWORD = "correct-horse-battery"
+# Playwright's sync API runs an event loop in the main thread; with no SQL database there is
+# nothing async-unsafe for Django to protect, but pytest-django's teardown would still refuse.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def unique(prefix: str = "t") -> str:
@@ -115,7 +119,7 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
 
 
 @pytest.fixture(scope="session")
-def live_server(dynamodb_local) -> Iterator[str]:
+def web_server(dynamodb_local) -> Iterator[str]:
     app = StaticFilesHandler(get_wsgi_application())
     server = make_server("127.0.0.1", 0, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -146,16 +150,16 @@ def browser():
 
 
 @pytest.fixture
-def page_as(browser, live_server):
+def page_as(browser, web_server):
     """`page_as(user)` gives a browser page signed in as that user (None: signed out)."""
     contexts = []
 
     def open_page(user: User | None = None):
-        context = browser.new_context(base_url=live_server, viewport={"width": 1360, "height": 900})
+        context = browser.new_context(base_url=web_server, viewport={"width": 1360, "height": 900})
         context.set_default_timeout(10_000)
         if user is not None:
             context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session_for(user), "url": live_server}]
+                [{"name": settings.SESSION_COOKIE_NAME, "value": session_for(user), "url": web_server}]
             )
         contexts.append(context)
         return context.new_page()

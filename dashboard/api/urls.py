@@ -1,6 +1,6 @@
-"""The JSON API. Each area adds its endpoints in `dashboard/api/<area>.py` and lists them here."""
+"""The JSON API. Each area keeps its endpoints in `dashboard/api/<area>.py`."""
 
-from django.urls import path
+from django.urls import include, path
 
 from dashboard.api import views
 
@@ -8,4 +8,9 @@ app_name = "api"
 
 urlpatterns = [
     path("me", views.me, name="me"),
+    path("", include("dashboard.api.marketplace")),
+    path("", include("dashboard.api.registry")),
+    path("", include("dashboard.api.analytics")),
+    path("", include("dashboard.api.logs")),
+    path("", include("dashboard.api.flows")),
 ]
