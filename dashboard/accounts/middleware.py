@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 
 from dashboard.accounts.access import scope_for_request, user_for_request
+from dashboard.dynamo.middleware import unavailable_reason, unavailable_response
 
 
 class AccessScopeMiddleware:
@@ -15,9 +16,15 @@ class AccessScopeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith("/api/"):
-            request.user = request.scope = None
-        else:
-            request.user = user_for_request(request)
-            request.scope = scope_for_request(request)
+        request.user = request.scope = None
+        if not request.path.startswith("/api/"):
+            try:
+                request.user = user_for_request(request)
+                request.scope = scope_for_request(request)
+            except Exception as exc:
+                # Raised here, outside any view, it would never reach process_exception: answer now.
+                reason = unavailable_reason(exc)
+                if reason is None:
+                    raise
+                return unavailable_response(request, reason, exc)
         return self.get_response(request)

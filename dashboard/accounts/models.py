@@ -56,6 +56,17 @@ class UsersByTenant(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class UsersByRole(GlobalSecondaryIndex):
+    """Lists staff and moderators, who belong to no tenant and so are absent from the tenant index."""
+
+    class Meta:
+        index_name = "role-created_at-index"
+        projection = AllProjection()
+
+    role = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class User(DynamoModel):
     Meta = table_meta("users")
     user_id = UnicodeAttribute(hash_key=True)
@@ -70,6 +81,7 @@ class User(DynamoModel):
     version = VersionAttribute()
     by_email = UsersByEmail()
     by_tenant = UsersByTenant()
+    by_role = UsersByRole()
 
 
 class SessionsByUser(GlobalSecondaryIndex):

@@ -30,6 +30,7 @@ NAV = [
     NavItem("Experiments", "logs:experiments", ADMINS, "⚗"),
     NavItem("Flows", "flows:list", ADMINS, "⇄"),
     NavItem("Audit trail", "accounts:audit", ADMINS, "☰"),
+    NavItem("Users", "accounts:users", (STAFF,), "☺"),
     NavItem("API keys", "accounts:api_keys", (STAFF,), "⚿"),
     NavItem("Tables", "accounts:tables", (STAFF,), "▦"),
 ]

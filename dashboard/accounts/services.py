@@ -147,6 +147,8 @@ def set_active(scope: AccessScope, user_id: str, active: bool) -> User:
     user = get_user(user_id)
     if user is None:
         raise NotFound("That user was not found.")
+    if user.user_id == scope.actor_id and not active:
+        raise ValidationFailed("You cannot disable your own account.")
     user.update(actions=[User.is_active.set(active)])
     if not active:
         end_sessions(user_id)
@@ -161,6 +163,19 @@ def set_active(scope: AccessScope, user_id: str, active: bool) -> User:
     return user
 
 
-def list_users(scope: AccessScope, tenant_id: str) -> list[User]:
-    scope.check_tenant(tenant_id, "That tenant")
-    return list(User.by_tenant.query(tenant_id, scan_index_forward=False, limit=200))
+USER_LIST_LIMIT = 200
+
+
+def list_users(scope: AccessScope) -> list[tuple[str, list[User]]]:
+    """Staff: people grouped as platform (staff, moderators) and per tenant (the focused one, or all)."""
+    scope.require_role(STAFF)
+    groups = [
+        (
+            "Platform",
+            [user for role in (STAFF, MODERATOR) for user in User.by_role.query(role, limit=USER_LIST_LIMIT)],
+        )
+    ]
+    tenants = [get_tenant(scope.tenant_id)] if scope.tenant_id else list_tenants()
+    for tenant in tenants:
+        groups.append((tenant.name, list(User.by_tenant.query(tenant.tenant_id, limit=USER_LIST_LIMIT))))
+    return groups

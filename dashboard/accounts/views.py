@@ -41,12 +41,19 @@ def login(request: HttpRequest) -> HttpResponse:
             status = 429 if exc.retry_after else 200
         else:
             access.login(request, user)
+            audit.record(
+                access.scope_for_user(user), "session.login", "user", user.user_id, tenant_id=user.tenant_id
+            )
             return redirect(_safe_next(request))
     return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request)}, status=status)
 
 
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
+    if request.scope is not None:
+        audit.record(
+            request.scope, "session.logout", "user", request.scope.actor_id, tenant_id=request.user.tenant_id
+        )
     access.logout(request)
     messages.info(request, "You are signed out.")
     return redirect("login")
@@ -113,3 +120,24 @@ def api_key_revoke(request: HttpRequest, key_id: str) -> HttpResponse:
 def tables(request: HttpRequest) -> HttpResponse:
     infos = [describe(model) for model in all_models()]
     return render(request, "accounts/tables.html", {"tables": infos})
+
+
+@access.scoped(roles=[STAFF])
+def users(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/users.html", {"groups": services.list_users(request.scope)})
+
+
+@require_POST
+@access.scoped(roles=[STAFF])
+def user_set_active(request: HttpRequest, user_id: str) -> HttpResponse:
+    active = request.POST.get("active") == "1"
+    try:
+        user = services.set_active(request.scope, user_id, active)
+    except DashboardError as exc:
+        if exc.status == 404:
+            raise
+        messages.error(request, exc.message)
+    else:
+        state = "enabled" if active else "disabled; their sessions have ended"
+        messages.success(request, f"{user.email} is {state}.")
+    return redirect("accounts:users")

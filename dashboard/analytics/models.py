@@ -2,13 +2,13 @@
 
 from pynamodb.attributes import (
     BooleanAttribute,
-    MapAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
+from dashboard.analytics.latency import BUCKET_ATTRIBUTES
 from dashboard.dynamo.base import DynamoModel, table_meta
 
 EXECUTION_TTL_DAYS = 180
@@ -78,7 +78,13 @@ class Execution(DynamoModel):
 
 
 class ExecutionRollup(DynamoModel):
-    """Atomic counters per tenant, dimension and day: pk `tenant#dimension`, sk `day#value`."""
+    """Atomic counters per tenant, dimension and day: pk `tenant#dimension`, sk `day#value`.
+
+    Dimensions: total (value `all`), agent, model, user, status. The same table holds two kinds of
+    guard rows written in the ingestion transaction (see dashboard.analytics.ingestion):
+    `tenant#execution#<execution_id>` / `guard` (an execution id counts once per tenant) and
+    `owner#agent#<agent_id>` / `owner` (an agent id belongs to the first tenant that records it).
+    """
 
     Meta = table_meta("execution-rollups")
     pk = UnicodeAttribute(hash_key=True)
@@ -89,4 +95,8 @@ class ExecutionRollup(DynamoModel):
     tokens_in = NumberAttribute(default=0)
     tokens_out = NumberAttribute(default=0)
     duration_ms_sum = NumberAttribute(default=0)
-    latency_buckets = MapAttribute(default=dict)  # bucket upper bound (ms) -> count
+    # Latency histogram: one counter per bucket (h00 … h48, see latency.py), absent = 0.
+    vars().update({name: NumberAttribute(null=True) for name in BUCKET_ATTRIBUTES})
+    # Guard rows only.
+    tenant_id = UnicodeAttribute(null=True)
+    ref = UnicodeAttribute(null=True)  # the recorded execution: agent_id + "|" + sk

@@ -8,6 +8,7 @@ from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, N
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 
 from dashboard.dynamo import metrics
 
@@ -54,16 +55,16 @@ class DynamoUnavailableMiddleware:
         reason = unavailable_reason(exception)
         if reason is None:
             return None
-        log.error("DynamoDB unavailable: %s (%s)", reason, exception)
-        if request.path.startswith("/api/"):
-            body = {
-                "error": {
-                    "code": "unavailable",
-                    "message": f"Service unavailable: {reason}. Try again shortly.",
-                }
-            }
-            return JsonResponse(body, status=503)
-        return render(request, "503.html", {"reason": reason}, status=503)
+        return unavailable_response(request, reason, exception)
+
+
+def unavailable_response(request: HttpRequest, reason: str, exception: BaseException) -> HttpResponse:
+    """The 503 answer, rendered without the request context: that would touch the session, i.e. DynamoDB."""
+    log.error("DynamoDB unavailable: %s (%s)", reason, exception)
+    if request.path.startswith("/api/"):
+        message = f"Service unavailable: {reason}. Try again shortly."
+        return JsonResponse({"error": {"code": "unavailable", "message": message}}, status=503)
+    return HttpResponse(loader.render_to_string("503.html", {"reason": reason}), status=503)
 
 
 class CallStatsMiddleware:

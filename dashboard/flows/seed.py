@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 
 from dashboard.dynamo.seeding import SeedContext
@@ -15,16 +16,86 @@ FLOW_SHAPES = {
     "Ticket summariser": ["prompt", "llm", "output"],
     "Invoice checker": ["retriever", "code", "condition", "llm", "output"],
 }
-DEFAULT_CONFIGS = {
-    "llm": {"model": "gpt-4o-mini", "temperature": 0.2, "max_tokens": 1024},
-    "prompt": {"template": "You are a helpful assistant for {{company}}.", "variables": ["company"]},
-    "tool": {"name": "lookup_order", "timeout_seconds": 10},
-    "http_request": {"method": "GET", "url": "https://api.example.com/v1/leads", "timeout_seconds": 15},
-    "retriever": {"index": "kb-articles", "top_k": 5, "min_score": 0.5},
-    "condition": {"expression": "output.confidence > 0.7"},
-    "code": {"language": "python", "source": "def run(inputs):\n    return inputs"},
-    "output": {"format": "markdown"},
+# Saved configurations, valid against each type's schema (dashboard/flows/node_types.py).
+CONFIGS = {
+    "llm": [
+        {"provider": "openai", "model": "gpt-4o-mini", "temperature": 0.2, "max_tokens": 1024},
+        {
+            "provider": "anthropic",
+            "model": "claude-3-5-haiku",
+            "temperature": 0.5,
+            "max_tokens": 2048,
+            "system_prompt": "You answer support questions briefly and politely.",
+            "stop": ["###"],
+            "api_key": "sk-demo-anthropic-0001",
+            "retry": {"max_attempts": 3, "backoff_seconds": 2},
+        },
+    ],
+    "prompt": [
+        {"role": "system", "template": "You are a helpful assistant for {{company}}.", "variables": ["company"]},
+        {"role": "user", "template": "Summarise: {{ticket}}", "variables": ["ticket"], "strip_whitespace": True},
+    ],
+    "tool": [
+        {"name": "lookup_order", "timeout_seconds": 10, "max_calls": 3},
+        {
+            "name": "create_ticket",
+            "description": "Opens a ticket in the helpdesk.",
+            "timeout_seconds": 20,
+            "requires_approval": True,
+            "auth": {"scheme": "bearer", "token": "tok-demo-helpdesk-42"},
+        },
+    ],
+    "http_request": [
+        {"method": "GET", "url": "https://api.example.com/v1/leads", "timeout_seconds": 15},
+        {
+            "method": "POST",
+            "url": "https://crm.example.com/api/enrich",
+            "headers": ["Accept: application/json"],
+            "timeout_seconds": 30,
+            "retry": {"max_attempts": 2, "backoff_seconds": 1.5},
+            "auth": {"scheme": "bearer", "token": "tok-demo-crm-7788"},
+        },
+    ],
+    "retriever": [
+        {"index": "kb-articles", "top_k": 5, "min_score": 0.5},
+        {"index": "invoices-2024", "search_type": "hybrid", "top_k": 8, "min_score": 0.3, "filters": ["lang=en"]},
+    ],
+    "condition": [
+        {"expression": "output.confidence > 0.7", "true_label": "confident", "false_label": "escalate"},
+        {"expression": "output.amount < 1000"},
+    ],
+    "code": [
+        {"language": "python", "source": "def run(inputs):\n    return inputs\n", "memory_mb": 256},
+        {"language": "javascript", "source": "export function run(inputs) { return inputs; }", "timeout_seconds": 5},
+    ],
+    "output": [
+        {"format": "markdown"},
+        {"format": "json", "include_metadata": True, "webhook_url": "https://hooks.example.com/flows"},
+    ],
 }
+# One broken setting per type, so the demo shows nodes whose saved configuration is invalid.
+BREAKAGES = {
+    "llm": ("temperature", 3.5),
+    "prompt": ("variables", ["1st"]),
+    "tool": ("timeout_seconds", 900),
+    "http_request": ("url", "ftp://files.example.com"),
+    "retriever": ("top_k", 0),
+    "condition": ("expression", ""),
+    "code": ("memory_mb", 300),
+    "output": ("format", "pdf"),
+}
+
+
+def node_config(node_type: str, rng) -> dict | None:
+    """A saved configuration for a seeded node: mostly valid, sometimes broken, None = left at defaults."""
+    roll = rng.random()
+    if roll < 0.2:
+        return None
+    config = copy.deepcopy(rng.choice(CONFIGS[node_type]))
+    if roll > 0.88:
+        key, value = BREAKAGES[node_type]
+        config[key] = value
+    return config
 
 
 def flow_definition(node_types: list[str]) -> dict:
@@ -87,16 +158,18 @@ def seed(ctx: SeedContext) -> None:
                             position_y=160,
                         )
                     )
-                    if ctx.rng.random() < 0.8:  # the rest keep their type's defaults
+                    config = node_config(node["type"], ctx.rng)
+                    if config is not None:
                         configs.append(
                             NodeConfig(
                                 flow_id=flow_id,
                                 node_id=node["id"],
                                 tenant_id=tenant_id,
                                 node_type=node["type"],
-                                config=DEFAULT_CONFIGS[node["type"]],
-                                updated_by=author.user_id,
+                                config=config,
+                                updated_by=author.email,
                                 updated_at=updated,
+                                version=1,
                             )
                         )
                 for edge in definition["edges"]:

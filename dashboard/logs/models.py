@@ -5,6 +5,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -69,6 +70,8 @@ class ExperimentRun(DynamoModel):
     error_count = NumberAttribute(default=0)
     warning_count = NumberAttribute(default=0)
     line_count = NumberAttribute(default=0)
+    # Grows with an atomic ADD as lines arrive: the viewer's component filter lists these.
+    components = UnicodeSetAttribute(null=True)
     by_status = RunsByStatus()
 
 
@@ -121,6 +124,8 @@ class RunLogLine(DynamoModel):
     component = UnicodeAttribute()
     message = UnicodeAttribute()
     fields = JSONAttribute(null=True)
+    # Set only on the line `finish_run` writes: the poller learns the run ended from its own query.
+    final_status = UnicodeAttribute(null=True)
     expires_at = TTLAttribute()
     by_experiment = LogsByExperiment()
     by_component = LogsByComponent()

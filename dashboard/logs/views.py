@@ -1,9 +1,151 @@
-from django.http import HttpRequest, HttpResponse
+"""Experiments, runs and the live log viewer (pages and their htmx partials)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from dashboard.accounts.access import scoped
+from dashboard.accounts.scope import STAFF, TENANT_ADMIN
+from dashboard.logs import reading, services
+from dashboard.logs.models import SEVERITIES
+from dashboard.logs.reading import LogFilters
+
+ROLES = (STAFF, TENANT_ADMIN)
+WINDOW = 200
 
 
-@scoped()
+@scoped(roles=ROLES)
 def experiments(request: HttpRequest) -> HttpResponse:
-    return render(request, "placeholder.html", {"title": "Experiments"})
+    scope = request.scope
+    if scope.sees_all_tenants:
+        return render(
+            request, "logs/experiments.html", {"all_tenants": True, "running": services.running_runs(scope)}
+        )
+    page = services.list_experiments(scope, cursor=request.GET.get("cursor"))
+    template = "logs/experiments.html#experiment_list" if request.htmx else "logs/experiments.html"
+    return render(request, template, {"page": page})
+
+
+@scoped(roles=ROLES)
+def experiment_card(request: HttpRequest, experiment_id: str) -> HttpResponse:
+    """One experiment's runs, polled while any of them is running."""
+    summary = services.experiment_summary(request.scope, experiment_id)
+    response = render(request, "logs/experiments.html#experiment_card", {"summary": summary})
+    if not summary.has_running:
+        return HttpResponseStopPolling(response.content)
+    return response
+
+
+@scoped(roles=ROLES)
+def experiment(request: HttpRequest, experiment_id: str) -> HttpResponse:
+    scope = request.scope
+    experiment = services.get_experiment(scope, experiment_id)
+    runs = services.list_runs(scope, experiment_id, cursor=request.GET.get("cursor"))
+    if request.htmx:
+        return render(request, "logs/experiment.html#runs", {"experiment": experiment, "page": runs})
+    errors = services.latest_errors(scope, experiment_id)
+    return render(
+        request, "logs/experiment.html", {"experiment": experiment, "page": runs, "errors": errors}
+    )
+
+
+def _viewer_url(experiment_id: str, run_id: str, filters: LogFilters, **params) -> str:
+    url = reverse("logs:run_logs", args=[experiment_id, run_id])
+    query = {**filters.as_params(), **{key: value for key, value in params.items() if value}}
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+@scoped(roles=ROLES)
+def run_logs(request: HttpRequest, experiment_id: str, run_id: str) -> HttpResponse:
+    """The live log viewer. Partials: `?after=` (poll), `?before=` (load earlier), filters (viewer)."""
+    filters = LogFilters.from_params(request.GET)
+    if request.htmx and "after" in request.GET:
+        return _poll(request, experiment_id, run_id, filters)
+    run, window = reading.run_logs(
+        request.scope,
+        experiment_id,
+        run_id,
+        filters,
+        before=request.GET.get("before"),
+        limit=WINDOW,
+    )
+    context = {
+        "run": run,
+        "filters": filters,
+        "window": window,
+        "severities": SEVERITIES,
+        "components": sorted(run.components or []),
+        "earlier_url": _earlier_url(experiment_id, run_id, filters, window),
+    }
+    if request.htmx and "before" in request.GET:
+        return render(request, "logs/run_logs.html#earlier", context)
+    live = run.status in services.ACTIVE
+    context["tail_url"] = (
+        _viewer_url(
+            experiment_id,
+            run_id,
+            filters,
+            after=window.lines[-1].sk if window.lines else "",
+            t=reading.tail_token(run),
+        )
+        if live
+        else None
+    )
+    context["live"] = live
+    if request.htmx:
+        return render(request, "logs/run_logs.html#viewer", context)
+    context["experiment"] = services.get_experiment(request.scope, experiment_id)
+    return render(request, "logs/run_logs.html", context)
+
+
+def _earlier_url(experiment_id: str, run_id: str, filters: LogFilters, window) -> str | None:
+    if window.complete or not window.position:
+        return None
+    return _viewer_url(experiment_id, run_id, filters, before=window.position)
+
+
+def _poll(request: HttpRequest, experiment_id: str, run_id: str, filters: LogFilters) -> HttpResponse:
+    token = request.GET.get("t", "")
+    result = reading.poll(
+        request.scope,
+        experiment_id,
+        run_id,
+        filters,
+        after=request.GET.get("after"),
+        token=token,
+        seen_end=request.GET.get("ended") == "1",
+        limit=WINDOW,
+    )
+    window = result.window
+    seen_end = result.final_status is not None or request.GET.get("ended") == "1"
+    context = {
+        "window": window,
+        "finished": result.finished,
+        "final_status": result.final_status,
+        "tail_url": _viewer_url(
+            experiment_id,
+            run_id,
+            filters,
+            after=window.position or "",
+            t=token,
+            ended="1" if seen_end else "",
+        ),
+        "live": not result.finished,
+    }
+    response = render(request, "logs/run_logs.html#poll", context)
+    if not result.finished:
+        return response
+    stop = HttpResponseStopPolling(response.content)
+    return trigger_client_event(stop, "logs:run-finished", {"status": result.final_status or "finished"})
+
+
+@scoped(roles=ROLES)
+def download(request: HttpRequest, experiment_id: str, run_id: str) -> StreamingHttpResponse:
+    result = reading.download(request.scope, experiment_id, run_id, request.GET.get("format", "ndjson"))
+    response = StreamingHttpResponse(result.chunks, content_type=result.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+    return response

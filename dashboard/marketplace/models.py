@@ -1,4 +1,4 @@
-"""Agent templates of the marketplace and their ratings."""
+"""Agent templates of the marketplace, their ratings and the keyword index that makes search a query."""
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -15,6 +15,16 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from dashboard.dynamo.base import DynamoModel, table_meta
 
 MODERATION_STATES = ("draft", "pending", "approved", "rejected", "unpublished")
+
+# `feed` is the partition a template is browsed in: "public" once approved and public (the same
+# templates that carry `listing`), otherwise "tenant#<id>" (private to its tenant). Each browse sort has
+# a GSI on `feed` and one on `feed_category` (`<feed>#<category>`), so every filter combination is a
+# key-condition query and never a filtered scan.
+PUBLIC_FEED = "public"
+
+
+def tenant_feed(tenant_id: str) -> str:
+    return f"tenant#{tenant_id}"
 
 
 class TemplatesByCategory(GlobalSecondaryIndex):
@@ -57,6 +67,71 @@ class ModerationQueue(GlobalSecondaryIndex):
     submitted_at = UTCDateTimeAttribute(range_key=True)
 
 
+class FeedByUsage(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "feed-usage_count-index"
+        projection = AllProjection()
+
+    feed = UnicodeAttribute(hash_key=True)
+    usage_count = NumberAttribute(range_key=True)
+
+
+class FeedByRating(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "feed-rating_avg-index"
+        projection = AllProjection()
+
+    feed = UnicodeAttribute(hash_key=True)
+    rating_avg = NumberAttribute(range_key=True)
+
+
+class FeedByNewest(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "feed-created_at-index"
+        projection = AllProjection()
+
+    feed = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class FeedCategoryByUsage(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "feed_category-usage_count-index"
+        projection = AllProjection()
+
+    feed_category = UnicodeAttribute(hash_key=True)
+    usage_count = NumberAttribute(range_key=True)
+
+
+class FeedCategoryByRating(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "feed_category-rating_avg-index"
+        projection = AllProjection()
+
+    feed_category = UnicodeAttribute(hash_key=True)
+    rating_avg = NumberAttribute(range_key=True)
+
+
+class FeedCategoryByNewest(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "feed_category-created_at-index"
+        projection = AllProjection()
+
+    feed_category = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class FeaturedTemplates(GlobalSecondaryIndex):
+    """Sparse: `featured_listing` is set only on featured templates that are publicly listed."""
+
+    class Meta:
+        index_name = "featured_listing-usage_count-index"
+        projection = AllProjection()
+
+    featured_listing = UnicodeAttribute(hash_key=True)
+    usage_count = NumberAttribute(range_key=True)
+
+
 class AgentTemplate(DynamoModel):
     Meta = table_meta("agent-templates")
     template_id = UnicodeAttribute(hash_key=True)
@@ -65,7 +140,7 @@ class AgentTemplate(DynamoModel):
     description = UnicodeAttribute(default="")
     category = UnicodeAttribute()
     tags = UnicodeSetAttribute(null=True)
-    visibility = UnicodeAttribute(default="private")  # private | public
+    visibility = UnicodeAttribute(default="private")  # private | public (the author asks for listing)
     moderation_status = UnicodeAttribute(default="draft")
     submitted_at = UTCDateTimeAttribute(null=True)
     listing = UnicodeAttribute(null=True)
@@ -76,6 +151,10 @@ class AgentTemplate(DynamoModel):
     usage_count = NumberAttribute(default=0)
     rating_sum = NumberAttribute(default=0)
     rating_count = NumberAttribute(default=0)
+    rating_avg = NumberAttribute(default=0)  # sort key only; the page shows rating_sum / rating_count
+    feed = UnicodeAttribute(null=True)
+    feed_category = UnicodeAttribute(null=True)
+    featured_listing = UnicodeAttribute(null=True)
     author_id = UnicodeAttribute()
     author_name = UnicodeAttribute(default="")
     created_at = UTCDateTimeAttribute()
@@ -85,6 +164,25 @@ class AgentTemplate(DynamoModel):
     by_popularity = TemplatesByPopularity()
     by_tenant = TemplatesByTenant()
     moderation_queue = ModerationQueue()
+    by_feed_usage = FeedByUsage()
+    by_feed_rating = FeedByRating()
+    by_feed_newest = FeedByNewest()
+    by_feed_category_usage = FeedCategoryByUsage()
+    by_feed_category_rating = FeedCategoryByRating()
+    by_feed_category_newest = FeedCategoryByNewest()
+    featured_index = FeaturedTemplates()
+
+    @property
+    def is_listed(self) -> bool:
+        return self.listing is not None
+
+    @property
+    def average_rating(self) -> float | None:
+        return round(self.rating_sum / self.rating_count, 2) if self.rating_count else None
+
+    @property
+    def tag_list(self) -> list[str]:
+        return sorted(self.tags or ())
 
 
 class TemplateRating(DynamoModel):
@@ -93,3 +191,18 @@ class TemplateRating(DynamoModel):
     user_id = UnicodeAttribute(range_key=True)
     stars = NumberAttribute()
     rated_at = UTCDateTimeAttribute()
+
+
+class SearchToken(DynamoModel):
+    """One keyword of one template, in the feed the template is browsed in.
+
+    `token` is `<feed>#<word>`, so a search is a query on the viewer's feeds; newer templates come
+    first because template ids are time-ordered ULIDs. The template's services keep these in step
+    with the template inside the same transaction.
+    """
+
+    Meta = table_meta("template-search-tokens")
+    token = UnicodeAttribute(hash_key=True)
+    template_id = UnicodeAttribute(range_key=True)
+    tenant_id = UnicodeAttribute()
+    listing = UnicodeAttribute(null=True)

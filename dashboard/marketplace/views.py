@@ -1,14 +1,243 @@
+"""Marketplace pages: browse, detail, create/edit/delete, use, rate, and the moderation queue. Thin."""
+
+from __future__ import annotations
+
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from dashboard.accounts.access import scoped
+from dashboard.accounts.scope import MODERATOR, STAFF, TENANT_ADMIN
+from dashboard.accounts.services import list_tenants
+from dashboard.dynamo.errors import Conflict, DashboardError, ValidationFailed
+from dashboard.marketplace import browsing, services
+from dashboard.marketplace.browsing import BrowseFilters
+from dashboard.marketplace.catalogue import CATEGORIES, SORTS, VISIBILITY_FILTERS
+from dashboard.marketplace.definition import layout
+from dashboard.marketplace.forms import EXAMPLE_DEFINITION, TemplateForm, UseForm, as_version
+from dashboard.marketplace.permissions import can_edit, can_moderate, can_rate, can_use
+
+
+def _partial(request: HttpRequest) -> bool:
+    """An htmx swap wants the named partial; a history restore wants the whole page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _version(request: HttpRequest) -> int | None:
+    return as_version(request.POST.get("version"))
 
 
 @scoped()
 def browse(request: HttpRequest) -> HttpResponse:
-    return render(request, "placeholder.html", {"title": "Templates"})
+    scope = request.scope
+    filters = BrowseFilters.from_params(request.GET)
+    cursor = request.GET.get("cursor") or None
+    context = {
+        "filters": filters,
+        "page": browsing.browse(scope, filters, cursor=cursor),
+        "featured": [] if cursor else browsing.featured(scope, filters),
+        "categories": CATEGORIES,
+        "sorts": SORTS,
+        "visibilities": VISIBILITY_FILTERS,
+        "tenants": list_tenants() if scope.is_staff else [],
+        "can_create": scope.role in (STAFF, TENANT_ADMIN),
+    }
+    if _partial(request):
+        return render(request, "marketplace/browse.html#results", context)
+    return render(request, "marketplace/browse.html", context)
+
+
+def _detail_context(request: HttpRequest, template, **extra) -> dict:
+    scope = request.scope
+    usable = can_use(scope)
+    projects = services.projects_for_use(scope) if usable else []
+    context = {
+        "template": template,
+        "graph": layout(template.definition),
+        "history": list(reversed(template.moderation_history or [])),
+        "can_edit": can_edit(scope, template),
+        "can_moderate": can_moderate(scope),
+        "can_use": usable,
+        "can_rate": can_rate(scope),
+        "my_rating": services.my_rating(scope, template.template_id) if can_rate(scope) else None,
+        "use_form": UseForm(projects=projects, initial={"name": template.name}) if projects else None,
+    }
+    context.update(extra)
+    return context
 
 
 @scoped()
+def detail(request: HttpRequest, template_id: str) -> HttpResponse:
+    template = services.get_template(request.scope, template_id)
+    return render(request, "marketplace/detail.html", _detail_context(request, template))
+
+
+@scoped(roles=[STAFF, TENANT_ADMIN])
+def create(request: HttpRequest) -> HttpResponse:
+    form = TemplateForm(
+        request.POST or None, initial={"visibility": "private", "definition": EXAMPLE_DEFINITION}
+    )
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            template = services.create_template(request.scope, form.cleaned_data)
+        except DashboardError as exc:
+            form.add_service_errors(exc)
+            status = exc.status
+        else:
+            messages.success(request, f"Template “{template.name}” is saved.")
+            return redirect("marketplace:detail", template_id=template.template_id)
+    return render(request, "marketplace/form.html", {"form": form, "template": None}, status=status)
+
+
+@scoped(roles=[STAFF, TENANT_ADMIN])
+def edit(request: HttpRequest, template_id: str) -> HttpResponse:
+    template = services.get_editable(request.scope, template_id)
+    status = 200
+    if request.method == "POST":
+        form = TemplateForm(request.POST)
+        if form.is_valid():
+            try:
+                template = services.update_template(
+                    request.scope, template_id, form.cleaned_data, as_version(form.cleaned_data.get("version"))
+                )
+            except DashboardError as exc:
+                form.add_service_errors(exc)
+                status = exc.status
+            else:
+                messages.success(request, f"Saved version {template.version} of “{template.name}”.")
+                return redirect("marketplace:detail", template_id=template_id)
+    else:
+        form = TemplateForm(
+            initial={
+                "name": template.name,
+                "description": template.description,
+                "category": template.category,
+                "tags": ", ".join(template.tag_list),
+                "visibility": template.visibility,
+                "definition": services.definition_text(template),
+                "version": template.version,
+            }
+        )
+    return render(request, "marketplace/form.html", {"form": form, "template": template}, status=status)
+
+
+@require_POST
+@scoped(roles=[STAFF, TENANT_ADMIN])
+def delete(request: HttpRequest, template_id: str) -> HttpResponse:
+    template = services.get_editable(request.scope, template_id)
+    try:
+        services.delete_template(request.scope, template_id, _version(request))
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("marketplace:detail", template_id=template_id)
+    messages.success(request, f"Template “{template.name}” is deleted.")
+    return redirect("marketplace:browse")
+
+
+@require_POST
+@scoped(roles=[STAFF, TENANT_ADMIN])
+def use(request: HttpRequest, template_id: str) -> HttpResponse:
+    try:
+        flow = services.use_template(
+            request.scope, template_id, request.POST.get("project_id", ""), request.POST.get("name", "")
+        )
+    except ValidationFailed as exc:
+        messages.error(request, " ".join(exc.fields.values()) or exc.message)
+    else:
+        messages.success(request, f"Flow “{flow.name}” is created in your project; find it under Flows.")
+    return redirect("marketplace:detail", template_id=template_id)
+
+
+@require_POST
+@scoped(roles=[STAFF, TENANT_ADMIN])
+def rate(request: HttpRequest, template_id: str) -> HttpResponse:
+    error = None
+    try:
+        template = services.rate_template(request.scope, template_id, request.POST.get("stars"))
+    except ValidationFailed as exc:
+        template, error = services.get_template(request.scope, template_id), exc.message
+    if _partial(request):
+        context = _detail_context(request, template, rating_error=error, rated=error is None)
+        return render(request, "marketplace/detail.html#rating", context, status=422 if error else 200)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, "Thanks, your rating is saved.")
+    return redirect("marketplace:detail", template_id=template_id)
+
+
+@require_POST
+@scoped(roles=[STAFF, TENANT_ADMIN])
+def submit(request: HttpRequest, template_id: str) -> HttpResponse:
+    try:
+        services.submit_for_review(request.scope, template_id, _version(request))
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Submitted: a moderator will review it before it is listed publicly.")
+    return redirect("marketplace:detail", template_id=template_id)
+
+
+@require_POST
+@scoped(roles=[STAFF, TENANT_ADMIN])
+def withdraw(request: HttpRequest, template_id: str) -> HttpResponse:
+    try:
+        services.withdraw(request.scope, template_id, _version(request))
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Withdrawn: the template is private to your tenant again.")
+    return redirect("marketplace:detail", template_id=template_id)
+
+
+DECISIONS = {
+    "approve": "Approved “{name}”: it is listed publicly now.",
+    "reject": "Rejected “{name}”; the author sees your reason.",
+    "feature": "“{name}” is featured at the top of the catalogue.",
+    "unfeature": "“{name}” is no longer featured.",
+    "unpublish": "Unpublished “{name}”: it is no longer listed.",
+}
+
+
+@require_POST
+@scoped(roles=[STAFF, MODERATOR])
+def moderate(request: HttpRequest, template_id: str, action: str) -> HttpResponse:
+    reason = request.POST.get("reason", "")
+    try:
+        template = services.moderate(
+            request.scope, template_id, action, reason=reason, expected_version=_version(request)
+        )
+    except (ValidationFailed, Conflict) as exc:
+        if _partial(request):
+            template = services.get_template(request.scope, template_id)
+            context = {"template": template, "error": exc.message, "reason": reason, "tab": _tab(request)}
+            return render(request, "marketplace/queue.html#row", context, status=exc.status)
+        messages.error(request, exc.message)
+        return redirect("marketplace:detail", template_id=template_id)
+    notice = DECISIONS[action].format(name=template.name)
+    if _partial(request):
+        context = {"template": template, "notice": notice, "tab": _tab(request)}
+        return render(request, "marketplace/queue.html#row", context)
+    messages.success(request, notice)
+    return redirect("marketplace:detail", template_id=template_id)
+
+
+def _tab(request: HttpRequest) -> str:
+    return "listed" if (request.GET.get("tab") or request.POST.get("tab")) == "listed" else "pending"
+
+
+@scoped(roles=[STAFF, MODERATOR])
 def queue(request: HttpRequest) -> HttpResponse:
-    return render(request, "placeholder.html", {"title": "Moderation queue"})
+    tab = _tab(request)
+    cursor = request.GET.get("cursor") or None
+    if tab == "listed":
+        page = browsing.listed(request.scope, cursor=cursor)
+    else:
+        page = browsing.moderation_queue(request.scope, cursor=cursor)
+    context = {"page": page, "tab": tab, "queue_url": reverse("marketplace:queue")}
+    if _partial(request):
+        return render(request, "marketplace/queue.html#rows", context)
+    return render(request, "marketplace/queue.html", context)

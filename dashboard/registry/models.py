@@ -3,6 +3,7 @@
 from pynamodb.attributes import (
     JSONAttribute,
     ListAttribute,
+    NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
@@ -42,8 +43,64 @@ class ModelsByProject(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class ModelsByTenant(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "tenant_id-updated_at-index"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    updated_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ModelsByTenantStatus(GlobalSecondaryIndex):
+    """`tenant_id#status`: the registry list filtered by status stays one query."""
+
+    class Meta:
+        index_name = "tenant_status-updated_at-index"
+        projection = AllProjection()
+
+    tenant_status = UnicodeAttribute(hash_key=True)
+    updated_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ModelsByProjectStatus(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "project_status-updated_at-index"
+        projection = AllProjection()
+
+    project_status = UnicodeAttribute(hash_key=True)
+    updated_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ModelsByStatus(GlobalSecondaryIndex):
+    """Staff looking at every tenant, filtered by status."""
+
+    class Meta:
+        index_name = "status-updated_at-index"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    updated_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ModelsEverywhere(GlobalSecondaryIndex):
+    """Staff looking at every tenant: every model carries the constant `listing` = "model"."""
+
+    class Meta:
+        index_name = "listing-updated_at-index"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)
+    updated_at = UTCDateTimeAttribute(range_key=True)
+
+
 class MlModel(DynamoModel):
-    """The core `models` table: a model's identity; its versions live in the registry."""
+    """The core `models` table: a model's identity; its versions live in the registry.
+
+    It also carries the model's registry summary (latest version, what is live or deploying in each
+    environment, headline status) so the registry list is one query, and its `row_version` makes it
+    the lock every state change of the model's versions goes through.
+    """
 
     Meta = table_meta("models")
     model_id = UnicodeAttribute(hash_key=True)
@@ -54,7 +111,24 @@ class MlModel(DynamoModel):
     description = UnicodeAttribute(default="")
     created_by = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute(null=True)
+    status = UnicodeAttribute(default="registered")
+    tenant_status = UnicodeAttribute(null=True)
+    project_status = UnicodeAttribute(null=True)
+    listing = UnicodeAttribute(default="model")
+    latest_version = UnicodeAttribute(null=True)
+    latest_status = UnicodeAttribute(null=True)
+    version_scheme = UnicodeAttribute(null=True)  # "integer" or "semver": a model keeps one
+    version_count = NumberAttribute(default=0)
+    # {"dev": {"live": "1.2.0", "since": iso, "by": label, "pending": "1.3.0", "failed": None}, ...}
+    environments = JSONAttribute(null=True)
+    row_version = VersionAttribute()
     by_project = ModelsByProject()
+    by_tenant = ModelsByTenant()
+    by_tenant_status = ModelsByTenantStatus()
+    by_project_status = ModelsByProjectStatus()
+    by_status = ModelsByStatus()
+    everywhere = ModelsEverywhere()
 
 
 class RegistryByProject(GlobalSecondaryIndex):
@@ -110,6 +184,9 @@ class RegistryVersion(DynamoModel):
     metrics = JSONAttribute(null=True)
     environment = UnicodeAttribute(null=True)
     deployed_at = UTCDateTimeAttribute(null=True)
+    # The environment the current status is about (deploying to, failed in, rolled back from);
+    # `environment` itself is only set while the version is live, so the sparse index lists live ones.
+    stage = UnicodeAttribute(null=True)
     deployments = ListAttribute(null=True)  # history rows: {"at", "by", "environment", "from", "outcome"}
     created_by = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()

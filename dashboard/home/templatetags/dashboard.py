@@ -63,6 +63,14 @@ def status_badge(status) -> str:
     return format_html('<span class="badge badge-{}">{}</span>', tone, text.replace("_", " "))
 
 
+ROLE_LABELS = {"staff": "Staff", "tenant_admin": "Tenant admin", "moderator": "Moderator", "api": "API key"}
+
+
+@register.filter
+def role_label(role) -> str:
+    return ROLE_LABELS.get(str(role), str(role))
+
+
 @register.filter
 def ago(moment) -> str:
     if not moment:

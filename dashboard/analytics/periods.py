@@ -1,0 +1,66 @@
+"""Reporting periods: whole UTC days, the last N days ending today or a custom range."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from dashboard.analytics.timefmt import day_end, day_start
+from dashboard.dynamo.errors import ValidationFailed
+
+PRESETS = (7, 30, 90)
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+    preset: int | None = None  # 7 / 30 / 90 when chosen from the picker
+
+    @classmethod
+    def last(cls, days: int, today: date) -> Period:
+        return cls(today - timedelta(days=days - 1), today, days if days in PRESETS else None)
+
+    @classmethod
+    def custom(cls, start: date, end: date, today: date) -> Period:
+        errors = {}
+        if end > today:
+            errors["end"] = "The range cannot end after today."
+        if start > end:
+            errors["start"] = "The start must be on or before the end."
+        elif (end - start).days + 1 > MAX_DAYS:
+            errors["start"] = f"Choose at most {MAX_DAYS} days."
+        if errors:
+            raise ValidationFailed("That date range is not valid.", errors)
+        return cls(start, end)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def previous(self) -> Period:
+        """The period of the same length just before this one (for the change figures)."""
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    def each_day(self) -> list[date]:
+        return [self.start + timedelta(days=offset) for offset in range(self.days)]
+
+    def start_iso(self) -> str:
+        return day_start(self.start)
+
+    def end_iso(self) -> str:
+        return day_end(self.end)
+
+    @property
+    def label(self) -> str:
+        if self.preset:
+            return f"Last {self.preset} days"
+        return f"{self.start:%b %-d, %Y} – {self.end:%b %-d, %Y}"
+
+    def query_args(self) -> dict[str, str]:
+        if self.preset:
+            return {"period": str(self.preset)}
+        return {"start": self.start.isoformat(), "end": self.end.isoformat()}

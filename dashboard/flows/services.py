@@ -1,0 +1,320 @@
+"""Projects, flows and node configurations: every read, rule and write of the flows area.
+
+Reads are key or GSI queries, one per list; a node's configuration lives in flow-node-configs under
+the same (flow_id, node_id) key as the node itself, so a page of nodes finds its configs with one
+range query. Saving a configuration is a conditional write on its version, audited in the same
+transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+
+from dashboard.accounts import audit
+from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
+from dashboard.dynamo import clock
+from dashboard.dynamo.base import transact_write
+from dashboard.dynamo.errors import Conflict, NotFound, ValidationFailed
+from dashboard.dynamo.paging import Page, paginate
+from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, NodeConfig, Project
+from dashboard.flows.node_catalogue import SECRET_MASK, ConfigError, NodeType, get_node_type
+from dashboard.flows.node_types import SCHEMAS
+
+ROLES = (STAFF, TENANT_ADMIN, API)
+CONFLICT_MESSAGE = (
+    "Someone else saved this node's configuration first. Nothing was overwritten: "
+    "reload to see their version, then apply your change again."
+)
+
+VALID = "valid"
+INVALID = "invalid"
+DEFAULT = "default"  # nothing stored: the node runs with its type's defaults
+
+
+class InvalidConfig(ValidationFailed):
+    """A configuration that breaks its node type's schema; `errors` lists each JSON path and message."""
+
+    def __init__(self, errors: list[ConfigError]):
+        super().__init__(
+            "The configuration is not valid: fix the settings marked below.",
+            {error.path: error.message for error in errors},
+        )
+        self.errors = errors
+
+
+# --- projects and flows -------------------------------------------------------------------------
+
+
+def list_projects(scope: AccessScope, *, cursor: str | None = None, limit: int = 50) -> Page[Project]:
+    scope.require_role(*ROLES)
+    tenant_id = scope.require_tenant()
+    query = partial(Project.by_tenant.query, tenant_id, scan_index_forward=False)
+    return paginate(query, purpose=f"flows:projects:{tenant_id}", limit=limit, cursor=cursor)
+
+
+def get_project(scope: AccessScope, project_id: str) -> Project:
+    scope.require_role(*ROLES)
+    try:
+        project = Project.get(project_id)
+    except DoesNotExist:
+        raise NotFound("That project was not found.") from None
+    scope.check_tenant(project.tenant_id, "That project")
+    return project
+
+
+def list_flows(
+    scope: AccessScope, *, project_id: str | None = None, cursor: str | None = None, limit: int = 25
+) -> Page[Flow]:
+    """The tenant's flows, newest change first; only one project's when `project_id` is given."""
+    scope.require_role(*ROLES)
+    if project_id:
+        get_project(scope, project_id)
+        query = partial(Flow.by_project.query, project_id, scan_index_forward=False)
+        return paginate(query, purpose=f"flows:project:{project_id}", limit=limit, cursor=cursor)
+    tenant_id = scope.require_tenant()
+    query = partial(Flow.by_tenant.query, tenant_id, scan_index_forward=False)
+    return paginate(query, purpose=f"flows:tenant:{tenant_id}", limit=limit, cursor=cursor)
+
+
+def project_names(project_ids: set[str], known: list[Project]) -> dict[str, str]:
+    """Names for the projects a page of flows belongs to: one batch read for any not already loaded."""
+    names = {project.project_id: project.name for project in known}
+    missing = [project_id for project_id in project_ids if project_id not in names]
+    if missing:
+        for project in Project.batch_get(missing):
+            names[project.project_id] = project.name
+    return names
+
+
+def get_flow(scope: AccessScope, flow_id: str) -> Flow:
+    scope.require_role(*ROLES)
+    try:
+        flow = Flow.get(flow_id)
+    except DoesNotExist:
+        raise NotFound("That flow was not found.") from None
+    scope.check_tenant(flow.tenant_id, "That flow")
+    return flow
+
+
+# --- nodes, edges, snapshots --------------------------------------------------------------------
+
+
+@dataclass
+class NodeState:
+    """A node with its configuration as it stands: stored (valid or not) or its type's defaults."""
+
+    node: FlowNode
+    stored: NodeConfig | None
+    node_type: NodeType | None  # None when the node names a type the catalogue does not know
+    errors: list[ConfigError] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.node_type is None or self.errors:
+            return INVALID
+        return VALID if self.stored is not None else DEFAULT
+
+    @property
+    def version(self) -> int:
+        return self.stored.version if self.stored is not None and self.stored.version else 0
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The effective configuration, secrets in clear: for services only, never for display."""
+        if self.stored is not None:
+            return self.stored.config
+        return self.node_type.defaults() if self.node_type else {}
+
+    @property
+    def masked_config(self) -> Any:
+        if self.node_type is None or not isinstance(self.config, dict):
+            return self.config
+        return self.node_type.mask_secrets(self.config)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "flow_id": self.node.flow_id,
+            "node_id": self.node.node_id,
+            "node_type": self.node.node_type,
+            "label": self.node.label,
+            "status": self.status,
+            "version": self.version,
+            "config": self.masked_config,
+            "errors": [error.as_dict() for error in self.errors],
+            "updated_at": self.stored.updated_at.isoformat() if self.stored else None,
+            "updated_by": self.stored.updated_by if self.stored else None,
+        }
+
+
+def _state(node: FlowNode, stored: NodeConfig | None) -> NodeState:
+    try:
+        node_type = get_node_type(node.node_type)
+    except NotFound as exc:
+        return NodeState(node, stored, None, [ConfigError("$", exc.message)])
+    errors = node_type.validate(stored.config) if stored is not None else []
+    return NodeState(node, stored, node_type, errors)
+
+
+def list_nodes(
+    scope: AccessScope, flow: Flow, *, cursor: str | None = None, limit: int = 50
+) -> Page[NodeState]:
+    """A page of the flow's nodes, each with its configuration status (two queries per page)."""
+    scope.check_tenant(flow.tenant_id, "That flow")
+    query = partial(FlowNode.query, flow.flow_id)
+    page = paginate(query, purpose=f"flows:nodes:{flow.flow_id}", limit=limit, cursor=cursor)
+    configs: dict[str, NodeConfig] = {}
+    if page.items:
+        first, last = page.items[0].node_id, page.items[-1].node_id
+        for config in NodeConfig.query(flow.flow_id, NodeConfig.node_id.between(first, last)):
+            configs[config.node_id] = config
+    states = [_state(node, configs.get(node.node_id)) for node in page.items]
+    return Page(items=states, next_cursor=page.next_cursor)
+
+
+def list_edges(
+    scope: AccessScope, flow: Flow, *, cursor: str | None = None, limit: int = 50
+) -> Page[FlowEdge]:
+    scope.check_tenant(flow.tenant_id, "That flow")
+    query = partial(FlowEdge.query, flow.flow_id)
+    return paginate(query, purpose=f"flows:edges:{flow.flow_id}", limit=limit, cursor=cursor)
+
+
+def list_snapshots(
+    scope: AccessScope, flow: Flow, *, cursor: str | None = None, limit: int = 10
+) -> Page[FlowSnapshot]:
+    """Newest version first."""
+    scope.check_tenant(flow.tenant_id, "That flow")
+    query = partial(FlowSnapshot.query, flow.flow_id, scan_index_forward=False)
+    return paginate(query, purpose=f"flows:snapshots:{flow.flow_id}", limit=limit, cursor=cursor)
+
+
+# --- one node's configuration -------------------------------------------------------------------
+
+
+def get_node_state(scope: AccessScope, flow_id: str, node_id: str) -> NodeState:
+    scope.require_role(*ROLES)
+    try:
+        node = FlowNode.get(flow_id, node_id)
+    except DoesNotExist:
+        raise NotFound("That node was not found in this flow.") from None
+    scope.check_tenant(node.tenant_id, "That node")
+    try:
+        stored = NodeConfig.get(flow_id, node_id, consistent_read=True)
+    except DoesNotExist:
+        stored = None
+    return _state(node, stored)
+
+
+def check_config(node_type_name: str, config: Any) -> list[ConfigError]:
+    """Problems of a draft configuration for a node type (a masked secret counts as kept, so fine)."""
+    node_type = get_node_type(node_type_name)
+    return node_type.validate(node_type.without_masked_secrets(config))
+
+
+def save_node_config(
+    scope: AccessScope, flow_id: str, node_id: str, config: Any, expected_version: int
+) -> NodeState:
+    """Replace the node's configuration if nobody saved since `expected_version` (0: never saved).
+
+    Masked secrets keep their stored value. Raises InvalidConfig, Conflict, NotFound.
+    """
+    state = get_node_state(scope, flow_id, node_id)
+    if state.node_type is None:
+        raise NotFound(state.errors[0].message)
+    if state.version != expected_version:
+        raise Conflict(CONFLICT_MESSAGE, {"version": f"now {state.version}, you edited {expected_version}"})
+    node_type = state.node_type
+    stored_config = state.stored.config if state.stored is not None else None
+    if isinstance(config, dict):
+        config = node_type.keep_secrets(config, stored_config)
+    errors = node_type.validate(config)
+    if errors:
+        raise InvalidConfig(errors)
+
+    item = NodeConfig(
+        flow_id=flow_id,
+        node_id=node_id,
+        tenant_id=state.node.tenant_id,
+        node_type=node_type.name,
+        config=config,
+        updated_by=scope.actor_label,
+        updated_at=clock.now(),
+    )
+    if expected_version:
+        item.version = expected_version  # the write requires the stored version to still be this one
+    # With no version, PynamoDB's write instead requires that no configuration exists yet.
+    event = audit.build_event(
+        scope,
+        "node_config.save",
+        "flow_node",
+        f"{flow_id}/{node_id}",
+        tenant_id=state.node.tenant_id,
+        changes=describe_changes(node_type, state.config, config, expected_version + 1),
+    )
+    try:
+        with transact_write() as tx:
+            tx.save(item)
+            tx.save(event)
+    except TransactWriteError as exc:
+        if _lost_race(exc):
+            raise Conflict(CONFLICT_MESSAGE, {"version": "changed meanwhile"}) from None
+        raise
+    return NodeState(state.node, item, node_type, [])
+
+
+def _lost_race(exc: TransactWriteError) -> bool:
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return any(reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons)
+
+
+def _leaves(config: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(config, dict):
+        return {}
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(_leaves(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if value is not None else "—"
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def describe_changes(node_type: NodeType, before: Any, after: dict[str, Any], version: int) -> dict[str, str]:
+    """What the audit trail shows: each changed setting as `old → new`, secrets only as "changed"."""
+    old, new = _leaves(before), _leaves(after)
+    changes = {"version": str(version)}
+    for path in sorted(set(old) | set(new)):
+        if old.get(path) == new.get(path):
+            continue
+        if path in node_type.ui.secrets:
+            changes[path] = "secret changed" if new.get(path) else "secret removed"
+        else:
+            changes[path] = f"{_short(old.get(path))} → {_short(new.get(path))}"
+    return changes
+
+
+def catalogue_entry(node_type: NodeType) -> dict[str, Any]:
+    """A node type as the API describes it."""
+    return {
+        "type": node_type.name,
+        "label": node_type.label,
+        "description": node_type.description,
+        "schema": SCHEMAS[node_type.name],
+        "defaults": node_type.defaults(),
+        "ui": {
+            "order": list(node_type.ui.order),
+            "secrets": list(node_type.ui.secrets),
+            "widgets": {spec.name: spec.widget for spec in node_type.fields()},
+            "secret_mask": SECRET_MASK,
+        },
+    }

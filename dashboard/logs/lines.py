@@ -1,0 +1,100 @@
+"""How a log line is keyed, ranked and shown: the sort key, severities, retention and serialisation.
+
+The sort key is `<ts_ms, 13 digits>#<tiebreak>`:
+- time order comes first; the 13-digit zero-padded epoch milliseconds sort as text;
+- the tiebreak keeps insertion order among lines with equal timestamps. It is the client's per-run
+  line number `seq` (10 digits) when sent: a retry of the same line lands on the same key;
+- without `seq`, it is derived from the batch: `d<position in batch, 4 digits><digest of the line>`.
+  A retry of the same batch gives the same keys; order among equal timestamps holds inside a batch
+  (clients that need it across batches send `seq`);
+- the line `finish_run` writes uses `~end`, which sorts after every other tiebreak of its millisecond.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dashboard.dynamo import clock
+from dashboard.logs.models import LOG_TTL_DAYS, SEVERITIES, RunLogLine
+
+END_TIEBREAK = "~end"
+SK_PATTERN = re.compile(r"^\d{13}#(\d{10}|d\d{4}[0-9a-f]{12}|~end)$")
+SEQ_LIMIT = 10**10
+RETENTION = timedelta(days=LOG_TTL_DAYS)
+ERROR_SEVERITIES = ("error", "critical")
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITIES.index(severity)
+
+
+def severities_at_or_above(minimum: str) -> tuple[str, ...]:
+    return SEVERITIES[severity_rank(minimum) :]
+
+
+def sort_key(ts_ms: int, tiebreak: str) -> str:
+    return f"{ts_ms:013d}#{tiebreak}"
+
+
+def seq_tiebreak(seq: int) -> str:
+    return f"{seq:010d}"
+
+
+def derived_tiebreak(position: int, content: dict[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+    return f"d{position:04d}{digest[:12]}"
+
+
+def is_sort_key(value: str) -> bool:
+    return bool(SK_PATTERN.match(value))
+
+
+def expiry_for(ts_ms: int) -> datetime:
+    """A line lives 30 days from its own timestamp, so the oldest live key is known without reading."""
+    return datetime.fromtimestamp(ts_ms / 1000, UTC) + RETENTION
+
+
+def live_floor() -> str:
+    """Sort keys below this belong to expired lines (DynamoDB deletes them late, DynamoDB Local never)."""
+    return f"{clock.epoch_ms(clock.now() - RETENTION):013d}#"
+
+
+def run_component(run_id: str, component: str) -> str:
+    return f"{run_id}#{component}"
+
+
+def run_severity(run_id: str, severity: str) -> str:
+    return f"{run_id}#{severity}"
+
+
+def timestamp(line: RunLogLine) -> datetime:
+    return datetime.fromtimestamp(int(line.ts_ms) / 1000, UTC)
+
+
+def iso(line: RunLogLine) -> str:
+    return timestamp(line).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def as_dict(line: RunLogLine) -> dict[str, Any]:
+    """The public shape of a line (API responses and NDJSON downloads)."""
+    return {
+        "run_id": line.run_id,
+        "experiment_id": line.experiment_id,
+        "cursor": line.sk,
+        "ts": iso(line),
+        "ts_ms": int(line.ts_ms),
+        "severity": line.severity,
+        "component": line.component,
+        "message": line.message,
+        "fields": line.fields or {},
+    }
+
+
+def as_text(line: RunLogLine) -> str:
+    fields = " ".join(f"{key}={json.dumps(value)}" for key, value in (line.fields or {}).items())
+    text = f"{iso(line)} {line.severity.upper():<8} [{line.component}] {line.message}"
+    return f"{text} {fields}" if fields else text

@@ -1,0 +1,236 @@
+"""Experiments and their runs: who may see them, listing, starting and finishing runs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+
+from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
+from dashboard.dynamo import base, clock
+from dashboard.dynamo.errors import Conflict, NotFound, ValidationFailed
+from dashboard.dynamo.ids import new_id
+from dashboard.dynamo.paging import Page, paginate
+from dashboard.flows.models import Project
+from dashboard.logs import lines
+from dashboard.logs.models import Experiment, ExperimentRun, RunLogLine
+
+READERS = (STAFF, TENANT_ADMIN, API)
+FINISHED = ("succeeded", "failed", "cancelled")
+ACTIVE = ("queued", "running")
+RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
+RUNS_PER_EXPERIMENT_CARD = 8
+
+
+@dataclass
+class ExperimentSummary:
+    experiment: Experiment
+    runs: list[ExperimentRun]
+    more_runs: bool
+
+    @property
+    def has_running(self) -> bool:
+        return any(run.status in ACTIVE for run in self.runs)
+
+
+def get_experiment(scope: AccessScope, experiment_id: str) -> Experiment:
+    scope.require_role(*READERS)
+    try:
+        experiment = Experiment.get(experiment_id)
+    except DoesNotExist:
+        raise NotFound("That experiment was not found.") from None
+    scope.check_tenant(experiment.tenant_id, "That experiment")
+    return experiment
+
+
+def get_run(scope: AccessScope, experiment_id: str, run_id: str) -> ExperimentRun:
+    """The run, checked against the scope through its own tenant_id (one GetItem)."""
+    scope.require_role(*READERS)
+    try:
+        run = ExperimentRun.get(experiment_id, run_id)
+    except DoesNotExist:
+        raise NotFound("That run was not found.") from None
+    scope.check_tenant(run.tenant_id, "That run")
+    return run
+
+
+def _recent_runs(experiment_id: str, limit: int) -> tuple[list[ExperimentRun], bool]:
+    # Run ids are time-ordered (ULIDs, or counters in the demo), so the newest come first backwards.
+    runs = list(ExperimentRun.query(experiment_id, scan_index_forward=False, limit=limit + 1))
+    return runs[:limit], len(runs) > limit
+
+
+def list_experiments(scope: AccessScope, *, cursor: str | None = None, limit: int = 10) -> Page:
+    """A page of the tenant's experiments, newest first, each with its latest runs.
+
+    One query for the page plus one per experiment: bounded by `limit`, whatever the volume.
+    """
+    scope.require_role(*READERS)
+    tenant_id = scope.require_tenant()
+    query = partial(Experiment.by_tenant.query, tenant_id, scan_index_forward=False)
+    page = paginate(query, purpose=f"experiments:{tenant_id}", limit=limit, cursor=cursor)
+    summaries = []
+    for experiment in page.items:
+        runs, more = _recent_runs(experiment.experiment_id, RUNS_PER_EXPERIMENT_CARD)
+        summaries.append(ExperimentSummary(experiment, runs, more))
+    return Page(items=summaries, next_cursor=page.next_cursor)
+
+
+def experiment_summary(scope: AccessScope, experiment_id: str) -> ExperimentSummary:
+    experiment = get_experiment(scope, experiment_id)
+    runs, more = _recent_runs(experiment_id, RUNS_PER_EXPERIMENT_CARD)
+    return ExperimentSummary(experiment, runs, more)
+
+
+def list_runs(
+    scope: AccessScope, experiment_id: str, *, cursor: str | None = None, limit: int = 20
+) -> Page[ExperimentRun]:
+    get_experiment(scope, experiment_id)
+    query = partial(ExperimentRun.query, experiment_id, scan_index_forward=False)
+    return paginate(query, purpose=f"runs:{experiment_id}", limit=limit, cursor=cursor)
+
+
+def running_runs(scope: AccessScope, *, limit: int = 25) -> list[ExperimentRun]:
+    """Runs running now in every tenant (staff's all-tenant view), from the status GSI."""
+    scope.require_role(STAFF)
+    return list(ExperimentRun.by_status.query("running", scan_index_forward=False, limit=limit))
+
+
+def create_experiment(
+    scope: AccessScope, project_id: str, name: str, description: str = "", experiment_id: str | None = None
+) -> Experiment:
+    scope.require_role(*READERS)
+    name = (name or "").strip()
+    if not name or len(name) > 120:
+        raise ValidationFailed("The experiment needs a name.", {"name": "1–120 characters."})
+    try:
+        project = Project.get(project_id)
+    except DoesNotExist:
+        raise NotFound("That project was not found.", {"project_id": "unknown project"}) from None
+    scope.check_tenant(project.tenant_id, "That project")
+    experiment = Experiment(
+        experiment_id=experiment_id or new_id("exp"),
+        project_id=project_id,
+        tenant_id=project.tenant_id,
+        name=name,
+        description=description.strip(),
+        created_by=scope.actor_id,
+        created_at=clock.now(),
+    )
+    experiment.save(condition=Experiment.experiment_id.does_not_exist())
+    return experiment
+
+
+def start_run(
+    scope: AccessScope,
+    experiment_id: str,
+    *,
+    name: str = "",
+    parameters: dict[str, Any] | None = None,
+    run_id: str | None = None,
+) -> ExperimentRun:
+    """A new running run. A client-chosen `run_id` makes the call safe to retry."""
+    experiment = get_experiment(scope, experiment_id)
+    if run_id is not None and not RUN_ID_PATTERN.match(run_id):
+        raise ValidationFailed(
+            "The run id is not valid.", {"run_id": "1–80 letters, digits, or _ . : - (no #)."}
+        )
+    if parameters is not None and not isinstance(parameters, dict):
+        raise ValidationFailed("Parameters must be an object.", {"parameters": "a JSON object"})
+    run = ExperimentRun(
+        experiment_id=experiment_id,
+        run_id=run_id or new_id("run"),
+        tenant_id=experiment.tenant_id,
+        name=(name or "").strip()[:120],
+        status="running",
+        started_at=clock.now(),
+        parameters=parameters or None,
+    )
+    try:
+        run.save(condition=ExperimentRun.run_id.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return ExperimentRun.get(experiment_id, run.run_id)  # a retry: the run already exists
+    return run
+
+
+def finish_run(scope: AccessScope, experiment_id: str, run_id: str, status: str) -> ExperimentRun:
+    """Mark the run finished and write its closing log line, together.
+
+    The closing line (tiebreak `~end`, `final_status` set) lets the live viewer learn that the run
+    ended from the same single query that brings it new lines.
+    """
+    if status not in FINISHED:
+        raise ValidationFailed(
+            "A run finishes as succeeded, failed or cancelled.", {"status": f"one of {', '.join(FINISHED)}"}
+        )
+    run = get_run(scope, experiment_id, run_id)
+    if run.status in FINISHED:
+        if run.status == status:
+            return run  # a retry of the same finish
+        raise Conflict(f"This run already finished as {run.status}.")
+    now = clock.now()
+    ts_ms = clock.epoch_ms(now)
+    duration_s = round((now - run.started_at).total_seconds(), 1)
+    closing = RunLogLine(
+        run_id=run_id,
+        sk=lines.sort_key(ts_ms, lines.END_TIEBREAK),
+        experiment_id=experiment_id,
+        tenant_id=run.tenant_id,
+        run_component=lines.run_component(run_id, "run"),
+        run_severity=lines.run_severity(run_id, "info"),
+        ts_ms=ts_ms,
+        severity="info",
+        component="run",
+        message=f"Run {status} after {duration_s:g} s",
+        fields={"status": status, "duration_s": duration_s},
+        final_status=status,
+        expires_at=lines.expiry_for(ts_ms),
+    )
+    try:
+        with base.transact_write() as tx:
+            tx.update(
+                run,
+                actions=[
+                    ExperimentRun.status.set(status),
+                    ExperimentRun.finished_at.set(now),
+                    ExperimentRun.line_count.add(1),
+                    ExperimentRun.components.add({"run"}),
+                ],
+                condition=ExperimentRun.status.is_in(*ACTIVE),
+            )
+            tx.save(closing, condition=RunLogLine.sk.does_not_exist())
+    except TransactWriteError as exc:
+        raise Conflict("This run changed meanwhile (it may have finished already); reload it.") from exc
+    run.refresh()
+    return run
+
+
+def latest_errors(scope: AccessScope, experiment_id: str, *, runs: int = 10, limit: int = 20) -> list:
+    """The newest error and critical lines across the experiment's latest runs that had any.
+
+    Reads only runs whose error counter is above zero, one severity GSI query per (run, severity):
+    at most 1 + 2 × `runs` queries.
+    """
+    get_experiment(scope, experiment_id)
+    recent, _more = _recent_runs(experiment_id, runs)
+    floor = lines.live_floor()
+    found: list[RunLogLine] = []
+    for run in recent:
+        if not run.error_count:
+            continue
+        for severity in lines.ERROR_SEVERITIES:
+            found.extend(
+                RunLogLine.by_severity.query(
+                    lines.run_severity(run.run_id, severity),
+                    RunLogLine.sk > floor,
+                    scan_index_forward=False,
+                    limit=limit,
+                )
+            )
+    found.sort(key=lambda line: (int(line.ts_ms), line.sk), reverse=True)
+    return found[:limit]

@@ -1,0 +1,244 @@
+"""The flow definition a template carries: its JSON Schema, the checks a schema cannot say, and a layout.
+
+A template is instantiated by one DynamoDB transaction (flow + snapshot + nodes + edges + usage
+counter + audit event), which holds at most 100 items; the size caps below keep it under that.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from dashboard.flows.node_types import NODE_TYPES
+
+MAX_NODES = 40
+MAX_EDGES = 50
+ID_PATTERN = "^[A-Za-z0-9_-]{1,40}$"
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["nodes", "edges"],
+    "additionalProperties": False,
+    "properties": {
+        "nodes": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_NODES,
+            "items": {
+                "type": "object",
+                "required": ["id", "type"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "string", "pattern": ID_PATTERN},
+                    "type": {"type": "string", "enum": list(NODE_TYPES)},
+                    "label": {"type": "string", "maxLength": 80},
+                    "position": {
+                        "type": "object",
+                        "required": ["x", "y"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "x": {"type": "number", "minimum": 0, "maximum": 100000},
+                            "y": {"type": "number", "minimum": 0, "maximum": 100000},
+                        },
+                    },
+                    "config": {"type": "object"},
+                },
+            },
+        },
+        "edges": {
+            "type": "array",
+            "maxItems": MAX_EDGES,
+            "items": {
+                "type": "object",
+                "required": ["source", "target"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "string", "pattern": ID_PATTERN},
+                    "source": {"type": "string"},
+                    "target": {"type": "string"},
+                    "label": {"type": "string", "maxLength": 80},
+                },
+            },
+        },
+    },
+}
+_VALIDATOR = Draft202012Validator(SCHEMA)
+
+
+def _path(parts) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or "definition"
+
+
+def _message(error) -> str:
+    if error.validator == "enum" and list(error.path)[-1:] == ["type"]:
+        return f"“{error.instance}” is not a known node type; use one of: {', '.join(NODE_TYPES)}."
+    if error.validator == "pattern":
+        return "use 1–40 letters, digits, dashes or underscores."
+    if error.validator == "maxItems":
+        return f"at most {error.validator_value} allowed (a template must fit one transaction)."
+    if error.validator == "minItems":
+        return "a flow needs at least one node."
+    if error.validator == "required":
+        return error.message.replace("is a required property", "is required")
+    if error.validator == "additionalProperties":
+        return error.message.replace("Additional properties are not allowed", "unknown field")
+    return error.message
+
+
+def validate(definition: Any) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """(normalised definition, {}) when valid, else (None, {"definition.nodes[2].type": message, …}).
+
+    Accepts the JSON text from a form or the parsed object from the API.
+    """
+    if isinstance(definition, str):
+        if not definition.strip():
+            return None, {"definition": 'Paste the flow as JSON: {"nodes": [...], "edges": [...]}.'}
+        try:
+            definition = json.loads(definition)
+        except ValueError as exc:
+            return None, {"definition": f"Not valid JSON: {exc}."}
+    errors: dict[str, str] = {}
+    for error in sorted(_VALIDATOR.iter_errors(definition), key=lambda e: list(map(str, e.path))):
+        key = "definition" if not error.path else f"definition.{_path(error.path)}"
+        errors.setdefault(key, _message(error))
+    if errors:
+        return None, errors
+    node_ids: set[str] = set()
+    for index, node in enumerate(definition["nodes"]):
+        if node["id"] in node_ids:
+            errors[f"definition.nodes[{index}].id"] = f"duplicate node id “{node['id']}”."
+        node_ids.add(node["id"])
+    edge_ids: set[str] = set()
+    pairs: set[tuple[str, str]] = set()
+    edges = []
+    for index, edge in enumerate(definition["edges"]):
+        edge_id = edge.get("id") or f"e{index + 1}"
+        if edge_id in edge_ids:
+            errors[f"definition.edges[{index}].id"] = f"duplicate edge id “{edge_id}”."
+        edge_ids.add(edge_id)
+        for end in ("source", "target"):
+            if edge[end] not in node_ids:
+                errors[f"definition.edges[{index}].{end}"] = f"no node has the id “{edge[end]}”."
+        if edge["source"] == edge["target"]:
+            errors[f"definition.edges[{index}].target"] = "an edge cannot connect a node to itself."
+        if (edge["source"], edge["target"]) in pairs:
+            errors[f"definition.edges[{index}]"] = "the same two nodes are already connected."
+        pairs.add((edge["source"], edge["target"]))
+        edges.append({**edge, "id": edge_id})
+    if errors:
+        return None, errors
+    return {"nodes": definition["nodes"], "edges": edges}, {}
+
+
+# --- layout for the detail page -----------------------------------------------------------------
+
+NODE_WIDTH = 150
+NODE_HEIGHT = 46
+COLUMN_GAP = 70
+ROW_GAP = 26
+MARGIN = 16
+
+
+@dataclass
+class PlacedNode:
+    id: str
+    type: str
+    label: str
+    x: int
+    y: int
+    step: int
+
+
+@dataclass
+class PlacedEdge:
+    id: str
+    source: str
+    target: str
+    label: str
+    path: str
+
+
+@dataclass
+class Layout:
+    nodes: list[PlacedNode]
+    edges: list[PlacedEdge]
+    width: int
+    height: int
+
+
+def layers(definition: dict) -> dict[str, int]:
+    """Each node's column: the longest path from a start node (nodes on a cycle go after the rest)."""
+    ids = [node["id"] for node in definition["nodes"]]
+    incoming = {node_id: 0 for node_id in ids}
+    outgoing: dict[str, list[str]] = {node_id: [] for node_id in ids}
+    for edge in definition["edges"]:
+        if edge["source"] in outgoing and edge["target"] in incoming:
+            outgoing[edge["source"]].append(edge["target"])
+            incoming[edge["target"]] += 1
+    layer = {node_id: 0 for node_id in ids}
+    ready = [node_id for node_id in ids if incoming[node_id] == 0]
+    seen = set()
+    while ready:
+        node_id = ready.pop(0)
+        seen.add(node_id)
+        for target in outgoing[node_id]:
+            layer[target] = max(layer[target], layer[node_id] + 1)
+            incoming[target] -= 1
+            if incoming[target] == 0:
+                ready.append(target)
+    last = max((layer[n] for n in seen), default=-1)
+    for node_id in ids:
+        if node_id not in seen:
+            last += 1
+            layer[node_id] = last
+    return layer
+
+
+def layout(definition: dict) -> Layout:
+    column_of = layers(definition)
+    rows: dict[int, int] = {}
+    placed: dict[str, PlacedNode] = {}
+    for node in definition["nodes"]:
+        column = column_of[node["id"]]
+        row = rows.get(column, 0)
+        rows[column] = row + 1
+        placed[node["id"]] = PlacedNode(
+            id=node["id"],
+            type=node["type"],
+            label=node.get("label") or node["type"].replace("_", " ").title(),
+            x=MARGIN + column * (NODE_WIDTH + COLUMN_GAP),
+            y=MARGIN + row * (NODE_HEIGHT + ROW_GAP),
+            step=column + 1,
+        )
+    edges = []
+    for edge in definition["edges"]:
+        source, target = placed.get(edge["source"]), placed.get(edge["target"])
+        if source is None or target is None:
+            continue
+        x1, y1 = source.x + NODE_WIDTH, source.y + NODE_HEIGHT / 2
+        x2, y2 = target.x, target.y + NODE_HEIGHT / 2
+        bend = max(40, abs(x2 - x1) / 2)
+        edges.append(
+            PlacedEdge(
+                id=edge["id"],
+                source=edge["source"],
+                target=edge["target"],
+                label=edge.get("label", ""),
+                path=f"M{x1:.0f},{y1:.0f} C{x1 + bend:.0f},{y1:.0f} {x2 - bend:.0f},{y2:.0f} {x2 - 6:.0f},{y2:.0f}",
+            )
+        )
+    columns = max(column_of.values(), default=0) + 1
+    most_rows = max(rows.values(), default=1)
+    return Layout(
+        nodes=sorted(placed.values(), key=lambda n: (n.step, n.y)),
+        edges=edges,
+        width=2 * MARGIN + columns * NODE_WIDTH + (columns - 1) * COLUMN_GAP,
+        height=2 * MARGIN + most_rows * NODE_HEIGHT + (most_rows - 1) * ROW_GAP,
+    )

@@ -1,0 +1,76 @@
+"""Forms of the marketplace pages. They only collect input: the services validate it."""
+
+from __future__ import annotations
+
+from django import forms
+
+from dashboard.dynamo.errors import DashboardError
+from dashboard.marketplace.catalogue import CATEGORIES, MAX_DESCRIPTION, MAX_NAME, VISIBILITIES
+
+DEFINITION_HELP = (
+    'JSON: {"nodes": [{"id": "n1", "type": "llm", "label": "Answer"}, …], '
+    '"edges": [{"source": "n1", "target": "n2"}, …]}. At most 40 nodes and 50 edges.'
+)
+EXAMPLE_DEFINITION = """{
+  "nodes": [
+    {"id": "n1", "type": "prompt", "label": "Question"},
+    {"id": "n2", "type": "llm", "label": "Answer"},
+    {"id": "n3", "type": "output", "label": "Reply"}
+  ],
+  "edges": [
+    {"source": "n1", "target": "n2"},
+    {"source": "n2", "target": "n3"}
+  ]
+}"""
+
+
+class TemplateForm(forms.Form):
+    name = forms.CharField(required=False, widget=forms.TextInput(attrs={"maxlength": MAX_NAME}))
+    description = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3, "maxlength": MAX_DESCRIPTION})
+    )
+    category = forms.ChoiceField(required=False, choices=[("", "Choose a category…"), *CATEGORIES.items()])
+    tags = forms.CharField(required=False, help_text="Comma-separated, e.g. rag, support, triage (at most 8).")
+    visibility = forms.ChoiceField(
+        required=False,
+        choices=list(VISIBILITIES.items()),
+        widget=forms.RadioSelect,
+        help_text="Public templates are listed for every tenant once a moderator approves them. "
+        "Saving changes to a public template sends it back to review.",
+    )
+    definition = forms.CharField(
+        label="Flow definition",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 16, "spellcheck": "false"}),
+        help_text=DEFINITION_HELP,
+    )
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def add_service_errors(self, error: DashboardError) -> None:
+        """Put a service's field errors next to their fields; JSON paths go under the definition."""
+        if not error.fields:
+            self.add_error(None, error.message)
+            return
+        for field, message in error.fields.items():
+            if field.startswith("definition."):
+                self.add_error("definition", f"{field.removeprefix('definition.')}: {message}")
+            elif field in self.fields and field != "version":
+                self.add_error(field, message)
+            else:
+                self.add_error(None, message)
+
+
+def as_version(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class UseForm(forms.Form):
+    project_id = forms.ChoiceField(label="Project")
+    name = forms.CharField(label="Flow name", required=False, max_length=120)
+
+    def __init__(self, *args, projects=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project_id"].choices = [(p.project_id, p.name) for p in projects]

@@ -1,0 +1,43 @@
+"""Display helpers of the marketplace pages."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.html import format_html
+
+from dashboard.marketplace.catalogue import CATEGORIES
+
+register = template.Library()
+
+
+@register.filter
+def category_label(category: str) -> str:
+    return CATEGORIES.get(category, category)
+
+
+@register.filter
+def stars(average) -> str:
+    """4.4 → ★★★★☆ (rounded to whole stars), with the figure for screen readers."""
+    if average is None:
+        return format_html('<span class="stars stars-none">no ratings yet</span>')
+    full = int(round(float(average)))
+    return format_html(
+        '<span class="stars" aria-label="{} out of 5">{}<span class="stars-off">{}</span></span>',
+        average,
+        "★" * full,
+        "★" * (5 - full),
+    )
+
+
+@register.filter
+def history_label(action: str) -> str:
+    return {
+        "created": "created",
+        "submitted": "submitted for review",
+        "withdrawn": "withdrawn from public",
+        "approve": "approved",
+        "reject": "rejected",
+        "feature": "featured",
+        "unfeature": "unfeatured",
+        "unpublish": "unpublished",
+    }.get(action, action)

@@ -1,0 +1,114 @@
+"""What registering a model or a version needs, checked once for the pages and the JSON API."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from dashboard.dynamo.errors import ValidationFailed
+from dashboard.registry import versions
+
+FRAMEWORKS = ("pytorch", "tensorflow", "scikit-learn", "xgboost", "lightgbm", "onnx", "transformers", "other")
+TASKS = ("classification", "regression", "ranking", "generation", "embedding", "detection", "other")
+MAX_METRICS = 40
+MAX_PARAMETERS_BYTES = 16_000
+_METRIC_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-/@]{0,63}$")
+_URI = re.compile(r"^[a-z][a-z0-9+.\-]*://\S+$")
+
+
+@dataclass
+class ModelInput:
+    name: str
+    project_id: str
+    task: str = "other"
+    description: str = ""
+
+
+@dataclass
+class VersionInput:
+    version: str
+    framework: str
+    artifact_uri: str
+    dataset_id: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def _text(data: dict, key: str, errors: dict, *, required: bool = True, max_length: int = 200) -> str:
+    value = data.get(key)
+    if value is None or value == "":
+        if required:
+            errors[key] = "This field is required."
+        return ""
+    if not isinstance(value, str):
+        errors[key] = "Must be a string."
+        return ""
+    value = value.strip()
+    if required and not value:
+        errors[key] = "This field is required."
+    elif len(value) > max_length:
+        errors[key] = f"At most {max_length} characters."
+    return value
+
+
+def clean_metrics(raw: Any) -> tuple[dict[str, float], str | None]:
+    """Metric values must be finite numbers; returns (metrics, error)."""
+    if raw in (None, ""):
+        return {}, None
+    if not isinstance(raw, dict):
+        return {}, "Metrics are an object of name → number."
+    if len(raw) > MAX_METRICS:
+        return {}, f"At most {MAX_METRICS} metrics."
+    metrics: dict[str, float] = {}
+    for name, value in raw.items():
+        if not isinstance(name, str) or not _METRIC_NAME.match(name):
+            return {}, f"“{name}” is not a metric name (letters, digits, _ . - / @; start with a letter)."
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            return {}, f"The value of “{name}” must be a number, not {json.dumps(value)}."
+        metrics[name] = value
+    return metrics, None
+
+
+def clean_version(data: dict) -> VersionInput:
+    errors: dict[str, str] = {}
+    version = _text(data, "version", errors, max_length=64)
+    if version and "version" not in errors:
+        try:
+            versions.scheme_of(version)
+        except ValidationFailed as exc:
+            errors["version"] = exc.fields["version"]
+    framework = _text(data, "framework", errors, max_length=40)
+    if framework and framework not in FRAMEWORKS:
+        errors["framework"] = f"Use one of: {', '.join(FRAMEWORKS)}."
+    artifact_uri = _text(data, "artifact_uri", errors, max_length=500)
+    if artifact_uri and not _URI.match(artifact_uri):
+        errors["artifact_uri"] = "Use a URI with a scheme, e.g. s3://models/churn/1.4.0/model.tar.gz."
+    dataset_id = _text(data, "dataset_id", errors, required=False, max_length=80) or None
+    parameters = data.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        errors["parameters"] = "Parameters are a JSON object."
+        parameters = {}
+    elif len(json.dumps(parameters)) > MAX_PARAMETERS_BYTES:
+        errors["parameters"] = f"Parameters take at most {MAX_PARAMETERS_BYTES // 1000} kB of JSON."
+    metrics, metrics_error = clean_metrics(data.get("metrics"))
+    if metrics_error:
+        errors["metrics"] = metrics_error
+    if errors:
+        raise ValidationFailed("Some fields need attention: " + ", ".join(sorted(errors)) + ".", errors)
+    return VersionInput(version, framework, artifact_uri, dataset_id, parameters, metrics)
+
+
+def clean_model(data: dict) -> ModelInput:
+    errors: dict[str, str] = {}
+    name = _text(data, "name", errors, max_length=80)
+    project_id = _text(data, "project_id", errors, max_length=80)
+    task = _text(data, "task", errors, required=False, max_length=40) or "other"
+    if task not in TASKS:
+        errors["task"] = f"Use one of: {', '.join(TASKS)}."
+    description = _text(data, "description", errors, required=False, max_length=1000)
+    if errors:
+        raise ValidationFailed("Some fields need attention: " + ", ".join(sorted(errors)) + ".", errors)
+    return ModelInput(name, project_id, task, description)

@@ -1,0 +1,349 @@
+"""The state machine of a model version, as pure functions over in-memory items.
+
+A version sits in at most one environment at a time (as a stage in MLflow): it is registered, goes
+`deploying` to an environment, ends `deployed` (live) or `failed`; a live version can be promoted
+(deployed to another environment, leaving the first), rolled back, or retired. When a version goes
+live, the one live before it in that environment becomes `superseded` in the same write; a rollback
+brings that previous version back if it is still available.
+
+The model item's `environments` map is the pointer "which version is live / deploying in each
+environment"; services write it together with the versions it names, under its `row_version`
+condition, so two concurrent changes cannot both land.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from dashboard.dynamo.errors import Conflict, ValidationFailed
+from dashboard.registry import versions as version_order
+from dashboard.registry.models import MlModel, RegistryVersion
+
+REGISTERED = "registered"
+DEPLOYING = "deploying"
+DEPLOYED = "deployed"
+FAILED = "failed"
+ROLLED_BACK = "rolled_back"
+SUPERSEDED = "superseded"
+RETIRED = "retired"
+STATUSES = (REGISTERED, DEPLOYING, DEPLOYED, FAILED, ROLLED_BACK, SUPERSEDED, RETIRED)
+
+ENVIRONMENTS = ("dev", "staging", "production")
+PRODUCTION = "production"
+
+# What may be asked for from each status. `registered` is where a version starts and `superseded`
+# is what a newer live version does to an older one: neither is ever asked for directly.
+MOVES: dict[str, tuple[str, ...]] = {
+    REGISTERED: (DEPLOYING, RETIRED),
+    DEPLOYING: (DEPLOYED, FAILED),
+    DEPLOYED: (DEPLOYING, ROLLED_BACK, RETIRED),
+    FAILED: (DEPLOYING, RETIRED),
+    ROLLED_BACK: (DEPLOYING, RETIRED),
+    SUPERSEDED: (DEPLOYING, RETIRED),
+    RETIRED: (),
+}
+REQUESTABLE = (DEPLOYING, DEPLOYED, FAILED, ROLLED_BACK, RETIRED)
+
+
+class IllegalMove(Conflict):
+    code = "illegal_transition"
+
+
+@dataclass
+class Change:
+    """What a move did: the items to write together and what the audit trail records."""
+
+    items: list[Any]
+    action: str
+    changes: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+
+def label(status: str) -> str:
+    return status.replace("_", " ")
+
+
+def empty_environments() -> dict[str, dict[str, Any]]:
+    return {env: {"live": None, "since": None, "by": None, "pending": None, "failed": None} for env in ENVIRONMENTS}
+
+
+def environments_of(model: MlModel) -> dict[str, dict[str, Any]]:
+    envs = empty_environments()
+    for env, state in (model.environments or {}).items():
+        if env in envs:
+            envs[env].update(state or {})
+    model.environments = envs
+    return envs
+
+
+def headline_status(model: MlModel) -> str:
+    """One status for the model: what needs attention first, else what its latest version is."""
+    envs = environments_of(model)
+    if any(state["pending"] for state in envs.values()):
+        return DEPLOYING
+    if any(state["failed"] for state in envs.values()):
+        return FAILED
+    if any(state["live"] for state in envs.values()):
+        return DEPLOYED
+    return model.latest_status or REGISTERED
+
+
+def refresh_summary(model: MlModel, at: datetime) -> None:
+    model.status = headline_status(model)
+    model.tenant_status = f"{model.tenant_id}#{model.status}"
+    model.project_status = f"{model.project_id}#{model.status}"
+    model.updated_at = at
+
+
+def _touch(model: MlModel, version: RegistryVersion, at: datetime) -> None:
+    version.updated_at = at
+    if version.version == model.latest_version:
+        model.latest_status = version.status
+
+
+def check_move(version: RegistryVersion, to: str, environment: str | None) -> None:
+    """Refuse every move the state machine does not allow, saying why and what is possible."""
+    if to not in STATUSES:
+        raise ValidationFailed(
+            f"“{to}” is not a status. Ask for one of: {', '.join(REQUESTABLE)}.",
+            {"status": f"Use one of: {', '.join(REQUESTABLE)}."},
+        )
+    if to not in REQUESTABLE:
+        why = (
+            "every version starts registered"
+            if to == REGISTERED
+            else "a version becomes superseded when another one goes live in its environment"
+        )
+        raise IllegalMove(f"A version cannot be moved to {label(to)} on request: {why}.", {"status": why})
+    allowed = MOVES[version.status]
+    if to not in allowed:
+        options = ", ".join(label(s) for s in allowed) if allowed else "nothing: it is final"
+        raise IllegalMove(
+            f"Version {version.version} is {label(version.status)}; it cannot move to {label(to)}. "
+            f"From {label(version.status)} it can go to {options}.",
+            {"status": f"Not allowed from {label(version.status)}."},
+        )
+    if to == DEPLOYING:
+        if environment not in ENVIRONMENTS:
+            raise ValidationFailed(
+                "Choose the environment to deploy to: dev, staging or production.",
+                {"environment": "Choose dev, staging or production."},
+            )
+        if version.status == DEPLOYED and version.environment == environment:
+            raise IllegalMove(f"Version {version.version} is already live in {environment}.")
+    elif to in (DEPLOYED, FAILED):
+        if environment and environment != version.stage:
+            raise IllegalMove(
+                f"Version {version.version} is being deployed to {version.stage}, not to {environment}."
+            )
+    elif to == ROLLED_BACK and environment and environment != version.environment:
+        raise IllegalMove(f"Version {version.version} is live in {version.environment}, not in {environment}.")
+
+
+def _history(version: RegistryVersion) -> list[dict[str, Any]]:
+    version.deployments = list(version.deployments or [])
+    return version.deployments
+
+
+def _open_entry(version: RegistryVersion, environment: str, outcome: str) -> dict[str, Any] | None:
+    for entry in reversed(_history(version)):
+        if entry.get("environment") == environment and entry.get("outcome") == outcome:
+            return entry
+    return None
+
+
+def _leave_environment(model: MlModel, version: RegistryVersion, at: datetime, by: str, **note) -> None:
+    """The version stops being live where it is (promotion elsewhere, retirement, supersession)."""
+    env = version.environment
+    if not env:
+        return
+    envs = environments_of(model)
+    if envs[env]["live"] == version.version:
+        envs[env].update(live=None, since=None, by=None)
+    entry = _open_entry(version, env, DEPLOYED)
+    if entry is not None and not entry.get("ended_at"):
+        entry.update(ended_at=at.isoformat(), ended_by=by, **note)
+    version.environment = None
+    version.deployed_at = None
+
+
+def add_version(model: MlModel, version: RegistryVersion, at: datetime) -> None:
+    model.version_count = int(model.version_count or 0) + 1
+    model.version_scheme = model.version_scheme or version_order.scheme_of(version.version)
+    if version_order.is_newer(version.version, model.latest_version):
+        model.latest_version = version.version
+        model.latest_status = version.status
+    environments_of(model)
+    refresh_summary(model, at)
+
+
+def begin_deployment(model: MlModel, version: RegistryVersion, environment: str, *, by: str, at: datetime) -> Change:
+    check_move(version, DEPLOYING, environment)
+    envs = environments_of(model)
+    pending = envs[environment]["pending"]
+    if pending:
+        raise Conflict(
+            f"Version {pending} is already being deployed to {environment}; "
+            "wait until it finishes (deployed or failed) before deploying another."
+        )
+    previous_status = version.status
+    promoted_from = version.environment if version.status == DEPLOYED else None
+    _leave_environment(model, version, at, by, moved_to=environment)
+    envs[environment].update(pending=version.version, failed=None)
+    version.status = DEPLOYING
+    version.stage = environment
+    _history(version).append(
+        {
+            "environment": environment,
+            "from": envs[environment]["live"],
+            "by": by,
+            "at": at.isoformat(),
+            "outcome": DEPLOYING,
+            "kind": "promote" if promoted_from else "deploy",
+            "promoted_from": promoted_from,
+        }
+    )
+    _touch(model, version, at)
+    refresh_summary(model, at)
+    changes = {"status": f"{previous_status} → {DEPLOYING}", "environment": environment}
+    if envs[environment]["live"]:
+        changes["replaces"] = envs[environment]["live"]
+    return Change(
+        [model, version],
+        "model_version.deploying",
+        changes,
+        f"Deploying {model.name} {version.version} to {environment}.",
+    )
+
+
+def finish_deployment(
+    model: MlModel,
+    version: RegistryVersion,
+    outcome: str,
+    *,
+    previous: RegistryVersion | None,
+    by: str,
+    at: datetime,
+) -> Change:
+    """`outcome` deployed: the version goes live and `previous` (live there until now) is superseded."""
+    check_move(version, outcome, None)
+    environment = version.stage
+    envs = environments_of(model)
+    if envs[environment]["pending"] != version.version:
+        raise Conflict(f"The deployment of {version.version} to {environment} is not in progress any more.")
+    entry = _open_entry(version, environment, DEPLOYING)
+    items: list[Any] = [model, version]
+    changes: dict[str, Any] = {"status": f"{DEPLOYING} → {outcome}", "environment": environment}
+    if outcome == DEPLOYED:
+        live = envs[environment]["live"]
+        if live and live != version.version:
+            if previous is None or previous.version != live:
+                raise Conflict(f"The version live in {environment} changed meanwhile; reload and try again.")
+            _leave_environment(model, previous, at, by, replaced_by=version.version)
+            previous.status = SUPERSEDED
+            previous.stage = environment
+            _touch(model, previous, at)
+            items.append(previous)
+            changes["superseded"] = previous.version
+        envs[environment].update(live=version.version, since=at.isoformat(), by=by, pending=None, failed=None)
+        version.status = DEPLOYED
+        version.environment = environment
+        version.deployed_at = at
+        message = f"{model.name} {version.version} is live in {environment}."
+    else:
+        envs[environment].update(pending=None, failed=version.version)
+        version.status = FAILED
+        message = f"The deployment of {model.name} {version.version} to {environment} failed."
+    if entry is not None:
+        entry.update(outcome=outcome, finished_at=at.isoformat(), finished_by=by)
+    _touch(model, version, at)
+    refresh_summary(model, at)
+    return Change(items, f"model_version.{outcome}", changes, message)
+
+
+def roll_back(
+    model: MlModel, live: RegistryVersion, *, restore: RegistryVersion | None, by: str, at: datetime
+) -> Change:
+    """Take `live` out of its environment and bring back `restore` (the version it replaced) if it can be."""
+    check_move(live, ROLLED_BACK, None)
+    environment = live.environment
+    envs = environments_of(model)
+    if envs[environment]["pending"]:
+        raise Conflict(
+            f"Version {envs[environment]['pending']} is being deployed to {environment}; "
+            "wait until it finishes before rolling back."
+        )
+    entry = _open_entry(live, environment, DEPLOYED)
+    _leave_environment(model, live, at, by)
+    if entry is not None:
+        entry["outcome"] = ROLLED_BACK
+    live.status = ROLLED_BACK
+    live.stage = environment
+    _touch(model, live, at)
+    items: list[Any] = [model, live]
+    changes: dict[str, Any] = {"status": f"{DEPLOYED} → {ROLLED_BACK}", "environment": environment}
+    if restore is not None and restore.status == SUPERSEDED and restore.version != live.version:
+        restore.status = DEPLOYED
+        restore.environment = environment
+        restore.stage = environment
+        restore.deployed_at = at
+        _history(restore).append(
+            {
+                "environment": environment,
+                "from": live.version,
+                "by": by,
+                "at": at.isoformat(),
+                "outcome": DEPLOYED,
+                "kind": "rollback",
+                "finished_at": at.isoformat(),
+                "finished_by": by,
+            }
+        )
+        envs[environment].update(live=restore.version, since=at.isoformat(), by=by, failed=None)
+        _touch(model, restore, at)
+        items.append(restore)
+        changes["restored"] = restore.version
+        message = f"Rolled back {environment}: {restore.version} is live again instead of {live.version}."
+    else:
+        message = f"Rolled back {live.version} in {environment}; no earlier version was available to restore."
+    refresh_summary(model, at)
+    return Change(items, "model_version.rolled_back", changes, message)
+
+
+def retire(model: MlModel, version: RegistryVersion, *, by: str, at: datetime) -> Change:
+    check_move(version, RETIRED, None)
+    previous_status = version.status
+    environment = version.environment
+    _leave_environment(model, version, at, by)
+    envs = environments_of(model)
+    for state in envs.values():
+        if state["failed"] == version.version:
+            state["failed"] = None
+    version.status = RETIRED
+    version.stage = None
+    _history(version).append(
+        {"environment": environment, "by": by, "at": at.isoformat(), "outcome": RETIRED, "kind": "retire"}
+    )
+    _touch(model, version, at)
+    refresh_summary(model, at)
+    changes = {"status": f"{previous_status} → {RETIRED}"}
+    if environment:
+        changes["environment"] = environment
+    where = f" and taken out of {environment}" if environment else ""
+    return Change(
+        [model, version], "model_version.retired", changes, f"{model.name} {version.version} is retired{where}."
+    )
+
+
+def environments_touched(version: RegistryVersion, to: str, environment: str | None) -> set[str]:
+    """Every environment a move changes, so permission checks see promotions out of production too."""
+    touched = set()
+    if to == DEPLOYING and environment:
+        touched.add(environment)
+    if to in (DEPLOYED, FAILED) and version.stage:
+        touched.add(version.stage)
+    if to in (DEPLOYING, ROLLED_BACK, RETIRED) and version.environment:
+        touched.add(version.environment)
+    return touched

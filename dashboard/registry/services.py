@@ -1,0 +1,450 @@
+"""The registry's operations: every read, rule, permission check and write lives here once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+
+from dashboard.accounts import audit
+from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
+from dashboard.dynamo import clock
+from dashboard.dynamo.base import transact_write
+from dashboard.dynamo.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from dashboard.dynamo.ids import new_id
+from dashboard.dynamo.paging import Page, paginate
+from dashboard.flows.models import Project
+from dashboard.registry import inputs, lifecycle, versions
+from dashboard.registry.lifecycle import DEPLOYED, DEPLOYING, FAILED, PRODUCTION, ROLLED_BACK, RETIRED
+from dashboard.registry.models import Dataset, MlModel, RegistryVersion
+
+ROLES = (STAFF, TENANT_ADMIN, API)
+PAGE_SIZE = 25
+MAX_VERSIONS = 500  # a detail page reads at most this many versions (one or two Query calls)
+MAX_PROJECTS = 100
+LIST_STATUSES = (DEPLOYING, DEPLOYED, FAILED, "registered", ROLLED_BACK, RETIRED)
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+def list_models(
+    scope: AccessScope,
+    *,
+    project_id: str | None = None,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> Page[MlModel]:
+    """Models newest-changed first; one Query on a key whatever the filters."""
+    scope.require_role(*ROLES)
+    if status and status not in LIST_STATUSES:
+        raise ValidationFailed(
+            f"“{status}” is not a status to filter by.", {"status": f"Use one of: {', '.join(LIST_STATUSES)}."}
+        )
+    if project_id:
+        project = get_project(scope, project_id)
+        if status:
+            query = partial(MlModel.by_project_status.query, f"{project.project_id}#{status}")
+        else:
+            query = partial(MlModel.by_project.query, project.project_id)
+        purpose = f"models:project:{project.project_id}:{status or ''}"
+    elif scope.tenant_id:
+        if status:
+            query = partial(MlModel.by_tenant_status.query, f"{scope.tenant_id}#{status}")
+        else:
+            query = partial(MlModel.by_tenant.query, scope.tenant_id)
+        purpose = f"models:tenant:{scope.tenant_id}:{status or ''}"
+    else:
+        query = partial(MlModel.by_status.query, status) if status else partial(MlModel.everywhere.query, "model")
+        purpose = f"models:all:{status or ''}"
+    return paginate(partial(query, scan_index_forward=False), purpose=purpose, limit=limit, cursor=cursor)
+
+
+def get_project(scope: AccessScope, project_id: str) -> Project:
+    try:
+        project = Project.get(project_id)
+    except DoesNotExist:
+        raise NotFound("That project was not found.") from None
+    scope.check_tenant(project.tenant_id, "That project")
+    return project
+
+
+def list_projects(scope: AccessScope) -> list[Project]:
+    """The tenant's projects for the filter and the register form (none when staff see all tenants)."""
+    if not scope.tenant_id:
+        return []
+    projects = list(Project.by_tenant.query(scope.tenant_id, limit=MAX_PROJECTS))
+    return sorted(projects, key=lambda project: project.name.lower())
+
+
+def project_names(scope: AccessScope, models: list[MlModel], known: list[Project] = ()) -> dict[str, str]:
+    """Names of the projects a page of models belongs to: what is known, plus one BatchGet."""
+    names = {project.project_id: project.name for project in known}
+    missing = {model.project_id for model in models} - set(names)
+    if missing:
+        names.update({project.project_id: project.name for project in Project.batch_get(sorted(missing))})
+    return names
+
+
+def get_model(scope: AccessScope, model_id: str, *, consistent: bool = False) -> MlModel:
+    scope.require_role(*ROLES)
+    try:
+        model = MlModel.get(model_id, consistent_read=consistent)
+    except DoesNotExist:
+        raise NotFound("That model was not found.") from None
+    scope.check_tenant(model.tenant_id, "That model")
+    lifecycle.environments_of(model)
+    return model
+
+
+def get_version(model: MlModel, version: str, *, consistent: bool = True) -> RegistryVersion:
+    try:
+        return RegistryVersion.get(model.model_id, version, consistent_read=consistent)
+    except DoesNotExist:
+        raise NotFound(f"Version {version} of {model.name} was not found.", {"version": "unknown version"}) from None
+
+
+def model_versions(model: MlModel) -> list[RegistryVersion]:
+    """Every version of the model, newest (by version order, not text order) first."""
+    items = RegistryVersion.query(model.model_id, limit=MAX_VERSIONS, page_size=MAX_VERSIONS)
+    return versions.newest_first(items, key=lambda item: item.version)
+
+
+@dataclass
+class HistoryRow:
+    version: str
+    environment: str | None
+    kind: str
+    previous: str | None
+    by: str
+    at: str
+    outcome: str
+    finished_at: str | None = None
+    ended_at: str | None = None
+    note: str = ""
+
+
+def deployment_history(items: list[RegistryVersion]) -> list[HistoryRow]:
+    """Who deployed what where and when, from which version, and how it ended; newest first."""
+    rows = []
+    for item in items:
+        for entry in item.deployments or []:
+            note = ""
+            if entry.get("replaced_by"):
+                note = f"replaced by {entry['replaced_by']}"
+            elif entry.get("moved_to"):
+                note = f"promoted to {entry['moved_to']}"
+            elif entry.get("promoted_from"):
+                note = f"promoted from {entry['promoted_from']}"
+            rows.append(
+                HistoryRow(
+                    version=item.version,
+                    environment=entry.get("environment"),
+                    kind=entry.get("kind", "deploy"),
+                    previous=entry.get("from"),
+                    by=entry.get("by", ""),
+                    at=entry.get("at", ""),
+                    outcome=entry.get("outcome", ""),
+                    finished_at=entry.get("finished_at"),
+                    ended_at=entry.get("ended_at"),
+                    note=note,
+                )
+            )
+    return sorted(rows, key=lambda row: row.at, reverse=True)
+
+
+def metric_names(items: list[RegistryVersion]) -> list[str]:
+    names: dict[str, None] = {}
+    for item in versions.oldest_first(items, key=lambda item: item.version):
+        for name in item.metrics or {}:
+            names.setdefault(name, None)
+    return list(names)
+
+
+def metric_series(items: list[RegistryVersion], metric: str) -> list[dict[str, Any]]:
+    """One metric across versions, oldest version first; versions that do not report it are skipped."""
+    return [
+        {"version": item.version, "value": (item.metrics or {})[metric]}
+        for item in versions.oldest_first(items, key=lambda item: item.version)
+        if metric in (item.metrics or {})
+    ]
+
+
+@dataclass
+class Comparison:
+    left: RegistryVersion
+    right: RegistryVersion
+    rows: list[tuple[str, Any, Any, float | None]] = field(default_factory=list)  # name, left, right, delta
+
+
+def compare(items: list[RegistryVersion], left: str, right: str) -> Comparison:
+    by_version = {item.version: item for item in items}
+    missing = [v for v in (left, right) if v not in by_version]
+    if missing:
+        raise NotFound(f"Version {missing[0]} was not found.", {"compare": "unknown version"})
+    a, b = by_version[left], by_version[right]
+    comparison = Comparison(a, b)
+    for name in metric_names([a, b]):
+        x, y = (a.metrics or {}).get(name), (b.metrics or {}).get(name)
+        delta = y - x if isinstance(x, int | float) and isinstance(y, int | float) else None
+        comparison.rows.append((name, x, y, delta))
+    return comparison
+
+
+def datasets_for(projects: list[Project]) -> list[Dataset]:
+    """Datasets of the given projects (a Query each; the tenant's project list is short and capped)."""
+    found = []
+    for project in projects[:MAX_PROJECTS]:
+        found.extend(Dataset.by_project.query(project.project_id, scan_index_forward=False, limit=50))
+    return found
+
+
+# --- writes ------------------------------------------------------------------------------------
+
+
+def _commit(items: list[Any], event) -> None:
+    """Write the changed items and the audit event together; a lost race becomes Conflict."""
+    try:
+        with transact_write() as tx:
+            for item in items:
+                tx.save(item)
+            tx.save(event)
+    except TransactWriteError as exc:
+        reasons = {getattr(reason, "code", None) for reason in (exc.cancellation_reasons or []) if reason}
+        if reasons & {"ConditionalCheckFailed", "TransactionConflict"} or exc.cause_response_code in (
+            "TransactionConflictException",
+        ):
+            raise Conflict(
+                "Someone else changed this model at the same moment, so nothing was changed. "
+                "Reload to see where it stands now."
+            ) from exc
+        raise
+
+
+def _check_dataset(project_id: str, dataset_id: str | None) -> None:
+    if not dataset_id:
+        return
+    try:
+        dataset = Dataset.get(dataset_id)
+    except DoesNotExist:
+        dataset = None
+    if dataset is None or dataset.project_id != project_id:
+        raise ValidationFailed(
+            "That dataset does not belong to the model's project.", {"dataset_id": "Unknown dataset for this project."}
+        )
+
+
+def _check_version_rules(model: MlModel, data: inputs.VersionInput) -> None:
+    scheme = versions.scheme_of(data.version)
+    if model.version_scheme and scheme != model.version_scheme:
+        kind = "increasing integers" if model.version_scheme == versions.INTEGER else "semantic versions"
+        raise ValidationFailed(
+            f"{model.name} numbers its versions with {kind} (latest {model.latest_version}).",
+            {"version": f"Use {kind}, like the model's other versions."},
+        )
+    if scheme == versions.INTEGER and not versions.is_newer(data.version, model.latest_version):
+        raise ValidationFailed(
+            f"Integer versions only go up: the next version of {model.name} must be above {model.latest_version}.",
+            {"version": f"Use a number above {model.latest_version}."},
+        )
+    try:
+        RegistryVersion.get(model.model_id, data.version, consistent_read=True)
+    except DoesNotExist:
+        return
+    raise ValidationFailed(
+        f"{model.name} already has a version {data.version}.", {"version": "This version already exists."}
+    )
+
+
+def _new_version(model: MlModel, data: inputs.VersionInput, scope: AccessScope, now) -> RegistryVersion:
+    return RegistryVersion(
+        model_id=model.model_id,
+        version=data.version,
+        project_id=model.project_id,
+        tenant_id=model.tenant_id,
+        model_name=model.name,
+        status=lifecycle.REGISTERED,
+        framework=data.framework,
+        artifact_uri=data.artifact_uri,
+        dataset_id=data.dataset_id,
+        parameters=data.parameters or None,
+        metrics=data.metrics or None,
+        deployments=[],
+        created_by=scope.actor_label,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def register_version(scope: AccessScope, model_id: str, data: dict[str, Any]) -> RegistryVersion:
+    model = get_model(scope, model_id, consistent=True)
+    _require_writer(scope, model.tenant_id)
+    cleaned = inputs.clean_version(data)
+    _check_version_rules(model, cleaned)
+    _check_dataset(model.project_id, cleaned.dataset_id)
+    now = clock.now()
+    version = _new_version(model, cleaned, scope, now)
+    lifecycle.add_version(model, version, now)
+    event = audit.build_event(
+        scope,
+        "model_version.registered",
+        "model_version",
+        f"{model.model_id}@{version.version}",
+        tenant_id=model.tenant_id,
+        changes={"model": model.name, "version": version.version},
+    )
+    _commit([model, version], event)
+    return version
+
+
+def register_model(scope: AccessScope, data: dict[str, Any]) -> tuple[MlModel, RegistryVersion]:
+    """A new model with its first version, in one transaction."""
+    scope.require_role(*ROLES)
+    tenant_id = scope.require_tenant()
+    errors: dict[str, str] = {}
+    model_input = version_input = None
+    for clean, target in ((inputs.clean_model, "model"), (inputs.clean_version, "version")):
+        try:
+            if target == "model":
+                model_input = clean(data)
+            else:
+                version_input = clean(data)
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise ValidationFailed("Some fields need attention: " + ", ".join(sorted(errors)) + ".", errors)
+    try:
+        project = get_project(scope, model_input.project_id)
+    except NotFound:
+        raise ValidationFailed("Choose one of your projects.", {"project_id": "Unknown project."}) from None
+    if project.tenant_id != tenant_id:
+        raise ValidationFailed("Choose one of your projects.", {"project_id": "Unknown project."})
+    _check_dataset(project.project_id, version_input.dataset_id)
+    now = clock.now()
+    model = MlModel(
+        model_id=new_id("mdl"),
+        project_id=project.project_id,
+        tenant_id=tenant_id,
+        name=model_input.name,
+        task=model_input.task,
+        description=model_input.description,
+        created_by=scope.actor_label,
+        created_at=now,
+        environments=lifecycle.empty_environments(),
+    )
+    version = _new_version(model, version_input, scope, now)
+    lifecycle.add_version(model, version, now)
+    event = audit.build_event(
+        scope,
+        "model.registered",
+        "model",
+        model.model_id,
+        tenant_id=tenant_id,
+        changes={"name": model.name, "project": project.name, "version": version.version},
+    )
+    _commit([model, version], event)
+    return model, version
+
+
+def _require_writer(scope: AccessScope, tenant_id: str) -> None:
+    scope.require_role(*ROLES)
+    if not scope.is_staff and scope.tenant_id != tenant_id:
+        raise NotFound("That model was not found.")
+
+
+def _check_environments(scope: AccessScope, touched: set[str], to: str) -> None:
+    """Staff may change any environment; tenant admins and API keys only dev and staging.
+
+    A pipeline (API key) may still report how a production deployment that staff started ended.
+    """
+    if scope.is_staff or PRODUCTION not in touched:
+        return
+    if scope.is_api and to in (DEPLOYED, FAILED):
+        return
+    raise PermissionDenied(
+        "Only Diatonic staff may change production; tenant admins deploy to dev and staging. "
+        "Ask staff to deploy, roll back or retire in production."
+    )
+
+
+@dataclass
+class StatusChange:
+    model: MlModel
+    version: RegistryVersion
+    message: str
+
+
+def change_status(
+    scope: AccessScope, model_id: str, version_id: str, to: str, environment: str | None = None
+) -> StatusChange:
+    """Move one version through the state machine; everything it changes lands in one transaction."""
+    model = get_model(scope, model_id, consistent=True)
+    _require_writer(scope, model.tenant_id)
+    version = get_version(model, version_id)
+    environment = environment or None
+    lifecycle.check_move(version, to, environment)
+    _check_environments(scope, lifecycle.environments_touched(version, to, environment), to)
+    now = clock.now()
+    by = scope.actor_label
+    if to == DEPLOYING:
+        change = lifecycle.begin_deployment(model, version, environment, by=by, at=now)
+    elif to in (DEPLOYED, FAILED):
+        live = model.environments[version.stage]["live"] if version.stage else None
+        previous = get_version(model, live) if to == DEPLOYED and live and live != version.version else None
+        change = lifecycle.finish_deployment(model, version, to, previous=previous, by=by, at=now)
+    elif to == ROLLED_BACK:
+        restore = _restore_candidate(model, version)
+        change = lifecycle.roll_back(model, version, restore=restore, by=by, at=now)
+    else:
+        change = lifecycle.retire(model, version, by=by, at=now)
+    event = audit.build_event(
+        scope,
+        change.action,
+        "model_version",
+        f"{model.model_id}@{version.version}",
+        tenant_id=model.tenant_id,
+        changes={"model": model.name, "version": version.version, **change.changes},
+    )
+    _commit(change.items, event)
+    return StatusChange(model, version, change.message)
+
+
+def _restore_candidate(model: MlModel, live: RegistryVersion) -> RegistryVersion | None:
+    """The version `live` replaced in its environment, if it still exists."""
+    for entry in reversed(live.deployments or []):
+        if entry.get("environment") == live.environment and entry.get("outcome") == DEPLOYED:
+            previous = entry.get("from")
+            if not previous:
+                return None
+            try:
+                return get_version(model, previous)
+            except NotFound:
+                return None
+    return None
+
+
+def deploy_options(scope: AccessScope) -> tuple[str, ...]:
+    """Environments the scope may deploy to (a display hint; change_status enforces it)."""
+    if scope.is_staff:
+        return lifecycle.ENVIRONMENTS
+    return tuple(env for env in lifecycle.ENVIRONMENTS if env != PRODUCTION)
+
+
+def version_actions(scope: AccessScope, version: RegistryVersion) -> dict[str, Any]:
+    """What the detail page offers for a version; the service still checks each request."""
+    allowed = lifecycle.MOVES.get(version.status, ())
+    may_touch_current = scope.is_staff or version.environment != PRODUCTION
+    targets = [env for env in deploy_options(scope) if not (version.status == DEPLOYED and env == version.environment)]
+    return {
+        "deploy_to": targets if DEPLOYING in allowed and may_touch_current else [],
+        "finish": DEPLOYED in allowed and (scope.is_staff or version.stage != PRODUCTION),
+        "roll_back": ROLLED_BACK in allowed and may_touch_current,
+        "retire": RETIRED in allowed and may_touch_current,
+    }
+
+
+def any_in_progress(models: list[MlModel]) -> bool:
+    return any(model.status == DEPLOYING for model in models)

@@ -1,0 +1,88 @@
+// The live log viewer: pause/resume polling, follow the bottom unless the reader scrolled up,
+// keep the reading position when earlier lines are loaded above.
+(function () {
+  "use strict";
+  let paused = false;
+  let keepBottom = true;
+  let heightBeforeEarlier = null;
+
+  // htmx asks this before every poll (hx-trigger="every 2s [logsLive()]").
+  window.logsLive = function () {
+    return !paused;
+  };
+
+  function scroller() {
+    return document.getElementById("log-scroller");
+  }
+
+  function nearBottom(box) {
+    return box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+  }
+
+  function following() {
+    const box = document.getElementById("log-follow");
+    return !box || box.checked;
+  }
+
+  function toBottom() {
+    const box = scroller();
+    if (box) box.scrollTop = box.scrollHeight;
+  }
+
+  document.addEventListener("scroll", function (event) {
+    if (event.target && event.target.id === "log-scroller") keepBottom = nearBottom(event.target);
+  }, true);
+
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("#log-pause");
+    if (!button) return;
+    paused = !paused;
+    button.dataset.paused = String(paused);
+    button.setAttribute("aria-pressed", String(paused));
+    button.textContent = paused ? "▶ Resume" : "❚❚ Pause";
+    document.getElementById("log-viewer").classList.toggle("paused", paused);
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const target = event.detail.target;
+    const box = scroller();
+    if (!target || !box) return;
+    if (target.id === "log-tail") keepBottom = nearBottom(box);
+    if (target.id === "log-earlier") heightBeforeEarlier = box.scrollHeight;
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    const target = event.detail.target;
+    const box = scroller();
+    if (!target || !box) return;
+    if (target.id === "log-tail") {
+      if (document.querySelector("#log-lines .log-row")) {
+        document.querySelectorAll("#log-lines .log-empty").forEach((row) => row.remove());
+      }
+      if (keepBottom && following()) toBottom();
+    } else if (target.id === "log-earlier" && heightBeforeEarlier !== null) {
+      box.scrollTop += box.scrollHeight - heightBeforeEarlier;
+      heightBeforeEarlier = null;
+    } else if (target.id === "log-viewer") {
+      paused = false;
+      keepBottom = true;
+      toBottom();
+    }
+  });
+
+  document.addEventListener("logs:run-finished", function (event) {
+    const status = (event.detail && event.detail.status) || "finished";
+    const holder = document.getElementById("run-status");
+    const tones = { succeeded: "ok", failed: "bad", cancelled: "muted" };
+    if (holder) {
+      holder.innerHTML = "";
+      const badge = document.createElement("span");
+      badge.className = "badge badge-" + (tones[status] || "muted");
+      badge.textContent = status;
+      holder.appendChild(badge);
+    }
+    document.querySelectorAll("#log-pause, .follow").forEach((el) => el.remove());
+  });
+
+  document.addEventListener("DOMContentLoaded", toBottom);
+})();

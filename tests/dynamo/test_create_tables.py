@@ -1,0 +1,92 @@
+from io import StringIO
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from dashboard.analytics.models import Execution
+from dashboard.dynamo.base import connection
+from dashboard.logs.models import RunLogLine
+from dashboard.marketplace.models import AgentTemplate
+
+
+def run(command: str, *args) -> str:
+    out = StringIO()
+    call_command(command, *args, stdout=out)
+    return out.getvalue()
+
+
+def test_running_create_tables_again_leaves_every_table_as_it_is(dynamodb_local):
+    first = run("create_tables")
+    second = run("create_tables")
+    lines = second.strip().splitlines()
+    assert len(lines) == len(first.strip().splitlines()) >= 20
+    assert all(line.split()[-1] == "exists" for line in lines)
+
+
+def test_tables_carry_the_prefix_and_list_like_the_aws_cli_shows_them(dynamodb_local):
+    names = connection().list_tables()["TableNames"]
+    for suffix in (
+        "agent-templates",
+        "flow-node-configs",
+        "agent-execution-history",
+        "lab-model-registry",
+        "experiment-run-logs",
+        "users",
+        "projects",
+        "studio-flows",
+        "studio-nodes",
+        "studio-edges",
+        "studio-snapshots",
+        "experiments",
+        "experiment-runs",
+        "datasets",
+        "models",
+        "sessions",
+        "api-keys",
+        "audit-events",
+        "template-ratings",
+        "execution-rollups",
+    ):
+        assert f"{settings.DYNAMODB_TABLE_PREFIX}-{suffix}" in names
+
+
+def test_ttl_is_on_for_executions_and_run_logs(dynamodb_local):
+    client = connection().client
+    for model, attribute in ((Execution, "expires_at"), (RunLogLine, "expires_at")):
+        ttl = client.describe_time_to_live(TableName=model.Meta.table_name)["TimeToLiveDescription"]
+        assert ttl["TimeToLiveStatus"] == "ENABLED" and ttl["AttributeName"] == attribute
+
+
+def test_the_template_table_has_its_four_indexes(dynamodb_local):
+    indexes = {index["IndexName"] for index in AgentTemplate.describe_table()["GlobalSecondaryIndexes"]}
+    assert {
+        "category-created_at-index",
+        "listing-usage_count-index",
+        "tenant_id-updated_at-index",
+        "moderation_status-submitted_at-index",
+    } <= indexes
+
+
+def test_describe_tables_prints_keys_indexes_and_counts(dynamodb_local):
+    output = run("describe_tables")
+    assert f"{settings.DYNAMODB_TABLE_PREFIX}-agent-execution-history" in output
+    assert "key:    agent_id / sk" in output
+    assert "index:  tenant_status-started_at-index (tenant_status + started_at)" in output
+    assert "items:" in output
+
+
+def test_staff_see_the_same_on_the_tables_page(staff):
+    html = staff.get("/account/tables/").content.decode()
+    assert f"{settings.DYNAMODB_TABLE_PREFIX}-lab-model-registry" in html
+    assert "environment-deployed_at-index" in html
+
+
+@pytest.mark.browser
+def test_in_the_browser_staff_open_the_tables_page_from_the_sidebar(page_as, people):
+    page = page_as(people["staff"])
+    page.goto("/")
+    page.click("nav >> text=Tables")
+    page.wait_for_url("**/account/tables/")
+    assert page.locator("tbody tr").count() >= 20
+    assert "agent-execution-history" in page.locator("table").inner_text()

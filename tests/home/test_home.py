@@ -1,0 +1,72 @@
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from dashboard.dynamo import base, clock, local
+from dashboard.flows.models import Project
+from tests.conftest import unique
+
+
+def test_a_tenant_admin_sees_their_tenants_recent_work_only(people, acme_admin):
+    now = clock.now()
+    mine = Project(
+        project_id=unique("prj"), tenant_id="acme", name="Acme rocket skates", created_at=now, updated_at=now
+    )
+    theirs = Project(
+        project_id=unique("prj"), tenant_id="globex", name="Globex doomsday", created_at=now, updated_at=now
+    )
+    mine.save()
+    theirs.save()
+    html = acme_admin.get("/").content.decode()
+    assert "Acme rocket skates" in html and "Globex doomsday" not in html
+
+
+def test_staff_on_all_tenants_get_the_tenant_list_and_the_queue(staff):
+    html = staff.get("/").content.decode()
+    assert "Acme Robotics" in html and "Globex Analytics" in html
+    assert "Moderation queue" in html
+
+
+def test_a_moderator_gets_the_queue_and_no_tenant_cards(moderator):
+    html = moderator.get("/").content.decode()
+    assert "Moderation queue" in html and "Recent projects" not in html and "Latest activity" not in html
+
+
+def test_an_unknown_page_is_a_friendly_404(acme_admin):
+    response = acme_admin.get("/no/such/page/")
+    assert response.status_code == 404
+    assert b"There is nothing at this address" in response.content
+
+
+@pytest.fixture
+def dynamodb_down():
+    """Point the models at a port where nothing listens, then put them back."""
+    real = settings.DYNAMODB_ENDPOINT_URL
+    settings.DYNAMODB_ENDPOINT_URL = f"http://127.0.0.1:{local.free_port()}"
+    base.reconfigure()
+    yield
+    settings.DYNAMODB_ENDPOINT_URL = real
+    base.reconfigure()
+
+
+def test_an_unreachable_database_gives_a_clear_503_page(acme_admin, dynamodb_down):
+    response = acme_admin.get("/")
+    assert response.status_code == 503
+    assert b"cannot reach its database" in response.content
+    assert b"Traceback" not in response.content
+
+
+def test_an_unreachable_database_gives_the_api_a_json_503(dynamodb_down):
+    response = Client().get("/api/me", HTTP_AUTHORIZATION="Bearer dtk.key_x.secret")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "unavailable"
+
+
+@pytest.mark.browser
+def test_in_the_browser_staff_switch_tenant_from_the_top_bar(page_as, people):
+    page = page_as(people["staff"])
+    page.goto("/")
+    assert "every tenant" in page.locator(".lead").inner_text()
+    page.select_option("#tenant-switch", "acme")
+    page.wait_for_function("document.querySelector('.lead').innerText.includes('acme')")
+    assert page.locator("text=Recent projects").count() == 1
