@@ -15,7 +15,6 @@ run: install
 	$(PY) manage.py dynamodb_local start
 	$(PY) manage.py create_tables
 	$(PY) manage.py seed_demo --if-empty
-	$(PY) manage.py collectstatic --noinput -v 0
 	@echo "Dashboard: http://$(HOST):$(PORT)/"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 

@@ -77,7 +77,13 @@ def _marker_exists(tenant_id: str) -> bool:
 
 class _Progress:
     def __init__(self, label: str, total: int) -> None:
-        self.label, self.total, self.done, self.started, self.next_report = label, total, 0, time.monotonic(), 0
+        self.label, self.total, self.done, self.started, self.next_report = (
+            label,
+            total,
+            0,
+            time.monotonic(),
+            0,
+        )
 
     def __call__(self, written: int) -> None:
         self.done += written
@@ -103,7 +109,9 @@ def load(tenant_id: str, users: list[str], total: int, writers: int) -> None:
     started = time.monotonic()
     bulk.write_parallel(Execution, executions(), threads=writers, on_written=_Progress("executions", total))
     rows = list(accumulator.items())
-    bulk.write_parallel(ExecutionRollup, rows, threads=writers, on_written=_Progress("rollup rows", len(rows)))
+    bulk.write_parallel(
+        ExecutionRollup, rows, threads=writers, on_written=_Progress("rollup rows", len(rows))
+    )
     ExecutionRollup(*_marker(tenant_id), count=total).save()
     print(
         f"loaded {total:,} executions and {len(rows):,} rollup rows in {time.monotonic() - started:,.0f} s",
@@ -133,10 +141,14 @@ def _measure(bench, tenant_id: str, admin) -> None:
     from dashboard.analytics import overview
     from dashboard.analytics.periods import Period
 
-    scope = AccessScope(role=TENANT_ADMIN, actor_id=admin.user_id, actor_label=admin.email, tenant_id=tenant_id)
+    scope = AccessScope(
+        role=TENANT_ADMIN, actor_id=admin.user_id, actor_label=admin.email, tenant_id=tenant_id
+    )
     client = bench.client_for(admin)
     bench.measure("analytics overview page · 30 days", client, "/analytics/?period=30")
-    bench.measure("analytics overview htmx swap · 90 days", client, "/analytics/?period=90", HTTP_HX_REQUEST="true")
+    bench.measure(
+        "analytics overview htmx swap · 90 days", client, "/analytics/?period=90", HTTP_HX_REQUEST="true"
+    )
     bench.measure("analytics overview CSV · 30 days", client, "/analytics/export.csv?period=30")
     bench.measure("analytics executions list · tenant", client, "/analytics/executions/")
     period = Period.last(30, clock.now().date())
@@ -147,7 +159,9 @@ def _measure(bench, tenant_id: str, admin) -> None:
     def raw_figures() -> dict:
         totals = rollups.Totals()
         for execution in Execution.by_tenant.query(
-            tenant_id, Execution.started_at.between(start, end), filter_condition=Execution.expires_at > clock.now()
+            tenant_id,
+            Execution.started_at.between(start, end),
+            filter_condition=Execution.expires_at > clock.now(),
         ):
             totals.add_execution(execution)
         return {"count": totals.count, "cost": totals.cost_micro_usd}
@@ -155,7 +169,9 @@ def _measure(bench, tenant_id: str, admin) -> None:
     runs = int(os.environ.get("BENCH_RAW_RUNS", "3"))
     started = time.monotonic()
     raw = bench.measure_call("same figures from raw executions · 30 days", raw_figures, runs=runs, warmup=0)
-    print(f"  (raw query: {raw.calls:.0f} calls per run, {time.monotonic() - started:,.0f} s for {runs} runs)")
+    print(
+        f"  (raw query: {raw.calls:.0f} calls per run, {time.monotonic() - started:,.0f} s for {runs} runs)"
+    )
     check = overview.build(scope, period)
     figures = raw_figures()
     agree = check.current.count == figures["count"] and check.current.cost_micro_usd == figures["cost"]

@@ -156,7 +156,7 @@ def page_as(browser, web_server):
 
     def open_page(user: User | None = None):
         context = browser.new_context(base_url=web_server, viewport={"width": 1360, "height": 900})
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(20_000)  # generous: CI machines are small and busy
         if user is not None:
             context.add_cookies(
                 [{"name": settings.SESSION_COOKIE_NAME, "value": session_for(user), "url": web_server}]

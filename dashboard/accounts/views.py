@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,6 +15,9 @@ from dashboard.dynamo.tables import all_models, describe
 
 
 def _client_address(request: HttpRequest) -> str:
+    if settings.CLIENT_ADDRESS_HEADER and request.META.get(settings.CLIENT_ADDRESS_HEADER):
+        # The load balancer appends the address it saw last; earlier entries are client-supplied.
+        return request.META[settings.CLIENT_ADDRESS_HEADER].split(",")[-1].strip()
     return request.META.get("REMOTE_ADDR", "unknown")
 
 

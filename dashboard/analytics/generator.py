@@ -97,7 +97,9 @@ def generate(
         for _ in range(runs):
             sequence += 1
             started = day_start + timedelta(seconds=rng.random() * span * 0.999)
-            yield _one(rng, tenant_id, users, agents, started, f"{id_prefix}_{tenant_id}_{sequence:07d}", short_text)
+            yield _one(
+                rng, tenant_id, users, agents, started, f"{id_prefix}_{tenant_id}_{sequence:07d}", short_text
+            )
 
 
 def _one(rng, tenant_id, users, agents, started, execution_id, short_text) -> Execution:

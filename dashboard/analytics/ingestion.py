@@ -110,7 +110,9 @@ def _truncate(text: str, limit: int) -> tuple[str, bool]:
     return (text[:limit], True) if len(text) > limit else (text, False)
 
 
-def build_execution(tenant_id: str, agent_id: str, run: dict[str, Any], now: datetime) -> tuple[Execution | None, dict]:
+def build_execution(
+    tenant_id: str, agent_id: str, run: dict[str, Any], now: datetime
+) -> tuple[Execution | None, dict]:
     """An unsaved Execution from a schema-valid run, or the field errors that stop it."""
     errors: dict[str, str] = {}
     try:
@@ -180,7 +182,7 @@ def _parse_batch(body: Any) -> tuple[list[Any], bool]:
     if isinstance(body, dict) and "runs" in body:
         errors = _schema_errors(_batch_validator, body, "")
         if errors:
-            raise ValidationFailed(f"A batch holds 1 to {BATCH_LIMIT} runs under \"runs\".", errors)
+            raise ValidationFailed(f'A batch holds 1 to {BATCH_LIMIT} runs under "runs".', errors)
         return body["runs"], True
     if isinstance(body, list):
         raise ValidationFailed(
@@ -235,7 +237,8 @@ def record_runs(scope: AccessScope, agent_id: str, body: Any) -> list[Outcome]:
     if errors:
         invalid = len({name.split(".")[1] if is_batch else "0" for name in errors})
         raise ValidationFailed(
-            f"{invalid} of {len(runs)} run(s) are invalid; nothing was recorded." if is_batch
+            f"{invalid} of {len(runs)} run(s) are invalid; nothing was recorded."
+            if is_batch
             else "The run is invalid; nothing was recorded.",
             errors,
         )
@@ -265,7 +268,8 @@ def write_execution(execution: Execution) -> Outcome:
                 tx.update(
                     ExecutionRollup(*owner_key(execution.agent_id)),
                     actions=[ExecutionRollup.tenant_id.set(tenant_id)],
-                    condition=ExecutionRollup.tenant_id.does_not_exist() | (ExecutionRollup.tenant_id == tenant_id),
+                    condition=ExecutionRollup.tenant_id.does_not_exist()
+                    | (ExecutionRollup.tenant_id == tenant_id),
                 )
                 actions = [getattr(ExecutionRollup, name).add(value) for name, value in added.items()]
                 for row_pk, row_sk in rollups.keys_for(execution):
@@ -284,4 +288,3 @@ def write_execution(execution: Execution) -> Outcome:
             time.sleep(delay * (1 + random.random()))  # noqa: S311 — jitter, not security
             delay = min(delay * 2, 1.0)
     raise AssertionError("unreachable")
-

@@ -129,7 +129,11 @@ class Overview:
 
         return {
             "tenant_id": self.tenant_id,
-            "period": {"start": self.period.start.isoformat(), "end": self.period.end.isoformat(), "days": self.period.days},
+            "period": {
+                "start": self.period.start.isoformat(),
+                "end": self.period.end.isoformat(),
+                "days": self.period.days,
+            },
             "previous_period": {
                 "start": self.period.previous.start.isoformat(),
                 "end": self.period.previous.end.isoformat(),
@@ -196,7 +200,9 @@ def _split_periods(rows, period: Period) -> tuple[Totals, Totals, dict[str, int]
     return current, previous, cost_by_day, count_by_day
 
 
-def build(scope: AccessScope, period: Period, tenant_id: str | None = None, now: datetime | None = None) -> Overview:
+def build(
+    scope: AccessScope, period: Period, tenant_id: str | None = None, now: datetime | None = None
+) -> Overview:
     tenant_id = resolve_tenant(scope, tenant_id)
     now = now or clock.now()
     if tenant_id is None:
@@ -268,3 +274,17 @@ def _all_tenants(period: Period) -> Overview:
         daily_count=daily_count,
         tenants=tenants,
     )
+
+
+def recent_values(scope: AccessScope, tenant_id: str, days: int = 90) -> dict[str, list[str]]:
+    """Agents, models and users with executions in the last `days` days, most expensive first."""
+    tenant_id = resolve_tenant(scope, tenant_id)
+    if tenant_id is None:
+        return {}
+    period = Period.last(days, clock.now().date())
+    return {
+        dimension: [
+            ranked.value for ranked in _ranked(reading.rows(tenant_id, dimension, period.start, period.end))
+        ]
+        for dimension in ("agent", "model", "user")
+    }

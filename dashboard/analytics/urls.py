@@ -6,5 +6,8 @@ app_name = "analytics"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("export.csv", views.export_csv, name="export"),
+    path("budget/", views.set_budget, name="budget"),
     path("executions/", views.executions, name="executions"),
+    path("executions/<str:execution_id>/", views.execution_detail, name="execution"),
 ]

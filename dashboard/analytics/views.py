@@ -1,14 +1,142 @@
+"""Cost overview, budget form, CSV export, execution history and detail (thin: services decide)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.accounts.access import scoped
+from dashboard.analytics import budgets, csv_export, history
+from dashboard.analytics import overview as overview_service
+from dashboard.analytics.forms import BudgetForm, ExecutionFilterForm, PeriodForm, period_from
+from dashboard.analytics.periods import PRESETS
+from dashboard.analytics.tenancy import ANALYTICS_ROLES, resolve_tenant
+from dashboard.dynamo.errors import Conflict, ValidationFailed
+
+TEMPLATE = "analytics/overview.html"
 
 
-@scoped()
+def _overview_context(
+    request: HttpRequest, period_form: PeriodForm, budget_form: BudgetForm | None = None
+) -> dict:
+    try:
+        period = period_form.period_value()
+        period_error = None
+    except ValidationFailed as exc:
+        period_error = exc
+        period = PeriodForm({}).period_value()
+    tenant = period_form.cleaned_data.get("tenant") if period_form.is_valid() else None
+    data = overview_service.build(request.scope, period, tenant or None)
+    if budget_form is None and data.tenant_id:
+        initial_budget = data.budget.budget_micro_usd if data.budget else None
+        budget_form = BudgetForm(
+            initial={
+                "budget": f"{initial_budget / 1_000_000:.2f}" if initial_budget else None,
+                "version": data.budget_version,
+                "tenant": data.tenant_id if request.scope.is_staff else "",
+            }
+        )
+    query = urlencode({**period.query_args(), **({"tenant": tenant} if tenant else {})})
+    return {
+        "overview": data,
+        "period_form": period_form,
+        "period_error": period_error,
+        "presets": PRESETS,
+        "budget_form": budget_form,
+        "query": query,
+        "tenant_param": tenant or "",
+    }
+
+
+@require_GET
+@scoped(roles=ANALYTICS_ROLES)
 def overview(request: HttpRequest) -> HttpResponse:
-    return render(request, "placeholder.html", {"title": "Cost analytics"})
+    context = _overview_context(request, PeriodForm(request.GET))
+    if request.htmx:
+        return render(request, f"{TEMPLATE}#overview-body", context)
+    return render(request, TEMPLATE, context)
 
 
-@scoped()
+@require_POST
+@scoped(roles=ANALYTICS_ROLES)
+def set_budget(request: HttpRequest) -> HttpResponse:
+    form = BudgetForm(request.POST)
+    period_form = PeriodForm(request.GET)
+    if form.is_valid():
+        try:
+            budgets.set_budget(
+                request.scope,
+                form.cleaned_data["tenant"] or None,
+                form.budget_micro_usd(),
+                form.cleaned_data["version"],
+            )
+        except (Conflict, ValidationFailed) as exc:
+            form.add_error(None, exc.message)
+            for name, message in exc.fields.items():
+                if name in form.fields:
+                    form.add_error(name, message)
+        else:
+            if not request.htmx:
+                messages.success(request, "Budget saved.")
+                tenant = form.cleaned_data["tenant"]
+                return redirect(
+                    reverse("analytics:overview") + (f"?{urlencode({'tenant': tenant})}" if tenant else "")
+                )
+            form = None  # a fresh form with the new version
+    context = _overview_context(request, period_form, budget_form=form)
+    if form is None:
+        context["budget_saved"] = True
+    if request.htmx:
+        return render(request, f"{TEMPLATE}#budget-card", context)
+    return render(request, TEMPLATE, context, status=200 if form is None or form.is_valid() else 422)
+
+
+@require_GET
+@scoped(roles=ANALYTICS_ROLES)
+def export_csv(request: HttpRequest) -> HttpResponse:
+    period, tenant = period_from(request.GET)
+    data = overview_service.build(request.scope, period, tenant)
+    return csv_export.response(data)
+
+
+@require_GET
+@scoped(roles=ANALYTICS_ROLES)
 def executions(request: HttpRequest) -> HttpResponse:
-    return render(request, "placeholder.html", {"title": "Executions"})
+    form = ExecutionFilterForm(request.GET)
+    tenant_id = resolve_tenant(request.scope, request.GET.get("tenant") or None)
+    page, error = None, None
+    if tenant_id is not None:
+        try:
+            page = history.list_executions(
+                request.scope, form.filters(), tenant_id=tenant_id, cursor=request.GET.get("cursor")
+            )
+        except ValidationFailed as exc:
+            error = exc.message
+    context = {
+        "form": form,
+        "page": page,
+        "error": error,
+        "tenant_id": tenant_id,
+        "choices": history_choices(request, tenant_id),
+    }
+    if request.htmx:
+        return render(request, "analytics/executions.html#executions-table", context)
+    return render(request, "analytics/executions.html", context)
+
+
+def history_choices(request: HttpRequest, tenant_id: str | None) -> dict:
+    """Agents, models and users seen in the last 90 days, for the filter menus (rollups, 3 queries)."""
+    if tenant_id is None or request.htmx:
+        return {}
+    return overview_service.recent_values(request.scope, tenant_id)
+
+
+@require_GET
+@scoped(roles=ANALYTICS_ROLES)
+def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
+    execution = history.get_execution(request.scope, execution_id, request.GET.get("tenant") or None)
+    return render(request, "analytics/execution_detail.html", {"execution": execution})

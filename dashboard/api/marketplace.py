@@ -1,3 +1,70 @@
-"""JSON API endpoints of the marketplace area (thin: they call dashboard.marketplace.services)."""
+"""JSON API endpoints of the marketplace area (thin: they call dashboard.marketplace services)."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import path
+
+from dashboard.api.auth import api_view, read_json
+from dashboard.dynamo.errors import ValidationFailed
+from dashboard.marketplace import browsing, services
+from dashboard.marketplace.browsing import BrowseFilters
+from dashboard.marketplace.forms import as_version
+
+
+def _body(request: HttpRequest) -> dict:
+    body = read_json(request)
+    if not isinstance(body, dict):
+        raise ValidationFailed("The body must be a JSON object.", {"body": "expected an object"})
+    return body
+
+
+@api_view(["GET", "POST"])
+def templates(request: HttpRequest) -> dict | HttpResponse:
+    if request.method == "POST":
+        template = services.create_template(request.scope, _body(request))
+        return JsonResponse(services.as_dict(template), status=201)
+    filters = BrowseFilters.from_params(request.GET, strict=True)
+    try:
+        limit = int(request.GET.get("limit") or 0) or None
+    except ValueError:
+        raise ValidationFailed("`limit` must be a number.", {"limit": "1–100"}) from None
+    page = browsing.browse(request.scope, filters, cursor=request.GET.get("cursor") or None, limit=limit)
+    return {"items": [services.as_dict(t, full=False) for t in page], "next_cursor": page.next_cursor}
+
+
+@api_view(["GET", "PUT", "DELETE"])
+def template(request: HttpRequest, template_id: str) -> dict | HttpResponse:
+    if request.method == "PUT":
+        body = _body(request)
+        updated = services.update_template(request.scope, template_id, body, as_version(body.get("version")))
+        return services.as_dict(updated)
+    if request.method == "DELETE":
+        version = request.GET.get("version")
+        services.delete_template(request.scope, template_id, as_version(version) if version else None)
+        return HttpResponse(status=204)
+    return services.as_dict(services.get_template(request.scope, template_id))
+
+
+@api_view(["POST"])
+def use(request: HttpRequest, template_id: str) -> HttpResponse:
+    body = _body(request) if request.body else {}
+    flow = services.use_template(
+        request.scope, template_id, str(body.get("project_id") or ""), str(body.get("name") or "")
+    )
+    data = {
+        "flow_id": flow.flow_id,
+        "project_id": flow.project_id,
+        "name": flow.name,
+        "node_count": flow.node_count,
+        "edge_count": flow.edge_count,
+        "source_template_id": flow.source_template_id,
+    }
+    return JsonResponse(data, status=201)
+
+
+urlpatterns = [
+    path("templates", templates, name="templates"),
+    path("templates/<str:template_id>", template, name="template"),
+    path("templates/<str:template_id>/use", use, name="template_use"),
+]

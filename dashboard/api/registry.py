@@ -95,7 +95,11 @@ def deploy(request: HttpRequest, model_id: str):
         str(body["status"]),
         str(body["environment"]) if body.get("environment") else None,
     )
-    return {"message": change.message, "model": model_json(change.model), "version": version_json(change.version)}
+    return {
+        "message": change.message,
+        "model": model_json(change.model),
+        "version": version_json(change.version),
+    }
 
 
 @api_view(["GET"])

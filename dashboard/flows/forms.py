@@ -42,9 +42,14 @@ def _form_field(spec: FieldSpec) -> forms.Field:
         choices = [(_number_text(option), str(option).replace("_", " ")) for option in schema["enum"]]
         if not spec.required:
             choices.insert(0, ("", "—"))
+        messages = {
+            "invalid_choice": f"Choose one of: {', '.join(str(option) for option in schema['enum'])}."
+        }
         if spec.kind == "integer":
-            return forms.TypedChoiceField(choices=choices, coerce=int, empty_value=None, **common)
-        return forms.ChoiceField(choices=choices, **common)
+            return forms.TypedChoiceField(
+                choices=choices, coerce=int, empty_value=None, error_messages=messages, **common
+            )
+        return forms.ChoiceField(choices=choices, error_messages=messages, **common)
     if spec.widget == "checkbox":
         return forms.BooleanField(**common)
     if spec.widget == "number":
@@ -54,7 +59,9 @@ def _form_field(spec: FieldSpec) -> forms.Field:
             return forms.IntegerField(**bounds, error_messages=messages, **common)
         messages = {**MESSAGES, "invalid": "Must be a number."}
         attrs["step"] = "any"
-        return forms.FloatField(**bounds, widget=forms.NumberInput(attrs=attrs), error_messages=messages, **common)
+        return forms.FloatField(
+            **bounds, widget=forms.NumberInput(attrs=attrs), error_messages=messages, **common
+        )
     if spec.widget == "lines":
         attrs["rows"] = 3
         return forms.CharField(widget=forms.Textarea(attrs=attrs), strip=False, **common)
@@ -86,7 +93,9 @@ def _initial_value(spec: FieldSpec, value: Any) -> Any:
     if spec.widget == "lines" and isinstance(value, list):
         return "\n".join(str(item) for item in value)
     if spec.widget == "select" or spec.widget == "number":
-        return _number_text(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        return (
+            _number_text(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        )
     return value
 
 
@@ -100,6 +109,18 @@ def _line_item(spec: FieldSpec, text: str) -> Any:
     except ValueError:
         return text  # the schema reports it as the wrong type, at its own index
     return text
+
+
+def top_errors(form: forms.Form) -> list[str]:
+    """Errors no visible field shows: the form's own, and a hidden version field's (a tampered post)."""
+    hidden = [f"{field.name}: {error}" for field in form.hidden_fields() for error in field.errors]
+    return [str(error) for error in form.non_field_errors()] + hidden
+
+
+def _keep_stored_choice(field: forms.ChoiceField, value: Any) -> None:
+    """A stored value the schema no longer allows stays visible (and flagged) instead of silently becoming another."""
+    if str(value) not in {str(key) for key, _label in field.choices}:
+        field.choices = [*field.choices, (str(value), f"{value} (not allowed)")]
 
 
 class NodeConfigForm(forms.Form):
@@ -123,7 +144,12 @@ class NodeConfigForm(forms.Form):
         validate_url = reverse("flows:validate", args=[node_type.name])
         for name, spec in self.specs.items():
             field = _form_field(spec)
-            field.initial = _initial_value(spec, _lookup(config or {}, name))
+            value = _lookup(config or {}, name)
+            if value is None:
+                value = spec.schema.get("default")  # a setting never saved shows what the node runs with
+            field.initial = _initial_value(spec, value)
+            if isinstance(field, forms.ChoiceField) and value is not None:
+                _keep_stored_choice(field, field.initial)
             field.widget.attrs.update(
                 {
                     "hx-post": validate_url,
@@ -134,7 +160,9 @@ class NodeConfigForm(forms.Form):
                 }
             )
             self.fields[name] = field
-        self.fields[VERSION_FIELD] = forms.IntegerField(widget=forms.HiddenInput, initial=version, min_value=0)
+        self.fields[VERSION_FIELD] = forms.IntegerField(
+            widget=forms.HiddenInput, initial=version, min_value=0
+        )
         self.fields[EDITOR_FIELD] = forms.CharField(widget=forms.HiddenInput, initial="form", required=False)
 
     def message_for(self, name: str) -> str:
@@ -145,8 +173,12 @@ class NodeConfigForm(forms.Form):
     def other_problems(self) -> list[str]:
         """Problems no field shows: non-field errors, or stored settings the schema does not know."""
         if self.is_bound:
-            return [str(error) for error in self.non_field_errors()]
-        return [f"{error.path}: {error.message}" for error in self.known_errors if error.field not in self.specs]
+            return top_errors(self)
+        return [
+            f"{error.path}: {error.message} Saving this form leaves it out."
+            for error in self.known_errors
+            if error.field not in self.specs
+        ]
 
     def groups(self) -> list[tuple[str | None, list[dict[str, Any]]]]:
         """Bound fields in display order, grouped by the nested object they belong to."""
@@ -155,7 +187,12 @@ class NodeConfigForm(forms.Form):
             if not grouped or grouped[-1][0] != spec.group:
                 grouped.append((spec.group, []))
             grouped[-1][1].append(
-                {"field": self[name], "spec": spec, "error_id": error_id(name), "message": self.message_for(name)}
+                {
+                    "field": self[name],
+                    "spec": spec,
+                    "error_id": error_id(name),
+                    "message": self.message_for(name),
+                }
             )
         return grouped
 
@@ -232,8 +269,13 @@ class RawConfigForm(forms.Form):
                 "aria-describedby": "json-problems",
             }
         )
-        self.fields[VERSION_FIELD] = forms.IntegerField(widget=forms.HiddenInput, initial=version, min_value=0)
+        self.fields[VERSION_FIELD] = forms.IntegerField(
+            widget=forms.HiddenInput, initial=version, min_value=0
+        )
         self.fields[EDITOR_FIELD] = forms.CharField(widget=forms.HiddenInput, initial="json", required=False)
+
+    def other_problems(self) -> list[str]:
+        return top_errors(self) if self.is_bound else []
 
     def clean_config_json(self) -> Any:
         self.problems = []
@@ -265,4 +307,3 @@ def apply_service_errors(form: forms.Form, errors: list) -> None:
             form.add_error(error.field, error.message)
         elif error.field not in form.fields:
             form.add_error(None, f"{error.path}: {error.message}")
-

@@ -7,6 +7,7 @@ Validation is `jsonschema`'s Draft202012Validator; its errors become a flat list
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,6 +57,14 @@ class FieldSpec:
     @property
     def kind(self) -> str:
         return self.schema.get("type", "string")
+
+    @property
+    def default_text(self) -> str:
+        """The default as JSON, shortened for a table cell ("" when there is none)."""
+        if "default" not in self.schema:
+            return ""
+        text = json.dumps(self.schema["default"], ensure_ascii=False)
+        return text if len(text) <= 32 else text[:31] + "…"
 
 
 @dataclass(frozen=True)
@@ -298,7 +307,7 @@ def _message(kind: str, value: Any, instance: Any, pattern_message: str | None) 
         case "exclusiveMaximum":
             return f"Must be less than {value}."
         case "minLength":
-            return "This setting is required." if value == 1 else f"Use at least {_plural(value, 'character')}."
+            return "Must not be empty." if value == 1 else f"Use at least {_plural(value, 'character')}."
         case "maxLength":
             return f"Use at most {_plural(value, 'character')} (this has {len(instance)})."
         case "enum":

@@ -511,9 +511,7 @@ UI: dict[str, NodeTypeUI] = {
         ),
         secrets=("auth.token",),
         widgets={"description": "textarea"},
-        pattern_messages={
-            "name": "Use lower-case letters, digits and underscores, starting with a letter."
-        },
+        pattern_messages={"name": "Use lower-case letters, digits and underscores, starting with a letter."},
     ),
     "http_request": NodeTypeUI(
         label="HTTP request",

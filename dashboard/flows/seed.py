@@ -32,8 +32,17 @@ CONFIGS = {
         },
     ],
     "prompt": [
-        {"role": "system", "template": "You are a helpful assistant for {{company}}.", "variables": ["company"]},
-        {"role": "user", "template": "Summarise: {{ticket}}", "variables": ["ticket"], "strip_whitespace": True},
+        {
+            "role": "system",
+            "template": "You are a helpful assistant for {{company}}.",
+            "variables": ["company"],
+        },
+        {
+            "role": "user",
+            "template": "Summarise: {{ticket}}",
+            "variables": ["ticket"],
+            "strip_whitespace": True,
+        },
     ],
     "tool": [
         {"name": "lookup_order", "timeout_seconds": 10, "max_calls": 3},
@@ -58,7 +67,13 @@ CONFIGS = {
     ],
     "retriever": [
         {"index": "kb-articles", "top_k": 5, "min_score": 0.5},
-        {"index": "invoices-2024", "search_type": "hybrid", "top_k": 8, "min_score": 0.3, "filters": ["lang=en"]},
+        {
+            "index": "invoices-2024",
+            "search_type": "hybrid",
+            "top_k": 8,
+            "min_score": 0.3,
+            "filters": ["lang=en"],
+        },
     ],
     "condition": [
         {"expression": "output.confidence > 0.7", "true_label": "confident", "false_label": "escalate"},
@@ -66,7 +81,11 @@ CONFIGS = {
     ],
     "code": [
         {"language": "python", "source": "def run(inputs):\n    return inputs\n", "memory_mb": 256},
-        {"language": "javascript", "source": "export function run(inputs) { return inputs; }", "timeout_seconds": 5},
+        {
+            "language": "javascript",
+            "source": "export function run(inputs) { return inputs; }",
+            "timeout_seconds": 5,
+        },
     ],
     "output": [
         {"format": "markdown"},

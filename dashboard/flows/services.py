@@ -68,14 +68,14 @@ def get_project(scope: AccessScope, project_id: str) -> Project:
 
 
 def list_flows(
-    scope: AccessScope, *, project_id: str | None = None, cursor: str | None = None, limit: int = 25
+    scope: AccessScope, *, project: Project | None = None, cursor: str | None = None, limit: int = 25
 ) -> Page[Flow]:
-    """The tenant's flows, newest change first; only one project's when `project_id` is given."""
+    """The tenant's flows, newest change first; only `project`'s (from get_project) when given."""
     scope.require_role(*ROLES)
-    if project_id:
-        get_project(scope, project_id)
-        query = partial(Flow.by_project.query, project_id, scan_index_forward=False)
-        return paginate(query, purpose=f"flows:project:{project_id}", limit=limit, cursor=cursor)
+    if project is not None:
+        scope.check_tenant(project.tenant_id, "That project")
+        query = partial(Flow.by_project.query, project.project_id, scan_index_forward=False)
+        return paginate(query, purpose=f"flows:project:{project.project_id}", limit=limit, cursor=cursor)
     tenant_id = scope.require_tenant()
     query = partial(Flow.by_tenant.query, tenant_id, scan_index_forward=False)
     return paginate(query, purpose=f"flows:tenant:{tenant_id}", limit=limit, cursor=cursor)

@@ -98,7 +98,9 @@ def _check_line(raw: Any, now_ms: int) -> tuple[dict[str, Any] | None, list[str]
         elif len(json.dumps(fields, default=str)) > MAX_FIELDS_BYTES:
             problems.append(f"fields are larger than {MAX_FIELDS_BYTES} bytes as JSON")
     seq = raw.get("seq")
-    if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < lines.SEQ_LIMIT):
+    if seq is not None and (
+        isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < lines.SEQ_LIMIT
+    ):
         problems.append("seq must be a whole number from 0 to 9,999,999,999")
     if problems:
         return None, problems
@@ -120,7 +122,7 @@ def parse_batch(payload: Any) -> list[Any]:
     elif isinstance(payload, dict):
         payload = [payload]
     if not isinstance(payload, list) or not payload:
-        raise ValidationFailed("Send one line, a list of lines, or {\"lines\": [...]}.", {"lines": "empty"})
+        raise ValidationFailed('Send one line, a list of lines, or {"lines": [...]}.', {"lines": "empty"})
     if len(payload) > MAX_BATCH:
         raise ValidationFailed(
             f"A batch holds at most {MAX_BATCH} lines; this one has {len(payload)}. Nothing was written.",
@@ -139,19 +141,16 @@ def _build(experiment_id: str, tenant_id: str, position: int, line: dict[str, An
         tiebreak = lines.seq_tiebreak(line["seq"])
     else:
         tiebreak = lines.derived_tiebreak(position, {k: v for k, v in line.items() if k != "seq"})
-    return RunLogLine(
+    return lines.build(
         run_id=line["run_id"],
-        sk=lines.sort_key(line["ts_ms"], tiebreak),
         experiment_id=experiment_id,
         tenant_id=tenant_id,
-        run_component=lines.run_component(line["run_id"], line["component"]),
-        run_severity=lines.run_severity(line["run_id"], line["severity"]),
         ts_ms=line["ts_ms"],
+        tiebreak=tiebreak,
         severity=line["severity"],
         component=line["component"],
         message=line["message"],
         fields=line["fields"],
-        expires_at=lines.expiry_for(line["ts_ms"]),
     )
 
 

@@ -98,3 +98,51 @@ def as_text(line: RunLogLine) -> str:
     fields = " ".join(f"{key}={json.dumps(value)}" for key, value in (line.fields or {}).items())
     text = f"{iso(line)} {line.severity.upper():<8} [{line.component}] {line.message}"
     return f"{text} {fields}" if fields else text
+
+
+def build(
+    *,
+    run_id: str,
+    experiment_id: str,
+    tenant_id: str,
+    ts_ms: int,
+    tiebreak: str,
+    severity: str,
+    component: str,
+    message: str,
+    fields: dict[str, Any] | None = None,
+    final_status: str | None = None,
+) -> RunLogLine:
+    """An unsaved line with every derived key filled in (GSI keys, sort key, expiry)."""
+    return RunLogLine(
+        run_id=run_id,
+        sk=sort_key(ts_ms, tiebreak),
+        experiment_id=experiment_id,
+        tenant_id=tenant_id,
+        run_component=run_component(run_id, component),
+        run_severity=run_severity(run_id, severity),
+        ts_ms=ts_ms,
+        severity=severity,
+        component=component,
+        message=message,
+        fields=fields or None,
+        final_status=final_status,
+        expires_at=expiry_for(ts_ms),
+    )
+
+
+def closing(run, status: str, ts_ms: int) -> RunLogLine:
+    """The last line of a finished run: the viewer stops polling once it has shown it."""
+    duration_s = round(max(0, ts_ms / 1000 - run.started_at.timestamp()), 1)
+    return build(
+        run_id=run.run_id,
+        experiment_id=run.experiment_id,
+        tenant_id=run.tenant_id,
+        ts_ms=ts_ms,
+        tiebreak=END_TIEBREAK,
+        severity="info",
+        component="run",
+        message=f"Run {status} after {duration_s:g} s",
+        fields={"status": status, "duration_s": duration_s},
+        final_status=status,
+    )

@@ -46,9 +46,7 @@ class LogFilters:
     def from_params(cls, params: Any) -> LogFilters:
         severity = (params.get("severity") or "").strip().lower()
         if severity and severity not in SEVERITIES:
-            raise ValidationFailed(
-                "Unknown severity.", {"severity": f"one of {', '.join(SEVERITIES)}"}
-            )
+            raise ValidationFailed("Unknown severity.", {"severity": f"one of {', '.join(SEVERITIES)}"})
         if severity == SEVERITIES[0]:
             severity = ""  # "debug and above" is everything
         component = (params.get("component") or "").strip()
@@ -265,6 +263,7 @@ def download(scope: AccessScope, experiment_id: str, run_id: str, fmt: str) -> D
 
     extension = "ndjson" if fmt == "ndjson" else "log"
     return Download(f"{run_id}.{extension}", DOWNLOAD_FORMATS[fmt], chunks())
+
 
 # --- the live viewer's poll ------------------------------------------------------------------------
 

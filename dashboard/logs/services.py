@@ -175,22 +175,7 @@ def finish_run(scope: AccessScope, experiment_id: str, run_id: str, status: str)
         raise Conflict(f"This run already finished as {run.status}.")
     now = clock.now()
     ts_ms = clock.epoch_ms(now)
-    duration_s = round((now - run.started_at).total_seconds(), 1)
-    closing = RunLogLine(
-        run_id=run_id,
-        sk=lines.sort_key(ts_ms, lines.END_TIEBREAK),
-        experiment_id=experiment_id,
-        tenant_id=run.tenant_id,
-        run_component=lines.run_component(run_id, "run"),
-        run_severity=lines.run_severity(run_id, "info"),
-        ts_ms=ts_ms,
-        severity="info",
-        component="run",
-        message=f"Run {status} after {duration_s:g} s",
-        fields={"status": status, "duration_s": duration_s},
-        final_status=status,
-        expires_at=lines.expiry_for(ts_ms),
-    )
+    closing = lines.closing(run, status, ts_ms)
     try:
         with base.transact_write() as tx:
             tx.update(

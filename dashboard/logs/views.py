@@ -48,9 +48,7 @@ def experiment(request: HttpRequest, experiment_id: str) -> HttpResponse:
     if request.htmx:
         return render(request, "logs/experiment.html#runs", {"experiment": experiment, "page": runs})
     errors = services.latest_errors(scope, experiment_id)
-    return render(
-        request, "logs/experiment.html", {"experiment": experiment, "page": runs, "errors": errors}
-    )
+    return render(request, "logs/experiment.html", {"experiment": experiment, "page": runs, "errors": errors})
 
 
 def _viewer_url(experiment_id: str, run_id: str, filters: LogFilters, **params) -> str:

@@ -23,6 +23,7 @@ from dashboard.marketplace.search import query_words, template_tokens
 
 FEATURED_SHOWN = 6
 FEATURED_PEEK = 24
+SEARCH_ROUNDS = 3  # refills a page whose hits were filtered out, within a fixed number of calls
 
 # sort -> (GSI over a whole feed, GSI over one category of a feed, its range key)
 SORT_INDEXES = {
@@ -129,8 +130,9 @@ def search(
     """Templates whose name, description or tags hold every word of the query, newest first.
 
     One query per visible feed on the token index (the longest word drives it, as the rarest
-    likely), one BatchGet of the templates, and the other words checked on them. A page may hold
-    fewer matches than the limit when templates carry only some of the words.
+    likely), one BatchGet of the templates, and the other words and the category checked on them.
+    When that leaves the page short, up to SEARCH_ROUNDS rounds refill it, so a page costs at most
+    SEARCH_ROUNDS × (feeds + 1) calls; it may then hold fewer matches than the limit.
     """
     words = query_words(filters.q)
     feeds = feeds_for(scope, filters)
@@ -146,21 +148,28 @@ def search(
         )
         for feed in feeds
     ]
-    page = merged_page(streams, purpose=f"templates:{filters.key()}", limit=_limit(limit), cursor=cursor)
-    ids = [hit.template_id for hit in page.items]
-    found = {template.template_id: template for template in AgentTemplate.batch_get(ids)} if ids else {}
     wanted = set(words)
-    matches = []
-    for hit in page.items:
-        template = found.get(hit.template_id)
-        if template is None or template.feed != hit.token.rsplit("#", 1)[0]:
-            continue  # deleted or moved feed since the hit was read
-        if filters.category and template.category != filters.category:
-            continue
-        if not wanted <= template_tokens(template.name, template.description, template.tags or ()):
-            continue
-        matches.append(template)
-    return Page(items=matches, next_cursor=page.next_cursor)
+    matches: list[AgentTemplate] = []
+    wanted_count = _limit(limit)
+    for _round in range(SEARCH_ROUNDS):
+        page = merged_page(
+            streams, purpose=f"templates:{filters.key()}", limit=wanted_count - len(matches), cursor=cursor
+        )
+        ids = [hit.template_id for hit in page.items]
+        found = {t.template_id: t for t in AgentTemplate.batch_get(ids)} if ids else {}
+        for hit in page.items:
+            template = found.get(hit.template_id)
+            if template is None or template.feed != hit.token.rsplit("#", 1)[0]:
+                continue  # deleted, or moved to another feed since the hit was read
+            if filters.category and template.category != filters.category:
+                continue
+            if not wanted <= template_tokens(template.name, template.description, template.tags or ()):
+                continue
+            matches.append(template)
+        cursor = page.next_cursor
+        if len(matches) >= wanted_count or cursor is None:
+            break
+    return Page(items=matches, next_cursor=cursor)
 
 
 def featured(scope: AccessScope, filters: BrowseFilters) -> list[AgentTemplate]:

@@ -108,29 +108,37 @@ def validate(definition: Any) -> tuple[dict[str, Any] | None, dict[str, str]]:
     for error in sorted(_VALIDATOR.iter_errors(definition), key=lambda e: list(map(str, e.path))):
         key = "definition" if not error.path else f"definition.{_path(error.path)}"
         errors.setdefault(key, _message(error))
-    if errors:
+    if not isinstance(definition, dict):
         return None, errors
+    nodes = (
+        [n for n in definition.get("nodes") or [] if isinstance(n, dict)]
+        if isinstance(definition.get("nodes"), list)
+        else []
+    )
+    raw_edges = definition.get("edges") if isinstance(definition.get("edges"), list) else []
     node_ids: set[str] = set()
-    for index, node in enumerate(definition["nodes"]):
-        if node["id"] in node_ids:
-            errors[f"definition.nodes[{index}].id"] = f"duplicate node id “{node['id']}”."
-        node_ids.add(node["id"])
+    for index, node in enumerate(nodes):
+        if node.get("id") in node_ids:
+            errors.setdefault(f"definition.nodes[{index}].id", f"duplicate node id “{node['id']}”.")
+        node_ids.add(node.get("id"))
     edge_ids: set[str] = set()
     pairs: set[tuple[str, str]] = set()
     edges = []
-    for index, edge in enumerate(definition["edges"]):
+    for index, edge in enumerate(raw_edges):
+        if not isinstance(edge, dict):
+            continue
         edge_id = edge.get("id") or f"e{index + 1}"
         if edge_id in edge_ids:
-            errors[f"definition.edges[{index}].id"] = f"duplicate edge id “{edge_id}”."
+            errors.setdefault(f"definition.edges[{index}].id", f"duplicate edge id “{edge_id}”.")
         edge_ids.add(edge_id)
         for end in ("source", "target"):
-            if edge[end] not in node_ids:
-                errors[f"definition.edges[{index}].{end}"] = f"no node has the id “{edge[end]}”."
-        if edge["source"] == edge["target"]:
-            errors[f"definition.edges[{index}].target"] = "an edge cannot connect a node to itself."
-        if (edge["source"], edge["target"]) in pairs:
-            errors[f"definition.edges[{index}]"] = "the same two nodes are already connected."
-        pairs.add((edge["source"], edge["target"]))
+            if end in edge and edge[end] not in node_ids:
+                errors.setdefault(f"definition.edges[{index}].{end}", f"no node has the id “{edge[end]}”.")
+        if "source" in edge and edge.get("source") == edge.get("target"):
+            errors.setdefault(f"definition.edges[{index}].target", "an edge cannot connect a node to itself.")
+        if (edge.get("source"), edge.get("target")) in pairs:
+            errors.setdefault(f"definition.edges[{index}]", "the same two nodes are already connected.")
+        pairs.add((edge.get("source"), edge.get("target")))
         edges.append({**edge, "id": edge_id})
     if errors:
         return None, errors

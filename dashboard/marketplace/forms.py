@@ -30,7 +30,9 @@ class TemplateForm(forms.Form):
         required=False, widget=forms.Textarea(attrs={"rows": 3, "maxlength": MAX_DESCRIPTION})
     )
     category = forms.ChoiceField(required=False, choices=[("", "Choose a category…"), *CATEGORIES.items()])
-    tags = forms.CharField(required=False, help_text="Comma-separated, e.g. rag, support, triage (at most 8).")
+    tags = forms.CharField(
+        required=False, help_text="Comma-separated, e.g. rag, support, triage (at most 8)."
+    )
     visibility = forms.ChoiceField(
         required=False,
         choices=list(VISIBILITIES.items()),

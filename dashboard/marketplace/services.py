@@ -548,7 +548,6 @@ def use_template(scope: AccessScope, template_id: str, project_id: str, flow_nam
     )
 
     def build(tx: TransactWrite) -> None:
-        flow.version = None  # a retried transaction writes the flow as new again
         tx.save(flow)
         tx.save(snapshot)
         for item in [*nodes, *edges]:

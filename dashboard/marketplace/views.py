@@ -101,7 +101,10 @@ def edit(request: HttpRequest, template_id: str) -> HttpResponse:
         if form.is_valid():
             try:
                 template = services.update_template(
-                    request.scope, template_id, form.cleaned_data, as_version(form.cleaned_data.get("version"))
+                    request.scope,
+                    template_id,
+                    form.cleaned_data,
+                    as_version(form.cleaned_data.get("version")),
                 )
             except DashboardError as exc:
                 form.add_service_errors(exc)
@@ -161,7 +164,7 @@ def rate(request: HttpRequest, template_id: str) -> HttpResponse:
         template, error = services.get_template(request.scope, template_id), exc.message
     if _partial(request):
         context = _detail_context(request, template, rating_error=error, rated=error is None)
-        return render(request, "marketplace/detail.html#rating", context, status=422 if error else 200)
+        return render(request, "marketplace/detail.html#rating", context)  # htmx swaps 2xx only
     if error:
         messages.error(request, error)
     else:
@@ -214,7 +217,8 @@ def moderate(request: HttpRequest, template_id: str, action: str) -> HttpRespons
         if _partial(request):
             template = services.get_template(request.scope, template_id)
             context = {"template": template, "error": exc.message, "reason": reason, "tab": _tab(request)}
-            return render(request, "marketplace/queue.html#row", context, status=exc.status)
+            # htmx 2 swaps only 2xx answers: the row with its error comes back as 200.
+            return render(request, "marketplace/queue.html#row", context)
         messages.error(request, exc.message)
         return redirect("marketplace:detail", template_id=template_id)
     notice = DECISIONS[action].format(name=template.name)

@@ -44,7 +44,9 @@ class VersionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": '{"learning_rate": 0.001, "epochs": 20}'}),
         help_text="Training parameters as a JSON object (optional).",
     )
-    metrics = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5}), help_text=METRICS_HELP)
+    metrics = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 5}), help_text=METRICS_HELP
+    )
 
     def __init__(self, *args, datasets=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -59,7 +61,7 @@ class VersionForm(forms.Form):
         except ValueError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc}.") from None
         if not isinstance(value, dict):
-            raise forms.ValidationError("Write a JSON object, e.g. {\"epochs\": 20}.")
+            raise forms.ValidationError('Write a JSON object, e.g. {"epochs": 20}.')
         return value
 
     def clean_metrics(self) -> dict:
@@ -82,7 +84,9 @@ class ModelForm(VersionForm):
 
 class FilterForm(forms.Form):
     project = forms.ChoiceField(required=False)
-    status = forms.ChoiceField(required=False, choices=[("", "Any status")] + [(s, s.replace("_", " ")) for s in LIST_STATUSES])
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any status")] + [(s, s.replace("_", " ")) for s in LIST_STATUSES]
+    )
 
     def __init__(self, *args, projects=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -66,15 +66,21 @@ def label(status: str) -> str:
 
 
 def empty_environments() -> dict[str, dict[str, Any]]:
-    return {env: {"live": None, "since": None, "by": None, "pending": None, "failed": None} for env in ENVIRONMENTS}
+    return {
+        env: {"live": None, "since": None, "by": None, "pending": None, "failed": None}
+        for env in ENVIRONMENTS
+    }
 
 
 def environments_of(model: MlModel) -> dict[str, dict[str, Any]]:
-    envs = empty_environments()
-    for env, state in (model.environments or {}).items():
-        if env in envs:
-            envs[env].update(state or {})
-    model.environments = envs
+    """The model's environment map, completed in place (callers hold on to it while they change it)."""
+    if model.environments is None:
+        model.environments = {}
+    envs = model.environments
+    for env, blank in empty_environments().items():
+        state = envs.setdefault(env, {})
+        for key, value in blank.items():
+            state.setdefault(key, value)
     return envs
 
 
@@ -139,7 +145,9 @@ def check_move(version: RegistryVersion, to: str, environment: str | None) -> No
                 f"Version {version.version} is being deployed to {version.stage}, not to {environment}."
             )
     elif to == ROLLED_BACK and environment and environment != version.environment:
-        raise IllegalMove(f"Version {version.version} is live in {version.environment}, not in {environment}.")
+        raise IllegalMove(
+            f"Version {version.version} is live in {version.environment}, not in {environment}."
+        )
 
 
 def _history(version: RegistryVersion) -> list[dict[str, Any]]:
@@ -179,7 +187,9 @@ def add_version(model: MlModel, version: RegistryVersion, at: datetime) -> None:
     refresh_summary(model, at)
 
 
-def begin_deployment(model: MlModel, version: RegistryVersion, environment: str, *, by: str, at: datetime) -> Change:
+def begin_deployment(
+    model: MlModel, version: RegistryVersion, environment: str, *, by: str, at: datetime
+) -> Change:
     check_move(version, DEPLOYING, environment)
     envs = environments_of(model)
     pending = envs[environment]["pending"]
@@ -333,7 +343,10 @@ def retire(model: MlModel, version: RegistryVersion, *, by: str, at: datetime) -
         changes["environment"] = environment
     where = f" and taken out of {environment}" if environment else ""
     return Change(
-        [model, version], "model_version.retired", changes, f"{model.name} {version.version} is retired{where}."
+        [model, version],
+        "model_version.retired",
+        changes,
+        f"{model.name} {version.version} is retired{where}.",
     )
 
 

@@ -54,26 +54,46 @@ def _metrics(rng: random.Random, task: str, progress: float) -> dict[str, float]
             **common,
         }
     if task == "regression":
-        return {"rmse": round(12.5 * (1.2 - quality), 3), "mae": round(8.1 * (1.2 - quality), 3),
-                "r2": round(quality - 0.05, 4), **common}
+        return {
+            "rmse": round(12.5 * (1.2 - quality), 3),
+            "mae": round(8.1 * (1.2 - quality), 3),
+            "r2": round(quality - 0.05, 4),
+            **common,
+        }
     if task == "ranking":
-        return {"ndcg@10": round(quality - 0.12, 4), "mrr": round(quality - 0.09, 4),
-                "recall@100": round(min(0.99, quality + 0.05), 4), **common}
+        return {
+            "ndcg@10": round(quality - 0.12, 4),
+            "mrr": round(quality - 0.09, 4),
+            "recall@100": round(min(0.99, quality + 0.05), 4),
+            **common,
+        }
     if task == "embedding":
         return {"recall@10": round(quality - 0.05, 4), "loss": round(1.4 * (1.05 - quality), 4), **common}
-    return {"loss": round(2.6 * (1.1 - quality), 4), "eval_loss": round(2.8 * (1.1 - quality), 4),
-            "rouge_l": round(quality - 0.42, 4), "latency_p50_ms": p50 * 6,
-            "latency_p95_ms": round(p50 * 6 * rng.uniform(2, 3), 1), "throughput_tokens_s": round(rng.uniform(40, 120))}
+    return {
+        "loss": round(2.6 * (1.1 - quality), 4),
+        "eval_loss": round(2.8 * (1.1 - quality), 4),
+        "rouge_l": round(quality - 0.42, 4),
+        "latency_p50_ms": p50 * 6,
+        "latency_p95_ms": round(p50 * 6 * rng.uniform(2, 3), 1),
+        "throughput_tokens_s": round(rng.uniform(40, 120)),
+    }
 
 
 def _parameters(rng: random.Random, framework: str) -> dict:
     if framework in ("xgboost", "lightgbm"):
-        return {"n_estimators": rng.choice([200, 400, 800]), "max_depth": rng.randrange(4, 10),
-                "learning_rate": rng.choice([0.03, 0.05, 0.1])}
+        return {
+            "n_estimators": rng.choice([200, 400, 800]),
+            "max_depth": rng.randrange(4, 10),
+            "learning_rate": rng.choice([0.03, 0.05, 0.1]),
+        }
     if framework == "scikit-learn":
         return {"C": rng.choice([0.1, 1.0, 10.0]), "penalty": "l2", "class_weight": "balanced"}
-    return {"learning_rate": rng.choice([1e-5, 3e-5, 1e-4]), "epochs": rng.randrange(3, 20),
-            "batch_size": rng.choice([16, 32, 64]), "warmup_steps": rng.choice([0, 100, 500])}
+    return {
+        "learning_rate": rng.choice([1e-5, 3e-5, 1e-4]),
+        "epochs": rng.randrange(3, 20),
+        "batch_size": rng.choice([16, 32, 64]),
+        "warmup_steps": rng.choice([0, 100, 500]),
+    }
 
 
 def version_names(rng: random.Random, count: int, integer: bool) -> list[str]:
@@ -134,7 +154,9 @@ def simulate_model(
     def finish(version: RegistryVersion, ok: bool, by: str) -> bool:
         live = model.environments[version.stage]["live"]
         previous = by_version.get(live) if live and live != version.version else None
-        lifecycle.finish_deployment(model, version, DEPLOYED if ok else FAILED, previous=previous, by=by, at=tick())
+        lifecycle.finish_deployment(
+            model, version, DEPLOYED if ok else FAILED, previous=previous, by=by, at=tick()
+        )
         return ok
 
     for index, name_ in enumerate(version_names(rng, count, integer_versions)):
@@ -166,14 +188,14 @@ def simulate_model(
         if rng.random() < 0.15 and index > 0:
             continue  # some versions are never deployed
         lifecycle.begin_deployment(model, version, "dev", by=people.admin, at=tick())
-        if not finish(version, rng.random() > 0.1, people.admin) or (last and rng.random() < 0.5):
+        if not finish(version, rng.random() > 0.04, people.admin) or (last and rng.random() < 0.5):
             continue
         lifecycle.begin_deployment(model, version, "staging", by=people.admin, at=tick())
-        if not finish(version, rng.random() > 0.1, people.admin) or last:
+        if not finish(version, rng.random() > 0.06, people.admin) or last:
             continue
         if rng.random() < 0.65:
             lifecycle.begin_deployment(model, version, "production", by=people.staff, at=tick())
-            if finish(version, rng.random() > 0.08, people.staff) and rng.random() < 0.15:
+            if finish(version, rng.random() > 0.05, people.staff) and rng.random() < 0.15:
                 restore = None
                 entry = version.deployments[-1]
                 if entry.get("from"):

@@ -17,7 +17,7 @@ from dashboard.dynamo.ids import new_id
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.flows.models import Project
 from dashboard.registry import inputs, lifecycle, versions
-from dashboard.registry.lifecycle import DEPLOYED, DEPLOYING, FAILED, PRODUCTION, ROLLED_BACK, RETIRED
+from dashboard.registry.lifecycle import DEPLOYED, DEPLOYING, FAILED, PRODUCTION, RETIRED, ROLLED_BACK
 from dashboard.registry.models import Dataset, MlModel, RegistryVersion
 
 ROLES = (STAFF, TENANT_ADMIN, API)
@@ -42,7 +42,8 @@ def list_models(
     scope.require_role(*ROLES)
     if status and status not in LIST_STATUSES:
         raise ValidationFailed(
-            f"“{status}” is not a status to filter by.", {"status": f"Use one of: {', '.join(LIST_STATUSES)}."}
+            f"“{status}” is not a status to filter by.",
+            {"status": f"Use one of: {', '.join(LIST_STATUSES)}."},
         )
     if project_id:
         project = get_project(scope, project_id)
@@ -58,7 +59,9 @@ def list_models(
             query = partial(MlModel.by_tenant.query, scope.tenant_id)
         purpose = f"models:tenant:{scope.tenant_id}:{status or ''}"
     else:
-        query = partial(MlModel.by_status.query, status) if status else partial(MlModel.everywhere.query, "model")
+        query = (
+            partial(MlModel.by_status.query, status) if status else partial(MlModel.everywhere.query, "model")
+        )
         purpose = f"models:all:{status or ''}"
     return paginate(partial(query, scan_index_forward=False), purpose=purpose, limit=limit, cursor=cursor)
 
@@ -104,7 +107,9 @@ def get_version(model: MlModel, version: str, *, consistent: bool = True) -> Reg
     try:
         return RegistryVersion.get(model.model_id, version, consistent_read=consistent)
     except DoesNotExist:
-        raise NotFound(f"Version {version} of {model.name} was not found.", {"version": "unknown version"}) from None
+        raise NotFound(
+            f"Version {version} of {model.name} was not found.", {"version": "unknown version"}
+        ) from None
 
 
 def model_versions(model: MlModel) -> list[RegistryVersion]:
@@ -194,6 +199,12 @@ def compare(items: list[RegistryVersion], left: str, right: str) -> Comparison:
     return comparison
 
 
+def dataset_names(items: list[RegistryVersion]) -> dict[str, str]:
+    """Names of the datasets versions were trained on: one BatchGet."""
+    ids = sorted({item.dataset_id for item in items if item.dataset_id})
+    return {dataset.dataset_id: dataset.name for dataset in Dataset.batch_get(ids)} if ids else {}
+
+
 def datasets_for(projects: list[Project]) -> list[Dataset]:
     """Datasets of the given projects (a Query each; the tenant's project list is short and capped)."""
     found = []
@@ -233,7 +244,8 @@ def _check_dataset(project_id: str, dataset_id: str | None) -> None:
         dataset = None
     if dataset is None or dataset.project_id != project_id:
         raise ValidationFailed(
-            "That dataset does not belong to the model's project.", {"dataset_id": "Unknown dataset for this project."}
+            "That dataset does not belong to the model's project.",
+            {"dataset_id": "Unknown dataset for this project."},
         )
 
 
@@ -437,7 +449,11 @@ def version_actions(scope: AccessScope, version: RegistryVersion) -> dict[str, A
     """What the detail page offers for a version; the service still checks each request."""
     allowed = lifecycle.MOVES.get(version.status, ())
     may_touch_current = scope.is_staff or version.environment != PRODUCTION
-    targets = [env for env in deploy_options(scope) if not (version.status == DEPLOYED and env == version.environment)]
+    targets = [
+        env
+        for env in deploy_options(scope)
+        if not (version.status == DEPLOYED and env == version.environment)
+    ]
     return {
         "deploy_to": targets if DEPLOYING in allowed and may_touch_current else [],
         "finish": DEPLOYED in allowed and (scope.is_staff or version.stage != PRODUCTION),

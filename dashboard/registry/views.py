@@ -18,7 +18,7 @@ POLL_TARGET = "models"  # id of the list element that polls while a deployment i
 
 
 @scoped(roles=ROLES)
-def list(request: HttpRequest) -> HttpResponse:  # noqa: A001 - the URL name the sidebar knows
+def list(request: HttpRequest) -> HttpResponse:
     scope = request.scope
     project_id = request.GET.get("project") or None
     status = request.GET.get("status") or None
@@ -73,7 +73,9 @@ def detail(request: HttpRequest, model_id: str) -> HttpResponse:
     model = services.get_model(scope, model_id)
     items = services.model_versions(model)
     names = services.metric_names(items)
-    metric = request.GET.get("metric") if request.GET.get("metric") in names else (names[0] if names else None)
+    metric = (
+        request.GET.get("metric") if request.GET.get("metric") in names else (names[0] if names else None)
+    )
     comparison, compare_error = None, None
     ordered = [item.version for item in items]
     left = request.GET.get("a") or (ordered[1] if len(ordered) > 1 else None)
@@ -95,6 +97,7 @@ def detail(request: HttpRequest, model_id: str) -> HttpResponse:
         "left": left,
         "right": right,
         "environments": lifecycle.ENVIRONMENTS,
+        "dataset_names": services.dataset_names(items),
         "project": services.project_names(scope, [model]).get(model.project_id, model.project_id),
     }
     if request.htmx and request.htmx.target in ("compare", "chart"):

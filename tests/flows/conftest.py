@@ -66,7 +66,13 @@ def build_flow(tenant_id: str, name: str = "Support triage", configs: dict | Non
         nodes[node_type] = node
     ids = [node.node_id for node in nodes.values()]
     for index in range(len(ids) - 1):
-        FlowEdge(flow_id=flow.flow_id, edge_id=f"e{index + 1}", tenant_id=tenant_id, source=ids[index], target=ids[index + 1]).save()
+        FlowEdge(
+            flow_id=flow.flow_id,
+            edge_id=f"e{index + 1}",
+            tenant_id=tenant_id,
+            source=ids[index],
+            target=ids[index + 1],
+        ).save()
     FlowSnapshot(
         flow_id=flow.flow_id,
         version=1,

@@ -69,7 +69,9 @@ def write() -> Callable[..., ingest.IngestResult]:
 
 @pytest.fixture(scope="session")
 def api_tokens(people) -> dict[str, str]:
-    return {tenant: create_key(STAFF_SCOPE, tenant, f"logs tests {tenant}").token for tenant in ("acme", "globex")}
+    return {
+        tenant: create_key(STAFF_SCOPE, tenant, f"logs tests {tenant}").token for tenant in ("acme", "globex")
+    }
 
 
 class ApiClient:

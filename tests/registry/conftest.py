@@ -70,8 +70,12 @@ def register(scopes, acme_project):
         project = project or acme_project
         model, _ = services.register_model(
             scope,
-            {"name": name or unique("model"), "project_id": project.project_id, "task": "classification",
-             **version_data(versions[0], **first)},
+            {
+                "name": name or unique("model"),
+                "project_id": project.project_id,
+                "task": "classification",
+                **version_data(versions[0], **first),
+            },
         )
         for number, version in enumerate(versions[1:], start=1):
             services.register_version(

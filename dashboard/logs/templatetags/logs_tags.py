@@ -15,7 +15,7 @@ register = template.Library()
 @register.filter
 def duration(run) -> str:
     """How long a run took, or has been running: 1 h 04 m, 3 m 12 s, 8 s."""
-    if not run.started_at:
+    if not run.started_at or run.status == "queued":
         return "—"
     end = run.finished_at or clock.now()
     seconds = max(0, int((end - run.started_at).total_seconds()))

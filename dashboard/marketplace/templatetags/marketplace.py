@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from dashboard.marketplace.catalogue import CATEGORIES
 
@@ -19,7 +20,7 @@ def category_label(category: str) -> str:
 def stars(average) -> str:
     """4.4 → ★★★★☆ (rounded to whole stars), with the figure for screen readers."""
     if average is None:
-        return format_html('<span class="stars stars-none">no ratings yet</span>')
+        return mark_safe('<span class="stars stars-none">no ratings yet</span>')
     full = int(round(float(average)))
     return format_html(
         '<span class="stars" aria-label="{} out of 5">{}<span class="stars-off">{}</span></span>',

@@ -1,0 +1,103 @@
+"""The overview's figures as CSV (Django's csv recipe): one table, a `section` column says which block."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+
+from django.http import HttpResponse
+
+from dashboard.analytics.overview import Overview, Ranked
+
+HEADER = [
+    "section",
+    "key",
+    "day",
+    "executions",
+    "failures",
+    "cost_micro_usd",
+    "cost_usd",
+    "share",
+    "tokens_in",
+    "tokens_out",
+    "p50_ms",
+    "p95_ms",
+    "change_vs_previous",
+]
+
+
+def usd(micro: int | None) -> str:
+    return (
+        "" if micro is None else str((Decimal(int(micro)) / Decimal(1_000_000)).quantize(Decimal("0.000001")))
+    )
+
+
+def _fraction(value: float | None) -> str:
+    return "" if value is None else f"{value:.6f}"
+
+
+def _totals_row(section: str, key: str, totals, share=None, change=None) -> list:
+    return [
+        section,
+        key,
+        "",
+        totals.count,
+        totals.failures,
+        totals.cost_micro_usd,
+        usd(totals.cost_micro_usd),
+        _fraction(share),
+        totals.tokens_in,
+        totals.tokens_out,
+        totals.p50_ms if totals.p50_ms is not None else "",
+        totals.p95_ms if totals.p95_ms is not None else "",
+        _fraction(change),
+    ]
+
+
+def rows(data: Overview) -> list[list]:
+    out: list[list] = [HEADER]
+    cost_change = data.headlines[0].change
+    out.append(
+        _totals_row("period", f"{data.period.start}..{data.period.end}", data.current, None, cost_change)
+    )
+    out.append(
+        _totals_row(
+            "previous_period", f"{data.period.previous.start}..{data.period.previous.end}", data.previous
+        )
+    )
+    for position, day in enumerate(data.days):
+        for series, values in sorted(data.daily_cost.items()):
+            if values[position]:
+                row = ["daily_cost", series, day.isoformat(), "", "", values[position], usd(values[position])]
+                out.append(row + [""] * (len(HEADER) - len(row)))
+    ranked_sections: list[tuple[str, list[Ranked]]] = [
+        ("top_agent", data.top_agents),
+        ("top_model", data.top_models),
+        ("top_user", data.top_users),
+        ("failures_by_status", data.statuses),
+    ]
+    for section, ranked in ranked_sections:
+        out.extend(_totals_row(section, item.value, item.totals, item.share) for item in ranked)
+    out.extend(
+        _totals_row("tenant", row.tenant_id, row.current, row.share, row.cost_change) for row in data.tenants
+    )
+    if data.budget:
+        budget = data.budget
+        for key, micro in (
+            ("monthly_budget", budget.budget_micro_usd),
+            ("month_to_date", budget.month_to_date_micro_usd),
+            ("forecast_month_end", budget.forecast_micro_usd),
+        ):
+            row = ["budget", key, budget.month, "", "", "" if micro is None else micro, usd(micro)]
+            out.append(row + [""] * (len(HEADER) - len(row)))
+    return out
+
+
+def response(data: Overview) -> HttpResponse:
+    who = data.tenant_id or "all-tenants"
+    filename = f"costs-{who}-{data.period.start}-{data.period.end}.csv"
+    http = HttpResponse(content_type="text/csv; charset=utf-8")
+    http["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(http)
+    writer.writerows(rows(data))
+    return http

@@ -1,0 +1,156 @@
+"""Execution history: newest first, filtered, one bounded page at a time; and one execution's detail.
+
+The query picks the narrowest key for the filters (agent → the table's own key; status → the
+tenant#status index; user → the user index; otherwise the tenant index). Filters the key cannot
+express, and the TTL (DynamoDB deletes expired items late, so reads hide them), are applied by
+DynamoDB as filter expressions. A page reads at most MAX_CALLS DynamoDB pages: when the filters
+match rarely it may show fewer rows, with a link to go on from where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from datetime import date
+from functools import partial
+
+from dashboard.accounts.scope import AccessScope
+from dashboard.analytics import ingestion
+from dashboard.analytics.models import Execution
+from dashboard.analytics.tenancy import resolve_tenant
+from dashboard.analytics.timefmt import day_end, day_start
+from dashboard.dynamo import clock
+from dashboard.dynamo.errors import NotFound
+from dashboard.dynamo.paging import Page, decode_cursor, encode_cursor
+
+PAGE_SIZE = 25
+MAX_CALLS = 4
+FILTERED_READ = 100  # items DynamoDB evaluates per call when a filter may drop many
+
+
+@dataclass(frozen=True)
+class ExecutionFilters:
+    agent_id: str | None = None
+    status: str | None = None
+    user_id: str | None = None
+    model: str | None = None
+    start: date | None = None
+    end: date | None = None
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:16]
+
+
+def _range(attribute, filters: ExecutionFilters):
+    low = day_start(filters.start) if filters.start else None
+    high = day_end(filters.end) if filters.end else None
+    if low and high:
+        return attribute.between(low, high)
+    if low:
+        return attribute >= low
+    if high:
+        return attribute <= high
+    return None
+
+
+def _and(conditions):
+    combined = None
+    for condition in conditions:
+        combined = condition if combined is None else combined & condition
+    return combined
+
+
+def _query(tenant_id: str, filters: ExecutionFilters):
+    """(bound query, whether it has filters beyond the TTL) for the narrowest key."""
+    now = clock.now()
+    extra = []
+    if filters.agent_id:
+        key = partial(Execution.query, filters.agent_id, _range(Execution.sk, filters))
+        extra.append(Execution.tenant_id == tenant_id)
+        if filters.status:
+            extra.append(Execution.status == filters.status)
+        if filters.user_id:
+            extra.append(Execution.user_id == filters.user_id)
+    elif filters.status:
+        key = partial(
+            Execution.by_tenant_status.query,
+            f"{tenant_id}#{filters.status}",
+            _range(Execution.started_at, filters),
+        )
+        if filters.user_id:
+            extra.append(Execution.user_id == filters.user_id)
+    elif filters.user_id:
+        key = partial(Execution.by_user.query, filters.user_id, _range(Execution.started_at, filters))
+        extra.append(Execution.tenant_id == tenant_id)  # user ids are the clients' own, not unique
+    else:
+        key = partial(Execution.by_tenant.query, tenant_id, _range(Execution.started_at, filters))
+    if filters.model:
+        extra.append(Execution.model == filters.model)
+    selective = bool(extra) and not (filters.agent_id and len(extra) == 1)
+    condition = _and([Execution.expires_at > now, *extra])
+    return partial(key, scan_index_forward=False, filter_condition=condition), selective
+
+
+def bounded_page(query, *, purpose: str, limit: int, cursor: str | None, page_size: int) -> Page[Execution]:
+    """Up to `limit` items in at most MAX_CALLS DynamoDB calls, resuming exactly after the last one shown."""
+    key = decode_cursor(cursor, purpose)
+    items: list[Execution] = []
+    for _ in range(MAX_CALLS):
+        results = query(page_size=page_size, last_evaluated_key=key)
+        page = next(results.page_iter)
+        raw_items = page.get("Items", [])
+        key = page.get("LastEvaluatedKey")
+        for position, raw in enumerate(raw_items):
+            items.append(Execution.from_raw_data(raw))
+            if len(items) == limit:
+                if position < len(raw_items) - 1 or key:
+                    key = {name: raw[name] for name in results.page_iter.key_names}
+                else:
+                    key = None
+                return Page(items=items, next_cursor=encode_cursor(key, purpose))
+        if not key:
+            break
+    return Page(items=items, next_cursor=encode_cursor(key, purpose))
+
+
+def list_executions(
+    scope: AccessScope,
+    filters: ExecutionFilters,
+    *,
+    tenant_id: str | None = None,
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> Page[Execution]:
+    tenant_id = resolve_tenant(scope, tenant_id)
+    if tenant_id is None:
+        tenant_id = scope.require_tenant()
+    if filters.agent_id:
+        check_agent(tenant_id, filters.agent_id)
+    query, selective = _query(tenant_id, filters)
+    return bounded_page(
+        query,
+        purpose=f"executions:{tenant_id}:{filters.fingerprint()}",
+        limit=limit,
+        cursor=cursor,
+        page_size=max(limit, FILTERED_READ) if selective else limit,
+    )
+
+
+def check_agent(tenant_id: str, agent_id: str) -> None:
+    """Another tenant's agent (or one never seen) is reported as not found."""
+    ingestion.check_agent_id(agent_id)
+    if ingestion.owner_of(agent_id) != tenant_id:
+        raise NotFound("That agent was not found.")
+
+
+def get_execution(scope: AccessScope, execution_id: str, tenant_id: str | None = None) -> Execution:
+    """One execution of the reader's tenant (staff: of the tenant named, else the first match)."""
+    tenant_id = resolve_tenant(scope, tenant_id)
+    now = clock.now()
+    for execution in Execution.by_execution_id.query(execution_id, limit=20):
+        if tenant_id is not None and execution.tenant_id != tenant_id:
+            continue
+        if execution.expires_at <= now:
+            continue
+        return execution
+    raise NotFound("That execution was not found (executions are kept for 180 days).")

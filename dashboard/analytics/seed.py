@@ -1,0 +1,79 @@
+"""Demo executions over the last 90 days, with their rollups computed in memory and batch-written.
+
+`seed_demo --executions N` (default 20,000) spreads N executions over the demo tenants. Writes go
+through several threads (DynamoDB Local takes a few hundred items a second per connection). Each
+execution also gets its id-guard row, and each agent its owner row, exactly as ingestion writes
+them, so later API calls keep counting right. Budgets are then set (through the budget service,
+audited) so that the demo shows one tenant on track, one with a forecast above budget, one over.
+"""
+
+from __future__ import annotations
+
+from dashboard.accounts.scope import STAFF, AccessScope
+from dashboard.analytics import budgets, bulk, generator, ingestion, rollups
+from dashboard.analytics.models import Execution, ExecutionRollup
+from dashboard.dynamo.seeding import SeedContext
+
+WRITERS = 4
+TENANT_SHARES = (0.5, 0.35, 0.15)
+EXTRA_USERS = 8
+# Budget as a multiple of each tenant's forecast: on track, forecast above budget, over budget.
+BUDGET_FACTORS = (1.4, 0.85, None)
+
+
+def seed(ctx: SeedContext) -> None:
+    total = int(ctx.options.get("executions") or 20_000)
+    tenants = ctx.tenants
+    if not tenants or total <= 0:
+        return
+    shares = [TENANT_SHARES[i] if i < len(TENANT_SHARES) else 0.1 for i in range(len(tenants))]
+    counts = [int(total * share / sum(shares)) for share in shares]
+    counts[0] += total - sum(counts)
+    accumulator = rollups.Accumulator()
+    extra_rows: list[ExecutionRollup] = []  # agent owner rows and execution id guards
+
+    def executions():
+        for position, (tenant, count) in enumerate(zip(tenants, counts, strict=True)):
+            admins = [user.user_id for user in ctx.admins.get(tenant.tenant_id, [])]
+            users = admins + [f"{tenant.tenant_id}-user-{n:02d}" for n in range(1, EXTRA_USERS + 1)]
+            agents = generator.agent_profiles(tenant.tenant_id, count=max(3, 6 - position))
+            extra_rows.extend(
+                ExecutionRollup(*ingestion.owner_key(agent.agent_id), tenant_id=tenant.tenant_id)
+                for agent in agents
+            )
+            for execution in generator.generate(
+                ctx.rng, tenant.tenant_id, users, count, ctx.now, days=90, agents=agents
+            ):
+                accumulator.add(execution)
+                extra_rows.append(
+                    ExecutionRollup(
+                        *ingestion.guard_key(execution.tenant_id, execution.execution_id),
+                        tenant_id=execution.tenant_id,
+                        ref=f"{execution.agent_id}|{execution.sk}",
+                    )
+                )
+                yield execution
+
+    bulk.write_parallel(
+        Execution, ctx.progress(executions(), "agent executions", total=total, unit="run"), threads=WRITERS
+    )
+    rows = list(accumulator.items()) + extra_rows
+    bulk.write_parallel(
+        ExecutionRollup, ctx.progress(rows, "rollups and id guards", total=len(rows)), threads=WRITERS
+    )
+    _set_budgets(ctx)
+
+
+def _set_budgets(ctx: SeedContext) -> None:
+    if not ctx.staff:
+        return
+    staff = ctx.staff[0]
+    for tenant, factor in zip(ctx.tenants, BUDGET_FACTORS, strict=False):
+        scope = AccessScope(STAFF, staff.user_id, staff.email, tenant.tenant_id)
+        status = budgets.budget_status(tenant.tenant_id, None, ctx.now)
+        if factor is None:
+            target = status.month_to_date_micro_usd * 0.8
+        else:
+            target = status.forecast_micro_usd * factor
+        budget = max(10_000_000, round(target / 10_000_000) * 10_000_000)  # whole $10
+        budgets.set_budget(scope, tenant.tenant_id, budget, None)

@@ -1,0 +1,78 @@
+"""Display helpers of the analytics pages."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.html import format_html
+from django.utils.http import urlencode
+
+register = template.Library()
+
+
+@register.filter
+def share(value) -> str:
+    if value is None:
+        return "—"
+    return f"{100 * value:.1f} %"
+
+
+@register.filter
+def latency(ms) -> str:
+    if ms is None:
+        return "—"
+    ms = int(ms)
+    if ms < 1000:
+        return f"{ms} ms"
+    return f"{ms / 1000:.2f} s" if ms < 60_000 else f"{ms / 60_000:.1f} min"
+
+
+@register.filter
+def number(value) -> str:
+    if value is None:
+        return "—"
+    return f"{int(value):,}"
+
+
+@register.filter
+def headline_value(headline) -> str:
+    from dashboard.home.templatetags.dashboard import money
+
+    value = headline.current
+    if value is None:
+        return "—"
+    if headline.kind == "money":
+        return money(value)
+    if headline.kind == "percent":
+        return f"{value:.1f} %"
+    if headline.kind == "ms":
+        return latency(value)
+    return number(value)
+
+
+@register.filter
+def change_badge(headline) -> str:
+    delta = headline.change
+    if delta is None:
+        return format_html(
+            '<span class="change change-none" title="{}">no earlier data</span>', "previous period"
+        )
+    arrow = "▲" if delta > 0 else ("▼" if delta < 0 else "■")
+    text = f"{delta:+.1f} pts" if headline.kind == "percent" else f"{100 * delta:+.1f} %"
+    return format_html(
+        '<span class="change change-{}" title="against the previous period">{} {}</span>',
+        headline.tone,
+        arrow,
+        text,
+    )
+
+
+@register.filter
+def relative_change(delta) -> str:
+    if delta is None:
+        return "—"
+    return f"{100 * delta:+.1f} %"
+
+
+@register.filter
+def query_string(params: dict) -> str:
+    return urlencode(params)

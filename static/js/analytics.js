@@ -1,0 +1,49 @@
+// Cost overview chart: built from the json_script block, rebuilt after every htmx swap of the overview.
+(function () {
+  "use strict";
+  var palette = ["#5b4bdb", "#16a34a", "#ea580c", "#0891b2", "#db2777", "#ca8a04", "#64748b", "#7c3aed", "#0d9488", "#dc2626"];
+  var chart = null;
+
+  function dollars(micro) {
+    var value = micro / 1e6;
+    return "$" + value.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: value < 1 ? 4 : 2 });
+  }
+
+  function draw() {
+    var canvas = document.getElementById("cost-chart");
+    var source = document.getElementById("cost-chart-data");
+    if (chart) { chart.destroy(); chart = null; }
+    if (!canvas || !source || typeof Chart === "undefined") { return; }
+    var data = JSON.parse(source.textContent);
+    chart = new Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: data.labels,
+        datasets: data.series.map(function (series, index) {
+          return { label: series.label, data: series.data, backgroundColor: palette[index % palette.length], stack: "cost", borderWidth: 0 };
+        })
+      },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        interaction: { mode: "index", intersect: false },
+        scales: {
+          x: { stacked: true, grid: { display: false }, ticks: { maxTicksLimit: 12 } },
+          y: { stacked: true, ticks: { callback: function (value) { return dollars(value); } } }
+        },
+        plugins: {
+          legend: { position: "bottom", labels: { boxWidth: 12 } },
+          tooltip: { callbacks: { label: function (item) { return item.dataset.label + ": " + dollars(item.raw); } } }
+        }
+      }
+    });
+    canvas.dataset.points = String(data.labels.length);
+    canvas.dataset.total = String(data.series.reduce(function (sum, s) { return sum + s.data.reduce(function (a, b) { return a + b; }, 0); }, 0));
+  }
+
+  document.addEventListener("DOMContentLoaded", draw);
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.target && (event.target.id === "overview-body" || document.getElementById("overview-body"))) { draw(); }
+  });
+  window.addEventListener("popstate", function () { setTimeout(draw, 0); });
+})();

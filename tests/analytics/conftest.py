@@ -1,0 +1,121 @@
+"""Fixtures of the analytics area: tenants of their own, API keys, runs to post, raw recomputation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+
+from dashboard.accounts import services as accounts
+from dashboard.accounts.api_keys import create_key
+from dashboard.accounts.models import User
+from dashboard.accounts.scope import STAFF, TENANT_ADMIN, AccessScope
+from dashboard.analytics import rollups
+from dashboard.analytics.models import Execution, ExecutionRollup
+from dashboard.analytics.timefmt import iso_ms
+from dashboard.dynamo import clock
+from dashboard.dynamo.ids import new_id
+from tests.conftest import client_for
+
+STAFF_SCOPE = AccessScope(role=STAFF, actor_id="usr_test_staff", actor_label="staff@test", tenant_id=None)
+
+
+def slug(prefix: str) -> str:
+    return f"{prefix}-{new_id('x')[-10:]}"
+
+
+@dataclass
+class TenantKit:
+    """A tenant made for one test, so its totals are exactly what the test recorded."""
+
+    tenant_id: str
+    admin: User
+    client: Client  # signed in as its tenant admin
+    token: str  # API key
+
+    @property
+    def scope(self) -> AccessScope:
+        return AccessScope(TENANT_ADMIN, self.admin.user_id, self.admin.email, self.tenant_id)
+
+    def post(self, agent_id: str, body) -> tuple[int, dict]:
+        response = Client().post(
+            f"/api/agents/{agent_id}/runs",
+            data=json.dumps(body),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {self.token}",
+        )
+        return response.status_code, response.json()
+
+    def get(self, url: str, **params) -> tuple[int, dict]:
+        response = Client().get(url, params, HTTP_AUTHORIZATION=f"Bearer {self.token}")
+        return response.status_code, response.json()
+
+
+def make_tenant(people, name: str = "Test tenant") -> TenantKit:
+    tenant_id = slug("t")
+    accounts.create_tenant(tenant_id, name)
+    admin = accounts.create_user(f"admin@{tenant_id}.test", "correct-horse-battery", TENANT_ADMIN, tenant_id)
+    token = create_key(STAFF_SCOPE, tenant_id, "agent runner").token
+    return TenantKit(tenant_id, admin, client_for(admin), token)
+
+
+@pytest.fixture
+def tenant(people) -> TenantKit:
+    return make_tenant(people)
+
+
+@pytest.fixture
+def tenant_factory(people) -> Callable[..., TenantKit]:
+    return lambda name="Test tenant": make_tenant(people, name)
+
+
+@pytest.fixture
+def acme_token(people) -> str:
+    return create_key(STAFF_SCOPE, "acme", "acme runner").token
+
+
+@pytest.fixture
+def globex_token(people) -> str:
+    return create_key(STAFF_SCOPE, "globex", "globex runner").token
+
+
+def run(execution_id: str | None = None, ago: timedelta = timedelta(hours=1), **fields) -> dict:
+    """A valid run body, started `ago` before now."""
+    started = clock.now() - ago
+    body = {
+        "execution_id": execution_id or new_id("exe"),
+        "user_id": "user-1",
+        "model": "gpt-4o-mini",
+        "status": "succeeded",
+        "started_at": iso_ms(started),
+        "duration_ms": 1200,
+        "tokens_in": 1000,
+        "tokens_out": 500,
+        "input": "Hello",
+        "output": "Hi there",
+    }
+    body.update(fields)
+    return body
+
+
+def raw_executions(tenant_id: str) -> list[Execution]:
+    return list(Execution.by_tenant.query(tenant_id))
+
+
+def stored_rollups(tenant_id: str) -> dict[tuple[str, str], dict]:
+    stored = {}
+    for dimension in rollups.DIMENSIONS:
+        for row in ExecutionRollup.query(rollups.pk(tenant_id, dimension)):
+            totals = rollups.Totals()
+            totals.add_row(row)
+            stored[(row.pk, row.sk)] = totals.as_dict()
+    return stored
+
+
+def recomputed_rollups(tenant_id: str) -> dict[tuple[str, str], dict]:
+    accumulator = rollups.Accumulator().add_all(raw_executions(tenant_id))
+    return {key: totals.as_dict() for key, totals in accumulator.rows.items()}

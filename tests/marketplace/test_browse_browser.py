@@ -1,0 +1,42 @@
+import pytest
+
+from tests.marketplace.conftest import word
+
+pytestmark = pytest.mark.browser
+
+
+def test_browse_with_a_filter_a_search_and_the_next_page(page_as, people, make_template):
+    token = word()
+    for i in range(26):
+        make_template("globex", state="approved", category="finance", name=f"Ledger {token} {i:02d}")
+    other = make_template("globex", state="approved", category="sales", name=f"Sales {token}")
+    page = page_as(people["admin of acme"])
+    page.goto("/templates/")
+    page.select_option("select[name=category]", "finance")
+    page.wait_for_url("**category=finance**")
+    page.fill("#q", token)
+    page.press("#q", "Enter")
+    page.wait_for_url(f"**q={token}**")
+    page.locator(".muted", has_text=f"Results for “{token}”").wait_for()
+    cards = page.locator("#template-list .tpl-card")
+    assert cards.count() == 24
+    assert page.locator(f"[data-template-id='{other.template_id}']").count() == 0
+    first_page = set(cards.evaluate_all("els => els.map(e => e.dataset.templateId)"))
+    page.click("text=Next page →")
+    page.wait_for_url("**cursor=**")
+    page.wait_for_function("() => document.querySelectorAll('#template-list .tpl-card').length === 2")
+    second_page = set(page.locator("#template-list .tpl-card").evaluate_all("els => els.map(e => e.dataset.templateId)"))
+    assert not first_page & second_page
+    assert "category=finance" in page.url and f"q={token}" in page.url
+    assert page.locator("select[name=category]").input_value() == "finance"
+    page.screenshot(path="/tmp/marketplace-browse.png", full_page=True)
+
+
+def test_rating_from_the_detail_page_updates_in_place(page_as, people, make_template):
+    template = make_template("globex", state="approved")
+    page = page_as(people["admin of acme"])
+    page.goto(f"/templates/{template.template_id}/")
+    page.click("button[aria-label='Rate 4 out of 5']")
+    page.locator("text=Thanks, your rating is saved.").wait_for()
+    assert page.locator("#rating-average").inner_text() == "4.0"
+    page.screenshot(path="/tmp/marketplace-detail.png", full_page=True)
