@@ -153,4 +153,4 @@ def run(bench) -> None:
         services.change_status(scope, item.model_id, version, "deploying", "dev")
         services.change_status(scope, item.model_id, version, "deployed")
 
-    bench.measure_call("write · deploy to dev and go live (2 transactions)", deploy_cycle)
+    bench.measure_call("write · deploy + go live (2 transactions)", deploy_cycle)

@@ -77,7 +77,7 @@ def budget_status(tenant_id: str, budget: int | None, now: datetime) -> BudgetSt
     month_start = today.replace(day=1)
     window_start = today - timedelta(days=RUN_RATE_DAYS)
     cost_by_day: dict[str, int] = {}
-    for row in reading.rows(tenant_id, "total", min(month_start, window_start), today):
+    for row in reading.rows(tenant_id, "total", min(month_start, window_start), today, counters_only=True):
         day, _ = reading.split_sk(row)
         cost_by_day[day] = int(row.cost_micro_usd or 0)
     month_to_date = sum(cost for day, cost in cost_by_day.items() if day >= month_start.isoformat())

@@ -59,6 +59,11 @@ class BudgetForm(forms.Form):
         max_digits=15,
         decimal_places=2,
         help_text="Leave empty for no budget.",
+        error_messages={
+            "min_value": "Enter at least $0.01, or leave it empty for no budget.",
+            "max_decimal_places": "Use dollars and cents (at most 2 decimals).",
+            "invalid": "Enter an amount in dollars, e.g. 2500 or 2500.50.",
+        },
         widget=forms.NumberInput(attrs={"step": "0.01", "placeholder": "e.g. 2500"}),
     )
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)

@@ -118,6 +118,7 @@ class Overview:
                 "executions": t.count,
                 "failures": t.failures,
                 "success_rate": t.success_rate,
+                "avg_ms": t.avg_ms,
                 "p50_ms": t.p50_ms,
                 "p95_ms": t.p95_ms,
                 "tokens_in": t.tokens_in,
@@ -211,7 +212,7 @@ def build(
     days = period.each_day()
     totals_rows = reading.rows(tenant_id, "total", period.previous.start, period.end)
     current, previous, _, count_by_day = _split_periods(totals_rows, period)
-    model_rows = reading.rows(tenant_id, "model", period.start, period.end)
+    model_rows = reading.rows(tenant_id, "model", period.start, period.end, counters_only=True)
     daily_cost: dict[str, list[int]] = {}
     index = {day.isoformat(): position for position, day in enumerate(days)}
     for row in model_rows:
@@ -219,7 +220,9 @@ def build(
         daily_cost.setdefault(model, [0] * len(days))[index[day]] += int(row.cost_micro_usd or 0)
     statuses = [
         ranked
-        for ranked in _ranked(reading.rows(tenant_id, "status", period.start, period.end), by_count=True)
+        for ranked in _ranked(
+            reading.rows(tenant_id, "status", period.start, period.end, counters_only=True), by_count=True
+        )
         if ranked.value != "succeeded"
     ]
     return Overview(
@@ -232,9 +235,13 @@ def build(
         series_by="model",
         daily_cost=daily_cost,
         daily_count=[count_by_day.get(day.isoformat(), 0) for day in days],
-        top_agents=_ranked(reading.rows(tenant_id, "agent", period.start, period.end))[:TOP_LIMIT],
+        top_agents=_ranked(reading.rows(tenant_id, "agent", period.start, period.end, counters_only=True))[
+            :TOP_LIMIT
+        ],
         top_models=_ranked(model_rows)[:TOP_LIMIT],
-        top_users=_ranked(reading.rows(tenant_id, "user", period.start, period.end))[:TOP_LIMIT],
+        top_users=_ranked(reading.rows(tenant_id, "user", period.start, period.end, counters_only=True))[
+            :TOP_LIMIT
+        ],
         statuses=statuses,
         budget=budgets.budget_status(tenant_id, tenant.monthly_budget_micro_usd, now),
         budget_version=tenant.version,

@@ -111,6 +111,10 @@ class Totals:
         return self.successes / self.count if self.count else None
 
     @property
+    def avg_ms(self) -> int | None:
+        return round(self.duration_ms_sum / self.count) if self.count else None
+
+    @property
     def p50_ms(self) -> int | None:
         return latency.percentile(self.buckets, 0.50)
 

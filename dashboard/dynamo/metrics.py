@@ -47,8 +47,15 @@ class track:
 
     def __enter__(self) -> CallStats:
         self.stats = CallStats()
+        self._outer = _current.get()
         self._token = _current.set(self.stats)
         return self.stats
 
     def __exit__(self, *exc) -> None:
         _current.reset(self._token)
+        if self._outer is not None:
+            # Nested tracking (a benchmark around a request): the outer block counts these calls too.
+            self._outer.calls += self.stats.calls
+            self._outer.capacity += self.stats.capacity
+            for operation, count in self.stats.operations.items():
+                self._outer.operations[operation] = self._outer.operations.get(operation, 0) + count

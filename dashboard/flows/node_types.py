@@ -248,7 +248,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "headers": {
                 "type": "array",
                 "title": "Headers",
-                "description": "One `Name: value` per line.",
+                "description": "One “Name: value” per line.",
                 "items": {"type": "string", "pattern": "^[A-Za-z0-9-]+: .+$"},
                 "maxItems": 20,
                 "default": [],
@@ -317,7 +317,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "filters": {
                 "type": "array",
                 "title": "Metadata filters",
-                "description": "One `field=value` per line; all must match.",
+                "description": "One “field=value” per line; all must match.",
                 "items": {"type": "string", "pattern": "^[A-Za-z0-9_.]+=.+$"},
                 "maxItems": 10,
                 "default": [],
@@ -534,7 +534,7 @@ UI: dict[str, NodeTypeUI] = {
         placeholders={"url": "https://api.example.com/v1/…", "headers": "Accept: application/json"},
         pattern_messages={
             "url": "Enter a full http:// or https:// address without spaces.",
-            "headers": "Write each header as `Name: value`.",
+            "headers": "Write each header as “Name: value”.",
         },
     ),
     "retriever": NodeTypeUI(
@@ -546,7 +546,7 @@ UI: dict[str, NodeTypeUI] = {
         placeholders={"filters": "lang=en"},
         pattern_messages={
             "index": "Use lower-case letters, digits and dashes.",
-            "filters": "Write each filter as `field=value`.",
+            "filters": "Write each filter as “field=value”.",
         },
     ),
     "condition": NodeTypeUI(

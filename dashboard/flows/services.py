@@ -196,7 +196,8 @@ def list_snapshots(
 # --- one node's configuration -------------------------------------------------------------------
 
 
-def get_node_state(scope: AccessScope, flow_id: str, node_id: str) -> NodeState:
+def get_node_state(scope: AccessScope, flow_id: str, node_id: str, *, editable: bool = False) -> NodeState:
+    """The node and its configuration; `editable` also requires a node type the catalogue knows."""
     scope.require_role(*ROLES)
     try:
         node = FlowNode.get(flow_id, node_id)
@@ -207,7 +208,10 @@ def get_node_state(scope: AccessScope, flow_id: str, node_id: str) -> NodeState:
         stored = NodeConfig.get(flow_id, node_id, consistent_read=True)
     except DoesNotExist:
         stored = None
-    return _state(node, stored)
+    state = _state(node, stored)
+    if editable and state.node_type is None:
+        raise NotFound(state.errors[0].message)
+    return state
 
 
 def check_config(node_type_name: str, config: Any) -> list[ConfigError]:
@@ -223,9 +227,7 @@ def save_node_config(
 
     Masked secrets keep their stored value. Raises InvalidConfig, Conflict, NotFound.
     """
-    state = get_node_state(scope, flow_id, node_id)
-    if state.node_type is None:
-        raise NotFound(state.errors[0].message)
+    state = get_node_state(scope, flow_id, node_id, editable=True)
     if state.version != expected_version:
         raise Conflict(CONFLICT_MESSAGE, {"version": f"now {state.version}, you edited {expected_version}"})
     node_type = state.node_type
@@ -291,7 +293,9 @@ def _short(value: Any) -> str:
 
 def describe_changes(node_type: NodeType, before: Any, after: dict[str, Any], version: int) -> dict[str, str]:
     """What the audit trail shows: each changed setting as `old → new`, secrets only as "changed"."""
-    old, new = _leaves(before), _leaves(after)
+    # Omitted settings run with their defaults, so compare what the node runs with, not what was typed.
+    defaults = _leaves(node_type.defaults())
+    old, new = {**defaults, **_leaves(before)}, {**defaults, **_leaves(after)}
     changes = {"version": str(version)}
     for path in sorted(set(old) | set(new)):
         if old.get(path) == new.get(path):

@@ -8,12 +8,12 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import STAFF, TENANT_ADMIN
 from dashboard.accounts.services import list_tenants
-from dashboard.dynamo.errors import Conflict, NotFound
+from dashboard.dynamo.errors import Conflict
 from dashboard.flows import services
 from dashboard.flows.forms import (
     EDITOR_FIELD,
@@ -66,16 +66,15 @@ def flow_detail(request: HttpRequest, flow_id: str) -> HttpResponse:
     return render(request, "flows/flow.html", context)
 
 
+@require_http_methods(["GET", "POST"])
 @scoped(roles=ROLES)
 def node_config(request: HttpRequest, flow_id: str, node_id: str) -> HttpResponse:
     scope = request.scope
     flow = services.get_flow(scope, flow_id)
-    state = services.get_node_state(scope, flow_id, node_id)
-    if state.node_type is None:
-        raise NotFound(state.errors[0].message)
+    state = services.get_node_state(scope, flow_id, node_id, editable=True)
     editor = request.POST.get(EDITOR_FIELD) or request.GET.get("view") or "form"
     form_class = RawConfigForm if editor == "json" else NodeConfigForm
-    status = 200
+    status, conflict = 200, False
     if request.method == "POST":
         form = form_class(state.node_type, request.POST, config=state.masked_config, version=state.version)
         if form.is_valid():
@@ -86,6 +85,7 @@ def node_config(request: HttpRequest, flow_id: str, node_id: str) -> HttpRespons
                 )
             except Conflict as exc:
                 form.add_error(None, exc.message)
+                conflict = True
                 status = 409
             except services.InvalidConfig as exc:
                 apply_service_errors(form, exc.errors)
@@ -106,6 +106,7 @@ def node_config(request: HttpRequest, flow_id: str, node_id: str) -> HttpRespons
         "node_type": state.node_type,
         "form": form,
         "editor": editor,
+        "conflict": conflict,
         "defaults_json": json.dumps(state.node_type.defaults(), indent=2, ensure_ascii=False),
         "secret_mask": SECRET_MASK,
     }

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.core import signing
@@ -70,7 +70,6 @@ class Window:
     position: str | None  # where the next window in the same direction starts
     complete: bool  # nothing more matched beyond `position` when this was read
     queries: int = 0
-    ended: bool = field(default=False)  # the run's closing line is in this window
 
 
 def check_position(value: str | None, name: str) -> str | None:
@@ -177,7 +176,6 @@ def read_window(
         position=position,
         complete=complete,
         queries=sum(calls for _f, _h, calls in reads),
-        ended=any(line.final_status for line in merged),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from dashboard.flows import node_types
 from dashboard.flows.node_types import NODE_TYPES
 
 MAX_NODES = 40
@@ -181,6 +182,11 @@ class Layout:
     height: int
 
 
+def type_label(node_type: str) -> str:
+    ui = getattr(node_types, "UI", {}).get(node_type)
+    return ui.label if ui else node_type.replace("_", " ").title()
+
+
 def layers(definition: dict) -> dict[str, int]:
     """Each node's column: the longest path from a start node (nodes on a cycle go after the rest)."""
     ids = [node["id"] for node in definition["nodes"]]
@@ -220,7 +226,7 @@ def layout(definition: dict) -> Layout:
         placed[node["id"]] = PlacedNode(
             id=node["id"],
             type=node["type"],
-            label=node.get("label") or node["type"].replace("_", " ").title(),
+            label=node.get("label") or type_label(node["type"]),
             x=MARGIN + column * (NODE_WIDTH + COLUMN_GAP),
             y=MARGIN + row * (NODE_HEIGHT + ROW_GAP),
             step=column + 1,

@@ -18,7 +18,11 @@ from dashboard.marketplace.services import derived_keys, search_token, token_key
 
 SHAPES = {
     "customer-support": [
-        ("Support triage", ["prompt", "llm", "condition", "tool", "output"], ["triage", "tickets", "support"]),
+        (
+            "Support triage",
+            ["prompt", "llm", "condition", "tool", "output"],
+            ["triage", "tickets", "support"],
+        ),
         ("Refund assistant", ["prompt", "retriever", "llm", "condition", "output"], ["refunds", "support"]),
     ],
     "sales": [
@@ -39,7 +43,11 @@ SHAPES = {
     ],
     "engineering": [
         ("Code review helper", ["http_request", "code", "llm", "output"], ["code-review", "github"]),
-        ("Log anomaly explainer", ["retriever", "code", "llm", "condition", "output"], ["logs", "observability"]),
+        (
+            "Log anomaly explainer",
+            ["retriever", "code", "llm", "condition", "output"],
+            ["logs", "observability"],
+        ),
     ],
     "marketing": [
         ("Campaign copywriter", ["prompt", "llm", "condition", "llm", "output"], ["copy", "campaigns"]),
@@ -70,12 +78,20 @@ def definition_for(node_types: list[str]) -> dict:
         for i, node_type in enumerate(node_types)
     ]
     edges = [
-        {"id": f"e{i + 1}", "source": nodes[i]["id"], "target": nodes[i + 1]["id"]} for i in range(len(nodes) - 1)
+        {"id": f"e{i + 1}", "source": nodes[i]["id"], "target": nodes[i + 1]["id"]}
+        for i in range(len(nodes) - 1)
     ]
     if "condition" in node_types:  # a condition branches: its "no" path skips ahead to the output
         branch = node_types.index("condition")
         if branch + 2 < len(nodes):
-            edges.append({"id": f"e{len(edges) + 1}", "source": nodes[branch]["id"], "target": nodes[-1]["id"], "label": "no"})
+            edges.append(
+                {
+                    "id": f"e{len(edges) + 1}",
+                    "source": nodes[branch]["id"],
+                    "target": nodes[-1]["id"],
+                    "label": "no",
+                }
+            )
     return {"nodes": nodes, "edges": edges}
 
 
@@ -89,7 +105,9 @@ def _history_entry(at: datetime, by: str, action: str, reason: str = "") -> dict
     return {"at": at.isoformat(), "by": by, "action": action, "reason": reason}
 
 
-def build(ctx: SeedContext, count: int) -> Iterator[tuple[AgentTemplate, list[TemplateRating], list[AuditEvent]]]:
+def build(
+    ctx: SeedContext, count: int
+) -> Iterator[tuple[AgentTemplate, list[TemplateRating], list[AuditEvent]]]:
     """Templates with their ratings and moderation audit events, generated without writing."""
     tenants = [tenant.tenant_id for tenant in ctx.tenants]
     moderator = ctx.moderators[0].email if ctx.moderators else "moderator@diatonic.test"
@@ -165,7 +183,9 @@ def build(ctx: SeedContext, count: int) -> Iterator[tuple[AgentTemplate, list[Te
                         action=f"template.{entry['action']}",
                         target_type="template",
                         target_id=template.template_id,
-                        changes={"name": name, "reason": entry["reason"]} if entry["reason"] else {"name": name},
+                        changes={"name": name, "reason": entry["reason"]}
+                        if entry["reason"]
+                        else {"name": name},
                     )
                 )
         template.moderation_history = history

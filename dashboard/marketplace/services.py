@@ -143,10 +143,10 @@ def clean_input(data: Mapping[str, Any]) -> TemplateInput:
     name = text("name", MAX_NAME, required=True)
     description = text("description", MAX_DESCRIPTION, required=False)
     category = data.get("category") or ""
-    if category not in CATEGORIES:
+    if not isinstance(category, str) or category not in CATEGORIES:
         errors["category"] = f"Choose one of: {', '.join(CATEGORIES)}."
     visibility = data.get("visibility") or "private"
-    if visibility not in VISIBILITIES:
+    if not isinstance(visibility, str) or visibility not in VISIBILITIES:
         errors["visibility"] = "Choose private or public."
     tags, tag_error = _tags(data.get("tags"))
     if tag_error:

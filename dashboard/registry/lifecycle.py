@@ -150,9 +150,18 @@ def check_move(version: RegistryVersion, to: str, environment: str | None) -> No
         )
 
 
+MAX_HISTORY = 200  # per version: keeps an item far below DynamoDB's 400 KB limit
+
+
 def _history(version: RegistryVersion) -> list[dict[str, Any]]:
     version.deployments = list(version.deployments or [])
     return version.deployments
+
+
+def _append(version: RegistryVersion, entry: dict[str, Any]) -> None:
+    history = _history(version)
+    history.append(entry)
+    del history[:-MAX_HISTORY]
 
 
 def _open_entry(version: RegistryVersion, environment: str, outcome: str) -> dict[str, Any] | None:
@@ -204,7 +213,7 @@ def begin_deployment(
     envs[environment].update(pending=version.version, failed=None)
     version.status = DEPLOYING
     version.stage = environment
-    _history(version).append(
+    _append(version, 
         {
             "environment": environment,
             "from": envs[environment]["live"],
@@ -299,7 +308,7 @@ def roll_back(
         restore.environment = environment
         restore.stage = environment
         restore.deployed_at = at
-        _history(restore).append(
+        _append(restore, 
             {
                 "environment": environment,
                 "from": live.version,
@@ -333,7 +342,7 @@ def retire(model: MlModel, version: RegistryVersion, *, by: str, at: datetime) -
             state["failed"] = None
     version.status = RETIRED
     version.stage = None
-    _history(version).append(
+    _append(version, 
         {"environment": environment, "by": by, "at": at.isoformat(), "outcome": RETIRED, "kind": "retire"}
     )
     _touch(model, version, at)

@@ -66,7 +66,12 @@ def list_models(
     return paginate(partial(query, scan_index_forward=False), purpose=purpose, limit=limit, cursor=cursor)
 
 
+MAX_KEY_LENGTH = 200  # ids we mint are short; longer keys would make DynamoDB refuse the request
+
+
 def get_project(scope: AccessScope, project_id: str) -> Project:
+    if len(project_id) > MAX_KEY_LENGTH:
+        raise NotFound("That project was not found.")
     try:
         project = Project.get(project_id)
     except DoesNotExist:
@@ -94,6 +99,8 @@ def project_names(scope: AccessScope, models: list[MlModel], known: list[Project
 
 def get_model(scope: AccessScope, model_id: str, *, consistent: bool = False) -> MlModel:
     scope.require_role(*ROLES)
+    if len(model_id) > MAX_KEY_LENGTH:
+        raise NotFound("That model was not found.")
     try:
         model = MlModel.get(model_id, consistent_read=consistent)
     except DoesNotExist:
@@ -104,6 +111,8 @@ def get_model(scope: AccessScope, model_id: str, *, consistent: bool = False) ->
 
 
 def get_version(model: MlModel, version: str, *, consistent: bool = True) -> RegistryVersion:
+    if len(version) > MAX_KEY_LENGTH:
+        raise NotFound(f"That version of {model.name} was not found.", {"version": "unknown version"})
     try:
         return RegistryVersion.get(model.model_id, version, consistent_read=consistent)
     except DoesNotExist:

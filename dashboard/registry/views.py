@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseStopPolling
+from django_htmx.http import HttpResponseClientRefresh, HttpResponseStopPolling
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import STAFF, TENANT_ADMIN
@@ -15,6 +15,7 @@ from dashboard.registry.forms import FilterForm, ModelForm, VersionForm
 
 ROLES = [STAFF, TENANT_ADMIN]
 POLL_TARGET = "models"  # id of the list element that polls while a deployment is in progress
+DETAIL_POLL_TARGET = "head"  # id of the detail page's summary, which polls the same way
 
 
 @scoped(roles=ROLES)
@@ -100,6 +101,11 @@ def detail(request: HttpRequest, model_id: str) -> HttpResponse:
         "dataset_names": services.dataset_names(items),
         "project": services.project_names(scope, [model]).get(model.project_id, model.project_id),
     }
+    if request.htmx and request.htmx.trigger == DETAIL_POLL_TARGET:
+        if model.status != lifecycle.DEPLOYING:
+            # The deployment ended: versions and history changed too, so the page reloads once.
+            return HttpResponseClientRefresh()
+        return render(request, "registry/detail.html#head", context)
     if request.htmx and request.htmx.target in ("compare", "chart"):
         return render(request, f"registry/detail.html#{request.htmx.target}", context)
     return render(request, "registry/detail.html", context)

@@ -45,5 +45,6 @@
   document.addEventListener("htmx:afterSettle", function (event) {
     if (event.target && (event.target.id === "overview-body" || document.getElementById("overview-body"))) { draw(); }
   });
+  document.addEventListener("htmx:historyRestore", draw);
   window.addEventListener("popstate", function () { setTimeout(draw, 0); });
 })();

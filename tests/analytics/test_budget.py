@@ -50,7 +50,9 @@ def test_status_reads_month_to_date_and_the_week_before_today(tenant):
 
 def _set(client, amount: str, version, tenant_id: str = "", htmx: bool = False):
     headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
-    return client.post("/analytics/budget/", {"budget": amount, "version": version, "tenant": tenant_id}, **headers)
+    return client.post(
+        "/analytics/budget/", {"budget": amount, "version": version, "tenant": tenant_id}, **headers
+    )
 
 
 def test_a_tenant_admin_sets_a_budget_and_it_is_audited(tenant):

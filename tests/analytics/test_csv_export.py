@@ -21,13 +21,15 @@ def test_it_exports_the_same_figures_as_the_page(tenant):
     response = tenant.client.get("/analytics/export.csv?period=7")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    assert f'costs-{tenant.tenant_id}-' in response["Content-Disposition"]
+    assert f"costs-{tenant.tenant_id}-" in response["Content-Disposition"]
     rows = _rows(response)
     period = next(row for row in rows if row["section"] == "period")
     assert (period["executions"], period["failures"], period["cost_micro_usd"]) == ("2", "1", "7950")
     assert period["cost_usd"] == "0.007950"
     agents = [row for row in rows if row["section"] == "top_agent"]
-    assert [(row["key"], row["cost_micro_usd"], row["share"]) for row in agents] == [(agent, "7950", "1.000000")]
+    assert [(row["key"], row["cost_micro_usd"], row["share"]) for row in agents] == [
+        (agent, "7950", "1.000000")
+    ]
     models = {row["key"]: row["cost_micro_usd"] for row in rows if row["section"] == "top_model"}
     assert models == {"gpt-4o": "7500", "gpt-4o-mini": "450"}
     assert [row["key"] for row in rows if row["section"] == "failures_by_status"] == ["timeout"]

@@ -93,13 +93,30 @@ def test_expired_executions_are_not_shown(tenant):
 def test_the_detail_page_shows_input_output_tokens_cost_timings_and_error(tenant):
     tenant.post(
         slug("agent"),
-        run("boom", status="failed", input="Summarise this", output="partial", error="Tool call failed: 500",
-            model="gpt-4o", tokens_in=1000, tokens_out=500, duration_ms=4321),
+        run(
+            "boom",
+            status="failed",
+            input="Summarise this",
+            output="partial",
+            error="Tool call failed: 500",
+            model="gpt-4o",
+            tokens_in=1000,
+            tokens_out=500,
+            duration_ms=4321,
+        ),
     )
     response = tenant.client.get("/analytics/executions/boom/")
     html = response.content.decode()
     assert response.status_code == 200
-    for text in ("Summarise this", "partial", "Tool call failed: 500", "$0.0075", "7,500 µUSD", "4.32 s", "1,000"):
+    for text in (
+        "Summarise this",
+        "partial",
+        "Tool call failed: 500",
+        "$0.0075",
+        "7,500 µUSD",
+        "4.32 s",
+        "1,000",
+    ):
         assert text in html
 
 

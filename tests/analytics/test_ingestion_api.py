@@ -110,7 +110,10 @@ def test_times_must_make_sense(tenant):
     assert answer["error"]["fields"]["finished_at"] == "An execution cannot finish before it starts."
     no_duration = run()
     del no_duration["duration_ms"]
-    assert tenant.post(agent, no_duration)[1]["error"]["fields"]["duration_ms"] == "Send duration_ms or finished_at."
+    assert (
+        tenant.post(agent, no_duration)[1]["error"]["fields"]["duration_ms"]
+        == "Send duration_ms or finished_at."
+    )
 
 
 def test_duration_comes_from_finished_at_when_not_sent(tenant):
@@ -130,7 +133,9 @@ def test_duration_comes_from_finished_at_when_not_sent(tenant):
 
 def test_cost_sent_by_the_client_is_kept_and_missing_cost_is_priced(tenant):
     agent = slug("agent")
-    tenant.post(agent, {"runs": [run("priced", model="gpt-4o"), run("given", model="gpt-4o", cost_micro_usd=7)]})
+    tenant.post(
+        agent, {"runs": [run("priced", model="gpt-4o"), run("given", model="gpt-4o", cost_micro_usd=7)]}
+    )
     costs = {e.execution_id: e.cost_micro_usd for e in raw_executions(tenant.tenant_id)}
     assert costs == {"priced": 1000 * 2.5 + 500 * 10, "given": 7}
 

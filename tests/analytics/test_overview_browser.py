@@ -66,7 +66,7 @@ def test_a_budget_is_saved_in_place_and_the_warning_appears(page_as, history):
     assert "No budget set" in page.locator("#budget-card").inner_text()
     page.fill("input[name=budget]", "0.001")
     page.click("#budget-card button[type=submit]")
-    page.locator("#budget-card .field-error").wait_for()
+    page.locator("#budget-card .field-error").first.wait_for()
     page.fill("input[name=budget]", "0.01")
     page.click("#budget-card button[type=submit]")
     page.locator("#budget-card >> text=Saved").wait_for()

@@ -46,7 +46,10 @@ def test_it_shows_the_headline_figures_and_their_change(week):
 def test_top_agents_models_and_users_are_ranked_by_cost_with_their_share(week):
     tenant, support, coder = week
     overview = tenant.client.get("/analytics/?period=7").context["overview"]
-    assert [(r.value, r.totals.cost_micro_usd) for r in overview.top_agents] == [(coder, 7_500), (support, 600)]
+    assert [(r.value, r.totals.cost_micro_usd) for r in overview.top_agents] == [
+        (coder, 7_500),
+        (support, 600),
+    ]
     assert overview.top_agents[0].share == pytest.approx(7_500 / 8_100)
     assert [r.value for r in overview.top_models] == ["gpt-4o", "gpt-4o-mini"]
     assert [(r.value, r.totals.count) for r in overview.top_users] == [("bob", 1), ("ann", 2)]

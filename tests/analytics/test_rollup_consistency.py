@@ -15,7 +15,13 @@ from tests.analytics.conftest import raw_executions, recomputed_rollups, stored_
 def test_rollups_equal_the_history_after_a_mixed_concurrent_load_with_duplicates(tenant):
     executions = list(
         generator.generate(
-            random.Random(5), tenant.tenant_id, ["ann", "bob", "cy"], 120, clock.now(), days=20, id_prefix="mix"
+            random.Random(5),
+            tenant.tenant_id,
+            ["ann", "bob", "cy"],
+            120,
+            clock.now(),
+            days=20,
+            id_prefix="mix",
         )
     )
     # Four writers at once, each sending an overlapping half: every execution is sent twice,

@@ -34,7 +34,7 @@ def test_an_invalid_config_gets_each_error_with_its_json_path(client, api_tokens
         "valid": False,
         "errors": [
             {"path": "$.method", "message": "Choose one of: GET, POST, PUT, PATCH, DELETE."},
-            {"path": "$.headers[1]", "message": "Write each header as `Name: value`."},
+            {"path": "$.headers[1]", "message": "Write each header as “Name: value”."},
             {"path": "$.retry.max_attempts", "message": "Must be at most 10."},
         ],
     }

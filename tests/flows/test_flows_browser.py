@@ -72,3 +72,22 @@ def test_choosing_a_project_narrows_the_flow_list_in_place(page_as, people):
     assert f"project={built.project.project_id}" in page.url
     page.locator("#flows").get_by_role("link", name="Browser project flow").click()
     expect(page.locator(".page-title")).to_have_text("Browser project flow")
+
+
+def test_two_people_edit_the_same_node_and_the_later_save_is_refused(page_as, people):
+    built = build_flow("acme", name="Browser conflict")
+    first, second = page_as(people["admin of acme"]), page_as(people["admin of acme"])
+    for page in (first, second):
+        page.goto(built.config_url("condition"))
+    first.locator('input[name="expression"]').fill("output.score > 0.9")
+    first.get_by_role("button", name="Save configuration").click()
+    expect(first.locator(".flash-success")).to_contain_text("Saved version 1")
+
+    second.locator('input[name="expression"]').fill("output.score < 0.1")
+    second.get_by_role("button", name="Save configuration").click()
+    expect(second.locator(".form-error")).to_contain_text(
+        "Someone else saved this node's configuration first"
+    )
+    assert NodeConfig.get(built.flow_id, "n06").config["expression"] == "output.score > 0.9"
+    second.get_by_role("link", name="Load their version").click()
+    expect(second.locator('input[name="expression"]')).to_have_value("output.score > 0.9")

@@ -5,7 +5,7 @@ import json
 import re
 
 from dashboard.accounts.models import AuditEvent
-from dashboard.flows.models import NodeConfig
+from dashboard.flows.models import FlowNode, NodeConfig
 from dashboard.flows.node_catalogue import SECRET_MASK
 from tests.flows.conftest import build_flow
 
@@ -191,6 +191,7 @@ def test_the_second_of_two_conflicting_saves_is_refused(acme_admin, acme_flow):
     response = acme_admin.post(url, llm_form(model="second-model"))  # also edited version 0
     assert response.status_code == 409
     assert "Someone else saved this node's configuration first" in html.unescape(response.content.decode())
+    assert f'href="{url}">Load their version</a>' in response.content.decode()
     item = stored(acme_flow, "llm")
     assert item.config["model"] == "first-model" and item.version == 1
 
@@ -255,3 +256,20 @@ def test_a_tampered_version_is_reported_not_ignored(acme_admin, acme_flow):
     response = acme_admin.post(acme_flow.config_url("llm"), llm_form(_version="abc"))
     assert response.status_code == 422 and "_version: Enter a whole number." in response.content.decode()
     assert stored(acme_flow, "llm") is None
+
+
+def test_a_node_of_an_unknown_type_cannot_be_configured(acme_admin, acme_flow):
+    FlowNode(flow_id=acme_flow.flow_id, node_id="n77", tenant_id="acme", node_type="teleport").save()
+    response = acme_admin.get(f"/flows/{acme_flow.flow_id}/nodes/n77/")
+    assert response.status_code == 404 and "Unknown node type" in response.content.decode()
+
+
+def test_staff_may_save_any_tenants_node_and_the_audit_lands_in_that_tenant(people, globex_flow):
+    from tests.conftest import client_for
+
+    response = client_for(people["staff"]).post(globex_flow.config_url("llm"), llm_form(model="staff-pick"))
+    assert response.status_code == 302
+    assert stored(globex_flow, "llm").config["model"] == "staff-pick"
+    events = AuditEvent.query("globex", scan_index_forward=False, limit=20)
+    event = next(e for e in events if e.target_id.startswith(globex_flow.flow_id))
+    assert event.actor_label == "staff@diatonic.test"

@@ -175,3 +175,23 @@ def test_a_body_that_is_not_json_is_a_clear_400(acme_api, make_experiment):
     )
     assert response.status_code == 400
     assert "not valid JSON" in response.json()["error"]["message"]
+
+
+def test_concurrent_overlapping_batches_count_every_line_exactly_once(make_experiment, make_run, base_ms):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dashboard.logs import ingest
+    from tests.logs.conftest import api_scope
+
+    run = make_run(make_experiment())
+    lines = [
+        _line(run, base_ms + i, f"line {i}", "error" if i % 3 == 0 else "info", seq=i) for i in range(240)
+    ]
+    batches = [lines[:160], lines[80:], lines[:160], lines[40:200], lines]
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        results = list(
+            pool.map(lambda batch: ingest.ingest(api_scope("acme"), run.experiment_id, batch), batches)
+        )
+    assert sum(result.written for result in results) == 240
+    assert len(_stored(run)) == 240
+    assert _counters(run) == (240, 80, 0)

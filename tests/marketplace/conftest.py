@@ -66,7 +66,9 @@ def make_template(scopes):
         if state == "featured":
             template = services.moderate(moderator, template.template_id, "feature")
         if state == "rejected":
-            template = services.moderate(moderator, template.template_id, "reject", reason="Needs a clearer description.")
+            template = services.moderate(
+                moderator, template.template_id, "reject", reason="Needs a clearer description."
+            )
         return template
 
     return make
@@ -77,7 +79,11 @@ def project_of():
     def make(tenant_id: str = "acme") -> Project:
         now = clock.now()
         project = Project(
-            project_id=unique("prj"), tenant_id=tenant_id, name=f"Project {word()}", created_at=now, updated_at=now
+            project_id=unique("prj"),
+            tenant_id=tenant_id,
+            name=f"Project {word()}",
+            created_at=now,
+            updated_at=now,
         )
         project.save()
         return project

@@ -33,11 +33,17 @@ def test_a_key_creates_reads_updates_and_deletes_its_template(api_client):
     created = post(client, "/api/templates", body())
     assert created.status_code == 201
     template = created.json()
-    assert template["tenant_id"] == "acme" and template["version"] == 1 and template["moderation_status"] == "draft"
+    assert (
+        template["tenant_id"] == "acme"
+        and template["version"] == 1
+        and template["moderation_status"] == "draft"
+    )
     url = f"/api/templates/{template['id']}"
     assert client.get(url).json()["definition"]["nodes"][0]["id"] == "n1"
     updated = put(client, url, body(name="Renamed", version=1))
-    assert updated.status_code == 200 and updated.json()["name"] == "Renamed" and updated.json()["version"] == 2
+    assert (
+        updated.status_code == 200 and updated.json()["name"] == "Renamed" and updated.json()["version"] == 2
+    )
     assert client.delete(url).status_code == 204
     assert client.get(url).status_code == 404
 
@@ -63,7 +69,9 @@ def test_a_key_never_reads_another_tenants_private_template(api_client, make_tem
     client = api_client("globex")
     response = client.get(f"/api/templates/{private.template_id}")
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
-    assert private.template_id not in json.dumps(client.get("/api/templates", {"sort": "newest", "limit": 100}).json())
+    assert private.template_id not in json.dumps(
+        client.get("/api/templates", {"sort": "newest", "limit": 100}).json()
+    )
     assert put(client, f"/api/templates/{private.template_id}", body(version=1)).status_code == 404
     assert client.delete(f"/api/templates/{private.template_id}").status_code == 404
     assert AgentTemplate.get(private.template_id).name == private.name
@@ -80,12 +88,25 @@ def test_a_key_cannot_change_another_tenants_public_template(api_client, make_te
 def test_bad_flow_json_gives_field_level_errors_and_writes_nothing(api_client):
     client = api_client("acme")
     name = f"Broken {word()}"
-    definition = {"nodes": [{"id": "n1", "type": "llm"}, {"id": "n2", "type": "magic"}], "edges": [{"source": "n1", "target": "n9"}]}
+    definition = {
+        "nodes": [{"id": "n1", "type": "llm"}, {"id": "n2", "type": "magic"}],
+        "edges": [{"source": "n1", "target": "n9"}],
+    }
     response = post(client, "/api/templates", body(name=name, definition=definition))
     assert response.status_code == 422
     fields = response.json()["error"]["fields"]
     assert "definition.nodes[1].type" in fields and "definition.edges[0].target" in fields
     assert [t for t in AgentTemplate.by_tenant.query("acme", limit=500) if t.name == name] == []
+
+
+def test_fields_of_the_wrong_type_are_named_not_a_500(api_client):
+    response = post(
+        api_client("acme"),
+        "/api/templates",
+        body(name=7, category=["x"], visibility={}, tags=3, definition=5),
+    )
+    assert response.status_code == 422
+    assert set(response.json()["error"]["fields"]) == {"name", "category", "visibility", "tags", "definition"}
 
 
 @pytest.mark.parametrize("payload", ["{not json", "[1, 2]", ""])

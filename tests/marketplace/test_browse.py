@@ -22,7 +22,9 @@ def test_it_lists_public_templates_of_every_tenant_and_the_viewers_private_ones(
     assert theirs_private.template_id not in ids
 
 
-def test_a_rejected_template_never_appears_in_the_public_catalogue(acme_admin, globex_admin, moderator, make_template):
+def test_a_rejected_template_never_appears_in_the_public_catalogue(
+    acme_admin, globex_admin, moderator, make_template
+):
     token = word()
     rejected = make_template("acme", state="rejected", name=f"Rejected {token}")
     for client in (acme_admin, globex_admin, moderator):
@@ -36,7 +38,9 @@ def test_a_rejected_template_never_appears_in_the_public_catalogue(acme_admin, g
 def test_a_pending_template_is_not_listed_before_approval(globex_admin, make_template):
     token = word()
     pending = make_template("acme", state="pending", name=f"Pending {token}")
-    assert pending.template_id not in shown_ids(globex_admin.get("/templates/", {"q": token}).content.decode())
+    assert pending.template_id not in shown_ids(
+        globex_admin.get("/templates/", {"q": token}).content.decode()
+    )
 
 
 def test_the_category_filter_keeps_only_that_category(acme_admin, make_template):
@@ -50,8 +54,12 @@ def test_the_category_filter_keeps_only_that_category(acme_admin, make_template)
 def test_the_visibility_filter_splits_public_and_private(acme_admin, make_template):
     public = make_template("acme", state="approved")
     private = make_template("acme", state="draft")
-    public_ids = shown_ids(acme_admin.get("/templates/", {"visibility": "public", "sort": "newest"}).content.decode())
-    private_ids = shown_ids(acme_admin.get("/templates/", {"visibility": "private", "sort": "newest"}).content.decode())
+    public_ids = shown_ids(
+        acme_admin.get("/templates/", {"visibility": "public", "sort": "newest"}).content.decode()
+    )
+    private_ids = shown_ids(
+        acme_admin.get("/templates/", {"visibility": "private", "sort": "newest"}).content.decode()
+    )
     assert public.template_id in public_ids and private.template_id not in public_ids
     assert private.template_id in private_ids and public.template_id not in private_ids
 
@@ -65,7 +73,11 @@ def test_popular_sort_puts_the_most_used_first(scopes, make_template, project_of
             services.use_template(scopes["acme"], template.template_id, project.project_id)
     page = browsing.browse(scopes["acme"], BrowseFilters(category=category, sort="popular"), limit=100)
     ids = [t.template_id for t in page]
-    assert ids.index(templates[1].template_id) < ids.index(templates[2].template_id) < ids.index(templates[0].template_id)
+    assert (
+        ids.index(templates[1].template_id)
+        < ids.index(templates[2].template_id)
+        < ids.index(templates[0].template_id)
+    )
     counts = [t.usage_count for t in page]
     assert counts == sorted(counts, reverse=True)
 
@@ -85,10 +97,14 @@ def test_rating_sort_puts_the_best_rated_first(scopes, make_template):
 
 def test_pages_of_the_merged_list_never_repeat_and_keep_the_order(scopes, make_template):
     category = "operations"
-    created = {make_template("acme", state=s, category=category).template_id for s in ("approved", "draft") * 4}
+    created = {
+        make_template("acme", state=s, category=category).template_id for s in ("approved", "draft") * 4
+    }
     seen, cursor, dates = [], None, []
     for _ in range(100):
-        page = browsing.browse(scopes["acme"], BrowseFilters(category=category, sort="newest"), cursor, limit=3)
+        page = browsing.browse(
+            scopes["acme"], BrowseFilters(category=category, sort="newest"), cursor, limit=3
+        )
         seen += [t.template_id for t in page]
         dates += [t.created_at for t in page]
         cursor = page.next_cursor
@@ -124,7 +140,9 @@ def test_search_without_matches_says_so(acme_admin):
 def test_search_keeps_other_tenants_private_templates_out(globex_admin, make_template):
     token = word()
     private = make_template("acme", name=f"Private {token}")
-    assert private.template_id not in shown_ids(globex_admin.get("/templates/", {"q": token}).content.decode())
+    assert private.template_id not in shown_ids(
+        globex_admin.get("/templates/", {"q": token}).content.decode()
+    )
 
 
 def test_an_edit_moves_the_search_words(scopes, acme_admin, make_template):
@@ -183,7 +201,9 @@ def test_a_moderator_browses_only_the_public_catalogue(moderator, make_template)
 def test_staff_see_private_templates_of_every_tenant_or_of_the_one_chosen(people, make_template):
     acme_private = make_template("acme")
     globex_private = make_template("globex")
-    everything = shown_ids(client_for(people["staff"]).get("/templates/", {"sort": "newest"}).content.decode())
+    everything = shown_ids(
+        client_for(people["staff"]).get("/templates/", {"sort": "newest"}).content.decode()
+    )
     assert {acme_private.template_id, globex_private.template_id} <= set(everything)
     only_globex = client_for(people["staff"]).get("/templates/", {"sort": "newest", "tenant": "globex"})
     ids = shown_ids(only_globex.content.decode())

@@ -25,7 +25,9 @@ def test_browse_with_a_filter_a_search_and_the_next_page(page_as, people, make_t
     page.click("text=Next page →")
     page.wait_for_url("**cursor=**")
     page.wait_for_function("() => document.querySelectorAll('#template-list .tpl-card').length === 2")
-    second_page = set(page.locator("#template-list .tpl-card").evaluate_all("els => els.map(e => e.dataset.templateId)"))
+    second_page = set(
+        page.locator("#template-list .tpl-card").evaluate_all("els => els.map(e => e.dataset.templateId)")
+    )
     assert not first_page & second_page
     assert "category=finance" in page.url and f"q={token}" in page.url
     assert page.locator("select[name=category]").input_value() == "finance"

@@ -21,7 +21,11 @@ def form_data(**overrides) -> dict:
 
 
 def templates_named(tenant_id: str, name: str) -> list[AgentTemplate]:
-    return [t for t in AgentTemplate.by_tenant.query(tenant_id, scan_index_forward=False, limit=200) if t.name == name]
+    return [
+        t
+        for t in AgentTemplate.by_tenant.query(tenant_id, scan_index_forward=False, limit=200)
+        if t.name == name
+    ]
 
 
 def test_a_tenant_admin_creates_a_private_template(acme_admin):
@@ -56,7 +60,18 @@ def test_bad_flow_json_gives_field_level_errors_and_writes_nothing(acme_admin):
     assert "nodes[1].type: “teleporter” is not a known node type" in html
     assert "Choose one of" in html  # the category
     assert templates_named("acme", data["name"]) == []
-    response = acme_admin.post("/templates/new/", form_data(definition=json.dumps({**DEFINITION, "nodes": [{"id": "a", "type": "llm"}, {"id": "a", "type": "llm"}], "edges": [{"source": "a", "target": "zz"}]})))
+    response = acme_admin.post(
+        "/templates/new/",
+        form_data(
+            definition=json.dumps(
+                {
+                    **DEFINITION,
+                    "nodes": [{"id": "a", "type": "llm"}, {"id": "a", "type": "llm"}],
+                    "edges": [{"source": "a", "target": "zz"}],
+                }
+            )
+        ),
+    )
     html = response.content.decode()
     assert "duplicate node id “a”" in html and "edges[0].target: no node has the id “zz”" in html
 
@@ -100,8 +115,12 @@ def test_the_second_of_two_conflicting_edits_is_refused_and_nothing_is_overwritt
     template = make_template("acme")
     ada, alan = client_for(people["admin of acme"]), client_for(people["admin of acme"])
     version = template.version
-    first = ada.post(f"/templates/{template.template_id}/edit/", form_data(name="Ada's name", version=version))
-    second = alan.post(f"/templates/{template.template_id}/edit/", form_data(name="Alan's name", version=version))
+    first = ada.post(
+        f"/templates/{template.template_id}/edit/", form_data(name="Ada's name", version=version)
+    )
+    second = alan.post(
+        f"/templates/{template.template_id}/edit/", form_data(name="Alan's name", version=version)
+    )
     assert first.status_code == 302
     assert second.status_code == 409
     assert "Someone else changed this template" in second.content.decode()
@@ -122,8 +141,12 @@ def test_another_tenant_cannot_edit_or_delete(globex_admin, make_template):
     private = make_template("acme")
     public = make_template("acme", state="approved")
     assert globex_admin.get(f"/templates/{private.template_id}/edit/").status_code == 404
-    assert globex_admin.post(f"/templates/{private.template_id}/edit/", form_data(version=1)).status_code == 404
-    assert globex_admin.post(f"/templates/{public.template_id}/edit/", form_data(version=3)).status_code == 403
+    assert (
+        globex_admin.post(f"/templates/{private.template_id}/edit/", form_data(version=1)).status_code == 404
+    )
+    assert (
+        globex_admin.post(f"/templates/{public.template_id}/edit/", form_data(version=3)).status_code == 403
+    )
     assert globex_admin.post(f"/templates/{public.template_id}/delete/").status_code == 403
     assert AgentTemplate.get(public.template_id).name == public.name
 

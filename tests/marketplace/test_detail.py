@@ -7,8 +7,16 @@ from tests.conftest import client_for
 def test_it_shows_everything_about_a_template(acme_admin, make_template):
     template = make_template("acme", state="approved", tags=["support", "triage"])
     html = acme_admin.get(f"/templates/{template.template_id}/").content.decode()
-    for text in (template.name, "Answers customer questions", "Customer support", "acme", "triage",
-                 "admin@acme.test", "approved", "submitted for review"):
+    for text in (
+        template.name,
+        "Answers customer questions",
+        "Customer support",
+        "acme",
+        "triage",
+        "admin@acme.test",
+        "approved",
+        "submitted for review",
+    ):
         assert text in html
     assert 'id="usage-count">0<' in html
     assert "no ratings yet" in html

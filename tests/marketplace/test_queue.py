@@ -10,7 +10,11 @@ def queue_ids(html: str) -> list[str]:
 
 
 def events_for(tenant_id: str, template_id: str) -> list[str]:
-    return [e.action for e in AuditEvent.query(tenant_id, scan_index_forward=False, limit=100) if e.target_id == template_id]
+    return [
+        e.action
+        for e in AuditEvent.query(tenant_id, scan_index_forward=False, limit=100)
+        if e.target_id == template_id
+    ]
 
 
 def test_the_queue_lists_submitted_templates_oldest_first_with_their_age(moderator, make_template):
@@ -27,7 +31,9 @@ def test_the_queue_lists_submitted_templates_oldest_first_with_their_age(moderat
 def test_approving_lists_the_template_and_goes_to_the_audit_trail(moderator, globex_admin, make_template):
     template = make_template("acme", state="pending")
     response = moderator.post(
-        f"/templates/{template.template_id}/moderate/approve/", {"version": template.version}, HTTP_HX_REQUEST="true"
+        f"/templates/{template.template_id}/moderate/approve/",
+        {"version": template.version},
+        HTTP_HX_REQUEST="true",
     )
     assert "it is listed publicly now" in response.content.decode()
     stored = AgentTemplate.get(template.template_id)
@@ -42,10 +48,15 @@ def test_rejecting_needs_a_reason_the_author_then_sees(moderator, acme_admin, ma
     response = moderator.post(url, {"version": template.version, "reason": "  "}, HTTP_HX_REQUEST="true")
     assert "Say why it is rejected" in response.content.decode()
     assert AgentTemplate.get(template.template_id).moderation_status == "pending"
-    moderator.post(url, {"version": template.version, "reason": "Contains a hard-coded API key."}, HTTP_HX_REQUEST="true")
+    moderator.post(
+        url, {"version": template.version, "reason": "Contains a hard-coded API key."}, HTTP_HX_REQUEST="true"
+    )
     stored = AgentTemplate.get(template.template_id)
     assert stored.moderation_status == "rejected" and not stored.is_listed
-    assert "Contains a hard-coded API key." in acme_admin.get(f"/templates/{template.template_id}/").content.decode()
+    assert (
+        "Contains a hard-coded API key."
+        in acme_admin.get(f"/templates/{template.template_id}/").content.decode()
+    )
     assert "template.reject" in events_for("acme", template.template_id)
 
 
@@ -58,7 +69,9 @@ def test_feature_and_unpublish_a_listed_template(moderator, acme_admin, make_tem
     assert template.template_id in html[html.index("tpl-featured-strip") : html.index('id="template-list"')]
     moderator.post(f"/templates/{template.template_id}/moderate/unpublish/", {"version": stored.version})
     stored = AgentTemplate.get(template.template_id)
-    assert stored.moderation_status == "unpublished" and not stored.is_listed and stored.featured_listing is None
+    assert (
+        stored.moderation_status == "unpublished" and not stored.is_listed and stored.featured_listing is None
+    )
     assert template.template_id not in acme_admin.get("/templates/", {"sort": "newest"}).content.decode()
     assert {"template.feature", "template.unpublish"} <= set(events_for("globex", template.template_id))
 
@@ -68,10 +81,16 @@ def test_a_decision_on_a_version_the_author_changed_since_is_refused(moderator, 
 
     template = make_template("acme", state="pending")
     seen_version = template.version
-    data = {**services.as_dict(template), "visibility": "public", "description": "Now with a hidden surprise."}
+    data = {
+        **services.as_dict(template),
+        "visibility": "public",
+        "description": "Now with a hidden surprise.",
+    }
     services.update_template(scopes["acme"], template.template_id, data, seen_version)
     response = moderator.post(
-        f"/templates/{template.template_id}/moderate/approve/", {"version": seen_version}, HTTP_HX_REQUEST="true"
+        f"/templates/{template.template_id}/moderate/approve/",
+        {"version": seen_version},
+        HTTP_HX_REQUEST="true",
     )
     assert "changed since you opened it" in response.content.decode()
     assert AgentTemplate.get(template.template_id).moderation_status == "pending"
@@ -81,11 +100,15 @@ def test_an_approved_template_cannot_be_approved_twice(moderator, make_template)
     template = make_template("acme", state="approved")
     response = moderator.post(f"/templates/{template.template_id}/moderate/approve/")
     assert response.status_code == 302
-    assert "Only a template waiting for review can be approved" in moderator.get(response["Location"]).content.decode()
+    assert (
+        "Only a template waiting for review can be approved"
+        in moderator.get(response["Location"]).content.decode()
+    )
 
 
 def test_the_listed_tab_shows_public_templates(moderator, make_template):
     template = make_template("acme", state="approved")
+    template.update(actions=[AgentTemplate.usage_count.set(1_000_000)])  # first in most-used order
     html = moderator.get("/templates/moderation/", {"tab": "listed"}).content.decode()
     assert template.template_id in html and "Unpublish" in html
 

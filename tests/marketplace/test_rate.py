@@ -27,7 +27,9 @@ def test_rating_again_replaces_the_persons_rating(acme_admin, globex_admin, make
 
 def test_htmx_rating_swaps_the_rating_card(acme_admin, make_template):
     template = make_template("acme", state="approved")
-    response = acme_admin.post(f"/templates/{template.template_id}/rate/", {"stars": "5"}, HTTP_HX_REQUEST="true")
+    response = acme_admin.post(
+        f"/templates/{template.template_id}/rate/", {"stars": "5"}, HTTP_HX_REQUEST="true"
+    )
     html = response.content.decode()
     assert html.lstrip().startswith('<section class="card" id="rating">')
     assert "Thanks, your rating is saved." in html
@@ -36,7 +38,9 @@ def test_htmx_rating_swaps_the_rating_card(acme_admin, make_template):
 def test_stars_outside_one_to_five_are_refused(acme_admin, make_template):
     template = make_template("acme", state="approved")
     for stars in ("0", "6", "four", ""):
-        response = acme_admin.post(f"/templates/{template.template_id}/rate/", {"stars": stars}, HTTP_HX_REQUEST="true")
+        response = acme_admin.post(
+            f"/templates/{template.template_id}/rate/", {"stars": stars}, HTTP_HX_REQUEST="true"
+        )
         assert "Give 1 to 5 stars" in response.content.decode()
     assert AgentTemplate.get(template.template_id).rating_count == 0
 
@@ -50,7 +54,11 @@ def test_the_average_stays_consistent_under_concurrent_ratings(make_template):
     first = [(scope, 1 + i % 5) for i, scope in enumerate(raters)]
     changed = [(scope, 5 - i % 5) for i, scope in enumerate(raters)]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda pair: services.rate_template(pair[0], template.template_id, pair[1]), first + changed))
+        list(
+            pool.map(
+                lambda pair: services.rate_template(pair[0], template.template_id, pair[1]), first + changed
+            )
+        )
     ratings = list(TemplateRating.query(template.template_id, consistent_read=True))
     stored = AgentTemplate.get(template.template_id, consistent_read=True)
     assert stored.rating_count == len(ratings) == 12

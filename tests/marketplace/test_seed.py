@@ -19,11 +19,27 @@ def context(count: int = 60) -> SeedContext:
     ctx.tenants = [Tenant(tenant_id=t, name=t.title(), created_at=NOW) for t in ("acme", "globex", "initech")]
     for tenant in ctx.tenants:
         ctx.admins[tenant.tenant_id] = [
-            User(user_id=f"usr_{tenant.tenant_id}_{i}", email=f"a{i}@{tenant.tenant_id}.test", name="A", role="tenant_admin",
-                 tenant_id=tenant.tenant_id, password="x", created_at=NOW)
+            User(
+                user_id=f"usr_{tenant.tenant_id}_{i}",
+                email=f"a{i}@{tenant.tenant_id}.test",
+                name="A",
+                role="tenant_admin",
+                tenant_id=tenant.tenant_id,
+                password="x",
+                created_at=NOW,
+            )
             for i in range(2)
         ]
-    ctx.moderators = [User(user_id="usr_mod", email="moderator@diatonic.test", name="M", role="moderator", password="x", created_at=NOW)]
+    ctx.moderators = [
+        User(
+            user_id="usr_mod",
+            email="moderator@diatonic.test",
+            name="M",
+            role="moderator",
+            password="x",
+            created_at=NOW,
+        )
+    ]
     return ctx
 
 

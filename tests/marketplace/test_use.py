@@ -19,7 +19,11 @@ def test_use_creates_a_flow_with_its_nodes_and_edges_and_counts_it(acme_admin, m
     assert flow.tenant_id == "acme" and flow.name == "My triage" and flow.node_count == 4
     nodes = {n.node_id: n.node_type for n in FlowNode.query(flow.flow_id)}
     assert nodes == {"n1": "prompt", "n2": "retriever", "n3": "llm", "n4": "output"}
-    assert {(e.source, e.target) for e in FlowEdge.query(flow.flow_id)} == {("n1", "n2"), ("n2", "n3"), ("n3", "n4")}
+    assert {(e.source, e.target) for e in FlowEdge.query(flow.flow_id)} == {
+        ("n1", "n2"),
+        ("n2", "n3"),
+        ("n3", "n4"),
+    }
     assert AgentTemplate.get(template.template_id).usage_count == 1
 
 
@@ -63,7 +67,9 @@ def test_a_project_of_another_tenant_is_refused_and_nothing_is_written(acme_admi
 def test_another_tenants_private_template_cannot_be_used(globex_admin, make_template, project_of):
     template = make_template("acme")
     project = project_of("globex")
-    response = globex_admin.post(f"/templates/{template.template_id}/use/", {"project_id": project.project_id})
+    response = globex_admin.post(
+        f"/templates/{template.template_id}/use/", {"project_id": project.project_id}
+    )
     assert response.status_code == 404
     assert AgentTemplate.get(template.template_id).usage_count == 0
 

@@ -96,3 +96,11 @@ def test_a_filter_change_answers_the_partial_not_a_stop(acme_admin, register):
     response = acme_admin.get("/models/?status=registered", HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER="filters")
     assert response.status_code == 200
     assert "<html" not in response.content.decode() and 'id="models"' in response.content.decode()
+
+
+def test_staff_filter_every_tenant_by_status(people, register, scopes):
+    acme_model = register()
+    globex_model = register(scope=scopes["globex"], project=make_project("globex"))
+    services.change_status(scopes["globex"], globex_model.model_id, "1.0.0", "deploying", "dev")
+    page = client_for(people["staff"]).get("/models/?status=deploying").content.decode()
+    assert globex_model.name in page and acme_model.name not in page
