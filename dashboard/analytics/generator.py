@@ -87,7 +87,10 @@ def generate(
     weights = _day_weights(days, now)
     scale = count / sum(weights)
     per_day = [int(w * scale) for w in weights]
-    per_day[-1] += count - sum(per_day)
+    # Hand the rounding remainder to the days that lost the most, not all to one day.
+    by_loss = sorted(range(days), key=lambda day: per_day[day] - weights[day] * scale)
+    for day in by_loss[: count - sum(per_day)]:
+        per_day[day] += 1
     start_of_today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     sequence = 0
     for offset, runs in enumerate(per_day):

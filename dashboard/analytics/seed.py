@@ -17,8 +17,8 @@ from dashboard.dynamo.seeding import SeedContext
 WRITERS = 4
 TENANT_SHARES = (0.5, 0.35, 0.15)
 EXTRA_USERS = 8
-# Budget as a multiple of each tenant's forecast: on track, forecast above budget, over budget.
-BUDGET_FACTORS = (1.4, 0.85, None)
+# Demo budgets against each tenant's figures: on track, forecast above budget, over budget.
+BUDGET_STATES = ("ok", "forecast_over", "over")
 
 
 def seed(ctx: SeedContext) -> None:
@@ -68,12 +68,20 @@ def _set_budgets(ctx: SeedContext) -> None:
     if not ctx.staff:
         return
     staff = ctx.staff[0]
-    for tenant, factor in zip(ctx.tenants, BUDGET_FACTORS, strict=False):
+    for tenant, wanted in zip(ctx.tenants, BUDGET_STATES, strict=False):
         scope = AccessScope(STAFF, staff.user_id, staff.email, tenant.tenant_id)
         status = budgets.budget_status(tenant.tenant_id, None, ctx.now)
-        if factor is None:
-            target = status.month_to_date_micro_usd * 0.8
-        else:
-            target = status.forecast_micro_usd * factor
-        budget = max(10_000_000, round(target / 10_000_000) * 10_000_000)  # whole $10
-        budgets.set_budget(scope, tenant.tenant_id, budget, None)
+        spent, projected = status.month_to_date_micro_usd, status.forecast_micro_usd
+        target = {
+            "ok": projected * 1.4,
+            "forecast_over": (spent + projected) / 2,  # between spend and forecast
+            "over": spent * 0.8,
+        }[wanted]
+        budgets.set_budget(scope, tenant.tenant_id, _round_budget(target), None)
+
+
+def _round_budget(micro_usd: float) -> int:
+    """Two significant digits, at least one cent: budgets people would type."""
+    value = max(10_000, int(micro_usd))
+    step = 10 ** max(4, len(str(value)) - 2)
+    return max(10_000, round(value / step) * step)

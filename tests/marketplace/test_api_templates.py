@@ -103,7 +103,7 @@ def test_fields_of_the_wrong_type_are_named_not_a_500(api_client):
     response = post(
         api_client("acme"),
         "/api/templates",
-        body(name=7, category=["x"], visibility={}, tags=3, definition=5),
+        body(name=7, category=["x"], visibility=["public"], tags=3, definition=5),
     )
     assert response.status_code == 422
     assert set(response.json()["error"]["fields"]) == {"name", "category", "visibility", "tags", "definition"}

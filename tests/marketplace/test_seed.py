@@ -76,6 +76,8 @@ def own_tables(dynamodb_local):
     for model in (AgentTemplate, TemplateRating, SearchToken, AuditEvent):
         ensure_table(model)
     yield
+    for model in (AgentTemplate, TemplateRating, SearchToken, AuditEvent):
+        model.delete_table()  # leave the shared DynamoDB Local with only the suite's own tables
     settings.DYNAMODB_TABLE_PREFIX = real
     base.reconfigure()
 

@@ -98,7 +98,9 @@ def test_absurdly_long_ids_are_simply_not_found(acme_admin, register):
     model = register()
     assert acme_admin.get(f"/models/{'m' * 3000}/").status_code == 404
     assert acme_admin.get(f"/models/?project={'p' * 3000}").status_code == 404
-    response = acme_admin.post(f"/models/{model.model_id}/versions/{'9' * 3000}/status/", {"status": "retired"})
+    response = acme_admin.post(
+        f"/models/{model.model_id}/versions/{'9' * 3000}/status/", {"status": "retired"}
+    )
     assert response.status_code == 404
 
 
@@ -109,7 +111,11 @@ def test_the_summary_polls_while_deploying_and_reloads_the_page_when_done(acme_a
     services.change_status(scopes["acme"], model.model_id, "1.0.0", "deploying", "dev")
     assert 'hx-trigger="every 2s"' in acme_admin.get(url).content.decode()
     poll = acme_admin.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER="head")
-    assert poll.status_code == 200 and 'id="head"' in poll.content.decode() and "<html" not in poll.content.decode()
+    assert (
+        poll.status_code == 200
+        and 'id="head"' in poll.content.decode()
+        and "<html" not in poll.content.decode()
+    )
     services.change_status(scopes["acme"], model.model_id, "1.0.0", "deployed")
     done = acme_admin.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER="head")
     assert done["HX-Refresh"] == "true"

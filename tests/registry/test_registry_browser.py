@@ -112,6 +112,8 @@ def test_the_detail_page_follows_a_deployment_until_it_ends(page_as, people, reg
     expect(page.locator('#head[data-polling="on"]')).to_have_count(1)
     expect(page.locator('tr[data-version="1.0.0"] .version-status')).to_contain_text("deploying")
     services.change_status(scopes["acme"], model.model_id, "1.0.0", "deployed")
-    expect(page.locator('tr[data-version="1.0.0"] .version-status .badge')).to_have_text("deployed", timeout=8000)
+    expect(page.locator('tr[data-version="1.0.0"] .version-status .badge')).to_have_text(
+        "deployed", timeout=8000
+    )
     expect(page.locator('.env-box[data-env="staging"]')).to_contain_text("1.0.0")
     expect(page.locator('#head[data-polling="on"]')).to_have_count(0)

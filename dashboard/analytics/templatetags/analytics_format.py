@@ -76,3 +76,12 @@ def relative_change(delta) -> str:
 @register.filter
 def query_string(params: dict) -> str:
     return urlencode(params)
+
+
+@register.filter
+def stamp(iso: str | None, precise: bool = False) -> str:
+    """A stored ISO time as `2025-11-26 09:30:02` (with milliseconds when `precise`)."""
+    if not iso:
+        return "—"
+    text = iso.rstrip("Z").replace("T", " ")
+    return text if precise else text[:19]
