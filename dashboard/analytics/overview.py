@@ -283,8 +283,11 @@ def _all_tenants(period: Period) -> Overview:
     )
 
 
-def recent_values(scope: AccessScope, tenant_id: str, days: int = 90) -> dict[str, list[str]]:
-    """Agents, models and users with executions in the last `days` days, most expensive first."""
+def recent_values(scope: AccessScope, tenant_id: str, days: int = 7) -> dict[str, list[str]]:
+    """Agents, models and users with executions in the last `days` days, most expensive first.
+
+    Suggestions for the history filters (which also take any other value typed in).
+    """
     tenant_id = resolve_tenant(scope, tenant_id)
     if tenant_id is None:
         return {}

@@ -77,7 +77,14 @@ def _set_budgets(ctx: SeedContext) -> None:
             "forecast_over": (spent + projected) / 2,  # between spend and forecast
             "over": spent * 0.8,
         }[wanted]
-        budgets.set_budget(scope, tenant.tenant_id, _round_budget(target), None)
+        budget = _round_budget(target)
+        if _state(spent, projected, budget) != wanted:
+            budget = max(1, int(target))  # rounding crossed a line (e.g. the last hours of a month)
+        budgets.set_budget(scope, tenant.tenant_id, budget, None)
+
+
+def _state(spent: int, projected: int, budget: int) -> str:
+    return "over" if spent > budget else ("forecast_over" if projected > budget else "ok")
 
 
 def _round_budget(micro_usd: float) -> int:

@@ -130,7 +130,7 @@ def executions(request: HttpRequest) -> HttpResponse:
 
 
 def history_choices(request: HttpRequest, tenant_id: str | None) -> dict:
-    """Agents, models and users seen in the last 90 days, for the filter menus (rollups, 3 queries)."""
+    """Agents, models and users seen lately, as suggestions for the filters (rollups, 3 queries)."""
     if tenant_id is None or request.htmx:
         return {}
     return overview_service.recent_values(request.scope, tenant_id)

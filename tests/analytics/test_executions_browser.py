@@ -13,14 +13,11 @@ pytestmark = pytest.mark.browser
 
 def test_filter_history_and_open_an_execution(page_as, tenant):
     agent = slug("agent")
+    tenant.post(agent, {"runs": [run(f"ok{n:02d}", ago=timedelta(minutes=n + 5)) for n in range(24)]})
     tenant.post(
-        agent,
-        {
-            "runs": [run(f"ok{n:02d}", ago=timedelta(minutes=n + 5)) for n in range(24)]
-            + [run("broken", status="failed", error="Upstream said no", ago=timedelta(minutes=1))]
-            + [run("late", ago=timedelta(hours=3))]
-        },
+        agent, {"runs": [run("broken", status="failed", error="Upstream said no", ago=timedelta(minutes=1))]}
     )
+    tenant.post(agent, {"runs": [run("late", ago=timedelta(hours=3))]})
     page = page_as(tenant.admin)
     page.goto("/analytics/executions/")
     rows = page.locator("#executions-table tbody tr")

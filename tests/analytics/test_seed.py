@@ -30,7 +30,9 @@ def test_seeded_rollups_equal_the_seeded_history_and_budgets_show_each_state(peo
         assert guard.ref == f"{execution.agent_id}|{execution.sk}"
         assert ingestion.owner_of(execution.agent_id) == kit.tenant_id
     states = [
-        budgets.budget_status(kit.tenant_id, Tenant.get(kit.tenant_id).monthly_budget_micro_usd, clock.now()).state
+        budgets.budget_status(
+            kit.tenant_id, Tenant.get(kit.tenant_id).monthly_budget_micro_usd, clock.now()
+        ).state
         for kit in kits
     ]
     assert states == ["ok", "forecast_over", "over"]
