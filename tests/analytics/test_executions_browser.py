@@ -31,6 +31,6 @@ def test_filter_history_and_open_an_execution(page_as, tenant):
     page.wait_for_url("**status=failed**")
     page.wait_for_function("document.querySelectorAll('#executions-table tbody tr').length === 1")
     assert "broken" in rows.first.inner_text()
-    page.click("#executions-table >> text=broken")
+    rows.first.locator("a").click()
     page.wait_for_url("**/analytics/executions/broken/")
     assert "Upstream said no" in page.locator(".error-box").inner_text()
