@@ -28,7 +28,6 @@ class PeriodForm(forms.Form):
     )
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    tenant = forms.SlugField(required=False, max_length=40)
 
     def period_value(self) -> Period:
         """The chosen period (the default when nothing is chosen); ValidationFailed when invalid."""
@@ -46,9 +45,8 @@ class PeriodForm(forms.Form):
 
 
 def period_from(params: Mapping) -> tuple[Period, str | None]:
-    form = PeriodForm(params)
-    period = form.period_value()
-    return period, form.cleaned_data.get("tenant") or None
+    """The period asked for, and the tenant named (checked by the services, not here)."""
+    return PeriodForm(params).period_value(), params.get("tenant") or None
 
 
 class BudgetForm(forms.Form):

@@ -146,6 +146,8 @@ def check_agent(tenant_id: str, agent_id: str) -> None:
 def get_execution(scope: AccessScope, execution_id: str, tenant_id: str | None = None) -> Execution:
     """One execution of the reader's tenant (staff: of the tenant named, else the first match)."""
     tenant_id = resolve_tenant(scope, tenant_id)
+    if not ingestion.is_valid_id(execution_id):
+        raise NotFound("That execution was not found.")
     now = clock.now()
     for execution in Execution.by_execution_id.query(execution_id, limit=20):
         if tenant_id is not None and execution.tenant_id != tenant_id:

@@ -192,8 +192,12 @@ def _parse_batch(body: Any) -> tuple[list[Any], bool]:
     return [body], False
 
 
+def is_valid_id(value: str) -> bool:
+    return _agent_validator.is_valid(value)
+
+
 def check_agent_id(agent_id: str) -> None:
-    if not _agent_validator.is_valid(agent_id):
+    if not is_valid_id(agent_id):
         raise NotFound("That agent was not found.")
 
 

@@ -29,8 +29,7 @@ def _overview_context(
     except ValidationFailed as exc:
         period_error = exc
         period = PeriodForm({}).period_value()
-    period_form.is_valid()  # cleaned_data holds the valid fields even when the period is not
-    tenant = period_form.cleaned_data.get("tenant")
+    tenant = request.GET.get("tenant") or None
     data = overview_service.build(request.scope, period, tenant or None)
     if budget_form is None and data.tenant_id:
         initial_budget = data.budget.budget_micro_usd if data.budget else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -25,12 +26,46 @@ def _ttl_attribute(model) -> str | None:
     return attribute.attr_name if attribute else None
 
 
+def _wait_for_index(model, index_name: str, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        indexes = model.describe_table().get("GlobalSecondaryIndexes", [])
+        if any(i["IndexName"] == index_name and i.get("IndexStatus", "ACTIVE") == "ACTIVE" for i in indexes):
+            return
+        time.sleep(2)
+    raise TimeoutError(f"Index {index_name} of {model.Meta.table_name} is still building; run create_tables again.")
+
+
+def add_missing_indexes(model) -> list[str]:
+    """Indexes added to a model after its table was created (DynamoDB builds one at a time)."""
+    existing = {index["IndexName"] for index in model.describe_table().get("GlobalSecondaryIndexes", [])}
+    added = []
+    for index in model._get_schema()["global_secondary_indexes"]:
+        if index["index_name"] in existing:
+            continue
+        _client(model).update_table(
+            TableName=model.Meta.table_name,
+            AttributeDefinitions=index["attribute_definitions"],
+            GlobalSecondaryIndexUpdates=[{"Create": {
+                "IndexName": index["index_name"],
+                "KeySchema": index["key_schema"],
+                "Projection": index["projection"],
+            }}],
+        )
+        _wait_for_index(model, index["index_name"])
+        added.append(index["index_name"])
+    return added
+
+
 def ensure_table(model) -> str:
-    """Create the table if missing and make sure TTL is on. Returns what was done."""
+    """Create the table (or its missing indexes) and make sure TTL is on. Returns what was done."""
     done = "exists"
     if not model.exists():
         model.create_table(wait=True)
         done = "created"
+    else:
+        for index_name in add_missing_indexes(model):
+            done += f", index {index_name} added"
     ttl_name = _ttl_attribute(model)
     if ttl_name:
         status = _client(model).describe_time_to_live(TableName=model.Meta.table_name)

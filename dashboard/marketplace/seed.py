@@ -64,7 +64,30 @@ DESCRIPTIONS = [
     "Battle-tested {name} agent used by our {category} team. Steps: {steps}.",
 ]
 # The share of templates in each moderation state, in the order they are handed out.
-STATES = ["approved"] * 9 + ["pending"] * 4 + ["draft"] * 3 + ["rejected"] * 2 + ["unpublished"] * 2
+# 9 approved, 4 pending, 3 draft, 2 rejected, 2 unpublished, interleaved so that every tenant gets a mix
+# even from a small --templates count.
+STATES = [
+    "approved",
+    "pending",
+    "approved",
+    "draft",
+    "approved",
+    "rejected",
+    "approved",
+    "pending",
+    "unpublished",
+    "approved",
+    "draft",
+    "pending",
+    "approved",
+    "rejected",
+    "approved",
+    "pending",
+    "draft",
+    "approved",
+    "unpublished",
+    "approved",
+]
 REJECTION_REASONS = [
     "The description does not say what the flow needs as input.",
     "Contains a hard-coded API key in a node label.",
@@ -118,7 +141,7 @@ def build(
         author = ctx.admins[tenant_id][number % len(ctx.admins[tenant_id])]
         category = categories[(number // len(tenants)) % len(categories)]
         base_name, shape, tags = SHAPES[category][ctx.rng.randrange(len(SHAPES[category]))]
-        state = STATES[(number * 7) % len(STATES)]
+        state = STATES[number % len(STATES)]
         created = ctx.now - timedelta(days=ctx.rng.randrange(2, 120), minutes=ctx.rng.randrange(1440))
         name = base_name if number < len(tenants) * len(categories) else f"{base_name} v{number // 24 + 1}"
         description = ctx.rng.choice(DESCRIPTIONS).format(

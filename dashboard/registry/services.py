@@ -84,7 +84,8 @@ def list_projects(scope: AccessScope) -> list[Project]:
     """The tenant's projects for the filter and the register form (none when staff see all tenants)."""
     if not scope.tenant_id:
         return []
-    projects = list(Project.by_tenant.query(scope.tenant_id, limit=MAX_PROJECTS))
+    # The most recently active projects: a tenant with many keeps its current ones choosable.
+    projects = list(Project.by_tenant.query(scope.tenant_id, scan_index_forward=False, limit=MAX_PROJECTS))
     return sorted(projects, key=lambda project: project.name.lower())
 
 

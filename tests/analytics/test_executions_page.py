@@ -152,3 +152,12 @@ def test_staff_open_any_tenants_history(people, tenant):
 
 def test_moderators_get_403(moderator):
     assert moderator.get("/analytics/executions/").status_code == 403
+
+
+def test_odd_ids_in_urls_are_not_found_never_a_crash(tenant, people):
+    long = "x" * 3000
+    assert tenant.client.get(f"/analytics/executions/{long}/").status_code == 404
+    assert tenant.client.get(f"/analytics/executions/?tenant={long}").status_code == 404
+    assert client_for(people["staff"]).get(f"/analytics/?tenant={long}").status_code == 404
+    assert tenant.client.get("/analytics/executions/?cursor=forged").status_code == 400
+    assert tenant.get(f"/api/agents/{long}/runs")[0] == 404

@@ -91,3 +91,39 @@ def test_in_the_browser_staff_open_the_tables_page_from_the_sidebar(page_as, peo
     page.wait_for_url("**/account/tables/")
     assert page.locator("tbody tr").count() >= 20
     assert "agent-execution-history" in page.locator("table").inner_text()
+
+
+def test_an_index_added_to_a_model_later_is_created_on_the_existing_table(dynamodb_local):
+    from pynamodb.attributes import UnicodeAttribute
+    from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+    from dashboard.dynamo import base
+    from dashboard.dynamo.tables import ensure_table
+
+    class ByColour(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "colour-index"
+            projection = AllProjection()
+
+        colour = UnicodeAttribute(hash_key=True)
+
+    class Before(base.DynamoModel):
+        Meta = base.table_meta("evolving")
+        thing_id = UnicodeAttribute(hash_key=True)
+
+    class After(base.DynamoModel):
+        Meta = base.table_meta("evolving")
+        thing_id = UnicodeAttribute(hash_key=True)
+        colour = UnicodeAttribute(null=True)
+        by_colour = ByColour()
+
+    try:
+        assert ensure_table(Before) == "created"
+        assert ensure_table(After) == "exists, index colour-index added"
+        After(thing_id="a", colour="blue").save()
+        assert [item.thing_id for item in After.by_colour.query("blue")] == ["a"]
+        assert ensure_table(After) == "exists"
+    finally:
+        base.MODELS.remove(Before)
+        base.MODELS.remove(After)
+        After.delete_table()
