@@ -45,14 +45,15 @@ class NavLink:
 
 
 def navigation_for(scope: AccessScope, path: str) -> list[NavLink]:
-    links = []
+    visible = []
     for item in NAV:
         if scope.role not in item.roles:
             continue
         try:
-            url = reverse(item.url_name)
+            visible.append((item, reverse(item.url_name)))
         except NoReverseMatch:
             continue  # an area not installed in this build
-        active = path == url if url == "/" else path.startswith(url)
-        links.append(NavLink(item.label, url, item.icon, active))
-    return links
+    # The most specific entry wins: /analytics/executions/ lights "Executions", not also "Cost analytics".
+    matches = [url for _item, url in visible if path == url or (url != "/" and path.startswith(url))]
+    current = max(matches, key=len, default=None)
+    return [NavLink(item.label, url, item.icon, url == current) for item, url in visible]

@@ -49,3 +49,9 @@ def test_staff_only_pages_refuse_a_tenant_admin(acme_admin, path):
 def test_a_moderator_cannot_open_cost_analytics_or_the_audit_trail(moderator):
     assert moderator.get("/analytics/").status_code == 403
     assert moderator.get("/account/audit/").status_code == 403
+
+
+def test_only_the_most_specific_entry_is_highlighted(acme_admin):
+    html = acme_admin.get("/analytics/executions/").content.decode()
+    active = re.findall(r'class="nav-link active"[^>]*>\s*<span[^>]*>[^<]*</span>([^<]+)</a>', html)
+    assert [label.strip() for label in active] == ["Executions"]
