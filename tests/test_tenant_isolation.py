@@ -151,3 +151,19 @@ def test_an_api_key_never_lists_another_tenants_executions_of_the_same_agent(acm
     )
     assert response.status_code in (200, 404)
     assert acme["execution"] not in response.content.decode()
+
+
+@pytest.mark.parametrize(("method", "url"), PAGES)
+def test_an_absurd_id_is_a_404_not_a_server_error(acme, method, url):
+    absurd = {key: "x" * 3000 if isinstance(value, str) else value for key, value in acme.items()}
+    response = getattr(client_for(acme["globex_admin"]), method)(url.format(**absurd))
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(("method", "url", "body"), API)
+def test_an_absurd_id_is_a_json_404_for_the_api(acme, method, url, body):
+    absurd = {key: "x" * 3000 if isinstance(value, str) else value for key, value in acme.items()}
+    extra = {"data": json.dumps(body or {}), "content_type": "application/json"} if body is not None else {}
+    auth = f"Bearer {acme['globex_key']}"
+    response = getattr(Client(), method)(url.format(**absurd), HTTP_AUTHORIZATION=auth, **extra)
+    assert response.status_code in (404, 422)

@@ -33,7 +33,9 @@ def _wait_for_index(model, index_name: str, timeout: float = 600) -> None:
         if any(i["IndexName"] == index_name and i.get("IndexStatus", "ACTIVE") == "ACTIVE" for i in indexes):
             return
         time.sleep(2)
-    raise TimeoutError(f"Index {index_name} of {model.Meta.table_name} is still building; run create_tables again.")
+    raise TimeoutError(
+        f"Index {index_name} of {model.Meta.table_name} is still building; run create_tables again."
+    )
 
 
 def add_missing_indexes(model) -> list[str]:
@@ -46,11 +48,15 @@ def add_missing_indexes(model) -> list[str]:
         _client(model).update_table(
             TableName=model.Meta.table_name,
             AttributeDefinitions=index["attribute_definitions"],
-            GlobalSecondaryIndexUpdates=[{"Create": {
-                "IndexName": index["index_name"],
-                "KeySchema": index["key_schema"],
-                "Projection": index["projection"],
-            }}],
+            GlobalSecondaryIndexUpdates=[
+                {
+                    "Create": {
+                        "IndexName": index["index_name"],
+                        "KeySchema": index["key_schema"],
+                        "Projection": index["projection"],
+                    }
+                }
+            ],
         )
         _wait_for_index(model, index["index_name"])
         added.append(index["index_name"])

@@ -17,6 +17,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from dashboard.accounts import audit
 from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
+from dashboard.accounts.tenancy import get_in_scope
 from dashboard.dynamo import clock
 from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.errors import Conflict, NotFound, ValidationFailed
@@ -59,12 +60,7 @@ def list_projects(scope: AccessScope, *, cursor: str | None = None, limit: int =
 
 def get_project(scope: AccessScope, project_id: str) -> Project:
     scope.require_role(*ROLES)
-    try:
-        project = Project.get(project_id)
-    except DoesNotExist:
-        raise NotFound("That project was not found.") from None
-    scope.check_tenant(project.tenant_id, "That project")
-    return project
+    return get_in_scope(scope, Project, project_id, what="That project")
 
 
 def list_flows(
@@ -93,12 +89,7 @@ def project_names(project_ids: set[str], known: list[Project]) -> dict[str, str]
 
 def get_flow(scope: AccessScope, flow_id: str) -> Flow:
     scope.require_role(*ROLES)
-    try:
-        flow = Flow.get(flow_id)
-    except DoesNotExist:
-        raise NotFound("That flow was not found.") from None
-    scope.check_tenant(flow.tenant_id, "That flow")
-    return flow
+    return get_in_scope(scope, Flow, flow_id, what="That flow")
 
 
 # --- nodes, edges, snapshots --------------------------------------------------------------------
@@ -199,11 +190,7 @@ def list_snapshots(
 def get_node_state(scope: AccessScope, flow_id: str, node_id: str, *, editable: bool = False) -> NodeState:
     """The node and its configuration; `editable` also requires a node type the catalogue knows."""
     scope.require_role(*ROLES)
-    try:
-        node = FlowNode.get(flow_id, node_id)
-    except DoesNotExist:
-        raise NotFound("That node was not found in this flow.") from None
-    scope.check_tenant(node.tenant_id, "That node")
+    node = get_in_scope(scope, FlowNode, flow_id, node_id, what="That node")
     try:
         stored = NodeConfig.get(flow_id, node_id, consistent_read=True)
     except DoesNotExist:

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError
 
 from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
+from dashboard.accounts.tenancy import get_in_scope
 from dashboard.dynamo import base, clock
-from dashboard.dynamo.errors import Conflict, NotFound, ValidationFailed
+from dashboard.dynamo.errors import Conflict, ValidationFailed
 from dashboard.dynamo.ids import new_id
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.flows.models import Project
@@ -38,23 +39,13 @@ class ExperimentSummary:
 
 def get_experiment(scope: AccessScope, experiment_id: str) -> Experiment:
     scope.require_role(*READERS)
-    try:
-        experiment = Experiment.get(experiment_id)
-    except DoesNotExist:
-        raise NotFound("That experiment was not found.") from None
-    scope.check_tenant(experiment.tenant_id, "That experiment")
-    return experiment
+    return get_in_scope(scope, Experiment, experiment_id, what="That experiment")
 
 
 def get_run(scope: AccessScope, experiment_id: str, run_id: str) -> ExperimentRun:
     """The run, checked against the scope through its own tenant_id (one GetItem)."""
     scope.require_role(*READERS)
-    try:
-        run = ExperimentRun.get(experiment_id, run_id)
-    except DoesNotExist:
-        raise NotFound("That run was not found.") from None
-    scope.check_tenant(run.tenant_id, "That run")
-    return run
+    return get_in_scope(scope, ExperimentRun, experiment_id, run_id, what="That run")
 
 
 def _recent_runs(experiment_id: str, limit: int) -> tuple[list[ExperimentRun], bool]:
@@ -106,11 +97,7 @@ def create_experiment(
     name = (name or "").strip()
     if not name or len(name) > 120:
         raise ValidationFailed("The experiment needs a name.", {"name": "1–120 characters."})
-    try:
-        project = Project.get(project_id)
-    except DoesNotExist:
-        raise NotFound("That project was not found.", {"project_id": "unknown project"}) from None
-    scope.check_tenant(project.tenant_id, "That project")
+    project = get_in_scope(scope, Project, project_id, what="That project")
     experiment = Experiment(
         experiment_id=experiment_id or new_id("exp"),
         project_id=project_id,

@@ -10,6 +10,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from dashboard.accounts import audit
 from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
+from dashboard.accounts.tenancy import MAX_KEY_LENGTH, get_in_scope
 from dashboard.dynamo import clock
 from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -66,18 +67,8 @@ def list_models(
     return paginate(partial(query, scan_index_forward=False), purpose=purpose, limit=limit, cursor=cursor)
 
 
-MAX_KEY_LENGTH = 200  # ids we mint are short; longer keys would make DynamoDB refuse the request
-
-
 def get_project(scope: AccessScope, project_id: str) -> Project:
-    if len(project_id) > MAX_KEY_LENGTH:
-        raise NotFound("That project was not found.")
-    try:
-        project = Project.get(project_id)
-    except DoesNotExist:
-        raise NotFound("That project was not found.") from None
-    scope.check_tenant(project.tenant_id, "That project")
-    return project
+    return get_in_scope(scope, Project, project_id, what="That project")
 
 
 def list_projects(scope: AccessScope) -> list[Project]:
@@ -100,13 +91,7 @@ def project_names(scope: AccessScope, models: list[MlModel], known: list[Project
 
 def get_model(scope: AccessScope, model_id: str, *, consistent: bool = False) -> MlModel:
     scope.require_role(*ROLES)
-    if len(model_id) > MAX_KEY_LENGTH:
-        raise NotFound("That model was not found.")
-    try:
-        model = MlModel.get(model_id, consistent_read=consistent)
-    except DoesNotExist:
-        raise NotFound("That model was not found.") from None
-    scope.check_tenant(model.tenant_id, "That model")
+    model = get_in_scope(scope, MlModel, model_id, what="That model", consistent_read=consistent)
     lifecycle.environments_of(model)
     return model
 
