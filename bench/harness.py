@@ -68,28 +68,13 @@ class Bench:
         self, name: str, client: Client, url: str, runs: int = 40, warmup: int = 3, **headers
     ) -> Result:
         """GET `url` repeatedly; report latency percentiles and DynamoDB calls/capacity per request."""
-        for _ in range(warmup):
-            client.get(url, **headers)
-        timings, calls, capacity = [], [], []
-        for _ in range(runs):
-            start = time.perf_counter()
+
+        def get() -> None:
             response = client.get(url, **headers)
-            timings.append((time.perf_counter() - start) * 1000)
             if response.status_code != 200:
                 raise SystemExit(f"{name}: {url} answered {response.status_code}")
-            calls.append(int(response["X-DynamoDB-Calls"]))
-            capacity.append(float(response["X-DynamoDB-Capacity"]))
-        result = Result(
-            name,
-            runs,
-            statistics.median(timings),
-            percentile(timings, 0.95),
-            statistics.mean(calls),
-            statistics.mean(capacity),
-        )
-        self.results.append(result)
-        print(result.line(), flush=True)
-        return result
+
+        return self.measure_call(name, get, runs=runs, warmup=warmup)
 
     def measure_call(self, name: str, function, runs: int = 40, warmup: int = 3) -> Result:
         """The same figures for a plain function (a service call, a raw query to compare against)."""
