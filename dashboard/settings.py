@@ -110,7 +110,6 @@ STATIC_ROOT = BASE_DIR / ".cache" / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 if (BASE_DIR / "node_modules").is_dir():
     STATICFILES_DIRS.append(("vendor", BASE_DIR / "node_modules"))
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # DynamoDB. Unset endpoint means real AWS (credentials from the usual AWS chain).
 DYNAMODB_ENDPOINT_URL = os.getenv("DYNAMODB_ENDPOINT_URL") or None
