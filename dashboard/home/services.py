@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from dashboard.accounts.models import AuditEvent
 from dashboard.accounts.scope import AccessScope
 from dashboard.accounts.services import list_tenants
+from dashboard.analytics import reading, rollups
 from dashboard.dynamo import clock
 from dashboard.flows.models import Flow, Project
 from dashboard.logs.models import Experiment
@@ -29,6 +31,7 @@ class Overview:
     queue: list = field(default_factory=list)
     queue_more: bool = False
     events: list = field(default_factory=list)
+    week: rollups.Totals | None = None  # the tenant's executions of the last 7 days
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -54,7 +57,17 @@ def overview(scope: AccessScope) -> Overview:
             result.models = _latest(RegistryVersion.by_tenant, tenant_id)
             result.templates = _latest(AgentTemplate.by_tenant, tenant_id)
             result.events = list(AuditEvent.query(tenant_id, scan_index_forward=False, limit=CARD_SIZE))
+            result.week = last_week(tenant_id)
         else:
             month = clock.now().strftime("%Y-%m")
             result.events = list(AuditEvent.by_month.query(month, scan_index_forward=False, limit=CARD_SIZE))
     return result
+
+
+def last_week(tenant_id: str) -> rollups.Totals:
+    """One query on the tenant's daily totals (rollups), whatever the number of executions."""
+    today = clock.now().date()
+    totals = rollups.Totals()
+    for row in reading.rows(tenant_id, "total", today - timedelta(days=6), today, counters_only=True):
+        totals.add_row(row)
+    return totals

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -70,3 +72,27 @@ def test_in_the_browser_staff_switch_tenant_from_the_top_bar(page_as, people):
     page.select_option("#tenant-switch", "acme")
     page.wait_for_function("document.querySelector('.lead').innerText.includes('acme')")
     assert page.locator("text=Recent projects").count() == 1
+
+
+def test_the_home_page_shows_the_tenants_last_seven_days_of_cost(people):
+    from dashboard.accounts import services
+    from dashboard.analytics.models import ExecutionRollup
+    from dashboard.analytics.rollups import pk, sk
+    from tests.conftest import PASSWORD, client_for
+
+    tenant = unique("t").replace("_", "-")[:30]
+    services.create_tenant(tenant, "Fresh Co")
+    admin = client_for(services.create_user(f"{unique('u')}@fresh.test", PASSWORD, "tenant_admin", tenant))
+    today, old = clock.now().date(), clock.now().date() - timedelta(days=8)
+    for day, cost in ((today, 2_500_000), (today - timedelta(days=6), 1_000_000), (old, 9_000_000)):
+        ExecutionRollup(pk(tenant, "total"), sk(day.isoformat(), "all")).update(
+            actions=[
+                ExecutionRollup.count.add(1_500),
+                ExecutionRollup.failures.add(2),
+                ExecutionRollup.cost_micro_usd.add(cost),
+            ]
+        )
+    html = admin.get("/").content.decode()
+    card = html.split("Agent executions, last 7 days")[1].split("</section>")[0]
+    assert "$3.50" in card  # the 8-day-old row is outside the week
+    assert "3,000" in card and ">4<" in card
