@@ -29,7 +29,7 @@ from dashboard.accounts.scope import API, STAFF, AccessScope
 from dashboard.dynamo import base, clock
 from dashboard.flows.models import Project
 from dashboard.logs import lines, reading, services
-from dashboard.logs.generator import run_story
+from dashboard.logs.generator import run_story, story_lines
 from dashboard.logs.models import ExperimentRun, RunLogLine
 from dashboard.logs.reading import LogFilters
 
@@ -63,22 +63,7 @@ def _load(run: ExperimentRun, total: int, writers: int) -> list[str]:
     """Write `total` lines with batch writes from `writers` threads; return their sort keys in order."""
     rng = random.Random(11)
     start_ms = clock.epoch_ms() - total * 60  # ~60 ms apart, ending about now
-    items, ts_ms = [], start_ms
-    for seq, event in enumerate(run_story(rng, total, None)):
-        ts_ms += rng.choice((0, 20, 60, 100))
-        items.append(
-            lines.build(
-                run_id=run.run_id,
-                experiment_id=run.experiment_id,
-                tenant_id=run.tenant_id,
-                ts_ms=ts_ms,
-                tiebreak=lines.seq_tiebreak(seq),
-                severity=event.severity,
-                component=event.component,
-                message=event.message,
-                fields=event.fields,
-            )
-        )
+    items = story_lines(rng, run, total, None, start_ms, (0, 20, 60, 100))
 
     def write(chunk: list[RunLogLine]) -> int:
         with RunLogLine.batch_write() as batch:

@@ -10,6 +10,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from dashboard.logs import lines
+from dashboard.logs.models import RunLogLine
+
 COMPONENTS = ("trainer", "data", "evaluator", "checkpoint", "scheduler", "gpu", "storage")
 MODELS = ("resnet50", "vit-b16", "bert-base", "llama-7b-lora", "t5-small", "whisper-tiny")
 DATASETS = ("imagenet-1k", "support-tickets-v3", "invoices-2024", "kb-articles", "call-transcripts")
@@ -148,3 +151,31 @@ def run_story(rng: random.Random, total: int, outcome: str | None) -> Iterator[L
         loss = max(0.05, loss * rng.uniform(0.995, 1.0005))
         yield _step(rng, (index + 1) * 7, loss)
     yield from ending[: max(0, total - len(opening))]
+
+
+def story_lines(
+    rng: random.Random,
+    run: ExperimentRun,
+    count: int,
+    outcome: str | None,
+    start_ms: int,
+    gaps_ms: tuple[int, ...],
+) -> list[RunLogLine]:
+    """A run's story as stored lines from `start_ms`, each `rng.choice(gaps_ms)` after the one before."""
+    ts_ms, found = start_ms, []
+    for seq, event in enumerate(run_story(rng, count, outcome)):
+        ts_ms += rng.choice(gaps_ms)
+        found.append(
+            lines.build(
+                run_id=run.run_id,
+                experiment_id=run.experiment_id,
+                tenant_id=run.tenant_id,
+                ts_ms=ts_ms,
+                tiebreak=lines.seq_tiebreak(seq),
+                severity=event.severity,
+                component=event.component,
+                message=event.message,
+                fields=event.fields,
+            )
+        )
+    return found

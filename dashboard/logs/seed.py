@@ -8,7 +8,7 @@ from datetime import timedelta
 from dashboard.dynamo.clock import epoch_ms
 from dashboard.dynamo.seeding import SeedContext
 from dashboard.logs import lines
-from dashboard.logs.generator import run_story
+from dashboard.logs.generator import story_lines
 from dashboard.logs.models import Experiment, ExperimentRun, RunLogLine
 
 EXPERIMENTS = (
@@ -28,24 +28,9 @@ WRITERS = 3
 
 def _lines_for(ctx: SeedContext, run: ExperimentRun, count: int, outcome: str | None) -> list[RunLogLine]:
     """`count` lines from the run's start, a few hundred ms apart (some in the same millisecond)."""
-    ts_ms = epoch_ms(run.started_at)
-    found = []
-    for seq, event in enumerate(run_story(ctx.rng, count, outcome)):
-        ts_ms += ctx.rng.choice((0, 40, 150, 300, 450, 800, 1200))
-        found.append(
-            lines.build(
-                run_id=run.run_id,
-                experiment_id=run.experiment_id,
-                tenant_id=run.tenant_id,
-                ts_ms=ts_ms,
-                tiebreak=lines.seq_tiebreak(seq),
-                severity=event.severity,
-                component=event.component,
-                message=event.message,
-                fields=event.fields,
-            )
-        )
-    return found
+    return story_lines(
+        ctx.rng, run, count, outcome, epoch_ms(run.started_at), (0, 40, 150, 300, 450, 800, 1200)
+    )
 
 
 def _count(run: ExperimentRun, run_lines: list[RunLogLine]) -> None:

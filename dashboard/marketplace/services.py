@@ -23,6 +23,7 @@ from dashboard.accounts.scope import AccessScope
 from dashboard.dynamo import clock
 from dashboard.dynamo.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from dashboard.dynamo.ids import new_id
+from dashboard.dynamo.inputs import clean_text
 from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, Project
 from dashboard.marketplace import definition as flow_definition
 from dashboard.marketplace.catalogue import (
@@ -126,22 +127,8 @@ def clean_input(data: Mapping[str, Any]) -> TemplateInput:
     """The template fields from a form or an API body, or ValidationFailed naming every bad field."""
     errors: dict[str, str] = {}
 
-    def text(field: str, limit: int, required: bool) -> str:
-        value = data.get(field, "")
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            errors[field] = "Must be text."
-            return ""
-        value = value.strip()
-        if required and not value:
-            errors[field] = "This field is required."
-        elif len(value) > limit:
-            errors[field] = f"At most {limit} characters (it has {len(value)})."
-        return value
-
-    name = text("name", MAX_NAME, required=True)
-    description = text("description", MAX_DESCRIPTION, required=False)
+    name = clean_text(data, "name", errors, max_length=MAX_NAME)
+    description = clean_text(data, "description", errors, required=False, max_length=MAX_DESCRIPTION)
     category = data.get("category") or ""
     if not isinstance(category, str) or category not in CATEGORIES:
         errors["category"] = f"Choose one of: {', '.join(CATEGORIES)}."

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dashboard.dynamo.errors import ValidationFailed
+from dashboard.dynamo.inputs import clean_text
 from dashboard.registry import versions
 
 FRAMEWORKS = ("pytorch", "tensorflow", "scikit-learn", "xgboost", "lightgbm", "onnx", "transformers", "other")
@@ -37,23 +38,6 @@ class VersionInput:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
-def _text(data: dict, key: str, errors: dict, *, required: bool = True, max_length: int = 200) -> str:
-    value = data.get(key)
-    if value is None or value == "":
-        if required:
-            errors[key] = "This field is required."
-        return ""
-    if not isinstance(value, str):
-        errors[key] = "Must be a string."
-        return ""
-    value = value.strip()
-    if required and not value:
-        errors[key] = "This field is required."
-    elif len(value) > max_length:
-        errors[key] = f"At most {max_length} characters."
-    return value
-
-
 def clean_metrics(raw: Any) -> tuple[dict[str, float], str | None]:
     """Metric values must be finite numbers; returns (metrics, error)."""
     if raw in (None, ""):
@@ -74,19 +58,19 @@ def clean_metrics(raw: Any) -> tuple[dict[str, float], str | None]:
 
 def clean_version(data: dict) -> VersionInput:
     errors: dict[str, str] = {}
-    version = _text(data, "version", errors, max_length=64)
+    version = clean_text(data, "version", errors, max_length=64)
     if version and "version" not in errors:
         try:
             versions.scheme_of(version)
         except ValidationFailed as exc:
             errors["version"] = exc.fields["version"]
-    framework = _text(data, "framework", errors, max_length=40)
+    framework = clean_text(data, "framework", errors, max_length=40)
     if framework and framework not in FRAMEWORKS:
         errors["framework"] = f"Use one of: {', '.join(FRAMEWORKS)}."
-    artifact_uri = _text(data, "artifact_uri", errors, max_length=500)
+    artifact_uri = clean_text(data, "artifact_uri", errors, max_length=500)
     if artifact_uri and not _URI.match(artifact_uri):
         errors["artifact_uri"] = "Use a URI with a scheme, e.g. s3://models/churn/1.4.0/model.tar.gz."
-    dataset_id = _text(data, "dataset_id", errors, required=False, max_length=80) or None
+    dataset_id = clean_text(data, "dataset_id", errors, required=False, max_length=80) or None
     parameters = data.get("parameters") or {}
     if not isinstance(parameters, dict):
         errors["parameters"] = "Parameters are a JSON object."
@@ -103,12 +87,12 @@ def clean_version(data: dict) -> VersionInput:
 
 def clean_model(data: dict) -> ModelInput:
     errors: dict[str, str] = {}
-    name = _text(data, "name", errors, max_length=80)
-    project_id = _text(data, "project_id", errors, max_length=80)
-    task = _text(data, "task", errors, required=False, max_length=40) or "other"
+    name = clean_text(data, "name", errors, max_length=80)
+    project_id = clean_text(data, "project_id", errors, max_length=80)
+    task = clean_text(data, "task", errors, required=False, max_length=40) or "other"
     if task not in TASKS:
         errors["task"] = f"Use one of: {', '.join(TASKS)}."
-    description = _text(data, "description", errors, required=False, max_length=1000)
+    description = clean_text(data, "description", errors, required=False, max_length=1000)
     if errors:
         raise ValidationFailed("Some fields need attention: " + ", ".join(sorted(errors)) + ".", errors)
     return ModelInput(name, project_id, task, description)
