@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dashboard.logs import lines
-from dashboard.logs.models import RunLogLine
+from dashboard.logs.models import ExperimentRun, RunLogLine
 
 COMPONENTS = ("trainer", "data", "evaluator", "checkpoint", "scheduler", "gpu", "storage")
 MODELS = ("resnet50", "vit-b16", "bert-base", "llama-7b-lora", "t5-small", "whisper-tiny")
