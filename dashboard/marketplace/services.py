@@ -573,14 +573,19 @@ def rate_template(scope: AccessScope, template_id: str, stars: Any) -> AgentTemp
         if previous is None:
             condition = TemplateRating.user_id.does_not_exist()
             actions = [AgentTemplate.rating_sum.add(stars), AgentTemplate.rating_count.add(1)]
+            change = str(stars)
         else:
             # Conditioned on the stars read above: a concurrent change of the same rating retries.
             condition = TemplateRating.stars == previous.stars
             actions = [AgentTemplate.rating_sum.add(stars - int(previous.stars))]
+            change = f"{int(previous.stars)} → {stars}"
+        # The rater's tenant owns the event: it is their admin's action, whoever owns the template.
+        event = audit.build_event(scope, "template.rate", "template", template_id, changes={"stars": change})
 
-        def build(tx: TransactWrite, rating=rating, condition=condition, actions=actions) -> None:
+        def build(tx: TransactWrite, rating=rating, condition=condition, actions=actions, event=event) -> None:
             tx.save(rating, condition=condition)
             update_counters(tx, template_id, list(actions))
+            tx.save(event)
 
         try:
             commit(build, "retry")

@@ -1,5 +1,6 @@
 from concurrent.futures import ThreadPoolExecutor
 
+from dashboard.accounts.models import AuditEvent
 from dashboard.accounts.scope import AccessScope
 from dashboard.marketplace import services
 from dashboard.marketplace.models import AgentTemplate, TemplateRating
@@ -23,6 +24,21 @@ def test_rating_again_replaces_the_persons_rating(acme_admin, globex_admin, make
     stored = AgentTemplate.get(template.template_id)
     assert (stored.rating_sum, stored.rating_count, stored.average_rating) == (5, 2, 2.5)
     assert float(stored.rating_avg) == 2.5
+
+
+def test_each_rating_goes_to_the_raters_audit_trail(acme_admin, people, make_template):
+    template = make_template("globex", state="approved")
+    acme_admin.post(f"/templates/{template.template_id}/rate/", {"stars": "2"})
+    acme_admin.post(f"/templates/{template.template_id}/rate/", {"stars": "2"})  # unchanged: no event
+    acme_admin.post(f"/templates/{template.template_id}/rate/", {"stars": "5"})
+    events = [
+        e
+        for e in AuditEvent.query("acme", scan_index_forward=False, limit=50)
+        if e.target_id == template.template_id
+    ]
+    assert [(e.action, e.changes["stars"]) for e in events] == [("template.rate", "2 → 5"), ("template.rate", "2")]
+    assert {e.actor_id for e in events} == {people["admin of acme"].user_id}
+    assert "template.rate" in acme_admin.get("/account/audit/").content.decode()
 
 
 def test_htmx_rating_swaps_the_rating_card(acme_admin, make_template):
