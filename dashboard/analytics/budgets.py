@@ -22,6 +22,7 @@ from dashboard.analytics import reading
 from dashboard.analytics.tenancy import resolve_tenant
 from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.errors import Conflict, ValidationFailed
+from dashboard.dynamo.transactions import condition_failed, transient
 
 RUN_RATE_DAYS = 7
 MAX_BUDGET_MICRO_USD = 10**15  # one billion dollars
@@ -126,8 +127,7 @@ def set_budget(
             tx.save(tenant)  # carries the version condition
             tx.save(event)
     except TransactWriteError as exc:
-        reasons = [getattr(reason, "code", None) for reason in (exc.cancellation_reasons or [])]
-        if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+        if condition_failed(exc) or transient(exc):
             raise Conflict(_conflict_message(get_tenant(tenant_id))) from None
         raise
     return tenant

@@ -31,6 +31,7 @@ from dashboard.analytics.timefmt import iso_ms, parse_iso
 from dashboard.dynamo import clock
 from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.errors import NotFound, ServiceUnavailable, ValidationFailed
+from dashboard.dynamo.transactions import cancellation_codes
 
 BATCH_LIMIT = 25
 TEXT_LIMIT = 8_000  # characters kept of input and of output; longer text is cut and flagged
@@ -280,7 +281,7 @@ def write_execution(execution: Execution) -> Outcome:
                     tx.update(ExecutionRollup(row_pk, row_sk), actions=actions)
             return Outcome(execution.execution_id, True, execution.cost_micro_usd, execution.started_at)
         except TransactWriteError as exc:
-            reasons = [getattr(reason, "code", None) for reason in (exc.cancellation_reasons or [])]
+            reasons = cancellation_codes(exc)
             if "ConditionalCheckFailed" in reasons[:2]:
                 return Outcome(execution.execution_id, False, execution.cost_micro_usd, execution.started_at)
             if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":

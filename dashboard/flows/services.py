@@ -22,6 +22,7 @@ from dashboard.dynamo import clock
 from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.errors import Conflict, NotFound, ValidationFailed
 from dashboard.dynamo.paging import Page, paginate
+from dashboard.dynamo.transactions import condition_failed
 from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, NodeConfig, Project
 from dashboard.flows.node_catalogue import SECRET_MASK, ConfigError, NodeType, get_node_type
 from dashboard.flows.node_types import SCHEMAS
@@ -250,15 +251,10 @@ def save_node_config(
             tx.save(item)
             tx.save(event)
     except TransactWriteError as exc:
-        if _lost_race(exc):
+        if condition_failed(exc):
             raise Conflict(CONFLICT_MESSAGE, {"version": "changed meanwhile"}) from None
         raise
     return NodeState(state.node, item, node_type, [])
-
-
-def _lost_race(exc: TransactWriteError) -> bool:
-    reasons = getattr(exc, "cancellation_reasons", None) or []
-    return any(reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons)
 
 
 def _leaves(config: Any, prefix: str = "") -> dict[str, Any]:

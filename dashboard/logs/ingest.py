@@ -22,6 +22,7 @@ from pynamodb.exceptions import TransactWriteError
 from dashboard.accounts.scope import AccessScope
 from dashboard.dynamo import base, clock
 from dashboard.dynamo.errors import NotFound, ValidationFailed
+from dashboard.dynamo.transactions import cancellation_codes
 from dashboard.logs import lines
 from dashboard.logs.models import SEVERITIES, ExperimentRun, RunLogLine
 from dashboard.logs.services import get_experiment
@@ -225,8 +226,7 @@ def _write_chunk(experiment_id: str, chunk: list[RunLogLine]) -> int:
                     )
             return len(pending)
         except TransactWriteError as exc:
-            reasons = exc.cancellation_reasons or []
-            codes = [reason.code if reason else None for reason in reasons]
+            codes = cancellation_codes(exc)
             if any(code == "ConditionalCheckFailed" for code in codes[len(pending) :]):
                 raise NotFound("A run of this batch no longer exists.") from exc
             existing = {i for i, code in enumerate(codes[: len(pending)]) if code == "ConditionalCheckFailed"}

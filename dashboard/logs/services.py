@@ -7,14 +7,17 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
 
+from dashboard.accounts import audit
 from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.accounts.tenancy import get_in_scope
 from dashboard.dynamo import base, clock
 from dashboard.dynamo.errors import Conflict, ValidationFailed
 from dashboard.dynamo.ids import new_id
 from dashboard.dynamo.paging import Page, paginate
+from dashboard.dynamo.transactions import commit, condition_failed
 from dashboard.flows.models import Project
 from dashboard.logs import lines
 from dashboard.logs.models import Experiment, ExperimentRun, RunLogLine
@@ -107,7 +110,20 @@ def create_experiment(
         created_by=scope.actor_id,
         created_at=clock.now(),
     )
-    experiment.save(condition=Experiment.experiment_id.does_not_exist())
+    event = audit.build_event(
+        scope,
+        "experiment.create",
+        "experiment",
+        experiment.experiment_id,
+        tenant_id=project.tenant_id,
+        changes={"name": name},
+    )
+
+    def build(tx: TransactWrite) -> None:
+        tx.save(experiment, condition=Experiment.experiment_id.does_not_exist())
+        tx.save(event)
+
+    commit(build, "An experiment with this id exists already.")
     return experiment
 
 
@@ -136,10 +152,20 @@ def start_run(
         started_at=clock.now(),
         parameters=parameters or None,
     )
+    event = audit.build_event(
+        scope,
+        "run.start",
+        "run",
+        f"{experiment_id}/{run.run_id}",
+        tenant_id=experiment.tenant_id,
+        changes={"status": "running"},
+    )
     try:
-        run.save(condition=ExperimentRun.run_id.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        with base.transact_write() as tx:
+            tx.save(run, condition=ExperimentRun.run_id.does_not_exist())
+            tx.save(event)
+    except TransactWriteError as exc:
+        if not condition_failed(exc):
             raise
         return ExperimentRun.get(experiment_id, run.run_id)  # a retry: the run already exists
     return run
@@ -163,6 +189,14 @@ def finish_run(scope: AccessScope, experiment_id: str, run_id: str, status: str)
     now = clock.now()
     ts_ms = clock.epoch_ms(now)
     closing = lines.closing(run, status, ts_ms)
+    event = audit.build_event(
+        scope,
+        "run.finish",
+        "run",
+        f"{experiment_id}/{run_id}",
+        tenant_id=run.tenant_id,
+        changes={"status": f"{run.status} → {status}"},
+    )
     try:
         with base.transact_write() as tx:
             tx.update(
@@ -176,6 +210,7 @@ def finish_run(scope: AccessScope, experiment_id: str, run_id: str, status: str)
                 condition=ExperimentRun.status.is_in(*ACTIVE),
             )
             tx.save(closing, condition=RunLogLine.sk.does_not_exist())
+            tx.save(event)
     except TransactWriteError as exc:
         raise Conflict("This run changed meanwhile (it may have finished already); reload it.") from exc
     run.refresh()

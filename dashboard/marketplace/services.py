@@ -582,7 +582,9 @@ def rate_template(scope: AccessScope, template_id: str, stars: Any) -> AgentTemp
         # The rater's tenant owns the event: it is their admin's action, whoever owns the template.
         event = audit.build_event(scope, "template.rate", "template", template_id, changes={"stars": change})
 
-        def build(tx: TransactWrite, rating=rating, condition=condition, actions=actions, event=event) -> None:
+        def build(
+            tx: TransactWrite, rating=rating, condition=condition, actions=actions, event=event
+        ) -> None:
             tx.save(rating, condition=condition)
             update_counters(tx, template_id, list(actions))
             tx.save(event)

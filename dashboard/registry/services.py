@@ -16,6 +16,7 @@ from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from dashboard.dynamo.ids import new_id
 from dashboard.dynamo.paging import Page, paginate
+from dashboard.dynamo.transactions import condition_failed, transient
 from dashboard.flows.models import Project
 from dashboard.registry import inputs, lifecycle, versions
 from dashboard.registry.lifecycle import DEPLOYED, DEPLOYING, FAILED, PRODUCTION, RETIRED, ROLLED_BACK
@@ -219,10 +220,7 @@ def _commit(items: list[Any], event) -> None:
                 tx.save(item)
             tx.save(event)
     except TransactWriteError as exc:
-        reasons = {getattr(reason, "code", None) for reason in (exc.cancellation_reasons or []) if reason}
-        if reasons & {"ConditionalCheckFailed", "TransactionConflict"} or exc.cause_response_code in (
-            "TransactionConflictException",
-        ):
+        if condition_failed(exc) or transient(exc):
             raise Conflict(
                 "Someone else changed this model at the same moment, so nothing was changed. "
                 "Reload to see where it stands now."

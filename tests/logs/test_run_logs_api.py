@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 
+from dashboard.accounts.models import AuditEvent
 from dashboard.dynamo import clock, metrics
 from dashboard.logs.models import SEVERITIES
 
@@ -142,3 +143,18 @@ def test_a_client_starts_and_finishes_a_run_and_a_retry_is_harmless(acme_api, ma
     assert acme_api.post(f"{url}/job-42", {"status": "exploded"}).status_code == 422
     lines = acme_api.get(f"{url}/job-42/logs").json()["lines"]
     assert lines[-1]["message"].startswith("Run failed after")
+
+
+def test_starting_and_finishing_a_run_go_to_the_audit_trail_once(acme_api, make_experiment):
+    experiment = make_experiment()
+    url = f"/api/experiments/{experiment.experiment_id}/runs"
+    for _ in range(2):  # the retries write nothing more
+        acme_api.post(url, {"run_id": "job-7"})
+        acme_api.post(f"{url}/job-7", {"status": "succeeded"})
+    target = f"{experiment.experiment_id}/job-7"
+    events = [e for e in AuditEvent.query("acme", scan_index_forward=False, limit=100) if e.target_id == target]
+    assert [(e.action, e.changes["status"]) for e in events] == [
+        ("run.finish", "running → succeeded"),
+        ("run.start", "running"),
+    ]
+    assert all(e.actor_label.startswith("API key") for e in events)

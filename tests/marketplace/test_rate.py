@@ -36,7 +36,10 @@ def test_each_rating_goes_to_the_raters_audit_trail(acme_admin, people, make_tem
         for e in AuditEvent.query("acme", scan_index_forward=False, limit=50)
         if e.target_id == template.template_id
     ]
-    assert [(e.action, e.changes["stars"]) for e in events] == [("template.rate", "2 → 5"), ("template.rate", "2")]
+    assert [(e.action, e.changes["stars"]) for e in events] == [
+        ("template.rate", "2 → 5"),
+        ("template.rate", "2"),
+    ]
     assert {e.actor_id for e in events} == {people["admin of acme"].user_id}
     assert "template.rate" in acme_admin.get("/account/audit/").content.decode()
 
