@@ -19,7 +19,7 @@ def _condition(filters: LogFilters):
     if filters.component:
         conditions.append(RunLogLine.component == filters.component)
     if filters.text:
-        conditions.append(RunLogLine.message.contains(filters.text))
+        conditions.append(lines.text_matches(filters.text))
     combined = None
     for condition in conditions:
         combined = condition if combined is None else combined & condition

@@ -100,6 +100,14 @@ def as_text(line: RunLogLine) -> str:
     return f"{text} {fields}" if fields else text
 
 
+def text_matches(text: str):
+    """The filter condition of a text search, in any case.
+
+    Lines written before `message_folded` existed still match on their exact text.
+    """
+    return RunLogLine.message_folded.contains(text.casefold()) | RunLogLine.message.contains(text)
+
+
 def build(
     *,
     run_id: str,
@@ -125,6 +133,7 @@ def build(
         severity=severity,
         component=component,
         message=message,
+        message_folded=message.casefold(),
         fields=fields or None,
         final_status=final_status,
         expires_at=expiry_for(ts_ms),

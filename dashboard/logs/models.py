@@ -123,6 +123,8 @@ class RunLogLine(DynamoModel):
     severity = UnicodeAttribute()
     component = UnicodeAttribute()
     message = UnicodeAttribute()
+    # The message case-folded, for a case-insensitive `contains` filter (DynamoDB's is case-sensitive).
+    message_folded = UnicodeAttribute(null=True)
     fields = JSONAttribute(null=True)
     # Set only on the line `finish_run` writes: the poller learns the run ended from its own query.
     final_status = UnicodeAttribute(null=True)

@@ -10,7 +10,7 @@ Which DynamoDB reads serve a filter:
 - component: the `run_component` GSI (one query);
 - minimum severity: one query on the `run_severity` GSI per severity at or above it (at most five),
   merged by sort key; with a component too, the component GSI filtered on severity server-side;
-- text: a server-side `contains(message, …)` filter on whichever of the above, reading at most
+- text: a server-side, case-insensitive `contains` filter on whichever of the above, reading at most
   `MAX_PAGES` pages per query, so a rare word costs a bounded number of calls and resumes later.
 Expired lines (TTL) sit below a known key (`lines.live_floor()`), so every read starts above it.
 """
@@ -84,7 +84,7 @@ def _sources(run_id: str, filters: LogFilters) -> list[tuple[Any, str, Any]]:
     """(query method, hash key, extra filter condition) for each query that serves the filters."""
     condition = None
     if filters.text:
-        condition = RunLogLine.message.contains(filters.text)
+        condition = lines.text_matches(filters.text)
     if filters.component:
         if filters.severity:
             wanted = RunLogLine.severity.is_in(*lines.severities_at_or_above(filters.severity))

@@ -71,6 +71,15 @@ def test_component_severity_and_text_filters_combine(acme_api, mixed_run):
     assert expected and [line["message"] for line in found] == expected
 
 
+def test_the_text_search_ignores_case(acme_api, make_experiment, make_run, write, base_ms):
+    run = make_run(make_experiment())
+    write(run, [("error", "CUDA out of memory", base_ms), ("info", "epoch 3 done", base_ms + 1)])
+    for query in ("cuda", "Cuda Out", "CUDA"):
+        found = _read_all(acme_api, run, q=query)
+        assert [line["message"] for line in found] == ["CUDA out of memory"], query
+    assert _read_all(acme_api, run, q="EPOCH") and not _read_all(acme_api, run, q="cudaa")
+
+
 def test_filters_are_served_by_bounded_queries_never_a_scan(mixed_run):
     from dashboard.logs import reading
 
