@@ -16,6 +16,7 @@ from dashboard.flows.node_catalogue import SECRET_MASK, ConfigError, FieldSpec, 
 
 VERSION_FIELD = "_version"
 EDITOR_FIELD = "_editor"
+CLEAR_SUFFIX = "__clear"  # the "remove the stored secret" box of a secret field
 
 MESSAGES = {
     "required": "This setting is required.",
@@ -145,6 +146,11 @@ class NodeConfigForm(forms.Form):
         for name, spec in self.specs.items():
             field = _form_field(spec)
             value = _lookup(config or {}, name)
+            if spec.secret and value:
+                # The mask (or a blank) keeps a stored secret, so removing one takes its own box.
+                self.fields[name + CLEAR_SUFFIX] = forms.BooleanField(
+                    required=False, label="Remove the stored secret"
+                )
             if value is None:
                 value = spec.schema.get("default")  # a setting never saved shows what the node runs with
             field.initial = _initial_value(spec, value)
@@ -189,6 +195,7 @@ class NodeConfigForm(forms.Form):
             grouped[-1][1].append(
                 {
                     "field": self[name],
+                    "clear": self[name + CLEAR_SUFFIX] if name + CLEAR_SUFFIX in self.fields else None,
                     "spec": spec,
                     "error_id": error_id(name),
                     "message": self.message_for(name),
@@ -207,8 +214,10 @@ class NodeConfigForm(forms.Form):
                 value = bool(value)
             elif spec.widget == "lines":
                 value = [_line_item(spec, line.strip()) for line in value.splitlines() if line.strip()]
-            elif spec.secret:
-                value = value or SECRET_MASK  # blank keeps the stored secret
+            elif spec.secret and value in ("", SECRET_MASK):
+                if self.cleaned_data.get(name + CLEAR_SUFFIX):
+                    continue  # left out: the save drops the stored secret
+                value = SECRET_MASK  # blank keeps the stored secret
             elif value in (None, ""):
                 continue
             *heads, key = name.split(".")

@@ -91,3 +91,18 @@ def test_two_people_edit_the_same_node_and_the_later_save_is_refused(page_as, pe
     assert NodeConfig.get(built.flow_id, "n06").config["expression"] == "output.score > 0.9"
     second.get_by_role("link", name="Load their version").click()
     expect(second.locator('input[name="expression"]')).to_have_value("output.score > 0.9")
+
+
+def test_an_admin_removes_a_stored_secret(page_as, people):
+    built = build_flow(
+        "acme", name="Browser secrets", configs={"llm": {"model": "gpt-4o", "api_key": "sk-old-9"}}
+    )
+    page = page_as(people["admin of acme"])
+    page.goto(built.config_url("llm"))
+    expect(page.locator('input[name="api_key"]')).not_to_have_value("sk-old-9")
+    page.get_by_label("Remove the stored secret").check()
+    page.screenshot(path="/tmp/node-config-secret.png", full_page=True)
+    page.get_by_role("button", name="Save configuration").click()
+    expect(page.locator(".flash-success")).to_contain_text("Saved version 2")
+    expect(page.get_by_label("Remove the stored secret")).to_have_count(0)
+    assert "api_key" not in NodeConfig.get(built.flow_id, built.node_id("llm")).config

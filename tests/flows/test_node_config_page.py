@@ -185,6 +185,35 @@ def test_a_blank_secret_keeps_the_stored_one_and_a_new_one_replaces_it(acme_admi
     assert "sk-" not in json.dumps([e.changes for e in events])
 
 
+def test_the_remove_box_drops_a_stored_secret(acme_admin):
+    built = build_flow("acme", configs={"llm": LLM})
+    url = built.config_url("llm")
+    assert "Remove the stored secret" in acme_admin.get(url).content.decode()
+    assert (
+        acme_admin.post(url, llm_form(_version="1", api_key=SECRET_MASK, api_key__clear="on")).status_code
+        == 302
+    )
+    assert "api_key" not in stored(built, "llm").config
+    events = [
+        e
+        for e in AuditEvent.query("acme", scan_index_forward=False, limit=20)
+        if e.target_id.startswith(built.flow_id)
+    ]
+    assert events[0].changes["api_key"] == "secret removed"
+    # Nothing stored, nothing to remove: the box is gone.
+    assert "Remove the stored secret" not in acme_admin.get(url).content.decode()
+
+
+def test_a_typed_secret_wins_over_the_remove_box(acme_admin):
+    built = build_flow("acme", configs={"llm": LLM})
+    url = built.config_url("llm")
+    assert (
+        acme_admin.post(url, llm_form(_version="1", api_key="sk-new-1", api_key__clear="on")).status_code
+        == 302
+    )
+    assert stored(built, "llm").config["api_key"] == "sk-new-1"
+
+
 def test_the_second_of_two_conflicting_saves_is_refused(acme_admin, acme_flow):
     url = acme_flow.config_url("llm")
     assert acme_admin.post(url, llm_form(model="first-model")).status_code == 302
