@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "dashboard.dynamo.middleware.DynamoUnavailableMiddleware",
     "dashboard.dynamo.middleware.CallStatsMiddleware",
+    "dashboard.dynamo.middleware.RequestCacheMiddleware",
     "dashboard.dynamo.middleware.DashboardErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

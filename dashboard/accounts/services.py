@@ -10,7 +10,7 @@ from pynamodb.exceptions import DoesNotExist
 from dashboard.accounts import audit, ratelimit
 from dashboard.accounts.models import ROLES, SessionItem, Tenant, User
 from dashboard.accounts.scope import MODERATOR, STAFF, TENANT_ADMIN, AccessScope
-from dashboard.dynamo import clock
+from dashboard.dynamo import clock, request_cache
 from dashboard.dynamo.errors import Conflict, NotFound, ValidationFailed
 from dashboard.dynamo.ids import new_id
 
@@ -28,8 +28,12 @@ class LoginFailed(Exception):
 # --- tenants -----------------------------------------------------------------------------------
 
 
+TENANTS_KEY = "tenants"
+
+
 def list_tenants() -> list[Tenant]:
-    return list(Tenant.by_name.query("tenant"))
+    """Every tenant by name; read once per request, however many parts of the page show it."""
+    return request_cache.remember(TENANTS_KEY, lambda: list(Tenant.by_name.query("tenant")))
 
 
 def get_tenant(tenant_id: str) -> Tenant:
@@ -47,6 +51,7 @@ def create_tenant(tenant_id: str, name: str, plan: str = "team") -> Tenant:
     tenant = Tenant(tenant_id=tenant_id, name=name, plan=plan, created_at=clock.now())
     try:
         tenant.save(condition=Tenant.tenant_id.does_not_exist())
+        request_cache.forget(TENANTS_KEY)
     except Exception as exc:
         if getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException":
             raise Conflict(f"Tenant {tenant_id} already exists.") from None

@@ -17,9 +17,10 @@ from pynamodb.exceptions import TransactWriteError
 
 from dashboard.accounts import audit
 from dashboard.accounts.scope import STAFF, TENANT_ADMIN, AccessScope
-from dashboard.accounts.services import get_tenant
+from dashboard.accounts.services import TENANTS_KEY, get_tenant
 from dashboard.analytics import reading
 from dashboard.analytics.tenancy import resolve_tenant
+from dashboard.dynamo import request_cache
 from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.errors import Conflict, ValidationFailed
 from dashboard.dynamo.transactions import condition_failed, transient
@@ -130,6 +131,7 @@ def set_budget(
         if condition_failed(exc) or transient(exc):
             raise Conflict(_conflict_message(get_tenant(tenant_id))) from None
         raise
+    request_cache.forget(TENANTS_KEY)
     return tenant
 
 

@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.template import loader
 
 from dashboard.dynamo import metrics
+from dashboard.dynamo.request_cache import request_scope
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,17 @@ class CallStatsMiddleware:
             response["X-DynamoDB-Calls"] = str(stats.calls)
             response["X-DynamoDB-Capacity"] = f"{stats.capacity:.1f}"
         return response
+
+
+class RequestCacheMiddleware:
+    """Gives each request its own cache of shared reads (see `request_cache`)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with request_scope():
+            return self.get_response(request)
 
 
 class DashboardErrorMiddleware:

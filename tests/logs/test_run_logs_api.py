@@ -161,7 +161,9 @@ def test_starting_and_finishing_a_run_go_to_the_audit_trail_once(acme_api, make_
         acme_api.post(url, {"run_id": "job-7"})
         acme_api.post(f"{url}/job-7", {"status": "succeeded"})
     target = f"{experiment.experiment_id}/job-7"
-    events = [e for e in AuditEvent.query("acme", scan_index_forward=False, limit=100) if e.target_id == target]
+    events = [
+        e for e in AuditEvent.query("acme", scan_index_forward=False, limit=100) if e.target_id == target
+    ]
     assert [(e.action, e.changes["status"]) for e in events] == [
         ("run.finish", "running → succeeded"),
         ("run.start", "running"),
