@@ -31,7 +31,7 @@ NAV = [
     NavItem("Flows", "flows:list", ADMINS, "⇄"),
     NavItem("Audit trail", "accounts:audit", ADMINS, "☰"),
     NavItem("Users", "accounts:users", (STAFF,), "☺"),
-    NavItem("API keys", "accounts:api_keys", (STAFF,), "⚿"),
+    NavItem("API keys", "accounts:api_keys", (STAFF,), "⚷"),
     NavItem("Tables", "accounts:tables", (STAFF,), "▦"),
 ]
 

@@ -15,6 +15,7 @@ STAFF = "staff"
 TENANT_ADMIN = "tenant_admin"
 MODERATOR = "moderator"
 API = "api"
+ROLE_LABELS = {STAFF: "Staff", TENANT_ADMIN: "Tenant admin", MODERATOR: "Moderator", API: "API key"}
 
 
 @dataclass(frozen=True)

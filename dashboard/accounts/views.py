@@ -5,11 +5,11 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard.accounts import access, api_keys, audit, services
-from dashboard.accounts.forms import ApiKeyForm, LoginForm
-from dashboard.accounts.scope import STAFF, TENANT_ADMIN
+from dashboard.accounts.forms import ApiKeyForm, LoginForm, UserForm
+from dashboard.accounts.scope import ROLE_LABELS, STAFF, TENANT_ADMIN
 from dashboard.dynamo.errors import DashboardError
 from dashboard.dynamo.tables import all_models, describe
 
@@ -126,9 +126,30 @@ def tables(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/tables.html", {"tables": infos})
 
 
+@require_http_methods(["GET", "POST"])
 @access.scoped(roles=[STAFF])
 def users(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/users.html", {"groups": services.list_users(request.scope)})
+    tenants = services.list_tenants()
+    form = UserForm(request.POST or None, tenants=tenants, initial={"tenant": request.scope.tenant_id})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                user = services.add_user(
+                    request.scope, data["email"], data["password"], data["role"], data["tenant"], data["name"]
+                )
+            except DashboardError as exc:
+                for field, message in exc.fields.items():
+                    form.add_error(field if field in form.fields else None, message)
+                if not exc.fields:
+                    form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"{user.email} can sign in now as {ROLE_LABELS[user.role]}.")
+                return redirect("accounts:users")
+        status = 422
+    context = {"groups": services.list_users(request.scope), "form": form}
+    return render(request, "accounts/users.html", context, status=status)
 
 
 @require_POST

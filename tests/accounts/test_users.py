@@ -1,7 +1,7 @@
 import pytest
 
 from dashboard.accounts import services
-from dashboard.accounts.models import SessionItem
+from dashboard.accounts.models import AuditEvent, SessionItem, User
 from tests.conftest import PASSWORD, client_for, unique
 
 
@@ -37,6 +37,73 @@ def test_a_tenant_admin_cannot_disable_anyone(people, acme_admin):
     target = people["admin of globex"]
     assert acme_admin.post(f"/account/users/{target.user_id}/active/", {"active": "0"}).status_code == 403
     assert services.get_user(target.user_id).is_active
+
+
+def _add(client, **changes):
+    data = {"email": f"{unique('n')}@acme.test", "name": "", "role": "tenant_admin", "tenant": "acme"}
+    data["password"] = PASSWORD
+    data.update(changes)
+    return client.post("/account/users/", data)
+
+
+def test_staff_add_a_tenant_admin_who_can_then_sign_in(people, staff, client):
+    email = f"{unique('new')}@acme.test"
+    response = _add(staff, email=email, name="Nina New")
+    assert response.status_code == 302
+    user = services.find_user_by_email(email)
+    assert (user.role, user.tenant_id, user.name) == ("tenant_admin", "acme", "Nina New")
+    assert email in staff.get("/account/users/").content.decode()
+    assert client.post("/login/", {"email": email, "password": PASSWORD}).status_code == 302
+    created = [
+        e
+        for e in AuditEvent.query("acme", scan_index_forward=False, limit=50)
+        if e.target_id == user.user_id and e.action == "user.create"
+    ]
+    assert [(e.actor_id, e.changes["role"]) for e in created] == [(people["staff"].user_id, "tenant_admin")]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"tenant": ""}, "tenant", "A tenant admin needs a tenant."),
+        ({"role": "moderator"}, "tenant", "Staff and moderators belong to no tenant."),
+        ({"email": "not-an-email"}, "email", "Enter a valid email address."),
+        ({"password": "short"}, "password", "at least 8 characters"),
+        ({"role": "owner"}, "role", "Select a valid choice."),
+        ({"tenant": "nowhere"}, "tenant", "Select a valid choice."),
+        ({"email": "admin@acme.test"}, "email", "already registered"),
+    ],
+)
+def test_a_bad_new_person_is_refused_next_to_the_field_and_nothing_is_written(staff, changes, field, message):
+    changes = dict(changes)
+    email = changes.pop("email", f"{unique('bad')}@acme.test")
+    response = _add(staff, email=email, **changes)
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert message in html and f'id="id_{field}"' in html
+    assert len(list(User.by_email.query(email))) == (1 if email == "admin@acme.test" else 0)
+
+
+def test_a_tenant_admin_cannot_add_people(acme_admin):
+    email = f"{unique('sneak')}@acme.test"
+    assert _add(acme_admin, email=email).status_code == 403
+    assert services.find_user_by_email(email) is None
+
+
+@pytest.mark.browser
+def test_in_the_browser_staff_add_a_person(page_as, people):
+    email = f"{unique('pw')}@globex.test"
+    page = page_as(people["staff"])
+    page.goto("/account/users/")
+    page.fill("#id_email", email)
+    page.fill("#id_name", "Paula Browser")
+    page.select_option("#id_role", "tenant_admin")
+    page.select_option("#id_tenant", "globex")
+    page.fill("#id_password", PASSWORD)
+    page.click("text=Add person")
+    assert "can sign in now as Tenant admin" in page.locator(".flash").inner_text()
+    assert page.locator("tr", has_text=email).locator(".badge").inner_text() == "active"
+    page.screenshot(path="/tmp/users.png", full_page=True)
 
 
 @pytest.mark.browser

@@ -8,6 +8,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from dashboard.accounts.scope import ROLE_LABELS
 from dashboard.accounts.services import list_tenants
 
 register = template.Library()
@@ -61,9 +62,6 @@ def status_badge(status) -> str:
     text = str(status or "—")
     tone = STATUS_TONES.get(text.lower(), "muted")
     return format_html('<span class="badge badge-{}">{}</span>', tone, text.replace("_", " "))
-
-
-ROLE_LABELS = {"staff": "Staff", "tenant_admin": "Tenant admin", "moderator": "Moderator", "api": "API key"}
 
 
 @register.filter
