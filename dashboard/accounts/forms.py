@@ -18,19 +18,45 @@ class ApiKeyForm(forms.Form):
         self.fields["tenant_id"].choices = [(t.tenant_id, t.name) for t in tenants]
 
 
-class UserForm(forms.Form):
-    """Staff add a person; the role and tenant rules live in `services.create_user`."""
+STALE_FORM = "This form is out of date or damaged; reload the page and make the change again."
 
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+
+class PersonFields(forms.Form):
+    """Name, role and tenant, shared by adding and editing; the rules live in the services."""
+
     name = forms.CharField(max_length=80, required=False, help_text="Leave empty to use the email's name.")
     role = forms.ChoiceField(choices=[(role, ROLE_LABELS[role]) for role in (TENANT_ADMIN, MODERATOR, STAFF)])
     tenant = forms.ChoiceField(required=False, help_text="Tenant admins only.")
+
+    def __init__(self, *args, tenants=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tenant"].choices = [("", "— none —"), *((t.tenant_id, t.name) for t in tenants)]
+
+
+class UserForm(PersonFields):
+    """Staff add a person."""
+
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "off"}))
     password = forms.CharField(
         min_length=MIN_PASSWORD_LENGTH,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=f"At least {MIN_PASSWORD_LENGTH} characters; give it to them privately.",
     )
+    field_order = ["email", "name", "role", "tenant", "password"]
 
-    def __init__(self, *args, tenants=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["tenant"].choices = [("", "— none —"), *((t.tenant_id, t.name) for t in tenants)]
+
+class UserEditForm(PersonFields):
+    """Staff change a person; a new role, tenant or password ends their sessions."""
+
+    password = forms.CharField(
+        label="New password",
+        required=False,
+        min_length=MIN_PASSWORD_LENGTH,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="Leave empty to keep theirs.",
+    )
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=0,
+        error_messages={key: STALE_FORM for key in ("required", "invalid", "min_value")},
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from django.contrib.auth.hashers import check_password, make_password
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from dashboard.accounts import audit, ratelimit
 from dashboard.accounts.models import ROLES, SessionItem, Tenant, User
@@ -14,6 +14,7 @@ from dashboard.dynamo import clock, request_cache
 from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.errors import Conflict, NotFound, ValidationFailed
 from dashboard.dynamo.ids import new_id
+from dashboard.dynamo.transactions import condition_failed, transient
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
@@ -91,15 +92,9 @@ def create_user(
     by: AccessScope | None = None,
 ) -> User:
     email = normalize_email(email)
-    errors = {}
+    errors = _role_errors(role, tenant_id)
     if not EMAIL_RE.match(email):
         errors["email"] = "Enter a valid email address."
-    if role not in ROLES:
-        errors["role"] = f"Role must be one of: {', '.join(ROLES)}."
-    if role == TENANT_ADMIN and not tenant_id:
-        errors["tenant"] = "A tenant admin needs a tenant."
-    if role in (STAFF, MODERATOR) and tenant_id:
-        errors["tenant"] = "Staff and moderators belong to no tenant."
     if hashed_password is None and len(password) < MIN_PASSWORD_LENGTH:
         errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
     if errors:
@@ -128,6 +123,80 @@ def create_user(
     with transact_write() as tx:
         tx.save(user)
         tx.save(event)
+    return user
+
+
+def _role_errors(role: str, tenant_id: str | None) -> dict[str, str]:
+    if role not in ROLES:
+        return {"role": f"Role must be one of: {', '.join(ROLES)}."}
+    if role == TENANT_ADMIN and not tenant_id:
+        return {"tenant": "A tenant admin needs a tenant."}
+    if role in (STAFF, MODERATOR) and tenant_id:
+        return {"tenant": "Staff and moderators belong to no tenant."}
+    return {}
+
+
+def update_user(
+    scope: AccessScope,
+    user_id: str,
+    *,
+    name: str,
+    role: str,
+    tenant_id: str | None,
+    password: str = "",
+    expected_version: int | None = None,
+) -> User:
+    """Staff change a person's name, role, tenant or password.
+
+    A new role, tenant or password ends the person's sessions, so nobody keeps a sign-in made
+    under the old terms. Saved only over the version the editor saw.
+    """
+    scope.require_role(STAFF)
+    user = get_user(user_id)
+    if user is None:
+        raise NotFound("That user was not found.")
+    if expected_version is not None and user.version != expected_version:
+        raise Conflict("Someone else changed this person meanwhile. Review their details and save again.")
+    tenant_id = tenant_id or None
+    errors = _role_errors(role, tenant_id)
+    if password and len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters, or leave it empty."
+    if user.user_id == scope.actor_id and (role, tenant_id) != (user.role, user.tenant_id):
+        errors["role"] = "You cannot change your own role."
+    if errors:
+        raise ValidationFailed("The changes were not saved.", errors)
+    if tenant_id:
+        get_tenant(tenant_id)
+    changes = {
+        field: f"{before or '—'} → {after or '—'}"
+        for field, before, after in (
+            ("name", user.name, name.strip() or user.name),
+            ("role", user.role, role),
+            ("tenant", user.tenant_id, tenant_id),
+        )
+        if before != after
+    }
+    if password:
+        changes["password"] = "reset"
+    if not changes:
+        return user
+    ends_sessions = bool(changes.keys() - {"name"})
+    user.name, user.role, user.tenant_id = name.strip() or user.name, role, tenant_id
+    if password:
+        user.password = make_password(password)
+    event = audit.build_event(scope, "user.update", "user", user_id, tenant_id=tenant_id, changes=changes)
+    try:
+        with transact_write() as tx:
+            tx.save(user)  # carries the version condition
+            tx.save(event)
+    except TransactWriteError as exc:
+        if condition_failed(exc) or transient(exc):
+            raise Conflict(
+                "Someone else changed this person meanwhile. Review their details and save again."
+            ) from None
+        raise
+    if ends_sessions:
+        end_sessions(user_id)
     return user
 
 

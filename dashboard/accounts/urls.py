@@ -11,5 +11,6 @@ urlpatterns = [
     path("api-keys/<str:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
     path("tables/", views.tables, name="tables"),
     path("users/", views.users, name="users"),
+    path("users/<str:user_id>/", views.user_edit, name="user_edit"),
     path("users/<str:user_id>/active/", views.user_set_active, name="user_set_active"),
 ]

@@ -8,9 +8,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard.accounts import access, api_keys, audit, services
-from dashboard.accounts.forms import ApiKeyForm, LoginForm, UserForm
+from dashboard.accounts.forms import ApiKeyForm, LoginForm, UserEditForm, UserForm
 from dashboard.accounts.scope import ROLE_LABELS, STAFF, TENANT_ADMIN
-from dashboard.dynamo.errors import DashboardError
+from dashboard.dynamo.errors import DashboardError, NotFound
 from dashboard.dynamo.tables import all_models, describe
 
 
@@ -95,8 +95,7 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
                 request.scope, form.cleaned_data["tenant_id"], form.cleaned_data["name"]
             )
         except DashboardError as exc:
-            for field, message in exc.fields.items():
-                form.add_error(field if field in form.fields else None, message)
+            _show_errors(form, exc)
         else:
             new_token = created.token
             form = ApiKeyForm(tenants=tenants, initial={"tenant_id": created.key.tenant_id})
@@ -140,16 +139,61 @@ def users(request: HttpRequest) -> HttpResponse:
                     request.scope, data["email"], data["password"], data["role"], data["tenant"], data["name"]
                 )
             except DashboardError as exc:
-                for field, message in exc.fields.items():
-                    form.add_error(field if field in form.fields else None, message)
-                if not exc.fields:
-                    form.add_error(None, exc.message)
+                _show_errors(form, exc)
             else:
                 messages.success(request, f"{user.email} can sign in now as {ROLE_LABELS[user.role]}.")
                 return redirect("accounts:users")
         status = 422
     context = {"groups": services.list_users(request.scope), "form": form}
     return render(request, "accounts/users.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@access.scoped(roles=[STAFF])
+def user_edit(request: HttpRequest, user_id: str) -> HttpResponse:
+    person = services.get_user(user_id)
+    if person is None:
+        raise NotFound("That user was not found.")
+    initial = {
+        "name": person.name,
+        "role": person.role,
+        "tenant": person.tenant_id or "",
+        "version": person.version,
+    }
+    form = UserEditForm(request.POST or None, tenants=services.list_tenants(), initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.update_user(
+                    request.scope,
+                    user_id,
+                    name=data["name"],
+                    role=data["role"],
+                    tenant_id=data["tenant"],
+                    password=data["password"],
+                    expected_version=data["version"],
+                )
+            except DashboardError as exc:
+                if exc.status == 404:
+                    raise
+                _show_errors(form, exc)
+                status = exc.status
+            else:
+                messages.success(request, f"Saved {person.email}.")
+                return redirect("accounts:users")
+        else:
+            status = 422
+    return render(request, "accounts/user_edit.html", {"person": person, "form": form}, status=status)
+
+
+def _show_errors(form, exc: DashboardError) -> None:
+    """A service's refusal shown on the form: next to the fields it names, else on top."""
+    for field, message in exc.fields.items():
+        form.add_error(field if field in form.fields else None, message)
+    if not exc.fields:
+        form.add_error(None, exc.message)
 
 
 @require_POST

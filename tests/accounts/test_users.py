@@ -116,3 +116,87 @@ def test_in_the_browser_staff_disable_and_enable_a_person(page_as, people):
     assert page.locator("tr", has_text=user.email).locator(".badge").inner_text() == "disabled"
     page.locator("tr", has_text=user.email).locator("text=Enable").click()
     assert page.locator("tr", has_text=user.email).locator(".badge").inner_text() == "active"
+
+
+def _edit(client, user, **changes):
+    data = {"name": user.name, "role": user.role, "tenant": user.tenant_id or "", "password": ""}
+    data["version"] = str(user.version)
+    data.update(changes)
+    return client.post(f"/account/users/{user.user_id}/", data)
+
+
+def test_staff_move_a_person_to_moderator_and_their_sessions_end(people, staff):
+    user = services.create_user(f"{unique('mv')}@acme.test", PASSWORD, "tenant_admin", "acme")
+    their_browser = client_for(user)
+    assert _edit(staff, user, role="moderator", tenant="").status_code == 302
+    stored = services.get_user(user.user_id)
+    assert (stored.role, stored.tenant_id) == ("moderator", None)
+    assert their_browser.get("/").status_code == 302  # signed out
+    event = next(
+        e
+        for e in AuditEvent.query("platform", scan_index_forward=False, limit=50)
+        if e.target_id == user.user_id and e.action == "user.update"
+    )
+    assert event.changes["role"] == "tenant_admin → moderator" and event.changes["tenant"] == "acme → —"
+
+
+def test_a_new_name_keeps_sessions_and_a_new_password_works(staff, client):
+    user = services.create_user(f"{unique('nm')}@acme.test", PASSWORD, "tenant_admin", "acme")
+    their_browser = client_for(user)
+    assert _edit(staff, user, name="Renamed Person").status_code == 302
+    assert their_browser.get("/").status_code == 200
+    user = services.get_user(user.user_id)
+    assert user.name == "Renamed Person"
+    assert _edit(staff, user, password="a-brand-new-pass").status_code == 302
+    assert their_browser.get("/").status_code == 302
+    response = client.post("/login/", {"email": user.email, "password": "a-brand-new-pass"})
+    assert response.status_code == 302
+
+
+def test_the_second_of_two_conflicting_edits_is_refused(staff):
+    user = services.create_user(f"{unique('cf')}@acme.test", PASSWORD, "tenant_admin", "acme")
+    assert _edit(staff, user, name="First").status_code == 302
+    response = _edit(staff, user, name="Second")  # made from the same, now old, version
+    assert response.status_code == 409
+    assert "Someone else changed this person meanwhile" in response.content.decode()
+    assert services.get_user(user.user_id).name == "First"
+
+
+def test_bad_edits_are_refused_next_to_the_field(people, staff):
+    user = services.create_user(f"{unique('be')}@acme.test", PASSWORD, "tenant_admin", "acme")
+    for changes, message in (
+        ({"tenant": ""}, "A tenant admin needs a tenant."),
+        ({"password": "short"}, "at least 8 characters"),
+        ({"version": "x"}, "This form is out of date or damaged"),
+    ):
+        response = _edit(staff, user, **changes)
+        assert response.status_code == 422 and message in response.content.decode()
+    assert services.get_user(user.user_id).version == user.version
+    me = people["staff"]
+    response = _edit(staff, services.get_user(me.user_id), role="moderator")
+    assert "You cannot change your own role." in response.content.decode()
+    assert services.get_user(me.user_id).role == "staff"
+
+
+def test_editing_needs_staff_and_a_real_person(people, acme_admin, staff):
+    target = people["admin of globex"]
+    assert acme_admin.get(f"/account/users/{target.user_id}/").status_code == 403
+    assert _edit(acme_admin, target, name="Hacked").status_code == 403
+    assert services.get_user(target.user_id).name != "Hacked"
+    assert staff.get("/account/users/usr_nobody/").status_code == 404
+
+
+@pytest.mark.browser
+def test_in_the_browser_staff_rename_and_promote_a_person(page_as, people):
+    user = services.create_user(f"{unique('pr')}@globex.test", PASSWORD, "tenant_admin", "globex")
+    page = page_as(people["staff"])
+    page.goto("/account/users/")
+    page.locator("tr", has_text=user.email).get_by_role("link").click()
+    page.fill("#id_name", "Priya Promoted")
+    page.select_option("#id_role", "staff")
+    page.select_option("#id_tenant", "")
+    page.screenshot(path="/tmp/user-edit.png", full_page=True)
+    page.click("text=Save")
+    assert f"Saved {user.email}" in page.locator(".flash").inner_text()
+    row = page.locator("section", has_text="Platform").locator("tr", has_text=user.email)
+    assert "Priya Promoted" in row.inner_text() and "Staff" in row.inner_text()
