@@ -181,13 +181,15 @@ def featured(scope: AccessScope, filters: BrowseFilters) -> list[AgentTemplate]:
 
 
 def moderation_queue(
-    scope: AccessScope, cursor: str | None = None, limit: int | None = None
+    scope: AccessScope, cursor: str | None = None, limit: int | None = None, *, status: str = "pending"
 ) -> Page[AgentTemplate]:
-    """Templates waiting for review, oldest first (the sparse queue GSI)."""
+    """Templates waiting for review, oldest first, or rejected ones, latest submitted first (the sparse queue GSI)."""
     if not can_moderate(scope):
         raise PermissionDenied("Only moderators and staff see the moderation queue.")
-    query = partial(AgentTemplate.moderation_queue.query, "pending", scan_index_forward=True)
-    return paginate(query, purpose="templates:queue", limit=_limit(limit), cursor=cursor)
+    if status not in ("pending", "rejected"):
+        raise ValidationFailed("Unknown moderation list.", {"status": "pending or rejected"})
+    query = partial(AgentTemplate.moderation_queue.query, status, scan_index_forward=status == "pending")
+    return paginate(query, purpose=f"templates:queue:{status}", limit=_limit(limit), cursor=cursor)
 
 
 def listed(scope: AccessScope, cursor: str | None = None, limit: int | None = None) -> Page[AgentTemplate]:

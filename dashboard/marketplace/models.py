@@ -57,7 +57,8 @@ class TemplatesByTenant(GlobalSecondaryIndex):
 
 
 class ModerationQueue(GlobalSecondaryIndex):
-    """Sparse: `submitted_at` is set only while a template waits for a decision."""
+    """Sparse: `submitted_at` is set while a template waits for a decision, and kept when it is
+    rejected, so the index lists both the review queue and the rejected templates."""
 
     class Meta:
         index_name = "moderation_status-submitted_at-index"
@@ -179,6 +180,12 @@ class AgentTemplate(DynamoModel):
     @property
     def average_rating(self) -> float | None:
         return round(self.rating_sum / self.rating_count, 2) if self.rating_count else None
+
+    @property
+    def last_decision(self) -> dict | None:
+        """The latest moderation history entry (who did what, when, and why)."""
+        history = self.moderation_history or []
+        return history[-1] if history else None
 
     @property
     def tag_list(self) -> list[str]:

@@ -181,6 +181,7 @@ def build(
             if state == "pending":
                 template.submitted_at = min(submitted + timedelta(days=ctx.rng.randrange(0, 10)), ctx.now)
             elif state == "rejected":
+                template.submitted_at = submitted  # lists it under Rejected
                 reason = ctx.rng.choice(REJECTION_REASONS)
                 template.rejection_reason = reason
                 history.append(_history_entry(decided, moderator, "reject", reason))

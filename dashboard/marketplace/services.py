@@ -440,7 +440,8 @@ def moderate(
             )
         if len(reason) > MAX_REASON:
             raise ValidationFailed("The reason is too long.", {"reason": f"At most {MAX_REASON} characters."})
-        changes = {"moderation_status": "rejected", "submitted_at": None, "rejection_reason": reason}
+        # `submitted_at` stays: it lists the template under Rejected (the sparse queue index).
+        changes = {"moderation_status": "rejected", "rejection_reason": reason}
     elif action in ("feature", "unfeature"):
         changes = {"featured": action == "feature"}
     elif action == "unpublish":

@@ -229,8 +229,12 @@ def moderate(request: HttpRequest, template_id: str, action: str) -> HttpRespons
     return redirect("marketplace:detail", template_id=template_id)
 
 
+QUEUE_TABS = ("pending", "rejected", "listed")
+
+
 def _tab(request: HttpRequest) -> str:
-    return "listed" if (request.GET.get("tab") or request.POST.get("tab")) == "listed" else "pending"
+    tab = request.GET.get("tab") or request.POST.get("tab")
+    return tab if tab in QUEUE_TABS else "pending"
 
 
 @scoped(roles=[STAFF, MODERATOR])
@@ -240,7 +244,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     if tab == "listed":
         page = browsing.listed(request.scope, cursor=cursor)
     else:
-        page = browsing.moderation_queue(request.scope, cursor=cursor)
+        page = browsing.moderation_queue(request.scope, cursor=cursor, status=tab)
     context = {"page": page, "tab": tab, "queue_url": reverse("marketplace:queue")}
     if _partial(request):
         return render(request, "marketplace/queue.html#rows", context)

@@ -113,9 +113,28 @@ def test_the_listed_tab_shows_public_templates(moderator, make_template):
     assert template.template_id in html and "Unpublish" in html
 
 
+def test_the_rejected_tab_lists_rejections_with_their_reason_until_resubmitted(
+    moderator, acme_admin, make_template
+):
+    template = make_template("acme", state="pending")
+    url = f"/templates/{template.template_id}/moderate/reject/"
+    moderator.post(url, {"version": template.version, "reason": "Needs a README node."})
+    html = moderator.get("/templates/moderation/", {"tab": "rejected"}).content.decode()
+    assert template.template_id in queue_ids(html)
+    assert "Needs a README node." in html and "by moderator@diatonic.test" in html
+    assert template.template_id not in queue_ids(moderator.get("/templates/moderation/").content.decode())
+    stored = AgentTemplate.get(template.template_id)
+    acme_admin.post(f"/templates/{template.template_id}/submit/", {"version": stored.version})
+    assert AgentTemplate.get(template.template_id).moderation_status == "pending"
+    assert template.template_id in queue_ids(moderator.get("/templates/moderation/").content.decode())
+    rejected = moderator.get("/templates/moderation/", {"tab": "rejected"}).content.decode()
+    assert template.template_id not in queue_ids(rejected)
+
+
 def test_tenant_admins_have_no_moderation(acme_admin, make_template):
     template = make_template("acme", state="pending")
     assert acme_admin.get("/templates/moderation/").status_code == 403
+    assert acme_admin.get("/templates/moderation/", {"tab": "rejected"}).status_code == 403
     assert acme_admin.post(f"/templates/{template.template_id}/moderate/approve/").status_code == 403
     assert AgentTemplate.get(template.template_id).moderation_status == "pending"
 

@@ -27,3 +27,7 @@ def test_a_moderator_rejects_with_a_reason_and_the_row_says_so(page_as, people, 
     page.fill(f"#row-{template.template_id} input[name=reason]", "Uses a tool that leaks data.")
     page.locator(f"#row-{template.template_id} button:has-text('Reject')").click()
     page.locator(f"#row-{template.template_id} >> text=the author sees your reason").wait_for()
+    page.click("nav.tabs >> text=Rejected")
+    row = page.locator(f"#row-{template.template_id}")
+    row.locator("text=Uses a tool that leaks data.").wait_for()
+    assert "Rejected" in row.inner_text()
