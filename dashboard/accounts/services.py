@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from django.contrib.auth.hashers import check_password, make_password
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts import audit, ratelimit
 from dashboard.accounts.models import ROLES, SessionItem, Tenant, User
@@ -14,7 +14,7 @@ from dashboard.dynamo import clock, request_cache
 from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.errors import Conflict, NotFound, ValidationFailed
 from dashboard.dynamo.ids import new_id
-from dashboard.dynamo.transactions import condition_failed, transient
+from dashboard.dynamo.transactions import save_together
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
@@ -136,6 +136,9 @@ def _role_errors(role: str, tenant_id: str | None) -> dict[str, str]:
     return {}
 
 
+STALE_PERSON = "Someone else changed this person meanwhile. Review their details and save again."
+
+
 def update_user(
     scope: AccessScope,
     user_id: str,
@@ -156,7 +159,7 @@ def update_user(
     if user is None:
         raise NotFound("That user was not found.")
     if expected_version is not None and user.version != expected_version:
-        raise Conflict("Someone else changed this person meanwhile. Review their details and save again.")
+        raise Conflict(STALE_PERSON)
     tenant_id = tenant_id or None
     errors = _role_errors(role, tenant_id)
     if password and len(password) < MIN_PASSWORD_LENGTH:
@@ -185,16 +188,7 @@ def update_user(
     if password:
         user.password = make_password(password)
     event = audit.build_event(scope, "user.update", "user", user_id, tenant_id=tenant_id, changes=changes)
-    try:
-        with transact_write() as tx:
-            tx.save(user)  # carries the version condition
-            tx.save(event)
-    except TransactWriteError as exc:
-        if condition_failed(exc) or transient(exc):
-            raise Conflict(
-                "Someone else changed this person meanwhile. Review their details and save again."
-            ) from None
-        raise
+    save_together([user, event], STALE_PERSON)  # the user carries its version condition
     if ends_sessions:
         end_sessions(user_id)
     return user

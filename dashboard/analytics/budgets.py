@@ -13,17 +13,14 @@ import calendar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from pynamodb.exceptions import TransactWriteError
-
 from dashboard.accounts import audit
 from dashboard.accounts.scope import STAFF, TENANT_ADMIN, AccessScope
 from dashboard.accounts.services import TENANTS_KEY, get_tenant
 from dashboard.analytics import reading
 from dashboard.analytics.tenancy import resolve_tenant
 from dashboard.dynamo import request_cache
-from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.errors import Conflict, ValidationFailed
-from dashboard.dynamo.transactions import condition_failed, transient
+from dashboard.dynamo.transactions import save_together
 
 RUN_RATE_DAYS = 7
 MAX_BUDGET_MICRO_USD = 10**15  # one billion dollars
@@ -124,13 +121,9 @@ def set_budget(
         changes={"monthly_budget_micro_usd": [before, budget_micro_usd]},
     )
     try:
-        with transact_write() as tx:
-            tx.save(tenant)  # carries the version condition
-            tx.save(event)
-    except TransactWriteError as exc:
-        if condition_failed(exc) or transient(exc):
-            raise Conflict(_conflict_message(get_tenant(tenant_id))) from None
-        raise
+        save_together([tenant, event], "")  # the tenant carries its version condition
+    except Conflict:
+        raise Conflict(_conflict_message(get_tenant(tenant_id))) from None
     request_cache.forget(TENANTS_KEY)
     return tenant
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -53,3 +54,19 @@ def commit(
                 raise
             time.sleep(min(0.5, 0.01 * 2**attempt) * random.random())  # noqa: S311 — jitter
     raise Conflict(busy_message)
+
+
+def save_together(items: Iterable[Any], conflict_message: str, fields: dict[str, str] | None = None) -> None:
+    """Save the items (say, a changed record and its audit event) in one transaction.
+
+    Losing a race — a version or existence condition failed, or another transaction held an item —
+    becomes `Conflict`: nothing was written and the person should look again before retrying.
+    """
+    try:
+        with transact_write() as tx:
+            for item in items:
+                tx.save(item)
+    except TransactWriteError as exc:
+        if condition_failed(exc) or transient(exc):
+            raise Conflict(conflict_message, fields) from None
+        raise

@@ -13,16 +13,15 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts import audit
 from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.accounts.tenancy import get_in_scope
 from dashboard.dynamo import clock
-from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.errors import Conflict, NotFound, ValidationFailed
 from dashboard.dynamo.paging import Page, paginate
-from dashboard.dynamo.transactions import condition_failed
+from dashboard.dynamo.transactions import save_together
 from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, NodeConfig, Project
 from dashboard.flows.node_catalogue import SECRET_MASK, ConfigError, NodeType, get_node_type
 from dashboard.flows.node_types import SCHEMAS
@@ -246,14 +245,7 @@ def save_node_config(
         tenant_id=state.node.tenant_id,
         changes=describe_changes(node_type, state.config, config, expected_version + 1),
     )
-    try:
-        with transact_write() as tx:
-            tx.save(item)
-            tx.save(event)
-    except TransactWriteError as exc:
-        if condition_failed(exc):
-            raise Conflict(CONFLICT_MESSAGE, {"version": "changed meanwhile"}) from None
-        raise
+    save_together([item, event], CONFLICT_MESSAGE, {"version": "changed meanwhile"})
     return NodeState(state.node, item, node_type, [])
 
 

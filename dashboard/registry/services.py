@@ -6,17 +6,16 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts import audit
 from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.accounts.tenancy import MAX_KEY_LENGTH, get_in_scope
 from dashboard.dynamo import clock
-from dashboard.dynamo.base import transact_write
-from dashboard.dynamo.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from dashboard.dynamo.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.dynamo.ids import new_id
 from dashboard.dynamo.paging import Page, paginate
-from dashboard.dynamo.transactions import condition_failed, transient
+from dashboard.dynamo.transactions import save_together
 from dashboard.flows.models import Project
 from dashboard.registry import inputs, lifecycle, versions
 from dashboard.registry.lifecycle import DEPLOYED, DEPLOYING, FAILED, PRODUCTION, RETIRED, ROLLED_BACK
@@ -212,20 +211,10 @@ def datasets_for(projects: list[Project]) -> list[Dataset]:
 # --- writes ------------------------------------------------------------------------------------
 
 
-def _commit(items: list[Any], event) -> None:
-    """Write the changed items and the audit event together; a lost race becomes Conflict."""
-    try:
-        with transact_write() as tx:
-            for item in items:
-                tx.save(item)
-            tx.save(event)
-    except TransactWriteError as exc:
-        if condition_failed(exc) or transient(exc):
-            raise Conflict(
-                "Someone else changed this model at the same moment, so nothing was changed. "
-                "Reload to see where it stands now."
-            ) from exc
-        raise
+MODEL_CHANGED = (
+    "Someone else changed this model at the same moment, so nothing was changed. "
+    "Reload to see where it stands now."
+)
 
 
 def _check_dataset(project_id: str, dataset_id: str | None) -> None:
@@ -300,7 +289,7 @@ def register_version(scope: AccessScope, model_id: str, data: dict[str, Any]) ->
         tenant_id=model.tenant_id,
         changes={"model": model.name, "version": version.version},
     )
-    _commit([model, version], event)
+    save_together([model, version, event], MODEL_CHANGED)
     return version
 
 
@@ -349,7 +338,7 @@ def register_model(scope: AccessScope, data: dict[str, Any]) -> tuple[MlModel, R
         tenant_id=tenant_id,
         changes={"name": model.name, "project": project.name, "version": version.version},
     )
-    _commit([model, version], event)
+    save_together([model, version, event], MODEL_CHANGED)
     return model, version
 
 
@@ -405,7 +394,7 @@ def change_status(
         tenant_id=model.tenant_id,
         changes={"model": model.name, "version": version.version, **change.changes},
     )
-    _commit(change.items, event)
+    save_together([*change.items, event], MODEL_CHANGED)
     return StatusChange(model, version, change.message)
 
 
