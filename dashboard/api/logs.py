@@ -1,5 +1,7 @@
 """JSON API endpoints of the logs area (thin: they call dashboard.logs services).
 
+GET  /api/experiments                           the tenant's experiments, newest first (cursor)
+POST /api/experiments                           create one: {"project_id", "name", "description"?, "experiment_id"?}
 POST /api/experiments/{id}/logs                 one line or a batch of up to 500 (idempotent)
 GET  /api/experiments/{id}/logs                 the experiment's lines (filters, signed cursor)
 GET  /api/experiments/{id}/runs/{run_id}/logs   one run's lines after a position (filters)
@@ -17,11 +19,13 @@ from dashboard.dynamo.errors import ValidationFailed
 from dashboard.logs import experiment_logs, ingest, lines, reading, services
 from dashboard.logs.reading import LogFilters
 
+EXPERIMENTS_PAGE_MAX = 50  # each experiment brings a query for its recent runs
 
-def _limit(request: HttpRequest, default: int = 200) -> int:
+
+def _limit(request: HttpRequest, default: int = 200, most: int = reading.MAX_WINDOW) -> int:
     raw = request.GET.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= reading.MAX_WINDOW:
-        raise ValidationFailed("limit must be a whole number from 1 to 500.", {"limit": "1–500"})
+    if not raw.isdigit() or not 1 <= int(raw) <= most:
+        raise ValidationFailed(f"limit must be a whole number from 1 to {most}.", {"limit": f"1–{most}"})
     return int(raw)
 
 
@@ -36,6 +40,42 @@ def _run_dict(run) -> dict:
         "line_count": int(run.line_count or 0),
         "error_count": int(run.error_count or 0),
         "warning_count": int(run.warning_count or 0),
+    }
+
+
+def _experiment_dict(experiment) -> dict:
+    return {
+        "experiment_id": experiment.experiment_id,
+        "project_id": experiment.project_id,
+        "name": experiment.name,
+        "description": experiment.description or "",
+        "created_at": experiment.created_at.isoformat(),
+    }
+
+
+@api_view(["GET", "POST"])
+def experiments_endpoint(request: HttpRequest):
+    if request.method == "POST":
+        body = read_json(request)
+        if not isinstance(body, dict):
+            raise ValidationFailed("Send a JSON object.", {"body": "an object"})
+        experiment = services.create_experiment(
+            request.scope,
+            body.get("project_id"),
+            body.get("name"),
+            body.get("description") or "",
+            experiment_id=body.get("experiment_id"),
+        )
+        return JsonResponse(_experiment_dict(experiment), status=201)
+    page = services.list_experiments(
+        request.scope, cursor=request.GET.get("cursor"), limit=_limit(request, 20, EXPERIMENTS_PAGE_MAX)
+    )
+    return {
+        "experiments": [
+            {**_experiment_dict(s.experiment), "recent_runs": [_run_dict(run) for run in s.runs]}
+            for s in page.items
+        ],
+        "next_cursor": page.next_cursor,
     }
 
 
@@ -95,6 +135,7 @@ def run_endpoint(request: HttpRequest, experiment_id: str, run_id: str):
 
 
 urlpatterns = [
+    path("experiments", experiments_endpoint, name="experiments"),
     path("experiments/<str:experiment_id>/logs", experiment_logs_endpoint, name="experiment_logs"),
     path("experiments/<str:experiment_id>/runs", runs_endpoint, name="experiment_runs"),
     path("experiments/<str:experiment_id>/runs/<str:run_id>", run_endpoint, name="experiment_run"),

@@ -14,7 +14,7 @@ from dashboard.accounts import audit
 from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.accounts.tenancy import get_in_scope
 from dashboard.dynamo import base, clock
-from dashboard.dynamo.errors import Conflict, ValidationFailed
+from dashboard.dynamo.errors import Conflict, NotFound, ValidationFailed
 from dashboard.dynamo.ids import new_id
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.dynamo.transactions import commit, condition_failed
@@ -96,10 +96,23 @@ def running_runs(scope: AccessScope, *, limit: int = 25) -> list[ExperimentRun]:
 def create_experiment(
     scope: AccessScope, project_id: str, name: str, description: str = "", experiment_id: str | None = None
 ) -> Experiment:
+    """A new experiment in a project of the scope's tenant. A client-chosen id makes a retry harmless."""
     scope.require_role(*READERS)
-    name = (name or "").strip()
+    name = (name or "").strip() if isinstance(name, str) else ""
     if not name or len(name) > 120:
         raise ValidationFailed("The experiment needs a name.", {"name": "1–120 characters."})
+    if not isinstance(description, str) or len(description) > 2000:
+        raise ValidationFailed(
+            "The description is not valid.", {"description": "text of at most 2,000 characters"}
+        )
+    if experiment_id is not None and not (
+        isinstance(experiment_id, str) and RUN_ID_PATTERN.match(experiment_id)
+    ):
+        raise ValidationFailed(
+            "The experiment id is not valid.", {"experiment_id": "1–80 letters, digits, or _ . : - (no #)."}
+        )
+    if not isinstance(project_id, str) or not project_id:
+        raise ValidationFailed("Name the project.", {"project_id": "required"})
     project = get_in_scope(scope, Project, project_id, what="That project")
     experiment = Experiment(
         experiment_id=experiment_id or new_id("exp"),
@@ -123,7 +136,18 @@ def create_experiment(
         tx.save(experiment, condition=Experiment.experiment_id.does_not_exist())
         tx.save(event)
 
-    commit(build, "An experiment with this id exists already.")
+    try:
+        commit(build, "An experiment with this id exists already.")
+    except Conflict:
+        try:
+            existing = get_experiment(scope, experiment.experiment_id)
+        except NotFound:
+            existing = None  # another tenant's: say no more than that the id is taken
+        if existing is None or (existing.project_id, existing.name) != (project_id, name):
+            raise Conflict(
+                "This experiment id is taken; choose another.", {"experiment_id": "taken"}
+            ) from None
+        return existing  # a retry of the same creation
     return experiment
 
 
