@@ -11,7 +11,6 @@ from dashboard.accounts import audit, ratelimit
 from dashboard.accounts.models import ROLES, SessionItem, Tenant, User
 from dashboard.accounts.scope import MODERATOR, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.dynamo import clock, request_cache
-from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.errors import Conflict, NotFound, ValidationFailed
 from dashboard.dynamo.ids import new_id
 from dashboard.dynamo.transactions import save_together
@@ -120,9 +119,7 @@ def create_user(
     event = audit.build_event(
         by, "user.create", "user", user.user_id, tenant_id=tenant_id, changes={"email": email, "role": role}
     )
-    with transact_write() as tx:
-        tx.save(user)
-        tx.save(event)
+    save_together([user, event], "That user id is taken.")
     return user
 
 
