@@ -225,6 +225,24 @@ def end_sessions(user_id: str) -> int:
     return ended
 
 
+def session_count(user_id: str) -> int:
+    """Signed-in browsers of a user (expired sessions the TTL has not removed yet count too)."""
+    return sum(1 for _ in SessionItem.by_user.query(user_id))
+
+
+def sign_out_everywhere(scope: AccessScope, user_id: str) -> int:
+    """Staff end every session of a person, say after a lost laptop."""
+    scope.require_role(STAFF)
+    user = get_user(user_id)
+    if user is None:
+        raise NotFound("That user was not found.")
+    ended = end_sessions(user_id)
+    audit.record(
+        scope, "user.sign_out", "user", user_id, tenant_id=user.tenant_id, changes={"sessions": ended}
+    )
+    return ended
+
+
 def set_active(scope: AccessScope, user_id: str, active: bool) -> User:
     scope.require_role(STAFF)
     user = get_user(user_id)

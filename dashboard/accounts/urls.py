@@ -13,4 +13,5 @@ urlpatterns = [
     path("users/", views.users, name="users"),
     path("users/<str:user_id>/", views.user_edit, name="user_edit"),
     path("users/<str:user_id>/active/", views.user_set_active, name="user_set_active"),
+    path("users/<str:user_id>/sign-out/", views.user_sign_out, name="user_sign_out"),
 ]

@@ -185,7 +185,16 @@ def user_edit(request: HttpRequest, user_id: str) -> HttpResponse:
                 return redirect("accounts:users")
         else:
             status = 422
-    return render(request, "accounts/user_edit.html", {"person": person, "form": form}, status=status)
+    context = {"person": person, "form": form, "sessions": services.session_count(user_id)}
+    return render(request, "accounts/user_edit.html", context, status=status)
+
+
+@require_POST
+@access.scoped(roles=[STAFF])
+def user_sign_out(request: HttpRequest, user_id: str) -> HttpResponse:
+    ended = services.sign_out_everywhere(request.scope, user_id)
+    messages.success(request, f"Signed out of {ended} session{'s' if ended != 1 else ''}.")
+    return redirect("accounts:user_edit", user_id=user_id)
 
 
 def _show_errors(form, exc: DashboardError) -> None:

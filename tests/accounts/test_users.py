@@ -186,6 +186,29 @@ def test_editing_needs_staff_and_a_real_person(people, acme_admin, staff):
     assert staff.get("/account/users/usr_nobody/").status_code == 404
 
 
+def test_staff_see_a_persons_sessions_and_sign_them_out_everywhere(people, staff):
+    user = services.create_user(f"{unique('so')}@acme.test", PASSWORD, "tenant_admin", "acme")
+    laptop, phone = client_for(user), client_for(user)
+    html = staff.get(f"/account/users/{user.user_id}/").content.decode()
+    assert 'id="session-count">2<' in html
+    response = staff.post(f"/account/users/{user.user_id}/sign-out/", follow=True)
+    assert "Signed out of 2 sessions." in response.content.decode()
+    assert laptop.get("/").status_code == 302 and phone.get("/").status_code == 302
+    assert services.get_user(user.user_id).is_active  # they can sign in again
+    event = next(
+        e
+        for e in AuditEvent.query("acme", scan_index_forward=False, limit=50)
+        if e.target_id == user.user_id and e.action == "user.sign_out"
+    )
+    assert event.changes == {"sessions": 2} and event.actor_id == people["staff"].user_id
+    assert staff.post("/account/users/usr_nobody/sign-out/").status_code == 404
+
+
+def test_a_tenant_admin_cannot_sign_others_out(people, acme_admin):
+    target = people["admin of globex"]
+    assert acme_admin.post(f"/account/users/{target.user_id}/sign-out/").status_code == 403
+
+
 @pytest.mark.browser
 def test_in_the_browser_staff_rename_and_promote_a_person(page_as, people):
     user = services.create_user(f"{unique('pr')}@globex.test", PASSWORD, "tenant_admin", "globex")
