@@ -1,5 +1,7 @@
 """Projects, studio flows with their nodes, edges and snapshots, and node configurations."""
 
+from __future__ import annotations
+
 from pynamodb.attributes import (
     JSONAttribute,
     NumberAttribute,
@@ -88,6 +90,18 @@ class FlowEdge(DynamoModel):
     source = UnicodeAttribute()
     target = UnicodeAttribute()
     label = UnicodeAttribute(default="")
+
+    @classmethod
+    def from_definition(cls, flow_id: str, tenant_id: str, edge: dict) -> FlowEdge:
+        """The item of one edge of a flow definition (`{"id", "source", "target", "label"?}`)."""
+        return cls(
+            flow_id=flow_id,
+            edge_id=edge["id"],
+            tenant_id=tenant_id,
+            source=edge["source"],
+            target=edge["target"],
+            label=edge.get("label", ""),
+        )
 
 
 class FlowSnapshot(DynamoModel):

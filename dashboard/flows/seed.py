@@ -191,16 +191,9 @@ def seed(ctx: SeedContext) -> None:
                                 version=1,
                             )
                         )
-                for edge in definition["edges"]:
-                    edges.append(
-                        FlowEdge(
-                            flow_id=flow_id,
-                            edge_id=edge["id"],
-                            tenant_id=tenant_id,
-                            source=edge["source"],
-                            target=edge["target"],
-                        )
-                    )
+                edges.extend(
+                    FlowEdge.from_definition(flow_id, tenant_id, edge) for edge in definition["edges"]
+                )
                 for version in (1, 2):
                     snapshots.append(
                         FlowSnapshot(

@@ -12,6 +12,7 @@ from ulid import ULID
 
 from dashboard.accounts.models import AuditEvent
 from dashboard.dynamo.seeding import SeedContext
+from dashboard.flows.seed import flow_definition
 from dashboard.marketplace.catalogue import CATEGORIES
 from dashboard.marketplace.models import AgentTemplate, SearchToken, TemplateRating
 from dashboard.marketplace.services import derived_keys, search_token, token_keys
@@ -96,15 +97,10 @@ REJECTION_REASONS = [
 
 
 def definition_for(node_types: list[str]) -> dict:
-    nodes = [
-        {"id": f"n{i + 1}", "type": node_type, "label": node_type.replace("_", " ").title()}
-        for i, node_type in enumerate(node_types)
-    ]
-    edges = [
-        {"id": f"e{i + 1}", "source": nodes[i]["id"], "target": nodes[i + 1]["id"]}
-        for i in range(len(nodes) - 1)
-    ]
-    if "condition" in node_types:  # a condition branches: its "no" path skips ahead to the output
+    """A studio flow's chain of nodes, plus a "no" branch from a condition that skips to the output."""
+    definition = flow_definition(node_types)
+    nodes, edges = definition["nodes"], definition["edges"]
+    if "condition" in node_types:
         branch = node_types.index("condition")
         if branch + 2 < len(nodes):
             edges.append(
@@ -115,7 +111,7 @@ def definition_for(node_types: list[str]) -> dict:
                     "label": "no",
                 }
             )
-    return {"nodes": nodes, "edges": edges}
+    return definition
 
 
 def template_id_at(ctx: SeedContext, moment: datetime) -> str:

@@ -506,17 +506,7 @@ def use_template(scope: AccessScope, template_id: str, project_id: str, flow_nam
         )
         for node in graph["nodes"]
     ]
-    edges = [
-        FlowEdge(
-            flow_id=flow_id,
-            edge_id=edge["id"],
-            tenant_id=tenant_id,
-            source=edge["source"],
-            target=edge["target"],
-            label=edge.get("label", ""),
-        )
-        for edge in graph["edges"]
-    ]
+    edges = [FlowEdge.from_definition(flow_id, tenant_id, edge) for edge in graph["edges"]]
     snapshot = FlowSnapshot(
         flow_id=flow_id,
         version=1,
