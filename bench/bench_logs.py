@@ -81,7 +81,7 @@ def _load(run: ExperimentRun, total: int, writers: int) -> list[str]:
                 print(f"  loaded {done:,} lines", flush=True)
     seconds = time.perf_counter() - started
     print(f"  loaded {total:,} lines in {seconds:.0f} s ({total / seconds:,.0f} lines/s, batch writes)")
-    ExperimentRun(run.experiment_id, run.run_id).update(
+    ExperimentRun(run.experiment_key, run.run_id).update(
         actions=[
             ExperimentRun.line_count.set(total),
             ExperimentRun.error_count.set(sum(i.severity in lines.ERROR_SEVERITIES for i in items)),

@@ -46,7 +46,7 @@ def acme(dynamodb_local):
     version = next(iter(RegistryVersion.by_tenant.query("acme", limit=1)))
     execution = next(iter(Execution.by_tenant.query("acme", limit=1)))
     experiment = next(iter(Experiment.by_tenant.query("acme", limit=1)))
-    run = next(iter(ExperimentRun.query(experiment.experiment_id, limit=1)))
+    run = next(iter(ExperimentRun.query(experiment.experiment_key, limit=1)))
     flow = next(iter(Flow.by_tenant.query("acme", limit=1)))
     node = next(iter(FlowNode.query(flow.flow_id, limit=1)))
     globex_admin = next(iter(User.by_tenant.query("globex", limit=1)))
@@ -149,7 +149,8 @@ def test_an_api_key_never_lists_another_tenants_executions_of_the_same_agent(acm
     response = Client().get(
         f"/api/agents/{acme['agent']}/runs", HTTP_AUTHORIZATION=f"Bearer {acme['globex_key']}"
     )
-    assert response.status_code in (200, 404)
+    # Agents belong to their tenant: globex's agent of the same name is its own (with no runs here).
+    assert response.status_code == 200 and response.json()["runs"] == []
     assert acme["execution"] not in response.content.decode()
 
 
@@ -167,3 +168,168 @@ def test_an_absurd_id_is_a_json_404_for_the_api(acme, method, url, body):
     auth = f"Bearer {acme['globex_key']}"
     response = getattr(Client(), method)(url.format(**absurd), HTTP_AUTHORIZATION=auth, **extra)
     assert response.status_code in (404, 422)
+
+
+# --- the same client-chosen ids in two tenants --------------------------------------------------------
+#
+# Experiment, run and agent ids are chosen by clients. Acme and globex both get an experiment with the
+# same id, each with a run of the same id; each tenant must see and change only its own, through every
+# page, poll, download and endpoint.
+
+
+class _Api:
+    def __init__(self, token: str):
+        self.headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+    def get(self, url: str, **params):
+        return Client().get(url, params, **self.headers)
+
+    def post(self, url: str, body):
+        return Client().post(url, json.dumps(body), content_type="application/json", **self.headers)
+
+
+@pytest.fixture(scope="module")
+def twins(acme):
+    """On the sweep's demo tables: the demo's own people of both tenants."""
+    from dashboard.dynamo import clock
+    from dashboard.flows.models import Project
+    from tests.conftest import unique
+
+    staff = scope_for_user(next(iter(User.by_role.query("staff", limit=1))))
+    admins = {"acme": next(iter(User.by_tenant.query("acme", limit=1))), "globex": acme["globex_admin"]}
+    experiment_id, run_id = unique("exp-twin"), "run-1"
+    sides = {}
+    for tenant in ("acme", "globex"):
+        api = _Api(create_key(staff, tenant, f"twins {tenant}").token)
+        now = clock.now()
+        project = Project(
+            project_id=unique("prj"), tenant_id=tenant, name="P", created_at=now, updated_at=now
+        )
+        project.save()
+        made = api.post(
+            "/api/experiments",
+            {"project_id": project.project_id, "name": tenant, "experiment_id": experiment_id},
+        )
+        assert made.status_code == 201
+        assert api.post(f"/api/experiments/{experiment_id}/runs", {"run_id": run_id}).status_code == 201
+        lines = [
+            {
+                "run_id": run_id,
+                "ts": clock.epoch_ms() - 1000 + n,
+                "severity": "info",
+                "component": "c",
+                "message": f"{tenant} line {n}",
+                "seq": n,
+            }
+            for n in range(3)
+        ]
+        assert api.post(f"/api/experiments/{experiment_id}/logs", {"lines": lines}).status_code == 201
+        sides[tenant] = {"api": api, "browser": client_for(admins[tenant])}
+    return {"experiment": experiment_id, "run": run_id, **sides}
+
+
+def _messages(response) -> list[str]:
+    return [line["message"] for line in response.json()["lines"]]
+
+
+def test_each_tenant_reads_only_its_own_lines_of_the_same_run_id_through_the_api(twins):
+    base = f"/api/experiments/{twins['experiment']}"
+    for tenant, other in (("acme", "globex"), ("globex", "acme")):
+        api = twins[tenant]["api"]
+        for url in (f"{base}/runs/{twins['run']}/logs", f"{base}/logs"):
+            messages = _messages(api.get(url, limit=50))
+            assert messages and all(m.startswith(tenant) for m in messages), url
+        by_run = _messages(api.get(f"{base}/logs", run_id=twins["run"], limit=50))
+        assert by_run and not any(m.startswith(other) for m in by_run)
+
+
+def test_each_tenant_sees_only_its_own_lines_in_the_viewer_and_downloads(twins):
+    base = f"/experiments/{twins['experiment']}/runs/{twins['run']}/logs/"
+    for tenant, other in (("acme", "globex"), ("globex", "acme")):
+        browser = twins[tenant]["browser"]
+        page = browser.get(base).content.decode()
+        assert f"{tenant} line 0" in page and f"{other} line" not in page
+        for fmt in ("ndjson", "text"):
+            download = b"".join(browser.get(base + "download/", {"format": fmt}).streaming_content).decode()
+            assert download.count(f"{tenant} line") == 3 and f"{other} line" not in download
+        experiment_page = browser.get(f"/experiments/{twins['experiment']}/").content.decode()
+        assert f">{tenant}<" in experiment_page or tenant in experiment_page
+
+
+def test_writing_and_finishing_a_run_changes_only_the_writers_tenant(twins):
+    base = f"/api/experiments/{twins['experiment']}"
+    globex, acme = twins["globex"]["api"], twins["acme"]["api"]
+    from dashboard.dynamo import clock
+
+    line = {
+        "run_id": twins["run"],
+        "ts": clock.epoch_ms(),
+        "severity": "error",
+        "component": "c",
+        "message": "globex injected",
+        "seq": 99,
+    }
+    assert globex.post(f"{base}/logs", line).status_code == 201
+    assert "globex injected" not in _messages(acme.get(f"{base}/runs/{twins['run']}/logs", limit=50))
+    viewer = twins["acme"]["browser"].get(f"/experiments/{twins['experiment']}/runs/{twins['run']}/logs/")
+    assert "globex injected" not in viewer.content.decode()
+
+    finished = globex.post(f"{base}/runs/{twins['run']}", {"status": "failed"})
+    assert finished.status_code == 200 and finished.json()["status"] == "failed"
+    assert acme.get(f"{base}/runs/{twins['run']}/logs").json()["run"]["status"] == "running"
+    # Acme's live viewer keeps polling: no closing line of globex's run reaches it.
+    acme_browser = twins["acme"]["browser"]
+    page = acme_browser.get(f"/experiments/{twins['experiment']}/runs/{twins['run']}/logs/")
+    assert page.context["live"] is True
+    tail_url = page.context["tail_url"]
+    poll = acme_browser.get(tail_url, HTTP_HX_REQUEST="true")
+    assert poll.status_code == 200 and "Run failed" not in poll.content.decode()
+
+
+def test_a_viewer_token_of_one_tenant_does_not_open_the_others_run(twins):
+    acme_browser = twins["acme"]["browser"]
+    page = acme_browser.get(f"/experiments/{twins['experiment']}/runs/{twins['run']}/logs/")
+    tail_url = page.context["tail_url"] or ""
+    assert "t=" in tail_url
+    stolen = twins["globex"]["browser"].get(tail_url, HTTP_HX_REQUEST="true")
+    assert stolen.status_code == 404
+
+
+def test_a_run_named_like_another_tenants_run_reads_nothing_of_it(acme):
+    # The attack of issue 10: globex starts a run with acme's run id in a globex experiment.
+    from dashboard.dynamo import clock
+    from dashboard.flows.models import Project
+    from tests.conftest import unique
+
+    api = _Api(acme["globex_key"])
+    now = clock.now()
+    project = Project(project_id=unique("prj"), tenant_id="globex", name="P", created_at=now, updated_at=now)
+    project.save()
+    experiment = api.post("/api/experiments", {"project_id": project.project_id, "name": "x"}).json()
+    runs = f"/api/experiments/{experiment['experiment_id']}/runs"
+    assert api.post(runs, {"run_id": acme["run"]}).status_code == 201
+    assert _messages(api.get(f"{runs}/{acme['run']}/logs", limit=50)) == []
+
+
+def test_both_tenants_record_and_list_their_own_executions_of_the_same_agent(acme):
+    from dashboard.dynamo import clock
+
+    staff = next(iter(User.by_role.query("staff", limit=1)))
+    acme_api = _Api(create_key(scope_for_user(staff), "acme", "agents twin").token)
+    globex_api = _Api(acme["globex_key"])
+    agent = "support-bot-twin"
+    started = clock.now().isoformat()
+    for api, tenant in ((globex_api, "globex"), (acme_api, "acme")):
+        run = {
+            "execution_id": f"ex-{tenant}",
+            "user_id": "u1",
+            "model": "gpt-4o",
+            "status": "succeeded",
+            "started_at": started,
+            "duration_ms": 10,
+            "cost_micro_usd": 5,
+        }
+        assert api.post(f"/api/agents/{agent}/runs", run).status_code == 201
+    for api, tenant in ((globex_api, "globex"), (acme_api, "acme")):
+        listed = api.get(f"/api/agents/{agent}/runs").json()["runs"]
+        assert [r["execution_id"] for r in listed] == [f"ex-{tenant}"]

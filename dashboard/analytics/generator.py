@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dashboard.analytics import pricing
-from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution
+from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, scoped_key
 from dashboard.analytics.timefmt import iso_ms
 
 
@@ -126,12 +126,15 @@ def _one(rng, tenant_id, users, agents, started, execution_id, short_text) -> Ex
     user_id = users[min(len(users) - 1, int(abs(rng.gauss(0, len(users) / 2.5))))]
     prompt = PROMPTS[int(rng.random() * len(PROMPTS))]
     return Execution(
-        agent_id=agent.agent_id,
+        agent_key=scoped_key(tenant_id, agent.agent_id),
         sk=f"{started_at}#{execution_id}",
+        agent_id=agent.agent_id,
         execution_id=execution_id,
+        tenant_execution=scoped_key(tenant_id, execution_id),
         tenant_id=tenant_id,
         tenant_status=f"{tenant_id}#{status}",
         user_id=user_id,
+        tenant_user=scoped_key(tenant_id, user_id),
         model=model,
         status=status,
         started_at=started_at,

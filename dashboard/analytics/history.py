@@ -16,7 +16,7 @@ from functools import partial
 
 from dashboard.accounts.scope import AccessScope
 from dashboard.analytics import ingestion
-from dashboard.analytics.models import Execution
+from dashboard.analytics.models import Execution, scoped_key
 from dashboard.analytics.tenancy import resolve_tenant
 from dashboard.analytics.timefmt import day_end, day_start
 from dashboard.dynamo import clock
@@ -65,8 +65,7 @@ def _query(tenant_id: str, filters: ExecutionFilters):
     now = clock.now()
     extra = []
     if filters.agent_id:
-        key = partial(Execution.query, filters.agent_id, _range(Execution.sk, filters))
-        extra.append(Execution.tenant_id == tenant_id)
+        key = partial(Execution.query, scoped_key(tenant_id, filters.agent_id), _range(Execution.sk, filters))
         if filters.status:
             extra.append(Execution.status == filters.status)
         if filters.user_id:
@@ -80,13 +79,16 @@ def _query(tenant_id: str, filters: ExecutionFilters):
         if filters.user_id:
             extra.append(Execution.user_id == filters.user_id)
     elif filters.user_id:
-        key = partial(Execution.by_user.query, filters.user_id, _range(Execution.started_at, filters))
-        extra.append(Execution.tenant_id == tenant_id)  # user ids are the clients' own, not unique
+        key = partial(
+            Execution.by_user.query,
+            scoped_key(tenant_id, filters.user_id),
+            _range(Execution.started_at, filters),
+        )
     else:
         key = partial(Execution.by_tenant.query, tenant_id, _range(Execution.started_at, filters))
     if filters.model:
         extra.append(Execution.model == filters.model)
-    selective = bool(extra) and not (filters.agent_id and len(extra) == 1)
+    selective = bool(extra)
     condition = _and([Execution.expires_at > now, *extra])
     return partial(key, scan_index_forward=False, filter_condition=condition), selective
 
@@ -125,7 +127,7 @@ def list_executions(
     if tenant_id is None:
         tenant_id = scope.require_tenant()
     if filters.agent_id:
-        check_agent(tenant_id, filters.agent_id)
+        ingestion.check_agent_id(filters.agent_id)
     query, selective = _query(tenant_id, filters)
     return bounded_page(
         query,
@@ -136,23 +138,13 @@ def list_executions(
     )
 
 
-def check_agent(tenant_id: str, agent_id: str) -> None:
-    """Another tenant's agent (or one never seen) is reported as not found."""
-    ingestion.check_agent_id(agent_id)
-    if ingestion.owner_of(agent_id) != tenant_id:
-        raise NotFound("That agent was not found.")
-
-
 def get_execution(scope: AccessScope, execution_id: str, tenant_id: str | None = None) -> Execution:
-    """One execution of the reader's tenant (staff: of the tenant named, else the first match)."""
-    tenant_id = resolve_tenant(scope, tenant_id)
+    """One execution of the reader's tenant (staff: of the tenant named or focused); one query."""
+    tenant_id = resolve_tenant(scope, tenant_id) or scope.require_tenant()
     if not ingestion.is_valid_id(execution_id):
         raise NotFound("That execution was not found.")
     now = clock.now()
-    for execution in Execution.by_execution_id.query(execution_id, limit=20):
-        if tenant_id is not None and execution.tenant_id != tenant_id:
-            continue
-        if execution.expires_at <= now:
-            continue
-        return execution
+    for execution in Execution.by_execution_id.query(scoped_key(tenant_id, execution_id), limit=5):
+        if execution.expires_at > now:
+            return execution
     raise NotFound("That execution was not found (executions are kept for 180 days).")

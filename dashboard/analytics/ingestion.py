@@ -1,12 +1,13 @@
 """Recording executions: validation, cost, and the one transaction that keeps rollups equal to history.
 
-Each execution is written in its own TransactWrite (8 items, far below DynamoDB's 100):
+Each execution is written in its own TransactWrite (7 items, far below DynamoDB's 100):
 - put the execution, on condition it does not exist;
 - put the id guard `tenant#execution#<id>` / `guard`, on condition it does not exist, so the same id
   sent again with another agent or start time cannot be counted twice;
-- claim (or confirm) the agent's owner row `owner#agent#<agent_id>` for this tenant, so one tenant
-  can never write into another tenant's agent;
 - ADD the execution's counters to its five rollup rows (total, agent, model, user, status of its day).
+
+Agent, user and execution ids are the clients' own names: every key that holds one carries the tenant
+(`models.scoped_key`), so two tenants may both run a `support-bot` and neither can touch the other's.
 
 Either all of it lands or none does. A repeat fails the guard's condition and is answered
 "already recorded" (counted once). Concurrent writers to the same rollup rows make DynamoDB cancel
@@ -26,7 +27,13 @@ from pynamodb.exceptions import TransactWriteError
 
 from dashboard.accounts.scope import API, AccessScope
 from dashboard.analytics import pricing, rollups
-from dashboard.analytics.models import EXECUTION_STATUSES, EXECUTION_TTL_DAYS, Execution, ExecutionRollup
+from dashboard.analytics.models import (
+    EXECUTION_STATUSES,
+    EXECUTION_TTL_DAYS,
+    Execution,
+    ExecutionRollup,
+    scoped_key,
+)
 from dashboard.analytics.timefmt import iso_ms, parse_iso
 from dashboard.dynamo import clock
 from dashboard.dynamo.base import transact_write
@@ -156,12 +163,15 @@ def build_execution(
     error_text = run.get("error") or None
     started_at = iso_ms(started)
     execution = Execution(
-        agent_id=agent_id,
+        agent_key=scoped_key(tenant_id, agent_id),
         sk=f"{started_at}#{run['execution_id']}",
+        agent_id=agent_id,
         execution_id=run["execution_id"],
+        tenant_execution=scoped_key(tenant_id, run["execution_id"]),
         tenant_id=tenant_id,
         tenant_status=f"{tenant_id}#{run['status']}",
         user_id=run["user_id"],
+        tenant_user=scoped_key(tenant_id, run["user_id"]),
         model=run["model"],
         status=run["status"],
         started_at=started_at,
@@ -202,17 +212,6 @@ def check_agent_id(agent_id: str) -> None:
         raise NotFound("That agent was not found.")
 
 
-def owner_of(agent_id: str) -> str | None:
-    try:
-        return ExecutionRollup.get(*owner_key(agent_id)).tenant_id
-    except ExecutionRollup.DoesNotExist:
-        return None
-
-
-def owner_key(agent_id: str) -> tuple[str, str]:
-    return f"owner#agent#{agent_id}", "owner"
-
-
 def guard_key(tenant_id: str, execution_id: str) -> tuple[str, str]:
     return f"{tenant_id}#execution#{execution_id}", "guard"
 
@@ -247,9 +246,6 @@ def record_runs(scope: AccessScope, agent_id: str, body: Any) -> list[Outcome]:
             else "The run is invalid; nothing was recorded.",
             errors,
         )
-    owner = owner_of(agent_id)
-    if owner is not None and owner != tenant_id:
-        raise NotFound("That agent was not found.")
     return [write_execution(execution) for execution in executions]
 
 
@@ -261,20 +257,14 @@ def write_execution(execution: Execution) -> Outcome:
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             with transact_write() as tx:
-                tx.save(execution, condition=Execution.agent_id.does_not_exist())
+                tx.save(execution, condition=Execution.agent_key.does_not_exist())
                 tx.save(
                     ExecutionRollup(
                         *guard_key(tenant_id, execution.execution_id),
                         tenant_id=tenant_id,
-                        ref=f"{execution.agent_id}|{execution.sk}",
+                        ref=f"{execution.agent_key}|{execution.sk}",
                     ),
                     condition=ExecutionRollup.pk.does_not_exist(),
-                )
-                tx.update(
-                    ExecutionRollup(*owner_key(execution.agent_id)),
-                    actions=[ExecutionRollup.tenant_id.set(tenant_id)],
-                    condition=ExecutionRollup.tenant_id.does_not_exist()
-                    | (ExecutionRollup.tenant_id == tenant_id),
                 )
                 actions = [getattr(ExecutionRollup, name).add(value) for name, value in added.items()]
                 for row_pk, row_sk in rollups.keys_for(execution):
@@ -282,10 +272,9 @@ def write_execution(execution: Execution) -> Outcome:
             return Outcome(execution.execution_id, True, execution.cost_micro_usd, execution.started_at)
         except TransactWriteError as exc:
             reasons = cancellation_codes(exc)
+            # The first two items are the execution and its id guard: either failing means "seen".
             if "ConditionalCheckFailed" in reasons[:2]:
                 return Outcome(execution.execution_id, False, execution.cost_micro_usd, execution.started_at)
-            if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
-                raise NotFound("That agent was not found.") from None
             if attempt == MAX_ATTEMPTS:
                 raise ServiceUnavailable(
                     "Too many concurrent writes to the same counters; try again shortly."

@@ -15,12 +15,17 @@ EXECUTION_TTL_DAYS = 180
 EXECUTION_STATUSES = ("succeeded", "failed", "timeout", "cancelled")
 
 
+def scoped_key(tenant_id: str, client_id: str) -> str:
+    """Agent, user and execution ids are the clients' own: every key holding one carries the tenant."""
+    return f"{tenant_id}#{client_id}"
+
+
 class ExecutionsByUser(GlobalSecondaryIndex):
     class Meta:
-        index_name = "user_id-started_at-index"
+        index_name = "tenant_user-started_at-index"
         projection = AllProjection()
 
-    user_id = UnicodeAttribute(hash_key=True)
+    tenant_user = UnicodeAttribute(hash_key=True)  # tenant_id#user_id
     started_at = UnicodeAttribute(range_key=True)
 
 
@@ -44,20 +49,25 @@ class ExecutionsByTenantStatus(GlobalSecondaryIndex):
 
 class ExecutionsById(GlobalSecondaryIndex):
     class Meta:
-        index_name = "execution_id-index"
+        index_name = "tenant_execution-index"
         projection = AllProjection()
 
-    execution_id = UnicodeAttribute(hash_key=True)
+    tenant_execution = UnicodeAttribute(hash_key=True)  # tenant_id#execution_id
 
 
 class Execution(DynamoModel):
+    """One agent execution. Agents belong to their tenant: acme's `support-bot` and globex's are two."""
+
     Meta = table_meta("agent-execution-history")
-    agent_id = UnicodeAttribute(hash_key=True)
+    agent_key = UnicodeAttribute(hash_key=True)  # tenant_id#agent_id
     sk = UnicodeAttribute(range_key=True)  # started_at#execution_id
+    agent_id = UnicodeAttribute()
     execution_id = UnicodeAttribute()
+    tenant_execution = UnicodeAttribute()
     tenant_id = UnicodeAttribute()
     tenant_status = UnicodeAttribute()
     user_id = UnicodeAttribute()
+    tenant_user = UnicodeAttribute()
     model = UnicodeAttribute()
     status = UnicodeAttribute()
     started_at = UnicodeAttribute()  # ISO-8601 UTC with milliseconds, sortable
@@ -76,14 +86,24 @@ class Execution(DynamoModel):
     by_tenant_status = ExecutionsByTenantStatus()
     by_execution_id = ExecutionsById()
 
+    @classmethod
+    def rekey_raw(cls, item: dict) -> dict:
+        """An item written before keys carried the tenant, with its new keys (create_tables migrates)."""
+        tenant = item["tenant_id"]["S"]
+        return {
+            **item,
+            "agent_key": {"S": scoped_key(tenant, item["agent_id"]["S"])},
+            "tenant_user": {"S": scoped_key(tenant, item["user_id"]["S"])},
+            "tenant_execution": {"S": scoped_key(tenant, item["execution_id"]["S"])},
+        }
+
 
 class ExecutionRollup(DynamoModel):
     """Atomic counters per tenant, dimension and day: pk `tenant#dimension`, sk `day#value`.
 
-    Dimensions: total (value `all`), agent, model, user, status. The same table holds two kinds of
-    guard rows written in the ingestion transaction (see dashboard.analytics.ingestion):
-    `tenant#execution#<execution_id>` / `guard` (an execution id counts once per tenant) and
-    `owner#agent#<agent_id>` / `owner` (an agent id belongs to the first tenant that records it).
+    Dimensions: total (value `all`), agent, model, user, status. The same table holds the guard rows
+    written in the ingestion transaction (see dashboard.analytics.ingestion):
+    `tenant#execution#<execution_id>` / `guard` (an execution id counts once per tenant).
     """
 
     Meta = table_meta("execution-rollups")

@@ -2,8 +2,8 @@
 
 `seed_demo --executions N` (default 20,000) spreads N executions over the demo tenants. Writes go
 through several threads (DynamoDB Local takes a few hundred items a second per connection). Each
-execution also gets its id-guard row, and each agent its owner row, exactly as ingestion writes
-them, so later API calls keep counting right. Budgets are then set (through the budget service,
+execution also gets its id-guard row exactly as ingestion writes it, so later API calls keep counting
+right. Budgets are then set (through the budget service,
 audited) so that the demo shows one tenant on track, one with a forecast above budget, one over.
 """
 
@@ -30,17 +30,13 @@ def seed(ctx: SeedContext) -> None:
     counts = [int(total * share / sum(shares)) for share in shares]
     counts[0] += total - sum(counts)
     accumulator = rollups.Accumulator()
-    extra_rows: list[ExecutionRollup] = []  # agent owner rows and execution id guards
+    extra_rows: list[ExecutionRollup] = []  # execution id guards
 
     def executions():
         for position, (tenant, count) in enumerate(zip(tenants, counts, strict=True)):
             admins = [user.user_id for user in ctx.admins.get(tenant.tenant_id, [])]
             users = admins + [f"{tenant.tenant_id}-user-{n:02d}" for n in range(1, EXTRA_USERS + 1)]
             agents = generator.agent_profiles(tenant.tenant_id, count=max(3, 6 - position))
-            extra_rows.extend(
-                ExecutionRollup(*ingestion.owner_key(agent.agent_id), tenant_id=tenant.tenant_id)
-                for agent in agents
-            )
             for execution in generator.generate(
                 ctx.rng, tenant.tenant_id, users, count, ctx.now, days=90, agents=agents
             ):
@@ -49,7 +45,7 @@ def seed(ctx: SeedContext) -> None:
                     ExecutionRollup(
                         *ingestion.guard_key(execution.tenant_id, execution.execution_id),
                         tenant_id=execution.tenant_id,
-                        ref=f"{execution.agent_id}|{execution.sk}",
+                        ref=f"{execution.agent_key}|{execution.sk}",
                     )
                 )
                 yield execution

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.conf import settings
 
+from dashboard.dynamo import rekey
 from dashboard.dynamo.base import MODELS
 
 
@@ -64,8 +65,12 @@ def add_missing_indexes(model) -> list[str]:
 
 
 def ensure_table(model) -> str:
-    """Create the table (or its missing indexes) and make sure TTL is on. Returns what was done."""
+    """Create the table (or its missing indexes, or migrate it to new keys) and make sure TTL is on.
+
+    Returns what was done."""
     done = "exists"
+    if rekey.needs_rekey(model):
+        done = rekey.rekey(model)
     if not model.exists():
         model.create_table(wait=True)
         done = "created"

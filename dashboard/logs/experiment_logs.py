@@ -9,7 +9,7 @@ from dashboard.logs.models import RunLogLine
 from dashboard.logs.reading import LogFilters
 from dashboard.logs.services import get_experiment, get_run
 
-KEY_NAMES = ("experiment_id", "run_id", "sk")
+KEY_NAMES = ("experiment_key", "run_key", "sk")
 
 
 def _condition(filters: LogFilters):
@@ -38,18 +38,18 @@ def list_lines(
     """Oldest first. With `run_id`, the run's own keys and GSIs serve the filters; across runs the
     experiment GSI is read with the filters applied by DynamoDB, at most `MAX_PAGES` pages a call."""
     if run_id:
-        get_run(scope, experiment_id, run_id)
-        purpose = f"logs:run:{run_id}:{sorted(filters.as_params().items())}"
+        run = get_run(scope, experiment_id, run_id)
+        purpose = f"logs:run:{run.run_key}:{sorted(filters.as_params().items())}"
         start = decode_cursor(cursor, purpose)
-        window = reading.tail(run_id, filters, start["after"] if start else None, limit=limit)
+        window = reading.tail(run.run_key, filters, start["after"] if start else None, limit=limit)
         next_cursor = None if window.complete else encode_cursor({"after": window.position}, purpose)
         return Page(items=window.lines, next_cursor=next_cursor)
 
-    get_experiment(scope, experiment_id)
-    purpose = f"logs:experiment:{experiment_id}:{sorted(filters.as_params().items())}"
+    experiment = get_experiment(scope, experiment_id)
+    purpose = f"logs:experiment:{experiment.experiment_key}:{sorted(filters.as_params().items())}"
     condition = _condition(filters)
     results = RunLogLine.by_experiment.query(
-        experiment_id,
+        experiment.experiment_key,
         RunLogLine.sk > lines.live_floor(),
         filter_condition=condition,
         page_size=reading.SEARCH_PAGE if condition is not None else limit,

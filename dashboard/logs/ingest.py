@@ -1,6 +1,7 @@
 """Batch ingestion of log lines: validate everything first, then write idempotently.
 
-Writes go in transactions of at most 100 items: the lines of a chunk (each a put conditioned on its
+Writes go in transactions of at most 100 items and about 3 MB (DynamoDB refuses a transaction over
+4 MB; a message's case-folded copy can be three times its size): the lines of a chunk (each a put conditioned on its
 key not existing yet) plus one counter update per run touched (atomic ADD of lines, errors,
 warnings). A line already stored (a retry) fails its condition and cancels the transaction; the
 chunk is then written again without the lines DynamoDB named, so a retry never duplicates a line
@@ -24,7 +25,7 @@ from dashboard.dynamo import base, clock
 from dashboard.dynamo.errors import NotFound, ValidationFailed
 from dashboard.dynamo.transactions import cancellation_codes
 from dashboard.logs import lines
-from dashboard.logs.models import SEVERITIES, ExperimentRun, RunLogLine
+from dashboard.logs.models import SEVERITIES, Experiment, ExperimentRun, RunLogLine
 from dashboard.logs.services import get_experiment
 
 MAX_BATCH = 500
@@ -32,6 +33,7 @@ MAX_MESSAGE = 8_000
 MAX_FIELDS_BYTES = 8_000
 MAX_COMPONENT = 64
 TRANSACTION_ITEMS = 100
+TRANSACTION_BYTES = 3_000_000
 CONFLICT_RETRIES = 6
 
 
@@ -132,20 +134,27 @@ def parse_batch(payload: Any) -> list[Any]:
     return payload
 
 
-def _runs_of(experiment_id: str, run_ids: set[str]) -> dict[str, ExperimentRun]:
-    found = ExperimentRun.batch_get([(experiment_id, run_id) for run_id in run_ids])
+def _runs_of(experiment: Experiment, run_ids: set[str]) -> dict[str, ExperimentRun]:
+    found = ExperimentRun.batch_get([(experiment.experiment_key, run_id) for run_id in run_ids])
     return {run.run_id: run for run in found}
 
 
-def _build(experiment_id: str, tenant_id: str, position: int, line: dict[str, Any]) -> RunLogLine:
+def _size(line: RunLogLine) -> int:
+    """A generous estimate of the line's size as DynamoDB counts it (UTF-8 names and values)."""
+    text = (line.message, line.message_folded or "", line.run_key, line.run_component, line.run_severity)
+    fields = json.dumps(line.fields, ensure_ascii=False) if line.fields else ""
+    return sum(len(part.encode("utf-8", "surrogatepass")) for part in (*text, fields)) + 400
+
+
+def _build(experiment: Experiment, position: int, line: dict[str, Any]) -> RunLogLine:
     if line["seq"] is not None:
         tiebreak = lines.seq_tiebreak(line["seq"])
     else:
         tiebreak = lines.derived_tiebreak(position, {k: v for k, v in line.items() if k != "seq"})
     return lines.build(
         run_id=line["run_id"],
-        experiment_id=experiment_id,
-        tenant_id=tenant_id,
+        experiment_id=experiment.experiment_id,
+        tenant_id=experiment.tenant_id,
         ts_ms=line["ts_ms"],
         tiebreak=tiebreak,
         severity=line["severity"],
@@ -169,7 +178,7 @@ def ingest(scope: AccessScope, experiment_id: str, payload: Any) -> IngestResult
         else:
             cleaned.append(line)
     if not errors:
-        runs = _runs_of(experiment_id, {line["run_id"] for line in cleaned})
+        runs = _runs_of(experiment, {line["run_id"] for line in cleaned})
         for number, line in enumerate(cleaned, start=1):
             if line["run_id"] not in runs:
                 errors[f"line {number}"] = f"run_id {line['run_id']} is not a run of this experiment"
@@ -177,21 +186,27 @@ def ingest(scope: AccessScope, experiment_id: str, payload: Any) -> IngestResult
         raise ValidationFailed(
             f"{len(errors)} of {len(raw_lines)} lines are not valid; nothing was written.", errors
         )
-    built = [_build(experiment_id, experiment.tenant_id, pos, line) for pos, line in enumerate(cleaned)]
-    unique = list({(line.run_id, line.sk): line for line in built}.values())
+    built = [_build(experiment, pos, line) for pos, line in enumerate(cleaned)]
+    unique = list({(line.run_key, line.sk): line for line in built}.values())
     written = 0
     chunk: list[RunLogLine] = []
+    chunk_bytes = 0
     for line in unique:
+        size = _size(line)
+        runs_after = len({item.run_id for item in chunk} | {line.run_id})
+        if chunk and (
+            len(chunk) + 1 + runs_after > TRANSACTION_ITEMS or chunk_bytes + size > TRANSACTION_BYTES
+        ):
+            written += _write_chunk(experiment, chunk)
+            chunk, chunk_bytes = [], 0
         chunk.append(line)
-        if len(chunk) + len({item.run_id for item in chunk}) >= TRANSACTION_ITEMS:
-            written += _write_chunk(experiment_id, chunk)
-            chunk = []
+        chunk_bytes += size
     if chunk:
-        written += _write_chunk(experiment_id, chunk)
+        written += _write_chunk(experiment, chunk)
     return IngestResult(accepted=len(raw_lines), written=written)
 
 
-def _write_chunk(experiment_id: str, chunk: list[RunLogLine]) -> int:
+def _write_chunk(experiment: Experiment, chunk: list[RunLogLine]) -> int:
     """Write the chunk's new lines and their counters in one transaction; return how many were new."""
     pending = list(chunk)
     attempt = 0
@@ -220,7 +235,7 @@ def _write_chunk(experiment_id: str, chunk: list[RunLogLine]) -> int:
                     if counts["warnings"]:
                         actions.append(ExperimentRun.warning_count.add(counts["warnings"]))
                     tx.update(
-                        ExperimentRun(experiment_id, run_id),
+                        ExperimentRun(experiment.experiment_key, run_id),
                         actions=actions,
                         condition=ExperimentRun.run_id.exists(),
                     )

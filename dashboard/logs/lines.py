@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dashboard.dynamo import clock
-from dashboard.logs.models import LOG_TTL_DAYS, SEVERITIES, RunLogLine
+from dashboard.logs.models import LOG_TTL_DAYS, SEVERITIES, RunLogLine, experiment_key, run_key
 
 END_TIEBREAK = "~end"
 SK_PATTERN = re.compile(r"^\d{13}#(\d{10}|d\d{4}[0-9a-f]{12}|~end)$")
@@ -63,12 +63,13 @@ def live_floor() -> str:
     return f"{clock.epoch_ms(clock.now() - RETENTION):013d}#"
 
 
-def run_component(run_id: str, component: str) -> str:
-    return f"{run_id}#{component}"
+def run_component(key: str, component: str) -> str:
+    """The component GSI's key of a run's lines; `key` is the run's key (tenant#experiment#run)."""
+    return f"{key}#{component}"
 
 
-def run_severity(run_id: str, severity: str) -> str:
-    return f"{run_id}#{severity}"
+def run_severity(key: str, severity: str) -> str:
+    return f"{key}#{severity}"
 
 
 def timestamp(line: RunLogLine) -> datetime:
@@ -122,13 +123,16 @@ def build(
     final_status: str | None = None,
 ) -> RunLogLine:
     """An unsaved line with every derived key filled in (GSI keys, sort key, expiry)."""
+    key = run_key(tenant_id, experiment_id, run_id)
     return RunLogLine(
-        run_id=run_id,
+        run_key=key,
         sk=sort_key(ts_ms, tiebreak),
+        run_id=run_id,
         experiment_id=experiment_id,
+        experiment_key=experiment_key(tenant_id, experiment_id),
         tenant_id=tenant_id,
-        run_component=run_component(run_id, component),
-        run_severity=run_severity(run_id, severity),
+        run_component=run_component(key, component),
+        run_severity=run_severity(key, severity),
         ts_ms=ts_ms,
         severity=severity,
         component=component,

@@ -1,4 +1,9 @@
-"""Experiments, their runs, and the run logs (30-day TTL)."""
+"""Experiments, their runs, and the run logs (30-day TTL).
+
+Experiment and run ids are chosen by clients, so no key holds one alone: an experiment is keyed by
+`tenant#experiment`, a run by its experiment's key plus its id, a log line by `tenant#experiment#run`.
+Two tenants may both have `exp-1` with a `run-1` and never see or touch each other's items.
+"""
 
 from pynamodb.attributes import (
     JSONAttribute,
@@ -8,13 +13,21 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from dashboard.dynamo.base import DynamoModel, table_meta
 
 LOG_TTL_DAYS = 30
 SEVERITIES = ("debug", "info", "warning", "error", "critical")
 RUN_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+
+
+def experiment_key(tenant_id: str, experiment_id: str) -> str:
+    return f"{tenant_id}#{experiment_id}"
+
+
+def run_key(tenant_id: str, experiment_id: str, run_id: str) -> str:
+    return f"{tenant_id}#{experiment_id}#{run_id}"
 
 
 class ExperimentsByProject(GlobalSecondaryIndex):
@@ -35,9 +48,20 @@ class ExperimentsByTenant(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class ExperimentsById(GlobalSecondaryIndex):
+    """Which tenants hold an experiment id: staff open an experiment from a link without a tenant."""
+
+    class Meta:
+        index_name = "experiment_id-index"
+        projection = KeysOnlyProjection()
+
+    experiment_id = UnicodeAttribute(hash_key=True)
+
+
 class Experiment(DynamoModel):
     Meta = table_meta("experiments")
-    experiment_id = UnicodeAttribute(hash_key=True)
+    experiment_key = UnicodeAttribute(hash_key=True)  # tenant_id#experiment_id
+    experiment_id = UnicodeAttribute()
     project_id = UnicodeAttribute()
     tenant_id = UnicodeAttribute()
     name = UnicodeAttribute()
@@ -46,6 +70,15 @@ class Experiment(DynamoModel):
     created_at = UTCDateTimeAttribute()
     by_project = ExperimentsByProject()
     by_tenant = ExperimentsByTenant()
+    by_id = ExperimentsById()
+
+    @classmethod
+    def rekey_raw(cls, item: dict) -> dict:
+        """An item written before keys carried the tenant, with its new key (create_tables migrates)."""
+        return {
+            **item,
+            "experiment_key": {"S": experiment_key(item["tenant_id"]["S"], item["experiment_id"]["S"])},
+        }
 
 
 class RunsByStatus(GlobalSecondaryIndex):
@@ -59,8 +92,9 @@ class RunsByStatus(GlobalSecondaryIndex):
 
 class ExperimentRun(DynamoModel):
     Meta = table_meta("experiment-runs")
-    experiment_id = UnicodeAttribute(hash_key=True)
+    experiment_key = UnicodeAttribute(hash_key=True)  # tenant_id#experiment_id
     run_id = UnicodeAttribute(range_key=True)
+    experiment_id = UnicodeAttribute()
     tenant_id = UnicodeAttribute()
     name = UnicodeAttribute(default="")
     status = UnicodeAttribute(default="queued")
@@ -74,13 +108,21 @@ class ExperimentRun(DynamoModel):
     components = UnicodeSetAttribute(null=True)
     by_status = RunsByStatus()
 
+    @property
+    def run_key(self) -> str:
+        return run_key(self.tenant_id, self.experiment_id, self.run_id)
+
+    @classmethod
+    def rekey_raw(cls, item: dict) -> dict:
+        return Experiment.rekey_raw(item)
+
 
 class LogsByExperiment(GlobalSecondaryIndex):
     class Meta:
-        index_name = "experiment_id-sk-index"
+        index_name = "experiment_key-sk-index"
         projection = AllProjection()
 
-    experiment_id = UnicodeAttribute(hash_key=True)
+    experiment_key = UnicodeAttribute(hash_key=True)  # tenant_id#experiment_id
     sk = UnicodeAttribute(range_key=True)
 
 
@@ -89,7 +131,7 @@ class LogsByComponent(GlobalSecondaryIndex):
         index_name = "run_component-sk-index"
         projection = AllProjection()
 
-    run_component = UnicodeAttribute(hash_key=True)  # run_id#component
+    run_component = UnicodeAttribute(hash_key=True)  # run_key#component
     sk = UnicodeAttribute(range_key=True)
 
 
@@ -98,7 +140,7 @@ class LogsBySeverity(GlobalSecondaryIndex):
         index_name = "run_severity-sk-index"
         projection = AllProjection()
 
-    run_severity = UnicodeAttribute(hash_key=True)  # run_id#severity
+    run_severity = UnicodeAttribute(hash_key=True)  # run_key#severity
     sk = UnicodeAttribute(range_key=True)
 
 
@@ -113,9 +155,11 @@ class LogsByTenant(GlobalSecondaryIndex):
 
 class RunLogLine(DynamoModel):
     Meta = table_meta("experiment-run-logs")
-    run_id = UnicodeAttribute(hash_key=True)
+    run_key = UnicodeAttribute(hash_key=True)  # tenant_id#experiment_id#run_id
     sk = UnicodeAttribute(range_key=True)  # zero-padded ts_ms#seq: time order, insertion order on ties
+    run_id = UnicodeAttribute()
     experiment_id = UnicodeAttribute()
+    experiment_key = UnicodeAttribute()
     tenant_id = UnicodeAttribute()
     run_component = UnicodeAttribute()
     run_severity = UnicodeAttribute()
@@ -133,3 +177,15 @@ class RunLogLine(DynamoModel):
     by_component = LogsByComponent()
     by_severity = LogsBySeverity()
     by_tenant = LogsByTenant()
+
+    @classmethod
+    def rekey_raw(cls, item: dict) -> dict:
+        tenant, experiment, run = item["tenant_id"]["S"], item["experiment_id"]["S"], item["run_id"]["S"]
+        key = run_key(tenant, experiment, run)
+        return {
+            **item,
+            "run_key": {"S": key},
+            "experiment_key": {"S": experiment_key(tenant, experiment)},
+            "run_component": {"S": f"{key}#{item['component']['S']}"},
+            "run_severity": {"S": f"{key}#{item['severity']['S']}"},
+        }

@@ -1,5 +1,8 @@
 """Reading a run's log: windows before/after a sort key, filtered by the GSIs, and streamed downloads.
 
+A run's lines live under its key `tenant#experiment#run` (never the client's run id alone), so every
+read below takes that key, which only `get_run` (or a signed viewer token) hands out.
+
 Positions are sort keys (`ts_ms#tiebreak`), unique inside a run. A window after position P returns
 the first matching lines with a key above P, in key order, and the position to continue from: the
 key of the last line returned, so a line written while a read is in flight is either in this
@@ -18,17 +21,22 @@ Expired lines (TTL) sit below a known key (`lines.live_floor()`), so every read 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError
 from django.core import signing
+from pynamodb.exceptions import PynamoDBException
 
 from dashboard.accounts.scope import AccessScope
 from dashboard.dynamo.errors import ValidationFailed
 from dashboard.logs import lines
-from dashboard.logs.models import SEVERITIES, ExperimentRun, RunLogLine
+from dashboard.logs.models import SEVERITIES, ExperimentRun, RunLogLine, run_key
 from dashboard.logs.services import READERS, get_run
+
+log = logging.getLogger(__name__)
 
 MAX_WINDOW = 500
 MAX_PAGES = 3
@@ -80,7 +88,7 @@ def check_position(value: str | None, name: str) -> str | None:
     return value
 
 
-def _sources(run_id: str, filters: LogFilters) -> list[tuple[Any, str, Any]]:
+def _sources(key: str, filters: LogFilters) -> list[tuple[Any, str, Any]]:
     """(query method, hash key, extra filter condition) for each query that serves the filters."""
     condition = None
     if filters.text:
@@ -89,13 +97,13 @@ def _sources(run_id: str, filters: LogFilters) -> list[tuple[Any, str, Any]]:
         if filters.severity:
             wanted = RunLogLine.severity.is_in(*lines.severities_at_or_above(filters.severity))
             condition = wanted if condition is None else condition & wanted
-        return [(RunLogLine.by_component.query, lines.run_component(run_id, filters.component), condition)]
+        return [(RunLogLine.by_component.query, lines.run_component(key, filters.component), condition)]
     if filters.severity:
         return [
-            (RunLogLine.by_severity.query, lines.run_severity(run_id, severity), condition)
+            (RunLogLine.by_severity.query, lines.run_severity(key, severity), condition)
             for severity in lines.severities_at_or_above(filters.severity)
         ]
-    return [(RunLogLine.query, run_id, condition)]
+    return [(RunLogLine.query, key, condition)]
 
 
 def _read_source(
@@ -141,7 +149,7 @@ def _read_source(
 
 
 def read_window(
-    run_id: str,
+    key: str,
     filters: LogFilters,
     *,
     after: str | None = None,
@@ -155,7 +163,7 @@ def read_window(
     """
     limit = max(1, min(limit, MAX_WINDOW))
     forward = before is None
-    reads = [_read_source(source, after, before, limit) for source in _sources(run_id, filters)]
+    reads = [_read_source(source, after, before, limit) for source in _sources(key, filters)]
     merged = sorted((line for found, _h, _c in reads for line in found), key=lambda line: line.sk)
     if not forward:
         merged.reverse()  # reading order: newest first
@@ -179,14 +187,14 @@ def read_window(
     )
 
 
-def tail(run_id: str, filters: LogFilters, after: str | None, *, limit: int = 200) -> Window:
+def tail(key: str, filters: LogFilters, after: str | None, *, limit: int = 200) -> Window:
     """New lines after the cursor (the live viewer's poll)."""
-    return read_window(run_id, filters, after=after, limit=limit)
+    return read_window(key, filters, after=after, limit=limit)
 
 
-def latest(run_id: str, filters: LogFilters, *, limit: int = 200) -> Window:
+def latest(key: str, filters: LogFilters, *, limit: int = 200) -> Window:
     """The newest lines, for opening the viewer: read backwards from the end, shown oldest first."""
-    return read_window(run_id, filters, before=lines.sort_key(10**13 - 1, "~~~~"), limit=limit)
+    return read_window(key, filters, before=lines.sort_key(10**13 - 1, "~~~~"), limit=limit)
 
 
 def run_logs(
@@ -204,10 +212,10 @@ def run_logs(
     after = check_position(after, "after")
     before = check_position(before, "before")
     if before:
-        return run, read_window(run_id, filters, before=before, limit=limit)
+        return run, read_window(run.run_key, filters, before=before, limit=limit)
     if after:
-        return run, tail(run_id, filters, after, limit=limit)
-    return run, latest(run_id, filters, limit=limit)
+        return run, tail(run.run_key, filters, after, limit=limit)
+    return run, latest(run.run_key, filters, limit=limit)
 
 
 def lines_after(
@@ -221,18 +229,18 @@ def lines_after(
 ) -> tuple[ExperimentRun, Window]:
     """The run and its lines after a position, oldest first (from the start without one)."""
     run = get_run(scope, experiment_id, run_id)
-    return run, tail(run_id, filters, check_position(after, "after"), limit=limit)
+    return run, tail(run.run_key, filters, check_position(after, "after"), limit=limit)
 
 
-def run_ended(run_id: str) -> str | None:
+def run_ended(key: str) -> str | None:
     """The final status when the newest line of the run is its closing line (one query)."""
-    newest = list(RunLogLine.query(run_id, scan_index_forward=False, limit=1))
+    newest = list(RunLogLine.query(key, scan_index_forward=False, limit=1))
     return newest[0].final_status if newest else None
 
 
-def iterate_all(run_id: str) -> Iterator[RunLogLine]:
+def iterate_all(key: str) -> Iterator[RunLogLine]:
     """Every live line of the run in order, one page of DynamoDB at a time (for downloads)."""
-    results = RunLogLine.query(run_id, RunLogLine.sk > lines.live_floor(), page_size=DOWNLOAD_PAGE)
+    results = RunLogLine.query(key, RunLogLine.sk > lines.live_floor(), page_size=DOWNLOAD_PAGE)
     yield from results
 
 
@@ -247,17 +255,39 @@ class Download:
 
 
 def download(scope: AccessScope, experiment_id: str, run_id: str, fmt: str) -> Download:
-    """The whole run's log as NDJSON or text, produced lazily so the response streams."""
+    """The whole run's log as NDJSON or text, produced lazily so the response streams.
+
+    The first page is read before anything is sent, so an unreachable database answers 503. A read
+    that fails later cannot change the status any more: the download then ends with a line saying it
+    was cut, never silently short.
+    """
     if fmt not in DOWNLOAD_FORMATS:
         raise ValidationFailed("Download as ndjson or text.", {"format": "ndjson or text"})
-    get_run(scope, experiment_id, run_id)
+    run = get_run(scope, experiment_id, run_id)
+    stream = iterate_all(run.run_key)
+    first = next(stream, None)
+
+    def render(line: RunLogLine) -> str:
+        if fmt == "ndjson":
+            return json.dumps(lines.as_dict(line), separators=(",", ":")) + "\n"
+        return lines.as_text(line) + "\n"
 
     def chunks() -> Iterator[str]:
-        for line in iterate_all(run_id):
+        if first is None:
+            return
+        yield render(first)
+        shown = 1
+        try:
+            for line in stream:
+                yield render(line)
+                shown += 1
+        except (PynamoDBException, BotoCoreError) as exc:
+            log.error("Log download of %s cut after %d lines: %s", run.run_key, shown, exc)
+            message = f"download cut after {shown} lines: the database stopped answering; download again"
             if fmt == "ndjson":
-                yield json.dumps(lines.as_dict(line), separators=(",", ":")) + "\n"
+                yield json.dumps({"error": {"code": "download_cut", "message": message}}) + "\n"
             else:
-                yield lines.as_text(line) + "\n"
+                yield f"!! {message}\n"
 
     extension = "ndjson" if fmt == "ndjson" else "log"
     return Download(f"{run_id}.{extension}", DOWNLOAD_FORMATS[fmt], chunks())
@@ -301,15 +331,16 @@ def poll(
     try:
         tenant_id, token_experiment, token_run = signing.loads(token, salt=TAIL_SALT)
     except (signing.BadSignature, ValueError, TypeError):
-        get_run(scope, experiment_id, run_id)
+        key = get_run(scope, experiment_id, run_id).run_key
     else:
         if (token_experiment, token_run) != (experiment_id, run_id):
-            get_run(scope, experiment_id, run_id)
+            key = get_run(scope, experiment_id, run_id).run_key
         else:
             scope.require_role(*READERS)
             scope.check_tenant(tenant_id, "That run")
+            key = run_key(tenant_id, experiment_id, run_id)
     after = check_position(after, "after")
-    window = tail(run_id, filters, after, limit=limit)
+    window = tail(key, filters, after, limit=limit)
     final = next((line.final_status for line in window.lines if line.final_status), None)
     finished = False
     if window.complete:
@@ -317,6 +348,6 @@ def poll(
             finished = True
         elif filters.active and not window.lines:
             # The closing line may be filtered out of this view: ask the run's own partition.
-            final = run_ended(run_id)
+            final = run_ended(key)
             finished = final is not None
     return Poll(window=window, finished=finished, final_status=final)

@@ -9,7 +9,7 @@ from dashboard.dynamo.clock import epoch_ms
 from dashboard.dynamo.seeding import SeedContext
 from dashboard.logs import lines
 from dashboard.logs.generator import story_lines
-from dashboard.logs.models import Experiment, ExperimentRun, RunLogLine
+from dashboard.logs.models import Experiment, ExperimentRun, RunLogLine, experiment_key
 
 EXPERIMENTS = (
     ("Learning-rate sweep", "Which learning rate converges fastest without diverging."),
@@ -49,8 +49,10 @@ def seed(ctx: SeedContext) -> None:
         for e_index, project in enumerate(ctx.projects.get(tenant_id, [])[: len(STATUS_PLANS)]):
             name, description = EXPERIMENTS[(e_index + len(tenant_id)) % len(EXPERIMENTS)]
             created = ctx.now - timedelta(days=12 - e_index * 3, hours=ctx.rng.randrange(0, 12))
+            experiment_id = f"exp_{tenant_id}_{e_index + 1}"
             experiment = Experiment(
-                experiment_id=f"exp_{tenant_id}_{e_index + 1}",
+                experiment_key=experiment_key(tenant_id, experiment_id),
+                experiment_id=experiment_id,
                 project_id=project.project_id,
                 tenant_id=tenant_id,
                 name=name,
@@ -65,6 +67,7 @@ def seed(ctx: SeedContext) -> None:
                 if status in ("running", "queued"):
                     started = ctx.now - timedelta(minutes=ctx.rng.randrange(5, 90))
                 run = ExperimentRun(
+                    experiment_key=experiment.experiment_key,
                     experiment_id=experiment.experiment_id,
                     run_id=f"run_{tenant_id}_{e_index + 1}_{r_index + 1:03d}",
                     tenant_id=tenant_id,

@@ -14,18 +14,19 @@ from dashboard.accounts import audit
 from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.accounts.tenancy import get_in_scope
 from dashboard.dynamo import base, clock
-from dashboard.dynamo.errors import Conflict, NotFound, ValidationFailed
+from dashboard.dynamo.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from dashboard.dynamo.ids import new_id
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.dynamo.transactions import commit, condition_failed
 from dashboard.flows.models import Project
 from dashboard.logs import lines
-from dashboard.logs.models import Experiment, ExperimentRun, RunLogLine
+from dashboard.logs.models import Experiment, ExperimentRun, RunLogLine, experiment_key
 
 READERS = (STAFF, TENANT_ADMIN, API)
 FINISHED = ("succeeded", "failed", "cancelled")
 ACTIVE = ("queued", "running")
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
+MAX_ID_LENGTH = 200  # ids we mint are short; longer ones are never looked up
 RUNS_PER_EXPERIMENT_CARD = 8
 
 
@@ -40,20 +41,54 @@ class ExperimentSummary:
         return any(run.status in ACTIVE for run in self.runs)
 
 
-def get_experiment(scope: AccessScope, experiment_id: str) -> Experiment:
+def _valid_id(value: str) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH and "#" not in value
+
+
+def experiment_tenant(scope: AccessScope, experiment_id: str, what: str = "That experiment") -> str:
+    """The tenant whose experiment `experiment_id` the scope means.
+
+    A tenant admin or an API key means its own tenant's, always (no read needed). Staff may open any
+    tenant's experiment from a link: the id index says which tenants hold that id (one query); the
+    switcher's tenant wins when it is one of them.
+    """
     scope.require_role(*READERS)
-    return get_in_scope(scope, Experiment, experiment_id, what="That experiment")
+    if not _valid_id(experiment_id):
+        raise NotFound(f"{what} was not found.")
+    if not scope.is_staff:
+        return scope.require_tenant()
+    tenants = [
+        item.experiment_key.split("#", 1)[0] for item in Experiment.by_id.query(experiment_id, limit=20)
+    ]
+    if scope.tenant_id and (scope.tenant_id in tenants or not tenants):
+        return scope.tenant_id
+    if len(tenants) == 1:
+        return tenants[0]
+    if not tenants:
+        raise NotFound(f"{what} was not found.")
+    raise PermissionDenied(
+        "Several tenants have an experiment with this id: choose the tenant in the switcher first."
+    )
+
+
+def get_experiment(scope: AccessScope, experiment_id: str) -> Experiment:
+    tenant_id = experiment_tenant(scope, experiment_id)
+    return get_in_scope(scope, Experiment, experiment_key(tenant_id, experiment_id), what="That experiment")
 
 
 def get_run(scope: AccessScope, experiment_id: str, run_id: str) -> ExperimentRun:
-    """The run, checked against the scope through its own tenant_id (one GetItem)."""
-    scope.require_role(*READERS)
-    return get_in_scope(scope, ExperimentRun, experiment_id, run_id, what="That run")
+    """The run of the scope's tenant's experiment (one GetItem; staff: one query more)."""
+    tenant_id = experiment_tenant(scope, experiment_id, "That run")
+    if not _valid_id(run_id):
+        raise NotFound("That run was not found.")
+    return get_in_scope(
+        scope, ExperimentRun, experiment_key(tenant_id, experiment_id), run_id, what="That run"
+    )
 
 
-def _recent_runs(experiment_id: str, limit: int) -> tuple[list[ExperimentRun], bool]:
+def _recent_runs(experiment: Experiment, limit: int) -> tuple[list[ExperimentRun], bool]:
     # Run ids are time-ordered (ULIDs, or counters in the demo), so the newest come first backwards.
-    runs = list(ExperimentRun.query(experiment_id, scan_index_forward=False, limit=limit + 1))
+    runs = list(ExperimentRun.query(experiment.experiment_key, scan_index_forward=False, limit=limit + 1))
     return runs[:limit], len(runs) > limit
 
 
@@ -68,23 +103,23 @@ def list_experiments(scope: AccessScope, *, cursor: str | None = None, limit: in
     page = paginate(query, purpose=f"experiments:{tenant_id}", limit=limit, cursor=cursor)
     summaries = []
     for experiment in page.items:
-        runs, more = _recent_runs(experiment.experiment_id, RUNS_PER_EXPERIMENT_CARD)
+        runs, more = _recent_runs(experiment, RUNS_PER_EXPERIMENT_CARD)
         summaries.append(ExperimentSummary(experiment, runs, more))
     return Page(items=summaries, next_cursor=page.next_cursor)
 
 
 def experiment_summary(scope: AccessScope, experiment_id: str) -> ExperimentSummary:
     experiment = get_experiment(scope, experiment_id)
-    runs, more = _recent_runs(experiment_id, RUNS_PER_EXPERIMENT_CARD)
+    runs, more = _recent_runs(experiment, RUNS_PER_EXPERIMENT_CARD)
     return ExperimentSummary(experiment, runs, more)
 
 
 def list_runs(
     scope: AccessScope, experiment_id: str, *, cursor: str | None = None, limit: int = 20
 ) -> Page[ExperimentRun]:
-    get_experiment(scope, experiment_id)
-    query = partial(ExperimentRun.query, experiment_id, scan_index_forward=False)
-    return paginate(query, purpose=f"runs:{experiment_id}", limit=limit, cursor=cursor)
+    experiment = get_experiment(scope, experiment_id)
+    query = partial(ExperimentRun.query, experiment.experiment_key, scan_index_forward=False)
+    return paginate(query, purpose=f"runs:{experiment.experiment_key}", limit=limit, cursor=cursor)
 
 
 def running_runs(scope: AccessScope, *, limit: int = 25) -> list[ExperimentRun]:
@@ -114,8 +149,10 @@ def create_experiment(
     if not isinstance(project_id, str) or not project_id:
         raise ValidationFailed("Name the project.", {"project_id": "required"})
     project = get_in_scope(scope, Project, project_id, what="That project")
+    experiment_id = experiment_id or new_id("exp")
     experiment = Experiment(
-        experiment_id=experiment_id or new_id("exp"),
+        experiment_key=experiment_key(project.tenant_id, experiment_id),
+        experiment_id=experiment_id,
         project_id=project_id,
         tenant_id=project.tenant_id,
         name=name,
@@ -133,17 +170,14 @@ def create_experiment(
     )
 
     def build(tx: TransactWrite) -> None:
-        tx.save(experiment, condition=Experiment.experiment_id.does_not_exist())
+        tx.save(experiment, condition=Experiment.experiment_key.does_not_exist())
         tx.save(event)
 
     try:
         commit(build, "An experiment with this id exists already.")
     except Conflict:
-        try:
-            existing = get_experiment(scope, experiment.experiment_id)
-        except NotFound:
-            existing = None  # another tenant's: say no more than that the id is taken
-        if existing is None or (existing.project_id, existing.name) != (project_id, name):
+        existing = Experiment.get(experiment.experiment_key)  # the tenant's own: keys carry the tenant
+        if (existing.project_id, existing.name) != (project_id, name):
             raise Conflict(
                 "This experiment id is taken; choose another.", {"experiment_id": "taken"}
             ) from None
@@ -161,13 +195,14 @@ def start_run(
 ) -> ExperimentRun:
     """A new running run. A client-chosen `run_id` makes the call safe to retry."""
     experiment = get_experiment(scope, experiment_id)
-    if run_id is not None and not RUN_ID_PATTERN.match(run_id):
+    if run_id is not None and not (isinstance(run_id, str) and RUN_ID_PATTERN.match(run_id)):
         raise ValidationFailed(
             "The run id is not valid.", {"run_id": "1–80 letters, digits, or _ . : - (no #)."}
         )
     if parameters is not None and not isinstance(parameters, dict):
         raise ValidationFailed("Parameters must be an object.", {"parameters": "a JSON object"})
     run = ExperimentRun(
+        experiment_key=experiment.experiment_key,
         experiment_id=experiment_id,
         run_id=run_id or new_id("run"),
         tenant_id=experiment.tenant_id,
@@ -191,7 +226,7 @@ def start_run(
     except TransactWriteError as exc:
         if not condition_failed(exc):
             raise
-        return ExperimentRun.get(experiment_id, run.run_id)  # a retry: the run already exists
+        return ExperimentRun.get(experiment.experiment_key, run.run_id)  # a retry: the run exists already
     return run
 
 
@@ -247,8 +282,7 @@ def latest_errors(scope: AccessScope, experiment_id: str, *, runs: int = 10, lim
     Reads only runs whose error counter is above zero, one severity GSI query per (run, severity):
     at most 1 + 2 × `runs` queries.
     """
-    get_experiment(scope, experiment_id)
-    recent, _more = _recent_runs(experiment_id, runs)
+    recent, _more = _recent_runs(get_experiment(scope, experiment_id), runs)
     floor = lines.live_floor()
     found: list[RunLogLine] = []
     for run in recent:
@@ -257,7 +291,7 @@ def latest_errors(scope: AccessScope, experiment_id: str, *, runs: int = 10, lim
         for severity in lines.ERROR_SEVERITIES:
             found.extend(
                 RunLogLine.by_severity.query(
-                    lines.run_severity(run.run_id, severity),
+                    lines.run_severity(run.run_key, severity),
                     RunLogLine.sk > floor,
                     scan_index_forward=False,
                     limit=limit,

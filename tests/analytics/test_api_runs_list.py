@@ -40,12 +40,15 @@ def test_filters_narrow_the_list(tenant):
     assert ids(model="gpt-4o") == ["ok"]
 
 
-def test_another_tenants_agent_is_not_found(tenant_factory):
-    owner, intruder = tenant_factory(), tenant_factory()
+def test_an_agent_of_the_same_name_in_another_tenant_is_that_tenants_own(tenant_factory):
+    owner, other = tenant_factory(), tenant_factory()
     agent = slug("agent")
-    owner.post(agent, run())
-    status, body = intruder.get(f"/api/agents/{agent}/runs")
-    assert status == 404 and body["error"]["code"] == "not_found"
+    owner.post(agent, run("mine"))
+    status, body = other.get(f"/api/agents/{agent}/runs")
+    assert status == 200 and body["runs"] == []
+    other.post(agent, run("theirs"))
+    assert [r["execution_id"] for r in owner.get(f"/api/agents/{agent}/runs")[1]["runs"]] == ["mine"]
+    assert [r["execution_id"] for r in other.get(f"/api/agents/{agent}/runs")[1]["runs"]] == ["theirs"]
 
 
 def test_bad_filters_and_cursors_are_clear_errors(tenant):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution
+from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, scoped_key
 from dashboard.analytics.timefmt import iso_ms
 from dashboard.dynamo import clock
 from tests.analytics.conftest import run, slug
@@ -71,12 +71,15 @@ def test_expired_executions_are_not_shown(tenant):
     # DynamoDB deletes expired items late (DynamoDB Local never): one is still stored past its TTL.
     started = clock.now() - timedelta(days=EXECUTION_TTL_DAYS, hours=1)
     Execution(
-        agent_id=agent,
+        agent_key=scoped_key(tenant.tenant_id, agent),
         sk=f"{iso_ms(started)}#stale",
+        agent_id=agent,
         execution_id="stale",
+        tenant_execution=scoped_key(tenant.tenant_id, "stale"),
         tenant_id=tenant.tenant_id,
         tenant_status=f"{tenant.tenant_id}#succeeded",
         user_id="user-1",
+        tenant_user=scoped_key(tenant.tenant_id, "user-1"),
         model="gpt-4o",
         status="succeeded",
         started_at=iso_ms(started),
@@ -125,7 +128,9 @@ def test_another_tenants_execution_and_agent_are_not_found(tenant_factory):
     agent = slug("agent")
     theirs.post(agent, run("their-run"))
     assert mine.client.get("/analytics/executions/their-run/").status_code == 404
-    assert mine.client.get(f"/analytics/executions/?agent={agent}").status_code == 404
+    # The same agent name in my tenant is my own agent: it has no executions, and theirs never show.
+    response = mine.client.get(f"/analytics/executions/?agent={agent}")
+    assert response.status_code == 200 and _ids(response) == []
     assert mine.client.get(f"/analytics/executions/?tenant={theirs.tenant_id}").status_code == 404
     assert _ids(mine.client.get("/analytics/executions/?user=user-1")) == []
 

@@ -154,14 +154,15 @@ def test_long_input_and_output_are_truncated_and_flagged(tenant):
     assert execution.truncated is True
 
 
-def test_another_tenants_agent_is_not_found(tenant_factory):
-    owner, intruder = tenant_factory(), tenant_factory()
-    agent = slug("agent")
-    assert owner.post(agent, run())[0] == 201
-    status, body = intruder.post(agent, run())
-    assert status == 404
-    assert raw_executions(intruder.tenant_id) == []
-    assert stored_rollups(intruder.tenant_id) == {}
+def test_an_agent_name_recorded_first_by_another_tenant_is_not_squatted(tenant_factory):
+    first, second = tenant_factory(), tenant_factory()
+    agent = slug("support-bot")
+    assert first.post(agent, run("one"))[0] == 201
+    assert second.post(agent, run("one"))[0] == 201  # the same agent and execution ids, its own
+    assert [e.execution_id for e in raw_executions(second.tenant_id)] == ["one"]
+    assert stored_rollups(first.tenant_id) == recomputed_rollups(first.tenant_id)
+    assert stored_rollups(second.tenant_id) == recomputed_rollups(second.tenant_id)
+    assert [e.tenant_id for e in raw_executions(first.tenant_id)] == [first.tenant_id]
 
 
 def test_it_needs_an_api_key(client):

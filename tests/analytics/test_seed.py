@@ -27,8 +27,7 @@ def test_seeded_rollups_equal_the_seeded_history_and_budgets_show_each_state(peo
         assert stored_rollups(kit.tenant_id) == recomputed_rollups(kit.tenant_id)
         execution = raw_executions(kit.tenant_id)[0]
         guard = ExecutionRollup.get(*ingestion.guard_key(kit.tenant_id, execution.execution_id))
-        assert guard.ref == f"{execution.agent_id}|{execution.sk}"
-        assert ingestion.owner_of(execution.agent_id) == kit.tenant_id
+        assert guard.ref == f"{execution.agent_key}|{execution.sk}"
     states = [
         budgets.budget_status(
             kit.tenant_id, Tenant.get(kit.tenant_id).monthly_budget_micro_usd, clock.now()

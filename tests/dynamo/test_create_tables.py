@@ -72,7 +72,7 @@ def test_the_template_table_has_its_four_indexes(dynamodb_local):
 def test_describe_tables_prints_keys_indexes_and_counts(dynamodb_local):
     output = run("describe_tables")
     assert f"{settings.DYNAMODB_TABLE_PREFIX}-agent-execution-history" in output
-    assert "key:    agent_id / sk" in output
+    assert "key:    agent_key / sk" in output
     assert "index:  tenant_status-started_at-index (tenant_status + started_at)" in output
     assert "items:" in output
 

@@ -44,22 +44,28 @@ def test_a_retry_with_the_clients_id_returns_the_same_experiment(acme_api):
     assert other.status_code == 409 and other.json()["error"]["fields"] == {"experiment_id": "taken"}
 
 
-def test_another_tenants_id_or_project_gives_nothing_away(acme_api, globex_api):
+def test_two_tenants_may_use_the_same_experiment_id_without_touching_each_other(acme_api, globex_api):
     globex_project = make_project("globex")
-    taken = unique("job")
-    globex_api.post(
-        "/api/experiments", {"project_id": globex_project.project_id, "name": "G", "experiment_id": taken}
+    shared = unique("job")
+    made = globex_api.post(
+        "/api/experiments", {"project_id": globex_project.project_id, "name": "G", "experiment_id": shared}
     )
+    assert made.status_code == 201
     acme_project = make_project("acme")
-    clash = acme_api.post(
-        "/api/experiments", {"project_id": acme_project.project_id, "name": "G", "experiment_id": taken}
+    mine = acme_api.post(
+        "/api/experiments", {"project_id": acme_project.project_id, "name": "A", "experiment_id": shared}
     )
-    assert clash.status_code == 409 and "globex" not in clash.content.decode().lower()
+    assert mine.status_code == 201 and mine.json()["project_id"] == acme_project.project_id
+    acme_list = acme_api.get("/api/experiments", limit=50).json()["experiments"]
+    globex_list = globex_api.get("/api/experiments", limit=50).json()["experiments"]
+    assert [e["name"] for e in acme_list if e["experiment_id"] == shared] == ["A"]
+    assert [e["name"] for e in globex_list if e["experiment_id"] == shared] == ["G"]
+
+
+def test_another_tenants_project_gives_nothing_away(acme_api):
+    globex_project = make_project("globex")
     foreign = acme_api.post("/api/experiments", {"project_id": globex_project.project_id, "name": "Mine now"})
-    assert foreign.status_code == 404
-    assert all(
-        e["experiment_id"] != taken for e in acme_api.get("/api/experiments", limit=50).json()["experiments"]
-    )
+    assert foreign.status_code == 404 and "globex" not in foreign.content.decode().lower()
 
 
 def test_bad_bodies_name_the_field_and_write_nothing(acme_api):
@@ -79,3 +85,11 @@ def test_bad_bodies_name_the_field_and_write_nothing(acme_api):
     assert not_an_object.status_code == 422 and "body" in not_an_object.json()["error"]["fields"]
     too_many = acme_api.get("/api/experiments", limit=51)
     assert too_many.status_code == 422 and "limit" in too_many.json()["error"]["fields"]
+
+
+def test_a_run_id_that_is_not_text_is_a_clear_error(acme_api):
+    project = make_project("acme")
+    experiment = acme_api.post("/api/experiments", {"project_id": project.project_id, "name": "E"}).json()
+    for bad in (123, ["a"], {"a": 1}, True):
+        response = acme_api.post(f"/api/experiments/{experiment['experiment_id']}/runs", {"run_id": bad})
+        assert response.status_code == 422 and "run_id" in response.json()["error"]["fields"]

@@ -1,5 +1,6 @@
 """POST /api/experiments/{id}/logs: batch ingestion, idempotent, all-or-nothing validation."""
 
+import json
 from datetime import UTC, datetime
 
 from dashboard.logs.models import ExperimentRun, RunLogLine
@@ -17,11 +18,11 @@ def _line(run, ts_ms, message="step done", severity="info", **extra):
 
 
 def _stored(run) -> list[RunLogLine]:
-    return list(RunLogLine.query(run.run_id))
+    return list(RunLogLine.query(run.run_key))
 
 
 def _counters(run) -> tuple[int, int, int]:
-    fresh = ExperimentRun.get(run.experiment_id, run.run_id)
+    fresh = ExperimentRun.get(run.experiment_key, run.run_id)
     return int(fresh.line_count), int(fresh.error_count), int(fresh.warning_count)
 
 
@@ -195,3 +196,27 @@ def test_concurrent_overlapping_batches_count_every_line_exactly_once(make_exper
     assert sum(result.written for result in results) == 240
     assert len(_stored(run)) == 240
     assert _counters(run) == (240, 80, 0)
+
+
+def test_a_valid_batch_of_large_unicode_lines_is_written_whole(acme_api, make_experiment, make_run, base_ms):
+    # 99 small lines and 99 of 8,000 "ΐ" (their case-folded copies triple in size): over DynamoDB's
+    # 4 MB per transaction if written in one, so the batch must be split by size, not by count alone.
+    run = make_run(make_experiment())
+    small = [
+        {"run_id": run.run_id, "ts": base_ms, "severity": "info", "message": f"s{n}", "seq": n}
+        for n in range(99)
+    ]
+    big = [
+        {"run_id": run.run_id, "ts": base_ms, "severity": "warning", "message": "ΐ" * 8000, "seq": 100 + n}
+        for n in range(99)
+    ]
+    response = acme_api.client.post(
+        f"/api/experiments/{run.experiment_id}/logs",
+        json.dumps({"lines": small + big}, ensure_ascii=False).encode(),
+        content_type="application/json",
+        headers=acme_api.headers,
+    )
+    assert response.status_code == 201 and response.json()["written"] == 198
+    assert len(_stored(run)) == 198
+    lines, _errors, warnings = _counters(run)
+    assert (lines, warnings) == (198, 99)

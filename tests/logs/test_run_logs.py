@@ -263,3 +263,56 @@ def test_a_bad_poll_position_is_a_clear_error_not_a_500(acme_admin, make_experim
     run = make_run(make_experiment())
     assert acme_admin.get(_url(run), {"after": "nonsense"}, headers=HTMX).status_code == 422
     assert acme_admin.get(_url(run), {"severity": "loud"}).status_code == 422
+
+
+def test_a_download_cut_by_the_database_says_so_at_its_end(
+    acme_admin, make_experiment, make_run, write, base_ms, monkeypatch
+):
+    from botocore.exceptions import EndpointConnectionError
+
+    from dashboard.logs.models import RunLogLine
+
+    monkeypatch.setattr(reading, "DOWNLOAD_PAGE", 5)
+    run = make_run(make_experiment())
+    write(run, [("info", f"line {n}", base_ms + n, n) for n in range(12)])
+    events = RunLogLine._get_connection().connection.client.meta.events
+    queries = []
+
+    def fail_after_the_first_page(**kwargs):
+        queries.append(1)
+        if len(queries) > 1:
+            raise EndpointConnectionError(endpoint_url="http://dynamodb")
+
+    for fmt, cut in (("ndjson", '"code": "download_cut"'), ("text", "!! download cut after 5 lines")):
+        queries.clear()
+        events.register("before-send.dynamodb.Query", fail_after_the_first_page)
+        try:
+            response = acme_admin.get(f"{_url(run)}download/", {"format": fmt})
+            body = b"".join(response.streaming_content).decode()
+        finally:
+            events.unregister("before-send.dynamodb.Query", fail_after_the_first_page)
+        assert response.status_code == 200
+        *shown, last = body.rstrip().splitlines()
+        assert len(shown) == 5 and cut in last
+
+
+def test_a_download_answers_503_when_the_database_fails_before_the_first_line(
+    acme_admin, make_experiment, make_run, write, base_ms
+):
+    from botocore.exceptions import EndpointConnectionError
+
+    from dashboard.logs.models import RunLogLine
+
+    run = make_run(make_experiment())
+    write(run, [("info", "only line", base_ms, 1)])
+    events = RunLogLine._get_connection().connection.client.meta.events
+
+    def fail(**kwargs):
+        raise EndpointConnectionError(endpoint_url="http://dynamodb")
+
+    events.register("before-send.dynamodb.Query", fail)
+    try:
+        response = acme_admin.get(f"{_url(run)}download/", {"format": "ndjson"})
+    finally:
+        events.unregister("before-send.dynamodb.Query", fail)
+    assert response.status_code == 503

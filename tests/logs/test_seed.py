@@ -35,8 +35,8 @@ def _context(tenant_id: str, moment) -> SeedContext:
 
 def _snapshot(tenant_id: str) -> list:
     experiments = list(Experiment.by_tenant.query(tenant_id))
-    runs = [run for e in experiments for run in ExperimentRun.query(e.experiment_id)]
-    lines = [line for run in runs for line in RunLogLine.query(run.run_id)]
+    runs = [run for e in experiments for run in ExperimentRun.query(e.experiment_key)]
+    lines = [line for run in runs for line in RunLogLine.query(run.run_key)]
     return experiments, runs, lines
 
 
@@ -46,7 +46,7 @@ def test_it_seeds_runs_in_every_state_with_logs_and_matching_counters():
     _experiments, runs, all_lines = _snapshot(tenant_id)
     assert {run.status for run in runs} == {"running", "queued", "succeeded", "failed", "cancelled"}
     for run in runs:
-        stored = list(RunLogLine.query(run.run_id))
+        stored = list(RunLogLine.query(run.run_key))
         assert run.line_count == len(stored)
         assert run.error_count == sum(line.severity in ("error", "critical") for line in stored)
         assert run.warning_count == sum(line.severity == "warning" for line in stored)

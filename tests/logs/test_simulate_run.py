@@ -25,9 +25,9 @@ def test_it_writes_a_run_that_ends_as_asked(make_experiment):
         "3",
         stdout=out,
     )
-    runs = list(ExperimentRun.query(experiment.experiment_id))
+    runs = list(ExperimentRun.query(experiment.experiment_key))
     assert [run.status for run in runs] == ["failed"]
-    stored = list(RunLogLine.query(runs[0].run_id))
+    stored = list(RunLogLine.query(runs[0].run_key))
     assert len(stored) == 31 and runs[0].line_count == 31
     assert stored[-1].final_status == "failed"
     assert any(line.severity == "critical" for line in stored)
