@@ -45,6 +45,7 @@ TEXT_LIMIT = 8_000  # characters kept of input and of output; longer text is cut
 ERROR_LIMIT = 2_000  # characters kept of the error message
 FUTURE_TOLERANCE = timedelta(minutes=5)  # clock skew allowed for started_at
 MAX_ATTEMPTS = 8
+MAX_DURATION = timedelta(hours=24)  # the same bound as duration_ms in RUN_SCHEMA
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$"  # no '#': ids become parts of keys
 
 RUN_SCHEMA: dict[str, Any] = {
@@ -128,9 +129,9 @@ def build_execution(
     except ValueError:
         return None, {"started_at": "Use an ISO-8601 time, e.g. 2025-11-26T09:30:00.000Z."}
     if started > now + FUTURE_TOLERANCE:
-        errors["started_at"] = "This time is in the future."
+        return None, {"started_at": "This time is in the future."}
     if started <= now - timedelta(days=EXECUTION_TTL_DAYS):
-        errors["started_at"] = f"Executions older than {EXECUTION_TTL_DAYS} days are not kept."
+        return None, {"started_at": f"Executions older than {EXECUTION_TTL_DAYS} days are not kept."}
     finished = None
     if run.get("finished_at"):
         try:
@@ -140,6 +141,8 @@ def build_execution(
         else:
             if finished < started:
                 errors["finished_at"] = "An execution cannot finish before it starts."
+            elif finished - started > MAX_DURATION:
+                errors["finished_at"] = "An execution lasts at most 24 hours: check this time."
     duration = run.get("duration_ms")
     if duration is None:
         if finished is None:

@@ -11,6 +11,8 @@ from dashboard.dynamo.errors import ValidationFailed
 PRESETS = (7, 30, 90)
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
+# Reports start no earlier than this: the previous period of a range must still be a real date.
+EARLIEST = date(2000, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,9 @@ class Period:
         errors = {}
         if end > today:
             errors["end"] = "The range cannot end after today."
-        if start > end:
+        if start < EARLIEST:
+            errors["start"] = f"Choose a start on or after {EARLIEST:%b %-d, %Y}."
+        elif start > end:
             errors["start"] = "The start must be on or before the end."
         elif (end - start).days + 1 > MAX_DAYS:
             errors["start"] = f"Choose at most {MAX_DAYS} days."

@@ -11,11 +11,15 @@ def iso_ms(moment: datetime) -> str:
 
 
 def parse_iso(text: str) -> datetime:
-    """ISO-8601 with an offset or `Z`; naive times are taken as UTC."""
+    """ISO-8601 with an offset or `Z`; naive times are taken as UTC. ValueError for anything else,
+    including times whose UTC value falls outside what a datetime holds (year 1 at +14:00)."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("time out of range") from None
 
 
 def day_start(day: date) -> str:

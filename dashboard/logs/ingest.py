@@ -74,7 +74,7 @@ def _check_line(raw: Any, now_ms: int) -> tuple[dict[str, Any] | None, list[str]
     ts_ms = None
     try:
         ts_ms = _timestamp_ms(raw.get("ts"))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         problems.append("ts must be an ISO-8601 time with a zone or epoch milliseconds")
     if ts_ms is not None:
         if ts_ms < now_ms - int(lines.RETENTION.total_seconds() * 1000):

@@ -1,0 +1,47 @@
+"""Answering a page: the whole document or one named partial of it (radiofeed's render_partial_response).
+
+htmx asks again for a page whose history snapshot it lost (Back after the cache dropped it) with both
+`HX-Request` and `HX-History-Restore-Request`: that request must get the whole document, or the sidebar
+and top bar vanish. Every view therefore ends in `render_page`, which decides once for the project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django_htmx.middleware import HtmxDetails
+
+from dashboard.accounts.scope import AccessScope
+
+
+class DashboardRequest(HttpRequest):
+    """What the middleware adds to every request (for type checkers and readers)."""
+
+    scope: AccessScope | None
+    htmx: HtmxDetails
+
+
+def wants_partial(request: HttpRequest) -> bool:
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request
+
+
+def render_page(
+    request: HttpRequest,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    partial: str | None = None,
+    by_target: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The whole page for normal and history-restore requests; for other htmx requests the partial named
+    for the request's `HX-Target` in `by_target`, else `partial` (None: the whole page)."""
+    if wants_partial(request):
+        name = (by_target or {}).get(request.htmx.target or "") or partial
+        if name:
+            template = f"{template}#{name}"
+    return render(request, template, context, status=status)
