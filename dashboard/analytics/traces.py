@@ -345,7 +345,8 @@ def _count(execution: Execution, calls: list[TraceItem]) -> None:
                         Execution.tokens_out.add(tokens_out),
                         Execution.cost_micro_usd.add(cost),
                     ],
-                    condition=Execution.execution_id.exists(),
+                    # an execution of this tenant only: ids are the clients' own
+                    condition=Execution.execution_id.exists() & (Execution.tenant_id == execution.tenant_id),
                 )
                 actions = [
                     ExecutionRollup.tokens_in.add(tokens_in),
