@@ -401,6 +401,12 @@ class TraceView:
     def failed_steps(self) -> list[Step]:
         return [step for step in self.steps if step.span.failed]
 
+    @property
+    def failing_step(self) -> Step | None:
+        """Where the failure began: the first failed step with no failed step below it."""
+        failed_parents = {step.span.parent_span_id for step in self.failed_steps}
+        return next((step for step in self.failed_steps if step.span.span_id not in failed_parents), None)
+
 
 def execution_steps(execution: Execution) -> TraceView | None:
     """The steps of an execution recorded from a trace, as a tree in time order (None: not a trace)."""

@@ -14,78 +14,16 @@ import time
 import pytest
 import requests
 from opentelemetry.exporter.otlp.proto.http import Compression
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.export import SpanExportResult
 
 from tests.analytics.conftest import TenantKit, make_tenant, recomputed_rollups, slug, stored_rollups
-
-MINI = {"gen_ai.request.model": "gpt-4o-mini", "gen_ai.response.model": "gpt-4o-mini"}
-FOUR_O = {"gen_ai.request.model": "gpt-4o", "gen_ai.response.model": "gpt-4o"}
-# gpt-4o-mini: 1000 in, 500 out → 450 µUSD; gpt-4o: 2000 in, 300 out → 8,000 µUSD (pricing.py).
-COST = 8_450
+from tests.api.spans import COST, exporter, record_agent_run
 
 
 @pytest.fixture
 def tenant(people) -> TenantKit:
     return make_tenant(people)
-
-
-def record_agent_run(agent: str, *, fail: bool = False, user: str = "user-7") -> list:
-    """Spans of one agent run as the SDK ends them: model calls and a tool call first, the agent last."""
-    captured = InMemorySpanExporter()
-    provider = TracerProvider(resource=Resource.create({"service.name": "support-service"}))
-    provider.add_span_processor(SimpleSpanProcessor(captured))
-    tracer = provider.get_tracer("support.agent")
-    agent_attributes = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent, "user.id": user}
-
-    def run() -> None:
-        with tracer.start_as_current_span(f"invoke_agent {agent}", attributes=agent_attributes):
-            with tracer.start_as_current_span(
-                "chat gpt-4o-mini",
-                attributes={
-                    "gen_ai.operation.name": "chat",
-                    **MINI,
-                    "gen_ai.usage.input_tokens": 1000,
-                    "gen_ai.usage.output_tokens": 500,
-                },
-            ):
-                pass
-            with tracer.start_as_current_span(
-                "execute_tool search_orders", attributes={"gen_ai.operation.name": "execute_tool"}
-            ):
-                pass
-            with tracer.start_as_current_span(
-                "chat gpt-4o",
-                attributes={
-                    "gen_ai.operation.name": "chat",
-                    **FOUR_O,
-                    "gen_ai.usage.input_tokens": 2000,
-                    "gen_ai.usage.output_tokens": 300,
-                },
-            ):
-                if fail:
-                    raise RuntimeError("rate limited by the model provider")
-
-    if fail:
-        with pytest.raises(RuntimeError):
-            run()
-    else:
-        run()
-    provider.shutdown()
-    return list(captured.get_finished_spans())
-
-
-def exporter(web_server: str, token: str, **options) -> OTLPSpanExporter:
-    return OTLPSpanExporter(
-        endpoint=web_server + "/api/otel/v1/traces",
-        headers={"Authorization": "Bearer " + token},
-        timeout=30,
-        **options,
-    )
 
 
 def runs_of(tenant: TenantKit, agent: str) -> list[dict]:
@@ -140,6 +78,8 @@ def test_a_trace_split_over_two_exports_in_either_order_and_sent_again_counts_on
     late = record_agent_run(second_agent)
     assert send.export(late[:2]) == SpanExportResult.SUCCESS  # a model call and the tool
     assert send.export(late[2:]) == SpanExportResult.SUCCESS  # the other model call and the agent
+    assert runs_of(tenant, first_agent)[0]["cost_micro_usd"] == COST
+    assert runs_of(tenant, second_agent)[0]["cost_micro_usd"] == COST
     for spans in (early, late):
         assert send.export(spans) == SpanExportResult.SUCCESS  # a retry of everything
         assert send.export(list(reversed(spans))) == SpanExportResult.SUCCESS
