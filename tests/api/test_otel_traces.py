@@ -14,6 +14,7 @@ import time
 import pytest
 import requests
 from opentelemetry.exporter.otlp.proto.http import Compression
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.sdk.trace.export import SpanExportResult
 
@@ -61,6 +62,18 @@ def test_an_exported_agent_trace_becomes_one_execution_priced_per_model_call(web
     assert execution["user_id"] == "user-7"
     assert execution["model"] == "gpt-4o-mini"  # the agent span names none: its first model call's
     assert execution["duration_ms"] >= 0 and execution["finished_at"] >= execution["started_at"]
+
+
+def test_the_three_environment_variables_of_the_readme_are_all_an_exporter_needs(
+    web_server, tenant, monkeypatch
+):
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", web_server + "/api/otel")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", f"Authorization=Bearer%20{tenant.token}")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+    agent = slug("env")
+    spans = record_agent_run(agent)
+    assert OTLPSpanExporter().export(spans) == SpanExportResult.SUCCESS
+    assert_one_execution_counted_once(tenant, agent, spans)
 
 
 def test_a_trace_split_over_two_exports_in_either_order_and_sent_again_counts_once(web_server, tenant):
