@@ -140,4 +140,5 @@ class TraceItem(DynamoModel):
     output = UnicodeAttribute(null=True)
     execution_id = UnicodeAttribute(null=True)  # exec# and count# items
     run = UnicodeAttribute(null=True)  # exec# items: the run as JSON
+    recorded = BooleanAttribute(default=False)  # exec# items: write_execution has landed
     expires_at = TTLAttribute()

@@ -294,12 +294,15 @@ def reconcile(
         execution, errors = ingestion.build_execution(tenant_id, agent_id, run, now)
         if execution is None:
             continue  # pinned long ago and now past retention: nothing to add to
-        try:
-            ingestion.write_execution(execution)
-        except NotFound:
-            if span_id in incoming:
-                result.reject(f"agent {agent_id} cannot be recorded with this key")
-            continue
+        if pinned is None or not pinned.recorded:
+            try:
+                ingestion.write_execution(execution)  # idempotent: a repeat counts nothing
+            except NotFound:
+                if span_id in incoming:
+                    result.reject(f"agent {agent_id} cannot be recorded with this key")
+                continue
+            # Later exports of the trace can skip the (then failing) recording transaction.
+            TraceItem(_pk(tenant_id, trace_id), EXEC + span_id).update(actions=[TraceItem.recorded.set(True)])
         executions[span_id] = execution
     pending: dict[str, list[TraceItem]] = defaultdict(list)
     for span_id, span in state.spans.items():

@@ -13,11 +13,16 @@ import time
 
 import pytest
 import requests
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-from opentelemetry.sdk.trace.export import SpanExportResult
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from dashboard.analytics import traces
 from tests.analytics.conftest import TenantKit, make_tenant, recomputed_rollups, slug, stored_rollups
 from tests.api.spans import COST, exporter, record_agent_run
 
@@ -138,6 +143,55 @@ def test_halves_of_traces_sent_at_the_same_time_are_counted_once(web_server, ten
         assert execution["cost_micro_usd"] == COST and execution["tokens_in"] == 3_000
     assert overview(tenant)["cost_micro_usd"] == len(agents) * COST
     assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
+
+
+def test_a_workflow_root_span_over_model_calls_is_the_execution_and_a_bare_call_is_one_too(
+    web_server, tenant
+):
+    """OpenLLMetry's shape: a workflow span with no gen_ai.* attributes of its own, model calls below."""
+    captured = InMemorySpanExporter()
+    service = slug("summariser")
+    provider = TracerProvider(resource=Resource.create({"service.name": service, "enduser.id": "ops"}))
+    provider.add_span_processor(SimpleSpanProcessor(captured))
+    tracer = provider.get_tracer("workflow")
+    usage = {
+        "gen_ai.request.model": "gpt-4o",
+        "gen_ai.usage.input_tokens": 400,
+        "gen_ai.usage.output_tokens": 100,
+    }
+    with (
+        tracer.start_as_current_span("summarise.workflow"),
+        tracer.start_as_current_span("openai.chat", attributes={**usage, "gen_ai.system": "openai"}),
+    ):
+        pass
+    with tracer.start_as_current_span("openai.chat", attributes=usage):  # no parent at all
+        pass
+    provider.shutdown()
+    assert (
+        exporter(web_server, tenant.token).export(captured.get_finished_spans()) == SpanExportResult.SUCCESS
+    )
+    executions = runs_of(tenant, service)
+    assert len(executions) == 2
+    # gpt-4o: 400 × 2.50 + 100 × 10.00 USD per million tokens = 2,000 µUSD each
+    assert [(e["model"], e["user_id"], e["cost_micro_usd"]) for e in executions] == [
+        ("gpt-4o", "ops", 2_000)
+    ] * 2
+    assert overview(tenant)["cost_micro_usd"] == 4_000
+
+
+def test_a_trace_over_the_span_bound_keeps_the_first_spans_and_says_so(web_server, tenant, monkeypatch):
+    monkeypatch.setattr(traces, "MAX_SPANS_PER_TRACE", 3)  # the live server runs in this process
+    agent = slug("big")
+    spans = record_agent_run(agent)
+    response = requests.post(
+        web_server + "/api/otel/v1/traces",
+        data=encode_spans(spans).SerializePartialToString(),
+        headers={"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {tenant.token}"},
+        timeout=30,
+    )
+    answer = trace_service_pb2.ExportTraceServiceResponse.FromString(response.content)
+    assert response.status_code == 200 and answer.partial_success.rejected_spans == 1
+    assert "at most 3 spans" in answer.partial_success.error_message
 
 
 def test_a_failed_model_call_fails_the_execution_with_its_error(web_server, tenant):
