@@ -35,6 +35,7 @@ NAME_LIMIT = 256
 ERROR_LIMIT = 2_000
 TEXT_LIMIT = 8_000  # input/output kept on agent spans (the execution shows them)
 TOKEN_LIMIT = 100_000_000
+GENERIC_ERROR = "The span ended with an error."  # an ERROR status with no message or exception
 _NOT_ID = re.compile(r"[^A-Za-z0-9._:@/-]+")
 
 
@@ -107,7 +108,7 @@ def _error_of(span: trace_pb2.Span, attrs: dict[str, Any]) -> str | None:
             if text:
                 return text[:ERROR_LIMIT]
     error_type = attrs.get("error.type")
-    return str(error_type)[:ERROR_LIMIT] if error_type else "The span ended with an error."
+    return str(error_type)[:ERROR_LIMIT] if error_type else GENERIC_ERROR
 
 
 def _kind(operation: str | None, model: str | None, has_usage: bool) -> str:

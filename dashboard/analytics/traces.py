@@ -12,7 +12,7 @@ split, in any order, twice, or at the same time:
    The execution is first *pinned* (`exec#` item, conditional put: the first writer wins), so every
    later reconcile builds exactly the same Execution, then recorded through
    `ingestion.build_execution` / `write_execution` (idempotent: counted once) **with zero tokens and
-   zero cost**. Its model is the agent span's, else the first model call's already stored, else
+   zero cost**; the pin is then marked `recorded` so later exports skip that transaction. Its model is the agent span's, else the first model call's already stored, else
    `unknown`; status, times, user and agent come from the agent span alone.
 3. **Model calls.** Each model-call span adds its tokens and cost to its execution (the nearest agent
    span above it) in one transaction with the execution's rollup rows and a `count#` marker put on
@@ -50,7 +50,7 @@ from pynamodb.exceptions import PutError, TransactWriteError
 from dashboard.accounts.scope import API, AccessScope
 from dashboard.analytics import ingestion, rollups
 from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, ExecutionRollup, TraceItem
-from dashboard.analytics.otlp import SpanValues, spans_of
+from dashboard.analytics.otlp import GENERIC_ERROR, SpanValues, spans_of
 from dashboard.analytics.timefmt import iso_ms
 from dashboard.dynamo import clock
 from dashboard.dynamo.base import transact_write
@@ -62,7 +62,7 @@ COUNT_CHUNK = 90  # markers per transaction; + the execution + 5 rollup rows sta
 MAX_ATTEMPTS = 8
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_DURATION_MS = 86_400_000
-GENERIC_ERROR = "The span ended with an error."
+TRANSIENT = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 SPAN, EXEC, COUNT = "span#", "exec#", "count#"
 EXECUTION_ID = re.compile(r"^([0-9a-f]{32})-([0-9a-f]{16})$")
 
@@ -367,11 +367,11 @@ def _count(execution: Execution, calls: list[TraceItem]) -> None:
                 continue
             if len(codes) > len(pending) and codes[len(pending)] == "ConditionalCheckFailed":
                 return  # the execution is not stored: nothing to add to (a later export retries)
-            attempt += 1
-            if attempt >= MAX_ATTEMPTS or "TransactionConflict" not in codes:
-                if "TransactionConflict" in codes:
-                    raise ServiceUnavailable("Too many concurrent writes to the same counters.") from exc
+            if not TRANSIENT & set(codes):
                 raise
+            attempt += 1
+            if attempt >= MAX_ATTEMPTS:  # a 503: OTLP exporters send the batch again later
+                raise ServiceUnavailable("Too many concurrent writes to the same counters.") from exc
             time.sleep(delay * (1 + random.random()))  # noqa: S311 — jitter, not security
             delay = min(delay * 2, 1.0)
 
