@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from typing import Any
 
 from google.protobuf import json_format
@@ -119,6 +120,8 @@ def any_value(value: Any) -> Any:
         return attributes(value.kvlist_value.values)
     if which == "bytes_value":
         return value.bytes_value.hex()
+    if which == "double_value" and not math.isfinite(value.double_value):
+        return str(value.double_value)  # DynamoDB numbers have no NaN or infinity: keep them as text
     return getattr(value, which)
 
 
