@@ -109,6 +109,35 @@ def test_a_trace_split_over_two_exports_in_either_order_and_sent_again_counts_on
     assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
 
 
+def test_a_model_call_whose_parent_arrives_last_is_counted_when_the_chain_is_complete(web_server, tenant):
+    captured = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "nested"}))
+    provider.add_span_processor(SimpleSpanProcessor(captured))
+    tracer = provider.get_tracer("nested")
+    agent = slug("nested")
+    call = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o-mini"}
+    call |= {"gen_ai.usage.input_tokens": 1000, "gen_ai.usage.output_tokens": 500}
+    with (
+        tracer.start_as_current_span(
+            "agent", attributes={"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.id": agent}
+        ),
+        tracer.start_as_current_span("plan", attributes={"gen_ai.operation.name": "execute_tool"}),
+        tracer.start_as_current_span("chat", attributes=call),
+    ):
+        pass
+    provider.shutdown()
+    chat, plan, agent_span = captured.get_finished_spans()
+    send = exporter(web_server, tenant.token)
+    assert send.export([chat]) == SpanExportResult.SUCCESS
+    assert tenant.get(f"/api/agents/{agent}/runs")[0] == 404  # no agent span yet: no execution
+    assert send.export([agent_span]) == SpanExportResult.SUCCESS
+    assert runs_of(tenant, agent)[0]["cost_micro_usd"] == 0  # the call's way up is not known yet
+    assert send.export([plan]) == SpanExportResult.SUCCESS
+    [execution] = runs_of(tenant, agent)
+    assert (execution["cost_micro_usd"], execution["tokens_in"], execution["model"]) == (450, 1000, "unknown")
+    assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
+
+
 def test_a_duplicate_export_shows_one_row_in_the_executions_list(web_server, tenant):
     agent = slug("dup")
     spans = record_agent_run(agent)
