@@ -5,9 +5,9 @@ Mapping:
 - severity: `severity_number` (1–8 debug, 9–12 info, 13–16 warning, 17–20 error, 21–24 critical),
   else `severity_text` (trace/debug, info, warn/warning, error, fatal/critical), else info;
 - component: `diatonic.component`, else the instrumentation scope's name, else `main`;
-- message: the body (text as sent; any other value as compact JSON);
-- fields: the record's other attributes (the resource's are not repeated on every line), plus the
-  record's trace and span ids when it has them;
+- message: the body (text as sent; any other value as compact JSON), cut to 8,000 characters;
+- fields: the record's other attributes (the resource's are not repeated on every line; texts cut
+  to FIELD_TEXT_LIMIT characters), plus the record's trace and span ids when it has them;
 - time: `time_unix_nano`, else `observed_time_unix_nano`, else now.
 
 Records are grouped by experiment and handed to `ingest` (which validates a whole batch and writes
@@ -51,6 +51,7 @@ _TEXT_SEVERITIES = {
     "critical": "critical",
 }
 _LINE = re.compile(r"^line (\d+)$")
+FIELD_TEXT_LIMIT = 2_000  # characters kept of one text attribute (exception.stacktrace, say)
 MAX_PASSES = 4  # ingest checks lines, then runs: two failures are the most one batch can have
 
 
@@ -108,12 +109,19 @@ def line_of(record: Any, resource: dict[str, Any], scope_name: str) -> tuple[str
         "ts": time_ns // 1_000_000,
         "severity": severity(record.severity_number, record.severity_text),
         "component": as_text(component).replace("#", "-")[: ingest.MAX_COMPONENT],
-        "message": as_text(_body(record)),
+        "message": _cut(as_text(_body(record)), ingest.MAX_MESSAGE),
     }
     if attrs:
-        line["fields"] = attrs
+        line["fields"] = {key: _cut(value, FIELD_TEXT_LIMIT) for key, value in attrs.items()}
     line["seq"] = _seq(time_ns, line)
     return (as_text(experiment_id) if experiment_id is not None else None), line
+
+
+def _cut(value: Any, limit: int) -> Any:
+    """Long text (a traceback, a prompt) is cut rather than losing the whole record."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[: limit - 1] + "…"
+    return value
 
 
 def _body(record: Any) -> Any:

@@ -90,6 +90,10 @@ def test_python_logging_exported_by_the_sdk_becomes_the_runs_lines(web_server, t
         logger.info("epoch 1 loss=0.52", extra={"epoch": 1, "loss": 0.52})
         logger.warning("learning rate is high")
         logger.error("validation diverged", extra={"diatonic.component": "evaluator"})
+        try:
+            raise ValueError("x" * 20_000)
+        except ValueError:
+            logger.exception("checkpoint failed " + "y" * 20_000)  # long texts are cut, not refused
 
     records = capture_training_logs(experiment, run, emit)
     assert log_exporter(web_server, tenant.token).export(records) == LogRecordExportResult.SUCCESS
@@ -98,7 +102,10 @@ def test_python_logging_exported_by_the_sdk_becomes_the_runs_lines(web_server, t
         ("info", "epoch 1 loss=0.52"),
         ("warning", "learning rate is high"),
         ("error", "validation diverged"),
+        ("error", "checkpoint failed " + "y" * 7_981 + "…"),
     ]
+    assert lines[3]["fields"]["exception.type"] == "ValueError"
+    assert len(lines[3]["fields"]["exception.message"]) == 2_000
     assert lines[0]["fields"]["epoch"] == 1 and lines[0]["fields"]["loss"] == 0.52
     assert lines[0]["component"] == records[0].instrumentation_scope.name
     assert lines[2]["component"] == "evaluator"
@@ -106,9 +113,9 @@ def test_python_logging_exported_by_the_sdk_becomes_the_runs_lines(web_server, t
     assert log_exporter(web_server, tenant.token, compression=Compression.Gzip).export(records) == (
         LogRecordExportResult.SUCCESS
     )
-    assert len(run_lines(tenant, run)) == 3
+    assert len(run_lines(tenant, run)) == 4
     status, body = tenant.get(f"/api/experiments/{run.experiment_id}/runs/{run.run_id}/logs")
-    assert body["run"]["line_count"] == 3 and body["run"]["error_count"] == 1
+    assert body["run"]["line_count"] == 4 and body["run"]["error_count"] == 2
 
 
 def test_a_batch_with_one_bad_record_writes_the_others(web_server, tenant):
