@@ -120,3 +120,45 @@ class ExecutionRollup(DynamoModel):
     # Guard rows only.
     tenant_id = UnicodeAttribute(null=True)
     ref = UnicodeAttribute(null=True)  # the recorded execution: agent_id + "|" + sk
+
+
+class TraceItem(DynamoModel):
+    """The spans of OpenTelemetry traces and what was derived from them (dashboard.analytics.traces).
+
+    pk `tenant#trace_id` (the tenant is in the key: trace ids are the clients' own), one partition per
+    trace, holding three kinds of items told apart by their sort key:
+    - `span#<span_id>`: one span, reduced to what a step shows (a few KB at most, never the raw span);
+    - `exec#<span_id>`: the execution decided for an agent span (`run`, the JSON given to ingestion),
+      written once so every later export builds the very same execution;
+    - `count#<span_id>`: the model call was added to execution `execution_id` (tokens and cost kept),
+      written in the transaction that adds it, so a model call is counted once.
+    """
+
+    Meta = table_meta("trace-spans")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    tenant_id = UnicodeAttribute()
+    trace_id = UnicodeAttribute()
+    span_id = UnicodeAttribute()
+    parent_span_id = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    kind = UnicodeAttribute(null=True)  # agent | model | tool | step
+    operation = UnicodeAttribute(null=True)  # gen_ai.operation.name as sent
+    gen_ai = BooleanAttribute(default=False)  # the span carries gen_ai.* attributes
+    model = UnicodeAttribute(null=True)
+    tokens_in = NumberAttribute(default=0)
+    tokens_out = NumberAttribute(default=0)
+    cost_micro_usd = NumberAttribute(default=0)
+    priced = BooleanAttribute(default=True)  # False: a model call whose model has no price
+    start_ns = NumberAttribute(default=0)
+    end_ns = NumberAttribute(default=0)
+    failed = BooleanAttribute(default=False)
+    error = UnicodeAttribute(null=True)
+    agent_id = UnicodeAttribute(null=True)
+    user_id = UnicodeAttribute(null=True)
+    input = UnicodeAttribute(null=True)
+    output = UnicodeAttribute(null=True)
+    execution_id = UnicodeAttribute(null=True)  # exec# and count# items
+    run = UnicodeAttribute(null=True)  # exec# items: the run as JSON
+    recorded = BooleanAttribute(default=False)  # exec# items: write_execution has landed
+    expires_at = TTLAttribute()

@@ -10,7 +10,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.accounts.access import scoped
-from dashboard.analytics import budgets, csv_export, history
+from dashboard.analytics import budgets, csv_export, history, traces
 from dashboard.analytics import overview as overview_service
 from dashboard.analytics.forms import BudgetForm, ExecutionFilterForm, PeriodForm, period_from
 from dashboard.analytics.periods import PRESETS
@@ -139,4 +139,5 @@ def history_choices(request: HttpRequest, tenant_id: str | None) -> dict:
 @scoped(roles=ANALYTICS_ROLES)
 def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     execution = history.get_execution(request.scope, execution_id, request.GET.get("tenant") or None)
-    return render(request, "analytics/execution_detail.html", {"execution": execution})
+    context = {"execution": execution, "trace": traces.execution_steps(execution)}
+    return render(request, "analytics/execution_detail.html", context)

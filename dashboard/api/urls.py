@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("dashboard.api.analytics")),
     path("", include("dashboard.api.logs")),
     path("", include("dashboard.api.flows")),
+    path("", include("dashboard.api.otel")),
 ]

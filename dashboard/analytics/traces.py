@@ -1,0 +1,455 @@
+"""OpenTelemetry traces → executions and their steps, counted once whatever the order of arrival.
+
+Spans are stored first, then the trace is *reconciled*: every export that touches a trace stores its
+spans, reads the whole trace back (a strongly consistent query of its one partition, see
+`TraceItem`) and brings the derived data up to date. Reconciling is idempotent, so exports may come
+split, in any order, twice, or at the same time:
+
+1. **Store.** Each span becomes a `span#` item (what a step shows, never the raw span). The same span
+   sent again is skipped; spans of one export for one trace are written with BatchWriteItem.
+2. **Executions.** A span with `gen_ai.operation.name = invoke_agent` is an execution; so is the root
+   span of a trace that has `gen_ai.*` spans but no agent span (a workflow or a bare model call).
+   The execution is first *pinned* (`exec#` item, conditional put: the first writer wins), so every
+   later reconcile builds exactly the same Execution, then recorded through
+   `ingestion.build_execution` / `write_execution` (idempotent: counted once) **with zero tokens and
+   zero cost**; the pin is then marked `recorded` so later exports skip that transaction. Its model is the agent span's, else the first model call's already stored, else
+   `unknown`; status, times, user and agent come from the agent span alone.
+3. **Model calls.** Each model-call span adds its tokens and cost to its execution (the nearest agent
+   span above it) in one transaction with the execution's rollup rows and a `count#` marker put on
+   condition it does not exist yet. So a model call is added exactly once, whether it came before,
+   with or after its agent span, and the execution's totals (and the rollups) always equal the sum
+   of the model calls counted for it, which is what the step view sums too.
+
+Why this is race-free: an export reconciles *after* its own spans are stored. Of two exports racing
+on one trace, the one that stores last reads both exports' spans, so nothing is left uncounted; both
+may try to count the same call, and the marker's condition lets only one transaction land. An
+execution is visible with zero tokens only between its recording and the count transaction right
+after it; if the process dies in between, the client's retry (OTLP exporters retry on 5xx and on
+broken connections) reconciles again.
+
+Limits: a step item stays a few KB (names, errors and input/output are cut), far below DynamoDB's
+400 KB item limit, and a trace keeps at most MAX_SPANS_PER_TRACE spans: the rest are rejected
+(partial success, with the reason) so a runaway trace cannot make every later export of it read an
+unbounded partition. The bound is checked before writing, so two exports racing may pass it slightly.
+A model call that arrives after a nested agent span was recorded stays with the execution it was
+first counted for. Spans whose chain up to an agent span is still missing wait for the next export.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from pynamodb.exceptions import PutError, TransactWriteError
+
+from dashboard.accounts.scope import API, AccessScope
+from dashboard.analytics import ingestion, rollups
+from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, ExecutionRollup, TraceItem
+from dashboard.analytics.otlp import GENERIC_ERROR, SpanValues, spans_of
+from dashboard.analytics.timefmt import iso_ms
+from dashboard.dynamo import clock
+from dashboard.dynamo.base import transact_write
+from dashboard.dynamo.errors import NotFound, ServiceUnavailable
+from dashboard.dynamo.transactions import cancellation_codes
+
+MAX_SPANS_PER_TRACE = 2_000
+COUNT_CHUNK = 90  # markers per transaction; + the execution + 5 rollup rows stays under DynamoDB's 100
+MAX_ATTEMPTS = 8
+FUTURE_TOLERANCE = timedelta(minutes=5)
+MAX_DURATION_MS = 86_400_000
+TRANSIENT = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+SPAN, EXEC, COUNT = "span#", "exec#", "count#"
+EXECUTION_ID = re.compile(r"^([0-9a-f]{32})-([0-9a-f]{16})$")
+
+
+def execution_id_for(trace_id: str, span_id: str) -> str:
+    return f"{trace_id}-{span_id}"
+
+
+def _pk(tenant_id: str, trace_id: str) -> str:
+    return f"{tenant_id}#{trace_id}"
+
+
+def _moment(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, UTC)
+
+
+@dataclass
+class Acceptance:
+    """What an export did not keep: a count and the reasons (OTLP's partial success)."""
+
+    rejected: int = 0
+    reasons: Counter = field(default_factory=Counter)
+
+    def reject(self, reason: str, count: int = 1) -> None:
+        self.rejected += count
+        self.reasons[reason] += count
+
+    @property
+    def message(self) -> str:
+        if not self.rejected:
+            return ""
+        parts = [f"{reason} ({count})" for reason, count in self.reasons.most_common()]
+        return f"{self.rejected} span(s) rejected: " + "; ".join(parts)
+
+
+@dataclass
+class TraceState:
+    spans: dict[str, TraceItem]
+    pinned: dict[str, TraceItem]
+    counted: dict[str, TraceItem]
+
+    def execution_span_ids(self) -> set[str]:
+        ids = set(self.pinned) | {span_id for span_id, span in self.spans.items() if span.kind == "agent"}
+        if not any(span.kind == "agent" for span in self.spans.values()) and any(
+            span.gen_ai for span in self.spans.values()
+        ):
+            ids |= {span_id for span_id, span in self.spans.items() if not span.parent_span_id}
+        return ids
+
+    def owner(self, span_id: str, executions: set[str]) -> str | None:
+        """The nearest execution span at or above the span; None while the chain has a gap."""
+        seen: set[str] = set()
+        current: str | None = span_id
+        while current and current not in seen:
+            if current in executions:
+                return current
+            span = self.spans.get(current)
+            if span is None:
+                return None
+            seen.add(current)
+            current = span.parent_span_id
+        return None
+
+
+def _read(tenant_id: str, trace_id: str, consistent: bool) -> TraceState:
+    now = clock.now()
+    state = TraceState({}, {}, {})
+    for item in TraceItem.query(_pk(tenant_id, trace_id), consistent_read=consistent):
+        if item.expires_at <= now:  # DynamoDB deletes expired items late: hide them
+            continue
+        kind, _, span_id = item.sk.partition("#")
+        target = {"span": state.spans, "exec": state.pinned, "count": state.counted}.get(kind)
+        if target is not None:
+            target[span_id] = item
+    return state
+
+
+def _span_item(tenant_id: str, values: SpanValues) -> TraceItem:
+    return TraceItem(
+        _pk(tenant_id, values.trace_id),
+        SPAN + values.span_id,
+        tenant_id=tenant_id,
+        trace_id=values.trace_id,
+        span_id=values.span_id,
+        parent_span_id=values.parent_span_id,
+        name=values.name,
+        kind=values.kind,
+        operation=values.operation,
+        gen_ai=values.gen_ai,
+        model=values.model,
+        tokens_in=values.tokens_in,
+        tokens_out=values.tokens_out,
+        cost_micro_usd=values.cost_micro_usd,
+        priced=values.priced,
+        start_ns=values.start_ns,
+        end_ns=values.end_ns,
+        failed=values.failed,
+        error=values.error,
+        agent_id=values.agent_id,
+        user_id=values.user_id,
+        input=values.input,
+        output=values.output,
+        expires_at=_moment(values.start_ns) + timedelta(days=EXECUTION_TTL_DAYS),
+    )
+
+
+def _time_problem(values: SpanValues, now: datetime) -> str | None:
+    started = _moment(values.start_ns)
+    if started > now + FUTURE_TOLERANCE:
+        return "the span starts in the future"
+    if started <= now - timedelta(days=EXECUTION_TTL_DAYS):
+        return f"the span is older than the {EXECUTION_TTL_DAYS} days executions are kept"
+    return None
+
+
+def accept(scope: AccessScope, request) -> Acceptance:
+    """Store the spans of an ExportTraceServiceRequest and reconcile each trace they touch."""
+    scope.require_role(API)
+    tenant_id = scope.require_tenant()
+    values, reasons = spans_of(request)
+    result = Acceptance()
+    for reason in reasons:
+        result.reject(reason)
+    now = clock.now()
+    by_trace: dict[str, dict[str, SpanValues]] = defaultdict(dict)
+    for span in values:
+        problem = _time_problem(span, now)
+        if problem:
+            result.reject(problem)
+        else:
+            by_trace[span.trace_id][span.span_id] = span  # the same span twice in one export: once
+    for trace_id, incoming in by_trace.items():
+        _accept_trace(tenant_id, trace_id, incoming, result)
+    return result
+
+
+def _accept_trace(tenant_id: str, trace_id: str, incoming: dict[str, SpanValues], result: Acceptance) -> None:
+    before = _read(tenant_id, trace_id, consistent=True)
+    new = [span for span_id, span in incoming.items() if span_id not in before.spans]
+    room = max(0, MAX_SPANS_PER_TRACE - len(before.spans))
+    if len(new) > room:
+        result.reject(f"a trace keeps at most {MAX_SPANS_PER_TRACE} spans", len(new) - room)
+        new = sorted(new, key=lambda span: (span.start_ns, span.span_id))[:room]
+    if new:
+        with TraceItem.batch_write() as batch:
+            for span in new:
+                batch.save(_span_item(tenant_id, span))
+    state = _read(tenant_id, trace_id, consistent=True) if new else before
+    reconcile(tenant_id, trace_id, state, set(incoming), result)
+
+
+def _run_for(state: TraceState, span_id: str, executions: set[str]) -> dict:
+    agent = state.spans[span_id]
+    calls = sorted(
+        (
+            span
+            for span in state.spans.values()
+            if span.kind == "model" and state.owner(span.span_id, executions) == span_id
+        ),
+        key=lambda span: (span.start_ns, span.span_id),
+    )
+    model = agent.model or next((call.model for call in calls if call.model), None) or "unknown"
+    error = None
+    if agent.failed:
+        error = agent.error
+        failing = next((call.error for call in calls if call.failed and call.error), None)
+        if failing and (not error or error == GENERIC_ERROR):
+            error = failing
+    started, finished = _moment(int(agent.start_ns)), _moment(int(agent.end_ns))
+    return {
+        "execution_id": execution_id_for(agent.trace_id, span_id),
+        "user_id": agent.user_id or next((call.user_id for call in calls if call.user_id), None) or "unknown",
+        "model": model,
+        "status": "failed" if agent.failed else "succeeded",
+        "started_at": iso_ms(started),
+        "finished_at": iso_ms(finished),
+        "duration_ms": min(round((int(agent.end_ns) - int(agent.start_ns)) / 1e6), MAX_DURATION_MS),
+        "tokens_in": 0,
+        "tokens_out": 0,
+        "cost_micro_usd": 0,  # model calls add theirs, once each (module docstring, step 3)
+        "input": agent.input or "",
+        "output": agent.output or "",
+        "error": error,
+    }
+
+
+def _pin(tenant_id: str, agent: TraceItem, run: dict) -> tuple[str, dict]:
+    """The execution's (agent_id, run) as first decided for this span: ours, or an earlier writer's."""
+    item = TraceItem(
+        agent.pk,
+        EXEC + agent.span_id,
+        tenant_id=tenant_id,
+        trace_id=agent.trace_id,
+        span_id=agent.span_id,
+        agent_id=agent.agent_id,
+        execution_id=run["execution_id"],
+        run=json.dumps(run),
+        expires_at=agent.expires_at,
+    )
+    try:
+        item.save(condition=TraceItem.sk.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        item = TraceItem.get(agent.pk, EXEC + agent.span_id, consistent_read=True)
+    return item.agent_id, json.loads(item.run)
+
+
+def reconcile(
+    tenant_id: str, trace_id: str, state: TraceState, incoming: set[str], result: Acceptance
+) -> None:
+    """Record the trace's executions and count its model calls (idempotent; module docstring)."""
+    now = clock.now()
+    execution_ids = state.execution_span_ids()
+    executions: dict[str, Execution] = {}
+    for span_id in sorted(execution_ids):
+        pinned = state.pinned.get(span_id)
+        if pinned is not None:
+            agent_id, run = pinned.agent_id, json.loads(pinned.run)
+        else:
+            agent = state.spans[span_id]
+            agent_id, run = agent.agent_id, _run_for(state, span_id, execution_ids)
+            _, errors = ingestion.build_execution(tenant_id, agent_id, run, now)
+            if errors:
+                if span_id in incoming:
+                    result.reject("agent span: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
+                continue
+            agent_id, run = _pin(tenant_id, agent, run)
+        execution, errors = ingestion.build_execution(tenant_id, agent_id, run, now)
+        if execution is None:
+            continue  # pinned long ago and now past retention: nothing to add to
+        if pinned is None or not pinned.recorded:
+            try:
+                ingestion.write_execution(execution)  # idempotent: a repeat counts nothing
+            except NotFound:
+                if span_id in incoming:
+                    result.reject(f"agent {agent_id} cannot be recorded with this key")
+                continue
+            # Later exports of the trace can skip the (then failing) recording transaction.
+            TraceItem(_pk(tenant_id, trace_id), EXEC + span_id).update(actions=[TraceItem.recorded.set(True)])
+        executions[span_id] = execution
+    pending: dict[str, list[TraceItem]] = defaultdict(list)
+    for span_id, span in state.spans.items():
+        if span.kind != "model" or span_id in state.counted:
+            continue
+        owner = state.owner(span_id, execution_ids)
+        if owner in executions:
+            pending[owner].append(span)
+    for owner, calls in pending.items():
+        for start in range(0, len(calls), COUNT_CHUNK):
+            _count(executions[owner], calls[start : start + COUNT_CHUNK])
+
+
+def _count(execution: Execution, calls: list[TraceItem]) -> None:
+    """Add the calls' tokens and cost to the execution and its rollups, each call at most once ever."""
+    pending = list(calls)
+    delay = 0.02
+    attempt = 0
+    while pending:
+        tokens_in = sum(int(call.tokens_in) for call in pending)
+        tokens_out = sum(int(call.tokens_out) for call in pending)
+        cost = sum(int(call.cost_micro_usd) for call in pending)
+        try:
+            with transact_write() as tx:
+                for call in pending:
+                    marker = TraceItem(
+                        call.pk,
+                        COUNT + call.span_id,
+                        tenant_id=call.tenant_id,
+                        trace_id=call.trace_id,
+                        span_id=call.span_id,
+                        execution_id=execution.execution_id,
+                        tokens_in=call.tokens_in,
+                        tokens_out=call.tokens_out,
+                        cost_micro_usd=call.cost_micro_usd,
+                        expires_at=call.expires_at,
+                    )
+                    tx.save(marker, condition=TraceItem.sk.does_not_exist())
+                tx.update(
+                    execution,
+                    actions=[
+                        Execution.tokens_in.add(tokens_in),
+                        Execution.tokens_out.add(tokens_out),
+                        Execution.cost_micro_usd.add(cost),
+                    ],
+                    # an execution of this tenant only: ids are the clients' own
+                    condition=Execution.execution_id.exists() & (Execution.tenant_id == execution.tenant_id),
+                )
+                actions = [
+                    ExecutionRollup.tokens_in.add(tokens_in),
+                    ExecutionRollup.tokens_out.add(tokens_out),
+                    ExecutionRollup.cost_micro_usd.add(cost),
+                ]
+                for row_pk, row_sk in rollups.keys_for(execution):
+                    tx.update(ExecutionRollup(row_pk, row_sk), actions=actions)
+            return
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            done = {i for i, code in enumerate(codes[: len(pending)]) if code == "ConditionalCheckFailed"}
+            if done:  # counted by another export meanwhile: add only the others
+                pending = [call for i, call in enumerate(pending) if i not in done]
+                continue
+            if len(codes) > len(pending) and codes[len(pending)] == "ConditionalCheckFailed":
+                return  # the execution is not stored: nothing to add to (a later export retries)
+            if not TRANSIENT & set(codes):
+                raise
+            attempt += 1
+            if attempt >= MAX_ATTEMPTS:  # a 503: OTLP exporters send the batch again later
+                raise ServiceUnavailable("Too many concurrent writes to the same counters.") from exc
+            time.sleep(delay * (1 + random.random()))  # noqa: S311 — jitter, not security
+            delay = min(delay * 2, 1.0)
+
+
+# --- reading: the step view of one execution ---------------------------------------------------
+
+
+@dataclass
+class Step:
+    span: TraceItem
+    depth: int
+    offset_pct: float
+    width_pct: float
+    counted: bool  # its tokens and cost are in this execution's totals
+
+    @property
+    def duration_ms(self) -> int:
+        return round((int(self.span.end_ns) - int(self.span.start_ns)) / 1e6)
+
+
+@dataclass
+class TraceView:
+    trace_id: str
+    steps: list[Step]
+    tokens_in: int
+    tokens_out: int
+    cost_micro_usd: int
+
+    @property
+    def failed_steps(self) -> list[Step]:
+        return [step for step in self.steps if step.span.failed]
+
+    @property
+    def failing_step(self) -> Step | None:
+        """Where the failure began: the first failed step with no failed step below it."""
+        failed_parents = {step.span.parent_span_id for step in self.failed_steps}
+        return next((step for step in self.failed_steps if step.span.span_id not in failed_parents), None)
+
+
+def execution_steps(execution: Execution) -> TraceView | None:
+    """The steps of an execution recorded from a trace, as a tree in time order (None: not a trace)."""
+    match = EXECUTION_ID.match(execution.execution_id)
+    if not match:
+        return None
+    trace_id, span_id = match.groups()
+    state = _read(execution.tenant_id, trace_id, consistent=False)
+    root = state.spans.get(span_id)
+    if root is None:
+        return None
+    children: dict[str, list[TraceItem]] = defaultdict(list)
+    for span in state.spans.values():
+        if span.parent_span_id:
+            children[span.parent_span_id].append(span)
+    counted = {
+        span_id: marker
+        for span_id, marker in state.counted.items()
+        if marker.execution_id == execution.execution_id
+    }
+    start, total = int(root.start_ns), max(int(root.end_ns) - int(root.start_ns), 1)
+    steps: list[Step] = []
+    stack: list[tuple[TraceItem, int]] = [(root, 0)]
+    seen: set[str] = set()
+    while stack and len(steps) < MAX_SPANS_PER_TRACE:
+        span, depth = stack.pop()
+        if span.span_id in seen:
+            continue
+        seen.add(span.span_id)
+        offset = min(max((int(span.start_ns) - start) / total, 0.0), 1.0)
+        width = min(max((int(span.end_ns) - int(span.start_ns)) / total, 0.0), 1.0 - offset)
+        steps.append(
+            Step(span, depth, round(100 * offset, 2), round(100 * width, 2), span.span_id in counted)
+        )
+        ordered = sorted(children.get(span.span_id, []), key=lambda s: (int(s.start_ns), s.span_id))
+        stack.extend((child, depth + 1) for child in reversed(ordered))
+    return TraceView(
+        trace_id=trace_id,
+        steps=steps,
+        tokens_in=sum(int(marker.tokens_in) for marker in counted.values()),
+        tokens_out=sum(int(marker.tokens_out) for marker in counted.values()),
+        cost_micro_usd=sum(int(marker.cost_micro_usd) for marker in counted.values()),
+    )

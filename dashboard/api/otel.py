@@ -1,0 +1,164 @@
+"""OTLP/HTTP receivers: OpenTelemetry exporters send traces and logs here with no code of ours.
+
+POST /api/otel/v1/traces   ExportTraceServiceRequest → ExportTraceServiceResponse
+POST /api/otel/v1/logs     ExportLogsServiceRequest  → ExportLogsServiceResponse
+
+Request: `Content-Type: application/x-protobuf` or `application/json` (OTLP/JSON), optionally
+`Content-Encoding: gzip`, authenticated by the tenant's API key as `Authorization: Bearer <key>`
+(what `OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer <key>"` sends).
+
+Answers, in the encoding the client used (OTLP/HTTP specification):
+- 200: the Export…ServiceResponse; `partial_success` counts what was rejected and says why;
+- 400: the body cannot be decoded (bad protobuf, JSON, gzip or id);
+- 401: no valid API key; 413: the body is over OTLP_MAX_BODY_BYTES (sent or unpacked);
+- 415: another content type or content encoding;
+- 429 with `Retry-After`: the key is over its rate limit (see `retry_after`);
+- 503: DynamoDB is busy or unreachable (exporters retry).
+Errors carry a google.rpc.Status body (`code`, `message`).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+from dashboard.accounts.api_keys import scope_for_token
+from dashboard.accounts.scope import AccessScope
+from dashboard.analytics import traces
+from dashboard.core import otlp
+from dashboard.dynamo.errors import DashboardError
+from dashboard.logs import otlp as log_records
+
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+_GRPC_CODES = {400: otlp.INVALID_ARGUMENT, 401: otlp.UNAUTHENTICATED, 413: otlp.RESOURCE_EXHAUSTED}
+
+
+class Refused(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+def max_body_bytes() -> int:
+    return int(getattr(settings, "OTLP_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+
+
+def retry_after(scope: AccessScope) -> int | None:
+    """Seconds the key must wait before sending again, or None to accept the export.
+
+    The hook for the per-key API rate limit that comes later: return its window's remaining seconds
+    and the receivers answer 429 with `Retry-After`, as the OTLP specification asks.
+    """
+    return None
+
+
+def _authenticate(request: HttpRequest) -> AccessScope:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    scope = scope_for_token(token.strip()) if scheme.lower() == "bearer" and token else None
+    if scope is None:
+        raise Refused(
+            401, "Send a valid API key as `Authorization: Bearer <key>`.", {"WWW-Authenticate": "Bearer"}
+        )
+    return scope
+
+
+def _body(request: HttpRequest) -> bytes:
+    """The request body, unpacked, never more than the bound in memory."""
+    limit = max_body_bytes()
+    declared = request.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise Refused(413, f"The body is over {limit} bytes; send smaller batches.")
+    body = request.read(limit + 1)  # not request.body: Django's own bound would answer 400
+    if len(body) > limit:
+        raise Refused(413, f"The body is over {limit} bytes; send smaller batches.")
+    coding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if coding in ("", "identity"):
+        return body
+    if coding != "gzip":
+        raise Refused(415, f"Content-Encoding {coding} is not accepted: send gzip or none.")
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        unpacked = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise Refused(400, f"The body is not valid gzip: {exc}.") from None
+    if len(unpacked) > limit or inflater.unconsumed_tail:
+        raise Refused(413, f"The unpacked body is over {limit} bytes; send smaller batches.")
+    if not inflater.eof:
+        raise Refused(400, "The gzip body is cut short.")
+    return unpacked
+
+
+def _respond(
+    status: int, content: bytes, encoding: str, headers: dict[str, str] | None = None
+) -> HttpResponse:
+    response = HttpResponse(content, status=status, content_type=encoding)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def _receiver(
+    request_type: type, build_response: Callable[[Any], Any], accept: Callable[[AccessScope, Any], Any]
+) -> Callable[[HttpRequest], HttpResponse]:
+    @csrf_exempt  # bearer keys, not cookies, authenticate exporters: no CSRF exposure
+    def view(request: HttpRequest) -> HttpResponse:
+        declared = otlp.encoding_of(request.headers.get("Content-Type", ""))
+        encoding = declared or otlp.JSON  # errors about the content type itself are told in JSON
+        try:
+            if request.method != "POST":
+                raise Refused(405, "Use POST here.", {"Allow": "POST"})
+            if declared is None:
+                raise Refused(415, f"Send {otlp.PROTOBUF} or {otlp.JSON}.")
+            scope = _authenticate(request)
+            wait = retry_after(scope)
+            if wait is not None:
+                raise Refused(429, "Too many exports for this key; retry later.", {"Retry-After": str(wait)})
+            try:
+                message = otlp.decode(_body(request), encoding, request_type())
+            except otlp.Undecodable as exc:
+                raise Refused(400, str(exc)) from None
+            try:
+                outcome = accept(scope, message)
+            except DashboardError as exc:
+                status = exc.status if exc.status != 422 else 400
+                raise Refused(status, exc.message, {"Retry-After": "5"} if status == 503 else None) from None
+        except Refused as refused:
+            code = _GRPC_CODES.get(refused.status, otlp.UNAVAILABLE if refused.status >= 500 else 9)
+            body = otlp.status_body(code, refused.message, encoding)
+            return _respond(refused.status, body, encoding, refused.headers)
+        return _respond(200, otlp.encode(build_response(outcome), encoding), encoding)
+
+    return view
+
+
+def _trace_response(outcome: traces.Acceptance) -> trace_service_pb2.ExportTraceServiceResponse:
+    response = trace_service_pb2.ExportTraceServiceResponse()
+    if outcome.rejected:
+        response.partial_success.rejected_spans = outcome.rejected
+        response.partial_success.error_message = outcome.message
+    return response
+
+
+def _logs_response(outcome: log_records.Acceptance) -> logs_service_pb2.ExportLogsServiceResponse:
+    response = logs_service_pb2.ExportLogsServiceResponse()
+    if outcome.rejected:
+        response.partial_success.rejected_log_records = outcome.rejected
+        response.partial_success.error_message = outcome.message
+    return response
+
+
+traces_endpoint = _receiver(trace_service_pb2.ExportTraceServiceRequest, _trace_response, traces.accept)
+logs_endpoint = _receiver(logs_service_pb2.ExportLogsServiceRequest, _logs_response, log_records.accept)
+
+urlpatterns = [
+    path("otel/v1/traces", traces_endpoint, name="otel_traces"),
+    path("otel/v1/logs", logs_endpoint, name="otel_logs"),
+]
