@@ -25,7 +25,8 @@ from dashboard.accounts.models import Tenant
 from dashboard.accounts.scope import TENANT_ADMIN, AccessScope
 from dashboard.analytics import bulk, generator, rollups
 from dashboard.analytics.models import Execution, ExecutionRollup
-from dashboard.dynamo import base, clock
+from dashboard.core import clock
+from dashboard.dynamo import base
 from dashboard.dynamo.tables import ensure_tables
 
 # Items per raw-query page: about DynamoDB's 1 MB page for these items. Without a Limit,

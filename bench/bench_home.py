@@ -3,9 +3,9 @@
 import random
 from importlib import import_module
 
-from dashboard.dynamo import clock
+from dashboard.core import clock
+from dashboard.core.seeding import SeedContext
 from dashboard.dynamo.management.commands.seed_demo import AREAS
-from dashboard.dynamo.seeding import SeedContext
 
 OPTIONS = {"executions": 5_000, "templates": 60, "models": 8, "log_lines": 500, "seed": 7}
 

@@ -26,7 +26,8 @@ from django.test import Client
 from dashboard.accounts import services as accounts
 from dashboard.accounts.api_keys import create_key
 from dashboard.accounts.scope import API, STAFF, AccessScope
-from dashboard.dynamo import base, clock
+from dashboard.core import clock
+from dashboard.dynamo import base
 from dashboard.flows.models import Project
 from dashboard.logs import lines, reading, services
 from dashboard.logs.generator import run_story, story_lines

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 
 from dashboard.accounts import seed as account_seed
-from dashboard.dynamo import clock
-from dashboard.dynamo.seeding import SeedContext
+from dashboard.core import clock
+from dashboard.core.seeding import SeedContext
 from dashboard.marketplace import seed as marketplace_seed
 from dashboard.marketplace.models import AgentTemplate, SearchToken, TemplateRating
 from dashboard.marketplace.services import search_token, token_keys

@@ -11,8 +11,8 @@ from itertools import count
 from dashboard.accounts import api_keys
 from dashboard.accounts import seed as account_seed
 from dashboard.accounts.access import scope_for_user
-from dashboard.dynamo import clock
-from dashboard.dynamo.seeding import SeedContext
+from dashboard.core import clock
+from dashboard.core.seeding import SeedContext
 from dashboard.flows import seed as flow_seed
 from dashboard.registry import services
 from dashboard.registry.models import MlModel, RegistryVersion

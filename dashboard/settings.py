@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    "dashboard.core",
     "dashboard.dynamo",
     "dashboard.accounts",
     "dashboard.home",

@@ -16,6 +16,6 @@ urlpatterns = [
     path("api/", include("dashboard.api.urls")),
 ]
 
-handler403 = "dashboard.home.views.error_403"
-handler404 = "dashboard.home.views.error_404"
-handler500 = "dashboard.home.views.error_500"
+handler403 = "dashboard.core.views.error_403"
+handler404 = "dashboard.core.views.error_404"
+handler500 = "dashboard.core.views.error_500"

@@ -21,8 +21,8 @@ from django.test import Client
 from dashboard.accounts import services
 from dashboard.accounts.models import User
 from dashboard.accounts.session_store import USER_KEY, SessionStore
+from dashboard.core.ids import new_id
 from dashboard.dynamo import base, local
-from dashboard.dynamo.ids import new_id
 from dashboard.dynamo.tables import ensure_tables
 
 PASSWORD = "correct-horse-battery"

@@ -191,7 +191,7 @@ class _Api:
 @pytest.fixture(scope="module")
 def twins(acme):
     """On the sweep's demo tables: the demo's own people of both tenants."""
-    from dashboard.dynamo import clock
+    from dashboard.core import clock
     from dashboard.flows.models import Project
     from tests.conftest import unique
 
@@ -259,7 +259,7 @@ def test_each_tenant_sees_only_its_own_lines_in_the_viewer_and_downloads(twins):
 def test_writing_and_finishing_a_run_changes_only_the_writers_tenant(twins):
     base = f"/api/experiments/{twins['experiment']}"
     globex, acme = twins["globex"]["api"], twins["acme"]["api"]
-    from dashboard.dynamo import clock
+    from dashboard.core import clock
 
     line = {
         "run_id": twins["run"],
@@ -297,7 +297,7 @@ def test_a_viewer_token_of_one_tenant_does_not_open_the_others_run(twins):
 
 def test_a_run_named_like_another_tenants_run_reads_nothing_of_it(acme):
     # The attack of issue 10: globex starts a run with acme's run id in a globex experiment.
-    from dashboard.dynamo import clock
+    from dashboard.core import clock
     from dashboard.flows.models import Project
     from tests.conftest import unique
 
@@ -312,7 +312,7 @@ def test_a_run_named_like_another_tenants_run_reads_nothing_of_it(acme):
 
 
 def test_both_tenants_record_and_list_their_own_executions_of_the_same_agent(acme):
-    from dashboard.dynamo import clock
+    from dashboard.core import clock
 
     staff = next(iter(User.by_role.query("staff", limit=1)))
     acme_api = _Api(create_key(scope_for_user(staff), "acme", "agents twin").token)

@@ -13,9 +13,9 @@ from dashboard.accounts import audit
 from dashboard.accounts.models import ApiKey
 from dashboard.accounts.scope import API, STAFF, AccessScope
 from dashboard.accounts.services import get_tenant
-from dashboard.dynamo import clock
-from dashboard.dynamo.errors import NotFound, ValidationFailed
-from dashboard.dynamo.ids import new_id
+from dashboard.core import clock
+from dashboard.core.errors import NotFound, ValidationFailed
+from dashboard.core.ids import new_id
 
 TOKEN_PREFIX = "dtk"
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from dashboard.accounts.models import AuditEvent
 from dashboard.accounts.scope import AccessScope
-from dashboard.dynamo import clock
-from dashboard.dynamo.ids import new_id
+from dashboard.core import clock
+from dashboard.core.ids import new_id
 from dashboard.dynamo.paging import Page, paginate
 
 PLATFORM = "platform"

@@ -10,7 +10,7 @@ from django.conf import settings
 from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts.models import RateLimitCounter
-from dashboard.dynamo import clock
+from dashboard.core import clock
 
 
 @dataclass

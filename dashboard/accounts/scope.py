@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dashboard.dynamo.errors import NotFound, PermissionDenied
+from dashboard.core.errors import NotFound, PermissionDenied
 
 STAFF = "staff"
 TENANT_ADMIN = "tenant_admin"

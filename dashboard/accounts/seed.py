@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.hashers import make_password
 
 from dashboard.accounts.models import Tenant, User
-from dashboard.dynamo.seeding import DEMO_PASSWORD, SeedContext
+from dashboard.core.seeding import DEMO_PASSWORD, SeedContext
 
 TENANTS = [
     ("acme", "Acme Robotics", "enterprise", 2_500_000_000),

@@ -10,9 +10,9 @@ from pynamodb.exceptions import DoesNotExist
 from dashboard.accounts import audit, ratelimit
 from dashboard.accounts.models import ROLES, SessionItem, Tenant, User
 from dashboard.accounts.scope import MODERATOR, STAFF, TENANT_ADMIN, AccessScope
-from dashboard.dynamo import clock, request_cache
-from dashboard.dynamo.errors import Conflict, NotFound, ValidationFailed
-from dashboard.dynamo.ids import new_id
+from dashboard.core import clock, request_cache
+from dashboard.core.errors import Conflict, NotFound, ValidationFailed
+from dashboard.core.ids import new_id
 from dashboard.dynamo.transactions import save_together
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -6,7 +6,7 @@ from django.contrib.sessions.backends.base import CreateError, SessionBase, Upda
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from dashboard.accounts.models import SessionItem
-from dashboard.dynamo import clock
+from dashboard.core import clock
 
 USER_KEY = "_user_id"
 

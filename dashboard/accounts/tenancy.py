@@ -7,7 +7,7 @@ from typing import TypeVar
 from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts.scope import AccessScope
-from dashboard.dynamo.errors import NotFound
+from dashboard.core.errors import NotFound
 
 # Ids we mint are short; DynamoDB refuses empty or very long keys outright (a 400 that would become a 500).
 MAX_KEY_LENGTH = 200

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dashboard.accounts import access, api_keys, audit, services
 from dashboard.accounts.forms import ApiKeyForm, LoginForm, UserEditForm, UserForm
 from dashboard.accounts.scope import ROLE_LABELS, STAFF, TENANT_ADMIN
-from dashboard.dynamo.errors import DashboardError, NotFound
+from dashboard.core.errors import DashboardError, NotFound
 from dashboard.dynamo.tables import all_models, describe
 
 

@@ -18,8 +18,8 @@ from dashboard.accounts.scope import STAFF, TENANT_ADMIN, AccessScope
 from dashboard.accounts.services import TENANTS_KEY, get_tenant
 from dashboard.analytics import reading
 from dashboard.analytics.tenancy import resolve_tenant
-from dashboard.dynamo import request_cache
-from dashboard.dynamo.errors import Conflict, ValidationFailed
+from dashboard.core import request_cache
+from dashboard.core.errors import Conflict, ValidationFailed
 from dashboard.dynamo.transactions import save_together
 
 RUN_RATE_DAYS = 7
@@ -129,7 +129,7 @@ def set_budget(
 
 
 def _conflict_message(tenant) -> str:
-    from dashboard.home.templatetags.dashboard import money
+    from dashboard.core.templatetags.dashboard import money
 
     now = money(tenant.monthly_budget_micro_usd) if tenant.monthly_budget_micro_usd else "no budget"
     return f"Someone else changed this budget meanwhile (it is now {now}). Review it and save again."

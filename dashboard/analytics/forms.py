@@ -11,8 +11,8 @@ from dashboard.analytics.history import ExecutionFilters
 from dashboard.analytics.ingestion import ID_PATTERN
 from dashboard.analytics.models import EXECUTION_STATUSES
 from dashboard.analytics.periods import DEFAULT_DAYS, PRESETS, Period
-from dashboard.dynamo import clock
-from dashboard.dynamo.errors import ValidationFailed
+from dashboard.core import clock
+from dashboard.core.errors import ValidationFailed
 
 MICRO = Decimal(1_000_000)
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from dashboard.analytics import pricing
 from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, scoped_key
-from dashboard.analytics.timefmt import iso_ms
+from dashboard.core.clock import iso_ms
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from dashboard.accounts.scope import AccessScope
 from dashboard.analytics import ingestion
 from dashboard.analytics.models import Execution, scoped_key
 from dashboard.analytics.tenancy import resolve_tenant
-from dashboard.analytics.timefmt import day_end, day_start
-from dashboard.dynamo import clock
-from dashboard.dynamo.errors import NotFound
+from dashboard.core import clock
+from dashboard.core.clock import day_end, day_start
+from dashboard.core.errors import NotFound
 from dashboard.dynamo.paging import Page, decode_cursor, encode_cursor
 
 PAGE_SIZE = 25

@@ -34,10 +34,10 @@ from dashboard.analytics.models import (
     ExecutionRollup,
     scoped_key,
 )
-from dashboard.analytics.timefmt import iso_ms, parse_iso
-from dashboard.dynamo import clock
+from dashboard.core import clock
+from dashboard.core.clock import iso_ms, parse_iso
+from dashboard.core.errors import NotFound, ServiceUnavailable, ValidationFailed
 from dashboard.dynamo.base import transact_write
-from dashboard.dynamo.errors import NotFound, ServiceUnavailable, ValidationFailed
 from dashboard.dynamo.transactions import cancellation_codes
 
 BATCH_LIMIT = 25

@@ -18,7 +18,7 @@ from dashboard.analytics import budgets, reading
 from dashboard.analytics.periods import Period
 from dashboard.analytics.rollups import Totals
 from dashboard.analytics.tenancy import resolve_tenant
-from dashboard.dynamo import clock
+from dashboard.core import clock
 
 TOP_LIMIT = 10
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from dashboard.analytics.timefmt import day_end, day_start
-from dashboard.dynamo.errors import ValidationFailed
+from dashboard.core.clock import day_end, day_start
+from dashboard.core.errors import ValidationFailed
 
 PRESETS = (7, 30, 90)
 DEFAULT_DAYS = 30

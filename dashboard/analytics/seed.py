@@ -12,7 +12,7 @@ from __future__ import annotations
 from dashboard.accounts.scope import STAFF, AccessScope
 from dashboard.analytics import budgets, bulk, generator, ingestion, rollups
 from dashboard.analytics.models import Execution, ExecutionRollup
-from dashboard.dynamo.seeding import SeedContext
+from dashboard.core.seeding import SeedContext
 
 WRITERS = 4
 TENANT_SHARES = (0.5, 0.35, 0.15)

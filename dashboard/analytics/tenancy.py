@@ -6,7 +6,7 @@ import re
 
 from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.accounts.services import get_tenant
-from dashboard.dynamo.errors import NotFound
+from dashboard.core.errors import NotFound
 
 ANALYTICS_ROLES = (STAFF, TENANT_ADMIN)
 TENANT_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")

@@ -51,10 +51,10 @@ from dashboard.accounts.scope import API, AccessScope
 from dashboard.analytics import ingestion, rollups
 from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, ExecutionRollup, TraceItem
 from dashboard.analytics.otlp import GENERIC_ERROR, SpanValues, spans_of
-from dashboard.analytics.timefmt import iso_ms
-from dashboard.dynamo import clock
+from dashboard.core import clock
+from dashboard.core.clock import iso_ms
+from dashboard.core.errors import NotFound, ServiceUnavailable
 from dashboard.dynamo.base import transact_write
-from dashboard.dynamo.errors import NotFound, ServiceUnavailable
 from dashboard.dynamo.transactions import cancellation_codes
 
 MAX_SPANS_PER_TRACE = 2_000

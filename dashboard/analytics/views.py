@@ -15,7 +15,8 @@ from dashboard.analytics import overview as overview_service
 from dashboard.analytics.forms import BudgetForm, ExecutionFilterForm, PeriodForm, period_from
 from dashboard.analytics.periods import PRESETS
 from dashboard.analytics.tenancy import ANALYTICS_ROLES, resolve_tenant
-from dashboard.dynamo.errors import Conflict, ValidationFailed
+from dashboard.core.errors import Conflict, ValidationFailed
+from dashboard.core.http import render_page, wants_partial
 
 TEMPLATE = "analytics/overview.html"
 
@@ -56,9 +57,7 @@ def _overview_context(
 @scoped(roles=ANALYTICS_ROLES)
 def overview(request: HttpRequest) -> HttpResponse:
     context = _overview_context(request, PeriodForm(request.GET))
-    if request.htmx:
-        return render(request, f"{TEMPLATE}#overview-body", context)
-    return render(request, TEMPLATE, context)
+    return render_page(request, TEMPLATE, context, partial="overview-body")
 
 
 @require_POST
@@ -80,7 +79,7 @@ def set_budget(request: HttpRequest) -> HttpResponse:
                 if name in form.fields:
                     form.add_error(name, message)
         else:
-            if not request.htmx:
+            if not wants_partial(request):
                 messages.success(request, "Budget saved.")
                 tenant = form.cleaned_data["tenant"]
                 return redirect(
@@ -90,9 +89,8 @@ def set_budget(request: HttpRequest) -> HttpResponse:
     context = _overview_context(request, period_form, budget_form=form)
     if form is None:
         context["budget_saved"] = True
-    if request.htmx:
-        return render(request, f"{TEMPLATE}#budget-card", context)
-    return render(request, TEMPLATE, context, status=200 if form is None or form.is_valid() else 422)
+    status = 200 if form is None or (form.is_valid() and not form.errors) else 422
+    return render_page(request, TEMPLATE, context, partial="budget-card", status=status)
 
 
 @require_GET
@@ -123,14 +121,12 @@ def executions(request: HttpRequest) -> HttpResponse:
         "tenant_id": tenant_id,
         "choices": history_choices(request, tenant_id),
     }
-    if request.htmx:
-        return render(request, "analytics/executions.html#executions-table", context)
-    return render(request, "analytics/executions.html", context)
+    return render_page(request, "analytics/executions.html", context, partial="executions-table")
 
 
 def history_choices(request: HttpRequest, tenant_id: str | None) -> dict:
     """Agents, models and users seen lately, as suggestions for the filters (rollups, 3 queries)."""
-    if tenant_id is None or request.htmx:
+    if tenant_id is None or wants_partial(request):
         return {}
     return overview_service.recent_values(request.scope, tenant_id)
 

@@ -15,7 +15,7 @@ from dashboard.analytics import history, ingestion, overview
 from dashboard.analytics.forms import ExecutionFilterForm, period_from
 from dashboard.analytics.models import Execution
 from dashboard.api.auth import api_view, read_json
-from dashboard.dynamo.errors import ValidationFailed
+from dashboard.core.errors import ValidationFailed
 
 MAX_LIMIT = 100
 

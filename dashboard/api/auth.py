@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from dashboard.accounts.api_keys import scope_for_token
-from dashboard.dynamo.errors import DashboardError
+from dashboard.core.errors import DashboardError
 
 
 def json_error(status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> JsonResponse:

@@ -8,7 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
 from dashboard.api.auth import api_view, read_json
-from dashboard.dynamo.errors import ValidationFailed
+from dashboard.core.errors import ValidationFailed
 from dashboard.flows import services
 from dashboard.flows.node_catalogue import all_node_types, get_node_type
 

@@ -15,7 +15,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
 from dashboard.api.auth import api_view, read_json
-from dashboard.dynamo.errors import ValidationFailed
+from dashboard.core.errors import ValidationFailed
 from dashboard.logs import experiment_logs, ingest, lines, reading, services
 from dashboard.logs.reading import LogFilters
 

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 
 from dashboard.api.auth import api_view, read_json
-from dashboard.dynamo.errors import ValidationFailed
+from dashboard.core.errors import ValidationFailed
 from dashboard.marketplace import browsing, services
 from dashboard.marketplace.browsing import BrowseFilters
 from dashboard.marketplace.forms import as_version

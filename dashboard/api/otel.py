@@ -34,7 +34,7 @@ from dashboard.accounts.api_keys import scope_for_token
 from dashboard.accounts.scope import AccessScope
 from dashboard.analytics import traces
 from dashboard.core import otlp
-from dashboard.dynamo.errors import DashboardError
+from dashboard.core.errors import DashboardError
 from dashboard.logs import otlp as log_records
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024

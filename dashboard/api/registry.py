@@ -8,7 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
 from dashboard.api.auth import api_view, read_json
-from dashboard.dynamo.errors import DashboardError
+from dashboard.core.errors import DashboardError
 from dashboard.registry import services
 from dashboard.registry.models import MlModel, RegistryVersion
 

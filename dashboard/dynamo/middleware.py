@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 
+from dashboard.core.request_cache import request_scope
 from dashboard.dynamo import metrics
-from dashboard.dynamo.request_cache import request_scope
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class DashboardErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        from dashboard.dynamo.errors import DashboardError
+        from dashboard.core.errors import DashboardError
 
         if not isinstance(exception, DashboardError):
             return None

@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from django.core import signing
 
-from dashboard.dynamo.errors import DashboardError
+from dashboard.core.errors import DashboardError
 
 T = TypeVar("T")
 

@@ -10,8 +10,8 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from dashboard.core.errors import Conflict
 from dashboard.dynamo.base import transact_write
-from dashboard.dynamo.errors import Conflict
 
 ATTEMPTS = 12
 TRANSIENT_ERRORS = {"TransactionConflictException", "TransactionInProgressException"}

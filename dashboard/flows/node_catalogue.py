@@ -17,7 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from dashboard.dynamo.errors import NotFound
+from dashboard.core.errors import NotFound
 from dashboard.flows.node_types import NODE_TYPES, SCHEMAS, UI, NodeTypeUI
 
 # Shown instead of a stored secret; sending it back means "keep what is stored".

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from datetime import timedelta
 
-from dashboard.dynamo.seeding import SeedContext
+from dashboard.core.seeding import SeedContext
 from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, NodeConfig, Project
 
 PROJECTS = ["Customer support", "Sales assistant", "Document search", "Fraud review", "Onboarding bot"]

@@ -18,8 +18,8 @@ from pynamodb.exceptions import DoesNotExist
 from dashboard.accounts import audit
 from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.accounts.tenancy import get_in_scope
-from dashboard.dynamo import clock
-from dashboard.dynamo.errors import Conflict, NotFound, ValidationFailed
+from dashboard.core import clock
+from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.dynamo.transactions import save_together
 from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, NodeConfig, Project

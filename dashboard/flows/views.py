@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import STAFF, TENANT_ADMIN
 from dashboard.accounts.services import list_tenants
-from dashboard.dynamo.errors import Conflict
+from dashboard.core.errors import Conflict
 from dashboard.flows import services
 from dashboard.flows.forms import (
     EDITOR_FIELD,

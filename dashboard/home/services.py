@@ -10,7 +10,7 @@ from dashboard.accounts.models import AuditEvent
 from dashboard.accounts.scope import AccessScope
 from dashboard.accounts.services import list_tenants
 from dashboard.analytics import reading, rollups
-from dashboard.dynamo import clock
+from dashboard.core import clock
 from dashboard.flows.models import Flow, Project
 from dashboard.logs.models import Experiment
 from dashboard.marketplace.models import AgentTemplate

@@ -21,8 +21,9 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 
 from dashboard.accounts.scope import AccessScope
-from dashboard.dynamo import base, clock
-from dashboard.dynamo.errors import NotFound, ValidationFailed
+from dashboard.core import clock
+from dashboard.core.errors import NotFound, ValidationFailed
+from dashboard.dynamo import base
 from dashboard.dynamo.transactions import cancellation_codes
 from dashboard.logs import lines
 from dashboard.logs.models import SEVERITIES, Experiment, ExperimentRun, RunLogLine

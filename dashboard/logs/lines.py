@@ -18,7 +18,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dashboard.dynamo import clock
+from dashboard.core import clock
 from dashboard.logs.models import LOG_TTL_DAYS, SEVERITIES, RunLogLine, experiment_key, run_key
 
 END_TIEBREAK = "~end"

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dashboard.accounts.scope import AccessScope
+from dashboard.core import clock
+from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.otlp import any_value, as_text, attributes
-from dashboard.dynamo import clock
-from dashboard.dynamo.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.logs import ingest
 
 EXPERIMENT_KEY = "diatonic.experiment_id"

@@ -31,7 +31,7 @@ from django.core import signing
 from pynamodb.exceptions import PynamoDBException
 
 from dashboard.accounts.scope import AccessScope
-from dashboard.dynamo.errors import ValidationFailed
+from dashboard.core.errors import ValidationFailed
 from dashboard.logs import lines
 from dashboard.logs.models import SEVERITIES, ExperimentRun, RunLogLine, run_key
 from dashboard.logs.services import READERS, get_run

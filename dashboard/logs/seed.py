@@ -5,8 +5,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from dashboard.dynamo.clock import epoch_ms
-from dashboard.dynamo.seeding import SeedContext
+from dashboard.core.clock import epoch_ms
+from dashboard.core.seeding import SeedContext
 from dashboard.logs import lines
 from dashboard.logs.generator import story_lines
 from dashboard.logs.models import Experiment, ExperimentRun, RunLogLine, experiment_key

@@ -13,9 +13,10 @@ from pynamodb.transactions import TransactWrite
 from dashboard.accounts import audit
 from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.accounts.tenancy import get_in_scope
-from dashboard.dynamo import base, clock
-from dashboard.dynamo.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from dashboard.dynamo.ids import new_id
+from dashboard.core import clock
+from dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from dashboard.core.ids import new_id
+from dashboard.dynamo import base
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.dynamo.transactions import commit, condition_failed
 from dashboard.flows.models import Project

@@ -10,6 +10,7 @@ from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import STAFF, TENANT_ADMIN
+from dashboard.core.http import render_page, wants_partial
 from dashboard.logs import reading, services
 from dashboard.logs.models import SEVERITIES
 from dashboard.logs.reading import LogFilters
@@ -26,8 +27,7 @@ def experiments(request: HttpRequest) -> HttpResponse:
             request, "logs/experiments.html", {"all_tenants": True, "running": services.running_runs(scope)}
         )
     page = services.list_experiments(scope, cursor=request.GET.get("cursor"))
-    template = "logs/experiments.html#experiment_list" if request.htmx else "logs/experiments.html"
-    return render(request, template, {"page": page})
+    return render_page(request, "logs/experiments.html", {"page": page}, partial="experiment_list")
 
 
 @scoped(roles=ROLES)
@@ -45,10 +45,10 @@ def experiment(request: HttpRequest, experiment_id: str) -> HttpResponse:
     scope = request.scope
     experiment = services.get_experiment(scope, experiment_id)
     runs = services.list_runs(scope, experiment_id, cursor=request.GET.get("cursor"))
-    if request.htmx:
-        return render(request, "logs/experiment.html#runs", {"experiment": experiment, "page": runs})
-    errors = services.latest_errors(scope, experiment_id)
-    return render(request, "logs/experiment.html", {"experiment": experiment, "page": runs, "errors": errors})
+    context = {"experiment": experiment, "page": runs}
+    if not wants_partial(request):
+        context["errors"] = services.latest_errors(scope, experiment_id)
+    return render_page(request, "logs/experiment.html", context, partial="runs")
 
 
 def _viewer_url(experiment_id: str, run_id: str, filters: LogFilters, **params) -> str:
@@ -61,7 +61,7 @@ def _viewer_url(experiment_id: str, run_id: str, filters: LogFilters, **params) 
 def run_logs(request: HttpRequest, experiment_id: str, run_id: str) -> HttpResponse:
     """The live log viewer. Partials: `?after=` (poll), `?before=` (load earlier), filters (viewer)."""
     filters = LogFilters.from_params(request.GET)
-    if request.htmx and "after" in request.GET:
+    if wants_partial(request) and "after" in request.GET:
         return _poll(request, experiment_id, run_id, filters)
     run, window = reading.run_logs(
         request.scope,
@@ -79,8 +79,8 @@ def run_logs(request: HttpRequest, experiment_id: str, run_id: str) -> HttpRespo
         "components": sorted(run.components or []),
         "earlier_url": _earlier_url(experiment_id, run_id, filters, window),
     }
-    if request.htmx and "before" in request.GET:
-        return render(request, "logs/run_logs.html#earlier", context)
+    if wants_partial(request) and "before" in request.GET:
+        return render_page(request, "logs/run_logs.html", context, partial="earlier")
     live = run.status in services.ACTIVE
     context["tail_url"] = (
         _viewer_url(
@@ -94,10 +94,9 @@ def run_logs(request: HttpRequest, experiment_id: str, run_id: str) -> HttpRespo
         else None
     )
     context["live"] = live
-    if request.htmx:
-        return render(request, "logs/run_logs.html#viewer", context)
-    context["experiment"] = services.get_experiment(request.scope, experiment_id)
-    return render(request, "logs/run_logs.html", context)
+    if not wants_partial(request):
+        context["experiment"] = services.get_experiment(request.scope, experiment_id)
+    return render_page(request, "logs/run_logs.html", context, partial="viewer")
 
 
 def _earlier_url(experiment_id: str, run_id: str, filters: LogFilters, window) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from dashboard.accounts.scope import API, TENANT_ADMIN, AccessScope
 from dashboard.accounts.services import list_tenants
-from dashboard.dynamo.errors import PermissionDenied, ValidationFailed
+from dashboard.core.errors import PermissionDenied, ValidationFailed
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.marketplace.catalogue import CATEGORIES, MAX_PAGE_SIZE, PAGE_SIZE, SORTS, VISIBILITY_FILTERS
 from dashboard.marketplace.feeds import Stream, merged_page

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from dashboard.dynamo.errors import DashboardError
+from dashboard.core.errors import DashboardError
 from dashboard.marketplace.catalogue import CATEGORIES, MAX_DESCRIPTION, MAX_NAME, VISIBILITIES
 
 DEFINITION_HELP = (

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from ulid import ULID
 
 from dashboard.accounts.models import AuditEvent
-from dashboard.dynamo.seeding import SeedContext
+from dashboard.core.seeding import SeedContext
 from dashboard.flows.seed import flow_definition
 from dashboard.marketplace.catalogue import CATEGORIES
 from dashboard.marketplace.models import AgentTemplate, SearchToken, TemplateRating

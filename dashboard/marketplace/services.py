@@ -20,9 +20,9 @@ from pynamodb.transactions import TransactWrite
 
 from dashboard.accounts import audit
 from dashboard.accounts.scope import AccessScope
-from dashboard.dynamo import clock
-from dashboard.dynamo.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from dashboard.dynamo.ids import new_id
+from dashboard.core import clock
+from dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from dashboard.core.ids import new_id
 from dashboard.dynamo.inputs import clean_text
 from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, Project
 from dashboard.marketplace import definition as flow_definition

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import MODERATOR, STAFF, TENANT_ADMIN
 from dashboard.accounts.services import list_tenants
-from dashboard.dynamo.errors import Conflict, DashboardError, ValidationFailed
+from dashboard.core.errors import Conflict, DashboardError, ValidationFailed
 from dashboard.marketplace import browsing, services
 from dashboard.marketplace.browsing import BrowseFilters
 from dashboard.marketplace.catalogue import CATEGORIES, SORTS, VISIBILITY_FILTERS

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dashboard.dynamo.errors import Conflict, ValidationFailed
+from dashboard.core.errors import Conflict, ValidationFailed
 from dashboard.registry import versions as version_order
 from dashboard.registry.models import MlModel, RegistryVersion
 

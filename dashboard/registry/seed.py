@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dashboard.dynamo.seeding import SeedContext
+from dashboard.core.seeding import SeedContext
 from dashboard.registry import lifecycle
 from dashboard.registry.lifecycle import DEPLOYED, FAILED
 from dashboard.registry.models import Dataset, MlModel, RegistryVersion

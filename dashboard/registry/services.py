@@ -11,9 +11,9 @@ from pynamodb.exceptions import DoesNotExist
 from dashboard.accounts import audit
 from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.accounts.tenancy import MAX_KEY_LENGTH, get_in_scope
-from dashboard.dynamo import clock
-from dashboard.dynamo.errors import NotFound, PermissionDenied, ValidationFailed
-from dashboard.dynamo.ids import new_id
+from dashboard.core import clock
+from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
+from dashboard.core.ids import new_id
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.dynamo.transactions import save_together
 from dashboard.flows.models import Project

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from typing import TypeVar
 
-from dashboard.dynamo.errors import ValidationFailed
+from dashboard.core.errors import ValidationFailed
 
 INTEGER = "integer"
 SEMVER = "semver"

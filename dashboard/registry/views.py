@@ -9,7 +9,7 @@ from django_htmx.http import HttpResponseClientRefresh, HttpResponseStopPolling
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import STAFF, TENANT_ADMIN
-from dashboard.dynamo.errors import DashboardError, PermissionDenied
+from dashboard.core.errors import DashboardError, PermissionDenied
 from dashboard.registry import lifecycle, services
 from dashboard.registry.forms import FilterForm, ModelForm, VersionForm
 

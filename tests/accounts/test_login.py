@@ -7,7 +7,7 @@ from dashboard.accounts import services
 from dashboard.accounts.access import scope_for_user
 from dashboard.accounts.models import SessionItem
 from dashboard.accounts.services import get_user, set_active
-from dashboard.dynamo import clock
+from dashboard.core import clock
 from tests.conftest import PASSWORD, client_for, session_for, unique
 
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.test import Client
 
 from dashboard.accounts import services
-from dashboard.dynamo import clock
+from dashboard.core import clock
 from tests.conftest import PASSWORD, unique
 
 

@@ -1,8 +1,8 @@
 """The tenant list is read once per request, and a tenant created during the request shows at once."""
 
 from dashboard.accounts.services import create_tenant, list_tenants
+from dashboard.core.request_cache import request_scope
 from dashboard.dynamo import metrics
-from dashboard.dynamo.request_cache import request_scope
 from tests.conftest import unique
 
 

@@ -85,8 +85,10 @@ def test_a_stale_form_loses_with_a_clear_conflict_message(tenant):
 
 def test_a_bad_amount_is_shown_inline_and_nothing_changes(tenant):
     response = _set(tenant.client, "-5", Tenant.get(tenant.tenant_id).version, htmx=True)
-    assert response.status_code == 200
-    assert "field-error" in response.content.decode()
+    # An error partial answers 422; the base layout tells htmx to swap 409/422 answers.
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "field-error" in html and "<html" not in html
     assert Tenant.get(tenant.tenant_id).monthly_budget_micro_usd is None
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, scoped_key
-from dashboard.analytics.timefmt import iso_ms
-from dashboard.dynamo import clock
+from dashboard.core import clock
+from dashboard.core.clock import iso_ms
 from tests.analytics.conftest import run, slug
 from tests.conftest import client_for
 

@@ -123,7 +123,7 @@ def test_duration_comes_from_finished_at_when_not_sent(tenant):
     body["finished_at"] = "2025-11-20T10:00:02.250Z"
     # Keep the run inside the retention window relative to the real clock.
     body["started_at"] = run()["started_at"]
-    from dashboard.analytics.timefmt import iso_ms, parse_iso
+    from dashboard.core.clock import iso_ms, parse_iso
 
     body["finished_at"] = iso_ms(parse_iso(body["started_at"]) + timedelta(milliseconds=2250))
     assert tenant.post(slug("agent"), body)[0] == 201

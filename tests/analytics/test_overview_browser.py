@@ -48,7 +48,7 @@ def test_changing_the_period_updates_figures_and_chart(page_as, history):
 
 
 def test_a_custom_range_applies_in_place(page_as, history):
-    from dashboard.dynamo import clock
+    from dashboard.core import clock
 
     page = page_as(history.admin)
     page.goto("/analytics/?period=7")

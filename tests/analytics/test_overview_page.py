@@ -76,7 +76,7 @@ def test_a_longer_period_includes_older_runs(week):
 
 def test_a_custom_range_is_accepted_and_a_bad_one_explained(week):
     tenant, *_ = week
-    from dashboard.dynamo import clock
+    from dashboard.core import clock
 
     today = clock.now().date()
     start = (today - timedelta(days=2)).isoformat()

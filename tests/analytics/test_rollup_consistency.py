@@ -7,8 +7,8 @@ import threading
 from datetime import timedelta
 
 from dashboard.analytics import generator, ingestion
-from dashboard.analytics.timefmt import iso_ms, parse_iso
-from dashboard.dynamo import clock
+from dashboard.core import clock
+from dashboard.core.clock import iso_ms, parse_iso
 from tests.analytics.conftest import raw_executions, recomputed_rollups, stored_rollups
 
 

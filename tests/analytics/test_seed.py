@@ -7,8 +7,8 @@ import random
 from dashboard.accounts.models import Tenant
 from dashboard.analytics import budgets, ingestion, seed
 from dashboard.analytics.models import ExecutionRollup
-from dashboard.dynamo import clock
-from dashboard.dynamo.seeding import SeedContext
+from dashboard.core import clock
+from dashboard.core.seeding import SeedContext
 from tests.analytics.conftest import raw_executions, recomputed_rollups, stored_rollups
 
 

@@ -19,7 +19,7 @@ from opentelemetry.sdk._logs.export import (
 )
 from opentelemetry.sdk.resources import Resource
 
-from dashboard.dynamo import clock
+from dashboard.core import clock
 from dashboard.flows.models import Project
 from dashboard.logs import services
 from dashboard.logs.models import Experiment, ExperimentRun

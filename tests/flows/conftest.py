@@ -8,7 +8,7 @@ import pytest
 
 from dashboard.accounts import api_keys
 from dashboard.accounts.access import scope_for_user
-from dashboard.dynamo import clock
+from dashboard.core import clock
 from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, NodeConfig, Project
 from dashboard.flows.node_types import NODE_TYPES
 from tests.conftest import unique

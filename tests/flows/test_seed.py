@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from dashboard.accounts.access import scope_for_user
-from dashboard.dynamo.seeding import SeedContext
+from dashboard.core.seeding import SeedContext
 from dashboard.flows import seed
 from dashboard.flows.services import list_nodes
 from tests.conftest import unique

@@ -4,7 +4,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from dashboard.dynamo import base, clock, local
+from dashboard.core import clock
+from dashboard.dynamo import base, local
 from dashboard.flows.models import Project
 from tests.conftest import unique
 

@@ -10,7 +10,7 @@ from django.test import Client
 
 from dashboard.accounts.api_keys import create_key
 from dashboard.accounts.scope import API, STAFF, AccessScope
-from dashboard.dynamo import clock
+from dashboard.core import clock
 from dashboard.flows.models import Project
 from dashboard.logs import ingest, services
 from dashboard.logs.models import Experiment, ExperimentRun

@@ -1,7 +1,7 @@
 """POST /api/experiments and GET /api/experiments: a training job creates its experiment, then logs to it."""
 
 from dashboard.accounts.models import AuditEvent
-from dashboard.dynamo import clock
+from dashboard.core import clock
 from dashboard.flows.models import Project
 from tests.conftest import unique
 

@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 
 from dashboard.accounts.models import AuditEvent
-from dashboard.dynamo import clock, metrics
+from dashboard.core import clock
+from dashboard.dynamo import metrics
 from dashboard.logs.models import SEVERITIES
 
 COMPONENTS = ("trainer", "data", "gpu")

@@ -3,8 +3,8 @@
 import random
 from types import SimpleNamespace
 
-from dashboard.dynamo import clock
-from dashboard.dynamo.seeding import SeedContext
+from dashboard.core import clock
+from dashboard.core.seeding import SeedContext
 from dashboard.flows.models import Project
 from dashboard.logs import seed
 from dashboard.logs.models import Experiment, ExperimentRun, RunLogLine

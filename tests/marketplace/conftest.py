@@ -9,7 +9,7 @@ from django.test import Client
 
 from dashboard.accounts import api_keys
 from dashboard.accounts.access import scope_for_user
-from dashboard.dynamo import clock
+from dashboard.core import clock
 from dashboard.flows.models import Project
 from dashboard.marketplace import services
 from tests.conftest import unique

@@ -5,8 +5,8 @@ import pytest
 from django.conf import settings
 
 from dashboard.accounts.models import AuditEvent, Tenant, User
+from dashboard.core.seeding import SeedContext
 from dashboard.dynamo import base
-from dashboard.dynamo.seeding import SeedContext
 from dashboard.dynamo.tables import ensure_table
 from dashboard.marketplace import seed
 from dashboard.marketplace.models import MODERATION_STATES, AgentTemplate, SearchToken, TemplateRating

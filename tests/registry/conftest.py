@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard.accounts.access import scope_for_user
-from dashboard.dynamo import clock
+from dashboard.core import clock
 from dashboard.flows.models import Project
 from dashboard.registry import services
 from dashboard.registry.models import Dataset

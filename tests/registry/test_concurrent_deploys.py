@@ -2,7 +2,7 @@
 
 import threading
 
-from dashboard.dynamo.errors import Conflict
+from dashboard.core.errors import Conflict
 from dashboard.registry import services
 from dashboard.registry.models import RegistryVersion
 

@@ -3,7 +3,7 @@
 import pytest
 
 from dashboard.accounts.models import AuditEvent
-from dashboard.dynamo.errors import Conflict, ValidationFailed
+from dashboard.core.errors import Conflict, ValidationFailed
 from dashboard.registry import lifecycle, services
 from dashboard.registry.lifecycle import MOVES, STATUSES
 from dashboard.registry.models import RegistryVersion

@@ -35,7 +35,7 @@ def number(value) -> str:
 
 @register.filter
 def headline_value(headline) -> str:
-    from dashboard.home.templatetags.dashboard import money
+    from dashboard.core.templatetags.dashboard import money
 
     value = headline.current
     if value is None:

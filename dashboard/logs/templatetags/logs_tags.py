@@ -6,7 +6,7 @@ import json
 
 from django import template
 
-from dashboard.dynamo import clock
+from dashboard.core import clock
 from dashboard.logs import lines
 
 register = template.Library()

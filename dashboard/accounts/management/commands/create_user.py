@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dashboard.accounts import services
 from dashboard.accounts.models import ROLES
-from dashboard.dynamo.errors import DashboardError
+from dashboard.core.errors import DashboardError
 
 
 class Command(BaseCommand):

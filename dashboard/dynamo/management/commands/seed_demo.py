@@ -5,9 +5,9 @@ from django.core.management.base import BaseCommand
 
 from dashboard.accounts.models import Tenant
 from dashboard.accounts.seed import demo_logins
-from dashboard.dynamo import clock
+from dashboard.core import clock
+from dashboard.core.seeding import DEMO_PASSWORD, SeedContext
 from dashboard.dynamo.commands import database_errors_as_sentences
-from dashboard.dynamo.seeding import DEMO_PASSWORD, SeedContext
 from dashboard.dynamo.tables import ensure_tables
 
 # Each area's seed.py fills its own tables; later areas use what earlier ones made.

@@ -8,9 +8,9 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from dashboard.accounts.scope import API, AccessScope
-from dashboard.dynamo import clock
+from dashboard.core import clock
+from dashboard.core.errors import DashboardError
 from dashboard.dynamo.commands import database_errors_as_sentences
-from dashboard.dynamo.errors import DashboardError
 from dashboard.flows.models import Project
 from dashboard.logs import ingest, services
 from dashboard.logs.generator import run_story

@@ -1,8 +1,19 @@
-"""Timestamps as stored: ISO-8601 UTC with milliseconds and `Z`, so strings sort like times."""
+"""Time in one place, so tests can move it (rate-limit windows, TTLs, forecasts), and its stored form.
+
+Timestamps are stored as ISO-8601 UTC with milliseconds and `Z`, so strings sort like times.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def epoch_ms(moment: datetime | None = None) -> int:
+    return int((moment or now()).timestamp() * 1000)
 
 
 def iso_ms(moment: datetime) -> str:

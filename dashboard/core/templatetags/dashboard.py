@@ -9,7 +9,6 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from dashboard.accounts.scope import ROLE_LABELS
-from dashboard.accounts.services import list_tenants
 
 register = template.Library()
 
@@ -39,11 +38,6 @@ STATUS_TONES = {
     "critical": "bad",
     "revoked": "bad",
 }
-
-
-@register.simple_tag(takes_context=True)
-def tenant_choices(context) -> list:
-    return list_tenants()
 
 
 @register.filter
