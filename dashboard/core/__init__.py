@@ -1,0 +1,1 @@
+"""What every area shares and is not DynamoDB: health checks, request logging, …"""
