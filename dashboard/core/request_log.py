@@ -1,9 +1,9 @@
 """One log line per request, for an operator: what was asked, how it ended, what it cost.
 
 The line carries method, path (never the query string: it may hold cursors or tokens), status,
-duration, DynamoDB calls and consumed capacity, and a request id (the load balancer's
-`X-Request-ID` when it sends a sane one, a new one otherwise; echoed in the response). Headers,
-cookies, session ids and bodies are never logged. Every other record logged while the request
+duration, DynamoDB calls and consumed capacity, and a request id (the caller's `X-Request-ID` or
+the AWS load balancer's `X-Amzn-Trace-Id` when sane, a new one otherwise; echoed in the response).
+Headers, cookies, session ids and bodies are never logged. Every other record logged while the request
 runs (Django's error traceback included) carries the same request id, so one grep finds them all.
 """
 
@@ -23,13 +23,17 @@ log = logging.getLogger("dashboard.request")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A caller-supplied id is kept only when it cannot forge log lines or fill the disk.
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:;=/+-]{1,128}$")
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 
 def request_id_for(request: HttpRequest) -> str:
-    offered = request.headers.get(REQUEST_ID_HEADER, "")
-    return offered if _SAFE_REQUEST_ID.match(offered) else uuid.uuid4().hex
+    # An AWS load balancer sets X-Amzn-Trace-Id, not X-Request-ID: either ties our line to its log.
+    for header in (REQUEST_ID_HEADER, "X-Amzn-Trace-Id"):
+        offered = request.headers.get(header, "")
+        if _SAFE_REQUEST_ID.match(offered):
+            return offered
+    return uuid.uuid4().hex
 
 
 class RequestLogMiddleware:
