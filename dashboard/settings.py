@@ -127,6 +127,9 @@ STORAGES = {
 }
 WHITENOISE_MAX_AGE = envint("WHITENOISE_MAX_AGE", "0" if DEBUG else "3600")  # unhashed names only
 
+# production | staging | dev: `check_tables` insists on PITR, deletion protection and KMS in production.
+ENVIRONMENT = os.getenv("ENVIRONMENT", os.getenv("DASHBOARD_ENVIRONMENT", "dev"))
+
 # DynamoDB. Unset endpoint means real AWS (credentials from the usual AWS chain).
 DYNAMODB_ENDPOINT_URL = os.getenv("DYNAMODB_ENDPOINT_URL") or None
 DYNAMODB_REGION = os.getenv("AWS_REGION", "us-east-2")

@@ -87,6 +87,13 @@ def test_json_lines_are_one_object_per_line(dynamodb_local, request_lines):
     rendered = JsonFormatter().format(request_lines()[0])
     assert "\n" not in rendered
     entry = json.loads(rendered)
-    assert {"time", "level", "method", "path", "status", "duration_ms", "dynamodb_calls", "request_id"} <= set(
-        entry
-    )
+    assert {
+        "time",
+        "level",
+        "method",
+        "path",
+        "status",
+        "duration_ms",
+        "dynamodb_calls",
+        "request_id",
+    } <= set(entry)

@@ -93,7 +93,9 @@ def checkov(folder: Path) -> dict:
 
 def passed(report: dict, check_id: str) -> set[str]:
     """Names of the resources that passed (checkov's .tf.json names vary: `resource.users`, …)."""
-    return {c["resource"].split(".")[-1] for c in report["results"]["passed_checks"] if c["check_id"] == check_id}
+    return {
+        c["resource"].split(".")[-1] for c in report["results"]["passed_checks"] if c["check_id"] == check_id
+    }
 
 
 def test_checkov_finds_nothing_wrong_with_the_generated_terraform():
@@ -134,7 +136,9 @@ def test_policies_name_only_the_tier_tables_and_no_wildcards(tier):
     resources = [r for s in document["Statement"] for r in s["Resource"]]
     assert all("*" not in item for item in [*actions, *resources])
     tables = {r.split(":table/ainw-prod-")[1].split("/")[0] for r in resources}
-    assert tables == {suffix for suffix, access in infra.TIER_ACCESS.items() if access[infra.TIERS.index(tier)]}
+    assert tables == {
+        suffix for suffix, access in infra.TIER_ACCESS.items() if access[infra.TIERS.index(tier)]
+    }
 
 
 def test_the_ingest_tier_cannot_touch_sessions_users_or_write_api_keys():
@@ -149,4 +153,6 @@ def test_the_ingest_tier_cannot_touch_sessions_users_or_write_api_keys():
 def test_the_web_tier_only_reads_what_machines_report():
     document = json.loads(infra.render()["iam/web.json"])
     [write] = [s for s in document["Statement"] if s["Sid"] == "WriteTables"]
-    assert not any(r.endswith(("-agent-execution-history", "-experiment-run-logs")) for r in write["Resource"])
+    assert not any(
+        r.endswith(("-agent-execution-history", "-experiment-run-logs")) for r in write["Resource"]
+    )

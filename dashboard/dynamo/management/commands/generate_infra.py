@@ -30,7 +30,9 @@ class Command(BaseCommand):
             if problems:
                 for problem in problems:
                     self.stderr.write(f"{root.name}/{problem}")
-                raise CommandError("The infrastructure files are out of date: run `make infra` and commit them.")
+                raise CommandError(
+                    "The infrastructure files are out of date: run `make infra` and commit them."
+                )
             self.stdout.write(f"{len(files)} generated files match the models.")
             return
         infra.write(root, files)
