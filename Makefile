@@ -21,9 +21,9 @@ run: install
 # Production mode on this machine: gunicorn + whitenoise, DEBUG off, plain HTTP (no TLS locally).
 # Behind a load balancer set HOST=0.0.0.0, SECURE_SSL_REDIRECT=true and SECURE_COOKIES=true instead.
 serve: install
-	$(PY) manage.py dynamodb_local start
-	$(PY) manage.py create_tables
-	@case "$$DYNAMODB_ENDPOINT_URL" in http://127.0.0.1*|http://localhost*) \
+	@# DynamoDB Local only when the endpoint is on this machine; on AWS, Terraform owns the tables.
+	@case "$$DYNAMODB_ENDPOINT_URL" in http://127.0.0.1*|http://localhost*|http://\[::1\]*) \
+	  $(PY) manage.py dynamodb_local start && $(PY) manage.py create_tables && \
 	  $(PY) manage.py seed_demo --if-empty;; esac
 	@echo "Dashboard (production mode): http://$(HOST):$(PORT)/"
 	DEBUG=false SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-false} SECURE_COOKIES=$${SECURE_COOKIES:-false} \

@@ -120,7 +120,10 @@ def test_in_production_point_in_time_recovery_off_is_drift(intact_tables, settin
     assert error is not None
     # DynamoDB Local answers no DescribeContinuousBackups: unconfirmed counts as off.
     lines = out.splitlines()
-    assert f"{SessionItem.Meta.table_name}: point-in-time recovery is off in production (status: unknown)" in lines
+    assert (
+        f"{SessionItem.Meta.table_name}: point-in-time recovery is off in production (status: unknown)"
+        in lines
+    )
 
 
 def test_an_unreachable_database_is_one_clear_sentence(dynamodb_local, settings):

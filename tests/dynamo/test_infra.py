@@ -135,7 +135,10 @@ def test_policies_name_only_the_tier_tables_and_no_wildcards(tier):
     actions = {a for s in document["Statement"] for a in s["Action"]}
     resources = [r for s in document["Statement"] for r in s["Resource"]]
     assert all("*" not in item for item in [*actions, *resources])
-    tables = {r.split(":table/ainw-prod-")[1].split("/")[0] for r in resources}
+    tables = {r.split(":table/ainw-prod-")[1].split("/")[0] for r in resources if ":table/" in r}
+    assert [r for r in resources if ":table/" not in r] == [
+        f"arn:aws:kms:us-east-2:111122223333:key/{infra.POLICY_KMS_KEY_ID}"
+    ]
     assert tables == {
         suffix for suffix, access in infra.TIER_ACCESS.items() if access[infra.TIERS.index(tier)]
     }

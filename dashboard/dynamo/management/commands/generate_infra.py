@@ -18,11 +18,16 @@ class Command(BaseCommand):
         parser.add_argument("--account", default=infra.POLICY_ACCOUNT, help="account id in iam/*.json ARNs")
         parser.add_argument("--region", default=infra.POLICY_REGION, help="region in iam/*.json ARNs")
         parser.add_argument("--prefix", default=infra.POLICY_PREFIX, help="table prefix in iam/*.json ARNs")
+        parser.add_argument(
+            "--kms-key-id", default=infra.POLICY_KMS_KEY_ID, help="`terraform output -raw kms_key_id`"
+        )
 
-    def handle(self, out: str, check: bool, account: str, region: str, prefix: str, **options):
+    def handle(
+        self, out: str, check: bool, account: str, region: str, prefix: str, kms_key_id: str, **options
+    ):
         root = Path(out)
         try:
-            files = infra.render(account=account, region=region, prefix=prefix)
+            files = infra.render(account=account, region=region, prefix=prefix, kms_key_id=kms_key_id)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         if check:
