@@ -49,10 +49,14 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         try:
             response = self.get_response(request)
+            self._log(request, response, request_id, (time.perf_counter() - started) * 1000)
         finally:
             _request_id.reset(token)
-        duration_ms = (time.perf_counter() - started) * 1000
         response[REQUEST_ID_HEADER] = request_id
+        return response
+
+    @staticmethod
+    def _log(request: HttpRequest, response: HttpResponse, request_id: str, duration_ms: float) -> None:
         stats = getattr(request, "dynamo_stats", None)
         calls = stats.calls if stats else 0
         capacity = round(stats.capacity, 1) if stats else 0.0
@@ -68,17 +72,15 @@ class RequestLogMiddleware:
         level = logging.ERROR if response.status_code >= 500 else logging.INFO
         log.log(
             level,
-            "%s %s %s %.1fms dynamodb=%d calls/%.1f CU id=%s",
+            "%s %s %s %.1fms dynamodb=%d calls/%.1f CU",
             request.method,
             request.path,
             response.status_code,
             duration_ms,
             calls,
             capacity,
-            request_id,
             extra={"http": fields},
         )
-        return response
 
 
 class RequestIdFilter(logging.Filter):

@@ -97,3 +97,21 @@ def test_json_lines_are_one_object_per_line(dynamodb_local, request_lines):
         "dynamodb_calls",
         "request_id",
     } <= set(entry)
+
+
+def test_text_lines_carry_the_request_id_too(dynamodb_local, request_lines):
+    import io
+
+    from dashboard.core.request_log import RequestIdFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(logging.Formatter(settings.LOGGING["formatters"]["text"]["format"]))
+    logger = logging.getLogger("dashboard.request")
+    logger.addHandler(handler)
+    try:
+        response = Client().get("/healthz")
+    finally:
+        logger.removeHandler(handler)
+    assert f"[{response['X-Request-ID']}] GET /healthz 200" in stream.getvalue()
