@@ -84,6 +84,8 @@ WRITE_ACTIONS = sorted(
     ]
 )
 INDEX_ACTIONS = ["dynamodb:Query"]
+# Staff's Tables page (/account/tables/, web tier) shows each table's TTL next to DescribeTable.
+TIER_METADATA_ACTIONS = {"web": ["dynamodb:DescribeTimeToLive"], "ingest": []}
 
 # The plain-JSON policies under infrastructure/iam/ name concrete ARNs. They are generated for
 # these values (AWS's documentation account id: replace it, or regenerate with --account/--region/
@@ -338,6 +340,15 @@ def policy_document(
                     "Resource": [table_arn(spec) for spec in tables],
                 }
             )
+    if TIER_METADATA_ACTIONS[tier]:
+        statements.append(
+            {
+                "Sid": "DescribeTables",
+                "Effect": "Allow",
+                "Action": TIER_METADATA_ACTIONS[tier],
+                "Resource": [table_arn(spec) for spec in specs if spec.access[tier] is not None],
+            }
+        )
     indexes = [
         index_arn(spec, index) for spec in specs if spec.access[tier] is not None for index in spec.indexes
     ]
