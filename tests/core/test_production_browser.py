@@ -88,7 +88,11 @@ def start_gunicorn(dynamodb_local: str, tmp: Path, **extra):
             stderr=subprocess.STDOUT,
         )
     base_url = f"http://127.0.0.1:{port}"
-    wait_until_healthy(base_url, process, log)
+    try:
+        wait_until_healthy(base_url, process, log)
+    except AssertionError:
+        stop(process)  # never leave a server behind
+        raise
     return process, base_url, log
 
 
