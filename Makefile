@@ -9,7 +9,7 @@ PORT ?= 8000
 DYNAMODB_ENDPOINT_URL ?= http://127.0.0.1:8766
 export DYNAMODB_ENDPOINT_URL
 
-.PHONY: run test bench install system-deps lint format dynamodb-start dynamodb-stop clean
+.PHONY: run serve test bench install system-deps lint format dynamodb-start dynamodb-stop clean infra infra-check
 
 run: install
 	$(PY) manage.py dynamodb_local start
@@ -17,6 +17,25 @@ run: install
 	$(PY) manage.py seed_demo --if-empty
 	@echo "Dashboard: http://$(HOST):$(PORT)/"
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# Production mode on this machine: gunicorn + whitenoise, DEBUG off, plain HTTP (no TLS locally).
+# Behind a load balancer set HOST=0.0.0.0, SECURE_SSL_REDIRECT=true and SECURE_COOKIES=true instead.
+serve: install
+	@# DynamoDB Local only when the endpoint is on this machine; on AWS, Terraform owns the tables.
+	@case "$$DYNAMODB_ENDPOINT_URL" in http://127.0.0.1*|http://localhost*|http://\[::1\]*) \
+	  $(PY) manage.py dynamodb_local start && $(PY) manage.py create_tables && \
+	  $(PY) manage.py seed_demo --if-empty;; esac
+	@echo "Dashboard (production mode): http://$(HOST):$(PORT)/"
+	DEBUG=false SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-false} SECURE_COOKIES=$${SECURE_COOKIES:-false} \
+	  SECURE_HSTS_SECONDS=$${SECURE_HSTS_SECONDS:-0} HOST=$(HOST) PORT=$(PORT) \
+	  $(VENV)/bin/gunicorn --config gunicorn.conf.py
+
+# Terraform and IAM policies generated from the PynamoDB models (never edited by hand).
+infra: install
+	$(PY) manage.py generate_infra
+
+infra-check: install
+	$(PY) manage.py generate_infra --check
 
 test: install system-deps
 	$(PY) -m ruff check .
@@ -27,6 +46,7 @@ bench: install
 
 install: $(VENV)/.installed node_modules/.installed
 	@$(PY) manage.py dynamodb_local fetch
+	@DEBUG=false $(PY) manage.py collectstatic --noinput -v 0
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -46,7 +46,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "dashboard.core.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files before anything that reads the session or DynamoDB.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "dashboard.dynamo.middleware.DynamoUnavailableMiddleware",
     "dashboard.dynamo.middleware.CallStatsMiddleware",
     "dashboard.dynamo.middleware.RequestCacheMiddleware",
@@ -107,11 +110,26 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / ".cache" / "staticfiles"
+# `make install` runs collectstatic here; outside git (.cache/ is ignored). Tests point it elsewhere.
+STATIC_ROOT = Path(os.getenv("STATIC_ROOT", str(BASE_DIR / ".cache" / "staticfiles")))
 # Front-end packages come from npm (package.json); `make` runs `npm ci` before serving.
 STATICFILES_DIRS = [BASE_DIR / "static"]
 if (BASE_DIR / "node_modules").is_dir():
     STATICFILES_DIRS.append(("vendor", BASE_DIR / "node_modules"))
+# Production serves content-hashed, pre-compressed files through whitenoise; hashed names get
+# far-future `Cache-Control: max-age=315360000, immutable`. Development keeps plain names (no
+# collectstatic needed between edits).
+STORAGES = {
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    }
+}
+WHITENOISE_MAX_AGE = envint("WHITENOISE_MAX_AGE", "0" if DEBUG else "3600")  # unhashed names only
+
+# production | staging | dev: `check_tables` insists on PITR, deletion protection and KMS in production.
+ENVIRONMENT = os.getenv("ENVIRONMENT", os.getenv("DASHBOARD_ENVIRONMENT", "dev"))
 
 # DynamoDB. Unset endpoint means real AWS (credentials from the usual AWS chain).
 DYNAMODB_ENDPOINT_URL = os.getenv("DYNAMODB_ENDPOINT_URL") or None
@@ -134,12 +152,32 @@ DYNAMODB_LOCAL_PORT = envint("DYNAMODB_LOCAL_PORT", "8766")
 API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", str(2 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 
+# LOG_FORMAT=json: one JSON object per line (log shippers); anything else: readable text.
+# LOG_REQUESTS: one line per request (dashboard.core.request_log), on by default in production.
+LOG_FORMAT = os.getenv("LOG_FORMAT", "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "dashboard.core.request_log.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "dashboard.core.request_log.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
-    "loggers": {"botocore": {"level": "WARNING"}, "pynamodb": {"level": "WARNING"}},
+    "loggers": {
+        "botocore": {"level": "WARNING"},
+        "pynamodb": {"level": "WARNING"},
+        "dashboard.request": {"level": "INFO" if envbool("LOG_REQUESTS", "false" if DEBUG else "true") else "WARNING"},
+        # The request line already says 4xx; Django's own warnings for them would repeat it.
+        "django.request": {"level": "ERROR"},
+    },
 }
 
 if not DEBUG:
@@ -151,6 +189,10 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Load balancers probe over plain HTTP; an HTTPS redirect would fail their checks.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    # Off only for plain-HTTP use on this machine (`make serve` against 127.0.0.1, the browser
+    # test): a browser never sends a Secure cookie back over http, so sign-in would not stick.
+    SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "true")
+    CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", "true")
     X_FRAME_OPTIONS = "DENY"

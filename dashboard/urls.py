@@ -1,9 +1,12 @@
 from django.urls import include, path
 
 from dashboard.accounts import views as account_views
+from dashboard.core import health
 from dashboard.home import views as home_views
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("", home_views.home, name="home"),
     path("login/", account_views.login, name="login"),
     path("logout/", account_views.logout, name="logout"),

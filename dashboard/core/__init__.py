@@ -1,1 +1,1 @@
-"""What every area shares and is not DynamoDB (see DESIGN.md)."""
+"""What every area shares and is not DynamoDB: errors, clock, ids, http helpers, health, logging."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 from django.conf import settings
 from pynamodb.connection import Connection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from dashboard.dynamo import metrics
+from dashboard.dynamo.local import LOOPBACK
 
 # Every model class registers itself here (create_tables, describe_tables, tests use it).
 MODELS: list[type[Model]] = []
@@ -19,10 +22,15 @@ def table_name(suffix: str) -> str:
 
 def _credentials() -> dict[str, str | None]:
     # DynamoDB Local partitions data by access key unless -sharedDb; fixed fake keys keep one view.
-    # Against AWS, None lets botocore use its normal credential chain.
-    if settings.DYNAMODB_ENDPOINT_URL:
+    # Only an endpoint on this machine is DynamoDB Local: any other endpoint (AWS, a VPC or FIPS
+    # endpoint, another DynamoDB-compatible service) gets None, i.e. botocore's normal credential chain.
+    if is_loopback(settings.DYNAMODB_ENDPOINT_URL):
         return {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
     return {"aws_access_key_id": None, "aws_secret_access_key": None}
+
+
+def is_loopback(endpoint_url: str | None) -> bool:
+    return bool(endpoint_url) and urlparse(endpoint_url).hostname in LOOPBACK
 
 
 def _connection_options() -> dict:

@@ -1,0 +1,29 @@
+"""gunicorn settings for `make serve` and production, read from the environment.
+
+Requests mostly wait on DynamoDB (network I/O), so a few processes with several threads each use
+a small machine well: GUNICORN_WORKERS (default: 2 per CPU + 1) × GUNICORN_THREADS (default 4).
+"""
+
+import multiprocessing
+import os
+
+wsgi_app = "dashboard.wsgi:application"
+bind = os.getenv("GUNICORN_BIND", f"{os.getenv('HOST', '127.0.0.1')}:{os.getenv('PORT', '8000')}")
+workers = int(os.getenv("GUNICORN_WORKERS", str(multiprocessing.cpu_count() * 2 + 1)))
+threads = int(os.getenv("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+timeout = int(os.getenv("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = int(os.getenv("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+# Load balancers keep connections open between requests; outlive their idle timeout (ALB: 60 s).
+keepalive = int(os.getenv("GUNICORN_KEEPALIVE", "75"))
+# The dashboard logs one line per request itself (dashboard.core.request_log); gunicorn's access
+# log would repeat it without the request id or the DynamoDB figures.
+accesslog = None
+errorlog = "-"
+loglevel = os.getenv("GUNICORN_LOG_LEVEL", "info")
+# Restart workers now and then so a slow leak never grows unbounded.
+max_requests = int(os.getenv("GUNICORN_MAX_REQUESTS", "2000"))
+max_requests_jitter = int(os.getenv("GUNICORN_MAX_REQUESTS_JITTER", "200"))
+# The load balancer terminates TLS and sets X-Forwarded-Proto (Django's SECURE_PROXY_SSL_HEADER);
+# trust forwarded headers from it (FORWARDED_ALLOW_IPS: its addresses, or * inside a private VPC).
+forwarded_allow_ips = os.getenv("FORWARDED_ALLOW_IPS", "127.0.0.1")
