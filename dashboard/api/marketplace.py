@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 
 from dashboard.api.auth import api_view, read_json
+from dashboard.core import converters  # noqa: F401 — registers <key:…>
 from dashboard.dynamo.errors import ValidationFailed
 from dashboard.marketplace import browsing, services
 from dashboard.marketplace.browsing import BrowseFilters
@@ -65,6 +66,6 @@ def use(request: HttpRequest, template_id: str) -> HttpResponse:
 
 urlpatterns = [
     path("templates", templates, name="templates"),
-    path("templates/<str:template_id>", template, name="template"),
-    path("templates/<str:template_id>/use", use, name="template_use"),
+    path("templates/<key:template_id>", template, name="template"),
+    path("templates/<key:template_id>/use", use, name="template_use"),
 ]

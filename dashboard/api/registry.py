@@ -8,6 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
 from dashboard.api.auth import api_view, read_json
+from dashboard.core import converters  # noqa: F401 — registers <key:…>
 from dashboard.dynamo.errors import DashboardError
 from dashboard.registry import services
 from dashboard.registry.models import MlModel, RegistryVersion
@@ -122,6 +123,6 @@ def metrics(request: HttpRequest, model_id: str):
 
 urlpatterns = [
     path("models/registry", registry, name="registry_models"),
-    path("models/<str:model_id>/deploy", deploy, name="registry_deploy"),
-    path("models/<str:model_id>/metrics", metrics, name="registry_metrics"),
+    path("models/<key:model_id>/deploy", deploy, name="registry_deploy"),
+    path("models/<key:model_id>/metrics", metrics, name="registry_metrics"),
 ]

@@ -1,0 +1,1 @@
+"""What every area shares and is not DynamoDB: input cleaning, http helpers, middleware."""
