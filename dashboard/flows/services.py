@@ -20,6 +20,7 @@ from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.accounts.tenancy import get_in_scope
 from dashboard.dynamo import clock
 from dashboard.dynamo.errors import Conflict, NotFound, ValidationFailed
+from dashboard.dynamo.item_size import check_item_size
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.dynamo.transactions import save_together
 from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, NodeConfig, Project
@@ -234,6 +235,7 @@ def save_node_config(
         updated_by=scope.actor_label,
         updated_at=clock.now(),
     )
+    check_item_size(item)
     if expected_version:
         item.version = expected_version  # the write requires the stored version to still be this one
     # With no version, PynamoDB's write instead requires that no configuration exists yet.
