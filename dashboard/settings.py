@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.humanize",
     "django_htmx",
+    "csp",
     "template_partials",
     "dashboard.dynamo",
     "dashboard.accounts",
@@ -46,6 +47,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dashboard.core.middleware.EdgeMiddleware",
+    "csp.middleware.CSPMiddleware",
     "dashboard.dynamo.middleware.DynamoUnavailableMiddleware",
     "dashboard.dynamo.middleware.CallStatsMiddleware",
     "dashboard.dynamo.middleware.RequestCacheMiddleware",
@@ -99,6 +102,24 @@ LOGIN_FAILURES_PER_ADDRESS = envint("LOGIN_FAILURES_PER_ADDRESS", "20")
 LOGIN_FAILURE_WINDOW_SECONDS = envint("LOGIN_FAILURE_WINDOW_SECONDS", "900")
 # Behind a load balancer the client's address is in a header (e.g. HTTP_X_FORWARDED_FOR); empty = REMOTE_ADDR.
 CLIENT_ADDRESS_HEADER = os.getenv("CLIENT_ADDRESS_HEADER", "")
+
+# Content-Security-Policy (django-csp): scripts only from this site — no inline scripts or
+# handlers, no eval (htmx 2 needs none). Styles allow inline `style=""` for the bar widths and
+# htmx's indicator styles; nothing may frame the dashboard.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
