@@ -7,8 +7,10 @@ that takes the room, so the client knows what to shorten.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from pynamodb.attributes import JSONAttribute
 from pynamodb.models import Model
 
 from dashboard.dynamo.errors import ValidationFailed
@@ -23,7 +25,7 @@ def value_size(value: dict[str, Any]) -> int:
     stack = [value]
     while stack:
         attribute = stack.pop()
-        (kind, content), = attribute.items()
+        ((kind, content),) = attribute.items()
         if kind == "S":
             total += len(content.encode("utf-8", "surrogatepass"))
         elif kind in ("N", "B"):
@@ -46,7 +48,7 @@ def value_size(value: dict[str, Any]) -> int:
 
 
 def _children(value: dict[str, Any]) -> list[tuple[str | int, dict[str, Any]]]:
-    (kind, content), = value.items()
+    ((kind, content),) = value.items()
     if kind == "M":
         return list(content.items())
     if kind == "L":
@@ -68,13 +70,33 @@ def biggest_field(name: str, value: dict[str, Any]) -> str:
         value, size = child, child_size
 
 
+def json_size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+
+
+def biggest_json_path(value: Any, path: str) -> str:
+    """Like `biggest_field`, inside a JSON document (attributes stored as JSON text)."""
+    size = json_size(value)
+    while isinstance(value, dict | list) and value:
+        entries = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+        key, child = max(entries, key=lambda entry: json_size(entry[1]))
+        child_size = json_size(child)
+        if child_size * 2 < size:
+            break
+        path = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}"
+        value, size = child, child_size
+    return path
+
+
 def item_size(item: Model) -> tuple[int, dict[str, int]]:
     attributes = item.serialize()
     sizes = {name: len(name.encode()) + value_size(value) for name, value in attributes.items()}
     return sum(sizes.values()), sizes
 
 
-def check_item_size(item: Model, *, most: int = SAFE_ITEM_BYTES, field_names: dict[str, str] | None = None) -> None:
+def check_item_size(
+    item: Model, *, most: int = SAFE_ITEM_BYTES, field_names: dict[str, str] | None = None
+) -> None:
     """Raise ValidationFailed (422) naming the biggest field when `item` would not fit DynamoDB.
 
     `field_names` maps an attribute to the name the client used for it (`definition` for `nodes`).
@@ -84,7 +106,15 @@ def check_item_size(item: Model, *, most: int = SAFE_ITEM_BYTES, field_names: di
         return
     attributes = item.serialize()
     name = max(sizes, key=sizes.get)
-    path = biggest_field((field_names or {}).get(name, name), attributes[name])
+    label = (field_names or {}).get(name, name)
+    python_name = next(
+        (key for key, attribute in item.get_attributes().items() if attribute.attr_name == name), None
+    )
+    attribute = item.get_attributes().get(python_name) if python_name else None
+    if isinstance(attribute, JSONAttribute):  # stored as text: look inside the document instead
+        path = biggest_json_path(getattr(item, python_name), label)
+    else:
+        path = biggest_field(label, attributes[name])
     raise ValidationFailed(
         f"This is too large to store ({total:,} bytes; at most {most:,}). "
         f"Most of it is in `{path}` ({sizes[name]:,} bytes): shorten it.",
