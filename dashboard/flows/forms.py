@@ -307,7 +307,10 @@ class RawConfigForm(forms.Form):
         try:
             config = clean_json_text(text, max_bytes=FORM_JSON_MAX_BYTES, field="config")
         except DashboardError as exc:
-            self.problems = [(path, problem) for path, problem in exc.fields.items()] or [("$", exc.message)]
+            # Paths as the rest of this editor shows them: "$", "$.retry.max_attempts".
+            self.problems = [
+                ("$" + path.removeprefix("config"), problem) for path, problem in exc.fields.items()
+            ] or [("$", exc.message)]
             raise forms.ValidationError(exc.message) from None
         errors = self.node_type.validate(self.node_type.without_masked_secrets(config))
         if errors:
