@@ -55,6 +55,7 @@ def test_row8_nan_temperature_is_422_and_nothing_is_stored(people, api_tokens):
     flow = build_flow("acme")
     response = put(flow, "llm", api_tokens, '{"version": 0, "config": {"temperature": NaN}}')
     assert response.status_code == 422
+    assert response.json()["error"]["fields"] == {"body": "NaN is not allowed"}
     assert stored(flow, "llm") is None
 
 

@@ -94,6 +94,21 @@ def test_row18_rating_while_the_template_is_deleted_is_404_or_409_never_500(scop
         services.rate_template(scopes["acme"], template.template_id, 5)
 
 
+def test_row18_a_delete_landing_between_the_rating_and_its_average_is_404(
+    acme_admin, scopes, make_template, monkeypatch
+):
+    template = make_template("globex", state="approved")
+    real_commit = services.commit
+
+    def commit_then_delete(build, message, *args):
+        real_commit(build, message, *args)
+        services.delete_template(scopes["globex"], template.template_id)  # the delete wins the race
+
+    monkeypatch.setattr(services, "commit", commit_then_delete)
+    response = acme_admin.post(f"/templates/{template.template_id}/rate/", {"stars": "4"})
+    assert response.status_code == 404
+
+
 def test_row18_rating_a_deleted_template_through_the_page_is_404(acme_admin, scopes, make_template):
     template = make_template("globex", state="approved")
     services.delete_template(scopes["globex"], template.template_id)
