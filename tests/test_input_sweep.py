@@ -26,7 +26,7 @@ from tests.flows.conftest import build_flow
 from tests.marketplace.conftest import DEFINITION
 
 EXAMPLES = settings(
-    max_examples=12,
+    max_examples=8,
     deadline=None,
     derandomize=True,  # the same examples every run: a CI failure reproduces locally
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

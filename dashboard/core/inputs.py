@@ -130,7 +130,10 @@ def clean_json_text(
     except ValidationFailed as exc:
         raise ValidationFailed(exc.message, {field: exc.fields["body"]}) from None
     except (ValueError, RecursionError) as exc:
-        raise BadRequest(f"The {field} is not valid JSON: {exc}.", {field: "invalid JSON"}) from None
+        if field == "body":
+            raise BadRequest(f"The body is not valid JSON: {exc}.", {"body": "invalid JSON"}) from None
+        message = f"Not valid JSON: {exc}."  # shown next to the form field it belongs to
+        raise BadRequest(message, {field: message}) from None
     errors = check_json_value(value, "" if field == "body" else field)
     if errors:
         raise ValidationFailed("Some values cannot be stored: " + _summary(errors), errors)
