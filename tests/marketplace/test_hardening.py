@@ -102,7 +102,8 @@ def test_row18_a_delete_landing_between_the_rating_and_its_average_is_404(
 
     def commit_then_delete(build, message, *args):
         real_commit(build, message, *args)
-        services.delete_template(scopes["globex"], template.template_id)  # the delete wins the race
+        monkeypatch.setattr(services, "commit", real_commit)  # only this once
+        services.delete_template(scopes["globex"], template.template_id)  # the delete lands in between
 
     monkeypatch.setattr(services, "commit", commit_then_delete)
     response = acme_admin.post(f"/templates/{template.template_id}/rate/", {"stars": "4"})
