@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -18,6 +19,9 @@ from dashboard.core.errors import NotFound, ValidationFailed
 from dashboard.core.ids import new_id
 
 TOKEN_PREFIX = "dtk"
+# Key ids are ours (`key_` + a ULID); anything else is refused before it could reach DynamoDB,
+# whose key limit (2,048 bytes) a client could otherwise overrun.
+KEY_ID_PATTERN = re.compile(r"[a-z]{1,10}_[0-9a-z]{1,40}")
 
 
 @dataclass
@@ -54,6 +58,8 @@ def create_key(scope: AccessScope, tenant_id: str, name: str) -> NewKey:
 
 def revoke_key(scope: AccessScope, key_id: str) -> ApiKey:
     scope.require_role(STAFF)
+    if not KEY_ID_PATTERN.fullmatch(key_id):
+        raise NotFound("That API key was not found.")
     try:
         key = ApiKey.get(key_id)
     except DoesNotExist:
@@ -75,7 +81,7 @@ def scope_for_token(token: str) -> AccessScope | None:
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
     _prefix, key_id, secret = parts
-    if not key_id or not secret:
+    if not secret or not KEY_ID_PATTERN.fullmatch(key_id) or len(secret) > 200:
         return None
     try:
         key = ApiKey.get(key_id)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts.models import RateLimitCounter
 from dashboard.core import clock
@@ -37,23 +36,27 @@ def _buckets(email: str, address: str, window: Window) -> list[tuple[str, int]]:
     ]
 
 
-def blocked_for(email: str, address: str) -> int | None:
-    """Seconds until login may be tried again, or None when it may be tried now."""
-    window = _window()
-    for bucket, limit in _buckets(email, address, window):
-        try:
-            counter = RateLimitCounter.get(bucket)
-        except DoesNotExist:
-            continue
-        if counter.count >= limit:
-            return window.retry_after
-    return None
+def take_attempt(email: str, address: str) -> int | None:
+    """Count this sign-in attempt first, then judge it: seconds to wait when the account or the
+    address already used up its window, else None (go ahead and check the password).
 
-
-def record_failure(email: str, address: str) -> None:
+    Counting before evaluating is what makes the limit hold under concurrency: each attempt gets
+    its own number from DynamoDB's atomic ADD, so 30 parallel guesses see 1…30 and only the
+    first `limit` are evaluated. A successful sign-in gives its slot back (`release`).
+    """
     window = _window()
     expires = clock.now() + timedelta(seconds=window.seconds * 2)
+    blocked = False
+    for bucket, limit in _buckets(email, address, window):
+        counter = RateLimitCounter(bucket)
+        counter.update(actions=[RateLimitCounter.count.add(1), RateLimitCounter.expires_at.set(expires)])
+        if counter.count > limit:
+            blocked = True
+    return window.retry_after if blocked else None
+
+
+def release(email: str, address: str) -> None:
+    """Give back the slot a successful sign-in took: only failures count against the limit."""
+    window = _window()
     for bucket, _limit in _buckets(email, address, window):
-        RateLimitCounter(bucket).update(
-            actions=[RateLimitCounter.count.add(1), RateLimitCounter.expires_at.set(expires)]
-        )
+        RateLimitCounter(bucket).update(actions=[RateLimitCounter.count.add(-1)])

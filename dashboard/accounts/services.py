@@ -11,6 +11,7 @@ from dashboard.accounts import audit, ratelimit
 from dashboard.accounts.models import ROLES, SessionItem, Tenant, User
 from dashboard.accounts.scope import MODERATOR, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.core import clock, request_cache
+from dashboard.core.converters import fits_key
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.ids import new_id
 from dashboard.dynamo.transactions import save_together
@@ -38,6 +39,8 @@ def list_tenants() -> list[Tenant]:
 
 
 def get_tenant(tenant_id: str) -> Tenant:
+    if not fits_key(tenant_id):
+        raise NotFound("That tenant was not found.")
     try:
         return Tenant.get(tenant_id)
     except DoesNotExist:
@@ -74,6 +77,8 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def get_user(user_id: str) -> User | None:
+    if not fits_key(user_id):
+        return None
     try:
         return User.get(user_id)
     except DoesNotExist:
@@ -117,10 +122,21 @@ def create_user(
         user.save()  # the command line: no person in the dashboard to record
         return user
     event = audit.build_event(
-        by, "user.create", "user", user.user_id, tenant_id=tenant_id, changes={"email": email, "role": role}
+        by,
+        "user.create",
+        "user",
+        user.user_id,
+        tenant_id=_trail_of(tenant_id),
+        changes={"email": email, "role": role},
     )
     save_together([user, event], "That user id is taken.")
     return user
+
+
+def _trail_of(*tenant_ids: str | None) -> str:
+    """The audit trail of a change to a person: their tenant's, else the platform's — never the
+    tenant a staff member happens to focus (its admins would read about moderators and staff)."""
+    return next((tenant_id for tenant_id in tenant_ids if tenant_id), audit.PLATFORM)
 
 
 def _role_errors(role: str, tenant_id: str | None) -> dict[str, str]:
@@ -184,7 +200,9 @@ def update_user(
     user.name, user.role, user.tenant_id = name.strip() or user.name, role, tenant_id
     if password:
         user.password = make_password(password)
-    event = audit.build_event(scope, "user.update", "user", user_id, tenant_id=tenant_id, changes=changes)
+    event = audit.build_event(
+        scope, "user.update", "user", user_id, tenant_id=_trail_of(tenant_id), changes=changes
+    )
     save_together([user, event], STALE_PERSON)  # the user carries its version condition
     if ends_sessions:
         end_sessions(user_id)
@@ -199,9 +217,20 @@ def add_user(
     return create_user(email, password, role, tenant_id=tenant_id or None, name=name, by=scope)
 
 
+_dummy_hash: str | None = None
+
+
+def _hash_for_unknown_email() -> str:
+    """A hash to check when no account has the email, so that answer costs as much as a real check."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = make_password("no account has this email")
+    return _dummy_hash
+
+
 def authenticate(email: str, password: str, address: str) -> User:
     """The active user with these credentials; raises LoginFailed (rate limited per account and address)."""
-    retry_after = ratelimit.blocked_for(email, address)
+    retry_after = ratelimit.take_attempt(email, address)
     if retry_after:
         minutes = max(1, round(retry_after / 60))
         raise LoginFailed(
@@ -209,9 +238,11 @@ def authenticate(email: str, password: str, address: str) -> User:
             retry_after=retry_after,
         )
     user = find_user_by_email(email)
-    if user is None or not user.is_active or not check_password(password, user.password):
-        ratelimit.record_failure(email, address)
+    # Always hash: an unknown email must not answer faster than a wrong password (user enumeration).
+    matches = check_password(password, user.password if user is not None else _hash_for_unknown_email())
+    if user is None or not user.is_active or not matches:
         raise LoginFailed("That email and password do not match an active account.")
+    ratelimit.release(email, address)
     user.update(actions=[User.last_login_at.set(clock.now())])
     return user
 
@@ -238,7 +269,12 @@ def sign_out_everywhere(scope: AccessScope, user_id: str) -> int:
         raise NotFound("That user was not found.")
     ended = end_sessions(user_id)
     audit.record(
-        scope, "user.sign_out", "user", user_id, tenant_id=user.tenant_id, changes={"sessions": ended}
+        scope,
+        "user.sign_out",
+        "user",
+        user_id,
+        tenant_id=_trail_of(user.tenant_id),
+        changes={"sessions": ended},
     )
     return ended
 
@@ -258,7 +294,7 @@ def set_active(scope: AccessScope, user_id: str, active: bool) -> User:
         "user.enable" if active else "user.disable",
         "user",
         user_id,
-        tenant_id=user.tenant_id,
+        tenant_id=_trail_of(user.tenant_id),
         changes={"is_active": active},
     )
     return user

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 from pynamodb.exceptions import DoesNotExist, PutError
 
@@ -11,7 +13,15 @@ from dashboard.core import clock
 USER_KEY = "_user_id"
 
 
+# Django's keys are 32 lowercase letters and digits; a cookie that is not one is ignored before
+# it could reach DynamoDB (an over-long key is a ValidationException there, i.e. a 500).
+SESSION_KEY_PATTERN = re.compile(r"[a-z0-9]{8,64}")
+
+
 class SessionStore(SessionBase):
+    def _validate_session_key(self, key: str | None) -> bool:
+        return bool(key) and SESSION_KEY_PATTERN.fullmatch(key) is not None
+
     def load(self) -> dict:
         try:
             item = SessionItem.get(self._get_or_create_session_key())

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from dashboard.accounts import views
+from dashboard.core import converters  # noqa: F401 — registers <key:…>
 
 app_name = "accounts"
 
@@ -8,10 +9,10 @@ urlpatterns = [
     path("tenant/", views.switch_tenant, name="switch_tenant"),
     path("audit/", views.audit_trail, name="audit"),
     path("api-keys/", views.api_key_list, name="api_keys"),
-    path("api-keys/<str:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+    path("api-keys/<key:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
     path("tables/", views.tables, name="tables"),
     path("users/", views.users, name="users"),
-    path("users/<str:user_id>/", views.user_edit, name="user_edit"),
-    path("users/<str:user_id>/active/", views.user_set_active, name="user_set_active"),
-    path("users/<str:user_id>/sign-out/", views.user_sign_out, name="user_sign_out"),
+    path("users/<key:user_id>/", views.user_edit, name="user_edit"),
+    path("users/<key:user_id>/active/", views.user_set_active, name="user_set_active"),
+    path("users/<key:user_id>/sign-out/", views.user_sign_out, name="user_sign_out"),
 ]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
@@ -22,17 +22,29 @@ def _client_address(request: HttpRequest) -> str:
 
 
 def _safe_next(request: HttpRequest) -> str:
+    """Where to go after signing in or switching tenant: a path on this site, else `/`.
+
+    Only absolute paths are followed (`abc` would be taken for a view name by `redirect`); the
+    check happens before anything is written.
+    """
     target = request.POST.get("next") or request.GET.get("next") or "/"
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    if (
+        target.startswith("/")
+        and not target.startswith(("//", "/\\"))
+        and len(target) <= 2000
+        and not any(ord(char) < 32 for char in target)
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return target
     return "/"
 
 
 def login(request: HttpRequest) -> HttpResponse:
+    next_url = _safe_next(request)
     if request.scope is not None:
-        return redirect(_safe_next(request))
+        return HttpResponseRedirect(next_url)
     form = LoginForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -48,8 +60,8 @@ def login(request: HttpRequest) -> HttpResponse:
             audit.record(
                 access.scope_for_user(user), "session.login", "user", user.user_id, tenant_id=user.tenant_id
             )
-            return redirect(_safe_next(request))
-    return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request)}, status=status)
+            return HttpResponseRedirect(next_url)
+    return render(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)
 
 
 @require_POST
@@ -66,11 +78,12 @@ def logout(request: HttpRequest) -> HttpResponse:
 @require_POST
 @access.scoped(roles=[STAFF])
 def switch_tenant(request: HttpRequest) -> HttpResponse:
+    next_url = _safe_next(request)
     tenant_id = request.POST.get("tenant_id") or None
     if tenant_id:
         services.get_tenant(tenant_id)  # 404 for an unknown tenant
     request.session[access.TENANT_FOCUS_KEY] = tenant_id
-    return redirect(_safe_next(request))
+    return HttpResponseRedirect(next_url)
 
 
 @access.scoped(roles=[STAFF, TENANT_ADMIN])

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.http import HttpResponse
 
 from dashboard.analytics.overview import Overview, Ranked
+from dashboard.core.csv_cells import safe_rows
 
 HEADER = [
     "section",
@@ -101,5 +102,5 @@ def response(data: Overview) -> HttpResponse:
     http = HttpResponse(content_type="text/csv; charset=utf-8")
     http["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(http)
-    writer.writerows(rows(data))
+    writer.writerows(safe_rows(rows(data)))  # tenant-chosen names must not run as formulas
     return http

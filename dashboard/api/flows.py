@@ -8,6 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
 from dashboard.api.auth import api_view, read_json
+from dashboard.core import converters  # noqa: F401 — registers <key:…>
 from dashboard.core.errors import ValidationFailed
 from dashboard.flows import services
 from dashboard.flows.node_catalogue import all_node_types, get_node_type
@@ -64,8 +65,8 @@ def node_type_detail(request: HttpRequest, node_type: str) -> Any:
 
 
 urlpatterns = [
-    path("flows/<str:flow_id>/nodes/<str:node_id>/config", node_config, name="flow_node_config"),
+    path("flows/<key:flow_id>/nodes/<key:node_id>/config", node_config, name="flow_node_config"),
     path("nodes/types", node_types, name="node_types"),
-    path("nodes/types/<str:node_type>", node_type_detail, name="node_type"),
-    path("nodes/types/<str:node_type>/validate", validate_config, name="validate_node_config"),
+    path("nodes/types/<key:node_type>", node_type_detail, name="node_type"),
+    path("nodes/types/<key:node_type>/validate", validate_config, name="validate_node_config"),
 ]

@@ -6,7 +6,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 
 from dashboard.api.auth import api_view, read_json
+from dashboard.core import converters  # noqa: F401 — registers <key:…>
 from dashboard.core.errors import ValidationFailed
+from dashboard.core.http import limit_param
 from dashboard.marketplace import browsing, services
 from dashboard.marketplace.browsing import BrowseFilters
 from dashboard.marketplace.forms import as_version
@@ -25,10 +27,7 @@ def templates(request: HttpRequest) -> dict | HttpResponse:
         template = services.create_template(request.scope, _body(request))
         return JsonResponse(services.as_dict(template), status=201)
     filters = BrowseFilters.from_params(request.GET, strict=True)
-    try:
-        limit = int(request.GET.get("limit") or 0) or None
-    except ValueError:
-        raise ValidationFailed("`limit` must be a number.", {"limit": "1–100"}) from None
+    limit = limit_param(request, browsing.PAGE_SIZE, browsing.MAX_PAGE_SIZE)
     page = browsing.browse(request.scope, filters, cursor=request.GET.get("cursor") or None, limit=limit)
     return {"items": [services.as_dict(t, full=False) for t in page], "next_cursor": page.next_cursor}
 
@@ -65,6 +64,6 @@ def use(request: HttpRequest, template_id: str) -> HttpResponse:
 
 urlpatterns = [
     path("templates", templates, name="templates"),
-    path("templates/<str:template_id>", template, name="template"),
-    path("templates/<str:template_id>/use", use, name="template_use"),
+    path("templates/<key:template_id>", template, name="template"),
+    path("templates/<key:template_id>/use", use, name="template_use"),
 ]

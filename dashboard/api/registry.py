@@ -8,9 +8,13 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
 from dashboard.api.auth import api_view, read_json
+from dashboard.core import converters  # noqa: F401 — registers <key:…>
 from dashboard.core.errors import DashboardError
+from dashboard.core.http import limit_param
 from dashboard.registry import services
 from dashboard.registry.models import MlModel, RegistryVersion
+
+MAX_LIMIT = 100
 
 
 def _iso(moment) -> str | None:
@@ -69,6 +73,7 @@ def registry(request: HttpRequest):
             project_id=request.GET.get("project") or None,
             status=request.GET.get("status") or None,
             cursor=request.GET.get("cursor") or None,
+            limit=limit_param(request, services.PAGE_SIZE, MAX_LIMIT),
         )
         return {"items": [model_json(model) for model in page], "next_cursor": page.next_cursor}
     body = _object_body(request)
@@ -122,6 +127,6 @@ def metrics(request: HttpRequest, model_id: str):
 
 urlpatterns = [
     path("models/registry", registry, name="registry_models"),
-    path("models/<str:model_id>/deploy", deploy, name="registry_deploy"),
-    path("models/<str:model_id>/metrics", metrics, name="registry_metrics"),
+    path("models/<key:model_id>/deploy", deploy, name="registry_deploy"),
+    path("models/<key:model_id>/metrics", metrics, name="registry_metrics"),
 ]

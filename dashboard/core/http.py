@@ -1,4 +1,4 @@
-"""Answering a page: the whole document or one named partial of it (radiofeed's render_partial_response).
+"""Request helpers shared by pages and the JSON API; first, answering a page: the whole document or one named partial of it (radiofeed's render_partial_response).
 
 htmx asks again for a page whose history snapshot it lost (Back after the cache dropped it) with both
 `HX-Request` and `HX-History-Restore-Request`: that request must get the whole document, or the sidebar
@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
 
 from dashboard.accounts.scope import AccessScope
+from dashboard.core.inputs import parse_limit
 
 
 class DashboardRequest(HttpRequest):
@@ -45,3 +46,8 @@ def render_page(
         if name:
             template = f"{template}#{name}"
     return render(request, template, context, status=status)
+
+
+def limit_param(request: HttpRequest, default: int, most: int, name: str = "limit") -> int:
+    """`?limit=` as a page size from 1 to `most` (422 naming it otherwise), `default` when absent."""
+    return parse_limit(request.GET.get(name), default, most, name)

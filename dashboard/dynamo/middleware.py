@@ -7,7 +7,6 @@ import logging
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, NoCredentialsError
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
 from django.template import loader
 
 from dashboard.core.request_cache import request_scope
@@ -93,31 +92,3 @@ class RequestCacheMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         with request_scope():
             return self.get_response(request)
-
-
-class DashboardErrorMiddleware:
-    """A service's NotFound/PermissionDenied/Conflict/… that no view handled becomes a clear page or JSON error."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
-    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        from dashboard.core.errors import DashboardError
-
-        if not isinstance(exception, DashboardError):
-            return None
-        if request.path.startswith("/api/"):
-            error = {"code": exception.code, "message": exception.message}
-            if exception.fields:
-                error["fields"] = exception.fields
-            return JsonResponse({"error": error}, status=exception.status)
-        template = {403: "403.html", 404: "404.html"}.get(exception.status, "error.html")
-        return render(
-            request,
-            template,
-            {"reason": exception.message, "status": exception.status},
-            status=exception.status,
-        )

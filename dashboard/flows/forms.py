@@ -12,7 +12,11 @@ from typing import Any
 from django import forms
 from django.urls import reverse
 
+from dashboard.core.errors import DashboardError
+from dashboard.core.inputs import clean_json_text
 from dashboard.flows.node_catalogue import SECRET_MASK, ConfigError, FieldSpec, NodeType
+
+FORM_JSON_MAX_BYTES = 400_000  # what fits one DynamoDB item
 
 VERSION_FIELD = "_version"
 EDITOR_FIELD = "_editor"
@@ -293,11 +297,21 @@ class RawConfigForm(forms.Form):
             self.problems = [("$", "Write the configuration as a JSON object.")]
             raise forms.ValidationError(self.problems[0][1])
         try:
-            config = json.loads(text)
+            json.loads(text, parse_constant=float)  # only for a precise position of a syntax error
         except ValueError as exc:
             message = f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
             self.problems = [("$", message)]
             raise forms.ValidationError(message) from None
+        except RecursionError:
+            pass  # clean_json_text below refuses the depth before parsing
+        try:
+            config = clean_json_text(text, max_bytes=FORM_JSON_MAX_BYTES, field="config")
+        except DashboardError as exc:
+            # Paths as the rest of this editor shows them: "$", "$.retry.max_attempts".
+            self.problems = [
+                ("$" + path.removeprefix("config"), problem) for path, problem in exc.fields.items()
+            ] or [("$", exc.message)]
+            raise forms.ValidationError(exc.message) from None
         errors = self.node_type.validate(self.node_type.without_masked_secrets(config))
         if errors:
             self.problems = [(error.path, error.message) for error in errors]

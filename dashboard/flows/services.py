@@ -20,6 +20,7 @@ from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.accounts.tenancy import get_in_scope
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
+from dashboard.dynamo.item_size import SAFE_ITEM_BYTES, biggest_json_path, check_item_size, json_size
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.dynamo.transactions import save_together
 from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, NodeConfig, Project
@@ -204,7 +205,12 @@ def get_node_state(scope: AccessScope, flow_id: str, node_id: str, *, editable: 
 def check_config(node_type_name: str, config: Any) -> list[ConfigError]:
     """Problems of a draft configuration for a node type (a masked secret counts as kept, so fine)."""
     node_type = get_node_type(node_type_name)
-    return node_type.validate(node_type.without_masked_secrets(config))
+    errors = node_type.validate(node_type.without_masked_secrets(config))
+    # The same bound the save applies, so "valid" here means it can also be stored.
+    if json_size(config) > SAFE_ITEM_BYTES:
+        path = biggest_json_path(config, "$")
+        errors.append(ConfigError(path, f"too large to store (at most {SAFE_ITEM_BYTES:,} bytes in all)."))
+    return errors
 
 
 def save_node_config(
@@ -234,6 +240,7 @@ def save_node_config(
         updated_by=scope.actor_label,
         updated_at=clock.now(),
     )
+    check_item_size(item)
     if expected_version:
         item.version = expected_version  # the write requires the stored version to still be this one
     # With no version, PynamoDB's write instead requires that no configuration exists yet.

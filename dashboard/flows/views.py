@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import STAFF, TENANT_ADMIN
 from dashboard.accounts.services import list_tenants
-from dashboard.core.errors import Conflict
+from dashboard.core.errors import Conflict, ValidationFailed
 from dashboard.flows import services
 from dashboard.flows.forms import (
     EDITOR_FIELD,
@@ -89,6 +89,9 @@ def node_config(request: HttpRequest, flow_id: str, node_id: str) -> HttpRespons
                 status = 409
             except services.InvalidConfig as exc:
                 apply_service_errors(form, exc.errors)
+                status = 422
+            except ValidationFailed as exc:  # e.g. too large to store: shown on the form, not a page
+                form.add_error(None, exc.message)
                 status = 422
             else:
                 messages.success(request, f"Saved version {saved.version} of {state.node.label or node_id}.")

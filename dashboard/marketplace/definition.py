@@ -6,12 +6,13 @@ counter + audit event), which holds at most 100 items; the size caps below keep 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from dashboard.core.errors import DashboardError
+from dashboard.core.inputs import clean_json_text
 from dashboard.flows import node_types
 from dashboard.flows.node_types import NODE_TYPES
 
@@ -93,6 +94,9 @@ def _message(error) -> str:
     return error.message
 
 
+FORM_JSON_MAX_BYTES = 400_000  # what fits one DynamoDB item
+
+
 def validate(definition: Any) -> tuple[dict[str, Any] | None, dict[str, str]]:
     """(normalised definition, {}) when valid, else (None, {"definition.nodes[2].type": message, …}).
 
@@ -102,9 +106,9 @@ def validate(definition: Any) -> tuple[dict[str, Any] | None, dict[str, str]]:
         if not definition.strip():
             return None, {"definition": 'Paste the flow as JSON: {"nodes": [...], "edges": [...]}.'}
         try:
-            definition = json.loads(definition)
-        except ValueError as exc:
-            return None, {"definition": f"Not valid JSON: {exc}."}
+            definition = clean_json_text(definition, max_bytes=FORM_JSON_MAX_BYTES, field="definition")
+        except DashboardError as exc:
+            return None, exc.fields or {"definition": exc.message}
     errors: dict[str, str] = {}
     for error in sorted(_VALIDATOR.iter_errors(definition), key=lambda e: list(map(str, e.path))):
         key = "definition" if not error.path else f"definition.{_path(error.path)}"

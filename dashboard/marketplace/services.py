@@ -19,11 +19,13 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
 from dashboard.accounts import audit
-from dashboard.accounts.scope import AccessScope
+from dashboard.accounts.scope import API, AccessScope
+from dashboard.accounts.services import get_user
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.ids import new_id
-from dashboard.dynamo.inputs import clean_text
+from dashboard.core.inputs import text_field
+from dashboard.dynamo.item_size import check_item_size
 from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, Project
 from dashboard.marketplace import definition as flow_definition
 from dashboard.marketplace.catalogue import (
@@ -127,8 +129,8 @@ def clean_input(data: Mapping[str, Any]) -> TemplateInput:
     """The template fields from a form or an API body, or ValidationFailed naming every bad field."""
     errors: dict[str, str] = {}
 
-    name = clean_text(data, "name", errors, max_length=MAX_NAME)
-    description = clean_text(data, "description", errors, required=False, max_length=MAX_DESCRIPTION)
+    name = text_field(data, "name", errors, max_length=MAX_NAME)
+    description = text_field(data, "description", errors, required=False, max_length=MAX_DESCRIPTION)
     category = data.get("category") or ""
     if not isinstance(category, str) or category not in CATEGORIES:
         errors["category"] = f"Choose one of: {', '.join(CATEGORIES)}."
@@ -178,8 +180,28 @@ def _write_tokens(tx: TransactWrite, template: AgentTemplate, before: set[str], 
         tx.save(search_token(template, token))
 
 
+# Stored attribute → the name clients use for it, so a size error names what they sent.
+TEMPLATE_FIELD_NAMES = {"definition": "definition"}
+
+
+def public_name(label: str | None) -> str:
+    """A person as every tenant may see them: a name, never an email (templates stored before
+    names were recorded carry emails; those show the part before the @)."""
+    if not label:
+        return ""
+    return label.split("@", 1)[0] if "@" in label else label
+
+
+def display_name(scope: AccessScope) -> str:
+    """The name public templates show for the person acting (API keys show their own label)."""
+    if scope.role == API:
+        return scope.actor_label
+    person = get_user(scope.actor_id)
+    return person.name if person is not None and person.name else public_name(scope.actor_label)
+
+
 def _history(template: AgentTemplate, scope: AccessScope, action: str, reason: str = "") -> list[dict]:
-    entry = {"at": clock.now().isoformat(), "by": scope.actor_label, "action": action, "reason": reason}
+    entry = {"at": clock.now().isoformat(), "by": display_name(scope), "action": action, "reason": reason}
     return [*(template.moderation_history or []), entry]
 
 
@@ -210,6 +232,7 @@ def _save_changes(
 ) -> AgentTemplate:
     changes = {**changes, "updated_at": clock.now()}
     actions, before, after = _apply(template, changes)
+    check_item_size(template, field_names=TEMPLATE_FIELD_NAMES)
     event = audit.build_event(
         scope, action, "template", template.template_id, tenant_id=template.tenant_id, changes=audit_changes
     )
@@ -248,7 +271,7 @@ def create_template(scope: AccessScope, data: Mapping[str, Any]) -> AgentTemplat
         submitted_at=now if fields.visibility == "public" else None,
         definition=fields.definition,
         author_id=scope.actor_id,
-        author_name=scope.actor_label,
+        author_name=display_name(scope),
         created_at=now,
         updated_at=now,
         usage_count=0,
@@ -269,6 +292,8 @@ def create_template(scope: AccessScope, data: Mapping[str, Any]) -> AgentTemplat
         tenant_id=tenant_id,
         changes={"name": fields.name, "status": template.moderation_status},
     )
+
+    check_item_size(template, field_names=TEMPLATE_FIELD_NAMES)
 
     def build(tx: TransactWrite) -> None:
         tx.save(template, condition=AgentTemplate.template_id.does_not_exist())
@@ -596,7 +621,10 @@ def refresh_rating_average(template_id: str) -> AgentTemplate:
     Conditioned on the sum and count it was computed from: when a newer rating landed meanwhile, its
     own refresh writes the newer average, so the last refresh always reflects the final counts.
     """
-    template = AgentTemplate.get(template_id, consistent_read=True)
+    try:
+        template = AgentTemplate.get(template_id, consistent_read=True)
+    except DoesNotExist:  # deleted while the rating was saved
+        raise NotFound("That template was deleted meanwhile.") from None
     average = round(template.rating_sum / template.rating_count, 4) if template.rating_count else 0
     if float(template.rating_avg or 0) != float(average):
         hash_key, _ = AgentTemplate._serialize_keys(template_id, None)
@@ -639,7 +667,7 @@ def as_dict(template: AgentTemplate, *, full: bool = True) -> dict[str, Any]:
         "featured": bool(template.featured),
         "usage_count": int(template.usage_count or 0),
         "rating": {"average": template.average_rating, "count": int(template.rating_count or 0)},
-        "author": template.author_name,
+        "author": public_name(template.author_name),
         "version": int(template.version or 0),
         "created_at": _iso(template.created_at),
         "updated_at": _iso(template.updated_at),
@@ -648,5 +676,7 @@ def as_dict(template: AgentTemplate, *, full: bool = True) -> dict[str, Any]:
         data["definition"] = template.definition
         data["rejection_reason"] = template.rejection_reason
         data["submitted_at"] = _iso(template.submitted_at)
-        data["moderation_history"] = template.moderation_history or []
+        data["moderation_history"] = [
+            {**entry, "by": public_name(entry.get("by"))} for entry in template.moderation_history or []
+        ]
     return data

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from dashboard.core import converters  # noqa: F401 — registers <key:…>
 from dashboard.marketplace import views
 
 app_name = "marketplace"
@@ -8,12 +9,12 @@ urlpatterns = [
     path("", views.browse, name="browse"),
     path("new/", views.create, name="create"),
     path("moderation/", views.queue, name="queue"),
-    path("<str:template_id>/", views.detail, name="detail"),
-    path("<str:template_id>/edit/", views.edit, name="edit"),
-    path("<str:template_id>/delete/", views.delete, name="delete"),
-    path("<str:template_id>/use/", views.use, name="use"),
-    path("<str:template_id>/rate/", views.rate, name="rate"),
-    path("<str:template_id>/submit/", views.submit, name="submit"),
-    path("<str:template_id>/withdraw/", views.withdraw, name="withdraw"),
-    path("<str:template_id>/moderate/<str:action>/", views.moderate, name="moderate"),
+    path("<key:template_id>/", views.detail, name="detail"),
+    path("<key:template_id>/edit/", views.edit, name="edit"),
+    path("<key:template_id>/delete/", views.delete, name="delete"),
+    path("<key:template_id>/use/", views.use, name="use"),
+    path("<key:template_id>/rate/", views.rate, name="rate"),
+    path("<key:template_id>/submit/", views.submit, name="submit"),
+    path("<key:template_id>/withdraw/", views.withdraw, name="withdraw"),
+    path("<key:template_id>/moderate/<key:action>/", views.moderate, name="moderate"),
 ]

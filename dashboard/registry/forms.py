@@ -1,13 +1,16 @@
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
 from django import forms
 
+from dashboard.core.errors import DashboardError
+from dashboard.core.inputs import clean_json_text
 from dashboard.registry.inputs import FRAMEWORKS, TASKS
 from dashboard.registry.services import LIST_STATUSES
+
+FORM_JSON_MAX_BYTES = 400_000  # what fits one DynamoDB item
 
 METRICS_HELP = "One per line, “name = number”, e.g. accuracy = 0.931 or latency_p95_ms = 42."
 
@@ -57,9 +60,9 @@ class VersionForm(forms.Form):
         if not text:
             return {}
         try:
-            value = json.loads(text)
-        except ValueError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc}.") from None
+            value = clean_json_text(text, max_bytes=FORM_JSON_MAX_BYTES, field="parameters")
+        except DashboardError as exc:
+            raise forms.ValidationError(exc.message) from None
         if not isinstance(value, dict):
             raise forms.ValidationError('Write a JSON object, e.g. {"epochs": 20}.')
         return value

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dashboard.core.errors import ValidationFailed
-from dashboard.dynamo.inputs import clean_text
+from dashboard.core.inputs import text_field
 from dashboard.registry import versions
 
 FRAMEWORKS = ("pytorch", "tensorflow", "scikit-learn", "xgboost", "lightgbm", "onnx", "transformers", "other")
@@ -58,19 +58,19 @@ def clean_metrics(raw: Any) -> tuple[dict[str, float], str | None]:
 
 def clean_version(data: dict) -> VersionInput:
     errors: dict[str, str] = {}
-    version = clean_text(data, "version", errors, max_length=64)
+    version = text_field(data, "version", errors, max_length=64)
     if version and "version" not in errors:
         try:
             versions.scheme_of(version)
         except ValidationFailed as exc:
             errors["version"] = exc.fields["version"]
-    framework = clean_text(data, "framework", errors, max_length=40)
+    framework = text_field(data, "framework", errors, max_length=40)
     if framework and framework not in FRAMEWORKS:
         errors["framework"] = f"Use one of: {', '.join(FRAMEWORKS)}."
-    artifact_uri = clean_text(data, "artifact_uri", errors, max_length=500)
+    artifact_uri = text_field(data, "artifact_uri", errors, max_length=500)
     if artifact_uri and not _URI.match(artifact_uri):
         errors["artifact_uri"] = "Use a URI with a scheme, e.g. s3://models/churn/1.4.0/model.tar.gz."
-    dataset_id = clean_text(data, "dataset_id", errors, required=False, max_length=80) or None
+    dataset_id = text_field(data, "dataset_id", errors, required=False, max_length=80) or None
     parameters = data.get("parameters") or {}
     if not isinstance(parameters, dict):
         errors["parameters"] = "Parameters are a JSON object."
@@ -87,12 +87,12 @@ def clean_version(data: dict) -> VersionInput:
 
 def clean_model(data: dict) -> ModelInput:
     errors: dict[str, str] = {}
-    name = clean_text(data, "name", errors, max_length=80)
-    project_id = clean_text(data, "project_id", errors, max_length=80)
-    task = clean_text(data, "task", errors, required=False, max_length=40) or "other"
+    name = text_field(data, "name", errors, max_length=80)
+    project_id = text_field(data, "project_id", errors, max_length=80)
+    task = text_field(data, "task", errors, required=False, max_length=40) or "other"
     if task not in TASKS:
         errors["task"] = f"Use one of: {', '.join(TASKS)}."
-    description = clean_text(data, "description", errors, required=False, max_length=1000)
+    description = text_field(data, "description", errors, required=False, max_length=1000)
     if errors:
         raise ValidationFailed("Some fields need attention: " + ", ".join(sorted(errors)) + ".", errors)
     return ModelInput(name, project_id, task, description)

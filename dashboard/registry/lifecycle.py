@@ -362,9 +362,16 @@ def retire(model: MlModel, version: RegistryVersion, *, by: str, at: datetime) -
     )
 
 
-def environments_touched(version: RegistryVersion, to: str, environment: str | None) -> set[str]:
-    """Every environment a move changes, so permission checks see promotions out of production too."""
+def environments_touched(
+    version: RegistryVersion, to: str, environment: str | None, model: MlModel | None = None
+) -> set[str]:
+    """Every environment a move changes, so permission checks see promotions out of production too
+    (and retirements that clear an environment's failed marker)."""
     touched = set()
+    if to == RETIRED and model is not None:
+        touched.update(
+            env for env, state in environments_of(model).items() if state["failed"] == version.version
+        )
     if to == DEPLOYING and environment:
         touched.add(environment)
     if to in (DEPLOYED, FAILED) and version.stage:

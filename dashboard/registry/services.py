@@ -14,6 +14,7 @@ from dashboard.accounts.tenancy import MAX_KEY_LENGTH, get_in_scope
 from dashboard.core import clock
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.ids import new_id
+from dashboard.dynamo.item_size import check_item_size
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.dynamo.transactions import save_together
 from dashboard.flows.models import Project
@@ -281,6 +282,8 @@ def register_version(scope: AccessScope, model_id: str, data: dict[str, Any]) ->
     now = clock.now()
     version = _new_version(model, cleaned, scope, now)
     lifecycle.add_version(model, version, now)
+    check_item_size(version)
+    check_item_size(model)
     event = audit.build_event(
         scope,
         "model_version.registered",
@@ -330,6 +333,8 @@ def register_model(scope: AccessScope, data: dict[str, Any]) -> tuple[MlModel, R
     )
     version = _new_version(model, version_input, scope, now)
     lifecycle.add_version(model, version, now)
+    check_item_size(version)
+    check_item_size(model)
     event = audit.build_event(
         scope,
         "model.registered",
@@ -372,7 +377,7 @@ def change_status(
     version = get_version(model, version_id)
     environment = environment or None
     lifecycle.check_move(version, to, environment)
-    _check_environments(scope, lifecycle.environments_touched(version, to, environment), to)
+    _check_environments(scope, lifecycle.environments_touched(version, to, environment, model), to)
     now = clock.now()
     by = scope.actor_label
     if to == DEPLOYING:

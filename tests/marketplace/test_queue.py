@@ -121,7 +121,7 @@ def test_the_rejected_tab_lists_rejections_with_their_reason_until_resubmitted(
     moderator.post(url, {"version": template.version, "reason": "Needs a README node."})
     html = moderator.get("/templates/moderation/", {"tab": "rejected"}).content.decode()
     assert template.template_id in queue_ids(html)
-    assert "Needs a README node." in html and "by moderator@diatonic.test" in html
+    assert "Needs a README node." in html and "by Mo Derator" in html
     assert template.template_id not in queue_ids(moderator.get("/templates/moderation/").content.decode())
     stored = AgentTemplate.get(template.template_id)
     acme_admin.post(f"/templates/{template.template_id}/submit/", {"version": stored.version})

@@ -42,3 +42,11 @@ def history_label(action: str) -> str:
         "unfeature": "unfeatured",
         "unpublish": "unpublished",
     }.get(action, action)
+
+
+@register.filter
+def person(label: str | None) -> str:
+    """A person's name as every tenant may see it (never an email)."""
+    from dashboard.marketplace.services import public_name
+
+    return public_name(label) or "—"
