@@ -62,6 +62,7 @@ TIER_ACCESS: dict[str, tuple[str | None, str | None]] = {
     "lab-model-registry": (WRITE, WRITE),
     "agent-execution-history": (READ, WRITE),
     "execution-rollups": (READ, WRITE),
+    "trace-spans": (READ, WRITE),  # OpenTelemetry spans kept as execution steps
 }
 
 # DynamoDB's IAM actions. Transactions have no action of their own: TransactWriteItems is
