@@ -11,6 +11,8 @@ from dashboard.accounts import access, api_keys, audit, services
 from dashboard.accounts.forms import ApiKeyForm, LoginForm, UserEditForm, UserForm
 from dashboard.accounts.scope import ROLE_LABELS, STAFF, TENANT_ADMIN
 from dashboard.core.errors import DashboardError, NotFound
+from dashboard.core.forms import add_service_errors
+from dashboard.core.http import render_page
 from dashboard.dynamo.tables import all_models, describe
 
 
@@ -92,9 +94,7 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
         request.scope, month=request.GET.get("month") or None, cursor=request.GET.get("cursor")
     )
     context = {"page": page, "month": request.GET.get("month", "")}
-    if request.htmx:
-        return render(request, "accounts/audit.html#events", context)
-    return render(request, "accounts/audit.html", context)
+    return render_page(request, "accounts/audit.html", context, partial="events")
 
 
 @access.scoped(roles=[STAFF])
@@ -108,7 +108,7 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
                 request.scope, form.cleaned_data["tenant_id"], form.cleaned_data["name"]
             )
         except DashboardError as exc:
-            _show_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             new_token = created.token
             form = ApiKeyForm(tenants=tenants, initial={"tenant_id": created.key.tenant_id})
@@ -152,7 +152,7 @@ def users(request: HttpRequest) -> HttpResponse:
                     request.scope, data["email"], data["password"], data["role"], data["tenant"], data["name"]
                 )
             except DashboardError as exc:
-                _show_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, f"{user.email} can sign in now as {ROLE_LABELS[user.role]}.")
                 return redirect("accounts:users")
@@ -191,7 +191,7 @@ def user_edit(request: HttpRequest, user_id: str) -> HttpResponse:
             except DashboardError as exc:
                 if exc.status == 404:
                     raise
-                _show_errors(form, exc)
+                add_service_errors(form, exc)
                 status = exc.status
             else:
                 messages.success(request, f"Saved {person.email}.")
@@ -208,14 +208,6 @@ def user_sign_out(request: HttpRequest, user_id: str) -> HttpResponse:
     ended = services.sign_out_everywhere(request.scope, user_id)
     messages.success(request, f"Signed out of {ended} session{'s' if ended != 1 else ''}.")
     return redirect("accounts:user_edit", user_id=user_id)
-
-
-def _show_errors(form, exc: DashboardError) -> None:
-    """A service's refusal shown on the form: next to the fields it names, else on top."""
-    for field, message in exc.fields.items():
-        form.add_error(field if field in form.fields else None, message)
-    if not exc.fields:
-        form.add_error(None, exc.message)
 
 
 @require_POST

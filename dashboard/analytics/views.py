@@ -16,6 +16,7 @@ from dashboard.analytics.forms import BudgetForm, ExecutionFilterForm, PeriodFor
 from dashboard.analytics.periods import PRESETS
 from dashboard.analytics.tenancy import ANALYTICS_ROLES, resolve_tenant
 from dashboard.core.errors import Conflict, ValidationFailed
+from dashboard.core.forms import add_service_errors
 from dashboard.core.http import render_page, wants_partial
 
 TEMPLATE = "analytics/overview.html"
@@ -74,10 +75,7 @@ def set_budget(request: HttpRequest) -> HttpResponse:
                 form.cleaned_data["version"],
             )
         except (Conflict, ValidationFailed) as exc:
-            form.add_error(None, exc.message)
-            for name, message in exc.fields.items():
-                if name in form.fields:
-                    form.add_error(name, message)
+            add_service_errors(form, exc)
         else:
             if not wants_partial(request):
                 messages.success(request, "Budget saved.")

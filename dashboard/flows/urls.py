@@ -6,7 +6,7 @@ from dashboard.flows import views
 app_name = "flows"
 
 urlpatterns = [
-    path("", views.list, name="list"),
+    path("", views.flow_list, name="list"),
     path("node-types/", views.node_types, name="node_types"),
     path("node-types/<key:node_type>/validate/", views.validate, name="validate"),
     path("<key:flow_id>/", views.flow_detail, name="flow"),

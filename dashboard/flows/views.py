@@ -14,6 +14,7 @@ from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import STAFF, TENANT_ADMIN
 from dashboard.accounts.services import list_tenants
 from dashboard.core.errors import Conflict, ValidationFailed
+from dashboard.core.http import render_page, wants_partial
 from dashboard.flows import services
 from dashboard.flows.forms import (
     EDITOR_FIELD,
@@ -25,10 +26,12 @@ from dashboard.flows.forms import (
 from dashboard.flows.node_catalogue import SECRET_MASK, all_node_types, get_node_type
 
 ROLES = (STAFF, TENANT_ADMIN)
+# The flow page's sections that page on their own: htmx target id → partial name.
+SECTIONS = {"nodes": "nodes", "edges": "edges", "snapshots": "snapshots"}
 
 
 @scoped(roles=ROLES)
-def list(request: HttpRequest) -> HttpResponse:  # named for the URL `flows:list` the sidebar uses
+def flow_list(request: HttpRequest) -> HttpResponse:
     scope = request.scope
     if scope.sees_all_tenants:
         return render(request, "flows/list.html", {"tenants": list_tenants()})
@@ -43,16 +46,14 @@ def list(request: HttpRequest) -> HttpResponse:  # named for the URL `flows:list
         "projects": projects,
         "project": project,
     }
-    if request.htmx:
-        return render(request, "flows/list.html#flows", context)
-    return render(request, "flows/list.html", context)
+    return render_page(request, "flows/list.html", context, partial="flows")
 
 
 @scoped(roles=ROLES)
 def flow_detail(request: HttpRequest, flow_id: str) -> HttpResponse:
     scope = request.scope
     flow = services.get_flow(scope, flow_id)
-    target = request.htmx.target if request.htmx else None
+    target = request.htmx.target if wants_partial(request) else None
     context = {"flow": flow}
     if target in (None, "nodes"):
         context["nodes"] = services.list_nodes(scope, flow, cursor=request.GET.get("cursor"))
@@ -60,10 +61,9 @@ def flow_detail(request: HttpRequest, flow_id: str) -> HttpResponse:
         context["edges"] = services.list_edges(scope, flow, cursor=request.GET.get("edge_cursor"))
     if target in (None, "snapshots"):
         context["snapshots"] = services.list_snapshots(scope, flow, cursor=request.GET.get("snapshot_cursor"))
-    if target in ("nodes", "edges", "snapshots"):
-        return render(request, f"flows/flow.html#{target}", context)
-    context["project"] = services.get_project(scope, flow.project_id)
-    return render(request, "flows/flow.html", context)
+    if target not in SECTIONS:
+        context["project"] = services.get_project(scope, flow.project_id)
+    return render_page(request, "flows/flow.html", context, by_target=SECTIONS)
 
 
 @require_http_methods(["GET", "POST"])
@@ -113,9 +113,9 @@ def node_config(request: HttpRequest, flow_id: str, node_id: str) -> HttpRespons
         "defaults_json": json.dumps(state.node_type.defaults(), indent=2, ensure_ascii=False),
         "secret_mask": SECRET_MASK,
     }
-    if request.htmx and request.method == "GET":
-        return render(request, "flows/node_config.html#editor", context)
-    return render(request, "flows/node_config.html", context, status=status)
+    # A GET through htmx switches the editor (form ↔ JSON) in place; a POST answers the whole page.
+    partial = "editor" if request.method == "GET" else None
+    return render_page(request, "flows/node_config.html", context, partial=partial, status=status)
 
 
 @require_POST

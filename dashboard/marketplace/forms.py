@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from dashboard.core.errors import DashboardError
+from dashboard.core.forms import add_service_errors
 from dashboard.marketplace.catalogue import CATEGORIES, MAX_DESCRIPTION, MAX_NAME, VISIBILITIES
 
 DEFINITION_HELP = (
@@ -49,17 +50,7 @@ class TemplateForm(forms.Form):
     version = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def add_service_errors(self, error: DashboardError) -> None:
-        """Put a service's field errors next to their fields; JSON paths go under the definition."""
-        if not error.fields:
-            self.add_error(None, error.message)
-            return
-        for field, message in error.fields.items():
-            if field.startswith("definition."):
-                self.add_error("definition", f"{field.removeprefix('definition.')}: {message}")
-            elif field in self.fields and field != "version":
-                self.add_error(field, message)
-            else:
-                self.add_error(None, message)
+        add_service_errors(self, error)
 
 
 def as_version(value) -> int | None:

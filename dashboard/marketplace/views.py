@@ -12,17 +12,13 @@ from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import MODERATOR, STAFF, TENANT_ADMIN
 from dashboard.accounts.services import list_tenants
 from dashboard.core.errors import Conflict, DashboardError, ValidationFailed
+from dashboard.core.http import render_page, wants_partial
 from dashboard.marketplace import browsing, services
 from dashboard.marketplace.browsing import BrowseFilters
 from dashboard.marketplace.catalogue import CATEGORIES, SORTS, VISIBILITY_FILTERS
 from dashboard.marketplace.definition import layout
 from dashboard.marketplace.forms import EXAMPLE_DEFINITION, TemplateForm, UseForm, as_version
 from dashboard.marketplace.permissions import can_edit, can_moderate, can_rate, can_use
-
-
-def _partial(request: HttpRequest) -> bool:
-    """An htmx swap wants the named partial; a history restore wants the whole page."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _version(request: HttpRequest) -> int | None:
@@ -44,9 +40,7 @@ def browse(request: HttpRequest) -> HttpResponse:
         "tenants": list_tenants() if scope.is_staff else [],
         "can_create": scope.role in (STAFF, TENANT_ADMIN),
     }
-    if _partial(request):
-        return render(request, "marketplace/browse.html#results", context)
-    return render(request, "marketplace/browse.html", context)
+    return render_page(request, "marketplace/browse.html", context, partial="results")
 
 
 def _detail_context(request: HttpRequest, template, **extra) -> dict:
@@ -162,9 +156,11 @@ def rate(request: HttpRequest, template_id: str) -> HttpResponse:
         template = services.rate_template(request.scope, template_id, request.POST.get("stars"))
     except ValidationFailed as exc:
         template, error = services.get_template(request.scope, template_id), exc.message
-    if _partial(request):
+    if wants_partial(request):
         context = _detail_context(request, template, rating_error=error, rated=error is None)
-        return render(request, "marketplace/detail.html#rating", context)  # htmx swaps 2xx only
+        return render_page(
+            request, "marketplace/detail.html", context, partial="rating", status=422 if error else 200
+        )
     if error:
         messages.error(request, error)
     else:
@@ -214,17 +210,16 @@ def moderate(request: HttpRequest, template_id: str, action: str) -> HttpRespons
             request.scope, template_id, action, reason=reason, expected_version=_version(request)
         )
     except (ValidationFailed, Conflict) as exc:
-        if _partial(request):
+        if wants_partial(request):
             template = services.get_template(request.scope, template_id)
             context = {"template": template, "error": exc.message, "reason": reason, "tab": _tab(request)}
-            # htmx 2 swaps only 2xx answers: the row with its error comes back as 200.
-            return render(request, "marketplace/queue.html#row", context)
+            return render_page(request, "marketplace/queue.html", context, partial="row", status=exc.status)
         messages.error(request, exc.message)
         return redirect("marketplace:detail", template_id=template_id)
     notice = DECISIONS[action].format(name=template.name)
-    if _partial(request):
+    if wants_partial(request):
         context = {"template": template, "notice": notice, "tab": _tab(request)}
-        return render(request, "marketplace/queue.html#row", context)
+        return render_page(request, "marketplace/queue.html", context, partial="row")
     messages.success(request, notice)
     return redirect("marketplace:detail", template_id=template_id)
 
@@ -246,6 +241,4 @@ def queue(request: HttpRequest) -> HttpResponse:
     else:
         page = browsing.moderation_queue(request.scope, cursor=cursor, status=tab)
     context = {"page": page, "tab": tab, "queue_url": reverse("marketplace:queue")}
-    if _partial(request):
-        return render(request, "marketplace/queue.html#rows", context)
-    return render(request, "marketplace/queue.html", context)
+    return render_page(request, "marketplace/queue.html", context, partial="rows")

@@ -6,7 +6,7 @@ from dashboard.registry import views
 app_name = "registry"
 
 urlpatterns = [
-    path("", views.list, name="list"),
+    path("", views.model_list, name="list"),
     path("register/", views.register, name="register"),
     path("<key:model_id>/", views.detail, name="detail"),
     path("<key:model_id>/versions/new/", views.new_version, name="new_version"),

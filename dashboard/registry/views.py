@@ -10,16 +10,19 @@ from django_htmx.http import HttpResponseClientRefresh, HttpResponseStopPolling
 from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import STAFF, TENANT_ADMIN
 from dashboard.core.errors import DashboardError, PermissionDenied
+from dashboard.core.forms import add_service_errors
+from dashboard.core.http import render_page, wants_partial
 from dashboard.registry import lifecycle, services
 from dashboard.registry.forms import FilterForm, ModelForm, VersionForm
 
 ROLES = [STAFF, TENANT_ADMIN]
 POLL_TARGET = "models"  # id of the list element that polls while a deployment is in progress
 DETAIL_POLL_TARGET = "head"  # id of the detail page's summary, which polls the same way
+DETAIL_SECTIONS = {"compare": "compare", "chart": "chart"}  # htmx target id → partial
 
 
 @scoped(roles=ROLES)
-def list(request: HttpRequest) -> HttpResponse:
+def model_list(request: HttpRequest) -> HttpResponse:
     scope = request.scope
     project_id = request.GET.get("project") or None
     status = request.GET.get("status") or None
@@ -33,19 +36,10 @@ def list(request: HttpRequest) -> HttpResponse:
         "environments": lifecycle.ENVIRONMENTS,
         "filtered": bool(project_id or status),
     }
-    if request.htmx:
-        response = render(request, "registry/list.html#models", context)
-        if request.htmx.trigger == POLL_TARGET and not context["in_progress"]:
-            return HttpResponseStopPolling(response.content)
-        return response
-    return render(request, "registry/list.html", context)
-
-
-def _form_errors(form, exc: DashboardError) -> None:
-    if not exc.fields:
-        form.add_error(None, exc.message)
-    for field, message in exc.fields.items():
-        form.add_error(field if field in form.fields else None, message)
+    response = render_page(request, "registry/list.html", context, partial="models")
+    if wants_partial(request) and request.htmx.trigger == POLL_TARGET and not context["in_progress"]:
+        return HttpResponseStopPolling(response.content)
+    return response
 
 
 @scoped(roles=ROLES)
@@ -60,7 +54,7 @@ def register(request: HttpRequest) -> HttpResponse:
         try:
             model, version = services.register_model(scope, form.cleaned_data)
         except DashboardError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"{model.name} {version.version} is registered.")
             return redirect("registry:detail", model_id=model.model_id)
@@ -101,14 +95,12 @@ def detail(request: HttpRequest, model_id: str) -> HttpResponse:
         "dataset_names": services.dataset_names(items),
         "project": services.project_names(scope, [model]).get(model.project_id, model.project_id),
     }
-    if request.htmx and request.htmx.trigger == DETAIL_POLL_TARGET:
+    if wants_partial(request) and request.htmx.trigger == DETAIL_POLL_TARGET:
         if model.status != lifecycle.DEPLOYING:
             # The deployment ended: versions and history changed too, so the page reloads once.
             return HttpResponseClientRefresh()
-        return render(request, "registry/detail.html#head", context)
-    if request.htmx and request.htmx.target in ("compare", "chart"):
-        return render(request, f"registry/detail.html#{request.htmx.target}", context)
-    return render(request, "registry/detail.html", context)
+        return render_page(request, "registry/detail.html", context, partial="head")
+    return render_page(request, "registry/detail.html", context, by_target=DETAIL_SECTIONS)
 
 
 @scoped(roles=ROLES)
@@ -121,7 +113,7 @@ def new_version(request: HttpRequest, model_id: str) -> HttpResponse:
         try:
             version = services.register_version(scope, model.model_id, form.cleaned_data)
         except DashboardError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Version {version.version} of {model.name} is registered.")
             return redirect("registry:detail", model_id=model.model_id)
