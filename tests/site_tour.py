@@ -119,6 +119,8 @@ def tour(page, names: list[str]) -> Iterator[Stop]:
             path = page.locator(stop.link).first.get_attribute("href")
             assert path, f"{stop.name}: no link {stop.link} on {stop.via}"
         response = page.goto(path)
-        assert response is not None and response.status == 200, f"{stop.name} ({path}) answered {response.status}"
+        assert response is not None and response.status == 200, (
+            f"{stop.name} ({path}) answered {response.status}"
+        )
         hrefs[stop.name] = path
         yield stop
