@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from tests.site_tour import ROLE_STOPS, UNFOCUSED_STOPS, demo_people, demo_tables, session_extra, tour
 
@@ -119,3 +122,81 @@ def test_the_sign_in_page_and_a_signed_out_error_pass_axe(page_as):
     page.goto("/no-such-page/")
     check(page, "not found, signed out", found)
     assert not found, report(found)
+
+
+def logs_of_a_finished_run(page) -> None:
+    page.goto("/experiments/")
+    page.goto(page.locator("#experiment-list .experiment-head a").first.get_attribute("href"))
+    runs = page.locator("#runs tbody tr").filter(has=page.locator(".badge-ok, .badge-bad"))
+    page.goto(runs.first.locator("a").first.get_attribute("href"))
+
+
+def test_arrow_keys_on_a_filter_select_wait_for_enter_and_the_result_is_announced(demo, page_as):
+    page = under_csp(page_as(demo["tenant admin"]))
+    logs_of_a_finished_run(page)
+    here = page.url
+    severity = page.locator("select[name=severity]")
+    severity.focus()
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.keyboard.press("ArrowDown")  # Chromium changes the value and fires `change` right away
+    expect(severity).to_have_value("info")
+    expect(page.locator("#log-viewer form")).to_have_class(re.compile("apply-pending"))
+    assert page.url == here and not [url for url in requests if "/logs/" in url]
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"severity=warning"))
+    expect(page.locator("#live-status")).to_have_text(re.compile(r"^\d+ log lines? shown for these filters$"))
+    expect(page.locator("select[name=severity]")).to_be_focused()  # the new viewer's select, not <body>
+
+
+def test_a_pointer_pick_applies_at_once_and_focus_stays_on_the_control(demo, page_as):
+    page = page_as(demo["tenant admin"])
+    page.goto("/analytics/executions/")
+    status = page.locator("select[name=status]")
+    status.focus()  # as a click on it would
+    status.select_option("failed")
+    expect(page).to_have_url(re.compile(r"status=failed"))
+    expect(page.locator("#live-status")).to_have_text(re.compile(r"^\d+ executions? shown"))
+    expect(page.locator("select[name=status]")).to_be_focused()
+
+
+def test_the_tenant_switcher_does_not_switch_on_an_arrow_key(demo, page_as):
+    page = page_as(demo["staff"])
+    page.goto("/flows/")
+    switcher = page.locator("#tenant-switch")
+    switcher.focus()
+    posts = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    page.keyboard.press("ArrowDown")
+    expect(switcher).not_to_have_value("")
+    page.evaluate("1")  # a round trip: a submit started by the key press would have been seen by now
+    assert posts == [] and page.url.endswith("/flows/")
+    chosen = switcher.input_value()
+    page.keyboard.press("Enter")
+    expect(page.locator("#tenant-switch")).to_have_value(chosen)
+    expect(page.locator("main .lead")).to_contain_text(chosen)
+
+
+def test_the_next_page_moves_focus_to_the_new_rows(demo, page_as):
+    page = page_as(demo["tenant admin"])
+    page.goto("/analytics/executions/")
+    page.get_by_role("link", name="Next page →").focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile("cursor="))
+    expect(page.locator("#executions-table")).to_be_focused()
+    expect(page.locator("#live-status")).to_have_text(re.compile(r"^\d+ executions? shown"))
+
+
+def test_charts_have_their_figures_in_a_table(demo, page_as):
+    page = page_as(demo["tenant admin"])
+    page.goto("/analytics/?period=7")
+    table = page.locator("#cost-chart-table")
+    table.get_by_text("Daily cost as a table").click()
+    expect(table.locator("tbody tr")).to_have_count(7)
+    expect(table.locator("thead th").last).to_have_text("Total")
+    page.goto("/models/")
+    page.goto(page.locator("#models tbody a").first.get_attribute("href"))
+    points = page.locator("#metric-chart-table tbody tr")
+    expect(page.locator("#metric-chart")).to_have_attribute("data-drawn", re.compile(r"\d+"))
+    assert points.count() == int(page.locator("#metric-chart").get_attribute("data-drawn"))

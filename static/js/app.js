@@ -90,6 +90,33 @@
     submit(control.form);
   });
 
+  // --- search as you type ------------------------------------------------------------------------
+  // A field with data-live-search asks its form for results 500 ms after the last keystroke that
+  // changed it (the form listens for `live-search`); Enter or the button submits at once and
+  // cancels the pending update, so one search answers, not two. (Done here rather than with an
+  // htmx trigger filter, which would need eval.)
+  function lastSearched(input) {
+    return input.dataset.searched !== undefined ? input.dataset.searched : input.defaultValue;
+  }
+
+  document.addEventListener("keyup", function (event) {
+    const input = event.target;
+    if (!input.matches || !input.matches("[data-live-search]") || event.key === "Enter") return;
+    window.clearTimeout(input.liveSearchTimer);
+    if (input.value === lastSearched(input)) return;
+    input.liveSearchTimer = window.setTimeout(function () {
+      input.dataset.searched = input.value;
+      if (window.htmx) window.htmx.trigger(input.form, "live-search");
+    }, 500);
+  });
+
+  document.addEventListener("submit", function (event) {
+    event.target.querySelectorAll("[data-live-search]").forEach(function (input) {
+      window.clearTimeout(input.liveSearchTimer);
+      input.dataset.searched = input.value;
+    });
+  }, true);
+
   // --- confirmations -------------------------------------------------------------------------------
   document.addEventListener("submit", function (event) {
     const form = event.target;
