@@ -151,15 +151,17 @@ def browser():
 
 @pytest.fixture
 def page_as(browser, web_server):
-    """`page_as(user)` gives a browser page signed in as that user (None: signed out)."""
+    """`page_as(user)` gives a browser page signed in as that user (None: signed out).
+
+    Keyword arguments go into the session, e.g. staff's tenant focus."""
     contexts = []
 
-    def open_page(user: User | None = None):
+    def open_page(user: User | None = None, **session):
         context = browser.new_context(base_url=web_server, viewport={"width": 1360, "height": 900})
         context.set_default_timeout(20_000)  # generous: CI machines are small and busy
         if user is not None:
             context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session_for(user), "url": web_server}]
+                [{"name": settings.SESSION_COOKIE_NAME, "value": session_for(user, **session), "url": web_server}]
             )
         contexts.append(context)
         return context.new_page()

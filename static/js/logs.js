@@ -6,10 +6,10 @@
   let keepBottom = true;
   let heightBeforeEarlier = null;
 
-  // htmx asks this before every poll (hx-trigger="every 2s [logsLive()]").
-  window.logsLive = function () {
-    return !paused;
-  };
+  // While paused, the tail's polls are cancelled here (a trigger filter would need eval, which the CSP forbids).
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (paused && event.detail.elt && event.detail.elt.id === "log-tail") event.preventDefault();
+  });
 
   function scroller() {
     return document.getElementById("log-scroller");
@@ -40,6 +40,7 @@
     button.dataset.paused = String(paused);
     button.setAttribute("aria-pressed", String(paused));
     button.textContent = paused ? "▶ Resume" : "❚❚ Pause";
+    if (window.dashboardAnnounce) window.dashboardAnnounce(paused ? "Live updates paused." : "Live updates resumed.");
     document.getElementById("log-viewer").classList.toggle("paused", paused);
   });
 
@@ -82,6 +83,7 @@
       holder.appendChild(badge);
     }
     document.querySelectorAll("#log-pause, .follow").forEach((el) => el.remove());
+    if (window.dashboardAnnounce) window.dashboardAnnounce("The run " + status + ".");
   });
 
   document.addEventListener("DOMContentLoaded", toBottom);

@@ -67,7 +67,7 @@ def test_choosing_a_project_narrows_the_flow_list_in_place(page_as, people):
     page = page_as(people["admin of acme"])
     page.goto("/flows/")
     page.locator("aside").get_by_role("link", name=built.project.name).click()
-    expect(page.locator("#flows h3")).to_contain_text(f"Flows in {built.project.name}")
+    expect(page.locator("#flows h2")).to_contain_text(f"Flows in {built.project.name}")
     expect(page.locator("#flows tbody tr")).to_have_count(1)
     assert f"project={built.project.project_id}" in page.url
     page.locator("#flows").get_by_role("link", name="Browser project flow").click()

@@ -19,4 +19,4 @@ def test_a_person_signs_in_navigates_and_signs_out(page_as, people):
     assert page.locator(".page-title").inner_text() == "Audit trail"
     page.click("text=Sign out")
     page.wait_for_url("**/login/")
-    assert page.locator("h2").inner_text() == "Sign in to the dashboard"
+    assert page.locator("h1").inner_text() == "Sign in to the dashboard"

@@ -85,3 +85,14 @@ def stamp(iso: str | None, precise: bool = False) -> str:
         return "—"
     text = iso.rstrip("Z").replace("T", " ")
     return text if precise else text[:19]
+
+
+@register.filter
+def chart_rows(chart_data: dict) -> list[tuple[str, list[int], int]]:
+    """The daily chart as table rows — (day, value per series, total) — for the chart's text alternative."""
+    series = [item["data"] for item in chart_data.get("series", [])]
+    rows = []
+    for index, day in enumerate(chart_data.get("labels", [])):
+        values = [data[index] if index < len(data) else 0 for data in series]
+        rows.append((day, values, sum(values)))
+    return rows
