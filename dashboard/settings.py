@@ -107,12 +107,11 @@ LOGIN_FAILURE_WINDOW_SECONDS = envint("LOGIN_FAILURE_WINDOW_SECONDS", "900")
 # Behind a load balancer the client's address is in a header (e.g. HTTP_X_FORWARDED_FOR); empty = REMOTE_ADDR.
 CLIENT_ADDRESS_HEADER = os.getenv("CLIENT_ADDRESS_HEADER", "")
 
-# Content-Security-Policy (django-csp): scripts only from this site — no inline scripts or
-# handlers. Styles allow inline `style=""` for the bar widths and htmx's indicator styles;
-# nothing may frame the dashboard. 'unsafe-eval' stays only while htmx trigger filters
-# (`change[target.id!='q']` in marketplace/browse.html, `every 2s [logsLive()]` in
-# logs/run_logs.html) are compiled with Function(); drop it once they move to static JS.
-CSP_SCRIPT_EVAL = envbool("CSP_SCRIPT_EVAL", "true")
+# Content-Security-Policy (django-csp): scripts only from this site — no inline scripts, handlers or
+# eval (no htmx trigger filters: their behaviour lives in static/js). Styles allow inline `style=""`
+# for the bar widths and htmx's indicator styles; nothing may frame the dashboard.
+# CSP_SCRIPT_EVAL=true is an escape hatch for a template that needs htmx filters again.
+CSP_SCRIPT_EVAL = envbool("CSP_SCRIPT_EVAL", "false")
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

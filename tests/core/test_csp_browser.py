@@ -23,20 +23,9 @@ def violations_on(page, path: str) -> list[str]:
 def test_the_main_pages_load_their_scripts_and_styles_under_the_policy(page_as, people):
     page = page_as(people["admin of acme"])
     found = {path: violations_on(page, path) for path in PAGES}
-    # The inline handlers (tenant switcher onchange, confirm-on-submit) are being moved to static JS
-    # in another change; any other violation fails here.
-    leftovers = {
-        path: [v for v in messages if "inline event handler" not in v and "script-src-attr" not in v]
-        for path, messages in found.items()
-    }
-    assert leftovers == {path: [] for path in PAGES}
+    assert found == {path: [] for path in PAGES}
 
 
-@pytest.mark.xfail(
-    reason="inline handlers in partials/tenant_switcher.html (onchange) and marketplace/detail.html "
-    "(onsubmit) are being moved to static JS by the accessibility change",
-    strict=False,
-)
 def test_no_page_has_inline_handlers_blocked_by_the_policy(page_as, people):
     page = page_as(people["staff"])
     found = {path: violations_on(page, path) for path in [*PAGES, "/account/users/"]}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from django.test import Client
 
 
@@ -22,11 +21,6 @@ def test_pages_carry_a_csp_without_inline_scripts(acme_admin):
     assert policy["default-src"] == ["'self'"] and policy["object-src"] == ["'none'"]
 
 
-@pytest.mark.xfail(
-    reason="htmx trigger filters in marketplace/browse.html and logs/run_logs.html need eval until "
-    "they move to static JS (then set CSP_SCRIPT_EVAL off by default)",
-    strict=False,
-)
 def test_pages_carry_a_csp_without_eval(acme_admin):
     assert "'unsafe-eval'" not in directives(acme_admin.get("/templates/"))["script-src"]
 
