@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import wraps
 
 from django.http import HttpRequest, HttpResponse
@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect
 
 from dashboard.accounts.models import User
-from dashboard.accounts.scope import STAFF, AccessScope
+from dashboard.accounts.scope import STAFF, AccessScope, Can
 from dashboard.accounts.services import get_user
 from dashboard.accounts.session_store import USER_KEY
 
@@ -53,9 +53,8 @@ def logout(request: HttpRequest) -> None:
     request._cached_user = None
 
 
-def scoped(roles: Iterable[str] | None = None) -> Callable:
-    """Pages for signed-in people with one of `roles` (any role when None)."""
-    allowed = tuple(roles) if roles else None
+def scoped(capability: Can = Can.SIGN_IN) -> Callable:
+    """Pages for signed-in people whose role has `capability` (see accounts.scope.CAPABILITIES)."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
@@ -66,7 +65,7 @@ def scoped(roles: Iterable[str] | None = None) -> Callable:
                 if request.htmx:
                     return HttpResponseClientRedirect(login_url)
                 return redirect(login_url)
-            if allowed and scope.role not in allowed:
+            if not scope.can(capability):
                 return render(
                     request,
                     "403.html",

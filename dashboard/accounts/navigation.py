@@ -6,33 +6,30 @@ from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
 
-from dashboard.accounts.scope import MODERATOR, STAFF, TENANT_ADMIN, AccessScope
-
-EVERYONE = (STAFF, TENANT_ADMIN, MODERATOR)
-ADMINS = (STAFF, TENANT_ADMIN)
+from dashboard.accounts.scope import AccessScope, Can
 
 
 @dataclass(frozen=True)
 class NavItem:
     label: str
     url_name: str
-    roles: tuple[str, ...]
+    needs: Can
     icon: str
 
 
 NAV = [
-    NavItem("Overview", "home", EVERYONE, "◧"),
-    NavItem("Cost analytics", "analytics:overview", ADMINS, "◔"),
-    NavItem("Executions", "analytics:executions", ADMINS, "≣"),
-    NavItem("Templates", "marketplace:browse", EVERYONE, "❖"),
-    NavItem("Moderation", "marketplace:queue", (STAFF, MODERATOR), "⚑"),
-    NavItem("Models", "registry:list", ADMINS, "◆"),
-    NavItem("Experiments", "logs:experiments", ADMINS, "⚗"),
-    NavItem("Flows", "flows:list", ADMINS, "⇄"),
-    NavItem("Audit trail", "accounts:audit", ADMINS, "☰"),
-    NavItem("Users", "accounts:users", (STAFF,), "☺"),
-    NavItem("API keys", "accounts:api_keys", (STAFF,), "⚷"),
-    NavItem("Tables", "accounts:tables", (STAFF,), "▦"),
+    NavItem("Overview", "home", Can.SIGN_IN, "◧"),
+    NavItem("Cost analytics", "analytics:overview", Can.TENANT_PAGES, "◔"),
+    NavItem("Executions", "analytics:executions", Can.TENANT_PAGES, "≣"),
+    NavItem("Templates", "marketplace:browse", Can.SIGN_IN, "❖"),
+    NavItem("Moderation", "marketplace:queue", Can.MODERATE, "⚑"),
+    NavItem("Models", "registry:list", Can.TENANT_PAGES, "◆"),
+    NavItem("Experiments", "logs:experiments", Can.TENANT_PAGES, "⚗"),
+    NavItem("Flows", "flows:list", Can.TENANT_PAGES, "⇄"),
+    NavItem("Audit trail", "accounts:audit", Can.TENANT_PAGES, "☰"),
+    NavItem("Users", "accounts:users", Can.RUN_PLATFORM, "☺"),
+    NavItem("API keys", "accounts:api_keys", Can.RUN_PLATFORM, "⚷"),
+    NavItem("Tables", "accounts:tables", Can.RUN_PLATFORM, "▦"),
 ]
 
 
@@ -47,7 +44,7 @@ class NavLink:
 def navigation_for(scope: AccessScope, path: str) -> list[NavLink]:
     visible = []
     for item in NAV:
-        if scope.role not in item.roles:
+        if not scope.can(item.needs):
             continue
         try:
             visible.append((item, reverse(item.url_name)))

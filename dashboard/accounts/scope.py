@@ -8,6 +8,7 @@ acts for its tenant.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from dashboard.core.errors import NotFound, PermissionDenied
 
@@ -16,6 +17,30 @@ TENANT_ADMIN = "tenant_admin"
 MODERATOR = "moderator"
 API = "api"
 ROLE_LABELS = {STAFF: "Staff", TENANT_ADMIN: "Tenant admin", MODERATOR: "Moderator", API: "API key"}
+PEOPLE_ROLES = (STAFF, TENANT_ADMIN, MODERATOR)  # roles a person (not a key) can hold
+
+
+class Can(StrEnum):
+    """What a scope may do. Navigation, view decorators and services all ask this one table."""
+
+    SIGN_IN = "sign in to the dashboard"
+    TENANT_PAGES = "open a tenant's pages: costs, flows, models, experiments, audit"
+    TENANT_DATA = "read and change a tenant's data, through pages or the API"
+    RECORD = "record executions and telemetry through the API"
+    MODERATE = "moderate the public template catalogue"
+    RATE = "rate templates"
+    RUN_PLATFORM = "run the platform: people, API keys, tables, operations"
+
+
+CAPABILITIES: dict[Can, frozenset[str]] = {
+    Can.SIGN_IN: frozenset(PEOPLE_ROLES),
+    Can.TENANT_PAGES: frozenset({STAFF, TENANT_ADMIN}),
+    Can.TENANT_DATA: frozenset({STAFF, TENANT_ADMIN, API}),
+    Can.RECORD: frozenset({API}),
+    Can.MODERATE: frozenset({STAFF, MODERATOR}),
+    Can.RATE: frozenset({STAFF, TENANT_ADMIN}),
+    Can.RUN_PLATFORM: frozenset({STAFF}),
+}
 
 
 @dataclass(frozen=True)
@@ -43,7 +68,23 @@ class AccessScope:
 
     @property
     def sees_costs(self) -> bool:
-        return self.role in (STAFF, TENANT_ADMIN, API)
+        return self.can(Can.TENANT_DATA)
+
+    def can(self, capability: Can) -> bool:
+        return self.role in CAPABILITIES[capability]
+
+    def require(self, capability: Can) -> None:
+        if not self.can(capability):
+            raise PermissionDenied("Your role does not allow this.")
+
+    def reading_tenant(self, requested: str | None = None) -> str | None:
+        """The tenant a page or call reads: a tenant admin or key always its own (naming another is
+        answered as not found); staff the tenant named, else the switcher's, else None (all)."""
+        if self.is_staff:
+            return requested or self.tenant_id
+        if requested:
+            self.check_tenant(requested, "That tenant")
+        return self.require_tenant()
 
     def can_read_tenant(self, tenant_id: str | None) -> bool:
         if self.is_staff:

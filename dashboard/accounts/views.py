@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard.accounts import access, api_keys, audit, services
 from dashboard.accounts.forms import ApiKeyForm, LoginForm, UserEditForm, UserForm
-from dashboard.accounts.scope import ROLE_LABELS, STAFF, TENANT_ADMIN
+from dashboard.accounts.scope import ROLE_LABELS, Can
 from dashboard.core.errors import DashboardError, NotFound
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import render_page
@@ -78,7 +78,7 @@ def logout(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@access.scoped(roles=[STAFF])
+@access.scoped(Can.RUN_PLATFORM)
 def switch_tenant(request: HttpRequest) -> HttpResponse:
     next_url = _safe_next(request)
     tenant_id = request.POST.get("tenant_id") or None
@@ -88,7 +88,7 @@ def switch_tenant(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(next_url)
 
 
-@access.scoped(roles=[STAFF, TENANT_ADMIN])
+@access.scoped(Can.TENANT_PAGES)
 def audit_trail(request: HttpRequest) -> HttpResponse:
     page = audit.list_events(
         request.scope, month=request.GET.get("month") or None, cursor=request.GET.get("cursor")
@@ -97,7 +97,7 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
     return render_page(request, "accounts/audit.html", context, partial="events")
 
 
-@access.scoped(roles=[STAFF])
+@access.scoped(Can.RUN_PLATFORM)
 def api_key_list(request: HttpRequest) -> HttpResponse:
     tenants = services.list_tenants()
     form = ApiKeyForm(request.POST or None, tenants=tenants, initial={"tenant_id": request.scope.tenant_id})
@@ -125,21 +125,21 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@access.scoped(roles=[STAFF])
+@access.scoped(Can.RUN_PLATFORM)
 def api_key_revoke(request: HttpRequest, key_id: str) -> HttpResponse:
     key = api_keys.revoke_key(request.scope, key_id)
     messages.success(request, f"API key “{key.name}” is revoked; requests with it now get 401.")
     return redirect("accounts:api_keys")
 
 
-@access.scoped(roles=[STAFF])
+@access.scoped(Can.RUN_PLATFORM)
 def tables(request: HttpRequest) -> HttpResponse:
     infos = [describe(model) for model in all_models()]
     return render(request, "accounts/tables.html", {"tables": infos})
 
 
 @require_http_methods(["GET", "POST"])
-@access.scoped(roles=[STAFF])
+@access.scoped(Can.RUN_PLATFORM)
 def users(request: HttpRequest) -> HttpResponse:
     tenants = services.list_tenants()
     form = UserForm(request.POST or None, tenants=tenants, initial={"tenant": request.scope.tenant_id})
@@ -162,7 +162,7 @@ def users(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@access.scoped(roles=[STAFF])
+@access.scoped(Can.RUN_PLATFORM)
 def user_edit(request: HttpRequest, user_id: str) -> HttpResponse:
     person = services.get_user(user_id)
     if person is None:
@@ -203,7 +203,7 @@ def user_edit(request: HttpRequest, user_id: str) -> HttpResponse:
 
 
 @require_POST
-@access.scoped(roles=[STAFF])
+@access.scoped(Can.RUN_PLATFORM)
 def user_sign_out(request: HttpRequest, user_id: str) -> HttpResponse:
     ended = services.sign_out_everywhere(request.scope, user_id)
     messages.success(request, f"Signed out of {ended} session{'s' if ended != 1 else ''}.")
@@ -211,7 +211,7 @@ def user_sign_out(request: HttpRequest, user_id: str) -> HttpResponse:
 
 
 @require_POST
-@access.scoped(roles=[STAFF])
+@access.scoped(Can.RUN_PLATFORM)
 def user_set_active(request: HttpRequest, user_id: str) -> HttpResponse:
     active = request.POST.get("active") == "1"
     try:

@@ -9,8 +9,8 @@ audited) so that the demo shows one tenant on track, one with a forecast above b
 
 from __future__ import annotations
 
-from dashboard.accounts.scope import STAFF, AccessScope
-from dashboard.analytics import budgets, bulk, generator, ingestion, rollups
+from dashboard.accounts.scope import API, STAFF, AccessScope
+from dashboard.analytics import budgets, bulk, generator, ingestion, rollups, traces
 from dashboard.analytics.models import Execution, ExecutionRollup
 from dashboard.core.seeding import SeedContext
 
@@ -58,6 +58,7 @@ def seed(ctx: SeedContext) -> None:
         ExecutionRollup, ctx.progress(rows, "rollups and id guards", total=len(rows)), threads=WRITERS
     )
     _set_budgets(ctx)
+    seed_traces(ctx)
 
 
 def _set_budgets(ctx: SeedContext) -> None:
@@ -88,3 +89,77 @@ def _round_budget(micro_usd: float) -> int:
     value = max(10_000, int(micro_usd))
     step = 10 ** max(4, len(str(value)) - 2)
     return max(10_000, round(value / step) * step)
+
+
+def seed_traces(ctx: SeedContext) -> None:
+    """A few agent runs per tenant sent as OpenTelemetry traces, so the execution page shows steps.
+
+    They go through the same path as an OTLP export (`traces.accept`), from protobuf messages built
+    here as an instrumented agent would send them.
+    """
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+    from opentelemetry.proto.trace.v1 import trace_pb2
+
+    def attrs(**values) -> list[KeyValue]:
+        return [
+            KeyValue(
+                key=key.replace("__", "."),
+                value=AnyValue(int_value=v) if isinstance(v, int) else AnyValue(string_value=v),
+            )
+            for key, v in values.items()
+        ]
+
+    for tenant in ctx.tenants:
+        scope = AccessScope(API, f"key_demo_{tenant.tenant_id}", "demo traces", tenant.tenant_id)
+        request = ExportTraceServiceRequest()
+        spans_of = request.resource_spans.add()
+        spans_of.resource.attributes.extend(attrs(service__name=f"{tenant.tenant_id}-support"))
+        spans = spans_of.scope_spans.add().spans
+        for run in range(3):
+            trace_id = ctx.rng.randbytes(16)
+            start = int((ctx.now.timestamp() - 3600 * (run + 1)) * 1e9)
+            agent_id = ctx.rng.randbytes(8)
+            agent = spans.add(
+                trace_id=trace_id,
+                span_id=agent_id,
+                name="invoke_agent support-triage",
+                kind=1,
+                start_time_unix_nano=start,
+                end_time_unix_nano=start + 4_200_000_000,
+            )
+            agent.attributes.extend(
+                attrs(
+                    gen_ai__operation__name="invoke_agent",
+                    gen_ai__agent__name="support-triage",
+                    user__id=f"{tenant.tenant_id}-user-0{run + 1}",
+                )
+            )
+            steps = [
+                ("chat", "gpt-4o-mini", 900, 300, 0.2, 1.1),
+                ("execute_tool", None, 0, 0, 1.3, 1.9),
+                ("chat", "gpt-4o", 2100, 420, 2.0, 4.0),
+            ]
+            for operation, model, tokens_in, tokens_out, begin, end in steps:
+                step = spans.add(
+                    trace_id=trace_id,
+                    span_id=ctx.rng.randbytes(8),
+                    parent_span_id=agent_id,
+                    name=f"{operation} {model or 'lookup_order'}",
+                    kind=3,
+                    start_time_unix_nano=start + int(begin * 1e9),
+                    end_time_unix_nano=start + int(end * 1e9),
+                )
+                values = {"gen_ai__operation__name": operation}
+                if model:
+                    values.update(
+                        gen_ai__request__model=model,
+                        gen_ai__response__model=model,
+                        gen_ai__usage__input_tokens=tokens_in,
+                        gen_ai__usage__output_tokens=tokens_out,
+                    )
+                step.attributes.extend(attrs(**values))
+                if run == 2 and operation == "execute_tool":
+                    step.status.code = trace_pb2.Status.STATUS_CODE_ERROR
+                    step.status.message = "order service answered 503"
+        traces.accept(scope, request)

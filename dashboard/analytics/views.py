@@ -10,11 +10,12 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.accounts.access import scoped
+from dashboard.accounts.scope import Can
 from dashboard.analytics import budgets, csv_export, history, traces
 from dashboard.analytics import overview as overview_service
 from dashboard.analytics.forms import BudgetForm, ExecutionFilterForm, PeriodForm, period_from
 from dashboard.analytics.periods import PRESETS
-from dashboard.analytics.tenancy import ANALYTICS_ROLES, resolve_tenant
+from dashboard.analytics.tenancy import resolve_tenant
 from dashboard.core.errors import Conflict, ValidationFailed
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import render_page, wants_partial
@@ -55,14 +56,14 @@ def _overview_context(
 
 
 @require_GET
-@scoped(roles=ANALYTICS_ROLES)
+@scoped(Can.TENANT_PAGES)
 def overview(request: HttpRequest) -> HttpResponse:
     context = _overview_context(request, PeriodForm(request.GET))
     return render_page(request, TEMPLATE, context, partial="overview-body")
 
 
 @require_POST
-@scoped(roles=ANALYTICS_ROLES)
+@scoped(Can.TENANT_PAGES)
 def set_budget(request: HttpRequest) -> HttpResponse:
     form = BudgetForm(request.POST)
     period_form = PeriodForm(request.GET)
@@ -92,7 +93,7 @@ def set_budget(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@scoped(roles=ANALYTICS_ROLES)
+@scoped(Can.TENANT_PAGES)
 def export_csv(request: HttpRequest) -> HttpResponse:
     period, tenant = period_from(request.GET)
     data = overview_service.build(request.scope, period, tenant)
@@ -100,7 +101,7 @@ def export_csv(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@scoped(roles=ANALYTICS_ROLES)
+@scoped(Can.TENANT_PAGES)
 def executions(request: HttpRequest) -> HttpResponse:
     form = ExecutionFilterForm(request.GET)
     tenant_id = resolve_tenant(request.scope, request.GET.get("tenant") or None)
@@ -130,7 +131,7 @@ def history_choices(request: HttpRequest, tenant_id: str | None) -> dict:
 
 
 @require_GET
-@scoped(roles=ANALYTICS_ROLES)
+@scoped(Can.TENANT_PAGES)
 def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     execution = history.get_execution(request.scope, execution_id, request.GET.get("tenant") or None)
     context = {"execution": execution, "trace": traces.execution_steps(execution)}

@@ -16,7 +16,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts import audit
-from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
+from dashboard.accounts.scope import AccessScope, Can
 from dashboard.accounts.tenancy import get_in_scope
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
@@ -27,7 +27,6 @@ from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, NodeC
 from dashboard.flows.node_catalogue import SECRET_MASK, ConfigError, NodeType, get_node_type
 from dashboard.flows.node_types import SCHEMAS
 
-ROLES = (STAFF, TENANT_ADMIN, API)
 CONFLICT_MESSAGE = (
     "Someone else saved this node's configuration first. Nothing was overwritten: "
     "reload to see their version, then apply your change again."
@@ -53,14 +52,14 @@ class InvalidConfig(ValidationFailed):
 
 
 def list_projects(scope: AccessScope, *, cursor: str | None = None, limit: int = 50) -> Page[Project]:
-    scope.require_role(*ROLES)
+    scope.require(Can.TENANT_DATA)
     tenant_id = scope.require_tenant()
     query = partial(Project.by_tenant.query, tenant_id, scan_index_forward=False)
     return paginate(query, purpose=f"flows:projects:{tenant_id}", limit=limit, cursor=cursor)
 
 
 def get_project(scope: AccessScope, project_id: str) -> Project:
-    scope.require_role(*ROLES)
+    scope.require(Can.TENANT_DATA)
     return get_in_scope(scope, Project, project_id, what="That project")
 
 
@@ -68,7 +67,7 @@ def list_flows(
     scope: AccessScope, *, project: Project | None = None, cursor: str | None = None, limit: int = 25
 ) -> Page[Flow]:
     """The tenant's flows, newest change first; only `project`'s (from get_project) when given."""
-    scope.require_role(*ROLES)
+    scope.require(Can.TENANT_DATA)
     if project is not None:
         scope.check_tenant(project.tenant_id, "That project")
         query = partial(Flow.by_project.query, project.project_id, scan_index_forward=False)
@@ -89,7 +88,7 @@ def project_names(project_ids: set[str], known: list[Project]) -> dict[str, str]
 
 
 def get_flow(scope: AccessScope, flow_id: str) -> Flow:
-    scope.require_role(*ROLES)
+    scope.require(Can.TENANT_DATA)
     return get_in_scope(scope, Flow, flow_id, what="That flow")
 
 
@@ -190,7 +189,7 @@ def list_snapshots(
 
 def get_node_state(scope: AccessScope, flow_id: str, node_id: str, *, editable: bool = False) -> NodeState:
     """The node and its configuration; `editable` also requires a node type the catalogue knows."""
-    scope.require_role(*ROLES)
+    scope.require(Can.TENANT_DATA)
     node = get_in_scope(scope, FlowNode, flow_id, node_id, what="That node")
     try:
         stored = NodeConfig.get(flow_id, node_id, consistent_read=True)

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard.accounts.access import scoped
-from dashboard.accounts.scope import STAFF, TENANT_ADMIN
+from dashboard.accounts.scope import Can
 from dashboard.accounts.services import list_tenants
 from dashboard.core.errors import Conflict, ValidationFailed
 from dashboard.core.http import render_page, wants_partial
@@ -25,12 +25,11 @@ from dashboard.flows.forms import (
 )
 from dashboard.flows.node_catalogue import SECRET_MASK, all_node_types, get_node_type
 
-ROLES = (STAFF, TENANT_ADMIN)
 # The flow page's sections that page on their own: htmx target id → partial name.
 SECTIONS = {"nodes": "nodes", "edges": "edges", "snapshots": "snapshots"}
 
 
-@scoped(roles=ROLES)
+@scoped(Can.TENANT_PAGES)
 def flow_list(request: HttpRequest) -> HttpResponse:
     scope = request.scope
     if scope.sees_all_tenants:
@@ -49,7 +48,7 @@ def flow_list(request: HttpRequest) -> HttpResponse:
     return render_page(request, "flows/list.html", context, partial="flows")
 
 
-@scoped(roles=ROLES)
+@scoped(Can.TENANT_PAGES)
 def flow_detail(request: HttpRequest, flow_id: str) -> HttpResponse:
     scope = request.scope
     flow = services.get_flow(scope, flow_id)
@@ -67,7 +66,7 @@ def flow_detail(request: HttpRequest, flow_id: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@scoped(roles=ROLES)
+@scoped(Can.TENANT_PAGES)
 def node_config(request: HttpRequest, flow_id: str, node_id: str) -> HttpResponse:
     scope = request.scope
     flow = services.get_flow(scope, flow_id)
@@ -119,7 +118,7 @@ def node_config(request: HttpRequest, flow_id: str, node_id: str) -> HttpRespons
 
 
 @require_POST
-@scoped(roles=ROLES)
+@scoped(Can.TENANT_PAGES)
 def validate(request: HttpRequest, node_type: str) -> HttpResponse:
     """Inline validation while typing: the errors of the draft in the form (or the raw JSON) posted."""
     kind = get_node_type(node_type)
@@ -132,6 +131,6 @@ def validate(request: HttpRequest, node_type: str) -> HttpResponse:
     return render(request, "flows/node_config.html#field_errors", {"form": form})
 
 
-@scoped(roles=ROLES)
+@scoped(Can.TENANT_PAGES)
 def node_types(request: HttpRequest) -> HttpResponse:
     return render(request, "flows/node_types.html", {"node_types": all_node_types()})

@@ -30,11 +30,11 @@ from botocore.exceptions import BotoCoreError
 from django.core import signing
 from pynamodb.exceptions import PynamoDBException
 
-from dashboard.accounts.scope import AccessScope
+from dashboard.accounts.scope import AccessScope, Can
 from dashboard.core.errors import ValidationFailed
 from dashboard.logs import lines
 from dashboard.logs.models import SEVERITIES, ExperimentRun, RunLogLine, run_key
-from dashboard.logs.services import READERS, get_run
+from dashboard.logs.services import get_run
 
 log = logging.getLogger(__name__)
 
@@ -336,7 +336,7 @@ def poll(
         if (token_experiment, token_run) != (experiment_id, run_id):
             key = get_run(scope, experiment_id, run_id).run_key
         else:
-            scope.require_role(*READERS)
+            scope.require(Can.TENANT_DATA)
             scope.check_tenant(tenant_id, "That run")
             key = run_key(tenant_id, experiment_id, run_id)
     after = check_position(after, "after")

@@ -11,7 +11,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from dashboard.accounts import audit
-from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
+from dashboard.accounts.scope import AccessScope, Can
 from dashboard.accounts.tenancy import get_in_scope
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -23,7 +23,6 @@ from dashboard.flows.models import Project
 from dashboard.logs import lines
 from dashboard.logs.models import Experiment, ExperimentRun, RunLogLine, experiment_key
 
-READERS = (STAFF, TENANT_ADMIN, API)
 FINISHED = ("succeeded", "failed", "cancelled")
 ACTIVE = ("queued", "running")
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
@@ -53,7 +52,7 @@ def experiment_tenant(scope: AccessScope, experiment_id: str, what: str = "That 
     tenant's experiment from a link: the id index says which tenants hold that id (one query); the
     switcher's tenant wins when it is one of them.
     """
-    scope.require_role(*READERS)
+    scope.require(Can.TENANT_DATA)
     if not _valid_id(experiment_id):
         raise NotFound(f"{what} was not found.")
     if not scope.is_staff:
@@ -98,7 +97,7 @@ def list_experiments(scope: AccessScope, *, cursor: str | None = None, limit: in
 
     One query for the page plus one per experiment: bounded by `limit`, whatever the volume.
     """
-    scope.require_role(*READERS)
+    scope.require(Can.TENANT_DATA)
     tenant_id = scope.require_tenant()
     query = partial(Experiment.by_tenant.query, tenant_id, scan_index_forward=False)
     page = paginate(query, purpose=f"experiments:{tenant_id}", limit=limit, cursor=cursor)
@@ -125,7 +124,7 @@ def list_runs(
 
 def running_runs(scope: AccessScope, *, limit: int = 25) -> list[ExperimentRun]:
     """Runs running now in every tenant (staff's all-tenant view), from the status GSI."""
-    scope.require_role(STAFF)
+    scope.require(Can.RUN_PLATFORM)
     return list(ExperimentRun.by_status.query("running", scan_index_forward=False, limit=limit))
 
 
@@ -133,7 +132,7 @@ def create_experiment(
     scope: AccessScope, project_id: str, name: str, description: str = "", experiment_id: str | None = None
 ) -> Experiment:
     """A new experiment in a project of the scope's tenant. A client-chosen id makes a retry harmless."""
-    scope.require_role(*READERS)
+    scope.require(Can.TENANT_DATA)
     name = (name or "").strip() if isinstance(name, str) else ""
     if not name or len(name) > 120:
         raise ValidationFailed("The experiment needs a name.", {"name": "1–120 characters."})

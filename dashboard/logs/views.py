@@ -9,17 +9,16 @@ from django.utils.http import urlencode
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from dashboard.accounts.access import scoped
-from dashboard.accounts.scope import STAFF, TENANT_ADMIN
+from dashboard.accounts.scope import Can
 from dashboard.core.http import render_page, wants_partial
 from dashboard.logs import reading, services
 from dashboard.logs.models import SEVERITIES
 from dashboard.logs.reading import LogFilters
 
-ROLES = (STAFF, TENANT_ADMIN)
 WINDOW = 200
 
 
-@scoped(roles=ROLES)
+@scoped(Can.TENANT_PAGES)
 def experiments(request: HttpRequest) -> HttpResponse:
     scope = request.scope
     if scope.sees_all_tenants:
@@ -30,7 +29,7 @@ def experiments(request: HttpRequest) -> HttpResponse:
     return render_page(request, "logs/experiments.html", {"page": page}, partial="experiment_list")
 
 
-@scoped(roles=ROLES)
+@scoped(Can.TENANT_PAGES)
 def experiment_card(request: HttpRequest, experiment_id: str) -> HttpResponse:
     """One experiment's runs, polled while any of them is running."""
     summary = services.experiment_summary(request.scope, experiment_id)
@@ -40,7 +39,7 @@ def experiment_card(request: HttpRequest, experiment_id: str) -> HttpResponse:
     return response
 
 
-@scoped(roles=ROLES)
+@scoped(Can.TENANT_PAGES)
 def experiment(request: HttpRequest, experiment_id: str) -> HttpResponse:
     scope = request.scope
     experiment = services.get_experiment(scope, experiment_id)
@@ -57,7 +56,7 @@ def _viewer_url(experiment_id: str, run_id: str, filters: LogFilters, **params) 
     return f"{url}?{urlencode(query)}" if query else url
 
 
-@scoped(roles=ROLES)
+@scoped(Can.TENANT_PAGES)
 def run_logs(request: HttpRequest, experiment_id: str, run_id: str) -> HttpResponse:
     """The live log viewer. Partials: `?after=` (poll), `?before=` (load earlier), filters (viewer)."""
     filters = LogFilters.from_params(request.GET)
@@ -140,7 +139,7 @@ def _poll(request: HttpRequest, experiment_id: str, run_id: str, filters: LogFil
     return trigger_client_event(stop, "logs:run-finished", {"status": result.final_status or "finished"})
 
 
-@scoped(roles=ROLES)
+@scoped(Can.TENANT_PAGES)
 def download(request: HttpRequest, experiment_id: str, run_id: str) -> StreamingHttpResponse:
     result = reading.download(request.scope, experiment_id, run_id, request.GET.get("format", "ndjson"))
     response = StreamingHttpResponse(result.chunks, content_type=result.content_type)

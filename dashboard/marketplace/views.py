@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from dashboard.accounts.access import scoped
-from dashboard.accounts.scope import MODERATOR, STAFF, TENANT_ADMIN
+from dashboard.accounts.scope import STAFF, TENANT_ADMIN, Can
 from dashboard.accounts.services import list_tenants
 from dashboard.core.errors import Conflict, DashboardError, ValidationFailed
 from dashboard.core.http import render_page, wants_partial
@@ -68,7 +68,7 @@ def detail(request: HttpRequest, template_id: str) -> HttpResponse:
     return render(request, "marketplace/detail.html", _detail_context(request, template))
 
 
-@scoped(roles=[STAFF, TENANT_ADMIN])
+@scoped(Can.TENANT_PAGES)
 def create(request: HttpRequest) -> HttpResponse:
     form = TemplateForm(
         request.POST or None, initial={"visibility": "private", "definition": EXAMPLE_DEFINITION}
@@ -86,7 +86,7 @@ def create(request: HttpRequest) -> HttpResponse:
     return render(request, "marketplace/form.html", {"form": form, "template": None}, status=status)
 
 
-@scoped(roles=[STAFF, TENANT_ADMIN])
+@scoped(Can.TENANT_PAGES)
 def edit(request: HttpRequest, template_id: str) -> HttpResponse:
     template = services.get_editable(request.scope, template_id)
     status = 200
@@ -122,7 +122,7 @@ def edit(request: HttpRequest, template_id: str) -> HttpResponse:
 
 
 @require_POST
-@scoped(roles=[STAFF, TENANT_ADMIN])
+@scoped(Can.TENANT_PAGES)
 def delete(request: HttpRequest, template_id: str) -> HttpResponse:
     template = services.get_editable(request.scope, template_id)
     try:
@@ -135,7 +135,7 @@ def delete(request: HttpRequest, template_id: str) -> HttpResponse:
 
 
 @require_POST
-@scoped(roles=[STAFF, TENANT_ADMIN])
+@scoped(Can.TENANT_PAGES)
 def use(request: HttpRequest, template_id: str) -> HttpResponse:
     try:
         flow = services.use_template(
@@ -149,7 +149,7 @@ def use(request: HttpRequest, template_id: str) -> HttpResponse:
 
 
 @require_POST
-@scoped(roles=[STAFF, TENANT_ADMIN])
+@scoped(Can.TENANT_PAGES)
 def rate(request: HttpRequest, template_id: str) -> HttpResponse:
     error = None
     try:
@@ -169,7 +169,7 @@ def rate(request: HttpRequest, template_id: str) -> HttpResponse:
 
 
 @require_POST
-@scoped(roles=[STAFF, TENANT_ADMIN])
+@scoped(Can.TENANT_PAGES)
 def submit(request: HttpRequest, template_id: str) -> HttpResponse:
     try:
         services.submit_for_review(request.scope, template_id, _version(request))
@@ -181,7 +181,7 @@ def submit(request: HttpRequest, template_id: str) -> HttpResponse:
 
 
 @require_POST
-@scoped(roles=[STAFF, TENANT_ADMIN])
+@scoped(Can.TENANT_PAGES)
 def withdraw(request: HttpRequest, template_id: str) -> HttpResponse:
     try:
         services.withdraw(request.scope, template_id, _version(request))
@@ -202,7 +202,7 @@ DECISIONS = {
 
 
 @require_POST
-@scoped(roles=[STAFF, MODERATOR])
+@scoped(Can.MODERATE)
 def moderate(request: HttpRequest, template_id: str, action: str) -> HttpResponse:
     reason = request.POST.get("reason", "")
     try:
@@ -232,7 +232,7 @@ def _tab(request: HttpRequest) -> str:
     return tab if tab in QUEUE_TABS else "pending"
 
 
-@scoped(roles=[STAFF, MODERATOR])
+@scoped(Can.MODERATE)
 def queue(request: HttpRequest) -> HttpResponse:
     tab = _tab(request)
     cursor = request.GET.get("cursor") or None

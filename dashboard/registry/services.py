@@ -9,7 +9,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts import audit
-from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
+from dashboard.accounts.scope import AccessScope, Can
 from dashboard.accounts.tenancy import MAX_KEY_LENGTH, get_in_scope
 from dashboard.core import clock
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -22,7 +22,6 @@ from dashboard.registry import inputs, lifecycle, versions
 from dashboard.registry.lifecycle import DEPLOYED, DEPLOYING, FAILED, PRODUCTION, RETIRED, ROLLED_BACK
 from dashboard.registry.models import Dataset, MlModel, RegistryVersion
 
-ROLES = (STAFF, TENANT_ADMIN, API)
 PAGE_SIZE = 25
 MAX_VERSIONS = 500  # a detail page reads at most this many versions (one or two Query calls)
 MAX_PROJECTS = 100
@@ -41,7 +40,7 @@ def list_models(
     limit: int = PAGE_SIZE,
 ) -> Page[MlModel]:
     """Models newest-changed first; one Query on a key whatever the filters."""
-    scope.require_role(*ROLES)
+    scope.require(Can.TENANT_DATA)
     if status and status not in LIST_STATUSES:
         raise ValidationFailed(
             f"“{status}” is not a status to filter by.",
@@ -91,7 +90,7 @@ def project_names(scope: AccessScope, models: list[MlModel], known: list[Project
 
 
 def get_model(scope: AccessScope, model_id: str, *, consistent: bool = False) -> MlModel:
-    scope.require_role(*ROLES)
+    scope.require(Can.TENANT_DATA)
     model = get_in_scope(scope, MlModel, model_id, what="That model", consistent_read=consistent)
     lifecycle.environments_of(model)
     return model
@@ -298,7 +297,7 @@ def register_version(scope: AccessScope, model_id: str, data: dict[str, Any]) ->
 
 def register_model(scope: AccessScope, data: dict[str, Any]) -> tuple[MlModel, RegistryVersion]:
     """A new model with its first version, in one transaction."""
-    scope.require_role(*ROLES)
+    scope.require(Can.TENANT_DATA)
     tenant_id = scope.require_tenant()
     errors: dict[str, str] = {}
     model_input = version_input = None

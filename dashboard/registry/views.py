@@ -8,20 +8,19 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh, HttpResponseStopPolling
 
 from dashboard.accounts.access import scoped
-from dashboard.accounts.scope import STAFF, TENANT_ADMIN
+from dashboard.accounts.scope import Can
 from dashboard.core.errors import DashboardError, PermissionDenied
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import render_page, wants_partial
 from dashboard.registry import lifecycle, services
 from dashboard.registry.forms import FilterForm, ModelForm, VersionForm
 
-ROLES = [STAFF, TENANT_ADMIN]
 POLL_TARGET = "models"  # id of the list element that polls while a deployment is in progress
 DETAIL_POLL_TARGET = "head"  # id of the detail page's summary, which polls the same way
 DETAIL_SECTIONS = {"compare": "compare", "chart": "chart"}  # htmx target id → partial
 
 
-@scoped(roles=ROLES)
+@scoped(Can.TENANT_PAGES)
 def model_list(request: HttpRequest) -> HttpResponse:
     scope = request.scope
     project_id = request.GET.get("project") or None
@@ -42,7 +41,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@scoped(roles=ROLES)
+@scoped(Can.TENANT_PAGES)
 def register(request: HttpRequest) -> HttpResponse:
     scope = request.scope
     if not scope.tenant_id:
@@ -62,7 +61,7 @@ def register(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/register.html", {"form": form}, status=status)
 
 
-@scoped(roles=ROLES)
+@scoped(Can.TENANT_PAGES)
 def detail(request: HttpRequest, model_id: str) -> HttpResponse:
     scope = request.scope
     model = services.get_model(scope, model_id)
@@ -103,7 +102,7 @@ def detail(request: HttpRequest, model_id: str) -> HttpResponse:
     return render_page(request, "registry/detail.html", context, by_target=DETAIL_SECTIONS)
 
 
-@scoped(roles=ROLES)
+@scoped(Can.TENANT_PAGES)
 def new_version(request: HttpRequest, model_id: str) -> HttpResponse:
     scope = request.scope
     model = services.get_model(scope, model_id)
@@ -122,7 +121,7 @@ def new_version(request: HttpRequest, model_id: str) -> HttpResponse:
 
 
 @require_POST
-@scoped(roles=ROLES)
+@scoped(Can.TENANT_PAGES)
 def change_status(request: HttpRequest, model_id: str, version: str) -> HttpResponse:
     try:
         change = services.change_status(
