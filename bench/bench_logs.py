@@ -28,11 +28,11 @@ from dashboard.accounts.api_keys import create_key
 from dashboard.accounts.scope import API, STAFF, AccessScope
 from dashboard.core import clock
 from dashboard.dynamo import base
+from dashboard.experiments import lines, queries, services
+from dashboard.experiments.demo import run_story, story_lines
+from dashboard.experiments.inputs import LogFilters
+from dashboard.experiments.models import ExperimentRun, RunLogLine
 from dashboard.flows.models import Project
-from dashboard.logs import lines, reading, services
-from dashboard.logs.generator import run_story, story_lines
-from dashboard.logs.models import ExperimentRun, RunLogLine
-from dashboard.logs.reading import LogFilters
 
 TENANT = "logbench"
 
@@ -151,7 +151,7 @@ def run(bench) -> None:
 
     client = bench.client_for(admin)
     viewer = f"/experiments/{experiment.experiment_id}/runs/{run_.run_id}/logs/"
-    token_ = reading.tail_token(run_)
+    token_ = queries.tail_token(run_)
     htmx = {"HTTP_HX_REQUEST": "true"}
     bench.measure(f"viewer · open the {total:,}-line run", client, viewer, runs=20)
     bench.measure("viewer · poll, 0 new lines", client, f"{viewer}?after={keys[-1]}&t={token_}", **htmx)
@@ -160,7 +160,7 @@ def run(bench) -> None:
     for count in (0, 50):
         bench.measure_call(
             f"poll service alone · {count} new lines",
-            lambda count=count: reading.poll(
+            lambda count=count: queries.poll(
                 admin_scope,
                 experiment.experiment_id,
                 run_.run_id,

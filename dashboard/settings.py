@@ -41,7 +41,7 @@ INSTALLED_APPS = [
     "dashboard.marketplace",
     "dashboard.registry",
     "dashboard.analytics",
-    "dashboard.logs",
+    "dashboard.experiments",
     "dashboard.flows",
     "dashboard.api",
 ]

@@ -14,7 +14,7 @@ urlpatterns = [
     path("templates/", include("dashboard.marketplace.urls")),
     path("models/", include("dashboard.registry.urls")),
     path("analytics/", include("dashboard.analytics.urls")),
-    path("experiments/", include("dashboard.logs.urls")),
+    path("experiments/", include("dashboard.experiments.urls")),
     path("flows/", include("dashboard.flows.urls")),
     path("api/", include("dashboard.api.urls")),
 ]

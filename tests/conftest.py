@@ -161,7 +161,13 @@ def page_as(browser, web_server):
         context.set_default_timeout(20_000)  # generous: CI machines are small and busy
         if user is not None:
             context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session_for(user, **session), "url": web_server}]
+                [
+                    {
+                        "name": settings.SESSION_COOKIE_NAME,
+                        "value": session_for(user, **session),
+                        "url": web_server,
+                    }
+                ]
             )
         contexts.append(context)
         return context.new_page()

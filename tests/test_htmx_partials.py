@@ -62,7 +62,9 @@ def site(dynamodb_local):
             found = re.search(pattern, clients["staff"].get(page).content.decode())
             assert found, f"no detail link on {page}"
             pages.append(html.unescape(found.group(1)))
-        run = re.search(r'href="(/experiments/[^"]+/runs/[^"]+/logs/)"', clients["staff"].get(pages[-2]).content.decode())
+        run = re.search(
+            r'href="(/experiments/[^"]+/runs/[^"]+/logs/)"', clients["staff"].get(pages[-2]).content.decode()
+        )
         if run:
             pages.append(html.unescape(run.group(1)))
         yield clients, pages
@@ -118,10 +120,7 @@ def test_every_htmx_address_answers_a_fragment_holding_its_target(site):
 def test_a_finished_poll_answers_286(site):
     clients, pages = site
     polls = [
-        (url, target)
-        for page in pages
-        for url, target, poll in _htmx_gets(clients["staff"], page)
-        if poll
+        (url, target) for page in pages for url, target, poll in _htmx_gets(clients["staff"], page) if poll
     ]
     answers = {url: clients["staff"].get(url, **HX).status_code for url, _t in polls}
     # The demo has runs still running (they keep polling, 200) and finished ones (286); no other answer.

@@ -17,8 +17,8 @@ from dashboard.accounts.api_keys import create_key
 from dashboard.accounts.models import User
 from dashboard.analytics.models import Execution
 from dashboard.dynamo import base
+from dashboard.experiments.models import Experiment, ExperimentRun
 from dashboard.flows.models import Flow, FlowNode
-from dashboard.logs.models import Experiment, ExperimentRun
 from dashboard.marketplace.models import AgentTemplate
 from dashboard.registry.models import RegistryVersion
 from tests.conftest import client_for

@@ -6,7 +6,7 @@ from functools import partial
 from typing import Any
 
 from dashboard.accounts.models import AuditEvent
-from dashboard.accounts.scope import AccessScope
+from dashboard.accounts.scope import AccessScope, Can
 from dashboard.core import clock
 from dashboard.core.ids import new_id
 from dashboard.dynamo.paging import Page, paginate
@@ -57,7 +57,7 @@ def list_events(
     scope: AccessScope, *, month: str | None = None, cursor: str | None = None, limit: int = 50
 ) -> Page[AuditEvent]:
     """Newest first. Tenant admins read their tenant; staff one tenant, or every tenant by month."""
-    scope.require_role("staff", "tenant_admin")
+    scope.require(Can.TENANT_PAGES)
     if scope.sees_all_tenants:
         month = month or clock.now().strftime("%Y-%m")
         query = partial(AuditEvent.by_month.query, month, scan_index_forward=False)

@@ -24,7 +24,7 @@ NAV = [
     NavItem("Templates", "marketplace:browse", Can.SIGN_IN, "❖"),
     NavItem("Moderation", "marketplace:queue", Can.MODERATE, "⚑"),
     NavItem("Models", "registry:list", Can.TENANT_PAGES, "◆"),
-    NavItem("Experiments", "logs:experiments", Can.TENANT_PAGES, "⚗"),
+    NavItem("Experiments", "experiments:list", Can.TENANT_PAGES, "⚗"),
     NavItem("Flows", "flows:list", Can.TENANT_PAGES, "⇄"),
     NavItem("Audit trail", "accounts:audit", Can.TENANT_PAGES, "☰"),
     NavItem("Users", "accounts:users", Can.RUN_PLATFORM, "☺"),

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from dashboard.analytics import views
+from dashboard.core import converters  # noqa: F401 — registers <key:…>
 
 app_name = "analytics"
 
@@ -9,5 +10,5 @@ urlpatterns = [
     path("export.csv", views.export_csv, name="export"),
     path("budget/", views.set_budget, name="budget"),
     path("executions/", views.executions, name="executions"),
-    path("executions/<str:execution_id>/", views.execution_detail, name="execution"),
+    path("executions/<key:execution_id>/", views.execution_detail, name="execution"),
 ]

@@ -1,4 +1,4 @@
-"""JSON API endpoints of the logs area (thin: they call dashboard.logs services).
+"""JSON API endpoints of the logs area (thin: they call dashboard.experiments services).
 
 GET  /api/experiments                           the tenant's experiments, newest first (cursor)
 POST /api/experiments                           create one: {"project_id", "name", "description"?, "experiment_id"?}
@@ -16,13 +16,13 @@ from django.urls import path
 
 from dashboard.api.auth import api_view, read_json
 from dashboard.core.errors import ValidationFailed
-from dashboard.logs import experiment_logs, ingest, lines, reading, services
-from dashboard.logs.reading import LogFilters
+from dashboard.experiments import lines, queries, services
+from dashboard.experiments.inputs import LogFilters
 
 EXPERIMENTS_PAGE_MAX = 50  # each experiment brings a query for its recent runs
 
 
-def _limit(request: HttpRequest, default: int = 200, most: int = reading.MAX_WINDOW) -> int:
+def _limit(request: HttpRequest, default: int = 200, most: int = queries.MAX_WINDOW) -> int:
     raw = request.GET.get("limit", str(default))
     if not raw.isdigit() or not 1 <= int(raw) <= most:
         raise ValidationFailed(f"limit must be a whole number from 1 to {most}.", {"limit": f"1–{most}"})
@@ -67,7 +67,7 @@ def experiments_endpoint(request: HttpRequest):
             experiment_id=body.get("experiment_id"),
         )
         return JsonResponse(_experiment_dict(experiment), status=201)
-    page = services.list_experiments(
+    page = queries.list_experiments(
         request.scope, cursor=request.GET.get("cursor"), limit=_limit(request, 20, EXPERIMENTS_PAGE_MAX)
     )
     return {
@@ -82,11 +82,11 @@ def experiments_endpoint(request: HttpRequest):
 @api_view(["GET", "POST"])
 def experiment_logs_endpoint(request: HttpRequest, experiment_id: str):
     if request.method == "POST":
-        result = ingest.ingest(request.scope, experiment_id, read_json(request))
+        result = services.ingest(request.scope, experiment_id, read_json(request))
         body = {"accepted": result.accepted, "written": result.written, "duplicates": result.duplicates}
         return JsonResponse(body, status=201 if result.written else 200)
     filters = LogFilters.from_params(request.GET)
-    page = experiment_logs.list_lines(
+    page = queries.list_lines(
         request.scope,
         experiment_id,
         filters,
@@ -100,7 +100,7 @@ def experiment_logs_endpoint(request: HttpRequest, experiment_id: str):
 @api_view(["GET"])
 def run_logs_endpoint(request: HttpRequest, experiment_id: str, run_id: str):
     filters = LogFilters.from_params(request.GET)
-    run, window = reading.lines_after(
+    run, window = queries.lines_after(
         request.scope, experiment_id, run_id, filters, after=request.GET.get("after"), limit=_limit(request)
     )
     return {

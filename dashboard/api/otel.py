@@ -35,7 +35,7 @@ from dashboard.accounts.scope import AccessScope
 from dashboard.analytics import traces
 from dashboard.core import otlp
 from dashboard.core.errors import DashboardError
-from dashboard.logs import otlp as log_records
+from dashboard.experiments import otlp as log_records
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 _GRPC_CODES = {400: otlp.INVALID_ARGUMENT, 401: otlp.UNAUTHENTICATED, 413: otlp.RESOURCE_EXHAUSTED}

@@ -62,3 +62,46 @@ def paginate(query: Callable[..., Any], *, purpose: str, limit: int, cursor: str
     items = list(results)
     next_key = results.last_evaluated_key if len(items) >= limit else None
     return Page(items=items, next_cursor=encode_cursor(next_key, purpose))
+
+
+def all_of(conditions) -> Any:
+    """The conditions ANDed together (None when there are none): one filter expression."""
+    combined = None
+    for condition in conditions:
+        if condition is not None:
+            combined = condition if combined is None else combined & condition
+    return combined
+
+
+def bounded_page(
+    query: Callable[..., Any],
+    model: type,
+    *,
+    purpose: str,
+    limit: int,
+    cursor: str | None,
+    page_size: int,
+    max_calls: int,
+) -> Page:
+    """Up to `limit` items in at most `max_calls` DynamoDB calls, resuming exactly after the last one.
+
+    For queries whose filter may discard many items: each call reads `page_size` items; when the calls
+    run out first, the page is shorter and its cursor continues where the reading stopped (a rare
+    match costs a bounded number of calls per page, never a walk through the whole partition).
+    """
+    key = decode_cursor(cursor, purpose)
+    items: list = []
+    for _ in range(max_calls):
+        results = query(page_size=page_size, last_evaluated_key=key)
+        page = next(results.page_iter)
+        raw_items = page.get("Items", [])
+        key = page.get("LastEvaluatedKey")
+        for position, raw in enumerate(raw_items):
+            items.append(model.from_raw_data(raw))
+            if len(items) == limit:
+                more = position < len(raw_items) - 1 or key
+                key = {name: raw[name] for name in results.page_iter.key_names} if more else None
+                return Page(items=items, next_cursor=encode_cursor(key, purpose))
+        if not key:
+            break
+    return Page(items=items, next_cursor=encode_cursor(key, purpose))

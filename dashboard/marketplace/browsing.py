@@ -198,3 +198,9 @@ def listed(scope: AccessScope, cursor: str | None = None, limit: int | None = No
         raise PermissionDenied("Only moderators and staff manage the public catalogue.")
     query = partial(AgentTemplate.by_popularity.query, PUBLIC_FEED, scan_index_forward=False)
     return paginate(query, purpose="templates:listed", limit=_limit(limit), cursor=cursor)
+
+
+def tenant_templates(scope: AccessScope, limit: int = 5) -> list[AgentTemplate]:
+    """The scope's tenant's templates, last changed first (one query): the home page's card."""
+    tenant_id = scope.require_tenant()
+    return list(AgentTemplate.by_tenant.query(tenant_id, scan_index_forward=False, limit=limit))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -17,7 +17,10 @@ from dashboard.core.ids import new_id
 from dashboard.dynamo.item_size import check_item_size
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.dynamo.transactions import save_together
-from dashboard.flows.models import Project
+from dashboard.flows import services as flows
+
+if TYPE_CHECKING:
+    from dashboard.flows.models import Project
 from dashboard.registry import inputs, lifecycle, versions
 from dashboard.registry.lifecycle import DEPLOYED, DEPLOYING, FAILED, PRODUCTION, RETIRED, ROLLED_BACK
 from dashboard.registry.models import Dataset, MlModel, RegistryVersion
@@ -68,7 +71,7 @@ def list_models(
 
 
 def get_project(scope: AccessScope, project_id: str) -> Project:
-    return get_in_scope(scope, Project, project_id, what="That project")
+    return flows.get_project(scope, project_id)
 
 
 def list_projects(scope: AccessScope) -> list[Project]:
@@ -76,17 +79,13 @@ def list_projects(scope: AccessScope) -> list[Project]:
     if not scope.tenant_id:
         return []
     # The most recently active projects: a tenant with many keeps its current ones choosable.
-    projects = list(Project.by_tenant.query(scope.tenant_id, scan_index_forward=False, limit=MAX_PROJECTS))
+    projects = flows.list_projects(scope, limit=MAX_PROJECTS).items
     return sorted(projects, key=lambda project: project.name.lower())
 
 
 def project_names(scope: AccessScope, models: list[MlModel], known: list[Project] = ()) -> dict[str, str]:
     """Names of the projects a page of models belongs to: what is known, plus one BatchGet."""
-    names = {project.project_id: project.name for project in known}
-    missing = {model.project_id for model in models} - set(names)
-    if missing:
-        names.update({project.project_id: project.name for project in Project.batch_get(sorted(missing))})
-    return names
+    return flows.project_names({model.project_id for model in models}, list(known))
 
 
 def get_model(scope: AccessScope, model_id: str, *, consistent: bool = False) -> MlModel:
@@ -442,3 +441,10 @@ def version_actions(scope: AccessScope, version: RegistryVersion) -> dict[str, A
 
 def any_in_progress(models: list[MlModel]) -> bool:
     return any(model.status == DEPLOYING for model in models)
+
+
+def latest_versions(scope: AccessScope, limit: int = 5) -> list[RegistryVersion]:
+    """The scope's tenant's model versions, last changed first (one query): the home page's card."""
+    scope.require(Can.TENANT_DATA)
+    tenant_id = scope.require_tenant()
+    return list(RegistryVersion.by_tenant.query(tenant_id, scan_index_forward=False, limit=limit))

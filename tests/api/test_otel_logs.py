@@ -20,12 +20,12 @@ from opentelemetry.sdk._logs.export import (
 from opentelemetry.sdk.resources import Resource
 
 from dashboard.core import clock
+from dashboard.experiments import services
+from dashboard.experiments.models import Experiment, ExperimentRun
 from dashboard.flows.models import Project
-from dashboard.logs import services
-from dashboard.logs.models import Experiment, ExperimentRun
 from tests.analytics.conftest import TenantKit, make_tenant
 from tests.conftest import unique
-from tests.logs.conftest import api_scope
+from tests.experiments.conftest import api_scope
 
 # The SDK's LoggingHandler still works; its deprecation points at a package these tests do not need.
 pytestmark = pytest.mark.filterwarnings("ignore:`LoggingHandler` in `opentelemetry-sdk` is deprecated")

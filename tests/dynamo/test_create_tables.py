@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 from dashboard.analytics.models import Execution
 from dashboard.dynamo.base import connection
-from dashboard.logs.models import RunLogLine
+from dashboard.experiments.models import RunLogLine
 from dashboard.marketplace.models import AgentTemplate
 
 

@@ -7,8 +7,8 @@ from django.conf import settings
 
 from dashboard.dynamo import base, rekey
 from dashboard.dynamo.tables import ensure_table
-from dashboard.logs import lines
-from dashboard.logs.models import RunLogLine, run_key
+from dashboard.experiments import lines
+from dashboard.experiments.models import RunLogLine, run_key
 from tests.conftest import unique
 
 OLD_LINE = {

@@ -3,7 +3,7 @@
 import json
 from datetime import UTC, datetime
 
-from dashboard.logs.models import ExperimentRun, RunLogLine
+from dashboard.experiments.models import ExperimentRun, RunLogLine
 
 
 def _line(run, ts_ms, message="step done", severity="info", **extra):
@@ -181,8 +181,8 @@ def test_a_body_that_is_not_json_is_a_clear_400(acme_api, make_experiment):
 def test_concurrent_overlapping_batches_count_every_line_exactly_once(make_experiment, make_run, base_ms):
     from concurrent.futures import ThreadPoolExecutor
 
-    from dashboard.logs import ingest
-    from tests.logs.conftest import api_scope
+    from dashboard.experiments import services
+    from tests.experiments.conftest import api_scope
 
     run = make_run(make_experiment())
     lines = [
@@ -191,7 +191,7 @@ def test_concurrent_overlapping_batches_count_every_line_exactly_once(make_exper
     batches = [lines[:160], lines[80:], lines[:160], lines[40:200], lines]
     with ThreadPoolExecutor(max_workers=5) as pool:
         results = list(
-            pool.map(lambda batch: ingest.ingest(api_scope("acme"), run.experiment_id, batch), batches)
+            pool.map(lambda batch: services.ingest(api_scope("acme"), run.experiment_id, batch), batches)
         )
     assert sum(result.written for result in results) == 240
     assert len(_stored(run)) == 240

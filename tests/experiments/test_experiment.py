@@ -1,7 +1,7 @@
 """The experiment page (/experiments/{id}/): its runs and the latest errors across them."""
 
-from dashboard.logs import services
-from tests.logs.conftest import api_scope
+from dashboard.experiments import services
+from tests.experiments.conftest import api_scope
 
 
 def test_it_shows_the_latest_errors_across_all_runs_newest_first(

@@ -1,4 +1,9 @@
-"""Reading a run's log: windows before/after a sort key, filtered by the GSIs, and streamed downloads.
+"""The experiments area's reads: experiments and runs for a scope, and windows of a run's log.
+
+Experiments and runs: a tenant admin's or key's own tenant always (one GetItem); staff reach any
+tenant's through the experiment-id index. Lists are bounded pages (cursor paging).
+
+Reading a run's log: windows before/after a sort key, filtered by the GSIs, and streamed downloads.
 
 A run's lines live under its key `tenant#experiment#run` (never the client's run id alone), so every
 read below takes that key, which only `get_run` (or a signed viewer token) hands out.
@@ -16,6 +21,9 @@ Which DynamoDB reads serve a filter:
 - text: a server-side, case-insensitive `contains` filter on whichever of the above, reading at most
   `MAX_PAGES` pages per query, so a rare word costs a bounded number of calls and resumes later.
 Expired lines (TTL) sit below a known key (`lines.live_floor()`), so every read starts above it.
+
+Across a whole experiment (the `experiment_key + sk` GSI, for the JSON API): the filters are applied by
+DynamoDB, at most `MAX_PAGES` pages a call.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import BotoCoreError
@@ -31,45 +40,163 @@ from django.core import signing
 from pynamodb.exceptions import PynamoDBException
 
 from dashboard.accounts.scope import AccessScope, Can
-from dashboard.core.errors import ValidationFailed
-from dashboard.logs import lines
-from dashboard.logs.models import SEVERITIES, ExperimentRun, RunLogLine, run_key
-from dashboard.logs.services import get_run
+from dashboard.accounts.tenancy import get_in_scope
+from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
+from dashboard.dynamo.paging import Page, all_of, bounded_page, decode_cursor, encode_cursor, paginate
+from dashboard.experiments import lines
+from dashboard.experiments.inputs import LogFilters, check_position
+from dashboard.experiments.models import (
+    Experiment,
+    ExperimentRun,
+    RunLogLine,
+    experiment_key,
+    run_key,
+)
+
+FINISHED = ("succeeded", "failed", "cancelled")
+ACTIVE = ("queued", "running")
+MAX_ID_LENGTH = 200  # ids we mint are short; longer ones are never looked up
+
+
+RUNS_PER_EXPERIMENT_CARD = 8
+
+
+@dataclass
+class ExperimentSummary:
+    experiment: Experiment
+    runs: list[ExperimentRun]
+    more_runs: bool
+
+    @property
+    def has_running(self) -> bool:
+        return any(run.status in ACTIVE for run in self.runs)
+
+
+def _valid_id(value: str) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH and "#" not in value
+
+
+def experiment_tenant(scope: AccessScope, experiment_id: str, what: str = "That experiment") -> str:
+    """The tenant whose experiment `experiment_id` the scope means.
+
+    A tenant admin or an API key means its own tenant's, always (no read needed). Staff may open any
+    tenant's experiment from a link: the id index says which tenants hold that id (one query); the
+    switcher's tenant wins when it is one of them.
+    """
+    scope.require(Can.TENANT_DATA)
+    if not _valid_id(experiment_id):
+        raise NotFound(f"{what} was not found.")
+    if not scope.is_staff:
+        return scope.require_tenant()
+    tenants = [
+        item.experiment_key.split("#", 1)[0] for item in Experiment.by_id.query(experiment_id, limit=20)
+    ]
+    if scope.tenant_id and (scope.tenant_id in tenants or not tenants):
+        return scope.tenant_id
+    if len(tenants) == 1:
+        return tenants[0]
+    if not tenants:
+        raise NotFound(f"{what} was not found.")
+    raise PermissionDenied(
+        "Several tenants have an experiment with this id: choose the tenant in the switcher first."
+    )
+
+
+def get_experiment(scope: AccessScope, experiment_id: str) -> Experiment:
+    tenant_id = experiment_tenant(scope, experiment_id)
+    return get_in_scope(scope, Experiment, experiment_key(tenant_id, experiment_id), what="That experiment")
+
+
+def get_run(scope: AccessScope, experiment_id: str, run_id: str) -> ExperimentRun:
+    """The run of the scope's tenant's experiment (one GetItem; staff: one query more)."""
+    tenant_id = experiment_tenant(scope, experiment_id, "That run")
+    if not _valid_id(run_id):
+        raise NotFound("That run was not found.")
+    return get_in_scope(
+        scope, ExperimentRun, experiment_key(tenant_id, experiment_id), run_id, what="That run"
+    )
+
+
+def _recent_runs(experiment: Experiment, limit: int) -> tuple[list[ExperimentRun], bool]:
+    # Run ids are time-ordered (ULIDs, or counters in the demo), so the newest come first backwards.
+    runs = list(ExperimentRun.query(experiment.experiment_key, scan_index_forward=False, limit=limit + 1))
+    return runs[:limit], len(runs) > limit
+
+
+def list_experiments(scope: AccessScope, *, cursor: str | None = None, limit: int = 10) -> Page:
+    """A page of the tenant's experiments, newest first, each with its latest runs.
+
+    One query for the page plus one per experiment: bounded by `limit`, whatever the volume.
+    """
+    scope.require(Can.TENANT_DATA)
+    tenant_id = scope.require_tenant()
+    query = partial(Experiment.by_tenant.query, tenant_id, scan_index_forward=False)
+    page = paginate(query, purpose=f"experiments:{tenant_id}", limit=limit, cursor=cursor)
+    summaries = []
+    for experiment in page.items:
+        runs, more = _recent_runs(experiment, RUNS_PER_EXPERIMENT_CARD)
+        summaries.append(ExperimentSummary(experiment, runs, more))
+    return Page(items=summaries, next_cursor=page.next_cursor)
+
+
+def experiment_summary(scope: AccessScope, experiment_id: str) -> ExperimentSummary:
+    experiment = get_experiment(scope, experiment_id)
+    runs, more = _recent_runs(experiment, RUNS_PER_EXPERIMENT_CARD)
+    return ExperimentSummary(experiment, runs, more)
+
+
+def list_runs(
+    scope: AccessScope, experiment_id: str, *, cursor: str | None = None, limit: int = 20
+) -> Page[ExperimentRun]:
+    experiment = get_experiment(scope, experiment_id)
+    query = partial(ExperimentRun.query, experiment.experiment_key, scan_index_forward=False)
+    return paginate(query, purpose=f"runs:{experiment.experiment_key}", limit=limit, cursor=cursor)
+
+
+def running_runs(scope: AccessScope, *, limit: int = 25) -> list[ExperimentRun]:
+    """Runs running now in every tenant (staff's all-tenant view), from the status GSI."""
+    scope.require(Can.RUN_PLATFORM)
+    return list(ExperimentRun.by_status.query("running", scan_index_forward=False, limit=limit))
+
+
+def latest_errors(scope: AccessScope, experiment_id: str, *, runs: int = 10, limit: int = 20) -> list:
+    """The newest error and critical lines across the experiment's latest runs that had any.
+
+    Reads only runs whose error counter is above zero, one severity GSI query per (run, severity):
+    at most 1 + 2 × `runs` queries.
+    """
+    recent, _more = _recent_runs(get_experiment(scope, experiment_id), runs)
+    floor = lines.live_floor()
+    found: list[RunLogLine] = []
+    for run in recent:
+        if not run.error_count:
+            continue
+        for severity in lines.ERROR_SEVERITIES:
+            found.extend(
+                RunLogLine.by_severity.query(
+                    lines.run_severity(run.run_key, severity),
+                    RunLogLine.sk > floor,
+                    scan_index_forward=False,
+                    limit=limit,
+                )
+            )
+    found.sort(key=lambda line: (int(line.ts_ms), line.sk), reverse=True)
+    return found[:limit]
+
 
 log = logging.getLogger(__name__)
 
+
 MAX_WINDOW = 500
+
+
 MAX_PAGES = 3
+
+
 SEARCH_PAGE = 1_000
+
+
 DOWNLOAD_PAGE = 1_000
-
-
-@dataclass(frozen=True)
-class LogFilters:
-    severity: str = ""  # minimum severity; "" = all
-    component: str = ""
-    text: str = ""
-
-    @classmethod
-    def from_params(cls, params: Any) -> LogFilters:
-        severity = (params.get("severity") or "").strip().lower()
-        if severity and severity not in SEVERITIES:
-            raise ValidationFailed("Unknown severity.", {"severity": f"one of {', '.join(SEVERITIES)}"})
-        if severity == SEVERITIES[0]:
-            severity = ""  # "debug and above" is everything
-        component = (params.get("component") or "").strip()
-        if "#" in component or len(component) > 64:
-            raise ValidationFailed("Unknown component.", {"component": "a component name"})
-        text = (params.get("q") or "").strip()[:200]
-        return cls(severity=severity, component=component, text=text)
-
-    @property
-    def active(self) -> bool:
-        return bool(self.severity or self.component or self.text)
-
-    def as_params(self) -> dict[str, str]:
-        params = {"severity": self.severity, "component": self.component, "q": self.text}
-        return {key: value for key, value in params.items() if value}
 
 
 @dataclass
@@ -78,14 +205,6 @@ class Window:
     position: str | None  # where the next window in the same direction starts
     complete: bool  # nothing more matched beyond `position` when this was read
     queries: int = 0
-
-
-def check_position(value: str | None, name: str) -> str | None:
-    if not value:
-        return None
-    if not lines.is_sort_key(value):
-        raise ValidationFailed("That log position is not valid; reload the page.", {name: "invalid"})
-    return value
 
 
 def _sources(key: str, filters: LogFilters) -> list[tuple[Any, str, Any]]:
@@ -293,9 +412,7 @@ def download(scope: AccessScope, experiment_id: str, run_id: str, fmt: str) -> D
     return Download(f"{run_id}.{extension}", DOWNLOAD_FORMATS[fmt], chunks())
 
 
-# --- the live viewer's poll ------------------------------------------------------------------------
-
-TAIL_SALT = "logs:tail"
+TAIL_SALT = "experiments:tail"
 
 
 def tail_token(run: ExperimentRun) -> str:
@@ -351,3 +468,65 @@ def poll(
             final = run_ended(key)
             finished = final is not None
     return Poll(window=window, finished=finished, final_status=final)
+
+
+# --- an experiment's lines across its runs (the JSON API) ---
+
+
+
+def _condition(filters: LogFilters):
+    return all_of(
+        [
+            RunLogLine.severity.is_in(*lines.severities_at_or_above(filters.severity))
+            if filters.severity
+            else None,
+            RunLogLine.component == filters.component if filters.component else None,
+            lines.text_matches(filters.text) if filters.text else None,
+        ]
+    )
+
+
+def list_lines(
+    scope: AccessScope,
+    experiment_id: str,
+    filters: LogFilters,
+    *,
+    run_id: str | None = None,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> Page[RunLogLine]:
+    """Oldest first. With `run_id`, the run's own keys and GSIs serve the filters; across runs the
+    experiment GSI is read with the filters applied by DynamoDB, at most `MAX_PAGES` pages a call."""
+    if run_id:
+        run = get_run(scope, experiment_id, run_id)
+        purpose = f"logs:run:{run.run_key}:{sorted(filters.as_params().items())}"
+        start = decode_cursor(cursor, purpose)
+        window = tail(run.run_key, filters, start["after"] if start else None, limit=limit)
+        next_cursor = None if window.complete else encode_cursor({"after": window.position}, purpose)
+        return Page(items=window.lines, next_cursor=next_cursor)
+
+    experiment = get_experiment(scope, experiment_id)
+    purpose = f"logs:experiment:{experiment.experiment_key}:{sorted(filters.as_params().items())}"
+    condition = _condition(filters)
+    query = partial(
+        RunLogLine.by_experiment.query,
+        experiment.experiment_key,
+        RunLogLine.sk > lines.live_floor(),
+        filter_condition=condition,
+    )
+    return bounded_page(
+        query,
+        RunLogLine,
+        purpose=purpose,
+        limit=limit,
+        cursor=cursor,
+        page_size=SEARCH_PAGE if condition is not None else limit,
+        max_calls=MAX_PAGES,
+    )
+
+
+def latest_experiments(scope: AccessScope, limit: int = 5) -> list[Experiment]:
+    """The scope's tenant's newest experiments (one query): the home page's card."""
+    scope.require(Can.TENANT_DATA)
+    tenant_id = scope.require_tenant()
+    return list(Experiment.by_tenant.query(tenant_id, scan_index_forward=False, limit=limit))

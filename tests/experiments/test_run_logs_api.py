@@ -7,7 +7,9 @@ import pytest
 from dashboard.accounts.models import AuditEvent
 from dashboard.core import clock
 from dashboard.dynamo import metrics
-from dashboard.logs.models import SEVERITIES
+from dashboard.experiments import queries
+from dashboard.experiments.inputs import LogFilters
+from dashboard.experiments.models import SEVERITIES
 
 COMPONENTS = ("trainer", "data", "gpu")
 
@@ -82,11 +84,10 @@ def test_the_text_search_ignores_case(acme_api, make_experiment, make_run, write
 
 
 def test_filters_are_served_by_bounded_queries_never_a_scan(mixed_run):
-    from dashboard.logs import reading
 
     run, _specs = mixed_run
     with metrics.track() as stats:
-        window = reading.tail(run.run_key, reading.LogFilters(severity="info"), None, limit=50)
+        window = queries.tail(run.run_key, LogFilters(severity="info"), None, limit=50)
     assert set(stats.operations) == {"Query"}
     assert stats.calls == window.queries <= 4
 

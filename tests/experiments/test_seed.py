@@ -5,9 +5,9 @@ from types import SimpleNamespace
 
 from dashboard.core import clock
 from dashboard.core.seeding import SeedContext
+from dashboard.experiments import demo
+from dashboard.experiments.models import Experiment, ExperimentRun, RunLogLine
 from dashboard.flows.models import Project
-from dashboard.logs import seed
-from dashboard.logs.models import Experiment, ExperimentRun, RunLogLine
 from tests.conftest import unique
 
 
@@ -42,7 +42,7 @@ def _snapshot(tenant_id: str) -> list:
 
 def test_it_seeds_runs_in_every_state_with_logs_and_matching_counters():
     tenant_id = unique("seedlogs").replace("_", "")
-    seed.seed(_context(tenant_id, clock.now()))
+    demo.seed(_context(tenant_id, clock.now()))
     _experiments, runs, all_lines = _snapshot(tenant_id)
     assert {run.status for run in runs} == {"running", "queued", "succeeded", "failed", "cancelled"}
     for run in runs:
@@ -62,7 +62,7 @@ def test_it_seeds_runs_in_every_state_with_logs_and_matching_counters():
 def test_the_same_random_seed_writes_the_same_logs():
     moment = clock.now()
     first, second = unique("seeda").replace("_", ""), unique("seedb").replace("_", "")
-    seed.seed(_context(first, moment))
-    seed.seed(_context(second, moment))
+    demo.seed(_context(first, moment))
+    demo.seed(_context(second, moment))
     a_lines, b_lines = _snapshot(first)[2], _snapshot(second)[2]
     assert [(line.sk, line.message) for line in a_lines] == [(line.sk, line.message) for line in b_lines]

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dashboard.core import clock
-from dashboard.logs.models import LOG_TTL_DAYS, SEVERITIES, RunLogLine, experiment_key, run_key
+from dashboard.experiments.models import LOG_TTL_DAYS, SEVERITIES, RunLogLine, experiment_key, run_key
 
 END_TIEBREAK = "~end"
 SK_PATTERN = re.compile(r"^\d{13}#(\d{10}|d\d{4}[0-9a-f]{12}|~end)$")
@@ -54,7 +54,7 @@ def is_sort_key(value: str) -> bool:
 
 
 def expiry_for(ts_ms: int) -> datetime:
-    """A line lives 30 days from its own timestamp, so the oldest live key is known without reading."""
+    """A line lives 30 days from its own timestamp, so the oldest live key is known without queries."""
     return datetime.fromtimestamp(ts_ms / 1000, UTC) + RETENTION
 
 

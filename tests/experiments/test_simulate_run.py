@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from dashboard.logs.models import ExperimentRun, RunLogLine
+from dashboard.experiments.models import ExperimentRun, RunLogLine
 
 
 def test_it_writes_a_run_that_ends_as_asked(make_experiment):

@@ -11,9 +11,9 @@ from django.test import Client
 from dashboard.accounts.api_keys import create_key
 from dashboard.accounts.scope import API, STAFF, AccessScope
 from dashboard.core import clock
+from dashboard.experiments import services
+from dashboard.experiments.models import Experiment, ExperimentRun
 from dashboard.flows.models import Project
-from dashboard.logs import ingest, services
-from dashboard.logs.models import Experiment, ExperimentRun
 from tests.conftest import unique
 
 STAFF_SCOPE = AccessScope(role=STAFF, actor_id="usr_test_staff", actor_label="staff", tenant_id=None)
@@ -45,10 +45,10 @@ def make_run() -> Callable[..., ExperimentRun]:
 
 
 @pytest.fixture
-def write() -> Callable[..., ingest.IngestResult]:
+def write() -> Callable[..., services.IngestResult]:
     """Write lines through the ingestion service: `write(run, [("info", "message", ts_ms, seq), …])`."""
 
-    def write_lines(run: ExperimentRun, specs: list, component: str = "trainer") -> ingest.IngestResult:
+    def write_lines(run: ExperimentRun, specs: list, component: str = "trainer") -> services.IngestResult:
         batch = []
         for spec in specs:
             severity, message, ts_ms, *rest = spec
@@ -62,7 +62,7 @@ def write() -> Callable[..., ingest.IngestResult]:
             if rest and rest[0] is not None:
                 line["seq"] = rest[0]
             batch.append(line)
-        return ingest.ingest(api_scope(run.tenant_id), run.experiment_id, batch)
+        return services.ingest(api_scope(run.tenant_id), run.experiment_id, batch)
 
     return write_lines
 

@@ -11,9 +11,9 @@ from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import Can
 from dashboard.core.http import render_page, wants_partial
-from dashboard.logs import reading, services
-from dashboard.logs.models import SEVERITIES
-from dashboard.logs.reading import LogFilters
+from dashboard.experiments import queries
+from dashboard.experiments.inputs import LogFilters
+from dashboard.experiments.models import SEVERITIES
 
 WINDOW = 200
 
@@ -23,17 +23,19 @@ def experiments(request: HttpRequest) -> HttpResponse:
     scope = request.scope
     if scope.sees_all_tenants:
         return render(
-            request, "logs/experiments.html", {"all_tenants": True, "running": services.running_runs(scope)}
+            request,
+            "experiments/experiments.html",
+            {"all_tenants": True, "running": queries.running_runs(scope)},
         )
-    page = services.list_experiments(scope, cursor=request.GET.get("cursor"))
-    return render_page(request, "logs/experiments.html", {"page": page}, partial="experiment_list")
+    page = queries.list_experiments(scope, cursor=request.GET.get("cursor"))
+    return render_page(request, "experiments/experiments.html", {"page": page}, partial="experiment_list")
 
 
 @scoped(Can.TENANT_PAGES)
 def experiment_card(request: HttpRequest, experiment_id: str) -> HttpResponse:
     """One experiment's runs, polled while any of them is running."""
-    summary = services.experiment_summary(request.scope, experiment_id)
-    response = render(request, "logs/experiments.html#experiment_card", {"summary": summary})
+    summary = queries.experiment_summary(request.scope, experiment_id)
+    response = render(request, "experiments/experiments.html#experiment_card", {"summary": summary})
     if not summary.has_running:
         return HttpResponseStopPolling(response.content)
     return response
@@ -42,16 +44,16 @@ def experiment_card(request: HttpRequest, experiment_id: str) -> HttpResponse:
 @scoped(Can.TENANT_PAGES)
 def experiment(request: HttpRequest, experiment_id: str) -> HttpResponse:
     scope = request.scope
-    experiment = services.get_experiment(scope, experiment_id)
-    runs = services.list_runs(scope, experiment_id, cursor=request.GET.get("cursor"))
+    experiment = queries.get_experiment(scope, experiment_id)
+    runs = queries.list_runs(scope, experiment_id, cursor=request.GET.get("cursor"))
     context = {"experiment": experiment, "page": runs}
     if not wants_partial(request):
-        context["errors"] = services.latest_errors(scope, experiment_id)
-    return render_page(request, "logs/experiment.html", context, partial="runs")
+        context["errors"] = queries.latest_errors(scope, experiment_id)
+    return render_page(request, "experiments/experiment.html", context, partial="runs")
 
 
 def _viewer_url(experiment_id: str, run_id: str, filters: LogFilters, **params) -> str:
-    url = reverse("logs:run_logs", args=[experiment_id, run_id])
+    url = reverse("experiments:run_logs", args=[experiment_id, run_id])
     query = {**filters.as_params(), **{key: value for key, value in params.items() if value}}
     return f"{url}?{urlencode(query)}" if query else url
 
@@ -62,7 +64,7 @@ def run_logs(request: HttpRequest, experiment_id: str, run_id: str) -> HttpRespo
     filters = LogFilters.from_params(request.GET)
     if wants_partial(request) and "after" in request.GET:
         return _poll(request, experiment_id, run_id, filters)
-    run, window = reading.run_logs(
+    run, window = queries.run_logs(
         request.scope,
         experiment_id,
         run_id,
@@ -79,23 +81,23 @@ def run_logs(request: HttpRequest, experiment_id: str, run_id: str) -> HttpRespo
         "earlier_url": _earlier_url(experiment_id, run_id, filters, window),
     }
     if wants_partial(request) and "before" in request.GET:
-        return render_page(request, "logs/run_logs.html", context, partial="earlier")
-    live = run.status in services.ACTIVE
+        return render_page(request, "experiments/run_logs.html", context, partial="earlier")
+    live = run.status in queries.ACTIVE
     context["tail_url"] = (
         _viewer_url(
             experiment_id,
             run_id,
             filters,
             after=window.lines[-1].sk if window.lines else "",
-            t=reading.tail_token(run),
+            t=queries.tail_token(run),
         )
         if live
         else None
     )
     context["live"] = live
     if not wants_partial(request):
-        context["experiment"] = services.get_experiment(request.scope, experiment_id)
-    return render_page(request, "logs/run_logs.html", context, partial="viewer")
+        context["experiment"] = queries.get_experiment(request.scope, experiment_id)
+    return render_page(request, "experiments/run_logs.html", context, partial="viewer")
 
 
 def _earlier_url(experiment_id: str, run_id: str, filters: LogFilters, window) -> str | None:
@@ -106,7 +108,7 @@ def _earlier_url(experiment_id: str, run_id: str, filters: LogFilters, window) -
 
 def _poll(request: HttpRequest, experiment_id: str, run_id: str, filters: LogFilters) -> HttpResponse:
     token = request.GET.get("t", "")
-    result = reading.poll(
+    result = queries.poll(
         request.scope,
         experiment_id,
         run_id,
@@ -132,7 +134,7 @@ def _poll(request: HttpRequest, experiment_id: str, run_id: str, filters: LogFil
         ),
         "live": not result.finished,
     }
-    response = render(request, "logs/run_logs.html#poll", context)
+    response = render(request, "experiments/run_logs.html#poll", context)
     if not result.finished:
         return response
     stop = HttpResponseStopPolling(response.content)
@@ -141,7 +143,7 @@ def _poll(request: HttpRequest, experiment_id: str, run_id: str, filters: LogFil
 
 @scoped(Can.TENANT_PAGES)
 def download(request: HttpRequest, experiment_id: str, run_id: str) -> StreamingHttpResponse:
-    result = reading.download(request.scope, experiment_id, run_id, request.GET.get("format", "ndjson"))
+    result = queries.download(request.scope, experiment_id, run_id, request.GET.get("format", "ndjson"))
     response = StreamingHttpResponse(result.chunks, content_type=result.content_type)
     response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
     return response

@@ -1,4 +1,4 @@
-"""OTLP log records → run log lines, written through `dashboard.logs.ingest.ingest` per experiment.
+"""OTLP log records → run log lines, written through `dashboard.experiments.ingest.ingest` per experiment.
 
 Mapping:
 - run: `diatonic.experiment_id` and `diatonic.run_id`, on the record or else on its resource;
@@ -34,7 +34,7 @@ from dashboard.accounts.scope import AccessScope
 from dashboard.core import clock
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.otlp import any_value, as_text, attributes
-from dashboard.logs import ingest
+from dashboard.experiments import services
 
 EXPERIMENT_KEY = "diatonic.experiment_id"
 RUN_KEY = "diatonic.run_id"
@@ -108,8 +108,8 @@ def line_of(record: Any, resource: dict[str, Any], scope_name: str) -> tuple[str
         "run_id": as_text(run_id) if run_id is not None else None,
         "ts": time_ns // 1_000_000,
         "severity": severity(record.severity_number, record.severity_text),
-        "component": as_text(component).replace("#", "-")[: ingest.MAX_COMPONENT],
-        "message": _cut(as_text(_body(record)), ingest.MAX_MESSAGE),
+        "component": as_text(component).replace("#", "-")[: services.MAX_COMPONENT],
+        "message": _cut(as_text(_body(record)), services.MAX_MESSAGE),
     }
     if attrs:
         line["fields"] = {key: _cut(value, FIELD_TEXT_LIMIT) for key, value in attrs.items()}
@@ -142,8 +142,8 @@ def accept(scope: AccessScope, request: Any) -> Acceptance:
                     continue
                 by_experiment[experiment_id].append(line)
     for experiment_id, lines in by_experiment.items():
-        for start in range(0, len(lines), ingest.MAX_BATCH):
-            _write(scope, experiment_id, lines[start : start + ingest.MAX_BATCH], result)
+        for start in range(0, len(lines), services.MAX_BATCH):
+            _write(scope, experiment_id, lines[start : start + services.MAX_BATCH], result)
     return result
 
 
@@ -152,7 +152,7 @@ def _write(scope: AccessScope, experiment_id: str, lines: list[dict[str, Any]], 
         if not lines:
             return
         try:
-            outcome = ingest.ingest(scope, experiment_id, {"lines": lines})
+            outcome = services.ingest(scope, experiment_id, {"lines": lines})
         except (NotFound, PermissionDenied):
             result.reject(f"experiment {experiment_id[:80]} is not one of this key's tenant", len(lines))
             return

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from dashboard.logs import reading, services
-from tests.logs.conftest import api_scope
+from dashboard.experiments import queries, services
+from tests.experiments.conftest import api_scope
 
 HTMX = {"HX-Request": "true"}
 
@@ -47,9 +47,9 @@ def test_it_shows_the_runs_lines_newest_at_the_bottom(acme_admin, make_experimen
 
 def test_structured_fields_are_expandable(acme_admin, make_experiment, make_run, base_ms):
     run = make_run(make_experiment())
-    from dashboard.logs import ingest
+    from dashboard.experiments import services
 
-    ingest.ingest(
+    services.ingest(
         api_scope("acme"),
         run.experiment_id,
         {
@@ -92,16 +92,16 @@ def test_lines_written_while_a_poll_is_in_flight_arrive_with_the_next_poll(
     run = make_run(make_experiment())
     write(run, [("info", "before", base_ms, 0)])
     tail = _tail_url(acme_admin.get(_url(run)).content)
-    original = reading.tail
+    original = queries.tail
 
     def tail_then_write(*args, **kwargs):
         window = original(*args, **kwargs)  # the poll's query has run; its response is not out yet
         write(run, [("info", "during, same ms", base_ms, 1), ("info", "during", base_ms + 2, 2)])
         return window
 
-    monkeypatch.setattr(reading, "tail", tail_then_write)
+    monkeypatch.setattr(queries, "tail", tail_then_write)
     first = _poll(acme_admin, tail)
-    monkeypatch.setattr(reading, "tail", original)
+    monkeypatch.setattr(queries, "tail", original)
     assert _messages(first.content) == []
     second = _poll(acme_admin, _tail_url(first.content))
     assert _messages(second.content) == ["during, same ms", "during"]
@@ -110,7 +110,7 @@ def test_lines_written_while_a_poll_is_in_flight_arrive_with_the_next_poll(
 def test_the_cursor_never_skips_or_repeats_a_line_across_many_polls(
     acme_admin, make_experiment, make_run, write, base_ms, monkeypatch
 ):
-    monkeypatch.setattr("dashboard.logs.views.WINDOW", 7)  # small windows: many polls, many boundaries
+    monkeypatch.setattr("dashboard.experiments.views.WINDOW", 7)  # small windows: many polls, many boundaries
     run = make_run(make_experiment())
     tail = _tail_url(acme_admin.get(_url(run)).content)
     written, shown, seq = [], [], 0
@@ -202,7 +202,7 @@ def test_filters_show_exactly_the_matching_lines(
 
 
 def test_load_earlier_pages_upward(acme_admin, make_experiment, make_run, write, base_ms, monkeypatch):
-    monkeypatch.setattr("dashboard.logs.views.WINDOW", 4)
+    monkeypatch.setattr("dashboard.experiments.views.WINDOW", 4)
     run = make_run(make_experiment())
     write(run, [("info", f"l{i}", base_ms + i, i) for i in range(10)])
     content = acme_admin.get(_url(run)).content
@@ -270,21 +270,21 @@ def test_a_download_cut_by_the_database_says_so_at_its_end(
 ):
     from botocore.exceptions import EndpointConnectionError
 
-    from dashboard.logs.models import RunLogLine
+    from dashboard.experiments.models import RunLogLine
 
-    monkeypatch.setattr(reading, "DOWNLOAD_PAGE", 5)
+    monkeypatch.setattr(queries, "DOWNLOAD_PAGE", 5)
     run = make_run(make_experiment())
     write(run, [("info", f"line {n}", base_ms + n, n) for n in range(12)])
     events = RunLogLine._get_connection().connection.client.meta.events
-    queries = []
+    calls = []
 
     def fail_after_the_first_page(**kwargs):
-        queries.append(1)
-        if len(queries) > 1:
+        calls.append(1)
+        if len(calls) > 1:
             raise EndpointConnectionError(endpoint_url="http://dynamodb")
 
     for fmt, cut in (("ndjson", '"code": "download_cut"'), ("text", "!! download cut after 5 lines")):
-        queries.clear()
+        calls.clear()
         events.register("before-send.dynamodb.Query", fail_after_the_first_page)
         try:
             response = acme_admin.get(f"{_url(run)}download/", {"format": fmt})
@@ -301,7 +301,7 @@ def test_a_download_answers_503_when_the_database_fails_before_the_first_line(
 ):
     from botocore.exceptions import EndpointConnectionError
 
-    from dashboard.logs.models import RunLogLine
+    from dashboard.experiments.models import RunLogLine
 
     run = make_run(make_experiment())
     write(run, [("info", "only line", base_ms, 1)])

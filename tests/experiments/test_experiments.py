@@ -1,7 +1,7 @@
 """The experiments page (/experiments/) and its per-experiment status polling."""
 
-from dashboard.logs import services
-from tests.logs.conftest import api_scope
+from dashboard.experiments import services
+from tests.experiments.conftest import api_scope
 
 HTMX = {"HX-Request": "true"}
 

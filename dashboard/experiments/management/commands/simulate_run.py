@@ -11,10 +11,10 @@ from dashboard.accounts.scope import API, AccessScope
 from dashboard.core import clock
 from dashboard.core.errors import DashboardError
 from dashboard.dynamo.commands import database_errors_as_sentences
-from dashboard.flows.models import Project
-from dashboard.logs import ingest, services
-from dashboard.logs.generator import run_story
-from dashboard.logs.models import Experiment
+from dashboard.experiments import queries, services
+from dashboard.experiments.demo import run_story
+from dashboard.experiments.models import Experiment
+from dashboard.flows import services as flows
 
 
 class Command(BaseCommand):
@@ -60,7 +60,7 @@ class Command(BaseCommand):
                 "message": event.message,
                 "fields": event.fields,
             }
-            ingest.ingest(scope, experiment.experiment_id, line)
+            services.ingest(scope, experiment.experiment_id, line)
             if options["verbosity"] > 1:
                 self.stdout.write(f"{event.severity:<8} [{event.component}] {event.message}")
             if options["interval"] > 0:
@@ -70,11 +70,11 @@ class Command(BaseCommand):
 
     def _experiment(self, scope: AccessScope, tenant_id: str, experiment_id: str | None) -> Experiment:
         if experiment_id:
-            return services.get_experiment(scope, experiment_id)
+            return queries.get_experiment(scope, experiment_id)
         newest = list(Experiment.by_tenant.query(tenant_id, scan_index_forward=False, limit=1))
         if newest:
             return newest[0]
-        projects = list(Project.by_tenant.query(tenant_id, scan_index_forward=False, limit=1))
+        projects = flows.list_projects(scope, limit=1).items
         if not projects:
             raise CommandError(f"Tenant {tenant_id} has no project; run `manage.py seed_demo` first.")
         return services.create_experiment(

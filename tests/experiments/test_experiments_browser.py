@@ -2,8 +2,8 @@
 
 import pytest
 
-from dashboard.logs import services
-from tests.logs.conftest import api_scope
+from dashboard.experiments import services
+from tests.experiments.conftest import api_scope
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ import json
 from django import template
 
 from dashboard.core import clock
-from dashboard.logs import lines
+from dashboard.experiments import lines
 
 register = template.Library()
 

@@ -1,0 +1,334 @@
+"""The experiments area's writes: experiments, runs (start, finish) and batches of log lines.
+
+Batch ingestion of log lines: validate everything first, then write idempotently.
+
+Writes go in transactions of at most 100 items and about 3 MB (DynamoDB refuses a transaction over
+4 MB; a message's case-folded copy can be three times its size): the lines of a chunk (each a put conditioned on its
+key not existing yet) plus one counter update per run touched (atomic ADD of lines, errors,
+warnings). A line already stored (a retry) fails its condition and cancels the transaction; the
+chunk is then written again without the lines DynamoDB named, so a retry never duplicates a line
+and never counts one twice. Chunks of a batch commit one after another: if a request dies half
+way, its retry skips the chunks that landed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from dashboard.accounts import audit
+from dashboard.accounts.scope import AccessScope, Can
+from dashboard.core import clock
+from dashboard.core.errors import Conflict, NotFound, ValidationFailed
+from dashboard.core.ids import new_id
+from dashboard.dynamo import base
+from dashboard.dynamo.transactions import cancellation_codes, commit, condition_failed
+from dashboard.experiments import lines
+from dashboard.experiments.inputs import clean_line, parse_batch
+from dashboard.experiments.models import Experiment, ExperimentRun, RunLogLine, experiment_key
+from dashboard.experiments.queries import ACTIVE, FINISHED, get_experiment, get_run
+from dashboard.flows import services as flows
+
+RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
+
+
+def create_experiment(
+    scope: AccessScope, project_id: str, name: str, description: str = "", experiment_id: str | None = None
+) -> Experiment:
+    """A new experiment in a project of the scope's tenant. A client-chosen id makes a retry harmless."""
+    scope.require(Can.TENANT_DATA)
+    name = (name or "").strip() if isinstance(name, str) else ""
+    if not name or len(name) > 120:
+        raise ValidationFailed("The experiment needs a name.", {"name": "1–120 characters."})
+    if not isinstance(description, str) or len(description) > 2000:
+        raise ValidationFailed(
+            "The description is not valid.", {"description": "text of at most 2,000 characters"}
+        )
+    if experiment_id is not None and not (
+        isinstance(experiment_id, str) and RUN_ID_PATTERN.match(experiment_id)
+    ):
+        raise ValidationFailed(
+            "The experiment id is not valid.", {"experiment_id": "1–80 letters, digits, or _ . : - (no #)."}
+        )
+    if not isinstance(project_id, str) or not project_id:
+        raise ValidationFailed("Name the project.", {"project_id": "required"})
+    project = flows.get_project(scope, project_id)
+    experiment_id = experiment_id or new_id("exp")
+    experiment = Experiment(
+        experiment_key=experiment_key(project.tenant_id, experiment_id),
+        experiment_id=experiment_id,
+        project_id=project_id,
+        tenant_id=project.tenant_id,
+        name=name,
+        description=description.strip(),
+        created_by=scope.actor_id,
+        created_at=clock.now(),
+    )
+    event = audit.build_event(
+        scope,
+        "experiment.create",
+        "experiment",
+        experiment.experiment_id,
+        tenant_id=project.tenant_id,
+        changes={"name": name},
+    )
+
+    def build(tx: TransactWrite) -> None:
+        tx.save(experiment, condition=Experiment.experiment_key.does_not_exist())
+        tx.save(event)
+
+    try:
+        commit(build, "An experiment with this id exists already.")
+    except Conflict:
+        existing = Experiment.get(experiment.experiment_key)  # the tenant's own: keys carry the tenant
+        if (existing.project_id, existing.name) != (project_id, name):
+            raise Conflict(
+                "This experiment id is taken; choose another.", {"experiment_id": "taken"}
+            ) from None
+        return existing  # a retry of the same creation
+    return experiment
+
+
+def start_run(
+    scope: AccessScope,
+    experiment_id: str,
+    *,
+    name: str = "",
+    parameters: dict[str, Any] | None = None,
+    run_id: str | None = None,
+) -> ExperimentRun:
+    """A new running run. A client-chosen `run_id` makes the call safe to retry."""
+    experiment = get_experiment(scope, experiment_id)
+    if run_id is not None and not (isinstance(run_id, str) and RUN_ID_PATTERN.match(run_id)):
+        raise ValidationFailed(
+            "The run id is not valid.", {"run_id": "1–80 letters, digits, or _ . : - (no #)."}
+        )
+    if parameters is not None and not isinstance(parameters, dict):
+        raise ValidationFailed("Parameters must be an object.", {"parameters": "a JSON object"})
+    run = ExperimentRun(
+        experiment_key=experiment.experiment_key,
+        experiment_id=experiment_id,
+        run_id=run_id or new_id("run"),
+        tenant_id=experiment.tenant_id,
+        name=(name or "").strip()[:120],
+        status="running",
+        started_at=clock.now(),
+        parameters=parameters or None,
+    )
+    event = audit.build_event(
+        scope,
+        "run.start",
+        "run",
+        f"{experiment_id}/{run.run_id}",
+        tenant_id=experiment.tenant_id,
+        changes={"status": "running"},
+    )
+    try:
+        with base.transact_write() as tx:
+            tx.save(run, condition=ExperimentRun.run_id.does_not_exist())
+            tx.save(event)
+    except TransactWriteError as exc:
+        if not condition_failed(exc):
+            raise
+        return ExperimentRun.get(experiment.experiment_key, run.run_id)  # a retry: the run exists already
+    return run
+
+
+def finish_run(scope: AccessScope, experiment_id: str, run_id: str, status: str) -> ExperimentRun:
+    """Mark the run finished and write its closing log line, together.
+
+    The closing line (tiebreak `~end`, `final_status` set) lets the live viewer learn that the run
+    ended from the same single query that brings it new lines.
+    """
+    if status not in FINISHED:
+        raise ValidationFailed(
+            "A run finishes as succeeded, failed or cancelled.", {"status": f"one of {', '.join(FINISHED)}"}
+        )
+    run = get_run(scope, experiment_id, run_id)
+    if run.status in FINISHED:
+        if run.status == status:
+            return run  # a retry of the same finish
+        raise Conflict(f"This run already finished as {run.status}.")
+    now = clock.now()
+    ts_ms = clock.epoch_ms(now)
+    closing = lines.closing(run, status, ts_ms)
+    event = audit.build_event(
+        scope,
+        "run.finish",
+        "run",
+        f"{experiment_id}/{run_id}",
+        tenant_id=run.tenant_id,
+        changes={"status": f"{run.status} → {status}"},
+    )
+    try:
+        with base.transact_write() as tx:
+            tx.update(
+                run,
+                actions=[
+                    ExperimentRun.status.set(status),
+                    ExperimentRun.finished_at.set(now),
+                    ExperimentRun.line_count.add(1),
+                    ExperimentRun.components.add({"run"}),
+                ],
+                condition=ExperimentRun.status.is_in(*ACTIVE),
+            )
+            tx.save(closing, condition=RunLogLine.sk.does_not_exist())
+            tx.save(event)
+    except TransactWriteError as exc:
+        raise Conflict("This run changed meanwhile (it may have finished already); reload it.") from exc
+    run.refresh()
+    return run
+
+
+# --- batches of log lines ---
+
+
+TRANSACTION_ITEMS = 100
+
+
+TRANSACTION_BYTES = 3_000_000
+
+
+CONFLICT_RETRIES = 6
+
+
+@dataclass
+class IngestResult:
+    accepted: int
+    written: int
+
+    @property
+    def duplicates(self) -> int:
+        return self.accepted - self.written
+
+
+def _runs_of(experiment: Experiment, run_ids: set[str]) -> dict[str, ExperimentRun]:
+    found = ExperimentRun.batch_get([(experiment.experiment_key, run_id) for run_id in run_ids])
+    return {run.run_id: run for run in found}
+
+
+def _size(line: RunLogLine) -> int:
+    """A generous estimate of the line's size as DynamoDB counts it (UTF-8 names and values)."""
+    text = (line.message, line.message_folded or "", line.run_key, line.run_component, line.run_severity)
+    fields = json.dumps(line.fields, ensure_ascii=False) if line.fields else ""
+    return sum(len(part.encode("utf-8", "surrogatepass")) for part in (*text, fields)) + 400
+
+
+def _build(experiment: Experiment, position: int, line: dict[str, Any]) -> RunLogLine:
+    if line["seq"] is not None:
+        tiebreak = lines.seq_tiebreak(line["seq"])
+    else:
+        tiebreak = lines.derived_tiebreak(position, {k: v for k, v in line.items() if k != "seq"})
+    return lines.build(
+        run_id=line["run_id"],
+        experiment_id=experiment.experiment_id,
+        tenant_id=experiment.tenant_id,
+        ts_ms=line["ts_ms"],
+        tiebreak=tiebreak,
+        severity=line["severity"],
+        component=line["component"],
+        message=line["message"],
+        fields=line["fields"],
+    )
+
+
+def ingest(scope: AccessScope, experiment_id: str, payload: Any) -> IngestResult:
+    """Validate the whole batch (errors named by 1-based line number), then write it."""
+    experiment = get_experiment(scope, experiment_id)
+    raw_lines = parse_batch(payload)
+    now_ms = clock.epoch_ms()
+    cleaned: list[dict[str, Any]] = []
+    errors: dict[str, str] = {}
+    for number, raw in enumerate(raw_lines, start=1):
+        line, problems = clean_line(raw, now_ms)
+        if problems:
+            errors[f"line {number}"] = "; ".join(problems)
+        else:
+            cleaned.append(line)
+    if not errors:
+        runs = _runs_of(experiment, {line["run_id"] for line in cleaned})
+        for number, line in enumerate(cleaned, start=1):
+            if line["run_id"] not in runs:
+                errors[f"line {number}"] = f"run_id {line['run_id']} is not a run of this experiment"
+    if errors:
+        raise ValidationFailed(
+            f"{len(errors)} of {len(raw_lines)} lines are not valid; nothing was written.", errors
+        )
+    built = [_build(experiment, pos, line) for pos, line in enumerate(cleaned)]
+    unique = list({(line.run_key, line.sk): line for line in built}.values())
+    written = 0
+    chunk: list[RunLogLine] = []
+    chunk_bytes = 0
+    for line in unique:
+        size = _size(line)
+        runs_after = len({item.run_id for item in chunk} | {line.run_id})
+        if chunk and (
+            len(chunk) + 1 + runs_after > TRANSACTION_ITEMS or chunk_bytes + size > TRANSACTION_BYTES
+        ):
+            written += _write_chunk(experiment, chunk)
+            chunk, chunk_bytes = [], 0
+        chunk.append(line)
+        chunk_bytes += size
+    if chunk:
+        written += _write_chunk(experiment, chunk)
+    return IngestResult(accepted=len(raw_lines), written=written)
+
+
+def _write_chunk(experiment: Experiment, chunk: list[RunLogLine]) -> int:
+    """Write the chunk's new lines and their counters in one transaction; return how many were new."""
+    pending = list(chunk)
+    attempt = 0
+    while pending:
+        per_run: dict[str, Counter] = {}
+        components: dict[str, set[str]] = {}
+        for line in pending:
+            components.setdefault(line.run_id, set()).add(line.component)
+            counts = per_run.setdefault(line.run_id, Counter())
+            counts["lines"] += 1
+            if line.severity in lines.ERROR_SEVERITIES:
+                counts["errors"] += 1
+            elif line.severity == "warning":
+                counts["warnings"] += 1
+        try:
+            with base.transact_write() as tx:
+                for line in pending:
+                    tx.save(line, condition=RunLogLine.sk.does_not_exist())
+                for run_id, counts in per_run.items():
+                    actions = [
+                        ExperimentRun.line_count.add(counts["lines"]),
+                        ExperimentRun.components.add(components[run_id]),
+                    ]
+                    if counts["errors"]:
+                        actions.append(ExperimentRun.error_count.add(counts["errors"]))
+                    if counts["warnings"]:
+                        actions.append(ExperimentRun.warning_count.add(counts["warnings"]))
+                    tx.update(
+                        ExperimentRun(experiment.experiment_key, run_id),
+                        actions=actions,
+                        condition=ExperimentRun.run_id.exists(),
+                    )
+            return len(pending)
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if any(code == "ConditionalCheckFailed" for code in codes[len(pending) :]):
+                raise NotFound("A run of this batch no longer exists.") from exc
+            existing = {i for i, code in enumerate(codes[: len(pending)]) if code == "ConditionalCheckFailed"}
+            if existing:
+                # Retried lines are already stored (and counted): write only the others.
+                pending = [line for i, line in enumerate(pending) if i not in existing]
+                continue
+            attempt += 1
+            if attempt >= CONFLICT_RETRIES or not any(
+                code in ("TransactionConflict", "ThrottlingError") for code in codes
+            ):
+                raise
+            # Another batch is updating the same run counter right now: back off and try again.
+            time.sleep(0.05 * 2**attempt)
+    return 0
