@@ -105,7 +105,7 @@ def start(
     data_dir: Path | None = None,
     log_path: Path | None = None,
     detach: bool = False,
-    timeout: float = 60,
+    timeout: float = 180,  # a busy CI machine starts the JVM slowly
 ) -> subprocess.Popen:
     """Start the engine; in memory when `data_dir` is None. Returns once it answers."""
     java = java_binary()

@@ -103,7 +103,6 @@ def test_in_the_browser_staff_add_a_person(page_as, people):
     page.click("text=Add person")
     assert "can sign in now as Tenant admin" in page.locator(".flash").inner_text()
     assert page.locator("tr", has_text=email).locator(".badge").inner_text() == "active"
-    page.screenshot(path="/tmp/users.png", full_page=True)
 
 
 @pytest.mark.browser
@@ -218,7 +217,6 @@ def test_in_the_browser_staff_rename_and_promote_a_person(page_as, people):
     page.fill("#id_name", "Priya Promoted")
     page.select_option("#id_role", "staff")
     page.select_option("#id_tenant", "")
-    page.screenshot(path="/tmp/user-edit.png", full_page=True)
     page.click("text=Save")
     assert f"Saved {user.email}" in page.locator(".flash").inner_text()
     row = page.locator("section", has_text="Platform").locator("tr", has_text=user.email)

@@ -21,7 +21,6 @@ def test_an_error_leads_to_its_runs_log_filtered_to_errors(
     page.wait_for_url(f"**/experiments/{experiment.experiment_id}/")
     errors = page.locator("#latest-errors li")
     assert errors.count() == 1 and "corrupt record skipped" in errors.first.inner_text()
-    page.screenshot(path="/tmp/logs-experiment.png", full_page=True)
     errors.first.get_by_role("link", name=broken.run_id).click()
     page.wait_for_url("**severity=error**")
     assert page.locator(".log-row .msg").all_inner_texts() == ["corrupt record skipped"]

@@ -18,7 +18,6 @@ def test_a_running_runs_status_refreshes_when_it_finishes(
     page.goto("/experiments/")
     card = page.locator(f"#experiment-{experiment.experiment_id}")
     assert card.locator(".run-status").first.inner_text() == "running"
-    page.screenshot(path="/tmp/logs-experiments.png", full_page=True)
     services.finish_run(api_scope("acme"), experiment.experiment_id, run.run_id, "succeeded")
     card.locator(".run-status", has_text="succeeded").wait_for()
     card.get_by_role("link", name="browser-run").click()

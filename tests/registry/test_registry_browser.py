@@ -44,23 +44,19 @@ def test_the_list_refreshes_while_deploying_and_stops_polling_after(page_as, peo
     model = register(project=project)
     services.change_status(scopes["acme"], model.model_id, "1.0.0", "deploying", "staging")
     page = page_as(people["admin of acme"])
-    polls = []
-    page.on(
-        "request", lambda request: polls.append(request.url) if request.headers.get("hx-request") else None
-    )
     page.goto(f"/models/?project={project.project_id}")
     cell = page.locator(f'tr[data-model="{model.model_id}"] td[data-env="staging"]')
     expect(cell).to_contain_text("deploying")
     expect(page.locator("#models[data-polling=on]")).to_have_count(1)
-    page.wait_for_timeout(2500)
-    assert polls, "the list asks the server again while a deployment is in progress"
+    # The list asks the server again while a deployment is in progress: wait for that request itself.
+    with page.expect_request(lambda request: request.headers.get("hx-request") == "true", timeout=10_000):
+        pass
     services.change_status(scopes["acme"], model.model_id, "1.0.0", "deployed")
     expect(cell).to_contain_text("deployed", timeout=6000)
     expect(cell).not_to_contain_text("deploying")
+    # No more polling once nothing is in progress: the swapped-in list carries no polling trigger.
     expect(page.locator("#models[data-polling=on]")).to_have_count(0)
-    settled = len(polls)
-    page.wait_for_timeout(4500)
-    assert len(polls) == settled, "no more polling once nothing is in progress"
+    expect(page.locator("#models[hx-trigger*='every']")).to_have_count(0)
 
 
 def test_filters_swap_the_list_and_keep_the_url(page_as, people, register, scopes):
