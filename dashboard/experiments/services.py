@@ -29,6 +29,7 @@ from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.ids import new_id
 from dashboard.dynamo import base
+from dashboard.dynamo.item_size import check_item_size
 from dashboard.dynamo.transactions import cancellation_codes, commit, condition_failed
 from dashboard.experiments import lines
 from dashboard.experiments.inputs import clean_line, parse_batch
@@ -71,6 +72,7 @@ def create_experiment(
         created_by=scope.actor_id,
         created_at=clock.now(),
     )
+    check_item_size(experiment)
     event = audit.build_event(
         scope,
         "experiment.create",
@@ -122,6 +124,7 @@ def start_run(
         started_at=clock.now(),
         parameters=parameters or None,
     )
+    check_item_size(run)  # parameters of any size would otherwise fail at DynamoDB's 400 KB
     event = audit.build_event(
         scope,
         "run.start",

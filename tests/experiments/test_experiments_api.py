@@ -93,3 +93,14 @@ def test_a_run_id_that_is_not_text_is_a_clear_error(acme_api):
     for bad in (123, ["a"], {"a": 1}, True):
         response = acme_api.post(f"/api/experiments/{experiment['experiment_id']}/runs", {"run_id": bad})
         assert response.status_code == 422 and "run_id" in response.json()["error"]["fields"]
+
+
+def test_run_parameters_too_large_to_store_are_a_422_naming_the_field(acme_api):
+    project = make_project("acme")
+    experiment = acme_api.post("/api/experiments", {"project_id": project.project_id, "name": "Big"}).json()
+    runs = f"/api/experiments/{experiment['experiment_id']}/runs"
+    response = acme_api.post(runs, {"run_id": "huge", "parameters": {"blob": "x" * 500_000}})
+    assert response.status_code in (413, 422)
+    if response.status_code == 422:
+        assert "parameters" in " ".join(response.json()["error"]["fields"])
+    assert acme_api.get(f"{runs}/huge/logs").status_code == 404  # nothing was written
