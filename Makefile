@@ -39,6 +39,7 @@ infra-check: install
 
 test: install system-deps
 	$(PY) -m ruff check .
+	$(PY) manage.py generate_infra --check
 	$(PY) -m pytest
 
 bench: install

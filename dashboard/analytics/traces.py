@@ -41,8 +41,8 @@ import json
 import random
 import re
 import time
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import PutError, TransactWriteError
@@ -54,6 +54,7 @@ from dashboard.analytics.otlp import GENERIC_ERROR, SpanValues, spans_of
 from dashboard.core import clock
 from dashboard.core.clock import iso_ms
 from dashboard.core.errors import NotFound, ServiceUnavailable
+from dashboard.core.otlp import Acceptance
 from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.transactions import cancellation_codes
 
@@ -77,25 +78,6 @@ def _pk(tenant_id: str, trace_id: str) -> str:
 
 def _moment(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, UTC)
-
-
-@dataclass
-class Acceptance:
-    """What an export did not keep: a count and the reasons (OTLP's partial success)."""
-
-    rejected: int = 0
-    reasons: Counter = field(default_factory=Counter)
-
-    def reject(self, reason: str, count: int = 1) -> None:
-        self.rejected += count
-        self.reasons[reason] += count
-
-    @property
-    def message(self) -> str:
-        if not self.rejected:
-            return ""
-        parts = [f"{reason} ({count})" for reason, count in self.reasons.most_common()]
-        return f"{self.rejected} span(s) rejected: " + "; ".join(parts)
 
 
 @dataclass
@@ -183,7 +165,7 @@ def accept(scope: AccessScope, request) -> Acceptance:
     scope.require_role(API)
     tenant_id = scope.require_tenant()
     values, reasons = spans_of(request)
-    result = Acceptance()
+    result = Acceptance("span")
     for reason in reasons:
         result.reject(reason)
     now = clock.now()

@@ -16,6 +16,8 @@ import base64
 import binascii
 import json
 import math
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf import json_format
@@ -137,3 +139,24 @@ def as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, default=str, separators=(",", ":"))
+
+
+@dataclass
+class Acceptance:
+    """What an export did not keep: a count and the reasons (OTLP's partial success)."""
+
+    what: str = "item"  # "span", "log record": how the message names what was rejected
+    rejected: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    written: int = 0
+
+    def reject(self, reason: str, count: int = 1) -> None:
+        self.rejected += count
+        self.reasons[reason] += count
+
+    @property
+    def message(self) -> str:
+        if not self.rejected:
+            return ""
+        parts = [f"{reason} ({count})" for reason, count in self.reasons.most_common()]
+        return f"{self.rejected} {self.what}(s) rejected: " + "; ".join(parts)

@@ -26,14 +26,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections import defaultdict
 from typing import Any
 
 from dashboard.accounts.scope import AccessScope
 from dashboard.core import clock
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
-from dashboard.core.otlp import any_value, as_text, attributes
+from dashboard.core.otlp import Acceptance, any_value, as_text, attributes
 from dashboard.experiments import services
 
 EXPERIMENT_KEY = "diatonic.experiment_id"
@@ -68,24 +67,6 @@ def severity(number: int, text: str) -> str:
         return "critical"
     word = re.sub(r"[^a-z]", "", (text or "").lower())
     return _TEXT_SEVERITIES.get(word, "info")
-
-
-@dataclass
-class Acceptance:
-    rejected: int = 0
-    reasons: Counter = field(default_factory=Counter)
-    written: int = 0
-
-    def reject(self, reason: str, count: int = 1) -> None:
-        self.rejected += count
-        self.reasons[reason] += count
-
-    @property
-    def message(self) -> str:
-        if not self.rejected:
-            return ""
-        parts = [f"{reason} ({count})" for reason, count in self.reasons.most_common()]
-        return f"{self.rejected} log record(s) rejected: " + "; ".join(parts)
 
 
 def _seq(time_ns: int, line: dict[str, Any]) -> int:
@@ -130,7 +111,7 @@ def _body(record: Any) -> Any:
 
 def accept(scope: AccessScope, request: Any) -> Acceptance:
     """Write the records of an ExportLogsServiceRequest that name a run of the key's tenant."""
-    result = Acceptance()
+    result = Acceptance("log record")
     by_experiment: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for resource_logs in request.resource_logs:
         resource = attributes(resource_logs.resource.attributes)

@@ -473,7 +473,6 @@ def poll(
 # --- an experiment's lines across its runs (the JSON API) ---
 
 
-
 def _condition(filters: LogFilters):
     return all_of(
         [
