@@ -10,7 +10,7 @@ from dashboard.accounts.models import ApiKey
 def create_key(staff, tenant_id="acme", name="support agent") -> str:
     response = staff.post("/account/api-keys/", {"tenant_id": tenant_id, "name": name})
     assert response.status_code == 200
-    match = re.search(r'<pre class="token" id="new-token">([^<]+)</pre>', response.content.decode())
+    match = re.search(r'<pre class="token" id="new-token"[^>]*>([^<]+)</pre>', response.content.decode())
     assert match, "the new key is shown on the page"
     return match.group(1)
 
