@@ -88,9 +88,17 @@ def test_over_the_limit_the_api_answers_429_with_retry_after_and_the_limit_heade
 def test_the_limit_headers_come_with_error_answers_too(people, limit_of, later):
     limit_of(5)
     token = make_tenant(people).token
-    answer = get(token, "/api/agents/../runs?limit=nope")
-    assert answer.status_code in (404, 422)
+    answer = get(token, f"/api/agents/{slug('agent')}/runs?limit=nope")
+    assert answer.status_code == 422
     assert all(header in answer for header in HEADERS)
+    malformed = Client().post(
+        f"/api/agents/{slug('agent')}/runs",
+        data="{not json",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert malformed.status_code == 400
+    assert all(header in malformed for header in HEADERS)
 
 
 def test_a_batch_retried_after_a_429_is_recorded_and_counted_once(people, limit_of, later):
