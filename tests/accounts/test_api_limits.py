@@ -9,6 +9,7 @@ import pytest
 
 from dashboard.accounts import api_limits
 from dashboard.core import clock
+from dashboard.dynamo.metrics import track
 from tests.conftest import unique
 
 
@@ -108,3 +109,18 @@ def test_every_request_is_counted_per_day(dynamodb_local, small_limit, frozen):
     assert usage.last_at == frozen.moment
     frozen.advance(7 * 24 * 3600)
     assert api_limits.usage_last_7_days([key_id])[key_id].requests == 0
+
+
+def test_a_request_costs_one_limiter_call_and_one_usage_count(dynamodb_local, small_limit, frozen):
+    """The bucket's conditional update plus the day's ADD; a wrong region guess or a 429 adds a GetItem."""
+    key_id = unique("key")
+    costs = []
+    for step in range(16):
+        if step == 5:
+            frozen.advance(120)  # quiet again: the bucket is full, the next request finds it idle
+        with track() as stats:
+            api_limits.take(key_id)
+        costs.append(stats.operations)
+    assert costs[:5] == [{"UpdateItem": 2}] * 5  # first ever, then a busy key
+    assert costs[5:15] == [{"UpdateItem": 2}] * 10  # a key back from quiet, its 10 tokens
+    assert costs[15] == {"GetItem": 1, "UpdateItem": 1}  # refused: read how long to wait, count it
