@@ -123,3 +123,14 @@ def test_the_page_shows_each_keys_last_use_and_requests_over_7_days(staff):
     assert '<span class="usage-total">3</span>' in row
     assert "not in 7 days" not in row and "<time" in row
     assert row.count("<li>") == 7
+
+
+def test_an_expired_key_is_refused_by_the_otlp_receiver_too_never_a_500(staff, monkeypatch):
+    token = create_key(staff, name="otel exporter", expires_on=clock.now().date().isoformat())
+    tomorrow = clock.now() + timedelta(days=1)
+    monkeypatch.setattr(clock, "now", lambda: tomorrow)
+    response = Client().post(
+        "/api/otel/v1/traces", data="{}", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert response.status_code == 401
+    assert "expired" in response.content.decode()
