@@ -122,6 +122,8 @@ class ApiKey(DynamoModel):
     created_at = UTCDateTimeAttribute()
     revoked_at = UTCDateTimeAttribute(null=True)
     last_used_at = UTCDateTimeAttribute(null=True)
+    # The key stops working at this moment (401 "expired"); not a TTL: the row stays to say so.
+    expires_on = UTCDateTimeAttribute(null=True)
     by_tenant = ApiKeysByTenant()
 
 
@@ -163,9 +165,17 @@ class AuditEvent(DynamoModel):
 
 
 class RateLimitCounter(DynamoModel):
-    """A fixed-window failure counter (atomic ADD), gone when its window has passed."""
+    """A fixed-window failure counter (atomic ADD), gone when its window has passed.
+
+    The same table holds each API key's token bucket (`api:<key_id>`, its state in `tat`, see
+    dashboard/accounts/api_limits.py) and its requests per day (`api-usage:<key_id>:<day>`:
+    `count`, `limited`, `last_at`).
+    """
 
     Meta = table_meta("rate-limits")
     bucket = UnicodeAttribute(hash_key=True)
     count = NumberAttribute(default=0)
     expires_at = TTLAttribute()
+    tat = NumberAttribute(null=True)  # token bucket: theoretical arrival time, epoch microseconds
+    limited = NumberAttribute(null=True)  # usage rows: requests answered 429
+    last_at = UTCDateTimeAttribute(null=True)  # usage rows: the day's latest request

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from dashboard.accounts import access, api_keys, audit, services
+from dashboard.accounts import access, api_keys, api_limits, audit, services
 from dashboard.accounts.forms import ApiKeyForm, LoginForm, UserEditForm, UserForm
 from dashboard.accounts.scope import ROLE_LABELS, Can
 from dashboard.core.errors import DashboardError, NotFound
@@ -99,34 +99,49 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
 
 @access.scoped(Can.RUN_PLATFORM)
 def api_key_list(request: HttpRequest) -> HttpResponse:
+    """Keys per tenant with their last use and requests per day over the last 7 days.
+
+    DynamoDB calls, whatever the traffic: 1 query for the tenants, 1 query per tenant shown (at
+    most 100 keys each), and ceil(7 × keys / 100) BatchGetItem calls for the usage rows.
+    """
     tenants = services.list_tenants()
     form = ApiKeyForm(request.POST or None, tenants=tenants, initial={"tenant_id": request.scope.tenant_id})
-    new_token = None
+    new_token = new_key = None
     if request.method == "POST" and form.is_valid():
         try:
             created = api_keys.create_key(
-                request.scope, form.cleaned_data["tenant_id"], form.cleaned_data["name"]
+                request.scope,
+                form.cleaned_data["tenant_id"],
+                form.cleaned_data["name"],
+                form.cleaned_data["expires_on"],
             )
         except DashboardError as exc:
             add_service_errors(form, exc)
         else:
-            new_token = created.token
+            new_token, new_key = created.token, created.key
             form = ApiKeyForm(tenants=tenants, initial={"tenant_id": created.key.tenant_id})
     keys_by_tenant = [
         (tenant, api_keys.list_keys(request.scope, tenant.tenant_id))
         for tenant in tenants
         if request.scope.tenant_id in (None, tenant.tenant_id)
     ]
-    return render(
-        request,
-        "accounts/api_keys.html",
-        {"form": form, "new_token": new_token, "keys_by_tenant": keys_by_tenant},
-    )
+    usage = api_limits.usage_last_7_days([key.key_id for _tenant, keys in keys_by_tenant for key in keys])
+    rows_by_tenant = [
+        (tenant, [(key, usage[key.key_id], api_keys.is_expired(key)) for key in keys])
+        for tenant, keys in keys_by_tenant
+    ]
+    context = {"form": form, "new_token": new_token, "new_key": new_key, "rows_by_tenant": rows_by_tenant}
+    return render_page(request, "accounts/api_keys.html", context)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @access.scoped(Can.RUN_PLATFORM)
 def api_key_revoke(request: HttpRequest, key_id: str) -> HttpResponse:
+    """GET asks first (which key, which tenant, what stops working); POST revokes."""
+    if request.method == "GET":
+        key = api_keys.get_key(request.scope, key_id)
+        context = {"key": key, "tenant": services.get_tenant(key.tenant_id)}
+        return render_page(request, "accounts/api_key_revoke.html", context)
     key = api_keys.revoke_key(request.scope, key_id)
     messages.success(request, f"API key “{key.name}” is revoked; requests with it now get 401.")
     return redirect("accounts:api_keys")

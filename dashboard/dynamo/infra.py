@@ -37,14 +37,15 @@ TIERS = ("web", "ingest")
 # - ingest authenticates keys (api-keys read), writes what the API records (executions + rollups,
 #   experiments, runs, log lines, templates and their search tokens, flows created from a template,
 #   node configs, models and registry versions, the audit trail) and reads the rest it shows.
-#   It never touches users, sessions or login rate limits (no cookies on the API).
+#   It never touches users or sessions (no cookies on the API). It writes `rate-limits` for each
+#   key's token bucket and requests per day (dashboard/accounts/api_limits.py).
 TIER_ACCESS: dict[str, tuple[str | None, str | None]] = {
     "tenants": (WRITE, READ),
     "users": (WRITE, None),
     "sessions": (WRITE, None),
     "api-keys": (WRITE, READ),
     "audit-events": (WRITE, WRITE),
-    "rate-limits": (WRITE, None),
+    "rate-limits": (WRITE, WRITE),
     "agent-templates": (WRITE, WRITE),
     "template-ratings": (WRITE, READ),
     "template-search-tokens": (WRITE, WRITE),

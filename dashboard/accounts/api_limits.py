@@ -1,0 +1,230 @@
+"""A token bucket per API key, shared by every web process: its state is one DynamoDB item.
+
+Settings: `API_RATE_LIMIT_PER_MINUTE` tokens flow in per minute (default 600) and the bucket holds
+that many plus `API_RATE_LIMIT_BURST` extra (default 100). A fresh or idle key may therefore send
+700 requests at once, then 10 a second; no 60 seconds ever let more than 2 × 600 + 100 through.
+
+Design (GCRA, the "generic cell rate algorithm", which is a token bucket written as one number).
+The item `rate-limits/api:<key_id>` stores `tat`, the theoretical arrival time in epoch µs: the
+moment the bucket would be full again. With T = 60 s / PER_MINUTE (the time one token takes to
+come back) and capacity C = PER_MINUTE + BURST, a request at `now` is allowed when
+`tat - now <= (C - 1) × T`, and then moves `tat` to `max(tat, now) + T`. Remaining tokens are
+`C - ceil((tat - now) / T)`.
+
+DynamoDB cannot compute `max()` in an update, so the state space is split in three by conditions,
+and each request makes the one conditional UpdateItem that fits its region:
+- idle (`tat` missing or `<= now`, the bucket is full): `SET tat = now + T`;
+- active (`now < tat <= now + (C - 1) × T`): `SET tat = tat + T`;
+- empty (`tat > now + (C - 1) × T`): nothing to write; the answer is 429.
+Each condition is evaluated by DynamoDB atomically with its write, so concurrent requests are
+serialised on the item: with one token left, exactly one of N simultaneous requests finds `tat`
+still inside the active region; the others see the condition fail. A failed condition is not a
+lost race to retry blindly (the conditions test a region, not a version): it means the state is in
+another region, which a consistent GetItem tells, and the request tries that region's update
+(at most a few rounds: regions only change idle → active → empty by requests, and back by time).
+
+One DynamoDB call on the common path: each process remembers the last `tat` it saw per key and
+tries the region that `tat` predicts (a busy key stays active, a quiet key is idle on each
+request). A wrong guess costs one GetItem more, never a wrong answer. A 429 costs the failed
+update and a GetItem to tell how long to wait.
+
+Every decision also counts the request on the key's usage row for the day
+(`api-usage:<key_id>:<YYYY-MM-DD>`, atomic ADD, kept 9 days): the API keys page shows last use and
+the requests of the last 7 days from these rows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from django.conf import settings
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from dashboard.accounts.models import RateLimitCounter
+from dashboard.core import clock
+
+MICROS = 1_000_000
+USAGE_DAYS_KEPT = 9  # the page shows 7; two more cover clocks and time zones at the edges
+_MAX_ROUNDS = 6
+_HINTS_KEPT = 10_000
+# key_id -> the last `tat` this process saw: a guess of the region to try first, nothing more.
+_last_tat: dict[str, int] = {}
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int  # the bucket's capacity: the most requests that may pass at once
+    remaining: int  # whole tokens left after this request
+    reset_seconds: int  # until the bucket is full again (Remaining == Limit)
+    retry_after: int  # until the next request can pass; 0 while tokens remain
+
+
+@dataclass(frozen=True)
+class _Bucket:
+    interval: int  # µs for one token to come back
+    capacity: int
+
+    @property
+    def tolerance(self) -> int:
+        return (self.capacity - 1) * self.interval
+
+
+def _bucket() -> _Bucket:
+    per_minute = max(1, settings.API_RATE_LIMIT_PER_MINUTE)
+    # Rounded up so that rounding never lets more than PER_MINUTE a minute through.
+    interval = -(-60 * MICROS // per_minute)
+    return _Bucket(interval=interval, capacity=per_minute + max(0, settings.API_RATE_LIMIT_BURST))
+
+
+def _expiry(tat: int) -> datetime:
+    # Once `tat` has passed the item says no more than a missing one (a full bucket).
+    return datetime.fromtimestamp(tat / MICROS, tz=UTC) + timedelta(minutes=5)
+
+
+def _conditional_update(item: RateLimitCounter, actions: list, condition) -> bool:
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def _try_idle(item: RateLimitCounter, now: int, bucket: _Bucket) -> int | None:
+    tat = now + bucket.interval
+    taken = _conditional_update(
+        item,
+        [RateLimitCounter.tat.set(tat), RateLimitCounter.expires_at.set(_expiry(tat))],
+        RateLimitCounter.tat.does_not_exist() | (RateLimitCounter.tat <= now),
+    )
+    return tat if taken else None
+
+
+def _try_active(item: RateLimitCounter, now: int, bucket: _Bucket) -> int | None:
+    # The expiry is set from the largest `tat` this update can produce, so it never lags behind.
+    latest = now + bucket.tolerance + bucket.interval
+    taken = _conditional_update(
+        item,
+        [RateLimitCounter.tat.add(bucket.interval), RateLimitCounter.expires_at.set(_expiry(latest))],
+        (RateLimitCounter.tat > now) & (RateLimitCounter.tat <= now + bucket.tolerance),
+    )
+    return int(item.tat) if taken else None
+
+
+def _stored_tat(bucket_key: str) -> int | None:
+    try:
+        return int(RateLimitCounter.get(bucket_key, consistent_read=True).tat or 0) or None
+    except DoesNotExist:
+        return None
+
+
+def _remember(key_id: str, tat: int) -> None:
+    if len(_last_tat) >= _HINTS_KEPT:
+        _last_tat.clear()
+    _last_tat[key_id] = tat
+
+
+def _seconds(micros: int) -> int:
+    return max(0, math.ceil(micros / MICROS))
+
+
+def take(key_id: str) -> Decision:
+    """Take one token from the key's bucket: whether this request may go ahead, and the figures
+    for the X-RateLimit-* and Retry-After headers."""
+    bucket = _bucket()
+    now = int(clock.now().timestamp() * MICROS)
+    item = RateLimitCounter(f"api:{key_id}")
+    guess = _last_tat.get(key_id)
+    tat: int | None = None
+    for _round in range(_MAX_ROUNDS):
+        if guess is None or guess <= now:
+            tat = _try_idle(item, now, bucket)
+        elif guess <= now + bucket.tolerance:
+            tat = _try_active(item, now, bucket)
+        else:
+            tat = None
+        if tat is not None:
+            break
+        stored = _stored_tat(item.bucket)
+        if stored is not None and stored > now + bucket.tolerance:
+            _remember(key_id, stored)
+            decision = Decision(
+                allowed=False,
+                limit=bucket.capacity,
+                remaining=0,
+                reset_seconds=_seconds(stored - now),
+                retry_after=max(1, _seconds(stored - now - bucket.tolerance)),
+            )
+            record_use(key_id, limited=True)
+            return decision
+        guess = stored
+    if tat is None:
+        # Only a bucket flipping region on every round gets here (time moving under a heavy
+        # burst); answering "wait a second" is the safe side.
+        record_use(key_id, limited=True)
+        return Decision(False, bucket.capacity, 0, 1, 1)
+    _remember(key_id, tat)
+    used = math.ceil((tat - now) / bucket.interval)
+    remaining = max(0, bucket.capacity - used)
+    record_use(key_id, limited=False)
+    return Decision(
+        allowed=True,
+        limit=bucket.capacity,
+        remaining=remaining,
+        reset_seconds=_seconds(tat - now),
+        retry_after=0 if remaining else max(1, _seconds(tat - now - bucket.tolerance)),
+    )
+
+
+# Requests per key per day ---------------------------------------------------------------
+
+
+def usage_bucket(key_id: str, day: date) -> str:
+    return f"api-usage:{key_id}:{day.isoformat()}"
+
+
+def record_use(key_id: str, *, limited: bool) -> None:
+    """Count one request of the key today (atomic ADD: concurrent requests never lose a count)."""
+    moment = clock.now()
+    actions = [
+        RateLimitCounter.count.add(1),
+        RateLimitCounter.last_at.set(moment),
+        RateLimitCounter.expires_at.set(moment + timedelta(days=USAGE_DAYS_KEPT)),
+    ]
+    if limited:
+        actions.append(RateLimitCounter.limited.add(1))
+    RateLimitCounter(usage_bucket(key_id, moment.date())).update(actions=actions)
+
+
+@dataclass(frozen=True)
+class Usage:
+    days: list[tuple[date, int]]  # oldest first, 7 entries
+    requests: int
+    limited: int
+    last_at: datetime | None  # the latest request within the 7 days
+
+
+def usage_last_7_days(key_ids: list[str]) -> dict[str, Usage]:
+    """Each key's requests per day over the last 7 days (today included).
+
+    DynamoDB calls: one BatchGetItem per 100 rows, i.e. ceil(7 × keys / 100) (PynamoDB's
+    batch_get pages and retries unprocessed keys itself).
+    """
+    today = clock.now().date()
+    days = [today - timedelta(days=back) for back in range(6, -1, -1)]
+    wanted = [usage_bucket(key_id, day) for key_id in key_ids for day in days]
+    found = {row.bucket: row for row in RateLimitCounter.batch_get(wanted)} if wanted else {}
+    usage = {}
+    for key_id in key_ids:
+        rows = [found.get(usage_bucket(key_id, day)) for day in days]
+        usage[key_id] = Usage(
+            days=[(day, int(row.count) if row else 0) for day, row in zip(days, rows, strict=True)],
+            requests=sum(int(row.count) for row in rows if row),
+            limited=sum(int(row.limited or 0) for row in rows if row),
+            last_at=max((row.last_at for row in rows if row and row.last_at), default=None),
+        )
+    return usage
