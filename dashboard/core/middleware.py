@@ -42,6 +42,11 @@ def _error(request: HttpRequest, status: int, code: str, message: str, fields=No
     )
 
 
+def _is_otlp(response: HttpResponse) -> bool:
+    # OTLP receivers answer errors in the client's encoding (a protobuf Status), as the spec asks.
+    return response.get("Content-Type", "").split(";")[0].strip() == "application/x-protobuf"
+
+
 def query_problem(request: HttpRequest) -> tuple[str, str] | None:
     """(parameter, problem) for the first query value no view should see, else None."""
     for name, values in request.GET.lists():
@@ -75,7 +80,12 @@ class EdgeMiddleware:
         else:
             response = self.get_response(request)
         response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-        if _api(request) and response.status_code >= 400 and not _is_json(response):
+        if (
+            _api(request)
+            and response.status_code >= 400
+            and not _is_json(response)
+            and not _is_otlp(response)
+        ):
             # An error answered before any view ran (Django's own 400 for a body over
             # DATA_UPLOAD_MAX_MEMORY_SIZE, a 500 page from a middleware): the API speaks JSON.
             status = response.status_code

@@ -33,7 +33,7 @@ from dashboard.accounts.scope import AccessScope
 from dashboard.core import clock
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.otlp import Acceptance, any_value, as_text, attributes
-from dashboard.experiments import services
+from dashboard.experiments import inputs, services
 
 EXPERIMENT_KEY = "diatonic.experiment_id"
 RUN_KEY = "diatonic.run_id"
@@ -89,8 +89,8 @@ def line_of(record: Any, resource: dict[str, Any], scope_name: str) -> tuple[str
         "run_id": as_text(run_id) if run_id is not None else None,
         "ts": time_ns // 1_000_000,
         "severity": severity(record.severity_number, record.severity_text),
-        "component": as_text(component).replace("#", "-")[: services.MAX_COMPONENT],
-        "message": _cut(as_text(_body(record)), services.MAX_MESSAGE),
+        "component": as_text(component).replace("#", "-")[: inputs.MAX_COMPONENT],
+        "message": _cut(as_text(_body(record)), inputs.MAX_MESSAGE),
     }
     if attrs:
         line["fields"] = {key: _cut(value, FIELD_TEXT_LIMIT) for key, value in attrs.items()}
@@ -123,8 +123,8 @@ def accept(scope: AccessScope, request: Any) -> Acceptance:
                     continue
                 by_experiment[experiment_id].append(line)
     for experiment_id, lines in by_experiment.items():
-        for start in range(0, len(lines), services.MAX_BATCH):
-            _write(scope, experiment_id, lines[start : start + services.MAX_BATCH], result)
+        for start in range(0, len(lines), inputs.MAX_BATCH):
+            _write(scope, experiment_id, lines[start : start + inputs.MAX_BATCH], result)
     return result
 
 
