@@ -82,7 +82,7 @@ def test_a_decision_on_a_version_the_author_changed_since_is_refused(moderator, 
     template = make_template("acme", state="pending")
     seen_version = template.version
     data = {
-        **services.as_dict(template),
+        **template.to_dict(),
         "visibility": "public",
         "description": "Now with a hidden surprise.",
     }

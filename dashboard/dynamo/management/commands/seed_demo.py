@@ -10,8 +10,19 @@ from dashboard.core.seeding import DEMO_PASSWORD, SeedContext
 from dashboard.dynamo.commands import database_errors_as_sentences
 from dashboard.dynamo.tables import ensure_tables
 
-# Each area's seed.py fills its own tables; later areas use what earlier ones made.
+# Each area's demo.py (seed.py in areas not moved yet) fills its own tables; later areas use what
+# earlier ones made.
 AREAS = ["accounts", "flows", "registry", "marketplace", "analytics", "logs"]
+
+
+def _demo_module(area: str):
+    for name in ("demo", "seed"):
+        try:
+            return import_module(f"dashboard.{area}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name not in (f"dashboard.{area}", f"dashboard.{area}.{name}"):
+                raise  # the module exists but something it imports does not
+    return None
 
 
 class Command(BaseCommand):
@@ -42,11 +53,9 @@ class Command(BaseCommand):
             rng=random.Random(options["seed"]), now=clock.now(), options=options, quiet=options["quiet"]
         )
         for area in AREAS:
-            try:
-                module = import_module(f"dashboard.{area}.seed")
-            except ModuleNotFoundError:
-                continue
-            module.seed(ctx)
+            module = _demo_module(area)
+            if module is not None:
+                module.seed(ctx)
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
         self._print_logins(ctx.logins)
 
