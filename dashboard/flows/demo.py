@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from datetime import timedelta
 
-from dashboard.accounts.access import scope_for_user
+from dashboard.accounts.scope import TENANT_ADMIN, AccessScope
 from dashboard.core.seeding import SeedContext
 from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, NodeConfig, Project
 from dashboard.flows.services import flow_items
@@ -141,7 +141,9 @@ def seed(ctx: SeedContext) -> None:
     for tenant in ctx.tenants:
         tenant_id = tenant.tenant_id
         author = ctx.admins[tenant_id][0]
-        scope = scope_for_user(author)
+        scope = AccessScope(
+            role=TENANT_ADMIN, actor_id=author.user_id, actor_label=author.email, tenant_id=tenant_id
+        )
         for p_index, name in enumerate(PROJECTS[: 3 + ctx.rng.randrange(3)]):
             created = ctx.now - timedelta(days=ctx.rng.randrange(60, 120))
             project = Project(
