@@ -9,9 +9,10 @@ from dashboard.accounts import seed as account_seed
 from dashboard.accounts.access import scope_for_user
 from dashboard.core import clock
 from dashboard.core.seeding import SeedContext
-from dashboard.flows import seed as flow_seed
-from dashboard.flows.models import Flow, FlowNode, NodeConfig
+from dashboard.flows import demo as flow_seed
+from dashboard.flows.models import Flow, FlowNode, FlowSnapshot, NodeConfig
 from dashboard.flows.node_types import NODE_TYPES
+from dashboard.flows.services import flow_items
 
 EXTRA_FLOWS = 2000  # in one extra project of acme
 BIG_FLOW_NODES = 400
@@ -20,41 +21,46 @@ BIG_FLOW_NODES = 400
 def _volume(ctx: SeedContext) -> tuple[str, str]:
     """Many flows for acme, and one flow with hundreds of configured nodes. Returns (project, big flow)."""
     project = ctx.projects["acme"][0]
+    scope = scope_for_user(ctx.admins["acme"][0])
     now = ctx.now
-    flows = [
-        Flow(
+    big_definition = {
+        "nodes": [
+            {"id": f"n{index:04d}", "type": NODE_TYPES[index % len(NODE_TYPES)]}
+            for index in range(BIG_FLOW_NODES)
+        ],
+        "edges": [],
+    }
+    built = [
+        flow_items(
+            scope,
+            project,
+            f"Bench flow {index}",
+            big_definition if index == 0 else {"nodes": [], "edges": []},
+            "Bench",
             flow_id=f"flw_bench_{index:05d}",
-            project_id=project.project_id,
-            tenant_id="acme",
-            name=f"Bench flow {index}",
-            node_count=0,
-            edge_count=0,
-            created_at=now,
-            updated_at=now.replace(microsecond=index % 1_000_000),
+            at=now.replace(microsecond=index % 1_000_000),
         )
         for index in range(EXTRA_FLOWS)
     ]
-    ctx.write(Flow, flows)
-    big = flows[0].flow_id
-    nodes, configs = [], []
-    for index in range(BIG_FLOW_NODES):
-        node_type = NODE_TYPES[index % len(NODE_TYPES)]
-        node_id = f"n{index:04d}"
-        nodes.append(FlowNode(flow_id=big, node_id=node_id, tenant_id="acme", node_type=node_type))
-        config = flow_seed.node_config(node_type, ctx.rng)
+    ctx.write(Flow, [items.flow for items in built])
+    ctx.write(FlowSnapshot, [items.snapshot for items in built])
+    big = built[0].flow.flow_id
+    configs = []
+    for node in built[0].nodes:
+        config = flow_seed.node_config(node.node_type, ctx.rng)
         if config is not None:
             configs.append(
                 NodeConfig(
                     flow_id=big,
-                    node_id=node_id,
+                    node_id=node.node_id,
                     tenant_id="acme",
-                    node_type=node_type,
+                    node_type=node.node_type,
                     config=config,
                     updated_at=now,
                     version=1,
                 )
             )
-    ctx.write(FlowNode, nodes)
+    ctx.write(FlowNode, built[0].nodes)
     ctx.write(NodeConfig, configs)
     return project.project_id, big
 

@@ -15,7 +15,7 @@ from itertools import islice
 from dashboard.accounts import seed as account_seed
 from dashboard.core import clock
 from dashboard.core.seeding import SeedContext
-from dashboard.marketplace import seed as marketplace_seed
+from dashboard.marketplace import demo as marketplace_seed
 from dashboard.marketplace.models import AgentTemplate, SearchToken, TemplateRating
 from dashboard.marketplace.services import search_token, token_keys
 

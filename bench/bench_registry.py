@@ -13,7 +13,7 @@ from dashboard.accounts import seed as account_seed
 from dashboard.accounts.access import scope_for_user
 from dashboard.core import clock
 from dashboard.core.seeding import SeedContext
-from dashboard.flows import seed as flow_seed
+from dashboard.flows import demo as flow_seed
 from dashboard.registry import services
 from dashboard.registry.models import MlModel, RegistryVersion
 from dashboard.registry.seed import MODEL_NAMES, People, simulate_model

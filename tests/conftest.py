@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -29,6 +30,71 @@ PASSWORD = "correct-horse-battery"
 # Playwright's sync API runs an event loop in the main thread; with no SQL database there is
 # nothing async-unsafe for Django to protect, but pytest-django's teardown would still refuse.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class _ElementFinder(HTMLParser):
+    """Finds the element with one id and where its HTML starts and ends in the source."""
+
+    def __init__(self, element_id: str):
+        super().__init__(convert_charrefs=True)
+        self.element_id = element_id
+        self.start: tuple[int, int] | None = None
+        self.end: tuple[int, int] | None = None
+        self.depth = 0
+
+    def handle_starttag(self, tag, attrs):
+        if self.end is not None:
+            return
+        if self.start is None:
+            if dict(attrs).get("id") == self.element_id:
+                self.start = self.getpos()
+                self.depth = 0 if tag in VOID_ELEMENTS else 1
+                if not self.depth:
+                    self.end = self.getpos()
+        elif tag not in VOID_ELEMENTS:
+            self.depth += 1
+
+    def handle_startendtag(self, tag, attrs):
+        if self.start is None and dict(attrs).get("id") == self.element_id:
+            self.start = self.end = self.getpos()
+
+    def handle_endtag(self, tag):
+        if self.start is not None and self.end is None and tag not in VOID_ELEMENTS:
+            self.depth -= 1
+            if self.depth == 0:
+                self.end = self.getpos()
+
+
+def element_by_id(html: str, element_id: str) -> str | None:
+    """The HTML of the element with this id (from its start tag to its end tag), or None."""
+    finder = _ElementFinder(element_id)
+    finder.feed(html)
+    finder.close()
+    if finder.start is None:
+        return None
+    lines = html.splitlines(keepends=True)
+
+    def offset(position: tuple[int, int]) -> int:
+        line, column = position
+        return sum(len(text) for text in lines[: line - 1]) + column
+
+    begin = offset(finder.start)
+    if finder.end is None:
+        return html[begin:]
+    end = html.index(">", offset(finder.end)) + 1
+    return html[begin:end]
+
+
+def assert_fragment(response, *, id: str) -> str:
+    """The response is an htmx fragment (no `<html`) holding the element with this id; its HTML."""
+    html = response.content.decode()
+    assert "<html" not in html.lower(), "a whole page came back where a fragment was expected"
+    element = element_by_id(html, id)
+    assert element is not None, f"the fragment has no element with id={id!r}"
+    return element
 
 
 def unique(prefix: str = "t") -> str:

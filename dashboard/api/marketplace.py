@@ -9,9 +9,9 @@ from dashboard.api.auth import api_view, read_json
 from dashboard.core import converters  # noqa: F401 — registers <key:…>
 from dashboard.core.errors import ValidationFailed
 from dashboard.core.http import limit_param
-from dashboard.marketplace import browsing, services
-from dashboard.marketplace.browsing import BrowseFilters
+from dashboard.marketplace import queries, services
 from dashboard.marketplace.forms import as_version
+from dashboard.marketplace.inputs import MAX_PAGE_SIZE, PAGE_SIZE, BrowseFilters
 
 
 def _body(request: HttpRequest) -> dict:
@@ -25,11 +25,11 @@ def _body(request: HttpRequest) -> dict:
 def templates(request: HttpRequest) -> dict | HttpResponse:
     if request.method == "POST":
         template = services.create_template(request.scope, _body(request))
-        return JsonResponse(services.as_dict(template), status=201)
+        return JsonResponse(template.to_dict(), status=201)
     filters = BrowseFilters.from_params(request.GET, strict=True)
-    limit = limit_param(request, browsing.PAGE_SIZE, browsing.MAX_PAGE_SIZE)
-    page = browsing.browse(request.scope, filters, cursor=request.GET.get("cursor") or None, limit=limit)
-    return {"items": [services.as_dict(t, full=False) for t in page], "next_cursor": page.next_cursor}
+    limit = limit_param(request, PAGE_SIZE, MAX_PAGE_SIZE)
+    page = queries.browse(request.scope, filters, cursor=request.GET.get("cursor") or None, limit=limit)
+    return {"items": [t.to_dict(full=False) for t in page], "next_cursor": page.next_cursor}
 
 
 @api_view(["GET", "PUT", "DELETE"])
@@ -37,12 +37,12 @@ def template(request: HttpRequest, template_id: str) -> dict | HttpResponse:
     if request.method == "PUT":
         body = _body(request)
         updated = services.update_template(request.scope, template_id, body, as_version(body.get("version")))
-        return services.as_dict(updated)
+        return updated.to_dict()
     if request.method == "DELETE":
         version = request.GET.get("version")
         services.delete_template(request.scope, template_id, as_version(version) if version else None)
         return HttpResponse(status=204)
-    return services.as_dict(services.get_template(request.scope, template_id))
+    return queries.get_template(request.scope, template_id).to_dict()
 
 
 @api_view(["POST"])

@@ -31,29 +31,53 @@ def transient(exc: TransactWriteError) -> bool:
     return "TransactionConflict" in cancellation_codes(exc) or exc.cause_response_code in TRANSIENT_ERRORS
 
 
-def commit(
-    build: Callable[[TransactWrite], None],
-    conflict_message: str,
-    busy_message: str = "This item is very busy right now; nothing was saved. Try again in a moment.",
-) -> None:
-    """Run `build(tx)` in a fresh transaction until it lands.
+Builder = Callable[[TransactWrite], None]
+BUSY = "This item is very busy right now; nothing was saved. Try again in a moment."
 
-    A transient clash is retried with jittered backoff; a failed condition means someone else
-    changed the data: `Conflict`. `build` must create its actions anew on every call (PynamoDB
-    appends the version action to them).
+
+def with_retries(
+    prepare: Callable[[], Builder | None],
+    *,
+    on_conflict: Callable[[], None],
+    attempts: int = ATTEMPTS,
+    busy_message: str = BUSY,
+) -> bool:
+    """Commit the transaction `prepare()` describes, trying again while it clashes. The one retry loop.
+
+    Each try calls `prepare()` afresh: it reads what the transaction depends on and returns the
+    function that adds the items to it, or None when there is nothing (left) to write. A transient
+    clash (another transaction held an item) is retried with jittered backoff. A failed condition calls
+    `on_conflict()`, which raises (someone else changed the data: the caller's `Conflict`) or returns
+    to try again from a fresh read. After `attempts` tries: `Conflict(busy_message)`.
+    Returns whether a transaction was written.
     """
-    for attempt in range(ATTEMPTS):
+    for attempt in range(attempts):
+        build = prepare()
+        if build is None:
+            return False
         try:
             with transact_write() as tx:
                 build(tx)
-            return
+            return True
         except TransactWriteError as exc:
             if condition_failed(exc):
-                raise Conflict(conflict_message) from None
-            if not transient(exc):
+                on_conflict()
+            elif not transient(exc):
                 raise
-            time.sleep(min(0.5, 0.01 * 2**attempt) * random.random())  # noqa: S311 — jitter
+        time.sleep(min(0.5, 0.01 * 2**attempt) * random.random())  # noqa: S311 — jitter
     raise Conflict(busy_message)
+
+
+def commit(build: Builder, conflict_message: str, busy_message: str = BUSY) -> None:
+    """Run `build(tx)` in a fresh transaction until it lands; a failed condition is `Conflict`.
+
+    `build` must create its actions anew on every call (PynamoDB appends the version action to them).
+    """
+
+    def refuse() -> None:
+        raise Conflict(conflict_message)
+
+    with_retries(lambda: build, on_conflict=refuse, busy_message=busy_message)
 
 
 def save_together(items: Iterable[Any], conflict_message: str, fields: dict[str, str] | None = None) -> None:

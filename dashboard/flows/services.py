@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -20,9 +21,11 @@ from dashboard.accounts.scope import AccessScope, Can
 from dashboard.accounts.tenancy import get_in_scope
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
+from dashboard.core.ids import new_id
 from dashboard.dynamo.item_size import SAFE_ITEM_BYTES, biggest_json_path, check_item_size, json_size
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.dynamo.transactions import save_together
+from dashboard.flows.definition import layout
 from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, NodeConfig, Project
 from dashboard.flows.node_catalogue import SECRET_MASK, ConfigError, NodeType, get_node_type
 from dashboard.flows.node_types import SCHEMAS
@@ -90,6 +93,83 @@ def project_names(project_ids: set[str], known: list[Project]) -> dict[str, str]
 def get_flow(scope: AccessScope, flow_id: str) -> Flow:
     scope.require(Can.TENANT_DATA)
     return get_in_scope(scope, Flow, flow_id, what="That flow")
+
+
+@dataclass
+class FlowItems:
+    """A new flow's items, not saved: the caller writes them in its own transaction or batch."""
+
+    flow: Flow
+    nodes: list[FlowNode]
+    edges: list[FlowEdge]
+    snapshot: FlowSnapshot
+
+    def __iter__(self):
+        yield self.flow
+        yield self.snapshot
+        yield from self.nodes
+        yield from self.edges
+
+
+def flow_items(
+    scope: AccessScope,
+    project: Project,
+    name: str,
+    definition: dict[str, Any],
+    note: str,
+    *,
+    description: str = "",
+    source_template_id: str | None = None,
+    flow_id: str | None = None,
+    at: datetime | None = None,
+) -> FlowItems:
+    """The flow, nodes, edges and first snapshot a (valid) definition makes, in `project`.
+
+    Nodes keep the label and position the definition gives them; the others get their type's label
+    and the column layout's position. The one builder of flows: template use, demo data, tests and
+    benchmarks all go through it.
+    """
+    scope.check_tenant(project.tenant_id, "That project")
+    tenant_id = project.tenant_id
+    now = at or clock.now()
+    flow_id = flow_id or new_id("flw")
+    placed = {node.id: node for node in layout(definition).nodes}
+    flow = Flow(
+        flow_id=flow_id,
+        project_id=project.project_id,
+        tenant_id=tenant_id,
+        name=name,
+        description=description,
+        source_template_id=source_template_id,
+        node_count=len(definition["nodes"]),
+        edge_count=len(definition["edges"]),
+        created_by=scope.actor_id,
+        created_at=now,
+        updated_at=now,
+    )
+    nodes = [
+        FlowNode(
+            flow_id=flow_id,
+            node_id=node["id"],
+            tenant_id=tenant_id,
+            node_type=node["type"],
+            label=node.get("label") or placed[node["id"]].label,
+            position_x=node.get("position", {}).get("x", placed[node["id"]].x),
+            position_y=node.get("position", {}).get("y", placed[node["id"]].y),
+        )
+        for node in definition["nodes"]
+    ]
+    edges = [FlowEdge.from_definition(flow_id, tenant_id, edge) for edge in definition["edges"]]
+    snapshot = FlowSnapshot(
+        flow_id=flow_id,
+        version=1,
+        tenant_id=tenant_id,
+        definition=definition,
+        note=note,
+        created_by=scope.actor_id,
+        created_at=now,
+    )
+    return FlowItems(flow, nodes, edges, snapshot)
 
 
 # --- nodes, edges, snapshots --------------------------------------------------------------------

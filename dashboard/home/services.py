@@ -13,7 +13,7 @@ from typing import Any
 from dashboard.accounts import audit
 from dashboard.accounts.scope import AccessScope, Can
 from dashboard.accounts.services import list_tenants
-from dashboard.analytics import reading, rollups
+from dashboard.analytics import rollups
 from dashboard.core import clock
 from dashboard.experiments import queries as experiments
 from dashboard.flows import services as flows

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 
 from dashboard.core.errors import DashboardError
 from dashboard.core.forms import add_service_errors
-from dashboard.marketplace.catalogue import CATEGORIES, MAX_DESCRIPTION, MAX_NAME, VISIBILITIES
+from dashboard.marketplace.inputs import CATEGORIES, MAX_DESCRIPTION, MAX_NAME, VISIBILITIES
 
 DEFINITION_HELP = (
     'JSON: {"nodes": [{"id": "n1", "type": "llm", "label": "Answer"}, …], '
@@ -51,6 +53,11 @@ class TemplateForm(forms.Form):
 
     def add_service_errors(self, error: DashboardError) -> None:
         add_service_errors(self, error)
+
+
+def definition_text(template) -> str:
+    """A template's definition as the form's JSON text."""
+    return json.dumps(template.definition, indent=2)
 
 
 def as_version(value) -> int | None:

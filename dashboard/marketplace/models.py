@@ -1,20 +1,23 @@
 """Agent templates of the marketplace, their ratings and the keyword index that makes search a query."""
 
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
-    VersionAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from dashboard.dynamo.base import DynamoModel, table_meta
-
-MODERATION_STATES = ("draft", "pending", "approved", "rejected", "unpublished")
 
 # `feed` is the partition a template is browsed in: "public" once approved and public (the same
 # templates that carry `listing`), otherwise "tenant#<id>" (private to its tenant). Each browse sort has
@@ -25,15 +28,6 @@ PUBLIC_FEED = "public"
 
 def tenant_feed(tenant_id: str) -> str:
     return f"tenant#{tenant_id}"
-
-
-class TemplatesByCategory(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "category-created_at-index"
-        projection = AllProjection()
-
-    category = UnicodeAttribute(hash_key=True)
-    created_at = UTCDateTimeAttribute(range_key=True)
 
 
 class TemplatesByPopularity(GlobalSecondaryIndex):
@@ -133,6 +127,26 @@ class FeaturedTemplates(GlobalSecondaryIndex):
     usage_count = NumberAttribute(range_key=True)
 
 
+def public_name(label: str | None) -> str:
+    """A person as every tenant may see them: a name, never an email (templates stored before
+    names were recorded carry emails; those show the part before the @)."""
+    if not label:
+        return ""
+    return label.split("@", 1)[0] if "@" in label else label
+
+
+class ModerationEntry(MapAttribute):
+    """One step of a template's moderation history (the same maps as stored before it was typed)."""
+
+    at = UnicodeAttribute()  # ISO-8601, as first stored; a UTCDateTimeAttribute would not read those
+    by = UnicodeAttribute(default="")
+    action = UnicodeAttribute()
+    reason = UnicodeAttribute(default="")
+
+    def to_dict(self) -> dict[str, str]:
+        return {"at": self.at, "by": public_name(self.by), "action": self.action, "reason": self.reason or ""}
+
+
 class AgentTemplate(DynamoModel):
     Meta = table_meta("agent-templates")
     template_id = UnicodeAttribute(hash_key=True)
@@ -147,7 +161,7 @@ class AgentTemplate(DynamoModel):
     listing = UnicodeAttribute(null=True)
     featured = BooleanAttribute(default=False)
     rejection_reason = UnicodeAttribute(null=True)
-    moderation_history = ListAttribute(null=True)  # [{"at", "by", "action", "reason"}]
+    moderation_history = ListAttribute(of=ModerationEntry, null=True)
     definition = JSONAttribute()  # {"nodes": [...], "edges": [...]}
     usage_count = NumberAttribute(default=0)
     rating_sum = NumberAttribute(default=0)
@@ -160,8 +174,10 @@ class AgentTemplate(DynamoModel):
     author_name = UnicodeAttribute(default="")
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
-    version = VersionAttribute()
-    by_category = TemplatesByCategory()
+    # The edit version: edits and moderation decisions land only on the version they were made from
+    # (an explicit condition, checked by the services) and raise it by one. It is a plain number, not a
+    # VersionAttribute, so counter updates (uses, ratings) change neither it nor anyone's open edit.
+    version = NumberAttribute(default=1)
     by_popularity = TemplatesByPopularity()
     by_tenant = TemplatesByTenant()
     moderation_queue = ModerationQueue()
@@ -182,7 +198,7 @@ class AgentTemplate(DynamoModel):
         return round(self.rating_sum / self.rating_count, 2) if self.rating_count else None
 
     @property
-    def last_decision(self) -> dict | None:
+    def last_decision(self) -> ModerationEntry | None:
         """The latest moderation history entry (who did what, when, and why)."""
         history = self.moderation_history or []
         return history[-1] if history else None
@@ -190,6 +206,37 @@ class AgentTemplate(DynamoModel):
     @property
     def tag_list(self) -> list[str]:
         return sorted(self.tags or ())
+
+    def to_dict(self, *, full: bool = True) -> dict[str, Any]:
+        """The template's JSON shape in the API (`full` adds the definition and moderation details)."""
+        data: dict[str, Any] = {
+            "id": self.template_id,
+            "tenant_id": self.tenant_id,
+            "name": self.name,
+            "description": self.description,
+            "category": self.category,
+            "tags": self.tag_list,
+            "visibility": self.visibility,
+            "moderation_status": self.moderation_status,
+            "listed": self.is_listed,
+            "featured": bool(self.featured),
+            "usage_count": int(self.usage_count or 0),
+            "rating": {"average": self.average_rating, "count": int(self.rating_count or 0)},
+            "author": public_name(self.author_name),
+            "version": int(self.version or 0),
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+        }
+        if full:
+            data["definition"] = self.definition
+            data["rejection_reason"] = self.rejection_reason
+            data["submitted_at"] = _iso(self.submitted_at)
+            data["moderation_history"] = [entry.to_dict() for entry in self.moderation_history or []]
+        return data
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 class TemplateRating(DynamoModel):

@@ -1,21 +1,17 @@
-"""Marketplace operations on agent templates: every rule, permission check and write lives here.
+"""Marketplace state changes on agent templates: every rule, permission check and write lives here.
 
-States: a template starts as a `draft` (private to its tenant) or, when its author asks for public
-listing, `pending` in the moderation queue. A moderator approves (then it is listed publicly) or
-rejects it with a reason; a listed one can be featured or unpublished. Any change of a listed or
-pending template sends it back to review, so nothing unreviewed is ever listed.
+Each change reads the template, asks `moderation.transition` what the move changes, and saves those
+changes with the keys they imply (listing, feeds, search tokens) and an audit event in one
+transaction, conditioned on the edit version it was made from. Reads are in `queries`.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from dashboard.accounts import audit
@@ -24,127 +20,42 @@ from dashboard.accounts.services import get_user
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.ids import new_id
-from dashboard.core.inputs import text_field
 from dashboard.dynamo.item_size import check_item_size
-from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, Project
-from dashboard.marketplace import definition as flow_definition
-from dashboard.marketplace.catalogue import (
-    CATEGORIES,
-    MAX_DESCRIPTION,
-    MAX_NAME,
-    MAX_REASON,
-    MAX_TAGS,
-    MODERATION_ACTIONS,
-    VISIBILITIES,
+from dashboard.dynamo.transactions import Builder, commit, with_retries
+from dashboard.flows import services as flows
+from dashboard.flows.models import Flow
+from dashboard.marketplace.inputs import MAX_FLOW_NAME, TEMPLATE_ID, clean_input
+from dashboard.marketplace.models import (
+    PUBLIC_FEED,
+    AgentTemplate,
+    SearchToken,
+    TemplateRating,
+    public_name,
+    tenant_feed,
 )
-from dashboard.marketplace.models import PUBLIC_FEED, AgentTemplate, SearchToken, TemplateRating, tenant_feed
-from dashboard.marketplace.permissions import (
+from dashboard.marketplace.moderation import (
+    APPROVED,
+    MODERATION_ACTIONS,
     OWNER_ROLES,
     RATER_ROLES,
-    can_edit,
     can_moderate,
-    can_view,
+    transition,
 )
-from dashboard.marketplace.search import template_tokens
-from dashboard.marketplace.transactions import commit, update_counters
+from dashboard.marketplace.queries import get_editable, get_template, template_tokens
 
-TEMPLATE_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
-TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,23}$")
-RATING_ATTEMPTS = 8
+# Concurrent raters of one template clash on its counters; each clash is one more try from a fresh read.
+RATING_ATTEMPTS = 24
+BUSY = "The template is very busy right now; nothing was saved. Try again in a moment."
 STALE_EDIT = (
     "Someone else changed this template since you opened it. Nothing was overwritten: "
     "reload it to see their changes, then make yours again."
 )
-
-
-@dataclass(frozen=True)
-class TemplateInput:
-    name: str
-    description: str
-    category: str
-    tags: frozenset[str]
-    visibility: str
-    definition: dict[str, Any]
-
-
-# --- reading -----------------------------------------------------------------------------------
-
-
-def get_template(scope: AccessScope, template_id: str, *, consistent: bool = False) -> AgentTemplate:
-    """The template, or NotFound when it does not exist or the scope may not see it (ids do not leak)."""
-    if not TEMPLATE_ID.match(template_id or ""):
-        raise NotFound("That template was not found.")
-    try:
-        template = AgentTemplate.get(template_id, consistent_read=consistent)
-    except DoesNotExist:
-        raise NotFound("That template was not found.") from None
-    if not can_view(scope, template):
-        raise NotFound("That template was not found.")
-    return template
-
-
-def get_editable(scope: AccessScope, template_id: str) -> AgentTemplate:
-    template = get_template(scope, template_id, consistent=True)
-    if not can_edit(scope, template):
-        raise PermissionDenied("Only the template's own tenant can change it.")
-    return template
-
-
-def my_rating(scope: AccessScope, template_id: str) -> int | None:
-    try:
-        return int(TemplateRating.get(template_id, scope.actor_id).stars)
-    except DoesNotExist:
-        return None
-
-
-def projects_for_use(scope: AccessScope) -> list[Project]:
-    """The projects of the scope's tenant a template can be instantiated in (newest first)."""
-    if scope.role not in OWNER_ROLES or scope.tenant_id is None:
-        return []
-    return list(Project.by_tenant.query(scope.tenant_id, scan_index_forward=False, limit=50))
-
-
-# --- input -------------------------------------------------------------------------------------
-
-
-def _tags(raw: Any) -> tuple[frozenset[str], str | None]:
-    if raw is None or raw == "":
-        return frozenset(), None
-    if isinstance(raw, str):
-        items = [part.strip().lower() for part in raw.split(",")]
-    elif isinstance(raw, list | tuple) and all(isinstance(part, str) for part in raw):
-        items = [part.strip().lower() for part in raw]
-    else:
-        return frozenset(), "Give tags as a list of words (or comma-separated text)."
-    items = [item for item in items if item]
-    bad = [item for item in items if not TAG.match(item)]
-    if bad:
-        return frozenset(), f"“{bad[0]}” is not a tag: use 1–24 lowercase letters, digits or dashes."
-    if len(set(items)) > MAX_TAGS:
-        return frozenset(), f"At most {MAX_TAGS} tags."
-    return frozenset(items), None
-
-
-def clean_input(data: Mapping[str, Any]) -> TemplateInput:
-    """The template fields from a form or an API body, or ValidationFailed naming every bad field."""
-    errors: dict[str, str] = {}
-
-    name = text_field(data, "name", errors, max_length=MAX_NAME)
-    description = text_field(data, "description", errors, required=False, max_length=MAX_DESCRIPTION)
-    category = data.get("category") or ""
-    if not isinstance(category, str) or category not in CATEGORIES:
-        errors["category"] = f"Choose one of: {', '.join(CATEGORIES)}."
-    visibility = data.get("visibility") or "private"
-    if not isinstance(visibility, str) or visibility not in VISIBILITIES:
-        errors["visibility"] = "Choose private or public."
-    tags, tag_error = _tags(data.get("tags"))
-    if tag_error:
-        errors["tags"] = tag_error
-    definition, definition_errors = flow_definition.validate(data.get("definition", ""))
-    errors.update(definition_errors)
-    if errors:
-        raise ValidationFailed("Fix the highlighted fields; nothing was saved.", errors)
-    return TemplateInput(name, description, category, tags, visibility, definition or {})
+MODERATION_CHANGED = (
+    "The template changed since you opened it (the author edited it or another moderator decided). "
+    "Nothing was done: look at the current version and decide again."
+)
+# Stored attribute → the name clients use for it, so a size error names what they sent.
+TEMPLATE_FIELD_NAMES = {"definition": "definition"}
 
 
 # --- derived keys and search tokens ------------------------------------------------------------
@@ -152,7 +63,7 @@ def clean_input(data: Mapping[str, Any]) -> TemplateInput:
 
 def derived_keys(template: AgentTemplate) -> dict[str, Any]:
     """The GSI keys that follow from a template's state: where it is listed and browsed."""
-    listed = template.moderation_status == "approved" and template.visibility == "public"
+    listed = template.moderation_status == APPROVED and template.visibility == "public"
     feed = PUBLIC_FEED if listed else tenant_feed(template.tenant_id)
     return {
         "listing": PUBLIC_FEED if listed else None,
@@ -180,18 +91,6 @@ def _write_tokens(tx: TransactWrite, template: AgentTemplate, before: set[str], 
         tx.save(search_token(template, token))
 
 
-# Stored attribute → the name clients use for it, so a size error names what they sent.
-TEMPLATE_FIELD_NAMES = {"definition": "definition"}
-
-
-def public_name(label: str | None) -> str:
-    """A person as every tenant may see them: a name, never an email (templates stored before
-    names were recorded carry emails; those show the part before the @)."""
-    if not label:
-        return ""
-    return label.split("@", 1)[0] if "@" in label else label
-
-
 def display_name(scope: AccessScope) -> str:
     """The name public templates show for the person acting (API keys show their own label)."""
     if scope.role == API:
@@ -200,13 +99,11 @@ def display_name(scope: AccessScope) -> str:
     return person.name if person is not None and person.name else public_name(scope.actor_label)
 
 
-def _history(template: AgentTemplate, scope: AccessScope, action: str, reason: str = "") -> list[dict]:
-    entry = {"at": clock.now().isoformat(), "by": display_name(scope), "action": action, "reason": reason}
-    return [*(template.moderation_history or []), entry]
+# --- saving ------------------------------------------------------------------------------------
 
 
-def _apply(template: AgentTemplate, changes: dict[str, Any]) -> tuple[list, set[str], set[str]]:
-    """Set `changes` and the keys they imply on the model; the update actions and token sets."""
+def _set_changes(template: AgentTemplate, changes: dict[str, Any]) -> tuple[list[Action], set[str], set[str]]:
+    """Set `changes` and the keys they imply on the model; the update actions and the token sets."""
     before = token_keys(template)
     for name, value in changes.items():
         setattr(template, name, value)
@@ -230,25 +127,38 @@ def _save_changes(
     audit_changes: dict[str, Any],
     conflict_message: str = STALE_EDIT,
 ) -> AgentTemplate:
-    changes = {**changes, "updated_at": clock.now()}
-    actions, before, after = _apply(template, changes)
+    seen = int(template.version)
+    on_seen_version = AgentTemplate.version == seen
+    changes = {**changes, "updated_at": clock.now(), "version": seen + 1}
+    actions, before, after = _set_changes(template, changes)
     check_item_size(template, field_names=TEMPLATE_FIELD_NAMES)
     event = audit.build_event(
         scope, action, "template", template.template_id, tenant_id=template.tenant_id, changes=audit_changes
     )
 
     def build(tx: TransactWrite) -> None:
-        tx.update(template, list(actions))  # conditioned on the version this change was made from
+        tx.update(template, list(actions), condition=on_seen_version)
         _write_tokens(tx, template, before, after)
         tx.save(event)
 
-    commit(build, conflict_message)
+    commit(build, conflict_message, BUSY)
     return template
+
+
+def _count(tx: TransactWrite, template_id: str, actions: list[Action]) -> None:
+    """An update of counters only: no version condition and no version change, so counting never
+    makes someone's open edit look stale, and concurrent counts never refuse each other."""
+    tx.update(AgentTemplate(template_id=template_id), actions, condition=AgentTemplate.template_id.exists())
 
 
 def _check_version(template: AgentTemplate, expected_version: int | None, message: str = STALE_EDIT) -> None:
     if expected_version is not None and int(template.version or 0) != int(expected_version):
         raise Conflict(message)
+
+
+def _status_change(before: str, changes: dict[str, Any]) -> dict[str, str]:
+    after = changes.get("moderation_status", before)
+    return {"status": f"{before} → {after}"} if after != before else {}
 
 
 # --- create, edit, delete ----------------------------------------------------------------------
@@ -267,8 +177,6 @@ def create_template(scope: AccessScope, data: Mapping[str, Any]) -> AgentTemplat
         category=fields.category,
         tags=set(fields.tags) or None,
         visibility=fields.visibility,
-        moderation_status="pending" if fields.visibility == "public" else "draft",
-        submitted_at=now if fields.visibility == "public" else None,
         definition=fields.definition,
         author_id=scope.actor_id,
         author_name=display_name(scope),
@@ -278,10 +186,10 @@ def create_template(scope: AccessScope, data: Mapping[str, Any]) -> AgentTemplat
         rating_sum=0,
         rating_count=0,
         rating_avg=0,
+        version=1,
     )
-    template.moderation_history = _history(template, scope, "created")
-    if fields.visibility == "public":
-        template.moderation_history = _history(template, scope, "submitted")
+    for name, value in transition(template, "create", by=template.author_name, at=now).items():
+        setattr(template, name, value)
     for name, value in derived_keys(template).items():
         setattr(template, name, value)
     event = audit.build_event(
@@ -300,7 +208,7 @@ def create_template(scope: AccessScope, data: Mapping[str, Any]) -> AgentTemplat
         _write_tokens(tx, template, set(), token_keys(template))
         tx.save(event)
 
-    commit(build, "A template with that id exists already.")
+    commit(build, "A template with that id exists already.", BUSY)
     return template
 
 
@@ -331,22 +239,11 @@ def update_template(
         != (set(value or ()) if name == "tags" else value)
     ]
     old_status = template.moderation_status
-    if fields.visibility == "public":
-        if old_status != "pending" or template.submitted_at is None:
-            changes["submitted_at"] = clock.now()
-        changes["moderation_status"] = "pending"
-        if old_status != "pending":
-            changes["moderation_history"] = _history(template, scope, "submitted")
-        changes["rejection_reason"] = None
-    else:
-        changes["moderation_status"] = "draft"
-        changes["submitted_at"] = None
-        changes["featured"] = False
-        if old_status in ("pending", "approved"):
-            changes["moderation_history"] = _history(template, scope, "withdrawn")
+    changes.update(
+        transition(template, "edit", by=display_name(scope), at=clock.now(), visibility=fields.visibility)
+    )
     audit_changes = {"fields": ", ".join(changed) or "none", "version": int(template.version) + 1}
-    if old_status != changes["moderation_status"]:
-        audit_changes["status"] = f"{old_status} → {changes['moderation_status']}"
+    audit_changes.update(_status_change(old_status, changes))
     return _save_changes(scope, template, changes, "template.update", audit_changes)
 
 
@@ -362,20 +259,21 @@ def delete_template(scope: AccessScope, template_id: str, expected_version: int 
         changes={"name": template.name},
     )
     tokens = token_keys(template)
+    on_seen_version = AgentTemplate.version == int(template.version)
 
     def build(tx: TransactWrite) -> None:
-        tx.delete(template)  # conditioned on the version read above
+        tx.delete(template, condition=on_seen_version)
         _write_tokens(tx, template, tokens, set())
         tx.save(event)
 
-    commit(build, STALE_EDIT)
+    commit(build, STALE_EDIT, BUSY)
     # Ratings of a deleted template are no longer reachable; clear them after the fact.
     with TemplateRating.batch_write() as batch:
         for rating in TemplateRating.query(template_id):
             batch.delete(rating)
 
 
-# --- author's listing requests -----------------------------------------------------------------
+# --- author's listing requests and moderators' decisions ---------------------------------------
 
 
 def submit_for_review(
@@ -383,57 +281,17 @@ def submit_for_review(
 ) -> AgentTemplate:
     template = get_editable(scope, template_id)
     _check_version(template, expected_version)
-    if template.moderation_status in ("pending", "approved"):
-        raise Conflict("This template is already public or waiting for review.")
-    changes = {
-        "visibility": "public",
-        "moderation_status": "pending",
-        "submitted_at": clock.now(),
-        "rejection_reason": None,
-        "moderation_history": _history(template, scope, "submitted"),
-    }
-    return _save_changes(
-        scope, template, changes, "template.submit", {"status": f"{template.moderation_status} → pending"}
-    )
+    old_status = template.moderation_status
+    changes = transition(template, "submit", by=display_name(scope), at=clock.now())
+    return _save_changes(scope, template, changes, "template.submit", _status_change(old_status, changes))
 
 
 def withdraw(scope: AccessScope, template_id: str, expected_version: int | None = None) -> AgentTemplate:
     template = get_editable(scope, template_id)
     _check_version(template, expected_version)
-    if template.moderation_status not in ("pending", "approved"):
-        raise Conflict("This template is not public nor waiting for review.")
-    changes = {
-        "visibility": "private",
-        "moderation_status": "draft",
-        "submitted_at": None,
-        "featured": False,
-        "moderation_history": _history(template, scope, "withdrawn"),
-    }
-    return _save_changes(
-        scope, template, changes, "template.withdraw", {"status": f"{template.moderation_status} → draft"}
-    )
-
-
-# --- moderation --------------------------------------------------------------------------------
-
-ALLOWED_FROM = {
-    "approve": ("pending",),
-    "reject": ("pending",),
-    "feature": ("approved",),
-    "unfeature": ("approved",),
-    "unpublish": ("approved",),
-}
-NOT_ALLOWED = {
-    "approve": "Only a template waiting for review can be approved; this one is {status}.",
-    "reject": "Only a template waiting for review can be rejected; this one is {status}.",
-    "feature": "Only a listed template can be featured; this one is {status}.",
-    "unfeature": "Only a listed template can be unfeatured; this one is {status}.",
-    "unpublish": "Only a listed template can be unpublished; this one is {status}.",
-}
-MODERATION_CHANGED = (
-    "The template changed since you opened it (the author edited it or another moderator decided). "
-    "Nothing was done: look at the current version and decide again."
-)
+    old_status = template.moderation_status
+    changes = transition(template, "withdraw", by=display_name(scope), at=clock.now())
+    return _save_changes(scope, template, changes, "template.withdraw", _status_change(old_status, changes))
 
 
 def moderate(
@@ -451,32 +309,12 @@ def moderate(
         raise NotFound("That moderation action does not exist.")
     template = get_template(scope, template_id, consistent=True)
     _check_version(template, expected_version, MODERATION_CHANGED)
-    status = template.moderation_status
-    if status not in ALLOWED_FROM[action]:
-        raise Conflict(NOT_ALLOWED[action].format(status=status))
-    reason = (reason or "").strip()
-    changes: dict[str, Any] = {}
-    if action == "approve":
-        changes = {"moderation_status": "approved", "submitted_at": None, "rejection_reason": None}
-    elif action == "reject":
-        if not reason:
-            raise ValidationFailed(
-                "Say why it is rejected: the author sees the reason.", {"reason": "A reason is required."}
-            )
-        if len(reason) > MAX_REASON:
-            raise ValidationFailed("The reason is too long.", {"reason": f"At most {MAX_REASON} characters."})
-        # `submitted_at` stays: it lists the template under Rejected (the sparse queue index).
-        changes = {"moderation_status": "rejected", "rejection_reason": reason}
-    elif action in ("feature", "unfeature"):
-        changes = {"featured": action == "feature"}
-    elif action == "unpublish":
-        changes = {"moderation_status": "unpublished", "featured": False}
-    changes["moderation_history"] = _history(template, scope, action, reason)
-    audit_changes: dict[str, Any] = {"name": template.name}
-    if "moderation_status" in changes:
-        audit_changes["status"] = f"{status} → {changes['moderation_status']}"
-    if reason:
-        audit_changes["reason"] = reason
+    old_status = template.moderation_status
+    changes = transition(template, action, by=display_name(scope), at=clock.now(), reason=reason)
+    audit_changes: dict[str, Any] = {"name": template.name, **_status_change(old_status, changes)}
+    decided = changes["moderation_history"][-1]
+    if decided.reason:
+        audit_changes["reason"] = decided.reason
     return _save_changes(scope, template, changes, f"template.{action}", audit_changes, MODERATION_CHANGED)
 
 
@@ -492,54 +330,24 @@ def use_template(scope: AccessScope, template_id: str, project_id: str, flow_nam
     project = None
     if project_id and TEMPLATE_ID.match(project_id):
         try:
-            project = Project.get(project_id)
-        except DoesNotExist:
+            project = flows.get_project(scope, project_id)
+        except NotFound:
             project = None
     if project is None or project.tenant_id != tenant_id:
         raise ValidationFailed(
             "Choose a project of your tenant for the new flow.", {"project_id": "Unknown project."}
         )
     name = (flow_name or "").strip() or template.name
-    if len(name) > 120:
-        raise ValidationFailed("The flow name is too long.", {"name": "At most 120 characters."})
-    now = clock.now()
-    flow_id = new_id("flw")
-    graph = template.definition
-    placed = {node.id: node for node in flow_definition.layout(graph).nodes}
-    flow = Flow(
-        flow_id=flow_id,
-        project_id=project.project_id,
-        tenant_id=tenant_id,
-        name=name,
+    if len(name) > MAX_FLOW_NAME:
+        raise ValidationFailed("The flow name is too long.", {"name": f"At most {MAX_FLOW_NAME} characters."})
+    items = flows.flow_items(
+        scope,
+        project,
+        name,
+        template.definition,
+        f"Created from template “{template.name}”",
         description=template.description[:500],
         source_template_id=template.template_id,
-        node_count=len(graph["nodes"]),
-        edge_count=len(graph["edges"]),
-        created_by=scope.actor_id,
-        created_at=now,
-        updated_at=now,
-    )
-    nodes = [
-        FlowNode(
-            flow_id=flow_id,
-            node_id=node["id"],
-            tenant_id=tenant_id,
-            node_type=node["type"],
-            label=node.get("label") or placed[node["id"]].label,
-            position_x=node.get("position", {}).get("x", placed[node["id"]].x),
-            position_y=node.get("position", {}).get("y", placed[node["id"]].y),
-        )
-        for node in graph["nodes"]
-    ]
-    edges = [FlowEdge.from_definition(flow_id, tenant_id, edge) for edge in graph["edges"]]
-    snapshot = FlowSnapshot(
-        flow_id=flow_id,
-        version=1,
-        tenant_id=tenant_id,
-        definition=graph,
-        note=f"Created from template “{template.name}”",
-        created_by=scope.actor_id,
-        created_at=now,
     )
     event = audit.build_event(
         scope,
@@ -547,19 +355,17 @@ def use_template(scope: AccessScope, template_id: str, project_id: str, flow_nam
         "template",
         template.template_id,
         tenant_id=tenant_id,
-        changes={"flow_id": flow_id, "project_id": project.project_id, "template": template.name},
+        changes={"flow_id": items.flow.flow_id, "project_id": project.project_id, "template": template.name},
     )
 
     def build(tx: TransactWrite) -> None:
-        tx.save(flow)
-        tx.save(snapshot)
-        for item in [*nodes, *edges]:
+        for item in items:
             tx.save(item)
-        update_counters(tx, template.template_id, [AgentTemplate.usage_count.add(1)])
+        _count(tx, template.template_id, [AgentTemplate.usage_count.add(1)])
         tx.save(event)
 
-    commit(build, "The template was deleted meanwhile; no flow was created.")
-    return flow
+    commit(build, "The template was deleted meanwhile; no flow was created.", BUSY)
+    return items.flow
 
 
 # --- ratings -----------------------------------------------------------------------------------
@@ -576,13 +382,14 @@ def rate_template(scope: AccessScope, template_id: str, stars: Any) -> AgentTemp
     if not 1 <= stars <= 5:
         raise ValidationFailed("Give 1 to 5 stars.", {"stars": "Choose 1 to 5 stars."})
     get_template(scope, template_id)
-    for _attempt in range(RATING_ATTEMPTS):
+
+    def prepare() -> Builder | None:
         try:
             previous = TemplateRating.get(template_id, scope.actor_id, consistent_read=True)
         except DoesNotExist:
             previous = None
         if previous is not None and int(previous.stars) == stars:
-            break
+            return None  # already so: no write, no event
         rating = TemplateRating(
             template_id=template_id, user_id=scope.actor_id, stars=stars, rated_at=clock.now()
         )
@@ -591,27 +398,30 @@ def rate_template(scope: AccessScope, template_id: str, stars: Any) -> AgentTemp
             actions = [AgentTemplate.rating_sum.add(stars), AgentTemplate.rating_count.add(1)]
             change = str(stars)
         else:
-            # Conditioned on the stars read above: a concurrent change of the same rating retries.
+            # Conditioned on the stars read above: a concurrent change of the same rating tries again.
             condition = TemplateRating.stars == previous.stars
             actions = [AgentTemplate.rating_sum.add(stars - int(previous.stars))]
             change = f"{int(previous.stars)} → {stars}"
         # The rater's tenant owns the event: it is their admin's action, whoever owns the template.
         event = audit.build_event(scope, "template.rate", "template", template_id, changes={"stars": change})
 
-        def build(
-            tx: TransactWrite, rating=rating, condition=condition, actions=actions, event=event
-        ) -> None:
+        def build(tx: TransactWrite) -> None:
             tx.save(rating, condition=condition)
-            update_counters(tx, template_id, list(actions))
+            _count(tx, template_id, list(actions))
             tx.save(event)
 
-        try:
-            commit(build, "retry")
-        except Conflict:
-            continue
-        break
-    else:
-        raise Conflict("Your rating changed several times at once; nothing more was saved. Try again.")
+        return build
+
+    def read_again() -> None:
+        # The rating changed under us (try again from a fresh read), or the template is gone (404).
+        get_template(scope, template_id, consistent=True)
+
+    with_retries(
+        prepare,
+        on_conflict=read_again,
+        attempts=RATING_ATTEMPTS,
+        busy_message="Your rating changed several times at once; nothing more was saved. Try again.",
+    )
     return refresh_rating_average(template_id)
 
 
@@ -627,56 +437,13 @@ def refresh_rating_average(template_id: str) -> AgentTemplate:
         raise NotFound("That template was deleted meanwhile.") from None
     average = round(template.rating_sum / template.rating_count, 4) if template.rating_count else 0
     if float(template.rating_avg or 0) != float(average):
-        hash_key, _ = AgentTemplate._serialize_keys(template_id, None)
         try:
-            AgentTemplate._get_connection().update_item(
-                hash_key,
+            template.update(
                 actions=[AgentTemplate.rating_avg.set(average)],
                 condition=(AgentTemplate.rating_sum == template.rating_sum)
                 & (AgentTemplate.rating_count == template.rating_count),
             )
-            template.rating_avg = average
-        except Exception as exc:  # a newer rating won the race; its refresh writes the average
-            if getattr(exc, "cause_response_code", "") != "ConditionalCheckFailedException":
+        except UpdateError as exc:  # a newer rating won the race; its refresh writes the average
+            if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise
     return template
-
-
-def definition_text(template: AgentTemplate) -> str:
-    return json.dumps(template.definition, indent=2)
-
-
-# --- API shape ---------------------------------------------------------------------------------
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def as_dict(template: AgentTemplate, *, full: bool = True) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": template.template_id,
-        "tenant_id": template.tenant_id,
-        "name": template.name,
-        "description": template.description,
-        "category": template.category,
-        "tags": template.tag_list,
-        "visibility": template.visibility,
-        "moderation_status": template.moderation_status,
-        "listed": template.is_listed,
-        "featured": bool(template.featured),
-        "usage_count": int(template.usage_count or 0),
-        "rating": {"average": template.average_rating, "count": int(template.rating_count or 0)},
-        "author": public_name(template.author_name),
-        "version": int(template.version or 0),
-        "created_at": _iso(template.created_at),
-        "updated_at": _iso(template.updated_at),
-    }
-    if full:
-        data["definition"] = template.definition
-        data["rejection_reason"] = template.rejection_reason
-        data["submitted_at"] = _iso(template.submitted_at)
-        data["moderation_history"] = [
-            {**entry, "by": public_name(entry.get("by"))} for entry in template.moderation_history or []
-        ]
-    return data

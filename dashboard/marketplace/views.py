@@ -13,12 +13,11 @@ from dashboard.accounts.scope import STAFF, TENANT_ADMIN, Can
 from dashboard.accounts.services import list_tenants
 from dashboard.core.errors import Conflict, DashboardError, ValidationFailed
 from dashboard.core.http import render_page, wants_partial
-from dashboard.marketplace import browsing, services
-from dashboard.marketplace.browsing import BrowseFilters
-from dashboard.marketplace.catalogue import CATEGORIES, SORTS, VISIBILITY_FILTERS
-from dashboard.marketplace.definition import layout
-from dashboard.marketplace.forms import EXAMPLE_DEFINITION, TemplateForm, UseForm, as_version
-from dashboard.marketplace.permissions import can_edit, can_moderate, can_rate, can_use
+from dashboard.flows.definition import layout
+from dashboard.marketplace import queries, services
+from dashboard.marketplace.forms import EXAMPLE_DEFINITION, TemplateForm, UseForm, as_version, definition_text
+from dashboard.marketplace.inputs import CATEGORIES, SORTS, VISIBILITY_FILTERS, BrowseFilters
+from dashboard.marketplace.moderation import can_edit, can_moderate, can_rate, can_use
 
 
 def _version(request: HttpRequest) -> int | None:
@@ -32,8 +31,8 @@ def browse(request: HttpRequest) -> HttpResponse:
     cursor = request.GET.get("cursor") or None
     context = {
         "filters": filters,
-        "page": browsing.browse(scope, filters, cursor=cursor),
-        "featured": [] if cursor else browsing.featured(scope, filters),
+        "page": queries.browse(scope, filters, cursor=cursor),
+        "featured": [] if cursor else queries.featured(scope, filters),
         "categories": CATEGORIES,
         "sorts": SORTS,
         "visibilities": VISIBILITY_FILTERS,
@@ -46,7 +45,7 @@ def browse(request: HttpRequest) -> HttpResponse:
 def _detail_context(request: HttpRequest, template, **extra) -> dict:
     scope = request.scope
     usable = can_use(scope)
-    projects = services.projects_for_use(scope) if usable else []
+    projects = queries.projects_for_use(scope) if usable else []
     context = {
         "template": template,
         "graph": layout(template.definition),
@@ -55,7 +54,7 @@ def _detail_context(request: HttpRequest, template, **extra) -> dict:
         "can_moderate": can_moderate(scope),
         "can_use": usable,
         "can_rate": can_rate(scope),
-        "my_rating": services.my_rating(scope, template.template_id) if can_rate(scope) else None,
+        "my_rating": queries.my_rating(scope, template.template_id) if can_rate(scope) else None,
         "use_form": UseForm(projects=projects, initial={"name": template.name}) if projects else None,
     }
     context.update(extra)
@@ -64,7 +63,7 @@ def _detail_context(request: HttpRequest, template, **extra) -> dict:
 
 @scoped()
 def detail(request: HttpRequest, template_id: str) -> HttpResponse:
-    template = services.get_template(request.scope, template_id)
+    template = queries.get_template(request.scope, template_id)
     return render(request, "marketplace/detail.html", _detail_context(request, template))
 
 
@@ -88,7 +87,7 @@ def create(request: HttpRequest) -> HttpResponse:
 
 @scoped(Can.TENANT_PAGES)
 def edit(request: HttpRequest, template_id: str) -> HttpResponse:
-    template = services.get_editable(request.scope, template_id)
+    template = queries.get_editable(request.scope, template_id)
     status = 200
     if request.method == "POST":
         form = TemplateForm(request.POST)
@@ -114,7 +113,7 @@ def edit(request: HttpRequest, template_id: str) -> HttpResponse:
                 "category": template.category,
                 "tags": ", ".join(template.tag_list),
                 "visibility": template.visibility,
-                "definition": services.definition_text(template),
+                "definition": definition_text(template),
                 "version": template.version,
             }
         )
@@ -124,7 +123,7 @@ def edit(request: HttpRequest, template_id: str) -> HttpResponse:
 @require_POST
 @scoped(Can.TENANT_PAGES)
 def delete(request: HttpRequest, template_id: str) -> HttpResponse:
-    template = services.get_editable(request.scope, template_id)
+    template = queries.get_editable(request.scope, template_id)
     try:
         services.delete_template(request.scope, template_id, _version(request))
     except Conflict as exc:
@@ -155,7 +154,7 @@ def rate(request: HttpRequest, template_id: str) -> HttpResponse:
     try:
         template = services.rate_template(request.scope, template_id, request.POST.get("stars"))
     except ValidationFailed as exc:
-        template, error = services.get_template(request.scope, template_id), exc.message
+        template, error = queries.get_template(request.scope, template_id), exc.message
     if wants_partial(request):
         context = _detail_context(request, template, rating_error=error, rated=error is None)
         return render_page(
@@ -211,7 +210,7 @@ def moderate(request: HttpRequest, template_id: str, action: str) -> HttpRespons
         )
     except (ValidationFailed, Conflict) as exc:
         if wants_partial(request):
-            template = services.get_template(request.scope, template_id)
+            template = queries.get_template(request.scope, template_id)
             context = {"template": template, "error": exc.message, "reason": reason, "tab": _tab(request)}
             return render_page(request, "marketplace/queue.html", context, partial="row", status=exc.status)
         messages.error(request, exc.message)
@@ -237,8 +236,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     tab = _tab(request)
     cursor = request.GET.get("cursor") or None
     if tab == "listed":
-        page = browsing.listed(request.scope, cursor=cursor)
+        page = queries.listed(request.scope, cursor=cursor)
     else:
-        page = browsing.moderation_queue(request.scope, cursor=cursor, status=tab)
+        page = queries.moderation_queue(request.scope, cursor=cursor, status=tab)
     context = {"page": page, "tab": tab, "queue_url": reverse("marketplace:queue")}
     return render_page(request, "marketplace/queue.html", context, partial="rows")

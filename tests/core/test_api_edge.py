@@ -9,7 +9,7 @@ import pytest
 from django.test import Client, override_settings
 
 from dashboard.accounts.models import AuditEvent
-from dashboard.marketplace import services as marketplace
+from dashboard.marketplace import queries as marketplace_queries
 from tests.marketplace.conftest import DEFINITION
 
 JSON_WRITES = [
@@ -125,7 +125,7 @@ def test_row20_an_unexpected_error_under_api_answers_json(api, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("something nobody expected")
 
-    monkeypatch.setattr(marketplace, "get_template", broken)
+    monkeypatch.setattr(marketplace_queries, "get_template", broken)
     response = api("GET", "/api/templates/tpl_x")
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"

@@ -59,10 +59,10 @@ def test_ttl_is_on_for_executions_and_run_logs(dynamodb_local):
         assert ttl["TimeToLiveStatus"] == "ENABLED" and ttl["AttributeName"] == attribute
 
 
-def test_the_template_table_has_its_four_indexes(dynamodb_local):
+def test_the_template_table_has_its_browse_listing_tenant_and_queue_indexes(dynamodb_local):
     indexes = {index["IndexName"] for index in AgentTemplate.describe_table()["GlobalSecondaryIndexes"]}
     assert {
-        "category-created_at-index",
+        "feed_category-created_at-index",
         "listing-usage_count-index",
         "tenant_id-updated_at-index",
         "moderation_status-submitted_at-index",

@@ -8,9 +8,12 @@ import pytest
 
 from dashboard.accounts import api_keys
 from dashboard.accounts.access import scope_for_user
+from dashboard.accounts.scope import STAFF, AccessScope
 from dashboard.core import clock
-from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, NodeConfig, Project
+from dashboard.dynamo.base import transact_write
+from dashboard.flows.models import Flow, FlowNode, NodeConfig, Project
 from dashboard.flows.node_types import NODE_TYPES
+from dashboard.flows.services import flow_items
 from tests.conftest import unique
 
 
@@ -35,63 +38,50 @@ class BuiltFlow:
 
 
 def build_flow(tenant_id: str, name: str = "Support triage", configs: dict | None = None) -> BuiltFlow:
-    """A flow with one node per type, in catalogue order, chained by edges; `configs` are stored as saved."""
+    """A flow with one node per type, in catalogue order, chained by edges; `configs` are stored as saved.
+
+    Built by the flows area's own builder, as template use and the demo build theirs."""
     now = clock.now()
     project = Project(
         project_id=unique("prj"), tenant_id=tenant_id, name=f"Project {name}", created_at=now, updated_at=now
     )
     project.save()
-    flow = Flow(
-        flow_id=unique("flw"),
-        project_id=project.project_id,
-        tenant_id=tenant_id,
-        name=name,
+    ids = [f"n{index + 1:02d}" for index in range(len(NODE_TYPES))]
+    definition = {
+        "nodes": [
+            {"id": node_id, "type": node_type, "label": f"{node_type.replace('_', ' ').title()} step"}
+            for node_id, node_type in zip(ids, NODE_TYPES, strict=True)
+        ],
+        "edges": [
+            {"id": f"e{index + 1}", "source": ids[index], "target": ids[index + 1]}
+            for index in range(len(ids) - 1)
+        ],
+    }
+    scope = AccessScope(role=STAFF, actor_id="usr_tests", actor_label="tests", tenant_id=tenant_id)
+    items = flow_items(
+        scope,
+        project,
+        name,
+        definition,
+        "First draft",
         description=f"{name} flow",
-        node_count=len(NODE_TYPES),
-        edge_count=len(NODE_TYPES) - 1,
-        created_at=now,
-        updated_at=now,
+        flow_id=unique("flw"),
+        at=now,
     )
-    flow.save()
-    nodes = {}
-    for index, node_type in enumerate(NODE_TYPES):
-        node = FlowNode(
-            flow_id=flow.flow_id,
-            node_id=f"n{index + 1:02d}",
-            tenant_id=tenant_id,
-            node_type=node_type,
-            label=f"{node_type.replace('_', ' ').title()} step",
-        )
-        node.save()
-        nodes[node_type] = node
-    ids = [node.node_id for node in nodes.values()]
-    for index in range(len(ids) - 1):
-        FlowEdge(
-            flow_id=flow.flow_id,
-            edge_id=f"e{index + 1}",
-            tenant_id=tenant_id,
-            source=ids[index],
-            target=ids[index + 1],
-        ).save()
-    FlowSnapshot(
-        flow_id=flow.flow_id,
-        version=1,
-        tenant_id=tenant_id,
-        definition={"nodes": ids, "edges": []},
-        note="First draft",
-        created_at=now,
-    ).save()
+    with transact_write() as tx:
+        for item in items:
+            tx.save(item)
     for node_type, config in (configs or {}).items():
         NodeConfig(
-            flow_id=flow.flow_id,
-            node_id=nodes[node_type].node_id,
+            flow_id=items.flow.flow_id,
+            node_id=ids[NODE_TYPES.index(node_type)],
             tenant_id=tenant_id,
             node_type=node_type,
             config=config,
             updated_by="seed@acme.test",
             updated_at=now,
         ).save()
-    return BuiltFlow(project, flow, nodes)
+    return BuiltFlow(project, items.flow, {node.node_type: node for node in items.nodes})
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import re
 
 from dashboard.flows.models import FlowNode
-from tests.conftest import client_for
+from tests.conftest import assert_fragment, client_for, element_by_id
 from tests.flows.conftest import build_flow
 
 
@@ -64,6 +64,13 @@ def test_an_unknown_flow_is_not_found(acme_admin):
 def test_staff_may_open_any_tenants_flow(people, globex_flow):
     response = client_for(people["staff"], _tenant_focus="acme").get(f"/flows/{globex_flow.flow_id}/")
     assert response.status_code == 200
+    nodes = element_by_id(response.content.decode(), "nodes")
+    assert nodes is not None
+    assert all(node.label in nodes for node in globex_flow.nodes.values())
+    fragment = client_for(people["staff"], _tenant_focus="acme").get(
+        f"/flows/{globex_flow.flow_id}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="nodes"
+    )
+    assert globex_flow.node_id("llm") in assert_fragment(fragment, id="nodes")
 
 
 def test_moderators_may_not_open_a_flow(moderator, acme_flow):

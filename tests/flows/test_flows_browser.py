@@ -93,7 +93,7 @@ def test_two_people_edit_the_same_node_and_the_later_save_is_refused(page_as, pe
     expect(second.locator('input[name="expression"]')).to_have_value("output.score > 0.9")
 
 
-def test_an_admin_removes_a_stored_secret(page_as, people):
+def test_an_admin_removes_a_stored_secret(page_as, people, tmp_path):
     built = build_flow(
         "acme", name="Browser secrets", configs={"llm": {"model": "gpt-4o", "api_key": "sk-old-9"}}
     )
@@ -101,7 +101,7 @@ def test_an_admin_removes_a_stored_secret(page_as, people):
     page.goto(built.config_url("llm"))
     expect(page.locator('input[name="api_key"]')).not_to_have_value("sk-old-9")
     page.get_by_label("Remove the stored secret").check()
-    page.screenshot(path="/tmp/node-config-secret.png", full_page=True)
+    page.screenshot(path=tmp_path / "node-config-secret.png", full_page=True)
     page.get_by_role("button", name="Save configuration").click()
     expect(page.locator(".flash-success")).to_contain_text("Saved version 2")
     expect(page.get_by_label("Remove the stored secret")).to_have_count(0)

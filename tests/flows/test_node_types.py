@@ -4,9 +4,9 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from dashboard.core.errors import NotFound
+from dashboard.flows.demo import BREAKAGES, CONFIGS
 from dashboard.flows.node_catalogue import SECRET_MASK, all_node_types, get_node_type
 from dashboard.flows.node_types import NODE_TYPES, SCHEMAS, UI
-from dashboard.flows.seed import BREAKAGES, CONFIGS
 
 VALID = {
     "llm": {

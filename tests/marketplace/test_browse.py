@@ -2,9 +2,9 @@ import re
 
 import pytest
 
-from dashboard.marketplace import browsing, services
-from dashboard.marketplace.browsing import BrowseFilters
-from tests.conftest import client_for
+from dashboard.marketplace import queries, services
+from dashboard.marketplace.inputs import BrowseFilters
+from tests.conftest import assert_fragment, client_for, element_by_id
 from tests.marketplace.conftest import word
 
 
@@ -71,7 +71,7 @@ def test_popular_sort_puts_the_most_used_first(scopes, make_template, project_of
     for uses, template in zip((1, 3, 2), templates, strict=True):
         for _ in range(uses):
             services.use_template(scopes["acme"], template.template_id, project.project_id)
-    page = browsing.browse(scopes["acme"], BrowseFilters(category=category, sort="popular"), limit=100)
+    page = queries.browse(scopes["acme"], BrowseFilters(category=category, sort="popular"), limit=100)
     ids = [t.template_id for t in page]
     assert (
         ids.index(templates[1].template_id)
@@ -88,7 +88,7 @@ def test_rating_sort_puts_the_best_rated_first(scopes, make_template):
     high = make_template("globex", state="approved", category="marketing", name=f"High {token}")
     services.rate_template(scopes["acme"], low.template_id, 2)
     services.rate_template(scopes["acme"], high.template_id, 5)
-    page = browsing.browse(scopes["acme"], BrowseFilters(category="marketing", sort="rating"), limit=100)
+    page = queries.browse(scopes["acme"], BrowseFilters(category="marketing", sort="rating"), limit=100)
     ids = [t.template_id for t in page]
     assert ids.index(high.template_id) < ids.index(low.template_id)
     averages = [t.rating_avg for t in page]
@@ -102,7 +102,7 @@ def test_pages_of_the_merged_list_never_repeat_and_keep_the_order(scopes, make_t
     }
     seen, cursor, dates = [], None, []
     for _ in range(100):
-        page = browsing.browse(
+        page = queries.browse(
             scopes["acme"], BrowseFilters(category=category, sort="newest"), cursor, limit=3
         )
         seen += [t.template_id for t in page]
@@ -148,7 +148,7 @@ def test_search_keeps_other_tenants_private_templates_out(globex_admin, make_tem
 def test_an_edit_moves_the_search_words(scopes, acme_admin, make_template):
     old, new = word(), word()
     template = make_template("acme", name=f"Report {old}")
-    data = {**services.as_dict(template), "name": f"Report {new}", "tags": ",".join(template.tag_list)}
+    data = {**template.to_dict(), "name": f"Report {new}", "tags": ",".join(template.tag_list)}
     services.update_template(scopes["acme"], template.template_id, data, template.version)
     assert template.template_id not in shown_ids(acme_admin.get("/templates/", {"q": old}).content.decode())
     assert template.template_id in shown_ids(acme_admin.get("/templates/", {"q": new}).content.decode())
@@ -189,6 +189,14 @@ def test_a_forged_cursor_is_a_clear_400(acme_admin, cursor):
 def test_unknown_filter_values_fall_back_to_defaults(acme_admin):
     response = acme_admin.get("/templates/", {"category": "nope", "sort": "weird", "visibility": "?"})
     assert response.status_code == 200
+    assert response.context["filters"] == BrowseFilters()
+    filters = element_by_id(response.content.decode(), "template-filters")
+    assert re.findall(r'<option value="([^"]*)" selected>', filters) == ["all", "popular"]
+    fragment = acme_admin.get(
+        "/templates/", {"category": "nope", "sort": "weird"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results"
+    )
+    assert_fragment(fragment, id="results")
+    assert fragment.context["filters"] == BrowseFilters()
 
 
 def test_a_moderator_browses_only_the_public_catalogue(moderator, make_template):

@@ -5,7 +5,7 @@ from tests.marketplace.conftest import word
 pytestmark = pytest.mark.browser
 
 
-def test_browse_with_a_filter_a_search_and_the_next_page(page_as, people, make_template):
+def test_browse_with_a_filter_a_search_and_the_next_page(page_as, people, make_template, tmp_path):
     token = word()
     for i in range(26):
         make_template("globex", state="approved", category="finance", name=f"Ledger {token} {i:02d}")
@@ -35,14 +35,14 @@ def test_browse_with_a_filter_a_search_and_the_next_page(page_as, people, make_t
     assert not first_page & second_page
     assert "category=finance" in page.url and f"q={token}" in page.url
     assert page.locator("select[name=category]").input_value() == "finance"
-    page.screenshot(path="/tmp/marketplace-browse.png", full_page=True)
+    page.screenshot(path=tmp_path / "marketplace-browse.png", full_page=True)
 
 
-def test_rating_from_the_detail_page_updates_in_place(page_as, people, make_template):
+def test_rating_from_the_detail_page_updates_in_place(page_as, people, make_template, tmp_path):
     template = make_template("globex", state="approved")
     page = page_as(people["admin of acme"])
     page.goto(f"/templates/{template.template_id}/")
     page.click("button[aria-label='Rate 4 out of 5']")
     page.locator("text=Thanks, your rating is saved.").wait_for()
     assert page.locator("#rating-average").inner_text() == "4.0"
-    page.screenshot(path="/tmp/marketplace-detail.png", full_page=True)
+    page.screenshot(path=tmp_path / "marketplace-detail.png", full_page=True)

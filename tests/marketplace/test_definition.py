@@ -2,7 +2,7 @@
 
 import pytest
 
-from dashboard.marketplace.definition import MAX_EDGES, MAX_NODES, layers, layout, validate
+from dashboard.flows.definition import MAX_EDGES, MAX_NODES, layers, layout, validate
 
 
 def nodes(count: int) -> list[dict]:

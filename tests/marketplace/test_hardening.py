@@ -98,14 +98,14 @@ def test_row18_a_delete_landing_between_the_rating_and_its_average_is_404(
     acme_admin, scopes, make_template, monkeypatch
 ):
     template = make_template("globex", state="approved")
-    real_commit = services.commit
+    real_commit = services.with_retries
 
-    def commit_then_delete(build, message, *args):
-        real_commit(build, message, *args)
-        monkeypatch.setattr(services, "commit", real_commit)  # only this once
+    def commit_then_delete(*args, **kwargs):
+        real_commit(*args, **kwargs)
+        monkeypatch.setattr(services, "with_retries", real_commit)  # only this once
         services.delete_template(scopes["globex"], template.template_id)  # the delete lands in between
 
-    monkeypatch.setattr(services, "commit", commit_then_delete)
+    monkeypatch.setattr(services, "with_retries", commit_then_delete)
     response = acme_admin.post(f"/templates/{template.template_id}/rate/", {"stars": "4"})
     assert response.status_code == 404
 

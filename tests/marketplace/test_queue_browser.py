@@ -3,12 +3,12 @@ import pytest
 pytestmark = pytest.mark.browser
 
 
-def test_a_moderator_approves_a_template_and_it_appears_in_browse(page_as, people, make_template):
+def test_a_moderator_approves_a_template_and_it_appears_in_browse(page_as, people, make_template, tmp_path):
     template = make_template("acme", state="pending")
     moderator = page_as(people["moderator"])
     moderator.goto("/templates/moderation/")
     row = moderator.locator(f"#row-{template.template_id}")
-    moderator.screenshot(path="/tmp/marketplace-queue.png", full_page=True)
+    moderator.screenshot(path=tmp_path / "marketplace-queue.png", full_page=True)
     row.locator("button:has-text('Approve')").click()
     moderator.locator(f"#row-{template.template_id} >> text=it is listed publicly now").wait_for()
 

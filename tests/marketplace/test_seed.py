@@ -8,8 +8,9 @@ from dashboard.accounts.models import AuditEvent, Tenant, User
 from dashboard.core.seeding import SeedContext
 from dashboard.dynamo import base
 from dashboard.dynamo.tables import ensure_table
-from dashboard.marketplace import seed
-from dashboard.marketplace.models import MODERATION_STATES, AgentTemplate, SearchToken, TemplateRating
+from dashboard.marketplace import demo as seed
+from dashboard.marketplace.models import AgentTemplate, SearchToken, TemplateRating
+from dashboard.marketplace.moderation import STATES as MODERATION_STATES
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

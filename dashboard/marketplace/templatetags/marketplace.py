@@ -6,7 +6,9 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from dashboard.marketplace.catalogue import CATEGORIES
+from dashboard.marketplace import moderation
+from dashboard.marketplace.inputs import CATEGORIES
+from dashboard.marketplace.models import public_name
 
 register = template.Library()
 
@@ -47,6 +49,10 @@ def history_label(action: str) -> str:
 @register.filter
 def person(label: str | None) -> str:
     """A person's name as every tenant may see it (never an email)."""
-    from dashboard.marketplace.services import public_name
-
     return public_name(label) or "—"
+
+
+@register.simple_tag(takes_context=True)
+def actions_for(context, template) -> list[moderation.Action]:
+    """`{% actions_for template as actions %}`: the moves the person viewing may make on it now."""
+    return moderation.actions_for(context["request"].scope, template)

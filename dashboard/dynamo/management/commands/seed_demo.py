@@ -15,6 +15,16 @@ from dashboard.dynamo.tables import ensure_tables
 AREAS = ["accounts", "flows", "registry", "marketplace", "analytics", "experiments"]
 
 
+def _demo_module(area: str):
+    for name in ("demo", "seed"):
+        try:
+            return import_module(f"dashboard.{area}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name not in (f"dashboard.{area}", f"dashboard.{area}.{name}"):
+                raise  # the module exists but something it imports does not
+    return None
+
+
 class Command(BaseCommand):
     help = "Fill every table with believable, deterministic demo data."
 
@@ -53,13 +63,3 @@ class Command(BaseCommand):
         self.stdout.write(f"Sign in with any of these (password “{DEMO_PASSWORD}”):")
         for role, tenant, email in logins:
             self.stdout.write(f"  {role:<13} {tenant:<12} {email}")
-
-
-def _demo_module(area: str):
-    for name in ("demo", "seed"):
-        try:
-            return import_module(f"dashboard.{area}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"dashboard.{area}.{name}":
-                raise  # a real import error inside the module
-    return None

@@ -1,7 +1,9 @@
-"""The flow definition a template carries: its JSON Schema, the checks a schema cannot say, and a layout.
+"""A flow definition (`{"nodes": [...], "edges": [...]}`): its JSON Schema, the checks a schema
+cannot say, and a layout in columns.
 
-A template is instantiated by one DynamoDB transaction (flow + snapshot + nodes + edges + usage
-counter + audit event), which holds at most 100 items; the size caps below keep it under that.
+Templates carry one, and a flow is built from one (`flows.services.flow_items`) in a single DynamoDB
+transaction (flow + snapshot + nodes + edges, plus the caller's own items such as a template's usage
+counter and an audit event), which holds at most 100 items; the size caps below keep it under that.
 """
 
 from __future__ import annotations
@@ -150,7 +152,7 @@ def validate(definition: Any) -> tuple[dict[str, Any] | None, dict[str, str]]:
     return {"nodes": definition["nodes"], "edges": edges}, {}
 
 
-# --- layout for the detail page -----------------------------------------------------------------
+# --- layout for pages and for nodes without a position -----------------------------------------------------------------
 
 NODE_WIDTH = 150
 NODE_HEIGHT = 46

@@ -1,25 +1,137 @@
-"""Reading the catalogue: browse with filters and sorts, keyword search, featured, the moderation queue.
+"""Reading the marketplace: one template, browse with filters and sorts, keyword search, featured,
+the moderation queue and the listed catalogue.
 
 Every list is a query on a key or GSI with a page-sized limit; nothing here scans a table.
+
+Search words: lower-cased, split on anything not a letter or digit, stripped of a plural “s” and of
+common stop words. Name and tags come first, so when a long description meets the cap the words that
+matter most are kept (each token item takes one place in the template's transactions).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable
 from functools import partial
 from operator import attrgetter
-from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts.scope import API, TENANT_ADMIN, AccessScope
 from dashboard.accounts.services import list_tenants
-from dashboard.core.errors import PermissionDenied, ValidationFailed
-from dashboard.dynamo.paging import Page, paginate
-from dashboard.marketplace.catalogue import CATEGORIES, MAX_PAGE_SIZE, PAGE_SIZE, SORTS, VISIBILITY_FILTERS
-from dashboard.marketplace.feeds import Stream, merged_page
-from dashboard.marketplace.models import PUBLIC_FEED, AgentTemplate, SearchToken, tenant_feed
-from dashboard.marketplace.permissions import can_moderate
-from dashboard.marketplace.search import query_words, template_tokens
+from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
+from dashboard.dynamo.paging import Page, Stream, merged_page, paginate
+from dashboard.flows import services as flows
+from dashboard.marketplace.inputs import MAX_PAGE_SIZE, PAGE_SIZE, TEMPLATE_ID, BrowseFilters
+from dashboard.marketplace.models import PUBLIC_FEED, AgentTemplate, SearchToken, TemplateRating, tenant_feed
+from dashboard.marketplace.moderation import OWNER_ROLES, can_edit, can_moderate, can_view
+
+# --- search words ------------------------------------------------------------------------------
+
+MAX_TOKENS = 45  # an edit may delete 45 old and put 45 new items in one 100-item transaction
+MAX_QUERY_WORDS = 5
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "with",
+        "your",
+        "you",
+    ]
+)
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def normalise(word: str) -> str:
+    if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def words(text: str) -> list[str]:
+    found = []
+    for word in _WORD.findall(text.lower()):
+        if len(word) < 2 or word in STOP_WORDS:
+            continue
+        found.append(normalise(word))
+    return found
+
+
+def template_tokens(name: str, description: str, tags: Iterable[str]) -> set[str]:
+    ordered: list[str] = []
+    for word in [*words(name), *(w for tag in sorted(tags) for w in words(tag)), *words(description)]:
+        if word not in ordered:
+            ordered.append(word)
+    return set(ordered[:MAX_TOKENS])
+
+
+def query_words(query: str) -> list[str]:
+    unique: list[str] = []
+    for word in words(query):
+        if word not in unique:
+            unique.append(word)
+    return unique[:MAX_QUERY_WORDS]
+
+
+# --- one template ------------------------------------------------------------------------------
+
+
+def get_template(scope: AccessScope, template_id: str, *, consistent: bool = False) -> AgentTemplate:
+    """The template, or NotFound when it does not exist or the scope may not see it (ids do not leak)."""
+    if not TEMPLATE_ID.match(template_id or ""):
+        raise NotFound("That template was not found.")
+    try:
+        template = AgentTemplate.get(template_id, consistent_read=consistent)
+    except DoesNotExist:
+        raise NotFound("That template was not found.") from None
+    if not can_view(scope, template):
+        raise NotFound("That template was not found.")
+    return template
+
+
+def get_editable(scope: AccessScope, template_id: str) -> AgentTemplate:
+    template = get_template(scope, template_id, consistent=True)
+    if not can_edit(scope, template):
+        raise PermissionDenied("Only the template's own tenant can change it.")
+    return template
+
+
+def my_rating(scope: AccessScope, template_id: str) -> int | None:
+    try:
+        return int(TemplateRating.get(template_id, scope.actor_id).stars)
+    except DoesNotExist:
+        return None
+
+
+def projects_for_use(scope: AccessScope) -> list:
+    """The projects of the scope's tenant a template can be instantiated in (newest first)."""
+    if scope.role not in OWNER_ROLES or scope.tenant_id is None:
+        return []
+    return flows.list_projects(scope, limit=50).items
+
+
+# --- lists -------------------------------------------------------------------------------------
 
 FEATURED_SHOWN = 6
 FEATURED_PEEK = 24
@@ -31,38 +143,6 @@ SORT_INDEXES = {
     "rating": ("by_feed_rating", "by_feed_category_rating", "rating_avg"),
     "newest": ("by_feed_newest", "by_feed_category_newest", "created_at"),
 }
-
-
-@dataclass(frozen=True)
-class BrowseFilters:
-    category: str = ""
-    visibility: str = "all"
-    tenant: str = ""  # staff: whose private templates to include
-    sort: str = "popular"
-    q: str = ""
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any], *, strict: bool = False) -> BrowseFilters:
-        """Filters from a query string. Pages fall back to defaults; the API (`strict`) names the bad one."""
-        values = {
-            "category": (params.get("category") or "").strip(),
-            "visibility": (params.get("visibility") or "all").strip(),
-            "tenant": (params.get("tenant") or "").strip(),
-            "sort": (params.get("sort") or "popular").strip(),
-            "q": (params.get("q") or "").strip()[:100],
-        }
-        allowed = {"category": CATEGORIES, "visibility": VISIBILITY_FILTERS, "sort": SORTS}
-        errors = {}
-        for name, choices in allowed.items():
-            if values[name] and values[name] not in choices:
-                errors[name] = f"Use one of: {', '.join(choices)}."
-                values[name] = cls.__dataclass_fields__[name].default
-        if strict and errors:
-            raise ValidationFailed("Unknown filter value.", errors)
-        return cls(**values)
-
-    def key(self) -> str:
-        return f"{self.category}|{self.visibility}|{self.tenant}|{self.sort}|{self.q.lower()}"
 
 
 def _private_tenants(scope: AccessScope, filters: BrowseFilters) -> list[str]:
@@ -121,7 +201,9 @@ def browse(
     if not feeds:
         return Page(items=[], next_cursor=None)
     streams = [_sort_stream(feed, filters) for feed in feeds]
-    return merged_page(streams, purpose=f"templates:{filters.key()}", limit=_limit(limit), cursor=cursor)
+    return merged_page(
+        streams, purpose=f"templates:{filters.cursor_salt()}", limit=_limit(limit), cursor=cursor
+    )
 
 
 def search(
@@ -153,7 +235,10 @@ def search(
     wanted_count = _limit(limit)
     for _round in range(SEARCH_ROUNDS):
         page = merged_page(
-            streams, purpose=f"templates:{filters.key()}", limit=wanted_count - len(matches), cursor=cursor
+            streams,
+            purpose=f"templates:{filters.cursor_salt()}",
+            limit=wanted_count - len(matches),
+            cursor=cursor,
         )
         ids = [hit.template_id for hit in page.items]
         found = {t.template_id: t for t in AgentTemplate.batch_get(ids)} if ids else {}

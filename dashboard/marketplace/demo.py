@@ -12,9 +12,9 @@ from ulid import ULID
 
 from dashboard.accounts.models import AuditEvent
 from dashboard.core.seeding import SeedContext
-from dashboard.flows.seed import flow_definition
-from dashboard.marketplace.catalogue import CATEGORIES
-from dashboard.marketplace.models import AgentTemplate, SearchToken, TemplateRating
+from dashboard.flows.demo import flow_definition
+from dashboard.marketplace.inputs import CATEGORIES
+from dashboard.marketplace.models import AgentTemplate, ModerationEntry, SearchToken, TemplateRating
 from dashboard.marketplace.services import derived_keys, search_token, token_keys
 
 SHAPES = {
@@ -120,8 +120,8 @@ def template_id_at(ctx: SeedContext, moment: datetime) -> str:
     return f"tpl_{str(ULID(millis.to_bytes(6, 'big') + ctx.rng.randbytes(10))).lower()}"
 
 
-def _history_entry(at: datetime, by: str, action: str, reason: str = "") -> dict:
-    return {"at": at.isoformat(), "by": by, "action": action, "reason": reason}
+def _history_entry(at: datetime, by: str, action: str, reason: str = "") -> ModerationEntry:
+    return ModerationEntry(at=at.isoformat(), by=by, action=action, reason=reason)
 
 
 def build(
@@ -189,23 +189,21 @@ def build(
                     template.featured = True
                     history.append(_history_entry(decided + timedelta(days=1), moderator, "feature"))
             for entry_number, entry in enumerate(history[2:]):
-                at = datetime.fromisoformat(entry["at"])
+                at = datetime.fromisoformat(entry.at)
                 event_id = f"evt_seed_tpl_{number:05d}_{entry_number}"
                 events.append(
                     AuditEvent(
                         tenant_id=tenant_id,
-                        sk=f"{entry['at']}#{event_id}",
+                        sk=f"{entry.at}#{event_id}",
                         event_id=event_id,
                         ts=at,
                         month=at.strftime("%Y-%m"),
                         actor_id=ctx.moderators[0].user_id if ctx.moderators else "usr_moderator",
                         actor_label=moderator,
-                        action=f"template.{entry['action']}",
+                        action=f"template.{entry.action}",
                         target_type="template",
                         target_id=template.template_id,
-                        changes={"name": name, "reason": entry["reason"]}
-                        if entry["reason"]
-                        else {"name": name},
+                        changes={"name": name, "reason": entry.reason} if entry.reason else {"name": name},
                     )
                 )
         template.moderation_history = history

@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 from datetime import timedelta
 
+from dashboard.accounts.scope import TENANT_ADMIN, AccessScope
 from dashboard.core.seeding import SeedContext
 from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, NodeConfig, Project
+from dashboard.flows.services import flow_items
 
 PROJECTS = ["Customer support", "Sales assistant", "Document search", "Fraud review", "Onboarding bot"]
 FLOW_SHAPES = {
@@ -119,7 +121,12 @@ def node_config(node_type: str, rng) -> dict | None:
 
 def flow_definition(node_types: list[str]) -> dict:
     nodes = [
-        {"id": f"n{i + 1}", "type": node_type, "label": node_type.replace("_", " ").title()}
+        {
+            "id": f"n{i + 1}",
+            "type": node_type,
+            "label": node_type.replace("_", " ").title(),
+            "position": {"x": 120 + i * 220, "y": 160},
+        }
         for i, node_type in enumerate(node_types)
     ]
     edges = [
@@ -134,6 +141,9 @@ def seed(ctx: SeedContext) -> None:
     for tenant in ctx.tenants:
         tenant_id = tenant.tenant_id
         author = ctx.admins[tenant_id][0]
+        scope = AccessScope(
+            role=TENANT_ADMIN, actor_id=author.user_id, actor_label=author.email, tenant_id=tenant_id
+        )
         for p_index, name in enumerate(PROJECTS[: 3 + ctx.rng.randrange(3)]):
             created = ctx.now - timedelta(days=ctx.rng.randrange(60, 120))
             project = Project(
@@ -148,64 +158,49 @@ def seed(ctx: SeedContext) -> None:
             projects.append(project)
             ctx.projects.setdefault(tenant_id, []).append(project)
             for f_index, (flow_name, shape) in enumerate(ctx.rng.sample(sorted(FLOW_SHAPES.items()), 2)):
-                flow_id = f"flw_{tenant_id}_{p_index + 1}_{f_index + 1}"
-                definition = flow_definition(shape)
                 updated = ctx.now - timedelta(hours=ctx.rng.randrange(1, 700))
-                flow = Flow(
-                    flow_id=flow_id,
-                    project_id=project.project_id,
-                    tenant_id=tenant_id,
-                    name=flow_name,
+                items = flow_items(
+                    scope,
+                    project,
+                    flow_name,
+                    flow_definition(shape),
+                    "Saved version 1",
                     description=f"{flow_name} for {name.lower()}",
-                    node_count=len(definition["nodes"]),
-                    edge_count=len(definition["edges"]),
-                    created_by=author.user_id,
-                    created_at=created,
-                    updated_at=updated,
+                    flow_id=f"flw_{tenant_id}_{p_index + 1}_{f_index + 1}",
+                    at=updated,
                 )
-                flows.append(flow)
-                ctx.flows.setdefault(tenant_id, []).append(flow)
-                for position, node in enumerate(definition["nodes"]):
-                    nodes.append(
-                        FlowNode(
-                            flow_id=flow_id,
-                            node_id=node["id"],
-                            tenant_id=tenant_id,
-                            node_type=node["type"],
-                            label=node["label"],
-                            position_x=120 + position * 220,
-                            position_y=160,
-                        )
-                    )
-                    config = node_config(node["type"], ctx.rng)
+                items.flow.created_at = created
+                items.snapshot.created_at = updated - timedelta(days=2)
+                flows.append(items.flow)
+                ctx.flows.setdefault(tenant_id, []).append(items.flow)
+                nodes.extend(items.nodes)
+                edges.extend(items.edges)
+                # A second saved version, so the demo shows a flow's history.
+                later = FlowSnapshot(
+                    flow_id=items.flow.flow_id,
+                    version=2,
+                    tenant_id=tenant_id,
+                    definition=items.snapshot.definition,
+                    note="Saved version 2",
+                    created_by=author.user_id,
+                    created_at=updated - timedelta(days=1),
+                )
+                snapshots += [items.snapshot, later]
+                for node in items.nodes:
+                    config = node_config(node.node_type, ctx.rng)
                     if config is not None:
                         configs.append(
                             NodeConfig(
-                                flow_id=flow_id,
-                                node_id=node["id"],
+                                flow_id=node.flow_id,
+                                node_id=node.node_id,
                                 tenant_id=tenant_id,
-                                node_type=node["type"],
+                                node_type=node.node_type,
                                 config=config,
                                 updated_by=author.email,
                                 updated_at=updated,
                                 version=1,
                             )
                         )
-                edges.extend(
-                    FlowEdge.from_definition(flow_id, tenant_id, edge) for edge in definition["edges"]
-                )
-                for version in (1, 2):
-                    snapshots.append(
-                        FlowSnapshot(
-                            flow_id=flow_id,
-                            version=version,
-                            tenant_id=tenant_id,
-                            definition=definition,
-                            note=f"Saved version {version}",
-                            created_by=author.user_id,
-                            created_at=updated - timedelta(days=3 - version),
-                        )
-                    )
     for model, items in (
         (Project, projects),
         (Flow, flows),
