@@ -13,11 +13,11 @@ from typing import Any
 from dashboard.accounts import audit
 from dashboard.accounts.scope import AccessScope, Can
 from dashboard.accounts.services import list_tenants
-from dashboard.analytics import rollups
+from dashboard.analytics import reading, rollups
 from dashboard.core import clock
 from dashboard.experiments import queries as experiments
 from dashboard.flows import services as flows
-from dashboard.marketplace import browsing as marketplace
+from dashboard.marketplace import queries as marketplace
 from dashboard.registry import services as registry
 
 CARD_SIZE = 5

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dashboard.accounts.scope import API, MODERATOR, STAFF, TENANT_ADMIN, AccessScope
+from dashboard.accounts.scope import AccessScope, Can
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.marketplace.models import AgentTemplate, ModerationEntry
 
@@ -27,9 +27,6 @@ REJECTED = "rejected"
 UNPUBLISHED = "unpublished"
 STATES = (DRAFT, PENDING, APPROVED, REJECTED, UNPUBLISHED)
 
-OWNER_ROLES = (STAFF, TENANT_ADMIN, API)
-MODERATOR_ROLES = (MODERATOR, STAFF)
-RATER_ROLES = (STAFF, TENANT_ADMIN)
 MAX_REASON = 500
 
 # The author's moves and the moderators' ones: the states each may start from.
@@ -72,19 +69,19 @@ def can_view(scope: AccessScope, template: AgentTemplate) -> bool:
 def can_edit(scope: AccessScope, template: AgentTemplate) -> bool:
     if scope.is_staff:
         return True
-    return scope.role in OWNER_ROLES and scope.tenant_id == template.tenant_id
+    return scope.can(Can.TENANT_DATA) and scope.tenant_id == template.tenant_id
 
 
 def can_moderate(scope: AccessScope) -> bool:
-    return scope.role in MODERATOR_ROLES
+    return scope.can(Can.MODERATE)
 
 
 def can_use(scope: AccessScope) -> bool:
-    return scope.role in OWNER_ROLES and scope.tenant_id is not None
+    return scope.can(Can.TENANT_DATA) and scope.tenant_id is not None
 
 
 def can_rate(scope: AccessScope) -> bool:
-    return scope.role in RATER_ROLES
+    return scope.can(Can.RATE)
 
 
 # --- the state machine ---------------------------------------------------------------------------

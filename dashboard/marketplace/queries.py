@@ -17,14 +17,14 @@ from operator import attrgetter
 
 from pynamodb.exceptions import DoesNotExist
 
-from dashboard.accounts.scope import API, TENANT_ADMIN, AccessScope
+from dashboard.accounts.scope import API, TENANT_ADMIN, AccessScope, Can
 from dashboard.accounts.services import list_tenants
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.dynamo.paging import Page, Stream, merged_page, paginate
 from dashboard.flows import services as flows
 from dashboard.marketplace.inputs import MAX_PAGE_SIZE, PAGE_SIZE, TEMPLATE_ID, BrowseFilters
 from dashboard.marketplace.models import PUBLIC_FEED, AgentTemplate, SearchToken, TemplateRating, tenant_feed
-from dashboard.marketplace.moderation import OWNER_ROLES, can_edit, can_moderate, can_view
+from dashboard.marketplace.moderation import can_edit, can_moderate, can_view
 
 # --- search words ------------------------------------------------------------------------------
 
@@ -126,7 +126,7 @@ def my_rating(scope: AccessScope, template_id: str) -> int | None:
 
 def projects_for_use(scope: AccessScope) -> list:
     """The projects of the scope's tenant a template can be instantiated in (newest first)."""
-    if scope.role not in OWNER_ROLES or scope.tenant_id is None:
+    if not scope.can(Can.TENANT_DATA) or scope.tenant_id is None:
         return []
     return flows.list_projects(scope, limit=50).items
 

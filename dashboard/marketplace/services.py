@@ -15,7 +15,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from dashboard.accounts import audit
-from dashboard.accounts.scope import API, AccessScope
+from dashboard.accounts.scope import API, AccessScope, Can
 from dashboard.accounts.services import get_user
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -36,8 +36,6 @@ from dashboard.marketplace.models import (
 from dashboard.marketplace.moderation import (
     APPROVED,
     MODERATION_ACTIONS,
-    OWNER_ROLES,
-    RATER_ROLES,
     can_moderate,
     transition,
 )
@@ -165,7 +163,7 @@ def _status_change(before: str, changes: dict[str, Any]) -> dict[str, str]:
 
 
 def create_template(scope: AccessScope, data: Mapping[str, Any]) -> AgentTemplate:
-    scope.require_role(*OWNER_ROLES)
+    scope.require(Can.TENANT_DATA)
     tenant_id = scope.require_tenant()
     fields = clean_input(data)
     now = clock.now()
@@ -323,7 +321,7 @@ def moderate(
 
 def use_template(scope: AccessScope, template_id: str, project_id: str, flow_name: str = "") -> Flow:
     """A new studio flow from the template, in one transaction with the usage count and the audit event."""
-    if scope.role not in OWNER_ROLES:
+    if not scope.can(Can.TENANT_DATA):
         raise PermissionDenied("Only a tenant's admins and staff can use templates.")
     template = get_template(scope, template_id)
     tenant_id = scope.require_tenant()
@@ -373,7 +371,7 @@ def use_template(scope: AccessScope, template_id: str, project_id: str, flow_nam
 
 def rate_template(scope: AccessScope, template_id: str, stars: Any) -> AgentTemplate:
     """One rating per person; a new one replaces theirs. Sum and count move together, atomically."""
-    if scope.role not in RATER_ROLES:
+    if not scope.can(Can.RATE):
         raise PermissionDenied("Only tenant admins and staff rate templates.")
     try:
         stars = int(stars)

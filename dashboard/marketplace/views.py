@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from dashboard.accounts.access import scoped
-from dashboard.accounts.scope import STAFF, TENANT_ADMIN, Can
+from dashboard.accounts.scope import Can
 from dashboard.accounts.services import list_tenants
 from dashboard.core.errors import Conflict, DashboardError, ValidationFailed
 from dashboard.core.http import render_page, wants_partial
@@ -37,7 +37,7 @@ def browse(request: HttpRequest) -> HttpResponse:
         "sorts": SORTS,
         "visibilities": VISIBILITY_FILTERS,
         "tenants": list_tenants() if scope.is_staff else [],
-        "can_create": scope.role in (STAFF, TENANT_ADMIN),
+        "can_create": scope.can(Can.TENANT_PAGES),
     }
     return render_page(request, "marketplace/browse.html", context, partial="results")
 
