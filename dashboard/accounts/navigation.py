@@ -18,6 +18,7 @@ class NavItem:
     url_name: str
     roles: tuple[str, ...]
     icon: str
+    badge: str | None = None  # URL of a small count loaded after the page (keeps page call budgets)
 
 
 NAV = [
@@ -29,10 +30,12 @@ NAV = [
     NavItem("Models", "registry:list", ADMINS, "◆"),
     NavItem("Experiments", "logs:experiments", ADMINS, "⚗"),
     NavItem("Flows", "flows:list", ADMINS, "⇄"),
+    NavItem("Notifications", "alerts:notifications", ADMINS, "✉", badge="alerts:unread_badge"),
     NavItem("Audit trail", "accounts:audit", ADMINS, "☰"),
     NavItem("Users", "accounts:users", (STAFF,), "☺"),
     NavItem("API keys", "accounts:api_keys", (STAFF,), "⚷"),
     NavItem("Tables", "accounts:tables", (STAFF,), "▦"),
+    NavItem("Operations", "operations:page", (STAFF,), "♥"),
 ]
 
 
@@ -42,6 +45,7 @@ class NavLink:
     url: str
     icon: str
     active: bool
+    badge_url: str | None = None
 
 
 def navigation_for(scope: AccessScope, path: str) -> list[NavLink]:
@@ -56,4 +60,7 @@ def navigation_for(scope: AccessScope, path: str) -> list[NavLink]:
     # The most specific entry wins: /analytics/executions/ lights "Executions", not also "Cost analytics".
     matches = [url for _item, url in visible if path == url or (url != "/" and path.startswith(url))]
     current = max(matches, key=len, default=None)
-    return [NavLink(item.label, url, item.icon, url == current) for item, url in visible]
+    return [
+        NavLink(item.label, url, item.icon, url == current, reverse(item.badge) if item.badge else None)
+        for item, url in visible
+    ]
