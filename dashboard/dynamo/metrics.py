@@ -136,7 +136,9 @@ def _tables_of(params: dict) -> list[str]:
     ]
 
 
-def _ask_capacity(params=None, model=None, **kwargs) -> None:
+def _ask_capacity(params=None, model=None, context=None, **kwargs) -> None:
+    if context is not None and params is not None:
+        context["metering_params"] = params  # the API parameters (before-call only sees the HTTP request)
     if metering_enabled and model is not None and params is not None and (
         model.name in READ_OPERATIONS or model.name in WRITE_OPERATIONS
     ):
@@ -146,7 +148,6 @@ def _ask_capacity(params=None, model=None, **kwargs) -> None:
 def _start_clock(model=None, params=None, context=None, **kwargs) -> None:
     if context is not None:
         context["metering_started"] = _time.perf_counter()
-        context["metering_params"] = params or {}
 
 
 def _meter(http_response=None, parsed=None, model=None, context=None, **kwargs) -> None:

@@ -243,7 +243,7 @@ def success_metrics(today: date) -> dict:
             errors[(execution.error or "(no message)")[:120]] += 1
     deployments = _deployments(now)
     runs = {
-        status: ExperimentRun.by_status.count(status, ExperimentRun.started_at >= clock.iso_ms(since))
+        status: ExperimentRun.by_status.count(status, ExperimentRun.started_at >= since)
         for status in ("queued", "running", "succeeded", "failed", "cancelled")
     }
     finished = runs["succeeded"] + runs["failed"] + runs["cancelled"]
