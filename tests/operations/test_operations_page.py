@@ -80,3 +80,24 @@ def test_the_page_stays_within_its_call_budget(staff, metering):
 
 def test_a_tenant_admin_cannot_open_the_operations_page(acme_admin):
     assert acme_admin.get("/account/operations/").status_code == 403
+
+
+def index_reads(client, index: str) -> float:
+    page = client.get("/account/operations/").content.decode()
+    found = re.search(rf"{re.escape(index)} · [\d,]+ items · ([\d.,]+) R", page)
+    return float(found.group(1).replace(",", "")) if found else 0.0
+
+
+def test_reads_on_an_index_are_counted_on_that_index(staff, metering):
+    from dashboard.alerts.models import AlertFiring
+
+    tenant_id = new_id("ops")
+    AlertFiring(tenant_id=tenant_id, key="r#2026-12#50%", rule_id="r", rule_name="r", kind="budget",
+                period="2026-12", threshold="50%", value_micro_usd=1, limit_micro_usd=1, message="m",
+                fired_at="2026-12-01T00:00:00.000Z").save()
+    before = index_reads(staff, "tenant_id-fired_at-index")
+    flush_usage()
+    for _ in range(3):
+        assert len(list(AlertFiring.by_time.query(tenant_id))) == 1  # DynamoDB charges 0.5 unit each
+    flush_usage()
+    assert index_reads(staff, "tenant_id-fired_at-index") - before == 1.5
