@@ -213,6 +213,16 @@ def _count_error(day: str, code: str, tables: list[str], parsed: dict) -> None:
         METER.add(day, f"table#{table}", counter, 1)
 
 
+class untracked:
+    """Calls made inside are not the request's own (the usage flush at request end): `track` skips them."""
+
+    def __enter__(self) -> None:
+        self._token = _current.set(None)
+
+    def __exit__(self, *exc) -> None:
+        _current.reset(self._token)
+
+
 def instrument_usage(client) -> None:
     client.meta.events.register("before-parameter-build.dynamodb", _ask_capacity)
     client.meta.events.register("before-call.dynamodb", _start_clock)

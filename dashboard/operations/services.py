@@ -26,7 +26,7 @@ _last_flush = time.monotonic()
 def flush_usage() -> int:
     """Write what was metered since the last flush; returns the rows written."""
     global _last_flush
-    with _flush_lock:
+    with _flush_lock, metrics.untracked():
         _last_flush = time.monotonic()
         rows = metrics.METER.drain()
         written = 0
