@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "dashboard.experiments",
     "dashboard.flows",
     "dashboard.api",
+    "dashboard.alerts",
+    "dashboard.operations",
 ]
 
 MIDDLEWARE = [
@@ -174,6 +176,32 @@ DYNAMODB_LOCAL_CACHE = Path(
 )
 DYNAMODB_LOCAL_DATA = Path(os.getenv("DYNAMODB_LOCAL_DATA", str(BASE_DIR / ".data" / "dynamodb")))
 DYNAMODB_LOCAL_PORT = envint("DYNAMODB_LOCAL_PORT", "8766")
+
+# Alerts (dashboard/alerts): checked after each API batch; `manage.py run_alerts [--loop]` evaluates every
+# tenant and finishes pending deliveries; ALERTS_IN_PROCESS=true runs that loop in a web-process thread.
+ALERTS_CHECK_ON_INGEST = envbool("ALERTS_CHECK_ON_INGEST", "true")
+ALERTS_IN_PROCESS = envbool("ALERTS_IN_PROCESS", "false")
+ALERTS_INTERVAL_SECONDS = float(os.getenv("ALERTS_INTERVAL_SECONDS", "60"))
+ALERTS_WEBHOOK_TIMEOUT = float(os.getenv("ALERTS_WEBHOOK_TIMEOUT", "5"))
+ALERTS_WEBHOOK_MAX_ATTEMPTS = envint("ALERTS_WEBHOOK_MAX_ATTEMPTS", "6")
+ALERTS_RETRY_SECONDS = float(os.getenv("ALERTS_RETRY_SECONDS", "30"))
+# Webhooks go to public addresses only, so a tenant cannot make the platform call its own network
+# (the metadata service, private services). Development and tests deliver to a receiver on loopback.
+ALERTS_WEBHOOK_ALLOW_PRIVATE = envbool("ALERTS_WEBHOOK_ALLOW_PRIVATE", "true" if DEBUG else "false")
+EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "alerts@diatonic.local")
+EMAIL_HOST = os.getenv("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", "25")
+
+# Operations page (dashboard/operations): DynamoDB usage metered by this process, flushed every
+# DYNAMO_USAGE_FLUSH_SECONDS; on-demand prices in USD (defaults: us-east-2, per million request units
+# and per GB-month of storage).
+DYNAMO_USAGE_METERING = envbool("DYNAMO_USAGE_METERING", "true")
+DYNAMO_USAGE_FLUSH_SECONDS = float(os.getenv("DYNAMO_USAGE_FLUSH_SECONDS", "10"))
+DYNAMO_PRICE_PER_MILLION_READ_UNITS = float(os.getenv("DYNAMO_PRICE_PER_MILLION_READ_UNITS", "0.125"))
+DYNAMO_PRICE_PER_MILLION_WRITE_UNITS = float(os.getenv("DYNAMO_PRICE_PER_MILLION_WRITE_UNITS", "0.625"))
+DYNAMO_PRICE_PER_GB_MONTH = float(os.getenv("DYNAMO_PRICE_PER_GB_MONTH", "0.25"))
+DYNAMO_LATENCY_TARGET_MS = float(os.getenv("DYNAMO_LATENCY_TARGET_MS", "10"))
 
 API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", str(2 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES

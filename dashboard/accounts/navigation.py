@@ -15,6 +15,7 @@ class NavItem:
     url_name: str
     needs: Can
     icon: str
+    badge: str | None = None  # URL of a small count loaded after the page (keeps page call budgets)
 
 
 NAV = [
@@ -26,10 +27,12 @@ NAV = [
     NavItem("Models", "registry:list", Can.TENANT_PAGES, "◆"),
     NavItem("Experiments", "experiments:list", Can.TENANT_PAGES, "⚗"),
     NavItem("Flows", "flows:list", Can.TENANT_PAGES, "⇄"),
+    NavItem("Notifications", "alerts:notifications", Can.TENANT_PAGES, "✉", badge="alerts:unread_badge"),
     NavItem("Audit trail", "accounts:audit", Can.TENANT_PAGES, "☰"),
     NavItem("Users", "accounts:users", Can.RUN_PLATFORM, "☺"),
     NavItem("API keys", "accounts:api_keys", Can.RUN_PLATFORM, "⚷"),
     NavItem("Tables", "accounts:tables", Can.RUN_PLATFORM, "▦"),
+    NavItem("Operations", "operations:page", Can.RUN_PLATFORM, "♥"),
 ]
 
 
@@ -39,6 +42,7 @@ class NavLink:
     url: str
     icon: str
     active: bool
+    badge_url: str | None = None
 
 
 def navigation_for(scope: AccessScope, path: str) -> list[NavLink]:
@@ -53,4 +57,7 @@ def navigation_for(scope: AccessScope, path: str) -> list[NavLink]:
     # The most specific entry wins: /analytics/executions/ lights "Executions", not also "Cost analytics".
     matches = [url for _item, url in visible if path == url or (url != "/" and path.startswith(url))]
     current = max(matches, key=len, default=None)
-    return [NavLink(item.label, url, item.icon, url == current) for item, url in visible]
+    return [
+        NavLink(item.label, url, item.icon, url == current, reverse(item.badge) if item.badge else None)
+        for item, url in visible
+    ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
+from dashboard.alerts.evaluation import check_after_ingest as check_alerts
 from dashboard.analytics import history, ingestion, overview
 from dashboard.analytics.forms import ExecutionFilterForm, period_from
 from dashboard.analytics.models import Execution
@@ -53,6 +54,8 @@ def runs(request: HttpRequest, agent_id: str):
     if request.method == "POST":
         outcomes = ingestion.record_runs(request.scope, agent_id, read_json(request))
         recorded = sum(1 for outcome in outcomes if outcome.recorded)
+        if recorded:
+            check_alerts(request.scope.tenant_id)  # claims make concurrent checks fire once
         body = {
             "recorded": recorded,
             "already_recorded": len(outcomes) - recorded,

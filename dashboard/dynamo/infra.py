@@ -64,6 +64,14 @@ TIER_ACCESS: dict[str, tuple[str | None, str | None]] = {
     "agent-execution-history": (READ, WRITE),
     "execution-rollups": (READ, WRITE),
     "trace-spans": (READ, WRITE),  # OpenTelemetry spans kept as execution steps
+    # Alerts: rules and channels are edited on pages; both tiers evaluate (after an API batch, or a
+    # run_alerts pass on either) and so claim firings and write notifications.
+    "alert-rules": (WRITE, READ),
+    "alert-channels": (WRITE, READ),
+    "alert-firings": (WRITE, WRITE),
+    "alert-notifications": (WRITE, WRITE),
+    # Both tiers meter their own DynamoDB calls into the usage table (atomic ADDs).
+    "dynamo-usage": (WRITE, WRITE),
 }
 
 # DynamoDB's IAM actions. Transactions have no action of their own: TransactWriteItems is

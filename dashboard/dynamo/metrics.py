@@ -39,6 +39,7 @@ def _after_call(http_response=None, parsed=None, model=None, **kwargs) -> None:
 def instrument(client) -> None:
     if client not in _instrumented:
         client.meta.events.register("after-call.dynamodb", _after_call)
+        instrument_usage(client)  # the operations page's metering (end of this module)
         _instrumented.add(client)
 
 
@@ -59,3 +60,179 @@ class track:
             self._outer.capacity += self.stats.capacity
             for operation, count in self.stats.operations.items():
                 self._outer.operations[operation] = self._outer.operations.get(operation, 0) + count
+
+
+# --- Usage metering for the operations page (self-contained: registered by `instrument` below) -------
+# Every call that can report it asks DynamoDB for ReturnConsumedCapacity=INDEXES; the units, errors and
+# latency of each call are summed in memory (`METER`) per UTC day and per table, index and operation.
+# dashboard.operations.services.flush_usage() drains the sums into the dynamo-usage table with atomic
+# ADDs (one UpdateItem per row touched since the last flush), so metering adds a few calls per flush
+# interval, never a call per request.
+
+import threading  # noqa: E402 — kept with the block it serves
+import time as _time  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+
+READ_OPERATIONS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
+WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+LATENCY_BOUNDS_MS = (1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 100, 250, 1000)  # then one overflow bucket
+THROTTLE_CODES = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
+# Table suffix -> its TTL attribute: reads filtering on it report how many expired items DynamoDB still
+# returned (ScannedCount - Count), a sample-free measure of TTL lag. Filled by the operations app.
+TTL_ATTRIBUTES: dict[str, str] = {}
+
+
+def latency_bucket(ms: float) -> int:
+    for index, bound in enumerate(LATENCY_BOUNDS_MS):
+        if ms <= bound:
+            return index
+    return len(LATENCY_BOUNDS_MS)
+
+
+class UsageMeter:
+    """In-memory sums: {(day, row key): {counter: value}}; thread-safe; drained by the flusher."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[tuple[str, str], dict[str, float]] = {}
+
+    def add(self, day: str, row: str, counter: str, value: float) -> None:
+        if not value:
+            return
+        with self._lock:
+            counters = self._rows.setdefault((day, row), {})
+            counters[counter] = counters.get(counter, 0) + value
+
+    def drain(self) -> dict[tuple[str, str], dict[str, float]]:
+        with self._lock:
+            rows, self._rows = self._rows, {}
+        return rows
+
+    def restore(self, rows: dict[tuple[str, str], dict[str, float]]) -> None:
+        """A flush that failed gives its sums back, to be written by the next one."""
+        for (day, row), counters in rows.items():
+            for counter, value in counters.items():
+                self.add(day, row, counter, value)
+
+
+METER = UsageMeter()
+metering_enabled = True
+
+
+def _tables_of(params: dict) -> list[str]:
+    if "TableName" in params:
+        return [params["TableName"]]
+    if "RequestItems" in params:
+        return list(params["RequestItems"])
+    return [
+        action.get("TableName")
+        for item in params.get("TransactItems", [])
+        for action in item.values()
+        if isinstance(action, dict)
+    ]
+
+
+def _ask_capacity(params=None, model=None, context=None, **kwargs) -> None:
+    if context is not None and params is not None:
+        context["metering_params"] = params  # the API parameters (before-call only sees the HTTP request)
+    if (
+        metering_enabled
+        and model is not None
+        and params is not None
+        and (model.name in READ_OPERATIONS or model.name in WRITE_OPERATIONS)
+    ):
+        params["ReturnConsumedCapacity"] = "INDEXES"  # a superset of TOTAL
+
+
+def _start_clock(model=None, params=None, context=None, **kwargs) -> None:
+    if context is not None:
+        context["metering_started"] = _time.perf_counter()
+
+
+def _meter(http_response=None, parsed=None, model=None, context=None, **kwargs) -> None:
+    if not metering_enabled or model is None or context is None or "metering_started" not in context:
+        return
+    elapsed_ms = (_time.perf_counter() - context["metering_started"]) * 1000
+    params = context.get("metering_params") or {}
+    parsed = parsed or {}
+    day = datetime.now(UTC).date().isoformat()
+    operation = model.name
+    op_row = f"op#{operation}"
+    METER.add(day, op_row, "calls", 1)
+    METER.add(day, op_row, "latency_ms_sum", elapsed_ms)
+    METER.add(day, op_row, f"b{latency_bucket(elapsed_ms):02d}", 1)
+    unit = "read_units" if operation in READ_OPERATIONS else "write_units"
+    consumed = parsed.get("ConsumedCapacity")
+    for entry in [consumed] if isinstance(consumed, dict) else consumed or []:
+        table = entry.get("TableName", "?")
+        table_units = (entry.get("Table") or {}).get("CapacityUnits")
+        indexes = {
+            **(entry.get("GlobalSecondaryIndexes") or {}),
+            **(entry.get("LocalSecondaryIndexes") or {}),
+        }
+        if table_units is None and not indexes:
+            table_units = entry.get("CapacityUnits", 0)
+        METER.add(day, f"table#{table}", unit, float(table_units or 0))
+        for index_name, index_units in indexes.items():
+            METER.add(
+                day, f"index#{table}#{index_name}", unit, float(index_units.get("CapacityUnits", 0) or 0)
+            )
+    tables = _tables_of(params)
+    for table in tables:
+        METER.add(day, f"table#{table}", "calls", 1)
+    error = (parsed.get("Error") or {}).get("Code")
+    if error:
+        _count_error(day, error, tables, parsed)
+    ttl_name = TTL_ATTRIBUTES.get(_suffix(params.get("TableName", "")))
+    filters_ttl = ttl_name in (params.get("ExpressionAttributeNames") or {}).values()
+    if ttl_name and operation in ("Query", "Scan") and params.get("FilterExpression") and filters_ttl:
+        hidden = int(parsed.get("ScannedCount", 0)) - int(parsed.get("Count", 0))
+        METER.add(day, f"table#{params['TableName']}", "expired_filtered", max(hidden, 0))
+
+
+def _suffix(table_name: str) -> str:
+    from django.conf import settings
+
+    return table_name.removeprefix(f"{settings.DYNAMODB_TABLE_PREFIX}-")
+
+
+def _count_error(day: str, code: str, tables: list[str], parsed: dict) -> None:
+    if code == "TransactionCanceledException":
+        for table, reason in zip(tables, parsed.get("CancellationReasons") or [], strict=False):
+            reason_code = (reason or {}).get("Code")
+            if reason_code == "ConditionalCheckFailed":
+                METER.add(day, f"table#{table}", "condition_failures", 1)
+            elif reason_code == "TransactionConflict":
+                METER.add(day, f"table#{table}", "tx_conflicts", 1)
+            elif reason_code in ("ThrottlingError", "ProvisionedThroughputExceeded"):
+                METER.add(day, f"table#{table}", "throttles", 1)
+        return
+    counter = (
+        "condition_failures"
+        if code == "ConditionalCheckFailedException"
+        else "tx_conflicts"
+        if code in ("TransactionConflictException", "TransactionInProgressException")
+        else "throttles"
+        if code in THROTTLE_CODES
+        else "errors"
+    )
+    for table in tables:
+        METER.add(day, f"table#{table}", counter, 1)
+
+
+class untracked:
+    """Calls made inside are not the request's own (the usage flush at request end): `track` skips them."""
+
+    def __enter__(self) -> None:
+        self._token = _current.set(None)
+
+    def __exit__(self, *exc) -> None:
+        _current.reset(self._token)
+
+
+def instrument_usage(client) -> None:
+    client.meta.events.register("before-parameter-build.dynamodb", _ask_capacity)
+    client.meta.events.register("before-call.dynamodb", _start_clock)
+    client.meta.events.register("after-call.dynamodb", _meter)

@@ -11,7 +11,9 @@ from dashboard.core import clock
 
 
 def create_key(staff, tenant_id="acme", name="support agent", expires_on="") -> str:
-    response = staff.post("/account/api-keys/", {"tenant_id": tenant_id, "name": name, "expires_on": expires_on})
+    response = staff.post(
+        "/account/api-keys/", {"tenant_id": tenant_id, "name": name, "expires_on": expires_on}
+    )
     assert response.status_code == 200
     match = re.search(r'<pre class="token" id="new-token"[^>]*>([^<]+)</pre>', response.content.decode())
     assert match, "the new key is shown on the page"
@@ -130,7 +132,10 @@ def test_an_expired_key_is_refused_by_the_otlp_receiver_too_never_a_500(staff, m
     tomorrow = clock.now() + timedelta(days=1)
     monkeypatch.setattr(clock, "now", lambda: tomorrow)
     response = Client().post(
-        "/api/otel/v1/traces", data="{}", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+        "/api/otel/v1/traces",
+        data="{}",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
     )
     assert response.status_code == 401
     assert "expired" in response.content.decode()

@@ -23,7 +23,9 @@ def assert_accessible(page) -> None:
     assert page.evaluate(STRUCTURE) == []
 
 
-def test_staff_create_a_key_with_an_expiry_copy_it_and_revoke_it_after_being_asked(page_as, people, web_server):
+def test_staff_create_a_key_with_an_expiry_copy_it_and_revoke_it_after_being_asked(
+    page_as, people, web_server
+):
     page = under_csp(page_as(people["staff"]))  # the site's strict CSP: no inline script
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=web_server)
     page.goto("/account/api-keys/")

@@ -86,7 +86,9 @@ def test_a_bucket_is_shared_by_every_process(dynamodb_local, small_limit, frozen
 
 
 @pytest.mark.parametrize("head_start", [0, 9])
-def test_concurrent_requests_get_exactly_the_tokens_there_are(dynamodb_local, small_limit, frozen, head_start):
+def test_concurrent_requests_get_exactly_the_tokens_there_are(
+    dynamodb_local, small_limit, frozen, head_start
+):
     """30 threads at once against a bucket of 10 (or with a single token left): no more pass."""
     key_id = unique("key")
     for _ in range(head_start):

@@ -1,0 +1,228 @@
+"""Delivering a claimed firing: the dashboard notification, the signed webhook, the email.
+
+Each step's state lives on the firing row (`notification_state`, `webhook_state`, `email_state`:
+pending → done | failed | skipped) and every attempt is appended to its `attempts` log, which the
+rules page shows. A deliverer first takes a short lease on the row (conditional update), so two
+deliverers (an API request and `run_alerts`) never post the same firing at the same time; a
+deliverer that crashes lets its lease lapse and the next `run_alerts` pass carries on where the row
+says. The notification is written under a key derived from the firing (condition: not there yet),
+so repeating that step cannot make a second one. A webhook whose POST succeeded but whose
+"done" was never written (a crash in that instant) is posted again: receivers deduplicate on the
+`X-Diatonic-Delivery` header (the firing's key), which never changes between attempts.
+
+Webhook: JSON body, `X-Diatonic-Signature: sha256=<hex HMAC-SHA256 of the raw body with the
+tenant's webhook secret>`, `X-Diatonic-Timestamp: <unix seconds>` (also `sent_at` inside the signed
+body, so a receiver can refuse old replays). A failed POST (network error or non-2xx) is retried by
+later passes after ALERTS_RETRY_SECONDS × 2^(attempts−1), up to ALERTS_WEBHOOK_MAX_ATTEMPTS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import smtplib
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from pynamodb.exceptions import PutError, UpdateError
+
+from dashboard.alerts import queries
+from dashboard.alerts.inputs import is_public_host
+from dashboard.alerts.models import PENDING, AlertFiring, Attempt, Notification
+from dashboard.core import clock
+
+log = logging.getLogger(__name__)
+LEASE_SECONDS = 60
+DONE, FAILED, SKIPPED = "done", "failed", "skipped"
+FINAL = (DONE, FAILED, SKIPPED)
+SIGNATURE_HEADER = "X-Diatonic-Signature"
+TIMESTAMP_HEADER = "X-Diatonic-Timestamp"
+DELIVERY_HEADER = "X-Diatonic-Delivery"
+
+TITLES = {
+    "budget": "Budget threshold reached",
+    "forecast": "Forecast over budget",
+    "agent_spend": "Agent spend over limit",
+    "user_spend": "User spend over limit",
+}
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def payload(firing: AlertFiring, sent_at: datetime) -> bytes:
+    return json.dumps(
+        {
+            "id": firing.key,
+            "type": f"alert.{firing.kind}",
+            "tenant_id": firing.tenant_id,
+            "rule": {"id": firing.rule_id, "name": firing.rule_name, "kind": firing.kind},
+            "period": firing.period,
+            "threshold": firing.threshold,
+            "subject": firing.subject or None,
+            "value_micro_usd": int(firing.value_micro_usd),
+            "limit_micro_usd": int(firing.limit_micro_usd),
+            "message": firing.message,
+            "fired_at": firing.fired_at,
+            "sent_at": clock.iso_ms(sent_at),
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def _take_lease(firing: AlertFiring, now: datetime) -> bool:
+    until = clock.iso_ms(now + timedelta(seconds=LEASE_SECONDS))
+    try:
+        firing.update(
+            actions=[AlertFiring.lease_until.set(until)],
+            condition=AlertFiring.pending.exists()
+            & (AlertFiring.lease_until.does_not_exist() | (AlertFiring.lease_until < clock.iso_ms(now))),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False  # delivered meanwhile, or another deliverer holds it
+        raise
+    return True
+
+
+def _log(firing: AlertFiring, channel: str, outcome: str, detail: str, *more) -> None:
+    attempt = Attempt(at=clock.iso_ms(clock.now()), channel=channel, outcome=outcome, detail=detail[:300])
+    firing.update(actions=[AlertFiring.attempts.set(AlertFiring.attempts.append([attempt])), *more])
+
+
+def _notify(firing: AlertFiring) -> None:
+    note = Notification(
+        tenant_id=firing.tenant_id,
+        sk=f"{firing.fired_at}#{firing.key}",
+        firing_key=firing.key,
+        title=TITLES.get(firing.kind, "Alert"),
+        message=firing.message,
+        created_at=firing.fired_at,
+        unread_tenant=firing.tenant_id,
+    )
+    try:
+        note.save(condition=Notification.sk.does_not_exist())
+        detail = "shown in the dashboard"
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        detail = "already shown in the dashboard"
+    _log(firing, "notification", "delivered", detail, AlertFiring.notification_state.set(DONE))
+
+
+def _webhook(firing: AlertFiring, url: str, secret: str, now: datetime) -> None:
+    if firing.next_attempt_at and firing.next_attempt_at > clock.iso_ms(now):
+        return  # backing off
+    host = urllib.parse.urlparse(url).hostname or ""
+    if not settings.ALERTS_WEBHOOK_ALLOW_PRIVATE and not is_public_host(host):
+        # Checked again at send time: the name may resolve elsewhere now than when it was saved.
+        _log(
+            firing,
+            "webhook",
+            "failed",
+            "refused: the webhook host is not a public address; giving up",
+            AlertFiring.webhook_state.set(FAILED),
+        )
+        return
+    body = payload(firing, clock.now())
+    request = urllib.request.Request(  # noqa: S310 — the URL was checked to be http(s) when saved
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "Diatonic-Alerts/1",
+            SIGNATURE_HEADER: sign(secret, body),
+            TIMESTAMP_HEADER: str(int(time.time())),
+            DELIVERY_HEADER: firing.key,
+        },
+    )
+    attempts = int(firing.webhook_attempts or 0) + 1
+    try:
+        with urllib.request.urlopen(request, timeout=settings.ALERTS_WEBHOOK_TIMEOUT) as response:  # noqa: S310
+            status = response.status
+        _log(
+            firing,
+            "webhook",
+            "delivered",
+            f"HTTP {status} (attempt {attempts})",
+            AlertFiring.webhook_state.set(DONE),
+            AlertFiring.webhook_attempts.set(attempts),
+        )
+        return
+    except urllib.error.HTTPError as exc:
+        detail = f"HTTP {exc.code} (attempt {attempts})"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        detail = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)} (attempt {attempts})"
+    if attempts >= settings.ALERTS_WEBHOOK_MAX_ATTEMPTS:
+        _log(
+            firing,
+            "webhook",
+            "failed",
+            detail + "; giving up",
+            AlertFiring.webhook_state.set(FAILED),
+            AlertFiring.webhook_attempts.set(attempts),
+        )
+        return
+    retry_at = now + timedelta(seconds=settings.ALERTS_RETRY_SECONDS * 2 ** (attempts - 1))
+    _log(
+        firing,
+        "webhook",
+        "failed",
+        f"{detail}; next try after {clock.iso_ms(retry_at)}",
+        AlertFiring.webhook_attempts.set(attempts),
+        AlertFiring.next_attempt_at.set(clock.iso_ms(retry_at)),
+    )
+
+
+def _email(firing: AlertFiring, address: str) -> None:
+    try:
+        send_mail(
+            f"[Diatonic] {TITLES.get(firing.kind, 'Alert')}: {firing.rule_name}",
+            f"{firing.message}\n\nRule: {firing.rule_name}\nPeriod: {firing.period}\nTenant: {firing.tenant_id}\n",
+            settings.DEFAULT_FROM_EMAIL,
+            [address],
+        )
+    except (smtplib.SMTPException, OSError) as exc:
+        _log(firing, "email", "failed", f"{type(exc).__name__}: {exc}", AlertFiring.email_state.set(FAILED))
+        return
+    _log(firing, "email", "delivered", f"sent to {address}", AlertFiring.email_state.set(DONE))
+
+
+def deliver(firing: AlertFiring, now: datetime | None = None) -> bool:
+    """Carry the firing's unfinished steps forward; True when this call finished its delivery."""
+    now = now or clock.now()
+    if not _take_lease(firing, now):
+        return False
+    channel = queries.channel(firing.tenant_id)
+    if firing.notification_state != DONE:
+        _notify(firing)
+    if firing.webhook_state not in FINAL:
+        if channel.webhook_url and channel.webhook_secret:
+            _webhook(firing, channel.webhook_url, channel.webhook_secret, now)
+        else:
+            firing.update(actions=[AlertFiring.webhook_state.set(SKIPPED)])
+    if firing.email_state not in FINAL:
+        if channel.email:
+            _email(firing, channel.email)
+        else:
+            firing.update(actions=[AlertFiring.email_state.set(SKIPPED)])
+    finished = all(
+        state in FINAL for state in (firing.notification_state, firing.webhook_state, firing.email_state)
+    )
+    actions = [AlertFiring.lease_until.remove()]
+    if finished:
+        actions.append(AlertFiring.pending.remove())
+    firing.update(actions=actions)
+    return finished
+
+
+__all__ = ["PENDING", "deliver", "payload", "sign"]

@@ -1,0 +1,206 @@
+"""Deciding which rules are crossed, and claiming each crossing exactly once.
+
+Evaluation reads only the analytics area's read functions (`budgets.budget_status`, `reading.rows`:
+one rollup query per rule kind and window), never raw executions, so its cost does not grow with volume.
+
+Exactly once per rule, period and threshold: a crossing is *claimed* by writing an `AlertFiring`
+keyed `rule#period#threshold` (plus `#subject` for an "each agent/user" rule) on condition that the
+key does not exist. Any number of concurrent evaluators (every API batch checks after it is recorded,
+plus `run_alerts`) may see the same crossing; DynamoDB lets exactly one claim land, and only the
+evaluator whose claim landed delivers. The claim is written with `pending` set and every delivery
+step "pending", so a crash between "crossed" and "delivered" leaves a row on the sparse pending index;
+`run_alerts` (each pass) redelivers those rows, step by step, skipping the steps already done.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from pynamodb.exceptions import PutError, PynamoDBException
+
+from dashboard.accounts.services import get_tenant, list_tenants
+from dashboard.alerts import delivery, queries
+from dashboard.alerts.models import PENDING, AlertFiring, AlertRule
+from dashboard.analytics import budgets, reading
+from dashboard.core import clock
+from dashboard.core.templatetags.dashboard import money
+
+log = logging.getLogger(__name__)
+DIMENSION = {"agent_spend": "agent", "user_spend": "user"}
+
+
+@dataclass(frozen=True)
+class Crossing:
+    rule: AlertRule
+    period: str
+    threshold: str
+    subject: str
+    value_micro_usd: int
+    limit_micro_usd: int
+    message: str
+
+    @property
+    def key(self) -> str:
+        key = f"{self.rule.rule_id}#{self.period}#{self.threshold}"
+        return f"{key}#{self.subject}" if self.subject and not self.rule.subject else key
+
+
+def crossings(tenant_id: str, rules: list[AlertRule], now: datetime) -> list[Crossing]:
+    found: list[Crossing] = []
+    month = now.strftime("%Y-%m")
+    today = now.date()
+    status = None
+    spend: dict[tuple[str, str], dict[str, int]] = {}
+    for rule in rules:
+        if not rule.enabled:
+            continue
+        if rule.kind in ("budget", "forecast"):
+            if status is None:
+                status = budgets.budget_status(tenant_id, get_tenant(tenant_id).monthly_budget_micro_usd, now)
+            budget = status.budget_micro_usd
+            if not budget:
+                continue
+            if rule.kind == "forecast":
+                if status.forecast_micro_usd > budget:
+                    found.append(
+                        Crossing(
+                            rule,
+                            month,
+                            "forecast",
+                            "",
+                            status.forecast_micro_usd,
+                            budget,
+                            f"The forecast for {status.month} is {money(status.forecast_micro_usd)}, "
+                            f"above the budget of {money(budget)}.",
+                        )
+                    )
+                continue
+            for percent in sorted(int(p) for p in rule.thresholds or []):
+                if status.month_to_date_micro_usd * 100 >= percent * budget:
+                    found.append(
+                        Crossing(
+                            rule,
+                            month,
+                            f"{percent}%",
+                            "",
+                            status.month_to_date_micro_usd,
+                            budget * percent // 100,
+                            f"Spend in {status.month} reached {money(status.month_to_date_micro_usd)}: "
+                            f"{percent} % of the budget of {money(budget)}.",
+                        )
+                    )
+            continue
+        dimension = DIMENSION.get(rule.kind)
+        if dimension is None or not rule.limit_micro_usd:
+            continue
+        window = (dimension, rule.window)
+        if window not in spend:
+            start = today if rule.window == "day" else today.replace(day=1)
+            sums: dict[str, int] = {}
+            for row in reading.rows(tenant_id, dimension, start, today, counters_only=True):
+                _, value = reading.split_sk(row)
+                sums[value] = sums.get(value, 0) + int(row.cost_micro_usd or 0)
+            spend[window] = sums
+        period = today.isoformat() if rule.window == "day" else month
+        what = "agent" if dimension == "agent" else "user"
+        for subject, cost in spend[window].items():
+            if rule.subject and subject != rule.subject:
+                continue
+            if cost >= rule.limit_micro_usd:
+                found.append(
+                    Crossing(
+                        rule,
+                        period,
+                        "limit",
+                        subject,
+                        cost,
+                        int(rule.limit_micro_usd),
+                        f"The {what} {subject} spent {money(cost)} "
+                        f"{'today' if rule.window == 'day' else 'this month'}, over the limit of {money(rule.limit_micro_usd)}.",
+                    )
+                )
+    return found
+
+
+def claim(tenant_id: str, crossing: Crossing, now: datetime) -> AlertFiring | None:
+    """The firing row if this caller's claim landed; None when someone claimed this crossing first."""
+    firing = AlertFiring(
+        tenant_id=tenant_id,
+        key=crossing.key,
+        rule_id=crossing.rule.rule_id,
+        rule_name=crossing.rule.name,
+        kind=crossing.rule.kind,
+        period=crossing.period,
+        threshold=crossing.threshold,
+        subject=crossing.subject,
+        value_micro_usd=crossing.value_micro_usd,
+        limit_micro_usd=crossing.limit_micro_usd,
+        message=crossing.message,
+        fired_at=clock.iso_ms(now),
+        pending=PENDING,
+    )
+    try:
+        firing.save(condition=AlertFiring.key.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        raise
+    return firing
+
+
+def evaluate_tenant(tenant_id: str, now: datetime | None = None, deliver: bool = True) -> list[AlertFiring]:
+    """Claim every crossing not claimed yet; deliver the claims this call won. Returns them."""
+    now = now or clock.now()
+    rules = [rule for rule in queries.rules(tenant_id) if rule.enabled]
+    if not rules:
+        return []
+    won = []
+    for crossing in crossings(tenant_id, rules, now):
+        firing = claim(tenant_id, crossing, now)
+        if firing is not None:
+            won.append(firing)
+    if deliver:
+        for firing in won:
+            delivery.deliver(firing)
+    return won
+
+
+def check_after_ingest(tenant_id: str) -> None:
+    """The cheap check after each API batch: one query when the tenant has no rules.
+
+    Alerting never fails an ingestion that has already been recorded: a DynamoDB error here is
+    logged and the next batch or `run_alerts` pass evaluates again (claims make that safe).
+    """
+    if not settings.ALERTS_CHECK_ON_INGEST:
+        return
+    try:
+        evaluate_tenant(tenant_id)
+    except PynamoDBException:
+        log.exception("alert check after ingestion failed for %s; run_alerts will retry", tenant_id)
+
+
+@dataclass
+class PassResult:
+    tenants: int = 0
+    fired: int = 0
+    redelivered: int = 0
+
+
+def run_pass(now: datetime | None = None) -> PassResult:
+    """One pass of `run_alerts`: evaluate every tenant with rules, then finish pending deliveries.
+
+    Calls: one tenants query, one rules query per tenant, one or two rollup queries per tenant with
+    rules, one pending-index query, plus the writes of what fires or is redelivered.
+    """
+    now = now or clock.now()
+    result = PassResult()
+    for tenant in list_tenants():
+        result.tenants += 1
+        result.fired += len(evaluate_tenant(tenant.tenant_id, now))
+    for firing in queries.pending_firings():
+        if delivery.deliver(firing, now=now + timedelta(seconds=0)):
+            result.redelivered += 1
+    return result

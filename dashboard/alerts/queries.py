@@ -1,0 +1,49 @@
+"""Read access patterns of the alerts area (each one a bounded query on a key or a sparse index)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from dashboard.alerts.models import PENDING, AlertChannel, AlertFiring, AlertRule, Notification
+from dashboard.core.errors import NotFound
+from dashboard.dynamo.paging import Page, paginate
+
+UNREAD_CAP = 99  # the badge says "99+" beyond; counting stops there
+
+
+def rules(tenant_id: str) -> list[AlertRule]:
+    return list(AlertRule.query(tenant_id))
+
+
+def rule(tenant_id: str, rule_id: str) -> AlertRule:
+    try:
+        return AlertRule.get(tenant_id, rule_id)
+    except AlertRule.DoesNotExist:
+        raise NotFound("That alert rule was not found.") from None
+
+
+def channel(tenant_id: str) -> AlertChannel:
+    try:
+        return AlertChannel.get(tenant_id)
+    except AlertChannel.DoesNotExist:
+        return AlertChannel(tenant_id=tenant_id)
+
+
+def recent_firings(tenant_id: str, limit: int = 20) -> list[AlertFiring]:
+    """Newest first, with their delivery log (the attempts)."""
+    return list(AlertFiring.by_time.query(tenant_id, scan_index_forward=False, limit=limit))
+
+
+def pending_firings(limit: int = 100) -> list[AlertFiring]:
+    """Claims whose delivery is not finished, oldest first (sparse index: only those rows)."""
+    return list(AlertFiring.pending_index.query(PENDING, limit=limit))
+
+
+def notifications(tenant_id: str, cursor: str | None = None, limit: int = 25) -> Page[Notification]:
+    query = partial(Notification.query, tenant_id, scan_index_forward=False)
+    return paginate(query, purpose=f"alerts:notifications:{tenant_id}", limit=limit, cursor=cursor)
+
+
+def unread_count(tenant_id: str) -> int:
+    """At most UNREAD_CAP + 1 index entries read: one small Select=COUNT query."""
+    return Notification.unread.count(tenant_id, limit=UNREAD_CAP + 1)

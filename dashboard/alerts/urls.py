@@ -1,0 +1,15 @@
+from django.urls import path
+
+from dashboard.alerts import views
+
+app_name = "alerts"
+
+urlpatterns = [
+    path("", views.rules, name="rules"),
+    path("rules/new", views.create, name="create"),
+    path("rules/<key:rule_id>/", views.edit, name="edit"),
+    path("delivery", views.channel, name="channel"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/read", views.read_all, name="read_all"),
+    path("notifications/badge", views.unread_badge, name="unread_badge"),
+]

@@ -1,0 +1,147 @@
+"""Alert rules page (rules, delivery settings, delivery log) and the notification list (thin)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from dashboard.accounts.access import scoped
+from dashboard.accounts.scope import Can
+from dashboard.alerts import queries, services
+from dashboard.alerts.forms import ChannelForm, RuleForm
+from dashboard.alerts.models import RULE_KINDS
+from dashboard.core.errors import Conflict, ValidationFailed
+from dashboard.core.forms import add_service_errors
+from dashboard.core.http import render_page
+
+RULES = "alerts/rules.html"
+NOTIFICATIONS = "alerts/notifications.html"
+
+
+def _rules_context(request: HttpRequest, rule_form=None, channel_form=None) -> dict:
+    try:
+        tenant_id = services.tenant_for(request.scope)
+    except ValidationFailed as exc:
+        return {"no_tenant": exc.message}
+    channel = queries.channel(tenant_id)
+    return {
+        "tenant_id": tenant_id,
+        "rules": queries.rules(tenant_id),
+        "kinds": RULE_KINDS,
+        "rule_form": rule_form or RuleForm(),
+        "channel": channel,
+        "channel_form": channel_form or ChannelForm.for_channel(channel),
+        "firings": queries.recent_firings(tenant_id),
+    }
+
+
+@require_GET
+@scoped(Can.TENANT_PAGES)
+def rules(request: HttpRequest) -> HttpResponse:
+    return render_page(request, RULES, _rules_context(request))
+
+
+@require_POST
+@scoped(Can.TENANT_PAGES)
+def create(request: HttpRequest) -> HttpResponse:
+    form = RuleForm(request.POST)
+    if form.is_valid():
+        try:
+            rule = services.create_rule(request.scope, None, form.rule_input())
+        except (ValidationFailed, Conflict) as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Alert rule “{rule.name}” created.")
+            return redirect("alerts:rules")
+    return render_page(request, RULES, _rules_context(request, rule_form=form), status=422)
+
+
+@require_http_methods(["GET", "POST"])
+@scoped(Can.TENANT_PAGES)
+def edit(request: HttpRequest, rule_id: str) -> HttpResponse:
+    tenant_id = services.tenant_for(request.scope)
+    rule = queries.rule(tenant_id, rule_id)
+    status = 200
+    if request.method == "POST":
+        form = RuleForm(request.POST)
+        if form.is_valid():
+            try:
+                action = request.POST.get("action")
+                if action == "delete":
+                    services.delete_rule(request.scope, None, rule_id, form.cleaned_data["version"])
+                    messages.success(request, f"Alert rule “{rule.name}” deleted.")
+                    return redirect("alerts:rules")
+                services.update_rule(
+                    request.scope, None, rule_id, form.rule_input(), form.cleaned_data["version"]
+                )
+            except (ValidationFailed, Conflict) as exc:
+                add_service_errors(form, exc)
+                status = 409 if isinstance(exc, Conflict) else 422
+            else:
+                messages.success(request, "Alert rule saved.")
+                return redirect("alerts:rules")
+        else:
+            status = 422
+    else:
+        form = RuleForm.for_rule(rule)
+    return render_page(request, "alerts/edit.html", {"rule": rule, "form": form}, status=status)
+
+
+@require_POST
+@scoped(Can.TENANT_PAGES)
+def channel(request: HttpRequest) -> HttpResponse:
+    form = ChannelForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.save_channel(
+                request.scope,
+                None,
+                data["webhook_url"],
+                data["email"],
+                data["version"],
+                new_secret=data["new_secret"],
+            )
+        except (ValidationFailed, Conflict) as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Delivery settings saved.")
+            return redirect("alerts:rules")
+    return render_page(request, RULES, _rules_context(request, channel_form=form), status=422)
+
+
+@require_GET
+@scoped(Can.TENANT_PAGES)
+def notifications(request: HttpRequest) -> HttpResponse:
+    try:
+        tenant_id = services.tenant_for(request.scope)
+    except ValidationFailed as exc:
+        return render_page(request, NOTIFICATIONS, {"no_tenant": exc.message})
+    page = queries.notifications(tenant_id, cursor=request.GET.get("cursor"))  # a bad cursor: its own 400
+    return render_page(
+        request,
+        NOTIFICATIONS,
+        {"page": page, "unread": queries.unread_count(tenant_id)},
+        partial="notification-list",
+    )
+
+
+@require_POST
+@scoped(Can.TENANT_PAGES)
+def read_all(request: HttpRequest) -> HttpResponse:
+    count = services.mark_all_read(request.scope, None)
+    messages.success(request, f"{count} notification(s) marked as read.")
+    return redirect("alerts:notifications")
+
+
+@require_GET
+@scoped(Can.TENANT_PAGES)
+def unread_badge(request: HttpRequest) -> HttpResponse:
+    """The sidebar's unread count, fetched after the page loads (one Select=COUNT query)."""
+    try:
+        count = queries.unread_count(services.tenant_for(request.scope))
+    except ValidationFailed:
+        count = 0
+    return render_page(request, "alerts/badge.html", {"count": count, "cap": queries.UNREAD_CAP})

@@ -1,0 +1,318 @@
+"""Every figure of the operations page, and what reading it costs.
+
+Call budget of one page view (no scans, whatever the data volume):
+- tables: DescribeTable + DescribeTimeToLive + DescribeContinuousBackups per table, cached in the
+  process for DESCRIBE_CACHE_SECONDS (AWS refreshes ItemCount/TableSizeBytes only every ~6 hours), so
+  3 × tables on a cold cache and 0 when warm;
+- usage: 1 query on dynamo-usage per calendar month the window touches (1 or 2);
+- success metrics: 1 tenants query, then per tenant 4 (rollup totals, users count, 30 days of
+  template audit events read at most AUDIT_READ_LIMIT, latest failed executions) — plus 2 audit
+  month-index queries for deployments (at most AUDIT_READ_LIMIT each) and 5 Select=COUNT queries
+  on the experiment runs' status index.
+So: 3·tables + 10 + 4·tenants cold, 10 + 4·tenants warm (tests/operations pins it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.conf import settings
+
+from dashboard.accounts.models import AuditEvent, User
+from dashboard.accounts.scope import AccessScope, Can
+from dashboard.accounts.services import list_tenants
+from dashboard.analytics import reading
+from dashboard.analytics.models import Execution
+from dashboard.core import clock
+from dashboard.dynamo.metrics import LATENCY_BOUNDS_MS
+from dashboard.dynamo.tables import all_models
+from dashboard.experiments.models import ExperimentRun
+from dashboard.operations.models import BUCKETS, DynamoUsage
+
+WINDOW_DAYS = 7
+DESCRIBE_CACHE_SECONDS = 300
+AUDIT_READ_LIMIT = 1000
+ADOPTION_TARGET = 0.5
+TEMPLATE_ACTIONS = ("template.create", "template.use")
+_describe_cache: dict[str, tuple[float, dict]] = {}
+
+
+@dataclass
+class DayUsage:
+    day: str
+    read_units: float = 0.0
+    write_units: float = 0.0
+    throttles: int = 0
+    condition_failures: int = 0
+    tx_conflicts: int = 0
+    errors: int = 0
+    expired_filtered: int = 0
+
+    def cost_usd(self) -> float:
+        return (
+            self.read_units * settings.DYNAMO_PRICE_PER_MILLION_READ_UNITS
+            + self.write_units * settings.DYNAMO_PRICE_PER_MILLION_WRITE_UNITS
+        ) / 1_000_000
+
+
+@dataclass
+class TableHealth:
+    name: str
+    suffix: str
+    items: int
+    size_bytes: int
+    indexes: list[dict]
+    ttl: str
+    pitr: str
+    days: list[DayUsage] = field(default_factory=list)
+    index_units: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def today(self) -> DayUsage:
+        return self.days[-1]
+
+    def window_total(self, name: str) -> float:
+        return sum(getattr(day, name) for day in self.days)
+
+    @property
+    def monthly_cost_usd(self) -> float:
+        """7-day average request cost × 30, plus storage at the GB-month price."""
+        requests = sum(day.cost_usd() for day in self.days) / len(self.days) * 30
+        return requests + self.size_bytes / 1e9 * settings.DYNAMO_PRICE_PER_GB_MONTH
+
+
+@dataclass
+class OperationLatency:
+    operation: str
+    calls: int
+    p50_ms: float | None
+    p95_ms: float | None
+
+    @property
+    def within_target(self) -> bool:
+        return self.p95_ms is not None and self.p95_ms <= settings.DYNAMO_LATENCY_TARGET_MS
+
+
+def _percentile(buckets: list[int], fraction: float) -> float | None:
+    total = sum(buckets)
+    if not total:
+        return None
+    rank = fraction * total
+    seen = 0
+    for index, count in enumerate(buckets):
+        seen += count
+        if seen >= rank:
+            return float(LATENCY_BOUNDS_MS[index]) if index < len(LATENCY_BOUNDS_MS) else float("inf")
+    return None
+
+
+def _describe(model) -> dict:
+    name = model.Meta.table_name
+    cached = _describe_cache.get(name)
+    if cached and time.monotonic() - cached[0] < DESCRIBE_CACHE_SECONDS:
+        return cached[1]
+    client = model._get_connection().connection.client
+    table = model.describe_table()
+    ttl = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    try:
+        backups = client.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+        pitr = (backups.get("PointInTimeRecoveryDescription") or {}).get("PointInTimeRecoveryStatus", "?")
+    except client.exceptions.ClientError as exc:  # DynamoDB Local may not know the call
+        pitr = f"unknown ({exc.response['Error']['Code']})"
+    info = {"table": table, "ttl": ttl, "pitr": pitr}
+    _describe_cache[name] = (time.monotonic(), info)
+    return info
+
+
+def forget_descriptions() -> None:
+    _describe_cache.clear()
+
+
+def usage_rows(start: date, end: date) -> list[DynamoUsage]:
+    rows = []
+    month = start.replace(day=1)
+    while month <= end:
+        rows.extend(
+            DynamoUsage.query(
+                month.strftime("%Y-%m"),
+                DynamoUsage.sk.between(f"{start.isoformat()}#", f"{end.isoformat()}#~"),
+            )
+        )
+        month = (month + timedelta(days=32)).replace(day=1)
+    return rows
+
+
+def table_health(today: date) -> tuple[list[TableHealth], list[OperationLatency]]:
+    start = today - timedelta(days=WINDOW_DAYS - 1)
+    days = [(start + timedelta(days=n)).isoformat() for n in range(WINDOW_DAYS)]
+    tables: dict[str, TableHealth] = {}
+    for model in all_models():
+        info = _describe(model)
+        table = info["table"]
+        ttl = info["ttl"]
+        health = TableHealth(
+            name=model.Meta.table_name,
+            suffix=model.Meta.table_suffix,
+            items=int(table.get("ItemCount", 0)),
+            size_bytes=int(table.get("TableSizeBytes", 0)),
+            indexes=[
+                {
+                    "name": index["IndexName"],
+                    "items": int(index.get("ItemCount", 0)),
+                    "keys": " + ".join(k["AttributeName"] for k in index["KeySchema"]),
+                }
+                for index in table.get("GlobalSecondaryIndexes", [])
+            ],
+            ttl=f"{ttl.get('AttributeName')} ({ttl['TimeToLiveStatus'].lower()})"
+            if ttl.get("AttributeName")
+            else "off",
+            pitr=str(info["pitr"]).lower(),
+            days=[DayUsage(day) for day in days],
+        )
+        tables[health.name] = health
+    latency: dict[str, list[int]] = {}
+    calls: Counter = Counter()
+    for row in usage_rows(start, today):
+        day, _, rest = row.sk.partition("#")
+        kind, _, name = rest.partition("#")
+        if day not in days:
+            continue
+        if kind == "op":
+            buckets = latency.setdefault(name, [0] * len(BUCKETS))
+            for index, bucket in enumerate(BUCKETS):
+                buckets[index] += int(getattr(row, bucket) or 0)
+            calls[name] += int(row.calls or 0)
+        elif kind == "table" and name in tables:
+            usage = tables[name].days[days.index(day)]
+            usage.read_units += float(row.read_units or 0)
+            usage.write_units += float(row.write_units or 0)
+            for counter in ("throttles", "condition_failures", "tx_conflicts", "errors", "expired_filtered"):
+                setattr(usage, counter, getattr(usage, counter) + int(getattr(row, counter) or 0))
+        elif kind == "index":
+            table_name, _, index_name = name.partition("#")
+            if table_name in tables:
+                r, w = tables[table_name].index_units.get(index_name, (0.0, 0.0))
+                tables[table_name].index_units[index_name] = (
+                    r + float(row.read_units or 0),
+                    w + float(row.write_units or 0),
+                )
+    operations = [
+        OperationLatency(name, calls[name], _percentile(b, 0.50), _percentile(b, 0.95))
+        for name, b in sorted(latency.items())
+    ]
+    return list(tables.values()), operations
+
+
+@dataclass
+class TenantSuccess:
+    tenant_id: str
+    name: str
+    users: int
+    adopters: int
+    adoption_capped: bool
+    executions: int
+    successes: int
+
+    @property
+    def adoption(self) -> float | None:
+        return self.adopters / self.users if self.users else None
+
+    @property
+    def success_rate(self) -> float | None:
+        return self.successes / self.executions if self.executions else None
+
+
+def success_metrics(today: date) -> dict:
+    now = clock.now()
+    since = now - timedelta(days=30)
+    tenants = []
+    errors: Counter = Counter()
+    for tenant in list_tenants():
+        totals = reading.rows(
+            tenant.tenant_id, "total", today - timedelta(days=29), today, counters_only=True
+        )
+        count = sum(int(row.count or 0) for row in totals)
+        failures = sum(int(row.failures or 0) for row in totals)
+        users = User.by_tenant.count(tenant.tenant_id)
+        events = AuditEvent.query(
+            tenant.tenant_id,
+            AuditEvent.sk >= since.isoformat(),
+            filter_condition=AuditEvent.action.is_in(*TEMPLATE_ACTIONS),
+            page_size=AUDIT_READ_LIMIT,
+            limit=AUDIT_READ_LIMIT,
+        )
+        adopters = {event.actor_id for event in events}
+        capped = events.last_evaluated_key is not None
+        tenants.append(
+            TenantSuccess(
+                tenant.tenant_id, tenant.name, users, len(adopters), capped, count, count - failures
+            )
+        )
+        for execution in Execution.by_tenant_status.query(
+            f"{tenant.tenant_id}#failed", scan_index_forward=False, limit=50
+        ):
+            errors[(execution.error or "(no message)")[:120]] += 1
+    deployments = _deployments(now)
+    runs = {
+        status: ExperimentRun.by_status.count(status, ExperimentRun.started_at >= since)
+        for status in ("queued", "running", "succeeded", "failed", "cancelled")
+    }
+    finished = runs["succeeded"] + runs["failed"] + runs["cancelled"]
+    all_users = sum(t.users for t in tenants)
+    all_adopters = sum(t.adopters for t in tenants)
+    executions = sum(t.executions for t in tenants)
+    return {
+        "tenants": tenants,
+        "adoption": all_adopters / all_users if all_users else None,
+        "adoption_target": ADOPTION_TARGET,
+        "success_rate": sum(t.successes for t in tenants) / executions if executions else None,
+        "executions": executions,
+        "deployments": deployments,
+        "runs": runs,
+        "completion_rate": runs["succeeded"] / finished if finished else None,
+        "top_errors": errors.most_common(5),
+    }
+
+
+def _deployments(now) -> list[dict]:
+    """Deployments per ISO week (last 4 weeks) from the audit trail's month index."""
+    cutoff = now - timedelta(days=28)
+    months = sorted({cutoff.strftime("%Y-%m"), now.strftime("%Y-%m")})
+    weeks: dict[str, dict] = {}
+    for month in months:
+        for event in AuditEvent.by_month.query(
+            month,
+            filter_condition=AuditEvent.action.is_in("model_version.deployed", "model_version.failed"),
+            page_size=AUDIT_READ_LIMIT,
+            limit=AUDIT_READ_LIMIT,
+        ):
+            if event.ts < cutoff:
+                continue
+            year, week, _ = event.ts.isocalendar()
+            row = weeks.setdefault(
+                f"{year}-W{week:02d}", {"week": f"{year}-W{week:02d}", "deployed": 0, "failed": 0}
+            )
+            row["deployed" if event.action.endswith("deployed") else "failed"] += 1
+    return [weeks[key] for key in sorted(weeks)]
+
+
+def operations_page(scope: AccessScope) -> dict:
+    scope.require(Can.RUN_PLATFORM)
+    today = clock.now().date()
+    tables, operations = table_health(today)
+    return {
+        "tables": tables,
+        "operations": operations,
+        "days": [day.day for day in tables[0].days] if tables else [],
+        "target_ms": settings.DYNAMO_LATENCY_TARGET_MS,
+        "prices": {
+            "read": settings.DYNAMO_PRICE_PER_MILLION_READ_UNITS,
+            "write": settings.DYNAMO_PRICE_PER_MILLION_WRITE_UNITS,
+            "storage": settings.DYNAMO_PRICE_PER_GB_MONTH,
+        },
+        "monthly_cost_usd": sum(table.monthly_cost_usd for table in tables),
+        "success": success_metrics(today),
+    }

@@ -1,0 +1,192 @@
+"""Budget alerts: fired once per rule, period and threshold, delivered to the dashboard, a signed
+webhook and email; survive a crash between the claim and the delivery; rules versioned and audited."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+
+from dashboard.accounts import audit
+from dashboard.alerts import queries, services
+from dashboard.alerts.evaluation import evaluate_tenant, run_pass
+from dashboard.alerts.inputs import RuleInput
+from dashboard.analytics import budgets
+from dashboard.core import clock
+from dashboard.core.errors import Conflict
+from tests.alerts.conftest import STAFF_SCOPE, run, verify
+
+RECENT = timedelta(minutes=5)
+
+
+def cost_of_one_run(tenant) -> int:
+    status, body = tenant.post("probe-agent", run(ago=RECENT))
+    assert status == 201
+    return body["runs"][0]["cost_micro_usd"]
+
+
+def set_up(tenant, receiver, budget: int, thresholds=(50, 100), email="ops@tenant.test"):
+    budgets.set_budget(STAFF_SCOPE, tenant.tenant_id, budget, None)
+    rule = services.create_rule(
+        tenant.scope, None, RuleInput(name="Monthly budget", kind="budget", thresholds=tuple(thresholds))
+    )
+    channel = services.save_channel(tenant.scope, None, receiver.url, email, None)
+    return rule, channel
+
+
+def test_concurrent_writers_crossing_a_threshold_get_exactly_one_signed_webhook(tenant, receiver, mailoutbox):
+    cost = cost_of_one_run(tenant)
+    # One run already spent; 20 runs make the budget: 50 % is crossed around the 10th, 100 % never.
+    _rule, channel = set_up(tenant, receiver, budget=cost * 20)
+    statuses = []
+
+    def writer(n: int) -> None:
+        for index in range(2):
+            status, _ = tenant.post(f"agent-{n}", run(ago=RECENT, execution_id=f"exe-{n}-{index}"))
+            statuses.append(status)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [201] * 16  # 17 runs: 85 % of the budget
+
+    hits = [hit for hit in receiver.received if hit["status"] == 204]
+    assert len(hits) == 1
+    hit = hits[0]
+    assert verify(channel.webhook_secret, hit["body"], hit["headers"]["X-Diatonic-Signature"])
+    assert not verify("whsec_wrong", hit["body"], hit["headers"]["X-Diatonic-Signature"])
+    assert hit["headers"]["X-Diatonic-Timestamp"].isdigit()
+    body = json.loads(hit["body"])
+    assert body["threshold"] == "50%" and body["tenant_id"] == tenant.tenant_id
+    assert body["value_micro_usd"] >= cost * 10
+
+    notes = queries.notifications(tenant.tenant_id).items
+    assert len(notes) == 1 and "50 % of the budget" in notes[0].message
+    assert queries.unread_count(tenant.tenant_id) == 1
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == ["ops@tenant.test"]
+
+    # Later passes (and more runs below 100 %) fire nothing again.
+    run_pass()
+    tenant.post("agent-late", run(ago=RECENT))
+    assert len([hit for hit in receiver.received if hit["status"] == 204]) == 1
+    assert len(queries.notifications(tenant.tenant_id).items) == 1
+
+
+def test_a_crash_between_claim_and_delivery_is_delivered_once_by_run_alerts(
+    tenant, receiver, settings, mailoutbox
+):
+    settings.ALERTS_CHECK_ON_INGEST = False
+    cost = cost_of_one_run(tenant)
+    set_up(tenant, receiver, budget=cost * 2, thresholds=(50,))
+    tenant.post("agent", run(ago=RECENT))
+    # The process "crashes" right after the claim: the claim is written, nothing delivered.
+    claimed = evaluate_tenant(tenant.tenant_id, deliver=False)
+    assert [firing.threshold for firing in claimed] == ["50%"]
+    assert queries.recent_firings(tenant.tenant_id)[0].pending == "pending"
+    assert receiver.received == [] and queries.notifications(tenant.tenant_id).items == []
+
+    call_command("run_alerts")
+    call_command("run_alerts")  # a second pass finds nothing left to do
+
+    assert len(receiver.received) == 1
+    assert len(queries.notifications(tenant.tenant_id).items) == 1
+    assert len(mailoutbox) == 1
+    firing = queries.recent_firings(tenant.tenant_id)[0]
+    assert firing.pending is None
+    assert (firing.notification_state, firing.webhook_state, firing.email_state) == ("done", "done", "done")
+
+
+def test_a_failed_webhook_is_retried_with_backoff_and_its_log_shows_each_attempt(tenant, receiver, settings):
+    settings.ALERTS_RETRY_SECONDS = 30
+    receiver.fail_next = 1
+    cost = cost_of_one_run(tenant)
+    set_up(tenant, receiver, budget=cost * 2, thresholds=(50,), email="")
+    tenant.post("agent", run(ago=RECENT))  # fires; the receiver answers 500
+    assert [hit["status"] for hit in receiver.received] == [500]
+
+    run_pass()  # too early: backing off
+    assert len(receiver.received) == 1
+    run_pass(now=clock.now() + timedelta(seconds=31))
+    assert [hit["status"] for hit in receiver.received] == [500, 204]
+    assert receiver.received[0]["body"] != b"" and json.loads(receiver.received[1]["body"])["id"]
+
+    page = tenant.client.get("/analytics/alerts/").content.decode()
+    assert "webhook: failed — HTTP 500 (attempt 1)" in page
+    assert "webhook: delivered — HTTP 204 (attempt 2)" in page
+
+
+def test_a_spend_rule_fires_for_the_agent_over_its_daily_limit(tenant, receiver):
+    cost = cost_of_one_run(tenant)
+    services.create_rule(
+        tenant.scope,
+        None,
+        RuleInput(name="Chatty agents", kind="agent_spend", limit_micro_usd=cost * 2, window="day"),
+    )
+    services.save_channel(tenant.scope, None, receiver.url, "", None)
+    tenant.post("quiet", run(ago=RECENT))
+    tenant.post("chatty", {"runs": [run(ago=RECENT), run(ago=RECENT)]})
+    bodies = receiver.bodies()
+    assert [(body["subject"], body["threshold"]) for body in bodies] == [("chatty", "limit")]
+
+
+def test_editing_a_rule_with_a_stale_version_is_a_conflict_and_changes_nothing(tenant):
+    rule = services.create_rule(tenant.scope, None, RuleInput(name="Budget", kind="budget"))
+    services.update_rule(
+        tenant.scope, None, rule.rule_id, RuleInput(name="Renamed", kind="budget"), rule.version
+    )
+    with pytest.raises(Conflict):
+        services.update_rule(
+            tenant.scope, None, rule.rule_id, RuleInput(name="Stale", kind="budget"), rule.version
+        )
+    assert queries.rule(tenant.tenant_id, rule.rule_id).name == "Renamed"
+    actions = [event.action for event in audit.list_events(tenant.scope)]
+    assert actions.count("alert_rule.create") == 1 and actions.count("alert_rule.update") == 1
+
+    response = tenant.client.post(
+        f"/analytics/alerts/rules/{rule.rule_id}/",
+        {
+            "name": "Stale page",
+            "kind": "budget",
+            "window": "month",
+            "version": rule.version,
+            "action": "save",
+        },
+    )
+    assert response.status_code == 409
+    assert "Someone else changed the rule" in response.content.decode()
+
+
+def test_a_spend_rule_without_a_limit_is_refused_inline_and_nothing_is_saved(tenant):
+    response = tenant.client.post(
+        "/analytics/alerts/rules/new", {"name": "No limit", "kind": "user_spend", "window": "day"}
+    )
+    assert response.status_code == 422
+    assert "A spend rule needs a limit in dollars." in response.content.decode()
+    assert queries.rules(tenant.tenant_id) == []
+
+
+def test_another_tenants_rule_is_not_found(tenant, tenant_factory):
+    rule = services.create_rule(tenant.scope, None, RuleInput(name="Budget", kind="budget"))
+    other = tenant_factory()
+    assert other.client.get(f"/analytics/alerts/rules/{rule.rule_id}/").status_code == 404
+
+
+def test_a_webhook_to_the_platforms_own_network_is_refused(settings):
+    from dashboard.alerts.inputs import clean_webhook_url
+    from dashboard.core.errors import ValidationFailed
+
+    settings.ALERTS_WEBHOOK_ALLOW_PRIVATE = False
+    for url in (
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:9000/hook",
+        "http://10.0.0.5/x",
+    ):
+        with pytest.raises(ValidationFailed) as refused:
+            clean_webhook_url(url)
+        assert "webhook_url" in refused.value.fields
+    assert clean_webhook_url("https://93.184.216.34/hook") == "https://93.184.216.34/hook"

@@ -1,0 +1,119 @@
+"""The staff operations page: per-table units and costs as metered, errors per table, latency, budget."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from pynamodb.exceptions import PutError
+
+from dashboard.accounts.services import list_tenants
+from dashboard.alerts.models import AlertChannel
+from dashboard.core.ids import new_id
+from dashboard.dynamo.metrics import track
+from dashboard.dynamo.tables import all_models
+from dashboard.operations import queries
+from dashboard.operations.services import flush_usage
+
+ROW = re.compile(
+    r'<tr data-table="([^"]+)" data-read="([^"]+)" data-write="([^"]+)" data-cost="([^"]+)">(.*?)</tr>', re.S
+)
+
+
+def figures(client) -> dict[str, dict]:
+    response = client.get("/account/operations/")
+    assert response.status_code == 200
+    found = {}
+    for table, read, write, cost, cells in ROW.findall(response.content.decode()):
+        numbers = re.findall(r'<td class="num">([\d,]+)</td>', cells)
+        found[table] = {
+            "read": float(read),
+            "write": float(write),
+            "cost": float(cost),
+            "condition_failures": int(numbers[-3].replace(",", "")),
+        }
+    return found
+
+
+@pytest.fixture
+def metering(settings):
+    settings.DYNAMO_USAGE_FLUSH_SECONDS = 10**9  # only the test flushes
+    settings.DYNAMO_PRICE_PER_MILLION_READ_UNITS = 1_000_000  # $1 per read unit: costs easy to read
+    settings.DYNAMO_PRICE_PER_MILLION_WRITE_UNITS = 2_000_000
+    flush_usage()
+
+
+def test_the_page_shows_the_units_and_cost_of_what_a_test_wrote_and_read(staff, metering):
+    before = figures(staff)["alert-channels"]
+    flush_usage()
+    ids = [new_id("ops") for _ in range(4)]
+    for tenant_id in ids:
+        AlertChannel(tenant_id=tenant_id, email="ops@example.test").save()  # < 1 KB: 1 write unit each
+    for tenant_id in ids:
+        AlertChannel.get(tenant_id, consistent_read=True)  # strongly consistent, < 4 KB: 1 read unit each
+    stale = AlertChannel(tenant_id=ids[0], email="stale@example.test", version=0)
+    with pytest.raises(PutError):
+        stale.save()  # a lost race: the version condition fails
+    flush_usage()
+
+    after = figures(staff)["alert-channels"]
+    assert after["write"] - before["write"] == 4
+    assert after["read"] - before["read"] == 4
+    assert after["cost"] - before["cost"] == pytest.approx(4 * 1 + 4 * 2)
+    assert after["condition_failures"] - before["condition_failures"] == 1
+
+
+def test_the_page_shows_latency_per_operation_against_the_target(staff, metering):
+    AlertChannel(tenant_id=new_id("ops")).save()
+    flush_usage()
+    page = staff.get("/account/operations/").content.decode()
+    assert 'data-operation="PutItem"' in page and "target 10 ms" in page
+
+
+def test_the_page_stays_within_its_call_budget(staff, metering):
+    tables = len(all_models())
+    tenants = len(list_tenants())
+    queries.forget_descriptions()
+    with track() as cold:
+        staff.get("/account/operations/")
+    with track() as warm:
+        staff.get("/account/operations/")
+    signed_in = 3  # session, user and tenant switcher reads of every page
+    assert cold.calls <= 3 * tables + 10 + 4 * tenants + signed_in
+    assert warm.calls <= 10 + 4 * tenants + signed_in
+    assert "Scan" not in cold.operations
+
+
+def test_a_tenant_admin_cannot_open_the_operations_page(acme_admin):
+    assert acme_admin.get("/account/operations/").status_code == 403
+
+
+def index_reads(client, index: str) -> float:
+    page = client.get("/account/operations/").content.decode()
+    found = re.search(rf"{re.escape(index)} · [\d,]+ items · ([\d.,]+) R", page)
+    return float(found.group(1).replace(",", "")) if found else 0.0
+
+
+def test_reads_on_an_index_are_counted_on_that_index(staff, metering):
+    from dashboard.alerts.models import AlertFiring
+
+    tenant_id = new_id("ops")
+    AlertFiring(
+        tenant_id=tenant_id,
+        key="r#2026-12#50%",
+        rule_id="r",
+        rule_name="r",
+        kind="budget",
+        period="2026-12",
+        threshold="50%",
+        value_micro_usd=1,
+        limit_micro_usd=1,
+        message="m",
+        fired_at="2026-12-01T00:00:00.000Z",
+    ).save()
+    before = index_reads(staff, "tenant_id-fired_at-index")
+    flush_usage()
+    for _ in range(3):
+        assert len(list(AlertFiring.by_time.query(tenant_id))) == 1  # DynamoDB charges 0.5 unit each
+    flush_usage()
+    assert index_reads(staff, "tenant_id-fired_at-index") - before == 1.5
