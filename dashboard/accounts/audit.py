@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -65,3 +67,26 @@ def list_events(
     tenant_id = scope.require_tenant()
     query = partial(AuditEvent.query, tenant_id, scan_index_forward=False)
     return paginate(query, purpose=f"audit:{tenant_id}", limit=limit, cursor=cursor)
+
+
+def actors_since(
+    tenant_id: str, since: datetime, actions: tuple[str, ...], limit: int
+) -> tuple[set[str], bool]:
+    """Who did one of `actions` in the tenant since `since` (one bounded query), and whether the read
+    stopped at `limit` (then the set may be short)."""
+    events = AuditEvent.query(
+        tenant_id,
+        AuditEvent.sk >= since.isoformat(),
+        filter_condition=AuditEvent.action.is_in(*actions),
+        page_size=limit,
+        limit=limit,
+    )
+    actors = {event.actor_id for event in events}
+    return actors, events.last_evaluated_key is not None
+
+
+def month_events(month: str, actions: tuple[str, ...], limit: int) -> Iterator[AuditEvent]:
+    """Events of `actions` in every tenant in a month (the month index), at most `limit` read."""
+    yield from AuditEvent.by_month.query(
+        month, filter_condition=AuditEvent.action.is_in(*actions), page_size=limit, limit=limit
+    )

@@ -316,3 +316,8 @@ def list_users(scope: AccessScope) -> list[tuple[str, list[User]]]:
     for tenant in tenants:
         groups.append((tenant.name, list(User.by_tenant.query(tenant.tenant_id, limit=USER_LIST_LIMIT))))
     return groups
+
+
+def count_users(tenant_id: str) -> int:
+    """People of a tenant (a count query on the tenant index: no items are returned)."""
+    return User.by_tenant.count(tenant_id)

@@ -148,3 +148,9 @@ def get_execution(scope: AccessScope, execution_id: str, tenant_id: str | None =
         if execution.expires_at > now:
             return execution
     raise NotFound("That execution was not found (executions are kept for 180 days).")
+
+
+def recent_errors(tenant_id: str, limit: int = 50) -> list[str]:
+    """The error messages of the tenant's latest failed executions (one query on the status index)."""
+    failed = Execution.by_tenant_status.query(f"{tenant_id}#failed", scan_index_forward=False, limit=limit)
+    return [execution.error or "(no message)" for execution in failed]

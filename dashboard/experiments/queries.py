@@ -32,6 +32,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -46,6 +47,7 @@ from dashboard.dynamo.paging import Page, all_of, bounded_page, decode_cursor, e
 from dashboard.experiments import lines
 from dashboard.experiments.inputs import LogFilters, check_position
 from dashboard.experiments.models import (
+    RUN_STATUSES,
     Experiment,
     ExperimentRun,
     RunLogLine,
@@ -529,3 +531,11 @@ def latest_experiments(scope: AccessScope, limit: int = 5) -> list[Experiment]:
     scope.require(Can.TENANT_DATA)
     tenant_id = scope.require_tenant()
     return list(Experiment.by_tenant.query(tenant_id, scan_index_forward=False, limit=limit))
+
+
+def run_counts_since(since: datetime, statuses: tuple[str, ...] = RUN_STATUSES) -> dict[str, int]:
+    """Runs of every tenant started since `since`, per status (one count query per status)."""
+    return {
+        status: ExperimentRun.by_status.count(status, ExperimentRun.started_at >= since)
+        for status in statuses
+    }

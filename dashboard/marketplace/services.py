@@ -8,7 +8,7 @@ transaction, conditioned on the edit version it was made from. Reads are in `que
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
@@ -23,7 +23,6 @@ from dashboard.core.ids import new_id
 from dashboard.dynamo.item_size import check_item_size
 from dashboard.dynamo.transactions import Builder, commit, with_retries
 from dashboard.flows import services as flows
-from dashboard.flows.models import Flow
 from dashboard.marketplace.inputs import MAX_FLOW_NAME, TEMPLATE_ID, clean_input
 from dashboard.marketplace.models import (
     PUBLIC_FEED,
@@ -54,6 +53,9 @@ MODERATION_CHANGED = (
 )
 # Stored attribute → the name clients use for it, so a size error names what they sent.
 TEMPLATE_FIELD_NAMES = {"definition": "definition"}
+
+if TYPE_CHECKING:
+    from dashboard.flows.models import Flow
 
 
 # --- derived keys and search tokens ------------------------------------------------------------

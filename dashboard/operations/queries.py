@@ -21,15 +21,14 @@ from datetime import date, timedelta
 
 from django.conf import settings
 
-from dashboard.accounts.models import AuditEvent, User
+from dashboard.accounts import audit
 from dashboard.accounts.scope import AccessScope, Can
-from dashboard.accounts.services import list_tenants
-from dashboard.analytics import reading
-from dashboard.analytics.models import Execution
+from dashboard.accounts.services import count_users, list_tenants
+from dashboard.analytics import history, reading
 from dashboard.core import clock
 from dashboard.dynamo.metrics import LATENCY_BOUNDS_MS
 from dashboard.dynamo.tables import all_models
-from dashboard.experiments.models import ExperimentRun
+from dashboard.experiments import queries as experiments
 from dashboard.operations.models import BUCKETS, DynamoUsage
 
 WINDOW_DAYS = 7
@@ -236,30 +235,17 @@ def success_metrics(today: date) -> dict:
         )
         count = sum(int(row.count or 0) for row in totals)
         failures = sum(int(row.failures or 0) for row in totals)
-        users = User.by_tenant.count(tenant.tenant_id)
-        events = AuditEvent.query(
-            tenant.tenant_id,
-            AuditEvent.sk >= since.isoformat(),
-            filter_condition=AuditEvent.action.is_in(*TEMPLATE_ACTIONS),
-            page_size=AUDIT_READ_LIMIT,
-            limit=AUDIT_READ_LIMIT,
-        )
-        adopters = {event.actor_id for event in events}
-        capped = events.last_evaluated_key is not None
+        users = count_users(tenant.tenant_id)
+        adopters, capped = audit.actors_since(tenant.tenant_id, since, TEMPLATE_ACTIONS, AUDIT_READ_LIMIT)
         tenants.append(
             TenantSuccess(
                 tenant.tenant_id, tenant.name, users, len(adopters), capped, count, count - failures
             )
         )
-        for execution in Execution.by_tenant_status.query(
-            f"{tenant.tenant_id}#failed", scan_index_forward=False, limit=50
-        ):
-            errors[(execution.error or "(no message)")[:120]] += 1
+        for message in history.recent_errors(tenant.tenant_id, limit=50):
+            errors[message[:120]] += 1
     deployments = _deployments(now)
-    runs = {
-        status: ExperimentRun.by_status.count(status, ExperimentRun.started_at >= since)
-        for status in ("queued", "running", "succeeded", "failed", "cancelled")
-    }
+    runs = experiments.run_counts_since(since)
     finished = runs["succeeded"] + runs["failed"] + runs["cancelled"]
     all_users = sum(t.users for t in tenants)
     all_adopters = sum(t.adopters for t in tenants)
@@ -277,18 +263,16 @@ def success_metrics(today: date) -> dict:
     }
 
 
+DEPLOY_ACTIONS = ("model_version.deployed", "model_version.failed")
+
+
 def _deployments(now) -> list[dict]:
     """Deployments per ISO week (last 4 weeks) from the audit trail's month index."""
     cutoff = now - timedelta(days=28)
     months = sorted({cutoff.strftime("%Y-%m"), now.strftime("%Y-%m")})
     weeks: dict[str, dict] = {}
     for month in months:
-        for event in AuditEvent.by_month.query(
-            month,
-            filter_condition=AuditEvent.action.is_in("model_version.deployed", "model_version.failed"),
-            page_size=AUDIT_READ_LIMIT,
-            limit=AUDIT_READ_LIMIT,
-        ):
+        for event in audit.month_events(month, DEPLOY_ACTIONS, AUDIT_READ_LIMIT):
             if event.ts < cutoff:
                 continue
             year, week, _ = event.ts.isocalendar()
