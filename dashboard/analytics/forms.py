@@ -8,9 +8,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from django import forms
 
 from dashboard.analytics.history import ExecutionFilters
-from dashboard.analytics.ingestion import ID_PATTERN
 from dashboard.analytics.models import EXECUTION_STATUSES
 from dashboard.analytics.periods import DEFAULT_DAYS, PRESETS, Period
+from dashboard.analytics.services import ID_PATTERN
 from dashboard.core import clock
 from dashboard.core.errors import ValidationFailed
 

@@ -1,9 +1,10 @@
 """The cost overview: headline figures with change, daily cost by model, top lists, failures, budget.
 
-Everything comes from rollup rows, so the number of DynamoDB calls depends on the number of days
-and of distinct agents/models/users/statuses, never on the number of executions:
-one tenant = 5 rollup queries + the tenant item + 1 query for the budget; staff over all tenants =
-the tenant list + 1 query per tenant.
+Reads are bounded whatever the number of executions, days of history or distinct agents/users
+(dashboard.analytics.queries): one query each on the daily total, model and status rows, and per
+top list the threshold-algorithm reads of the ranked rows of the buckets covering the period, plus
+one batch read for the previous period of the listed values. Staff over all tenants: the tenant
+list + one query per tenant.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import date, datetime
 
 from dashboard.accounts.scope import AccessScope
 from dashboard.accounts.services import get_tenant, list_tenants
-from dashboard.analytics import budgets, reading
+from dashboard.analytics import budgets, queries
 from dashboard.analytics.periods import Period
 from dashboard.analytics.rollups import Totals
 from dashboard.analytics.tenancy import resolve_tenant
@@ -28,6 +29,21 @@ class Ranked:
     value: str
     totals: Totals
     share: float | None  # of the period's total cost (status rows: of its executions)
+    previous: Totals | None = None  # the same value in the previous period
+
+    @property
+    def cost_change(self) -> int | None:
+        if self.previous is None:
+            return None
+        return self.totals.cost_micro_usd - self.previous.cost_micro_usd
+
+    @property
+    def cost_change_ratio(self) -> float | None:
+        return (
+            None
+            if self.previous is None
+            else change(self.totals.cost_micro_usd, self.previous.cost_micro_usd)
+        )
 
 
 @dataclass
@@ -126,7 +142,23 @@ class Overview:
             }
 
         def ranked(rows: list[Ranked]) -> list[dict]:
-            return [{"value": r.value, "share": r.share, **totals(r.totals)} for r in rows]
+            return [
+                {
+                    "value": r.value,
+                    "share": r.share,
+                    **totals(r.totals),
+                    **(
+                        {
+                            "previous": totals(r.previous),
+                            "cost_change_micro_usd": r.cost_change,
+                            "cost_change": r.cost_change_ratio,
+                        }
+                        if r.previous is not None
+                        else {}
+                    ),
+                }
+                for r in rows
+            ]
 
         return {
             "tenant_id": self.tenant_id,
@@ -170,35 +202,49 @@ def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _ranked(rows, by_count: bool = False) -> list[Ranked]:
+def _by_value(rows: dict[tuple[str, str], Totals], start: str | None = None) -> dict[str, Totals]:
     grouped: dict[str, Totals] = defaultdict(Totals)
-    for row in rows:
-        _, value = reading.split_sk(row)
-        grouped[value].add_row(row)
-    whole = sum((t.count if by_count else t.cost_micro_usd) for t in grouped.values())
-    ordered = sorted(
-        grouped.items(), key=lambda item: (-(item[1].count if by_count else item[1].cost_micro_usd), item[0])
-    )
+    for (day, value), totals in rows.items():
+        if start is None or day >= start:
+            grouped[value].merge(totals)
+    return grouped
+
+
+def _statuses(rows: dict[tuple[str, str], Totals]) -> list[Ranked]:
+    grouped = _by_value(rows)
+    whole = sum(t.count for t in grouped.values())
+    ordered = sorted(grouped.items(), key=lambda item: (-item[1].count, item[0]))
     return [
-        Ranked(value, totals, _share(totals.count if by_count else totals.cost_micro_usd, whole))
+        Ranked(value, totals, _share(totals.count, whole))
         for value, totals in ordered
+        if value != "succeeded"
     ]
 
 
-def _split_periods(rows, period: Period) -> tuple[Totals, Totals, dict[str, int], dict[str, int]]:
+def _split_periods(rows: dict[tuple[str, str], Totals], period: Period):
     current, previous = Totals(), Totals()
-    cost_by_day: dict[str, int] = {}
-    count_by_day: dict[str, int] = {}
+    cost_by_day: dict[str, int] = defaultdict(int)
+    count_by_day: dict[str, int] = defaultdict(int)
     start = period.start.isoformat()
-    for row in rows:
-        day, _ = reading.split_sk(row)
+    for (day, _), totals in rows.items():
         if day >= start:
-            current.add_row(row)
-            cost_by_day[day] = cost_by_day.get(day, 0) + int(row.cost_micro_usd or 0)
-            count_by_day[day] = count_by_day.get(day, 0) + int(row.count or 0)
+            current.merge(totals)
+            cost_by_day[day] += totals.cost_micro_usd
+            count_by_day[day] += totals.count
         else:
-            previous.add_row(row)
+            previous.merge(totals)
     return current, previous, cost_by_day, count_by_day
+
+
+def top_list(tenant_id: str, dimension: str, period: Period, whole: int, k: int = TOP_LIMIT) -> list[Ranked]:
+    """The exact top `k` of the period by cost, each with its previous-period figures."""
+    best = queries.top(tenant_id, dimension, period.start, period.end, k)
+    before = queries.figures(
+        tenant_id, dimension, period.previous.start, period.previous.end, [value for value, _ in best]
+    )
+    return [
+        Ranked(value, totals, _share(totals.cost_micro_usd, whole), before[value]) for value, totals in best
+    ]
 
 
 def build(
@@ -210,21 +256,13 @@ def build(
         return _all_tenants(period)
     tenant = get_tenant(tenant_id)
     days = period.each_day()
-    totals_rows = reading.rows(tenant_id, "total", period.previous.start, period.end)
+    totals_rows = queries.daily(tenant_id, "total", period.previous.start, period.end, histogram=True)
     current, previous, _, count_by_day = _split_periods(totals_rows, period)
-    model_rows = reading.rows(tenant_id, "model", period.start, period.end, counters_only=True)
     daily_cost: dict[str, list[int]] = {}
     index = {day.isoformat(): position for position, day in enumerate(days)}
-    for row in model_rows:
-        day, model = reading.split_sk(row)
-        daily_cost.setdefault(model, [0] * len(days))[index[day]] += int(row.cost_micro_usd or 0)
-    statuses = [
-        ranked
-        for ranked in _ranked(
-            reading.rows(tenant_id, "status", period.start, period.end, counters_only=True), by_count=True
-        )
-        if ranked.value != "succeeded"
-    ]
+    for (day, model), totals in queries.daily(tenant_id, "model", period.start, period.end).items():
+        daily_cost.setdefault(model, [0] * len(days))[index[day]] += totals.cost_micro_usd
+    whole = current.cost_micro_usd
     return Overview(
         period=period,
         tenant_id=tenant_id,
@@ -235,14 +273,10 @@ def build(
         series_by="model",
         daily_cost=daily_cost,
         daily_count=[count_by_day.get(day.isoformat(), 0) for day in days],
-        top_agents=_ranked(reading.rows(tenant_id, "agent", period.start, period.end, counters_only=True))[
-            :TOP_LIMIT
-        ],
-        top_models=_ranked(model_rows)[:TOP_LIMIT],
-        top_users=_ranked(reading.rows(tenant_id, "user", period.start, period.end, counters_only=True))[
-            :TOP_LIMIT
-        ],
-        statuses=statuses,
+        top_agents=top_list(tenant_id, "agent", period, whole),
+        top_models=top_list(tenant_id, "model", period, whole),
+        top_users=top_list(tenant_id, "user", period, whole),
+        statuses=_statuses(queries.daily(tenant_id, "status", period.start, period.end)),
         budget=budgets.budget_status(tenant_id, tenant.monthly_budget_micro_usd, now),
         budget_version=tenant.version,
     )
@@ -256,7 +290,7 @@ def _all_tenants(period: Period) -> Overview:
     daily_count = [0] * len(days)
     tenants: list[TenantRow] = []
     for tenant in list_tenants():
-        rows = reading.rows(tenant.tenant_id, "total", period.previous.start, period.end)
+        rows = queries.daily(tenant.tenant_id, "total", period.previous.start, period.end, histogram=True)
         mine, before, cost_by_day, count_by_day = _split_periods(rows, period)
         current.merge(mine)
         previous.merge(before)
@@ -283,8 +317,11 @@ def _all_tenants(period: Period) -> Overview:
     )
 
 
+SUGGESTIONS = 50
+
+
 def recent_values(scope: AccessScope, tenant_id: str, days: int = 7) -> dict[str, list[str]]:
-    """Agents, models and users with executions in the last `days` days, most expensive first.
+    """The costliest agents, models and users of the last `days` days (at most 50 each).
 
     Suggestions for the history filters (which also take any other value typed in).
     """
@@ -294,7 +331,7 @@ def recent_values(scope: AccessScope, tenant_id: str, days: int = 7) -> dict[str
     period = Period.last(days, clock.now().date())
     return {
         dimension: [
-            ranked.value for ranked in _ranked(reading.rows(tenant_id, dimension, period.start, period.end))
+            value for value, _ in queries.top(tenant_id, dimension, period.start, period.end, SUGGESTIONS)
         ]
         for dimension in ("agent", "model", "user")
     }

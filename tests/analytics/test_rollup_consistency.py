@@ -6,7 +6,7 @@ import random
 import threading
 from datetime import timedelta
 
-from dashboard.analytics import generator, ingestion
+from dashboard.analytics import generator, services
 from dashboard.core import clock
 from dashboard.core.clock import iso_ms, parse_iso
 from tests.analytics.conftest import raw_executions, recomputed_rollups, stored_rollups
@@ -27,13 +27,13 @@ def test_rollups_equal_the_history_after_a_mixed_concurrent_load_with_duplicates
     # Four writers at once, each sending an overlapping half: every execution is sent twice,
     # often at the same moment, and every writer fights over the same day/agent/model rows.
     slices = [executions[0::2], executions[1::2], executions[::-2], executions[-2::-2]]
-    outcomes: list[ingestion.Outcome] = []
+    outcomes: list[services.Outcome] = []
     errors: list[BaseException] = []
 
     def writer(batch):
         try:
             for execution in batch:
-                outcomes.append(ingestion.write_execution(_copy(execution)))
+                outcomes.append(services.write_execution(_copy(execution)))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
