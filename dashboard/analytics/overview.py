@@ -47,6 +47,39 @@ class Ranked:
 
 
 @dataclass
+class Driver:
+    """One value's part of the total change: Δ cost = volume effect + unit-cost effect, exactly.
+
+    volume = (runs now − runs before) × cost per run before; unit cost = runs now × (cost per run now
+    − cost per run before). "Everyone else" holds the rest, so the contributions sum to the change.
+    """
+
+    value: str
+    current: Totals
+    previous: Totals
+    other: bool = False
+
+    @property
+    def change(self) -> int:
+        return self.current.cost_micro_usd - self.previous.cost_micro_usd
+
+    @property
+    def volume_effect(self) -> int | None:
+        if self.other:
+            return None
+        if not self.previous.count:
+            return self.change  # new: all of it is volume
+        return round(
+            (self.current.count - self.previous.count) * self.previous.cost_micro_usd / self.previous.count
+        )
+
+    @property
+    def unit_cost_effect(self) -> int | None:
+        volume = self.volume_effect
+        return None if volume is None else self.change - volume
+
+
+@dataclass
 class TenantRow:
     tenant_id: str
     name: str
@@ -103,6 +136,11 @@ class Overview:
     tenants: list[TenantRow] = field(default_factory=list)
     budget: budgets.BudgetStatus | None = None
     budget_version: int | None = None
+    drivers: list[Driver] = field(default_factory=list)
+
+    @property
+    def cost_change(self) -> int:
+        return self.current.cost_micro_usd - self.previous.cost_micro_usd
 
     @property
     def headlines(self) -> list[Headline]:
@@ -188,6 +226,22 @@ class Overview:
                 for row in self.tenants
             ],
             "budget": self.budget.as_dict() if self.budget else None,
+            "drivers": {
+                "dimension": "agent",
+                "cost_change_micro_usd": self.cost_change,
+                "contributions": [
+                    {
+                        "value": None if d.other else d.value,
+                        "other": d.other,
+                        "cost_change_micro_usd": d.change,
+                        "volume_effect_micro_usd": d.volume_effect,
+                        "unit_cost_effect_micro_usd": d.unit_cost_effect,
+                        "executions": d.current.count,
+                        "previous_executions": d.previous.count,
+                    }
+                    for d in self.drivers
+                ],
+            },
         }
 
 
@@ -247,6 +301,40 @@ def top_list(tenant_id: str, dimension: str, period: Period, whole: int, k: int 
     ]
 
 
+DRIVER_LIMIT = 5
+
+
+def drivers(
+    tenant_id: str, period: Period, top_now: list[Ranked], current: Totals, previous: Totals
+) -> list[Driver]:
+    """The agents that moved the cost most, up and down, and everyone else (sums to the change).
+
+    Candidates: the exact top 10 of this period and of the previous one (an agent that moved the
+    cost a lot is in one of them unless the change is spread thin, which "everyone else" then shows).
+    """
+    before = queries.top(tenant_id, "agent", period.previous.start, period.previous.end, TOP_LIMIT)
+    now = {row.value: (row.totals, row.previous) for row in top_now}
+    gone = [value for value, _ in before if value not in now]
+    if gone:
+        later = queries.figures(tenant_id, "agent", period.start, period.end, gone)
+        for value, totals in before:
+            if value in later:
+                now[value] = (later[value], totals)
+    rows = [Driver(value, cur, prev) for value, (cur, prev) in now.items() if prev is not None]
+    rows.sort(key=lambda d: (-abs(d.change), d.value))
+    shown = [d for d in rows[:DRIVER_LIMIT] if d.change]
+    rest_now, rest_before = Totals(), Totals()
+    rest_now.merge(current)
+    rest_before.merge(previous)
+    for d in shown:
+        rest_now.cost_micro_usd -= d.current.cost_micro_usd
+        rest_now.count -= d.current.count
+        rest_before.cost_micro_usd -= d.previous.cost_micro_usd
+        rest_before.count -= d.previous.count
+    other = Driver("Everyone else", rest_now, rest_before, other=True)
+    return shown + ([other] if other.change else [])
+
+
 def build(
     scope: AccessScope, period: Period, tenant_id: str | None = None, now: datetime | None = None
 ) -> Overview:
@@ -263,6 +351,7 @@ def build(
     for (day, model), totals in queries.daily(tenant_id, "model", period.start, period.end).items():
         daily_cost.setdefault(model, [0] * len(days))[index[day]] += totals.cost_micro_usd
     whole = current.cost_micro_usd
+    top_agents = top_list(tenant_id, "agent", period, whole)
     return Overview(
         period=period,
         tenant_id=tenant_id,
@@ -273,12 +362,13 @@ def build(
         series_by="model",
         daily_cost=daily_cost,
         daily_count=[count_by_day.get(day.isoformat(), 0) for day in days],
-        top_agents=top_list(tenant_id, "agent", period, whole),
+        top_agents=top_agents,
         top_models=top_list(tenant_id, "model", period, whole),
         top_users=top_list(tenant_id, "user", period, whole),
         statuses=_statuses(queries.daily(tenant_id, "status", period.start, period.end)),
         budget=budgets.budget_status(tenant_id, tenant.monthly_budget_micro_usd, now),
         budget_version=tenant.version,
+        drivers=drivers(tenant_id, period, top_agents, current, previous),
     )
 
 

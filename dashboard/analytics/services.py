@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import random
 import threading
 import time
@@ -228,6 +229,32 @@ def guard_key(tenant_id: str, execution_id: str) -> tuple[str, str]:
     return f"{tenant_id}#execution#{execution_id}", "guard"
 
 
+def validate_run(
+    tenant_id: str, agent_id: str, run: Any, now: datetime, prefix: str = ""
+) -> tuple[Execution | None, dict[str, str]]:
+    """The API's rules for one run (schema, then times, cost, texts): an Execution or field errors."""
+    errors = _schema_errors(_run_validator, run, prefix)
+    if errors:
+        return None, errors
+    execution, field_errors = build_execution(tenant_id, agent_id, run, now)
+    return execution, {f"{prefix}{name}": message for name, message in field_errors.items()}
+
+
+def parse_import_line(tenant_id: str, text: str, now: datetime) -> tuple[Execution | None, dict[str, str]]:
+    """One JSON Lines record: the API's run fields plus `agent_id`, checked with the API's rules."""
+    try:
+        record = json.loads(text)
+    except ValueError as exc:
+        return None, {"line": f"Not JSON: {exc}"}
+    if not isinstance(record, dict):
+        return None, {"line": "Each line must be a JSON object."}
+    run = dict(record)
+    agent_id = run.pop("agent_id", None)
+    if not isinstance(agent_id, str) or not is_valid_id(agent_id):
+        return None, {"agent_id": "Use 1–128 letters, digits or . _ : @ / - (no spaces or #)."}
+    return validate_run(tenant_id, agent_id, run, now)
+
+
 def record_runs(scope: AccessScope, agent_id: str, body: Any) -> list[Outcome]:
     """Validate the whole body first (nothing is written when any run is invalid), then record each."""
     scope.require_role(API)
@@ -238,13 +265,11 @@ def record_runs(scope: AccessScope, agent_id: str, body: Any) -> list[Outcome]:
     executions: list[Execution] = []
     errors: dict[str, str] = {}
     for index, run in enumerate(runs):
-        prefix = f"runs.{index}." if is_batch else ""
-        run_errors = _schema_errors(_run_validator, run, prefix)
-        if not run_errors:
-            execution, field_errors = build_execution(tenant_id, agent_id, run, now)
-            run_errors = {f"{prefix}{name}": message for name, message in field_errors.items()}
-            if execution is not None:
-                executions.append(execution)
+        execution, run_errors = validate_run(
+            tenant_id, agent_id, run, now, f"runs.{index}." if is_batch else ""
+        )
+        if execution is not None:
+            executions.append(execution)
         errors.update(run_errors)
     ids = [execution.execution_id for execution in executions]
     for index, execution_id in enumerate(ids):

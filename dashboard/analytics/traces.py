@@ -359,7 +359,8 @@ def _count(execution: Execution, calls: list[TraceItem]) -> None:
                 ranked = [*actions, ExecutionRollup.rank_cost.add(cost)]  # the index follows the cost
                 for row_pk, row_sk in rollups.keys_for(execution):
                     tx.update(
-                        ExecutionRollup(row_pk, row_sk), actions=ranked if rollups.is_ranked(row_pk) else actions
+                        ExecutionRollup(row_pk, row_sk),
+                        actions=ranked if rollups.is_ranked(row_pk) else actions,
                     )
             return
         except TransactWriteError as exc:

@@ -13,7 +13,7 @@ from dashboard.accounts.access import scoped
 from dashboard.analytics import budgets, csv_export, history, traces
 from dashboard.analytics import overview as overview_service
 from dashboard.analytics.forms import BudgetForm, ExecutionFilterForm, PeriodForm, period_from
-from dashboard.analytics.periods import PRESETS
+from dashboard.analytics.periods import MONTH_PRESETS, PRESETS
 from dashboard.analytics.tenancy import ANALYTICS_ROLES, resolve_tenant
 from dashboard.core.errors import Conflict, ValidationFailed
 from dashboard.core.forms import add_service_errors
@@ -48,6 +48,7 @@ def _overview_context(
         "period_form": period_form,
         "period_error": period_error,
         "presets": PRESETS,
+        "month_presets": MONTH_PRESETS,
         "budget_form": budget_form,
         "query": query,
         "tenant_param": tenant or "",

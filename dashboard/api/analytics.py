@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
-from dashboard.analytics import history, services, overview
+from dashboard.analytics import history, overview, services
 from dashboard.analytics.forms import ExecutionFilterForm, period_from
 from dashboard.analytics.models import Execution
 from dashboard.api.auth import api_view, read_json
