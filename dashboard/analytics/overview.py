@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from dashboard.accounts.scope import AccessScope
-from dashboard.accounts.services import get_tenant, list_tenants
+from dashboard.accounts.services import display_names, get_tenant, list_tenants
 from dashboard.analytics import budgets, queries
 from dashboard.analytics.periods import Period
 from dashboard.analytics.rollups import Totals
@@ -22,6 +22,11 @@ from dashboard.analytics.tenancy import resolve_tenant
 from dashboard.core import clock
 
 TOP_LIMIT = 10
+SORTS = {
+    "cost": lambda r: r.totals.cost_micro_usd,
+    "change": lambda r: r.cost_change or 0,
+    "runs": lambda r: r.totals.count,
+}
 
 
 @dataclass
@@ -30,6 +35,7 @@ class Ranked:
     totals: Totals
     share: float | None  # of the period's total cost (status rows: of its executions)
     previous: Totals | None = None  # the same value in the previous period
+    label: str | None = None  # a dashboard user's name, shown instead of the id
 
     @property
     def cost_change(self) -> int | None:
@@ -142,6 +148,14 @@ class Overview:
     def cost_change(self) -> int:
         return self.current.cost_micro_usd - self.previous.cost_micro_usd
 
+    def sort_tops(self, key: str) -> None:
+        """Order the top tables (the period's ten costliest of each) by cost, change or runs."""
+        order = SORTS.get(key)
+        if order is None:
+            return
+        for rows in (self.top_agents, self.top_models, self.top_users):
+            rows.sort(key=lambda r: (-order(r), r.value))
+
     @property
     def headlines(self) -> list[Headline]:
         cur, prev = self.current, self.previous
@@ -183,6 +197,7 @@ class Overview:
             return [
                 {
                     "value": r.value,
+                    **({"name": r.label} if r.label else {}),
                     "share": r.share,
                     **totals(r.totals),
                     **(
@@ -290,6 +305,14 @@ def _split_periods(rows: dict[tuple[str, str], Totals], period: Period):
     return current, previous, cost_by_day, count_by_day
 
 
+def _top_pending(tenant_id: str, dimension: str, period: Period, k: int = TOP_LIMIT):
+    best = queries.top(tenant_id, dimension, period.start, period.end, k)
+    before = queries.figures(
+        tenant_id, dimension, period.previous.start, period.previous.end, [value for value, _ in best]
+    )
+    return [(value, totals, before[value]) for value, totals in best]
+
+
 def top_list(tenant_id: str, dimension: str, period: Period, whole: int, k: int = TOP_LIMIT) -> list[Ranked]:
     """The exact top `k` of the period by cost, each with its previous-period figures."""
     best = queries.top(tenant_id, dimension, period.start, period.end, k)
@@ -305,14 +328,18 @@ DRIVER_LIMIT = 5
 
 
 def drivers(
-    tenant_id: str, period: Period, top_now: list[Ranked], current: Totals, previous: Totals
+    tenant_id: str,
+    period: Period,
+    top_now: list[Ranked],
+    current: Totals,
+    previous: Totals,
+    before: list[tuple[str, Totals]],
 ) -> list[Driver]:
     """The agents that moved the cost most, up and down, and everyone else (sums to the change).
 
     Candidates: the exact top 10 of this period and of the previous one (an agent that moved the
     cost a lot is in one of them unless the change is spread thin, which "everyone else" then shows).
     """
-    before = queries.top(tenant_id, "agent", period.previous.start, period.previous.end, TOP_LIMIT)
     now = {row.value: (row.totals, row.previous) for row in top_now}
     gone = [value for value, _ in before if value not in now]
     if gone:
@@ -344,14 +371,36 @@ def build(
         return _all_tenants(period)
     tenant = get_tenant(tenant_id)
     days = period.each_day()
-    totals_rows = queries.daily(tenant_id, "total", period.previous.start, period.end, histogram=True)
-    current, previous, _, count_by_day = _split_periods(totals_rows, period)
+    # The reads are independent: they run side by side (latency = the slowest, not the sum).
+    jobs = {
+        "totals": lambda: queries.daily(
+            tenant_id, "total", period.previous.start, period.end, histogram=True
+        ),
+        "models": lambda: queries.daily(tenant_id, "model", period.start, period.end),
+        "statuses": lambda: queries.daily(tenant_id, "status", period.start, period.end),
+        "budget": lambda: budgets.budget_status(tenant_id, tenant.monthly_budget_micro_usd, now),
+        **{
+            dimension: (lambda d=dimension: _top_pending(tenant_id, d, period))
+            for dimension in ("agent", "model", "user")
+        },
+        "agents_before": lambda: queries.top(
+            tenant_id, "agent", period.previous.start, period.previous.end, TOP_LIMIT
+        ),
+    }
+    done = queries.side_by_side(jobs)
+    current, previous, _, count_by_day = _split_periods(done["totals"], period)
     daily_cost: dict[str, list[int]] = {}
     index = {day.isoformat(): position for position, day in enumerate(days)}
-    for (day, model), totals in queries.daily(tenant_id, "model", period.start, period.end).items():
+    for (day, model), totals in done["models"].items():
         daily_cost.setdefault(model, [0] * len(days))[index[day]] += totals.cost_micro_usd
     whole = current.cost_micro_usd
-    top_agents = top_list(tenant_id, "agent", period, whole)
+    top_agents, top_models, top_users = (
+        [Ranked(v, t, _share(t.cost_micro_usd, whole), p) for v, t, p in done[d]]
+        for d in ("agent", "model", "user")
+    )
+    names = display_names([row.value for row in top_users], tenant_id)
+    for row in top_users:
+        row.label = names.get(row.value)
     return Overview(
         period=period,
         tenant_id=tenant_id,
@@ -363,12 +412,12 @@ def build(
         daily_cost=daily_cost,
         daily_count=[count_by_day.get(day.isoformat(), 0) for day in days],
         top_agents=top_agents,
-        top_models=top_list(tenant_id, "model", period, whole),
-        top_users=top_list(tenant_id, "user", period, whole),
-        statuses=_statuses(queries.daily(tenant_id, "status", period.start, period.end)),
-        budget=budgets.budget_status(tenant_id, tenant.monthly_budget_micro_usd, now),
+        top_models=top_models,
+        top_users=top_users,
+        statuses=_statuses(done["statuses"]),
+        budget=done["budget"],
         budget_version=tenant.version,
-        drivers=drivers(tenant_id, period, top_agents, current, previous),
+        drivers=drivers(tenant_id, period, top_agents, current, previous, done["agents_before"]),
     )
 
 

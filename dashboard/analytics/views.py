@@ -33,6 +33,8 @@ def _overview_context(
         period = PeriodForm({}).period_value()
     tenant = request.GET.get("tenant") or None
     data = overview_service.build(request.scope, period, tenant or None)
+    sort = request.GET.get("sort") if request.GET.get("sort") in overview_service.SORTS else "cost"
+    data.sort_tops(sort)
     if budget_form is None and data.tenant_id:
         initial_budget = data.budget.budget_micro_usd if data.budget else None
         budget_form = BudgetForm(
@@ -49,6 +51,7 @@ def _overview_context(
         "period_error": period_error,
         "presets": PRESETS,
         "month_presets": MONTH_PRESETS,
+        "sort": sort,
         "budget_form": budget_form,
         "query": query,
         "tenant_param": tenant or "",

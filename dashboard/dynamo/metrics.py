@@ -8,6 +8,7 @@ asks for TOTAL; otherwise nothing is added to the calls.
 from __future__ import annotations
 
 import contextvars
+import threading
 import weakref
 from dataclasses import dataclass, field
 
@@ -18,11 +19,14 @@ class CallStats:
     calls: int = 0
     capacity: float = 0.0
     operations: dict[str, int] = field(default_factory=dict)
+    # A request may read from a few threads at once (analytics): the counts stay exact.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, operation: str, capacity: float) -> None:
-        self.calls += 1
-        self.capacity += capacity
-        self.operations[operation] = self.operations.get(operation, 0) + 1
+        with self.lock:
+            self.calls += 1
+            self.capacity += capacity
+            self.operations[operation] = self.operations.get(operation, 0) + 1
 
 
 _current: contextvars.ContextVar[CallStats | None] = contextvars.ContextVar("dynamo_call_stats", default=None)

@@ -15,6 +15,8 @@ from dashboard.core import clock
 from tests.analytics.conftest import raw_executions, recomputed_rollups, stored_rollups
 from tests.analytics.test_rollup_consistency import _body
 
+CHUNK = 400  # small chunks: several per file, quickly
+
 
 def _lines(tenant_id, count, prefix="imp"):
     executions = generator.generate(
@@ -29,13 +31,13 @@ def _total_count(tenant_id) -> int:
 
 def test_importing_a_file_twice_counts_each_execution_once(tenant, tmp_path, capsys):
     path = tmp_path / "runs.jsonl"
-    path.write_text("\n".join(_lines(tenant.tenant_id, 2_300)) + "\n")  # three chunks
-    call_command("import_executions", str(path), tenant=tenant.tenant_id, quiet=True)
-    assert "2300 execution(s) recorded" in capsys.readouterr().out
-    call_command("import_executions", str(path), tenant=tenant.tenant_id, quiet=True)
-    assert "0 execution(s) recorded, 2300 already recorded" in capsys.readouterr().out
-    assert len(raw_executions(tenant.tenant_id)) == 2_300
-    assert _total_count(tenant.tenant_id) == 2_300
+    path.write_text("\n".join(_lines(tenant.tenant_id, 2 * CHUNK + 300)) + "\n")
+    call_command("import_executions", str(path), tenant=tenant.tenant_id, quiet=True, chunk_size=CHUNK)
+    assert f"{2 * CHUNK + 300} execution(s) recorded" in capsys.readouterr().out
+    call_command("import_executions", str(path), tenant=tenant.tenant_id, quiet=True, chunk_size=CHUNK)
+    assert f"0 execution(s) recorded, {2 * CHUNK + 300} already recorded" in capsys.readouterr().out
+    assert len(raw_executions(tenant.tenant_id)) == 2 * CHUNK + 300
+    assert _total_count(tenant.tenant_id) == 2 * CHUNK + 300
     assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
     # The API then sees the imported ids as recorded.
     status, answer = tenant.post(
@@ -61,7 +63,7 @@ def test_a_bad_line_is_reported_by_number_and_nothing_of_it_is_written(tenant, t
     path = tmp_path / "runs.jsonl"
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(CommandError, match="3 line"):
-        call_command("import_executions", str(path), tenant=tenant.tenant_id, quiet=True)
+        call_command("import_executions", str(path), tenant=tenant.tenant_id, quiet=True, chunk_size=CHUNK)
     errors = capsys.readouterr().err
     assert "line 2: started_at" in errors and "line 3: line: Not JSON" in errors
     assert "line 5: started_at: Executions older than 180 days" in errors
@@ -72,11 +74,9 @@ def test_a_bad_line_is_reported_by_number_and_nothing_of_it_is_written(tenant, t
 
 
 def test_an_interrupted_import_run_again_finishes_and_counts_once(tenant, tmp_path):
-    lines = _lines(tenant.tenant_id, 1_500)
+    lines = _lines(tenant.tenant_id, CHUNK + 700)
     now = clock.now()
-    first_chunk = [
-        services.parse_import_line(tenant.tenant_id, line, now)[0] for line in lines[: services.IMPORT_CHUNK]
-    ]
+    first_chunk = [services.parse_import_line(tenant.tenant_id, line, now)[0] for line in lines[:CHUNK]]
     # The first run stored the first chunk's executions and guards, then died before counting them.
     chunk = services.chunk_id(first_chunk)
     services._batch_write(Execution, first_chunk)
@@ -93,9 +93,9 @@ def test_an_interrupted_import_run_again_finishes_and_counts_once(tenant, tmp_pa
     assert _total_count(tenant.tenant_id) == 0
     path = tmp_path / "runs.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    call_command("import_executions", str(path), tenant=tenant.tenant_id, quiet=True)
-    call_command("import_executions", str(path), tenant=tenant.tenant_id, quiet=True)
-    assert _total_count(tenant.tenant_id) == 1_500
+    call_command("import_executions", str(path), tenant=tenant.tenant_id, quiet=True, chunk_size=CHUNK)
+    call_command("import_executions", str(path), tenant=tenant.tenant_id, quiet=True, chunk_size=CHUNK)
+    assert _total_count(tenant.tenant_id) == CHUNK + 700
     assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
 
 
@@ -103,4 +103,4 @@ def test_an_unknown_tenant_is_refused(people, tmp_path):
     path = tmp_path / "runs.jsonl"
     path.write_text("")
     with pytest.raises(CommandError, match="no tenant"):
-        call_command("import_executions", str(path), tenant="no-such-tenant", quiet=True)
+        call_command("import_executions", str(path), tenant="no-such-tenant", quiet=True, chunk_size=CHUNK)

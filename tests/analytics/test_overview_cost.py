@@ -18,7 +18,9 @@ def test_the_headers_report_the_calls_and_the_read_units_really_consumed(tenant)
     calls, units = int(thirty["X-DynamoDB-Calls"]), float(thirty["X-DynamoDB-Capacity"])
     # DynamoDB only reports units when asked: zero here would mean the figure is not real.
     assert calls > 0 and units > 0
-    ninety = tenant.client.get("/analytics/?period=90", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="overview-body")
+    ninety = tenant.client.get(
+        "/analytics/?period=90", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="overview-body"
+    )
     assert float(ninety["X-DynamoDB-Capacity"]) > 0
 
 

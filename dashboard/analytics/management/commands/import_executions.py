@@ -29,9 +29,15 @@ class Command(BaseCommand):
         parser.add_argument("file", help="JSON Lines: one run per line, with agent_id; - reads stdin")
         parser.add_argument("--tenant", required=True, help="the tenant the executions belong to")
         parser.add_argument("--threads", type=int, default=4, help="chunks written at once (default 4)")
+        parser.add_argument(
+            "--chunk-size",
+            type=int,
+            default=services.IMPORT_CHUNK,
+            help="executions per chunk (keep it the same on a rerun)",
+        )
         parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    def handle(self, *args, file: str, tenant: str, threads: int, quiet: bool, **options):
+    def handle(self, *args, file: str, tenant: str, threads: int, chunk_size: int, quiet: bool, **options):
         try:
             get_tenant(tenant)
         except NotFound:
@@ -61,7 +67,7 @@ class Command(BaseCommand):
                 yield execution
 
         try:
-            stats = services.import_stream(executions(), threads=threads)
+            stats = services.import_stream(executions(), threads=threads, chunk_size=max(1, chunk_size))
         finally:
             bar.close()
             if stream is not sys.stdin.buffer:
