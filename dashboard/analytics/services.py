@@ -467,7 +467,8 @@ def _count_group(group: list[Execution]) -> set[str]:
 #    its executions): the same content again on a rerun;
 # 3. the chunk's increments summed per row (a chunk of one day touches each daily row and each
 #    agent once), applied in transactions of up to 99 rows + a marker `tenant#import#<chunk>` /
-#    `part-<n>` put on condition it does not exist: a part lands once, however often it is rerun.
+#    `part-<n>` put on condition it does not exist: a part lands once, however often it is rerun;
+#    then `done`: a rerun of a finished chunk reads its guards and that marker, and writes nothing.
 # The import does not run beside a live API writer of the same ids (between steps 1 and 2 it does
 # not hold them); the API and the import may otherwise run at the same time.
 
@@ -515,7 +516,11 @@ def import_chunk(executions: list[Execution]) -> ImportStats:
     tenant_id = executions[0].tenant_id
     chunk = chunk_id(executions)
     keys = [guard_key(tenant_id, execution.execution_id) for execution in executions]
-    guards = {(guard.pk, guard.sk): guard for guard in ExecutionRollup.batch_get(keys)}
+    done_key = (f"{tenant_id}#import#{chunk}", "done")
+    guards = {(guard.pk, guard.sk): guard for guard in ExecutionRollup.batch_get([*keys, done_key])}
+    if done_key in guards:  # this very chunk was imported to the end before
+        stats.skipped = len(executions)
+        return stats
     fresh: list[Execution] = []
     for key, execution in zip(keys, executions, strict=True):
         guard = guards.get(key)
@@ -543,8 +548,9 @@ def import_chunk(executions: list[Execution]) -> ImportStats:
     part_size = TX_ITEMS - 1
     for number, start in enumerate(range(0, len(rows), part_size)):
         _apply_part(f"{tenant_id}#import#{chunk}", f"part-{number}", rows[start : start + part_size])
+    ExecutionRollup(*done_key, count=len(fresh)).save()
     stats.recorded = len(fresh)
-    stats.writes = 2 * len(fresh) + len(rows) + -(-len(rows) // part_size)
+    stats.writes = 2 * len(fresh) + len(rows) + -(-len(rows) // part_size) + 1
     return stats
 
 
