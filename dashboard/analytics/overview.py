@@ -1,9 +1,10 @@
 """The cost overview: headline figures with change, daily cost by model, top lists, failures, budget.
 
 Reads are bounded whatever the number of executions, days of history or distinct agents/users
-(dashboard.analytics.queries): one query each on the daily total, model and status rows, and per
-top list the threshold-algorithm reads of the ranked rows of the buckets covering the period, plus
-one batch read for the previous period of the listed values. Staff over all tenants: the tenant
+(dashboard.analytics.queries): one query each on the daily total, model and status rows (models are
+few: the top models come from their daily rows), and for the top agents and users the
+threshold-algorithm reads of the ranked rows of the buckets covering the period, plus one batch
+read for the previous period of the listed values; the drivers add the previous period's top agents. Staff over all tenants: the tenant
 list + one query per tenant.
 """
 
@@ -376,12 +377,14 @@ def build(
         "totals": lambda: queries.daily(
             tenant_id, "total", period.previous.start, period.end, histogram=True
         ),
-        "models": lambda: queries.daily(tenant_id, "model", period.start, period.end),
+        # Models are few: their daily rows (the chart) give the exact top models and their
+        # previous period too, without the ranked reads.
+        "models": lambda: queries.daily(tenant_id, "model", period.previous.start, period.end),
         "statuses": lambda: queries.daily(tenant_id, "status", period.start, period.end),
         "budget": lambda: budgets.budget_status(tenant_id, tenant.monthly_budget_micro_usd, now),
         **{
             dimension: (lambda d=dimension: _top_pending(tenant_id, d, period))
-            for dimension in ("agent", "model", "user")
+            for dimension in ("agent", "user")
         },
         "agents_before": lambda: queries.top(
             tenant_id, "agent", period.previous.start, period.previous.end, TOP_LIMIT
@@ -391,13 +394,21 @@ def build(
     current, previous, _, count_by_day = _split_periods(done["totals"], period)
     daily_cost: dict[str, list[int]] = {}
     index = {day.isoformat(): position for position, day in enumerate(days)}
+    start = period.start.isoformat()
     for (day, model), totals in done["models"].items():
-        daily_cost.setdefault(model, [0] * len(days))[index[day]] += totals.cost_micro_usd
+        if day >= start:
+            daily_cost.setdefault(model, [0] * len(days))[index[day]] += totals.cost_micro_usd
     whole = current.cost_micro_usd
-    top_agents, top_models, top_users = (
-        [Ranked(v, t, _share(t.cost_micro_usd, whole), p) for v, t, p in done[d]]
-        for d in ("agent", "model", "user")
+    top_agents, top_users = (
+        [Ranked(v, t, _share(t.cost_micro_usd, whole), p) for v, t, p in done[d]] for d in ("agent", "user")
     )
+    models_now = _by_value(done["models"], start)
+    models_before = _by_value({key: t for key, t in done["models"].items() if key[0] < start})
+    ordered = sorted(models_now.items(), key=lambda item: (-item[1].cost_micro_usd, item[0]))[:TOP_LIMIT]
+    top_models = [
+        Ranked(value, totals, _share(totals.cost_micro_usd, whole), models_before.get(value, Totals()))
+        for value, totals in ordered
+    ]
     names = display_names([row.value for row in top_users], tenant_id)
     for row in top_users:
         row.label = names.get(row.value)
