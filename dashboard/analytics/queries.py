@@ -141,7 +141,9 @@ class _Bucket:
         self.exhausted = self.cursor is None
 
 
-def top(tenant_id: str, dimension: str, start: date, end: date, k: int) -> list[tuple[str, Totals]]:
+def top(
+    tenant_id: str, dimension: str, start: date, end: date, k: int, first_page: int = FIRST_PAGE
+) -> list[tuple[str, Totals]]:
     """The exact `k` costliest values of `start`…`end`, ties by name, with their full totals."""
     buckets = [
         _Bucket(rollups.ranked_pk(tenant_id, dimension, b)) for b in rollups.buckets_covering(start, end)
@@ -151,7 +153,7 @@ def top(tenant_id: str, dimension: str, start: date, end: date, k: int) -> list[
     known: dict[tuple[str, str], Totals] = {}
     # Ranked rows are small (about 150 bytes): a first page of FIRST_PAGE costs about one read unit
     # and usually settles the list in one round, where a page of k would need several.
-    page = max(k, FIRST_PAGE)
+    page = max(k, first_page)
     for bucket in buckets:
         bucket.read(page, known)
     while True:
