@@ -76,6 +76,15 @@ def find_user_by_email(email: str) -> User | None:
     return None
 
 
+def display_names(user_ids: list[str], tenant_id: str) -> dict[str, str]:
+    """Names of the given ids that are dashboard users of `tenant_id` (one batch read; others omitted)."""
+    ids = [user_id for user_id in dict.fromkeys(user_ids) if user_id.startswith("usr_") and fits_key(user_id)]
+    if not ids:
+        return {}
+    users = User.batch_get(ids, attributes_to_get=["user_id", "name", "tenant_id"])
+    return {user.user_id: user.name for user in users if user.tenant_id == tenant_id and user.name}
+
+
 def get_user(user_id: str) -> User | None:
     if not fits_key(user_id):
         return None

@@ -1,6 +1,6 @@
 """Deciding which rules are crossed, and claiming each crossing exactly once.
 
-Evaluation reads only the analytics area's read functions (`budgets.budget_status`, `reading.rows`:
+Evaluation reads only the analytics area's read functions (`budgets.budget_status`, `queries.top`:
 one rollup query per rule kind and window), never raw executions, so its cost does not grow with volume.
 
 Exactly once per rule, period and threshold: a crossing is *claimed* by writing an `AlertFiring`
@@ -24,12 +24,16 @@ from pynamodb.exceptions import PutError, PynamoDBException
 from dashboard.accounts.services import get_tenant, list_tenants
 from dashboard.alerts import delivery, queries
 from dashboard.alerts.models import PENDING, AlertFiring, AlertRule
-from dashboard.analytics import budgets, reading
+from dashboard.analytics import budgets
+from dashboard.analytics import queries as analytics
 from dashboard.core import clock
 from dashboard.core.templatetags.dashboard import money
 
 log = logging.getLogger(__name__)
 DIMENSION = {"agent_spend": "agent", "user_spend": "user"}
+
+# An "each agent/user" rule looks at this many of the costliest values of its window.
+EACH_SUBJECT_TOP = 100
 
 
 @dataclass(frozen=True)
@@ -96,14 +100,14 @@ def crossings(tenant_id: str, rules: list[AlertRule], now: datetime) -> list[Cro
         dimension = DIMENSION.get(rule.kind)
         if dimension is None or not rule.limit_micro_usd:
             continue
-        window = (dimension, rule.window)
+        window = (dimension, rule.window, rule.subject or "")
         if window not in spend:
             start = today if rule.window == "day" else today.replace(day=1)
-            sums: dict[str, int] = {}
-            for row in reading.rows(tenant_id, dimension, start, today, counters_only=True):
-                _, value = reading.split_sk(row)
-                sums[value] = sums.get(value, 0) + int(row.cost_micro_usd or 0)
-            spend[window] = sums
+            if rule.subject:  # one agent or user: its exact figure
+                found = analytics.figures(tenant_id, dimension, start, today, [rule.subject])
+            else:  # each one: the costliest first (a ranked index read); any over the limit is among them
+                found = dict(analytics.top(tenant_id, dimension, start, today, EACH_SUBJECT_TOP))
+            spend[window] = {value: int(totals.cost_micro_usd) for value, totals in found.items()}
         period = today.isoformat() if rule.window == "day" else month
         what = "agent" if dimension == "agent" else "user"
         for subject, cost in spend[window].items():

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from dashboard.accounts import audit
 from dashboard.accounts.scope import STAFF, TENANT_ADMIN, AccessScope
 from dashboard.accounts.services import TENANTS_KEY, get_tenant
-from dashboard.analytics import reading
+from dashboard.analytics import queries
 from dashboard.analytics.tenancy import resolve_tenant
 from dashboard.core import request_cache
 from dashboard.core.errors import Conflict, ValidationFailed
@@ -76,9 +76,8 @@ def budget_status(tenant_id: str, budget: int | None, now: datetime) -> BudgetSt
     month_start = today.replace(day=1)
     window_start = today - timedelta(days=RUN_RATE_DAYS)
     cost_by_day: dict[str, int] = {}
-    for row in reading.rows(tenant_id, "total", min(month_start, window_start), today, counters_only=True):
-        day, _ = reading.split_sk(row)
-        cost_by_day[day] = int(row.cost_micro_usd or 0)
+    for (day, _), totals in queries.daily(tenant_id, "total", min(month_start, window_start), today).items():
+        cost_by_day[day] = cost_by_day.get(day, 0) + totals.cost_micro_usd
     month_to_date = sum(cost for day, cost in cost_by_day.items() if day >= month_start.isoformat())
     last_days = sum(
         cost for day, cost in cost_by_day.items() if window_start.isoformat() <= day < today.isoformat()

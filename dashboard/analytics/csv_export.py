@@ -25,6 +25,10 @@ HEADER = [
     "p50_ms",
     "p95_ms",
     "change_vs_previous",
+    "previous_cost_micro_usd",
+    "cost_change_micro_usd",
+    "volume_effect_micro_usd",
+    "unit_cost_effect_micro_usd",
 ]
 
 
@@ -38,7 +42,12 @@ def _fraction(value: float | None) -> str:
     return "" if value is None else f"{value:.6f}"
 
 
-def _totals_row(section: str, key: str, totals, share=None, change=None) -> list:
+def _totals_row(section: str, key: str, totals, share=None, change=None, previous=None) -> list:
+    before = (
+        [previous.cost_micro_usd, totals.cost_micro_usd - previous.cost_micro_usd, "", ""]
+        if previous is not None
+        else ["", "", "", ""]
+    )
     return [
         section,
         key,
@@ -54,6 +63,7 @@ def _totals_row(section: str, key: str, totals, share=None, change=None) -> list
         totals.p50_ms if totals.p50_ms is not None else "",
         totals.p95_ms if totals.p95_ms is not None else "",
         _fraction(change),
+        *before,
     ]
 
 
@@ -80,7 +90,17 @@ def rows(data: Overview) -> list[list]:
         ("failures_by_status", data.statuses),
     ]
     for section, ranked in ranked_sections:
-        out.extend(_totals_row(section, item.value, item.totals, item.share) for item in ranked)
+        out.extend(
+            _totals_row(section, item.value, item.totals, item.share, item.cost_change_ratio, item.previous)
+            for item in ranked
+        )
+    for driver in data.drivers:
+        row = _totals_row("driver_agent", driver.value, driver.current, None, None, driver.previous)
+        row[-2:] = [
+            "" if driver.volume_effect is None else driver.volume_effect,
+            "" if driver.unit_cost_effect is None else driver.unit_cost_effect,
+        ]
+        out.append(row)
     out.extend(
         _totals_row("tenant", row.tenant_id, row.current, row.share, row.cost_change) for row in data.tenants
     )

@@ -8,9 +8,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from django import forms
 
 from dashboard.analytics.history import ExecutionFilters
-from dashboard.analytics.ingestion import ID_PATTERN
 from dashboard.analytics.models import EXECUTION_STATUSES
-from dashboard.analytics.periods import DEFAULT_DAYS, PRESETS, Period
+from dashboard.analytics.periods import DEFAULT_DAYS, MONTH_PRESETS, PRESETS, Period
+from dashboard.analytics.services import ID_PATTERN
 from dashboard.core import clock
 from dashboard.core.errors import ValidationFailed
 
@@ -23,7 +23,9 @@ def _errors(form: forms.Form) -> dict[str, str]:
 
 class PeriodForm(forms.Form):
     period = forms.TypedChoiceField(
-        choices=[(str(days), f"{days} days") for days in PRESETS] + [("custom", "Custom")],
+        choices=[(str(days), f"{days} days") for days in PRESETS]
+        + list(MONTH_PRESETS.items())
+        + [("custom", "Custom")],
         required=False,
     )
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -41,6 +43,8 @@ class PeriodForm(forms.Form):
                     "Choose both ends of the date range.", {"start": "Pick a start and an end date."}
                 )
             return Period.custom(data["start"], data["end"], today)
+        if data["period"] in MONTH_PRESETS:
+            return Period.month(data["period"], today)
         return Period.last(int(data["period"] or DEFAULT_DAYS), today)
 
 

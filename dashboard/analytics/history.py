@@ -15,7 +15,7 @@ from datetime import date
 from functools import partial
 
 from dashboard.accounts.scope import AccessScope
-from dashboard.analytics import ingestion
+from dashboard.analytics import services
 from dashboard.analytics.models import Execution, scoped_key
 from dashboard.analytics.tenancy import resolve_tenant
 from dashboard.core import clock
@@ -127,7 +127,7 @@ def list_executions(
     if tenant_id is None:
         tenant_id = scope.require_tenant()
     if filters.agent_id:
-        ingestion.check_agent_id(filters.agent_id)
+        services.check_agent_id(filters.agent_id)
     query, selective = _query(tenant_id, filters)
     return bounded_page(
         query,
@@ -141,7 +141,7 @@ def list_executions(
 def get_execution(scope: AccessScope, execution_id: str, tenant_id: str | None = None) -> Execution:
     """One execution of the reader's tenant (staff: of the tenant named or focused); one query."""
     tenant_id = resolve_tenant(scope, tenant_id) or scope.require_tenant()
-    if not ingestion.is_valid_id(execution_id):
+    if not services.is_valid_id(execution_id):
         raise NotFound("That execution was not found.")
     now = clock.now()
     for execution in Execution.by_execution_id.query(scoped_key(tenant_id, execution_id), limit=5):

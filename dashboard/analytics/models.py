@@ -98,12 +98,26 @@ class Execution(DynamoModel):
         }
 
 
-class ExecutionRollup(DynamoModel):
-    """Atomic counters per tenant, dimension and day: pk `tenant#dimension`, sk `day#value`.
+class RollupsByCost(GlobalSecondaryIndex):
+    """Ranked rows of one bucket (pk `tenant#dimension#bucket`) by cost: a top ten reads ten items.
 
-    Dimensions: total (value `all`), agent, model, user, status. The same table holds the guard rows
-    written in the ingestion transaction (see dashboard.analytics.ingestion):
-    `tenant#execution#<execution_id>` / `guard` (an execution id counts once per tenant).
+    Sparse: only ranked rows carry `rank_cost`, so daily rows and guards are not in the index.
+    """
+
+    class Meta:
+        index_name = "pk-rank_cost-index"
+        projection = AllProjection()
+
+    pk = UnicodeAttribute(hash_key=True)
+    rank_cost = NumberAttribute(range_key=True)
+
+
+class ExecutionRollup(DynamoModel):
+    """Atomic counters: daily rows and ranked rows (see dashboard.analytics.rollups for the keys).
+
+    The same table holds the guard rows written by ingestion (dashboard.analytics.services):
+    `tenant#execution#<execution_id>` / `guard` (an execution id counts once per tenant); `counted`
+    is set in the very transaction that adds the execution to the counters.
     """
 
     Meta = table_meta("execution-rollups")
@@ -117,9 +131,13 @@ class ExecutionRollup(DynamoModel):
     duration_ms_sum = NumberAttribute(default=0)
     # Latency histogram: one counter per bucket (h00 … h48, see latency.py), absent = 0.
     vars().update({name: NumberAttribute(null=True) for name in BUCKET_ATTRIBUTES})
+    rank_cost = NumberAttribute(null=True)  # ranked rows only: the sort key of `by_cost`
     # Guard rows only.
     tenant_id = UnicodeAttribute(null=True)
-    ref = UnicodeAttribute(null=True)  # the recorded execution: agent_id + "|" + sk
+    ref = UnicodeAttribute(null=True)  # the recorded execution: agent_key + "|" + sk
+    counted = BooleanAttribute(null=True)  # True once the execution is in the counters
+    chunk = UnicodeAttribute(null=True)  # written by a bulk import: the id of its chunk
+    by_cost = RollupsByCost()
 
 
 class TraceItem(DynamoModel):

@@ -1,9 +1,11 @@
 """The cost overview: headline figures with change, daily cost by model, top lists, failures, budget.
 
-Everything comes from rollup rows, so the number of DynamoDB calls depends on the number of days
-and of distinct agents/models/users/statuses, never on the number of executions:
-one tenant = 5 rollup queries + the tenant item + 1 query for the budget; staff over all tenants =
-the tenant list + 1 query per tenant.
+Reads are bounded whatever the number of executions, days of history or distinct agents/users
+(dashboard.analytics.queries): one query each on the daily total, model and status rows (models are
+few: the top models come from their daily rows), and for the top agents and users the
+threshold-algorithm reads of the ranked rows of the buckets covering the period, plus one batch
+read for the previous period of the listed values; the drivers add the previous period's top agents. Staff over all tenants: the tenant
+list + one query per tenant.
 """
 
 from __future__ import annotations
@@ -13,14 +15,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from dashboard.accounts.scope import AccessScope
-from dashboard.accounts.services import get_tenant, list_tenants
-from dashboard.analytics import budgets, reading
+from dashboard.accounts.services import display_names, get_tenant, list_tenants
+from dashboard.analytics import budgets, queries
 from dashboard.analytics.periods import Period
 from dashboard.analytics.rollups import Totals
 from dashboard.analytics.tenancy import resolve_tenant
 from dashboard.core import clock
 
 TOP_LIMIT = 10
+SORTS = {
+    "cost": lambda r: r.totals.cost_micro_usd,
+    "change": lambda r: r.cost_change or 0,
+    "runs": lambda r: r.totals.count,
+}
 
 
 @dataclass
@@ -28,6 +35,55 @@ class Ranked:
     value: str
     totals: Totals
     share: float | None  # of the period's total cost (status rows: of its executions)
+    previous: Totals | None = None  # the same value in the previous period
+    label: str | None = None  # a dashboard user's name, shown instead of the id
+
+    @property
+    def cost_change(self) -> int | None:
+        if self.previous is None:
+            return None
+        return self.totals.cost_micro_usd - self.previous.cost_micro_usd
+
+    @property
+    def cost_change_ratio(self) -> float | None:
+        return (
+            None
+            if self.previous is None
+            else change(self.totals.cost_micro_usd, self.previous.cost_micro_usd)
+        )
+
+
+@dataclass
+class Driver:
+    """One value's part of the total change: Δ cost = volume effect + unit-cost effect, exactly.
+
+    volume = (runs now − runs before) × cost per run before; unit cost = runs now × (cost per run now
+    − cost per run before). "Everyone else" holds the rest, so the contributions sum to the change.
+    """
+
+    value: str
+    current: Totals
+    previous: Totals
+    other: bool = False
+
+    @property
+    def change(self) -> int:
+        return self.current.cost_micro_usd - self.previous.cost_micro_usd
+
+    @property
+    def volume_effect(self) -> int | None:
+        if self.other:
+            return None
+        if not self.previous.count:
+            return self.change  # new: all of it is volume
+        return round(
+            (self.current.count - self.previous.count) * self.previous.cost_micro_usd / self.previous.count
+        )
+
+    @property
+    def unit_cost_effect(self) -> int | None:
+        volume = self.volume_effect
+        return None if volume is None else self.change - volume
 
 
 @dataclass
@@ -87,6 +143,19 @@ class Overview:
     tenants: list[TenantRow] = field(default_factory=list)
     budget: budgets.BudgetStatus | None = None
     budget_version: int | None = None
+    drivers: list[Driver] = field(default_factory=list)
+
+    @property
+    def cost_change(self) -> int:
+        return self.current.cost_micro_usd - self.previous.cost_micro_usd
+
+    def sort_tops(self, key: str) -> None:
+        """Order the top tables (the period's ten costliest of each) by cost, change or runs."""
+        order = SORTS.get(key)
+        if order is None:
+            return
+        for rows in (self.top_agents, self.top_models, self.top_users):
+            rows.sort(key=lambda r: (-order(r), r.value))
 
     @property
     def headlines(self) -> list[Headline]:
@@ -126,7 +195,24 @@ class Overview:
             }
 
         def ranked(rows: list[Ranked]) -> list[dict]:
-            return [{"value": r.value, "share": r.share, **totals(r.totals)} for r in rows]
+            return [
+                {
+                    "value": r.value,
+                    **({"name": r.label} if r.label else {}),
+                    "share": r.share,
+                    **totals(r.totals),
+                    **(
+                        {
+                            "previous": totals(r.previous),
+                            "cost_change_micro_usd": r.cost_change,
+                            "cost_change": r.cost_change_ratio,
+                        }
+                        if r.previous is not None
+                        else {}
+                    ),
+                }
+                for r in rows
+            ]
 
         return {
             "tenant_id": self.tenant_id,
@@ -156,6 +242,22 @@ class Overview:
                 for row in self.tenants
             ],
             "budget": self.budget.as_dict() if self.budget else None,
+            "drivers": {
+                "dimension": "agent",
+                "cost_change_micro_usd": self.cost_change,
+                "contributions": [
+                    {
+                        "value": None if d.other else d.value,
+                        "other": d.other,
+                        "cost_change_micro_usd": d.change,
+                        "volume_effect_micro_usd": d.volume_effect,
+                        "unit_cost_effect_micro_usd": d.unit_cost_effect,
+                        "executions": d.current.count,
+                        "previous_executions": d.previous.count,
+                    }
+                    for d in self.drivers
+                ],
+            },
         }
 
 
@@ -170,35 +272,95 @@ def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _ranked(rows, by_count: bool = False) -> list[Ranked]:
+def _by_value(rows: dict[tuple[str, str], Totals], start: str | None = None) -> dict[str, Totals]:
     grouped: dict[str, Totals] = defaultdict(Totals)
-    for row in rows:
-        _, value = reading.split_sk(row)
-        grouped[value].add_row(row)
-    whole = sum((t.count if by_count else t.cost_micro_usd) for t in grouped.values())
-    ordered = sorted(
-        grouped.items(), key=lambda item: (-(item[1].count if by_count else item[1].cost_micro_usd), item[0])
-    )
+    for (day, value), totals in rows.items():
+        if start is None or day >= start:
+            grouped[value].merge(totals)
+    return grouped
+
+
+def _statuses(rows: dict[tuple[str, str], Totals]) -> list[Ranked]:
+    grouped = _by_value(rows)
+    whole = sum(t.count for t in grouped.values())
+    ordered = sorted(grouped.items(), key=lambda item: (-item[1].count, item[0]))
     return [
-        Ranked(value, totals, _share(totals.count if by_count else totals.cost_micro_usd, whole))
+        Ranked(value, totals, _share(totals.count, whole))
         for value, totals in ordered
+        if value != "succeeded"
     ]
 
 
-def _split_periods(rows, period: Period) -> tuple[Totals, Totals, dict[str, int], dict[str, int]]:
+def _split_periods(rows: dict[tuple[str, str], Totals], period: Period):
     current, previous = Totals(), Totals()
-    cost_by_day: dict[str, int] = {}
-    count_by_day: dict[str, int] = {}
+    cost_by_day: dict[str, int] = defaultdict(int)
+    count_by_day: dict[str, int] = defaultdict(int)
     start = period.start.isoformat()
-    for row in rows:
-        day, _ = reading.split_sk(row)
+    for (day, _), totals in rows.items():
         if day >= start:
-            current.add_row(row)
-            cost_by_day[day] = cost_by_day.get(day, 0) + int(row.cost_micro_usd or 0)
-            count_by_day[day] = count_by_day.get(day, 0) + int(row.count or 0)
+            current.merge(totals)
+            cost_by_day[day] += totals.cost_micro_usd
+            count_by_day[day] += totals.count
         else:
-            previous.add_row(row)
+            previous.merge(totals)
     return current, previous, cost_by_day, count_by_day
+
+
+def _top_pending(tenant_id: str, dimension: str, period: Period, k: int = TOP_LIMIT):
+    best = queries.top(tenant_id, dimension, period.start, period.end, k)
+    before = queries.figures(
+        tenant_id, dimension, period.previous.start, period.previous.end, [value for value, _ in best]
+    )
+    return [(value, totals, before[value]) for value, totals in best]
+
+
+def top_list(tenant_id: str, dimension: str, period: Period, whole: int, k: int = TOP_LIMIT) -> list[Ranked]:
+    """The exact top `k` of the period by cost, each with its previous-period figures."""
+    best = queries.top(tenant_id, dimension, period.start, period.end, k)
+    before = queries.figures(
+        tenant_id, dimension, period.previous.start, period.previous.end, [value for value, _ in best]
+    )
+    return [
+        Ranked(value, totals, _share(totals.cost_micro_usd, whole), before[value]) for value, totals in best
+    ]
+
+
+DRIVER_LIMIT = 5
+
+
+def drivers(
+    tenant_id: str,
+    period: Period,
+    top_now: list[Ranked],
+    current: Totals,
+    previous: Totals,
+    before: list[tuple[str, Totals]],
+) -> list[Driver]:
+    """The agents that moved the cost most, up and down, and everyone else (sums to the change).
+
+    Candidates: the exact top 10 of this period and of the previous one (an agent that moved the
+    cost a lot is in one of them unless the change is spread thin, which "everyone else" then shows).
+    """
+    now = {row.value: (row.totals, row.previous) for row in top_now}
+    gone = [value for value, _ in before if value not in now]
+    if gone:
+        later = queries.figures(tenant_id, "agent", period.start, period.end, gone)
+        for value, totals in before:
+            if value in later:
+                now[value] = (later[value], totals)
+    rows = [Driver(value, cur, prev) for value, (cur, prev) in now.items() if prev is not None]
+    rows.sort(key=lambda d: (-abs(d.change), d.value))
+    shown = [d for d in rows[:DRIVER_LIMIT] if d.change]
+    rest_now, rest_before = Totals(), Totals()
+    rest_now.merge(current)
+    rest_before.merge(previous)
+    for d in shown:
+        rest_now.cost_micro_usd -= d.current.cost_micro_usd
+        rest_now.count -= d.current.count
+        rest_before.cost_micro_usd -= d.previous.cost_micro_usd
+        rest_before.count -= d.previous.count
+    other = Driver("Everyone else", rest_now, rest_before, other=True)
+    return shown + ([other] if other.change else [])
 
 
 def build(
@@ -210,21 +372,46 @@ def build(
         return _all_tenants(period)
     tenant = get_tenant(tenant_id)
     days = period.each_day()
-    totals_rows = reading.rows(tenant_id, "total", period.previous.start, period.end)
-    current, previous, _, count_by_day = _split_periods(totals_rows, period)
-    model_rows = reading.rows(tenant_id, "model", period.start, period.end, counters_only=True)
+    # The reads are independent: they run side by side (latency = the slowest, not the sum).
+    jobs = {
+        "totals": lambda: queries.daily(
+            tenant_id, "total", period.previous.start, period.end, histogram=True
+        ),
+        # Models are few: their daily rows (the chart) give the exact top models and their
+        # previous period too, without the ranked reads.
+        "models": lambda: queries.daily(tenant_id, "model", period.previous.start, period.end),
+        "statuses": lambda: queries.daily(tenant_id, "status", period.start, period.end),
+        "budget": lambda: budgets.budget_status(tenant_id, tenant.monthly_budget_micro_usd, now),
+        **{
+            dimension: (lambda d=dimension: _top_pending(tenant_id, d, period))
+            for dimension in ("agent", "user")
+        },
+        "agents_before": lambda: queries.top(
+            tenant_id, "agent", period.previous.start, period.previous.end, TOP_LIMIT
+        ),
+    }
+    done = queries.side_by_side(jobs)
+    current, previous, _, count_by_day = _split_periods(done["totals"], period)
     daily_cost: dict[str, list[int]] = {}
     index = {day.isoformat(): position for position, day in enumerate(days)}
-    for row in model_rows:
-        day, model = reading.split_sk(row)
-        daily_cost.setdefault(model, [0] * len(days))[index[day]] += int(row.cost_micro_usd or 0)
-    statuses = [
-        ranked
-        for ranked in _ranked(
-            reading.rows(tenant_id, "status", period.start, period.end, counters_only=True), by_count=True
-        )
-        if ranked.value != "succeeded"
+    start = period.start.isoformat()
+    for (day, model), totals in done["models"].items():
+        if day >= start:
+            daily_cost.setdefault(model, [0] * len(days))[index[day]] += totals.cost_micro_usd
+    whole = current.cost_micro_usd
+    top_agents, top_users = (
+        [Ranked(v, t, _share(t.cost_micro_usd, whole), p) for v, t, p in done[d]] for d in ("agent", "user")
+    )
+    models_now = _by_value(done["models"], start)
+    models_before = _by_value({key: t for key, t in done["models"].items() if key[0] < start})
+    ordered = sorted(models_now.items(), key=lambda item: (-item[1].cost_micro_usd, item[0]))[:TOP_LIMIT]
+    top_models = [
+        Ranked(value, totals, _share(totals.cost_micro_usd, whole), models_before.get(value, Totals()))
+        for value, totals in ordered
     ]
+    names = display_names([row.value for row in top_users], tenant_id)
+    for row in top_users:
+        row.label = names.get(row.value)
     return Overview(
         period=period,
         tenant_id=tenant_id,
@@ -235,16 +422,13 @@ def build(
         series_by="model",
         daily_cost=daily_cost,
         daily_count=[count_by_day.get(day.isoformat(), 0) for day in days],
-        top_agents=_ranked(reading.rows(tenant_id, "agent", period.start, period.end, counters_only=True))[
-            :TOP_LIMIT
-        ],
-        top_models=_ranked(model_rows)[:TOP_LIMIT],
-        top_users=_ranked(reading.rows(tenant_id, "user", period.start, period.end, counters_only=True))[
-            :TOP_LIMIT
-        ],
-        statuses=statuses,
-        budget=budgets.budget_status(tenant_id, tenant.monthly_budget_micro_usd, now),
+        top_agents=top_agents,
+        top_models=top_models,
+        top_users=top_users,
+        statuses=_statuses(done["statuses"]),
+        budget=done["budget"],
         budget_version=tenant.version,
+        drivers=drivers(tenant_id, period, top_agents, current, previous, done["agents_before"]),
     )
 
 
@@ -256,7 +440,7 @@ def _all_tenants(period: Period) -> Overview:
     daily_count = [0] * len(days)
     tenants: list[TenantRow] = []
     for tenant in list_tenants():
-        rows = reading.rows(tenant.tenant_id, "total", period.previous.start, period.end)
+        rows = queries.daily(tenant.tenant_id, "total", period.previous.start, period.end, histogram=True)
         mine, before, cost_by_day, count_by_day = _split_periods(rows, period)
         current.merge(mine)
         previous.merge(before)
@@ -283,8 +467,11 @@ def _all_tenants(period: Period) -> Overview:
     )
 
 
+SUGGESTIONS = 50
+
+
 def recent_values(scope: AccessScope, tenant_id: str, days: int = 7) -> dict[str, list[str]]:
-    """Agents, models and users with executions in the last `days` days, most expensive first.
+    """The costliest agents, models and users of the last `days` days (at most 50 each).
 
     Suggestions for the history filters (which also take any other value typed in).
     """
@@ -294,7 +481,7 @@ def recent_values(scope: AccessScope, tenant_id: str, days: int = 7) -> dict[str
     period = Period.last(days, clock.now().date())
     return {
         dimension: [
-            ranked.value for ranked in _ranked(reading.rows(tenant_id, dimension, period.start, period.end))
+            value for value, _ in queries.top(tenant_id, dimension, period.start, period.end, SUGGESTIONS)
         ]
         for dimension in ("agent", "model", "user")
     }

@@ -1,4 +1,8 @@
-"""Reporting periods: whole UTC days, the last N days ending today or a custom range."""
+"""Reporting periods: whole UTC days, the last N days ending today, a calendar month, or a custom range.
+
+Rolling periods compare with the previous period of equal length; calendar months (this month so
+far, last month) with the whole previous calendar month.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from dashboard.core.clock import day_end, day_start
 from dashboard.core.errors import ValidationFailed
 
 PRESETS = (7, 30, 90)
+MONTH_PRESETS = {"month": "This month", "last-month": "Last month"}
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 # Reports start no earlier than this: the previous period of a range must still be a real date.
@@ -19,7 +24,15 @@ EARLIEST = date(2000, 1, 1)
 class Period:
     start: date
     end: date  # inclusive
-    preset: int | None = None  # 7 / 30 / 90 when chosen from the picker
+    preset: int | str | None = None  # 7 / 30 / 90, "month" or "last-month" when chosen from the picker
+
+    @classmethod
+    def month(cls, which: str, today: date) -> Period:
+        first = today.replace(day=1)
+        if which == "month":
+            return cls(first, today, "month")
+        last = first - timedelta(days=1)
+        return cls(last.replace(day=1), last, "last-month")
 
     @classmethod
     def last(cls, days: int, today: date) -> Period:
@@ -46,7 +59,11 @@ class Period:
 
     @property
     def previous(self) -> Period:
-        """The period of the same length just before this one (for the change figures)."""
+        """The period of the same length just before this one (for the change figures); the whole
+        previous calendar month for a calendar month."""
+        if self.preset in MONTH_PRESETS:
+            last = self.start - timedelta(days=1)
+            return Period(last.replace(day=1), last)
         return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
 
     def each_day(self) -> list[date]:
@@ -60,6 +77,8 @@ class Period:
 
     @property
     def label(self) -> str:
+        if self.preset in MONTH_PRESETS:
+            return f"{MONTH_PRESETS[self.preset]} ({self.start:%B %Y})"
         if self.preset:
             return f"Last {self.preset} days"
         return f"{self.start:%b %-d, %Y} – {self.end:%b %-d, %Y}"

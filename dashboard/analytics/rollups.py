@@ -1,33 +1,108 @@
 """Rollup rows: which counters one execution adds to, and summing rows read back.
 
-Every execution adds to five rows of its tenant and UTC day (the day it started):
-`tenant#total` / `day#all`, `tenant#agent` / `day#<agent_id>`, `tenant#model` / `day#<model>`,
-`tenant#user` / `day#<user_id>`, `tenant#status` / `day#<status>`.
+Two kinds of rows, both exact sums of raw executions (the consistency tests recompute them):
+
+Daily rows, for the series and the small dimensions: pk `tenant#total|model|status`, sk
+`day#value#shard`; only `total` rows carry the latency histogram (rows stay small: a read's units
+are counted on whole items). A writer picks one of `SHARDS` shards at random so concurrent writers of one
+tenant and day do not all update one item (DynamoDB takes at most 1,000 write units a second per
+item); readers sum the shards of a (day, value). Rows without the shard part (older data) read the same.
+
+Ranked rows, for the top lists of agents, models and users: pk `tenant#dimension#bucket`, sk the
+value, where bucket is a day `d2026-12-01`, an ISO week `w2026-W49` or a month `m2026-12`. Every
+execution adds to the three buckets holding its day. `rank_cost` (= the cost) is the sort key of the
+`rank` index, so a bucket's top ten is ten items, whatever the number of values; any range of days is
+an exact union of whole buckets (`buckets_covering`).
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from dashboard.analytics import latency
 from dashboard.analytics.models import Execution, ExecutionRollup
 
-DIMENSIONS = ("total", "agent", "model", "user", "status")
+DAILY_DIMENSIONS = ("total", "model", "status")
+RANKED_DIMENSIONS = ("agent", "model", "user")
+DIMENSIONS = DAILY_DIMENSIONS  # the per-day rows (kept for older callers and tests)
 TOTAL_VALUE = "all"
 COUNTERS = ("count", "failures", "cost_micro_usd", "tokens_in", "tokens_out", "duration_ms_sum")
+SHARDS = 4
 
 
 def pk(tenant_id: str, dimension: str) -> str:
     return f"{tenant_id}#{dimension}"
 
 
-def sk(day: str, value: str) -> str:
-    return f"{day}#{value}"
+def sk(day: str, value: str, shard: int | None = None) -> str:
+    return f"{day}#{value}" if shard is None else f"{day}#{value}#{shard}"
+
+
+def ranked_pk(tenant_id: str, dimension: str, bucket: str) -> str:
+    return f"{tenant_id}#{dimension}#{bucket}"
+
+
+def split_sk(row_sk: str) -> tuple[str, str]:
+    """(day, value) of a daily row's sort key, whatever its shard."""
+    day, value = row_sk.split("#")[:2]
+    return day, value
 
 
 def day_of(started_at: str) -> str:
     return started_at[:10]
+
+
+def day_bucket(day: date) -> str:
+    return f"d{day.isoformat()}"
+
+
+def week_bucket(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"w{year}-W{week:02d}"
+
+
+def month_bucket(day: date) -> str:
+    return f"m{day:%Y-%m}"
+
+
+def buckets_of(day: date) -> tuple[str, str, str]:
+    return day_bucket(day), week_bucket(day), month_bucket(day)
+
+
+def buckets_covering(start: date, end: date) -> list[str]:
+    """The fewest whole buckets (months, ISO weeks, days) whose days are exactly start…end.
+
+    A shortest path over the days: from each day one can take the day, the ISO week starting on it
+    (a Monday) or the month starting on it (the 1st) when it ends by `end`.
+    """
+    days = (end - start).days + 1
+    if days <= 0:
+        return []
+    best: list[tuple[int, int, str]] = [(10**9, 0, "")] * (days + 1)  # (count, from index, bucket)
+    best[0] = (0, 0, "")
+    for index in range(days):
+        if best[index][0] >= 10**9:
+            continue
+        day = start + timedelta(days=index)
+        steps = [(1, day_bucket(day))]
+        if day.weekday() == 0:
+            steps.append((7, week_bucket(day)))
+        if day.day == 1:
+            following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+            steps.append(((following - day).days, month_bucket(day)))
+        for length, bucket in steps:
+            reach = index + length
+            if reach <= days and best[index][0] + 1 < best[reach][0]:
+                best[reach] = (best[index][0] + 1, index, bucket)
+    chosen, position = [], days
+    while position:
+        _, previous, bucket = best[position]
+        chosen.append(bucket)
+        position = previous
+    return chosen[::-1]
 
 
 def dimension_values(execution: Execution) -> dict[str, str]:
@@ -40,16 +115,36 @@ def dimension_values(execution: Execution) -> dict[str, str]:
     }
 
 
-def keys_for(execution: Execution) -> list[tuple[str, str]]:
+def daily_keys(execution: Execution, shard: int | None = None) -> list[tuple[str, str]]:
     day = day_of(execution.started_at)
+    values = dimension_values(execution)
+    return [(pk(execution.tenant_id, dim), sk(day, values[dim], shard)) for dim in DAILY_DIMENSIONS]
+
+
+def ranked_keys(execution: Execution) -> list[tuple[str, str]]:
+    day = date.fromisoformat(day_of(execution.started_at))
+    values = dimension_values(execution)
     return [
-        (pk(execution.tenant_id, dimension), sk(day, value))
-        for dimension, value in dimension_values(execution).items()
+        (ranked_pk(execution.tenant_id, dim, bucket), values[dim])
+        for dim in RANKED_DIMENSIONS
+        for bucket in buckets_of(day)
     ]
 
 
+def keys_for(execution: Execution) -> list[tuple[str, str]]:
+    """Every row one execution adds to (daily rows without their shard)."""
+    return daily_keys(execution) + ranked_keys(execution)
+
+
 def increments(execution: Execution) -> dict[str, int]:
-    """The counters one execution adds to each of its rows (bucket attribute included)."""
+    """The counters one execution adds to each of its daily rows (bucket attribute included)."""
+    return {
+        **counter_increments(execution),
+        latency.bucket_attribute(execution.duration_ms): 1,
+    }
+
+
+def counter_increments(execution: Execution) -> dict[str, int]:
     return {
         "count": 1,
         "failures": 0 if execution.status == "succeeded" else 1,
@@ -57,8 +152,39 @@ def increments(execution: Execution) -> dict[str, int]:
         "tokens_in": int(execution.tokens_in),
         "tokens_out": int(execution.tokens_out),
         "duration_ms_sum": int(execution.duration_ms),
-        latency.bucket_attribute(execution.duration_ms): 1,
     }
+
+
+def is_ranked(row_pk: str) -> bool:
+    return row_pk.count("#") == 2
+
+
+class Increments:
+    """The increments of many executions, one entry per distinct row (a batch's single update each).
+
+    Daily rows are spread over shards at random (one shard per batch and row); ranked rows carry
+    `rank_cost`, the index sort key, equal to their cost.
+    """
+
+    def __init__(self, shard: int | None = None) -> None:
+        self.shard = random.randrange(SHARDS) if shard is None else shard  # noqa: S311 — load spreading
+        self.rows: dict[tuple[str, str], dict[str, int]] = {}
+
+    def add(self, execution: Execution) -> None:
+        full = increments(execution)
+        counters = counter_increments(execution)
+        for key in daily_keys(execution, self.shard):
+            self._add(key, full if key[0].endswith("#total") else counters)
+        for key in ranked_keys(execution):
+            self._add(key, {**counters, "rank_cost": counters["cost_micro_usd"]})
+
+    def _add(self, key: tuple[str, str], values: dict[str, int]) -> None:
+        row = self.rows.setdefault(key, {})
+        for name, value in values.items():
+            row[name] = row.get(name, 0) + value
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 @dataclass
@@ -81,16 +207,27 @@ class Totals:
             if value:
                 self.buckets[index] += int(value)
 
+    def add_raw(self, item: dict) -> None:
+        """A row as DynamoDB sends it (`{"count": {"N": "3"}, …}`): no model object is built."""
+        for name in COUNTERS:
+            cell = item.get(name)
+            if cell:
+                setattr(self, name, getattr(self, name) + int(cell["N"]))
+        for index, name in enumerate(latency.BUCKET_ATTRIBUTES):
+            cell = item.get(name)
+            if cell:
+                self.buckets[index] += int(cell["N"])
+
     def merge(self, other: Totals) -> None:
         for name in COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.buckets = [mine + theirs for mine, theirs in zip(self.buckets, other.buckets, strict=True)]
 
-    def add_execution(self, execution: Execution) -> None:
-        for name, value in increments(execution).items():
-            if name in COUNTERS:
-                setattr(self, name, getattr(self, name) + value)
-        self.buckets[latency.bucket_index(execution.duration_ms)] += 1
+    def add_execution(self, execution: Execution, histogram: bool = True) -> None:
+        for name, value in counter_increments(execution).items():
+            setattr(self, name, getattr(self, name) + value)
+        if histogram:
+            self.buckets[latency.bucket_index(execution.duration_ms)] += 1
 
     def as_dict(self) -> dict:
         return {
@@ -115,6 +252,10 @@ class Totals:
         return round(self.duration_ms_sum / self.count) if self.count else None
 
     @property
+    def cost_per_run(self) -> float | None:
+        return self.cost_micro_usd / self.count if self.count else None
+
+    @property
     def p50_ms(self) -> int | None:
         return latency.percentile(self.buckets, 0.50)
 
@@ -124,23 +265,24 @@ class Totals:
 
 
 class Accumulator:
-    """Rollup rows computed in memory from executions (seeding, benchmark, consistency checks)."""
+    """Rollup rows computed in memory from executions (consistency checks): shards folded."""
 
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], Totals] = {}
 
     def add(self, execution: Execution) -> None:
-        for key in keys_for(execution):
-            totals = self.rows.get(key)
-            if totals is None:
-                totals = self.rows[key] = Totals()
-            totals.add_execution(execution)
+        for key in daily_keys(execution):
+            self._totals(key).add_execution(execution, histogram=key[0].endswith("#total"))
+        for key in ranked_keys(execution):
+            self._totals(key).add_execution(execution, histogram=False)
+
+    def _totals(self, key: tuple[str, str]) -> Totals:
+        totals = self.rows.get(key)
+        if totals is None:
+            totals = self.rows[key] = Totals()
+        return totals
 
     def add_all(self, executions: Iterable[Execution]) -> Accumulator:
         for execution in executions:
             self.add(execution)
         return self
-
-    def items(self) -> Iterable[ExecutionRollup]:
-        for (row_pk, row_sk), totals in self.rows.items():
-            yield ExecutionRollup(row_pk, row_sk, **totals.as_dict())

@@ -1,17 +1,15 @@
-"""Demo executions over the last 90 days, with their rollups computed in memory and batch-written.
+"""Demo executions over the last 90 days, loaded through the bulk import (the path of
+`manage.py import_executions`): executions, id guards and every counter row, a chunk at a time.
 
-`seed_demo --executions N` (default 20,000) spreads N executions over the demo tenants. Writes go
-through several threads (DynamoDB Local takes a few hundred items a second per connection). Each
-execution also gets its id-guard row exactly as ingestion writes it, so later API calls keep counting
-right. Budgets are then set (through the budget service,
-audited) so that the demo shows one tenant on track, one with a forecast above budget, one over.
+`seed_demo --executions N` (default 20,000) spreads N executions over the demo tenants. Budgets are
+then set (through the budget service, audited) so that the demo shows one tenant on track, one
+with a forecast above budget, one over.
 """
 
 from __future__ import annotations
 
 from dashboard.accounts.scope import API, STAFF, AccessScope
-from dashboard.analytics import budgets, bulk, generator, ingestion, rollups, traces
-from dashboard.analytics.models import Execution, ExecutionRollup
+from dashboard.analytics import budgets, generator, services, traces
 from dashboard.core.seeding import SeedContext
 
 WRITERS = 4
@@ -29,34 +27,15 @@ def seed(ctx: SeedContext) -> None:
     shares = [TENANT_SHARES[i] if i < len(TENANT_SHARES) else 0.1 for i in range(len(tenants))]
     counts = [int(total * share / sum(shares)) for share in shares]
     counts[0] += total - sum(counts)
-    accumulator = rollups.Accumulator()
-    extra_rows: list[ExecutionRollup] = []  # execution id guards
-
-    def executions():
-        for position, (tenant, count) in enumerate(zip(tenants, counts, strict=True)):
-            admins = [user.user_id for user in ctx.admins.get(tenant.tenant_id, [])]
-            users = admins + [f"{tenant.tenant_id}-user-{n:02d}" for n in range(1, EXTRA_USERS + 1)]
-            agents = generator.agent_profiles(tenant.tenant_id, count=max(3, 6 - position))
-            for execution in generator.generate(
-                ctx.rng, tenant.tenant_id, users, count, ctx.now, days=90, agents=agents
-            ):
-                accumulator.add(execution)
-                extra_rows.append(
-                    ExecutionRollup(
-                        *ingestion.guard_key(execution.tenant_id, execution.execution_id),
-                        tenant_id=execution.tenant_id,
-                        ref=f"{execution.agent_key}|{execution.sk}",
-                    )
-                )
-                yield execution
-
-    bulk.write_parallel(
-        Execution, ctx.progress(executions(), "agent executions", total=total, unit="run"), threads=WRITERS
-    )
-    rows = list(accumulator.items()) + extra_rows
-    bulk.write_parallel(
-        ExecutionRollup, ctx.progress(rows, "rollups and id guards", total=len(rows)), threads=WRITERS
-    )
+    for position, (tenant, count) in enumerate(zip(tenants, counts, strict=True)):
+        admins = [user.user_id for user in ctx.admins.get(tenant.tenant_id, [])]
+        users = admins + [f"{tenant.tenant_id}-user-{n:02d}" for n in range(1, EXTRA_USERS + 1)]
+        agents = generator.agent_profiles(tenant.tenant_id, count=max(3, 6 - position))
+        executions = generator.generate(
+            ctx.rng, tenant.tenant_id, users, count, ctx.now, days=90, agents=agents
+        )
+        label = f"agent executions of {tenant.tenant_id}"
+        services.import_stream(ctx.progress(executions, label, total=count, unit="run"), threads=WRITERS)
     _set_budgets(ctx)
     seed_traces(ctx)
 

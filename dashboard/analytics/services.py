@@ -1,16 +1,617 @@
-"""The analytics operations, one import away (each lives in the module that names it)."""
+"""Recording executions: validation, cost, and the writes that keep rollups equal to history.
 
-from dashboard.analytics.budgets import budget_status, set_budget
-from dashboard.analytics.history import ExecutionFilters, get_execution, list_executions
-from dashboard.analytics.ingestion import record_runs
-from dashboard.analytics.overview import build as build_overview
+A batch (the API's up to 25 runs, or an import chunk) is written in two steps:
+1. claim: one TransactWrite puts each execution and its id guard `tenant#execution#<id>` / `guard`,
+   both on condition they do not exist, so the same id sent again (even with another agent or start
+   time) is seen, not stored twice;
+2. count: the batch's increments, summed per distinct rollup row (one update per row for the whole
+   batch, daily rows on a random shard; see rollups), land in TransactWrites that also set
+   `counted` on each execution's guard on condition it is not set yet. Either a guard is marked and its
+   execution is in the counters, or neither: an execution is counted exactly once.
 
-__all__ = [
-    "ExecutionFilters",
-    "budget_status",
-    "build_overview",
-    "get_execution",
-    "list_executions",
-    "record_runs",
-    "set_budget",
-]
+A run whose guard exists but is not `counted` (a writer stopped between the steps) is counted by the
+next writer that sees it, from the stored execution; a concurrent writer doing the same fails the
+`counted` condition and skips it. Concurrent writers on the same rows make DynamoDB cancel with
+`TransactionConflict`; those transactions are retried with backoff (counted in `WriteStats`).
+
+Agent, user and execution ids are the clients' own names: every key that holds one carries the tenant
+(`models.scoped_key`), so two tenants may both run a `support-bot` and neither can touch the other's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from pynamodb.exceptions import TransactWriteError
+
+from dashboard.accounts.scope import API, AccessScope
+from dashboard.analytics import pricing, rollups
+from dashboard.analytics.models import (
+    EXECUTION_STATUSES,
+    EXECUTION_TTL_DAYS,
+    Execution,
+    ExecutionRollup,
+    scoped_key,
+)
+from dashboard.core import clock
+from dashboard.core.clock import iso_ms, parse_iso
+from dashboard.core.errors import NotFound, ServiceUnavailable, ValidationFailed
+from dashboard.dynamo.base import transact_write
+from dashboard.dynamo.transactions import cancellation_codes
+
+BATCH_LIMIT = 25
+TEXT_LIMIT = 8_000  # characters kept of input and of output; longer text is cut and flagged
+ERROR_LIMIT = 2_000  # characters kept of the error message
+FUTURE_TOLERANCE = timedelta(minutes=5)  # clock skew allowed for started_at
+MAX_ATTEMPTS = 8
+MAX_DURATION = timedelta(hours=24)  # the same bound as duration_ms in RUN_SCHEMA
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$"  # no '#': ids become parts of keys
+
+RUN_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["execution_id", "user_id", "model", "status", "started_at"],
+    "properties": {
+        "execution_id": {"type": "string", "pattern": ID_PATTERN},
+        "user_id": {"type": "string", "pattern": ID_PATTERN},
+        "model": {"type": "string", "pattern": ID_PATTERN},
+        "status": {"enum": list(EXECUTION_STATUSES)},
+        "started_at": {"type": "string", "minLength": 10, "maxLength": 40},
+        "finished_at": {"type": ["string", "null"], "minLength": 10, "maxLength": 40},
+        "duration_ms": {"type": "integer", "minimum": 0, "maximum": 86_400_000},
+        "input": {"type": "string"},
+        "output": {"type": "string"},
+        "tokens_in": {"type": "integer", "minimum": 0, "maximum": 100_000_000},
+        "tokens_out": {"type": "integer", "minimum": 0, "maximum": 100_000_000},
+        "cost_micro_usd": {"type": "integer", "minimum": 0, "maximum": 1_000_000_000_000},
+        "error": {"type": ["string", "null"]},
+    },
+}
+BATCH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["runs"],
+    "properties": {"runs": {"type": "array", "minItems": 1, "maxItems": BATCH_LIMIT}},
+}
+_run_validator = Draft202012Validator(RUN_SCHEMA)
+_batch_validator = Draft202012Validator(BATCH_SCHEMA)
+_agent_validator = Draft202012Validator({"type": "string", "pattern": ID_PATTERN})
+
+
+@dataclass
+class Outcome:
+    execution_id: str
+    recorded: bool  # False: the id was already recorded (nothing counted again)
+    cost_micro_usd: int
+    started_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "execution_id": self.execution_id,
+            "result": "recorded" if self.recorded else "already_recorded",
+            "cost_micro_usd": self.cost_micro_usd,
+            "started_at": self.started_at,
+        }
+
+
+def _schema_errors(validator: Draft202012Validator, data: Any, prefix: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
+        where = ".".join(str(part) for part in error.absolute_path)
+        if error.validator == "required":
+            missing = error.message.split("'")[1]
+            where = f"{where}.{missing}" if where else missing
+            message = "This field is required."
+        elif error.validator == "additionalProperties":
+            message = f"Unknown field(s): {error.message.split('(')[-1].rstrip(')')}"
+        elif error.validator == "pattern":
+            message = "Use 1–128 letters, digits or . _ : @ / - (no spaces or #)."
+        elif error.validator == "enum":
+            message = f"Must be one of: {', '.join(EXECUTION_STATUSES)}."
+        else:
+            message = error.message
+        errors.setdefault(f"{prefix}{where}" if where else (prefix.rstrip(".") or "body"), message)
+    return errors
+
+
+def _truncate(text: str, limit: int) -> tuple[str, bool]:
+    return (text[:limit], True) if len(text) > limit else (text, False)
+
+
+def build_execution(
+    tenant_id: str, agent_id: str, run: dict[str, Any], now: datetime
+) -> tuple[Execution | None, dict]:
+    """An unsaved Execution from a schema-valid run, or the field errors that stop it."""
+    errors: dict[str, str] = {}
+    try:
+        started = parse_iso(run["started_at"])
+    except ValueError:
+        return None, {"started_at": "Use an ISO-8601 time, e.g. 2025-11-26T09:30:00.000Z."}
+    if started > now + FUTURE_TOLERANCE:
+        return None, {"started_at": "This time is in the future."}
+    if started <= now - timedelta(days=EXECUTION_TTL_DAYS):
+        return None, {"started_at": f"Executions older than {EXECUTION_TTL_DAYS} days are not kept."}
+    finished = None
+    if run.get("finished_at"):
+        try:
+            finished = parse_iso(run["finished_at"])
+        except ValueError:
+            errors["finished_at"] = "Use an ISO-8601 time, e.g. 2025-11-26T09:30:02.500Z."
+        else:
+            if finished < started:
+                errors["finished_at"] = "An execution cannot finish before it starts."
+            elif finished - started > MAX_DURATION:
+                errors["finished_at"] = "An execution lasts at most 24 hours: check this time."
+    duration = run.get("duration_ms")
+    if duration is None:
+        if finished is None:
+            errors.setdefault("duration_ms", "Send duration_ms or finished_at.")
+        else:
+            duration = round((finished - started).total_seconds() * 1000)
+    if finished is None and duration is not None and "finished_at" not in errors:
+        finished = started + timedelta(milliseconds=duration)
+    tokens_in, tokens_out = run.get("tokens_in", 0), run.get("tokens_out", 0)
+    cost = run.get("cost_micro_usd")
+    if cost is None:
+        price = pricing.price_for(run["model"])
+        if price is None:
+            errors["cost_micro_usd"] = f"No price is known for model {run['model']}: send cost_micro_usd."
+        else:
+            cost = pricing.cost_micro_usd(price, tokens_in, tokens_out)
+    if errors:
+        return None, errors
+    text_in, cut_in = _truncate(run.get("input") or "", TEXT_LIMIT)
+    text_out, cut_out = _truncate(run.get("output") or "", TEXT_LIMIT)
+    error_text = run.get("error") or None
+    started_at = iso_ms(started)
+    execution = Execution(
+        agent_key=scoped_key(tenant_id, agent_id),
+        sk=f"{started_at}#{run['execution_id']}",
+        agent_id=agent_id,
+        execution_id=run["execution_id"],
+        tenant_execution=scoped_key(tenant_id, run["execution_id"]),
+        tenant_id=tenant_id,
+        tenant_status=f"{tenant_id}#{run['status']}",
+        user_id=run["user_id"],
+        tenant_user=scoped_key(tenant_id, run["user_id"]),
+        model=run["model"],
+        status=run["status"],
+        started_at=started_at,
+        finished_at=iso_ms(finished) if finished else None,
+        duration_ms=duration,
+        input=text_in,
+        output=text_out,
+        truncated=cut_in or cut_out,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        cost_micro_usd=cost,
+        error=error_text[:ERROR_LIMIT] if error_text else None,
+        expires_at=started + timedelta(days=EXECUTION_TTL_DAYS),
+    )
+    return execution, {}
+
+
+def _parse_batch(body: Any) -> tuple[list[Any], bool]:
+    if isinstance(body, dict) and "runs" in body:
+        errors = _schema_errors(_batch_validator, body, "")
+        if errors:
+            raise ValidationFailed(f'A batch holds 1 to {BATCH_LIMIT} runs under "runs".', errors)
+        return body["runs"], True
+    if isinstance(body, list):
+        raise ValidationFailed(
+            f'Send one run as an object, or a batch as {{"runs": [...]}} (at most {BATCH_LIMIT}).',
+            {"body": "a list"},
+        )
+    return [body], False
+
+
+def is_valid_id(value: str) -> bool:
+    return _agent_validator.is_valid(value)
+
+
+def check_agent_id(agent_id: str) -> None:
+    if not is_valid_id(agent_id):
+        raise NotFound("That agent was not found.")
+
+
+def guard_key(tenant_id: str, execution_id: str) -> tuple[str, str]:
+    return f"{tenant_id}#execution#{execution_id}", "guard"
+
+
+def validate_run(
+    tenant_id: str, agent_id: str, run: Any, now: datetime, prefix: str = ""
+) -> tuple[Execution | None, dict[str, str]]:
+    """The API's rules for one run (schema, then times, cost, texts): an Execution or field errors."""
+    errors = _schema_errors(_run_validator, run, prefix)
+    if errors:
+        return None, errors
+    execution, field_errors = build_execution(tenant_id, agent_id, run, now)
+    return execution, {f"{prefix}{name}": message for name, message in field_errors.items()}
+
+
+def parse_import_line(tenant_id: str, text: str, now: datetime) -> tuple[Execution | None, dict[str, str]]:
+    """One JSON Lines record: the API's run fields plus `agent_id`, checked with the API's rules."""
+    try:
+        record = json.loads(text)
+    except ValueError as exc:
+        return None, {"line": f"Not JSON: {exc}"}
+    if not isinstance(record, dict):
+        return None, {"line": "Each line must be a JSON object."}
+    run = dict(record)
+    agent_id = run.pop("agent_id", None)
+    if not isinstance(agent_id, str) or not is_valid_id(agent_id):
+        return None, {"agent_id": "Use 1–128 letters, digits or . _ : @ / - (no spaces or #)."}
+    return validate_run(tenant_id, agent_id, run, now)
+
+
+def record_runs(scope: AccessScope, agent_id: str, body: Any) -> list[Outcome]:
+    """Validate the whole body first (nothing is written when any run is invalid), then record each."""
+    scope.require_role(API)
+    tenant_id = scope.require_tenant()
+    check_agent_id(agent_id)
+    runs, is_batch = _parse_batch(body)
+    now = clock.now()
+    executions: list[Execution] = []
+    errors: dict[str, str] = {}
+    for index, run in enumerate(runs):
+        execution, run_errors = validate_run(
+            tenant_id, agent_id, run, now, f"runs.{index}." if is_batch else ""
+        )
+        if execution is not None:
+            executions.append(execution)
+        errors.update(run_errors)
+    ids = [execution.execution_id for execution in executions]
+    for index, execution_id in enumerate(ids):
+        if execution_id in ids[:index]:
+            errors[f"runs.{index}.execution_id"] = "This execution id appears twice in the batch."
+    if errors:
+        invalid = len({name.split(".")[1] if is_batch else "0" for name in errors})
+        raise ValidationFailed(
+            f"{invalid} of {len(runs)} run(s) are invalid; nothing was recorded."
+            if is_batch
+            else "The run is invalid; nothing was recorded.",
+            errors,
+        )
+    return write_batch(executions)
+
+
+TX_ITEMS = 100  # DynamoDB's TransactWriteItems limit
+PERMANENT = {"ValidationError", "ItemCollectionSizeLimitExceeded"}  # anything else: retried
+
+
+@dataclass
+class WriteStats:
+    """What recording cost, for the benchmarks: transactions, items written, retries after a conflict."""
+
+    transactions: int = 0
+    items: int = 0
+    retries: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, transactions: int = 0, items: int = 0, retries: int = 0) -> None:
+        with self.lock:
+            self.transactions += transactions
+            self.items += items
+            self.retries += retries
+
+
+STATS = WriteStats()
+
+
+def _outcome(execution: Execution, recorded: bool) -> Outcome:
+    return Outcome(execution.execution_id, recorded, int(execution.cost_micro_usd), execution.started_at)
+
+
+def _guard(execution: Execution) -> ExecutionRollup:
+    return ExecutionRollup(
+        *guard_key(execution.tenant_id, execution.execution_id),
+        tenant_id=execution.tenant_id,
+        ref=f"{execution.agent_key}|{execution.sk}",
+    )
+
+
+class _Backoff:
+    def __init__(self) -> None:
+        self.attempt = 0
+        self.delay = 0.02
+
+    def wait(self, exc: BaseException) -> None:
+        self.attempt += 1
+        STATS.add(retries=1)
+        if self.attempt >= MAX_ATTEMPTS:
+            raise ServiceUnavailable(
+                "Too many concurrent writes to the same counters; try again shortly."
+            ) from exc
+        time.sleep(self.delay * (1 + random.random()))  # noqa: S311 — jitter, not security
+        self.delay = min(self.delay * 2, 1.0)
+
+
+def write_execution(execution: Execution) -> Outcome:
+    """One execution (OpenTelemetry, tests): a batch of one."""
+    return write_batch([execution])[0]
+
+
+def write_batch(executions: list[Execution]) -> list[Outcome]:
+    """Record valid executions of one tenant (distinct ids): the two steps of the module docstring."""
+    if len(executions) > BATCH_LIMIT:
+        return [outcome for start in range(0, len(executions), BATCH_LIMIT)
+                for outcome in write_batch(executions[start : start + BATCH_LIMIT])]  # fmt: skip
+    if not executions:
+        return []
+    claimed, seen = _claim(executions)
+    resumed = _uncounted(seen)
+    counted = _count(claimed + resumed)
+    recorded = {execution.execution_id for execution in claimed} | {
+        execution.execution_id for execution in resumed if execution.execution_id in counted
+    }
+    return [_outcome(execution, execution.execution_id in recorded) for execution in executions]
+
+
+def _claim(executions: list[Execution]) -> tuple[list[Execution], list[Execution]]:
+    """Step 1: (newly stored, already seen). Items of a refused id are taken out and the rest retried."""
+    pending = list(executions)
+    seen: list[Execution] = []
+    backoff = _Backoff()
+    while pending:
+        try:
+            with transact_write() as tx:
+                for execution in pending:
+                    tx.save(execution, condition=Execution.agent_key.does_not_exist())
+                    tx.save(_guard(execution), condition=ExecutionRollup.pk.does_not_exist())
+            STATS.add(transactions=1, items=2 * len(pending))
+            return pending, seen
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            refused = {index // 2 for index, code in enumerate(codes) if code == "ConditionalCheckFailed"}
+            if refused:
+                seen += [pending[index] for index in sorted(refused)]
+                pending = [execution for index, execution in enumerate(pending) if index not in refused]
+                continue
+            if PERMANENT & set(codes):
+                raise
+            backoff.wait(exc)
+    return [], seen
+
+
+def _uncounted(seen: list[Execution]) -> list[Execution]:
+    """Of the executions whose id was already stored: the stored ones not yet in the counters."""
+    if not seen:
+        return []
+    keys = [guard_key(execution.tenant_id, execution.execution_id) for execution in seen]
+    waiting = [
+        guard
+        for guard in ExecutionRollup.batch_get(keys, consistent_read=True)
+        if not guard.counted and guard.ref
+    ]
+    refs = [tuple(guard.ref.split("|", 1)) for guard in waiting]
+    return list(Execution.batch_get(refs, consistent_read=True)) if refs else []
+
+
+def _groups(executions: list[Execution]) -> list[list[Execution]]:
+    """Executions packed so each group's guards + distinct rows fit in one transaction."""
+    groups: list[list[Execution]] = []
+    group: list[Execution] = []
+    keys: set[tuple[str, str]] = set()
+    for execution in executions:
+        mine = set(rollups.keys_for(execution))
+        if group and len(group) + 1 + len(keys | mine) > TX_ITEMS:
+            groups.append(group)
+            group, keys = [], set()
+        group.append(execution)
+        keys |= mine
+    if group:
+        groups.append(group)
+    return groups
+
+
+def _count(executions: list[Execution]) -> set[str]:
+    """Step 2: add the executions to the counters, each once; the ids this call counted."""
+    counted: set[str] = set()
+    for group in _groups(executions):
+        counted |= _count_group(group)
+    return counted
+
+
+def _count_group(group: list[Execution]) -> set[str]:
+    pending = list(group)
+    backoff = _Backoff()
+    while pending:
+        sums = rollups.Increments()
+        for execution in pending:
+            sums.add(execution)
+        try:
+            with transact_write() as tx:
+                for execution in pending:
+                    tx.update(
+                        ExecutionRollup(*guard_key(execution.tenant_id, execution.execution_id)),
+                        actions=[ExecutionRollup.counted.set(True)],
+                        condition=ExecutionRollup.pk.exists() & ExecutionRollup.counted.does_not_exist(),
+                    )
+                for (row_pk, row_sk), values in sums.rows.items():
+                    actions = [getattr(ExecutionRollup, name).add(value) for name, value in values.items()]
+                    tx.update(ExecutionRollup(row_pk, row_sk), actions=actions)
+            STATS.add(transactions=1, items=len(pending) + len(sums))
+            return {execution.execution_id for execution in pending}
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            done = {
+                index for index, code in enumerate(codes[: len(pending)]) if code == "ConditionalCheckFailed"
+            }
+            if done:  # counted by another writer meanwhile
+                pending = [execution for index, execution in enumerate(pending) if index not in done]
+                continue
+            if PERMANENT & set(codes):
+                raise
+            backoff.wait(exc)
+    return set()
+
+
+# --- bulk import: the same rules, written a chunk at a time ------------------------------------
+#
+# A chunk (IMPORT_CHUNK valid executions, in file order) is written in three steps:
+# 1. read the id guards of the chunk (batch reads): an id already recorded elsewhere (the API,
+#    another file) is skipped; one recorded by this very chunk before (an interrupted import) is
+#    not, so a rerun rebuilds the same chunk;
+# 2. batch-write the executions and their guards (`counted`, `chunk` = the chunk's id, a digest of
+#    its executions): the same content again on a rerun;
+# 3. the chunk's increments summed per row (a chunk of one day touches each daily row and each
+#    agent once), applied in transactions of up to 99 rows + a marker `tenant#import#<chunk>` /
+#    `part-<n>` put on condition it does not exist: a part lands once, however often it is rerun;
+#    then `done`: a rerun of a finished chunk reads its guards and that marker, and writes nothing.
+# The import does not run beside a live API writer of the same ids (between steps 1 and 2 it does
+# not hold them); the API and the import may otherwise run at the same time.
+
+IMPORT_CHUNK = 5_000  # about half a day of the benchmark: each user-day row is written about once
+BATCH_WRITE_LIMIT = 25
+
+
+@dataclass
+class ImportStats:
+    recorded: int = 0
+    skipped: int = 0  # already recorded
+    writes: int = 0  # items written (executions, guards, counter rows, markers)
+
+
+def _batch_write(model_cls, items: list) -> None:
+    client = model_cls._get_connection().connection.client
+    table = model_cls.Meta.table_name
+    for start in range(0, len(items), BATCH_WRITE_LIMIT):
+        request = {
+            table: [
+                {"PutRequest": {"Item": item.serialize()}}
+                for item in items[start : start + BATCH_WRITE_LIMIT]
+            ]
+        }
+        delay = 0.05
+        while request:
+            request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+            if request:
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+
+def chunk_id(executions: list[Execution]) -> str:
+    digest = hashlib.sha256()
+    for execution in executions:
+        digest.update(f"{execution.agent_key}|{execution.sk}\n".encode())
+    return digest.hexdigest()[:24]
+
+
+def import_chunk(executions: list[Execution]) -> ImportStats:
+    """Write one chunk of valid executions of one tenant (distinct ids): the steps above."""
+    stats = ImportStats()
+    if not executions:
+        return stats
+    tenant_id = executions[0].tenant_id
+    chunk = chunk_id(executions)
+    keys = [guard_key(tenant_id, execution.execution_id) for execution in executions]
+    done_key = (f"{tenant_id}#import#{chunk}", "done")
+    guards = {(guard.pk, guard.sk): guard for guard in ExecutionRollup.batch_get([*keys, done_key])}
+    if done_key in guards:  # this very chunk was imported to the end before
+        stats.skipped = len(executions)
+        return stats
+    fresh: list[Execution] = []
+    for key, execution in zip(keys, executions, strict=True):
+        guard = guards.get(key)
+        if guard is None or guard.chunk == chunk:
+            fresh.append(execution)
+        else:
+            stats.skipped += 1
+    new_guards = [
+        ExecutionRollup(
+            *guard_key(tenant_id, execution.execution_id),
+            tenant_id=tenant_id,
+            ref=f"{execution.agent_key}|{execution.sk}",
+            counted=True,
+            chunk=chunk,
+        )
+        for execution in fresh
+    ]
+    _batch_write(Execution, fresh)
+    _batch_write(ExecutionRollup, new_guards)
+    # A fixed shard per chunk: the same rows on a rerun, so the parts below are the same parts.
+    sums = rollups.Increments(shard=int(chunk, 16) % rollups.SHARDS)
+    for execution in fresh:
+        sums.add(execution)
+    rows = sorted(sums.rows.items())
+    part_size = TX_ITEMS - 1
+    for number, start in enumerate(range(0, len(rows), part_size)):
+        _apply_part(f"{tenant_id}#import#{chunk}", f"part-{number}", rows[start : start + part_size])
+    ExecutionRollup(*done_key, count=len(fresh)).save()
+    stats.recorded = len(fresh)
+    stats.writes = 2 * len(fresh) + len(rows) + -(-len(rows) // part_size) + 1
+    return stats
+
+
+def _apply_part(marker_pk: str, marker_sk: str, rows: list) -> None:
+    backoff = _Backoff()
+    while True:
+        try:
+            with transact_write() as tx:
+                tx.save(ExecutionRollup(marker_pk, marker_sk), condition=ExecutionRollup.pk.does_not_exist())
+                for (row_pk, row_sk), values in rows:
+                    actions = [getattr(ExecutionRollup, name).add(value) for name, value in values.items()]
+                    tx.update(ExecutionRollup(row_pk, row_sk), actions=actions)
+            STATS.add(transactions=1, items=len(rows) + 1)
+            return
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                return  # this part landed before (a rerun)
+            if PERMANENT & set(codes):
+                raise
+            backoff.wait(exc)
+
+
+def import_stream(
+    executions: Iterable[Execution],
+    threads: int = 4,
+    on_chunk: Callable[[ImportStats], None] | None = None,
+    chunk_size: int = IMPORT_CHUNK,
+) -> ImportStats:
+    """Import valid executions of one tenant from a stream, `threads` chunks at a time (flat memory).
+
+    An id met twice in the stream counts once (the first); ids recorded before are skipped (guards).
+    """
+    total = ImportStats()
+    seen: set[str] = set()
+    lock = threading.Lock()
+
+    def run(chunk: list[Execution]) -> None:
+        stats = import_chunk(chunk)
+        with lock:
+            total.recorded += stats.recorded
+            total.skipped += stats.skipped
+            total.writes += stats.writes
+        if on_chunk:
+            on_chunk(stats)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        in_flight: list[Future] = []
+        chunk: list[Execution] = []
+        for execution in itertools.chain(executions, [None]):
+            if execution is not None:
+                if execution.execution_id in seen:
+                    total.skipped += 1
+                    continue
+                seen.add(execution.execution_id)
+                chunk.append(execution)
+            if chunk and (execution is None or len(chunk) == chunk_size):
+                in_flight.append(pool.submit(run, chunk))
+                chunk = []
+                while len(in_flight) >= threads * 2:  # back-pressure: memory stays flat
+                    in_flight.pop(0).result()
+        for future in in_flight:
+            future.result()
+    return total

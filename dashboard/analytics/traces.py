@@ -11,7 +11,7 @@ split, in any order, twice, or at the same time:
    span of a trace that has `gen_ai.*` spans but no agent span (a workflow or a bare model call).
    The execution is first *pinned* (`exec#` item, conditional put: the first writer wins), so every
    later reconcile builds exactly the same Execution, then recorded through
-   `ingestion.build_execution` / `write_execution` (idempotent: counted once) **with zero tokens and
+   `services.build_execution` / `write_execution` (idempotent: counted once) **with zero tokens and
    zero cost**; the pin is then marked `recorded` so later exports skip that transaction. Its model is the agent span's, else the first model call's already stored, else
    `unknown`; status, times, user and agent come from the agent span alone.
 3. **Model calls.** Each model-call span adds its tokens and cost to its execution (the nearest agent
@@ -48,7 +48,7 @@ from datetime import UTC, datetime, timedelta
 from pynamodb.exceptions import PutError, TransactWriteError
 
 from dashboard.accounts.scope import API, AccessScope
-from dashboard.analytics import ingestion, rollups
+from dashboard.analytics import rollups, services
 from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, ExecutionRollup, TraceItem
 from dashboard.analytics.otlp import GENERIC_ERROR, SpanValues, spans_of
 from dashboard.core import clock
@@ -59,7 +59,7 @@ from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.transactions import cancellation_codes
 
 MAX_SPANS_PER_TRACE = 2_000
-COUNT_CHUNK = 90  # markers per transaction; + the execution + 5 rollup rows stays under DynamoDB's 100
+COUNT_CHUNK = 80  # markers per transaction; + the execution + 12 rollup rows stays under 100
 MAX_ATTEMPTS = 8
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_DURATION_MS = 86_400_000
@@ -267,18 +267,18 @@ def reconcile(
         else:
             agent = state.spans[span_id]
             agent_id, run = agent.agent_id, _run_for(state, span_id, execution_ids)
-            _, errors = ingestion.build_execution(tenant_id, agent_id, run, now)
+            _, errors = services.build_execution(tenant_id, agent_id, run, now)
             if errors:
                 if span_id in incoming:
                     result.reject("agent span: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
                 continue
             agent_id, run = _pin(tenant_id, agent, run)
-        execution, errors = ingestion.build_execution(tenant_id, agent_id, run, now)
+        execution, errors = services.build_execution(tenant_id, agent_id, run, now)
         if execution is None:
             continue  # pinned long ago and now past retention: nothing to add to
         if pinned is None or not pinned.recorded:
             try:
-                ingestion.write_execution(execution)  # idempotent: a repeat counts nothing
+                services.write_execution(execution)  # idempotent: a repeat counts nothing
             except NotFound:
                 if span_id in incoming:
                     result.reject(f"agent {agent_id} cannot be recorded with this key")
@@ -338,8 +338,12 @@ def _count(execution: Execution, calls: list[TraceItem]) -> None:
                     ExecutionRollup.tokens_out.add(tokens_out),
                     ExecutionRollup.cost_micro_usd.add(cost),
                 ]
+                ranked = [*actions, ExecutionRollup.rank_cost.add(cost)]  # the index follows the cost
                 for row_pk, row_sk in rollups.keys_for(execution):
-                    tx.update(ExecutionRollup(row_pk, row_sk), actions=actions)
+                    tx.update(
+                        ExecutionRollup(row_pk, row_sk),
+                        actions=ranked if rollups.is_ranked(row_pk) else actions,
+                    )
             return
         except TransactWriteError as exc:
             codes = cancellation_codes(exc)

@@ -14,7 +14,7 @@ from dashboard.accounts.scope import Can
 from dashboard.analytics import budgets, csv_export, history, traces
 from dashboard.analytics import overview as overview_service
 from dashboard.analytics.forms import BudgetForm, ExecutionFilterForm, PeriodForm, period_from
-from dashboard.analytics.periods import PRESETS
+from dashboard.analytics.periods import MONTH_PRESETS, PRESETS
 from dashboard.analytics.tenancy import resolve_tenant
 from dashboard.core.errors import Conflict, ValidationFailed
 from dashboard.core.forms import add_service_errors
@@ -34,6 +34,8 @@ def _overview_context(
         period = PeriodForm({}).period_value()
     tenant = request.GET.get("tenant") or None
     data = overview_service.build(request.scope, period, tenant or None)
+    sort = request.GET.get("sort") if request.GET.get("sort") in overview_service.SORTS else "cost"
+    data.sort_tops(sort)
     if budget_form is None and data.tenant_id:
         initial_budget = data.budget.budget_micro_usd if data.budget else None
         budget_form = BudgetForm(
@@ -49,6 +51,8 @@ def _overview_context(
         "period_form": period_form,
         "period_error": period_error,
         "presets": PRESETS,
+        "month_presets": MONTH_PRESETS,
+        "sort": sort,
         "budget_form": budget_form,
         "query": query,
         "tenant_param": tenant or "",

@@ -12,7 +12,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
 from dashboard.alerts.evaluation import check_after_ingest as check_alerts
-from dashboard.analytics import history, ingestion, overview
+from dashboard.analytics import history, overview, services
 from dashboard.analytics.forms import ExecutionFilterForm, period_from
 from dashboard.analytics.models import Execution
 from dashboard.api.auth import api_view, read_json
@@ -52,7 +52,7 @@ def _limit(raw: str | None) -> int:
 @api_view(["GET", "POST"])
 def runs(request: HttpRequest, agent_id: str):
     if request.method == "POST":
-        outcomes = ingestion.record_runs(request.scope, agent_id, read_json(request))
+        outcomes = services.record_runs(request.scope, agent_id, read_json(request))
         recorded = sum(1 for outcome in outcomes if outcome.recorded)
         if recorded:
             check_alerts(request.scope.tenant_id)  # claims make concurrent checks fire once

@@ -74,7 +74,7 @@ class CallStatsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        with metrics.track() as stats:
+        with metrics.track(capacity=settings.DYNAMODB_CALL_HEADERS) as stats:
             request.dynamo_stats = stats
             response = self.get_response(request)
         if settings.DYNAMODB_CALL_HEADERS:

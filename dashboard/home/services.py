@@ -13,7 +13,7 @@ from typing import Any
 from dashboard.accounts import audit
 from dashboard.accounts.scope import AccessScope, Can
 from dashboard.accounts.services import list_tenants
-from dashboard.analytics import reading, rollups
+from dashboard.analytics import queries, rollups
 from dashboard.core import clock
 from dashboard.experiments import queries as experiments
 from dashboard.flows import services as flows
@@ -64,6 +64,6 @@ def last_week(tenant_id: str) -> rollups.Totals:
     """One query on the tenant's daily totals (rollups), whatever the number of executions."""
     today = clock.now().date()
     totals = rollups.Totals()
-    for row in reading.rows(tenant_id, "total", today - timedelta(days=6), today, counters_only=True):
-        totals.add_row(row)
+    for row in queries.daily(tenant_id, "total", today - timedelta(days=6), today).values():
+        totals.merge(row)
     return totals

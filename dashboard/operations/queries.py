@@ -24,7 +24,8 @@ from django.conf import settings
 from dashboard.accounts import audit
 from dashboard.accounts.scope import AccessScope, Can
 from dashboard.accounts.services import count_users, list_tenants
-from dashboard.analytics import history, reading
+from dashboard.analytics import history
+from dashboard.analytics import queries as analytics
 from dashboard.core import clock
 from dashboard.dynamo.metrics import LATENCY_BOUNDS_MS
 from dashboard.dynamo.tables import all_models
@@ -230,9 +231,7 @@ def success_metrics(today: date) -> dict:
     tenants = []
     errors: Counter = Counter()
     for tenant in list_tenants():
-        totals = reading.rows(
-            tenant.tenant_id, "total", today - timedelta(days=29), today, counters_only=True
-        )
+        totals = analytics.daily(tenant.tenant_id, "total", today - timedelta(days=29), today).values()
         count = sum(int(row.count or 0) for row in totals)
         failures = sum(int(row.failures or 0) for row in totals)
         users = count_users(tenant.tenant_id)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from dashboard.analytics.ingestion import TEXT_LIMIT
 from dashboard.analytics.models import Execution
+from dashboard.analytics.services import TEXT_LIMIT
 from tests.analytics.conftest import raw_executions, recomputed_rollups, run, slug, stored_rollups
 
 
@@ -23,7 +23,8 @@ def test_it_records_one_run_and_its_rollups(tenant):
     [execution] = raw_executions(tenant.tenant_id)
     assert (execution.agent_id, execution.status, execution.cost_micro_usd) == (agent, "succeeded", 900)
     assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
-    assert len(stored_rollups(tenant.tenant_id)) == 5  # total, agent, model, user, status
+    # daily total, model, status + agent, model, user in its day, ISO week and month
+    assert len(stored_rollups(tenant.tenant_id)) == 12
 
 
 def test_the_same_execution_id_twice_is_stored_and_counted_once(tenant):

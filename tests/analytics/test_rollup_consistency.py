@@ -6,7 +6,7 @@ import random
 import threading
 from datetime import timedelta
 
-from dashboard.analytics import generator, ingestion
+from dashboard.analytics import generator, services
 from dashboard.core import clock
 from dashboard.core.clock import iso_ms, parse_iso
 from tests.analytics.conftest import raw_executions, recomputed_rollups, stored_rollups
@@ -27,13 +27,13 @@ def test_rollups_equal_the_history_after_a_mixed_concurrent_load_with_duplicates
     # Four writers at once, each sending an overlapping half: every execution is sent twice,
     # often at the same moment, and every writer fights over the same day/agent/model rows.
     slices = [executions[0::2], executions[1::2], executions[::-2], executions[-2::-2]]
-    outcomes: list[ingestion.Outcome] = []
+    outcomes: list[services.Outcome] = []
     errors: list[BaseException] = []
 
     def writer(batch):
         try:
             for execution in batch:
-                outcomes.append(ingestion.write_execution(_copy(execution)))
+                outcomes.append(services.write_execution(_copy(execution)))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -69,3 +69,114 @@ def test_rollups_equal_the_history_after_a_mixed_concurrent_load_with_duplicates
 def _copy(execution):
     """A fresh model object per attempt (threads must not share one)."""
     return type(execution).from_raw_data(execution.serialize())
+
+
+def _recomputed_top(executions, dimension, start, end, k=10):
+    """Top `k` of start…end by cost (ties by name) straight from raw executions: (value, cost, runs)."""
+    sums: dict[str, list[int]] = {}
+    for execution in executions:
+        if start.isoformat() <= execution.started_at[:10] <= end.isoformat():
+            value = getattr(execution, f"{dimension}_id" if dimension != "model" else "model")
+            entry = sums.setdefault(value, [0, 0])
+            entry[0] += int(execution.cost_micro_usd)
+            entry[1] += 1
+    ordered = sorted(sums.items(), key=lambda item: (-item[1][0], item[0]))[:k]
+    return [(value, cost, runs) for value, (cost, runs) in ordered]
+
+
+def test_top_lists_and_previous_figures_equal_a_recomputation_under_late_duplicate_concurrent_batches(tenant):
+    """API batches from 6 writers at once, every batch sent twice, many runs for days long past
+    (late arrivals into closed weeks and months): every top list, over rolling and calendar ranges,
+    equals the raw recomputation, and so do the previous-period figures of its rows."""
+    rng = random.Random(11)
+    users = [f"u{n:03d}" for n in range(60)]  # more users than a top list shows
+    executions = list(
+        generator.generate(rng, tenant.tenant_id, users, 420, clock.now(), days=75, id_prefix="late")
+    )
+    rng.shuffle(executions)  # old days arrive after recent ones
+    by_agent: dict[str, list] = {}
+    for execution in executions:
+        by_agent.setdefault(execution.agent_id, []).append(execution)
+    batches = []
+    for agent, runs in by_agent.items():
+        for start in range(0, len(runs), 25):
+            body = {"runs": [_body(execution) for execution in runs[start : start + 25]]}
+            batches += [(agent, body), (agent, body)]  # each batch twice: a client retrying
+    rng.shuffle(batches)
+    errors: list = []
+
+    def writer(mine):
+        for agent, body in mine:
+            for _attempt in range(6):  # a 503 (overloaded machine) is retried, as clients are told to
+                status, answer = tenant.post(agent, body)
+                if status != 503:
+                    break
+            if status not in (200, 201):
+                errors.append((status, answer))
+
+    threads = [threading.Thread(target=writer, args=(batches[n::6],)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    stored_raw = raw_executions(tenant.tenant_id)
+    assert len(stored_raw) == len(executions)
+    assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
+
+    from dashboard.analytics import overview, queries
+    from dashboard.analytics.periods import Period
+
+    today = clock.now().date()
+    ranges = [Period.last(days, today) for days in (7, 30, 90)]
+    ranges.append(Period.custom(today - timedelta(days=58), today - timedelta(days=3), today))  # odd edges
+    for period in ranges:
+        for dimension in ("agent", "model", "user"):
+            expected = _recomputed_top(stored_raw, dimension, period.start, period.end)
+            for first_page in (60, 2):  # 2: buckets read in several rounds, candidates completed
+                got = queries.top(tenant.tenant_id, dimension, period.start, period.end, 10, first_page)
+                assert [(v, t.cost_micro_usd, t.count) for v, t in got] == expected, (period, dimension)
+            rows = overview.top_list(tenant.tenant_id, dimension, period, 1)
+            before = {
+                value: (cost, runs)
+                for value, cost, runs in _recomputed_top(
+                    stored_raw, dimension, period.previous.start, period.previous.end, k=10_000
+                )
+            }
+            for row in rows:
+                assert (row.previous.cost_micro_usd, row.previous.count) == before.get(row.value, (0, 0))
+
+
+def test_a_writer_stopped_between_storing_and_counting_is_finished_by_the_retry(tenant):
+    """The execution and its guard landed, the counters did not (the process died): the client's
+    retry counts it, exactly once, and a second retry counts nothing."""
+    from dashboard.analytics import services
+    from tests.analytics.conftest import run
+
+    body = run("stopped-1", ago=timedelta(days=40))
+    execution, errors = services.validate_run(tenant.tenant_id, "agent-x", body, clock.now())
+    assert errors == {}
+    services._claim([execution])  # step 1 only
+    assert stored_rollups(tenant.tenant_id) == {}
+    for expected in ("recorded", "already_recorded"):
+        status, answer = tenant.post("agent-x", body)
+        assert answer["runs"][0]["result"] == expected
+    assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
+    assert (
+        sum(r["count"] for (pk, _), r in stored_rollups(tenant.tenant_id).items() if pk.endswith("#total"))
+        == 1
+    )
+
+
+def _body(execution) -> dict:
+    return {
+        "execution_id": execution.execution_id,
+        "user_id": execution.user_id,
+        "model": execution.model,
+        "status": execution.status,
+        "started_at": execution.started_at,
+        "duration_ms": int(execution.duration_ms),
+        "tokens_in": int(execution.tokens_in),
+        "tokens_out": int(execution.tokens_out),
+        "cost_micro_usd": int(execution.cost_micro_usd),
+    }

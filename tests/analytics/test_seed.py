@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from dashboard.accounts.models import Tenant
-from dashboard.analytics import budgets, ingestion, seed
+from dashboard.analytics import budgets, seed, services
 from dashboard.analytics.models import ExecutionRollup
 from dashboard.core import clock
 from dashboard.core.seeding import SeedContext
@@ -26,7 +26,7 @@ def test_seeded_rollups_equal_the_seeded_history_and_budgets_show_each_state(peo
     for kit in kits:
         assert stored_rollups(kit.tenant_id) == recomputed_rollups(kit.tenant_id)
         execution = raw_executions(kit.tenant_id)[0]
-        guard = ExecutionRollup.get(*ingestion.guard_key(kit.tenant_id, execution.execution_id))
+        guard = ExecutionRollup.get(*services.guard_key(kit.tenant_id, execution.execution_id))
         assert guard.ref == f"{execution.agent_key}|{execution.sk}"
     states = [
         budgets.budget_status(
@@ -43,6 +43,6 @@ def test_a_resent_seeded_execution_is_already_recorded(people, tenant):
     ctx.admins = {tenant.tenant_id: [tenant.admin]}
     seed.seed(ctx)
     execution = raw_executions(tenant.tenant_id)[0]
-    outcome = ingestion.write_execution(execution)
+    outcome = services.write_execution(execution)
     assert outcome.recorded is False
     assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)

@@ -96,3 +96,11 @@ def chart_rows(chart_data: dict) -> list[tuple[str, list[int], int]]:
         values = [data[index] if index < len(data) else 0 for data in series]
         rows.append((day, values, sum(values)))
     return rows
+
+
+@register.filter
+def money_abs(micro_usd) -> str:
+    """A change's size as money (its sign is written before it)."""
+    from dashboard.core.templatetags.dashboard import money
+
+    return money(abs(int(micro_usd))) if micro_usd is not None else "—"

@@ -1,0 +1,248 @@
+"""Cost analytics at volume and cardinality: one tenant, 90 days, 300 agents, thousands of end users.
+
+1. Writes a JSON Lines file of BENCH_CARD_EXECUTIONS executions (default 1,000,000) and loads it
+   with `manage.py import_executions` in a child process (the demo seed's path): rate and peak
+   resident memory of the importer.
+2. Measures the 30-day overview page and the 90-day htmx swap: DynamoDB calls, read units consumed
+   (ReturnConsumedCapacity), median and p95, beside DuckDB computing the same figures (total cost,
+   executions, top 10 agents and users with their cost) from the same file. The overview's figures
+   are checked equal to DuckDB's.
+3. Hot tenant: BENCH_CARD_WRITERS (20) threads post batches of 25 runs of one tenant and day through
+   the API for BENCH_CARD_WRITE_SECONDS (20 s): executions/s, conflict retries, items written per
+   execution, and a recount (nothing lost or counted twice).
+
+Environment: BENCH_CARD_EXECUTIONS, BENCH_CARD_USERS (5,000; run again with 50,000 for the variant),
+BENCH_CARD_AGENTS (300), BENCH_CARD_RUNS (10 measured requests), BENCH_CARD_SKIP_WRITES=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.test import Client
+
+from dashboard.accounts import services as accounts
+from dashboard.accounts.api_keys import create_key
+from dashboard.accounts.scope import STAFF, TENANT_ADMIN, AccessScope
+from dashboard.analytics import generator, overview, queries, services
+from dashboard.analytics.periods import Period
+from dashboard.core import clock
+from dashboard.core.clock import iso_ms
+from dashboard.dynamo import metrics
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _agents(count: int) -> list[generator.AgentProfile]:
+    shapes = generator.AGENT_SHAPES
+    return [
+        generator.AgentProfile(f"agent-{n:03d}-{shapes[n % len(shapes)][0]}", *shapes[n % len(shapes)][1:])
+        for n in range(count)
+    ]
+
+
+def _write_file(path: Path, tenant_id: str, total: int, agents: int, users: int) -> None:
+    profiles = _agents(agents)
+    user_ids = [f"end-user-{n:05d}" for n in range(users)]
+    rng = random.Random(19)
+    with path.open("w") as out:
+        for execution in generator.generate(
+            rng,
+            tenant_id,
+            user_ids,
+            total,
+            clock.now(),
+            days=90,
+            agents=profiles,
+            id_prefix="card",
+            short_text=True,
+        ):
+            # Spread agents and users beyond the generator's head-heavy picks: all 300 agents and all
+            # users appear, still skewed.
+            agent = profiles[int(rng.paretovariate(0.6)) % agents]
+            record = {
+                "agent_id": agent.agent_id,
+                "execution_id": execution.execution_id,
+                "user_id": user_ids[int(rng.paretovariate(0.5)) % users],
+                "model": execution.model,
+                "status": execution.status,
+                "started_at": execution.started_at,
+                "duration_ms": int(execution.duration_ms),
+                "tokens_in": int(execution.tokens_in),
+                "tokens_out": int(execution.tokens_out),
+                "cost_micro_usd": int(execution.cost_micro_usd),
+            }
+            out.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+
+def _import(path: Path, tenant_id: str) -> None:
+    env = {
+        **os.environ,
+        "DYNAMODB_ENDPOINT_URL": settings.DYNAMODB_ENDPOINT_URL,
+        "DYNAMODB_TABLE_PREFIX": settings.DYNAMODB_TABLE_PREFIX,
+        "DYNAMODB_READ_TIMEOUT": "120",
+    }
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "manage.py", "import_executions", str(path), "--tenant", tenant_id, "--quiet"],
+        cwd=BASE_DIR,
+        env=env,
+        check=True,
+    )
+    elapsed = time.monotonic() - started
+    lines = sum(1 for _ in path.open())
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"  import: {lines:,} lines in {elapsed:,.0f} s = {lines / elapsed:,.0f} executions/s; "
+          f"importer peak resident memory {peak_mb:,.0f} MB", flush=True)  # fmt: skip
+
+
+def _duckdb(path: Path, period: Period) -> tuple[dict, float]:
+    import duckdb
+
+    db = duckdb.connect()
+    db.execute(f"CREATE TABLE e AS SELECT * FROM read_json('{path}', format='newline_delimited', columns={{'agent_id': 'VARCHAR', 'execution_id': 'VARCHAR', 'user_id': 'VARCHAR', 'model': 'VARCHAR', 'status': 'VARCHAR', 'started_at': 'VARCHAR', 'duration_ms': 'BIGINT', 'tokens_in': 'BIGINT', 'tokens_out': 'BIGINT', 'cost_micro_usd': 'BIGINT'}})")
+    start, end = period.start.isoformat(), period.end.isoformat()
+    started = time.perf_counter()
+    where = f"substr(started_at, 1, 10) BETWEEN '{start}' AND '{end}'"
+    count, cost = db.execute(f"SELECT count(*), sum(cost_micro_usd) FROM e WHERE {where}").fetchone()
+    tops = {
+        column: db.execute(
+            f"SELECT {column}, sum(cost_micro_usd) c FROM e WHERE {where} GROUP BY 1 ORDER BY c DESC, 1 LIMIT 10"
+        ).fetchall()
+        for column in ("agent_id", "user_id", "model")
+    }
+    elapsed = (time.perf_counter() - started) * 1000
+    return {"count": count, "cost": int(cost or 0), **tops}, elapsed
+
+
+def _check(tenant_id: str, period: Period, raw: dict) -> bool:
+    scope = AccessScope(STAFF, "bench", "bench", tenant_id)
+    data = overview.build(scope, period, tenant_id)
+    mine = {
+        "count": data.current.count,
+        "cost": data.current.cost_micro_usd,
+        "agent_id": [(r.value, r.totals.cost_micro_usd) for r in data.top_agents],
+        "user_id": [(r.value, r.totals.cost_micro_usd) for r in data.top_users],
+        "model": [(r.value, r.totals.cost_micro_usd) for r in data.top_models],
+    }
+    theirs = {
+        key: [tuple(row) for row in value] if isinstance(value, list) else value for key, value in raw.items()
+    }
+    return mine == theirs
+
+
+def _hot_tenant(bench, tenant_id: str, writers: int, seconds: float) -> None:
+    token = create_key(AccessScope(STAFF, "bench", "bench", None), tenant_id, "hot writer").token
+    sent = [0]
+    failures: list = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+    day_start = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    before = dict(services.STATS.__dict__)
+    del before["lock"]
+
+    def writer(number: int) -> None:
+        client = Client()
+        sequence = 0
+        rng = random.Random(number)
+        while time.monotonic() < stop:
+            runs = []
+            for _ in range(25):
+                sequence += 1
+                started = day_start + timedelta(seconds=rng.random() * 3600)
+                runs.append({
+                    "execution_id": f"hot-{number:02d}-{sequence:07d}", "user_id": f"hot-user-{rng.randrange(5000)}",
+                    "model": rng.choice(["gpt-4o-mini", "gpt-4o"]), "status": "succeeded",
+                    "started_at": iso_ms(started), "duration_ms": 900, "tokens_in": 1000, "tokens_out": 200,
+                })  # fmt: skip
+            response = client.post(
+                f"/api/agents/hot-agent-{number % 4}/runs",
+                data=json.dumps({"runs": runs}),
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {token}",
+            )
+            if response.status_code not in (200, 201):
+                failures.append(response.status_code)
+                continue
+            with lock:
+                sent[0] += 25
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(writers)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    stats = services.STATS
+    items = stats.items - before["items"]
+    retries = stats.retries - before["retries"]
+    today = clock.now().date()
+    counted = sum(t.count for t in queries.daily(tenant_id, "total", today, today).values())
+    print(
+        f"  hot tenant: {writers} writers, batches of 25, one tenant and day: {sent[0]:,} executions in "
+        f"{elapsed:.1f} s = {sent[0] / elapsed:,.0f} executions/s; {retries} conflict retries; "
+        f"{items / max(1, sent[0]):.2f} items written per execution (transactional); "
+        f"{len(failures)} failed requests; counted {counted:,} of {sent[0]:,} "
+        f"({'exact' if counted == sent[0] else 'MISMATCH'})",
+        flush=True,
+    )
+
+
+def run(bench) -> None:
+    total = int(os.environ.get("BENCH_CARD_EXECUTIONS", "1000000"))
+    users = int(os.environ.get("BENCH_CARD_USERS", "5000"))
+    agents = int(os.environ.get("BENCH_CARD_AGENTS", "300"))
+    runs = int(os.environ.get("BENCH_CARD_RUNS", "10"))
+    tenant_id = f"card-{total}-{users}"
+    accounts.create_tenant(tenant_id, f"Cardinality {total:,} × {users:,}")
+    admin = accounts.create_user(
+        f"admin@{tenant_id}.bench", "bench-password", TENANT_ADMIN, tenant_id, "Bench Admin"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "executions.jsonl"
+        print(f"writing {total:,} executions, 90 days, {agents} agents, {users:,} end users…", flush=True)
+        _write_file(path, tenant_id, total, agents, users)
+        _import(path, tenant_id)
+        client = bench.client_for(admin)
+
+        def measured(url: str, **headers):
+            def call():
+                with metrics.track(capacity=True):
+                    response = client.get(url, **headers)
+                if response.status_code != 200:
+                    raise SystemExit(f"{url} answered {response.status_code}")
+
+            return call
+
+        bench.measure_call(
+            f"overview page · 30 days · {users:,} users", measured("/analytics/?period=30"), runs=runs
+        )
+        bench.measure_call(
+            f"overview htmx swap · 90 days · {users:,} users",
+            measured("/analytics/?period=90", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="overview-body"),
+            runs=runs,
+        )
+        today = clock.now().date()
+        for days in (30, 90):
+            period = Period.last(days, today)
+            raw, elapsed = _duckdb(path, period)
+            agree = _check(tenant_id, period, raw)
+            print(f"  DuckDB, same figures from the same {total:,} rows · {days} days: {elapsed:,.0f} ms; "
+                  f"overview figures {'equal' if agree else 'DIFFER'}", flush=True)  # fmt: skip
+    if not os.environ.get("BENCH_CARD_SKIP_WRITES"):
+        hot = f"hot-{total}-{users}"
+        accounts.create_tenant(hot, "Hot tenant")
+        _hot_tenant(bench, hot, int(os.environ.get("BENCH_CARD_WRITERS", "20")),
+                    float(os.environ.get("BENCH_CARD_WRITE_SECONDS", "20")))  # fmt: skip

@@ -1,0 +1,106 @@
+"""`manage.py import_executions FILE --tenant T`: the API's rules per line, counted once, resumable."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from dashboard.analytics import generator, services
+from dashboard.analytics.models import Execution
+from dashboard.core import clock
+from tests.analytics.conftest import raw_executions, recomputed_rollups, stored_rollups
+from tests.analytics.test_rollup_consistency import _body
+
+CHUNK = 400  # small chunks: several per file, quickly
+
+
+def _lines(tenant_id, count, prefix="imp"):
+    executions = generator.generate(
+        random.Random(3), tenant_id, ["ann", "bob"], count, clock.now(), days=30, id_prefix=prefix
+    )
+    return [json.dumps({"agent_id": e.agent_id, **_body(e)}) for e in executions]
+
+
+def _total_count(tenant_id) -> int:
+    return sum(row["count"] for (pk, _), row in stored_rollups(tenant_id).items() if pk.endswith("#total"))
+
+
+def test_importing_a_file_twice_counts_each_execution_once(tenant, tmp_path, capsys):
+    path = tmp_path / "runs.jsonl"
+    path.write_text("\n".join(_lines(tenant.tenant_id, 2 * CHUNK + 300)) + "\n")
+    call_command("import_executions", str(path), tenant=tenant.tenant_id, quiet=True, chunk_size=CHUNK)
+    assert f"{2 * CHUNK + 300} execution(s) recorded" in capsys.readouterr().out
+    call_command("import_executions", str(path), tenant=tenant.tenant_id, quiet=True, chunk_size=CHUNK)
+    assert f"0 execution(s) recorded, {2 * CHUNK + 300} already recorded" in capsys.readouterr().out
+    assert len(raw_executions(tenant.tenant_id)) == 2 * CHUNK + 300
+    assert _total_count(tenant.tenant_id) == 2 * CHUNK + 300
+    assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
+    # The API then sees the imported ids as recorded.
+    status, answer = tenant.post(
+        json.loads(_lines(tenant.tenant_id, 1)[0])["agent_id"], _body_of_first(tenant)
+    )
+    assert answer["runs"][0]["result"] == "already_recorded"
+
+
+def _body_of_first(tenant):
+    record = json.loads(_lines(tenant.tenant_id, 1)[0])
+    record.pop("agent_id")
+    return record
+
+
+def test_a_bad_line_is_reported_by_number_and_nothing_of_it_is_written(tenant, tmp_path, capsys):
+    good = _lines(tenant.tenant_id, 3)
+    bad_time = json.loads(good[1]) | {"execution_id": "bad-1", "started_at": "yesterday"}
+    too_old = json.loads(good[1]) | {
+        "execution_id": "bad-2",
+        "started_at": (clock.now() - timedelta(days=400)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+    }
+    lines = [good[0], json.dumps(bad_time), "{not json", good[1], json.dumps(too_old), good[2]]
+    path = tmp_path / "runs.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CommandError, match="3 line"):
+        call_command("import_executions", str(path), tenant=tenant.tenant_id, quiet=True, chunk_size=CHUNK)
+    errors = capsys.readouterr().err
+    assert "line 2: started_at" in errors and "line 3: line: Not JSON" in errors
+    assert "line 5: started_at: Executions older than 180 days" in errors
+    assert sorted(e.execution_id for e in raw_executions(tenant.tenant_id)) == sorted(
+        json.loads(line)["execution_id"] for line in good
+    )
+    assert _total_count(tenant.tenant_id) == 3
+
+
+def test_an_interrupted_import_run_again_finishes_and_counts_once(tenant, tmp_path):
+    lines = _lines(tenant.tenant_id, CHUNK + 700)
+    now = clock.now()
+    first_chunk = [services.parse_import_line(tenant.tenant_id, line, now)[0] for line in lines[:CHUNK]]
+    # The first run stored the first chunk's executions and guards, then died before counting them.
+    chunk = services.chunk_id(first_chunk)
+    services._batch_write(Execution, first_chunk)
+    from dashboard.analytics.models import ExecutionRollup
+
+    services._batch_write(
+        ExecutionRollup,
+        [
+            ExecutionRollup(*services.guard_key(tenant.tenant_id, e.execution_id), tenant_id=tenant.tenant_id,
+                            ref=f"{e.agent_key}|{e.sk}", counted=True, chunk=chunk)
+            for e in first_chunk
+        ],
+    )  # fmt: skip
+    assert _total_count(tenant.tenant_id) == 0
+    path = tmp_path / "runs.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    call_command("import_executions", str(path), tenant=tenant.tenant_id, quiet=True, chunk_size=CHUNK)
+    call_command("import_executions", str(path), tenant=tenant.tenant_id, quiet=True, chunk_size=CHUNK)
+    assert _total_count(tenant.tenant_id) == CHUNK + 700
+    assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
+
+
+def test_an_unknown_tenant_is_refused(people, tmp_path):
+    path = tmp_path / "runs.jsonl"
+    path.write_text("")
+    with pytest.raises(CommandError, match="no tenant"):
+        call_command("import_executions", str(path), tenant="no-such-tenant", quiet=True, chunk_size=CHUNK)
