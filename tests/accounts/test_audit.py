@@ -1,4 +1,5 @@
 import pytest
+from playwright.sync_api import expect
 
 from dashboard.accounts import audit
 from dashboard.accounts.access import scope_for_user
@@ -81,6 +82,6 @@ def test_in_the_browser_the_next_page_swaps_in_place_and_updates_the_url(page_as
     assert page.locator("#events tbody tr").count() == 50
     page.click("text=Next page →")
     page.wait_for_url("**cursor=**")
-    page.wait_for_function("document.querySelectorAll('#events tbody tr').length === 2")
+    expect(page.locator("#events tbody tr")).to_have_count(2)
     assert targets[0] in page.locator("#events").inner_text()
     assert page.locator("h1.page-title").count() == 1  # swapped in place, not a nested page

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.analytics.conftest import run, slug
 
@@ -23,13 +24,13 @@ def test_filter_history_and_open_an_execution(page_as, tenant):
     rows = page.locator("#executions-table tbody tr")
     assert rows.count() == 25
     page.click("#executions-table >> text=Next page")
-    page.wait_for_function("document.querySelectorAll('#executions-table tbody tr').length === 1")
+    expect(page.locator("#executions-table tbody tr")).to_have_count(1)
     assert "late" in rows.first.inner_text()
 
     page.goto("/analytics/executions/")
     page.select_option("select[name=status]", "failed")
     page.wait_for_url("**status=failed**")
-    page.wait_for_function("document.querySelectorAll('#executions-table tbody tr').length === 1")
+    expect(page.locator("#executions-table tbody tr")).to_have_count(1)
     assert "broken" in rows.first.inner_text()
     rows.first.locator("a").click()
     page.wait_for_url("**/analytics/executions/broken/")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.analytics.conftest import run, slug
 
@@ -30,12 +31,12 @@ def test_changing_the_period_updates_figures_and_chart(page_as, history):
     runs = page.locator("[data-figure=executions] .stat-value")
     assert cost.inner_text() == "$0.0075"
     assert runs.inner_text() == "1"
-    page.wait_for_function("document.getElementById('cost-chart').dataset.points === '7'")
+    expect(page.locator("#cost-chart")).to_have_attribute("data-points", "7")
     assert _chart_total(page) == "7500"
 
     page.click(".period-picker >> text=30 days")
     page.wait_for_url("**/analytics/?period=30")
-    page.wait_for_function("document.getElementById('cost-chart').dataset.points === '30'")
+    expect(page.locator("#cost-chart")).to_have_attribute("data-points", "30")
     assert runs.inner_text() == "2"
     assert cost.inner_text() == "$0.0080"
     assert _chart_total(page) == "7950"
@@ -44,7 +45,7 @@ def test_changing_the_period_updates_figures_and_chart(page_as, history):
 
     page.go_back()
     page.wait_for_url("**/analytics/?period=7")
-    page.wait_for_function("document.querySelector('[data-figure=executions] .stat-value').innerText === '1'")
+    expect(page.locator("[data-figure=executions] .stat-value")).to_have_text("1")
 
 
 def test_a_custom_range_applies_in_place(page_as, history):
@@ -56,7 +57,7 @@ def test_a_custom_range_applies_in_place(page_as, history):
     page.fill("input[name=start]", (today - timedelta(days=25)).isoformat())
     page.fill("input[name=end]", today.isoformat())
     page.click(".period-custom button")
-    page.wait_for_function("document.getElementById('cost-chart').dataset.points === '26'")
+    expect(page.locator("#cost-chart")).to_have_attribute("data-points", "26")
     assert page.locator("[data-figure=executions] .stat-value").inner_text() == "2"
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import expect
 
 from dashboard.dynamo import local
 from tests.analytics.conftest import make_tenant, run, slug
@@ -159,7 +160,7 @@ def test_pages_are_styled_by_hashed_compressed_long_cached_static_files(producti
 def test_htmx_swaps_and_the_cost_chart_draws(production_page, spending_tenant):
     page = production_page(spending_tenant.admin)
     page.goto("/analytics/?period=7")
-    page.wait_for_function("document.getElementById('cost-chart').dataset.points === '7'")
+    expect(page.locator("#cost-chart")).to_have_attribute("data-points", "7")
     painted = """() => {
         const canvas = document.getElementById('cost-chart');
         const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
@@ -167,12 +168,12 @@ def test_htmx_swaps_and_the_cost_chart_draws(production_page, spending_tenant):
         for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) inked++;
         return inked;
     }"""
-    page.wait_for_function(f"({painted})() > 500")
+    _wait_until_painted(page, painted)
     page.click(".period-picker >> text=30 days")
     page.wait_for_url("**/analytics/?period=30")
-    page.wait_for_function("document.getElementById('cost-chart').dataset.points === '30'")
+    expect(page.locator("#cost-chart")).to_have_attribute("data-points", "30")
     assert page.locator("[data-figure=executions] .stat-value").inner_text() == "2"
-    page.wait_for_function(f"({painted})() > 500")
+    _wait_until_painted(page, painted)
 
 
 def test_a_form_post_round_trips_its_secure_csrf_cookie_over_loopback_http(production_page):
@@ -201,3 +202,11 @@ def test_each_request_is_one_json_log_line_with_its_request_id(production_server
         time.sleep(0.1)
     [line] = lines
     assert (line["path"], line["status"], line["dynamodb_calls"]) == ("/readyz", 200, 1)
+
+
+def _wait_until_painted(page, painted: str, timeout: float = 20) -> None:
+    """Poll the canvas through Playwright's evaluate (which the page's CSP allows, unlike eval)."""
+    deadline = time.monotonic() + timeout
+    while page.evaluate(painted) <= 500:
+        assert time.monotonic() < deadline, "the cost chart never drew"
+        page.wait_for_timeout(100)

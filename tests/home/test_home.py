@@ -4,6 +4,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.test import Client
+from playwright.sync_api import expect
 
 from dashboard.core import clock
 from dashboard.dynamo import base, local
@@ -76,7 +77,7 @@ def test_in_the_browser_staff_switch_tenant_from_the_top_bar(page_as, people):
     page.goto("/")
     assert "every tenant" in page.locator(".lead").inner_text()
     page.select_option("#tenant-switch", "acme")
-    page.wait_for_function("document.querySelector('.lead').innerText.includes('acme')")
+    expect(page.locator(".lead")).to_contain_text("acme")
     assert page.locator("text=Recent projects").count() == 1
 
 

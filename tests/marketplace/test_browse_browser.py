@@ -1,4 +1,5 @@
 import pytest
+from playwright.sync_api import expect
 
 from tests.marketplace.conftest import word
 
@@ -28,7 +29,7 @@ def test_browse_with_a_filter_a_search_and_the_next_page(page_as, people, make_t
     first_page = set(cards.evaluate_all("els => els.map(e => e.dataset.templateId)"))
     page.click("text=Next page →")
     page.wait_for_url("**cursor=**")
-    page.wait_for_function("() => document.querySelectorAll('#template-list .tpl-card').length === 2")
+    expect(page.locator("#template-list .tpl-card")).to_have_count(2)
     second_page = set(
         page.locator("#template-list .tpl-card").evaluate_all("els => els.map(e => e.dataset.templateId)")
     )
