@@ -30,9 +30,11 @@ from django.views.decorators.csrf import csrf_exempt
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
+from dashboard.accounts import api_limits
 from dashboard.accounts.api_keys import scope_for_token
 from dashboard.accounts.scope import AccessScope
 from dashboard.analytics import traces
+from dashboard.api.spec import Operation
 from dashboard.core import otlp
 from dashboard.core.errors import DashboardError
 from dashboard.logs import otlp as log_records
@@ -51,13 +53,24 @@ def max_body_bytes() -> int:
     return int(getattr(settings, "OTLP_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
 
 
-def retry_after(scope: AccessScope) -> int | None:
+def retry_after(scope: AccessScope, decision: api_limits.Decision | None = None) -> int | None:
     """Seconds the key must wait before sending again, or None to accept the export.
 
-    The hook for the per-key API rate limit that comes later: return its window's remaining seconds
-    and the receivers answer 429 with `Retry-After`, as the OTLP specification asks.
+    The per-key API rate limit (the same one call per request as the JSON API): over it, the
+    receivers answer 429 with `Retry-After`, as the OTLP specification asks.
     """
-    return None
+    decision = decision or api_limits.take(scope.actor_id)
+    return None if decision.allowed else max(1, decision.retry_after)
+
+
+def _rate_headers(decision: api_limits.Decision | None) -> dict[str, str]:
+    if decision is None:
+        return {}
+    return {
+        "X-RateLimit-Limit": str(decision.limit),
+        "X-RateLimit-Remaining": str(decision.remaining),
+        "X-RateLimit-Reset": str(decision.reset_seconds),
+    }
 
 
 def _authenticate(request: HttpRequest) -> AccessScope:
@@ -112,13 +125,15 @@ def _receiver(
     def view(request: HttpRequest) -> HttpResponse:
         declared = otlp.encoding_of(request.headers.get("Content-Type", ""))
         encoding = declared or otlp.JSON  # errors about the content type itself are told in JSON
+        decision = None
         try:
             if request.method != "POST":
                 raise Refused(405, "Use POST here.", {"Allow": "POST"})
             if declared is None:
                 raise Refused(415, f"Send {otlp.PROTOBUF} or {otlp.JSON}.")
             scope = _authenticate(request)
-            wait = retry_after(scope)
+            decision = api_limits.take(scope.actor_id)
+            wait = retry_after(scope, decision)
             if wait is not None:
                 raise Refused(429, "Too many exports for this key; retry later.", {"Retry-After": str(wait)})
             try:
@@ -133,10 +148,78 @@ def _receiver(
         except Refused as refused:
             code = _GRPC_CODES.get(refused.status, otlp.UNAVAILABLE if refused.status >= 500 else 9)
             body = otlp.status_body(code, refused.message, encoding)
-            return _respond(refused.status, body, encoding, refused.headers)
-        return _respond(200, otlp.encode(build_response(outcome), encoding), encoding)
+            return _respond(refused.status, body, encoding, {**_rate_headers(decision), **refused.headers})
+        content = otlp.encode(build_response(outcome), encoding)
+        return _respond(200, content, encoding, _rate_headers(decision))
 
     return view
+
+
+def otlp_operation(signal: str, message: str, rejected: str) -> Operation:
+    from dashboard.api.spec import ALLOW, RATE_HEADERS, RETRY_AFTER
+
+    service = message.removesuffix("Request")
+    status_schema = {
+        "type": "object",
+        "description": "google.rpc.Status (protobuf, or JSON when the request was JSON).",
+        "properties": {"code": {"type": "integer"}, "message": {"type": "string"}},
+    }
+    bodies = {
+        otlp.PROTOBUF: {"schema": {"type": "string", "format": "binary", "description": f"A protobuf {message}."}},
+        otlp.JSON: {
+            "schema": {
+                "type": "object",
+                "description": f"OTLP/JSON {message} (hex trace and span ids, integer enums).",
+                "properties": {"resourceLogs" if signal == "logs" else "resourceSpans": {"type": "array"}},
+            }
+        },
+    }
+
+    def answer(description: str, schema: dict[str, Any], headers: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "description": description,
+            "headers": headers,
+            "content": {
+                otlp.PROTOBUF: {"schema": {"type": "string", "format": "binary"}},
+                otlp.JSON: {"schema": schema},
+            },
+        }
+
+    partial = {
+        "type": "object",
+        "description": f"{service}Response: `partialSuccess` counts the rejected {rejected} and says why.",
+        "properties": {"partialSuccess": {"type": "object"}},
+    }
+    errors = {
+        "400": "The body cannot be decoded (protobuf, JSON, gzip or an id).",
+        "401": "No valid API key.",
+        "413": "The body (sent or unpacked) is over the bound.",
+        "415": f"Another content type or content encoding: send {otlp.PROTOBUF} or {otlp.JSON}, gzip or none.",
+        "429": "This key is over its rate limit: retry after `Retry-After` seconds.",
+        "503": "DynamoDB is busy or unreachable: retry after `Retry-After` seconds.",
+    }
+    responses = {"200": answer("Accepted (all, or partly: see partialSuccess).", partial, RATE_HEADERS)}
+    for status, description in errors.items():
+        headers = {} if status in ("401", "415") else dict(RATE_HEADERS)
+        if status in ("429", "503"):
+            headers.update(RETRY_AFTER)
+        responses[status] = answer(description, status_schema, headers)
+    responses["405"] = answer("Use POST.", status_schema, ALLOW)
+    return Operation(
+        f"Receive OTLP {signal}",
+        {},
+        raw={
+            "operationId": f"otel_{signal}_post",
+            "summary": f"OTLP/HTTP {signal} receiver",
+            "description": "What an OpenTelemetry exporter sends (OTEL_EXPORTER_OTLP_ENDPOINT=<site>/api/otel); "
+            "answered in the encoding of the request. `Content-Encoding: gzip` is accepted. Spans and records "
+            "sent twice count once.",
+            "tags": ["opentelemetry"],
+            "security": [{"bearer": []}],
+            "requestBody": {"required": True, "content": bodies},
+            "responses": responses,
+        },
+    )
 
 
 def _trace_response(outcome: traces.Acceptance) -> trace_service_pb2.ExportTraceServiceResponse:
@@ -157,6 +240,11 @@ def _logs_response(outcome: log_records.Acceptance) -> logs_service_pb2.ExportLo
 
 traces_endpoint = _receiver(trace_service_pb2.ExportTraceServiceRequest, _trace_response, traces.accept)
 logs_endpoint = _receiver(logs_service_pb2.ExportLogsServiceRequest, _logs_response, log_records.accept)
+traces_endpoint.__name__, logs_endpoint.__name__ = "otel_traces", "otel_logs"
+# Their place in /api/openapi.json: protobuf bodies are not JSON Schema, so the operations are written
+# out from the same facts the receivers apply (content types, statuses, headers).
+traces_endpoint.operations = {"POST": otlp_operation("traces", "ExportTraceServiceRequest", "spans")}
+logs_endpoint.operations = {"POST": otlp_operation("logs", "ExportLogsServiceRequest", "log_records")}
 
 urlpatterns = [
     path("otel/v1/traces", traces_endpoint, name="otel_traces"),
