@@ -30,7 +30,9 @@ class RunIn(Strict):
     """One agent run. `execution_id` is the client's: sending the same id again records nothing new."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
-    execution_id: Id = Field(description="Client-chosen and idempotent: a retry with the same id counts once.")
+    execution_id: Id = Field(
+        description="Client-chosen and idempotent: a retry with the same id counts once."
+    )
     user_id: Id
     model: Id
     status: Literal[EXECUTION_STATUSES]  # type: ignore[valid-type]
@@ -57,9 +59,7 @@ def _shape(value: Any) -> str:
 class RunsIn(RootModel):
     """One run, or `{"runs": [...]}` with up to 25; nothing is recorded when any run is invalid."""
 
-    root: Annotated[
-        Annotated[RunIn, Tag("~one")] | Annotated[RunBatch, Tag("~batch")], Discriminator(_shape)
-    ]
+    root: Annotated[Annotated[RunIn, Tag("~one")] | Annotated[RunBatch, Tag("~batch")], Discriminator(_shape)]
 
 
 class RunOutcome(BaseModel):
@@ -190,7 +190,10 @@ def runs(request: HttpRequest, agent_id: str):
     form = ExecutionFilterForm(request.GET)
     filters = form.filters(agent_id=agent_id)
     page = history.list_executions(
-        request.scope, filters, cursor=request.GET.get("cursor"), limit=request.api_query.limit or history.PAGE_SIZE
+        request.scope,
+        filters,
+        cursor=request.GET.get("cursor"),
+        limit=request.api_query.limit or history.PAGE_SIZE,
     )
     return {"runs": [execution_json(execution) for execution in page], "next_cursor": page.next_cursor}
 

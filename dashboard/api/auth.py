@@ -27,9 +27,20 @@ class UnsupportedMediaType(DashboardError):
     code = "unsupported_media_type"
 
 
+_LINE_NUMBER = re.compile(r"^line (\d+)$")
+
+
+def _api_path(name: str) -> str:
+    line = _LINE_NUMBER.match(name)
+    if line:  # the log ingester counts lines from 1 for people; paths index from 0
+        return f"lines[{int(line.group(1)) - 1}]"
+    return _INDEX.sub(r"[\1]", name)
+
+
 def one_path_format(fields: dict[str, Any]) -> dict[str, Any]:
-    """`runs.3.tokens_in` (a service's jsonschema path) as `runs[3].tokens_in`, the API's one format."""
-    return {_INDEX.sub(r"[\1]", str(name)): value for name, value in fields.items()}
+    """A service's paths (`runs.3.tokens_in` from jsonschema, `line 4` from the log ingester) in the
+    API's one format: `runs[3].tokens_in`, `lines[3]`."""
+    return {_api_path(str(name)): value for name, value in fields.items()}
 
 
 def json_error(status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> JsonResponse:

@@ -21,7 +21,9 @@ class ConfigIn(Strict):
         ge=0,
         description="The version you read (0 for a node still at its defaults): a save over someone else's is a 409.",
     )
-    config: dict[str, Any] = Field(description="The node's whole configuration; a masked secret keeps its value.")
+    config: dict[str, Any] = Field(
+        description="The node's whole configuration; a masked secret keeps its value."
+    )
 
 
 class AnyConfig(RootModel):
@@ -93,7 +95,11 @@ NODE_CONFIG = {
 }
 VALIDATE = {
     "POST": Operation(
-        "Check a configuration", {200: Validation}, body=AnyConfig, body_example={"temperature": 0.2}, tags=["flows"]
+        "Check a configuration",
+        {200: Validation},
+        body=AnyConfig,
+        body_example={"temperature": 0.2},
+        tags=["flows"],
     )
 }
 

@@ -28,13 +28,27 @@ Severity = Literal[SEVERITIES]  # type: ignore[valid-type]
 ClientId = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[^#\x00-\x1f]+$")]
 
 
+def _number_or_text(value: Any) -> str:
+    return "~one" if isinstance(value, int) else "~batch"  # tags that add nothing to error paths
+
+
+Moment = Annotated[
+    Annotated[Annotated[int, Field(ge=0)], Tag("~one")]
+    | Annotated[
+        Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", max_length=40)], Tag("~batch")
+    ],
+    Discriminator(_number_or_text),
+]
+
+
 class ExperimentIn(Strict):
     model_config = ConfigDict(strict=True, extra="allow")
     project_id: str = Field(min_length=1, max_length=200)
     name: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=2000)
     experiment_id: ClientId | None = Field(
-        default=None, description="Client-chosen and idempotent: creating it again answers the same experiment."
+        default=None,
+        description="Client-chosen and idempotent: creating it again answers the same experiment.",
     )
 
 
@@ -57,13 +71,20 @@ class LineIn(Strict):
 
     model_config = ConfigDict(strict=True, extra="forbid")
     run_id: ClientId
-    ts: int | str = Field(description="ISO-8601 with a zone, or epoch milliseconds.", examples=["2026-11-30T12:00:00Z"])
+    ts: Moment = Field(
+        description="ISO-8601 with a zone, or epoch milliseconds.", examples=["2026-11-30T12:00:00Z"]
+    )
     severity: Severity
-    component: str = Field(default="main", min_length=1, max_length=ingest.MAX_COMPONENT, pattern=r"^[^#]*\S[^#]*$")
+    component: str = Field(
+        default="main", min_length=1, max_length=ingest.MAX_COMPONENT, pattern=r"^[^#]*\S[^#]*$"
+    )
     message: str = Field(min_length=1, max_length=ingest.MAX_MESSAGE, pattern=r"\S")
     fields: dict[str, Any] | None = None
     seq: int | None = Field(
-        default=None, ge=0, lt=lines.SEQ_LIMIT, description="Client-chosen: the same line and seq twice is stored once."
+        default=None,
+        ge=0,
+        lt=lines.SEQ_LIMIT,
+        description="Client-chosen: the same line and seq twice is stored once.",
     )
 
 
@@ -74,7 +95,7 @@ class LineBatch(Strict):
 
 def _shape(value: Any) -> str:
     if isinstance(value, list):
-        return "~list"
+        return "~lines"
     return "~batch" if isinstance(value, dict) and "lines" in value else "~one"
 
 
@@ -83,7 +104,7 @@ class LinesIn(RootModel):
 
     root: Annotated[
         Annotated[LineIn, Tag("~one")]
-        | Annotated[Annotated[list[LineIn], Field(min_length=1, max_length=ingest.MAX_BATCH)], Tag("~list")]
+        | Annotated[Annotated[list[LineIn], Field(min_length=1, max_length=ingest.MAX_BATCH)], Tag("~lines")]
         | Annotated[LineBatch, Tag("~batch")],
         Discriminator(_shape),
     ]
@@ -193,7 +214,9 @@ EXPERIMENTS = {
     ),
 }
 EXPERIMENT_LOGS = {
-    "GET": Operation("Read an experiment's log lines", {200: LinePage}, query=LinesQuery, tags=["experiments"]),
+    "GET": Operation(
+        "Read an experiment's log lines", {200: LinePage}, query=LinesQuery, tags=["experiments"]
+    ),
     "POST": Operation(
         "Send log lines",
         {201: Ingested, 200: "Every line was already stored (a retry): nothing written."},
@@ -201,13 +224,23 @@ EXPERIMENT_LOGS = {
         body=LinesIn,
         body_example={
             "lines": [
-                {"run_id": "run-1", "ts": "2026-11-30T12:00:00Z", "severity": "info", "message": "epoch 1", "seq": 1}
+                {
+                    "run_id": "run-1",
+                    "ts": "2026-11-30T12:00:00Z",
+                    "severity": "info",
+                    "message": "epoch 1",
+                    "seq": 1,
+                }
             ]
         },
         tags=["experiments"],
     ),
 }
-RUN_LOGS = {"GET": Operation("Read a run's lines after a position", {200: LineWindow}, query=WindowQuery, tags=["experiments"])}
+RUN_LOGS = {
+    "GET": Operation(
+        "Read a run's lines after a position", {200: LineWindow}, query=WindowQuery, tags=["experiments"]
+    )
+}
 RUNS = {
     "POST": Operation(
         "Start a run",

@@ -29,7 +29,9 @@ class TemplateIn(Strict):
     description: str = Field(default="", max_length=services.MAX_DESCRIPTION)
     category: Category
     visibility: Literal["private", "public"] = "private"
-    tags: list[str] = Field(default_factory=list, description="1–24 lowercase letters, digits or dashes each.")
+    tags: list[str] = Field(
+        default_factory=list, description="1–24 lowercase letters, digits or dashes each."
+    )
     definition: dict[str, Any]
 
 
@@ -97,7 +99,11 @@ TEMPLATE_EXAMPLE = {
 TEMPLATES = {
     "GET": Operation("Browse templates", {200: TemplatePage}, query=BrowseQuery, tags=["templates"]),
     "POST": Operation(
-        "Create a template", {201: TemplateOut}, body=TemplateIn, body_example=TEMPLATE_EXAMPLE, tags=["templates"]
+        "Create a template",
+        {201: TemplateOut},
+        body=TemplateIn,
+        body_example=TEMPLATE_EXAMPLE,
+        tags=["templates"],
     ),
 }
 TEMPLATE = {

@@ -165,7 +165,9 @@ def otlp_operation(signal: str, message: str, rejected: str) -> Operation:
         "properties": {"code": {"type": "integer"}, "message": {"type": "string"}},
     }
     bodies = {
-        otlp.PROTOBUF: {"schema": {"type": "string", "format": "binary", "description": f"A protobuf {message}."}},
+        otlp.PROTOBUF: {
+            "schema": {"type": "string", "format": "binary", "description": f"A protobuf {message}."}
+        },
         otlp.JSON: {
             "schema": {
                 "type": "object",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
@@ -25,16 +25,24 @@ class VersionIn(Strict):
     model_config = ConfigDict(strict=True, extra="allow")
     version: str = Field(min_length=1, max_length=64, examples=["1.4.0"])
     framework: Literal[FRAMEWORKS]  # type: ignore[valid-type]
-    artifact_uri: str = Field(min_length=1, max_length=500, examples=["s3://models/churn/1.4.0/model.tar.gz"])
+    artifact_uri: str = Field(
+        max_length=500,
+        pattern=r"^[a-z][a-z0-9+.\-]*://\S+$",
+        examples=["s3://models/churn/1.4.0/model.tar.gz"],
+    )
     dataset_id: str | None = Field(default=None, max_length=80)
     parameters: dict[str, Any] = Field(default_factory=dict)
-    metrics: dict[str, float] = Field(default_factory=dict)
+    metrics: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-/@]{0,63}$")], float] = Field(
+        default_factory=dict, max_length=40, description="Name → a finite number.", examples=[{"auc": 0.91}]
+    )
 
 
 class RegisterIn(VersionIn):
     """A new model with its first version, or (with `model_id`) a new version of that model."""
 
-    model_id: str | None = Field(default=None, max_length=200, description="Set: add a version to this model.")
+    model_id: str | None = Field(
+        default=None, max_length=200, description="Set: add a version to this model."
+    )
     name: str | None = Field(default=None, max_length=80, description="Required for a new model.")
     project_id: str | None = Field(default=None, max_length=80, description="Required for a new model.")
     task: Literal[TASKS] | None = None  # type: ignore[valid-type]
@@ -121,7 +129,7 @@ REGISTRY = {
     "GET": Operation("List models", {200: ModelPage}, query=ModelsQuery, tags=["models"]),
     "POST": Operation(
         "Register a model or a version",
-        {201: Registered, 409: "That version is already registered.", 404: "No such model (`model_id`)."},
+        {201: Registered, 404: "No such model (`model_id`) for this key's tenant."},
         body=RegisterIn,
         body_example={
             "name": "churn",

@@ -81,17 +81,48 @@ WITH_QUERY = {422: "A query parameter is not valid; `fields` names it."}
 WITH_PATH = {404: "No such item for this key's tenant (another tenant's ids are not found either)."}
 
 
+# pydantic's messages in the project's words where they differ.
+_MESSAGES = {
+    "missing": "This field is required.",
+    "extra_forbidden": "Unknown field: remove it.",
+    "float_type": "must be a number.",
+    "int_type": "must be a whole number.",
+    "string_type": "must be text.",
+    "bool_type": "must be true or false.",
+    "dict_type": "must be an object.",
+    "model_type": "must be an object.",
+    "model_attributes_type": "must be an object.",
+    "list_type": "must be a list.",
+}
+
+
+def _segment(part: str | int) -> str | int | None:
+    """A location part as a path segment; None for the parts that name a shape, not a place.
+
+    Bodies that take several shapes tag them `~one` / `~batch` (no segment) or `~<name>` (the
+    segment a bare list stands for: `~lines` makes `[1].severity` read `lines[1].severity`)."""
+    if isinstance(part, str) and part.startswith("~"):
+        name = part[1:]
+        return None if name in ("one", "batch") else name
+    if part in ("function-after", "function-before", ""):
+        return None
+    return part
+
+
 def error_fields(exc: ValidationError, prefix: str = "") -> dict[str, str]:
     """pydantic's errors keyed by the project's path format (`runs[3].tokens_in`)."""
     fields: dict[str, str] = {}
     for item in exc.errors(include_url=False):
         path = prefix
         for part in item["loc"]:
-            if isinstance(part, str) and part in ("function-after", "function-before") or part == "":
-                continue
-            path = join_path(path, part)
-        fields.setdefault(path or "body", item["msg"])
+            segment = _segment(part)
+            if segment is not None:
+                path = join_path(path, segment)
+        fields.setdefault(path or "body", _MESSAGES.get(item["type"], item["msg"]))
     return fields
+
+
+_ITEM = re.compile(r"^(\w*)\[(\d+)\]")
 
 
 def validate(model: type[BaseModel], data: Any, what: str) -> BaseModel:
@@ -99,8 +130,22 @@ def validate(model: type[BaseModel], data: Any, what: str) -> BaseModel:
         return model.model_validate(data)
     except ValidationError as exc:
         fields = error_fields(exc)
-        first = next(iter(fields.items()))
-        raise ValidationFailed(f"The {what} is not valid: {first[0]} {first[1]}", fields) from None
+        path, problem = next(iter(fields.items()))
+        items = {match.group(2) for match in map(_ITEM.match, fields) if match}
+        batch = next((value for key, value in _batch_of(data) if key == path.split("[")[0]), None)
+        if items and batch is not None:
+            message = f"{len(items)} of {len(batch)} items are invalid; nothing was written. First: {path}: {problem}"
+        else:
+            message = f"The {what} is not valid; nothing was written. {path}: {problem}"
+        raise ValidationFailed(message, fields) from None
+
+
+def _batch_of(data: Any) -> list[tuple[str, list]]:
+    if isinstance(data, list):
+        return [("lines", data), ("", data)]
+    if isinstance(data, dict):
+        return [(key, value) for key, value in data.items() if isinstance(value, list)]
+    return []
 
 
 def query_values(request) -> dict[str, str]:
@@ -111,11 +156,22 @@ def query_values(request) -> dict[str, str]:
 # The document
 
 RATE_HEADERS = {
-    "X-RateLimit-Limit": {"description": "Requests this key may send per minute.", "schema": {"type": "integer"}},
-    "X-RateLimit-Remaining": {"description": "Requests left in the current window.", "schema": {"type": "integer"}},
-    "X-RateLimit-Reset": {"description": "Seconds until the allowance is full again.", "schema": {"type": "integer"}},
+    "X-RateLimit-Limit": {
+        "description": "Requests this key may send per minute.",
+        "schema": {"type": "integer"},
+    },
+    "X-RateLimit-Remaining": {
+        "description": "Requests left in the current window.",
+        "schema": {"type": "integer"},
+    },
+    "X-RateLimit-Reset": {
+        "description": "Seconds until the allowance is full again.",
+        "schema": {"type": "integer"},
+    },
 }
-RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}}
+RETRY_AFTER = {
+    "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}
+}
 ALLOW = {"Allow": {"description": "The methods this path answers.", "schema": {"type": "string"}}}
 _CONVERTER = re.compile(r"<(?:(?P<kind>[a-z]+):)?(?P<name>\w+)>")
 _PATTERNS = {"key": "^" + KeyConverter.regex + "$", "str": "^[^/]+$"}
@@ -166,7 +222,13 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
             prop = {**kinds[0], **{k: v for k, v in prop.items() if k != "default"}}
         prop.pop("default", None)
         parameters.append(
-            {"name": name, "in": "query", "required": name in required, "description": description, "schema": prop}
+            {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "description": description,
+                "schema": prop,
+            }
         )
     return parameters
 
@@ -246,7 +308,9 @@ def document() -> dict[str, Any]:
     for route, view, method, op in operations:
         path, path_parameters = _path_of(route)
         name = getattr(view, "__name__", "operation")
-        paths.setdefault(path, {})[method.lower()] = _operation_document(method, op, path_parameters, refs, name)
+        paths.setdefault(path, {})[method.lower()] = _operation_document(
+            method, op, path_parameters, refs, name
+        )
     return {
         "openapi": "3.1.0",
         "info": {
@@ -289,7 +353,11 @@ def body_summary(operation: dict[str, Any], document: dict[str, Any]) -> dict[st
     name = ref.rsplit("/", 1)[-1] if ref else ""
     resolved = document["components"]["schemas"].get(name, schema)
     fields = [
-        {"name": key, "required": key in resolved.get("required", []), "description": value.get("description", "")}
+        {
+            "name": key,
+            "required": key in resolved.get("required", []),
+            "description": value.get("description", ""),
+        }
         for key, value in resolved.get("properties", {}).items()
     ]
     example = first.get("example")

@@ -59,5 +59,9 @@ def docs(request: HttpRequest):
     return render(
         request,
         "api/docs.html",
-        {"info": document["info"], "operations": operations, "schemas": sorted(document["components"]["schemas"])},
+        {
+            "info": document["info"],
+            "operations": operations,
+            "schemas": sorted(document["components"]["schemas"]),
+        },
     )
