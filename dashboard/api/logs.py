@@ -52,7 +52,7 @@ class ExperimentIn(Strict):
     )
 
 
-class RunIn(Strict):
+class RunStart(Strict):
     model_config = ConfigDict(strict=True, extra="allow")
     name: str = Field(default="", max_length=120)
     parameters: dict[str, Any] | None = None
@@ -188,7 +188,7 @@ class PageQuery(Query):
 
 class FilterQuery(Query):
     severity: Severity | None = Field(default=None, description="This severity and above.")
-    component: str | None = Field(default=None, max_length=64, pattern=r"^[^#]*$")
+    component: str | None = Field(default=None, max_length=64, pattern=r"^[^#\x00-\x08\x0b\x0c\x0e-\x1f]*$")
     q: str | None = Field(default=None, max_length=200, description="Text the message contains.")
 
 
@@ -245,7 +245,7 @@ RUNS = {
     "POST": Operation(
         "Start a run",
         {201: RunOut, 409: "The `run_id` is taken by another run."},
-        body=RunIn,
+        body=RunStart,
         body_example={"name": "trial 1", "run_id": "run-1", "parameters": {"lr": 0.001}},
         tags=["experiments"],
     )

@@ -129,9 +129,9 @@ def _receiver(
         try:
             if request.method != "POST":
                 raise Refused(405, "Use POST here.", {"Allow": "POST"})
+            scope = _authenticate(request)  # first: a request without a key learns that before anything else
             if declared is None:
                 raise Refused(415, f"Send {otlp.PROTOBUF} or {otlp.JSON}.")
-            scope = _authenticate(request)
             decision = api_limits.take(scope.actor_id)
             wait = retry_after(scope, decision)
             if wait is not None:
@@ -155,6 +155,186 @@ def _receiver(
     return view
 
 
+def _object(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False, "properties": properties, **extra}
+
+
+def _array(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items, "maxItems": 50}
+
+
+# OTLP/JSON as the receivers decode it (protobuf's JSON mapping with OTLP's hex ids): a body this
+# schema allows decodes; what it does not is a 400. 64-bit integers may come as numbers or strings.
+_UINT64 = {
+    "anyOf": [
+        {"type": "string", "pattern": "^[0-9]{1,18}$"},
+        {"type": "integer", "minimum": 0, "maximum": 2**53},
+    ]
+}
+_INT64 = {
+    "anyOf": [
+        {"type": "string", "pattern": "^-?[0-9]{1,18}$"},
+        {"type": "integer", "minimum": -(2**53), "maximum": 2**53},
+    ]
+}
+_UINT32 = {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}
+_TEXT = {"type": "string", "maxLength": 2000}
+_ANY_VALUE_REF = {"$ref": "#/components/schemas/OtlpAnyValue"}
+_KEY_VALUE = _object({"key": _TEXT, "value": _ANY_VALUE_REF})
+OTLP_SCHEMAS: dict[str, Any] = {
+    "OtlpAnyValue": _object(
+        {
+            "stringValue": _TEXT,
+            "boolValue": {"type": "boolean"},
+            "intValue": _INT64,
+            "doubleValue": {"type": "number", "minimum": -1e300, "maximum": 1e300},
+            "bytesValue": {
+                "type": "string",
+                "pattern": "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
+            },
+            "arrayValue": _object({"values": _array(_ANY_VALUE_REF)}),
+            "kvlistValue": _object({"values": _array(_KEY_VALUE)}),
+        },
+        maxProperties=1,
+    ),
+}
+_ATTRIBUTES = _array(_KEY_VALUE)
+_RESOURCE = _object({"attributes": _ATTRIBUTES, "droppedAttributesCount": _UINT32})
+_SCOPE = _object(
+    {"name": _TEXT, "version": _TEXT, "attributes": _ATTRIBUTES, "droppedAttributesCount": _UINT32}
+)
+_TRACE_ID = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
+_SPAN_ID = {"type": "string", "pattern": "^[0-9a-f]{16}$"}
+_SPAN = _object(
+    {
+        "traceId": _TRACE_ID,
+        "spanId": _SPAN_ID,
+        "parentSpanId": _SPAN_ID,
+        "traceState": _TEXT,
+        "flags": _UINT32,
+        "name": _TEXT,
+        "kind": {"type": "integer", "minimum": 0, "maximum": 5},
+        "startTimeUnixNano": _UINT64,
+        "endTimeUnixNano": _UINT64,
+        "attributes": _ATTRIBUTES,
+        "droppedAttributesCount": _UINT32,
+        "events": _array(
+            _object(
+                {
+                    "timeUnixNano": _UINT64,
+                    "name": _TEXT,
+                    "attributes": _ATTRIBUTES,
+                    "droppedAttributesCount": _UINT32,
+                }
+            )
+        ),
+        "status": _object({"code": {"type": "integer", "minimum": 0, "maximum": 2}, "message": _TEXT}),
+    }
+)
+_LOG_RECORD = _object(
+    {
+        "timeUnixNano": _UINT64,
+        "observedTimeUnixNano": _UINT64,
+        "severityNumber": {"type": "integer", "minimum": 0, "maximum": 24},
+        "severityText": _TEXT,
+        "body": _ANY_VALUE_REF,
+        "attributes": _ATTRIBUTES,
+        "droppedAttributesCount": _UINT32,
+        "flags": _UINT32,
+        "traceId": _TRACE_ID,
+        "spanId": _SPAN_ID,
+        "eventName": _TEXT,
+    }
+)
+OTLP_SCHEMAS["ExportTraceServiceRequest"] = _object(
+    {
+        "resourceSpans": _array(
+            _object(
+                {
+                    "resource": _RESOURCE,
+                    "schemaUrl": _TEXT,
+                    "scopeSpans": _array(
+                        _object({"scope": _SCOPE, "schemaUrl": _TEXT, "spans": _array(_SPAN)})
+                    ),
+                }
+            )
+        )
+    },
+    description="OTLP/JSON ExportTraceServiceRequest (hex trace and span ids, integer enums).",
+)
+OTLP_SCHEMAS["ExportLogsServiceRequest"] = _object(
+    {
+        "resourceLogs": _array(
+            _object(
+                {
+                    "resource": _RESOURCE,
+                    "schemaUrl": _TEXT,
+                    "scopeLogs": _array(
+                        _object({"scope": _SCOPE, "schemaUrl": _TEXT, "logRecords": _array(_LOG_RECORD)})
+                    ),
+                }
+            )
+        )
+    },
+    description="OTLP/JSON ExportLogsServiceRequest; a record reaches a run when its attributes or resource "
+    "carry `diatonic.experiment_id` and `diatonic.run_id`.",
+)
+OTLP_EXAMPLES = {
+    "traces": {
+        "resourceSpans": [
+            {
+                "resource": {
+                    "attributes": [{"key": "service.name", "value": {"stringValue": "support-agent"}}]
+                },
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            {
+                                "traceId": "5b8efff798038103d269b633813fc60c",
+                                "spanId": "eee19b7ec3c1b174",
+                                "name": "invoke_agent support",
+                                "startTimeUnixNano": "1764504000000000000",
+                                "endTimeUnixNano": "1764504001800000000",
+                                "attributes": [
+                                    {"key": "gen_ai.operation.name", "value": {"stringValue": "invoke_agent"}}
+                                ],
+                            }
+                        ]
+                    }
+                ],
+            }
+        ]
+    },
+    "logs": {
+        "resourceLogs": [
+            {
+                "resource": {
+                    "attributes": [
+                        {"key": "diatonic.experiment_id", "value": {"stringValue": "exp-lr-sweep"}},
+                        {"key": "diatonic.run_id", "value": {"stringValue": "run-1"}},
+                    ]
+                },
+                "scopeLogs": [
+                    {
+                        "logRecords": [
+                            {
+                                "timeUnixNano": "1764504000000000000",
+                                "severityNumber": 9,
+                                "body": {"stringValue": "epoch 1"},
+                            }
+                        ]
+                    }
+                ],
+            }
+        ]
+    },
+}
+
+
+def otlp_json_schema(signal: str, message: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{message}"}
+
+
 def otlp_operation(signal: str, message: str, rejected: str) -> Operation:
     from dashboard.api.spec import ALLOW, RATE_HEADERS, RETRY_AFTER
 
@@ -168,13 +348,7 @@ def otlp_operation(signal: str, message: str, rejected: str) -> Operation:
         otlp.PROTOBUF: {
             "schema": {"type": "string", "format": "binary", "description": f"A protobuf {message}."}
         },
-        otlp.JSON: {
-            "schema": {
-                "type": "object",
-                "description": f"OTLP/JSON {message} (hex trace and span ids, integer enums).",
-                "properties": {"resourceLogs" if signal == "logs" else "resourceSpans": {"type": "array"}},
-            }
-        },
+        otlp.JSON: {"schema": otlp_json_schema(signal, message), "example": OTLP_EXAMPLES[signal]},
     }
 
     def answer(description: str, schema: dict[str, Any], headers: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from pydantic.json_schema import models_json_schema
 from dashboard.core.converters import KeyConverter
 from dashboard.core.errors import ValidationFailed
 from dashboard.core.inputs import join_path
+from dashboard.core.middleware import MAX_CURSOR_BYTES, MAX_QUERY_VALUE_BYTES
 
 
 class ErrorDetail(BaseModel):
@@ -173,6 +174,7 @@ RETRY_AFTER = {
     "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}
 }
 ALLOW = {"Allow": {"description": "The methods this path answers.", "schema": {"type": "string"}}}
+_NO_CONTROL_CHARACTERS = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]*$"
 _CONVERTER = re.compile(r"<(?:(?P<kind>[a-z]+):)?(?P<name>\w+)>")
 _PATTERNS = {"key": "^" + KeyConverter.regex + "$", "str": "^[^/]+$"}
 
@@ -221,6 +223,11 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
             kinds = [item for item in prop.pop("anyOf") if item.get("type") != "null"]
             prop = {**kinds[0], **{k: v for k, v in prop.items() if k != "default"}}
         prop.pop("default", None)
+        if prop.get("type") == "string" and "pattern" not in prop and "enum" not in prop:
+            # What the edge refuses in any query value (dashboard.core.middleware.query_problem), said here.
+            prop["pattern"] = _NO_CONTROL_CHARACTERS
+            most = MAX_CURSOR_BYTES if name.endswith("cursor") else MAX_QUERY_VALUE_BYTES
+            prop["maxLength"] = min(prop.get("maxLength", most), most // 4)  # ≤ 4 bytes a character
         parameters.append(
             {
                 "name": name,
@@ -289,6 +296,12 @@ def _operation_document(method: str, op: Operation, path_parameters, refs, view_
     return document
 
 
+def _extra_schemas() -> dict[str, Any]:
+    from dashboard.api.otel import OTLP_SCHEMAS  # the receivers' bodies are protobuf messages, not models
+
+    return OTLP_SCHEMAS
+
+
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of every operation under /api/."""
     operations = []
@@ -334,7 +347,7 @@ def document() -> dict[str, Any]:
                     "description": "The tenant's API key (`dtk.…`), from the API keys page.",
                 }
             },
-            "schemas": definitions.get("$defs", {}),
+            "schemas": {**definitions.get("$defs", {}), **_extra_schemas()},
         },
     }
 
