@@ -17,6 +17,7 @@ from dashboard.accounts.api_keys import scope_for_token
 from dashboard.api.spec import Operation, query_values, validate
 from dashboard.core.errors import DashboardError
 from dashboard.core.inputs import PayloadTooLarge, clean_json_text
+from dashboard.dynamo.paging import BadCursor
 
 _INDEX = re.compile(r"\.(\d+)(?=\.|\[|$)")
 _JSON_TYPE = re.compile(r"^application/([\w.+-]+\+)?json$")
@@ -138,7 +139,9 @@ def api_view(operations: dict[str, Operation]) -> Callable:
                 _check(request, operations.get(request.method))
                 result = view(request, *args, **kwargs)
             except DashboardError as exc:
-                return _rate_headers(json_error(exc.status, exc.code, exc.message, exc.fields), decision)
+                # A forged or stale cursor is a well-formed value that breaks a rule: 422, as in the document.
+                status = 422 if isinstance(exc, BadCursor) else exc.status
+                return _rate_headers(json_error(status, exc.code, exc.message, exc.fields), decision)
             if not isinstance(result, HttpResponse):
                 result = JsonResponse(result, safe=False)
             return _rate_headers(result, decision)

@@ -156,11 +156,12 @@ def _receiver(
 
 
 def _object(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"type": "object", "additionalProperties": False, "properties": properties, **extra}
+    # Unknown fields are ignored, as OTLP/HTTP asks of receivers: no additionalProperties: false.
+    return {"type": "object", "properties": properties, **extra}
 
 
 def _array(items: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "array", "items": items, "maxItems": 50}
+    return {"type": "array", "items": items}
 
 
 # OTLP/JSON as the receivers decode it (protobuf's JSON mapping with OTLP's hex ids): a body this
@@ -173,12 +174,13 @@ _UINT64 = {
 }
 _INT64 = {
     "anyOf": [
-        {"type": "string", "pattern": "^-?[0-9]{1,18}$"},
-        {"type": "integer", "minimum": -(2**53), "maximum": 2**53},
+        {"type": "string", "pattern": "^-?([0-9]{1,18}|[0-8][0-9]{18})$"},
+        {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
     ]
 }
 _UINT32 = {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}
-_TEXT = {"type": "string", "maxLength": 2000}
+_TEXT = {"type": "string"}
+_ENUM = {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}  # open enums: unknown values kept
 _ANY_VALUE_REF = {"$ref": "#/components/schemas/OtlpAnyValue"}
 _KEY_VALUE = _object({"key": _TEXT, "value": _ANY_VALUE_REF})
 OTLP_SCHEMAS: dict[str, Any] = {
@@ -195,7 +197,8 @@ OTLP_SCHEMAS: dict[str, Any] = {
             "arrayValue": _object({"values": _array(_ANY_VALUE_REF)}),
             "kvlistValue": _object({"values": _array(_KEY_VALUE)}),
         },
-        maxProperties=1,
+        maxProperties=1,  # a oneof: two values in one AnyValue is a 400
+        additionalProperties=False,
     ),
 }
 _ATTRIBUTES = _array(_KEY_VALUE)
@@ -213,7 +216,7 @@ _SPAN = _object(
         "traceState": _TEXT,
         "flags": _UINT32,
         "name": _TEXT,
-        "kind": {"type": "integer", "minimum": 0, "maximum": 5},
+        "kind": _ENUM,
         "startTimeUnixNano": _UINT64,
         "endTimeUnixNano": _UINT64,
         "attributes": _ATTRIBUTES,
@@ -228,14 +231,14 @@ _SPAN = _object(
                 }
             )
         ),
-        "status": _object({"code": {"type": "integer", "minimum": 0, "maximum": 2}, "message": _TEXT}),
+        "status": _object({"code": _ENUM, "message": _TEXT}),
     }
 )
 _LOG_RECORD = _object(
     {
         "timeUnixNano": _UINT64,
         "observedTimeUnixNano": _UINT64,
-        "severityNumber": {"type": "integer", "minimum": 0, "maximum": 24},
+        "severityNumber": _ENUM,
         "severityText": _TEXT,
         "body": _ANY_VALUE_REF,
         "attributes": _ATTRIBUTES,

@@ -68,6 +68,7 @@ class Operation:
 COMMON = {
     400: "A query value no endpoint accepts (control characters, too long).",
     401: "No valid API key: send `Authorization: Bearer <key>`.",
+    404: "An id in the path, query or body is not one of this key's tenant (nor is another tenant's).",
     405: "Another method: the `Allow` header lists the ones this path answers.",
     429: "This key is over its rate limit: retry after `Retry-After` seconds.",
     503: "DynamoDB is busy or unreachable; retry later.",
@@ -78,7 +79,7 @@ WITH_BODY = {
     415: "The body is not `application/json`.",
     422: "Valid JSON that breaks a rule; `fields` names each problem by its path.",
 }
-WITH_QUERY = {422: "A query parameter is not valid; `fields` names it."}
+WITH_QUERY = {422: "A query parameter is not valid (or a `cursor` is not one we signed); `fields` names it."}
 WITH_PATH = {404: "No such item for this key's tenant (another tenant's ids are not found either)."}
 
 
