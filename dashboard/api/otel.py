@@ -156,8 +156,10 @@ def _receiver(
 
 
 def _object(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    # Unknown fields are ignored, as OTLP/HTTP asks of receivers: no additionalProperties: false.
-    return {"type": "object", "properties": properties, **extra}
+    # Unknown fields are ignored, as OTLP/HTTP asks of receivers: no additionalProperties: false; and a
+    # null is protobuf's JSON for "not set", so every field may be null.
+    nullable = {name: {"anyOf": [schema, {"type": "null"}]} for name, schema in properties.items()}
+    return {"type": "object", "properties": nullable, **extra}
 
 
 def _array(items: dict[str, Any]) -> dict[str, Any]:
@@ -189,7 +191,7 @@ OTLP_SCHEMAS: dict[str, Any] = {
             "stringValue": _TEXT,
             "boolValue": {"type": "boolean"},
             "intValue": _INT64,
-            "doubleValue": {"type": "number", "minimum": -1e300, "maximum": 1e300},
+            "doubleValue": {"type": "number"},
             "bytesValue": {
                 "type": "string",
                 "pattern": "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
