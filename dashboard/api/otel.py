@@ -182,7 +182,8 @@ _INT64 = {
 }
 _UINT32 = {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}
 _TEXT = {"type": "string"}
-_ENUM = {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}  # open enums: unknown values kept
+# Open enums: an unknown number is kept, a name (known or not, with unknown fields ignored) is accepted.
+_ENUM = {"anyOf": [{"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}, {"type": "string"}]}
 _ANY_VALUE_REF = {"$ref": "#/components/schemas/OtlpAnyValue"}
 _KEY_VALUE = _object({"key": _TEXT, "value": _ANY_VALUE_REF})
 OTLP_SCHEMAS: dict[str, Any] = {
@@ -208,8 +209,8 @@ _RESOURCE = _object({"attributes": _ATTRIBUTES, "droppedAttributesCount": _UINT3
 _SCOPE = _object(
     {"name": _TEXT, "version": _TEXT, "attributes": _ATTRIBUTES, "droppedAttributesCount": _UINT32}
 )
-_TRACE_ID = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
-_SPAN_ID = {"type": "string", "pattern": "^[0-9a-f]{16}$"}
+_TRACE_ID = {"type": "string", "pattern": "^([0-9a-f]{32})?$"}  # empty: not set
+_SPAN_ID = {"type": "string", "pattern": "^([0-9a-f]{16})?$"}
 _SPAN = _object(
     {
         "traceId": _TRACE_ID,
