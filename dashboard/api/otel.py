@@ -183,7 +183,13 @@ _INT64 = {
 _UINT32 = {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}
 _TEXT = {"type": "string"}
 # Open enums: an unknown number is kept, a name (known or not, with unknown fields ignored) is accepted.
-_ENUM = {"anyOf": [{"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}, {"type": "string"}]}
+_ENUM = {
+    "anyOf": [
+        {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1},
+        {"type": "string"},
+        {"type": "boolean"},
+    ]
+}
 _ANY_VALUE_REF = {"$ref": "#/components/schemas/OtlpAnyValue"}
 _KEY_VALUE = _object({"key": _TEXT, "value": _ANY_VALUE_REF})
 OTLP_SCHEMAS: dict[str, Any] = {
@@ -200,8 +206,7 @@ OTLP_SCHEMAS: dict[str, Any] = {
             "arrayValue": _object({"values": _array(_ANY_VALUE_REF)}),
             "kvlistValue": _object({"values": _array(_KEY_VALUE)}),
         },
-        maxProperties=1,  # a oneof: two values in one AnyValue is a 400
-        additionalProperties=False,
+        description="A oneof: set one of these (two are a 400; unknown keys are ignored).",
     ),
 }
 _ATTRIBUTES = _array(_KEY_VALUE)

@@ -31,8 +31,8 @@ def test_the_reference_shows_every_operation_and_asks_nothing_of_other_hosts(pag
     assert hosts == {"127.0.0.1"}
 
 
-def test_signed_in_the_reference_sits_in_the_dashboard(page_as, people):
+def test_the_otlp_receivers_are_described_with_both_encodings(page_as, people):
     page = page_as(people["admin of acme"])
     page.goto("/api/docs")
-    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
     expect(page.locator("#otel_traces_post")).to_contain_text("application/x-protobuf")
+    expect(page.locator("#otel_logs_post")).to_contain_text("application/json")
