@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -11,15 +12,42 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from dashboard.accounts import api_limits
 from dashboard.accounts.api_keys import scope_for_token
+from dashboard.api.spec import Operation, query_values, validate
 from dashboard.core.errors import DashboardError
 from dashboard.core.inputs import PayloadTooLarge, clean_json_text
+from dashboard.dynamo.paging import BadCursor
+
+_INDEX = re.compile(r"\.(\d+)(?=\.|\[|$)")
+_JSON_TYPE = re.compile(r"^application/([\w.+-]+\+)?json$")
+
+
+class UnsupportedMediaType(DashboardError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+_LINE_NUMBER = re.compile(r"^line (\d+)$")
+
+
+def _api_path(name: str) -> str:
+    line = _LINE_NUMBER.match(name)
+    if line:  # the log ingester counts lines from 1 for people; paths index from 0
+        return f"lines[{int(line.group(1)) - 1}]"
+    return _INDEX.sub(r"[\1]", name)
+
+
+def one_path_format(fields: dict[str, Any]) -> dict[str, Any]:
+    """A service's paths (`runs.3.tokens_in` from jsonschema, `line 4` from the log ingester) in the
+    API's one format: `runs[3].tokens_in`, `lines[3]`."""
+    return {_api_path(str(name)): value for name, value in fields.items()}
 
 
 def json_error(status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> JsonResponse:
     error: dict[str, Any] = {"code": code, "message": message}
     if fields:
-        error["fields"] = fields
+        error["fields"] = one_path_format(fields)
     return JsonResponse({"error": error}, status=status)
 
 
@@ -29,23 +57,55 @@ def read_json(request: HttpRequest) -> Any:
     The one reader of every endpoint: size (413), nesting (400, checked before parsing), NaN and
     Infinity (422), lone surrogates and NUL in any key or string (422 naming the path).
     """
+    if hasattr(request, "_api_json"):
+        return request._api_json
     most = settings.API_MAX_BODY_BYTES
+    content_type = request.content_type or ""
+    if request.headers.get("Content-Type") and not _JSON_TYPE.match(content_type.lower()):
+        raise UnsupportedMediaType(
+            f"Send the body as application/json (not {content_type}).", {"body": "not application/json"}
+        )
     try:
         body = request.body
     except RequestDataTooBig:
         raise PayloadTooLarge(f"The body is larger than {most:,} bytes.", {"body": "too large"}) from None
     if not body:
         raise DashboardError("The request needs a JSON body.", {"body": "empty"})
-    return clean_json_text(body, max_bytes=most)
+    request._api_json = clean_json_text(body, max_bytes=most)
+    return request._api_json
 
 
-def api_view(methods: Iterable[str]) -> Callable:
-    """An endpoint answering `methods`, authenticated by `Authorization: Bearer <key>`.
+def _rate_headers(response: HttpResponse, decision: api_limits.Decision) -> HttpResponse:
+    response["X-RateLimit-Limit"] = str(decision.limit)
+    response["X-RateLimit-Remaining"] = str(decision.remaining)
+    response["X-RateLimit-Reset"] = str(decision.reset_seconds)
+    return response
 
-    The view gets `request.scope` (the key's tenant) and returns data or a response; service
-    errors become JSON errors with their status.
+
+def take_allowance(scope) -> api_limits.Decision:
+    """Spend one request of the key's allowance: once per authenticated API request."""
+    return api_limits.take(scope.actor_id)
+
+
+def _check(request: HttpRequest, op: Operation | None) -> None:
+    """The operation's query and body models, applied before the view runs."""
+    if op is None:
+        return
+    if op.query is not None:
+        request.api_query = validate(op.query, query_values(request), "query")
+    if op.body is not None and not (op.body_optional and not request.body):
+        request.api_body = validate(op.body, read_json(request), "body")
+
+
+def api_view(operations: dict[str, Operation]) -> Callable:
+    """An endpoint answering the methods of `operations`, authenticated by `Authorization: Bearer <key>`.
+
+    Each operation's models check the query and body first (422 naming each path); the view gets
+    `request.scope` (the key's tenant) and returns data or a response; service errors become JSON
+    errors with their status. The same operations describe the endpoint in /api/openapi.json.
     """
-    allowed = tuple(method.upper() for method in methods)
+    operations = {method.upper(): op for method, op in operations.items()}
+    allowed = tuple(operations)
 
     def decorator(view: Callable) -> Callable:
         @csrf_exempt  # bearer keys, not cookies, authenticate the API: no CSRF exposure
@@ -65,14 +125,28 @@ def api_view(methods: Iterable[str]) -> Callable:
                 response["WWW-Authenticate"] = "Bearer"
                 return response
             request.scope = scope
+            decision = take_allowance(scope)
+            if not decision.allowed:
+                response = json_error(
+                    429,
+                    "rate_limited",
+                    f"This key sent more than {decision.limit} requests a minute; "
+                    f"retry in {decision.retry_after} s.",
+                )
+                response["Retry-After"] = str(decision.retry_after)
+                return _rate_headers(response, decision)
             try:
+                _check(request, operations.get(request.method))
                 result = view(request, *args, **kwargs)
             except DashboardError as exc:
-                return json_error(exc.status, exc.code, exc.message, exc.fields)
-            if isinstance(result, HttpResponse):
-                return result
-            return JsonResponse(result, safe=False)
+                # A forged or stale cursor is a well-formed value that breaks a rule: 422, as in the document.
+                status = 422 if isinstance(exc, BadCursor) else exc.status
+                return _rate_headers(json_error(status, exc.code, exc.message, exc.fields), decision)
+            if not isinstance(result, HttpResponse):
+                result = JsonResponse(result, safe=False)
+            return _rate_headers(result, decision)
 
+        wrapper.operations = operations
         return wrapper
 
     return decorator

@@ -6,34 +6,112 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from dashboard.api.auth import api_view, read_json
+from dashboard.api.spec import Operation, Strict
 from dashboard.core import converters  # noqa: F401 — registers <key:…>
-from dashboard.core.errors import ValidationFailed
 from dashboard.flows import services
 from dashboard.flows.node_catalogue import all_node_types, get_node_type
 
 
-@api_view(["GET", "PUT"])
+class ConfigIn(Strict):
+    model_config = ConfigDict(strict=True, extra="allow")
+    version: int = Field(
+        ge=0,
+        description="The version you read (0 for a node still at its defaults): a save over someone else's is a 409.",
+    )
+    config: dict[str, Any] = Field(
+        description="The node's whole configuration; a masked secret keeps its value."
+    )
+
+
+class AnyConfig(RootModel):
+    """A draft configuration to check against the node type's schema."""
+
+    root: Any
+
+
+class PathError(BaseModel):
+    path: str = Field(examples=["$.temperature"])
+    message: str
+
+
+class NodeConfigOut(BaseModel):
+    """The node's configuration (secrets masked) and its version."""
+
+    flow_id: str
+    node_id: str
+    node_type: str
+    label: str | None
+    status: str
+    version: int
+    config: dict[str, Any]
+    errors: list[PathError]
+    updated_at: str | None
+    updated_by: str | None
+
+
+class ConfigRefused(BaseModel):
+    """The configuration breaks the node type's schema: each problem by its path."""
+
+    model_config = ConfigDict(extra="allow")
+    error: dict[str, Any]
+
+
+class Validation(BaseModel):
+    """Whether the configuration is valid, and each problem by its path."""
+
+    valid: bool
+    errors: list[PathError]
+
+
+class NodeTypeOut(BaseModel):
+    """A node type: its JSON Schema, defaults and form hints."""
+
+    type: str
+    label: str
+    description: str
+    schema_: dict[str, Any] = Field(alias="schema")
+    defaults: dict[str, Any]
+    ui: dict[str, Any]
+
+
+class NodeTypes(BaseModel):
+    """Every node type."""
+
+    node_types: list[NodeTypeOut]
+
+
+NODE_CONFIG = {
+    "GET": Operation("Read a node's configuration", {200: NodeConfigOut}, tags=["flows"]),
+    "PUT": Operation(
+        "Replace a node's configuration",
+        {200: NodeConfigOut, 409: "Someone saved the node since the version you sent.", 422: ConfigRefused},
+        body=ConfigIn,
+        body_example={"version": 0, "config": {"model": "gpt-4o-mini", "temperature": 0.2}},
+        tags=["flows"],
+    ),
+}
+VALIDATE = {
+    "POST": Operation(
+        "Check a configuration",
+        {200: Validation},
+        body=AnyConfig,
+        body_example={"temperature": 0.2},
+        tags=["flows"],
+    )
+}
+
+
+@api_view(NODE_CONFIG)
 def node_config(request: HttpRequest, flow_id: str, node_id: str) -> Any:
     """GET the node's configuration (secrets masked); PUT `{"version": n, "config": {...}}` to replace it."""
     if request.method == "GET":
         return services.get_node_state(request.scope, flow_id, node_id).as_dict()
     body = read_json(request)
-    if not isinstance(body, dict) or not isinstance(body.get("config"), dict):
-        raise ValidationFailed(
-            'Send `{"version": <the version you read>, "config": {...}}`.',
-            {"config": "a JSON object"},
-        )
-    version = body.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
-        raise ValidationFailed(
-            "Send the version you read (0 for a node still at its defaults): saves that would "
-            "overwrite someone else's are refused.",
-            {"version": "a whole number ≥ 0"},
-        )
     try:
-        state = services.save_node_config(request.scope, flow_id, node_id, body["config"], version)
+        state = services.save_node_config(request.scope, flow_id, node_id, body["config"], body["version"])
     except services.InvalidConfig as exc:
         # `fields` maps each JSON path to its message, as every API error does; `errors` keeps their order.
         error = {
@@ -46,7 +124,7 @@ def node_config(request: HttpRequest, flow_id: str, node_id: str) -> Any:
     return state.as_dict()
 
 
-@api_view(["POST"])
+@api_view(VALIDATE)
 def validate_config(request: HttpRequest, node_type: str) -> Any:
     """Check a configuration against the type's schema: `{"valid": bool, "errors": [{path, message}]}`."""
     get_node_type(node_type)  # 404 for an unknown type, before reading the body
@@ -54,12 +132,12 @@ def validate_config(request: HttpRequest, node_type: str) -> Any:
     return {"valid": not errors, "errors": [error.as_dict() for error in errors]}
 
 
-@api_view(["GET"])
+@api_view({"GET": Operation("List node types", {200: NodeTypes}, tags=["flows"])})
 def node_types(request: HttpRequest) -> Any:
     return {"node_types": [services.catalogue_entry(kind) for kind in all_node_types()]}
 
 
-@api_view(["GET"])
+@api_view({"GET": Operation("A node type", {200: NodeTypeOut}, tags=["flows"])})
 def node_type_detail(request: HttpRequest, node_type: str) -> Any:
     return services.catalogue_entry(get_node_type(node_type))
 

@@ -11,22 +11,258 @@ POST /api/experiments/{id}/runs/{run_id}        finish a run: {"status": "succee
 
 from __future__ import annotations
 
+from typing import Annotated, Any, Literal
+
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 
 from dashboard.api.auth import api_view, read_json
-from dashboard.core.errors import ValidationFailed
-from dashboard.experiments import lines, queries, services
+from dashboard.api.spec import Operation, Query, Strict
+from dashboard.experiments import inputs, lines, queries, services
 from dashboard.experiments.inputs import LogFilters
+from dashboard.experiments.models import SEVERITIES
 
 EXPERIMENTS_PAGE_MAX = 50  # each experiment brings a query for its recent runs
+Severity = Literal[SEVERITIES]  # type: ignore[valid-type]
+ClientId = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[^#\x00-\x1f]+$")]
+
+
+def _number_or_text(value: Any) -> str:
+    return "~one" if isinstance(value, int) else "~batch"  # tags that add nothing to error paths
+
+
+Moment = Annotated[
+    Annotated[Annotated[int, Field(ge=0)], Tag("~one")]
+    | Annotated[
+        Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", max_length=40)], Tag("~batch")
+    ],
+    Discriminator(_number_or_text),
+]
+
+
+class ExperimentIn(Strict):
+    model_config = ConfigDict(strict=True, extra="allow")
+    project_id: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=120)
+    description: str = Field(default="", max_length=2000)
+    experiment_id: ClientId | None = Field(
+        default=None,
+        description="Client-chosen and idempotent: creating it again answers the same experiment.",
+    )
+
+
+class RunStart(Strict):
+    model_config = ConfigDict(strict=True, extra="allow")
+    name: str = Field(default="", max_length=120)
+    parameters: dict[str, Any] | None = None
+    run_id: ClientId | None = Field(
+        default=None, description="Client-chosen and idempotent: starting it again answers the same run."
+    )
+
+
+class FinishIn(Strict):
+    model_config = ConfigDict(strict=True, extra="allow")
+    status: Literal[queries.FINISHED]  # type: ignore[valid-type]
+
+
+class LineIn(Strict):
+    """One log line. With `seq` (the client's counter) a retried line is stored once."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    run_id: ClientId
+    ts: Moment = Field(
+        description="ISO-8601 with a zone, or epoch milliseconds.", examples=["2026-11-30T12:00:00Z"]
+    )
+    severity: Severity
+    component: str = Field(
+        default="main", min_length=1, max_length=inputs.MAX_COMPONENT, pattern=r"^[^#]*\S[^#]*$"
+    )
+    message: str = Field(min_length=1, max_length=inputs.MAX_MESSAGE, pattern=r"\S")
+    fields: dict[str, Any] | None = None
+    seq: int | None = Field(
+        default=None,
+        ge=0,
+        lt=lines.SEQ_LIMIT,
+        description="Client-chosen: the same line and seq twice is stored once.",
+    )
+
+
+class LineBatch(Strict):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    lines: list[LineIn] = Field(min_length=1, max_length=inputs.MAX_BATCH)
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, list):
+        return "~lines"
+    return "~batch" if isinstance(value, dict) and "lines" in value else "~one"
+
+
+class LinesIn(RootModel):
+    """One line, a list of up to 500, or `{"lines": [...]}`; nothing is written when any is invalid."""
+
+    root: Annotated[
+        Annotated[LineIn, Tag("~one")]
+        | Annotated[Annotated[list[LineIn], Field(min_length=1, max_length=inputs.MAX_BATCH)], Tag("~lines")]
+        | Annotated[LineBatch, Tag("~batch")],
+        Discriminator(_shape),
+    ]
+
+
+class RunOut(BaseModel):
+    """A run and its line counts."""
+
+    experiment_id: str
+    run_id: str
+    name: str | None
+    status: str
+    started_at: str
+    finished_at: str | None
+    line_count: int
+    error_count: int
+    warning_count: int
+
+
+class ExperimentOut(BaseModel):
+    """An experiment."""
+
+    experiment_id: str
+    project_id: str
+    name: str
+    description: str
+    created_at: str
+
+
+class ExperimentSummary(ExperimentOut):
+    recent_runs: list[RunOut]
+
+
+class ExperimentPage(BaseModel):
+    """One page of experiments, newest first; pass `next_cursor` as `cursor` for the next (null: the last)."""
+
+    experiments: list[ExperimentSummary]
+    next_cursor: str | None
+
+
+class LineOut(BaseModel):
+    run_id: str
+    experiment_id: str
+    cursor: str
+    ts: str
+    ts_ms: int
+    severity: str
+    component: str
+    message: str
+    fields: dict[str, Any]
+
+
+class LinePage(BaseModel):
+    """One page of lines; pass `next_cursor` as `cursor` for the next (null: the last)."""
+
+    lines: list[LineOut]
+    next_cursor: str | None
+
+
+class LineWindow(BaseModel):
+    """The run and its lines after `after`; `more` says whether others matched beyond them."""
+
+    run: RunOut
+    lines: list[LineOut]
+    after: str | None
+    more: bool
+
+
+class Ingested(BaseModel):
+    """How many lines were accepted, written, and already stored (retries)."""
+
+    accepted: int
+    written: int
+    duplicates: int
+
+
+class PageQuery(Query):
+    cursor: str | None = Field(default=None, description="The `next_cursor` of the previous page.")
+    limit: int | None = Field(default=None, ge=1, le=EXPERIMENTS_PAGE_MAX)
+
+
+class FilterQuery(Query):
+    severity: Severity | None = Field(default=None, description="This severity and above.")
+    component: str | None = Field(default=None, max_length=64, pattern=r"^[^#\x00-\x08\x0b\x0c\x0e-\x1f]*$")
+    q: str | None = Field(default=None, max_length=200, description="Text the message contains.")
+
+
+class LinesQuery(FilterQuery):
+    run_id: str | None = Field(default=None, max_length=80)
+    cursor: str | None = Field(default=None, description="The `next_cursor` of the previous page.")
+    limit: int | None = Field(default=None, ge=1, le=queries.MAX_WINDOW)
+
+
+class WindowQuery(FilterQuery):
+    after: str | None = Field(default=None, description="The `after` of the previous answer.")
+    limit: int | None = Field(default=None, ge=1, le=queries.MAX_WINDOW)
+
+
+EXPERIMENTS = {
+    "GET": Operation("List experiments", {200: ExperimentPage}, query=PageQuery, tags=["experiments"]),
+    "POST": Operation(
+        "Create an experiment",
+        {201: ExperimentOut, 409: "The `experiment_id` is taken by another experiment."},
+        body=ExperimentIn,
+        body_example={"project_id": "prj-1", "name": "lr sweep", "experiment_id": "exp-lr-sweep"},
+        tags=["experiments"],
+    ),
+}
+EXPERIMENT_LOGS = {
+    "GET": Operation(
+        "Read an experiment's log lines", {200: LinePage}, query=LinesQuery, tags=["experiments"]
+    ),
+    "POST": Operation(
+        "Send log lines",
+        {201: Ingested, 200: "Every line was already stored (a retry): nothing written."},
+        description="Idempotent: a line is keyed by its run, time and `seq`, so a retried batch is stored once.",
+        body=LinesIn,
+        body_example={
+            "lines": [
+                {
+                    "run_id": "run-1",
+                    "ts": "2026-11-30T12:00:00Z",
+                    "severity": "info",
+                    "message": "epoch 1",
+                    "seq": 1,
+                }
+            ]
+        },
+        tags=["experiments"],
+    ),
+}
+RUN_LOGS = {
+    "GET": Operation(
+        "Read a run's lines after a position", {200: LineWindow}, query=WindowQuery, tags=["experiments"]
+    )
+}
+RUNS = {
+    "POST": Operation(
+        "Start a run",
+        {201: RunOut, 409: "The `run_id` is taken by another run."},
+        body=RunStart,
+        body_example={"name": "trial 1", "run_id": "run-1", "parameters": {"lr": 0.001}},
+        tags=["experiments"],
+    )
+}
+RUN = {
+    "POST": Operation(
+        "Finish a run",
+        {200: RunOut, 409: "The run is already finished."},
+        body=FinishIn,
+        body_example={"status": "succeeded"},
+        tags=["experiments"],
+    )
+}
 
 
 def _limit(request: HttpRequest, default: int = 200, most: int = queries.MAX_WINDOW) -> int:
-    raw = request.GET.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= most:
-        raise ValidationFailed(f"limit must be a whole number from 1 to {most}.", {"limit": f"1–{most}"})
-    return int(raw)
+    return request.api_query.limit or default
 
 
 def _run_dict(run) -> dict:
@@ -53,12 +289,10 @@ def _experiment_dict(experiment) -> dict:
     }
 
 
-@api_view(["GET", "POST"])
+@api_view(EXPERIMENTS)
 def experiments_endpoint(request: HttpRequest):
     if request.method == "POST":
         body = read_json(request)
-        if not isinstance(body, dict):
-            raise ValidationFailed("Send a JSON object.", {"body": "an object"})
         experiment = services.create_experiment(
             request.scope,
             body.get("project_id"),
@@ -79,7 +313,7 @@ def experiments_endpoint(request: HttpRequest):
     }
 
 
-@api_view(["GET", "POST"])
+@api_view(EXPERIMENT_LOGS)
 def experiment_logs_endpoint(request: HttpRequest, experiment_id: str):
     if request.method == "POST":
         result = services.ingest(request.scope, experiment_id, read_json(request))
@@ -97,7 +331,7 @@ def experiment_logs_endpoint(request: HttpRequest, experiment_id: str):
     return {"lines": [lines.as_dict(line) for line in page.items], "next_cursor": page.next_cursor}
 
 
-@api_view(["GET"])
+@api_view(RUN_LOGS)
 def run_logs_endpoint(request: HttpRequest, experiment_id: str, run_id: str):
     filters = LogFilters.from_params(request.GET)
     run, window = queries.lines_after(
@@ -111,11 +345,9 @@ def run_logs_endpoint(request: HttpRequest, experiment_id: str, run_id: str):
     }
 
 
-@api_view(["POST"])
+@api_view(RUNS)
 def runs_endpoint(request: HttpRequest, experiment_id: str):
     body = read_json(request)
-    if not isinstance(body, dict):
-        raise ValidationFailed("Send a JSON object.", {"body": "an object"})
     run = services.start_run(
         request.scope,
         experiment_id,
@@ -126,7 +358,7 @@ def runs_endpoint(request: HttpRequest, experiment_id: str):
     return JsonResponse(_run_dict(run), status=201)
 
 
-@api_view(["POST"])
+@api_view(RUN)
 def run_endpoint(request: HttpRequest, experiment_id: str, run_id: str):
     body = read_json(request)
     status = body.get("status") if isinstance(body, dict) else None

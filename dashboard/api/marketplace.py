@@ -2,16 +2,142 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
+from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.api.auth import api_view, read_json
+from dashboard.api.spec import Operation, Query, Strict
 from dashboard.core import converters  # noqa: F401 — registers <key:…>
 from dashboard.core.errors import ValidationFailed
 from dashboard.core.http import limit_param
 from dashboard.marketplace import queries, services
 from dashboard.marketplace.forms import as_version
-from dashboard.marketplace.inputs import MAX_PAGE_SIZE, PAGE_SIZE, BrowseFilters
+from dashboard.marketplace.inputs import (
+    CATEGORIES,
+    MAX_PAGE_SIZE,
+    PAGE_SIZE,
+    SORTS,
+    VISIBILITY_FILTERS,
+    BrowseFilters,
+)
+
+Category = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
+
+
+class TemplateIn(Strict):
+    """A template: its flow `definition` ({"nodes": [...], "edges": [...]}) and how it is listed."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+    name: str = Field(min_length=1, max_length=services.MAX_NAME)
+    description: str = Field(default="", max_length=services.MAX_DESCRIPTION)
+    category: Category
+    visibility: Literal["private", "public"] = "private"
+    tags: list[str] = Field(
+        default_factory=list, description="1–24 lowercase letters, digits or dashes each."
+    )
+    definition: dict[str, Any]
+
+
+class TemplateEdit(TemplateIn):
+    version: int = Field(ge=0, description="The version you read: a save over someone else's is a 409.")
+
+
+class UseIn(Strict):
+    model_config = ConfigDict(strict=True, extra="allow")
+    project_id: str = Field(min_length=1, max_length=200)
+    name: str = Field(default="", max_length=120)
+
+
+class TemplateOut(BaseModel):
+    """A template (the list leaves out `definition` and the moderation history)."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    tenant_id: str | None
+    name: str
+    category: str
+    visibility: str
+    version: int
+
+
+class TemplatePage(BaseModel):
+    """One page of templates; pass `next_cursor` as `cursor` for the next (null: the last)."""
+
+    items: list[TemplateOut]
+    next_cursor: str | None
+
+
+class FlowOut(BaseModel):
+    """The flow made from the template."""
+
+    flow_id: str
+    project_id: str
+    name: str
+    node_count: int
+    edge_count: int
+    source_template_id: str | None
+
+
+class BrowseQuery(Query):
+    category: Category | None = None
+    visibility: Literal[tuple(VISIBILITY_FILTERS)] | None = None  # type: ignore[valid-type]
+    tenant: str | None = Field(default=None, max_length=200)
+    sort: Literal[tuple(SORTS)] | None = None  # type: ignore[valid-type]
+    q: str | None = Field(default=None, max_length=100)
+    cursor: str | None = None
+    limit: int | None = Field(default=None, ge=1, le=MAX_PAGE_SIZE)
+
+
+class VersionQuery(Query):
+    version: int | None = Field(default=None, ge=0, description="The version you read (409 if it changed).")
+
+
+TEMPLATE_EXAMPLE = {
+    "name": "Support triage",
+    "category": "customer-support",
+    "visibility": "private",
+    "tags": ["triage"],
+    "definition": {"nodes": [{"id": "in", "type": "input", "label": "Ticket"}], "edges": []},
+}
+TEMPLATES = {
+    "GET": Operation("Browse templates", {200: TemplatePage}, query=BrowseQuery, tags=["templates"]),
+    "POST": Operation(
+        "Create a template",
+        {201: TemplateOut},
+        body=TemplateIn,
+        body_example=TEMPLATE_EXAMPLE,
+        tags=["templates"],
+    ),
+}
+TEMPLATE = {
+    "GET": Operation("Read a template", {200: TemplateOut}, tags=["templates"]),
+    "PUT": Operation(
+        "Edit a template",
+        {200: TemplateOut, 409: "Someone saved the template since the version you sent."},
+        body=TemplateEdit,
+        body_example={**TEMPLATE_EXAMPLE, "version": 1},
+        tags=["templates"],
+    ),
+    "DELETE": Operation(
+        "Delete a template",
+        {204: None, 409: "Someone saved the template since the version you sent."},
+        query=VersionQuery,
+        tags=["templates"],
+    ),
+}
+USE = {
+    "POST": Operation(
+        "Make a flow from a template",
+        {201: FlowOut},
+        body=UseIn,
+        body_optional=True,
+        body_example={"project_id": "prj-1", "name": "Triage flow"},
+        tags=["templates"],
+    )
+}
 
 
 def _body(request: HttpRequest) -> dict:
@@ -21,7 +147,7 @@ def _body(request: HttpRequest) -> dict:
     return body
 
 
-@api_view(["GET", "POST"])
+@api_view(TEMPLATES)
 def templates(request: HttpRequest) -> dict | HttpResponse:
     if request.method == "POST":
         template = services.create_template(request.scope, _body(request))
@@ -32,7 +158,7 @@ def templates(request: HttpRequest) -> dict | HttpResponse:
     return {"items": [t.to_dict(full=False) for t in page], "next_cursor": page.next_cursor}
 
 
-@api_view(["GET", "PUT", "DELETE"])
+@api_view(TEMPLATE)
 def template(request: HttpRequest, template_id: str) -> dict | HttpResponse:
     if request.method == "PUT":
         body = _body(request)
@@ -45,7 +171,7 @@ def template(request: HttpRequest, template_id: str) -> dict | HttpResponse:
     return queries.get_template(request.scope, template_id).to_dict()
 
 
-@api_view(["POST"])
+@api_view(USE)
 def use(request: HttpRequest, template_id: str) -> HttpResponse:
     body = _body(request) if request.body else {}
     flow = services.use_template(

@@ -30,9 +30,11 @@ from django.views.decorators.csrf import csrf_exempt
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
+from dashboard.accounts import api_limits
 from dashboard.accounts.api_keys import scope_for_token
 from dashboard.accounts.scope import AccessScope
 from dashboard.analytics import traces
+from dashboard.api.spec import Operation
 from dashboard.core import otlp
 from dashboard.core.errors import DashboardError
 from dashboard.experiments import otlp as log_records
@@ -51,13 +53,24 @@ def max_body_bytes() -> int:
     return int(getattr(settings, "OTLP_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
 
 
-def retry_after(scope: AccessScope) -> int | None:
+def retry_after(scope: AccessScope, decision: api_limits.Decision | None = None) -> int | None:
     """Seconds the key must wait before sending again, or None to accept the export.
 
-    The hook for the per-key API rate limit that comes later: return its window's remaining seconds
-    and the receivers answer 429 with `Retry-After`, as the OTLP specification asks.
+    The per-key API rate limit (the same one call per request as the JSON API): over it, the
+    receivers answer 429 with `Retry-After`, as the OTLP specification asks.
     """
-    return None
+    decision = decision or api_limits.take(scope.actor_id)
+    return None if decision.allowed else max(1, decision.retry_after)
+
+
+def _rate_headers(decision: api_limits.Decision | None) -> dict[str, str]:
+    if decision is None:
+        return {}
+    return {
+        "X-RateLimit-Limit": str(decision.limit),
+        "X-RateLimit-Remaining": str(decision.remaining),
+        "X-RateLimit-Reset": str(decision.reset_seconds),
+    }
 
 
 def _authenticate(request: HttpRequest) -> AccessScope:
@@ -112,13 +125,15 @@ def _receiver(
     def view(request: HttpRequest) -> HttpResponse:
         declared = otlp.encoding_of(request.headers.get("Content-Type", ""))
         encoding = declared or otlp.JSON  # errors about the content type itself are told in JSON
+        decision = None
         try:
             if request.method != "POST":
                 raise Refused(405, "Use POST here.", {"Allow": "POST"})
+            scope = _authenticate(request)  # first: a request without a key learns that before anything else
             if declared is None:
                 raise Refused(415, f"Send {otlp.PROTOBUF} or {otlp.JSON}.")
-            scope = _authenticate(request)
-            wait = retry_after(scope)
+            decision = api_limits.take(scope.actor_id)
+            wait = retry_after(scope, decision)
             if wait is not None:
                 raise Refused(429, "Too many exports for this key; retry later.", {"Retry-After": str(wait)})
             try:
@@ -133,10 +148,265 @@ def _receiver(
         except Refused as refused:
             code = _GRPC_CODES.get(refused.status, otlp.UNAVAILABLE if refused.status >= 500 else 9)
             body = otlp.status_body(code, refused.message, encoding)
-            return _respond(refused.status, body, encoding, refused.headers)
-        return _respond(200, otlp.encode(build_response(outcome), encoding), encoding)
+            return _respond(refused.status, body, encoding, {**_rate_headers(decision), **refused.headers})
+        content = otlp.encode(build_response(outcome), encoding)
+        return _respond(200, content, encoding, _rate_headers(decision))
 
     return view
+
+
+def _object(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    # Unknown fields are ignored, as OTLP/HTTP asks of receivers: no additionalProperties: false; and a
+    # null is protobuf's JSON for "not set", so every field may be null.
+    nullable = {name: {"anyOf": [schema, {"type": "null"}]} for name, schema in properties.items()}
+    return {"type": "object", "properties": nullable, **extra}
+
+
+def _array(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
+# OTLP/JSON as the receivers decode it (protobuf's JSON mapping with OTLP's hex ids): a body this
+# schema allows decodes; what it does not is a 400. 64-bit integers may come as numbers or strings.
+_UINT64 = {
+    "anyOf": [
+        {"type": "string", "pattern": "^[0-9]{1,18}$"},
+        {"type": "integer", "minimum": 0, "maximum": 2**53},
+    ]
+}
+_INT64 = {
+    "anyOf": [
+        {"type": "string", "pattern": "^-?([0-9]{1,18}|[0-8][0-9]{18})$"},
+        {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
+    ]
+}
+_UINT32 = {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}
+_TEXT = {"type": "string"}
+# Open enums: an unknown number is kept, a name (known or not, with unknown fields ignored) is accepted.
+_ENUM = {
+    "anyOf": [
+        {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1},
+        {"type": "string"},
+        {"type": "boolean"},
+    ]
+}
+_ANY_VALUE_REF = {"$ref": "#/components/schemas/OtlpAnyValue"}
+_KEY_VALUE = _object({"key": _TEXT, "value": _ANY_VALUE_REF})
+OTLP_SCHEMAS: dict[str, Any] = {
+    "OtlpAnyValue": _object(
+        {
+            "stringValue": _TEXT,
+            "boolValue": {"type": "boolean"},
+            "intValue": _INT64,
+            "doubleValue": {"type": "number"},
+            "bytesValue": {
+                "type": "string",
+                "pattern": "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
+            },
+            "arrayValue": _object({"values": _array(_ANY_VALUE_REF)}),
+            "kvlistValue": _object({"values": _array(_KEY_VALUE)}),
+        },
+        description="A oneof: set one of these (two are a 400; unknown keys are ignored).",
+    ),
+}
+_ATTRIBUTES = _array(_KEY_VALUE)
+_RESOURCE = _object({"attributes": _ATTRIBUTES, "droppedAttributesCount": _UINT32})
+_SCOPE = _object(
+    {"name": _TEXT, "version": _TEXT, "attributes": _ATTRIBUTES, "droppedAttributesCount": _UINT32}
+)
+_TRACE_ID = {"type": "string", "pattern": "^([0-9a-f]{32})?$"}  # empty: not set
+_SPAN_ID = {"type": "string", "pattern": "^([0-9a-f]{16})?$"}
+_SPAN = _object(
+    {
+        "traceId": _TRACE_ID,
+        "spanId": _SPAN_ID,
+        "parentSpanId": _SPAN_ID,
+        "traceState": _TEXT,
+        "flags": _UINT32,
+        "name": _TEXT,
+        "kind": _ENUM,
+        "startTimeUnixNano": _UINT64,
+        "endTimeUnixNano": _UINT64,
+        "attributes": _ATTRIBUTES,
+        "droppedAttributesCount": _UINT32,
+        "events": _array(
+            _object(
+                {
+                    "timeUnixNano": _UINT64,
+                    "name": _TEXT,
+                    "attributes": _ATTRIBUTES,
+                    "droppedAttributesCount": _UINT32,
+                }
+            )
+        ),
+        "status": _object({"code": _ENUM, "message": _TEXT}),
+    }
+)
+_LOG_RECORD = _object(
+    {
+        "timeUnixNano": _UINT64,
+        "observedTimeUnixNano": _UINT64,
+        "severityNumber": _ENUM,
+        "severityText": _TEXT,
+        "body": _ANY_VALUE_REF,
+        "attributes": _ATTRIBUTES,
+        "droppedAttributesCount": _UINT32,
+        "flags": _UINT32,
+        "traceId": _TRACE_ID,
+        "spanId": _SPAN_ID,
+        "eventName": _TEXT,
+    }
+)
+OTLP_SCHEMAS["ExportTraceServiceRequest"] = _object(
+    {
+        "resourceSpans": _array(
+            _object(
+                {
+                    "resource": _RESOURCE,
+                    "schemaUrl": _TEXT,
+                    "scopeSpans": _array(
+                        _object({"scope": _SCOPE, "schemaUrl": _TEXT, "spans": _array(_SPAN)})
+                    ),
+                }
+            )
+        )
+    },
+    description="OTLP/JSON ExportTraceServiceRequest (hex trace and span ids, integer enums).",
+)
+OTLP_SCHEMAS["ExportLogsServiceRequest"] = _object(
+    {
+        "resourceLogs": _array(
+            _object(
+                {
+                    "resource": _RESOURCE,
+                    "schemaUrl": _TEXT,
+                    "scopeLogs": _array(
+                        _object({"scope": _SCOPE, "schemaUrl": _TEXT, "logRecords": _array(_LOG_RECORD)})
+                    ),
+                }
+            )
+        )
+    },
+    description="OTLP/JSON ExportLogsServiceRequest; a record reaches a run when its attributes or resource "
+    "carry `diatonic.experiment_id` and `diatonic.run_id`.",
+)
+OTLP_EXAMPLES = {
+    "traces": {
+        "resourceSpans": [
+            {
+                "resource": {
+                    "attributes": [{"key": "service.name", "value": {"stringValue": "support-agent"}}]
+                },
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            {
+                                "traceId": "5b8efff798038103d269b633813fc60c",
+                                "spanId": "eee19b7ec3c1b174",
+                                "name": "invoke_agent support",
+                                "startTimeUnixNano": "1764504000000000000",
+                                "endTimeUnixNano": "1764504001800000000",
+                                "attributes": [
+                                    {"key": "gen_ai.operation.name", "value": {"stringValue": "invoke_agent"}}
+                                ],
+                            }
+                        ]
+                    }
+                ],
+            }
+        ]
+    },
+    "logs": {
+        "resourceLogs": [
+            {
+                "resource": {
+                    "attributes": [
+                        {"key": "diatonic.experiment_id", "value": {"stringValue": "exp-lr-sweep"}},
+                        {"key": "diatonic.run_id", "value": {"stringValue": "run-1"}},
+                    ]
+                },
+                "scopeLogs": [
+                    {
+                        "logRecords": [
+                            {
+                                "timeUnixNano": "1764504000000000000",
+                                "severityNumber": 9,
+                                "body": {"stringValue": "epoch 1"},
+                            }
+                        ]
+                    }
+                ],
+            }
+        ]
+    },
+}
+
+
+def otlp_json_schema(signal: str, message: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{message}"}
+
+
+def otlp_operation(signal: str, message: str, rejected: str) -> Operation:
+    from dashboard.api.spec import ALLOW, RATE_HEADERS, RETRY_AFTER
+
+    service = message.removesuffix("Request")
+    status_schema = {
+        "type": "object",
+        "description": "google.rpc.Status (protobuf, or JSON when the request was JSON).",
+        "properties": {"code": {"type": "integer"}, "message": {"type": "string"}},
+    }
+    bodies = {
+        otlp.PROTOBUF: {
+            "schema": {"type": "string", "format": "binary", "description": f"A protobuf {message}."}
+        },
+        otlp.JSON: {"schema": otlp_json_schema(signal, message), "example": OTLP_EXAMPLES[signal]},
+    }
+
+    def answer(description: str, schema: dict[str, Any], headers: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "description": description,
+            "headers": headers,
+            "content": {
+                otlp.PROTOBUF: {"schema": {"type": "string", "format": "binary"}},
+                otlp.JSON: {"schema": schema},
+            },
+        }
+
+    partial = {
+        "type": "object",
+        "description": f"{service}Response: `partialSuccess` counts the rejected {rejected} and says why.",
+        "properties": {"partialSuccess": {"type": "object"}},
+    }
+    errors = {
+        "400": "The body cannot be decoded (protobuf, JSON, gzip or an id).",
+        "401": "No valid API key.",
+        "413": "The body (sent or unpacked) is over the bound.",
+        "415": f"Another content type or content encoding: send {otlp.PROTOBUF} or {otlp.JSON}, gzip or none.",
+        "429": "This key is over its rate limit: retry after `Retry-After` seconds.",
+        "503": "DynamoDB is busy or unreachable: retry after `Retry-After` seconds.",
+    }
+    responses = {"200": answer("Accepted (all, or partly: see partialSuccess).", partial, RATE_HEADERS)}
+    for status, description in errors.items():
+        headers = {} if status in ("401", "415") else dict(RATE_HEADERS)
+        if status in ("429", "503"):
+            headers.update(RETRY_AFTER)
+        responses[status] = answer(description, status_schema, headers)
+    responses["405"] = answer("Use POST.", status_schema, ALLOW)
+    return Operation(
+        f"Receive OTLP {signal}",
+        {},
+        raw={
+            "operationId": f"otel_{signal}_post",
+            "summary": f"OTLP/HTTP {signal} receiver",
+            "description": "What an OpenTelemetry exporter sends (OTEL_EXPORTER_OTLP_ENDPOINT=<site>/api/otel); "
+            "answered in the encoding of the request. `Content-Encoding: gzip` is accepted. Spans and records "
+            "sent twice count once.",
+            "tags": ["opentelemetry"],
+            "security": [{"bearer": []}],
+            "requestBody": {"required": True, "content": bodies},
+            "responses": responses,
+        },
+    )
 
 
 def _trace_response(outcome: traces.Acceptance) -> trace_service_pb2.ExportTraceServiceResponse:
@@ -157,6 +427,11 @@ def _logs_response(outcome: log_records.Acceptance) -> logs_service_pb2.ExportLo
 
 traces_endpoint = _receiver(trace_service_pb2.ExportTraceServiceRequest, _trace_response, traces.accept)
 logs_endpoint = _receiver(logs_service_pb2.ExportLogsServiceRequest, _logs_response, log_records.accept)
+traces_endpoint.__name__, logs_endpoint.__name__ = "otel_traces", "otel_logs"
+# Their place in /api/openapi.json: protobuf bodies are not JSON Schema, so the operations are written
+# out from the same facts the receivers apply (content types, statuses, headers).
+traces_endpoint.operations = {"POST": otlp_operation("traces", "ExportTraceServiceRequest", "spans")}
+logs_endpoint.operations = {"POST": otlp_operation("logs", "ExportLogsServiceRequest", "log_records")}
 
 urlpatterns = [
     path("otel/v1/traces", traces_endpoint, name="otel_traces"),

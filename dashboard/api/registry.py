@@ -2,19 +2,157 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
+from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.api.auth import api_view, read_json
+from dashboard.api.spec import Operation, Query, Strict
 from dashboard.core import converters  # noqa: F401 — registers <key:…>
 from dashboard.core.errors import DashboardError
 from dashboard.core.http import limit_param
 from dashboard.registry import services
+from dashboard.registry.inputs import FRAMEWORKS, TASKS
+from dashboard.registry.lifecycle import ENVIRONMENTS, STATUSES
 from dashboard.registry.models import MlModel, RegistryVersion
 
 MAX_LIMIT = 100
+
+
+class VersionIn(Strict):
+    model_config = ConfigDict(strict=True, extra="allow")
+    version: str = Field(min_length=1, max_length=64, examples=["1.4.0"])
+    framework: Literal[FRAMEWORKS]  # type: ignore[valid-type]
+    artifact_uri: str = Field(
+        max_length=500,
+        pattern=r"^[a-z][a-z0-9+.\-]*://\S+$",
+        examples=["s3://models/churn/1.4.0/model.tar.gz"],
+    )
+    dataset_id: str | None = Field(default=None, max_length=80)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-/@]{0,63}$")], float] = Field(
+        default_factory=dict, max_length=40, description="Name → a finite number.", examples=[{"auc": 0.91}]
+    )
+
+
+class RegisterIn(VersionIn):
+    """A new model with its first version, or (with `model_id`) a new version of that model."""
+
+    model_id: str | None = Field(
+        default=None, max_length=200, description="Set: add a version to this model."
+    )
+    name: str | None = Field(default=None, max_length=80, description="Required for a new model.")
+    project_id: str | None = Field(default=None, max_length=80, description="Required for a new model.")
+    task: Literal[TASKS] | None = None  # type: ignore[valid-type]
+    description: str = Field(default="", max_length=1000)
+
+
+class DeployIn(Strict):
+    model_config = ConfigDict(strict=True, extra="allow")
+    version: str = Field(min_length=1, max_length=64)
+    status: Literal["deploying", "deployed", "failed", "rolled_back", "retired"]
+    environment: Literal[ENVIRONMENTS] | None = None  # type: ignore[valid-type]
+
+
+class ModelOut(BaseModel):
+    model_id: str
+    name: str
+    tenant_id: str | None
+    project_id: str | None
+    task: str | None
+    status: str | None
+    latest_version: str | None
+    version_count: int
+    environments: dict[str, dict[str, Any]]
+    updated_at: str | None
+
+
+class VersionOut(BaseModel):
+    model_id: str
+    version: str
+    status: Literal[STATUSES]  # type: ignore[valid-type]
+    environment: str | None
+    stage: str | None
+    framework: str | None
+    artifact_uri: str | None
+    dataset_id: str | None
+    parameters: dict[str, Any]
+    metrics: dict[str, Any]
+    created_by: str | None
+    created_at: str | None
+    deployed_at: str | None
+
+
+class ModelPage(BaseModel):
+    """One page of models; pass `next_cursor` as `cursor` for the next (null: the last)."""
+
+    items: list[ModelOut]
+    next_cursor: str | None
+
+
+class Registered(BaseModel):
+    """The model and the version just registered."""
+
+    model: ModelOut
+    version: VersionOut
+
+
+class Moved(BaseModel):
+    """What the move did, and the model and version after it."""
+
+    message: str
+    model: ModelOut
+    version: VersionOut
+
+
+class Metrics(BaseModel):
+    """Metrics per version (oldest first), or with `metric` that metric's series across versions."""
+
+    model_config = ConfigDict(extra="allow")
+    model_id: str
+
+
+class ModelsQuery(Query):
+    project: str | None = Field(default=None, max_length=200)
+    status: str | None = Field(default=None, max_length=40)
+    cursor: str | None = None
+    limit: int | None = Field(default=None, ge=1, le=MAX_LIMIT)
+
+
+class MetricsQuery(Query):
+    metric: str | None = Field(default=None, max_length=200)
+
+
+REGISTRY = {
+    "GET": Operation("List models", {200: ModelPage}, query=ModelsQuery, tags=["models"]),
+    "POST": Operation(
+        "Register a model or a version",
+        {201: Registered, 404: "No such model (`model_id`) for this key's tenant."},
+        body=RegisterIn,
+        body_example={
+            "name": "churn",
+            "project_id": "prj-1",
+            "task": "classification",
+            "version": "1.0.0",
+            "framework": FRAMEWORKS[0],
+            "artifact_uri": "s3://models/churn/1.0.0/model.tar.gz",
+            "metrics": {"auc": 0.91},
+        },
+        tags=["models"],
+    ),
+}
+DEPLOY = {
+    "PUT": Operation(
+        "Move a version (deploy, finish, roll back, retire)",
+        {200: Moved, 409: "The move is not allowed from the version's state, or raced another."},
+        body=DeployIn,
+        body_example={"version": "1.0.0", "environment": "staging", "status": "deploying"},
+        tags=["models"],
+    )
+}
+METRICS = {"GET": Operation("A model's metrics", {200: Metrics}, query=MetricsQuery, tags=["models"])}
 
 
 def _iso(moment) -> str | None:
@@ -64,7 +202,7 @@ def _object_body(request: HttpRequest) -> dict[str, Any]:
     return body
 
 
-@api_view(["GET", "POST"])
+@api_view(REGISTRY)
 def registry(request: HttpRequest):
     """GET: the key's models (`project`, `status`, `cursor`). POST: a new model, or a version of `model_id`."""
     if request.method == "GET":
@@ -85,7 +223,7 @@ def registry(request: HttpRequest):
     return JsonResponse({"model": model_json(model), "version": version_json(version)}, status=201)
 
 
-@api_view(["PUT"])
+@api_view(DEPLOY)
 def deploy(request: HttpRequest, model_id: str):
     """Move a version: body {"version", "environment", "status"} with status deploying, deployed,
     failed, rolled_back or retired."""
@@ -107,7 +245,7 @@ def deploy(request: HttpRequest, model_id: str):
     }
 
 
-@api_view(["GET"])
+@api_view(METRICS)
 def metrics(request: HttpRequest, model_id: str):
     """Metrics per version (oldest first), or one `metric` across versions."""
     model = services.get_model(request.scope, model_id)

@@ -7,6 +7,8 @@ from dashboard.api import views
 app_name = "api"
 
 urlpatterns = [
+    path("openapi.json", views.openapi, name="openapi"),
+    path("docs", views.docs, name="docs"),
     path("me", views.me, name="me"),
     path("", include("dashboard.api.marketplace")),
     path("", include("dashboard.api.registry")),

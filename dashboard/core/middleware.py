@@ -120,7 +120,8 @@ class EdgeMiddleware:
 
 
 def _is_json(response: HttpResponse) -> bool:
-    return response.get("Content-Type", "").startswith("application/json")
+    # OTLP receivers answer a protobuf client in protobuf (google.rpc.Status), as OTLP/HTTP asks.
+    return response.get("Content-Type", "").startswith(("application/json", "application/x-protobuf"))
 
 
 class DashboardErrorMiddleware:

@@ -56,4 +56,4 @@ def test_bad_filters_and_cursors_are_clear_errors(tenant):
     tenant.post(agent, run())
     assert tenant.get(f"/api/agents/{agent}/runs", status="exploded")[0] == 422
     assert tenant.get(f"/api/agents/{agent}/runs", limit="1000")[0] == 422
-    assert tenant.get(f"/api/agents/{agent}/runs", cursor="forged")[0] == 400
+    assert tenant.get(f"/api/agents/{agent}/runs", cursor="forged")[0] == 422  # well-formed, not ours

@@ -67,7 +67,7 @@ def test_a_batch_with_one_bad_run_is_refused_whole_with_per_item_errors(tenant):
     status, body = tenant.post(agent, {"runs": runs})
     assert status == 422
     assert "2 of 4" in body["error"]["message"]
-    assert set(body["error"]["fields"]) == {"runs.1.status", "runs.3.tokens_in"}
+    assert set(body["error"]["fields"]) == {"runs[1].status", "runs[3].tokens_in"}
     assert raw_executions(tenant.tenant_id) == []
     assert stored_rollups(tenant.tenant_id) == {}
 
@@ -82,7 +82,7 @@ def test_a_batch_is_at_most_25_runs(tenant):
 def test_a_batch_cannot_hold_the_same_id_twice(tenant):
     status, body = tenant.post(slug("agent"), {"runs": [run("twin"), run("twin")]})
     assert status == 422
-    assert body["error"]["fields"] == {"runs.1.execution_id": "This execution id appears twice in the batch."}
+    assert body["error"]["fields"] == {"runs[1].execution_id": "This execution id appears twice in the batch."}
 
 
 def test_missing_and_malformed_fields_are_named(tenant):
@@ -97,7 +97,7 @@ def test_missing_and_malformed_fields_are_named(tenant):
     status, answer = tenant.post(slug("agent"), run(started_at="not a time"))
     assert status == 422 and "started_at" in answer["error"]["fields"]
     status, answer = tenant.post(slug("agent"), run(unknown_field=1))
-    assert status == 422 and "Unknown field" in answer["error"]["fields"]["body"]
+    assert status == 422 and "Unknown field" in answer["error"]["fields"]["unknown_field"]
 
 
 def test_times_must_make_sense(tenant):

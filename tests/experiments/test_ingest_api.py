@@ -105,10 +105,12 @@ def test_a_malformed_batch_is_rejected_with_line_numbered_errors_and_nothing_wri
     error = response.json()["error"]
     assert error["code"] == "invalid"
     assert "nothing was written" in error["message"]
-    assert set(error["fields"]) == {"line 2", "line 3", "line 4", "line 5"}
-    assert "severity must be one of" in error["fields"]["line 2"]
-    assert "ts must be" in error["fields"]["line 3"]
-    assert "severity" in error["fields"]["line 4"] and "message is required" in error["fields"]["line 4"]
+    # Each problem by its path in the batch (0-based, as every API error names items).
+    assert set(error["fields"]) == {
+        "lines[1].severity", "lines[2].ts", "lines[3].severity", "lines[3].message", "lines[4]"
+    }
+    assert error["fields"]["lines[1].severity"] == "This field is required."
+    assert error["fields"]["lines[4]"] == "must be an object."
     assert _stored(run) == []
     assert _counters(run) == (0, 0, 0)
 
@@ -121,7 +123,7 @@ def test_a_line_for_a_run_of_another_experiment_rejects_the_batch(
     batch = [_line(run, base_ms, "ok"), _line(stranger, base_ms, "elsewhere")]
     response = acme_api.post(f"/api/experiments/{run.experiment_id}/logs", batch)
     assert response.status_code == 422
-    assert "not a run of this experiment" in response.json()["error"]["fields"]["line 2"]
+    assert "not a run of this experiment" in response.json()["error"]["fields"]["lines[1]"]
     assert _stored(run) == [] and _stored(stranger) == []
 
 
@@ -148,7 +150,7 @@ def test_lines_older_than_the_retention_are_refused(acme_api, make_experiment, m
     old = base_ms - 31 * 24 * 3600 * 1000
     response = acme_api.post(f"/api/experiments/{run.experiment_id}/logs", [_line(run, old)])
     assert response.status_code == 422
-    assert "30-day" in response.json()["error"]["fields"]["line 1"]
+    assert "30-day" in response.json()["error"]["fields"]["lines[0]"]
 
 
 def test_it_refuses_another_tenants_experiment(globex_api, make_experiment, make_run, base_ms):

@@ -110,10 +110,10 @@ def test_the_experiment_endpoint_lists_lines_across_runs_with_a_signed_cursor(
     assert [line["message"] for line in one_run["lines"]] == [f"a{i}" for i in range(5)]
 
 
-def test_a_forged_cursor_is_a_clear_400(acme_api, make_experiment):
+def test_a_forged_cursor_is_a_clear_422(acme_api, make_experiment):
     experiment = make_experiment()
     response = acme_api.get(f"/api/experiments/{experiment.experiment_id}/logs", cursor="forged")
-    assert response.status_code == 400
+    assert response.status_code == 422 and response.json()["error"]["fields"] == {"cursor": "invalid cursor"}
 
 
 def test_a_bad_position_or_severity_is_a_clear_error(acme_api, mixed_run):

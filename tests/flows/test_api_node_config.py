@@ -97,7 +97,7 @@ def test_put_keeps_a_masked_secret(client, api_tokens):
 def test_put_needs_a_version_and_a_config_object(client, acme_flow, api_tokens):
     url, token = acme_flow.api_url("llm"), api_tokens["acme"]
     assert put(client, url, token, {"config": HTTP}).json()["error"]["fields"] == {
-        "version": "a whole number ≥ 0"
+        "version": "This field is required."
     }
     assert put(client, url, token, {"version": 0, "config": [1]}).status_code == 422
     bad_json = client.put(url, "{oops", content_type="application/json", HTTP_AUTHORIZATION=token)

@@ -1,0 +1,384 @@
+"""One description per API operation, from which both the request checks and /api/openapi.json come.
+
+An `Operation` names its query and body models (pydantic): `api_view` validates every request with
+them before the view runs, and `document()` turns the same models into OpenAPI 3.1 by walking the
+URLconf under /api/. A field the models do not know cannot drift from the document: there is no other
+description to drift from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.json_schema import models_json_schema
+
+from dashboard.core.converters import KeyConverter
+from dashboard.core.errors import ValidationFailed
+from dashboard.core.inputs import join_path
+from dashboard.core.middleware import MAX_CURSOR_BYTES, MAX_QUERY_VALUE_BYTES
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["invalid"])
+    message: str = Field(examples=["The run is invalid; nothing was recorded."])
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="Each problem by its JSON path, in one format: `runs[3].tokens_in`, "
+        "`definition.nodes[2].type`, `name`.",
+        examples=[{"runs[3].tokens_in": "must be ≥ 0"}],
+    )
+
+
+class Error(BaseModel):
+    """Every API error, whatever its status."""
+
+    error: ErrorDetail
+
+
+class Strict(BaseModel):
+    """A JSON body: types as JSON has them (no "1" for 1), other keys refused."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class Query(BaseModel):
+    """Query parameters: text on the wire, converted (`limit=20` is a number)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+@dataclass
+class Operation:
+    summary: str
+    responses: dict[int, Any]  # status → a response model, None (no body) or a description
+    description: str = ""
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    body_optional: bool = False
+    body_example: Any = None
+    tags: list[str] = field(default_factory=list)
+    # Operations that are not JSON (the OTLP receivers): their OpenAPI text, given as it is.
+    raw: dict[str, Any] | None = None
+
+
+# Statuses any authenticated JSON operation may answer, besides its own.
+COMMON = {
+    400: "A query value no endpoint accepts (control characters, too long).",
+    401: "No valid API key: send `Authorization: Bearer <key>`.",
+    404: "An id in the path, query or body is not one of this key's tenant (nor is another tenant's).",
+    405: "Another method: the `Allow` header lists the ones this path answers.",
+    429: "This key is over its rate limit: retry after `Retry-After` seconds.",
+    503: "DynamoDB is busy or unreachable; retry later.",
+}
+WITH_BODY = {
+    400: "The body is not JSON (or not UTF-8, or nests deeper than 32 levels).",
+    413: "The body is larger than the API accepts.",
+    415: "The body is not `application/json`.",
+    422: "Valid JSON that breaks a rule; `fields` names each problem by its path.",
+}
+WITH_QUERY = {422: "A query parameter is not valid (or a `cursor` is not one we signed); `fields` names it."}
+WITH_PATH = {404: "No such item for this key's tenant (another tenant's ids are not found either)."}
+
+
+# pydantic's messages in the project's words where they differ.
+_MESSAGES = {
+    "missing": "This field is required.",
+    "extra_forbidden": "Unknown field: remove it.",
+    "float_type": "must be a number.",
+    "int_type": "must be a whole number.",
+    "string_type": "must be text.",
+    "bool_type": "must be true or false.",
+    "dict_type": "must be an object.",
+    "model_type": "must be an object.",
+    "model_attributes_type": "must be an object.",
+    "list_type": "must be a list.",
+}
+
+
+def _segment(part: str | int) -> str | int | None:
+    """A location part as a path segment; None for the parts that name a shape, not a place.
+
+    Bodies that take several shapes tag them `~one` / `~batch` (no segment) or `~<name>` (the
+    segment a bare list stands for: `~lines` makes `[1].severity` read `lines[1].severity`)."""
+    if isinstance(part, str) and part.startswith("~"):
+        name = part[1:]
+        return None if name in ("one", "batch") else name
+    if part in ("function-after", "function-before", ""):
+        return None
+    return part
+
+
+def error_fields(exc: ValidationError, prefix: str = "") -> dict[str, str]:
+    """pydantic's errors keyed by the project's path format (`runs[3].tokens_in`)."""
+    fields: dict[str, str] = {}
+    for item in exc.errors(include_url=False):
+        path = prefix
+        for part in item["loc"]:
+            segment = _segment(part)
+            if segment is not None:
+                path = join_path(path, segment)
+        fields.setdefault(path or "body", _MESSAGES.get(item["type"], item["msg"]))
+    return fields
+
+
+_ITEM = re.compile(r"^(\w*)\[(\d+)\]")
+
+
+def validate(model: type[BaseModel], data: Any, what: str) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = error_fields(exc)
+        path, problem = next(iter(fields.items()))
+        items = {match.group(2) for match in map(_ITEM.match, fields) if match}
+        batch = next((value for key, value in _batch_of(data) if key == path.split("[")[0]), None)
+        if items and batch is not None:
+            message = f"{len(items)} of {len(batch)} items are invalid; nothing was written. First: {path}: {problem}"
+        else:
+            message = f"The {what} is not valid; nothing was written. {path}: {problem}"
+        raise ValidationFailed(message, fields) from None
+
+
+def _batch_of(data: Any) -> list[tuple[str, list]]:
+    if isinstance(data, list):
+        return [("lines", data), ("", data)]
+    if isinstance(data, dict):
+        return [(key, value) for key, value in data.items() if isinstance(value, list)]
+    return []
+
+
+def query_values(request) -> dict[str, str]:
+    return {name: request.GET.get(name) for name in request.GET}
+
+
+# ---------------------------------------------------------------------------------------------------
+# The document
+
+RATE_HEADERS = {
+    "X-RateLimit-Limit": {
+        "description": "Requests this key may send per minute.",
+        "schema": {"type": "integer"},
+    },
+    "X-RateLimit-Remaining": {
+        "description": "Requests left in the current window.",
+        "schema": {"type": "integer"},
+    },
+    "X-RateLimit-Reset": {
+        "description": "Seconds until the allowance is full again.",
+        "schema": {"type": "integer"},
+    },
+}
+RETRY_AFTER = {
+    "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}
+}
+ALLOW = {"Allow": {"description": "The methods this path answers.", "schema": {"type": "string"}}}
+_NO_CONTROL_CHARACTERS = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]*$"
+_CONVERTER = re.compile(r"<(?:(?P<kind>[a-z]+):)?(?P<name>\w+)>")
+_PATTERNS = {"key": "^" + KeyConverter.regex + "$", "str": "^[^/]+$"}
+
+
+def _routes(patterns, prefix: str = ""):
+    from django.urls import URLPattern, URLResolver
+
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from _routes(entry.url_patterns, route)
+        elif isinstance(entry, URLPattern):
+            yield route, entry.callback
+
+
+def api_routes() -> list[tuple[str, Any]]:
+    """(route under /api/, view) for every URL pattern of the API, documented or not."""
+    from dashboard.api import urls
+
+    return list(_routes(urls.urlpatterns))
+
+
+def _path_of(route: str) -> tuple[str, list[dict[str, Any]]]:
+    parameters = []
+    for match in _CONVERTER.finditer(route):
+        parameters.append(
+            {
+                "name": match["name"],
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "pattern": _PATTERNS.get(match["kind"] or "str", "^[^/]+$")},
+            }
+        )
+    return "/api/" + _CONVERTER.sub(lambda m: "{" + m["name"] + "}", route), parameters
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema()
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, prop in schema["properties"].items():
+        prop = dict(prop)
+        description = prop.pop("description", "")
+        prop.pop("title", None)
+        if "anyOf" in prop:  # `x | None = None`: absent is the None; the value itself has the other type
+            kinds = [item for item in prop.pop("anyOf") if item.get("type") != "null"]
+            prop = {**kinds[0], **{k: v for k, v in prop.items() if k != "default"}}
+        prop.pop("default", None)
+        if prop.get("type") == "string" and "pattern" not in prop and "enum" not in prop:
+            # What the edge refuses in any query value (dashboard.core.middleware.query_problem), said here.
+            prop["pattern"] = _NO_CONTROL_CHARACTERS
+            most = MAX_CURSOR_BYTES if name.endswith("cursor") else MAX_QUERY_VALUE_BYTES
+            prop["maxLength"] = min(prop.get("maxLength", most), most // 4)  # ≤ 4 bytes a character
+        parameters.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "description": description,
+                "schema": prop,
+            }
+        )
+    return parameters
+
+
+def _response(status: int, spec: Any, refs: dict, headers: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(spec, type) and issubclass(spec, BaseModel):
+        body = {"description": spec.__doc__.strip() if spec.__doc__ else str(status)}
+        body["content"] = {"application/json": {"schema": refs[(spec, "serialization")]}}
+    elif spec is None:
+        body = {"description": "No content."}
+    else:
+        body = {"description": spec}
+        if status >= 400:
+            body["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    if headers:
+        body["headers"] = headers
+    return body
+
+
+def _operation_document(method: str, op: Operation, path_parameters, refs, view_name: str) -> dict[str, Any]:
+    if op.raw is not None:
+        return op.raw
+    statuses: dict[int, Any] = {**COMMON}
+    if path_parameters:
+        statuses.update(WITH_PATH)
+    if op.query is not None:
+        statuses.update(WITH_QUERY)
+    if op.body is not None:
+        statuses.update(WITH_BODY)
+    statuses.update(op.responses)
+    responses = {}
+    for status, spec in sorted(statuses.items()):
+        headers = dict(RATE_HEADERS) if status != 401 else {}
+        if status == 429:
+            headers.update(RETRY_AFTER)
+        if status == 405:
+            headers.update(ALLOW)
+        responses[str(status)] = _response(status, spec, refs, headers)
+    document: dict[str, Any] = {
+        "operationId": f"{view_name}_{method.lower()}",
+        "summary": op.summary,
+        "tags": op.tags,
+        "security": [{"bearer": []}],
+        "responses": responses,
+    }
+    if op.description:
+        document["description"] = op.description
+    parameters = list(path_parameters)
+    if op.query is not None:
+        parameters += _query_parameters(op.query)
+    if parameters:
+        document["parameters"] = parameters
+    if op.body is not None:
+        media: dict[str, Any] = {"schema": refs[(op.body, "validation")]}
+        if op.body_example is not None:
+            media["example"] = op.body_example
+        document["requestBody"] = {"required": not op.body_optional, "content": {"application/json": media}}
+    return document
+
+
+def _extra_schemas() -> dict[str, Any]:
+    from dashboard.api.otel import OTLP_SCHEMAS  # the receivers' bodies are protobuf messages, not models
+
+    return OTLP_SCHEMAS
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every operation under /api/."""
+    operations = []
+    for route, view in api_routes():
+        for method, op in getattr(view, "operations", {}).items():
+            operations.append((route, view, method, op))
+    models: list[tuple[type[BaseModel], str]] = [(Error, "serialization")]
+    for _, _, _, op in operations:
+        if op.body is not None:
+            models.append((op.body, "validation"))
+        for spec in op.responses.values():
+            if isinstance(spec, type) and issubclass(spec, BaseModel):
+                models.append((spec, "serialization"))
+    models = list(dict.fromkeys(models))
+    refs, definitions = models_json_schema(models, ref_template="#/components/schemas/{model}")
+    paths: dict[str, dict[str, Any]] = {}
+    for route, view, method, op in operations:
+        path, path_parameters = _path_of(route)
+        name = getattr(view, "__name__", "operation")
+        paths.setdefault(path, {})[method.lower()] = _operation_document(
+            method, op, path_parameters, refs, name
+        )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Diatonic AI Lab dashboard API",
+            "version": "1",
+            "description": (
+                "Agents and training jobs report here with the tenant's API key. Every error is "
+                '`{"error": {"code", "message", "fields"}}`. Lists are paged: pass the `next_cursor` '
+                "of one page as `cursor` to get the next (null on the last page). Every authenticated "
+                "answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The tenant's API key (`dtk.…`), from the API keys page.",
+                }
+            },
+            "schemas": {**definitions.get("$defs", {}), **_extra_schemas()},
+        },
+    }
+
+
+def body_summary(operation: dict[str, Any], document: dict[str, Any]) -> dict[str, Any] | None:
+    """The request body of an operation as the docs page shows it: media types, fields, an example."""
+    import json
+
+    body = operation.get("requestBody")
+    if not body:
+        return None
+    media_types = list(body["content"])
+    first = body["content"][media_types[0]]
+    schema = first.get("schema", {})
+    ref = schema.get("$ref", "")
+    name = ref.rsplit("/", 1)[-1] if ref else ""
+    resolved = document["components"]["schemas"].get(name, schema)
+    fields = [
+        {
+            "name": key,
+            "required": key in resolved.get("required", []),
+            "description": value.get("description", ""),
+        }
+        for key, value in resolved.get("properties", {}).items()
+    ]
+    example = first.get("example")
+    return {
+        "media_types": media_types,
+        "schema": name,
+        "description": resolved.get("description", body.get("description", "")),
+        "fields": fields,
+        "example": json.dumps(example, indent=2, ensure_ascii=False) if example is not None else "",
+    }
