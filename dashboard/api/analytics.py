@@ -8,7 +8,7 @@ GET  /api/analytics/execution      the overview's figures: period=7|30|90 or sta
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 from dashboard.alerts.evaluation import check_after_ingest as check_alerts
 from dashboard.analytics import history, overview, services
 from dashboard.analytics.forms import ExecutionFilterForm, period_from
-from dashboard.analytics.models import EXECUTION_STATUSES, Execution
 from dashboard.api.auth import api_view, read_json
 from dashboard.api.spec import Operation, Query, Strict
 
@@ -25,6 +24,9 @@ MAX_LIMIT = 100
 Id = Annotated[str, Field(pattern=services.ID_PATTERN)]
 Moment = Annotated[str, Field(min_length=10, max_length=40, examples=["2026-11-30T12:00:00Z"])]
 Count = Annotated[int, Field(ge=0, le=100_000_000)]
+
+if TYPE_CHECKING:
+    from dashboard.analytics.models import Execution
 
 
 class RunIn(Strict):
@@ -36,7 +38,7 @@ class RunIn(Strict):
     )
     user_id: Id
     model: Id
-    status: Literal[EXECUTION_STATUSES]  # type: ignore[valid-type]
+    status: Literal[services.EXECUTION_STATUSES]  # type: ignore[valid-type]
     started_at: Moment
     finished_at: Moment | None = None
     duration_ms: int = Field(default=0, ge=0, le=86_400_000)
@@ -104,7 +106,7 @@ class RunsPage(BaseModel):
 
 
 class RunsQuery(Query):
-    status: Literal[EXECUTION_STATUSES] | None = None  # type: ignore[valid-type]
+    status: Literal[services.EXECUTION_STATUSES] | None = None  # type: ignore[valid-type]
     user: str | None = Field(default=None, max_length=128)
     model: str | None = Field(default=None, max_length=128)
     start: str | None = Field(default=None, description="A date, YYYY-MM-DD.", pattern=r"^\d{4}-\d{2}-\d{2}$")

@@ -21,10 +21,9 @@ from dashboard.api.auth import api_view, read_json
 from dashboard.api.spec import Operation, Query, Strict
 from dashboard.experiments import inputs, lines, queries, services
 from dashboard.experiments.inputs import LogFilters
-from dashboard.experiments.models import SEVERITIES
 
 EXPERIMENTS_PAGE_MAX = 50  # each experiment brings a query for its recent runs
-Severity = Literal[SEVERITIES]  # type: ignore[valid-type]
+Severity = Literal[lines.SEVERITIES]  # type: ignore[valid-type]
 ClientId = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[^#\x00-\x1f]+$")]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
@@ -16,9 +16,11 @@ from dashboard.core.http import limit_param
 from dashboard.registry import services
 from dashboard.registry.inputs import FRAMEWORKS, TASKS
 from dashboard.registry.lifecycle import ENVIRONMENTS, STATUSES
-from dashboard.registry.models import MlModel, RegistryVersion
 
 MAX_LIMIT = 100
+
+if TYPE_CHECKING:
+    from dashboard.registry.models import MlModel, RegistryVersion
 
 
 class VersionIn(Strict):

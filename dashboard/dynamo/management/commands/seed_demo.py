@@ -12,7 +12,7 @@ from dashboard.dynamo.tables import ensure_tables
 
 # Each area's demo.py (seed.py until it is renamed) fills its own tables; later areas use what earlier
 # ones made.
-AREAS = ["accounts", "flows", "registry", "marketplace", "analytics", "experiments"]
+AREAS = ["accounts", "flows", "registry", "marketplace", "analytics", "experiments", "alerts"]
 
 
 def _demo_module(area: str):

@@ -1,0 +1,24 @@
+"""Demo alert rules: each demo tenant watches its monthly budget (50/80/100 %) and mails its admin."""
+
+from __future__ import annotations
+
+from dashboard.accounts.scope import STAFF, AccessScope
+from dashboard.alerts import services
+from dashboard.alerts.inputs import DEFAULT_THRESHOLDS, RuleInput
+from dashboard.core.seeding import SeedContext
+
+
+def seed(ctx: SeedContext) -> None:
+    if not ctx.staff:
+        return
+    staff = ctx.staff[0]
+    for tenant in ctx.tenants:
+        scope = AccessScope(STAFF, staff.user_id, staff.email, tenant.tenant_id)
+        services.create_rule(
+            scope,
+            tenant.tenant_id,
+            RuleInput(name="Monthly budget", kind="budget", thresholds=DEFAULT_THRESHOLDS),
+        )
+        admins = ctx.admins.get(tenant.tenant_id, [])
+        if admins:
+            services.save_channel(scope, tenant.tenant_id, "", admins[0].email, None)
