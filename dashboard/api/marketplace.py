@@ -17,6 +17,8 @@ from dashboard.marketplace import queries, services
 from dashboard.marketplace.forms import as_version
 from dashboard.marketplace.inputs import (
     CATEGORIES,
+    MAX_DESCRIPTION,
+    MAX_NAME,
     MAX_PAGE_SIZE,
     PAGE_SIZE,
     SORTS,
@@ -31,8 +33,8 @@ class TemplateIn(Strict):
     """A template: its flow `definition` ({"nodes": [...], "edges": [...]}) and how it is listed."""
 
     model_config = ConfigDict(strict=True, extra="allow")
-    name: str = Field(min_length=1, max_length=services.MAX_NAME)
-    description: str = Field(default="", max_length=services.MAX_DESCRIPTION)
+    name: str = Field(min_length=1, max_length=MAX_NAME)
+    description: str = Field(default="", max_length=MAX_DESCRIPTION)
     category: Category
     visibility: Literal["private", "public"] = "private"
     tags: list[str] = Field(
