@@ -94,9 +94,13 @@ PAGES = [
 # Bodies are valid, so tenancy is the only reason left to refuse.
 API = [
     ("get", "/api/templates/{template}", None),
-    ("put", "/api/templates/{template}", {"name": "Mine now"}),
+    (
+        "put",
+        "/api/templates/{template}",
+        {"name": "Mine now", "category": "customer-support", "definition": {"nodes": [], "edges": []}},
+    ),
     ("delete", "/api/templates/{template}", None),
-    ("post", "/api/templates/{template}/use", {}),
+    ("post", "/api/templates/{template}/use", {"project_id": "prj_mine", "name": "Mine"}),
     ("get", "/api/models/{model}/metrics", None),
     (
         "put",

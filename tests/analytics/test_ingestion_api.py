@@ -82,7 +82,9 @@ def test_a_batch_is_at_most_25_runs(tenant):
 def test_a_batch_cannot_hold_the_same_id_twice(tenant):
     status, body = tenant.post(slug("agent"), {"runs": [run("twin"), run("twin")]})
     assert status == 422
-    assert body["error"]["fields"] == {"runs[1].execution_id": "This execution id appears twice in the batch."}
+    assert body["error"]["fields"] == {
+        "runs[1].execution_id": "This execution id appears twice in the batch."
+    }
 
 
 def test_missing_and_malformed_fields_are_named(tenant):

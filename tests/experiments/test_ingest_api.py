@@ -107,7 +107,11 @@ def test_a_malformed_batch_is_rejected_with_line_numbered_errors_and_nothing_wri
     assert "nothing was written" in error["message"]
     # Each problem by its path in the batch (0-based, as every API error names items).
     assert set(error["fields"]) == {
-        "lines[1].severity", "lines[2].ts", "lines[3].severity", "lines[3].message", "lines[4]"
+        "lines[1].severity",
+        "lines[2].ts",
+        "lines[3].severity",
+        "lines[3].message",
+        "lines[4]",
     }
     assert error["fields"]["lines[1].severity"] == "This field is required."
     assert error["fields"]["lines[4]"] == "must be an object."
