@@ -92,12 +92,19 @@ PAGES = [
 ]
 
 # Bodies are valid, so tenancy is the only reason left to refuse.
+TEMPLATE_DEFINITION = {
+    "nodes": [
+        {"id": "in", "type": "input", "label": "Question"},
+        {"id": "out", "type": "output", "label": "Answer"},
+    ],
+    "edges": [{"source": "in", "target": "out"}],
+}
 API = [
     ("get", "/api/templates/{template}", None),
     (
         "put",
         "/api/templates/{template}",
-        {"name": "Mine now", "category": "customer-support", "definition": {"nodes": [], "edges": []}},
+        {"name": "Mine now", "category": "customer-support", "definition": TEMPLATE_DEFINITION},
     ),
     ("delete", "/api/templates/{template}", None),
     ("post", "/api/templates/{template}/use", {"project_id": "prj_mine", "name": "Mine"}),

@@ -134,7 +134,9 @@ def _seconds(micros: int) -> int:
 
 def take(key_id: str) -> Decision:
     """Take one token from the key's bucket: whether this request may go ahead, and the figures
-    for the X-RateLimit-* and Retry-After headers."""
+    for the X-RateLimit-* and Retry-After headers. `API_RATE_LIMIT_PER_MINUTE=0` turns limits off."""
+    if settings.API_RATE_LIMIT_PER_MINUTE <= 0:
+        return Decision(allowed=True, limit=0, remaining=0, reset_seconds=0, retry_after=0)
     bucket = _bucket()
     now = int(clock.now().timestamp() * MICROS)
     item = RateLimitCounter(f"api:{key_id}")

@@ -13,7 +13,8 @@ from tests.analytics.conftest import make_tenant
 
 
 @pytest.fixture
-def token(people) -> str:
+def token(people, settings) -> str:
+    settings.API_RATE_LIMIT_PER_MINUTE = 600
     return make_tenant(people, "Limited tenant").token
 
 
