@@ -22,6 +22,7 @@ from dashboard.flows.models import Flow, FlowNode
 from dashboard.marketplace.models import AgentTemplate
 from dashboard.registry.models import RegistryVersion
 from tests.conftest import client_for
+from tests.marketplace.conftest import DEFINITION
 
 
 @pytest.fixture(scope="module")
@@ -92,19 +93,12 @@ PAGES = [
 ]
 
 # Bodies are valid, so tenancy is the only reason left to refuse.
-TEMPLATE_DEFINITION = {
-    "nodes": [
-        {"id": "in", "type": "input", "label": "Question"},
-        {"id": "out", "type": "output", "label": "Answer"},
-    ],
-    "edges": [{"source": "in", "target": "out"}],
-}
 API = [
     ("get", "/api/templates/{template}", None),
     (
         "put",
         "/api/templates/{template}",
-        {"name": "Mine now", "category": "customer-support", "definition": TEMPLATE_DEFINITION},
+        {"name": "Mine now", "category": "customer-support", "definition": DEFINITION},
     ),
     ("delete", "/api/templates/{template}", None),
     ("post", "/api/templates/{template}/use", {"project_id": "prj_mine", "name": "Mine"}),
