@@ -98,7 +98,7 @@ API = [
     (
         "put",
         "/api/templates/{template}",
-        {"name": "Mine now", "category": "customer-support", "definition": DEFINITION},
+        {"name": "Mine now", "category": "customer-support", "definition": DEFINITION, "version": 1},
     ),
     ("delete", "/api/templates/{template}", None),
     ("post", "/api/templates/{template}/use", {"project_id": "prj_mine", "name": "Mine"}),
