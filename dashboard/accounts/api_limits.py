@@ -136,6 +136,8 @@ def take(key_id: str) -> Decision:
     """Take one token from the key's bucket: whether this request may go ahead, and the figures
     for the X-RateLimit-* and Retry-After headers. `API_RATE_LIMIT_PER_MINUTE=0` turns limits off."""
     if settings.API_RATE_LIMIT_PER_MINUTE <= 0:
+        # Limits off still counts the request: the keys page's usage figures must not go blank.
+        record_use(key_id, limited=False)
         return Decision(allowed=True, limit=0, remaining=0, reset_seconds=0, retry_after=0)
     bucket = _bucket()
     now = int(clock.now().timestamp() * MICROS)
