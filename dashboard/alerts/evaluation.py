@@ -104,10 +104,10 @@ def crossings(tenant_id: str, rules: list[AlertRule], now: datetime) -> list[Cro
         if window not in spend:
             start = today if rule.window == "day" else today.replace(day=1)
             if rule.subject:  # one agent or user: its exact figure
-                found = analytics.figures(tenant_id, dimension, start, today, [rule.subject])
+                totals_by = analytics.figures(tenant_id, dimension, start, today, [rule.subject])
             else:  # each one: the costliest first (a ranked index read); any over the limit is among them
-                found = dict(analytics.top(tenant_id, dimension, start, today, EACH_SUBJECT_TOP))
-            spend[window] = {value: int(totals.cost_micro_usd) for value, totals in found.items()}
+                totals_by = dict(analytics.top(tenant_id, dimension, start, today, EACH_SUBJECT_TOP))
+            spend[window] = {value: int(totals.cost_micro_usd) for value, totals in totals_by.items()}
         period = today.isoformat() if rule.window == "day" else month
         what = "agent" if dimension == "agent" else "user"
         for subject, cost in spend[window].items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -120,11 +120,6 @@ def test_a_failed_webhook_is_retried_with_backoff_and_its_log_shows_each_attempt
     assert "webhook: delivered — HTTP 204 (attempt 2)" in page
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: the 'each agent' day window reads the ranked rollups, which do not yet show the "
-    "batch's cost at evaluation time (open on issue 18)",
-)
 def test_a_spend_rule_fires_for_the_agent_over_its_daily_limit(tenant, receiver):
     cost = cost_of_one_run(tenant)
     services.create_rule(
@@ -195,3 +190,35 @@ def test_a_webhook_to_the_platforms_own_network_is_refused(settings):
             clean_webhook_url(url)
         assert "webhook_url" in refused.value.fields
     assert clean_webhook_url("https://93.184.216.34/hook") == "https://93.184.216.34/hook"
+
+
+def test_a_forecast_rule_fires_once_when_the_run_rate_would_overspend_the_month(tenant, receiver, monkeypatch):
+    # Mid-month, so that the rest of the month is long enough for the run rate to matter.
+    mid_month = datetime(2026, 11, 15, 12, tzinfo=UTC)
+    monkeypatch.setattr(clock, "now", lambda: mid_month)
+    cost = cost_of_one_run(tenant)  # today: month to date only
+    status, _ = tenant.post("busy", {"runs": [run(ago=timedelta(days=3)) for _ in range(4)]})
+    assert status == 201
+    budgets.set_budget(STAFF_SCOPE, tenant.tenant_id, cost * 8, None)  # 5 runs spent: under budget
+    services.create_rule(tenant.scope, None, RuleInput(name="Heading over", kind="forecast"))
+    services.save_channel(tenant.scope, None, receiver.url, "", None)
+    status_now = budgets.budget_status(tenant.tenant_id, cost * 8, mid_month)
+    assert status_now.month_to_date_micro_usd < cost * 8 < status_now.forecast_micro_usd
+
+    assert [firing.threshold for firing in evaluate_tenant(tenant.tenant_id)] == ["forecast"]
+    assert evaluate_tenant(tenant.tenant_id) == []  # once per month, however often it is checked
+    bodies = receiver.bodies()
+    assert [(body["threshold"], body["period"]) for body in bodies] == [("forecast", "2026-11")]
+    assert "above the budget of" in queries.notifications(tenant.tenant_id).items[0].message
+
+
+def test_a_forecast_under_budget_fires_nothing(tenant, receiver, monkeypatch):
+    mid_month = datetime(2026, 11, 15, 12, tzinfo=UTC)
+    monkeypatch.setattr(clock, "now", lambda: mid_month)
+    cost = cost_of_one_run(tenant)
+    tenant.post("busy", {"runs": [run(ago=timedelta(days=3)) for _ in range(4)]})
+    budgets.set_budget(STAFF_SCOPE, tenant.tenant_id, cost * 100, None)
+    services.create_rule(tenant.scope, None, RuleInput(name="Heading over", kind="forecast"))
+    services.save_channel(tenant.scope, None, receiver.url, "", None)
+    assert evaluate_tenant(tenant.tenant_id) == []
+    assert receiver.bodies() == []
