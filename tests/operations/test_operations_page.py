@@ -117,3 +117,27 @@ def test_reads_on_an_index_are_counted_on_that_index(staff, metering):
         assert len(list(AlertFiring.by_time.query(tenant_id))) == 1  # DynamoDB charges 0.5 unit each
     flush_usage()
     assert index_reads(staff, "tenant_id-fired_at-index") - before == 1.5
+
+
+def test_the_success_metrics_show_a_tenants_adoption_success_rate_and_errors(staff, people):
+    from dashboard.accounts import audit
+    from tests.analytics.conftest import make_tenant, run
+
+    tenant = make_tenant(people, "Measured tenant")
+    for status, error in [
+        ("succeeded", None),
+        ("succeeded", None),
+        ("succeeded", None),
+        ("failed", "Upstream 529: overloaded"),
+    ]:
+        fields = {"status": status, "error": error} if error else {"status": status}
+        assert tenant.post("agent", run(**fields))[0] == 201
+    audit.record(tenant.scope, "template.use", "template", "tpl_measured")  # what using a template records
+
+    page = staff.get("/account/operations/").content.decode()
+    row = re.search(rf'<tr data-tenant="{tenant.tenant_id}">(.*?)</tr>', page, re.S).group(1)
+    cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    # users, adopters, adoption (its one user used a template: the 50 % target is met), executions, success
+    assert cells[0] == "1" and cells[1] == "1" and cells[2].startswith("100") and "met" in cells[2]
+    assert cells[3] == "4" and cells[4].startswith("75")
+    assert "Upstream 529: overloaded" in page
