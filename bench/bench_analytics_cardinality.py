@@ -35,7 +35,7 @@ from django.test import Client
 from dashboard.accounts import services as accounts
 from dashboard.accounts.api_keys import create_key
 from dashboard.accounts.scope import STAFF, TENANT_ADMIN, AccessScope
-from dashboard.analytics import generator, overview, queries, services
+from dashboard.analytics import demo, overview, queries, services
 from dashboard.analytics.periods import Period
 from dashboard.core import clock
 from dashboard.core.clock import iso_ms
@@ -44,10 +44,10 @@ from dashboard.dynamo import metrics
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def _agents(count: int) -> list[generator.AgentProfile]:
-    shapes = generator.AGENT_SHAPES
+def _agents(count: int) -> list[demo.AgentProfile]:
+    shapes = demo.AGENT_SHAPES
     return [
-        generator.AgentProfile(f"agent-{n:03d}-{shapes[n % len(shapes)][0]}", *shapes[n % len(shapes)][1:])
+        demo.AgentProfile(f"agent-{n:03d}-{shapes[n % len(shapes)][0]}", *shapes[n % len(shapes)][1:])
         for n in range(count)
     ]
 
@@ -57,7 +57,7 @@ def _write_file(path: Path, tenant_id: str, total: int, agents: int, users: int)
     user_ids = [f"end-user-{n:05d}" for n in range(users)]
     rng = random.Random(19)
     with path.open("w") as out:
-        for execution in generator.generate(
+        for execution in demo.generate(
             rng,
             tenant_id,
             user_ids,

@@ -5,7 +5,7 @@ import json
 import random
 
 from dashboard.accounts import api_keys
-from dashboard.accounts import seed as account_seed
+from dashboard.accounts import demo as account_seed
 from dashboard.accounts.access import scope_for_user
 from dashboard.core import clock
 from dashboard.core.seeding import SeedContext

@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 
-from dashboard.accounts import seed as account_seed
+from dashboard.accounts import demo as account_seed
 from dashboard.core import clock
 from dashboard.core.seeding import SeedContext
 from dashboard.marketplace import demo as marketplace_seed

@@ -9,14 +9,14 @@ from datetime import timedelta
 from itertools import count
 
 from dashboard.accounts import api_keys
-from dashboard.accounts import seed as account_seed
+from dashboard.accounts import demo as account_seed
 from dashboard.accounts.access import scope_for_user
 from dashboard.core import clock
 from dashboard.core.seeding import SeedContext
 from dashboard.flows import demo as flow_seed
 from dashboard.registry import services
+from dashboard.registry.demo import MODEL_NAMES, People, simulate_model
 from dashboard.registry.models import MlModel, RegistryVersion
-from dashboard.registry.seed import MODEL_NAMES, People, simulate_model
 
 MODELS = 2_000
 VERSIONS = 20

@@ -21,7 +21,7 @@ from dashboard.analytics.tenancy import resolve_tenant
 from dashboard.core import clock
 from dashboard.core.clock import day_end, day_start
 from dashboard.core.errors import NotFound
-from dashboard.dynamo.paging import Page, decode_cursor, encode_cursor
+from dashboard.dynamo.paging import Page, bounded_page
 
 PAGE_SIZE = 25
 MAX_CALLS = 4
@@ -93,28 +93,6 @@ def _query(tenant_id: str, filters: ExecutionFilters):
     return partial(key, scan_index_forward=False, filter_condition=condition), selective
 
 
-def bounded_page(query, *, purpose: str, limit: int, cursor: str | None, page_size: int) -> Page[Execution]:
-    """Up to `limit` items in at most MAX_CALLS DynamoDB calls, resuming exactly after the last one shown."""
-    key = decode_cursor(cursor, purpose)
-    items: list[Execution] = []
-    for _ in range(MAX_CALLS):
-        results = query(page_size=page_size, last_evaluated_key=key)
-        page = next(results.page_iter)
-        raw_items = page.get("Items", [])
-        key = page.get("LastEvaluatedKey")
-        for position, raw in enumerate(raw_items):
-            items.append(Execution.from_raw_data(raw))
-            if len(items) == limit:
-                if position < len(raw_items) - 1 or key:
-                    key = {name: raw[name] for name in results.page_iter.key_names}
-                else:
-                    key = None
-                return Page(items=items, next_cursor=encode_cursor(key, purpose))
-        if not key:
-            break
-    return Page(items=items, next_cursor=encode_cursor(key, purpose))
-
-
 def list_executions(
     scope: AccessScope,
     filters: ExecutionFilters,
@@ -131,6 +109,8 @@ def list_executions(
     query, selective = _query(tenant_id, filters)
     return bounded_page(
         query,
+        Execution,
+        max_calls=MAX_CALLS,
         purpose=f"executions:{tenant_id}:{filters.fingerprint()}",
         limit=limit,
         cursor=cursor,

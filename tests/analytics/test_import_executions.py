@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import CommandError, call_command
 
-from dashboard.analytics import generator, services
+from dashboard.analytics import demo, services
 from dashboard.analytics.models import Execution
 from dashboard.core import clock
 from tests.analytics.conftest import raw_executions, recomputed_rollups, stored_rollups
@@ -19,7 +19,7 @@ CHUNK = 400  # small chunks: several per file, quickly
 
 
 def _lines(tenant_id, count, prefix="imp"):
-    executions = generator.generate(
+    executions = demo.generate(
         random.Random(3), tenant_id, ["ann", "bob"], count, clock.now(), days=30, id_prefix=prefix
     )
     return [json.dumps({"agent_id": e.agent_id, **_body(e)}) for e in executions]

@@ -6,7 +6,7 @@ import random
 import threading
 from datetime import timedelta
 
-from dashboard.analytics import generator, services
+from dashboard.analytics import demo, services
 from dashboard.core import clock
 from dashboard.core.clock import iso_ms, parse_iso
 from tests.analytics.conftest import raw_executions, recomputed_rollups, stored_rollups
@@ -14,7 +14,7 @@ from tests.analytics.conftest import raw_executions, recomputed_rollups, stored_
 
 def test_rollups_equal_the_history_after_a_mixed_concurrent_load_with_duplicates(tenant):
     executions = list(
-        generator.generate(
+        demo.generate(
             random.Random(5),
             tenant.tenant_id,
             ["ann", "bob", "cy"],
@@ -91,7 +91,7 @@ def test_top_lists_and_previous_figures_equal_a_recomputation_under_late_duplica
     rng = random.Random(11)
     users = [f"u{n:03d}" for n in range(60)]  # more users than a top list shows
     executions = list(
-        generator.generate(rng, tenant.tenant_id, users, 420, clock.now(), days=75, id_prefix="late")
+        demo.generate(rng, tenant.tenant_id, users, 420, clock.now(), days=75, id_prefix="late")
     )
     rng.shuffle(executions)  # old days arrive after recent ones
     by_agent: dict[str, list] = {}

@@ -3,25 +3,23 @@ from importlib import import_module
 
 from django.core.management.base import BaseCommand
 
+from dashboard.accounts.demo import demo_logins
 from dashboard.accounts.models import Tenant
-from dashboard.accounts.seed import demo_logins
 from dashboard.core import clock
 from dashboard.core.seeding import DEMO_PASSWORD, SeedContext
 from dashboard.dynamo.commands import database_errors_as_sentences
 from dashboard.dynamo.tables import ensure_tables
 
-# Each area's demo.py (seed.py until it is renamed) fills its own tables; later areas use what earlier
-# ones made.
+# Each area's demo.py fills its own tables; later areas use what earlier ones made.
 AREAS = ["accounts", "flows", "registry", "marketplace", "analytics", "experiments", "alerts"]
 
 
 def _demo_module(area: str):
-    for name in ("demo", "seed"):
-        try:
-            return import_module(f"dashboard.{area}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name not in (f"dashboard.{area}", f"dashboard.{area}.{name}"):
-                raise  # the module exists but something it imports does not
+    try:
+        return import_module(f"dashboard.{area}.demo")
+    except ModuleNotFoundError as exc:
+        if exc.name not in (f"dashboard.{area}", f"dashboard.{area}.demo"):
+            raise  # the module exists but something it imports does not
     return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from dashboard.accounts.models import Tenant
-from dashboard.analytics import budgets, seed, services
+from dashboard.analytics import budgets, demo, services
 from dashboard.analytics.models import ExecutionRollup
 from dashboard.core import clock
 from dashboard.core.seeding import SeedContext
@@ -19,7 +19,7 @@ def test_seeded_rollups_equal_the_seeded_history_and_budgets_show_each_state(peo
     ctx.admins = {kit.tenant_id: [kit.admin] for kit in kits}
     ctx.staff = [people["staff"]]
 
-    seed.seed(ctx)
+    demo.seed(ctx)
 
     counts = [len(raw_executions(kit.tenant_id)) for kit in kits]
     # 600 generated executions plus the demo's three traced runs per tenant (sent as OpenTelemetry).
@@ -42,7 +42,7 @@ def test_a_resent_seeded_execution_is_already_recorded(people, tenant):
     ctx = SeedContext(rng=random.Random(4), now=clock.now(), options={"executions": 30}, quiet=True)
     ctx.tenants = [Tenant.get(tenant.tenant_id)]
     ctx.admins = {tenant.tenant_id: [tenant.admin]}
-    seed.seed(ctx)
+    demo.seed(ctx)
     execution = raw_executions(tenant.tenant_id)[0]
     outcome = services.write_execution(execution)
     assert outcome.recorded is False
