@@ -1,6 +1,5 @@
 from io import StringIO
 
-import pytest
 from django.conf import settings
 from django.core.management import call_command
 
@@ -81,16 +80,6 @@ def test_staff_see_the_same_on_the_tables_page(staff):
     html = staff.get("/account/tables/").content.decode()
     assert f"{settings.DYNAMODB_TABLE_PREFIX}-lab-model-registry" in html
     assert "environment-deployed_at-index" in html
-
-
-@pytest.mark.browser
-def test_in_the_browser_staff_open_the_tables_page_from_the_sidebar(page_as, people):
-    page = page_as(people["staff"])
-    page.goto("/")
-    page.click("nav >> text=Tables")
-    page.wait_for_url("**/account/tables/")
-    assert page.locator("tbody tr").count() >= 20
-    assert "agent-execution-history" in page.locator("table").inner_text()
 
 
 def test_an_index_added_to_a_model_later_is_created_on_the_existing_table(dynamodb_local):

@@ -4,7 +4,6 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.test import Client
-from playwright.sync_api import expect
 
 from dashboard.core import clock
 from dashboard.dynamo import base, local
@@ -69,16 +68,6 @@ def test_an_unreachable_database_gives_the_api_a_json_503(dynamodb_down):
     response = Client().get("/api/me", HTTP_AUTHORIZATION="Bearer dtk.key_x.secret")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "unavailable"
-
-
-@pytest.mark.browser
-def test_in_the_browser_staff_switch_tenant_from_the_top_bar(page_as, people):
-    page = page_as(people["staff"])
-    page.goto("/")
-    assert "every tenant" in page.locator(".lead").inner_text()
-    page.select_option("#tenant-switch", "acme")
-    expect(page.locator(".lead")).to_contain_text("acme")
-    assert page.locator("text=Recent projects").count() == 1
 
 
 def test_the_home_page_shows_the_tenants_last_seven_days_of_cost(people):
