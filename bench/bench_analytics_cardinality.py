@@ -36,7 +36,7 @@ from dashboard.accounts import services as accounts
 from dashboard.accounts.api_keys import create_key
 from dashboard.accounts.scope import STAFF, TENANT_ADMIN, AccessScope
 from dashboard.analytics import demo, overview, queries, services
-from dashboard.analytics.periods import Period
+from dashboard.analytics.inputs import Period
 from dashboard.core import clock
 from dashboard.core.clock import iso_ms
 from dashboard.dynamo import metrics
@@ -111,7 +111,9 @@ def _duckdb(path: Path, period: Period) -> tuple[dict, float]:
     import duckdb
 
     db = duckdb.connect()
-    db.execute(f"CREATE TABLE e AS SELECT * FROM read_json('{path}', format='newline_delimited', columns={{'agent_id': 'VARCHAR', 'execution_id': 'VARCHAR', 'user_id': 'VARCHAR', 'model': 'VARCHAR', 'status': 'VARCHAR', 'started_at': 'VARCHAR', 'duration_ms': 'BIGINT', 'tokens_in': 'BIGINT', 'tokens_out': 'BIGINT', 'cost_micro_usd': 'BIGINT'}})")
+    db.execute(
+        f"CREATE TABLE e AS SELECT * FROM read_json('{path}', format='newline_delimited', columns={{'agent_id': 'VARCHAR', 'execution_id': 'VARCHAR', 'user_id': 'VARCHAR', 'model': 'VARCHAR', 'status': 'VARCHAR', 'started_at': 'VARCHAR', 'duration_ms': 'BIGINT', 'tokens_in': 'BIGINT', 'tokens_out': 'BIGINT', 'cost_micro_usd': 'BIGINT'}})"
+    )
     start, end = period.start.isoformat(), period.end.isoformat()
     started = time.perf_counter()
     where = f"substr(started_at, 1, 10) BETWEEN '{start}' AND '{end}'"

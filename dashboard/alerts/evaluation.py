@@ -1,6 +1,6 @@
 """Deciding which rules are crossed, and claiming each crossing exactly once.
 
-Evaluation reads only the analytics area's read functions (`budgets.budget_status`, `queries.top`:
+Evaluation reads only the analytics area's read functions (`budget_status`, `queries.top`:
 one rollup query per rule kind and window), never raw executions, so its cost does not grow with volume.
 
 Exactly once per rule, period and threshold: a crossing is *claimed* by writing an `AlertFiring`
@@ -24,8 +24,8 @@ from pynamodb.exceptions import PutError, PynamoDBException
 from dashboard.accounts.services import get_tenant, list_tenants
 from dashboard.alerts import delivery, queries
 from dashboard.alerts.models import PENDING, AlertFiring, AlertRule
-from dashboard.analytics import budgets
 from dashboard.analytics import queries as analytics
+from dashboard.analytics.queries import budget_status
 from dashboard.core import clock
 from dashboard.core.templatetags.dashboard import money
 
@@ -63,7 +63,7 @@ def crossings(tenant_id: str, rules: list[AlertRule], now: datetime) -> list[Cro
             continue
         if rule.kind in ("budget", "forecast"):
             if status is None:
-                status = budgets.budget_status(tenant_id, get_tenant(tenant_id).monthly_budget_micro_usd, now)
+                status = budget_status(tenant_id, get_tenant(tenant_id).monthly_budget_micro_usd, now)
             budget = status.budget_micro_usd
             if not budget:
                 continue

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dashboard.accounts.scope import API, STAFF, AccessScope
-from dashboard.analytics import budgets, pricing, services, traces
+from dashboard.analytics import pricing, services, traces
 from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, scoped_key
+from dashboard.analytics.queries import budget_status
+from dashboard.analytics.services import set_budget
 from dashboard.core.clock import iso_ms
 from dashboard.core.seeding import SeedContext
 
@@ -193,7 +195,7 @@ def _set_budgets(ctx: SeedContext) -> None:
     staff = ctx.staff[0]
     for tenant, wanted in zip(ctx.tenants, BUDGET_STATES, strict=False):
         scope = AccessScope(STAFF, staff.user_id, staff.email, tenant.tenant_id)
-        status = budgets.budget_status(tenant.tenant_id, None, ctx.now)
+        status = budget_status(tenant.tenant_id, None, ctx.now)
         spent, projected = status.month_to_date_micro_usd, status.forecast_micro_usd
         target = {
             "ok": projected * 1.4,
@@ -203,7 +205,7 @@ def _set_budgets(ctx: SeedContext) -> None:
         budget = _round_budget(target)
         if _state(spent, projected, budget) != wanted:
             budget = max(1, int(target))  # rounding crossed a line (e.g. the last hours of a month)
-        budgets.set_budget(scope, tenant.tenant_id, budget, None)
+        set_budget(scope, tenant.tenant_id, budget, None)
 
 
 def _state(spent: int, projected: int, budget: int) -> str:

@@ -16,8 +16,8 @@ from functools import partial
 
 from dashboard.accounts.scope import AccessScope
 from dashboard.analytics import services
+from dashboard.analytics.inputs import resolve_tenant
 from dashboard.analytics.models import Execution, scoped_key
-from dashboard.analytics.tenancy import resolve_tenant
 from dashboard.core import clock
 from dashboard.core.clock import day_end, day_start
 from dashboard.core.errors import NotFound

@@ -16,10 +16,10 @@ from datetime import date, datetime
 
 from dashboard.accounts.scope import AccessScope
 from dashboard.accounts.services import display_names, get_tenant, list_tenants
-from dashboard.analytics import budgets, queries
-from dashboard.analytics.periods import Period
+from dashboard.analytics import queries
+from dashboard.analytics.inputs import Period, resolve_tenant
+from dashboard.analytics.queries import BudgetStatus, budget_status
 from dashboard.analytics.rollups import Totals
-from dashboard.analytics.tenancy import resolve_tenant
 from dashboard.core import clock
 
 TOP_LIMIT = 10
@@ -141,7 +141,7 @@ class Overview:
     top_users: list[Ranked] = field(default_factory=list)
     statuses: list[Ranked] = field(default_factory=list)
     tenants: list[TenantRow] = field(default_factory=list)
-    budget: budgets.BudgetStatus | None = None
+    budget: BudgetStatus | None = None
     budget_version: int | None = None
     drivers: list[Driver] = field(default_factory=list)
 
@@ -381,7 +381,7 @@ def build(
         # previous period too, without the ranked reads.
         "models": lambda: queries.daily(tenant_id, "model", period.previous.start, period.end),
         "statuses": lambda: queries.daily(tenant_id, "status", period.start, period.end),
-        "budget": lambda: budgets.budget_status(tenant_id, tenant.monthly_budget_micro_usd, now),
+        "budget": lambda: budget_status(tenant_id, tenant.monthly_budget_micro_usd, now),
         **{
             dimension: (lambda d=dimension: _top_pending(tenant_id, d, period))
             for dimension in ("agent", "user")

@@ -35,8 +35,11 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from pynamodb.exceptions import TransactWriteError
 
-from dashboard.accounts.scope import API, AccessScope
+from dashboard.accounts import audit
+from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
+from dashboard.accounts.services import TENANTS_KEY, get_tenant
 from dashboard.analytics import pricing, rollups
+from dashboard.analytics.inputs import resolve_tenant
 from dashboard.analytics.models import (
     EXECUTION_STATUSES,
     EXECUTION_TTL_DAYS,
@@ -44,11 +47,11 @@ from dashboard.analytics.models import (
     ExecutionRollup,
     scoped_key,
 )
-from dashboard.core import clock
+from dashboard.core import clock, request_cache
 from dashboard.core.clock import iso_ms, parse_iso
-from dashboard.core.errors import NotFound, ServiceUnavailable, ValidationFailed
+from dashboard.core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from dashboard.dynamo.base import transact_write
-from dashboard.dynamo.transactions import cancellation_codes
+from dashboard.dynamo.transactions import cancellation_codes, save_together
 
 BATCH_LIMIT = 25
 TEXT_LIMIT = 8_000  # characters kept of input and of output; longer text is cut and flagged
@@ -615,3 +618,48 @@ def import_stream(
         for future in in_flight:
             future.result()
     return total
+
+
+# --- monthly budgets: set (versioned, audited) ----------------------------------------------
+
+MAX_BUDGET_MICRO_USD = 10**15  # one billion dollars
+
+
+def set_budget(
+    scope: AccessScope, tenant_id: str | None, budget_micro_usd: int | None, expected_version: int | None
+):
+    """Set (or clear, with None) the tenant's monthly budget; the loser of a race gets Conflict."""
+    scope.require_role(STAFF, TENANT_ADMIN)
+    tenant_id = resolve_tenant(scope, tenant_id)
+    if tenant_id is None:
+        scope.require_tenant()
+    if budget_micro_usd is not None and not 0 < budget_micro_usd <= MAX_BUDGET_MICRO_USD:
+        raise ValidationFailed(
+            "The budget is not valid.", {"budget": "Enter an amount above $0 (leave empty for no budget)."}
+        )
+    tenant = get_tenant(tenant_id)
+    if expected_version is not None and tenant.version != expected_version:
+        raise Conflict(_conflict_message(tenant))
+    before = tenant.monthly_budget_micro_usd
+    tenant.monthly_budget_micro_usd = budget_micro_usd
+    event = audit.build_event(
+        scope,
+        "budget.set",
+        "tenant",
+        tenant_id,
+        tenant_id=tenant_id,
+        changes={"monthly_budget_micro_usd": [before, budget_micro_usd]},
+    )
+    try:
+        save_together([tenant, event], "")  # the tenant carries its version condition
+    except Conflict:
+        raise Conflict(_conflict_message(get_tenant(tenant_id))) from None
+    request_cache.forget(TENANTS_KEY)
+    return tenant
+
+
+def _conflict_message(tenant) -> str:
+    from dashboard.core.templatetags.dashboard import money
+
+    now = money(tenant.monthly_budget_micro_usd) if tenant.monthly_budget_micro_usd else "no budget"
+    return f"Someone else changed this budget meanwhile (it is now {now}). Review it and save again."

@@ -11,11 +11,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import Can
-from dashboard.analytics import budgets, csv_export, history, traces
+from dashboard.analytics import csv_export, history, services, traces
 from dashboard.analytics import overview as overview_service
 from dashboard.analytics.forms import BudgetForm, ExecutionFilterForm, PeriodForm, period_from
-from dashboard.analytics.periods import MONTH_PRESETS, PRESETS
-from dashboard.analytics.tenancy import resolve_tenant
+from dashboard.analytics.inputs import MONTH_PRESETS, PRESETS, resolve_tenant
 from dashboard.core.errors import Conflict, ValidationFailed
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import render_page, wants_partial
@@ -73,7 +72,7 @@ def set_budget(request: HttpRequest) -> HttpResponse:
     period_form = PeriodForm(request.GET)
     if form.is_valid():
         try:
-            budgets.set_budget(
+            services.set_budget(
                 request.scope,
                 form.cleaned_data["tenant"] or None,
                 form.budget_micro_usd(),

@@ -14,7 +14,8 @@ from dashboard.accounts import audit
 from dashboard.alerts import queries, services
 from dashboard.alerts.evaluation import evaluate_tenant, run_pass
 from dashboard.alerts.inputs import RuleInput
-from dashboard.analytics import budgets
+from dashboard.analytics.queries import budget_status
+from dashboard.analytics.services import set_budget
 from dashboard.core import clock
 from dashboard.core.errors import Conflict
 from tests.alerts.conftest import STAFF_SCOPE, run, verify
@@ -29,7 +30,7 @@ def cost_of_one_run(tenant) -> int:
 
 
 def set_up(tenant, receiver, budget: int, thresholds=(50, 100), email="ops@tenant.test"):
-    budgets.set_budget(STAFF_SCOPE, tenant.tenant_id, budget, None)
+    set_budget(STAFF_SCOPE, tenant.tenant_id, budget, None)
     rule = services.create_rule(
         tenant.scope, None, RuleInput(name="Monthly budget", kind="budget", thresholds=tuple(thresholds))
     )
@@ -192,17 +193,19 @@ def test_a_webhook_to_the_platforms_own_network_is_refused(settings):
     assert clean_webhook_url("https://93.184.216.34/hook") == "https://93.184.216.34/hook"
 
 
-def test_a_forecast_rule_fires_once_when_the_run_rate_would_overspend_the_month(tenant, receiver, monkeypatch):
+def test_a_forecast_rule_fires_once_when_the_run_rate_would_overspend_the_month(
+    tenant, receiver, monkeypatch
+):
     # Mid-month, so that the rest of the month is long enough for the run rate to matter.
     mid_month = datetime(2026, 11, 15, 12, tzinfo=UTC)
     monkeypatch.setattr(clock, "now", lambda: mid_month)
     cost = cost_of_one_run(tenant)  # today: month to date only
     status, _ = tenant.post("busy", {"runs": [run(ago=timedelta(days=3)) for _ in range(4)]})
     assert status == 201
-    budgets.set_budget(STAFF_SCOPE, tenant.tenant_id, cost * 8, None)  # 5 runs spent: under budget
+    set_budget(STAFF_SCOPE, tenant.tenant_id, cost * 8, None)  # 5 runs spent: under budget
     services.create_rule(tenant.scope, None, RuleInput(name="Heading over", kind="forecast"))
     services.save_channel(tenant.scope, None, receiver.url, "", None)
-    status_now = budgets.budget_status(tenant.tenant_id, cost * 8, mid_month)
+    status_now = budget_status(tenant.tenant_id, cost * 8, mid_month)
     assert status_now.month_to_date_micro_usd < cost * 8 < status_now.forecast_micro_usd
 
     assert [firing.threshold for firing in evaluate_tenant(tenant.tenant_id)] == ["forecast"]
@@ -217,7 +220,7 @@ def test_a_forecast_under_budget_fires_nothing(tenant, receiver, monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: mid_month)
     cost = cost_of_one_run(tenant)
     tenant.post("busy", {"runs": [run(ago=timedelta(days=3)) for _ in range(4)]})
-    budgets.set_budget(STAFF_SCOPE, tenant.tenant_id, cost * 100, None)
+    set_budget(STAFF_SCOPE, tenant.tenant_id, cost * 100, None)
     services.create_rule(tenant.scope, None, RuleInput(name="Heading over", kind="forecast"))
     services.save_channel(tenant.scope, None, receiver.url, "", None)
     assert evaluate_tenant(tenant.tenant_id) == []

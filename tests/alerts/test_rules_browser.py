@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from dashboard.analytics import budgets
+from dashboard.analytics.services import set_budget
 from tests.alerts.conftest import STAFF_SCOPE, run
 
 pytestmark = pytest.mark.browser
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 def test_a_tenant_admin_creates_a_rule_and_sees_its_alert(page_as, tenant, tmp_path):
     status, body = tenant.post("probe-agent", run(ago=timedelta(minutes=5)))
     assert status == 201
-    budgets.set_budget(STAFF_SCOPE, tenant.tenant_id, body["runs"][0]["cost_micro_usd"] * 3, None)
+    set_budget(STAFF_SCOPE, tenant.tenant_id, body["runs"][0]["cost_micro_usd"] * 3, None)
 
     page = page_as(tenant.admin)
     page.goto("/analytics/")

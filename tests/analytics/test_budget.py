@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from dashboard.accounts.models import AuditEvent, Tenant
-from dashboard.analytics import budgets, rollups
+from dashboard.analytics import rollups
 from dashboard.analytics.models import ExecutionRollup
+from dashboard.analytics.queries import budget_status, forecast
 from tests.analytics.conftest import run, slug
 from tests.conftest import client_for
 
@@ -23,29 +24,29 @@ def _daily_cost(tenant_id: str, costs: dict[date, int]) -> None:
 
 
 def test_forecast_is_month_to_date_plus_the_last_7_days_rate_for_the_rest_of_the_month():
-    projected, rate = budgets.forecast(month_to_date=5_000_000, last_days_spend=7_000_000, now=NOW)
+    projected, rate = forecast(month_to_date=5_000_000, last_days_spend=7_000_000, now=NOW)
     assert rate == 1_000_000
     assert projected == 5_000_000 + 21_500_000
 
 
 def test_forecast_rounds_half_up_to_a_micro_dollar():
     end_of_month = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)  # half a day left
-    assert budgets.forecast(0, 7, end_of_month) == (1, 1)  # 0.5 µUSD → 1
+    assert forecast(0, 7, end_of_month) == (1, 1)  # 0.5 µUSD → 1
 
 
 def test_status_reads_month_to_date_and_the_week_before_today(tenant):
     costs = {date(2026, 3, day): 1_000_000 for day in range(1, 11)}  # $1 a day in March
     costs.update({date(2026, 2, 28): 2_000_000, date(2026, 2, 27): 5_000_000, date(2026, 2, 20): 9_000_000})
     _daily_cost(tenant.tenant_id, costs)
-    status = budgets.budget_status(tenant.tenant_id, 40_000_000, NOW)
+    status = budget_status(tenant.tenant_id, 40_000_000, NOW)
     assert status.month_to_date_micro_usd == 10_000_000  # March 1–10, today included
     # Last 7 complete days = March 3–9: $7 → $1/day; 21.5 days left.
     assert status.daily_rate_micro_usd == 1_000_000
     assert status.forecast_micro_usd == 10_000_000 + 21_500_000
     assert status.state == "ok"
-    assert budgets.budget_status(tenant.tenant_id, 30_000_000, NOW).state == "forecast_over"
-    assert budgets.budget_status(tenant.tenant_id, 9_000_000, NOW).state == "over"
-    assert budgets.budget_status(tenant.tenant_id, None, NOW).state == "none"
+    assert budget_status(tenant.tenant_id, 30_000_000, NOW).state == "forecast_over"
+    assert budget_status(tenant.tenant_id, 9_000_000, NOW).state == "over"
+    assert budget_status(tenant.tenant_id, None, NOW).state == "none"
 
 
 def _set(client, amount: str, version, tenant_id: str = "", htmx: bool = False):

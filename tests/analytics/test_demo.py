@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 
 from dashboard.accounts.models import Tenant
-from dashboard.analytics import budgets, demo, services
+from dashboard.analytics import demo, services
 from dashboard.analytics.models import ExecutionRollup
+from dashboard.analytics.queries import budget_status
 from dashboard.core import clock
 from dashboard.core.seeding import SeedContext
 from tests.analytics.conftest import raw_executions, recomputed_rollups, stored_rollups
@@ -30,9 +31,7 @@ def test_seeded_rollups_equal_the_seeded_history_and_budgets_show_each_state(peo
         guard = ExecutionRollup.get(*services.guard_key(kit.tenant_id, execution.execution_id))
         assert guard.ref == f"{execution.agent_key}|{execution.sk}"
     states = [
-        budgets.budget_status(
-            kit.tenant_id, Tenant.get(kit.tenant_id).monthly_budget_micro_usd, clock.now()
-        ).state
+        budget_status(kit.tenant_id, Tenant.get(kit.tenant_id).monthly_budget_micro_usd, clock.now()).state
         for kit in kits
     ]
     assert states == ["ok", "forecast_over", "over"]

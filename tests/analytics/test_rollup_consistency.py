@@ -125,7 +125,7 @@ def test_top_lists_and_previous_figures_equal_a_recomputation_under_late_duplica
     assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
 
     from dashboard.analytics import overview, queries
-    from dashboard.analytics.periods import Period
+    from dashboard.analytics.inputs import Period
 
     today = clock.now().date()
     ranges = [Period.last(days, today) for days in (7, 30, 90)]

@@ -1,4 +1,6 @@
-"""Reporting periods: whole UTC days, the last N days ending today, a calendar month, or a custom range.
+"""Typed input values of the analytics pages and API: which period and which tenant a request reads.
+
+Reporting periods: whole UTC days, the last N days ending today, a calendar month, or a custom range.
 
 Rolling periods compare with the previous period of equal length; calendar months (this month so
 far, last month) with the whole previous calendar month.
@@ -6,11 +8,14 @@ far, last month) with the whole previous calendar month.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
+from dashboard.accounts.services import get_tenant
 from dashboard.core.clock import day_end, day_start
-from dashboard.core.errors import ValidationFailed
+from dashboard.core.errors import NotFound, ValidationFailed
 
 PRESETS = (7, 30, 90)
 MONTH_PRESETS = {"month": "This month", "last-month": "Last month"}
@@ -87,3 +92,28 @@ class Period:
         if self.preset:
             return {"period": str(self.preset)}
         return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+
+
+# --- the tenant a request reads ------------------------------------------------------------
+
+ANALYTICS_ROLES = (STAFF, TENANT_ADMIN)
+TENANT_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
+
+
+def resolve_tenant(scope: AccessScope, requested: str | None = None) -> str | None:
+    """The tenant to read, or None for staff looking at every tenant.
+
+    A tenant admin (or an API key) always reads its own tenant; naming another one is answered as
+    not found. Staff read the tenant they name, else the switcher's focus, else all tenants.
+    """
+    scope.require_role(STAFF, TENANT_ADMIN, API)
+    if requested and not TENANT_ID.fullmatch(requested):
+        raise NotFound("That tenant was not found.")
+    if scope.is_staff:
+        if requested:
+            get_tenant(requested)  # NotFound for an unknown tenant
+            return requested
+        return scope.tenant_id
+    if requested:
+        scope.check_tenant(requested, "That tenant")
+    return scope.require_tenant()
