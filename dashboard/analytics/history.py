@@ -110,27 +110,23 @@ class ExecutionPage(Page[Execution]):
 
 
 def _read(query, key, *, limit: int, page_size: int, forward: bool):
-    """Up to `limit` items from `key` on in at most MAX_CALLS calls; (items, resume key, first key)."""
+    """Up to `limit` items from `key` on in at most MAX_CALLS calls: (items, their keys, resume key)."""
     items: list[Execution] = []
-    first_key = None
+    keys: list[dict] = []
     for _ in range(MAX_CALLS):
         results = query(page_size=page_size, last_evaluated_key=key, scan_index_forward=forward)
         page = next(results.page_iter)
         raw_items = page.get("Items", [])
         key = page.get("LastEvaluatedKey")
         for position, raw in enumerate(raw_items):
-            if first_key is None:
-                first_key = {name: raw[name] for name in results.page_iter.key_names}
             items.append(Execution.from_raw_data(raw))
+            keys.append({name: raw[name] for name in results.page_iter.key_names})
             if len(items) == limit:
-                if position < len(raw_items) - 1 or key:
-                    key = {name: raw[name] for name in results.page_iter.key_names}
-                else:
-                    key = None
-                return items, key, first_key
+                key = keys[-1] if position < len(raw_items) - 1 or key else None
+                return items, keys, key
         if not key:
             break
-    return items, key, first_key
+    return items, keys, key
 
 
 def bounded_page(
@@ -146,23 +142,25 @@ def bounded_page(
     going back reaches the first page), resuming exactly after the last one shown.
 
     `before` (the `prev_cursor` of a later page) reads the rows just newer than that page, ascending
-    from its first row, and shows them newest first."""
+    from its first row (one more than a page, to know whether newer ones remain), newest first."""
     if before:
         back = decode_cursor(before, purpose)
-        items, key, first_key = _read(query, back, limit=limit, page_size=page_size, forward=True)
-        if len(items) == limit or key:
+        items, keys, key = _read(query, back, limit=limit + 1, page_size=page_size + 1, forward=True)
+        if len(items) > limit or key:
+            # Older rows go on from this page's oldest row (where the later page began); newer ones
+            # from its newest row, or from where the read stopped short.
+            newer = keys[limit - 1] if len(items) > limit else key
+            items, keys = items[:limit], keys[:limit]
             items.reverse()
-            # Older rows go on from this page's oldest row (the page it came from); newer ones from
-            # where the ascending read stopped (None: this is the first page).
             return ExecutionPage(
                 items=items,
-                next_cursor=encode_cursor(first_key or back, purpose),
-                prev_cursor=encode_cursor(key, purpose),
+                next_cursor=encode_cursor(keys[0] if keys else back, purpose),
+                prev_cursor=encode_cursor(newer, purpose),
             )
-        cursor = None  # fewer than a page is newer: that is the first page
+        cursor = None  # at most a page is newer: that is the first page
     start = decode_cursor(cursor, purpose)
-    items, key, first_key = _read(query, start, limit=limit, page_size=page_size, forward=False)
-    prev = (first_key or start) if start else None
+    items, keys, key = _read(query, start, limit=limit, page_size=page_size, forward=False)
+    prev = (keys[0] if keys else start) if start else None
     return ExecutionPage(
         items=items, next_cursor=encode_cursor(key, purpose), prev_cursor=encode_cursor(prev, purpose)
     )
