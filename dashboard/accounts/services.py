@@ -341,6 +341,15 @@ def list_users(scope: AccessScope) -> list[tuple[str, list[User]]]:
     return groups
 
 
+def people_acting_in(scope: AccessScope) -> list[User]:
+    """Who can appear in the scope's audit trail: its tenant's people, and staff and moderators
+    (at most 3 queries: two roles and the tenant; staff on every tenant: the platform people)."""
+    people = [user for role in (STAFF, MODERATOR) for user in User.by_role.query(role, limit=USER_LIST_LIMIT)]
+    if scope.tenant_id:
+        people = list(User.by_tenant.query(scope.tenant_id, limit=USER_LIST_LIMIT)) + people
+    return people
+
+
 def count_users(tenant_id: str) -> int:
     """People of a tenant (a count query on the tenant index: no items are returned)."""
     return User.by_tenant.count(tenant_id)
