@@ -6,7 +6,7 @@ import difflib
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
@@ -211,5 +211,9 @@ def executions_csv(request: HttpRequest) -> HttpResponse:
 @scoped(Can.TENANT_PAGES)
 def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     execution = history.get_execution(request.scope, execution_id, request.GET.get("tenant") or None)
-    context = {"execution": execution, "trace": traces.execution_steps(execution)}
-    return render(request, "analytics/execution_detail.html", context)
+    context = {
+        "execution": execution,
+        "trace": traces.execution_steps(execution),
+        "people": people_of([execution.user_id], execution.tenant_id),
+    }
+    return render_page(request, "analytics/execution_detail.html", context)
