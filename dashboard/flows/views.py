@@ -58,6 +58,11 @@ def flow_detail(request: HttpRequest, flow_id: str) -> HttpResponse:
         context["nodes"] = services.list_nodes(scope, flow, cursor=request.GET.get("cursor"))
     if target in (None, "edges"):
         context["edges"] = services.list_edges(scope, flow, cursor=request.GET.get("edge_cursor"))
+        # Edges read by the labels people gave the nodes (the nodes page shown, else its first page).
+        states = context.get("nodes") or services.list_nodes(scope, flow)
+        context["node_labels"] = {
+            state.node.node_id: state.node.label for state in states if state.node.label
+        }
     if target in (None, "snapshots"):
         context["snapshots"] = services.list_snapshots(scope, flow, cursor=request.GET.get("snapshot_cursor"))
     if target not in SECTIONS:

@@ -112,3 +112,9 @@ def person(user_id, people) -> str:
         return format_html("{}", user_id or "—")
     name, email = found
     return format_html('<span title="{}">{}</span>', email, name)
+
+
+@register.filter
+def label_in(key, labels) -> str:
+    """`labels[key]`, or the key itself when it has no label (ids stay readable as a fallback)."""
+    return (labels or {}).get(key) or key
