@@ -210,6 +210,8 @@ def executions_csv(request: HttpRequest) -> HttpResponse:
 @require_GET
 @scoped(Can.TENANT_PAGES)
 def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
+    """One execution with its links onward. DynamoDB calls: 1 query for the execution, the trace's
+    reads (dashboard.analytics.traces), 1 BatchGet for its user's name."""
     execution = history.get_execution(request.scope, execution_id, request.GET.get("tenant") or None)
     context = {
         "execution": execution,

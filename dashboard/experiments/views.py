@@ -53,6 +53,7 @@ def _project(scope, project_id: str):
 
 @scoped(Can.TENANT_PAGES)
 def experiment(request: HttpRequest, experiment_id: str) -> HttpResponse:
+    """An experiment and a page of its runs; its project is named through one GetItem more."""
     scope = request.scope
     experiment = queries.get_experiment(scope, experiment_id)
     runs = queries.list_runs(scope, experiment_id, cursor=request.GET.get("cursor"))

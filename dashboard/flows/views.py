@@ -50,6 +50,8 @@ def flow_list(request: HttpRequest) -> HttpResponse:
 
 @scoped(Can.TENANT_PAGES)
 def flow_detail(request: HttpRequest, flow_id: str) -> HttpResponse:
+    """A flow's nodes, edges and snapshots; an htmx request for the edges alone reads the first
+    page of nodes too (one query more), so edges read by their nodes' labels."""
     scope = request.scope
     flow = services.get_flow(scope, flow_id)
     target = request.htmx.target if wants_partial(request) else None

@@ -83,3 +83,11 @@ def test_the_csv_holds_the_filtered_trail(people):
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert [row["target_id"] for row in rows] == ["tpl-1"]
+
+
+def test_a_tenant_admin_exports_only_their_tenants_trail(people, globex_admin):
+    ada = scope_for_user(people["admin of acme"])
+    target = unique("tpl")
+    audit.record(ada, "template.create", "template", target, tenant_id="acme")
+    assert target not in globex_admin.get("/account/audit/export.csv").content.decode()
+    assert target not in globex_admin.get("/account/audit/", {"actor": ada.actor_id}).content.decode()

@@ -121,3 +121,14 @@ def test_dashboard_users_show_by_name_with_their_email_on_hover(tenant):
     tenant.post(slug("agent"), run("by-admin", user_id=tenant.admin.user_id))
     html = tenant.client.get("/analytics/executions/").content.decode()
     assert f'<span title="{tenant.admin.email}">{tenant.admin.name}</span>' in html
+
+
+def test_the_csv_never_holds_another_tenants_executions(tenant, tenant_factory):
+    agent = slug("agent")
+    tenant.post(agent, run("theirs-only"))
+    other = tenant_factory("Other tenant")
+    for params in ({"agent": agent}, {"agent": agent, "tenant": tenant.tenant_id}, {}):
+        response = other.client.get("/analytics/executions/export.csv", params)
+        assert "theirs-only" not in response.content.decode(), params
+        page = other.client.get("/analytics/executions/", params)
+        assert page.status_code in (200, 404) and "theirs-only" not in page.content.decode()
