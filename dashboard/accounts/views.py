@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import re
 
 from django.conf import settings
 from django.contrib import messages
@@ -95,16 +96,20 @@ def switch_tenant(request: HttpRequest) -> HttpResponse:
 def _audit_filters(request: HttpRequest) -> audit.AuditFilters:
     """The trail's filters from the query string; sign-ins are hidden unless asked for (the form
     sends `signins=show` before its checkbox, whose `hide` wins when ticked)."""
-    action = (request.GET.get("action") or "").strip()[:60] or None
+    action = request.GET.get("action") or ""
+    actor = request.GET.get("actor") or ""
     target = request.GET.get("target") or None
+    # Values outside these shapes match nothing anyone recorded: they are dropped, not queried.
     return audit.AuditFilters(
-        action=action,
-        actor_id=(request.GET.get("actor") or "").strip()[:80] or None,
+        action=action if AUDIT_ACTION.fullmatch(action) else None,
+        actor_id=actor if AUDIT_ACTOR.fullmatch(actor) else None,
         target_type=target if target in AUDIT_TARGET_TYPES else None,
         hide_sign_ins=request.GET.get("signins", "hide") != "show",
     )
 
 
+AUDIT_ACTION = re.compile(r"[a-z_]{1,40}(\.[a-z_]{1,40})?")
+AUDIT_ACTOR = re.compile(r"[A-Za-z0-9_.@+-]{1,100}")
 AUDIT_TARGET_TYPES = (
     "alert_rule", "api_key", "experiment", "flow_node", "model", "model_version", "run", "template",
     "tenant", "user",
