@@ -126,6 +126,8 @@ def test_every_page_leads_on_and_no_link_is_broken(role, focused):
         client = _client(role, focused)
         result = crawl(client)
     assert len(result["opened"]) >= 5, result["opened"]
-    assert not result["broken"], "links that answer 404/500 (url, status, found on): " + repr(result["broken"])
+    assert not result["broken"], "links that answer 404/500 (url, status, found on): " + repr(
+        result["broken"]
+    )
     assert not result["dead_ends"], "pages with no link into content: " + repr(result["dead_ends"])
     print(role, focused, len(result["opened"]), "pages read,", len(result["shapes"]), "shapes")
