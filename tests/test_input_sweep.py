@@ -293,3 +293,17 @@ def test_analytics_forms_and_filters_never_answer_5xx(kit, budget, start, end, p
         client.get("/analytics/executions/", {"status": start, "agent": end, "cursor": period}),
     ):
         assert response.status_code < 500, response.content[:300]
+
+
+@EXAMPLES
+@given(first=form_text, second=form_text, third=form_text)
+def test_list_filters_sorts_and_exports_never_answer_5xx(kit, first, second, third):
+    client = kit["tenant"].client
+    for url, params in (
+        ("/analytics/executions/", {"sort": first, "before": second, "user": third}),
+        ("/analytics/executions/export.csv", {"agent": first, "model": second, "start": third}),
+        ("/account/audit/", {"action": first, "actor": second, "target": third, "signins": first}),
+        ("/account/audit/export.csv", {"action": second, "actor": third, "cursor": first}),
+    ):
+        response = client.get(url, params)
+        assert response.status_code < 500, (url, response.content[:300])

@@ -85,6 +85,20 @@ def display_names(user_ids: list[str], tenant_id: str) -> dict[str, str]:
     return {user.user_id: user.name for user in users if user.tenant_id == tenant_id and user.name}
 
 
+def people_of(user_ids: list[str], tenant_id: str | None) -> dict[str, tuple[str, str]]:
+    """(name, email) of the given ids that are dashboard users (of `tenant_id` unless None): one
+    BatchGet of at most 100 ids; ids that are not dashboard users are left out."""
+    ids = [user_id for user_id in dict.fromkeys(user_ids) if user_id.startswith("usr_") and fits_key(user_id)]
+    if not ids:
+        return {}
+    users = User.batch_get(ids[:100], attributes_to_get=["user_id", "name", "email", "tenant_id"])
+    return {
+        user.user_id: (user.name or user.email, user.email)
+        for user in users
+        if tenant_id is None or user.tenant_id == tenant_id
+    }
+
+
 def get_user(user_id: str) -> User | None:
     if not fits_key(user_id):
         return None
@@ -325,6 +339,15 @@ def list_users(scope: AccessScope) -> list[tuple[str, list[User]]]:
     for tenant in tenants:
         groups.append((tenant.name, list(User.by_tenant.query(tenant.tenant_id, limit=USER_LIST_LIMIT))))
     return groups
+
+
+def people_acting_in(scope: AccessScope) -> list[User]:
+    """Who can appear in the scope's audit trail: its tenant's people, and staff and moderators
+    (at most 3 queries: two roles and the tenant; staff on every tenant: the platform people)."""
+    people = [user for role in (STAFF, MODERATOR) for user in User.by_role.query(role, limit=USER_LIST_LIMIT)]
+    if scope.tenant_id:
+        people = list(User.by_tenant.query(scope.tenant_id, limit=USER_LIST_LIMIT)) + people
+    return people
 
 
 def count_users(tenant_id: str) -> int:

@@ -124,3 +124,49 @@ def response(data: Overview) -> HttpResponse:
     writer = csv.writer(http)
     writer.writerows(safe_rows(rows(data)))  # tenant-chosen names must not run as formulas
     return http
+
+
+EXECUTION_HEADER = [
+    "started_at",
+    "execution_id",
+    "agent_id",
+    "status",
+    "model",
+    "user_id",
+    "tokens_in",
+    "tokens_out",
+    "duration_ms",
+    "cost_micro_usd",
+    "cost_usd",
+    "error",
+]
+
+
+def executions_response(executions, *, more: bool) -> HttpResponse:
+    """The filtered execution list as CSV; `X-Export-Truncated: true` when more rows matched."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="executions.csv"'
+    if more:
+        response["X-Export-Truncated"] = "true"
+    writer = csv.writer(response)
+    writer.writerow(EXECUTION_HEADER)
+    writer.writerows(
+        safe_rows(
+            [
+                e.started_at,
+                e.execution_id,
+                e.agent_id,
+                e.status,
+                e.model,
+                e.user_id,
+                int(e.tokens_in or 0),
+                int(e.tokens_out or 0),
+                int(e.duration_ms or 0),
+                int(e.cost_micro_usd or 0),
+                usd(e.cost_micro_usd),
+                e.error or "",
+            ]
+            for e in executions
+        )
+    )
+    return response

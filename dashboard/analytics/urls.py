@@ -10,5 +10,6 @@ urlpatterns = [
     path("export.csv", views.export_csv, name="export"),
     path("budget/", views.set_budget, name="budget"),
     path("executions/", views.executions, name="executions"),
+    path("executions/export.csv", views.executions_csv, name="executions_export"),
     path("executions/<key:execution_id>/", views.execution_detail, name="execution"),
 ]

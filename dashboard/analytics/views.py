@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import difflib
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import Can
+from dashboard.accounts.services import people_of
 from dashboard.analytics import csv_export, history, services, traces
 from dashboard.analytics import overview as overview_service
 from dashboard.analytics.forms import BudgetForm, ExecutionFilterForm, PeriodForm, period_from
 from dashboard.analytics.inputs import MONTH_PRESETS, PRESETS, resolve_tenant
-from dashboard.core.errors import Conflict, ValidationFailed
+from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import render_page, wants_partial
 
@@ -106,22 +109,54 @@ def export_csv(request: HttpRequest) -> HttpResponse:
 @require_GET
 @scoped(Can.TENANT_PAGES)
 def executions(request: HttpRequest) -> HttpResponse:
+    """The filtered execution history, a page at a time, with totals of the whole filtered set.
+
+    DynamoDB calls: the page at most history.MAX_CALLS queries (2 × that going back to the first
+    page); the totals 1 (a rollup query or BatchGet, see dashboard.analytics.history); user names 1
+    BatchGet; on a full page the filter suggestions 3 ranked-rollup reads (queries.top), also when
+    nothing matches an agent or user typed in. At most 14, whatever the number of executions.
+    """
     form = ExecutionFilterForm(request.GET)
     tenant_id = resolve_tenant(request.scope, request.GET.get("tenant") or None)
-    page, error = None, None
+    sort = request.GET.get("sort") if request.GET.get("sort") in history.SORTS else "started"
+    page, error, totals, filters, suggestions = None, None, None, None, {}
+    rows: list = []
     if tenant_id is not None:
         try:
+            filters = form.filters()
             page = history.list_executions(
-                request.scope, form.filters(), tenant_id=tenant_id, cursor=request.GET.get("cursor")
+                request.scope,
+                filters,
+                tenant_id=tenant_id,
+                cursor=request.GET.get("cursor"),
+                before=request.GET.get("before"),
+                limit=history.PAGE_SIZE if sort == "started" else history.SORT_WINDOW,
             )
         except ValidationFailed as exc:
             error = exc.message
+        except NotFound:
+            # An agent id no agent can have: nothing matches, which the suggestions below explain.
+            page = history.ExecutionPage(items=[], next_cursor=None)
+        if page is not None:
+            rows = history.sort_rows(page.items, sort)
+            totals = history.filtered_totals(tenant_id, filters, rows)
+            if not rows and not page.next_cursor and (filters.agent_id or filters.user_id):
+                suggestions = _suggestions(request, tenant_id, filters)
+    choices = history_choices(request, tenant_id)
     context = {
         "form": form,
         "page": page,
+        "rows": rows,
         "error": error,
         "tenant_id": tenant_id,
-        "choices": history_choices(request, tenant_id),
+        "choices": choices,
+        "sort": sort,
+        "sorts": history.SORTS,
+        "sort_label": history.SORTS[sort],
+        "totals": totals,
+        "suggestions": suggestions,
+        "people": people_of([row.user_id for row in rows], tenant_id) if rows else {},
+        "export_query": _without(request.GET, "cursor", "before", "sort"),
     }
     return render_page(request, "analytics/executions.html", context, partial="executions-table")
 
@@ -133,9 +168,53 @@ def history_choices(request: HttpRequest, tenant_id: str | None) -> dict:
     return overview_service.recent_values(request.scope, tenant_id)
 
 
+def _without(params, *names: str) -> str:
+    kept = params.copy()
+    for name in names:
+        kept.pop(name, None)
+    return kept.urlencode()
+
+
+def _suggestions(request: HttpRequest, tenant_id: str, filters) -> dict[str, list[str]]:
+    """Close spellings of the agent or user typed in, among those seen lately (else the busiest)."""
+    seen = overview_service.recent_values(request.scope, tenant_id)
+    found = {}
+    for dimension, typed in (("agent", filters.agent_id), ("user", filters.user_id)):
+        if typed:
+            known = seen.get(dimension, [])
+            close = difflib.get_close_matches(typed, known, n=5, cutoff=0.5)
+            found[dimension] = close or known[:5]
+    return found
+
+
+@require_GET
+@scoped(Can.TENANT_PAGES)
+def executions_csv(request: HttpRequest) -> HttpResponse:
+    """The filtered executions as CSV, newest first: at most history.EXPORT_ROWS rows in at most
+    history.EXPORT_CALLS DynamoDB queries; a response header says when more matched."""
+    form = ExecutionFilterForm(request.GET)
+    try:
+        filters = form.filters()
+    except ValidationFailed:
+        # The list page explains what is wrong with the filters, next to them.
+        return redirect(reverse("analytics:executions") + "?" + request.GET.urlencode())
+    tenant_id = resolve_tenant(request.scope, request.GET.get("tenant") or None)
+    try:
+        rows = list(history.export_rows(request.scope, filters, tenant_id))
+    except NotFound:
+        rows = [False]
+    return csv_export.executions_response(rows[:-1], more=bool(rows[-1]))
+
+
 @require_GET
 @scoped(Can.TENANT_PAGES)
 def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
+    """One execution with its links onward. DynamoDB calls: 1 query for the execution, the trace's
+    reads (dashboard.analytics.traces), 1 BatchGet for its user's name."""
     execution = history.get_execution(request.scope, execution_id, request.GET.get("tenant") or None)
-    context = {"execution": execution, "trace": traces.execution_steps(execution)}
-    return render(request, "analytics/execution_detail.html", context)
+    context = {
+        "execution": execution,
+        "trace": traces.execution_steps(execution),
+        "people": people_of([execution.user_id], execution.tenant_id),
+    }
+    return render_page(request, "analytics/execution_detail.html", context)

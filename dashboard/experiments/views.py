@@ -10,10 +10,12 @@ from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import Can
+from dashboard.core.errors import NotFound, PermissionDenied
 from dashboard.core.http import render_page, wants_partial
 from dashboard.experiments import queries
 from dashboard.experiments.inputs import LogFilters
 from dashboard.experiments.models import SEVERITIES
+from dashboard.flows import services as flows
 
 WINDOW = 200
 
@@ -41,12 +43,21 @@ def experiment_card(request: HttpRequest, experiment_id: str) -> HttpResponse:
     return response
 
 
+def _project(scope, project_id: str):
+    """The experiment's project, to name it (one GetItem); None when it is gone."""
+    try:
+        return flows.get_project(scope, project_id)
+    except (NotFound, PermissionDenied):
+        return None
+
+
 @scoped(Can.TENANT_PAGES)
 def experiment(request: HttpRequest, experiment_id: str) -> HttpResponse:
+    """An experiment and a page of its runs; its project is named through one GetItem more."""
     scope = request.scope
     experiment = queries.get_experiment(scope, experiment_id)
     runs = queries.list_runs(scope, experiment_id, cursor=request.GET.get("cursor"))
-    context = {"experiment": experiment, "page": runs}
+    context = {"experiment": experiment, "page": runs, "project": _project(scope, experiment.project_id)}
     if not wants_partial(request):
         context["errors"] = queries.latest_errors(scope, experiment_id)
     return render_page(request, "experiments/experiment.html", context, partial="runs")

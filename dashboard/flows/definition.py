@@ -188,9 +188,25 @@ class Layout:
     height: int
 
 
+ACRONYMS = {
+    "llm": "LLM",
+    "api": "API",
+    "http": "HTTP",
+    "sql": "SQL",
+    "rag": "RAG",
+    "url": "URL",
+    "json": "JSON",
+}
+
+
 def type_label(node_type: str) -> str:
+    """A node type as the product writes it: its catalogue label ("LLM call"), else its words with
+    acronyms kept in capitals ("LLM", never "Llm")."""
     ui = getattr(node_types, "UI", {}).get(node_type)
-    return ui.label if ui else node_type.replace("_", " ").title()
+    if ui:
+        return ui.label
+    words = node_type.replace("_", " ").replace("-", " ").split()
+    return " ".join(ACRONYMS.get(word.lower(), word.capitalize()) for word in words)
 
 
 def layers(definition: dict) -> dict[str, int]:

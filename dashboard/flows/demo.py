@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from dashboard.accounts.scope import TENANT_ADMIN, AccessScope
 from dashboard.core.seeding import SeedContext
+from dashboard.flows.definition import type_label
 from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, NodeConfig, Project
 from dashboard.flows.services import flow_items
 
@@ -124,7 +125,7 @@ def flow_definition(node_types: list[str]) -> dict:
         {
             "id": f"n{i + 1}",
             "type": node_type,
-            "label": node_type.replace("_", " ").title(),
+            "label": type_label(node_type),
             "position": {"x": 120 + i * 220, "y": 160},
         }
         for i, node_type in enumerate(node_types)

@@ -50,6 +50,8 @@ def flow_list(request: HttpRequest) -> HttpResponse:
 
 @scoped(Can.TENANT_PAGES)
 def flow_detail(request: HttpRequest, flow_id: str) -> HttpResponse:
+    """A flow's nodes, edges and snapshots; an htmx request for the edges alone reads the first
+    page of nodes too (one query more), so edges read by their nodes' labels."""
     scope = request.scope
     flow = services.get_flow(scope, flow_id)
     target = request.htmx.target if wants_partial(request) else None
@@ -58,6 +60,11 @@ def flow_detail(request: HttpRequest, flow_id: str) -> HttpResponse:
         context["nodes"] = services.list_nodes(scope, flow, cursor=request.GET.get("cursor"))
     if target in (None, "edges"):
         context["edges"] = services.list_edges(scope, flow, cursor=request.GET.get("edge_cursor"))
+        # Edges read by the labels people gave the nodes (the nodes page shown, else its first page).
+        states = context.get("nodes") or services.list_nodes(scope, flow)
+        context["node_labels"] = {
+            state.node.node_id: state.node.label for state in states if state.node.label
+        }
     if target in (None, "snapshots"):
         context["snapshots"] = services.list_snapshots(scope, flow, cursor=request.GET.get("snapshot_cursor"))
     if target not in SECTIONS:

@@ -61,9 +61,56 @@ STOP_WORDS = frozenset(
     ]
 )
 _WORD = re.compile(r"[a-z0-9]+")
+MIN_PREFIX = 3  # "refu" finds "Refund assistant"; shorter prefixes would match nearly everything
+
+# British spellings folded onto the American ones, at indexing and at query time alike, so either
+# spelling finds both. A stem table (not suffix rules): "tour", "hour" or "rise" must stay as they are.
+SPELLING_STEMS = {
+    "analys": "analyz",
+    "authoris": "authoriz",
+    "behaviour": "behavior",
+    "cancell": "cancel",
+    "catalogu": "catalog",
+    "categoris": "categoriz",
+    "centre": "center",
+    "colour": "color",
+    "customis": "customiz",
+    "favour": "favor",
+    "finalis": "finaliz",
+    "flavour": "flavor",
+    "honour": "honor",
+    "labour": "labor",
+    "licenc": "licens",
+    "maximis": "maximiz",
+    "minimis": "minimiz",
+    "modell": "model",
+    "neighbour": "neighbor",
+    "normalis": "normaliz",
+    "optimis": "optimiz",
+    "organis": "organiz",
+    "paralys": "paralyz",
+    "personalis": "personaliz",
+    "prioritis": "prioritiz",
+    "recognis": "recogniz",
+    "standardis": "standardiz",
+    "summaris": "summariz",
+    "synchronis": "synchroniz",
+    "tokenis": "tokeniz",
+    "utilis": "utiliz",
+    "visualis": "visualiz",
+}
+_STEMS_LONGEST_FIRST = sorted(SPELLING_STEMS.items(), key=lambda pair: -len(pair[0]))
+
+
+def american(word: str) -> str:
+    for british, us in _STEMS_LONGEST_FIRST:
+        if word.startswith(british):
+            return us + word[len(british) :]
+    return word
 
 
 def normalise(word: str) -> str:
+    word = american(word)
     if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
         return word[:-1]
     return word
@@ -78,12 +125,32 @@ def words(text: str) -> list[str]:
     return found
 
 
+def prefixes(word: str) -> list[str]:
+    return [word[:end] for end in range(MIN_PREFIX, len(word))]
+
+
 def template_tokens(name: str, description: str, tags: Iterable[str]) -> set[str]:
+    """The words a search finds a template by: whole words first, then the prefixes of the name's
+    and tags' words, then the description's, up to MAX_TOKENS (one edit's transaction must hold
+    the old and the new tokens)."""
+    name_words = words(name)
+    tag_words = [w for tag in sorted(tags) for w in words(tag)]
+    description_words = words(description)
     ordered: list[str] = []
-    for word in [*words(name), *(w for tag in sorted(tags) for w in words(tag)), *words(description)]:
+    candidates = [
+        *name_words,
+        *tag_words,
+        *description_words,
+        *(p for w in name_words for p in prefixes(w)),
+        *(p for w in tag_words for p in prefixes(w)),
+        *(p for w in description_words for p in prefixes(w)),
+    ]
+    for word in candidates:
         if word not in ordered:
             ordered.append(word)
-    return set(ordered[:MAX_TOKENS])
+        if len(ordered) == MAX_TOKENS:
+            break
+    return set(ordered)
 
 
 def query_words(query: str) -> list[str]:
@@ -210,6 +277,9 @@ def search(
     scope: AccessScope, filters: BrowseFilters, cursor: str | None = None, limit: int | None = None
 ) -> Page[AgentTemplate]:
     """Templates whose name, description or tags hold every word of the query, newest first.
+
+    A query word matches a whole word or the start of one ("refu" finds "Refund"), in British or
+    American spelling ("summarise" finds "Summarizer"): both are indexed as tokens.
 
     One query per visible feed on the token index (the longest word drives it, as the rarest
     likely), one BatchGet of the templates, and the other words and the category checked on them.

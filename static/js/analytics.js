@@ -9,6 +9,17 @@
     return "$" + value.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: value < 1 ? 4 : 2 });
   }
 
+  function barUrl(canvas, day, series) {
+    var params = new URLSearchParams({ start: day, end: day });
+    if (series && canvas.dataset.seriesBy === "tenant") {
+      params.set("tenant", series);
+    } else {
+      if (series) { params.set("model", series); }
+      if (canvas.dataset.tenant) { params.set("tenant", canvas.dataset.tenant); }
+    }
+    return canvas.dataset.executionsUrl + "?" + params.toString();
+  }
+
   function draw() {
     var canvas = document.getElementById("cost-chart");
     var source = document.getElementById("cost-chart-data");
@@ -31,6 +42,16 @@
           x: { stacked: true, grid: { display: false }, ticks: { maxTicksLimit: 12 } },
           y: { stacked: true, ticks: { callback: function (value) { return dollars(value); } } }
         },
+        // A click on a bar opens the executions behind it (the data table's links do the same without JavaScript).
+        onClick: function (event, elements, clicked) {
+          var hit = clicked.getElementsAtEventForMode(event, "nearest", { intersect: true }, true)[0];
+          if (hit) {
+            window.location.assign(barUrl(canvas, data.labels[hit.index], data.series[hit.datasetIndex].label));
+          } else if (elements.length) {
+            window.location.assign(barUrl(canvas, data.labels[elements[0].index], null));
+          }
+        },
+        onHover: function (event, elements) { canvas.style.cursor = elements.length ? "pointer" : "default"; },
         plugins: {
           legend: { position: "bottom", labels: { boxWidth: 12 } },
           tooltip: { callbacks: { label: function (item) { return item.dataset.label + ": " + dollars(item.raw); } } }

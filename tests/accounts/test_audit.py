@@ -42,7 +42,8 @@ def test_signing_in_is_recorded(people, acme_admin):
     from tests.conftest import PASSWORD
 
     Client().post("/login/", {"email": "admin@acme.test", "password": PASSWORD}, REMOTE_ADDR=unique("ip"))
-    html = acme_admin.get("/account/audit/").content.decode()
+    assert "session.login" not in acme_admin.get("/account/audit/").content.decode()  # hidden by default
+    html = acme_admin.get("/account/audit/", {"signins": "show"}).content.decode()
     assert "session.login" in html
 
 

@@ -32,6 +32,6 @@ def test_filter_history_and_open_an_execution(page_as, tenant):
     page.wait_for_url("**status=failed**")
     expect(page.locator("#executions-table tbody tr")).to_have_count(1)
     assert "broken" in rows.first.inner_text()
-    rows.first.locator("a").click()
+    rows.first.locator("a[data-execution]").click()
     page.wait_for_url("**/analytics/executions/broken/")
     assert "Upstream said no" in page.locator(".error-box").inner_text()

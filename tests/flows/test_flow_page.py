@@ -17,7 +17,10 @@ def test_it_lists_nodes_edges_and_snapshots(acme_admin, acme_flow):
     body = response.content.decode()
     assert response.status_code == 200
     assert all(f"<code>{node.node_id}</code>" in body for node in acme_flow.nodes.values())
-    assert "<code>n01</code> → <code>n02</code>" in body
+    # Edges read by the nodes' labels, the ids on hover.
+    labels = {node.node_id: node.label for node in acme_flow.nodes.values()}
+    first, second = labels["n01"], labels["n02"]
+    assert f'<span title="n01">{first}</span> → <span title="n02">{second}</span>' in body
     assert "v1</span> First draft" in body
     assert f"/flows/{acme_flow.flow_id}/nodes/n01/" in body
 

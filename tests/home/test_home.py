@@ -29,9 +29,10 @@ def test_staff_on_all_tenants_get_the_tenant_list_and_the_queue(staff):
     html = staff.get("/").content.decode()
     card = re.search(r'<section class="card" id="tenants-card">(.*?)</section>', html, re.S)
     assert card, "the tenants card is on the page"
-    # Each tenant is a button that switches to it (the top bar's switcher lists names too).
+    # Each tenant links to its figures, beside a button that switches to it.
     for name in ("Acme Robotics", "Globex Analytics"):
-        assert f'<button class="linklike" type="submit">{name}</button>' in card.group(1)
+        assert f"data-tenant-link>{name}</a>" in card.group(1)
+        assert f'aria-label="Work inside {name}">Work inside</button>' in card.group(1)
     assert 'id="queue-card"' in html
 
 

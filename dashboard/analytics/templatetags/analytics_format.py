@@ -88,13 +88,14 @@ def stamp(iso: str | None, precise: bool = False) -> str:
 
 
 @register.filter
-def chart_rows(chart_data: dict) -> list[tuple[str, list[int], int]]:
-    """The daily chart as table rows — (day, value per series, total) — for the chart's text alternative."""
-    series = [item["data"] for item in chart_data.get("series", [])]
+def chart_rows(chart_data: dict) -> list[tuple[str, list[tuple[str, int]], int]]:
+    """The daily chart as table rows — (day, (series, value) per series, total) — for the chart's
+    text alternative, whose cells link to the executions behind each bar."""
+    series = [(item["label"], item["data"]) for item in chart_data.get("series", [])]
     rows = []
     for index, day in enumerate(chart_data.get("labels", [])):
-        values = [data[index] if index < len(data) else 0 for data in series]
-        rows.append((day, values, sum(values)))
+        values = [(label, data[index] if index < len(data) else 0) for label, data in series]
+        rows.append((day, values, sum(value for _, value in values)))
     return rows
 
 

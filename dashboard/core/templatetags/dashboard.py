@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django import template
 from django.utils.html import format_html
@@ -73,3 +73,48 @@ def ago(moment) -> str:
         except ValueError:
             return moment
     return f"{timesince(moment).split(',')[0]} ago"
+
+
+def _moment(value) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return None
+
+
+@register.filter
+def when(value, precision: str = "minutes") -> str:
+    """The one way a moment is written: `Dec 1, 2026 14:03 UTC` (`precision` "seconds" adds them,
+    "ms" milliseconds), in a `<time>` element carrying the exact ISO time on hover."""
+    moment = _moment(value)
+    if moment is None:
+        return str(value) if value else "—"
+    moment = moment.astimezone(UTC)
+    clock_format = {"seconds": "%H:%M:%S", "ms": "%H:%M:%S.%f"}.get(precision, "%H:%M")
+    text = f"{moment:%b} {moment.day}, {moment.year} {moment.strftime(clock_format)}"
+    if precision == "ms":
+        text = text[:-3]
+    iso = moment.isoformat().replace("+00:00", "Z")
+    return format_html('<time datetime="{}" title="{}">{} UTC</time>', iso, iso, text)
+
+
+@register.filter
+def person(user_id, people) -> str:
+    """A person by name with the email on hover, from a `{user_id: (name, email)}` map; the bare id
+    for ids that are not dashboard users (agents' own end users)."""
+    found = (people or {}).get(user_id)
+    if not found:
+        return format_html("{}", user_id or "—")
+    name, email = found
+    return format_html('<span title="{}">{}</span>', email, name)
+
+
+@register.filter
+def label_in(key, labels) -> str:
+    """`labels[key]`, or the key itself when it has no label (ids stay readable as a fallback)."""
+    return (labels or {}).get(key) or key
