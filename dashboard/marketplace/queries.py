@@ -277,6 +277,36 @@ def moderation_queue(
     return paginate(query, purpose=f"templates:queue:{status}", limit=_limit(limit), cursor=cursor)
 
 
+PENDING_CAP = 50  # the navigation shows "50+" beyond this
+
+
+def pending_count(scope: AccessScope) -> int:
+    """Templates waiting for review, counted up to PENDING_CAP + 1 for the navigation badge.
+
+    DynamoDB cost: one Query with Select=COUNT on the sparse queue GSI, limited to PENDING_CAP + 1
+    items. COUNT returns no items but is billed for what it reads: with the index projecting whole
+    templates (a few kB each) that is at most 51 items × ~4 kB / 4 kB × 0.5 = ~26 read units, and a
+    single read unit while the queue is short, whatever the size of the catalogue.
+    """
+    if not can_moderate(scope):
+        return 0
+    return AgentTemplate.moderation_queue.count("pending", limit=PENDING_CAP + 1)
+
+
+def next_pending(scope: AccessScope, after: str) -> AgentTemplate | None:
+    """The oldest template still waiting for review, other than `after` (just decided).
+
+    One Query of 3 items on the queue GSI: it is eventually consistent, so the one just decided
+    may still show there for a moment and is skipped.
+    """
+    if not can_moderate(scope):
+        return None
+    for template in AgentTemplate.moderation_queue.query("pending", limit=3):
+        if template.template_id != after:
+            return template
+    return None
+
+
 def listed(scope: AccessScope, cursor: str | None = None, limit: int | None = None) -> Page[AgentTemplate]:
     """The public catalogue for moderators, most used first."""
     if not can_moderate(scope):
