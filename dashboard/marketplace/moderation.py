@@ -38,6 +38,7 @@ CANNED_REASONS = (
     "It duplicates a template that is already listed.",
 )
 BULK_ACTIONS = ("approve", "reject")
+ASKS_FIRST = ("unpublish",)  # moves that take a template away from every tenant ask first
 
 # The author's moves and the moderators' ones: the states each may start from.
 AUTHOR_MOVES: dict[str, tuple[str, ...]] = {
@@ -207,7 +208,7 @@ class Action:
     moderation: bool  # a moderator's decision (else the author's listing request)
     tone: str = ""  # "" | "primary" | "danger"
     needs_reason: bool = False
-    confirm: str = ""
+    asks_first: bool = False  # the button leads to a confirmation step (a page, or inline with htmx)
 
 
 def actions_for(scope: AccessScope, template: AgentTemplate) -> list[Action]:
@@ -228,13 +229,5 @@ def actions_for(scope: AccessScope, template: AgentTemplate) -> list[Action]:
                 actions.append(Action("unfeature", "Unfeature", moderation=True))
             else:
                 actions.append(Action("feature", "Feature", moderation=True))
-            actions.append(
-                Action(
-                    "unpublish",
-                    "Unpublish",
-                    moderation=True,
-                    tone="danger",
-                    confirm=f"Unpublish “{template.name}”?",
-                )
-            )
+            actions.append(Action("unpublish", "Unpublish…", moderation=True, tone="danger", asks_first=True))
     return actions

@@ -35,6 +35,7 @@ from dashboard.marketplace.models import (
 )
 from dashboard.marketplace.moderation import (
     APPROVED,
+    ASKS_FIRST,
     BULK_ACTIONS,
     MODERATION_ACTIONS,
     OWN_TEMPLATE,
@@ -305,16 +306,28 @@ def moderate(
     *,
     reason: str = "",
     expected_version: int | None = None,
+    confirmed: bool | None = None,
 ) -> AgentTemplate:
-    """A moderator's decision. It lands only on the version the moderator saw, and goes to the audit trail."""
+    """A moderator's decision. It lands only on the version the moderator saw, and goes to the audit trail.
+
+    Unpublishing asks first on the pages: `confirmed=False` (a POST without the confirmation step)
+    refuses it and changes nothing.
+    """
     if not can_moderate(scope):
         raise PermissionDenied("Only moderators and staff moderate templates.")
     if action not in MODERATION_ACTIONS:
         raise NotFound("That moderation action does not exist.")
+    if action in ASKS_FIRST and confirmed is False:
+        raise ValidationFailed(
+            "Unpublishing needs confirming first: nothing was changed. Check what it changes and confirm.",
+            {"confirmed": "Confirm on the confirmation step."},
+        )
     template = get_template(scope, template_id, consistent=True)
     _check_version(template, expected_version, MODERATION_CHANGED)
     old_status = template.moderation_status
     changes = transition(template, action, by=display_name(scope), at=clock.now(), reason=reason)
+    if action == "approve":
+        changes["approved_snapshot"] = approved_snapshot(template)
     audit_changes: dict[str, Any] = {"name": template.name, **_status_change(old_status, changes)}
     decided = changes["moderation_history"][-1]
     if decided.reason:
@@ -367,6 +380,17 @@ def moderate_many(
         except (Conflict, NotFound, ValidationFailed) as exc:
             outcome.refused.append((template_id, exc.message))
     return outcome
+
+
+def approved_snapshot(template: AgentTemplate) -> dict[str, Any]:
+    return {
+        "version": int(template.version),
+        "name": template.name,
+        "description": template.description,
+        "category": template.category,
+        "tags": template.tag_list,
+        "definition": template.definition,
+    }
 
 
 # --- use ---------------------------------------------------------------------------------------

@@ -19,4 +19,5 @@ urlpatterns = [
     path("<key:template_id>/submit/", views.submit, name="submit"),
     path("<key:template_id>/withdraw/", views.withdraw, name="withdraw"),
     path("<key:template_id>/moderate/<key:action>/", views.moderate, name="moderate"),
+    path("<key:template_id>/unpublish/", views.confirm_unpublish, name="confirm_unpublish"),
 ]

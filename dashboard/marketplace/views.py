@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import Can
@@ -65,7 +65,13 @@ def _detail_context(request: HttpRequest, template, **extra) -> dict:
         "is_author": is_author(scope, template),
         "my_rating": queries.my_rating(scope, template.template_id) if can_rate(scope, template) else None,
         "use_form": UseForm(projects=projects, initial={"name": template.name}) if projects else None,
+        "canned_reasons": CANNED_REASONS,
     }
+    if can_moderate(scope) or can_edit(scope, template):
+        # The review: every node's settings (secrets masked) and what changed since the last approval.
+        context["nodes"] = queries.node_settings(template.definition)
+        context["secrets_found"] = sum(node.secrets for node in context["nodes"])
+        context["since_approved"] = queries.changes_since_approved(template)
     context.update(extra)
     return context
 
@@ -214,10 +220,15 @@ DECISIONS = {
 @require_POST
 @scoped(Can.MODERATE)
 def moderate(request: HttpRequest, template_id: str, action: str) -> HttpResponse:
-    reason = request.POST.get("reason", "")
+    reason = request.POST.get("reason", "").strip() or request.POST.get("canned", "").strip()
     try:
         template = services.moderate(
-            request.scope, template_id, action, reason=reason, expected_version=_version(request)
+            request.scope,
+            template_id,
+            action,
+            reason=reason,
+            expected_version=_version(request),
+            confirmed=request.POST.get("confirmed") == "1",
         )
     except (ValidationFailed, Conflict) as exc:
         if wants_partial(request):
@@ -243,6 +254,21 @@ def moderate(request: HttpRequest, template_id: str, action: str) -> HttpRespons
         return redirect("marketplace:detail", template_id=following.template_id)
     messages.success(request, notice)
     return redirect("marketplace:detail", template_id=template_id)
+
+
+@require_GET
+@scoped(Can.MODERATE)
+def confirm_unpublish(request: HttpRequest, template_id: str) -> HttpResponse:
+    """Asks before a listed template leaves the catalogue: a page, or the queue row itself with htmx.
+
+    DynamoDB: 1 GetItem; nothing is written.
+    """
+    template = queries.get_template(request.scope, template_id, consistent=True)
+    tab = request.GET.get("tab") if request.GET.get("tab") in QUEUE_TABS else ""  # "": from the detail page
+    context = {"template": template, "confirming": True, "tab": tab}
+    if wants_partial(request):
+        return render_page(request, "marketplace/queue.html", context, partial="row")
+    return render_page(request, "marketplace/confirm_unpublish.html", context)
 
 
 def _picks(request: HttpRequest) -> list[tuple[str, int | None]]:
