@@ -327,7 +327,8 @@ def moderate(
     old_status = template.moderation_status
     changes = transition(template, action, by=display_name(scope), at=clock.now(), reason=reason)
     if action == "approve":
-        changes["approved_snapshot"] = approved_snapshot(template)
+        # The version the approval saves (the save raises it by one): a later edit differs from it.
+        changes["approved_snapshot"] = {**approved_snapshot(template), "version": int(template.version) + 1}
     audit_changes: dict[str, Any] = {"name": template.name, **_status_change(old_status, changes)}
     decided = changes["moderation_history"][-1]
     if decided.reason:
