@@ -67,8 +67,10 @@ STOPS = [
     Stop("new template", "/templates/new/"),
     Stop("moderation", "/templates/moderation/"),
     Stop("moderation: listed", "/templates/moderation/?tab=listed"),
+    Stop("moderation: unpublish", via="moderation: listed", link="#queue a[href*='/unpublish/']"),
     Stop("models", "/models/"),
     Stop("model", via="models", link="#models tbody a[href^='/models/']"),
+    Stop("model: confirm a change", via="model", link="#versions a[href*='/confirm/']"),
     Stop("register a model", "/models/register/"),
     Stop("experiments", "/experiments/"),
     Stop("experiment", via="experiments", link="#experiment-list .experiment-head a"),
@@ -80,6 +82,7 @@ STOPS = [
     Stop("audit trail", "/account/audit/"),
     Stop("users", "/account/users/"),
     Stop("user", via="users", link="main tbody a[href^='/account/users/']"),
+    Stop("user: disable", via="users", link="main tbody a[href$='/active/']"),
     Stop("api keys", "/account/api-keys/"),
     Stop("tables", "/account/tables/"),
 ]
@@ -92,7 +95,14 @@ ROLE_STOPS = {
         for stop in STOPS
         if not stop.name.startswith(("moderation", "users", "user", "api keys", "tables"))
     ],
-    "moderator": ["overview", "templates", "template", "moderation", "moderation: listed"],
+    "moderator": [
+        "overview",
+        "templates",
+        "template",
+        "moderation",
+        "moderation: listed",
+        "moderation: unpublish",
+    ],
 }
 # Pages that look different for staff who have not picked a tenant yet.
 UNFOCUSED_STOPS = ["overview", "cost analytics", "executions", "templates", "models", "experiments", "flows"]
