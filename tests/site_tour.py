@@ -119,13 +119,14 @@ def tour(page, names: list[str]) -> Iterator[Stop]:
     wanted = set(names)
     hrefs: dict[str, str] = {}
     by_name = {stop.name: stop for stop in STOPS}
+    current = None
     for stop in STOPS:
         if stop.name not in wanted:
             continue
         path = stop.path
         if path is None:
-            if stop.via not in hrefs:
-                page.goto(by_name[stop.via].path or hrefs[stop.via])
+            if current != stop.via:  # the link is on the via page: open it again if another is open
+                page.goto(hrefs.get(stop.via) or by_name[stop.via].path)
             path = page.locator(stop.link).first.get_attribute("href")
             assert path, f"{stop.name}: no link {stop.link} on {stop.via}"
         response = page.goto(path)
@@ -133,4 +134,5 @@ def tour(page, names: list[str]) -> Iterator[Stop]:
             f"{stop.name} ({path}) answered {response.status}"
         )
         hrefs[stop.name] = path
+        current = stop.name
         yield stop
