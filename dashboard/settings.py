@@ -203,6 +203,10 @@ DYNAMO_PRICE_PER_MILLION_WRITE_UNITS = float(os.getenv("DYNAMO_PRICE_PER_MILLION
 DYNAMO_PRICE_PER_GB_MONTH = float(os.getenv("DYNAMO_PRICE_PER_GB_MONTH", "0.25"))
 DYNAMO_LATENCY_TARGET_MS = float(os.getenv("DYNAMO_LATENCY_TARGET_MS", "10"))
 
+# Model registry: a deployment still "deploying" after this many minutes shows as stalled, and the
+# registry pages stop polling for it.
+REGISTRY_STALLED_AFTER_MINUTES = envint("REGISTRY_STALLED_AFTER_MINUTES", "30")
+
 API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", str(2 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 

@@ -67,8 +67,10 @@ STOPS = [
     Stop("new template", "/templates/new/"),
     Stop("moderation", "/templates/moderation/"),
     Stop("moderation: listed", "/templates/moderation/?tab=listed"),
+    Stop("moderation: unpublish", via="moderation: listed", link="#queue a[href*='/unpublish/']"),
     Stop("models", "/models/"),
     Stop("model", via="models", link="#models tbody a[href^='/models/']"),
+    Stop("model: confirm a change", via="model", link="#versions a[href*='/confirm/']"),
     Stop("register a model", "/models/register/"),
     Stop("experiments", "/experiments/"),
     Stop("experiment", via="experiments", link="#experiment-list .experiment-head a"),
@@ -80,6 +82,7 @@ STOPS = [
     Stop("audit trail", "/account/audit/"),
     Stop("users", "/account/users/"),
     Stop("user", via="users", link="main tbody a[href^='/account/users/']"),
+    Stop("user: disable", via="users", link="main tbody a[href$='/active/']"),
     Stop("api keys", "/account/api-keys/"),
     Stop("tables", "/account/tables/"),
 ]
@@ -92,7 +95,14 @@ ROLE_STOPS = {
         for stop in STOPS
         if not stop.name.startswith(("moderation", "users", "user", "api keys", "tables"))
     ],
-    "moderator": ["overview", "templates", "template", "moderation", "moderation: listed"],
+    "moderator": [
+        "overview",
+        "templates",
+        "template",
+        "moderation",
+        "moderation: listed",
+        "moderation: unpublish",
+    ],
 }
 # Pages that look different for staff who have not picked a tenant yet.
 UNFOCUSED_STOPS = ["overview", "cost analytics", "executions", "templates", "models", "experiments", "flows"]
@@ -109,13 +119,14 @@ def tour(page, names: list[str]) -> Iterator[Stop]:
     wanted = set(names)
     hrefs: dict[str, str] = {}
     by_name = {stop.name: stop for stop in STOPS}
+    current = None
     for stop in STOPS:
         if stop.name not in wanted:
             continue
         path = stop.path
         if path is None:
-            if stop.via not in hrefs:
-                page.goto(by_name[stop.via].path or hrefs[stop.via])
+            if current != stop.via:  # the link is on the via page: open it again if another is open
+                page.goto(hrefs.get(stop.via) or by_name[stop.via].path)
             path = page.locator(stop.link).first.get_attribute("href")
             assert path, f"{stop.name}: no link {stop.link} on {stop.via}"
         response = page.goto(path)
@@ -123,4 +134,5 @@ def tour(page, names: list[str]) -> Iterator[Stop]:
             f"{stop.name} ({path}) answered {response.status}"
         )
         hrefs[stop.name] = path
+        current = stop.name
         yield stop

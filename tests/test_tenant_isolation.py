@@ -82,6 +82,7 @@ PAGES = [
     ("get", "/models/{model}/versions/new/"),
     ("post", "/models/{model}/versions/new/"),
     ("post", "/models/{model}/versions/{version}/status/"),
+    ("get", "/models/{model}/versions/{version}/confirm/?status=retired"),
     ("get", "/analytics/executions/{execution}/"),
     ("get", "/experiments/{experiment}/"),
     ("get", "/experiments/{experiment}/card/"),

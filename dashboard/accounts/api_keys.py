@@ -92,8 +92,15 @@ def is_expired(key: ApiKey) -> bool:
     return key.expires_on is not None and clock.now() > key.expires_on
 
 
-def revoke_key(scope: AccessScope, key_id: str) -> ApiKey:
+def revoke_key(scope: AccessScope, key_id: str, *, confirmed: bool | None = None) -> ApiKey:
+    """Revoke a key for good. The page's POST carries `confirmed` from its question; without it
+    (`confirmed=False`) nothing changes."""
     key = get_key(scope, key_id)
+    if key.revoked_at is None and confirmed is False:
+        raise ValidationFailed(
+            f"Revoking “{key.name}” needs confirming first: nothing was changed.",
+            {"confirmed": "Confirm on the question page."},
+        )
     if key.revoked_at is None:
         key.update(actions=[ApiKey.revoked_at.set(clock.now())])
         audit.record(scope, "api_key.revoke", "api_key", key_id, tenant_id=key.tenant_id)

@@ -23,7 +23,7 @@ NAV = [
     NavItem("Cost analytics", "analytics:overview", Can.TENANT_PAGES, "◔"),
     NavItem("Executions", "analytics:executions", Can.TENANT_PAGES, "≣"),
     NavItem("Templates", "marketplace:browse", Can.SIGN_IN, "❖"),
-    NavItem("Moderation", "marketplace:queue", Can.MODERATE, "⚑"),
+    NavItem("Moderation", "marketplace:queue", Can.MODERATE, "⚑", badge="marketplace:pending_badge"),
     NavItem("Models", "registry:list", Can.TENANT_PAGES, "◆"),
     NavItem("Experiments", "experiments:list", Can.TENANT_PAGES, "⚗"),
     NavItem("Flows", "flows:list", Can.TENANT_PAGES, "⇄"),

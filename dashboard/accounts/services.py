@@ -302,13 +302,19 @@ def sign_out_everywhere(scope: AccessScope, user_id: str) -> int:
     return ended
 
 
-def set_active(scope: AccessScope, user_id: str, active: bool) -> User:
+def set_active(scope: AccessScope, user_id: str, active: bool, *, confirmed: bool | None = None) -> User:
+    """Enable or disable a person. Disabling asks first on the page: `confirmed=False` refuses it."""
     scope.require_role(STAFF)
     user = get_user(user_id)
     if user is None:
         raise NotFound("That user was not found.")
     if user.user_id == scope.actor_id and not active:
         raise ValidationFailed("You cannot disable your own account.")
+    if not active and user.is_active and confirmed is False:
+        raise ValidationFailed(
+            f"Disabling {user.email} needs confirming first: nothing was changed.",
+            {"confirmed": "Confirm on the question page."},
+        )
     user.update(actions=[User.is_active.set(active)])
     if not active:
         end_sessions(user_id)

@@ -15,7 +15,7 @@ from dashboard.accounts.forms import ApiKeyForm, LoginForm, UserEditForm, UserFo
 from dashboard.accounts.scope import ROLE_LABELS, Can
 from dashboard.accounts.templatetags.audit_format import readable_changes
 from dashboard.core.csv_cells import safe_rows
-from dashboard.core.errors import DashboardError, NotFound
+from dashboard.core.errors import DashboardError, NotFound, ValidationFailed
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import render_page
 from dashboard.dynamo.tables import all_models, describe
@@ -241,7 +241,11 @@ def api_key_revoke(request: HttpRequest, key_id: str) -> HttpResponse:
         key = api_keys.get_key(request.scope, key_id)
         context = {"key": key, "tenant": services.get_tenant(key.tenant_id)}
         return render_page(request, "accounts/api_key_revoke.html", context)
-    key = api_keys.revoke_key(request.scope, key_id)
+    try:
+        key = api_keys.revoke_key(request.scope, key_id, confirmed=request.POST.get("confirmed") == "1")
+    except ValidationFailed as exc:
+        messages.error(request, exc.message)
+        return redirect("accounts:api_key_revoke", key_id=key_id)
     messages.success(request, f"API key “{key.name}” is revoked; requests with it now get 401.")
     return redirect("accounts:api_keys")
 
@@ -324,16 +328,30 @@ def user_sign_out(request: HttpRequest, user_id: str) -> HttpResponse:
     return redirect("accounts:user_edit", user_id=user_id)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @access.scoped(Can.RUN_PLATFORM)
 def user_set_active(request: HttpRequest, user_id: str) -> HttpResponse:
+    """GET asks before disabling (who, what ends); POST enables, or disables with `confirmed=1`.
+
+    DynamoDB: GET 1 GetItem and 1 query (their sessions); POST as `services.set_active`.
+    """
+    if request.method == "GET":
+        person = services.get_user(user_id)
+        if person is None:
+            raise NotFound("That user was not found.")
+        context = {"person": person, "sessions": services.session_count(user_id)}
+        return render_page(request, "accounts/user_disable.html", context)
     active = request.POST.get("active") == "1"
     try:
-        user = services.set_active(request.scope, user_id, active)
+        user = services.set_active(
+            request.scope, user_id, active, confirmed=request.POST.get("confirmed") == "1"
+        )
     except DashboardError as exc:
         if exc.status == 404:
             raise
         messages.error(request, exc.message)
+        if "confirmed" in exc.fields:
+            return redirect("accounts:user_set_active", user_id=user_id)
     else:
         state = "enabled" if active else "disabled; their sessions have ended"
         messages.success(request, f"{user.email} is {state}.")

@@ -56,6 +56,7 @@ class DeployIn(Strict):
     version: str = Field(min_length=1, max_length=64)
     status: Literal["deploying", "deployed", "failed", "rolled_back", "retired"]
     environment: Literal[ENVIRONMENTS] | None = None  # type: ignore[valid-type]
+    reason: str | None = Field(default=None, max_length=500)  # recorded in the audit trail and history
 
 
 class ModelOut(BaseModel):
@@ -239,6 +240,7 @@ def deploy(request: HttpRequest, model_id: str):
         str(body["version"]),
         str(body["status"]),
         str(body["environment"]) if body.get("environment") else None,
+        reason=str(body.get("reason") or ""),
     )
     return {
         "message": change.message,

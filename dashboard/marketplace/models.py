@@ -163,6 +163,9 @@ class AgentTemplate(DynamoModel):
     rejection_reason = UnicodeAttribute(null=True)
     moderation_history = ListAttribute(of=ModerationEntry, null=True)
     definition = JSONAttribute()  # {"nodes": [...], "edges": [...]}
+    # What the moderator approved last (name, description, category, tags, definition, version), so a
+    # resubmission is reviewed as the changes since then.
+    approved_snapshot = JSONAttribute(null=True)
     usage_count = NumberAttribute(default=0)
     rating_sum = NumberAttribute(default=0)
     rating_count = NumberAttribute(default=0)

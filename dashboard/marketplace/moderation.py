@@ -29,6 +29,17 @@ STATES = (DRAFT, PENDING, APPROVED, REJECTED, UNPUBLISHED)
 
 MAX_REASON = 500
 
+# Reasons moderators give most, offered in the queue and on the review page; the text stays editable.
+CANNED_REASONS = (
+    "A node's settings hold a secret (API key, token or password): remove it and submit again.",
+    "The description does not say what the template does or what it needs to run.",
+    "It calls an external URL we cannot verify; use a documented endpoint.",
+    "The flow does not work as described: a step is missing or not connected.",
+    "It duplicates a template that is already listed.",
+)
+BULK_ACTIONS = ("approve", "reject")
+ASKS_FIRST = ("unpublish",)  # moves that take a template away from every tenant ask first
+
 # The author's moves and the moderators' ones: the states each may start from.
 AUTHOR_MOVES: dict[str, tuple[str, ...]] = {
     "submit": (DRAFT, REJECTED, UNPUBLISHED),
@@ -80,8 +91,16 @@ def can_use(scope: AccessScope) -> bool:
     return scope.can(Can.TENANT_DATA) and scope.tenant_id is not None
 
 
-def can_rate(scope: AccessScope) -> bool:
-    return scope.can(Can.RATE)
+def can_rate(scope: AccessScope, template: AgentTemplate | None = None) -> bool:
+    """Tenant admins and staff rate templates, except their own (an author's stars would be praise)."""
+    return scope.can(Can.RATE) and not (template is not None and is_author(scope, template))
+
+
+def is_author(scope: AccessScope, template: AgentTemplate) -> bool:
+    return bool(template.author_id) and template.author_id == scope.actor_id
+
+
+OWN_TEMPLATE = "You wrote this template: authors cannot rate their own templates. Nothing was saved."
 
 
 # --- the state machine ---------------------------------------------------------------------------
@@ -189,7 +208,7 @@ class Action:
     moderation: bool  # a moderator's decision (else the author's listing request)
     tone: str = ""  # "" | "primary" | "danger"
     needs_reason: bool = False
-    confirm: str = ""
+    asks_first: bool = False  # the button leads to a confirmation step (a page, or inline with htmx)
 
 
 def actions_for(scope: AccessScope, template: AgentTemplate) -> list[Action]:
@@ -210,13 +229,5 @@ def actions_for(scope: AccessScope, template: AgentTemplate) -> list[Action]:
                 actions.append(Action("unfeature", "Unfeature", moderation=True))
             else:
                 actions.append(Action("feature", "Feature", moderation=True))
-            actions.append(
-                Action(
-                    "unpublish",
-                    "Unpublish",
-                    moderation=True,
-                    tone="danger",
-                    confirm=f"Unpublish “{template.name}”?",
-                )
-            )
+            actions.append(Action("unpublish", "Unpublish…", moderation=True, tone="danger", asks_first=True))
     return actions

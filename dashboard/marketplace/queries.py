@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import partial
 from operator import attrgetter
 
@@ -20,6 +21,7 @@ from pynamodb.exceptions import DoesNotExist
 from dashboard.accounts.scope import API, TENANT_ADMIN, AccessScope, Can
 from dashboard.accounts.services import list_tenants
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
+from dashboard.core.secrets import Setting, settings_rows
 from dashboard.dynamo.paging import Page, Stream, merged_page, paginate
 from dashboard.flows import services as flows
 from dashboard.marketplace.inputs import MAX_PAGE_SIZE, PAGE_SIZE, TEMPLATE_ID, BrowseFilters
@@ -198,6 +200,88 @@ def projects_for_use(scope: AccessScope) -> list:
     return flows.list_projects(scope, limit=50).items
 
 
+# --- review ------------------------------------------------------------------------------------
+
+
+@dataclass
+class NodeReview:
+    id: str
+    label: str
+    type: str
+    settings: list[Setting]
+
+    @property
+    def secrets(self) -> int:
+        return sum(1 for setting in self.settings if setting.secret)
+
+
+def node_settings(definition: dict) -> list[NodeReview]:
+    """Each node's settings (prompts, URLs, parameters) as rows, stored secrets masked. No I/O."""
+    return [
+        NodeReview(
+            node["id"], node.get("label") or node["type"], node["type"], settings_rows(node.get("config") or {})
+        )
+        for node in definition.get("nodes", [])
+    ]
+
+
+@dataclass
+class Change:
+    what: str  # "name", "node n2 (Answer)", "edge n1 → n3"
+    before: str = ""
+    after: str = ""
+
+
+def _shown(settings: list[Setting]) -> dict[str, str]:
+    return {setting.path: setting.value for setting in settings}
+
+
+def changes_since_approved(template: AgentTemplate) -> list[Change] | None:
+    """What a resubmitted template changed since the version a moderator last approved (secrets masked).
+
+    None when there is nothing to compare with (never approved, or approved before snapshots were kept,
+    or unchanged since). No I/O: the snapshot is stored on the template.
+    """
+    snapshot = template.approved_snapshot
+    if not snapshot or int(snapshot.get("version", 0)) == int(template.version):
+        return None
+    changes: list[Change] = []
+    for field in ("name", "description", "category"):
+        before, after = snapshot.get(field) or "", getattr(template, field) or ""
+        if before != after:
+            changes.append(Change(field, before, after))
+    before_tags, after_tags = set(snapshot.get("tags") or ()), set(template.tags or ())
+    if before_tags != after_tags:
+        changes.append(Change("tags", ", ".join(sorted(before_tags)), ", ".join(sorted(after_tags))))
+    old = {node.id: node for node in node_settings(snapshot.get("definition") or {})}
+    new = {node.id: node for node in node_settings(template.definition or {})}
+    for node_id, node in new.items():
+        name = f"node {node_id} ({node.label})"
+        if node_id not in old:
+            changes.append(Change(name, "", f"added: {node.type}"))
+            continue
+        was = old[node_id]
+        if (was.label, was.type) != (node.label, node.type):
+            changes.append(Change(name, f"{was.label} · {was.type}", f"{node.label} · {node.type}"))
+        before, after = _shown(was.settings), _shown(node.settings)
+        for path in dict.fromkeys([*before, *after]):
+            if before.get(path) != after.get(path):
+                changes.append(Change(f"{name} · {path}", before.get(path, ""), after.get(path, "")))
+    for node_id, node in old.items():
+        if node_id not in new:
+            changes.append(Change(f"node {node_id} ({node.label})", f"{node.type}", "removed"))
+
+    def edges(definition: dict) -> set[tuple[str, str]]:
+        return {(edge["source"], edge["target"]) for edge in definition.get("edges", [])}
+
+    old_edges, new_edges = edges(snapshot.get("definition") or {}), edges(template.definition or {})
+    for source, target in sorted(new_edges - old_edges):
+        changes.append(Change(f"edge {source} → {target}", "", "added"))
+    for source, target in sorted(old_edges - new_edges):
+        changes.append(Change(f"edge {source} → {target}", "", "removed"))
+    return changes
+
+
 # --- lists -------------------------------------------------------------------------------------
 
 FEATURED_SHOWN = 6
@@ -345,6 +429,36 @@ def moderation_queue(
         raise ValidationFailed("Unknown moderation list.", {"status": "pending or rejected"})
     query = partial(AgentTemplate.moderation_queue.query, status, scan_index_forward=status == "pending")
     return paginate(query, purpose=f"templates:queue:{status}", limit=_limit(limit), cursor=cursor)
+
+
+PENDING_CAP = 50  # the navigation shows "50+" beyond this
+
+
+def pending_count(scope: AccessScope) -> int:
+    """Templates waiting for review, counted up to PENDING_CAP + 1 for the navigation badge.
+
+    DynamoDB cost: one Query with Select=COUNT on the sparse queue GSI, limited to PENDING_CAP + 1
+    items. COUNT returns no items but is billed for what it reads: with the index projecting whole
+    templates (a few kB each) that is at most 51 items × ~4 kB / 4 kB × 0.5 = ~26 read units, and a
+    single read unit while the queue is short, whatever the size of the catalogue.
+    """
+    if not can_moderate(scope):
+        return 0
+    return AgentTemplate.moderation_queue.count("pending", limit=PENDING_CAP + 1)
+
+
+def next_pending(scope: AccessScope, after: str) -> AgentTemplate | None:
+    """The oldest template still waiting for review, other than `after` (just decided).
+
+    One Query of 3 items on the queue GSI: it is eventually consistent, so the one just decided
+    may still show there for a moment and is skipped.
+    """
+    if not can_moderate(scope):
+        return None
+    for template in AgentTemplate.moderation_queue.query("pending", limit=3):
+        if template.template_id != after:
+            return template
+    return None
 
 
 def listed(scope: AccessScope, cursor: str | None = None, limit: int | None = None) -> Page[AgentTemplate]:

@@ -8,6 +8,7 @@ transaction, conditioned on the edit version it was made from. Reads are in `que
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
@@ -34,8 +35,12 @@ from dashboard.marketplace.models import (
 )
 from dashboard.marketplace.moderation import (
     APPROVED,
+    ASKS_FIRST,
+    BULK_ACTIONS,
     MODERATION_ACTIONS,
+    OWN_TEMPLATE,
     can_moderate,
+    is_author,
     transition,
 )
 from dashboard.marketplace.queries import get_editable, get_template, template_tokens
@@ -301,21 +306,92 @@ def moderate(
     *,
     reason: str = "",
     expected_version: int | None = None,
+    confirmed: bool | None = None,
 ) -> AgentTemplate:
-    """A moderator's decision. It lands only on the version the moderator saw, and goes to the audit trail."""
+    """A moderator's decision. It lands only on the version the moderator saw, and goes to the audit trail.
+
+    Unpublishing asks first on the pages: `confirmed=False` (a POST without the confirmation step)
+    refuses it and changes nothing.
+    """
     if not can_moderate(scope):
         raise PermissionDenied("Only moderators and staff moderate templates.")
     if action not in MODERATION_ACTIONS:
         raise NotFound("That moderation action does not exist.")
+    if action in ASKS_FIRST and confirmed is False:
+        raise ValidationFailed(
+            "Unpublishing needs confirming first: nothing was changed. Check what it changes and confirm.",
+            {"confirmed": "Confirm on the confirmation step."},
+        )
     template = get_template(scope, template_id, consistent=True)
     _check_version(template, expected_version, MODERATION_CHANGED)
     old_status = template.moderation_status
     changes = transition(template, action, by=display_name(scope), at=clock.now(), reason=reason)
+    if action == "approve":
+        # The version the approval saves (the save raises it by one): a later edit differs from it.
+        changes["approved_snapshot"] = {**approved_snapshot(template), "version": int(template.version) + 1}
     audit_changes: dict[str, Any] = {"name": template.name, **_status_change(old_status, changes)}
     decided = changes["moderation_history"][-1]
     if decided.reason:
         audit_changes["reason"] = decided.reason
     return _save_changes(scope, template, changes, f"template.{action}", audit_changes, MODERATION_CHANGED)
+
+
+MAX_BULK = 25  # one queue page
+
+
+@dataclass
+class BulkOutcome:
+    decided: list[AgentTemplate] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (template name or id, why)
+
+
+def moderate_many(
+    scope: AccessScope, picks: list[tuple[str, int | None]], action: str, *, reason: str = ""
+) -> BulkOutcome:
+    """One decision (approve or reject, with one reason) on several templates of the queue.
+
+    Each template is decided in its own transaction on the version the moderator saw, so one that
+    changed meanwhile is refused (and named) without holding back the others. DynamoDB per template:
+    1 GetItem (consistent), 1 GetItem (the moderator's name), 1 TransactWriteItems; at most MAX_BULK.
+    """
+    if not can_moderate(scope):
+        raise PermissionDenied("Only moderators and staff moderate templates.")
+    if action not in BULK_ACTIONS:
+        raise ValidationFailed("Approve or reject the selected templates.", {"action": "approve or reject"})
+    if not picks:
+        raise ValidationFailed(
+            "Select the templates to decide first: nothing was changed.", {"template": "Select at least one."}
+        )
+    if len(picks) > MAX_BULK:
+        raise ValidationFailed(
+            f"Decide at most {MAX_BULK} templates at once: nothing was changed.",
+            {"template": f"At most {MAX_BULK}."},
+        )
+    if action == "reject" and not (reason or "").strip():
+        raise ValidationFailed(
+            "Say why they are rejected (pick a reason or write one): nothing was changed.",
+            {"reason": "A reason is required."},
+        )
+    outcome = BulkOutcome()
+    for template_id, version in picks:
+        try:
+            outcome.decided.append(
+                moderate(scope, template_id, action, reason=reason, expected_version=version)
+            )
+        except (Conflict, NotFound, ValidationFailed) as exc:
+            outcome.refused.append((template_id, exc.message))
+    return outcome
+
+
+def approved_snapshot(template: AgentTemplate) -> dict[str, Any]:
+    return {
+        "version": int(template.version),
+        "name": template.name,
+        "description": template.description,
+        "category": template.category,
+        "tags": template.tag_list,
+        "definition": template.definition,
+    }
 
 
 # --- use ---------------------------------------------------------------------------------------
@@ -381,7 +457,8 @@ def rate_template(scope: AccessScope, template_id: str, stars: Any) -> AgentTemp
         stars = 0
     if not 1 <= stars <= 5:
         raise ValidationFailed("Give 1 to 5 stars.", {"stars": "Choose 1 to 5 stars."})
-    get_template(scope, template_id)
+    if is_author(scope, get_template(scope, template_id)):
+        raise PermissionDenied(OWN_TEMPLATE)
 
     def prepare() -> Builder | None:
         try:

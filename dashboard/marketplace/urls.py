@@ -9,6 +9,8 @@ urlpatterns = [
     path("", views.browse, name="browse"),
     path("new/", views.create, name="create"),
     path("moderation/", views.queue, name="queue"),
+    path("moderation/decide/", views.moderate_bulk, name="moderate_bulk"),
+    path("moderation/badge/", views.pending_badge, name="pending_badge"),
     path("<key:template_id>/", views.detail, name="detail"),
     path("<key:template_id>/edit/", views.edit, name="edit"),
     path("<key:template_id>/delete/", views.delete, name="delete"),
@@ -17,4 +19,5 @@ urlpatterns = [
     path("<key:template_id>/submit/", views.submit, name="submit"),
     path("<key:template_id>/withdraw/", views.withdraw, name="withdraw"),
     path("<key:template_id>/moderate/<key:action>/", views.moderate, name="moderate"),
+    path("<key:template_id>/unpublish/", views.confirm_unpublish, name="confirm_unpublish"),
 ]

@@ -6,18 +6,26 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import Can
 from dashboard.accounts.services import list_tenants
-from dashboard.core.errors import Conflict, DashboardError, ValidationFailed
+from dashboard.core.errors import Conflict, DashboardError, PermissionDenied, ValidationFailed
 from dashboard.core.http import render_page, wants_partial
 from dashboard.flows.definition import layout
 from dashboard.marketplace import queries, services
 from dashboard.marketplace.forms import EXAMPLE_DEFINITION, TemplateForm, UseForm, as_version, definition_text
 from dashboard.marketplace.inputs import CATEGORIES, SORTS, VISIBILITY_FILTERS, BrowseFilters
-from dashboard.marketplace.moderation import can_edit, can_moderate, can_rate, can_use
+from dashboard.marketplace.moderation import (
+    BULK_ACTIONS,
+    CANNED_REASONS,
+    can_edit,
+    can_moderate,
+    can_rate,
+    can_use,
+    is_author,
+)
 
 
 def _version(request: HttpRequest) -> int | None:
@@ -53,10 +61,17 @@ def _detail_context(request: HttpRequest, template, **extra) -> dict:
         "can_edit": can_edit(scope, template),
         "can_moderate": can_moderate(scope),
         "can_use": usable,
-        "can_rate": can_rate(scope),
-        "my_rating": queries.my_rating(scope, template.template_id) if can_rate(scope) else None,
+        "can_rate": can_rate(scope, template),
+        "is_author": is_author(scope, template),
+        "my_rating": queries.my_rating(scope, template.template_id) if can_rate(scope, template) else None,
         "use_form": UseForm(projects=projects, initial={"name": template.name}) if projects else None,
+        "canned_reasons": CANNED_REASONS,
     }
+    if can_moderate(scope) or can_edit(scope, template):
+        # The review: every node's settings (secrets masked) and what changed since the last approval.
+        context["nodes"] = queries.node_settings(template.definition)
+        context["secrets_found"] = sum(node.secrets for node in context["nodes"])
+        context["since_approved"] = queries.changes_since_approved(template)
     context.update(extra)
     return context
 
@@ -153,7 +168,9 @@ def rate(request: HttpRequest, template_id: str) -> HttpResponse:
     error = None
     try:
         template = services.rate_template(request.scope, template_id, request.POST.get("stars"))
-    except ValidationFailed as exc:
+    except (ValidationFailed, PermissionDenied) as exc:
+        if isinstance(exc, PermissionDenied) and not wants_partial(request):
+            raise
         template, error = queries.get_template(request.scope, template_id), exc.message
     if wants_partial(request):
         context = _detail_context(request, template, rating_error=error, rated=error is None)
@@ -203,10 +220,15 @@ DECISIONS = {
 @require_POST
 @scoped(Can.MODERATE)
 def moderate(request: HttpRequest, template_id: str, action: str) -> HttpResponse:
-    reason = request.POST.get("reason", "")
+    reason = request.POST.get("reason", "").strip() or request.POST.get("canned", "").strip()
     try:
         template = services.moderate(
-            request.scope, template_id, action, reason=reason, expected_version=_version(request)
+            request.scope,
+            template_id,
+            action,
+            reason=reason,
+            expected_version=_version(request),
+            confirmed=request.POST.get("confirmed") == "1",
         )
     except (ValidationFailed, Conflict) as exc:
         if wants_partial(request):
@@ -219,8 +241,78 @@ def moderate(request: HttpRequest, template_id: str, action: str) -> HttpRespons
     if wants_partial(request):
         context = {"template": template, "notice": notice, "tab": _tab(request)}
         return render_page(request, "marketplace/queue.html", context, partial="row")
+    if request.POST.get("tab") in QUEUE_TABS:  # decided from the queue itself (without JavaScript)
+        messages.success(request, notice)
+        return redirect(reverse("marketplace:queue") + f"?tab={request.POST['tab']}")
+    if action in BULK_ACTIONS:
+        # Reviewing one after another: the decision leads on to the next template waiting.
+        following = queries.next_pending(request.scope, after=template_id)
+        if following is None:
+            messages.success(request, f"{notice} Nothing else waits for review.")
+            return redirect("marketplace:queue")
+        messages.success(request, f"{notice} Next in queue: “{following.name}”.")
+        return redirect("marketplace:detail", template_id=following.template_id)
     messages.success(request, notice)
     return redirect("marketplace:detail", template_id=template_id)
+
+
+@require_GET
+@scoped(Can.MODERATE)
+def confirm_unpublish(request: HttpRequest, template_id: str) -> HttpResponse:
+    """Asks before a listed template leaves the catalogue: a page, or the queue row itself with htmx.
+
+    DynamoDB: 1 GetItem; nothing is written.
+    """
+    template = queries.get_template(request.scope, template_id, consistent=True)
+    tab = request.GET.get("tab") if request.GET.get("tab") in QUEUE_TABS else ""  # "": from the detail page
+    context = {"template": template, "confirming": True, "tab": tab}
+    if wants_partial(request):
+        return render_page(request, "marketplace/queue.html", context, partial="row")
+    return render_page(request, "marketplace/confirm_unpublish.html", context)
+
+
+def _picks(request: HttpRequest) -> list[tuple[str, int | None]]:
+    """The queue's checkboxes: `template` values are `<id>:<version seen>`."""
+    picks = []
+    for value in request.POST.getlist("template"):
+        template_id, _sep, version = value.partition(":")
+        picks.append((template_id, as_version(version)))
+    return picks
+
+
+@require_POST
+@scoped(Can.MODERATE)
+def moderate_bulk(request: HttpRequest) -> HttpResponse:
+    """Approve or reject the selected queue rows with one reason (a canned one, edited or not).
+
+    DynamoDB: as `services.moderate_many`, 3 calls per selected template (at most 25), then the queue
+    page it redirects to.
+    """
+    action = request.POST.get("action", "")
+    reason = request.POST.get("reason", "").strip() or request.POST.get("canned", "").strip()
+    try:
+        outcome = services.moderate_many(request.scope, _picks(request), action, reason=reason)
+    except ValidationFailed as exc:
+        messages.error(request, exc.message)
+        return redirect("marketplace:queue")
+    if outcome.decided:
+        verb = "Approved" if action == "approve" else "Rejected"
+        names = ", ".join(f"“{t.name}”" for t in outcome.decided)
+        count = len(outcome.decided)
+        messages.success(request, f"{verb} {count} template{'s' if count != 1 else ''}: {names}.")
+    for template_id, why in outcome.refused:
+        messages.error(request, f"Not decided ({template_id}): {why}")
+    return redirect("marketplace:queue")
+
+
+@scoped(Can.MODERATE)
+def pending_badge(request: HttpRequest) -> HttpResponse:
+    """The navigation's count of templates waiting for review, loaded after the page.
+
+    DynamoDB: one Select=COUNT query on the sparse queue GSI, capped (see `queries.pending_count`).
+    """
+    count = queries.pending_count(request.scope)
+    return render_page(request, "marketplace/badge.html", {"count": count, "cap": queries.PENDING_CAP})
 
 
 QUEUE_TABS = ("pending", "rejected", "listed")
@@ -239,5 +331,10 @@ def queue(request: HttpRequest) -> HttpResponse:
         page = queries.listed(request.scope, cursor=cursor)
     else:
         page = queries.moderation_queue(request.scope, cursor=cursor, status=tab)
-    context = {"page": page, "tab": tab, "queue_url": reverse("marketplace:queue")}
+    context = {
+        "page": page,
+        "tab": tab,
+        "queue_url": reverse("marketplace:queue"),
+        "canned_reasons": CANNED_REASONS,
+    }
     return render_page(request, "marketplace/queue.html", context, partial="rows")

@@ -67,7 +67,7 @@ def label(status: str) -> str:
 
 def empty_environments() -> dict[str, dict[str, Any]]:
     return {
-        env: {"live": None, "since": None, "by": None, "pending": None, "failed": None}
+        env: {"live": None, "since": None, "by": None, "pending": None, "pending_since": None, "failed": None}
         for env in ENVIRONMENTS
     }
 
@@ -171,6 +171,11 @@ def _open_entry(version: RegistryVersion, environment: str, outcome: str) -> dic
     return None
 
 
+def _why(reason: str, key: str = "reason") -> dict[str, str]:
+    """The person's reason for a history entry (entries without one stay as they were stored)."""
+    return {key: reason} if reason else {}
+
+
 def _leave_environment(model: MlModel, version: RegistryVersion, at: datetime, by: str, **note) -> None:
     """The version stops being live where it is (promotion elsewhere, retirement, supersession)."""
     env = version.environment
@@ -197,7 +202,7 @@ def add_version(model: MlModel, version: RegistryVersion, at: datetime) -> None:
 
 
 def begin_deployment(
-    model: MlModel, version: RegistryVersion, environment: str, *, by: str, at: datetime
+    model: MlModel, version: RegistryVersion, environment: str, *, by: str, at: datetime, reason: str = ""
 ) -> Change:
     check_move(version, DEPLOYING, environment)
     envs = environments_of(model)
@@ -210,7 +215,7 @@ def begin_deployment(
     previous_status = version.status
     promoted_from = version.environment if version.status == DEPLOYED else None
     _leave_environment(model, version, at, by, moved_to=environment)
-    envs[environment].update(pending=version.version, failed=None)
+    envs[environment].update(pending=version.version, pending_since=at.isoformat(), failed=None)
     version.status = DEPLOYING
     version.stage = environment
     _append(
@@ -223,6 +228,7 @@ def begin_deployment(
             "outcome": DEPLOYING,
             "kind": "promote" if promoted_from else "deploy",
             "promoted_from": promoted_from,
+            **_why(reason),
         },
     )
     _touch(model, version, at)
@@ -246,6 +252,7 @@ def finish_deployment(
     previous: RegistryVersion | None,
     by: str,
     at: datetime,
+    reason: str = "",
 ) -> Change:
     """`outcome` deployed: the version goes live and `previous` (live there until now) is superseded."""
     check_move(version, outcome, None)
@@ -267,24 +274,34 @@ def finish_deployment(
             _touch(model, previous, at)
             items.append(previous)
             changes["superseded"] = previous.version
-        envs[environment].update(live=version.version, since=at.isoformat(), by=by, pending=None, failed=None)
+        envs[environment].update(
+            live=version.version, since=at.isoformat(), by=by, pending=None, pending_since=None, failed=None
+        )
         version.status = DEPLOYED
         version.environment = environment
         version.deployed_at = at
         message = f"{model.name} {version.version} is live in {environment}."
     else:
-        envs[environment].update(pending=None, failed=version.version)
+        envs[environment].update(pending=None, pending_since=None, failed=version.version)
         version.status = FAILED
         message = f"The deployment of {model.name} {version.version} to {environment} failed."
     if entry is not None:
         entry.update(outcome=outcome, finished_at=at.isoformat(), finished_by=by)
+        if reason:
+            entry["finish_reason"] = reason
     _touch(model, version, at)
     refresh_summary(model, at)
     return Change(items, f"model_version.{outcome}", changes, message)
 
 
 def roll_back(
-    model: MlModel, live: RegistryVersion, *, restore: RegistryVersion | None, by: str, at: datetime
+    model: MlModel,
+    live: RegistryVersion,
+    *,
+    restore: RegistryVersion | None,
+    by: str,
+    at: datetime,
+    reason: str = "",
 ) -> Change:
     """Take `live` out of its environment and bring back `restore` (the version it replaced) if it can be."""
     check_move(live, ROLLED_BACK, None)
@@ -299,6 +316,7 @@ def roll_back(
     _leave_environment(model, live, at, by)
     if entry is not None:
         entry["outcome"] = ROLLED_BACK
+        entry.update(_why(reason, "rollback_reason"))
     live.status = ROLLED_BACK
     live.stage = environment
     _touch(model, live, at)
@@ -320,6 +338,7 @@ def roll_back(
                 "kind": "rollback",
                 "finished_at": at.isoformat(),
                 "finished_by": by,
+                **_why(reason),
             },
         )
         envs[environment].update(live=restore.version, since=at.isoformat(), by=by, failed=None)
@@ -333,7 +352,7 @@ def roll_back(
     return Change(items, "model_version.rolled_back", changes, message)
 
 
-def retire(model: MlModel, version: RegistryVersion, *, by: str, at: datetime) -> Change:
+def retire(model: MlModel, version: RegistryVersion, *, by: str, at: datetime, reason: str = "") -> Change:
     check_move(version, RETIRED, None)
     previous_status = version.status
     environment = version.environment
@@ -346,7 +365,14 @@ def retire(model: MlModel, version: RegistryVersion, *, by: str, at: datetime) -
     version.stage = None
     _append(
         version,
-        {"environment": environment, "by": by, "at": at.isoformat(), "outcome": RETIRED, "kind": "retire"},
+        {
+            "environment": environment,
+            "by": by,
+            "at": at.isoformat(),
+            "outcome": RETIRED,
+            "kind": "retire",
+            **_why(reason),
+        },
     )
     _touch(model, version, at)
     refresh_summary(model, at)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts import audit
+from dashboard.accounts import services as accounts
 from dashboard.accounts.scope import AccessScope, Can
 from dashboard.accounts.tenancy import MAX_KEY_LENGTH, get_in_scope
 from dashboard.core import clock
@@ -22,7 +25,15 @@ from dashboard.flows import services as flows
 if TYPE_CHECKING:
     from dashboard.flows.models import Project
 from dashboard.registry import inputs, lifecycle, versions
-from dashboard.registry.lifecycle import DEPLOYED, DEPLOYING, FAILED, PRODUCTION, RETIRED, ROLLED_BACK
+from dashboard.registry.lifecycle import (
+    DEPLOYED,
+    DEPLOYING,
+    FAILED,
+    PRODUCTION,
+    RETIRED,
+    ROLLED_BACK,
+    SUPERSEDED,
+)
 from dashboard.registry.models import Dataset, MlModel, RegistryVersion
 
 PAGE_SIZE = 25
@@ -124,6 +135,7 @@ class HistoryRow:
     finished_at: str | None = None
     ended_at: str | None = None
     note: str = ""
+    reason: str = ""
 
 
 def deployment_history(items: list[RegistryVersion]) -> list[HistoryRow]:
@@ -150,6 +162,9 @@ def deployment_history(items: list[RegistryVersion]) -> list[HistoryRow]:
                     finished_at=entry.get("finished_at"),
                     ended_at=entry.get("ended_at"),
                     note=note,
+                    reason=" · ".join(
+                        entry[key] for key in ("reason", "finish_reason", "rollback_reason") if entry.get(key)
+                    ),
                 )
             )
     return sorted(rows, key=lambda row: row.at, reverse=True)
@@ -345,6 +360,37 @@ def register_model(scope: AccessScope, data: dict[str, Any]) -> tuple[MlModel, R
     return model, version
 
 
+MAX_REASON = 500
+
+
+class NeedsConfirmation(ValidationFailed):
+    code = "confirmation_required"
+
+
+def _clean_reason(reason: str | None) -> str:
+    reason = " ".join((reason or "").split())
+    if len(reason) > MAX_REASON:
+        raise ValidationFailed(
+            f"The reason is too long ({len(reason)} characters).",
+            {"reason": f"At most {MAX_REASON} characters."},
+        )
+    return reason
+
+
+def _needs_reason(scope: AccessScope, touched: set[str]) -> bool:
+    """People changing production say why; a pipeline (API key) reporting an outcome does not."""
+    return PRODUCTION in touched and not scope.is_api
+
+
+def _check_reason(scope: AccessScope, touched: set[str], reason: str) -> None:
+    if _needs_reason(scope, touched) and not reason:
+        raise ValidationFailed(
+            "Changes to production need a reason: it goes to the audit trail and the deployment history. "
+            "Nothing was changed.",
+            {"reason": "Say why production changes (at least a few words)."},
+        )
+
+
 def _check_environments(scope: AccessScope, touched: set[str], to: str) -> None:
     """Staff may change any environment; tenant admins and API keys only dev and staging.
 
@@ -368,34 +414,60 @@ class StatusChange:
 
 
 def change_status(
-    scope: AccessScope, model_id: str, version_id: str, to: str, environment: str | None = None
+    scope: AccessScope,
+    model_id: str,
+    version_id: str,
+    to: str,
+    environment: str | None = None,
+    *,
+    reason: str = "",
+    confirmed: bool | None = None,
 ) -> StatusChange:
-    """Move one version through the state machine; everything it changes lands in one transaction."""
+    """Move one version through the state machine; everything it changes lands in one transaction.
+
+    A person changing production gives a `reason`: it is stored in the audit event and in the
+    version's deployment history entry. DynamoDB: 2 GetItem (model, version), at most 2 more
+    (the version replaced or restored), 1 TransactWriteItems. `confirmed=False` (a page's POST without
+    its confirmation step) refuses the moves that ask first; the JSON API passes None.
+    """
     model = get_model(scope, model_id, consistent=True)
     version = get_version(model, version_id)
     environment = environment or None
+    reason = _clean_reason(reason)
     lifecycle.check_move(version, to, environment)
-    _check_environments(scope, lifecycle.environments_touched(version, to, environment, model), to)
+    touched = lifecycle.environments_touched(version, to, environment, model)
+    _check_environments(scope, touched, to)
+    if confirmed is False and needs_confirmation(version, to, touched):
+        raise NeedsConfirmation(
+            f"{lifecycle.label(to).capitalize()} {model.name} {version.version} needs confirming first: "
+            "nothing was changed. Check what it changes below and confirm."
+        )
+    _check_reason(scope, touched, reason)
     now = clock.now()
     by = scope.actor_label
     if to == DEPLOYING:
-        change = lifecycle.begin_deployment(model, version, environment, by=by, at=now)
+        change = lifecycle.begin_deployment(model, version, environment, by=by, at=now, reason=reason)
     elif to in (DEPLOYED, FAILED):
         live = model.environments[version.stage]["live"] if version.stage else None
         previous = get_version(model, live) if to == DEPLOYED and live and live != version.version else None
-        change = lifecycle.finish_deployment(model, version, to, previous=previous, by=by, at=now)
+        change = lifecycle.finish_deployment(
+            model, version, to, previous=previous, by=by, at=now, reason=reason
+        )
     elif to == ROLLED_BACK:
         restore = _restore_candidate(model, version)
-        change = lifecycle.roll_back(model, version, restore=restore, by=by, at=now)
+        change = lifecycle.roll_back(model, version, restore=restore, by=by, at=now, reason=reason)
     else:
-        change = lifecycle.retire(model, version, by=by, at=now)
+        change = lifecycle.retire(model, version, by=by, at=now, reason=reason)
+    changes = {"model": model.name, "version": version.version, **change.changes}
+    if reason:
+        changes["reason"] = reason
     event = audit.build_event(
         scope,
         change.action,
         "model_version",
         f"{model.model_id}@{version.version}",
         tenant_id=model.tenant_id,
-        changes={"model": model.name, "version": version.version, **change.changes},
+        changes=changes,
     )
     save_together([*change.items, event], MODEL_CHANGED)
     return StatusChange(model, version, change.message)
@@ -415,6 +487,125 @@ def _restore_candidate(model: MlModel, live: RegistryVersion) -> RegistryVersion
     return None
 
 
+@dataclass
+class Plan:
+    """What a move will change, said before it is made (the confirmation step of the pages)."""
+
+    model: MlModel
+    version: RegistryVersion
+    to: str
+    environment: str | None
+    title: str
+    summary: list[str]
+    needs_reason: bool
+    button: str
+
+
+def needs_confirmation(version: RegistryVersion, to: str, touched: set[str]) -> bool:
+    """Promote, roll back, retire, and anything that touches production ask first on the pages."""
+    promote = to == DEPLOYING and version.status == DEPLOYED
+    return promote or to in (ROLLED_BACK, RETIRED) or PRODUCTION in touched
+
+
+def _audience(model: MlModel) -> str:
+    """“N people of tenant T”: who a production change reaches (one Select=COUNT query)."""
+    count = accounts.count_users(model.tenant_id)
+    try:
+        name = accounts.get_tenant(model.tenant_id).name
+    except NotFound:
+        name = model.tenant_id
+    return f"{count} {'person' if count == 1 else 'people'} of tenant {name}"
+
+
+def plan_change(
+    scope: AccessScope, model_id: str, version_id: str, to: str, environment: str | None = None
+) -> Plan:
+    """The same checks as `change_status`, and what the move would change, without writing anything.
+
+    DynamoDB: 2 GetItem (model, version), at most 1 more (the version a roll back restores), and
+    for production 1 GetItem (the tenant) and 1 Select=COUNT query (its people).
+    """
+    model = get_model(scope, model_id, consistent=True)
+    version = get_version(model, version_id)
+    environment = environment or None
+    lifecycle.check_move(version, to, environment)
+    touched = lifecycle.environments_touched(version, to, environment, model)
+    _check_environments(scope, touched, to)
+    envs = model.environments
+    name, number = model.name, version.version
+    summary: list[str] = []
+    if to == DEPLOYING:
+        live = envs[environment]["live"]
+        if version.status == DEPLOYED:
+            title, button = f"Promote {name} {number} from {version.environment} to {environment}?", "Promote"
+            summary.append(f"Version {number} leaves {version.environment} and is deployed to {environment}.")
+        else:
+            title, button = f"Deploy {name} {number} to {environment}?", "Deploy"
+        if live:
+            summary.append(f"When it is live, version {number} replaces version {live} in {environment}.")
+        else:
+            summary.append(f"Nothing is live in {environment} now: version {number} will be the first.")
+    elif to in (DEPLOYED, FAILED):
+        stage = version.stage
+        live = envs[stage]["live"] if stage else None
+        if to == DEPLOYED:
+            title, button = f"Mark {name} {number} deployed in {stage}?", "Mark deployed"
+            if live and live != number:
+                summary.append(f"Version {number} replaces version {live} in {stage}.")
+            else:
+                summary.append(f"Version {number} goes live in {stage}.")
+        else:
+            title, button = f"Mark the deployment of {name} {number} to {stage} failed?", "Mark failed"
+            summary.append(f"{stage.capitalize()} keeps {'version ' + live if live else 'nothing'} live.")
+    elif to == ROLLED_BACK:
+        where = version.environment
+        title, button = f"Roll back {name} {number} in {where}?", "Roll back"
+        restore = _restore_candidate(model, version)
+        if restore is not None and restore.status == SUPERSEDED:
+            summary.append(f"Version {restore.version} replaces version {number} in {where} again.")
+        else:
+            summary.append(f"No earlier version can be restored: {where} will have nothing live.")
+    else:
+        title, button = f"Retire {name} {number}?", "Retire"
+        if version.environment:
+            summary.append(
+                f"Version {number} is taken out of {version.environment}, which then has nothing live."
+            )
+        summary.append("A retired version cannot be deployed again.")
+    if PRODUCTION in touched:
+        summary.append(f"This changes production for {_audience(model)}.")
+    return Plan(model, version, to, environment, title, summary, _needs_reason(scope, touched), button)
+
+
+def stalled_after() -> timedelta:
+    return timedelta(minutes=settings.REGISTRY_STALLED_AFTER_MINUTES)
+
+
+def stalled_environments(model: MlModel, now: datetime | None = None) -> set[str]:
+    """Environments whose deployment has been `deploying` longer than REGISTRY_STALLED_AFTER_MINUTES.
+
+    Deployments started before `pending_since` was recorded count from the model's last change.
+    """
+    now = now or clock.now()
+    stalled = set()
+    for env, state in lifecycle.environments_of(model).items():
+        if not state.get("pending"):
+            continue
+        since = clock.parse_iso(state["pending_since"]) if state.get("pending_since") else model.updated_at
+        if since is not None and now - since > stalled_after():
+            stalled.add(env)
+    return stalled
+
+
+def mark_stalled(models: list[MlModel]) -> None:
+    """Flag stalled deployments on the models in memory, for display (never saved from a page)."""
+    now = clock.now()
+    for model in models:
+        stalled = stalled_environments(model, now)
+        for env, state in lifecycle.environments_of(model).items():
+            state["stalled"] = env in stalled
+
+
 def deploy_options(scope: AccessScope) -> tuple[str, ...]:
     """Environments the scope may deploy to (a display hint; change_status enforces it)."""
     if scope.is_staff:
@@ -423,7 +614,11 @@ def deploy_options(scope: AccessScope) -> tuple[str, ...]:
 
 
 def version_actions(scope: AccessScope, version: RegistryVersion) -> dict[str, Any]:
-    """What the detail page offers for a version; the service still checks each request."""
+    """What the detail page offers for a version; the service still checks each request.
+
+    `deploy_to` are one-click deployments; `confirm_deploy_to` (promotions, production) and roll back,
+    retire and finishing a production deployment go through the confirmation step (`ask_*`).
+    """
     allowed = lifecycle.MOVES.get(version.status, ())
     may_touch_current = scope.is_staff or version.environment != PRODUCTION
     targets = [
@@ -431,16 +626,32 @@ def version_actions(scope: AccessScope, version: RegistryVersion) -> dict[str, A
         for env in deploy_options(scope)
         if not (version.status == DEPLOYED and env == version.environment)
     ]
+    if not (DEPLOYING in allowed and may_touch_current):
+        targets = []
+    promote = version.status == DEPLOYED
+    asks = [env for env in targets if promote or env == PRODUCTION]
     return {
-        "deploy_to": targets if DEPLOYING in allowed and may_touch_current else [],
+        "deploy_to": [env for env in targets if env not in asks],
+        "confirm_deploy_to": asks,
+        "promote": promote,
         "finish": DEPLOYED in allowed and (scope.is_staff or version.stage != PRODUCTION),
+        "finish_asks": version.stage == PRODUCTION,
         "roll_back": ROLLED_BACK in allowed and may_touch_current,
         "retire": RETIRED in allowed and may_touch_current,
     }
 
 
 def any_in_progress(models: list[MlModel]) -> bool:
-    return any(model.status == DEPLOYING for model in models)
+    """A deployment worth polling for: in progress and not stalled (stalled ones need a person)."""
+    now = clock.now()
+    return any(
+        model.status == DEPLOYING
+        and any(
+            state.get("pending") and env not in stalled_environments(model, now)
+            for env, state in lifecycle.environments_of(model).items()
+        )
+        for model in models
+    )
 
 
 def latest_versions(scope: AccessScope, limit: int = 5) -> list[RegistryVersion]:

@@ -4,12 +4,13 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh, HttpResponseStopPolling
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import Can
-from dashboard.core.errors import DashboardError, PermissionDenied
+from dashboard.core.errors import DashboardError, PermissionDenied, ValidationFailed
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import render_page, wants_partial
 from dashboard.registry import lifecycle, services
@@ -27,11 +28,13 @@ def model_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or None
     projects = services.list_projects(scope)
     page = services.list_models(scope, project_id=project_id, status=status, cursor=request.GET.get("cursor"))
+    services.mark_stalled(page.items)
     context = {
         "page": page,
         "projects": services.project_names(scope, page.items, projects),
         "filters": FilterForm(request.GET, projects=projects),
         "in_progress": services.any_in_progress(page.items),
+        "stalled_after": services.stalled_after(),
         "environments": lifecycle.ENVIRONMENTS,
         "filtered": bool(project_id or status),
     }
@@ -65,6 +68,7 @@ def register(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, model_id: str) -> HttpResponse:
     scope = request.scope
     model = services.get_model(scope, model_id)
+    services.mark_stalled([model])
     items = services.model_versions(model)
     names = services.metric_names(items)
     metric = (
@@ -93,10 +97,12 @@ def detail(request: HttpRequest, model_id: str) -> HttpResponse:
         "environments": lifecycle.ENVIRONMENTS,
         "dataset_names": services.dataset_names(items),
         "project": services.project_names(scope, [model]).get(model.project_id, model.project_id),
+        "polling": services.any_in_progress([model]),
+        "stalled_after": services.stalled_after(),
     }
     if wants_partial(request) and request.htmx.trigger == DETAIL_POLL_TARGET:
-        if model.status != lifecycle.DEPLOYING:
-            # The deployment ended: versions and history changed too, so the page reloads once.
+        if not context["polling"]:
+            # The deployment ended (or stalled): versions and history may have changed, so reload once.
             return HttpResponseClientRefresh()
         return render_page(request, "registry/detail.html", context, partial="head")
     return render_page(request, "registry/detail.html", context, by_target=DETAIL_SECTIONS)
@@ -120,17 +126,62 @@ def new_version(request: HttpRequest, model_id: str) -> HttpResponse:
     return render(request, "registry/new_version.html", {"form": form, "model": model}, status=status)
 
 
+def _confirm_url(model_id: str, version: str, to: str, environment: str | None) -> str:
+    query = urlencode({"status": to, **({"environment": environment} if environment else {})})
+    return reverse("registry:confirm", kwargs={"model_id": model_id, "version": version}) + "?" + query
+
+
+@require_GET
+@scoped(Can.TENANT_PAGES)
+def confirm_change(request: HttpRequest, model_id: str, version: str) -> HttpResponse:
+    """Says what a promote, roll back, retire or production change will do, and asks for the reason.
+
+    A page of its own without JavaScript; the detail page's inline panel (#confirm-panel) with htmx.
+    DynamoDB: as `services.plan_change` (at most 3 GetItem and 1 Select=COUNT query); nothing is written.
+    """
+    to = request.GET.get("status", "")
+    environment = request.GET.get("environment") or None
+    try:
+        plan = services.plan_change(request.scope, model_id, version, to, environment)
+    except DashboardError as exc:
+        if exc.status == 404:
+            raise
+        if wants_partial(request):
+            context = {"error": exc.message, "model_id": model_id}
+            return render_page(request, "registry/confirm.html", context, partial="panel", status=409)
+        messages.error(request, exc.message)
+        return redirect(reverse("registry:detail", kwargs={"model_id": model_id}) + "#versions")
+    return render_page(request, "registry/confirm.html", {"plan": plan}, partial="panel")
+
+
 @require_POST
 @scoped(Can.TENANT_PAGES)
 def change_status(request: HttpRequest, model_id: str, version: str) -> HttpResponse:
+    """Makes a move. Those that ask first need `confirmed=1` from the confirmation step (else they are
+    refused and nothing changes); production changes by people need a `reason` too."""
+    to = request.POST.get("status", "")
+    environment = request.POST.get("environment") or None
+    reason = request.POST.get("reason", "")
     try:
         change = services.change_status(
             request.scope,
             model_id,
             version,
-            request.POST.get("status", ""),
-            request.POST.get("environment") or None,
+            to,
+            environment,
+            reason=reason,
+            confirmed=request.POST.get("confirmed") == "1",
         )
+    except services.NeedsConfirmation as exc:
+        messages.error(request, exc.message)
+        return redirect(_confirm_url(model_id, version, to, environment))
+    except ValidationFailed as exc:
+        if "reason" not in exc.fields:
+            messages.error(request, exc.message)
+            return redirect(reverse("registry:detail", kwargs={"model_id": model_id}) + "#versions")
+        plan = services.plan_change(request.scope, model_id, version, to, environment)
+        context = {"plan": plan, "error": exc.message, "reason_error": exc.fields["reason"], "reason": reason}
+        return render_page(request, "registry/confirm.html", context, status=422)
     except PermissionDenied as exc:
         messages.error(request, exc.message)
     except DashboardError as exc:

@@ -1,7 +1,7 @@
 // Site-wide behaviour, loaded on every page from <head> (no inline handlers: the CSP allows no inline script).
 // - the phone menu button
 // - forms that apply their filters on change (data-apply-on-change), keyboard-safe
-// - confirmations (data-confirm on a form)
+// - confirmations (data-confirm on a form); canned reasons (data-fills on a select)
 // - after each htmx swap: keep focus on the control or move it to the new content, and announce the result
 (function () {
   "use strict";
@@ -116,6 +116,13 @@
       input.dataset.searched = input.value;
     });
   }, true);
+
+  // --- canned text: a <select data-fills="id"> puts its choice into that field, to edit there ------
+  document.addEventListener("change", function (event) {
+    const select = event.target;
+    const target = select.dataset && select.dataset.fills && document.getElementById(select.dataset.fills);
+    if (target && select.value) target.value = select.value;
+  });
 
   // --- confirmations -------------------------------------------------------------------------------
   document.addEventListener("submit", function (event) {

@@ -67,10 +67,20 @@ def test_revoking_asks_first_naming_the_key_and_its_tenant(staff):
     assert Client().get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
 
 
+def test_a_revoke_posted_without_the_question_is_refused_and_the_key_keeps_working(staff):
+    token = create_key(staff, name="pipeline kept")
+    key_id = token.split(".")[1]
+    body = staff.post(f"/account/api-keys/{key_id}/revoke/", follow=True).content.decode()
+    assert "needs confirming first: nothing was changed" in body
+    assert "Revoke “pipeline kept”" in body  # landed on the question
+    assert ApiKey.get(key_id).revoked_at is None
+    assert Client().get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+
+
 def test_a_revoked_key_stops_working(staff):
     token = create_key(staff)
     key_id = token.split(".")[1]
-    response = staff.post(f"/account/api-keys/{key_id}/revoke/")
+    response = staff.post(f"/account/api-keys/{key_id}/revoke/", {"confirmed": "1"})
     assert response.status_code == 302
     assert Client().get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
 

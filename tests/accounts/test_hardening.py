@@ -97,7 +97,8 @@ def test_row11_staff_adding_a_moderator_while_focused_on_acme_is_a_platform_even
 def test_row11_disabling_a_moderator_while_focused_on_acme_is_a_platform_event(people):
     moderator = services.create_user(f"{unique('mod')}@diatonic.test", PASSWORD, "moderator")
     staff = client_for(people["staff"], _tenant_focus="acme")
-    assert staff.post(f"/account/users/{moderator.user_id}/active/", {"active": "0"}).status_code == 302
+    disable = {"active": "0", "confirmed": "1"}
+    assert staff.post(f"/account/users/{moderator.user_id}/active/", disable).status_code == 302
     assert not any(
         e.target_id == moderator.user_id
         for e in AuditEvent.query("acme", scan_index_forward=False, limit=100)

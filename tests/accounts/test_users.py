@@ -14,7 +14,9 @@ def test_staff_see_platform_people_and_each_tenants_admins(staff):
 def test_staff_disable_someone_and_their_sessions_end(staff):
     user = services.create_user(f"{unique('u')}@acme.test", PASSWORD, "tenant_admin", "acme")
     their_browser = client_for(user)
-    response = staff.post(f"/account/users/{user.user_id}/active/", {"active": "0"}, follow=True)
+    response = staff.post(
+        f"/account/users/{user.user_id}/active/", {"active": "0", "confirmed": "1"}, follow=True
+    )
     assert "sessions have ended" in response.content.decode()
     assert list(SessionItem.by_user.query(user.user_id)) == []
     assert their_browser.get("/").status_code == 302
@@ -27,6 +29,16 @@ def test_staff_cannot_disable_themselves(people, staff):
     response = staff.post(f"/account/users/{me.user_id}/active/", {"active": "0"}, follow=True)
     assert "cannot disable your own account" in response.content.decode()
     assert services.get_user(me.user_id).is_active
+
+
+def test_disabling_without_the_question_is_refused_and_changes_nothing(staff):
+    user = services.create_user(f"{unique('u')}@acme.test", PASSWORD, "tenant_admin", "acme")
+    their_browser = client_for(user)
+    response = staff.post(f"/account/users/{user.user_id}/active/", {"active": "0"}, follow=True)
+    body = response.content.decode()
+    assert "needs confirming first: nothing was changed" in body
+    assert f"Disable {user.email}" in body  # landed on the question
+    assert services.get_user(user.user_id).is_active and their_browser.get("/").status_code == 200
 
 
 def test_disabling_an_unknown_user_is_404(staff):
@@ -111,6 +123,8 @@ def test_in_the_browser_staff_disable_and_enable_a_person(page_as, people):
     page = page_as(people["staff"])
     page.goto("/account/users/")
     page.locator("tr", has_text=user.email).locator("text=Disable").click()
+    assert "cannot sign in until someone enables them again" in page.locator("main").inner_text()
+    page.get_by_role("button", name=f"Disable {user.email}").click()
     assert "sessions have ended" in page.locator(".flash").inner_text()
     assert page.locator("tr", has_text=user.email).locator(".badge").inner_text() == "disabled"
     page.locator("tr", has_text=user.email).locator("text=Enable").click()
@@ -213,7 +227,7 @@ def test_in_the_browser_staff_rename_and_promote_a_person(page_as, people):
     user = services.create_user(f"{unique('pr')}@globex.test", PASSWORD, "tenant_admin", "globex")
     page = page_as(people["staff"])
     page.goto("/account/users/")
-    page.locator("tr", has_text=user.email).get_by_role("link").click()
+    page.locator("tr", has_text=user.email).get_by_role("link").first.click()  # the name; "Disable…" is a link too
     page.fill("#id_name", "Priya Promoted")
     page.select_option("#id_role", "staff")
     page.select_option("#id_tenant", "")

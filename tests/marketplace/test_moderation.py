@@ -183,7 +183,7 @@ def test_only_reject_asks_for_a_reason_and_only_unpublish_asks_to_confirm():
     pending = {a.name: a for a in actions_for(MOD, template("pending"))}
     approved = {a.name: a for a in actions_for(MOD, template("approved"))}
     assert pending["reject"].needs_reason and not pending["approve"].needs_reason
-    assert approved["unpublish"].confirm == "Unpublish “Support triage”?" and not approved["feature"].confirm
+    assert approved["unpublish"].asks_first and not approved["feature"].asks_first
 
 
 def test_who_may_see_and_change_a_template():

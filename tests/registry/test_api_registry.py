@@ -150,7 +150,9 @@ def test_put_deploy_to_production_is_forbidden_for_a_key(api, register):
 
 def test_a_pipeline_key_reports_how_a_production_deploy_by_staff_ended(api, register, scopes):
     model = register()
-    services.change_status(scopes["staff@acme"], model.model_id, "1.0.0", "deploying", "production")
+    services.change_status(
+        scopes["staff@acme"], model.model_id, "1.0.0", "deploying", "production", reason="release"
+    )
     response = send(
         api(),
         "put",

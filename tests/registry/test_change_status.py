@@ -3,6 +3,9 @@
 from dashboard.registry.models import RegistryVersion
 from tests.conftest import client_for
 
+# Production changes ask first and need a reason on the pages.
+CONFIRMED = {"confirmed": "1", "reason": "release 1.0.0"}
+
 
 def post(client, model, version, **data):
     return client.post(f"/models/{model.model_id}/versions/{version}/status/", data, follow=True)
@@ -26,8 +29,8 @@ def test_a_tenant_admin_deploying_to_production_is_refused_with_a_message(acme_a
 def test_staff_deploy_to_production(people, register):
     model = register()
     staff = client_for(people["staff"])
-    post(staff, model, "1.0.0", status="deploying", environment="production")
-    body = post(staff, model, "1.0.0", status="deployed").content.decode()
+    post(staff, model, "1.0.0", status="deploying", environment="production", **CONFIRMED)
+    body = post(staff, model, "1.0.0", status="deployed", **CONFIRMED).content.decode()
     assert "is live in production" in body
 
 

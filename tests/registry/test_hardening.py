@@ -15,6 +15,9 @@ FORM = {
     "metrics": "accuracy = 0.91",
 }
 
+# Production changes ask first and need a reason on the pages.
+CONFIRMED = {"confirmed": "1", "reason": "release 1.0.0"}
+
 
 def post(client, model, version, **data):
     return client.post(f"/models/{model.model_id}/versions/{version}/status/", data, follow=True)
@@ -23,8 +26,8 @@ def post(client, model, version, **data):
 def test_row19_a_tenant_admin_cannot_retire_a_version_whose_production_deploy_failed(people, register):
     model = register()
     staff = client_for(people["staff"])
-    post(staff, model, "1.0.0", status="deploying", environment="production")
-    post(staff, model, "1.0.0", status="failed")
+    post(staff, model, "1.0.0", status="deploying", environment="production", **CONFIRMED)
+    post(staff, model, "1.0.0", status="failed", **CONFIRMED)
     assert MlModel.get(model.model_id, consistent_read=True).environments["production"]["failed"] == "1.0.0"
     body = post(client_for(people["admin of acme"]), model, "1.0.0", status="retired").content.decode()
     assert "Only Diatonic staff may change production" in body
@@ -36,15 +39,15 @@ def test_row19_a_tenant_admin_cannot_retire_a_version_whose_production_deploy_fa
 def test_row19_staff_may_still_retire_it(people, register):
     model = register()
     staff = client_for(people["staff"])
-    post(staff, model, "1.0.0", status="deploying", environment="production")
-    post(staff, model, "1.0.0", status="failed")
-    post(staff, model, "1.0.0", status="retired")
+    post(staff, model, "1.0.0", status="deploying", environment="production", **CONFIRMED)
+    post(staff, model, "1.0.0", status="failed", **CONFIRMED)
+    post(staff, model, "1.0.0", status="retired", **CONFIRMED)
     assert RegistryVersion.get(model.model_id, "1.0.0", consistent_read=True).status == "retired"
 
 
 def test_row19_a_tenant_admin_still_retires_a_version_that_never_touched_production(acme_admin, register):
     model = register()
-    post(acme_admin, model, "1.0.0", status="retired")
+    post(acme_admin, model, "1.0.0", status="retired", confirmed="1")
     assert RegistryVersion.get(model.model_id, "1.0.0", consistent_read=True).status == "retired"
 
 

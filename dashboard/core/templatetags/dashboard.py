@@ -37,6 +37,7 @@ STATUS_TONES = {
     "error": "bad",
     "critical": "bad",
     "revoked": "bad",
+    "stalled": "bad",
 }
 
 

@@ -52,3 +52,13 @@ def when(value) -> str:
     except ValueError:
         return str(value)
     return moment.strftime("%b %-d, %H:%M")
+
+
+@register.filter
+def duration_minutes(value) -> str:
+    """A timedelta in minutes or hours as people say it: 30 minutes, 2 hours."""
+    minutes = int(value.total_seconds() // 60)
+    if minutes % 60 == 0 and minutes >= 60:
+        hours = minutes // 60
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
