@@ -348,9 +348,12 @@ def list_users(scope: AccessScope) -> list[tuple[str, list[User]]]:
 
 
 def people_acting_in(scope: AccessScope) -> list[User]:
-    """Who can appear in the scope's audit trail: its tenant's people, and staff and moderators
-    (at most 3 queries: two roles and the tenant; staff on every tenant: the platform people)."""
-    people = [user for role in (STAFF, MODERATOR) for user in User.by_role.query(role, limit=USER_LIST_LIMIT)]
+    """Who the scope may pick in the audit trail's "who" filter: its tenant's people; for staff also
+    staff and moderators (at most 3 queries: two roles and the tenant). A tenant admin is never shown
+    the platform's people (their rows keep the label recorded at the time)."""
+    people = []
+    if scope.is_staff:
+        people = [user for role in (STAFF, MODERATOR) for user in User.by_role.query(role, limit=USER_LIST_LIMIT)]
     if scope.tenant_id:
         people = list(User.by_tenant.query(scope.tenant_id, limit=USER_LIST_LIMIT)) + people
     return people
