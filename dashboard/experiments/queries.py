@@ -37,11 +37,13 @@ from functools import partial
 from typing import Any
 
 from botocore.exceptions import BotoCoreError
+from django.conf import settings
 from django.core import signing
 from pynamodb.exceptions import PynamoDBException
 
 from dashboard.accounts.scope import AccessScope, Can
 from dashboard.accounts.tenancy import get_in_scope
+from dashboard.core import clock
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.dynamo.paging import Page, all_of, bounded_page, decode_cursor, encode_cursor, paginate
 from dashboard.experiments import lines
@@ -73,6 +75,15 @@ class ExperimentSummary:
     @property
     def has_running(self) -> bool:
         return any(run.status in ACTIVE for run in self.runs)
+
+
+def is_stalled(run: ExperimentRun, now: datetime | None = None) -> bool:
+    """A run still marked running that wrote nothing (no line) for RUN_STALLED_AFTER_SECONDS."""
+    if run.status not in ACTIVE or not run.started_at:
+        return False
+    last = max(moment for moment in (run.started_at, run.last_write_at) if moment)
+    silent = ((now or clock.now()) - last).total_seconds()
+    return silent > settings.RUN_STALLED_AFTER_SECONDS
 
 
 def _valid_id(value: str) -> bool:
@@ -338,6 +349,77 @@ def run_logs(
     if after:
         return run, tail(run.run_key, filters, after, limit=limit)
     return run, latest(run.run_key, filters, limit=limit)
+
+
+AROUND = 50  # lines shown on each side of a permalinked line
+
+
+@dataclass
+class Around:
+    window: Window  # the lines before, the line itself and the lines after, oldest first
+    target: RunLogLine | None
+    earlier: str | None  # where loading earlier lines continues (None: the start of the log)
+    later: str | None  # where reading later lines continues
+    complete_after: bool
+
+
+def around(scope: AccessScope, experiment_id: str, run_id: str, at: str) -> tuple[ExperimentRun, Around]:
+    """The run and its lines around the line at `at`, unfiltered (a permalink or "show context").
+
+    Three reads: the line itself (GetItem), the window before it and the window after it."""
+    run = get_run(scope, experiment_id, run_id)
+    at = check_position(at, "at")
+    try:
+        target = RunLogLine.get(run.run_key, at)
+    except RunLogLine.DoesNotExist:
+        target = None
+    if target is not None and target.sk <= lines.live_floor():
+        target = None  # expired: DynamoDB deletes late, the viewer never shows it
+    if target is None:
+        raise NotFound(
+            "That log line is not in this run any more (lines are kept 30 days).", {"at": "unknown line"}
+        )
+    before = read_window(run.run_key, LogFilters(), before=at, limit=AROUND)
+    after = read_window(run.run_key, LogFilters(), after=at, limit=AROUND)
+    shown = [*before.lines, target, *after.lines]
+    window = Window(
+        lines=shown,
+        position=shown[-1].sk,
+        complete=before.complete and after.complete,
+        queries=before.queries + after.queries + 1,
+    )
+    earlier = None if before.complete or not before.position else before.position
+    return run, Around(window, target, earlier, after.position or at, after.complete)
+
+
+def find_error(
+    scope: AccessScope, experiment_id: str, run_id: str, which: str, start: str | None = None
+) -> str | None:
+    """The sort key of the run's first error line, or the next/previous one from `start` (an error
+    or critical line); one Query per error severity on the severity index."""
+    if which not in ("first", "next", "prev"):
+        raise ValidationFailed("Ask for the first, next or previous error.", {"error": "first, next or prev"})
+    run = get_run(scope, experiment_id, run_id)
+    start = check_position(start, "from")
+    floor = lines.live_floor()
+    forward = which != "prev"
+    if which == "first" or not start:
+        condition = RunLogLine.sk > floor
+    elif forward:
+        condition = RunLogLine.sk > max(start, floor)
+    else:
+        condition = RunLogLine.sk.between(floor, start)
+    found = []
+    for severity in lines.ERROR_SEVERITIES:
+        for line in RunLogLine.by_severity.query(
+            lines.run_severity(run.run_key, severity), condition, scan_index_forward=forward, limit=2
+        ):
+            if line.sk not in (start, floor):
+                found.append(line.sk)
+                break
+    if not found:
+        return None
+    return min(found) if forward else max(found)
 
 
 def lines_after(

@@ -21,6 +21,7 @@ STATUS_TONES = {
     "pending": "warn",
     "deploying": "warn",
     "running": "info",
+    "stalled": "warn",
     "queued": "info",
     "registered": "info",
     "draft": "muted",
