@@ -109,7 +109,7 @@ def test_another_tenants_run_takes_no_points(acme_api, globex_api, make_experime
 
 def test_the_experiment_page_charts_a_chosen_metric_across_its_runs(acme_admin, make_experiment, make_run):
     experiment = make_experiment()
-    first, second, silent = (
+    first, second, _silent = (
         make_run(experiment, "lr 0.1"),
         make_run(experiment, "lr 0.01"),
         make_run(experiment, "none"),
