@@ -66,6 +66,11 @@ class DeployIn(Strict):
     version: str = Field(min_length=1, max_length=64)
     status: Literal["deploying", "deployed", "failed", "rolled_back", "retired"]
     environment: Literal[ENVIRONMENTS] | None = None  # type: ignore[valid-type]
+    vacate: bool = Field(
+        default=False,
+        description="Promoting into production: also take the version out of where it is live now "
+        "(by default staging keeps serving it).",
+    )
 
 
 class ModelOut(BaseModel):
@@ -288,6 +293,7 @@ def deploy(request: HttpRequest, model_id: str):
         str(body["version"]),
         str(body["status"]),
         str(body["environment"]) if body.get("environment") else None,
+        vacate=body.get("vacate") is True,
     )
     return {
         "message": change.message,

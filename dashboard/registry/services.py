@@ -428,25 +428,35 @@ class StatusChange:
 
 
 def change_status(
-    scope: AccessScope, model_id: str, version_id: str, to: str, environment: str | None = None
+    scope: AccessScope,
+    model_id: str,
+    version_id: str,
+    to: str,
+    environment: str | None = None,
+    *,
+    vacate: bool = False,
 ) -> StatusChange:
-    """Move one version through the state machine; everything it changes lands in one transaction."""
+    """Move one version through the state machine; everything it changes lands in one transaction.
+
+    A promotion into production keeps the version live where it was unless `vacate` (the person
+    ticked “take it out of staging”)."""
     model = get_model(scope, model_id, consistent=True)
     version = get_version(model, version_id)
     environment = environment or None
-    lifecycle.check_move(version, to, environment)
+    lifecycle.check_move(version, to, environment, model)
     _check_environments(scope, lifecycle.environments_touched(version, to, environment, model), to)
     now = clock.now()
     by = scope.actor_label
     if to == DEPLOYING:
-        change = lifecycle.begin_deployment(model, version, environment, by=by, at=now)
+        change = lifecycle.begin_deployment(model, version, environment, by=by, at=now, vacate=vacate)
     elif to in (DEPLOYED, FAILED):
         live = model.environments[version.stage]["live"] if version.stage else None
         previous = get_version(model, live) if to == DEPLOYED and live and live != version.version else None
         change = lifecycle.finish_deployment(model, version, to, previous=previous, by=by, at=now)
     elif to == ROLLED_BACK:
-        restore = _restore_candidate(model, version)
-        change = lifecycle.roll_back(model, version, restore=restore, by=by, at=now)
+        where = environment or version.environment
+        restore = _restore_candidate(model, version, where)
+        change = lifecycle.roll_back(model, version, restore=restore, by=by, at=now, environment=where)
     else:
         change = lifecycle.retire(model, version, by=by, at=now)
     event = audit.build_event(
@@ -461,10 +471,12 @@ def change_status(
     return StatusChange(model, version, change.message)
 
 
-def _restore_candidate(model: MlModel, live: RegistryVersion) -> RegistryVersion | None:
-    """The version `live` replaced in its environment, if it still exists."""
+def _restore_candidate(
+    model: MlModel, live: RegistryVersion, environment: str | None
+) -> RegistryVersion | None:
+    """The version `live` replaced in that environment, if it still exists."""
     for entry in reversed(live.deployments or []):
-        if entry.get("environment") == live.environment and entry.get("outcome") == DEPLOYED:
+        if entry.get("environment") == environment and entry.get("outcome") == DEPLOYED:
             previous = entry.get("from")
             if not previous:
                 return None
@@ -482,16 +494,18 @@ def deploy_options(scope: AccessScope) -> tuple[str, ...]:
     return tuple(env for env in lifecycle.ENVIRONMENTS if env != PRODUCTION)
 
 
-def version_actions(scope: AccessScope, version: RegistryVersion) -> dict[str, Any]:
+def version_actions(
+    scope: AccessScope, version: RegistryVersion, model: MlModel | None = None
+) -> dict[str, Any]:
     """What the detail page offers for a version; the service still checks each request."""
     allowed = lifecycle.MOVES.get(version.status, ())
-    may_touch_current = scope.is_staff or version.environment != PRODUCTION
-    targets = [
-        env
-        for env in deploy_options(scope)
-        if not (version.status == DEPLOYED and env == version.environment)
-    ]
+    live = set(lifecycle.live_in(model, version)) if model is not None else {version.environment}
+    may_touch_current = scope.is_staff or (PRODUCTION not in live and version.environment != PRODUCTION)
+    targets = [env for env in deploy_options(scope) if not (version.status == DEPLOYED and env in live)]
     return {
+        # A promotion into production keeps the version where it is unless the person asks: the
+        # page offers “take it out of …” beside the button.
+        "keep_source": version.environment if version.status == DEPLOYED and PRODUCTION in targets else None,
         "deploy_to": targets if DEPLOYING in allowed and may_touch_current else [],
         "finish": DEPLOYED in allowed and (scope.is_staff or version.stage != PRODUCTION),
         "roll_back": ROLLED_BACK in allowed and may_touch_current,

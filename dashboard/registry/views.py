@@ -105,7 +105,7 @@ def detail(request: HttpRequest, model_id: str) -> HttpResponse:
             compare_error = exc.message
     context = {
         "model": model,
-        "versions": [(item, services.version_actions(scope, item)) for item in items],
+        "versions": [(item, services.version_actions(scope, item, model)) for item in items],
         "history": services.deployment_history(items),
         "metric_names": names,
         "metric": metric,
@@ -179,6 +179,7 @@ def change_status(request: HttpRequest, model_id: str, version: str) -> HttpResp
             version,
             request.POST.get("status", ""),
             request.POST.get("environment") or None,
+            vacate=request.POST.get("vacate") == "1",
         )
     except PermissionDenied as exc:
         messages.error(request, exc.message)
