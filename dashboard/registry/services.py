@@ -555,8 +555,8 @@ def set_alias(scope: AccessScope, model_id: str, alias: str, version_id: str) ->
     The model item's `row_version` is the lock: two moves at the same moment are applied one after
     the other (the later one re-reads and records the version it moved the alias from), never mixed.
     """
+    model = get_model(scope, model_id, consistent=True)  # another tenant's model: 404 before anything
     alias = inputs.clean_alias(alias)
-    model = get_model(scope, model_id, consistent=True)
     if not isinstance(version_id, str) or not version_id.strip():
         raise ValidationFailed("Choose the version the alias points to.", {"version": "required"})
     version = get_version(model, version_id.strip())
