@@ -116,8 +116,9 @@ def tour(page, names: list[str]) -> Iterator[Stop]:
             continue
         path = stop.path
         if path is None:
-            if stop.via not in hrefs:
-                page.goto(by_name[stop.via].path or hrefs[stop.via])
+            via_path = by_name[stop.via].path or hrefs.get(stop.via)
+            if stop.via not in hrefs or not page.url.endswith(via_path):
+                page.goto(via_path)  # the link is looked for on the page it is on, not the last stop
             path = page.locator(stop.link).first.get_attribute("href")
             assert path, f"{stop.name}: no link {stop.link} on {stop.via}"
         response = page.goto(path)
