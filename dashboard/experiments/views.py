@@ -64,8 +64,10 @@ def experiment(request: HttpRequest, experiment_id: str) -> HttpResponse:
     }
     if not wants_partial(request):
         context["errors"] = queries.latest_errors(scope, experiment_id)
+    # The chart's form asks for its section by name (`part=chart`); the pager gets the runs.
+    partial = "chart" if request.GET.get("part") == "chart" else "runs"
     return render_page(
-        request, "experiments/experiment.html", context, partial="runs", by_target={"run-chart": "chart"}
+        request, "experiments/experiment.html", context, partial=partial, by_target={"run-chart": "chart"}
     )
 
 
