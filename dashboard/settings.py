@@ -256,3 +256,6 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "true")
     CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", "true")
     X_FRAME_OPTIONS = "DENY"
+
+# A running run that has written no log line for this long shows as stalled in the log viewer.
+RUN_STALLED_AFTER_SECONDS = envint("RUN_STALLED_AFTER_SECONDS", "300")

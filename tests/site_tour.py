@@ -75,6 +75,8 @@ STOPS = [
     Stop("experiments", "/experiments/"),
     Stop("experiment", via="experiments", link="#experiment-list .experiment-head a"),
     Stop("run logs", via="experiment", link="#runs tbody a[href*='/logs/']"),
+    Stop("log line", via="run logs", link="#log-lines a.log-link"),
+    Stop("compare runs", via="experiment", link="#compare-link"),
     Stop("flows", "/flows/"),
     Stop("flow", via="flows", link="#flows tbody a[href^='/flows/']"),
     Stop("node config", via="flow", link="#nodes a[href*='/nodes/']"),

@@ -7,6 +7,8 @@ GET  /api/experiments/{id}/logs                 the experiment's lines (filters,
 GET  /api/experiments/{id}/runs/{run_id}/logs   one run's lines after a position (filters)
 POST /api/experiments/{id}/runs                 start a run (a client-chosen run_id makes it retry-safe)
 POST /api/experiments/{id}/runs/{run_id}        finish a run: {"status": "succeeded" | "failed" | "cancelled"}
+POST /api/experiments/{id}/runs/{run_id}/metrics  metric points {"points": [{"step", "name", "value"}]}
+GET  /api/experiments/{id}/runs/{run_id}/metrics  the run's final metrics, or with ?metric= one curve
 """
 
 from __future__ import annotations
@@ -180,6 +182,36 @@ class Ingested(BaseModel):
     duplicates: int
 
 
+class PointIn(Strict):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    step: int = Field(ge=0, le=inputs.MAX_STEP)
+    name: str = Field(pattern=inputs.METRIC_NAME.pattern, max_length=64, examples=["loss"])
+    value: float = Field(allow_inf_nan=False)
+
+
+class PointsIn(Strict):
+    """Up to 1,000 points; a (name, step) sent again overwrites the point (retries are harmless)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    points: list[PointIn] = Field(min_length=1, max_length=inputs.MAX_POINTS_PER_BATCH)
+
+
+class MetricsOut(BaseModel):
+    """The run's final metrics (the value at each metric's highest step); with `metric`, its curve."""
+
+    experiment_id: str
+    run_id: str
+    recorded: int | None = None
+    point_count: int
+    final_metrics: dict[str, float]
+    metric: str | None = None
+    points: list[list[float]] | None = None
+
+
+class MetricQuery(Query):
+    metric: str | None = Field(default=None, max_length=64, pattern=inputs.METRIC_NAME.pattern)
+
+
 class PageQuery(Query):
     cursor: str | None = Field(default=None, description="The `next_cursor` of the previous page.")
     limit: int | None = Field(default=None, ge=1, le=EXPERIMENTS_PAGE_MAX)
@@ -257,6 +289,21 @@ RUN = {
         body_example={"status": "succeeded"},
         tags=["experiments"],
     )
+}
+
+RUN_METRICS = {
+    "GET": Operation("Read a run's metrics", {200: MetricsOut}, query=MetricQuery, tags=["experiments"]),
+    "POST": Operation(
+        "Send metric points of a run",
+        {
+            201: MetricsOut,
+            409: "The run is finished: points are recorded while it runs.",
+            422: "A point is not valid, or the run would pass its limits (50 metrics, 20,000 points).",
+        },
+        body=PointsIn,
+        body_example={"points": [{"step": 1, "name": "loss", "value": 0.52}]},
+        tags=["experiments"],
+    ),
 }
 
 
@@ -365,10 +412,35 @@ def run_endpoint(request: HttpRequest, experiment_id: str, run_id: str):
     return _run_dict(run)
 
 
+def _metrics_dict(run, **extra) -> dict:
+    return {
+        "experiment_id": run.experiment_id,
+        "run_id": run.run_id,
+        "point_count": int(run.metric_point_count or 0),
+        "final_metrics": queries.final_metrics(run),
+        **extra,
+    }
+
+
+@api_view(RUN_METRICS)
+def run_metrics_endpoint(request: HttpRequest, experiment_id: str, run_id: str):
+    if request.method == "POST":
+        result = services.record_metrics(request.scope, experiment_id, run_id, read_json(request))
+        return JsonResponse(_metrics_dict(result.run, recorded=result.recorded), status=201)
+    run = queries.get_run(request.scope, experiment_id, run_id)
+    metric = request.GET.get("metric")
+    if metric:
+        return _metrics_dict(run, metric=metric, points=[list(point) for point in queries.curve(run, metric)])
+    return _metrics_dict(run)
+
+
 urlpatterns = [
     path("experiments", experiments_endpoint, name="experiments"),
     path("experiments/<str:experiment_id>/logs", experiment_logs_endpoint, name="experiment_logs"),
     path("experiments/<str:experiment_id>/runs", runs_endpoint, name="experiment_runs"),
     path("experiments/<str:experiment_id>/runs/<str:run_id>", run_endpoint, name="experiment_run"),
     path("experiments/<str:experiment_id>/runs/<str:run_id>/logs", run_logs_endpoint, name="run_logs"),
+    path(
+        "experiments/<str:experiment_id>/runs/<str:run_id>/metrics", run_metrics_endpoint, name="run_metrics"
+    ),
 ]

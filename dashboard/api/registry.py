@@ -33,6 +33,16 @@ class VersionIn(Strict):
         examples=["s3://models/churn/1.4.0/model.tar.gz"],
     )
     dataset_id: str | None = Field(default=None, max_length=80)
+    experiment_id: str | None = Field(
+        default=None,
+        max_length=80,
+        description="With `run_id`: the experiment run that produced the version.",
+    )
+    run_id: str | None = Field(
+        default=None,
+        max_length=80,
+        description="The run that produced the version; without `metrics`, the run's final metrics are used.",
+    )
     parameters: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-/@]{0,63}$")], float] = Field(
         default_factory=dict, max_length=40, description="Name → a finite number.", examples=[{"auc": 0.91}]
@@ -57,6 +67,11 @@ class DeployIn(Strict):
     status: Literal["deploying", "deployed", "failed", "rolled_back", "retired"]
     environment: Literal[ENVIRONMENTS] | None = None  # type: ignore[valid-type]
     reason: str | None = Field(default=None, max_length=500)  # recorded in the audit trail and history
+    vacate: bool = Field(
+        default=False,
+        description="Promoting into production: also take the version out of where it is live now "
+        "(by default staging keeps serving it).",
+    )
 
 
 class ModelOut(BaseModel):
@@ -81,6 +96,8 @@ class VersionOut(BaseModel):
     framework: str | None
     artifact_uri: str | None
     dataset_id: str | None
+    experiment_id: str | None
+    run_id: str | None
     parameters: dict[str, Any]
     metrics: dict[str, Any]
     created_by: str | None
@@ -115,6 +132,21 @@ class Metrics(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     model_id: str
+
+
+class AliasOut(BaseModel):
+    """Where an alias points: the version, since when and who moved it there."""
+
+    model_id: str
+    alias: str
+    since: str | None
+    by: str | None
+    version: VersionOut
+
+
+class AliasIn(Strict):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    version: str = Field(min_length=1, max_length=64, examples=["1.4.0"])
 
 
 class ModelsQuery(Query):
@@ -155,6 +187,26 @@ DEPLOY = {
         tags=["models"],
     )
 }
+ALIAS = {
+    "GET": Operation(
+        "Resolve a model alias",
+        {200: AliasOut, 404: "No such model, or the model has no such alias."},
+        description="Aliases (`champion`, `challenger`, any name) point to one version each, beside the environments.",
+        tags=["models"],
+    ),
+    "PUT": Operation(
+        "Set or move a model alias",
+        {
+            200: AliasOut,
+            409: "Another change of the model kept landing first; retry.",
+            422: "Not an alias name, or a retired version.",
+        },
+        description="Atomic and audited: two moves at once are applied one after the other.",
+        body=AliasIn,
+        body_example={"version": "1.0.0"},
+        tags=["models"],
+    ),
+}
 METRICS = {"GET": Operation("A model's metrics", {200: Metrics}, query=MetricsQuery, tags=["models"])}
 
 
@@ -190,6 +242,8 @@ def version_json(version: RegistryVersion) -> dict[str, Any]:
         "framework": version.framework,
         "artifact_uri": version.artifact_uri,
         "dataset_id": version.dataset_id,
+        "experiment_id": version.experiment_id,
+        "run_id": version.run_id,
         "parameters": version.parameters or {},
         "metrics": version.metrics or {},
         "created_by": version.created_by,
@@ -241,6 +295,7 @@ def deploy(request: HttpRequest, model_id: str):
         str(body["status"]),
         str(body["environment"]) if body.get("environment") else None,
         reason=str(body.get("reason") or ""),
+        vacate=body.get("vacate") is True,
     )
     return {
         "message": change.message,
@@ -267,8 +322,32 @@ def metrics(request: HttpRequest, model_id: str):
     }
 
 
+def _alias_json(model: MlModel, alias: str, version: RegistryVersion) -> dict[str, Any]:
+    entry = (model.aliases or {}).get(alias) or {}
+    return {
+        "model_id": model.model_id,
+        "alias": alias,
+        "since": entry.get("since"),
+        "by": entry.get("by"),
+        "version": version_json(version),
+    }
+
+
+@api_view(ALIAS)
+def alias(request: HttpRequest, model_id: str, alias: str):
+    """GET: the version the alias points to. PUT {"version"}: point the alias there."""
+    if request.method == "PUT":
+        body = _object_body(request)
+        move = services.set_alias(request.scope, model_id, alias, body.get("version"))
+        model, version = services.resolve_alias(request.scope, move.model.model_id, move.alias)
+        return _alias_json(move.model, move.alias, version)
+    model, version = services.resolve_alias(request.scope, model_id, alias)
+    return _alias_json(model, alias, version)
+
+
 urlpatterns = [
     path("models/registry", registry, name="registry_models"),
     path("models/<key:model_id>/deploy", deploy, name="registry_deploy"),
     path("models/<key:model_id>/metrics", metrics, name="registry_metrics"),
+    path("models/<key:model_id>/aliases/<key:alias>", alias, name="registry_alias"),
 ]

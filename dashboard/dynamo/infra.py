@@ -58,6 +58,7 @@ TIER_ACCESS: dict[str, tuple[str | None, str | None]] = {
     "experiments": (READ, WRITE),
     "experiment-runs": (READ, WRITE),
     "experiment-run-logs": (READ, WRITE),
+    "experiment-run-metrics": (READ, WRITE),
     "datasets": (READ, READ),
     "models": (WRITE, WRITE),
     "lab-model-registry": (WRITE, WRITE),

@@ -15,7 +15,14 @@ from typing import Any
 from dashboard.core.clock import epoch_ms
 from dashboard.core.seeding import SeedContext
 from dashboard.experiments import lines
-from dashboard.experiments.models import Experiment, ExperimentRun, RunLogLine, experiment_key
+from dashboard.experiments.models import (
+    Experiment,
+    ExperimentRun,
+    RunLogLine,
+    RunMetricPoint,
+    experiment_key,
+    metric_point_key,
+)
 
 COMPONENTS = ("trainer", "data", "evaluator", "checkpoint", "scheduler", "gpu", "storage")
 MODELS = ("resnet50", "vit-b16", "bert-base", "llama-7b-lora", "t5-small", "whisper-tiny")
@@ -216,7 +223,7 @@ def _count(run: ExperimentRun, run_lines: list[RunLogLine]) -> None:
 
 def seed(ctx: SeedContext) -> None:
     per_run = int(ctx.options.get("log_lines") or 3_000)
-    experiments, runs, all_lines = [], [], []
+    experiments, runs, all_lines, points = [], [], [], []
     for tenant in ctx.tenants:
         tenant_id = tenant.tenant_id
         author = ctx.admins[tenant_id][0]
@@ -260,11 +267,43 @@ def seed(ctx: SeedContext) -> None:
                     run_lines.append(lines.closing(run, status, end_ms))
                     run.finished_at = lines.timestamp(run_lines[-1])
                 _count(run, run_lines)
+                if status == "running":
+                    run.last_write_at = ctx.now  # writing right now, not stalled
+                if status != "queued":
+                    points.extend(_metric_points(ctx, run, steps=8 if status == "running" else 20))
                 runs.append(run)
                 all_lines.extend(run_lines)
     ctx.write(Experiment, ctx.progress(experiments, "experiments", total=len(experiments)))
     ctx.write(ExperimentRun, ctx.progress(runs, "experiment-runs", total=len(runs)))
+    ctx.write(RunMetricPoint, ctx.progress(points, "experiment-run-metrics", total=len(points)))
     write_lines(ctx, all_lines)
+
+
+def _metric_points(ctx: SeedContext, run: ExperimentRun, steps: int) -> list[RunMetricPoint]:
+    """A falling loss and a rising accuracy, one point per 50 steps; the run's final metrics match."""
+    start, floor = ctx.rng.uniform(1.8, 2.6), ctx.rng.uniform(0.15, 0.5)
+    found = []
+    final = {}
+    for index in range(steps):
+        step = (index + 1) * 50
+        loss = round(floor + (start - floor) * 0.82**index + ctx.rng.uniform(-0.03, 0.03), 4)
+        accuracy = round(min(0.99, 0.5 + 0.45 * (1 - 0.85**index) + ctx.rng.uniform(-0.01, 0.01)), 4)
+        for name, value in (("loss", loss), ("accuracy", accuracy)):
+            found.append(
+                RunMetricPoint(
+                    run_key=run.run_key,
+                    point=metric_point_key(name, step),
+                    tenant_id=run.tenant_id,
+                    name=name,
+                    step=step,
+                    value=value,
+                )
+            )
+            final[name] = {"step": step, "value": value}
+    run.final_metrics = final
+    run.metric_point_count = len(found)
+    run.metrics_rev = 1
+    return found
 
 
 def write_lines(ctx: SeedContext, all_lines: list[RunLogLine]) -> None:

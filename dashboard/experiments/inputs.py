@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -139,3 +141,66 @@ def parse_batch(payload: Any) -> list[Any]:
             {"lines": f"at most {MAX_BATCH}"},
         )
     return payload
+
+
+# --- metric points of a run ---
+
+MAX_POINTS_PER_BATCH = 1_000
+MAX_POINTS_PER_RUN = 20_000  # what a run's charts read at most (one Query page per metric)
+MAX_METRICS_PER_RUN = 50  # final_metrics stays far below DynamoDB's 400 KB item limit
+MAX_STEP = 10**12 - 1  # the point key pads steps to 12 digits
+METRIC_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-/@]{0,63}$")
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    name: str
+    step: int
+    value: float
+
+
+def clean_metric_points(payload: Any) -> list[MetricPoint]:
+    """`{"points": [{"step", "name", "value"}, …]}` (or the bare list): every point checked first,
+    problems named by their path; the last of duplicate (name, step) points wins."""
+    raw = payload.get("points") if isinstance(payload, dict) else payload
+    if isinstance(payload, dict) and set(payload) - {"points"}:
+        unknown = ", ".join(sorted(set(payload) - {"points"}))
+        raise ValidationFailed(
+            'Send the points as {"points": [...]}.', {"body": f"unknown field(s) {unknown}"}
+        )
+    if not isinstance(raw, list) or not raw:
+        raise ValidationFailed(
+            'Send at least one metric point: {"points": [{"step": 1, "name": "loss", "value": 0.5}]}.',
+            {"points": "a non-empty list"},
+        )
+    if len(raw) > MAX_POINTS_PER_BATCH:
+        raise ValidationFailed(
+            f"At most {MAX_POINTS_PER_BATCH} points per request; send the rest in another.",
+            {"points": f"at most {MAX_POINTS_PER_BATCH}"},
+        )
+    errors: dict[str, str] = {}
+    points: dict[tuple[str, int], MetricPoint] = {}
+    for index, item in enumerate(raw):
+        where = f"points[{index}]"
+        if not isinstance(item, dict):
+            errors[where] = "must be an object with step, name and value"
+            continue
+        unknown = set(item) - {"step", "name", "value"}
+        if unknown:
+            errors[where] = f"unknown field(s) {', '.join(sorted(unknown))}"
+            continue
+        name, step, value = item.get("name"), item.get("step"), item.get("value")
+        if not isinstance(name, str) or not METRIC_NAME.match(name):
+            errors[f"{where}.name"] = "a metric name: a letter, then letters, digits, _ . - / @ (at most 64)"
+        if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEP:
+            errors[f"{where}.step"] = f"a whole number from 0 to {MAX_STEP}"
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            errors[f"{where}.value"] = "a finite number"
+        if not any(key.startswith(where) for key in errors):
+            points[(name, step)] = MetricPoint(name, step, value)
+    if errors:
+        raise ValidationFailed(
+            f"{len({key.split('.')[0] for key in errors})} of {len(raw)} points are not valid; nothing was recorded.",
+            errors,
+        )
+    return list(points.values())

@@ -106,6 +106,14 @@ class ExperimentRun(DynamoModel):
     line_count = NumberAttribute(default=0)
     # Grows with an atomic ADD as lines arrive: the viewer's component filter lists these.
     components = UnicodeSetAttribute(null=True)
+    # When lines last arrived (wall clock): an active run silent for longer than
+    # settings.RUN_STALLED_AFTER_SECONDS shows as stalled.
+    last_write_at = UTCDateTimeAttribute(null=True)
+    # The last point (highest step) of each metric: {"loss": {"step": 900, "value": 0.21}}. Written with the
+    # points under `metrics_rev` (a conditional write), so two batches at once never lose a metric.
+    final_metrics = JSONAttribute(null=True)
+    metric_point_count = NumberAttribute(default=0)
+    metrics_rev = NumberAttribute(null=True)
     by_status = RunsByStatus()
 
     @property
@@ -189,3 +197,20 @@ class RunLogLine(DynamoModel):
             "run_component": {"S": f"{key}#{item['component']['S']}"},
             "run_severity": {"S": f"{key}#{item['severity']['S']}"},
         }
+
+
+class RunMetricPoint(DynamoModel):
+    """One metric point of a run: `name` at training `step`. The same (name, step) again overwrites it
+    (a retried batch stores each point once)."""
+
+    Meta = table_meta("experiment-run-metrics")
+    run_key = UnicodeAttribute(hash_key=True)  # tenant_id#experiment_id#run_id
+    point = UnicodeAttribute(range_key=True)  # name#<step, 12 digits>: one metric's points in step order
+    tenant_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    step = NumberAttribute()
+    value = NumberAttribute()
+
+
+def metric_point_key(name: str, step: int) -> str:
+    return f"{name}#{step:012d}"

@@ -37,11 +37,13 @@ from functools import partial
 from typing import Any
 
 from botocore.exceptions import BotoCoreError
+from django.conf import settings
 from django.core import signing
 from pynamodb.exceptions import PynamoDBException
 
 from dashboard.accounts.scope import AccessScope, Can
 from dashboard.accounts.tenancy import get_in_scope
+from dashboard.core import clock
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.dynamo.paging import Page, all_of, bounded_page, decode_cursor, encode_cursor, paginate
 from dashboard.experiments import lines
@@ -51,6 +53,7 @@ from dashboard.experiments.models import (
     Experiment,
     ExperimentRun,
     RunLogLine,
+    RunMetricPoint,
     experiment_key,
     run_key,
 )
@@ -72,6 +75,15 @@ class ExperimentSummary:
     @property
     def has_running(self) -> bool:
         return any(run.status in ACTIVE for run in self.runs)
+
+
+def is_stalled(run: ExperimentRun, now: datetime | None = None) -> bool:
+    """A run still marked running that wrote nothing (no line) for RUN_STALLED_AFTER_SECONDS."""
+    if run.status not in ACTIVE or not run.started_at:
+        return False
+    last = max(moment for moment in (run.started_at, run.last_write_at) if moment)
+    silent = ((now or clock.now()) - last).total_seconds()
+    return silent > settings.RUN_STALLED_AFTER_SECONDS
 
 
 def _valid_id(value: str) -> bool:
@@ -339,6 +351,77 @@ def run_logs(
     return run, latest(run.run_key, filters, limit=limit)
 
 
+AROUND = 50  # lines shown on each side of a permalinked line
+
+
+@dataclass
+class Around:
+    window: Window  # the lines before, the line itself and the lines after, oldest first
+    target: RunLogLine | None
+    earlier: str | None  # where loading earlier lines continues (None: the start of the log)
+    later: str | None  # where reading later lines continues
+    complete_after: bool
+
+
+def around(scope: AccessScope, experiment_id: str, run_id: str, at: str) -> tuple[ExperimentRun, Around]:
+    """The run and its lines around the line at `at`, unfiltered (a permalink or "show context").
+
+    Three reads: the line itself (GetItem), the window before it and the window after it."""
+    run = get_run(scope, experiment_id, run_id)
+    at = check_position(at, "at")
+    try:
+        target = RunLogLine.get(run.run_key, at)
+    except RunLogLine.DoesNotExist:
+        target = None
+    if target is not None and target.sk <= lines.live_floor():
+        target = None  # expired: DynamoDB deletes late, the viewer never shows it
+    if target is None:
+        raise NotFound(
+            "That log line is not in this run any more (lines are kept 30 days).", {"at": "unknown line"}
+        )
+    before = read_window(run.run_key, LogFilters(), before=at, limit=AROUND)
+    after = read_window(run.run_key, LogFilters(), after=at, limit=AROUND)
+    shown = [*before.lines, target, *after.lines]
+    window = Window(
+        lines=shown,
+        position=shown[-1].sk,
+        complete=before.complete and after.complete,
+        queries=before.queries + after.queries + 1,
+    )
+    earlier = None if before.complete or not before.position else before.position
+    return run, Around(window, target, earlier, after.position or at, after.complete)
+
+
+def find_error(
+    scope: AccessScope, experiment_id: str, run_id: str, which: str, start: str | None = None
+) -> str | None:
+    """The sort key of the run's first error line, or the next/previous one from `start` (an error
+    or critical line); one Query per error severity on the severity index."""
+    if which not in ("first", "next", "prev"):
+        raise ValidationFailed("Ask for the first, next or previous error.", {"error": "first, next or prev"})
+    run = get_run(scope, experiment_id, run_id)
+    start = check_position(start, "from")
+    floor = lines.live_floor()
+    forward = which != "prev"
+    if which == "first" or not start:
+        condition = RunLogLine.sk > floor
+    elif forward:
+        condition = RunLogLine.sk > max(start, floor)
+    else:
+        condition = RunLogLine.sk.between(floor, start)
+    found = []
+    for severity in lines.ERROR_SEVERITIES:
+        for line in RunLogLine.by_severity.query(
+            lines.run_severity(run.run_key, severity), condition, scan_index_forward=forward, limit=2
+        ):
+            if line.sk not in (start, floor):
+                found.append(line.sk)
+                break
+    if not found:
+        return None
+    return min(found) if forward else max(found)
+
+
 def lines_after(
     scope: AccessScope,
     experiment_id: str,
@@ -539,3 +622,87 @@ def run_counts_since(since: datetime, statuses: tuple[str, ...] = RUN_STATUSES) 
         status: ExperimentRun.by_status.count(status, ExperimentRun.started_at >= since)
         for status in statuses
     }
+
+
+# --- metric points ---
+
+MAX_CHART_RUNS = 20  # the experiment chart reads one Query per run shown, at most this many
+MAX_COMPARE_RUNS = 6
+MAX_CURVE_POINTS = 2_000  # per run and metric: one Query page of small items
+
+
+def final_metrics(run: ExperimentRun) -> dict[str, float]:
+    """The value at the highest step of each metric the run recorded."""
+    return {name: entry["value"] for name, entry in sorted((run.final_metrics or {}).items())}
+
+
+def metric_names(runs: list[ExperimentRun]) -> list[str]:
+    return sorted({name for run in runs for name in (run.final_metrics or {})})
+
+
+def curve(run: ExperimentRun, name: str) -> list[tuple[int, float]]:
+    """One metric of one run in step order (one Query on the run's key)."""
+    points = RunMetricPoint.query(
+        run.run_key,
+        RunMetricPoint.point.startswith(f"{name}#"),
+        limit=MAX_CURVE_POINTS,
+        page_size=MAX_CURVE_POINTS,
+    )
+    return [(int(point.step), point.value) for point in points]
+
+
+def curves(runs: list[ExperimentRun], name: str) -> list[dict[str, Any]]:
+    """The chart's series: one per run that recorded `name` (others cost no read)."""
+    return [
+        {
+            "run_id": run.run_id,
+            "label": run.name or run.run_id,
+            "points": [[step, value] for step, value in curve(run, name)],
+        }
+        for run in runs[:MAX_CHART_RUNS]
+        if name in (run.final_metrics or {})
+    ]
+
+
+@dataclass
+class RunComparison:
+    experiment: Experiment
+    runs: list[ExperimentRun]
+    parameter_rows: list[tuple[str, list[Any], bool]]  # name, value per run, whether they differ
+    metric_rows: list[tuple[str, list[Any]]]
+    metric: str | None
+    series: list[dict[str, Any]]
+
+
+def compare_runs(
+    scope: AccessScope, experiment_id: str, run_ids: list[str], metric: str | None
+) -> RunComparison:
+    """Two to six runs of one experiment side by side: one BatchGet, plus one Query for the curve of each."""
+    experiment = get_experiment(scope, experiment_id)
+    wanted = list(dict.fromkeys(run_id for run_id in run_ids if run_id))
+    if len(wanted) < 2:
+        raise ValidationFailed("Choose at least two runs to compare.", {"run": "choose two or more runs"})
+    if len(wanted) > MAX_COMPARE_RUNS:
+        raise ValidationFailed(
+            f"Compare at most {MAX_COMPARE_RUNS} runs at once.", {"run": f"at most {MAX_COMPARE_RUNS}"}
+        )
+    if not all(_valid_id(run_id) for run_id in wanted):
+        raise NotFound("One of those runs was not found.")
+    found = {
+        run.run_id: run
+        for run in ExperimentRun.batch_get([(experiment.experiment_key, run_id) for run_id in wanted])
+    }
+    missing = [run_id for run_id in wanted if run_id not in found]
+    if missing:
+        raise NotFound(f"Run {missing[0]} is not a run of this experiment.")
+    runs = [found[run_id] for run_id in wanted]
+    names = sorted({name for run in runs for name in (run.parameters or {})})
+    parameter_rows = []
+    for name in names:
+        values = [(run.parameters or {}).get(name) for run in runs]
+        parameter_rows.append((name, values, len({json.dumps(v, sort_keys=True) for v in values}) > 1))
+    metrics = metric_names(runs)
+    metric_rows = [(name, [final_metrics(run).get(name) for run in runs]) for name in metrics]
+    chosen = metric if metric in metrics else (metrics[0] if metrics else None)
+    series = curves(runs, chosen) if chosen else []
+    return RunComparison(experiment, runs, parameter_rows, metric_rows, chosen, series)

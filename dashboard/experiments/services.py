@@ -30,10 +30,17 @@ from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.ids import new_id
 from dashboard.dynamo import base
 from dashboard.dynamo.item_size import check_item_size
-from dashboard.dynamo.transactions import cancellation_codes, commit, condition_failed
-from dashboard.experiments import lines
+from dashboard.dynamo.transactions import cancellation_codes, commit, condition_failed, with_retries
+from dashboard.experiments import inputs, lines
 from dashboard.experiments.inputs import clean_line, parse_batch
-from dashboard.experiments.models import Experiment, ExperimentRun, RunLogLine, experiment_key
+from dashboard.experiments.models import (
+    Experiment,
+    ExperimentRun,
+    RunLogLine,
+    RunMetricPoint,
+    experiment_key,
+    metric_point_key,
+)
 from dashboard.experiments.queries import ACTIVE, FINISHED, get_experiment, get_run
 from dashboard.flows import services as flows
 
@@ -307,6 +314,7 @@ def _write_chunk(experiment: Experiment, chunk: list[RunLogLine]) -> int:
                     actions = [
                         ExperimentRun.line_count.add(counts["lines"]),
                         ExperimentRun.components.add(components[run_id]),
+                        ExperimentRun.last_write_at.set(clock.now()),
                     ]
                     if counts["errors"]:
                         actions.append(ExperimentRun.error_count.add(counts["errors"]))
@@ -335,3 +343,103 @@ def _write_chunk(experiment: Experiment, chunk: list[RunLogLine]) -> int:
             # Another batch is updating the same run counter right now: back off and try again.
             time.sleep(0.05 * 2**attempt)
     return 0
+
+
+# --- metric points ---
+
+POINTS_PER_TRANSACTION = 99  # + the run's update: DynamoDB's 100 items
+
+
+def _merge_final(final: dict[str, Any], points: list[inputs.MetricPoint]) -> dict[str, Any]:
+    merged = {name: dict(entry) for name, entry in (final or {}).items()}
+    for point in points:
+        current = merged.get(point.name)
+        if current is None or point.step >= int(current["step"]):
+            merged[point.name] = {"step": point.step, "value": point.value}
+    return merged
+
+
+@dataclass
+class MetricsResult:
+    recorded: int
+    run: ExperimentRun
+
+
+def record_metrics(scope: AccessScope, experiment_id: str, run_id: str, payload: Any) -> MetricsResult:
+    """Store a batch of metric points of one run; the run's final metrics follow the highest steps.
+
+    Everything is checked before anything is written. Each chunk of points is written in one
+    transaction with the run's update, conditioned on the `metrics_rev` the chunk was prepared from:
+    a concurrent batch makes it re-read the run and merge again (never a lost final metric).
+    """
+    points = inputs.clean_metric_points(payload)
+    run = get_run(scope, experiment_id, run_id)
+    if run.status in FINISHED:
+        raise Conflict(
+            f"This run already finished as {run.status}; metric points are recorded while it runs.",
+            {"run_id": "finished"},
+        )
+    names = {point.name for point in points} | set(run.final_metrics or {})
+    if len(names) > inputs.MAX_METRICS_PER_RUN:
+        raise ValidationFailed(
+            f"A run records at most {inputs.MAX_METRICS_PER_RUN} metrics; this batch would make {len(names)}.",
+            {"points": f"at most {inputs.MAX_METRICS_PER_RUN} metric names per run"},
+        )
+    if int(run.metric_point_count or 0) + len(points) > inputs.MAX_POINTS_PER_RUN:
+        raise ValidationFailed(
+            f"A run records at most {inputs.MAX_POINTS_PER_RUN} metric points; "
+            f"it has {int(run.metric_point_count or 0)}.",
+            {"points": f"at most {inputs.MAX_POINTS_PER_RUN} per run"},
+        )
+    key = run.run_key
+    for start in range(0, len(points), POINTS_PER_TRANSACTION):
+        chunk = points[start : start + POINTS_PER_TRANSACTION]
+        _write_points(run, key, chunk)
+    run.refresh(consistent_read=True)
+    return MetricsResult(recorded=len(points), run=run)
+
+
+def _write_points(run: ExperimentRun, key: str, chunk: list[inputs.MetricPoint]) -> None:
+    state = {"run": run}
+
+    def prepare():
+        current = state["run"]
+        rev = int(current.metrics_rev or 0)
+        final = _merge_final(current.final_metrics or {}, chunk)
+
+        def build(tx: TransactWrite) -> None:
+            for point in chunk:
+                tx.save(
+                    RunMetricPoint(
+                        run_key=key,
+                        point=metric_point_key(point.name, point.step),
+                        tenant_id=current.tenant_id,
+                        name=point.name,
+                        step=point.step,
+                        value=point.value,
+                    )
+                )
+            condition = (
+                ExperimentRun.metrics_rev == rev
+                if current.metrics_rev is not None
+                else ExperimentRun.metrics_rev.does_not_exist()
+            )
+            tx.update(
+                current,
+                actions=[
+                    ExperimentRun.final_metrics.set(final),
+                    ExperimentRun.metrics_rev.set(rev + 1),
+                    ExperimentRun.metric_point_count.add(len(chunk)),
+                ],
+                condition=condition & ExperimentRun.status.is_in(*ACTIVE),
+            )
+
+        return build
+
+    def reread() -> None:
+        fresh = ExperimentRun.get(run.experiment_key, run.run_id, consistent_read=True)
+        if fresh.status in FINISHED:
+            raise Conflict(f"This run finished as {fresh.status} meanwhile; nothing more was recorded.")
+        state["run"] = fresh
+
+    with_retries(prepare, on_conflict=reread)

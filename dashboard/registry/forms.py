@@ -42,6 +42,11 @@ class VersionForm(forms.Form):
         label="Artifact URI", max_length=500, widget=forms.TextInput(attrs={"placeholder": "s3://models/…"})
     )
     dataset_id = forms.ChoiceField(label="Dataset", required=False)
+    run = forms.ChoiceField(
+        label="Produced by run",
+        required=False,
+        help_text="The experiment run that trained it; “Use the run’s metrics” fills the metrics from its final values.",
+    )
     parameters = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": '{"learning_rate": 0.001, "epochs": 20}'}),
@@ -51,9 +56,21 @@ class VersionForm(forms.Form):
         required=False, widget=forms.Textarea(attrs={"rows": 5}), help_text=METRICS_HELP
     )
 
-    def __init__(self, *args, datasets=(), **kwargs):
+    def __init__(self, *args, datasets=(), runs=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["dataset_id"].choices = [("", "— none —")] + [(d.dataset_id, d.name) for d in datasets]
+        choices = [(f"{experiment_id}/{run_id}", label) for experiment_id, run_id, label in runs]
+        chosen = (self.data.get("run") if self.is_bound else self.initial.get("run")) or ""
+        if chosen and chosen not in dict(choices):
+            choices.append((chosen, chosen))  # a run linked from its page, older than the latest ones
+        self.fields["run"].choices = [("", "— none —")] + choices
+
+    def clean(self):
+        cleaned = super().clean()
+        run = cleaned.get("run") or ""
+        experiment_id, _sep, run_id = run.partition("/")
+        cleaned["experiment_id"], cleaned["run_id"] = experiment_id or None, run_id or None
+        return cleaned
 
     def clean_parameters(self) -> dict:
         text = self.cleaned_data["parameters"].strip()
@@ -77,12 +94,28 @@ class ModelForm(VersionForm):
     task = forms.ChoiceField(choices=[(t, t) for t in TASKS])
     description = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
 
-    field_order = ["name", "project_id", "task", "description", "version", "framework", "artifact_uri"]
+    field_order = ["name", "project_id", "task", "description", "version", "framework", "artifact_uri", "run"]
 
     def __init__(self, *args, projects=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["project_id"].choices = [(p.project_id, p.name) for p in projects]
         self.fields["version"].initial = "1.0.0"
+
+
+def metric_lines(metrics: dict[str, Any]) -> str:
+    """Metrics as the form's “name = number” lines (the inverse of `parse_metric_lines`)."""
+    return "\n".join(f"{name} = {value}" for name, value in metrics.items())
+
+
+class AliasForm(forms.Form):
+    alias = forms.CharField(
+        max_length=40, widget=forms.TextInput(attrs={"placeholder": "champion", "list": "alias-names"})
+    )
+    version = forms.ChoiceField()
+
+    def __init__(self, *args, versions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"].choices = [(v, v) for v in versions]
 
 
 class FilterForm(forms.Form):

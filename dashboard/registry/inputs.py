@@ -36,6 +36,8 @@ class VersionInput:
     dataset_id: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+    experiment_id: str | None = None  # with run_id: the experiment run that produced the version
+    run_id: str | None = None
 
 
 def clean_metrics(raw: Any) -> tuple[dict[str, float], str | None]:
@@ -80,9 +82,34 @@ def clean_version(data: dict) -> VersionInput:
     metrics, metrics_error = clean_metrics(data.get("metrics"))
     if metrics_error:
         errors["metrics"] = metrics_error
+    experiment_id = text_field(data, "experiment_id", errors, required=False, max_length=80) or None
+    run_id = text_field(data, "run_id", errors, required=False, max_length=80) or None
+    for name, value in (("experiment_id", experiment_id), ("run_id", run_id)):
+        if value and "#" in value:
+            errors[name] = "Use the id the experiment gave it (no #)."
+    if bool(experiment_id) != bool(run_id) and not errors.keys() & {"experiment_id", "run_id"}:
+        errors["run_id" if experiment_id else "experiment_id"] = (
+            "Name the run by its experiment id and its run id, both."
+        )
     if errors:
         raise ValidationFailed("Some fields need attention: " + ", ".join(sorted(errors)) + ".", errors)
-    return VersionInput(version, framework, artifact_uri, dataset_id, parameters, metrics)
+    return VersionInput(
+        version, framework, artifact_uri, dataset_id, parameters, metrics, experiment_id, run_id
+    )
+
+
+ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+MAX_ALIASES = 20
+
+
+def clean_alias(name: Any) -> str:
+    """An alias name: lower-case letters, digits, _ and -, starting with a letter (at most 40)."""
+    if not isinstance(name, str) or not ALIAS.match(name.strip()):
+        raise ValidationFailed(
+            "An alias is a short lower-case name such as champion or challenger.",
+            {"alias": "a letter, then lower-case letters, digits, _ or - (at most 40)"},
+        )
+    return name.strip()
 
 
 def clean_model(data: dict) -> ModelInput:

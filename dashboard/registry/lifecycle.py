@@ -109,8 +109,11 @@ def _touch(model: MlModel, version: RegistryVersion, at: datetime) -> None:
         model.latest_status = version.status
 
 
-def check_move(version: RegistryVersion, to: str, environment: str | None) -> None:
+def check_move(
+    version: RegistryVersion, to: str, environment: str | None, model: MlModel | None = None
+) -> None:
     """Refuse every move the state machine does not allow, saying why and what is possible."""
+    live_elsewhere = model is not None and environment in live_in(model, version)
     if to not in STATUSES:
         raise ValidationFailed(
             f"“{to}” is not a status. Ask for one of: {', '.join(REQUESTABLE)}.",
@@ -144,7 +147,7 @@ def check_move(version: RegistryVersion, to: str, environment: str | None) -> No
             raise IllegalMove(
                 f"Version {version.version} is being deployed to {version.stage}, not to {environment}."
             )
-    elif to == ROLLED_BACK and environment and environment != version.environment:
+    elif to == ROLLED_BACK and environment and environment != version.environment and not live_elsewhere:
         raise IllegalMove(
             f"Version {version.version} is live in {version.environment}, not in {environment}."
         )
@@ -176,9 +179,19 @@ def _why(reason: str, key: str = "reason") -> dict[str, str]:
     return {key: reason} if reason else {}
 
 
-def _leave_environment(model: MlModel, version: RegistryVersion, at: datetime, by: str, **note) -> None:
-    """The version stops being live where it is (promotion elsewhere, retirement, supersession)."""
-    env = version.environment
+def live_in(model: MlModel, version: RegistryVersion) -> list[str]:
+    """The environments the model's map says this version is live in (several after a promotion into
+    production that kept it in staging), in ENVIRONMENTS order."""
+    envs = environments_of(model)
+    return [env for env in ENVIRONMENTS if envs[env]["live"] == version.version]
+
+
+def _leave_environment(
+    model: MlModel, version: RegistryVersion, at: datetime, by: str, env: str | None = None, **note
+) -> None:
+    """The version stops being live in `env` (default: where it is; promotion elsewhere, retirement,
+    supersession). Still live somewhere else, it keeps that environment as its own."""
+    env = env or version.environment
     if not env:
         return
     envs = environments_of(model)
@@ -187,6 +200,11 @@ def _leave_environment(model: MlModel, version: RegistryVersion, at: datetime, b
     entry = _open_entry(version, env, DEPLOYED)
     if entry is not None and not entry.get("ended_at"):
         entry.update(ended_at=at.isoformat(), ended_by=by, **note)
+    remaining = live_in(model, version)
+    if remaining:
+        if version.environment not in remaining:
+            version.environment = remaining[-1]
+        return
     version.environment = None
     version.deployed_at = None
 
@@ -201,11 +219,26 @@ def add_version(model: MlModel, version: RegistryVersion, at: datetime) -> None:
     refresh_summary(model, at)
 
 
+def keeps_source(version: RegistryVersion, environment: str, vacate: bool) -> bool:
+    """A promotion into production leaves the version live where it was (staging keeps serving what
+    production now runs) unless the person asks to take it out; other promotions move it."""
+    return version.status == DEPLOYED and environment == PRODUCTION and not vacate
+
+
 def begin_deployment(
-    model: MlModel, version: RegistryVersion, environment: str, *, by: str, at: datetime, reason: str = ""
+    model: MlModel,
+    version: RegistryVersion,
+    environment: str,
+    *,
+    by: str,
+    at: datetime,
+    reason: str = "",
+    vacate: bool = False,
 ) -> Change:
     check_move(version, DEPLOYING, environment)
     envs = environments_of(model)
+    if envs[environment]["live"] == version.version:
+        raise IllegalMove(f"Version {version.version} is already live in {environment}.")
     pending = envs[environment]["pending"]
     if pending:
         raise Conflict(
@@ -214,7 +247,9 @@ def begin_deployment(
         )
     previous_status = version.status
     promoted_from = version.environment if version.status == DEPLOYED else None
-    _leave_environment(model, version, at, by, moved_to=environment)
+    kept = keeps_source(version, environment, vacate)
+    if not kept:
+        _leave_environment(model, version, at, by, moved_to=environment)
     envs[environment].update(pending=version.version, pending_since=at.isoformat(), failed=None)
     version.status = DEPLOYING
     version.stage = environment
@@ -236,6 +271,8 @@ def begin_deployment(
     changes = {"status": f"{previous_status} → {DEPLOYING}", "environment": environment}
     if envs[environment]["live"]:
         changes["replaces"] = envs[environment]["live"]
+    if promoted_from:
+        changes["kept_in" if kept else "taken_out_of"] = promoted_from
     return Change(
         [model, version],
         "model_version.deploying",
@@ -268,9 +305,10 @@ def finish_deployment(
         if live and live != version.version:
             if previous is None or previous.version != live:
                 raise Conflict(f"The version live in {environment} changed meanwhile; reload and try again.")
-            _leave_environment(model, previous, at, by, replaced_by=version.version)
-            previous.status = SUPERSEDED
-            previous.stage = environment
+            _leave_environment(model, previous, at, by, environment, replaced_by=version.version)
+            if previous.status == DEPLOYED and not live_in(model, previous):
+                previous.status = SUPERSEDED  # live nowhere else any more (nor on its way elsewhere)
+                previous.stage = environment
             _touch(model, previous, at)
             items.append(previous)
             changes["superseded"] = previous.version
@@ -283,8 +321,12 @@ def finish_deployment(
         message = f"{model.name} {version.version} is live in {environment}."
     else:
         envs[environment].update(pending=None, pending_since=None, failed=version.version)
-        version.status = FAILED
+        still = live_in(model, version)
+        # A promotion that failed leaves the version serving where it was kept: it stays deployed there.
+        version.status = DEPLOYED if still else FAILED
         message = f"The deployment of {model.name} {version.version} to {environment} failed."
+        if still:
+            message += f" It stays live in {', '.join(still)}."
     if entry is not None:
         entry.update(outcome=outcome, finished_at=at.isoformat(), finished_by=by)
         if reason:
@@ -302,10 +344,12 @@ def roll_back(
     by: str,
     at: datetime,
     reason: str = "",
+    environment: str | None = None,
 ) -> Change:
-    """Take `live` out of its environment and bring back `restore` (the version it replaced) if it can be."""
-    check_move(live, ROLLED_BACK, None)
-    environment = live.environment
+    """Take `live` out of an environment (default: its own) and bring back `restore` (the version it
+    replaced there) if it can be."""
+    environment = environment or live.environment
+    check_move(live, ROLLED_BACK, environment, model)
     envs = environments_of(model)
     if envs[environment]["pending"]:
         raise Conflict(
@@ -313,12 +357,13 @@ def roll_back(
             "wait until it finishes before rolling back."
         )
     entry = _open_entry(live, environment, DEPLOYED)
-    _leave_environment(model, live, at, by)
+    _leave_environment(model, live, at, by, environment)
     if entry is not None:
         entry["outcome"] = ROLLED_BACK
         entry.update(_why(reason, "rollback_reason"))
-    live.status = ROLLED_BACK
-    live.stage = environment
+    if not live_in(model, live):
+        live.status = ROLLED_BACK
+        live.stage = environment
     _touch(model, live, at)
     items: list[Any] = [model, live]
     changes: dict[str, Any] = {"status": f"{DEPLOYED} → {ROLLED_BACK}", "environment": environment}
@@ -356,7 +401,8 @@ def retire(model: MlModel, version: RegistryVersion, *, by: str, at: datetime, r
     check_move(version, RETIRED, None)
     previous_status = version.status
     environment = version.environment
-    _leave_environment(model, version, at, by)
+    for env in live_in(model, version) or [environment]:
+        _leave_environment(model, version, at, by, env)
     envs = environments_of(model)
     for state in envs.values():
         if state["failed"] == version.version:
@@ -404,4 +450,8 @@ def environments_touched(
         touched.add(version.stage)
     if to in (DEPLOYING, ROLLED_BACK, RETIRED) and version.environment:
         touched.add(version.environment)
+    if to == RETIRED and model is not None:
+        touched.update(live_in(model, version))  # retiring takes it out of every environment
+    if to == ROLLED_BACK and environment:
+        touched.add(environment)
     return touched

@@ -122,6 +122,9 @@ class MlModel(DynamoModel):
     version_count = NumberAttribute(default=0)
     # {"dev": {"live": "1.2.0", "since": iso, "by": label, "pending": "1.3.0", "failed": None}, ...}
     environments = JSONAttribute(null=True)
+    # Free aliases beside the environments: {"champion": {"version": "1.2.0", "since": iso, "by": label}}.
+    # Moved under `row_version` like every other change of the model, so two moves never interleave.
+    aliases = JSONAttribute(null=True)
     row_version = VersionAttribute()
     by_project = ModelsByProject()
     by_tenant = ModelsByTenant()
@@ -169,6 +172,17 @@ class RegistryByEnvironment(GlobalSecondaryIndex):
     deployed_at = UTCDateTimeAttribute(range_key=True)
 
 
+class RegistryByRun(GlobalSecondaryIndex):
+    """Sparse: the versions an experiment run produced (`run_key` = tenant#experiment#run)."""
+
+    class Meta:
+        index_name = "run_key-created_at-index"
+        projection = AllProjection()
+
+    run_key = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class RegistryVersion(DynamoModel):
     Meta = table_meta("lab-model-registry")
     model_id = UnicodeAttribute(hash_key=True)
@@ -180,6 +194,11 @@ class RegistryVersion(DynamoModel):
     framework = UnicodeAttribute(default="")
     artifact_uri = UnicodeAttribute(default="")
     dataset_id = UnicodeAttribute(null=True)
+    # Lineage: the experiment run that produced the version (ids as the tenant chose them) and its
+    # tenant-scoped key, which the sparse `by_run` index lists.
+    experiment_id = UnicodeAttribute(null=True)
+    run_id = UnicodeAttribute(null=True)
+    run_key = UnicodeAttribute(null=True)
     parameters = JSONAttribute(null=True)
     metrics = JSONAttribute(null=True)
     environment = UnicodeAttribute(null=True)
@@ -196,3 +215,4 @@ class RegistryVersion(DynamoModel):
     by_status = RegistryByStatus()
     by_tenant = RegistryByTenant()
     by_environment = RegistryByEnvironment()
+    by_run = RegistryByRun()

@@ -19,12 +19,13 @@ from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.ids import new_id
 from dashboard.dynamo.item_size import check_item_size
 from dashboard.dynamo.paging import Page, paginate
-from dashboard.dynamo.transactions import save_together
+from dashboard.dynamo.transactions import save_together, with_retries
+from dashboard.experiments import queries as experiments
 from dashboard.flows import services as flows
 
 if TYPE_CHECKING:
     from dashboard.flows.models import Project
-from dashboard.registry import inputs, lifecycle, versions
+from dashboard.registry import inputs, lifecycle, queries, versions
 from dashboard.registry.lifecycle import (
     DEPLOYED,
     DEPLOYING,
@@ -245,6 +246,46 @@ def _check_dataset(project_id: str, dataset_id: str | None) -> None:
         )
 
 
+def _check_run(scope: AccessScope, tenant_id: str, data: inputs.VersionInput) -> None:
+    """The run named as the version's origin must be one of the model's tenant; with no metrics
+    given, the run's final metrics become the version's."""
+    if not data.run_id:
+        return
+    problem = ValidationFailed(
+        "That experiment run was not found in this tenant.",
+        {"run_id": "Unknown run for this tenant.", "experiment_id": "Unknown experiment run."},
+    )
+    try:
+        run = experiments.get_run(scope, data.experiment_id, data.run_id)
+    except (NotFound, PermissionDenied):
+        raise problem from None
+    if run.tenant_id != tenant_id:
+        raise problem
+    if not data.metrics:
+        data.metrics = experiments.final_metrics(run)
+
+
+def run_metrics(scope: AccessScope, experiment_id: str, run_id: str) -> dict[str, float]:
+    """A run's final metrics, offered on the register forms (empty when the run is unknown)."""
+    try:
+        return experiments.final_metrics(experiments.get_run(scope, experiment_id, run_id))
+    except (NotFound, PermissionDenied):
+        return {}
+
+
+def recent_runs(scope: AccessScope, limit: int = 10) -> list[tuple[str, str, str]]:
+    """(experiment id, run id, label) of the tenant's latest runs, for the forms' run choice."""
+    if not scope.tenant_id:
+        return []
+    choices = []
+    for summary in experiments.list_experiments(scope, limit=limit).items:
+        for run in summary.runs:
+            choices.append(
+                (run.experiment_id, run.run_id, f"{summary.experiment.name} · {run.name or run.run_id}")
+            )
+    return choices
+
+
 def _check_version_rules(model: MlModel, data: inputs.VersionInput) -> None:
     scheme = versions.scheme_of(data.version)
     if model.version_scheme and scheme != model.version_scheme:
@@ -278,6 +319,9 @@ def _new_version(model: MlModel, data: inputs.VersionInput, scope: AccessScope, 
         framework=data.framework,
         artifact_uri=data.artifact_uri,
         dataset_id=data.dataset_id,
+        experiment_id=data.experiment_id if data.run_id else None,
+        run_id=data.run_id,
+        run_key=queries.run_key(model.tenant_id, data.experiment_id, data.run_id) if data.run_id else None,
         parameters=data.parameters or None,
         metrics=data.metrics or None,
         deployments=[],
@@ -292,6 +336,7 @@ def register_version(scope: AccessScope, model_id: str, data: dict[str, Any]) ->
     cleaned = inputs.clean_version(data)
     _check_version_rules(model, cleaned)
     _check_dataset(model.project_id, cleaned.dataset_id)
+    _check_run(scope, model.tenant_id, cleaned)
     now = clock.now()
     version = _new_version(model, cleaned, scope, now)
     lifecycle.add_version(model, version, now)
@@ -303,10 +348,19 @@ def register_version(scope: AccessScope, model_id: str, data: dict[str, Any]) ->
         "model_version",
         f"{model.model_id}@{version.version}",
         tenant_id=model.tenant_id,
-        changes={"model": model.name, "version": version.version},
+        changes={"model": model.name, "version": version.version, **_lineage(version)},
     )
     save_together([model, version, event], MODEL_CHANGED)
     return version
+
+
+def _lineage(version: RegistryVersion) -> dict[str, str]:
+    found = {}
+    if version.run_id:
+        found["run"] = f"{version.experiment_id}/{version.run_id}"
+    if version.dataset_id:
+        found["dataset"] = version.dataset_id
+    return found
 
 
 def register_model(scope: AccessScope, data: dict[str, Any]) -> tuple[MlModel, RegistryVersion]:
@@ -332,6 +386,7 @@ def register_model(scope: AccessScope, data: dict[str, Any]) -> tuple[MlModel, R
     if project.tenant_id != tenant_id:
         raise ValidationFailed("Choose one of your projects.", {"project_id": "Unknown project."})
     _check_dataset(project.project_id, version_input.dataset_id)
+    _check_run(scope, tenant_id, version_input)
     now = clock.now()
     model = MlModel(
         model_id=new_id("mdl"),
@@ -354,7 +409,12 @@ def register_model(scope: AccessScope, data: dict[str, Any]) -> tuple[MlModel, R
         "model",
         model.model_id,
         tenant_id=tenant_id,
-        changes={"name": model.name, "project": project.name, "version": version.version},
+        changes={
+            "name": model.name,
+            "project": project.name,
+            "version": version.version,
+            **_lineage(version),
+        },
     )
     save_together([model, version, event], MODEL_CHANGED)
     return model, version
@@ -422,19 +482,22 @@ def change_status(
     *,
     reason: str = "",
     confirmed: bool | None = None,
+    vacate: bool = False,
 ) -> StatusChange:
     """Move one version through the state machine; everything it changes lands in one transaction.
 
     A person changing production gives a `reason`: it is stored in the audit event and in the
     version's deployment history entry. DynamoDB: 2 GetItem (model, version), at most 2 more
     (the version replaced or restored), 1 TransactWriteItems. `confirmed=False` (a page's POST without
-    its confirmation step) refuses the moves that ask first; the JSON API passes None.
+    its confirmation step) refuses the moves that ask first; the JSON API passes None. A promotion
+    into production keeps the version live where it was unless `vacate` (the person ticked “take it
+    out of staging”).
     """
     model = get_model(scope, model_id, consistent=True)
     version = get_version(model, version_id)
     environment = environment or None
     reason = _clean_reason(reason)
-    lifecycle.check_move(version, to, environment)
+    lifecycle.check_move(version, to, environment, model)
     touched = lifecycle.environments_touched(version, to, environment, model)
     _check_environments(scope, touched, to)
     if confirmed is False and needs_confirmation(version, to, touched):
@@ -446,7 +509,9 @@ def change_status(
     now = clock.now()
     by = scope.actor_label
     if to == DEPLOYING:
-        change = lifecycle.begin_deployment(model, version, environment, by=by, at=now, reason=reason)
+        change = lifecycle.begin_deployment(
+            model, version, environment, by=by, at=now, reason=reason, vacate=vacate
+        )
     elif to in (DEPLOYED, FAILED):
         live = model.environments[version.stage]["live"] if version.stage else None
         previous = get_version(model, live) if to == DEPLOYED and live and live != version.version else None
@@ -454,8 +519,11 @@ def change_status(
             model, version, to, previous=previous, by=by, at=now, reason=reason
         )
     elif to == ROLLED_BACK:
-        restore = _restore_candidate(model, version)
-        change = lifecycle.roll_back(model, version, restore=restore, by=by, at=now, reason=reason)
+        where = environment or version.environment
+        restore = _restore_candidate(model, version, where)
+        change = lifecycle.roll_back(
+            model, version, restore=restore, by=by, at=now, environment=where, reason=reason
+        )
     else:
         change = lifecycle.retire(model, version, by=by, at=now, reason=reason)
     changes = {"model": model.name, "version": version.version, **change.changes}
@@ -473,10 +541,12 @@ def change_status(
     return StatusChange(model, version, change.message)
 
 
-def _restore_candidate(model: MlModel, live: RegistryVersion) -> RegistryVersion | None:
-    """The version `live` replaced in its environment, if it still exists."""
+def _restore_candidate(
+    model: MlModel, live: RegistryVersion, environment: str | None
+) -> RegistryVersion | None:
+    """The version `live` replaced in that environment, if it still exists."""
     for entry in reversed(live.deployments or []):
-        if entry.get("environment") == live.environment and entry.get("outcome") == DEPLOYED:
+        if entry.get("environment") == environment and entry.get("outcome") == DEPLOYED:
             previous = entry.get("from")
             if not previous:
                 return None
@@ -538,7 +608,15 @@ def plan_change(
         live = envs[environment]["live"]
         if version.status == DEPLOYED:
             title, button = f"Promote {name} {number} from {version.environment} to {environment}?", "Promote"
-            summary.append(f"Version {number} leaves {version.environment} and is deployed to {environment}.")
+            if lifecycle.keeps_source(version, environment, vacate=False):
+                summary.append(
+                    f"Version {number} is deployed to {environment} and stays live in {version.environment} "
+                    f"unless you tick “take it out of {version.environment}” below."
+                )
+            else:
+                summary.append(
+                    f"Version {number} leaves {version.environment} and is deployed to {environment}."
+                )
         else:
             title, button = f"Deploy {name} {number} to {environment}?", "Deploy"
         if live:
@@ -558,19 +636,17 @@ def plan_change(
             title, button = f"Mark the deployment of {name} {number} to {stage} failed?", "Mark failed"
             summary.append(f"{stage.capitalize()} keeps {'version ' + live if live else 'nothing'} live.")
     elif to == ROLLED_BACK:
-        where = version.environment
+        where = environment or version.environment
         title, button = f"Roll back {name} {number} in {where}?", "Roll back"
-        restore = _restore_candidate(model, version)
+        restore = _restore_candidate(model, version, where)
         if restore is not None and restore.status == SUPERSEDED:
             summary.append(f"Version {restore.version} replaces version {number} in {where} again.")
         else:
             summary.append(f"No earlier version can be restored: {where} will have nothing live.")
     else:
         title, button = f"Retire {name} {number}?", "Retire"
-        if version.environment:
-            summary.append(
-                f"Version {number} is taken out of {version.environment}, which then has nothing live."
-            )
+        for env in lifecycle.live_in(model, version):
+            summary.append(f"Version {number} is taken out of {env}, which then has nothing live.")
         summary.append("A retired version cannot be deployed again.")
     if PRODUCTION in touched:
         summary.append(f"This changes production for {_audience(model)}.")
@@ -613,19 +689,20 @@ def deploy_options(scope: AccessScope) -> tuple[str, ...]:
     return tuple(env for env in lifecycle.ENVIRONMENTS if env != PRODUCTION)
 
 
-def version_actions(scope: AccessScope, version: RegistryVersion) -> dict[str, Any]:
+def version_actions(
+    scope: AccessScope, version: RegistryVersion, model: MlModel | None = None
+) -> dict[str, Any]:
     """What the detail page offers for a version; the service still checks each request.
 
     `deploy_to` are one-click deployments; `confirm_deploy_to` (promotions, production) and roll back,
-    retire and finishing a production deployment go through the confirmation step (`ask_*`).
+    retire and finishing a production deployment go through the confirmation step (`ask_*`). A
+    promotion into production keeps the version where it is unless the person asks (the
+    confirmation offers “take it out of …”).
     """
     allowed = lifecycle.MOVES.get(version.status, ())
-    may_touch_current = scope.is_staff or version.environment != PRODUCTION
-    targets = [
-        env
-        for env in deploy_options(scope)
-        if not (version.status == DEPLOYED and env == version.environment)
-    ]
+    live = set(lifecycle.live_in(model, version)) if model is not None else {version.environment}
+    may_touch_current = scope.is_staff or (PRODUCTION not in live and version.environment != PRODUCTION)
+    targets = [env for env in deploy_options(scope) if not (version.status == DEPLOYED and env in live)]
     if not (DEPLOYING in allowed and may_touch_current):
         targets = []
     promote = version.status == DEPLOYED
@@ -634,6 +711,7 @@ def version_actions(scope: AccessScope, version: RegistryVersion) -> dict[str, A
         "deploy_to": [env for env in targets if env not in asks],
         "confirm_deploy_to": asks,
         "promote": promote,
+        "keep_source": version.environment if promote and PRODUCTION in targets else None,
         "finish": DEPLOYED in allowed and (scope.is_staff or version.stage != PRODUCTION),
         "finish_asks": version.stage == PRODUCTION,
         "roll_back": ROLLED_BACK in allowed and may_touch_current,
@@ -659,3 +737,112 @@ def latest_versions(scope: AccessScope, limit: int = 5) -> list[RegistryVersion]
     scope.require(Can.TENANT_DATA)
     tenant_id = scope.require_tenant()
     return list(RegistryVersion.by_tenant.query(tenant_id, scan_index_forward=False, limit=limit))
+
+
+# --- aliases --------------------------------------------------------------------------------------
+
+
+@dataclass
+class AliasMove:
+    model: MlModel
+    alias: str
+    version: str
+    previous: str | None
+    message: str
+
+
+def aliases_of(model: MlModel) -> dict[str, dict[str, Any]]:
+    """The model's aliases by name, in name order: {"champion": {"version", "since", "by"}}."""
+    return dict(sorted((model.aliases or {}).items()))
+
+
+def resolve_alias(scope: AccessScope, model_id: str, alias: str) -> tuple[MlModel, RegistryVersion]:
+    model = get_model(scope, model_id)
+    entry = (model.aliases or {}).get(alias) if isinstance(alias, str) else None
+    if not entry:
+        raise NotFound(f"{model.name} has no alias “{alias}”.", {"alias": "unknown alias"})
+    return model, get_version(model, entry["version"])
+
+
+def set_alias(scope: AccessScope, model_id: str, alias: str, version_id: str) -> AliasMove:
+    """Point `alias` at a version (creating or moving it), audited, in one conditional transaction.
+
+    The model item's `row_version` is the lock: two moves at the same moment are applied one after
+    the other (the later one re-reads and records the version it moved the alias from), never mixed.
+    """
+    model = get_model(scope, model_id, consistent=True)  # another tenant's model: 404 before anything
+    alias = inputs.clean_alias(alias)
+    if not isinstance(version_id, str) or not version_id.strip():
+        raise ValidationFailed("Choose the version the alias points to.", {"version": "required"})
+    version = get_version(model, version_id.strip())
+    if version.status == RETIRED:
+        raise ValidationFailed(
+            f"Version {version.version} is retired; an alias cannot point to it.",
+            {"version": "a retired version"},
+        )
+    result: dict[str, Any] = {}
+    state = {"model": model}
+
+    def prepare():
+        current = state["model"]
+        aliases = dict(current.aliases or {})
+        previous = (aliases.get(alias) or {}).get("version")
+        if alias not in aliases and len(aliases) >= inputs.MAX_ALIASES:
+            raise ValidationFailed(
+                f"A model has at most {inputs.MAX_ALIASES} aliases; remove one first.",
+                {"alias": f"at most {inputs.MAX_ALIASES}"},
+            )
+        now = clock.now()
+        aliases[alias] = {"version": version.version, "since": now.isoformat(), "by": scope.actor_label}
+        current.aliases = aliases
+        current.updated_at = now
+        check_item_size(current)
+        event = audit.build_event(
+            scope,
+            "model.alias_set" if previous is None else "model.alias_moved",
+            "model",
+            current.model_id,
+            tenant_id=current.tenant_id,
+            changes={"alias": alias, "version": f"{previous or '—'} → {version.version}"},
+        )
+        result.update(previous=previous, model=current)
+
+        def build(tx) -> None:
+            tx.save(current)
+            tx.save(event)
+
+        return build
+
+    def reread() -> None:
+        state["model"] = get_model(scope, model_id, consistent=True)
+
+    with_retries(prepare, on_conflict=reread, busy_message=MODEL_CHANGED)
+    previous = result["previous"]
+    if previous == version.version:
+        message = f"{alias} already points to {version.version}."
+    elif previous:
+        message = f"{alias} moved from {previous} to {version.version}."
+    else:
+        message = f"{alias} now points to {version.version}."
+    return AliasMove(result["model"], alias, version.version, previous, message)
+
+
+def remove_alias(scope: AccessScope, model_id: str, alias: str) -> AliasMove:
+    model = get_model(scope, model_id, consistent=True)
+    alias = inputs.clean_alias(alias)
+    entry = (model.aliases or {}).get(alias)
+    if not entry:
+        raise NotFound(f"{model.name} has no alias “{alias}”.", {"alias": "unknown alias"})
+    aliases = {name: value for name, value in (model.aliases or {}).items() if name != alias}
+    model.aliases = aliases or None
+    model.updated_at = clock.now()
+    event = audit.build_event(
+        scope,
+        "model.alias_removed",
+        "model",
+        model.model_id,
+        tenant_id=model.tenant_id,
+        changes={"alias": alias, "version": f"{entry['version']} → —"},
+    )
+    save_together([model, event], MODEL_CHANGED)
+    return AliasMove(model, alias, entry["version"], entry["version"], f"{alias} removed.")

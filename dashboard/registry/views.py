@@ -14,7 +14,7 @@ from dashboard.core.errors import DashboardError, PermissionDenied, ValidationFa
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import render_page, wants_partial
 from dashboard.registry import lifecycle, services
-from dashboard.registry.forms import FilterForm, ModelForm, VersionForm
+from dashboard.registry.forms import AliasForm, FilterForm, ModelForm, VersionForm, metric_lines
 
 POLL_TARGET = "models"  # id of the list element that polls while a deployment is in progress
 DETAIL_POLL_TARGET = "head"  # id of the detail page's summary, which polls the same way
@@ -44,6 +44,30 @@ def model_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _version_form(request: HttpRequest, form_class, **choices):
+    """The register forms, with the run's final metrics offered: `?run=exp/run` (a link from the run's
+    page) or the “Use the run's metrics” button fill the metrics field without saving anything."""
+    scope = request.scope
+    runs = services.recent_runs(scope)
+    offer = request.method == "POST" and request.POST.get("action") == "offer_metrics"
+    source = request.POST if offer else request.GET
+    run = (source.get("run") or "").strip()
+    if request.method == "POST" and not offer:
+        return form_class(request.POST, runs=runs, **choices), False
+    initial = source.dict() if offer else {}
+    offered = False
+    if run:
+        experiment_id, _sep, run_id = run.partition("/")
+        metrics = services.run_metrics(scope, experiment_id, run_id) if run_id else {}
+        initial["run"] = run
+        if metrics:
+            initial["metrics"] = metric_lines(metrics)
+            offered = True
+    initial.pop("csrfmiddlewaretoken", None)
+    initial.pop("action", None)
+    return form_class(initial=initial, runs=runs, **choices), offered
+
+
 @scoped(Can.TENANT_PAGES)
 def register(request: HttpRequest) -> HttpResponse:
     scope = request.scope
@@ -51,8 +75,8 @@ def register(request: HttpRequest) -> HttpResponse:
         return render(request, "registry/register.html", {"needs_tenant": True})
     projects = services.list_projects(scope)
     datasets = services.datasets_for(projects)
-    form = ModelForm(request.POST or None, projects=projects, datasets=datasets)
-    if request.method == "POST" and form.is_valid():
+    form, offered = _version_form(request, ModelForm, projects=projects, datasets=datasets)
+    if form.is_bound and form.is_valid():
         try:
             model, version = services.register_model(scope, form.cleaned_data)
         except DashboardError as exc:
@@ -60,8 +84,8 @@ def register(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"{model.name} {version.version} is registered.")
             return redirect("registry:detail", model_id=model.model_id)
-    status = 422 if form.errors else 200
-    return render(request, "registry/register.html", {"form": form}, status=status)
+    status = 422 if form.is_bound and form.errors else 200
+    return render(request, "registry/register.html", {"form": form, "offered": offered}, status=status)
 
 
 @scoped(Can.TENANT_PAGES)
@@ -85,7 +109,7 @@ def detail(request: HttpRequest, model_id: str) -> HttpResponse:
             compare_error = exc.message
     context = {
         "model": model,
-        "versions": [(item, services.version_actions(scope, item)) for item in items],
+        "versions": [(item, services.version_actions(scope, item, model)) for item in items],
         "history": services.deployment_history(items),
         "metric_names": names,
         "metric": metric,
@@ -96,6 +120,10 @@ def detail(request: HttpRequest, model_id: str) -> HttpResponse:
         "right": right,
         "environments": lifecycle.ENVIRONMENTS,
         "dataset_names": services.dataset_names(items),
+        "aliases": services.aliases_of(model),
+        "alias_form": AliasForm(
+            versions=[item.version for item in items if item.status != lifecycle.RETIRED]
+        ),
         "project": services.project_names(scope, [model]).get(model.project_id, model.project_id),
         "polling": services.any_in_progress([model]),
         "stalled_after": services.stalled_after(),
@@ -113,8 +141,8 @@ def new_version(request: HttpRequest, model_id: str) -> HttpResponse:
     scope = request.scope
     model = services.get_model(scope, model_id)
     datasets = services.datasets_for([services.get_project(scope, model.project_id)])
-    form = VersionForm(request.POST or None, datasets=datasets)
-    if request.method == "POST" and form.is_valid():
+    form, offered = _version_form(request, VersionForm, datasets=datasets)
+    if form.is_bound and form.is_valid():
         try:
             version = services.register_version(scope, model.model_id, form.cleaned_data)
         except DashboardError as exc:
@@ -122,8 +150,29 @@ def new_version(request: HttpRequest, model_id: str) -> HttpResponse:
         else:
             messages.success(request, f"Version {version.version} of {model.name} is registered.")
             return redirect("registry:detail", model_id=model.model_id)
-    status = 422 if form.errors else 200
-    return render(request, "registry/new_version.html", {"form": form, "model": model}, status=status)
+    status = 422 if form.is_bound and form.errors else 200
+    context = {"form": form, "model": model, "offered": offered}
+    return render(request, "registry/new_version.html", context, status=status)
+
+
+@require_POST
+@scoped(Can.TENANT_PAGES)
+def set_alias(request: HttpRequest, model_id: str) -> HttpResponse:
+    """Set or move an alias (the form beside the environments), or remove it (`remove`)."""
+    try:
+        if request.POST.get("remove"):
+            move = services.remove_alias(request.scope, model_id, request.POST.get("remove", ""))
+        else:
+            move = services.set_alias(
+                request.scope, model_id, request.POST.get("alias", ""), request.POST.get("version", "")
+            )
+    except DashboardError as exc:
+        if exc.status == 404 and "alias" not in (exc.fields or {}) and "version" not in (exc.fields or {}):
+            raise
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, move.message)
+    return redirect(reverse("registry:detail", kwargs={"model_id": model_id}) + "#aliases")
 
 
 def _confirm_url(model_id: str, version: str, to: str, environment: str | None) -> str:
@@ -171,6 +220,7 @@ def change_status(request: HttpRequest, model_id: str, version: str) -> HttpResp
             environment,
             reason=reason,
             confirmed=request.POST.get("confirmed") == "1",
+            vacate=request.POST.get("vacate") == "1",
         )
     except services.NeedsConfirmation as exc:
         messages.error(request, exc.message)

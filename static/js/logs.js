@@ -67,7 +67,7 @@
     } else if (target.id === "log-viewer") {
       paused = false;
       keepBottom = true;
-      toBottom();
+      if (!toTarget()) toBottom();
     }
   });
 
@@ -86,5 +86,16 @@
     if (window.dashboardAnnounce) window.dashboardAnnounce("The run " + status + ".");
   });
 
-  document.addEventListener("DOMContentLoaded", toBottom);
+  // A permalink (?at=) opens around its line: bring that line into view instead of the end.
+  function toTarget() {
+    const target = document.querySelector("#log-lines .log-target");
+    if (!target) return false;
+    target.scrollIntoView({ block: "center" });
+    keepBottom = false;
+    return true;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!toTarget()) toBottom();
+  });
 })();

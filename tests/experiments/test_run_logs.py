@@ -21,7 +21,9 @@ def _tail_url(content: bytes) -> str | None:
 
 
 def _messages(content: bytes) -> list[str]:
-    return [html.unescape(m) for m in re.findall(r'<span class="msg">(.*?)</span>', content.decode(), re.S)]
+    # Search terms are highlighted in <mark>; the message itself is what the reader sees.
+    found = re.findall(r'<span class="msg">(.*?)</span>', content.decode(), re.S)
+    return [html.unescape(re.sub(r"</?mark>", "", m)) for m in found]
 
 
 def _poll(client, url):

@@ -11,7 +11,9 @@ from dashboard.registry.models import RegistryVersion
 
 def move(scope, model, version, to, environment=None):
     # Production changes by people need a reason; these tests are about the moves themselves.
-    return services.change_status(scope, model.model_id, version, to, environment, reason="state machine test")
+    return services.change_status(
+        scope, model.model_id, version, to, environment, reason="state machine test"
+    )
 
 
 @pytest.fixture
@@ -161,3 +163,47 @@ def test_requestable_moves_are_the_issues_state_machine():
     assert MOVES[lifecycle.REGISTERED] == ("deploying", "retired")
     assert set(MOVES[lifecycle.DEPLOYING]) == {"deployed", "failed"}
     assert {"rolled_back", "retired"} <= set(MOVES[lifecycle.DEPLOYED])
+
+
+def test_promoting_into_production_keeps_staging_live_unless_asked(version_in, scopes):
+    staff = scopes["staff@acme"]
+    model, version = version_in("deployed")  # live in dev
+    move(staff, model, version, "deploying", "staging")
+    move(staff, model, version, "deployed")
+    move(staff, model, version, "deploying", "production")
+    move(staff, model, version, "deployed")
+    envs = services.get_model(staff, model.model_id, consistent=True).environments
+    assert (envs["staging"]["live"], envs["production"]["live"]) == (version, version)
+    # A new version in staging replaces it there only: production keeps serving it.
+    move(staff, model, "1.1.0", "deploying", "staging")
+    move(staff, model, "1.1.0", "deployed")
+    envs = services.get_model(staff, model.model_id, consistent=True).environments
+    assert (envs["staging"]["live"], envs["production"]["live"]) == ("1.1.0", version)
+    stored = RegistryVersion.get(model.model_id, version, consistent_read=True)
+    assert (stored.status, stored.environment) == ("deployed", "production")
+    # Asked to, the promotion takes it out of staging.
+    services.change_status(
+        staff, model.model_id, "1.1.0", "deploying", "production", reason="ship it", vacate=True
+    )
+    move(staff, model, "1.1.0", "deployed")
+    envs = services.get_model(staff, model.model_id, consistent=True).environments
+    assert (envs["staging"]["live"], envs["production"]["live"]) == (None, "1.1.0")
+    assert RegistryVersion.get(model.model_id, version, consistent_read=True).status == "superseded"
+
+
+def test_retiring_a_version_live_in_two_environments_clears_both(version_in, scopes):
+    staff = scopes["staff@acme"]
+    model, version = version_in("deployed")
+    move(staff, model, version, "deploying", "staging")
+    move(staff, model, version, "deployed")
+    move(staff, model, version, "deploying", "production")
+    move(staff, model, version, "failed")
+    stored = RegistryVersion.get(model.model_id, version, consistent_read=True)
+    assert (stored.status, stored.environment) == ("deployed", "staging")  # a failed promotion keeps it
+    move(staff, model, version, "deploying", "production")
+    move(staff, model, version, "deployed")
+    with pytest.raises(Exception, match="Only Diatonic staff"):
+        move(scopes["acme"], model, version, "retired")
+    move(staff, model, version, "retired")
+    envs = services.get_model(staff, model.model_id, consistent=True).environments
+    assert envs["staging"]["live"] is None and envs["production"]["live"] is None

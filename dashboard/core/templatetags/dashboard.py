@@ -21,6 +21,7 @@ STATUS_TONES = {
     "pending": "warn",
     "deploying": "warn",
     "running": "info",
+    "stalled": "bad",
     "queued": "info",
     "registered": "info",
     "draft": "muted",
@@ -37,7 +38,6 @@ STATUS_TONES = {
     "error": "bad",
     "critical": "bad",
     "revoked": "bad",
-    "stalled": "bad",
 }
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
 from django import template
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 
 from dashboard.core import clock
-from dashboard.experiments import lines
+from dashboard.experiments import lines, queries
 
 register = template.Library()
 
@@ -54,3 +57,23 @@ def field_preview(fields) -> str:
     pairs = [f"{key}={json.dumps(value, default=str)}" for key, value in list((fields or {}).items())[:3]]
     more = len(fields or {}) - len(pairs)
     return " ".join(pairs) + (f" +{more}" if more > 0 else "")
+
+
+@register.filter
+def stalled(run) -> bool:
+    return queries.is_stalled(run)
+
+
+@register.filter
+def highlight(message: str, text: str) -> str:
+    """The message escaped, with every case-insensitive occurrence of the search text in <mark>."""
+    if not text:
+        return escape(message)
+    pattern = re.compile(re.escape(text), re.IGNORECASE)
+    parts, last = [], 0
+    for match in pattern.finditer(message):
+        parts.append(escape(message[last : match.start()]))
+        parts.append(format_html("<mark>{}</mark>", match.group(0)))
+        last = match.end()
+    parts.append(escape(message[last:]))
+    return mark_safe("".join(str(part) for part in parts))  # noqa: S308 — every part is escaped above
