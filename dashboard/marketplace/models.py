@@ -162,7 +162,9 @@ class AgentTemplate(DynamoModel):
     featured = BooleanAttribute(default=False)
     rejection_reason = UnicodeAttribute(null=True)
     moderation_history = ListAttribute(of=ModerationEntry, null=True)
-    definition = JSONAttribute()  # {"nodes": [...], "edges": [...]}
+    definition = JSONAttribute()  # {"nodes": [...], "edges": [...]}; node settings without secrets
+    # The secrets left out of the definition's node settings: [{"node_id", "path", "lines"}], supplied on use.
+    inputs = JSONAttribute(null=True)
     usage_count = NumberAttribute(default=0)
     rating_sum = NumberAttribute(default=0)
     rating_count = NumberAttribute(default=0)
@@ -224,6 +226,7 @@ class AgentTemplate(DynamoModel):
             "rating": {"average": self.average_rating, "count": int(self.rating_count or 0)},
             "author": public_name(self.author_name),
             "version": int(self.version or 0),
+            "inputs": list(self.inputs or []),
             "created_at": _iso(self.created_at),
             "updated_at": _iso(self.updated_at),
         }
