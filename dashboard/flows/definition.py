@@ -378,7 +378,8 @@ def fill_inputs(
     """`config` with each input's value set (lines added); a missing value is an error on its field."""
     filled = copy.deepcopy(config)
     for item in inputs:
-        value = (values.get(item.field_name) or "").strip()
+        value = values.get(item.field_name)
+        value = value.strip() if isinstance(value, str) else ""
         if not value:
             errors[item.field_name] = "Required: the template leaves this secret for you to supply."
             continue

@@ -540,13 +540,19 @@ def apply_template(
         if old is not None and old.node_type == node["type"] and not take_template_settings:
             continue
         mine = configs.get(node["id"])
+        node_inputs = [item for item in inputs if item.node_id == node["id"]]
+        if not node.get("config") and not node_inputs:
+            # The template leaves this node at its type's defaults: taking that means no stored settings.
+            if mine is not None:
+                deletes.append(mine)
+            continue
         mine_config = (
             mine.config if mine is not None and old is not None and old.node_type == node["type"] else {}
         )
         config = copy.deepcopy(node.get("config") or {})
-        node_inputs = [item for item in inputs if item.node_id == node["id"]]
         for item in node_inputs:
-            given = (values.get(item.field_name) or "").strip()
+            given = values.get(item.field_name)
+            given = given.strip() if isinstance(given, str) else ""
             if given:
                 config = fill_inputs(config, [item], values, errors)
             elif config_leaves(mine_config).get(item.path) not in (None, "", []):

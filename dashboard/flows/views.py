@@ -139,7 +139,7 @@ def apply_update(request: HttpRequest, flow_id: str) -> HttpResponse:
             flow_id,
             template_version=form.cleaned_data["template_version"],
             flow_version=form.cleaned_data["flow_version"],
-            values=request.POST,
+            values=request.POST.dict(),
             take_template_settings=form.cleaned_data["take_template_settings"],
         )
     except Conflict as exc:

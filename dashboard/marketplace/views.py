@@ -153,7 +153,7 @@ def use(request: HttpRequest, template_id: str) -> HttpResponse:
             template_id,
             request.POST.get("project_id", ""),
             request.POST.get("name", ""),
-            inputs=request.POST,
+            inputs=request.POST.dict(),
         )
     except ValidationFailed as exc:
         form.add_service_errors(exc)
