@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dashboard.core.seeding import SeedContext
-from dashboard.registry import lifecycle
+from dashboard.registry import demo, lifecycle
 from dashboard.registry.lifecycle import DEPLOYED, FAILED
-from dashboard.registry.models import Dataset, MlModel, RegistryVersion
+from dashboard.registry.models import Dataset, MlModel, RegistryVersion, dataset_key
 
 MODEL_NAMES = [
     ("churn-classifier", "classification", "scikit-learn"),
@@ -170,7 +170,8 @@ def simulate_model(
             status=lifecycle.REGISTERED,
             framework=framework,
             artifact_uri=f"s3://diatonic-models-{tenant_id}/{name}/{name_}/model.tar.gz",
-            dataset_id=rng.choice(dataset_ids) if dataset_ids else None,
+            dataset_id=(dataset_id := rng.choice(dataset_ids) if dataset_ids else None),
+            dataset_key=dataset_key(tenant_id, dataset_id),
             parameters=_parameters(rng, framework),
             metrics=_metrics(rng, task, index / max(1, count - 1)),
             deployments=[],
@@ -235,6 +236,7 @@ def seed(ctx: SeedContext) -> None:
                     uri=f"s3://diatonic-data-{tenant_id}/{project.project_id}/{d_index + 1}/",
                     rows=str(ctx.rng.randrange(5, 900) * 1000),
                     created_at=ctx.now - timedelta(days=ctx.rng.randrange(20, 100)),
+                    **demo.dataset_fields(ctx.rng, label, int(d_index)),
                 )
                 datasets.append(dataset)
                 dataset_ids.setdefault(project.project_id, []).append(dataset.dataset_id)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from dashboard.flows.models import Project
 from dashboard.registry import inputs, lifecycle, versions
 from dashboard.registry.lifecycle import DEPLOYED, DEPLOYING, FAILED, PRODUCTION, RETIRED, ROLLED_BACK
-from dashboard.registry.models import Dataset, MlModel, RegistryVersion
+from dashboard.registry.models import Dataset, MlModel, RegistryVersion, dataset_key
 
 PAGE_SIZE = 25
 MAX_VERSIONS = 500  # a detail page reads at most this many versions (one or two Query calls)
@@ -263,6 +263,7 @@ def _new_version(model: MlModel, data: inputs.VersionInput, scope: AccessScope, 
         framework=data.framework,
         artifact_uri=data.artifact_uri,
         dataset_id=data.dataset_id,
+        dataset_key=dataset_key(model.tenant_id, data.dataset_id),
         parameters=data.parameters or None,
         metrics=data.metrics or None,
         deployments=[],
