@@ -15,8 +15,8 @@ from dashboard.core import clock
 from dashboard.core.seeding import SeedContext
 from dashboard.flows import demo as flow_seed
 from dashboard.registry import services
+from dashboard.registry.demo import MODEL_NAMES, People, simulate_model
 from dashboard.registry.models import MlModel, RegistryVersion
-from dashboard.registry.seed import MODEL_NAMES, People, simulate_model
 
 MODELS = 2_000
 VERSIONS = 20

@@ -70,12 +70,15 @@ STOPS = [
     Stop("models", "/models/"),
     Stop("model", via="models", link="#models tbody a[href^='/models/']"),
     Stop("register a model", "/models/register/"),
+    Stop("datasets", "/datasets/"),
+    Stop("dataset", via="datasets", link="#datasets tbody a[href^='/datasets/']"),
     Stop("experiments", "/experiments/"),
     Stop("experiment", via="experiments", link="#experiment-list .experiment-head a"),
     Stop("run logs", via="experiment", link="#runs tbody a[href*='/logs/']"),
     Stop("flows", "/flows/"),
     Stop("flow", via="flows", link="#flows tbody a[href^='/flows/']"),
     Stop("node config", via="flow", link="#nodes a[href*='/nodes/']"),
+    Stop("save flow as template", via="flow", link="#flow-reuse a[href$='/template/']"),
     Stop("node types", "/flows/node-types/"),
     Stop("audit trail", "/account/audit/"),
     Stop("users", "/account/users/"),
@@ -95,7 +98,16 @@ ROLE_STOPS = {
     "moderator": ["overview", "templates", "template", "moderation", "moderation: listed"],
 }
 # Pages that look different for staff who have not picked a tenant yet.
-UNFOCUSED_STOPS = ["overview", "cost analytics", "executions", "templates", "models", "experiments", "flows"]
+UNFOCUSED_STOPS = [
+    "overview",
+    "cost analytics",
+    "executions",
+    "templates",
+    "models",
+    "datasets",
+    "experiments",
+    "flows",
+]
 
 
 def session_extra(role: str) -> dict:

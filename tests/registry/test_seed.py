@@ -4,7 +4,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from dashboard.registry import lifecycle
-from dashboard.registry.seed import People, simulate_model
+from dashboard.registry.demo import People, simulate_model
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
 
