@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from dashboard.accounts.scope import AccessScope, Can
 from dashboard.accounts.tenancy import get_in_scope
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.flows import services as flows
-from dashboard.flows.models import Project
 from dashboard.registry.models import Dataset, RegistryVersion, dataset_key
 
 DATASETS_PER_PROJECT = 50
@@ -29,8 +29,8 @@ def get_dataset(scope: AccessScope, dataset_id: str) -> Dataset:
     return get_in_scope(scope, Dataset, dataset_id, what="That dataset")
 
 
-def datasets_by_project(scope: AccessScope) -> list[tuple[Project, list[Dataset]]]:
-    """The scope's tenant's projects (most recently active first, capped), each with its newest datasets:
+def datasets_by_project(scope: AccessScope) -> list[tuple[Any, list[Dataset]]]:
+    """(project, datasets) pairs: the scope's tenant's projects (most recently active first, capped), each with its newest datasets:
     one query for the projects and one per project."""
     scope.require(Can.TENANT_DATA)
     projects = flows.list_projects(scope, limit=MAX_PROJECTS).items
