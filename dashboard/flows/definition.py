@@ -304,19 +304,10 @@ def _set_leaf(config: dict[str, Any], dotted: str, value: Any) -> None:
     *heads, key = dotted.split(".")
     node = config
     for head in heads:
-        node = node.setdefault(head, {})
+        if not isinstance(node.get(head), dict):
+            node[head] = {}  # a settings group the template does not have yet
+        node = node[head]
     node[key] = value
-
-
-def _drop_leaf(config: dict[str, Any], dotted: str) -> None:
-    *heads, key = dotted.split(".")
-    chain = [config]
-    for head in heads:
-        chain.append(chain[-1][head])
-    del chain[-1][key]
-    for parent, head in zip(reversed(chain[:-1]), reversed(heads), strict=True):
-        if not parent[head]:
-            del parent[head]  # an emptied group goes too, so "required" refers to the secret itself
 
 
 @dataclass(frozen=True)
@@ -353,23 +344,30 @@ def strip_secrets(definition: dict[str, Any]) -> tuple[dict[str, Any], list[Secr
     inputs: list[SecretInput] = []
     for node in stripped.get("nodes", []):
         config = node.get("config")
-        if not isinstance(config, dict):
-            continue
-        for path, value in config_leaves(config).items():
-            if value in (None, "", []):
-                continue
-            if path in declared.get(node.get("type"), ()) or secret_name(path):
-                _drop_leaf(config, path)
-                inputs.append(SecretInput(node["id"], path))
-            elif isinstance(value, list) and any(secret_value(item) for item in value):
-                _set_leaf(config, path, [item for item in value if not secret_value(item)])
-                inputs.append(SecretInput(node["id"], path, lines=True))
-            elif secret_value(value):
-                _drop_leaf(config, path)
-                inputs.append(SecretInput(node["id"], path))
-        if not config:
-            del node["config"]
+        if isinstance(config, dict):
+            _strip(config, "", node, declared.get(node.get("type"), ()), inputs)
+            if not config:
+                del node["config"]
     return stripped, inputs
+
+
+def _strip(config: dict[str, Any], prefix: str, node: dict, declared: tuple[str, ...], inputs: list) -> None:
+    """Remove the secrets of one (nested) settings object in place; an emptied group goes too, so the
+    schema's "required" then names the secret itself."""
+    for key in list(config):
+        value, path = config[key], f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            _strip(value, f"{path}.", node, declared, inputs)
+            if not value:
+                del config[key]
+        elif value in (None, "", []):
+            continue
+        elif path in declared or secret_name(path) or secret_value(value):
+            del config[key]
+            inputs.append(SecretInput(node["id"], path))
+        elif isinstance(value, list) and any(secret_value(item) for item in value):
+            config[key] = [item for item in value if not secret_value(item)]
+            inputs.append(SecretInput(node["id"], path, lines=True))
 
 
 def fill_inputs(
