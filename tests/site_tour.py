@@ -126,7 +126,8 @@ def tour(page, names: list[str]) -> Iterator[Stop]:
             continue
         path = stop.path
         if path is None:
-            if stop.via not in hrefs:
+            # Back to the linking page unless on it (two stops may follow links of the same page).
+            if stop.via not in hrefs or not page.url.endswith(hrefs[stop.via]):
                 page.goto(by_name[stop.via].path or hrefs[stop.via])
             path = page.locator(stop.link).first.get_attribute("href")
             assert path, f"{stop.name}: no link {stop.link} on {stop.via}"
