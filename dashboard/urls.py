@@ -3,6 +3,7 @@ from django.urls import include, path
 from dashboard.accounts import views as account_views
 from dashboard.core import health
 from dashboard.home import views as home_views
+from dashboard.registry import urls as registry_urls
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -14,6 +15,7 @@ urlpatterns = [
     path("account/", include("dashboard.accounts.urls")),
     path("templates/", include("dashboard.marketplace.urls")),
     path("models/", include("dashboard.registry.urls")),
+    path("datasets/", include(registry_urls.dataset_patterns)),
     path("analytics/alerts/", include("dashboard.alerts.urls")),
     path("analytics/", include("dashboard.analytics.urls")),
     path("experiments/", include("dashboard.experiments.urls")),

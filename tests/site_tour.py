@@ -72,6 +72,8 @@ STOPS = [
     Stop("model", via="models", link="#models tbody a[href^='/models/']"),
     Stop("model: confirm a change", via="model", link="#versions a[href*='/confirm/']"),
     Stop("register a model", "/models/register/"),
+    Stop("datasets", "/datasets/"),
+    Stop("dataset", via="datasets", link="#datasets tbody a[href^='/datasets/']"),
     Stop("experiments", "/experiments/"),
     Stop("experiment", via="experiments", link="#experiment-list .experiment-head a"),
     Stop("run logs", via="experiment", link="#runs tbody a[href*='/logs/']"),
@@ -80,6 +82,7 @@ STOPS = [
     Stop("flows", "/flows/"),
     Stop("flow", via="flows", link="#flows tbody a[href^='/flows/']"),
     Stop("node config", via="flow", link="#nodes a[href*='/nodes/']"),
+    Stop("save flow as template", via="flow", link="#flow-reuse a[href$='/template/']"),
     Stop("node types", "/flows/node-types/"),
     Stop("audit trail", "/account/audit/"),
     Stop("users", "/account/users/"),
@@ -107,7 +110,16 @@ ROLE_STOPS = {
     ],
 }
 # Pages that look different for staff who have not picked a tenant yet.
-UNFOCUSED_STOPS = ["overview", "cost analytics", "executions", "templates", "models", "experiments", "flows"]
+UNFOCUSED_STOPS = [
+    "overview",
+    "cost analytics",
+    "executions",
+    "templates",
+    "models",
+    "datasets",
+    "experiments",
+    "flows",
+]
 
 
 def session_extra(role: str) -> dict:

@@ -130,6 +130,7 @@ JSON_ENDPOINTS = [
     ),
     ("PUT", "/api/models/mdl_x/deploy", ["version", "status", "environment"]),
     ("PUT", "/api/flows/{flow}/nodes/{node}/config", ["version", "config"]),
+    ("POST", "/api/flows/{flow}/template", ["name", "description", "category", "tags", "visibility"]),
     ("POST", "/api/nodes/types/llm/validate", ["temperature", "model", "max_tokens"]),
     ("POST", "/api/experiments", ["project_id", "name", "description", "experiment_id"]),
 ]
@@ -216,6 +217,27 @@ def test_rating_and_using_never_answer_5xx(kit, stars, project, flow_name):
     check(kit, client.post(f"{url}/rate/", {"stars": stars}), before)
     before = written(kit)
     check(kit, client.post(f"{url}/use/", {"project_id": project, "name": flow_name}), before)
+
+
+@EXAMPLES
+@given(name=form_text, category=form_text, visibility=form_text, version=form_text, secret=form_text)
+def test_saving_a_flow_as_a_template_and_applying_updates_never_answer_5xx(
+    kit, name, category, visibility, version, secret
+):
+    url = f"/flows/{kit['flow'].flow_id}/template/"
+    client = kit["tenant"].client
+    before = written(kit)
+    check(kit, client.post(url, {"name": name, "category": category, "visibility": visibility}), before)
+    before = written(kit)
+    data = {"template_version": version, "flow_version": version, "input__n01__api_key": secret}
+    check(kit, client.post(f"{url}update/", data), before)
+
+
+@EXAMPLES
+@given(dataset_id=ids)
+def test_dataset_ids_never_answer_5xx(kit, dataset_id):
+    response = kit["tenant"].client.get(f"/datasets/{quote(dataset_id, safe='')}/")
+    assert response.status_code < 500, response.content[:300]
 
 
 @EXAMPLES

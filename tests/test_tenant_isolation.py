@@ -18,9 +18,9 @@ from dashboard.accounts.models import User
 from dashboard.analytics.models import Execution
 from dashboard.dynamo import base
 from dashboard.experiments.models import Experiment, ExperimentRun
-from dashboard.flows.models import Flow, FlowNode
+from dashboard.flows.models import Flow, FlowNode, Project
 from dashboard.marketplace.models import AgentTemplate
-from dashboard.registry.models import RegistryVersion
+from dashboard.registry.models import Dataset, RegistryVersion
 from tests.conftest import client_for
 from tests.marketplace.conftest import DEFINITION
 
@@ -50,6 +50,8 @@ def acme(dynamodb_local):
     run = next(iter(ExperimentRun.query(experiment.experiment_key, limit=1)))
     flow = next(iter(Flow.by_tenant.query("acme", limit=1)))
     node = next(iter(FlowNode.query(flow.flow_id, limit=1)))
+    projects = [project.project_id for project in Project.by_tenant.query("acme")]
+    dataset = next(d for project_id in projects for d in Dataset.by_project.query(project_id, limit=1))
     globex_admin = next(iter(User.by_tenant.query("globex", limit=1)))
     staff = next(iter(User.by_role.query("staff", limit=1)))
     yield {
@@ -62,6 +64,7 @@ def acme(dynamodb_local):
         "run": run.run_id,
         "flow": flow.flow_id,
         "node": node.node_id,
+        "dataset": dataset.dataset_id,
         "globex_admin": globex_admin,
         "globex_key": create_key(scope_for_user(staff), "globex", "isolation sweep").token,
     }
@@ -94,6 +97,10 @@ PAGES = [
     ("get", "/flows/{flow}/"),
     ("get", "/flows/{flow}/nodes/{node}/"),
     ("post", "/flows/{flow}/nodes/{node}/"),
+    ("get", "/flows/{flow}/template/"),
+    ("post", "/flows/{flow}/template/"),
+    ("post", "/flows/{flow}/template/update/"),
+    ("get", "/datasets/{dataset}/"),
 ]
 
 # Bodies are valid, so tenancy is the only reason left to refuse.
@@ -135,6 +142,7 @@ API = [
     ("get", "/api/experiments/{experiment}/runs/{run}/logs", None),
     ("get", "/api/flows/{flow}/nodes/{node}/config", None),
     ("put", "/api/flows/{flow}/nodes/{node}/config", {"version": 1, "config": {}}),
+    ("post", "/api/flows/{flow}/template", {"name": "Mine now", "category": "sales"}),
 ]
 
 

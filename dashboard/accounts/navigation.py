@@ -25,6 +25,7 @@ NAV = [
     NavItem("Templates", "marketplace:browse", Can.SIGN_IN, "❖"),
     NavItem("Moderation", "marketplace:queue", Can.MODERATE, "⚑", badge="marketplace:pending_badge"),
     NavItem("Models", "registry:list", Can.TENANT_PAGES, "◆"),
+    NavItem("Datasets", "datasets:list", Can.TENANT_PAGES, "▤"),
     NavItem("Experiments", "experiments:list", Can.TENANT_PAGES, "⚗"),
     NavItem("Flows", "flows:list", Can.TENANT_PAGES, "⇄"),
     NavItem("Notifications", "alerts:notifications", Can.TENANT_PAGES, "✉", badge="alerts:unread_badge"),

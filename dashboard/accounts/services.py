@@ -353,7 +353,9 @@ def people_acting_in(scope: AccessScope) -> list[User]:
     the platform's people (their rows keep the label recorded at the time)."""
     people = []
     if scope.is_staff:
-        people = [user for role in (STAFF, MODERATOR) for user in User.by_role.query(role, limit=USER_LIST_LIMIT)]
+        people = [
+            user for role in (STAFF, MODERATOR) for user in User.by_role.query(role, limit=USER_LIST_LIMIT)
+        ]
     if scope.tenant_id:
         people = list(User.by_tenant.query(scope.tenant_id, limit=USER_LIST_LIMIT)) + people
     return people

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from dashboard.api.auth import api_view, read_json
+from dashboard.api.marketplace import Category, TemplateOut
 from dashboard.api.spec import Operation, Strict
 from dashboard.core import converters  # noqa: F401 — registers <key:…>
 from dashboard.flows import services
 from dashboard.flows.node_catalogue import all_node_types, get_node_type
+from dashboard.marketplace import services as marketplace
+from dashboard.marketplace.inputs import MAX_DESCRIPTION, MAX_NAME
 
 
 class ConfigIn(Strict):
@@ -104,6 +107,54 @@ VALIDATE = {
 }
 
 
+class FlowTemplateIn(Strict):
+    """How the template made from the flow is listed; the flow's graph and node settings are its definition."""
+
+    name: str = Field(min_length=1, max_length=MAX_NAME)
+    description: str = Field(default="", max_length=MAX_DESCRIPTION)
+    category: Category
+    visibility: Literal["private", "public"] = Field(
+        default="private", description="public sends it to moderation before it is listed."
+    )
+    tags: list[str] = Field(
+        default_factory=list, description="1–24 lowercase letters, digits or dashes each."
+    )
+
+
+class SecretInputOut(BaseModel):
+    node_id: str
+    path: str = Field(examples=["api_key"])
+    lines: bool = Field(description="A list setting: the user's lines are added to the template's.")
+
+
+class FlowTemplateOut(TemplateOut):
+    """The template: the flow's graph and node settings, stored secrets left out and listed as `inputs`."""
+
+    inputs: list[SecretInputOut]
+    definition: dict[str, Any]
+
+
+FLOW_TEMPLATE = {
+    "POST": Operation(
+        "Save a flow as a template",
+        {201: FlowTemplateOut},
+        description="Graph and node settings are copied; stored secrets (by name or by value) are left "
+        "out and listed as `inputs` that whoever uses the template supplies.",
+        body=FlowTemplateIn,
+        body_example={"name": "Support triage", "category": "customer-support", "visibility": "private"},
+        tags=["flows", "templates"],
+    )
+}
+
+
+@api_view(FLOW_TEMPLATE)
+def flow_template(request: HttpRequest, flow_id: str) -> Any:
+    """POST how to list it: a template of the flow, secrets out (201)."""
+    body = read_json(request)
+    template = marketplace.template_from_flow(request.scope, flow_id, body)
+    return JsonResponse(template.to_dict(), status=201)
+
+
 @api_view(NODE_CONFIG)
 def node_config(request: HttpRequest, flow_id: str, node_id: str) -> Any:
     """GET the node's configuration (secrets masked); PUT `{"version": n, "config": {...}}` to replace it."""
@@ -143,6 +194,7 @@ def node_type_detail(request: HttpRequest, node_type: str) -> Any:
 
 
 urlpatterns = [
+    path("flows/<key:flow_id>/template", flow_template, name="flow_template"),
     path("flows/<key:flow_id>/nodes/<key:node_id>/config", node_config, name="flow_node_config"),
     path("nodes/types", node_types, name="node_types"),
     path("nodes/types/<key:node_type>", node_type_detail, name="node_type"),

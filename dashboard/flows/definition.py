@@ -8,7 +8,10 @@ counter and an audit event), which holds at most 100 items; the size caps below 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+import json
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -278,3 +281,179 @@ def layout(definition: dict) -> Layout:
         width=2 * MARGIN + columns * NODE_WIDTH + (columns - 1) * COLUMN_GAP,
         height=2 * MARGIN + most_rows * NODE_HEIGHT + (most_rows - 1) * ROW_GAP,
     )
+
+
+# --- templates made from flows: secrets out, inputs listed, and what changed between two ---------------
+
+# A setting is a secret when a part of its name says so (`api_key`, `auth.token`, `webhook_secret`),
+# or when its value looks like a credential, wherever it sits (`Authorization: Bearer sk-…` in headers).
+SECRET_NAME_PARTS = frozenset(
+    {"key", "apikey", "token", "secret", "password", "passwd", "pwd", "credential", "credentials"}
+)
+SECRET_VALUE = re.compile(
+    r"(?<![A-Za-z0-9])(sk-[A-Za-z0-9_-]{8,}|AKIA[0-9A-Z]{16}|ghp_[A-Za-z0-9]{20,}|xox[abpr]-[A-Za-z0-9-]{10,})"
+)
+
+
+def secret_name(dotted: str) -> bool:
+    return bool(SECRET_NAME_PARTS & set(dotted.rsplit(".", 1)[-1].lower().split("_")))
+
+
+def secret_value(value: Any) -> bool:
+    return isinstance(value, str) and SECRET_VALUE.search(value) is not None
+
+
+def config_leaves(config: Any, prefix: str = "") -> dict[str, Any]:
+    """`{"retry": {"max_attempts": 3}}` → `{"retry.max_attempts": 3}`."""
+    if not isinstance(config, dict):
+        return {}
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and value:
+            flat.update(config_leaves(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _set_leaf(config: dict[str, Any], dotted: str, value: Any) -> None:
+    *heads, key = dotted.split(".")
+    node = config
+    for head in heads:
+        if not isinstance(node.get(head), dict):
+            node[head] = {}  # a settings group the template does not have yet
+        node = node[head]
+    node[key] = value
+
+
+@dataclass(frozen=True)
+class SecretInput:
+    """A setting a template leaves out (a stored secret) that whoever uses it must supply.
+
+    `lines`: the setting is a list (headers, stop words) whose secret lines were removed; what the
+    user types is added to the lines the template keeps.
+    """
+
+    node_id: str
+    path: str
+    lines: bool = False
+
+    @property
+    def field_name(self) -> str:
+        return f"input__{self.node_id}__{self.path}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"node_id": self.node_id, "path": self.path, "lines": self.lines}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SecretInput:
+        return cls(str(data["node_id"]), str(data["path"]), bool(data.get("lines")))
+
+
+def strip_secrets(definition: dict[str, Any]) -> tuple[dict[str, Any], list[SecretInput]]:
+    """A copy of the definition without any secret in its node settings, and the inputs that replace them.
+
+    Settings the node type's catalogue marks secret always go, besides those found by name or value.
+    """
+    declared = {name: ui.secrets for name, ui in getattr(node_types, "UI", {}).items()}
+    stripped = copy.deepcopy(definition)
+    inputs: list[SecretInput] = []
+    for node in stripped.get("nodes", []):
+        config = node.get("config")
+        if isinstance(config, dict):
+            _strip(config, "", node, declared.get(node.get("type"), ()), inputs)
+            if not config:
+                del node["config"]
+    return stripped, inputs
+
+
+def _strip(config: dict[str, Any], prefix: str, node: dict, declared: tuple[str, ...], inputs: list) -> None:
+    """Remove the secrets of one (nested) settings object in place; an emptied group goes too, so the
+    schema's "required" then names the secret itself."""
+    for key in list(config):
+        value, path = config[key], f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            _strip(value, f"{path}.", node, declared, inputs)
+            if not value:
+                del config[key]
+        elif value in (None, "", []):
+            continue
+        elif path in declared or secret_name(path) or secret_value(value):
+            del config[key]
+            inputs.append(SecretInput(node["id"], path))
+        elif isinstance(value, list) and any(secret_value(item) for item in value):
+            config[key] = [item for item in value if not secret_value(item)]
+            inputs.append(SecretInput(node["id"], path, lines=True))
+
+
+def fill_inputs(
+    config: dict[str, Any], inputs: list[SecretInput], values: dict[str, str], errors: dict[str, str]
+) -> dict[str, Any]:
+    """`config` with each input's value set (lines added); a missing value is an error on its field."""
+    filled = copy.deepcopy(config)
+    for item in inputs:
+        value = values.get(item.field_name)
+        value = value.strip() if isinstance(value, str) else ""
+        if not value:
+            errors[item.field_name] = "Required: the template leaves this secret for you to supply."
+            continue
+        if item.lines:
+            kept = config_leaves(filled).get(item.path) or []
+            _set_leaf(
+                filled, item.path, [*kept, *(line.strip() for line in value.splitlines() if line.strip())]
+            )
+        else:
+            _set_leaf(filled, item.path, value)
+    return filled
+
+
+@dataclass
+class DefinitionDiff:
+    """What a newer template version changes, as the flow page lists it."""
+
+    added_nodes: list[dict[str, Any]] = field(default_factory=list)
+    removed_nodes: list[dict[str, Any]] = field(default_factory=list)
+    changed_nodes: list[tuple[dict[str, Any], list[str]]] = field(default_factory=list)  # node, what
+    added_edges: list[dict[str, Any]] = field(default_factory=list)
+    removed_edges: list[dict[str, Any]] = field(default_factory=list)
+    settings: list[tuple[str, str, str, str]] = field(default_factory=list)  # node id, path, old, new
+
+    def __bool__(self) -> bool:
+        return any(
+            (self.added_nodes, self.removed_nodes, self.changed_nodes, self.added_edges, self.removed_edges)
+        ) or bool(self.settings)
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "—"
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> DefinitionDiff:
+    """Nodes, edges and node settings that differ from `before` to `after` (by node and edge id)."""
+    result = DefinitionDiff()
+    old_nodes = {node["id"]: node for node in before.get("nodes", [])}
+    new_nodes = {node["id"]: node for node in after.get("nodes", [])}
+    result.added_nodes = [node for node_id, node in new_nodes.items() if node_id not in old_nodes]
+    result.removed_nodes = [node for node_id, node in old_nodes.items() if node_id not in new_nodes]
+    for node_id, node in new_nodes.items():
+        old = old_nodes.get(node_id)
+        if old is None:
+            continue
+        what = [name for name in ("type", "label") if old.get(name) != node.get(name)]
+        if what:
+            result.changed_nodes.append((node, what))
+        old_config, new_config = config_leaves(old.get("config")), config_leaves(node.get("config"))
+        for path in sorted(set(old_config) | set(new_config)):
+            if old_config.get(path) != new_config.get(path):
+                result.settings.append(
+                    (node_id, path, _shown(old_config.get(path)), _shown(new_config.get(path)))
+                )
+    pair = lambda edge: (edge["source"], edge["target"])  # noqa: E731 — edges are the same by their ends
+    old_edges = {pair(edge): edge for edge in before.get("edges", [])}
+    new_edges = {pair(edge): edge for edge in after.get("edges", [])}
+    result.added_edges = [edge for key, edge in new_edges.items() if key not in old_edges]
+    result.removed_edges = [edge for key, edge in old_edges.items() if key not in new_edges]
+    return result

@@ -61,6 +61,8 @@ class Flow(DynamoModel):
     name = UnicodeAttribute()
     description = UnicodeAttribute(default="")
     source_template_id = UnicodeAttribute(null=True)
+    # The template's edit version the flow was made from (or last updated to): "update available" compares it.
+    source_template_version = NumberAttribute(null=True)
     node_count = NumberAttribute(default=0)
     edge_count = NumberAttribute(default=0)
     created_by = UnicodeAttribute(null=True)

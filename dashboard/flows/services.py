@@ -8,13 +8,14 @@ transaction.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from dashboard.accounts import audit
 from dashboard.accounts.scope import AccessScope, Can
@@ -22,10 +23,19 @@ from dashboard.accounts.tenancy import get_in_scope
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.ids import new_id
+from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.item_size import SAFE_ITEM_BYTES, biggest_json_path, check_item_size, json_size
 from dashboard.dynamo.paging import Page, paginate
-from dashboard.dynamo.transactions import save_together
-from dashboard.flows.definition import layout
+from dashboard.dynamo.transactions import condition_failed, save_together, transient
+from dashboard.flows.definition import (
+    MAX_EDGES,
+    MAX_NODES,
+    SecretInput,
+    config_leaves,
+    fill_inputs,
+    layout,
+    strip_secrets,
+)
 from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, NodeConfig, Project
 from dashboard.flows.node_catalogue import SECRET_MASK, ConfigError, NodeType, get_node_type
 from dashboard.flows.node_types import SCHEMAS
@@ -103,12 +113,14 @@ class FlowItems:
     nodes: list[FlowNode]
     edges: list[FlowEdge]
     snapshot: FlowSnapshot
+    configs: list[NodeConfig] = field(default_factory=list)
 
     def __iter__(self):
         yield self.flow
         yield self.snapshot
         yield from self.nodes
         yield from self.edges
+        yield from self.configs
 
 
 def flow_items(
@@ -120,14 +132,17 @@ def flow_items(
     *,
     description: str = "",
     source_template_id: str | None = None,
+    source_template_version: int | None = None,
+    configs: dict[str, dict[str, Any]] | None = None,
     flow_id: str | None = None,
     at: datetime | None = None,
 ) -> FlowItems:
     """The flow, nodes, edges and first snapshot a (valid) definition makes, in `project`.
 
     Nodes keep the label and position the definition gives them; the others get their type's label
-    and the column layout's position. The one builder of flows: template use, demo data, tests and
-    benchmarks all go through it.
+    and the column layout's position. `configs` (node id → settings) are stored as the nodes'
+    configurations; the snapshot keeps `definition` as given (a template's has no secrets). The one
+    builder of flows: template use, demo data, tests and benchmarks all go through it.
     """
     scope.check_tenant(project.tenant_id, "That project")
     tenant_id = project.tenant_id
@@ -141,6 +156,7 @@ def flow_items(
         name=name,
         description=description,
         source_template_id=source_template_id,
+        source_template_version=source_template_version,
         node_count=len(definition["nodes"]),
         edge_count=len(definition["edges"]),
         created_by=scope.actor_id,
@@ -169,7 +185,21 @@ def flow_items(
         created_by=scope.actor_id,
         created_at=now,
     )
-    return FlowItems(flow, nodes, edges, snapshot)
+    types = {node["id"]: node["type"] for node in definition["nodes"]}
+    stored = [
+        NodeConfig(
+            flow_id=flow_id,
+            node_id=node_id,
+            tenant_id=tenant_id,
+            node_type=types[node_id],
+            config=config,
+            updated_by=scope.actor_label,
+            updated_at=now,
+        )
+        for node_id, config in (configs or {}).items()
+        if node_id in types
+    ]
+    return FlowItems(flow, nodes, edges, snapshot, stored)
 
 
 # --- nodes, edges, snapshots --------------------------------------------------------------------
@@ -383,3 +413,259 @@ def catalogue_entry(node_type: NodeType) -> dict[str, Any]:
             "secret_mask": SECRET_MASK,
         },
     }
+
+
+# --- a flow as a template's definition, and a template's newer version applied to a flow -------
+
+MAX_TRANSACTION_ITEMS = 100
+TOO_BIG = (
+    "This flow is too large to copy in one step (at most {limit} nodes, edges and node settings together)."
+)
+FLOW_CHANGED = "The flow changed since you opened it; nothing was applied. Reload and look again."
+
+
+def _flow_parts(flow: Flow) -> tuple[list[FlowNode], list[FlowEdge], dict[str, NodeConfig]]:
+    nodes = list(FlowNode.query(flow.flow_id, limit=MAX_NODES + 1))
+    edges = list(FlowEdge.query(flow.flow_id, limit=MAX_EDGES + 1))
+    if len(nodes) > MAX_NODES or len(edges) > MAX_EDGES:
+        raise ValidationFailed(
+            f"Only flows of at most {MAX_NODES} nodes and {MAX_EDGES} edges can become templates.",
+            {"flow": "too many nodes or edges"},
+        )
+    configs = {config.node_id: config for config in NodeConfig.query(flow.flow_id)}
+    return nodes, edges, configs
+
+
+def flow_definition(scope: AccessScope, flow: Flow) -> dict[str, Any]:
+    """The flow's graph with each node's stored settings, secrets in clear: for services only."""
+    scope.check_tenant(flow.tenant_id, "That flow")
+    nodes, edges, configs = _flow_parts(flow)
+    definition: dict[str, Any] = {"nodes": [], "edges": []}
+    for node in nodes:
+        item: dict[str, Any] = {"id": node.node_id, "type": node.node_type}
+        if node.label:
+            item["label"] = node.label[:80]
+        item["position"] = {"x": max(0, int(node.position_x or 0)), "y": max(0, int(node.position_y or 0))}
+        stored = configs.get(node.node_id)
+        if stored is not None and isinstance(stored.config, dict) and stored.config:
+            item["config"] = stored.config
+        definition["nodes"].append(item)
+    for edge in edges:
+        item = {"id": edge.edge_id, "source": edge.source, "target": edge.target}
+        if edge.label:
+            item["label"] = edge.label[:80]
+        definition["edges"].append(item)
+    return definition
+
+
+def template_definition(scope: AccessScope, flow: Flow) -> tuple[dict[str, Any], list[SecretInput]]:
+    """What a template made from the flow holds: graph and settings, secrets out and listed as inputs."""
+    return strip_secrets(flow_definition(scope, flow))
+
+
+def check_copy_size(definition: dict[str, Any], extra: int = 3) -> None:
+    """A flow made from `definition` fits one transaction with `extra` items of the caller's."""
+    configured = sum(1 for node in definition["nodes"] if node.get("config"))
+    count = 2 + len(definition["nodes"]) + len(definition["edges"]) + configured + extra
+    if count > MAX_TRANSACTION_ITEMS:
+        raise ValidationFailed(
+            TOO_BIG.format(limit=MAX_TRANSACTION_ITEMS - 2 - extra), {"definition": "too large"}
+        )
+
+
+def check_node_settings(
+    definition: dict[str, Any], configs: dict[str, dict[str, Any]], errors: dict[str, str]
+) -> None:
+    """Each configured node's settings against its type's schema; problems go to `errors`."""
+    types = {node["id"]: node["type"] for node in definition["nodes"]}
+    labels = {node["id"]: node.get("label") or node["id"] for node in definition["nodes"]}
+    for node_id, config in configs.items():
+        for problem in get_node_type(types[node_id]).validate(config):
+            errors.setdefault(
+                f"input__{node_id}__{problem.field}", f"{labels[node_id]}: {problem.path} {problem.message}"
+            )
+
+
+def base_definition(flow: Flow) -> dict[str, Any] | None:
+    """The template definition the flow was made from or last updated to: its latest snapshot's."""
+    latest = next(iter(FlowSnapshot.query(flow.flow_id, scan_index_forward=False, limit=1)), None)
+    return latest.definition if latest is not None else None
+
+
+def apply_template(
+    scope: AccessScope,
+    flow_id: str,
+    *,
+    expected_version: int,
+    definition: dict[str, Any],
+    inputs: list[SecretInput],
+    values: dict[str, str],
+    take_template_settings: bool,
+    template_version: int,
+    note: str,
+) -> Flow:
+    """Bring the flow to a template's newer `definition` in one transaction.
+
+    Nodes and edges follow the template. Settings: a new node (or one whose type changed) gets the
+    template's; an existing node keeps its own unless `take_template_settings`. A secret the template
+    leaves out is taken from `values`, else from the node's current settings; missing both is an error.
+    """
+    flow = get_flow(scope, flow_id)
+    if int(flow.version or 0) != int(expected_version):
+        raise Conflict(FLOW_CHANGED, {"version": "changed meanwhile"})
+    nodes, edges, configs = _flow_parts(flow)
+    current = {node.node_id: node for node in nodes}
+    now = clock.now()
+    errors: dict[str, str] = {}
+    writes: list[Any] = []
+    deletes: list[Any] = []
+    taken: dict[str, dict[str, Any]] = {}
+    for node in definition["nodes"]:
+        old = current.get(node["id"])
+        if old is None or old.node_type != node["type"] or old.label != (node.get("label") or old.label):
+            placed = layout(definition).nodes if old is None else None
+            position = node.get("position") or {}
+            fallback = next(p for p in placed if p.id == node["id"]) if placed else None
+            writes.append(
+                FlowNode(
+                    flow_id=flow.flow_id,
+                    node_id=node["id"],
+                    tenant_id=flow.tenant_id,
+                    node_type=node["type"],
+                    label=node.get("label") or (old.label if old else fallback.label),
+                    position_x=old.position_x if old else position.get("x", fallback.x),
+                    position_y=old.position_y if old else position.get("y", fallback.y),
+                )
+            )
+        if old is not None and old.node_type == node["type"] and not take_template_settings:
+            continue
+        mine = configs.get(node["id"])
+        node_inputs = [item for item in inputs if item.node_id == node["id"]]
+        if not node.get("config") and not node_inputs:
+            # The template leaves this node at its type's defaults: taking that means no stored settings.
+            if mine is not None:
+                deletes.append(mine)
+            continue
+        mine_config = (
+            mine.config if mine is not None and old is not None and old.node_type == node["type"] else {}
+        )
+        config = copy.deepcopy(node.get("config") or {})
+        for item in node_inputs:
+            given = values.get(item.field_name)
+            given = given.strip() if isinstance(given, str) else ""
+            if given:
+                config = fill_inputs(config, [item], values, errors)
+            elif config_leaves(mine_config).get(item.path) not in (None, "", []):
+                config = fill_inputs(
+                    config, [item], {item.field_name: _as_text(config_leaves(mine_config)[item.path])}, errors
+                )
+            else:
+                errors[item.field_name] = (
+                    "Required: this node takes the template's settings, which leave this secret to you."
+                )
+        taken[node["id"]] = config
+        item_config = NodeConfig(
+            flow_id=flow.flow_id,
+            node_id=node["id"],
+            tenant_id=flow.tenant_id,
+            node_type=node["type"],
+            config=config,
+            updated_by=scope.actor_label,
+            updated_at=now,
+        )
+        if mine is not None:
+            item_config.version = mine.version  # lands only on the settings read above
+        writes.append(item_config)
+    check_node_settings(definition, taken, errors)
+    if errors:
+        raise ValidationFailed("Supply the settings marked below; nothing was applied.", errors)
+    wanted = {node["id"] for node in definition["nodes"]}
+    for node in nodes:
+        if node.node_id not in wanted:
+            deletes.append(node)
+            if node.node_id in configs:
+                deletes.append(configs[node.node_id])
+    new_edges = {edge["id"]: edge for edge in definition["edges"]}
+    old_edges = {edge.edge_id: edge for edge in edges}
+    for edge_id, edge in new_edges.items():
+        old = old_edges.get(edge_id)
+        if old is None or (old.source, old.target, old.label) != (
+            edge["source"],
+            edge["target"],
+            edge.get("label", ""),
+        ):
+            writes.append(FlowEdge.from_definition(flow.flow_id, flow.tenant_id, edge))
+    deletes += [edge for edge_id, edge in old_edges.items() if edge_id not in new_edges]
+    latest = next(iter(FlowSnapshot.query(flow.flow_id, scan_index_forward=False, limit=1)), None)
+    snapshot = FlowSnapshot(
+        flow_id=flow.flow_id,
+        version=(int(latest.version) if latest else 0) + 1,
+        tenant_id=flow.tenant_id,
+        definition=definition,
+        note=note,
+        created_by=scope.actor_id,
+        created_at=now,
+    )
+    flow.node_count = len(definition["nodes"])
+    flow.edge_count = len(definition["edges"])
+    flow.updated_at = now
+    flow.source_template_version = template_version
+    event = audit.build_event(
+        scope,
+        "flow.template_update",
+        "flow",
+        flow.flow_id,
+        tenant_id=flow.tenant_id,
+        changes={
+            "template_version": str(template_version),
+            "settings": "template's" if take_template_settings else "kept",
+        },
+    )
+    if len(writes) + len(deletes) + 3 > MAX_TRANSACTION_ITEMS:
+        raise ValidationFailed(TOO_BIG.format(limit=MAX_TRANSACTION_ITEMS - 3), {"definition": "too large"})
+    try:
+        with transact_write() as tx:
+            tx.save(flow)  # conditioned on the flow's version read above
+            tx.save(snapshot, condition=FlowSnapshot.version.does_not_exist())
+            for item in writes:
+                tx.save(item)
+            for item in deletes:
+                tx.delete(item)
+            tx.save(event)
+    except TransactWriteError as exc:
+        if condition_failed(exc) or transient(exc):
+            raise Conflict(FLOW_CHANGED, {"version": "changed meanwhile"}) from None
+        raise
+    return flow
+
+
+def _as_text(value: Any) -> str:
+    return "\n".join(str(item) for item in value) if isinstance(value, list) else str(value)
+
+
+@dataclass(frozen=True)
+class InputField:
+    """A secret a template leaves out, as a form asks for it."""
+
+    field_name: str
+    node_label: str
+    label: str
+    lines: bool
+
+    @property
+    def title(self) -> str:
+        return f"{self.node_label} · {self.label}"
+
+
+def input_fields(definition: dict[str, Any], inputs: list[SecretInput]) -> list[InputField]:
+    nodes = {node["id"]: node for node in definition.get("nodes", [])}
+    fields = []
+    for item in inputs:
+        node = nodes.get(item.node_id, {"id": item.node_id, "type": ""})
+        label = item.path
+        if node.get("type") in SCHEMAS:
+            specs = {spec.name: spec.label for spec in get_node_type(node["type"]).fields()}
+            label = specs.get(item.path, item.path)
+        node_label = node.get("label") or node["id"]
+        fields.append(InputField(item.field_name, node_label, label, item.lines))
+    return fields

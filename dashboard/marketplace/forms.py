@@ -67,10 +67,58 @@ def as_version(value) -> int | None:
         return None
 
 
+def add_input_fields(form: forms.Form, inputs, help_text: str) -> None:
+    """One field per secret a template leaves out (`flows.services.InputField`); the services check them."""
+    for item in inputs:
+        widget = (
+            forms.Textarea(attrs={"rows": 2, "autocomplete": "off", "spellcheck": "false"})
+            if item.lines
+            else forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=True)
+        )
+        form.fields[item.field_name] = forms.CharField(
+            label=item.title,
+            required=False,
+            widget=widget,
+            help_text=("Lines added to the template's own. " if item.lines else "") + help_text,
+        )
+
+
 class UseForm(forms.Form):
     project_id = forms.ChoiceField(label="Project")
     name = forms.CharField(label="Flow name", required=False, max_length=120)
 
-    def __init__(self, *args, projects=(), **kwargs):
+    def __init__(self, *args, projects=(), inputs=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["project_id"].choices = [(p.project_id, p.name) for p in projects]
+        add_input_fields(self, inputs, "Required: the template leaves this secret out.")
+
+    def add_service_errors(self, error: DashboardError) -> None:
+        add_service_errors(self, error)
+
+
+class FlowTemplateForm(TemplateForm):
+    """Saving a flow as a template: the flow itself is the definition."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["definition"]
+        del self.fields["version"]
+
+
+class ApplyUpdateForm(forms.Form):
+    take_template_settings = forms.BooleanField(
+        label="Use the template's node settings instead of mine",
+        required=False,
+        help_text="Unticked, your nodes keep the settings you gave them; new nodes get the template's.",
+    )
+    template_version = forms.IntegerField(widget=forms.HiddenInput)
+    flow_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, inputs=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        add_input_fields(
+            self, inputs, "Needed where a node takes the template's settings; blank keeps yours."
+        )
+
+    def add_service_errors(self, error: DashboardError) -> None:
+        add_service_errors(self, error)

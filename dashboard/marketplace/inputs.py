@@ -52,6 +52,8 @@ class TemplateInput:
     tags: frozenset[str]
     visibility: str
     definition: dict[str, Any]
+    # Secrets found in the definition's node settings: taken out of `definition`, supplied on use.
+    inputs: tuple[flow_definition.SecretInput, ...] = ()
 
 
 def _tags(raw: Any) -> tuple[frozenset[str], str | None]:
@@ -89,9 +91,12 @@ def clean_input(data: Mapping[str, Any]) -> TemplateInput:
         errors["tags"] = tag_error
     definition, definition_errors = flow_definition.validate(data.get("definition", ""))
     errors.update(definition_errors)
+    inputs: list[flow_definition.SecretInput] = []
+    if definition:
+        definition, inputs = flow_definition.strip_secrets(definition)
     if errors:
         raise ValidationFailed("Fix the highlighted fields; nothing was saved.", errors)
-    return TemplateInput(name, description, category, tags, visibility, definition or {})
+    return TemplateInput(name, description, category, tags, visibility, definition or {}, tuple(inputs))
 
 
 @dataclass(frozen=True)

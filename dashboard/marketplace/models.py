@@ -166,6 +166,8 @@ class AgentTemplate(DynamoModel):
     # What the moderator approved last (name, description, category, tags, definition, version), so a
     # resubmission is reviewed as the changes since then.
     approved_snapshot = JSONAttribute(null=True)
+    # The secrets left out of the definition's node settings: [{"node_id", "path", "lines"}], supplied on use.
+    inputs = JSONAttribute(null=True)
     usage_count = NumberAttribute(default=0)
     rating_sum = NumberAttribute(default=0)
     rating_count = NumberAttribute(default=0)
@@ -227,6 +229,7 @@ class AgentTemplate(DynamoModel):
             "rating": {"average": self.average_rating, "count": int(self.rating_count or 0)},
             "author": public_name(self.author_name),
             "version": int(self.version or 0),
+            "inputs": list(self.inputs or []),
             "created_at": _iso(self.created_at),
             "updated_at": _iso(self.updated_at),
         }

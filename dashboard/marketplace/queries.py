@@ -219,7 +219,10 @@ def node_settings(definition: dict) -> list[NodeReview]:
     """Each node's settings (prompts, URLs, parameters) as rows, stored secrets masked. No I/O."""
     return [
         NodeReview(
-            node["id"], node.get("label") or node["type"], node["type"], settings_rows(node.get("config") or {})
+            node["id"],
+            node.get("label") or node["type"],
+            node["type"],
+            settings_rows(node.get("config") or {}),
         )
         for node in definition.get("nodes", [])
     ]

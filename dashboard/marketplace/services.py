@@ -23,8 +23,10 @@ from dashboard.core.errors import Conflict, NotFound, PermissionDenied, Validati
 from dashboard.core.ids import new_id
 from dashboard.dynamo.item_size import check_item_size
 from dashboard.dynamo.transactions import Builder, commit, with_retries
+from dashboard.flows import definition as flow_definition
 from dashboard.flows import services as flows
-from dashboard.marketplace.inputs import MAX_FLOW_NAME, TEMPLATE_ID, clean_input
+from dashboard.flows.definition import SecretInput
+from dashboard.marketplace.inputs import MAX_FLOW_NAME, TEMPLATE_ID, TemplateInput, clean_input
 from dashboard.marketplace.models import (
     PUBLIC_FEED,
     AgentTemplate,
@@ -37,6 +39,7 @@ from dashboard.marketplace.moderation import (
     APPROVED,
     ASKS_FIRST,
     BULK_ACTIONS,
+    DRAFT,
     MODERATION_ACTIONS,
     OWN_TEMPLATE,
     can_moderate,
@@ -61,6 +64,14 @@ TEMPLATE_FIELD_NAMES = {"definition": "definition"}
 
 if TYPE_CHECKING:
     from dashboard.flows.models import Flow
+
+
+@dataclass
+class TemplateUpdate:
+    """The template a flow came from; `changes` is what its newer version changes (None: up to date)."""
+
+    template: AgentTemplate
+    changes: flow_definition.DefinitionDiff | None
 
 
 # --- derived keys and search tokens ------------------------------------------------------------
@@ -169,6 +180,21 @@ def _status_change(before: str, changes: dict[str, Any]) -> dict[str, str]:
 # --- create, edit, delete ----------------------------------------------------------------------
 
 
+def _kept_inputs(template: AgentTemplate, fields: TemplateInput) -> list[dict[str, Any]]:
+    """The secrets an edit leaves out: those it strips now, plus earlier ones whose node is still there
+    with the same type (an edited definition no longer holds the secret, so it cannot be found again)."""
+    types = {node["id"]: node["type"] for node in fields.definition.get("nodes", [])}
+    old_types = {node["id"]: node["type"] for node in (template.definition or {}).get("nodes", [])}
+    found = [item.as_dict() for item in fields.inputs]
+    seen = {(item["node_id"], item["path"]) for item in found}
+    for item in template.inputs or []:
+        key = (item["node_id"], item["path"])
+        if key not in seen and types.get(item["node_id"]) == old_types.get(item["node_id"]) is not None:
+            found.append(item)
+            seen.add(key)
+    return found
+
+
 def create_template(scope: AccessScope, data: Mapping[str, Any]) -> AgentTemplate:
     scope.require(Can.TENANT_DATA)
     tenant_id = scope.require_tenant()
@@ -183,6 +209,7 @@ def create_template(scope: AccessScope, data: Mapping[str, Any]) -> AgentTemplat
         tags=set(fields.tags) or None,
         visibility=fields.visibility,
         definition=fields.definition,
+        inputs=[item.as_dict() for item in fields.inputs] or None,
         author_id=scope.actor_id,
         author_name=display_name(scope),
         created_at=now,
@@ -236,6 +263,7 @@ def update_template(
         "tags": set(fields.tags) or None,
         "visibility": fields.visibility,
         "definition": fields.definition,
+        "inputs": _kept_inputs(template, fields) or None,
     }
     changed = [
         name
@@ -397,8 +425,37 @@ def approved_snapshot(template: AgentTemplate) -> dict[str, Any]:
 # --- use ---------------------------------------------------------------------------------------
 
 
-def use_template(scope: AccessScope, template_id: str, project_id: str, flow_name: str = "") -> Flow:
-    """A new studio flow from the template, in one transaction with the usage count and the audit event."""
+def secret_inputs(template: AgentTemplate) -> list[SecretInput]:
+    return [SecretInput.from_dict(item) for item in template.inputs or []]
+
+
+def _filled_configs(template: AgentTemplate, values: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Each configured node's settings with the user's secrets in; ValidationFailed names each gap."""
+    errors: dict[str, str] = {}
+    inputs = secret_inputs(template)
+    configs: dict[str, dict[str, Any]] = {}
+    for node in template.definition["nodes"]:
+        mine = [item for item in inputs if item.node_id == node["id"]]
+        if node.get("config") or mine:
+            configs[node["id"]] = flow_definition.fill_inputs(
+                node.get("config") or {}, mine, dict(values), errors
+            )
+    if not errors:
+        flows.check_node_settings(template.definition, configs, errors)
+    if errors:
+        raise ValidationFailed("Supply the settings marked below; no flow was created.", errors)
+    return configs
+
+
+def use_template(
+    scope: AccessScope,
+    template_id: str,
+    project_id: str,
+    flow_name: str = "",
+    inputs: Mapping[str, str] | None = None,
+) -> Flow:
+    """A new studio flow from the template with its node settings (the secrets it leaves out taken
+    from `inputs`), in one transaction with the usage count and the audit event."""
     if not scope.can(Can.TENANT_DATA):
         raise PermissionDenied("Only a tenant's admins and staff can use templates.")
     template = get_template(scope, template_id)
@@ -416,15 +473,21 @@ def use_template(scope: AccessScope, template_id: str, project_id: str, flow_nam
     name = (flow_name or "").strip() or template.name
     if len(name) > MAX_FLOW_NAME:
         raise ValidationFailed("The flow name is too long.", {"name": f"At most {MAX_FLOW_NAME} characters."})
+    configs = _filled_configs(template, inputs or {})
+    flows.check_copy_size(template.definition)
     items = flows.flow_items(
         scope,
         project,
         name,
         template.definition,
-        f"Created from template “{template.name}”",
+        f"Created from template “{template.name}” (version {int(template.version)})",
         description=template.description[:500],
         source_template_id=template.template_id,
+        source_template_version=int(template.version),
+        configs=configs,
     )
+    for config in items.configs:
+        check_item_size(config)
     event = audit.build_event(
         scope,
         "template.use",
@@ -442,6 +505,78 @@ def use_template(scope: AccessScope, template_id: str, project_id: str, flow_nam
 
     commit(build, "The template was deleted meanwhile; no flow was created.", BUSY)
     return items.flow
+
+
+# --- templates from flows, and their newer versions offered to the flows made from them ---------
+
+
+def template_from_flow(scope: AccessScope, flow_id: str, data: Mapping[str, Any]) -> AgentTemplate:
+    """A template of the flow's graph and node settings, stored secrets left out and listed as inputs.
+
+    It is created like any other: private, or sent to moderation when the author asks for public.
+    """
+    flow = flows.get_flow(scope, flow_id)
+    # With its secrets: the template's input cleaning strips them and lists them as inputs, as for any
+    # definition a template is given.
+    definition = flows.flow_definition(scope, flow)
+    flows.check_copy_size(definition)
+    return create_template(scope, {**data, "definition": definition})
+
+
+UPDATABLE = (APPROVED,)
+
+
+def update_for_flow(scope: AccessScope, flow: Flow) -> TemplateUpdate | None:
+    """The newer version of the template `flow` came from, with what changed, if one may be applied.
+
+    Offered when the template's edit version is past the flow's and the template is approved (or a
+    private draft of the flow's own tenant, which needs no review). Two reads: template, snapshot.
+    """
+    if not flow.source_template_id:
+        return None
+    try:
+        template = get_template(scope, flow.source_template_id)
+    except NotFound:
+        return None  # deleted, or no longer visible to this tenant
+    own_draft = template.tenant_id == flow.tenant_id and template.moderation_status == DRAFT
+    if template.moderation_status not in UPDATABLE and not own_draft:
+        return TemplateUpdate(template, None)
+    if int(template.version) <= int(flow.source_template_version or 0):
+        return TemplateUpdate(template, None)
+    base = flows.base_definition(flow) or {"nodes": [], "edges": []}
+    changes = flow_definition.diff(base, template.definition)
+    return TemplateUpdate(template, changes if changes else None)
+
+
+def apply_update(
+    scope: AccessScope,
+    flow_id: str,
+    *,
+    template_version: int,
+    flow_version: int,
+    values: Mapping[str, str],
+    take_template_settings: bool,
+) -> Flow:
+    flow = flows.get_flow(scope, flow_id)
+    update = update_for_flow(scope, flow)
+    if update is None or update.changes is None:
+        raise Conflict("There is no newer template version to apply to this flow.")
+    if int(update.template.version) != int(template_version):
+        raise Conflict(
+            "The template changed again since you looked; nothing was applied. Review its newest version."
+        )
+    template = update.template
+    return flows.apply_template(
+        scope,
+        flow_id,
+        expected_version=flow_version,
+        definition=template.definition,
+        inputs=secret_inputs(template),
+        values=dict(values),
+        take_template_settings=take_template_settings,
+        template_version=int(template.version),
+        note=f"Updated to template “{template.name}” version {int(template.version)}",
+    )
 
 
 # --- ratings -----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from dashboard.accounts.scope import Can
 from dashboard.accounts.services import list_tenants
 from dashboard.core.errors import Conflict, DashboardError, PermissionDenied, ValidationFailed
 from dashboard.core.http import render_page, wants_partial
+from dashboard.flows import services as flow_services
 from dashboard.flows.definition import layout
 from dashboard.marketplace import queries, services
 from dashboard.marketplace.forms import EXAMPLE_DEFINITION, TemplateForm, UseForm, as_version, definition_text
@@ -50,10 +51,13 @@ def browse(request: HttpRequest) -> HttpResponse:
     return render_page(request, "marketplace/browse.html", context, partial="results")
 
 
-def _detail_context(request: HttpRequest, template, **extra) -> dict:
+def _detail_context(request: HttpRequest, template, use_form: UseForm | None = None, **extra) -> dict:
     scope = request.scope
     usable = can_use(scope)
     projects = queries.projects_for_use(scope) if usable else []
+    inputs = flow_services.input_fields(template.definition, services.secret_inputs(template))
+    if use_form is None and projects:
+        use_form = UseForm(projects=projects, inputs=inputs, initial={"name": template.name})
     context = {
         "template": template,
         "graph": layout(template.definition),
@@ -64,7 +68,9 @@ def _detail_context(request: HttpRequest, template, **extra) -> dict:
         "can_rate": can_rate(scope, template),
         "is_author": is_author(scope, template),
         "my_rating": queries.my_rating(scope, template.template_id) if can_rate(scope, template) else None,
-        "use_form": UseForm(projects=projects, initial={"name": template.name}) if projects else None,
+        "use_form": use_form,
+        "inputs": inputs,
+        "configured": [node for node in template.definition.get("nodes", []) if node.get("config")],
         "canned_reasons": CANNED_REASONS,
     }
     if can_moderate(scope) or can_edit(scope, template):
@@ -151,15 +157,25 @@ def delete(request: HttpRequest, template_id: str) -> HttpResponse:
 @require_POST
 @scoped(Can.TENANT_PAGES)
 def use(request: HttpRequest, template_id: str) -> HttpResponse:
+    """Create the flow (asking for the secrets the template leaves out) and open it."""
+    template = queries.get_template(request.scope, template_id)
+    inputs = flow_services.input_fields(template.definition, services.secret_inputs(template))
+    form = UseForm(request.POST, projects=queries.projects_for_use(request.scope), inputs=inputs)
+    form.is_valid()
     try:
         flow = services.use_template(
-            request.scope, template_id, request.POST.get("project_id", ""), request.POST.get("name", "")
+            request.scope,
+            template_id,
+            request.POST.get("project_id", ""),
+            request.POST.get("name", ""),
+            inputs=request.POST.dict(),
         )
     except ValidationFailed as exc:
-        messages.error(request, " ".join(exc.fields.values()) or exc.message)
-    else:
-        messages.success(request, f"Flow “{flow.name}” is created in your project; find it under Flows.")
-    return redirect("marketplace:detail", template_id=template_id)
+        form.add_service_errors(exc)
+        context = _detail_context(request, template, use_form=form)
+        return render(request, "marketplace/detail.html", context, status=exc.status)
+    messages.success(request, f"Flow “{flow.name}” is created from “{template.name}” with its settings.")
+    return redirect("flows:flow", flow_id=flow.flow_id)
 
 
 @require_POST

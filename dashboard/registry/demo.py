@@ -1,15 +1,17 @@
-"""Demo datasets, models and their versions, with a deployment history played through the state machine."""
+"""Demo datasets (schema, size, version), models and their versions, with deployments played through
+the state machine."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from dashboard.core.seeding import SeedContext
 from dashboard.registry import lifecycle
 from dashboard.registry.lifecycle import DEPLOYED, FAILED
-from dashboard.registry.models import Dataset, MlModel, RegistryVersion
+from dashboard.registry.models import Dataset, MlModel, RegistryVersion, dataset_key
 
 MODEL_NAMES = [
     ("churn-classifier", "classification", "scikit-learn"),
@@ -170,7 +172,8 @@ def simulate_model(
             status=lifecycle.REGISTERED,
             framework=framework,
             artifact_uri=f"s3://diatonic-models-{tenant_id}/{name}/{name_}/model.tar.gz",
-            dataset_id=rng.choice(dataset_ids) if dataset_ids else None,
+            dataset_id=(dataset_id := rng.choice(dataset_ids) if dataset_ids else None),
+            dataset_key=dataset_key(tenant_id, dataset_id),
             parameters=_parameters(rng, framework),
             metrics=_metrics(rng, task, index / max(1, count - 1)),
             deployments=[],
@@ -212,6 +215,42 @@ def simulate_model(
     return model, items
 
 
+# Columns per kind of demo dataset (the labels `seed.DATASET_NAMES` uses).
+COLUMNS: dict[str, list[dict[str, str]]] = {
+    "training set": [
+        {"name": "example_id", "type": "string"},
+        {"name": "text", "type": "string"},
+        {"name": "label", "type": "category"},
+        {"name": "split", "type": "category"},
+        {"name": "created_at", "type": "timestamp"},
+    ],
+    "holdout set": [
+        {"name": "example_id", "type": "string"},
+        {"name": "text", "type": "string"},
+        {"name": "label", "type": "category"},
+    ],
+    "labelled feedback": [
+        {"name": "feedback_id", "type": "string"},
+        {"name": "answer", "type": "string"},
+        {"name": "rating", "type": "int"},
+        {"name": "reviewer", "type": "string"},
+        {"name": "reviewed_at", "type": "timestamp"},
+    ],
+}
+FORMATS = ("parquet", "parquet", "jsonl", "csv")
+
+
+def dataset_fields(rng: random.Random, label: str, index: int) -> dict[str, Any]:
+    """The schema, size, format and version of one demo dataset."""
+    return {
+        "description": f"The project's {label}, refreshed with each labelling round.",
+        "format": FORMATS[(index + rng.randrange(len(FORMATS))) % len(FORMATS)],
+        "version": f"v{rng.randint(1, 6)}",
+        "size_bytes": rng.randrange(20, 4000) * 1_000_000,
+        "columns": COLUMNS.get(label, COLUMNS["training set"]),
+    }
+
+
 def seed(ctx: SeedContext) -> None:
     per_tenant = int(ctx.options.get("models") or 8)
     datasets, models, versions = [], [], []
@@ -235,6 +274,7 @@ def seed(ctx: SeedContext) -> None:
                     uri=f"s3://diatonic-data-{tenant_id}/{project.project_id}/{d_index + 1}/",
                     rows=str(ctx.rng.randrange(5, 900) * 1000),
                     created_at=ctx.now - timedelta(days=ctx.rng.randrange(20, 100)),
+                    **dataset_fields(ctx.rng, label, int(d_index)),
                 )
                 datasets.append(dataset)
                 dataset_ids.setdefault(project.project_id, []).append(dataset.dataset_id)

@@ -28,10 +28,20 @@ class Dataset(DynamoModel):
     project_id = UnicodeAttribute()
     tenant_id = UnicodeAttribute()
     name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
     uri = UnicodeAttribute(default="")
-    rows = UnicodeAttribute(null=True)
+    rows = UnicodeAttribute(null=True)  # the row count, as first stored (text)
+    format = UnicodeAttribute(null=True)  # parquet | csv | jsonl | …
+    version = UnicodeAttribute(null=True)  # the data's own version label ("v3", "2026-11-01")
+    size_bytes = NumberAttribute(null=True)
+    columns = JSONAttribute(null=True)  # the schema: [{"name": "ticket_id", "type": "string"}, …]
     created_at = UTCDateTimeAttribute()
     by_project = DatasetsByProject()
+
+
+def dataset_key(tenant_id: str, dataset_id: str | None) -> str | None:
+    """The key that lists the versions trained on a dataset, scoped by tenant like every client id."""
+    return f"{tenant_id}#{dataset_id}" if dataset_id else None
 
 
 class ModelsByProject(GlobalSecondaryIndex):
@@ -183,6 +193,16 @@ class RegistryByRun(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class RegistryByDataset(GlobalSecondaryIndex):
+    """Sparse: only versions that name the dataset they were trained on carry `dataset_key`."""
+
+    class Meta:
+        index_name = "dataset_id-index"
+        projection = AllProjection()
+
+    dataset_key = UnicodeAttribute(hash_key=True)
+
+
 class RegistryVersion(DynamoModel):
     Meta = table_meta("lab-model-registry")
     model_id = UnicodeAttribute(hash_key=True)
@@ -199,6 +219,7 @@ class RegistryVersion(DynamoModel):
     experiment_id = UnicodeAttribute(null=True)
     run_id = UnicodeAttribute(null=True)
     run_key = UnicodeAttribute(null=True)
+    dataset_key = UnicodeAttribute(null=True)  # `tenant#dataset` (dataset_key()), for by_dataset
     parameters = JSONAttribute(null=True)
     metrics = JSONAttribute(null=True)
     environment = UnicodeAttribute(null=True)
@@ -216,3 +237,4 @@ class RegistryVersion(DynamoModel):
     by_tenant = RegistryByTenant()
     by_environment = RegistryByEnvironment()
     by_run = RegistryByRun()
+    by_dataset = RegistryByDataset()

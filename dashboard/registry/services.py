@@ -35,7 +35,7 @@ from dashboard.registry.lifecycle import (
     ROLLED_BACK,
     SUPERSEDED,
 )
-from dashboard.registry.models import Dataset, MlModel, RegistryVersion
+from dashboard.registry.models import Dataset, MlModel, RegistryVersion, dataset_key
 
 PAGE_SIZE = 25
 MAX_VERSIONS = 500  # a detail page reads at most this many versions (one or two Query calls)
@@ -322,6 +322,7 @@ def _new_version(model: MlModel, data: inputs.VersionInput, scope: AccessScope, 
         experiment_id=data.experiment_id if data.run_id else None,
         run_id=data.run_id,
         run_key=queries.run_key(model.tenant_id, data.experiment_id, data.run_id) if data.run_id else None,
+        dataset_key=dataset_key(model.tenant_id, data.dataset_id),
         parameters=data.parameters or None,
         metrics=data.metrics or None,
         deployments=[],

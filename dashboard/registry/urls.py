@@ -14,3 +14,12 @@ urlpatterns = [
     path("<key:model_id>/versions/<key:version>/status/", views.change_status, name="change_status"),
     path("<key:model_id>/versions/<key:version>/confirm/", views.confirm_change, name="confirm"),
 ]
+
+# Served under /datasets/ (namespace "datasets"): datasets live in the registry area with the models.
+dataset_patterns = (
+    [
+        path("", views.dataset_list, name="list"),
+        path("<key:dataset_id>/", views.dataset_detail, name="detail"),
+    ],
+    "datasets",
+)

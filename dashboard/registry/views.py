@@ -13,7 +13,7 @@ from dashboard.accounts.scope import Can
 from dashboard.core.errors import DashboardError, PermissionDenied, ValidationFailed
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import render_page, wants_partial
-from dashboard.registry import lifecycle, services
+from dashboard.registry import lifecycle, queries, services
 from dashboard.registry.forms import AliasForm, FilterForm, ModelForm, VersionForm, metric_lines
 
 POLL_TARGET = "models"  # id of the list element that polls while a deployment is in progress
@@ -241,3 +241,31 @@ def change_status(request: HttpRequest, model_id: str, version: str) -> HttpResp
     else:
         messages.success(request, change.message)
     return redirect(reverse("registry:detail", kwargs={"model_id": model_id}) + "#versions")
+
+
+# --- datasets --------------------------------------------------------------------------------------
+
+
+@scoped(Can.TENANT_PAGES)
+def dataset_list(request: HttpRequest) -> HttpResponse:
+    """The tenant's datasets by project (staff pick a tenant first)."""
+    scope = request.scope
+    if scope.sees_all_tenants:
+        return render(request, "registry/datasets.html", {"needs_tenant": True})
+    return render_page(request, "registry/datasets.html", {"groups": queries.datasets_by_project(scope)})
+
+
+@scoped(Can.TENANT_PAGES)
+def dataset_detail(request: HttpRequest, dataset_id: str) -> HttpResponse:
+    """A dataset's schema, size and version, and the model versions trained on it."""
+    scope = request.scope
+    dataset = queries.get_dataset(scope, dataset_id)
+    versions = queries.versions_trained_on(
+        dataset.tenant_id, dataset.dataset_id, cursor=request.GET.get("cursor")
+    )
+    context = {
+        "dataset": dataset,
+        "project": services.get_project(scope, dataset.project_id),
+        "versions": versions,
+    }
+    return render_page(request, "registry/dataset.html", context, partial="versions")

@@ -69,7 +69,8 @@ def test_feature_and_unpublish_a_listed_template(moderator, acme_admin, make_tem
     html = acme_admin.get("/templates/").content.decode()
     assert template.template_id in html[html.index("tpl-featured-strip") : html.index('id="template-list"')]
     moderator.post(
-        f"/templates/{template.template_id}/moderate/unpublish/", {"version": stored.version, "confirmed": "1"}
+        f"/templates/{template.template_id}/moderate/unpublish/",
+        {"version": stored.version, "confirmed": "1"},
     )
     stored = AgentTemplate.get(template.template_id)
     assert (

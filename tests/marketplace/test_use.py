@@ -16,6 +16,7 @@ def test_use_creates_a_flow_with_its_nodes_and_edges_and_counts_it(acme_admin, m
     )
     assert response.status_code == 302
     [flow] = flows_from(project.project_id, template.template_id)
+    assert response["Location"] == f"/flows/{flow.flow_id}/"  # straight to the new flow
     assert flow.tenant_id == "acme" and flow.name == "My triage" and flow.node_count == 4
     nodes = {n.node_id: n.node_type for n in FlowNode.query(flow.flow_id)}
     assert nodes == {"n1": "prompt", "n2": "retriever", "n3": "llm", "n4": "output"}
@@ -57,11 +58,10 @@ def test_a_project_of_another_tenant_is_refused_and_nothing_is_written(acme_admi
     template = make_template("acme", state="approved")
     theirs = project_of("globex")
     response = acme_admin.post(f"/templates/{template.template_id}/use/", {"project_id": theirs.project_id})
-    assert response.status_code == 302
+    assert response.status_code == 422
     assert flows_from(theirs.project_id, template.template_id) == []
     assert AgentTemplate.get(template.template_id).usage_count == 0
-    page = acme_admin.get(response["Location"]).content.decode()
-    assert "Unknown project" in page
+    assert "Unknown project" in response.content.decode()
 
 
 def test_another_tenants_private_template_cannot_be_used(globex_admin, make_template, project_of):
