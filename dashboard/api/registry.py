@@ -181,7 +181,11 @@ REGISTRY = {
 DEPLOY = {
     "PUT": Operation(
         "Move a version (deploy, finish, roll back, retire)",
-        {200: Moved, 409: "The move is not allowed from the version's state, or raced another."},
+        {
+            200: Moved,
+            403: "The key may not make this move there: only Diatonic staff start changes to production.",
+            409: "The move is not allowed from the version's state, or raced another.",
+        },
         body=DeployIn,
         body_example={"version": "1.0.0", "environment": "staging", "status": "deploying"},
         tags=["models"],

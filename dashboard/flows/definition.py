@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +17,7 @@ from jsonschema import Draft202012Validator
 
 from dashboard.core.errors import DashboardError
 from dashboard.core.inputs import clean_json_text
+from dashboard.core.secrets import is_secret_name, looks_like_credential
 from dashboard.flows import node_types
 from dashboard.flows.node_types import NODE_TYPES
 
@@ -285,22 +285,16 @@ def layout(definition: dict) -> Layout:
 
 # --- templates made from flows: secrets out, inputs listed, and what changed between two ---------------
 
-# A setting is a secret when a part of its name says so (`api_key`, `auth.token`, `webhook_secret`),
-# or when its value looks like a credential, wherever it sits (`Authorization: Bearer sk-…` in headers).
-SECRET_NAME_PARTS = frozenset(
-    {"key", "apikey", "token", "secret", "password", "passwd", "pwd", "credential", "credentials"}
-)
-SECRET_VALUE = re.compile(
-    r"(?<![A-Za-z0-9])(sk-[A-Za-z0-9_-]{8,}|AKIA[0-9A-Z]{16}|ghp_[A-Za-z0-9]{20,}|xox[abpr]-[A-Za-z0-9-]{10,})"
-)
 
-
+# A setting is a secret by the one rule of `core.secrets` (the moderator's review masks by the same
+# rule): a word of its name says so (`api_key`, `auth.token`, `webhookSecret`), or its value looks like a
+# credential wherever it sits (`Authorization: Bearer sk-…` in headers).
 def secret_name(dotted: str) -> bool:
-    return bool(SECRET_NAME_PARTS & set(dotted.rsplit(".", 1)[-1].lower().split("_")))
+    return is_secret_name(dotted.rsplit(".", 1)[-1])
 
 
 def secret_value(value: Any) -> bool:
-    return isinstance(value, str) and SECRET_VALUE.search(value) is not None
+    return isinstance(value, str) and looks_like_credential(value)
 
 
 def config_leaves(config: Any, prefix: str = "") -> dict[str, Any]:

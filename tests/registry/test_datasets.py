@@ -85,3 +85,10 @@ def test_a_second_project_lists_its_own(acme_admin, people):
     dataset = described(project, name="calls")
     html = acme_admin.get("/datasets/").content.decode()
     assert project.name in html and dataset.name in html
+
+
+def test_the_model_page_links_each_version_to_its_dataset(acme_admin, acme_project, register):
+    dataset = described(acme_project)
+    model = register(versions=("1.0.0",), dataset_id=dataset.dataset_id)
+    html = acme_admin.get(f"/models/{model.model_id}/").content.decode()
+    assert f'href="/datasets/{dataset.dataset_id}/"' in html
