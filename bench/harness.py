@@ -6,6 +6,7 @@ volume its issue states (with unique ids), then calls `bench.measure(...)` for e
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -98,6 +99,8 @@ class Bench:
         )
         self.results.append(result)
         print(result.line(), flush=True)
+        if os.environ.get("BENCH_OPERATIONS"):  # which calls a request makes (the last run's)
+            print("    by operation: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.operations.items())))
         return result
 
     def close(self) -> None:

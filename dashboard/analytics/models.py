@@ -132,12 +132,27 @@ class ExecutionRollup(DynamoModel):
     # Latency histogram: one counter per bucket (h00 … h48, see latency.py), absent = 0.
     vars().update({name: NumberAttribute(null=True) for name in BUCKET_ATTRIBUTES})
     rank_cost = NumberAttribute(null=True)  # ranked rows only: the sort key of `by_cost`
+    last_write = NumberAttribute(null=True)  # daily `total` rows: epoch seconds of the last write
     # Guard rows only.
     tenant_id = UnicodeAttribute(null=True)
     ref = UnicodeAttribute(null=True)  # the recorded execution: agent_key + "|" + sk
     counted = BooleanAttribute(null=True)  # True once the execution is in the counters
     chunk = UnicodeAttribute(null=True)  # written by a bulk import: the id of its chunk
     by_cost = RollupsByCost()
+
+
+PAGE_TTL_DAYS = 100
+
+
+class TopPage(DynamoModel):
+    """A bucket's first page in the rank index of the rollups, kept while its execution count holds
+    (dashboard.analytics.queries). A cache the pages write: pk = the ranked rows' pk; it lives apart
+    from the counters so the web tier, which only reads those, may write it."""
+
+    Meta = table_meta("rollup-top-pages")
+    pk = UnicodeAttribute(hash_key=True)
+    top = UnicodeAttribute()  # JSON: {"tag": count, "exhausted": bool, "rows": [[value, counters…]…]}
+    expires_at = TTLAttribute()  # a page unused for this long is read live again, then kept anew
 
 
 class TraceItem(DynamoModel):

@@ -72,6 +72,25 @@ def buckets_of(day: date) -> tuple[str, str, str]:
     return day_bucket(day), week_bucket(day), month_bucket(day)
 
 
+def bucket_days(bucket: str) -> tuple[date, date]:
+    """The first and last day of a bucket (`d2026-12-01`, `w2026-W49`, `m2026-12`)."""
+    kind, name = bucket[0], bucket[1:]
+    if kind == "d":
+        day = date.fromisoformat(name)
+        return day, day
+    if kind == "w":
+        year, week = name.split("-W")
+        monday = date.fromisocalendar(int(year), int(week), 1)
+        return monday, monday + timedelta(days=6)
+    first = date.fromisoformat(f"{name}-01")
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+def is_total(row_pk: str) -> bool:
+    return row_pk.endswith("#total")
+
+
 def buckets_covering(start: date, end: date) -> list[str]:
     """The fewest whole buckets (months, ISO weeks, days) whose days are exactly start…end.
 
@@ -198,6 +217,7 @@ class Totals:
     tokens_out: int = 0
     duration_ms_sum: int = 0
     buckets: list[int] = field(default_factory=lambda: [0] * latency.BUCKET_COUNT)
+    last_write: int = 0  # daily `total` rows: when a writer last added to them (epoch seconds)
 
     def add_row(self, row: ExecutionRollup) -> None:
         for name in COUNTERS:
@@ -217,11 +237,15 @@ class Totals:
             cell = item.get(name)
             if cell:
                 self.buckets[index] += int(cell["N"])
+        cell = item.get("last_write")
+        if cell:
+            self.last_write = max(self.last_write, int(cell["N"]))
 
     def merge(self, other: Totals) -> None:
         for name in COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.buckets = [mine + theirs for mine, theirs in zip(self.buckets, other.buckets, strict=True)]
+        self.last_write = max(self.last_write, other.last_write)
 
     def add_execution(self, execution: Execution, histogram: bool = True) -> None:
         for name, value in counter_increments(execution).items():

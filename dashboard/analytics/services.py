@@ -418,6 +418,15 @@ def _groups(executions: list[Execution]) -> list[list[Execution]]:
     return groups
 
 
+def _row_actions(row_pk: str, values: dict[str, int]) -> list:
+    """Add to a counter row; a daily `total` row also says when it was last written, which tells
+    readers whether a bucket has settled (analytics.queries, kept first pages)."""
+    actions = [getattr(ExecutionRollup, name).add(value) for name, value in values.items()]
+    if rollups.is_total(row_pk):
+        actions.append(ExecutionRollup.last_write.set(int(time.time())))
+    return actions
+
+
 def _count(executions: list[Execution]) -> set[str]:
     """Step 2: add the executions to the counters, each once; the ids this call counted."""
     counted: set[str] = set()
@@ -442,8 +451,7 @@ def _count_group(group: list[Execution]) -> set[str]:
                         condition=ExecutionRollup.pk.exists() & ExecutionRollup.counted.does_not_exist(),
                     )
                 for (row_pk, row_sk), values in sums.rows.items():
-                    actions = [getattr(ExecutionRollup, name).add(value) for name, value in values.items()]
-                    tx.update(ExecutionRollup(row_pk, row_sk), actions=actions)
+                    tx.update(ExecutionRollup(row_pk, row_sk), actions=_row_actions(row_pk, values))
             STATS.add(transactions=1, items=len(pending) + len(sums))
             return {execution.execution_id for execution in pending}
         except TransactWriteError as exc:
@@ -470,7 +478,8 @@ def _count_group(group: list[Execution]) -> set[str]:
 #    its executions): the same content again on a rerun;
 # 3. the chunk's increments summed per row (a chunk of one day touches each daily row and each
 #    agent once), applied in transactions of up to 99 rows + a marker `tenant#import#<chunk>` /
-#    `part-<n>` put on condition it does not exist: a part lands once, however often it is rerun;
+#    `part-<n>` put on condition it does not exist: a part lands once, however often it is rerun
+#    (the daily `total` rows in the last part: see analytics.queries, kept first pages);
 #    then `done`: a rerun of a finished chunk reads its guards and that marker, and writes nothing.
 # The import does not run beside a live API writer of the same ids (between steps 1 and 2 it does
 # not hold them); the API and the import may otherwise run at the same time.
@@ -547,7 +556,9 @@ def import_chunk(executions: list[Execution]) -> ImportStats:
     sums = rollups.Increments(shard=int(chunk, 16) % rollups.SHARDS)
     for execution in fresh:
         sums.add(execution)
-    rows = sorted(sums.rows.items())
+    # The `total` rows go last: when a day's count has grown, every other row of the chunk is in,
+    # so a reader's kept first page is never taken for a half-written chunk (analytics.queries).
+    rows = sorted(sums.rows.items(), key=lambda row: (rollups.is_total(row[0][0]), row[0]))
     part_size = TX_ITEMS - 1
     for number, start in enumerate(range(0, len(rows), part_size)):
         _apply_part(f"{tenant_id}#import#{chunk}", f"part-{number}", rows[start : start + part_size])
@@ -564,8 +575,7 @@ def _apply_part(marker_pk: str, marker_sk: str, rows: list) -> None:
             with transact_write() as tx:
                 tx.save(ExecutionRollup(marker_pk, marker_sk), condition=ExecutionRollup.pk.does_not_exist())
                 for (row_pk, row_sk), values in rows:
-                    actions = [getattr(ExecutionRollup, name).add(value) for name, value in values.items()]
-                    tx.update(ExecutionRollup(row_pk, row_sk), actions=actions)
+                    tx.update(ExecutionRollup(row_pk, row_sk), actions=_row_actions(row_pk, values))
             STATS.add(transactions=1, items=len(rows) + 1)
             return
         except TransactWriteError as exc:

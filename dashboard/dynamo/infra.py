@@ -64,6 +64,8 @@ TIER_ACCESS: dict[str, tuple[str | None, str | None]] = {
     "lab-model-registry": (WRITE, WRITE),
     "agent-execution-history": (READ, WRITE),
     "execution-rollups": (READ, WRITE),
+    # Kept first pages of the top lists: written by whoever reads the overview (pages and the API).
+    "rollup-top-pages": (WRITE, WRITE),
     "trace-spans": (READ, WRITE),  # OpenTelemetry spans kept as execution steps
     # Alerts: rules and channels are edited on pages; both tiers evaluate (after an API batch, or a
     # run_alerts pass on either) and so claim firings and write notifications.

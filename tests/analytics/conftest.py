@@ -121,3 +121,16 @@ def stored_rollups(tenant_id: str) -> dict[tuple[str, str], dict]:
 def recomputed_rollups(tenant_id: str) -> dict[tuple[str, str], dict]:
     accumulator = rollups.Accumulator().add_all(raw_executions(tenant_id))
     return {key: totals.as_dict() for key, totals in accumulator.rows.items()}
+
+
+def recomputed_top(executions, dimension, start, end, k=10):
+    """Top `k` of start…end by cost (ties by name) straight from raw executions: (value, cost, runs)."""
+    sums: dict[str, list[int]] = {}
+    for execution in executions:
+        if start.isoformat() <= execution.started_at[:10] <= end.isoformat():
+            value = getattr(execution, f"{dimension}_id" if dimension != "model" else "model")
+            entry = sums.setdefault(value, [0, 0])
+            entry[0] += int(execution.cost_micro_usd)
+            entry[1] += 1
+    ordered = sorted(sums.items(), key=lambda item: (-item[1][0], item[0]))[:k]
+    return [(value, cost, runs) for value, (cost, runs) in ordered]

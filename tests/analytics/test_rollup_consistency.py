@@ -9,7 +9,7 @@ from datetime import timedelta
 from dashboard.analytics import demo, services
 from dashboard.core import clock
 from dashboard.core.clock import iso_ms, parse_iso
-from tests.analytics.conftest import raw_executions, recomputed_rollups, stored_rollups
+from tests.analytics.conftest import raw_executions, recomputed_rollups, recomputed_top, stored_rollups
 
 
 def test_rollups_equal_the_history_after_a_mixed_concurrent_load_with_duplicates(tenant):
@@ -71,19 +71,6 @@ def _copy(execution):
     return type(execution).from_raw_data(execution.serialize())
 
 
-def _recomputed_top(executions, dimension, start, end, k=10):
-    """Top `k` of start…end by cost (ties by name) straight from raw executions: (value, cost, runs)."""
-    sums: dict[str, list[int]] = {}
-    for execution in executions:
-        if start.isoformat() <= execution.started_at[:10] <= end.isoformat():
-            value = getattr(execution, f"{dimension}_id" if dimension != "model" else "model")
-            entry = sums.setdefault(value, [0, 0])
-            entry[0] += int(execution.cost_micro_usd)
-            entry[1] += 1
-    ordered = sorted(sums.items(), key=lambda item: (-item[1][0], item[0]))[:k]
-    return [(value, cost, runs) for value, (cost, runs) in ordered]
-
-
 def test_top_lists_and_previous_figures_equal_a_recomputation_under_late_duplicate_concurrent_batches(tenant):
     """API batches from 6 writers at once, every batch sent twice, many runs for days long past
     (late arrivals into closed weeks and months): every top list, over rolling and calendar ranges,
@@ -132,14 +119,14 @@ def test_top_lists_and_previous_figures_equal_a_recomputation_under_late_duplica
     ranges.append(Period.custom(today - timedelta(days=58), today - timedelta(days=3), today))  # odd edges
     for period in ranges:
         for dimension in ("agent", "model", "user"):
-            expected = _recomputed_top(stored_raw, dimension, period.start, period.end)
+            expected = recomputed_top(stored_raw, dimension, period.start, period.end)
             for first_page in (60, 2):  # 2: buckets read in several rounds, candidates completed
                 got = queries.top(tenant.tenant_id, dimension, period.start, period.end, 10, first_page)
                 assert [(v, t.cost_micro_usd, t.count) for v, t in got] == expected, (period, dimension)
             rows = overview.top_list(tenant.tenant_id, dimension, period, 1)
             before = {
                 value: (cost, runs)
-                for value, cost, runs in _recomputed_top(
+                for value, cost, runs in recomputed_top(
                     stored_raw, dimension, period.previous.start, period.previous.end, k=10_000
                 )
             }
