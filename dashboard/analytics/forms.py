@@ -7,8 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django import forms
 
-from dashboard.analytics.history import ExecutionFilters
-from dashboard.analytics.inputs import DEFAULT_DAYS, MONTH_PRESETS, PRESETS, Period
+from dashboard.analytics.inputs import DEFAULT_DAYS, MONTH_PRESETS, PRESETS, ExecutionFilters, Period
 from dashboard.analytics.models import EXECUTION_STATUSES
 from dashboard.analytics.services import ID_PATTERN
 from dashboard.core import clock

@@ -1,4 +1,5 @@
-"""Typed input values of the analytics pages and API: which period and which tenant a request reads.
+"""Typed input values of the analytics pages and API: which period and which tenant a request reads,
+and the filters of the execution history.
 
 Reporting periods: whole UTC days, the last N days ending today, a calendar month, or a custom range.
 
@@ -8,8 +9,9 @@ far, last month) with the whole previous calendar month.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
 from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
@@ -117,3 +119,16 @@ def resolve_tenant(scope: AccessScope, requested: str | None = None) -> str | No
     if requested:
         scope.check_tenant(requested, "That tenant")
     return scope.require_tenant()
+
+
+@dataclass(frozen=True)
+class ExecutionFilters:
+    agent_id: str | None = None
+    status: str | None = None
+    user_id: str | None = None
+    model: str | None = None
+    start: date | None = None
+    end: date | None = None
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:16]

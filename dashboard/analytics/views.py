@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import Can
 from dashboard.accounts.services import people_of
-from dashboard.analytics import csv_export, history, services, traces
+from dashboard.analytics import csv_export, queries, services, traces
 from dashboard.analytics import overview as overview_service
 from dashboard.analytics.forms import BudgetForm, ExecutionFilterForm, PeriodForm, period_from
 from dashboard.analytics.inputs import MONTH_PRESETS, PRESETS, resolve_tenant
@@ -111,35 +111,35 @@ def export_csv(request: HttpRequest) -> HttpResponse:
 def executions(request: HttpRequest) -> HttpResponse:
     """The filtered execution history, a page at a time, with totals of the whole filtered set.
 
-    DynamoDB calls: the page at most history.MAX_CALLS queries (2 × that going back to the first
-    page); the totals 1 (a rollup query or BatchGet, see dashboard.analytics.history); user names 1
+    DynamoDB calls: the page at most queries.MAX_CALLS queries (2 × that going back to the first
+    page); the totals 1 (a rollup query or BatchGet, see dashboard.analytics.queries); user names 1
     BatchGet; on a full page the filter suggestions 3 ranked-rollup reads (queries.top), also when
     nothing matches an agent or user typed in. At most 14, whatever the number of executions.
     """
     form = ExecutionFilterForm(request.GET)
     tenant_id = resolve_tenant(request.scope, request.GET.get("tenant") or None)
-    sort = request.GET.get("sort") if request.GET.get("sort") in history.SORTS else "started"
+    sort = request.GET.get("sort") if request.GET.get("sort") in queries.SORTS else "started"
     page, error, totals, filters, suggestions = None, None, None, None, {}
     rows: list = []
     if tenant_id is not None:
         try:
             filters = form.filters()
-            page = history.list_executions(
+            page = queries.list_executions(
                 request.scope,
                 filters,
                 tenant_id=tenant_id,
                 cursor=request.GET.get("cursor"),
                 before=request.GET.get("before"),
-                limit=history.PAGE_SIZE if sort == "started" else history.SORT_WINDOW,
+                limit=queries.PAGE_SIZE if sort == "started" else queries.SORT_WINDOW,
             )
         except ValidationFailed as exc:
             error = exc.message
         except NotFound:
             # An agent id no agent can have: nothing matches, which the suggestions below explain.
-            page = history.ExecutionPage(items=[], next_cursor=None)
+            page = queries.ExecutionPage(items=[], next_cursor=None)
         if page is not None:
-            rows = history.sort_rows(page.items, sort)
-            totals = history.filtered_totals(tenant_id, filters, rows)
+            rows = queries.sort_rows(page.items, sort)
+            totals = queries.filtered_totals(tenant_id, filters, rows)
             if not rows and not page.next_cursor and (filters.agent_id or filters.user_id):
                 suggestions = _suggestions(request, tenant_id, filters)
     choices = history_choices(request, tenant_id)
@@ -151,8 +151,8 @@ def executions(request: HttpRequest) -> HttpResponse:
         "tenant_id": tenant_id,
         "choices": choices,
         "sort": sort,
-        "sorts": history.SORTS,
-        "sort_label": history.SORTS[sort],
+        "sorts": queries.SORTS,
+        "sort_label": queries.SORTS[sort],
         "totals": totals,
         "suggestions": suggestions,
         "people": people_of([row.user_id for row in rows], tenant_id) if rows else {},
@@ -190,8 +190,8 @@ def _suggestions(request: HttpRequest, tenant_id: str, filters) -> dict[str, lis
 @require_GET
 @scoped(Can.TENANT_PAGES)
 def executions_csv(request: HttpRequest) -> HttpResponse:
-    """The filtered executions as CSV, newest first: at most history.EXPORT_ROWS rows in at most
-    history.EXPORT_CALLS DynamoDB queries; a response header says when more matched."""
+    """The filtered executions as CSV, newest first: at most queries.EXPORT_ROWS rows in at most
+    queries.EXPORT_CALLS DynamoDB queries; a response header says when more matched."""
     form = ExecutionFilterForm(request.GET)
     try:
         filters = form.filters()
@@ -200,7 +200,7 @@ def executions_csv(request: HttpRequest) -> HttpResponse:
         return redirect(reverse("analytics:executions") + "?" + request.GET.urlencode())
     tenant_id = resolve_tenant(request.scope, request.GET.get("tenant") or None)
     try:
-        rows = list(history.export_rows(request.scope, filters, tenant_id))
+        rows = list(queries.export_rows(request.scope, filters, tenant_id))
     except NotFound:
         rows = [False]
     return csv_export.executions_response(rows[:-1], more=bool(rows[-1]))
@@ -211,7 +211,7 @@ def executions_csv(request: HttpRequest) -> HttpResponse:
 def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     """One execution with its links onward. DynamoDB calls: 1 query for the execution, the trace's
     reads (dashboard.analytics.traces), 1 BatchGet for its user's name."""
-    execution = history.get_execution(request.scope, execution_id, request.GET.get("tenant") or None)
+    execution = queries.get_execution(request.scope, execution_id, request.GET.get("tenant") or None)
     context = {
         "execution": execution,
         "trace": traces.execution_steps(execution),

@@ -15,7 +15,7 @@ from django.urls import path
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 
 from dashboard.alerts.evaluation import check_after_ingest as check_alerts
-from dashboard.analytics import history, overview, services
+from dashboard.analytics import overview, queries, services
 from dashboard.analytics.forms import ExecutionFilterForm, period_from
 from dashboard.api.auth import api_view, read_json
 from dashboard.api.spec import Operation, Query, Strict
@@ -194,11 +194,11 @@ def runs(request: HttpRequest, agent_id: str):
         return JsonResponse(body, status=201 if recorded else 200)
     form = ExecutionFilterForm(request.GET)
     filters = form.filters(agent_id=agent_id)
-    page = history.list_executions(
+    page = queries.list_executions(
         request.scope,
         filters,
         cursor=request.GET.get("cursor"),
-        limit=request.api_query.limit or history.PAGE_SIZE,
+        limit=request.api_query.limit or queries.PAGE_SIZE,
     )
     return {"runs": [execution_json(execution) for execution in page], "next_cursor": page.next_cursor}
 

@@ -24,7 +24,6 @@ from django.conf import settings
 from dashboard.accounts import audit
 from dashboard.accounts.scope import AccessScope, Can
 from dashboard.accounts.services import count_users, list_tenants
-from dashboard.analytics import history
 from dashboard.analytics import queries as analytics
 from dashboard.core import clock
 from dashboard.dynamo.metrics import LATENCY_BOUNDS_MS
@@ -241,7 +240,7 @@ def success_metrics(today: date) -> dict:
                 tenant.tenant_id, tenant.name, users, len(adopters), capped, count, count - failures
             )
         )
-        for message in history.recent_errors(tenant.tenant_id, limit=50):
+        for message in analytics.recent_errors(tenant.tenant_id, limit=50):
             errors[message[:120]] += 1
     deployments = _deployments(now)
     runs = experiments.run_counts_since(since)
