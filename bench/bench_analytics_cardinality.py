@@ -12,11 +12,13 @@
    execution, and a recount (nothing lost or counted twice).
 
 Environment: BENCH_CARD_EXECUTIONS, BENCH_CARD_USERS (5,000; run again with 50,000 for the variant),
-BENCH_CARD_AGENTS (300), BENCH_CARD_RUNS (10 measured requests), BENCH_CARD_SKIP_WRITES=1.
+BENCH_CARD_AGENTS (300), BENCH_CARD_RUNS (10 measured requests), BENCH_CARD_SKIP_WRITES=1 (no hot tenant),
+BENCH_CARD_ONLY_WRITES=1 (the hot tenant alone), BENCH_OPERATIONS=1 (calls by operation).
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import random
@@ -151,8 +153,8 @@ def _hot_tenant(bench, tenant_id: str, writers: int, seconds: float) -> None:
     lock = threading.Lock()
     stop = time.monotonic() + seconds
     day_start = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    before = dict(services.STATS.__dict__)
-    del before["lock"]
+    before = {name: getattr(services.STATS, name) for name in ("items", "retries")}
+    services.STATS.row_updates = collections.Counter()
 
     def writer(number: int) -> None:
         client = Client()
@@ -192,6 +194,15 @@ def _hot_tenant(bench, tenant_id: str, writers: int, seconds: float) -> None:
     retries = stats.retries - before["retries"]
     today = clock.now().date()
     counted = sum(t.count for t in queries.daily(tenant_id, "total", today, today).values())
+    (hottest, updates), *_ = services.STATS.row_updates.most_common(1)
+    services.STATS.row_updates = None
+    rate = updates / elapsed
+    print(
+        f"  hottest counter item {hottest[0]} / {hottest[1]}: {updates:,} transactional updates = "
+        f"{rate:,.1f}/s = {2 * rate:,.0f} write units/s; at 10× this volume {20 * rate:,.0f} write units/s "
+        "of the 1,000/s one item takes on AWS",
+        flush=True,
+    )
     print(
         f"  hot tenant: {writers} writers, batches of 25, one tenant and day: {sent[0]:,} executions in "
         f"{elapsed:.1f} s = {sent[0] / elapsed:,.0f} executions/s; {retries} conflict retries; "
@@ -208,6 +219,16 @@ def run(bench) -> None:
     agents = int(os.environ.get("BENCH_CARD_AGENTS", "300"))
     runs = int(os.environ.get("BENCH_CARD_RUNS", "10"))
     tenant_id = f"card-{total}-{users}"
+    if not os.environ.get("BENCH_CARD_ONLY_WRITES"):
+        _reads(bench, tenant_id, total, agents, users, runs)
+    if not os.environ.get("BENCH_CARD_SKIP_WRITES"):
+        hot = f"hot-{total}-{users}"
+        accounts.create_tenant(hot, "Hot tenant")
+        _hot_tenant(bench, hot, int(os.environ.get("BENCH_CARD_WRITERS", "20")),
+                    float(os.environ.get("BENCH_CARD_WRITE_SECONDS", "20")))  # fmt: skip
+
+
+def _reads(bench, tenant_id: str, total: int, agents: int, users: int, runs: int) -> None:
     accounts.create_tenant(tenant_id, f"Cardinality {total:,} × {users:,}")
     admin = accounts.create_user(
         f"admin@{tenant_id}.bench", "bench-password", TENANT_ADMIN, tenant_id, "Bench Admin"
@@ -259,8 +280,3 @@ def run(bench) -> None:
             agree = _check(tenant_id, period, raw)
             print(f"  DuckDB, same figures from the same {total:,} rows · {days} days: {elapsed:,.0f} ms; "
                   f"overview figures {'equal' if agree else 'DIFFER'}", flush=True)  # fmt: skip
-    if not os.environ.get("BENCH_CARD_SKIP_WRITES"):
-        hot = f"hot-{total}-{users}"
-        accounts.create_tenant(hot, "Hot tenant")
-        _hot_tenant(bench, hot, int(os.environ.get("BENCH_CARD_WRITERS", "20")),
-                    float(os.environ.get("BENCH_CARD_WRITE_SECONDS", "20")))  # fmt: skip

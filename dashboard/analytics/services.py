@@ -20,6 +20,7 @@ Agent, user and execution ids are the clients' own names: every key that holds o
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import itertools
 import json
@@ -301,12 +302,18 @@ class WriteStats:
     items: int = 0
     retries: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Updates per counter row, when a benchmark asks (None: not kept): the hottest item's rate.
+    row_updates: collections.Counter | None = None
 
-    def add(self, transactions: int = 0, items: int = 0, retries: int = 0) -> None:
+    def add(
+        self, transactions: int = 0, items: int = 0, retries: int = 0, rows: Iterable | None = None
+    ) -> None:
         with self.lock:
             self.transactions += transactions
             self.items += items
             self.retries += retries
+            if rows is not None and self.row_updates is not None:
+                self.row_updates.update(rows)
 
 
 STATS = WriteStats()
@@ -452,7 +459,7 @@ def _count_group(group: list[Execution]) -> set[str]:
                     )
                 for (row_pk, row_sk), values in sums.rows.items():
                     tx.update(ExecutionRollup(row_pk, row_sk), actions=_row_actions(row_pk, values))
-            STATS.add(transactions=1, items=len(pending) + len(sums))
+            STATS.add(transactions=1, items=len(pending) + len(sums), rows=list(sums.rows))
             return {execution.execution_id for execution in pending}
         except TransactWriteError as exc:
             codes = cancellation_codes(exc)
