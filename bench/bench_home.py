@@ -1,19 +1,17 @@
 """Home page over the demo data set of every area: latency and DynamoDB calls per request, by role."""
 
 import random
-from importlib import import_module
 
 from dashboard.core import clock
 from dashboard.core.seeding import SeedContext
-from dashboard.dynamo.management.commands.seed_demo import AREAS
+from dashboard.dynamo.management.commands.seed_demo import seed_areas
 
 OPTIONS = {"executions": 5_000, "templates": 60, "models": 8, "log_lines": 500, "seed": 7}
 
 
 def run(bench) -> None:
     ctx = SeedContext(rng=random.Random(7), now=clock.now(), options=OPTIONS, quiet=True)
-    for area in AREAS:
-        import_module(f"dashboard.{area}.seed").seed(ctx)
+    seed_areas(ctx)
     admin = ctx.admins["acme"][0]
     staff = ctx.staff[0]
     bench.measure("home · tenant admin", bench.client_for(admin), "/")

@@ -20,7 +20,6 @@ import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from importlib import import_module
 
 from django.conf import settings
 from django.test import Client
@@ -33,7 +32,7 @@ from dashboard.core import clock
 from dashboard.core.clock import iso_ms
 from dashboard.core.ids import new_id
 from dashboard.core.seeding import SeedContext
-from dashboard.dynamo.management.commands.seed_demo import AREAS
+from dashboard.dynamo.management.commands.seed_demo import seed_areas
 
 OPTIONS = {"executions": 2_000, "templates": 40, "models": 6, "log_lines": 300, "seed": 11}
 PAGES = ["/", "/templates/", "/models/", "/analytics/", "/experiments/", "/flows/", "/account/audit/"]
@@ -64,8 +63,7 @@ def run(bench) -> None:
     readers = int(os.environ.get("BENCH_LOAD_READERS", "50"))
     writers = int(os.environ.get("BENCH_LOAD_WRITERS", "10"))
     ctx = SeedContext(rng=random.Random(11), now=clock.now(), options=OPTIONS, quiet=True)
-    for area in AREAS:
-        import_module(f"dashboard.{area}.seed").seed(ctx)
+    seed_areas(ctx)
     # The production configuration: no debug pages, no per-request call headers.
     settings.DEBUG = False
     settings.DYNAMODB_CALL_HEADERS = False

@@ -66,13 +66,21 @@ class Bench:
         return client
 
     def measure(
-        self, name: str, client: Client, url: str, runs: int = 40, warmup: int = 3, **headers
+        self,
+        name: str,
+        client: Client,
+        url: str,
+        runs: int = 40,
+        warmup: int = 3,
+        ok: tuple[int, ...] = (200,),
+        **headers,
     ) -> Result:
-        """GET `url` repeatedly; report latency percentiles and DynamoDB calls/capacity per request."""
+        """GET `url` repeatedly; report latency percentiles and DynamoDB calls/capacity per request.
+        `ok`: the statuses expected (a finished htmx poll answers 286)."""
 
         def get() -> None:
             response = client.get(url, **headers)
-            if response.status_code != 200:
+            if response.status_code not in ok:
                 raise SystemExit(f"{name}: {url} answered {response.status_code}")
 
         return self.measure_call(name, get, runs=runs, warmup=warmup)
