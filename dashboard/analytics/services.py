@@ -630,7 +630,7 @@ def import_stream(
             if chunk and (execution is None or len(chunk) == chunk_size):
                 in_flight.append(pool.submit(run, chunk))
                 chunk = []
-                while len(in_flight) >= threads * 2:  # back-pressure: memory stays flat
+                while len(in_flight) > threads:  # back-pressure: memory stays flat (one chunk queued)
                     in_flight.pop(0).result()
         for future in in_flight:
             future.result()
