@@ -74,6 +74,15 @@ class DeployIn(Strict):
     )
 
 
+class EnvironmentOut(BaseModel):
+    """Where one environment stands: the version live there (since when), deploying there, failed last."""
+
+    live: str | None
+    pending: str | None
+    failed: str | None
+    since: str | None
+
+
 class ModelOut(BaseModel):
     model_id: str
     name: str
@@ -83,7 +92,7 @@ class ModelOut(BaseModel):
     status: str | None
     latest_version: str | None
     version_count: int
-    environments: dict[str, dict[str, Any]]
+    environments: dict[str, EnvironmentOut]  # dev, staging, production
     updated_at: str | None
 
 
@@ -229,7 +238,7 @@ def model_json(model: MlModel) -> dict[str, Any]:
         "latest_version": model.latest_version,
         "version_count": int(model.version_count or 0),
         "environments": {
-            env: {key: state.get(key) for key in ("live", "pending", "failed", "since")}
+            env: {"live": state.live, "pending": state.pending, "failed": state.failed, "since": state.since}
             for env, state in (model.environments or {}).items()
         },
         "updated_at": _iso(model.updated_at),
@@ -327,12 +336,12 @@ def metrics(request: HttpRequest, model_id: str):
 
 
 def _alias_json(model: MlModel, alias: str, version: RegistryVersion) -> dict[str, Any]:
-    entry = (model.aliases or {}).get(alias) or {}
+    entry = (model.aliases or {}).get(alias)
     return {
         "model_id": model.model_id,
         "alias": alias,
-        "since": entry.get("since"),
-        "by": entry.get("by"),
+        "since": entry.since if entry else None,
+        "by": entry.by if entry else None,
         "version": version_json(version),
     }
 

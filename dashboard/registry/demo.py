@@ -154,7 +154,7 @@ def simulate_model(
         return min(clock, end)
 
     def finish(version: RegistryVersion, ok: bool, by: str) -> bool:
-        live = model.environments[version.stage]["live"]
+        live = model.environments[version.stage].live
         previous = by_version.get(live) if live and live != version.version else None
         lifecycle.finish_deployment(
             model, version, DEPLOYED if ok else FAILED, previous=previous, by=by, at=tick()
@@ -201,8 +201,8 @@ def simulate_model(
             if finish(version, rng.random() > 0.05, people.staff) and rng.random() < 0.15:
                 restore = None
                 entry = version.deployments[-1]
-                if entry.get("from"):
-                    restore = by_version.get(entry["from"])
+                if entry.previous:
+                    restore = by_version.get(entry.previous)
                 lifecycle.roll_back(model, version, restore=restore, by=people.staff, at=tick())
     # Old versions nobody runs any more get retired now and then.
     for version in items[:-3]:

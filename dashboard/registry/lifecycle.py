@@ -19,7 +19,13 @@ from typing import Any
 
 from dashboard.core.errors import Conflict, ValidationFailed
 from dashboard.registry import versions as version_order
-from dashboard.registry.models import MlModel, RegistryVersion
+from dashboard.registry.models import (
+    ENVIRONMENTS,
+    DeploymentEntry,
+    EnvironmentState,
+    MlModel,
+    RegistryVersion,
+)
 
 REGISTERED = "registered"
 DEPLOYING = "deploying"
@@ -30,7 +36,6 @@ SUPERSEDED = "superseded"
 RETIRED = "retired"
 STATUSES = (REGISTERED, DEPLOYING, DEPLOYED, FAILED, ROLLED_BACK, SUPERSEDED, RETIRED)
 
-ENVIRONMENTS = ("dev", "staging", "production")
 PRODUCTION = "production"
 
 # What may be asked for from each status. `registered` is where a version starts and `superseded`
@@ -65,33 +70,29 @@ def label(status: str) -> str:
     return status.replace("_", " ")
 
 
-def empty_environments() -> dict[str, dict[str, Any]]:
-    return {
-        env: {"live": None, "since": None, "by": None, "pending": None, "pending_since": None, "failed": None}
-        for env in ENVIRONMENTS
-    }
+def empty_environments() -> dict[str, EnvironmentState]:
+    return {env: EnvironmentState() for env in ENVIRONMENTS}
 
 
-def environments_of(model: MlModel) -> dict[str, dict[str, Any]]:
+def environments_of(model: MlModel) -> dict[str, EnvironmentState]:
     """The model's environment map, completed in place (callers hold on to it while they change it)."""
     if model.environments is None:
         model.environments = {}
     envs = model.environments
-    for env, blank in empty_environments().items():
-        state = envs.setdefault(env, {})
-        for key, value in blank.items():
-            state.setdefault(key, value)
+    for env in ENVIRONMENTS:
+        if envs.get(env) is None:
+            envs[env] = EnvironmentState()
     return envs
 
 
 def headline_status(model: MlModel) -> str:
     """One status for the model: what needs attention first, else what its latest version is."""
     envs = environments_of(model)
-    if any(state["pending"] for state in envs.values()):
+    if any(state.pending for state in envs.values()):
         return DEPLOYING
-    if any(state["failed"] for state in envs.values()):
+    if any(state.failed for state in envs.values()):
         return FAILED
-    if any(state["live"] for state in envs.values()):
+    if any(state.live for state in envs.values()):
         return DEPLOYED
     return model.latest_status or REGISTERED
 
@@ -156,50 +157,56 @@ def check_move(
 MAX_HISTORY = 200  # per version: keeps an item far below DynamoDB's 400 KB limit
 
 
-def _history(version: RegistryVersion) -> list[dict[str, Any]]:
+def _history(version: RegistryVersion) -> list[DeploymentEntry]:
     version.deployments = list(version.deployments or [])
     return version.deployments
 
 
-def _append(version: RegistryVersion, entry: dict[str, Any]) -> None:
+def _append(version: RegistryVersion, entry: DeploymentEntry) -> None:
     history = _history(version)
     history.append(entry)
     del history[:-MAX_HISTORY]
 
 
-def _open_entry(version: RegistryVersion, environment: str, outcome: str) -> dict[str, Any] | None:
+def _open_entry(version: RegistryVersion, environment: str, outcome: str) -> DeploymentEntry | None:
     for entry in reversed(_history(version)):
-        if entry.get("environment") == environment and entry.get("outcome") == outcome:
+        if entry.environment == environment and entry.outcome == outcome:
             return entry
     return None
-
-
-def _why(reason: str, key: str = "reason") -> dict[str, str]:
-    """The person's reason for a history entry (entries without one stay as they were stored)."""
-    return {key: reason} if reason else {}
 
 
 def live_in(model: MlModel, version: RegistryVersion) -> list[str]:
     """The environments the model's map says this version is live in (several after a promotion into
     production that kept it in staging), in ENVIRONMENTS order."""
     envs = environments_of(model)
-    return [env for env in ENVIRONMENTS if envs[env]["live"] == version.version]
+    return [env for env in ENVIRONMENTS if envs[env].live == version.version]
 
 
 def _leave_environment(
-    model: MlModel, version: RegistryVersion, at: datetime, by: str, env: str | None = None, **note
+    model: MlModel,
+    version: RegistryVersion,
+    at: datetime,
+    by: str,
+    env: str | None = None,
+    *,
+    moved_to: str | None = None,
+    replaced_by: str | None = None,
 ) -> None:
     """The version stops being live in `env` (default: where it is; promotion elsewhere, retirement,
     supersession). Still live somewhere else, it keeps that environment as its own."""
     env = env or version.environment
     if not env:
         return
-    envs = environments_of(model)
-    if envs[env]["live"] == version.version:
-        envs[env].update(live=None, since=None, by=None)
+    state = environments_of(model)[env]
+    if state.live == version.version:
+        state.live = state.since = state.by = None
     entry = _open_entry(version, env, DEPLOYED)
-    if entry is not None and not entry.get("ended_at"):
-        entry.update(ended_at=at.isoformat(), ended_by=by, **note)
+    if entry is not None and not entry.ended_at:
+        entry.ended_at, entry.ended_by = at.isoformat(), by
+        if moved_to:
+            entry.moved_to = moved_to
+        if replaced_by:
+            entry.replaced_by = replaced_by
     remaining = live_in(model, version)
     if remaining:
         if version.environment not in remaining:
@@ -236,10 +243,10 @@ def begin_deployment(
     vacate: bool = False,
 ) -> Change:
     check_move(version, DEPLOYING, environment)
-    envs = environments_of(model)
-    if envs[environment]["live"] == version.version:
+    state = environments_of(model)[environment]
+    if state.live == version.version:
         raise IllegalMove(f"Version {version.version} is already live in {environment}.")
-    pending = envs[environment]["pending"]
+    pending = state.pending
     if pending:
         raise Conflict(
             f"Version {pending} is already being deployed to {environment}; "
@@ -250,27 +257,27 @@ def begin_deployment(
     kept = keeps_source(version, environment, vacate)
     if not kept:
         _leave_environment(model, version, at, by, moved_to=environment)
-    envs[environment].update(pending=version.version, pending_since=at.isoformat(), failed=None)
+    state.pending, state.pending_since, state.failed = version.version, at.isoformat(), None
     version.status = DEPLOYING
     version.stage = environment
     _append(
         version,
-        {
-            "environment": environment,
-            "from": envs[environment]["live"],
-            "by": by,
-            "at": at.isoformat(),
-            "outcome": DEPLOYING,
-            "kind": "promote" if promoted_from else "deploy",
-            "promoted_from": promoted_from,
-            **_why(reason),
-        },
+        DeploymentEntry(
+            environment=environment,
+            previous=state.live,
+            by=by,
+            at=at.isoformat(),
+            outcome=DEPLOYING,
+            kind="promote" if promoted_from else "deploy",
+            promoted_from=promoted_from,
+            reason=reason or None,
+        ),
     )
     _touch(model, version, at)
     refresh_summary(model, at)
     changes = {"status": f"{previous_status} → {DEPLOYING}", "environment": environment}
-    if envs[environment]["live"]:
-        changes["replaces"] = envs[environment]["live"]
+    if state.live:
+        changes["replaces"] = state.live
     if promoted_from:
         changes["kept_in" if kept else "taken_out_of"] = promoted_from
     return Change(
@@ -294,14 +301,14 @@ def finish_deployment(
     """`outcome` deployed: the version goes live and `previous` (live there until now) is superseded."""
     check_move(version, outcome, None)
     environment = version.stage
-    envs = environments_of(model)
-    if envs[environment]["pending"] != version.version:
+    state = environments_of(model)[environment]
+    if state.pending != version.version:
         raise Conflict(f"The deployment of {version.version} to {environment} is not in progress any more.")
     entry = _open_entry(version, environment, DEPLOYING)
     items: list[Any] = [model, version]
     changes: dict[str, Any] = {"status": f"{DEPLOYING} → {outcome}", "environment": environment}
     if outcome == DEPLOYED:
-        live = envs[environment]["live"]
+        live = state.live
         if live and live != version.version:
             if previous is None or previous.version != live:
                 raise Conflict(f"The version live in {environment} changed meanwhile; reload and try again.")
@@ -312,15 +319,15 @@ def finish_deployment(
             _touch(model, previous, at)
             items.append(previous)
             changes["superseded"] = previous.version
-        envs[environment].update(
-            live=version.version, since=at.isoformat(), by=by, pending=None, pending_since=None, failed=None
-        )
+        state.live, state.since, state.by = version.version, at.isoformat(), by
+        state.pending = state.pending_since = state.failed = None
         version.status = DEPLOYED
         version.environment = environment
         version.deployed_at = at
         message = f"{model.name} {version.version} is live in {environment}."
     else:
-        envs[environment].update(pending=None, pending_since=None, failed=version.version)
+        state.pending = state.pending_since = None
+        state.failed = version.version
         still = live_in(model, version)
         # A promotion that failed leaves the version serving where it was kept: it stays deployed there.
         version.status = DEPLOYED if still else FAILED
@@ -328,9 +335,9 @@ def finish_deployment(
         if still:
             message += f" It stays live in {', '.join(still)}."
     if entry is not None:
-        entry.update(outcome=outcome, finished_at=at.isoformat(), finished_by=by)
+        entry.outcome, entry.finished_at, entry.finished_by = outcome, at.isoformat(), by
         if reason:
-            entry["finish_reason"] = reason
+            entry.finish_reason = reason
     _touch(model, version, at)
     refresh_summary(model, at)
     return Change(items, f"model_version.{outcome}", changes, message)
@@ -350,17 +357,18 @@ def roll_back(
     replaced there) if it can be."""
     environment = environment or live.environment
     check_move(live, ROLLED_BACK, environment, model)
-    envs = environments_of(model)
-    if envs[environment]["pending"]:
+    state = environments_of(model)[environment]
+    if state.pending:
         raise Conflict(
-            f"Version {envs[environment]['pending']} is being deployed to {environment}; "
+            f"Version {state.pending} is being deployed to {environment}; "
             "wait until it finishes before rolling back."
         )
     entry = _open_entry(live, environment, DEPLOYED)
     _leave_environment(model, live, at, by, environment)
     if entry is not None:
-        entry["outcome"] = ROLLED_BACK
-        entry.update(_why(reason, "rollback_reason"))
+        entry.outcome = ROLLED_BACK
+        if reason:
+            entry.rollback_reason = reason
     if not live_in(model, live):
         live.status = ROLLED_BACK
         live.stage = environment
@@ -374,19 +382,19 @@ def roll_back(
         restore.deployed_at = at
         _append(
             restore,
-            {
-                "environment": environment,
-                "from": live.version,
-                "by": by,
-                "at": at.isoformat(),
-                "outcome": DEPLOYED,
-                "kind": "rollback",
-                "finished_at": at.isoformat(),
-                "finished_by": by,
-                **_why(reason),
-            },
+            DeploymentEntry(
+                environment=environment,
+                previous=live.version,
+                by=by,
+                at=at.isoformat(),
+                outcome=DEPLOYED,
+                kind="rollback",
+                finished_at=at.isoformat(),
+                finished_by=by,
+                reason=reason or None,
+            ),
         )
-        envs[environment].update(live=restore.version, since=at.isoformat(), by=by, failed=None)
+        state.live, state.since, state.by, state.failed = restore.version, at.isoformat(), by, None
         _touch(model, restore, at)
         items.append(restore)
         changes["restored"] = restore.version
@@ -405,20 +413,20 @@ def retire(model: MlModel, version: RegistryVersion, *, by: str, at: datetime, r
         _leave_environment(model, version, at, by, env)
     envs = environments_of(model)
     for state in envs.values():
-        if state["failed"] == version.version:
-            state["failed"] = None
+        if state.failed == version.version:
+            state.failed = None
     version.status = RETIRED
     version.stage = None
     _append(
         version,
-        {
-            "environment": environment,
-            "by": by,
-            "at": at.isoformat(),
-            "outcome": RETIRED,
-            "kind": "retire",
-            **_why(reason),
-        },
+        DeploymentEntry(
+            environment=environment,
+            by=by,
+            at=at.isoformat(),
+            outcome=RETIRED,
+            kind="retire",
+            reason=reason or None,
+        ),
     )
     _touch(model, version, at)
     refresh_summary(model, at)
@@ -442,7 +450,7 @@ def environments_touched(
     touched = set()
     if to == RETIRED and model is not None:
         touched.update(
-            env for env, state in environments_of(model).items() if state["failed"] == version.version
+            env for env, state in environments_of(model).items() if state.failed == version.version
         )
     if to == DEPLOYING and environment:
         touched.add(environment)

@@ -1,13 +1,22 @@
 """Datasets, models and the lab model registry (versions and their deployments)."""
 
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
 from pynamodb.attributes import (
+    Attribute,
     JSONAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
+from pynamodb.constants import MAP, NULL, STRING
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from dashboard.dynamo.base import DynamoModel, table_meta
@@ -42,6 +51,83 @@ class Dataset(DynamoModel):
 def dataset_key(tenant_id: str, dataset_id: str | None) -> str | None:
     """The key that lists the versions trained on a dataset, scoped by tenant like every client id."""
     return f"{tenant_id}#{dataset_id}" if dataset_id else None
+
+
+class EnvironmentState(MapAttribute):
+    """Where one environment of a model stands (the same keys the JSON map had before it was typed).
+
+    Timestamps stay ISO-8601 text as first stored; a UTCDateTimeAttribute would not read those.
+    """
+
+    live = UnicodeAttribute(null=True)  # the version live there
+    since = UnicodeAttribute(null=True)  # when it went live
+    by = UnicodeAttribute(null=True)  # who made it live
+    pending = UnicodeAttribute(null=True)  # the version being deployed there
+    pending_since = UnicodeAttribute(null=True)  # absent on deployments started before it was recorded
+    failed = UnicodeAttribute(null=True)  # the version whose deployment there failed last
+    # Display only: `services.mark_stalled` sets it on models in memory. A plain class attribute, not
+    # an Attribute, so it is never stored.
+    stalled = False
+
+
+class AliasEntry(MapAttribute):
+    """Where one alias of a model points, since when and who moved it there."""
+
+    version = UnicodeAttribute()
+    since = UnicodeAttribute(null=True)  # ISO-8601 text
+    by = UnicodeAttribute(null=True)
+
+
+class TypedMapAttribute(Attribute[dict[str, Any]]):
+    """A map from free names (environments, alias names) to typed records (`of`, a MapAttribute class).
+
+    In Python it is a plain dict of `of` instances (`model.aliases["champion"].version`); in DynamoDB a
+    map of maps. It also reads the JSON text (`S`) the JSONAttribute it replaced stored, so items
+    written before the records were typed still load; the next save stores them as a map (`M`).
+    DynamoDB keeps no order in a map: names read back in `order`, then the others by name.
+    """
+
+    attr_type = MAP
+
+    def __init__(self, of: type[MapAttribute], order: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.element_type = of
+        self.order = order
+
+    def _element(self) -> MapAttribute:
+        element = self.element_type()
+        element._make_attribute()  # an Attribute (serializer), not a container of values
+        return element
+
+    def get_value(self, value: dict[str, Any]) -> Any:
+        if STRING in value:  # stored as JSON text by the JSONAttribute this replaced
+            document = json.loads(value[STRING]) or {}
+            # A raw MapAttribute puts the plain document in DynamoDB's wire form; the typed records
+            # then read the fields they declare and leave the rest (as the old readers did).
+            return MapAttribute().serialize(document)
+        return super().get_value(value)
+
+    def serialize(self, value: Mapping[str, Any]) -> dict[str, Any]:
+        element = self._element()
+        wire = {}
+        for name, entry in value.items():
+            if not isinstance(entry, self.element_type):
+                raise ValueError(f"{self.attr_name}[{name!r}] must be a {self.element_type.__name__}")
+            wire[name] = {MAP: element.serialize(entry)}
+        return wire
+
+    def deserialize(self, value: dict[str, Any]) -> dict[str, Any]:
+        element = self._element()
+        rank = {name: index for index, name in enumerate(self.order)}
+        names = sorted(value, key=lambda name: (rank.get(name, len(rank)), name))
+        return {
+            name: element.deserialize(element.get_value(value[name]))
+            for name in names
+            if value[name] and NULL not in value[name]
+        }
+
+
+ENVIRONMENTS = ("dev", "staging", "production")  # in the order pages and the API list them
 
 
 class ModelsByProject(GlobalSecondaryIndex):
@@ -130,11 +216,11 @@ class MlModel(DynamoModel):
     latest_status = UnicodeAttribute(null=True)
     version_scheme = UnicodeAttribute(null=True)  # "integer" or "semver": a model keeps one
     version_count = NumberAttribute(default=0)
-    # {"dev": {"live": "1.2.0", "since": iso, "by": label, "pending": "1.3.0", "failed": None}, ...}
-    environments = JSONAttribute(null=True)
-    # Free aliases beside the environments: {"champion": {"version": "1.2.0", "since": iso, "by": label}}.
+    # {"dev": EnvironmentState(live="1.2.0", since=iso, by=label, pending="1.3.0"), "staging": …}
+    environments = TypedMapAttribute(of=EnvironmentState, order=ENVIRONMENTS, null=True)
+    # Free aliases beside the environments: {"champion": AliasEntry(version="1.2.0", since=iso, by=label)}.
     # Moved under `row_version` like every other change of the model, so two moves never interleave.
-    aliases = JSONAttribute(null=True)
+    aliases = TypedMapAttribute(of=AliasEntry, null=True)
     row_version = VersionAttribute()
     by_project = ModelsByProject()
     by_tenant = ModelsByTenant()
@@ -203,6 +289,32 @@ class RegistryByDataset(GlobalSecondaryIndex):
     dataset_key = UnicodeAttribute(hash_key=True)
 
 
+class DeploymentEntry(MapAttribute):
+    """One row of a version's deployment history (the same maps as stored before it was typed).
+
+    Written when a deployment starts (or a rollback restores the version, or it is retired) and
+    completed in place as it finishes, ends or is rolled back. Timestamps are ISO-8601 text as first
+    stored. The defaults are what the readers assumed for rows written before a key existed.
+    """
+
+    environment = UnicodeAttribute(null=True)  # none when a version that was never live is retired
+    previous = UnicodeAttribute(attr_name="from", null=True)  # the version live there before
+    by = UnicodeAttribute(default="")
+    at = UnicodeAttribute(default="")
+    outcome = UnicodeAttribute(default="")  # deploying, deployed, failed, rolled_back, retired
+    kind = UnicodeAttribute(default="deploy")  # deploy, promote, rollback, retire
+    promoted_from = UnicodeAttribute(null=True)  # a promotion: the environment it was live in
+    reason = UnicodeAttribute(null=True)  # why the person started it
+    finished_at = UnicodeAttribute(null=True)
+    finished_by = UnicodeAttribute(null=True)
+    finish_reason = UnicodeAttribute(null=True)
+    ended_at = UnicodeAttribute(null=True)  # the version stopped being live there
+    ended_by = UnicodeAttribute(null=True)
+    moved_to = UnicodeAttribute(null=True)  # it ended because the version was promoted there
+    replaced_by = UnicodeAttribute(null=True)  # it ended because this version went live there
+    rollback_reason = UnicodeAttribute(null=True)
+
+
 class RegistryVersion(DynamoModel):
     Meta = table_meta("lab-model-registry")
     model_id = UnicodeAttribute(hash_key=True)
@@ -227,7 +339,7 @@ class RegistryVersion(DynamoModel):
     # The environment the current status is about (deploying to, failed in, rolled back from);
     # `environment` itself is only set while the version is live, so the sparse index lists live ones.
     stage = UnicodeAttribute(null=True)
-    deployments = ListAttribute(null=True)  # history rows: {"at", "by", "environment", "from", "outcome"}
+    deployments = ListAttribute(of=DeploymentEntry, null=True)  # oldest first
     created_by = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()

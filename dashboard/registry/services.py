@@ -35,7 +35,7 @@ from dashboard.registry.lifecycle import (
     ROLLED_BACK,
     SUPERSEDED,
 )
-from dashboard.registry.models import Dataset, MlModel, RegistryVersion, dataset_key
+from dashboard.registry.models import AliasEntry, Dataset, MlModel, RegistryVersion, dataset_key
 
 PAGE_SIZE = 25
 MAX_VERSIONS = 500  # a detail page reads at most this many versions (one or two Query calls)
@@ -145,26 +145,26 @@ def deployment_history(items: list[RegistryVersion]) -> list[HistoryRow]:
     for item in items:
         for entry in item.deployments or []:
             note = ""
-            if entry.get("replaced_by"):
-                note = f"replaced by {entry['replaced_by']}"
-            elif entry.get("moved_to"):
-                note = f"promoted to {entry['moved_to']}"
-            elif entry.get("promoted_from"):
-                note = f"promoted from {entry['promoted_from']}"
+            if entry.replaced_by:
+                note = f"replaced by {entry.replaced_by}"
+            elif entry.moved_to:
+                note = f"promoted to {entry.moved_to}"
+            elif entry.promoted_from:
+                note = f"promoted from {entry.promoted_from}"
             rows.append(
                 HistoryRow(
                     version=item.version,
-                    environment=entry.get("environment"),
-                    kind=entry.get("kind", "deploy"),
-                    previous=entry.get("from"),
-                    by=entry.get("by", ""),
-                    at=entry.get("at", ""),
-                    outcome=entry.get("outcome", ""),
-                    finished_at=entry.get("finished_at"),
-                    ended_at=entry.get("ended_at"),
+                    environment=entry.environment,
+                    kind=entry.kind or "deploy",
+                    previous=entry.previous,
+                    by=entry.by or "",
+                    at=entry.at or "",
+                    outcome=entry.outcome or "",
+                    finished_at=entry.finished_at,
+                    ended_at=entry.ended_at,
                     note=note,
                     reason=" · ".join(
-                        entry[key] for key in ("reason", "finish_reason", "rollback_reason") if entry.get(key)
+                        why for why in (entry.reason, entry.finish_reason, entry.rollback_reason) if why
                     ),
                 )
             )
@@ -514,7 +514,7 @@ def change_status(
             model, version, environment, by=by, at=now, reason=reason, vacate=vacate
         )
     elif to in (DEPLOYED, FAILED):
-        live = model.environments[version.stage]["live"] if version.stage else None
+        live = model.environments[version.stage].live if version.stage else None
         previous = get_version(model, live) if to == DEPLOYED and live and live != version.version else None
         change = lifecycle.finish_deployment(
             model, version, to, previous=previous, by=by, at=now, reason=reason
@@ -547,8 +547,8 @@ def _restore_candidate(
 ) -> RegistryVersion | None:
     """The version `live` replaced in that environment, if it still exists."""
     for entry in reversed(live.deployments or []):
-        if entry.get("environment") == environment and entry.get("outcome") == DEPLOYED:
-            previous = entry.get("from")
+        if entry.environment == environment and entry.outcome == DEPLOYED:
+            previous = entry.previous
             if not previous:
                 return None
             try:
@@ -606,7 +606,7 @@ def plan_change(
     name, number = model.name, version.version
     summary: list[str] = []
     if to == DEPLOYING:
-        live = envs[environment]["live"]
+        live = envs[environment].live
         if version.status == DEPLOYED:
             title, button = f"Promote {name} {number} from {version.environment} to {environment}?", "Promote"
             if lifecycle.keeps_source(version, environment, vacate=False):
@@ -626,7 +626,7 @@ def plan_change(
             summary.append(f"Nothing is live in {environment} now: version {number} will be the first.")
     elif to in (DEPLOYED, FAILED):
         stage = version.stage
-        live = envs[stage]["live"] if stage else None
+        live = envs[stage].live if stage else None
         if to == DEPLOYED:
             title, button = f"Mark {name} {number} deployed in {stage}?", "Mark deployed"
             if live and live != number:
@@ -666,9 +666,9 @@ def stalled_environments(model: MlModel, now: datetime | None = None) -> set[str
     now = now or clock.now()
     stalled = set()
     for env, state in lifecycle.environments_of(model).items():
-        if not state.get("pending"):
+        if not state.pending:
             continue
-        since = clock.parse_iso(state["pending_since"]) if state.get("pending_since") else model.updated_at
+        since = clock.parse_iso(state.pending_since) if state.pending_since else model.updated_at
         if since is not None and now - since > stalled_after():
             stalled.add(env)
     return stalled
@@ -680,7 +680,7 @@ def mark_stalled(models: list[MlModel]) -> None:
     for model in models:
         stalled = stalled_environments(model, now)
         for env, state in lifecycle.environments_of(model).items():
-            state["stalled"] = env in stalled
+            state.stalled = env in stalled
 
 
 def deploy_options(scope: AccessScope) -> tuple[str, ...]:
@@ -726,7 +726,7 @@ def any_in_progress(models: list[MlModel]) -> bool:
     return any(
         model.status == DEPLOYING
         and any(
-            state.get("pending") and env not in stalled_environments(model, now)
+            state.pending and env not in stalled_environments(model, now)
             for env, state in lifecycle.environments_of(model).items()
         )
         for model in models
@@ -752,8 +752,8 @@ class AliasMove:
     message: str
 
 
-def aliases_of(model: MlModel) -> dict[str, dict[str, Any]]:
-    """The model's aliases by name, in name order: {"champion": {"version", "since", "by"}}."""
+def aliases_of(model: MlModel) -> dict[str, AliasEntry]:
+    """The model's aliases by name, in name order: {"champion": AliasEntry(version, since, by)}."""
     return dict(sorted((model.aliases or {}).items()))
 
 
@@ -762,7 +762,7 @@ def resolve_alias(scope: AccessScope, model_id: str, alias: str) -> tuple[MlMode
     entry = (model.aliases or {}).get(alias) if isinstance(alias, str) else None
     if not entry:
         raise NotFound(f"{model.name} has no alias “{alias}”.", {"alias": "unknown alias"})
-    return model, get_version(model, entry["version"])
+    return model, get_version(model, entry.version)
 
 
 def set_alias(scope: AccessScope, model_id: str, alias: str, version_id: str) -> AliasMove:
@@ -787,14 +787,14 @@ def set_alias(scope: AccessScope, model_id: str, alias: str, version_id: str) ->
     def prepare():
         current = state["model"]
         aliases = dict(current.aliases or {})
-        previous = (aliases.get(alias) or {}).get("version")
+        previous = aliases[alias].version if aliases.get(alias) else None
         if alias not in aliases and len(aliases) >= inputs.MAX_ALIASES:
             raise ValidationFailed(
                 f"A model has at most {inputs.MAX_ALIASES} aliases; remove one first.",
                 {"alias": f"at most {inputs.MAX_ALIASES}"},
             )
         now = clock.now()
-        aliases[alias] = {"version": version.version, "since": now.isoformat(), "by": scope.actor_label}
+        aliases[alias] = AliasEntry(version=version.version, since=now.isoformat(), by=scope.actor_label)
         current.aliases = aliases
         current.updated_at = now
         check_item_size(current)
@@ -843,7 +843,7 @@ def remove_alias(scope: AccessScope, model_id: str, alias: str) -> AliasMove:
         "model",
         model.model_id,
         tenant_id=model.tenant_id,
-        changes={"alias": alias, "version": f"{entry['version']} → —"},
+        changes={"alias": alias, "version": f"{entry.version} → —"},
     )
     save_together([model, event], MODEL_CHANGED)
-    return AliasMove(model, alias, entry["version"], entry["version"], f"{alias} removed.")
+    return AliasMove(model, alias, entry.version, entry.version, f"{alias} removed.")

@@ -88,7 +88,7 @@ def test_two_moves_at_once_both_land_one_after_the_other_and_both_are_audited(re
         ]
     )
     assert errors == [] and len(results) == 2
-    final = services.get_model(scopes["acme"], model.model_id, consistent=True).aliases["champion"]["version"]
+    final = services.get_model(scopes["acme"], model.model_id, consistent=True).aliases["champion"].version
     # The one applied second moved the alias from where the first one put it: a chain, never a fork.
     first, second = sorted(results, key=lambda move: move.previous != "1.0.0")
     assert first.previous == "1.0.0" and second.previous == first.version and final == second.version

@@ -51,7 +51,7 @@ def test_of_five_simultaneous_deploys_one_wins_and_the_others_are_told(register,
     assert len(results) == 1 and len(errors) == len(VERSIONS) - 1
     assert all("nothing was changed" in e.message or "already being deployed" in e.message for e in errors)
     summary = services.get_model(staff, model.model_id, consistent=True)
-    assert summary.environments["staging"]["pending"] == results[0].version.version
+    assert summary.environments["staging"].pending == results[0].version.version
     deploying = [
         v
         for v in VERSIONS
@@ -84,7 +84,7 @@ def test_rounds_of_racing_deploys_never_leave_two_live_versions(register, scopes
         ]
         assert len(current) <= 1
     summary = services.get_model(people[0], model.model_id, consistent=True)
-    assert summary.environments["staging"]["live"] == winners[-1]
+    assert summary.environments["staging"].live == winners[-1]
     assert live_in(model.model_id, "staging") == [winners[-1]]
 
 

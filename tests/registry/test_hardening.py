@@ -28,11 +28,11 @@ def test_row19_a_tenant_admin_cannot_retire_a_version_whose_production_deploy_fa
     staff = client_for(people["staff"])
     post(staff, model, "1.0.0", status="deploying", environment="production", **CONFIRMED)
     post(staff, model, "1.0.0", status="failed", **CONFIRMED)
-    assert MlModel.get(model.model_id, consistent_read=True).environments["production"]["failed"] == "1.0.0"
+    assert MlModel.get(model.model_id, consistent_read=True).environments["production"].failed == "1.0.0"
     body = post(client_for(people["admin of acme"]), model, "1.0.0", status="retired").content.decode()
     assert "Only Diatonic staff may change production" in body
     stored = MlModel.get(model.model_id, consistent_read=True)
-    assert stored.environments["production"]["failed"] == "1.0.0"
+    assert stored.environments["production"].failed == "1.0.0"
     assert RegistryVersion.get(model.model_id, "1.0.0", consistent_read=True).status == "failed"
 
 

@@ -100,8 +100,8 @@ def test_going_live_supersedes_the_previous_version_in_the_same_write(register, 
     assert (old.status, old.environment) == ("superseded", None)
     assert (new.status, new.environment) == ("deployed", "staging")
     summary = services.get_model(staff, model.model_id, consistent=True)
-    assert summary.environments["staging"]["live"] == "1.1.0"
-    assert new.deployments[-1]["from"] == "1.0.0"
+    assert summary.environments["staging"].live == "1.1.0"
+    assert new.deployments[-1].previous == "1.0.0"
 
 
 def test_a_rollback_brings_back_the_version_it_replaced(register, scopes):
@@ -115,8 +115,7 @@ def test_a_rollback_brings_back_the_version_it_replaced(register, scopes):
     assert RegistryVersion.get(model.model_id, "1.0.0", consistent_read=True).environment == "production"
     assert RegistryVersion.get(model.model_id, "1.1.0", consistent_read=True).status == "rolled_back"
     assert (
-        services.get_model(staff, model.model_id, consistent=True).environments["production"]["live"]
-        == "1.0.0"
+        services.get_model(staff, model.model_id, consistent=True).environments["production"].live == "1.0.0"
     )
 
 
@@ -126,8 +125,8 @@ def test_promoting_moves_a_version_from_one_environment_to_the_next(version_in, 
     move(staff, model, version, "deploying", "staging")
     move(staff, model, version, "deployed")
     summary = services.get_model(staff, model.model_id, consistent=True)
-    assert summary.environments["dev"]["live"] is None
-    assert summary.environments["staging"]["live"] == version
+    assert summary.environments["dev"].live is None
+    assert summary.environments["staging"].live == version
 
 
 def test_tenant_admins_may_not_touch_production(version_in, register, scopes):
@@ -173,12 +172,12 @@ def test_promoting_into_production_keeps_staging_live_unless_asked(version_in, s
     move(staff, model, version, "deploying", "production")
     move(staff, model, version, "deployed")
     envs = services.get_model(staff, model.model_id, consistent=True).environments
-    assert (envs["staging"]["live"], envs["production"]["live"]) == (version, version)
+    assert (envs["staging"].live, envs["production"].live) == (version, version)
     # A new version in staging replaces it there only: production keeps serving it.
     move(staff, model, "1.1.0", "deploying", "staging")
     move(staff, model, "1.1.0", "deployed")
     envs = services.get_model(staff, model.model_id, consistent=True).environments
-    assert (envs["staging"]["live"], envs["production"]["live"]) == ("1.1.0", version)
+    assert (envs["staging"].live, envs["production"].live) == ("1.1.0", version)
     stored = RegistryVersion.get(model.model_id, version, consistent_read=True)
     assert (stored.status, stored.environment) == ("deployed", "production")
     # Asked to, the promotion takes it out of staging.
@@ -187,7 +186,7 @@ def test_promoting_into_production_keeps_staging_live_unless_asked(version_in, s
     )
     move(staff, model, "1.1.0", "deployed")
     envs = services.get_model(staff, model.model_id, consistent=True).environments
-    assert (envs["staging"]["live"], envs["production"]["live"]) == (None, "1.1.0")
+    assert (envs["staging"].live, envs["production"].live) == (None, "1.1.0")
     assert RegistryVersion.get(model.model_id, version, consistent_read=True).status == "superseded"
 
 
@@ -206,4 +205,4 @@ def test_retiring_a_version_live_in_two_environments_clears_both(version_in, sco
         move(scopes["acme"], model, version, "retired")
     move(staff, model, version, "retired")
     envs = services.get_model(staff, model.model_id, consistent=True).environments
-    assert envs["staging"]["live"] is None and envs["production"]["live"] is None
+    assert envs["staging"].live is None and envs["production"].live is None
