@@ -143,7 +143,7 @@ def run(bench) -> None:
 
     restartable = ("registered", "failed", "rolled_back", "superseded")
     movable = [
-        m for m in made["acme"][1:] if m.latest_status in restartable and not m.environments["dev"]["pending"]
+        m for m in made["acme"][1:] if m.latest_status in restartable and not m.environments["dev"].pending
     ]
     movable = movable[:60]
     moves = iter(movable)
