@@ -35,10 +35,10 @@ from django.conf import settings
 from django.test import Client
 
 from dashboard.accounts import services as accounts
-from dashboard.accounts.api_keys import create_key
 from dashboard.accounts.scope import STAFF, TENANT_ADMIN, AccessScope
 from dashboard.analytics import demo, overview, queries, services
 from dashboard.analytics.inputs import Period
+from dashboard.apikeys.services import create_key
 from dashboard.core import clock
 from dashboard.core.clock import iso_ms
 from dashboard.dynamo import metrics

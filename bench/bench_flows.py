@@ -4,9 +4,9 @@ and one flow with many nodes: latency and DynamoDB calls stay flat however much 
 import json
 import random
 
-from dashboard.accounts import api_keys
 from dashboard.accounts import demo as account_seed
 from dashboard.accounts.access import scope_for_user
+from dashboard.apikeys import services as api_keys
 from dashboard.core import clock
 from dashboard.core.seeding import SeedContext
 from dashboard.flows import demo as flow_seed

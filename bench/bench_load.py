@@ -26,8 +26,8 @@ from django.test import Client
 
 from bench.harness import percentile
 from dashboard.accounts.access import scope_for_user
-from dashboard.accounts.api_keys import create_key
 from dashboard.analytics.models import Execution
+from dashboard.apikeys.services import create_key
 from dashboard.core import clock
 from dashboard.core.clock import iso_ms
 from dashboard.core.ids import new_id

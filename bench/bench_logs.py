@@ -24,8 +24,8 @@ from urllib.parse import quote
 from django.test import Client
 
 from dashboard.accounts import services as accounts
-from dashboard.accounts.api_keys import create_key
 from dashboard.accounts.scope import API, STAFF, AccessScope
+from dashboard.apikeys.services import create_key
 from dashboard.core import clock
 from dashboard.dynamo import base
 from dashboard.experiments import lines, queries, services

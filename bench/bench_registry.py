@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from itertools import count
 
-from dashboard.accounts import api_keys
 from dashboard.accounts import demo as account_seed
 from dashboard.accounts.access import scope_for_user
+from dashboard.apikeys import services as api_keys
 from dashboard.core import clock
 from dashboard.core.seeding import SeedContext
 from dashboard.flows import demo as flow_seed

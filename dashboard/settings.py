@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "dashboard.core",
     "dashboard.dynamo",
     "dashboard.accounts",
+    "dashboard.audit",
+    "dashboard.apikeys",
     "dashboard.home",
     "dashboard.marketplace",
     "dashboard.registry",
@@ -106,7 +108,7 @@ LOGIN_URL = "login"
 LOGIN_FAILURES_PER_ACCOUNT = envint("LOGIN_FAILURES_PER_ACCOUNT", "5")
 LOGIN_FAILURES_PER_ADDRESS = envint("LOGIN_FAILURES_PER_ADDRESS", "20")
 LOGIN_FAILURE_WINDOW_SECONDS = envint("LOGIN_FAILURE_WINDOW_SECONDS", "900")
-# Per API key token bucket (dashboard/accounts/api_limits.py): refill per minute, extra burst tokens.
+# Per API key token bucket (dashboard/apikeys/services.py): refill per minute, extra burst tokens.
 API_RATE_LIMIT_PER_MINUTE = envint("API_RATE_LIMIT_PER_MINUTE", "600")
 API_RATE_LIMIT_BURST = envint("API_RATE_LIMIT_BURST", "100")
 # Behind a load balancer the client's address is in a header (e.g. HTTP_X_FORWARDED_FOR); empty = REMOTE_ADDR.

@@ -16,8 +16,8 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard.accounts.models import AuditEvent
 from dashboard.analytics.models import Execution
+from dashboard.audit.models import AuditEvent
 from dashboard.flows.models import Project
 from dashboard.marketplace import services as marketplace
 from tests.analytics.conftest import make_tenant

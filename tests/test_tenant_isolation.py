@@ -13,9 +13,9 @@ from django.core.management import call_command
 from django.test import Client
 
 from dashboard.accounts.access import scope_for_user
-from dashboard.accounts.api_keys import create_key
 from dashboard.accounts.models import User
 from dashboard.analytics.models import Execution
+from dashboard.apikeys.services import create_key
 from dashboard.dynamo import base
 from dashboard.experiments.models import Experiment, ExperimentRun
 from dashboard.flows.models import Flow, FlowNode, Project

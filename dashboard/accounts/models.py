@@ -1,8 +1,8 @@
-"""Tenants, users, sessions, API keys, the audit trail and login rate-limit counters."""
+"""Tenants, users, sessions, and the rate-limit counters (API keys and the audit trail have their
+own areas: dashboard/apikeys/, dashboard/audit/)."""
 
 from pynamodb.attributes import (
     BooleanAttribute,
-    JSONAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -101,75 +101,13 @@ class SessionItem(DynamoModel):
     by_user = SessionsByUser()
 
 
-class ApiKeysByTenant(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "tenant_id-created_at-index"
-        projection = AllProjection()
-
-    tenant_id = UnicodeAttribute(hash_key=True)
-    created_at = UTCDateTimeAttribute(range_key=True)
-
-
-class ApiKey(DynamoModel):
-    """Only a SHA-256 of the secret is stored; the key itself is shown once at creation."""
-
-    Meta = table_meta("api-keys")
-    key_id = UnicodeAttribute(hash_key=True)
-    key_hash = UnicodeAttribute()
-    tenant_id = UnicodeAttribute()
-    name = UnicodeAttribute()
-    created_by = UnicodeAttribute()
-    created_at = UTCDateTimeAttribute()
-    revoked_at = UTCDateTimeAttribute(null=True)
-    last_used_at = UTCDateTimeAttribute(null=True)
-    # The key stops working at this moment (401 "expired"); not a TTL: the row stays to say so.
-    expires_on = UTCDateTimeAttribute(null=True)
-    by_tenant = ApiKeysByTenant()
-
-
-class AuditByActor(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "actor_id-sk-index"
-        projection = AllProjection()
-
-    actor_id = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-
-
-class AuditByMonth(GlobalSecondaryIndex):
-    """Staff read every tenant's events month by month without a scan."""
-
-    class Meta:
-        index_name = "month-sk-index"
-        projection = AllProjection()
-
-    month = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-
-
-class AuditEvent(DynamoModel):
-    Meta = table_meta("audit-events")
-    tenant_id = UnicodeAttribute(hash_key=True)  # "platform" for actions outside any tenant
-    sk = UnicodeAttribute(range_key=True)  # ts#event_id
-    event_id = UnicodeAttribute()
-    ts = UTCDateTimeAttribute()
-    month = UnicodeAttribute()
-    actor_id = UnicodeAttribute()
-    actor_label = UnicodeAttribute()
-    action = UnicodeAttribute()
-    target_type = UnicodeAttribute()
-    target_id = UnicodeAttribute()
-    changes = JSONAttribute(null=True)
-    by_actor = AuditByActor()
-    by_month = AuditByMonth()
-
-
 class RateLimitCounter(DynamoModel):
     """A fixed-window failure counter (atomic ADD), gone when its window has passed.
 
-    The same table holds each API key's token bucket (`api:<key_id>`, its state in `tat`, see
-    dashboard/accounts/api_limits.py) and its requests per day (`api-usage:<key_id>:<day>`:
-    `count`, `limited`, `last_at`).
+    Accounts counts sign-in failures here (`login:…`, see services.take_sign_in_attempt). The same table
+    holds each API key's token bucket (`api:<key_id>`, its state in `tat`) and its requests per day
+    (`api-usage:<key_id>:<day>`: `count`, `limited`, `last_at`), which dashboard/apikeys/ keeps:
+    the one model another area may import (tests/test_layers.py).
     """
 
     Meta = table_meta("rate-limits")

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from pynamodb.exceptions import DoesNotExist
 
-from dashboard.accounts import audit, ratelimit
-from dashboard.accounts.models import ROLES, SessionItem, Tenant, User
+from dashboard.accounts.models import ROLES, RateLimitCounter, SessionItem, Tenant, User
 from dashboard.accounts.scope import MODERATOR, STAFF, TENANT_ADMIN, AccessScope
+from dashboard.audit import services as audit
 from dashboard.core import clock, request_cache
 from dashboard.core.converters import fits_key
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
@@ -240,6 +244,60 @@ def add_user(
     return create_user(email, password, role, tenant_id=tenant_id or None, name=name, by=scope)
 
 
+# --- sign-in attempts ---------------------------------------------------------------------------
+# Failure limits per account and per client address, in fixed windows (atomic ADD on rate-limits).
+
+
+@dataclass
+class SignInWindow:
+    start: int
+    seconds: int
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, self.start + self.seconds - int(clock.now().timestamp()))
+
+
+def _sign_in_window() -> SignInWindow:
+    seconds = settings.LOGIN_FAILURE_WINDOW_SECONDS
+    now = int(clock.now().timestamp())
+    return SignInWindow(start=now - now % seconds, seconds=seconds)
+
+
+def _sign_in_buckets(email: str, address: str, window: SignInWindow) -> list[tuple[str, int]]:
+    account = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    return [
+        (f"login:account:{account}:{window.start}", settings.LOGIN_FAILURES_PER_ACCOUNT),
+        (f"login:address:{address}:{window.start}", settings.LOGIN_FAILURES_PER_ADDRESS),
+    ]
+
+
+def take_sign_in_attempt(email: str, address: str) -> int | None:
+    """Count this sign-in attempt first, then judge it: seconds to wait when the account or the
+    address already used up its window, else None (go ahead and check the password).
+
+    Counting before evaluating is what makes the limit hold under concurrency: each attempt gets
+    its own number from DynamoDB's atomic ADD, so 30 parallel guesses see 1…30 and only the
+    first `limit` are evaluated. A successful sign-in gives its slot back (`release_sign_in_attempt`).
+    """
+    window = _sign_in_window()
+    expires = clock.now() + timedelta(seconds=window.seconds * 2)
+    blocked = False
+    for bucket, limit in _sign_in_buckets(email, address, window):
+        counter = RateLimitCounter(bucket)
+        counter.update(actions=[RateLimitCounter.count.add(1), RateLimitCounter.expires_at.set(expires)])
+        if counter.count > limit:
+            blocked = True
+    return window.retry_after if blocked else None
+
+
+def release_sign_in_attempt(email: str, address: str) -> None:
+    """Give back the slot a successful sign-in took: only failures count against the limit."""
+    window = _sign_in_window()
+    for bucket, _limit in _sign_in_buckets(email, address, window):
+        RateLimitCounter(bucket).update(actions=[RateLimitCounter.count.add(-1)])
+
+
 _dummy_hash: str | None = None
 
 
@@ -253,7 +311,7 @@ def _hash_for_unknown_email() -> str:
 
 def authenticate(email: str, password: str, address: str) -> User:
     """The active user with these credentials; raises LoginFailed (rate limited per account and address)."""
-    retry_after = ratelimit.take_attempt(email, address)
+    retry_after = take_sign_in_attempt(email, address)
     if retry_after:
         minutes = max(1, round(retry_after / 60))
         raise LoginFailed(
@@ -265,7 +323,7 @@ def authenticate(email: str, password: str, address: str) -> User:
     matches = check_password(password, user.password if user is not None else _hash_for_unknown_email())
     if user is None or not user.is_active or not matches:
         raise LoginFailed("That email and password do not match an active account.")
-    ratelimit.release(email, address)
+    release_sign_in_attempt(email, address)
     user.update(actions=[User.last_login_at.set(clock.now())])
     return user
 

@@ -10,10 +10,14 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from dashboard.accounts import access, api_keys, api_limits, audit, services
+from dashboard.accounts import access, services
 from dashboard.accounts.forms import ApiKeyForm, LoginForm, UserEditForm, UserForm
 from dashboard.accounts.scope import ROLE_LABELS, Can
-from dashboard.accounts.templatetags.audit_format import readable_changes
+from dashboard.apikeys import queries as apikey_queries
+from dashboard.apikeys import services as apikeys
+from dashboard.audit import queries as audit_queries
+from dashboard.audit import services as audit
+from dashboard.audit.templatetags.audit_format import readable_changes
 from dashboard.core.csv_cells import safe_rows
 from dashboard.core.errors import DashboardError, NotFound, ValidationFailed
 from dashboard.core.forms import add_service_errors
@@ -93,14 +97,14 @@ def switch_tenant(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(next_url)
 
 
-def _audit_filters(request: HttpRequest) -> audit.AuditFilters:
+def _audit_filters(request: HttpRequest) -> audit_queries.AuditFilters:
     """The trail's filters from the query string; sign-ins are hidden unless asked for (the form
     sends `signins=show` before its checkbox, whose `hide` wins when ticked)."""
     action = request.GET.get("action") or ""
     actor = request.GET.get("actor") or ""
     target = request.GET.get("target") or None
     # Values outside these shapes match nothing anyone recorded: they are dropped, not queried.
-    return audit.AuditFilters(
+    return audit_queries.AuditFilters(
         action=action if AUDIT_ACTION.fullmatch(action) else None,
         actor_id=actor if AUDIT_ACTOR.fullmatch(actor) else None,
         target_type=target if target in AUDIT_TARGET_TYPES else None,
@@ -124,11 +128,11 @@ AUDIT_ACTIONS = (
 def audit_trail(request: HttpRequest) -> HttpResponse:
     """The audit trail, filtered by action, actor and target type, sign-ins hidden by default.
 
-    DynamoDB calls: the page at most audit.MAX_CALLS queries (one when nothing is filtered); the
+    DynamoDB calls: the page at most audit_queries.MAX_CALLS queries (one when nothing is filtered); the
     people for the actor filter and the names 3 queries (services.people_acting_in).
     """
     filters = _audit_filters(request)
-    page = audit.list_events(
+    page = audit_queries.list_events(
         request.scope,
         month=request.GET.get("month") or None,
         cursor=request.GET.get("cursor"),
@@ -154,7 +158,7 @@ AUDIT_EXPORT_ROWS = 2_000
 @access.scoped(Can.TENANT_PAGES)
 def audit_csv(request: HttpRequest) -> HttpResponse:
     """The filtered trail as CSV: at most AUDIT_EXPORT_ROWS events, in at most 20 pages of 100
-    (each a bounded page as on the trail itself: at most audit.MAX_CALLS queries)."""
+    (each a bounded page as on the trail itself: at most audit_queries.MAX_CALLS queries)."""
     filters = _audit_filters(request)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
@@ -162,7 +166,7 @@ def audit_csv(request: HttpRequest) -> HttpResponse:
     writer.writerow(["ts", "tenant_id", "actor_id", "actor", "action", "target_type", "target_id", "changes"])
     cursor, written = None, 0
     while written < AUDIT_EXPORT_ROWS:
-        page = audit.list_events(
+        page = audit_queries.list_events(
             request.scope, month=request.GET.get("month") or None, cursor=cursor, limit=100, filters=filters
         )
         writer.writerows(
@@ -208,7 +212,7 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
     new_token = new_key = None
     if request.method == "POST" and form.is_valid():
         try:
-            created = api_keys.create_key(
+            created = apikeys.create_key(
                 request.scope,
                 form.cleaned_data["tenant_id"],
                 form.cleaned_data["name"],
@@ -220,13 +224,13 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
             new_token, new_key = created.token, created.key
             form = ApiKeyForm(tenants=tenants, initial={"tenant_id": created.key.tenant_id})
     keys_by_tenant = [
-        (tenant, api_keys.list_keys(request.scope, tenant.tenant_id))
+        (tenant, apikey_queries.list_keys(request.scope, tenant.tenant_id))
         for tenant in tenants
         if request.scope.tenant_id in (None, tenant.tenant_id)
     ]
-    usage = api_limits.usage_last_7_days([key.key_id for _tenant, keys in keys_by_tenant for key in keys])
+    usage = apikey_queries.usage_last_7_days([key.key_id for _tenant, keys in keys_by_tenant for key in keys])
     rows_by_tenant = [
-        (tenant, [(key, usage[key.key_id], api_keys.is_expired(key)) for key in keys])
+        (tenant, [(key, usage[key.key_id], apikeys.is_expired(key)) for key in keys])
         for tenant, keys in keys_by_tenant
     ]
     context = {"form": form, "new_token": new_token, "new_key": new_key, "rows_by_tenant": rows_by_tenant}
@@ -238,11 +242,11 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
 def api_key_revoke(request: HttpRequest, key_id: str) -> HttpResponse:
     """GET asks first (which key, which tenant, what stops working); POST revokes."""
     if request.method == "GET":
-        key = api_keys.get_key(request.scope, key_id)
+        key = apikey_queries.get_key(request.scope, key_id)
         context = {"key": key, "tenant": services.get_tenant(key.tenant_id)}
         return render_page(request, "accounts/api_key_revoke.html", context)
     try:
-        key = api_keys.revoke_key(request.scope, key_id, confirmed=request.POST.get("confirmed") == "1")
+        key = apikeys.revoke_key(request.scope, key_id, confirmed=request.POST.get("confirmed") == "1")
     except ValidationFailed as exc:
         messages.error(request, exc.message)
         return redirect("accounts:api_key_revoke", key_id=key_id)

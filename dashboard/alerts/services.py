@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import secrets
 
-from dashboard.accounts import audit
 from dashboard.accounts.scope import AccessScope, Can
 from dashboard.alerts import queries
 from dashboard.alerts.inputs import RuleInput, clean_email, clean_rule, clean_webhook_url
 from dashboard.alerts.models import AlertChannel, AlertRule, Notification
 from dashboard.analytics.inputs import resolve_tenant
+from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, ValidationFailed
 from dashboard.core.ids import new_id

@@ -36,7 +36,6 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from pynamodb.exceptions import TransactWriteError
 
-from dashboard.accounts import audit
 from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.accounts.services import TENANTS_KEY, get_tenant
 from dashboard.analytics import pricing, rollups
@@ -48,6 +47,7 @@ from dashboard.analytics.models import (
     ExecutionRollup,
     scoped_key,
 )
+from dashboard.audit import services as audit
 from dashboard.core import clock, request_cache
 from dashboard.core.clock import iso_ms, parse_iso
 from dashboard.core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed

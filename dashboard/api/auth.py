@@ -12,9 +12,9 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from dashboard.accounts import api_limits
-from dashboard.accounts.api_keys import scope_for_token
 from dashboard.api.spec import Operation, query_values, validate
+from dashboard.apikeys import services as apikeys
+from dashboard.apikeys.services import scope_for_token
 from dashboard.core.errors import DashboardError
 from dashboard.core.inputs import PayloadTooLarge, clean_json_text
 from dashboard.dynamo.paging import BadCursor
@@ -75,16 +75,16 @@ def read_json(request: HttpRequest) -> Any:
     return request._api_json
 
 
-def _rate_headers(response: HttpResponse, decision: api_limits.Decision) -> HttpResponse:
+def _rate_headers(response: HttpResponse, decision: apikeys.Decision) -> HttpResponse:
     response["X-RateLimit-Limit"] = str(decision.limit)
     response["X-RateLimit-Remaining"] = str(decision.remaining)
     response["X-RateLimit-Reset"] = str(decision.reset_seconds)
     return response
 
 
-def take_allowance(scope) -> api_limits.Decision:
+def take_allowance(scope) -> apikeys.Decision:
     """Spend one request of the key's allowance: once per authenticated API request."""
-    return api_limits.take(scope.actor_id)
+    return apikeys.take(scope.actor_id)
 
 
 def _check(request: HttpRequest, op: Operation | None) -> None:

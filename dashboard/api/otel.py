@@ -30,11 +30,11 @@ from django.views.decorators.csrf import csrf_exempt
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from dashboard.accounts import api_limits
-from dashboard.accounts.api_keys import scope_for_token
 from dashboard.accounts.scope import AccessScope
 from dashboard.analytics import traces
 from dashboard.api.spec import Operation
+from dashboard.apikeys import services as apikeys
+from dashboard.apikeys.services import scope_for_token
 from dashboard.core import otlp
 from dashboard.core.errors import DashboardError
 from dashboard.experiments import otlp as log_records
@@ -53,17 +53,17 @@ def max_body_bytes() -> int:
     return int(getattr(settings, "OTLP_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
 
 
-def retry_after(scope: AccessScope, decision: api_limits.Decision | None = None) -> int | None:
+def retry_after(scope: AccessScope, decision: apikeys.Decision | None = None) -> int | None:
     """Seconds the key must wait before sending again, or None to accept the export.
 
     The per-key API rate limit (the same one call per request as the JSON API): over it, the
     receivers answer 429 with `Retry-After`, as the OTLP specification asks.
     """
-    decision = decision or api_limits.take(scope.actor_id)
+    decision = decision or apikeys.take(scope.actor_id)
     return None if decision.allowed else max(1, decision.retry_after)
 
 
-def _rate_headers(decision: api_limits.Decision | None) -> dict[str, str]:
+def _rate_headers(decision: apikeys.Decision | None) -> dict[str, str]:
     if decision is None:
         return {}
     return {
@@ -132,7 +132,7 @@ def _receiver(
             scope = _authenticate(request)  # first: a request without a key learns that before anything else
             if declared is None:
                 raise Refused(415, f"Send {otlp.PROTOBUF} or {otlp.JSON}.")
-            decision = api_limits.take(scope.actor_id)
+            decision = apikeys.take(scope.actor_id)
             wait = retry_after(scope, decision)
             if wait is not None:
                 raise Refused(429, "Too many exports for this key; retry later.", {"Retry-After": str(wait)})

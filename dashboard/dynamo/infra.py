@@ -38,7 +38,7 @@ TIERS = ("web", "ingest")
 #   experiments, runs, log lines, templates and their search tokens, flows created from a template,
 #   node configs, models and registry versions, the audit trail) and reads the rest it shows.
 #   It never touches users or sessions (no cookies on the API). It writes `rate-limits` for each
-#   key's token bucket and requests per day (dashboard/accounts/api_limits.py).
+#   key's token bucket and requests per day (dashboard/apikeys/services.py).
 TIER_ACCESS: dict[str, tuple[str | None, str | None]] = {
     "tenants": (WRITE, READ),
     "users": (WRITE, None),

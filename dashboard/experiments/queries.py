@@ -41,8 +41,8 @@ from django.conf import settings
 from django.core import signing
 from pynamodb.exceptions import PynamoDBException
 
+from dashboard.accounts.queries import get_in_scope
 from dashboard.accounts.scope import AccessScope, Can
-from dashboard.accounts.tenancy import get_in_scope
 from dashboard.core import clock
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.dynamo.paging import Page, all_of, bounded_page, decode_cursor, encode_cursor, paginate

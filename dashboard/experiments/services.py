@@ -23,8 +23,8 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from dashboard.accounts import audit
 from dashboard.accounts.scope import AccessScope, Can
+from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.ids import new_id

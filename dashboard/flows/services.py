@@ -17,9 +17,9 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from dashboard.accounts import audit
+from dashboard.accounts.queries import get_in_scope
 from dashboard.accounts.scope import AccessScope, Can
-from dashboard.accounts.tenancy import get_in_scope
+from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.ids import new_id

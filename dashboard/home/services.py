@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from dashboard.accounts import audit
 from dashboard.accounts.scope import AccessScope, Can
 from dashboard.accounts.services import list_tenants
 from dashboard.analytics import queries, rollups
+from dashboard.audit import queries as audit
 from dashboard.core import clock
 from dashboard.experiments import queries as experiments
 from dashboard.flows import services as flows

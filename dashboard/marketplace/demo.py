@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from ulid import ULID
 
-from dashboard.accounts.models import AuditEvent
+from dashboard.audit.models import AuditEvent
 from dashboard.core.seeding import SeedContext
 from dashboard.flows.demo import flow_definition
 from dashboard.marketplace.inputs import CATEGORIES

@@ -15,9 +15,9 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from dashboard.accounts import audit
 from dashboard.accounts.scope import API, AccessScope, Can
 from dashboard.accounts.services import get_user
+from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.ids import new_id

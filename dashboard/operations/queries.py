@@ -21,10 +21,10 @@ from datetime import date, timedelta
 
 from django.conf import settings
 
-from dashboard.accounts import audit
 from dashboard.accounts.scope import AccessScope, Can
 from dashboard.accounts.services import count_users, list_tenants
 from dashboard.analytics import queries as analytics
+from dashboard.audit import queries as audit
 from dashboard.core import clock
 from dashboard.dynamo.metrics import LATENCY_BOUNDS_MS
 from dashboard.dynamo.tables import all_models

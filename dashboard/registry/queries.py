@@ -7,8 +7,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from dashboard.accounts.queries import get_in_scope
 from dashboard.accounts.scope import AccessScope, Can
-from dashboard.accounts.tenancy import get_in_scope
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.flows import services as flows
 from dashboard.registry.models import Dataset, RegistryVersion, dataset_key

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from pynamodb.exceptions import DoesNotExist
 
-from dashboard.accounts import audit
 from dashboard.accounts import services as accounts
+from dashboard.accounts.queries import MAX_KEY_LENGTH, get_in_scope
 from dashboard.accounts.scope import AccessScope, Can
-from dashboard.accounts.tenancy import MAX_KEY_LENGTH, get_in_scope
+from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.ids import new_id

@@ -8,7 +8,8 @@ from django.conf import settings
 from django.test import Client
 
 from dashboard.accounts import services
-from dashboard.accounts.models import AuditEvent, User
+from dashboard.accounts.models import User
+from dashboard.audit.models import AuditEvent
 from tests.conftest import PASSWORD, client_for, unique
 
 

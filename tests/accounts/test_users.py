@@ -1,7 +1,8 @@
 import pytest
 
 from dashboard.accounts import services
-from dashboard.accounts.models import AuditEvent, SessionItem, User
+from dashboard.accounts.models import SessionItem, User
+from dashboard.audit.models import AuditEvent
 from tests.conftest import PASSWORD, client_for, unique
 
 

@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import call_command
 
-from dashboard.accounts import audit
 from dashboard.alerts import queries, services
 from dashboard.alerts.evaluation import evaluate_tenant, run_pass
 from dashboard.alerts.inputs import RuleInput
 from dashboard.analytics.queries import budget_status
 from dashboard.analytics.services import set_budget
+from dashboard.audit import queries as audit
 from dashboard.core import clock
 from dashboard.core.errors import Conflict
 from tests.alerts.conftest import STAFF_SCOPE, run, verify

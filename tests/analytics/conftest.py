@@ -11,11 +11,11 @@ import pytest
 from django.test import Client
 
 from dashboard.accounts import services as accounts
-from dashboard.accounts.api_keys import create_key
 from dashboard.accounts.models import User
 from dashboard.accounts.scope import STAFF, TENANT_ADMIN, AccessScope
 from dashboard.analytics import rollups
 from dashboard.analytics.models import Execution, ExecutionRollup
+from dashboard.apikeys.services import create_key
 from dashboard.core import clock
 from dashboard.core.clock import iso_ms
 from dashboard.core.ids import new_id

@@ -6,10 +6,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from dashboard.accounts.models import AuditEvent, Tenant
+from dashboard.accounts.models import Tenant
 from dashboard.analytics import rollups
 from dashboard.analytics.models import ExecutionRollup
 from dashboard.analytics.queries import budget_status, forecast
+from dashboard.audit.models import AuditEvent
 from tests.analytics.conftest import run, slug
 from tests.conftest import client_for
 

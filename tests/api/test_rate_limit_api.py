@@ -1,19 +1,17 @@
 """Rate limits seen from the JSON API: 429 with its headers, and ingestion retried after a 429 counted once.
 
-The API's auth layer (dashboard/api/auth.py) calls dashboard.accounts.api_limits.take once per
-authenticated request; until it does, these tests are skipped rather than failing.
+The API's auth layer (dashboard/api/auth.py) calls dashboard.apikeys.services.take once per
+authenticated request.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 from datetime import timedelta
 
 import pytest
 from django.test import Client
 
-import dashboard.api.auth
 from dashboard.core import clock
 from tests.analytics.conftest import (
     make_tenant,
@@ -24,10 +22,6 @@ from tests.analytics.conftest import (
     stored_rollups,
 )
 
-pytestmark = pytest.mark.skipif(
-    "api_limits" not in inspect.getsource(dashboard.api.auth),
-    reason="the API auth layer does not call dashboard.accounts.api_limits yet",
-)
 HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 
 

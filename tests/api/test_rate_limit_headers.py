@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from dashboard.accounts import api_limits
+from dashboard.apikeys import services as api_limits
 from tests.analytics.conftest import make_tenant
 
 

@@ -7,8 +7,8 @@ import json
 import pytest
 from django.test import Client
 
-from dashboard.accounts import api_keys
 from dashboard.accounts.access import scope_for_user
+from dashboard.apikeys import services as api_keys
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import json
 import pytest
 from django.test import Client, override_settings
 
-from dashboard.accounts.models import AuditEvent
+from dashboard.audit.models import AuditEvent
 from dashboard.marketplace import queries as marketplace_queries
 from tests.marketplace.conftest import DEFINITION
 

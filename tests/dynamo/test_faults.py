@@ -16,9 +16,10 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from dashboard.accounts import api_keys, services
+from dashboard.accounts import services
 from dashboard.accounts.access import scope_for_user
-from dashboard.accounts.models import AuditEvent
+from dashboard.apikeys import services as api_keys
+from dashboard.audit.models import AuditEvent
 from dashboard.dynamo import base, local
 from dashboard.dynamo.tables import ensure_tables
 from dashboard.marketplace.models import AgentTemplate

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 
-from dashboard.accounts.api_keys import create_key
 from dashboard.accounts.scope import API, STAFF, AccessScope
+from dashboard.apikeys.services import create_key
 from dashboard.core import clock
 from dashboard.experiments import services
 from dashboard.experiments.models import Experiment, ExperimentRun

@@ -1,6 +1,6 @@
 """POST /api/experiments and GET /api/experiments: a training job creates its experiment, then logs to it."""
 
-from dashboard.accounts.models import AuditEvent
+from dashboard.audit.models import AuditEvent
 from dashboard.core import clock
 from dashboard.flows.models import Project
 from tests.conftest import unique

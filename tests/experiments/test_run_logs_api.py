@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from dashboard.accounts.models import AuditEvent
+from dashboard.audit.models import AuditEvent
 from dashboard.core import clock
 from dashboard.dynamo import metrics
 from dashboard.experiments import queries

@@ -3,7 +3,7 @@
 import pytest
 
 from dashboard.accounts.access import scope_for_user
-from dashboard.accounts.models import AuditEvent
+from dashboard.audit.models import AuditEvent
 from dashboard.core.errors import Conflict
 from dashboard.flows import services
 from dashboard.flows.models import NodeConfig

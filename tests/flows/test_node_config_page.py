@@ -4,7 +4,7 @@ import html
 import json
 import re
 
-from dashboard.accounts.models import AuditEvent
+from dashboard.audit.models import AuditEvent
 from dashboard.flows.models import FlowNode, NodeConfig
 from dashboard.flows.node_catalogue import SECRET_MASK
 from tests.flows.conftest import build_flow

@@ -2,8 +2,8 @@
 
 import re
 
-from dashboard.accounts import audit
 from dashboard.accounts.access import scope_for_user
+from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.flows.models import Project
 from tests.conftest import unique

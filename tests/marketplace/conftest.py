@@ -7,8 +7,8 @@ import copy
 import pytest
 from django.test import Client
 
-from dashboard.accounts import api_keys
 from dashboard.accounts.access import scope_for_user
+from dashboard.apikeys import services as api_keys
 from dashboard.core import clock
 from dashboard.flows.models import Project
 from dashboard.marketplace import services

@@ -1,7 +1,7 @@
 import json
 import re
 
-from dashboard.accounts.models import AuditEvent
+from dashboard.audit.models import AuditEvent
 from dashboard.marketplace.models import AgentTemplate
 from tests.conftest import client_for
 from tests.marketplace.conftest import DEFINITION, word

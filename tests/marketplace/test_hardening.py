@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from dashboard.accounts.models import AuditEvent
+from dashboard.audit.models import AuditEvent
 from dashboard.core.errors import Conflict, NotFound
 from dashboard.marketplace import services
 from dashboard.marketplace.models import AgentTemplate

@@ -1,6 +1,6 @@
 import re
 
-from dashboard.accounts.models import AuditEvent
+from dashboard.audit.models import AuditEvent
 from dashboard.marketplace.models import AgentTemplate
 from tests.conftest import client_for, element_by_id
 

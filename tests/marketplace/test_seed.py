@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 import pytest
 from django.conf import settings
 
-from dashboard.accounts.models import AuditEvent, Tenant, User
+from dashboard.accounts.models import Tenant, User
+from dashboard.audit.models import AuditEvent
 from dashboard.core.seeding import SeedContext
 from dashboard.dynamo import base
 from dashboard.dynamo.tables import ensure_table

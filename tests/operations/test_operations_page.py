@@ -120,7 +120,7 @@ def test_reads_on_an_index_are_counted_on_that_index(staff, metering):
 
 
 def test_the_success_metrics_show_a_tenants_adoption_success_rate_and_errors(staff, people):
-    from dashboard.accounts import audit
+    from dashboard.audit import services as audit
     from tests.analytics.conftest import make_tenant, run
 
     tenant = make_tenant(people, "Measured tenant")

@@ -7,8 +7,8 @@ import json
 import pytest
 from django.test import Client
 
-from dashboard.accounts import api_keys
-from dashboard.accounts.models import AuditEvent
+from dashboard.apikeys import services as api_keys
+from dashboard.audit.models import AuditEvent
 from dashboard.core.errors import ValidationFailed
 from dashboard.registry import services
 from tests.registry.test_concurrent_deploys import race

@@ -5,7 +5,7 @@ import json
 import pytest
 from django.test import Client
 
-from dashboard.accounts import api_keys
+from dashboard.apikeys import services as api_keys
 from dashboard.registry import services
 from tests.registry.conftest import make_dataset, make_project, version_data
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from dashboard.accounts import audit
 from dashboard.accounts.scope import AccessScope
+from dashboard.audit import queries as audit
 from dashboard.core import clock
 from dashboard.core.errors import ValidationFailed
 from dashboard.registry import services

@@ -68,8 +68,8 @@ def test_row7_deep_parameters_are_an_inline_error(acme_admin, acme_project):
 
 
 def test_row9_parameters_too_large_to_store_are_422_naming_them(people, acme_project):
-    from dashboard.accounts import api_keys
     from dashboard.accounts.access import scope_for_user
+    from dashboard.apikeys import services as api_keys
 
     token = api_keys.create_key(scope_for_user(people["staff"]), "acme", "registry size").token
     body = {

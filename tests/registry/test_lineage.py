@@ -9,7 +9,7 @@ import re
 import pytest
 from django.test import Client
 
-from dashboard.accounts import api_keys
+from dashboard.apikeys import services as api_keys
 from dashboard.core.errors import ValidationFailed
 from dashboard.experiments import services as experiments
 from dashboard.flows.models import Project

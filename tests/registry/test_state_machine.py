@@ -2,7 +2,7 @@
 
 import pytest
 
-from dashboard.accounts.models import AuditEvent
+from dashboard.audit.models import AuditEvent
 from dashboard.core.errors import Conflict, ValidationFailed
 from dashboard.registry import lifecycle, services
 from dashboard.registry.lifecycle import MOVES, STATUSES

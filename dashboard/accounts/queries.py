@@ -1,4 +1,6 @@
-"""Reading one item for a scope: missing, malformed and other-tenant ids all look the same (404)."""
+"""Reads of accounts that other areas use: one item of any area's table read for a scope.
+
+`get_in_scope`: missing, malformed and other-tenant ids all look the same (404)."""
 
 from __future__ import annotations
 

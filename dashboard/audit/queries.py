@@ -1,4 +1,4 @@
-"""The audit trail: who did what to which item of which tenant, and what changed."""
+"""Reading the audit trail: the trail page's filtered pages, and the reads other areas' pages make."""
 
 from __future__ import annotations
 
@@ -6,55 +6,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
 
-from dashboard.accounts.models import AuditEvent
 from dashboard.accounts.scope import AccessScope, Can
+from dashboard.audit.models import AuditEvent
 from dashboard.core import clock
-from dashboard.core.ids import new_id
 from dashboard.dynamo.paging import Page, all_of, bounded_page, paginate
-
-PLATFORM = "platform"
-
-
-def build_event(
-    scope: AccessScope,
-    action: str,
-    target_type: str,
-    target_id: str,
-    tenant_id: str | None = None,
-    changes: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """An unsaved event, for services that write it inside their own transaction."""
-    now = clock.now()
-    event_id = new_id("evt")
-    return AuditEvent(
-        tenant_id=tenant_id or scope.tenant_id or PLATFORM,
-        sk=f"{now.isoformat()}#{event_id}",
-        event_id=event_id,
-        ts=now,
-        month=now.strftime("%Y-%m"),
-        actor_id=scope.actor_id,
-        actor_label=scope.actor_label,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        changes=changes or None,
-    )
-
-
-def record(
-    scope: AccessScope,
-    action: str,
-    target_type: str,
-    target_id: str,
-    tenant_id: str | None = None,
-    changes: dict[str, Any] | None = None,
-) -> AuditEvent:
-    event = build_event(scope, action, target_type, target_id, tenant_id, changes)
-    event.save()
-    return event
-
 
 SIGN_INS = ("session.login", "session.logout")
 FILTERED_READ = 100  # events DynamoDB evaluates per call when a filter may drop many

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import expect
 
-from dashboard.accounts.models import ApiKey
+from dashboard.apikeys.models import ApiKey
 from dashboard.core import clock
 from tests.conftest import session_for
 from tests.test_accessibility_browser import AXE, RUN_AXE, STRUCTURE, under_csp

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.accounts import api_limits
+from dashboard.apikeys import queries as apikey_queries
+from dashboard.apikeys import services as api_limits
 from dashboard.core import clock
 from dashboard.dynamo.metrics import track
 from tests.conftest import unique
@@ -105,12 +106,12 @@ def test_every_request_is_counted_per_day(dynamodb_local, small_limit, frozen):
         api_limits.take(key_id)
     frozen.advance(24 * 3600)
     api_limits.take(key_id)
-    usage = api_limits.usage_last_7_days([key_id])[key_id]
+    usage = apikey_queries.usage_last_7_days([key_id])[key_id]
     assert usage.requests == 13 and usage.limited == 2
     assert [count for _day, count in usage.days][-2:] == [12, 1]
     assert usage.last_at == frozen.moment
     frozen.advance(7 * 24 * 3600)
-    assert api_limits.usage_last_7_days([key_id])[key_id].requests == 0
+    assert apikey_queries.usage_last_7_days([key_id])[key_id].requests == 0
 
 
 def test_a_request_costs_one_limiter_call_and_one_usage_count(dynamodb_local, small_limit, frozen):

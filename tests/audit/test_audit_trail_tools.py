@@ -3,9 +3,9 @@
 import csv
 import io
 
-from dashboard.accounts import audit
 from dashboard.accounts.access import scope_for_user
 from dashboard.accounts.services import create_tenant
+from dashboard.audit import services as audit
 from tests.conftest import client_for, unique
 
 

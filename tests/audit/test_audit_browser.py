@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.accounts.test_audit import record_for
+from tests.audit.test_audit import record_for
 from tests.conftest import unique
 
 

@@ -1,4 +1,8 @@
-"""A token bucket per API key, shared by every web process: its state is one DynamoDB item.
+"""API keys for machines, and the allowance each key spends per request.
+
+Keys: per tenant; the secret is shown once, only its SHA-256 is stored.
+
+Rate limits: a token bucket per API key, shared by every web process: its state is one DynamoDB item.
 
 Settings: `API_RATE_LIMIT_PER_MINUTE` tokens flow in per minute (default 600) and the bucket holds
 that many plus `API_RATE_LIMIT_BURST` extra (default 100). A fresh or idle key may therefore send
@@ -35,15 +39,129 @@ the requests of the last 7 days from these rows.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
+import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from dashboard.accounts.models import RateLimitCounter
+from dashboard.accounts.scope import API, STAFF, AccessScope
+from dashboard.accounts.services import get_tenant
+from dashboard.apikeys.models import ApiKey, token_bucket, usage_bucket
+from dashboard.apikeys.queries import KEY_ID_PATTERN, get_key
+from dashboard.audit import services as audit
 from dashboard.core import clock
+from dashboard.core.errors import DashboardError, ValidationFailed
+from dashboard.core.ids import new_id
+
+TOKEN_PREFIX = "dtk"
+LONGEST_EXPIRY = timedelta(days=5 * 366)
+
+
+class KeyExpired(DashboardError):
+    """A real key past its expiry: the client is told so, rather than "invalid key"."""
+
+    status = 401
+    code = "key_expired"
+
+
+@dataclass
+class NewKey:
+    key: ApiKey
+    token: str  # shown once
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def expiry_moment(day: date) -> datetime:
+    """A key "expiring on" a day works through that whole day (UTC) and stops right after it."""
+    return datetime.combine(day, time.max, tzinfo=UTC).replace(microsecond=999000)
+
+
+def create_key(scope: AccessScope, tenant_id: str, name: str, expires_on: date | None = None) -> NewKey:
+    scope.require_role(STAFF)
+    name = name.strip()
+    if not name or len(name) > 80:
+        raise ValidationFailed(
+            "The key needs a name.", {"name": "1–80 characters, e.g. the agent that uses it."}
+        )
+    today = clock.now().date()
+    if expires_on is not None and not today <= expires_on <= today + LONGEST_EXPIRY:
+        raise ValidationFailed(
+            "Pick another expiry date.",
+            {"expires_on": f"From today ({today.isoformat()}, UTC) to at most five years ahead."},
+        )
+    get_tenant(tenant_id)
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey(
+        key_id=new_id("key"),
+        key_hash=_hash(secret),
+        tenant_id=tenant_id,
+        name=name,
+        created_by=scope.actor_label,
+        created_at=clock.now(),
+        expires_on=expiry_moment(expires_on) if expires_on else None,
+    )
+    key.save()
+    changes = {"name": name, "expires_on": expires_on.isoformat() if expires_on else None}
+    audit.record(scope, "api_key.create", "api_key", key.key_id, tenant_id=tenant_id, changes=changes)
+    return NewKey(key=key, token=f"{TOKEN_PREFIX}.{key.key_id}.{secret}")
+
+
+def is_expired(key: ApiKey) -> bool:
+    return key.expires_on is not None and clock.now() > key.expires_on
+
+
+def revoke_key(scope: AccessScope, key_id: str, *, confirmed: bool | None = None) -> ApiKey:
+    """Revoke a key for good. The page's POST carries `confirmed` from its question; without it
+    (`confirmed=False`) nothing changes."""
+    key = get_key(scope, key_id)
+    if key.revoked_at is None and confirmed is False:
+        raise ValidationFailed(
+            f"Revoking “{key.name}” needs confirming first: nothing was changed.",
+            {"confirmed": "Confirm on the question page."},
+        )
+    if key.revoked_at is None:
+        key.update(actions=[ApiKey.revoked_at.set(clock.now())])
+        audit.record(scope, "api_key.revoke", "api_key", key_id, tenant_id=key.tenant_id)
+    return key
+
+
+def scope_for_token(token: str) -> AccessScope | None:
+    """The scope an API token acts with, or None for an unknown, malformed or revoked token.
+
+    A real key past its expiry date raises KeyExpired (401 `key_expired`, saying when it expired):
+    only the holder of the secret learns that, so it tells an attacker nothing."""
+    parts = token.split(".")
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        return None
+    _prefix, key_id, secret = parts
+    if not secret or not KEY_ID_PATTERN.fullmatch(key_id) or len(secret) > 200:
+        return None
+    try:
+        key = ApiKey.get(key_id)
+    except DoesNotExist:
+        return None
+    if key.revoked_at is not None or not hmac.compare_digest(key.key_hash, _hash(secret)):
+        return None
+    if is_expired(key):
+        raise KeyExpired(
+            f"This API key expired on {key.expires_on.date().isoformat()} (UTC); "
+            "ask for a new key on the API keys page."
+        )
+    return AccessScope(
+        role=API, actor_id=key.key_id, actor_label=f"API key {key.name}", tenant_id=key.tenant_id
+    )
+
+
+# Rate limits: one token per request from the key's bucket (see the module docstring) -------
 
 MICROS = 1_000_000
 USAGE_DAYS_KEPT = 9  # the page shows 7; two more cover clocks and time zones at the edges
@@ -141,7 +259,7 @@ def take(key_id: str) -> Decision:
         return Decision(allowed=True, limit=0, remaining=0, reset_seconds=0, retry_after=0)
     bucket = _bucket()
     now = int(clock.now().timestamp() * MICROS)
-    item = RateLimitCounter(f"api:{key_id}")
+    item = RateLimitCounter(token_bucket(key_id))
     guess = _last_tat.get(key_id)
     tat: int | None = None
     for _round in range(_MAX_ROUNDS):
@@ -187,10 +305,6 @@ def take(key_id: str) -> Decision:
 # Requests per key per day ---------------------------------------------------------------
 
 
-def usage_bucket(key_id: str, day: date) -> str:
-    return f"api-usage:{key_id}:{day.isoformat()}"
-
-
 def record_use(key_id: str, *, limited: bool) -> None:
     """Count one request of the key today (atomic ADD: concurrent requests never lose a count)."""
     moment = clock.now()
@@ -202,33 +316,3 @@ def record_use(key_id: str, *, limited: bool) -> None:
     if limited:
         actions.append(RateLimitCounter.limited.add(1))
     RateLimitCounter(usage_bucket(key_id, moment.date())).update(actions=actions)
-
-
-@dataclass(frozen=True)
-class Usage:
-    days: list[tuple[date, int]]  # oldest first, 7 entries
-    requests: int
-    limited: int
-    last_at: datetime | None  # the latest request within the 7 days
-
-
-def usage_last_7_days(key_ids: list[str]) -> dict[str, Usage]:
-    """Each key's requests per day over the last 7 days (today included).
-
-    DynamoDB calls: one BatchGetItem per 100 rows, i.e. ceil(7 × keys / 100) (PynamoDB's
-    batch_get pages and retries unprocessed keys itself).
-    """
-    today = clock.now().date()
-    days = [today - timedelta(days=back) for back in range(6, -1, -1)]
-    wanted = [usage_bucket(key_id, day) for key_id in key_ids for day in days]
-    found = {row.bucket: row for row in RateLimitCounter.batch_get(wanted)} if wanted else {}
-    usage = {}
-    for key_id in key_ids:
-        rows = [found.get(usage_bucket(key_id, day)) for day in days]
-        usage[key_id] = Usage(
-            days=[(day, int(row.count) if row else 0) for day, row in zip(days, rows, strict=True)],
-            requests=sum(int(row.count) for row in rows if row),
-            limited=sum(int(row.limited or 0) for row in rows if row),
-            last_at=max((row.last_at for row in rows if row and row.last_at), default=None),
-        )
-    return usage

@@ -1,5 +1,5 @@
-from dashboard.accounts import audit
 from dashboard.accounts.access import scope_for_user
+from dashboard.audit import services as audit
 from tests.conftest import client_for, unique
 
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 
-from dashboard.accounts import api_limits
-from dashboard.accounts.models import ApiKey
+from dashboard.apikeys import services as api_limits
+from dashboard.apikeys.models import ApiKey
 from dashboard.core import clock
 
 
