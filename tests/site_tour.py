@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from dashboard.accounts.models import User
-from dashboard.accounts.services import find_user_by_email
+from dashboard.accounts.queries import find_user_by_email
 from dashboard.dynamo import base
 
 PREFIX = "tour"

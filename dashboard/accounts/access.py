@@ -12,8 +12,8 @@ from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect
 
 from dashboard.accounts.models import User
+from dashboard.accounts.queries import get_user
 from dashboard.accounts.scope import STAFF, AccessScope, Can
-from dashboard.accounts.services import get_user
 from dashboard.accounts.session_store import USER_KEY
 
 TENANT_FOCUS_KEY = "_tenant_focus"

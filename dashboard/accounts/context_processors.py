@@ -4,7 +4,7 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from dashboard.accounts.navigation import navigation_for
-from dashboard.accounts.services import list_tenants
+from dashboard.accounts.queries import list_tenants
 
 
 def access(request: HttpRequest) -> dict:

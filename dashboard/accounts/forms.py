@@ -1,7 +1,7 @@
 from django import forms
 
+from dashboard.accounts.inputs import MIN_PASSWORD_LENGTH
 from dashboard.accounts.scope import MODERATOR, ROLE_LABELS, STAFF, TENANT_ADMIN
-from dashboard.accounts.services import MIN_PASSWORD_LENGTH
 
 
 class LoginForm(forms.Form):

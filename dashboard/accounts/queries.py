@@ -1,6 +1,5 @@
-"""Reads of accounts that other areas use: one item of any area's table read for a scope.
-
-`get_in_scope`: missing, malformed and other-tenant ids all look the same (404)."""
+"""Reads of accounts: tenants, people and their sessions; and one item of any area's table read for a
+scope (`get_in_scope`: missing, malformed and other-tenant ids all look the same, 404)."""
 
 from __future__ import annotations
 
@@ -8,7 +7,11 @@ from typing import TypeVar
 
 from pynamodb.exceptions import DoesNotExist
 
-from dashboard.accounts.scope import AccessScope
+from dashboard.accounts.inputs import normalize_email
+from dashboard.accounts.models import SessionItem, Tenant, User
+from dashboard.accounts.scope import MODERATOR, STAFF, AccessScope
+from dashboard.core import request_cache
+from dashboard.core.converters import fits_key
 from dashboard.core.errors import NotFound
 
 # Ids we mint are short; DynamoDB refuses empty or very long keys outright (a 400 that would become a 500).
@@ -30,3 +33,103 @@ def get_in_scope(
         raise NotFound(f"{what} was not found.") from None
     scope.check_tenant(item.tenant_id, what)
     return item
+
+
+# --- tenants and people ------------------------------------------------------------------------
+
+
+TENANTS_KEY = "tenants"
+
+
+def list_tenants() -> list[Tenant]:
+    """Every tenant by name; read once per request, however many parts of the page show it."""
+    return request_cache.remember(TENANTS_KEY, lambda: list(Tenant.by_name.query("tenant")))
+
+
+def get_tenant(tenant_id: str) -> Tenant:
+    if not fits_key(tenant_id):
+        raise NotFound("That tenant was not found.")
+    try:
+        return Tenant.get(tenant_id)
+    except DoesNotExist:
+        raise NotFound("That tenant was not found.") from None
+
+
+def find_user_by_email(email: str) -> User | None:
+    for user in User.by_email.query(normalize_email(email), limit=1):
+        return user
+    return None
+
+
+def display_names(user_ids: list[str], tenant_id: str) -> dict[str, str]:
+    """Names of the given ids that are dashboard users of `tenant_id` (one batch read; others omitted)."""
+    ids = [user_id for user_id in dict.fromkeys(user_ids) if user_id.startswith("usr_") and fits_key(user_id)]
+    if not ids:
+        return {}
+    users = User.batch_get(ids, attributes_to_get=["user_id", "name", "tenant_id"])
+    return {user.user_id: user.name for user in users if user.tenant_id == tenant_id and user.name}
+
+
+def people_of(user_ids: list[str], tenant_id: str | None) -> dict[str, tuple[str, str]]:
+    """(name, email) of the given ids that are dashboard users (of `tenant_id` unless None): one
+    BatchGet of at most 100 ids; ids that are not dashboard users are left out."""
+    ids = [user_id for user_id in dict.fromkeys(user_ids) if user_id.startswith("usr_") and fits_key(user_id)]
+    if not ids:
+        return {}
+    users = User.batch_get(ids[:100], attributes_to_get=["user_id", "name", "email", "tenant_id"])
+    return {
+        user.user_id: (user.name or user.email, user.email)
+        for user in users
+        if tenant_id is None or user.tenant_id == tenant_id
+    }
+
+
+def get_user(user_id: str) -> User | None:
+    if not fits_key(user_id):
+        return None
+    try:
+        return User.get(user_id)
+    except DoesNotExist:
+        return None
+
+
+def session_count(user_id: str) -> int:
+    """Signed-in browsers of a user (expired sessions the TTL has not removed yet count too)."""
+    return sum(1 for _ in SessionItem.by_user.query(user_id))
+
+
+USER_LIST_LIMIT = 200
+
+
+def list_users(scope: AccessScope) -> list[tuple[str, list[User]]]:
+    """Staff: people grouped as platform (staff, moderators) and per tenant (the focused one, or all)."""
+    scope.require_role(STAFF)
+    groups = [
+        (
+            "Platform",
+            [user for role in (STAFF, MODERATOR) for user in User.by_role.query(role, limit=USER_LIST_LIMIT)],
+        )
+    ]
+    tenants = [get_tenant(scope.tenant_id)] if scope.tenant_id else list_tenants()
+    for tenant in tenants:
+        groups.append((tenant.name, list(User.by_tenant.query(tenant.tenant_id, limit=USER_LIST_LIMIT))))
+    return groups
+
+
+def people_acting_in(scope: AccessScope) -> list[User]:
+    """Who the scope may pick in the audit trail's "who" filter: its tenant's people; for staff also
+    staff and moderators (at most 3 queries: two roles and the tenant). A tenant admin is never shown
+    the platform's people (their rows keep the label recorded at the time)."""
+    people = []
+    if scope.is_staff:
+        people = [
+            user for role in (STAFF, MODERATOR) for user in User.by_role.query(role, limit=USER_LIST_LIMIT)
+        ]
+    if scope.tenant_id:
+        people = list(User.by_tenant.query(scope.tenant_id, limit=USER_LIST_LIMIT)) + people
+    return people
+
+
+def count_users(tenant_id: str) -> int:
+    """People of a tenant (a count query on the tenant index: no items are returned)."""
+    return User.by_tenant.count(tenant_id)

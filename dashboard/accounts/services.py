@@ -9,19 +9,16 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
-from pynamodb.exceptions import DoesNotExist
 
+from dashboard.accounts.inputs import EMAIL_RE, MIN_PASSWORD_LENGTH, normalize_email
 from dashboard.accounts.models import ROLES, RateLimitCounter, SessionItem, Tenant, User
+from dashboard.accounts.queries import TENANTS_KEY, find_user_by_email, get_tenant, get_user
 from dashboard.accounts.scope import MODERATOR, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.audit import services as audit
 from dashboard.core import clock, request_cache
-from dashboard.core.converters import fits_key
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.ids import new_id
 from dashboard.dynamo.transactions import save_together
-
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD_LENGTH = 8
 
 
 class LoginFailed(Exception):
@@ -32,23 +29,6 @@ class LoginFailed(Exception):
 
 
 # --- tenants -----------------------------------------------------------------------------------
-
-
-TENANTS_KEY = "tenants"
-
-
-def list_tenants() -> list[Tenant]:
-    """Every tenant by name; read once per request, however many parts of the page show it."""
-    return request_cache.remember(TENANTS_KEY, lambda: list(Tenant.by_name.query("tenant")))
-
-
-def get_tenant(tenant_id: str) -> Tenant:
-    if not fits_key(tenant_id):
-        raise NotFound("That tenant was not found.")
-    try:
-        return Tenant.get(tenant_id)
-    except DoesNotExist:
-        raise NotFound("That tenant was not found.") from None
 
 
 def create_tenant(tenant_id: str, name: str, plan: str = "team") -> Tenant:
@@ -68,48 +48,6 @@ def create_tenant(tenant_id: str, name: str, plan: str = "team") -> Tenant:
 
 
 # --- users -------------------------------------------------------------------------------------
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
-
-
-def find_user_by_email(email: str) -> User | None:
-    for user in User.by_email.query(normalize_email(email), limit=1):
-        return user
-    return None
-
-
-def display_names(user_ids: list[str], tenant_id: str) -> dict[str, str]:
-    """Names of the given ids that are dashboard users of `tenant_id` (one batch read; others omitted)."""
-    ids = [user_id for user_id in dict.fromkeys(user_ids) if user_id.startswith("usr_") and fits_key(user_id)]
-    if not ids:
-        return {}
-    users = User.batch_get(ids, attributes_to_get=["user_id", "name", "tenant_id"])
-    return {user.user_id: user.name for user in users if user.tenant_id == tenant_id and user.name}
-
-
-def people_of(user_ids: list[str], tenant_id: str | None) -> dict[str, tuple[str, str]]:
-    """(name, email) of the given ids that are dashboard users (of `tenant_id` unless None): one
-    BatchGet of at most 100 ids; ids that are not dashboard users are left out."""
-    ids = [user_id for user_id in dict.fromkeys(user_ids) if user_id.startswith("usr_") and fits_key(user_id)]
-    if not ids:
-        return {}
-    users = User.batch_get(ids[:100], attributes_to_get=["user_id", "name", "email", "tenant_id"])
-    return {
-        user.user_id: (user.name or user.email, user.email)
-        for user in users
-        if tenant_id is None or user.tenant_id == tenant_id
-    }
-
-
-def get_user(user_id: str) -> User | None:
-    if not fits_key(user_id):
-        return None
-    try:
-        return User.get(user_id)
-    except DoesNotExist:
-        return None
 
 
 def create_user(
@@ -337,11 +275,6 @@ def end_sessions(user_id: str) -> int:
     return ended
 
 
-def session_count(user_id: str) -> int:
-    """Signed-in browsers of a user (expired sessions the TTL has not removed yet count too)."""
-    return sum(1 for _ in SessionItem.by_user.query(user_id))
-
-
 def sign_out_everywhere(scope: AccessScope, user_id: str) -> int:
     """Staff end every session of a person, say after a lost laptop."""
     scope.require_role(STAFF)
@@ -385,40 +318,3 @@ def set_active(scope: AccessScope, user_id: str, active: bool, *, confirmed: boo
         changes={"is_active": active},
     )
     return user
-
-
-USER_LIST_LIMIT = 200
-
-
-def list_users(scope: AccessScope) -> list[tuple[str, list[User]]]:
-    """Staff: people grouped as platform (staff, moderators) and per tenant (the focused one, or all)."""
-    scope.require_role(STAFF)
-    groups = [
-        (
-            "Platform",
-            [user for role in (STAFF, MODERATOR) for user in User.by_role.query(role, limit=USER_LIST_LIMIT)],
-        )
-    ]
-    tenants = [get_tenant(scope.tenant_id)] if scope.tenant_id else list_tenants()
-    for tenant in tenants:
-        groups.append((tenant.name, list(User.by_tenant.query(tenant.tenant_id, limit=USER_LIST_LIMIT))))
-    return groups
-
-
-def people_acting_in(scope: AccessScope) -> list[User]:
-    """Who the scope may pick in the audit trail's "who" filter: its tenant's people; for staff also
-    staff and moderators (at most 3 queries: two roles and the tenant). A tenant admin is never shown
-    the platform's people (their rows keep the label recorded at the time)."""
-    people = []
-    if scope.is_staff:
-        people = [
-            user for role in (STAFF, MODERATOR) for user in User.by_role.query(role, limit=USER_LIST_LIMIT)
-        ]
-    if scope.tenant_id:
-        people = list(User.by_tenant.query(scope.tenant_id, limit=USER_LIST_LIMIT)) + people
-    return people
-
-
-def count_users(tenant_id: str) -> int:
-    """People of a tenant (a count query on the tenant index: no items are returned)."""
-    return User.by_tenant.count(tenant_id)

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from dashboard.accounts import access, services
+from dashboard.accounts import access, queries, services
 from dashboard.accounts.forms import ApiKeyForm, LoginForm, UserEditForm, UserForm
 from dashboard.accounts.scope import ROLE_LABELS, Can
 from dashboard.apikeys import queries as apikey_queries
@@ -92,7 +92,7 @@ def switch_tenant(request: HttpRequest) -> HttpResponse:
     next_url = _safe_next(request)
     tenant_id = request.POST.get("tenant_id") or None
     if tenant_id:
-        services.get_tenant(tenant_id)  # 404 for an unknown tenant
+        queries.get_tenant(tenant_id)  # 404 for an unknown tenant
     request.session[access.TENANT_FOCUS_KEY] = tenant_id
     return HttpResponseRedirect(next_url)
 
@@ -129,7 +129,7 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
     """The audit trail, filtered by action, actor and target type, sign-ins hidden by default.
 
     DynamoDB calls: the page at most audit_queries.MAX_CALLS queries (one when nothing is filtered); the
-    people for the actor filter and the names 3 queries (services.people_acting_in).
+    people for the actor filter and the names 3 queries (queries.people_acting_in).
     """
     filters = _audit_filters(request)
     page = audit_queries.list_events(
@@ -138,7 +138,7 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
         cursor=request.GET.get("cursor"),
         filters=filters,
     )
-    people = services.people_acting_in(request.scope)
+    people = queries.people_acting_in(request.scope)
     context = {
         "page": page,
         "month": request.GET.get("month", ""),
@@ -207,7 +207,7 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
     DynamoDB calls, whatever the traffic: 1 query for the tenants, 1 query per tenant shown (at
     most 100 keys each), and ceil(7 × keys / 100) BatchGetItem calls for the usage rows.
     """
-    tenants = services.list_tenants()
+    tenants = queries.list_tenants()
     form = ApiKeyForm(request.POST or None, tenants=tenants, initial={"tenant_id": request.scope.tenant_id})
     new_token = new_key = None
     if request.method == "POST" and form.is_valid():
@@ -243,7 +243,7 @@ def api_key_revoke(request: HttpRequest, key_id: str) -> HttpResponse:
     """GET asks first (which key, which tenant, what stops working); POST revokes."""
     if request.method == "GET":
         key = apikey_queries.get_key(request.scope, key_id)
-        context = {"key": key, "tenant": services.get_tenant(key.tenant_id)}
+        context = {"key": key, "tenant": queries.get_tenant(key.tenant_id)}
         return render_page(request, "accounts/api_key_revoke.html", context)
     try:
         key = apikeys.revoke_key(request.scope, key_id, confirmed=request.POST.get("confirmed") == "1")
@@ -263,7 +263,7 @@ def tables(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @access.scoped(Can.RUN_PLATFORM)
 def users(request: HttpRequest) -> HttpResponse:
-    tenants = services.list_tenants()
+    tenants = queries.list_tenants()
     form = UserForm(request.POST or None, tenants=tenants, initial={"tenant": request.scope.tenant_id})
     status = 200
     if request.method == "POST":
@@ -279,14 +279,14 @@ def users(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"{user.email} can sign in now as {ROLE_LABELS[user.role]}.")
                 return redirect("accounts:users")
         status = 422
-    context = {"groups": services.list_users(request.scope), "form": form}
+    context = {"groups": queries.list_users(request.scope), "form": form}
     return render(request, "accounts/users.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
 @access.scoped(Can.RUN_PLATFORM)
 def user_edit(request: HttpRequest, user_id: str) -> HttpResponse:
-    person = services.get_user(user_id)
+    person = queries.get_user(user_id)
     if person is None:
         raise NotFound("That user was not found.")
     initial = {
@@ -295,7 +295,7 @@ def user_edit(request: HttpRequest, user_id: str) -> HttpResponse:
         "tenant": person.tenant_id or "",
         "version": person.version,
     }
-    form = UserEditForm(request.POST or None, tenants=services.list_tenants(), initial=initial)
+    form = UserEditForm(request.POST or None, tenants=queries.list_tenants(), initial=initial)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -320,7 +320,7 @@ def user_edit(request: HttpRequest, user_id: str) -> HttpResponse:
                 return redirect("accounts:users")
         else:
             status = 422
-    context = {"person": person, "form": form, "sessions": services.session_count(user_id)}
+    context = {"person": person, "form": form, "sessions": queries.session_count(user_id)}
     return render(request, "accounts/user_edit.html", context, status=status)
 
 
@@ -340,10 +340,10 @@ def user_set_active(request: HttpRequest, user_id: str) -> HttpResponse:
     DynamoDB: GET 1 GetItem and 1 query (their sessions); POST as `services.set_active`.
     """
     if request.method == "GET":
-        person = services.get_user(user_id)
+        person = queries.get_user(user_id)
         if person is None:
             raise NotFound("That user was not found.")
-        context = {"person": person, "sessions": services.session_count(user_id)}
+        context = {"person": person, "sessions": queries.session_count(user_id)}
         return render_page(request, "accounts/user_disable.html", context)
     active = request.POST.get("active") == "1"
     try:

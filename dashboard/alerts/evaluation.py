@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from pynamodb.exceptions import PutError, PynamoDBException
 
-from dashboard.accounts.services import get_tenant, list_tenants
+from dashboard.accounts.queries import get_tenant, list_tenants
 from dashboard.alerts import delivery, queries
 from dashboard.alerts.models import PENDING, AlertFiring, AlertRule
 from dashboard.analytics import queries as analytics

@@ -14,8 +14,8 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
+from dashboard.accounts.queries import get_tenant
 from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
-from dashboard.accounts.services import get_tenant
 from dashboard.core.clock import day_end, day_start
 from dashboard.core.errors import NotFound, ValidationFailed
 

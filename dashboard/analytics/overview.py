@@ -20,8 +20,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from dashboard.accounts.queries import display_names, get_tenant, list_tenants
 from dashboard.accounts.scope import AccessScope
-from dashboard.accounts.services import display_names, get_tenant, list_tenants
 from dashboard.analytics import queries
 from dashboard.analytics.inputs import Period, resolve_tenant
 from dashboard.analytics.queries import BudgetStatus, budget_status

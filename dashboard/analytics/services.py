@@ -36,8 +36,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from pynamodb.exceptions import TransactWriteError
 
+from dashboard.accounts.queries import TENANTS_KEY, get_tenant
 from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
-from dashboard.accounts.services import TENANTS_KEY, get_tenant
 from dashboard.analytics import pricing, rollups
 from dashboard.analytics.inputs import resolve_tenant
 from dashboard.analytics.models import (

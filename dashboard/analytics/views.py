@@ -12,8 +12,8 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.accounts.access import scoped
+from dashboard.accounts.queries import people_of
 from dashboard.accounts.scope import Can
-from dashboard.accounts.services import people_of
 from dashboard.analytics import csv_export, queries, services, traces
 from dashboard.analytics import overview as overview_service
 from dashboard.analytics.forms import BudgetForm, ExecutionFilterForm, PeriodForm, period_from

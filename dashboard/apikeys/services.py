@@ -50,8 +50,8 @@ from django.conf import settings
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from dashboard.accounts.models import RateLimitCounter
+from dashboard.accounts.queries import get_tenant
 from dashboard.accounts.scope import API, STAFF, AccessScope
-from dashboard.accounts.services import get_tenant
 from dashboard.apikeys.models import ApiKey, token_bucket, usage_bucket
 from dashboard.apikeys.queries import KEY_ID_PATTERN, get_key
 from dashboard.audit import services as audit

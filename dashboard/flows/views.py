@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard.accounts.access import scoped
+from dashboard.accounts.queries import list_tenants
 from dashboard.accounts.scope import Can
-from dashboard.accounts.services import list_tenants
 from dashboard.core.errors import Conflict, DashboardError, ValidationFailed
 from dashboard.core.http import render_page, wants_partial
 from dashboard.flows import services

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from dashboard.accounts.queries import list_tenants
 from dashboard.accounts.scope import AccessScope, Can
-from dashboard.accounts.services import list_tenants
 from dashboard.analytics import queries, rollups
 from dashboard.audit import queries as audit
 from dashboard.core import clock

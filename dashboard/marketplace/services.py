@@ -15,8 +15,8 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from dashboard.accounts.queries import get_user
 from dashboard.accounts.scope import API, AccessScope, Can
-from dashboard.accounts.services import get_user
 from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed

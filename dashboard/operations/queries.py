@@ -21,8 +21,8 @@ from datetime import date, timedelta
 
 from django.conf import settings
 
+from dashboard.accounts.queries import count_users, list_tenants
 from dashboard.accounts.scope import AccessScope, Can
-from dashboard.accounts.services import count_users, list_tenants
 from dashboard.analytics import queries as analytics
 from dashboard.audit import queries as audit
 from dashboard.core import clock

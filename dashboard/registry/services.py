@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from pynamodb.exceptions import DoesNotExist
 
-from dashboard.accounts import services as accounts
+from dashboard.accounts import queries as account_queries
 from dashboard.accounts.queries import MAX_KEY_LENGTH, get_in_scope
 from dashboard.accounts.scope import AccessScope, Can
 from dashboard.audit import services as audit
@@ -580,9 +580,9 @@ def needs_confirmation(version: RegistryVersion, to: str, touched: set[str]) -> 
 
 def _audience(model: MlModel) -> str:
     """“N people of tenant T”: who a production change reaches (one Select=COUNT query)."""
-    count = accounts.count_users(model.tenant_id)
+    count = account_queries.count_users(model.tenant_id)
     try:
-        name = accounts.get_tenant(model.tenant_id).name
+        name = account_queries.get_tenant(model.tenant_id).name
     except NotFound:
         name = model.tenant_id
     return f"{count} {'person' if count == 1 else 'people'} of tenant {name}"

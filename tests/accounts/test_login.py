@@ -6,7 +6,8 @@ from django.test import Client
 from dashboard.accounts import services
 from dashboard.accounts.access import scope_for_user
 from dashboard.accounts.models import SessionItem
-from dashboard.accounts.services import get_user, set_active
+from dashboard.accounts.queries import get_user
+from dashboard.accounts.services import set_active
 from dashboard.core import clock
 from tests.conftest import PASSWORD, client_for, session_for, unique
 

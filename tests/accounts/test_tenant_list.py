@@ -1,6 +1,7 @@
 """The tenant list is read once per request, and a tenant created during the request shows at once."""
 
-from dashboard.accounts.services import create_tenant, list_tenants
+from dashboard.accounts.queries import list_tenants
+from dashboard.accounts.services import create_tenant
 from dashboard.core.request_cache import request_scope
 from dashboard.dynamo import metrics
 from tests.conftest import unique

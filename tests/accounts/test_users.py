@@ -1,5 +1,6 @@
 import pytest
 
+from dashboard.accounts import queries as account_queries
 from dashboard.accounts import services
 from dashboard.accounts.models import SessionItem, User
 from dashboard.audit.models import AuditEvent
@@ -22,14 +23,14 @@ def test_staff_disable_someone_and_their_sessions_end(staff):
     assert list(SessionItem.by_user.query(user.user_id)) == []
     assert their_browser.get("/").status_code == 302
     staff.post(f"/account/users/{user.user_id}/active/", {"active": "1"})
-    assert services.get_user(user.user_id).is_active
+    assert account_queries.get_user(user.user_id).is_active
 
 
 def test_staff_cannot_disable_themselves(people, staff):
     me = people["staff"]
     response = staff.post(f"/account/users/{me.user_id}/active/", {"active": "0"}, follow=True)
     assert "cannot disable your own account" in response.content.decode()
-    assert services.get_user(me.user_id).is_active
+    assert account_queries.get_user(me.user_id).is_active
 
 
 def test_disabling_without_the_question_is_refused_and_changes_nothing(staff):
@@ -39,7 +40,7 @@ def test_disabling_without_the_question_is_refused_and_changes_nothing(staff):
     body = response.content.decode()
     assert "needs confirming first: nothing was changed" in body
     assert f"Disable {user.email}" in body  # landed on the question
-    assert services.get_user(user.user_id).is_active and their_browser.get("/").status_code == 200
+    assert account_queries.get_user(user.user_id).is_active and their_browser.get("/").status_code == 200
 
 
 def test_disabling_an_unknown_user_is_404(staff):
@@ -49,7 +50,7 @@ def test_disabling_an_unknown_user_is_404(staff):
 def test_a_tenant_admin_cannot_disable_anyone(people, acme_admin):
     target = people["admin of globex"]
     assert acme_admin.post(f"/account/users/{target.user_id}/active/", {"active": "0"}).status_code == 403
-    assert services.get_user(target.user_id).is_active
+    assert account_queries.get_user(target.user_id).is_active
 
 
 def _add(client, **changes):
@@ -63,7 +64,7 @@ def test_staff_add_a_tenant_admin_who_can_then_sign_in(people, staff, client):
     email = f"{unique('new')}@acme.test"
     response = _add(staff, email=email, name="Nina New")
     assert response.status_code == 302
-    user = services.find_user_by_email(email)
+    user = account_queries.find_user_by_email(email)
     assert (user.role, user.tenant_id, user.name) == ("tenant_admin", "acme", "Nina New")
     assert email in staff.get("/account/users/").content.decode()
     assert client.post("/login/", {"email": email, "password": PASSWORD}).status_code == 302
@@ -100,7 +101,7 @@ def test_a_bad_new_person_is_refused_next_to_the_field_and_nothing_is_written(st
 def test_a_tenant_admin_cannot_add_people(acme_admin):
     email = f"{unique('sneak')}@acme.test"
     assert _add(acme_admin, email=email).status_code == 403
-    assert services.find_user_by_email(email) is None
+    assert account_queries.find_user_by_email(email) is None
 
 
 def _edit(client, user, **changes):
@@ -114,7 +115,7 @@ def test_staff_move_a_person_to_moderator_and_their_sessions_end(people, staff):
     user = services.create_user(f"{unique('mv')}@acme.test", PASSWORD, "tenant_admin", "acme")
     their_browser = client_for(user)
     assert _edit(staff, user, role="moderator", tenant="").status_code == 302
-    stored = services.get_user(user.user_id)
+    stored = account_queries.get_user(user.user_id)
     assert (stored.role, stored.tenant_id) == ("moderator", None)
     assert their_browser.get("/").status_code == 302  # signed out
     event = next(
@@ -130,7 +131,7 @@ def test_a_new_name_keeps_sessions_and_a_new_password_works(staff, client):
     their_browser = client_for(user)
     assert _edit(staff, user, name="Renamed Person").status_code == 302
     assert their_browser.get("/").status_code == 200
-    user = services.get_user(user.user_id)
+    user = account_queries.get_user(user.user_id)
     assert user.name == "Renamed Person"
     assert _edit(staff, user, password="a-brand-new-pass").status_code == 302
     assert their_browser.get("/").status_code == 302
@@ -144,7 +145,7 @@ def test_the_second_of_two_conflicting_edits_is_refused(staff):
     response = _edit(staff, user, name="Second")  # made from the same, now old, version
     assert response.status_code == 409
     assert "Someone else changed this person meanwhile" in response.content.decode()
-    assert services.get_user(user.user_id).name == "First"
+    assert account_queries.get_user(user.user_id).name == "First"
 
 
 def test_bad_edits_are_refused_next_to_the_field(people, staff):
@@ -156,18 +157,18 @@ def test_bad_edits_are_refused_next_to_the_field(people, staff):
     ):
         response = _edit(staff, user, **changes)
         assert response.status_code == 422 and message in response.content.decode()
-    assert services.get_user(user.user_id).version == user.version
+    assert account_queries.get_user(user.user_id).version == user.version
     me = people["staff"]
-    response = _edit(staff, services.get_user(me.user_id), role="moderator")
+    response = _edit(staff, account_queries.get_user(me.user_id), role="moderator")
     assert "You cannot change your own role." in response.content.decode()
-    assert services.get_user(me.user_id).role == "staff"
+    assert account_queries.get_user(me.user_id).role == "staff"
 
 
 def test_editing_needs_staff_and_a_real_person(people, acme_admin, staff):
     target = people["admin of globex"]
     assert acme_admin.get(f"/account/users/{target.user_id}/").status_code == 403
     assert _edit(acme_admin, target, name="Hacked").status_code == 403
-    assert services.get_user(target.user_id).name != "Hacked"
+    assert account_queries.get_user(target.user_id).name != "Hacked"
     assert staff.get("/account/users/usr_nobody/").status_code == 404
 
 
@@ -179,7 +180,7 @@ def test_staff_see_a_persons_sessions_and_sign_them_out_everywhere(people, staff
     response = staff.post(f"/account/users/{user.user_id}/sign-out/", follow=True)
     assert "Signed out of 2 sessions." in response.content.decode()
     assert laptop.get("/").status_code == 302 and phone.get("/").status_code == 302
-    assert services.get_user(user.user_id).is_active  # they can sign in again
+    assert account_queries.get_user(user.user_id).is_active  # they can sign in again
     event = next(
         e
         for e in AuditEvent.query("acme", scan_index_forward=False, limit=50)

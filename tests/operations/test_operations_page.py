@@ -7,7 +7,7 @@ import re
 import pytest
 from pynamodb.exceptions import PutError
 
-from dashboard.accounts.services import list_tenants
+from dashboard.accounts.queries import list_tenants
 from dashboard.alerts.models import AlertChannel
 from dashboard.core.ids import new_id
 from dashboard.dynamo.metrics import track

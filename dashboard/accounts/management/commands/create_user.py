@@ -2,7 +2,7 @@ import getpass
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard.accounts import services
+from dashboard.accounts import queries, services
 from dashboard.accounts.models import ROLES
 from dashboard.core.errors import DashboardError
 
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         try:
             if tenant and create_tenant:
                 try:
-                    services.get_tenant(tenant)
+                    queries.get_tenant(tenant)
                 except DashboardError:
                     services.create_tenant(tenant, tenant.replace("-", " ").title())
             user = services.create_user(email, password, role, tenant_id=tenant, name=name)

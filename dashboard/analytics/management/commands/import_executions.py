@@ -14,7 +14,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from dashboard.accounts.services import get_tenant
+from dashboard.accounts.queries import get_tenant
 from dashboard.analytics import services
 from dashboard.core import clock
 from dashboard.core.errors import NotFound
