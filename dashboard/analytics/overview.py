@@ -297,19 +297,27 @@ def _statuses(rows: dict[tuple[str, str], Totals]) -> list[Ranked]:
     ]
 
 
-def _split_periods(rows: dict[tuple[str, str], Totals], period: Period):
-    current, previous = Totals(), Totals()
-    cost_by_day: dict[str, int] = defaultdict(int)
-    count_by_day: dict[str, int] = defaultdict(int)
+@dataclass
+class Split:
+    """Daily total rows of the period and its previous period, summed."""
+
+    current: Totals = field(default_factory=Totals)
+    previous: Totals = field(default_factory=Totals)
+    cost_by_day: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # the period's days
+    count_by_day: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def _split_periods(rows: dict[tuple[str, str], Totals], period: Period) -> Split:
+    split = Split()
     start = period.start.isoformat()
     for (day, _), totals in rows.items():
         if day >= start:
-            current.merge(totals)
-            cost_by_day[day] += totals.cost_micro_usd
-            count_by_day[day] += totals.count
+            split.current.merge(totals)
+            split.cost_by_day[day] += totals.cost_micro_usd
+            split.count_by_day[day] += totals.count
         else:
-            previous.merge(totals)
-    return current, previous, cost_by_day, count_by_day
+            split.previous.merge(totals)
+    return split
 
 
 def top_list(tenant_id: str, dimension: str, period: Period, whole: int, k: int = TOP_LIMIT) -> list[Ranked]:
@@ -420,7 +428,8 @@ def build(
     pages.save()
     done["agent"] = [(v, t, agents_before[v]) for v, t in tops["agent"]]
     done["user"] = [(v, t, users_before[v]) for v, t in tops["user"]]
-    current, previous, _, count_by_day = _split_periods(done["totals"], period)
+    split = _split_periods(done["totals"], period)
+    current, previous, count_by_day = split.current, split.previous, split.count_by_day
     daily_cost: dict[str, list[int]] = {}
     index = {day.isoformat(): position for position, day in enumerate(days)}
     start = period.start.isoformat()
@@ -470,7 +479,10 @@ def _all_tenants(period: Period) -> Overview:
     tenants: list[TenantRow] = []
     for tenant in list_tenants():
         rows = queries.daily(tenant.tenant_id, "total", period.previous.start, period.end, histogram=True)
-        mine, before, cost_by_day, count_by_day = _split_periods(rows, period)
+        split = _split_periods(rows, period)
+        mine, before, cost_by_day, count_by_day = (
+            split.current, split.previous, split.cost_by_day, split.count_by_day
+        )  # fmt: skip
         current.merge(mine)
         previous.merge(before)
         series = [cost_by_day.get(day.isoformat(), 0) for day in days]

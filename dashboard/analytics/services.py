@@ -291,6 +291,7 @@ def record_runs(scope: AccessScope, agent_id: str, body: Any) -> list[Outcome]:
 
 
 TX_ITEMS = 100  # DynamoDB's TransactWriteItems limit
+CLAIM_ITEMS = 2  # a claim puts, per execution in this order, the execution and its id guard
 PERMANENT = {"ValidationError", "ItemCollectionSizeLimitExceeded"}  # anything else: retried
 
 
@@ -379,11 +380,13 @@ def _claim(executions: list[Execution]) -> tuple[list[Execution], list[Execution
                 for execution in pending:
                     tx.save(execution, condition=Execution.agent_key.does_not_exist())
                     tx.save(_guard(execution), condition=ExecutionRollup.pk.does_not_exist())
-            STATS.add(transactions=1, items=2 * len(pending))
+            STATS.add(transactions=1, items=CLAIM_ITEMS * len(pending))
             return pending, seen
         except TransactWriteError as exc:
             codes = cancellation_codes(exc)
-            refused = {index // 2 for index, code in enumerate(codes) if code == "ConditionalCheckFailed"}
+            refused = {
+                index // CLAIM_ITEMS for index, code in enumerate(codes) if code == "ConditionalCheckFailed"
+            }
             if refused:
                 seen += [pending[index] for index in sorted(refused)]
                 pending = [execution for index, execution in enumerate(pending) if index not in refused]
