@@ -40,7 +40,7 @@ def own_tables(dynamodb_local):
 
 def wait_until_index_gone(client, table: str, index: str) -> None:
     # DynamoDB drops an index in the background; on a busy CI machine that can take a while.
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         described = client.describe_table(TableName=table)["Table"]
         if index not in {i["IndexName"] for i in described.get("GlobalSecondaryIndexes", [])}:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from dashboard.accounts.queries import count_users
 from dashboard.accounts.scope import AccessScope
 from dashboard.audit import queries as audit
 from dashboard.core import clock
@@ -70,7 +71,7 @@ def test_the_confirmation_says_which_version_replaces_which_for_whom(people, reg
     body = confirm_page(
         client_for(people["staff"]), model, "1.1.0", status="deploying", environment="production"
     ).content.decode()
-    count = services.accounts.count_users("acme")
+    count = count_users("acme")
     audience = f"{count} {'person' if count == 1 else 'people'} of tenant Acme Robotics"
     assert "version 1.1.0 replaces version 1.0.0 in production" in body
     assert f"This changes production for {audience}." in body
