@@ -606,9 +606,10 @@ def import_stream(
     """Import valid executions of one tenant from a stream, `threads` chunks at a time (flat memory).
 
     An id met twice in the stream counts once (the first); ids recorded before are skipped (guards).
+    Only the ids of chunks not yet written are held in memory: a later chunk finds the ids of a
+    written one by their guards, so memory does not grow with the file.
     """
     total = ImportStats()
-    seen: set[str] = set()
     lock = threading.Lock()
 
     def run(chunk: list[Execution]) -> None:
@@ -621,21 +622,23 @@ def import_stream(
             on_chunk(stats)
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        in_flight: list[Future] = []
+        in_flight: list[tuple[Future, set[str]]] = []
         chunk: list[Execution] = []
+        ids: set[str] = set()
         for execution in itertools.chain(executions, [None]):
             if execution is not None:
-                if execution.execution_id in seen:
+                execution_id = execution.execution_id
+                if execution_id in ids or any(execution_id in held for _, held in in_flight):
                     total.skipped += 1
                     continue
-                seen.add(execution.execution_id)
+                ids.add(execution_id)
                 chunk.append(execution)
             if chunk and (execution is None or len(chunk) == chunk_size):
-                in_flight.append(pool.submit(run, chunk))
-                chunk = []
+                in_flight.append((pool.submit(run, chunk), ids))
+                chunk, ids = [], set()
                 while len(in_flight) > threads:  # back-pressure: memory stays flat (one chunk queued)
-                    in_flight.pop(0).result()
-        for future in in_flight:
+                    in_flight.pop(0)[0].result()
+        for future, _ in in_flight:
             future.result()
     return total
 

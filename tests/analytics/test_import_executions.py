@@ -104,3 +104,21 @@ def test_an_unknown_tenant_is_refused(people, tmp_path):
     path.write_text("")
     with pytest.raises(CommandError, match="no tenant"):
         call_command("import_executions", str(path), tenant="no-such-tenant", quiet=True, chunk_size=CHUNK)
+
+
+def test_an_id_repeated_in_the_file_counts_once_near_or_far(tenant, tmp_path, capsys):
+    """Repeats in the same chunk, of the chunk just handed to a writer, and many chunks later (its
+    first chunk long written: found by its guard, not held in memory)."""
+    lines = _lines(tenant.tenant_id, 12 * 50)
+    near = lines[10:12]  # the first chunk is being written when these come
+    same = [lines[60]]  # twice in one chunk
+    far = lines[:3] + lines[55:57] + lines[:2]
+    body = lines[:50] + near + lines[50:61] + same + lines[61:] + far
+    path = tmp_path / "runs.jsonl"
+    path.write_text("\n".join(body) + "\n")
+    call_command("import_executions", str(path), tenant=tenant.tenant_id, quiet=True, chunk_size=50)
+    repeats = len(near) + len(same) + len(far)
+    assert f"{12 * 50} execution(s) recorded, {repeats} already recorded" in capsys.readouterr().out
+    assert len(raw_executions(tenant.tenant_id)) == 12 * 50
+    assert _total_count(tenant.tenant_id) == 12 * 50
+    assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
