@@ -28,6 +28,7 @@ from dashboard.accounts.scope import API, STAFF, AccessScope
 from dashboard.apikeys.services import create_key
 from dashboard.core import clock
 from dashboard.dynamo import base
+from dashboard.dynamo.base import client_of
 from dashboard.experiments import lines, queries, services
 from dashboard.experiments.demo import run_story, story_lines
 from dashboard.experiments.inputs import LogFilters
@@ -45,9 +46,7 @@ def _ask_for_capacity(params=None, model=None, **kwargs) -> None:
 
 def _instrument_capacity() -> None:
     for model in (RunLogLine, ExperimentRun):
-        model._get_connection().connection.client.meta.events.register(
-            "provide-client-params.dynamodb", _ask_for_capacity
-        )
+        client_of(model).meta.events.register("provide-client-params.dynamodb", _ask_for_capacity)
     base.connection().client.meta.events.register("provide-client-params.dynamodb", _ask_for_capacity)
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
+from pynamodb.exceptions import PutError
 
 from dashboard.accounts.inputs import EMAIL_RE, MIN_PASSWORD_LENGTH, normalize_email
 from dashboard.accounts.models import ROLES, RateLimitCounter, SessionItem, Tenant, User
@@ -40,8 +41,8 @@ def create_tenant(tenant_id: str, name: str, plan: str = "team") -> Tenant:
     try:
         tenant.save(condition=Tenant.tenant_id.does_not_exist())
         request_cache.forget(TENANTS_KEY)
-    except Exception as exc:
-        if getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException":
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
             raise Conflict(f"Tenant {tenant_id} already exists.") from None
         raise
     return tenant

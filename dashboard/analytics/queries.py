@@ -72,6 +72,7 @@ from dashboard.analytics.rollups import Totals
 from dashboard.core import clock
 from dashboard.core.clock import day_end, day_start
 from dashboard.core.errors import NotFound
+from dashboard.dynamo.base import client_of
 from dashboard.dynamo.paging import Page, decode_cursor, encode_cursor
 
 BATCH_GET_LIMIT = 100
@@ -92,7 +93,7 @@ def side_by_side(jobs: dict[str, Callable]) -> dict:
 
 
 def _client():
-    return ExecutionRollup._get_connection().connection.client
+    return client_of(ExecutionRollup)
 
 
 def _table() -> str:

@@ -51,7 +51,7 @@ from dashboard.audit import services as audit
 from dashboard.core import clock, request_cache
 from dashboard.core.clock import iso_ms, parse_iso
 from dashboard.core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
-from dashboard.dynamo.base import transact_write
+from dashboard.dynamo.base import client_of, transact_write
 from dashboard.dynamo.transactions import cancellation_codes, save_together
 
 BATCH_LIMIT = 25
@@ -506,7 +506,7 @@ class ImportStats:
 
 
 def _batch_write(model_cls, items: list) -> None:
-    client = model_cls._get_connection().connection.client
+    client = client_of(model_cls)
     table = model_cls.Meta.table_name
     for start in range(0, len(items), BATCH_WRITE_LIMIT):
         request = {

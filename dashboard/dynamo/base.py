@@ -66,6 +66,13 @@ class DynamoModel(Model):
         return connection
 
 
+def client_of(model: type[Model]):
+    """The botocore client behind a model, counted like the model's own calls: for reads that skip
+    building model objects (bulk counter rows) and for batch writes. The one place that reaches
+    into PynamoDB's connection."""
+    return model._get_connection().connection.client
+
+
 def reconfigure() -> None:
     """Re-read connection settings into every model (tests point them at their own DynamoDB Local)."""
     global _shared_connection

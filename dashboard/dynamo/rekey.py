@@ -19,12 +19,14 @@ from collections.abc import Callable, Iterator
 
 from botocore.exceptions import ClientError
 
+from dashboard.dynamo.base import client_of
+
 SUFFIX = "--rekey"
 BATCH = 25
 
 
 def _client(model):
-    return model._get_connection().connection.client
+    return client_of(model)
 
 
 def _key_names(key_schema: list[dict]) -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ from django.apps import apps
 from django.conf import settings
 
 from dashboard.dynamo import rekey
-from dashboard.dynamo.base import MODELS
+from dashboard.dynamo.base import MODELS, client_of
 
 
 def all_models() -> list:
@@ -19,7 +19,7 @@ def all_models() -> list:
 
 
 def _client(model):
-    return model._get_connection().connection.client
+    return client_of(model)
 
 
 def _ttl_attribute(model) -> str | None:

@@ -26,6 +26,7 @@ from dashboard.accounts.scope import AccessScope, Can
 from dashboard.analytics import queries as analytics
 from dashboard.audit import queries as audit
 from dashboard.core import clock
+from dashboard.dynamo.base import client_of
 from dashboard.dynamo.metrics import LATENCY_BOUNDS_MS
 from dashboard.dynamo.tables import all_models
 from dashboard.experiments import queries as experiments
@@ -113,7 +114,7 @@ def _describe(model) -> dict:
     cached = _describe_cache.get(name)
     if cached and time.monotonic() - cached[0] < DESCRIBE_CACHE_SECONDS:
         return cached[1]
-    client = model._get_connection().connection.client
+    client = client_of(model)
     table = model.describe_table()
     ttl = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
     try:

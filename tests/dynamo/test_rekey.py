@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 
 from dashboard.dynamo import base, rekey
+from dashboard.dynamo.base import client_of
 from dashboard.dynamo.tables import ensure_table
 from dashboard.experiments import lines
 from dashboard.experiments.models import RunLogLine, run_key
@@ -42,7 +43,7 @@ def own_prefix(dynamodb_local):
 
 
 def _client():
-    return RunLogLine._get_connection().connection.client
+    return client_of(RunLogLine)
 
 
 def _old_table(name: str) -> None:

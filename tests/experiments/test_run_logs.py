@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from dashboard.dynamo.base import client_of
 from dashboard.experiments import queries, services
 from tests.experiments.conftest import api_scope
 
@@ -277,7 +278,7 @@ def test_a_download_cut_by_the_database_says_so_at_its_end(
     monkeypatch.setattr(queries, "DOWNLOAD_PAGE", 5)
     run = make_run(make_experiment())
     write(run, [("info", f"line {n}", base_ms + n, n) for n in range(12)])
-    events = RunLogLine._get_connection().connection.client.meta.events
+    events = client_of(RunLogLine).meta.events
     calls = []
 
     def fail_after_the_first_page(**kwargs):
@@ -307,7 +308,7 @@ def test_a_download_answers_503_when_the_database_fails_before_the_first_line(
 
     run = make_run(make_experiment())
     write(run, [("info", "only line", base_ms, 1)])
-    events = RunLogLine._get_connection().connection.client.meta.events
+    events = client_of(RunLogLine).meta.events
 
     def fail(**kwargs):
         raise EndpointConnectionError(endpoint_url="http://dynamodb")

@@ -14,6 +14,7 @@ from pynamodb.attributes import JSONAttribute, ListAttribute
 from pynamodb.exceptions import PutError
 
 from dashboard.api.registry import model_json
+from dashboard.dynamo.base import client_of
 from dashboard.registry import services
 from dashboard.registry.models import MlModel, RegistryVersion
 
@@ -23,7 +24,7 @@ NOTHING = {"live": None, "since": None, "by": None, "pending": None, "failed": N
 
 
 def client():
-    return MlModel._get_connection().connection.client
+    return client_of(MlModel)
 
 
 def raw_item(model_class, key: dict) -> dict:
