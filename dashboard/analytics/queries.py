@@ -74,6 +74,7 @@ from dashboard.core.clock import day_end, day_start
 from dashboard.core.errors import NotFound
 from dashboard.dynamo.base import client_of
 from dashboard.dynamo.paging import Page, decode_cursor, encode_cursor
+from dashboard.dynamo.transactions import batch_put
 
 BATCH_GET_LIMIT = 100
 FIRST_PAGE = 60
@@ -322,20 +323,11 @@ class TopPages:
 
     def save(self) -> None:
         """Write the pages read live from settled buckets (batch writes, 25 at a time)."""
-        expires = str(int(self.now) + PAGE_TTL_DAYS * 86_400)
-        items = [
-            {
-                "PutRequest": {
-                    "Item": {"pk": {"S": pk}, "top": {"S": page.dump()}, "expires_at": {"N": expires}}
-                }
-            }
-            for pk, page in self.fresh.items()
-        ]
+        expires = datetime.fromtimestamp(self.now, UTC) + timedelta(days=PAGE_TTL_DAYS)
+        batch_put(
+            TopPage, [TopPage(pk, top=page.dump(), expires_at=expires) for pk, page in self.fresh.items()]
+        )
         self.fresh = {}
-        for start in range(0, len(items), 25):
-            request = {TopPage.Meta.table_name: items[start : start + 25]}
-            while request:
-                request = _client().batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
 
 
 def _bucket_of(row_pk: str) -> str:

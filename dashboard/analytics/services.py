@@ -51,8 +51,8 @@ from dashboard.audit import services as audit
 from dashboard.core import clock, request_cache
 from dashboard.core.clock import iso_ms, parse_iso
 from dashboard.core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
-from dashboard.dynamo.base import client_of, transact_write
-from dashboard.dynamo.transactions import cancellation_codes, save_together
+from dashboard.dynamo.base import transact_write
+from dashboard.dynamo.transactions import batch_put, cancellation_codes, save_together
 
 BATCH_LIMIT = 25
 TEXT_LIMIT = 8_000  # characters kept of input and of output; longer text is cut and flagged
@@ -495,7 +495,6 @@ def _count_group(group: list[Execution]) -> set[str]:
 # not hold them); the API and the import may otherwise run at the same time.
 
 IMPORT_CHUNK = 5_000  # about half a day of the benchmark: each user-day row is written about once
-BATCH_WRITE_LIMIT = 25
 
 
 @dataclass
@@ -503,24 +502,6 @@ class ImportStats:
     recorded: int = 0
     skipped: int = 0  # already recorded
     writes: int = 0  # items written (executions, guards, counter rows, markers)
-
-
-def _batch_write(model_cls, items: list) -> None:
-    client = client_of(model_cls)
-    table = model_cls.Meta.table_name
-    for start in range(0, len(items), BATCH_WRITE_LIMIT):
-        request = {
-            table: [
-                {"PutRequest": {"Item": item.serialize()}}
-                for item in items[start : start + BATCH_WRITE_LIMIT]
-            ]
-        }
-        delay = 0.05
-        while request:
-            request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-            if request:
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
 
 
 def chunk_id(executions: list[Execution]) -> str:
@@ -560,8 +541,8 @@ def import_chunk(executions: list[Execution]) -> ImportStats:
         )
         for execution in fresh
     ]
-    _batch_write(Execution, fresh)
-    _batch_write(ExecutionRollup, new_guards)
+    batch_put(Execution, fresh)
+    batch_put(ExecutionRollup, new_guards)
     # A fixed shard per chunk: the same rows on a rerun, so the parts below are the same parts.
     sums = rollups.Increments(shard=int(chunk, 16) % rollups.SHARDS)
     for execution in fresh:

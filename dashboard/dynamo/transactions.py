@@ -11,7 +11,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from dashboard.core.errors import Conflict
-from dashboard.dynamo.base import transact_write
+from dashboard.dynamo.base import client_of, transact_write
 
 ATTEMPTS = 12
 TRANSIENT_ERRORS = {"TransactionConflictException", "TransactionInProgressException"}
@@ -94,3 +94,26 @@ def save_together(items: Iterable[Any], conflict_message: str, fields: dict[str,
         if condition_failed(exc) or transient(exc):
             raise Conflict(conflict_message, fields) from None
         raise
+
+
+BATCH_WRITE_LIMIT = 25  # DynamoDB's BatchWriteItem limit
+
+
+def batch_put(model_cls, items: list) -> None:
+    """Put many items of one table, 25 a call, retrying what DynamoDB leaves unprocessed with backoff.
+    Not atomic: for items that are the same whenever they are written again (imports, caches)."""
+    client = client_of(model_cls)
+    table = model_cls.Meta.table_name
+    for start in range(0, len(items), BATCH_WRITE_LIMIT):
+        request = {
+            table: [
+                {"PutRequest": {"Item": item.serialize()}}
+                for item in items[start : start + BATCH_WRITE_LIMIT]
+            ]
+        }
+        delay = 0.05
+        while request:
+            request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+            if request:
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)

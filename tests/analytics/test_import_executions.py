@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from dashboard.analytics import demo, services
 from dashboard.analytics.models import Execution
 from dashboard.core import clock
+from dashboard.dynamo.transactions import batch_put
 from tests.analytics.conftest import raw_executions, recomputed_rollups, stored_rollups
 from tests.analytics.test_rollup_consistency import _body
 
@@ -79,10 +80,10 @@ def test_an_interrupted_import_run_again_finishes_and_counts_once(tenant, tmp_pa
     first_chunk = [services.parse_import_line(tenant.tenant_id, line, now)[0] for line in lines[:CHUNK]]
     # The first run stored the first chunk's executions and guards, then died before counting them.
     chunk = services.chunk_id(first_chunk)
-    services._batch_write(Execution, first_chunk)
+    batch_put(Execution, first_chunk)
     from dashboard.analytics.models import ExecutionRollup
 
-    services._batch_write(
+    batch_put(
         ExecutionRollup,
         [
             ExecutionRollup(*services.guard_key(tenant.tenant_id, e.execution_id), tenant_id=tenant.tenant_id,
