@@ -324,7 +324,7 @@ def _outcome(execution: Execution, recorded: bool) -> Outcome:
     return Outcome(execution.execution_id, recorded, int(execution.cost_micro_usd), execution.started_at)
 
 
-def _guard(execution: Execution) -> ExecutionRollup:
+def guard_item(execution: Execution) -> ExecutionRollup:
     return ExecutionRollup(
         *guard_key(execution.tenant_id, execution.execution_id),
         tenant_id=execution.tenant_id,
@@ -379,7 +379,7 @@ def _claim(executions: list[Execution]) -> tuple[list[Execution], list[Execution
             with transact_write() as tx:
                 for execution in pending:
                     tx.save(execution, condition=Execution.agent_key.does_not_exist())
-                    tx.save(_guard(execution), condition=ExecutionRollup.pk.does_not_exist())
+                    tx.save(guard_item(execution), condition=ExecutionRollup.pk.does_not_exist())
             STATS.add(transactions=1, items=CLAIM_ITEMS * len(pending))
             return pending, seen
         except TransactWriteError as exc:
@@ -494,7 +494,7 @@ def _count_group(group: list[Execution]) -> set[str]:
 # The import does not run beside a live API writer of the same ids (between steps 1 and 2 it does
 # not hold them); the API and the import may otherwise run at the same time.
 
-IMPORT_CHUNK = 5_000  # about half a day of the benchmark: each user-day row is written about once
+IMPORT_CHUNK = 2_500  # a quarter of a benchmark day; in flight: (threads + 1) chunks, ~3 KB an execution
 
 
 @dataclass
