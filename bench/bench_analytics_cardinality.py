@@ -128,7 +128,7 @@ def _import(path: Path, tenant_id: str) -> None:
 def _engine_ceiling(path: Path, tenant_id: str, sample: int = 20_000, threads: int = 4) -> None:
     """The rate DynamoDB Local itself takes the least any importer must write, on the same tables:
     each execution (with its table's indexes) and its id guard, serialized beforehand and sent as
-    plain BatchWriteItem calls from `threads` threads, no counters. It bounds the import rate above."""
+    plain BatchWriteItem calls from `threads` threads, no counters. It bounds this schema's import rate above."""
     now = clock.now()
     executions = []
     with path.open() as lines:
@@ -162,7 +162,7 @@ def _engine_ceiling(path: Path, tenant_id: str, sample: int = 20_000, threads: i
     elapsed = time.monotonic() - started
     print(f"  engine ceiling: DynamoDB Local took {len(requests):,} items (executions and id guards only, "
           f"no counters, no application code) in {elapsed:.1f} s = {len(requests) / elapsed:,.0f} items/s "
-          f"= at most {len(executions) / elapsed:,.0f} executions/s for any importer", flush=True)  # fmt: skip
+          f"= at most {len(executions) / elapsed:,.0f} executions/s for an importer of this schema", flush=True)  # fmt: skip
 
 
 def _duckdb(path: Path, period: Period) -> tuple[dict, float]:

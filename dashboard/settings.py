@@ -168,6 +168,9 @@ DYNAMODB_TABLE_PREFIX = os.getenv("DYNAMODB_TABLE_PREFIX", "ainw-dev")
 DYNAMODB_CONNECT_TIMEOUT = float(os.getenv("DYNAMODB_CONNECT_TIMEOUT", "2"))
 DYNAMODB_READ_TIMEOUT = float(os.getenv("DYNAMODB_READ_TIMEOUT", "10"))
 DYNAMODB_MAX_RETRIES = envint("DYNAMODB_MAX_RETRIES", "2")
+# Open connections kept per client. botocore keeps 10; a process with more threads than that
+# (GUNICORN_THREADS, the importer's writers, many writers in one process) would drop and reopen them.
+DYNAMODB_MAX_POOL_CONNECTIONS = envint("DYNAMODB_MAX_POOL_CONNECTIONS", "32")
 # Adds X-DynamoDB-Calls / X-DynamoDB-Capacity to every response (benchmarks, debugging).
 DYNAMODB_CALL_HEADERS = envbool("DYNAMODB_CALL_HEADERS", "true" if DEBUG else "false")
 

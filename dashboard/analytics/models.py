@@ -2,6 +2,7 @@
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -115,9 +116,13 @@ class RollupsByCost(GlobalSecondaryIndex):
 class ExecutionRollup(DynamoModel):
     """Atomic counters: daily rows and ranked rows (see dashboard.analytics.rollups for the keys).
 
-    The same table holds the guard rows written by ingestion (dashboard.analytics.services):
-    `tenant#execution#<execution_id>` / `guard` (an execution id counts once per tenant); `counted`
-    is set in the very transaction that adds the execution to the counters.
+    The same table holds what ingestion writes to count each execution once (dashboard.analytics.services):
+    - id guards `tenant#execution#<execution_id>` / `guard` (an execution id counts once per tenant),
+      naming the API batch (`batch`) or import chunk (`chunk`) that counts them; guards written before
+      batches had markers have neither, and their own `counted` is set in the transaction that adds
+      their execution to the counters;
+    - batch markers `tenant#batch#<id>` / `batch` (the batch's `refs` until it is counted, then
+      `counted`) and their part markers `part-<n>`; import markers `tenant#import#<chunk>`.
     """
 
     Meta = table_meta("execution-rollups")
@@ -136,8 +141,11 @@ class ExecutionRollup(DynamoModel):
     # Guard rows only.
     tenant_id = UnicodeAttribute(null=True)
     ref = UnicodeAttribute(null=True)  # the recorded execution: agent_key + "|" + sk
-    counted = BooleanAttribute(null=True)  # True once the execution is in the counters
+    counted = BooleanAttribute(null=True)  # see the class docstring
     chunk = UnicodeAttribute(null=True)  # written by a bulk import: the id of its chunk
+    batch = UnicodeAttribute(null=True)  # written by the API: the id of its batch
+    # Batch markers only: the batch's executions (agent_key|sk) until the batch is counted.
+    refs = ListAttribute(of=UnicodeAttribute, null=True)
     by_cost = RollupsByCost()
 
 

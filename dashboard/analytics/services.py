@@ -1,18 +1,22 @@
 """Recording executions: validation, cost, and the writes that keep rollups equal to history.
 
-A batch (the API's up to 25 runs, or an import chunk) is written in two steps:
+An API batch (up to 25 runs; one OpenTelemetry execution is a batch of one) is written in two steps:
 1. claim: one TransactWrite puts each execution and its id guard `tenant#execution#<id>` / `guard`,
    both on condition they do not exist, so the same id sent again (even with another agent or start
-   time) is seen, not stored twice;
+   time) is seen, not stored twice. The guards name the batch (a fresh id), and the same transaction
+   puts the batch's marker `tenant#batch#<id>` / `batch`, listing its executions (`refs`);
 2. count: the batch's increments, summed per distinct rollup row (one update per row for the whole
-   batch, daily rows on a random shard; see rollups), land in TransactWrites that also set
-   `counted` on each execution's guard on condition it is not set yet. Either a guard is marked and its
-   execution is in the counters, or neither: an execution is counted exactly once.
+   batch, daily rows on a shard taken from the batch id; see rollups), land in parts of one
+   TransactWrite each: a part marker `part-<n>` put on condition it does not exist, and for the last
+   part the batch marker's `counted` set on condition it is not set. A batch of one tenant and day
+   (the usual one) is a single part, so a batch costs two transactions: claim, count.
 
-A run whose guard exists but is not `counted` (a writer stopped between the steps) is counted by the
-next writer that sees it, from the stored execution; a concurrent writer doing the same fails the
-`counted` condition and skips it. Concurrent writers on the same rows make DynamoDB cancel with
-`TransactionConflict`; those transactions are retried with backoff (counted in `WriteStats`).
+Each part lands once, however many writers apply it, so an execution is counted exactly once. A run
+whose guard names a batch not yet `counted` (a writer stopped between the steps) has that batch
+counted by the next writer that sees it, from the stored executions its marker lists. Concurrent
+writers on the same rows make DynamoDB cancel with `TransactionConflict`; those transactions are
+retried with backoff (counted in `WriteStats`). Guards written before batch markers existed carry
+their own `counted`, set in the transaction that counts them (`_count_each`).
 
 Agent, user and execution ids are the clients' own names: every key that holds one carries the tenant
 (`models.scoped_key`), so two tenants may both run a `support-bot` and neither can touch the other's.
@@ -27,6 +31,7 @@ import json
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -324,11 +329,15 @@ def _outcome(execution: Execution, recorded: bool) -> Outcome:
     return Outcome(execution.execution_id, recorded, int(execution.cost_micro_usd), execution.started_at)
 
 
-def guard_item(execution: Execution) -> ExecutionRollup:
+def guard_item(execution: Execution, batch: str | None = None) -> ExecutionRollup:
+    """The id guard of an execution; one naming its batch is counted by that batch's marker, and
+    says `counted` so writers that count guard by guard (older versions) leave it alone."""
     return ExecutionRollup(
         *guard_key(execution.tenant_id, execution.execution_id),
         tenant_id=execution.tenant_id,
         ref=f"{execution.agent_key}|{execution.sk}",
+        batch=batch,
+        counted=True if batch else None,
     )
 
 
@@ -360,32 +369,46 @@ def write_batch(executions: list[Execution]) -> list[Outcome]:
                 for outcome in write_batch(executions[start : start + BATCH_LIMIT])]  # fmt: skip
     if not executions:
         return []
-    claimed, seen = _claim(executions)
-    resumed = _uncounted(seen)
-    counted = _count(claimed + resumed)
-    recorded = {execution.execution_id for execution in claimed} | {
-        execution.execution_id for execution in resumed if execution.execution_id in counted
-    }
+    batch = uuid.uuid4().hex
+    claimed, seen = _claim(executions, batch)
+    if claimed:
+        _count_batch(executions[0].tenant_id, batch, claimed)
+    finished = _resume(seen)
+    recorded = {execution.execution_id for execution in claimed} | finished
     return [_outcome(execution, execution.execution_id in recorded) for execution in executions]
 
 
-def _claim(executions: list[Execution]) -> tuple[list[Execution], list[Execution]]:
+def _batch_marker(tenant_id: str, batch: str) -> tuple[str, str]:
+    return f"{tenant_id}#batch#{batch}", "batch"
+
+
+def _claim(executions: list[Execution], batch: str) -> tuple[list[Execution], list[Execution]]:
     """Step 1: (newly stored, already seen). Items of a refused id are taken out and the rest retried."""
     pending = list(executions)
     seen: list[Execution] = []
     backoff = _Backoff()
+    tenant_id = executions[0].tenant_id
     while pending:
         try:
             with transact_write() as tx:
                 for execution in pending:
                     tx.save(execution, condition=Execution.agent_key.does_not_exist())
-                    tx.save(guard_item(execution), condition=ExecutionRollup.pk.does_not_exist())
-            STATS.add(transactions=1, items=CLAIM_ITEMS * len(pending))
+                    tx.save(guard_item(execution, batch), condition=ExecutionRollup.pk.does_not_exist())
+                tx.save(  # last: the positions above stay CLAIM_ITEMS per execution
+                    ExecutionRollup(
+                        *_batch_marker(tenant_id, batch),
+                        tenant_id=tenant_id,
+                        refs=[f"{execution.agent_key}|{execution.sk}" for execution in pending],
+                    )
+                )
+            STATS.add(transactions=1, items=CLAIM_ITEMS * len(pending) + 1)
             return pending, seen
         except TransactWriteError as exc:
             codes = cancellation_codes(exc)
             refused = {
-                index // CLAIM_ITEMS for index, code in enumerate(codes) if code == "ConditionalCheckFailed"
+                index // CLAIM_ITEMS
+                for index, code in enumerate(codes[: CLAIM_ITEMS * len(pending)])
+                if code == "ConditionalCheckFailed"
             }
             if refused:
                 seen += [pending[index] for index in sorted(refused)]
@@ -397,18 +420,44 @@ def _claim(executions: list[Execution]) -> tuple[list[Execution], list[Execution
     return [], seen
 
 
-def _uncounted(seen: list[Execution]) -> list[Execution]:
-    """Of the executions whose id was already stored: the stored ones not yet in the counters."""
+def _count_batch(tenant_id: str, batch: str, executions: list[Execution]) -> bool:
+    """Step 2 for one batch: its increments summed per row, in parts; whether this call landed the
+    last part (the one that marks the batch counted). Every writer that runs it for the same batch
+    builds the same parts (the same executions, the shard taken from the batch id), and each part
+    lands once, so any of them may finish a batch another stopped in."""
+    sums = rollups.Increments(shard=int(batch[:8], 16) % rollups.SHARDS)
+    for execution in executions:
+        sums.add(execution)
+    return _apply_parts(_batch_marker(tenant_id, batch), sums)
+
+
+def _resume(seen: list[Execution]) -> set[str]:
+    """Of the executions whose id was already stored: count those whose batch was not counted yet
+    (a writer stopped between the steps); the ids this call finished."""
     if not seen:
-        return []
+        return set()
     keys = [guard_key(execution.tenant_id, execution.execution_id) for execution in seen]
-    waiting = [
-        guard
-        for guard in ExecutionRollup.batch_get(keys, consistent_read=True)
-        if not guard.counted and guard.ref
-    ]
-    refs = [tuple(guard.ref.split("|", 1)) for guard in waiting]
-    return list(Execution.batch_get(refs, consistent_read=True)) if refs else []
+    guards = list(ExecutionRollup.batch_get(keys, consistent_read=True))
+    finished: set[str] = set()
+    batches = {guard.batch for guard in guards if guard.batch}
+    if batches:
+        tenant_id = seen[0].tenant_id
+        for marker in ExecutionRollup.batch_get(
+            [_batch_marker(tenant_id, batch) for batch in sorted(batches)], consistent_read=True
+        ):
+            if marker.counted or not marker.refs:
+                continue
+            batch = marker.pk.rsplit("#", 1)[1]
+            refs = [tuple(ref.split("|", 1)) for ref in marker.refs]
+            stored = list(Execution.batch_get(refs, consistent_read=True))
+            if _count_batch(tenant_id, batch, stored):
+                finished |= {execution.execution_id for execution in stored}
+    # Guards written before batches had markers: counted one by one (each guard's `counted`).
+    legacy = [guard for guard in guards if not guard.batch and not guard.counted and guard.ref]
+    if legacy:
+        refs = [tuple(guard.ref.split("|", 1)) for guard in legacy]
+        finished |= _count_each(list(Execution.batch_get(refs, consistent_read=True)))
+    return finished & {execution.execution_id for execution in seen}
 
 
 def _groups(executions: list[Execution]) -> list[list[Execution]]:
@@ -437,8 +486,8 @@ def _row_actions(row_pk: str, values: dict[str, int]) -> list:
     return actions
 
 
-def _count(executions: list[Execution]) -> set[str]:
-    """Step 2: add the executions to the counters, each once; the ids this call counted."""
+def _count_each(executions: list[Execution]) -> set[str]:
+    """Count executions by their own guards' `counted` (guards from before batch markers)."""
     counted: set[str] = set()
     for group in _groups(executions):
         counted |= _count_group(group)
@@ -549,30 +598,57 @@ def import_chunk(executions: list[Execution]) -> ImportStats:
         sums.add(execution)
     # The `total` rows go last: when a day's count has grown, every other row of the chunk is in,
     # so a reader's kept first page is never taken for a half-written chunk (analytics.queries).
-    rows = sorted(sums.rows.items(), key=lambda row: (rollups.is_total(row[0][0]), row[0]))
-    part_size = TX_ITEMS - 1
-    for number, start in enumerate(range(0, len(rows), part_size)):
-        _apply_part(f"{tenant_id}#import#{chunk}", f"part-{number}", rows[start : start + part_size])
+    parts = _parts(sums)
+    for number, part in enumerate(parts):
+        _apply_part(part, (f"{tenant_id}#import#{chunk}", f"part-{number}"))
     ExecutionRollup(*done_key, count=len(fresh)).save()
     stats.recorded = len(fresh)
-    stats.writes = 2 * len(fresh) + len(rows) + -(-len(rows) // part_size) + 1
+    stats.writes = 2 * len(fresh) + len(sums) + len(parts) + 1
     return stats
 
 
-def _apply_part(marker_pk: str, marker_sk: str, rows: list) -> None:
+def _parts(sums: rollups.Increments) -> list[list]:
+    """The rows of a batch or chunk in parts of one transaction each (one item left for its marker).
+    The `total` rows go last: when a day's count has grown, every other row is in, so a reader's kept
+    first page is never taken for a half-written batch (analytics.queries, kept first pages)."""
+    rows = sorted(sums.rows.items(), key=lambda row: (rollups.is_total(row[0][0]), row[0]))
+    size = TX_ITEMS - 1
+    return [rows[start : start + size] for start in range(0, len(rows), size)]
+
+
+def _apply_parts(marker: tuple[str, str], sums: rollups.Increments) -> bool:
+    """A batch's parts in order, the last one with the update that marks the batch counted: whether
+    this call landed that last part. Whoever lands the last part has seen every earlier one land."""
+    *first, last = _parts(sums)
+    for number, part in enumerate(first):
+        _apply_part(part, (marker[0], f"part-{number}"))
+    return _apply_part(last, marker, finish=True)
+
+
+def _apply_part(rows: list, marker: tuple[str, str], finish: bool = False) -> bool:
+    """Add one part's rows with its marker, on condition the marker says it has not landed: a part
+    marker put once (`part-<n>`), or (`finish`) the batch marker's `counted` set once. Whether this
+    call landed it (False: it landed before, a rerun or another writer)."""
     backoff = _Backoff()
     while True:
         try:
             with transact_write() as tx:
-                tx.save(ExecutionRollup(marker_pk, marker_sk), condition=ExecutionRollup.pk.does_not_exist())
+                if finish:
+                    tx.update(
+                        ExecutionRollup(*marker),
+                        actions=[ExecutionRollup.counted.set(True), ExecutionRollup.refs.remove()],
+                        condition=ExecutionRollup.counted.does_not_exist(),
+                    )
+                else:
+                    tx.save(ExecutionRollup(*marker), condition=ExecutionRollup.pk.does_not_exist())
                 for (row_pk, row_sk), values in rows:
                     tx.update(ExecutionRollup(row_pk, row_sk), actions=_row_actions(row_pk, values))
-            STATS.add(transactions=1, items=len(rows) + 1)
-            return
+            STATS.add(transactions=1, items=len(rows) + 1, rows=[key for key, _ in rows])
+            return True
         except TransactWriteError as exc:
             codes = cancellation_codes(exc)
             if codes and codes[0] == "ConditionalCheckFailed":
-                return  # this part landed before (a rerun)
+                return False
             if PERMANENT & set(codes):
                 raise
             backoff.wait(exc)

@@ -40,6 +40,7 @@ def _connection_options() -> dict:
         "connect_timeout_seconds": settings.DYNAMODB_CONNECT_TIMEOUT,
         "read_timeout_seconds": settings.DYNAMODB_READ_TIMEOUT,
         "max_retry_attempts": settings.DYNAMODB_MAX_RETRIES,
+        "max_pool_connections": settings.DYNAMODB_MAX_POOL_CONNECTIONS,
         **_credentials(),
     }
 

@@ -111,7 +111,7 @@ def stored_rollups(tenant_id: str) -> dict[tuple[str, str], dict]:
     stored: dict[tuple[str, str], rollups.Totals] = {}
     prefix = f"{tenant_id}#"
     for row in ExecutionRollup.scan(ExecutionRollup.pk.startswith(prefix)):
-        if row.sk in ("guard", "marker") or "#import#" in row.pk:
+        if row.sk == "guard" or "#import#" in row.pk or "#batch#" in row.pk:
             continue
         key = (row.pk, row.sk) if rollups.is_ranked(row.pk) else (row.pk, "#".join(rollups.split_sk(row.sk)))
         stored.setdefault(key, rollups.Totals()).add_row(row)

@@ -131,11 +131,11 @@ def test_a_half_imported_chunk_is_never_taken_for_a_kept_page(tenant, settled_at
     original = services._apply_part
     landed = []
 
-    def dies_after_the_first_part(marker_pk, marker_sk, rows):
+    def dies_after_the_first_part(rows, marker, finish=False):
         if landed:
             raise RuntimeError("the importer stopped")
-        landed.append(marker_sk)
-        original(marker_pk, marker_sk, rows)
+        landed.append(marker)
+        return original(rows, marker, finish)
 
     monkeypatch.setattr(services, "_apply_part", dies_after_the_first_part)
     with pytest.raises(RuntimeError):

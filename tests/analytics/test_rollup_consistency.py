@@ -141,6 +141,10 @@ def test_top_lists_and_previous_figures_equal_a_recomputation_under_late_duplica
                 assert (row.previous.cost_micro_usd, row.previous.count) == before.get(row.value, (0, 0))
 
 
+def _total_count(tenant_id: str) -> int:
+    return sum(r["count"] for (pk, _), r in stored_rollups(tenant_id).items() if pk.endswith("#total"))
+
+
 def test_a_writer_stopped_between_storing_and_counting_is_finished_by_the_retry(tenant):
     """The execution and its guard landed, the counters did not (the process died): the client's
     retry counts it, exactly once, and a second retry counts nothing."""
@@ -150,16 +154,60 @@ def test_a_writer_stopped_between_storing_and_counting_is_finished_by_the_retry(
     body = run("stopped-1", ago=timedelta(days=40))
     execution, errors = services.validate_run(tenant.tenant_id, "agent-x", body, clock.now())
     assert errors == {}
-    services._claim([execution])  # step 1 only
+    services._claim([execution], "a" * 32)  # step 1 only
     assert stored_rollups(tenant.tenant_id) == {}
     for expected in ("recorded", "already_recorded"):
         status, answer = tenant.post("agent-x", body)
         assert answer["runs"][0]["result"] == expected
     assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
-    assert (
-        sum(r["count"] for (pk, _), r in stored_rollups(tenant.tenant_id).items() if pk.endswith("#total"))
-        == 1
-    )
+    assert _total_count(tenant.tenant_id) == 1
+
+
+def test_a_batch_stopped_after_its_first_part_is_finished_once_by_a_retry_of_one_of_its_runs(tenant):
+    """A batch over many days and users needs several parts. The writer died after the first: a retry
+    of a single run of that batch counts the whole batch, each part once, however often it comes."""
+    from dashboard.analytics import rollups, services
+    from tests.analytics.conftest import run
+
+    bodies = [run(f"parts-{n}", ago=timedelta(days=n + 1), user_id=f"user-{n}") for n in range(25)]
+    now = clock.now()
+    executions = [services.validate_run(tenant.tenant_id, "agent-p", body, now)[0] for body in bodies]
+    batch = "b" * 32
+    claimed, _ = services._claim(executions, batch)
+    sums = rollups.Increments(shard=0)
+    for execution in claimed:
+        sums.add(execution)
+    parts = services._parts(sums)
+    assert len(parts) > 1
+    services._apply_part(parts[0], (f"{tenant.tenant_id}#batch#{batch}", "part-0"))  # then it died
+    assert 0 < len(stored_rollups(tenant.tenant_id)) < len(sums)
+    results = [tenant.post("agent-p", bodies[7])[1]["runs"][0]["result"] for _ in range(2)]
+    assert results == ["recorded", "already_recorded"]
+    assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
+    assert _total_count(tenant.tenant_id) == 25
+    tenant.post("agent-p", {"runs": bodies})  # the whole batch again: nothing more
+    assert _total_count(tenant.tenant_id) == 25
+
+
+def test_a_guard_from_before_batch_markers_is_counted_once_by_the_retry(tenant):
+    """Stored by the previous version, which stopped before counting: the guard has no batch and no
+    `counted`. The retry counts it by the guard's own flag, once."""
+    from dashboard.analytics import services
+    from dashboard.analytics.models import ExecutionRollup
+    from tests.analytics.conftest import run
+
+    body = run("legacy-1", ago=timedelta(days=3))
+    execution, _ = services.validate_run(tenant.tenant_id, "agent-l", body, clock.now())
+    execution.save()
+    ExecutionRollup(
+        *services.guard_key(tenant.tenant_id, "legacy-1"),
+        tenant_id=tenant.tenant_id,
+        ref=f"{execution.agent_key}|{execution.sk}",
+    ).save()
+    results = [tenant.post("agent-l", body)[1]["runs"][0]["result"] for _ in range(2)]
+    assert results == ["recorded", "already_recorded"]
+    assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
+    assert _total_count(tenant.tenant_id) == 1
 
 
 def _body(execution) -> dict:
