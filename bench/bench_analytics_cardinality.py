@@ -125,6 +125,17 @@ def _import(path: Path, tenant_id: str) -> None:
           f"importer peak resident memory {int(peak_kb) / 1024:,.0f} MB", flush=True)  # fmt: skip
 
 
+def _in_threads(target, arguments: list) -> float:
+    """Run `target(argument)` in one thread per argument; the seconds until all are done."""
+    threads = [threading.Thread(target=target, args=(argument,)) for argument in arguments]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.monotonic() - started
+
+
 def _engine_ceiling(path: Path, tenant_id: str, sample: int = 20_000, threads: int = 4) -> None:
     """The rate DynamoDB Local itself takes the least any importer must write, on the same tables:
     each execution (with its table's indexes) and its id guard, serialized beforehand and sent as
@@ -151,15 +162,7 @@ def _engine_ceiling(path: Path, tenant_id: str, sample: int = 20_000, threads: i
             while batch:
                 batch = client.batch_write_item(RequestItems=batch).get("UnprocessedItems") or {}
 
-    workers = [
-        threading.Thread(target=send, args=(requests[n * share : (n + 1) * share],)) for n in range(threads)
-    ]
-    started = time.monotonic()
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    elapsed = time.monotonic() - started
+    elapsed = _in_threads(send, [requests[n * share : (n + 1) * share] for n in range(threads)])
     print(f"  engine ceiling: DynamoDB Local took {len(requests):,} items (executions and id guards only, "
           f"no counters, no application code) in {elapsed:.1f} s = {len(requests) / elapsed:,.0f} items/s "
           f"= at most {len(executions) / elapsed:,.0f} executions/s for an importer of this schema", flush=True)  # fmt: skip
@@ -238,13 +241,7 @@ def _hot_tenant(bench, tenant_id: str, writers: int, seconds: float) -> None:
             with lock:
                 sent[0] += 25
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(writers)]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - started
+    elapsed = _in_threads(writer, list(range(writers)))
     stats = services.STATS
     items = stats.items - before["items"]
     retries = stats.retries - before["retries"]
