@@ -596,8 +596,6 @@ def import_chunk(executions: list[Execution]) -> ImportStats:
     sums = rollups.Increments(shard=int(chunk, 16) % rollups.SHARDS)
     for execution in fresh:
         sums.add(execution)
-    # The `total` rows go last: when a day's count has grown, every other row of the chunk is in,
-    # so a reader's kept first page is never taken for a half-written chunk (analytics.queries).
     parts = _parts(sums)
     for number, part in enumerate(parts):
         _apply_part(part, (f"{tenant_id}#import#{chunk}", f"part-{number}"))
