@@ -2,13 +2,15 @@
 
 Reads are bounded whatever the number of executions, days of history or distinct agents/users
 (dashboard.analytics.queries), in three rounds of side-by-side reads:
-1. one query each on the daily total, model and status rows (models are few: the top models and
-   their previous period come from their daily rows; the budget from the total rows when the
-   period ends today), and one batch read of the kept first pages of every bucket the top lists use;
+1. one query each on the daily total rows (both periods), model and status rows (this period:
+   models are few, their daily rows draw the chart and rank the top models; the budget comes from
+   the total rows when the period ends today), and one batch read of the kept first pages of every
+   bucket the top lists use;
 2. the top agents (this period and the previous one, for the drivers) and users by the threshold
    algorithm: a query only for a bucket without a first page that still holds (today's, mostly),
    a batch read for candidates whose figures the pages do not tell;
-3. one batch read for the previous period of the listed values and the drivers' missing figures,
+3. one batch read for the previous period of the listed agents, users and models and the drivers'
+   missing figures,
    then the settled pages read live in this request are kept (a batch write).
 Measured (bench_analytics_cardinality): 8–9 calls with the past settled. Staff over all tenants:
 the tenant list + one query per tenant.
@@ -278,11 +280,10 @@ def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _by_value(rows: dict[tuple[str, str], Totals], start: str | None = None) -> dict[str, Totals]:
+def _by_value(rows: dict[tuple[str, str], Totals]) -> dict[str, Totals]:
     grouped: dict[str, Totals] = defaultdict(Totals)
-    for (day, value), totals in rows.items():
-        if start is None or day >= start:
-            grouped[value].merge(totals)
+    for (_, value), totals in rows.items():
+        grouped[value].merge(totals)
     return grouped
 
 
@@ -392,9 +393,10 @@ def build(
     # first pages of every bucket the top lists read.
     jobs = {
         "totals": lambda: queries.daily(tenant_id, "total", prev.start, period.end, histogram=True),
-        # Models are few: their daily rows (the chart) give the exact top models and their
-        # previous period too, without the ranked reads.
-        "models": lambda: queries.daily(tenant_id, "model", prev.start, period.end),
+        # The period's daily model rows draw the chart and rank the top models; the previous
+        # period of the listed ones comes from ranked rows in round 3 (a few items, not days ×
+        # models × shards).
+        "models": lambda: queries.daily(tenant_id, "model", period.start, period.end),
         "statuses": lambda: queries.daily(tenant_id, "status", period.start, period.end),
         "pages": lambda: pages.load(page_keys),
     }
@@ -412,16 +414,19 @@ def build(
             tenant_id, "agent", prev.start, prev.end, TOP_LIMIT, pages=pages
         ),
     })  # fmt: skip
-    # Round 3, one batch: the previous period of the listed agents and users, and this period of
-    # the previous top agents that left the list (the drivers).
+    # Round 3, one batch: the previous period of the listed agents, users and models, and this
+    # period of the previous top agents that left the list (the drivers).
     listed = {dimension: [value for value, _ in tops[dimension]] for dimension in ("agent", "user")}
     gone = [value for value, _ in tops["agents_before"] if value not in listed["agent"]]
-    agents_before, users_before, later = queries.figures_of(
+    models_now = _by_value(done["models"])
+    ordered = sorted(models_now.items(), key=lambda item: (-item[1].cost_micro_usd, item[0]))[:TOP_LIMIT]
+    agents_before, users_before, later, models_before = queries.figures_of(
         tenant_id,
         [
             ("agent", prev.start, prev.end, listed["agent"]),
             ("user", prev.start, prev.end, listed["user"]),
             ("agent", period.start, period.end, gone),
+            ("model", prev.start, prev.end, [value for value, _ in ordered]),
         ],
         pages,
     )
@@ -432,19 +437,14 @@ def build(
     current, previous, count_by_day = split.current, split.previous, split.count_by_day
     daily_cost: dict[str, list[int]] = {}
     index = {day.isoformat(): position for position, day in enumerate(days)}
-    start = period.start.isoformat()
     for (day, model), totals in done["models"].items():
-        if day >= start:
-            daily_cost.setdefault(model, [0] * len(days))[index[day]] += totals.cost_micro_usd
+        daily_cost.setdefault(model, [0] * len(days))[index[day]] += totals.cost_micro_usd
     whole = current.cost_micro_usd
     top_agents, top_users = (
         [Ranked(v, t, _share(t.cost_micro_usd, whole), p) for v, t, p in done[d]] for d in ("agent", "user")
     )
-    models_now = _by_value(done["models"], start)
-    models_before = _by_value({key: t for key, t in done["models"].items() if key[0] < start})
-    ordered = sorted(models_now.items(), key=lambda item: (-item[1].cost_micro_usd, item[0]))[:TOP_LIMIT]
     top_models = [
-        Ranked(value, totals, _share(totals.cost_micro_usd, whole), models_before.get(value, Totals()))
+        Ranked(value, totals, _share(totals.cost_micro_usd, whole), models_before[value])
         for value, totals in ordered
     ]
     names = display_names([row.value for row in top_users], tenant_id)

@@ -33,9 +33,14 @@ def _shown(tenant, period: Period) -> dict:
     return {
         "agent": [(r.value, r.totals.cost_micro_usd, r.totals.count) for r in data.top_agents],
         "user": [(r.value, r.totals.cost_micro_usd, r.totals.count) for r in data.top_users],
+        "model": [(r.value, r.totals.cost_micro_usd, r.totals.count) for r in data.top_models],
         "previous": {
             (dimension, r.value): (r.previous.cost_micro_usd, r.previous.count)
-            for dimension, rows in (("agent", data.top_agents), ("user", data.top_users))
+            for dimension, rows in (
+                ("agent", data.top_agents),
+                ("user", data.top_users),
+                ("model", data.top_models),
+            )
             for r in rows
         },
         "drivers": sum(d.change for d in data.drivers),
@@ -52,16 +57,17 @@ def _recomputed(tenant, period: Period) -> dict:
                 raw, dimension, period.previous.start, period.previous.end, 10_000
             )
         }
-        for dimension in ("agent", "user")
+        for dimension in ("agent", "user", "model")
     }
     tops = {
-        dimension: recomputed_top(raw, dimension, period.start, period.end) for dimension in ("agent", "user")
+        dimension: recomputed_top(raw, dimension, period.start, period.end)
+        for dimension in ("agent", "user", "model")
     }
     return {
         **tops,
         "previous": {
             (dimension, value): before[dimension].get(value, (0, 0))
-            for dimension in ("agent", "user")
+            for dimension in ("agent", "user", "model")
             for value, _, _ in tops[dimension]
         },
     }
