@@ -284,7 +284,7 @@ def run(bench) -> None:
                     float(os.environ.get("BENCH_CARD_WRITE_SECONDS", "20")))  # fmt: skip
 
     # On AWS a tenant's rows are its own partitions, whatever other tenants hold; DynamoDB Local keeps
-    # every table in one SQLite database, so its rate falls as that grows. Both figures are printed.
+    # every table in one SQLite database, and the first run meets a cold JVM. Both figures are printed.
     if writes:
         hot_tenant("fresh engine")
     if reads:
