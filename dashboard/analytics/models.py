@@ -6,6 +6,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    VersionAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
@@ -77,9 +78,19 @@ class Execution(DynamoModel):
     input = UnicodeAttribute(default="")
     output = UnicodeAttribute(default="")
     truncated = BooleanAttribute(default=False)
-    tokens_in = NumberAttribute(default=0)
-    tokens_out = NumberAttribute(default=0)
+    tokens_in = NumberAttribute(default=0)  # every input token, cached ones included
+    tokens_out = NumberAttribute(default=0)  # every output token, reasoning included
+    # Token kinds inside those two totals, each priced at its own rate (dashboard.analytics.pricing).
+    tokens_cache_read = NumberAttribute(default=0)
+    tokens_cache_write = NumberAttribute(default=0)
+    tokens_reasoning = NumberAttribute(default=0)
+    provider = UnicodeAttribute(null=True)  # as sent (gen_ai.provider.name, llm.provider, …)
     cost_micro_usd = NumberAttribute(default=0)
+    # Where the cost came from: catalogue | override | contract | client | none (no price known);
+    # price_ref names the price (catalogue model, or override id and version). Absent on items
+    # written before prices had sources: read as the catalogue's.
+    price_source = UnicodeAttribute(null=True)
+    price_ref = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)
     expires_at = TTLAttribute()
     by_user = ExecutionsByUser()
@@ -187,10 +198,16 @@ class TraceItem(DynamoModel):
     operation = UnicodeAttribute(null=True)  # gen_ai.operation.name as sent
     gen_ai = BooleanAttribute(default=False)  # the span carries gen_ai.* attributes
     model = UnicodeAttribute(null=True)
+    provider = UnicodeAttribute(null=True)
     tokens_in = NumberAttribute(default=0)
     tokens_out = NumberAttribute(default=0)
+    tokens_cache_read = NumberAttribute(default=0)
+    tokens_cache_write = NumberAttribute(default=0)
+    tokens_reasoning = NumberAttribute(default=0)
     cost_micro_usd = NumberAttribute(default=0)
     priced = BooleanAttribute(default=True)  # False: a model call whose model has no price
+    price_source = UnicodeAttribute(null=True)  # as Execution.price_source
+    price_ref = UnicodeAttribute(null=True)
     start_ns = NumberAttribute(default=0)
     end_ns = NumberAttribute(default=0)
     failed = BooleanAttribute(default=False)
@@ -203,3 +220,32 @@ class TraceItem(DynamoModel):
     run = UnicodeAttribute(null=True)  # exec# items: the run as JSON
     recorded = BooleanAttribute(default=False)  # exec# items: write_execution has landed
     expires_at = TTLAttribute()
+
+
+class ModelPrice(DynamoModel):
+    """A price set by staff, over the catalogue's (dashboard.analytics.pricing).
+
+    pk `*` for every tenant (an override) or a tenant id (that tenant's contract price); sk the price's
+    id. `model` is an exact name or a pattern with `*` (`gpt-4o*`, `*/llama-3.1-70b`), matched without
+    case against the model name as sent. Prices are micro-USD per 1,000,000 tokens; a kind left empty
+    costs as input (cache) or output (reasoning). Nothing is deleted: a removed price is `retired`, so
+    the executions it priced still name it. Every change bumps `version` (optimistic locking) and is in
+    the audit trail.
+    """
+
+    Meta = table_meta("model-prices")
+    scope = UnicodeAttribute(hash_key=True)
+    price_id = UnicodeAttribute(range_key=True)
+    model = UnicodeAttribute()
+    provider = UnicodeAttribute(null=True)
+    effective_from = UnicodeAttribute()  # ISO-8601 UTC; executions started at or after it
+    input = NumberAttribute()
+    output = NumberAttribute()
+    cache_read = NumberAttribute(null=True)
+    cache_write = NumberAttribute(null=True)
+    reasoning = NumberAttribute(null=True)
+    note = UnicodeAttribute(default="")
+    retired = BooleanAttribute(default=False)
+    updated_at = UnicodeAttribute()
+    updated_by = UnicodeAttribute(default="")
+    version = VersionAttribute()

@@ -75,10 +75,12 @@ class SpanValues:
     operation: str | None
     gen_ai: bool
     model: str | None
+    provider: str | None
     tokens_in: int
     tokens_out: int
-    cost_micro_usd: int
-    priced: bool
+    tokens_cache_read: int
+    tokens_cache_write: int
+    tokens_reasoning: int
     start_ns: int
     end_ns: int
     failed: bool
@@ -87,6 +89,16 @@ class SpanValues:
     user_id: str | None
     input: str | None
     output: str | None
+
+    @property
+    def usage(self) -> pricing.Usage:
+        return pricing.Usage(
+            input=self.tokens_in,
+            output=self.tokens_out,
+            cache_read=self.tokens_cache_read,
+            cache_write=self.tokens_cache_write,
+            reasoning=self.tokens_reasoning,
+        ).normalized()
 
     @property
     def is_root(self) -> bool:
@@ -138,12 +150,7 @@ def span_values(span: trace_pb2.Span, resource: dict[str, Any]) -> SpanValues:
     usage_in = _first(attrs, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
     usage_out = _first(attrs, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
     kind = _kind(operation, model, usage_in is not None or usage_out is not None)
-    tokens_in, tokens_out, cost, priced = 0, 0, 0, True
-    if kind == "model":
-        tokens_in, tokens_out = _tokens(usage_in), _tokens(usage_out)
-        price = pricing.price_for(model) if model else None
-        priced = price is not None
-        cost = pricing.cost_micro_usd(price, tokens_in, tokens_out) if price else 0
+    tokens_in, tokens_out = (_tokens(usage_in), _tokens(usage_out)) if kind == "model" else (0, 0)
     failed = span.status.code == trace_pb2.Status.STATUS_CODE_ERROR
     agent = clean_id(_first(attrs, "gen_ai.agent.id", "gen_ai.agent.name")) or clean_id(
         resource.get("service.name")
@@ -164,10 +171,12 @@ def span_values(span: trace_pb2.Span, resource: dict[str, Any]) -> SpanValues:
         operation=operation,
         gen_ai=any(name.startswith("gen_ai.") for name in attrs),
         model=model,
+        provider=None,
         tokens_in=tokens_in,
         tokens_out=tokens_out,
-        cost_micro_usd=cost,
-        priced=priced,
+        tokens_cache_read=0,
+        tokens_cache_write=0,
+        tokens_reasoning=0,
         start_ns=span.start_time_unix_nano,
         end_ns=max(span.end_time_unix_nano, span.start_time_unix_nano),
         failed=failed,

@@ -57,14 +57,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
+from dashboard.accounts.queries import list_tenants
 from dashboard.accounts.scope import AccessScope
-from dashboard.analytics import rollups, services
+from dashboard.analytics import pricing, rollups, services
 from dashboard.analytics.inputs import ExecutionFilters, resolve_tenant
 from dashboard.analytics.models import (
     EXECUTION_TTL_DAYS,
     PAGE_TTL_DAYS,
     Execution,
     ExecutionRollup,
+    ModelPrice,
     TopPage,
     scoped_key,
 )
@@ -781,3 +783,24 @@ def budget_status(
     else:
         state = "ok"
     return BudgetStatus(budget, month_to_date, projected, rate, f"{today:%B %Y}", state)
+
+
+# --- staff prices ----------------------------------------------------------------------------
+
+
+def prices_of_scope(scope: str) -> list[ModelPrice]:
+    """Every staff price of one scope (a tenant, or `*` for every tenant), retired ones included:
+    one query, strongly consistent (a price just saved prices the next call). Staff keep tens of
+    prices, not thousands; past 1 MB the query pages."""
+    return list(ModelPrice.query(scope, consistent_read=True))
+
+
+def all_staff_prices() -> list[ModelPrice]:
+    """The prices page: every tenant's contract prices and the overrides, by model and start.
+
+    A query per scope: the overrides', then one per tenant that has contract prices (tenants are
+    few)."""
+    prices = prices_of_scope(pricing.EVERY_TENANT)
+    for tenant in list_tenants():
+        prices.extend(prices_of_scope(tenant.tenant_id))
+    return sorted(prices, key=lambda p: (p.retired, p.model.lower(), p.scope, p.effective_from))

@@ -83,6 +83,10 @@ RUN_SCHEMA: dict[str, Any] = {
         "output": {"type": "string"},
         "tokens_in": {"type": "integer", "minimum": 0, "maximum": 100_000_000},
         "tokens_out": {"type": "integer", "minimum": 0, "maximum": 100_000_000},
+        "tokens_cache_read": {"type": "integer", "minimum": 0, "maximum": 100_000_000},
+        "tokens_cache_write": {"type": "integer", "minimum": 0, "maximum": 100_000_000},
+        "tokens_reasoning": {"type": "integer", "minimum": 0, "maximum": 100_000_000},
+        "provider": {"type": ["string", "null"], "maxLength": 64},
         "cost_micro_usd": {"type": "integer", "minimum": 0, "maximum": 1_000_000_000_000},
         "error": {"type": ["string", "null"]},
     },
@@ -139,9 +143,14 @@ def _truncate(text: str, limit: int) -> tuple[str, bool]:
 
 
 def build_execution(
-    tenant_id: str, agent_id: str, run: dict[str, Any], now: datetime
+    tenant_id: str, agent_id: str, run: dict[str, Any], now: datetime, from_trace: bool = False
 ) -> tuple[Execution | None, dict]:
-    """An unsaved Execution from a schema-valid run, or the field errors that stop it."""
+    """An unsaved Execution from a schema-valid run, or the field errors that stop it.
+
+    Its cost is the client's when sent, else its tokens at the price in force for the tenant at its
+    start (`pricing.quote`); a model with no price is recorded at $0 with source `none`, and the pages
+    name it. An execution made from a trace (`from_trace`) starts at zero: its model calls add
+    theirs, each priced on its own (dashboard.analytics.traces)."""
     errors: dict[str, str] = {}
     try:
         started = parse_iso(run["started_at"])
@@ -170,14 +179,19 @@ def build_execution(
             duration = round((finished - started).total_seconds() * 1000)
     if finished is None and duration is not None and "finished_at" not in errors:
         finished = started + timedelta(milliseconds=duration)
-    tokens_in, tokens_out = run.get("tokens_in", 0), run.get("tokens_out", 0)
-    cost = run.get("cost_micro_usd")
-    if cost is None:
-        price = pricing.price_for(run["model"])
-        if price is None:
-            errors["cost_micro_usd"] = f"No price is known for model {run['model']}: send cost_micro_usd."
-        else:
-            cost = pricing.cost_micro_usd(price, tokens_in, tokens_out)
+    usage = pricing.Usage(
+        input=run.get("tokens_in", 0),
+        output=run.get("tokens_out", 0),
+        cache_read=run.get("tokens_cache_read", 0),
+        cache_write=run.get("tokens_cache_write", 0),
+        reasoning=run.get("tokens_reasoning", 0),
+    ).normalized()
+    if from_trace:
+        price = pricing.Quote(0, "trace", None, None, None, None)
+    elif run.get("cost_micro_usd") is not None:
+        price = pricing.client_quote(run["cost_micro_usd"])
+    else:
+        price = pricing.quote(tenant_id, run["model"], usage, started, run.get("provider"))
     if errors:
         return None, errors
     text_in, cut_in = _truncate(run.get("input") or "", TEXT_LIMIT)
@@ -202,9 +216,15 @@ def build_execution(
         input=text_in,
         output=text_out,
         truncated=cut_in or cut_out,
-        tokens_in=tokens_in,
-        tokens_out=tokens_out,
-        cost_micro_usd=cost,
+        tokens_in=usage.input,
+        tokens_out=usage.output,
+        tokens_cache_read=usage.cache_read,
+        tokens_cache_write=usage.cache_write,
+        tokens_reasoning=usage.reasoning,
+        provider=run.get("provider") or price.provider,
+        cost_micro_usd=price.cost_micro_usd,
+        price_source=price.source,
+        price_ref=price.ref,
         error=error_text[:ERROR_LIMIT] if error_text else None,
         expires_at=started + timedelta(days=EXECUTION_TTL_DAYS),
     )

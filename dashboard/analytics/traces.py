@@ -48,7 +48,7 @@ from datetime import UTC, datetime, timedelta
 from pynamodb.exceptions import PutError, TransactWriteError
 
 from dashboard.accounts.scope import API, AccessScope
-from dashboard.analytics import rollups, services
+from dashboard.analytics import pricing, rollups, services
 from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, ExecutionRollup, TraceItem
 from dashboard.analytics.otlp import GENERIC_ERROR, SpanValues, spans_of
 from dashboard.core import clock
@@ -65,6 +65,7 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_DURATION_MS = 86_400_000
 TRANSIENT = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 SPAN, EXEC, COUNT = "span#", "exec#", "count#"
+TOKEN_KINDS = ("tokens_cache_read", "tokens_cache_write", "tokens_reasoning")
 EXECUTION_ID = re.compile(r"^([0-9a-f]{32})-([0-9a-f]{16})$")
 
 
@@ -123,6 +124,12 @@ def _read(tenant_id: str, trace_id: str, consistent: bool) -> TraceState:
 
 
 def _span_item(tenant_id: str, values: SpanValues) -> TraceItem:
+    usage = values.usage
+    price = (
+        pricing.quote(tenant_id, values.model, usage, _moment(values.start_ns), values.provider)
+        if values.kind == "model" and values.model
+        else pricing.UNPRICED
+    )
     return TraceItem(
         _pk(tenant_id, values.trace_id),
         SPAN + values.span_id,
@@ -135,10 +142,16 @@ def _span_item(tenant_id: str, values: SpanValues) -> TraceItem:
         operation=values.operation,
         gen_ai=values.gen_ai,
         model=values.model,
-        tokens_in=values.tokens_in,
-        tokens_out=values.tokens_out,
-        cost_micro_usd=values.cost_micro_usd,
-        priced=values.priced,
+        provider=values.provider,
+        tokens_in=usage.input,
+        tokens_out=usage.output,
+        tokens_cache_read=usage.cache_read,
+        tokens_cache_write=usage.cache_write,
+        tokens_reasoning=usage.reasoning,
+        cost_micro_usd=price.cost_micro_usd,
+        priced=price.priced or values.kind != "model",
+        price_source=price.source if values.kind == "model" else None,
+        price_ref=price.ref,
         start_ns=values.start_ns,
         end_ns=values.end_ns,
         failed=values.failed,
@@ -267,13 +280,13 @@ def reconcile(
         else:
             agent = state.spans[span_id]
             agent_id, run = agent.agent_id, _run_for(state, span_id, execution_ids)
-            _, errors = services.build_execution(tenant_id, agent_id, run, now)
+            _, errors = services.build_execution(tenant_id, agent_id, run, now, from_trace=True)
             if errors:
                 if span_id in incoming:
                     result.reject("agent span: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
                 continue
             agent_id, run = _pin(tenant_id, agent, run)
-        execution, errors = services.build_execution(tenant_id, agent_id, run, now)
+        execution, errors = services.build_execution(tenant_id, agent_id, run, now, from_trace=True)
         if execution is None:
             continue  # pinned long ago and now past retention: nothing to add to
         if pinned is None or not pinned.recorded:
@@ -306,6 +319,7 @@ def _count(execution: Execution, calls: list[TraceItem]) -> None:
     while pending:
         tokens_in = sum(int(call.tokens_in) for call in pending)
         tokens_out = sum(int(call.tokens_out) for call in pending)
+        kinds = {name: sum(int(getattr(call, name) or 0) for call in pending) for name in TOKEN_KINDS}
         cost = sum(int(call.cost_micro_usd) for call in pending)
         try:
             with transact_write() as tx:
@@ -319,7 +333,13 @@ def _count(execution: Execution, calls: list[TraceItem]) -> None:
                         execution_id=execution.execution_id,
                         tokens_in=call.tokens_in,
                         tokens_out=call.tokens_out,
+                        **{name: getattr(call, name) for name in TOKEN_KINDS},
+                        model=call.model,
+                        provider=call.provider,
+                        start_ns=call.start_ns,
                         cost_micro_usd=call.cost_micro_usd,
+                        price_source=call.price_source,
+                        price_ref=call.price_ref,
                         expires_at=call.expires_at,
                     )
                     tx.save(marker, condition=TraceItem.sk.does_not_exist())
@@ -328,6 +348,7 @@ def _count(execution: Execution, calls: list[TraceItem]) -> None:
                     actions=[
                         Execution.tokens_in.add(tokens_in),
                         Execution.tokens_out.add(tokens_out),
+                        *(getattr(Execution, name).add(value) for name, value in kinds.items()),
                         Execution.cost_micro_usd.add(cost),
                     ],
                     # an execution of this tenant only: ids are the clients' own
