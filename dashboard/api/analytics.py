@@ -15,7 +15,7 @@ from django.urls import path
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 
 from dashboard.alerts.evaluation import check_after_ingest as check_alerts
-from dashboard.analytics import overview, queries, services
+from dashboard.analytics import overview, pricing, queries, services
 from dashboard.analytics.forms import ExecutionFilterForm, period_from
 from dashboard.api.auth import api_view, read_json
 from dashboard.api.spec import Operation, Query, Strict
@@ -44,9 +44,20 @@ class RunIn(Strict):
     duration_ms: int = Field(default=0, ge=0, le=86_400_000)
     input: str = ""
     output: str = ""
-    tokens_in: Count = 0
-    tokens_out: Count = 0
-    cost_micro_usd: int = Field(default=0, ge=0, le=1_000_000_000_000)
+    tokens_in: Count = Field(default=0, description="Every input token, cached ones included.")
+    tokens_out: Count = Field(default=0, description="Every output token, reasoning included.")
+    tokens_cache_read: Count = Field(default=0, description="Input tokens read from the cache (part of tokens_in).")
+    tokens_cache_write: Count = Field(default=0, description="Input tokens written to the cache (part of tokens_in).")
+    tokens_reasoning: Count = Field(default=0, description="Reasoning tokens (part of tokens_out).")
+    provider: str | None = Field(
+        default=None, max_length=64, description="The provider (openai, anthropic, aws.bedrock, …): helps price the model."
+    )
+    cost_micro_usd: int = Field(
+        default=0,
+        ge=0,
+        le=1_000_000_000_000,
+        description="Send only to override the price: kept as sent and labelled as the client's.",
+    )
     error: str | None = None
 
 
@@ -91,7 +102,12 @@ class ExecutionOut(BaseModel):
     duration_ms: int
     tokens_in: int
     tokens_out: int
+    tokens_cache_read: int
+    tokens_cache_write: int
+    tokens_reasoning: int
+    provider: str | None
     cost_micro_usd: int
+    price_source: Literal[pricing.SOURCES]  # type: ignore[valid-type]
     input: str | None
     output: str | None
     truncated: bool | None
@@ -171,7 +187,12 @@ def execution_json(execution: Execution) -> dict:
         "duration_ms": int(execution.duration_ms),
         "tokens_in": int(execution.tokens_in),
         "tokens_out": int(execution.tokens_out),
+        "tokens_cache_read": int(execution.tokens_cache_read or 0),
+        "tokens_cache_write": int(execution.tokens_cache_write or 0),
+        "tokens_reasoning": int(execution.tokens_reasoning or 0),
+        "provider": execution.provider,
         "cost_micro_usd": int(execution.cost_micro_usd),
+        "price_source": execution.price_source or "catalogue",
         "input": execution.input,
         "output": execution.output,
         "truncated": execution.truncated,
