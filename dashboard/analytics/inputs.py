@@ -132,3 +132,89 @@ class ExecutionFilters:
 
     def fingerprint(self) -> str:
         return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:16]
+
+
+# --- staff prices ----------------------------------------------------------------------------
+
+PRICE_MODEL = re.compile(r"^[A-Za-z0-9*][A-Za-z0-9._:@/*-]{0,127}$")
+MAX_RATE_MICRO_USD = 10**12  # $1,000,000 per million tokens: anything above is a typo
+RATE_NAMES = ("input", "cache_read", "cache_write", "output", "reasoning")
+
+
+@dataclass(frozen=True)
+class PriceIn:
+    """A staff price as the write consumes it: rates in micro-USD per 1,000,000 tokens."""
+
+    model: str  # exact name or a pattern with *
+    effective_from: date
+    input: int
+    output: int
+    cache_read: int | None = None
+    cache_write: int | None = None
+    reasoning: int | None = None
+    tenant_id: str | None = None  # None: every tenant (an override); else that tenant's contract
+    provider: str | None = None
+    note: str = ""
+
+    @classmethod
+    def clean(cls, **raw) -> PriceIn:
+        """From form or JSON values (rates as USD per 1M tokens, strings or numbers); or ValidationFailed."""
+        errors: dict[str, str] = {}
+        model = str(raw.get("model") or "").strip()
+        if not PRICE_MODEL.match(model):
+            errors["model"] = "Use a model name as sent (letters, digits, . _ : @ / -), with * for any run of characters."
+        elif model.replace("*", "") == "":
+            errors["model"] = "A pattern needs at least one letter or digit."
+        start = raw.get("effective_from")
+        if isinstance(start, str):
+            try:
+                start = date.fromisoformat(start.strip())
+            except ValueError:
+                start = None
+        if not isinstance(start, date) or start < EARLIEST:
+            errors["effective_from"] = "Enter the first day the price applies, e.g. 2026-12-01."
+        rates: dict[str, int | None] = {}
+        for name in RATE_NAMES:
+            value = raw.get(name)
+            if value in (None, "") and name not in ("input", "output"):
+                rates[name] = None
+                continue
+            try:
+                micro = _usd_per_million(value)
+            except ValueError:
+                errors[name] = "Enter US dollars per 1 million tokens, e.g. 2.50 (0 or more)."
+                continue
+            rates[name] = micro
+        provider = str(raw.get("provider") or "").strip().lower() or None
+        if provider and not re.fullmatch(r"[a-z0-9._-]{1,64}", provider):
+            errors["provider"] = "Use the provider's id, e.g. openai, anthropic, aws, google, azure."
+        note = str(raw.get("note") or "").strip()
+        if len(note) > 500:
+            errors["note"] = "Keep the note under 500 characters."
+        if errors:
+            raise ValidationFailed("The price is not valid.", errors)
+        return cls(
+            model=model,
+            effective_from=start,
+            tenant_id=raw.get("tenant_id") or None,
+            provider=provider,
+            note=note,
+            **rates,
+        )
+
+
+def _usd_per_million(value) -> int:
+    from decimal import Decimal, InvalidOperation
+
+    if isinstance(value, bool) or value is None:
+        raise ValueError("not a number")
+    try:
+        amount = Decimal(str(value).strip().lstrip("$"))
+    except InvalidOperation:
+        raise ValueError("not a number") from None
+    if not amount.is_finite() or amount < 0:
+        raise ValueError("not a number")
+    micro = amount * 1_000_000
+    if micro != micro.to_integral_value() or micro > MAX_RATE_MICRO_USD:
+        raise ValueError("too precise or too large")
+    return int(micro)

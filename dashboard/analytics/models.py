@@ -249,3 +249,35 @@ class ModelPrice(DynamoModel):
     updated_at = UnicodeAttribute()
     updated_by = UnicodeAttribute(default="")
     version = VersionAttribute()
+
+
+class PriceChange(DynamoModel):
+    """What staff price changes left to re-price, and the re-pricing runs (dashboard.analytics.repricing).
+
+    pk the scope a change touched: `*` (every tenant) or a tenant id. sk:
+    - `pending`: a price changed for days that already have executions; `since` is the earliest such
+      day. The overview says its figures predate the change while this item stands; a re-pricing run
+      that covers it removes it, unless a newer change came meanwhile (`changed_at`).
+    - `job#<id>`: one re-pricing run, its range and progress (the prices page polls it).
+    """
+
+    Meta = table_meta("price-changes")
+    scope = UnicodeAttribute(hash_key=True)
+    item = UnicodeAttribute(range_key=True)
+    since = UnicodeAttribute(null=True)  # pending: ISO day
+    changed_at = UnicodeAttribute(null=True)  # pending: ISO time of the latest change
+    job_id = UnicodeAttribute(null=True)
+    start = UnicodeAttribute(null=True)  # job: first and last day re-priced
+    end = UnicodeAttribute(null=True)
+    include_client = BooleanAttribute(default=False)
+    status = UnicodeAttribute(null=True)  # job: running | done | failed
+    days_total = NumberAttribute(default=0)
+    days_done = NumberAttribute(default=0)
+    seen = NumberAttribute(default=0)  # executions read
+    changed = NumberAttribute(default=0)  # executions whose cost changed
+    delta_micro_usd = NumberAttribute(default=0)
+    created_by = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    heartbeat = UnicodeAttribute(null=True)
+    finished_at = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)

@@ -42,22 +42,25 @@ from jsonschema import Draft202012Validator
 from pynamodb.exceptions import TransactWriteError
 
 from dashboard.accounts.queries import TENANTS_KEY, get_tenant
-from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
+from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope, Can
 from dashboard.analytics import pricing, rollups
-from dashboard.analytics.inputs import resolve_tenant
+from dashboard.analytics.inputs import RATE_NAMES, PriceIn, resolve_tenant
 from dashboard.analytics.models import (
     EXECUTION_STATUSES,
     EXECUTION_TTL_DAYS,
     Execution,
     ExecutionRollup,
+    ModelPrice,
+    PriceChange,
     scoped_key,
 )
 from dashboard.audit import services as audit
 from dashboard.core import clock, request_cache
 from dashboard.core.clock import iso_ms, parse_iso
 from dashboard.core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
+from dashboard.core.ids import new_id
 from dashboard.dynamo.base import transact_write
-from dashboard.dynamo.transactions import batch_put, cancellation_codes, save_together
+from dashboard.dynamo.transactions import batch_put, cancellation_codes, save_together, with_retries
 
 BATCH_LIMIT = 25
 TEXT_LIMIT = 8_000  # characters kept of input and of output; longer text is cut and flagged
@@ -761,3 +764,121 @@ def _conflict_message(tenant) -> str:
 
     now = money(tenant.monthly_budget_micro_usd) if tenant.monthly_budget_micro_usd else "no budget"
     return f"Someone else changed this budget meanwhile (it is now {now}). Review it and save again."
+
+
+# --- staff prices: set, change, retire (versioned, audited) -----------------------------------
+
+
+def _price_fields(price: ModelPrice) -> dict[str, Any]:
+    return {
+        "model": price.model,
+        "provider": price.provider,
+        "effective_from": price.effective_from,
+        **{name: getattr(price, name) for name in RATE_NAMES},
+        "retired": price.retired,
+    }
+
+
+def save_price(
+    scope: AccessScope, value: PriceIn, price_id: str | None = None, expected_version: int | None = None
+) -> ModelPrice:
+    """Add a staff price, or change one (`price_id` with the version the editor saw).
+
+    A price that applies to days already past also marks those days as priced differently from their
+    figures (`PriceChange` `pending`), in the same transaction, until a re-pricing covers them."""
+    scope.require(Can.RUN_PLATFORM)
+    price_scope = value.tenant_id or pricing.EVERY_TENANT
+    if value.tenant_id:
+        get_tenant(value.tenant_id)  # NotFound for a tenant that does not exist
+    now = clock.now()
+    if price_id is None:
+        price = ModelPrice(price_scope, new_id("price"))
+        before: dict[str, Any] = {}
+    else:
+        price = _get_price(price_scope, price_id)
+        if expected_version is not None and price.version != expected_version:
+            raise Conflict("Someone changed this price meanwhile; nothing was saved. Look at it again.")
+        before = _price_fields(price)
+    price.model = value.model
+    price.provider = value.provider
+    price.effective_from = f"{value.effective_from.isoformat()}T00:00:00.000Z"
+    for name in RATE_NAMES:
+        setattr(price, name, getattr(value, name))
+    price.note = value.note
+    price.retired = False
+    price.updated_at = iso_ms(now)
+    price.updated_by = scope.actor_label
+    after = _price_fields(price)
+    earliest = min([value.effective_from.isoformat(), *([before["effective_from"][:10]] if before else [])])
+    _save_price_change(scope, price, before, after, earliest, "price.set" if before else "price.add")
+    return price
+
+
+def retire_price(scope: AccessScope, price_scope: str, price_id: str, expected_version: int | None) -> None:
+    """Stop using a staff price from now on; executions it priced keep naming it."""
+    scope.require(Can.RUN_PLATFORM)
+    price = _get_price(price_scope, price_id)
+    if expected_version is not None and price.version != expected_version:
+        raise Conflict("Someone changed this price meanwhile; nothing was saved. Look at it again.")
+    before = _price_fields(price)
+    price.retired = True
+    price.updated_at = iso_ms(clock.now())
+    price.updated_by = scope.actor_label
+    _save_price_change(scope, price, before, _price_fields(price), price.effective_from[:10], "price.retire")
+
+
+def _get_price(price_scope: str, price_id: str) -> ModelPrice:
+    try:
+        return ModelPrice.get(price_scope, price_id, consistent_read=True)
+    except ModelPrice.DoesNotExist:
+        raise NotFound("That price was not found.") from None
+
+
+def _save_price_change(
+    scope: AccessScope, price: ModelPrice, before: dict, after: dict, earliest: str, action: str
+) -> None:
+    changes = {name: [before.get(name), value] for name, value in after.items() if before.get(name) != value}
+    event = audit.build_event(
+        scope,
+        action,
+        "price",
+        f"{price.scope}/{price.price_id}",
+        tenant_id=None if price.scope == pricing.EVERY_TENANT else price.scope,
+        changes=changes,
+    )
+    past = earliest <= clock.now().date().isoformat()  # days already recorded now price differently
+
+    def prepare():
+        marker = _pending_marker(price.scope) if past else None
+        seen = marker.changed_at if marker is not None else None
+
+        def build(tx) -> None:
+            tx.save(price)  # carries its version condition
+            tx.save(event)
+            if past:
+                since = min(earliest, marker.since) if marker is not None and marker.since else earliest
+                pending = PriceChange(price.scope, "pending", since=since, changed_at=iso_ms(clock.now()))
+                # Two staff saving at once: the second re-reads, so the earliest day survives.
+                tx.save(
+                    pending,
+                    condition=PriceChange.item.does_not_exist()
+                    if seen is None
+                    else PriceChange.changed_at == seen,
+                )
+
+        return build
+
+    def conflict() -> None:
+        if before and _get_price(price.scope, price.price_id).version != price.version:
+            raise Conflict("Someone changed this price meanwhile; nothing was saved. Look at it again.")
+
+    with_retries(prepare, on_conflict=conflict)
+    pricing.forget()
+
+
+def _pending_marker(price_scope: str) -> PriceChange | None:
+    """The scope's `pending` marker, read just before the write that extends it."""
+    try:
+        return PriceChange.get(price_scope, "pending", consistent_read=True)
+    except PriceChange.DoesNotExist:
+        return None

@@ -1,0 +1,422 @@
+"""Re-pricing the past: executions, their model calls and every rollup row brought to today's prices.
+
+When staff add or change a price for days that already have executions, the figures of those days
+were made with the old price (`PriceChange` `pending` says so on the overview). A re-pricing run
+reads the executions of each day of its range (the tenant index, one day at a time, so memory stays
+flat) and, for each whose cost at the prices in force now differs from the stored one, writes in one
+transaction:
+- the execution: cost += delta, its new price source; on condition its cost is still the one read;
+- for an execution made from a trace, each changed model call's `count#` marker (its cost, on
+  condition it is still the one read): the execution's cost is the sum of its calls;
+- every rollup row the execution counts in (daily rows, ranked rows and their `rank_cost`): += delta.
+
+Exactly once. The conditions make a delta land at most once: a second run (or two at once) reads the
+cost the first one wrote and finds nothing to change; a transaction that loses a race re-reads and
+recomputes. Live ingestion prices with the new prices once every process has dropped its cached staff
+prices (`pricing.cache_seconds()`), so a run starts that long after the change; what ingestion writes
+meanwhile adds to the rows with ADD, which commutes with the deltas. An interrupted run, run again,
+finishes: each execution is either at the new price already (delta 0) or not yet.
+
+Client-sent costs stay as sent unless the run is asked to re-price them (`include_client`).
+
+Kept first pages (dashboard.analytics.queries `TopPages`) are tagged with a bucket's execution count,
+which re-pricing does not change: a run deletes the kept pages of every bucket holding a day it
+changed, after that day's transactions, and sets the day's `last_write` so none is kept again before
+the rank index has caught up.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from pynamodb.exceptions import TransactWriteError
+
+from dashboard.accounts.queries import list_tenants
+from dashboard.accounts.scope import AccessScope, Can
+from dashboard.analytics import pricing, rollups
+from dashboard.analytics.models import (
+    EXECUTION_TTL_DAYS,
+    Execution,
+    ExecutionRollup,
+    PriceChange,
+    TopPage,
+    TraceItem,
+)
+from dashboard.audit import services as audit
+from dashboard.core import clock
+from dashboard.core.clock import day_end, day_start, iso_ms, parse_iso
+from dashboard.core.errors import NotFound, ValidationFailed
+from dashboard.core.ids import new_id
+from dashboard.dynamo.base import transact_write
+from dashboard.dynamo.transactions import cancellation_codes, transient
+
+TX_ITEMS = 100
+MAX_ATTEMPTS = 12
+EXEC_PREFIX = "exec#"  # TraceItem sort keys (dashboard.analytics.traces)
+COUNT_PREFIX = "count#"
+
+
+@dataclass
+class Change:
+    """One execution whose cost changes: the new figures and the model calls behind them."""
+
+    execution: Execution
+    old_cost: int
+    new_cost: int
+    source: str | None
+    ref: str | None
+    calls: list[tuple[TraceItem, int, pricing.Quote]] = field(default_factory=list)  # marker, old, new
+
+    @property
+    def delta(self) -> int:
+        return self.new_cost - self.old_cost
+
+    def items(self) -> int:
+        return 1 + len(self.calls)
+
+
+@dataclass
+class Progress:
+    seen: int = 0
+    changed: int = 0
+    skipped: int = 0  # client-sent costs (unless asked) and calls recorded before calls kept their model
+    delta_micro_usd: int = 0
+    retries: int = 0
+    transactions: int = 0
+
+
+def _usage(item) -> pricing.Usage:
+    return pricing.Usage(
+        input=int(item.tokens_in or 0),
+        output=int(item.tokens_out or 0),
+        cache_read=int(item.tokens_cache_read or 0),
+        cache_write=int(item.tokens_cache_write or 0),
+        reasoning=int(item.tokens_reasoning or 0),
+    )
+
+
+def _trace_of(execution: Execution) -> tuple[str, str] | None:
+    from dashboard.analytics.traces import EXECUTION_ID
+
+    match = EXECUTION_ID.match(execution.execution_id)
+    return match.groups() if match else None
+
+
+def change_for(execution: Execution, include_client: bool, progress: Progress) -> Change | None:
+    """What re-pricing changes on one execution (None: nothing)."""
+    source = execution.price_source or "catalogue"
+    old = int(execution.cost_micro_usd or 0)
+    if source == "client" and not include_client:
+        progress.skipped += 1
+        return None
+    if source == "trace":
+        trace = _trace_of(execution)
+        if trace is None:
+            return None
+        trace_id, _ = trace
+        calls = []
+        for marker in TraceItem.query(
+            f"{execution.tenant_id}#{trace_id}",
+            TraceItem.sk.startswith(COUNT_PREFIX),
+            consistent_read=True,
+        ):
+            if marker.execution_id != execution.execution_id:
+                continue
+            if not marker.model or not marker.start_ns:
+                progress.skipped += 1
+                continue
+            was = int(marker.cost_micro_usd or 0)
+            moment = datetime.fromtimestamp(int(marker.start_ns) / 1e9, UTC)
+            quote = pricing.quote(execution.tenant_id, marker.model, _usage(marker), moment, marker.provider)
+            if quote.cost_micro_usd != was or quote.source != (marker.price_source or "catalogue"):
+                calls.append((marker, was, quote))
+        if not calls:
+            return None
+        delta = sum(quote.cost_micro_usd - was for _, was, quote in calls)
+        return Change(execution, old, old + delta, "trace", None, calls)
+    quote = pricing.quote(
+        execution.tenant_id,
+        execution.model,
+        _usage(execution),
+        parse_iso(execution.started_at),
+        execution.provider,
+    )
+    if quote.cost_micro_usd == old and quote.source == source:
+        return None  # the same price (a catalogue entry renamed counts as no change)
+    return Change(execution, old, quote.cost_micro_usd, quote.source, quote.ref)
+
+
+def _groups(changes: list[Change]) -> Iterator[list[Change]]:
+    """Changes packed into transactions of at most 100 items (rows shared by changes count once)."""
+    group: list[Change] = []
+    rows: set[tuple[str, str]] = set()
+    items = 0
+    for change in changes:
+        mine = set(rollups.keys_for(change.execution))
+        if group and items + change.items() + len(rows | mine) > TX_ITEMS:
+            yield group
+            group, rows, items = [], set(), 0
+        group.append(change)
+        rows |= mine
+        items += change.items()
+    if group:
+        yield group
+
+
+def _write(group: list[Change]) -> None:
+    deltas: dict[tuple[str, str], int] = {}
+    for change in group:
+        for key in rollups.keys_for(change.execution):
+            deltas[key] = deltas.get(key, 0) + change.delta
+    now = int(time.time())
+    with transact_write() as tx:
+        for change in group:
+            execution = change.execution
+            actions = [Execution.cost_micro_usd.add(change.delta)]
+            if change.source != "trace":
+                actions += [Execution.price_source.set(change.source), Execution.price_ref.set(change.ref)]
+            condition = Execution.execution_id.exists() & (Execution.tenant_id == execution.tenant_id)
+            if change.source != "trace":  # a trace's execution moves with its calls' conditions
+                condition &= Execution.cost_micro_usd == change.old_cost
+            tx.update(execution, actions=actions, condition=condition)
+            for marker, was, quote in change.calls:
+                tx.update(
+                    marker,
+                    actions=[
+                        TraceItem.cost_micro_usd.set(quote.cost_micro_usd),
+                        TraceItem.price_source.set(quote.source),
+                        TraceItem.price_ref.set(quote.ref),
+                    ],
+                    condition=TraceItem.cost_micro_usd == was,
+                )
+        for (row_pk, row_sk), delta in deltas.items():
+            if not delta:
+                continue
+            actions = [ExecutionRollup.cost_micro_usd.add(delta)]
+            if rollups.is_ranked(row_pk):
+                actions.append(ExecutionRollup.rank_cost.add(delta))
+            if rollups.is_total(row_pk):
+                actions.append(ExecutionRollup.last_write.set(now))
+            tx.update(ExecutionRollup(row_pk, row_sk), actions=actions)
+
+
+def _fresh(change: Change, include_client: bool, progress: Progress) -> Change | None:
+    try:
+        execution = Execution.get(change.execution.agent_key, change.execution.sk, consistent_read=True)
+    except Execution.DoesNotExist:
+        return None
+    return change_for(execution, include_client, progress)
+
+
+def apply(changes: list[Change], include_client: bool, progress: Progress) -> None:
+    """Write the changes, each exactly once, re-reading those that lost a race."""
+    pending = list(changes)
+    attempt = 0
+    while pending:
+        retry: list[Change] = []
+        for group in _groups(pending):
+            try:
+                _write(group)
+                progress.transactions += 1
+                progress.changed += len(group)
+                progress.delta_micro_usd += sum(change.delta for change in group)
+            except TransactWriteError as exc:
+                codes = cancellation_codes(exc)
+                if "ConditionalCheckFailed" not in codes and not transient(exc):
+                    raise
+                progress.retries += 1
+                retry.extend(group)  # re-read: another run or a late call may have moved them
+        if not retry:
+            return
+        attempt += 1
+        if attempt >= MAX_ATTEMPTS:
+            raise RuntimeError("Re-pricing kept clashing with other writers; run it again to finish.")
+        time.sleep(min(0.5, 0.01 * 2**attempt) * random.random())  # noqa: S311 — jitter
+        pending = [fresh for change in retry if (fresh := _fresh(change, include_client, Progress()))]
+
+
+def _forget_pages(tenant_id: str, day: date) -> None:
+    keys = [
+        rollups.ranked_pk(tenant_id, dimension, bucket)
+        for dimension in rollups.RANKED_DIMENSIONS
+        for bucket in rollups.buckets_of(day)
+    ]
+    with TopPage.batch_write() as batch:
+        for pk in keys:
+            batch.delete(TopPage(pk))
+
+
+def executions_of_day(tenant_id: str, day: date) -> Iterator[Execution]:
+    """The tenant's executions started on one UTC day (the tenant index, paged)."""
+    yield from Execution.by_tenant.query(
+        tenant_id,
+        Execution.started_at.between(iso_ms(day_start(day)), iso_ms(day_end(day))),
+        page_size=500,
+    )
+
+
+def reprice_day(tenant_id: str, day: date, include_client: bool, progress: Progress, chunk: int = 200) -> None:
+    changes: list[Change] = []
+    touched = False
+    for execution in executions_of_day(tenant_id, day):
+        progress.seen += 1
+        change = change_for(execution, include_client, progress)
+        if change is not None:
+            changes.append(change)
+        if len(changes) >= chunk:
+            apply(changes, include_client, progress)
+            changes, touched = [], True
+    if changes:
+        apply(changes, include_client, progress)
+        touched = True
+    if touched:
+        _forget_pages(tenant_id, day)
+
+
+# --- runs: started from the prices page or `manage.py reprice` ------------------------------
+
+
+def _days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def check_range(start: date, end: date, today: date) -> None:
+    errors = {}
+    oldest = today - timedelta(days=EXECUTION_TTL_DAYS)
+    if start < oldest:
+        errors["start"] = f"Executions are kept {EXECUTION_TTL_DAYS} days: start on or after {oldest}."
+    if end > today:
+        errors["end"] = "The range cannot end after today."
+    if start > end:
+        errors["start"] = "The start must be on or before the end."
+    if errors:
+        raise ValidationFailed("That range cannot be re-priced.", errors)
+
+
+def start(
+    scope: AccessScope, tenant_id: str | None, first: date, last: date, include_client: bool = False
+) -> PriceChange:
+    """Record a new run (audited); `run(job)` does the work."""
+    scope.require(Can.RUN_PLATFORM)
+    check_range(first, last, clock.now().date())
+    if tenant_id:
+        from dashboard.accounts.queries import get_tenant
+
+        get_tenant(tenant_id)
+    job_id = new_id("reprice")
+    job = PriceChange(
+        tenant_id or pricing.EVERY_TENANT,
+        f"job#{job_id}",
+        job_id=job_id,
+        start=first.isoformat(),
+        end=last.isoformat(),
+        include_client=include_client,
+        status="running",
+        days_total=len(_days(first, last)) * (1 if tenant_id else max(len(list_tenants()), 1)),
+        created_by=scope.actor_label,
+        created_at=iso_ms(clock.now()),
+        heartbeat=iso_ms(clock.now()),
+    )
+    event = audit.build_event(
+        scope,
+        "price.reprice",
+        "prices",
+        job_id,
+        tenant_id=tenant_id,
+        changes={"range": [None, f"{first}…{last}"], "include_client": [None, include_client]},
+    )
+    with transact_write() as tx:
+        tx.save(job)
+        tx.save(event)
+    return job
+
+
+def get_job(price_scope: str, job_id: str) -> PriceChange:
+    try:
+        return PriceChange.get(price_scope, f"job#{job_id}", consistent_read=True)
+    except PriceChange.DoesNotExist:
+        raise NotFound("That re-pricing run was not found.") from None
+
+
+def _wait_for_caches(pending: list[PriceChange], sleep: Callable[[float], None]) -> None:
+    latest = max((parse_iso(marker.changed_at) for marker in pending if marker.changed_at), default=None)
+    if latest is None:
+        return
+    wait = (latest + timedelta(seconds=pricing.cache_seconds()) - clock.now()).total_seconds()
+    if wait > 0:
+        sleep(wait)
+
+
+def run(job: PriceChange, sleep: Callable[[float], None] = time.sleep) -> Progress:
+    """Re-price the job's range (every tenant, or one), recording progress on the job as it goes."""
+    tenants = [t.tenant_id for t in list_tenants()] if job.scope == pricing.EVERY_TENANT else [job.scope]
+    scopes = [job.scope] if job.scope != pricing.EVERY_TENANT else [pricing.EVERY_TENANT, *tenants]
+    pending = [marker for s in scopes if (marker := _marker(s)) is not None]
+    _wait_for_caches(pending, sleep)
+    pricing.forget()
+    progress = Progress()
+    first, last = date.fromisoformat(job.start), date.fromisoformat(job.end)
+    try:
+        for tenant_id in tenants:
+            for day in _days(first, last):
+                before = (progress.seen, progress.changed, progress.delta_micro_usd)
+                reprice_day(tenant_id, day, job.include_client, progress)
+                job.update(
+                    actions=[
+                        PriceChange.days_done.add(1),
+                        PriceChange.seen.add(progress.seen - before[0]),
+                        PriceChange.changed.add(progress.changed - before[1]),
+                        PriceChange.delta_micro_usd.add(progress.delta_micro_usd - before[2]),
+                        PriceChange.heartbeat.set(iso_ms(clock.now())),
+                    ]
+                )
+    except Exception as exc:  # noqa: BLE001 — recorded on the job for the page, then raised
+        job.update(actions=[PriceChange.status.set("failed"), PriceChange.error.set(str(exc)[:500])])
+        raise
+    for marker in pending:
+        if marker.since and marker.since >= job.start:
+            _clear(marker)
+    job.update(
+        actions=[PriceChange.status.set("done"), PriceChange.finished_at.set(iso_ms(clock.now()))]
+    )
+    return progress
+
+
+def _marker(price_scope: str) -> PriceChange | None:
+    try:
+        return PriceChange.get(price_scope, "pending", consistent_read=True)
+    except PriceChange.DoesNotExist:
+        return None
+
+
+def _clear(marker: PriceChange) -> None:
+    """Remove a pending marker this run covered, unless a newer change came meanwhile."""
+    from pynamodb.exceptions import DeleteError
+
+    try:
+        marker.delete(condition=PriceChange.changed_at == marker.changed_at)
+    except DeleteError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def run_in_background(job: PriceChange) -> threading.Thread:
+    """The prices page's button: the run goes on in a thread of this process; if the process stops,
+    the job stays `running` with an old heartbeat and running it again finishes it."""
+    thread = threading.Thread(target=_run_quietly, args=(job,), name=f"reprice-{job.job_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+def _run_quietly(job: PriceChange) -> None:
+    import logging
+
+    try:
+        run(job)
+    except Exception as exc:  # noqa: BLE001 — already recorded on the job; the thread must not die loudly
+        logging.getLogger(__name__).error("re-pricing %s failed", job.job_id, exc_info=exc)
