@@ -35,13 +35,20 @@ class AgentProfile:
     failure_rate: float
 
 
+# Model names as providers answer them (dated, or the host's own id), priced by the catalogue.
+GPT_4O_MINI = "gpt-4o-mini-2024-07-18"
+GPT_4O = "gpt-4o-2024-08-06"
+SONNET = "claude-3-5-sonnet-20241022"
+HAIKU = "claude-3-5-haiku-20241022"
+MISTRAL = "mistral-large-2411"
+LLAMA = "meta-llama/Meta-Llama-3.1-70B-Instruct-Turbo"
 AGENT_SHAPES = (
-    ("support-triage", (("gpt-4o-mini", 0.7), ("gpt-4o", 0.3)), 1_800, 350, 0.04),
-    ("code-reviewer", (("claude-3-5-sonnet", 0.8), ("gpt-4o", 0.2)), 9_000, 1_400, 0.06),
-    ("invoice-extractor", (("gpt-4o", 0.6), ("claude-3-5-haiku", 0.4)), 4_200, 600, 0.03),
-    ("research-assistant", (("claude-3-5-sonnet", 0.5), ("mistral-large", 0.5)), 12_000, 2_500, 0.08),
-    ("sql-copilot", (("llama-3.1-70b", 0.6), ("gpt-4o-mini", 0.4)), 2_500, 300, 0.05),
-    ("meeting-summarizer", (("claude-3-5-haiku", 0.7), ("gpt-4o-mini", 0.3)), 15_000, 900, 0.02),
+    ("support-triage", ((GPT_4O_MINI, 0.7), (GPT_4O, 0.3)), 1_800, 350, 0.04),
+    ("code-reviewer", ((SONNET, 0.8), (GPT_4O, 0.2)), 9_000, 1_400, 0.06),
+    ("invoice-extractor", ((GPT_4O, 0.6), (HAIKU, 0.4)), 4_200, 600, 0.03),
+    ("research-assistant", ((SONNET, 0.5), (MISTRAL, 0.5)), 12_000, 2_500, 0.08),
+    ("sql-copilot", ((LLAMA, 0.6), (GPT_4O_MINI, 0.4)), 2_500, 300, 0.05),
+    ("meeting-summarizer", ((HAIKU, 0.7), (GPT_4O_MINI, 0.3)), 15_000, 900, 0.02),
 )
 FAILURE_KINDS = (("failed", 0.6), ("timeout", 0.3), ("cancelled", 0.1))
 ERRORS = {
@@ -133,8 +140,10 @@ def _one(rng, tenant_id, users, agents, started, execution_id, short_text) -> Ex
     elif status != "succeeded":
         duration = int(duration * rng.random())
         tokens_out = int(tokens_out * rng.random() * 0.3)
-    price = pricing.price_for(model)
-    cost = pricing.cost_micro_usd(price, tokens_in, tokens_out) if price else 0
+    # Prompt caching as agents see it: a repeated system prompt read from the cache on most calls.
+    cache_read = int(tokens_in * rng.uniform(0.2, 0.6)) if rng.random() < 0.5 else 0
+    usage = pricing.Usage(input=tokens_in, output=tokens_out, cache_read=cache_read)
+    price = pricing.catalogue_quote(model, usage, started)
     started_at = iso_ms(started)
     user_id = users[min(len(users) - 1, int(abs(rng.gauss(0, len(users) / 2.5))))]
     prompt = PROMPTS[int(rng.random() * len(PROMPTS))]
@@ -157,7 +166,11 @@ def _one(rng, tenant_id, users, agents, started, execution_id, short_text) -> Ex
         output="" if status != "succeeded" else ("OK" if short_text else "Done: " + "result " * 20),
         tokens_in=tokens_in,
         tokens_out=tokens_out,
-        cost_micro_usd=cost,
+        tokens_cache_read=cache_read,
+        provider=price.provider,
+        cost_micro_usd=price.cost_micro_usd,
+        price_source=price.source,
+        price_ref=price.ref,
         error=rng.choice(ERRORS[status]) if status != "succeeded" else None,
         expires_at=started + timedelta(days=EXECUTION_TTL_DAYS),
     )

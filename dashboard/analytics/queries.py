@@ -67,6 +67,7 @@ from dashboard.analytics.models import (
     Execution,
     ExecutionRollup,
     ModelPrice,
+    PriceChange,
     TopPage,
     scoped_key,
 )
@@ -804,3 +805,12 @@ def all_staff_prices() -> list[ModelPrice]:
     for tenant in list_tenants():
         prices.extend(prices_of_scope(tenant.tenant_id))
     return sorted(prices, key=lambda p: (p.retired, p.model.lower(), p.scope, p.effective_from))
+
+
+def prices_changed_since(tenant_id: str | None) -> str | None:
+    """The earliest day whose figures predate a staff price change that applies to this tenant (or,
+    for all tenants, to any), None when every figure is at today's prices. One BatchGetItem of the
+    `pending` markers (`PriceChange`): the tenant's and the one for every tenant."""
+    scopes = [pricing.EVERY_TENANT, *([tenant_id] if tenant_id else [])]
+    days = [marker.since for marker in PriceChange.batch_get([(scope, "pending") for scope in scopes])]
+    return min((day for day in days if day), default=None)

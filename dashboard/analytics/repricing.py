@@ -255,7 +255,7 @@ def executions_of_day(tenant_id: str, day: date) -> Iterator[Execution]:
     """The tenant's executions started on one UTC day (the tenant index, paged)."""
     yield from Execution.by_tenant.query(
         tenant_id,
-        Execution.started_at.between(iso_ms(day_start(day)), iso_ms(day_end(day))),
+        Execution.started_at.between(day_start(day), day_end(day)),
         page_size=500,
     )
 

@@ -137,16 +137,32 @@ def test_duration_comes_from_finished_at_when_not_sent(tenant):
 def test_cost_sent_by_the_client_is_kept_and_missing_cost_is_priced(tenant):
     agent = slug("agent")
     tenant.post(
-        agent, {"runs": [run("priced", model="gpt-4o"), run("given", model="gpt-4o", cost_micro_usd=7)]}
+        agent,
+        {
+            "runs": [
+                run("priced", model="gpt-4o-2024-08-06"),
+                run("given", model="gpt-4o", cost_micro_usd=7),
+                run("cached", model="gpt-4o-mini-2024-07-18", tokens_in=1000, tokens_cache_read=400),
+            ]
+        },
     )
-    costs = {e.execution_id: e.cost_micro_usd for e in raw_executions(tenant.tenant_id)}
-    assert costs == {"priced": 1000 * 2.5 + 500 * 10, "given": 7}
+    stored = {e.execution_id: e for e in raw_executions(tenant.tenant_id)}
+    assert {k: (int(e.cost_micro_usd), e.price_source) for k, e in stored.items()} == {
+        "priced": (1000 * 2.5 + 500 * 10, "catalogue"),  # the dated name at gpt-4o's price
+        "given": (7, "client"),
+        "cached": (round(600 * 0.15 + 400 * 0.075 + 500 * 0.6), "catalogue"),
+    }
+    assert stored["cached"].tokens_cache_read == 400
+    status, page = tenant.get(f"/api/agents/{agent}/runs")
+    shown = {r["execution_id"]: (r["price_source"], r["tokens_cache_read"]) for r in page["runs"]}
+    assert shown["given"] == ("client", 0) and shown["cached"] == ("catalogue", 400)
 
 
-def test_an_unknown_model_needs_a_cost(tenant):
+def test_an_unknown_model_is_recorded_at_zero_and_labelled_unpriced(tenant):
     status, body = tenant.post(slug("agent"), run(model="home-grown-llm"))
-    assert status == 422
-    assert "home-grown-llm" in body["error"]["fields"]["cost_micro_usd"]
+    assert status == 201 and body["runs"][0]["cost_micro_usd"] == 0
+    [execution] = raw_executions(tenant.tenant_id)
+    assert (execution.price_source, int(execution.tokens_in)) == ("none", 1000)
     assert tenant.post(slug("agent"), run(model="home-grown-llm", cost_micro_usd=1234))[0] == 201
 
 
