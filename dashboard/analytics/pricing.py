@@ -366,3 +366,19 @@ def quote(
 
 def client_quote(cost_micro_usd: int) -> Quote:
     return Quote(int(cost_micro_usd), "client", None, None, None, None)
+
+
+def explain(source: str | None, ref: str | None) -> str:
+    """Which price applied to a stored execution or call and why, in one sentence."""
+    source = source or "catalogue"  # recorded before costs named their source
+    if source == "catalogue":
+        return f"Catalogue price ({CATALOGUE}){f' of {ref}' if ref else ''}: no staff price applied."
+    if source == "contract":
+        return f"This tenant's contract price {ref}, set by staff, over the catalogue's."
+    if source == "override":
+        return f"Staff override {ref} for every tenant, over the catalogue's."
+    if source == "client":
+        return "The client sent this cost; it is kept as sent."
+    if source == "trace":
+        return "The sum of its model calls, each priced on its own (see the steps)."
+    return "No price is known for this model: counted at $0 until staff add one."

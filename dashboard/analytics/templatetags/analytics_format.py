@@ -6,6 +6,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
+from dashboard.analytics import pricing
+
 register = template.Library()
 
 
@@ -105,3 +107,14 @@ def money_abs(micro_usd) -> str:
     from dashboard.core.templatetags.dashboard import money
 
     return money(abs(int(micro_usd))) if micro_usd is not None else "—"
+
+
+@register.filter
+def price_why(source: str | None, ref: str | None = None) -> str:
+    """Which price applied and why (dashboard.analytics.pricing.explain)."""
+    return pricing.explain(source, ref)
+
+
+@register.filter
+def price_label(source: str | None) -> str:
+    return pricing.SOURCE_LABELS.get(source or "catalogue", source or "catalogue")
