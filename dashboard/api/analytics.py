@@ -3,7 +3,8 @@
 POST /api/agents/<agent_id>/runs   one run (object) or {"runs": [...]} (≤ 25); 201 when anything new
                                    was recorded, 200 when every run was already recorded.
 GET  /api/agents/<agent_id>/runs   newest first; status, user, model, start, end (dates), cursor, limit.
-GET  /api/analytics/execution      the overview's figures: period=7|30|90 or start&end.
+GET  /api/analytics/execution      the overview's figures: period=7|30|90|month|last-month or start&end
+                                   (`previous_period` says what the changes compare with).
 """
 
 from __future__ import annotations
@@ -116,7 +117,11 @@ class RunsQuery(Query):
 
 
 class OverviewQuery(Query):
-    period: Literal["7", "30", "90"] | None = None
+    period: Literal["7", "30", "90", "month", "last-month"] | None = Field(
+        default=None,
+        description="`month`: this month so far, compared with the same days of the previous month; "
+        "`last-month`: the whole previous month, compared with the whole month before it.",
+    )
     start: str | None = Field(default=None, description="A date, YYYY-MM-DD.", pattern=r"^\d{4}-\d{2}-\d{2}$")
     end: str | None = Field(default=None, description="A date, YYYY-MM-DD.", pattern=r"^\d{4}-\d{2}-\d{2}$")
 
