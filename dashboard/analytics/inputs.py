@@ -163,14 +163,27 @@ def resolve_tenant(scope: AccessScope, requested: str | None = None) -> str | No
     return scope.require_tenant()
 
 
+# A status choice of the history filters that stands for every status but success: failed, timeout
+# and cancelled are separate statuses, and "which runs went wrong" wants them together.
+ANY_FAILURE = "any-failure"
+FAILURE_STATUSES = ("failed", "timeout", "cancelled")
+
+
 @dataclass(frozen=True)
 class ExecutionFilters:
     agent_id: str | None = None
-    status: str | None = None
+    status: str | None = None  # one status, or ANY_FAILURE
     user_id: str | None = None
     model: str | None = None
     start: date | None = None
     end: date | None = None
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        """The statuses the filter lets through (empty: any status)."""
+        if self.status == ANY_FAILURE:
+            return FAILURE_STATUSES
+        return (self.status,) if self.status else ()
 
     def fingerprint(self) -> str:
         return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:16]
