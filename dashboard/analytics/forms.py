@@ -7,7 +7,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django import forms
 
-from dashboard.analytics.inputs import DEFAULT_DAYS, MONTH_PRESETS, PRESETS, ExecutionFilters, Period
+from dashboard.analytics.inputs import (
+    ANY_FAILURE,
+    DEFAULT_DAYS,
+    MONTH_PRESETS,
+    PRESETS,
+    ExecutionFilters,
+    Period,
+)
 from dashboard.analytics.models import EXECUTION_STATUSES
 from dashboard.analytics.services import ID_PATTERN
 from dashboard.core import clock
@@ -80,7 +87,9 @@ class BudgetForm(forms.Form):
 class ExecutionFilterForm(forms.Form):
     agent = forms.RegexField(regex=ID_PATTERN, required=False, max_length=128)
     status = forms.ChoiceField(
-        choices=[("", "Any status")] + [(s, s.title()) for s in EXECUTION_STATUSES], required=False
+        choices=[("", "Any status"), (ANY_FAILURE, "Any failure")]
+        + [(s, s.title()) for s in EXECUTION_STATUSES],
+        required=False,
     )
     user = forms.RegexField(regex=ID_PATTERN, required=False, max_length=128)
     model = forms.RegexField(regex=ID_PATTERN, required=False, max_length=128)

@@ -3,12 +3,17 @@ and the filters of the execution history.
 
 Reporting periods: whole UTC days, the last N days ending today, a calendar month, or a custom range.
 
-Rolling periods compare with the previous period of equal length; calendar months (this month so
-far, last month) with the whole previous calendar month.
+Rolling periods compare with the previous period of equal length. A calendar month compares with the
+previous calendar month, day for day: this month so far (Dec 1–7) with the same days of the previous
+month (Nov 1–7, cut at its end: Mar 1–30 with Feb 1–28), and a whole month with the whole previous
+month (Mar 1–31 with Feb 1–28). Comparing a week of December with all of November would read as a
+74 % drop in spend. A custom range inside one month that starts on the 1st is taken the same way, so
+the same dates always get the same comparison (page, CSV, API).
 """
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import re
 from dataclasses import asdict, dataclass
@@ -65,13 +70,35 @@ class Period:
         return (self.end - self.start).days + 1
 
     @property
+    def in_one_month(self) -> bool:
+        """A calendar month or its first days (compared month over month, see the module docstring)."""
+        starts_month = self.start.day == 1 and self.end.replace(day=1) == self.start
+        return self.preset in MONTH_PRESETS or (self.preset is None and starts_month)
+
+    @property
+    def month_so_far(self) -> bool:
+        """The first days of a month, not all of it (this month before its last day)."""
+        return self.in_one_month and self.end.day < _month_length(self.end)
+
+    @property
     def previous(self) -> Period:
-        """The period of the same length just before this one (for the change figures); the whole
-        previous calendar month for a calendar month."""
-        if self.preset in MONTH_PRESETS:
-            last = self.start - timedelta(days=1)
+        """What the change figures compare with: the period of the same length just before this one;
+        for a calendar month the same days of the previous month (all of it for a whole month)."""
+        if self.in_one_month:
+            last = self.start - timedelta(days=1)  # the previous month's last day
+            if self.month_so_far:
+                return Period(last.replace(day=1), last.replace(day=min(self.end.day, last.day)))
             return Period(last.replace(day=1), last)
         return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    @property
+    def compared_with(self) -> str:
+        """The previous period in words, for the line next to the change figures ("Nov 1–7")."""
+        before = self.previous
+        text = span_label(before.start, before.end)
+        if before.start.year == before.end.year != self.end.year:
+            text += f", {before.end.year}"  # Jan 1–7 against Dec 1–7 of the year before
+        return text
 
     def each_day(self) -> list[date]:
         return [self.start + timedelta(days=offset) for offset in range(self.days)]
@@ -94,6 +121,21 @@ class Period:
         if self.preset:
             return {"period": str(self.preset)}
         return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+
+
+def _month_length(day: date) -> int:
+    return calendar.monthrange(day.year, day.month)[1]
+
+
+def span_label(start: date, end: date) -> str:
+    """Short and never ambiguous: "Nov 1–7", "Nov 24 – Dec 7", "Dec 25, 2025 – Jan 7, 2026"."""
+    if start.year != end.year:
+        return f"{start:%b %-d, %Y} – {end:%b %-d, %Y}"
+    if start.month != end.month:
+        return f"{start:%b %-d} – {end:%b %-d}"
+    if start == end:
+        return f"{start:%b %-d}"
+    return f"{start:%b %-d}–{end:%-d}"
 
 
 # --- the tenant a request reads ------------------------------------------------------------
@@ -121,14 +163,27 @@ def resolve_tenant(scope: AccessScope, requested: str | None = None) -> str | No
     return scope.require_tenant()
 
 
+# A status choice of the history filters that stands for every status but success: failed, timeout
+# and cancelled are separate statuses, and "which runs went wrong" wants them together.
+ANY_FAILURE = "any-failure"
+FAILURE_STATUSES = ("failed", "timeout", "cancelled")
+
+
 @dataclass(frozen=True)
 class ExecutionFilters:
     agent_id: str | None = None
-    status: str | None = None
+    status: str | None = None  # one status, or ANY_FAILURE
     user_id: str | None = None
     model: str | None = None
     start: date | None = None
     end: date | None = None
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        """The statuses the filter lets through (empty: any status)."""
+        if self.status == ANY_FAILURE:
+            return FAILURE_STATUSES
+        return (self.status,) if self.status else ()
 
     def fingerprint(self) -> str:
         return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:16]

@@ -232,6 +232,8 @@ class Overview:
             "previous_period": {
                 "start": self.period.previous.start.isoformat(),
                 "end": self.period.previous.end.isoformat(),
+                "days": self.period.previous.days,
+                "label": self.period.compared_with,
             },
             "current": totals(self.current),
             "previous": totals(self.previous),
@@ -309,14 +311,17 @@ class Split:
 
 
 def _split_periods(rows: dict[tuple[str, str], Totals], period: Period) -> Split:
+    """`rows` run from the previous period's start to the period's end; a month so far leaves a gap
+    between the two (Nov 8–30 for Dec 1–7 against Nov 1–7) that counts in neither."""
     split = Split()
-    start = period.start.isoformat()
+    start, end = period.start.isoformat(), period.end.isoformat()
+    before = (period.previous.start.isoformat(), period.previous.end.isoformat())
     for (day, _), totals in rows.items():
-        if day >= start:
+        if start <= day <= end:
             split.current.merge(totals)
             split.cost_by_day[day] += totals.cost_micro_usd
             split.count_by_day[day] += totals.count
-        else:
+        elif before[0] <= day <= before[1]:
             split.previous.merge(totals)
     return split
 

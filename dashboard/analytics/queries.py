@@ -38,10 +38,11 @@ match rarely it may show fewer rows, with a link to go on from where it stopped.
 is the same query read the other way (ascending) from the first row shown, so the way back costs
 what the way forward does and needs no list of earlier cursors.
 
-Totals of the whole filtered set come from the rollups, never from reading executions: one query
-(no filter, or a status alone: the daily `total` / `status` rows of the range) or one BatchGet (one
-agent, user or model: its ranked rows of the whole months, weeks and days covering the range). Filters
-that combine several of those have no rollup row; the totals then cover the rows shown.
+Totals of the whole filtered set, the same on every page: from the rollups where a rollup holds the
+filters, one query (no filter, or a status or "any failure" alone: the daily `total` / `status` rows of
+the range) or one BatchGet (one agent, user or model: its ranked rows of the whole months, weeks and
+days covering the range). Filters that combine several of those have no rollup row: their totals are
+counted from the matching executions in at most TOTALS_CALLS queries, and not shown when more match.
 """
 
 from __future__ import annotations
@@ -472,16 +473,22 @@ def _history_query(tenant_id: str, filters: ExecutionFilters):
     """(bound query, whether it has filters beyond the TTL) for the narrowest key."""
     now = clock.now()
     extra = []
+    statuses = filters.statuses
+    # One status has its own index; several ("any failure") are a filter on the next narrowest key
+    # (three status partitions cannot be read as one list newest first with one cursor).
+    one_status = statuses[0] if len(statuses) == 1 else None
+    if len(statuses) > 1:
+        extra.append(Execution.status.is_in(*statuses))
     if filters.agent_id:
         key = partial(Execution.query, scoped_key(tenant_id, filters.agent_id), _range(Execution.sk, filters))
-        if filters.status:
-            extra.append(Execution.status == filters.status)
+        if one_status:
+            extra.append(Execution.status == one_status)
         if filters.user_id:
             extra.append(Execution.user_id == filters.user_id)
-    elif filters.status:
+    elif one_status:
         key = partial(
             Execution.by_tenant_status.query,
-            f"{tenant_id}#{filters.status}",
+            f"{tenant_id}#{one_status}",
             _range(Execution.started_at, filters),
         )
         if filters.user_id:
@@ -601,22 +608,39 @@ def _desc(text: str) -> tuple[int, ...]:
     return tuple(-ord(char) for char in text)
 
 
+# Filters that combine an agent, user or model with another one, or with a status, have no rollup
+# row: their totals are counted from the matching executions themselves, reading as many calls as the
+# CSV may (so the totals are shown whenever the CSV can hold every match), two attributes per item.
+TOTALS_CALLS = EXPORT_CALLS
+TOTALS_PAGE: int | None = None  # items per call; None: as many as DynamoDB's 1 MB a call holds
+TOTALS_ATTRIBUTES = ["status", "cost_micro_usd"]
+
+
 @dataclass(frozen=True)
 class FilteredTotals:
+    """Runs, failures and cost of every execution the filters match, whichever page is shown."""
+
     count: int
     failures: int
     cost_micro_usd: int
     start: date
     end: date
-    whole_set: bool  # False: rollups cannot answer these filters; the figures are of the rows shown
+    source: str  # rollups | counted (read from the executions) | "" (too many to count: not shown)
+
+    @property
+    def whole_set(self) -> bool:
+        return bool(self.source)
 
     @property
     def failure_rate(self) -> float | None:
         return self.failures / self.count if self.count else None
 
 
-def filtered_totals(tenant_id: str, filters: ExecutionFilters, shown: list[Execution]) -> FilteredTotals:
-    """Runs, cost and failures of every execution the filters match (one rollup read, see above)."""
+def filtered_totals(tenant_id: str, filters: ExecutionFilters) -> FilteredTotals:
+    """Totals of the whole filtered set: one rollup read when a rollup holds the filters (none, a
+    status or "any failure" alone: the daily `total` / `status` rows of the range; one agent, user or
+    model alone: its ranked rows of the whole months, weeks and days covering it); otherwise at most
+    TOTALS_CALLS queries on the history's own key (see `_count_matches`)."""
     today = clock.now().date()
     start = filters.start or today - timedelta(days=EXECUTION_TTL_DAYS - 1)
     end = min(filters.end or today, today)
@@ -625,26 +649,45 @@ def filtered_totals(tenant_id: str, filters: ExecutionFilters, shown: list[Execu
         for d, v in (("agent", filters.agent_id), ("user", filters.user_id), ("model", filters.model))
         if v
     ]
-    if len(named) > 1 or (named and filters.status):
-        totals = rollups.Totals()
-        for execution in shown:
-            totals.add_execution(execution, histogram=False)
-        return FilteredTotals(totals.count, totals.failures, totals.cost_micro_usd, start, end, False)
     if start > end:
-        return FilteredTotals(0, 0, 0, start, end, True)
+        return FilteredTotals(0, 0, 0, start, end, "rollups")
+    if len(named) > 1 or (named and filters.status):
+        counted = _count_matches(tenant_id, filters)
+        if counted is None:
+            return FilteredTotals(0, 0, 0, start, end, "")
+        return FilteredTotals(counted.count, counted.failures, counted.cost_micro_usd, start, end, "counted")
     if named:
         dimension, value = named[0]
         totals = figures(tenant_id, dimension, start, end, [value])[value]
     elif filters.status:
         totals = rollups.Totals()
         for (_, value), row in daily(tenant_id, "status", start, end).items():
-            if value == filters.status:
+            if value in filters.statuses:
                 totals.merge(row)
     else:
         totals = rollups.Totals()
         for row in daily(tenant_id, "total", start, end).values():
             totals.merge(row)
-    return FilteredTotals(totals.count, totals.failures, totals.cost_micro_usd, start, end, True)
+    return FilteredTotals(totals.count, totals.failures, totals.cost_micro_usd, start, end, "rollups")
+
+
+def _count_matches(tenant_id: str, filters: ExecutionFilters) -> Totals | None:
+    """Runs, failures and cost of the executions the filters match, from the same query as the list
+    and the CSV (so the three agree), in at most TOTALS_CALLS calls of up to 1 MB each; None when more
+    match than those calls read (a partial sum would read as the whole)."""
+    query, _ = _history_query(tenant_id, filters)
+    totals, key = Totals(), None
+    for _ in range(TOTALS_CALLS):
+        results = query(page_size=TOTALS_PAGE, last_evaluated_key=key, attributes_to_get=TOTALS_ATTRIBUTES)
+        page = next(results.page_iter)
+        for raw in page.get("Items", []):
+            totals.count += 1
+            totals.failures += int(raw["status"]["S"] != "succeeded")
+            totals.cost_micro_usd += int(raw.get("cost_micro_usd", {}).get("N", "0"))
+        key = page.get("LastEvaluatedKey")
+        if not key:
+            return totals
+    return None
 
 
 def export_rows(scope: AccessScope, filters: ExecutionFilters, tenant_id: str | None = None):

@@ -109,12 +109,15 @@ def export_csv(request: HttpRequest) -> HttpResponse:
 @require_GET
 @scoped(Can.TENANT_PAGES)
 def executions(request: HttpRequest) -> HttpResponse:
-    """The filtered execution history, a page at a time, with totals of the whole filtered set.
+    """The filtered execution history, a page at a time, with totals of the whole filtered set (the
+    same on every page, never the sum of the rows shown).
 
-    DynamoDB calls: the page at most queries.MAX_CALLS queries (2 × that going back to the first
-    page); the totals 1 (a rollup query or BatchGet, see dashboard.analytics.queries); user names 1
-    BatchGet; on a full page the filter suggestions 3 ranked-rollup reads (queries.top), also when
-    nothing matches an agent or user typed in. At most 14, whatever the number of executions.
+    DynamoDB calls: the page at most queries.MAX_CALLS (4) queries (2 × that going back to the first
+    page); the totals 1 (a rollup query or BatchGet) where a rollup holds the filters, else at most
+    queries.TOTALS_CALLS (10) queries of the matching executions, shown only if those read them all
+    (see queries.filtered_totals); user names 1 BatchGet; on a full page the filter suggestions 3
+    ranked-rollup reads (queries.top), also when nothing matches an agent or user typed in. At most
+    23, whatever the number of executions; 14 when a rollup holds the filters.
     """
     form = ExecutionFilterForm(request.GET)
     tenant_id = resolve_tenant(request.scope, request.GET.get("tenant") or None)
@@ -139,7 +142,7 @@ def executions(request: HttpRequest) -> HttpResponse:
             page = queries.ExecutionPage(items=[], next_cursor=None)
         if page is not None:
             rows = queries.sort_rows(page.items, sort)
-            totals = queries.filtered_totals(tenant_id, filters, rows)
+            totals = queries.filtered_totals(tenant_id, filters)
             if not rows and not page.next_cursor and (filters.agent_id or filters.user_id):
                 suggestions = _suggestions(request, tenant_id, filters)
     choices = history_choices(request, tenant_id)

@@ -2,8 +2,10 @@
 
 POST /api/agents/<agent_id>/runs   one run (object) or {"runs": [...]} (≤ 25); 201 when anything new
                                    was recorded, 200 when every run was already recorded.
-GET  /api/agents/<agent_id>/runs   newest first; status, user, model, start, end (dates), cursor, limit.
-GET  /api/analytics/execution      the overview's figures: period=7|30|90 or start&end.
+GET  /api/agents/<agent_id>/runs   newest first; status (or any-failure), user, model, start, end (dates),
+                                   cursor, limit.
+GET  /api/analytics/execution      the overview's figures: period=7|30|90|month|last-month or start&end
+                                   (`previous_period` says what the changes compare with).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 from dashboard.alerts.evaluation import check_after_ingest as check_alerts
 from dashboard.analytics import overview, pricing, queries, services
 from dashboard.analytics.forms import ExecutionFilterForm, period_from
+from dashboard.analytics.inputs import ANY_FAILURE
 from dashboard.api.auth import api_view, read_json
 from dashboard.api.spec import Operation, Query, Strict
 
@@ -122,7 +125,7 @@ class RunsPage(BaseModel):
 
 
 class RunsQuery(Query):
-    status: Literal[services.EXECUTION_STATUSES] | None = None  # type: ignore[valid-type]
+    status: Literal[(*services.EXECUTION_STATUSES, ANY_FAILURE)] | None = None  # type: ignore[valid-type]
     user: str | None = Field(default=None, max_length=128)
     model: str | None = Field(default=None, max_length=128)
     start: str | None = Field(default=None, description="A date, YYYY-MM-DD.", pattern=r"^\d{4}-\d{2}-\d{2}$")
@@ -132,7 +135,11 @@ class RunsQuery(Query):
 
 
 class OverviewQuery(Query):
-    period: Literal["7", "30", "90"] | None = None
+    period: Literal["7", "30", "90", "month", "last-month"] | None = Field(
+        default=None,
+        description="`month`: this month so far, compared with the same days of the previous month; "
+        "`last-month`: the whole previous month, compared with the whole month before it.",
+    )
     start: str | None = Field(default=None, description="A date, YYYY-MM-DD.", pattern=r"^\d{4}-\d{2}-\d{2}$")
     end: str | None = Field(default=None, description="A date, YYYY-MM-DD.", pattern=r"^\d{4}-\d{2}-\d{2}$")
 

@@ -90,5 +90,8 @@ def test_calendar_months_compare_with_the_previous_calendar_month(tenant):
     assert period.start.day == 1 and (period.end + timedelta(days=1)).day == 1
     assert period.previous.start.day == 1 and period.previous.end == period.start - timedelta(days=1)
     this = tenant.client.get("/analytics/?period=month").context["overview"].period
-    assert this.start.day == 1 and this.previous.end == this.start - timedelta(days=1)
+    # This month so far: the same days of the previous month (cut at its end), all of it once whole.
+    last = this.start - timedelta(days=1)
+    end = last.replace(day=min(this.end.day, last.day)) if this.month_so_far else last
+    assert this.start.day == 1 and (this.previous.start, this.previous.end) == (last.replace(day=1), end)
     assert tenant.client.get("/analytics/?period=eleven").context["period_error"] is not None

@@ -52,19 +52,22 @@ def headline_value(headline) -> str:
 
 
 @register.filter
-def change_badge(headline) -> str:
+def change_badge(headline, compared_with: str = "") -> str:
+    """▲/▼ and the change; `compared_with` ("Nov 1–7") says against what, after the figure."""
+    against = f"vs {compared_with}" if compared_with else "vs the previous period"
     delta = headline.change
     if delta is None:
         return format_html(
-            '<span class="change change-none" title="{}">no earlier data</span>', "previous period"
+            '<span class="change change-none">no earlier data</span> <span class="muted">{}</span>', against
         )
     arrow = "▲" if delta > 0 else ("▼" if delta < 0 else "■")
     text = f"{delta:+.1f} pts" if headline.kind == "percent" else f"{100 * delta:+.1f} %"
     return format_html(
-        '<span class="change change-{}" title="against the previous period">{} {}</span>',
+        '<span class="change change-{}">{} {}</span> <span class="muted">{}</span>',
         headline.tone,
         arrow,
         text,
+        against,
     )
 
 
