@@ -32,6 +32,7 @@ NAV = [
     NavItem("Audit trail", "accounts:audit", Can.TENANT_PAGES, "☰"),
     NavItem("Users", "accounts:users", Can.RUN_PLATFORM, "☺"),
     NavItem("API keys", "accounts:api_keys", Can.RUN_PLATFORM, "⚷"),
+    NavItem("Prices", "analytics:prices", Can.RUN_PLATFORM, "$"),
     NavItem("Tables", "accounts:tables", Can.RUN_PLATFORM, "▦"),
     NavItem("Operations", "operations:page", Can.RUN_PLATFORM, "♥"),
 ]

@@ -14,11 +14,13 @@ from dashboard.analytics.inputs import (
     PRESETS,
     ExecutionFilters,
     Period,
+    PriceIn,
 )
 from dashboard.analytics.models import EXECUTION_STATUSES
 from dashboard.analytics.services import ID_PATTERN
 from dashboard.core import clock
 from dashboard.core.errors import ValidationFailed
+from dashboard.core.forms import add_service_errors
 
 MICRO = Decimal(1_000_000)
 
@@ -115,3 +117,56 @@ class ExecutionFilterForm(forms.Form):
             start=data["start"],
             end=data["end"],
         )
+
+
+RATE_HELP = "US dollars per 1 million tokens"
+
+
+class PriceForm(forms.Form):
+    """A staff price; the values are checked by `inputs.PriceIn` (one rule for the page and the API)."""
+
+    model = forms.CharField(
+        max_length=128,
+        help_text="As sent (gpt-4o-mini-2024-07-18), a catalogue name (gpt-4o-mini) or a pattern with * (gpt-4o*).",
+    )
+    provider = forms.CharField(max_length=64, required=False, help_text="Optional: openai, anthropic, aws, google…")
+    tenant = forms.ChoiceField(choices=[("", "Every tenant (override)")], required=False, label="Applies to")
+    effective_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    input = forms.CharField(max_length=20, label="Input", help_text=RATE_HELP)
+    cache_read = forms.CharField(max_length=20, required=False, label="Cached input", help_text="Empty: as input")
+    cache_write = forms.CharField(max_length=20, required=False, label="Cache write", help_text="Empty: as input")
+    output = forms.CharField(max_length=20, label="Output", help_text=RATE_HELP)
+    reasoning = forms.CharField(max_length=20, required=False, label="Reasoning", help_text="Empty: as output")
+    note = forms.CharField(max_length=500, required=False, help_text="Why: contract, discount, list price…")
+    price_id = forms.CharField(required=False, widget=forms.HiddenInput)
+    scope = forms.CharField(required=False, widget=forms.HiddenInput)
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, tenants: list[tuple[str, str]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tenant"].choices = [("", "Every tenant (override)")] + [
+            (tenant_id, f"{name} (contract)") for tenant_id, name in tenants
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            self.value = PriceIn.clean(**{**data, "tenant_id": data.get("tenant") or None})
+        except ValidationFailed as exc:
+            add_service_errors(self, exc)
+        return data
+
+
+class RepriceForm(forms.Form):
+    tenant = forms.ChoiceField(choices=[("", "Every tenant")], required=False)
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    include_client = forms.BooleanField(
+        required=False, label="Also re-price costs the clients sent (normally kept as sent)"
+    )
+
+    def __init__(self, *args, tenants: list[tuple[str, str]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tenant"].choices = [("", "Every tenant")] + list(tenants)

@@ -5,15 +5,19 @@ Reads are bounded whatever the number of executions, days of history or distinct
 1. one query each on the daily total rows (both periods), model and status rows (this period:
    models are few, their daily rows draw the chart and rank the top models; the budget comes from
    the total rows when the period ends today), and one batch read of the kept first pages of every
-   bucket the top lists use;
+   bucket the top lists use, and one batch read of the price-change markers (are these figures
+   older than a staff price change?);
 2. the top agents (this period and the previous one, for the drivers) and users by the threshold
    algorithm: a query only for a bucket without a first page that still holds (today's, mostly),
    a batch read for candidates whose figures the pages do not tell;
 3. one batch read for the previous period of the listed agents, users and models and the drivers'
    missing figures,
    then the settled pages read live in this request are kept (a batch write).
-Measured (bench_analytics_cardinality): 8–9 calls with the past settled. Staff over all tenants:
-the tenant list + one query per tenant.
+The models with tokens but no cost come from the model rows of round 1; whether they have a price
+now asks the staff prices, which each process keeps for `pricing.cache_seconds()` (2 queries at most
+once per that time).
+Measured (bench_analytics_cardinality): 8–9 calls with the past settled, before the price-change read
+(+1). Staff over all tenants: the tenant list + one query per tenant + the price-change read.
 """
 
 from __future__ import annotations
@@ -152,6 +156,8 @@ class Overview:
     budget: BudgetStatus | None = None
     budget_version: int | None = None
     drivers: list[Driver] = field(default_factory=list)
+    unpriced: list[queries.Unpriced] = field(default_factory=list)  # models with tokens and no cost
+    prices_changed_since: str | None = None  # a staff price changed after these figures were made
 
     @property
     def cost_change(self) -> int:
@@ -404,6 +410,7 @@ def build(
         "models": lambda: queries.daily(tenant_id, "model", period.start, period.end),
         "statuses": lambda: queries.daily(tenant_id, "status", period.start, period.end),
         "pages": lambda: pages.load(page_keys),
+        "prices": lambda: queries.prices_changed_since(tenant_id),  # 1 BatchGet: prices changed?
     }
     if not budget_in_totals:
         jobs["budget"] = lambda: budget_status(tenant_id, tenant.monthly_budget_micro_usd, now)
@@ -452,6 +459,7 @@ def build(
         Ranked(value, totals, _share(totals.cost_micro_usd, whole), models_before[value])
         for value, totals in ordered
     ]
+    unpriced = queries.unpriced_of(tenant_id, done["models"])
     names = display_names([row.value for row in top_users], tenant_id)
     for row in top_users:
         row.label = names.get(row.value)
@@ -472,6 +480,8 @@ def build(
         budget=done["budget"],
         budget_version=tenant.version,
         drivers=drivers(top_agents, current, previous, tops["agents_before"], later),
+        unpriced=unpriced,
+        prices_changed_since=done["prices"],
     )
 
 
@@ -510,6 +520,7 @@ def _all_tenants(period: Period) -> Overview:
         daily_cost=daily_cost,
         daily_count=daily_count,
         tenants=tenants,
+        prices_changed_since=queries.prices_changed_since(None),
     )
 
 

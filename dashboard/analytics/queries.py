@@ -58,7 +58,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
-from dashboard.accounts.queries import list_tenants
 from dashboard.accounts.scope import AccessScope
 from dashboard.analytics import pricing, rollups, services
 from dashboard.analytics.inputs import ExecutionFilters, resolve_tenant
@@ -839,17 +838,6 @@ def prices_of_scope(scope: str) -> list[ModelPrice]:
     return list(ModelPrice.query(scope, consistent_read=True))
 
 
-def all_staff_prices() -> list[ModelPrice]:
-    """The prices page: every tenant's contract prices and the overrides, by model and start.
-
-    A query per scope: the overrides', then one per tenant that has contract prices (tenants are
-    few)."""
-    prices = prices_of_scope(pricing.EVERY_TENANT)
-    for tenant in list_tenants():
-        prices.extend(prices_of_scope(tenant.tenant_id))
-    return sorted(prices, key=lambda p: (p.retired, p.model.lower(), p.scope, p.effective_from))
-
-
 def prices_changed_since(tenant_id: str | None) -> str | None:
     """The earliest day whose figures predate a staff price change that applies to this tenant (or,
     for all tenants, to any), None when every figure is at today's prices. One BatchGetItem of the
@@ -857,3 +845,57 @@ def prices_changed_since(tenant_id: str | None) -> str | None:
     scopes = [pricing.EVERY_TENANT, *([tenant_id] if tenant_id else [])]
     days = [marker.since for marker in PriceChange.batch_get([(scope, "pending") for scope in scopes])]
     return min((day for day in days if day), default=None)
+
+
+@dataclass
+class Unpriced:
+    """A model whose executions of a range have tokens but no cost: no price was known for it."""
+
+    model: str
+    count: int
+    tokens: int
+    priced_now: bool  # a price exists now: re-pricing fills the figures in
+
+
+def unpriced_of(tenant_id: str, model_rows: dict[tuple[str, str], Totals]) -> list[Unpriced]:
+    """From daily model rows already read (no DynamoDB call but the staff prices, cached)."""
+    by_model: dict[str, Totals] = defaultdict(Totals)
+    for (_, model), totals in model_rows.items():
+        by_model[model].merge(totals)
+    found = [
+        Unpriced(
+            model,
+            totals.count,
+            totals.tokens_in + totals.tokens_out,
+            pricing.quote(tenant_id, model, pricing.Usage(input=1_000_000), clock.now()).priced,
+        )
+        for model, totals in by_model.items()
+        if totals.cost_micro_usd == 0 and totals.tokens_in + totals.tokens_out > 0
+    ]
+    return sorted(found, key=lambda row: (-row.count, row.model))
+
+
+def unpriced_models(tenant_id: str, start: date, end: date) -> list[Unpriced]:
+    """The unpriced models of a range: 1 query of the daily model rows."""
+    return unpriced_of(tenant_id, daily(tenant_id, "model", start, end))
+
+
+@dataclass
+class PricesPage:
+    prices: list[ModelPrice]
+    pending: list[PriceChange]  # `pending` markers: scopes whose figures predate a price change
+    jobs: list[PriceChange]  # re-pricing runs, newest first
+
+
+def prices_page(tenant_ids: list[str], jobs: int = 10) -> PricesPage:
+    """Every staff price, pending change and recent re-pricing run: one query per scope (every
+    tenant's `*`, then each tenant's) on each of the two small tables."""
+    scopes = [pricing.EVERY_TENANT, *tenant_ids]
+    prices = [price for scope in scopes for price in prices_of_scope(scope)]
+    pending, runs = [], []
+    for scope in scopes:
+        for item in PriceChange.query(scope, consistent_read=True):
+            (pending if item.item == "pending" else runs).append(item)
+    prices.sort(key=lambda p: (p.retired, p.model.lower(), p.scope, p.effective_from))
+    runs.sort(key=lambda job: job.created_at or "", reverse=True)
+    return PricesPage(prices, pending, runs[:jobs])

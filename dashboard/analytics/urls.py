@@ -12,4 +12,9 @@ urlpatterns = [
     path("executions/", views.executions, name="executions"),
     path("executions/export.csv", views.executions_csv, name="executions_export"),
     path("executions/<key:execution_id>/", views.execution_detail, name="execution"),
+    path("prices/", views.prices, name="prices"),
+    path("prices/save/", views.save_price, name="save_price"),
+    path("prices/<key:price_scope>/<key:price_id>/retire/", views.retire_price, name="retire_price"),
+    path("prices/reprice/", views.reprice, name="reprice"),
+    path("prices/runs/<key:price_scope>/<key:job_id>/", views.reprice_run, name="reprice_run"),
 ]

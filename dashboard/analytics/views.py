@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -12,12 +14,20 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.accounts.access import scoped
-from dashboard.accounts.queries import people_of
+from dashboard.accounts.queries import list_tenants, people_of
 from dashboard.accounts.scope import Can
-from dashboard.analytics import csv_export, queries, services, traces
+from dashboard.analytics import csv_export, pricing, queries, repricing, services, traces
 from dashboard.analytics import overview as overview_service
-from dashboard.analytics.forms import BudgetForm, ExecutionFilterForm, PeriodForm, period_from
-from dashboard.analytics.inputs import MONTH_PRESETS, PRESETS, resolve_tenant
+from dashboard.analytics.forms import (
+    BudgetForm,
+    ExecutionFilterForm,
+    PeriodForm,
+    PriceForm,
+    RepriceForm,
+    period_from,
+)
+from dashboard.analytics.inputs import MONTH_PRESETS, PRESETS, RATE_NAMES, resolve_tenant
+from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import render_page, wants_partial
@@ -221,3 +231,141 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
         "people": people_of([execution.user_id], execution.tenant_id),
     }
     return render_page(request, "analytics/execution_detail.html", context)
+
+
+# --- staff prices and re-pricing -------------------------------------------------------------
+
+
+def _tenant_choices() -> list[tuple[str, str]]:
+    return [(tenant.tenant_id, tenant.name) for tenant in list_tenants()]
+
+
+def _lookup(request: HttpRequest) -> dict | None:
+    """`?model=…[&provider=…][&tenant=…][&at=YYYY-MM-DD]`: the price that applies, and why."""
+    model = (request.GET.get("model") or "").strip()[:128]
+    if not model:
+        return None
+    try:
+        at = date.fromisoformat(request.GET.get("at") or "") if request.GET.get("at") else clock.now().date()
+    except ValueError:
+        return {"model": model, "error": "Enter the day as YYYY-MM-DD."}
+    moment = datetime(at.year, at.month, at.day, 12, tzinfo=UTC)
+    usage = pricing.Usage(input=1_000_000, output=1_000_000)
+    tenant_id = request.GET.get("tenant") or None
+    quote = pricing.quote(tenant_id, model, usage, moment, request.GET.get("provider") or None)
+    return {"model": model, "at": at, "tenant": tenant_id, "quote": quote}
+
+
+def _prices_context(request: HttpRequest, form: PriceForm | None = None, reprice: RepriceForm | None = None):
+    tenants = _tenant_choices()
+    page = queries.prices_page([tenant_id for tenant_id, _ in tenants])
+    if form is None:
+        initial = {"effective_from": clock.now().date(), "model": request.GET.get("model", "")[:128]}
+        edit = request.GET.get("edit", "")
+        chosen = next((p for p in page.prices if f"{p.scope}/{p.price_id}" == edit), None)
+        if chosen is not None:
+            initial = {
+                "model": chosen.model,
+                "provider": chosen.provider or "",
+                "tenant": "" if chosen.scope == pricing.EVERY_TENANT else chosen.scope,
+                "effective_from": chosen.effective_from[:10],
+                **{name: _usd(getattr(chosen, name)) for name in RATE_NAMES},
+                "note": chosen.note,
+                "price_id": chosen.price_id,
+                "scope": chosen.scope,
+                "version": chosen.version,
+            }
+        form = PriceForm(initial=initial, tenants=tenants)
+    if reprice is None:
+        since = min((marker.since for marker in page.pending if marker.since), default=None)
+        reprice = RepriceForm(
+            initial={"start": since or clock.now().date(), "end": clock.now().date()}, tenants=tenants
+        )
+    return {
+        "page": page,
+        "form": form,
+        "reprice_form": reprice,
+        "lookup": _lookup(request),
+        "tenant_names": dict(tenants),
+        "catalogue": pricing.CATALOGUE,
+        "sources": pricing.SOURCE_LABELS,
+    }
+
+
+def _usd(micro) -> str:
+    if micro is None:
+        return ""
+    return f"{Decimal(int(micro)) / Decimal(1_000_000):f}".rstrip("0").rstrip(".") or "0"
+
+
+@require_GET
+@scoped(Can.RUN_PLATFORM)
+def prices(request: HttpRequest) -> HttpResponse:
+    """Staff prices over the catalogue, the price any model gets, and re-pricing the past.
+
+    DynamoDB calls: the tenant list 1; per scope (every tenant's, then each tenant's) 1 query of the
+    prices and 1 of the changes and runs; a look-up the staff prices (cached per process)."""
+    return render_page(request, "analytics/prices.html", _prices_context(request))
+
+
+@require_POST
+@scoped(Can.RUN_PLATFORM)
+def save_price(request: HttpRequest) -> HttpResponse:
+    form = PriceForm(request.POST, tenants=_tenant_choices())
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.save_price(
+                request.scope, form.value, data["price_id"] or None, data["version"] if data["price_id"] else None
+            )
+        except (Conflict, NotFound, ValidationFailed) as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Price for {form.value.model} saved.")
+            return redirect(reverse("analytics:prices"))
+    return render_page(request, "analytics/prices.html", _prices_context(request, form=form), status=422)
+
+
+@require_POST
+@scoped(Can.RUN_PLATFORM)
+def retire_price(request: HttpRequest, price_scope: str, price_id: str) -> HttpResponse:
+    try:
+        version = int(request.POST.get("version") or 0) or None
+        services.retire_price(request.scope, price_scope, price_id, version)
+    except ValueError:
+        messages.error(request, "That form was not sent whole; look again and retry.")
+    except (Conflict, NotFound) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Price retired: it no longer applies.")
+    return redirect(reverse("analytics:prices"))
+
+
+@require_POST
+@scoped(Can.RUN_PLATFORM)
+def reprice(request: HttpRequest) -> HttpResponse:
+    form = RepriceForm(request.POST, tenants=_tenant_choices())
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            job = repricing.start(
+                request.scope, data["tenant"] or None, data["start"], data["end"], data["include_client"]
+            )
+        except (NotFound, ValidationFailed) as exc:
+            add_service_errors(form, exc)
+        else:
+            repricing.run_in_background(job)
+            messages.success(request, f"Re-pricing {job.start} to {job.end} started.")
+            return redirect(reverse("analytics:prices") + "#runs")
+    return render_page(request, "analytics/prices.html", _prices_context(request, reprice=form), status=422)
+
+
+@require_GET
+@scoped(Can.RUN_PLATFORM)
+def reprice_run(request: HttpRequest, price_scope: str, job_id: str) -> HttpResponse:
+    """One run's progress (polled by the page; 286 stops the polling once it has ended). 1 GetItem."""
+    job = repricing.get_job(price_scope, job_id)
+    response = render_page(request, "analytics/prices.html", {"job": job}, partial="run-row")
+    if wants_partial(request) and job.status != "running":
+        response.status_code = 286
+    return response
