@@ -225,17 +225,21 @@ class TraceItem(DynamoModel):
 class ModelPrice(DynamoModel):
     """A price set by staff, over the catalogue's (dashboard.analytics.pricing).
 
-    pk `*` for every tenant (an override) or a tenant id (that tenant's contract price); sk the price's
-    id. `model` is an exact name or a pattern with `*` (`gpt-4o*`, `*/llama-3.1-70b`), matched without
-    case against the model name as sent. Prices are micro-USD per 1,000,000 tokens; a kind left empty
-    costs as input (cache) or output (reasoning). Nothing is deleted: a removed price is `retired`, so
-    the executions it priced still name it. Every change bumps `version` (optimistic locking) and is in
-    the audit trail.
+    All in one partition (`book` = "prices": staff keep tens of prices, not thousands), so one query
+    reads every price of every tenant; sk `<scope>#<price id>`, where scope is `*` for every tenant
+    (an override) or a tenant id (that tenant's contract price). `model` is an exact name or a pattern
+    with `*` (`gpt-4o*`, `*/llama-3.1-70b`), matched without case against the model name as sent.
+    Prices are micro-USD per 1,000,000 tokens; a kind left empty costs as input (cache) or output
+    (reasoning). Nothing is deleted: a removed price is `retired`, so the executions it priced still
+    name it. Every change bumps `version` (optimistic locking) and is in the audit trail.
     """
 
+    BOOK = "prices"
     Meta = table_meta("model-prices")
-    scope = UnicodeAttribute(hash_key=True)
-    price_id = UnicodeAttribute(range_key=True)
+    book = UnicodeAttribute(hash_key=True, default=BOOK)
+    price_key = UnicodeAttribute(range_key=True)  # scope#price_id
+    scope = UnicodeAttribute()
+    price_id = UnicodeAttribute()
     model = UnicodeAttribute()
     provider = UnicodeAttribute(null=True)
     effective_from = UnicodeAttribute()  # ISO-8601 UTC; executions started at or after it
@@ -250,20 +254,27 @@ class ModelPrice(DynamoModel):
     updated_by = UnicodeAttribute(default="")
     version = VersionAttribute()
 
+    @classmethod
+    def key_of(cls, scope: str, price_id: str) -> tuple[str, str]:
+        return cls.BOOK, f"{scope}#{price_id}"
+
 
 class PriceChange(DynamoModel):
     """What staff price changes left to re-price, and the re-pricing runs (dashboard.analytics.repricing).
 
-    pk the scope a change touched: `*` (every tenant) or a tenant id. sk:
-    - `pending`: a price changed for days that already have executions; `since` is the earliest such
-      day. The overview says its figures predate the change while this item stands; a re-pricing run
-      that covers it removes it, unless a newer change came meanwhile (`changed_at`).
+    One partition (`book` = "changes"; a few items), sk:
+    - `pending#<scope>`: a price changed for days that already have executions, for every tenant
+      (scope `*`) or one; `since` is the earliest such day. The overview says its figures predate the
+      change while this item stands; a re-pricing run that covers it removes it, unless a newer change
+      came meanwhile (`changed_at`).
     - `job#<id>`: one re-pricing run, its range and progress (the prices page polls it).
     """
 
+    BOOK = "changes"
     Meta = table_meta("price-changes")
-    scope = UnicodeAttribute(hash_key=True)
+    book = UnicodeAttribute(hash_key=True, default=BOOK)
     item = UnicodeAttribute(range_key=True)
+    scope = UnicodeAttribute()  # `*` or a tenant id
     since = UnicodeAttribute(null=True)  # pending: ISO day
     changed_at = UnicodeAttribute(null=True)  # pending: ISO time of the latest change
     job_id = UnicodeAttribute(null=True)
@@ -281,3 +292,11 @@ class PriceChange(DynamoModel):
     heartbeat = UnicodeAttribute(null=True)
     finished_at = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)
+
+    @classmethod
+    def pending_key(cls, scope: str) -> tuple[str, str]:
+        return cls.BOOK, f"pending#{scope}"
+
+    @classmethod
+    def job_key(cls, job_id: str) -> tuple[str, str]:
+        return cls.BOOK, f"job#{job_id}"

@@ -288,19 +288,19 @@ def forget() -> None:
         _cache.clear()
 
 
-def staff_prices(scope: str) -> list:
-    """The staff prices of one scope (a tenant, or EVERY_TENANT), kept for cache_seconds()."""
-    from dashboard.analytics.queries import prices_of_scope  # reads live in queries
+def staff_prices(scope: str | None = None) -> list:
+    """The staff prices (of one scope: a tenant, or EVERY_TENANT), read at most once per
+    cache_seconds() per process: one query for every price of every tenant."""
+    from dashboard.analytics.queries import all_staff_prices  # reads live in queries
 
     now = time.monotonic()
     with _cache_lock:
-        kept = _cache.get(scope)
-        if kept and kept[0] > now:
-            return kept[1]
-    prices = prices_of_scope(scope)
-    with _cache_lock:
-        _cache[scope] = (now + cache_seconds(), prices)
-    return prices
+        kept = _cache.get("all")
+    if kept is None or kept[0] <= now:
+        kept = (now + cache_seconds(), all_staff_prices())
+        with _cache_lock:
+            _cache["all"] = kept
+    return kept[1] if scope is None else [price for price in kept[1] if price.scope == scope]
 
 
 def _matches(pattern: str, names: list[str]) -> bool:

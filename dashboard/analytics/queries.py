@@ -828,23 +828,25 @@ def budget_status(
     return BudgetStatus(budget, month_to_date, projected, rate, f"{today:%B %Y}", state)
 
 
-# --- staff prices ----------------------------------------------------------------------------
+# --- staff prices ---------------------------------------------------------------------------
 
 
-def prices_of_scope(scope: str) -> list[ModelPrice]:
-    """Every staff price of one scope (a tenant, or `*` for every tenant), retired ones included:
-    one query, strongly consistent (a price just saved prices the next call). Staff keep tens of
-    prices, not thousands; past 1 MB the query pages."""
-    return list(ModelPrice.query(scope, consistent_read=True))
+def all_staff_prices() -> list[ModelPrice]:
+    """Every staff price of every tenant, retired ones included: one query of their one partition,
+    strongly consistent (a price just saved prices the next call); past 1 MB it pages."""
+    return list(ModelPrice.query(ModelPrice.BOOK, consistent_read=True))
 
 
 def prices_changed_since(tenant_id: str | None) -> str | None:
     """The earliest day whose figures predate a staff price change that applies to this tenant (or,
     for all tenants, to any), None when every figure is at today's prices. One BatchGetItem of the
-    `pending` markers (`PriceChange`): the tenant's and the one for every tenant."""
+    `pending` markers (`PriceChange`): the one for every tenant and the tenant's."""
     scopes = [pricing.EVERY_TENANT, *([tenant_id] if tenant_id else [])]
-    days = [marker.since for marker in PriceChange.batch_get([(scope, "pending") for scope in scopes])]
-    return min((day for day in days if day), default=None)
+    if tenant_id is None:  # staff over every tenant: any tenant's pending change counts
+        markers = PriceChange.query(PriceChange.BOOK, PriceChange.item.startswith("pending#"))
+    else:
+        markers = PriceChange.batch_get([PriceChange.pending_key(scope) for scope in scopes])
+    return min((marker.since for marker in markers if marker.since), default=None)
 
 
 @dataclass
@@ -887,15 +889,11 @@ class PricesPage:
     jobs: list[PriceChange]  # re-pricing runs, newest first
 
 
-def prices_page(tenant_ids: list[str], jobs: int = 10) -> PricesPage:
-    """Every staff price, pending change and recent re-pricing run: one query per scope (every
-    tenant's `*`, then each tenant's) on each of the two small tables."""
-    scopes = [pricing.EVERY_TENANT, *tenant_ids]
-    prices = [price for scope in scopes for price in prices_of_scope(scope)]
+def prices_page(jobs: int = 10) -> PricesPage:
+    """Every staff price, pending change and recent re-pricing run: two queries (one partition each)."""
+    prices = sorted(all_staff_prices(), key=lambda p: (p.retired, p.model.lower(), p.scope, p.effective_from))
     pending, runs = [], []
-    for scope in scopes:
-        for item in PriceChange.query(scope, consistent_read=True):
-            (pending if item.item == "pending" else runs).append(item)
-    prices.sort(key=lambda p: (p.retired, p.model.lower(), p.scope, p.effective_from))
+    for item in PriceChange.query(PriceChange.BOOK, consistent_read=True):
+        (pending if item.item.startswith("pending#") else runs).append(item)
     runs.sort(key=lambda job: job.created_at or "", reverse=True)
     return PricesPage(prices, pending, runs[:jobs])

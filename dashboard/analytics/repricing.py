@@ -310,8 +310,8 @@ def start(
         get_tenant(tenant_id)
     job_id = new_id("reprice")
     job = PriceChange(
-        tenant_id or pricing.EVERY_TENANT,
-        f"job#{job_id}",
+        *PriceChange.job_key(job_id),
+        scope=tenant_id or pricing.EVERY_TENANT,
         job_id=job_id,
         start=first.isoformat(),
         end=last.isoformat(),
@@ -336,9 +336,9 @@ def start(
     return job
 
 
-def get_job(price_scope: str, job_id: str) -> PriceChange:
+def get_job(job_id: str) -> PriceChange:
     try:
-        return PriceChange.get(price_scope, f"job#{job_id}", consistent_read=True)
+        return PriceChange.get(*PriceChange.job_key(job_id), consistent_read=True)
     except PriceChange.DoesNotExist:
         raise NotFound("That re-pricing run was not found.") from None
 
@@ -355,8 +355,12 @@ def _wait_for_caches(pending: list[PriceChange], sleep: Callable[[float], None])
 def run(job: PriceChange, sleep: Callable[[float], None] = time.sleep) -> Progress:
     """Re-price the job's range (every tenant, or one), recording progress on the job as it goes."""
     tenants = [t.tenant_id for t in list_tenants()] if job.scope == pricing.EVERY_TENANT else [job.scope]
-    scopes = [job.scope] if job.scope != pricing.EVERY_TENANT else [pricing.EVERY_TENANT, *tenants]
-    pending = [marker for s in scopes if (marker := _marker(s)) is not None]
+    if job.scope == pricing.EVERY_TENANT:  # every tenant's markers and the one for every tenant
+        pending = list(
+            PriceChange.query(PriceChange.BOOK, PriceChange.item.startswith("pending#"), consistent_read=True)
+        )
+    else:
+        pending = [marker] if (marker := _marker(job.scope)) is not None else []
     _wait_for_caches(pending, sleep)
     pricing.forget()
     progress = Progress()
@@ -389,7 +393,7 @@ def run(job: PriceChange, sleep: Callable[[float], None] = time.sleep) -> Progre
 
 def _marker(price_scope: str) -> PriceChange | None:
     try:
-        return PriceChange.get(price_scope, "pending", consistent_read=True)
+        return PriceChange.get(*PriceChange.pending_key(price_scope), consistent_read=True)
     except PriceChange.DoesNotExist:
         return None
 

@@ -792,7 +792,8 @@ def save_price(
         get_tenant(value.tenant_id)  # NotFound for a tenant that does not exist
     now = clock.now()
     if price_id is None:
-        price = ModelPrice(price_scope, new_id("price"))
+        price_id = new_id("price")
+        price = ModelPrice(*ModelPrice.key_of(price_scope, price_id), scope=price_scope, price_id=price_id)
         before: dict[str, Any] = {}
     else:
         price = _get_price(price_scope, price_id)
@@ -829,7 +830,7 @@ def retire_price(scope: AccessScope, price_scope: str, price_id: str, expected_v
 
 def _get_price(price_scope: str, price_id: str) -> ModelPrice:
     try:
-        return ModelPrice.get(price_scope, price_id, consistent_read=True)
+        return ModelPrice.get(*ModelPrice.key_of(price_scope, price_id), consistent_read=True)
     except ModelPrice.DoesNotExist:
         raise NotFound("That price was not found.") from None
 
@@ -857,7 +858,12 @@ def _save_price_change(
             tx.save(event)
             if past:
                 since = min(earliest, marker.since) if marker is not None and marker.since else earliest
-                pending = PriceChange(price.scope, "pending", since=since, changed_at=iso_ms(clock.now()))
+                pending = PriceChange(
+                    *PriceChange.pending_key(price.scope),
+                    scope=price.scope,
+                    since=since,
+                    changed_at=iso_ms(clock.now()),
+                )
                 # Two staff saving at once: the second re-reads, so the earliest day survives.
                 tx.save(
                     pending,
@@ -879,6 +885,6 @@ def _save_price_change(
 def _pending_marker(price_scope: str) -> PriceChange | None:
     """The scope's `pending` marker, read just before the write that extends it."""
     try:
-        return PriceChange.get(price_scope, "pending", consistent_read=True)
+        return PriceChange.get(*PriceChange.pending_key(price_scope), consistent_read=True)
     except PriceChange.DoesNotExist:
         return None

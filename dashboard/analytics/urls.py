@@ -16,5 +16,5 @@ urlpatterns = [
     path("prices/save/", views.save_price, name="save_price"),
     path("prices/<key:price_scope>/<key:price_id>/retire/", views.retire_price, name="retire_price"),
     path("prices/reprice/", views.reprice, name="reprice"),
-    path("prices/runs/<key:price_scope>/<key:job_id>/", views.reprice_run, name="reprice_run"),
+    path("prices/runs/<key:job_id>/", views.reprice_run, name="reprice_run"),
 ]

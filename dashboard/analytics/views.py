@@ -258,7 +258,7 @@ def _lookup(request: HttpRequest) -> dict | None:
 
 def _prices_context(request: HttpRequest, form: PriceForm | None = None, reprice: RepriceForm | None = None):
     tenants = _tenant_choices()
-    page = queries.prices_page([tenant_id for tenant_id, _ in tenants])
+    page = queries.prices_page()
     if form is None:
         initial = {"effective_from": clock.now().date(), "model": request.GET.get("model", "")[:128]}
         edit = request.GET.get("edit", "")
@@ -303,8 +303,8 @@ def _usd(micro) -> str:
 def prices(request: HttpRequest) -> HttpResponse:
     """Staff prices over the catalogue, the price any model gets, and re-pricing the past.
 
-    DynamoDB calls: the tenant list 1; per scope (every tenant's, then each tenant's) 1 query of the
-    prices and 1 of the changes and runs; a look-up the staff prices (cached per process)."""
+    DynamoDB calls: the tenant list 1 (kept per request), the prices 1 query, the changes and runs 1
+    query; a look-up the staff prices (kept per process for pricing.cache_seconds())."""
     return render_page(request, "analytics/prices.html", _prices_context(request))
 
 
@@ -362,9 +362,9 @@ def reprice(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @scoped(Can.RUN_PLATFORM)
-def reprice_run(request: HttpRequest, price_scope: str, job_id: str) -> HttpResponse:
+def reprice_run(request: HttpRequest, job_id: str) -> HttpResponse:
     """One run's progress (polled by the page; 286 stops the polling once it has ended). 1 GetItem."""
-    job = repricing.get_job(price_scope, job_id)
+    job = repricing.get_job(job_id)
     response = render_page(request, "analytics/prices.html", {"job": job}, partial="run-row")
     if wants_partial(request) and job.status != "running":
         response.status_code = 286

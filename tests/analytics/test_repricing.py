@@ -174,7 +174,7 @@ def test_an_interrupted_run_run_again_finishes(tenant, monkeypatch):
     job = repricing.start(STAFF_SCOPE, tenant.tenant_id, today - timedelta(days=5), today)
     with pytest.raises(RuntimeError):
         repricing.run(job, sleep=lambda _: None)
-    assert repricing.get_job(tenant.tenant_id, job.job_id).status == "failed"
+    assert repricing.get_job(job.job_id).status == "failed"
     assert queries.prices_changed_since(tenant.tenant_id) == since  # still flagged
     monkeypatch.setattr(repricing, "reprice_day", real)
     _run(tenant.tenant_id, days=5)
