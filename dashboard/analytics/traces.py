@@ -41,7 +41,7 @@ import json
 import random
 import re
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -57,6 +57,7 @@ from dashboard.core.errors import NotFound, ServiceUnavailable
 from dashboard.core.otlp import Acceptance
 from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.transactions import cancellation_codes
+from dashboard.operations import services as operations
 
 MAX_SPANS_PER_TRACE = 2_000
 COUNT_CHUNK = 80  # markers per transaction; + the execution + 12 rollup rows stays under 100
@@ -66,6 +67,7 @@ MAX_DURATION_MS = 86_400_000
 TRANSIENT = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 SPAN, EXEC, COUNT = "span#", "exec#", "count#"
 TOKEN_KINDS = ("tokens_cache_read", "tokens_cache_write", "tokens_reasoning")
+NO_SCOPE = "(no scope name)"
 EXECUTION_ID = re.compile(r"^([0-9a-f]{32})-([0-9a-f]{16})$")
 
 
@@ -158,6 +160,9 @@ def _span_item(tenant_id: str, values: SpanValues) -> TraceItem:
         error=values.error,
         agent_id=values.agent_id,
         user_id=values.user_id,
+        session_id=values.session_id,
+        tags=values.tags,
+        scope=values.scope or None,
         input=values.input,
         output=values.output,
         expires_at=_moment(values.start_ns) + timedelta(days=EXECUTION_TTL_DAYS),
@@ -189,12 +194,19 @@ def accept(scope: AccessScope, request) -> Acceptance:
             result.reject(problem)
         else:
             by_trace[span.trace_id][span.span_id] = span  # the same span twice in one export: once
+    not_understood: Counter[str] = Counter()
     for trace_id, incoming in by_trace.items():
-        _accept_trace(tenant_id, trace_id, incoming, result)
+        for span in _accept_trace(tenant_id, trace_id, incoming, result):
+            not_understood[span.scope or NO_SCOPE] += 1
+    if not_understood:
+        operations.count_spans_not_understood(not_understood, now)
     return result
 
 
-def _accept_trace(tenant_id: str, trace_id: str, incoming: dict[str, SpanValues], result: Acceptance) -> None:
+def _accept_trace(
+    tenant_id: str, trace_id: str, incoming: dict[str, SpanValues], result: Acceptance
+) -> list[TraceItem]:
+    """Store and reconcile one trace's spans; the spans stored now that the dashboard cannot map."""
     before = _read(tenant_id, trace_id, consistent=True)
     new = [span for span_id, span in incoming.items() if span_id not in before.spans]
     room = max(0, MAX_SPANS_PER_TRACE - len(before.spans))
@@ -207,6 +219,24 @@ def _accept_trace(tenant_id: str, trace_id: str, incoming: dict[str, SpanValues]
                 batch.save(_span_item(tenant_id, span))
     state = _read(tenant_id, trace_id, consistent=True) if new else before
     reconcile(tenant_id, trace_id, state, set(incoming), result)
+    return not_understood(state, before, {span.span_id for span in new})
+
+
+def not_understood(state: TraceState, before: TraceState, stored_now: set[str]) -> list[TraceItem]:
+    """Spans of no LLM convention and below no execution: counted on the operations page, once each.
+
+    A span is judged once, by the export that stores the later of it and its trace's root span (children
+    usually arrive before their parents, so a span alone cannot yet tell whether an agent is above it).
+    """
+    roots_now = {span_id for span_id in stored_now if not state.spans[span_id].parent_span_id}
+    if roots_now:
+        judged = list(state.spans.values())  # the root just arrived: every span stored so far
+    elif any(not span.parent_span_id for span in before.spans.values()):
+        judged = [state.spans[span_id] for span_id in stored_now]  # the root came earlier
+    else:
+        return []  # judged when the root arrives
+    executions = state.execution_span_ids()
+    return [span for span in judged if not span.gen_ai and state.owner(span.span_id, executions) is None]
 
 
 def _run_for(state: TraceState, span_id: str, executions: set[str]) -> dict:
