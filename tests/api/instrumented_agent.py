@@ -25,15 +25,12 @@ import json
 import os
 import sys
 
-os.environ.setdefault("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
-os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental")
-
-import openai  # noqa: E402
-from opentelemetry import context as otel_context  # noqa: E402
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: E402
-from opentelemetry.sdk.resources import Resource  # noqa: E402
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
+import openai
+from opentelemetry import context as otel_context
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 USER, SESSION = "user-42", "session-9"
 PROMPT = [{"role": "user", "content": "Where is my order A-1?"}]
@@ -175,6 +172,7 @@ RUNNERS = {
 
 
 def main(library: str, provider_url: str, dashboard_url: str, key: str, agent: str) -> None:
+    os.environ.setdefault("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
     provider = TracerProvider(resource=Resource.create({"service.name": agent}))
     if library == "openllmetry":
         provider.add_span_processor(TraceloopAssociation())
@@ -192,8 +190,10 @@ def main(library: str, provider_url: str, dashboard_url: str, key: str, agent: s
                     "span_id": format(span.context.span_id, "016x"),
                     "parent": format(span.parent.span_id, "016x") if span.parent else None,
                     "scope": span.instrumentation_scope.name if span.instrumentation_scope else None,
-                    "attributes": {k: v if isinstance(v, str | int | float | bool) else list(v) for k, v in
-                                   (span.attributes or {}).items()},
+                    "attributes": {
+                        name: value if isinstance(value, str | int | float | bool) else list(value)
+                        for name, value in (span.attributes or {}).items()
+                    },
                     "status": span.status.status_code.name,
                 }
             )
