@@ -7,8 +7,9 @@ split, in any order, twice, or at the same time:
 
 1. **Store.** Each span becomes a `span#` item (what a step shows, never the raw span). The same span
    sent again is skipped; spans of one export for one trace are written with BatchWriteItem.
-2. **Executions.** A span with `gen_ai.operation.name = invoke_agent` is an execution; so is the root
-   span of a trace that has `gen_ai.*` spans but no agent span (a workflow or a bare model call).
+2. **Executions.** An agent span (`gen_ai.operation.name = invoke_agent`, OpenInference `AGENT`,
+   Traceloop `agent`: see otlp.py) is an execution; so is the root span of a trace that has
+   LLM-convention spans (GenAI, OpenLLMetry, OpenInference) but no agent span (a workflow or a bare call).
    The execution is first *pinned* (`exec#` item, conditional put: the first writer wins), so every
    later reconcile builds exactly the same Execution, then recorded through
    `services.build_execution` / `write_execution` (idempotent: counted once) **with zero tokens and
@@ -33,6 +34,11 @@ Limits: a step item stays a few KB (names, errors and input/output are cut), far
 unbounded partition. The bound is checked before writing, so two exports racing may pass it slightly.
 A model call that arrives after a nested agent span was recorded stays with the execution it was
 first counted for. Spans whose chain up to an agent span is still missing wait for the next export.
+Two instrumentations stacked on one call (e.g. smolagents' and OpenAI's OpenInference instrumentors
+together) make two model-call spans, both counted: instrument one layer.
+
+Spans the dashboard cannot map (no LLM convention, below no execution) are stored and counted per
+instrumentation scope for the operations page (`not_understood`), each once, when its trace's root is in.
 """
 
 from __future__ import annotations

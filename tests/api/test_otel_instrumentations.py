@@ -134,6 +134,8 @@ def test_an_instrumented_agent_is_recorded_with_its_user_steps_token_kinds_and_e
     assert {call.price_source for call in calls} == {"catalogue"}
     assert view.steps[0].span.session_id == SESSION
     assert view.steps[0].span.tags == report["tags"]
+    page = tenant.client.get(f"/analytics/executions/{run['execution_id']}/")
+    assert page.status_code == 200 and f"session <code>{SESSION}</code>" in page.content.decode()
 
     # The bare call is an execution of its own; the refused one failed, with its failed step.
     others = [r for r in runs if r is not run]
