@@ -196,7 +196,7 @@ class TraceItem(DynamoModel):
     name = UnicodeAttribute(null=True)
     kind = UnicodeAttribute(null=True)  # agent | model | tool | step
     operation = UnicodeAttribute(null=True)  # gen_ai.operation.name as sent
-    gen_ai = BooleanAttribute(default=False)  # the span carries gen_ai.* attributes
+    gen_ai = BooleanAttribute(default=False)  # an LLM-convention span: GenAI, OpenLLMetry or OpenInference
     model = UnicodeAttribute(null=True)
     provider = UnicodeAttribute(null=True)
     tokens_in = NumberAttribute(default=0)
@@ -214,6 +214,9 @@ class TraceItem(DynamoModel):
     error = UnicodeAttribute(null=True)
     agent_id = UnicodeAttribute(null=True)
     user_id = UnicodeAttribute(null=True)
+    session_id = UnicodeAttribute(null=True)  # session.id / gen_ai.conversation.id / traceloop's session_id
+    tags = ListAttribute(of=UnicodeAttribute, null=True)  # OpenInference's tag.tags, in order
+    scope = UnicodeAttribute(null=True)  # the instrumentation scope's name
     input = UnicodeAttribute(null=True)
     output = UnicodeAttribute(null=True)
     execution_id = UnicodeAttribute(null=True)  # exec# and count# items

@@ -1,24 +1,37 @@
 """OTLP spans → the values a step keeps (pure mapping, no DynamoDB; dashboard.analytics.traces stores them).
 
-Attribute mapping (OpenTelemetry GenAI semantic conventions, with the older names OpenLLMetry sends):
+Three conventions are read, each as its instrumentations send it (tests/api/test_otel_instrumentations.py
+runs the real libraries): the OpenTelemetry GenAI semantic conventions (current and deprecated names),
+OpenLLMetry/Traceloop, and OpenInference. An *LLM-convention span* (`gen_ai` below) carries any
+`gen_ai.*`, `llm.*` or `traceloop.*` attribute or `openinference.span.kind`.
 
-| step value  | attributes, first present wins                                                       |
-|-------------|--------------------------------------------------------------------------------------|
-| kind        | `gen_ai.operation.name`: invoke_agent → agent; execute_tool → tool; chat,             |
-|             | text_completion, generate_content, embeddings (or any span with a model or token      |
-|             | usage) → model; anything else → step                                                  |
-| agent       | `gen_ai.agent.id`, `gen_ai.agent.name`, the resource's `service.name`                  |
-| user        | `user.id`, `enduser.id` (span, then resource)                                         |
-| model       | `gen_ai.response.model`, `gen_ai.request.model`                                       |
-| tokens      | `gen_ai.usage.input_tokens` / `gen_ai.usage.output_tokens` (also `…prompt_tokens` /   |
-|             | `…completion_tokens`)                                                                 |
-| status      | the span status: ERROR → failed; its message, else the `exception` event's message,   |
+| step value  | attributes, first present wins                                                        |
+|-------------|---------------------------------------------------------------------------------------|
+| kind        | `gen_ai.operation.name`: invoke_agent → agent; execute_tool → tool; chat,              |
+|             | text_completion, generate_content, embeddings → model; else `openinference.span.kind`: |
+|             | AGENT → agent, TOOL → tool, LLM and EMBEDDING → model, others → step; else            |
+|             | `traceloop.span.kind`: agent → agent, tool → tool, workflow/task → step; else a span  |
+|             | with a model or token usage → model; anything else → step                             |
+| agent       | `gen_ai.agent.id`, `gen_ai.agent.name`, `agent.name`, on agent spans                   |
+|             | `traceloop.entity.name`; else the resource's `service.name`                           |
+| user        | `user.id`, `enduser.id`, `traceloop.association.properties.user_id` (span, resource)  |
+| session     | `session.id`, `gen_ai.conversation.id`, `traceloop.association.properties.session_id` |
+| tags        | `tag.tags` (OpenInference)                                                            |
+| model       | `gen_ai.response.model`, `gen_ai.request.model`, `llm.model_name`,                     |
+|             | `embedding.model_name`, `llm.response.model`, `llm.request.model`, the `model` of     |
+|             | `llm.invocation_parameters`                                                           |
+| provider    | `gen_ai.provider.name`, `gen_ai.system`, `llm.provider`, `llm.system`                  |
+| tokens      | see TOKEN_ATTRIBUTES: input (cached included), output (reasoning included), cache     |
+|             | read, cache write, reasoning                                                          |
+| status      | the span status: ERROR → failed; its message, else the `exception` event's message,    |
 |             | else `error.type`, is the error                                                       |
-| input/output| `gen_ai.input.messages` / `gen_ai.output.messages`, `input.value` / `output.value`    |
+| input/output| `gen_ai.input.messages` / `gen_ai.output.messages`, `input.value` / `output.value`,    |
+|             | `traceloop.entity.input` / `traceloop.entity.output`, `gen_ai.prompt` / `…completion` |
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +44,56 @@ from dashboard.core.otlp import as_text, attributes
 AGENT_OPERATIONS = {"invoke_agent"}
 TOOL_OPERATIONS = {"execute_tool"}
 MODEL_OPERATIONS = {"chat", "text_completion", "generate_content", "embeddings"}
+OPENINFERENCE_KINDS = {"AGENT": "agent", "TOOL": "tool", "LLM": "model", "EMBEDDING": "model"}
+TRACELOOP_KINDS = {"agent": "agent", "tool": "tool"}  # workflow, task: steps
+CONVENTION_PREFIXES = ("gen_ai.", "llm.", "traceloop.")
+MODEL_ATTRIBUTES = (
+    "gen_ai.response.model",
+    "gen_ai.request.model",
+    "llm.model_name",
+    "embedding.model_name",
+    "llm.response.model",
+    "llm.request.model",
+)
+PROVIDER_ATTRIBUTES = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
+USER_ATTRIBUTES = ("user.id", "enduser.id", "traceloop.association.properties.user_id")
+SESSION_ATTRIBUTES = ("session.id", "gen_ai.conversation.id", "traceloop.association.properties.session_id")
+AGENT_ATTRIBUTES = ("gen_ai.agent.id", "gen_ai.agent.name", "agent.name")
+# Token counts per kind, first present wins: GenAI semconv (current, then deprecated), OpenLLMetry, OpenInference.
+TOKEN_ATTRIBUTES = {
+    "input": (
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.prompt_tokens",
+        "llm.usage.prompt_tokens",
+        "llm.token_count.prompt",
+    ),
+    "output": (
+        "gen_ai.usage.output_tokens",
+        "gen_ai.usage.completion_tokens",
+        "llm.usage.completion_tokens",
+        "llm.token_count.completion",
+    ),
+    "cache_read": (
+        "gen_ai.usage.cache_read.input_tokens",
+        "gen_ai.usage.cache_read_input_tokens",
+        "llm.usage.cache_read_input_tokens",
+        "llm.token_count.prompt_details.cache_read",
+    ),
+    "cache_write": (
+        "gen_ai.usage.cache_creation.input_tokens",
+        "gen_ai.usage.cache_write.input_tokens",
+        "gen_ai.usage.cache_creation_input_tokens",
+        "llm.usage.cache_creation_input_tokens",
+        "llm.token_count.prompt_details.cache_write",
+    ),
+    "reasoning": (
+        "gen_ai.usage.reasoning.output_tokens",
+        "gen_ai.usage.reasoning_tokens",
+        "llm.usage.reasoning_tokens",
+        "llm.token_count.completion_details.reasoning",
+    ),
+}
+TAG_LIMIT, TAGS_LIMIT = 64, 20
 NAME_LIMIT = 256
 ERROR_LIMIT = 2_000
 TEXT_LIMIT = 8_000  # input/output kept on agent spans (the execution shows them)
@@ -89,6 +152,9 @@ class SpanValues:
     user_id: str | None
     input: str | None
     output: str | None
+    session_id: str | None = None
+    tags: list[str] | None = None
+    scope: str = ""  # the instrumentation scope's name
 
     @property
     def usage(self) -> pricing.Usage:
@@ -123,17 +189,52 @@ def _error_of(span: trace_pb2.Span, attrs: dict[str, Any]) -> str | None:
     return str(error_type)[:ERROR_LIMIT] if error_type else GENERIC_ERROR
 
 
-def _kind(operation: str | None, model: str | None, has_usage: bool) -> str:
+def _kind(attrs: dict[str, Any], operation: str | None, model: str | None, has_usage: bool) -> str:
     if operation in AGENT_OPERATIONS:
         return "agent"
     if operation in TOOL_OPERATIONS:
         return "tool"
-    if operation in MODEL_OPERATIONS or (operation is None and (model or has_usage)):
+    if operation in MODEL_OPERATIONS:
         return "model"
+    if operation is None:
+        openinference = attrs.get("openinference.span.kind")
+        if openinference is not None:
+            return OPENINFERENCE_KINDS.get(str(openinference).upper(), "step")
+        traceloop = attrs.get("traceloop.span.kind")
+        if traceloop is not None:
+            return TRACELOOP_KINDS.get(str(traceloop).lower(), "step")
+        if model or has_usage:
+            return "model"
     return "step"
 
 
-def span_values(span: trace_pb2.Span, resource: dict[str, Any]) -> SpanValues:
+def is_llm_convention(attrs: dict[str, Any]) -> bool:
+    """The span follows one of the conventions read here (GenAI, OpenLLMetry, OpenInference)."""
+    return "openinference.span.kind" in attrs or any(name.startswith(CONVENTION_PREFIXES) for name in attrs)
+
+
+def _model(attrs: dict[str, Any]) -> str | None:
+    model = _first(attrs, *MODEL_ATTRIBUTES)
+    if model is None and isinstance(attrs.get("llm.invocation_parameters"), str):
+        try:  # OpenInference's request parameters: the model asked for (a failed call has no other)
+            parameters = json.loads(attrs["llm.invocation_parameters"])
+        except ValueError:
+            parameters = None
+        if isinstance(parameters, dict):
+            model = parameters.get("model")
+    return clean_id(model) if isinstance(model, str | int) else None
+
+
+def _tags(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        return None
+    tags = [str(tag)[:TAG_LIMIT] for tag in value if tag not in (None, "")]
+    return list(dict.fromkeys(tags))[:TAGS_LIMIT] or None
+
+
+def span_values(span: trace_pb2.Span, resource: dict[str, Any], scope: str = "") -> SpanValues:
     """The step kept for one span, or Rejected."""
     if len(span.trace_id) != 16 or not any(span.trace_id):
         raise Rejected("a span needs a 16-byte, non-zero trace id")
@@ -146,22 +247,28 @@ def span_values(span: trace_pb2.Span, resource: dict[str, Any]) -> SpanValues:
     attrs = attributes(span.attributes)
     operation = _first(attrs, "gen_ai.operation.name")
     operation = str(operation)[:64] if operation is not None else None
-    model = clean_id(_first(attrs, "gen_ai.response.model", "gen_ai.request.model"))
-    usage_in = _first(attrs, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
-    usage_out = _first(attrs, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
-    kind = _kind(operation, model, usage_in is not None or usage_out is not None)
-    tokens_in, tokens_out = (_tokens(usage_in), _tokens(usage_out)) if kind == "model" else (0, 0)
+    model = _model(attrs)
+    usage = {kind: _first(attrs, *names) for kind, names in TOKEN_ATTRIBUTES.items()}
+    kind = _kind(attrs, operation, model, usage["input"] is not None or usage["output"] is not None)
+    tokens = {name: _tokens(value) if kind == "model" else 0 for name, value in usage.items()}
     failed = span.status.code == trace_pb2.Status.STATUS_CODE_ERROR
-    agent = clean_id(_first(attrs, "gen_ai.agent.id", "gen_ai.agent.name")) or clean_id(
-        resource.get("service.name")
-    )
-    user = _first(attrs, "user.id", "enduser.id") or _first(resource, "user.id", "enduser.id")
+    agent = _first(attrs, *AGENT_ATTRIBUTES)
+    if agent is None and kind == "agent" and "traceloop.span.kind" in attrs:
+        agent = _first(attrs, "traceloop.entity.name")
+    agent = clean_id(agent) or clean_id(resource.get("service.name"))
+    user = _first(attrs, *USER_ATTRIBUTES) or _first(resource, *USER_ATTRIBUTES)
+    session = _first(attrs, *SESSION_ATTRIBUTES) or _first(resource, *SESSION_ATTRIBUTES)
+    provider = _first(attrs, *PROVIDER_ATTRIBUTES)
     text_in = text_out = None
     if kind == "agent" or span.parent_span_id == b"":
-        text_in = as_text(_first(attrs, "gen_ai.input.messages", "input.value", "gen_ai.prompt"))[:TEXT_LIMIT]
-        text_out = as_text(_first(attrs, "gen_ai.output.messages", "output.value", "gen_ai.completion"))[
-            :TEXT_LIMIT
-        ]
+        text_in = as_text(
+            _first(attrs, "gen_ai.input.messages", "input.value", "traceloop.entity.input", "gen_ai.prompt")
+        )[:TEXT_LIMIT]
+        text_out = as_text(
+            _first(
+                attrs, "gen_ai.output.messages", "output.value", "traceloop.entity.output", "gen_ai.completion"
+            )
+        )[:TEXT_LIMIT]
     return SpanValues(
         trace_id=span.trace_id.hex(),
         span_id=span.span_id.hex(),
@@ -169,14 +276,14 @@ def span_values(span: trace_pb2.Span, resource: dict[str, Any]) -> SpanValues:
         name=(span.name or "(unnamed span)")[:NAME_LIMIT],
         kind=kind,
         operation=operation,
-        gen_ai=any(name.startswith("gen_ai.") for name in attrs),
+        gen_ai=is_llm_convention(attrs),
         model=model,
-        provider=None,
-        tokens_in=tokens_in,
-        tokens_out=tokens_out,
-        tokens_cache_read=0,
-        tokens_cache_write=0,
-        tokens_reasoning=0,
+        provider=str(provider)[:64] if provider is not None else None,
+        tokens_in=tokens["input"],
+        tokens_out=tokens["output"],
+        tokens_cache_read=tokens["cache_read"],
+        tokens_cache_write=tokens["cache_write"],
+        tokens_reasoning=tokens["reasoning"],
         start_ns=span.start_time_unix_nano,
         end_ns=max(span.end_time_unix_nano, span.start_time_unix_nano),
         failed=failed,
@@ -185,6 +292,9 @@ def span_values(span: trace_pb2.Span, resource: dict[str, Any]) -> SpanValues:
         user_id=clean_id(user),
         input=text_in or None,
         output=text_out or None,
+        session_id=clean_id(session),
+        tags=_tags(attrs.get("tag.tags")),
+        scope=scope[:NAME_LIMIT],
     )
 
 
@@ -197,7 +307,7 @@ def spans_of(request: Any) -> tuple[list[SpanValues], list[str]]:
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 try:
-                    kept.append(span_values(span, resource))
+                    kept.append(span_values(span, resource, scope_spans.scope.name))
                 except Rejected as exc:
                     reasons.append(str(exc))
     return kept, reasons

@@ -7,8 +7,9 @@ split, in any order, twice, or at the same time:
 
 1. **Store.** Each span becomes a `span#` item (what a step shows, never the raw span). The same span
    sent again is skipped; spans of one export for one trace are written with BatchWriteItem.
-2. **Executions.** A span with `gen_ai.operation.name = invoke_agent` is an execution; so is the root
-   span of a trace that has `gen_ai.*` spans but no agent span (a workflow or a bare model call).
+2. **Executions.** An agent span (`gen_ai.operation.name = invoke_agent`, OpenInference `AGENT`,
+   Traceloop `agent`: see otlp.py) is an execution; so is the root span of a trace that has
+   LLM-convention spans (GenAI, OpenLLMetry, OpenInference) but no agent span (a workflow or a bare call).
    The execution is first *pinned* (`exec#` item, conditional put: the first writer wins), so every
    later reconcile builds exactly the same Execution, then recorded through
    `services.build_execution` / `write_execution` (idempotent: counted once) **with zero tokens and
@@ -33,6 +34,11 @@ Limits: a step item stays a few KB (names, errors and input/output are cut), far
 unbounded partition. The bound is checked before writing, so two exports racing may pass it slightly.
 A model call that arrives after a nested agent span was recorded stays with the execution it was
 first counted for. Spans whose chain up to an agent span is still missing wait for the next export.
+Two instrumentations stacked on one call (e.g. smolagents' and OpenAI's OpenInference instrumentors
+together) make two model-call spans, both counted: instrument one layer.
+
+Spans the dashboard cannot map (no LLM convention, below no execution) are stored and counted per
+instrumentation scope for the operations page (`not_understood`), each once, when its trace's root is in.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ import json
 import random
 import re
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -57,6 +63,7 @@ from dashboard.core.errors import NotFound, ServiceUnavailable
 from dashboard.core.otlp import Acceptance
 from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.transactions import cancellation_codes
+from dashboard.operations import services as operations
 
 MAX_SPANS_PER_TRACE = 2_000
 COUNT_CHUNK = 80  # markers per transaction; + the execution + 12 rollup rows stays under 100
@@ -66,6 +73,7 @@ MAX_DURATION_MS = 86_400_000
 TRANSIENT = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 SPAN, EXEC, COUNT = "span#", "exec#", "count#"
 TOKEN_KINDS = ("tokens_cache_read", "tokens_cache_write", "tokens_reasoning")
+NO_SCOPE = "(no scope name)"
 EXECUTION_ID = re.compile(r"^([0-9a-f]{32})-([0-9a-f]{16})$")
 
 
@@ -158,6 +166,9 @@ def _span_item(tenant_id: str, values: SpanValues) -> TraceItem:
         error=values.error,
         agent_id=values.agent_id,
         user_id=values.user_id,
+        session_id=values.session_id,
+        tags=values.tags,
+        scope=values.scope or None,
         input=values.input,
         output=values.output,
         expires_at=_moment(values.start_ns) + timedelta(days=EXECUTION_TTL_DAYS),
@@ -189,12 +200,19 @@ def accept(scope: AccessScope, request) -> Acceptance:
             result.reject(problem)
         else:
             by_trace[span.trace_id][span.span_id] = span  # the same span twice in one export: once
+    not_understood: Counter[str] = Counter()
     for trace_id, incoming in by_trace.items():
-        _accept_trace(tenant_id, trace_id, incoming, result)
+        for span in _accept_trace(tenant_id, trace_id, incoming, result):
+            not_understood[span.scope or NO_SCOPE] += 1
+    if not_understood:
+        operations.count_spans_not_understood(not_understood, now)
     return result
 
 
-def _accept_trace(tenant_id: str, trace_id: str, incoming: dict[str, SpanValues], result: Acceptance) -> None:
+def _accept_trace(
+    tenant_id: str, trace_id: str, incoming: dict[str, SpanValues], result: Acceptance
+) -> list[TraceItem]:
+    """Store and reconcile one trace's spans; the spans stored now that the dashboard cannot map."""
     before = _read(tenant_id, trace_id, consistent=True)
     new = [span for span_id, span in incoming.items() if span_id not in before.spans]
     room = max(0, MAX_SPANS_PER_TRACE - len(before.spans))
@@ -207,6 +225,24 @@ def _accept_trace(tenant_id: str, trace_id: str, incoming: dict[str, SpanValues]
                 batch.save(_span_item(tenant_id, span))
     state = _read(tenant_id, trace_id, consistent=True) if new else before
     reconcile(tenant_id, trace_id, state, set(incoming), result)
+    return not_understood(state, before, {span.span_id for span in new})
+
+
+def not_understood(state: TraceState, before: TraceState, stored_now: set[str]) -> list[TraceItem]:
+    """Spans of no LLM convention and below no execution: counted on the operations page, once each.
+
+    A span is judged once, by the export that stores the later of it and its trace's root span (children
+    usually arrive before their parents, so a span alone cannot yet tell whether an agent is above it).
+    """
+    roots_now = {span_id for span_id in stored_now if not state.spans[span_id].parent_span_id}
+    if roots_now:
+        judged = list(state.spans.values())  # the root just arrived: every span stored so far
+    elif any(not span.parent_span_id for span in before.spans.values()):
+        judged = [state.spans[span_id] for span_id in stored_now]  # the root came earlier
+    else:
+        return []  # judged when the root arrives
+    executions = state.execution_span_ids()
+    return [span for span in judged if not span.gen_ai and state.owner(span.span_id, executions) is None]
 
 
 def _run_for(state: TraceState, span_id: str, executions: set[str]) -> dict:

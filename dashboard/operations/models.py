@@ -20,11 +20,20 @@ COUNTERS = (
 )
 
 
+SPANS_NOT_UNDERSTOOD = "spans"
+
+
 class DynamoUsage(DynamoModel):
     """pk: month `YYYY-MM` (a 30-day page is one or two queries); sk: `YYYY-MM-DD#table#<name>`,
-    `…#index#<table>#<index>` or `…#op#<Operation>`. Every counter is only ever ADDed to."""
+    `…#index#<table>#<index>` or `…#op#<Operation>`. Every counter is only ever ADDed to.
+
+    The same rows count the OpenTelemetry spans the dashboard could not map, per instrumentation scope
+    (`YYYY-MM-DD#spans#<scope name>`: `spans` ADDed, `last_seen` set), so the page reads them with the
+    usage it already queries."""
 
     Meta = table_meta("dynamo-usage")
     month = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     vars().update({name: NumberAttribute(null=True) for name in COUNTERS})
+    spans = NumberAttribute(null=True)
+    last_seen = UnicodeAttribute(null=True)

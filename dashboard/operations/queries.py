@@ -30,7 +30,7 @@ from dashboard.dynamo.base import client_of
 from dashboard.dynamo.metrics import LATENCY_BOUNDS_MS
 from dashboard.dynamo.tables import all_models
 from dashboard.experiments import queries as experiments
-from dashboard.operations.models import BUCKETS, DynamoUsage
+from dashboard.operations.models import BUCKETS, SPANS_NOT_UNDERSTOOD, DynamoUsage
 
 WINDOW_DAYS = 7
 DESCRIBE_CACHE_SECONDS = 300
@@ -145,7 +145,9 @@ def usage_rows(start: date, end: date) -> list[DynamoUsage]:
     return rows
 
 
-def table_health(today: date) -> tuple[list[TableHealth], list[OperationLatency]]:
+def table_health(
+    today: date, rows: list[DynamoUsage] | None = None
+) -> tuple[list[TableHealth], list[OperationLatency]]:
     start = today - timedelta(days=WINDOW_DAYS - 1)
     days = [(start + timedelta(days=n)).isoformat() for n in range(WINDOW_DAYS)]
     tables: dict[str, TableHealth] = {}
@@ -175,7 +177,7 @@ def table_health(today: date) -> tuple[list[TableHealth], list[OperationLatency]
         tables[health.name] = health
     latency: dict[str, list[int]] = {}
     calls: Counter = Counter()
-    for row in usage_rows(start, today):
+    for row in usage_rows(start, today) if rows is None else rows:
         day, _, rest = row.sk.partition("#")
         kind, _, name = rest.partition("#")
         if day not in days:
@@ -282,11 +284,34 @@ def _deployments(now) -> list[dict]:
     return [weeks[key] for key in sorted(weeks)]
 
 
+@dataclass
+class UnmappedScope:
+    scope: str  # the instrumentation scope's name
+    spans: int
+    last_seen: str
+
+
+def spans_not_understood(rows: list[DynamoUsage]) -> list[UnmappedScope]:
+    """OpenTelemetry spans of no convention the dashboard maps, per scope, most first (from usage rows)."""
+    found: dict[str, UnmappedScope] = {}
+    for row in rows:
+        day, _, rest = row.sk.partition("#")
+        kind, _, name = rest.partition("#")
+        if kind != SPANS_NOT_UNDERSTOOD:
+            continue
+        entry = found.setdefault(name, UnmappedScope(name, 0, ""))
+        entry.spans += int(row.spans or 0)
+        entry.last_seen = max(entry.last_seen, row.last_seen or day)
+    return sorted(found.values(), key=lambda entry: (-entry.spans, entry.scope))
+
+
 def operations_page(scope: AccessScope) -> dict:
     scope.require(Can.RUN_PLATFORM)
     today = clock.now().date()
-    tables, operations = table_health(today)
+    rows = usage_rows(today - timedelta(days=WINDOW_DAYS - 1), today)
+    tables, operations = table_health(today, rows)
     return {
+        "spans_not_understood": spans_not_understood(rows),
         "tables": tables,
         "operations": operations,
         "days": [day.day for day in tables[0].days] if tables else [],

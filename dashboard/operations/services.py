@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import UTC, datetime
 
 from django.conf import settings
 from pynamodb.exceptions import PynamoDBException
 
+from dashboard.core.clock import iso_ms
 from dashboard.dynamo import metrics
-from dashboard.operations.models import COUNTERS, DynamoUsage
+from dashboard.operations.models import COUNTERS, SPANS_NOT_UNDERSTOOD, DynamoUsage
 
 log = logging.getLogger(__name__)
 _flush_lock = threading.Lock()
@@ -52,3 +54,17 @@ def maybe_flush(**kwargs) -> None:
     """request_finished: flush when the interval has passed (the response has already been sent)."""
     if time.monotonic() - _last_flush >= settings.DYNAMO_USAGE_FLUSH_SECONDS:
         flush_usage()
+
+
+def count_spans_not_understood(counts: dict[str, int], at: datetime) -> None:
+    """Add spans the dashboard could not map, per instrumentation scope, to today's counters (atomic ADD).
+
+    One UpdateItem per scope; a failure is logged and does not fail the export (its spans are stored)."""
+    day = at.astimezone(UTC).date().isoformat()
+    for scope, count in counts.items():
+        try:
+            DynamoUsage(day[:7], f"{day}#{SPANS_NOT_UNDERSTOOD}#{scope}").update(
+                actions=[DynamoUsage.spans.add(count), DynamoUsage.last_seen.set(iso_ms(at))]
+            )
+        except PynamoDBException:
+            log.warning("could not count %d span(s) not understood of scope %r", count, scope)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pynamodb.exceptions import PutError
 
 from dashboard.accounts.queries import list_tenants
@@ -14,6 +18,8 @@ from dashboard.dynamo.metrics import track
 from dashboard.dynamo.tables import all_models
 from dashboard.operations import queries
 from dashboard.operations.services import flush_usage
+from tests.analytics.conftest import make_tenant, slug
+from tests.api.spans import exporter
 
 ROW = re.compile(
     r'<tr data-table="([^"]+)" data-read="([^"]+)" data-write="([^"]+)" data-cost="([^"]+)">(.*?)</tr>', re.S
@@ -141,3 +147,30 @@ def test_the_success_metrics_show_a_tenants_adoption_success_rate_and_errors(sta
     assert cells[0] == "1" and cells[1] == "1" and cells[2].startswith("100") and "met" in cells[2]
     assert cells[3] == "4" and cells[4].startswith("75")
     assert "Upstream 529: overloaded" in page
+
+
+def test_spans_of_no_convention_below_no_agent_are_counted_per_scope_on_the_page(staff, web_server, people):
+    tenant = make_tenant(people)
+    plain_scope, agent_scope = slug("shop.http"), slug("shop.agent")
+    captured = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "shop"}))
+    provider.add_span_processor(SimpleSpanProcessor(captured))
+    plain, agent = provider.get_tracer(plain_scope), provider.get_tracer(agent_scope)
+    with plain.start_as_current_span("GET /orders"), plain.start_as_current_span("SELECT orders"):
+        pass  # a trace of no convention at all: two spans not understood
+    invoke = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": slug("shop")}
+    with (
+        agent.start_as_current_span("invoke_agent shop", attributes=invoke),
+        plain.start_as_current_span("GET /inventory"),
+    ):
+        pass  # a plain span inside an agent run is one of its steps: understood
+    provider.shutdown()
+    select, get_orders, get_inventory, agent_span = captured.get_finished_spans()
+    send = exporter(web_server, tenant.token)
+    for batch in ([select, get_inventory], [get_orders, agent_span], [select, get_orders]):
+        assert send.export(batch) == SpanExportResult.SUCCESS  # children first, then again: counted once
+    page = staff.get("/account/operations/").content.decode()
+    assert "Spans not understood" in page
+    rows = dict(re.findall(r'<tr data-scope="([^"]+)" data-spans="(\d+)">', page))
+    assert rows.get(plain_scope) == "2"
+    assert agent_scope not in rows
