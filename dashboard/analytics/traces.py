@@ -267,6 +267,7 @@ def _run_for(state: TraceState, span_id: str, executions: set[str]) -> dict:
         "execution_id": execution_id_for(agent.trace_id, span_id),
         "user_id": agent.user_id or next((call.user_id for call in calls if call.user_id), None) or "unknown",
         "model": model,
+        "provider": next((call.provider for call in calls if call.provider), None),
         "status": "failed" if agent.failed else "succeeded",
         "started_at": iso_ms(started),
         "finished_at": iso_ms(finished),
