@@ -10,6 +10,7 @@ GET  /api/analytics/execution      the overview's figures: period=7|30|90|month|
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from django.http import HttpRequest, JsonResponse
@@ -22,6 +23,8 @@ from dashboard.analytics.forms import ExecutionFilterForm, period_from
 from dashboard.analytics.inputs import ANY_FAILURE
 from dashboard.api.auth import api_view, read_json
 from dashboard.api.spec import Operation, Query, Strict
+from dashboard.core import clock
+from dashboard.core.errors import NotFound
 
 MAX_LIMIT = 100
 Id = Annotated[str, Field(pattern=services.ID_PATTERN)]
@@ -237,7 +240,75 @@ def execution_overview(request: HttpRequest):
     return overview.build(request.scope, period).as_dict()
 
 
+class PricesQuery(Query):
+    model: str = Field(
+        min_length=1,
+        max_length=128,
+        description="The model name as sent (`gpt-4o-mini-2024-07-18`, `openai/gpt-4o`, a Bedrock id…).",
+    )
+    provider: str | None = Field(
+        default=None, max_length=64, description="`gen_ai.provider.name` / `llm.provider`, when known."
+    )
+    at: date | None = Field(default=None, description="The day of the call (UTC); today when absent.")
+
+
+class RatesOut(BaseModel):
+    """US micro-dollars per 1,000,000 tokens; null: charged at the input (cache) or output (reasoning) rate."""
+
+    input: int
+    cache_read: int | None
+    cache_write: int | None
+    output: int
+    reasoning: int | None
+
+
+class PriceOut(BaseModel):
+    """The price that applies to this key's tenant for a model at a moment, and where it comes from."""
+
+    model: str
+    provider: str | None
+    source: Literal["contract", "override", "catalogue"]
+    matched: str
+    price: str = Field(description="The catalogue entry (`provider/model`) or the staff price (`id@version`).")
+    effective_from: str | None
+    rates: RatesOut
+    why: str
+
+
+@api_view(
+    {
+        "GET": Operation(
+            "The price of a model",
+            {200: PriceOut, 404: "No price is known for that model (`no price`)."},
+            description="The rates that apply to this key's tenant: its contract price, else a staff "
+            "override, else the catalogue's, for the model name as the provider sent it.",
+            query=PricesQuery,
+            tags=["analytics"],
+        )
+    }
+)
+def prices(request: HttpRequest):
+    asked = request.api_query
+    at = datetime(asked.at.year, asked.at.month, asked.at.day, 12, tzinfo=UTC) if asked.at else clock.now()
+    quote = pricing.quote(
+        request.scope.tenant_id, asked.model, pricing.Usage(), at, asked.provider
+    )
+    if not quote.priced:
+        raise NotFound("no price", {"model": f"No price is known for {asked.model}: staff can add one."})
+    return {
+        "model": asked.model,
+        "provider": quote.provider,
+        "source": quote.source,
+        "matched": quote.matched,
+        "price": quote.ref,
+        "effective_from": quote.effective_from,
+        "rates": quote.rates.as_dict(),
+        "why": quote.why,
+    }
+
+
 urlpatterns = [
+    path("prices", prices, name="prices"),
     path("agents/<str:agent_id>/runs", runs, name="agent_runs"),
     path("analytics/execution", execution_overview, name="analytics_execution"),
 ]

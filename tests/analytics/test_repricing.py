@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from dashboard.analytics import pricing, queries, repricing, services
 from dashboard.analytics.inputs import PriceIn
-from dashboard.analytics.models import Execution
+from dashboard.analytics.models import Execution, PriceChange
 from dashboard.core import clock
 from tests.analytics.conftest import (
     STAFF_SCOPE,
@@ -109,7 +111,9 @@ def test_a_price_change_for_past_days_is_flagged_until_a_re_pricing_makes_every_
     # Nothing changed yet: the figures are the old ones until re-priced.
     assert {e.execution_id: int(e.cost_micro_usd) for e in raw_executions(tenant.tenant_id)} == before
     progress = _run(tenant.tenant_id, days=7)
-    assert progress.changed == 16 and progress.skipped == 1  # 4 days × 4 runs; the client's cost kept
+    affected = [e for e in raw_executions(tenant.tenant_id) if e.started_at[:10] >= since]
+    assert progress.changed == len(affected) - 1 >= 12  # every run from `since` on but the client's
+    assert progress.skipped == 1
     _assert_exact(tenant.tenant_id, since)
     assert queries.prices_changed_since(tenant.tenant_id) is None
     again = _run(tenant.tenant_id, days=7)  # run again: nothing left to change
@@ -205,3 +209,20 @@ def test_an_execution_from_a_trace_is_re_priced_call_by_call(web_server, tenant)
     mini = pricing.catalogue_quote("gpt-4o-mini", pricing.Usage(input=1000, output=500), clock.now())
     assert int(execution.cost_micro_usd) == mini.cost_micro_usd + NEW.cost(pricing.Usage(input=2000, output=300))
     assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
+
+
+def test_manage_py_reprice_starts_from_the_earliest_changed_day(tenant):
+
+
+    _record_history(tenant, days=3, per_day=2)
+    _override("gpt-4o-mini", days_ago=1, tenant_id=tenant.tenant_id)
+    since = (clock.now() - timedelta(days=1)).date().isoformat()
+    first = queries.prices_changed_since(tenant.tenant_id)  # other tests' overrides may be earlier
+    assert first is not None and first <= since
+    out = StringIO()
+    call_command("reprice", "--tenant", tenant.tenant_id, stdout=out)
+    assert f"Re-pricing {first} to " in out.getvalue()
+    assert "executions changed" in out.getvalue() and "1 kept as sent" in out.getvalue()
+    _assert_exact(tenant.tenant_id, since)
+    with pytest.raises(PriceChange.DoesNotExist):  # the tenant's change is re-priced: no longer flagged
+        PriceChange.get(*PriceChange.pending_key(tenant.tenant_id))
