@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib import messages
@@ -126,13 +126,15 @@ def executions(request: HttpRequest) -> HttpResponse:
     page); the totals 1 (a rollup query or BatchGet) where a rollup holds the filters, else at most
     queries.TOTALS_CALLS (10) queries of the matching executions, shown only if those read them all
     (see queries.filtered_totals); user names 1 BatchGet; on a full page the filter suggestions 3
-    ranked-rollup reads (queries.top), also when nothing matches an agent or user typed in. At most
-    23, whatever the number of executions; 14 when a rollup holds the filters.
+    ranked-rollup reads (queries.top), also when nothing matches an agent or user typed in; the models
+    without a price 1 query of the daily model rows (the filtered range, else the last 30 days). At
+    most 24, whatever the number of executions; 15 when a rollup holds the filters.
     """
     form = ExecutionFilterForm(request.GET)
     tenant_id = resolve_tenant(request.scope, request.GET.get("tenant") or None)
     sort = request.GET.get("sort") if request.GET.get("sort") in queries.SORTS else "started"
     page, error, totals, filters, suggestions = None, None, None, None, {}
+    unpriced, unpriced_range = [], None
     rows: list = []
     if tenant_id is not None:
         try:
@@ -153,6 +155,11 @@ def executions(request: HttpRequest) -> HttpResponse:
         if page is not None:
             rows = queries.sort_rows(page.items, sort)
             totals = queries.filtered_totals(tenant_id, filters)
+            today = clock.now().date()
+            unpriced_range = (filters.start or today - timedelta(days=29), min(filters.end or today, today))
+            unpriced = queries.unpriced_models(tenant_id, *unpriced_range)
+            if filters.model:
+                unpriced = [row for row in unpriced if row.model == filters.model]
             if not rows and not page.next_cursor and (filters.agent_id or filters.user_id):
                 suggestions = _suggestions(request, tenant_id, filters)
     choices = history_choices(request, tenant_id)
@@ -168,6 +175,8 @@ def executions(request: HttpRequest) -> HttpResponse:
         "sort_label": queries.SORTS[sort],
         "totals": totals,
         "suggestions": suggestions,
+        "unpriced": unpriced,
+        "unpriced_range": f"from {unpriced_range[0]:%b %-d} to {unpriced_range[1]:%b %-d}" if unpriced_range else "",
         "people": people_of([row.user_id for row in rows], tenant_id) if rows else {},
         "export_query": _without(request.GET, "cursor", "before", "sort"),
     }

@@ -129,3 +129,16 @@ def test_the_execution_page_says_which_price_applied_and_shows_cached_tokens(ten
     price = html[html.index('data-testid="price-source"') :][:600]
     assert "catalogue" in price and "openai/gpt-4o-mini" in price
     assert "600 read from cache" in html
+
+
+def test_the_execution_history_names_an_unpriced_model_within_its_filters(staff, tenant):
+    model = slug("home-grown")
+    agent = slug("agent")
+    tenant.post(agent, {"runs": [run("h1", model=model), run("h2", model="gpt-4o-mini-2024-07-18")]})
+    html = tenant.client.get("/analytics/executions/").content.decode()
+    notice = html[html.index('data-testid="unpriced-models"') :][:800]
+    assert f"<code>{model}</code> (1 execution)" in notice and "gpt-4o-mini" not in notice
+    other = tenant.client.get("/analytics/executions/", {"model": "gpt-4o-mini-2024-07-18"}).content.decode()
+    assert 'data-testid="unpriced-models"' not in other  # filtered to a priced model: nothing to name
+    staff_html = staff.get("/analytics/executions/", {"tenant": tenant.tenant_id}).content.decode()
+    assert f"Add a price for {model}" in staff_html
