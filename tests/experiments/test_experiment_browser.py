@@ -10,6 +10,7 @@ from tests.experiments.conftest import api_scope
 
 pytestmark = pytest.mark.browser
 
+
 def _points(name, values):
     return {"points": [{"step": step, "name": name, "value": value} for step, value in enumerate(values)]}
 
