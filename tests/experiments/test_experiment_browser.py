@@ -46,6 +46,13 @@ def test_the_chart_draws_and_an_error_leads_to_its_runs_log_filtered_to_errors(
     page.locator("#compare-link").click()
     page.wait_for_url("**/compare/**")
     assert_chart_drawn(page, "run-curves-chart", 2)
+
+    # Row headers read as written ("status"); only column headers are set in capitals.
+    def transform(selector):
+        return page.locator(selector).first.evaluate("(th) => getComputedStyle(th).textTransform")
+
+    assert transform("#compare-runs tbody th[scope=row]") == "none"
+    assert transform("#compare-runs thead th") == "uppercase"
     page.go_back()
     page.wait_for_url(f"**/experiments/{experiment.experiment_id}/")
     errors = page.locator("#latest-errors li")
