@@ -53,7 +53,10 @@ class Command(BaseCommand):
             options["outcome"] if options["outcome"] != "random" else rng.choice(("succeeded", "failed"))
         )
         run = services.start_run(scope, experiment.experiment_id, name=f"simulated-{outcome}")
-        url = options["base_url"].rstrip("/") + f"/experiments/{experiment.experiment_id}/runs/{run.run_id}/logs/"
+        url = (
+            options["base_url"].rstrip("/")
+            + f"/experiments/{experiment.experiment_id}/runs/{run.run_id}/logs/"
+        )
         self.stdout.write(f"Run {run.run_id} started; watch it at {url}")
         for seq, event in enumerate(run_story(rng, options["lines"], outcome)):
             line = {
