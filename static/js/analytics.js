@@ -8,8 +8,8 @@
   // only below a cent, a true minus sign.
   function dollars(micro) {
     var value = Math.abs(micro) / 1e6;
-    var small = value > 0 && value < 0.01;
-    var text = "$" + value.toLocaleString("en-US", { minimumFractionDigits: small ? 4 : 2, maximumFractionDigits: small ? 6 : 2 });
+    var places = value === 0 || value >= 0.01 ? 2 : value >= 0.001 ? 4 : value >= 0.0001 ? 5 : 6;
+    var text = "$" + value.toLocaleString("en-US", { minimumFractionDigits: places, maximumFractionDigits: places });
     return (micro < 0 ? "\u2212" : "") + text;
   }
 
