@@ -258,3 +258,23 @@ def page_as(browser, web_server):
     yield open_page
     for context in contexts:
         context.close()
+
+
+# How many pixels of a canvas carry ink, 0 unless Chart.js holds a chart for it.
+PAINTED_PIXELS = """(id) => {
+    const canvas = document.getElementById(id);
+    if (!canvas || typeof Chart === 'undefined' || !Chart.getChart(canvas)) return 0;
+    if (!canvas.width || !canvas.height) return 0;
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let inked = 0;
+    for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) inked++;
+    return inked;
+}"""
+
+
+def assert_chart_painted(page, canvas_id: str) -> None:
+    """The canvas is visible, Chart.js has a chart on it and it has drawn something."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(f"#{canvas_id}")).to_be_visible()
+    page.wait_for_function(f"() => ({PAINTED_PIXELS})({canvas_id!r}) > 0")

@@ -116,3 +116,49 @@ def test_without_javascript_the_menu_stays_open(demo, browser, web_server):
         expect(page.locator(".menu-toggle")).to_be_hidden()
     finally:
         context.close()
+
+
+DESKTOP = 1440
+# At 1440 px every table fits its card: nothing to scroll sideways to reach a column or an action,
+# and no time or name in a table folded over more than two lines.
+TABLES_FIT = """() => {
+  const problems = [];
+  for (const scroller of document.querySelectorAll('.table-scroll')) {
+    if (!scroller.getClientRects().length) continue;
+    const hidden = scroller.scrollWidth - scroller.clientWidth;
+    if (hidden > 1) {
+      const name = scroller.getAttribute('aria-label') || scroller.querySelector('table')?.id || 'a table';
+      problems.push(`${name} hides ${hidden} px of its columns`);
+    }
+  }
+  for (const cell of document.querySelectorAll('.table tbody td time, .table tbody td a, .table tbody th a')) {
+    if (!cell.getClientRects().length || cell.closest('details:not([open])')) continue;
+    const lines = cell.getClientRects().length;
+    const height = cell.getBoundingClientRect().height;
+    const line = parseFloat(getComputedStyle(cell).lineHeight) || 20;
+    if (lines > 2 || height > 2.5 * line) problems.push(`"${cell.textContent.trim().slice(0, 30)}" wraps over ${Math.round(height / line)} lines`);
+  }
+  return problems.slice(0, 8);
+}"""
+DESKTOP_EXTRA = ["/account/operations/", "/analytics/alerts/", "/analytics/alerts/notifications/"]
+
+
+def test_every_table_fits_a_desktop_screen(demo, page_as):
+    from dashboard.accounts.access import scope_for_user
+    from dashboard.apikeys.services import create_key
+
+    # A key with a long name, so the API keys page shows its columns and its Revoke action.
+    create_key(scope_for_user(demo["staff"]), "acme", "support-agent production (eu-west, nightly batch)")
+    page = page_as(demo["staff"], **session_extra("staff"))
+    page.set_viewport_size({"width": DESKTOP, "height": 900})
+    found = {}
+    for stop in tour(page, ROLE_STOPS["staff"]):
+        problems = page.evaluate(TABLES_FIT)
+        if problems:
+            found[stop.name] = problems
+    for path in DESKTOP_EXTRA:
+        assert page.goto(path).status == 200
+        problems = page.evaluate(TABLES_FIT)
+        if problems:
+            found[path] = problems
+    assert not found, "\n".join(f"{name}: {'; '.join(problems)}" for name, problems in found.items())

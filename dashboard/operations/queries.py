@@ -109,6 +109,9 @@ def _percentile(buckets: list[int], fraction: float) -> float | None:
     return None
 
 
+PITR_UNAVAILABLE = "not available on DynamoDB Local"
+
+
 def _describe(model) -> dict:
     name = model.Meta.table_name
     cached = _describe_cache.get(name)
@@ -120,8 +123,9 @@ def _describe(model) -> dict:
     try:
         backups = client.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
         pitr = (backups.get("PointInTimeRecoveryDescription") or {}).get("PointInTimeRecoveryStatus", "?")
-    except client.exceptions.ClientError as exc:  # DynamoDB Local may not know the call
-        pitr = f"unknown ({exc.response['Error']['Code']})"
+    except client.exceptions.ClientError as exc:  # DynamoDB Local does not know the call
+        code = exc.response["Error"]["Code"]
+        pitr = PITR_UNAVAILABLE if code == "UnknownOperationException" else f"unknown ({code})"
     info = {"table": table, "ttl": ttl, "pitr": pitr}
     _describe_cache[name] = (time.monotonic(), info)
     return info
@@ -171,7 +175,7 @@ def table_health(
             ttl=f"{ttl.get('AttributeName')} ({ttl['TimeToLiveStatus'].lower()})"
             if ttl.get("AttributeName")
             else "off",
-            pitr=str(info["pitr"]).lower(),
+            pitr=info["pitr"] if info["pitr"] == PITR_UNAVAILABLE else str(info["pitr"]).lower(),
             days=[DayUsage(day) for day in days],
         )
         tables[health.name] = health

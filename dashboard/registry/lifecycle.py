@@ -226,6 +226,15 @@ def add_version(model: MlModel, version: RegistryVersion, at: datetime) -> None:
     refresh_summary(model, at)
 
 
+def promotion_target(live: list[str] | set[str]) -> str | None:
+    """Where a live version is promoted next: the environment after the furthest one it is live in
+    (dev → staging → production, never backwards); None once it is live in production."""
+    furthest = max((ENVIRONMENTS.index(env) for env in live if env in ENVIRONMENTS), default=None)
+    if furthest is None or furthest + 1 >= len(ENVIRONMENTS):
+        return None
+    return ENVIRONMENTS[furthest + 1]
+
+
 def keeps_source(version: RegistryVersion, environment: str, vacate: bool) -> bool:
     """A promotion into production leaves the version live where it was (staging keeps serving what
     production now runs) unless the person asks to take it out; other promotions move it."""

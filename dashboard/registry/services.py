@@ -698,15 +698,30 @@ def version_actions(
     `deploy_to` are one-click deployments; `confirm_deploy_to` (promotions, production) and roll back,
     retire and finishing a production deployment go through the confirmation step (`ask_*`). A
     promotion into production keeps the version where it is unless the person asks (the
-    confirmation offers “take it out of …”).
+    confirmation offers “take it out of …”). A live version is only offered the next environment;
+    `needs_staff` says why not when production is the next (or current) step: only staff change it.
     """
     allowed = lifecycle.MOVES.get(version.status, ())
     live = set(lifecycle.live_in(model, version)) if model is not None else {version.environment}
+    live.discard(None)
     may_touch_current = scope.is_staff or (PRODUCTION not in live and version.environment != PRODUCTION)
-    targets = [env for env in deploy_options(scope) if not (version.status == DEPLOYED and env in live)]
+    promote = version.status == DEPLOYED
+    # A live version is promoted one step forward (dev → staging → production), never backwards.
+    following = lifecycle.promotion_target(live) if promote else None
+    if promote:
+        targets = [env for env in deploy_options(scope) if env == following]
+    else:
+        targets = list(deploy_options(scope))
     if not (DEPLOYING in allowed and may_touch_current):
         targets = []
-    promote = version.status == DEPLOYED
+    # Tenant admins cannot move production: say so where that is the next (or the current) step.
+    needs_staff = ""
+    if not scope.is_staff and following == PRODUCTION:
+        needs_staff = "Production changes need staff: ask Diatonic staff to promote it to production."
+    elif not scope.is_staff and (
+        PRODUCTION in live or (version.status == DEPLOYING and version.stage == PRODUCTION)
+    ):
+        needs_staff = "Production changes need staff: ask Diatonic staff to change production."
     asks = [env for env in targets if promote or env == PRODUCTION]
     return {
         "deploy_to": [env for env in targets if env not in asks],
@@ -717,6 +732,7 @@ def version_actions(
         "finish_asks": version.stage == PRODUCTION,
         "roll_back": ROLLED_BACK in allowed and may_touch_current,
         "retire": RETIRED in allowed and may_touch_current,
+        "needs_staff": needs_staff,
     }
 
 

@@ -4,9 +4,13 @@
   var palette = ["#5b4bdb", "#16a34a", "#ea580c", "#0891b2", "#db2777", "#ca8a04", "#64748b", "#7c3aed", "#0d9488", "#dc2626"];
   var chart = null;
 
+  // The site's one money format (the `money` template filter): two decimals from a cent up, more
+  // only below a cent, a true minus sign.
   function dollars(micro) {
-    var value = micro / 1e6;
-    return "$" + value.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: value < 1 ? 4 : 2 });
+    var value = Math.abs(micro) / 1e6;
+    var places = value === 0 || value >= 0.01 ? 2 : value >= 0.001 ? 4 : value >= 0.0001 ? 5 : 6;
+    var text = "$" + value.toLocaleString("en-US", { minimumFractionDigits: places, maximumFractionDigits: places });
+    return (micro < 0 ? "\u2212" : "") + text;
   }
 
   function barUrl(canvas, day, series) {

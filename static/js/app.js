@@ -2,6 +2,7 @@
 // - the phone menu button
 // - forms that apply their filters on change (data-apply-on-change), keyboard-safe
 // - confirmations (data-confirm on a form); canned reasons (data-fills on a select)
+// - groups of fields for one choice (data-show-for on a form, data-when on the groups)
 // - after each htmx swap: keep focus on the control or move it to the new content, and announce the result
 (function () {
   "use strict";
@@ -187,6 +188,28 @@
     if (before.user) {
       const source = content.matches("[data-announce]") ? content : content.querySelector("[data-announce]");
       if (source) announce(source.getAttribute("data-announce"));
+    }
+  });
+
+  // --- groups of fields for one choice ------------------------------------------------------------
+  // <form data-show-for="kind"> shows only the elements whose data-when lists the chosen value of its
+  // `kind` field. Without this script every group shows, each saying which choice it is for.
+  function showChosen(form) {
+    var control = form.elements[form.getAttribute("data-show-for")];
+    if (!control) { return; }
+    form.querySelectorAll("[data-when]").forEach(function (group) {
+      group.hidden = group.getAttribute("data-when").split(" ").indexOf(control.value) < 0;
+    });
+  }
+  function showAllChosen(root) {
+    root.querySelectorAll("form[data-show-for]").forEach(showChosen);
+  }
+  document.addEventListener("DOMContentLoaded", function () { showAllChosen(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { showAllChosen(event.target); });
+  document.addEventListener("change", function (event) {
+    var form = event.target.form;
+    if (form && form.hasAttribute("data-show-for") && event.target.name === form.getAttribute("data-show-for")) {
+      showChosen(form);
     }
   });
 

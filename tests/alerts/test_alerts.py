@@ -4,6 +4,7 @@ webhook and email; survive a crash between the claim and the delivery; rules ver
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,7 @@ from dashboard.audit import queries as audit
 from dashboard.core import clock
 from dashboard.core.errors import Conflict
 from tests.alerts.conftest import STAFF_SCOPE, run, verify
+from tests.conftest import element_by_id
 
 RECENT = timedelta(minutes=5)
 
@@ -225,3 +227,46 @@ def test_a_forecast_under_budget_fires_nothing(tenant, receiver, monkeypatch):
     services.save_channel(tenant.scope, None, receiver.url, "", None)
     assert evaluate_tenant(tenant.tenant_id) == []
     assert receiver.bodies() == []
+
+
+def test_the_rules_page_groups_fields_by_kind_and_reads_as_people_write(tenant, receiver):
+    cost = cost_of_one_run(tenant)
+    services.create_rule(
+        tenant.scope,
+        None,
+        RuleInput(name="Chatty agents", kind="agent_spend", limit_micro_usd=500_000, window="day"),
+    )
+    services.create_rule(
+        tenant.scope, None, RuleInput(name="Tiny", kind="user_spend", limit_micro_usd=cost, window="day")
+    )
+    services.save_channel(tenant.scope, None, receiver.url, "", None)
+    tenant.post("chatty", {"runs": [run(ago=RECENT), run(ago=RECENT)]})  # "Tiny" fires for the user
+    page = tenant.client.get("/analytics/alerts/").content.decode()
+    table = element_by_id(page, "rule-table")
+    # The kind by its label, the limit in the site's money format.
+    assert "Spend of an agent over a limit" in table and "agent_spend" not in table.replace('"', " ")
+    assert "over $0.50 per day" in table and "$0.5000" not in table
+    # Fields grouped by the kind they belong to (app.js shows only the chosen kind's group).
+    form = element_by_id(page, "rule-form")
+    assert 'data-show-for="kind"' in form
+    budget = element_by_id(form, "rule-budget-fields")
+    spend = element_by_id(form, "rule-spend-fields")
+    assert 'data-when="budget"' in budget and 'name="thresholds"' in budget and 'name="limit"' not in budget
+    assert 'data-when="agent_spend user_spend"' in spend
+    assert " hidden" not in budget.split(">")[0] + spend.split(">")[0]  # without JavaScript all show
+    assert all(f'name="{name}"' in spend for name in ("subject", "limit", "window"))
+    # A checkbox sits inside its label, on one line with it.
+    assert re.search(
+        r'<label class="check" for="id_enabled"><input type="checkbox"[^>]*> Enabled</label>', form
+    )
+    # The signing secret says what to do with it, in place.
+    assert "README" not in page and "HMAC-SHA256 of the raw request body" in page
+    # Times readable, the exact ISO time kept for machines.
+    log = element_by_id(page, "delivery-log")
+    assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[^"]+Z"', log)
+    notes = tenant.client.get("/analytics/alerts/notifications/").content.decode()
+    listing = element_by_id(notes, "notification-list")
+    assert re.search(
+        r'<time datetime="\d{4}-\d\d-\d\dT[^"]+Z"[^>]*>\w{3} \d+, \d{4} \d\d:\d\d UTC</time>', listing
+    )
+    assert not re.search(r">\s*\d{4}-\d\d-\d\dT", listing)  # no raw ISO time as text

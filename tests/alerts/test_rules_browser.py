@@ -25,8 +25,25 @@ def test_a_tenant_admin_creates_a_rule_and_sees_its_alert(page_as, tenant, tmp_p
     page.wait_for_url("**/analytics/alerts/")
     expect(page.get_by_text("No alert rules yet.")).to_be_visible()
 
+    # Only the fields of the chosen kind show.
+    thresholds = page.get_by_label("Thresholds (% of the monthly budget)")
+    limit = page.get_by_label("Limit (USD)")
+    page.get_by_label("Kind").select_option("forecast")
+    expect(thresholds).to_be_hidden()
+    expect(limit).to_be_hidden()
+    page.get_by_label("Kind").select_option("agent_spend")
+    expect(limit).to_be_visible()
+    expect(thresholds).to_be_hidden()
+    # The checkbox sits at the start of its field, on its label's line (not floating mid-card).
+    box = page.locator("#rule-form #id_enabled").bounding_box()
+    label = page.locator("#rule-form label[for=id_enabled]").bounding_box()
+    name = page.locator("#rule-form #id_name").bounding_box()
+    assert abs(box["x"] - name["x"]) < 4
+    assert label["y"] <= box["y"] + box["height"] / 2 <= label["y"] + label["height"]
+
     page.get_by_label("Name").fill("Half the budget")
     page.get_by_label("Kind").select_option("budget")
+    expect(limit).to_be_hidden()
     page.get_by_label("Thresholds (% of the monthly budget)").fill("50, 100")
     page.get_by_role("button", name="Create rule").click()
     expect(page.locator("#rule-table")).to_contain_text("Half the budget")
@@ -37,6 +54,8 @@ def test_a_tenant_admin_creates_a_rule_and_sees_its_alert(page_as, tenant, tmp_p
     page.get_by_label("Kind").select_option("user_spend")
     page.get_by_role("button", name="Create rule").click()
     expect(page.get_by_text("A spend rule needs a limit in dollars.")).to_be_visible()
+    expect(limit).to_be_visible()  # the page that comes back shows the kind chosen
+    expect(thresholds).to_be_hidden()
 
     # The next run takes spend to 2/3 of the budget: 50 % fires.
     assert tenant.post("probe-agent", run(ago=timedelta(minutes=4)))[0] == 201

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.analytics.conftest import run, slug
+from tests.conftest import assert_chart_painted
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +33,7 @@ def test_changing_the_period_updates_figures_and_chart(page_as, history):
     assert cost.inner_text() == "$0.0075"
     assert runs.inner_text() == "1"
     expect(page.locator("#cost-chart")).to_have_attribute("data-points", "7")
+    assert_chart_painted(page, "cost-chart")
     assert _chart_total(page) == "7500"
 
     page.click(".period-picker >> text=30 days")

@@ -69,6 +69,13 @@ def test_the_page_shows_the_units_and_cost_of_what_a_test_wrote_and_read(staff, 
     assert after["condition_failures"] - before["condition_failures"] == 1
 
 
+def test_pitr_says_it_is_not_available_on_dynamodb_local(staff, metering):
+    page = staff.get("/account/operations/").content.decode()
+    cells = re.findall(r'<td class="pitr">(.*?)</td>', page, re.S)
+    assert cells and all("not available on DynamoDB Local" in cell for cell in cells)
+    assert "unknownoperationexception" not in page.lower()
+
+
 def test_the_page_shows_latency_per_operation_against_the_target(staff, metering):
     AlertChannel(tenant_id=new_id("ops")).save()
     flush_usage()

@@ -20,8 +20,7 @@ def test_staff_promote_with_a_reason_and_roll_back(page_as, people, register, sc
 
     # Promote 1.1.0 from staging to production: the inline confirmation says what changes.
     row = page.locator('tr[data-version="1.1.0"]')
-    row.locator("select[name=environment]").select_option("production")
-    row.get_by_role("button", name="Promote…").click()
+    row.get_by_role("button", name="Promote to production…").click()
     panel = page.locator("#confirm-panel")
     expect(panel).to_contain_text("Promote")
     expect(panel).to_contain_text("version 1.1.0 replaces version 1.0.0 in production")

@@ -4,7 +4,7 @@ import json
 import re
 
 from dashboard.registry import services
-from tests.conftest import client_for
+from tests.conftest import client_for, element_by_id
 
 
 def test_versions_are_listed_newest_first_in_version_order(acme_admin, register):
@@ -92,6 +92,19 @@ def test_tenant_admins_are_not_offered_production(acme_admin, people, register):
     assert '<option value="staging">' in page and '<option value="production">' not in page
     staff_page = client_for(people["staff"]).get(f"/models/{model.model_id}/").content.decode()
     assert "Deploy to production…" in staff_page  # production asks first: its own button
+
+
+def test_a_staging_version_is_promoted_to_production_by_staff_only(acme_admin, people, register, scopes):
+    model = register(versions=("1.0.0",))
+    services.change_status(scopes["acme"], model.model_id, "1.0.0", "deploying", "staging")
+    services.change_status(scopes["acme"], model.model_id, "1.0.0", "deployed")
+    row = element_by_id(
+        client_for(people["staff"]).get(f"/models/{model.model_id}/").content.decode(),
+        "versions",
+    )
+    assert "Promote to production…" in row and "Promote to dev" not in row
+    row = element_by_id(acme_admin.get(f"/models/{model.model_id}/").content.decode(), "versions")
+    assert "Promote" not in row and "Production changes need staff" in row
 
 
 def test_absurdly_long_ids_are_simply_not_found(acme_admin, register):

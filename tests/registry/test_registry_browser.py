@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from dashboard.registry import services
-from tests.conftest import unique
+from tests.conftest import assert_chart_painted, unique
 from tests.registry.conftest import make_project
 
 pytestmark = pytest.mark.browser
@@ -78,6 +78,7 @@ def test_the_chart_draws_the_chosen_metric_and_compare_swaps_in_place(page_as, p
     page = page_as(people["admin of acme"])
     page.goto(f"/models/{model.model_id}/")
     expect(page.locator("#metric-chart")).to_have_attribute("data-drawn", "3")
+    assert_chart_painted(page, "metric-chart")
     page.select_option("#chart select[name=metric]", "latency_p95_ms")
     expect(page.locator("#metric-chart")).to_have_attribute("data-metric", "latency_p95_ms")
     expect(page.locator("#metric-chart")).to_have_attribute("data-drawn", "1")

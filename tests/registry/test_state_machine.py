@@ -206,3 +206,57 @@ def test_retiring_a_version_live_in_two_environments_clears_both(version_in, sco
     move(staff, model, version, "retired")
     envs = services.get_model(staff, model.model_id, consistent=True).environments
     assert envs["staging"].live is None and envs["production"].live is None
+
+
+# --- what the detail page offers: promotion goes forward only (issue 35, item 6) -------------------
+
+
+@pytest.mark.parametrize(
+    "live, expected",
+    [
+        ([], None),
+        (["dev"], "staging"),
+        (["staging"], "production"),
+        (["production"], None),
+        (["staging", "production"], None),  # kept in staging after its promotion into production
+        (["dev", "staging"], "production"),
+    ],
+)
+def test_a_live_version_is_promoted_to_the_next_environment_never_backwards(live, expected):
+    assert lifecycle.promotion_target(live) == expected
+
+
+def _live_version(environment: str):
+    from dashboard.accounts.scope import AccessScope
+    from dashboard.registry.models import EnvironmentState, MlModel
+
+    model = MlModel(model_id="mdl", project_id="prj", tenant_id="acme", name="m")
+    model.environments = {env: EnvironmentState() for env in lifecycle.ENVIRONMENTS}
+    model.environments[environment].live = "1.0.0"
+    version = RegistryVersion(
+        model_id="mdl", version="1.0.0", project_id="prj", tenant_id="acme", model_name="m"
+    )
+    version.status, version.environment, version.stage = "deployed", environment, environment
+    staff = AccessScope(role="staff", actor_id="u1", actor_label="staff", tenant_id="acme")
+    admin = AccessScope(role="tenant_admin", actor_id="u2", actor_label="admin", tenant_id="acme")
+    return model, version, staff, admin
+
+
+def test_a_staging_version_offers_production_to_staff_and_says_tenant_admins_need_staff():
+    model, version, staff, admin = _live_version("staging")
+    for_staff = services.version_actions(staff, version, model)
+    assert for_staff["confirm_deploy_to"] == ["production"] and for_staff["deploy_to"] == []
+    assert not for_staff["needs_staff"]
+    for_admin = services.version_actions(admin, version, model)
+    assert for_admin["confirm_deploy_to"] == [] and for_admin["deploy_to"] == []
+    assert "need staff" in for_admin["needs_staff"]
+    assert for_admin["roll_back"] and for_admin["retire"]
+
+
+def test_a_dev_version_is_promoted_to_staging_and_a_production_one_nowhere():
+    model, version, staff, admin = _live_version("dev")
+    assert services.version_actions(admin, version, model)["confirm_deploy_to"] == ["staging"]
+    assert services.version_actions(staff, version, model)["confirm_deploy_to"] == ["staging"]
+    model, version, staff, admin = _live_version("production")
+    assert services.version_actions(staff, version, model)["confirm_deploy_to"] == []
+    assert "need staff" in services.version_actions(admin, version, model)["needs_staff"]

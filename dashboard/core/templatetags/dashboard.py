@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from dashboard.accounts.scope import ROLE_LABELS
+from dashboard.core import clock
 
 register = template.Library()
 
@@ -41,15 +43,29 @@ STATUS_TONES = {
 }
 
 
+MINUS = "\u2212"  # a true minus sign, not a hyphen
+
+
 @register.filter
-def money(micro_usd) -> str:
-    """Integer micro-USD as dollars: 1234567 → $1.23 (cents below a dollar keep 4 decimals)."""
-    if micro_usd in (None, ""):
+def money(amount, unit: str = "micro") -> str:
+    """The one money format of the site. Integer micro-USD (or dollars with `unit` "usd"):
+    two decimals from a cent up ($1,234.57, $0.50), more only below a cent, to two significant
+    digits ($0.0075, $0.00012),
+    and a true minus sign before the dollar sign (−$2.00)."""
+    if amount in (None, ""):
         return "—"
-    dollars = int(micro_usd) / 1_000_000
-    if 0 < abs(dollars) < 1:
-        return f"${dollars:,.4f}"
-    return f"${dollars:,.2f}"
+    try:
+        micro = int(amount) if unit == "micro" else round(float(amount) * 1_000_000)
+    except (TypeError, ValueError):
+        return str(amount)
+    sign = MINUS if micro < 0 else ""
+    micro = abs(micro)
+    if micro == 0 or micro >= 10_000:
+        return f"{sign}${micro / 1_000_000:,.2f}"
+    # Below a cent: two significant digits (at least four decimals, at most micro-USD's six).
+    places = 4 if micro >= 1_000 else 5 if micro >= 100 else 6
+    dollars = (Decimal(micro) / 1_000_000).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{sign}${dollars}"
 
 
 @register.filter
@@ -73,7 +89,12 @@ def ago(moment) -> str:
             moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
         except ValueError:
             return moment
-    return f"{timesince(moment).split(',')[0]} ago"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    now = clock.now()
+    if now - moment < timedelta(minutes=1):
+        return "just now"  # not "0 minutes ago" (nor a moment a clock skew puts in the future)
+    return f"{timesince(moment, now).split(',')[0]} ago"
 
 
 def _moment(value) -> datetime | None:

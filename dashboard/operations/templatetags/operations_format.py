@@ -4,14 +4,6 @@ register = template.Library()
 
 
 @register.filter
-def usd(value) -> str:
-    """Estimated costs: dollars with 4 decimals (request costs are tiny on small tables)."""
-    if value is None:
-        return "—"
-    return f"${float(value):,.4f}"
-
-
-@register.filter
 def units(value) -> str:
     value = float(value or 0)
     return f"{value:,.1f}" if value != int(value) else f"{int(value):,}"

@@ -29,6 +29,11 @@ class Command(BaseCommand):
             "--outcome", choices=["succeeded", "failed", "random"], default="random", help="how the run ends"
         )
         parser.add_argument("--seed", type=int, default=None, help="random seed (same seed, same story)")
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="where the dashboard runs, for the link to the live viewer (default: %(default)s)",
+        )
 
     def handle(self, **options):
         with database_errors_as_sentences():
@@ -48,7 +53,10 @@ class Command(BaseCommand):
             options["outcome"] if options["outcome"] != "random" else rng.choice(("succeeded", "failed"))
         )
         run = services.start_run(scope, experiment.experiment_id, name=f"simulated-{outcome}")
-        url = f"/experiments/{experiment.experiment_id}/runs/{run.run_id}/logs/"
+        url = (
+            options["base_url"].rstrip("/")
+            + f"/experiments/{experiment.experiment_id}/runs/{run.run_id}/logs/"
+        )
         self.stdout.write(f"Run {run.run_id} started; watch it at {url}")
         for seq, event in enumerate(run_story(rng, options["lines"], outcome)):
             line = {
