@@ -168,5 +168,6 @@ class RepriceForm(forms.Form):
     )
 
     def __init__(self, *args, tenants: list[tuple[str, str]] = (), **kwargs):
-        super().__init__(*args, **kwargs)
+        # Beside the price form on one page: its own ids, so each label names its own field.
+        super().__init__(*args, auto_id="reprice_%s", **kwargs)
         self.fields["tenant"].choices = [("", "Every tenant")] + list(tenants)
