@@ -90,6 +90,7 @@ STOPS = [
     Stop("user: disable", via="users", link="main tbody a[href$='/active/']"),
     Stop("api keys", "/account/api-keys/"),
     Stop("tables", "/account/tables/"),
+    Stop("prices", "/analytics/prices/?model=gpt-4o-mini-2024-07-18"),
 ]
 
 # What each role can open (staff works inside one tenant, acme, as they do to see its details).
@@ -98,7 +99,7 @@ ROLE_STOPS = {
     "tenant admin": [
         stop.name
         for stop in STOPS
-        if not stop.name.startswith(("moderation", "users", "user", "api keys", "tables"))
+        if not stop.name.startswith(("moderation", "users", "user", "api keys", "tables", "prices"))
     ],
     "moderator": [
         "overview",
