@@ -58,7 +58,11 @@ def _agents(count: int) -> list[demo.AgentProfile]:
     ]
 
 
-def _write_file(path: Path, tenant_id: str, total: int, agents: int, users: int) -> None:
+def _write_file(
+    path: Path, tenant_id: str, total: int, agents: int, users: int, days: int = 90, client_cost: bool = True
+) -> None:
+    """JSON Lines as `import_executions` takes them; `client_cost`: each line carries its cost (as
+    clients that price their own calls send it), else the importer prices it."""
     profiles = _agents(agents)
     user_ids = [f"end-user-{n:05d}" for n in range(users)]
     rng = random.Random(19)
@@ -69,7 +73,7 @@ def _write_file(path: Path, tenant_id: str, total: int, agents: int, users: int)
             user_ids,
             total,
             clock.now(),
-            days=90,
+            days=days,
             agents=profiles,
             id_prefix="card",
             short_text=True,
@@ -87,8 +91,10 @@ def _write_file(path: Path, tenant_id: str, total: int, agents: int, users: int)
                 "duration_ms": int(execution.duration_ms),
                 "tokens_in": int(execution.tokens_in),
                 "tokens_out": int(execution.tokens_out),
-                "cost_micro_usd": int(execution.cost_micro_usd),
+                "tokens_cache_read": int(execution.tokens_cache_read),
             }
+            if client_cost:
+                record["cost_micro_usd"] = int(execution.cost_micro_usd)
             out.write(json.dumps(record, separators=(",", ":")) + "\n")
 
 
@@ -98,32 +104,40 @@ PEAK_OF_CHILD = (
 )
 
 
-def _import(path: Path, tenant_id: str) -> None:
-    env = {
+def child_env() -> dict[str, str]:
+    """A child process on this benchmark's engine and tables."""
+    return {
         **os.environ,
         "DYNAMODB_ENDPOINT_URL": settings.DYNAMODB_ENDPOINT_URL,
         "DYNAMODB_TABLE_PREFIX": settings.DYNAMODB_TABLE_PREFIX,
         "DYNAMODB_READ_TIMEOUT": "120",
     }
+
+
+def run_with_peak(*command: str) -> tuple[float, int, str]:
+    """Run `manage.py COMMAND…` in a child: (seconds, its peak resident memory in KB, its output)."""
     started = time.monotonic()
-    # The importer runs under a small Python parent that reports its children's peak: this process's
-    # own resident memory would otherwise count (a child's peak includes what it shared at the fork).
+    # A small Python parent reports its children's peak: this process's own resident memory would
+    # otherwise count (a child's peak includes what it shared at the fork).
     result = subprocess.run(
-        [sys.executable, "-c", PEAK_OF_CHILD, sys.executable, "manage.py", "import_executions", str(path),
-         "--tenant", tenant_id, "--quiet"],
+        [sys.executable, "-c", PEAK_OF_CHILD, sys.executable, "manage.py", *command],
         cwd=BASE_DIR,
-        env=env,
+        env=child_env(),
         check=True,
-        stderr=subprocess.PIPE,
+        capture_output=True,
         text=True,
-    )  # fmt: skip
-    elapsed = time.monotonic() - started
+    )
     *messages, peak_kb = result.stderr.strip().splitlines()
     if messages:
         print("\n".join(messages), file=sys.stderr)
+    return time.monotonic() - started, int(peak_kb), result.stdout
+
+
+def _import(path: Path, tenant_id: str) -> None:
+    elapsed, peak_kb, _ = run_with_peak("import_executions", str(path), "--tenant", tenant_id, "--quiet")
     lines = sum(1 for _ in path.open())
     print(f"  import: {lines:,} lines in {elapsed:,.0f} s = {lines / elapsed:,.0f} executions/s; "
-          f"importer peak resident memory {int(peak_kb) / 1024:,.0f} MB", flush=True)  # fmt: skip
+          f"importer peak resident memory {peak_kb / 1024:,.0f} MB", flush=True)  # fmt: skip
 
 
 def _in_threads(target, arguments: list) -> float:
@@ -137,7 +151,7 @@ def _in_threads(target, arguments: list) -> float:
     return time.monotonic() - started
 
 
-def _engine_ceiling(path: Path, tenant_id: str, sample: int = 20_000, threads: int = 4) -> None:
+def _engine_ceiling(path: Path, tenant_id: str, sample: int = 20_000, threads: int = 4) -> float:
     """The rate DynamoDB Local itself takes the least any importer must write, on the same tables:
     each execution (with its table's indexes) and its id guard, serialized beforehand and sent as
     plain BatchWriteItem calls from `threads` threads, no counters. It bounds this schema's import rate above."""
@@ -167,6 +181,7 @@ def _engine_ceiling(path: Path, tenant_id: str, sample: int = 20_000, threads: i
     print(f"  engine ceiling: DynamoDB Local took {len(requests):,} items (executions and id guards only, "
           f"no counters, no application code) in {elapsed:.1f} s = {len(requests) / elapsed:,.0f} items/s "
           f"= at most {len(executions) / elapsed:,.0f} executions/s for an importer of this schema", flush=True)  # fmt: skip
+    return len(executions) / elapsed
 
 
 def _duckdb(path: Path, period: Period) -> tuple[dict, float]:

@@ -182,6 +182,12 @@ DYNAMODB_LOCAL_CACHE = Path(
 DYNAMODB_LOCAL_DATA = Path(os.getenv("DYNAMODB_LOCAL_DATA", str(BASE_DIR / ".data" / "dynamodb")))
 DYNAMODB_LOCAL_PORT = envint("DYNAMODB_LOCAL_PORT", "8766")
 
+# Prices (dashboard/analytics/pricing): each process keeps the staff prices it read for this long, so
+# a price change reaches every process within it (re-pricing waits as long before it starts).
+PRICES_CACHE_SECONDS = float(os.getenv("PRICES_CACHE_SECONDS", "10"))
+# Days re-priced at once by one re-pricing run (dashboard/analytics/repricing).
+REPRICE_THREADS = envint("REPRICE_THREADS", "4")
+
 # Alerts (dashboard/alerts): checked after each API batch; `manage.py run_alerts [--loop]` evaluates every
 # tenant and finishes pending deliveries; ALERTS_IN_PROCESS=true runs that loop in a web-process thread.
 ALERTS_CHECK_ON_INGEST = envbool("ALERTS_CHECK_ON_INGEST", "true")

@@ -279,7 +279,7 @@ _cache_lock = threading.Lock()
 
 def cache_seconds() -> float:
     """How long a process may price with staff prices it read earlier (re-pricing waits this long)."""
-    return float(getattr(settings, "PRICES_CACHE_SECONDS", 10))
+    return float(settings.PRICES_CACHE_SECONDS)
 
 
 def forget() -> None:
