@@ -2,6 +2,7 @@ from django import forms
 
 from dashboard.accounts.inputs import MIN_PASSWORD_LENGTH
 from dashboard.accounts.scope import MODERATOR, ROLE_LABELS, STAFF, TENANT_ADMIN
+from dashboard.apikeys.services import PRICES_KEYS
 
 
 class LoginForm(forms.Form):
@@ -21,7 +22,9 @@ class ApiKeyForm(forms.Form):
 
     def __init__(self, *args, tenants=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["tenant_id"].choices = [(t.tenant_id, t.name) for t in tenants]
+        self.fields["tenant_id"].choices = [(t.tenant_id, t.name) for t in tenants] + [
+            (PRICES_KEYS, "Platform: model prices only (no tenant's data)")
+        ]
 
 
 STALE_FORM = "This form is out of date or damaged; reload the page and make the change again."

@@ -16,7 +16,14 @@ STAFF = "staff"
 TENANT_ADMIN = "tenant_admin"
 MODERATOR = "moderator"
 API = "api"
-ROLE_LABELS = {STAFF: "Staff", TENANT_ADMIN: "Tenant admin", MODERATOR: "Moderator", API: "API key"}
+PRICES_KEY = "prices_key"  # a platform API key that manages model prices and nothing else
+ROLE_LABELS = {
+    STAFF: "Staff",
+    TENANT_ADMIN: "Tenant admin",
+    MODERATOR: "Moderator",
+    API: "API key",
+    PRICES_KEY: "Prices key",
+}
 PEOPLE_ROLES = (STAFF, TENANT_ADMIN, MODERATOR)  # roles a person (not a key) can hold
 
 
@@ -30,6 +37,7 @@ class Can(StrEnum):
     MODERATE = "moderate the public template catalogue"
     RATE = "rate templates"
     RUN_PLATFORM = "run the platform: people, API keys, tables, operations"
+    MANAGE_PRICES = "set model prices over the catalogue and re-price the past"
 
 
 CAPABILITIES: dict[Can, frozenset[str]] = {
@@ -40,6 +48,7 @@ CAPABILITIES: dict[Can, frozenset[str]] = {
     Can.MODERATE: frozenset({STAFF, MODERATOR}),
     Can.RATE: frozenset({STAFF, TENANT_ADMIN}),
     Can.RUN_PLATFORM: frozenset({STAFF}),
+    Can.MANAGE_PRICES: frozenset({STAFF, PRICES_KEY}),
 }
 
 

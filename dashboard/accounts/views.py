@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import re
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
@@ -200,6 +201,15 @@ def _query_without(request: HttpRequest, *names: str) -> str:
     return kept.urlencode()
 
 
+@dataclass(frozen=True)
+class PlatformKeys:
+    """Stands for a tenant in the key list: the group of platform keys that manage prices."""
+
+    tenant_id: str
+    name: str
+    platform: bool = True
+
+
 @access.scoped(Can.RUN_PLATFORM)
 def api_key_list(request: HttpRequest) -> HttpResponse:
     """Keys per tenant with their last use and requests per day over the last 7 days.
@@ -228,6 +238,9 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
         for tenant in tenants
         if request.scope.tenant_id in (None, tenant.tenant_id)
     ]
+    if request.scope.tenant_id is None:  # the platform's prices keys, filed apart from every tenant
+        platform = PlatformKeys(apikeys.PRICES_KEYS, "Platform: model prices")
+        keys_by_tenant.append((platform, apikey_queries.list_keys(request.scope, apikeys.PRICES_KEYS)))
     usage = apikey_queries.usage_last_7_days([key.key_id for _tenant, keys in keys_by_tenant for key in keys])
     rows_by_tenant = [
         (tenant, [(key, usage[key.key_id], apikeys.is_expired(key)) for key in keys])

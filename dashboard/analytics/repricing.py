@@ -308,7 +308,7 @@ def start(
     scope: AccessScope, tenant_id: str | None, first: date, last: date, include_client: bool = False
 ) -> PriceChange:
     """Record a new run (audited); `run(job)` does the work."""
-    scope.require(Can.RUN_PLATFORM)
+    scope.require(Can.MANAGE_PRICES)
     check_range(first, last, clock.now().date())
     if tenant_id:
         from dashboard.accounts.queries import get_tenant

@@ -13,18 +13,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 
+from dashboard.accounts.scope import PRICES_KEY
 from dashboard.alerts.evaluation import check_after_ingest as check_alerts
-from dashboard.analytics import overview, pricing, queries, services
+from dashboard.analytics import inputs, overview, pricing, queries, services
 from dashboard.analytics.forms import ExecutionFilterForm, period_from
 from dashboard.analytics.inputs import ANY_FAILURE
 from dashboard.api.auth import api_view, read_json
 from dashboard.api.spec import Operation, Query, Strict
 from dashboard.core import clock
-from dashboard.core.errors import NotFound
+from dashboard.core.errors import NotFound, ValidationFailed
 
 MAX_LIMIT = 100
 Id = Annotated[str, Field(pattern=services.ID_PATTERN)]
@@ -250,6 +251,7 @@ class PricesQuery(Query):
         default=None, max_length=64, description="`gen_ai.provider.name` / `llm.provider`, when known."
     )
     at: date | None = Field(default=None, description="The day of the call (UTC); today when absent.")
+    tenant: str | None = Field(default=None, max_length=40, description="Prices key only: whose price.")
 
 
 class RatesOut(BaseModel):
@@ -275,24 +277,116 @@ class PriceOut(BaseModel):
     why: str
 
 
+Rate = Annotated[float, Field(ge=0, le=1_000_000, description="US dollars per 1,000,000 tokens.")]
+
+
+class PriceBody(Strict):
+    """A staff price over the catalogue: for every tenant, or one tenant's contract (`tenant_id`)."""
+
+    model: str = Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9*][A-Za-z0-9._:@/*-]{0,127}$",
+        description="An exact name as sent, a catalogue name, or a pattern with `*` (`gpt-4o*`).",
+    )
+    provider: str | None = Field(default=None, pattern=r"^[a-z0-9._-]{1,64}$")
+    tenant_id: str | None = Field(default=None, max_length=40, description="Omit for every tenant.")
+    effective_from: str = Field(
+        pattern=r"^\d{4}-\d{2}-\d{2}$",
+        json_schema_extra={"format": "date"},
+        description="The first day (UTC) the price applies, YYYY-MM-DD.",
+    )
+    input: Rate
+    output: Rate
+    cache_read: Rate | None = Field(default=None, description="Omit: charged as input.")
+    cache_write: Rate | None = Field(default=None, description="Omit: charged as input.")
+    reasoning: Rate | None = Field(default=None, description="Omit: charged as output.")
+    note: str = Field(default="", max_length=500)
+
+
+class PriceChangeBody(PriceBody):
+    version: int = Field(ge=1, description="The version you read: a newer one answers 409.")
+
+
+class StaffPriceOut(BaseModel):
+    """A staff price; rates in US micro-dollars per 1,000,000 tokens."""
+
+    price_id: str
+    model: str
+    provider: str | None
+    tenant_id: str | None
+    effective_from: str
+    rates: RatesOut
+    note: str
+    retired: bool
+    version: int
+
+
+class VersionQuery(Query):
+    version: int = Field(ge=1, description="The version you read: a newer one answers 409.")
+
+
+def staff_price_json(price) -> dict:
+    return {
+        "price_id": price.price_id,
+        "model": price.model,
+        "provider": price.provider,
+        "tenant_id": None if price.scope == pricing.EVERY_TENANT else price.scope,
+        "effective_from": price.effective_from[:10],
+        "rates": pricing.rates_of(price).as_dict(),
+        "note": price.note,
+        "retired": price.retired,
+        "version": int(price.version),
+    }
+
+
+def _price_value(body: dict) -> inputs.PriceIn:
+    rates = {name: None if body.get(name) is None else str(body[name]) for name in inputs.RATE_NAMES}
+    return inputs.PriceIn.clean(
+        model=body["model"],
+        provider=body.get("provider"),
+        tenant_id=body.get("tenant_id"),
+        effective_from=body["effective_from"],
+        note=body.get("note", ""),
+        **rates,
+    )
+
+
+PRICE_KEYS = ("api", "prices_key")
+
+
 @api_view(
     {
         "GET": Operation(
             "The price of a model",
             {200: PriceOut, 404: "No price is known for that model (`no price`)."},
             description="The rates that apply to this key's tenant: its contract price, else a staff "
-            "override, else the catalogue's, for the model name as the provider sent it.",
+            "override, else the catalogue's, for the model name as the provider sent it. A prices key "
+            "names the tenant with `tenant` (none: the price for every tenant).",
             query=PricesQuery,
-            tags=["analytics"],
-        )
+            tags=["prices"],
+            keys=PRICE_KEYS,
+        ),
+        "POST": Operation(
+            "Add a staff price (prices key)",
+            {201: StaffPriceOut, 403: "Only the platform's prices key sets prices."},
+            description="Audited. A price whose first day is past marks those days' figures as made with "
+            "older prices until they are re-priced (`manage.py reprice`, or the prices page).",
+            body=PriceBody,
+            body_example={"model": "gpt-4o-mini", "effective_from": "2026-12-01", "input": 0.12, "output": 0.5},
+            tags=["prices"],
+            keys=("prices_key",),
+        ),
     }
 )
 def prices(request: HttpRequest):
+    if request.method == "POST":
+        price = services.save_price(request.scope, _price_value(read_json(request)))
+        return JsonResponse(staff_price_json(price), status=201)
     asked = request.api_query
+    tenant_id = asked.tenant if request.scope.role == PRICES_KEY else request.scope.reading_tenant(asked.tenant)
     at = datetime(asked.at.year, asked.at.month, asked.at.day, 12, tzinfo=UTC) if asked.at else clock.now()
-    quote = pricing.quote(
-        request.scope.tenant_id, asked.model, pricing.Usage(), at, asked.provider
-    )
+    quote = pricing.quote(tenant_id, asked.model, pricing.Usage(), at, asked.provider)
     if not quote.priced:
         raise NotFound("no price", {"model": f"No price is known for {asked.model}: staff can add one."})
     return {
@@ -307,8 +401,49 @@ def prices(request: HttpRequest):
     }
 
 
+@api_view(
+    {
+        "PUT": Operation(
+            "Change a staff price (prices key)",
+            {200: StaffPriceOut, 403: "Only the platform's prices key sets prices.", 409: "Changed meanwhile."},
+            body=PriceChangeBody,
+            body_example={
+                "model": "gpt-4o-mini",
+                "effective_from": "2026-12-01",
+                "input": 0.12,
+                "output": 0.5,
+                "version": 1,
+            },
+            tags=["prices"],
+            keys=("prices_key",),
+        ),
+        "DELETE": Operation(
+            "Retire a staff price (prices key)",
+            {204: None, 403: "Only the platform's prices key sets prices.", 409: "Changed meanwhile."},
+            query=VersionQuery,
+            tags=["prices"],
+            keys=("prices_key",),
+        ),
+    }
+)
+def price(request: HttpRequest, price_id: str):
+    found = services.find_price(request.scope, price_id)
+    if request.method == "DELETE":
+        services.retire_price(request.scope, found.scope, found.price_id, request.api_query.version)
+        return HttpResponse(status=204)
+    body = read_json(request)
+    value = _price_value(body)
+    if (value.tenant_id or pricing.EVERY_TENANT) != found.scope:
+        raise ValidationFailed(
+            "A price keeps whom it applies to.", {"tenant_id": "Retire this price and add a new one instead."}
+        )
+    changed = services.save_price(request.scope, value, found.price_id, body["version"])
+    return staff_price_json(changed)
+
+
 urlpatterns = [
     path("prices", prices, name="prices"),
+    path("prices/<str:price_id>", price, name="price"),
     path("agents/<str:agent_id>/runs", runs, name="agent_runs"),
     path("analytics/execution", execution_overview, name="analytics_execution"),
 ]

@@ -30,7 +30,7 @@ from django.views.decorators.csrf import csrf_exempt
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from dashboard.accounts.scope import AccessScope
+from dashboard.accounts.scope import API, AccessScope
 from dashboard.analytics import traces
 from dashboard.api.spec import Operation
 from dashboard.apikeys import services as apikeys
@@ -80,6 +80,8 @@ def _authenticate(request: HttpRequest) -> AccessScope:
         raise Refused(
             401, "Send a valid API key as `Authorization: Bearer <key>`.", {"WWW-Authenticate": "Bearer"}
         )
+    if scope.role != API:  # the platform's prices key reports nothing
+        raise Refused(403, "This key cannot send telemetry: it manages prices only.")
     return scope
 
 

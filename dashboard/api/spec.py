@@ -62,12 +62,16 @@ class Operation:
     tags: list[str] = field(default_factory=list)
     # Operations that are not JSON (the OTLP receivers): their OpenAPI text, given as it is.
     raw: dict[str, Any] | None = None
+    # The kinds of key that may call it: a tenant's key (`api`), and for the price endpoints the
+    # platform's prices key (`prices_key`), which every other operation refuses with 403.
+    keys: tuple[str, ...] = ("api",)
 
 
 # Statuses any authenticated JSON operation may answer, besides its own.
 COMMON = {
     400: "A query value no endpoint accepts (control characters, too long).",
     401: "No valid API key: send `Authorization: Bearer <key>`.",
+    403: "This kind of key may not use this endpoint (the prices key on a tenant's endpoint, or the reverse).",
     404: "An id in the path, query or body is not one of this key's tenant (nor is another tenant's).",
     405: "Another method: the `Allow` header lists the ones this path answers.",
     429: "This key is over its rate limit: retry after `Retry-After` seconds.",

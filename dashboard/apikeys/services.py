@@ -51,7 +51,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from dashboard.accounts.models import RateLimitCounter
 from dashboard.accounts.queries import get_tenant
-from dashboard.accounts.scope import API, STAFF, AccessScope
+from dashboard.accounts.scope import API, PRICES_KEY, STAFF, AccessScope
 from dashboard.apikeys.models import ApiKey, token_bucket, usage_bucket
 from dashboard.apikeys.queries import KEY_ID_PATTERN, get_key
 from dashboard.audit import services as audit
@@ -85,7 +85,13 @@ def expiry_moment(day: date) -> datetime:
     return datetime.combine(day, time.max, tzinfo=UTC).replace(microsecond=999000)
 
 
+# Platform keys that manage model prices (`/api/prices`) and nothing else are filed under this
+# pseudo-tenant: no tenant id can be written with "~", so no tenant's key list or data holds them.
+PRICES_KEYS = "~prices"
+
+
 def create_key(scope: AccessScope, tenant_id: str, name: str, expires_on: date | None = None) -> NewKey:
+    """A key for one tenant's agents, or (tenant_id PRICES_KEYS) a platform key for model prices."""
     scope.require_role(STAFF)
     name = name.strip()
     if not name or len(name) > 80:
@@ -98,7 +104,8 @@ def create_key(scope: AccessScope, tenant_id: str, name: str, expires_on: date |
             "Pick another expiry date.",
             {"expires_on": f"From today ({today.isoformat()}, UTC) to at most five years ahead."},
         )
-    get_tenant(tenant_id)
+    if tenant_id != PRICES_KEYS:
+        get_tenant(tenant_id)
     secret = secrets.token_urlsafe(32)
     key = ApiKey(
         key_id=new_id("key"),
@@ -156,6 +163,8 @@ def scope_for_token(token: str) -> AccessScope | None:
             f"This API key expired on {key.expires_on.date().isoformat()} (UTC); "
             "ask for a new key on the API keys page."
         )
+    if key.tenant_id == PRICES_KEYS:  # a platform key: prices only, no tenant's data
+        return AccessScope(role=PRICES_KEY, actor_id=key.key_id, actor_label=f"Prices key {key.name}", tenant_id=None)
     return AccessScope(
         role=API, actor_id=key.key_id, actor_label=f"API key {key.name}", tenant_id=key.tenant_id
     )
