@@ -257,12 +257,37 @@ def _forget_pages(tenant_id: str, day: date) -> None:
             batch.delete(TopPage(pk))
 
 
+# What re-pricing reads of an execution: its keys, what its rollup rows are keyed by, its tokens and
+# its price.
+PRICING_ATTRIBUTES = [
+    "agent_key",
+    "sk",
+    "tenant_id",
+    "agent_id",
+    "execution_id",
+    "user_id",
+    "model",
+    "status",
+    "started_at",
+    "provider",
+    "tokens_in",
+    "tokens_out",
+    "tokens_cache_read",
+    "tokens_cache_write",
+    "tokens_reasoning",
+    "cost_micro_usd",
+    "price_source",
+    "price_ref",
+]
+
+
 def executions_of_day(tenant_id: str, day: date) -> Iterator[Execution]:
     """The tenant's executions started on one UTC day (the tenant index, paged)."""
     yield from Execution.by_tenant.query(
         tenant_id,
         Execution.started_at.between(day_start(day), day_end(day)),
         page_size=500,
+        attributes_to_get=PRICING_ATTRIBUTES,  # not the texts: a third of the bytes read
     )
 
 
