@@ -155,12 +155,13 @@ class Quote:
 
     cost_micro_usd: int
     source: str  # one of SOURCES
-    ref: str | None  # the catalogue model (provider/model) or the staff price (id@version)
+    ref: str | None  # what executions keep: the catalogue model (provider/model) or the staff price
+    # (`<model> from <day>, v<version>`)
     matched: str | None  # the model name the price is for (catalogue model id or the staff pattern)
     provider: str | None  # the catalogue provider the name resolved to
     rates: Rates | None
     effective_from: str | None = None
-
+    price_id: str | None = None  # a staff price's id
     @property
     def priced(self) -> bool:
         return self.source != "none"
@@ -177,7 +178,7 @@ class Quote:
         if self.source == "catalogue":
             return f"Catalogue price ({CATALOGUE}) of {self.provider} {self.matched}."
         whose = "this tenant's contract" if self.source == "contract" else "a staff override for every tenant"
-        return f"{whose.capitalize()}: {self.matched}, in force from {self.effective_from} (price {self.ref})."
+        return f"{whose.capitalize()}: {self.ref}."
 
 
 UNPRICED = Quote(0, "none", None, None, None, None)
@@ -355,11 +356,12 @@ def quote(
             return Quote(
                 rates.cost(usage),
                 source,
-                f"{price.price_id}@{price.version}",
+                f"{price.model} from {price.effective_from[:10]}, v{price.version}",
                 price.model,
                 wanted,
                 rates,
                 price.effective_from[:10],
+                price.price_id,
             )
     return catalogue
 
@@ -374,9 +376,9 @@ def explain(source: str | None, ref: str | None) -> str:
     if source == "catalogue":
         return f"Catalogue price ({CATALOGUE}){f' of {ref}' if ref else ''}: no staff price applied."
     if source == "contract":
-        return f"This tenant's contract price {ref}, set by staff, over the catalogue's."
+        return f"This tenant's contract price ({ref}), set by staff over the catalogue's."
     if source == "override":
-        return f"Staff override {ref} for every tenant, over the catalogue's."
+        return f"A staff override for every tenant ({ref}), over the catalogue's."
     if source == "client":
         return "The client sent this cost; it is kept as sent."
     if source == "trace":

@@ -372,9 +372,13 @@ def reprice(request: HttpRequest) -> HttpResponse:
 @require_GET
 @scoped(Can.RUN_PLATFORM)
 def reprice_run(request: HttpRequest, job_id: str) -> HttpResponse:
-    """One run's progress (polled by the page; 286 stops the polling once it has ended). 1 GetItem."""
+    """One run's progress (polled by the page; 286 stops the polling once it has ended). 1 GetItem
+    and, for a run of one tenant, the tenant list (its name)."""
     job = repricing.get_job(job_id)
-    response = render_page(request, "analytics/prices.html", {"job": job}, partial="run-row")
+    names = dict(_tenant_choices()) if job.scope != pricing.EVERY_TENANT else {}
+    response = render_page(
+        request, "analytics/prices.html", {"job": job, "tenant_names": names}, partial="run-row"
+    )
     if wants_partial(request) and job.status != "running":
         response.status_code = 286
     return response

@@ -271,7 +271,10 @@ class PriceOut(BaseModel):
     provider: str | None
     source: Literal["contract", "override", "catalogue"]
     matched: str
-    price: str = Field(description="The catalogue entry (`provider/model`) or the staff price (`id@version`).")
+    price: str = Field(
+        description="The catalogue entry (`provider/model`) or the staff price (`<model> from <day>, v<n>`)."
+    )
+    price_id: str | None = Field(description="The staff price's id (null: the catalogue's).")
     effective_from: str | None
     rates: RatesOut
     why: str
@@ -395,6 +398,7 @@ def prices(request: HttpRequest):
         "source": quote.source,
         "matched": quote.matched,
         "price": quote.ref,
+        "price_id": quote.price_id,
         "effective_from": quote.effective_from,
         "rates": quote.rates.as_dict(),
         "why": quote.why,

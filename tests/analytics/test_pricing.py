@@ -114,7 +114,7 @@ def test_an_override_beats_the_catalogue_from_its_start_day_and_matches_dated_na
     assert before.source == "none"  # before the start day the price is not in force
     assert (exact.source, exact.cost_micro_usd) == ("override", 3_000_000)  # exact name beats the pattern
     assert (pattern.source, pattern.cost_micro_usd) == ("override", 7_000_000)
-    assert "in force from 2026-11-15" in pattern.why
+    assert f"{model}* from 2026-11-15, v1" in pattern.why
 
 
 def test_an_override_of_a_catalogue_model_prices_its_dated_names_too(people):

@@ -42,7 +42,8 @@ def test_a_tenant_contract_answers_for_that_tenant_only(people):
     )
     status, body = mine.get("/api/prices", model="gpt-4o-2024-08-06", provider="openai")
     assert status == 200 and body["source"] == "contract" and body["rates"]["input"] == 2_000_000
-    assert body["effective_from"] == "2026-01-01" and body["price"].endswith("@1")
+    assert body["effective_from"] == "2026-01-01" and body["price"] == "gpt-4o from 2026-01-01, v1"
+    assert body["price_id"].startswith("price")
     assert other.get("/api/prices", model="gpt-4o-2024-08-06")[1]["source"] == "catalogue"
     # Before the contract's first day the catalogue applies.
     assert mine.get("/api/prices", model="gpt-4o", at="2025-12-31")[1]["source"] == "catalogue"
