@@ -123,12 +123,15 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeOpenAI:
     """`with FakeOpenAI() as fake:` serves on a free port; `fake.base_url` ends in /v1."""
 
-    def __enter__(self) -> FakeOpenAI:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    handler: type[BaseHTTPRequestHandler] = _Handler
+    base_path = "/v1"  # what the SDK's base_url carries (OpenAI's includes /v1)
+
+    def __enter__(self):
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
-        self.base_url = f"http://127.0.0.1:{self.server.server_port}/v1"
+        self.base_url = f"http://127.0.0.1:{self.server.server_port}{self.base_path}"
         return self
 
     def __exit__(self, *exc) -> None:

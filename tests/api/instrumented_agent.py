@@ -13,10 +13,14 @@ LIBRARY is one of:
 - `openinference`: Arize's `openinference-instrumentation-openai`, the agent span from
   `openinference-instrumentation`'s OITracer, user/session/metadata/tags from its context managers;
 - `smolagents`: a smolagents ToolCallingAgent on an OpenAI-compatible model, instrumented by
-  `openinference-instrumentation-smolagents`.
+  `openinference-instrumentation-smolagents`;
+- `openllmetry-anthropic`, `openinference-anthropic`: the `anthropic` SDK's Messages API (PROVIDER_URL is
+  tests/api/fake_anthropic.py) instrumented by OpenLLMetry's `opentelemetry-instrumentation-anthropic` or
+  Arize's `openinference-instrumentation-anthropic`, the agent span as for their OpenAI cases (that PyPI name is
+  OpenLLMetry's: OpenTelemetry's contrib publishes no Anthropic instrumentation of its own).
 
 It makes: one bare chat call; one agent run (user `USER`, session `SESSION`) with two model calls;
-one bare chat call the provider refuses (429). It prints the ids of what it sent as one JSON line.
+one bare chat call the provider refuses (429; Anthropic: 529). It prints what it sent as one JSON line.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import contextmanager
 
 import openai
 from opentelemetry import context as otel_context
@@ -81,50 +86,75 @@ class TraceloopAssociation(SpanProcessor):
             span.set_attribute(f"traceloop.association.properties.{name}", value)
 
 
+@contextmanager
+def traceloop_agent(provider: TracerProvider, agent: str, tool_name: str | None = None):
+    """traceloop-sdk's @agent(name=…) (and @tool inside it): span `<name>.agent`, kind, entity and workflow
+    name, input/output, the user and session as association properties. Yields a context manager for
+    the tool span (a no-op without `tool_name`)."""
+    tracer = provider.get_tracer("traceloop.tracer")
+    token = otel_context.attach(
+        otel_context.set_value(TraceloopAssociation.KEY, {"user_id": USER, "session_id": SESSION})
+    )
+
+    @contextmanager
+    def tool():
+        if tool_name is None:
+            yield
+            return
+        with tracer.start_as_current_span(f"{tool_name}.tool") as span:
+            span.set_attribute("traceloop.span.kind", "tool")
+            span.set_attribute("traceloop.entity.name", tool_name)
+            yield
+
+    try:
+        with tracer.start_as_current_span(f"{agent}.agent") as span:
+            span.set_attribute("traceloop.span.kind", "agent")
+            span.set_attribute("traceloop.entity.name", agent)
+            span.set_attribute("traceloop.workflow.name", agent)
+            span.set_attribute("traceloop.entity.input", json.dumps({"args": ["Where is my order A-1?"]}))
+            yield tool
+            span.set_attribute("traceloop.entity.output", json.dumps("Order A-1 ships tomorrow."))
+    finally:
+        otel_context.detach(token)
+
+
 def run_openllmetry(provider: TracerProvider, provider_url: str, agent: str) -> None:
     from opentelemetry.instrumentation.openai import OpenAIInstrumentor
 
     OpenAIInstrumentor().instrument(tracer_provider=provider)
     client = _client(provider_url)
     _chat(client, PROMPT)
-    tracer = provider.get_tracer("traceloop.tracer")
-    token = otel_context.attach(
-        otel_context.set_value(TraceloopAssociation.KEY, {"user_id": USER, "session_id": SESSION})
-    )
-    try:
-        # traceloop-sdk's @agent(name=…): span `<name>.agent`, kind, entity and workflow name, input/output
-        with tracer.start_as_current_span(f"{agent}.agent") as span:
-            span.set_attribute("traceloop.span.kind", "agent")
-            span.set_attribute("traceloop.entity.name", agent)
-            span.set_attribute("traceloop.workflow.name", agent)
-            span.set_attribute("traceloop.entity.input", json.dumps({"args": ["Where is my order A-1?"]}))
-            with tracer.start_as_current_span("lookup_order.tool") as tool:
-                tool.set_attribute("traceloop.span.kind", "tool")
-                tool.set_attribute("traceloop.entity.name", "lookup_order")
-                _chat(client, PROMPT)
-            _chat(client, PROMPT + [{"role": "assistant", "content": "Let me look."}])
-            span.set_attribute("traceloop.entity.output", json.dumps("Order A-1 ships tomorrow."))
-    finally:
-        otel_context.detach(token)
+    with traceloop_agent(provider, agent, tool_name="lookup_order") as tool:
+        with tool():
+            _chat(client, PROMPT)
+        _chat(client, PROMPT + [{"role": "assistant", "content": "Let me look."}])
     _failing_chat(client)
 
 
-def run_openinference(provider: TracerProvider, provider_url: str, agent: str) -> None:
+@contextmanager
+def openinference_agent(provider: TracerProvider, agent: str, tags: list[str]):
+    """An OpenInference agent span (OITracer) with user, session, metadata and tags from its context managers."""
     from openinference.instrumentation import OITracer, TraceConfig, using_attributes
+
+    tracer = OITracer(provider.get_tracer("support.agent"), config=TraceConfig())
+    with (
+        using_attributes(session_id=SESSION, user_id=USER, metadata={"tier": "gold"}, tags=tags),
+        tracer.start_as_current_span(agent, openinference_span_kind="agent") as span,
+    ):
+        span.set_input("Where is my order A-1?")
+        yield
+        span.set_output("Order A-1 ships tomorrow.")
+
+
+def run_openinference(provider: TracerProvider, provider_url: str, agent: str) -> None:
     from openinference.instrumentation.openai import OpenAIInstrumentor
 
     OpenAIInstrumentor().instrument(tracer_provider=provider)
     client = _client(provider_url)
     _chat(client, PROMPT)
-    tracer = OITracer(provider.get_tracer("support.agent"), config=TraceConfig())
-    with (
-        using_attributes(session_id=SESSION, user_id=USER, metadata={"tier": "gold"}, tags=["support", "eu"]),
-        tracer.start_as_current_span(agent, openinference_span_kind="agent") as span,
-    ):
-        span.set_input("Where is my order A-1?")
+    with openinference_agent(provider, agent, tags=["support", "eu"]):
         _chat(client, PROMPT)
         _chat(client, PROMPT + [{"role": "assistant", "content": "Let me look."}])
-        span.set_output("Order A-1 ships tomorrow.")
     _failing_chat(client)
 
 
@@ -152,7 +182,9 @@ def run_smolagents(provider: TracerProvider, provider_url: str, agent: str) -> N
         retry=False,  # smolagents waits a minute before retrying a 429
     )
     model(PROMPT)  # a bare model call
-    runner = ToolCallingAgent(tools=[lookup_order], model=model, name=agent.replace("-", "_"), max_steps=3, verbosity_level=0)
+    runner = ToolCallingAgent(
+        tools=[lookup_order], model=model, name=agent.replace("-", "_"), max_steps=3, verbosity_level=0
+    )
     with using_attributes(session_id=SESSION, user_id=USER, tags=["support"]):
         runner.run("Where is my order A-1?")
     try:
@@ -163,18 +195,69 @@ def run_smolagents(provider: TracerProvider, provider_url: str, agent: str) -> N
         raise SystemExit("the provider was meant to refuse this call")
 
 
+# --- Anthropic's Messages API (tests/api/fake_anthropic.py) --------------------------------------
+
+
+def _anthropic_client(provider_url: str):
+    import anthropic
+
+    return anthropic.Anthropic(base_url=provider_url, api_key="x", max_retries=0)
+
+
+def _message(client, messages: list) -> None:
+    client.messages.create(model="claude-3-5-sonnet-latest", max_tokens=1024, messages=messages)
+
+
+def _failing_message(client) -> None:
+    import anthropic
+
+    try:
+        _message(client, FAILING)
+    except anthropic.APIStatusError as exc:
+        if exc.status_code != 529:
+            raise
+    else:
+        raise SystemExit("the provider was meant to refuse this call")
+
+
+def run_openllmetry_anthropic(provider: TracerProvider, provider_url: str, agent: str) -> None:
+    from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor
+
+    AnthropicInstrumentor().instrument(tracer_provider=provider)
+    client = _anthropic_client(provider_url)
+    _message(client, PROMPT)
+    with traceloop_agent(provider, agent):
+        _message(client, PROMPT)
+        _message(client, PROMPT + [{"role": "assistant", "content": "Let me look."}, *PROMPT])
+    _failing_message(client)
+
+
+def run_openinference_anthropic(provider: TracerProvider, provider_url: str, agent: str) -> None:
+    from openinference.instrumentation.anthropic import AnthropicInstrumentor
+
+    AnthropicInstrumentor().instrument(tracer_provider=provider)
+    client = _anthropic_client(provider_url)
+    _message(client, PROMPT)
+    with openinference_agent(provider, agent, tags=["support"]):
+        _message(client, PROMPT)
+        _message(client, PROMPT + [{"role": "assistant", "content": "Let me look."}, *PROMPT])
+    _failing_message(client)
+
+
 RUNNERS = {
     "genai": run_genai,
     "openllmetry": run_openllmetry,
     "openinference": run_openinference,
     "smolagents": run_smolagents,
+    "openllmetry-anthropic": run_openllmetry_anthropic,
+    "openinference-anthropic": run_openinference_anthropic,
 }
 
 
 def main(library: str, provider_url: str, dashboard_url: str, key: str, agent: str) -> None:
     os.environ.setdefault("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
     provider = TracerProvider(resource=Resource.create({"service.name": agent}))
-    if library == "openllmetry":
+    if library.startswith("openllmetry"):
         provider.add_span_processor(TraceloopAssociation())
     exporter = OTLPSpanExporter(
         endpoint=dashboard_url + "/api/otel/v1/traces", headers={"Authorization": "Bearer " + key}, timeout=30
