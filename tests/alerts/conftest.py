@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -11,16 +9,20 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from tests.analytics.conftest import STAFF_SCOPE, TenantKit, make_tenant, run
 
 __all__ = ["STAFF_SCOPE", "TenantKit", "run", "verify"]
 
 
-def verify(secret: str, body: bytes, header: str) -> bool:
-    """What a receiver does (the README's snippet)."""
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header)
+def verify(secret: str, body: bytes, headers: dict) -> bool:
+    """What a receiver does: Standard Webhooks' check of the signature and its timestamp."""
+    try:
+        Webhook(secret).verify(body, headers)
+    except WebhookVerificationError:
+        return False
+    return True
 
 
 @dataclass
