@@ -136,13 +136,16 @@ def internet(monkeypatch, settings) -> Internet:
 # --- a tenant with one crossing claimed -----------------------------------------------------------
 
 
-def claim_one(tenant, url: str | None) -> None:
-    """A budget rule crossed by the tenant's next run: the API request claims it (and only that)."""
+def claim_one(tenant, url: str | None, unchecked: bool = False) -> None:
+    """A budget rule crossed by the tenant's next run: the API request claims it (and only that).
+    `unchecked`: the channel row is written as it is, as rows saved before today's URL checks were."""
     status, body = tenant.post("probe-agent", run())
     assert status == 201
     set_budget(STAFF_SCOPE, tenant.tenant_id, body["runs"][0]["cost_micro_usd"] * 2, None)
     services.create_rule(tenant.scope, None, RuleInput(name="Budget", kind="budget", thresholds=(50,)))
-    if url is not None:
+    if unchecked:
+        AlertChannel(tenant_id=tenant.tenant_id, webhook_url=url, webhook_secret="whsec_" + "A" * 44).save()
+    elif url is not None:
         services.save_channel(tenant.scope, None, url, "", None)
     status, _ = tenant.post("agent", run())
     assert status == 201
@@ -336,13 +339,7 @@ def test_one_tenants_broken_webhook_does_not_stop_the_pass_for_the_others(tenant
     broken_url = tenant_factory("Userinfo in its URL")
     non_http = tenant_factory("Receiver speaks SSH")
     healthy = tenant_factory("Healthy receiver")
-    # Rows saved before the URL checks existed: written as they are, past today's validation.
-    claim_one(broken_url, None)
-    AlertChannel(
-        tenant_id=broken_url.tenant_id,
-        webhook_url=receiver.url.replace("http://", "http://user:pass@"),
-        webhook_secret="whsec_" + "A" * 44,
-    ).save()
+    claim_one(broken_url, receiver.url.replace("http://", "http://user:pass@"), unchecked=True)
     claim_one(non_http, f"http://127.0.0.1:{garbage.port}/hook")
     claim_one(healthy, receiver.url)  # each API call answered 201 (claim_one checks)
 
@@ -393,7 +390,8 @@ def test_a_dripping_receiver_holds_neither_the_api_request_nor_the_worker_past_i
     status, _ = tenant.post("agent", run())  # crosses the threshold: claims
     api_seconds = time.monotonic() - started
     assert status == 201 and api_seconds < 1.5  # the drip would take 8 s
-    assert dripping.hits == []  # the request sent nothing
+    assert dripping.hits == []  # the request sent nothing…
+    assert len(queries.notifications(tenant.tenant_id).items) == 1  # …but recorded the dashboard's note
 
     started = time.monotonic()
     deliver(tenant)  # the worker's delivery
