@@ -193,8 +193,13 @@ def _email(firing: AlertFiring, address: str) -> None:
     _log(firing, "email", "delivered", f"sent to {address}", AlertFiring.email_state.set(DONE))
 
 
-def deliver(firing: AlertFiring, now: datetime | None = None) -> bool:
-    """Carry the firing's unfinished steps forward; True when this call finished its delivery."""
+def deliver(firing: AlertFiring, now: datetime | None = None, outbound: bool = True) -> bool:
+    """Carry the firing's unfinished steps forward; True when this call finished its delivery.
+
+    `outbound=False` (an API request): only the steps that stay inside the platform — the dashboard
+    notification, and marking channels that are not configured — and never a webhook or an email,
+    which wait for the delivery worker.
+    """
     now = now or clock.now()
     if not _take_lease(firing, now):
         return False
@@ -202,15 +207,15 @@ def deliver(firing: AlertFiring, now: datetime | None = None) -> bool:
     if firing.notification_state != DONE:
         _notify(firing)
     if firing.webhook_state not in FINAL:
-        if channel.webhook_url and channel.webhook_secret:
-            _webhook(firing, channel.webhook_url, channel.webhook_secret, now)
-        else:
+        if not (channel.webhook_url and channel.webhook_secret):
             firing.update(actions=[AlertFiring.webhook_state.set(SKIPPED)])
+        elif outbound:
+            _webhook(firing, channel.webhook_url, channel.webhook_secret, now)
     if firing.email_state not in FINAL:
-        if channel.email:
-            _email(firing, channel.email)
-        else:
+        if not channel.email:
             firing.update(actions=[AlertFiring.email_state.set(SKIPPED)])
+        elif outbound:
+            _email(firing, channel.email)
     finished = all(
         state in FINAL for state in (firing.notification_state, firing.webhook_state, firing.email_state)
     )

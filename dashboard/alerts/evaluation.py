@@ -156,8 +156,11 @@ def claim(tenant_id: str, crossing: Crossing, now: datetime) -> AlertFiring | No
     return firing
 
 
-def evaluate_tenant(tenant_id: str, now: datetime | None = None, deliver: bool = True) -> list[AlertFiring]:
-    """Claim every crossing not claimed yet; deliver the claims this call won. Returns them."""
+def evaluate_tenant(
+    tenant_id: str, now: datetime | None = None, deliver: bool = True, outbound: bool = True
+) -> list[AlertFiring]:
+    """Claim every crossing not claimed yet; deliver the claims this call won (`outbound=False`:
+    only the dashboard notification, see `delivery.deliver`). Returns them."""
     now = now or clock.now()
     rules = [rule for rule in queries.rules(tenant_id) if rule.enabled]
     if not rules:
@@ -169,14 +172,14 @@ def evaluate_tenant(tenant_id: str, now: datetime | None = None, deliver: bool =
             won.append(firing)
     if deliver:
         for firing in won:
-            _deliver(firing, now)
+            _deliver(firing, now, outbound)
     return won
 
 
-def _deliver(firing: AlertFiring, now: datetime) -> bool:
+def _deliver(firing: AlertFiring, now: datetime, outbound: bool = True) -> bool:
     """Deliver one firing; any failure is logged and left to the next pass (its claim stays pending)."""
     try:
-        return delivery.deliver(firing, now=now)
+        return delivery.deliver(firing, now=now, outbound=outbound)
     except Exception:
         log.exception(
             "delivering %s of tenant %s failed; the next pass retries", firing.key, firing.tenant_id
@@ -191,15 +194,16 @@ work_waiting = threading.Event()
 def check_after_ingest(tenant_id: str) -> None:
     """The cheap check after each API batch: one query when the tenant has no rules.
 
-    The request only claims; it never delivers (a slow receiver must not hold a web thread): the
-    delivery worker (`run_alerts`, or the in-process loop, woken here) sends what was claimed.
+    The request only claims and records (the dashboard notification); it never sends a webhook or an
+    email (a slow receiver must not hold a web thread): the delivery worker (`run_alerts`, or the
+    in-process loop, woken here) sends what was claimed.
     Alerting never fails an ingestion that has already been recorded: any error here is logged and
     the next batch or `run_alerts` pass evaluates again (claims make that safe).
     """
     if not settings.ALERTS_CHECK_ON_INGEST:
         return
     try:
-        if evaluate_tenant(tenant_id, deliver=False):
+        if any(firing.pending for firing in evaluate_tenant(tenant_id, outbound=False)):
             work_waiting.set()
     except Exception:
         log.exception("alert check after ingestion failed for %s; run_alerts will retry", tenant_id)
