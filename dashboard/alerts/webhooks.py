@@ -20,8 +20,9 @@ Signatures follow Standard Webhooks (the `standardwebhooks` package): `webhook-i
 `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, so the
 timestamp is signed and a receiver's `Webhook(secret).verify(body, headers)` refuses a replay.
 
-`resolve` and `open_connection` are the only two places that touch DNS and the network: tests
-replace them to play a "public" host on loopback.
+`resolve` and `open_connection` are the only two places that touch DNS and the network (and
+`tls_context` the only one that says which CAs to trust): tests replace them to play a "public"
+host on loopback.
 """
 
 from __future__ import annotations
@@ -114,6 +115,11 @@ def open_connection(address: str, port: int, timeout: float) -> socket.socket:
     return socket.create_connection((address, port), timeout=timeout)
 
 
+def tls_context() -> ssl.SSLContext:
+    """Certificates checked against the system's CAs, for the URL's name (the seam tests replace)."""
+    return ssl.create_default_context()
+
+
 def allowed_ports() -> tuple[int, ...]:
     return tuple(settings.ALERTS_WEBHOOK_PORTS)
 
@@ -184,6 +190,7 @@ class _PinnedConnection(http.client.HTTPConnection):
 
     def __init__(self, target: Target, deadline: float) -> None:
         super().__init__(target.host, target.port, timeout=settings.ALERTS_WEBHOOK_TIMEOUT)
+        self.default_port = 443 if target.scheme == "https" else 80  # Host: name, with a port only if not it
         self.target = target
         self.deadline = deadline
         self.aborted = False
@@ -215,7 +222,7 @@ class _PinnedConnection(http.client.HTTPConnection):
             raw.close()
             raise DeadlineExceeded("the delivery deadline passed")
         if self.target.scheme == "https":
-            tls = ssl.create_default_context().wrap_socket(raw, server_hostname=self.target.host)
+            tls = tls_context().wrap_socket(raw, server_hostname=self.target.host)
             with self._lock:
                 self.sock = tls
 

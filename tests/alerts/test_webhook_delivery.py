@@ -11,6 +11,8 @@ import contextlib
 import re
 import socket
 import socketserver
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -67,16 +69,21 @@ def serve() -> Iterator[Callable[..., Server]]:
     """serve(answer) starts a TCP server on 127.0.0.1; answer(conn, request, server) replies."""
     started: list[tuple[socketserver.ThreadingTCPServer, Server]] = []
 
-    def start(answer: Callable[[socket.socket, bytes, Server], None]) -> Server:
+    def start(
+        answer: Callable[[socket.socket, bytes, Server], None], tls: ssl.SSLContext | None = None
+    ) -> Server:
         state = Server(port=0)
 
         class Handler(socketserver.BaseRequestHandler):
             def handle(self) -> None:
-                self.request.settimeout(15)
-                request = read_request(self.request)
-                state.hits.append(request)
+                conn = self.request
+                conn.settimeout(15)
                 with contextlib.suppress(OSError):
-                    answer(self.request, request, state)
+                    if tls is not None:
+                        conn = tls.wrap_socket(conn, server_side=True)
+                    request = read_request(conn)
+                    state.hits.append(request)
+                    answer(conn, request, state)
 
         server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
@@ -225,6 +232,49 @@ def test_a_name_resolving_inside_at_delivery_is_refused_without_connecting(tenan
     assert internet.connects == [] and inside.hits == []
     firing = queries.recent_firings(tenant.tenant_id)[0]
     assert firing.webhook_state == "failed" and webhook_log(tenant)[0].startswith("failed — refused:")
+
+
+def certificate(folder: Path, name: str) -> tuple[str, str]:
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        + ["-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", f"/CN={name}"]
+        + ["-addext", f"subjectAltName=DNS:{name}"],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+def test_https_goes_to_the_checked_address_with_the_names_sni_host_and_certificate(
+    tenant, internet, serve, tmp_path, monkeypatch, settings
+):
+    settings.ALERTS_WEBHOOK_HTTPS_ONLY = True
+    settings.ALERTS_RETRY_SECONDS = 0
+    cert, key = certificate(tmp_path, "hook.example")
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert, key)
+    names: list[str] = []
+    server_tls.sni_callback = lambda _sock, name, _ctx: names.append(name)
+    hook = serve(answer_status(204), tls=server_tls)
+    monkeypatch.setattr(webhooks, "tls_context", lambda: ssl.create_default_context(cafile=cert))
+    internet.dns["hook.example"] = [[PUBLIC]]
+    internet.dns["other.example"] = [[PUBLIC_2]]
+    internet.routes[(PUBLIC, 443)] = hook.port
+    internet.routes[(PUBLIC_2, 443)] = hook.port  # answers with hook.example's certificate
+    claim_one(tenant, "https://other.example/alerts")
+    deliver(tenant)  # the certificate is not other.example's
+    services.save_channel(tenant.scope, None, "https://hook.example/alerts", "", None)
+    deliver(tenant)
+
+    assert names == ["other.example", "hook.example"]
+    assert len(hook.hits) == 1 and hook.hits[0].startswith(b"POST /alerts HTTP/1.1")
+    assert b"\r\nHost: hook.example\r\n" in hook.hits[0]
+    assert [entry.split(";")[0] for entry in webhook_log(tenant)] == [
+        "failed — could not connect (attempt 1)",
+        "delivered — the receiver accepted it (attempt 2)",
+    ]
+    assert internet.connects == [(PUBLIC_2, 443), (PUBLIC, 443)]
 
 
 @pytest.mark.parametrize(
