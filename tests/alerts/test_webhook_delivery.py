@@ -384,6 +384,15 @@ def test_a_webhook_url_with_userinfo_whitespace_or_control_characters_is_refused
     assert queries.channel(tenant.tenant_id).webhook_url == ""
 
 
+def test_the_delivery_form_says_inline_why_a_webhook_url_is_refused(tenant, receiver):
+    url = receiver.url.replace("http://", "http://user:secret@")
+    response = tenant.client.post("/analytics/alerts/delivery", {"webhook_url": url, "email": ""})
+    assert response.status_code == 422
+    form = element_by_id(response.content.decode(), "channel-form")
+    assert "may not carry a user name or password" in form
+    assert queries.channel(tenant.tenant_id).webhook_url == ""
+
+
 def test_one_tenants_broken_webhook_does_not_stop_the_pass_for_the_others(tenant_factory, receiver, serve):
     garbage = serve(lambda conn, _request, _state: conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n"))
     broken_url = tenant_factory("Userinfo in its URL")
