@@ -211,6 +211,8 @@ EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.console.Em
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "alerts@diatonic.local")
 EMAIL_HOST = os.getenv("EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("EMAIL_PORT", "25")
+# Seconds per SMTP operation: the alerts worker never hangs on the mail server.
+EMAIL_TIMEOUT = float(os.getenv("EMAIL_TIMEOUT", "10"))
 
 # Operations page (dashboard/operations): DynamoDB usage metered by this process, flushed every
 # DYNAMO_USAGE_FLUSH_SECONDS; on-demand prices in USD (defaults: us-east-2, per million request units
