@@ -199,10 +199,20 @@ ALERTS_RETRY_SECONDS = float(os.getenv("ALERTS_RETRY_SECONDS", "30"))
 # Webhooks go to public addresses only, so a tenant cannot make the platform call its own network
 # (the metadata service, private services). Development and tests deliver to a receiver on loopback.
 ALERTS_WEBHOOK_ALLOW_PRIVATE = envbool("ALERTS_WEBHOOK_ALLOW_PRIVATE", "true" if DEBUG else "false")
+# In production webhooks go over https only, to one of these ports (comma-separated; empty: any port),
+# and each delivery gets ALERTS_WEBHOOK_DEADLINE_SECONDS in all (connect, TLS, send, answer), however
+# slowly the receiver answers; ALERTS_WEBHOOK_TIMEOUT bounds each single read. See dashboard/alerts/webhooks.py.
+ALERTS_WEBHOOK_HTTPS_ONLY = envbool("ALERTS_WEBHOOK_HTTPS_ONLY", "false" if DEBUG else "true")
+ALERTS_WEBHOOK_PORTS = tuple(
+    int(port) for port in envlist("ALERTS_WEBHOOK_PORTS", "" if DEBUG else "443,80,8443")
+)
+ALERTS_WEBHOOK_DEADLINE_SECONDS = float(os.getenv("ALERTS_WEBHOOK_DEADLINE_SECONDS", "10"))
 EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "alerts@diatonic.local")
 EMAIL_HOST = os.getenv("EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("EMAIL_PORT", "25")
+# Seconds per SMTP operation: the alerts worker never hangs on the mail server.
+EMAIL_TIMEOUT = float(os.getenv("EMAIL_TIMEOUT", "10"))
 
 # Operations page (dashboard/operations): DynamoDB usage metered by this process, flushed every
 # DYNAMO_USAGE_FLUSH_SECONDS; on-demand prices in USD (defaults: us-east-2, per million request units

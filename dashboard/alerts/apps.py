@@ -16,16 +16,21 @@ class AlertsConfig(AppConfig):
 
 
 def _loop() -> None:
+    """Evaluate every tenant each interval; deliver at once what an API request has claimed meanwhile.
+
+    Nothing that goes wrong in a pass stops the loop (a dead thread would stop alerting for everyone).
+    """
     import logging
-    import time
 
-    from pynamodb.exceptions import PynamoDBException
-
-    from dashboard.alerts.evaluation import run_pass
+    from dashboard.alerts.evaluation import deliver_pending, run_pass, work_waiting
 
     while True:
-        time.sleep(settings.ALERTS_INTERVAL_SECONDS)
+        woken = work_waiting.wait(settings.ALERTS_INTERVAL_SECONDS)
+        work_waiting.clear()
         try:
-            run_pass()
-        except PynamoDBException:
+            if woken:
+                deliver_pending()
+            else:
+                run_pass()
+        except Exception:
             logging.getLogger(__name__).exception("alerts pass failed; trying again next interval")

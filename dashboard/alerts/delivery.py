@@ -2,39 +2,33 @@
 
 Each step's state lives on the firing row (`notification_state`, `webhook_state`, `email_state`:
 pending → done | failed | skipped) and every attempt is appended to its `attempts` log, which the
-rules page shows. A deliverer first takes a short lease on the row (conditional update), so two
-deliverers (an API request and `run_alerts`) never post the same firing at the same time; a
+rules page shows. Deliveries run in the delivery worker (`manage.py run_alerts`, or its in-process
+loop), never in an API request: the request only claims. A deliverer first takes a short lease on
+the row (conditional update), so two deliverers never post the same firing at the same time; a
 deliverer that crashes lets its lease lapse and the next `run_alerts` pass carries on where the row
 says. The notification is written under a key derived from the firing (condition: not there yet),
 so repeating that step cannot make a second one. A webhook whose POST succeeded but whose
 "done" was never written (a crash in that instant) is posted again: receivers deduplicate on the
-`X-Diatonic-Delivery` header (the firing's key), which never changes between attempts.
+`webhook-id` header (the firing's key), which never changes between attempts.
 
-Webhook: JSON body, `X-Diatonic-Signature: sha256=<hex HMAC-SHA256 of the raw body with the
-tenant's webhook secret>`, `X-Diatonic-Timestamp: <unix seconds>` (also `sent_at` inside the signed
-body, so a receiver can refuse old replays). A failed POST (network error or non-2xx) is retried by
-later passes after ALERTS_RETRY_SECONDS × 2^(attempts−1), up to ALERTS_WEBHOOK_MAX_ATTEMPTS.
+Webhook: JSON body signed as Standard Webhooks (`webhook-id`, `webhook-timestamp`,
+`webhook-signature`; webhooks.py, which also keeps the request off the platform's own network and
+bounds it by a total deadline). A failed POST (no answer, or non-2xx) is retried by later passes
+after ALERTS_RETRY_SECONDS × 2^(attempts−1), up to ALERTS_WEBHOOK_MAX_ATTEMPTS. Any failure of one
+delivery is recorded on its row and never stops the pass.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
-import smtplib
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
 from pynamodb.exceptions import PutError, UpdateError
 
-from dashboard.alerts import queries
-from dashboard.alerts.inputs import is_public_host
+from dashboard.alerts import queries, webhooks
 from dashboard.alerts.models import PENDING, AlertFiring, Attempt, Notification
 from dashboard.core import clock
 
@@ -42,9 +36,6 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 60
 DONE, FAILED, SKIPPED = "done", "failed", "skipped"
 FINAL = (DONE, FAILED, SKIPPED)
-SIGNATURE_HEADER = "X-Diatonic-Signature"
-TIMESTAMP_HEADER = "X-Diatonic-Timestamp"
-DELIVERY_HEADER = "X-Diatonic-Delivery"
 
 TITLES = {
     "budget": "Budget threshold reached",
@@ -52,10 +43,6 @@ TITLES = {
     "agent_spend": "Agent spend over limit",
     "user_spend": "User spend over limit",
 }
-
-
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def payload(firing: AlertFiring, sent_at: datetime) -> bytes:
@@ -119,49 +106,51 @@ def _notify(firing: AlertFiring) -> None:
 
 
 def _webhook(firing: AlertFiring, url: str, secret: str, now: datetime) -> None:
+    """One attempt. Whatever goes wrong is this delivery's failure, recorded on its row, never the
+    caller's: the tenant's log says only "delivered", "the receiver answered an error" or "could not
+    connect" (so it cannot be used to scan ports); the exact status or error goes to the server log."""
     if firing.next_attempt_at and firing.next_attempt_at > clock.iso_ms(now):
         return  # backing off
-    host = urllib.parse.urlparse(url).hostname or ""
-    if not settings.ALERTS_WEBHOOK_ALLOW_PRIVATE and not is_public_host(host):
+    attempts = int(firing.webhook_attempts or 0) + 1
+    body = payload(firing, clock.now())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Diatonic-Alerts/2",
+        **webhooks.signature_headers(secret, firing.key, body),
+    }
+    where = f"webhook {firing.key} of tenant {firing.tenant_id}"
+    try:
+        status = webhooks.post(url, body, headers)
+    except webhooks.Refused as refused:
         # Checked again at send time: the name may resolve elsewhere now than when it was saved.
+        log.warning("%s refused: %s", where, refused)
         _log(
             firing,
             "webhook",
             "failed",
-            "refused: the webhook host is not a public address; giving up",
+            f"refused: {refused} Giving up.",
             AlertFiring.webhook_state.set(FAILED),
-        )
-        return
-    body = payload(firing, clock.now())
-    request = urllib.request.Request(  # noqa: S310 — the URL was checked to be http(s) when saved
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Diatonic-Alerts/1",
-            SIGNATURE_HEADER: sign(secret, body),
-            TIMESTAMP_HEADER: str(int(time.time())),
-            DELIVERY_HEADER: firing.key,
-        },
-    )
-    attempts = int(firing.webhook_attempts or 0) + 1
-    try:
-        with urllib.request.urlopen(request, timeout=settings.ALERTS_WEBHOOK_TIMEOUT) as response:  # noqa: S310
-            status = response.status
-        _log(
-            firing,
-            "webhook",
-            "delivered",
-            f"HTTP {status} (attempt {attempts})",
-            AlertFiring.webhook_state.set(DONE),
             AlertFiring.webhook_attempts.set(attempts),
         )
         return
-    except urllib.error.HTTPError as exc:
-        detail = f"HTTP {exc.code} (attempt {attempts})"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        detail = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)} (attempt {attempts})"
+    except Exception as exc:  # noqa: BLE001 — any failure of one delivery stays that delivery's
+        log.warning("%s attempt %d: no answer: %s: %s", where, attempts, type(exc).__name__, exc)
+        reason = "could not connect"
+    else:
+        if 200 <= status < 300:
+            log.info("%s attempt %d: HTTP %d", where, attempts, status)
+            _log(
+                firing,
+                "webhook",
+                "delivered",
+                f"the receiver accepted it (attempt {attempts})",
+                AlertFiring.webhook_state.set(DONE),
+                AlertFiring.webhook_attempts.set(attempts),
+            )
+            return
+        log.warning("%s attempt %d: the receiver answered HTTP %d", where, attempts, status)
+        reason = "the receiver answered an error"
+    detail = f"{reason} (attempt {attempts})"
     if attempts >= settings.ALERTS_WEBHOOK_MAX_ATTEMPTS:
         _log(
             firing,
@@ -191,14 +180,26 @@ def _email(firing: AlertFiring, address: str) -> None:
             settings.DEFAULT_FROM_EMAIL,
             [address],
         )
-    except (smtplib.SMTPException, OSError) as exc:
-        _log(firing, "email", "failed", f"{type(exc).__name__}: {exc}", AlertFiring.email_state.set(FAILED))
+    except Exception as exc:  # noqa: BLE001 — any failure of one delivery stays that delivery's
+        log.warning("email %s of tenant %s: %s: %s", firing.key, firing.tenant_id, type(exc).__name__, exc)
+        _log(
+            firing,
+            "email",
+            "failed",
+            "the mail server refused it or could not be reached",
+            AlertFiring.email_state.set(FAILED),
+        )
         return
     _log(firing, "email", "delivered", f"sent to {address}", AlertFiring.email_state.set(DONE))
 
 
-def deliver(firing: AlertFiring, now: datetime | None = None) -> bool:
-    """Carry the firing's unfinished steps forward; True when this call finished its delivery."""
+def deliver(firing: AlertFiring, now: datetime | None = None, outbound: bool = True) -> bool:
+    """Carry the firing's unfinished steps forward; True when this call finished its delivery.
+
+    `outbound=False` (an API request): only the steps that stay inside the platform — the dashboard
+    notification, and marking channels that are not configured — and never a webhook or an email,
+    which wait for the delivery worker.
+    """
     now = now or clock.now()
     if not _take_lease(firing, now):
         return False
@@ -206,15 +207,15 @@ def deliver(firing: AlertFiring, now: datetime | None = None) -> bool:
     if firing.notification_state != DONE:
         _notify(firing)
     if firing.webhook_state not in FINAL:
-        if channel.webhook_url and channel.webhook_secret:
-            _webhook(firing, channel.webhook_url, channel.webhook_secret, now)
-        else:
+        if not (channel.webhook_url and channel.webhook_secret):
             firing.update(actions=[AlertFiring.webhook_state.set(SKIPPED)])
+        elif outbound:
+            _webhook(firing, channel.webhook_url, channel.webhook_secret, now)
     if firing.email_state not in FINAL:
-        if channel.email:
-            _email(firing, channel.email)
-        else:
+        if not channel.email:
             firing.update(actions=[AlertFiring.email_state.set(SKIPPED)])
+        elif outbound:
+            _email(firing, channel.email)
     finished = all(
         state in FINAL for state in (firing.notification_state, firing.webhook_state, firing.email_state)
     )
@@ -225,4 +226,4 @@ def deliver(firing: AlertFiring, now: datetime | None = None) -> bool:
     return finished
 
 
-__all__ = ["PENDING", "deliver", "payload", "sign"]
+__all__ = ["PENDING", "deliver", "payload"]

@@ -15,11 +15,12 @@ step "pending", so a crash between "crossed" and "delivered" leaves a row on the
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
-from pynamodb.exceptions import PutError, PynamoDBException
+from pynamodb.exceptions import PutError
 
 from dashboard.accounts.queries import get_tenant, list_tenants
 from dashboard.alerts import delivery, queries
@@ -155,8 +156,11 @@ def claim(tenant_id: str, crossing: Crossing, now: datetime) -> AlertFiring | No
     return firing
 
 
-def evaluate_tenant(tenant_id: str, now: datetime | None = None, deliver: bool = True) -> list[AlertFiring]:
-    """Claim every crossing not claimed yet; deliver the claims this call won. Returns them."""
+def evaluate_tenant(
+    tenant_id: str, now: datetime | None = None, deliver: bool = True, outbound: bool = True
+) -> list[AlertFiring]:
+    """Claim every crossing not claimed yet; deliver the claims this call won (`outbound=False`:
+    only the dashboard notification, see `delivery.deliver`). Returns them."""
     now = now or clock.now()
     rules = [rule for rule in queries.rules(tenant_id) if rule.enabled]
     if not rules:
@@ -168,21 +172,40 @@ def evaluate_tenant(tenant_id: str, now: datetime | None = None, deliver: bool =
             won.append(firing)
     if deliver:
         for firing in won:
-            delivery.deliver(firing)
+            _deliver(firing, now, outbound)
     return won
+
+
+def _deliver(firing: AlertFiring, now: datetime, outbound: bool = True) -> bool:
+    """Deliver one firing; any failure is logged and left to the next pass (its claim stays pending)."""
+    try:
+        return delivery.deliver(firing, now=now, outbound=outbound)
+    except Exception:
+        log.exception(
+            "delivering %s of tenant %s failed; the next pass retries", firing.key, firing.tenant_id
+        )
+        return False
+
+
+# Set when an API request has claimed something: the in-process delivery loop wakes up at once.
+work_waiting = threading.Event()
 
 
 def check_after_ingest(tenant_id: str) -> None:
     """The cheap check after each API batch: one query when the tenant has no rules.
 
-    Alerting never fails an ingestion that has already been recorded: a DynamoDB error here is
-    logged and the next batch or `run_alerts` pass evaluates again (claims make that safe).
+    The request only claims and records (the dashboard notification); it never sends a webhook or an
+    email (a slow receiver must not hold a web thread): the delivery worker (`run_alerts`, or the
+    in-process loop, woken here) sends what was claimed.
+    Alerting never fails an ingestion that has already been recorded: any error here is logged and
+    the next batch or `run_alerts` pass evaluates again (claims make that safe).
     """
     if not settings.ALERTS_CHECK_ON_INGEST:
         return
     try:
-        evaluate_tenant(tenant_id)
-    except PynamoDBException:
+        if any(firing.pending for firing in evaluate_tenant(tenant_id, outbound=False)):
+            work_waiting.set()
+    except Exception:
         log.exception("alert check after ingestion failed for %s; run_alerts will retry", tenant_id)
 
 
@@ -193,9 +216,20 @@ class PassResult:
     redelivered: int = 0
 
 
+def deliver_pending(now: datetime | None = None, result: PassResult | None = None) -> PassResult:
+    """Finish every pending delivery that is due; one that fails for any reason is logged and skipped."""
+    now = now or clock.now()
+    result = result or PassResult()
+    for firing in queries.pending_firings():
+        if _deliver(firing, now):
+            result.redelivered += 1
+    return result
+
+
 def run_pass(now: datetime | None = None) -> PassResult:
     """One pass of `run_alerts`: evaluate every tenant with rules, then finish pending deliveries.
 
+    One tenant's failure (its rules, its receiver) is logged and never stops the pass for the others.
     Calls: one tenants query, one rules query per tenant, one or two rollup queries per tenant with
     rules, one pending-index query, plus the writes of what fires or is redelivered.
     """
@@ -203,8 +237,10 @@ def run_pass(now: datetime | None = None) -> PassResult:
     result = PassResult()
     for tenant in list_tenants():
         result.tenants += 1
-        result.fired += len(evaluate_tenant(tenant.tenant_id, now))
-    for firing in queries.pending_firings():
-        if delivery.deliver(firing, now=now + timedelta(seconds=0)):
-            result.redelivered += 1
-    return result
+        try:
+            result.fired += len(evaluate_tenant(tenant.tenant_id, now))
+        except Exception:
+            log.exception(
+                "evaluating the alerts of tenant %s failed; the next pass retries", tenant.tenant_id
+            )
+    return deliver_pending(now, result)

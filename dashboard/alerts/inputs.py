@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import socket
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlparse
 
-from django.conf import settings
-
+from dashboard.alerts import webhooks
 from dashboard.alerts.models import RULE_KINDS, WINDOWS
 from dashboard.core.errors import ValidationFailed
 
@@ -88,30 +84,16 @@ def clean_rule(raw: RuleInput) -> RuleInput:
 
 
 def clean_webhook_url(url: str) -> str:
+    """The same checks as at send time (dashboard/alerts/webhooks.py): syntax (Django's URLValidator),
+    no userinfo, no whitespace or control characters, scheme and port allowed, every address public."""
     url = (url or "").strip()
     if not url:
         return ""
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname or len(url) > 500:
-        raise ValidationFailed(
-            "The webhook is not valid.", {"webhook_url": "An http(s) URL of up to 500 characters."}
-        )
-    if not settings.ALERTS_WEBHOOK_ALLOW_PRIVATE and not is_public_host(parsed.hostname):
-        raise ValidationFailed(
-            "The webhook must be a public address.",
-            {"webhook_url": "This host is private, loopback or link-local (or does not resolve)."},
-        )
-    return url
-
-
-def is_public_host(host: str) -> bool:
-    """True when every address the host resolves to is a public one: a tenant's webhook must not
-    reach the platform's own network (metadata service, private services)."""
     try:
-        infos = socket.getaddrinfo(host, None)
-    except (socket.gaierror, UnicodeError):
-        return False
-    return bool(infos) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_global for info in infos)
+        webhooks.target(url)
+    except webhooks.Refused as refused:
+        raise ValidationFailed("The webhook is not valid.", {"webhook_url": str(refused)}) from None
+    return url
 
 
 def clean_email(email: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 
 from dashboard.accounts.scope import AccessScope, Can
@@ -144,7 +145,8 @@ def save_channel(
     channel.email = email
     rotated = False
     if webhook_url and (new_secret or not channel.webhook_secret):
-        channel.webhook_secret = "whsec_" + secrets.token_urlsafe(32)
+        # Standard Webhooks' form: whsec_ + base64 of the key (32 random bytes).
+        channel.webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
         rotated = True
     changes = {
         name: [before[name], getattr(channel, name)]

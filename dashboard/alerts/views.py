@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import Can
-from dashboard.alerts import queries, services
+from dashboard.alerts import queries, services, webhooks
 from dashboard.alerts.forms import ChannelForm, RuleForm
 from dashboard.alerts.models import RULE_KINDS
 from dashboard.core.errors import Conflict, ValidationFailed
@@ -32,6 +32,7 @@ def _rules_context(request: HttpRequest, rule_form=None, channel_form=None) -> d
         "kinds": RULE_KINDS,
         "rule_form": rule_form or RuleForm(),
         "channel": channel,
+        "signing_secret": webhooks.signing_secret(channel.webhook_secret) if channel.webhook_secret else "",
         "channel_form": channel_form or ChannelForm.for_channel(channel),
         "firings": queries.recent_firings(tenant_id),
     }

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import ipaddress
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -11,16 +10,38 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
 
+from dashboard.alerts import webhooks
 from tests.analytics.conftest import STAFF_SCOPE, TenantKit, make_tenant, run
 
 __all__ = ["STAFF_SCOPE", "TenantKit", "run", "verify"]
 
 
-def verify(secret: str, body: bytes, header: str) -> bool:
-    """What a receiver does (the README's snippet)."""
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header)
+def verify(secret: str, body: bytes, headers: dict) -> bool:
+    """What a receiver does: Standard Webhooks' check of the signature and its timestamp."""
+    try:
+        Webhook(secret).verify(body, headers)
+    except WebhookVerificationError:
+        return False
+    return True
+
+
+@pytest.fixture(autouse=True)
+def no_outside_dns(monkeypatch) -> None:
+    """Alerts tests never resolve a name outside this machine: an address literal or `localhost`
+    resolves as usual, any other name (a fake "public" host left on a channel) does not resolve."""
+    real = webhooks.resolve
+
+    def resolve(host: str, port: int) -> list[str]:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            if host != "localhost":
+                return []
+        return real(host, port)
+
+    monkeypatch.setattr(webhooks, "resolve", resolve)
 
 
 @dataclass
