@@ -66,6 +66,11 @@ from dashboard.dynamo.transactions import cancellation_codes
 from dashboard.operations import services as operations
 
 MAX_SPANS_PER_TRACE = 2_000
+# Per export (what one request may make the web process do): the spans, distinct traces and agent
+# spans (each an execution: several transactions) beyond these are rejected with partial success.
+MAX_SPANS_PER_EXPORT = 1_000
+MAX_TRACES_PER_EXPORT = 100
+MAX_AGENT_SPANS_PER_EXPORT = 50
 COUNT_CHUNK = 80  # markers per transaction; + the execution + 12 rollup rows stays under 100
 MAX_ATTEMPTS = 8
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -200,6 +205,7 @@ def accept(scope: AccessScope, request) -> Acceptance:
             result.reject(problem)
         else:
             by_trace[span.trace_id][span.span_id] = span  # the same span twice in one export: once
+    _within_export_limits(by_trace, result)
     not_understood: Counter[str] = Counter()
     for trace_id, incoming in by_trace.items():
         for span in _accept_trace(tenant_id, trace_id, incoming, result):
@@ -207,6 +213,30 @@ def accept(scope: AccessScope, request) -> Acceptance:
     if not_understood:
         operations.count_spans_not_understood(not_understood, now)
     return result
+
+
+def _within_export_limits(by_trace: dict[str, dict[str, SpanValues]], result: Acceptance) -> None:
+    """Keep whole traces, in the order they came, while the export stays within its limits; reject
+    the rest (a trace is never cut here: its agent spans need their model calls)."""
+    spans = traces = agents = 0
+    for trace_id in list(by_trace):
+        incoming = by_trace[trace_id]
+        trace_agents = sum(1 for span in incoming.values() if span.kind == "agent")
+        reason = None
+        if traces + 1 > MAX_TRACES_PER_EXPORT:
+            reason = f"an export holds at most {MAX_TRACES_PER_EXPORT} traces; send the rest in another export"
+        elif spans + len(incoming) > MAX_SPANS_PER_EXPORT:
+            reason = f"an export holds at most {MAX_SPANS_PER_EXPORT} spans; send the rest in another export"
+        elif agents + trace_agents > MAX_AGENT_SPANS_PER_EXPORT:
+            reason = (
+                f"an export holds at most {MAX_AGENT_SPANS_PER_EXPORT} agent spans; "
+                "send the rest in another export"
+            )
+        if reason:
+            result.reject(reason, len(incoming))
+            del by_trace[trace_id]
+            continue
+        spans, traces, agents = spans + len(incoming), traces + 1, agents + trace_agents
 
 
 def _accept_trace(

@@ -32,7 +32,7 @@ from typing import Any
 from dashboard.accounts.scope import AccessScope
 from dashboard.core import clock
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
-from dashboard.core.otlp import Acceptance, any_value, as_text, attributes
+from dashboard.core.otlp import Acceptance, any_value, as_text, attributes, clean
 from dashboard.experiments import inputs, services
 
 EXPERIMENT_KEY = "diatonic.experiment_id"
@@ -79,7 +79,7 @@ def line_of(record: Any, resource: dict[str, Any], scope_name: str) -> tuple[str
     attrs = attributes(record.attributes)
     experiment_id = attrs.pop(EXPERIMENT_KEY, None) or resource.get(EXPERIMENT_KEY)
     run_id = attrs.pop(RUN_KEY, None) or resource.get(RUN_KEY)
-    component = attrs.pop(COMPONENT_KEY, None) or resource.get(COMPONENT_KEY) or scope_name or "main"
+    component = attrs.pop(COMPONENT_KEY, None) or resource.get(COMPONENT_KEY) or clean(scope_name) or "main"
     if record.trace_id:
         attrs["trace_id"] = record.trace_id.hex()
     if record.span_id:
@@ -88,7 +88,7 @@ def line_of(record: Any, resource: dict[str, Any], scope_name: str) -> tuple[str
     line: dict[str, Any] = {
         "run_id": as_text(run_id) if run_id is not None else None,
         "ts": time_ns // 1_000_000,
-        "severity": severity(record.severity_number, record.severity_text),
+        "severity": severity(record.severity_number, clean(record.severity_text)),
         "component": as_text(component).replace("#", "-")[: inputs.MAX_COMPONENT],
         "message": _cut(as_text(_body(record)), inputs.MAX_MESSAGE),
     }
