@@ -7,6 +7,10 @@ read through the tiny helpers below (the healthchecks way).
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
+from dashboard.core.secret_key import DEVELOPMENT_KEY, production_problems
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -23,7 +27,13 @@ def envlist(name: str, default: str) -> list[str]:
 
 
 DEBUG = envbool("DEBUG", "true")
-SECRET_KEY = os.getenv("SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
+# Production (DEBUG off) refuses to start with the public development key or a weak one; `make serve`
+# makes a random key once in .data/secret-key. Old keys listed in SECRET_KEY_FALLBACKS (comma-separated)
+# still verify what they signed, so a key can be rotated without signing everyone out.
+SECRET_KEY = os.getenv("SECRET_KEY") or DEVELOPMENT_KEY
+SECRET_KEY_FALLBACKS = envlist("SECRET_KEY_FALLBACKS", "")
+if not DEBUG and (_key_problems := production_problems(SECRET_KEY, SECRET_KEY_FALLBACKS)):
+    raise ImproperlyConfigured(" ".join(_key_problems))
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 

@@ -7,6 +7,7 @@ Tests isolate themselves with unique ids (`unique()`), never by emptying tables.
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -123,6 +124,8 @@ def dynamodb_local(tmp_path_factory) -> Iterator[str]:
     settings.DYNAMODB_ENDPOINT_URL = f"http://127.0.0.1:{port}"
     settings.DYNAMODB_TABLE_PREFIX = "test"
     settings.DYNAMODB_MAX_RETRIES = 0
+    # A key production would accept: tests start production-mode processes signed with this one.
+    settings.SECRET_KEY = "test-session-" + secrets.token_urlsafe(48)
     # No rate limit for the session's shared keys (tests move the clock, which would leave their
     # buckets in the future); the limiter's own tests set their limits with the `settings` fixture.
     settings.API_RATE_LIMIT_PER_MINUTE = 0
