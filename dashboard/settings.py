@@ -113,11 +113,26 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 LOGIN_URL = "login"
+# Wherever a password is set (users page, create_user command): dashboard/accounts/inputs.password_problem.
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email", "name")},
+    },
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "dashboard.accounts.inputs.DistinctCharactersValidator"},
+]
 
-# Login rate limit: failures allowed per window, per account and per client address.
+# Sign-in throttle (dashboard/accounts/services.py): attempts allowed per window per account from one
+# address (and per known device), per client address, and per account from all addresses together;
+# past a limit each attempt waits a doubling number of seconds (at most LOGIN_MAX_WAIT_SECONDS), no lock.
 LOGIN_FAILURES_PER_ACCOUNT = envint("LOGIN_FAILURES_PER_ACCOUNT", "5")
 LOGIN_FAILURES_PER_ADDRESS = envint("LOGIN_FAILURES_PER_ADDRESS", "20")
+LOGIN_FAILURES_PER_ACCOUNT_ANY_ADDRESS = envint("LOGIN_FAILURES_PER_ACCOUNT_ANY_ADDRESS", "50")
 LOGIN_FAILURE_WINDOW_SECONDS = envint("LOGIN_FAILURE_WINDOW_SECONDS", "900")
+LOGIN_MAX_WAIT_SECONDS = envint("LOGIN_MAX_WAIT_SECONDS", "300")
 # Per API key token bucket (dashboard/apikeys/services.py): refill per minute, extra burst tokens.
 API_RATE_LIMIT_PER_MINUTE = envint("API_RATE_LIMIT_PER_MINUTE", "600")
 API_RATE_LIMIT_BURST = envint("API_RATE_LIMIT_BURST", "100")
