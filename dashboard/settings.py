@@ -113,6 +113,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 LOGIN_URL = "login"
+# Views whose pages show secrets (a new API key, the webhook signing secret): `Cache-Control: no-store`.
+NO_STORE_VIEWS = {"accounts:api_keys", "alerts:rules"}
 # Wherever a password is set (users page, create_user command): dashboard/accounts/inputs.password_problem.
 AUTH_PASSWORD_VALIDATORS = [
     {
