@@ -259,17 +259,16 @@ def _take(bucket: str, limit: int, now_ms: int, expires) -> int | None:
     count = int(counter.count)
     if count < limit:
         return None
-    blocked_until = int(counter.wait_until or 0)
-    if count > limit and blocked_until > now_ms:
-        return blocked_until - now_ms
-    # Admitted: the next attempt waits. Of concurrent attempts only one claims the slot.
+    waiting = int(counter.wait_until or 0) - now_ms
+    if waiting > 0:
+        return waiting
+    # From the limit on, an attempt takes its turn and makes the next one wait; of concurrent
+    # attempts only one gets the turn (the condition), so no more than `limit` are evaluated at once.
     until = now_ms + 1000 * _wait_seconds(count - limit + 1)
     try:
         counter.update(
             actions=[RateLimitCounter.wait_until.set(until)],
-            condition=RateLimitCounter.wait_until.does_not_exist() | (RateLimitCounter.wait_until <= now_ms)
-            if count > limit
-            else None,
+            condition=RateLimitCounter.wait_until.does_not_exist() | (RateLimitCounter.wait_until <= now_ms),
         )
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
