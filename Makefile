@@ -49,7 +49,8 @@ bench: install
 
 install: $(VENV)/.installed node_modules/.installed $(LOCAL_KEY)
 	@$(PY) manage.py dynamodb_local fetch
-	@SECRET_KEY="$${SECRET_KEY:-$$(cat $(LOCAL_KEY))}" DEBUG=false $(PY) manage.py collectstatic --noinput -v 0
+	@$(PY) manage.py vendor_static
+	@SECRET_KEY="$${SECRET_KEY:-$$(cat $(LOCAL_KEY))}" DEBUG=false $(PY) manage.py collectstatic --noinput --clear -v 0
 
 # Production mode refuses the public development key: this machine gets a random one, made once, kept
 # outside git (.data/ is ignored). Set SECRET_KEY in the environment to use another.

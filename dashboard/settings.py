@@ -169,10 +169,12 @@ USE_TZ = True
 STATIC_URL = "/static/"
 # `make install` runs collectstatic here; outside git (.cache/ is ignored). Tests point it elsewhere.
 STATIC_ROOT = Path(os.getenv("STATIC_ROOT", str(BASE_DIR / ".cache" / "staticfiles")))
-# Front-end packages come from npm (package.json); `make` runs `npm ci` before serving.
+# Front-end packages come from npm (package.json): `make install` runs `npm ci`, then copies the few
+# files pages use into VENDOR_ROOT (manage.py vendor_static, dashboard/core/vendor.py), served as vendor/.
 STATICFILES_DIRS = [BASE_DIR / "static"]
-if (BASE_DIR / "node_modules").is_dir():
-    STATICFILES_DIRS.append(("vendor", BASE_DIR / "node_modules"))
+VENDOR_ROOT = Path(os.getenv("VENDOR_ROOT", str(BASE_DIR / ".cache" / "vendor")))
+if VENDOR_ROOT.is_dir():
+    STATICFILES_DIRS.append(("vendor", VENDOR_ROOT))
 # Production serves content-hashed, pre-compressed files through whitenoise; hashed names get
 # far-future `Cache-Control: max-age=315360000, immutable`. Development keeps plain names (no
 # collectstatic needed between edits).
@@ -180,7 +182,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "dashboard.core.storage.StaticFilesStorage"  # whitenoise's, manifest outside STATIC_ROOT
     }
 }
 WHITENOISE_MAX_AGE = envint("WHITENOISE_MAX_AGE", "0" if DEBUG else "3600")  # unhashed names only
