@@ -138,6 +138,10 @@ LOGIN_MAX_WAIT_SECONDS = envint("LOGIN_MAX_WAIT_SECONDS", "300")
 # Per API key token bucket (dashboard/apikeys/services.py): refill per minute, extra burst tokens.
 API_RATE_LIMIT_PER_MINUTE = envint("API_RATE_LIMIT_PER_MINUTE", "600")
 API_RATE_LIMIT_BURST = envint("API_RATE_LIMIT_BURST", "100")
+# OTLP receivers (dashboard/api/otel.py): an export costs one token per this many spans or log records (and
+# at least one per trace); one holding more items than OTLP_REFUSE_ITEMS_PER_EXPORT is refused whole (413).
+OTLP_ITEMS_PER_TOKEN = envint("OTLP_ITEMS_PER_TOKEN", "10")
+OTLP_REFUSE_ITEMS_PER_EXPORT = envint("OTLP_REFUSE_ITEMS_PER_EXPORT", "20000")
 # Behind a load balancer the client's address is in a header (e.g. HTTP_X_FORWARDED_FOR); empty = REMOTE_ADDR.
 CLIENT_ADDRESS_HEADER = os.getenv("CLIENT_ADDRESS_HEADER", "")
 

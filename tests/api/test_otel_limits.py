@@ -176,3 +176,12 @@ def test_an_expired_key_is_told_in_protobuf_on_a_protobuf_request(tenant, monkey
     assert response.status_code == 401, response.content
     assert response["Content-Type"] == "application/x-protobuf"
     assert response.content.startswith(b"\x08\x10") and b"expired" in response.content
+
+
+def test_nul_is_removed_from_log_messages(tenant):
+    from tests.api.test_otel_logs import experiment_of, json_logs, record, run_lines
+
+    experiment, run = experiment_of(tenant.tenant_id)
+    payload = json_logs(experiment.experiment_id, run.run_id, [record("epoch\u0000 1", run.run_id)])
+    assert partial(post(ENDPOINTS[1], tenant.token, json.dumps(payload).encode())) == {}
+    assert [line["message"] for line in run_lines(tenant, run)] == ["epoch 1"]
