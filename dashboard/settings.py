@@ -26,7 +26,8 @@ def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
 
 
-DEBUG = envbool("DEBUG", "true")
+# A deployment sets SECRET_KEY: there DEBUG is off unless asked for; a laptop without one gets DEBUG on.
+DEBUG = envbool("DEBUG", "false" if os.getenv("SECRET_KEY") else "true")
 # Production (DEBUG off) refuses to start with the public development key or a weak one; `make serve`
 # makes a random key once in .data/secret-key. Old keys listed in SECRET_KEY_FALLBACKS (comma-separated)
 # still verify what they signed, so a key can be rotated without signing everyone out.

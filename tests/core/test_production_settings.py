@@ -89,3 +89,10 @@ def test_check_deploy_flags_the_public_development_key():
     result = start(code, DEBUG=None, SECRET_KEY=None, DYNAMODB_ENDPOINT_URL="")
     assert result.returncode != 0
     assert "core.E001" in result.stderr and "public development key" in result.stderr
+
+
+def test_debug_is_off_by_default_where_a_secret_key_is_set():
+    code = SETUP + "; from django.conf import settings as s; print(s.DEBUG)"
+    assert start(code, DEBUG=None).stdout.strip() == "False"  # PRODUCTION sets SECRET_KEY
+    assert start(code, DEBUG=None, SECRET_KEY=None).stdout.strip() == "True"  # a laptop
+    assert start(code, DEBUG="true").stdout.strip() == "True"
