@@ -185,3 +185,22 @@ def test_nul_is_removed_from_log_messages(tenant):
     payload = json_logs(experiment.experiment_id, run.run_id, [record("epoch\u0000 1", run.run_id)])
     assert partial(post(ENDPOINTS[1], tenant.token, json.dumps(payload).encode())) == {}
     assert [line["message"] for line in run_lines(tenant, run)] == ["epoch 1"]
+
+
+def test_log_records_over_the_export_limit_are_rejected_with_the_reason(tenant, monkeypatch):
+    from dashboard.experiments import otlp as log_records
+    from tests.api.test_otel_logs import experiment_of, json_logs, record, run_lines
+
+    monkeypatch.setattr(log_records, "MAX_RECORDS_PER_EXPORT", 2)
+    experiment, run = experiment_of(tenant.tenant_id)
+    records = [record(f"line {n}", run.run_id, offset_ms=n) for n in range(3)]
+    answer = partial(
+        post(
+            ENDPOINTS[1],
+            tenant.token,
+            json.dumps(json_logs(experiment.experiment_id, run.run_id, records)).encode(),
+        )
+    )
+    assert int(answer["rejectedLogRecords"]) == 1
+    assert "at most 2 log records" in answer["errorMessage"]
+    assert len(run_lines(tenant, run)) == 2
