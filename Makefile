@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+LOCAL_KEY := .data/secret-key
 # DynamoDB Local for `make run`; set DYNAMODB_ENDPOINT_URL= (empty) to use real AWS instead.
 DYNAMODB_ENDPOINT_URL ?= http://127.0.0.1:8766
 export DYNAMODB_ENDPOINT_URL
@@ -26,6 +27,7 @@ serve: install
 	  $(PY) manage.py dynamodb_local start && $(PY) manage.py create_tables && \
 	  $(PY) manage.py seed_demo --if-empty;; esac
 	@echo "Dashboard (production mode): http://$(HOST):$(PORT)/"
+	SECRET_KEY="$${SECRET_KEY:-$$(cat $(LOCAL_KEY))}" \
 	DEBUG=false SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-false} SECURE_COOKIES=$${SECURE_COOKIES:-false} \
 	  SECURE_HSTS_SECONDS=$${SECURE_HSTS_SECONDS:-0} HOST=$(HOST) PORT=$(PORT) \
 	  $(VENV)/bin/gunicorn --config gunicorn.conf.py
@@ -45,9 +47,16 @@ test: install system-deps
 bench: install
 	$(PY) -m bench
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed node_modules/.installed $(LOCAL_KEY)
 	@$(PY) manage.py dynamodb_local fetch
-	@DEBUG=false $(PY) manage.py collectstatic --noinput -v 0
+	@$(PY) manage.py vendor_static
+	@SECRET_KEY="$${SECRET_KEY:-$$(cat $(LOCAL_KEY))}" DEBUG=false $(PY) manage.py collectstatic --noinput --clear -v 0
+
+# Production mode refuses the public development key: this machine gets a random one, made once, kept
+# outside git (.data/ is ignored). Set SECRET_KEY in the environment to use another.
+$(LOCAL_KEY):
+	@mkdir -p $(dir $@)
+	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

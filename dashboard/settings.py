@@ -7,6 +7,10 @@ read through the tiny helpers below (the healthchecks way).
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
+from dashboard.core.secret_key import DEVELOPMENT_KEY, production_problems
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -22,8 +26,15 @@ def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
 
 
-DEBUG = envbool("DEBUG", "true")
-SECRET_KEY = os.getenv("SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
+# A deployment sets SECRET_KEY: there DEBUG is off unless asked for; a laptop without one gets DEBUG on.
+DEBUG = envbool("DEBUG", "false" if os.getenv("SECRET_KEY") else "true")
+# Production (DEBUG off) refuses to start with the public development key or a weak one; `make serve`
+# makes a random key once in .data/secret-key. Old keys listed in SECRET_KEY_FALLBACKS (comma-separated)
+# still verify what they signed, so a key can be rotated without signing everyone out.
+SECRET_KEY = os.getenv("SECRET_KEY") or DEVELOPMENT_KEY
+SECRET_KEY_FALLBACKS = envlist("SECRET_KEY_FALLBACKS", "")
+if not DEBUG and (_key_problems := production_problems(SECRET_KEY, SECRET_KEY_FALLBACKS)):
+    raise ImproperlyConfigured(" ".join(_key_problems))
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 
@@ -103,14 +114,35 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 LOGIN_URL = "login"
+# Views whose pages show secrets (a new API key, the webhook signing secret): `Cache-Control: no-store`.
+NO_STORE_VIEWS = {"accounts:api_keys", "alerts:rules"}
+# Wherever a password is set (users page, create_user command): dashboard/accounts/inputs.password_problem.
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email", "name")},
+    },
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "dashboard.accounts.inputs.DistinctCharactersValidator"},
+]
 
-# Login rate limit: failures allowed per window, per account and per client address.
+# Sign-in throttle (dashboard/accounts/services.py): attempts allowed per window per account from one
+# address (and per known device), per client address, and per account from all addresses together;
+# past a limit each attempt waits a doubling number of seconds (at most LOGIN_MAX_WAIT_SECONDS), no lock.
 LOGIN_FAILURES_PER_ACCOUNT = envint("LOGIN_FAILURES_PER_ACCOUNT", "5")
 LOGIN_FAILURES_PER_ADDRESS = envint("LOGIN_FAILURES_PER_ADDRESS", "20")
+LOGIN_FAILURES_PER_ACCOUNT_ANY_ADDRESS = envint("LOGIN_FAILURES_PER_ACCOUNT_ANY_ADDRESS", "50")
 LOGIN_FAILURE_WINDOW_SECONDS = envint("LOGIN_FAILURE_WINDOW_SECONDS", "900")
+LOGIN_MAX_WAIT_SECONDS = envint("LOGIN_MAX_WAIT_SECONDS", "300")
 # Per API key token bucket (dashboard/apikeys/services.py): refill per minute, extra burst tokens.
 API_RATE_LIMIT_PER_MINUTE = envint("API_RATE_LIMIT_PER_MINUTE", "600")
 API_RATE_LIMIT_BURST = envint("API_RATE_LIMIT_BURST", "100")
+# OTLP receivers (dashboard/api/otel.py): an export costs one token per this many spans or log records (and
+# at least one per trace); one holding more items than OTLP_REFUSE_ITEMS_PER_EXPORT is refused whole (413).
+OTLP_ITEMS_PER_TOKEN = envint("OTLP_ITEMS_PER_TOKEN", "10")
+OTLP_REFUSE_ITEMS_PER_EXPORT = envint("OTLP_REFUSE_ITEMS_PER_EXPORT", "20000")
 # Behind a load balancer the client's address is in a header (e.g. HTTP_X_FORWARDED_FOR); empty = REMOTE_ADDR.
 CLIENT_ADDRESS_HEADER = os.getenv("CLIENT_ADDRESS_HEADER", "")
 
@@ -142,10 +174,12 @@ USE_TZ = True
 STATIC_URL = "/static/"
 # `make install` runs collectstatic here; outside git (.cache/ is ignored). Tests point it elsewhere.
 STATIC_ROOT = Path(os.getenv("STATIC_ROOT", str(BASE_DIR / ".cache" / "staticfiles")))
-# Front-end packages come from npm (package.json); `make` runs `npm ci` before serving.
+# Front-end packages come from npm (package.json): `make install` runs `npm ci`, then copies the few
+# files pages use into VENDOR_ROOT (manage.py vendor_static, dashboard/core/vendor.py), served as vendor/.
 STATICFILES_DIRS = [BASE_DIR / "static"]
-if (BASE_DIR / "node_modules").is_dir():
-    STATICFILES_DIRS.append(("vendor", BASE_DIR / "node_modules"))
+VENDOR_ROOT = Path(os.getenv("VENDOR_ROOT", str(BASE_DIR / ".cache" / "vendor")))
+if VENDOR_ROOT.is_dir():
+    STATICFILES_DIRS.append(("vendor", VENDOR_ROOT))
 # Production serves content-hashed, pre-compressed files through whitenoise; hashed names get
 # far-future `Cache-Control: max-age=315360000, immutable`. Development keeps plain names (no
 # collectstatic needed between edits).
@@ -153,7 +187,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "dashboard.core.storage.StaticFilesStorage"  # whitenoise's, manifest outside STATIC_ROOT
     }
 }
 WHITENOISE_MAX_AGE = envint("WHITENOISE_MAX_AGE", "0" if DEBUG else "3600")  # unhashed names only

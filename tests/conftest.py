@@ -7,6 +7,7 @@ Tests isolate themselves with unique ids (`unique()`), never by emptying tables.
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -22,6 +23,7 @@ from django.test import Client
 from dashboard.accounts import services
 from dashboard.accounts.models import User
 from dashboard.accounts.session_store import USER_KEY, SessionStore
+from dashboard.core import vendor
 from dashboard.core.ids import new_id
 from dashboard.dynamo import base, local
 from dashboard.dynamo.tables import ensure_tables
@@ -123,6 +125,21 @@ def dynamodb_local(tmp_path_factory) -> Iterator[str]:
     settings.DYNAMODB_ENDPOINT_URL = f"http://127.0.0.1:{port}"
     settings.DYNAMODB_TABLE_PREFIX = "test"
     settings.DYNAMODB_MAX_RETRIES = 0
+    # A key production would accept: tests start production-mode processes signed with this one.
+    settings.SECRET_KEY = "test-session-" + secrets.token_urlsafe(48)
+    # Vendor static files as `make install` copies them, plus axe-core, which only tests use; the
+    # production-mode subprocesses read the same folder (VENDOR_ROOT).
+    vendor_root = tmp_path_factory.mktemp("vendor") / "vendor"
+    try:
+        vendor.build(settings.BASE_DIR / "node_modules", vendor_root, for_tests=True)
+    except FileNotFoundError:  # no `npm ci` yet: only the pages with charts and the axe tests miss them
+        vendor_root.mkdir()
+    os.environ["VENDOR_ROOT"] = str(vendor_root)
+    settings.VENDOR_ROOT = vendor_root
+    settings.STATICFILES_DIRS = [
+        *(entry for entry in settings.STATICFILES_DIRS if not (isinstance(entry, tuple) and entry[0] == "vendor")),
+        ("vendor", vendor_root),
+    ]
     # No rate limit for the session's shared keys (tests move the clock, which would leave their
     # buckets in the future); the limiter's own tests set their limits with the `settings` fixture.
     settings.API_RATE_LIMIT_PER_MINUTE = 0

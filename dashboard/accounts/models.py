@@ -104,7 +104,8 @@ class SessionItem(DynamoModel):
 class RateLimitCounter(DynamoModel):
     """A fixed-window failure counter (atomic ADD), gone when its window has passed.
 
-    Accounts counts sign-in failures here (`login:…`, see services.take_sign_in_attempt). The same table
+    Accounts counts sign-in attempts here (`login:…`, see services.take_sign_in_attempt; `wait_until`
+    slows a bucket past its limit down). The same table
     holds each API key's token bucket (`api:<key_id>`, its state in `tat`) and its requests per day
     (`api-usage:<key_id>:<day>`: `count`, `limited`, `last_at`), which dashboard/apikeys/ keeps:
     the one model another area may import (tests/test_layers.py).
@@ -117,3 +118,4 @@ class RateLimitCounter(DynamoModel):
     tat = NumberAttribute(null=True)  # token bucket: theoretical arrival time, epoch microseconds
     limited = NumberAttribute(null=True)  # usage rows: requests answered 429
     last_at = UTCDateTimeAttribute(null=True)  # usage rows: the day's latest request
+    wait_until = NumberAttribute(null=True)  # sign-in buckets past their limit: next attempt, epoch ms

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
-from pynamodb.exceptions import PutError
+from django.core import signing
+from pynamodb.exceptions import PutError, UpdateError
 
-from dashboard.accounts.inputs import EMAIL_RE, MIN_PASSWORD_LENGTH, normalize_email
+from dashboard.accounts.inputs import EMAIL_RE, normalize_email, password_problem
 from dashboard.accounts.models import ROLES, RateLimitCounter, SessionItem, Tenant, User
 from dashboard.accounts.queries import TENANTS_KEY, find_user_by_email, get_tenant, get_user
 from dashboard.accounts.scope import MODERATOR, STAFF, TENANT_ADMIN, AccessScope
@@ -65,8 +67,8 @@ def create_user(
     errors = _role_errors(role, tenant_id)
     if not EMAIL_RE.match(email):
         errors["email"] = "Enter a valid email address."
-    if hashed_password is None and len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if hashed_password is None and (problem := password_problem(password, email, name)):
+        errors["password"] = problem
     if errors:
         raise ValidationFailed("The user could not be created.", errors)
     if tenant_id:
@@ -141,8 +143,8 @@ def update_user(
         raise Conflict(STALE_PERSON)
     tenant_id = tenant_id or None
     errors = _role_errors(role, tenant_id)
-    if password and len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters, or leave it empty."
+    if password and (problem := password_problem(password, user.email, name.strip() or user.name)):
+        errors["password"] = f"{problem} Or leave it empty."
     if user.user_id == scope.actor_id and (role, tenant_id) != (user.role, user.tenant_id):
         errors["role"] = "You cannot change your own role."
     if errors:
@@ -184,17 +186,21 @@ def add_user(
 
 
 # --- sign-in attempts ---------------------------------------------------------------------------
-# Failure limits per account and per client address, in fixed windows (atomic ADD on rate-limits).
+# Nobody can lock anyone out: failures are counted per client address, per account *and* address, and
+# per account across all addresses (a distributed guesser), in fixed windows (atomic ADD on rate-limits).
+# A bucket over its limit does not lock: it makes the next attempt wait a number of seconds that doubles
+# with each attempt over the limit (at most LOGIN_MAX_WAIT_SECONDS). A browser that signed in to the
+# account before (a signed "known device" cookie) is counted on its own bucket instead, so guesses from
+# elsewhere never slow its owner down.
+
+KNOWN_DEVICE_SALT = "dashboard.accounts.known-device"
+KNOWN_DEVICE_DAYS = 180
 
 
 @dataclass
 class SignInWindow:
     start: int
     seconds: int
-
-    @property
-    def retry_after(self) -> int:
-        return max(1, self.start + self.seconds - int(clock.now().timestamp()))
 
 
 def _sign_in_window() -> SignInWindow:
@@ -203,37 +209,97 @@ def _sign_in_window() -> SignInWindow:
     return SignInWindow(start=now - now % seconds, seconds=seconds)
 
 
-def _sign_in_buckets(email: str, address: str, window: SignInWindow) -> list[tuple[str, int]]:
-    account = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.strip().lower().encode()).hexdigest()[:32]
+
+
+def known_device_token(user: User) -> str:
+    """A value for the browser that just signed in as `user`: its later attempts skip the throttles
+    that strangers' guesses fill (signed with SECRET_KEY; forging one needs the key)."""
+    return signing.dumps({"u": user.user_id, "d": secrets.token_urlsafe(12)}, salt=KNOWN_DEVICE_SALT)
+
+
+def _known_device(token: str | None, user: User | None) -> str | None:
+    """The device id in a known-device token issued to `user`, or None."""
+    if not token or user is None or len(token) > 500:
+        return None
+    try:
+        value = signing.loads(token, salt=KNOWN_DEVICE_SALT, max_age=timedelta(days=KNOWN_DEVICE_DAYS))
+    except signing.BadSignature:
+        return None
+    if not isinstance(value, dict) or value.get("u") != user.user_id or not isinstance(value.get("d"), str):
+        return None
+    return value["d"]
+
+
+def _sign_in_buckets(
+    email: str, address: str, device: str | None, window: SignInWindow
+) -> list[tuple[str, int]]:
+    account = _digest(email)
+    if device:
+        return [
+            (f"login:device:{account}:{_digest(device)}:{window.start}", settings.LOGIN_FAILURES_PER_ACCOUNT)
+        ]
     return [
-        (f"login:account:{account}:{window.start}", settings.LOGIN_FAILURES_PER_ACCOUNT),
         (f"login:address:{address}:{window.start}", settings.LOGIN_FAILURES_PER_ADDRESS),
+        (f"login:pair:{account}:{_digest(address)}:{window.start}", settings.LOGIN_FAILURES_PER_ACCOUNT),
+        (f"login:account:{account}:{window.start}", settings.LOGIN_FAILURES_PER_ACCOUNT_ANY_ADDRESS),
     ]
 
 
-def take_sign_in_attempt(email: str, address: str) -> int | None:
-    """Count this sign-in attempt first, then judge it: seconds to wait when the account or the
-    address already used up its window, else None (go ahead and check the password).
+def _wait_seconds(over: int) -> int:
+    """Seconds between attempts once a bucket is `over` attempts past its limit (doubling, capped)."""
+    return min(2 ** min(over, 20), settings.LOGIN_MAX_WAIT_SECONDS)
+
+
+def _take(bucket: str, limit: int, now_ms: int, expires) -> int | None:
+    """Count one attempt on the bucket; milliseconds to wait, or None when it may be evaluated."""
+    counter = RateLimitCounter(bucket)
+    counter.update(actions=[RateLimitCounter.count.add(1), RateLimitCounter.expires_at.set(expires)])
+    count = int(counter.count)
+    if count < limit:
+        return None
+    waiting = int(counter.wait_until or 0) - now_ms
+    if waiting > 0:
+        return waiting
+    # From the limit on, an attempt takes its turn and makes the next one wait; of concurrent
+    # attempts only one gets the turn (the condition), so no more than `limit` are evaluated at once.
+    until = now_ms + 1000 * _wait_seconds(count - limit + 1)
+    try:
+        counter.update(
+            actions=[RateLimitCounter.wait_until.set(until)],
+            condition=RateLimitCounter.wait_until.does_not_exist() | (RateLimitCounter.wait_until <= now_ms),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return max(1000, int(RateLimitCounter.get(bucket, consistent_read=True).wait_until or 0) - now_ms)
+    return None
+
+
+def take_sign_in_attempt(email: str, address: str, device: str | None = None) -> int | None:
+    """Count this sign-in attempt first, then judge it: seconds to wait when a bucket is over its
+    limit and its wait has not passed, else None (go ahead and check the password).
 
     Counting before evaluating is what makes the limit hold under concurrency: each attempt gets
-    its own number from DynamoDB's atomic ADD, so 30 parallel guesses see 1…30 and only the
-    first `limit` are evaluated. A successful sign-in gives its slot back (`release_sign_in_attempt`).
+    its own number from DynamoDB's atomic ADD, and past the limit only one attempt per wait claims
+    the turn (a conditional update). A successful sign-in gives its slot back (`release_sign_in_attempt`).
     """
     window = _sign_in_window()
     expires = clock.now() + timedelta(seconds=window.seconds * 2)
-    blocked = False
-    for bucket, limit in _sign_in_buckets(email, address, window):
-        counter = RateLimitCounter(bucket)
-        counter.update(actions=[RateLimitCounter.count.add(1), RateLimitCounter.expires_at.set(expires)])
-        if counter.count > limit:
-            blocked = True
-    return window.retry_after if blocked else None
+    now_ms = int(clock.now().timestamp() * 1000)
+    waits = [
+        _take(bucket, limit, now_ms, expires)
+        for bucket, limit in _sign_in_buckets(email, address, device, window)
+    ]
+    longest = max((wait for wait in waits if wait is not None), default=None)
+    return None if longest is None else max(1, -(-longest // 1000))
 
 
-def release_sign_in_attempt(email: str, address: str) -> None:
+def release_sign_in_attempt(email: str, address: str, device: str | None = None) -> None:
     """Give back the slot a successful sign-in took: only failures count against the limit."""
     window = _sign_in_window()
-    for bucket, _limit in _sign_in_buckets(email, address, window):
+    for bucket, _limit in _sign_in_buckets(email, address, device, window):
         RateLimitCounter(bucket).update(actions=[RateLimitCounter.count.add(-1)])
 
 
@@ -248,21 +314,38 @@ def _hash_for_unknown_email() -> str:
     return _dummy_hash
 
 
-def authenticate(email: str, password: str, address: str) -> User:
-    """The active user with these credentials; raises LoginFailed (rate limited per account and address)."""
-    retry_after = take_sign_in_attempt(email, address)
+def _wait_message(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = round(seconds / 60)
+    return f"about {minutes} minutes"
+
+
+def authenticate(email: str, password: str, address: str, known_device: str | None = None) -> User:
+    """The active user with these credentials; raises LoginFailed when the attempt must wait
+    (see the throttles above) or the credentials do not match. `known_device`: the browser's
+    known-device token, if it has one (`known_device_token`)."""
+    user = find_user_by_email(email)
+    device = _known_device(known_device, user)
+    retry_after = take_sign_in_attempt(email, address, device)
     if retry_after:
-        minutes = max(1, round(retry_after / 60))
         raise LoginFailed(
-            f"Too many failed sign-in attempts. Try again in about {minutes} minute{'s' if minutes > 1 else ''}.",
+            f"Too many failed sign-in attempts. Wait {_wait_message(retry_after)} and try again.",
             retry_after=retry_after,
         )
-    user = find_user_by_email(email)
+
+    def upgrade(raw_password: str) -> None:  # the hasher changed since this hash was made: save a new one
+        user.update(actions=[User.password.set(make_password(raw_password))])
+
     # Always hash: an unknown email must not answer faster than a wrong password (user enumeration).
-    matches = check_password(password, user.password if user is not None else _hash_for_unknown_email())
+    matches = check_password(
+        password,
+        user.password if user is not None else _hash_for_unknown_email(),
+        setter=upgrade if user is not None and user.is_active else None,
+    )
     if user is None or not user.is_active or not matches:
         raise LoginFailed("That email and password do not match an active account.")
-    release_sign_in_attempt(email, address)
+    release_sign_in_attempt(email, address, device)
     user.update(actions=[User.last_login_at.set(clock.now())])
     return user
 

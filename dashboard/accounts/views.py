@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
@@ -53,27 +54,47 @@ def _safe_next(request: HttpRequest) -> str:
     return "/"
 
 
+KNOWN_DEVICE_COOKIE = "known_device"
+
+
 def login(request: HttpRequest) -> HttpResponse:
     next_url = _safe_next(request)
     if request.scope is not None:
         return HttpResponseRedirect(next_url)
     form = LoginForm(request.POST or None)
-    status = 200
+    status, retry_after = 200, None
     if request.method == "POST" and form.is_valid():
         try:
             user = services.authenticate(
-                form.cleaned_data["email"], form.cleaned_data["password"], _client_address(request)
+                form.cleaned_data["email"],
+                form.cleaned_data["password"],
+                _client_address(request),
+                known_device=request.COOKIES.get(KNOWN_DEVICE_COOKIE),
             )
         except services.LoginFailed as exc:
             form.add_error(None, exc.message)
-            status = 429 if exc.retry_after else 200
+            status, retry_after = (429, exc.retry_after) if exc.retry_after else (200, None)
         else:
             access.login(request, user)
+            rotate_token(request)  # a CSRF token seen before signing in is not valid after it
             audit.record(
                 access.scope_for_user(user), "session.login", "user", user.user_id, tenant_id=user.tenant_id
             )
-            return HttpResponseRedirect(next_url)
-    return render(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)
+            response = HttpResponseRedirect(next_url)
+            # Guesses from elsewhere never slow this browser's sign-ins down (services.authenticate).
+            response.set_cookie(
+                KNOWN_DEVICE_COOKIE,
+                services.known_device_token(user),
+                max_age=services.KNOWN_DEVICE_DAYS * 86400,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
+            )
+            return response
+    response = render(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @require_POST

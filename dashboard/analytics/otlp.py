@@ -39,7 +39,7 @@ from typing import Any
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 from dashboard.analytics import pricing
-from dashboard.core.otlp import as_text, attributes
+from dashboard.core.otlp import as_text, attributes, clean
 
 AGENT_OPERATIONS = {"invoke_agent"}
 TOOL_OPERATIONS = {"execute_tool"}
@@ -177,7 +177,7 @@ class Rejected(ValueError):
 
 def _error_of(span: trace_pb2.Span, attrs: dict[str, Any]) -> str | None:
     if span.status.message:
-        return span.status.message[:ERROR_LIMIT]
+        return clean(span.status.message)[:ERROR_LIMIT]
     for event in span.events:
         if event.name == "exception":
             event_attrs = attributes(event.attributes)
@@ -273,7 +273,7 @@ def span_values(span: trace_pb2.Span, resource: dict[str, Any], scope: str = "")
         trace_id=span.trace_id.hex(),
         span_id=span.span_id.hex(),
         parent_span_id=span.parent_span_id.hex() if span.parent_span_id else None,
-        name=(span.name or "(unnamed span)")[:NAME_LIMIT],
+        name=(clean(span.name) or "(unnamed span)")[:NAME_LIMIT],
         kind=kind,
         operation=operation,
         gen_ai=is_llm_convention(attrs),
@@ -294,7 +294,7 @@ def span_values(span: trace_pb2.Span, resource: dict[str, Any], scope: str = "")
         output=text_out or None,
         session_id=clean_id(session),
         tags=_tags(attrs.get("tag.tags")),
-        scope=scope[:NAME_LIMIT],
+        scope=clean(scope)[:NAME_LIMIT],
     )
 
 

@@ -6,7 +6,7 @@ spans, reads the whole trace back (a strongly consistent query of its one partit
 split, in any order, twice, or at the same time:
 
 1. **Store.** Each span becomes a `span#` item (what a step shows, never the raw span). The same span
-   sent again is skipped; spans of one export for one trace are written with BatchWriteItem.
+   sent again is skipped; the new spans of all of an export's traces are written with BatchWriteItem.
 2. **Executions.** An agent span (`gen_ai.operation.name = invoke_agent`, OpenInference `AGENT`,
    Traceloop `agent`: see otlp.py) is an execution; so is the root span of a trace that has
    LLM-convention spans (GenAI, OpenLLMetry, OpenInference) but no agent span (a workflow or a bare call).
@@ -66,6 +66,11 @@ from dashboard.dynamo.transactions import cancellation_codes
 from dashboard.operations import services as operations
 
 MAX_SPANS_PER_TRACE = 2_000
+# Per export (what one request may make the web process do): the spans, distinct traces and agent
+# spans (each an execution: several transactions) beyond these are rejected with partial success.
+MAX_SPANS_PER_EXPORT = 1_000
+MAX_TRACES_PER_EXPORT = 100
+MAX_AGENT_SPANS_PER_EXPORT = 25  # each ~8 DynamoDB calls (pin, record, count): a few seconds in all
 COUNT_CHUNK = 80  # markers per transaction; + the execution + 12 rollup rows stays under 100
 MAX_ATTEMPTS = 8
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -200,32 +205,59 @@ def accept(scope: AccessScope, request) -> Acceptance:
             result.reject(problem)
         else:
             by_trace[span.trace_id][span.span_id] = span  # the same span twice in one export: once
-    not_understood: Counter[str] = Counter()
+    _within_export_limits(by_trace, result)
+    # Read every trace, then store the new spans of all of them in one BatchWriteItem run (25 a call),
+    # then reconcile each trace from a fresh read: each trace's spans are stored before it is reconciled.
+    before = {trace_id: _read(tenant_id, trace_id, consistent=True) for trace_id in by_trace}
+    new = {trace_id: _new_spans(before[trace_id], incoming, result) for trace_id, incoming in by_trace.items()}
+    if any(new.values()):
+        with TraceItem.batch_write() as batch:
+            for spans in new.values():
+                for span in spans:
+                    batch.save(_span_item(tenant_id, span))
+    not_understood_spans: Counter[str] = Counter()
     for trace_id, incoming in by_trace.items():
-        for span in _accept_trace(tenant_id, trace_id, incoming, result):
-            not_understood[span.scope or NO_SCOPE] += 1
-    if not_understood:
-        operations.count_spans_not_understood(not_understood, now)
+        state = _read(tenant_id, trace_id, consistent=True) if new[trace_id] else before[trace_id]
+        reconcile(tenant_id, trace_id, state, set(incoming), result)
+        for span in not_understood(state, before[trace_id], {span.span_id for span in new[trace_id]}):
+            not_understood_spans[span.scope or NO_SCOPE] += 1
+    if not_understood_spans:
+        operations.count_spans_not_understood(not_understood_spans, now)
     return result
 
 
-def _accept_trace(
-    tenant_id: str, trace_id: str, incoming: dict[str, SpanValues], result: Acceptance
-) -> list[TraceItem]:
-    """Store and reconcile one trace's spans; the spans stored now that the dashboard cannot map."""
-    before = _read(tenant_id, trace_id, consistent=True)
+def _within_export_limits(by_trace: dict[str, dict[str, SpanValues]], result: Acceptance) -> None:
+    """Keep whole traces, in the order they came, while the export stays within its limits; reject
+    the rest (a trace is never cut here: its agent spans need their model calls)."""
+    spans = traces = agents = 0
+    for trace_id in list(by_trace):
+        incoming = by_trace[trace_id]
+        trace_agents = sum(1 for span in incoming.values() if span.kind == "agent")
+        reason = None
+        if traces + 1 > MAX_TRACES_PER_EXPORT:
+            reason = f"an export holds at most {MAX_TRACES_PER_EXPORT} traces; send the rest in another export"
+        elif spans + len(incoming) > MAX_SPANS_PER_EXPORT:
+            reason = f"an export holds at most {MAX_SPANS_PER_EXPORT} spans; send the rest in another export"
+        elif agents + trace_agents > MAX_AGENT_SPANS_PER_EXPORT:
+            reason = (
+                f"an export holds at most {MAX_AGENT_SPANS_PER_EXPORT} agent spans; "
+                "send the rest in another export"
+            )
+        if reason:
+            result.reject(reason, len(incoming))
+            del by_trace[trace_id]
+            continue
+        spans, traces, agents = spans + len(incoming), traces + 1, agents + trace_agents
+
+
+def _new_spans(before: TraceState, incoming: dict[str, SpanValues], result: Acceptance) -> list[SpanValues]:
+    """The export's spans of one trace not stored yet, within the trace's bound (the rest rejected)."""
     new = [span for span_id, span in incoming.items() if span_id not in before.spans]
     room = max(0, MAX_SPANS_PER_TRACE - len(before.spans))
     if len(new) > room:
         result.reject(f"a trace keeps at most {MAX_SPANS_PER_TRACE} spans", len(new) - room)
         new = sorted(new, key=lambda span: (span.start_ns, span.span_id))[:room]
-    if new:
-        with TraceItem.batch_write() as batch:
-            for span in new:
-                batch.save(_span_item(tenant_id, span))
-    state = _read(tenant_id, trace_id, consistent=True) if new else before
-    reconcile(tenant_id, trace_id, state, set(incoming), result)
-    return not_understood(state, before, {span.span_id for span in new})
+    return new
 
 
 def not_understood(state: TraceState, before: TraceState, stored_now: set[str]) -> list[TraceItem]:

@@ -10,15 +10,19 @@ Request: `Content-Type: application/x-protobuf` or `application/json` (OTLP/JSON
 Answers, in the encoding the client used (OTLP/HTTP specification):
 - 200: the Export…ServiceResponse; `partial_success` counts what was rejected and says why;
 - 400: the body cannot be decoded (bad protobuf, JSON, gzip or id);
-- 401: no valid API key; 413: the body is over OTLP_MAX_BODY_BYTES (sent or unpacked);
+- 401: no valid API key; 413: the body is over OTLP_MAX_BODY_BYTES (sent or unpacked), or it holds
+  more than OTLP_REFUSE_ITEMS_PER_EXPORT spans or records;
 - 415: another content type or content encoding;
-- 429 with `Retry-After`: the key is over its rate limit (see `retry_after`);
+- 429 with `Retry-After`: the key is over its rate limit (see `retry_after`). An export is charged
+  by its work: one token on arrival, then one per OTLP_ITEMS_PER_TOKEN spans or records (and at
+  least one per trace) once it is decoded;
 - 503: DynamoDB is busy or unreachable (exporters retry).
 Errors carry a google.rpc.Status body (`code`, `message`).
 """
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -40,6 +44,8 @@ from dashboard.core.errors import DashboardError
 from dashboard.experiments import otlp as log_records
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+DEFAULT_ITEMS_PER_TOKEN = 10
+DEFAULT_REFUSE_ITEMS = 20_000
 _GRPC_CODES = {400: otlp.INVALID_ARGUMENT, 401: otlp.UNAUTHENTICATED, 413: otlp.RESOURCE_EXHAUSTED}
 
 
@@ -63,6 +69,21 @@ def retry_after(scope: AccessScope, decision: apikeys.Decision | None = None) ->
     return None if decision.allowed else max(1, decision.retry_after)
 
 
+def tokens_for(items: int, traces: int = 0) -> int:
+    """Rate-limit tokens an export of `items` spans or records over `traces` traces costs."""
+    per_token = max(1, int(getattr(settings, "OTLP_ITEMS_PER_TOKEN", DEFAULT_ITEMS_PER_TOKEN)))
+    return max(1, math.ceil(items / per_token), traces)
+
+
+def _span_work(message: Any) -> tuple[int, int]:
+    spans = [span for rs in message.resource_spans for ss in rs.scope_spans for span in ss.spans]
+    return len(spans), len({span.trace_id for span in spans})
+
+
+def _log_work(message: Any) -> tuple[int, int]:
+    return sum(len(sl.log_records) for rl in message.resource_logs for sl in rl.scope_logs), 0
+
+
 def _rate_headers(decision: apikeys.Decision | None) -> dict[str, str]:
     if decision is None:
         return {}
@@ -75,7 +96,10 @@ def _rate_headers(decision: apikeys.Decision | None) -> dict[str, str]:
 
 def _authenticate(request: HttpRequest) -> AccessScope:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    scope = scope_for_token(token.strip()) if scheme.lower() == "bearer" and token else None
+    try:
+        scope = scope_for_token(token.strip()) if scheme.lower() == "bearer" and token else None
+    except apikeys.KeyExpired as exc:  # told in the client's encoding, as every other refusal
+        raise Refused(401, exc.message, {"WWW-Authenticate": "Bearer"}) from None
     if scope is None:
         raise Refused(
             401, "Send a valid API key as `Authorization: Bearer <key>`.", {"WWW-Authenticate": "Bearer"}
@@ -121,7 +145,10 @@ def _respond(
 
 
 def _receiver(
-    request_type: type, build_response: Callable[[Any], Any], accept: Callable[[AccessScope, Any], Any]
+    request_type: type,
+    build_response: Callable[[Any], Any],
+    accept: Callable[[AccessScope, Any], Any],
+    work: Callable[[Any], tuple[int, int]],
 ) -> Callable[[HttpRequest], HttpResponse]:
     @csrf_exempt  # bearer keys, not cookies, authenticate exporters: no CSRF exposure
     def view(request: HttpRequest) -> HttpResponse:
@@ -142,8 +169,24 @@ def _receiver(
                 message = otlp.decode(_body(request), encoding, request_type())
             except otlp.Undecodable as exc:
                 raise Refused(400, str(exc)) from None
+            items, trace_count = work(message)
+            refuse_over = int(getattr(settings, "OTLP_REFUSE_ITEMS_PER_EXPORT", DEFAULT_REFUSE_ITEMS))
+            if items > refuse_over:
+                raise Refused(413, f"The export holds {items} items, over {refuse_over}: send smaller batches.")
+            charge = tokens_for(items, trace_count) - 1  # the token taken on arrival is the first
+            if charge > 0:
+                decision = apikeys.take(scope.actor_id, charge, count_use=False)
+                if not decision.allowed:
+                    raise Refused(
+                        429,
+                        f"This export costs {charge + 1} tokens, more than this key has left; "
+                        "retry later or send smaller batches.",
+                        {"Retry-After": str(max(1, decision.retry_after))},
+                    )
             try:
                 outcome = accept(scope, message)
+            except otlp.Undecodable as exc:  # found while reading the values (AnyValue nesting)
+                raise Refused(400, str(exc)) from None
             except DashboardError as exc:
                 status = exc.status if exc.status != 422 else 400
                 raise Refused(status, exc.message, {"Retry-After": "5"} if status == 503 else None) from None
@@ -382,7 +425,7 @@ def otlp_operation(signal: str, message: str, rejected: str) -> Operation:
     errors = {
         "400": "The body cannot be decoded (protobuf, JSON, gzip or an id).",
         "401": "No valid API key.",
-        "413": "The body (sent or unpacked) is over the bound.",
+        "413": "The body (sent or unpacked) is over the bound, or holds absurdly many items.",
         "415": f"Another content type or content encoding: send {otlp.PROTOBUF} or {otlp.JSON}, gzip or none.",
         "429": "This key is over its rate limit: retry after `Retry-After` seconds.",
         "503": "DynamoDB is busy or unreachable: retry after `Retry-After` seconds.",
@@ -427,8 +470,10 @@ def _logs_response(outcome: log_records.Acceptance) -> logs_service_pb2.ExportLo
     return response
 
 
-traces_endpoint = _receiver(trace_service_pb2.ExportTraceServiceRequest, _trace_response, traces.accept)
-logs_endpoint = _receiver(logs_service_pb2.ExportLogsServiceRequest, _logs_response, log_records.accept)
+traces_endpoint = _receiver(
+    trace_service_pb2.ExportTraceServiceRequest, _trace_response, traces.accept, _span_work
+)
+logs_endpoint = _receiver(logs_service_pb2.ExportLogsServiceRequest, _logs_response, log_records.accept, _log_work)
 traces_endpoint.__name__, logs_endpoint.__name__ = "otel_traces", "otel_logs"
 # Their place in /api/openapi.json: protobuf bodies are not JSON Schema, so the operations are written
 # out from the same facts the receivers apply (content types, statuses, headers).

@@ -198,6 +198,10 @@ class _Bucket:
     def tolerance(self) -> int:
         return (self.capacity - 1) * self.interval
 
+    def room_for(self, tokens: int) -> int:
+        """How far ahead of now `tat` may be for `tokens` tokens to be taken at once."""
+        return (self.capacity - tokens) * self.interval
+
 
 def _bucket() -> _Bucket:
     per_minute = max(1, settings.API_RATE_LIMIT_PER_MINUTE)
@@ -221,8 +225,8 @@ def _conditional_update(item: RateLimitCounter, actions: list, condition) -> boo
     return True
 
 
-def _try_idle(item: RateLimitCounter, now: int, bucket: _Bucket) -> int | None:
-    tat = now + bucket.interval
+def _try_idle(item: RateLimitCounter, now: int, bucket: _Bucket, tokens: int = 1) -> int | None:
+    tat = now + tokens * bucket.interval
     taken = _conditional_update(
         item,
         [RateLimitCounter.tat.set(tat), RateLimitCounter.expires_at.set(_expiry(tat))],
@@ -231,13 +235,16 @@ def _try_idle(item: RateLimitCounter, now: int, bucket: _Bucket) -> int | None:
     return tat if taken else None
 
 
-def _try_active(item: RateLimitCounter, now: int, bucket: _Bucket) -> int | None:
+def _try_active(item: RateLimitCounter, now: int, bucket: _Bucket, tokens: int = 1) -> int | None:
     # The expiry is set from the largest `tat` this update can produce, so it never lags behind.
     latest = now + bucket.tolerance + bucket.interval
     taken = _conditional_update(
         item,
-        [RateLimitCounter.tat.add(bucket.interval), RateLimitCounter.expires_at.set(_expiry(latest))],
-        (RateLimitCounter.tat > now) & (RateLimitCounter.tat <= now + bucket.tolerance),
+        [
+            RateLimitCounter.tat.add(tokens * bucket.interval),
+            RateLimitCounter.expires_at.set(_expiry(latest)),
+        ],
+        (RateLimitCounter.tat > now) & (RateLimitCounter.tat <= now + bucket.room_for(tokens)),
     )
     return int(item.tat) if taken else None
 
@@ -259,49 +266,57 @@ def _seconds(micros: int) -> int:
     return max(0, math.ceil(micros / MICROS))
 
 
-def take(key_id: str) -> Decision:
-    """Take one token from the key's bucket: whether this request may go ahead, and the figures
-    for the X-RateLimit-* and Retry-After headers. `API_RATE_LIMIT_PER_MINUTE=0` turns limits off."""
+def take(key_id: str, tokens: int = 1, *, count_use: bool = True) -> Decision:
+    """Take `tokens` tokens from the key's bucket (one per request; receivers charge more for more
+    work, never more than the bucket holds): whether this request may go ahead, and the figures
+    for the X-RateLimit-* and Retry-After headers. `API_RATE_LIMIT_PER_MINUTE=0` turns limits off.
+    `count_use=False` for a further charge on a request already counted on the usage row."""
     if settings.API_RATE_LIMIT_PER_MINUTE <= 0:
         # Limits off still counts the request: the keys page's usage figures must not go blank.
-        record_use(key_id, limited=False)
+        if count_use:
+            record_use(key_id, limited=False)
         return Decision(allowed=True, limit=0, remaining=0, reset_seconds=0, retry_after=0)
     bucket = _bucket()
+    tokens = min(max(1, tokens), bucket.capacity)
+    room = bucket.room_for(tokens)
     now = int(clock.now().timestamp() * MICROS)
     item = RateLimitCounter(token_bucket(key_id))
     guess = _last_tat.get(key_id)
     tat: int | None = None
     for _round in range(_MAX_ROUNDS):
         if guess is None or guess <= now:
-            tat = _try_idle(item, now, bucket)
-        elif guess <= now + bucket.tolerance:
-            tat = _try_active(item, now, bucket)
+            tat = _try_idle(item, now, bucket, tokens)
+        elif guess <= now + room:
+            tat = _try_active(item, now, bucket, tokens)
         else:
             tat = None
         if tat is not None:
             break
         stored = _stored_tat(item.bucket)
-        if stored is not None and stored > now + bucket.tolerance:
+        if stored is not None and stored > now + room:
             _remember(key_id, stored)
             decision = Decision(
                 allowed=False,
                 limit=bucket.capacity,
-                remaining=0,
+                remaining=max(0, bucket.capacity - math.ceil((stored - now) / bucket.interval)),
                 reset_seconds=_seconds(stored - now),
-                retry_after=max(1, _seconds(stored - now - bucket.tolerance)),
+                retry_after=max(1, _seconds(stored - now - room)),
             )
-            record_use(key_id, limited=True)
+            if count_use:
+                record_use(key_id, limited=True)
             return decision
         guess = stored
     if tat is None:
         # Only a bucket flipping region on every round gets here (time moving under a heavy
         # burst); answering "wait a second" is the safe side.
-        record_use(key_id, limited=True)
+        if count_use:
+            record_use(key_id, limited=True)
         return Decision(False, bucket.capacity, 0, 1, 1)
     _remember(key_id, tat)
     used = math.ceil((tat - now) / bucket.interval)
     remaining = max(0, bucket.capacity - used)
-    record_use(key_id, limited=False)
+    if count_use:
+        record_use(key_id, limited=False)
     return Decision(
         allowed=True,
         limit=bucket.capacity,

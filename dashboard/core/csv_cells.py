@@ -16,7 +16,10 @@ def safe_cell(value: Any) -> Any:
     Numbers stay numbers (`-12.5` is not a formula); names such as `=HYPERLINK(…)` or `@SUM(…)`
     that a tenant stored become inert text.
     """
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
+    if not isinstance(value, str) or _PLAIN_NUMBER.fullmatch(value):
+        return value
+    # Spreadsheets skip leading spaces and line breaks before a formula (` =1+1`, `\n@SUM(…)`).
+    if value.startswith(FORMULA_STARTS) or value.lstrip().startswith(FORMULA_STARTS):
         return "'" + value
     return value
 

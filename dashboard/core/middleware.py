@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import patch_cache_control
 
 from dashboard.core.errors import DashboardError
 
@@ -80,6 +81,10 @@ class EdgeMiddleware:
         else:
             response = self.get_response(request)
         response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.view_name in settings.NO_STORE_VIEWS:
+            # Pages that show a secret: no browser or proxy cache keeps a copy (back button, disk).
+            patch_cache_control(response, no_store=True, private=True)
         if (
             _api(request)
             and response.status_code >= 400

@@ -23,6 +23,8 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 
+from dashboard.core.inputs import json_depth
+
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 ENCODINGS = (PROTOBUF, JSON)
@@ -37,8 +39,21 @@ RESOURCE_EXHAUSTED = 8
 UNAVAILABLE = 14
 
 
+# The deepest nesting of arrays and objects an OTLP/JSON body may have: a span attribute sits at depth
+# 9 (resourceSpans[{scopeSpans[{spans[{attributes[{value{), each nested AnyValue adds 4. Deeper bodies
+# are refused before parsing (the parsers recurse per level: a 1 KB body could exhaust the stack).
+MAX_JSON_DEPTH = 64
+# How deeply AnyValues (arrays, key-value lists) may nest inside one another, in either encoding.
+MAX_VALUE_DEPTH = 12
+
+
 class Undecodable(ValueError):
     """The body is not a message of the expected type in the declared encoding."""
+
+
+def clean(text: str) -> str:
+    """Text from a client without the NUL character (never meaningful; some tools cut text at it)."""
+    return text.replace("\x00", "") if "\x00" in text else text
 
 
 def encoding_of(content_type: str) -> str | None:
@@ -72,14 +87,20 @@ def decode(body: bytes, encoding: str, message: Message) -> Message:
             raise Undecodable(f"The body is not a valid protobuf {message.DESCRIPTOR.name}: {exc}.") from None
         return message
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        text = body.decode()
+    except UnicodeDecodeError as exc:
+        raise Undecodable(f"The body is not valid JSON: {exc}.") from None
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise Undecodable(f"The JSON nests deeper than {MAX_JSON_DEPTH} levels.")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
         raise Undecodable(f"The body is not valid JSON: {exc}.") from None
     if not isinstance(data, dict):
         raise Undecodable(f"The body must be a JSON object ({message.DESCRIPTOR.name}).")
     try:
         json_format.ParseDict(_hex_ids_to_base64(data), message, ignore_unknown_fields=True)
-    except (json_format.ParseError, ValueError, TypeError, binascii.Error) as exc:
+    except (json_format.ParseError, ValueError, TypeError, binascii.Error, RecursionError) as exc:
         raise Undecodable(f"The body is not a valid OTLP/JSON {message.DESCRIPTOR.name}: {exc}.") from None
     return message
 
@@ -111,15 +132,22 @@ def status_body(code: int, message: str, encoding: str) -> bytes:
     return b"\x08" + _varint(code) + b"\x12" + _varint(len(text)) + text
 
 
-def any_value(value: Any) -> Any:
-    """An AnyValue as plain Python (bytes as hex, maps as dicts, arrays as lists, absent as None)."""
+def any_value(value: Any, depth: int = 0) -> Any:
+    """An AnyValue as plain Python (bytes as hex, maps as dicts, arrays as lists, absent as None).
+
+    Raises Undecodable when values nest deeper than MAX_VALUE_DEPTH (protobuf bodies are not
+    bounded by the JSON check)."""
     which = value.WhichOneof("value")
     if which is None:
         return None
+    if which in ("array_value", "kvlist_value") and depth >= MAX_VALUE_DEPTH:
+        raise Undecodable(f"Attribute values nest deeper than {MAX_VALUE_DEPTH} levels.")
     if which == "array_value":
-        return [any_value(item) for item in value.array_value.values]
+        return [any_value(item, depth + 1) for item in value.array_value.values]
     if which == "kvlist_value":
-        return attributes(value.kvlist_value.values)
+        return attributes(value.kvlist_value.values, depth + 1)
+    if which == "string_value":
+        return clean(value.string_value)
     if which == "bytes_value":
         return value.bytes_value.hex()
     if which == "double_value" and not math.isfinite(value.double_value):
@@ -127,9 +155,9 @@ def any_value(value: Any) -> Any:
     return getattr(value, which)
 
 
-def attributes(key_values: Any) -> dict[str, Any]:
-    """Repeated KeyValue as a dict (a key sent twice keeps its last value)."""
-    return {item.key: any_value(item.value) for item in key_values}
+def attributes(key_values: Any, depth: int = 0) -> dict[str, Any]:
+    """Repeated KeyValue as a dict (a key sent twice keeps its last value; NUL removed from keys)."""
+    return {clean(item.key): any_value(item.value, depth) for item in key_values}
 
 
 def as_text(value: Any) -> str:

@@ -32,7 +32,7 @@ from typing import Any
 from dashboard.accounts.scope import AccessScope
 from dashboard.core import clock
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
-from dashboard.core.otlp import Acceptance, any_value, as_text, attributes
+from dashboard.core.otlp import Acceptance, any_value, as_text, attributes, clean
 from dashboard.experiments import inputs, services
 
 EXPERIMENT_KEY = "diatonic.experiment_id"
@@ -52,6 +52,9 @@ _TEXT_SEVERITIES = {
 _LINE = re.compile(r"^line (\d+)$")
 FIELD_TEXT_LIMIT = 2_000  # characters kept of one text attribute (exception.stacktrace, say)
 MAX_PASSES = 4  # ingest checks lines, then runs: two failures are the most one batch can have
+# Records one export may write (the rest are rejected with the reason, OTLP partial success): bounds
+# the work of one request as the trace receiver's limits do.
+MAX_RECORDS_PER_EXPORT = 5_000
 
 
 def severity(number: int, text: str) -> str:
@@ -79,7 +82,7 @@ def line_of(record: Any, resource: dict[str, Any], scope_name: str) -> tuple[str
     attrs = attributes(record.attributes)
     experiment_id = attrs.pop(EXPERIMENT_KEY, None) or resource.get(EXPERIMENT_KEY)
     run_id = attrs.pop(RUN_KEY, None) or resource.get(RUN_KEY)
-    component = attrs.pop(COMPONENT_KEY, None) or resource.get(COMPONENT_KEY) or scope_name or "main"
+    component = attrs.pop(COMPONENT_KEY, None) or resource.get(COMPONENT_KEY) or clean(scope_name) or "main"
     if record.trace_id:
         attrs["trace_id"] = record.trace_id.hex()
     if record.span_id:
@@ -88,7 +91,7 @@ def line_of(record: Any, resource: dict[str, Any], scope_name: str) -> tuple[str
     line: dict[str, Any] = {
         "run_id": as_text(run_id) if run_id is not None else None,
         "ts": time_ns // 1_000_000,
-        "severity": severity(record.severity_number, record.severity_text),
+        "severity": severity(record.severity_number, clean(record.severity_text)),
         "component": as_text(component).replace("#", "-")[: inputs.MAX_COMPONENT],
         "message": _cut(as_text(_body(record)), inputs.MAX_MESSAGE),
     }
@@ -113,6 +116,7 @@ def accept(scope: AccessScope, request: Any) -> Acceptance:
     """Write the records of an ExportLogsServiceRequest that name a run of the key's tenant."""
     result = Acceptance("log record")
     by_experiment: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    kept = 0
     for resource_logs in request.resource_logs:
         resource = attributes(resource_logs.resource.attributes)
         for scope_logs in resource_logs.scope_logs:
@@ -121,6 +125,12 @@ def accept(scope: AccessScope, request: Any) -> Acceptance:
                 if not experiment_id or not line["run_id"]:
                     result.reject(f"a record needs {EXPERIMENT_KEY} and {RUN_KEY} (on it or its resource)")
                     continue
+                if kept >= MAX_RECORDS_PER_EXPORT:
+                    result.reject(
+                        f"an export holds at most {MAX_RECORDS_PER_EXPORT} log records; send the rest in another export"
+                    )
+                    continue
+                kept += 1
                 by_experiment[experiment_id].append(line)
     for experiment_id, lines in by_experiment.items():
         for start in range(0, len(lines), inputs.MAX_BATCH):

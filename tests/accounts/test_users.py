@@ -82,7 +82,7 @@ def test_staff_add_a_tenant_admin_who_can_then_sign_in(people, staff, client):
         ({"tenant": ""}, "tenant", "A tenant admin needs a tenant."),
         ({"role": "moderator"}, "tenant", "Staff and moderators belong to no tenant."),
         ({"email": "not-an-email"}, "email", "Enter a valid email address."),
-        ({"password": "short"}, "password", "at least 8 characters"),
+        ({"password": "short"}, "password", "at least 12 characters"),
         ({"role": "owner"}, "role", "Select a valid choice."),
         ({"tenant": "nowhere"}, "tenant", "Select a valid choice."),
         ({"email": "admin@acme.test"}, "email", "already registered"),
@@ -152,7 +152,7 @@ def test_bad_edits_are_refused_next_to_the_field(people, staff):
     user = services.create_user(f"{unique('be')}@acme.test", PASSWORD, "tenant_admin", "acme")
     for changes, message in (
         ({"tenant": ""}, "A tenant admin needs a tenant."),
-        ({"password": "short"}, "at least 8 characters"),
+        ({"password": "short"}, "at least 12 characters"),
         ({"version": "x"}, "This form is out of date or damaged"),
     ):
         response = _edit(staff, user, **changes)

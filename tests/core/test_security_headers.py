@@ -34,3 +34,15 @@ def test_a_permissions_policy_turns_off_powerful_features(people):
     for response in (Client().get("/login/"), Client().get("/api/me")):
         policy = response["Permissions-Policy"]
         assert "camera=()" in policy and "microphone=()" in policy and "geolocation=()" in policy
+
+
+def test_the_page_showing_a_new_api_key_is_never_cached(staff):
+    response = staff.post("/account/api-keys/", {"tenant_id": "acme", "name": "no-store check"})
+    assert response.status_code == 200 and b"dtk." in response.content
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_the_page_showing_the_webhook_signing_secret_is_never_cached(acme_admin):
+    response = acme_admin.get("/analytics/alerts/")
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
