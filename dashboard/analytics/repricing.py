@@ -27,6 +27,7 @@ the rank index has caught up.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from dashboard.accounts.queries import list_tenants
 from dashboard.accounts.scope import AccessScope, Can
@@ -347,7 +348,7 @@ def start(
         start=first.isoformat(),
         end=last.isoformat(),
         include_client=include_client,
-        status="running",
+        status="queued",
         days_total=len(_days(first, last)) * (1 if tenant_id else max(len(list_tenants()), 1)),
         created_by=scope.actor_label,
         created_at=iso_ms(clock.now()),
@@ -451,18 +452,31 @@ def _clear(marker: PriceChange) -> None:
             raise
 
 
-def run_in_background(job: PriceChange) -> threading.Thread:
-    """The prices page's button: the run goes on in a thread of this process; if the process stops,
-    the job stays `running` with an old heartbeat and running it again finishes it."""
-    thread = threading.Thread(target=_run_quietly, args=(job,), name=f"reprice-{job.job_id}", daemon=True)
-    thread.start()
-    return thread
+STALE_AFTER = timedelta(minutes=5)  # a running job whose heartbeat is older was left by a stopped worker
 
 
-def _run_quietly(job: PriceChange) -> None:
-    import logging
-
-    try:
-        run(job)
-    except Exception as exc:  # noqa: BLE001 — already recorded on the job; the thread must not die loudly
-        logging.getLogger(__name__).error("re-pricing %s failed", job.job_id, exc_info=exc)
+def run_queued() -> int:
+    """Run every queued re-pricing job, and every one a stopped worker left running (its heartbeat
+    older than STALE_AFTER): the background worker's share of the prices page. Each job is claimed
+    with a conditional update first, so two workers never run the same job at once. How many ran."""
+    stale = iso_ms(clock.now() - STALE_AFTER)
+    ran = 0
+    for job in PriceChange.query(PriceChange.BOOK, PriceChange.item.startswith("job#"), consistent_read=True):
+        waiting = job.status == "queued" or (job.status == "running" and (job.heartbeat or "") < stale)
+        if not waiting:
+            continue
+        try:
+            job.update(
+                actions=[PriceChange.status.set("running"), PriceChange.heartbeat.set(iso_ms(clock.now()))],
+                condition=(PriceChange.status == job.status) & (PriceChange.heartbeat == job.heartbeat),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                continue  # another worker took it
+            raise
+        try:
+            run(job)
+        except Exception as exc:  # noqa: BLE001 — recorded on the job by run(); the next job still runs
+            logging.getLogger(__name__).error("re-pricing %s failed", job.job_id, exc_info=exc)
+        ran += 1
+    return ran

@@ -27,7 +27,7 @@ from dashboard.analytics.forms import (
     period_from,
 )
 from dashboard.analytics.inputs import MONTH_PRESETS, PRESETS, RATE_NAMES, resolve_tenant
-from dashboard.core import clock
+from dashboard.core import clock, worker
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import render_page, wants_partial
@@ -363,8 +363,8 @@ def reprice(request: HttpRequest) -> HttpResponse:
         except (NotFound, ValidationFailed) as exc:
             add_service_errors(form, exc)
         else:
-            repricing.run_in_background(job)
-            messages.success(request, f"Re-pricing {job.start} to {job.end} started.")
+            worker.wake()  # the background worker runs it (here at once when it runs in this process)
+            messages.success(request, f"Re-pricing {job.start} to {job.end} queued: its progress shows below.")
             return redirect(reverse("analytics:prices") + "#runs")
     return render_page(request, "analytics/prices.html", _prices_context(request, reprice=form), status=422)
 
@@ -379,6 +379,6 @@ def reprice_run(request: HttpRequest, job_id: str) -> HttpResponse:
     response = render_page(
         request, "analytics/prices.html", {"job": job, "tenant_names": names}, partial="run-row"
     )
-    if wants_partial(request) and job.status != "running":
+    if wants_partial(request) and job.status not in ("queued", "running"):
         response.status_code = 286
     return response

@@ -62,16 +62,16 @@ TIER_ACCESS: dict[str, tuple[str | None, str | None]] = {
     "datasets": (READ, READ),
     "models": (WRITE, WRITE),
     "lab-model-registry": (WRITE, WRITE),
-    # Re-pricing the past (staff, from the prices page) runs in the web tier and corrects the
-    # executions, their model calls and the rollups: so the web tier writes those three as well.
-    "agent-execution-history": (WRITE, WRITE),
-    "execution-rollups": (WRITE, WRITE),
+    "agent-execution-history": (READ, WRITE),
+    "execution-rollups": (READ, WRITE),
     # Kept first pages of the top lists: written by whoever reads the overview (pages and the API).
     "rollup-top-pages": (WRITE, WRITE),
-    "trace-spans": (WRITE, WRITE),  # OpenTelemetry spans kept as execution steps (web: re-pricing)
-    # Staff prices and price changes are edited on the prices page; ingestion prices with them.
-    "model-prices": (WRITE, READ),
-    "price-changes": (WRITE, READ),
+    "trace-spans": (READ, WRITE),  # OpenTelemetry spans kept as execution steps
+    # Staff prices are edited on the prices page (web) or with the prices key (ingest: /api/prices).
+    # A re-pricing run is queued by the page (web) and run by the background worker, which runs with
+    # the ingest tier's role: it corrects executions, model calls and rollups, and writes its progress.
+    "model-prices": (WRITE, WRITE),
+    "price-changes": (WRITE, WRITE),
     # Alerts: rules and channels are edited on pages; both tiers evaluate (after an API batch, or a
     # run_alerts pass on either) and so claim firings and write notifications.
     "alert-rules": (WRITE, READ),
