@@ -73,7 +73,9 @@ def test_no_secret_survives_into_the_template_the_review_the_api_or_a_used_flow(
 
     review = moderator.get(f"/templates/{template.template_id}/").content.decode()
     assert secret not in review and template.name in review
-    approved = moderator.post(f"/templates/{template.template_id}/moderate/approve/", {"version": template.version})
+    approved = moderator.post(
+        f"/templates/{template.template_id}/moderate/approve/", {"version": template.version}
+    )
     assert approved.status_code == 302
 
     globex = api_client("globex")
@@ -101,7 +103,9 @@ def test_the_api_uses_a_template_with_inputs_and_names_a_missing_one(api_client,
     template = make_template("acme", state="approved", definition=definition_with(node_id, config))
     client, project = api_client("globex"), project_of("globex")
     url = f"/api/templates/{template.template_id}/use"
-    missing = client.post(url, json.dumps({"project_id": project.project_id}), content_type="application/json")
+    missing = client.post(
+        url, json.dumps({"project_id": project.project_id}), content_type="application/json"
+    )
     assert missing.status_code == 422
     assert list(missing.json()["error"]["fields"]) == [f"input__{node_id}__headers"]
     bad = client.post(
@@ -113,7 +117,10 @@ def test_the_api_uses_a_template_with_inputs_and_names_a_missing_one(api_client,
     used = client.post(
         url,
         json.dumps(
-            {"project_id": project.project_id, "inputs": {f"input__{node_id}__headers": "X-Api-Key: mine-123456"}}
+            {
+                "project_id": project.project_id,
+                "inputs": {f"input__{node_id}__headers": "X-Api-Key: mine-123456"},
+            }
         ),
         content_type="application/json",
     )
@@ -136,7 +143,9 @@ def test_rescan_templates_re_strips_what_was_published_before_once_and_audits_it
     leaky = definition_with("n2", SECRETS["basic auth header"][1])
     leaky["nodes"][0]["type"], leaky["nodes"][0]["config"] = "prompt", SECRETS["password in prompt"][1]
     snapshot = {**template.approved_snapshot, "definition": leaky}
-    template.update(actions=[AgentTemplate.definition.set(leaky), AgentTemplate.approved_snapshot.set(snapshot)])
+    template.update(
+        actions=[AgentTemplate.definition.set(leaky), AgentTemplate.approved_snapshot.set(snapshot)]
+    )
     before = AgentTemplate.get(template.template_id, consistent_read=True)
 
     call_command("rescan_templates", stdout=open("/dev/null", "w"))  # noqa: SIM115
@@ -146,7 +155,9 @@ def test_rescan_templates_re_strips_what_was_published_before_once_and_audits_it
     assert {(i["node_id"], i["path"]) for i in after.inputs} == {("n2", "headers"), ("n1", "template")}
     assert after.version == before.version + 1 and after.is_listed
     (event,) = _rescans(template.template_id)
-    assert "n2.headers" in event.changes["secrets_removed"] and "n1.template" in event.changes["secrets_removed"]
+    assert (
+        "n2.headers" in event.changes["secrets_removed"] and "n1.template" in event.changes["secrets_removed"]
+    )
     review = moderator.get(f"/templates/{template.template_id}/").content.decode()
     assert "since-approved" not in review  # the re-strip is not an author's change to review again
 
