@@ -52,7 +52,7 @@ _ASSIGNMENT = re.compile(
     r"[\"']?\s*[:=]\s*[\"']?([^\s\"',;&]{4,})"
 )
 _HEADER = re.compile(r"(?:^|\n)\s*([A-Za-z0-9-]{2,64})\s*:\s*(\S.*)")
-_URL = re.compile(r"[a-z][a-z0-9+.\-]*://[^\s\"'<>]+", re.IGNORECASE)
+_URL = re.compile(r"\b[a-z][a-z0-9+.\-]{0,15}://[^\s\"'<>]+", re.IGNORECASE)  # bounded: linear time
 _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 MASK = "••••••"
 # detect-secrets plugins left out: entropy guesses flag ids and hashes, public IPs are not secrets.
@@ -149,7 +149,7 @@ def mask_text(text: str) -> tuple[str, bool]:
         return text, False
     for secret in sorted(secrets, key=len, reverse=True):
         # The whole run of non-space characters a finding sits in goes (a JWT's signature too).
-        pattern = re.compile(r"[^\s\"',;&?=]*" + re.escape(secret) + r"[^\s\"',;&]*")
+        pattern = re.compile(r"[^\s\"',;&?=]{0,200}" + re.escape(secret) + r"[^\s\"',;&]{0,200}")
         text = pattern.sub(lambda m: _hint(m.group(0)), text)
     return text, True
 
