@@ -161,6 +161,6 @@ def test_rescan_templates_re_strips_what_was_published_before_once_and_audits_it
     review = moderator.get(f"/templates/{template.template_id}/").content.decode()
     assert "since-approved" not in review  # the re-strip is not an author's change to review again
 
-    call_command("rescan_templates", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("rescan_templates", "--all", stdout=open("/dev/null", "w"))  # noqa: SIM115
     again = AgentTemplate.get(template.template_id, consistent_read=True)
     assert again.version == after.version and len(_rescans(template.template_id)) == 1
