@@ -51,6 +51,11 @@ class UseIn(Strict):
     model_config = ConfigDict(strict=True, extra="allow")
     project_id: str = Field(min_length=1, max_length=200)
     name: str = Field(default="", max_length=120)
+    inputs: dict[str, str] = Field(
+        default_factory=dict,
+        description="The secrets the template leaves out, by each of its `inputs`' `field` "
+        "(`input__<node_id>__<path>`); lines settings take one line per entry.",
+    )
 
 
 class TemplateOut(BaseModel):
@@ -136,7 +141,11 @@ USE = {
         {201: FlowOut},
         body=UseIn,
         body_optional=True,
-        body_example={"project_id": "prj-1", "name": "Triage flow"},
+        body_example={
+            "project_id": "prj-1",
+            "name": "Triage flow",
+            "inputs": {"input__n3__api_key": "sk-your-own-key"},
+        },
         tags=["templates"],
     )
 }
@@ -176,8 +185,17 @@ def template(request: HttpRequest, template_id: str) -> dict | HttpResponse:
 @api_view(USE)
 def use(request: HttpRequest, template_id: str) -> HttpResponse:
     body = _body(request) if request.body else {}
+    inputs = body.get("inputs") or {}
+    if not isinstance(inputs, dict) or not all(isinstance(v, str) for v in inputs.values()):
+        raise ValidationFailed(
+            "`inputs` must be an object of texts, by each input's `field`.", {"inputs": "expected an object"}
+        )
     flow = services.use_template(
-        request.scope, template_id, str(body.get("project_id") or ""), str(body.get("name") or "")
+        request.scope,
+        template_id,
+        str(body.get("project_id") or ""),
+        str(body.get("name") or ""),
+        inputs={str(key): value for key, value in inputs.items()},
     )
     data = {
         "flow_id": flow.flow_id,

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 
 from dashboard.core.errors import DashboardError
 from dashboard.core.inputs import clean_json_text
-from dashboard.core.secrets import is_secret_name, looks_like_credential
+from dashboard.core.secrets import contains_secret, is_secret_name
 from dashboard.flows import node_types
 from dashboard.flows.node_types import NODE_TYPES
 
@@ -287,14 +287,15 @@ def layout(definition: dict) -> Layout:
 
 
 # A setting is a secret by the one rule of `core.secrets` (the moderator's review masks by the same
-# rule): a word of its name says so (`api_key`, `auth.token`, `webhookSecret`), or its value looks like a
-# credential wherever it sits (`Authorization: Bearer sk-…` in headers).
+# rule): a word of its name says so (`api_key`, `auth.token`, `webhookSecret`, `headers.Cookie`), or its
+# value holds a credential anywhere in it (`Authorization: Basic …` in headers, `?api_key=` in a URL, a key
+# inside a prompt or a request body, a JWT in a nested list of objects).
 def secret_name(dotted: str) -> bool:
     return is_secret_name(dotted.rsplit(".", 1)[-1])
 
 
 def secret_value(value: Any) -> bool:
-    return isinstance(value, str) and looks_like_credential(value)
+    return contains_secret(value)
 
 
 def config_leaves(config: Any, prefix: str = "") -> dict[str, Any]:
@@ -331,17 +332,22 @@ class SecretInput:
     node_id: str
     path: str
     lines: bool = False
+    structured: bool = False  # a list or object left out whole: supplied as JSON
+
 
     @property
     def field_name(self) -> str:
         return f"input__{self.node_id}__{self.path}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"node_id": self.node_id, "path": self.path, "lines": self.lines}
+        data = {"node_id": self.node_id, "path": self.path, "lines": self.lines}
+        return {**data, "structured": True} if self.structured else data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SecretInput:
-        return cls(str(data["node_id"]), str(data["path"]), bool(data.get("lines")))
+        return cls(
+            str(data["node_id"]), str(data["path"]), bool(data.get("lines")), bool(data.get("structured"))
+        )
 
 
 def strip_secrets(definition: dict[str, Any]) -> tuple[dict[str, Any], list[SecretInput]]:
@@ -372,12 +378,20 @@ def _strip(config: dict[str, Any], prefix: str, node: dict, declared: tuple[str,
                 del config[key]
         elif value in (None, "", []):
             continue
-        elif path in declared or secret_name(path) or secret_value(value):
-            del config[key]
-            inputs.append(SecretInput(node["id"], path))
-        elif isinstance(value, list) and any(secret_value(item) for item in value):
+        elif (
+            isinstance(value, list)
+            and all(isinstance(item, str) for item in value)
+            and any(secret_value(item) for item in value)
+            and path not in declared
+            and not secret_name(path)
+        ):
+            # Lines (headers, stop words): only the secret ones go; the user's lines are added on use.
             config[key] = [item for item in value if not secret_value(item)]
             inputs.append(SecretInput(node["id"], path, lines=True))
+        elif path in declared or secret_name(path) or secret_value(value):
+            # A scalar, or a list or object holding a secret anywhere inside: the whole setting goes.
+            del config[key]
+            inputs.append(SecretInput(node["id"], path, structured=isinstance(value, list | dict)))
 
 
 def fill_inputs(
@@ -397,8 +411,16 @@ def fill_inputs(
                 filled, item.path, [*kept, *(line.strip() for line in value.splitlines() if line.strip())]
             )
         else:
-            _set_leaf(filled, item.path, value)
+            _set_leaf(filled, item.path, _typed(value) if item.structured else value)
     return filled
+
+
+def _typed(value: str) -> Any:
+    """A list or object left out whole, supplied as JSON (one line per item when it is not JSON)."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return [line.strip() for line in value.splitlines() if line.strip()]
 
 
 @dataclass

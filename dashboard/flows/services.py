@@ -486,6 +486,36 @@ def check_node_settings(
             )
 
 
+def setting_problems(definition: dict[str, Any], inputs: list[SecretInput]) -> list[dict[str, str]]:
+    """Each configured node's settings checked against its node type's JSON Schema, as a template's
+    author and its moderator are shown them: [{"node_id", "node", "path", "message"}].
+
+    A secret the template leaves out is no problem (it is supplied on use); nodes without settings run
+    on their type's defaults. No I/O.
+    """
+    left_out = {(item.node_id, item.path) for item in inputs}
+    problems: list[dict[str, str]] = []
+    for node in definition.get("nodes", []):
+        config = node.get("config")
+        if not config or node.get("type") not in SCHEMAS:
+            continue
+        for problem in get_node_type(node["type"]).validate(config):
+            if any(
+                node_id == node["id"] and (problem.field == path or path.startswith(f"{problem.field}."))
+                for node_id, path in left_out
+            ):
+                continue
+            problems.append(
+                {
+                    "node_id": node["id"],
+                    "node": node.get("label") or node["id"],
+                    "path": problem.path.removeprefix("$").removeprefix(".") or "settings",
+                    "message": problem.message,
+                }
+            )
+    return problems
+
+
 def base_definition(flow: Flow) -> dict[str, Any] | None:
     """The template definition the flow was made from or last updated to: its latest snapshot's."""
     latest = next(iter(FlowSnapshot.query(flow.flow_id, scan_index_forward=False, limit=1)), None)

@@ -113,6 +113,13 @@ def save_as_template(request: HttpRequest, flow_id: str) -> HttpResponse:
         else:
             review = " A moderator reviews it before it is listed." if template.visibility == "public" else ""
             messages.success(request, f"Template “{template.name}” is saved from this flow.{review}")
+            if template.setting_problems:
+                count = len(template.setting_problems)
+                messages.warning(
+                    request,
+                    f"{count} node setting{'s' if count != 1 else ''} break{'' if count != 1 else 's'} "
+                    "its node type's rules (listed on the template): fix them in the flow and save again.",
+                )
             return redirect("marketplace:detail", template_id=template.template_id)
     elif request.method == "POST":
         status = 422

@@ -168,6 +168,9 @@ class AgentTemplate(DynamoModel):
     approved_snapshot = JSONAttribute(null=True)
     # The secrets left out of the definition's node settings: [{"node_id", "path", "lines"}], supplied on use.
     inputs = JSONAttribute(null=True)
+    # Node settings that break their node type's JSON Schema when saved: [{"node_id", "node", "path",
+    # "message"}], shown to the author and, in the queue, to the moderator.
+    setting_problems = JSONAttribute(null=True)
     usage_count = NumberAttribute(default=0)
     rating_sum = NumberAttribute(default=0)
     rating_count = NumberAttribute(default=0)
@@ -229,7 +232,10 @@ class AgentTemplate(DynamoModel):
             "rating": {"average": self.average_rating, "count": int(self.rating_count or 0)},
             "author": public_name(self.author_name),
             "version": int(self.version or 0),
-            "inputs": list(self.inputs or []),
+            "inputs": [
+                {**item, "field": f"input__{item['node_id']}__{item['path']}"} for item in self.inputs or []
+            ],
+            "setting_problems": list(self.setting_problems or []),
             "created_at": _iso(self.created_at),
             "updated_at": _iso(self.updated_at),
         }

@@ -236,7 +236,7 @@ class Change:
 
 
 def _shown(settings: list[Setting]) -> dict[str, str]:
-    return {setting.path: setting.value for setting in settings}
+    return {setting.path: setting.value for setting in settings if not setting.group}
 
 
 def changes_since_approved(template: AgentTemplate) -> list[Change] | None:

@@ -7,6 +7,7 @@ transaction, conditioned on the edit version it was made from. Reads are in `que
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -210,6 +211,7 @@ def create_template(scope: AccessScope, data: Mapping[str, Any]) -> AgentTemplat
         visibility=fields.visibility,
         definition=fields.definition,
         inputs=[item.as_dict() for item in fields.inputs] or None,
+        setting_problems=flows.setting_problems(fields.definition, list(fields.inputs)) or None,
         author_id=scope.actor_id,
         author_name=display_name(scope),
         created_at=now,
@@ -265,10 +267,15 @@ def update_template(
         "definition": fields.definition,
         "inputs": _kept_inputs(template, fields) or None,
     }
+    changes["setting_problems"] = (
+        flows.setting_problems(fields.definition, [SecretInput.from_dict(i) for i in changes["inputs"] or []])
+        or None
+    )
     changed = [
         name
         for name, value in changes.items()
-        if (set(getattr(template, name) or ()) if name == "tags" else getattr(template, name))
+        if name != "setting_problems"
+        and (set(getattr(template, name) or ()) if name == "tags" else getattr(template, name))
         != (set(value or ()) if name == "tags" else value)
     ]
     old_status = template.moderation_status
@@ -521,6 +528,64 @@ def template_from_flow(scope: AccessScope, flow_id: str, data: Mapping[str, Any]
     definition = flows.flow_definition(scope, flow)
     flows.check_copy_size(definition)
     return create_template(scope, {**data, "definition": definition})
+
+
+def published_template_ids(*, everything: bool = False) -> list[str]:
+    """The templates other tenants or moderators can read: listed, waiting for review, rejected (queue
+    GSIs, keyed queries); `everything` (an operation, never a request) scans the table instead."""
+    if everything:
+        return [t.template_id for t in AgentTemplate.scan(attributes_to_get=["template_id"])]
+    ids = [t.template_id for t in AgentTemplate.by_popularity.query(PUBLIC_FEED)]
+    for status in ("pending", "rejected"):
+        ids += [t.template_id for t in AgentTemplate.moderation_queue.query(status)]
+    return list(dict.fromkeys(ids))
+
+
+def restrip_template(scope: AccessScope, template_id: str) -> list[str]:
+    """Strip the secrets today's detection finds in a stored template (its definition and the approved
+    snapshot a moderator compares with) into required inputs, audited as `template.rescan`.
+
+    Returns the settings it took out ("n3.api_key"); [] when the template is clean (nothing written, so
+    running it again changes nothing). The edit version rises, so the change lands only on the version read.
+    """
+    for _attempt in range(3):
+        try:
+            template = AgentTemplate.get(template_id, consistent_read=True)
+        except DoesNotExist:
+            return []
+        definition, found = flow_definition.strip_secrets(template.definition or {"nodes": [], "edges": []})
+        snapshot = copy.deepcopy(template.approved_snapshot) if template.approved_snapshot else None
+        snapshot_found: list[SecretInput] = []
+        if snapshot and isinstance(snapshot.get("definition"), dict):
+            snapshot["definition"], snapshot_found = flow_definition.strip_secrets(snapshot["definition"])
+        if not found and not snapshot_found:
+            return []
+        inputs = list(template.inputs or [])
+        known = {(item["node_id"], item["path"]) for item in inputs}
+        for item in found:
+            if (item.node_id, item.path) not in known:
+                inputs.append(item.as_dict())
+                known.add((item.node_id, item.path))
+        seen = int(template.version)
+        if snapshot and int(snapshot.get("version", 0)) == seen:
+            snapshot["version"] = seen + 1  # still the approved version: the re-strip is no author's change
+        taken = [f"{item.node_id}.{item.path}" for item in found] or [
+            f"approved snapshot {item.node_id}.{item.path}" for item in snapshot_found
+        ]
+        changes: dict[str, Any] = {
+            "definition": definition,
+            "inputs": inputs or None,
+            "setting_problems": flows.setting_problems(definition, [SecretInput.from_dict(i) for i in inputs])
+            or None,
+        }
+        if snapshot is not None:
+            changes["approved_snapshot"] = snapshot
+        try:
+            _save_changes(scope, template, changes, "template.rescan", {"secrets_removed": ", ".join(taken)})
+        except Conflict:
+            continue  # changed meanwhile: read it again
+        return taken
+    raise Conflict(f"Template {template_id} kept changing; run the rescan again.")
 
 
 UPDATABLE = (APPROVED,)

@@ -174,7 +174,14 @@ def use(request: HttpRequest, template_id: str) -> HttpResponse:
         form.add_service_errors(exc)
         context = _detail_context(request, template, use_form=form)
         return render(request, "marketplace/detail.html", context, status=exc.status)
-    messages.success(request, f"Flow “{flow.name}” is created from “{template.name}” with its settings.")
+    if any(node.get("config") for node in template.definition.get("nodes", [])) or template.inputs:
+        messages.success(request, f"Flow “{flow.name}” is created from “{template.name}” with its settings.")
+    else:
+        messages.success(
+            request,
+            f"Flow “{flow.name}” is created from “{template.name}”; the template has no node settings, "
+            "so its nodes run on their types' defaults.",
+        )
     return redirect("flows:flow", flow_id=flow.flow_id)
 
 
