@@ -26,7 +26,7 @@ def test_the_queue_lists_submitted_templates_oldest_first_with_their_age(moderat
     assert ids.index(older.template_id) < ids.index(newer.template_id)
     assert draft.template_id not in ids
     queue = element_by_id(html, "queue")
-    assert "ago" in queue and "$" not in queue
+    assert "just now" in queue and "$" not in queue  # its age: submitted a moment ago
 
 
 def test_approving_lists_the_template_and_goes_to_the_audit_trail(moderator, globex_admin, make_template):
