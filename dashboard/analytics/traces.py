@@ -123,7 +123,8 @@ def _read(tenant_id: str, trace_id: str, consistent: bool) -> TraceState:
     return state
 
 
-def _span_item(tenant_id: str, values: SpanValues) -> TraceItem:
+def span_item(tenant_id: str, values: SpanValues) -> TraceItem:
+    """The `span#` item stored for one span (what a step shows; model calls priced at their start)."""
     usage = values.usage
     price = (
         pricing.quote(tenant_id, values.model, usage, _moment(values.start_ns), values.provider)
@@ -204,12 +205,13 @@ def _accept_trace(tenant_id: str, trace_id: str, incoming: dict[str, SpanValues]
     if new:
         with TraceItem.batch_write() as batch:
             for span in new:
-                batch.save(_span_item(tenant_id, span))
+                batch.save(span_item(tenant_id, span))
     state = _read(tenant_id, trace_id, consistent=True) if new else before
     reconcile(tenant_id, trace_id, state, set(incoming), result)
 
 
-def _run_for(state: TraceState, span_id: str, executions: set[str]) -> dict:
+def run_for(state: TraceState, span_id: str, executions: set[str]) -> dict:
+    """The run given to ingestion for an execution span (zero tokens and cost: its calls add theirs)."""
     agent = state.spans[span_id]
     calls = sorted(
         (
@@ -244,9 +246,9 @@ def _run_for(state: TraceState, span_id: str, executions: set[str]) -> dict:
     }
 
 
-def _pin(tenant_id: str, agent: TraceItem, run: dict) -> tuple[str, dict]:
-    """The execution's (agent_id, run) as first decided for this span: ours, or an earlier writer's."""
-    item = TraceItem(
+def pin_item(tenant_id: str, agent: TraceItem, run: dict, recorded: bool = False) -> TraceItem:
+    """The `exec#` item pinning the execution decided for an agent span."""
+    return TraceItem(
         agent.pk,
         EXEC + agent.span_id,
         tenant_id=tenant_id,
@@ -255,8 +257,36 @@ def _pin(tenant_id: str, agent: TraceItem, run: dict) -> tuple[str, dict]:
         agent_id=agent.agent_id,
         execution_id=run["execution_id"],
         run=json.dumps(run),
+        recorded=recorded,
         expires_at=agent.expires_at,
     )
+
+
+def count_marker(call: TraceItem, execution_id: str) -> TraceItem:
+    """The `count#` item saying a model call's tokens and cost were added to that execution."""
+    return TraceItem(
+        call.pk,
+        COUNT + call.span_id,
+        tenant_id=call.tenant_id,
+        trace_id=call.trace_id,
+        span_id=call.span_id,
+        execution_id=execution_id,
+        tokens_in=call.tokens_in,
+        tokens_out=call.tokens_out,
+        **{name: getattr(call, name) for name in TOKEN_KINDS},
+        model=call.model,
+        provider=call.provider,
+        start_ns=call.start_ns,
+        cost_micro_usd=call.cost_micro_usd,
+        price_source=call.price_source,
+        price_ref=call.price_ref,
+        expires_at=call.expires_at,
+    )
+
+
+def _pin(tenant_id: str, agent: TraceItem, run: dict) -> tuple[str, dict]:
+    """The execution's (agent_id, run) as first decided for this span: ours, or an earlier writer's."""
+    item = pin_item(tenant_id, agent, run)
     try:
         item.save(condition=TraceItem.sk.does_not_exist())
     except PutError as exc:
@@ -279,7 +309,7 @@ def reconcile(
             agent_id, run = pinned.agent_id, json.loads(pinned.run)
         else:
             agent = state.spans[span_id]
-            agent_id, run = agent.agent_id, _run_for(state, span_id, execution_ids)
+            agent_id, run = agent.agent_id, run_for(state, span_id, execution_ids)
             _, errors = services.build_execution(tenant_id, agent_id, run, now, from_trace=True)
             if errors:
                 if span_id in incoming:
@@ -324,24 +354,7 @@ def _count(execution: Execution, calls: list[TraceItem]) -> None:
         try:
             with transact_write() as tx:
                 for call in pending:
-                    marker = TraceItem(
-                        call.pk,
-                        COUNT + call.span_id,
-                        tenant_id=call.tenant_id,
-                        trace_id=call.trace_id,
-                        span_id=call.span_id,
-                        execution_id=execution.execution_id,
-                        tokens_in=call.tokens_in,
-                        tokens_out=call.tokens_out,
-                        **{name: getattr(call, name) for name in TOKEN_KINDS},
-                        model=call.model,
-                        provider=call.provider,
-                        start_ns=call.start_ns,
-                        cost_micro_usd=call.cost_micro_usd,
-                        price_source=call.price_source,
-                        price_ref=call.price_ref,
-                        expires_at=call.expires_at,
-                    )
+                    marker = count_marker(call, execution.execution_id)
                     tx.save(marker, condition=TraceItem.sk.does_not_exist())
                 tx.update(
                     execution,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,7 +30,10 @@ class SeedContext:
     flows: dict[str, list] = field(default_factory=dict)  # tenant_id -> [Flow]
     logins: list[tuple[str, str, str]] = field(default_factory=list)  # (role, tenant, email)
 
-    def progress(self, iterable: Iterable, description: str, total: int | None = None, unit: str = "item"):
+    def progress(
+        self, iterable: Iterable | None, description: str, total: int | None = None, unit: str = "item"
+    ):
+        """A bar for one phase: what is written and how many (advance it as items are written)."""
         return tqdm(
             iterable,
             desc=f"{description:<24}",
@@ -37,6 +43,16 @@ class SeedContext:
             dynamic_ncols=True,
             leave=True,
         )
+
+    @contextmanager
+    def step(self, description: str) -> Iterator[None]:
+        """A phase without a count: said when it starts and when it is done, with its time."""
+        started = time.monotonic()
+        if not self.quiet:
+            print(f"{description} …", file=sys.stderr, flush=True)
+        yield
+        if not self.quiet:
+            print(f"{description}: done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
 
     def write(self, model_cls, items: Iterable) -> int:
         """Batch-write items (25 per request, unprocessed items retried by PynamoDB)."""

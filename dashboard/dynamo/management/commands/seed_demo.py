@@ -39,7 +39,7 @@ class Command(BaseCommand):
         parser.add_argument("--executions", type=int, default=20_000, help="agent executions over 90 days")
         parser.add_argument("--templates", type=int, default=60, help="marketplace templates")
         parser.add_argument("--models", type=int, default=8, help="registered models per tenant")
-        parser.add_argument("--log-lines", type=int, default=3_000, help="log lines per finished run")
+        parser.add_argument("--log-lines", type=int, default=600, help="log lines per finished run")
         parser.add_argument(
             "--if-empty", action="store_true", help="do nothing when demo tenants already exist"
         )
