@@ -8,7 +8,7 @@ items `traces.reconcile` would have stored (built by its own functions: `span_it
 calls and re-pricing and re-sent spans treat them like any trace. They are batch-written beside
 their chunk of executions. Timeouts and cancellations came through the runs API: no steps.
 
-`seed_demo --executions N` (default 20,000) spreads N executions over the demo tenants. Budgets are
+`seed_demo --executions N` (default 12,000) spreads N executions over the demo tenants. Budgets are
 then set (through the budget service, audited) so that the demo shows one tenant on track, one
 with a forecast above budget, one over.
 
@@ -161,7 +161,10 @@ TOOLS = {
     "meeting-summarizer": "transcripts.fetch",
 }
 # Of the executions that could have come as traces (succeeded, failed), how many did: most.
-TRACED_SHARE = 0.9
+TRACED_SHARE = 0.95
+# A traced run: the agent, its tool and one model call (5 trace items with the pin and the call's
+# marker); this share of them also has a first model call, planning the tool call (7 items).
+TWO_CALLS = 0.3
 
 
 def agent_profiles(tenant_id: str, count: int = 5) -> list[AgentProfile]:
@@ -334,7 +337,8 @@ def _traced(
     rng, tenant_id, agent, model, usage, started, duration, user_id, prompt, answer, error, now
 ) -> DemoRun:
     """The execution and trace items `traces.accept` would have stored for this agent run's spans:
-    an agent span; a model call, the agent's tool, and (mostly) a second model call with the answer."""
+    an agent span, the agent's tool and a model call answering (sometimes a first call before the
+    tool, planning it)."""
     trace_id = rng.randbytes(16).hex()
     agent_span = rng.randbytes(8).hex()
     start_ns = int(started.timestamp() * 1000) * 1_000_000
@@ -372,7 +376,7 @@ def _traced(
         )
 
     tool_failed = failed and error.startswith("Tool call")
-    two_calls = not tool_failed and rng.random() < 0.75
+    two_calls = not tool_failed and rng.random() < TWO_CALLS
     spans = [
         span(
             f"invoke_agent {agent.kind or agent.agent_id}",
@@ -395,9 +399,12 @@ def _traced(
         cached1, cached2 = _split(usage.cache_read, in1 / usage.input)
         calls = [(in1, out1, cached1, 0.02, 0.34), (in2, out2, cached2, 0.58, 0.99)]
         tool_at = (0.36, 0.56)
-    else:
-        calls = [(usage.input, usage.output, usage.cache_read, 0.02, 0.6 if tool_failed else 0.99)]
+    elif tool_failed:  # the model asked for the tool, which failed: the agent gave up
+        calls = [(usage.input, usage.output, usage.cache_read, 0.02, 0.6)]
         tool_at = (0.62, 0.97)
+    else:  # the tool first (a lookup), then the model answers with what it found
+        calls = [(usage.input, usage.output, usage.cache_read, 0.28, 0.99)]
+        tool_at = (0.02, 0.26)
     for number, (tokens_in, tokens_out, cached, begin, end) in enumerate(calls):
         last = number == len(calls) - 1
         refused = failed and last and not tool_failed
@@ -416,18 +423,17 @@ def _traced(
                 error=error if refused else None,
             )
         )
-    if two_calls or tool_failed:
-        spans.append(
-            span(
-                f"execute_tool {tool}",
-                "tool",
-                "execute_tool",
-                at(tool_at[0]),
-                at(tool_at[1]),
-                failed=tool_failed,
-                error=f"{tool} answered HTTP 500" if tool_failed else None,
-            )
+    spans.append(
+        span(
+            f"execute_tool {tool}",
+            "tool",
+            "execute_tool",
+            at(tool_at[0]),
+            at(tool_at[1]),
+            failed=tool_failed,
+            error=f"{tool} answered HTTP 500" if tool_failed else None,
         )
+    )
     items = {values.span_id: traces.span_item(tenant_id, values) for values in spans}
     state = traces.TraceState(items, {}, {})
     run = traces.run_for(state, agent_span, {agent_span})
@@ -449,8 +455,9 @@ def _traced(
     return DemoRun(execution, trace)
 
 
+EXECUTIONS = 12_000  # `seed_demo --executions`: about 130 a day over 90 days, most with steps
 WRITERS = 4
-CHUNK = 1_000  # executions per import chunk (and progress step)
+CHUNK = 500  # executions per import chunk (and progress step)
 TENANT_SHARES = (0.5, 0.35, 0.15)
 EXTRA_USERS = 8
 # Demo budgets against each tenant's figures: on track, forecast above budget, over budget.
@@ -458,7 +465,7 @@ BUDGET_STATES = ("ok", "forecast_over", "over")
 
 
 def seed(ctx: SeedContext) -> None:
-    total = int(ctx.options.get("executions") or 20_000)
+    total = int(ctx.options.get("executions") or EXECUTIONS)
     tenants = ctx.tenants
     if not tenants or total <= 0:
         return

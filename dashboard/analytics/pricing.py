@@ -177,7 +177,9 @@ class Quote:
         if self.source == "catalogue":
             return f"Catalogue price ({CATALOGUE}) of {self.provider} {self.matched}."
         whose = "this tenant's contract" if self.source == "contract" else "a staff override for every tenant"
-        return f"{whose.capitalize()}: {self.matched}, in force from {self.effective_from} (price {self.ref})."
+        return (
+            f"{whose.capitalize()}: {self.matched}, in force from {self.effective_from} (price {self.ref})."
+        )
 
 
 UNPRICED = Quote(0, "none", None, None, None, None)

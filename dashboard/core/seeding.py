@@ -6,6 +6,7 @@ import random
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,8 @@ from typing import Any
 from tqdm import tqdm
 
 DEMO_PASSWORD = "demo-password"
+WRITERS = 4  # threads writing one table's demo items
+WRITE_CHUNK = 100  # items per thread task (4 BatchWriteItem calls): the bar's step
 
 
 @dataclass
@@ -53,6 +56,24 @@ class SeedContext:
         yield
         if not self.quiet:
             print(f"{description}: done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+
+    def write_all(self, model_cls, items: list, description: str | None = None, unit: str = "item") -> int:
+        """Write the items from a few threads (`batch_put`: batches, or transactions on DynamoDB Local;
+        retried), with a bar that advances as they land (not as they are queued)."""
+        from dashboard.dynamo.transactions import batch_put
+
+        bar = self.progress(None, description or model_cls.Meta.table_suffix, total=len(items), unit=unit)
+
+        def put(chunk: list) -> int:
+            batch_put(model_cls, chunk)
+            return len(chunk)
+
+        chunks = [items[start : start + WRITE_CHUNK] for start in range(0, len(items), WRITE_CHUNK)]
+        with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+            for written in pool.map(put, chunks):
+                bar.update(written)
+        bar.close()
+        return len(items)
 
     def write(self, model_cls, items: Iterable) -> int:
         """Batch-write items (25 per request, unprocessed items retried by PynamoDB)."""

@@ -276,9 +276,9 @@ def seed(ctx: SeedContext) -> None:
                     points.extend(_metric_points(ctx, run, steps=8 if status == "running" else 20))
                 runs.append(run)
                 all_lines.extend(run_lines)
-    ctx.write(Experiment, ctx.progress(experiments, "experiments", total=len(experiments)))
-    ctx.write(ExperimentRun, ctx.progress(runs, "experiment-runs", total=len(runs)))
-    ctx.write(RunMetricPoint, ctx.progress(points, "experiment-run-metrics", total=len(points)))
+    ctx.write_all(Experiment, experiments)
+    ctx.write_all(ExperimentRun, runs)
+    ctx.write_all(RunMetricPoint, points)
     write_lines(ctx, all_lines)
 
 
@@ -310,7 +310,7 @@ def _metric_points(ctx: SeedContext, run: ExperimentRun, steps: int) -> list[Run
 
 
 def write_lines(ctx: SeedContext, all_lines: list[RunLogLine]) -> None:
-    """Batch-write the lines from a few threads (`batch_put`, the import's helper: 25 a request),
+    """Batch-write the lines from a few threads (`batch_put`, the import's helper),
     the bar advancing as they land. The runs' counters were set from the same lines (`_count`)."""
 
     def write(chunk: list[RunLogLine]) -> int:

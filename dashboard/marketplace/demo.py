@@ -253,4 +253,4 @@ def seed(ctx: SeedContext) -> None:
         (SearchToken, tokens),
         (AuditEvent, events),
     ):
-        ctx.write(model, ctx.progress(items, model.Meta.table_suffix, total=len(items)))
+        ctx.write_all(model, items)
