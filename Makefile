@@ -1,4 +1,6 @@
-# Two commands matter: `make run` and `make test`. Everything they need is installed here.
+# Two commands matter: `make run` and `make test`. Everything they need is installed here:
+# `make run`/`make serve` install only what the dashboard needs to run (`pip install -e .`);
+# `make test`/`make bench` add the test and benchmark toolchain (`.[dev]`). Separate stamp files.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -10,14 +12,14 @@ LOCAL_KEY := .data/secret-key
 DYNAMODB_ENDPOINT_URL ?= http://127.0.0.1:8766
 export DYNAMODB_ENDPOINT_URL
 
-.PHONY: run serve test bench install system-deps lint format dynamodb-start dynamodb-stop clean infra infra-check
+.PHONY: run serve test bench install install-dev system-deps lint format dynamodb-start dynamodb-stop clean infra infra-check
 
 run: install
 	$(PY) manage.py dynamodb_local start
 	$(PY) manage.py create_tables
 	$(PY) manage.py seed_demo --if-empty
-	@echo "Dashboard: http://$(HOST):$(PORT)/"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "Dashboard: http://$(HOST):$(PORT)/ (alert rules evaluated every $${ALERTS_INTERVAL_SECONDS:-60} s in the server)"
+	ALERTS_IN_PROCESS=$${ALERTS_IN_PROCESS:-true} $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Production mode on this machine: gunicorn + whitenoise, DEBUG off, plain HTTP (no TLS locally).
 # Behind a load balancer set HOST=0.0.0.0, SECURE_SSL_REDIRECT=true and SECURE_COOKIES=true instead.
@@ -26,9 +28,9 @@ serve: install
 	@case "$$DYNAMODB_ENDPOINT_URL" in http://127.0.0.1*|http://localhost*|http://\[::1\]*) \
 	  $(PY) manage.py dynamodb_local start && $(PY) manage.py create_tables && \
 	  $(PY) manage.py seed_demo --if-empty;; esac
-	@echo "Dashboard (production mode): http://$(HOST):$(PORT)/"
+	@echo "Dashboard (production mode): http://$(HOST):$(PORT)/ (alert rules: a run_alerts loop beside gunicorn)"
 	SECRET_KEY="$${SECRET_KEY:-$$(cat $(LOCAL_KEY))}" \
-	DEBUG=false SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-false} SECURE_COOKIES=$${SECURE_COOKIES:-false} \
+	ALERTS_IN_PROCESS=$${ALERTS_IN_PROCESS:-true} DEBUG=false SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-false} SECURE_COOKIES=$${SECURE_COOKIES:-false} \
 	  SECURE_HSTS_SECONDS=$${SECURE_HSTS_SECONDS:-0} HOST=$(HOST) PORT=$(PORT) \
 	  $(VENV)/bin/gunicorn --config gunicorn.conf.py
 
@@ -39,18 +41,21 @@ infra: install
 infra-check: install
 	$(PY) manage.py generate_infra --check
 
-test: install system-deps
+test: install-dev system-deps
 	$(PY) -m ruff check .
 	$(PY) manage.py generate_infra --check
 	$(PY) -m pytest
 
-bench: install
+bench: install-dev
 	$(PY) -m bench
 
-install: $(VENV)/.installed node_modules/.installed $(LOCAL_KEY)
+# DynamoDB Local fetched once; the vendor files pages use copied from node_modules; static files
+# collected for whitenoise.
+define fetch_and_collect
 	@$(PY) manage.py dynamodb_local fetch
 	@$(PY) manage.py vendor_static
 	@SECRET_KEY="$${SECRET_KEY:-$$(cat $(LOCAL_KEY))}" DEBUG=false $(PY) manage.py collectstatic --noinput --clear -v 0
+endef
 
 # Production mode refuses the public development key: this machine gets a random one, made once, kept
 # outside git (.data/ is ignored). Set SECRET_KEY in the environment to use another.
@@ -58,11 +63,26 @@ $(LOCAL_KEY):
 	@mkdir -p $(dir $@)
 	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
-$(VENV)/.installed: pyproject.toml
+# Runtime only: what `make run` and `make serve` need.
+install: $(VENV)/.installed node_modules/.installed $(LOCAL_KEY)
+	$(fetch_and_collect)
+
+# Runtime + the test/benchmark toolchain (pytest, Playwright, checkov, schemathesis, …).
+install-dev: $(VENV)/.installed-dev node_modules/.installed $(LOCAL_KEY)
+	$(fetch_and_collect)
+
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[dev]'
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -e .
 	@touch $@
+
+# `.[dev]` includes the runtime, so it stamps both.
+$(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	@touch $@ $(VENV)/.installed
 
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm is needed: install Node.js and npm (apt-get install -y npm)."; exit 1; }
@@ -76,10 +96,10 @@ system-deps:
 	    $$(command -v chromium >/dev/null || echo chromium) \
 	    $$(command -v java >/dev/null || echo openjdk-17-jre-headless) >/dev/null; }
 
-lint: install
+lint: install-dev
 	$(PY) -m ruff check .
 
-format: install
+format: install-dev
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 

@@ -6,6 +6,9 @@ a small machine well: GUNICORN_WORKERS (default: 2 per CPU + 1) × GUNICORN_THRE
 
 import multiprocessing
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 wsgi_app = "dashboard.wsgi:application"
 bind = os.getenv("GUNICORN_BIND", f"{os.getenv('HOST', '127.0.0.1')}:{os.getenv('PORT', '8000')}")
@@ -27,3 +30,32 @@ max_requests_jitter = int(os.getenv("GUNICORN_MAX_REQUESTS_JITTER", "200"))
 # The load balancer terminates TLS and sets X-Forwarded-Proto (Django's SECURE_PROXY_SSL_HEADER);
 # trust forwarded headers from it (FORWARDED_ALLOW_IPS: its addresses, or * inside a private VPC).
 forwarded_allow_ips = os.getenv("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Alert rules (ALERTS_IN_PROCESS=true, which `make serve` sets): one `run_alerts --loop` process
+# beside the workers, started by the master when it is ready and stopped when it exits; the workers
+# themselves start no loop (one thread per worker would evaluate every rule once per worker).
+alerts_loop = os.getenv("ALERTS_IN_PROCESS", "false").lower() in ("1", "true", "yes", "on")
+if alerts_loop:
+    os.environ["ALERTS_IN_PROCESS"] = "false"  # read by the workers' settings after the fork
+
+
+def when_ready(server):
+    if alerts_loop:
+        interval = os.getenv("ALERTS_INTERVAL_SECONDS", "60")
+        server.alerts_process = subprocess.Popen(
+            [sys.executable, "manage.py", "run_alerts", "--loop", "--interval", interval],
+            cwd=Path(__file__).resolve().parent,
+        )
+        server.log.info(
+            "alert rules: run_alerts --loop every %s s (pid %s)", interval, server.alerts_process.pid
+        )
+
+
+def on_exit(server):
+    process = getattr(server, "alerts_process", None)
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()

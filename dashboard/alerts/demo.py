@@ -11,7 +11,11 @@ from dashboard.core.seeding import SeedContext
 def seed(ctx: SeedContext) -> None:
     if not ctx.staff:
         return
-    staff = ctx.staff[0]
+    with ctx.step(f"alert rules of {len(ctx.tenants)} tenants (monthly budget 50/80/100 %, e-mail)"):
+        _rules(ctx, ctx.staff[0])
+
+
+def _rules(ctx: SeedContext, staff) -> None:
     for tenant in ctx.tenants:
         scope = AccessScope(STAFF, staff.user_id, staff.email, tenant.tenant_id)
         services.create_rule(

@@ -217,7 +217,9 @@ class PriceIn:
         errors: dict[str, str] = {}
         model = str(raw.get("model") or "").strip()
         if not PRICE_MODEL.match(model):
-            errors["model"] = "Use a model name as sent (letters, digits, . _ : @ / -), with * for any run of characters."
+            errors["model"] = (
+                "Use a model name as sent (letters, digits, . _ : @ / -), with * for any run of characters."
+            )
         elif model.replace("*", "") == "":
             errors["model"] = "A pattern needs at least one letter or digit."
         start = raw.get("effective_from")

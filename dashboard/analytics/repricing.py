@@ -292,7 +292,9 @@ def executions_of_day(tenant_id: str, day: date) -> Iterator[Execution]:
     )
 
 
-def reprice_day(tenant_id: str, day: date, include_client: bool, progress: Progress, chunk: int = 200) -> None:
+def reprice_day(
+    tenant_id: str, day: date, include_client: bool, progress: Progress, chunk: int = 200
+) -> None:
     changes: list[Change] = []
     touched = False
     for execution in executions_of_day(tenant_id, day):
@@ -428,9 +430,7 @@ def run(job: PriceChange, sleep: Callable[[float], None] = time.sleep, threads: 
     for marker in pending:
         if marker.since and marker.since >= job.start:
             _clear(marker)
-    job.update(
-        actions=[PriceChange.status.set("done"), PriceChange.finished_at.set(iso_ms(clock.now()))]
-    )
+    job.update(actions=[PriceChange.status.set("done"), PriceChange.finished_at.set(iso_ms(clock.now()))])
     return progress
 
 

@@ -136,7 +136,8 @@ def _read(tenant_id: str, trace_id: str, consistent: bool) -> TraceState:
     return state
 
 
-def _span_item(tenant_id: str, values: SpanValues) -> TraceItem:
+def span_item(tenant_id: str, values: SpanValues) -> TraceItem:
+    """The `span#` item stored for one span (what a step shows; model calls priced at their start)."""
     usage = values.usage
     price = (
         pricing.quote(tenant_id, values.model, usage, _moment(values.start_ns), values.provider)
@@ -214,7 +215,7 @@ def accept(scope: AccessScope, request) -> Acceptance:
         with TraceItem.batch_write() as batch:
             for spans in new.values():
                 for span in spans:
-                    batch.save(_span_item(tenant_id, span))
+                    batch.save(span_item(tenant_id, span))
     not_understood_spans: Counter[str] = Counter()
     for trace_id, incoming in by_trace.items():
         state = _read(tenant_id, trace_id, consistent=True) if new[trace_id] else before[trace_id]
@@ -277,7 +278,8 @@ def not_understood(state: TraceState, before: TraceState, stored_now: set[str]) 
     return [span for span in judged if not span.gen_ai and state.owner(span.span_id, executions) is None]
 
 
-def _run_for(state: TraceState, span_id: str, executions: set[str]) -> dict:
+def run_for(state: TraceState, span_id: str, executions: set[str]) -> dict:
+    """The run given to ingestion for an execution span (zero tokens and cost: its calls add theirs)."""
     agent = state.spans[span_id]
     calls = sorted(
         (
@@ -313,9 +315,9 @@ def _run_for(state: TraceState, span_id: str, executions: set[str]) -> dict:
     }
 
 
-def _pin(tenant_id: str, agent: TraceItem, run: dict) -> tuple[str, dict]:
-    """The execution's (agent_id, run) as first decided for this span: ours, or an earlier writer's."""
-    item = TraceItem(
+def pin_item(tenant_id: str, agent: TraceItem, run: dict, recorded: bool = False) -> TraceItem:
+    """The `exec#` item pinning the execution decided for an agent span."""
+    return TraceItem(
         agent.pk,
         EXEC + agent.span_id,
         tenant_id=tenant_id,
@@ -324,8 +326,36 @@ def _pin(tenant_id: str, agent: TraceItem, run: dict) -> tuple[str, dict]:
         agent_id=agent.agent_id,
         execution_id=run["execution_id"],
         run=json.dumps(run),
+        recorded=recorded,
         expires_at=agent.expires_at,
     )
+
+
+def count_marker(call: TraceItem, execution_id: str) -> TraceItem:
+    """The `count#` item saying a model call's tokens and cost were added to that execution."""
+    return TraceItem(
+        call.pk,
+        COUNT + call.span_id,
+        tenant_id=call.tenant_id,
+        trace_id=call.trace_id,
+        span_id=call.span_id,
+        execution_id=execution_id,
+        tokens_in=call.tokens_in,
+        tokens_out=call.tokens_out,
+        **{name: getattr(call, name) for name in TOKEN_KINDS},
+        model=call.model,
+        provider=call.provider,
+        start_ns=call.start_ns,
+        cost_micro_usd=call.cost_micro_usd,
+        price_source=call.price_source,
+        price_ref=call.price_ref,
+        expires_at=call.expires_at,
+    )
+
+
+def _pin(tenant_id: str, agent: TraceItem, run: dict) -> tuple[str, dict]:
+    """The execution's (agent_id, run) as first decided for this span: ours, or an earlier writer's."""
+    item = pin_item(tenant_id, agent, run)
     try:
         item.save(condition=TraceItem.sk.does_not_exist())
     except PutError as exc:
@@ -348,7 +378,7 @@ def reconcile(
             agent_id, run = pinned.agent_id, json.loads(pinned.run)
         else:
             agent = state.spans[span_id]
-            agent_id, run = agent.agent_id, _run_for(state, span_id, execution_ids)
+            agent_id, run = agent.agent_id, run_for(state, span_id, execution_ids)
             _, errors = services.build_execution(tenant_id, agent_id, run, now, from_trace=True)
             if errors:
                 if span_id in incoming:
@@ -393,24 +423,7 @@ def _count(execution: Execution, calls: list[TraceItem]) -> None:
         try:
             with transact_write() as tx:
                 for call in pending:
-                    marker = TraceItem(
-                        call.pk,
-                        COUNT + call.span_id,
-                        tenant_id=call.tenant_id,
-                        trace_id=call.trace_id,
-                        span_id=call.span_id,
-                        execution_id=execution.execution_id,
-                        tokens_in=call.tokens_in,
-                        tokens_out=call.tokens_out,
-                        **{name: getattr(call, name) for name in TOKEN_KINDS},
-                        model=call.model,
-                        provider=call.provider,
-                        start_ns=call.start_ns,
-                        cost_micro_usd=call.cost_micro_usd,
-                        price_source=call.price_source,
-                        price_ref=call.price_ref,
-                        expires_at=call.expires_at,
-                    )
+                    marker = count_marker(call, execution.execution_id)
                     tx.save(marker, condition=TraceItem.sk.does_not_exist())
                 tx.update(
                     execution,

@@ -53,11 +53,17 @@ class RunIn(Strict):
     output: str = ""
     tokens_in: Count = Field(default=0, description="Every input token, cached ones included.")
     tokens_out: Count = Field(default=0, description="Every output token, reasoning included.")
-    tokens_cache_read: Count = Field(default=0, description="Input tokens read from the cache (part of tokens_in).")
-    tokens_cache_write: Count = Field(default=0, description="Input tokens written to the cache (part of tokens_in).")
+    tokens_cache_read: Count = Field(
+        default=0, description="Input tokens read from the cache (part of tokens_in)."
+    )
+    tokens_cache_write: Count = Field(
+        default=0, description="Input tokens written to the cache (part of tokens_in)."
+    )
     tokens_reasoning: Count = Field(default=0, description="Reasoning tokens (part of tokens_out).")
     provider: str | None = Field(
-        default=None, max_length=64, description="The provider (openai, anthropic, aws.bedrock, …): helps price the model."
+        default=None,
+        max_length=64,
+        description="The provider (openai, anthropic, aws.bedrock, …): helps price the model.",
     )
     cost_micro_usd: int = Field(
         default=0,

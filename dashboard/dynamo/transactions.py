@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -101,7 +103,15 @@ BATCH_WRITE_LIMIT = 25  # DynamoDB's BatchWriteItem limit
 
 def batch_put(model_cls, items: list) -> None:
     """Put many items of one table, 25 a call, retrying what DynamoDB leaves unprocessed with backoff.
-    Not atomic: for items that are the same whenever they are written again (imports, caches)."""
+    Not atomic: for items that are the same whenever they are written again (imports, caches).
+
+    On DynamoDB Local (a loopback endpoint) the items go in transactions of up to 100 instead: the
+    engine keeps its tables in SQLite on disk and commits each item of a BatchWriteItem on its own
+    (a disk sync each) but a TransactWriteItems at once, about ten times faster (`make run`'s demo,
+    imports on a laptop). On AWS a transaction would cost twice the write units: batches there."""
+    if _on_dynamodb_local():
+        _put_in_transactions(model_cls, items)
+        return
     client = client_of(model_cls)
     table = model_cls.Meta.table_name
     for start in range(0, len(items), BATCH_WRITE_LIMIT):
@@ -117,3 +127,51 @@ def batch_put(model_cls, items: list) -> None:
             if request:
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
+
+
+TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit
+TRANSACTION_BYTES = 3_500_000  # under its 4 MB a request
+RETRYABLE = {"TransactionConflictException", "TransactionInProgressException", "ThrottlingException"}
+
+
+def _on_dynamodb_local() -> bool:
+    from django.conf import settings
+
+    from dashboard.dynamo.local import local_port
+
+    return local_port(settings.DYNAMODB_ENDPOINT_URL) is not None
+
+
+def _put_in_transactions(model_cls, items: list) -> None:
+    client = client_of(model_cls)
+    table = model_cls.Meta.table_name
+    actions: list[dict] = []
+    size = 0
+    for item in items:
+        serialized = item.serialize()
+        item_size = len(json.dumps(serialized))
+        if actions and (len(actions) == TRANSACTION_ITEMS or size + item_size > TRANSACTION_BYTES):
+            _transact(client, actions)
+            actions, size = [], 0
+        actions.append({"Put": {"TableName": table, "Item": serialized}})
+        size += item_size
+    if actions:
+        _transact(client, actions)
+
+
+def _transact(client, actions: list[dict]) -> None:
+    delay = 0.05
+    for attempt in range(ATTEMPTS):
+        try:
+            client.transact_write_items(TransactItems=actions)
+            return
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            reasons = {reason.get("Code") for reason in exc.response.get("CancellationReasons") or []}
+            clash = code in RETRYABLE or (
+                code == "TransactionCanceledException" and reasons <= {"None", "TransactionConflict", None}
+            )
+            if not clash or attempt == ATTEMPTS - 1:
+                raise
+        time.sleep(delay * (1 + random.random()))  # noqa: S311 — jitter
+        delay = min(delay * 2, 1.0)

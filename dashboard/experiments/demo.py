@@ -14,6 +14,7 @@ from typing import Any
 
 from dashboard.core.clock import epoch_ms
 from dashboard.core.seeding import SeedContext
+from dashboard.dynamo.transactions import batch_put
 from dashboard.experiments import lines
 from dashboard.experiments.models import (
     Experiment,
@@ -205,6 +206,8 @@ STATUS_PLANS = (
     ("failed", "succeeded"),
 )
 WRITERS = 3
+LOG_LINES = 600  # per finished run (`seed_demo --log-lines`): pages of logs, every severity, a story
+RUNNING_LINES = 200  # at most, for the run going on now: its lines end before now
 
 
 def _lines_for(ctx: SeedContext, run: ExperimentRun, count: int, outcome: str | None) -> list[RunLogLine]:
@@ -222,7 +225,7 @@ def _count(run: ExperimentRun, run_lines: list[RunLogLine]) -> None:
 
 
 def seed(ctx: SeedContext) -> None:
-    per_run = int(ctx.options.get("log_lines") or 3_000)
+    per_run = int(ctx.options.get("log_lines") or LOG_LINES)
     experiments, runs, all_lines, points = [], [], [], []
     for tenant in ctx.tenants:
         tenant_id = tenant.tenant_id
@@ -260,7 +263,7 @@ def seed(ctx: SeedContext) -> None:
                 if status == "queued":
                     run_lines = []
                 elif status == "running":
-                    run_lines = _lines_for(ctx, run, max(1, per_run // 4), None)
+                    run_lines = _lines_for(ctx, run, max(1, min(per_run // 4, RUNNING_LINES)), None)
                 else:
                     run_lines = _lines_for(ctx, run, per_run, status)
                     end_ms = (int(run_lines[-1].ts_ms) if run_lines else epoch_ms(started)) + 500
@@ -273,9 +276,9 @@ def seed(ctx: SeedContext) -> None:
                     points.extend(_metric_points(ctx, run, steps=8 if status == "running" else 20))
                 runs.append(run)
                 all_lines.extend(run_lines)
-    ctx.write(Experiment, ctx.progress(experiments, "experiments", total=len(experiments)))
-    ctx.write(ExperimentRun, ctx.progress(runs, "experiment-runs", total=len(runs)))
-    ctx.write(RunMetricPoint, ctx.progress(points, "experiment-run-metrics", total=len(points)))
+    ctx.write_all(Experiment, experiments)
+    ctx.write_all(ExperimentRun, runs)
+    ctx.write_all(RunMetricPoint, points)
     write_lines(ctx, all_lines)
 
 
@@ -307,10 +310,16 @@ def _metric_points(ctx: SeedContext, run: ExperimentRun, steps: int) -> list[Run
 
 
 def write_lines(ctx: SeedContext, all_lines: list[RunLogLine]) -> None:
-    """Batch-write the lines from a few threads (DynamoDB takes 25 items per request)."""
-    chunks = [all_lines[i : i + 500] for i in range(0, len(all_lines), 500)]
-    bar = ctx.progress(range(len(all_lines)), "experiment-run-logs", total=len(all_lines), unit="line")
+    """Batch-write the lines from a few threads (`batch_put`, the import's helper),
+    the bar advancing as they land. The runs' counters were set from the same lines (`_count`)."""
+
+    def write(chunk: list[RunLogLine]) -> int:
+        batch_put(RunLogLine, chunk)
+        return len(chunk)
+
+    chunks = [all_lines[i : i + 250] for i in range(0, len(all_lines), 250)]
+    bar = ctx.progress(None, "experiment-run-logs", total=len(all_lines), unit="line")
     with ThreadPoolExecutor(max_workers=WRITERS) as pool:
-        for written in pool.map(lambda chunk: ctx.write(RunLogLine, chunk), chunks):
+        for written in pool.map(write, chunks):
             bar.update(written)
     bar.close()

@@ -210,4 +210,4 @@ def seed(ctx: SeedContext) -> None:
         (FlowSnapshot, snapshots),
         (NodeConfig, configs),
     ):
-        ctx.write(model, ctx.progress(items, model.Meta.table_suffix, total=len(items)))
+        ctx.write_all(model, items)

@@ -120,6 +120,11 @@ def template_id_at(ctx: SeedContext, moment: datetime) -> str:
     return f"tpl_{str(ULID(millis.to_bytes(6, 'big') + ctx.rng.randbytes(10))).lower()}"
 
 
+# The longest moderation story: submitted 1 h after creation, decided within 72 h, unpublished 3 days on.
+MODERATED_STORY = timedelta(days=7)
+RECENT = timedelta(hours=1)
+
+
 def _history_entry(at: datetime, by: str, action: str, reason: str = "") -> ModerationEntry:
     return ModerationEntry(at=at.isoformat(), by=by, action=action, reason=reason)
 
@@ -139,6 +144,10 @@ def build(
         base_name, shape, tags = SHAPES[category][ctx.rng.randrange(len(SHAPES[category]))]
         state = STATES[number % len(STATES)]
         created = ctx.now - timedelta(days=ctx.rng.randrange(2, 120), minutes=ctx.rng.randrange(1440))
+        if state not in ("draft", "pending"):
+            # Submitted, decided (up to 3 days later), then maybe featured or unpublished (3 more
+            # days): the whole story, and its audit events, lie before now.
+            created = min(created, ctx.now - MODERATED_STORY - timedelta(minutes=ctx.rng.randrange(1440)))
         name = base_name if number < len(tenants) * len(categories) else f"{base_name} v{number // 24 + 1}"
         description = ctx.rng.choice(DESCRIPTIONS).format(
             name=base_name.lower(),
@@ -217,7 +226,7 @@ def build(
                         template_id=template.template_id,
                         user_id=rater.user_id,
                         stars=stars,
-                        rated_at=created + timedelta(days=ctx.rng.randrange(1, 30)),
+                        rated_at=min(created + timedelta(days=ctx.rng.randrange(1, 30)), ctx.now - RECENT),
                     )
                 )
         elif state in ("draft", "pending", "rejected"):
@@ -244,4 +253,4 @@ def seed(ctx: SeedContext) -> None:
         (SearchToken, tokens),
         (AuditEvent, events),
     ):
-        ctx.write(model, ctx.progress(items, model.Meta.table_suffix, total=len(items)))
+        ctx.write_all(model, items)

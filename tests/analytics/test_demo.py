@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 
 from dashboard.accounts.models import Tenant
-from dashboard.analytics import demo, services
-from dashboard.analytics.models import ExecutionRollup
+from dashboard.analytics import demo, services, traces
+from dashboard.analytics.models import ExecutionRollup, TraceItem
 from dashboard.analytics.queries import budget_status
 from dashboard.core import clock
+from dashboard.core.otlp import Acceptance
 from dashboard.core.seeding import SeedContext
 from tests.analytics.conftest import raw_executions, recomputed_rollups, stored_rollups
 
@@ -46,3 +47,128 @@ def test_a_resent_seeded_execution_is_already_recorded(people, tenant):
     outcome = services.write_execution(execution)
     assert outcome.recorded is False
     assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
+
+
+def _seeded(people, tenant, executions: int, seed: int = 5) -> list:
+    ctx = SeedContext(
+        rng=random.Random(seed), now=clock.now(), options={"executions": executions}, quiet=True
+    )
+    ctx.tenants = [Tenant.get(tenant.tenant_id)]
+    ctx.admins = {tenant.tenant_id: [tenant.admin]}
+    ctx.staff = [people["staff"]]
+    demo.seed(ctx)
+    return raw_executions(tenant.tenant_id)
+
+
+def _counted_calls(execution) -> list:
+    trace_id, _ = traces.EXECUTION_ID.match(execution.execution_id).groups()
+    return [
+        item
+        for item in TraceItem.query(f"{execution.tenant_id}#{trace_id}", TraceItem.sk.startswith("count#"))
+        if item.execution_id == execution.execution_id
+    ]
+
+
+def test_most_seeded_executions_show_their_steps_and_add_up(people, tenant):
+    executions = _seeded(people, tenant, 200)
+    traced = [e for e in executions if traces.EXECUTION_ID.match(e.execution_id)]
+    assert len(traced) > len(executions) * 0.75
+    kinds_seen = set()
+    for execution in traced:
+        view = traces.execution_steps(execution)
+        assert view is not None
+        kinds = [step.span.kind for step in view.steps]
+        kinds_seen |= set(kinds)
+        assert kinds[0] == "agent" and "model" in kinds
+        calls = _counted_calls(execution)
+        assert calls and {call.span_id for call in calls} == {s.span.span_id for s in view.steps if s.counted}
+        # What traces.reconcile would have stored: the execution is the sum of its counted calls.
+        assert execution.price_source == "trace"
+        assert int(execution.cost_micro_usd) == sum(int(call.cost_micro_usd) for call in calls)
+        assert execution.cost_micro_usd > 0 or not any(call.price_source != "none" for call in calls)
+        for name in ("tokens_in", "tokens_out", *traces.TOKEN_KINDS):
+            assert int(getattr(execution, name) or 0) == sum(int(getattr(call, name) or 0) for call in calls)
+        assert int(execution.tokens_cache_read or 0) <= int(execution.tokens_in)
+        assert execution.duration_ms == view.steps[0].duration_ms
+    assert kinds_seen == {"agent", "model", "tool"}
+    failed = [e for e in traced if e.status == "failed"]
+    assert all(traces.execution_steps(e).failing_step is not None for e in failed)
+
+
+def test_a_seeded_trace_sent_again_changes_nothing(people, tenant):
+    executions = _seeded(people, tenant, 60, seed=6)
+    before = stored_rollups(tenant.tenant_id)
+    traced = [e for e in executions if traces.EXECUTION_ID.match(e.execution_id)][:5]
+    for execution in traced:
+        trace_id, _ = traces.EXECUTION_ID.match(execution.execution_id).groups()
+        state = traces._read(tenant.tenant_id, trace_id, consistent=True)
+        result = Acceptance("span")
+        traces.reconcile(tenant.tenant_id, trace_id, state, set(state.spans), result)
+        assert not result.rejected
+    after = {e.execution_id: e for e in raw_executions(tenant.tenant_id)}
+    for execution in traced:
+        again = after[execution.execution_id]
+        assert (again.cost_micro_usd, again.tokens_in, again.tokens_out) == (
+            execution.cost_micro_usd,
+            execution.tokens_in,
+            execution.tokens_out,
+        )
+    assert stored_rollups(tenant.tenant_id) == before == recomputed_rollups(tenant.tenant_id)
+
+
+def test_seeded_inputs_and_outputs_read_like_prompts_and_answers(people, tenant):
+    executions = _seeded(people, tenant, 120, seed=8)
+    for execution in executions:
+        assert 10 < len(execution.input) < 400 and "Context line." not in execution.input
+        if execution.status == "succeeded":
+            assert 10 < len(execution.output) < 400 and "result result" not in execution.output
+    assert len({execution.input for execution in executions}) >= 8
+
+
+class _Bar:
+    """What the seed's progress bar was told, in place of tqdm."""
+
+    def __init__(self, iterable, total):
+        self.iterable, self.total, self.n = iterable, total, 0
+
+    def __iter__(self):
+        for item in self.iterable:
+            self.n += 1
+            yield item
+
+    def update(self, n=1):
+        self.n += n
+
+    def set_postfix_str(self, *args, **kwargs):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_the_executions_bar_counts_what_is_written_not_what_is_generated(people, tenant, monkeypatch):
+    bars: list[_Bar] = []
+    written = [0]
+    shown_ahead = []
+    real = services.import_chunk
+
+    def import_chunk(executions):
+        shown_ahead.append(bars[-1].n - written[0])  # what the bar says beyond what has landed
+        stats = real(executions)
+        written[0] += len(executions)
+        return stats
+
+    class Recording(SeedContext):
+        def progress(self, iterable, description, total=None, unit="item"):
+            bars.append(_Bar(iterable, total))
+            return bars[-1]
+
+    monkeypatch.setattr(services, "import_chunk", import_chunk)
+    monkeypatch.setattr(demo, "CHUNK", 100, raising=False)
+    monkeypatch.setattr(demo, "WRITERS", 1)
+    ctx = Recording(rng=random.Random(2), now=clock.now(), options={"executions": 300}, quiet=True)
+    ctx.tenants = [Tenant.get(tenant.tenant_id)]
+    ctx.admins = {tenant.tenant_id: [tenant.admin]}
+    demo.seed(ctx)
+    assert shown_ahead and max(shown_ahead) <= 0
+    assert bars[0].n == bars[0].total == 300

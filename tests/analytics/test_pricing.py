@@ -45,7 +45,9 @@ def catalogue_micro(model: str, usage: Usage, provider: str | None = None) -> in
         ("gpt-4o-2024-08-06", "az.ai.openai", "gpt-4o", "azure"),  # an Azure deployment's model
     ],
 )
-def test_names_as_providers_send_them_get_the_catalogue_price(sent, provider, catalogue_name, catalogue_provider):
+def test_names_as_providers_send_them_get_the_catalogue_price(
+    sent, provider, catalogue_name, catalogue_provider
+):
     quote = pricing.catalogue_quote(sent, USAGE, AT, provider)
     assert quote.source == "catalogue" and quote.cost_micro_usd > 0
     assert quote.cost_micro_usd == catalogue_micro(catalogue_name, USAGE, catalogue_provider)
@@ -65,7 +67,9 @@ def test_an_unknown_model_has_no_price_and_costs_zero():
 
 
 def test_each_token_kind_is_priced_at_its_own_rate():
-    rates = Rates(input=1_000_000, output=4_000_000, cache_read=100_000, cache_write=1_250_000, reasoning=8_000_000)
+    rates = Rates(
+        input=1_000_000, output=4_000_000, cache_read=100_000, cache_write=1_250_000, reasoning=8_000_000
+    )
     usage = Usage(input=1_000, cache_read=300, cache_write=100, output=500, reasoning=200)
     # 600 plain input, 300 read, 100 written, 300 plain output, 200 reasoning (µUSD per token = rate / 1M)
     assert rates.cost(usage) == 600 * 1 + 300 * 0.1 + 100 * 1.25 + 300 * 4 + 200 * 8
@@ -158,5 +162,7 @@ def test_a_price_that_makes_no_sense_is_refused_with_the_field_named(field, raw)
 
 
 def test_rates_are_read_as_dollars_per_million_tokens():
-    value = PriceIn.clean(model="m", effective_from="2026-11-01", input="$2.50", output=Decimal("10"), cache_read="")
+    value = PriceIn.clean(
+        model="m", effective_from="2026-11-01", input="$2.50", output=Decimal("10"), cache_read=""
+    )
     assert (value.input, value.output, value.cache_read) == (2_500_000, 10_000_000, None)

@@ -216,7 +216,9 @@ def test_an_execution_from_a_trace_is_re_priced_call_by_call(web_server, tenant)
     _run(tenant.tenant_id, days=1)
     [execution] = raw_executions(tenant.tenant_id)
     mini = pricing.catalogue_quote("gpt-4o-mini", pricing.Usage(input=1000, output=500), clock.now())
-    assert int(execution.cost_micro_usd) == mini.cost_micro_usd + NEW.cost(pricing.Usage(input=2000, output=300))
+    assert int(execution.cost_micro_usd) == mini.cost_micro_usd + NEW.cost(
+        pricing.Usage(input=2000, output=300)
+    )
     assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
 
 

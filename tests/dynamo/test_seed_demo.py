@@ -1,9 +1,12 @@
+import re
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
 
+from dashboard.core import clock
 from dashboard.dynamo import base
 from dashboard.dynamo.tables import all_models
 from dashboard.flows.models import Project
@@ -38,7 +41,8 @@ def test_seed_demo_fills_every_table_and_prints_the_logins(prefix):
         model.Meta.table_name
         for model in all_models()
         # Filled by use, not by demo data: sign-ins, API traffic, alerts firing, metering of calls,
-        # the overview's kept first pages (written by the first view once a bucket has settled).
+        # the overview's kept first pages (written by the first view once a bucket has settled),
+        # staff prices and the re-pricing runs they start (the demo prices from the catalogue).
         if model.Meta.table_suffix
         not in (
             "sessions",
@@ -48,6 +52,8 @@ def test_seed_demo_fills_every_table_and_prints_the_logins(prefix):
             "alert-notifications",
             "dynamo-usage",
             "rollup-top-pages",
+            "model-prices",
+            "price-changes",
         )  # fmt: skip
         and model.describe_table()["ItemCount"] == 0
     ]
@@ -68,3 +74,49 @@ def test_seeding_again_when_data_exists_does_nothing_but_print_logins(prefix):
     seed()
     output = seed("--if-empty")
     assert "already loaded" in output and "staff@diatonic.test" in output
+
+
+ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
+LATER_ON_PURPOSE = {"expires_at"}  # TTL: when DynamoDB may delete the item
+
+
+def _moments(value):
+    """Every point in time inside an attribute value (datetimes, ISO strings, also nested)."""
+    if isinstance(value, datetime):
+        yield value
+    elif isinstance(value, str):
+        match = ISO.match(value)
+        if match:
+            yield datetime.fromisoformat(match.group(0).replace("Z", "+00:00"))
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _moments(item)
+    elif isinstance(value, list | set | tuple):
+        for item in value:
+            yield from _moments(item)
+    elif hasattr(value, "attribute_values"):  # a MapAttribute
+        yield from _moments(value.attribute_values)
+
+
+def test_nothing_in_the_demo_lies_in_the_future(prefix):
+    prefix("seede")
+    seed("--seed", "3")
+    now = clock.now() + timedelta(seconds=5)
+    future = []
+    for model in all_models():
+        for item in model.scan():
+            for name, value in item.attribute_values.items():
+                if name in LATER_ON_PURPOSE:
+                    continue
+                for moment in _moments(value):
+                    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+                    if moment > now:
+                        future.append(f"{model.Meta.table_suffix}.{name} = {value!r}")
+            for name in ("start_ns", "end_ns"):
+                ns = item.attribute_values.get(name)
+                if ns and datetime.fromtimestamp(int(ns) / 1e9, UTC) > now:
+                    future.append(f"{model.Meta.table_suffix}.{name} = {ns}")
+            ts_ms = item.attribute_values.get("ts_ms")
+            if ts_ms and datetime.fromtimestamp(int(ts_ms) / 1e3, UTC) > now:
+                future.append(f"{model.Meta.table_suffix}.ts_ms = {ts_ms}")
+    assert future == []

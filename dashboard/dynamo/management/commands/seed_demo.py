@@ -1,4 +1,5 @@
 import random
+import time
 from importlib import import_module
 
 from django.core.management.base import BaseCommand
@@ -36,10 +37,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")
-        parser.add_argument("--executions", type=int, default=20_000, help="agent executions over 90 days")
+        parser.add_argument(
+            "--executions", type=int, default=12_000, help="agent executions over 90 days (most with steps)"
+        )
         parser.add_argument("--templates", type=int, default=60, help="marketplace templates")
         parser.add_argument("--models", type=int, default=8, help="registered models per tenant")
-        parser.add_argument("--log-lines", type=int, default=3_000, help="log lines per finished run")
+        parser.add_argument("--log-lines", type=int, default=600, help="log lines per finished run")
         parser.add_argument(
             "--if-empty", action="store_true", help="do nothing when demo tenants already exist"
         )
@@ -58,8 +61,9 @@ class Command(BaseCommand):
         ctx = SeedContext(
             rng=random.Random(options["seed"]), now=clock.now(), options=options, quiet=options["quiet"]
         )
+        started = time.monotonic()
         seed_areas(ctx)
-        self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        self.stdout.write(self.style.SUCCESS(f"Demo data loaded in {time.monotonic() - started:.0f} s."))
         self._print_logins(ctx.logins)
 
     def _print_logins(self, logins):
