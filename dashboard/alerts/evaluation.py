@@ -15,7 +15,6 @@ step "pending", so a crash between "crossed" and "delivered" leaves a row on the
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,7 +26,7 @@ from dashboard.alerts import delivery, queries
 from dashboard.alerts.models import PENDING, AlertFiring, AlertRule
 from dashboard.analytics import queries as analytics
 from dashboard.analytics.queries import budget_status
-from dashboard.core import clock
+from dashboard.core import clock, worker
 from dashboard.core.templatetags.dashboard import money
 
 log = logging.getLogger(__name__)
@@ -187,10 +186,6 @@ def _deliver(firing: AlertFiring, now: datetime, outbound: bool = True) -> bool:
         return False
 
 
-# Set when an API request has claimed something: the in-process delivery loop wakes up at once.
-work_waiting = threading.Event()
-
-
 def check_after_ingest(tenant_id: str) -> None:
     """The cheap check after each API batch: one query when the tenant has no rules.
 
@@ -204,7 +199,7 @@ def check_after_ingest(tenant_id: str) -> None:
         return
     try:
         if any(firing.pending for firing in evaluate_tenant(tenant_id, outbound=False)):
-            work_waiting.set()
+            worker.wake()  # the in-process worker delivers it at once
     except Exception:
         log.exception("alert check after ingestion failed for %s; run_alerts will retry", tenant_id)
 

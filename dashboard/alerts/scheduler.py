@@ -1,4 +1,8 @@
-"""The `run_alerts` loop: a pass now, then one every interval, until stopped.
+"""The `run_alerts` loop, the background worker: a pass now, then one every interval, until stopped.
+
+Each pass evaluates every tenant's alert rules and finishes pending deliveries, then runs the re-pricing
+jobs the prices page queued (dashboard.analytics.repricing.run_queued). A request of this process
+wakes it early (dashboard.core.worker.wake): after claiming an alert, or queueing a re-pricing run.
 
 Three ways to run it, the same loop each time:
 - `manage.py run_alerts --loop` (a process of its own; on AWS, the command without `--loop` on a
@@ -22,35 +26,44 @@ from collections.abc import Callable
 
 from django.conf import settings
 
-from dashboard.alerts.evaluation import PassResult, run_pass
+from dashboard.alerts.evaluation import PassResult, deliver_pending, run_pass
+from dashboard.analytics import repricing
+from dashboard.core import worker
 from dashboard.operations.services import flush_usage
 
 log = logging.getLogger(__name__)
 
 
-def one_pass() -> PassResult | None:
-    """Evaluate and redeliver once; None when the pass failed (logged)."""
+def one_pass(woken: bool = False) -> PassResult | None:
+    """One turn of the background worker: evaluate and redeliver (or, woken by a request, deliver
+    what it claimed), then run queued re-pricing jobs; None when the alerts part failed (logged)."""
+    result = None
     try:
-        result = run_pass()
-    except Exception:  # the loop must outlive any one pass
-        log.exception("alerts pass failed; trying again at the next interval")
-        return None
-    finally:
-        try:
-            flush_usage()  # no request end in a loop: write what this pass metered
-        except Exception:
-            log.exception("writing the alerts pass's metering failed")
+        result = deliver_pending() if woken else run_pass()
+    except Exception as exc:  # noqa: BLE001 — the loop must outlive any one pass
+        log.error("alerts pass failed; trying again at the next interval", exc_info=exc)
+    try:
+        repricing.run_queued()  # a re-pricing run the prices page queued (its failure is on the job)
+    except Exception as exc:  # noqa: BLE001 — DynamoDB unreachable for a moment, say
+        log.error("looking for queued re-pricing failed", exc_info=exc)
+    try:
+        flush_usage()  # no request end in a loop: write what this pass metered
+    except Exception as exc:  # noqa: BLE001
+        log.error("writing the worker's metering failed", exc_info=exc)
     return result
 
 
 def run_forever(
     interval: float, stop: threading.Event, on_pass: Callable[[PassResult], None] | None = None
 ) -> None:
+    woken = False
     while not stop.is_set():
-        result = one_pass()
+        result = one_pass(woken)
         if result is not None and on_pass is not None:
             on_pass(result)
-        stop.wait(interval)
+        # A request in this process may wake the worker early (dashboard.core.worker.wake).
+        woken = worker.work_waiting.wait(interval) and not stop.is_set()
+        worker.work_waiting.clear()
 
 
 class Loop:
@@ -69,6 +82,7 @@ class Loop:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        worker.wake()  # out of its wait now
         self.thread.join(timeout)
 
     @property
