@@ -179,9 +179,9 @@ def _deliver(firing: AlertFiring, now: datetime, outbound: bool = True) -> bool:
     """Deliver one firing; any failure is logged and left to the next pass (its claim stays pending)."""
     try:
         return delivery.deliver(firing, now=now, outbound=outbound)
-    except Exception:
-        log.exception(
-            "delivering %s of tenant %s failed; the next pass retries", firing.key, firing.tenant_id
+    except Exception as exc:  # noqa: BLE001 — one firing's failure must not stop the pass
+        log.error(
+            "delivering %s of tenant %s failed; the next pass retries", firing.key, firing.tenant_id, exc_info=exc
         )
         return False
 
@@ -200,8 +200,8 @@ def check_after_ingest(tenant_id: str) -> None:
     try:
         if any(firing.pending for firing in evaluate_tenant(tenant_id, outbound=False)):
             worker.wake()  # the in-process worker delivers it at once
-    except Exception:
-        log.exception("alert check after ingestion failed for %s; run_alerts will retry", tenant_id)
+    except Exception as exc:  # noqa: BLE001 — alerting never fails the ingesting API call
+        log.error("alert check after ingestion failed for %s; run_alerts will retry", tenant_id, exc_info=exc)
 
 
 @dataclass
@@ -234,8 +234,8 @@ def run_pass(now: datetime | None = None) -> PassResult:
         result.tenants += 1
         try:
             result.fired += len(evaluate_tenant(tenant.tenant_id, now))
-        except Exception:
-            log.exception(
-                "evaluating the alerts of tenant %s failed; the next pass retries", tenant.tenant_id
+        except Exception as exc:  # noqa: BLE001 — one tenant's failure must not stop the others'
+            log.error(
+                "evaluating the alerts of tenant %s failed; the next pass retries", tenant.tenant_id, exc_info=exc
             )
     return deliver_pending(now, result)

@@ -253,10 +253,10 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
         pinned.request("POST", pinned.target.path, body=body, headers=headers)
         response = pinned.getresponse()
         status = response.status
-    except Exception:
+    except Exception as exc:  # noqa: BLE001 — whatever the closed socket raised, the deadline is the cause
         if pinned.aborted:
             raise DeadlineExceeded(f"no answer within {deadline_seconds:g} s") from None
-        raise
+        raise exc
     finally:
         timer.cancel()
         pinned.close()

@@ -12,10 +12,13 @@ plus what a flow's settings add by their structure: sensitive HTTP headers (`Aut
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+log = logging.getLogger(__name__)
 
 SECRET_WORDS = frozenset(
     [
@@ -110,8 +113,8 @@ def find_secrets(text: str) -> list[str]:
         for plugin in _plugins():
             try:
                 found += [str(secret) for secret in plugin.analyze_string(line) if secret]
-            except Exception:  # noqa: BLE001 — a plugin's odd input never hides the others' findings
-                continue
+            except Exception as exc:  # noqa: BLE001 — a plugin's odd input never hides the others' findings
+                log.debug("secret plugin %s failed on a line", type(plugin).__name__, exc_info=exc)
     return [secret for secret in dict.fromkeys(found) if secret and not secret.startswith("{{")]
 
 

@@ -530,11 +530,9 @@ def template_from_flow(scope: AccessScope, flow_id: str, data: Mapping[str, Any]
     return create_template(scope, {**data, "definition": definition})
 
 
-def published_template_ids(*, everything: bool = False) -> list[str]:
+def published_template_ids() -> list[str]:
     """The templates other tenants or moderators can read: listed, waiting for review, rejected (queue
-    GSIs, keyed queries); `everything` (an operation, never a request) scans the table instead."""
-    if everything:
-        return [t.template_id for t in AgentTemplate.scan(attributes_to_get=["template_id"])]
+    GSIs, keyed queries)."""
     ids = [t.template_id for t in AgentTemplate.by_popularity.query(PUBLIC_FEED)]
     for status in ("pending", "rejected"):
         ids += [t.template_id for t in AgentTemplate.moderation_queue.query(status)]

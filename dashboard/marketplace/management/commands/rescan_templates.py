@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 
 from dashboard.accounts.scope import STAFF, AccessScope
 from dashboard.marketplace import services
+from dashboard.marketplace.models import AgentTemplate
 
 OPERATOR = AccessScope(
     role=STAFF, actor_id="manage.py", actor_label="manage.py rescan_templates", tenant_id=None
@@ -22,7 +23,10 @@ class Command(BaseCommand):
         parser.add_argument("--all", action="store_true", help="every template, drafts too (scans the table)")
 
     def handle(self, *args, all=False, **options):  # noqa: A002 — the option's name
-        ids = services.published_template_ids(everything=all)
+        if all:  # an operation, never a request: the whole table
+            ids = [t.template_id for t in AgentTemplate.scan(attributes_to_get=["template_id"])]
+        else:
+            ids = services.published_template_ids()
         changed = 0
         for template_id in ids:
             taken = services.restrip_template(OPERATOR, template_id)
