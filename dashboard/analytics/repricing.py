@@ -333,9 +333,15 @@ def check_range(start: date, end: date, today: date) -> None:
 
 
 def start(
-    scope: AccessScope, tenant_id: str | None, first: date, last: date, include_client: bool = False
+    scope: AccessScope,
+    tenant_id: str | None,
+    first: date,
+    last: date,
+    include_client: bool = False,
+    queued: bool = True,
 ) -> PriceChange:
-    """Record a new run (audited); `run(job)` does the work."""
+    """Record a new run (audited): queued for the background worker, or (`queued=False`, a caller
+    that runs it itself with `run(job)`) already running, so no worker takes it too."""
     scope.require(Can.MANAGE_PRICES)
     check_range(first, last, clock.now().date())
     if tenant_id:
@@ -350,7 +356,7 @@ def start(
         start=first.isoformat(),
         end=last.isoformat(),
         include_client=include_client,
-        status="queued",
+        status="queued" if queued else "running",
         days_total=len(_days(first, last)) * (1 if tenant_id else max(len(list_tenants()), 1)),
         created_by=scope.actor_label,
         created_at=iso_ms(clock.now()),

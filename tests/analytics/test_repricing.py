@@ -237,3 +237,13 @@ def test_manage_py_reprice_starts_from_the_earliest_changed_day(tenant):
     _assert_exact(tenant.tenant_id, since)
     with pytest.raises(PriceChange.DoesNotExist):  # the tenant's change is re-priced: no longer flagged
         PriceChange.get(*PriceChange.pending_key(tenant.tenant_id))
+
+
+def test_the_worker_runs_a_queued_run_once_and_leaves_one_its_caller_runs_alone(tenant):
+    today = clock.now().date()
+    mine = repricing.start(STAFF_SCOPE, tenant.tenant_id, today, today, queued=False)  # manage.py's way
+    queued = repricing.start(STAFF_SCOPE, tenant.tenant_id, today, today)  # the prices page's way
+    repricing.run_queued()
+    assert repricing.get_job(queued.job_id).status == "done"
+    assert repricing.get_job(mine.job_id).status == "running"  # its caller runs it, not the worker
+    assert repricing.run_queued() == 0

@@ -49,7 +49,7 @@ class Command(BaseCommand):
                 return
             first = date.fromisoformat(changed)
         try:
-            job = repricing.start(OPERATOR, tenant, first, last, include_client)
+            job = repricing.start(OPERATOR, tenant, first, last, include_client, queued=False)
         except NotFound:
             raise CommandError(f"There is no tenant {tenant!r}.") from None
         except ValidationFailed as exc:
