@@ -105,6 +105,19 @@ def run_library(library: str, provider, web_server: str, tenant: TenantKit, agen
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def recorded_runs(tenant, agent: str, spans: list[dict]) -> tuple[list[dict], dict[str, dict], dict]:
+    """The agent's three recorded runs (the bare call, the agent run, the refused call), by id, and
+    the agent run: the execution of the root span of the trace that has more than one span."""
+    status, body = tenant.get(f"/api/agents/{agent}/runs")
+    assert status == 200, body
+    runs = body["runs"]
+    assert len(runs) == 3, runs
+    by_id = {run["execution_id"]: run for run in runs}
+    spans_per_trace = Counter(span["trace_id"] for span in spans)
+    [root] = [span for span in spans if span["parent"] is None and spans_per_trace[span["trace_id"]] > 1]
+    return runs, by_id, by_id[f"{root['trace_id']}-{root['span_id']}"]
+
+
 @pytest.mark.parametrize("library", list(REPORTS))
 def test_an_instrumented_agent_is_recorded_with_its_user_steps_token_kinds_and_exact_cost(
     library, provider, web_server, tenant
@@ -115,16 +128,9 @@ def test_an_instrumented_agent_is_recorded_with_its_user_steps_token_kinds_and_e
     per_call = catalogue_cost(report["cache_read"], report["reasoning"])
     assert per_call > 0
 
-    status, body = tenant.get(f"/api/agents/{agent}/runs")
-    assert status == 200, body
-    runs = body["runs"]
-    by_id = {run["execution_id"]: run for run in runs}
-    assert len(runs) == 3, runs  # the bare call, the agent run, the refused call
+    runs, by_id, run = recorded_runs(tenant, agent, spans)
 
     # The agent run: its agent span is the execution, its two model calls are its cost.
-    spans_per_trace = Counter(span["trace_id"] for span in spans)
-    [root] = [span for span in spans if span["parent"] is None and spans_per_trace[span["trace_id"]] > 1]
-    run = by_id[f"{root['trace_id']}-{root['span_id']}"]
     assert (run["status"], run["user_id"]) == ("succeeded", USER)
     assert (run["tokens_in"], run["tokens_cache_read"]) == (2 * PROMPT_TOKENS, 2 * report["cache_read"])
     assert (run["tokens_out"], run["tokens_reasoning"]) == (2 * COMPLETION_TOKENS, 2 * report["reasoning"])
@@ -207,15 +213,8 @@ def test_an_instrumented_anthropic_agent_is_recorded_with_cache_tokens_apart_and
         0,
     )
 
-    status, body = tenant.get(f"/api/agents/{agent}/runs")
-    assert status == 200, body
-    runs = body["runs"]
-    by_id = {run["execution_id"]: run for run in runs}
-    assert len(runs) == 3, runs  # the bare call, the agent run, the refused call
+    runs, by_id, run = recorded_runs(tenant, agent, spans)
 
-    spans_per_trace = Counter(span["trace_id"] for span in spans)
-    [root] = [span for span in spans if span["parent"] is None and spans_per_trace[span["trace_id"]] > 1]
-    run = by_id[f"{root['trace_id']}-{root['span_id']}"]
     assert (run["status"], run["user_id"]) == ("succeeded", USER)
     assert tokens_of(run) == tuple(2 * count for count in one_call)
     assert run["cost_micro_usd"] == 2 * per_call
