@@ -129,14 +129,22 @@ class PriceForm(forms.Form):
         max_length=128,
         help_text="As sent (gpt-4o-mini-2024-07-18), a catalogue name (gpt-4o-mini) or a pattern with * (gpt-4o*).",
     )
-    provider = forms.CharField(max_length=64, required=False, help_text="Optional: openai, anthropic, aws, google…")
+    provider = forms.CharField(
+        max_length=64, required=False, help_text="Optional: openai, anthropic, aws, google…"
+    )
     tenant = forms.ChoiceField(choices=[("", "Every tenant (override)")], required=False, label="Applies to")
     effective_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
     input = forms.CharField(max_length=20, label="Input", help_text=RATE_HELP)
-    cache_read = forms.CharField(max_length=20, required=False, label="Cached input", help_text="Empty: as input")
-    cache_write = forms.CharField(max_length=20, required=False, label="Cache write", help_text="Empty: as input")
+    cache_read = forms.CharField(
+        max_length=20, required=False, label="Cached input", help_text="Empty: as input"
+    )
+    cache_write = forms.CharField(
+        max_length=20, required=False, label="Cache write", help_text="Empty: as input"
+    )
     output = forms.CharField(max_length=20, label="Output", help_text=RATE_HELP)
-    reasoning = forms.CharField(max_length=20, required=False, label="Reasoning", help_text="Empty: as output")
+    reasoning = forms.CharField(
+        max_length=20, required=False, label="Reasoning", help_text="Empty: as output"
+    )
     note = forms.CharField(max_length=500, required=False, help_text="Why: contract, discount, list price…")
     price_id = forms.CharField(required=False, widget=forms.HiddenInput)
     scope = forms.CharField(required=False, widget=forms.HiddenInput)

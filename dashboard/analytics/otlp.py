@@ -266,7 +266,11 @@ def span_values(span: trace_pb2.Span, resource: dict[str, Any], scope: str = "")
         )[:TEXT_LIMIT]
         text_out = as_text(
             _first(
-                attrs, "gen_ai.output.messages", "output.value", "traceloop.entity.output", "gen_ai.completion"
+                attrs,
+                "gen_ai.output.messages",
+                "output.value",
+                "traceloop.entity.output",
+                "gen_ai.completion",
             )
         )[:TEXT_LIMIT]
     return SpanValues(

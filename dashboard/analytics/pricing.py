@@ -162,6 +162,7 @@ class Quote:
     rates: Rates | None
     effective_from: str | None = None
     price_id: str | None = None  # a staff price's id
+
     @property
     def priced(self) -> bool:
         return self.source != "none"
@@ -340,9 +341,16 @@ def rates_of(price) -> Rates:
 
 
 def quote(
-    tenant_id: str | None, model: str, usage: Usage, at: datetime, provider: str | None = None
+    tenant_id: str | None,
+    model: str,
+    usage: Usage,
+    at: datetime,
+    provider: str | None = None,
+    prices: list | None = None,
 ) -> Quote:
-    """The price in force for this tenant at the call's start and the cost of `usage` at it."""
+    """The price in force for this tenant at the call's start and the cost of `usage` at it.
+    `prices`: every staff price, read once by a caller pricing many calls (a re-pricing run); by
+    default the process's cached copy (`staff_prices`)."""
     at = at if at.tzinfo else at.replace(tzinfo=UTC)
     catalogue = catalogue_quote(model, usage, at, provider)
     names = list(dict.fromkeys(name.lower() for name in (model, catalogue.matched) if name))
@@ -350,7 +358,8 @@ def quote(
     moment = at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     scopes = ([("contract", tenant_id)] if tenant_id else []) + [("override", EVERY_TENANT)]
     for source, scope in scopes:
-        price = staff_price(staff_prices(scope), names, wanted, moment)
+        of_scope = staff_prices(scope) if prices is None else [p for p in prices if p.scope == scope]
+        price = staff_price(of_scope, names, wanted, moment)
         if price is not None:
             rates = rates_of(price)
             return Quote(

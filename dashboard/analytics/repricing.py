@@ -50,6 +50,7 @@ from dashboard.analytics.models import (
     TopPage,
     TraceItem,
 )
+from dashboard.analytics.queries import all_staff_prices
 from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.clock import day_end, day_start, iso_ms, parse_iso
@@ -114,8 +115,8 @@ def _trace_of(execution: Execution) -> tuple[str, str] | None:
     return match.groups() if match else None
 
 
-def change_for(execution: Execution, include_client: bool, progress: Progress) -> Change | None:
-    """What re-pricing changes on one execution (None: nothing)."""
+def change_for(execution: Execution, include_client: bool, progress: Progress, prices: list) -> Change | None:
+    """What re-pricing changes on one execution (None: nothing), at `prices` (every staff price)."""
     source = execution.price_source or "catalogue"
     old = int(execution.cost_micro_usd or 0)
     if source == "client" and not include_client:
@@ -139,7 +140,9 @@ def change_for(execution: Execution, include_client: bool, progress: Progress) -
                 continue
             was = int(marker.cost_micro_usd or 0)
             moment = datetime.fromtimestamp(int(marker.start_ns) / 1e9, UTC)
-            quote = pricing.quote(execution.tenant_id, marker.model, _usage(marker), moment, marker.provider)
+            quote = pricing.quote(
+                execution.tenant_id, marker.model, _usage(marker), moment, marker.provider, prices
+            )
             if quote.cost_micro_usd != was or quote.source != (marker.price_source or "catalogue"):
                 calls.append((marker, was, quote))
         if not calls:
@@ -152,6 +155,7 @@ def change_for(execution: Execution, include_client: bool, progress: Progress) -
         _usage(execution),
         parse_iso(execution.started_at),
         execution.provider,
+        prices,
     )
     if quote.cost_micro_usd == old and quote.source == source:
         return None  # the same price (a catalogue entry renamed counts as no change)
@@ -212,15 +216,15 @@ def _write(group: list[Change]) -> None:
             tx.update(ExecutionRollup(row_pk, row_sk), actions=actions)
 
 
-def _fresh(change: Change, include_client: bool, progress: Progress) -> Change | None:
+def _fresh(change: Change, include_client: bool, progress: Progress, prices: list) -> Change | None:
     try:
         execution = Execution.get(change.execution.agent_key, change.execution.sk, consistent_read=True)
     except Execution.DoesNotExist:
         return None
-    return change_for(execution, include_client, progress)
+    return change_for(execution, include_client, progress, prices)
 
 
-def apply(changes: list[Change], include_client: bool, progress: Progress) -> None:
+def apply(changes: list[Change], include_client: bool, progress: Progress, prices: list) -> None:
     """Write the changes, each exactly once, re-reading those that lost a race."""
     pending = list(changes)
     attempt = 0
@@ -244,7 +248,7 @@ def apply(changes: list[Change], include_client: bool, progress: Progress) -> No
         if attempt >= MAX_ATTEMPTS:
             raise RuntimeError("Re-pricing kept clashing with other writers; run it again to finish.")
         time.sleep(min(0.5, 0.01 * 2**attempt) * random.random())  # noqa: S311 — jitter
-        pending = [fresh for change in retry if (fresh := _fresh(change, include_client, Progress()))]
+        pending = [fresh for change in retry if (fresh := _fresh(change, include_client, Progress(), prices))]
 
 
 def _forget_pages(tenant_id: str, day: date) -> None:
@@ -293,20 +297,20 @@ def executions_of_day(tenant_id: str, day: date) -> Iterator[Execution]:
 
 
 def reprice_day(
-    tenant_id: str, day: date, include_client: bool, progress: Progress, chunk: int = 200
+    tenant_id: str, day: date, include_client: bool, progress: Progress, prices: list, chunk: int = 200
 ) -> None:
     changes: list[Change] = []
     touched = False
     for execution in executions_of_day(tenant_id, day):
         progress.seen += 1
-        change = change_for(execution, include_client, progress)
+        change = change_for(execution, include_client, progress, prices)
         if change is not None:
             changes.append(change)
         if len(changes) >= chunk:
-            apply(changes, include_client, progress)
+            apply(changes, include_client, progress, prices)
             changes, touched = [], True
     if changes:
-        apply(changes, include_client, progress)
+        apply(changes, include_client, progress, prices)
         touched = True
     if touched:
         _forget_pages(tenant_id, day)
@@ -392,7 +396,9 @@ def _wait_for_caches(pending: list[PriceChange], sleep: Callable[[float], None])
         sleep(wait)
 
 
-def run(job: PriceChange, sleep: Callable[[float], None] = time.sleep, threads: int | None = None) -> Progress:
+def run(
+    job: PriceChange, sleep: Callable[[float], None] = time.sleep, threads: int | None = None
+) -> Progress:
     """Re-price the job's range (every tenant, or one), recording progress on the job as it goes."""
     tenants = [t.tenant_id for t in list_tenants()] if job.scope == pricing.EVERY_TENANT else [job.scope]
     if job.scope == pricing.EVERY_TENANT:  # every tenant's markers and the one for every tenant
@@ -402,14 +408,16 @@ def run(job: PriceChange, sleep: Callable[[float], None] = time.sleep, threads: 
     else:
         pending = [marker] if (marker := _marker(job.scope)) is not None else []
     _wait_for_caches(pending, sleep)
-    pricing.forget()
+    # Every execution is priced at the staff prices read once here, after every process's cache
+    # has expired: a change made during the run leaves its own pending marker for the next run.
+    prices = all_staff_prices()
     total = Progress()
     first, last = date.fromisoformat(job.start), date.fromisoformat(job.end)
     lock = threading.Lock()
 
     def one_day(tenant_id: str, day: date) -> None:
         progress = Progress()
-        reprice_day(tenant_id, day, job.include_client, progress)
+        reprice_day(tenant_id, day, job.include_client, progress, prices)
         with lock:  # one job object, updated from the response: one thread at a time
             total.add(progress)
             job.update(

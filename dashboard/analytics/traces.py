@@ -210,7 +210,9 @@ def accept(scope: AccessScope, request) -> Acceptance:
     # Read every trace, then store the new spans of all of them in one BatchWriteItem run (25 a call),
     # then reconcile each trace from a fresh read: each trace's spans are stored before it is reconciled.
     before = {trace_id: _read(tenant_id, trace_id, consistent=True) for trace_id in by_trace}
-    new = {trace_id: _new_spans(before[trace_id], incoming, result) for trace_id, incoming in by_trace.items()}
+    new = {
+        trace_id: _new_spans(before[trace_id], incoming, result) for trace_id, incoming in by_trace.items()
+    }
     if any(new.values()):
         with TraceItem.batch_write() as batch:
             for spans in new.values():
@@ -236,7 +238,9 @@ def _within_export_limits(by_trace: dict[str, dict[str, SpanValues]], result: Ac
         trace_agents = sum(1 for span in incoming.values() if span.kind == "agent")
         reason = None
         if traces + 1 > MAX_TRACES_PER_EXPORT:
-            reason = f"an export holds at most {MAX_TRACES_PER_EXPORT} traces; send the rest in another export"
+            reason = (
+                f"an export holds at most {MAX_TRACES_PER_EXPORT} traces; send the rest in another export"
+            )
         elif spans + len(incoming) > MAX_SPANS_PER_EXPORT:
             reason = f"an export holds at most {MAX_SPANS_PER_EXPORT} spans; send the rest in another export"
         elif agents + trace_agents > MAX_AGENT_SPANS_PER_EXPORT:

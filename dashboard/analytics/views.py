@@ -176,7 +176,9 @@ def executions(request: HttpRequest) -> HttpResponse:
         "totals": totals,
         "suggestions": suggestions,
         "unpriced": unpriced,
-        "unpriced_range": f"from {unpriced_range[0]:%b %-d} to {unpriced_range[1]:%b %-d}" if unpriced_range else "",
+        "unpriced_range": f"from {unpriced_range[0]:%b %-d} to {unpriced_range[1]:%b %-d}"
+        if unpriced_range
+        else "",
         "people": people_of([row.user_id for row in rows], tenant_id) if rows else {},
         "export_query": _without(request.GET, "cursor", "before", "sort"),
     }
@@ -325,7 +327,10 @@ def save_price(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             services.save_price(
-                request.scope, form.value, data["price_id"] or None, data["version"] if data["price_id"] else None
+                request.scope,
+                form.value,
+                data["price_id"] or None,
+                data["version"] if data["price_id"] else None,
             )
         except (Conflict, NotFound, ValidationFailed) as exc:
             add_service_errors(form, exc)
@@ -364,7 +369,9 @@ def reprice(request: HttpRequest) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             worker.wake()  # the background worker runs it (here at once when it runs in this process)
-            messages.success(request, f"Re-pricing {job.start} to {job.end} queued: its progress shows below.")
+            messages.success(
+                request, f"Re-pricing {job.start} to {job.end} queued: its progress shows below."
+            )
             return redirect(reverse("analytics:prices") + "#runs")
     return render_page(request, "analytics/prices.html", _prices_context(request, reprice=form), status=422)
 
