@@ -271,6 +271,12 @@ class PriceChange(DynamoModel):
       change while this item stands; a re-pricing run that covers it removes it, unless a newer change
       came meanwhile (`changed_at`).
     - `job#<id>`: one re-pricing run, its range and progress (the prices page polls it).
+
+    And one partition per tenant and day a run is re-pricing (`book` = `day#<tenant>#<day>`), which a
+    run empties before it moves on (dashboard.analytics.repricing, "a day's rollup deltas"):
+    - `ledger#<id>`: the rollup deltas of one transaction of changed executions, written with them;
+    - `plan`: the ledgers being applied to the rollup rows now (`ledger_ids`), `applying` or `done`;
+    - `part#<n>`: part n of the plan's summed deltas has been applied.
     """
 
     BOOK = "changes"
@@ -295,6 +301,13 @@ class PriceChange(DynamoModel):
     heartbeat = UnicodeAttribute(null=True)
     finished_at = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)
+    deltas = UnicodeAttribute(null=True)  # ledger: JSON [[row pk, row sk, µUSD], …]
+    plan_id = UnicodeAttribute(null=True)  # plan and its parts
+    ledger_ids = ListAttribute(of=UnicodeAttribute, null=True)  # plan
+
+    @classmethod
+    def day_book(cls, tenant_id: str, day: str) -> str:
+        return f"day#{tenant_id}#{day}"
 
     @classmethod
     def pending_key(cls, scope: str) -> tuple[str, str]:

@@ -4,29 +4,34 @@ When staff add or change a price for days that already have executions, the figu
 were made with the old price (`PriceChange` `pending` says so on the overview). A re-pricing run
 reads the executions of each day of its range (the tenant index, one day at a time, so memory stays
 flat) and, for each whose cost at the prices in force now differs from the stored one, writes in one
-transaction:
+transaction with up to 98 others:
 - the execution: cost += delta, its new price source; on condition its cost is still the one read;
 - for an execution made from a trace, each changed model call's `count#` marker (its cost, on
   condition it is still the one read): the execution's cost is the sum of its calls;
-- every rollup row the execution counts in (daily rows, ranked rows and their `rank_cost`): += delta.
+- one ledger of what those executions add to every rollup row they count in (daily rows, ranked rows
+  and their `rank_cost`). When the day is read through, `settle` adds the day's ledgers, summed, to
+  the rows, exactly once (see "a day's rollup deltas" below): a day's rows are updated once each
+  instead of once per transaction.
 
 Exactly once. The conditions make a delta land at most once: a second run (or two at once) reads the
 cost the first one wrote and finds nothing to change; a transaction that loses a race re-reads and
-recomputes. Live ingestion prices with the new prices once every process has dropped its cached staff
+recomputes. While a day is being settled its figures lag its executions by the deltas not yet added. Live ingestion prices with the new prices once every process has dropped its cached staff
 prices (`pricing.cache_seconds()`), so a run starts that long after the change; what ingestion writes
 meanwhile adds to the rows with ADD, which commutes with the deltas. An interrupted run, run again,
-finishes: each execution is either at the new price already (delta 0) or not yet.
+finishes: each execution is either at the new price already (delta 0) or not yet, and the ledgers it
+left are settled by the next run over that day.
 
 Client-sent costs stay as sent unless the run is asked to re-price them (`include_client`).
 
 Kept first pages (dashboard.analytics.queries `TopPages`) are tagged with a bucket's execution count,
 which re-pricing does not change: a run deletes the kept pages of every bucket holding a day it
-changed, after that day's transactions, and sets the day's `last_write` so none is kept again before
+changed, after that day is settled, and sets the day's `last_write` so none is kept again before
 the rank index has caught up.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -37,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 
 from dashboard.accounts.queries import list_tenants
 from dashboard.accounts.scope import AccessScope, Can
@@ -57,9 +62,12 @@ from dashboard.core.clock import day_end, day_start, iso_ms, parse_iso
 from dashboard.core.errors import NotFound, ValidationFailed
 from dashboard.core.ids import new_id
 from dashboard.dynamo.base import transact_write
-from dashboard.dynamo.transactions import cancellation_codes, transient
+from dashboard.dynamo.transactions import cancellation_codes, condition_failed, transient
 
 TX_ITEMS = 100
+LEDGER_PREFIX = "ledger#"
+PART_PREFIX = "part#"
+PLAN = "plan"
 MAX_ATTEMPTS = 12
 EXEC_PREFIX = "exec#"  # TraceItem sort keys (dashboard.analytics.traces)
 COUNT_PREFIX = "count#"
@@ -163,28 +171,38 @@ def change_for(execution: Execution, include_client: bool, progress: Progress, p
 
 
 def _groups(changes: list[Change]) -> Iterator[list[Change]]:
-    """Changes packed into transactions of at most 100 items (rows shared by changes count once)."""
+    """Changes packed into transactions of at most 99 items, leaving room for their ledger."""
     group: list[Change] = []
-    rows: set[tuple[str, str]] = set()
     items = 0
     for change in changes:
-        mine = set(rollups.keys_for(change.execution))
-        if group and items + change.items() + len(rows | mine) > TX_ITEMS:
+        if group and items + change.items() > TX_ITEMS - 1:
             yield group
-            group, rows, items = [], set(), 0
+            group, items = [], 0
         group.append(change)
-        rows |= mine
         items += change.items()
     if group:
         yield group
 
 
-def _write(group: list[Change]) -> None:
+def _row_deltas(group: list[Change]) -> dict[tuple[str, str], int]:
     deltas: dict[tuple[str, str], int] = {}
     for change in group:
         for key in rollups.keys_for(change.execution):
             deltas[key] = deltas.get(key, 0) + change.delta
-    now = int(time.time())
+    return {key: delta for key, delta in deltas.items() if delta}
+
+
+def _write(group: list[Change]) -> None:
+    """The group's executions (and trace calls), each on condition its cost is the one read, and the
+    ledger of the rollup deltas they make, in one transaction."""
+    first = group[0].execution
+    day = rollups.day_of(first.started_at)
+    ledger = PriceChange(
+        PriceChange.day_book(first.tenant_id, day),
+        f"{LEDGER_PREFIX}{new_id('ledger')}",
+        scope=first.tenant_id,
+        deltas=json.dumps([[pk, sk, delta] for (pk, sk), delta in _row_deltas(group).items()]),
+    )
     with transact_write() as tx:
         for change in group:
             execution = change.execution
@@ -205,15 +223,7 @@ def _write(group: list[Change]) -> None:
                     ],
                     condition=TraceItem.cost_micro_usd == was,
                 )
-        for (row_pk, row_sk), delta in deltas.items():
-            if not delta:
-                continue
-            actions = [ExecutionRollup.cost_micro_usd.add(delta)]
-            if rollups.is_ranked(row_pk):
-                actions.append(ExecutionRollup.rank_cost.add(delta))
-            if rollups.is_total(row_pk):
-                actions.append(ExecutionRollup.last_write.set(now))
-            tx.update(ExecutionRollup(row_pk, row_sk), actions=actions)
+        tx.save(ledger, condition=PriceChange.item.does_not_exist())
 
 
 def _fresh(change: Change, include_client: bool, progress: Progress, prices: list) -> Change | None:
@@ -224,8 +234,15 @@ def _fresh(change: Change, include_client: bool, progress: Progress, prices: lis
     return change_for(execution, include_client, progress, prices)
 
 
+def _backoff(attempt: int) -> None:
+    if attempt >= MAX_ATTEMPTS:
+        raise RuntimeError("Re-pricing kept clashing with other writers; run it again to finish.")
+    time.sleep(min(0.5, 0.01 * 2**attempt) * random.random())  # noqa: S311 — jitter
+
+
 def apply(changes: list[Change], include_client: bool, progress: Progress, prices: list) -> None:
-    """Write the changes, each exactly once, re-reading those that lost a race."""
+    """Write the changes (all of one tenant's day), each exactly once, re-reading those that lost a
+    race. Their rollup deltas wait in ledgers until `settle` adds them to the rows."""
     pending = list(changes)
     attempt = 0
     while pending:
@@ -237,18 +254,149 @@ def apply(changes: list[Change], include_client: bool, progress: Progress, price
                 progress.changed += len(group)
                 progress.delta_micro_usd += sum(change.delta for change in group)
             except TransactWriteError as exc:
-                codes = cancellation_codes(exc)
-                if "ConditionalCheckFailed" not in codes and not transient(exc):
+                if not condition_failed(exc) and not transient(exc):
                     raise
                 progress.retries += 1
                 retry.extend(group)  # re-read: another run or a late call may have moved them
         if not retry:
             return
         attempt += 1
-        if attempt >= MAX_ATTEMPTS:
-            raise RuntimeError("Re-pricing kept clashing with other writers; run it again to finish.")
-        time.sleep(min(0.5, 0.01 * 2**attempt) * random.random())  # noqa: S311 — jitter
+        _backoff(attempt)
         pending = [fresh for change in retry if (fresh := _fresh(change, include_client, Progress(), prices))]
+
+
+# --- a day's rollup deltas, added to the rows once ---------------------------------------------
+#
+# Adding each transaction's deltas to the rows in that same transaction costs about nine row updates
+# per execution (its agent's, user's and model's day, week and month rows, and the day's totals).
+# Summed over a whole day they cost about one row update per two executions: a tenant's 33,000
+# executions of a day touch some 16,000 rows. So each execution transaction writes a ledger of its
+# deltas, and `settle` adds a day's ledgers to the rows in parts of 99, exactly once:
+# - a `plan` names the ledgers it adds (put on condition there is none); the rows' deltas are the sum
+#   of those ledgers, sorted and cut into parts the same way by whoever reads the plan;
+# - each part's transaction adds its rows, puts its `part#<plan>#n` marker on condition there is none, and
+#   checks that the plan is still `applying`: two runs settling at once add each part once;
+# - when every part has its marker the plan is `done`; then its ledgers, markers and the plan go,
+#   in that order, and a ledger written meanwhile waits for the next plan.
+# A run stopped anywhere leaves a state the next `settle` of that day finishes.
+
+
+def _day_items(book: str, prefix: str) -> list[PriceChange]:
+    return list(
+        PriceChange.query(
+            book,
+            PriceChange.item.startswith(prefix),
+            consistent_read=True,
+            attributes_to_get=["book", "item"],
+        )
+    )
+
+
+def _plan_parts(book: str, plan: PriceChange) -> list[list[tuple[str, str, int]]]:
+    """The plan's summed deltas cut into parts; ledgers already gone were added by an earlier plan."""
+    sums: dict[tuple[str, str], int] = {}
+    for ledger in PriceChange.batch_get(
+        [(book, item) for item in plan.ledger_ids or []], consistent_read=True
+    ):
+        for row_pk, row_sk, delta in json.loads(ledger.deltas or "[]"):
+            sums[(row_pk, row_sk)] = sums.get((row_pk, row_sk), 0) + delta
+    rows = sorted((row_pk, row_sk, delta) for (row_pk, row_sk), delta in sums.items() if delta)
+    size = TX_ITEMS - 2  # and the part's marker and the plan's check
+    return [rows[n : n + size] for n in range(0, len(rows), size)]
+
+
+def _add_part(book: str, plan: PriceChange, number: int, rows: list[tuple[str, str, int]]) -> None:
+    now = int(time.time())
+    marker = PriceChange(
+        book, f"{PART_PREFIX}{plan.plan_id}#{number:06d}", scope=plan.scope, plan_id=plan.plan_id
+    )
+    with transact_write() as tx:
+        tx.condition_check(
+            PriceChange,
+            book,
+            PLAN,
+            condition=(PriceChange.plan_id == plan.plan_id) & (PriceChange.status == "applying"),
+        )
+        tx.save(marker, condition=PriceChange.item.does_not_exist())
+        for row_pk, row_sk, delta in rows:
+            actions = [ExecutionRollup.cost_micro_usd.add(delta)]
+            if rollups.is_ranked(row_pk):
+                actions.append(ExecutionRollup.rank_cost.add(delta))
+            if rollups.is_total(row_pk):
+                actions.append(ExecutionRollup.last_write.set(now))
+            tx.update(ExecutionRollup(row_pk, row_sk), actions=actions)
+
+
+def _carry_out(book: str, plan: PriceChange) -> None:
+    """Add every part of the plan not yet added, then mark it done and clear it away."""
+    for number, rows in enumerate(_plan_parts(book, plan)):
+        attempt = 0
+        while True:
+            try:
+                _add_part(book, plan, number, rows)
+                break
+            except TransactWriteError as exc:
+                codes = cancellation_codes(exc)
+                if codes and codes[0] == "ConditionalCheckFailed":
+                    return  # the plan is done or gone: whoever finished it clears it
+                if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                    break  # another run added this part
+                if not transient(exc):
+                    raise
+                attempt += 1
+                _backoff(attempt)
+    try:
+        plan.update(
+            actions=[PriceChange.status.set("done")],
+            condition=(PriceChange.plan_id == plan.plan_id) & (PriceChange.status == "applying"),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    _clear_plan(book, plan)
+
+
+def _clear_plan(book: str, plan: PriceChange) -> None:
+    with PriceChange.batch_write() as batch:
+        for item in plan.ledger_ids or []:
+            batch.delete(PriceChange(book, item))
+        for marker in _day_items(book, f"{PART_PREFIX}{plan.plan_id}#"):
+            batch.delete(marker)
+    try:
+        plan.delete(condition=PriceChange.plan_id == plan.plan_id)
+    except DeleteError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def settle(tenant_id: str, day: date) -> None:
+    """Add every ledger of the tenant's day to its rollup rows, once (see above)."""
+    book = PriceChange.day_book(tenant_id, day.isoformat())
+    while True:
+        try:
+            plan = PriceChange.get(book, PLAN, consistent_read=True)
+        except PriceChange.DoesNotExist:
+            ledgers = _day_items(book, LEDGER_PREFIX)
+            if not ledgers:
+                return
+            plan = PriceChange(
+                book,
+                PLAN,
+                scope=tenant_id,
+                plan_id=new_id("plan"),
+                status="applying",
+                ledger_ids=[ledger.item for ledger in ledgers],
+            )
+            try:
+                plan.save(condition=PriceChange.item.does_not_exist())
+            except PutError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                continue  # another run planned first: carry out its plan
+        if plan.status == "done":
+            _clear_plan(book, plan)
+        else:
+            _carry_out(book, plan)
 
 
 def _forget_pages(tenant_id: str, day: date) -> None:
@@ -297,7 +445,7 @@ def executions_of_day(tenant_id: str, day: date) -> Iterator[Execution]:
 
 
 def reprice_day(
-    tenant_id: str, day: date, include_client: bool, progress: Progress, prices: list, chunk: int = 200
+    tenant_id: str, day: date, include_client: bool, progress: Progress, prices: list, chunk: int = 1000
 ) -> None:
     changes: list[Change] = []
     touched = False
@@ -312,6 +460,7 @@ def reprice_day(
     if changes:
         apply(changes, include_client, progress, prices)
         touched = True
+    settle(tenant_id, day)  # this run's ledgers, and any an interrupted run left
     if touched:
         _forget_pages(tenant_id, day)
 
@@ -457,8 +606,6 @@ def _marker(price_scope: str) -> PriceChange | None:
 
 def _clear(marker: PriceChange) -> None:
     """Remove a pending marker this run covered, unless a newer change came meanwhile."""
-    from pynamodb.exceptions import DeleteError
-
     try:
         marker.delete(condition=PriceChange.changed_at == marker.changed_at)
     except DeleteError as exc:

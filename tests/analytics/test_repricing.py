@@ -103,10 +103,10 @@ def _assert_exact(tenant_id: str, since: str) -> None:
     assert stored_rollups(tenant_id) == recomputed_rollups(tenant_id)
 
 
-def _run(tenant_id: str | None, days: int, **options) -> repricing.Progress:
+def _run(tenant_id: str | None, days: int, threads: int | None = None, **options) -> repricing.Progress:
     today = clock.now().date()
     job = repricing.start(STAFF_SCOPE, tenant_id, today - timedelta(days=days), today, **options)
-    return repricing.run(job, sleep=lambda _: None)
+    return repricing.run(job, sleep=lambda _: None, threads=threads)
 
 
 def test_a_price_change_for_past_days_is_flagged_until_a_re_pricing_makes_every_figure_exact(tenant):
@@ -195,6 +195,77 @@ def test_an_interrupted_run_run_again_finishes(tenant, monkeypatch):
     assert _flagged_since(tenant.tenant_id) is None
 
 
+def _day_items_left(tenant_id: str, days: int) -> list[str]:
+    today = clock.now().date()
+    return [
+        item.item
+        for n in range(days + 1)
+        for item in PriceChange.query(
+            PriceChange.day_book(tenant_id, (today - timedelta(days=n)).isoformat()), consistent_read=True
+        )
+    ]
+
+
+@pytest.mark.parametrize("dies_in", ["settle", "_add_part"])
+def test_a_run_stopped_before_or_while_adding_a_days_ledgers_is_finished_by_the_next(
+    tenant, monkeypatch, dies_in
+):
+    _record_history(tenant, days=3, per_day=8)
+    _override("gpt-4o-mini", days_ago=2, tenant_id=tenant.tenant_id)
+    since = (clock.now() - timedelta(days=2)).date().isoformat()
+    monkeypatch.setattr(repricing, "TX_ITEMS", 6)  # many ledgers and many parts from a few executions
+    real = getattr(repricing, dies_in)
+    calls = {"n": 0}
+
+    def dies_on_the_second_call(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("the machine stopped")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(repricing, dies_in, dies_on_the_second_call)
+    with pytest.raises(RuntimeError):
+        _run(tenant.tenant_id, days=3, threads=1)
+    assert _day_items_left(tenant.tenant_id, 3)  # ledgers (and a plan) wait for the next run
+    assert stored_rollups(tenant.tenant_id) != recomputed_rollups(tenant.tenant_id)  # the rows lag
+    monkeypatch.setattr(repricing, dies_in, real)
+    again = _run(tenant.tenant_id, days=3)
+    assert again.changed < 24  # what the first run changed is not changed twice
+    _assert_exact(tenant.tenant_id, since)
+    assert _day_items_left(tenant.tenant_id, 3) == []
+
+
+def test_two_runs_settling_the_same_days_at_once_add_each_ledger_once(tenant, monkeypatch):
+    _record_history(tenant, days=3, per_day=10)
+    _override("gpt-4o-mini", days_ago=2, tenant_id=tenant.tenant_id)
+    since = (clock.now() - timedelta(days=2)).date().isoformat()
+    monkeypatch.setattr(repricing, "TX_ITEMS", 5)
+    real_settle = repricing.settle
+    monkeypatch.setattr(repricing, "settle", lambda *args: None)  # the executions move; the rows wait
+    _run(tenant.tenant_id, days=3)
+    assert len(_day_items_left(tenant.tenant_id, 3)) > 6
+    today = clock.now().date()
+    barrier = threading.Barrier(3)
+    errors: list[BaseException] = []
+
+    def settler():
+        try:
+            barrier.wait()
+            for n in range(4):
+                real_settle(tenant.tenant_id, today - timedelta(days=n))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=settler) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    _assert_exact(tenant.tenant_id, since)
+    assert _day_items_left(tenant.tenant_id, 3) == []
+
+
 def test_client_costs_are_re_priced_only_when_asked(tenant):
     _record_history(tenant, days=2, per_day=1)
     _override("gpt-4o-mini", days_ago=3, tenant_id=tenant.tenant_id)
@@ -223,7 +294,6 @@ def test_an_execution_from_a_trace_is_re_priced_call_by_call(web_server, tenant)
 
 
 def test_manage_py_reprice_starts_from_the_earliest_changed_day(tenant):
-
 
     _record_history(tenant, days=3, per_day=2)
     _override("gpt-4o-mini", days_ago=1, tenant_id=tenant.tenant_id)
