@@ -181,7 +181,10 @@ def _deliver(firing: AlertFiring, now: datetime, outbound: bool = True) -> bool:
         return delivery.deliver(firing, now=now, outbound=outbound)
     except Exception as exc:  # noqa: BLE001 — one firing's failure must not stop the pass
         log.error(
-            "delivering %s of tenant %s failed; the next pass retries", firing.key, firing.tenant_id, exc_info=exc
+            "delivering %s of tenant %s failed; the next pass retries",
+            firing.key,
+            firing.tenant_id,
+            exc_info=exc,
         )
         return False
 
@@ -236,6 +239,8 @@ def run_pass(now: datetime | None = None) -> PassResult:
             result.fired += len(evaluate_tenant(tenant.tenant_id, now))
         except Exception as exc:  # noqa: BLE001 — one tenant's failure must not stop the others'
             log.error(
-                "evaluating the alerts of tenant %s failed; the next pass retries", tenant.tenant_id, exc_info=exc
+                "evaluating the alerts of tenant %s failed; the next pass retries",
+                tenant.tenant_id,
+                exc_info=exc,
             )
     return deliver_pending(now, result)

@@ -76,7 +76,7 @@ from dashboard.core import clock
 from dashboard.core.clock import day_end, day_start
 from dashboard.core.errors import NotFound
 from dashboard.dynamo.base import client_of
-from dashboard.dynamo.paging import Page, decode_cursor, encode_cursor
+from dashboard.dynamo.paging import Page, decode_cursor, encode_cursor, raw_pages, read_bounded
 from dashboard.dynamo.transactions import batch_put
 
 BATCH_GET_LIMIT = 100
@@ -461,13 +461,6 @@ def _range(attribute, filters: ExecutionFilters):
     return None
 
 
-def _and(conditions):
-    combined = None
-    for condition in conditions:
-        combined = condition if combined is None else combined & condition
-    return combined
-
-
 def _history_query(tenant_id: str, filters: ExecutionFilters):
     """(bound query, whether it has filters beyond the TTL) for the narrowest key."""
     now = clock.now()
@@ -503,7 +496,9 @@ def _history_query(tenant_id: str, filters: ExecutionFilters):
     if filters.model:
         extra.append(Execution.model == filters.model)
     selective = bool(extra)
-    condition = _and([Execution.expires_at > now, *extra])
+    condition = Execution.expires_at > now
+    for more in extra:
+        condition &= more
     return partial(key, filter_condition=condition), selective
 
 
@@ -514,22 +509,15 @@ class ExecutionPage(Page[Execution]):
 
 def _read(query, key, *, limit: int, page_size: int, forward: bool):
     """Up to `limit` items from `key` on in at most MAX_CALLS calls: (items, their keys, resume key)."""
-    items: list[Execution] = []
-    keys: list[dict] = []
-    for _ in range(MAX_CALLS):
-        results = query(page_size=page_size, last_evaluated_key=key, scan_index_forward=forward)
-        page = next(results.page_iter)
-        raw_items = page.get("Items", [])
-        key = page.get("LastEvaluatedKey")
-        for position, raw in enumerate(raw_items):
-            items.append(Execution.from_raw_data(raw))
-            keys.append({name: raw[name] for name in results.page_iter.key_names})
-            if len(items) == limit:
-                key = keys[-1] if position < len(raw_items) - 1 or key else None
-                return items, keys, key
-        if not key:
-            break
-    return items, keys, key
+    return read_bounded(
+        query,
+        Execution,
+        limit=limit,
+        max_calls=MAX_CALLS,
+        start=key,
+        page_size=page_size,
+        scan_index_forward=forward,
+    )
 
 
 def bounded_page(
@@ -675,16 +663,15 @@ def _count_matches(tenant_id: str, filters: ExecutionFilters) -> Totals | None:
     and the CSV (so the three agree), in at most TOTALS_CALLS calls of up to 1 MB each; None when more
     match than those calls read (a partial sum would read as the whole)."""
     query, _ = _history_query(tenant_id, filters)
-    totals, key = Totals(), None
-    for _ in range(TOTALS_CALLS):
-        results = query(page_size=TOTALS_PAGE, last_evaluated_key=key, attributes_to_get=TOTALS_ATTRIBUTES)
-        page = next(results.page_iter)
-        for raw in page.get("Items", []):
+    totals = Totals()
+    for page in raw_pages(
+        query, max_calls=TOTALS_CALLS, page_size=TOTALS_PAGE, attributes_to_get=TOTALS_ATTRIBUTES
+    ):
+        for raw in page.items:
             totals.count += 1
             totals.failures += int(raw["status"]["S"] != "succeeded")
             totals.cost_micro_usd += int(raw.get("cost_micro_usd", {}).get("N", "0"))
-        key = page.get("LastEvaluatedKey")
-        if not key:
+        if not page.next_key:
             return totals
     return None
 
@@ -697,20 +684,16 @@ def export_rows(scope: AccessScope, filters: ExecutionFilters, tenant_id: str | 
     if filters.agent_id:
         services.check_agent_id(filters.agent_id)
     query, _ = _history_query(tenant_id, filters)
-    key, sent = None, 0
-    for _ in range(EXPORT_CALLS):
-        results = query(page_size=1_000, last_evaluated_key=key, scan_index_forward=False)
-        page = next(results.page_iter)
-        key = page.get("LastEvaluatedKey")
-        for raw in page.get("Items", []):
+    sent, more = 0, False
+    for page in raw_pages(query, max_calls=EXPORT_CALLS, page_size=1_000, scan_index_forward=False):
+        more = bool(page.next_key)
+        for raw in page.items:
             yield Execution.from_raw_data(raw)
             sent += 1
             if sent == EXPORT_ROWS:
-                yield bool(key) or raw is not page["Items"][-1]
+                yield more or raw is not page.items[-1]
                 return
-        if not key:
-            break
-    yield bool(key)
+    yield more
 
 
 def get_execution(scope: AccessScope, execution_id: str, tenant_id: str | None = None) -> Execution:

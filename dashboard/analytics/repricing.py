@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -62,7 +61,7 @@ from dashboard.core.clock import day_end, day_start, iso_ms, parse_iso
 from dashboard.core.errors import NotFound, ValidationFailed
 from dashboard.core.ids import new_id
 from dashboard.dynamo.base import transact_write
-from dashboard.dynamo.transactions import cancellation_codes, condition_failed, transient
+from dashboard.dynamo.transactions import Backoff, cancellation_codes, condition_failed, transient
 
 TX_ITEMS = 100
 LEDGER_PREFIX = "ledger#"
@@ -234,17 +233,20 @@ def _fresh(change: Change, include_client: bool, progress: Progress, prices: lis
     return change_for(execution, include_client, progress, prices)
 
 
-def _backoff(attempt: int) -> None:
-    if attempt >= MAX_ATTEMPTS:
-        raise RuntimeError("Re-pricing kept clashing with other writers; run it again to finish.")
-    time.sleep(min(0.5, 0.01 * 2**attempt) * random.random())  # noqa: S311 — jitter
+def _backoff() -> Backoff:
+    return Backoff(
+        MAX_ATTEMPTS,
+        first=0.01,
+        most=0.5,
+        give_up=lambda: RuntimeError("Re-pricing kept clashing with other writers; run it again to finish."),
+    )
 
 
 def apply(changes: list[Change], include_client: bool, progress: Progress, prices: list) -> None:
     """Write the changes (all of one tenant's day), each exactly once, re-reading those that lost a
     race. Their rollup deltas wait in ledgers until `settle` adds them to the rows."""
     pending = list(changes)
-    attempt = 0
+    backoff = _backoff()
     while pending:
         retry: list[Change] = []
         for group in _groups(pending):
@@ -260,8 +262,7 @@ def apply(changes: list[Change], include_client: bool, progress: Progress, price
                 retry.extend(group)  # re-read: another run or a late call may have moved them
         if not retry:
             return
-        attempt += 1
-        _backoff(attempt)
+        backoff.wait()
         pending = [fresh for change in retry if (fresh := _fresh(change, include_client, Progress(), prices))]
 
 
@@ -330,7 +331,7 @@ def _add_part(book: str, plan: PriceChange, number: int, rows: list[tuple[str, s
 def _carry_out(book: str, plan: PriceChange) -> None:
     """Add every part of the plan not yet added, then mark it done and clear it away."""
     for number, rows in enumerate(_plan_parts(book, plan)):
-        attempt = 0
+        backoff = _backoff()
         while True:
             try:
                 _add_part(book, plan, number, rows)
@@ -343,8 +344,7 @@ def _carry_out(book: str, plan: PriceChange) -> None:
                     break  # another run added this part
                 if not transient(exc):
                     raise
-                attempt += 1
-                _backoff(attempt)
+                backoff.wait(exc)
     try:
         plan.update(
             actions=[PriceChange.status.set("done")],

@@ -28,7 +28,6 @@ import collections
 import hashlib
 import itertools
 import json
-import random
 import threading
 import time
 import uuid
@@ -60,7 +59,7 @@ from dashboard.core.clock import iso_ms, parse_iso
 from dashboard.core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from dashboard.core.ids import new_id
 from dashboard.dynamo.base import transact_write
-from dashboard.dynamo.transactions import batch_put, cancellation_codes, save_together, with_retries
+from dashboard.dynamo.transactions import Backoff, batch_put, cancellation_codes, save_together, with_retries
 
 BATCH_LIMIT = 25
 TEXT_LIMIT = 8_000  # characters kept of input and of output; longer text is cut and flagged
@@ -364,20 +363,15 @@ def guard_item(execution: Execution, batch: str | None = None) -> ExecutionRollu
     )
 
 
-class _Backoff:
-    def __init__(self) -> None:
-        self.attempt = 0
-        self.delay = 0.02
-
-    def wait(self, exc: BaseException) -> None:
-        self.attempt += 1
-        STATS.add(retries=1)
-        if self.attempt >= MAX_ATTEMPTS:
-            raise ServiceUnavailable(
-                "Too many concurrent writes to the same counters; try again shortly."
-            ) from exc
-        time.sleep(self.delay * (1 + random.random()))  # noqa: S311 — jitter, not security
-        self.delay = min(self.delay * 2, 1.0)
+def _backoff() -> Backoff:
+    """Counter clashes: retried (counted in STATS), then a 503 the client can retry later."""
+    return Backoff(
+        MAX_ATTEMPTS,
+        give_up=lambda: ServiceUnavailable(
+            "Too many concurrent writes to the same counters; try again shortly."
+        ),
+        on_wait=lambda: STATS.add(retries=1),
+    )
 
 
 def write_execution(execution: Execution) -> Outcome:
@@ -409,7 +403,7 @@ def _claim(executions: list[Execution], batch: str) -> tuple[list[Execution], li
     """Step 1: (newly stored, already seen). Items of a refused id are taken out and the rest retried."""
     pending = list(executions)
     seen: list[Execution] = []
-    backoff = _Backoff()
+    backoff = _backoff()
     tenant_id = executions[0].tenant_id
     while pending:
         try:
@@ -519,7 +513,7 @@ def _count_each(executions: list[Execution]) -> set[str]:
 
 def _count_group(group: list[Execution]) -> set[str]:
     pending = list(group)
-    backoff = _Backoff()
+    backoff = _backoff()
     while pending:
         sums = rollups.Increments()
         for execution in pending:
@@ -650,7 +644,7 @@ def _apply_part(rows: list, marker: tuple[str, str], finish: bool = False) -> bo
     """Add one part's rows with its marker, on condition the marker says it has not landed: a part
     marker put once (`part-<n>`), or (`finish`) the batch marker's `counted` set once. Whether this
     call landed it (False: it landed before, a rerun or another writer)."""
-    backoff = _Backoff()
+    backoff = _backoff()
     while True:
         try:
             with transact_write() as tx:

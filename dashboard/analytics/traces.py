@@ -44,9 +44,7 @@ instrumentation scope for the operations page (`not_understood`), each once, whe
 from __future__ import annotations
 
 import json
-import random
 import re
-import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -62,7 +60,7 @@ from dashboard.core.clock import iso_ms
 from dashboard.core.errors import NotFound, ServiceUnavailable
 from dashboard.core.otlp import Acceptance
 from dashboard.dynamo.base import transact_write
-from dashboard.dynamo.transactions import cancellation_codes
+from dashboard.dynamo.transactions import Backoff, cancellation_codes
 from dashboard.operations import services as operations
 
 MAX_SPANS_PER_TRACE = 2_000
@@ -417,8 +415,10 @@ def reconcile(
 def _count(execution: Execution, calls: list[TraceItem]) -> None:
     """Add the calls' tokens and cost to the execution and its rollups, each call at most once ever."""
     pending = list(calls)
-    delay = 0.02
-    attempt = 0
+    # a 503 at the end: OTLP exporters send the batch again later
+    backoff = Backoff(
+        MAX_ATTEMPTS, give_up=lambda: ServiceUnavailable("Too many concurrent writes to the same counters.")
+    )
     while pending:
         tokens_in = sum(int(call.tokens_in) for call in pending)
         tokens_out = sum(int(call.tokens_out) for call in pending)
@@ -462,11 +462,7 @@ def _count(execution: Execution, calls: list[TraceItem]) -> None:
                 return  # the execution is not stored: nothing to add to (a later export retries)
             if not TRANSIENT & set(codes):
                 raise
-            attempt += 1
-            if attempt >= MAX_ATTEMPTS:  # a 503: OTLP exporters send the batch again later
-                raise ServiceUnavailable("Too many concurrent writes to the same counters.") from exc
-            time.sleep(delay * (1 + random.random()))  # noqa: S311 — jitter, not security
-            delay = min(delay * 2, 1.0)
+            backoff.wait(exc)
 
 
 # --- reading: the step view of one execution ---------------------------------------------------

@@ -382,7 +382,12 @@ PRICE_KEYS = ("api", "prices_key")
             description="Audited. A price whose first day is past marks those days' figures as made with "
             "older prices until they are re-priced (`manage.py reprice`, or the prices page).",
             body=PriceBody,
-            body_example={"model": "gpt-4o-mini", "effective_from": "2026-12-01", "input": 0.12, "output": 0.5},
+            body_example={
+                "model": "gpt-4o-mini",
+                "effective_from": "2026-12-01",
+                "input": 0.12,
+                "output": 0.5,
+            },
             tags=["prices"],
             keys=("prices_key",),
         ),
@@ -393,7 +398,9 @@ def prices(request: HttpRequest):
         price = services.save_price(request.scope, _price_value(read_json(request)))
         return JsonResponse(staff_price_json(price), status=201)
     asked = request.api_query
-    tenant_id = asked.tenant if request.scope.role == PRICES_KEY else request.scope.reading_tenant(asked.tenant)
+    tenant_id = (
+        asked.tenant if request.scope.role == PRICES_KEY else request.scope.reading_tenant(asked.tenant)
+    )
     at = datetime(asked.at.year, asked.at.month, asked.at.day, 12, tzinfo=UTC) if asked.at else clock.now()
     quote = pricing.quote(tenant_id, asked.model, pricing.Usage(), at, asked.provider)
     if not quote.priced:
@@ -415,7 +422,11 @@ def prices(request: HttpRequest):
     {
         "PUT": Operation(
             "Change a staff price (prices key)",
-            {200: StaffPriceOut, 403: "Only the platform's prices key sets prices.", 409: "Changed meanwhile."},
+            {
+                200: StaffPriceOut,
+                403: "Only the platform's prices key sets prices.",
+                409: "Changed meanwhile.",
+            },
             body=PriceChangeBody,
             body_example={
                 "model": "gpt-4o-mini",

@@ -126,7 +126,9 @@ def api_view(operations: dict[str, Operation]) -> Callable:
                 return response
             request.scope = scope
             if scope.role not in operations[request.method].keys:
-                return json_error(403, "forbidden", "This key cannot use this endpoint: it manages prices only.")
+                return json_error(
+                    403, "forbidden", "This key cannot use this endpoint: it manages prices only."
+                )
             decision = take_allowance(scope)
             if not decision.allowed:
                 response = json_error(

@@ -172,7 +172,9 @@ def _receiver(
             items, trace_count = work(message)
             refuse_over = int(getattr(settings, "OTLP_REFUSE_ITEMS_PER_EXPORT", DEFAULT_REFUSE_ITEMS))
             if items > refuse_over:
-                raise Refused(413, f"The export holds {items} items, over {refuse_over}: send smaller batches.")
+                raise Refused(
+                    413, f"The export holds {items} items, over {refuse_over}: send smaller batches."
+                )
             charge = tokens_for(items, trace_count) - 1  # the token taken on arrival is the first
             if charge > 0:
                 decision = apikeys.take(scope.actor_id, charge, count_use=False)
@@ -473,7 +475,9 @@ def _logs_response(outcome: log_records.Acceptance) -> logs_service_pb2.ExportLo
 traces_endpoint = _receiver(
     trace_service_pb2.ExportTraceServiceRequest, _trace_response, traces.accept, _span_work
 )
-logs_endpoint = _receiver(logs_service_pb2.ExportLogsServiceRequest, _logs_response, log_records.accept, _log_work)
+logs_endpoint = _receiver(
+    logs_service_pb2.ExportLogsServiceRequest, _logs_response, log_records.accept, _log_work
+)
 traces_endpoint.__name__, logs_endpoint.__name__ = "otel_traces", "otel_logs"
 # Their place in /api/openapi.json: protobuf bodies are not JSON Schema, so the operations are written
 # out from the same facts the receivers apply (content types, statuses, headers).

@@ -164,7 +164,9 @@ def scope_for_token(token: str) -> AccessScope | None:
             "ask for a new key on the API keys page."
         )
     if key.tenant_id == PRICES_KEYS:  # a platform key: prices only, no tenant's data
-        return AccessScope(role=PRICES_KEY, actor_id=key.key_id, actor_label=f"Prices key {key.name}", tenant_id=None)
+        return AccessScope(
+            role=PRICES_KEY, actor_id=key.key_id, actor_label=f"Prices key {key.name}", tenant_id=None
+        )
     return AccessScope(
         role=API, actor_id=key.key_id, actor_label=f"API key {key.name}", tenant_id=key.tenant_id
     )

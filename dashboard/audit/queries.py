@@ -10,7 +10,7 @@ from functools import partial
 from dashboard.accounts.scope import AccessScope, Can
 from dashboard.audit.models import AuditEvent
 from dashboard.core import clock
-from dashboard.dynamo.paging import Page, all_of, bounded_page, paginate
+from dashboard.dynamo.paging import Page, bounded_page, paginate
 
 SIGN_INS = ("session.login", "session.logout")
 FILTERED_READ = 100  # events DynamoDB evaluates per call when a filter may drop many
@@ -25,17 +25,17 @@ class AuditFilters:
     hide_sign_ins: bool = True
 
     def condition(self):
-        conditions = []
+        condition = None  # PynamoDB's chaining: `None & c` is c
         if self.action:
             if "." in self.action:
-                conditions.append(AuditEvent.action == self.action)
+                condition &= AuditEvent.action == self.action
             else:
-                conditions.append(AuditEvent.action.startswith(self.action + "."))
+                condition &= AuditEvent.action.startswith(self.action + ".")
         if self.target_type:
-            conditions.append(AuditEvent.target_type == self.target_type)
+            condition &= AuditEvent.target_type == self.target_type
         if self.hide_sign_ins and not (self.action and self.action.startswith("session")):
-            conditions.append(~AuditEvent.action.is_in(*SIGN_INS))
-        return all_of(conditions)
+            condition &= ~AuditEvent.action.is_in(*SIGN_INS)
+        return condition
 
     def salt(self) -> str:
         return f"{self.action}|{self.actor_id}|{self.target_type}|{self.hide_sign_ins}"
@@ -68,7 +68,7 @@ def list_events(
         where, purpose = AuditEvent.tenant_id == tenant_id, f"audit:{tenant_id}"
         query = partial(AuditEvent.query, tenant_id, scan_index_forward=False)
     if filters.actor_id:
-        condition = all_of([where, condition])
+        condition = where if condition is None else where & condition
         query = partial(AuditEvent.by_actor.query, filters.actor_id, scan_index_forward=False)
     purpose = f"{purpose}:{filters.salt()}"
     if condition is None:

@@ -28,7 +28,10 @@ def key_problem(key: str) -> str | None:
 def production_problems(key: str, fallbacks: list[str]) -> list[str]:
     """One sentence per unfit key (SECRET_KEY, then each of SECRET_KEY_FALLBACKS)."""
     problems = []
-    for name, value in [("SECRET_KEY", key), *((f"SECRET_KEY_FALLBACKS[{i}]", v) for i, v in enumerate(fallbacks))]:
+    for name, value in [
+        ("SECRET_KEY", key),
+        *((f"SECRET_KEY_FALLBACKS[{i}]", v) for i, v in enumerate(fallbacks)),
+    ]:
         problem = key_problem(value)
         if problem:
             problems.append(

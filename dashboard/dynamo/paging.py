@@ -65,13 +65,55 @@ def paginate(query: Callable[..., Any], *, purpose: str, limit: int, cursor: str
     return Page(items=items, next_cursor=encode_cursor(next_key, purpose))
 
 
-def all_of(conditions) -> Any:
-    """The conditions ANDed together (None when there are none): one filter expression."""
-    combined = None
-    for condition in conditions:
-        if condition is not None:
-            combined = condition if combined is None else combined & condition
-    return combined
+def raw_pages(
+    query: Callable[..., Any], *, max_calls: int, start: dict | None = None, **options
+) -> Iterator[RawPage]:
+    """The pages of one query as DynamoDB answers them, one call each, at most `max_calls`, from
+    `start` (a LastEvaluatedKey) on: the one loop every bounded read below drives. Raw items, so a
+    reader that only sums a few attributes builds no model objects."""
+    key = start
+    for _ in range(max_calls):
+        results = query(last_evaluated_key=key, **options)
+        page = next(results.page_iter, {})
+        key = page.get("LastEvaluatedKey")
+        yield RawPage(page.get("Items", []), key, tuple(results.page_iter.key_names))
+        if not key:
+            return
+
+
+@dataclass
+class RawPage:
+    items: list[dict]
+    next_key: dict | None  # None: the query is read to its end
+    key_names: tuple[str, ...]  # what a LastEvaluatedKey of this query holds
+
+    def key_of(self, raw: dict) -> dict:
+        return {name: raw[name] for name in self.key_names}
+
+
+def read_bounded(
+    query: Callable[..., Any],
+    model: type,
+    *,
+    limit: int,
+    max_calls: int,
+    start: dict | None = None,
+    **options,
+) -> tuple[list, list[dict], dict | None]:
+    """Up to `limit` items from `start` on in at most `max_calls` calls: (items, the key of each, the
+    key to resume from exactly after the last item, None when nothing is left)."""
+    items: list = []
+    keys: list[dict] = []
+    key = start
+    for page in raw_pages(query, max_calls=max_calls, start=start, **options):
+        key = page.next_key
+        for position, raw in enumerate(page.items):
+            items.append(model.from_raw_data(raw))
+            keys.append(page.key_of(raw))
+            if len(items) == limit:
+                more = position < len(page.items) - 1 or page.next_key
+                return items, keys, keys[-1] if more else None
+    return items, keys, key
 
 
 def bounded_page(
@@ -90,21 +132,14 @@ def bounded_page(
     run out first, the page is shorter and its cursor continues where the reading stopped (a rare
     match costs a bounded number of calls per page, never a walk through the whole partition).
     """
-    key = decode_cursor(cursor, purpose)
-    items: list = []
-    for _ in range(max_calls):
-        results = query(page_size=page_size, last_evaluated_key=key)
-        page = next(results.page_iter)
-        raw_items = page.get("Items", [])
-        key = page.get("LastEvaluatedKey")
-        for position, raw in enumerate(raw_items):
-            items.append(model.from_raw_data(raw))
-            if len(items) == limit:
-                more = position < len(raw_items) - 1 or key
-                key = {name: raw[name] for name in results.page_iter.key_names} if more else None
-                return Page(items=items, next_cursor=encode_cursor(key, purpose))
-        if not key:
-            break
+    items, _, key = read_bounded(
+        query,
+        model,
+        limit=limit,
+        max_calls=max_calls,
+        start=decode_cursor(cursor, purpose),
+        page_size=page_size,
+    )
     return Page(items=items, next_cursor=encode_cursor(key, purpose))
 
 

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from dashboard.core.errors import Conflict
+from dashboard.core.errors import Conflict, ServiceUnavailable
 from dashboard.dynamo.base import client_of, transact_write
 
 ATTEMPTS = 12
@@ -37,6 +37,36 @@ Builder = Callable[[TransactWrite], None]
 BUSY = "This item is very busy right now; nothing was saved. Try again in a moment."
 
 
+class Backoff:
+    """The pacing of every write that is tried again after a clash: jittered, doubling waits, and an
+    end. `wait(cause)` sleeps before the next try, or raises `give_up()` (None: the cause itself)
+    once `attempts` tries have failed; `on_wait` counts the retries where a caller reports them."""
+
+    def __init__(
+        self,
+        attempts: int = ATTEMPTS,
+        *,
+        first: float = 0.02,
+        most: float = 1.0,
+        give_up: Callable[[], BaseException] | None = None,
+        on_wait: Callable[[], None] | None = None,
+    ) -> None:
+        self.attempts, self.delay, self.most = attempts, first, most
+        self.give_up, self.on_wait = give_up, on_wait
+        self.attempt = 0
+
+    def wait(self, cause: BaseException | None = None) -> None:
+        self.attempt += 1
+        if self.attempt >= self.attempts:
+            if self.give_up is None and cause is not None:
+                raise cause
+            raise (self.give_up or (lambda: Conflict(BUSY)))() from cause
+        if self.on_wait is not None:
+            self.on_wait()
+        time.sleep(self.delay * (1 + random.random()))  # noqa: S311 — jitter, not security
+        self.delay = min(self.delay * 2, self.most)
+
+
 def with_retries(
     prepare: Callable[[], Builder | None],
     *,
@@ -44,16 +74,17 @@ def with_retries(
     attempts: int = ATTEMPTS,
     busy_message: str = BUSY,
 ) -> bool:
-    """Commit the transaction `prepare()` describes, trying again while it clashes. The one retry loop.
+    """Commit the transaction `prepare()` describes, trying again while it clashes.
 
     Each try calls `prepare()` afresh: it reads what the transaction depends on and returns the
     function that adds the items to it, or None when there is nothing (left) to write. A transient
-    clash (another transaction held an item) is retried with jittered backoff. A failed condition calls
+    clash (another transaction held an item) is retried with `Backoff`. A failed condition calls
     `on_conflict()`, which raises (someone else changed the data: the caller's `Conflict`) or returns
     to try again from a fresh read. After `attempts` tries: `Conflict(busy_message)`.
     Returns whether a transaction was written.
     """
-    for attempt in range(attempts):
+    backoff = Backoff(attempts, first=0.01, most=0.5, give_up=lambda: Conflict(busy_message))
+    while True:
         build = prepare()
         if build is None:
             return False
@@ -66,8 +97,7 @@ def with_retries(
                 on_conflict()
             elif not transient(exc):
                 raise
-        time.sleep(min(0.5, 0.01 * 2**attempt) * random.random())  # noqa: S311 — jitter
-    raise Conflict(busy_message)
+            backoff.wait(exc)
 
 
 def commit(build: Builder, conflict_message: str, busy_message: str = BUSY) -> None:
@@ -121,12 +151,11 @@ def batch_put(model_cls, items: list) -> None:
                 for item in items[start : start + BATCH_WRITE_LIMIT]
             ]
         }
-        delay = 0.05
+        backoff = Backoff(ATTEMPTS * 2, first=0.05, most=2.0, give_up=lambda: ServiceUnavailable(BUSY))
         while request:
             request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
             if request:
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                backoff.wait()
 
 
 TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit
@@ -160,8 +189,8 @@ def _put_in_transactions(model_cls, items: list) -> None:
 
 
 def _transact(client, actions: list[dict]) -> None:
-    delay = 0.05
-    for attempt in range(ATTEMPTS):
+    backoff = Backoff(first=0.05)
+    while True:
         try:
             client.transact_write_items(TransactItems=actions)
             return
@@ -171,7 +200,6 @@ def _transact(client, actions: list[dict]) -> None:
             clash = code in RETRYABLE or (
                 code == "TransactionCanceledException" and reasons <= {"None", "TransactionConflict", None}
             )
-            if not clash or attempt == ATTEMPTS - 1:
+            if not clash:
                 raise
-        time.sleep(delay * (1 + random.random()))  # noqa: S311 — jitter
-        delay = min(delay * 2, 1.0)
+            backoff.wait(exc)

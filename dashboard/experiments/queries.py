@@ -45,7 +45,7 @@ from dashboard.accounts.queries import get_in_scope
 from dashboard.accounts.scope import AccessScope, Can
 from dashboard.core import clock
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
-from dashboard.dynamo.paging import Page, all_of, bounded_page, decode_cursor, encode_cursor, paginate
+from dashboard.dynamo.paging import Page, bounded_page, decode_cursor, encode_cursor, paginate, raw_pages
 from dashboard.experiments import lines
 from dashboard.experiments.inputs import LogFilters, check_position
 from dashboard.experiments.models import (
@@ -254,31 +254,26 @@ def _read_source(
     else:
         key_condition = RunLogLine.sk > low
         page_size = want
-    results = query(
-        hash_key,
-        key_condition,
+    found: list[RunLogLine] = []
+    calls = 0
+    for page in raw_pages(
+        partial(query, hash_key, key_condition),
+        max_calls=MAX_PAGES,
         filter_condition=condition,
         scan_index_forward=before is None,
         page_size=SEARCH_PAGE if condition is not None else page_size,
-    )
-    found: list[RunLogLine] = []
-    calls = 0
-    while calls < MAX_PAGES:
-        try:
-            page = next(results.page_iter)
-        except StopIteration:
-            return found, None, calls
+    ):
         calls += 1
-        for raw in page.get("Items", []):
+        for raw in page.items:
             line = RunLogLine.from_raw_data(raw)
             if line.sk in (low, before):
                 continue
             found.append(line)
             if len(found) == want:
                 return found, line.sk, calls
-        if results.page_iter.last_evaluated_key is None:
+        if page.next_key is None:
             return found, None, calls
-    return found, results.page_iter.last_evaluated_key["sk"]["S"], calls
+    return found, page.next_key["sk"]["S"], calls
 
 
 def read_window(
@@ -559,15 +554,14 @@ def poll(
 
 
 def _condition(filters: LogFilters):
-    return all_of(
-        [
-            RunLogLine.severity.is_in(*lines.severities_at_or_above(filters.severity))
-            if filters.severity
-            else None,
-            RunLogLine.component == filters.component if filters.component else None,
-            lines.text_matches(filters.text) if filters.text else None,
-        ]
-    )
+    condition = None  # PynamoDB's chaining: `None & c` is c
+    if filters.severity:
+        condition &= RunLogLine.severity.is_in(*lines.severities_at_or_above(filters.severity))
+    if filters.component:
+        condition &= RunLogLine.component == filters.component
+    if filters.text:
+        condition &= lines.text_matches(filters.text)
+    return condition
 
 
 def list_lines(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,7 @@ from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.ids import new_id
 from dashboard.dynamo import base
 from dashboard.dynamo.item_size import check_item_size
-from dashboard.dynamo.transactions import cancellation_codes, commit, condition_failed, with_retries
+from dashboard.dynamo.transactions import Backoff, cancellation_codes, commit, condition_failed, with_retries
 from dashboard.experiments import inputs, lines
 from dashboard.experiments.inputs import clean_line, parse_batch
 from dashboard.experiments.models import (
@@ -294,7 +293,7 @@ def ingest(scope: AccessScope, experiment_id: str, payload: Any) -> IngestResult
 def _write_chunk(experiment: Experiment, chunk: list[RunLogLine]) -> int:
     """Write the chunk's new lines and their counters in one transaction; return how many were new."""
     pending = list(chunk)
-    attempt = 0
+    backoff = Backoff(CONFLICT_RETRIES, first=0.05)  # the clash itself once the tries are spent
     while pending:
         per_run: dict[str, Counter] = {}
         components: dict[str, set[str]] = {}
@@ -335,13 +334,10 @@ def _write_chunk(experiment: Experiment, chunk: list[RunLogLine]) -> int:
                 # Retried lines are already stored (and counted): write only the others.
                 pending = [line for i, line in enumerate(pending) if i not in existing]
                 continue
-            attempt += 1
-            if attempt >= CONFLICT_RETRIES or not any(
-                code in ("TransactionConflict", "ThrottlingError") for code in codes
-            ):
+            if not any(code in ("TransactionConflict", "ThrottlingError") for code in codes):
                 raise
             # Another batch is updating the same run counter right now: back off and try again.
-            time.sleep(0.05 * 2**attempt)
+            backoff.wait(exc)
     return 0
 
 

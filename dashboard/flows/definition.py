@@ -334,7 +334,6 @@ class SecretInput:
     lines: bool = False
     structured: bool = False  # a list or object left out whole: supplied as JSON
 
-
     @property
     def field_name(self) -> str:
         return f"input__{self.node_id}__{self.path}"
