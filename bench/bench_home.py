@@ -4,7 +4,7 @@ import random
 
 from dashboard.core import clock
 from dashboard.core.seeding import SeedContext
-from dashboard.dynamo.management.commands.seed_demo import seed_areas
+from dashboard.demo.management.commands.seed_demo import seed_areas
 
 OPTIONS = {"executions": 5_000, "templates": 60, "models": 8, "log_lines": 500, "seed": 7}
 

@@ -32,7 +32,7 @@ from dashboard.core import clock
 from dashboard.core.clock import iso_ms
 from dashboard.core.ids import new_id
 from dashboard.core.seeding import SeedContext
-from dashboard.dynamo.management.commands.seed_demo import seed_areas
+from dashboard.demo.management.commands.seed_demo import seed_areas
 
 OPTIONS = {"executions": 2_000, "templates": 40, "models": 6, "log_lines": 300, "seed": 11}
 PAGES = ["/", "/templates/", "/models/", "/analytics/", "/experiments/", "/flows/", "/account/audit/"]

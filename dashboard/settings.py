@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "dashboard.api",
     "dashboard.alerts",
     "dashboard.operations",
+    "dashboard.demo",
 ]
 
 MIDDLEWARE = [

@@ -1,7 +1,7 @@
 from django.urls import include, path
 
 from dashboard.accounts import views as account_views
-from dashboard.core import health
+from dashboard.dynamo import health
 from dashboard.home import views as home_views
 from dashboard.registry import urls as registry_urls
 

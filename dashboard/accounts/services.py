@@ -21,6 +21,7 @@ from dashboard.audit import services as audit
 from dashboard.core import clock, request_cache
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.ids import new_id
+from dashboard.core.money import money
 from dashboard.dynamo.transactions import save_together
 
 
@@ -99,6 +100,37 @@ def create_user(
     )
     save_together([user, event], "That user id is taken.")
     return user
+
+
+def set_monthly_budget(
+    scope: AccessScope, tenant_id: str, budget_micro_usd: int | None, expected_version: int | None
+) -> Tenant:
+    """Store the tenant's monthly budget (analytics checks the amount and who may set it) with its
+    audit event; the loser of a race, or an edit of a version no longer current, gets Conflict."""
+    tenant = get_tenant(tenant_id)
+    if expected_version is not None and tenant.version != expected_version:
+        raise Conflict(_budget_conflict(tenant))
+    before = tenant.monthly_budget_micro_usd
+    tenant.monthly_budget_micro_usd = budget_micro_usd
+    event = audit.build_event(
+        scope,
+        "budget.set",
+        "tenant",
+        tenant_id,
+        tenant_id=tenant_id,
+        changes={"monthly_budget_micro_usd": [before, budget_micro_usd]},
+    )
+    try:
+        save_together([tenant, event], "")  # the tenant carries its version condition
+    except Conflict:
+        raise Conflict(_budget_conflict(get_tenant(tenant_id))) from None
+    request_cache.forget(TENANTS_KEY)
+    return tenant
+
+
+def _budget_conflict(tenant: Tenant) -> str:
+    now = money(tenant.monthly_budget_micro_usd) if tenant.monthly_budget_micro_usd else "no budget"
+    return f"Someone else changed this budget meanwhile (it is now {now}). Review it and save again."
 
 
 def _trail_of(*tenant_ids: str | None) -> str:

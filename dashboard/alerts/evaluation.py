@@ -27,7 +27,7 @@ from dashboard.alerts.models import PENDING, AlertFiring, AlertRule
 from dashboard.analytics import queries as analytics
 from dashboard.analytics.queries import budget_status
 from dashboard.core import clock, worker
-from dashboard.core.templatetags.dashboard import money
+from dashboard.core.money import money
 
 log = logging.getLogger(__name__)
 DIMENSION = {"agent_spend": "agent", "user_spend": "user"}

@@ -10,6 +10,7 @@ from django import forms
 from dashboard.analytics.inputs import (
     ANY_FAILURE,
     DEFAULT_DAYS,
+    ID_PATTERN,
     MONTH_PRESETS,
     PRESETS,
     ExecutionFilters,
@@ -17,7 +18,6 @@ from dashboard.analytics.inputs import (
     PriceIn,
 )
 from dashboard.analytics.models import EXECUTION_STATUSES
-from dashboard.analytics.services import ID_PATTERN
 from dashboard.core import clock
 from dashboard.core.errors import ValidationFailed
 from dashboard.core.forms import add_service_errors

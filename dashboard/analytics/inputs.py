@@ -24,6 +24,21 @@ from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.core.clock import day_end, day_start
 from dashboard.core.errors import NotFound, ValidationFailed
 
+# Agent, execution, user and model ids: they become parts of keys, so no '#'.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$"
+_ID = re.compile(ID_PATTERN)
+
+
+def is_valid_id(value) -> bool:
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+def check_agent_id(agent_id: str) -> None:
+    """An id that cannot exist reads as an agent that does not (the pages' 404)."""
+    if not is_valid_id(agent_id):
+        raise NotFound("That agent was not found.")
+
+
 PRESETS = (7, 30, 90)
 MONTH_PRESETS = {"month": "This month", "last-month": "Last month"}
 DEFAULT_DAYS = 30

@@ -59,8 +59,8 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
 from dashboard.accounts.scope import AccessScope
-from dashboard.analytics import pricing, rollups, services
-from dashboard.analytics.inputs import ExecutionFilters, resolve_tenant
+from dashboard.analytics import pricing, rollups
+from dashboard.analytics.inputs import ExecutionFilters, check_agent_id, is_valid_id, resolve_tenant
 from dashboard.analytics.models import (
     EXECUTION_TTL_DAYS,
     PAGE_TTL_DAYS,
@@ -570,7 +570,7 @@ def list_executions(
     if tenant_id is None:
         tenant_id = scope.require_tenant()
     if filters.agent_id:
-        services.check_agent_id(filters.agent_id)
+        check_agent_id(filters.agent_id)
     query, selective = _history_query(tenant_id, filters)
     return bounded_page(
         query,
@@ -682,7 +682,7 @@ def export_rows(scope: AccessScope, filters: ExecutionFilters, tenant_id: str | 
     Yields executions, then a last `bool`: whether more matched than were exported."""
     tenant_id = resolve_tenant(scope, tenant_id) or scope.require_tenant()
     if filters.agent_id:
-        services.check_agent_id(filters.agent_id)
+        check_agent_id(filters.agent_id)
     query, _ = _history_query(tenant_id, filters)
     sent, more = 0, False
     for page in raw_pages(query, max_calls=EXPORT_CALLS, page_size=1_000, scan_index_forward=False):
@@ -699,7 +699,7 @@ def export_rows(scope: AccessScope, filters: ExecutionFilters, tenant_id: str | 
 def get_execution(scope: AccessScope, execution_id: str, tenant_id: str | None = None) -> Execution:
     """One execution of the reader's tenant (staff: of the tenant named or focused); one query."""
     tenant_id = resolve_tenant(scope, tenant_id) or scope.require_tenant()
-    if not services.is_valid_id(execution_id):
+    if not is_valid_id(execution_id):
         raise NotFound("That execution was not found.")
     now = clock.now()
     for execution in Execution.by_execution_id.query(scoped_key(tenant_id, execution_id), limit=5):

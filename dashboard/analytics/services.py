@@ -40,10 +40,18 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from pynamodb.exceptions import TransactWriteError
 
-from dashboard.accounts.queries import TENANTS_KEY, get_tenant
+from dashboard.accounts import services as accounts
+from dashboard.accounts.queries import get_tenant
 from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope, Can
 from dashboard.analytics import pricing, rollups
-from dashboard.analytics.inputs import RATE_NAMES, PriceIn, resolve_tenant
+from dashboard.analytics.inputs import (
+    ID_PATTERN,
+    RATE_NAMES,
+    PriceIn,
+    check_agent_id,
+    is_valid_id,
+    resolve_tenant,
+)
 from dashboard.analytics.models import (
     EXECUTION_STATUSES,
     EXECUTION_TTL_DAYS,
@@ -54,12 +62,12 @@ from dashboard.analytics.models import (
     scoped_key,
 )
 from dashboard.audit import services as audit
-from dashboard.core import clock, request_cache
+from dashboard.core import clock
 from dashboard.core.clock import iso_ms, parse_iso
 from dashboard.core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from dashboard.core.ids import new_id
 from dashboard.dynamo.base import transact_write
-from dashboard.dynamo.transactions import Backoff, batch_put, cancellation_codes, save_together, with_retries
+from dashboard.dynamo.transactions import Backoff, batch_put, cancellation_codes, with_retries
 
 BATCH_LIMIT = 25
 TEXT_LIMIT = 8_000  # characters kept of input and of output; longer text is cut and flagged
@@ -67,7 +75,6 @@ ERROR_LIMIT = 2_000  # characters kept of the error message
 FUTURE_TOLERANCE = timedelta(minutes=5)  # clock skew allowed for started_at
 MAX_ATTEMPTS = 8
 MAX_DURATION = timedelta(hours=24)  # the same bound as duration_ms in RUN_SCHEMA
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$"  # no '#': ids become parts of keys
 
 RUN_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -101,7 +108,6 @@ BATCH_SCHEMA: dict[str, Any] = {
 }
 _run_validator = Draft202012Validator(RUN_SCHEMA)
 _batch_validator = Draft202012Validator(BATCH_SCHEMA)
-_agent_validator = Draft202012Validator({"type": "string", "pattern": ID_PATTERN})
 
 
 @dataclass
@@ -245,15 +251,6 @@ def _parse_batch(body: Any) -> tuple[list[Any], bool]:
             {"body": "a list"},
         )
     return [body], False
-
-
-def is_valid_id(value: str) -> bool:
-    return _agent_validator.is_valid(value)
-
-
-def check_agent_id(agent_id: str) -> None:
-    if not is_valid_id(agent_id):
-        raise NotFound("That agent was not found.")
 
 
 def guard_key(tenant_id: str, execution_id: str) -> tuple[str, str]:
@@ -732,32 +729,7 @@ def set_budget(
         raise ValidationFailed(
             "The budget is not valid.", {"budget": "Enter an amount above $0 (leave empty for no budget)."}
         )
-    tenant = get_tenant(tenant_id)
-    if expected_version is not None and tenant.version != expected_version:
-        raise Conflict(_conflict_message(tenant))
-    before = tenant.monthly_budget_micro_usd
-    tenant.monthly_budget_micro_usd = budget_micro_usd
-    event = audit.build_event(
-        scope,
-        "budget.set",
-        "tenant",
-        tenant_id,
-        tenant_id=tenant_id,
-        changes={"monthly_budget_micro_usd": [before, budget_micro_usd]},
-    )
-    try:
-        save_together([tenant, event], "")  # the tenant carries its version condition
-    except Conflict:
-        raise Conflict(_conflict_message(get_tenant(tenant_id))) from None
-    request_cache.forget(TENANTS_KEY)
-    return tenant
-
-
-def _conflict_message(tenant) -> str:
-    from dashboard.core.templatetags.dashboard import money
-
-    now = money(tenant.monthly_budget_micro_usd) if tenant.monthly_budget_micro_usd else "no budget"
-    return f"Someone else changed this budget meanwhile (it is now {now}). Review it and save again."
+    return accounts.set_monthly_budget(scope, tenant_id, budget_micro_usd, expected_version)
 
 
 # --- staff prices: set, change, retire (versioned, audited) -----------------------------------

@@ -1,7 +1,6 @@
 from django.urls import path
 
 from dashboard.analytics import views
-from dashboard.core import converters  # noqa: F401 — registers <key:…>
 
 app_name = "analytics"
 

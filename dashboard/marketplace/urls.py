@@ -1,6 +1,5 @@
 from django.urls import path
 
-from dashboard.core import converters  # noqa: F401 — registers <key:…>
 from dashboard.marketplace import views
 
 app_name = "marketplace"

@@ -37,7 +37,7 @@ def number(value) -> str:
 
 @register.filter
 def headline_value(headline) -> str:
-    from dashboard.core.templatetags.dashboard import money
+    from dashboard.core.money import money
 
     value = headline.current
     if value is None:
@@ -107,7 +107,7 @@ def chart_rows(chart_data: dict) -> list[tuple[str, list[tuple[str, int]], int]]
 @register.filter
 def money_abs(micro_usd) -> str:
     """A change's size as money (its sign is written before it)."""
-    from dashboard.core.templatetags.dashboard import money
+    from dashboard.core.money import money
 
     return money(abs(int(micro_usd))) if micro_usd is not None else "—"
 

@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 from django.urls import NoReverseMatch, reverse
 
-from dashboard.core.templatetags.dashboard import money
+from dashboard.core.money import money
 
 register = template.Library()
 

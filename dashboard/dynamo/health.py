@@ -21,8 +21,6 @@ from dashboard.dynamo.middleware import unavailable_reason
 
 log = logging.getLogger(__name__)
 
-# Paths a load balancer probes over plain HTTP (see SECURE_REDIRECT_EXEMPT in settings).
-HEALTH_PATHS = ("/healthz", "/readyz")
 # Every page needs the session table, so it is the one whose answer says "ready".
 READINESS_TABLE = "sessions"
 
