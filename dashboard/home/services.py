@@ -20,7 +20,7 @@ from dashboard.core import clock
 from dashboard.experiments import queries as experiments
 from dashboard.flows import services as flows
 from dashboard.marketplace import queries as marketplace
-from dashboard.registry import services as registry
+from dashboard.registry import queries as registry
 
 CARD_SIZE = 5
 QUEUE_PEEK = 100
