@@ -17,7 +17,7 @@ from dashboard.accounts.scope import AccessScope, Can
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.experiments import queries as experiments
-from dashboard.flows import services as flows
+from dashboard.flows import queries as flows
 from dashboard.registry import lifecycle, versions
 from dashboard.registry.lifecycle import (
     DEPLOYED,
