@@ -1,6 +1,7 @@
 """The registry's state changes: registering models and versions, moving versions through the
-lifecycle, and aliases. Every rule, permission check and write lives here once; reads are in
-`queries`, and the pure rules of the state machine in `lifecycle`."""
+lifecycle, and aliases. Every write, with the checks it needs, lives here once; reads are in
+`queries`, and the pure rules (the state machine, who may touch production, what asks first) in
+`lifecycle`."""
 
 from __future__ import annotations
 
