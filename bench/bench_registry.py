@@ -14,7 +14,7 @@ from dashboard.apikeys import services as api_keys
 from dashboard.core import clock
 from dashboard.core.seeding import SeedContext
 from dashboard.flows import demo as flow_seed
-from dashboard.registry import services
+from dashboard.registry import queries, services
 from dashboard.registry.demo import MODEL_NAMES, People, simulate_model
 from dashboard.registry.models import MlModel, RegistryVersion
 
@@ -89,7 +89,7 @@ def run(bench) -> None:
     staff_all = bench.client_for(ctx.staff[0])
     project = ctx.projects["acme"][0].project_id
     model = made["acme"][len(made["acme"]) // 2]
-    first = services.list_models(scope_for_user(admin))
+    first = queries.list_models(scope_for_user(admin))
 
     bench.measure("registry list · tenant admin, page 1", client, "/models/")
     bench.measure("registry list · page 2 (cursor)", client, f"/models/?cursor={first.next_cursor}")

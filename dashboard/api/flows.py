@@ -1,4 +1,4 @@
-"""JSON API endpoints of the flows area (thin: they call dashboard.flows.services)."""
+"""JSON API endpoints of the flows area (thin: they call dashboard.flows.services, queries and inputs)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dashboard.api.auth import api_view, read_json
 from dashboard.api.marketplace import Category, TemplateOut
 from dashboard.api.spec import Operation, Strict
 from dashboard.core import converters  # noqa: F401 — registers <key:…>
-from dashboard.flows import services
+from dashboard.flows import inputs, queries, services
 from dashboard.flows.node_catalogue import all_node_types, get_node_type
 from dashboard.marketplace import services as marketplace
 from dashboard.marketplace.inputs import MAX_DESCRIPTION, MAX_NAME
@@ -159,11 +159,11 @@ def flow_template(request: HttpRequest, flow_id: str) -> Any:
 def node_config(request: HttpRequest, flow_id: str, node_id: str) -> Any:
     """GET the node's configuration (secrets masked); PUT `{"version": n, "config": {...}}` to replace it."""
     if request.method == "GET":
-        return services.get_node_state(request.scope, flow_id, node_id).as_dict()
+        return queries.get_node_state(request.scope, flow_id, node_id).as_dict()
     body = read_json(request)
     try:
         state = services.save_node_config(request.scope, flow_id, node_id, body["config"], body["version"])
-    except services.InvalidConfig as exc:
+    except inputs.InvalidConfig as exc:
         # `fields` maps each JSON path to its message, as every API error does; `errors` keeps their order.
         error = {
             "code": exc.code,
@@ -179,18 +179,18 @@ def node_config(request: HttpRequest, flow_id: str, node_id: str) -> Any:
 def validate_config(request: HttpRequest, node_type: str) -> Any:
     """Check a configuration against the type's schema: `{"valid": bool, "errors": [{path, message}]}`."""
     get_node_type(node_type)  # 404 for an unknown type, before reading the body
-    errors = services.check_config(node_type, read_json(request))
+    errors = inputs.check_config(node_type, read_json(request))
     return {"valid": not errors, "errors": [error.as_dict() for error in errors]}
 
 
 @api_view({"GET": Operation("List node types", {200: NodeTypes}, tags=["flows"])})
 def node_types(request: HttpRequest) -> Any:
-    return {"node_types": [services.catalogue_entry(kind) for kind in all_node_types()]}
+    return {"node_types": [queries.catalogue_entry(kind) for kind in all_node_types()]}
 
 
 @api_view({"GET": Operation("A node type", {200: NodeTypeOut}, tags=["flows"])})
 def node_type_detail(request: HttpRequest, node_type: str) -> Any:
-    return services.catalogue_entry(get_node_type(node_type))
+    return queries.catalogue_entry(get_node_type(node_type))
 
 
 urlpatterns = [

@@ -1,4 +1,4 @@
-"""JSON API endpoints of the registry area (thin: they call dashboard.registry.services)."""
+"""JSON API endpoints of the registry area (thin: they call dashboard.registry.services and queries)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from dashboard.api.spec import Operation, Query, Strict
 from dashboard.core import converters  # noqa: F401 — registers <key:…>
 from dashboard.core.errors import DashboardError
 from dashboard.core.http import limit_param
-from dashboard.registry import services
+from dashboard.registry import queries, services
 from dashboard.registry.inputs import FRAMEWORKS, TASKS
 from dashboard.registry.lifecycle import ENVIRONMENTS, STATUSES
 
@@ -276,18 +276,18 @@ def _object_body(request: HttpRequest) -> dict[str, Any]:
 def registry(request: HttpRequest):
     """GET: the key's models (`project`, `status`, `cursor`). POST: a new model, or a version of `model_id`."""
     if request.method == "GET":
-        page = services.list_models(
+        page = queries.list_models(
             request.scope,
             project_id=request.GET.get("project") or None,
             status=request.GET.get("status") or None,
             cursor=request.GET.get("cursor") or None,
-            limit=limit_param(request, services.PAGE_SIZE, MAX_LIMIT),
+            limit=limit_param(request, queries.PAGE_SIZE, MAX_LIMIT),
         )
         return {"items": [model_json(model) for model in page], "next_cursor": page.next_cursor}
     body = _object_body(request)
     if body.get("model_id"):
         version = services.register_version(request.scope, str(body["model_id"]), body)
-        model = services.get_model(request.scope, version.model_id, consistent=True)
+        model = queries.get_model(request.scope, version.model_id, consistent=True)
     else:
         model, version = services.register_model(request.scope, body)
     return JsonResponse({"model": model_json(model), "version": version_json(version)}, status=201)
@@ -320,14 +320,14 @@ def deploy(request: HttpRequest, model_id: str):
 @api_view(METRICS)
 def metrics(request: HttpRequest, model_id: str):
     """Metrics per version (oldest first), or one `metric` across versions."""
-    model = services.get_model(request.scope, model_id)
-    items = services.model_versions(model)
+    model = queries.get_model(request.scope, model_id)
+    items = queries.model_versions(model)
     metric = request.GET.get("metric")
     if metric:
-        return {"model_id": model.model_id, "metric": metric, "series": services.metric_series(items, metric)}
+        return {"model_id": model.model_id, "metric": metric, "series": queries.metric_series(items, metric)}
     return {
         "model_id": model.model_id,
-        "metrics": services.metric_names(items),
+        "metrics": queries.metric_names(items),
         "versions": [
             {"version": item.version, "status": item.status, "metrics": item.metrics or {}}
             for item in reversed(items)
@@ -352,9 +352,9 @@ def alias(request: HttpRequest, model_id: str, alias: str):
     if request.method == "PUT":
         body = _object_body(request)
         move = services.set_alias(request.scope, model_id, alias, body.get("version"))
-        model, version = services.resolve_alias(request.scope, move.model.model_id, move.alias)
+        model, version = queries.resolve_alias(request.scope, move.model.model_id, move.alias)
         return _alias_json(move.model, move.alias, version)
-    model, version = services.resolve_alias(request.scope, model_id, alias)
+    model, version = queries.resolve_alias(request.scope, model_id, alias)
     return _alias_json(model, alias, version)
 
 

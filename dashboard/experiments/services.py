@@ -41,7 +41,7 @@ from dashboard.experiments.models import (
     metric_point_key,
 )
 from dashboard.experiments.queries import ACTIVE, FINISHED, get_experiment, get_run
-from dashboard.flows import services as flows
+from dashboard.flows import queries as flows
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
 

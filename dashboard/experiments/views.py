@@ -17,7 +17,7 @@ from dashboard.core.http import render_page, wants_partial
 from dashboard.experiments import queries
 from dashboard.experiments.inputs import LogFilters
 from dashboard.experiments.models import SEVERITIES
-from dashboard.flows import services as flows
+from dashboard.flows import queries as flows
 from dashboard.registry import queries as registry
 
 WINDOW = 200

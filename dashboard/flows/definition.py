@@ -1,5 +1,6 @@
 """A flow definition (`{"nodes": [...], "edges": [...]}`): its JSON Schema, the checks a schema
-cannot say, and a layout in columns.
+cannot say, a layout in columns, the secrets a template leaves out, what a newer definition changes,
+and the items that bring a stored flow to it (`template_update`). No I/O.
 
 Templates carry one, and a flow is built from one (`flows.services.flow_items`) in a single DynamoDB
 transaction (flow + snapshot + nodes + edges, plus the caller's own items such as a template's usage
@@ -11,18 +12,25 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from dashboard.core.errors import DashboardError
+from dashboard.core.errors import DashboardError, ValidationFailed
 from dashboard.core.inputs import clean_json_text
 from dashboard.core.secrets import contains_secret, is_secret_name
 from dashboard.flows import node_types
+from dashboard.flows.inputs import check_node_settings
+from dashboard.flows.models import Flow, FlowEdge, FlowNode, NodeConfig
 from dashboard.flows.node_types import NODE_TYPES
 
 MAX_NODES = 40
 MAX_EDGES = 50
+MAX_TRANSACTION_ITEMS = 100
+TOO_BIG = (
+    "This flow is too large to copy in one step (at most {limit} nodes, edges and node settings together)."
+)
 ID_PATTERN = "^[A-Za-z0-9_-]{1,40}$"
 
 SCHEMA: dict[str, Any] = {
@@ -472,3 +480,141 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> DefinitionDiff:
     result.added_edges = [edge for key, edge in new_edges.items() if key not in old_edges]
     result.removed_edges = [edge for key, edge in old_edges.items() if key not in new_edges]
     return result
+
+
+def check_copy_size(definition: dict[str, Any], extra: int = 3) -> None:
+    """A flow made from `definition` fits one transaction with `extra` items of the caller's."""
+    configured = sum(1 for node in definition["nodes"] if node.get("config"))
+    count = 2 + len(definition["nodes"]) + len(definition["edges"]) + configured + extra
+    if count > MAX_TRANSACTION_ITEMS:
+        raise ValidationFailed(
+            TOO_BIG.format(limit=MAX_TRANSACTION_ITEMS - 2 - extra), {"definition": "too large"}
+        )
+
+
+# --- a template's newer version applied to a flow: what changes, as items to write ------------------
+
+
+@dataclass
+class StoredFlow:
+    """A flow's graph as stored: its nodes, edges and node settings (node id → NodeConfig)."""
+
+    flow: Flow
+    nodes: list[FlowNode]
+    edges: list[FlowEdge]
+    configs: dict[str, NodeConfig]
+
+
+@dataclass
+class TemplateUpdate:
+    """The items that bring a flow to a template's definition, not saved: the caller writes them in
+    one transaction with the flow, its new snapshot and the audit event."""
+
+    writes: list[Any] = field(default_factory=list)  # nodes, node settings and edges, new or changed
+    deletes: list[Any] = field(default_factory=list)  # those the definition no longer has
+
+
+def template_update(
+    current: StoredFlow,
+    definition: dict[str, Any],
+    inputs: list[SecretInput],
+    values: dict[str, str],
+    *,
+    take_template_settings: bool,
+    by: str,
+    at: datetime,
+) -> TemplateUpdate:
+    """What bringing `current` to a template's `definition` writes and deletes (no I/O).
+
+    Nodes and edges follow the template. Settings: a new node (or one whose type changed) gets the
+    template's; an existing node keeps its own unless `take_template_settings`. A secret the template
+    leaves out is taken from `values`, else from the node's current settings; missing both is an
+    error. Raises ValidationFailed with every field to supply; settings written are stamped `by`, `at`.
+    """
+    flow, nodes, edges, configs = current.flow, current.nodes, current.edges, current.configs
+    present = {node.node_id: node for node in nodes}
+    errors: dict[str, str] = {}
+    update = TemplateUpdate()
+    writes, deletes = update.writes, update.deletes
+    taken: dict[str, dict[str, Any]] = {}
+    for node in definition["nodes"]:
+        old = present.get(node["id"])
+        if old is None or old.node_type != node["type"] or old.label != (node.get("label") or old.label):
+            placed = layout(definition).nodes if old is None else None
+            position = node.get("position") or {}
+            fallback = next(p for p in placed if p.id == node["id"]) if placed else None
+            writes.append(
+                FlowNode(
+                    flow_id=flow.flow_id,
+                    node_id=node["id"],
+                    tenant_id=flow.tenant_id,
+                    node_type=node["type"],
+                    label=node.get("label") or (old.label if old else fallback.label),
+                    position_x=old.position_x if old else position.get("x", fallback.x),
+                    position_y=old.position_y if old else position.get("y", fallback.y),
+                )
+            )
+        if old is not None and old.node_type == node["type"] and not take_template_settings:
+            continue
+        mine = configs.get(node["id"])
+        node_inputs = [item for item in inputs if item.node_id == node["id"]]
+        if not node.get("config") and not node_inputs:
+            # The template leaves this node at its type's defaults: taking that means no stored settings.
+            if mine is not None:
+                deletes.append(mine)
+            continue
+        mine_config = (
+            mine.config if mine is not None and old is not None and old.node_type == node["type"] else {}
+        )
+        config = copy.deepcopy(node.get("config") or {})
+        for item in node_inputs:
+            given = values.get(item.field_name)
+            given = given.strip() if isinstance(given, str) else ""
+            if given:
+                config = fill_inputs(config, [item], values, errors)
+            elif config_leaves(mine_config).get(item.path) not in (None, "", []):
+                config = fill_inputs(
+                    config, [item], {item.field_name: _as_text(config_leaves(mine_config)[item.path])}, errors
+                )
+            else:
+                errors[item.field_name] = (
+                    "Required: this node takes the template's settings, which leave this secret to you."
+                )
+        taken[node["id"]] = config
+        item_config = NodeConfig(
+            flow_id=flow.flow_id,
+            node_id=node["id"],
+            tenant_id=flow.tenant_id,
+            node_type=node["type"],
+            config=config,
+            updated_by=by,
+            updated_at=at,
+        )
+        if mine is not None:
+            item_config.version = mine.version  # lands only on the settings `current` holds
+        writes.append(item_config)
+    check_node_settings(definition, taken, errors)
+    if errors:
+        raise ValidationFailed("Supply the settings marked below; nothing was applied.", errors)
+    wanted = {node["id"] for node in definition["nodes"]}
+    for node in nodes:
+        if node.node_id not in wanted:
+            deletes.append(node)
+            if node.node_id in configs:
+                deletes.append(configs[node.node_id])
+    new_edges = {edge["id"]: edge for edge in definition["edges"]}
+    old_edges = {edge.edge_id: edge for edge in edges}
+    for edge_id, edge in new_edges.items():
+        old = old_edges.get(edge_id)
+        if old is None or (old.source, old.target, old.label) != (
+            edge["source"],
+            edge["target"],
+            edge.get("label", ""),
+        ):
+            writes.append(FlowEdge.from_definition(flow.flow_id, flow.tenant_id, edge))
+    deletes.extend(edge for edge_id, edge in old_edges.items() if edge_id not in new_edges)
+    return update
+
+
+def _as_text(value: Any) -> str:
+    return "\n".join(str(item) for item in value) if isinstance(value, list) else str(value)

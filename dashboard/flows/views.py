@@ -15,7 +15,8 @@ from dashboard.accounts.queries import list_tenants
 from dashboard.accounts.scope import Can
 from dashboard.core.errors import Conflict, DashboardError, ValidationFailed
 from dashboard.core.http import render_page, wants_partial
-from dashboard.flows import services
+from dashboard.flows import inputs as flow_inputs
+from dashboard.flows import queries, services
 from dashboard.flows.forms import (
     EDITOR_FIELD,
     VERSION_FIELD,
@@ -37,10 +38,10 @@ def flow_list(request: HttpRequest) -> HttpResponse:
     if scope.sees_all_tenants:
         return render(request, "flows/list.html", {"tenants": list_tenants()})
     project_id = request.GET.get("project")
-    project = services.get_project(scope, project_id) if project_id else None
-    page = services.list_flows(scope, project=project, cursor=request.GET.get("cursor"))
-    projects = services.list_projects(scope)
-    names = services.project_names({flow.project_id for flow in page}, projects.items)
+    project = queries.get_project(scope, project_id) if project_id else None
+    page = queries.list_flows(scope, project=project, cursor=request.GET.get("cursor"))
+    projects = queries.list_projects(scope)
+    names = queries.project_names({flow.project_id for flow in page}, projects.items)
     context = {
         "page": page,
         "rows": [(flow, names.get(flow.project_id, "")) for flow in page],
@@ -55,20 +56,20 @@ def flow_detail(request: HttpRequest, flow_id: str) -> HttpResponse:
     """A flow's nodes, edges and snapshots; an htmx request for the edges alone reads the first
     page of nodes too (one query more), so edges read by their nodes' labels."""
     scope = request.scope
-    flow = services.get_flow(scope, flow_id)
+    flow = queries.get_flow(scope, flow_id)
     target = request.htmx.target if wants_partial(request) else None
     context = {"flow": flow}
     if target in (None, "nodes"):
-        context["nodes"] = services.list_nodes(scope, flow, cursor=request.GET.get("cursor"))
+        context["nodes"] = queries.list_nodes(scope, flow, cursor=request.GET.get("cursor"))
     if target in (None, "edges"):
-        context["edges"] = services.list_edges(scope, flow, cursor=request.GET.get("edge_cursor"))
+        context["edges"] = queries.list_edges(scope, flow, cursor=request.GET.get("edge_cursor"))
         # Edges read by the labels people gave the nodes (the nodes page shown, else its first page).
-        states = context.get("nodes") or services.list_nodes(scope, flow)
+        states = context.get("nodes") or queries.list_nodes(scope, flow)
         context["node_labels"] = {
             state.node.node_id: state.node.label for state in states if state.node.label
         }
     if target in (None, "snapshots"):
-        context["snapshots"] = services.list_snapshots(scope, flow, cursor=request.GET.get("snapshot_cursor"))
+        context["snapshots"] = queries.list_snapshots(scope, flow, cursor=request.GET.get("snapshot_cursor"))
     if target not in SECTIONS:
         context.update(_flow_context(request, flow))
     return render_page(request, "flows/flow.html", context, by_target=SECTIONS)
@@ -79,13 +80,15 @@ def _flow_context(request: HttpRequest, flow, update_form: ApplyUpdateForm | Non
     scope = request.scope
     update = marketplace.update_for_flow(scope, flow)
     if update is not None and update.changes is not None and update_form is None:
-        inputs = services.input_fields(update.template.definition, marketplace.secret_inputs(update.template))
+        inputs = flow_inputs.input_fields(
+            update.template.definition, marketplace.secret_inputs(update.template)
+        )
         update_form = ApplyUpdateForm(
             inputs=inputs,
             initial={"template_version": update.template.version, "flow_version": flow.version},
         )
     return {
-        "project": services.get_project(scope, flow.project_id),
+        "project": queries.get_project(scope, flow.project_id),
         "update": update,
         "update_form": update_form,
         "can_save_template": scope.can(Can.TENANT_DATA) and scope.tenant_id is not None,
@@ -97,8 +100,8 @@ def _flow_context(request: HttpRequest, flow, update_form: ApplyUpdateForm | Non
 def save_as_template(request: HttpRequest, flow_id: str) -> HttpResponse:
     """Save the flow (graph and node settings) as a template; stored secrets become required inputs."""
     scope = request.scope
-    flow = services.get_flow(scope, flow_id)
-    definition, inputs = services.template_definition(scope, flow)
+    flow = queries.get_flow(scope, flow_id)
+    definition, inputs = queries.template_definition(scope, flow)
     form = FlowTemplateForm(
         request.POST or None,
         initial={"name": flow.name[:80], "description": flow.description, "visibility": "private"},
@@ -126,7 +129,7 @@ def save_as_template(request: HttpRequest, flow_id: str) -> HttpResponse:
     context = {
         "flow": flow,
         "form": form,
-        "inputs": services.input_fields(definition, inputs),
+        "inputs": flow_inputs.input_fields(definition, inputs),
         "configured": [node for node in definition["nodes"] if node.get("config")],
     }
     return render(request, "flows/save_template.html", context, status=status)
@@ -137,11 +140,11 @@ def save_as_template(request: HttpRequest, flow_id: str) -> HttpResponse:
 def apply_update(request: HttpRequest, flow_id: str) -> HttpResponse:
     """Bring the flow to its template's newer version (own node settings kept unless asked otherwise)."""
     scope = request.scope
-    flow = services.get_flow(scope, flow_id)
+    flow = queries.get_flow(scope, flow_id)
     update = marketplace.update_for_flow(scope, flow)
     template = update.template if update is not None else None
     inputs = (
-        services.input_fields(template.definition, marketplace.secret_inputs(template)) if template else []
+        flow_inputs.input_fields(template.definition, marketplace.secret_inputs(template)) if template else []
     )
     form = ApplyUpdateForm(request.POST, inputs=inputs)
     if not form.is_valid():
@@ -163,9 +166,9 @@ def apply_update(request: HttpRequest, flow_id: str) -> HttpResponse:
         form.add_service_errors(exc)
         context = {
             "flow": flow,
-            "nodes": services.list_nodes(scope, flow),
-            "edges": services.list_edges(scope, flow),
-            "snapshots": services.list_snapshots(scope, flow),
+            "nodes": queries.list_nodes(scope, flow),
+            "edges": queries.list_edges(scope, flow),
+            "snapshots": queries.list_snapshots(scope, flow),
             **_flow_context(request, flow, update_form=form),
         }
         return render(request, "flows/flow.html", context, status=exc.status)
@@ -177,8 +180,8 @@ def apply_update(request: HttpRequest, flow_id: str) -> HttpResponse:
 @scoped(Can.TENANT_PAGES)
 def node_config(request: HttpRequest, flow_id: str, node_id: str) -> HttpResponse:
     scope = request.scope
-    flow = services.get_flow(scope, flow_id)
-    state = services.get_node_state(scope, flow_id, node_id, editable=True)
+    flow = queries.get_flow(scope, flow_id)
+    state = queries.get_node_state(scope, flow_id, node_id, editable=True)
     editor = request.POST.get(EDITOR_FIELD) or request.GET.get("view") or "form"
     form_class = RawConfigForm if editor == "json" else NodeConfigForm
     status, conflict = 200, False
@@ -194,7 +197,7 @@ def node_config(request: HttpRequest, flow_id: str, node_id: str) -> HttpRespons
                 form.add_error(None, exc.message)
                 conflict = True
                 status = 409
-            except services.InvalidConfig as exc:
+            except flow_inputs.InvalidConfig as exc:
                 apply_service_errors(form, exc.errors)
                 status = 422
             except ValidationFailed as exc:  # e.g. too large to store: shown on the form, not a page

@@ -18,9 +18,9 @@ from dashboard.analytics import queries, rollups
 from dashboard.audit import queries as audit
 from dashboard.core import clock
 from dashboard.experiments import queries as experiments
-from dashboard.flows import services as flows
+from dashboard.flows import queries as flows
 from dashboard.marketplace import queries as marketplace
-from dashboard.registry import services as registry
+from dashboard.registry import queries as registry
 
 CARD_SIZE = 5
 QUEUE_PEEK = 100

@@ -68,7 +68,7 @@ def as_version(value) -> int | None:
 
 
 def add_input_fields(form: forms.Form, inputs, help_text: str) -> None:
-    """One field per secret a template leaves out (`flows.services.InputField`); the services check them."""
+    """One field per secret a template leaves out (`flows.inputs.InputField`); the services check them."""
     for item in inputs:
         widget = (
             forms.Textarea(attrs={"rows": 2, "autocomplete": "off", "spellcheck": "false"})

@@ -23,7 +23,7 @@ from dashboard.accounts.scope import API, TENANT_ADMIN, AccessScope, Can
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.secrets import Setting, settings_rows
 from dashboard.dynamo.paging import Page, Stream, merged_page, paginate
-from dashboard.flows import services as flows
+from dashboard.flows import queries as flows
 from dashboard.marketplace.inputs import MAX_PAGE_SIZE, PAGE_SIZE, TEMPLATE_ID, BrowseFilters
 from dashboard.marketplace.models import PUBLIC_FEED, AgentTemplate, SearchToken, TemplateRating, tenant_feed
 from dashboard.marketplace.moderation import can_edit, can_moderate, can_view

@@ -25,6 +25,8 @@ from dashboard.core.ids import new_id
 from dashboard.dynamo.item_size import check_item_size
 from dashboard.dynamo.transactions import Builder, commit, with_retries
 from dashboard.flows import definition as flow_definition
+from dashboard.flows import inputs as flow_inputs
+from dashboard.flows import queries as flow_queries
 from dashboard.flows import services as flows
 from dashboard.flows.definition import SecretInput
 from dashboard.marketplace.inputs import MAX_FLOW_NAME, TEMPLATE_ID, TemplateInput, clean_input
@@ -211,7 +213,7 @@ def create_template(scope: AccessScope, data: Mapping[str, Any]) -> AgentTemplat
         visibility=fields.visibility,
         definition=fields.definition,
         inputs=[item.as_dict() for item in fields.inputs] or None,
-        setting_problems=flows.setting_problems(fields.definition, list(fields.inputs)) or None,
+        setting_problems=flow_inputs.setting_problems(fields.definition, list(fields.inputs)) or None,
         author_id=scope.actor_id,
         author_name=display_name(scope),
         created_at=now,
@@ -268,7 +270,9 @@ def update_template(
         "inputs": _kept_inputs(template, fields) or None,
     }
     changes["setting_problems"] = (
-        flows.setting_problems(fields.definition, [SecretInput.from_dict(i) for i in changes["inputs"] or []])
+        flow_inputs.setting_problems(
+            fields.definition, [SecretInput.from_dict(i) for i in changes["inputs"] or []]
+        )
         or None
     )
     changed = [
@@ -448,7 +452,7 @@ def _filled_configs(template: AgentTemplate, values: Mapping[str, str]) -> dict[
                 node.get("config") or {}, mine, dict(values), errors
             )
     if not errors:
-        flows.check_node_settings(template.definition, configs, errors)
+        flow_inputs.check_node_settings(template.definition, configs, errors)
     if errors:
         raise ValidationFailed("Supply the settings marked below; no flow was created.", errors)
     return configs
@@ -470,7 +474,7 @@ def use_template(
     project = None
     if project_id and TEMPLATE_ID.match(project_id):
         try:
-            project = flows.get_project(scope, project_id)
+            project = flow_queries.get_project(scope, project_id)
         except NotFound:
             project = None
     if project is None or project.tenant_id != tenant_id:
@@ -481,7 +485,7 @@ def use_template(
     if len(name) > MAX_FLOW_NAME:
         raise ValidationFailed("The flow name is too long.", {"name": f"At most {MAX_FLOW_NAME} characters."})
     configs = _filled_configs(template, inputs or {})
-    flows.check_copy_size(template.definition)
+    flow_definition.check_copy_size(template.definition)
     items = flows.flow_items(
         scope,
         project,
@@ -522,11 +526,11 @@ def template_from_flow(scope: AccessScope, flow_id: str, data: Mapping[str, Any]
 
     It is created like any other: private, or sent to moderation when the author asks for public.
     """
-    flow = flows.get_flow(scope, flow_id)
+    flow = flow_queries.get_flow(scope, flow_id)
     # With its secrets: the template's input cleaning strips them and lists them as inputs, as for any
     # definition a template is given.
-    definition = flows.flow_definition(scope, flow)
-    flows.check_copy_size(definition)
+    definition = flow_queries.flow_definition(scope, flow)
+    flow_definition.check_copy_size(definition)
     return create_template(scope, {**data, "definition": definition})
 
 
@@ -573,7 +577,9 @@ def restrip_template(scope: AccessScope, template_id: str) -> list[str]:
         changes: dict[str, Any] = {
             "definition": definition,
             "inputs": inputs or None,
-            "setting_problems": flows.setting_problems(definition, [SecretInput.from_dict(i) for i in inputs])
+            "setting_problems": flow_inputs.setting_problems(
+                definition, [SecretInput.from_dict(i) for i in inputs]
+            )
             or None,
         }
         if snapshot is not None:
@@ -606,7 +612,7 @@ def update_for_flow(scope: AccessScope, flow: Flow) -> TemplateUpdate | None:
         return TemplateUpdate(template, None)
     if int(template.version) <= int(flow.source_template_version or 0):
         return TemplateUpdate(template, None)
-    base = flows.base_definition(flow) or {"nodes": [], "edges": []}
+    base = flow_queries.base_definition(flow) or {"nodes": [], "edges": []}
     changes = flow_definition.diff(base, template.definition)
     return TemplateUpdate(template, changes if changes else None)
 
@@ -620,7 +626,7 @@ def apply_update(
     values: Mapping[str, str],
     take_template_settings: bool,
 ) -> Flow:
-    flow = flows.get_flow(scope, flow_id)
+    flow = flow_queries.get_flow(scope, flow_id)
     update = update_for_flow(scope, flow)
     if update is None or update.changes is None:
         raise Conflict("There is no newer template version to apply to this flow.")

@@ -13,7 +13,7 @@ from dashboard.accounts.queries import list_tenants
 from dashboard.accounts.scope import Can
 from dashboard.core.errors import Conflict, DashboardError, PermissionDenied, ValidationFailed
 from dashboard.core.http import render_page, wants_partial
-from dashboard.flows import services as flow_services
+from dashboard.flows import inputs as flow_inputs
 from dashboard.flows.definition import layout
 from dashboard.marketplace import queries, services
 from dashboard.marketplace.forms import EXAMPLE_DEFINITION, TemplateForm, UseForm, as_version, definition_text
@@ -55,7 +55,7 @@ def _detail_context(request: HttpRequest, template, use_form: UseForm | None = N
     scope = request.scope
     usable = can_use(scope)
     projects = queries.projects_for_use(scope) if usable else []
-    inputs = flow_services.input_fields(template.definition, services.secret_inputs(template))
+    inputs = flow_inputs.input_fields(template.definition, services.secret_inputs(template))
     if use_form is None and projects:
         use_form = UseForm(projects=projects, inputs=inputs, initial={"name": template.name})
     context = {
@@ -159,7 +159,7 @@ def delete(request: HttpRequest, template_id: str) -> HttpResponse:
 def use(request: HttpRequest, template_id: str) -> HttpResponse:
     """Create the flow (asking for the secrets the template leaves out) and open it."""
     template = queries.get_template(request.scope, template_id)
-    inputs = flow_services.input_fields(template.definition, services.secret_inputs(template))
+    inputs = flow_inputs.input_fields(template.definition, services.secret_inputs(template))
     form = UseForm(request.POST, projects=queries.projects_for_use(request.scope), inputs=inputs)
     form.is_valid()
     try:

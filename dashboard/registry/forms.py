@@ -8,7 +8,7 @@ from django import forms
 from dashboard.core.errors import DashboardError
 from dashboard.core.inputs import clean_json_text
 from dashboard.registry.inputs import FRAMEWORKS, TASKS
-from dashboard.registry.services import LIST_STATUSES
+from dashboard.registry.queries import LIST_STATUSES
 
 FORM_JSON_MAX_BYTES = 400_000  # what fits one DynamoDB item
 

@@ -9,15 +9,22 @@ brings that previous version back if it is still available.
 The model item's `environments` map is the pointer "which version is live / deploying in each
 environment"; services write it together with the versions it names, under its `row_version`
 condition, so two concurrent changes cannot both land.
+
+Beside the moves: who may make one (production is staff's), which ask for a reason or a confirmation
+first, and what the pages offer and flag (version actions, stalled deployments). No I/O.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from dashboard.core.errors import Conflict, ValidationFailed
+from django.conf import settings
+
+from dashboard.accounts.scope import AccessScope
+from dashboard.core import clock
+from dashboard.core.errors import Conflict, PermissionDenied, ValidationFailed
 from dashboard.registry import versions as version_order
 from dashboard.registry.models import (
     ENVIRONMENTS,
@@ -472,3 +479,130 @@ def environments_touched(
     if to == ROLLED_BACK and environment:
         touched.add(environment)
     return touched
+
+
+# --- who may make a move, and what it asks for first -----------------------------------------------
+
+
+def needs_reason(scope: AccessScope, touched: set[str]) -> bool:
+    """People changing production say why; a pipeline (API key) reporting an outcome does not."""
+    return PRODUCTION in touched and not scope.is_api
+
+
+def check_environments(scope: AccessScope, touched: set[str], to: str) -> None:
+    """Staff may change any environment; tenant admins and API keys only dev and staging.
+
+    A pipeline (API key) may still report how a production deployment that staff started ended.
+    """
+    if scope.is_staff or PRODUCTION not in touched:
+        return
+    if scope.is_api and to in (DEPLOYED, FAILED):
+        return
+    raise PermissionDenied(
+        "Only Diatonic staff may change production; tenant admins deploy to dev and staging. "
+        "Ask staff to deploy, roll back or retire in production."
+    )
+
+
+def needs_confirmation(version: RegistryVersion, to: str, touched: set[str]) -> bool:
+    """Promote, roll back, retire, and anything that touches production ask first on the pages."""
+    promote = to == DEPLOYING and version.status == DEPLOYED
+    return promote or to in (ROLLED_BACK, RETIRED) or PRODUCTION in touched
+
+
+# --- what the pages offer and flag (display hints; the services check each request) --------------
+
+
+def stalled_after() -> timedelta:
+    return timedelta(minutes=settings.REGISTRY_STALLED_AFTER_MINUTES)
+
+
+def stalled_environments(model: MlModel, now: datetime | None = None) -> set[str]:
+    """Environments whose deployment has been `deploying` longer than REGISTRY_STALLED_AFTER_MINUTES.
+
+    Deployments started before `pending_since` was recorded count from the model's last change.
+    """
+    now = now or clock.now()
+    stalled = set()
+    for env, state in environments_of(model).items():
+        if not state.pending:
+            continue
+        since = clock.parse_iso(state.pending_since) if state.pending_since else model.updated_at
+        if since is not None and now - since > stalled_after():
+            stalled.add(env)
+    return stalled
+
+
+def mark_stalled(models: list[MlModel]) -> None:
+    """Flag stalled deployments on the models in memory, for display (never saved from a page)."""
+    now = clock.now()
+    for model in models:
+        stalled = stalled_environments(model, now)
+        for env, state in environments_of(model).items():
+            state.stalled = env in stalled
+
+
+def deploy_options(scope: AccessScope) -> tuple[str, ...]:
+    """Environments the scope may deploy to (a display hint; change_status enforces it)."""
+    if scope.is_staff:
+        return ENVIRONMENTS
+    return tuple(env for env in ENVIRONMENTS if env != PRODUCTION)
+
+
+def version_actions(
+    scope: AccessScope, version: RegistryVersion, model: MlModel | None = None
+) -> dict[str, Any]:
+    """What the detail page offers for a version; the service still checks each request.
+
+    `deploy_to` are one-click deployments; `confirm_deploy_to` (promotions, production) and roll back,
+    retire and finishing a production deployment go through the confirmation step (`ask_*`). A
+    promotion into production keeps the version where it is unless the person asks (the
+    confirmation offers “take it out of …”). A live version is only offered the next environment;
+    `needs_staff` says why not when production is the next (or current) step: only staff change it.
+    """
+    allowed = MOVES.get(version.status, ())
+    live = set(live_in(model, version)) if model is not None else {version.environment}
+    live.discard(None)
+    may_touch_current = scope.is_staff or (PRODUCTION not in live and version.environment != PRODUCTION)
+    promote = version.status == DEPLOYED
+    # A live version is promoted one step forward (dev → staging → production), never backwards.
+    following = promotion_target(live) if promote else None
+    if promote:
+        targets = [env for env in deploy_options(scope) if env == following]
+    else:
+        targets = list(deploy_options(scope))
+    if not (DEPLOYING in allowed and may_touch_current):
+        targets = []
+    # Tenant admins cannot move production: say so where that is the next (or the current) step.
+    needs_staff = ""
+    if not scope.is_staff and following == PRODUCTION:
+        needs_staff = "Production changes need staff: ask Diatonic staff to promote it to production."
+    elif not scope.is_staff and (
+        PRODUCTION in live or (version.status == DEPLOYING and version.stage == PRODUCTION)
+    ):
+        needs_staff = "Production changes need staff: ask Diatonic staff to change production."
+    asks = [env for env in targets if promote or env == PRODUCTION]
+    return {
+        "deploy_to": [env for env in targets if env not in asks],
+        "confirm_deploy_to": asks,
+        "promote": promote,
+        "keep_source": version.environment if promote and PRODUCTION in targets else None,
+        "finish": DEPLOYED in allowed and (scope.is_staff or version.stage != PRODUCTION),
+        "finish_asks": version.stage == PRODUCTION,
+        "roll_back": ROLLED_BACK in allowed and may_touch_current,
+        "retire": RETIRED in allowed and may_touch_current,
+        "needs_staff": needs_staff,
+    }
+
+
+def any_in_progress(models: list[MlModel]) -> bool:
+    """A deployment worth polling for: in progress and not stalled (stalled ones need a person)."""
+    now = clock.now()
+    return any(
+        model.status == DEPLOYING
+        and any(
+            state.pending and env not in stalled_environments(model, now)
+            for env, state in environments_of(model).items()
+        )
+        for model in models
+    )

@@ -65,7 +65,7 @@ class EnvironmentState(MapAttribute):
     pending = UnicodeAttribute(null=True)  # the version being deployed there
     pending_since = UnicodeAttribute(null=True)  # absent on deployments started before it was recorded
     failed = UnicodeAttribute(null=True)  # the version whose deployment there failed last
-    # Display only: `services.mark_stalled` sets it on models in memory. A plain class attribute, not
+    # Display only: `lifecycle.mark_stalled` sets it on models in memory. A plain class attribute, not
     # an Attribute, so it is never stored.
     stalled = False
 

@@ -1,20 +1,274 @@
-"""The registry's read access patterns that pages and other areas use (they never import
-registry.models): datasets, the versions trained on each, and the versions a run produced. Key and GSI
-queries only."""
+"""The registry's reads: each access pattern of models, versions, datasets and lineage as a named
+function (key and GSI queries only, never a scan), and the read models the pages show (deployment
+history, metric series, comparisons, what a move would change). Pages and other areas read the
+registry here; they never import registry.models."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dashboard.accounts.queries import get_in_scope
+from pynamodb.exceptions import DoesNotExist
+
+from dashboard.accounts import queries as account_queries
+from dashboard.accounts.queries import MAX_KEY_LENGTH, get_in_scope
 from dashboard.accounts.scope import AccessScope, Can
+from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.dynamo.paging import Page, paginate
-from dashboard.flows import services as flows
-from dashboard.registry.models import Dataset, RegistryVersion, dataset_key
+from dashboard.experiments import queries as experiments
+from dashboard.flows import queries as flows
+from dashboard.registry import lifecycle, versions
+from dashboard.registry.lifecycle import (
+    DEPLOYED,
+    DEPLOYING,
+    FAILED,
+    PRODUCTION,
+    RETIRED,
+    ROLLED_BACK,
+    SUPERSEDED,
+)
+from dashboard.registry.models import AliasEntry, Dataset, MlModel, RegistryVersion, dataset_key
 
+if TYPE_CHECKING:
+    from dashboard.flows.models import Project
+
+PAGE_SIZE = 25
+MAX_VERSIONS = 500  # a detail page reads at most this many versions (one or two Query calls)
+MAX_PROJECTS = 100
+LIST_STATUSES = (DEPLOYING, DEPLOYED, FAILED, "registered", ROLLED_BACK, RETIRED)
 DATASETS_PER_PROJECT = 50
-MAX_PROJECTS = 50
+# The datasets page makes one query per project, so it groups fewer projects than the forms offer.
+DATASET_PAGE_PROJECTS = 50
+MAX_LINEAGE = 50  # versions listed on a run's page: one Query on the sparse run index
+
+
+# --- models and versions ----------------------------------------------------------------------------
+
+
+def list_models(
+    scope: AccessScope,
+    *,
+    project_id: str | None = None,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> Page[MlModel]:
+    """Models newest-changed first; one Query on a key whatever the filters."""
+    scope.require(Can.TENANT_DATA)
+    if status and status not in LIST_STATUSES:
+        raise ValidationFailed(
+            f"“{status}” is not a status to filter by.",
+            {"status": f"Use one of: {', '.join(LIST_STATUSES)}."},
+        )
+    if project_id:
+        project = get_project(scope, project_id)
+        if status:
+            query = partial(MlModel.by_project_status.query, f"{project.project_id}#{status}")
+        else:
+            query = partial(MlModel.by_project.query, project.project_id)
+        purpose = f"models:project:{project.project_id}:{status or ''}"
+    elif scope.tenant_id:
+        if status:
+            query = partial(MlModel.by_tenant_status.query, f"{scope.tenant_id}#{status}")
+        else:
+            query = partial(MlModel.by_tenant.query, scope.tenant_id)
+        purpose = f"models:tenant:{scope.tenant_id}:{status or ''}"
+    else:
+        query = (
+            partial(MlModel.by_status.query, status) if status else partial(MlModel.everywhere.query, "model")
+        )
+        purpose = f"models:all:{status or ''}"
+    return paginate(partial(query, scan_index_forward=False), purpose=purpose, limit=limit, cursor=cursor)
+
+
+def get_project(scope: AccessScope, project_id: str) -> Project:
+    return flows.get_project(scope, project_id)
+
+
+def list_projects(scope: AccessScope) -> list[Project]:
+    """The tenant's projects for the filter and the register form (none when staff see all tenants)."""
+    if not scope.tenant_id:
+        return []
+    # The most recently active projects: a tenant with many keeps its current ones choosable.
+    projects = flows.list_projects(scope, limit=MAX_PROJECTS).items
+    return sorted(projects, key=lambda project: project.name.lower())
+
+
+def project_names(scope: AccessScope, models: list[MlModel], known: list[Project] = ()) -> dict[str, str]:
+    """Names of the projects a page of models belongs to: what is known, plus one BatchGet."""
+    return flows.project_names({model.project_id for model in models}, list(known))
+
+
+def get_model(scope: AccessScope, model_id: str, *, consistent: bool = False) -> MlModel:
+    scope.require(Can.TENANT_DATA)
+    model = get_in_scope(scope, MlModel, model_id, what="That model", consistent_read=consistent)
+    lifecycle.environments_of(model)
+    return model
+
+
+def get_version(model: MlModel, version: str, *, consistent: bool = True) -> RegistryVersion:
+    if len(version) > MAX_KEY_LENGTH:
+        raise NotFound(f"That version of {model.name} was not found.", {"version": "unknown version"})
+    try:
+        return RegistryVersion.get(model.model_id, version, consistent_read=consistent)
+    except DoesNotExist:
+        raise NotFound(
+            f"Version {version} of {model.name} was not found.", {"version": "unknown version"}
+        ) from None
+
+
+def model_versions(model: MlModel) -> list[RegistryVersion]:
+    """Every version of the model, newest (by version order, not text order) first."""
+    items = RegistryVersion.query(model.model_id, limit=MAX_VERSIONS, page_size=MAX_VERSIONS)
+    return versions.newest_first(items, key=lambda item: item.version)
+
+
+@dataclass
+class HistoryRow:
+    version: str
+    environment: str | None
+    kind: str
+    previous: str | None
+    by: str
+    at: str
+    outcome: str
+    finished_at: str | None = None
+    ended_at: str | None = None
+    note: str = ""
+    reason: str = ""
+
+
+def deployment_history(items: list[RegistryVersion]) -> list[HistoryRow]:
+    """Who deployed what where and when, from which version, and how it ended; newest first."""
+    rows = []
+    for item in items:
+        for entry in item.deployments or []:
+            note = ""
+            if entry.replaced_by:
+                note = f"replaced by {entry.replaced_by}"
+            elif entry.moved_to:
+                note = f"promoted to {entry.moved_to}"
+            elif entry.promoted_from:
+                note = f"promoted from {entry.promoted_from}"
+            rows.append(
+                HistoryRow(
+                    version=item.version,
+                    environment=entry.environment,
+                    kind=entry.kind or "deploy",
+                    previous=entry.previous,
+                    by=entry.by or "",
+                    at=entry.at or "",
+                    outcome=entry.outcome or "",
+                    finished_at=entry.finished_at,
+                    ended_at=entry.ended_at,
+                    note=note,
+                    reason=" · ".join(
+                        why for why in (entry.reason, entry.finish_reason, entry.rollback_reason) if why
+                    ),
+                )
+            )
+    return sorted(rows, key=lambda row: row.at, reverse=True)
+
+
+def metric_names(items: list[RegistryVersion]) -> list[str]:
+    names: dict[str, None] = {}
+    for item in versions.oldest_first(items, key=lambda item: item.version):
+        for name in item.metrics or {}:
+            names.setdefault(name, None)
+    return list(names)
+
+
+def metric_series(items: list[RegistryVersion], metric: str) -> list[dict[str, Any]]:
+    """One metric across versions, oldest version first; versions that do not report it are skipped."""
+    return [
+        {"version": item.version, "value": (item.metrics or {})[metric]}
+        for item in versions.oldest_first(items, key=lambda item: item.version)
+        if metric in (item.metrics or {})
+    ]
+
+
+@dataclass
+class Comparison:
+    left: RegistryVersion
+    right: RegistryVersion
+    rows: list[tuple[str, Any, Any, float | None]] = field(default_factory=list)  # name, left, right, delta
+
+
+def compare(items: list[RegistryVersion], left: str, right: str) -> Comparison:
+    by_version = {item.version: item for item in items}
+    missing = [v for v in (left, right) if v not in by_version]
+    if missing:
+        raise NotFound(f"Version {missing[0]} was not found.", {"compare": "unknown version"})
+    a, b = by_version[left], by_version[right]
+    comparison = Comparison(a, b)
+    for name in metric_names([a, b]):
+        x, y = (a.metrics or {}).get(name), (b.metrics or {}).get(name)
+        delta = y - x if isinstance(x, int | float) and isinstance(y, int | float) else None
+        comparison.rows.append((name, x, y, delta))
+    return comparison
+
+
+def dataset_names(items: list[RegistryVersion]) -> dict[str, str]:
+    """Names of the datasets versions were trained on: one BatchGet."""
+    ids = sorted({item.dataset_id for item in items if item.dataset_id})
+    return {dataset.dataset_id: dataset.name for dataset in Dataset.batch_get(ids)} if ids else {}
+
+
+def datasets_for(projects: list[Project]) -> list[Dataset]:
+    """Datasets of the given projects (a Query each; the tenant's project list is short and capped)."""
+    found = []
+    for project in projects[:MAX_PROJECTS]:
+        found.extend(Dataset.by_project.query(project.project_id, scan_index_forward=False, limit=50))
+    return found
+
+
+def find_dataset(dataset_id: str) -> Dataset | None:
+    """The dataset by id, whatever its tenant (the caller checks it belongs to the model's project)."""
+    try:
+        return Dataset.get(dataset_id)
+    except DoesNotExist:
+        return None
+
+
+def has_version(model_id: str, version: str) -> bool:
+    """Whether the model already has this version (a consistent read, so a version just registered counts)."""
+    try:
+        RegistryVersion.get(model_id, version, consistent_read=True)
+    except DoesNotExist:
+        return False
+    return True
+
+
+def run_metrics(scope: AccessScope, experiment_id: str, run_id: str) -> dict[str, float]:
+    """A run's final metrics, offered on the register forms (empty when the run is unknown)."""
+    try:
+        return experiments.final_metrics(experiments.get_run(scope, experiment_id, run_id))
+    except (NotFound, PermissionDenied):
+        return {}
+
+
+def recent_runs(scope: AccessScope, limit: int = 10) -> list[tuple[str, str, str]]:
+    """(experiment id, run id, label) of the tenant's latest runs, for the forms' run choice."""
+    if not scope.tenant_id:
+        return []
+    choices = []
+    for summary in experiments.list_experiments(scope, limit=limit).items:
+        for run in summary.runs:
+            choices.append(
+                (run.experiment_id, run.run_id, f"{summary.experiment.name} · {run.name or run.run_id}")
+            )
+    return choices
+
+
+def latest_versions(scope: AccessScope, limit: int = 5) -> list[RegistryVersion]:
+    """The scope's tenant's model versions, last changed first (one query): the home page's card."""
+    scope.require(Can.TENANT_DATA)
+    tenant_id = scope.require_tenant()
+    return list(RegistryVersion.by_tenant.query(tenant_id, scan_index_forward=False, limit=limit))
+
+
+# --- datasets and lineage -----------------------------------------------------------------------
 
 
 def versions_trained_on(
@@ -35,7 +289,7 @@ def datasets_by_project(scope: AccessScope) -> list[tuple[Any, list[Dataset]]]:
     """(project, datasets) pairs: the scope's tenant's projects (most recently active first, capped), each with its newest datasets:
     one query for the projects and one per project."""
     scope.require(Can.TENANT_DATA)
-    projects = flows.list_projects(scope, limit=MAX_PROJECTS).items
+    projects = flows.list_projects(scope, limit=DATASET_PAGE_PROJECTS).items
     grouped = []
     for project in sorted(projects, key=lambda project: project.name.lower()):
         datasets = Dataset.by_project.query(
@@ -43,9 +297,6 @@ def datasets_by_project(scope: AccessScope) -> list[tuple[Any, list[Dataset]]]:
         )
         grouped.append((project, list(datasets)))
     return grouped
-
-
-MAX_LINEAGE = 50  # versions listed on a run's page: one Query on the sparse run index
 
 
 def run_key(tenant_id: str, experiment_id: str, run_id: str) -> str:
@@ -60,3 +311,130 @@ def versions_from_run(tenant_id: str, experiment_id: str, run_id: str) -> list[R
             run_key(tenant_id, experiment_id, run_id), scan_index_forward=False, limit=MAX_LINEAGE
         )
     )
+
+
+# --- what a move would change (the confirmation step) -------------------------------------------
+
+
+def restore_candidate(
+    model: MlModel, live: RegistryVersion, environment: str | None
+) -> RegistryVersion | None:
+    """The version `live` replaced in that environment, if it still exists."""
+    for entry in reversed(live.deployments or []):
+        if entry.environment == environment and entry.outcome == DEPLOYED:
+            previous = entry.previous
+            if not previous:
+                return None
+            try:
+                return get_version(model, previous)
+            except NotFound:
+                return None
+    return None
+
+
+@dataclass
+class Plan:
+    """What a move will change, said before it is made (the confirmation step of the pages)."""
+
+    model: MlModel
+    version: RegistryVersion
+    to: str
+    environment: str | None
+    title: str
+    summary: list[str]
+    needs_reason: bool
+    button: str
+
+
+def _audience(model: MlModel) -> str:
+    """“N people of tenant T”: who a production change reaches (one Select=COUNT query)."""
+    count = account_queries.count_users(model.tenant_id)
+    try:
+        name = account_queries.get_tenant(model.tenant_id).name
+    except NotFound:
+        name = model.tenant_id
+    return f"{count} {'person' if count == 1 else 'people'} of tenant {name}"
+
+
+def plan_change(
+    scope: AccessScope, model_id: str, version_id: str, to: str, environment: str | None = None
+) -> Plan:
+    """The same checks as `change_status`, and what the move would change, without writing anything.
+
+    DynamoDB: 2 GetItem (model, version), at most 1 more (the version a roll back restores), and
+    for production 1 GetItem (the tenant) and 1 Select=COUNT query (its people).
+    """
+    model = get_model(scope, model_id, consistent=True)
+    version = get_version(model, version_id)
+    environment = environment or None
+    lifecycle.check_move(version, to, environment)
+    touched = lifecycle.environments_touched(version, to, environment, model)
+    lifecycle.check_environments(scope, touched, to)
+    envs = model.environments
+    name, number = model.name, version.version
+    summary: list[str] = []
+    if to == DEPLOYING:
+        live = envs[environment].live
+        if version.status == DEPLOYED:
+            title, button = f"Promote {name} {number} from {version.environment} to {environment}?", "Promote"
+            if lifecycle.keeps_source(version, environment, vacate=False):
+                summary.append(
+                    f"Version {number} is deployed to {environment} and stays live in {version.environment} "
+                    f"unless you tick “take it out of {version.environment}” below."
+                )
+            else:
+                summary.append(
+                    f"Version {number} leaves {version.environment} and is deployed to {environment}."
+                )
+        else:
+            title, button = f"Deploy {name} {number} to {environment}?", "Deploy"
+        if live:
+            summary.append(f"When it is live, version {number} replaces version {live} in {environment}.")
+        else:
+            summary.append(f"Nothing is live in {environment} now: version {number} will be the first.")
+    elif to in (DEPLOYED, FAILED):
+        stage = version.stage
+        live = envs[stage].live if stage else None
+        if to == DEPLOYED:
+            title, button = f"Mark {name} {number} deployed in {stage}?", "Mark deployed"
+            if live and live != number:
+                summary.append(f"Version {number} replaces version {live} in {stage}.")
+            else:
+                summary.append(f"Version {number} goes live in {stage}.")
+        else:
+            title, button = f"Mark the deployment of {name} {number} to {stage} failed?", "Mark failed"
+            summary.append(f"{stage.capitalize()} keeps {'version ' + live if live else 'nothing'} live.")
+    elif to == ROLLED_BACK:
+        where = environment or version.environment
+        title, button = f"Roll back {name} {number} in {where}?", "Roll back"
+        restore = restore_candidate(model, version, where)
+        if restore is not None and restore.status == SUPERSEDED:
+            summary.append(f"Version {restore.version} replaces version {number} in {where} again.")
+        else:
+            summary.append(f"No earlier version can be restored: {where} will have nothing live.")
+    else:
+        title, button = f"Retire {name} {number}?", "Retire"
+        for env in lifecycle.live_in(model, version):
+            summary.append(f"Version {number} is taken out of {env}, which then has nothing live.")
+        summary.append("A retired version cannot be deployed again.")
+    if PRODUCTION in touched:
+        summary.append(f"This changes production for {_audience(model)}.")
+    return Plan(
+        model, version, to, environment, title, summary, lifecycle.needs_reason(scope, touched), button
+    )
+
+
+# --- aliases --------------------------------------------------------------------------------------
+
+
+def aliases_of(model: MlModel) -> dict[str, AliasEntry]:
+    """The model's aliases by name, in name order: {"champion": AliasEntry(version, since, by)}."""
+    return dict(sorted((model.aliases or {}).items()))
+
+
+def resolve_alias(scope: AccessScope, model_id: str, alias: str) -> tuple[MlModel, RegistryVersion]:
+    model = get_model(scope, model_id)
+    entry = (model.aliases or {}).get(alias) if isinstance(alias, str) else None
+    if not entry:
+        raise NotFound(f"{model.name} has no alias “{alias}”.", {"alias": "unknown alias"})
+    return model, get_version(model, entry.version)

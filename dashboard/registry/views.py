@@ -26,15 +26,15 @@ def model_list(request: HttpRequest) -> HttpResponse:
     scope = request.scope
     project_id = request.GET.get("project") or None
     status = request.GET.get("status") or None
-    projects = services.list_projects(scope)
-    page = services.list_models(scope, project_id=project_id, status=status, cursor=request.GET.get("cursor"))
-    services.mark_stalled(page.items)
+    projects = queries.list_projects(scope)
+    page = queries.list_models(scope, project_id=project_id, status=status, cursor=request.GET.get("cursor"))
+    lifecycle.mark_stalled(page.items)
     context = {
         "page": page,
-        "projects": services.project_names(scope, page.items, projects),
+        "projects": queries.project_names(scope, page.items, projects),
         "filters": FilterForm(request.GET, projects=projects),
-        "in_progress": services.any_in_progress(page.items),
-        "stalled_after": services.stalled_after(),
+        "in_progress": lifecycle.any_in_progress(page.items),
+        "stalled_after": lifecycle.stalled_after(),
         "environments": lifecycle.ENVIRONMENTS,
         "filtered": bool(project_id or status),
     }
@@ -48,7 +48,7 @@ def _version_form(request: HttpRequest, form_class, **choices):
     """The register forms, with the run's final metrics offered: `?run=exp/run` (a link from the run's
     page) or the “Use the run's metrics” button fill the metrics field without saving anything."""
     scope = request.scope
-    runs = services.recent_runs(scope)
+    runs = queries.recent_runs(scope)
     offer = request.method == "POST" and request.POST.get("action") == "offer_metrics"
     source = request.POST if offer else request.GET
     run = (source.get("run") or "").strip()
@@ -58,7 +58,7 @@ def _version_form(request: HttpRequest, form_class, **choices):
     offered = False
     if run:
         experiment_id, _sep, run_id = run.partition("/")
-        metrics = services.run_metrics(scope, experiment_id, run_id) if run_id else {}
+        metrics = queries.run_metrics(scope, experiment_id, run_id) if run_id else {}
         initial["run"] = run
         if metrics:
             initial["metrics"] = metric_lines(metrics)
@@ -73,8 +73,8 @@ def register(request: HttpRequest) -> HttpResponse:
     scope = request.scope
     if not scope.tenant_id:
         return render(request, "registry/register.html", {"needs_tenant": True})
-    projects = services.list_projects(scope)
-    datasets = services.datasets_for(projects)
+    projects = queries.list_projects(scope)
+    datasets = queries.datasets_for(projects)
     form, offered = _version_form(request, ModelForm, projects=projects, datasets=datasets)
     if form.is_bound and form.is_valid():
         try:
@@ -91,10 +91,10 @@ def register(request: HttpRequest) -> HttpResponse:
 @scoped(Can.TENANT_PAGES)
 def detail(request: HttpRequest, model_id: str) -> HttpResponse:
     scope = request.scope
-    model = services.get_model(scope, model_id)
-    services.mark_stalled([model])
-    items = services.model_versions(model)
-    names = services.metric_names(items)
+    model = queries.get_model(scope, model_id)
+    lifecycle.mark_stalled([model])
+    items = queries.model_versions(model)
+    names = queries.metric_names(items)
     metric = (
         request.GET.get("metric") if request.GET.get("metric") in names else (names[0] if names else None)
     )
@@ -104,29 +104,29 @@ def detail(request: HttpRequest, model_id: str) -> HttpResponse:
     right = request.GET.get("b") or (ordered[0] if ordered else None)
     if left and right:
         try:
-            comparison = services.compare(items, left, right)
+            comparison = queries.compare(items, left, right)
         except DashboardError as exc:
             compare_error = exc.message
     context = {
         "model": model,
-        "versions": [(item, services.version_actions(scope, item, model)) for item in items],
-        "history": services.deployment_history(items),
+        "versions": [(item, lifecycle.version_actions(scope, item, model)) for item in items],
+        "history": queries.deployment_history(items),
         "metric_names": names,
         "metric": metric,
-        "series": services.metric_series(items, metric) if metric else [],
+        "series": queries.metric_series(items, metric) if metric else [],
         "comparison": comparison,
         "compare_error": compare_error,
         "left": left,
         "right": right,
         "environments": lifecycle.ENVIRONMENTS,
-        "dataset_names": services.dataset_names(items),
-        "aliases": services.aliases_of(model),
+        "dataset_names": queries.dataset_names(items),
+        "aliases": queries.aliases_of(model),
         "alias_form": AliasForm(
             versions=[item.version for item in items if item.status != lifecycle.RETIRED]
         ),
-        "project": services.project_names(scope, [model]).get(model.project_id, model.project_id),
-        "polling": services.any_in_progress([model]),
-        "stalled_after": services.stalled_after(),
+        "project": queries.project_names(scope, [model]).get(model.project_id, model.project_id),
+        "polling": lifecycle.any_in_progress([model]),
+        "stalled_after": lifecycle.stalled_after(),
     }
     if wants_partial(request) and request.htmx.trigger == DETAIL_POLL_TARGET:
         if not context["polling"]:
@@ -139,8 +139,8 @@ def detail(request: HttpRequest, model_id: str) -> HttpResponse:
 @scoped(Can.TENANT_PAGES)
 def new_version(request: HttpRequest, model_id: str) -> HttpResponse:
     scope = request.scope
-    model = services.get_model(scope, model_id)
-    datasets = services.datasets_for([services.get_project(scope, model.project_id)])
+    model = queries.get_model(scope, model_id)
+    datasets = queries.datasets_for([queries.get_project(scope, model.project_id)])
     form, offered = _version_form(request, VersionForm, datasets=datasets)
     if form.is_bound and form.is_valid():
         try:
@@ -186,12 +186,12 @@ def confirm_change(request: HttpRequest, model_id: str, version: str) -> HttpRes
     """Says what a promote, roll back, retire or production change will do, and asks for the reason.
 
     A page of its own without JavaScript; the detail page's inline panel (#confirm-panel) with htmx.
-    DynamoDB: as `services.plan_change` (at most 3 GetItem and 1 Select=COUNT query); nothing is written.
+    DynamoDB: as `queries.plan_change` (at most 3 GetItem and 1 Select=COUNT query); nothing is written.
     """
     to = request.GET.get("status", "")
     environment = request.GET.get("environment") or None
     try:
-        plan = services.plan_change(request.scope, model_id, version, to, environment)
+        plan = queries.plan_change(request.scope, model_id, version, to, environment)
     except DashboardError as exc:
         if exc.status == 404:
             raise
@@ -229,7 +229,7 @@ def change_status(request: HttpRequest, model_id: str, version: str) -> HttpResp
         if "reason" not in exc.fields:
             messages.error(request, exc.message)
             return redirect(reverse("registry:detail", kwargs={"model_id": model_id}) + "#versions")
-        plan = services.plan_change(request.scope, model_id, version, to, environment)
+        plan = queries.plan_change(request.scope, model_id, version, to, environment)
         context = {"plan": plan, "error": exc.message, "reason_error": exc.fields["reason"], "reason": reason}
         return render_page(request, "registry/confirm.html", context, status=422)
     except PermissionDenied as exc:
@@ -265,7 +265,7 @@ def dataset_detail(request: HttpRequest, dataset_id: str) -> HttpResponse:
     )
     context = {
         "dataset": dataset,
-        "project": services.get_project(scope, dataset.project_id),
+        "project": queries.get_project(scope, dataset.project_id),
         "versions": versions,
     }
     return render_page(request, "registry/dataset.html", context, partial="versions")

@@ -5,7 +5,7 @@ import pytest
 from dashboard.accounts.access import scope_for_user
 from dashboard.audit.models import AuditEvent
 from dashboard.core.errors import Conflict
-from dashboard.flows import services
+from dashboard.flows import queries, services
 from dashboard.flows.models import NodeConfig
 
 CONFIG = {"expression": "x > 1"}
@@ -24,9 +24,9 @@ def test_a_save_that_raced_past_the_version_check_is_refused_and_leaves_no_audit
 ):
     scope = scope_for_user(people["admin of acme"])
     node_id = acme_flow.node_id("condition")
-    stale = services.get_node_state(scope, acme_flow.flow_id, node_id)  # read before the other save
+    stale = queries.get_node_state(scope, acme_flow.flow_id, node_id)  # read before the other save
     services.save_node_config(scope, acme_flow.flow_id, node_id, CONFIG, 0)
-    monkeypatch.setattr(services, "get_node_state", lambda *args, **kwargs: stale)
+    monkeypatch.setattr(queries, "get_node_state", lambda *args, **kwargs: stale)
     with pytest.raises(Conflict, match="Someone else saved this node's configuration first"):
         services.save_node_config(scope, acme_flow.flow_id, node_id, {"expression": "late"}, 0)
     item = NodeConfig.get(acme_flow.flow_id, node_id, consistent_read=True)

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from dashboard.accounts.access import scope_for_user
 from dashboard.core.seeding import SeedContext
 from dashboard.flows import demo as seed
-from dashboard.flows.services import list_nodes
+from dashboard.flows.queries import list_nodes
 from tests.conftest import unique
 
 

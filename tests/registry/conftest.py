@@ -7,7 +7,7 @@ import pytest
 from dashboard.accounts.access import scope_for_user
 from dashboard.core import clock
 from dashboard.flows.models import Project
-from dashboard.registry import services
+from dashboard.registry import queries, services
 from dashboard.registry.models import Dataset
 from tests.conftest import unique
 
@@ -81,6 +81,6 @@ def register(scopes, acme_project):
             services.register_version(
                 scope, model.model_id, version_data(version, metrics={"accuracy": 0.9 + number / 100})
             )
-        return services.get_model(scope, model.model_id, consistent=True)
+        return queries.get_model(scope, model.model_id, consistent=True)
 
     return create

@@ -10,7 +10,7 @@ from django.test import Client
 from dashboard.apikeys import services as api_keys
 from dashboard.audit.models import AuditEvent
 from dashboard.core.errors import ValidationFailed
-from dashboard.registry import services
+from dashboard.registry import queries, services
 from tests.registry.test_concurrent_deploys import race
 
 
@@ -74,7 +74,7 @@ def test_bad_alias_names_and_retired_versions_are_refused_and_change_nothing(reg
         content_type="application/json",
     )
     assert response.status_code == 404 and response.json()["error"]["message"]
-    assert services.get_model(scopes["acme"], model.model_id, consistent=True).aliases is None
+    assert queries.get_model(scopes["acme"], model.model_id, consistent=True).aliases is None
     assert alias_events(model.model_id) == []
 
 
@@ -88,7 +88,7 @@ def test_two_moves_at_once_both_land_one_after_the_other_and_both_are_audited(re
         ]
     )
     assert errors == [] and len(results) == 2
-    final = services.get_model(scopes["acme"], model.model_id, consistent=True).aliases["champion"].version
+    final = queries.get_model(scopes["acme"], model.model_id, consistent=True).aliases["champion"].version
     # The one applied second moved the alias from where the first one put it: a chain, never a fork.
     first, second = sorted(results, key=lambda move: move.previous != "1.0.0")
     assert first.previous == "1.0.0" and second.previous == first.version and final == second.version

@@ -3,7 +3,7 @@
 import threading
 
 from dashboard.core.errors import Conflict
-from dashboard.registry import services
+from dashboard.registry import queries, services
 from dashboard.registry.models import RegistryVersion
 
 
@@ -50,7 +50,7 @@ def test_of_five_simultaneous_deploys_one_wins_and_the_others_are_told(register,
     )
     assert len(results) == 1 and len(errors) == len(VERSIONS) - 1
     assert all("nothing was changed" in e.message or "already being deployed" in e.message for e in errors)
-    summary = services.get_model(staff, model.model_id, consistent=True)
+    summary = queries.get_model(staff, model.model_id, consistent=True)
     assert summary.environments["staging"].pending == results[0].version.version
     deploying = [
         v
@@ -83,7 +83,7 @@ def test_rounds_of_racing_deploys_never_leave_two_live_versions(register, scopes
             if RegistryVersion.get(model.model_id, v, consistent_read=True).status == "deployed"
         ]
         assert len(current) <= 1
-    summary = services.get_model(people[0], model.model_id, consistent=True)
+    summary = queries.get_model(people[0], model.model_id, consistent=True)
     assert summary.environments["staging"].live == winners[-1]
     assert live_in(model.model_id, "staging") == [winners[-1]]
 

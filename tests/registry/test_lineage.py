@@ -70,10 +70,10 @@ def test_the_form_offers_the_runs_metrics_and_registers_with_the_run(register, a
         f"/models/{model.model_id}/versions/new/", {**data, "metrics": "", "action": "offer_metrics"}
     )
     assert button.status_code == 200 and "auc = 0.88" in button.content.decode()
-    assert "2.0.0" not in [v.version for v in services.model_versions(model)]
+    assert "2.0.0" not in [v.version for v in queries.model_versions(model)]
     saved = acme_admin.post(f"/models/{model.model_id}/versions/new/", data)
     assert saved.status_code == 302
-    version = services.get_version(model, "2.0.0")
+    version = queries.get_version(model, "2.0.0")
     assert (version.experiment_id, version.run_id, version.metrics) == (
         run.experiment_id,
         run.run_id,
@@ -107,7 +107,7 @@ def test_another_tenants_run_or_half_a_run_is_refused_and_nothing_is_registered(
             scopes["acme"], model.model_id, version_data("1.2.0", run_id=trained_run.run_id)
         )
     assert "experiment_id" in half.value.fields
-    assert [v.version for v in services.model_versions(model)] == ["1.0.0"]
+    assert [v.version for v in queries.model_versions(model)] == ["1.0.0"]
 
 
 def test_the_api_registers_lineage_and_answers_it(scopes, acme_project, trained_run):

@@ -4,7 +4,7 @@ import pytest
 
 from dashboard.audit.models import AuditEvent
 from dashboard.core.errors import Conflict, ValidationFailed
-from dashboard.registry import lifecycle, services
+from dashboard.registry import lifecycle, queries, services
 from dashboard.registry.lifecycle import MOVES, STATUSES
 from dashboard.registry.models import RegistryVersion
 
@@ -99,7 +99,7 @@ def test_going_live_supersedes_the_previous_version_in_the_same_write(register, 
     new = RegistryVersion.get(model.model_id, "1.1.0", consistent_read=True)
     assert (old.status, old.environment) == ("superseded", None)
     assert (new.status, new.environment) == ("deployed", "staging")
-    summary = services.get_model(staff, model.model_id, consistent=True)
+    summary = queries.get_model(staff, model.model_id, consistent=True)
     assert summary.environments["staging"].live == "1.1.0"
     assert new.deployments[-1].previous == "1.0.0"
 
@@ -115,7 +115,7 @@ def test_a_rollback_brings_back_the_version_it_replaced(register, scopes):
     assert RegistryVersion.get(model.model_id, "1.0.0", consistent_read=True).environment == "production"
     assert RegistryVersion.get(model.model_id, "1.1.0", consistent_read=True).status == "rolled_back"
     assert (
-        services.get_model(staff, model.model_id, consistent=True).environments["production"].live == "1.0.0"
+        queries.get_model(staff, model.model_id, consistent=True).environments["production"].live == "1.0.0"
     )
 
 
@@ -124,7 +124,7 @@ def test_promoting_moves_a_version_from_one_environment_to_the_next(version_in, 
     staff = scopes["staff@acme"]
     move(staff, model, version, "deploying", "staging")
     move(staff, model, version, "deployed")
-    summary = services.get_model(staff, model.model_id, consistent=True)
+    summary = queries.get_model(staff, model.model_id, consistent=True)
     assert summary.environments["dev"].live is None
     assert summary.environments["staging"].live == version
 
@@ -153,9 +153,9 @@ def test_every_change_is_in_the_audit_trail(version_in, scopes):
 
 def test_the_models_headline_status_follows_its_environments(version_in, scopes):
     model, version = version_in("deploying")
-    assert services.get_model(scopes["acme"], model.model_id, consistent=True).status == "deploying"
+    assert queries.get_model(scopes["acme"], model.model_id, consistent=True).status == "deploying"
     move(scopes["acme"], model, version, "failed")
-    assert services.get_model(scopes["acme"], model.model_id, consistent=True).status == "failed"
+    assert queries.get_model(scopes["acme"], model.model_id, consistent=True).status == "failed"
 
 
 def test_requestable_moves_are_the_issues_state_machine():
@@ -171,12 +171,12 @@ def test_promoting_into_production_keeps_staging_live_unless_asked(version_in, s
     move(staff, model, version, "deployed")
     move(staff, model, version, "deploying", "production")
     move(staff, model, version, "deployed")
-    envs = services.get_model(staff, model.model_id, consistent=True).environments
+    envs = queries.get_model(staff, model.model_id, consistent=True).environments
     assert (envs["staging"].live, envs["production"].live) == (version, version)
     # A new version in staging replaces it there only: production keeps serving it.
     move(staff, model, "1.1.0", "deploying", "staging")
     move(staff, model, "1.1.0", "deployed")
-    envs = services.get_model(staff, model.model_id, consistent=True).environments
+    envs = queries.get_model(staff, model.model_id, consistent=True).environments
     assert (envs["staging"].live, envs["production"].live) == ("1.1.0", version)
     stored = RegistryVersion.get(model.model_id, version, consistent_read=True)
     assert (stored.status, stored.environment) == ("deployed", "production")
@@ -185,7 +185,7 @@ def test_promoting_into_production_keeps_staging_live_unless_asked(version_in, s
         staff, model.model_id, "1.1.0", "deploying", "production", reason="ship it", vacate=True
     )
     move(staff, model, "1.1.0", "deployed")
-    envs = services.get_model(staff, model.model_id, consistent=True).environments
+    envs = queries.get_model(staff, model.model_id, consistent=True).environments
     assert (envs["staging"].live, envs["production"].live) == (None, "1.1.0")
     assert RegistryVersion.get(model.model_id, version, consistent_read=True).status == "superseded"
 
@@ -204,59 +204,5 @@ def test_retiring_a_version_live_in_two_environments_clears_both(version_in, sco
     with pytest.raises(Exception, match="Only Diatonic staff"):
         move(scopes["acme"], model, version, "retired")
     move(staff, model, version, "retired")
-    envs = services.get_model(staff, model.model_id, consistent=True).environments
+    envs = queries.get_model(staff, model.model_id, consistent=True).environments
     assert envs["staging"].live is None and envs["production"].live is None
-
-
-# --- what the detail page offers: promotion goes forward only (issue 35, item 6) -------------------
-
-
-@pytest.mark.parametrize(
-    "live, expected",
-    [
-        ([], None),
-        (["dev"], "staging"),
-        (["staging"], "production"),
-        (["production"], None),
-        (["staging", "production"], None),  # kept in staging after its promotion into production
-        (["dev", "staging"], "production"),
-    ],
-)
-def test_a_live_version_is_promoted_to_the_next_environment_never_backwards(live, expected):
-    assert lifecycle.promotion_target(live) == expected
-
-
-def _live_version(environment: str):
-    from dashboard.accounts.scope import AccessScope
-    from dashboard.registry.models import EnvironmentState, MlModel
-
-    model = MlModel(model_id="mdl", project_id="prj", tenant_id="acme", name="m")
-    model.environments = {env: EnvironmentState() for env in lifecycle.ENVIRONMENTS}
-    model.environments[environment].live = "1.0.0"
-    version = RegistryVersion(
-        model_id="mdl", version="1.0.0", project_id="prj", tenant_id="acme", model_name="m"
-    )
-    version.status, version.environment, version.stage = "deployed", environment, environment
-    staff = AccessScope(role="staff", actor_id="u1", actor_label="staff", tenant_id="acme")
-    admin = AccessScope(role="tenant_admin", actor_id="u2", actor_label="admin", tenant_id="acme")
-    return model, version, staff, admin
-
-
-def test_a_staging_version_offers_production_to_staff_and_says_tenant_admins_need_staff():
-    model, version, staff, admin = _live_version("staging")
-    for_staff = services.version_actions(staff, version, model)
-    assert for_staff["confirm_deploy_to"] == ["production"] and for_staff["deploy_to"] == []
-    assert not for_staff["needs_staff"]
-    for_admin = services.version_actions(admin, version, model)
-    assert for_admin["confirm_deploy_to"] == [] and for_admin["deploy_to"] == []
-    assert "need staff" in for_admin["needs_staff"]
-    assert for_admin["roll_back"] and for_admin["retire"]
-
-
-def test_a_dev_version_is_promoted_to_staging_and_a_production_one_nowhere():
-    model, version, staff, admin = _live_version("dev")
-    assert services.version_actions(admin, version, model)["confirm_deploy_to"] == ["staging"]
-    assert services.version_actions(staff, version, model)["confirm_deploy_to"] == ["staging"]
-    model, version, staff, admin = _live_version("production")
-    assert services.version_actions(staff, version, model)["confirm_deploy_to"] == []
-    assert "need staff" in services.version_actions(admin, version, model)["needs_staff"]

@@ -15,7 +15,7 @@ from pynamodb.exceptions import PutError
 
 from dashboard.api.registry import model_json
 from dashboard.dynamo.base import client_of
-from dashboard.registry import services
+from dashboard.registry import queries, services
 from dashboard.registry.models import MlModel, RegistryVersion
 
 SINCE = "2026-11-02T09:00:00+00:00"
@@ -78,7 +78,7 @@ def test_old_items_read_through_the_typed_records(register, scopes):
     model = register(versions=("1.0.0", "1.1.0"))
     put_old_form(model.model_id)
 
-    stored = services.get_model(scopes["acme"], model.model_id, consistent=True)
+    stored = queries.get_model(scopes["acme"], model.model_id, consistent=True)
     staging = stored.environments["staging"]
     assert (staging.live, staging.since, staging.by, staging.pending, staging.pending_since) == (
         "1.0.0",
@@ -104,11 +104,11 @@ def test_old_items_read_through_the_typed_records(register, scopes):
         "first release",
     )
     assert entry.kind == "deploy"  # rows from before `kind` read as the history page always showed them
-    rows = services.deployment_history(services.model_versions(stored))
+    rows = queries.deployment_history(queries.model_versions(stored))
     assert [(row.version, row.kind, row.previous, row.reason) for row in rows] == [
         ("1.0.0", "deploy", None, "first release")
     ]
-    assert services.resolve_alias(scopes["acme"], model.model_id, "champion")[1].version == "1.0.0"
+    assert queries.resolve_alias(scopes["acme"], model.model_id, "champion")[1].version == "1.0.0"
 
 
 def test_old_items_move_on_and_are_saved_typed(register, scopes):
@@ -151,6 +151,6 @@ def test_an_old_model_item_keeps_its_lock(register, scopes):
         stale.save()
     assert failed.value.cause_response_code == "ConditionalCheckFailedException"
     assert (
-        services.get_model(scopes["acme"], model.model_id, consistent=True).aliases["champion"].version
+        queries.get_model(scopes["acme"], model.model_id, consistent=True).aliases["champion"].version
         == "1.1.0"
     )

@@ -14,7 +14,7 @@ from dashboard.dynamo.commands import database_errors_as_sentences
 from dashboard.experiments import queries, services
 from dashboard.experiments.demo import run_story
 from dashboard.experiments.models import Experiment
-from dashboard.flows import services as flows
+from dashboard.flows import queries as flows
 
 
 class Command(BaseCommand):
