@@ -137,7 +137,11 @@ def dynamodb_local(tmp_path_factory) -> Iterator[str]:
     os.environ["VENDOR_ROOT"] = str(vendor_root)
     settings.VENDOR_ROOT = vendor_root
     settings.STATICFILES_DIRS = [
-        *(entry for entry in settings.STATICFILES_DIRS if not (isinstance(entry, tuple) and entry[0] == "vendor")),
+        *(
+            entry
+            for entry in settings.STATICFILES_DIRS
+            if not (isinstance(entry, tuple) and entry[0] == "vendor")
+        ),
         ("vendor", vendor_root),
     ]
     # No rate limit for the session's shared keys (tests move the clock, which would leave their

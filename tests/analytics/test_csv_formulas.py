@@ -41,6 +41,6 @@ def test_the_export_writes_formula_like_text_as_inert_text(tenant, monkeypatch):
 def test_formulas_behind_leading_spaces_or_line_breaks_are_neutralised_too():
     from dashboard.core.csv_cells import safe_cell
 
-    for text in (" =1+1", "\n=HYPERLINK(\"http://evil.test\")", "  @SUM(A1)", "\r\n+cmd", " \t-2+3"):
+    for text in (" =1+1", '\n=HYPERLINK("http://evil.test")', "  @SUM(A1)", "\r\n+cmd", " \t-2+3"):
         assert safe_cell(text) == "'" + text
     assert safe_cell("-3") == "-3" and safe_cell(" plain text") == " plain text"

@@ -88,7 +88,11 @@ def test_re_pricing_from_the_page_runs_and_its_row_stops_polling_when_done(staff
     assert 'data-testid="pending-change"' in page
     response = staff.post(
         "/analytics/prices/reprice/",
-        {"tenant": tenant.tenant_id, "start": (clock.now() - timedelta(days=3)).date(), "end": clock.now().date()},
+        {
+            "tenant": tenant.tenant_id,
+            "start": (clock.now() - timedelta(days=3)).date(),
+            "end": clock.now().date(),
+        },
     )
     assert response.status_code == 302
     job = next(job for job in repricing.PriceChange.query("changes") if job.scope == tenant.tenant_id)
@@ -107,7 +111,8 @@ def test_re_pricing_from_the_page_runs_and_its_row_stops_polling_when_done(staff
 
 def test_a_range_that_cannot_be_re_priced_is_refused_with_a_message(staff):
     response = staff.post(
-        "/analytics/prices/reprice/", {"start": clock.now().date(), "end": clock.now().date() + timedelta(days=2)}
+        "/analytics/prices/reprice/",
+        {"start": clock.now().date(), "end": clock.now().date() + timedelta(days=2)},
     )
     assert response.status_code == 422 and "cannot end after today" in response.content.decode()
 

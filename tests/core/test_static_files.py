@@ -17,7 +17,9 @@ NODE_MODULES = settings.BASE_DIR / "node_modules"
 def test_the_vendor_build_holds_only_what_pages_use(tmp_path):
     names = vendor.build(NODE_MODULES, tmp_path / "vendor")
     assert names == ["chart.js/dist/chart.umd.min.js"]
-    published = sorted(str(path.relative_to(tmp_path / "vendor")) for path in (tmp_path / "vendor").rglob("*"))
+    published = sorted(
+        str(path.relative_to(tmp_path / "vendor")) for path in (tmp_path / "vendor").rglob("*")
+    )
     assert published == ["chart.js", "chart.js/dist", "chart.js/dist/chart.umd.min.js"]
     assert b"sourceMappingURL" not in (tmp_path / "vendor" / names[0]).read_bytes()
 

@@ -58,7 +58,8 @@ def recreate_without_index(client, table: str, index: str) -> None:
         **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
     )
     assert index not in {
-        one["IndexName"] for one in client.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
+        one["IndexName"]
+        for one in client.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
     }
 
 

@@ -152,7 +152,10 @@ def test_secret_names_and_credential_shapes_are_recognised():
     text, found = mask_text(f"Call with {OPENAI_KEY} and {AWS_KEY} please")
     assert found and OPENAI_KEY not in text and AWS_KEY not in text and "sk-••••••" in text
     rows = settings_rows({"model": "gpt-4o", "headers": {"Authorization": f"Bearer {'x' * 20}"}})
-    assert [(r.path, r.secret) for r in rows if not r.group] == [("model", False), ("headers.Authorization", True)]
+    assert [(r.path, r.secret) for r in rows if not r.group] == [
+        ("model", False),
+        ("headers.Authorization", True),
+    ]
 
 
 def test_the_review_page_shows_each_nodes_settings_and_no_stored_secret(moderator, make_template):
