@@ -5,7 +5,7 @@ page is requested twice:
 - as htmx's history restore (`HX-Request` + `HX-History-Restore-Request`, what Back sends when htmx's
   history cache dropped the page): the whole document, sidebar included;
 - as a plain htmx request: a fragment (no `<html`), holding the element the request targets.
-Polls of things that have finished answer 286, so htmx stops asking.
+Polls of things that have finished answer 286, so htmx stops asking. Every address that answers both says `Vary: HX-Request`.
 """
 
 from __future__ import annotations
@@ -112,6 +112,8 @@ def test_every_htmx_address_answers_a_fragment_holding_its_target(site):
                 body = response.content.decode()
                 assert response.status_code in (200, 286), (role, url, response.status_code)
                 assert "<html" not in body, f"{role}: {url} answered a whole page to htmx"
+                if not poll:  # the same URL answers a page to a plain load: caches must tell them apart
+                    assert "HX-Request" in response.get("Vary", ""), f"{role}: {url} lacks Vary: HX-Request"
                 if target and not poll and response.status_code == 200:
                     assert f'id="{target}"' in body, f"{role}: {url} lacks #{target}"
                 checked += 1

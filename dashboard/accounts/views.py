@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.accounts import access, queries, services
 from dashboard.accounts.forms import ApiKeyForm, LoginForm, UserEditForm, UserForm
@@ -23,18 +23,18 @@ from dashboard.audit.templatetags.audit_format import readable_changes
 from dashboard.core.csv_cells import safe_rows
 from dashboard.core.errors import DashboardError, NotFound, ValidationFailed
 from dashboard.core.forms import add_service_errors
-from dashboard.core.http import render_page
+from dashboard.core.http import DashboardRequest, render_page
 from dashboard.dynamo.tables import all_models, describe
 
 
-def _client_address(request: HttpRequest) -> str:
+def _client_address(request: DashboardRequest) -> str:
     if settings.CLIENT_ADDRESS_HEADER and request.META.get(settings.CLIENT_ADDRESS_HEADER):
         # The load balancer appends the address it saw last; earlier entries are client-supplied.
         return request.META[settings.CLIENT_ADDRESS_HEADER].split(",")[-1].strip()
     return request.META.get("REMOTE_ADDR", "unknown")
 
 
-def _safe_next(request: HttpRequest) -> str:
+def _safe_next(request: DashboardRequest) -> str:
     """Where to go after signing in or switching tenant: a path on this site, else `/`.
 
     Only absolute paths are followed (`abc` would be taken for a view name by `redirect`); the
@@ -57,7 +57,8 @@ def _safe_next(request: HttpRequest) -> str:
 KNOWN_DEVICE_COOKIE = "known_device"
 
 
-def login(request: HttpRequest) -> HttpResponse:
+@require_http_methods(["GET", "POST"])
+def login(request: DashboardRequest) -> HttpResponse:
     next_url = _safe_next(request)
     if request.scope is not None:
         return HttpResponseRedirect(next_url)
@@ -98,7 +99,7 @@ def login(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def logout(request: HttpRequest) -> HttpResponse:
+def logout(request: DashboardRequest) -> HttpResponse:
     if request.scope is not None:
         audit.record(
             request.scope, "session.logout", "user", request.scope.actor_id, tenant_id=request.user.tenant_id
@@ -110,7 +111,7 @@ def logout(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @access.scoped(Can.RUN_PLATFORM)
-def switch_tenant(request: HttpRequest) -> HttpResponse:
+def switch_tenant(request: DashboardRequest) -> HttpResponse:
     next_url = _safe_next(request)
     tenant_id = request.POST.get("tenant_id") or None
     if tenant_id:
@@ -119,7 +120,7 @@ def switch_tenant(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(next_url)
 
 
-def _audit_filters(request: HttpRequest) -> audit_queries.AuditFilters:
+def _audit_filters(request: DashboardRequest) -> audit_queries.AuditFilters:
     """The trail's filters from the query string; sign-ins are hidden unless asked for (the form
     sends `signins=show` before its checkbox, whose `hide` wins when ticked)."""
     action = request.GET.get("action") or ""
@@ -146,8 +147,9 @@ AUDIT_ACTIONS = (
 )  # fmt: skip
 
 
+@require_GET
 @access.scoped(Can.TENANT_PAGES)
-def audit_trail(request: HttpRequest) -> HttpResponse:
+def audit_trail(request: DashboardRequest) -> HttpResponse:
     """The audit trail, filtered by action, actor and target type, sign-ins hidden by default.
 
     DynamoDB calls: the page at most audit_queries.MAX_CALLS queries (one when nothing is filtered); the
@@ -177,8 +179,9 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
 AUDIT_EXPORT_ROWS = 2_000
 
 
+@require_GET
 @access.scoped(Can.TENANT_PAGES)
-def audit_csv(request: HttpRequest) -> HttpResponse:
+def audit_csv(request: DashboardRequest) -> HttpResponse:
     """The filtered trail as CSV: at most AUDIT_EXPORT_ROWS events, in at most 20 pages of 100
     (each a bounded page as on the trail itself: at most audit_queries.MAX_CALLS queries)."""
     filters = _audit_filters(request)
@@ -215,7 +218,7 @@ def audit_csv(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _query_without(request: HttpRequest, *names: str) -> str:
+def _query_without(request: DashboardRequest, *names: str) -> str:
     kept = request.GET.copy()
     for name in names:
         kept.pop(name, None)
@@ -231,8 +234,9 @@ class PlatformKeys:
     platform: bool = True
 
 
+@require_http_methods(["GET", "POST"])
 @access.scoped(Can.RUN_PLATFORM)
-def api_key_list(request: HttpRequest) -> HttpResponse:
+def api_key_list(request: DashboardRequest) -> HttpResponse:
     """Keys per tenant with their last use and requests per day over the last 7 days.
 
     DynamoDB calls, whatever the traffic: 1 query for the tenants, 1 query per tenant shown (at
@@ -273,7 +277,7 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @access.scoped(Can.RUN_PLATFORM)
-def api_key_revoke(request: HttpRequest, key_id: str) -> HttpResponse:
+def api_key_revoke(request: DashboardRequest, key_id: str) -> HttpResponse:
     """GET asks first (which key, which tenant, what stops working); POST revokes."""
     if request.method == "GET":
         key = apikey_queries.get_key(request.scope, key_id)
@@ -288,15 +292,16 @@ def api_key_revoke(request: HttpRequest, key_id: str) -> HttpResponse:
     return redirect("accounts:api_keys")
 
 
+@require_GET
 @access.scoped(Can.RUN_PLATFORM)
-def tables(request: HttpRequest) -> HttpResponse:
+def tables(request: DashboardRequest) -> HttpResponse:
     infos = [describe(model) for model in all_models()]
     return render(request, "accounts/tables.html", {"tables": infos})
 
 
 @require_http_methods(["GET", "POST"])
 @access.scoped(Can.RUN_PLATFORM)
-def users(request: HttpRequest) -> HttpResponse:
+def users(request: DashboardRequest) -> HttpResponse:
     tenants = queries.list_tenants()
     form = UserForm(request.POST or None, tenants=tenants, initial={"tenant": request.scope.tenant_id})
     status = 200
@@ -319,7 +324,7 @@ def users(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @access.scoped(Can.RUN_PLATFORM)
-def user_edit(request: HttpRequest, user_id: str) -> HttpResponse:
+def user_edit(request: DashboardRequest, user_id: str) -> HttpResponse:
     person = queries.get_user(user_id)
     if person is None:
         raise NotFound("That user was not found.")
@@ -360,7 +365,7 @@ def user_edit(request: HttpRequest, user_id: str) -> HttpResponse:
 
 @require_POST
 @access.scoped(Can.RUN_PLATFORM)
-def user_sign_out(request: HttpRequest, user_id: str) -> HttpResponse:
+def user_sign_out(request: DashboardRequest, user_id: str) -> HttpResponse:
     ended = services.sign_out_everywhere(request.scope, user_id)
     messages.success(request, f"Signed out of {ended} session{'s' if ended != 1 else ''}.")
     return redirect("accounts:user_edit", user_id=user_id)
@@ -368,7 +373,7 @@ def user_sign_out(request: HttpRequest, user_id: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @access.scoped(Can.RUN_PLATFORM)
-def user_set_active(request: HttpRequest, user_id: str) -> HttpResponse:
+def user_set_active(request: DashboardRequest, user_id: str) -> HttpResponse:
     """GET asks before disabling (who, what ends); POST enables, or disables with `confirmed=1`.
 
     DynamoDB: GET 1 GetItem and 1 query (their sessions); POST as `services.set_active`.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -14,13 +14,13 @@ from dashboard.alerts.forms import ChannelForm, RuleForm
 from dashboard.alerts.models import RULE_KINDS
 from dashboard.core.errors import Conflict, ValidationFailed
 from dashboard.core.forms import add_service_errors
-from dashboard.core.http import render_page
+from dashboard.core.http import DashboardRequest, render_page
 
 RULES = "alerts/rules.html"
 NOTIFICATIONS = "alerts/notifications.html"
 
 
-def _rules_context(request: HttpRequest, rule_form=None, channel_form=None) -> dict:
+def _rules_context(request: DashboardRequest, rule_form=None, channel_form=None) -> dict:
     try:
         tenant_id = services.tenant_for(request.scope)
     except ValidationFailed as exc:
@@ -40,13 +40,13 @@ def _rules_context(request: HttpRequest, rule_form=None, channel_form=None) -> d
 
 @require_GET
 @scoped(Can.TENANT_PAGES)
-def rules(request: HttpRequest) -> HttpResponse:
+def rules(request: DashboardRequest) -> HttpResponse:
     return render_page(request, RULES, _rules_context(request))
 
 
 @require_POST
 @scoped(Can.TENANT_PAGES)
-def create(request: HttpRequest) -> HttpResponse:
+def create(request: DashboardRequest) -> HttpResponse:
     form = RuleForm(request.POST)
     if form.is_valid():
         try:
@@ -61,7 +61,7 @@ def create(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @scoped(Can.TENANT_PAGES)
-def edit(request: HttpRequest, rule_id: str) -> HttpResponse:
+def edit(request: DashboardRequest, rule_id: str) -> HttpResponse:
     tenant_id = services.tenant_for(request.scope)
     rule = queries.rule(tenant_id, rule_id)
     status = 200
@@ -92,7 +92,7 @@ def edit(request: HttpRequest, rule_id: str) -> HttpResponse:
 
 @require_POST
 @scoped(Can.TENANT_PAGES)
-def channel(request: HttpRequest) -> HttpResponse:
+def channel(request: DashboardRequest) -> HttpResponse:
     form = ChannelForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -115,7 +115,7 @@ def channel(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @scoped(Can.TENANT_PAGES)
-def notifications(request: HttpRequest) -> HttpResponse:
+def notifications(request: DashboardRequest) -> HttpResponse:
     try:
         tenant_id = services.tenant_for(request.scope)
     except ValidationFailed as exc:
@@ -131,7 +131,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @scoped(Can.TENANT_PAGES)
-def read_all(request: HttpRequest) -> HttpResponse:
+def read_all(request: DashboardRequest) -> HttpResponse:
     count = services.mark_all_read(request.scope, None)
     messages.success(request, f"{count} notification(s) marked as read.")
     return redirect("alerts:notifications")
@@ -139,7 +139,7 @@ def read_all(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @scoped(Can.TENANT_PAGES)
-def unread_badge(request: HttpRequest) -> HttpResponse:
+def unread_badge(request: DashboardRequest) -> HttpResponse:
     """The sidebar's unread count, fetched after the page loads (one Select=COUNT query)."""
     try:
         count = queries.unread_count(services.tenant_for(request.scope))

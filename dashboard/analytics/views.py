@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -30,13 +30,13 @@ from dashboard.analytics.inputs import MONTH_PRESETS, PRESETS, RATE_NAMES, resol
 from dashboard.core import clock, worker
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.forms import add_service_errors
-from dashboard.core.http import render_page, wants_partial
+from dashboard.core.http import DashboardRequest, render_page, wants_partial
 
 TEMPLATE = "analytics/overview.html"
 
 
 def _overview_context(
-    request: HttpRequest, period_form: PeriodForm, budget_form: BudgetForm | None = None
+    request: DashboardRequest, period_form: PeriodForm, budget_form: BudgetForm | None = None
 ) -> dict:
     try:
         period = period_form.period_value()
@@ -73,14 +73,14 @@ def _overview_context(
 
 @require_GET
 @scoped(Can.TENANT_PAGES)
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: DashboardRequest) -> HttpResponse:
     context = _overview_context(request, PeriodForm(request.GET))
     return render_page(request, TEMPLATE, context, partial="overview-body")
 
 
 @require_POST
 @scoped(Can.TENANT_PAGES)
-def set_budget(request: HttpRequest) -> HttpResponse:
+def set_budget(request: DashboardRequest) -> HttpResponse:
     form = BudgetForm(request.POST)
     period_form = PeriodForm(request.GET)
     if form.is_valid():
@@ -110,7 +110,7 @@ def set_budget(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @scoped(Can.TENANT_PAGES)
-def export_csv(request: HttpRequest) -> HttpResponse:
+def export_csv(request: DashboardRequest) -> HttpResponse:
     period, tenant = period_from(request.GET)
     data = overview_service.build(request.scope, period, tenant)
     return csv_export.response(data)
@@ -118,7 +118,7 @@ def export_csv(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @scoped(Can.TENANT_PAGES)
-def executions(request: HttpRequest) -> HttpResponse:
+def executions(request: DashboardRequest) -> HttpResponse:
     """The filtered execution history, a page at a time, with totals of the whole filtered set (the
     same on every page, never the sum of the rows shown).
 
@@ -162,7 +162,7 @@ def executions(request: HttpRequest) -> HttpResponse:
                 unpriced = [row for row in unpriced if row.model == filters.model]
             if not rows and not page.next_cursor and (filters.agent_id or filters.user_id):
                 suggestions = _suggestions(request, tenant_id, filters)
-    choices = history_choices(request, tenant_id)
+    choices = _history_choices(request, tenant_id)
     context = {
         "form": form,
         "page": page,
@@ -185,7 +185,7 @@ def executions(request: HttpRequest) -> HttpResponse:
     return render_page(request, "analytics/executions.html", context, partial="executions-table")
 
 
-def history_choices(request: HttpRequest, tenant_id: str | None) -> dict:
+def _history_choices(request: DashboardRequest, tenant_id: str | None) -> dict:
     """Agents, models and users seen lately, as suggestions for the filters (rollups, 3 queries)."""
     if tenant_id is None or wants_partial(request):
         return {}
@@ -199,7 +199,7 @@ def _without(params, *names: str) -> str:
     return kept.urlencode()
 
 
-def _suggestions(request: HttpRequest, tenant_id: str, filters) -> dict[str, list[str]]:
+def _suggestions(request: DashboardRequest, tenant_id: str, filters) -> dict[str, list[str]]:
     """Close spellings of the agent or user typed in, among those seen lately (else the busiest)."""
     seen = overview_service.recent_values(request.scope, tenant_id)
     found = {}
@@ -213,7 +213,7 @@ def _suggestions(request: HttpRequest, tenant_id: str, filters) -> dict[str, lis
 
 @require_GET
 @scoped(Can.TENANT_PAGES)
-def executions_csv(request: HttpRequest) -> HttpResponse:
+def executions_csv(request: DashboardRequest) -> HttpResponse:
     """The filtered executions as CSV, newest first: at most queries.EXPORT_ROWS rows in at most
     queries.EXPORT_CALLS DynamoDB queries; a response header says when more matched."""
     form = ExecutionFilterForm(request.GET)
@@ -232,7 +232,7 @@ def executions_csv(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @scoped(Can.TENANT_PAGES)
-def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
+def execution_detail(request: DashboardRequest, execution_id: str) -> HttpResponse:
     """One execution with its links onward. DynamoDB calls: 1 query for the execution, the trace's
     reads (dashboard.analytics.traces), 1 BatchGet for its user's name."""
     execution = queries.get_execution(request.scope, execution_id, request.GET.get("tenant") or None)
@@ -251,7 +251,7 @@ def _tenant_choices() -> list[tuple[str, str]]:
     return [(tenant.tenant_id, tenant.name) for tenant in list_tenants()]
 
 
-def _lookup(request: HttpRequest) -> dict | None:
+def _lookup(request: DashboardRequest) -> dict | None:
     """`?model=…[&provider=…][&tenant=…][&at=YYYY-MM-DD]`: the price that applies, and why."""
     model = (request.GET.get("model") or "").strip()[:128]
     if not model:
@@ -267,7 +267,9 @@ def _lookup(request: HttpRequest) -> dict | None:
     return {"model": model, "at": at, "tenant": tenant_id, "quote": quote}
 
 
-def _prices_context(request: HttpRequest, form: PriceForm | None = None, reprice: RepriceForm | None = None):
+def _prices_context(
+    request: DashboardRequest, form: PriceForm | None = None, reprice: RepriceForm | None = None
+):
     tenants = _tenant_choices()
     page = queries.prices_page()
     if form is None:
@@ -311,7 +313,7 @@ def _usd(micro) -> str:
 
 @require_GET
 @scoped(Can.RUN_PLATFORM)
-def prices(request: HttpRequest) -> HttpResponse:
+def prices(request: DashboardRequest) -> HttpResponse:
     """Staff prices over the catalogue, the price any model gets, and re-pricing the past.
 
     DynamoDB calls: the tenant list 1 (kept per request), the prices 1 query, the changes and runs 1
@@ -321,7 +323,7 @@ def prices(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @scoped(Can.RUN_PLATFORM)
-def save_price(request: HttpRequest) -> HttpResponse:
+def save_price(request: DashboardRequest) -> HttpResponse:
     form = PriceForm(request.POST, tenants=_tenant_choices())
     if form.is_valid():
         data = form.cleaned_data
@@ -342,7 +344,7 @@ def save_price(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @scoped(Can.RUN_PLATFORM)
-def retire_price(request: HttpRequest, price_scope: str, price_id: str) -> HttpResponse:
+def retire_price(request: DashboardRequest, price_scope: str, price_id: str) -> HttpResponse:
     try:
         version = int(request.POST.get("version") or 0) or None
         services.retire_price(request.scope, price_scope, price_id, version)
@@ -357,7 +359,7 @@ def retire_price(request: HttpRequest, price_scope: str, price_id: str) -> HttpR
 
 @require_POST
 @scoped(Can.RUN_PLATFORM)
-def reprice(request: HttpRequest) -> HttpResponse:
+def reprice(request: DashboardRequest) -> HttpResponse:
     form = RepriceForm(request.POST, tenants=_tenant_choices())
     if form.is_valid():
         data = form.cleaned_data
@@ -378,7 +380,7 @@ def reprice(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @scoped(Can.RUN_PLATFORM)
-def reprice_run(request: HttpRequest, job_id: str) -> HttpResponse:
+def reprice_run(request: DashboardRequest, job_id: str) -> HttpResponse:
     """One run's progress (polled by the page; 286 stops the polling once it has ended). 1 GetItem
     and, for a run of one tenant, the tenant list (its name)."""
     job = repricing.get_job(job_id)

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 from django_htmx.middleware import HtmxDetails
 
 from dashboard.accounts.scope import AccessScope
@@ -19,13 +20,18 @@ from dashboard.core.inputs import parse_limit
 
 
 class DashboardRequest(HttpRequest):
-    """What the middleware adds to every request (for type checkers and readers)."""
+    """What the middleware adds to every request (for type checkers and readers): every view's
+    `request` is one."""
 
     scope: AccessScope | None
     htmx: HtmxDetails
+    varies_on_htmx: bool  # set when the view asked `wants_partial`
 
 
 def wants_partial(request: HttpRequest) -> bool:
+    """Whether to answer with a fragment. Asking makes the answer vary by `HX-Request`, which
+    EdgeMiddleware then says in `Vary`."""
+    request.varies_on_htmx = True
     htmx = getattr(request, "htmx", None)
     return bool(htmx) and not htmx.history_restore_request
 
@@ -41,11 +47,14 @@ def render_page(
 ) -> HttpResponse:
     """The whole page for normal and history-restore requests; for other htmx requests the partial named
     for the request's `HX-Target` in `by_target`, else `partial` (None: the whole page)."""
-    if wants_partial(request):
+    if (partial or by_target) and wants_partial(request):
         name = (by_target or {}).get(request.htmx.target or "") or partial
         if name:
             template = f"{template}#{name}"
-    return render(request, template, context, status=status)
+    response = render(request, template, context, status=status)
+    if by_target:  # which fragment depends on the target too
+        patch_vary_headers(response, ("HX-Target",))
+    return response
 
 
 def limit_param(request: HttpRequest, default: int, most: int, name: str = "limit") -> int:

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils.cache import patch_cache_control
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from dashboard.core.errors import DashboardError
 
@@ -81,6 +81,10 @@ class EdgeMiddleware:
         else:
             response = self.get_response(request)
         response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        if getattr(request, "varies_on_htmx", False):
+            # The view answered a fragment or the page by `HX-Request` (core.http.wants_partial):
+            # a cache must not hand the fragment to a full load of the same URL.
+            patch_vary_headers(response, ("HX-Request",))
         match = getattr(request, "resolver_match", None)
         if match is not None and match.view_name in settings.NO_STORE_VIEWS:
             # Pages that show a secret: no browser or proxy cache keeps a copy (back button, disk).

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import Can
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
-from dashboard.core.http import render_page, wants_partial
+from dashboard.core.http import DashboardRequest, render_page, wants_partial
 from dashboard.experiments import queries
 from dashboard.experiments.inputs import LogFilters
 from dashboard.experiments.models import SEVERITIES
@@ -23,8 +24,9 @@ from dashboard.registry import queries as registry
 WINDOW = 200
 
 
+@require_GET
 @scoped(Can.TENANT_PAGES)
-def experiments(request: HttpRequest) -> HttpResponse:
+def experiments(request: DashboardRequest) -> HttpResponse:
     scope = request.scope
     if scope.sees_all_tenants:
         return render(
@@ -36,8 +38,9 @@ def experiments(request: HttpRequest) -> HttpResponse:
     return render_page(request, "experiments/experiments.html", {"page": page}, partial="experiment_list")
 
 
+@require_GET
 @scoped(Can.TENANT_PAGES)
-def experiment_card(request: HttpRequest, experiment_id: str) -> HttpResponse:
+def experiment_card(request: DashboardRequest, experiment_id: str) -> HttpResponse:
     """One experiment's runs, polled while any of them is running."""
     summary = queries.experiment_summary(request.scope, experiment_id)
     response = render(request, "experiments/experiments.html#experiment_card", {"summary": summary})
@@ -54,8 +57,9 @@ def _project(scope, project_id: str):
         return None
 
 
+@require_GET
 @scoped(Can.TENANT_PAGES)
-def experiment(request: HttpRequest, experiment_id: str) -> HttpResponse:
+def experiment(request: DashboardRequest, experiment_id: str) -> HttpResponse:
     """An experiment and a page of its runs; its project is named through one GetItem more."""
     scope = request.scope
     experiment = queries.get_experiment(scope, experiment_id)
@@ -82,8 +86,9 @@ def experiment(request: HttpRequest, experiment_id: str) -> HttpResponse:
     )
 
 
+@require_GET
 @scoped(Can.TENANT_PAGES)
-def compare(request: HttpRequest, experiment_id: str) -> HttpResponse:
+def compare(request: DashboardRequest, experiment_id: str) -> HttpResponse:
     """Two to six runs side by side: parameters, final metrics and one metric's curves."""
     scope = request.scope
     experiment = queries.get_experiment(scope, experiment_id)
@@ -108,7 +113,7 @@ def _viewer_url(experiment_id: str, run_id: str, filters: LogFilters, **params) 
     return f"{url}?{urlencode(query)}" if query else url
 
 
-def _run_context(request: HttpRequest, run) -> dict:
+def _run_context(request: DashboardRequest, run) -> dict:
     """The header's facts besides the counters: stalled, final metrics, versions the run produced."""
     return {
         "stalled": queries.is_stalled(run),
@@ -117,8 +122,9 @@ def _run_context(request: HttpRequest, run) -> dict:
     }
 
 
+@require_GET
 @scoped(Can.TENANT_PAGES)
-def run_logs(request: HttpRequest, experiment_id: str, run_id: str) -> HttpResponse:
+def run_logs(request: DashboardRequest, experiment_id: str, run_id: str) -> HttpResponse:
     """The live log viewer. Partials: `?after=` (poll), `?before=` (load earlier), filters (viewer).
 
     `?at=<line key>` opens the viewer around that line, unfiltered and highlighted (a permalink);
@@ -181,7 +187,7 @@ def run_logs(request: HttpRequest, experiment_id: str, run_id: str) -> HttpRespo
     return render_page(request, "experiments/run_logs.html", context, partial="viewer")
 
 
-def _go_to_error(request: HttpRequest, experiment_id: str, run_id: str) -> HttpResponse:
+def _go_to_error(request: DashboardRequest, experiment_id: str, run_id: str) -> HttpResponse:
     which = request.GET.get("error", "")
     found = queries.find_error(request.scope, experiment_id, run_id, which, request.GET.get("from"))
     url = reverse("experiments:run_logs", args=[experiment_id, run_id])
@@ -203,7 +209,7 @@ def _earlier_url(experiment_id: str, run_id: str, filters: LogFilters, window) -
     return _viewer_url(experiment_id, run_id, filters, before=window.position)
 
 
-def _poll(request: HttpRequest, experiment_id: str, run_id: str, filters: LogFilters) -> HttpResponse:
+def _poll(request: DashboardRequest, experiment_id: str, run_id: str, filters: LogFilters) -> HttpResponse:
     token = request.GET.get("t", "")
     result = queries.poll(
         request.scope,
@@ -243,8 +249,9 @@ def _poll(request: HttpRequest, experiment_id: str, run_id: str, filters: LogFil
     return trigger_client_event(stop, "logs:run-finished", {"status": result.final_status or "finished"})
 
 
+@require_GET
 @scoped(Can.TENANT_PAGES)
-def download(request: HttpRequest, experiment_id: str, run_id: str) -> StreamingHttpResponse:
+def download(request: DashboardRequest, experiment_id: str, run_id: str) -> StreamingHttpResponse:
     result = queries.download(request.scope, experiment_id, run_id, request.GET.get("format", "ndjson"))
     response = StreamingHttpResponse(result.chunks, content_type=result.content_type)
     response["Content-Disposition"] = f'attachment; filename="{result.filename}"'

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.queries import list_tenants
 from dashboard.accounts.scope import Can
 from dashboard.core.errors import Conflict, DashboardError, ValidationFailed
-from dashboard.core.http import render_page, wants_partial
+from dashboard.core.http import DashboardRequest, render_page, wants_partial
 from dashboard.flows import inputs as flow_inputs
 from dashboard.flows import queries, services
 from dashboard.flows.forms import (
@@ -32,8 +32,9 @@ from dashboard.marketplace.forms import ApplyUpdateForm, FlowTemplateForm
 SECTIONS = {"nodes": "nodes", "edges": "edges", "snapshots": "snapshots"}
 
 
+@require_GET
 @scoped(Can.TENANT_PAGES)
-def flow_list(request: HttpRequest) -> HttpResponse:
+def flow_list(request: DashboardRequest) -> HttpResponse:
     scope = request.scope
     if scope.sees_all_tenants:
         return render(request, "flows/list.html", {"tenants": list_tenants()})
@@ -51,8 +52,9 @@ def flow_list(request: HttpRequest) -> HttpResponse:
     return render_page(request, "flows/list.html", context, partial="flows")
 
 
+@require_GET
 @scoped(Can.TENANT_PAGES)
-def flow_detail(request: HttpRequest, flow_id: str) -> HttpResponse:
+def flow_detail(request: DashboardRequest, flow_id: str) -> HttpResponse:
     """A flow's nodes, edges and snapshots; an htmx request for the edges alone reads the first
     page of nodes too (one query more), so edges read by their nodes' labels."""
     scope = request.scope
@@ -75,7 +77,7 @@ def flow_detail(request: HttpRequest, flow_id: str) -> HttpResponse:
     return render_page(request, "flows/flow.html", context, by_target=SECTIONS)
 
 
-def _flow_context(request: HttpRequest, flow, update_form: ApplyUpdateForm | None = None) -> dict:
+def _flow_context(request: DashboardRequest, flow, update_form: ApplyUpdateForm | None = None) -> dict:
     """The flow page's header: its project, the template it came from, and a newer version of it."""
     scope = request.scope
     update = marketplace.update_for_flow(scope, flow)
@@ -97,7 +99,7 @@ def _flow_context(request: HttpRequest, flow, update_form: ApplyUpdateForm | Non
 
 @require_http_methods(["GET", "POST"])
 @scoped(Can.TENANT_PAGES)
-def save_as_template(request: HttpRequest, flow_id: str) -> HttpResponse:
+def save_as_template(request: DashboardRequest, flow_id: str) -> HttpResponse:
     """Save the flow (graph and node settings) as a template; stored secrets become required inputs."""
     scope = request.scope
     flow = queries.get_flow(scope, flow_id)
@@ -137,7 +139,7 @@ def save_as_template(request: HttpRequest, flow_id: str) -> HttpResponse:
 
 @require_POST
 @scoped(Can.TENANT_PAGES)
-def apply_update(request: HttpRequest, flow_id: str) -> HttpResponse:
+def apply_update(request: DashboardRequest, flow_id: str) -> HttpResponse:
     """Bring the flow to its template's newer version (own node settings kept unless asked otherwise)."""
     scope = request.scope
     flow = queries.get_flow(scope, flow_id)
@@ -178,7 +180,7 @@ def apply_update(request: HttpRequest, flow_id: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @scoped(Can.TENANT_PAGES)
-def node_config(request: HttpRequest, flow_id: str, node_id: str) -> HttpResponse:
+def node_config(request: DashboardRequest, flow_id: str, node_id: str) -> HttpResponse:
     scope = request.scope
     flow = queries.get_flow(scope, flow_id)
     state = queries.get_node_state(scope, flow_id, node_id, editable=True)
@@ -230,7 +232,7 @@ def node_config(request: HttpRequest, flow_id: str, node_id: str) -> HttpRespons
 
 @require_POST
 @scoped(Can.TENANT_PAGES)
-def validate(request: HttpRequest, node_type: str) -> HttpResponse:
+def validate(request: DashboardRequest, node_type: str) -> HttpResponse:
     """Inline validation while typing: the errors of the draft in the form (or the raw JSON) posted."""
     kind = get_node_type(node_type)
     if request.POST.get(EDITOR_FIELD) == "json":
@@ -242,6 +244,7 @@ def validate(request: HttpRequest, node_type: str) -> HttpResponse:
     return render(request, "flows/node_config.html#field_errors", {"form": form})
 
 
+@require_GET
 @scoped(Can.TENANT_PAGES)
-def node_types(request: HttpRequest) -> HttpResponse:
+def node_types(request: DashboardRequest) -> HttpResponse:
     return render(request, "flows/node_types.html", {"node_types": all_node_types()})

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.queries import list_tenants
 from dashboard.accounts.scope import Can
 from dashboard.core.errors import Conflict, DashboardError, PermissionDenied, ValidationFailed
-from dashboard.core.http import render_page, wants_partial
+from dashboard.core.http import DashboardRequest, render_page, wants_partial
 from dashboard.flows import inputs as flow_inputs
 from dashboard.flows.definition import layout
 from dashboard.marketplace import queries, services
@@ -29,12 +29,13 @@ from dashboard.marketplace.moderation import (
 )
 
 
-def _version(request: HttpRequest) -> int | None:
+def _version(request: DashboardRequest) -> int | None:
     return as_version(request.POST.get("version"))
 
 
+@require_GET
 @scoped()
-def browse(request: HttpRequest) -> HttpResponse:
+def browse(request: DashboardRequest) -> HttpResponse:
     scope = request.scope
     filters = BrowseFilters.from_params(request.GET)
     cursor = request.GET.get("cursor") or None
@@ -51,7 +52,7 @@ def browse(request: HttpRequest) -> HttpResponse:
     return render_page(request, "marketplace/browse.html", context, partial="results")
 
 
-def _detail_context(request: HttpRequest, template, use_form: UseForm | None = None, **extra) -> dict:
+def _detail_context(request: DashboardRequest, template, use_form: UseForm | None = None, **extra) -> dict:
     scope = request.scope
     usable = can_use(scope)
     projects = queries.projects_for_use(scope) if usable else []
@@ -82,14 +83,16 @@ def _detail_context(request: HttpRequest, template, use_form: UseForm | None = N
     return context
 
 
+@require_GET
 @scoped()
-def detail(request: HttpRequest, template_id: str) -> HttpResponse:
+def detail(request: DashboardRequest, template_id: str) -> HttpResponse:
     template = queries.get_template(request.scope, template_id)
     return render(request, "marketplace/detail.html", _detail_context(request, template))
 
 
+@require_http_methods(["GET", "POST"])
 @scoped(Can.TENANT_PAGES)
-def create(request: HttpRequest) -> HttpResponse:
+def create(request: DashboardRequest) -> HttpResponse:
     form = TemplateForm(
         request.POST or None, initial={"visibility": "private", "definition": EXAMPLE_DEFINITION}
     )
@@ -106,8 +109,9 @@ def create(request: HttpRequest) -> HttpResponse:
     return render(request, "marketplace/form.html", {"form": form, "template": None}, status=status)
 
 
+@require_http_methods(["GET", "POST"])
 @scoped(Can.TENANT_PAGES)
-def edit(request: HttpRequest, template_id: str) -> HttpResponse:
+def edit(request: DashboardRequest, template_id: str) -> HttpResponse:
     template = queries.get_editable(request.scope, template_id)
     status = 200
     if request.method == "POST":
@@ -143,7 +147,7 @@ def edit(request: HttpRequest, template_id: str) -> HttpResponse:
 
 @require_POST
 @scoped(Can.TENANT_PAGES)
-def delete(request: HttpRequest, template_id: str) -> HttpResponse:
+def delete(request: DashboardRequest, template_id: str) -> HttpResponse:
     template = queries.get_editable(request.scope, template_id)
     try:
         services.delete_template(request.scope, template_id, _version(request))
@@ -156,7 +160,7 @@ def delete(request: HttpRequest, template_id: str) -> HttpResponse:
 
 @require_POST
 @scoped(Can.TENANT_PAGES)
-def use(request: HttpRequest, template_id: str) -> HttpResponse:
+def use(request: DashboardRequest, template_id: str) -> HttpResponse:
     """Create the flow (asking for the secrets the template leaves out) and open it."""
     template = queries.get_template(request.scope, template_id)
     inputs = flow_inputs.input_fields(template.definition, services.secret_inputs(template))
@@ -187,7 +191,7 @@ def use(request: HttpRequest, template_id: str) -> HttpResponse:
 
 @require_POST
 @scoped(Can.TENANT_PAGES)
-def rate(request: HttpRequest, template_id: str) -> HttpResponse:
+def rate(request: DashboardRequest, template_id: str) -> HttpResponse:
     error = None
     try:
         template = services.rate_template(request.scope, template_id, request.POST.get("stars"))
@@ -209,7 +213,7 @@ def rate(request: HttpRequest, template_id: str) -> HttpResponse:
 
 @require_POST
 @scoped(Can.TENANT_PAGES)
-def submit(request: HttpRequest, template_id: str) -> HttpResponse:
+def submit(request: DashboardRequest, template_id: str) -> HttpResponse:
     try:
         services.submit_for_review(request.scope, template_id, _version(request))
     except Conflict as exc:
@@ -221,7 +225,7 @@ def submit(request: HttpRequest, template_id: str) -> HttpResponse:
 
 @require_POST
 @scoped(Can.TENANT_PAGES)
-def withdraw(request: HttpRequest, template_id: str) -> HttpResponse:
+def withdraw(request: DashboardRequest, template_id: str) -> HttpResponse:
     try:
         services.withdraw(request.scope, template_id, _version(request))
     except Conflict as exc:
@@ -242,7 +246,7 @@ DECISIONS = {
 
 @require_POST
 @scoped(Can.MODERATE)
-def moderate(request: HttpRequest, template_id: str, action: str) -> HttpResponse:
+def moderate(request: DashboardRequest, template_id: str, action: str) -> HttpResponse:
     reason = request.POST.get("reason", "").strip() or request.POST.get("canned", "").strip()
     try:
         template = services.moderate(
@@ -281,7 +285,7 @@ def moderate(request: HttpRequest, template_id: str, action: str) -> HttpRespons
 
 @require_GET
 @scoped(Can.MODERATE)
-def confirm_unpublish(request: HttpRequest, template_id: str) -> HttpResponse:
+def confirm_unpublish(request: DashboardRequest, template_id: str) -> HttpResponse:
     """Asks before a listed template leaves the catalogue: a page, or the queue row itself with htmx.
 
     DynamoDB: 1 GetItem; nothing is written.
@@ -294,7 +298,7 @@ def confirm_unpublish(request: HttpRequest, template_id: str) -> HttpResponse:
     return render_page(request, "marketplace/confirm_unpublish.html", context)
 
 
-def _picks(request: HttpRequest) -> list[tuple[str, int | None]]:
+def _picks(request: DashboardRequest) -> list[tuple[str, int | None]]:
     """The queue's checkboxes: `template` values are `<id>:<version seen>`."""
     picks = []
     for value in request.POST.getlist("template"):
@@ -305,7 +309,7 @@ def _picks(request: HttpRequest) -> list[tuple[str, int | None]]:
 
 @require_POST
 @scoped(Can.MODERATE)
-def moderate_bulk(request: HttpRequest) -> HttpResponse:
+def moderate_bulk(request: DashboardRequest) -> HttpResponse:
     """Approve or reject the selected queue rows with one reason (a canned one, edited or not).
 
     DynamoDB: as `services.moderate_many`, 3 calls per selected template (at most 25), then the queue
@@ -328,8 +332,9 @@ def moderate_bulk(request: HttpRequest) -> HttpResponse:
     return redirect("marketplace:queue")
 
 
+@require_GET
 @scoped(Can.MODERATE)
-def pending_badge(request: HttpRequest) -> HttpResponse:
+def pending_badge(request: DashboardRequest) -> HttpResponse:
     """The navigation's count of templates waiting for review, loaded after the page.
 
     DynamoDB: one Select=COUNT query on the sparse queue GSI, capped (see `queries.pending_count`).
@@ -341,13 +346,14 @@ def pending_badge(request: HttpRequest) -> HttpResponse:
 QUEUE_TABS = ("pending", "rejected", "listed")
 
 
-def _tab(request: HttpRequest) -> str:
+def _tab(request: DashboardRequest) -> str:
     tab = request.GET.get("tab") or request.POST.get("tab")
     return tab if tab in QUEUE_TABS else "pending"
 
 
+@require_GET
 @scoped(Can.MODERATE)
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: DashboardRequest) -> HttpResponse:
     tab = _tab(request)
     cursor = request.GET.get("cursor") or None
     if tab == "listed":

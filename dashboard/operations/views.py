@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import Can
-from dashboard.core.http import render_page
+from dashboard.core.http import DashboardRequest, render_page
 from dashboard.operations import queries
 
 
 @require_GET
 @scoped(Can.RUN_PLATFORM)
-def page(request: HttpRequest) -> HttpResponse:
+def page(request: DashboardRequest) -> HttpResponse:
     return render_page(request, "operations/page.html", queries.operations_page(request.scope))

@@ -1,18 +1,18 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh, HttpResponseStopPolling
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.scope import Can
 from dashboard.core.errors import DashboardError, PermissionDenied, ValidationFailed
 from dashboard.core.forms import add_service_errors
-from dashboard.core.http import render_page, wants_partial
+from dashboard.core.http import DashboardRequest, render_page, wants_partial
 from dashboard.registry import lifecycle, queries, services
 from dashboard.registry.forms import AliasForm, FilterForm, ModelForm, VersionForm, metric_lines
 
@@ -21,8 +21,9 @@ DETAIL_POLL_TARGET = "head"  # id of the detail page's summary, which polls the 
 DETAIL_SECTIONS = {"compare": "compare", "chart": "chart"}  # htmx target id → partial
 
 
+@require_GET
 @scoped(Can.TENANT_PAGES)
-def model_list(request: HttpRequest) -> HttpResponse:
+def model_list(request: DashboardRequest) -> HttpResponse:
     scope = request.scope
     project_id = request.GET.get("project") or None
     status = request.GET.get("status") or None
@@ -44,7 +45,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _version_form(request: HttpRequest, form_class, **choices):
+def _version_form(request: DashboardRequest, form_class, **choices):
     """The register forms, with the run's final metrics offered: `?run=exp/run` (a link from the run's
     page) or the “Use the run's metrics” button fill the metrics field without saving anything."""
     scope = request.scope
@@ -68,8 +69,9 @@ def _version_form(request: HttpRequest, form_class, **choices):
     return form_class(initial=initial, runs=runs, **choices), offered
 
 
+@require_http_methods(["GET", "POST"])
 @scoped(Can.TENANT_PAGES)
-def register(request: HttpRequest) -> HttpResponse:
+def register(request: DashboardRequest) -> HttpResponse:
     scope = request.scope
     if not scope.tenant_id:
         return render(request, "registry/register.html", {"needs_tenant": True})
@@ -88,8 +90,9 @@ def register(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/register.html", {"form": form, "offered": offered}, status=status)
 
 
+@require_GET
 @scoped(Can.TENANT_PAGES)
-def detail(request: HttpRequest, model_id: str) -> HttpResponse:
+def detail(request: DashboardRequest, model_id: str) -> HttpResponse:
     scope = request.scope
     model = queries.get_model(scope, model_id)
     lifecycle.mark_stalled([model])
@@ -136,8 +139,9 @@ def detail(request: HttpRequest, model_id: str) -> HttpResponse:
     return render_page(request, "registry/detail.html", context, by_target=DETAIL_SECTIONS)
 
 
+@require_http_methods(["GET", "POST"])
 @scoped(Can.TENANT_PAGES)
-def new_version(request: HttpRequest, model_id: str) -> HttpResponse:
+def new_version(request: DashboardRequest, model_id: str) -> HttpResponse:
     scope = request.scope
     model = queries.get_model(scope, model_id)
     datasets = queries.datasets_for([queries.get_project(scope, model.project_id)])
@@ -157,7 +161,7 @@ def new_version(request: HttpRequest, model_id: str) -> HttpResponse:
 
 @require_POST
 @scoped(Can.TENANT_PAGES)
-def set_alias(request: HttpRequest, model_id: str) -> HttpResponse:
+def set_alias(request: DashboardRequest, model_id: str) -> HttpResponse:
     """Set or move an alias (the form beside the environments), or remove it (`remove`)."""
     try:
         if request.POST.get("remove"):
@@ -182,7 +186,7 @@ def _confirm_url(model_id: str, version: str, to: str, environment: str | None) 
 
 @require_GET
 @scoped(Can.TENANT_PAGES)
-def confirm_change(request: HttpRequest, model_id: str, version: str) -> HttpResponse:
+def confirm_change(request: DashboardRequest, model_id: str, version: str) -> HttpResponse:
     """Says what a promote, roll back, retire or production change will do, and asks for the reason.
 
     A page of its own without JavaScript; the detail page's inline panel (#confirm-panel) with htmx.
@@ -205,7 +209,7 @@ def confirm_change(request: HttpRequest, model_id: str, version: str) -> HttpRes
 
 @require_POST
 @scoped(Can.TENANT_PAGES)
-def change_status(request: HttpRequest, model_id: str, version: str) -> HttpResponse:
+def change_status(request: DashboardRequest, model_id: str, version: str) -> HttpResponse:
     """Makes a move. Those that ask first need `confirmed=1` from the confirmation step (else they are
     refused and nothing changes); production changes by people need a `reason` too."""
     to = request.POST.get("status", "")
@@ -246,8 +250,9 @@ def change_status(request: HttpRequest, model_id: str, version: str) -> HttpResp
 # --- datasets --------------------------------------------------------------------------------------
 
 
+@require_GET
 @scoped(Can.TENANT_PAGES)
-def dataset_list(request: HttpRequest) -> HttpResponse:
+def dataset_list(request: DashboardRequest) -> HttpResponse:
     """The tenant's datasets by project (staff pick a tenant first)."""
     scope = request.scope
     if scope.sees_all_tenants:
@@ -255,8 +260,9 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
     return render_page(request, "registry/datasets.html", {"groups": queries.datasets_by_project(scope)})
 
 
+@require_GET
 @scoped(Can.TENANT_PAGES)
-def dataset_detail(request: HttpRequest, dataset_id: str) -> HttpResponse:
+def dataset_detail(request: DashboardRequest, dataset_id: str) -> HttpResponse:
     """A dataset's schema, size and version, and the model versions trained on it."""
     scope = request.scope
     dataset = queries.get_dataset(scope, dataset_id)
