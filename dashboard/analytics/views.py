@@ -122,9 +122,9 @@ def executions(request: DashboardRequest) -> HttpResponse:
     """The filtered execution history, a page at a time, with totals of the whole filtered set (the
     same on every page, never the sum of the rows shown).
 
-    DynamoDB calls: the page at most queries.MAX_CALLS (4) queries (2 × that going back to the first
+    DynamoDB calls: the page at most queries.history.MAX_CALLS (4) queries (2 × that going back to the first
     page); the totals 1 (a rollup query or BatchGet) where a rollup holds the filters, else at most
-    queries.TOTALS_CALLS (10) queries of the matching executions, shown only if those read them all
+    queries.history.TOTALS_CALLS (10) queries of the matching executions, shown only if those read them all
     (see queries.filtered_totals); user names 1 BatchGet; on a full page the filter suggestions 3
     ranked-rollup reads (queries.top), also when nothing matches an agent or user typed in; the models
     without a price 1 query of the daily model rows (the filtered range, else the last 30 days). At
@@ -215,7 +215,7 @@ def _suggestions(request: DashboardRequest, tenant_id: str, filters) -> dict[str
 @scoped(Can.TENANT_PAGES)
 def executions_csv(request: DashboardRequest) -> HttpResponse:
     """The filtered executions as CSV, newest first: at most queries.EXPORT_ROWS rows in at most
-    queries.EXPORT_CALLS DynamoDB queries; a response header says when more matched."""
+    queries.history.EXPORT_CALLS DynamoDB queries; a response header says when more matched."""
     form = ExecutionFilterForm(request.GET)
     try:
         filters = form.filters()

@@ -11,6 +11,7 @@ import pytest
 
 from dashboard.analytics import queries
 from dashboard.analytics.inputs import ExecutionFilters
+from dashboard.analytics.queries import history
 from dashboard.dynamo.metrics import track
 from tests.analytics.conftest import run, slug
 
@@ -75,8 +76,8 @@ def test_totals_without_a_rollup_take_a_bounded_number_of_calls(failing_agent):
 
 def test_more_matches_than_the_totals_read_show_no_totals_rather_than_a_part(failing_agent, monkeypatch):
     tenant, agent = failing_agent
-    monkeypatch.setattr(queries, "TOTALS_PAGE", 10)
-    monkeypatch.setattr(queries, "TOTALS_CALLS", 2)
+    monkeypatch.setattr(history, "TOTALS_PAGE", 10)
+    monkeypatch.setattr(history, "TOTALS_CALLS", 2)
     filters = ExecutionFilters(agent_id=agent, status="failed")
     with track() as stats:
         totals = queries.filtered_totals(tenant.tenant_id, filters)

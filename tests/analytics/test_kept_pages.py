@@ -9,8 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from dashboard.analytics import demo, overview, queries, services
+from dashboard.analytics import demo, overview, services
 from dashboard.analytics.inputs import Period
+from dashboard.analytics.queries import rollup_reads
 from dashboard.core import clock
 from dashboard.dynamo import metrics
 from tests.analytics.conftest import raw_executions, recomputed_top, run
@@ -90,7 +91,7 @@ def _check(tenant, period: Period) -> None:
 @pytest.fixture
 def settled_at_once(monkeypatch):
     """Treat every bucket as settled as soon as it was written (the index has caught up here)."""
-    monkeypatch.setattr(queries, "SETTLED_SECONDS", 0)
+    monkeypatch.setattr(rollup_reads, "SETTLED_SECONDS", 0)
 
 
 def test_a_settled_past_is_read_from_kept_pages_and_a_late_arrival_still_counts(tenant, settled_at_once):

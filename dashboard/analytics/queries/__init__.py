@@ -1,0 +1,84 @@
+"""The analytics reads, one module a topic (each states its DynamoDB call budgets):
+
+- `rollup_reads`: rollup reads whose cost does not grow with the number of executions, days or distinct
+  values (daily rows, exact top lists, kept first pages of settled buckets, figures of given values);
+- `history`: the execution history (filtered pages, totals of the filtered set, CSV rows, one
+  execution) and recent errors;
+- `budget`: the month against its budget;
+- `prices`: staff prices as the pages read them, and models that have none.
+
+The names callers use are re-exported here (`queries.top`, `queries.list_executions`, …).
+"""
+
+from dashboard.analytics.queries.budget import BudgetStatus, budget_status, budget_window, forecast
+from dashboard.analytics.queries.history import (
+    EXPORT_ROWS,
+    PAGE_SIZE,
+    SORT_WINDOW,
+    SORTS,
+    ExecutionPage,
+    FilteredTotals,
+    export_rows,
+    filtered_totals,
+    get_execution,
+    list_executions,
+    recent_errors,
+    sort_rows,
+)
+from dashboard.analytics.queries.prices import (
+    PricesPage,
+    Unpriced,
+    all_staff_prices,
+    prices_changed_since,
+    prices_page,
+    unpriced_models,
+    unpriced_of,
+)
+from dashboard.analytics.queries.rollup_reads import (
+    FIRST_PAGE,
+    SETTLED_SECONDS,
+    Snapshot,
+    TopPages,
+    daily,
+    figures,
+    figures_of,
+    page_keys,
+    side_by_side,
+    top,
+)
+
+__all__ = [
+    "EXPORT_ROWS",
+    "FIRST_PAGE",
+    "PAGE_SIZE",
+    "SETTLED_SECONDS",
+    "SORT_WINDOW",
+    "SORTS",
+    "BudgetStatus",
+    "ExecutionPage",
+    "FilteredTotals",
+    "PricesPage",
+    "Snapshot",
+    "TopPages",
+    "Unpriced",
+    "all_staff_prices",
+    "budget_status",
+    "budget_window",
+    "daily",
+    "export_rows",
+    "figures",
+    "figures_of",
+    "filtered_totals",
+    "forecast",
+    "get_execution",
+    "list_executions",
+    "page_keys",
+    "prices_changed_since",
+    "prices_page",
+    "recent_errors",
+    "side_by_side",
+    "sort_rows",
+    "top",
+    "unpriced_models",
+    "unpriced_of",
+]
