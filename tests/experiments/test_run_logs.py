@@ -7,6 +7,7 @@ import pytest
 
 from dashboard.dynamo.base import client_of
 from dashboard.experiments import queries, services
+from dashboard.experiments.queries import logs
 from tests.experiments.conftest import api_scope
 
 HTMX = {"HX-Request": "true"}
@@ -102,9 +103,9 @@ def test_lines_written_while_a_poll_is_in_flight_arrive_with_the_next_poll(
         write(run, [("info", "during, same ms", base_ms, 1), ("info", "during", base_ms + 2, 2)])
         return window
 
-    monkeypatch.setattr(queries, "tail", tail_then_write)
+    monkeypatch.setattr(logs, "tail", tail_then_write)
     first = _poll(acme_admin, tail)
-    monkeypatch.setattr(queries, "tail", original)
+    monkeypatch.setattr(logs, "tail", original)
     assert _messages(first.content) == []
     second = _poll(acme_admin, _tail_url(first.content))
     assert _messages(second.content) == ["during, same ms", "during"]
@@ -275,7 +276,7 @@ def test_a_download_cut_by_the_database_says_so_at_its_end(
 
     from dashboard.experiments.models import RunLogLine
 
-    monkeypatch.setattr(queries, "DOWNLOAD_PAGE", 5)
+    monkeypatch.setattr(logs, "DOWNLOAD_PAGE", 5)
     run = make_run(make_experiment())
     write(run, [("info", f"line {n}", base_ms + n, n) for n in range(12)])
     events = client_of(RunLogLine).meta.events

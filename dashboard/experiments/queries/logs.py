@@ -1,9 +1,4 @@
-"""The experiments area's reads: experiments and runs for a scope, and windows of a run's log.
-
-Experiments and runs: a tenant admin's or key's own tenant always (one GetItem); staff reach any
-tenant's through the experiment-id index. Lists are bounded pages (cursor paging).
-
-Reading a run's log: windows before/after a sort key, filtered by the GSIs, and streamed downloads.
+"""Reading a run's log: windows before/after a sort key, filtered by the GSIs, and streamed downloads.
 
 A run's lines live under its key `tenant#experiment#run` (never the client's run id alone), so every
 read below takes that key, which only `get_run` (or a signed viewer token) hands out.
@@ -32,174 +27,26 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from functools import partial
 from typing import Any
 
 from botocore.exceptions import BotoCoreError
-from django.conf import settings
 from django.core import signing
 from pynamodb.exceptions import PynamoDBException
 
-from dashboard.accounts.queries import get_in_scope
 from dashboard.accounts.scope import AccessScope, Can
-from dashboard.core import clock
-from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
-from dashboard.dynamo.paging import Page, bounded_page, decode_cursor, encode_cursor, paginate, raw_pages
+from dashboard.core.errors import NotFound, ValidationFailed
+from dashboard.dynamo.paging import Page, bounded_page, decode_cursor, encode_cursor, raw_pages
 from dashboard.experiments import lines
 from dashboard.experiments.inputs import LogFilters, check_position
 from dashboard.experiments.models import (
-    RUN_STATUSES,
-    Experiment,
     ExperimentRun,
     RunLogLine,
-    RunMetricPoint,
-    experiment_key,
     run_key,
 )
-
-FINISHED = ("succeeded", "failed", "cancelled")
-ACTIVE = ("queued", "running")
-MAX_ID_LENGTH = 200  # ids we mint are short; longer ones are never looked up
-
-
-RUNS_PER_EXPERIMENT_CARD = 8
-
-
-@dataclass
-class ExperimentSummary:
-    experiment: Experiment
-    runs: list[ExperimentRun]
-    more_runs: bool
-
-    @property
-    def has_running(self) -> bool:
-        return any(run.status in ACTIVE for run in self.runs)
-
-
-def is_stalled(run: ExperimentRun, now: datetime | None = None) -> bool:
-    """A run still marked running that wrote nothing (no line) for RUN_STALLED_AFTER_SECONDS."""
-    if run.status not in ACTIVE or not run.started_at:
-        return False
-    last = max(moment for moment in (run.started_at, run.last_write_at) if moment)
-    silent = ((now or clock.now()) - last).total_seconds()
-    return silent > settings.RUN_STALLED_AFTER_SECONDS
-
-
-def _valid_id(value: str) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH and "#" not in value
-
-
-def experiment_tenant(scope: AccessScope, experiment_id: str, what: str = "That experiment") -> str:
-    """The tenant whose experiment `experiment_id` the scope means.
-
-    A tenant admin or an API key means its own tenant's, always (no read needed). Staff may open any
-    tenant's experiment from a link: the id index says which tenants hold that id (one query); the
-    switcher's tenant wins when it is one of them.
-    """
-    scope.require(Can.TENANT_DATA)
-    if not _valid_id(experiment_id):
-        raise NotFound(f"{what} was not found.")
-    if not scope.is_staff:
-        return scope.require_tenant()
-    tenants = [
-        item.experiment_key.split("#", 1)[0] for item in Experiment.by_id.query(experiment_id, limit=20)
-    ]
-    if scope.tenant_id and (scope.tenant_id in tenants or not tenants):
-        return scope.tenant_id
-    if len(tenants) == 1:
-        return tenants[0]
-    if not tenants:
-        raise NotFound(f"{what} was not found.")
-    raise PermissionDenied(
-        "Several tenants have an experiment with this id: choose the tenant in the switcher first."
-    )
-
-
-def get_experiment(scope: AccessScope, experiment_id: str) -> Experiment:
-    tenant_id = experiment_tenant(scope, experiment_id)
-    return get_in_scope(scope, Experiment, experiment_key(tenant_id, experiment_id), what="That experiment")
-
-
-def get_run(scope: AccessScope, experiment_id: str, run_id: str) -> ExperimentRun:
-    """The run of the scope's tenant's experiment (one GetItem; staff: one query more)."""
-    tenant_id = experiment_tenant(scope, experiment_id, "That run")
-    if not _valid_id(run_id):
-        raise NotFound("That run was not found.")
-    return get_in_scope(
-        scope, ExperimentRun, experiment_key(tenant_id, experiment_id), run_id, what="That run"
-    )
-
-
-def _recent_runs(experiment: Experiment, limit: int) -> tuple[list[ExperimentRun], bool]:
-    # Run ids are time-ordered (ULIDs, or counters in the demo), so the newest come first backwards.
-    runs = list(ExperimentRun.query(experiment.experiment_key, scan_index_forward=False, limit=limit + 1))
-    return runs[:limit], len(runs) > limit
-
-
-def list_experiments(scope: AccessScope, *, cursor: str | None = None, limit: int = 10) -> Page:
-    """A page of the tenant's experiments, newest first, each with its latest runs.
-
-    One query for the page plus one per experiment: bounded by `limit`, whatever the volume.
-    """
-    scope.require(Can.TENANT_DATA)
-    tenant_id = scope.require_tenant()
-    query = partial(Experiment.by_tenant.query, tenant_id, scan_index_forward=False)
-    page = paginate(query, purpose=f"experiments:{tenant_id}", limit=limit, cursor=cursor)
-    summaries = []
-    for experiment in page.items:
-        runs, more = _recent_runs(experiment, RUNS_PER_EXPERIMENT_CARD)
-        summaries.append(ExperimentSummary(experiment, runs, more))
-    return Page(items=summaries, next_cursor=page.next_cursor)
-
-
-def experiment_summary(scope: AccessScope, experiment_id: str) -> ExperimentSummary:
-    experiment = get_experiment(scope, experiment_id)
-    runs, more = _recent_runs(experiment, RUNS_PER_EXPERIMENT_CARD)
-    return ExperimentSummary(experiment, runs, more)
-
-
-def list_runs(
-    scope: AccessScope, experiment_id: str, *, cursor: str | None = None, limit: int = 20
-) -> Page[ExperimentRun]:
-    experiment = get_experiment(scope, experiment_id)
-    query = partial(ExperimentRun.query, experiment.experiment_key, scan_index_forward=False)
-    return paginate(query, purpose=f"runs:{experiment.experiment_key}", limit=limit, cursor=cursor)
-
-
-def running_runs(scope: AccessScope, *, limit: int = 25) -> list[ExperimentRun]:
-    """Runs running now in every tenant (staff's all-tenant view), from the status GSI."""
-    scope.require(Can.RUN_PLATFORM)
-    return list(ExperimentRun.by_status.query("running", scan_index_forward=False, limit=limit))
-
-
-def latest_errors(scope: AccessScope, experiment_id: str, *, runs: int = 10, limit: int = 20) -> list:
-    """The newest error and critical lines across the experiment's latest runs that had any.
-
-    Reads only runs whose error counter is above zero, one severity GSI query per (run, severity):
-    at most 1 + 2 × `runs` queries.
-    """
-    recent, _more = _recent_runs(get_experiment(scope, experiment_id), runs)
-    floor = lines.live_floor()
-    found: list[RunLogLine] = []
-    for run in recent:
-        if not run.error_count:
-            continue
-        for severity in lines.ERROR_SEVERITIES:
-            found.extend(
-                RunLogLine.by_severity.query(
-                    lines.run_severity(run.run_key, severity),
-                    RunLogLine.sk > floor,
-                    scan_index_forward=False,
-                    limit=limit,
-                )
-            )
-    found.sort(key=lambda line: (int(line.ts_ms), line.sk), reverse=True)
-    return found[:limit]
-
+from dashboard.experiments.queries.runs import get_experiment, get_run
 
 log = logging.getLogger(__name__)
-
 
 MAX_WINDOW = 500
 
@@ -601,102 +448,3 @@ def list_lines(
         page_size=SEARCH_PAGE if condition is not None else limit,
         max_calls=MAX_PAGES,
     )
-
-
-def latest_experiments(scope: AccessScope, limit: int = 5) -> list[Experiment]:
-    """The scope's tenant's newest experiments (one query): the home page's card."""
-    scope.require(Can.TENANT_DATA)
-    tenant_id = scope.require_tenant()
-    return list(Experiment.by_tenant.query(tenant_id, scan_index_forward=False, limit=limit))
-
-
-def run_counts_since(since: datetime, statuses: tuple[str, ...] = RUN_STATUSES) -> dict[str, int]:
-    """Runs of every tenant started since `since`, per status (one count query per status)."""
-    return {
-        status: ExperimentRun.by_status.count(status, ExperimentRun.started_at >= since)
-        for status in statuses
-    }
-
-
-# --- metric points ---
-
-MAX_CHART_RUNS = 20  # the experiment chart reads one Query per run shown, at most this many
-MAX_COMPARE_RUNS = 6
-MAX_CURVE_POINTS = 2_000  # per run and metric: one Query page of small items
-
-
-def final_metrics(run: ExperimentRun) -> dict[str, float]:
-    """The value at the highest step of each metric the run recorded."""
-    return {name: entry["value"] for name, entry in sorted((run.final_metrics or {}).items())}
-
-
-def metric_names(runs: list[ExperimentRun]) -> list[str]:
-    return sorted({name for run in runs for name in (run.final_metrics or {})})
-
-
-def curve(run: ExperimentRun, name: str) -> list[tuple[int, float]]:
-    """One metric of one run in step order (one Query on the run's key)."""
-    points = RunMetricPoint.query(
-        run.run_key,
-        RunMetricPoint.point.startswith(f"{name}#"),
-        limit=MAX_CURVE_POINTS,
-        page_size=MAX_CURVE_POINTS,
-    )
-    return [(int(point.step), point.value) for point in points]
-
-
-def curves(runs: list[ExperimentRun], name: str) -> list[dict[str, Any]]:
-    """The chart's series: one per run that recorded `name` (others cost no read)."""
-    return [
-        {
-            "run_id": run.run_id,
-            "label": run.name or run.run_id,
-            "points": [[step, value] for step, value in curve(run, name)],
-        }
-        for run in runs[:MAX_CHART_RUNS]
-        if name in (run.final_metrics or {})
-    ]
-
-
-@dataclass
-class RunComparison:
-    experiment: Experiment
-    runs: list[ExperimentRun]
-    parameter_rows: list[tuple[str, list[Any], bool]]  # name, value per run, whether they differ
-    metric_rows: list[tuple[str, list[Any]]]
-    metric: str | None
-    series: list[dict[str, Any]]
-
-
-def compare_runs(
-    scope: AccessScope, experiment_id: str, run_ids: list[str], metric: str | None
-) -> RunComparison:
-    """Two to six runs of one experiment side by side: one BatchGet, plus one Query for the curve of each."""
-    experiment = get_experiment(scope, experiment_id)
-    wanted = list(dict.fromkeys(run_id for run_id in run_ids if run_id))
-    if len(wanted) < 2:
-        raise ValidationFailed("Choose at least two runs to compare.", {"run": "choose two or more runs"})
-    if len(wanted) > MAX_COMPARE_RUNS:
-        raise ValidationFailed(
-            f"Compare at most {MAX_COMPARE_RUNS} runs at once.", {"run": f"at most {MAX_COMPARE_RUNS}"}
-        )
-    if not all(_valid_id(run_id) for run_id in wanted):
-        raise NotFound("One of those runs was not found.")
-    found = {
-        run.run_id: run
-        for run in ExperimentRun.batch_get([(experiment.experiment_key, run_id) for run_id in wanted])
-    }
-    missing = [run_id for run_id in wanted if run_id not in found]
-    if missing:
-        raise NotFound(f"Run {missing[0]} is not a run of this experiment.")
-    runs = [found[run_id] for run_id in wanted]
-    names = sorted({name for run in runs for name in (run.parameters or {})})
-    parameter_rows = []
-    for name in names:
-        values = [(run.parameters or {}).get(name) for run in runs]
-        parameter_rows.append((name, values, len({json.dumps(v, sort_keys=True) for v in values}) > 1))
-    metrics = metric_names(runs)
-    metric_rows = [(name, [final_metrics(run).get(name) for run in runs]) for name in metrics]
-    chosen = metric if metric in metrics else (metrics[0] if metrics else None)
-    series = curves(runs, chosen) if chosen else []
-    return RunComparison(experiment, runs, parameter_rows, metric_rows, chosen, series)
