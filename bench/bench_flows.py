@@ -11,7 +11,7 @@ from dashboard.core import clock
 from dashboard.core.seeding import SeedContext
 from dashboard.flows import demo as flow_seed
 from dashboard.flows.models import Flow, FlowNode, FlowSnapshot, NodeConfig
-from dashboard.flows.node_types import NODE_TYPES
+from dashboard.flows.node_schemas import NODE_TYPES
 from dashboard.flows.services import flow_items
 
 EXTRA_FLOWS = 2000  # in one extra project of acme

@@ -13,7 +13,7 @@ from dashboard.api.marketplace import Category, TemplateOut
 from dashboard.api.spec import Operation, Strict
 from dashboard.core import converters  # noqa: F401 — registers <key:…>
 from dashboard.flows import inputs, queries, services
-from dashboard.flows.node_catalogue import all_node_types, get_node_type
+from dashboard.flows.node_types import all_node_types, get_node_type
 from dashboard.marketplace import services as marketplace
 from dashboard.marketplace.inputs import MAX_DESCRIPTION, MAX_NAME
 

@@ -20,10 +20,10 @@ from jsonschema import Draft202012Validator
 from dashboard.core.errors import DashboardError, ValidationFailed
 from dashboard.core.inputs import clean_json_text
 from dashboard.core.secrets import contains_secret, is_secret_name
-from dashboard.flows import node_types
+from dashboard.flows import node_schemas
 from dashboard.flows.inputs import check_node_settings
 from dashboard.flows.models import Flow, FlowEdge, FlowNode, NodeConfig
-from dashboard.flows.node_types import NODE_TYPES
+from dashboard.flows.node_schemas import NODE_TYPES
 
 MAX_NODES = 40
 MAX_EDGES = 50
@@ -213,7 +213,7 @@ ACRONYMS = {
 def type_label(node_type: str) -> str:
     """A node type as the product writes it: its catalogue label ("LLM call"), else its words with
     acronyms kept in capitals ("LLM", never "Llm")."""
-    ui = getattr(node_types, "UI", {}).get(node_type)
+    ui = node_schemas.UI.get(node_type)
     if ui:
         return ui.label
     words = node_type.replace("_", " ").replace("-", " ").split()
@@ -362,7 +362,7 @@ def strip_secrets(definition: dict[str, Any]) -> tuple[dict[str, Any], list[Secr
 
     Settings the node type's catalogue marks secret always go, besides those found by name or value.
     """
-    declared = {name: ui.secrets for name, ui in getattr(node_types, "UI", {}).items()}
+    declared = {name: ui.secrets for name, ui in node_schemas.UI.items()}
     stripped = copy.deepcopy(definition)
     inputs: list[SecretInput] = []
     for node in stripped.get("nodes", []):

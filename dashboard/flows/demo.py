@@ -19,7 +19,7 @@ FLOW_SHAPES = {
     "Ticket summariser": ["prompt", "llm", "output"],
     "Invoice checker": ["retriever", "code", "condition", "llm", "output"],
 }
-# Saved configurations, valid against each type's schema (dashboard/flows/node_types.py).
+# Saved configurations, valid against each type's schema (dashboard/flows/node_schemas.py).
 CONFIGS = {
     "llm": [
         {"provider": "openai", "model": "gpt-4o-mini", "temperature": 0.2, "max_tokens": 1024},

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from dashboard.core.errors import DashboardError
 from dashboard.core.inputs import clean_json_text
-from dashboard.flows.node_catalogue import SECRET_MASK, ConfigError, FieldSpec, NodeType
+from dashboard.flows.node_types import SECRET_MASK, ConfigError, FieldSpec, NodeType
 
 FORM_JSON_MAX_BYTES = 400_000  # what fits one DynamoDB item
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from dashboard.core.errors import ValidationFailed
 from dashboard.dynamo.item_size import SAFE_ITEM_BYTES, biggest_json_path, json_size
-from dashboard.flows.node_catalogue import ConfigError, NodeType, get_node_type
-from dashboard.flows.node_types import SCHEMAS
+from dashboard.flows.node_schemas import SCHEMAS
+from dashboard.flows.node_types import ConfigError, NodeType, get_node_type
 
 if TYPE_CHECKING:
     from dashboard.flows.definition import SecretInput

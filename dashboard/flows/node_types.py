@@ -1,575 +1,327 @@
-"""The node types a studio flow may contain: each one's JSON Schema (draft 2020-12), defaults and UI metadata.
+"""The node types as the rest of the area uses them (their schemas are in `node_schemas.py`): defaults,
+validation, fields, secrets.
 
-The schema is the single source of truth for a node's configuration: labels come from `title`, help
-text from `description`, defaults from `default`. `UI` adds what a schema cannot say: field order,
-widget hints, placeholders, friendlier wording for patterns, and which fields are secrets.
+Validation is `jsonschema`'s Draft202012Validator; its errors become a flat list of
+`{"path": "$.retry.max_attempts", "message": "Must be at most 10."}`, one per offending value.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
 
+from dashboard.core.errors import NotFound
+from dashboard.flows.node_schemas import NODE_TYPES, SCHEMAS, UI, NodeTypeUI
 
-def _schema(name: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {
-        "$schema": SCHEMA_DIALECT,
-        "$id": f"https://schemas.diatonic.ai/flow-nodes/{name}.json",
-        "type": "object",
-        "properties": properties,
-        "required": required,
-        "additionalProperties": False,
-    }
+# Shown instead of a stored secret; sending it back means "keep what is stored".
+SECRET_MASK = "••••••••"
 
-
-def _retry(default_attempts: int) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "title": "Retries",
-        "description": "What to do when a call fails with a temporary error.",
-        "properties": {
-            "max_attempts": {
-                "type": "integer",
-                "title": "Max attempts",
-                "description": "0 turns retries off.",
-                "minimum": 0,
-                "maximum": 10,
-                "default": default_attempts,
-            },
-            "backoff_seconds": {
-                "type": "number",
-                "title": "Backoff (seconds)",
-                "description": "Wait before the first retry; doubles on each further attempt.",
-                "minimum": 0,
-                "maximum": 60,
-                "default": 1.0,
-            },
-        },
-        "required": ["max_attempts"],
-        "additionalProperties": False,
-    }
-
-
-def _auth(title: str, schemes: list[str]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "title": title,
-        "description": "Credentials sent with each call. Secrets are stored, never shown again.",
-        "properties": {
-            "scheme": {
-                "type": "string",
-                "title": "Scheme",
-                "enum": schemes,
-                "default": "none",
-            },
-            "token": {
-                "type": "string",
-                "title": "Token",
-                "description": "Leave blank to keep the stored token.",
-                "minLength": 8,
-                "maxLength": 512,
-            },
-        },
-        "required": ["scheme"],
-        "additionalProperties": False,
-    }
-
-
-IDENTIFIER = "^[A-Za-z_][A-Za-z0-9_]*$"
-
-SCHEMAS: dict[str, dict[str, Any]] = {
-    "llm": _schema(
-        "llm",
-        {
-            "provider": {
-                "type": "string",
-                "title": "Provider",
-                "enum": ["openai", "anthropic", "bedrock", "azure_openai"],
-                "default": "openai",
-            },
-            "model": {
-                "type": "string",
-                "title": "Model",
-                "description": "The provider's model id, e.g. gpt-4o-mini or claude-3-5-haiku.",
-                "minLength": 1,
-                "maxLength": 100,
-                "default": "gpt-4o-mini",
-            },
-            "temperature": {
-                "type": "number",
-                "title": "Temperature",
-                "description": "0 answers the same way every time; higher values vary more.",
-                "minimum": 0,
-                "maximum": 2,
-                "default": 0.7,
-            },
-            "max_tokens": {
-                "type": "integer",
-                "title": "Max output tokens",
-                "minimum": 1,
-                "maximum": 32000,
-                "default": 1024,
-            },
-            "top_p": {
-                "type": "number",
-                "title": "Top p",
-                "description": "Nucleus sampling; leave at 1 unless you know you need it.",
-                "minimum": 0,
-                "maximum": 1,
-                "default": 1.0,
-            },
-            "system_prompt": {
-                "type": "string",
-                "title": "System prompt",
-                "maxLength": 8000,
-                "default": "",
-            },
-            "stop": {
-                "type": "array",
-                "title": "Stop sequences",
-                "description": "One per line; generation stops at the first one met.",
-                "items": {"type": "string", "minLength": 1, "maxLength": 50},
-                "maxItems": 4,
-                "default": [],
-            },
-            "stream": {
-                "type": "boolean",
-                "title": "Stream tokens",
-                "description": "Send tokens to the next node as they arrive.",
-                "default": False,
-            },
-            "api_key": {
-                "type": "string",
-                "title": "API key",
-                "description": "Overrides the tenant's key for this provider. Leave blank to keep the stored key.",
-                "minLength": 8,
-                "maxLength": 256,
-            },
-            "retry": _retry(2),
-        },
-        ["provider", "model", "temperature", "max_tokens"],
-    ),
-    "prompt": _schema(
-        "prompt",
-        {
-            "role": {
-                "type": "string",
-                "title": "Role",
-                "enum": ["system", "user", "assistant"],
-                "default": "user",
-            },
-            "template": {
-                "type": "string",
-                "title": "Template",
-                "description": "Use {{name}} for variables.",
-                "minLength": 1,
-                "maxLength": 20000,
-                "default": "Answer the question: {{question}}",
-            },
-            "variables": {
-                "type": "array",
-                "title": "Variables",
-                "description": "One name per line, letters, digits and underscores.",
-                "items": {"type": "string", "pattern": IDENTIFIER, "maxLength": 64},
-                "uniqueItems": True,
-                "maxItems": 20,
-                "default": ["question"],
-            },
-            "strip_whitespace": {
-                "type": "boolean",
-                "title": "Trim whitespace",
-                "description": "Remove leading and trailing blank space after filling variables.",
-                "default": True,
-            },
-        },
-        ["role", "template"],
-    ),
-    "tool": _schema(
-        "tool",
-        {
-            "name": {
-                "type": "string",
-                "title": "Tool name",
-                "description": "The function name the model calls.",
-                "pattern": "^[a-z][a-z0-9_]*$",
-                "maxLength": 64,
-                "default": "search_knowledge_base",
-            },
-            "description": {
-                "type": "string",
-                "title": "Description",
-                "description": "Tells the model when to use this tool.",
-                "maxLength": 500,
-                "default": "",
-            },
-            "timeout_seconds": {
-                "type": "integer",
-                "title": "Timeout (seconds)",
-                "minimum": 1,
-                "maximum": 300,
-                "default": 30,
-            },
-            "max_calls": {
-                "type": "integer",
-                "title": "Max calls per run",
-                "minimum": 1,
-                "maximum": 50,
-                "default": 5,
-            },
-            "requires_approval": {
-                "type": "boolean",
-                "title": "Ask a person first",
-                "description": "Pause the run until someone approves each call.",
-                "default": False,
-            },
-            "auth": _auth("Authentication", ["none", "api_key", "bearer"]),
-        },
-        ["name", "timeout_seconds"],
-    ),
-    "http_request": _schema(
-        "http_request",
-        {
-            "method": {
-                "type": "string",
-                "title": "Method",
-                "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"],
-                "default": "GET",
-            },
-            "url": {
-                "type": "string",
-                "title": "URL",
-                "description": "May use {{variables}} from earlier nodes.",
-                "pattern": "^https?://[^\\s]+$",
-                "maxLength": 2000,
-                "default": "https://api.example.com/v1/items",
-            },
-            "headers": {
-                "type": "array",
-                "title": "Headers",
-                "description": "One “Name: value” per line.",
-                "items": {"type": "string", "pattern": "^[A-Za-z0-9-]+: .+$"},
-                "maxItems": 20,
-                "default": [],
-            },
-            "body_template": {
-                "type": "string",
-                "title": "Body template",
-                "maxLength": 20000,
-                "default": "",
-            },
-            "timeout_seconds": {
-                "type": "integer",
-                "title": "Timeout (seconds)",
-                "minimum": 1,
-                "maximum": 120,
-                "default": 30,
-            },
-            "follow_redirects": {
-                "type": "boolean",
-                "title": "Follow redirects",
-                "default": True,
-            },
-            "retry": _retry(3),
-            "auth": _auth("Authentication", ["none", "bearer", "basic"]),
-        },
-        ["method", "url", "timeout_seconds"],
-    ),
-    "retriever": _schema(
-        "retriever",
-        {
-            "index": {
-                "type": "string",
-                "title": "Index",
-                "description": "The vector index to search.",
-                "pattern": "^[a-z0-9][a-z0-9-]*$",
-                "maxLength": 64,
-                "default": "knowledge-base",
-            },
-            "search_type": {
-                "type": "string",
-                "title": "Search type",
-                "enum": ["similarity", "mmr", "hybrid"],
-                "default": "similarity",
-            },
-            "top_k": {
-                "type": "integer",
-                "title": "Results (top k)",
-                "minimum": 1,
-                "maximum": 50,
-                "default": 5,
-            },
-            "min_score": {
-                "type": "number",
-                "title": "Minimum score",
-                "description": "Drop results scoring below this (0–1).",
-                "minimum": 0,
-                "maximum": 1,
-                "default": 0.5,
-            },
-            "embedding_model": {
-                "type": "string",
-                "title": "Embedding model",
-                "enum": ["text-embedding-3-small", "text-embedding-3-large", "titan-embed-v2"],
-                "default": "text-embedding-3-small",
-            },
-            "filters": {
-                "type": "array",
-                "title": "Metadata filters",
-                "description": "One “field=value” per line; all must match.",
-                "items": {"type": "string", "pattern": "^[A-Za-z0-9_.]+=.+$"},
-                "maxItems": 10,
-                "default": [],
-            },
-            "rerank": {
-                "type": "boolean",
-                "title": "Rerank results",
-                "default": False,
-            },
-        },
-        ["index", "top_k"],
-    ),
-    "condition": _schema(
-        "condition",
-        {
-            "expression": {
-                "type": "string",
-                "title": "Expression",
-                "description": "Evaluated against the previous node's output, e.g. output.confidence > 0.7.",
-                "minLength": 1,
-                "maxLength": 1000,
-                "default": "output.confidence > 0.5",
-            },
-            "true_label": {
-                "type": "string",
-                "title": "Label when true",
-                "minLength": 1,
-                "maxLength": 40,
-                "default": "yes",
-            },
-            "false_label": {
-                "type": "string",
-                "title": "Label when false",
-                "minLength": 1,
-                "maxLength": 40,
-                "default": "no",
-            },
-            "on_error": {
-                "type": "string",
-                "title": "If the expression fails",
-                "enum": ["take_false_branch", "stop_run"],
-                "default": "take_false_branch",
-            },
-        },
-        ["expression"],
-    ),
-    "code": _schema(
-        "code",
-        {
-            "language": {
-                "type": "string",
-                "title": "Language",
-                "enum": ["python", "javascript"],
-                "default": "python",
-            },
-            "source": {
-                "type": "string",
-                "title": "Source",
-                "description": "Defines run(inputs) and returns the node's output.",
-                "minLength": 1,
-                "maxLength": 50000,
-                "default": "def run(inputs):\n    return inputs\n",
-            },
-            "timeout_seconds": {
-                "type": "integer",
-                "title": "Timeout (seconds)",
-                "minimum": 1,
-                "maximum": 60,
-                "default": 10,
-            },
-            "memory_mb": {
-                "type": "integer",
-                "title": "Memory (MB)",
-                "enum": [128, 256, 512, 1024, 2048],
-                "default": 256,
-            },
-            "packages": {
-                "type": "array",
-                "title": "Packages",
-                "description": "One per line, optionally pinned: requests==2.32.3.",
-                "items": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+(==[A-Za-z0-9_.-]+)?$"},
-                "uniqueItems": True,
-                "maxItems": 20,
-                "default": [],
-            },
-        },
-        ["language", "source"],
-    ),
-    "output": _schema(
-        "output",
-        {
-            "format": {
-                "type": "string",
-                "title": "Format",
-                "enum": ["text", "markdown", "json"],
-                "default": "markdown",
-            },
-            "max_length": {
-                "type": "integer",
-                "title": "Max length (characters)",
-                "minimum": 1,
-                "maximum": 100000,
-                "default": 4000,
-            },
-            "include_metadata": {
-                "type": "boolean",
-                "title": "Include run metadata",
-                "description": "Adds token counts, cost and timings to the output.",
-                "default": False,
-            },
-            "webhook_url": {
-                "type": "string",
-                "title": "Webhook URL",
-                "description": "Optional: also POST the output here.",
-                "pattern": "^https://[^\\s]+$",
-                "maxLength": 2000,
-            },
-            "webhook_secret": {
-                "type": "string",
-                "title": "Webhook signing secret",
-                "description": "Signs webhook calls. Leave blank to keep the stored secret.",
-                "minLength": 16,
-                "maxLength": 256,
-            },
-        },
-        ["format"],
-    ),
-}
-
-NODE_TYPES: tuple[str, ...] = tuple(SCHEMAS)
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
-class NodeTypeUI:
-    """What a form needs beyond the schema. Field names are dotted paths (`retry.max_attempts`)."""
+class ConfigError:
+    path: str  # JSON path: "$", "$.temperature", "$.stop[1]"
+    message: str
 
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message}
+
+    @property
+    def field(self) -> str:
+        """The form field the error belongs to: "$.retry.max_attempts" → "retry.max_attempts", "$.stop[1]" → "stop"."""
+        return re.sub(r"\[.*$", "", self.path.removeprefix("$").removeprefix("."))
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One leaf of a node type's configuration, as a form shows it."""
+
+    name: str  # dotted path
+    schema: dict[str, Any]
+    required: bool
     label: str
-    description: str
-    icon: str
-    order: tuple[str, ...]
-    secrets: tuple[str, ...] = ()
-    widgets: dict[str, str] = field(default_factory=dict)  # textarea | code | password | select
-    placeholders: dict[str, str] = field(default_factory=dict)
-    pattern_messages: dict[str, str] = field(default_factory=dict)
+    help_text: str
+    widget: str  # text | textarea | code | number | select | checkbox | lines | password
+    placeholder: str
+    secret: bool
+    group: str | None  # title of the nested object the field sits in
+
+    @property
+    def kind(self) -> str:
+        return self.schema.get("type", "string")
+
+    @property
+    def default_text(self) -> str:
+        """The default as JSON, shortened for a table cell ("" when there is none)."""
+        if "default" not in self.schema:
+            return ""
+        text = json.dumps(self.schema["default"], ensure_ascii=False)
+        return text if len(text) <= 32 else text[:31] + "…"
 
 
-UI: dict[str, NodeTypeUI] = {
-    "llm": NodeTypeUI(
-        label="LLM call",
-        description="Sends the conversation to a large language model and passes on its answer.",
-        icon="✦",
-        order=(
-            "provider",
-            "model",
-            "temperature",
-            "max_tokens",
-            "top_p",
-            "system_prompt",
-            "stop",
-            "stream",
-            "api_key",
-            "retry.max_attempts",
-            "retry.backoff_seconds",
-        ),
-        secrets=("api_key",),
-        widgets={"system_prompt": "textarea", "stop": "textarea"},
-        placeholders={"system_prompt": "You are a helpful assistant…", "api_key": "sk-…"},
-    ),
-    "prompt": NodeTypeUI(
-        label="Prompt",
-        description="Fills a message template with variables from the run.",
-        icon="✎",
-        order=("role", "template", "variables", "strip_whitespace"),
-        widgets={"template": "textarea", "variables": "textarea"},
-        pattern_messages={
-            "variables": "Use letters, digits and underscores only, not starting with a digit."
-        },
-    ),
-    "tool": NodeTypeUI(
-        label="Tool",
-        description="Lets the model call one of the tenant's registered functions.",
-        icon="⚒",
-        order=(
-            "name",
-            "description",
-            "timeout_seconds",
-            "max_calls",
-            "requires_approval",
-            "auth.scheme",
-            "auth.token",
-        ),
-        secrets=("auth.token",),
-        widgets={"description": "textarea"},
-        pattern_messages={"name": "Use lower-case letters, digits and underscores, starting with a letter."},
-    ),
-    "http_request": NodeTypeUI(
-        label="HTTP request",
-        description="Calls an external HTTP API and passes on the response.",
-        icon="⇅",
-        order=(
-            "method",
-            "url",
-            "headers",
-            "body_template",
-            "timeout_seconds",
-            "follow_redirects",
-            "retry.max_attempts",
-            "retry.backoff_seconds",
-            "auth.scheme",
-            "auth.token",
-        ),
-        secrets=("auth.token",),
-        widgets={"headers": "textarea", "body_template": "code"},
-        placeholders={"url": "https://api.example.com/v1/…", "headers": "Accept: application/json"},
-        pattern_messages={
-            "url": "Enter a full http:// or https:// address without spaces.",
-            "headers": "Write each header as “Name: value”.",
-        },
-    ),
-    "retriever": NodeTypeUI(
-        label="Retriever",
-        description="Finds the passages of a vector index closest to the question.",
-        icon="⌕",
-        order=("index", "search_type", "top_k", "min_score", "embedding_model", "filters", "rerank"),
-        widgets={"filters": "textarea"},
-        placeholders={"filters": "lang=en"},
-        pattern_messages={
-            "index": "Use lower-case letters, digits and dashes.",
-            "filters": "Write each filter as “field=value”.",
-        },
-    ),
-    "condition": NodeTypeUI(
-        label="Condition",
-        description="Sends the run down one of two branches.",
-        icon="⋔",
-        order=("expression", "true_label", "false_label", "on_error"),
-    ),
-    "code": NodeTypeUI(
-        label="Code",
-        description="Runs a short sandboxed function on the run's data.",
-        icon="⌘",
-        order=("language", "source", "timeout_seconds", "memory_mb", "packages"),
-        widgets={"source": "code", "packages": "textarea"},
-        pattern_messages={"packages": "Write a package name, optionally pinned as name==1.2.3."},
-    ),
-    "output": NodeTypeUI(
-        label="Output",
-        description="Formats the final answer and optionally posts it to a webhook.",
-        icon="⇥",
-        order=("format", "max_length", "include_metadata", "webhook_url", "webhook_secret"),
-        secrets=("webhook_secret",),
-        placeholders={"webhook_url": "https://hooks.example.com/…"},
-        pattern_messages={"webhook_url": "Enter a full https:// address without spaces."},
-    ),
+@dataclass(frozen=True)
+class NodeType:
+    name: str
+    schema: dict[str, Any]
+    ui: NodeTypeUI
+
+    @property
+    def label(self) -> str:
+        return self.ui.label
+
+    @property
+    def description(self) -> str:
+        return self.ui.description
+
+    @property
+    def icon(self) -> str:
+        return self.ui.icon
+
+    @property
+    def validator(self) -> Draft202012Validator:
+        return _validator(self.name)
+
+    def defaults(self) -> dict[str, Any]:
+        return copy.deepcopy(_defaults(self.name))
+
+    def fields(self) -> list[FieldSpec]:
+        return list(_fields(self.name))
+
+    def validate(self, config: Any) -> list[ConfigError]:
+        return validate(self, config)
+
+    def mask_secrets(self, config: dict[str, Any]) -> dict[str, Any]:
+        """A copy safe to show: every stored secret replaced by the mask."""
+        masked = copy.deepcopy(config)
+        for path in self.ui.secrets:
+            parent, key = _parent(masked, path)
+            if isinstance(parent, dict) and parent.get(key):
+                parent[key] = SECRET_MASK
+        return masked
+
+    def keep_secrets(self, config: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
+        """`config` with each masked secret replaced by the stored value (dropped when none is stored)."""
+        merged = copy.deepcopy(config)
+        for path in self.ui.secrets:
+            parent, key = _parent(merged, path)
+            if not isinstance(parent, dict) or parent.get(key) != SECRET_MASK:
+                continue
+            stored_parent, _ = _parent(stored or {}, path)
+            stored_value = stored_parent.get(key) if isinstance(stored_parent, dict) else None
+            if stored_value:
+                parent[key] = stored_value
+            else:
+                del parent[key]
+        return merged
+
+    def without_masked_secrets(self, config: Any) -> Any:
+        """For validating a draft whose secrets stay as stored: a masked secret is not an error."""
+        if not isinstance(config, dict):
+            return config
+        draft = copy.deepcopy(config)
+        for path in self.ui.secrets:
+            parent, key = _parent(draft, path)
+            if isinstance(parent, dict) and parent.get(key) == SECRET_MASK:
+                del parent[key]
+        return draft
+
+
+def _parent(config: Any, dotted: str) -> tuple[Any, str]:
+    *heads, key = dotted.split(".")
+    node = config
+    for head in heads:
+        node = node.get(head) if isinstance(node, dict) else None
+    return node, key
+
+
+def all_node_types() -> list[NodeType]:
+    return [get_node_type(name) for name in NODE_TYPES]
+
+
+def get_node_type(name: str) -> NodeType:
+    if name not in SCHEMAS:
+        raise NotFound(
+            f"Unknown node type “{name}”. Known node types: {', '.join(NODE_TYPES)}.",
+            {"type": "unknown node type"},
+        )
+    return NodeType(name=name, schema=SCHEMAS[name], ui=UI[name])
+
+
+@cache
+def _validator(name: str) -> Draft202012Validator:
+    schema = SCHEMAS[name]
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+@cache
+def _defaults(name: str) -> dict[str, Any]:
+    return _object_defaults(SCHEMAS[name])
+
+
+def _object_defaults(schema: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, prop in schema.get("properties", {}).items():
+        if prop.get("type") == "object":
+            nested = _object_defaults(prop)
+            if nested:
+                values[key] = nested
+        elif "default" in prop:
+            values[key] = copy.deepcopy(prop["default"])
+    return values
+
+
+@cache
+def _fields(name: str) -> tuple[FieldSpec, ...]:
+    ui = UI[name]
+    leaves = dict(_leaves(SCHEMAS[name], prefix="", group=None, required=True))
+    ordered = [path for path in ui.order if path in leaves]
+    ordered += [path for path in leaves if path not in ordered]  # a field missing from `order` still shows
+    specs = []
+    for path in ordered:
+        schema, required, group = leaves[path]
+        secret = path in ui.secrets
+        specs.append(
+            FieldSpec(
+                name=path,
+                schema=schema,
+                required=required,
+                label=schema.get("title", path.rsplit(".", 1)[-1].replace("_", " ").capitalize()),
+                help_text=schema.get("description", ""),
+                widget=_widget(schema, ui.widgets.get(path), secret),
+                placeholder=ui.placeholders.get(path, ""),
+                secret=secret,
+                group=group,
+            )
+        )
+    return tuple(specs)
+
+
+def _leaves(
+    schema: dict[str, Any], prefix: str, group: str | None, required: bool
+) -> Iterator[tuple[str, tuple[dict[str, Any], bool, str | None]]]:
+    required_keys = set(schema.get("required", []))
+    for key, prop in schema.get("properties", {}).items():
+        path = f"{prefix}{key}"
+        is_required = required and key in required_keys
+        if prop.get("type") == "object":
+            yield from _leaves(prop, f"{path}.", prop.get("title", key), is_required)
+        else:
+            yield path, (prop, is_required, group)
+
+
+def _widget(schema: dict[str, Any], hint: str | None, secret: bool) -> str:
+    if secret:
+        return "password"
+    kind = schema.get("type")
+    if "enum" in schema:
+        return "select"
+    if kind == "boolean":
+        return "checkbox"
+    if kind == "array":
+        return "lines"
+    if kind in ("integer", "number"):
+        return "number"
+    return hint or "text"
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def validate(node_type: NodeType, config: Any) -> list[ConfigError]:
+    """Every problem of `config`, in the form's field order (a valid config gives [])."""
+    errors: dict[tuple[str, str], ConfigError] = {}
+    for error in node_type.validator.iter_errors(config):
+        for problem in _explain(error, node_type.ui):
+            errors.setdefault((problem.path, problem.message), problem)
+    order = {spec.name: index for index, spec in enumerate(node_type.fields())}
+    return sorted(errors.values(), key=lambda e: (order.get(e.field, -1), e.path))
+
+
+def json_path(parts: Any) -> str:
+    path = "$"
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif _IDENTIFIER.match(str(part)):
+            path += f".{part}"
+        else:
+            path += "[" + repr(str(part)) + "]"
+    return path
+
+
+def _explain(error: ValidationError, ui: NodeTypeUI) -> Iterator[ConfigError]:
+    parts = list(error.absolute_path)
+    path = json_path(parts)
+    value = error.validator_value
+    instance = error.instance
+    kind = error.validator
+    if kind == "required":
+        for key in value:
+            if isinstance(instance, dict) and key not in instance:
+                yield ConfigError(json_path([*parts, key]), "This setting is required.")
+        return
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        known = set(error.schema.get("properties", {}))
+        for key in instance:
+            if key not in known:
+                yield ConfigError(json_path([*parts, key]), "Not a setting of this node type.")
+        return
+    field_name = ".".join(str(p) for p in parts if not isinstance(p, int))
+    yield ConfigError(path, _message(kind, value, instance, ui.pattern_messages.get(field_name)))
+
+
+TYPE_NAMES = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "an object",
 }
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _message(kind: str, value: Any, instance: Any, pattern_message: str | None) -> str:
+    match kind:
+        case "type":
+            expected = value if isinstance(value, list) else [value]
+            return f"Must be {' or '.join(TYPE_NAMES.get(t, t) for t in expected)}."
+        case "minimum":
+            return f"Must be at least {value}."
+        case "maximum":
+            return f"Must be at most {value}."
+        case "exclusiveMinimum":
+            return f"Must be more than {value}."
+        case "exclusiveMaximum":
+            return f"Must be less than {value}."
+        case "minLength":
+            return "Must not be empty." if value == 1 else f"Use at least {_plural(value, 'character')}."
+        case "maxLength":
+            return f"Use at most {_plural(value, 'character')} (this has {len(instance)})."
+        case "enum":
+            return f"Choose one of: {', '.join(str(option) for option in value)}."
+        case "pattern":
+            return pattern_message or f"Does not match the expected format ({value})."
+        case "maxItems":
+            return f"Give at most {_plural(value, 'item')}."
+        case "minItems":
+            return f"Give at least {_plural(value, 'item')}."
+        case "uniqueItems":
+            return "Each item may appear only once."
+        case "multipleOf":
+            return f"Must be a multiple of {value}."
+        case _:
+            return f"Not valid here ({kind})."

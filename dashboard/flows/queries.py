@@ -17,8 +17,8 @@ from dashboard.core.errors import NotFound, ValidationFailed
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.flows.definition import MAX_EDGES, MAX_NODES, SecretInput, StoredFlow, strip_secrets
 from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, NodeConfig, Project
-from dashboard.flows.node_catalogue import SECRET_MASK, ConfigError, NodeType, get_node_type
-from dashboard.flows.node_types import SCHEMAS
+from dashboard.flows.node_schemas import SCHEMAS
+from dashboard.flows.node_types import SECRET_MASK, ConfigError, NodeType, get_node_type
 
 VALID = "valid"
 INVALID = "invalid"

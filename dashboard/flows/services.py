@@ -32,7 +32,7 @@ from dashboard.flows.definition import (
 )
 from dashboard.flows.inputs import clean_config
 from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, NodeConfig, Project
-from dashboard.flows.node_catalogue import NodeType
+from dashboard.flows.node_types import NodeType
 from dashboard.flows.queries import NodeState
 
 CONFLICT_MESSAGE = (

@@ -24,7 +24,7 @@ from dashboard.flows.forms import (
     RawConfigForm,
     apply_service_errors,
 )
-from dashboard.flows.node_catalogue import SECRET_MASK, all_node_types, get_node_type
+from dashboard.flows.node_types import SECRET_MASK, all_node_types, get_node_type
 from dashboard.marketplace import services as marketplace
 from dashboard.marketplace.forms import ApplyUpdateForm, FlowTemplateForm
 

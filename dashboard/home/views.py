@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET
 
 from dashboard.accounts.access import scoped
 from dashboard.core.http import DashboardRequest
-from dashboard.home.services import overview
+from dashboard.home.queries import overview
 
 
 @require_GET

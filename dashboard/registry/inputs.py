@@ -10,7 +10,7 @@ from typing import Any
 
 from dashboard.core.errors import ValidationFailed
 from dashboard.core.inputs import text_field
-from dashboard.registry import versions
+from dashboard.registry import version_numbers
 
 FRAMEWORKS = ("pytorch", "tensorflow", "scikit-learn", "xgboost", "lightgbm", "onnx", "transformers", "other")
 TASKS = ("classification", "regression", "ranking", "generation", "embedding", "detection", "other")
@@ -63,7 +63,7 @@ def clean_version(data: dict) -> VersionInput:
     version = text_field(data, "version", errors, max_length=64)
     if version and "version" not in errors:
         try:
-            versions.scheme_of(version)
+            version_numbers.scheme_of(version)
         except ValidationFailed as exc:
             errors["version"] = exc.fields["version"]
     framework = text_field(data, "framework", errors, max_length=40)

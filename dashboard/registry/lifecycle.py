@@ -25,7 +25,7 @@ from django.conf import settings
 from dashboard.accounts.scope import AccessScope
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, PermissionDenied, ValidationFailed
-from dashboard.registry import versions as version_order
+from dashboard.registry import version_numbers
 from dashboard.registry.models import (
     ENVIRONMENTS,
     DeploymentEntry,
@@ -225,8 +225,8 @@ def _leave_environment(
 
 def add_version(model: MlModel, version: RegistryVersion, at: datetime) -> None:
     model.version_count = int(model.version_count or 0) + 1
-    model.version_scheme = model.version_scheme or version_order.scheme_of(version.version)
-    if version_order.is_newer(version.version, model.latest_version):
+    model.version_scheme = model.version_scheme or version_numbers.scheme_of(version.version)
+    if version_numbers.is_newer(version.version, model.latest_version):
         model.latest_version = version.version
         model.latest_status = version.status
     environments_of(model)

@@ -18,7 +18,7 @@ from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.experiments import queries as experiments
 from dashboard.flows import queries as flows
-from dashboard.registry import lifecycle, versions
+from dashboard.registry import lifecycle, version_numbers
 from dashboard.registry.lifecycle import (
     DEPLOYED,
     DEPLOYING,
@@ -121,7 +121,7 @@ def get_version(model: MlModel, version: str, *, consistent: bool = True) -> Reg
 def model_versions(model: MlModel) -> list[RegistryVersion]:
     """Every version of the model, newest (by version order, not text order) first."""
     items = RegistryVersion.query(model.model_id, limit=MAX_VERSIONS, page_size=MAX_VERSIONS)
-    return versions.newest_first(items, key=lambda item: item.version)
+    return version_numbers.newest_first(items, key=lambda item: item.version)
 
 
 @dataclass
@@ -173,7 +173,7 @@ def deployment_history(items: list[RegistryVersion]) -> list[HistoryRow]:
 
 def metric_names(items: list[RegistryVersion]) -> list[str]:
     names: dict[str, None] = {}
-    for item in versions.oldest_first(items, key=lambda item: item.version):
+    for item in version_numbers.oldest_first(items, key=lambda item: item.version):
         for name in item.metrics or {}:
             names.setdefault(name, None)
     return list(names)
@@ -183,7 +183,7 @@ def metric_series(items: list[RegistryVersion], metric: str) -> list[dict[str, A
     """One metric across versions, oldest version first; versions that do not report it are skipped."""
     return [
         {"version": item.version, "value": (item.metrics or {})[metric]}
-        for item in versions.oldest_first(items, key=lambda item: item.version)
+        for item in version_numbers.oldest_first(items, key=lambda item: item.version)
         if metric in (item.metrics or {})
     ]
 

@@ -16,7 +16,7 @@ from dashboard.core.ids import new_id
 from dashboard.dynamo.item_size import check_item_size
 from dashboard.dynamo.transactions import save_together, with_retries
 from dashboard.experiments import queries as experiments
-from dashboard.registry import inputs, lifecycle, queries, versions
+from dashboard.registry import inputs, lifecycle, queries, version_numbers
 from dashboard.registry.lifecycle import (
     DEPLOYED,
     DEPLOYING,
@@ -63,14 +63,16 @@ def _check_run(scope: AccessScope, tenant_id: str, data: inputs.VersionInput) ->
 
 
 def _check_version_rules(model: MlModel, data: inputs.VersionInput) -> None:
-    scheme = versions.scheme_of(data.version)
+    scheme = version_numbers.scheme_of(data.version)
     if model.version_scheme and scheme != model.version_scheme:
-        kind = "increasing integers" if model.version_scheme == versions.INTEGER else "semantic versions"
+        kind = (
+            "increasing integers" if model.version_scheme == version_numbers.INTEGER else "semantic versions"
+        )
         raise ValidationFailed(
             f"{model.name} numbers its versions with {kind} (latest {model.latest_version}).",
             {"version": f"Use {kind}, like the model's other versions."},
         )
-    if scheme == versions.INTEGER and not versions.is_newer(data.version, model.latest_version):
+    if scheme == version_numbers.INTEGER and not version_numbers.is_newer(data.version, model.latest_version):
         raise ValidationFailed(
             f"Integer versions only go up: the next version of {model.name} must be above {model.latest_version}.",
             {"version": f"Use a number above {model.latest_version}."},

@@ -12,7 +12,7 @@ from dashboard.apikeys import services as api_keys
 from dashboard.core import clock
 from dashboard.dynamo.base import transact_write
 from dashboard.flows.models import Flow, FlowNode, NodeConfig, Project
-from dashboard.flows.node_types import NODE_TYPES
+from dashboard.flows.node_schemas import NODE_TYPES
 from dashboard.flows.services import flow_items
 from tests.conftest import unique
 

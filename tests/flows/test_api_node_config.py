@@ -3,7 +3,7 @@
 import json
 
 from dashboard.flows.models import NodeConfig
-from dashboard.flows.node_catalogue import SECRET_MASK
+from dashboard.flows.node_types import SECRET_MASK
 from tests.flows.conftest import build_flow
 
 HTTP = {"provider": "openai", "model": "gpt-4o", "temperature": 0.0, "max_tokens": 64}

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from dashboard.flows.node_types import NODE_TYPES
+from dashboard.flows.node_schemas import NODE_TYPES
 
 
 def validate(client, token, node_type, body):

@@ -6,7 +6,7 @@ import re
 
 from dashboard.audit.models import AuditEvent
 from dashboard.flows.models import FlowNode, NodeConfig
-from dashboard.flows.node_catalogue import SECRET_MASK
+from dashboard.flows.node_types import SECRET_MASK
 from tests.flows.conftest import build_flow
 
 LLM = {

@@ -5,8 +5,8 @@ from jsonschema import Draft202012Validator
 
 from dashboard.core.errors import NotFound
 from dashboard.flows.demo import BREAKAGES, CONFIGS
-from dashboard.flows.node_catalogue import SECRET_MASK, all_node_types, get_node_type
-from dashboard.flows.node_types import NODE_TYPES, SCHEMAS, UI
+from dashboard.flows.node_schemas import NODE_TYPES, SCHEMAS, UI
+from dashboard.flows.node_types import SECRET_MASK, all_node_types, get_node_type
 
 VALID = {
     "llm": {

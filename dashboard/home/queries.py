@@ -27,7 +27,7 @@ QUEUE_PEEK = 100
 
 
 @dataclass
-class Overview:
+class HomeFigures:
     tenants: list = field(default_factory=list)
     projects: list = field(default_factory=list)
     flows: list = field(default_factory=list)
@@ -42,8 +42,8 @@ class Overview:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def overview(scope: AccessScope) -> Overview:
-    result = Overview()
+def overview(scope: AccessScope) -> HomeFigures:
+    result = HomeFigures()
     if scope.is_staff:
         result.tenants = list_tenants()
     if scope.can(Can.MODERATE):
