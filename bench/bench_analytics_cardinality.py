@@ -36,13 +36,13 @@ from django.conf import settings
 from django.test import Client
 
 from dashboard.accounts import services as accounts
-from dashboard.accounts.scope import STAFF, TENANT_ADMIN, AccessScope
 from dashboard.analytics import demo, overview, queries, services
 from dashboard.analytics.inputs import Period
 from dashboard.analytics.models import Execution, ExecutionRollup
 from dashboard.apikeys.services import create_key
 from dashboard.core import clock
 from dashboard.core.clock import iso_ms
+from dashboard.core.scope import STAFF, TENANT_ADMIN, AccessScope
 from dashboard.dynamo import metrics
 from dashboard.dynamo.base import client_of
 from dashboard.dynamo.transactions import BATCH_WRITE_LIMIT

@@ -24,9 +24,9 @@ from urllib.parse import quote
 from django.test import Client
 
 from dashboard.accounts import services as accounts
-from dashboard.accounts.scope import API, STAFF, AccessScope
 from dashboard.apikeys.services import create_key
 from dashboard.core import clock
+from dashboard.core.scope import API, STAFF, AccessScope
 from dashboard.dynamo import base
 from dashboard.dynamo.base import client_of
 from dashboard.experiments import lines, queries, services

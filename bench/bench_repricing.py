@@ -28,11 +28,11 @@ from pathlib import Path
 
 from bench.bench_analytics_cardinality import _engine_ceiling, _in_threads, _write_file, run_with_peak
 from dashboard.accounts import services as accounts
-from dashboard.accounts.scope import STAFF, AccessScope
 from dashboard.analytics import demo, overview, rollups, services
 from dashboard.analytics.inputs import Period, PriceIn
 from dashboard.analytics.models import Execution, ExecutionRollup
 from dashboard.core import clock
+from dashboard.core.scope import STAFF, AccessScope
 from dashboard.dynamo.base import client_of
 from dashboard.dynamo.transactions import BATCH_WRITE_LIMIT
 

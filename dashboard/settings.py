@@ -116,7 +116,7 @@ PASSWORD_HASHERS = [
 ]
 LOGIN_URL = "login"
 # Views whose pages show secrets (a new API key, the webhook signing secret): `Cache-Control: no-store`.
-NO_STORE_VIEWS = {"accounts:api_keys", "alerts:rules"}
+NO_STORE_VIEWS = {"apikeys:list", "alerts:rules"}
 # Wherever a password is set (users page, create_user command): dashboard/accounts/inputs.password_problem.
 AUTH_PASSWORD_VALIDATORS = [
     {

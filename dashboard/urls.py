@@ -12,6 +12,8 @@ urlpatterns = [
     path("login/", account_views.login, name="login"),
     path("logout/", account_views.logout, name="logout"),
     path("account/operations/", include("dashboard.operations.urls")),
+    path("account/audit/", include("dashboard.audit.urls")),
+    path("account/api-keys/", include("dashboard.apikeys.urls")),
     path("account/", include("dashboard.accounts.urls")),
     path("templates/", include("dashboard.marketplace.urls")),
     path("models/", include("dashboard.registry.urls")),

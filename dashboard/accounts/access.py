@@ -13,8 +13,8 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from dashboard.accounts.models import User
 from dashboard.accounts.queries import get_user
-from dashboard.accounts.scope import STAFF, AccessScope, Can
 from dashboard.accounts.session_store import USER_KEY
+from dashboard.core.scope import STAFF, AccessScope, Can
 
 TENANT_FOCUS_KEY = "_tenant_focus"
 
@@ -54,7 +54,7 @@ def logout(request: HttpRequest) -> None:
 
 
 def scoped(capability: Can = Can.SIGN_IN) -> Callable:
-    """Pages for signed-in people whose role has `capability` (see accounts.scope.CAPABILITIES)."""
+    """Pages for signed-in people whose role has `capability` (see core.scope.CAPABILITIES)."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)

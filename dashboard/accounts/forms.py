@@ -1,30 +1,12 @@
 from django import forms
 
 from dashboard.accounts.inputs import MIN_PASSWORD_LENGTH
-from dashboard.accounts.scope import MODERATOR, ROLE_LABELS, STAFF, TENANT_ADMIN
-from dashboard.apikeys.services import PRICES_KEYS
+from dashboard.core.scope import MODERATOR, ROLE_LABELS, STAFF, TENANT_ADMIN
 
 
 class LoginForm(forms.Form):
     email = forms.EmailField(widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"}))
     password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
-
-
-class ApiKeyForm(forms.Form):
-    tenant_id = forms.ChoiceField(label="Tenant")
-    name = forms.CharField(max_length=80, help_text="What uses it, e.g. “support-agent prod”.")
-    expires_on = forms.DateField(
-        label="Expires on",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text="Optional. The key works through this day (UTC), then answers 401 “expired”.",
-    )
-
-    def __init__(self, *args, tenants=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["tenant_id"].choices = [(t.tenant_id, t.name) for t in tenants] + [
-            (PRICES_KEYS, "Platform: model prices only (no tenant's data)")
-        ]
 
 
 STALE_FORM = "This form is out of date or damaged; reload the page and make the change again."

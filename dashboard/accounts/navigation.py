@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
 
-from dashboard.accounts.scope import AccessScope, Can
+from dashboard.core.scope import AccessScope, Can
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,9 @@ NAV = [
     NavItem("Experiments", "experiments:list", Can.TENANT_PAGES, "⚗"),
     NavItem("Flows", "flows:list", Can.TENANT_PAGES, "⇄"),
     NavItem("Notifications", "alerts:notifications", Can.TENANT_PAGES, "✉", badge="alerts:unread_badge"),
-    NavItem("Audit trail", "accounts:audit", Can.TENANT_PAGES, "☰"),
+    NavItem("Audit trail", "audit:trail", Can.TENANT_PAGES, "☰"),
     NavItem("Users", "accounts:users", Can.RUN_PLATFORM, "☺"),
-    NavItem("API keys", "accounts:api_keys", Can.RUN_PLATFORM, "⚷"),
+    NavItem("API keys", "apikeys:list", Can.RUN_PLATFORM, "⚷"),
     NavItem("Prices", "analytics:prices", Can.RUN_PLATFORM, "$"),
     NavItem("Tables", "accounts:tables", Can.RUN_PLATFORM, "▦"),
     NavItem("Operations", "operations:page", Can.RUN_PLATFORM, "♥"),

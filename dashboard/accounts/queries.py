@@ -9,10 +9,10 @@ from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts.inputs import normalize_email
 from dashboard.accounts.models import SessionItem, Tenant, User
-from dashboard.accounts.scope import MODERATOR, STAFF, AccessScope
 from dashboard.core import request_cache
 from dashboard.core.converters import fits_key
 from dashboard.core.errors import NotFound
+from dashboard.core.scope import MODERATOR, STAFF, AccessScope
 
 # Ids we mint are short; DynamoDB refuses empty or very long keys outright (a 400 that would become a 500).
 MAX_KEY_LENGTH = 200

@@ -16,12 +16,12 @@ from pynamodb.exceptions import PutError, UpdateError
 from dashboard.accounts.inputs import EMAIL_RE, normalize_email, password_problem
 from dashboard.accounts.models import ROLES, RateLimitCounter, SessionItem, Tenant, User
 from dashboard.accounts.queries import TENANTS_KEY, find_user_by_email, get_tenant, get_user
-from dashboard.accounts.scope import MODERATOR, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.audit import services as audit
 from dashboard.core import clock, request_cache
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.ids import new_id
 from dashboard.core.money import money
+from dashboard.core.scope import MODERATOR, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.dynamo.transactions import save_together
 
 

@@ -6,10 +6,6 @@ app_name = "accounts"
 
 urlpatterns = [
     path("tenant/", views.switch_tenant, name="switch_tenant"),
-    path("audit/", views.audit_trail, name="audit"),
-    path("audit/export.csv", views.audit_csv, name="audit_export"),
-    path("api-keys/", views.api_key_list, name="api_keys"),
-    path("api-keys/<key:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
     path("tables/", views.tables, name="tables"),
     path("users/", views.users, name="users"),
     path("users/<key:user_id>/", views.user_edit, name="user_edit"),

@@ -1,9 +1,5 @@
 from __future__ import annotations
 
-import csv
-import re
-from dataclasses import dataclass
-
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect
@@ -13,17 +9,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.accounts import access, queries, services
-from dashboard.accounts.forms import ApiKeyForm, LoginForm, UserEditForm, UserForm
-from dashboard.accounts.scope import ROLE_LABELS, Can
-from dashboard.apikeys import queries as apikey_queries
-from dashboard.apikeys import services as apikeys
-from dashboard.audit import queries as audit_queries
+from dashboard.accounts.forms import LoginForm, UserEditForm, UserForm
 from dashboard.audit import services as audit
-from dashboard.audit.templatetags.audit_format import readable_changes
-from dashboard.core.csv_cells import safe_rows
-from dashboard.core.errors import DashboardError, NotFound, ValidationFailed
+from dashboard.core.errors import DashboardError, NotFound
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import DashboardRequest, render_page
+from dashboard.core.scope import ROLE_LABELS, Can
 from dashboard.dynamo.tables import all_models, describe
 
 
@@ -118,178 +109,6 @@ def switch_tenant(request: DashboardRequest) -> HttpResponse:
         queries.get_tenant(tenant_id)  # 404 for an unknown tenant
     request.session[access.TENANT_FOCUS_KEY] = tenant_id
     return HttpResponseRedirect(next_url)
-
-
-def _audit_filters(request: DashboardRequest) -> audit_queries.AuditFilters:
-    """The trail's filters from the query string; sign-ins are hidden unless asked for (the form
-    sends `signins=show` before its checkbox, whose `hide` wins when ticked)."""
-    action = request.GET.get("action") or ""
-    actor = request.GET.get("actor") or ""
-    target = request.GET.get("target") or None
-    # Values outside these shapes match nothing anyone recorded: they are dropped, not queried.
-    return audit_queries.AuditFilters(
-        action=action if AUDIT_ACTION.fullmatch(action) else None,
-        actor_id=actor if AUDIT_ACTOR.fullmatch(actor) else None,
-        target_type=target if target in AUDIT_TARGET_TYPES else None,
-        hide_sign_ins=request.GET.get("signins", "hide") != "show",
-    )
-
-
-AUDIT_ACTION = re.compile(r"[a-z_]{1,40}(\.[a-z_]{1,40})?")
-AUDIT_ACTOR = re.compile(r"[A-Za-z0-9_.@+-]{1,100}")
-AUDIT_TARGET_TYPES = (
-    "alert_rule", "api_key", "experiment", "flow_node", "model", "model_version", "run", "template",
-    "tenant", "user",
-)  # fmt: skip
-AUDIT_ACTIONS = (
-    "alert_rule", "api_key", "budget.set", "experiment.create", "model", "model_version", "node_config.save",
-    "run", "session", "template", "user",
-)  # fmt: skip
-
-
-@require_GET
-@access.scoped(Can.TENANT_PAGES)
-def audit_trail(request: DashboardRequest) -> HttpResponse:
-    """The audit trail, filtered by action, actor and target type, sign-ins hidden by default.
-
-    DynamoDB calls: the page at most audit_queries.MAX_CALLS queries (one when nothing is filtered); the
-    people for the actor filter and the names 3 queries (queries.people_acting_in).
-    """
-    filters = _audit_filters(request)
-    page = audit_queries.list_events(
-        request.scope,
-        month=request.GET.get("month") or None,
-        cursor=request.GET.get("cursor"),
-        filters=filters,
-    )
-    people = queries.people_acting_in(request.scope)
-    context = {
-        "page": page,
-        "month": request.GET.get("month", ""),
-        "filters": filters,
-        "people": people,
-        "names": {user.user_id: (user.name or user.email, user.email) for user in people},
-        "target_types": AUDIT_TARGET_TYPES,
-        "actions": AUDIT_ACTIONS,
-        "export_query": _query_without(request, "cursor"),
-    }
-    return render_page(request, "accounts/audit.html", context, partial="events")
-
-
-AUDIT_EXPORT_ROWS = 2_000
-
-
-@require_GET
-@access.scoped(Can.TENANT_PAGES)
-def audit_csv(request: DashboardRequest) -> HttpResponse:
-    """The filtered trail as CSV: at most AUDIT_EXPORT_ROWS events, in at most 20 pages of 100
-    (each a bounded page as on the trail itself: at most audit_queries.MAX_CALLS queries)."""
-    filters = _audit_filters(request)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["ts", "tenant_id", "actor_id", "actor", "action", "target_type", "target_id", "changes"])
-    cursor, written = None, 0
-    while written < AUDIT_EXPORT_ROWS:
-        page = audit_queries.list_events(
-            request.scope, month=request.GET.get("month") or None, cursor=cursor, limit=100, filters=filters
-        )
-        writer.writerows(
-            safe_rows(
-                [
-                    event.ts.isoformat(),
-                    event.tenant_id,
-                    event.actor_id,
-                    event.actor_label,
-                    event.action,
-                    event.target_type,
-                    event.target_id,
-                    "; ".join(f"{what}: {how}" for what, how in readable_changes(event.changes)),
-                ]
-                for event in page
-            )
-        )
-        written += len(page)
-        cursor = page.next_cursor
-        if not cursor:
-            break
-    if cursor:
-        response["X-Export-Truncated"] = "true"
-    return response
-
-
-def _query_without(request: DashboardRequest, *names: str) -> str:
-    kept = request.GET.copy()
-    for name in names:
-        kept.pop(name, None)
-    return kept.urlencode()
-
-
-@dataclass(frozen=True)
-class PlatformKeys:
-    """Stands for a tenant in the key list: the group of platform keys that manage prices."""
-
-    tenant_id: str
-    name: str
-    platform: bool = True
-
-
-@require_http_methods(["GET", "POST"])
-@access.scoped(Can.RUN_PLATFORM)
-def api_key_list(request: DashboardRequest) -> HttpResponse:
-    """Keys per tenant with their last use and requests per day over the last 7 days.
-
-    DynamoDB calls, whatever the traffic: 1 query for the tenants, 1 query per tenant shown (at
-    most 100 keys each), and ceil(7 × keys / 100) BatchGetItem calls for the usage rows.
-    """
-    tenants = queries.list_tenants()
-    form = ApiKeyForm(request.POST or None, tenants=tenants, initial={"tenant_id": request.scope.tenant_id})
-    new_token = new_key = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            created = apikeys.create_key(
-                request.scope,
-                form.cleaned_data["tenant_id"],
-                form.cleaned_data["name"],
-                form.cleaned_data["expires_on"],
-            )
-        except DashboardError as exc:
-            add_service_errors(form, exc)
-        else:
-            new_token, new_key = created.token, created.key
-            form = ApiKeyForm(tenants=tenants, initial={"tenant_id": created.key.tenant_id})
-    keys_by_tenant = [
-        (tenant, apikey_queries.list_keys(request.scope, tenant.tenant_id))
-        for tenant in tenants
-        if request.scope.tenant_id in (None, tenant.tenant_id)
-    ]
-    if request.scope.tenant_id is None:  # the platform's prices keys, filed apart from every tenant
-        platform = PlatformKeys(apikeys.PRICES_KEYS, "Platform: model prices")
-        keys_by_tenant.append((platform, apikey_queries.list_keys(request.scope, apikeys.PRICES_KEYS)))
-    usage = apikey_queries.usage_last_7_days([key.key_id for _tenant, keys in keys_by_tenant for key in keys])
-    rows_by_tenant = [
-        (tenant, [(key, usage[key.key_id], apikeys.is_expired(key)) for key in keys])
-        for tenant, keys in keys_by_tenant
-    ]
-    context = {"form": form, "new_token": new_token, "new_key": new_key, "rows_by_tenant": rows_by_tenant}
-    return render_page(request, "accounts/api_keys.html", context)
-
-
-@require_http_methods(["GET", "POST"])
-@access.scoped(Can.RUN_PLATFORM)
-def api_key_revoke(request: DashboardRequest, key_id: str) -> HttpResponse:
-    """GET asks first (which key, which tenant, what stops working); POST revokes."""
-    if request.method == "GET":
-        key = apikey_queries.get_key(request.scope, key_id)
-        context = {"key": key, "tenant": queries.get_tenant(key.tenant_id)}
-        return render_page(request, "accounts/api_key_revoke.html", context)
-    try:
-        key = apikeys.revoke_key(request.scope, key_id, confirmed=request.POST.get("confirmed") == "1")
-    except ValidationFailed as exc:
-        messages.error(request, exc.message)
-        return redirect("accounts:api_key_revoke", key_id=key_id)
-    messages.success(request, f"API key “{key.name}” is revoked; requests with it now get 401.")
-    return redirect("accounts:api_keys")
 
 
 @require_GET

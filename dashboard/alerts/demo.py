@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dashboard.accounts.scope import STAFF, AccessScope
 from dashboard.alerts import services
 from dashboard.alerts.inputs import DEFAULT_THRESHOLDS, RuleInput
+from dashboard.core.scope import STAFF, AccessScope
 from dashboard.core.seeding import SeedContext
 
 

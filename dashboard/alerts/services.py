@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import secrets
 
-from dashboard.accounts.scope import AccessScope, Can
 from dashboard.alerts import queries
 from dashboard.alerts.inputs import RuleInput, clean_email, clean_rule, clean_webhook_url
 from dashboard.alerts.models import AlertChannel, AlertRule, Notification
@@ -14,6 +13,7 @@ from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, ValidationFailed
 from dashboard.core.ids import new_id
+from dashboard.core.scope import AccessScope, Can
 from dashboard.dynamo.transactions import commit, save_together
 
 MAX_RULES = 50

@@ -8,13 +8,13 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.accounts.access import scoped
-from dashboard.accounts.scope import Can
 from dashboard.alerts import queries, services, webhooks
 from dashboard.alerts.forms import ChannelForm, RuleForm
 from dashboard.alerts.models import RULE_KINDS
 from dashboard.core.errors import Conflict, ValidationFailed
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import DashboardRequest, render_page
+from dashboard.core.scope import Can
 
 RULES = "alerts/rules.html"
 NOTIFICATIONS = "alerts/notifications.html"

@@ -26,13 +26,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from dashboard.accounts.scope import API, STAFF, AccessScope
 from dashboard.analytics import pricing, services, traces
 from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, TraceItem, scoped_key
 from dashboard.analytics.otlp import SpanValues
 from dashboard.analytics.queries import budget_status
 from dashboard.analytics.services import set_budget
 from dashboard.core.clock import iso_ms
+from dashboard.core.scope import API, STAFF, AccessScope
 from dashboard.core.seeding import SeedContext
 from dashboard.dynamo.transactions import batch_put
 

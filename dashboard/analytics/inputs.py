@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
 from dashboard.accounts.queries import get_tenant
-from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.core.clock import day_end, day_start
 from dashboard.core.errors import NotFound, ValidationFailed
+from dashboard.core.scope import API, STAFF, TENANT_ADMIN, AccessScope
 
 # Agent, execution, user and model ids: they become parts of keys, so no '#'.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$"

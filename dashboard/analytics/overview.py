@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from dashboard.accounts.queries import display_names, get_tenant, list_tenants
-from dashboard.accounts.scope import AccessScope
 from dashboard.analytics import queries
 from dashboard.analytics.inputs import Period, resolve_tenant
 from dashboard.analytics.queries import BudgetStatus, budget_status
 from dashboard.analytics.rollups import Totals
 from dashboard.core import clock
+from dashboard.core.scope import AccessScope
 
 TOP_LIMIT = 10
 SORTS = {

@@ -44,7 +44,6 @@ from django.conf import settings
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 
 from dashboard.accounts.queries import list_tenants
-from dashboard.accounts.scope import AccessScope, Can
 from dashboard.analytics import pricing, rollups
 from dashboard.analytics.models import (
     EXECUTION_TTL_DAYS,
@@ -60,6 +59,7 @@ from dashboard.core import clock
 from dashboard.core.clock import day_end, day_start, iso_ms, parse_iso
 from dashboard.core.errors import NotFound, ValidationFailed
 from dashboard.core.ids import new_id
+from dashboard.core.scope import AccessScope, Can
 from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.transactions import Backoff, cancellation_codes, condition_failed, transient
 

@@ -42,7 +42,6 @@ from pynamodb.exceptions import TransactWriteError
 
 from dashboard.accounts import services as accounts
 from dashboard.accounts.queries import get_tenant
-from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope, Can
 from dashboard.analytics import pricing, rollups
 from dashboard.analytics.inputs import (
     ID_PATTERN,
@@ -66,6 +65,7 @@ from dashboard.core import clock
 from dashboard.core.clock import iso_ms, parse_iso
 from dashboard.core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from dashboard.core.ids import new_id
+from dashboard.core.scope import API, STAFF, TENANT_ADMIN, AccessScope, Can
 from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.transactions import Backoff, batch_put, cancellation_codes, with_retries
 

@@ -51,7 +51,6 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import PutError, TransactWriteError
 
-from dashboard.accounts.scope import API, AccessScope
 from dashboard.analytics import pricing, rollups, services
 from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, ExecutionRollup, TraceItem
 from dashboard.analytics.otlp import GENERIC_ERROR, SpanValues, spans_of
@@ -59,6 +58,7 @@ from dashboard.core import clock
 from dashboard.core.clock import iso_ms
 from dashboard.core.errors import NotFound, ServiceUnavailable
 from dashboard.core.otlp import Acceptance
+from dashboard.core.scope import API, AccessScope
 from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.transactions import Backoff, cancellation_codes
 from dashboard.operations import services as operations

@@ -15,7 +15,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.queries import list_tenants, people_of
-from dashboard.accounts.scope import Can
 from dashboard.analytics import csv_export, pricing, queries, repricing, services, traces
 from dashboard.analytics import overview as overview_service
 from dashboard.analytics.forms import (
@@ -31,6 +30,7 @@ from dashboard.core import clock, worker
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import DashboardRequest, render_page, wants_partial
+from dashboard.core.scope import Can
 
 TEMPLATE = "analytics/overview.html"
 

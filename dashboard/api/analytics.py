@@ -17,7 +17,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 
-from dashboard.accounts.scope import PRICES_KEY
 from dashboard.alerts.evaluation import check_after_ingest as check_alerts
 from dashboard.analytics import inputs, overview, pricing, queries, services
 from dashboard.analytics.forms import ExecutionFilterForm, period_from
@@ -26,6 +25,7 @@ from dashboard.api.auth import api_view, read_json
 from dashboard.api.spec import Operation, Query, Strict
 from dashboard.core import clock
 from dashboard.core.errors import NotFound, ValidationFailed
+from dashboard.core.scope import PRICES_KEY
 
 MAX_LIMIT = 100
 Id = Annotated[str, Field(pattern=services.ID_PATTERN)]

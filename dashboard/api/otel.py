@@ -34,13 +34,13 @@ from django.views.decorators.csrf import csrf_exempt
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from dashboard.accounts.scope import API, AccessScope
 from dashboard.analytics import traces
 from dashboard.api.spec import Operation
 from dashboard.apikeys import services as apikeys
 from dashboard.apikeys.services import scope_for_token
 from dashboard.core import otlp
 from dashboard.core.errors import DashboardError
+from dashboard.core.scope import API, AccessScope
 from dashboard.experiments import otlp as log_records
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024

@@ -9,10 +9,10 @@ from datetime import date, datetime, timedelta
 from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts.models import RateLimitCounter
-from dashboard.accounts.scope import STAFF, AccessScope
 from dashboard.apikeys.models import ApiKey, usage_bucket
 from dashboard.core import clock
 from dashboard.core.errors import NotFound
+from dashboard.core.scope import STAFF, AccessScope
 
 # Key ids are ours (`key_` + a ULID); anything else is refused before it could reach DynamoDB,
 # whose key limit (2,048 bytes) a client could otherwise overrun.

@@ -51,13 +51,13 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from dashboard.accounts.models import RateLimitCounter
 from dashboard.accounts.queries import get_tenant
-from dashboard.accounts.scope import API, PRICES_KEY, STAFF, AccessScope
 from dashboard.apikeys.models import ApiKey, token_bucket, usage_bucket
 from dashboard.apikeys.queries import KEY_ID_PATTERN, get_key
 from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.errors import DashboardError, ValidationFailed
 from dashboard.core.ids import new_id
+from dashboard.core.scope import API, PRICES_KEY, STAFF, AccessScope
 
 TOKEN_PREFIX = "dtk"
 LONGEST_EXPIRY = timedelta(days=5 * 366)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from dashboard.accounts.scope import AccessScope, Can
 from dashboard.audit.models import AuditEvent
 from dashboard.core import clock
+from dashboard.core.scope import AccessScope, Can
 from dashboard.dynamo.paging import Page, bounded_page, paginate
 
 SIGN_INS = ("session.login", "session.logout")

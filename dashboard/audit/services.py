@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard.accounts.scope import AccessScope
 from dashboard.audit.models import AuditEvent
 from dashboard.core import clock
 from dashboard.core.ids import new_id
+from dashboard.core.scope import AccessScope
 
 PLATFORM = "platform"
 

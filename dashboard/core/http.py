@@ -15,8 +15,8 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django_htmx.middleware import HtmxDetails
 
-from dashboard.accounts.scope import AccessScope
 from dashboard.core.inputs import parse_limit
+from dashboard.core.scope import AccessScope
 
 
 class DashboardRequest(HttpRequest):

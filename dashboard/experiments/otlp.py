@@ -29,10 +29,10 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from dashboard.accounts.scope import AccessScope
 from dashboard.core import clock
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.otlp import Acceptance, any_value, as_text, attributes, clean
+from dashboard.core.scope import AccessScope
 from dashboard.experiments import inputs, services
 
 EXPERIMENT_KEY = "diatonic.experiment_id"

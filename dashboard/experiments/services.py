@@ -22,11 +22,11 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from dashboard.accounts.scope import AccessScope, Can
 from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.ids import new_id
+from dashboard.core.scope import AccessScope, Can
 from dashboard.dynamo import base
 from dashboard.dynamo.item_size import check_item_size
 from dashboard.dynamo.transactions import Backoff, cancellation_codes, commit, condition_failed, with_retries

@@ -12,9 +12,9 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from dashboard.accounts.access import scoped
-from dashboard.accounts.scope import Can
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.http import DashboardRequest, render_page, wants_partial
+from dashboard.core.scope import Can
 from dashboard.experiments import queries
 from dashboard.experiments.inputs import LogFilters
 from dashboard.experiments.models import SEVERITIES

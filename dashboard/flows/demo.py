@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from datetime import timedelta
 
-from dashboard.accounts.scope import TENANT_ADMIN, AccessScope
+from dashboard.core.scope import TENANT_ADMIN, AccessScope
 from dashboard.core.seeding import SeedContext
 from dashboard.flows.definition import type_label
 from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, NodeConfig, Project

@@ -12,8 +12,8 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts.queries import get_in_scope
-from dashboard.accounts.scope import AccessScope, Can
 from dashboard.core.errors import NotFound, ValidationFailed
+from dashboard.core.scope import AccessScope, Can
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.flows.definition import MAX_EDGES, MAX_NODES, SecretInput, StoredFlow, strip_secrets
 from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot, NodeConfig, Project

@@ -14,11 +14,11 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
-from dashboard.accounts.scope import AccessScope
 from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, ValidationFailed
 from dashboard.core.ids import new_id
+from dashboard.core.scope import AccessScope
 from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.item_size import check_item_size
 from dashboard.dynamo.transactions import condition_failed, save_together, transient

@@ -12,9 +12,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.queries import list_tenants
-from dashboard.accounts.scope import Can
 from dashboard.core.errors import Conflict, DashboardError, ValidationFailed
 from dashboard.core.http import DashboardRequest, render_page, wants_partial
+from dashboard.core.scope import Can
 from dashboard.flows import inputs as flow_inputs
 from dashboard.flows import queries, services
 from dashboard.flows.forms import (

@@ -13,10 +13,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from dashboard.accounts.queries import list_tenants
-from dashboard.accounts.scope import AccessScope, Can
 from dashboard.analytics import queries, rollups
 from dashboard.audit import queries as audit
 from dashboard.core import clock
+from dashboard.core.scope import AccessScope, Can
 from dashboard.experiments import queries as experiments
 from dashboard.flows import queries as flows
 from dashboard.marketplace import queries as marketplace

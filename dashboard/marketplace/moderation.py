@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dashboard.accounts.scope import AccessScope, Can
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
+from dashboard.core.scope import AccessScope, Can
 from dashboard.marketplace.models import AgentTemplate, ModerationEntry
 
 DRAFT = "draft"

@@ -19,8 +19,8 @@ from operator import attrgetter
 from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts.queries import list_tenants
-from dashboard.accounts.scope import API, TENANT_ADMIN, AccessScope, Can
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
+from dashboard.core.scope import API, TENANT_ADMIN, AccessScope, Can
 from dashboard.core.secrets import Setting, settings_rows
 from dashboard.dynamo.paging import Page, Stream, merged_page, paginate
 from dashboard.flows import queries as flows

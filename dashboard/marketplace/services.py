@@ -17,11 +17,11 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from dashboard.accounts.queries import get_user
-from dashboard.accounts.scope import API, AccessScope, Can
 from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.ids import new_id
+from dashboard.core.scope import API, AccessScope, Can
 from dashboard.dynamo.item_size import check_item_size
 from dashboard.dynamo.transactions import Builder, commit, with_retries
 from dashboard.flows import definition as flow_definition

@@ -22,10 +22,10 @@ from datetime import date, timedelta
 from django.conf import settings
 
 from dashboard.accounts.queries import count_users, list_tenants
-from dashboard.accounts.scope import AccessScope, Can
 from dashboard.analytics import queries as analytics
 from dashboard.audit import queries as audit
 from dashboard.core import clock
+from dashboard.core.scope import AccessScope, Can
 from dashboard.dynamo.base import client_of
 from dashboard.dynamo.metrics import LATENCY_BOUNDS_MS
 from dashboard.dynamo.tables import all_models

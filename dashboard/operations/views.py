@@ -6,8 +6,8 @@ from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 
 from dashboard.accounts.access import scoped
-from dashboard.accounts.scope import Can
 from dashboard.core.http import DashboardRequest, render_page
+from dashboard.core.scope import Can
 from dashboard.operations import queries
 
 

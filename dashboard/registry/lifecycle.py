@@ -22,9 +22,9 @@ from typing import Any
 
 from django.conf import settings
 
-from dashboard.accounts.scope import AccessScope
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, PermissionDenied, ValidationFailed
+from dashboard.core.scope import AccessScope
 from dashboard.registry import version_numbers
 from dashboard.registry.models import (
     ENVIRONMENTS,

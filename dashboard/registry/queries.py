@@ -13,8 +13,8 @@ from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts import queries as account_queries
 from dashboard.accounts.queries import MAX_KEY_LENGTH, get_in_scope
-from dashboard.accounts.scope import AccessScope, Can
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
+from dashboard.core.scope import AccessScope, Can
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.experiments import queries as experiments
 from dashboard.flows import queries as flows

@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dashboard.accounts.scope import AccessScope, Can
 from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.ids import new_id
+from dashboard.core.scope import AccessScope, Can
 from dashboard.dynamo.item_size import check_item_size
 from dashboard.dynamo.transactions import save_together, with_retries
 from dashboard.experiments import queries as experiments

@@ -9,10 +9,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRefresh, HttpResponseStopPolling
 
 from dashboard.accounts.access import scoped
-from dashboard.accounts.scope import Can
 from dashboard.core.errors import DashboardError, PermissionDenied, ValidationFailed
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import DashboardRequest, render_page, wants_partial
+from dashboard.core.scope import Can
 from dashboard.registry import lifecycle, queries, services
 from dashboard.registry.forms import AliasForm, FilterForm, ModelForm, VersionForm, metric_lines
 

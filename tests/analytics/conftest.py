@@ -12,13 +12,13 @@ from django.test import Client
 
 from dashboard.accounts import services as accounts
 from dashboard.accounts.models import User
-from dashboard.accounts.scope import STAFF, TENANT_ADMIN, AccessScope
 from dashboard.analytics import rollups
 from dashboard.analytics.models import Execution, ExecutionRollup
 from dashboard.apikeys.services import create_key
 from dashboard.core import clock
 from dashboard.core.clock import iso_ms
 from dashboard.core.ids import new_id
+from dashboard.core.scope import STAFF, TENANT_ADMIN, AccessScope
 from tests.conftest import client_for
 
 STAFF_SCOPE = AccessScope(role=STAFF, actor_id="usr_test_staff", actor_label="staff@test", tenant_id=None)

@@ -20,10 +20,10 @@ from pathlib import Path
 import genai_prices
 import pytest
 
-from dashboard.accounts.scope import STAFF, AccessScope
 from dashboard.analytics import traces
 from dashboard.analytics.queries import get_execution
 from dashboard.core import clock
+from dashboard.core.scope import STAFF, AccessScope
 from dashboard.operations.queries import spans_not_understood, usage_rows
 from tests.analytics.conftest import TenantKit, make_tenant, slug
 from tests.api import fake_anthropic, fake_openai

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 
-from dashboard.accounts.scope import API, STAFF, AccessScope
 from dashboard.apikeys.services import create_key
 from dashboard.core import clock
+from dashboard.core.scope import API, STAFF, AccessScope
 from dashboard.experiments import services
 from dashboard.experiments.models import Experiment, ExperimentRun
 from dashboard.flows.models import Project

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pytest
 
 from dashboard.accounts.access import scope_for_user
-from dashboard.accounts.scope import STAFF, AccessScope
 from dashboard.apikeys import services as api_keys
 from dashboard.core import clock
+from dashboard.core.scope import STAFF, AccessScope
 from dashboard.dynamo.base import transact_write
 from dashboard.flows.models import Flow, FlowNode, NodeConfig, Project
 from dashboard.flows.node_schemas import NODE_TYPES

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dashboard.accounts.scope import API, MODERATOR, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
+from dashboard.core.scope import API, MODERATOR, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.marketplace import moderation
 from dashboard.marketplace.models import AgentTemplate, ModerationEntry
 from dashboard.marketplace.moderation import MOVES, STATES, actions_for, transition

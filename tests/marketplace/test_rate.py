@@ -1,7 +1,7 @@
 from concurrent.futures import ThreadPoolExecutor
 
-from dashboard.accounts.scope import AccessScope
 from dashboard.audit.models import AuditEvent
+from dashboard.core.scope import AccessScope
 from dashboard.marketplace import services
 from dashboard.marketplace.models import AgentTemplate, TemplateRating
 from tests.conftest import assert_fragment, unique

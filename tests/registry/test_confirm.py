@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 
 from dashboard.accounts.queries import count_users
-from dashboard.accounts.scope import AccessScope
 from dashboard.audit import queries as audit
 from dashboard.core import clock
 from dashboard.core.errors import ValidationFailed
+from dashboard.core.scope import AccessScope
 from dashboard.registry import services
 from dashboard.registry.models import MlModel, RegistryVersion
 from tests.conftest import client_for

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.accounts.scope import API, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.core.errors import PermissionDenied
+from dashboard.core.scope import API, STAFF, TENANT_ADMIN, AccessScope
 from dashboard.registry import lifecycle
 from dashboard.registry.models import EnvironmentState, MlModel, RegistryVersion
 

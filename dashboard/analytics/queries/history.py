@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 
-from dashboard.accounts.scope import AccessScope
 from dashboard.analytics import rollups
 from dashboard.analytics.inputs import ExecutionFilters, check_agent_id, is_valid_id, resolve_tenant
 from dashboard.analytics.models import (
@@ -34,6 +33,7 @@ from dashboard.analytics.rollups import Totals
 from dashboard.core import clock
 from dashboard.core.clock import day_end, day_start
 from dashboard.core.errors import NotFound
+from dashboard.core.scope import AccessScope
 from dashboard.dynamo.paging import Page, decode_cursor, encode_cursor, raw_pages, read_bounded
 
 PAGE_SIZE = 25

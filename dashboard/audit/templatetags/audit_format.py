@@ -108,9 +108,9 @@ def target_url(context, event) -> str:
         if kind == "user":
             if staff:
                 return reverse("accounts:user_edit", args=[target])
-            return reverse("accounts:audit") + f"?actor={target}"
+            return reverse("audit:trail") + f"?actor={target}"
         if kind == "api_key" and staff:
-            return reverse("accounts:api_keys") + tenant
+            return reverse("apikeys:list") + tenant
     except NoReverseMatch:
         return ""
     return ""

@@ -8,9 +8,9 @@ from django import template
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
-from dashboard.accounts.scope import ROLE_LABELS
 from dashboard.core import clock
 from dashboard.core.money import money
+from dashboard.core.scope import ROLE_LABELS
 
 register = template.Library()
 

@@ -34,8 +34,8 @@ from botocore.exceptions import BotoCoreError
 from django.core import signing
 from pynamodb.exceptions import PynamoDBException
 
-from dashboard.accounts.scope import AccessScope, Can
 from dashboard.core.errors import NotFound, ValidationFailed
+from dashboard.core.scope import AccessScope, Can
 from dashboard.dynamo.paging import Page, bounded_page, decode_cursor, encode_cursor, raw_pages
 from dashboard.experiments import lines
 from dashboard.experiments.inputs import LogFilters, check_position

@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from dashboard.accounts.scope import AccessScope
 from dashboard.core.errors import NotFound, ValidationFailed
+from dashboard.core.scope import AccessScope
 from dashboard.experiments.models import (
     Experiment,
     ExperimentRun,

@@ -10,9 +10,9 @@ from functools import partial
 from django.conf import settings
 
 from dashboard.accounts.queries import get_in_scope
-from dashboard.accounts.scope import AccessScope, Can
 from dashboard.core import clock
 from dashboard.core.errors import NotFound, PermissionDenied
+from dashboard.core.scope import AccessScope, Can
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.experiments import lines
 from dashboard.experiments.models import (

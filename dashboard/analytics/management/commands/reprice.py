@@ -12,10 +12,10 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard.accounts.scope import STAFF, AccessScope
 from dashboard.analytics import queries, repricing
 from dashboard.core import clock
 from dashboard.core.errors import NotFound, ValidationFailed
+from dashboard.core.scope import STAFF, AccessScope
 
 OPERATOR = AccessScope(role=STAFF, actor_id="manage.py", actor_label="manage.py reprice", tenant_id=None)
 

@@ -7,9 +7,9 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard.accounts.scope import API, AccessScope
 from dashboard.core import clock
 from dashboard.core.errors import DashboardError
+from dashboard.core.scope import API, AccessScope
 from dashboard.dynamo.commands import database_errors_as_sentences
 from dashboard.experiments import queries, services
 from dashboard.experiments.demo import run_story

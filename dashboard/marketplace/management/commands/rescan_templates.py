@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from dashboard.accounts.scope import STAFF, AccessScope
+from dashboard.core.scope import STAFF, AccessScope
 from dashboard.marketplace import services
 from dashboard.marketplace.models import AgentTemplate
 
