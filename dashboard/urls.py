@@ -2,13 +2,12 @@ from django.urls import include, path
 
 from dashboard.accounts import views as account_views
 from dashboard.dynamo import health
-from dashboard.home import views as home_views
 from dashboard.registry import urls as registry_urls
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("", home_views.home, name="home"),
+    path("", include("dashboard.home.urls")),
     path("login/", account_views.login, name="login"),
     path("logout/", account_views.logout, name="logout"),
     path("account/operations/", include("dashboard.operations.urls")),
