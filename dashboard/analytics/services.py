@@ -42,7 +42,7 @@ from pynamodb.exceptions import TransactWriteError
 
 from dashboard.accounts import services as accounts
 from dashboard.accounts.queries import get_tenant
-from dashboard.analytics import pricing, rollups
+from dashboard.analytics import events, pricing, rollups
 from dashboard.analytics.inputs import (
     ID_PATTERN,
     RATE_NAMES,
@@ -311,7 +311,10 @@ def record_runs(scope: AccessScope, agent_id: str, body: Any) -> list[Outcome]:
             else "The run is invalid; nothing was recorded.",
             errors,
         )
-    return write_batch(executions)
+    outcomes = write_batch(executions)
+    if any(outcome.recorded for outcome in outcomes):
+        events.recorded(tenant_id)  # alerts check the new figures (claims make concurrent checks fire once)
+    return outcomes
 
 
 TX_ITEMS = 100  # DynamoDB's TransactWriteItems limit
@@ -679,6 +682,7 @@ def import_stream(
     written one by their guards, so memory does not grow with the file.
     """
     total = ImportStats()
+    tenants: set[str] = set()
     lock = threading.Lock()
 
     def run(chunk: list[Execution]) -> None:
@@ -696,6 +700,7 @@ def import_stream(
         ids: set[str] = set()
         for execution in itertools.chain(executions, [None]):
             if execution is not None:
+                tenants.add(execution.tenant_id)
                 execution_id = execution.execution_id
                 if execution_id in ids or any(execution_id in held for _, held in in_flight):
                     total.skipped += 1
@@ -709,6 +714,9 @@ def import_stream(
                     in_flight.pop(0)[0].result()
         for future, _ in in_flight:
             future.result()
+    if total.recorded and tenants:
+        for tenant_id in tenants:
+            events.recorded(tenant_id)  # once the whole import is in: alerts check the new figures
     return total
 
 

@@ -51,7 +51,7 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import PutError, TransactWriteError
 
-from dashboard.analytics import pricing, rollups, services
+from dashboard.analytics import events, pricing, rollups, services
 from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, ExecutionRollup, TraceItem
 from dashboard.analytics.otlp import GENERIC_ERROR, SpanValues, spans_of
 from dashboard.core import clock
@@ -224,6 +224,8 @@ def accept(scope: AccessScope, request) -> Acceptance:
             not_understood_spans[span.scope or NO_SCOPE] += 1
     if not_understood_spans:
         operations.count_spans_not_understood(not_understood_spans, now)
+    if any(new.values()):
+        events.recorded(tenant_id)  # alerts check the figures the new spans added to
     return result
 
 

@@ -17,7 +17,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 
-from dashboard.alerts.evaluation import check_after_ingest as check_alerts
 from dashboard.analytics import inputs, overview, pricing, queries, services
 from dashboard.analytics.forms import ExecutionFilterForm, period_from
 from dashboard.analytics.inputs import ANY_FAILURE
@@ -222,8 +221,6 @@ def runs(request: HttpRequest, agent_id: str):
     if request.method == "POST":
         outcomes = services.record_runs(request.scope, agent_id, read_json(request))
         recorded = sum(1 for outcome in outcomes if outcome.recorded)
-        if recorded:
-            check_alerts(request.scope.tenant_id)  # claims make concurrent checks fire once
         body = {
             "recorded": recorded,
             "already_recorded": len(outcomes) - recorded,

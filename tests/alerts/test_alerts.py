@@ -277,3 +277,32 @@ def test_the_rules_page_groups_fields_by_kind_and_reads_as_people_write(tenant, 
         r'<time datetime="\d{4}-\d\d-\d\dT[^"]+Z"[^>]*>\w{3} \d+, \d{4} \d\d:\d\d UTC</time>', listing
     )
     assert not re.search(r">\s*\d{4}-\d\d-\d\dT", listing)  # no raw ISO time as text
+
+
+def _claimed(tenant_id: str) -> list[str]:
+    return [f"{firing.rule_id}:{firing.threshold}" for firing in queries.recent_firings(tenant_id)]
+
+
+def test_an_opentelemetry_trace_crossing_the_budget_fires_at_once(tenant, receiver, web_server):
+    from opentelemetry.sdk.trace.export import SpanExportResult
+
+    from tests.api.spans import COST, exporter, record_agent_run
+
+    set_up(tenant, receiver, budget=COST * 2, thresholds=(50,))
+    assert _claimed(tenant.tenant_id) == []
+    result = exporter(web_server, tenant.token).export(record_agent_run("traced-agent"))
+    assert result == SpanExportResult.SUCCESS
+    assert len(_claimed(tenant.tenant_id)) == 1  # claimed by the export itself, not a later pass
+
+
+def test_a_bulk_import_crossing_the_budget_fires_once_it_is_in(tenant, receiver, tmp_path):
+    cost = cost_of_one_run(tenant)
+    set_up(tenant, receiver, budget=cost * 4, thresholds=(100,))
+    lines = [
+        json.dumps({**run(ago=RECENT, execution_id=f"imported-{n}"), "agent_id": "batch-agent"})
+        for n in range(6)
+    ]
+    path = tmp_path / "runs.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    call_command("import_executions", str(path), "--tenant", tenant.tenant_id, "--quiet")
+    assert len(_claimed(tenant.tenant_id)) == 1
