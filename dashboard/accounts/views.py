@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import rotate_token
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -83,7 +83,7 @@ def login(request: DashboardRequest) -> HttpResponse:
                 samesite="Lax",
             )
             return response
-    response = render(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)
+    response = render_page(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)
     if retry_after:
         response["Retry-After"] = str(retry_after)
     return response
@@ -115,7 +115,7 @@ def switch_tenant(request: DashboardRequest) -> HttpResponse:
 @access.scoped(Can.RUN_PLATFORM)
 def tables(request: DashboardRequest) -> HttpResponse:
     infos = [describe(model) for model in all_models()]
-    return render(request, "accounts/tables.html", {"tables": infos})
+    return render_page(request, "accounts/tables.html", {"tables": infos})
 
 
 @require_http_methods(["GET", "POST"])
@@ -138,7 +138,7 @@ def users(request: DashboardRequest) -> HttpResponse:
                 return redirect("accounts:users")
         status = 422
     context = {"groups": queries.list_users(request.scope), "form": form}
-    return render(request, "accounts/users.html", context, status=status)
+    return render_page(request, "accounts/users.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -179,7 +179,7 @@ def user_edit(request: DashboardRequest, user_id: str) -> HttpResponse:
         else:
             status = 422
     context = {"person": person, "form": form, "sessions": queries.session_count(user_id)}
-    return render(request, "accounts/user_edit.html", context, status=status)
+    return render_page(request, "accounts/user_edit.html", context, status=status)
 
 
 @require_POST

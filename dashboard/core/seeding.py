@@ -1,4 +1,4 @@
-"""What `seed_demo` hands each area's `seed.py`: one random source, the clock, and the people."""
+"""What `seed_demo` hands each area's `demo.py`: one random source, the clock, and the people."""
 
 from __future__ import annotations
 

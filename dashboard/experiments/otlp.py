@@ -1,4 +1,4 @@
-"""OTLP log records → run log lines, written through `dashboard.experiments.ingest.ingest` per experiment.
+"""OTLP log records → run log lines, written through `dashboard.experiments.services.ingest` per experiment.
 
 Mapping:
 - run: `diatonic.experiment_id` and `diatonic.run_id`, on the record or else on its resource;

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
@@ -29,7 +29,7 @@ WINDOW = 200
 def experiments(request: DashboardRequest) -> HttpResponse:
     scope = request.scope
     if scope.sees_all_tenants:
-        return render(
+        return render_page(
             request,
             "experiments/experiments.html",
             {"all_tenants": True, "running": queries.running_runs(scope)},
@@ -43,7 +43,7 @@ def experiments(request: DashboardRequest) -> HttpResponse:
 def experiment_card(request: DashboardRequest, experiment_id: str) -> HttpResponse:
     """One experiment's runs, polled while any of them is running."""
     summary = queries.experiment_summary(request.scope, experiment_id)
-    response = render(request, "experiments/experiments.html#experiment_card", {"summary": summary})
+    response = render_page(request, "experiments/experiments.html#experiment_card", {"summary": summary})
     if not summary.has_running:
         return HttpResponseStopPolling(response.content)
     return response
@@ -242,7 +242,7 @@ def _poll(request: DashboardRequest, experiment_id: str, run_id: str, filters: L
         ),
         "live": not result.finished,
     }
-    response = render(request, "experiments/run_logs.html#poll", context)
+    response = render_page(request, "experiments/run_logs.html#poll", context)
     if not result.finished:
         return response
     stop = HttpResponseStopPolling(response.content)

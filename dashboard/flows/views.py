@@ -6,7 +6,7 @@ import json
 
 from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -37,7 +37,7 @@ SECTIONS = {"nodes": "nodes", "edges": "edges", "snapshots": "snapshots"}
 def flow_list(request: DashboardRequest) -> HttpResponse:
     scope = request.scope
     if scope.sees_all_tenants:
-        return render(request, "flows/list.html", {"tenants": list_tenants()})
+        return render_page(request, "flows/list.html", {"tenants": list_tenants()})
     project_id = request.GET.get("project")
     project = queries.get_project(scope, project_id) if project_id else None
     page = queries.list_flows(scope, project=project, cursor=request.GET.get("cursor"))
@@ -134,7 +134,7 @@ def save_as_template(request: DashboardRequest, flow_id: str) -> HttpResponse:
         "inputs": flow_inputs.input_fields(definition, inputs),
         "configured": [node for node in definition["nodes"] if node.get("config")],
     }
-    return render(request, "flows/save_template.html", context, status=status)
+    return render_page(request, "flows/save_template.html", context, status=status)
 
 
 @require_POST
@@ -173,7 +173,7 @@ def apply_update(request: DashboardRequest, flow_id: str) -> HttpResponse:
             "snapshots": queries.list_snapshots(scope, flow),
             **_flow_context(request, flow, update_form=form),
         }
-        return render(request, "flows/flow.html", context, status=exc.status)
+        return render_page(request, "flows/flow.html", context, status=exc.status)
     messages.success(request, f"The flow now follows version {template.version} of “{template.name}”.")
     return redirect("flows:flow", flow_id=flow_id)
 
@@ -238,13 +238,13 @@ def validate(request: DashboardRequest, node_type: str) -> HttpResponse:
     if request.POST.get(EDITOR_FIELD) == "json":
         form = RawConfigForm(kind, request.POST)
         form.is_valid()
-        return render(request, "flows/node_config.html#json_problems", {"form": form})
+        return render_page(request, "flows/node_config.html#json_problems", {"form": form})
     form = NodeConfigForm(kind, request.POST)
     form.is_valid()
-    return render(request, "flows/node_config.html#field_errors", {"form": form})
+    return render_page(request, "flows/node_config.html#field_errors", {"form": form})
 
 
 @require_GET
 @scoped(Can.TENANT_PAGES)
 def node_types(request: DashboardRequest) -> HttpResponse:
-    return render(request, "flows/node_types.html", {"node_types": all_node_types()})
+    return render_page(request, "flows/node_types.html", {"node_types": all_node_types()})

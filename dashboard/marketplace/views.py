@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -87,7 +87,7 @@ def _detail_context(request: DashboardRequest, template, use_form: UseForm | Non
 @scoped()
 def detail(request: DashboardRequest, template_id: str) -> HttpResponse:
     template = queries.get_template(request.scope, template_id)
-    return render(request, "marketplace/detail.html", _detail_context(request, template))
+    return render_page(request, "marketplace/detail.html", _detail_context(request, template))
 
 
 @require_http_methods(["GET", "POST"])
@@ -106,7 +106,7 @@ def create(request: DashboardRequest) -> HttpResponse:
         else:
             messages.success(request, f"Template “{template.name}” is saved.")
             return redirect("marketplace:detail", template_id=template.template_id)
-    return render(request, "marketplace/form.html", {"form": form, "template": None}, status=status)
+    return render_page(request, "marketplace/form.html", {"form": form, "template": None}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -142,7 +142,7 @@ def edit(request: DashboardRequest, template_id: str) -> HttpResponse:
                 "version": template.version,
             }
         )
-    return render(request, "marketplace/form.html", {"form": form, "template": template}, status=status)
+    return render_page(request, "marketplace/form.html", {"form": form, "template": template}, status=status)
 
 
 @require_POST
@@ -177,7 +177,7 @@ def use(request: DashboardRequest, template_id: str) -> HttpResponse:
     except ValidationFailed as exc:
         form.add_service_errors(exc)
         context = _detail_context(request, template, use_form=form)
-        return render(request, "marketplace/detail.html", context, status=exc.status)
+        return render_page(request, "marketplace/detail.html", context, status=exc.status)
     if any(node.get("config") for node in template.definition.get("nodes", [])) or template.inputs:
         messages.success(request, f"Flow “{flow.name}” is created from “{template.name}” with its settings.")
     else:

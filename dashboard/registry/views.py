@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -74,7 +74,7 @@ def _version_form(request: DashboardRequest, form_class, **choices):
 def register(request: DashboardRequest) -> HttpResponse:
     scope = request.scope
     if not scope.tenant_id:
-        return render(request, "registry/register.html", {"needs_tenant": True})
+        return render_page(request, "registry/register.html", {"needs_tenant": True})
     projects = queries.list_projects(scope)
     datasets = queries.datasets_for(projects)
     form, offered = _version_form(request, ModelForm, projects=projects, datasets=datasets)
@@ -87,7 +87,7 @@ def register(request: DashboardRequest) -> HttpResponse:
             messages.success(request, f"{model.name} {version.version} is registered.")
             return redirect("registry:detail", model_id=model.model_id)
     status = 422 if form.is_bound and form.errors else 200
-    return render(request, "registry/register.html", {"form": form, "offered": offered}, status=status)
+    return render_page(request, "registry/register.html", {"form": form, "offered": offered}, status=status)
 
 
 @require_GET
@@ -156,7 +156,7 @@ def new_version(request: DashboardRequest, model_id: str) -> HttpResponse:
             return redirect("registry:detail", model_id=model.model_id)
     status = 422 if form.is_bound and form.errors else 200
     context = {"form": form, "model": model, "offered": offered}
-    return render(request, "registry/new_version.html", context, status=status)
+    return render_page(request, "registry/new_version.html", context, status=status)
 
 
 @require_POST
@@ -256,7 +256,7 @@ def dataset_list(request: DashboardRequest) -> HttpResponse:
     """The tenant's datasets by project (staff pick a tenant first)."""
     scope = request.scope
     if scope.sees_all_tenants:
-        return render(request, "registry/datasets.html", {"needs_tenant": True})
+        return render_page(request, "registry/datasets.html", {"needs_tenant": True})
     return render_page(request, "registry/datasets.html", {"groups": queries.datasets_by_project(scope)})
 
 
