@@ -53,7 +53,7 @@ from dashboard.analytics.models import (
     TopPage,
     TraceItem,
 )
-from dashboard.analytics.queries import all_staff_prices
+from dashboard.analytics.queries import EXECUTION_ID, all_staff_prices
 from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.clock import day_end, day_start, iso_ms, parse_iso
@@ -116,8 +116,6 @@ def _usage(item) -> pricing.Usage:
 
 
 def _trace_of(execution: Execution) -> tuple[str, str] | None:
-    from dashboard.analytics.traces import EXECUTION_ID
-
     match = EXECUTION_ID.match(execution.execution_id)
     return match.groups() if match else None
 

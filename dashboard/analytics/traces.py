@@ -44,9 +44,7 @@ instrumentation scope for the operations page (`not_understood`), each once, whe
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import PutError, TransactWriteError
@@ -54,6 +52,12 @@ from pynamodb.exceptions import PutError, TransactWriteError
 from dashboard.analytics import events, pricing, rollups, services
 from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, ExecutionRollup, TraceItem
 from dashboard.analytics.otlp import GENERIC_ERROR, SpanValues, spans_of
+from dashboard.analytics.queries.traces import (
+    MAX_SPANS_PER_TRACE,
+    TraceState,
+    read_trace,
+    trace_pk,
+)
 from dashboard.core import clock
 from dashboard.core.clock import iso_ms
 from dashboard.core.errors import NotFound, ServiceUnavailable
@@ -63,7 +67,6 @@ from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.transactions import Backoff, cancellation_codes
 from dashboard.operations import services as operations
 
-MAX_SPANS_PER_TRACE = 2_000
 # Per export (what one request may make the web process do): the spans, distinct traces and agent
 # spans (each an execution: several transactions) beyond these are rejected with partial success.
 MAX_SPANS_PER_EXPORT = 1_000
@@ -77,61 +80,14 @@ TRANSIENT = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExc
 SPAN, EXEC, COUNT = "span#", "exec#", "count#"
 TOKEN_KINDS = ("tokens_cache_read", "tokens_cache_write", "tokens_reasoning")
 NO_SCOPE = "(no scope name)"
-EXECUTION_ID = re.compile(r"^([0-9a-f]{32})-([0-9a-f]{16})$")
 
 
 def execution_id_for(trace_id: str, span_id: str) -> str:
     return f"{trace_id}-{span_id}"
 
 
-def _pk(tenant_id: str, trace_id: str) -> str:
-    return f"{tenant_id}#{trace_id}"
-
-
 def _moment(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, UTC)
-
-
-@dataclass
-class TraceState:
-    spans: dict[str, TraceItem]
-    pinned: dict[str, TraceItem]
-    counted: dict[str, TraceItem]
-
-    def execution_span_ids(self) -> set[str]:
-        ids = set(self.pinned) | {span_id for span_id, span in self.spans.items() if span.kind == "agent"}
-        if not any(span.kind == "agent" for span in self.spans.values()) and any(
-            span.gen_ai for span in self.spans.values()
-        ):
-            ids |= {span_id for span_id, span in self.spans.items() if not span.parent_span_id}
-        return ids
-
-    def owner(self, span_id: str, executions: set[str]) -> str | None:
-        """The nearest execution span at or above the span; None while the chain has a gap."""
-        seen: set[str] = set()
-        current: str | None = span_id
-        while current and current not in seen:
-            if current in executions:
-                return current
-            span = self.spans.get(current)
-            if span is None:
-                return None
-            seen.add(current)
-            current = span.parent_span_id
-        return None
-
-
-def _read(tenant_id: str, trace_id: str, consistent: bool) -> TraceState:
-    now = clock.now()
-    state = TraceState({}, {}, {})
-    for item in TraceItem.query(_pk(tenant_id, trace_id), consistent_read=consistent):
-        if item.expires_at <= now:  # DynamoDB deletes expired items late: hide them
-            continue
-        kind, _, span_id = item.sk.partition("#")
-        target = {"span": state.spans, "exec": state.pinned, "count": state.counted}.get(kind)
-        if target is not None:
-            target[span_id] = item
-    return state
 
 
 def span_item(tenant_id: str, values: SpanValues) -> TraceItem:
@@ -143,7 +99,7 @@ def span_item(tenant_id: str, values: SpanValues) -> TraceItem:
         else pricing.UNPRICED
     )
     return TraceItem(
-        _pk(tenant_id, values.trace_id),
+        trace_pk(tenant_id, values.trace_id),
         SPAN + values.span_id,
         tenant_id=tenant_id,
         trace_id=values.trace_id,
@@ -207,7 +163,7 @@ def accept(scope: AccessScope, request) -> Acceptance:
     _within_export_limits(by_trace, result)
     # Read every trace, then store the new spans of all of them in one BatchWriteItem run (25 a call),
     # then reconcile each trace from a fresh read: each trace's spans are stored before it is reconciled.
-    before = {trace_id: _read(tenant_id, trace_id, consistent=True) for trace_id in by_trace}
+    before = {trace_id: read_trace(tenant_id, trace_id, consistent=True) for trace_id in by_trace}
     new = {
         trace_id: _new_spans(before[trace_id], incoming, result) for trace_id, incoming in by_trace.items()
     }
@@ -218,7 +174,7 @@ def accept(scope: AccessScope, request) -> Acceptance:
                     batch.save(span_item(tenant_id, span))
     not_understood_spans: Counter[str] = Counter()
     for trace_id, incoming in by_trace.items():
-        state = _read(tenant_id, trace_id, consistent=True) if new[trace_id] else before[trace_id]
+        state = read_trace(tenant_id, trace_id, consistent=True) if new[trace_id] else before[trace_id]
         reconcile(tenant_id, trace_id, state, set(incoming), result)
         for span in not_understood(state, before[trace_id], {span.span_id for span in new[trace_id]}):
             not_understood_spans[span.scope or NO_SCOPE] += 1
@@ -400,7 +356,9 @@ def reconcile(
                     result.reject(f"agent {agent_id} cannot be recorded with this key")
                 continue
             # Later exports of the trace can skip the (then failing) recording transaction.
-            TraceItem(_pk(tenant_id, trace_id), EXEC + span_id).update(actions=[TraceItem.recorded.set(True)])
+            TraceItem(trace_pk(tenant_id, trace_id), EXEC + span_id).update(
+                actions=[TraceItem.recorded.set(True)]
+            )
         executions[span_id] = execution
     pending: dict[str, list[TraceItem]] = defaultdict(list)
     for span_id, span in state.spans.items():
@@ -465,82 +423,3 @@ def _count(execution: Execution, calls: list[TraceItem]) -> None:
             if not TRANSIENT & set(codes):
                 raise
             backoff.wait(exc)
-
-
-# --- reading: the step view of one execution ---------------------------------------------------
-
-
-@dataclass
-class Step:
-    span: TraceItem
-    depth: int
-    offset_pct: float
-    width_pct: float
-    counted: bool  # its tokens and cost are in this execution's totals
-
-    @property
-    def duration_ms(self) -> int:
-        return round((int(self.span.end_ns) - int(self.span.start_ns)) / 1e6)
-
-
-@dataclass
-class TraceView:
-    trace_id: str
-    steps: list[Step]
-    tokens_in: int
-    tokens_out: int
-    cost_micro_usd: int
-
-    @property
-    def failed_steps(self) -> list[Step]:
-        return [step for step in self.steps if step.span.failed]
-
-    @property
-    def failing_step(self) -> Step | None:
-        """Where the failure began: the first failed step with no failed step below it."""
-        failed_parents = {step.span.parent_span_id for step in self.failed_steps}
-        return next((step for step in self.failed_steps if step.span.span_id not in failed_parents), None)
-
-
-def execution_steps(execution: Execution) -> TraceView | None:
-    """The steps of an execution recorded from a trace, as a tree in time order (None: not a trace)."""
-    match = EXECUTION_ID.match(execution.execution_id)
-    if not match:
-        return None
-    trace_id, span_id = match.groups()
-    state = _read(execution.tenant_id, trace_id, consistent=False)
-    root = state.spans.get(span_id)
-    if root is None:
-        return None
-    children: dict[str, list[TraceItem]] = defaultdict(list)
-    for span in state.spans.values():
-        if span.parent_span_id:
-            children[span.parent_span_id].append(span)
-    counted = {
-        span_id: marker
-        for span_id, marker in state.counted.items()
-        if marker.execution_id == execution.execution_id
-    }
-    start, total = int(root.start_ns), max(int(root.end_ns) - int(root.start_ns), 1)
-    steps: list[Step] = []
-    stack: list[tuple[TraceItem, int]] = [(root, 0)]
-    seen: set[str] = set()
-    while stack and len(steps) < MAX_SPANS_PER_TRACE:
-        span, depth = stack.pop()
-        if span.span_id in seen:
-            continue
-        seen.add(span.span_id)
-        offset = min(max((int(span.start_ns) - start) / total, 0.0), 1.0)
-        width = min(max((int(span.end_ns) - int(span.start_ns)) / total, 0.0), 1.0 - offset)
-        steps.append(
-            Step(span, depth, round(100 * offset, 2), round(100 * width, 2), span.span_id in counted)
-        )
-        ordered = sorted(children.get(span.span_id, []), key=lambda s: (int(s.start_ns), s.span_id))
-        stack.extend((child, depth + 1) for child in reversed(ordered))
-    return TraceView(
-        trace_id=trace_id,
-        steps=steps,
-        tokens_in=sum(int(marker.tokens_in) for marker in counted.values()),
-        tokens_out=sum(int(marker.tokens_out) for marker in counted.values()),
-        cost_micro_usd=sum(int(marker.cost_micro_usd) for marker in counted.values()),
-    )

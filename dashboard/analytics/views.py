@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.queries import list_tenants, people_of
-from dashboard.analytics import csv_export, pricing, queries, repricing, services, traces
+from dashboard.analytics import csv_export, pricing, queries, repricing, services
 from dashboard.analytics import overview as overview_service
 from dashboard.analytics.forms import (
     BudgetForm,
@@ -233,14 +233,9 @@ def executions_csv(request: DashboardRequest) -> HttpResponse:
 @require_GET
 @scoped(Can.TENANT_PAGES)
 def execution_detail(request: DashboardRequest, execution_id: str) -> HttpResponse:
-    """One execution with its links onward. DynamoDB calls: 1 query for the execution, the trace's
-    reads (dashboard.analytics.traces), 1 BatchGet for its user's name."""
-    execution = queries.get_execution(request.scope, execution_id, request.GET.get("tenant") or None)
-    context = {
-        "execution": execution,
-        "trace": traces.execution_steps(execution),
-        "people": people_of([execution.user_id], execution.tenant_id),
-    }
+    """One execution with its steps and links onward: queries.execution_page (at most 3 calls)."""
+    view = queries.execution_page(request.scope, execution_id, request.GET.get("tenant") or None)
+    context = {"execution": view.execution, "trace": view.trace, "people": view.people}
     return render_page(request, "analytics/execution_detail.html", context)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from dashboard.accounts.models import Tenant
-from dashboard.analytics import demo, services, traces
+from dashboard.analytics import demo, queries, services, traces
 from dashboard.analytics.models import ExecutionRollup, TraceItem
 from dashboard.analytics.queries import budget_status
 from dashboard.core import clock
@@ -61,7 +61,7 @@ def _seeded(people, tenant, executions: int, seed: int = 5) -> list:
 
 
 def _counted_calls(execution) -> list:
-    trace_id, _ = traces.EXECUTION_ID.match(execution.execution_id).groups()
+    trace_id, _ = queries.EXECUTION_ID.match(execution.execution_id).groups()
     return [
         item
         for item in TraceItem.query(f"{execution.tenant_id}#{trace_id}", TraceItem.sk.startswith("count#"))
@@ -71,11 +71,11 @@ def _counted_calls(execution) -> list:
 
 def test_most_seeded_executions_show_their_steps_and_add_up(people, tenant):
     executions = _seeded(people, tenant, 200)
-    traced = [e for e in executions if traces.EXECUTION_ID.match(e.execution_id)]
+    traced = [e for e in executions if queries.EXECUTION_ID.match(e.execution_id)]
     assert len(traced) > len(executions) * 0.75
     kinds_seen = set()
     for execution in traced:
-        view = traces.execution_steps(execution)
+        view = queries.execution_steps(execution)
         assert view is not None
         kinds = [step.span.kind for step in view.steps]
         kinds_seen |= set(kinds)
@@ -92,16 +92,16 @@ def test_most_seeded_executions_show_their_steps_and_add_up(people, tenant):
         assert execution.duration_ms == view.steps[0].duration_ms
     assert kinds_seen == {"agent", "model", "tool"}
     failed = [e for e in traced if e.status == "failed"]
-    assert all(traces.execution_steps(e).failing_step is not None for e in failed)
+    assert all(queries.execution_steps(e).failing_step is not None for e in failed)
 
 
 def test_a_seeded_trace_sent_again_changes_nothing(people, tenant):
     executions = _seeded(people, tenant, 60, seed=6)
     before = stored_rollups(tenant.tenant_id)
-    traced = [e for e in executions if traces.EXECUTION_ID.match(e.execution_id)][:5]
+    traced = [e for e in executions if queries.EXECUTION_ID.match(e.execution_id)][:5]
     for execution in traced:
-        trace_id, _ = traces.EXECUTION_ID.match(execution.execution_id).groups()
-        state = traces._read(tenant.tenant_id, trace_id, consistent=True)
+        trace_id, _ = queries.EXECUTION_ID.match(execution.execution_id).groups()
+        state = queries.read_trace(tenant.tenant_id, trace_id, consistent=True)
         result = Acceptance("span")
         traces.reconcile(tenant.tenant_id, trace_id, state, set(state.spans), result)
         assert not result.rejected

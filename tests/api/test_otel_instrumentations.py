@@ -20,7 +20,7 @@ from pathlib import Path
 import genai_prices
 import pytest
 
-from dashboard.analytics import traces
+from dashboard.analytics import queries
 from dashboard.analytics.queries import get_execution
 from dashboard.core import clock
 from dashboard.core.scope import STAFF, AccessScope
@@ -135,7 +135,7 @@ def test_an_instrumented_agent_is_recorded_with_its_user_steps_token_kinds_and_e
     assert (run["tokens_in"], run["tokens_cache_read"]) == (2 * PROMPT_TOKENS, 2 * report["cache_read"])
     assert (run["tokens_out"], run["tokens_reasoning"]) == (2 * COMPLETION_TOKENS, 2 * report["reasoning"])
     assert run["cost_micro_usd"] == 2 * per_call
-    view = traces.execution_steps(get_execution(STAFF_SCOPE, run["execution_id"], tenant.tenant_id))
+    view = queries.execution_steps(get_execution(STAFF_SCOPE, run["execution_id"], tenant.tenant_id))
     kinds = [step.span.kind for step in view.steps]
     assert kinds[0] == "agent" and kinds.count("model") == 2
     if library in ("openllmetry", "smolagents"):
@@ -158,7 +158,7 @@ def test_an_instrumented_agent_is_recorded_with_its_user_steps_token_kinds_and_e
     assert (bare["tokens_in"], bare["cost_micro_usd"]) == (PROMPT_TOKENS, per_call)
     assert refused["cost_micro_usd"] == 0 and refused["error"]
     assert "RateLimit" in refused["error"] or fake_openai.ERROR_MESSAGE in refused["error"]
-    failed_view = traces.execution_steps(
+    failed_view = queries.execution_steps(
         get_execution(STAFF_SCOPE, refused["execution_id"], tenant.tenant_id)
     )
     assert failed_view.failing_step is not None and failed_view.failing_step.span.kind == "model"
@@ -218,7 +218,7 @@ def test_an_instrumented_anthropic_agent_is_recorded_with_cache_tokens_apart_and
     assert (run["status"], run["user_id"]) == ("succeeded", USER)
     assert tokens_of(run) == tuple(2 * count for count in one_call)
     assert run["cost_micro_usd"] == 2 * per_call
-    view = traces.execution_steps(get_execution(STAFF_SCOPE, run["execution_id"], tenant.tenant_id))
+    view = queries.execution_steps(get_execution(STAFF_SCOPE, run["execution_id"], tenant.tenant_id))
     kinds = [step.span.kind for step in view.steps]
     assert kinds[0] == "agent" and kinds.count("model") == 2
     calls = [step.span for step in view.steps if step.span.kind == "model"]
@@ -237,7 +237,7 @@ def test_an_instrumented_anthropic_agent_is_recorded_with_cache_tokens_apart_and
     assert tokens_of(bare) == one_call and bare["cost_micro_usd"] == per_call
     assert refused["cost_micro_usd"] == 0 and refused["error"]
     assert "Overload" in refused["error"] or fake_anthropic.ERROR_MESSAGE in refused["error"]
-    failed_view = traces.execution_steps(
+    failed_view = queries.execution_steps(
         get_execution(STAFF_SCOPE, refused["execution_id"], tenant.tenant_id)
     )
     assert failed_view.failing_step is not None and failed_view.failing_step.span.kind == "model"

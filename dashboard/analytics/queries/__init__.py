@@ -5,7 +5,8 @@
 - `history`: the execution history (filtered pages, totals of the filtered set, CSV rows, one
   execution) and recent errors;
 - `budget`: the month against its budget;
-- `prices`: staff prices as the pages read them, and models that have none.
+- `prices`: staff prices as the pages read them, and models that have none;
+- `traces`: a trace's stored items, and the step view of an execution recorded from one.
 
 The names callers use are re-exported here (`queries.top`, `queries.list_executions`, …).
 """
@@ -17,7 +18,9 @@ from dashboard.analytics.queries.history import (
     SORT_WINDOW,
     SORTS,
     ExecutionPage,
+    ExecutionView,
     FilteredTotals,
+    execution_page,
     export_rows,
     filtered_totals,
     get_execution,
@@ -46,6 +49,7 @@ from dashboard.analytics.queries.rollup_reads import (
     side_by_side,
     top,
 )
+from dashboard.analytics.queries.traces import EXECUTION_ID, TraceView, execution_steps, read_trace
 
 __all__ = [
     "EXPORT_ROWS",
@@ -55,16 +59,21 @@ __all__ = [
     "SORT_WINDOW",
     "SORTS",
     "BudgetStatus",
+    "EXECUTION_ID",
     "ExecutionPage",
+    "ExecutionView",
     "FilteredTotals",
     "PricesPage",
     "Snapshot",
     "TopPages",
+    "TraceView",
     "Unpriced",
     "all_staff_prices",
     "budget_status",
     "budget_window",
     "daily",
+    "execution_page",
+    "execution_steps",
     "export_rows",
     "figures",
     "figures_of",
@@ -75,6 +84,7 @@ __all__ = [
     "page_keys",
     "prices_changed_since",
     "prices_page",
+    "read_trace",
     "recent_errors",
     "side_by_side",
     "sort_rows",

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 
+from dashboard.accounts.queries import people_of
 from dashboard.analytics import rollups
 from dashboard.analytics.inputs import ExecutionFilters, check_agent_id, is_valid_id, resolve_tenant
 from dashboard.analytics.models import (
@@ -29,6 +30,7 @@ from dashboard.analytics.models import (
     scoped_key,
 )
 from dashboard.analytics.queries.rollup_reads import daily, figures
+from dashboard.analytics.queries.traces import TraceView, execution_steps
 from dashboard.analytics.rollups import Totals
 from dashboard.core import clock
 from dashboard.core.clock import day_end, day_start
@@ -308,3 +310,23 @@ def recent_errors(tenant_id: str, limit: int = 50) -> list[str]:
     """The error messages of the tenant's latest failed executions (one query on the status index)."""
     failed = Execution.by_tenant_status.query(f"{tenant_id}#failed", scan_index_forward=False, limit=limit)
     return [execution.error or "(no message)" for execution in failed]
+
+
+@dataclass
+class ExecutionView:
+    """The execution page: the execution, its steps when it came from a trace, its user's name."""
+
+    execution: Execution
+    trace: TraceView | None
+    people: dict[str, tuple[str, str]]
+
+
+def execution_page(scope: AccessScope, execution_id: str, tenant_id: str | None = None) -> ExecutionView:
+    """DynamoDB calls: 1 query for the execution, 1 query of its trace's partition when it came from
+    a trace, 1 BatchGet for its user's name."""
+    execution = get_execution(scope, execution_id, tenant_id)
+    return ExecutionView(
+        execution,
+        execution_steps(execution),
+        people_of([execution.user_id], execution.tenant_id),
+    )
