@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 from decimal import Decimal
 
-from django.http import HttpResponse
-
 from dashboard.analytics.overview import Overview, Ranked
-from dashboard.core.csv_cells import safe_rows
 
 HEADER = [
     "section",
@@ -116,14 +112,9 @@ def rows(data: Overview) -> list[list]:
     return out
 
 
-def response(data: Overview) -> HttpResponse:
+def filename(data: Overview) -> str:
     who = data.tenant_id or "all-tenants"
-    filename = f"costs-{who}-{data.period.start}-{data.period.end}.csv"
-    http = HttpResponse(content_type="text/csv; charset=utf-8")
-    http["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(http)
-    writer.writerows(safe_rows(rows(data)))  # tenant-chosen names must not run as formulas
-    return http
+    return f"costs-{who}-{data.period.start}-{data.period.end}.csv"
 
 
 EXECUTION_HEADER = [
@@ -142,31 +133,22 @@ EXECUTION_HEADER = [
 ]
 
 
-def executions_response(executions, *, more: bool) -> HttpResponse:
-    """The filtered execution list as CSV; `X-Export-Truncated: true` when more rows matched."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="executions.csv"'
-    if more:
-        response["X-Export-Truncated"] = "true"
-    writer = csv.writer(response)
-    writer.writerow(EXECUTION_HEADER)
-    writer.writerows(
-        safe_rows(
-            [
-                e.started_at,
-                e.execution_id,
-                e.agent_id,
-                e.status,
-                e.model,
-                e.user_id,
-                int(e.tokens_in or 0),
-                int(e.tokens_out or 0),
-                int(e.duration_ms or 0),
-                int(e.cost_micro_usd or 0),
-                usd(e.cost_micro_usd),
-                e.error or "",
-            ]
-            for e in executions
-        )
-    )
-    return response
+def execution_rows(executions) -> list[list]:
+    """The filtered execution list as CSV rows, its header first."""
+    return [EXECUTION_HEADER] + [
+        [
+            e.started_at,
+            e.execution_id,
+            e.agent_id,
+            e.status,
+            e.model,
+            e.user_id,
+            int(e.tokens_in or 0),
+            int(e.tokens_out or 0),
+            int(e.duration_ms or 0),
+            int(e.cost_micro_usd or 0),
+            usd(e.cost_micro_usd),
+            e.error or "",
+        ]
+        for e in executions
+    ]

@@ -33,6 +33,7 @@ from dashboard.analytics.queries import BudgetStatus, budget_status
 from dashboard.analytics.rollups import Totals
 from dashboard.core import clock
 from dashboard.core.scope import AccessScope
+from dashboard.dynamo.parallel import side_by_side
 
 TOP_LIMIT = 10
 SORTS = {
@@ -414,12 +415,12 @@ def build(
     }
     if not budget_in_totals:
         jobs["budget"] = lambda: budget_status(tenant_id, tenant.monthly_budget_micro_usd, now)
-    done = queries.side_by_side(jobs)
+    done = side_by_side(jobs)
     pages.know_days(done["totals"])
     if budget_in_totals:
         done["budget"] = budget_status(tenant_id, tenant.monthly_budget_micro_usd, now, done["totals"])
     # Round 2: the top lists (kept pages where they hold, live reads for the rest).
-    tops = queries.side_by_side({
+    tops = side_by_side({
         "agent": lambda: queries.top(tenant_id, "agent", period.start, period.end, TOP_LIMIT, pages=pages),
         "user": lambda: queries.top(tenant_id, "user", period.start, period.end, TOP_LIMIT, pages=pages),
         "agents_before": lambda: queries.top(
@@ -522,23 +523,3 @@ def _all_tenants(period: Period) -> Overview:
         tenants=tenants,
         prices_changed_since=queries.prices_changed_since(None),
     )
-
-
-SUGGESTIONS = 50
-
-
-def recent_values(scope: AccessScope, tenant_id: str, days: int = 7) -> dict[str, list[str]]:
-    """The costliest agents, models and users of the last `days` days (at most 50 each).
-
-    Suggestions for the history filters (which also take any other value typed in).
-    """
-    tenant_id = resolve_tenant(scope, tenant_id)
-    if tenant_id is None:
-        return {}
-    period = Period.last(days, clock.now().date())
-    return {
-        dimension: [
-            value for value, _ in queries.top(tenant_id, dimension, period.start, period.end, SUGGESTIONS)
-        ]
-        for dimension in ("agent", "model", "user")
-    }

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from dashboard.accounts.access import scoped
 from dashboard.accounts.queries import list_tenants, people_of
 from dashboard.analytics import csv_export, pricing, queries, repricing, services
-from dashboard.analytics import overview as overview_service
+from dashboard.analytics import overview as overview_figures  # the view below is `overview`
 from dashboard.analytics.forms import (
     BudgetForm,
     ExecutionFilterForm,
@@ -29,7 +29,7 @@ from dashboard.analytics.inputs import MONTH_PRESETS, PRESETS, RATE_NAMES, resol
 from dashboard.core import clock, worker
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.forms import add_service_errors
-from dashboard.core.http import DashboardRequest, render_page, wants_partial
+from dashboard.core.http import DashboardRequest, csv_response, render_page, wants_partial
 from dashboard.core.scope import Can
 
 TEMPLATE = "analytics/overview.html"
@@ -45,8 +45,8 @@ def _overview_context(
         period_error = exc
         period = PeriodForm({}).period_value()
     tenant = request.GET.get("tenant") or None
-    data = overview_service.build(request.scope, period, tenant or None)
-    sort = request.GET.get("sort") if request.GET.get("sort") in overview_service.SORTS else "cost"
+    data = overview_figures.build(request.scope, period, tenant or None)
+    sort = request.GET.get("sort") if request.GET.get("sort") in overview_figures.SORTS else "cost"
     data.sort_tops(sort)
     if budget_form is None and data.tenant_id:
         initial_budget = data.budget.budget_micro_usd if data.budget else None
@@ -112,8 +112,8 @@ def set_budget(request: DashboardRequest) -> HttpResponse:
 @scoped(Can.TENANT_PAGES)
 def export_csv(request: DashboardRequest) -> HttpResponse:
     period, tenant = period_from(request.GET)
-    data = overview_service.build(request.scope, period, tenant)
-    return csv_export.response(data)
+    data = overview_figures.build(request.scope, period, tenant)
+    return csv_response(csv_export.filename(data), csv_export.rows(data))
 
 
 @require_GET
@@ -189,7 +189,7 @@ def _history_choices(request: DashboardRequest, tenant_id: str | None) -> dict:
     """Agents, models and users seen lately, as suggestions for the filters (rollups, 3 queries)."""
     if tenant_id is None or wants_partial(request):
         return {}
-    return overview_service.recent_values(request.scope, tenant_id)
+    return queries.filter_suggestions(request.scope, tenant_id)
 
 
 def _without(params, *names: str) -> str:
@@ -201,7 +201,7 @@ def _without(params, *names: str) -> str:
 
 def _suggestions(request: DashboardRequest, tenant_id: str, filters) -> dict[str, list[str]]:
     """Close spellings of the agent or user typed in, among those seen lately (else the busiest)."""
-    seen = overview_service.recent_values(request.scope, tenant_id)
+    seen = queries.filter_suggestions(request.scope, tenant_id)
     found = {}
     for dimension, typed in (("agent", filters.agent_id), ("user", filters.user_id)):
         if typed:
@@ -224,10 +224,12 @@ def executions_csv(request: DashboardRequest) -> HttpResponse:
         return redirect(reverse("analytics:executions") + "?" + request.GET.urlencode())
     tenant_id = resolve_tenant(request.scope, request.GET.get("tenant") or None)
     try:
-        rows = list(queries.export_rows(request.scope, filters, tenant_id))
-    except NotFound:
-        rows = [False]
-    return csv_export.executions_response(rows[:-1], more=bool(rows[-1]))
+        export = queries.export_rows(request.scope, filters, tenant_id)
+    except NotFound:  # an agent id that cannot exist: nothing matches
+        export = queries.Export([], truncated=False)
+    return csv_response(
+        "executions.csv", csv_export.execution_rows(export.executions), truncated=export.truncated
+    )
 
 
 @require_GET

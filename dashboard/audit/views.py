@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import re
 
 from django.http import HttpResponse
@@ -12,8 +11,7 @@ from dashboard.accounts import access
 from dashboard.accounts import queries as accounts
 from dashboard.audit import queries
 from dashboard.audit.templatetags.audit_format import readable_changes
-from dashboard.core.csv_cells import safe_rows
-from dashboard.core.http import DashboardRequest, render_page
+from dashboard.core.http import DashboardRequest, csv_response, render_page
 from dashboard.core.scope import Can
 
 
@@ -82,37 +80,29 @@ def audit_csv(request: DashboardRequest) -> HttpResponse:
     """The filtered trail as CSV: at most AUDIT_EXPORT_ROWS events, in at most 20 pages of 100
     (each a bounded page as on the trail itself: at most queries.MAX_CALLS queries)."""
     filters = _audit_filters(request)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["ts", "tenant_id", "actor_id", "actor", "action", "target_type", "target_id", "changes"])
-    cursor, written = None, 0
-    while written < AUDIT_EXPORT_ROWS:
+    rows = [["ts", "tenant_id", "actor_id", "actor", "action", "target_type", "target_id", "changes"]]
+    cursor = None
+    while len(rows) - 1 < AUDIT_EXPORT_ROWS:
         page = queries.list_events(
             request.scope, month=request.GET.get("month") or None, cursor=cursor, limit=100, filters=filters
         )
-        writer.writerows(
-            safe_rows(
-                [
-                    event.ts.isoformat(),
-                    event.tenant_id,
-                    event.actor_id,
-                    event.actor_label,
-                    event.action,
-                    event.target_type,
-                    event.target_id,
-                    "; ".join(f"{what}: {how}" for what, how in readable_changes(event.changes)),
-                ]
-                for event in page
-            )
+        rows.extend(
+            [
+                event.ts.isoformat(),
+                event.tenant_id,
+                event.actor_id,
+                event.actor_label,
+                event.action,
+                event.target_type,
+                event.target_id,
+                "; ".join(f"{what}: {how}" for what, how in readable_changes(event.changes)),
+            ]
+            for event in page
         )
-        written += len(page)
         cursor = page.next_cursor
         if not cursor:
             break
-    if cursor:
-        response["X-Export-Truncated"] = "true"
-    return response
+    return csv_response("audit-trail.csv", rows, truncated=bool(cursor))
 
 
 def _query_without(request: DashboardRequest, *names: str) -> str:

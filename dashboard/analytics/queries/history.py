@@ -29,7 +29,7 @@ from dashboard.analytics.models import (
     Execution,
     scoped_key,
 )
-from dashboard.analytics.queries.rollup_reads import daily, figures
+from dashboard.analytics.queries.rollup_reads import daily, figures, top
 from dashboard.analytics.queries.traces import TraceView, execution_steps
 from dashboard.analytics.rollups import Totals
 from dashboard.core import clock
@@ -274,24 +274,27 @@ def _count_matches(tenant_id: str, filters: ExecutionFilters) -> Totals | None:
     return None
 
 
-def export_rows(scope: AccessScope, filters: ExecutionFilters, tenant_id: str | None = None):
-    """The filtered executions, newest first: at most EXPORT_ROWS rows in at most EXPORT_CALLS calls.
+@dataclass
+class Export:
+    executions: list[Execution]
+    truncated: bool  # more matched than were exported
 
-    Yields executions, then a last `bool`: whether more matched than were exported."""
+
+def export_rows(scope: AccessScope, filters: ExecutionFilters, tenant_id: str | None = None) -> Export:
+    """The filtered executions, newest first: at most EXPORT_ROWS rows in at most EXPORT_CALLS calls."""
     tenant_id = resolve_tenant(scope, tenant_id) or scope.require_tenant()
     if filters.agent_id:
         check_agent_id(filters.agent_id)
     query, _ = _history_query(tenant_id, filters)
-    sent, more = 0, False
+    executions: list[Execution] = []
+    more = False
     for page in raw_pages(query, max_calls=EXPORT_CALLS, page_size=1_000, scan_index_forward=False):
         more = bool(page.next_key)
         for raw in page.items:
-            yield Execution.from_raw_data(raw)
-            sent += 1
-            if sent == EXPORT_ROWS:
-                yield more or raw is not page.items[-1]
-                return
-    yield more
+            executions.append(Execution.from_raw_data(raw))
+            if len(executions) == EXPORT_ROWS:
+                return Export(executions, more or raw is not page.items[-1])
+    return Export(executions, more)
 
 
 def get_execution(scope: AccessScope, execution_id: str, tenant_id: str | None = None) -> Execution:
@@ -330,3 +333,24 @@ def execution_page(scope: AccessScope, execution_id: str, tenant_id: str | None 
         execution_steps(execution),
         people_of([execution.user_id], execution.tenant_id),
     )
+
+
+SUGGESTIONS = 50
+
+
+def filter_suggestions(scope: AccessScope, tenant_id: str, days: int = 7) -> dict[str, list[str]]:
+    """The costliest agents, models and users of the last `days` days (at most 50 each).
+
+    Suggestions for the history filters (which also take any other value typed in).
+    """
+    tenant_id = resolve_tenant(scope, tenant_id)
+    if tenant_id is None:
+        return {}
+    today = clock.now().date()
+    return {
+        dimension: [
+            value
+            for value, _ in top(tenant_id, dimension, today - timedelta(days=days - 1), today, SUGGESTIONS)
+        ]
+        for dimension in ("agent", "model", "user")
+    }

@@ -29,12 +29,9 @@ kept page already satisfies.
 
 from __future__ import annotations
 
-import contextvars
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -53,16 +50,6 @@ FIRST_PAGE = 60
 COUNTER_PROJECTION = "pk, sk, #c, failures, cost_micro_usd, tokens_in, tokens_out, duration_ms_sum"
 SETTLED_SECONDS = 60
 NAMES = {"#c": "count"}  # `count` is a DynamoDB reserved word
-
-
-_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="analytics-read")
-
-
-def side_by_side(jobs: dict[str, Callable]) -> dict:
-    """Run independent reads at once; each in a copy of the caller's context, so the request's
-    DynamoDB call counting (dashboard.dynamo.metrics) and request cache see them."""
-    futures = {name: _pool.submit(contextvars.copy_context().run, job) for name, job in jobs.items()}
-    return {name: future.result() for name, future in futures.items()}
 
 
 def _client():
