@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from dashboard.accounts.access import scoped
 from dashboard.accounts.queries import list_tenants
 from dashboard.core.errors import Conflict, DashboardError, ValidationFailed
+from dashboard.core.forms import add_service_errors
 from dashboard.core.http import DashboardRequest, render_page, wants_partial
 from dashboard.core.scope import Can
 from dashboard.flows import inputs as flow_inputs
@@ -113,7 +114,7 @@ def save_as_template(request: DashboardRequest, flow_id: str) -> HttpResponse:
         try:
             template = marketplace.template_from_flow(scope, flow_id, form.cleaned_data)
         except DashboardError as exc:
-            form.add_service_errors(exc)
+            add_service_errors(form, exc)
             status = exc.status
         else:
             review = " A moderator reviews it before it is listed." if template.visibility == "public" else ""
@@ -165,7 +166,7 @@ def apply_update(request: DashboardRequest, flow_id: str) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect("flows:flow", flow_id=flow_id)
     except ValidationFailed as exc:
-        form.add_service_errors(exc)
+        add_service_errors(form, exc)
         context = {
             "flow": flow,
             "nodes": queries.list_nodes(scope, flow),

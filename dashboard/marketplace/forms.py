@@ -6,8 +6,6 @@ import json
 
 from django import forms
 
-from dashboard.core.errors import DashboardError
-from dashboard.core.forms import add_service_errors
 from dashboard.marketplace.inputs import CATEGORIES, MAX_DESCRIPTION, MAX_NAME, VISIBILITIES
 
 DEFINITION_HELP = (
@@ -51,9 +49,6 @@ class TemplateForm(forms.Form):
     )
     version = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def add_service_errors(self, error: DashboardError) -> None:
-        add_service_errors(self, error)
-
 
 def definition_text(template) -> str:
     """A template's definition as the form's JSON text."""
@@ -92,9 +87,6 @@ class UseForm(forms.Form):
         self.fields["project_id"].choices = [(p.project_id, p.name) for p in projects]
         add_input_fields(self, inputs, "Required: the template leaves this secret out.")
 
-    def add_service_errors(self, error: DashboardError) -> None:
-        add_service_errors(self, error)
-
 
 class FlowTemplateForm(TemplateForm):
     """Saving a flow as a template: the flow itself is the definition."""
@@ -119,6 +111,3 @@ class ApplyUpdateForm(forms.Form):
         add_input_fields(
             self, inputs, "Needed where a node takes the template's settings; blank keeps yours."
         )
-
-    def add_service_errors(self, error: DashboardError) -> None:
-        add_service_errors(self, error)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from dashboard.accounts.access import scoped
 from dashboard.accounts.queries import list_tenants
 from dashboard.core.errors import Conflict, DashboardError, PermissionDenied, ValidationFailed
+from dashboard.core.forms import add_service_errors
 from dashboard.core.http import DashboardRequest, render_page, wants_partial
 from dashboard.core.scope import Can
 from dashboard.flows import inputs as flow_inputs
@@ -101,7 +102,7 @@ def create(request: DashboardRequest) -> HttpResponse:
         try:
             template = services.create_template(request.scope, form.cleaned_data)
         except DashboardError as exc:
-            form.add_service_errors(exc)
+            add_service_errors(form, exc)
             status = exc.status
         else:
             messages.success(request, f"Template “{template.name}” is saved.")
@@ -125,7 +126,7 @@ def edit(request: DashboardRequest, template_id: str) -> HttpResponse:
                     as_version(form.cleaned_data.get("version")),
                 )
             except DashboardError as exc:
-                form.add_service_errors(exc)
+                add_service_errors(form, exc)
                 status = exc.status
             else:
                 messages.success(request, f"Saved version {template.version} of “{template.name}”.")
@@ -175,7 +176,7 @@ def use(request: DashboardRequest, template_id: str) -> HttpResponse:
             inputs=request.POST.dict(),
         )
     except ValidationFailed as exc:
-        form.add_service_errors(exc)
+        add_service_errors(form, exc)
         context = _detail_context(request, template, use_form=form)
         return render_page(request, "marketplace/detail.html", context, status=exc.status)
     if any(node.get("config") for node in template.definition.get("nodes", [])) or template.inputs:
