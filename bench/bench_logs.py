@@ -153,8 +153,10 @@ def run(bench) -> None:
     token_ = queries.tail_token(run_)
     htmx = {"HTTP_HX_REQUEST": "true"}
     bench.measure(f"viewer · open the {total:,}-line run", client, viewer, runs=20)
-    bench.measure("viewer · poll, 0 new lines", client, f"{viewer}?after={keys[-1]}&t={token_}", **htmx)
-    bench.measure("viewer · poll, 50 new lines", client, f"{viewer}?after={keys[-51]}&t={token_}", **htmx)
+    bench.measure("viewer · poll, 0 new lines", client, f"{viewer}tail/?after={keys[-1]}&t={token_}", **htmx)
+    bench.measure(
+        "viewer · poll, 50 new lines", client, f"{viewer}tail/?after={keys[-51]}&t={token_}", **htmx
+    )
     admin_scope = AccessScope(role="tenant_admin", actor_id=admin.user_id, actor_label="a", tenant_id=TENANT)
     for count in (0, 50):
         bench.measure_call(
@@ -171,19 +173,19 @@ def run(bench) -> None:
     bench.measure(
         "viewer · poll, severity ≥ warning",
         client,
-        f"{viewer}?after={keys[-2000]}&t={token_}&severity=warning",
+        f"{viewer}tail/?after={keys[-2000]}&t={token_}&severity=warning",
         **htmx,
     )
     bench.measure(
         "viewer · poll, component = gpu",
         client,
-        f"{viewer}?after={keys[-2000]}&t={token_}&component=gpu",
+        f"{viewer}tail/?after={keys[-2000]}&t={token_}&component=gpu",
         **htmx,
     )
     bench.measure("viewer · open, severity ≥ error", client, f"{viewer}?severity=error", runs=20)
     bench.measure("viewer · open, text search 'CUDA'", client, f"{viewer}?q=CUDA", runs=10)
     middle = keys[total // 2]
-    bench.measure("viewer · load earlier, mid-run", client, f"{viewer}?before={middle}", **htmx)
+    bench.measure("viewer · load earlier, mid-run", client, f"{viewer}earlier/?before={middle}", **htmx)
     api = Client()
     api_headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     bench.measure(

@@ -10,5 +10,21 @@ urlpatterns = [
     path("<key:experiment_id>/compare/", views.compare, name="compare"),
     path("<key:experiment_id>/card/", views.experiment_card, name="experiment_card"),
     path("<key:experiment_id>/runs/<key:run_id>/logs/", views.run_logs, name="run_logs"),
+    path("<key:experiment_id>/runs/<key:run_id>/logs/tail/", views.run_logs_tail, name="run_logs_tail"),
+    path(
+        "<key:experiment_id>/runs/<key:run_id>/logs/earlier/",
+        views.run_logs_earlier,
+        name="run_logs_earlier",
+    ),
+    path(
+        "<key:experiment_id>/runs/<key:run_id>/logs/lines/<key:line>/",
+        views.run_log_line,
+        name="run_log_line",
+    ),
+    path(
+        "<key:experiment_id>/runs/<key:run_id>/logs/errors/<str:which>/",
+        views.run_log_error,
+        name="run_log_error",
+    ),
     path("<key:experiment_id>/runs/<key:run_id>/logs/download/", views.download, name="download"),
 ]

@@ -16,7 +16,7 @@ from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.http import DashboardRequest, render_page, wants_partial
 from dashboard.core.scope import Can
 from dashboard.experiments import queries
-from dashboard.experiments.inputs import LogFilters
+from dashboard.experiments.inputs import LogFilters, check_position
 from dashboard.experiments.models import SEVERITIES
 from dashboard.flows import queries as flows
 from dashboard.registry import queries as registry
@@ -107,10 +107,38 @@ def compare(request: DashboardRequest, experiment_id: str) -> HttpResponse:
     )
 
 
-def _viewer_url(experiment_id: str, run_id: str, filters: LogFilters, **params) -> str:
-    url = reverse("experiments:run_logs", args=[experiment_id, run_id])
+# The log viewer answers at five addresses, one view each: the viewer with its filters (`logs/`), the
+# htmx poll (`logs/tail/`), "load earlier" (`logs/earlier/`), a line's permalink (`logs/lines/<line>/`) and
+# error navigation (`logs/errors/<first|next|prev>/`, a redirect to a line's permalink).
+#
+# The DynamoDB budgets below count a tenant admin's request besides the session and user every signed-in
+# request reads; staff pay one query more for each lookup of the experiment's tenant
+# (`queries.experiment_tenant`). "A window" is one read of lines (`queries.read_window`):
+# one query unfiltered or by component, one per severity at or above a minimum severity (at most five), each
+# query at most `queries.MAX_PAGES` pages when a text search filters lines out.
+
+NO_ERROR = {
+    "first": "This run has no error lines.",
+    "next": "No error after this line.",
+    "prev": "No error before this line.",
+}
+
+
+def _logs_url(name: str, experiment_id: str, run_id: str, filters: LogFilters, **params) -> str:
+    """The address `experiments:<name>` of the run, keeping the filters; empty `params` are left out."""
+    url = reverse(f"experiments:{name}", args=[experiment_id, run_id])
     query = {**filters.as_params(), **{key: value for key, value in params.items() if value}}
     return f"{url}?{urlencode(query)}" if query else url
+
+
+def _line_url(experiment_id: str, run_id: str, line: str) -> str:
+    return reverse("experiments:run_log_line", args=[experiment_id, run_id, line])
+
+
+def _earlier_url(experiment_id: str, run_id: str, filters: LogFilters, window) -> str | None:
+    if window.complete or not window.position:
+        return None
+    return _logs_url("run_logs_earlier", experiment_id, run_id, filters, before=window.position)
 
 
 def _run_context(request: DashboardRequest, run) -> dict:
@@ -122,94 +150,139 @@ def _run_context(request: DashboardRequest, run) -> dict:
     }
 
 
-@require_GET
-@scoped(Can.TENANT_PAGES)
-def run_logs(request: DashboardRequest, experiment_id: str, run_id: str) -> HttpResponse:
-    """The live log viewer. Partials: `?after=` (poll), `?before=` (load earlier), filters (viewer).
-
-    `?at=<line key>` opens the viewer around that line, unfiltered and highlighted (a permalink);
-    `?error=first|next|prev&from=<line key>` goes to an error line."""
-    if "error" in request.GET:
-        return _go_to_error(request, experiment_id, run_id)
-    filters = LogFilters.from_params(request.GET)
-    if wants_partial(request) and "after" in request.GET:
-        return _poll(request, experiment_id, run_id, filters)
-    at = request.GET.get("at") or None
-    around = None
-    if at and not request.GET.get("before"):
-        filters = LogFilters()  # a line's address shows it among its neighbours, whatever filtered it
-        run, around = queries.around(request.scope, experiment_id, run_id, at)
-        window = around.window
-    else:
-        run, window = queries.run_logs(
-            request.scope,
-            experiment_id,
-            run_id,
-            filters,
-            before=request.GET.get("before"),
-            limit=WINDOW,
-        )
+def _viewer_page(
+    request: DashboardRequest,
+    run,
+    window,
+    filters: LogFilters,
+    *,
+    partial: str,
+    earlier_url: str | None,
+    target: str | None = None,
+    more_after: bool = False,
+) -> HttpResponse:
+    """The viewer around `window`: the whole page (1 GetItem for the experiment, 1 query for the model
+    versions from the run), or the `partial` htmx asked for (no read)."""
+    live = run.status in queries.ACTIVE
     context = {
         "run": run,
         "filters": filters,
         "window": window,
         "severities": SEVERITIES,
         "components": sorted(run.components or []),
-        "target": around.target.sk if around else None,
-        "earlier_url": (
-            _viewer_url(experiment_id, run_id, filters, before=around.earlier)
-            if around and around.earlier
-            else (None if around else _earlier_url(experiment_id, run_id, filters, window))
+        "target": target,
+        "earlier_url": earlier_url,
+        # Around a permalinked line, the tail also reads on (every 2 s) when later lines exist.
+        "tail_url": (
+            _logs_url(
+                "run_logs_tail",
+                run.experiment_id,
+                run.run_id,
+                filters,
+                after=window.lines[-1].sk if window.lines else "",
+                t=queries.tail_token(run),
+            )
+            if live or more_after
+            else None
         ),
+        "live": live or more_after,
+        "running": live,
         **_run_context(request, run),
     }
-    if wants_partial(request) and "before" in request.GET:
-        return render_page(request, "experiments/run_logs.html", context, partial="earlier")
-    live = run.status in queries.ACTIVE
-    # Around a permalinked line, the tail also reads on (every 2 s) when later lines exist.
-    more_after = bool(around and not around.complete_after)
-    context["tail_url"] = (
-        _viewer_url(
-            experiment_id,
-            run_id,
-            filters,
-            after=window.lines[-1].sk if window.lines else "",
-            t=queries.tail_token(run),
-        )
-        if live or more_after
+    if not wants_partial(request):
+        context["experiment"] = queries.get_experiment(request.scope, run.experiment_id)
+        context["produced"] = registry.versions_from_run(run.tenant_id, run.experiment_id, run.run_id)
+    return render_page(request, "experiments/run_logs.html", context, partial=partial)
+
+
+@require_GET
+@scoped(Can.TENANT_PAGES)
+def run_logs(request: DashboardRequest, experiment_id: str, run_id: str) -> HttpResponse:
+    """The live log viewer: the run's newest lines, filtered by `severity`, `component` and `q`; the
+    filter form asks for the viewer section alone (htmx).
+
+    DynamoDB: the run (1 GetItem) and one window; the whole page as `_viewer_page`. A permalink shared
+    as `?at=<line key>` before lines had their own address is redirected there (no read)."""
+    if request.GET.get("at"):
+        # Checked first: a bad key stays the 422 it always was, and only a sort key fits in the path.
+        line = check_position(request.GET["at"], "at")
+        return redirect(_line_url(experiment_id, run_id, line), permanent=True)
+    filters = LogFilters.from_params(request.GET)
+    run, window = queries.run_logs(request.scope, experiment_id, run_id, filters, limit=WINDOW)
+    earlier = _earlier_url(experiment_id, run_id, filters, window)
+    return _viewer_page(request, run, window, filters, partial="viewer", earlier_url=earlier)
+
+
+@require_GET
+@scoped(Can.TENANT_PAGES)
+def run_logs_earlier(request: DashboardRequest, experiment_id: str, run_id: str) -> HttpResponse:
+    """The "Load earlier lines" link: the lines just before `before`, with the viewer's filters; htmx
+    gets the rows to put above the ones shown, a browser without JavaScript the viewer at that place.
+
+    DynamoDB: the run (1 GetItem) and one window; the whole page as `_viewer_page`."""
+    filters = LogFilters.from_params(request.GET)
+    run, window = queries.run_logs(
+        request.scope, experiment_id, run_id, filters, before=request.GET.get("before"), limit=WINDOW
+    )
+    earlier = _earlier_url(experiment_id, run_id, filters, window)
+    return _viewer_page(request, run, window, filters, partial="earlier", earlier_url=earlier)
+
+
+@require_GET
+@scoped(Can.TENANT_PAGES)
+def run_log_line(request: DashboardRequest, experiment_id: str, run_id: str, line: str) -> HttpResponse:
+    """A line's permalink (and "show context" on a filtered hit): the viewer around that line,
+    unfiltered, the line highlighted.
+
+    DynamoDB: the run (1 GetItem), the line (1 GetItem), 1 query for the lines before it and 1 for
+    those after it; the whole page as `_viewer_page`."""
+    run, around = queries.around(request.scope, experiment_id, run_id, line)
+    filters = LogFilters()  # a line's address shows it among its neighbours, whatever filtered it
+    earlier = (
+        _logs_url("run_logs_earlier", experiment_id, run_id, filters, before=around.earlier)
+        if around.earlier
         else None
     )
-    context["live"] = live or more_after
-    context["running"] = live
-    if not wants_partial(request):
-        context["experiment"] = queries.get_experiment(request.scope, experiment_id)
-        context["produced"] = registry.versions_from_run(run.tenant_id, run.experiment_id, run.run_id)
-    return render_page(request, "experiments/run_logs.html", context, partial="viewer")
+    return _viewer_page(
+        request,
+        run,
+        around.window,
+        filters,
+        partial="viewer",
+        earlier_url=earlier,
+        target=around.target.sk,
+        more_after=not around.complete_after,
+    )
 
 
-def _go_to_error(request: DashboardRequest, experiment_id: str, run_id: str) -> HttpResponse:
-    which = request.GET.get("error", "")
-    found = queries.find_error(request.scope, experiment_id, run_id, which, request.GET.get("from"))
-    url = reverse("experiments:run_logs", args=[experiment_id, run_id])
-    if found is None:
-        words = {
-            "first": "This run has no error lines.",
-            "next": "No error after this line.",
-            "prev": "No error before this line.",
-        }
-        messages.info(request, words.get(which, "No error line found."))
-        back = request.GET.get("from")
-        return redirect(f"{url}?{urlencode({'at': back})}" if back else url)
-    return redirect(f"{url}?{urlencode({'at': found})}")
+@require_GET
+@scoped(Can.TENANT_PAGES)
+def run_log_error(request: DashboardRequest, experiment_id: str, run_id: str, which: str) -> HttpResponse:
+    """Goes to the run's first error line, or the next or previous one from the line `from`: a redirect
+    to that line's permalink; when there is none, back to where the reader was, saying so.
+
+    DynamoDB: the run (1 GetItem) and 1 query per error severity (2)."""
+    start = request.GET.get("from")
+    found = queries.find_error(request.scope, experiment_id, run_id, which, start)  # checks `which`, `from`
+    if found is not None:
+        return redirect(_line_url(experiment_id, run_id, found))
+    messages.info(request, NO_ERROR[which])
+    if start:
+        return redirect(_line_url(experiment_id, run_id, start))
+    return redirect("experiments:run_logs", experiment_id, run_id)
 
 
-def _earlier_url(experiment_id: str, run_id: str, filters: LogFilters, window) -> str | None:
-    if window.complete or not window.position:
-        return None
-    return _viewer_url(experiment_id, run_id, filters, before=window.position)
+@require_GET
+@scoped(Can.TENANT_PAGES)
+def run_logs_tail(request: DashboardRequest, experiment_id: str, run_id: str) -> HttpResponse:
+    """The viewer's poll (htmx, every 2 s): the lines after `after` with the viewer's filters, the
+    header's counters out of band, and 286 once the run ended and every line is shown. Always the
+    fragment, as every poll here: it is never an address in the history.
 
-
-def _poll(request: DashboardRequest, experiment_id: str, run_id: str, filters: LogFilters) -> HttpResponse:
+    DynamoDB: with the viewer's token `t`, one window and no run lookup (unfiltered: 1 query); without
+    a valid one, the run (1 GetItem) first; a filtered poll that found nothing asks whether the run ended
+    (1 query); then the run again for the header's counters (1 GetItem)."""
+    filters = LogFilters.from_params(request.GET)
     token = request.GET.get("t", "")
     result = queries.poll(
         request.scope,
@@ -232,7 +305,8 @@ def _poll(request: DashboardRequest, experiment_id: str, run_id: str, filters: L
         "window": window,
         "finished": result.finished,
         "final_status": result.final_status,
-        "tail_url": _viewer_url(
+        "tail_url": _logs_url(
+            "run_logs_tail",
             experiment_id,
             run_id,
             filters,

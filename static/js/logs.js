@@ -86,7 +86,7 @@
     if (window.dashboardAnnounce) window.dashboardAnnounce("The run " + status + ".");
   });
 
-  // A permalink (?at=) opens around its line: bring that line into view instead of the end.
+  // A line's permalink (logs/lines/<line>/) opens around it: bring that line into view instead of the end.
   function toTarget() {
     const target = document.querySelector("#log-lines .log-target");
     if (!target) return false;

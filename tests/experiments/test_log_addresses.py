@@ -1,4 +1,4 @@
-"""Log lines with addresses: permalinks (?at=), context around a filtered hit, error navigation,
+"""Log lines with addresses: permalinks (logs/lines/<line>/), context around a filtered hit, error navigation,
 highlighted search terms, live header counters and the stalled marker."""
 
 from __future__ import annotations
@@ -17,6 +17,14 @@ HTMX = {"HX-Request": "true"}
 
 def _url(run) -> str:
     return f"/experiments/{run.experiment_id}/runs/{run.run_id}/logs/"
+
+
+def _line(run, sk: str) -> str:
+    return f"{_url(run)}lines/{quote(sk, safe='')}/"
+
+
+def _error(run, which: str) -> str:
+    return f"{_url(run)}errors/{which}/"
 
 
 def _sk(content: bytes, message: str) -> str:
@@ -45,12 +53,25 @@ def test_a_permalink_opens_the_viewer_around_its_line_highlighted(
     # Every line carries its address; follow the one of line 10 from a window that shows it.
     earlier = acme_admin.get(_url(run), {"q": "line 10"}).content
     sk = _sk(earlier, "line 10")
-    assert f"?at={quote(sk, safe='')}" in earlier.decode()
-    response = acme_admin.get(_url(run), {"at": sk})
+    assert f'href="{_line(run, sk)}"' in earlier.decode()
+    response = acme_admin.get(_line(run, sk))
     assert response.status_code == 200
     shown = _shown(response.content)
     assert shown[:11] == [f"line {n}" for n in range(11)] and "line 60" in shown
     assert _target(response.content) == [sk]
+
+
+def test_a_permalink_shared_as_at_before_lines_had_addresses_still_opens_its_line(
+    acme_admin, globex_admin, make_experiment, make_run, write, base_ms
+):
+    run = make_run(make_experiment())
+    write(run, [("info", f"line {n}", base_ms + n, n) for n in range(3)])
+    sk = _sk(acme_admin.get(_url(run)).content, "line 1")
+    moved = acme_admin.get(_url(run), {"at": sk})
+    assert moved.status_code == 301 and moved["Location"] == _line(run, sk)
+    assert _target(acme_admin.get(_url(run), {"at": sk}, follow=True).content) == [sk]
+    assert acme_admin.get(_url(run), {"at": "not-a-key"}).status_code == 422
+    assert globex_admin.get(_url(run), {"at": sk}, follow=True).status_code == 404
 
 
 def test_show_context_on_a_filtered_hit_shows_its_unfiltered_neighbours(
@@ -89,15 +110,15 @@ def test_first_next_and_previous_error_go_to_the_error_lines(
             ("info", "end", base_ms + 4, 4),
         ],
     )
-    first = acme_admin.get(_url(run), {"error": "first"}, follow=True)
+    first = acme_admin.get(_error(run, "first"), follow=True)
     one = _target(first.content)[0]
     assert "oom one" in first.content.decode() and _sk(first.content, "oom one") == one
-    following = acme_admin.get(_url(run), {"error": "next", "from": one}, follow=True)
+    following = acme_admin.get(_error(run, "next"), {"from": one}, follow=True)
     two = _target(following.content)[0]
     assert two == _sk(following.content, "oom two")
-    back = acme_admin.get(_url(run), {"error": "prev", "from": two}, follow=True)
+    back = acme_admin.get(_error(run, "prev"), {"from": two}, follow=True)
     assert _target(back.content) == [one]
-    past_the_end = acme_admin.get(_url(run), {"error": "next", "from": two}, follow=True)
+    past_the_end = acme_admin.get(_error(run, "next"), {"from": two}, follow=True)
     assert "No error after this line." in past_the_end.content.decode() and _target(past_the_end.content) == [
         two
     ]
@@ -109,10 +130,10 @@ def test_a_bad_or_foreign_address_is_refused_clearly(
     run = make_run(make_experiment())
     write(run, [("info", "secret", base_ms, 0)])
     sk = _sk(acme_admin.get(_url(run)).content, "secret")
-    assert acme_admin.get(_url(run), {"at": "not-a-key"}).status_code in (400, 422)
-    missing = acme_admin.get(_url(run), {"at": f"{base_ms + 99:013d}#0000000099"})
+    assert acme_admin.get(_line(run, "not-a-key")).status_code in (400, 422)
+    missing = acme_admin.get(_line(run, f"{base_ms + 99:013d}#0000000099"))
     assert missing.status_code == 404
-    assert b"secret" not in globex_admin.get(_url(run), {"at": sk}).content
+    assert b"secret" not in globex_admin.get(_line(run, sk)).content
 
 
 def test_the_poll_keeps_the_headers_counters_live(acme_admin, make_experiment, make_run, write, base_ms):

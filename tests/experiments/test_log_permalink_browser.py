@@ -33,7 +33,7 @@ def test_a_lines_permalink_opened_in_a_new_tab_lands_on_that_line_highlighted(
     expect(row.locator("mark")).to_have_text("step 42")
     link = row.locator("a.log-link")
     href = link.get_attribute("href")
-    assert "?at=" in href
+    assert "/logs/lines/" in href
 
     tab = page.context.new_page()
     tab.goto(href)

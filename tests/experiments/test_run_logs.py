@@ -1,4 +1,5 @@
-"""The live log viewer: /experiments/{id}/runs/{run_id}/logs/ and its htmx polls."""
+"""The live log viewer: /experiments/{id}/runs/{run_id}/logs/, its htmx polls (logs/tail/) and
+"load earlier" (logs/earlier/)."""
 
 import html
 import re
@@ -250,7 +251,7 @@ def test_it_refuses_another_tenants_run_even_with_a_stolen_poll_link(
 
 def test_a_forged_poll_token_falls_back_to_checking_the_run(globex_admin, make_experiment, make_run):
     run = make_run(make_experiment("acme"))
-    response = _poll(globex_admin, f"{_url(run)}?after=&t=forged")
+    response = _poll(globex_admin, f"{_url(run)}tail/?after=&t=forged")
     assert response.status_code == 404
 
 
@@ -265,7 +266,7 @@ def test_staff_may_watch_any_tenants_run_and_moderators_may_not(
 
 def test_a_bad_poll_position_is_a_clear_error_not_a_500(acme_admin, make_experiment, make_run):
     run = make_run(make_experiment())
-    assert acme_admin.get(_url(run), {"after": "nonsense"}, headers=HTMX).status_code == 422
+    assert acme_admin.get(f"{_url(run)}tail/", {"after": "nonsense"}, headers=HTMX).status_code == 422
     assert acme_admin.get(_url(run), {"severity": "loud"}).status_code == 422
 
 
