@@ -194,7 +194,7 @@ STORAGES = {
 WHITENOISE_MAX_AGE = envint("WHITENOISE_MAX_AGE", "0" if DEBUG else "3600")  # unhashed names only
 
 # production | staging | dev: `check_tables` insists on PITR, deletion protection and KMS in production.
-ENVIRONMENT = os.getenv("ENVIRONMENT", os.getenv("DASHBOARD_ENVIRONMENT", "dev"))
+ENVIRONMENT = os.getenv("ENVIRONMENT", "dev")
 
 # DynamoDB. Unset endpoint means real AWS (credentials from the usual AWS chain).
 DYNAMODB_ENDPOINT_URL = os.getenv("DYNAMODB_ENDPOINT_URL") or None
@@ -250,18 +250,20 @@ EMAIL_PORT = envint("EMAIL_PORT", "25")
 EMAIL_TIMEOUT = float(os.getenv("EMAIL_TIMEOUT", "10"))
 
 # Operations page (dashboard/operations): DynamoDB usage metered by this process, flushed every
-# DYNAMO_USAGE_FLUSH_SECONDS; on-demand prices in USD (defaults: us-east-2, per million request units
+# DYNAMODB_USAGE_FLUSH_SECONDS; on-demand prices in USD (defaults: us-east-2, per million request units
 # and per GB-month of storage).
-DYNAMO_USAGE_METERING = envbool("DYNAMO_USAGE_METERING", "true")
-DYNAMO_USAGE_FLUSH_SECONDS = float(os.getenv("DYNAMO_USAGE_FLUSH_SECONDS", "10"))
-DYNAMO_PRICE_PER_MILLION_READ_UNITS = float(os.getenv("DYNAMO_PRICE_PER_MILLION_READ_UNITS", "0.125"))
-DYNAMO_PRICE_PER_MILLION_WRITE_UNITS = float(os.getenv("DYNAMO_PRICE_PER_MILLION_WRITE_UNITS", "0.625"))
-DYNAMO_PRICE_PER_GB_MONTH = float(os.getenv("DYNAMO_PRICE_PER_GB_MONTH", "0.25"))
-DYNAMO_LATENCY_TARGET_MS = float(os.getenv("DYNAMO_LATENCY_TARGET_MS", "10"))
+DYNAMODB_USAGE_METERING = envbool("DYNAMODB_USAGE_METERING", "true")
+DYNAMODB_USAGE_FLUSH_SECONDS = float(os.getenv("DYNAMODB_USAGE_FLUSH_SECONDS", "10"))
+DYNAMODB_PRICE_PER_MILLION_READ_UNITS = float(os.getenv("DYNAMODB_PRICE_PER_MILLION_READ_UNITS", "0.125"))
+DYNAMODB_PRICE_PER_MILLION_WRITE_UNITS = float(os.getenv("DYNAMODB_PRICE_PER_MILLION_WRITE_UNITS", "0.625"))
+DYNAMODB_PRICE_PER_GB_MONTH = float(os.getenv("DYNAMODB_PRICE_PER_GB_MONTH", "0.25"))
+DYNAMODB_LATENCY_TARGET_MS = float(os.getenv("DYNAMODB_LATENCY_TARGET_MS", "10"))
 
 # Model registry: a deployment still "deploying" after this many minutes shows as stalled, and the
 # registry pages stop polling for it.
 REGISTRY_STALLED_AFTER_MINUTES = envint("REGISTRY_STALLED_AFTER_MINUTES", "30")
+# A running run that has written no log line for this long shows as stalled in the log viewer.
+RUN_STALLED_AFTER_SECONDS = envint("RUN_STALLED_AFTER_SECONDS", "300")
 
 API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", str(2 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
@@ -312,6 +314,3 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "true")
     CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", "true")
     X_FRAME_OPTIONS = "DENY"
-
-# A running run that has written no log line for this long shows as stalled in the log viewer.
-RUN_STALLED_AFTER_SECONDS = envint("RUN_STALLED_AFTER_SECONDS", "300")

@@ -12,7 +12,7 @@ class OperationsConfig(AppConfig):
         from dashboard.dynamo.tables import all_models
         from dashboard.operations import services
 
-        metrics.metering_enabled = settings.DYNAMO_USAGE_METERING
+        metrics.metering_enabled = settings.DYNAMODB_USAGE_METERING
         for model in all_models():
             ttl = model._ttl_attribute()
             if ttl:

@@ -53,8 +53,8 @@ class DayUsage:
 
     def cost_usd(self) -> float:
         return (
-            self.read_units * settings.DYNAMO_PRICE_PER_MILLION_READ_UNITS
-            + self.write_units * settings.DYNAMO_PRICE_PER_MILLION_WRITE_UNITS
+            self.read_units * settings.DYNAMODB_PRICE_PER_MILLION_READ_UNITS
+            + self.write_units * settings.DYNAMODB_PRICE_PER_MILLION_WRITE_UNITS
         ) / 1_000_000
 
 
@@ -81,7 +81,7 @@ class TableHealth:
     def monthly_cost_usd(self) -> float:
         """7-day average request cost × 30, plus storage at the GB-month price."""
         requests = sum(day.cost_usd() for day in self.days) / len(self.days) * 30
-        return requests + self.size_bytes / 1e9 * settings.DYNAMO_PRICE_PER_GB_MONTH
+        return requests + self.size_bytes / 1e9 * settings.DYNAMODB_PRICE_PER_GB_MONTH
 
 
 @dataclass
@@ -93,7 +93,7 @@ class OperationLatency:
 
     @property
     def within_target(self) -> bool:
-        return self.p95_ms is not None and self.p95_ms <= settings.DYNAMO_LATENCY_TARGET_MS
+        return self.p95_ms is not None and self.p95_ms <= settings.DYNAMODB_LATENCY_TARGET_MS
 
 
 def _percentile(buckets: list[int], fraction: float) -> float | None:
@@ -319,11 +319,11 @@ def operations_page(scope: AccessScope) -> dict:
         "tables": tables,
         "operations": operations,
         "days": [day.day for day in tables[0].days] if tables else [],
-        "target_ms": settings.DYNAMO_LATENCY_TARGET_MS,
+        "target_ms": settings.DYNAMODB_LATENCY_TARGET_MS,
         "prices": {
-            "read": settings.DYNAMO_PRICE_PER_MILLION_READ_UNITS,
-            "write": settings.DYNAMO_PRICE_PER_MILLION_WRITE_UNITS,
-            "storage": settings.DYNAMO_PRICE_PER_GB_MONTH,
+            "read": settings.DYNAMODB_PRICE_PER_MILLION_READ_UNITS,
+            "write": settings.DYNAMODB_PRICE_PER_MILLION_WRITE_UNITS,
+            "storage": settings.DYNAMODB_PRICE_PER_GB_MONTH,
         },
         "monthly_cost_usd": sum(table.monthly_cost_usd for table in tables),
         "success": success_metrics(today),

@@ -2,7 +2,7 @@
 
 Flushing costs one UpdateItem per row touched since the last flush (a row = one table, index or
 operation on one day), e.g. a request mix touching 4 tables, 3 indexes and 4 operations costs 11
-calls per flush, at most once per DYNAMO_USAGE_FLUSH_SECONDS (default 10 s) per process; the
+calls per flush, at most once per DYNAMODB_USAGE_FLUSH_SECONDS (default 10 s) per process; the
 flush's own calls are metered too and land in the next flush.
 """
 
@@ -52,7 +52,7 @@ def flush_usage() -> int:
 
 def maybe_flush(**kwargs) -> None:
     """request_finished: flush when the interval has passed (the response has already been sent)."""
-    if time.monotonic() - _last_flush >= settings.DYNAMO_USAGE_FLUSH_SECONDS:
+    if time.monotonic() - _last_flush >= settings.DYNAMODB_USAGE_FLUSH_SECONDS:
         flush_usage()
 
 

@@ -43,9 +43,9 @@ def figures(client) -> dict[str, dict]:
 
 @pytest.fixture
 def metering(settings):
-    settings.DYNAMO_USAGE_FLUSH_SECONDS = 10**9  # only the test flushes
-    settings.DYNAMO_PRICE_PER_MILLION_READ_UNITS = 1_000_000  # $1 per read unit: costs easy to read
-    settings.DYNAMO_PRICE_PER_MILLION_WRITE_UNITS = 2_000_000
+    settings.DYNAMODB_USAGE_FLUSH_SECONDS = 10**9  # only the test flushes
+    settings.DYNAMODB_PRICE_PER_MILLION_READ_UNITS = 1_000_000  # $1 per read unit: costs easy to read
+    settings.DYNAMODB_PRICE_PER_MILLION_WRITE_UNITS = 2_000_000
     flush_usage()
 
 
