@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from dashboard.accounts import views as account_views
 from dashboard.dynamo import health
+from dashboard.marketplace import urls as marketplace_urls
 from dashboard.registry import urls as registry_urls
 
 urlpatterns = [
@@ -20,6 +21,7 @@ urlpatterns = [
     path("analytics/alerts/", include("dashboard.alerts.urls")),
     path("analytics/", include("dashboard.analytics.urls")),
     path("experiments/", include("dashboard.experiments.urls")),
+    path("flows/", include(marketplace_urls.flow_patterns)),
     path("flows/", include("dashboard.flows.urls")),
     path("api/", include("dashboard.api.urls")),
 ]

@@ -145,12 +145,11 @@ def test_the_read_check_sees_a_read_through_an_index_and_ignores_other_gets():
 # (`forms`, `views`). The composition level (`dashboard/urls.py`, the `demo` app) knows every area.
 BELOW_THE_AREAS = ("core", "dynamo")
 COMPOSITION = {"demo"}
-# Page pieces still shared across areas (issue 26's flow↔template bridge and the API's query-string
-# parsing): the check skips them and fails once one goes, so this list only shrinks.
+# Page pieces still shared across areas (the API's query-string parsing): the check skips them and
+# fails once one goes, so this list only shrinks.
 PAGES_SHARED_FOR_NOW = {
     ("api", "dashboard.analytics.forms"),
     ("api", "dashboard.marketplace.forms"),
-    ("flows", "dashboard.marketplace.forms"),
 }
 
 

@@ -9,7 +9,5 @@ urlpatterns = [
     path("node-types/", views.node_types, name="node_types"),
     path("node-types/<key:node_type>/validate/", views.validate, name="validate"),
     path("<key:flow_id>/", views.flow_detail, name="flow"),
-    path("<key:flow_id>/template/", views.save_as_template, name="save_template"),
-    path("<key:flow_id>/template/update/", views.apply_update, name="apply_update"),
     path("<key:flow_id>/nodes/<key:node_id>/", views.node_config, name="node_config"),
 ]

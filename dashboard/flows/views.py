@@ -12,8 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.queries import list_tenants
-from dashboard.core.errors import Conflict, DashboardError, ValidationFailed
-from dashboard.core.forms import add_service_errors
+from dashboard.core.errors import Conflict, ValidationFailed
 from dashboard.core.http import DashboardRequest, render_page, wants_partial
 from dashboard.core.scope import Can
 from dashboard.flows import inputs as flow_inputs
@@ -27,7 +26,6 @@ from dashboard.flows.forms import (
 )
 from dashboard.flows.node_types import SECRET_MASK, all_node_types, get_node_type
 from dashboard.marketplace import services as marketplace
-from dashboard.marketplace.forms import ApplyUpdateForm, FlowTemplateForm
 
 # The flow page's sections that page on their own: htmx target id → partial name.
 SECTIONS = {"nodes": "nodes", "edges": "edges", "snapshots": "snapshots"}
@@ -78,105 +76,16 @@ def flow_detail(request: DashboardRequest, flow_id: str) -> HttpResponse:
     return render_page(request, "flows/flow.html", context, by_target=SECTIONS)
 
 
-def _flow_context(request: DashboardRequest, flow, update_form: ApplyUpdateForm | None = None) -> dict:
-    """The flow page's header: its project, the template it came from, and a newer version of it."""
+def _flow_context(request: DashboardRequest, flow) -> dict:
+    """The flow page's header: its project, the template it came from and a newer version of it (its
+    panel and form are the marketplace's: `{% template_update_form %}`)."""
     scope = request.scope
-    update = marketplace.update_for_flow(scope, flow)
-    if update is not None and update.changes is not None and update_form is None:
-        inputs = flow_inputs.input_fields(
-            update.template.definition, marketplace.secret_inputs(update.template)
-        )
-        update_form = ApplyUpdateForm(
-            inputs=inputs,
-            initial={"template_version": update.template.version, "flow_version": flow.version},
-        )
     return {
         "project": queries.get_project(scope, flow.project_id),
-        "update": update,
-        "update_form": update_form,
+        "update": marketplace.update_for_flow(scope, flow),
+        "update_form": None,  # a fresh one: only a refused update comes back with its own
         "can_save_template": scope.can(Can.TENANT_DATA) and scope.tenant_id is not None,
     }
-
-
-@require_http_methods(["GET", "POST"])
-@scoped(Can.TENANT_PAGES)
-def save_as_template(request: DashboardRequest, flow_id: str) -> HttpResponse:
-    """Save the flow (graph and node settings) as a template; stored secrets become required inputs."""
-    scope = request.scope
-    flow = queries.get_flow(scope, flow_id)
-    definition, inputs = queries.template_definition(scope, flow)
-    form = FlowTemplateForm(
-        request.POST or None,
-        initial={"name": flow.name[:80], "description": flow.description, "visibility": "private"},
-    )
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        try:
-            template = marketplace.template_from_flow(scope, flow_id, form.cleaned_data)
-        except DashboardError as exc:
-            add_service_errors(form, exc)
-            status = exc.status
-        else:
-            review = " A moderator reviews it before it is listed." if template.visibility == "public" else ""
-            messages.success(request, f"Template “{template.name}” is saved from this flow.{review}")
-            if template.setting_problems:
-                count = len(template.setting_problems)
-                messages.warning(
-                    request,
-                    f"{count} node setting{'s' if count != 1 else ''} break{'' if count != 1 else 's'} "
-                    "its node type's rules (listed on the template): fix them in the flow and save again.",
-                )
-            return redirect("marketplace:detail", template_id=template.template_id)
-    elif request.method == "POST":
-        status = 422
-    context = {
-        "flow": flow,
-        "form": form,
-        "inputs": flow_inputs.input_fields(definition, inputs),
-        "configured": [node for node in definition["nodes"] if node.get("config")],
-    }
-    return render_page(request, "flows/save_template.html", context, status=status)
-
-
-@require_POST
-@scoped(Can.TENANT_PAGES)
-def apply_update(request: DashboardRequest, flow_id: str) -> HttpResponse:
-    """Bring the flow to its template's newer version (own node settings kept unless asked otherwise)."""
-    scope = request.scope
-    flow = queries.get_flow(scope, flow_id)
-    update = marketplace.update_for_flow(scope, flow)
-    template = update.template if update is not None else None
-    inputs = (
-        flow_inputs.input_fields(template.definition, marketplace.secret_inputs(template)) if template else []
-    )
-    form = ApplyUpdateForm(request.POST, inputs=inputs)
-    if not form.is_valid():
-        messages.error(request, "Reload the flow and apply the update again.")
-        return redirect("flows:flow", flow_id=flow_id)
-    try:
-        marketplace.apply_update(
-            scope,
-            flow_id,
-            template_version=form.cleaned_data["template_version"],
-            flow_version=form.cleaned_data["flow_version"],
-            values=request.POST.dict(),
-            take_template_settings=form.cleaned_data["take_template_settings"],
-        )
-    except Conflict as exc:
-        messages.error(request, exc.message)
-        return redirect("flows:flow", flow_id=flow_id)
-    except ValidationFailed as exc:
-        add_service_errors(form, exc)
-        context = {
-            "flow": flow,
-            "nodes": queries.list_nodes(scope, flow),
-            "edges": queries.list_edges(scope, flow),
-            "snapshots": queries.list_snapshots(scope, flow),
-            **_flow_context(request, flow, update_form=form),
-        }
-        return render_page(request, "flows/flow.html", context, status=exc.status)
-    messages.success(request, f"The flow now follows version {template.version} of “{template.name}”.")
-    return redirect("flows:flow", flow_id=flow_id)
 
 
 @require_http_methods(["GET", "POST"])

@@ -6,6 +6,8 @@ import json
 
 from django import forms
 
+from dashboard.flows import inputs as flow_inputs
+from dashboard.marketplace import services
 from dashboard.marketplace.inputs import CATEGORIES, MAX_DESCRIPTION, MAX_NAME, VISIBILITIES
 
 DEFINITION_HELP = (
@@ -111,3 +113,16 @@ class ApplyUpdateForm(forms.Form):
         add_input_fields(
             self, inputs, "Needed where a node takes the template's settings; blank keeps yours."
         )
+
+
+def update_inputs(template) -> list:
+    """The secrets a template's newer version leaves out, one form field each (flows.inputs)."""
+    return flow_inputs.input_fields(template.definition, services.secret_inputs(template))
+
+
+def update_form(update, flow) -> ApplyUpdateForm:
+    """The form under a flow's "Update available" panel, for the version on offer."""
+    return ApplyUpdateForm(
+        inputs=update_inputs(update.template),
+        initial={"template_version": update.template.version, "flow_version": flow.version},
+    )

@@ -20,3 +20,12 @@ urlpatterns = [
     path("<key:template_id>/moderate/<key:action>/", views.moderate, name="moderate"),
     path("<key:template_id>/unpublish/", views.confirm_unpublish, name="confirm_unpublish"),
 ]
+
+# Mounted under /flows/ (dashboard/urls.py): a flow's template pages, owned by the marketplace.
+flow_patterns = (
+    [
+        path("<key:flow_id>/template/", views.save_flow_as_template, name="save"),
+        path("<key:flow_id>/template/update/", views.apply_flow_update, name="apply_update"),
+    ],
+    "flow_templates",
+)

@@ -15,9 +15,19 @@ from dashboard.core.forms import add_service_errors
 from dashboard.core.http import DashboardRequest, render_page, wants_partial
 from dashboard.core.scope import Can
 from dashboard.flows import inputs as flow_inputs
+from dashboard.flows import queries as flows
 from dashboard.flows.definition import layout
 from dashboard.marketplace import queries, services
-from dashboard.marketplace.forms import EXAMPLE_DEFINITION, TemplateForm, UseForm, as_version, definition_text
+from dashboard.marketplace.forms import (
+    EXAMPLE_DEFINITION,
+    ApplyUpdateForm,
+    FlowTemplateForm,
+    TemplateForm,
+    UseForm,
+    as_version,
+    definition_text,
+    update_inputs,
+)
 from dashboard.marketplace.inputs import CATEGORIES, SORTS, VISIBILITY_FILTERS, BrowseFilters
 from dashboard.marketplace.moderation import (
     BULK_ACTIONS,
@@ -368,3 +378,92 @@ def queue(request: DashboardRequest) -> HttpResponse:
         "canned_reasons": CANNED_REASONS,
     }
     return render_page(request, "marketplace/queue.html", context, partial="rows")
+
+
+# --- a flow and its template: saving a flow as a template, bringing it to a newer version ------
+#
+# Pages under /flows/<id>/template/ (dashboard/urls.py mounts `flow_patterns` there): the flow is
+# the flows area's, read through its queries; the template, its forms and rules are the marketplace's.
+
+
+@require_http_methods(["GET", "POST"])
+@scoped(Can.TENANT_PAGES)
+def save_flow_as_template(request: DashboardRequest, flow_id: str) -> HttpResponse:
+    """Save the flow (graph and node settings) as a template; stored secrets become required inputs.
+    DynamoDB calls: the flow and its definition (flows.queries.template_definition), then the save."""
+    scope = request.scope
+    flow = flows.get_flow(scope, flow_id)
+    definition, inputs = flows.template_definition(scope, flow)
+    form = FlowTemplateForm(
+        request.POST or None,
+        initial={"name": flow.name[:80], "description": flow.description, "visibility": "private"},
+    )
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            template = services.template_from_flow(scope, flow_id, form.cleaned_data)
+        except DashboardError as exc:
+            add_service_errors(form, exc)
+            status = exc.status
+        else:
+            review = " A moderator reviews it before it is listed." if template.visibility == "public" else ""
+            messages.success(request, f"Template “{template.name}” is saved from this flow.{review}")
+            if template.setting_problems:
+                count = len(template.setting_problems)
+                messages.warning(
+                    request,
+                    f"{count} node setting{'s' if count != 1 else ''} break{'' if count != 1 else 's'} "
+                    "its node type's rules (listed on the template): fix them in the flow and save again.",
+                )
+            return redirect("marketplace:detail", template_id=template.template_id)
+    elif request.method == "POST":
+        status = 422
+    context = {
+        "flow": flow,
+        "form": form,
+        "inputs": flow_inputs.input_fields(definition, inputs),
+        "configured": [node for node in definition["nodes"] if node.get("config")],
+    }
+    return render_page(request, "marketplace/save_from_flow.html", context, status=status)
+
+
+@require_POST
+@scoped(Can.TENANT_PAGES)
+def apply_flow_update(request: DashboardRequest, flow_id: str) -> HttpResponse:
+    """Bring the flow to its template's newer version (own node settings kept unless asked otherwise).
+    When the update is refused, the flow page again with the reasons on the update form."""
+    scope = request.scope
+    flow = flows.get_flow(scope, flow_id)
+    update = services.update_for_flow(scope, flow)
+    template = update.template if update is not None else None
+    form = ApplyUpdateForm(request.POST, inputs=update_inputs(template) if template else [])
+    if not form.is_valid():
+        messages.error(request, "Reload the flow and apply the update again.")
+        return redirect("flows:flow", flow_id=flow_id)
+    try:
+        services.apply_update(
+            scope,
+            flow_id,
+            template_version=form.cleaned_data["template_version"],
+            flow_version=form.cleaned_data["flow_version"],
+            values=request.POST.dict(),
+            take_template_settings=form.cleaned_data["take_template_settings"],
+        )
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("flows:flow", flow_id=flow_id)
+    except ValidationFailed as exc:
+        add_service_errors(form, exc)
+        context = {
+            "flow": flow,
+            "nodes": flows.list_nodes(scope, flow),
+            "edges": flows.list_edges(scope, flow),
+            "snapshots": flows.list_snapshots(scope, flow),
+            "project": flows.get_project(scope, flow.project_id),
+            "update": update,
+            "update_form": form,
+            "can_save_template": scope.can(Can.TENANT_DATA) and scope.tenant_id is not None,
+        }
+        return render_page(request, "flows/flow.html", context, status=exc.status)
+    messages.success(request, f"The flow now follows version {template.version} of “{template.name}”.")
+    return redirect("flows:flow", flow_id=flow_id)

@@ -56,3 +56,12 @@ def person(label: str | None) -> str:
 def actions_for(context, template) -> list[moderation.Action]:
     """`{% actions_for template as actions %}`: the moves the person viewing may make on it now."""
     return moderation.actions_for(context["request"].scope, template)
+
+
+@register.simple_tag
+def template_update_form(update, flow, form=None):
+    """The marketplace's form under a flow page's "Update available" panel: the bound one a refused
+    update came back with, else a fresh one for the version on offer (no DynamoDB call)."""
+    from dashboard.marketplace.forms import update_form
+
+    return form if form is not None else update_form(update, flow)
