@@ -333,17 +333,6 @@ def _split_periods(rows: dict[tuple[str, str], Totals], period: Period) -> Split
     return split
 
 
-def top_list(tenant_id: str, dimension: str, period: Period, whole: int, k: int = TOP_LIMIT) -> list[Ranked]:
-    """The exact top `k` of the period by cost, each with its previous-period figures."""
-    best = queries.top(tenant_id, dimension, period.start, period.end, k)
-    before = queries.figures(
-        tenant_id, dimension, period.previous.start, period.previous.end, [value for value, _ in best]
-    )
-    return [
-        Ranked(value, totals, _share(totals.cost_micro_usd, whole), before[value]) for value, totals in best
-    ]
-
-
 DRIVER_LIMIT = 5
 
 

@@ -10,7 +10,13 @@ from dashboard.analytics import demo, services
 from dashboard.core import clock
 from dashboard.core.clock import iso_ms, parse_iso
 from dashboard.core.errors import ServiceUnavailable
-from tests.analytics.conftest import raw_executions, recomputed_rollups, recomputed_top, stored_rollups
+from tests.analytics.conftest import (
+    STAFF_SCOPE,
+    raw_executions,
+    recomputed_rollups,
+    recomputed_top,
+    stored_rollups,
+)
 
 
 def test_rollups_equal_the_history_after_a_mixed_concurrent_load_with_duplicates(tenant):
@@ -130,7 +136,11 @@ def test_top_lists_and_previous_figures_equal_a_recomputation_under_late_duplica
             for first_page in (60, 2):  # 2: buckets read in several rounds, candidates completed
                 got = queries.top(tenant.tenant_id, dimension, period.start, period.end, 10, first_page)
                 assert [(v, t.cost_micro_usd, t.count) for v, t in got] == expected, (period, dimension)
-            rows = overview.top_list(tenant.tenant_id, dimension, period, 1)
+        # The overview page's top lists, each row with its previous-period figures.
+        figures = overview.build(STAFF_SCOPE, period, tenant.tenant_id)
+        tops = {"agent": figures.top_agents, "model": figures.top_models, "user": figures.top_users}
+        for dimension, rows in tops.items():
+            assert rows, (period, dimension)
             before = {
                 value: (cost, runs)
                 for value, cost, runs in recomputed_top(
