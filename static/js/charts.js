@@ -38,7 +38,14 @@
     const size = Math.abs(micro);
     let text;
     if (size === 0 || size >= 10000) {
-      const [whole, cents] = (size / 1e6).toFixed(2).split(".");
+      // The server rounds the float size / 1e6 to two places as toFixed does, except an exact tie
+      // (an odd multiple of $0.125, exact in binary), which it rounds to the even cent.
+      let fixed = (size / 1e6).toFixed(2);
+      if (size % 250000 === 125000) {
+        const cents = Math.floor(size / 10000);
+        fixed = ((cents + (cents % 2)) / 100).toFixed(2);
+      }
+      const [whole, cents] = fixed.split(".");
       text = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "." + cents;
     } else {
       const places = size >= 1000 ? 4 : size >= 100 ? 5 : 6;
