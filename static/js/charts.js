@@ -7,7 +7,7 @@
 // - one draw: DashboardCharts.register(selector, build) draws every matching canvas with the Chart.js
 //   configuration `build(canvas, data)` returns (null: nothing to draw), on the site's defaults (no
 //   animation, the size of its .chart-box);
-// - one redraw: after every htmx swap or history restore, each registered canvas that has no chart
+// - one redraw: after every htmx swap (history restores included), each registered canvas with no chart
 //   yet (a new element the swap brought) is drawn, and charts whose canvas left the page are destroyed;
 // - one money format (DashboardCharts.money), the server's `money` filter (dashboard/core/money.py).
 (function () {
@@ -63,21 +63,14 @@
   }
 
   function draw(canvas, build) {
-    if (typeof Chart === "undefined") return;
-    const previous = Chart.getChart(canvas);
-    if (previous) {
-      previous.destroy();
-      drawn.delete(previous);
-    }
     const config = build(canvas, dataOf(canvas));
     if (!config) return; // nothing to draw (no figures)
     config.options = Object.assign({ animation: false, maintainAspectRatio: false }, config.options);
     drawn.add(new Chart(canvas, config));
   }
 
-  // Draws the registered canvases that have no chart (all of them on `force`); forgets charts
-  // whose canvas a swap removed.
-  function drawNew(force) {
+  // Draws the registered canvases that have no chart yet; forgets the charts whose canvas a swap removed.
+  function drawNew() {
     if (typeof Chart === "undefined") return;
     drawn.forEach((chart) => {
       if (!chart.canvas || !chart.canvas.isConnected) {
@@ -87,7 +80,7 @@
     });
     kinds.forEach((kind) => {
       document.querySelectorAll(kind.selector).forEach((canvas) => {
-        if (force === true || !Chart.getChart(canvas)) draw(canvas, kind.build);
+        if (!Chart.getChart(canvas)) draw(canvas, kind.build);
       });
     });
   }
@@ -98,10 +91,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", drawNew);
+  // htmx settles every swap, and history restores too (from its cache or, on a miss, the server).
   document.addEventListener("htmx:afterSettle", drawNew);
-  document.addEventListener("htmx:historyRestore", drawNew);
-  // Back/forward to a page htmx did not keep: its content arrives after the event.
-  window.addEventListener("popstate", () => window.setTimeout(drawNew, 0));
 
-  window.DashboardCharts = { palette: PALETTE, colour: colour, tint: tint, money: money, register: register, redraw: () => drawNew(true) };
+  window.DashboardCharts = { colour: colour, tint: tint, money: money, register: register };
 })();
