@@ -1,5 +1,6 @@
 """Money as people read it: the one format of every page, message and e-mail (the CSV and the API
-give exact micro-USD instead)."""
+give exact micro-USD instead). The charts' axes and tooltips write it in the browser with
+`DashboardCharts.money` (static/js/charts.js), which follows these rules; a browser test compares the two."""
 
 from __future__ import annotations
 

@@ -195,7 +195,7 @@
   // <form data-show-for="kind"> shows only the elements whose data-when lists the chosen value of its
   // `kind` field. Without this script every group shows, each saying which choice it is for.
   function showChosen(form) {
-    var control = form.elements[form.getAttribute("data-show-for")];
+    const control = form.elements[form.getAttribute("data-show-for")];
     if (!control) { return; }
     form.querySelectorAll("[data-when]").forEach(function (group) {
       group.hidden = group.getAttribute("data-when").split(" ").indexOf(control.value) < 0;
@@ -207,7 +207,7 @@
   document.addEventListener("DOMContentLoaded", function () { showAllChosen(document); });
   document.addEventListener("htmx:afterSettle", function (event) { showAllChosen(event.target); });
   document.addEventListener("change", function (event) {
-    var form = event.target.form;
+    const form = event.target.form;
     if (form && form.hasAttribute("data-show-for") && event.target.name === form.getAttribute("data-show-for")) {
       showChosen(form);
     }

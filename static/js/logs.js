@@ -71,17 +71,10 @@
     }
   });
 
+  // The run ended: its status badge arrives with the last poll (the run header, rendered by the
+  // server's status_badge); here the live controls go and the end is announced.
   document.addEventListener("logs:run-finished", function (event) {
     const status = (event.detail && event.detail.status) || "finished";
-    const holder = document.getElementById("run-status");
-    const tones = { succeeded: "ok", failed: "bad", cancelled: "muted" };
-    if (holder) {
-      holder.innerHTML = "";
-      const badge = document.createElement("span");
-      badge.className = "badge badge-" + (tones[status] || "muted");
-      badge.textContent = status;
-      holder.appendChild(badge);
-    }
     document.querySelectorAll("#log-pause, .follow").forEach((el) => el.remove());
     if (window.dashboardAnnounce) window.dashboardAnnounce("The run " + status + ".");
   });

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
+from dashboard.core.money import money
 from tests.analytics.conftest import run, slug
 from tests.conftest import assert_chart_painted
 
@@ -48,6 +50,46 @@ def test_changing_the_period_updates_figures_and_chart(page_as, history):
     page.go_back()
     page.wait_for_url("**/analytics/?period=7")
     expect(page.locator("[data-figure=executions] .stat-value")).to_have_text("1")
+    assert_chart_painted(page, "cost-chart")  # the restored page's chart is drawn again
+
+
+# Where on the page the middle of a bar of the cost chart is: the first day with a cost.
+BAR = """() => {
+    const chart = Chart.getChart('cost-chart');
+    const index = chart.data.datasets[0].data.findIndex((value) => value > 0);
+    const bar = chart.getDatasetMeta(0).data[index];
+    const box = chart.canvas.getBoundingClientRect();
+    return {day: chart.data.labels[index], x: box.left + bar.x, y: box.top + (bar.y + bar.base) / 2};
+}"""
+
+
+def test_the_charts_money_is_the_servers_on_the_axis_and_in_the_tooltip(page_as, history):
+    page = page_as(history.admin)
+    page.goto("/analytics/?period=7")
+    assert_chart_painted(page, "cost-chart")
+    amounts = [0, 1, 4.9, -0.5, 5, 99, 100, 125, 999, 1000, 1050, 7500, 9949, 9950, 9999, 10_000, 15_000, 25_000,
+               125_000, 375_000, 625_000, 1_234_567, 1_000_125_000, 1_234_567_890, -2_000_000, -7500, -125]  # fmt: skip
+    assert page.evaluate("(amounts) => amounts.map((amount) => DashboardCharts.money(amount))", amounts) == [
+        money(amount) for amount in amounts
+    ]
+    ticks = page.evaluate("() => Chart.getChart('cost-chart').scales.y.ticks.map((t) => [t.value, t.label])")
+    assert len(ticks) > 1 and all(label == money(value) for value, label in ticks)
+    bar = page.evaluate(BAR)
+    page.mouse.move(bar["x"], bar["y"])
+    page.wait_for_function("() => Chart.getChart('cost-chart').tooltip.getActiveElements().length > 0")
+    lines = page.evaluate("() => Chart.getChart('cost-chart').tooltip.body.flatMap((part) => part.lines)")
+    assert lines == ["gpt-4o: $0.0075"]
+
+
+def test_a_click_on_a_bar_opens_its_executions(page_as, history):
+    page = page_as(history.admin)
+    page.goto("/analytics/?period=7")
+    assert_chart_painted(page, "cost-chart")
+    bar = page.evaluate(BAR)
+    page.mouse.click(bar["x"], bar["y"])
+    page.wait_for_url("**/analytics/executions/**")
+    query = parse_qs(urlsplit(page.url).query)
+    assert query == {"start": [bar["day"]], "end": [bar["day"]], "model": ["gpt-4o"]}
 
 
 def test_a_custom_range_applies_in_place(page_as, history):

@@ -61,3 +61,22 @@ def test_the_chart_draws_and_an_error_leads_to_its_runs_log_filtered_to_errors(
     page.wait_for_url("**severity=error**")
     assert page.locator(".log-row .msg").all_inner_texts() == ["corrupt record skipped"]
     assert page.locator("select[name=severity]").input_value() == "error"
+
+
+def test_another_metric_redraws_the_curves_in_place(page_as, people, make_experiment, make_run):
+    experiment = make_experiment(name="Two metrics")
+    first, second = make_run(experiment, name="first"), make_run(experiment, name="second")
+    scope = api_scope("acme")
+    services.record_metrics(scope, experiment.experiment_id, first.run_id, _points("loss", [0.9, 0.5, 0.3]))
+    services.record_metrics(scope, experiment.experiment_id, second.run_id, _points("loss", [0.8, 0.7]))
+    services.record_metrics(
+        scope, experiment.experiment_id, first.run_id, _points("accuracy", [0.5, 0.7, 0.8])
+    )
+    page = page_as(people["admin of acme"])
+    page.goto(f"/experiments/{experiment.experiment_id}/?metric=loss")
+    assert_chart_drawn(page, "run-curves-chart", 2)
+    page.evaluate("window.notReloaded = true")
+    page.select_option("#run-chart select[name=metric]", "accuracy")
+    expect(page.locator("#run-curves-chart")).to_have_attribute("data-metric", "accuracy")
+    assert_chart_drawn(page, "run-curves-chart", 1)
+    assert page.evaluate("window.notReloaded") is True
