@@ -22,8 +22,9 @@ def money(amount, unit: str = "micro") -> str:
         return str(amount)
     sign = MINUS if micro < 0 else ""
     micro = abs(micro)
-    if micro == 0 or micro >= 10_000:
-        return f"{sign}${micro / 1_000_000:,.2f}"
+    if micro == 0 or micro >= 10_000:  # whole cents, half up ($0.015 → $0.02), never binary floats
+        cents = (micro + 5_000) // 10_000
+        return f"{sign}${cents // 100:,}.{cents % 100:02d}"
     # Below a cent: two significant digits (at least four decimals, at most micro-USD's six).
     places = 4 if micro >= 1_000 else 5 if micro >= 100 else 6
     dollars = (Decimal(micro) / 1_000_000).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)

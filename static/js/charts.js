@@ -29,8 +29,8 @@
   }
 
   // Integer micro-USD as the server writes money: two decimals from a cent up ($1,234.57, $0.50),
-  // below a cent two significant digits rounded half up ($0.0075, $0.00012), a true minus sign
-  // before the dollar sign (−$2.00). Whole-number arithmetic below a cent, as the server's Decimal.
+  // below a cent two significant digits ($0.0075, $0.00012), always rounded half up in whole-number
+  // arithmetic, as the server's Decimal; a true minus sign before the dollar sign (−$2.00).
   function money(amount) {
     const micro = Math.trunc(Number(amount)); // the server's int(amount)
     if (!Number.isFinite(micro)) return "\u2014";
@@ -38,15 +38,9 @@
     const size = Math.abs(micro);
     let text;
     if (size === 0 || size >= 10000) {
-      // The server rounds the float size / 1e6 to two places as toFixed does, except an exact tie
-      // (an odd multiple of $0.125, exact in binary), which it rounds to the even cent.
-      let fixed = (size / 1e6).toFixed(2);
-      if (size % 250000 === 125000) {
-        const cents = Math.floor(size / 10000);
-        fixed = ((cents + (cents % 2)) / 100).toFixed(2);
-      }
-      const [whole, cents] = fixed.split(".");
-      text = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "." + cents;
+      const cents = Math.floor((size + 5000) / 10000); // whole cents, half up, as the server
+      const whole = String(Math.floor(cents / 100));
+      text = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "." + String(cents % 100).padStart(2, "0");
     } else {
       const places = size >= 1000 ? 4 : size >= 100 ? 5 : 6;
       const step = 10 ** (6 - places); // micro-USD in the last decimal shown
