@@ -8,7 +8,7 @@ from typing import TypeVar
 from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts.inputs import normalize_email
-from dashboard.accounts.models import SessionItem, Tenant, User
+from dashboard.accounts.models import RateLimitCounter, SessionItem, Tenant, User
 from dashboard.core import request_cache
 from dashboard.core.converters import fits_key
 from dashboard.core.errors import NotFound
@@ -133,3 +133,16 @@ def people_acting_in(scope: AccessScope) -> list[User]:
 def count_users(tenant_id: str) -> int:
     """People of a tenant (a count query on the tenant index: no items are returned)."""
     return User.by_tenant.count(tenant_id)
+
+
+def sessions_of(user_id: str) -> list[SessionItem]:
+    """Every session of a person (the `by_user` index): one query."""
+    return list(SessionItem.by_user.query(user_id))
+
+
+def sign_in_wait_until(bucket: str) -> int:
+    """When a sign-in bucket's wait ends (epoch ms; 0: none): one consistent GetItem."""
+    try:
+        return int(RateLimitCounter.get(bucket, consistent_read=True).wait_until or 0)
+    except DoesNotExist:
+        return 0

@@ -15,7 +15,14 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from dashboard.accounts.inputs import EMAIL_RE, normalize_email, password_problem
 from dashboard.accounts.models import ROLES, RateLimitCounter, SessionItem, Tenant, User
-from dashboard.accounts.queries import TENANTS_KEY, find_user_by_email, get_tenant, get_user
+from dashboard.accounts.queries import (
+    TENANTS_KEY,
+    find_user_by_email,
+    get_tenant,
+    get_user,
+    sessions_of,
+    sign_in_wait_until,
+)
 from dashboard.audit import services as audit
 from dashboard.core import clock, request_cache
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
@@ -305,7 +312,7 @@ def _take(bucket: str, limit: int, now_ms: int, expires) -> int | None:
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
-        return max(1000, int(RateLimitCounter.get(bucket, consistent_read=True).wait_until or 0) - now_ms)
+        return max(1000, sign_in_wait_until(bucket) - now_ms)
     return None
 
 
@@ -385,7 +392,7 @@ def authenticate(email: str, password: str, address: str, known_device: str | No
 def end_sessions(user_id: str) -> int:
     """Delete every session of a user (logout everywhere, disabled accounts)."""
     ended = 0
-    for session in SessionItem.by_user.query(user_id):
+    for session in sessions_of(user_id):
         SessionItem(session_key=session.session_key).delete()
         ended += 1
     return ended

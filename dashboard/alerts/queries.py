@@ -47,3 +47,8 @@ def notifications(tenant_id: str, cursor: str | None = None, limit: int = 25) ->
 def unread_count(tenant_id: str) -> int:
     """At most UNREAD_CAP + 1 index entries read: one small Select=COUNT query."""
     return Notification.unread.count(tenant_id, limit=UNREAD_CAP + 1)
+
+
+def unread_notifications(tenant_id: str, limit: int = 200) -> list[Notification]:
+    """The tenant's unread notifications (the sparse `unread` index), at most `limit`: one query."""
+    return list(Notification.unread.query(tenant_id, limit=limit))

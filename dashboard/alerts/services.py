@@ -169,7 +169,7 @@ def mark_all_read(scope: AccessScope, tenant_id: str | None) -> int:
     tenant_id = tenant_for(scope, tenant_id)
     now = clock.iso_ms(clock.now())
     done = 0
-    for note in Notification.unread.query(tenant_id, limit=200):
+    for note in queries.unread_notifications(tenant_id):
         Notification(tenant_id, note.sk).update(
             actions=[Notification.unread_tenant.remove(), Notification.read_at.set(now)],
             condition=Notification.sk.exists(),

@@ -64,3 +64,19 @@ def usage_last_7_days(key_ids: list[str]) -> dict[str, Usage]:
             last_at=max((row.last_at for row in rows if row and row.last_at), default=None),
         )
     return usage
+
+
+def find_key(key_id: str) -> ApiKey | None:
+    """A key by its id, whoever asks (turning a bearer token into a scope): one GetItem."""
+    try:
+        return ApiKey.get(key_id)
+    except DoesNotExist:
+        return None
+
+
+def stored_tat(bucket_key: str) -> int | None:
+    """A token bucket's theoretical arrival time (GCRA), None when it has none: one consistent GetItem."""
+    try:
+        return int(RateLimitCounter.get(bucket_key, consistent_read=True).tat or 0) or None
+    except DoesNotExist:
+        return None

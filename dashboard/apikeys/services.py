@@ -47,12 +47,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from dashboard.accounts.models import RateLimitCounter
 from dashboard.accounts.queries import get_tenant
 from dashboard.apikeys.models import ApiKey, token_bucket, usage_bucket
-from dashboard.apikeys.queries import KEY_ID_PATTERN, get_key
+from dashboard.apikeys.queries import KEY_ID_PATTERN, find_key, get_key, stored_tat
 from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.errors import DashboardError, ValidationFailed
@@ -152,9 +152,8 @@ def scope_for_token(token: str) -> AccessScope | None:
     _prefix, key_id, secret = parts
     if not secret or not KEY_ID_PATTERN.fullmatch(key_id) or len(secret) > 200:
         return None
-    try:
-        key = ApiKey.get(key_id)
-    except DoesNotExist:
+    key = find_key(key_id)
+    if key is None:
         return None
     if key.revoked_at is not None or not hmac.compare_digest(key.key_hash, _hash(secret)):
         return None
@@ -251,13 +250,6 @@ def _try_active(item: RateLimitCounter, now: int, bucket: _Bucket, tokens: int =
     return int(item.tat) if taken else None
 
 
-def _stored_tat(bucket_key: str) -> int | None:
-    try:
-        return int(RateLimitCounter.get(bucket_key, consistent_read=True).tat or 0) or None
-    except DoesNotExist:
-        return None
-
-
 def _remember(key_id: str, tat: int) -> None:
     if len(_last_tat) >= _HINTS_KEPT:
         _last_tat.clear()
@@ -294,7 +286,7 @@ def take(key_id: str, tokens: int = 1, *, count_use: bool = True) -> Decision:
             tat = None
         if tat is not None:
             break
-        stored = _stored_tat(item.bucket)
+        stored = stored_tat(item.bucket)
         if stored is not None and stored > now + room:
             _remember(key_id, stored)
             decision = Decision(
