@@ -137,3 +137,35 @@ def test_a_tenant_key_on_a_prices_key_endpoint_is_told_which_key_it_needs(kit):
     status, answer = _send(kit, "post", "/api/prices", {"model": "m", "effective_from": "2026-12-01"})
     assert status == 403
     assert answer["error"]["message"] == "This endpoint takes the platform's prices key, not a tenant's key."
+
+
+@pytest.mark.parametrize(
+    ("signal", "message"), [("traces", "ExportTraceServiceRequest"), ("logs", "ExportLogsServiceRequest")]
+)
+def test_the_otlp_examples_fit_their_schema_and_an_any_value_sets_one_field(document, kit, signal, message):
+    """Nanosecond times have 19 digits (the schema once allowed 18); an AnyValue is a oneof."""
+    operation = document["paths"][f"/api/otel/v1/{signal}"]["post"]
+    media = operation["requestBody"]["content"]["application/json"]
+    root = {**media["schema"], "components": document["components"]}
+    assert Draft202012Validator(root).is_valid(media["example"])
+    any_value = Draft202012Validator(
+        {"$ref": "#/components/schemas/OtlpAnyValue", **{"components": document["components"]}}
+    )
+    assert any_value.is_valid({"stringValue": "x", "boolValue": None})
+    assert any_value.is_valid({})
+    two = {"stringValue": "x", "boolValue": True}
+    assert not any_value.is_valid(two)
+    body = json.loads(json.dumps(media["example"]))
+    records = (
+        body["resourceSpans"][0]["scopeSpans"][0]["spans"]
+        if signal == "traces"
+        else (body["resourceLogs"][0]["scopeLogs"][0]["logRecords"])
+    )
+    records[0]["attributes"] = [{"key": "k", "value": two}]
+    response = Client().post(
+        f"/api/otel/v1/{signal}",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {kit.token}",
+    )
+    assert response.status_code == 400 and "multiple" in response.json()["message"]
