@@ -78,7 +78,7 @@ ALSO_ACCEPTED: dict[tuple[str, str], tuple[list[str], str]] = {
         ["422"],
         "times not in the future, `finished_at` after `started_at`, execution ids unique in a batch",
     ),
-    ("GET", "/api/analytics/execution"): (["422"], "`start` ≤ `end`, a bounded span"),
+    ("GET", "/api/analytics/execution"): (["422"], "`start` and `end` come together, `start` ≤ `end`"),
     ("GET", "/api/experiments"): (["422"], "`cursor` must be one we signed"),
     ("POST", "/api/experiments"): (["409", "422"], "`project_id` must be a project of the tenant"),
     ("GET", "/api/experiments/{experiment_id}/logs"): (["422"], "`cursor` must be one we signed"),
