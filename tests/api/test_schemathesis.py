@@ -41,7 +41,8 @@ ALSO_ACCEPTED: dict[tuple[str, str], tuple[list[str], str]] = {
     ("GET", "/api/templates"): (["422"], "`cursor` must be one we signed"),
     ("POST", "/api/templates"): (
         ["422"],
-        "a definition's edges must join its own nodes, ids unique, no cycle",
+        "a definition's edges must join its own nodes, ids unique, no cycle (not yet stated, but could "
+        "be: a definition holds only `nodes` and `edges`, each of known keys and node types)",
     ),
     ("PUT", "/api/templates/{template_id}"): (
         ["409", "422"],
@@ -65,7 +66,8 @@ ALSO_ACCEPTED: dict[tuple[str, str], tuple[list[str], str]] = {
     ),
     ("PUT", "/api/models/{model_id}/aliases/{alias}"): (
         ["409", "422"],
-        "the version must exist, not retired",
+        "the version must exist, not retired (not yet stated, but could be: the alias in the path is "
+        "a letter, then lower-case letters, digits, _ or -; the server strips spaces first)",
     ),
     # Prices are the platform's, for every tenant at once, and a change starts re-pricing: the fuzzer
     # calls these with the tenant's key (403 before the body is read), so it cannot change the prices
@@ -76,7 +78,8 @@ ALSO_ACCEPTED: dict[tuple[str, str], tuple[list[str], str]] = {
     ("GET", "/api/agents/{agent_id}/runs"): (["422"], "`cursor` must be one we signed; `start` ≤ `end`"),
     ("POST", "/api/agents/{agent_id}/runs"): (
         ["422"],
-        "times not in the future, `finished_at` after `started_at`, execution ids unique in a batch",
+        "times not in the future, `finished_at` after `started_at`, execution ids unique in a batch "
+        "(not yet stated, but could be: times are ISO-8601; `date-time` alone is not what Python parses)",
     ),
     ("GET", "/api/analytics/execution"): (["422"], "`start` and `end` come together, `start` ≤ `end`"),
     ("GET", "/api/experiments"): (["422"], "`cursor` must be one we signed"),
