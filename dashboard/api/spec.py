@@ -400,7 +400,9 @@ def document() -> dict[str, Any]:
                 "Agents and training jobs report here with the tenant's API key. Every error is "
                 '`{"error": {"code", "message", "fields"}}`. Lists are paged: pass the `next_cursor` '
                 "of one page as `cursor` to get the next (null on the last page). Every authenticated "
-                "answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`."
+                "answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`. "
+                "Text in a JSON body, keys included, is valid Unicode (no lone surrogate) without NUL; "
+                "a whole number may be written `2.0`."
             ),
         },
         "servers": [{"url": "/"}],

@@ -2,8 +2,10 @@
 
 A live server on DynamoDB Local, a real API key of a fresh tenant that owns one of everything (a project,
 an experiment and a run, a template, a flow with nodes, a registered model), and all of schemathesis'
-checks: server errors, response schemas, declared statuses, content types and headers, negative data
-rejected, positive data accepted. Any finding fails the test (and CI).
+checks on every operation, the OTLP receivers included: server errors, response schemas, declared
+statuses, content types and headers, negative data rejected, positive data accepted, stateful links.
+The few exceptions are named below with their reasons (ALSO_ACCEPTED, CHECKS_OFF). Any finding fails
+the test (and CI).
 """
 
 from __future__ import annotations
@@ -24,19 +26,22 @@ from tests.analytics.conftest import make_tenant, run
 from tests.conftest import unique
 from tests.marketplace.conftest import DEFINITION
 
-# Generated cases per operation and phase: 30 keeps the whole test near four minutes on two cores.
+# Generated cases per operation and phase: 30 keeps the whole test near three to four minutes on two
+# idle cores (measured: 172 s and 224 s; 433 s with other work loading the machine).
 MAX_EXAMPLES = 30
 # What schema-valid data may get anywhere: 2xx, or 404 for an id the document cannot know (a body's
 # `project_id`, a path id schemathesis made up, a template it deleted a moment ago). Never 5xx, never
-# 401/403 (each operation is called with a key it accepts), never 429 (the test key has no limit).
+# 401, never 403 but for the price writes below, never 429 (the session's keys have no rate limit).
 POSITIVE_STATUSES = ["2xx", "404"]
 # The OTLP receivers decode with protobuf's JSON parser, as the OTLP specification asks of them.
 OTLP_LENIENT = (
     "protobuf's JSON parser takes more than the document states (a string where an AnyValue object "
     "belongs is ignored, a float for an enum), and receivers must ignore what they do not know"
 )
-# Statuses some operations may also give schema-valid data, each for a rule no JSON Schema can state.
-# An operation not listed here must accept everything its document allows.
+# Statuses some operations may also give schema-valid data, each for a rule the document does not state:
+# most cannot be stated in JSON Schema (an id that must exist, a signed cursor, a rule across fields or
+# over stored state); the reason says where one could still be. An operation not listed here must accept
+# everything its document allows.
 ALSO_ACCEPTED: dict[tuple[str, str], tuple[list[str], str]] = {
     ("GET", "/api/templates"): (["422"], "`cursor` must be one we signed"),
     ("POST", "/api/templates"): (
@@ -250,6 +255,8 @@ def test_schemathesis_finds_nothing_in_any_operation(web_server, fuzzed_tenant, 
         "14",
     ]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "", "NO_COLOR": "1"}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=480, env=env, cwd=tmp_path)
+    # About 3 minutes on an idle 2-core machine, 7 when other work loads it to 15: a generous bound, so
+    # a busy machine is not mistaken for a finding.
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
     findings = result.stdout.partition("FAILURES")[2] or result.stdout[-5000:]
     assert result.returncode == 0, findings[:30000] + result.stderr[-3000:]
