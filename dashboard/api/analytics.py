@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 
 from dashboard.analytics import inputs, overview, pricing, queries, services
 from dashboard.analytics.forms import ExecutionFilterForm, period_from
-from dashboard.analytics.inputs import ANY_FAILURE
+from dashboard.analytics.inputs import ANY_FAILURE, ID_PATTERN
 from dashboard.api.auth import api_view, read_json
 from dashboard.api.spec import Operation, Query, Strict
 from dashboard.core import clock
@@ -27,9 +27,16 @@ from dashboard.core.errors import NotFound, ValidationFailed
 from dashboard.core.scope import PRICES_KEY
 
 MAX_LIMIT = 100
-Id = Annotated[str, Field(pattern=services.ID_PATTERN)]
+Id = Annotated[str, Field(pattern=ID_PATTERN)]
 Moment = Annotated[str, Field(min_length=10, max_length=40, examples=["2026-11-30T12:00:00Z"])]
 Count = Annotated[int, Field(ge=0, le=100_000_000)]
+# A day in a query: the pattern is what the models check, the format what the filters then parse.
+Day = Field(
+    default=None,
+    description="A date, YYYY-MM-DD.",
+    pattern=r"^\d{4}-\d{2}-\d{2}$",
+    json_schema_extra={"format": "date"},
+)
 
 if TYPE_CHECKING:
     from dashboard.analytics.models import Execution
@@ -137,8 +144,8 @@ class RunsQuery(Query):
     status: Literal[(*services.EXECUTION_STATUSES, ANY_FAILURE)] | None = None  # type: ignore[valid-type]
     user: str | None = Field(default=None, max_length=128)
     model: str | None = Field(default=None, max_length=128)
-    start: str | None = Field(default=None, description="A date, YYYY-MM-DD.", pattern=r"^\d{4}-\d{2}-\d{2}$")
-    end: str | None = Field(default=None, description="A date, YYYY-MM-DD.", pattern=r"^\d{4}-\d{2}-\d{2}$")
+    start: str | None = Day
+    end: str | None = Day
     cursor: str | None = Field(default=None, description="The `next_cursor` of the previous page.")
     limit: int | None = Field(default=None, ge=1, le=MAX_LIMIT)
 
@@ -149,8 +156,8 @@ class OverviewQuery(Query):
         description="`month`: this month so far, compared with the same days of the previous month; "
         "`last-month`: the whole previous month, compared with the whole month before it.",
     )
-    start: str | None = Field(default=None, description="A date, YYYY-MM-DD.", pattern=r"^\d{4}-\d{2}-\d{2}$")
-    end: str | None = Field(default=None, description="A date, YYYY-MM-DD.", pattern=r"^\d{4}-\d{2}-\d{2}$")
+    start: str | None = Day
+    end: str | None = Day
 
 
 class Overview(BaseModel):

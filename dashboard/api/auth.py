@@ -17,6 +17,7 @@ from dashboard.apikeys import services as apikeys
 from dashboard.apikeys.services import scope_for_token
 from dashboard.core.errors import DashboardError
 from dashboard.core.inputs import PayloadTooLarge, clean_json_text
+from dashboard.core.scope import PRICES_KEY
 from dashboard.dynamo.paging import BadCursor
 
 _INDEX = re.compile(r"\.(\d+)(?=\.|\[|$)")
@@ -71,7 +72,7 @@ def read_json(request: HttpRequest) -> Any:
         raise PayloadTooLarge(f"The body is larger than {most:,} bytes.", {"body": "too large"}) from None
     if not body:
         raise DashboardError("The request needs a JSON body.", {"body": "empty"})
-    request._api_json = clean_json_text(body, max_bytes=most)
+    request._api_json = clean_json_text(body, max_bytes=most, whole_numbers=True)
     return request._api_json
 
 
@@ -95,6 +96,13 @@ def _check(request: HttpRequest, op: Operation | None) -> None:
         request.api_query = validate(op.query, query_values(request), "query")
     if op.body is not None and not (op.body_optional and not request.body):
         request.api_body = validate(op.body, read_json(request), "body")
+
+
+# Why a key may not use an operation, by whether it is the platform's prices key.
+_WRONG_KEY = {
+    True: "This key cannot use this endpoint: it manages prices only.",
+    False: "This endpoint takes the platform's prices key, not a tenant's key.",
+}
 
 
 def api_view(operations: dict[str, Operation]) -> Callable:
@@ -126,9 +134,7 @@ def api_view(operations: dict[str, Operation]) -> Callable:
                 return response
             request.scope = scope
             if scope.role not in operations[request.method].keys:
-                return json_error(
-                    403, "forbidden", "This key cannot use this endpoint: it manages prices only."
-                )
+                return json_error(403, "forbidden", _WRONG_KEY[scope.role == PRICES_KEY])
             decision = take_allowance(scope)
             if not decision.allowed:
                 response = json_error(

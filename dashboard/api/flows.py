@@ -15,7 +15,7 @@ from dashboard.core import converters  # noqa: F401 — registers <key:…>
 from dashboard.flows import inputs, queries, services
 from dashboard.flows.node_types import all_node_types, get_node_type
 from dashboard.marketplace import services as marketplace
-from dashboard.marketplace.inputs import MAX_DESCRIPTION, MAX_NAME
+from dashboard.marketplace.inputs import MAX_DESCRIPTION, MAX_NAME, MAX_TAGS, TAGS_DESCRIPTION, Tag
 
 
 class ConfigIn(Strict):
@@ -116,9 +116,7 @@ class FlowTemplateIn(Strict):
     visibility: Literal["private", "public"] = Field(
         default="private", description="public sends it to moderation before it is listed."
     )
-    tags: list[str] = Field(
-        default_factory=list, description="1–24 lowercase letters, digits or dashes each."
-    )
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS, description=TAGS_DESCRIPTION)
 
 
 class SecretInputOut(BaseModel):

@@ -26,7 +26,8 @@ from dashboard.experiments.inputs import LogFilters
 
 EXPERIMENTS_PAGE_MAX = 50  # each experiment brings a query for its recent runs
 Severity = Literal[lines.SEVERITIES]  # type: ignore[valid-type]
-ClientId = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[^#\x00-\x1f]+$")]
+# A client-chosen experiment or run id: exactly what the experiments' services take.
+ClientId = Annotated[str, Field(min_length=1, max_length=80, pattern=services.RUN_ID_PATTERN.pattern)]
 
 
 def _number_or_text(value: Any) -> str:

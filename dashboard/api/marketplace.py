@@ -20,10 +20,13 @@ from dashboard.marketplace.inputs import (
     MAX_DESCRIPTION,
     MAX_NAME,
     MAX_PAGE_SIZE,
+    MAX_TAGS,
     PAGE_SIZE,
     SORTS,
+    TAGS_DESCRIPTION,
     VISIBILITY_FILTERS,
     BrowseFilters,
+    Tag,
 )
 
 Category = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
@@ -37,9 +40,7 @@ class TemplateIn(Strict):
     description: str = Field(default="", max_length=MAX_DESCRIPTION)
     category: Category
     visibility: Literal["private", "public"] = "private"
-    tags: list[str] = Field(
-        default_factory=list, description="1–24 lowercase letters, digits or dashes each."
-    )
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS, description=TAGS_DESCRIPTION)
     definition: dict[str, Any]
 
 
@@ -107,7 +108,14 @@ TEMPLATE_EXAMPLE = {
     "category": "customer-support",
     "visibility": "private",
     "tags": ["triage"],
-    "definition": {"nodes": [{"id": "in", "type": "input", "label": "Ticket"}], "edges": []},
+    "definition": {
+        "nodes": [
+            {"id": "n1", "type": "prompt", "label": "Ticket"},
+            {"id": "n2", "type": "llm", "label": "Answer"},
+            {"id": "n3", "type": "output", "label": "Reply"},
+        ],
+        "edges": [{"id": "e1", "source": "n1", "target": "n2"}, {"id": "e2", "source": "n2", "target": "n3"}],
+    },
 }
 TEMPLATES = {
     "GET": Operation("Browse templates", {200: TemplatePage}, query=BrowseQuery, tags=["templates"]),

@@ -217,7 +217,8 @@ def _array(items: dict[str, Any]) -> dict[str, Any]:
 # schema allows decodes; what it does not is a 400. 64-bit integers may come as numbers or strings.
 _UINT64 = {
     "anyOf": [
-        {"type": "string", "pattern": "^[0-9]{1,18}$"},
+        # Up to 19 digits, or 20 below 1.8e19: every uint64 today's nanosecond times need (19 digits).
+        {"type": "string", "pattern": "^([0-9]{1,19}|1[0-7][0-9]{18})$"},
         {"type": "integer", "minimum": 0, "maximum": 2**53},
     ]
 }
@@ -239,21 +240,27 @@ _ENUM = {
 }
 _ANY_VALUE_REF = {"$ref": "#/components/schemas/OtlpAnyValue"}
 _KEY_VALUE = _object({"key": _TEXT, "value": _ANY_VALUE_REF})
+_VALUES = {
+    "stringValue": _TEXT,
+    "boolValue": {"type": "boolean"},
+    "intValue": _INT64,
+    "doubleValue": {"type": "number"},
+    "bytesValue": {
+        "type": "string",
+        "pattern": "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
+    },
+    "arrayValue": _object({"values": _array(_ANY_VALUE_REF)}),
+    "kvlistValue": _object({"values": _array(_KEY_VALUE)}),
+}
 OTLP_SCHEMAS: dict[str, Any] = {
     "OtlpAnyValue": _object(
-        {
-            "stringValue": _TEXT,
-            "boolValue": {"type": "boolean"},
-            "intValue": _INT64,
-            "doubleValue": {"type": "number"},
-            "bytesValue": {
-                "type": "string",
-                "pattern": "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
-            },
-            "arrayValue": _object({"values": _array(_ANY_VALUE_REF)}),
-            "kvlistValue": _object({"values": _array(_KEY_VALUE)}),
-        },
-        description="A oneof: set one of these (two are a 400; unknown keys are ignored).",
+        _VALUES,
+        description="A oneof: at most one of these is set (not null); two are a 400. Unknown keys are ignored.",
+        # Exactly one branch holds: one field set (the others absent or null), or none set.
+        oneOf=[
+            *({"properties": {name: schema}, "required": [name]} for name, schema in _VALUES.items()),
+            {"properties": {name: {"type": "null"} for name in _VALUES}},
+        ],
     ),
 }
 _ATTRIBUTES = _array(_KEY_VALUE)

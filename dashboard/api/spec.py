@@ -301,6 +301,64 @@ def _operation_document(method: str, op: Operation, path_parameters, refs, view_
     return document
 
 
+# What the edge refuses in every JSON body (dashboard.core.inputs.check_json_value: NUL, at any depth, in
+# keys and values), said in every request body schema, so a client built from the document cannot send
+# it. Added here, once, rather than to each model's field. Lone surrogates are refused too, but JSON
+# Schema's regex dialect has no portable way to name them (schemathesis' engine misreads a
+# `\\ud800-\\udfff` range): they are not valid Unicode text (RFC 7493), which the document says.
+CLEAN_TEXT = "^[^\\x00]*$"
+CLEAN_JSON_REF = {"$ref": "#/components/schemas/CleanJson"}
+CLEAN_JSON = {
+    "description": "Any JSON value whose strings and keys are valid Unicode text without NUL.",
+    "anyOf": [
+        {"type": ["null", "boolean", "number"]},
+        {"type": "string", "pattern": CLEAN_TEXT},
+        {"type": "array", "items": CLEAN_JSON_REF},
+        {"type": "object", "propertyNames": {"pattern": CLEAN_TEXT}, "additionalProperties": CLEAN_JSON_REF},
+    ],
+}
+
+
+def _clean_schema(schema: Any, schemas: dict[str, Any], seen: set[str]) -> Any:
+    """`schema` with the edge's text rule stated on every string, key and free-form value in it."""
+    if not isinstance(schema, dict):
+        return schema
+    ref = schema.get("$ref", "")
+    if ref:
+        name = ref.rsplit("/", 1)[-1]
+        if name not in seen and name in schemas:
+            seen.add(name)
+            schemas[name] = _clean_schema(schemas[name], schemas, seen)
+        return schema
+    if not schema or set(schema) <= {"title", "description", "default", "examples"}:  # Any
+        return {**schema, **CLEAN_JSON_REF}
+    out = dict(schema)
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        if key in out:
+            out[key] = [_clean_schema(item, schemas, seen) for item in out[key]]
+    if isinstance(out.get("items"), dict):
+        out["items"] = _clean_schema(out["items"], schemas, seen)
+    if "properties" in out:
+        out["properties"] = {
+            name: _clean_schema(item, schemas, seen) for name, item in out["properties"].items()
+        }
+    if "patternProperties" in out:
+        out["patternProperties"] = {
+            name: _clean_schema(item, schemas, seen) for name, item in out["patternProperties"].items()
+        }
+    kind = out.get("type")
+    if kind == "string" and "enum" not in out and "const" not in out and "format" not in out:
+        if "pattern" in out:
+            out["allOf"] = [*out.get("allOf", []), {"pattern": CLEAN_TEXT}]
+        else:
+            out["pattern"] = CLEAN_TEXT
+    if kind == "object" and out.get("additionalProperties", True) is not False:
+        out["propertyNames"] = {"pattern": CLEAN_TEXT}
+        extra = out.get("additionalProperties", True)
+        out["additionalProperties"] = CLEAN_JSON_REF if extra is True else _clean_schema(extra, schemas, seen)
+    return out
+
+
 def _extra_schemas() -> dict[str, Any]:
     from dashboard.api.otel import OTLP_SCHEMAS  # the receivers' bodies are protobuf messages, not models
 
@@ -329,6 +387,10 @@ def document() -> dict[str, Any]:
         paths.setdefault(path, {})[method.lower()] = _operation_document(
             method, op, path_parameters, refs, name
         )
+    schemas = {**definitions.get("$defs", {}), "CleanJson": CLEAN_JSON}
+    seen: set[str] = set()
+    for op in (op for _, _, _, op in operations if op.body is not None):
+        _clean_schema(refs[(op.body, "validation")], schemas, seen)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -338,7 +400,9 @@ def document() -> dict[str, Any]:
                 "Agents and training jobs report here with the tenant's API key. Every error is "
                 '`{"error": {"code", "message", "fields"}}`. Lists are paged: pass the `next_cursor` '
                 "of one page as `cursor` to get the next (null on the last page). Every authenticated "
-                "answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`."
+                "answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`. "
+                "Text in a JSON body, keys included, is valid Unicode (no lone surrogate) without NUL; "
+                "a whole number may be written `2.0`."
             ),
         },
         "servers": [{"url": "/"}],
@@ -352,7 +416,7 @@ def document() -> dict[str, Any]:
                     "description": "The tenant's API key (`dtk.…`), from the API keys page.",
                 }
             },
-            "schemas": {**definitions.get("$defs", {}), **_extra_schemas()},
+            "schemas": {**schemas, **_extra_schemas()},
         },
     }
 

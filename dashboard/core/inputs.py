@@ -105,11 +105,27 @@ def check_json_value(value: Any, prefix: str = "") -> dict[str, str]:
     return errors
 
 
+def whole_or_float(literal: str) -> int | float:
+    """A JSON number with a fraction or exponent: an int when it is whole (`561.0`, `1e3`).
+
+    JSON Schema's `integer` is any number without a fractional part, so a client generated from the
+    API's document may send `561.0` for a whole number; the models, strict about types, take it as
+    the int it is. Magnitudes past 2**63 stay floats (no whole number the API takes is that large)."""
+    value = float(literal)
+    return int(value) if value.is_integer() and abs(value) < 2**63 else value
+
+
 def clean_json_text(
-    text: str | bytes, *, max_bytes: int | None = None, max_depth: int = MAX_DEPTH, field: str = "body"
+    text: str | bytes,
+    *,
+    max_bytes: int | None = None,
+    max_depth: int = MAX_DEPTH,
+    field: str = "body",
+    whole_numbers: bool = False,
 ) -> Any:
     """Parse JSON text that a client sent, or raise an error naming what is wrong:
-    413 too large, 400 not JSON or nested deeper than `max_depth`, 422 NaN/Infinity or unclean text."""
+    413 too large, 400 not JSON or nested deeper than `max_depth`, 422 NaN/Infinity or unclean text.
+    `whole_numbers`: numbers written with a zero fraction (`2.0`) come back as ints."""
     size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "surrogatepass"))
     if max_bytes is not None and size > max_bytes:
         raise PayloadTooLarge(
@@ -127,7 +143,9 @@ def clean_json_text(
             {field: f"nested deeper than {max_depth} levels"},
         )
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(
+            text, parse_constant=_refuse_constant, parse_float=whole_or_float if whole_numbers else float
+        )
     except ValidationFailed as exc:
         raise ValidationFailed(exc.message, {field: exc.fields["body"]}) from None
     except (ValueError, RecursionError) as exc:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from dashboard.core.errors import ValidationFailed
 from dashboard.core.inputs import text_field
@@ -42,6 +44,9 @@ MAX_FLOW_NAME = 120
 
 TEMPLATE_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,23}$")
+# A tag as the JSON API takes it: exactly TAG (the forms also strip, lower-case and split on commas).
+Tag = Annotated[str, Field(pattern=TAG.pattern)]
+TAGS_DESCRIPTION = f"At most {MAX_TAGS}, each 1–24 lowercase letters, digits or dashes."
 
 
 @dataclass(frozen=True)
