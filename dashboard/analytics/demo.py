@@ -28,9 +28,9 @@ from datetime import datetime, timedelta
 
 from dashboard.analytics import pricing, services, traces
 from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, TraceItem, scoped_key
-from dashboard.analytics.otlp import SpanValues
 from dashboard.analytics.queries import budget_status
 from dashboard.analytics.services import set_budget
+from dashboard.analytics.spans import SpanValues
 from dashboard.core.clock import iso_ms
 from dashboard.core.scope import API, STAFF, AccessScope
 from dashboard.core.seeding import SeedContext

@@ -51,13 +51,13 @@ from pynamodb.exceptions import PutError, TransactWriteError
 
 from dashboard.analytics import events, pricing, rollups, services
 from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, ExecutionRollup, TraceItem
-from dashboard.analytics.otlp import GENERIC_ERROR, SpanValues, spans_of
 from dashboard.analytics.queries.traces import (
     MAX_SPANS_PER_TRACE,
     TraceState,
     read_trace,
     trace_pk,
 )
+from dashboard.analytics.spans import GENERIC_ERROR, SpanValues, spans_of
 from dashboard.core import clock
 from dashboard.core.clock import iso_ms
 from dashboard.core.errors import NotFound, ServiceUnavailable

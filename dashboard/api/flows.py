@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from dashboard.api.auth import api_view, read_json
 from dashboard.api.marketplace import Category, TemplateOut
 from dashboard.api.spec import Operation, Strict
-from dashboard.core import converters  # noqa: F401 — registers <key:…>
 from dashboard.flows import inputs, queries, services
 from dashboard.flows.node_types import all_node_types, get_node_type
 from dashboard.marketplace import services as marketplace

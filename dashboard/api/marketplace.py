@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.api.auth import api_view, read_json
 from dashboard.api.spec import Operation, Query, Strict
-from dashboard.core import converters  # noqa: F401 — registers <key:…>
 from dashboard.core.errors import ValidationFailed
 from dashboard.core.http import limit_param
 from dashboard.marketplace import queries, services

@@ -41,7 +41,7 @@ from dashboard.apikeys.services import scope_for_token
 from dashboard.core import otlp
 from dashboard.core.errors import DashboardError
 from dashboard.core.scope import API, AccessScope
-from dashboard.experiments import otlp as log_records
+from dashboard.experiments import log_records
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 DEFAULT_ITEMS_PER_TOKEN = 10

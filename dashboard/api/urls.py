@@ -13,7 +13,7 @@ urlpatterns = [
     path("", include("dashboard.api.marketplace")),
     path("", include("dashboard.api.registry")),
     path("", include("dashboard.api.analytics")),
-    path("", include("dashboard.api.logs")),
+    path("", include("dashboard.api.experiments")),
     path("", include("dashboard.api.flows")),
     path("", include("dashboard.api.otel")),
 ]

@@ -308,7 +308,8 @@ RUN_METRICS = {
 }
 
 
-def _limit(request: HttpRequest, default: int = 200, most: int = queries.MAX_WINDOW) -> int:
+def _limit(request: HttpRequest, default: int = 200) -> int:
+    """`?limit=`, or `default`; its bounds are the query model's (`le=`), checked before the view."""
     return request.api_query.limit or default
 
 
@@ -337,7 +338,7 @@ def _experiment_dict(experiment) -> dict:
 
 
 @api_view(EXPERIMENTS)
-def experiments_endpoint(request: HttpRequest):
+def experiments(request: HttpRequest):
     if request.method == "POST":
         body = read_json(request)
         experiment = services.create_experiment(
@@ -349,7 +350,7 @@ def experiments_endpoint(request: HttpRequest):
         )
         return JsonResponse(_experiment_dict(experiment), status=201)
     page = queries.list_experiments(
-        request.scope, cursor=request.GET.get("cursor"), limit=_limit(request, 20, EXPERIMENTS_PAGE_MAX)
+        request.scope, cursor=request.GET.get("cursor"), limit=_limit(request, 20)
     )
     return {
         "experiments": [
@@ -361,7 +362,7 @@ def experiments_endpoint(request: HttpRequest):
 
 
 @api_view(EXPERIMENT_LOGS)
-def experiment_logs_endpoint(request: HttpRequest, experiment_id: str):
+def experiment_logs(request: HttpRequest, experiment_id: str):
     if request.method == "POST":
         result = services.ingest(request.scope, experiment_id, read_json(request))
         body = {"accepted": result.accepted, "written": result.written, "duplicates": result.duplicates}
@@ -379,7 +380,7 @@ def experiment_logs_endpoint(request: HttpRequest, experiment_id: str):
 
 
 @api_view(RUN_LOGS)
-def run_logs_endpoint(request: HttpRequest, experiment_id: str, run_id: str):
+def run_logs(request: HttpRequest, experiment_id: str, run_id: str):
     filters = LogFilters.from_params(request.GET)
     run, window = queries.lines_after(
         request.scope, experiment_id, run_id, filters, after=request.GET.get("after"), limit=_limit(request)
@@ -393,7 +394,7 @@ def run_logs_endpoint(request: HttpRequest, experiment_id: str, run_id: str):
 
 
 @api_view(RUNS)
-def runs_endpoint(request: HttpRequest, experiment_id: str):
+def experiment_runs(request: HttpRequest, experiment_id: str):
     body = read_json(request)
     run = services.start_run(
         request.scope,
@@ -406,7 +407,7 @@ def runs_endpoint(request: HttpRequest, experiment_id: str):
 
 
 @api_view(RUN)
-def run_endpoint(request: HttpRequest, experiment_id: str, run_id: str):
+def experiment_run(request: HttpRequest, experiment_id: str, run_id: str):
     body = read_json(request)
     status = body.get("status") if isinstance(body, dict) else None
     run = services.finish_run(request.scope, experiment_id, run_id, str(status or ""))
@@ -424,7 +425,7 @@ def _metrics_dict(run, **extra) -> dict:
 
 
 @api_view(RUN_METRICS)
-def run_metrics_endpoint(request: HttpRequest, experiment_id: str, run_id: str):
+def run_metrics(request: HttpRequest, experiment_id: str, run_id: str):
     if request.method == "POST":
         result = services.record_metrics(request.scope, experiment_id, run_id, read_json(request))
         return JsonResponse(_metrics_dict(result.run, recorded=result.recorded), status=201)
@@ -436,12 +437,10 @@ def run_metrics_endpoint(request: HttpRequest, experiment_id: str, run_id: str):
 
 
 urlpatterns = [
-    path("experiments", experiments_endpoint, name="experiments"),
-    path("experiments/<str:experiment_id>/logs", experiment_logs_endpoint, name="experiment_logs"),
-    path("experiments/<str:experiment_id>/runs", runs_endpoint, name="experiment_runs"),
-    path("experiments/<str:experiment_id>/runs/<str:run_id>", run_endpoint, name="experiment_run"),
-    path("experiments/<str:experiment_id>/runs/<str:run_id>/logs", run_logs_endpoint, name="run_logs"),
-    path(
-        "experiments/<str:experiment_id>/runs/<str:run_id>/metrics", run_metrics_endpoint, name="run_metrics"
-    ),
+    path("experiments", experiments, name="experiments"),
+    path("experiments/<str:experiment_id>/logs", experiment_logs, name="experiment_logs"),
+    path("experiments/<str:experiment_id>/runs", experiment_runs, name="experiment_runs"),
+    path("experiments/<str:experiment_id>/runs/<str:run_id>", experiment_run, name="experiment_run"),
+    path("experiments/<str:experiment_id>/runs/<str:run_id>/logs", run_logs, name="run_logs"),
+    path("experiments/<str:experiment_id>/runs/<str:run_id>/metrics", run_metrics, name="run_metrics"),
 ]
