@@ -18,10 +18,15 @@ import hashlib
 import re
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Discriminator, Field, RootModel, Tag
 
 from dashboard.accounts.queries import get_tenant
+from dashboard.analytics.models import EXECUTION_STATUSES
 from dashboard.core.clock import day_end, day_start
 from dashboard.core.errors import NotFound, ValidationFailed
+from dashboard.core.inputs import PATTERN_MESSAGES, Strict
 from dashboard.core.scope import API, STAFF, TENANT_ADMIN, AccessScope
 
 # Agent, execution, user and model ids: they become parts of keys, so no '#'.
@@ -290,3 +295,73 @@ def _usd_per_million(value) -> int:
     if micro != micro.to_integral_value() or micro > MAX_RATE_MICRO_USD:
         raise ValueError("too precise or too large")
     return int(micro)
+
+
+# --- an agent run: the one description the API's document, its check, the importer and the
+# recording service share (what one field means is said once) ------------------------------------
+
+BATCH_LIMIT = 25
+PATTERN_MESSAGES[ID_PATTERN] = "Use 1–128 letters, digits or . _ : @ / - (no spaces or #)."
+Id = Annotated[str, Field(pattern=ID_PATTERN)]
+Moment = Annotated[str, Field(min_length=10, max_length=40, examples=["2026-11-30T12:00:00Z"])]
+Count = Annotated[int, Field(ge=0, le=100_000_000)]
+
+
+class RunIn(Strict):
+    """One agent run. `execution_id` is the client's: sending the same id again records nothing new."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    execution_id: Id = Field(
+        description="Client-chosen and idempotent: a retry with the same id counts once."
+    )
+    user_id: Id
+    model: Id
+    status: Literal[EXECUTION_STATUSES]  # type: ignore[valid-type]
+    started_at: Moment
+    finished_at: Moment | None = None
+    duration_ms: int = Field(default=0, ge=0, le=86_400_000)
+    input: str = ""
+    output: str = ""
+    tokens_in: Count = Field(default=0, description="Every input token, cached ones included.")
+    tokens_out: Count = Field(default=0, description="Every output token, reasoning included.")
+    tokens_cache_read: Count = Field(
+        default=0, description="Input tokens read from the cache (part of tokens_in)."
+    )
+    tokens_cache_write: Count = Field(
+        default=0, description="Input tokens written to the cache (part of tokens_in)."
+    )
+    tokens_reasoning: Count = Field(default=0, description="Reasoning tokens (part of tokens_out).")
+    provider: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The provider (openai, anthropic, aws.bedrock, …): helps price the model.",
+    )
+    cost_micro_usd: int = Field(
+        default=0,
+        ge=0,
+        le=1_000_000_000_000,
+        description="Send only to override the price: kept as sent and labelled as the client's.",
+    )
+    error: str | None = None
+
+
+class RunBatch(Strict):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    runs: list[RunIn] = Field(min_length=1, max_length=BATCH_LIMIT)
+
+
+def _shape(value: Any) -> str:
+    return "~batch" if isinstance(value, dict) and "runs" in value else "~one"
+
+
+class RunsIn(RootModel):
+    """One run, or `{"runs": [...]}` with up to 25; nothing is recorded when any run is invalid."""
+
+    root: Annotated[Annotated[RunIn, Tag("~one")] | Annotated[RunBatch, Tag("~batch")], Discriminator(_shape)]
+
+
+def runs_of(body: RunsIn) -> tuple[list[RunIn], bool]:
+    """The runs a body holds, and whether it was a batch (its errors then name `runs[i]`)."""
+    if isinstance(body.root, RunBatch):
+        return body.root.runs, True
+    return [body.root], False

@@ -37,22 +37,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from pydantic import ValidationError
 from pynamodb.exceptions import TransactWriteError
 
 from dashboard.accounts import services as accounts
 from dashboard.accounts.queries import get_tenant
 from dashboard.analytics import events, pricing, rollups
 from dashboard.analytics.inputs import (
-    ID_PATTERN,
+    BATCH_LIMIT,
     RATE_NAMES,
     PriceIn,
+    RunIn,
+    RunsIn,
     check_agent_id,
     is_valid_id,
     resolve_tenant,
+    runs_of,
 )
 from dashboard.analytics.models import (
-    EXECUTION_STATUSES,
     EXECUTION_TTL_DAYS,
     Execution,
     ExecutionRollup,
@@ -65,49 +67,16 @@ from dashboard.core import clock
 from dashboard.core.clock import iso_ms, parse_iso
 from dashboard.core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from dashboard.core.ids import new_id
+from dashboard.core.inputs import error_fields, join_path, whole_or_float
 from dashboard.core.scope import API, STAFF, TENANT_ADMIN, AccessScope, Can
 from dashboard.dynamo.base import transact_write
 from dashboard.dynamo.transactions import Backoff, batch_put, cancellation_codes, with_retries
 
-BATCH_LIMIT = 25
 TEXT_LIMIT = 8_000  # characters kept of input and of output; longer text is cut and flagged
 ERROR_LIMIT = 2_000  # characters kept of the error message
 FUTURE_TOLERANCE = timedelta(minutes=5)  # clock skew allowed for started_at
 MAX_ATTEMPTS = 8
-MAX_DURATION = timedelta(hours=24)  # the same bound as duration_ms in RUN_SCHEMA
-
-RUN_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["execution_id", "user_id", "model", "status", "started_at"],
-    "properties": {
-        "execution_id": {"type": "string", "pattern": ID_PATTERN},
-        "user_id": {"type": "string", "pattern": ID_PATTERN},
-        "model": {"type": "string", "pattern": ID_PATTERN},
-        "status": {"enum": list(EXECUTION_STATUSES)},
-        "started_at": {"type": "string", "minLength": 10, "maxLength": 40},
-        "finished_at": {"type": ["string", "null"], "minLength": 10, "maxLength": 40},
-        "duration_ms": {"type": "integer", "minimum": 0, "maximum": 86_400_000},
-        "input": {"type": "string"},
-        "output": {"type": "string"},
-        "tokens_in": {"type": "integer", "minimum": 0, "maximum": 100_000_000},
-        "tokens_out": {"type": "integer", "minimum": 0, "maximum": 100_000_000},
-        "tokens_cache_read": {"type": "integer", "minimum": 0, "maximum": 100_000_000},
-        "tokens_cache_write": {"type": "integer", "minimum": 0, "maximum": 100_000_000},
-        "tokens_reasoning": {"type": "integer", "minimum": 0, "maximum": 100_000_000},
-        "provider": {"type": ["string", "null"], "maxLength": 64},
-        "cost_micro_usd": {"type": "integer", "minimum": 0, "maximum": 1_000_000_000_000},
-        "error": {"type": ["string", "null"]},
-    },
-}
-BATCH_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["runs"],
-    "properties": {"runs": {"type": "array", "minItems": 1, "maxItems": BATCH_LIMIT}},
-}
-_run_validator = Draft202012Validator(RUN_SCHEMA)
-_batch_validator = Draft202012Validator(BATCH_SCHEMA)
+MAX_DURATION = timedelta(hours=24)  # the same bound as RunIn.duration_ms
 
 
 @dataclass
@@ -124,26 +93,6 @@ class Outcome:
             "cost_micro_usd": self.cost_micro_usd,
             "started_at": self.started_at,
         }
-
-
-def _schema_errors(validator: Draft202012Validator, data: Any, prefix: str) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
-        where = ".".join(str(part) for part in error.absolute_path)
-        if error.validator == "required":
-            missing = error.message.split("'")[1]
-            where = f"{where}.{missing}" if where else missing
-            message = "This field is required."
-        elif error.validator == "additionalProperties":
-            message = f"Unknown field(s): {error.message.split('(')[-1].rstrip(')')}"
-        elif error.validator == "pattern":
-            message = "Use 1–128 letters, digits or . _ : @ / - (no spaces or #)."
-        elif error.validator == "enum":
-            message = f"Must be one of: {', '.join(EXECUTION_STATUSES)}."
-        else:
-            message = error.message
-        errors.setdefault(f"{prefix}{where}" if where else (prefix.rstrip(".") or "body"), message)
-    return errors
 
 
 def _truncate(text: str, limit: int) -> tuple[str, bool]:
@@ -239,39 +188,28 @@ def build_execution(
     return execution, {}
 
 
-def _parse_batch(body: Any) -> tuple[list[Any], bool]:
-    if isinstance(body, dict) and "runs" in body:
-        errors = _schema_errors(_batch_validator, body, "")
-        if errors:
-            raise ValidationFailed(f'A batch holds 1 to {BATCH_LIMIT} runs under "runs".', errors)
-        return body["runs"], True
-    if isinstance(body, list):
-        raise ValidationFailed(
-            f'Send one run as an object, or a batch as {{"runs": [...]}} (at most {BATCH_LIMIT}).',
-            {"body": "a list"},
-        )
-    return [body], False
-
-
 def guard_key(tenant_id: str, execution_id: str) -> tuple[str, str]:
     return f"{tenant_id}#execution#{execution_id}", "guard"
 
 
 def validate_run(
-    tenant_id: str, agent_id: str, run: Any, now: datetime, prefix: str = ""
+    tenant_id: str, agent_id: str, run: Any, now: datetime
 ) -> tuple[Execution | None, dict[str, str]]:
-    """The API's rules for one run (schema, then times, cost, texts): an Execution or field errors."""
-    errors = _schema_errors(_run_validator, run, prefix)
-    if errors:
-        return None, errors
-    execution, field_errors = build_execution(tenant_id, agent_id, run, now)
-    return execution, {f"{prefix}{name}": message for name, message in field_errors.items()}
+    """The API's rules for one run given as JSON (a line of an import): its shape (`inputs.RunIn`),
+    then times, cost and texts. An Execution, or the field errors that stop it."""
+    try:
+        valid = RunIn.model_validate(run)
+    except ValidationError as exc:
+        return None, error_fields(exc)
+    return build_execution(tenant_id, agent_id, valid.model_dump(exclude_unset=True), now)
 
 
 def parse_import_line(tenant_id: str, text: str, now: datetime) -> tuple[Execution | None, dict[str, str]]:
     """One JSON Lines record: the API's run fields plus `agent_id`, checked with the API's rules."""
     try:
-        record = json.loads(text)
+        record = json.loads(
+            text, parse_float=whole_or_float
+        )  # `2.0` is the whole number it says, as in the API
     except ValueError as exc:
         return None, {"line": f"Not JSON: {exc}"}
     if not isinstance(record, dict):
@@ -283,28 +221,32 @@ def parse_import_line(tenant_id: str, text: str, now: datetime) -> tuple[Executi
     return validate_run(tenant_id, agent_id, run, now)
 
 
-def record_runs(scope: AccessScope, agent_id: str, body: Any) -> list[Outcome]:
-    """Validate the whole body first (nothing is written when any run is invalid), then record each."""
+def record_runs(scope: AccessScope, agent_id: str, body: RunsIn) -> list[Outcome]:
+    """Check every run of the body (shape checked already: `inputs.RunsIn`) against the rules beyond
+    its shape; nothing is written when any run is invalid; then record each."""
     scope.require_role(API)
     tenant_id = scope.require_tenant()
     check_agent_id(agent_id)
-    runs, is_batch = _parse_batch(body)
+    runs, is_batch = runs_of(body)
     now = clock.now()
     executions: list[Execution] = []
     errors: dict[str, str] = {}
     for index, run in enumerate(runs):
-        execution, run_errors = validate_run(
-            tenant_id, agent_id, run, now, f"runs.{index}." if is_batch else ""
-        )
+        where = join_path("runs", index) if is_batch else ""
+        execution, run_errors = build_execution(tenant_id, agent_id, run.model_dump(exclude_unset=True), now)
         if execution is not None:
             executions.append(execution)
-        errors.update(run_errors)
+        errors.update(
+            {join_path(where, name) if where else name: message for name, message in run_errors.items()}
+        )
     ids = [execution.execution_id for execution in executions]
     for index, execution_id in enumerate(ids):
         if execution_id in ids[:index]:
-            errors[f"runs.{index}.execution_id"] = "This execution id appears twice in the batch."
+            errors[join_path(join_path("runs", index), "execution_id")] = (
+                "This execution id appears twice in the batch."
+            )
     if errors:
-        invalid = len({name.split(".")[1] if is_batch else "0" for name in errors})
+        invalid = len({name.split("]")[0] if is_batch else "0" for name in errors})
         raise ValidationFailed(
             f"{invalid} of {len(runs)} run(s) are invalid; nothing was recorded."
             if is_batch

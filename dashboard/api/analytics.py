@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
+from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.analytics import inputs, overview, pricing, queries, services
 from dashboard.analytics.forms import ExecutionFilterForm, period_from
-from dashboard.analytics.inputs import ANY_FAILURE, ID_PATTERN
+from dashboard.analytics.inputs import ANY_FAILURE, RunsIn
 from dashboard.api.auth import api_view, read_json
 from dashboard.api.spec import Operation, Query, Strict
 from dashboard.core import clock
@@ -27,9 +27,6 @@ from dashboard.core.errors import NotFound, ValidationFailed
 from dashboard.core.scope import PRICES_KEY
 
 MAX_LIMIT = 100
-Id = Annotated[str, Field(pattern=ID_PATTERN)]
-Moment = Annotated[str, Field(min_length=10, max_length=40, examples=["2026-11-30T12:00:00Z"])]
-Count = Annotated[int, Field(ge=0, le=100_000_000)]
 # A day in a query: the pattern is what the models check, the format what the filters then parse.
 Day = Field(
     default=None,
@@ -40,59 +37,6 @@ Day = Field(
 
 if TYPE_CHECKING:
     from dashboard.analytics.models import Execution
-
-
-class RunIn(Strict):
-    """One agent run. `execution_id` is the client's: sending the same id again records nothing new."""
-
-    model_config = ConfigDict(strict=True, extra="forbid")
-    execution_id: Id = Field(
-        description="Client-chosen and idempotent: a retry with the same id counts once."
-    )
-    user_id: Id
-    model: Id
-    status: Literal[services.EXECUTION_STATUSES]  # type: ignore[valid-type]
-    started_at: Moment
-    finished_at: Moment | None = None
-    duration_ms: int = Field(default=0, ge=0, le=86_400_000)
-    input: str = ""
-    output: str = ""
-    tokens_in: Count = Field(default=0, description="Every input token, cached ones included.")
-    tokens_out: Count = Field(default=0, description="Every output token, reasoning included.")
-    tokens_cache_read: Count = Field(
-        default=0, description="Input tokens read from the cache (part of tokens_in)."
-    )
-    tokens_cache_write: Count = Field(
-        default=0, description="Input tokens written to the cache (part of tokens_in)."
-    )
-    tokens_reasoning: Count = Field(default=0, description="Reasoning tokens (part of tokens_out).")
-    provider: str | None = Field(
-        default=None,
-        max_length=64,
-        description="The provider (openai, anthropic, aws.bedrock, …): helps price the model.",
-    )
-    cost_micro_usd: int = Field(
-        default=0,
-        ge=0,
-        le=1_000_000_000_000,
-        description="Send only to override the price: kept as sent and labelled as the client's.",
-    )
-    error: str | None = None
-
-
-class RunBatch(Strict):
-    model_config = ConfigDict(strict=True, extra="forbid")
-    runs: list[RunIn] = Field(min_length=1, max_length=services.BATCH_LIMIT)
-
-
-def _shape(value: Any) -> str:
-    return "~batch" if isinstance(value, dict) and "runs" in value else "~one"
-
-
-class RunsIn(RootModel):
-    """One run, or `{"runs": [...]}` with up to 25; nothing is recorded when any run is invalid."""
-
-    root: Annotated[Annotated[RunIn, Tag("~one")] | Annotated[RunBatch, Tag("~batch")], Discriminator(_shape)]
 
 
 class RunOutcome(BaseModel):
@@ -141,7 +85,7 @@ class RunsPage(BaseModel):
 
 
 class RunsQuery(Query):
-    status: Literal[(*services.EXECUTION_STATUSES, ANY_FAILURE)] | None = None  # type: ignore[valid-type]
+    status: Literal[(*inputs.EXECUTION_STATUSES, ANY_FAILURE)] | None = None  # type: ignore[valid-type]
     user: str | None = Field(default=None, max_length=128)
     model: str | None = Field(default=None, max_length=128)
     start: str | None = Day
@@ -226,7 +170,7 @@ def execution_json(execution: Execution) -> dict:
 @api_view(RUNS)
 def runs(request: HttpRequest, agent_id: str):
     if request.method == "POST":
-        outcomes = services.record_runs(request.scope, agent_id, read_json(request))
+        outcomes = services.record_runs(request.scope, agent_id, request.api_body)
         recorded = sum(1 for outcome in outcomes if outcome.recorded)
         body = {
             "recorded": recorded,

@@ -12,12 +12,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 from dashboard.core.converters import KeyConverter
-from dashboard.core.errors import ValidationFailed
-from dashboard.core.inputs import join_path
+from dashboard.core.inputs import Strict, error_fields, validate  # noqa: F401 — the API speaks them
 from dashboard.core.middleware import MAX_CURSOR_BYTES, MAX_QUERY_VALUE_BYTES
 
 
@@ -36,12 +35,6 @@ class Error(BaseModel):
     """Every API error, whatever its status."""
 
     error: ErrorDetail
-
-
-class Strict(BaseModel):
-    """A JSON body: types as JSON has them (no "1" for 1), other keys refused."""
-
-    model_config = ConfigDict(strict=True, extra="forbid")
 
 
 class Query(BaseModel):
@@ -85,73 +78,6 @@ WITH_BODY = {
 }
 WITH_QUERY = {422: "A query parameter is not valid (or a `cursor` is not one we signed); `fields` names it."}
 WITH_PATH = {404: "No such item for this key's tenant (another tenant's ids are not found either)."}
-
-
-# pydantic's messages in the project's words where they differ.
-_MESSAGES = {
-    "missing": "This field is required.",
-    "extra_forbidden": "Unknown field: remove it.",
-    "float_type": "must be a number.",
-    "int_type": "must be a whole number.",
-    "string_type": "must be text.",
-    "bool_type": "must be true or false.",
-    "dict_type": "must be an object.",
-    "model_type": "must be an object.",
-    "model_attributes_type": "must be an object.",
-    "list_type": "must be a list.",
-}
-
-
-def _segment(part: str | int) -> str | int | None:
-    """A location part as a path segment; None for the parts that name a shape, not a place.
-
-    Bodies that take several shapes tag them `~one` / `~batch` (no segment) or `~<name>` (the
-    segment a bare list stands for: `~lines` makes `[1].severity` read `lines[1].severity`)."""
-    if isinstance(part, str) and part.startswith("~"):
-        name = part[1:]
-        return None if name in ("one", "batch") else name
-    if part in ("function-after", "function-before", ""):
-        return None
-    return part
-
-
-def error_fields(exc: ValidationError, prefix: str = "") -> dict[str, str]:
-    """pydantic's errors keyed by the project's path format (`runs[3].tokens_in`)."""
-    fields: dict[str, str] = {}
-    for item in exc.errors(include_url=False):
-        path = prefix
-        for part in item["loc"]:
-            segment = _segment(part)
-            if segment is not None:
-                path = join_path(path, segment)
-        fields.setdefault(path or "body", _MESSAGES.get(item["type"], item["msg"]))
-    return fields
-
-
-_ITEM = re.compile(r"^(\w*)\[(\d+)\]")
-
-
-def validate(model: type[BaseModel], data: Any, what: str) -> BaseModel:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        fields = error_fields(exc)
-        path, problem = next(iter(fields.items()))
-        items = {match.group(2) for match in map(_ITEM.match, fields) if match}
-        batch = next((value for key, value in _batch_of(data) if key == path.split("[")[0]), None)
-        if items and batch is not None:
-            message = f"{len(items)} of {len(batch)} items are invalid; nothing was written. First: {path}: {problem}"
-        else:
-            message = f"The {what} is not valid; nothing was written. {path}: {problem}"
-        raise ValidationFailed(message, fields) from None
-
-
-def _batch_of(data: Any) -> list[tuple[str, list]]:
-    if isinstance(data, list):
-        return [("lines", data), ("", data)]
-    if isinstance(data, dict):
-        return [(key, value) for key, value in data.items() if isinstance(value, list)]
-    return []
 
 
 def query_values(request) -> dict[str, str]:

@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from dashboard.core.errors import DashboardError, ValidationFailed
 
 MAX_DEPTH = 32  # deeper than any document we store; far below Python's recursion limit
@@ -202,3 +204,87 @@ def text_field(
     elif len(value) > max_length:
         errors[field] = f"At most {max_length} characters (it has {len(value)})."
     return value
+
+
+# --- typed inputs: one pydantic model describes a body for the API's document, its check and the
+# services that take it; its errors speak the project's paths and words ------------------------
+
+
+class Strict(BaseModel):
+    """A JSON body: types as JSON has them (no "1" for 1), other keys refused."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+# Messages for patterns, by the pattern (an area's id rules): pydantic's own names the regex.
+PATTERN_MESSAGES: dict[str, str] = {}
+
+
+# pydantic's messages in the project's words where they differ.
+_MESSAGES = {
+    "missing": "This field is required.",
+    "extra_forbidden": "Unknown field: remove it.",
+    "float_type": "must be a number.",
+    "int_type": "must be a whole number.",
+    "string_type": "must be text.",
+    "bool_type": "must be true or false.",
+    "dict_type": "must be an object.",
+    "model_type": "must be an object.",
+    "model_attributes_type": "must be an object.",
+    "list_type": "must be a list.",
+}
+
+
+def _segment(part: str | int) -> str | int | None:
+    """A location part as a path segment; None for the parts that name a shape, not a place.
+
+    Bodies that take several shapes tag them `~one` / `~batch` (no segment) or `~<name>` (the
+    segment a bare list stands for: `~lines` makes `[1].severity` read `lines[1].severity`)."""
+    if isinstance(part, str) and part.startswith("~"):
+        name = part[1:]
+        return None if name in ("one", "batch") else name
+    if part in ("function-after", "function-before", ""):
+        return None
+    return part
+
+
+def error_fields(exc: ValidationError, prefix: str = "") -> dict[str, str]:
+    """pydantic's errors keyed by the project's path format (`runs[3].tokens_in`)."""
+    fields: dict[str, str] = {}
+    for item in exc.errors(include_url=False):
+        path = prefix
+        for part in item["loc"]:
+            segment = _segment(part)
+            if segment is not None:
+                path = join_path(path, segment)
+        message = _MESSAGES.get(item["type"], item["msg"])
+        if item["type"] == "string_pattern_mismatch":
+            message = PATTERN_MESSAGES.get((item.get("ctx") or {}).get("pattern", ""), message)
+        fields.setdefault(path or "body", message)
+    return fields
+
+
+_ITEM = re.compile(r"^(\w*)\[(\d+)\]")
+
+
+def validate(model: type[BaseModel], data: Any, what: str) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = error_fields(exc)
+        path, problem = next(iter(fields.items()))
+        items = {match.group(2) for match in map(_ITEM.match, fields) if match}
+        batch = next((value for key, value in _batch_of(data) if key == path.split("[")[0]), None)
+        if items and batch is not None:
+            message = f"{len(items)} of {len(batch)} items are invalid; nothing was written. First: {path}: {problem}"
+        else:
+            message = f"The {what} is not valid; nothing was written. {path}: {problem}"
+        raise ValidationFailed(message, fields) from None
+
+
+def _batch_of(data: Any) -> list[tuple[str, list]]:
+    if isinstance(data, list):
+        return [("lines", data), ("", data)]
+    if isinstance(data, dict):
+        return [(key, value) for key, value in data.items() if isinstance(value, list)]
+    return []
