@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.analytics import inputs, overview, pricing, queries, services
+from dashboard.analytics import inputs, overview, pricing, queries, rollups, services
 from dashboard.analytics.forms import ExecutionFilterForm, period_from
 from dashboard.analytics.inputs import ANY_FAILURE, RunsIn
 from dashboard.api.auth import api_view, read_json
@@ -189,10 +189,95 @@ def runs(request: HttpRequest, agent_id: str):
     return {"runs": [execution_json(execution) for execution in page], "next_cursor": page.next_cursor}
 
 
+def overview_body(figures: overview.Overview) -> dict:
+    """The overview as the API answers it (the `Overview` model above documents it)."""
+
+    def totals(t: rollups.Totals) -> dict:
+        return {
+            "cost_micro_usd": t.cost_micro_usd,
+            "executions": t.count,
+            "failures": t.failures,
+            "success_rate": t.success_rate,
+            "avg_ms": t.avg_ms,
+            "p50_ms": t.p50_ms,
+            "p95_ms": t.p95_ms,
+            "tokens_in": t.tokens_in,
+            "tokens_out": t.tokens_out,
+        }
+
+    def ranked(rows: list[overview.Ranked]) -> list[dict]:
+        return [
+            {
+                "value": r.value,
+                **({"name": r.label} if r.label else {}),
+                "share": r.share,
+                **totals(r.totals),
+                **(
+                    {
+                        "previous": totals(r.previous),
+                        "cost_change_micro_usd": r.cost_change,
+                        "cost_change": r.cost_change_ratio,
+                    }
+                    if r.previous is not None
+                    else {}
+                ),
+            }
+            for r in rows
+        ]
+
+    return {
+        "tenant_id": figures.tenant_id,
+        "period": {
+            "start": figures.period.start.isoformat(),
+            "end": figures.period.end.isoformat(),
+            "days": figures.period.days,
+        },
+        "previous_period": {
+            "start": figures.period.previous.start.isoformat(),
+            "end": figures.period.previous.end.isoformat(),
+            "days": figures.period.previous.days,
+            "label": figures.period.compared_with,
+        },
+        "current": totals(figures.current),
+        "previous": totals(figures.previous),
+        "changes": {h.key: h.change for h in figures.headlines},
+        "daily": {
+            "days": [day.isoformat() for day in figures.days],
+            "executions": figures.daily_count,
+            f"cost_micro_usd_by_{figures.series_by}": figures.daily_cost,
+        },
+        "top_agents": ranked(figures.top_agents),
+        "top_models": ranked(figures.top_models),
+        "top_users": ranked(figures.top_users),
+        "statuses": ranked(figures.statuses),
+        "tenants": [
+            {"tenant_id": row.tenant_id, "name": row.name, "share": row.share, **totals(row.current)}
+            for row in figures.tenants
+        ],
+        "budget": figures.budget.as_dict() if figures.budget else None,
+        "drivers": {
+            "dimension": "agent",
+            "cost_change_micro_usd": figures.cost_change,
+            "contributions": [
+                {
+                    "value": None if d.other else d.value,
+                    "other": d.other,
+                    "cost_change_micro_usd": d.change,
+                    "volume_effect_micro_usd": d.volume_effect,
+                    "unit_cost_effect_micro_usd": d.unit_cost_effect,
+                    "executions": d.current.count,
+                    "previous_executions": d.previous.count,
+                }
+                for d in figures.drivers
+            ],
+        },
+    }
+
+
 @api_view({"GET": Operation("The cost overview", {200: Overview}, query=OverviewQuery, tags=["analytics"])})
 def execution_overview(request: HttpRequest):
     period, _ = period_from(request.GET)
-    return overview.build(request.scope, period).as_dict()
+    return overview_body(overview.build(request.scope, period))
 
 
 class PricesQuery(Query):
