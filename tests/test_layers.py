@@ -314,3 +314,19 @@ def test_the_write_check_sees_an_item_of_another_area_saved():
         "line 5: save_together of ['tenant']",
         "line 6: tenant.save",
     ]
+
+
+def test_the_api_package_has_no_import_circle():
+    """`operations` (the vocabulary every endpoint speaks) imports no other API module, and the
+    document builder (`openapi`) imports only it: it finds the endpoints by walking the URLconf."""
+    api = DASHBOARD / "api"
+
+    def api_imports(name: str) -> set[str]:
+        return {
+            module.split(".")[2]
+            for module in _all_imports(ast.parse((api / f"{name}.py").read_text()))
+            if module.startswith("dashboard.api.")
+        }
+
+    assert api_imports("operations") == set()
+    assert api_imports("openapi") == {"operations"}

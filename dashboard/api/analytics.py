@@ -21,7 +21,7 @@ from dashboard.analytics import inputs, overview, pricing, queries, rollups, ser
 from dashboard.analytics.forms import ExecutionFilterForm, period_from
 from dashboard.analytics.inputs import ANY_FAILURE, RunsIn
 from dashboard.api.auth import api_view, read_json
-from dashboard.api.spec import Operation, Query, Strict
+from dashboard.api.operations import Operation, Query, Strict
 from dashboard.core import clock
 from dashboard.core.errors import NotFound, ValidationFailed
 from dashboard.core.scope import PRICES_KEY

@@ -12,7 +12,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from dashboard.api.spec import Operation, query_values, validate
+from dashboard.api.operations import Operation, query_values, validate
 from dashboard.apikeys import services as apikeys
 from dashboard.apikeys.services import scope_for_token
 from dashboard.core.errors import DashboardError

@@ -20,7 +20,7 @@ from django.urls import path
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 
 from dashboard.api.auth import api_view, read_json
-from dashboard.api.spec import Operation, Query, Strict
+from dashboard.api.operations import Operation, Query, Strict
 from dashboard.experiments import inputs, lines, queries, services
 from dashboard.experiments.inputs import LogFilters
 

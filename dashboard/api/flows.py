@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from dashboard.api.auth import api_view, read_json
 from dashboard.api.marketplace import Category, TemplateOut
-from dashboard.api.spec import Operation, Strict
+from dashboard.api.operations import Operation, Strict
 from dashboard.flows import inputs, queries, services
 from dashboard.flows.node_types import all_node_types, get_node_type
 from dashboard.marketplace import services as marketplace

@@ -9,7 +9,7 @@ from django.urls import path
 from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.api.auth import api_view, read_json
-from dashboard.api.spec import Operation, Query, Strict
+from dashboard.api.operations import Operation, Query, Strict
 from dashboard.core.errors import ValidationFailed
 from dashboard.core.http import limit_param
 from dashboard.marketplace import queries, services

@@ -35,7 +35,7 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from dashboard.analytics import traces
-from dashboard.api.spec import Operation
+from dashboard.api.operations import Operation
 from dashboard.apikeys import services as apikeys
 from dashboard.apikeys.services import scope_for_token
 from dashboard.core import otlp
@@ -401,7 +401,7 @@ def otlp_json_schema(signal: str, message: str) -> dict[str, Any]:
 
 
 def otlp_operation(signal: str, message: str, rejected: str) -> Operation:
-    from dashboard.api.spec import ALLOW, RATE_HEADERS, RETRY_AFTER
+    from dashboard.api.operations import ALLOW, RATE_HEADERS, RETRY_AFTER  # noqa: PLC0415
 
     service = message.removesuffix("Request")
     status_schema = {
@@ -460,6 +460,7 @@ def otlp_operation(signal: str, message: str, rejected: str) -> Operation:
             "requestBody": {"required": True, "content": bodies},
             "responses": responses,
         },
+        schemas=OTLP_SCHEMAS,  # the receivers' bodies are protobuf messages, not models
     )
 
 

@@ -5,9 +5,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from pydantic import BaseModel, Field
 
-from dashboard.api import spec
+from dashboard.api import openapi as openapi_document
 from dashboard.api.auth import api_view
-from dashboard.api.spec import Operation
+from dashboard.api.operations import Operation
 
 
 class Me(BaseModel):
@@ -31,13 +31,13 @@ def me(request: HttpRequest) -> dict:
 @require_GET
 def openapi(request: HttpRequest) -> JsonResponse:
     """The OpenAPI 3.1 document, generated from the operations that validate the requests."""
-    return JsonResponse(spec.document(), json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(openapi_document.document(), json_dumps_params={"ensure_ascii": False})
 
 
 @require_GET
 def docs(request: HttpRequest):
     """The document as a page: every operation, its parameters, body and answers (no script, no CDN)."""
-    document = spec.document()
+    document = openapi_document.document()
     operations = []
     for path, methods in document["paths"].items():
         for method, operation in methods.items():
@@ -49,7 +49,7 @@ def docs(request: HttpRequest):
                     "summary": operation.get("summary", ""),
                     "description": operation.get("description", ""),
                     "parameters": operation.get("parameters", []),
-                    "body": spec.body_summary(operation, document),
+                    "body": openapi_document.body_summary(operation, document),
                     "responses": [
                         {"status": status, "description": answer.get("description", "")}
                         for status, answer in operation["responses"].items()

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from dashboard.api import spec
+from dashboard.api import openapi
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +18,7 @@ def test_the_reference_shows_every_operation_and_asks_nothing_of_other_hosts(pag
     page.on("request", lambda request: hosts.add(urlsplit(request.url).hostname or ""))
     page.goto("/api/docs")
     expect(page.get_by_role("heading", level=1)).to_have_text("Diatonic AI Lab dashboard API")
-    document = spec.document()
+    document = openapi.document()
     operations = [(method.upper(), path) for path, methods in document["paths"].items() for method in methods]
     expect(page.locator("section.api-operation")).to_have_count(len(operations))
     for method, path in operations:
