@@ -299,16 +299,11 @@ def datasets_by_project(scope: AccessScope) -> list[tuple[Any, list[Dataset]]]:
     return grouped
 
 
-def run_key(tenant_id: str, experiment_id: str, run_id: str) -> str:
-    """The same tenant-scoped key the experiments area gives the run."""
-    return f"{tenant_id}#{experiment_id}#{run_id}"
-
-
 def versions_from_run(tenant_id: str, experiment_id: str, run_id: str) -> list[RegistryVersion]:
     """The model versions registered as produced by this run, newest first (one Query, no scan)."""
     return list(
         RegistryVersion.by_run.query(
-            run_key(tenant_id, experiment_id, run_id), scan_index_forward=False, limit=MAX_LINEAGE
+            experiments.run_key(tenant_id, experiment_id, run_id), scan_index_forward=False, limit=MAX_LINEAGE
         )
     )
 

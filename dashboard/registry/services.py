@@ -97,7 +97,9 @@ def _new_version(model: MlModel, data: inputs.VersionInput, scope: AccessScope, 
         dataset_id=data.dataset_id,
         experiment_id=data.experiment_id if data.run_id else None,
         run_id=data.run_id,
-        run_key=queries.run_key(model.tenant_id, data.experiment_id, data.run_id) if data.run_id else None,
+        run_key=experiments.run_key(model.tenant_id, data.experiment_id, data.run_id)
+        if data.run_id
+        else None,
         dataset_key=dataset_key(model.tenant_id, data.dataset_id),
         parameters=data.parameters or None,
         metrics=data.metrics or None,

@@ -62,6 +62,7 @@ from dashboard.experiments.queries.runs import (
     list_experiments,
     list_runs,
     run_counts_since,
+    run_key,
     running_runs,
     valid_id,
 )
@@ -113,6 +114,7 @@ __all__ = [
     "run_counts_since",
     "run_ended",
     "run_logs",
+    "run_key",
     "running_runs",
     "tail",
     "tail_token",

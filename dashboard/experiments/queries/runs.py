@@ -14,7 +14,7 @@ from dashboard.core import clock
 from dashboard.core.errors import NotFound, PermissionDenied
 from dashboard.core.scope import AccessScope, Can
 from dashboard.dynamo.paging import Page, paginate
-from dashboard.experiments import lines
+from dashboard.experiments import lines, models
 from dashboard.experiments.models import (
     RUN_STATUSES,
     Experiment,
@@ -176,3 +176,8 @@ def run_counts_since(since: datetime, statuses: tuple[str, ...] = RUN_STATUSES) 
         status: ExperimentRun.by_status.count(status, ExperimentRun.started_at >= since)
         for status in statuses
     }
+
+
+def run_key(tenant_id: str, experiment_id: str, run_id: str) -> str:
+    """A run's tenant-scoped key, as other areas name a run (the registry's lineage)."""
+    return models.run_key(tenant_id, experiment_id, run_id)
