@@ -12,7 +12,7 @@ A tenant types the URL, so every request to it is treated as hostile:
   SNI/certificate check. A name that answers "public" to the check and "127.0.0.1" a moment later
   (DNS rebinding) gets no second lookup;
 - redirects are never followed (a 3xx is an error answer like any other non-2xx);
-- the whole request — connect, TLS, send, status line and headers — has a total deadline
+- the whole request — name lookup, connect, TLS, send, status line and headers — has a total deadline
   (`ALERTS_WEBHOOK_DEADLINE_SECONDS`), enforced by closing the socket, however slowly the receiver
   drips bytes; each single read also times out after `ALERTS_WEBHOOK_TIMEOUT`.
 
@@ -35,6 +35,8 @@ import ssl
 import threading
 import time
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -154,10 +156,26 @@ def check_url(url: str) -> tuple[str, str, int, str]:
     return parts.scheme, host, port, path
 
 
-def target(url: str) -> Target:
-    """The checked URL and the checked addresses to connect to (resolved once, here)."""
+# Name lookups run here, so a resolver that never answers costs a delivery its deadline, not the
+# worker: the lookup thread is left to finish on its own (a few at most, then later lookups wait).
+_lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-dns")
+
+
+def _resolve_by(host: str, port: int, deadline: float | None) -> list[str]:
+    if deadline is None:
+        return resolve(host, port)
+    future = _lookups.submit(resolve, host, port)
+    try:
+        return future.result(timeout=max(0.0, deadline - time.monotonic()))
+    except FutureTimeout:
+        raise DeadlineExceeded("the name did not resolve in time") from None
+
+
+def target(url: str, deadline: float | None = None) -> Target:
+    """The checked URL and the checked addresses to connect to (resolved once, here, by the
+    delivery's `deadline` when it has one)."""
     scheme, host, port, path = check_url(url)
-    addresses = tuple(resolve(host, port))
+    addresses = tuple(_resolve_by(host, port, deadline))
     if not addresses:
         raise Refused("The host does not resolve.")
     if not settings.ALERTS_WEBHOOK_ALLOW_PRIVATE and not all(is_public_ip(a) for a in addresses):
@@ -245,7 +263,7 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
     """
     deadline_seconds = float(settings.ALERTS_WEBHOOK_DEADLINE_SECONDS)
     deadline = time.monotonic() + deadline_seconds
-    pinned = _PinnedConnection(target(url), deadline)
+    pinned = _PinnedConnection(target(url, deadline), deadline)
     timer = threading.Timer(max(0.0, deadline - time.monotonic()), pinned.abort)
     timer.daemon = True
     timer.start()

@@ -510,3 +510,32 @@ def test_a_secret_made_before_standard_webhooks_still_verifies_as_the_page_shows
     shown_secret = re.search(r">(whsec_[^<]+)<", shown).group(1)
     assert shown_secret == webhooks.signing_secret(legacy) != legacy
     assert readme_verifier()(shown_secret, hit["body"], hit["headers"])["id"] == hit["headers"]["webhook-id"]
+
+
+def test_a_name_that_never_resolves_costs_the_delivery_its_deadline_not_the_worker(
+    receiver, settings, monkeypatch
+):
+    settings.ALERTS_WEBHOOK_DEADLINE_SECONDS = 0.5
+    released = threading.Event()
+
+    def resolver_that_hangs(host: str, port: int) -> list[str]:
+        released.wait()  # no answer until the test is over
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(webhooks, "resolve", resolver_that_hangs)
+    outcome: list[BaseException] = []
+
+    def deliver_once() -> None:
+        try:
+            webhooks.post(receiver.url, b"{}", {"content-type": "application/json"})
+        except BaseException as exc:  # noqa: BLE001 — what the delivery gave up with, checked below
+            outcome.append(exc)
+
+    worker = threading.Thread(target=deliver_once)
+    worker.start()
+    worker.join(10)  # far past the deadline: the delivery must be over while the lookup still hangs
+    gave_up = not worker.is_alive()
+    released.set()
+    worker.join()
+    assert gave_up and isinstance(outcome[0], webhooks.DeadlineExceeded)
+    assert receiver.received == []
