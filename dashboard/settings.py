@@ -37,6 +37,8 @@ if not DEBUG and (_key_problems := production_problems(SECRET_KEY, SECRET_KEY_FA
     raise ImproperlyConfigured(" ".join(_key_problems))
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
+# The address people reach the dashboard at: links in e-mails (an alerts address's confirmation).
+SITE_URL = os.getenv("SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
     "django.contrib.staticfiles",

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.urls import reverse
 from pynamodb.exceptions import PutError, UpdateError
 
 from dashboard.alerts import queries, webhooks
@@ -214,6 +215,14 @@ def deliver(firing: AlertFiring, now: datetime | None = None, outbound: bool = T
     if firing.email_state not in FINAL:
         if not channel.email:
             firing.update(actions=[AlertFiring.email_state.set(SKIPPED)])
+        elif not channel.email_confirmed_at:  # nobody there said they want these
+            _log(
+                firing,
+                "email",
+                "skipped",
+                f"{channel.email} has not confirmed it wants alerts",
+                AlertFiring.email_state.set(SKIPPED),
+            )
         elif outbound:
             _email(firing, channel.email)
     finished = all(
@@ -227,3 +236,25 @@ def deliver(firing: AlertFiring, now: datetime | None = None, outbound: bool = T
 
 
 __all__ = ["PENDING", "deliver", "payload"]
+
+
+CONFIRM_DAYS = 7  # how long a confirmation link works
+
+
+def send_confirmation(address: str, token: str) -> bool:
+    """The link that confirms an address for alerts; False when the mail server refused it (the
+    alerts page offers to send it again)."""
+    link = settings.SITE_URL.rstrip("/") + reverse("alerts:confirm_email", args=[token])
+    try:
+        send_mail(
+            "[Diatonic] Confirm this address for alerts",
+            "Someone set this address to receive a tenant's cost alerts on the Diatonic dashboard.\n\n"
+            f"To receive them, open this link and press Confirm (it works for {CONFIRM_DAYS} days):\n{link}\n\n"
+            "If you did not expect this, ignore it: nothing is sent until the address is confirmed.\n",
+            settings.DEFAULT_FROM_EMAIL,
+            [address],
+        )
+    except Exception as exc:  # noqa: BLE001 — the address is saved either way; the page offers a resend
+        log.warning("confirmation mail to an alerts address failed: %s: %s", type(exc).__name__, exc)
+        return False
+    return True

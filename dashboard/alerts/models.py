@@ -46,6 +46,11 @@ class AlertChannel(DynamoModel):
     webhook_url = UnicodeAttribute(default="")
     webhook_secret = UnicodeAttribute(default="")
     email = UnicodeAttribute(default="")
+    # The address receives alerts only once someone there followed the link sent to it
+    # (dashboard.alerts.services, "confirming an address"): no mail to addresses nobody confirmed.
+    email_confirmed_at = UnicodeAttribute(null=True)
+    email_token_hash = UnicodeAttribute(null=True)  # sha256 of the link's secret, until used
+    email_token_expires = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
 

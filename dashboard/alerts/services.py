@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import secrets
+from datetime import timedelta
 
-from dashboard.alerts import queries
+from pynamodb.exceptions import UpdateError
+
+from dashboard.alerts import delivery, queries
 from dashboard.alerts.inputs import RuleInput, clean_email, clean_rule, clean_webhook_url
 from dashboard.alerts.models import AlertChannel, AlertRule, Notification
 from dashboard.analytics.inputs import resolve_tenant
 from dashboard.audit import services as audit
 from dashboard.core import clock
-from dashboard.core.errors import Conflict, ValidationFailed
+from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.ids import new_id
 from dashboard.core.scope import AccessScope, Can
 from dashboard.dynamo.transactions import commit, save_together
@@ -142,6 +147,12 @@ def save_channel(
         raise Conflict("Someone else changed the delivery settings meanwhile. Review them and save again.")
     before = {"webhook_url": channel.webhook_url, "email": channel.email}
     channel.webhook_url = webhook_url
+    token = None
+    if email != channel.email:  # a new address waits for its confirmation; none, nothing to confirm
+        channel.email_confirmed_at = None
+        token = _new_confirmation(channel) if email else None
+        if not email:
+            channel.email_token_hash = channel.email_token_expires = None
     channel.email = email
     rotated = False
     if webhook_url and (new_secret or not channel.webhook_secret):
@@ -161,6 +172,70 @@ def save_channel(
     save_together(
         [channel, event], "Someone else changed the delivery settings meanwhile. Review them and save again."
     )
+    if token:
+        delivery.send_confirmation(channel.email, token)
+    return channel
+
+
+# --- confirming an address: alerts go by e-mail only to an address someone there confirmed ------
+#
+# Saving an address sends it a link holding `<tenant>.<secret>`; only the secret's sha256 is kept,
+# for CONFIRM_DAYS. Following the link (no sign-in: the recipient may have no account) and pressing
+# Confirm marks the address confirmed, once: the token is removed on condition it is still the one.
+
+
+def _new_confirmation(channel: AlertChannel) -> str:
+    secret = secrets.token_urlsafe(32)
+    channel.email_token_hash = hashlib.sha256(secret.encode()).hexdigest()
+    channel.email_token_expires = clock.iso_ms(clock.now() + timedelta(days=delivery.CONFIRM_DAYS))
+    return f"{channel.tenant_id}.{secret}"
+
+
+BAD_LINK = "This confirmation link is not valid any more: ask for a new one on the alerts page."
+
+
+def confirm_email(token: str) -> AlertChannel:
+    """Mark the address the link was sent to as confirmed (ValidationFailed: a wrong, used or old link)."""
+    tenant_id, _, secret = (token or "").rpartition(".")
+    if not tenant_id or not secret or len(token) > 400:
+        raise ValidationFailed(BAD_LINK)
+    try:
+        channel = queries.channel(tenant_id)
+    except NotFound:
+        raise ValidationFailed(BAD_LINK) from None
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    if (
+        not channel.email
+        or not channel.email_token_hash
+        or not hmac.compare_digest(channel.email_token_hash, digest)
+        or (channel.email_token_expires or "") < clock.iso_ms(clock.now())
+    ):
+        raise ValidationFailed(BAD_LINK)
+    try:
+        channel.update(
+            actions=[
+                AlertChannel.email_confirmed_at.set(clock.iso_ms(clock.now())),
+                AlertChannel.email_token_hash.remove(),
+                AlertChannel.email_token_expires.remove(),
+            ],
+            condition=(AlertChannel.email_token_hash == digest) & (AlertChannel.email == channel.email),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise ValidationFailed(BAD_LINK) from None
+        raise
+    return channel
+
+
+def send_confirmation_again(scope: AccessScope, tenant_id: str | None) -> AlertChannel:
+    """A new link to the address not yet confirmed (the old link stops working)."""
+    tenant_id = tenant_for(scope, tenant_id)
+    channel = queries.channel(tenant_id)
+    if not channel.email or channel.email_confirmed_at:
+        raise ValidationFailed("There is no address waiting for its confirmation.")
+    token = _new_confirmation(channel)
+    channel.save()
+    delivery.send_confirmation(channel.email, token)
     return channel
 
 

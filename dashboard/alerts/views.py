@@ -146,3 +146,29 @@ def unread_badge(request: DashboardRequest) -> HttpResponse:
     except ValidationFailed:
         count = 0
     return render_page(request, "alerts/badge.html", {"count": count, "cap": queries.UNREAD_CAP})
+
+
+@require_http_methods(["GET", "POST"])
+def confirm_email(request: DashboardRequest, token: str) -> HttpResponse:
+    """An address confirms it wants a tenant's alerts: GET asks (a mail scanner that follows links
+    confirms nothing), POST confirms. No sign-in: the recipient may have no account. One GetItem,
+    then one conditional update."""
+    if request.method == "POST":
+        try:
+            channel = services.confirm_email(token)
+        except ValidationFailed as exc:
+            return render_page(request, "alerts/confirm_email.html", {"error": exc.message}, status=422)
+        return render_page(request, "alerts/confirm_email.html", {"confirmed": channel.email})
+    return render_page(request, "alerts/confirm_email.html", {"token": token})
+
+
+@require_POST
+@scoped(Can.TENANT_PAGES)
+def confirm_again(request: DashboardRequest) -> HttpResponse:
+    try:
+        channel = services.send_confirmation_again(request.scope, None)
+    except ValidationFailed as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"A new confirmation link is on its way to {channel.email}.")
+    return redirect("alerts:rules")

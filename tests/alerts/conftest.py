@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -89,3 +90,17 @@ def tenant(people) -> TenantKit:
 @pytest.fixture
 def tenant_factory(people) -> Callable[..., TenantKit]:
     return lambda name="Other tenant": make_tenant(people, name)
+
+
+def confirm_from_mail(outbox: list) -> str:
+    """Follow the confirmation link of the last mail as its recipient would (signed out: GET, then
+    Confirm), and empty the outbox. The confirmed page's text."""
+    from django.test import Client
+
+    link = re.search(r"http://\S+/analytics/alerts/confirm/\S+/", outbox[-1].body).group(0)
+    path = link[link.index("/analytics/") :]
+    recipient = Client()
+    assert recipient.get(path).status_code == 200
+    answer = recipient.post(path)
+    outbox.clear()
+    return answer.content.decode()

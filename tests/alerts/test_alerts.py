@@ -19,7 +19,7 @@ from dashboard.analytics.services import set_budget
 from dashboard.audit import queries as audit
 from dashboard.core import clock
 from dashboard.core.errors import Conflict
-from tests.alerts.conftest import STAFF_SCOPE, run, verify
+from tests.alerts.conftest import STAFF_SCOPE, confirm_from_mail, run, verify
 from tests.conftest import element_by_id
 
 RECENT = timedelta(minutes=5)
@@ -31,19 +31,21 @@ def cost_of_one_run(tenant) -> int:
     return body["runs"][0]["cost_micro_usd"]
 
 
-def set_up(tenant, receiver, budget: int, thresholds=(50, 100), email="ops@tenant.test"):
+def set_up(tenant, receiver, budget: int, thresholds=(50, 100), email="ops@tenant.test", outbox=None):
     set_budget(STAFF_SCOPE, tenant.tenant_id, budget, None)
     rule = services.create_rule(
         tenant.scope, None, RuleInput(name="Monthly budget", kind="budget", thresholds=tuple(thresholds))
     )
     channel = services.save_channel(tenant.scope, None, receiver.url, email, None)
+    if email and outbox is not None:
+        confirm_from_mail(outbox)  # someone at the address followed the link
     return rule, channel
 
 
 def test_concurrent_writers_crossing_a_threshold_get_exactly_one_signed_webhook(tenant, receiver, mailoutbox):
     cost = cost_of_one_run(tenant)
     # One run already spent; 20 runs make the budget: 50 % is crossed around the 10th, 100 % never.
-    _rule, channel = set_up(tenant, receiver, budget=cost * 20)
+    _rule, channel = set_up(tenant, receiver, budget=cost * 20, outbox=mailoutbox)
     statuses = []
 
     def writer(n: int) -> None:
@@ -88,7 +90,7 @@ def test_a_crash_between_claim_and_delivery_is_delivered_once_by_run_alerts(
 ):
     settings.ALERTS_CHECK_ON_INGEST = False
     cost = cost_of_one_run(tenant)
-    set_up(tenant, receiver, budget=cost * 2, thresholds=(50,))
+    set_up(tenant, receiver, budget=cost * 2, thresholds=(50,), outbox=mailoutbox)
     tenant.post("agent", run(ago=RECENT))
     # The process "crashes" right after the claim: the claim is written, nothing delivered.
     claimed = evaluate_tenant(tenant.tenant_id, deliver=False)
