@@ -13,7 +13,6 @@ from dashboard.api.operations import Operation, Query, Strict
 from dashboard.core.errors import ValidationFailed
 from dashboard.core.http import limit_param
 from dashboard.marketplace import queries, services
-from dashboard.marketplace.forms import as_version
 from dashboard.marketplace.inputs import (
     CATEGORIES,
     MAX_DESCRIPTION,
@@ -26,6 +25,7 @@ from dashboard.marketplace.inputs import (
     VISIBILITY_FILTERS,
     BrowseFilters,
     Tag,
+    as_version,
 )
 
 Category = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]

@@ -57,13 +57,6 @@ def definition_text(template) -> str:
     return json.dumps(template.definition, indent=2)
 
 
-def as_version(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def add_input_fields(form: forms.Form, inputs, help_text: str) -> None:
     """One field per secret a template leaves out (`flows.inputs.InputField`); the services check them."""
     for item in inputs:

@@ -135,3 +135,11 @@ class BrowseFilters:
     def cursor_salt(self) -> str:
         """What a page cursor is signed with, so a cursor only continues the list it came from."""
         return f"{self.category}|{self.visibility}|{self.tenant}|{self.sort}|{self.q.lower()}"
+
+
+def as_version(value) -> int | None:
+    """A version the page or the API sends back (`expected_version`): an int, or None when it is not one."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -49,7 +49,8 @@ from dashboard.marketplace.moderation import (
     is_author,
     transition,
 )
-from dashboard.marketplace.queries import get_editable, get_template, template_tokens
+from dashboard.marketplace.queries import get_editable, get_template
+from dashboard.marketplace.search import template_tokens
 
 # Concurrent raters of one template clash on its counters; each clash is one more try from a fresh read.
 RATING_ATTEMPTS = 24

@@ -24,11 +24,10 @@ from dashboard.marketplace.forms import (
     FlowTemplateForm,
     TemplateForm,
     UseForm,
-    as_version,
     definition_text,
     update_inputs,
 )
-from dashboard.marketplace.inputs import CATEGORIES, SORTS, VISIBILITY_FILTERS, BrowseFilters
+from dashboard.marketplace.inputs import CATEGORIES, SORTS, VISIBILITY_FILTERS, BrowseFilters, as_version
 from dashboard.marketplace.moderation import (
     BULK_ACTIONS,
     CANNED_REASONS,
