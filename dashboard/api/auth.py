@@ -20,7 +20,6 @@ from dashboard.core.inputs import PayloadTooLarge, clean_json_text
 from dashboard.core.scope import PRICES_KEY
 from dashboard.dynamo.paging import BadCursor
 
-_INDEX = re.compile(r"\.(\d+)(?=\.|\[|$)")
 _JSON_TYPE = re.compile(r"^application/([\w.+-]+\+)?json$")
 
 
@@ -29,26 +28,10 @@ class UnsupportedMediaType(DashboardError):
     code = "unsupported_media_type"
 
 
-_LINE_NUMBER = re.compile(r"^line (\d+)$")
-
-
-def _api_path(name: str) -> str:
-    line = _LINE_NUMBER.match(name)
-    if line:  # the log ingester counts lines from 1 for people; paths index from 0
-        return f"lines[{int(line.group(1)) - 1}]"
-    return _INDEX.sub(r"[\1]", name)
-
-
-def one_path_format(fields: dict[str, Any]) -> dict[str, Any]:
-    """A service's paths (`runs.3.tokens_in` from jsonschema, `line 4` from the log ingester) in the
-    API's one format: `runs[3].tokens_in`, `lines[3]`."""
-    return {_api_path(str(name)): value for name, value in fields.items()}
-
-
 def json_error(status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> JsonResponse:
     error: dict[str, Any] = {"code": code, "message": message}
     if fields:
-        error["fields"] = one_path_format(fields)
+        error["fields"] = fields  # services and models name paths in the API's one format
     return JsonResponse({"error": error}, status=status)
 
 

@@ -49,7 +49,7 @@ _TEXT_SEVERITIES = {
     "fatal": "critical",
     "critical": "critical",
 }
-_LINE = re.compile(r"^line (\d+)$")
+_LINE = re.compile(r"^lines\[(\d+)\]$")  # how `ingest` names a line it refuses
 FIELD_TEXT_LIMIT = 2_000  # characters kept of one text attribute (exception.stacktrace, say)
 MAX_PASSES = 4  # ingest checks lines, then runs: two failures are the most one batch can have
 # Records one export may write (the rest are rejected with the reason, OTLP partial success): bounds
@@ -151,8 +151,8 @@ def _write(scope: AccessScope, experiment_id: str, lines: list[dict[str, Any]], 
             bad = {}
             for name, reason in exc.fields.items():
                 match = _LINE.match(name)
-                if match and 1 <= int(match.group(1)) <= len(lines):
-                    bad[int(match.group(1)) - 1] = reason
+                if match and int(match.group(1)) < len(lines):
+                    bad[int(match.group(1))] = reason
             if not bad:  # the batch as a whole was refused: nothing in it can be written
                 result.reject(exc.message, len(lines))
                 return

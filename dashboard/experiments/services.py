@@ -26,6 +26,7 @@ from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.ids import new_id
+from dashboard.core.inputs import join_path
 from dashboard.core.scope import AccessScope, Can
 from dashboard.dynamo import base
 from dashboard.dynamo.item_size import check_item_size
@@ -249,23 +250,23 @@ def _build(experiment: Experiment, position: int, line: dict[str, Any]) -> RunLo
 
 
 def ingest(scope: AccessScope, experiment_id: str, payload: Any) -> IngestResult:
-    """Validate the whole batch (errors named by 1-based line number), then write it."""
+    """Validate the whole batch (errors named by the line's place in it, `lines[0]` first), then write it."""
     experiment = get_experiment(scope, experiment_id)
     raw_lines = parse_batch(payload)
     now_ms = clock.epoch_ms()
     cleaned: list[dict[str, Any]] = []
     errors: dict[str, str] = {}
-    for number, raw in enumerate(raw_lines, start=1):
+    for index, raw in enumerate(raw_lines):
         line, problems = clean_line(raw, now_ms)
         if problems:
-            errors[f"line {number}"] = "; ".join(problems)
+            errors[join_path("lines", index)] = "; ".join(problems)
         else:
             cleaned.append(line)
     if not errors:
         runs = _runs_of(experiment, {line["run_id"] for line in cleaned})
-        for number, line in enumerate(cleaned, start=1):
+        for index, line in enumerate(cleaned):
             if line["run_id"] not in runs:
-                errors[f"line {number}"] = f"run_id {line['run_id']} is not a run of this experiment"
+                errors[join_path("lines", index)] = f"run_id {line['run_id']} is not a run of this experiment"
     if errors:
         raise ValidationFailed(
             f"{len(errors)} of {len(raw_lines)} lines are not valid; nothing was written.", errors
