@@ -160,7 +160,6 @@ def span_label(start: date, end: date) -> str:
 
 # --- the tenant a request reads ------------------------------------------------------------
 
-ANALYTICS_ROLES = (STAFF, TENANT_ADMIN)
 TENANT_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
 
 

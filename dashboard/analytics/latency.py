@@ -10,7 +10,7 @@ value); above the last bound it reports the last bound.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 GROWTH = 1.25
 FIRST_BOUND_MS = 10
@@ -34,10 +34,6 @@ def bucket_range(index: int) -> tuple[int, int]:
     low = 0 if index == 0 else BOUNDS_MS[index - 1]
     high = BOUNDS_MS[index] if index < BOUND_COUNT else BOUNDS_MS[-1]
     return low, high
-
-
-def counts_from(row: Mapping[str, int | None]) -> list[int]:
-    return [int(row.get(name) or 0) for name in BUCKET_ATTRIBUTES]
 
 
 def percentile(counts: Sequence[int], fraction: float) -> int | None:

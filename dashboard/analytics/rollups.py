@@ -27,7 +27,6 @@ from dashboard.analytics.models import Execution, ExecutionRollup
 
 DAILY_DIMENSIONS = ("total", "model", "status")
 RANKED_DIMENSIONS = ("agent", "model", "user")
-DIMENSIONS = DAILY_DIMENSIONS  # the per-day rows (kept for older callers and tests)
 TOTAL_VALUE = "all"
 COUNTERS = ("count", "failures", "cost_micro_usd", "tokens_in", "tokens_out", "duration_ms_sum")
 SHARDS = 4

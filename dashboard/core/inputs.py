@@ -47,14 +47,6 @@ def text_problem(value: str) -> str | None:
     return "must be valid Unicode (it holds a lone surrogate)."
 
 
-def clean_text(value: str, field: str) -> str:
-    """`value` unchanged, or ValidationFailed naming `field`."""
-    problem = text_problem(value)
-    if problem:
-        raise ValidationFailed(f"`{field}` {problem}", {field: problem})
-    return value
-
-
 def json_depth(text: str) -> int:
     """How deeply arrays and objects nest in `text`, counted without parsing (so without recursion)."""
     depth = deepest = 0

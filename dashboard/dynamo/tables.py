@@ -130,10 +130,3 @@ def describe(model) -> TableInfo:
         item_count=int(table.get("ItemCount", 0)),
         status=table.get("TableStatus", "?"),
     )
-
-
-def delete_all_tables() -> None:
-    """Tests and `seed_demo --reset` only."""
-    for model in all_models():
-        if model.exists():
-            model.delete_table()

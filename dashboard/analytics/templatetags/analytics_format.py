@@ -84,15 +84,6 @@ def query_string(params: dict) -> str:
 
 
 @register.filter
-def stamp(iso: str | None, precise: bool = False) -> str:
-    """A stored ISO time as `2025-11-26 09:30:02` (with milliseconds when `precise`)."""
-    if not iso:
-        return "—"
-    text = iso.rstrip("Z").replace("T", " ")
-    return text if precise else text[:19]
-
-
-@register.filter
 def chart_rows(chart_data: dict) -> list[tuple[str, list[tuple[str, int]], int]]:
     """The daily chart as table rows — (day, (series, value) per series, total) — for the chart's
     text alternative, whose cells link to the executions behind each bar."""
