@@ -1,9 +1,11 @@
 from io import StringIO
 
+import pytest
 from django.conf import settings
 from django.core.management import call_command
 
 from dashboard.analytics.models import Execution
+from dashboard.dynamo import base, local
 from dashboard.dynamo.base import connection
 from dashboard.experiments.models import RunLogLine
 from dashboard.marketplace.models import AgentTemplate
@@ -82,7 +84,25 @@ def test_staff_see_the_same_on_the_tables_page(staff):
     assert "environment-deployed_at-index" in html
 
 
-def test_an_index_added_to_a_model_later_is_created_on_the_existing_table(dynamodb_local):
+@pytest.fixture
+def own_engine(tmp_path):
+    """A DynamoDB Local of this test's own: the engine builds and drops indexes in one background
+    queue per process, which the session's other tests (index drops, big tables) can hold for
+    minutes; a fresh engine builds this test's index at once."""
+    port = local.free_port()
+    process = local.start(port, data_dir=None, log_path=tmp_path / "dynamodb-local.log")
+    shared = settings.DYNAMODB_ENDPOINT_URL
+    settings.DYNAMODB_ENDPOINT_URL = f"http://127.0.0.1:{port}"
+    base.reconfigure()
+    try:
+        yield
+    finally:
+        settings.DYNAMODB_ENDPOINT_URL = shared
+        base.reconfigure()
+        local.stop_process(process)
+
+
+def test_an_index_added_to_a_model_later_is_created_on_the_existing_table(own_engine):
     from pynamodb.attributes import UnicodeAttribute
     from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
