@@ -188,7 +188,7 @@ def test_nul_is_removed_from_log_messages(tenant):
 
 
 def test_log_records_over_the_export_limit_are_rejected_with_the_reason(tenant, monkeypatch):
-    from dashboard.experiments import otlp as log_records
+    from dashboard.experiments import log_records
     from tests.api.test_otel_logs import experiment_of, json_logs, record, run_lines
 
     monkeypatch.setattr(log_records, "MAX_RECORDS_PER_EXPORT", 2)
