@@ -349,6 +349,7 @@ def test_the_tenant_log_does_not_tell_a_closed_port_from_an_error_answer(
         "failed — the receiver answered an error (attempt 2)",
     ]
     page = element_by_id(tenant.client.get("/analytics/alerts/").content.decode(), "delivery-log")
+    page = re.sub(r"<time[^>]*>.*?</time>", "", page)  # the times' digits are not a leak ("…21.503Z")
     for leak in ("503", "111", "refused", "Errno", "ConnectionRefusedError"):
         assert leak not in page
     server_log = caplog.text
