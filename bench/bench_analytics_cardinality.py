@@ -151,6 +151,23 @@ def _in_threads(target, arguments: list) -> float:
     return time.monotonic() - started
 
 
+def put_items(items: list, threads: int = 4) -> float:
+    """Put (table, serialized item) pairs with plain BatchWriteItem calls from `threads` threads, no
+    application code; the seconds it took."""
+    client = client_of(Execution)
+    share = -(-len(items) // threads)
+
+    def send(part: list) -> None:
+        for start in range(0, len(part), BATCH_WRITE_LIMIT):
+            batch = collections.defaultdict(list)
+            for table, item in part[start : start + BATCH_WRITE_LIMIT]:
+                batch[table].append({"PutRequest": {"Item": item}})
+            while batch:
+                batch = client.batch_write_item(RequestItems=batch).get("UnprocessedItems") or {}
+
+    return _in_threads(send, [items[n * share : (n + 1) * share] for n in range(threads)])
+
+
 def _engine_ceiling(path: Path, tenant_id: str, sample: int = 20_000, threads: int = 4) -> float:
     """The rate DynamoDB Local itself takes the least any importer must write, on the same tables:
     each execution (with its table's indexes) and its id guard, serialized beforehand and sent as
@@ -166,18 +183,7 @@ def _engine_ceiling(path: Path, tenant_id: str, sample: int = 20_000, threads: i
         for execution in executions
     ]
     random.Random(1).shuffle(requests)
-    client = client_of(Execution)
-    share = -(-len(requests) // threads)
-
-    def send(part: list) -> None:
-        for start in range(0, len(part), BATCH_WRITE_LIMIT):
-            batch = collections.defaultdict(list)
-            for table, item in part[start : start + BATCH_WRITE_LIMIT]:
-                batch[table].append({"PutRequest": {"Item": item}})
-            while batch:
-                batch = client.batch_write_item(RequestItems=batch).get("UnprocessedItems") or {}
-
-    elapsed = _in_threads(send, [requests[n * share : (n + 1) * share] for n in range(threads)])
+    elapsed = put_items(requests, threads)
     print(f"  engine ceiling: DynamoDB Local took {len(requests):,} items (executions and id guards only, "
           f"no counters, no application code) in {elapsed:.1f} s = {len(requests) / elapsed:,.0f} items/s "
           f"= at most {len(executions) / elapsed:,.0f} executions/s for an importer of this schema", flush=True)  # fmt: skip

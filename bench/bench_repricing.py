@@ -17,7 +17,6 @@ Environment: BENCH_REPRICE_EXECUTIONS, REPRICE_THREADS (days at once, default 4)
 
 from __future__ import annotations
 
-import collections
 import itertools
 import os
 import re
@@ -26,15 +25,13 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from bench.bench_analytics_cardinality import _engine_ceiling, _in_threads, _write_file, run_with_peak
+from bench.bench_analytics_cardinality import _engine_ceiling, _write_file, put_items, run_with_peak
 from dashboard.accounts import services as accounts
 from dashboard.analytics import demo, overview, rollups, services
 from dashboard.analytics.inputs import Period, PriceIn
 from dashboard.analytics.models import Execution, ExecutionRollup
 from dashboard.core import clock
 from dashboard.core.scope import STAFF, AccessScope
-from dashboard.dynamo.base import client_of
-from dashboard.dynamo.transactions import BATCH_WRITE_LIMIT
 
 STAFF_SCOPE = AccessScope(role=STAFF, actor_id="bench", actor_label="bench", tenant_id=None)
 # The contract: $1 input, $0.50 cached input, $2 output per 1M tokens → µUSD per token 1, 0.5, 2.
@@ -57,22 +54,6 @@ def _duckdb(path: Path) -> tuple[int, list[tuple[str, int]], float]:
     return int(total), [(agent, int(cost)) for agent, cost in top], time.monotonic() - started
 
 
-def _send(items: list, threads: int = 4) -> None:
-    """Put the (table, item) pairs with plain BatchWriteItem calls from `threads` threads."""
-    client = client_of(Execution)
-    share = -(-len(items) // threads)
-
-    def send(part: list) -> None:
-        for start in range(0, len(part), BATCH_WRITE_LIMIT):
-            batch = collections.defaultdict(list)
-            for table, item in part[start : start + BATCH_WRITE_LIMIT]:
-                batch[table].append({"PutRequest": {"Item": item}})
-            while batch:
-                batch = client.batch_write_item(RequestItems=batch).get("UnprocessedItems") or {}
-
-    _in_threads(send, [items[n * share : (n + 1) * share] for n in range(threads)])
-
-
 def _seed(path: Path, tenant_id: str, chunk: int = 50_000) -> None:
     """The executions of the file and their rollup rows, as the importer leaves them (no id guards:
     nothing here is sent twice), a chunk of lines at a time so memory stays flat."""
@@ -88,9 +69,9 @@ def _seed(path: Path, tenant_id: str, chunk: int = 50_000) -> None:
                 assert execution is not None, errors
                 sums.add(execution)
                 items.append((Execution.Meta.table_name, execution.serialize()))
-            _send(items)
+            put_items(items)
             count += len(items)
-    _send(
+    put_items(
         [
             (ExecutionRollup.Meta.table_name, ExecutionRollup(pk, sk, **values).serialize())
             for (pk, sk), values in sums.rows.items()
