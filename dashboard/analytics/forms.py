@@ -9,13 +9,14 @@ from django import forms
 
 from dashboard.analytics.inputs import (
     ANY_FAILURE,
-    DEFAULT_DAYS,
     ID_PATTERN,
     MONTH_PRESETS,
     PRESETS,
     ExecutionFilters,
     Period,
     PriceIn,
+    chosen_period,
+    execution_filters,
 )
 from dashboard.analytics.models import EXECUTION_STATUSES
 from dashboard.core import clock
@@ -43,17 +44,8 @@ class PeriodForm(forms.Form):
         """The chosen period (the default when nothing is chosen); ValidationFailed when invalid."""
         if not self.is_valid():
             raise ValidationFailed("That period is not valid.", _errors(self))
-        today = clock.now().date()
         data = self.cleaned_data
-        if data["start"] or data["end"] or data["period"] == "custom":
-            if not (data["start"] and data["end"]):
-                raise ValidationFailed(
-                    "Choose both ends of the date range.", {"start": "Pick a start and an end date."}
-                )
-            return Period.custom(data["start"], data["end"], today)
-        if data["period"] in MONTH_PRESETS:
-            return Period.month(data["period"], today)
-        return Period.last(int(data["period"] or DEFAULT_DAYS), today)
+        return chosen_period(data["period"], data["start"], data["end"], clock.now().date())
 
 
 def period_from(params: Mapping) -> tuple[Period, str | None]:
@@ -109,13 +101,8 @@ class ExecutionFilterForm(forms.Form):
         if not self.is_valid():
             raise ValidationFailed("Those filters are not valid.", _errors(self))
         data = self.cleaned_data
-        return ExecutionFilters(
-            agent_id=agent_id or data["agent"] or None,
-            status=data["status"] or None,
-            user_id=data["user"] or None,
-            model=data["model"] or None,
-            start=data["start"],
-            end=data["end"],
+        return execution_filters(
+            agent_id or data["agent"], data["status"], data["user"], data["model"], data["start"], data["end"]
         )
 
 

@@ -208,6 +208,60 @@ class ExecutionFilters:
         return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:16]
 
 
+def parse_day(value: str | None, field: str, errors: dict[str, str]) -> date | None:
+    """A YYYY-MM-DD query value as a date (None when absent); a wrong one is named in `errors`."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[field] = "Enter a valid date."
+        return None
+
+
+def chosen_period(preset: str | None, start: date | None, end: date | None, today: date) -> Period:
+    """The period a page's picker or an API query asks for (the default when nothing is chosen):
+    a custom range needs both ends; a month preset; the last N days."""
+    if start or end or preset == "custom":
+        if not (start and end):
+            raise ValidationFailed(
+                "Choose both ends of the date range.", {"start": "Pick a start and an end date."}
+            )
+        return Period.custom(start, end, today)
+    if preset in MONTH_PRESETS:
+        return Period.month(preset, today)
+    return Period.last(int(preset or DEFAULT_DAYS), today)
+
+
+def execution_filters(
+    agent_id: str | None,
+    status: str | None,
+    user_id: str | None,
+    model: str | None,
+    start: date | None,
+    end: date | None,
+    errors: dict[str, str] | None = None,
+) -> ExecutionFilters:
+    """The history's filters as the page's form and the API take them (ids by the id rule, a range
+    that starts on or before its end); ValidationFailed names each field that is wrong."""
+    errors = dict(errors or {})
+    for field, value in (("user", user_id), ("model", model)):
+        if value and not is_valid_id(value):
+            errors[field] = "Enter a valid value."
+    if start and end and start > end:
+        errors["start"] = "The start must be on or before the end."
+    if errors:
+        raise ValidationFailed("Those filters are not valid.", errors)
+    return ExecutionFilters(
+        agent_id=agent_id or None,
+        status=status or None,
+        user_id=user_id or None,
+        model=model or None,
+        start=start,
+        end=end,
+    )
+
+
 # --- staff prices ----------------------------------------------------------------------------
 
 PRICE_MODEL = re.compile(r"^[A-Za-z0-9*][A-Za-z0-9._:@/*-]{0,127}$")

@@ -18,7 +18,6 @@ from django.urls import path
 from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.analytics import inputs, overview, pricing, queries, rollups, services
-from dashboard.analytics.forms import ExecutionFilterForm, period_from
 from dashboard.analytics.inputs import ANY_FAILURE, RunsIn
 from dashboard.api.auth import api_view, read_json
 from dashboard.api.operations import Operation, Query, Strict
@@ -178,8 +177,10 @@ def runs(request: HttpRequest, agent_id: str):
             "runs": [outcome.as_dict() for outcome in outcomes],
         }
         return JsonResponse(body, status=201 if recorded else 200)
-    form = ExecutionFilterForm(request.GET)
-    filters = form.filters(agent_id=agent_id)
+    asked = request.api_query
+    errors: dict[str, str] = {}
+    start, end = inputs.parse_day(asked.start, "start", errors), inputs.parse_day(asked.end, "end", errors)
+    filters = inputs.execution_filters(agent_id, asked.status, asked.user, asked.model, start, end, errors)
     page = queries.list_executions(
         request.scope,
         filters,
@@ -276,7 +277,11 @@ def overview_body(figures: overview.Overview) -> dict:
 
 @api_view({"GET": Operation("The cost overview", {200: Overview}, query=OverviewQuery, tags=["analytics"])})
 def execution_overview(request: HttpRequest):
-    period, _ = period_from(request.GET)
+    asked, errors = request.api_query, {}
+    start, end = inputs.parse_day(asked.start, "start", errors), inputs.parse_day(asked.end, "end", errors)
+    if errors:
+        raise ValidationFailed("That period is not valid.", errors)
+    period = inputs.chosen_period(asked.period, start, end, clock.now().date())
     return overview_body(overview.build(request.scope, period))
 
 
