@@ -337,3 +337,36 @@ def tenant_templates(scope: AccessScope, limit: int = 5) -> list[AgentTemplate]:
     """The scope's tenant's templates, last changed first (one query): the home page's card."""
     tenant_id = scope.require_tenant()
     return list(AgentTemplate.by_tenant.query(tenant_id, scan_index_forward=False, limit=limit))
+
+
+# --- what the writes read (consistent, by key) ------------------------------------------------
+
+
+def find_template(template_id: str) -> AgentTemplate | None:
+    """A template by id, whoever asks, read consistently (a write's own check): one GetItem."""
+    try:
+        return AgentTemplate.get(template_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def rating_by(template_id: str, actor_id: str) -> TemplateRating | None:
+    """One person's rating of a template, read consistently: one GetItem."""
+    try:
+        return TemplateRating.get(template_id, actor_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def ratings_of(template_id: str) -> list[TemplateRating]:
+    """Every rating of a template (its partition): one query a page."""
+    return list(TemplateRating.query(template_id))
+
+
+def published_template_ids() -> list[str]:
+    """The templates other tenants or moderators can read: listed, waiting for review, rejected (the
+    popularity and queue GSIs: three keyed queries)."""
+    ids = [t.template_id for t in AgentTemplate.by_popularity.query(PUBLIC_FEED)]
+    for status in ("pending", "rejected"):
+        ids += [t.template_id for t in AgentTemplate.moderation_queue.query(status)]
+    return list(dict.fromkeys(ids))

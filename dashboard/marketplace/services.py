@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -29,6 +29,7 @@ from dashboard.flows import inputs as flow_inputs
 from dashboard.flows import queries as flow_queries
 from dashboard.flows import services as flows
 from dashboard.flows.definition import SecretInput
+from dashboard.marketplace import queries
 from dashboard.marketplace.inputs import MAX_FLOW_NAME, TEMPLATE_ID, TemplateInput, clean_input
 from dashboard.marketplace.models import (
     PUBLIC_FEED,
@@ -314,7 +315,7 @@ def delete_template(scope: AccessScope, template_id: str, expected_version: int 
     commit(build, STALE_EDIT, BUSY)
     # Ratings of a deleted template are no longer reachable; clear them after the fact.
     with TemplateRating.batch_write() as batch:
-        for rating in TemplateRating.query(template_id):
+        for rating in queries.ratings_of(template_id):
             batch.delete(rating)
 
 
@@ -535,15 +536,6 @@ def template_from_flow(scope: AccessScope, flow_id: str, data: Mapping[str, Any]
     return create_template(scope, {**data, "definition": definition})
 
 
-def published_template_ids() -> list[str]:
-    """The templates other tenants or moderators can read: listed, waiting for review, rejected (queue
-    GSIs, keyed queries)."""
-    ids = [t.template_id for t in AgentTemplate.by_popularity.query(PUBLIC_FEED)]
-    for status in ("pending", "rejected"):
-        ids += [t.template_id for t in AgentTemplate.moderation_queue.query(status)]
-    return list(dict.fromkeys(ids))
-
-
 def restrip_template(scope: AccessScope, template_id: str) -> list[str]:
     """Strip the secrets today's detection finds in a stored template (its definition and the approved
     snapshot a moderator compares with) into required inputs, audited as `template.rescan`.
@@ -552,9 +544,8 @@ def restrip_template(scope: AccessScope, template_id: str) -> list[str]:
     running it again changes nothing). The edit version rises, so the change lands only on the version read.
     """
     for _attempt in range(3):
-        try:
-            template = AgentTemplate.get(template_id, consistent_read=True)
-        except DoesNotExist:
+        template = queries.find_template(template_id)
+        if template is None:
             return []
         definition, found = flow_definition.strip_secrets(template.definition or {"nodes": [], "edges": []})
         snapshot = copy.deepcopy(template.approved_snapshot) if template.approved_snapshot else None
@@ -666,10 +657,7 @@ def rate_template(scope: AccessScope, template_id: str, stars: Any) -> AgentTemp
         raise PermissionDenied(OWN_TEMPLATE)
 
     def prepare() -> Builder | None:
-        try:
-            previous = TemplateRating.get(template_id, scope.actor_id, consistent_read=True)
-        except DoesNotExist:
-            previous = None
+        previous = queries.rating_by(template_id, scope.actor_id)
         if previous is not None and int(previous.stars) == stars:
             return None  # already so: no write, no event
         rating = TemplateRating(
@@ -713,10 +701,9 @@ def refresh_rating_average(template_id: str) -> AgentTemplate:
     Conditioned on the sum and count it was computed from: when a newer rating landed meanwhile, its
     own refresh writes the newer average, so the last refresh always reflects the final counts.
     """
-    try:
-        template = AgentTemplate.get(template_id, consistent_read=True)
-    except DoesNotExist:  # deleted while the rating was saved
-        raise NotFound("That template was deleted meanwhile.") from None
+    template = queries.find_template(template_id)
+    if template is None:  # deleted while the rating was saved
+        raise NotFound("That template was deleted meanwhile.")
     average = round(template.rating_sum / template.rating_count, 4) if template.rating_count else 0
     if float(template.rating_avg or 0) != float(average):
         try:

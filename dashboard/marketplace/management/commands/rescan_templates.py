@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from dashboard.core.scope import STAFF, AccessScope
-from dashboard.marketplace import services
+from dashboard.marketplace import queries, services
 from dashboard.marketplace.models import AgentTemplate
 
 OPERATOR = AccessScope(
@@ -26,7 +26,7 @@ class Command(BaseCommand):
         if all:  # an operation, never a request: the whole table
             ids = [t.template_id for t in AgentTemplate.scan(attributes_to_get=["template_id"])]
         else:
-            ids = services.published_template_ids()
+            ids = queries.published_template_ids()
         changed = 0
         for template_id in ids:
             taken = services.restrip_template(OPERATOR, template_id)
