@@ -31,7 +31,7 @@ from dashboard.core.scope import AccessScope, Can
 from dashboard.dynamo import base
 from dashboard.dynamo.item_size import check_item_size
 from dashboard.dynamo.transactions import Backoff, cancellation_codes, commit, condition_failed, with_retries
-from dashboard.experiments import inputs, lines
+from dashboard.experiments import inputs, lines, queries
 from dashboard.experiments.inputs import clean_line, parse_batch
 from dashboard.experiments.models import (
     Experiment,
@@ -96,7 +96,7 @@ def create_experiment(
     try:
         commit(build, "An experiment with this id exists already.")
     except Conflict:
-        existing = Experiment.get(experiment.experiment_key)  # the tenant's own: keys carry the tenant
+        existing = queries.experiment_by_key(experiment.experiment_key)  # keys carry the tenant
         if (existing.project_id, existing.name) != (project_id, name):
             raise Conflict(
                 "This experiment id is taken; choose another.", {"experiment_id": "taken"}
@@ -147,7 +147,7 @@ def start_run(
     except TransactWriteError as exc:
         if not condition_failed(exc):
             raise
-        return ExperimentRun.get(experiment.experiment_key, run.run_id)  # a retry: the run exists already
+        return queries.run_by_key(experiment.experiment_key, run.run_id)  # a retry: the run exists already
     return run
 
 
@@ -220,8 +220,7 @@ class IngestResult:
 
 
 def _runs_of(experiment: Experiment, run_ids: set[str]) -> dict[str, ExperimentRun]:
-    found = ExperimentRun.batch_get([(experiment.experiment_key, run_id) for run_id in run_ids])
-    return {run.run_id: run for run in found}
+    return queries.runs_by_id(experiment.experiment_key, run_ids)
 
 
 def _size(line: RunLogLine) -> int:
@@ -434,7 +433,7 @@ def _write_points(run: ExperimentRun, key: str, chunk: list[inputs.MetricPoint])
         return build
 
     def reread() -> None:
-        fresh = ExperimentRun.get(run.experiment_key, run.run_id, consistent_read=True)
+        fresh = queries.run_by_key(run.experiment_key, run.run_id, consistent=True)
         if fresh.status in FINISHED:
             raise Conflict(f"This run finished as {fresh.status} meanwhile; nothing more was recorded.")
         state["run"] = fresh

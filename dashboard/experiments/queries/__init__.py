@@ -52,6 +52,7 @@ from dashboard.experiments.queries.runs import (
     MAX_ID_LENGTH,
     RUNS_PER_EXPERIMENT_CARD,
     ExperimentSummary,
+    experiment_by_key,
     experiment_summary,
     experiment_tenant,
     get_experiment,
@@ -61,13 +62,18 @@ from dashboard.experiments.queries.runs import (
     latest_experiments,
     list_experiments,
     list_runs,
+    run_by_key,
     run_counts_since,
     run_key,
     running_runs,
+    runs_by_id,
     valid_id,
 )
 
 __all__ = [
+    "experiment_by_key",
+    "run_by_key",
+    "runs_by_id",
     "ACTIVE",
     "AROUND",
     "Around",

@@ -181,3 +181,22 @@ def run_counts_since(since: datetime, statuses: tuple[str, ...] = RUN_STATUSES) 
 def run_key(tenant_id: str, experiment_id: str, run_id: str) -> str:
     """A run's tenant-scoped key, as other areas name a run (the registry's lineage)."""
     return models.run_key(tenant_id, experiment_id, run_id)
+
+
+# --- what the writes read, by key (the caller has checked the scope) -------------------------------
+
+
+def experiment_by_key(experiment_key: str) -> Experiment:
+    """One GetItem; the key carries the tenant."""
+    return Experiment.get(experiment_key)
+
+
+def run_by_key(experiment_key: str, run_id: str, consistent: bool = False) -> ExperimentRun:
+    """One GetItem; the key carries the tenant."""
+    return ExperimentRun.get(experiment_key, run_id, consistent_read=consistent)
+
+
+def runs_by_id(experiment_key: str, run_ids: set[str]) -> dict[str, ExperimentRun]:
+    """The runs of an experiment that exist among `run_ids`: one BatchGetItem per 100."""
+    found = ExperimentRun.batch_get([(experiment_key, run_id) for run_id in run_ids])
+    return {run.run_id: run for run in found}
