@@ -169,20 +169,25 @@ def test_two_runs_at_once_beside_live_ingestion_count_nothing_twice(tenant):
     _assert_exact(tenant.tenant_id, since)
 
 
+def _dies_on_call(real, number: int):
+    """`real`, except that its `number`-th call stops as a machine would (nothing after it runs)."""
+    calls = {"n": 0}
+
+    def stand_in(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == number:
+            raise RuntimeError("the machine stopped")
+        return real(*args, **kwargs)
+
+    return stand_in
+
+
 def test_an_interrupted_run_run_again_finishes(tenant, monkeypatch):
     _record_history(tenant, days=5)
     _override("gpt-4o-mini", days_ago=4, tenant_id=tenant.tenant_id)
     since = (clock.now() - timedelta(days=4)).date().isoformat()
     real = repricing.reprice_day
-    calls = {"n": 0}
-
-    def dies_on_the_third_day(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise RuntimeError("the machine stopped")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(repricing, "reprice_day", dies_on_the_third_day)
+    monkeypatch.setattr(repricing, "reprice_day", _dies_on_call(real, 3))  # the third day
     today = clock.now().date()
     job = repricing.start(STAFF_SCOPE, tenant.tenant_id, today - timedelta(days=5), today)
     with pytest.raises(RuntimeError):
@@ -215,15 +220,7 @@ def test_a_run_stopped_before_or_while_adding_a_days_ledgers_is_finished_by_the_
     since = (clock.now() - timedelta(days=2)).date().isoformat()
     monkeypatch.setattr(repricing, "TX_ITEMS", 6)  # many ledgers and many parts from a few executions
     real = getattr(repricing, dies_in)
-    calls = {"n": 0}
-
-    def dies_on_the_second_call(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("the machine stopped")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(repricing, dies_in, dies_on_the_second_call)
+    monkeypatch.setattr(repricing, dies_in, _dies_on_call(real, 2))
     with pytest.raises(RuntimeError):
         _run(tenant.tenant_id, days=3, threads=1)
     assert _day_items_left(tenant.tenant_id, 3)  # ledgers (and a plan) wait for the next run
