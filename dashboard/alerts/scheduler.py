@@ -1,7 +1,8 @@
 """The `run_alerts` loop, the background worker: a pass now, then one every interval, until stopped.
 
 Each pass evaluates every tenant's alert rules and finishes pending deliveries, then runs the re-pricing
-jobs the prices page queued (dashboard.analytics.repricing.run_queued). A request of this process
+jobs the prices page queued (dashboard.analytics.repricing.run_queued) and packs the settled figures of
+the tenants that are due (dashboard.analytics.compaction.run_pass: once a day, and after late writes). A request of this process
 wakes it early (dashboard.core.worker.wake): after claiming an alert, or queueing a re-pricing run.
 
 Three ways to run it, the same loop each time:
@@ -27,7 +28,7 @@ from collections.abc import Callable
 from django.conf import settings
 
 from dashboard.alerts.evaluation import PassResult, deliver_pending, run_pass
-from dashboard.analytics import repricing
+from dashboard.analytics import compaction, repricing
 from dashboard.core import worker
 from dashboard.operations.services import flush_usage
 
@@ -46,6 +47,10 @@ def one_pass(woken: bool = False) -> PassResult | None:
         repricing.run_queued()  # a re-pricing run the prices page queued (its failure is on the job)
     except Exception as exc:  # noqa: BLE001 — DynamoDB unreachable for a moment, say
         log.error("looking for queued re-pricing failed", exc_info=exc)
+    try:
+        compaction.run_pass()  # the tenants' settled figures packed anew: once a day, and after late writes
+    except Exception as exc:  # noqa: BLE001
+        log.error("packing settled figures failed; the next pass tries again", exc_info=exc)
     try:
         flush_usage()  # no request end in a loop: write what this pass metered
     except Exception as exc:  # noqa: BLE001

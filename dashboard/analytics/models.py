@@ -1,6 +1,7 @@
 """Agent execution history (raw, 180-day TTL) and the per-day rollup counters that analytics read."""
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     ListAttribute,
     NumberAttribute,
@@ -172,6 +173,36 @@ class TopPage(DynamoModel):
     pk = UnicodeAttribute(hash_key=True)
     top = UnicodeAttribute()  # JSON: {"tag": count, "exhausted": bool, "rows": [[value, counters…]…]}
     expires_at = TTLAttribute()  # a page unused for this long is read live again, then kept anew
+
+
+DIGEST_TTL_DAYS = 35  # "Last month" keeps its range all month; a digest no page asks for goes
+
+
+class RollupDigest(DynamoModel):
+    """Settled figures of one tenant, packed (dashboard.analytics.compaction), two kinds of item:
+
+    - `tenant#dimension#r<start>_<end>`: a digest of one range of settled days for a ranked
+      dimension (agent, user, model): every value's totals when they fit (`complete`), else the
+      `DIGEST_ROWS` costliest and the values its partner range needs, with `bound`, the most any
+      value left out cost. `tag_count`/`tag_cost`: the range's executions and cost when it was
+      built; a reader uses it only while the daily `total` rows still say the same (a late arrival
+      or a re-pricing changes them).
+    - `tenant#state`: the day the tenant's digests were last built for, and `dirty`, when a write
+      last landed on a settled day (ingestion, re-pricing): the background worker rebuilds.
+    Written by the importer and the background worker, read by the pages.
+    """
+
+    Meta = table_meta("rollup-digests")
+    pk = UnicodeAttribute(hash_key=True)
+    rows = BinaryAttribute(legacy_encoding=False, null=True)  # zlib of JSON [[value, counters…]…]
+    tag_count = NumberAttribute(null=True)
+    tag_cost = NumberAttribute(null=True)
+    complete = BooleanAttribute(null=True)
+    bound = NumberAttribute(null=True)
+    day = UnicodeAttribute(null=True)  # state: the day the digests were built for
+    built = NumberAttribute(null=True)  # state: epoch seconds of the last build
+    dirty = NumberAttribute(null=True)  # state: epoch seconds of the last write to a settled day
+    expires_at = TTLAttribute(null=True)
 
 
 class TraceItem(DynamoModel):

@@ -4,20 +4,21 @@ Reads are bounded whatever the number of executions, days of history or distinct
 (dashboard.analytics.queries), in three rounds of side-by-side reads:
 1. one query each on the daily total rows (both periods), model and status rows (this period:
    models are few, their daily rows draw the chart and rank the top models; the budget comes from
-   the total rows when the period ends today), and one batch read of the kept first pages of every
-   bucket the top lists use, and one batch read of the price-change markers (are these figures
-   older than a staff price change?);
+   the total rows when the period ends today), one batch read of the digests of both periods'
+   settled days (dashboard.analytics.compaction), and one batch read of the price-change markers
+   (are these figures older than a staff price change?);
 2. the top agents (this period and the previous one, for the drivers) and users by the threshold
-   algorithm: a query only for a bucket without a first page that still holds (today's, mostly),
-   a batch read for candidates whose figures the pages do not tell;
+   algorithm over the digest and today's bucket: a query for today's bucket (more pages only when
+   many candidates need its rows); a range no digest holds reads its buckets and their kept first
+   pages instead (one more batch read);
 3. one batch read for the previous period of the listed agents, users and models and the drivers'
    missing figures,
    then the settled pages read live in this request are kept (a batch write).
 The models with tokens but no cost come from the model rows of round 1; whether they have a price
 now asks the staff prices, which each process keeps for `pricing.cache_seconds()` (2 queries at most
 once per that time).
-Measured (bench_analytics_cardinality): 8–9 calls with the past settled, before the price-change read
-(+1). Staff over all tenants: the tenant list + one query per tenant + the price-change read.
+Measured (bench_analytics_cardinality, every shape): 11–14 calls, the session's and the tenant's
+reads included. Staff over all tenants: the tenant list + one query per tenant + the price-change read.
 """
 
 from __future__ import annotations
@@ -301,15 +302,18 @@ def build(
     # month"), so no read of its own.
     window_start, today = queries.budget_window(now)
     budget_in_totals = prev.start <= window_start and period.end >= today
-    pages = queries.TopPages()
-    page_keys = [
-        key
-        for dimension in ("agent", "user")
-        for start, end in ((period.start, period.end), (prev.start, prev.end))
-        for key in queries.page_keys(tenant_id, dimension, start, end)
-    ]
-    # Round 1, side by side (latency = the slowest, not the sum): the daily rows, and the kept
-    # first pages of every bucket the top lists read.
+    pages = queries.TopPages(today=now.date())
+    digest_keys = queries.digest_keys(
+        tenant_id,
+        [
+            (dimension, start, end)
+            for dimension in ("agent", "user", "model")
+            for start, end in ((period.start, period.end), (prev.start, prev.end))
+        ],
+        now.date(),
+    )
+    # Round 1, side by side (latency = the slowest, not the sum): the daily rows, and the digests
+    # of the settled days of both periods.
     jobs = {
         "totals": lambda: queries.daily(tenant_id, "total", prev.start, period.end, histogram=True),
         # The period's daily model rows draw the chart and rank the top models; the previous
@@ -317,13 +321,13 @@ def build(
         # models × shards).
         "models": lambda: queries.daily(tenant_id, "model", period.start, period.end),
         "statuses": lambda: queries.daily(tenant_id, "status", period.start, period.end),
-        "pages": lambda: pages.load(page_keys),
+        "pages": lambda: pages.load([], digest_keys),
         "prices": lambda: queries.prices_changed_since(tenant_id),  # 1 BatchGet: prices changed?
     }
     if not budget_in_totals:
         jobs["budget"] = lambda: budget_status(tenant_id, tenant.monthly_budget_micro_usd, now)
     done = side_by_side(jobs)
-    pages.know_days(done["totals"])
+    pages.know_days(done["totals"], prev.start, period.end)
     if budget_in_totals:
         done["budget"] = budget_status(tenant_id, tenant.monthly_budget_micro_usd, now, done["totals"])
     # Round 2: the top lists (kept pages where they hold, live reads for the rest).

@@ -44,7 +44,7 @@ from django.conf import settings
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 
 from dashboard.accounts.queries import list_tenants
-from dashboard.analytics import pricing, rollups
+from dashboard.analytics import compaction, pricing, rollups
 from dashboard.analytics.models import (
     EXECUTION_TTL_DAYS,
     Execution,
@@ -398,6 +398,8 @@ def settle(tenant_id: str, day: date) -> None:
 
 
 def _forget_pages(tenant_id: str, day: date) -> None:
+    # Digests are tagged with the cost as well, so they no longer hold; rebuilt at the next pass.
+    compaction.mark_dirty(tenant_id)
     keys = [
         rollups.ranked_pk(tenant_id, dimension, bucket)
         for dimension in rollups.RANKED_DIMENSIONS

@@ -71,9 +71,18 @@ def buckets_of(day: date) -> tuple[str, str, str]:
     return day_bucket(day), week_bucket(day), month_bucket(day)
 
 
+def range_bucket(start: date, end: date) -> str:
+    """A digest's range of days (dashboard.analytics.compaction): `r2026-11-08_2026-12-06`."""
+    return f"r{start.isoformat()}_{end.isoformat()}"
+
+
 def bucket_days(bucket: str) -> tuple[date, date]:
-    """The first and last day of a bucket (`d2026-12-01`, `w2026-W49`, `m2026-12`)."""
+    """The first and last day of a bucket (`d2026-12-01`, `w2026-W49`, `m2026-12`) or of a digest's
+    range (`r2026-11-08_2026-12-06`)."""
     kind, name = bucket[0], bucket[1:]
+    if kind == "r":
+        first, last = name.split("_")
+        return date.fromisoformat(first), date.fromisoformat(last)
     if kind == "d":
         day = date.fromisoformat(name)
         return day, day
@@ -205,9 +214,15 @@ class Increments:
         return len(self.rows)
 
 
-@dataclass
+BUCKET_INDEX = {name: index for index, name in enumerate(latency.BUCKET_ATTRIBUTES)}
+
+
+@dataclass(slots=True)
 class Totals:
-    """Summed counters of some rollup rows (or of raw executions, for checks)."""
+    """Summed counters of some rollup rows (or of raw executions, for checks).
+
+    Pages build thousands (a digest's rows): slots, and the latency histogram made only when a row
+    has one (`buckets` empty = all zero)."""
 
     count: int = 0
     failures: int = 0
@@ -215,8 +230,14 @@ class Totals:
     tokens_in: int = 0
     tokens_out: int = 0
     duration_ms_sum: int = 0
-    buckets: list[int] = field(default_factory=lambda: [0] * latency.BUCKET_COUNT)
+    buckets: list[int] = field(default_factory=list)
     last_write: int = 0  # daily `total` rows: when a writer last added to them (epoch seconds)
+
+    def histogram(self) -> list[int]:
+        """The latency bucket counts, made when first needed."""
+        if not self.buckets:
+            self.buckets = [0] * latency.BUCKET_COUNT
+        return self.buckets
 
     def add_row(self, row: ExecutionRollup) -> None:
         for name in COUNTERS:
@@ -224,7 +245,7 @@ class Totals:
         for index, name in enumerate(latency.BUCKET_ATTRIBUTES):
             value = getattr(row, name, None)
             if value:
-                self.buckets[index] += int(value)
+                self.histogram()[index] += int(value)
 
     def add_raw(self, item: dict) -> None:
         """A row as DynamoDB sends it (`{"count": {"N": "3"}, …}`): no model object is built."""
@@ -232,10 +253,10 @@ class Totals:
             cell = item.get(name)
             if cell:
                 setattr(self, name, getattr(self, name) + int(cell["N"]))
-        for index, name in enumerate(latency.BUCKET_ATTRIBUTES):
-            cell = item.get(name)
-            if cell:
-                self.buckets[index] += int(cell["N"])
+        for name, cell in item.items():  # a row has a dozen attributes, the histogram 49 names
+            index = BUCKET_INDEX.get(name)
+            if index is not None:
+                self.histogram()[index] += int(cell["N"])
         cell = item.get("last_write")
         if cell:
             self.last_write = max(self.last_write, int(cell["N"]))
@@ -243,19 +264,20 @@ class Totals:
     def merge(self, other: Totals) -> None:
         for name in COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.buckets = [mine + theirs for mine, theirs in zip(self.buckets, other.buckets, strict=True)]
+        if other.buckets:
+            self.buckets = [mine + theirs for mine, theirs in zip(self.histogram(), other.buckets, strict=True)]
         self.last_write = max(self.last_write, other.last_write)
 
     def add_execution(self, execution: Execution, histogram: bool = True) -> None:
         for name, value in counter_increments(execution).items():
             setattr(self, name, getattr(self, name) + value)
         if histogram:
-            self.buckets[latency.bucket_index(execution.duration_ms)] += 1
+            self.histogram()[latency.bucket_index(execution.duration_ms)] += 1
 
     def as_dict(self) -> dict:
         return {
             **{name: getattr(self, name) for name in COUNTERS},
-            **{n: c for n, c in zip(latency.BUCKET_ATTRIBUTES, self.buckets, strict=True) if c},
+            **{n: c for n, c in zip(latency.BUCKET_ATTRIBUTES, self.buckets, strict=False) if c},
         }
 
     @property
@@ -280,7 +302,7 @@ class Totals:
 
     @property
     def p50_ms(self) -> int | None:
-        return latency.percentile(self.buckets, 0.50)
+        return latency.percentile(self.buckets, 0.50)  # empty: no histogram, None
 
     @property
     def p95_ms(self) -> int | None:

@@ -66,6 +66,9 @@ TIER_ACCESS: dict[str, tuple[str | None, str | None]] = {
     "execution-rollups": (READ, WRITE),
     # Kept first pages of the top lists: written by whoever reads the overview (pages and the API).
     "rollup-top-pages": (WRITE, WRITE),
+    # Settled figures packed per range: built by the importer and the background worker (which runs
+    # in either tier, as alerts do), read by the pages.
+    "rollup-digests": (WRITE, WRITE),
     "trace-spans": (READ, WRITE),  # OpenTelemetry spans kept as execution steps
     # Staff prices are edited on the prices page (web) or with the prices key (ingest: /api/prices).
     # A re-pricing run is queued by the page (web) and run by the background worker, which runs with

@@ -178,7 +178,7 @@ def _put_in_transactions(model_cls, items: list) -> None:
     size = 0
     for item in items:
         serialized = item.serialize()
-        item_size = len(json.dumps(serialized))
+        item_size = len(json.dumps(serialized, default=len))  # binary attributes: their length
         if actions and (len(actions) == TRANSACTION_ITEMS or size + item_size > TRANSACTION_BYTES):
             _transact(client, actions)
             actions, size = [], 0

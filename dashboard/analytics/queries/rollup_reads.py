@@ -15,7 +15,17 @@ PynamoDB object is built per counter row.
   are, not on how many values there are.
 - `figures`: the exact totals of given values over a range (the previous period of a top list).
 
-Settled first pages (`TopPages`): a bucket's first page in the rank index changes only when an
+Digests (dashboard.analytics.compaction): a range's settled days of one dimension packed in one
+item, built by the importer and the background worker. `TopPages.parts` reads a period from the
+digest of its days before today, while its tag still equals those days' executions and cost in the
+daily `total` rows, and today's bucket beside it; the threshold algorithm then runs over two parts,
+whatever the shape. A digest's rows are taken best first from memory; a value it left out (only
+when it holds the `DIGEST_ROWS` costliest) is read from the range's buckets if it could still be in
+the list, and if the list cannot be decided that way the range is read from its buckets. Days with
+no execution (the daily rows say so) are read from nowhere.
+
+Settled first pages (`TopPages`), for ranges no digest holds (a custom period, a late arrival not
+yet packed): a bucket's first page in the rank index changes only when an
 execution lands in the bucket, which adds one to the bucket's execution count (the daily `total`
 rows the page reads anyway). So once read, a bucket's first page is kept in one item (`TopPage`, its
 own table: the web tier only reads the counters but may write this), tagged with that count; a later page takes it while the
@@ -29,8 +39,11 @@ kept page already satisfies.
 
 from __future__ import annotations
 
+import collections
 import json
+import threading
 import time
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -39,12 +52,14 @@ from dashboard.analytics import rollups
 from dashboard.analytics.models import (
     PAGE_TTL_DAYS,
     ExecutionRollup,
+    RollupDigest,
     TopPage,
 )
 from dashboard.analytics.rollups import Totals
 from dashboard.dynamo.base import client_of
 from dashboard.dynamo.transactions import batch_put
 
+COST = rollups.COUNTERS.index("cost_micro_usd")
 BATCH_GET_LIMIT = 100
 FIRST_PAGE = 60
 COUNTER_PROJECTION = "pk, sk, #c, failures, cost_micro_usd, tokens_in, tokens_out, duration_ms_sum"
@@ -71,12 +86,20 @@ def _query(**kwargs) -> list[dict]:
 
 
 def daily(
-    tenant_id: str, dimension: str, start: date, end: date, histogram: bool = False
+    tenant_id: str,
+    dimension: str,
+    start: date,
+    end: date,
+    histogram: bool = False,
+    consistent: bool = False,
 ) -> dict[tuple[str, str], Totals]:
-    """{(day, value): totals} of `start`…`end` (inclusive) for a daily dimension."""
+    """{(day, value): totals} of `start`…`end` (inclusive) for a daily dimension (`consistent`: a
+    strongly consistent read, for a digest's tags)."""
     extra = (
         {} if histogram else {"ProjectionExpression": COUNTER_PROJECTION, "ExpressionAttributeNames": NAMES}
     )
+    if consistent:
+        extra["ConsistentRead"] = True
     items = _query(
         KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
         ExpressionAttributeValues={
@@ -121,8 +144,16 @@ class _Bucket:
     pk: str
     last_cost: int | None = None  # cost of the last row read (None: nothing read yet)
     cursor: dict | None = None
-    exhausted: bool = False
+    exhausted: bool = False  # every row read: a value not read is not in the bucket
     first: list[tuple[str, Totals]] = field(default_factory=list)  # the first page, best first
+
+    @property
+    def readable(self) -> bool:
+        return not self.exhausted
+
+    @property
+    def all_known(self) -> bool:
+        return self.exhausted
 
     def bound(self) -> int:
         """The most any value not read here yet can have in this bucket."""
@@ -171,6 +202,86 @@ class _Bucket:
             self.last_cost = 0
 
 
+class Digest:
+    """A range of settled days of one dimension, packed (dashboard.analytics.compaction): its rows
+    best first, as packed (a row's totals are made when asked); a value left out cost at most
+    `bound` (0 and `complete`: none was left out)."""
+
+    def __init__(
+        self, rows: list[list], complete: bool, bound: int, tag_count: int, tag_cost: int
+    ) -> None:
+        self.rows = rows  # [[value, count, failures, cost, tokens in, tokens out, duration], …]
+        self.complete = complete
+        self.bound = bound
+        self.tag_count = tag_count
+        self.tag_cost = tag_cost
+        self._by_value: dict[str, list] | None = None
+
+    @classmethod
+    def load(cls, item: dict) -> Digest | None:
+        """A digest as BatchGetItem sends it; None if it cannot be read (the buckets are read instead)."""
+        from dashboard.analytics.compaction import unpack  # the writer's format
+
+        try:
+            rows = unpack(item["rows"]["B"])
+            if any(len(row) != 1 + len(rollups.COUNTERS) for row in rows):
+                return None
+            return cls(
+                rows,
+                bool(item.get("complete", {}).get("BOOL")),
+                int(item["bound"]["N"]),
+                int(item["tag_count"]["N"]),
+                int(item["tag_cost"]["N"]),
+            )
+        except (ValueError, KeyError, TypeError, zlib.error):
+            return None
+
+    @staticmethod
+    def totals(row: list) -> Totals:
+        return Totals(*row[1:])
+
+    def figure(self, value: str) -> Totals | None:
+        """The exact totals of `value` in this range, if this digest tells (None: not known)."""
+        if self._by_value is None:
+            self._by_value = {row[0]: row for row in self.rows}
+        row = self._by_value.get(value)
+        if row is not None:
+            return self.totals(row)
+        return Totals() if self.complete else None
+
+
+@dataclass
+class _DigestPart:
+    """A digest as one part of a range's top list: its rows taken best first from memory, page by
+    page like a bucket's, so a page makes totals only for the rows the list needs."""
+
+    pk: str
+    digest: Digest
+    buckets: list[str]  # the real buckets of its range: where a value it left out is read
+    taken: int = 0
+    first: list[tuple[str, Totals]] = field(default_factory=list)
+
+    @property
+    def readable(self) -> bool:
+        return self.taken < len(self.digest.rows)
+
+    @property
+    def all_known(self) -> bool:
+        return not self.readable and self.digest.complete
+
+    def bound(self) -> int:
+        """The most a value not taken yet has here: its rows are best first, but the values kept for
+        the partner range may cost less than values left out (`digest.bound`)."""
+        if self.readable:
+            return max(self.digest.rows[self.taken - 1][1 + COST], self.digest.bound) if self.taken else 10**18
+        return self.digest.bound
+
+    def read(self, limit: int, known: dict[tuple[str, str], Totals]) -> None:
+        for row in self.digest.rows[self.taken : self.taken + limit]:
+            known[(self.pk, row[0])] = Digest.totals(row)
+        self.taken = min(len(self.digest.rows), self.taken + limit)
+
+
 @dataclass
 class Snapshot:
     """A bucket's first page in the rank index, kept while its execution count is `tag`."""
@@ -209,56 +320,98 @@ class Snapshot:
 
 
 class TopPages:
-    """The kept first pages of the buckets a page reads, and the counts that say which still hold.
+    """What a page knows beyond the rows it queries: the digests of settled ranges and the kept
+    first pages of buckets, and the daily counts that say which of them still hold.
 
-    Built in two steps so the batch read runs beside the daily `total` query: `load(pks)`, then
-    `know_days(total rows)`. Pages read live and settled are written back by `save()`.
+    Built in two steps so the batch read runs beside the daily `total` query: `load(pks, digests)`,
+    then `know_days(total rows, first, last)`. Kept pages are loaded only for ranges no digest
+    holds (`parts` loads them when first needed); pages read live and settled are written back by
+    `save()`.
     """
 
-    def __init__(self, now: float | None = None) -> None:
+    def __init__(self, now: float | None = None, today: date | None = None) -> None:
         self.now = time.time() if now is None else now
+        self.today = today or datetime.fromtimestamp(self.now, UTC).date()
         self.kept: dict[str, Snapshot] = {}
+        self.asked: set[str] = set()
+        self.digests: dict[str, Digest] = {}
         self.day_count: dict[str, int] = {}
+        self.day_cost: dict[str, int] = {}
         self.day_written: dict[str, int] = {}
-        self.known_days = False
+        self.known_span: tuple[str, str] | None = None
         self.fresh: dict[str, Snapshot] = {}  # read live and settled: to be kept
-        self.live: dict[str, Snapshot] = {}
+        self.live: dict[str, Snapshot] = {}  # read live by this request (whole when `exhausted`)
+        self.lock = threading.Lock()
 
-    def load(self, pks: list[str]) -> TopPages:
-        for start in range(0, len(pks), BATCH_GET_LIMIT):
-            request = {
-                TopPage.Meta.table_name: {
-                    "Keys": [{"pk": {"S": pk}} for pk in pks[start : start + BATCH_GET_LIMIT]],
+    @property
+    def known_days(self) -> bool:
+        return self.known_span is not None
+
+    def load(self, pks: list[str], digests: list[str] = ()) -> TopPages:
+        """One batch read (100 keys a call) of kept first pages and of digests."""
+        wanted = [(TopPage.Meta.table_name, pk) for pk in pks if pk not in self.asked]
+        wanted += [(RollupDigest.Meta.table_name, pk) for pk in digests if pk not in self.asked]
+        self.asked.update(pk for _, pk in wanted)
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            request: dict = {}
+            for table, pk in wanted[start : start + BATCH_GET_LIMIT]:
+                request.setdefault(table, {"Keys": []})["Keys"].append({"pk": {"S": pk}})
+            if TopPage.Meta.table_name in request:
+                request[TopPage.Meta.table_name] |= {
                     "ProjectionExpression": "pk, #t",
                     "ExpressionAttributeNames": {"#t": "top"},
                 }
-            }
             while request:
                 answer = _client().batch_get_item(RequestItems=request)
-                for item in answer.get("Responses", {}).get(TopPage.Meta.table_name, []):
+                responses = answer.get("Responses", {})
+                for item in responses.get(TopPage.Meta.table_name, []):
                     page = Snapshot.load(item.get("top", {}).get("S", ""))
                     if page is not None:
                         self.kept[item["pk"]["S"]] = page
+                for item in responses.get(RollupDigest.Meta.table_name, []):
+                    digest = Digest.load(item)
+                    if digest is not None:
+                        self.digests[item["pk"]["S"]] = digest
                 request = answer.get("UnprocessedKeys") or {}
         return self
 
-    def know_days(self, rows: dict[tuple[str, str], Totals]) -> None:
-        """The daily `total` rows (shards folded) of every day the buckets cover."""
+    def know_days(self, rows: dict[tuple[str, str], Totals], first: date, last: date) -> None:
+        """The daily `total` rows (shards folded) of `first`…`last`, every day the buckets and
+        digests used may cover."""
         for (day, _), totals in rows.items():
             self.day_count[day] = self.day_count.get(day, 0) + totals.count
+            self.day_cost[day] = self.day_cost.get(day, 0) + totals.cost_micro_usd
             self.day_written[day] = max(self.day_written.get(day, 0), totals.last_write)
-        self.known_days = True
+        self.known_span = (first.isoformat(), last.isoformat())
 
-    def _state(self, bucket: str) -> tuple[int, int]:
+    def _state(self, bucket: str) -> tuple[int, int, int]:
+        """(executions, cost, last write) of a bucket's or a range's days."""
         first, last = rollups.bucket_days(bucket)
-        count = written = 0
+        count = cost = written = 0
         day = first
         while day <= last:
             key = day.isoformat()
             count += self.day_count.get(key, 0)
+            cost += self.day_cost.get(key, 0)
             written = max(written, self.day_written.get(key, 0))
             day += timedelta(days=1)
-        return count, written
+        return count, cost, written
+
+    def _covers(self, bucket: str) -> bool:
+        first, last = rollups.bucket_days(bucket)
+        span = self.known_span
+        return span is not None and span[0] <= first.isoformat() and last.isoformat() <= span[1]
+
+    def digest(self, pk: str) -> Digest | None:
+        """The digest of a range if it still holds: its tag equals the range's executions and cost."""
+        bucket = _bucket_of(pk)
+        if not self._covers(bucket):
+            return None
+        count, cost, _ = self._state(bucket)
+        if not count:  # nothing in these days: no digest is written for them
+            return Digest([], True, 0, 0, 0)
+        found = self.digests.get(pk)
+        return found if found is not None and (found.tag_count, found.tag_cost) == (count, cost) else None
 
     def page(self, pk: str) -> Snapshot | None:
         """The bucket's kept first page if it still holds (its count unchanged)."""
@@ -268,17 +421,47 @@ class TopPages:
         return kept if kept.tag == self._state(_bucket_of(pk))[0] else None
 
     def kept_page(self, pk: str) -> Snapshot | None:
-        """A first page that holds now: kept, or read live by this very request."""
-        return self.page(pk) or self.live.get(pk)
+        """A page that holds now: kept, or read live by this very request."""
+        return self.live.get(pk) or self.page(pk)
 
     def offer(self, pk: str, rows: list[tuple[str, Totals]], exhausted: bool) -> None:
         """A first page just read live: kept if its bucket has settled."""
         if not self.known_days:
             return
-        count, written = self._state(_bucket_of(pk))
-        self.live[pk] = page = Snapshot(rows, exhausted, count)
+        count, _, written = self._state(_bucket_of(pk))
+        page = Snapshot(rows, exhausted, count)
         if written <= self.now - SETTLED_SECONDS:
             self.fresh[pk] = page
+
+    def remember(self, pk: str, rows: list[tuple[str, Totals]], exhausted: bool) -> None:
+        """What this request read of a bucket, for the figures it asks next."""
+        with self.lock:
+            self.live[pk] = Snapshot(rows, exhausted, 0)
+
+    def digest_key(self, tenant_id: str, dimension: str, start: date, end: date) -> str | None:
+        """The digest a range would use: of its days before today (None: it has none)."""
+        last = min(end, self.today - timedelta(days=1))
+        if start > last:
+            return None
+        return rollups.ranked_pk(tenant_id, dimension, rollups.range_bucket(start, last))
+
+    def parts(self, tenant_id: str, dimension: str, start: date, end: date) -> list:
+        """What `start`…`end` is read from: a digest that holds and the buckets of the days after it
+        (today), or else the buckets covering the range (their kept pages loaded on first need)."""
+        key = self.digest_key(tenant_id, dimension, start, end)
+        digest = self.digest(key) if key else None
+        if digest is not None:
+            first, last = rollups.bucket_days(_bucket_of(key))
+            rest = page_keys(tenant_id, dimension, last + timedelta(days=1), end) if last < end else []
+            buckets = page_keys(tenant_id, dimension, first, last)
+            return [_DigestPart(key, digest, buckets)] + [_Bucket(pk) for pk in self._busy(rest)]
+        keys = self._busy(page_keys(tenant_id, dimension, start, end))
+        self.load(keys)
+        return [_Bucket(pk) for pk in keys]
+
+    def _busy(self, pks: list[str]) -> list[str]:
+        """The buckets that have executions: one whose days count none holds no ranked row."""
+        return [pk for pk in pks if not (self._covers(_bucket_of(pk)) and not self._state(_bucket_of(pk))[0])]
 
     def save(self) -> None:
         """Write the pages read live from settled buckets (batch writes, 25 at a time)."""
@@ -297,6 +480,22 @@ def page_keys(tenant_id: str, dimension: str, start: date, end: date) -> list[st
     return [rollups.ranked_pk(tenant_id, dimension, b) for b in rollups.buckets_covering(start, end)]
 
 
+def digest_keys(tenant_id: str, ranges: list[tuple[str, date, date]], today: date) -> list[str]:
+    """The digests (dimension, start, end) ranges would use, for `TopPages.load`."""
+    pages = TopPages(today=today)
+    keys = [pages.digest_key(tenant_id, dimension, start, end) for dimension, start, end in ranges]
+    return [key for key in dict.fromkeys(keys) if key]
+
+
+# A live bucket missing more rows than this among the candidates reads its next page (about 150
+# bytes a row, a read unit per 27 rows) rather than getting each row (half a read unit each).
+RESOLVE_AT_MOST = 8
+
+
+class _NeedsBuckets(Exception):
+    """A digest left out values that could still be in the top list: read the buckets instead."""
+
+
 def top(
     tenant_id: str,
     dimension: str,
@@ -308,45 +507,90 @@ def top(
 ) -> list[tuple[str, Totals]]:
     """The exact `k` costliest values of `start`…`end`, ties by name, with their full totals.
 
-    With `pages`, a bucket whose kept first page still holds is not queried (module docstring).
+    With `pages`, a range's settled days come from its digest when one holds, and a bucket whose kept
+    first page still holds is not queried (module docstring).
     """
-    buckets = [
-        _Bucket(rollups.ranked_pk(tenant_id, dimension, b)) for b in rollups.buckets_covering(start, end)
-    ]
-    if not buckets or k <= 0:
+    if k <= 0:
         return []
+    if pages is not None and pages.known_days:
+        parts = pages.parts(tenant_id, dimension, start, end)
+        if parts and isinstance(parts[0], _DigestPart):
+            try:
+                return _top(parts, k, first_page, pages)
+            except _NeedsBuckets:
+                parts = [_Bucket(pk) for pk in page_keys(tenant_id, dimension, start, end)]
+                pages.load([part.pk for part in parts])
+    else:
+        parts = [_Bucket(pk) for pk in page_keys(tenant_id, dimension, start, end)]
+    if not parts:
+        return []
+    return _top(parts, k, first_page, pages)
+
+
+def _top(parts: list, k: int, first_page: int, pages: TopPages | None) -> list[tuple[str, Totals]]:
+    """Fagin's threshold algorithm over the parts of a range (module docstring)."""
     known: dict[tuple[str, str], Totals] = {}
     # Ranked rows are small (about 150 bytes): a first page of FIRST_PAGE costs about one read unit
     # and usually settles the list in one round, where a page of k would need several.
     page = max(k, first_page)
     keeping = pages is not None and page == FIRST_PAGE
-    for bucket in buckets:
-        kept = pages.page(bucket.pk) if keeping else None
-        if kept is not None:
-            bucket.seed(kept, known)
+    for part in parts:
+        if isinstance(part, _DigestPart):
+            part.read(page, known)
             continue
-        bucket.read(page, known)
+        kept = pages.page(part.pk) if keeping else None
+        if kept is not None:
+            part.seed(kept, known)
+            continue
+        part.read(page, known)
         if keeping:
-            pages.offer(bucket.pk, bucket.first, bucket.exhausted)
+            pages.offer(part.pk, part.first, part.exhausted)
     while True:
         values = {value for _, value in known}
         lower = {
-            v: sum(known[(b.pk, v)].cost_micro_usd for b in buckets if (b.pk, v) in known) for v in values
+            v: sum(known[(p.pk, v)].cost_micro_usd for p in parts if (p.pk, v) in known) for v in values
         }
-        upper = {v: lower[v] + sum(b.bound() for b in buckets if (b.pk, v) not in known) for v in values}
+        upper = {
+            v: lower[v] + sum(p.bound() for p in parts if (p.pk, v) not in known and not p.all_known)
+            for v in values
+        }
         kth = sorted(lower.values(), reverse=True)[k - 1] if len(values) >= k else 0
-        # Candidates that could still be in the top k get their missing buckets read exactly.
-        missing = [(b.pk, v) for v in values if upper[v] >= kth for b in buckets if (b.pk, v) not in known]
+        # Candidates that could still be in the top k get their missing parts read exactly.
+        missing = [
+            (p.pk, v)
+            for v in values
+            if upper[v] >= kth
+            for p in parts
+            if (p.pk, v) not in known and not p.all_known
+        ]
         if missing:
-            known.update(_resolve(missing, pages))
+            counts = collections.Counter(pk for pk, _ in missing)
+            crowded = [
+                p for p in parts if isinstance(p, _Bucket) and p.readable and counts[p.pk] > RESOLVE_AT_MOST
+            ]
+            if crowded:
+                page = min(page * 4, 1_000)
+                for part in crowded:
+                    part.read(page, known)
+                continue
+            known.update(_resolve(missing, pages, parts))
             continue
-        threshold = sum(bucket.bound() for bucket in buckets)
-        if all(bucket.exhausted for bucket in buckets) or (len(values) >= k and kth > threshold):
+        threshold = sum(part.bound() for part in parts)
+        if len(values) >= k and kth > threshold:
+            break
+        readable = [part for part in parts if part.readable]
+        if not readable:
+            if threshold:  # a digest left out values that might tie or beat the k-th
+                raise _NeedsBuckets
             break
         page = min(page * 4, 1_000)
-        for bucket in buckets:
-            if not bucket.exhausted:
-                bucket.read(page, known)
+        for part in readable:
+            part.read(page, known)
+    if pages is not None:
+        for part in parts:
+            if isinstance(part, _Bucket):
+                rows = [(v, t) for (pk, v), t in known.items() if pk == part.pk]
+                pages.remember(part.pk, rows, part.exhausted)
     sums: dict[str, Totals] = {}
     for (_, value), totals in known.items():
         sums.setdefault(value, Totals()).merge(totals)
@@ -354,19 +598,39 @@ def top(
     return [(value, totals) for value, totals in ordered[:k] if totals.count or totals.cost_micro_usd]
 
 
-def _resolve(keys: list[tuple[str, str]], pages: TopPages | None) -> dict[tuple[str, str], Totals]:
-    """Exact totals of ranked rows: from kept pages where they tell, the rest in batch reads."""
+def _resolve(
+    keys: list[tuple[str, str]], pages: TopPages | None, parts: list = ()
+) -> dict[tuple[str, str], Totals]:
+    """Exact totals of (part, value): from digests and kept or live pages where they tell, the rest
+    in batch reads (a digest's value it left out: summed over its range's buckets)."""
+    digests = {part.pk: part for part in parts if isinstance(part, _DigestPart)}
     found: dict[tuple[str, str], Totals] = {}
-    rest = []
+    rest: list[tuple[str, str]] = []  # bucket rows asked for
+    spread: list[tuple[tuple[str, str], list[tuple[str, str]]]] = []  # a digest's left-out value
     for row_pk, value in keys:
+        part = digests.get(row_pk)
+        if part is not None:
+            figure = part.digest.figure(value)
+            if figure is None:
+                spread.append(((row_pk, value), [(pk, value) for pk in part.buckets]))
+            else:
+                found[(row_pk, value)] = figure
+            continue
         kept = pages.kept_page(row_pk) if pages is not None else None
         figure = kept.figure(value) if kept is not None else None
         if figure is None:
             rest.append((row_pk, value))
         else:
             found[(row_pk, value)] = figure
-    if rest:
-        found.update(_batch_get(rest))
+    if rest or spread:
+        read = _batch_get(rest + [piece for _, pieces in spread for piece in pieces])
+        for key in rest:
+            found[key] = read[key]
+        for key, pieces in spread:
+            totals = Totals()
+            for piece in pieces:
+                totals.merge(read[piece])
+            found[key] = totals
     return found
 
 
@@ -374,12 +638,17 @@ def figures_of(
     tenant_id: str, asks: list[tuple[str, date, date, list[str]]], pages: TopPages | None = None
 ) -> list[dict[str, Totals]]:
     """Exact totals of given values over ranges, one answer per (dimension, start, end, values),
-    read together (kept pages first, then shared batch reads)."""
+    read together (digests and kept pages first, then shared batch reads)."""
     wanted = []
+    parts: list = []
     for dimension, start, end, values in asks:
-        buckets = page_keys(tenant_id, dimension, start, end)
-        wanted.append([(b, value) for value in values for b in buckets])
-    found = _resolve([key for keys in wanted for key in keys], pages)
+        if pages is not None and pages.known_days:
+            mine = pages.parts(tenant_id, dimension, start, end)
+        else:
+            mine = [_Bucket(pk) for pk in page_keys(tenant_id, dimension, start, end)]
+        parts += mine
+        wanted.append([(part.pk, value) for value in values for part in mine])
+    found = _resolve(list(dict.fromkeys(key for keys in wanted for key in keys)), pages, parts)
     answers = []
     for (_, _, _, values), keys in zip(asks, wanted, strict=True):
         sums = {value: Totals() for value in values}

@@ -1,0 +1,215 @@
+"""Digests of settled days (dashboard.analytics.compaction) always equal a recomputation from the raw
+executions, or are refused: under duplicate batches, late arrivals for settled days and writers
+running while a digest is built. The pages' top lists and previous-period figures stay exact
+whichever way they are read (a digest, its left-out values, or the buckets when it no longer holds)."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import date, timedelta
+
+import pytest
+
+from dashboard.analytics import compaction, demo, overview, queries
+from dashboard.analytics.inputs import Period
+from dashboard.analytics.models import RollupDigest
+from dashboard.analytics.queries import rollup_reads
+from dashboard.core import clock
+from tests.analytics.conftest import STAFF_SCOPE, raw_executions, recomputed_top
+from tests.analytics.test_rollup_consistency import _body
+
+DIMENSIONS = ("agent", "model", "user")
+
+
+def _post_concurrently(tenant, executions, writers: int = 4, twice: bool = True) -> None:
+    by_agent: dict[str, list] = {}
+    for execution in executions:
+        by_agent.setdefault(execution.agent_id, []).append(execution)
+    batches = []
+    for agent, runs in by_agent.items():
+        for start in range(0, len(runs), 25):
+            body = {"runs": [_body(execution) for execution in runs[start : start + 25]]}
+            batches += [(agent, body)] * (2 if twice else 1)  # a client retrying each batch
+    random.Random(3).shuffle(batches)
+    errors: list = []
+
+    def writer(mine):
+        for agent, body in mine:
+            for _attempt in range(6):  # a 503 on an overloaded machine is retried, as clients do
+                status, answer = tenant.post(agent, body)
+                if status != 503:
+                    break
+            if status not in (200, 201):
+                errors.append((status, answer))
+
+    threads = [threading.Thread(target=writer, args=(batches[n::writers],)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+def _sums(executions, dimension: str, start: date, end: date) -> dict[str, tuple]:
+    """Every value's (count, failures, cost, tokens in, tokens out, duration) over start…end, raw."""
+    sums: dict[str, list[int]] = {}
+    for execution in executions:
+        if start.isoformat() <= execution.started_at[:10] <= end.isoformat():
+            value = execution.model if dimension == "model" else getattr(execution, f"{dimension}_id")
+            row = sums.setdefault(value, [0] * 6)
+            for index, amount in enumerate((
+                1, 0 if execution.status == "succeeded" else 1, int(execution.cost_micro_usd),
+                int(execution.tokens_in), int(execution.tokens_out), int(execution.duration_ms),
+            )):  # fmt: skip
+                row[index] += amount
+    return {value: tuple(row) for value, row in sums.items()}
+
+
+def _stored_digest(tenant_id: str, dimension: str, start: date, end: date) -> RollupDigest:
+    return RollupDigest.get(compaction.digest_pk(tenant_id, dimension, start, end))
+
+
+def _pages(tenant_id: str, period: Period, today: date) -> queries.TopPages:
+    """What the overview knows after its first round: its digests and the daily counts."""
+    prev = period.previous
+    ranges = [(d, s, e) for d in DIMENSIONS for s, e in ((period.start, period.end), (prev.start, prev.end))]
+    pages = queries.TopPages(today=today).load([], queries.digest_keys(tenant_id, ranges, today))
+    pages.know_days(queries.daily(tenant_id, "total", prev.start, period.end), prev.start, period.end)
+    return pages
+
+
+def _assert_digests_exact(tenant_id: str, executions, today: date) -> int:
+    """Every digest of today's ranges holds exactly the raw figures; how many digests were checked."""
+    checked = 0
+    ranges = {r for pair in compaction.ranges_of(today) for r in pair if r is not None}
+    for start, end in sorted(ranges):
+        for dimension in DIMENSIONS:
+            raw = _sums(executions, dimension, start, end)
+            if not raw:
+                with pytest.raises(RollupDigest.DoesNotExist):
+                    _stored_digest(tenant_id, dimension, start, end)
+                continue
+            digest = _stored_digest(tenant_id, dimension, start, end)
+            rows = {row[0]: tuple(row[1:]) for row in compaction.unpack(digest.rows)}
+            assert digest.tag_count == sum(r[0] for r in raw.values())
+            assert digest.tag_cost == sum(r[2] for r in raw.values())
+            for value, figures in rows.items():
+                assert figures == raw.get(value, (0,) * 6), (start, end, dimension, value)
+            left_out = [figures[2] for value, figures in raw.items() if value not in rows]
+            assert digest.complete == (not left_out)
+            assert digest.bound == max(left_out, default=0)
+            # The costliest values are always in (ties by name).
+            ordered = sorted(raw, key=lambda v: (-raw[v][2], v))
+            assert set(ordered[: compaction.DIGEST_ROWS]) <= set(rows)
+            checked += 1
+    return checked
+
+
+def _assert_overview_exact(tenant_id: str, executions, today: date) -> None:
+    for period in compaction.preset_periods(today):
+        figures = overview.build(STAFF_SCOPE, period, tenant_id)
+        tops = {"agent": figures.top_agents, "model": figures.top_models, "user": figures.top_users}
+        for dimension, rows in tops.items():
+            expected = recomputed_top(executions, dimension, period.start, period.end)
+            assert [(r.value, r.totals.cost_micro_usd, r.totals.count) for r in rows] == expected, (
+                period,
+                dimension,
+            )
+            before = _sums(executions, dimension, period.previous.start, period.previous.end)
+            for row in rows:
+                previous = before.get(row.value, (0,) * 6)
+                assert (row.previous.count, row.previous.cost_micro_usd) == (previous[0], previous[2])
+
+
+@pytest.mark.parametrize("kept_rows", [1_000, 3])  # 3: digests leave values out, pages read the rest
+def test_digests_and_the_pages_read_from_them_equal_a_recomputation(tenant, monkeypatch, kept_rows):
+    monkeypatch.setattr(compaction, "DIGEST_ROWS", kept_rows)
+    today = clock.now().date()
+    users = [f"u{n:03d}" for n in range(40)]
+    executions = list(
+        demo.generate(random.Random(21), tenant.tenant_id, users, 360, clock.now(), days=70, id_prefix="dg")
+    )
+    _post_concurrently(tenant, executions)  # every batch twice, from four writers at once
+    assert compaction.due([tenant.tenant_id], today) == [tenant.tenant_id]
+    compaction.rebuild(tenant.tenant_id, today)
+    assert compaction.due([tenant.tenant_id], today) == []
+    stored = raw_executions(tenant.tenant_id)
+    assert len(stored) == len(executions)
+    assert _assert_digests_exact(tenant.tenant_id, stored, today) > 20
+    # The pages read the digests (the 30-day period: its settled days and its previous period).
+    period = Period.last(30, today)
+    pages = _pages(tenant.tenant_id, period, today)
+    for dimension in DIMENSIONS:
+        parts = pages.parts(tenant.tenant_id, dimension, period.start, period.end)
+        assert isinstance(parts[0], rollup_reads._DigestPart), dimension
+        assert [type(part) for part in parts[1:]] == [rollup_reads._Bucket] * (len(parts) - 1)
+    _assert_overview_exact(tenant.tenant_id, stored, today)
+
+
+def test_a_late_arrival_for_a_settled_day_is_never_read_from_an_old_digest_and_is_packed_next_pass(tenant):
+    today = clock.now().date()
+    users = [f"u{n:03d}" for n in range(30)]
+    executions = list(
+        demo.generate(random.Random(8), tenant.tenant_id, users, 200, clock.now(), days=40, id_prefix="on")
+    )
+    _post_concurrently(tenant, executions, twice=False)
+    compaction.rebuild(tenant.tenant_id, today)
+    # Late: runs of 12 and 33 days ago arrive now, from two writers, each batch twice; one lands on
+    # an agent the digest did not have that day, and makes it the costliest of the month.
+    ten_days_ago = clock.now() - timedelta(days=12)
+    late = list(
+        demo.generate(random.Random(9), tenant.tenant_id, users, 40, ten_days_ago, days=22, id_prefix="late")
+    )
+    late[-1].agent_id, late[-1].cost_micro_usd = "newcomer-agent", 10**9  # the newest: 12 days ago
+    _post_concurrently(tenant, late, writers=2)
+    stored = raw_executions(tenant.tenant_id)
+    assert len(stored) == len(executions) + len(late)
+    period = Period.last(30, today)
+    pages = _pages(tenant.tenant_id, period, today)
+    part = pages.parts(tenant.tenant_id, "agent", period.start, period.end)[0]
+    assert isinstance(part, rollup_reads._Bucket), "the digest no longer holds: its tag is outgrown"
+    _assert_overview_exact(tenant.tenant_id, stored, today)
+    assert compaction.due([tenant.tenant_id], today) == [tenant.tenant_id]  # dirty since the build
+    compaction.rebuild(tenant.tenant_id, today)  # what the worker's next pass does
+    assert _assert_digests_exact(tenant.tenant_id, stored, today)
+    pages = _pages(tenant.tenant_id, period, today)
+    part = pages.parts(tenant.tenant_id, "agent", period.start, period.end)[0]
+    assert isinstance(part, rollup_reads._DigestPart)
+    top = overview.build(STAFF_SCOPE, period, tenant.tenant_id).top_agents[0]
+    assert (top.value, top.totals.cost_micro_usd >= 10**9) == ("newcomer-agent", True)
+
+
+def test_writers_during_a_build_leave_a_digest_that_is_exact_or_refused_and_the_tenant_due(tenant):
+    today = clock.now().date()
+    users = [f"u{n:03d}" for n in range(30)]
+    executions = list(
+        demo.generate(random.Random(12), tenant.tenant_id, users, 240, clock.now(), days=50, id_prefix="bw")
+    )
+    _post_concurrently(tenant, executions, twice=False)
+    late = list(
+        demo.generate(
+            random.Random(13), tenant.tenant_id, users, 120, clock.now() - timedelta(days=3), days=40,
+            id_prefix="bwl",
+        )
+    )  # fmt: skip
+    writers = threading.Thread(target=_post_concurrently, args=(tenant, late, 3, False))
+    # The build starts while three writers post runs for settled days.
+    writers.start()
+    compaction.rebuild(tenant.tenant_id, today)
+    writers.join()
+    stored = raw_executions(tenant.tenant_id)
+    period = Period.last(90, today)
+    pages = _pages(tenant.tenant_id, period, today)
+    for dimension in DIMENSIONS:
+        part = pages.parts(tenant.tenant_id, dimension, period.start, period.end)[0]
+        if isinstance(part, rollup_reads._DigestPart):  # taken only if it holds exactly what is stored
+            raw = _sums(stored, dimension, period.start, today - timedelta(days=1))
+            for row in part.digest.rows:
+                assert tuple(row[1:]) == raw[row[0]]
+    _assert_overview_exact(tenant.tenant_id, stored, today)
+    # A write that landed after the build's stamp leaves the tenant due; one pass later all is exact.
+    if compaction.due([tenant.tenant_id], today):
+        compaction.rebuild(tenant.tenant_id, today)
+    assert compaction.due([tenant.tenant_id], today) == []
+    assert _assert_digests_exact(tenant.tenant_id, stored, today)
