@@ -165,3 +165,23 @@
     };
   });
 })();
+
+// The saved-view and columns forms sit outside the viewer htmx swaps: on submit they take the filters
+// the viewer shows now (the hidden copies rendered with the page may be older).
+document.addEventListener("submit", function (event) {
+  "use strict";
+  const form = event.target;
+  if (!form || (form.id !== "save-view-form" && form.id !== "columns-form")) return;
+  const filters = document.querySelector("#log-viewer form.log-filters");
+  if (!filters) return;
+  ["severity", "component", "q", "regex", "where"].forEach(function (name) {
+    form.querySelectorAll("input[type=hidden][name='" + name + "']").forEach((input) => input.remove());
+    const source = filters.elements.namedItem(name);
+    if (!source || (source.type === "checkbox" && !source.checked) || !source.value) return;
+    const copy = document.createElement("input");
+    copy.type = "hidden";
+    copy.name = name;
+    copy.value = source.value;
+    form.appendChild(copy);
+  });
+});
