@@ -63,7 +63,8 @@ def _project(scope, project_id: str):
 @require_GET
 @scoped(Can.TENANT_PAGES)
 def experiment(request: DashboardRequest, experiment_id: str) -> HttpResponse:
-    """An experiment and a page of its runs; its project is named through one GetItem more."""
+    """An experiment and a page of its runs; its project is named through one GetItem more; the whole
+    page adds the log volume of every run (1–2 queries of counter rows, `?from=&to=` narrows it)."""
     scope = request.scope
     experiment = queries.get_experiment(scope, experiment_id)
     runs = queries.list_runs(scope, experiment_id, cursor=request.GET.get("cursor"))
@@ -82,6 +83,11 @@ def experiment(request: DashboardRequest, experiment_id: str) -> HttpResponse:
     }
     if not wants_partial(request):
         context["errors"] = queries.latest_errors(scope, experiment_id)
+        window = LogFilters.from_params({"from": request.GET.get("from"), "to": request.GET.get("to")})
+        histogram = queries.histogram(experiment.experiment_key, window)
+        context["volume"] = histogram
+        context["volume_series"] = histogram.series()
+        context["windowed"] = window.windowed
     # The chart's form asks for its section by name (`part=chart`); the pager gets the runs.
     partial = "chart" if request.GET.get("part") == "chart" else "runs"
     return render_page(

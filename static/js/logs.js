@@ -109,13 +109,18 @@
     return bucket >= 86400000 ? text.slice(0, 10) : text.slice(5, 16).replace("T", " ");
   }
 
-  function narrow(starts, bucket, first, last) {
-    const form = document.querySelector("#log-viewer form.log-filters");
-    if (!form) return;
+  function narrow(canvas, starts, bucket, first, last) {
     const low = Math.min(first, last);
     const high = Math.max(first, last);
-    const window = { from: String(starts[low]), to: String(starts[high] + bucket - 1) };
-    Object.keys(window).forEach(function (name) {
+    const bounds = { from: String(starts[low]), to: String(starts[high] + bucket - 1) };
+    if (canvas.dataset.narrowUrl) {
+      // Outside the viewer (an experiment's page): the window goes into the page's own address.
+      window.location.assign(canvas.dataset.narrowUrl + "?from=" + bounds.from + "&to=" + bounds.to);
+      return;
+    }
+    const form = document.querySelector("#log-viewer form.log-filters");
+    if (!form) return;
+    Object.keys(bounds).forEach(function (name) {
       let input = form.querySelector("input[name='" + name + "']");
       if (!input) {
         input = document.createElement("input");
@@ -123,7 +128,7 @@
         input.name = name;
         form.appendChild(input);
       }
-      input.value = window[name];
+      input.value = bounds[name];
     });
     form.requestSubmit();
   }
@@ -143,7 +148,7 @@
     canvas.addEventListener("mouseup", function (event) {
       const chart = Chart.getChart(canvas);
       const to = chart ? indexAt(chart, event) : null;
-      if (dragFrom !== null && to !== null) narrow(data.starts, data.bucket_ms, dragFrom, to);
+      if (dragFrom !== null && to !== null) narrow(canvas, data.starts, data.bucket_ms, dragFrom, to);
       dragFrom = null;
     });
     return {

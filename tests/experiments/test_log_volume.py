@@ -138,3 +138,17 @@ def test_bars_are_built_from_counter_attributes_alone():
     rows = [{"sk": {"S": hour}, "c01e": {"N": "3"}, "c01i": {"N": "1"}, "pk": {"S": "x"}}]
     bars = volume.bars_from_rows(rows, 7_200_000, 7_200_000 + 3 * MINUTE, MINUTE)
     assert [bar["counts"] for bar in bars] == [{}, {"error": 3, "info": 1}, {}]
+
+
+def test_the_experiment_page_charts_the_volume_of_every_run_and_zooms_by_address(
+    acme_admin, make_experiment, make_run, write, base_ms
+):
+    experiment = make_experiment()
+    start = base_ms - base_ms % MINUTE - 10 * MINUTE
+    write(make_run(experiment), [("info", "a", start, 0), ("info", "b", start + 5 * MINUTE, 1)])
+    write(make_run(experiment), [("error", "c", start + 5 * MINUTE, 0)])
+    url = f"/experiments/{experiment.experiment_id}/"
+    content = acme_admin.get(url).content.decode()
+    assert 'id="experiment-volume-chart"' in content and "<strong>3</strong> lines" in content
+    zoomed = acme_admin.get(url, {"from": start + 4 * MINUTE, "to": start + 6 * MINUTE}).content.decode()
+    assert "<strong>2</strong> lines" in zoomed and "Whole experiment" in zoomed
