@@ -4,6 +4,8 @@ import html
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dashboard.experiments import services
 from tests.experiments.conftest import api_scope
@@ -97,3 +99,23 @@ def test_the_experiments_columns_show_fields_for_every_run(acme_admin, training_
         follow=True,
     )
     assert "is not a field name" in html.unescape(bad.content.decode())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    q=st.text(max_size=40),
+    regex=st.sampled_from(["", "1", "true", "0"]),
+    where=st.one_of(
+        st.text(max_size=40),
+        st.from_regex(r"fields\.[a-z]{1,5} ?(==|>=|<|~) ?[0-9a-z\"]{0,6}", fullmatch=True),
+    ),
+    start=st.one_of(st.text(max_size=20), st.integers(min_value=-5, max_value=10**14).map(str)),
+)
+def test_searches_filters_and_windows_never_answer_5xx(
+    acme_admin, acme_api, training_run, q, regex, where, start
+):
+    params = {"q": q, "regex": regex, "where": where, "from": start}
+    assert acme_admin.get(_url(training_run), params).status_code in (200, 400, 422)
+    assert acme_api.get(_api(training_run), **params).status_code in (200, 400, 422)
+    volume = acme_api.get(_api(training_run) + "/volume", **{"from": start})
+    assert volume.status_code in (200, 400, 422)
