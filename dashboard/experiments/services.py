@@ -548,9 +548,8 @@ def save_view(scope: AccessScope, experiment_id: str, name: str, params: Any) ->
     kept = filters.without_window().as_params()
     if not kept:
         raise ValidationFailed("Choose at least one filter to save as a view.", {"name": "no filter to save"})
-    if len(queries.saved_views(experiment)) >= queries.MAX_VIEWS and name not in {
-        view.sk for view in queries.saved_views(experiment)
-    }:
+    existing = {view.sk for view in queries.saved_views(experiment)}
+    if len(existing) >= queries.MAX_VIEWS and name not in existing:
         raise ValidationFailed(f"An experiment keeps at most {queries.MAX_VIEWS} views; delete one first.")
     view = LogView(
         queries.view_pk(experiment),
