@@ -75,13 +75,19 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 
+# drain3 pins exact versions of cachetools and jsonpickle that checkov (dev) cannot share; it runs on the
+# newer ones pyproject.toml lists, so it is installed on its own, without its pins.
+DRAIN3 = drain3==0.9.11
+
 $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	$(VENV)/bin/pip install -q -e .
+	$(VENV)/bin/pip install -q --no-deps '$(DRAIN3)'
 	@touch $@
 
 # `.[dev]` includes the runtime, so it stamps both.
 $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
 	$(VENV)/bin/pip install -q -e '.[dev]'
+	$(VENV)/bin/pip install -q --no-deps '$(DRAIN3)'
 	@touch $@ $(VENV)/.installed
 
 node_modules/.installed: package.json package-lock.json

@@ -4,7 +4,9 @@ GET  /api/experiments                           the tenant's experiments, newest
 POST /api/experiments                           create one: {"project_id", "name", "description"?, "experiment_id"?}
 POST /api/experiments/{id}/logs                 one line or a batch of up to 500 (idempotent)
 GET  /api/experiments/{id}/logs                 the experiment's lines (filters, signed cursor)
-GET  /api/experiments/{id}/runs/{run_id}/logs   one run's lines after a position (filters)
+GET  /api/experiments/{id}/runs/{run_id}/logs   one run's lines after a position (filters; `regex=true`: RE2)
+GET  /api/experiments/{id}/runs/{run_id}/logs/volume    lines per time bucket and severity (counters)
+GET  /api/experiments/{id}/runs/{run_id}/logs/patterns  the run's log templates with counts, first/last time
 POST /api/experiments/{id}/runs                 start a run (a client-chosen run_id makes it retry-safe)
 POST /api/experiments/{id}/runs/{run_id}        finish a run: {"status": "succeeded" | "failed" | "cancelled"}
 POST /api/experiments/{id}/runs/{run_id}/metrics  metric points {"points": [{"step", "name", "value"}]}
@@ -13,6 +15,7 @@ GET  /api/experiments/{id}/runs/{run_id}/metrics  the run's final metrics, or wi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, JsonResponse
@@ -125,6 +128,20 @@ class RunOut(BaseModel):
     error_count: int
     warning_count: int
 
+    @classmethod
+    def of(cls, run) -> RunOut:
+        return cls(
+            experiment_id=run.experiment_id,
+            run_id=run.run_id,
+            name=run.name,
+            status=run.status,
+            started_at=run.started_at.isoformat(),
+            finished_at=run.finished_at.isoformat() if run.finished_at else None,
+            line_count=int(run.line_count or 0),
+            error_count=int(run.error_count or 0),
+            warning_count=int(run.warning_count or 0),
+        )
+
 
 class ExperimentOut(BaseModel):
     """An experiment."""
@@ -134,6 +151,16 @@ class ExperimentOut(BaseModel):
     name: str
     description: str
     created_at: str
+
+    @classmethod
+    def of(cls, experiment) -> ExperimentOut:
+        return cls(
+            experiment_id=experiment.experiment_id,
+            project_id=experiment.project_id,
+            name=experiment.name,
+            description=experiment.description or "",
+            created_at=experiment.created_at.isoformat(),
+        )
 
 
 class ExperimentSummary(ExperimentOut):
@@ -158,6 +185,10 @@ class LineOut(BaseModel):
     message: str
     fields: dict[str, Any]
 
+    @classmethod
+    def of(cls, line) -> LineOut:
+        return cls(**lines.as_dict(line))
+
 
 class LinePage(BaseModel):
     """One page of lines; pass `next_cursor` as `cursor` for the next (null: the last)."""
@@ -181,6 +212,60 @@ class Ingested(BaseModel):
     accepted: int
     written: int
     duplicates: int
+
+
+class SeverityCounts(BaseModel):
+    debug: int = 0
+    info: int = 0
+    warning: int = 0
+    error: int = 0
+    critical: int = 0
+
+
+class VolumeBar(BaseModel):
+    start: str = Field(description="The bucket's start, ISO-8601 UTC.")
+    start_ms: int
+    total: int
+    counts: SeverityCounts
+
+
+class VolumeOut(BaseModel):
+    """Lines per time bucket and severity in the window, from counters kept at ingestion (never the lines).
+
+    Without `from`/`to` the window spans the run's lines; the bucket is a minute for windows up to 6 h,
+    an hour up to 10 days, else a day."""
+
+    experiment_id: str
+    run_id: str
+    start_ms: int
+    end_ms: int
+    bucket_ms: int
+    resolution: Literal["minute", "hour", "day"]
+    total: int
+    bars: list[VolumeBar]
+
+
+class PatternOut(BaseModel):
+    pattern_id: int
+    template: str = Field(
+        description="Drain's template: `<NUM>`, `<HEX>`, `<ID>` masked values, `<*>` any token."
+    )
+    shown: str = Field(description="The template with every variable part as `*`.")
+    regex: str = Field(description="An RE2 expression matching its lines: pass as `q` with `regex=true`.")
+    count: int
+    first: str
+    last: str
+    first_ms: int
+    last_ms: int
+
+
+class PatternsOut(BaseModel):
+    """The run's log templates (mined at ingestion), most frequent first; `mined`: lines mined so far."""
+
+    experiment_id: str
+    run_id: str
+    mined: int
+    patterns: list[PatternOut]
 
 
 class PointIn(Strict):
@@ -208,6 +293,16 @@ class MetricsOut(BaseModel):
     metric: str | None = None
     points: list[list[float]] | None = None
 
+    @classmethod
+    def of(cls, run, **extra) -> MetricsOut:
+        return cls(
+            experiment_id=run.experiment_id,
+            run_id=run.run_id,
+            point_count=int(run.metric_point_count or 0),
+            final_metrics=queries.final_metrics(run),
+            **extra,
+        )
+
 
 class MetricQuery(Query):
     metric: str | None = Field(default=None, max_length=64, pattern=inputs.METRIC_NAME.pattern)
@@ -230,9 +325,38 @@ class LinesQuery(FilterQuery):
     limit: int | None = Field(default=None, ge=1, le=queries.MAX_WINDOW)
 
 
+TimeBound = Annotated[
+    str,
+    Field(
+        max_length=40,
+        pattern=r"^(\d{1,13}|\d{4}-\d{2}-\d{2}T[0-9:.+\-Z]{2,29})$",
+        description="Epoch milliseconds or an ISO-8601 time (UTC without a zone).",
+    ),
+]
+
+
 class WindowQuery(FilterQuery):
     after: str | None = Field(default=None, description="The `after` of the previous answer.")
     limit: int | None = Field(default=None, ge=1, le=queries.MAX_WINDOW)
+
+
+class RunLinesQuery(WindowQuery):
+    q: str | None = Field(
+        default=None,
+        max_length=inputs.MAX_QUERY,
+        description="Text the message contains (any case), or with `regex=true` an RE2 regular expression.",
+    )
+    regex: bool | None = Field(
+        default=None, description="`q` is an RE2 regular expression (400 when RE2 refuses it)."
+    )
+    where: str | None = Field(default=None, max_length=inputs.MAX_WHERE, description=inputs.FIELD_FILTER_HELP)
+    from_: TimeBound | None = Field(default=None, alias="from", description="The window's start.")
+    to: TimeBound | None = Field(default=None, description="The window's end (inclusive).")
+
+
+class VolumeQuery(Query):
+    from_: TimeBound | None = Field(default=None, alias="from", description="The window's start.")
+    to: TimeBound | None = Field(default=None, description="The window's end (inclusive).")
 
 
 EXPERIMENTS = {
@@ -270,7 +394,37 @@ EXPERIMENT_LOGS = {
 }
 RUN_LOGS = {
     "GET": Operation(
-        "Read a run's lines after a position", {200: LineWindow}, query=WindowQuery, tags=["experiments"]
+        "Read a run's lines after a position",
+        {
+            200: LineWindow,
+            400: "`q` with `regex=true` is not a regular expression RE2 accepts (look-around and "
+            "back-references are refused; no pattern can make the search slow).",
+        },
+        description="Filters: minimum `severity`, `component`, `q` (text, or an RE2 pattern with `regex=true`), "
+        "`where` (a field filter, e.g. `fields.epoch >= 10`), and a time window `from`/`to`. A regular "
+        "expression or field filter reads at most 3 pages of 1,000 lines a call: `more` with fewer lines "
+        "than `limit` means continue from `after`.",
+        query=RunLinesQuery,
+        tags=["experiments"],
+    )
+}
+RUN_LOG_VOLUME = {
+    "GET": Operation(
+        "Count a run's lines per time bucket and severity",
+        {200: VolumeOut},
+        description="From counters kept at ingestion: one or two reads of at most 31 small items, "
+        "whatever the number of lines.",
+        query=VolumeQuery,
+        tags=["experiments"],
+    )
+}
+RUN_LOG_PATTERNS = {
+    "GET": Operation(
+        "List a run's log patterns",
+        {200: PatternsOut},
+        description="Templates mined from the lines as they arrived (drain3), with their counts and "
+        "first and last time; at most 200 per run (the least recently seen make room).",
+        tags=["experiments"],
     )
 }
 RUNS = {
@@ -313,30 +467,6 @@ def _limit(request: HttpRequest, default: int = 200) -> int:
     return request.api_query.limit or default
 
 
-def _run_dict(run) -> dict:
-    return {
-        "experiment_id": run.experiment_id,
-        "run_id": run.run_id,
-        "name": run.name,
-        "status": run.status,
-        "started_at": run.started_at.isoformat(),
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        "line_count": int(run.line_count or 0),
-        "error_count": int(run.error_count or 0),
-        "warning_count": int(run.warning_count or 0),
-    }
-
-
-def _experiment_dict(experiment) -> dict:
-    return {
-        "experiment_id": experiment.experiment_id,
-        "project_id": experiment.project_id,
-        "name": experiment.name,
-        "description": experiment.description or "",
-        "created_at": experiment.created_at.isoformat(),
-    }
-
-
 @api_view(EXPERIMENTS)
 def experiments(request: HttpRequest):
     if request.method == "POST":
@@ -348,25 +478,27 @@ def experiments(request: HttpRequest):
             body.get("description") or "",
             experiment_id=body.get("experiment_id"),
         )
-        return JsonResponse(_experiment_dict(experiment), status=201)
+        return JsonResponse(ExperimentOut.of(experiment).model_dump(mode="json"), status=201)
     page = queries.list_experiments(
         request.scope, cursor=request.GET.get("cursor"), limit=_limit(request, 20)
     )
-    return {
-        "experiments": [
-            {**_experiment_dict(s.experiment), "recent_runs": [_run_dict(run) for run in s.runs]}
+    return ExperimentPage(
+        experiments=[
+            ExperimentSummary(
+                **ExperimentOut.of(s.experiment).model_dump(), recent_runs=[RunOut.of(run) for run in s.runs]
+            )
             for s in page.items
         ],
-        "next_cursor": page.next_cursor,
-    }
+        next_cursor=page.next_cursor,
+    ).model_dump(mode="json")
 
 
 @api_view(EXPERIMENT_LOGS)
 def experiment_logs(request: HttpRequest, experiment_id: str):
     if request.method == "POST":
         result = services.ingest(request.scope, experiment_id, read_json(request))
-        body = {"accepted": result.accepted, "written": result.written, "duplicates": result.duplicates}
-        return JsonResponse(body, status=201 if result.written else 200)
+        body = Ingested(accepted=result.accepted, written=result.written, duplicates=result.duplicates)
+        return JsonResponse(body.model_dump(mode="json"), status=201 if result.written else 200)
     filters = LogFilters.from_params(request.GET)
     page = queries.list_lines(
         request.scope,
@@ -376,21 +508,76 @@ def experiment_logs(request: HttpRequest, experiment_id: str):
         cursor=request.GET.get("cursor"),
         limit=_limit(request, 100),
     )
-    return {"lines": [lines.as_dict(line) for line in page.items], "next_cursor": page.next_cursor}
+    return LinePage(lines=[LineOut.of(line) for line in page.items], next_cursor=page.next_cursor).model_dump(
+        mode="json"
+    )
 
 
 @api_view(RUN_LOGS)
 def run_logs(request: HttpRequest, experiment_id: str, run_id: str):
     filters = LogFilters.from_params(request.GET)
-    run, window = queries.lines_after(
+    run, window = queries.lines_from(
         request.scope, experiment_id, run_id, filters, after=request.GET.get("after"), limit=_limit(request)
     )
-    return {
-        "run": _run_dict(run),
-        "lines": [lines.as_dict(line) for line in window.lines],
-        "after": window.position,
-        "more": not window.complete,
-    }
+    return LineWindow(
+        run=RunOut.of(run),
+        lines=[LineOut.of(line) for line in window.lines],
+        after=window.position,
+        more=not window.complete,
+    ).model_dump(mode="json")
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@api_view(RUN_LOG_VOLUME)
+def run_log_volume(request: HttpRequest, experiment_id: str, run_id: str):
+    window = LogFilters.from_params({"from": request.GET.get("from"), "to": request.GET.get("to")})
+    view = queries.run_volume(request.scope, experiment_id, run_id, window)
+    histogram = view.histogram
+    return VolumeOut(
+        experiment_id=experiment_id,
+        run_id=run_id,
+        start_ms=histogram.start_ms,
+        end_ms=histogram.end_ms,
+        bucket_ms=histogram.bucket_ms,
+        resolution=histogram.resolution,
+        total=histogram.total,
+        bars=[
+            VolumeBar(
+                start=_iso(bar["start"]),
+                start_ms=bar["start"],
+                total=sum(bar["counts"].values()),
+                counts=SeverityCounts(**bar["counts"]),
+            )
+            for bar in histogram.bars
+        ],
+    ).model_dump(mode="json")
+
+
+@api_view(RUN_LOG_PATTERNS)
+def run_log_patterns(request: HttpRequest, experiment_id: str, run_id: str):
+    view = queries.run_patterns(request.scope, experiment_id, run_id)
+    return PatternsOut(
+        experiment_id=experiment_id,
+        run_id=run_id,
+        mined=view.mined,
+        patterns=[
+            PatternOut(
+                pattern_id=p.pattern_id,
+                template=p.template,
+                shown=p.shown,
+                regex=p.regex,
+                count=p.count,
+                first=_iso(p.first_ms),
+                last=_iso(p.last_ms),
+                first_ms=p.first_ms,
+                last_ms=p.last_ms,
+            )
+            for p in view.patterns
+        ],
+    ).model_dump(mode="json")
 
 
 @api_view(RUNS)
@@ -403,7 +590,7 @@ def experiment_runs(request: HttpRequest, experiment_id: str):
         parameters=body.get("parameters"),
         run_id=body.get("run_id"),
     )
-    return JsonResponse(_run_dict(run), status=201)
+    return JsonResponse(RunOut.of(run).model_dump(mode="json"), status=201)
 
 
 @api_view(RUN)
@@ -411,29 +598,22 @@ def experiment_run(request: HttpRequest, experiment_id: str, run_id: str):
     body = read_json(request)
     status = body.get("status") if isinstance(body, dict) else None
     run = services.finish_run(request.scope, experiment_id, run_id, str(status or ""))
-    return _run_dict(run)
-
-
-def _metrics_dict(run, **extra) -> dict:
-    return {
-        "experiment_id": run.experiment_id,
-        "run_id": run.run_id,
-        "point_count": int(run.metric_point_count or 0),
-        "final_metrics": queries.final_metrics(run),
-        **extra,
-    }
+    return RunOut.of(run).model_dump(mode="json")
 
 
 @api_view(RUN_METRICS)
 def run_metrics(request: HttpRequest, experiment_id: str, run_id: str):
     if request.method == "POST":
         result = services.record_metrics(request.scope, experiment_id, run_id, read_json(request))
-        return JsonResponse(_metrics_dict(result.run, recorded=result.recorded), status=201)
+        return JsonResponse(
+            MetricsOut.of(result.run, recorded=result.recorded).model_dump(mode="json"), status=201
+        )
     run = queries.get_run(request.scope, experiment_id, run_id)
     metric = request.GET.get("metric")
     if metric:
-        return _metrics_dict(run, metric=metric, points=[list(point) for point in queries.curve(run, metric)])
-    return _metrics_dict(run)
+        points = [list(point) for point in queries.curve(run, metric)]
+        return MetricsOut.of(run, metric=metric, points=points).model_dump(mode="json")
+    return MetricsOut.of(run).model_dump(mode="json")
 
 
 urlpatterns = [
@@ -442,5 +622,13 @@ urlpatterns = [
     path("experiments/<str:experiment_id>/runs", experiment_runs, name="experiment_runs"),
     path("experiments/<str:experiment_id>/runs/<str:run_id>", experiment_run, name="experiment_run"),
     path("experiments/<str:experiment_id>/runs/<str:run_id>/logs", run_logs, name="run_logs"),
+    path(
+        "experiments/<str:experiment_id>/runs/<str:run_id>/logs/volume", run_log_volume, name="run_log_volume"
+    ),
+    path(
+        "experiments/<str:experiment_id>/runs/<str:run_id>/logs/patterns",
+        run_log_patterns,
+        name="run_log_patterns",
+    ),
     path("experiments/<str:experiment_id>/runs/<str:run_id>/metrics", run_metrics, name="run_metrics"),
 ]

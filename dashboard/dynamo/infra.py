@@ -59,6 +59,10 @@ TIER_ACCESS: dict[str, tuple[str | None, str | None]] = {
     "experiment-runs": (READ, WRITE),
     "experiment-run-logs": (READ, WRITE),
     "experiment-run-metrics": (READ, WRITE),
+    # Log volume counters and pattern miners: kept by ingestion in the transaction of the lines.
+    "experiment-log-stats": (READ, WRITE),
+    # Saved views and chosen columns of the log viewer: edited on its page.
+    "experiment-log-views": (WRITE, READ),
     "datasets": (READ, READ),
     "models": (WRITE, WRITE),
     "lab-model-registry": (WRITE, WRITE),

@@ -214,3 +214,50 @@ class RunMetricPoint(DynamoModel):
 
 def metric_point_key(name: str, step: int) -> str:
     return f"{name}#{step:012d}"
+
+
+# --- what ingestion keeps about a run's log besides its lines (dashboard/experiments/volume.py, patterns.py) ---
+
+SEVERITY_LETTERS = {severity: severity[0] for severity in SEVERITIES}  # d i w e c: short attribute names
+# A volume row counts the lines of one hour (per minute: slots 00–59) or of one day (per hour: 00–23),
+# one counter per slot and severity, `c<slot><letter>` (`c07e`: errors of minute 7), absent = 0.
+VOLUME_ATTRIBUTES = tuple(
+    f"c{slot:02d}{letter}" for slot in range(60) for letter in SEVERITY_LETTERS.values()
+)
+
+
+class LogStat(DynamoModel):
+    """Counters and mined state of run logs, written by ingestion in the transaction of the lines
+    (volume) or right after it (patterns); never read by scanning lines.
+
+    - volume rows: pk `vol#<run key>` (or `vol#<experiment key>`: every run of the experiment), sk
+      `h#<hour start, epoch ms, 13 digits>` (per-minute counters) or `d#<day start>` (per-hour counters);
+    - a run's pattern miner: pk `pat#<run key>`, sk `state`: the bounded Drain state as JSON, `rev` the
+      conditional-write counter (two batches of one run at once never lose each other's patterns).
+    """
+
+    Meta = table_meta("experiment-log-stats")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    vars().update({name: NumberAttribute(null=True) for name in VOLUME_ATTRIBUTES})
+    state = UnicodeAttribute(null=True)  # patterns: JSON (dashboard/experiments/patterns.py)
+    rev = NumberAttribute(null=True)
+    mined = NumberAttribute(null=True)  # patterns: lines mined so far
+    expires_at = TTLAttribute(null=True)
+
+
+class LogView(DynamoModel):
+    """What people keep about an experiment's log viewer, shared with their tenant.
+
+    - saved views: pk `view#<experiment key>`, sk `<name>`: `params`, the viewer's filters as its address has them;
+    - the columns shown: pk `cols#<experiment key>`, sk `columns`: `columns`, field names in order.
+    """
+
+    Meta = table_meta("experiment-log-views")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    tenant_id = UnicodeAttribute()
+    params = JSONAttribute(null=True)
+    columns = JSONAttribute(null=True)
+    created_by = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()

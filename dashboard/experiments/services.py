@@ -5,7 +5,9 @@ Batch ingestion of log lines: validate everything first, then write idempotently
 Writes go in transactions of at most 100 items and about 3 MB (DynamoDB refuses a transaction over
 4 MB; a message's case-folded copy can be three times its size): the lines of a chunk (each a put conditioned on its
 key not existing yet) plus one counter update per run touched (atomic ADD of lines, errors,
-warnings). A line already stored (a retry) fails its condition and cancels the transaction; the
+warnings) and the volume rows its lines fall in (atomic ADDs per minute and severity: an hour row and
+a day row for the run and for the experiment, usually 4 items; dashboard/experiments/volume.py).
+After the transactions, the lines written are mined into their runs' patterns (`mine_patterns`). A line already stored (a retry) fails its condition and cancels the transaction; the
 chunk is then written again without the lines DynamoDB named, so a retry never duplicates a line
 and never counts one twice. Chunks of a batch commit one after another: if a request dies half
 way, its retry skips the chunks that landed.
@@ -14,12 +16,14 @@ way, its retry skips the chunks that landed.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from dashboard.audit import services as audit
@@ -30,12 +34,21 @@ from dashboard.core.inputs import join_path
 from dashboard.core.scope import AccessScope, Can
 from dashboard.dynamo import base
 from dashboard.dynamo.item_size import check_item_size
-from dashboard.dynamo.transactions import Backoff, cancellation_codes, commit, condition_failed, with_retries
-from dashboard.experiments import inputs, lines, queries
+from dashboard.dynamo.transactions import (
+    Backoff,
+    cancellation_codes,
+    commit,
+    condition_failed,
+    save_together,
+    with_retries,
+)
+from dashboard.experiments import inputs, lines, patterns, queries, volume
 from dashboard.experiments.inputs import clean_line, parse_batch
 from dashboard.experiments.models import (
     Experiment,
     ExperimentRun,
+    LogStat,
+    LogView,
     RunLogLine,
     RunMetricPoint,
     experiment_key,
@@ -43,6 +56,8 @@ from dashboard.experiments.models import (
 )
 from dashboard.experiments.queries import ACTIVE, FINISHED, get_experiment, get_run
 from dashboard.flows import queries as flows
+
+log = logging.getLogger(__name__)
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
 
@@ -190,6 +205,7 @@ def finish_run(scope: AccessScope, experiment_id: str, run_id: str, status: str)
                 condition=ExperimentRun.status.is_in(*ACTIVE),
             )
             tx.save(closing, condition=RunLogLine.sk.does_not_exist())
+            _volume_updates(tx, [closing])
             tx.save(event)
     except TransactWriteError as exc:
         raise Conflict("This run changed meanwhile (it may have finished already); reload it.") from exc
@@ -272,26 +288,94 @@ def ingest(scope: AccessScope, experiment_id: str, payload: Any) -> IngestResult
         )
     built = [_build(experiment, pos, line) for pos, line in enumerate(cleaned)]
     unique = list({(line.run_key, line.sk): line for line in built}.values())
-    written = 0
     chunk: list[RunLogLine] = []
     chunk_bytes = 0
+    stored: list[RunLogLine] = []
+    counters: set = set()  # the run rows and volume rows the chunk's transaction updates
     for line in unique:
         size = _size(line)
-        runs_after = len({item.run_id for item in chunk} | {line.run_id})
+        touched = counters | _counter_rows(line)
         if chunk and (
-            len(chunk) + 1 + runs_after > TRANSACTION_ITEMS or chunk_bytes + size > TRANSACTION_BYTES
+            len(chunk) + 1 + len(touched) > TRANSACTION_ITEMS or chunk_bytes + size > TRANSACTION_BYTES
         ):
-            written += _write_chunk(experiment, chunk)
-            chunk, chunk_bytes = [], 0
+            stored += _write_chunk(experiment, chunk)
+            chunk, chunk_bytes, touched = [], 0, _counter_rows(line)
         chunk.append(line)
         chunk_bytes += size
+        counters = touched
     if chunk:
-        written += _write_chunk(experiment, chunk)
-    return IngestResult(accepted=len(raw_lines), written=written)
+        stored += _write_chunk(experiment, chunk)
+    mine_patterns(stored)
+    return IngestResult(accepted=len(raw_lines), written=len(stored))
 
 
-def _write_chunk(experiment: Experiment, chunk: list[RunLogLine]) -> int:
-    """Write the chunk's new lines and their counters in one transaction; return how many were new."""
+def _counter_rows(line: RunLogLine) -> set:
+    """The items besides the line its chunk's transaction updates: its run and its volume rows."""
+    return {("run", line.run_id)} | volume.rows_touched((line.run_key, line.experiment_key), int(line.ts_ms))
+
+
+def _volume_updates(tx: TransactWrite, written: list[RunLogLine]) -> None:
+    """Atomic ADDs of the lines to their run's and experiment's volume rows (dashboard/experiments/volume.py)."""
+    increments = volume.Increments()
+    for line in written:
+        increments.add((line.run_key, line.experiment_key), int(line.ts_ms), line.severity)
+    expires = clock.now() + lines.RETENTION + volume_retention_margin()
+    for (pk, sk), counts in increments.rows.items():
+        actions = [getattr(LogStat, name).add(count) for name, count in sorted(counts.items())]
+        actions.append(LogStat.expires_at.set(expires))
+        tx.update(LogStat(pk, sk), actions=actions)
+
+
+def volume_retention_margin():
+    """Volume rows outlive the newest line they count by a day (a row's day outlasts its first line)."""
+    return timedelta(days=1)
+
+
+# --- patterns (dashboard/experiments/patterns.py) ---
+
+PATTERN_RETRIES = 5
+
+
+def mine_patterns(written: list[RunLogLine]) -> None:
+    """Mine the lines a batch wrote into their runs' pattern states: per run one GetItem and one
+    conditional PutItem (the state's `rev`), again from a fresh read when another batch of the run
+    wrote first. Only lines this batch stored are mined, so a retried batch changes no count.
+
+    Counted after the lines' transaction (a state cannot be part of it: two batches of a run would
+    then conflict on every chunk), so a process that dies between the two leaves those lines out of
+    the patterns' counts; the histogram's counts are exact."""
+    by_run: dict[str, list[RunLogLine]] = {}
+    for line in written:
+        by_run.setdefault(line.run_key, []).append(line)
+    for key, run_lines in by_run.items():
+        for _attempt in range(PATTERN_RETRIES):
+            stored = queries.pattern_state(key)
+            miner = patterns.Miner.load(stored.state if stored else None)
+            for line in run_lines:
+                miner.add(line.message, int(line.ts_ms))
+            rev = int(stored.rev or 0) if stored else 0
+            item = LogStat(
+                patterns.state_pk(key),
+                patterns.STATE_SK,
+                state=miner.dump(),
+                rev=rev + 1,
+                mined=(int(stored.mined or 0) if stored else 0) + len(run_lines),
+                expires_at=lines.expiry_for(max(int(line.ts_ms) for line in run_lines)),
+            )
+            condition = LogStat.rev == rev if stored else LogStat.pk.does_not_exist()
+            try:
+                item.save(condition=condition)
+                break
+            except PutError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+        else:
+            log.warning("Patterns of %s left out %d lines: the state kept changing", key, len(run_lines))
+
+
+def _write_chunk(experiment: Experiment, chunk: list[RunLogLine]) -> list[RunLogLine]:
+    """Write the chunk's new lines, their run counters and volume counters in one transaction; return
+    the lines that were new."""
     pending = list(chunk)
     backoff = Backoff(CONFLICT_RETRIES, first=0.05)  # the clash itself once the tries are spent
     while pending:
@@ -324,7 +408,8 @@ def _write_chunk(experiment: Experiment, chunk: list[RunLogLine]) -> int:
                         actions=actions,
                         condition=ExperimentRun.run_id.exists(),
                     )
-            return len(pending)
+                _volume_updates(tx, pending)
+            return pending
         except TransactWriteError as exc:
             codes = cancellation_codes(exc)
             if any(code == "ConditionalCheckFailed" for code in codes[len(pending) :]):
@@ -338,7 +423,7 @@ def _write_chunk(experiment: Experiment, chunk: list[RunLogLine]) -> int:
                 raise
             # Another batch is updating the same run counter right now: back off and try again.
             backoff.wait(exc)
-    return 0
+    return []
 
 
 # --- metric points ---
@@ -439,3 +524,81 @@ def _write_points(run: ExperimentRun, key: str, chunk: list[inputs.MetricPoint])
         state["run"] = fresh
 
     with_retries(prepare, on_conflict=reread)
+
+
+# --- the log viewer's saved views and columns (shared with the tenant) ---
+
+VIEW_NAME = re.compile(r"^[^\x00-\x1f#]{1,60}$")
+VIEW_PARAMS = ("severity", "component", "q", "regex", "where")
+MAX_COLUMNS = 8
+COLUMN_NAME = re.compile(r"^[A-Za-z_][\w.-]{0,63}$")
+
+
+def save_view(scope: AccessScope, experiment_id: str, name: str, params: Any) -> LogView:
+    """Save the viewer's filters under a name for the experiment (the same name again replaces it).
+
+    Only the filters are kept (severity, component, search, field filter), not a run's time window:
+    a view opens on any run of the experiment. The filters are checked as the viewer checks them."""
+    scope.require(Can.TENANT_DATA)
+    experiment = get_experiment(scope, experiment_id)
+    name = (name or "").strip() if isinstance(name, str) else ""
+    if not VIEW_NAME.match(name):
+        raise ValidationFailed("Name the view (1–60 characters, no #).", {"name": "1–60 characters, no #"})
+    filters = inputs.LogFilters.from_params({key: params.get(key) for key in VIEW_PARAMS})
+    kept = filters.without_window().as_params()
+    if not kept:
+        raise ValidationFailed("Choose at least one filter to save as a view.", {"name": "no filter to save"})
+    existing = {view.sk for view in queries.saved_views(experiment)}
+    if len(existing) >= queries.MAX_VIEWS and name not in existing:
+        raise ValidationFailed(f"An experiment keeps at most {queries.MAX_VIEWS} views; delete one first.")
+    view = LogView(
+        queries.view_pk(experiment),
+        name,
+        tenant_id=experiment.tenant_id,
+        params=kept,
+        created_by=scope.actor_label,
+        updated_at=clock.now(),
+    )
+    event = audit.build_event(
+        scope,
+        "logs.view.save",
+        "experiment",
+        experiment_id,
+        tenant_id=experiment.tenant_id,
+        changes={name: kept},
+    )
+    save_together([view, event], "Someone saved this view at the same moment; try again.")
+    return view
+
+
+def set_columns(scope: AccessScope, experiment_id: str, names: Any) -> list[str]:
+    """The fields the experiment's log viewer shows as columns, in order (at most MAX_COLUMNS)."""
+    scope.require(Can.TENANT_DATA)
+    experiment = get_experiment(scope, experiment_id)
+    if isinstance(names, str):
+        names = [part for part in re.split(r"[\s,]+", names) if part]
+    if not isinstance(names, list) or len(names) > MAX_COLUMNS:
+        raise ValidationFailed(f"Choose at most {MAX_COLUMNS} fields.", {"columns": f"at most {MAX_COLUMNS}"})
+    cleaned = []
+    for raw in names:
+        value = raw.removeprefix("fields.") if isinstance(raw, str) else ""
+        if not COLUMN_NAME.match(value):
+            raise ValidationFailed(
+                f"“{str(raw)[:40]}” is not a field name.", {"columns": "field names: letters, digits, _ . -"}
+            )
+        if value not in cleaned:
+            cleaned.append(value)
+    item = LogView(
+        queries.columns_pk(experiment),
+        queries.COLUMNS_SK,
+        tenant_id=experiment.tenant_id,
+        columns=cleaned,
+        created_by=scope.actor_label,
+        updated_at=clock.now(),
+    )
+    event = audit.build_event(
+        scope, "logs.columns", "experiment", experiment_id, tenant_id=experiment.tenant_id,
+        changes={"columns": ", ".join(cleaned) or "none"},
+    )  # fmt: skip
+    save_together([item, event], "Someone changed the columns at the same moment; try again.")
+    return cleaned

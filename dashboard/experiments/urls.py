@@ -27,4 +27,15 @@ urlpatterns = [
         name="run_log_error",
     ),
     path("<key:experiment_id>/runs/<key:run_id>/logs/download/", views.download, name="download"),
+    path("<key:experiment_id>/runs/<key:run_id>/logs/volume/", views.run_log_volume, name="run_log_volume"),
+    path(
+        "<key:experiment_id>/runs/<key:run_id>/logs/patterns/",
+        views.run_log_patterns,
+        name="run_log_patterns",
+    ),
+    path("<key:experiment_id>/runs/<key:run_id>/logs/views/", views.save_log_view, name="save_log_view"),
+    path(
+        "<key:experiment_id>/runs/<key:run_id>/logs/columns/", views.set_log_columns, name="set_log_columns"
+    ),
+    path("<key:experiment_id>/logs/compare/", views.compare_logs, name="compare_logs"),
 ]

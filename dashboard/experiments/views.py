@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from dashboard.accounts.access import scoped
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.http import DashboardRequest, render_page, wants_partial
 from dashboard.core.scope import Can
-from dashboard.experiments import queries
-from dashboard.experiments.inputs import LogFilters, check_position
+from dashboard.experiments import queries, services
+from dashboard.experiments.inputs import FIELD_FILTER_HELP, LogFilters, check_position
 from dashboard.experiments.models import SEVERITIES
 from dashboard.flows import queries as flows
 from dashboard.registry import queries as registry
 
 WINDOW = 200
+COLUMN = re.compile(r"^[A-Za-z_][\w.-]{0,63}$")
 
 
 @require_GET
@@ -60,7 +63,8 @@ def _project(scope, project_id: str):
 @require_GET
 @scoped(Can.TENANT_PAGES)
 def experiment(request: DashboardRequest, experiment_id: str) -> HttpResponse:
-    """An experiment and a page of its runs; its project is named through one GetItem more."""
+    """An experiment and a page of its runs; its project is named through one GetItem more; the whole
+    page adds the log volume of every run (1–2 queries of counter rows, `?from=&to=` narrows it)."""
     scope = request.scope
     experiment = queries.get_experiment(scope, experiment_id)
     runs = queries.list_runs(scope, experiment_id, cursor=request.GET.get("cursor"))
@@ -79,6 +83,11 @@ def experiment(request: DashboardRequest, experiment_id: str) -> HttpResponse:
     }
     if not wants_partial(request):
         context["errors"] = queries.latest_errors(scope, experiment_id)
+        window = LogFilters.from_params({"from": request.GET.get("from"), "to": request.GET.get("to")})
+        histogram = queries.histogram(experiment.experiment_key, window)
+        context["volume"] = histogram
+        context["volume_series"] = histogram.series()
+        context["windowed"] = window.windowed
     # The chart's form asks for its section by name (`part=chart`); the pager gets the runs.
     partial = "chart" if request.GET.get("part") == "chart" else "runs"
     return render_page(
@@ -160,9 +169,12 @@ def _viewer_page(
     earlier_url: str | None,
     target: str | None = None,
     more_after: bool = False,
+    filter_error: str = "",
+    status: int = 200,
 ) -> HttpResponse:
     """The viewer around `window`: the whole page (1 GetItem for the experiment, 1 query for the model
-    versions from the run), or the `partial` htmx asked for (no read)."""
+    versions from the run, 1 query for the saved views), or the `partial` htmx asked for; both with the
+    histogram of the window (1–2 queries, `queries.run_volume`) and the experiment's columns (1 GetItem)."""
     live = run.status in queries.ACTIVE
     context = {
         "run": run,
@@ -187,12 +199,67 @@ def _viewer_page(
         ),
         "live": live or more_after,
         "running": live,
+        "filter_error": filter_error,
+        "field_filter_help": FIELD_FILTER_HELP,
         **_run_context(request, run),
     }
-    if not wants_partial(request):
-        context["experiment"] = queries.get_experiment(request.scope, run.experiment_id)
+    full = not wants_partial(request)
+    if partial == "viewer" or full:
+        experiment = queries.get_experiment(request.scope, run.experiment_id)
+        context["experiment"] = experiment
+        context["columns"] = queries.log_columns(experiment)
+        context.update(_volume_context(run, filters, bool(filter_error)))
+    else:
+        context["columns"] = _columns_param(request)
+    if context["columns"]:
+        # The poll and "load earlier" draw the same columns without reading them again.
+        cols = urlencode({"cols": ",".join(context["columns"])})
+        for name in ("tail_url", "earlier_url"):
+            if context[name]:
+                context[name] += ("&" if "?" in context[name] else "?") + cols
+    if full:
         context["produced"] = registry.versions_from_run(run.tenant_id, run.experiment_id, run.run_id)
-    return render_page(request, "experiments/run_logs.html", context, partial=partial)
+        context["views"] = queries.saved_views(context["experiment"])
+    return render_page(request, "experiments/run_logs.html", context, partial=partial, status=status)
+
+
+def _kept_filters(params) -> LogFilters:
+    """The filters as typed, unchecked, to show them again beside the message that refused them."""
+    return LogFilters(
+        severity=params.get("severity", "") if params.get("severity") in SEVERITIES else "",
+        component=(params.get("component") or "")[:64],
+        text=(params.get("q") or "")[:1000],
+        regex=params.get("regex") in ("1", "true", "on"),
+        where=(params.get("where") or "")[:300],
+    )
+
+
+def _columns_param(request: DashboardRequest) -> list[str]:
+    """The columns the page shows, carried in the poll's and "earlier" addresses (no read for them)."""
+    names = [name for name in (request.GET.get("cols") or "").split(",") if name]
+    return [name for name in names if COLUMN.match(name)][:8]
+
+
+def _volume_context(run, filters: LogFilters, failed: bool) -> dict:
+    """The histogram above the lines: counts kept at ingestion (1–2 queries), polled while the run is live."""
+    if failed:
+        return {
+            "volume": None,
+            "volume_url": None,
+            "volume_live": False,
+            "volume_series": None,
+            "whole_run_url": "",
+        }
+    view = queries.histogram(run.run_key, filters)
+    params = {**filters.as_params()}
+    url = reverse("experiments:run_log_volume", args=[run.experiment_id, run.run_id])
+    return {
+        "volume": view,
+        "volume_series": view.series(),
+        "volume_url": f"{url}?{urlencode(params)}" if params else url,
+        "volume_live": run.status in queries.ACTIVE and filters.end_ms is None,
+        "whole_run_url": _logs_url("run_logs", run.experiment_id, run.run_id, filters.without_window()),
+    }
 
 
 @require_GET
@@ -207,8 +274,17 @@ def run_logs(request: DashboardRequest, experiment_id: str, run_id: str) -> Http
         # Checked first: a bad key stays the 422 it always was, and only a sort key fits in the path.
         line = check_position(request.GET["at"], "at")
         return redirect(_line_url(experiment_id, run_id, line), permanent=True)
-    filters = LogFilters.from_params(request.GET)
-    run, window = queries.run_logs(request.scope, experiment_id, run_id, filters, limit=WINDOW)
+    try:
+        filters = LogFilters.from_params(request.GET)
+    except ValidationFailed as exc:
+        # A search RE2 refuses or a field filter not understood: said beside the form, nothing read.
+        run = queries.get_run(request.scope, experiment_id, run_id)
+        window = queries.Window(lines=[], position=None, complete=True)
+        return _viewer_page(
+            request, run, window, _kept_filters(request.GET), partial="viewer", earlier_url=None,
+            filter_error=exc.message, status=422,
+        )  # fmt: skip
+    run, window = queries.viewer_window(request.scope, experiment_id, run_id, filters, limit=WINDOW)
     earlier = _earlier_url(experiment_id, run_id, filters, window)
     return _viewer_page(request, run, window, filters, partial="viewer", earlier_url=earlier)
 
@@ -221,7 +297,7 @@ def run_logs_earlier(request: DashboardRequest, experiment_id: str, run_id: str)
 
     DynamoDB: the run (1 GetItem) and one window; the whole page as `_viewer_page`."""
     filters = LogFilters.from_params(request.GET)
-    run, window = queries.run_logs(
+    run, window = queries.viewer_window(
         request.scope, experiment_id, run_id, filters, before=request.GET.get("before"), limit=WINDOW
     )
     earlier = _earlier_url(experiment_id, run_id, filters, window)
@@ -313,8 +389,10 @@ def run_logs_tail(request: DashboardRequest, experiment_id: str, run_id: str) ->
             after=window.position or "",
             t=token,
             ended="1" if seen_end else "",
+            cols=",".join(_columns_param(request)),
         ),
         "live": not result.finished,
+        "columns": _columns_param(request),
     }
     response = render_page(request, "experiments/run_logs.html#poll", context)
     if not result.finished:
@@ -330,3 +408,96 @@ def download(request: DashboardRequest, experiment_id: str, run_id: str) -> Stre
     response = StreamingHttpResponse(result.chunks, content_type=result.content_type)
     response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
     return response
+
+
+@require_GET
+@scoped(Can.TENANT_PAGES)
+def run_log_volume(request: DashboardRequest, experiment_id: str, run_id: str) -> HttpResponse:
+    """The histogram above the lines alone, polled (htmx, every 5 s) while the run is live and the
+    window open-ended; 286 once the run ended.
+
+    DynamoDB: the run (1 GetItem) and the histogram (1–2 queries of counter rows, never the lines)."""
+    filters = LogFilters.from_params(request.GET)
+    run = queries.get_run(request.scope, experiment_id, run_id)
+    context = {"run": run, "filters": filters, **_volume_context(run, filters, False)}
+    response = render_page(request, "experiments/run_logs.html#volume", context)
+    if context["volume_live"]:
+        return response
+    return HttpResponseStopPolling(response.content)
+
+
+@require_GET
+@scoped(Can.TENANT_PAGES)
+def run_log_patterns(request: DashboardRequest, experiment_id: str, run_id: str) -> HttpResponse:
+    """The run's log as a page of patterns (templates mined at ingestion), most frequent first; each
+    opens the viewer filtered to its lines.
+
+    DynamoDB: the run (1 GetItem), its pattern state (1 GetItem), the experiment (1 GetItem)."""
+    view = queries.run_patterns(request.scope, experiment_id, run_id)
+    context = {
+        "run": view.run,
+        "patterns": view.patterns,
+        "mined": view.mined,
+        "experiment": queries.get_experiment(request.scope, experiment_id),
+    }
+    return render_page(request, "experiments/log_patterns.html", context)
+
+
+@require_http_methods(["POST"])
+@scoped(Can.TENANT_PAGES)
+def save_log_view(request: DashboardRequest, experiment_id: str, run_id: str) -> HttpResponse:
+    """Save the viewer's filters under a name for the experiment, then show the run with the view.
+
+    DynamoDB: the experiment (1 GetItem), its views (1 query), the view and its audit event (1 transaction)."""
+    try:
+        view = services.save_view(request.scope, experiment_id, request.POST.get("name"), request.POST)
+    except ValidationFailed as exc:
+        messages.error(request, exc.message)
+        kept = {key: request.POST.get(key) for key in services.VIEW_PARAMS if request.POST.get(key)}
+        return redirect(_plain_url("run_logs", experiment_id, run_id, kept))
+    messages.success(request, f"Saved the view “{view.sk}” for this experiment.")
+    return redirect(_plain_url("run_logs", experiment_id, run_id, view.params))
+
+
+@require_http_methods(["POST"])
+@scoped(Can.TENANT_PAGES)
+def set_log_columns(request: DashboardRequest, experiment_id: str, run_id: str) -> HttpResponse:
+    """Choose the fields shown as columns for every run of the experiment.
+
+    DynamoDB: the experiment (1 GetItem), the columns and their audit event (1 transaction)."""
+    back = {key: request.POST.get(key) for key in services.VIEW_PARAMS if request.POST.get(key)}
+    try:
+        chosen = services.set_columns(request.scope, experiment_id, request.POST.get("columns", ""))
+    except ValidationFailed as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Columns: {', '.join(chosen) or 'none'}.")
+    return redirect(_plain_url("run_logs", experiment_id, run_id, back))
+
+
+def _plain_url(name: str, experiment_id: str, run_id: str, params: dict) -> str:
+    url = reverse(f"experiments:{name}", args=[experiment_id, run_id])
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+@require_GET
+@scoped(Can.TENANT_PAGES)
+def compare_logs(request: DashboardRequest, experiment_id: str) -> HttpResponse:
+    """Two runs' logs side by side, aligned by the time since each one's first line, and their patterns'
+    counts diffed. Without two runs chosen: the form to choose them.
+
+    DynamoDB: the experiment (1 GetItem), a page of runs (1 query) for the form; with two runs, 2 GetItems
+    for the runs, 2 queries for their first lines and 2 GetItems for their pattern states."""
+    scope = request.scope
+    experiment = queries.get_experiment(scope, experiment_id)
+    left, right = request.GET.get("a", ""), request.GET.get("b", "")
+    context: dict = {
+        "experiment": experiment,
+        "runs": queries.list_runs(scope, experiment_id),
+        "left": left,
+        "right": right,
+        "comparison": None,
+    }
+    if left and right:
+        context["comparison"] = queries.compare_logs(scope, experiment_id, left, right)
+    return render_page(request, "experiments/compare_logs.html", context)

@@ -97,16 +97,16 @@ def test_lines_written_while_a_poll_is_in_flight_arrive_with_the_next_poll(
     run = make_run(make_experiment())
     write(run, [("info", "before", base_ms, 0)])
     tail = _tail_url(acme_admin.get(_url(run)).content)
-    original = queries.tail
+    original = queries.read_window
 
     def tail_then_write(*args, **kwargs):
         window = original(*args, **kwargs)  # the poll's query has run; its response is not out yet
         write(run, [("info", "during, same ms", base_ms, 1), ("info", "during", base_ms + 2, 2)])
         return window
 
-    monkeypatch.setattr(logs, "tail", tail_then_write)
+    monkeypatch.setattr(logs, "read_window", tail_then_write)
     first = _poll(acme_admin, tail)
-    monkeypatch.setattr(logs, "tail", original)
+    monkeypatch.setattr(logs, "read_window", original)
     assert _messages(first.content) == []
     second = _poll(acme_admin, _tail_url(first.content))
     assert _messages(second.content) == ["during, same ms", "during"]

@@ -87,7 +87,7 @@ def test_filters_are_served_by_bounded_queries_never_a_scan(mixed_run):
 
     run, _specs = mixed_run
     with metrics.track() as stats:
-        window = queries.tail(run.run_key, LogFilters(severity="info"), None, limit=50)
+        window = queries.read_window(run.run_key, LogFilters(severity="info"), limit=50)
     assert set(stats.operations) == {"Query"}
     assert stats.calls == window.queries <= 4
 

@@ -4,7 +4,13 @@
   experiment-id index), bounded lists, the home and operations counts;
 - `logs`: windows of a run's log (before/after a position, filtered by the GSIs), permalinks, the
   first error, tails and polls, downloads, and an experiment's lines across its runs;
-- `metrics`: a run's metric points, chart curves and run comparisons.
+- `metrics`: a run's metric points, chart curves and run comparisons;
+- `stats`: what ingestion keeps besides the lines: volume histograms, patterns; and the viewer's saved
+  views and columns, and two runs' logs compared.
+
+Reading a run's lines has one name per access pattern: `read_window` (after or before a position, by
+run key), `newest_window` (the end of the log), `viewer_window` (the viewer's read, scope checked),
+`lines_from` (the API's: oldest first from a position, scope checked), `poll` (the live tail).
 
 The names callers use are re-exported here (`queries.get_run`, `queries.read_window`, …).
 """
@@ -25,15 +31,14 @@ from dashboard.experiments.queries.logs import (
     download,
     find_error,
     iterate_all,
-    latest,
-    lines_after,
+    lines_from,
     list_lines,
+    newest_window,
     poll,
     read_window,
     run_ended,
-    run_logs,
-    tail,
     tail_token,
+    viewer_window,
 )
 from dashboard.experiments.queries.metrics import (
     MAX_CHART_RUNS,
@@ -68,6 +73,22 @@ from dashboard.experiments.queries.runs import (
     running_runs,
     runs_by_id,
     valid_id,
+)
+from dashboard.experiments.queries.stats import (
+    COLUMNS_SK,
+    MAX_VIEWS,
+    PatternsView,
+    VolumeView,
+    columns_pk,
+    compare_logs,
+    experiment_volume,
+    histogram,
+    log_columns,
+    pattern_state,
+    run_patterns,
+    run_volume,
+    saved_views,
+    view_pk,
 )
 
 __all__ = [
@@ -107,10 +128,25 @@ __all__ = [
     "get_run",
     "is_stalled",
     "iterate_all",
-    "latest",
     "latest_errors",
     "latest_experiments",
-    "lines_after",
+    "lines_from",
+    "newest_window",
+    "viewer_window",
+    "PatternsView",
+    "VolumeView",
+    "compare_logs",
+    "experiment_volume",
+    "histogram",
+    "log_columns",
+    "pattern_state",
+    "run_patterns",
+    "run_volume",
+    "saved_views",
+    "COLUMNS_SK",
+    "MAX_VIEWS",
+    "columns_pk",
+    "view_pk",
     "list_experiments",
     "list_lines",
     "list_runs",
@@ -119,10 +155,8 @@ __all__ = [
     "read_window",
     "run_counts_since",
     "run_ended",
-    "run_logs",
     "run_key",
     "running_runs",
-    "tail",
     "tail_token",
     "valid_id",
 ]

@@ -71,7 +71,7 @@ class Window:
 def _sources(key: str, filters: LogFilters) -> list[tuple[Any, str, Any]]:
     """(query method, hash key, extra filter condition) for each query that serves the filters."""
     condition = None
-    if filters.text:
+    if filters.text and not filters.regex:
         condition = lines.text_matches(filters.text)
     if filters.component:
         if filters.severity:
@@ -86,21 +86,36 @@ def _sources(key: str, filters: LogFilters) -> list[tuple[Any, str, Any]]:
     return [(RunLogLine.query, key, condition)]
 
 
+def _bounds(filters: LogFilters) -> tuple[str, str | None]:
+    """The sort keys the time window spans: above the live floor and `from`, up to `to` (inclusive)."""
+    low = lines.live_floor()
+    if filters.start_ms is not None:
+        low = max(low, lines.sort_key(filters.start_ms, ""))
+    high = lines.sort_key(filters.end_ms, "~~~~") if filters.end_ms is not None else None
+    return low, high
+
+
 def _read_source(
-    source: tuple[Any, str, Any], after: str | None, before: str | None, want: int
+    source: tuple[Any, str, Any], after: str | None, before: str | None, want: int, filters: LogFilters
 ) -> tuple[list[RunLogLine], str | None, int]:
     """Up to `want` lines of one query, in reading order; the position up to which the query was
-    read completely (None: to its end); and the number of DynamoDB calls made."""
+    read completely (None: to its end); and the number of DynamoDB calls made.
+
+    A regular expression or a field filter is applied here, line by line, to pages of `SEARCH_PAGE`
+    lines, at most `MAX_PAGES` of them a call, like DynamoDB's own text filter."""
     query, hash_key, condition = source
-    floor = lines.live_floor()
+    floor, ceiling = _bounds(filters)
     low = max(after, floor) if after else floor
-    if before:
-        # Newest first below `before`; `between` is inclusive, so the two bounds are skipped below.
-        key_condition = RunLogLine.sk.between(low, before)
-        page_size = want + 2
+    high = min(before, ceiling) if before and ceiling else (before or ceiling)
+    if high is not None:
+        if high < low:
+            return [], None, 0
+        # `between` is inclusive: the two bounds themselves are skipped below (`before`, `after`).
+        key_condition = RunLogLine.sk.between(low, high)
     else:
         key_condition = RunLogLine.sk > low
-        page_size = want
+    page_size = want + 2 if before else want
+    searching = condition is not None or filters.reads_lines
     found: list[RunLogLine] = []
     calls = 0
     for page in raw_pages(
@@ -108,12 +123,12 @@ def _read_source(
         max_calls=MAX_PAGES,
         filter_condition=condition,
         scan_index_forward=before is None,
-        page_size=SEARCH_PAGE if condition is not None else page_size,
+        page_size=SEARCH_PAGE if searching else page_size,
     ):
         calls += 1
         for raw in page.items:
             line = RunLogLine.from_raw_data(raw)
-            if line.sk in (low, before):
+            if line.sk in (low, before) or (filters.reads_lines and not filters.matches(line)):
                 continue
             found.append(line)
             if len(found) == want:
@@ -138,7 +153,7 @@ def read_window(
     """
     limit = max(1, min(limit, MAX_WINDOW))
     forward = before is None
-    reads = [_read_source(source, after, before, limit) for source in _sources(key, filters)]
+    reads = [_read_source(source, after, before, limit, filters) for source in _sources(key, filters)]
     merged = sorted((line for found, _h, _c in reads for line in found), key=lambda line: line.sk)
     if not forward:
         merged.reverse()  # reading order: newest first
@@ -162,17 +177,13 @@ def read_window(
     )
 
 
-def tail(key: str, filters: LogFilters, after: str | None, *, limit: int = 200) -> Window:
-    """New lines after the cursor (the live viewer's poll)."""
-    return read_window(key, filters, after=after, limit=limit)
-
-
-def latest(key: str, filters: LogFilters, *, limit: int = 200) -> Window:
-    """The newest lines, for opening the viewer: read backwards from the end, shown oldest first."""
+def newest_window(key: str, filters: LogFilters, *, limit: int = 200) -> Window:
+    """The newest lines (of the time window, if any), for opening the viewer: read backwards from the
+    end, shown oldest first."""
     return read_window(key, filters, before=lines.sort_key(10**13 - 1, "~~~~"), limit=limit)
 
 
-def run_logs(
+def viewer_window(
     scope: AccessScope,
     experiment_id: str,
     run_id: str,
@@ -189,8 +200,8 @@ def run_logs(
     if before:
         return run, read_window(run.run_key, filters, before=before, limit=limit)
     if after:
-        return run, tail(run.run_key, filters, after, limit=limit)
-    return run, latest(run.run_key, filters, limit=limit)
+        return run, read_window(run.run_key, filters, after=after, limit=limit)
+    return run, newest_window(run.run_key, filters, limit=limit)
 
 
 AROUND = 50  # lines shown on each side of a permalinked line
@@ -264,7 +275,7 @@ def find_error(
     return min(found) if forward else max(found)
 
 
-def lines_after(
+def lines_from(
     scope: AccessScope,
     experiment_id: str,
     run_id: str,
@@ -275,7 +286,7 @@ def lines_after(
 ) -> tuple[ExperimentRun, Window]:
     """The run and its lines after a position, oldest first (from the start without one)."""
     run = get_run(scope, experiment_id, run_id)
-    return run, tail(run.run_key, filters, check_position(after, "after"), limit=limit)
+    return run, read_window(run.run_key, filters, after=check_position(after, "after"), limit=limit)
 
 
 def run_ended(key: str) -> str | None:
@@ -384,7 +395,7 @@ def poll(
             scope.check_tenant(tenant_id, "That run")
             key = run_key(tenant_id, experiment_id, run_id)
     after = check_position(after, "after")
-    window = tail(key, filters, after, limit=limit)
+    window = read_window(key, filters, after=after, limit=limit)
     final = next((line.final_status for line in window.lines if line.final_status), None)
     finished = False
     if window.complete:
@@ -406,7 +417,7 @@ def _condition(filters: LogFilters):
         condition &= RunLogLine.severity.is_in(*lines.severities_at_or_above(filters.severity))
     if filters.component:
         condition &= RunLogLine.component == filters.component
-    if filters.text:
+    if filters.text and not filters.regex:
         condition &= lines.text_matches(filters.text)
     return condition
 
@@ -426,25 +437,32 @@ def list_lines(
         run = get_run(scope, experiment_id, run_id)
         purpose = f"logs:run:{run.run_key}:{sorted(filters.as_params().items())}"
         start = decode_cursor(cursor, purpose)
-        window = tail(run.run_key, filters, start["after"] if start else None, limit=limit)
+        window = read_window(run.run_key, filters, after=start["after"] if start else None, limit=limit)
         next_cursor = None if window.complete else encode_cursor({"after": window.position}, purpose)
         return Page(items=window.lines, next_cursor=next_cursor)
 
     experiment = get_experiment(scope, experiment_id)
     purpose = f"logs:experiment:{experiment.experiment_key}:{sorted(filters.as_params().items())}"
     condition = _condition(filters)
+    low, high = _bounds(filters)
     query = partial(
         RunLogLine.by_experiment.query,
         experiment.experiment_key,
-        RunLogLine.sk > lines.live_floor(),
+        RunLogLine.sk.between(low, high) if high else RunLogLine.sk > low,
         filter_condition=condition,
     )
-    return bounded_page(
+    page = bounded_page(
         query,
         RunLogLine,
         purpose=purpose,
         limit=limit,
         cursor=cursor,
-        page_size=SEARCH_PAGE if condition is not None else limit,
+        page_size=SEARCH_PAGE if condition is not None or filters.reads_lines else limit,
         max_calls=MAX_PAGES,
     )
+    if filters.reads_lines:
+        # A regular expression or field filter is applied to the page read: it may hold fewer lines.
+        page = Page(
+            items=[line for line in page.items if filters.matches(line)], next_cursor=page.next_cursor
+        )
+    return page
