@@ -28,7 +28,15 @@ from dashboard.registry.lifecycle import (
     ROLLED_BACK,
     SUPERSEDED,
 )
-from dashboard.registry.models import AliasEntry, Dataset, MlModel, RegistryVersion, dataset_key
+from dashboard.registry.models import (
+    AliasEntry,
+    ChangeRequest,
+    Dataset,
+    MlModel,
+    RegistryPolicy,
+    RegistryVersion,
+    dataset_key,
+)
 
 if TYPE_CHECKING:
     from dashboard.flows.models import Project
@@ -433,3 +441,86 @@ def resolve_alias(scope: AccessScope, model_id: str, alias: str) -> tuple[MlMode
     if not entry:
         raise NotFound(f"{model.name} has no alias “{alias}”.", {"alias": "unknown alias"})
     return model, get_version(model, entry.version)
+
+
+# --- governance: the tenant's policy and its change requests ------------------------------------
+
+
+def policy_for(tenant_id: str) -> RegistryPolicy | None:
+    """The tenant's registry policy (one GetItem, strongly consistent: it decides what is held);
+    None when the tenant protects nothing."""
+    try:
+        return RegistryPolicy.get(tenant_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def get_policy(scope: AccessScope) -> RegistryPolicy:
+    """The policy of the scope's tenant, or an unsaved empty one."""
+    scope.require(Can.TENANT_DATA)
+    tenant_id = scope.require_tenant()
+    return policy_for(tenant_id) or RegistryPolicy(tenant_id=tenant_id)
+
+
+def get_request(scope: AccessScope, request_id: str, *, consistent: bool = True) -> ChangeRequest:
+    """One change request of the scope's tenant (another tenant's id is not found)."""
+    scope.require(Can.TENANT_DATA)
+    tenant_id = scope.require_tenant()
+    if not isinstance(request_id, str) or len(request_id) > MAX_KEY_LENGTH or not request_id:
+        raise NotFound("That change request was not found.")
+    try:
+        return ChangeRequest.get(tenant_id, request_id, consistent_read=consistent)
+    except DoesNotExist:
+        raise NotFound("That change request was not found.") from None
+
+
+def open_requests(
+    scope: AccessScope, *, cursor: str | None = None, limit: int = PAGE_SIZE
+) -> Page[ChangeRequest]:
+    """The tenant's open requests, oldest first (first asked, first decided): one Query on the
+    sparse open index. Expired ones stay listed (as expired) until someone closes them."""
+    scope.require(Can.TENANT_DATA)
+    tenant_id = scope.require_tenant()
+    return paginate(
+        partial(ChangeRequest.open_requests.query, tenant_id),
+        purpose=f"requests:open:{tenant_id}",
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+def recent_requests(scope: AccessScope, limit: int = 20) -> list[ChangeRequest]:
+    """The tenant's latest requests whatever their state, newest first (ULID keys): one Query."""
+    scope.require(Can.TENANT_DATA)
+    tenant_id = scope.require_tenant()
+    return list(ChangeRequest.query(tenant_id, scan_index_forward=False, limit=limit, page_size=limit))
+
+
+def find_version(model: MlModel, version: str | None) -> RegistryVersion | None:
+    if not version:
+        return None
+    try:
+        return get_version(model, version)
+    except NotFound:
+        return None
+
+
+@dataclass
+class MetricRow:
+    name: str
+    current: Any
+    candidate: Any
+    delta: float | None
+
+
+def metrics_side_by_side(evidence: dict[str, Any] | None) -> list[MetricRow]:
+    """The evidence's metrics of both versions, one row per metric name, with the change."""
+    evidence = evidence or {}
+    current = (evidence.get("current") or {}).get("metrics") or {}
+    candidate = (evidence.get("candidate") or {}).get("metrics") or {}
+    rows = []
+    for name in sorted(set(current) | set(candidate)):
+        a, b = current.get(name), candidate.get(name)
+        delta = b - a if isinstance(a, int | float) and isinstance(b, int | float) else None
+        rows.append(MetricRow(name, a, b, delta))
+    return rows
