@@ -18,7 +18,7 @@ from dashboard.core.scope import AccessScope, Can
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.experiments import queries as experiments
 from dashboard.flows import queries as flows
-from dashboard.registry import lifecycle, version_numbers
+from dashboard.registry import approvals, lifecycle, version_numbers
 from dashboard.registry.lifecycle import (
     DEPLOYED,
     DEPLOYING,
@@ -347,6 +347,8 @@ class Plan:
     summary: list[str]
     needs_reason: bool
     button: str
+    held: list[str] = field(default_factory=list)  # protected targets: the move becomes a request
+    expiry_hours: int = 0
 
 
 def _audience(model: MlModel) -> str:
@@ -365,14 +367,20 @@ def plan_change(
     """The same checks as `change_status`, and what the move would change, without writing anything.
 
     DynamoDB: 2 GetItem (model, version), at most 1 more (the version a roll back restores), and
-    for production 1 GetItem (the tenant) and 1 Select=COUNT query (its people).
+    1 GetItem (the tenant's policy); for production 1 GetItem (the tenant) and 1 Select=COUNT
+    query (its people).
     """
     model = get_model(scope, model_id, consistent=True)
     version = get_version(model, version_id)
     environment = environment or None
     lifecycle.check_move(version, to, environment)
     touched = lifecycle.environments_touched(version, to, environment, model)
-    lifecycle.check_environments(scope, touched, to)
+    policy = policy_for(model.tenant_id)
+    held = approvals.held_targets(policy, to=to, touched=touched)
+    if held:
+        approvals.check_may_request(policy, scope, held)
+    else:
+        lifecycle.check_environments(scope, touched, to)
     envs = model.environments
     name, number = model.name, version.version
     summary: list[str] = []
@@ -422,9 +430,16 @@ def plan_change(
         summary.append("A retired version cannot be deployed again.")
     if PRODUCTION in touched:
         summary.append(f"This changes production for {_audience(model)}.")
-    return Plan(
-        model, version, to, environment, title, summary, lifecycle.needs_reason(scope, touched), button
-    )
+    if held:
+        targets = ", ".join(approvals.target_label(t) for t in held)
+        summary.append(
+            f"{targets.capitalize()} is protected: this sends a change request; nothing changes until "
+            "another person approves it."
+        )
+        button = f"Ask to {button.lower()}"
+    hours = int(policy.expiry_hours or approvals.DEFAULT_EXPIRY_HOURS) if policy else 0
+    needs = bool(held) or lifecycle.needs_reason(scope, touched)
+    return Plan(model, version, to, environment, title, summary, needs, button, held, hours)
 
 
 # --- aliases --------------------------------------------------------------------------------------
