@@ -1,5 +1,7 @@
 """The protection page and the approvals queue, as tenant admins and staff use them."""
 
+import contextlib
+
 import pytest
 
 from dashboard.registry import services
@@ -10,10 +12,8 @@ from tests.conftest import client_for
 @pytest.fixture
 def unprotected():
     yield
-    try:
+    with contextlib.suppress(RegistryPolicy.DoesNotExist):
         RegistryPolicy.get("acme").delete()
-    except RegistryPolicy.DoesNotExist:
-        pass
 
 
 def messages_of(response) -> list[str]:
