@@ -6,6 +6,7 @@ registry here; they never import registry.models."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,12 @@ from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts import queries as account_queries
 from dashboard.accounts.queries import MAX_KEY_LENGTH, get_in_scope
+from dashboard.analytics import pricing
+from dashboard.analytics import queries as analytics
+from dashboard.analytics.queries import model_usage
+from dashboard.core import clock
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
+from dashboard.core.money import money
 from dashboard.core.scope import AccessScope, Can
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.experiments import queries as experiments
@@ -349,6 +355,7 @@ class Plan:
     button: str
     held: list[str] = field(default_factory=list)  # protected targets: the move becomes a request
     expiry_hours: int = 0
+    impact: dict[str, Any] | None = None  # the cost impact (`cost_impact`), when agents are served
 
 
 def _audience(model: MlModel) -> str:
@@ -368,7 +375,8 @@ def plan_change(
 
     DynamoDB: 2 GetItem (model, version), at most 1 more (the version a roll back restores), and
     1 GetItem (the tenant's policy); for production 1 GetItem (the tenant) and 1 Select=COUNT
-    query (its people).
+    query (its people); a deployment replacing a live version also reads its cost impact
+    (`cost_impact`: 1 GetItem and at most 12 Query calls).
     """
     model = get_model(scope, model_id, consistent=True)
     version = get_version(model, version_id)
@@ -438,8 +446,11 @@ def plan_change(
         )
         button = f"Ask to {button.lower()}"
     hours = int(policy.expiry_hours or approvals.DEFAULT_EXPIRY_HOURS) if policy else 0
+    impact = None
+    if to == DEPLOYING and envs[environment].live:
+        impact = cost_impact(scope, model, version, find_version(model, envs[environment].live))
     needs = bool(held) or lifecycle.needs_reason(scope, touched)
-    return Plan(model, version, to, environment, title, summary, needs, button, held, hours)
+    return Plan(model, version, to, environment, title, summary, needs, button, held, hours, impact)
 
 
 # --- aliases --------------------------------------------------------------------------------------
@@ -539,3 +550,94 @@ def metrics_side_by_side(evidence: dict[str, Any] | None) -> list[MetricRow]:
         delta = b - a if isinstance(a, int | float) and isinstance(b, int | float) else None
         rows.append(MetricRow(name, a, b, delta))
     return rows
+
+
+# --- cost impact: what a change would cost before it is made --------------------------------------
+
+IMPACT_DAYS = 30
+IMPACT_AGENTS_SHOWN = 20
+
+
+def served_model(model: MlModel, version: RegistryVersion) -> str:
+    """The model name agents send when this version serves them: the version's `serving_model`
+    parameter (a base or fine-tuned model's name, priced like any other), else the model's name."""
+    named = (version.parameters or {}).get("serving_model") if isinstance(version.parameters, dict) else None
+    return named.strip() if isinstance(named, str) and named.strip() else model.name
+
+
+def _signed(amount: int) -> str:
+    return ("+" if amount > 0 else "−" if amount < 0 else "") + money(abs(amount))
+
+
+def cost_impact(
+    scope: AccessScope, model: MlModel, candidate: RegistryVersion, current: RegistryVersion | None
+) -> dict[str, Any] | None:
+    """When the version the target holds now serves agents (its model name is in the tenant's
+    executions of the last 30 days): those agents' token usage re-priced at the candidate's prices,
+    the change per month and the month's new budget forecast. None when no agent used it.
+
+    DynamoDB: the bounded export of `analytics.queries.model_usage` (at most 10 Query calls), the
+    tenant (1 GetItem) and its budget rows (1 Query); prices come from analytics' cached copy.
+    """
+    if current is None or current.version == candidate.version:
+        return None
+    now = clock.now()
+    current_name, candidate_name = served_model(model, current), served_model(model, candidate)
+    used = model_usage.model_usage(scope, model.tenant_id, current_name, IMPACT_DAYS, now)
+    if not used.agents:
+        return None
+    agents, unpriced = [], set()
+    now_total = new_total = 0
+    for agent in used.agents:
+        was = pricing.quote(model.tenant_id, current_name, agent.usage, now)
+        will = pricing.quote(model.tenant_id, candidate_name, agent.usage, now)
+        unpriced.update(name for name, q in ((current_name, was), (candidate_name, will)) if not q.priced)
+        now_total += was.cost_micro_usd
+        new_total += will.cost_micro_usd
+        agents.append(
+            {
+                "agent_id": agent.agent_id,
+                "executions": agent.executions,
+                "tokens_in": agent.usage.input,
+                "tokens_out": agent.usage.output,
+                "current_micro_usd": was.cost_micro_usd,
+                "candidate_micro_usd": will.cost_micro_usd,
+            }
+        )
+    change = new_total - now_total  # over 30 days: the change per month
+    try:
+        budget = account_queries.get_tenant(model.tenant_id).monthly_budget_micro_usd
+    except NotFound:
+        budget = None
+    status = analytics.budget_status(model.tenant_id, int(budget) if budget else None, now)
+    month_end = (now.replace(day=1) + timedelta(days=32)).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0
+    )
+    seconds_left = max(int((month_end - now).total_seconds()), 0)
+    rest = round(change * seconds_left / (IMPACT_DAYS * 86_400))
+    notes = []
+    if used.truncated:
+        notes.append(f"Only the latest {used.executions:,} executions were read.")
+    if unpriced:
+        notes.append(f"No price is known for {', '.join(sorted(unpriced))}: counted at $0.")
+    return {
+        "days": IMPACT_DAYS,
+        "model_name": current_name,
+        "candidate_model": candidate_name,
+        "executions": used.executions,
+        "agents": agents[:IMPACT_AGENTS_SHOWN],
+        "agent_count": len(agents),
+        "current_micro_usd": now_total,
+        "candidate_micro_usd": new_total,
+        "change_per_month_micro_usd": change,
+        "forecast_micro_usd": status.forecast_micro_usd,
+        "new_forecast_micro_usd": status.forecast_micro_usd + rest,
+        "budget_micro_usd": status.budget_micro_usd,
+        "current_usd": money(now_total),
+        "candidate_usd": money(new_total),
+        "change_per_month_usd": _signed(change),
+        "forecast_usd": money(status.forecast_micro_usd),
+        "new_forecast_usd": money(status.forecast_micro_usd + rest),
+        "budget_usd": money(status.budget_micro_usd) if status.budget_micro_usd else None,
+        "note": " ".join(notes),
+    }

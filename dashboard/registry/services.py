@@ -376,9 +376,11 @@ def _requested_message(request: ChangeRequest) -> str:
     )
 
 
-def _evidence(model: MlModel, version: RegistryVersion, current: str | None) -> dict[str, Any]:
+def _evidence(
+    scope: AccessScope, model: MlModel, version: RegistryVersion, current: str | None
+) -> dict[str, Any]:
     """What the approver sees: the metrics of the version asked for and of the one it replaces, and
-    (when the version serves agents) what the change would cost."""
+    (when the replaced version serves agents) what the change would cost, as of the request."""
     evidence: dict[str, Any] = {"candidate": {"version": version.version, "metrics": version.metrics or {}}}
     if current and current != version.version:
         replaced = queries.find_version(model, current)
@@ -386,6 +388,9 @@ def _evidence(model: MlModel, version: RegistryVersion, current: str | None) -> 
             "version": current,
             "metrics": (replaced.metrics or {}) if replaced is not None else {},
         }
+        impact = queries.cost_impact(scope, model, version, replaced)
+        if impact is not None:
+            evidence["cost"] = impact
     return evidence
 
 
@@ -427,7 +432,7 @@ def _open_request(
         requested_role=scope.role,
         requested_at=now,
         expires_at=approvals.expiry(policy, now),
-        evidence=_evidence(model, version, current),
+        evidence=_evidence(scope, model, version, current),
     )
     check_item_size(request)
     event = audit.build_event(
