@@ -90,6 +90,8 @@ PAGES = [
     ("get", "/models/{model}/versions/{version}/confirm/?status=retired"),
     ("post", "/models/{model}/aliases/"),
     ("post", "/models/approvals/{request}/"),
+    ("get", "/models/{model}/timeline/"),
+    ("get", "/models/{model}/timeline/?environment=production&format=csv"),
     ("get", "/analytics/executions/{execution}/"),
     ("get", "/experiments/{experiment}/"),
     ("get", "/experiments/{experiment}/card/"),

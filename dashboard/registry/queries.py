@@ -185,6 +185,94 @@ def deployment_history(items: list[RegistryVersion]) -> list[HistoryRow]:
     return sorted(rows, key=lambda row: row.at, reverse=True)
 
 
+@dataclass
+class TimelineRow:
+    """One stretch of time a version served in an environment: from when, until when (None: still
+    live), who started it (and who approved it, for a protected change), why, and how it ended."""
+
+    version: str
+    environment: str
+    live_from: str
+    live_until: str | None
+    started_by: str
+    approved_by: str
+    finished_by: str
+    reason: str
+    ended: str
+    ended_by: str
+    request_id: str
+
+
+TIMELINE_CSV_HEADER = (
+    "environment",
+    "version",
+    "live_from",
+    "live_until",
+    "started_by",
+    "approved_by",
+    "marked_live_by",
+    "reason",
+    "how_it_ended",
+    "ended_by",
+    "change_request",
+)
+
+
+def environment_timeline(items: list[RegistryVersion], environment: str) -> list[TimelineRow]:
+    """When was what live in `environment`, newest first, from the versions' deployment history
+    (a deployment's row is live from when it finished until it ended; a rollback's restore at once)."""
+    rows = []
+    for item in items:
+        for entry in item.deployments or []:
+            if entry.environment != environment or entry.outcome not in (DEPLOYED, ROLLED_BACK):
+                continue
+            if entry.replaced_by:
+                ended = f"replaced by {entry.replaced_by}"
+            elif entry.moved_to:
+                ended = f"promoted to {entry.moved_to}"
+            elif entry.outcome == ROLLED_BACK:
+                ended = "rolled back" + (f": {entry.rollback_reason}" if entry.rollback_reason else "")
+            elif entry.ended_at:
+                ended = "taken out (retired)"
+            else:
+                ended = ""
+            rows.append(
+                TimelineRow(
+                    version=item.version,
+                    environment=environment,
+                    live_from=entry.finished_at or entry.at or "",
+                    live_until=entry.ended_at,
+                    started_by=entry.by or "",
+                    approved_by=entry.approved_by or "",
+                    finished_by=entry.finished_by or "",
+                    reason=" · ".join(why for why in (entry.reason, entry.finish_reason) if why),
+                    ended=ended,
+                    ended_by=entry.ended_by or "",
+                    request_id=entry.request_id or "",
+                )
+            )
+    return sorted(rows, key=lambda row: row.live_from, reverse=True)
+
+
+def timeline_csv_rows(rows: list[TimelineRow]) -> list[tuple[str, ...]]:
+    return [TIMELINE_CSV_HEADER] + [
+        (
+            row.environment,
+            row.version,
+            row.live_from,
+            row.live_until or "",
+            row.started_by,
+            row.approved_by,
+            row.finished_by,
+            row.reason,
+            row.ended,
+            row.ended_by,
+            row.request_id,
+        )
+        for row in rows
+    ]
+
+
 def metric_names(items: list[RegistryVersion]) -> list[str]:
     names: dict[str, None] = {}
     for item in version_numbers.oldest_first(items, key=lambda item: item.version):

@@ -12,6 +12,7 @@ urlpatterns = [
     path("governance/", views.governance, name="governance"),
     path("<key:model_id>/", views.detail, name="detail"),
     path("<key:model_id>/versions/new/", views.new_version, name="new_version"),
+    path("<key:model_id>/timeline/", views.timeline, name="timeline"),
     path("<key:model_id>/aliases/", views.set_alias, name="set_alias"),
     path("<key:model_id>/versions/<key:version>/status/", views.change_status, name="change_status"),
     path("<key:model_id>/versions/<key:version>/confirm/", views.confirm_change, name="confirm"),

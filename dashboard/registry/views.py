@@ -12,7 +12,7 @@ from dashboard.accounts.access import scoped
 from dashboard.core import clock
 from dashboard.core.errors import DashboardError, PermissionDenied, ValidationFailed
 from dashboard.core.forms import add_service_errors
-from dashboard.core.http import DashboardRequest, render_page, wants_partial
+from dashboard.core.http import DashboardRequest, csv_response, render_page, wants_partial
 from dashboard.core.scope import Can
 from dashboard.registry import approvals, lifecycle, queries, services
 from dashboard.registry.forms import (
@@ -269,6 +269,29 @@ def change_status(request: DashboardRequest, model_id: str, version: str) -> Htt
         if change.request is not None:
             return redirect("registry:approvals")
     return redirect(reverse("registry:detail", kwargs={"model_id": model_id}) + "#versions")
+
+
+@require_GET
+@scoped(Can.TENANT_PAGES)
+def timeline(request: DashboardRequest, model_id: str) -> HttpResponse:
+    """When was what live in one environment (`?environment=`, production by default): which
+    version served from when until when, who started and approved it, why, how it ended;
+    `?format=csv` downloads it. DynamoDB: 1 GetItem (model), 1 Query (its versions)."""
+    scope = request.scope
+    model = queries.get_model(scope, model_id)
+    environment = request.GET.get("environment") or lifecycle.PRODUCTION
+    if environment not in lifecycle.ENVIRONMENTS:
+        environment = lifecycle.PRODUCTION
+    rows = queries.environment_timeline(queries.model_versions(model), environment)
+    if request.GET.get("format") == "csv":
+        return csv_response(f"{model.name}-{environment}-timeline.csv", queries.timeline_csv_rows(rows))
+    context = {
+        "model": model,
+        "environment": environment,
+        "environments": lifecycle.ENVIRONMENTS,
+        "rows": rows,
+    }
+    return render_page(request, "registry/timeline.html", context, partial="timeline")
 
 
 # --- governance: protection, the approval queue ---------------------------------------------------
