@@ -14,6 +14,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts import queries as account_queries
 from dashboard.accounts.queries import MAX_KEY_LENGTH, get_in_scope
+from dashboard.alerts import events as alert_events
 from dashboard.analytics import pricing
 from dashboard.analytics import queries as analytics
 from dashboard.analytics.queries import model_usage
@@ -729,3 +730,8 @@ def cost_impact(
         "budget_usd": money(status.budget_micro_usd) if status.budget_micro_usd else None,
         "note": " ".join(notes),
     }
+
+
+def has_event_channel(tenant_id: str) -> bool:
+    """Whether registry events have somewhere to go (the tenant's webhook; alerts' channels)."""
+    return alert_events.has_channel(tenant_id)

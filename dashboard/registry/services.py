@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dashboard.alerts import events as alert_events
 from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -37,6 +38,23 @@ MODEL_CHANGED = (
     "Someone else changed this model at the same moment, so nothing was changed. "
     "Reload to see where it stands now."
 )
+
+
+# --- events out: the tenant's webhook (and other channels), through the alerts delivery -----------
+
+
+def _events(model: MlModel | ChangeRequest, event_type: str, message: str, **data: Any) -> list[Any]:
+    """The event for the change's own transaction (the outbox), or none when the tenant has no
+    channel to send it to (one GetItem). `model`: the model, or a request naming it."""
+    if not alert_events.has_channel(model.tenant_id):
+        return []
+    name = model.model_name if isinstance(model, ChangeRequest) else model.name
+    payload = {
+        "model_id": model.model_id,
+        "model_name": name,
+        **{key: value for key, value in data.items() if value is not None},
+    }
+    return [alert_events.event_item(model.tenant_id, event_type, payload, message=message, subject=name)]
 
 
 def _check_dataset(project_id: str, dataset_id: str | None) -> None:
@@ -136,7 +154,14 @@ def register_version(scope: AccessScope, model_id: str, data: dict[str, Any]) ->
         tenant_id=model.tenant_id,
         changes={"model": model.name, "version": version.version, **_lineage(version)},
     )
-    save_together([model, version, event], MODEL_CHANGED)
+    out = _events(
+        model,
+        "model_version.registered",
+        f"{model.name} {version.version} was registered by {scope.actor_label}.",
+        version=version.version,
+        by=scope.actor_label,
+    )
+    save_together([model, version, event, *out], MODEL_CHANGED)
     return version
 
 
@@ -202,7 +227,14 @@ def register_model(scope: AccessScope, data: dict[str, Any]) -> tuple[MlModel, R
             **_lineage(version),
         },
     )
-    save_together([model, version, event], MODEL_CHANGED)
+    out = _events(
+        model,
+        "model_version.registered",
+        f"{model.name} {version.version} was registered by {scope.actor_label}.",
+        version=version.version,
+        by=scope.actor_label,
+    )
+    save_together([model, version, event, *out], MODEL_CHANGED)
     return model, version
 
 
@@ -361,8 +393,26 @@ def change_status(
         tenant_id=model.tenant_id,
         changes=changes,
     )
-    save_together([*change.items, event], MODEL_CHANGED)
+    out = _deployment_events(model, version, change, scope.actor_label, reason)
+    save_together([*change.items, event, *out], MODEL_CHANGED)
     return StatusChange(model, version, change.message)
+
+
+def _deployment_events(
+    model: MlModel, version: RegistryVersion, change: lifecycle.Change, by: str, reason: str, **more: Any
+) -> list[Any]:
+    return _events(
+        model,
+        "model_version.deployment_changed",
+        change.message,
+        version=version.version,
+        status=version.status,
+        environment=change.changes.get("environment"),
+        changes=change.changes,
+        by=by,
+        reason=reason or None,
+        **more,
+    )
 
 
 # --- change requests (four eyes) ------------------------------------------------------------------
@@ -448,7 +498,21 @@ def _open_request(
             "reason": reason,
         },
     )
-    save_together([request, event], MODEL_CHANGED)
+    out = _events(
+        model,
+        "approval.requested",
+        f"{scope.actor_label} asks to {approvals.describe(request)}: {reason}",
+        request_id=request.request_id,
+        change=approvals.describe(request),
+        version=version.version,
+        environment=environment,
+        alias=alias,
+        protected=held,
+        by=scope.actor_label,
+        reason=reason,
+        expires_at=request.expires_at.isoformat(),
+    )
+    save_together([request, event, *out], MODEL_CHANGED)
     return request
 
 
@@ -554,6 +618,36 @@ def decide_request(scope: AccessScope, request_id: str, decision: str, reason: s
                     )
                 )
                 message = f"Approved: {change.message}"
+                if request.kind == approvals.STATUS_KIND:
+                    events.extend(
+                        _deployment_events(
+                            model,
+                            next(
+                                i
+                                for i in change.items
+                                if isinstance(i, RegistryVersion) and i.version == request.version
+                            ),
+                            change,
+                            request.requested_by,
+                            request.reason,
+                            approved_by=scope.actor_label,
+                            request_id=request.request_id,
+                        )
+                    )
+                else:
+                    events.extend(
+                        _events(
+                            model,
+                            "model.alias_moved",
+                            change.message,
+                            alias=request.alias,
+                            version=request.version,
+                            previous=request.current,
+                            by=request.requested_by,
+                            approved_by=scope.actor_label,
+                            request_id=request.request_id,
+                        )
+                    )
         events.append(
             audit.build_event(
                 scope,
@@ -572,6 +666,20 @@ def decide_request(scope: AccessScope, request_id: str, decision: str, reason: s
             )
         )
         result.update(request=request, message=message)
+        events.extend(
+            _events(
+                request,
+                "approval.decided",
+                f"{scope.actor_label} {request.state} the request to {approvals.describe(request)}: {why}",
+                request_id=request.request_id,
+                change=approvals.describe(request),
+                state=request.state,
+                requested_by=request.requested_by,
+                decided_by=scope.actor_label,
+                reason=why,
+                outcome=request.outcome,
+            )
+        )
 
         def build(tx) -> None:
             for item in [*items, *events]:
@@ -588,6 +696,27 @@ def decide_request(scope: AccessScope, request_id: str, decision: str, reason: s
             "The request is closed as obsolete; nothing else was changed."
         )
     return Decision(result["request"], result["message"])
+
+
+def send_test_event(scope: AccessScope) -> str:
+    """A `test` event to the tenant's channels through the same delivery as every registry event,
+    so a receiver can be checked before a real change; audited. Returns the event's key."""
+    scope.require(Can.TENANT_PAGES)
+    tenant_id = scope.require_tenant()
+    if not alert_events.has_channel(tenant_id):
+        raise ValidationFailed(
+            "This tenant has no webhook yet: set one (with its secret) on the Alerts page first. "
+            "Nothing was sent."
+        )
+    key = alert_events.deliver_event(
+        tenant_id,
+        "test",
+        {"sent_by": scope.actor_label, "note": "A test event from the model registry."},
+        message=f"Test event sent by {scope.actor_label}.",
+        subject="registry",
+    )
+    audit.record(scope, "registry.test_event", "webhook", key, tenant_id)
+    return key
 
 
 def save_policy(scope: AccessScope, data: dict[str, Any]) -> RegistryPolicy:
@@ -707,10 +836,21 @@ def set_alias(
             changes={"alias": alias, "version": f"{previous or '—'} → {version.version}"},
         )
         result.update(previous=previous, model=current)
+        out = _events(
+            current,
+            "model.alias_moved",
+            f"{alias} of {current.name} now points to {version.version} (was {previous or 'unset'}).",
+            alias=alias,
+            version=version.version,
+            previous=previous,
+            by=scope.actor_label,
+        )
 
         def build(tx) -> None:
             tx.save(current)
             tx.save(event)
+            for item in out:
+                tx.save(item)
 
         return build
 
@@ -750,5 +890,14 @@ def remove_alias(scope: AccessScope, model_id: str, alias: str) -> AliasMove:
         tenant_id=model.tenant_id,
         changes={"alias": alias, "version": f"{entry.version} → —"},
     )
-    save_together([model, event], MODEL_CHANGED)
+    out = _events(
+        model,
+        "model.alias_moved",
+        f"{alias} of {model.name} was removed (it pointed to {entry.version}).",
+        alias=alias,
+        version=None,
+        previous=entry.version,
+        by=scope.actor_label,
+    )
+    save_together([model, event, *out], MODEL_CHANGED)
     return AliasMove(model, alias, entry.version, entry.version, f"{alias} removed.")

@@ -10,6 +10,7 @@ urlpatterns = [
     path("approvals/", views.approvals_queue, name="approvals"),
     path("approvals/<key:request_id>/", views.decide, name="decide"),
     path("governance/", views.governance, name="governance"),
+    path("governance/test-event/", views.test_event, name="test_event"),
     path("<key:model_id>/", views.detail, name="detail"),
     path("<key:model_id>/versions/new/", views.new_version, name="new_version"),
     path("<key:model_id>/timeline/", views.timeline, name="timeline"),

@@ -351,11 +351,29 @@ def decide(request: DashboardRequest, request_id: str) -> HttpResponse:
     return redirect("registry:approvals")
 
 
+@require_POST
+@scoped(Can.TENANT_PAGES)
+def test_event(request: DashboardRequest) -> HttpResponse:
+    """Queue a `test` event for the tenant's webhook (the delivery worker sends it, signed)."""
+    try:
+        key = services.send_test_event(request.scope)
+    except DashboardError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"Test event {key} queued: the delivery worker sends it to the tenant's webhook, signed, "
+            "and retries it; its attempts are on the Alerts page.",
+        )
+    return redirect("registry:governance")
+
+
 @require_http_methods(["GET", "POST"])
 @scoped(Can.TENANT_PAGES)
 def governance(request: DashboardRequest) -> HttpResponse:
-    """Which environments and aliases the tenant protects, who may ask, and when requests expire.
-    DynamoDB: 1 GetItem; saving 1 TransactWriteItems (the policy and its audit event)."""
+    """Which environments and aliases the tenant protects, who may ask, and when requests expire;
+    where registry events go. DynamoDB: 2 GetItem (policy, alert channel); saving 1
+    TransactWriteItems (the policy and its audit event)."""
     scope = request.scope
     if not scope.tenant_id:
         return render_page(request, "registry/governance.html", {"needs_tenant": True})
@@ -378,7 +396,12 @@ def governance(request: DashboardRequest) -> HttpResponse:
             )
             return redirect("registry:governance")
     status = 422 if form.is_bound and form.errors else 200
-    context = {"needs_tenant": False, "form": form, "policy": policy}
+    context = {
+        "needs_tenant": False,
+        "form": form,
+        "policy": policy,
+        "has_channel": queries.has_event_channel(scope.tenant_id),
+    }
     return render_page(request, "registry/governance.html", context, status=status)
 
 
