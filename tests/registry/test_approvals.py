@@ -74,7 +74,7 @@ def test_the_requester_cannot_approve_and_another_person_can(register, scopes, p
         scopes["acme"], model.model_id, "1.1.0", "deploying", "production", reason="go"
     )
     request_id = asked.request.request_id
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="another person"):
         services.decide_request(scopes["acme"], request_id, "approve", "my own")
     decided = services.decide_request(scopes["staff@acme"], request_id, "approve", "metrics are better")
     assert decided.request.state == "approved"
@@ -107,6 +107,8 @@ def test_a_protected_alias_moves_once_another_admin_approves(register, scopes, p
     assert "champion" not in (
         queries.get_model(scopes["acme"], model.model_id, consistent=True).aliases or {}
     )
+    with pytest.raises(PermissionDenied, match="another person"):
+        services.decide_request(scopes["acme"], asked.request.request_id, "approve", "my own")
     services.decide_request(alan, asked.request.request_id, "approve", "agreed")
     after = queries.get_model(scopes["acme"], model.model_id, consistent=True)
     assert after.aliases["champion"].version == "1.1.0"
