@@ -316,6 +316,9 @@ def approvals_queue(request: DashboardRequest) -> HttpResponse:
             "metrics": queries.metrics_side_by_side(item.evidence),
             "cost": (item.evidence or {}).get("cost"),
             "own": item.requested_by_id == scope.actor_id,
+            # Production stays staff's to change: a tenant admin sees who can approve it instead.
+            "needs_staff": not scope.is_staff
+            and approvals.target(approvals.ENVIRONMENT, lifecycle.PRODUCTION) in (item.targets or []),
         }
         for item in page
     ]

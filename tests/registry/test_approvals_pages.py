@@ -97,3 +97,23 @@ def test_another_tenants_request_is_a_404(globex_admin, register, scopes, unprot
     )
     assert response.status_code == 404
     assert ChangeRequest.get("acme", asked.request.request_id).state == "open"
+
+
+def test_another_tenant_admin_is_told_production_requests_are_staffs_to_approve(
+    people, register, scopes, unprotected
+):
+    from dashboard.accounts import services as accounts
+    from tests.conftest import unique
+
+    services.save_policy(
+        scopes["acme"], {"protected_environments": ["production"], "requesters": ["tenant_admin"]}
+    )
+    model = register()
+    asked = services.change_status(
+        scopes["acme"], model.model_id, "1.0.0", "deploying", "production", reason="go"
+    )
+    alan = accounts.create_user(f"{unique('alan')}@acme.test", "pw-123456789", "tenant_admin", "acme")
+    html = client_for(alan).get("/models/approvals/").content.decode()
+    card = html[html.index(f'data-request="{asked.request.request_id}"') :]
+    card = card[: card.index("</article>")]
+    assert "approved by Diatonic staff" in card and "decide-form" not in card
