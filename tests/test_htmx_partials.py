@@ -29,6 +29,8 @@ PAGES = [
     "/templates/",
     "/templates/moderation/",
     "/models/",
+    "/models/approvals/",
+    "/models/governance/",
     "/experiments/",
     "/flows/",
     "/account/audit/",

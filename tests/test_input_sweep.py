@@ -129,6 +129,8 @@ JSON_ENDPOINTS = [
         ["name", "project_id", "task", "version", "parameters", "metrics", "model_id"],
     ),
     ("PUT", "/api/models/mdl_x/deploy", ["version", "status", "environment"]),
+    ("PUT", "/api/models/mdl_x/aliases/champion", ["version", "reason"]),
+    ("POST", "/api/models/approvals/chg_x", ["decision", "reason"]),
     ("PUT", "/api/flows/{flow}/nodes/{node}/config", ["version", "config"]),
     ("POST", "/api/flows/{flow}/template", ["name", "description", "category", "tags", "visibility"]),
     ("POST", "/api/nodes/types/llm/validate", ["temperature", "model", "max_tokens"]),
@@ -184,8 +186,27 @@ def test_ids_and_query_values_never_answer_5xx(kit, template_id, flow_id, model_
         api.get(f"/api/templates/{quote(template_id, safe='')}"),
         api.get("/api/templates", {"limit": limit, "cursor": model_id}),
         api.get("/api/models/registry", {"limit": limit, "project": template_id}),
+        api.get("/api/models/approvals", {"limit": limit, "cursor": model_id}),
+        client.get("/models/approvals/", {"cursor": model_id}),
+        client.get(
+            f"/models/{quote(model_id, safe='')}/timeline/", {"environment": flow_id, "format": limit}
+        ),
+        client.post(f"/models/approvals/{quote(model_id, safe='')}/", {"decision": flow_id, "reason": limit}),
     ):
         assert response.status_code < 500, response.content[:300]
+
+
+@EXAMPLES
+@given(environments=form_text, aliases=form_text, requesters=form_text, hours=form_text)
+def test_the_protection_form_never_answers_5xx(kit, environments, aliases, requesters, hours):
+    before = written(kit)
+    data = {
+        "protected_environments": environments,
+        "protected_aliases": aliases,
+        "requesters": requesters,
+        "expiry_hours": hours,
+    }
+    check(kit, kit["tenant"].client.post("/models/governance/", data), before)
 
 
 @EXAMPLES

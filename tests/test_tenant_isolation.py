@@ -20,7 +20,7 @@ from dashboard.dynamo import base
 from dashboard.experiments.models import Experiment, ExperimentRun
 from dashboard.flows.models import Flow, FlowNode, Project
 from dashboard.marketplace.models import AgentTemplate
-from dashboard.registry.models import Dataset, RegistryVersion
+from dashboard.registry.models import ChangeRequest, Dataset, RegistryVersion
 from tests.conftest import client_for
 from tests.marketplace.conftest import DEFINITION
 
@@ -52,6 +52,7 @@ def acme(dynamodb_local):
     node = next(iter(FlowNode.query(flow.flow_id, limit=1)))
     projects = [project.project_id for project in Project.by_tenant.query("acme")]
     dataset = next(d for project_id in projects for d in Dataset.by_project.query(project_id, limit=1))
+    change_request = next(iter(ChangeRequest.query("acme", limit=1)))
     globex_admin = next(iter(User.by_tenant.query("globex", limit=1)))
     staff = next(iter(User.by_role.query("staff", limit=1)))
     yield {
@@ -65,6 +66,7 @@ def acme(dynamodb_local):
         "flow": flow.flow_id,
         "node": node.node_id,
         "dataset": dataset.dataset_id,
+        "request": change_request.request_id,
         "globex_admin": globex_admin,
         "globex_key": create_key(scope_for_user(staff), "globex", "isolation sweep").token,
     }
@@ -87,6 +89,9 @@ PAGES = [
     ("post", "/models/{model}/versions/{version}/status/"),
     ("get", "/models/{model}/versions/{version}/confirm/?status=retired"),
     ("post", "/models/{model}/aliases/"),
+    ("post", "/models/approvals/{request}/"),
+    ("get", "/models/{model}/timeline/"),
+    ("get", "/models/{model}/timeline/?environment=production&format=csv"),
     ("get", "/analytics/executions/{execution}/"),
     ("get", "/experiments/{experiment}/"),
     ("get", "/experiments/{experiment}/card/"),
@@ -124,6 +129,7 @@ API = [
     ("get", "/api/models/{model}/metrics", None),
     ("get", "/api/models/{model}/aliases/champion", None),
     ("put", "/api/models/{model}/aliases/champion", {"version": "{version}"}),
+    ("post", "/api/models/approvals/{request}", {"decision": "approve", "reason": "sweep"}),
     ("get", "/api/experiments/{experiment}/runs/{run}/metrics", None),
     (
         "post",

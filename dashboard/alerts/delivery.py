@@ -47,6 +47,19 @@ TITLES = {
 
 
 def payload(firing: AlertFiring, sent_at: datetime) -> bytes:
+    if firing.event_type:  # another area's event (alerts.events): its own type and data
+        return json.dumps(
+            {
+                "id": firing.key,
+                "type": firing.event_type,
+                "tenant_id": firing.tenant_id,
+                "message": firing.message,
+                "data": firing.event_data or {},
+                "occurred_at": firing.fired_at,
+                "sent_at": clock.iso_ms(sent_at),
+            },
+            separators=(",", ":"),
+        ).encode()
     return json.dumps(
         {
             "id": firing.key,

@@ -2,6 +2,7 @@
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    JSONAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
@@ -109,6 +110,10 @@ class AlertFiring(DynamoModel):
     webhook_attempts = NumberAttribute(default=0)
     next_attempt_at = UnicodeAttribute(default="")
     lease_until = UnicodeAttribute(null=True)  # a deliverer holds the row until then (crash: it lapses)
+    # An event of another area (`alerts.events.deliver_event`), not a rule's firing: its type
+    # (`model_version.deployed`, …) and its data, sent as the webhook body's `data`.
+    event_type = UnicodeAttribute(null=True)
+    event_data = JSONAttribute(null=True)
     pending_index = PendingFirings()
     by_time = FiringsByTime()
 

@@ -10,16 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.api.auth import api_view, read_json
 from dashboard.api.operations import Operation, Query, Strict
+from dashboard.core import clock
 from dashboard.core.errors import DashboardError
 from dashboard.core.http import limit_param
-from dashboard.registry import queries, services
+from dashboard.registry import approvals, queries, services
 from dashboard.registry.inputs import FRAMEWORKS, TASKS
 from dashboard.registry.lifecycle import ENVIRONMENTS, STATUSES
 
 MAX_LIMIT = 100
 
 if TYPE_CHECKING:
-    from dashboard.registry.models import MlModel, RegistryVersion
+    from dashboard.registry.models import ChangeRequest, MlModel, RegistryVersion
 
 
 class VersionIn(Strict):
@@ -155,6 +156,62 @@ class AliasOut(BaseModel):
 class AliasIn(Strict):
     model_config = ConfigDict(strict=True, extra="forbid")
     version: str = Field(min_length=1, max_length=64, examples=["1.4.0"])
+    reason: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Required when the alias is protected: the approver reads it.",
+    )
+
+
+class ChangeRequestOut(BaseModel):
+    """A change to a protected environment or alias, waiting for (or decided by) a second person."""
+
+    request_id: str
+    state: Literal[approvals.STATES]  # type: ignore[valid-type]
+    model_id: str
+    model_name: str
+    kind: Literal["status", "alias"]
+    change: str = Field(description="What it changes, in words.")
+    version: str
+    status: str | None = Field(description="The status asked for (kind status).")
+    environment: str | None
+    alias: str | None
+    protected: list[str] = Field(description="The protected targets it touches: `environment:production`.")
+    current: str | None = Field(description="The version the target held when it was asked.")
+    reason: str
+    requested_by: str
+    requested_at: str
+    expires_at: str
+    decided_by: str | None
+    decided_at: str | None
+    decision_reason: str | None
+    outcome: str | None
+    evidence: dict[str, Any] = Field(description="Metrics of both versions, and the cost impact if any.")
+
+
+class ChangeRequestPage(BaseModel):
+    """Open requests, oldest first; pass `next_cursor` as `cursor` for the next page (null: the last)."""
+
+    items: list[ChangeRequestOut]
+    next_cursor: str | None
+
+
+class DecisionIn(Strict):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    decision: Literal["approve", "reject"]
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class DecisionOut(BaseModel):
+    """What the decision did, and the request after it."""
+
+    message: str
+    request: ChangeRequestOut
+
+
+class ApprovalsQuery(Query):
+    cursor: str | None = None
+    limit: int | None = Field(default=None, ge=1, le=MAX_LIMIT)
 
 
 class ModelsQuery(Query):
@@ -191,9 +248,13 @@ DEPLOY = {
         "Move a version (deploy, finish, roll back, retire)",
         {
             200: Moved,
-            403: "The key may not make this move there: only Diatonic staff start changes to production.",
+            202: ChangeRequestOut,
+            403: "The key may not make this move there: only Diatonic staff start changes to production, "
+            "and only the roles the tenant names may ask to change a protected environment.",
             409: "The move is not allowed from the version's state, or raced another.",
         },
+        description="A move that touches an environment the tenant protects is not made: it answers 202 "
+        "with the change request (send a `reason`), which another person approves or rejects.",
         body=DeployIn,
         body_example={"version": "1.0.0", "environment": "staging", "status": "deploying"},
         tags=["models"],
@@ -210,14 +271,41 @@ ALIAS = {
         "Set or move a model alias",
         {
             200: AliasOut,
+            202: ChangeRequestOut,
+            403: "The alias is protected and this key's role may not ask to move it.",
             409: "Another change of the model kept landing first; retry.",
-            422: "Not an alias name, or a retired version.",
+            422: "Not an alias name, or a retired version, or a protected alias without a `reason`.",
         },
-        description="Atomic and audited: two moves at once are applied one after the other.",
+        description="Atomic and audited: two moves at once are applied one after the other. A protected "
+        "alias is not moved: 202 with the change request another person decides.",
         body=AliasIn,
         body_example={"version": "1.0.0"},
         tags=["models"],
     ),
+}
+APPROVALS = {
+    "GET": Operation(
+        "List open change requests",
+        {200: ChangeRequestPage},
+        description="Changes to protected environments and aliases waiting for a second person, oldest first.",
+        query=ApprovalsQuery,
+        tags=["models"],
+    )
+}
+APPROVAL = {
+    "POST": Operation(
+        "Approve or reject a change request",
+        {
+            200: DecisionOut,
+            403: "The key asked for this change itself (another must decide), or may not make the change.",
+            409: "The request was already decided or expired, or the change can no longer be made "
+            "(it is then closed as obsolete).",
+        },
+        description="Approving makes the change in the same transaction; two decisions at once: one wins.",
+        body=DecisionIn,
+        body_example={"decision": "approve", "reason": "recall is up 3 points on the holdout"},
+        tags=["models"],
+    )
 }
 METRICS = {"GET": Operation("A model's metrics", {200: Metrics}, query=MetricsQuery, tags=["models"])}
 
@@ -309,6 +397,8 @@ def deploy(request: HttpRequest, model_id: str):
         reason=str(body.get("reason") or ""),
         vacate=body.get("vacate") is True,
     )
+    if change.request is not None:
+        return JsonResponse(request_json(change.request), status=202)
     return {
         "message": change.message,
         "model": model_json(change.model),
@@ -350,14 +440,69 @@ def alias(request: HttpRequest, model_id: str, alias: str):
     """GET: the version the alias points to. PUT {"version"}: point the alias there."""
     if request.method == "PUT":
         body = _object_body(request)
-        move = services.set_alias(request.scope, model_id, alias, body.get("version"))
+        move = services.set_alias(
+            request.scope, model_id, alias, body.get("version"), reason=str(body.get("reason") or "")
+        )
+        if move.request is not None:
+            return JsonResponse(request_json(move.request), status=202)
         model, version = queries.resolve_alias(request.scope, move.model.model_id, move.alias)
         return _alias_json(move.model, move.alias, version)
     model, version = queries.resolve_alias(request.scope, model_id, alias)
     return _alias_json(model, alias, version)
 
 
+def request_json(item: ChangeRequest) -> dict[str, Any]:
+    return ChangeRequestOut(
+        request_id=item.request_id,
+        state=approvals.state_of(item, clock.now()),
+        model_id=item.model_id,
+        model_name=item.model_name,
+        kind=item.kind,
+        change=approvals.describe(item),
+        version=item.version,
+        status=item.to,
+        environment=item.environment,
+        alias=item.alias,
+        protected=list(item.targets or []),
+        current=item.current,
+        reason=item.reason,
+        requested_by=item.requested_by,
+        requested_at=item.requested_at.isoformat(),
+        expires_at=item.expires_at.isoformat(),
+        decided_by=item.decided_by,
+        decided_at=_iso(item.decided_at),
+        decision_reason=item.decision_reason,
+        outcome=item.outcome,
+        evidence=item.evidence or {},
+    ).model_dump()
+
+
+@api_view(APPROVALS)
+def approvals_list(request: HttpRequest):
+    """Open change requests of the key's tenant, oldest first."""
+    page = queries.open_requests(
+        request.scope,
+        cursor=request.GET.get("cursor") or None,
+        limit=limit_param(request, queries.PAGE_SIZE, MAX_LIMIT),
+    )
+    return ChangeRequestPage(
+        items=[ChangeRequestOut(**request_json(item)) for item in page], next_cursor=page.next_cursor
+    ).model_dump()
+
+
+@api_view(APPROVAL)
+def approval(request: HttpRequest, request_id: str):
+    """Approve or reject: {"decision": "approve"|"reject", "reason": …}."""
+    body = request.api_body
+    decided = services.decide_request(request.scope, request_id, body.decision, body.reason)
+    return DecisionOut(
+        message=decided.message, request=ChangeRequestOut(**request_json(decided.request))
+    ).model_dump()
+
+
 urlpatterns = [
+    path("models/approvals", approvals_list, name="registry_approvals"),
+    path("models/approvals/<key:request_id>", approval, name="registry_approval"),
     path("models/registry", registry, name="registry_models"),
     path("models/<key:model_id>/deploy", deploy, name="registry_deploy"),
     path("models/<key:model_id>/metrics", metrics, name="registry_metrics"),

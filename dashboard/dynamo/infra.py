@@ -66,6 +66,8 @@ TIER_ACCESS: dict[str, tuple[str | None, str | None]] = {
     "datasets": (READ, READ),
     "models": (WRITE, WRITE),
     "lab-model-registry": (WRITE, WRITE),
+    "registry-policies": (WRITE, READ),  # tenant admins protect targets on the pages; the API reads them
+    "registry-change-requests": (WRITE, WRITE),  # the API asks for and decides changes too
     "agent-execution-history": (READ, WRITE),
     "execution-rollups": (READ, WRITE),
     # Kept first pages of the top lists: written by whoever reads the overview (pages and the API).

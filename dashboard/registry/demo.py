@@ -8,10 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from dashboard.core.ids import new_id
 from dashboard.core.seeding import SeedContext
-from dashboard.registry import lifecycle
-from dashboard.registry.lifecycle import DEPLOYED, FAILED
-from dashboard.registry.models import Dataset, MlModel, RegistryVersion, dataset_key
+from dashboard.registry import approvals, lifecycle
+from dashboard.registry.lifecycle import DEPLOYED, DEPLOYING, FAILED
+from dashboard.registry.models import (
+    ChangeRequest,
+    Dataset,
+    MlModel,
+    RegistryPolicy,
+    RegistryVersion,
+    dataset_key,
+)
 
 MODEL_NAMES = [
     ("churn-classifier", "classification", "scikit-learn"),
@@ -306,3 +314,54 @@ def seed(ctx: SeedContext) -> None:
     ctx.write_all(Dataset, datasets)
     ctx.write_all(MlModel, models)
     ctx.write_all(RegistryVersion, versions, "model versions")
+    _seed_governance(ctx, models, versions)
+
+
+def _seed_governance(ctx: SeedContext, models: list[MlModel], versions: list[RegistryVersion]) -> None:
+    """acme protects production and its champion alias, and one production deploy waits for approval."""
+    tenant_id = "acme"
+    model = next((m for m in models if m.tenant_id == tenant_id), None)
+    if model is None or not ctx.admins.get(tenant_id):
+        return
+    RegistryPolicy(
+        tenant_id=tenant_id,
+        protected_environments=["production"],
+        protected_aliases=["champion"],
+        requesters=list(approvals.DEFAULT_REQUESTERS),
+        expiry_hours=approvals.DEFAULT_EXPIRY_HOURS,
+        updated_at=ctx.now,
+        updated_by=ctx.admins[tenant_id][0].email,
+    ).save()
+    own = [v for v in versions if v.model_id == model.model_id]
+    candidate = next((v for v in own if v.status in ("registered", "superseded", "rolled_back")), None)
+    if candidate is None:
+        return
+    live = (model.environments or {}).get("production")
+    current = live.live if live is not None else None
+    replaced = next((v for v in own if v.version == current), None)
+    evidence = {"candidate": {"version": candidate.version, "metrics": candidate.metrics or {}}}
+    if replaced is not None:
+        evidence["current"] = {"version": replaced.version, "metrics": replaced.metrics or {}}
+    asker = ctx.admins[tenant_id][0]
+    asked_at = ctx.now - timedelta(hours=3)
+    ChangeRequest(
+        tenant_id=tenant_id,
+        request_id=new_id("chg"),
+        model_id=model.model_id,
+        model_name=model.name,
+        kind=approvals.STATUS_KIND,
+        version=candidate.version,
+        to=DEPLOYING,
+        environment="production",
+        targets=["environment:production"],
+        current=current,
+        reason="Better on last week's holdout; ready for production.",
+        state=approvals.OPEN,
+        open_tenant=tenant_id,
+        requested_by=asker.email,
+        requested_by_id=asker.user_id,
+        requested_role=asker.role,
+        requested_at=asked_at,
+        expires_at=asked_at + timedelta(hours=approvals.DEFAULT_EXPIRY_HOURS),
+        evidence=evidence,
+    ).save()

@@ -7,7 +7,9 @@ from django import forms
 
 from dashboard.core.errors import DashboardError
 from dashboard.core.inputs import clean_json_text
+from dashboard.registry.approvals import MAX_EXPIRY_HOURS
 from dashboard.registry.inputs import FRAMEWORKS, TASKS
+from dashboard.registry.models import ENVIRONMENTS
 from dashboard.registry.queries import LIST_STATUSES
 
 FORM_JSON_MAX_BYTES = 400_000  # what fits one DynamoDB item
@@ -112,6 +114,11 @@ class AliasForm(forms.Form):
         max_length=40, widget=forms.TextInput(attrs={"placeholder": "champion", "list": "alias-names"})
     )
     version = forms.ChoiceField()
+    reason = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(attrs={"placeholder": "why (required for a protected alias)"}),
+    )
 
     def __init__(self, *args, versions=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -127,3 +134,29 @@ class FilterForm(forms.Form):
     def __init__(self, *args, projects=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["project"].choices = [("", "All projects")] + [(p.project_id, p.name) for p in projects]
+
+
+class PolicyForm(forms.Form):
+    """What a tenant protects: a change to these becomes a request another person approves."""
+
+    protected_environments = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[(env, env) for env in ENVIRONMENTS],
+        label="Protected environments",
+    )
+    protected_aliases = forms.CharField(
+        required=False,
+        max_length=900,
+        label="Protected aliases",
+        help_text="Alias names separated by commas, e.g. champion, production-candidate.",
+    )
+    requesters = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[("tenant_admin", "tenant admins"), ("api", "API keys (pipelines)")],
+        label="Who may ask to change them (staff always may)",
+    )
+    expiry_hours = forms.IntegerField(
+        min_value=1, max_value=MAX_EXPIRY_HOURS, label="A request expires after (hours)"
+    )

@@ -11,6 +11,8 @@ from typing import Any
 from dashboard.core.errors import ValidationFailed
 from dashboard.core.inputs import text_field
 from dashboard.registry import version_numbers
+from dashboard.registry.approvals import MAX_EXPIRY_HOURS, REQUESTER_ROLES
+from dashboard.registry.models import ENVIRONMENTS
 
 FRAMEWORKS = ("pytorch", "tensorflow", "scikit-learn", "xgboost", "lightgbm", "onnx", "transformers", "other")
 TASKS = ("classification", "regression", "ranking", "generation", "embedding", "detection", "other")
@@ -123,3 +125,48 @@ def clean_model(data: dict) -> ModelInput:
     if errors:
         raise ValidationFailed("Some fields need attention: " + ", ".join(sorted(errors)) + ".", errors)
     return ModelInput(name, project_id, task, description)
+
+
+@dataclass
+class PolicyInput:
+    protected_environments: list[str]
+    protected_aliases: list[str]
+    requesters: list[str]
+    expiry_hours: int
+
+
+def clean_policy(data: dict) -> PolicyInput:
+    """Protected environments and aliases, who may ask (besides staff) and the expiry, as a form or
+    the API sends them: lists, or aliases as one text separated by commas or spaces."""
+    errors: dict[str, str] = {}
+
+    def names(key: str) -> list[str]:
+        raw = data.get(key) or []
+        if isinstance(raw, str):
+            raw = raw.replace(",", " ").split()
+        if not isinstance(raw, list | tuple) or not all(isinstance(item, str) for item in raw):
+            errors[key] = "A list of names."
+            return []
+        return sorted({item.strip() for item in raw if item.strip()})
+
+    environments = names("protected_environments")
+    if any(env not in ENVIRONMENTS for env in environments):
+        errors["protected_environments"] = f"Use some of: {', '.join(ENVIRONMENTS)}."
+    aliases = names("protected_aliases")
+    if len(aliases) > MAX_ALIASES:
+        errors["protected_aliases"] = f"At most {MAX_ALIASES} aliases."
+    elif any(not ALIAS.match(alias) for alias in aliases):
+        errors["protected_aliases"] = "Alias names: a letter, then lower-case letters, digits, _ or -."
+    requesters = names("requesters")
+    if any(role not in REQUESTER_ROLES for role in requesters):
+        errors["requesters"] = f"Use some of: {', '.join(REQUESTER_ROLES)}."
+    raw_hours = data.get("expiry_hours", 72)
+    try:
+        hours = int(str(raw_hours).strip()) if not isinstance(raw_hours, bool) else -1
+    except ValueError:
+        hours = -1
+    if not 1 <= hours <= MAX_EXPIRY_HOURS:
+        errors["expiry_hours"] = f"A whole number of hours from 1 to {MAX_EXPIRY_HOURS}."
+    if errors:
+        raise ValidationFailed("Some fields need attention: " + ", ".join(sorted(errors)) + ".", errors)
+    return PolicyInput(environments, aliases, requesters, hours)

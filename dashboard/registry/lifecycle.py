@@ -550,7 +550,12 @@ def deploy_options(scope: AccessScope) -> tuple[str, ...]:
 
 
 def version_actions(
-    scope: AccessScope, version: RegistryVersion, model: MlModel | None = None
+    scope: AccessScope,
+    version: RegistryVersion,
+    model: MlModel | None = None,
+    *,
+    protected: set[str] = frozenset(),
+    may_ask: bool = False,
 ) -> dict[str, Any]:
     """What the detail page offers for a version; the service still checks each request.
 
@@ -559,29 +564,32 @@ def version_actions(
     promotion into production keeps the version where it is unless the person asks (the
     confirmation offers “take it out of …”). A live version is only offered the next environment;
     `needs_staff` says why not when production is the next (or current) step: only staff change it.
+    Where the tenant protects production and lets this scope ask (`may_ask`), production is offered
+    too: the confirmation then sends a change request. Protected environments always confirm first.
     """
     allowed = MOVES.get(version.status, ())
     live = set(live_in(model, version)) if model is not None else {version.environment}
     live.discard(None)
-    may_touch_current = scope.is_staff or (PRODUCTION not in live and version.environment != PRODUCTION)
+    asks_production = may_ask and PRODUCTION in protected
+    offer_all = scope.is_staff or asks_production
+    may_touch_current = offer_all or (PRODUCTION not in live and version.environment != PRODUCTION)
     promote = version.status == DEPLOYED
     # A live version is promoted one step forward (dev → staging → production), never backwards.
     following = promotion_target(live) if promote else None
-    if promote:
-        targets = [env for env in deploy_options(scope) if env == following]
-    else:
-        targets = list(deploy_options(scope))
+    options = ENVIRONMENTS if offer_all else deploy_options(scope)
+    targets = [env for env in options if env == following] if promote else list(options)
     if not (DEPLOYING in allowed and may_touch_current):
         targets = []
     # Tenant admins cannot move production: say so where that is the next (or the current) step.
     needs_staff = ""
-    if not scope.is_staff and following == PRODUCTION:
+    finishing_production = version.status == DEPLOYING and version.stage == PRODUCTION
+    if scope.is_staff:
+        pass
+    elif following == PRODUCTION and not offer_all:
         needs_staff = "Production changes need staff: ask Diatonic staff to promote it to production."
-    elif not scope.is_staff and (
-        PRODUCTION in live or (version.status == DEPLOYING and version.stage == PRODUCTION)
-    ):
+    elif finishing_production or (PRODUCTION in live and not offer_all):
         needs_staff = "Production changes need staff: ask Diatonic staff to change production."
-    asks = [env for env in targets if promote or env == PRODUCTION]
+    asks = [env for env in targets if promote or env == PRODUCTION or env in protected]
     return {
         "deploy_to": [env for env in targets if env not in asks],
         "confirm_deploy_to": asks,

@@ -313,6 +313,8 @@ class DeploymentEntry(MapAttribute):
     moved_to = UnicodeAttribute(null=True)  # it ended because the version was promoted there
     replaced_by = UnicodeAttribute(null=True)  # it ended because this version went live there
     rollback_reason = UnicodeAttribute(null=True)
+    approved_by = UnicodeAttribute(null=True)  # a protected change: who approved the request
+    request_id = UnicodeAttribute(null=True)  # … and which request it was
 
 
 class RegistryVersion(DynamoModel):
@@ -350,3 +352,74 @@ class RegistryVersion(DynamoModel):
     by_environment = RegistryByEnvironment()
     by_run = RegistryByRun()
     by_dataset = RegistryByDataset()
+
+
+# --- governance: protected targets and four-eyes change requests -----------------------------------
+
+
+class RegistryPolicy(DynamoModel):
+    """A tenant's governance of its registry: which environments and aliases are protected (a change
+    to them becomes a change request another person approves), who may ask, and how long a request
+    stays open. One item per tenant; absent = nothing protected."""
+
+    Meta = table_meta("registry-policies")
+    tenant_id = UnicodeAttribute(hash_key=True)
+    protected_environments = ListAttribute(of=UnicodeAttribute, null=True)
+    protected_aliases = ListAttribute(of=UnicodeAttribute, null=True)
+    # Roles that may ask for a change to a protected target besides staff: tenant_admin, api.
+    requesters = ListAttribute(of=UnicodeAttribute, null=True)
+    expiry_hours = NumberAttribute(default=72)
+    updated_at = UTCDateTimeAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
+    row_version = VersionAttribute()
+
+
+class OpenRequests(GlobalSecondaryIndex):
+    """Sparse: only an open request carries `open_tenant` (its tenant), so the queue is one Query."""
+
+    class Meta:
+        index_name = "open_tenant-requested_at-index"
+        projection = AllProjection()
+
+    open_tenant = UnicodeAttribute(hash_key=True)
+    requested_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ChangeRequest(DynamoModel):
+    """A change to a protected environment or alias, waiting for (or decided by) a second person.
+
+    `request_id` is a ULID, so the tenant's requests read newest first on the table's own key. What
+    was asked is kept as asked (`kind` status: move `version` to `to` in `environment`; kind alias:
+    point `alias` at `version`), with what the target held when it was asked (`current`) and the
+    evidence shown to the approver (`evidence`: both versions' metrics and the cost impact).
+    """
+
+    Meta = table_meta("registry-change-requests")
+    tenant_id = UnicodeAttribute(hash_key=True)
+    request_id = UnicodeAttribute(range_key=True)
+    model_id = UnicodeAttribute()
+    model_name = UnicodeAttribute()
+    kind = UnicodeAttribute()  # "status" or "alias"
+    version = UnicodeAttribute()
+    to = UnicodeAttribute(null=True)  # the status asked for (kind status)
+    environment = UnicodeAttribute(null=True)
+    alias = UnicodeAttribute(null=True)
+    vacate = UnicodeAttribute(null=True)  # "1": a promotion into production also leaves the source
+    targets = ListAttribute(of=UnicodeAttribute)  # the protected targets it touches: "environment:production"
+    current = UnicodeAttribute(null=True)  # the version the target held when it was asked
+    reason = UnicodeAttribute()
+    state = UnicodeAttribute(default="open")  # open, approved, rejected, expired, obsolete
+    open_tenant = UnicodeAttribute(null=True)
+    requested_by = UnicodeAttribute()
+    requested_by_id = UnicodeAttribute()
+    requested_role = UnicodeAttribute()
+    requested_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    decided_by = UnicodeAttribute(null=True)
+    decided_by_id = UnicodeAttribute(null=True)
+    decided_at = UTCDateTimeAttribute(null=True)
+    decision_reason = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)  # what applying it did, or why it could not be applied
+    evidence = JSONAttribute(null=True)
+    row_version = VersionAttribute()
+    open_requests = OpenRequests()

@@ -6,6 +6,7 @@ registry here; they never import registry.models."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -13,12 +14,18 @@ from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts import queries as account_queries
 from dashboard.accounts.queries import MAX_KEY_LENGTH, get_in_scope
+from dashboard.alerts import events as alert_events
+from dashboard.analytics import pricing
+from dashboard.analytics import queries as analytics
+from dashboard.analytics.queries import model_usage
+from dashboard.core import clock
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
+from dashboard.core.money import money
 from dashboard.core.scope import AccessScope, Can
 from dashboard.dynamo.paging import Page, paginate
 from dashboard.experiments import queries as experiments
 from dashboard.flows import queries as flows
-from dashboard.registry import lifecycle, version_numbers
+from dashboard.registry import approvals, lifecycle, version_numbers
 from dashboard.registry.lifecycle import (
     DEPLOYED,
     DEPLOYING,
@@ -28,7 +35,15 @@ from dashboard.registry.lifecycle import (
     ROLLED_BACK,
     SUPERSEDED,
 )
-from dashboard.registry.models import AliasEntry, Dataset, MlModel, RegistryVersion, dataset_key
+from dashboard.registry.models import (
+    AliasEntry,
+    ChangeRequest,
+    Dataset,
+    MlModel,
+    RegistryPolicy,
+    RegistryVersion,
+    dataset_key,
+)
 
 if TYPE_CHECKING:
     from dashboard.flows.models import Project
@@ -169,6 +184,94 @@ def deployment_history(items: list[RegistryVersion]) -> list[HistoryRow]:
                 )
             )
     return sorted(rows, key=lambda row: row.at, reverse=True)
+
+
+@dataclass
+class TimelineRow:
+    """One stretch of time a version served in an environment: from when, until when (None: still
+    live), who started it (and who approved it, for a protected change), why, and how it ended."""
+
+    version: str
+    environment: str
+    live_from: str
+    live_until: str | None
+    started_by: str
+    approved_by: str
+    finished_by: str
+    reason: str
+    ended: str
+    ended_by: str
+    request_id: str
+
+
+TIMELINE_CSV_HEADER = (
+    "environment",
+    "version",
+    "live_from",
+    "live_until",
+    "started_by",
+    "approved_by",
+    "marked_live_by",
+    "reason",
+    "how_it_ended",
+    "ended_by",
+    "change_request",
+)
+
+
+def environment_timeline(items: list[RegistryVersion], environment: str) -> list[TimelineRow]:
+    """When was what live in `environment`, newest first, from the versions' deployment history
+    (a deployment's row is live from when it finished until it ended; a rollback's restore at once)."""
+    rows = []
+    for item in items:
+        for entry in item.deployments or []:
+            if entry.environment != environment or entry.outcome not in (DEPLOYED, ROLLED_BACK):
+                continue
+            if entry.replaced_by:
+                ended = f"replaced by {entry.replaced_by}"
+            elif entry.moved_to:
+                ended = f"promoted to {entry.moved_to}"
+            elif entry.outcome == ROLLED_BACK:
+                ended = "rolled back" + (f": {entry.rollback_reason}" if entry.rollback_reason else "")
+            elif entry.ended_at:
+                ended = "taken out (retired)"
+            else:
+                ended = ""
+            rows.append(
+                TimelineRow(
+                    version=item.version,
+                    environment=environment,
+                    live_from=entry.finished_at or entry.at or "",
+                    live_until=entry.ended_at,
+                    started_by=entry.by or "",
+                    approved_by=entry.approved_by or "",
+                    finished_by=entry.finished_by or "",
+                    reason=" · ".join(why for why in (entry.reason, entry.finish_reason) if why),
+                    ended=ended,
+                    ended_by=entry.ended_by or "",
+                    request_id=entry.request_id or "",
+                )
+            )
+    return sorted(rows, key=lambda row: row.live_from, reverse=True)
+
+
+def timeline_csv_rows(rows: list[TimelineRow]) -> list[tuple[str, ...]]:
+    return [TIMELINE_CSV_HEADER] + [
+        (
+            row.environment,
+            row.version,
+            row.live_from,
+            row.live_until or "",
+            row.started_by,
+            row.approved_by,
+            row.finished_by,
+            row.reason,
+            row.ended,
+            row.ended_by,
+            row.request_id,
+        )
+        for row in rows
+    ]
 
 
 def metric_names(items: list[RegistryVersion]) -> list[str]:
@@ -339,6 +442,9 @@ class Plan:
     summary: list[str]
     needs_reason: bool
     button: str
+    held: list[str] = field(default_factory=list)  # protected targets: the move becomes a request
+    expiry_hours: int = 0
+    impact: dict[str, Any] | None = None  # the cost impact (`cost_impact`), when agents are served
 
 
 def _audience(model: MlModel) -> str:
@@ -357,14 +463,21 @@ def plan_change(
     """The same checks as `change_status`, and what the move would change, without writing anything.
 
     DynamoDB: 2 GetItem (model, version), at most 1 more (the version a roll back restores), and
-    for production 1 GetItem (the tenant) and 1 Select=COUNT query (its people).
+    1 GetItem (the tenant's policy); for production 1 GetItem (the tenant) and 1 Select=COUNT
+    query (its people); a deployment replacing a live version also reads its cost impact
+    (`cost_impact`: 1 GetItem and at most 12 Query calls).
     """
     model = get_model(scope, model_id, consistent=True)
     version = get_version(model, version_id)
     environment = environment or None
     lifecycle.check_move(version, to, environment)
     touched = lifecycle.environments_touched(version, to, environment, model)
-    lifecycle.check_environments(scope, touched, to)
+    policy = policy_for(model.tenant_id)
+    held = approvals.held_targets(policy, to=to, touched=touched)
+    if held:
+        approvals.check_may_request(policy, scope, held)
+    else:
+        lifecycle.check_environments(scope, touched, to)
     envs = model.environments
     name, number = model.name, version.version
     summary: list[str] = []
@@ -414,9 +527,19 @@ def plan_change(
         summary.append("A retired version cannot be deployed again.")
     if PRODUCTION in touched:
         summary.append(f"This changes production for {_audience(model)}.")
-    return Plan(
-        model, version, to, environment, title, summary, lifecycle.needs_reason(scope, touched), button
-    )
+    if held:
+        targets = ", ".join(approvals.target_label(t) for t in held)
+        summary.append(
+            f"{targets.capitalize()} is protected: this sends a change request; nothing changes until "
+            "another person approves it."
+        )
+        button = f"Ask to {button.lower()}"
+    hours = int(policy.expiry_hours or approvals.DEFAULT_EXPIRY_HOURS) if policy else 0
+    impact = None
+    if to == DEPLOYING and envs[environment].live:
+        impact = cost_impact(scope, model, version, find_version(model, envs[environment].live))
+    needs = bool(held) or lifecycle.needs_reason(scope, touched)
+    return Plan(model, version, to, environment, title, summary, needs, button, held, hours, impact)
 
 
 # --- aliases --------------------------------------------------------------------------------------
@@ -433,3 +556,182 @@ def resolve_alias(scope: AccessScope, model_id: str, alias: str) -> tuple[MlMode
     if not entry:
         raise NotFound(f"{model.name} has no alias “{alias}”.", {"alias": "unknown alias"})
     return model, get_version(model, entry.version)
+
+
+# --- governance: the tenant's policy and its change requests ------------------------------------
+
+
+def policy_for(tenant_id: str) -> RegistryPolicy | None:
+    """The tenant's registry policy (one GetItem, strongly consistent: it decides what is held);
+    None when the tenant protects nothing."""
+    try:
+        return RegistryPolicy.get(tenant_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def get_policy(scope: AccessScope) -> RegistryPolicy:
+    """The policy of the scope's tenant, or an unsaved empty one."""
+    scope.require(Can.TENANT_DATA)
+    tenant_id = scope.require_tenant()
+    return policy_for(tenant_id) or RegistryPolicy(tenant_id=tenant_id)
+
+
+def get_request(scope: AccessScope, request_id: str, *, consistent: bool = True) -> ChangeRequest:
+    """One change request of the scope's tenant (another tenant's id is not found)."""
+    scope.require(Can.TENANT_DATA)
+    tenant_id = scope.require_tenant()
+    if not isinstance(request_id, str) or len(request_id) > MAX_KEY_LENGTH or not request_id:
+        raise NotFound("That change request was not found.")
+    try:
+        return ChangeRequest.get(tenant_id, request_id, consistent_read=consistent)
+    except DoesNotExist:
+        raise NotFound("That change request was not found.") from None
+
+
+def open_requests(
+    scope: AccessScope, *, cursor: str | None = None, limit: int = PAGE_SIZE
+) -> Page[ChangeRequest]:
+    """The tenant's open requests, oldest first (first asked, first decided): one Query on the
+    sparse open index. Expired ones stay listed (as expired) until someone closes them."""
+    scope.require(Can.TENANT_DATA)
+    tenant_id = scope.require_tenant()
+    return paginate(
+        partial(ChangeRequest.open_requests.query, tenant_id),
+        purpose=f"requests:open:{tenant_id}",
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+def recent_requests(scope: AccessScope, limit: int = 20) -> list[ChangeRequest]:
+    """The tenant's latest requests whatever their state, newest first (ULID keys): one Query."""
+    scope.require(Can.TENANT_DATA)
+    tenant_id = scope.require_tenant()
+    return list(ChangeRequest.query(tenant_id, scan_index_forward=False, limit=limit, page_size=limit))
+
+
+def find_version(model: MlModel, version: str | None) -> RegistryVersion | None:
+    if not version:
+        return None
+    try:
+        return get_version(model, version)
+    except NotFound:
+        return None
+
+
+@dataclass
+class MetricRow:
+    name: str
+    current: Any
+    candidate: Any
+    delta: float | None
+
+
+def metrics_side_by_side(evidence: dict[str, Any] | None) -> list[MetricRow]:
+    """The evidence's metrics of both versions, one row per metric name, with the change."""
+    evidence = evidence or {}
+    current = (evidence.get("current") or {}).get("metrics") or {}
+    candidate = (evidence.get("candidate") or {}).get("metrics") or {}
+    rows = []
+    for name in sorted(set(current) | set(candidate)):
+        a, b = current.get(name), candidate.get(name)
+        delta = b - a if isinstance(a, int | float) and isinstance(b, int | float) else None
+        rows.append(MetricRow(name, a, b, delta))
+    return rows
+
+
+# --- cost impact: what a change would cost before it is made --------------------------------------
+
+IMPACT_DAYS = 30
+IMPACT_AGENTS_SHOWN = 20
+
+
+def served_model(model: MlModel, version: RegistryVersion) -> str:
+    """The model name agents send when this version serves them: the version's `serving_model`
+    parameter (a base or fine-tuned model's name, priced like any other), else the model's name."""
+    named = (version.parameters or {}).get("serving_model") if isinstance(version.parameters, dict) else None
+    return named.strip() if isinstance(named, str) and named.strip() else model.name
+
+
+def _signed(amount: int) -> str:
+    return ("+" if amount > 0 else "−" if amount < 0 else "") + money(abs(amount))
+
+
+def cost_impact(
+    scope: AccessScope, model: MlModel, candidate: RegistryVersion, current: RegistryVersion | None
+) -> dict[str, Any] | None:
+    """When the version the target holds now serves agents (its model name is in the tenant's
+    executions of the last 30 days): those agents' token usage re-priced at the candidate's prices,
+    the change per month and the month's new budget forecast. None when no agent used it.
+
+    DynamoDB: the bounded export of `analytics.queries.model_usage` (at most 10 Query calls), the
+    tenant (1 GetItem) and its budget rows (1 Query); prices come from analytics' cached copy.
+    """
+    if current is None or current.version == candidate.version:
+        return None
+    now = clock.now()
+    current_name, candidate_name = served_model(model, current), served_model(model, candidate)
+    used = model_usage.model_usage(scope, model.tenant_id, current_name, IMPACT_DAYS, now)
+    if not used.agents:
+        return None
+    agents, unpriced = [], set()
+    now_total = new_total = 0
+    for agent in used.agents:
+        was = pricing.quote(model.tenant_id, current_name, agent.usage, now)
+        will = pricing.quote(model.tenant_id, candidate_name, agent.usage, now)
+        unpriced.update(name for name, q in ((current_name, was), (candidate_name, will)) if not q.priced)
+        now_total += was.cost_micro_usd
+        new_total += will.cost_micro_usd
+        agents.append(
+            {
+                "agent_id": agent.agent_id,
+                "executions": agent.executions,
+                "tokens_in": agent.usage.input,
+                "tokens_out": agent.usage.output,
+                "current_micro_usd": was.cost_micro_usd,
+                "candidate_micro_usd": will.cost_micro_usd,
+            }
+        )
+    change = new_total - now_total  # over 30 days: the change per month
+    try:
+        budget = account_queries.get_tenant(model.tenant_id).monthly_budget_micro_usd
+    except NotFound:
+        budget = None
+    status = analytics.budget_status(model.tenant_id, int(budget) if budget else None, now)
+    month_end = (now.replace(day=1) + timedelta(days=32)).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0
+    )
+    seconds_left = max(int((month_end - now).total_seconds()), 0)
+    rest = round(change * seconds_left / (IMPACT_DAYS * 86_400))
+    notes = []
+    if used.truncated:
+        notes.append(f"Only the latest {used.executions:,} executions were read.")
+    if unpriced:
+        notes.append(f"No price is known for {', '.join(sorted(unpriced))}: counted at $0.")
+    return {
+        "days": IMPACT_DAYS,
+        "model_name": current_name,
+        "candidate_model": candidate_name,
+        "executions": used.executions,
+        "agents": agents[:IMPACT_AGENTS_SHOWN],
+        "agent_count": len(agents),
+        "current_micro_usd": now_total,
+        "candidate_micro_usd": new_total,
+        "change_per_month_micro_usd": change,
+        "forecast_micro_usd": status.forecast_micro_usd,
+        "new_forecast_micro_usd": status.forecast_micro_usd + rest,
+        "budget_micro_usd": status.budget_micro_usd,
+        "current_usd": money(now_total),
+        "candidate_usd": money(new_total),
+        "change_per_month_usd": _signed(change),
+        "forecast_usd": money(status.forecast_micro_usd),
+        "new_forecast_usd": money(status.forecast_micro_usd + rest),
+        "budget_usd": money(status.budget_micro_usd) if status.budget_micro_usd else None,
+        "note": " ".join(notes),
+    }
+
+
+def has_event_channel(tenant_id: str) -> bool:
+    """Whether registry events have somewhere to go (the tenant's webhook; alerts' channels)."""
+    return alert_events.has_channel(tenant_id)

@@ -8,15 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dashboard.alerts import events as alert_events
 from dashboard.audit import services as audit
 from dashboard.core import clock
-from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
+from dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.ids import new_id
 from dashboard.core.scope import AccessScope, Can
 from dashboard.dynamo.item_size import check_item_size
 from dashboard.dynamo.transactions import save_together, with_retries
 from dashboard.experiments import queries as experiments
-from dashboard.registry import inputs, lifecycle, queries, version_numbers
+from dashboard.registry import approvals, inputs, lifecycle, queries, version_numbers
 from dashboard.registry.lifecycle import (
     DEPLOYED,
     DEPLOYING,
@@ -24,12 +25,36 @@ from dashboard.registry.lifecycle import (
     RETIRED,
     ROLLED_BACK,
 )
-from dashboard.registry.models import AliasEntry, MlModel, RegistryVersion, dataset_key
+from dashboard.registry.models import (
+    AliasEntry,
+    ChangeRequest,
+    MlModel,
+    RegistryPolicy,
+    RegistryVersion,
+    dataset_key,
+)
 
 MODEL_CHANGED = (
     "Someone else changed this model at the same moment, so nothing was changed. "
     "Reload to see where it stands now."
 )
+
+
+# --- events out: the tenant's webhook (and other channels), through the alerts delivery -----------
+
+
+def _events(model: MlModel | ChangeRequest, event_type: str, message: str, **data: Any) -> list[Any]:
+    """The event for the change's own transaction (the outbox), or none when the tenant has no
+    channel to send it to (one GetItem). `model`: the model, or a request naming it."""
+    if not alert_events.has_channel(model.tenant_id):
+        return []
+    name = model.model_name if isinstance(model, ChangeRequest) else model.name
+    payload = {
+        "model_id": model.model_id,
+        "model_name": name,
+        **{key: value for key, value in data.items() if value is not None},
+    }
+    return [alert_events.event_item(model.tenant_id, event_type, payload, message=message, subject=name)]
 
 
 def _check_dataset(project_id: str, dataset_id: str | None) -> None:
@@ -129,7 +154,14 @@ def register_version(scope: AccessScope, model_id: str, data: dict[str, Any]) ->
         tenant_id=model.tenant_id,
         changes={"model": model.name, "version": version.version, **_lineage(version)},
     )
-    save_together([model, version, event], MODEL_CHANGED)
+    out = _events(
+        model,
+        "model_version.registered",
+        f"{model.name} {version.version} was registered by {scope.actor_label}.",
+        version=version.version,
+        by=scope.actor_label,
+    )
+    save_together([model, version, event, *out], MODEL_CHANGED)
     return version
 
 
@@ -195,7 +227,14 @@ def register_model(scope: AccessScope, data: dict[str, Any]) -> tuple[MlModel, R
             **_lineage(version),
         },
     )
-    save_together([model, version, event], MODEL_CHANGED)
+    out = _events(
+        model,
+        "model_version.registered",
+        f"{model.name} {version.version} was registered by {scope.actor_label}.",
+        version=version.version,
+        by=scope.actor_label,
+    )
+    save_together([model, version, event, *out], MODEL_CHANGED)
     return model, version
 
 
@@ -230,6 +269,40 @@ class StatusChange:
     model: MlModel
     version: RegistryVersion
     message: str
+    request: ChangeRequest | None = None  # set: the change touched a protected target and now waits
+
+
+def _move(
+    model: MlModel,
+    version: RegistryVersion,
+    to: str,
+    environment: str | None,
+    *,
+    by: str,
+    now,
+    reason: str,
+    vacate: bool,
+) -> lifecycle.Change:
+    """The change a move makes (in memory), reading the versions it replaces or restores."""
+    if to == DEPLOYING:
+        return lifecycle.begin_deployment(
+            model, version, environment, by=by, at=now, reason=reason, vacate=vacate
+        )
+    if to in (DEPLOYED, FAILED):
+        live = model.environments[version.stage].live if version.stage else None
+        previous = (
+            queries.get_version(model, live) if to == DEPLOYED and live and live != version.version else None
+        )
+        return lifecycle.finish_deployment(
+            model, version, to, previous=previous, by=by, at=now, reason=reason
+        )
+    if to == ROLLED_BACK:
+        where = environment or version.environment
+        restore = queries.restore_candidate(model, version, where)
+        return lifecycle.roll_back(
+            model, version, restore=restore, by=by, at=now, environment=where, reason=reason
+        )
+    return lifecycle.retire(model, version, by=by, at=now, reason=reason)
 
 
 def change_status(
@@ -246,11 +319,14 @@ def change_status(
     """Move one version through the state machine; everything it changes lands in one transaction.
 
     A person changing production gives a `reason`: it is stored in the audit event and in the
-    version's deployment history entry. DynamoDB: 2 GetItem (model, version), at most 2 more
-    (the version replaced or restored), 1 TransactWriteItems. `confirmed=False` (a page's POST without
-    its confirmation step) refuses the moves that ask first; the JSON API passes None. A promotion
-    into production keeps the version live where it was unless `vacate` (the person ticked “take it
-    out of staging”).
+    version's deployment history entry. DynamoDB: 2 GetItem (model, version), 1 GetItem (the
+    tenant's policy), at most 2 more (the version replaced or restored), 1 TransactWriteItems.
+    `confirmed=False` (a page's POST without its confirmation step) refuses the moves that ask first;
+    the JSON API passes None. A promotion into production keeps the version live where it was unless
+    `vacate` (the person ticked “take it out of staging”).
+
+    A move that touches an environment the tenant protects is not made: it becomes a change request
+    (`StatusChange.request`) that another person decides (`decide_request`).
     """
     model = queries.get_model(scope, model_id, consistent=True)
     version = queries.get_version(model, version_id)
@@ -258,35 +334,54 @@ def change_status(
     reason = _clean_reason(reason)
     lifecycle.check_move(version, to, environment, model)
     touched = lifecycle.environments_touched(version, to, environment, model)
-    lifecycle.check_environments(scope, touched, to)
-    if confirmed is False and lifecycle.needs_confirmation(version, to, touched):
+    policy = queries.policy_for(model.tenant_id)
+    held = approvals.held_targets(policy, to=to, touched=touched)
+    if held:
+        approvals.check_may_request(policy, scope, held)
+    else:
+        lifecycle.check_environments(scope, touched, to)
+    if confirmed is False and (held or lifecycle.needs_confirmation(version, to, touched)):
         raise NeedsConfirmation(
             f"{lifecycle.label(to).capitalize()} {model.name} {version.version} needs confirming first: "
             "nothing was changed. Check what it changes below and confirm."
         )
+    if held:
+        if not reason:
+            raise ValidationFailed(
+                "A change to a protected target needs a reason: the approver reads it. Nothing was changed.",
+                {"reason": "Say why this should change (at least a few words)."},
+            )
+        current = model.environments[environment].live if to == DEPLOYING else version.version
+        # Checked now (in memory, nothing saved) so nobody is asked to approve a move that cannot be made.
+        _move(
+            model,
+            version,
+            to,
+            environment,
+            by=scope.actor_label,
+            now=clock.now(),
+            reason=reason,
+            vacate=vacate,
+        )
+        request = _open_request(
+            scope,
+            policy,
+            model,
+            version,
+            held,
+            kind=approvals.STATUS_KIND,
+            to=to,
+            environment=environment or (version.environment if to == ROLLED_BACK else None),
+            vacate=vacate,
+            reason=reason,
+            current=current,
+        )
+        return StatusChange(model, version, _requested_message(request), request)
     _check_reason(scope, touched, reason)
     now = clock.now()
-    by = scope.actor_label
-    if to == DEPLOYING:
-        change = lifecycle.begin_deployment(
-            model, version, environment, by=by, at=now, reason=reason, vacate=vacate
-        )
-    elif to in (DEPLOYED, FAILED):
-        live = model.environments[version.stage].live if version.stage else None
-        previous = (
-            queries.get_version(model, live) if to == DEPLOYED and live and live != version.version else None
-        )
-        change = lifecycle.finish_deployment(
-            model, version, to, previous=previous, by=by, at=now, reason=reason
-        )
-    elif to == ROLLED_BACK:
-        where = environment or version.environment
-        restore = queries.restore_candidate(model, version, where)
-        change = lifecycle.roll_back(
-            model, version, restore=restore, by=by, at=now, environment=where, reason=reason
-        )
-    else:
-        change = lifecycle.retire(model, version, by=by, at=now, reason=reason)
+    change = _move(
+        model, version, to, environment, by=scope.actor_label, now=now, reason=reason, vacate=vacate
+    )
     changes = {"model": model.name, "version": version.version, **change.changes}
     if reason:
         changes["reason"] = reason
@@ -298,8 +393,363 @@ def change_status(
         tenant_id=model.tenant_id,
         changes=changes,
     )
-    save_together([*change.items, event], MODEL_CHANGED)
+    out = _deployment_events(model, version, change, scope.actor_label, reason)
+    save_together([*change.items, event, *out], MODEL_CHANGED)
     return StatusChange(model, version, change.message)
+
+
+def _deployment_events(
+    model: MlModel, version: RegistryVersion, change: lifecycle.Change, by: str, reason: str, **more: Any
+) -> list[Any]:
+    return _events(
+        model,
+        "model_version.deployment_changed",
+        change.message,
+        version=version.version,
+        status=version.status,
+        environment=change.changes.get("environment"),
+        changes=change.changes,
+        by=by,
+        reason=reason or None,
+        **more,
+    )
+
+
+# --- change requests (four eyes) ------------------------------------------------------------------
+
+
+def _requested_message(request: ChangeRequest) -> str:
+    targets = ", ".join(approvals.target_label(t) for t in request.targets)
+    return (
+        f"{targets.capitalize()} is protected: your request to {approvals.describe(request)} "
+        "now waits for another person to approve it. Nothing has changed yet."
+    )
+
+
+def _evidence(
+    scope: AccessScope, model: MlModel, version: RegistryVersion, current: str | None
+) -> dict[str, Any]:
+    """What the approver sees: the metrics of the version asked for and of the one it replaces, and
+    (when the replaced version serves agents) what the change would cost, as of the request."""
+    evidence: dict[str, Any] = {"candidate": {"version": version.version, "metrics": version.metrics or {}}}
+    if current and current != version.version:
+        replaced = queries.find_version(model, current)
+        evidence["current"] = {
+            "version": current,
+            "metrics": (replaced.metrics or {}) if replaced is not None else {},
+        }
+        impact = queries.cost_impact(scope, model, version, replaced)
+        if impact is not None:
+            evidence["cost"] = impact
+    return evidence
+
+
+def _open_request(
+    scope: AccessScope,
+    policy,
+    model: MlModel,
+    version: RegistryVersion,
+    held: list[str],
+    *,
+    kind: str,
+    reason: str,
+    to: str | None = None,
+    environment: str | None = None,
+    alias: str | None = None,
+    vacate: bool = False,
+    current: str | None = None,
+) -> ChangeRequest:
+    """Record the request and its audit event (one transaction); nothing else changes."""
+    now = clock.now()
+    request = ChangeRequest(
+        tenant_id=model.tenant_id,
+        request_id=new_id("chg"),
+        model_id=model.model_id,
+        model_name=model.name,
+        kind=kind,
+        version=version.version,
+        to=to,
+        environment=environment,
+        alias=alias,
+        vacate="1" if vacate else None,
+        targets=held,
+        current=current,
+        reason=reason,
+        state=approvals.OPEN,
+        open_tenant=model.tenant_id,
+        requested_by=scope.actor_label,
+        requested_by_id=scope.actor_id,
+        requested_role=scope.role,
+        requested_at=now,
+        expires_at=approvals.expiry(policy, now),
+        evidence=_evidence(scope, model, version, current),
+    )
+    check_item_size(request)
+    event = audit.build_event(
+        scope,
+        "model.change_requested",
+        "change_request",
+        request.request_id,
+        tenant_id=model.tenant_id,
+        changes={
+            "model": model.name,
+            "change": approvals.describe(request),
+            "protected": ", ".join(held),
+            "reason": reason,
+        },
+    )
+    out = _events(
+        model,
+        "approval.requested",
+        f"{scope.actor_label} asks to {approvals.describe(request)}: {reason}",
+        request_id=request.request_id,
+        change=approvals.describe(request),
+        version=version.version,
+        environment=environment,
+        alias=alias,
+        protected=held,
+        by=scope.actor_label,
+        reason=reason,
+        expires_at=request.expires_at.isoformat(),
+    )
+    save_together([request, event, *out], MODEL_CHANGED)
+    return request
+
+
+@dataclass
+class Decision:
+    request: ChangeRequest
+    message: str
+
+
+def _apply(scope: AccessScope, request: ChangeRequest, model: MlModel, now) -> lifecycle.Change:
+    """The change the request asked for, made now (in memory) on the model as it stands; the
+    lifecycle refuses it (IllegalMove, Conflict, ValidationFailed) if it can no longer be made."""
+    version = queries.get_version(model, request.version)
+    by = request.requested_by
+    if request.kind == approvals.ALIAS_KIND:
+        if version.status == RETIRED:
+            raise ValidationFailed(
+                f"Version {version.version} was retired meanwhile; an alias cannot point to it."
+            )
+        aliases = dict(model.aliases or {})
+        previous = aliases[request.alias].version if aliases.get(request.alias) else None
+        aliases[request.alias] = AliasEntry(version=version.version, since=now.isoformat(), by=by)
+        model.aliases = aliases
+        model.updated_at = now
+        return lifecycle.Change(
+            [model],
+            "model.alias_moved" if previous else "model.alias_set",
+            {"alias": request.alias, "version": f"{previous or '—'} → {version.version}"},
+            f"{request.alias} of {model.name} now points to {version.version}.",
+        )
+    lifecycle.check_move(version, request.to, request.environment, model)
+    touched = lifecycle.environments_touched(version, request.to, request.environment, model)
+    lifecycle.check_environments(scope, touched, request.to)  # the approver may make this change
+    change = _move(
+        model,
+        version,
+        request.to,
+        request.environment,
+        by=by,
+        now=now,
+        reason=request.reason,
+        vacate=request.vacate == "1",
+    )
+    for item in change.items:
+        if isinstance(item, RegistryVersion):
+            for entry in item.deployments or []:
+                if entry.at == now.isoformat():  # the rows this change started
+                    entry.approved_by, entry.request_id = scope.actor_label, request.request_id
+    return change
+
+
+def decide_request(scope: AccessScope, request_id: str, decision: str, reason: str) -> Decision:
+    """Approve (the change is made in the same transaction as the decision) or reject a request.
+
+    The request's and the model's `row_version` conditions make every race one outcome: of two
+    approvers at once one lands and the other is told who approved first; a version retired (or a
+    target moved) before the approval lands closes the request as obsolete, saying why.
+    DynamoDB per try: 1 GetItem (request), for an approval 2-4 GetItem (model, versions),
+    1 TransactWriteItems.
+    """
+    scope.require(Can.TENANT_DATA)
+    result: dict[str, Any] = {}
+
+    def prepare():
+        request = queries.get_request(scope, request_id)
+        now = clock.now()
+        why = approvals.check_decision(request, scope, decision, reason, now)
+        events = []
+        items: list[Any] = [request]
+        if decision == approvals.REJECT:
+            approvals.decide(request, scope, approvals.REJECTED, why, now)
+            message = f"Rejected: {approvals.describe(request)}. {request.requested_by} is told why."
+        else:
+            model = queries.get_model(scope, request.model_id, consistent=True)
+            try:
+                change = _apply(scope, request, model, now)
+            except PermissionDenied:
+                raise
+            except (Conflict, ValidationFailed, NotFound) as exc:
+                approvals.decide(request, scope, approvals.OBSOLETE, why, now, outcome=exc.message)
+                result["obsolete"] = exc.message
+                message = exc.message
+            else:
+                approvals.decide(request, scope, approvals.APPROVED, why, now, outcome=change.message)
+                items += change.items
+                events.append(
+                    audit.build_event(
+                        scope,
+                        change.action,
+                        "model_version" if request.kind == approvals.STATUS_KIND else "model",
+                        f"{model.model_id}@{request.version}"
+                        if request.kind == approvals.STATUS_KIND
+                        else model.model_id,
+                        tenant_id=model.tenant_id,
+                        changes={
+                            "model": model.name,
+                            "version": request.version,
+                            **change.changes,
+                            "reason": request.reason,
+                            "requested_by": request.requested_by,
+                            "approved_by": scope.actor_label,
+                        },
+                    )
+                )
+                message = f"Approved: {change.message}"
+                if request.kind == approvals.STATUS_KIND:
+                    events.extend(
+                        _deployment_events(
+                            model,
+                            next(
+                                i
+                                for i in change.items
+                                if isinstance(i, RegistryVersion) and i.version == request.version
+                            ),
+                            change,
+                            request.requested_by,
+                            request.reason,
+                            approved_by=scope.actor_label,
+                            request_id=request.request_id,
+                        )
+                    )
+                else:
+                    events.extend(
+                        _events(
+                            model,
+                            "model.alias_moved",
+                            change.message,
+                            alias=request.alias,
+                            version=request.version,
+                            previous=request.current,
+                            by=request.requested_by,
+                            approved_by=scope.actor_label,
+                            request_id=request.request_id,
+                        )
+                    )
+        events.append(
+            audit.build_event(
+                scope,
+                f"model.change_{request.state}",
+                "change_request",
+                request.request_id,
+                tenant_id=request.tenant_id,
+                changes={
+                    "model": request.model_name,
+                    "change": approvals.describe(request),
+                    "requested_by": request.requested_by,
+                    "decision": request.state,
+                    "reason": why,
+                    **({"outcome": request.outcome} if request.outcome else {}),
+                },
+            )
+        )
+        result.update(request=request, message=message)
+        events.extend(
+            _events(
+                request,
+                "approval.decided",
+                f"{scope.actor_label} {request.state} the request to {approvals.describe(request)}: {why}",
+                request_id=request.request_id,
+                change=approvals.describe(request),
+                state=request.state,
+                requested_by=request.requested_by,
+                decided_by=scope.actor_label,
+                reason=why,
+                outcome=request.outcome,
+            )
+        )
+
+        def build(tx) -> None:
+            for item in [*items, *events]:
+                tx.save(item)
+
+        return build
+
+    # A failed condition (another decision, or the model changed) reads everything again: the next
+    # try sees the other decision (and says who made it) or the model as it now stands.
+    with_retries(prepare, on_conflict=lambda: None, busy_message=MODEL_CHANGED)
+    if "obsolete" in result:
+        raise Conflict(
+            f"The change could not be made any more: {result['obsolete']} "
+            "The request is closed as obsolete; nothing else was changed."
+        )
+    return Decision(result["request"], result["message"])
+
+
+def send_test_event(scope: AccessScope) -> str:
+    """A `test` event to the tenant's channels through the same delivery as every registry event,
+    so a receiver can be checked before a real change; audited. Returns the event's key."""
+    scope.require(Can.TENANT_PAGES)
+    tenant_id = scope.require_tenant()
+    if not alert_events.has_channel(tenant_id):
+        raise ValidationFailed(
+            "This tenant has no webhook yet: set one (with its secret) on the Alerts page first. "
+            "Nothing was sent."
+        )
+    key = alert_events.deliver_event(
+        tenant_id,
+        "test",
+        {"sent_by": scope.actor_label, "note": "A test event from the model registry."},
+        message=f"Test event sent by {scope.actor_label}.",
+        subject="registry",
+    )
+    audit.record(scope, "registry.test_event", "webhook", key, tenant_id)
+    return key
+
+
+def save_policy(scope: AccessScope, data: dict[str, Any]) -> RegistryPolicy:
+    """Tenant admins (and staff for the chosen tenant) protect environments and aliases; audited."""
+    scope.require(Can.TENANT_PAGES)
+    value = inputs.clean_policy(data)
+    policy = queries.get_policy(scope)
+    before = {
+        "protected_environments": ", ".join(policy.protected_environments or []) or "—",
+        "protected_aliases": ", ".join(policy.protected_aliases or []) or "—",
+        "requesters": ", ".join(approvals.requesters(policy)) or "staff only",
+        "expiry_hours": str(int(policy.expiry_hours or approvals.DEFAULT_EXPIRY_HOURS)),
+    }
+    policy.protected_environments = value.protected_environments or None
+    policy.protected_aliases = value.protected_aliases or None
+    policy.requesters = value.requesters
+    policy.expiry_hours = value.expiry_hours
+    policy.updated_at = clock.now()
+    policy.updated_by = scope.actor_label
+    after = {
+        "protected_environments": ", ".join(value.protected_environments) or "—",
+        "protected_aliases": ", ".join(value.protected_aliases) or "—",
+        "requesters": ", ".join(value.requesters) or "staff only",
+        "expiry_hours": str(value.expiry_hours),
+    }
+    changes = {key: f"{before[key]} → {after[key]}" for key in after if before[key] != after[key]}
+    event = audit.build_event(
+        scope, "registry.policy_changed", "registry_policy", policy.tenant_id, policy.tenant_id, changes
+    )
+    save_together(
+        [policy, event], "Someone else changed the protection at the same moment; reload and try again."
+    )
+    return policy
 
 
 # --- aliases --------------------------------------------------------------------------------------
@@ -312,10 +762,16 @@ class AliasMove:
     version: str
     previous: str | None
     message: str
+    request: ChangeRequest | None = None  # set: the alias is protected and the move waits for approval
 
 
-def set_alias(scope: AccessScope, model_id: str, alias: str, version_id: str) -> AliasMove:
+def set_alias(
+    scope: AccessScope, model_id: str, alias: str, version_id: str, *, reason: str = ""
+) -> AliasMove:
     """Point `alias` at a version (creating or moving it), audited, in one conditional transaction.
+
+    A protected alias is not moved: the move becomes a change request (`AliasMove.request`), which
+    needs a `reason`.
 
     The model item's `row_version` is the lock: two moves at the same moment are applied one after
     the other (the later one re-reads and records the version it moved the alias from), never mixed.
@@ -330,6 +786,30 @@ def set_alias(scope: AccessScope, model_id: str, alias: str, version_id: str) ->
             f"Version {version.version} is retired; an alias cannot point to it.",
             {"version": "a retired version"},
         )
+    policy = queries.policy_for(model.tenant_id)
+    held = approvals.held_targets(policy, alias=alias)
+    if held:
+        approvals.check_may_request(policy, scope, held)
+        reason = _clean_reason(reason)
+        if not reason:
+            raise ValidationFailed(
+                f"{alias} is protected: say why it should move; the approver reads it. Nothing was changed.",
+                {"reason": "A reason is required for a protected alias."},
+            )
+        entry = (model.aliases or {}).get(alias)
+        current = entry.version if entry else None
+        request = _open_request(
+            scope,
+            policy,
+            model,
+            version,
+            held,
+            kind=approvals.ALIAS_KIND,
+            alias=alias,
+            reason=reason,
+            current=current,
+        )
+        return AliasMove(model, alias, version.version, current, _requested_message(request), request)
     result: dict[str, Any] = {}
     state = {"model": model}
 
@@ -356,10 +836,21 @@ def set_alias(scope: AccessScope, model_id: str, alias: str, version_id: str) ->
             changes={"alias": alias, "version": f"{previous or '—'} → {version.version}"},
         )
         result.update(previous=previous, model=current)
+        out = _events(
+            current,
+            "model.alias_moved",
+            f"{alias} of {current.name} now points to {version.version} (was {previous or 'unset'}).",
+            alias=alias,
+            version=version.version,
+            previous=previous,
+            by=scope.actor_label,
+        )
 
         def build(tx) -> None:
             tx.save(current)
             tx.save(event)
+            for item in out:
+                tx.save(item)
 
         return build
 
@@ -383,6 +874,11 @@ def remove_alias(scope: AccessScope, model_id: str, alias: str) -> AliasMove:
     entry = (model.aliases or {}).get(alias)
     if not entry:
         raise NotFound(f"{model.name} has no alias “{alias}”.", {"alias": "unknown alias"})
+    if approvals.held_targets(queries.policy_for(model.tenant_id), alias=alias):
+        raise PermissionDenied(
+            f"{alias} is protected: a tenant admin must stop protecting it before it can be removed. "
+            "Nothing was changed."
+        )
     aliases = {name: value for name, value in (model.aliases or {}).items() if name != alias}
     model.aliases = aliases or None
     model.updated_at = clock.now()
@@ -394,5 +890,14 @@ def remove_alias(scope: AccessScope, model_id: str, alias: str) -> AliasMove:
         tenant_id=model.tenant_id,
         changes={"alias": alias, "version": f"{entry.version} → —"},
     )
-    save_together([model, event], MODEL_CHANGED)
+    out = _events(
+        model,
+        "model.alias_moved",
+        f"{alias} of {model.name} was removed (it pointed to {entry.version}).",
+        alias=alias,
+        version=None,
+        previous=entry.version,
+        by=scope.actor_label,
+    )
+    save_together([model, event, *out], MODEL_CHANGED)
     return AliasMove(model, alias, entry.version, entry.version, f"{alias} removed.")

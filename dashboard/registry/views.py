@@ -9,12 +9,20 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRefresh, HttpResponseStopPolling
 
 from dashboard.accounts.access import scoped
+from dashboard.core import clock
 from dashboard.core.errors import DashboardError, PermissionDenied, ValidationFailed
 from dashboard.core.forms import add_service_errors
-from dashboard.core.http import DashboardRequest, render_page, wants_partial
+from dashboard.core.http import DashboardRequest, csv_response, render_page, wants_partial
 from dashboard.core.scope import Can
-from dashboard.registry import lifecycle, queries, services
-from dashboard.registry.forms import AliasForm, FilterForm, ModelForm, VersionForm, metric_lines
+from dashboard.registry import approvals, lifecycle, queries, services
+from dashboard.registry.forms import (
+    AliasForm,
+    FilterForm,
+    ModelForm,
+    PolicyForm,
+    VersionForm,
+    metric_lines,
+)
 
 POLL_TARGET = "models"  # id of the list element that polls while a deployment is in progress
 DETAIL_POLL_TARGET = "head"  # id of the detail page's summary, which polls the same way
@@ -97,6 +105,9 @@ def detail(request: DashboardRequest, model_id: str) -> HttpResponse:
     model = queries.get_model(scope, model_id)
     lifecycle.mark_stalled([model])
     items = queries.model_versions(model)
+    policy = queries.policy_for(model.tenant_id)
+    protected = approvals.protected_environments(policy)
+    may_ask = scope.is_staff or scope.role in approvals.requesters(policy)
     names = queries.metric_names(items)
     metric = (
         request.GET.get("metric") if request.GET.get("metric") in names else (names[0] if names else None)
@@ -112,7 +123,12 @@ def detail(request: DashboardRequest, model_id: str) -> HttpResponse:
             compare_error = exc.message
     context = {
         "model": model,
-        "versions": [(item, lifecycle.version_actions(scope, item, model)) for item in items],
+        "versions": [
+            (item, lifecycle.version_actions(scope, item, model, protected=protected, may_ask=may_ask))
+            for item in items
+        ],
+        "protected": protected,
+        "protected_aliases": approvals.protected_aliases(policy),
         "history": queries.deployment_history(items),
         "metric_names": names,
         "metric": metric,
@@ -168,7 +184,11 @@ def set_alias(request: DashboardRequest, model_id: str) -> HttpResponse:
             move = services.remove_alias(request.scope, model_id, request.POST.get("remove", ""))
         else:
             move = services.set_alias(
-                request.scope, model_id, request.POST.get("alias", ""), request.POST.get("version", "")
+                request.scope,
+                model_id,
+                request.POST.get("alias", ""),
+                request.POST.get("version", ""),
+                reason=request.POST.get("reason", ""),
             )
     except DashboardError as exc:
         if exc.status == 404 and "alias" not in (exc.fields or {}) and "version" not in (exc.fields or {}):
@@ -176,6 +196,8 @@ def set_alias(request: DashboardRequest, model_id: str) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, move.message)
+        if move.request is not None:
+            return redirect("registry:approvals")
     return redirect(reverse("registry:detail", kwargs={"model_id": model_id}) + "#aliases")
 
 
@@ -244,7 +266,146 @@ def change_status(request: DashboardRequest, model_id: str, version: str) -> Htt
         messages.error(request, exc.message)
     else:
         messages.success(request, change.message)
+        if change.request is not None:
+            return redirect("registry:approvals")
     return redirect(reverse("registry:detail", kwargs={"model_id": model_id}) + "#versions")
+
+
+@require_GET
+@scoped(Can.TENANT_PAGES)
+def timeline(request: DashboardRequest, model_id: str) -> HttpResponse:
+    """When was what live in one environment (`?environment=`, production by default): which
+    version served from when until when, who started and approved it, why, how it ended;
+    `?format=csv` downloads it. DynamoDB: 1 GetItem (model), 1 Query (its versions)."""
+    scope = request.scope
+    model = queries.get_model(scope, model_id)
+    environment = request.GET.get("environment") or lifecycle.PRODUCTION
+    if environment not in lifecycle.ENVIRONMENTS:
+        environment = lifecycle.PRODUCTION
+    rows = queries.environment_timeline(queries.model_versions(model), environment)
+    if request.GET.get("format") == "csv":
+        return csv_response(f"{model.name}-{environment}-timeline.csv", queries.timeline_csv_rows(rows))
+    context = {
+        "model": model,
+        "environment": environment,
+        "environments": lifecycle.ENVIRONMENTS,
+        "rows": rows,
+    }
+    return render_page(request, "registry/timeline.html", context, partial="timeline")
+
+
+# --- governance: protection, the approval queue ---------------------------------------------------
+
+
+@require_GET
+@scoped(Can.TENANT_PAGES)
+def approvals_queue(request: DashboardRequest) -> HttpResponse:
+    """Open change requests (what changes, who asked, the evidence) with approve / reject, and the
+    latest decided ones. DynamoDB: 1 GetItem (policy), 1 Query (open index), 1 Query (latest)."""
+    scope = request.scope
+    if not scope.tenant_id:
+        return render_page(request, "registry/approvals.html", {"needs_tenant": True})
+    now = clock.now()
+    page = queries.open_requests(scope, cursor=request.GET.get("cursor"))
+    rows = [
+        {
+            "request": item,
+            "state": approvals.state_of(item, now),
+            "change": approvals.describe(item),
+            "targets": [approvals.target_label(t) for t in item.targets or []],
+            "metrics": queries.metrics_side_by_side(item.evidence),
+            "cost": (item.evidence or {}).get("cost"),
+            "own": item.requested_by_id == scope.actor_id,
+            # Production stays staff's to change: a tenant admin sees who can approve it instead.
+            "needs_staff": not scope.is_staff
+            and approvals.target(approvals.ENVIRONMENT, lifecycle.PRODUCTION) in (item.targets or []),
+        }
+        for item in page
+    ]
+    recent = [
+        {"request": item, "state": approvals.state_of(item, now), "change": approvals.describe(item)}
+        for item in queries.recent_requests(scope)
+        if item.state != approvals.OPEN
+    ]
+    context = {
+        "needs_tenant": False,
+        "rows": rows,
+        "page": page,
+        "recent": recent,
+        "policy": queries.policy_for(scope.tenant_id),
+    }
+    return render_page(request, "registry/approvals.html", context, partial="queue")
+
+
+@require_POST
+@scoped(Can.TENANT_PAGES)
+def decide(request: DashboardRequest, request_id: str) -> HttpResponse:
+    """Approve (the change is made) or reject a request, with a reason; never one's own."""
+    try:
+        decided = services.decide_request(
+            request.scope, request_id, request.POST.get("decision", ""), request.POST.get("reason", "")
+        )
+    except DashboardError as exc:
+        if exc.status == 404:
+            raise
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, decided.message)
+    return redirect("registry:approvals")
+
+
+@require_POST
+@scoped(Can.TENANT_PAGES)
+def test_event(request: DashboardRequest) -> HttpResponse:
+    """Queue a `test` event for the tenant's webhook (the delivery worker sends it, signed)."""
+    try:
+        key = services.send_test_event(request.scope)
+    except DashboardError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"Test event {key} queued: the delivery worker sends it to the tenant's webhook, signed, "
+            "and retries it; its attempts are on the Alerts page.",
+        )
+    return redirect("registry:governance")
+
+
+@require_http_methods(["GET", "POST"])
+@scoped(Can.TENANT_PAGES)
+def governance(request: DashboardRequest) -> HttpResponse:
+    """Which environments and aliases the tenant protects, who may ask, and when requests expire;
+    where registry events go. DynamoDB: 2 GetItem (policy, alert channel); saving 1
+    TransactWriteItems (the policy and its audit event)."""
+    scope = request.scope
+    if not scope.tenant_id:
+        return render_page(request, "registry/governance.html", {"needs_tenant": True})
+    policy = queries.get_policy(scope)
+    initial = {
+        "protected_environments": policy.protected_environments or [],
+        "protected_aliases": ", ".join(policy.protected_aliases or []),
+        "requesters": list(approvals.requesters(policy)),
+        "expiry_hours": int(policy.expiry_hours or approvals.DEFAULT_EXPIRY_HOURS),
+    }
+    form = PolicyForm(request.POST if request.method == "POST" else None, initial=initial)
+    if form.is_bound and form.is_valid():
+        try:
+            services.save_policy(scope, form.cleaned_data)
+        except DashboardError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request, "Protection saved: changes to protected targets now need a second person."
+            )
+            return redirect("registry:governance")
+    status = 422 if form.is_bound and form.errors else 200
+    context = {
+        "needs_tenant": False,
+        "form": form,
+        "policy": policy,
+        "has_channel": queries.has_event_channel(scope.tenant_id),
+    }
+    return render_page(request, "registry/governance.html", context, status=status)
 
 
 # --- datasets --------------------------------------------------------------------------------------
