@@ -63,7 +63,19 @@ class ChannelForm(forms.Form):
         label="Webhook URL",
         required=False,
         max_length=600,
-        help_text="We POST signed JSON here when a rule fires.",
+        help_text="We POST signed JSON here when a rule fires (Standard Webhooks).",
+    )
+    slack_url = forms.CharField(
+        label="Slack incoming webhook URL",
+        required=False,
+        max_length=600,
+        help_text="From a Slack app's Incoming Webhooks page (https://hooks.slack.com/services/…).",
+    )
+    teams_url = forms.CharField(
+        label="Microsoft Teams Workflows webhook URL",
+        required=False,
+        max_length=600,
+        help_text="From the Teams workflow “Post to a channel when a webhook request is received”.",
     )
     email = forms.CharField(label="Email address", required=False, max_length=320)
     new_secret = forms.BooleanField(label="Make a new signing secret", required=False)
@@ -74,6 +86,8 @@ class ChannelForm(forms.Form):
         return cls(
             initial={
                 "webhook_url": channel.webhook_url,
+                "slack_url": channel.slack_url,
+                "teams_url": channel.teams_url,
                 "email": channel.email,
                 "version": channel.version or 0,
             }

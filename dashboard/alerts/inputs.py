@@ -83,7 +83,7 @@ def clean_rule(raw: RuleInput) -> RuleInput:
     )
 
 
-def clean_webhook_url(url: str) -> str:
+def clean_webhook_url(url: str, field: str = "webhook_url") -> str:
     """The same checks as at send time (dashboard/alerts/webhooks.py): syntax (Django's URLValidator),
     no userinfo, no whitespace or control characters, scheme and port allowed, every address public."""
     url = (url or "").strip()
@@ -92,7 +92,7 @@ def clean_webhook_url(url: str) -> str:
     try:
         webhooks.target(url)
     except webhooks.Refused as refused:
-        raise ValidationFailed("The webhook is not valid.", {"webhook_url": str(refused)}) from None
+        raise ValidationFailed("The webhook is not valid.", {field: str(refused)}) from None
     return url
 
 

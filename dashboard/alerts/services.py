@@ -121,6 +121,9 @@ def _stale(rule: AlertRule) -> str:
     return f"Someone else changed the rule “{rule.name}” meanwhile. Review it as it is now and save again."
 
 
+ROTATION_HOURS = 24  # how long the previous webhook secret keeps signing after a new one is made
+
+
 def save_channel(
     scope: AccessScope,
     tenant_id: str | None,
@@ -128,14 +131,23 @@ def save_channel(
     email: str,
     expected_version: int | None,
     new_secret: bool = False,
+    slack_url: str | None = None,
+    teams_url: str | None = None,
 ) -> AlertChannel:
-    """The webhook URL and email address of the tenant's alerts; a secret is made with the first webhook."""
+    """The webhook, Slack and Teams URLs and email address of the tenant's alerts; a secret is made
+    with the first webhook. `None` for Slack or Teams keeps what is saved. Every URL passes the same
+    checks as at send time (public address, allowed port, no userinfo)."""
     tenant_id = tenant_for(scope, tenant_id)
     errors = {}
-    try:
-        webhook_url = clean_webhook_url(webhook_url)
-    except ValidationFailed as exc:
-        errors.update(exc.fields)
+    urls = {"webhook_url": webhook_url, "slack_url": slack_url, "teams_url": teams_url}
+    for field, url in urls.items():
+        if url is None:
+            continue
+        try:
+            urls[field] = clean_webhook_url(url, field)
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    webhook_url = urls["webhook_url"]
     try:
         email = clean_email(email)
     except ValidationFailed as exc:
@@ -145,8 +157,16 @@ def save_channel(
     channel = queries.channel(tenant_id)
     if expected_version is not None and (channel.version or 0) != expected_version:
         raise Conflict("Someone else changed the delivery settings meanwhile. Review them and save again.")
-    before = {"webhook_url": channel.webhook_url, "email": channel.email}
+    before = {
+        "webhook_url": channel.webhook_url,
+        "slack_url": channel.slack_url,
+        "teams_url": channel.teams_url,
+        "email": channel.email,
+    }
     channel.webhook_url = webhook_url
+    for field in ("slack_url", "teams_url"):
+        if urls[field] is not None:
+            setattr(channel, field, urls[field])
     token = None
     if email != channel.email:  # a new address waits for its confirmation; none, nothing to confirm
         channel.email_confirmed_at = None
@@ -156,6 +176,9 @@ def save_channel(
     channel.email = email
     rotated = False
     if webhook_url and (new_secret or not channel.webhook_secret):
+        if channel.webhook_secret:  # the old one keeps signing beside the new for a while
+            channel.webhook_previous_secret = channel.webhook_secret
+            channel.webhook_previous_until = clock.iso_ms(clock.now() + timedelta(hours=ROTATION_HOURS))
         # Standard Webhooks' form: whsec_ + base64 of the key (32 random bytes).
         channel.webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
         rotated = True
@@ -237,6 +260,17 @@ def send_confirmation_again(scope: AccessScope, tenant_id: str | None) -> AlertC
     channel.save()
     delivery.send_confirmation(channel.email, token)
     return channel
+
+
+CHANNELS = {"webhook": "Webhook", "slack": "Slack", "teams": "Microsoft Teams"}
+
+
+def send_test(scope: AccessScope, tenant_id: str | None, name: str) -> delivery.Outcome:
+    """Post a sample alert to one saved channel now and say what the receiver answered."""
+    tenant_id = tenant_for(scope, tenant_id)
+    if name not in CHANNELS:
+        raise NotFound("There is no such channel.")
+    return delivery.send_test(queries.channel(tenant_id), name)
 
 
 def mark_all_read(scope: AccessScope, tenant_id: str | None) -> int:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("rules/new", views.create, name="create"),
     path("rules/<key:rule_id>/", views.edit, name="edit"),
     path("delivery", views.channel, name="channel"),
+    path("delivery/test/<key:channel_name>", views.send_test, name="send_test"),
     path("delivery/confirm-again", views.confirm_again, name="confirm_again"),
     path("confirm/<str:token>/", views.confirm_email, name="confirm_email"),
     path("notifications/", views.notifications, name="notifications"),

@@ -8,7 +8,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.accounts.access import scoped
-from dashboard.alerts import queries, services, webhooks
+from dashboard.alerts import delivery, queries, services, webhooks
 from dashboard.alerts.forms import ChannelForm, RuleForm
 from dashboard.alerts.models import RULE_KINDS
 from dashboard.core.errors import Conflict, ValidationFailed
@@ -33,6 +33,9 @@ def _rules_context(request: DashboardRequest, rule_form=None, channel_form=None)
         "rule_form": rule_form or RuleForm(),
         "channel": channel,
         "signing_secret": webhooks.signing_secret(channel.webhook_secret) if channel.webhook_secret else "",
+        "channels": [
+            (name, label, delivery.configured(name, channel)) for name, label in services.CHANNELS.items()
+        ],
         "channel_form": channel_form or ChannelForm.for_channel(channel),
         "firings": queries.recent_firings(tenant_id),
     }
@@ -104,6 +107,8 @@ def channel(request: DashboardRequest) -> HttpResponse:
                 data["email"],
                 data["version"],
                 new_secret=data["new_secret"],
+                slack_url=data["slack_url"],
+                teams_url=data["teams_url"],
             )
         except (ValidationFailed, Conflict) as exc:
             add_service_errors(form, exc)
@@ -111,6 +116,21 @@ def channel(request: DashboardRequest) -> HttpResponse:
             messages.success(request, "Delivery settings saved.")
             return redirect("alerts:rules")
     return render_page(request, RULES, _rules_context(request, channel_form=form), status=422)
+
+
+@require_POST
+@scoped(Can.TENANT_PAGES)
+def send_test(request: DashboardRequest, channel_name: str) -> HttpResponse:
+    """"Send a test" of one channel: the receiver's answer shown in place (htmx) or on the page.
+    Calls: one GetItem (the channel), then one outbound POST bounded by the webhook deadline."""
+    outcome = services.send_test(request.scope, None, channel_name)
+    context = {"name": channel_name, "label": services.CHANNELS[channel_name], "outcome": outcome}
+    if request.htmx:
+        return render_page(request, "alerts/test_result.html", context)
+    (messages.success if outcome.ok else messages.error)(
+        request, f"Test to {services.CHANNELS[channel_name]}: {outcome.detail}"
+    )
+    return redirect("alerts:rules")
 
 
 @require_GET
