@@ -43,7 +43,29 @@ TITLES = {
     "forecast": "Forecast over budget",
     "agent_spend": "Agent spend over limit",
     "user_spend": "User spend over limit",
+    "metric": "Metric alert",
 }
+LEVEL_TITLES = {"warning": "Warning", "critical": "Critical", "nodata": "No data", "resolved": "Resolved"}
+
+
+def title_of(firing: AlertFiring) -> str:
+    if firing.kind == "metric" and firing.level:
+        return f"{LEVEL_TITLES.get(firing.level, 'Alert')}: {firing.rule_name}"
+    return TITLES.get(firing.kind, "Alert")
+
+
+def text_of(firing: AlertFiring) -> str:
+    """The message and, for metric rules, why the number moved (the notification and the email)."""
+    lines = [firing.message]
+    drivers = firing.drivers_dict() or {}
+    if drivers.get("change"):
+        lines += ["", "Why: " + drivers["change"]["summary"]]
+    for top in drivers.get("top", []):
+        lines.append(
+            f"- {top['dimension']} {top['value']}: {top['share_percent']} % of the cost, "
+            f"{top['executions']} runs: {top['link']}"
+        )
+    return "\n".join(lines)
 
 
 def alert_dict(firing: AlertFiring, sent_at: datetime) -> dict:
@@ -99,8 +121,8 @@ def _notify(firing: AlertFiring) -> None:
         tenant_id=firing.tenant_id,
         sk=f"{firing.fired_at}#{firing.key}",
         firing_key=firing.key,
-        title=TITLES.get(firing.kind, "Alert"),
-        message=firing.message,
+        title=title_of(firing),
+        message=text_of(firing),
         created_at=firing.fired_at,
         unread_tenant=firing.tenant_id,
     )
@@ -217,8 +239,8 @@ def send_test(channel: AlertChannel, name: str) -> Outcome:
 def _email(firing: AlertFiring, address: str) -> None:
     try:
         send_mail(
-            f"[Diatonic] {TITLES.get(firing.kind, 'Alert')}: {firing.rule_name}",
-            f"{firing.message}\n\nRule: {firing.rule_name}\nPeriod: {firing.period}\nTenant: {firing.tenant_id}\n",
+            f"[Diatonic] {title_of(firing)}: {firing.rule_name}",
+            f"{text_of(firing)}\n\nRule: {firing.rule_name}\nPeriod: {firing.period}\nTenant: {firing.tenant_id}\n",
             settings.DEFAULT_FROM_EMAIL,
             [address],
         )

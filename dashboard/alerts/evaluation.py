@@ -22,7 +22,7 @@ from django.conf import settings
 from pynamodb.exceptions import PutError
 
 from dashboard.accounts.queries import get_tenant, list_tenants
-from dashboard.alerts import delivery, queries
+from dashboard.alerts import delivery, metrics, queries
 from dashboard.alerts.models import PENDING, AlertFiring, AlertRule
 from dashboard.analytics import queries as analytics
 from dashboard.analytics.queries import budget_status
@@ -165,6 +165,11 @@ def evaluate_tenant(
     if not rules:
         return []
     won = []
+    metric_rules = [rule for rule in rules if rule.kind == "metric"]
+    if metric_rules:
+        known = metrics.states(tenant_id)
+        for rule in metric_rules:
+            won += metrics.evaluate_rule(tenant_id, rule, now, known)
     for crossing in crossings(tenant_id, rules, now):
         firing = claim(tenant_id, crossing, now)
         if firing is not None:

@@ -42,6 +42,18 @@ def _rule_changes(rule: AlertRule) -> dict:
         "limit_micro_usd": rule.limit_micro_usd,
         "window": rule.window,
         "enabled": rule.enabled,
+        **(
+            {
+                "metric": rule.metric,
+                "scope": rule.scope,
+                "warning": rule.warning,
+                "critical": rule.critical,
+                "no_data": rule.no_data,
+                "renotify_minutes": rule.renotify_minutes,
+            }
+            if rule.kind == "metric"
+            else {}
+        ),
     }
 
 
@@ -53,6 +65,13 @@ def _apply(rule: AlertRule, value: RuleInput) -> None:
     rule.limit_micro_usd = value.limit_micro_usd
     rule.window = value.window
     rule.enabled = value.enabled
+    metric = value.kind == "metric"
+    rule.metric = value.metric if metric else None
+    rule.scope = value.scope if metric else None
+    rule.warning = value.warning if metric else None
+    rule.critical = value.critical if metric else None
+    rule.no_data = value.no_data if metric else None
+    rule.renotify_minutes = value.renotify_minutes if metric else None
     rule.updated_at = clock.iso_ms(clock.now())
 
 
@@ -88,7 +107,11 @@ def update_rule(
     before = _rule_changes(rule)
     _apply(rule, value)
     after = _rule_changes(rule)
-    changes = {name: [before[name], after[name]] for name in after if before[name] != after[name]}
+    changes = {
+        name: [before.get(name), after.get(name)]
+        for name in {**before, **after}
+        if before.get(name) != after.get(name)
+    }
     event = audit.build_event(
         scope, "alert_rule.update", "alert_rule", rule_id, tenant_id=tenant_id, changes=changes
     )

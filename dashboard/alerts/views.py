@@ -8,7 +8,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.accounts.access import scoped
-from dashboard.alerts import delivery, queries, services, webhooks
+from dashboard.alerts import delivery, metrics, queries, services, webhooks
 from dashboard.alerts.forms import ChannelForm, RuleForm
 from dashboard.alerts.models import RULE_KINDS
 from dashboard.core.errors import Conflict, ValidationFailed
@@ -26,9 +26,12 @@ def _rules_context(request: DashboardRequest, rule_form=None, channel_form=None)
     except ValidationFailed as exc:
         return {"no_tenant": exc.message}
     channel = queries.channel(tenant_id)
+    rules = queries.rules(tenant_id)
+    for rule in rules:
+        rule.watches = metrics.describe(rule) if rule.kind == "metric" else ""
     return {
         "tenant_id": tenant_id,
-        "rules": queries.rules(tenant_id),
+        "rules": rules,
         "kinds": RULE_KINDS,
         "rule_form": rule_form or RuleForm(),
         "channel": channel,
@@ -55,7 +58,7 @@ def create(request: DashboardRequest) -> HttpResponse:
         try:
             rule = services.create_rule(request.scope, None, form.rule_input())
         except (ValidationFailed, Conflict) as exc:
-            add_service_errors(form, exc)
+            form.add_service_errors(exc)
         else:
             messages.success(request, f"Alert rule “{rule.name}” created.")
             return redirect("alerts:rules")
@@ -81,7 +84,7 @@ def edit(request: DashboardRequest, rule_id: str) -> HttpResponse:
                     request.scope, None, rule_id, form.rule_input(), form.cleaned_data["version"]
                 )
             except (ValidationFailed, Conflict) as exc:
-                add_service_errors(form, exc)
+                form.add_service_errors(exc)
                 status = 409 if isinstance(exc, Conflict) else 422
             else:
                 messages.success(request, "Alert rule saved.")
