@@ -32,6 +32,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from dashboard.alerts import formats, queries, webhooks
 from dashboard.alerts.models import PENDING, AlertChannel, AlertFiring, Attempt, Notification
 from dashboard.core import clock
+from dashboard.core.money import money
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 60
@@ -323,3 +324,34 @@ def send_confirmation(address: str, token: str) -> bool:
         log.warning("confirmation mail to an alerts address failed: %s: %s", type(exc).__name__, exc)
         return False
     return True
+
+
+def tell_about_budget_request(request) -> None:
+    """Tell the tenant staff's answer: a dashboard notification (once: keyed by the request) and an
+    e-mail to the admin who asked (a mail server's failure is logged; the notification stays)."""
+    if request.status == "approved":
+        title = "Budget increase approved"
+        text = f"Staff approved a monthly budget of {money(request.approved_micro_usd)}; the budget alerts re-arm for it."
+    else:
+        title = "Budget increase refused"
+        text = f"Staff refused the request for {money(request.amount_micro_usd)}."
+    if request.decision_reason:
+        text += f" Reason: {request.decision_reason}"
+    note = Notification(
+        tenant_id=request.tenant_id,
+        sk=f"{request.decided_at}#budget-request#{request.request_id}",
+        firing_key=f"budget-request#{request.request_id}",
+        title=title,
+        message=text,
+        created_at=request.decided_at,
+        unread_tenant=request.tenant_id,
+    )
+    try:
+        note.save(condition=Notification.sk.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    try:
+        send_mail(f"[Diatonic] {title}", text + "\n", settings.DEFAULT_FROM_EMAIL, [request.asked_by_email])
+    except Exception as exc:  # noqa: BLE001 — the notification is there either way
+        log.warning("budget request mail to %s failed: %s: %s", request.tenant_id, type(exc).__name__, exc)

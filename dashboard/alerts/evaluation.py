@@ -45,11 +45,13 @@ class Crossing:
     value_micro_usd: int
     limit_micro_usd: int
     message: str
+    generation: int = 0  # budget rules: approved increases this month (each re-arms the thresholds)
 
     @property
     def key(self) -> str:
         key = f"{self.rule.rule_id}#{self.period}#{self.threshold}"
-        return f"{key}#{self.subject}" if self.subject and not self.rule.subject else key
+        key = f"{key}#{self.subject}" if self.subject and not self.rule.subject else key
+        return f"{key}#r{self.generation}" if self.generation else key
 
 
 def crossings(tenant_id: str, rules: list[AlertRule], now: datetime) -> list[Crossing]:
@@ -57,6 +59,7 @@ def crossings(tenant_id: str, rules: list[AlertRule], now: datetime) -> list[Cro
     month = now.strftime("%Y-%m")
     today = now.date()
     status = None
+    generation = 0
     spend: dict[tuple[str, str], dict[str, int]] = {}
     for rule in rules:
         if not rule.enabled:
@@ -64,6 +67,7 @@ def crossings(tenant_id: str, rules: list[AlertRule], now: datetime) -> list[Cro
         if rule.kind in ("budget", "forecast"):
             if status is None:
                 status = budget_status(tenant_id, get_tenant(tenant_id).monthly_budget_micro_usd, now)
+                generation = queries.rearm_generation(tenant_id, month)
             budget = status.budget_micro_usd
             if not budget:
                 continue
@@ -79,6 +83,7 @@ def crossings(tenant_id: str, rules: list[AlertRule], now: datetime) -> list[Cro
                             budget,
                             f"The forecast for {status.month} is {money(status.forecast_micro_usd)}, "
                             f"above the budget of {money(budget)}.",
+                            generation,
                         )
                     )
                 continue
@@ -94,6 +99,7 @@ def crossings(tenant_id: str, rules: list[AlertRule], now: datetime) -> list[Cro
                             budget * percent // 100,
                             f"Spend in {status.month} reached {money(status.month_to_date_micro_usd)}: "
                             f"{percent} % of the budget of {money(budget)}.",
+                            generation,
                         )
                     )
             continue

@@ -179,3 +179,21 @@ class ChannelForm(forms.Form):
                 "version": channel.version or 0,
             }
         )
+
+
+class BudgetRequestForm(forms.Form):
+    amount = forms.CharField(label="Monthly budget you need (USD)", max_length=30)
+    reason = forms.CharField(label="Why", max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def amount_micro_usd(self) -> int | None:
+        return parse_dollars(self.cleaned_data["amount"], "amount")
+
+
+class BudgetDecisionForm(forms.Form):
+    action = forms.ChoiceField(choices=[("approve", "Approve"), ("refuse", "Refuse")])
+    amount = forms.CharField(label="New monthly budget (USD)", required=False, max_length=30)
+    reason = forms.CharField(label="Reason", required=False, max_length=1000)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def amount_micro_usd(self) -> int | None:
+        return parse_dollars(self.cleaned_data["amount"], "amount")

@@ -153,7 +153,7 @@ def readings(tenant_id: str, rule: AlertRule, window: Window, open_subjects: lis
     found = window_totals(tenant_id, rule.scope, window.start, window.end, k=EACH_SUBJECT_TOP)
     missing = [subject for subject in open_subjects if subject not in found]
     if missing:
-        found.update(window_totals(tenant_id, rule.scope, window.start, window.end, missing))
+        found = {**found, **window_totals(tenant_id, rule.scope, window.start, window.end, missing)}
     return found
 
 

@@ -48,6 +48,7 @@ NO_DATA = {
     "alert": "alert: no data is a problem",
 }
 LEVELS = {"warning": 1, "critical": 2, "nodata": 1}
+REARM = "budget-rearm"  # AlertState key prefix: approved budget increases of a month (max_level = count)
 PENDING = "pending"
 
 
@@ -205,3 +206,39 @@ class Notification(DynamoModel):
     unread_tenant = UnicodeAttribute(null=True)
     read_at = UnicodeAttribute(null=True)
     unread = UnreadNotifications()
+
+
+class OpenBudgetRequests(GlobalSecondaryIndex):
+    """Sparse: only requests waiting for staff carry `open` (staff's queue, oldest first)."""
+
+    class Meta:
+        index_name = "open-asked_at-index"
+        projection = AllProjection()
+
+    open = UnicodeAttribute(hash_key=True)
+    asked_at = UnicodeAttribute(range_key=True)
+
+
+BUDGET_REQUEST_STATES = {"pending": "waiting for staff", "approved": "approved", "refused": "refused"}
+
+
+class BudgetRequest(DynamoModel):
+    """A tenant admin's request for a higher monthly budget, and staff's decision on it."""
+
+    Meta = table_meta("budget-requests")
+    tenant_id = UnicodeAttribute(hash_key=True)
+    request_id = UnicodeAttribute(range_key=True)  # time-ordered id: the tenant's newest last
+    amount_micro_usd = NumberAttribute()  # asked for
+    current_micro_usd = NumberAttribute(null=True)  # the budget when asked
+    reason = UnicodeAttribute()
+    status = UnicodeAttribute(default="pending")
+    asked_by = UnicodeAttribute()
+    asked_by_email = UnicodeAttribute()
+    asked_at = UnicodeAttribute()
+    open = UnicodeAttribute(null=True)  # "open" while pending (the staff queue's sparse index)
+    decided_by = UnicodeAttribute(null=True)
+    decided_at = UnicodeAttribute(null=True)
+    approved_micro_usd = NumberAttribute(null=True)
+    decision_reason = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+    open_index = OpenBudgetRequests()

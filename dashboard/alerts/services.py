@@ -10,23 +10,27 @@ from datetime import timedelta
 
 from pynamodb.exceptions import UpdateError
 
+from dashboard.accounts.queries import get_tenant
 from dashboard.alerts import delivery, queries
-from dashboard.alerts.inputs import RuleInput, clean_email, clean_rule, clean_webhook_url
-from dashboard.alerts.models import AlertChannel, AlertRule, Notification
+from dashboard.alerts.inputs import MAX_LIMIT_MICRO_USD, RuleInput, clean_email, clean_rule, clean_webhook_url
+from dashboard.alerts.models import REARM, AlertChannel, AlertRule, AlertState, BudgetRequest, Notification
 from dashboard.analytics.inputs import resolve_tenant
+from dashboard.analytics.services import set_budget
 from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.ids import new_id
-from dashboard.core.scope import AccessScope, Can
+from dashboard.core.money import money
+from dashboard.core.scope import TENANT_ADMIN, AccessScope, Can
 from dashboard.dynamo.transactions import commit, save_together
 
 MAX_RULES = 50
 
 
 def tenant_for(scope: AccessScope, requested: str | None = None) -> str:
-    """The one tenant whose alerts a page shows: its own for an admin, the focused one for staff."""
-    scope.require(Can.TENANT_PAGES)
+    """The one tenant whose alerts a page or API call works on: its own for an admin or an API key,
+    the focused one for staff."""
+    scope.require(Can.TENANT_DATA)
     tenant_id = resolve_tenant(scope, requested)
     if tenant_id is None:
         raise ValidationFailed("Choose a tenant first (tenant switcher at the top).")
@@ -308,3 +312,129 @@ def mark_all_read(scope: AccessScope, tenant_id: str | None) -> int:
         )
         done += 1
     return done
+
+
+# --- budget increase requests: a tenant admin asks, staff approve or refuse ------------------------
+#
+# Asking writes the request (sparse `open` set: staff's queue) with its audit event. Deciding is
+# staff's: approving first sets the new budget (analytics, audited as budget.set), then in one
+# transaction marks the request decided (condition: still the version staff saw, still pending),
+# writes the decision's audit event and counts one more approved increase for the month, which
+# re-arms the tenant's budget thresholds against the new amount (evaluation: the claim keys carry
+# the count). Refusing needs a reason. Either way the tenant is told: a dashboard notification, and
+# an e-mail to the admin who asked.
+
+MAX_REASON = 1000
+MAX_OPEN_REQUESTS = 1  # one request waits at a time per tenant
+
+
+def _reason(text: str, field: str = "reason") -> str:
+    text = " ".join((text or "").split())
+    if not 3 <= len(text) <= MAX_REASON:
+        raise ValidationFailed("Say why, in a few words.", {field: f"Give a reason of 3 to {MAX_REASON} characters."})
+    return text
+
+
+def ask_budget_increase(scope: AccessScope, amount_micro_usd: int | None, reason: str) -> BudgetRequest:
+    scope.require_role(TENANT_ADMIN)
+    tenant_id = tenant_for(scope)
+    errors = {}
+    current = get_tenant(tenant_id).monthly_budget_micro_usd
+    if amount_micro_usd is None or not 0 < amount_micro_usd <= MAX_LIMIT_MICRO_USD:
+        errors["amount"] = "Enter the monthly budget you need, in dollars."
+    elif current and amount_micro_usd <= current:
+        errors["amount"] = f"Ask for more than the current budget of {money(current)}."
+    try:
+        reason = _reason(reason)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise ValidationFailed("The request is not valid; nothing was sent.", errors)
+    if any(request.status == "pending" for request in queries.budget_requests(tenant_id, limit=10)):
+        raise ValidationFailed("A request is already waiting for staff: wait for their answer.")
+    now = clock.iso_ms(clock.now())
+    request = BudgetRequest(
+        tenant_id=tenant_id,
+        request_id=new_id("bgr"),
+        amount_micro_usd=amount_micro_usd,
+        current_micro_usd=current,
+        reason=reason,
+        asked_by=scope.actor_id,
+        asked_by_email=scope.actor_label,
+        asked_at=now,
+        open="open",
+    )
+    event = audit.build_event(
+        scope,
+        "budget_request.ask",
+        "budget_request",
+        request.request_id,
+        tenant_id=tenant_id,
+        changes={"amount_micro_usd": [current, amount_micro_usd], "reason": reason},
+    )
+    save_together([request, event], "This request was sent meanwhile.")
+    return request
+
+
+def decide_budget_request(
+    scope: AccessScope,
+    tenant_id: str,
+    request_id: str,
+    approve: bool,
+    amount_micro_usd: int | None,
+    reason: str,
+    expected_version: int | None,
+) -> BudgetRequest:
+    scope.require(Can.RUN_PLATFORM)
+    get_tenant(tenant_id)  # NotFound for a tenant that does not exist
+    request = queries.budget_request(tenant_id, request_id)
+    if request.status != "pending" or (expected_version is not None and request.version != expected_version):
+        raise Conflict("Someone decided this request meanwhile. Review it as it is now.")
+    if approve:
+        amount_micro_usd = amount_micro_usd or int(request.amount_micro_usd)
+        if not 0 < amount_micro_usd <= MAX_LIMIT_MICRO_USD:
+            raise ValidationFailed("The amount is not valid.", {"amount": "Enter an amount in dollars above $0."})
+        reason = " ".join((reason or "").split())[:MAX_REASON]
+    else:
+        reason = _reason(reason)
+    now = clock.now()
+    stamp = clock.iso_ms(now)
+    if approve:
+        set_budget(scope, tenant_id, amount_micro_usd, None)
+    request.status = "approved" if approve else "refused"
+    request.open = None
+    request.decided_by = scope.actor_label
+    request.decided_at = stamp
+    request.approved_micro_usd = amount_micro_usd if approve else None
+    request.decision_reason = reason
+    event = audit.build_event(
+        scope,
+        "budget_request.approve" if approve else "budget_request.refuse",
+        "budget_request",
+        request_id,
+        tenant_id=tenant_id,
+        changes={
+            "status": ["pending", request.status],
+            "approved_micro_usd": [None, request.approved_micro_usd],
+            "reason": reason,
+        },
+    )
+    month = now.strftime("%Y-%m")
+
+    def build(tx) -> None:
+        tx.save(request)  # its version condition: nobody decided meanwhile
+        tx.save(event)
+        if approve:
+            tx.update(
+                AlertState(tenant_id=tenant_id, key=f"{REARM}#{month}"),
+                actions=[
+                    AlertState.max_level.add(1),
+                    AlertState.period.set(month),
+                    AlertState.since.set(stamp),
+                    AlertState.notified_at.set(stamp),
+                ],
+            )
+
+    commit(build, "Someone decided this request meanwhile. Review it as it is now.")
+    delivery.tell_about_budget_request(request)
+    return request

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dashboard.accounts.access import scoped
 from dashboard.alerts import delivery, metrics, queries, services, webhooks
-from dashboard.alerts.forms import ChannelForm, RuleForm
-from dashboard.alerts.models import RULE_KINDS
+from dashboard.alerts.forms import BudgetDecisionForm, BudgetRequestForm, ChannelForm, RuleForm
+from dashboard.alerts.models import BUDGET_REQUEST_STATES, RULE_KINDS
 from dashboard.core.errors import Conflict, ValidationFailed
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import DashboardRequest, render_page
@@ -195,3 +195,79 @@ def confirm_again(request: DashboardRequest) -> HttpResponse:
     else:
         messages.success(request, f"A new confirmation link is on its way to {channel.email}.")
     return redirect("alerts:rules")
+
+
+BUDGET_REQUESTS = "alerts/budget_requests.html"
+
+
+def _budget_context(request: DashboardRequest, ask_form=None, decision_errors=None) -> dict:
+    """Staff: the queue of open requests of every tenant. A tenant admin: the form and their requests."""
+    if request.scope.is_staff:
+        return {
+            "staff": True,
+            "queue": [(item, BudgetDecisionForm(initial={
+                "action": "approve",
+                "amount": f"{item.amount_micro_usd / 1_000_000:.2f}",
+                "version": item.version,
+            })) for item in queries.open_budget_requests()],
+            "decision_errors": decision_errors or {},
+            "states": BUDGET_REQUEST_STATES,
+        }
+    tenant_id = services.tenant_for(request.scope)
+    return {
+        "staff": False,
+        "ask_form": ask_form or BudgetRequestForm(),
+        "requests": queries.budget_requests(tenant_id),
+        "states": BUDGET_REQUEST_STATES,
+    }
+
+
+@require_GET
+@scoped(Can.TENANT_PAGES)
+def budget_requests(request: DashboardRequest) -> HttpResponse:
+    """Budget increase requests. Calls: staff, one query of the sparse open index; a tenant admin, one
+    query of their tenant's requests."""
+    return render_page(request, BUDGET_REQUESTS, _budget_context(request))
+
+
+@require_POST
+@scoped(Can.TENANT_PAGES)
+def ask_budget(request: DashboardRequest) -> HttpResponse:
+    form = BudgetRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            services.ask_budget_increase(request.scope, form.amount_micro_usd(), form.cleaned_data["reason"])
+        except (ValidationFailed, Conflict) as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Your request is with staff; you will be told their answer here and by e-mail.")
+            return redirect("alerts:budget_requests")
+    return render_page(request, BUDGET_REQUESTS, _budget_context(request, ask_form=form), status=422)
+
+
+@require_POST
+@scoped(Can.RUN_PLATFORM)
+def decide_budget(request: DashboardRequest, tenant_id: str, request_id: str) -> HttpResponse:
+    form = BudgetDecisionForm(request.POST)
+    status = 422
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            approve = data["action"] == "approve"
+            decided = services.decide_budget_request(
+                request.scope,
+                tenant_id,
+                request_id,
+                approve,
+                form.amount_micro_usd() if approve else None,
+                data["reason"],
+                data["version"],
+            )
+        except (ValidationFailed, Conflict) as exc:
+            status = 409 if isinstance(exc, Conflict) else 422
+            errors = {request_id: exc.message + " " + " ".join(exc.fields.values())}
+            return render_page(request, BUDGET_REQUESTS, _budget_context(request, decision_errors=errors), status=status)
+        messages.success(request, f"Request of {decided.tenant_id} {decided.status}; the tenant has been told.")
+        return redirect("alerts:budget_requests")
+    errors = {request_id: "Choose approve or refuse."}
+    return render_page(request, BUDGET_REQUESTS, _budget_context(request, decision_errors=errors), status=status)
