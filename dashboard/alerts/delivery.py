@@ -229,7 +229,7 @@ def _outbound(firing: AlertFiring, name: str, channel: AlertChannel, now: dateti
 
 
 def send_test(channel: AlertChannel, name: str) -> Outcome:
-    """"Send a test": a sample alert to one saved channel, now, with the same checks as a real one."""
+    """ "Send a test": a sample alert to one saved channel, now, with the same checks as a real one."""
     if not configured(name, channel):
         return Outcome(False, None, "Nothing to send to: save an address for this channel first.")
     now = clock.now()
@@ -291,9 +291,7 @@ def deliver(firing: AlertFiring, now: datetime | None = None, outbound: bool = T
             )
         elif outbound:
             _email(firing, channel.email)
-    finished = all(
-        getattr(firing, f"{name}_state") in FINAL for name in ("notification", *OUTBOUND, "email")
-    )
+    finished = all(getattr(firing, f"{name}_state") in FINAL for name in ("notification", *OUTBOUND, "email"))
     actions = [AlertFiring.lease_until.remove()]
     if finished:
         actions.append(AlertFiring.pending.remove())

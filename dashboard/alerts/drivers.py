@@ -39,7 +39,11 @@ def split(current: Totals, previous: Totals) -> dict:
         volume = (current.count - previous.count) * previous.cost_micro_usd // previous.count
     else:
         volume = delta  # nothing before: all of it is new volume
-    return {"cost_change_micro_usd": delta, "volume_micro_usd": int(volume), "unit_cost_micro_usd": int(delta - volume)}
+    return {
+        "cost_change_micro_usd": delta,
+        "volume_micro_usd": int(volume),
+        "unit_cost_micro_usd": int(delta - volume),
+    }
 
 
 def _percent(now: int, before: int) -> str:
@@ -56,7 +60,12 @@ def drivers(tenant_id: str, rule: AlertRule, subject: str, window, current: Tota
     dimension = rule.scope if rule.scope != "tenant" else "tenant"
     values = [subject] if subject and dimension != "tenant" else None
     before = window_totals(
-        tenant_id, dimension, before_window.start, before_window.end, values, histogram=rule.metric == "p95_ms"
+        tenant_id,
+        dimension,
+        before_window.start,
+        before_window.end,
+        values,
+        histogram=rule.metric == "p95_ms",
     ).get(subject or TOTAL_VALUE, Totals())
     parts = split(current, before)
     now_value, old_value = value_of(rule.metric, current), value_of(rule.metric, before)
@@ -87,7 +96,10 @@ def drivers(tenant_id: str, rule: AlertRule, subject: str, window, current: Tota
     return json.dumps(
         {
             "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
-            "previous_window": {"start": before_window.start.isoformat(), "end": before_window.end.isoformat()},
+            "previous_window": {
+                "start": before_window.start.isoformat(),
+                "end": before_window.end.isoformat(),
+            },
             "change": {
                 "metric_now": now_value,
                 "metric_before": old_value,

@@ -17,15 +17,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 from django.conf import settings
 from pynamodb.exceptions import PutError
 
 from dashboard.accounts.queries import get_tenant, list_tenants
-from dashboard.alerts import delivery, metrics, queries
+from dashboard.alerts import delivery, drivers, metrics, queries
 from dashboard.alerts.models import PENDING, AlertFiring, AlertRule
 from dashboard.analytics import queries as analytics
 from dashboard.analytics.queries import budget_status
+from dashboard.analytics.rollups import TOTAL_VALUE, Totals
 from dashboard.core import clock, worker
 from dashboard.core.money import money
 
@@ -161,6 +163,32 @@ def claim(tenant_id: str, crossing: Crossing, now: datetime) -> AlertFiring | No
     return firing
 
 
+# The metric a budget or spend rule watches, as a metric rule would: cost of the tenant over the month,
+# or of one agent or user over its day or month (drivers.drivers reads the windows the same way).
+EXPLAINED_AS = {"budget": "tenant", "forecast": "tenant", "agent_spend": "agent", "user_spend": "user"}
+
+
+def _explain(tenant_id: str, crossing: Crossing, firing: AlertFiring, now: datetime) -> None:
+    """Add why the number moved to a claim this call won (after the claim: reads are spent only on
+    crossings that fire). A failure here is logged; the alert goes out without its drivers."""
+    scope = EXPLAINED_AS.get(crossing.rule.kind)
+    if scope is None:
+        return
+    try:
+        rule = SimpleNamespace(
+            metric="cost", scope=scope, window="month" if scope == "tenant" else crossing.rule.window
+        )
+        window = metrics.window_of(rule, now.date())
+        subject = crossing.subject if scope != "tenant" else ""
+        current = analytics.window_totals(
+            tenant_id, scope, window.start, window.end, [subject] if subject else None
+        ).get(subject or TOTAL_VALUE, Totals())
+        text = drivers.drivers(tenant_id, rule, subject, window, current)
+        firing.update(actions=[AlertFiring.drivers.set(text)])
+    except Exception as exc:  # noqa: BLE001 — the alert matters more than its explanation
+        log.error("explaining %s of tenant %s failed", firing.key, tenant_id, exc_info=exc)
+
+
 def evaluate_tenant(
     tenant_id: str, now: datetime | None = None, deliver: bool = True, outbound: bool = True
 ) -> list[AlertFiring]:
@@ -179,6 +207,7 @@ def evaluate_tenant(
     for crossing in crossings(tenant_id, rules, now):
         firing = claim(tenant_id, crossing, now)
         if firing is not None:
+            _explain(tenant_id, crossing, firing, now)
             won.append(firing)
     if deliver:
         for firing in won:

@@ -25,7 +25,11 @@ SLACK_TEXT = 3000  # section text
 SLACK_HEADER = 150  # header plain_text
 SLACK_FIELD = 2000  # each section field
 SLACK_BUTTON = 75  # button text
-LEVEL_EMOJI = {"critical": ":red_circle:", "warning": ":large_yellow_circle:", "resolved": ":white_check_mark:"}
+LEVEL_EMOJI = {
+    "critical": ":red_circle:",
+    "warning": ":large_yellow_circle:",
+    "resolved": ":white_check_mark:",
+}
 
 
 def site_link(path: str) -> str:
@@ -77,19 +81,30 @@ def _driver_lines(alert: dict) -> list[str]:
 
 def slack_message(alert: dict) -> dict:
     emoji = LEVEL_EMOJI.get(alert.get("level") or "", ":bell:")
-    fields = [{"type": "mrkdwn", "text": _cut(f"*{name}*\n{value}", SLACK_FIELD)} for name, value in _facts(alert)]
+    fields = [
+        {"type": "mrkdwn", "text": _cut(f"*{name}*\n{value}", SLACK_FIELD)} for name, value in _facts(alert)
+    ]
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": _cut(_title(alert), SLACK_HEADER)}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": _cut(f"{emoji} {alert['message']}", SLACK_TEXT)}},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": _cut(f"{emoji} {alert['message']}", SLACK_TEXT)},
+        },
         {"type": "section", "fields": fields[:10]},
     ]
     why = _driver_lines(alert)
     if why:
         blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": _cut("*Why*\n" + "\n".join(why), SLACK_TEXT)}}
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": _cut("*Why*\n" + "\n".join(why), SLACK_TEXT)},
+            }
         )
     blocks += [
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Fired {alert['fired_at']} · id `{alert['id']}`"}]},
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f"Fired {alert['fired_at']} · id `{alert['id']}`"}],
+        },
         {
             "type": "actions",
             "elements": [
@@ -113,7 +128,9 @@ def adaptive_card(alert: dict) -> dict:
             "weight": "Bolder",
             "size": "Medium",
             "wrap": True,
-            "color": {"critical": "Attention", "warning": "Warning", "resolved": "Good"}.get(level, "Default"),
+            "color": {"critical": "Attention", "warning": "Warning", "resolved": "Good"}.get(
+                level, "Default"
+            ),
         },
         {"type": "TextBlock", "text": alert["message"], "wrap": True},
         {"type": "FactSet", "facts": [{"title": name, "value": value} for name, value in _facts(alert)]},
@@ -127,7 +144,13 @@ def adaptive_card(alert: dict) -> dict:
         "type": "AdaptiveCard",
         "version": "1.4",
         "body": body_items,
-        "actions": [{"type": "Action.OpenUrl", "title": "Open the alert rules", "url": alert.get("link") or rules_link()}],
+        "actions": [
+            {
+                "type": "Action.OpenUrl",
+                "title": "Open the alert rules",
+                "url": alert.get("link") or rules_link(),
+            }
+        ],
     }
 
 

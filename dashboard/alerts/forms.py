@@ -55,7 +55,9 @@ class RuleForm(forms.Form):
         help_text="Dollars for cost, a percentage for the error rate, ms for p95, a count for executions.",
     )
     critical = forms.CharField(label="Critical level", required=False, max_length=30)
-    no_data = forms.ChoiceField(label="With no data", choices=list(NO_DATA.items()), initial="ok", required=False)
+    no_data = forms.ChoiceField(
+        label="With no data", choices=list(NO_DATA.items()), initial="ok", required=False
+    )
     renotify_minutes = forms.IntegerField(
         label="Remind every (minutes)",
         required=False,

@@ -80,7 +80,11 @@ def parse_level(metric: str, text: str, field: str) -> int | None:
     except InvalidOperation:
         number = Decimal(-1)
     scaled = number * 100 if metric == "error_rate" else number
-    if not number.is_finite() or scaled != scaled.to_integral_value() or not 0 < scaled <= MAX_LEVEL.get(metric, 0):
+    if (
+        not number.is_finite()
+        or scaled != scaled.to_integral_value()
+        or not 0 < scaled <= MAX_LEVEL.get(metric, 0)
+    ):
         hint = {
             "error_rate": "a percentage above 0 and up to 100, at most two decimals (e.g. 2.5)",
             "executions": "a whole number of executions above 0",
@@ -125,6 +129,11 @@ def clean_rule(raw: RuleInput) -> RuleInput:
         errors["name"] = "Give the rule a name of 1 to 80 characters."
     if raw.kind not in RULE_KINDS:
         errors["kind"] = "Choose one of the listed kinds."
+    if raw.kind == "budget" and (
+        len(raw.thresholds or ()) > 10
+        or not all(isinstance(p, int) and 1 <= p <= 1000 for p in raw.thresholds or ())
+    ):
+        errors["thresholds"] = "Up to 10 whole percentages from 1 to 1000."
     metric = raw.kind == "metric"
     if metric:
         _clean_metric(raw, errors)
@@ -154,7 +163,7 @@ def clean_rule(raw: RuleInput) -> RuleInput:
     return RuleInput(
         name=name,
         kind=raw.kind,
-        thresholds=tuple(raw.thresholds or DEFAULT_THRESHOLDS) if raw.kind == "budget" else (),
+        thresholds=tuple(sorted(set(raw.thresholds or DEFAULT_THRESHOLDS))) if raw.kind == "budget" else (),
         subject=raw.subject if spend else "",
         limit_micro_usd=raw.limit_micro_usd if spend else None,
         window=raw.window if spend else "month",

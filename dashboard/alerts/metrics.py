@@ -172,7 +172,9 @@ class Change:
     reminder: bool = False
 
 
-def decide(rule: AlertRule, state: AlertState | None, seen: str | None, period: str, now: datetime) -> Change | None:
+def decide(
+    rule: AlertRule, state: AlertState | None, seen: str | None, period: str, now: datetime
+) -> Change | None:
     same = state is not None and state.period == period
     top = int(state.max_level) if same else 0
     active = bool(state.active) if same else False
@@ -303,8 +305,9 @@ def describe(rule: AlertRule) -> str:
         levels.append(f"warning at {show(rule.metric, int(rule.warning))}")
     if rule.critical is not None:
         levels.append(f"critical at {show(rule.metric, int(rule.critical))}")
-    return f"{METRICS.get(rule.metric, '')} of {scope} over {METRIC_WINDOWS.get(rule.window, '')}: " + ", ".join(
-        levels
+    return (
+        f"{METRICS.get(rule.metric, '')} of {scope} over {METRIC_WINDOWS.get(rule.window, '')}: "
+        + ", ".join(levels)
     )
 
 

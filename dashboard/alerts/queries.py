@@ -26,7 +26,7 @@ def rules(tenant_id: str) -> list[AlertRule]:
 
 def rule(tenant_id: str, rule_id: str) -> AlertRule:
     try:
-        return AlertRule.get(tenant_id, rule_id)
+        return AlertRule.get(tenant_id, rule_id, consistent_read=True)  # an edit right after a save sees it
     except AlertRule.DoesNotExist:
         raise NotFound("That alert rule was not found.") from None
 

@@ -331,7 +331,9 @@ MAX_OPEN_REQUESTS = 1  # one request waits at a time per tenant
 def _reason(text: str, field: str = "reason") -> str:
     text = " ".join((text or "").split())
     if not 3 <= len(text) <= MAX_REASON:
-        raise ValidationFailed("Say why, in a few words.", {field: f"Give a reason of 3 to {MAX_REASON} characters."})
+        raise ValidationFailed(
+            "Say why, in a few words.", {field: f"Give a reason of 3 to {MAX_REASON} characters."}
+        )
     return text
 
 
@@ -393,7 +395,9 @@ def decide_budget_request(
     if approve:
         amount_micro_usd = amount_micro_usd or int(request.amount_micro_usd)
         if not 0 < amount_micro_usd <= MAX_LIMIT_MICRO_USD:
-            raise ValidationFailed("The amount is not valid.", {"amount": "Enter an amount in dollars above $0."})
+            raise ValidationFailed(
+                "The amount is not valid.", {"amount": "Enter an amount in dollars above $0."}
+            )
         reason = " ".join((reason or "").split())[:MAX_REASON]
     else:
         reason = _reason(reason)

@@ -124,7 +124,7 @@ def channel(request: DashboardRequest) -> HttpResponse:
 @require_POST
 @scoped(Can.TENANT_PAGES)
 def send_test(request: DashboardRequest, channel_name: str) -> HttpResponse:
-    """"Send a test" of one channel: the receiver's answer shown in place (htmx) or on the page.
+    """ "Send a test" of one channel: the receiver's answer shown in place (htmx) or on the page.
     Calls: one GetItem (the channel), then one outbound POST bounded by the webhook deadline."""
     outcome = services.send_test(request.scope, None, channel_name)
     context = {"name": channel_name, "label": services.CHANNELS[channel_name], "outcome": outcome}
@@ -205,11 +205,19 @@ def _budget_context(request: DashboardRequest, ask_form=None, decision_errors=No
     if request.scope.is_staff:
         return {
             "staff": True,
-            "queue": [(item, BudgetDecisionForm(initial={
-                "action": "approve",
-                "amount": f"{item.amount_micro_usd / 1_000_000:.2f}",
-                "version": item.version,
-            })) for item in queries.open_budget_requests()],
+            "queue": [
+                (
+                    item,
+                    BudgetDecisionForm(
+                        initial={
+                            "action": "approve",
+                            "amount": f"{item.amount_micro_usd / 1_000_000:.2f}",
+                            "version": item.version,
+                        }
+                    ),
+                )
+                for item in queries.open_budget_requests()
+            ],
             "decision_errors": decision_errors or {},
             "states": BUDGET_REQUEST_STATES,
         }
@@ -240,7 +248,9 @@ def ask_budget(request: DashboardRequest) -> HttpResponse:
         except (ValidationFailed, Conflict) as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, "Your request is with staff; you will be told their answer here and by e-mail.")
+            messages.success(
+                request, "Your request is with staff; you will be told their answer here and by e-mail."
+            )
             return redirect("alerts:budget_requests")
     return render_page(request, BUDGET_REQUESTS, _budget_context(request, ask_form=form), status=422)
 
@@ -266,8 +276,14 @@ def decide_budget(request: DashboardRequest, tenant_id: str, request_id: str) ->
         except (ValidationFailed, Conflict) as exc:
             status = 409 if isinstance(exc, Conflict) else 422
             errors = {request_id: exc.message + " " + " ".join(exc.fields.values())}
-            return render_page(request, BUDGET_REQUESTS, _budget_context(request, decision_errors=errors), status=status)
-        messages.success(request, f"Request of {decided.tenant_id} {decided.status}; the tenant has been told.")
+            return render_page(
+                request, BUDGET_REQUESTS, _budget_context(request, decision_errors=errors), status=status
+            )
+        messages.success(
+            request, f"Request of {decided.tenant_id} {decided.status}; the tenant has been told."
+        )
         return redirect("alerts:budget_requests")
     errors = {request_id: "Choose approve or refuse."}
-    return render_page(request, BUDGET_REQUESTS, _budget_context(request, decision_errors=errors), status=status)
+    return render_page(
+        request, BUDGET_REQUESTS, _budget_context(request, decision_errors=errors), status=status
+    )

@@ -44,8 +44,12 @@ class RuleIn(Strict):
 
     name: str = Field(min_length=1, max_length=80)
     kind: Kind
-    thresholds: list[int] = Field(default_factory=list, max_length=10, description="Whole percents, 1 to 1000.")
-    subject: str = Field(default="", max_length=128, description="An agent, user or model id; empty: each one.")
+    thresholds: list[int] = Field(
+        default_factory=list, max_length=10, description="Whole percents, 1 to 1000."
+    )
+    subject: str = Field(
+        default="", max_length=128, description="An agent, user or model id; empty: each one."
+    )
     limit_micro_usd: int | None = Field(default=None, gt=0, le=MAX_LIMIT_MICRO_USD)
     window: Window = "month"
     enabled: bool = True

@@ -33,7 +33,8 @@ def test_an_approved_increase_sets_the_budget_tells_the_tenant_and_re_arms_its_t
     assert len(budget_firings(tenant.tenant_id)) == 1
 
     page = tenant.client.post(
-        "/analytics/alerts/budget-requests/ask", {"amount": f"{spent * 9 / 5 / 1e6:.6f}", "reason": "Launch week"}
+        "/analytics/alerts/budget-requests/ask",
+        {"amount": f"{spent * 9 / 5 / 1e6:.6f}", "reason": "Launch week"},
     )
     assert page.status_code == 302
     (asked,) = queries.open_budget_requests(limit=1000) and [
@@ -51,12 +52,17 @@ def test_an_approved_increase_sets_the_budget_tells_the_tenant_and_re_arms_its_t
     queue = staff.get("/analytics/alerts/budget-requests/").content.decode()
     assert "Launch week" in queue and tenant.tenant_id in queue
     new_budget = spent * 9 // 5  # 56 % spent: over 50 % again
-    answer = staff.post(decide, {"action": "approve", "amount": f"{new_budget / 1e6:.6f}", "version": asked.version})
+    answer = staff.post(
+        decide, {"action": "approve", "amount": f"{new_budget / 1e6:.6f}", "version": asked.version}
+    )
     assert answer.status_code == 302
     assert get_tenant(tenant.tenant_id).monthly_budget_micro_usd == new_budget
     decided = queries.budget_request(tenant.tenant_id, asked.request_id)
     assert decided.status == "approved" and decided.open is None
-    assert staff.post(decide, {"action": "refuse", "reason": "late", "version": asked.version}).status_code == 409
+    assert (
+        staff.post(decide, {"action": "refuse", "reason": "late", "version": asked.version}).status_code
+        == 409
+    )
 
     # The tenant is told: in the dashboard and by e-mail to the admin who asked.
     notes = queries.notifications(tenant.tenant_id).items
@@ -78,7 +84,9 @@ def test_a_refusal_needs_a_reason_and_the_tenant_reads_it(tenant, people, mailou
     refused = staff.post(decide, {"action": "refuse", "reason": ""})
     assert refused.status_code == 422 and "Give a reason" in refused.content.decode()
     assert queries.budget_request(tenant.tenant_id, asked.request_id).status == "pending"
-    assert staff.post(decide, {"action": "refuse", "reason": "Use the cheaper model first"}).status_code == 302
+    assert (
+        staff.post(decide, {"action": "refuse", "reason": "Use the cheaper model first"}).status_code == 302
+    )
     mine = tenant.client.get("/analytics/alerts/budget-requests/").content.decode()
     assert "refused" in mine and "Use the cheaper model first" in mine
     assert any("refused" in m.subject for m in mailoutbox)

@@ -88,7 +88,9 @@ def check_slack(message: dict) -> list[dict]:
         elif kind == "section":
             assert "text" in block or "fields" in block
             if "text" in block:
-                assert block["text"]["type"] in ("mrkdwn", "plain_text") and len(block["text"]["text"]) <= 3000
+                assert (
+                    block["text"]["type"] in ("mrkdwn", "plain_text") and len(block["text"]["text"]) <= 3000
+                )
             for item in block.get("fields", []):
                 assert item["type"] in ("mrkdwn", "plain_text") and len(item["text"]) <= 2000
             assert len(block.get("fields", [])) <= 10
@@ -129,6 +131,14 @@ def test_one_crossing_reaches_slack_teams_and_the_signed_webhook_once_each(tenan
     assert "50 % of the budget" in json.dumps(card)
     hit = hook.received[0]
     assert verify(channel.webhook_secret, hit["body"], hit["headers"])
+    # A budget alert says why too: the month against the previous one, and who spent it.
+    drivers = json.loads(hit["body"])["drivers"]
+    assert drivers["change"]["executions_now"] == 2 and drivers["change"]["executions_before"] == 0
+    assert {(t["dimension"], t["value"]) for t in drivers["top"]} >= {
+        ("agent", "agent"),
+        ("agent", "probe-agent"),
+    }
+    assert "*Why*" in json.dumps(blocks) and "from volume" in json.dumps(card)
     firing = queries.recent_firings(tenant.tenant_id)[0]
     assert (firing.slack_state, firing.teams_state, firing.webhook_state) == ("done", "done", "done")
     assert firing.pending is None
@@ -220,7 +230,9 @@ def test_a_slack_name_that_turns_to_loopback_after_saving_is_refused_at_connect_
     port = slack.url.split(":")[2].split("/")[0]
     # Public when saved, 127.0.0.1 when the alert is sent (DNS rebinding).
     production_rules["dns"]["hooks.slack.test"] = [[PUBLIC], ["127.0.0.1"]]
-    services.save_channel(tenant.scope, None, "", "", None, slack_url=f"http://hooks.slack.test:{port}/services/x")
+    services.save_channel(
+        tenant.scope, None, "", "", None, slack_url=f"http://hooks.slack.test:{port}/services/x"
+    )
     cross_budget(tenant)
     run_pass()
     assert slack.received == [] and production_rules["connects"] == []

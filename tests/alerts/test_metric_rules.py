@@ -62,8 +62,15 @@ def test_rolling_and_calendar_windows_are_exact_against_a_recomputation_from_raw
     for window in ("day", "month", "7d", "30d"):
         rule = type("Rule", (), {"window": window})
         span = window_of(rule, today)
-        inside = [e for e in executions if span.start.isoformat() <= e.started_at[:10] <= span.end.isoformat()]
-        for dimension, attribute in (("tenant", None), ("agent", "agent_id"), ("model", "model"), ("user", "user_id")):
+        inside = [
+            e for e in executions if span.start.isoformat() <= e.started_at[:10] <= span.end.isoformat()
+        ]
+        for dimension, attribute in (
+            ("tenant", None),
+            ("agent", "agent_id"),
+            ("model", "model"),
+            ("user", "user_id"),
+        ):
             expected: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
             for execution in inside:
                 key = "all" if attribute is None else getattr(execution, attribute)
@@ -71,13 +78,17 @@ def test_rolling_and_calendar_windows_are_exact_against_a_recomputation_from_raw
                 expected[key][1] += execution.status != "succeeded"
                 expected[key][2] += int(execution.cost_micro_usd)
             read = window_totals(tenant.tenant_id, dimension, span.start, span.end, histogram=True)
-            got = {value: [t.count, t.failures, int(t.cost_micro_usd)] for value, t in read.items() if t.count}
+            got = {
+                value: [t.count, t.failures, int(t.cost_micro_usd)] for value, t in read.items() if t.count
+            }
             assert got == dict(expected), (window, dimension)
 
     # A rule on the last 7 days fires with exactly the recomputed figure; the same level over the
     # ten days' spend but not the seven's would be wrong: the window ends where the recomputation does.
     seven = sum(
-        int(e.cost_micro_usd) for e in executions if e.started_at[:10] >= (today - timedelta(days=6)).isoformat()
+        int(e.cost_micro_usd)
+        for e in executions
+        if e.started_at[:10] >= (today - timedelta(days=6)).isoformat()
     )
     everything = sum(int(e.cost_micro_usd) for e in executions)
     assert seven < everything
@@ -98,7 +109,13 @@ def test_a_level_fires_once_resolves_when_back_under_and_reminds_after_the_set_t
         renotify_minutes=30,
     )
     now = clock.now()
-    assert tenant.post("a", {"runs": [run(ago=RECENT), run(ago=RECENT), run(ago=RECENT), run(ago=RECENT, status="failed")]})[0] == 201
+    assert (
+        tenant.post(
+            "a",
+            {"runs": [run(ago=RECENT), run(ago=RECENT), run(ago=RECENT), run(ago=RECENT, status="failed")]},
+        )[0]
+        == 201
+    )
     assert firings(tenant.tenant_id) == [("warning", "")]  # 25 %, checked after the batch
     evaluate_tenant(tenant.tenant_id, now=now)
     assert firings(tenant.tenant_id) == [("warning", "")]  # once per level
@@ -113,7 +130,12 @@ def test_a_level_fires_once_resolves_when_back_under_and_reminds_after_the_set_t
 
     status, answer = tenant.post("a", {"runs": [run(ago=RECENT) for _ in range(25)]})  # 5 of 33: 15 %
     assert status == 201, answer
-    assert sorted(level for level, _ in firings(tenant.tenant_id)) == ["critical", "critical", "resolved", "warning"]
+    assert sorted(level for level, _ in firings(tenant.tenant_id)) == [
+        "critical",
+        "critical",
+        "resolved",
+        "warning",
+    ]
     (resolved,) = [f for f in queries.recent_firings(tenant.tenant_id) if f.level == "resolved"]
     assert "back under the warning level" in resolved.message
     evaluate_tenant(tenant.tenant_id, now=now + timedelta(hours=2))
@@ -123,7 +145,9 @@ def test_a_level_fires_once_resolves_when_back_under_and_reminds_after_the_set_t
 
 
 def test_a_rolling_window_fires_again_after_it_resolved(tenant):
-    metric_rule(tenant, name="Runs", metric="executions", scope="agent", subject="busy", window="7d", warning=3)
+    metric_rule(
+        tenant, name="Runs", metric="executions", scope="agent", subject="busy", window="7d", warning=3
+    )
     tenant.post("busy", {"runs": [run(ago=RECENT) for _ in range(3)]})
     assert firings(tenant.tenant_id) == [("warning", "busy")]
     evaluate_tenant(tenant.tenant_id)
@@ -137,8 +161,24 @@ def test_a_rolling_window_fires_again_after_it_resolved(tenant):
 
 
 def test_no_data_follows_the_rules_policy(tenant):
-    metric_rule(tenant, name="Silent model", metric="executions", scope="model", subject="gpt-x", warning=1, no_data="alert")
-    metric_rule(tenant, name="Quiet is fine", metric="executions", scope="model", subject="gpt-y", warning=1, no_data="ok")
+    metric_rule(
+        tenant,
+        name="Silent model",
+        metric="executions",
+        scope="model",
+        subject="gpt-x",
+        warning=1,
+        no_data="alert",
+    )
+    metric_rule(
+        tenant,
+        name="Quiet is fine",
+        metric="executions",
+        scope="model",
+        subject="gpt-y",
+        warning=1,
+        no_data="ok",
+    )
     evaluate_tenant(tenant.tenant_id)
     evaluate_tenant(tenant.tenant_id)
     (firing,) = queries.recent_firings(tenant.tenant_id)
@@ -206,3 +246,51 @@ def test_a_metric_rule_is_checked_before_it_is_saved(tenant):
         metric_rule(tenant, metric="error_rate", scope="user", warning=None, window="1y")
     assert set(refused.value.fields) == {"warning", "window", "subject"}
     assert queries.rules(tenant.tenant_id) == []
+
+
+def test_a_metric_rule_is_edited_on_its_page_with_its_levels_as_people_write_them(tenant):
+    rule = metric_rule(tenant, name="Errors", metric="error_rate", warning=250, critical=1000)
+    page = tenant.client.get(f"/analytics/alerts/rules/{rule.rule_id}/").content.decode()
+    assert 'value="2.50"' in page and 'value="10.00"' in page
+    answer = tenant.client.post(
+        f"/analytics/alerts/rules/{rule.rule_id}/",
+        {
+            "name": "Errors",
+            "kind": "metric",
+            "metric": "error_rate",
+            "scope": "tenant",
+            "metric_window": "30d",
+            "warning": "2.5",
+            "critical": "12.5 %",
+            "no_data": "keep",
+            "renotify_minutes": "15",
+            "window": "month",
+            "enabled": "on",
+            "version": rule.version,
+            "action": "save",
+        },
+    )
+    assert answer.status_code == 302
+    saved = queries.rule(tenant.tenant_id, rule.rule_id)
+    assert (int(saved.critical), saved.window, saved.no_data, int(saved.renotify_minutes)) == (
+        1250,
+        "30d",
+        "keep",
+        15,
+    )
+    stale = tenant.client.post(
+        f"/analytics/alerts/rules/{rule.rule_id}/",
+        {
+            "name": "Errors",
+            "kind": "metric",
+            "metric": "cost",
+            "warning": "1",
+            "window": "month",
+            "metric_window": "day",
+            "scope": "tenant",
+            "no_data": "ok",
+            "version": rule.version,
+            "action": "save",
+        },
+    )
+    assert stale.status_code == 409 and queries.rule(tenant.tenant_id, rule.rule_id).metric == "error_rate"

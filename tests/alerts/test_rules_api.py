@@ -42,10 +42,14 @@ def test_a_rule_is_created_read_replaced_and_deleted_with_its_version(tenant):
     assert call(tenant, "GET", "/api/alerts/rules")[1]["items"] == [created]
     assert call(tenant, "GET", f"/api/alerts/rules/{rule_id}")[1] == created
 
-    status, updated = call(tenant, "PUT", f"/api/alerts/rules/{rule_id}", {**RULE, "critical": 3000, "version": 1})
+    status, updated = call(
+        tenant, "PUT", f"/api/alerts/rules/{rule_id}", {**RULE, "critical": 3000, "version": 1}
+    )
     assert status == 200 and updated["critical"] == 3000 and updated["version"] == 2
     # A stale version is a conflict, and changes nothing.
-    status, answer = call(tenant, "PUT", f"/api/alerts/rules/{rule_id}", {**RULE, "critical": 9000, "version": 1})
+    status, answer = call(
+        tenant, "PUT", f"/api/alerts/rules/{rule_id}", {**RULE, "critical": 9000, "version": 1}
+    )
     assert status == 409 and "meanwhile" in answer["error"]["message"]
     assert int(queries.rule(tenant.tenant_id, rule_id).critical) == 3000
     assert call(tenant, "DELETE", f"/api/alerts/rules/{rule_id}", version=1)[0] == 409
