@@ -294,3 +294,33 @@ def test_a_metric_rule_is_edited_on_its_page_with_its_levels_as_people_write_the
         },
     )
     assert stale.status_code == 409 and queries.rule(tenant.tenant_id, rule.rule_id).metric == "error_rate"
+
+
+def test_evaluating_metric_rules_makes_the_same_dynamodb_calls_whatever_the_volume(tenant, settings):
+    from dashboard.dynamo.metrics import track
+
+    settings.ALERTS_CHECK_ON_INGEST = False
+    high = 10**12
+    metric_rule(tenant, name="Month", window="30d", warning=high)
+    metric_rule(tenant, name="Models", metric="executions", scope="model", window="day", warning=high)
+    metric_rule(
+        tenant, name="Agent", metric="error_rate", scope="agent", subject="a-1", window="7d", warning=9_000
+    )
+    metric_rule(tenant, name="Latency", metric="p95_ms", window="month", warning=86_400_000)
+
+    def calls() -> int:
+        with track() as stats:
+            assert evaluate_tenant(tenant.tenant_id) == []
+        return stats.calls
+
+    tenant.post("a-1", {"runs": [run(ago=RECENT) for _ in range(5)]})
+    few = calls()
+    for batch in range(4):  # 100 more runs, 50 agents, 25 users, over 10 days
+        runs = [
+            run(ago=timedelta(days=n % 10, minutes=5), user_id=f"u-{n % 25}")
+            for n in range(batch * 25, batch * 25 + 25)
+        ]
+        for index, body in enumerate(runs):
+            assert tenant.post(f"a-{index % 50 + batch}", body)[0] == 201
+    many = calls()
+    assert few == many <= 8  # one states query, one rules query, one rollup read per rule (+ pages)
