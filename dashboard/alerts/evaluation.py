@@ -17,15 +17,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 from django.conf import settings
 from pynamodb.exceptions import PutError
 
 from dashboard.accounts.queries import get_tenant, list_tenants
-from dashboard.alerts import delivery, queries
+from dashboard.alerts import delivery, drivers, metrics, queries
 from dashboard.alerts.models import PENDING, AlertFiring, AlertRule
 from dashboard.analytics import queries as analytics
 from dashboard.analytics.queries import budget_status
+from dashboard.analytics.rollups import TOTAL_VALUE, Totals
 from dashboard.core import clock, worker
 from dashboard.core.money import money
 
@@ -45,11 +47,13 @@ class Crossing:
     value_micro_usd: int
     limit_micro_usd: int
     message: str
+    generation: int = 0  # budget rules: approved increases this month (each re-arms the thresholds)
 
     @property
     def key(self) -> str:
         key = f"{self.rule.rule_id}#{self.period}#{self.threshold}"
-        return f"{key}#{self.subject}" if self.subject and not self.rule.subject else key
+        key = f"{key}#{self.subject}" if self.subject and not self.rule.subject else key
+        return f"{key}#r{self.generation}" if self.generation else key
 
 
 def crossings(tenant_id: str, rules: list[AlertRule], now: datetime) -> list[Crossing]:
@@ -57,6 +61,7 @@ def crossings(tenant_id: str, rules: list[AlertRule], now: datetime) -> list[Cro
     month = now.strftime("%Y-%m")
     today = now.date()
     status = None
+    generation = 0
     spend: dict[tuple[str, str], dict[str, int]] = {}
     for rule in rules:
         if not rule.enabled:
@@ -64,6 +69,7 @@ def crossings(tenant_id: str, rules: list[AlertRule], now: datetime) -> list[Cro
         if rule.kind in ("budget", "forecast"):
             if status is None:
                 status = budget_status(tenant_id, get_tenant(tenant_id).monthly_budget_micro_usd, now)
+                generation = queries.rearm_generation(tenant_id, month)
             budget = status.budget_micro_usd
             if not budget:
                 continue
@@ -79,6 +85,7 @@ def crossings(tenant_id: str, rules: list[AlertRule], now: datetime) -> list[Cro
                             budget,
                             f"The forecast for {status.month} is {money(status.forecast_micro_usd)}, "
                             f"above the budget of {money(budget)}.",
+                            generation,
                         )
                     )
                 continue
@@ -94,6 +101,7 @@ def crossings(tenant_id: str, rules: list[AlertRule], now: datetime) -> list[Cro
                             budget * percent // 100,
                             f"Spend in {status.month} reached {money(status.month_to_date_micro_usd)}: "
                             f"{percent} % of the budget of {money(budget)}.",
+                            generation,
                         )
                     )
             continue
@@ -155,6 +163,32 @@ def claim(tenant_id: str, crossing: Crossing, now: datetime) -> AlertFiring | No
     return firing
 
 
+# The metric a budget or spend rule watches, as a metric rule would: cost of the tenant over the month,
+# or of one agent or user over its day or month (drivers.drivers reads the windows the same way).
+EXPLAINED_AS = {"budget": "tenant", "forecast": "tenant", "agent_spend": "agent", "user_spend": "user"}
+
+
+def _explain(tenant_id: str, crossing: Crossing, firing: AlertFiring, now: datetime) -> None:
+    """Add why the number moved to a claim this call won (after the claim: reads are spent only on
+    crossings that fire). A failure here is logged; the alert goes out without its drivers."""
+    scope = EXPLAINED_AS.get(crossing.rule.kind)
+    if scope is None:
+        return
+    try:
+        rule = SimpleNamespace(
+            metric="cost", scope=scope, window="month" if scope == "tenant" else crossing.rule.window
+        )
+        window = metrics.window_of(rule, now.date())
+        subject = crossing.subject if scope != "tenant" else ""
+        current = analytics.window_totals(
+            tenant_id, scope, window.start, window.end, [subject] if subject else None
+        ).get(subject or TOTAL_VALUE, Totals())
+        text = drivers.drivers(tenant_id, rule, subject, window, current)
+        firing.update(actions=[AlertFiring.drivers.set(text)])
+    except Exception as exc:  # noqa: BLE001 — the alert matters more than its explanation
+        log.error("explaining %s of tenant %s failed", firing.key, tenant_id, exc_info=exc)
+
+
 def evaluate_tenant(
     tenant_id: str, now: datetime | None = None, deliver: bool = True, outbound: bool = True
 ) -> list[AlertFiring]:
@@ -165,9 +199,15 @@ def evaluate_tenant(
     if not rules:
         return []
     won = []
+    metric_rules = [rule for rule in rules if rule.kind == "metric"]
+    if metric_rules:
+        known = metrics.states(tenant_id)
+        for rule in metric_rules:
+            won += metrics.evaluate_rule(tenant_id, rule, now, known)
     for crossing in crossings(tenant_id, rules, now):
         firing = claim(tenant_id, crossing, now)
         if firing is not None:
+            _explain(tenant_id, crossing, firing, now)
             won.append(firing)
     if deliver:
         for firing in won:

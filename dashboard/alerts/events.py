@@ -5,7 +5,8 @@ alerts: exactly once, signed, retried.
 An event is an `AlertFiring` row with `event_type` set and its key `event#<event id>`: the delivery
 worker (`manage.py run_alerts`, or its in-process loop) finds it on the sparse pending index and
 posts it to the tenant's webhook like a firing (Standard Webhooks signature, `webhook-id` = the key,
-backoff, at most ALERTS_WEBHOOK_MAX_ATTEMPTS). The dashboard notification and the e-mail are skipped:
+backoff, at most ALERTS_WEBHOOK_MAX_ATTEMPTS), and to Slack and Teams shown as an alert. The
+dashboard notification and the e-mail are skipped:
 those stay for cost alerts. A caller that changes something writes the event in the same
 transaction as the change (`event_item`, an outbox: no change without its event, no event without
 its change); `deliver_event` saves one on its own (a test event), once per event id.
@@ -83,7 +84,9 @@ def deliver_event(
 
 
 def has_channel(tenant_id: str) -> bool:
-    """Whether the tenant has somewhere to send events (a webhook with its secret): callers skip
-    writing events nobody would receive. One GetItem."""
+    """Whether the tenant has somewhere to send events (a signed webhook, Slack or Teams): callers
+    skip writing events nobody would receive. One GetItem."""
+    from dashboard.alerts.delivery import OUTBOUND, configured
+
     channel = queries.channel(tenant_id)
-    return bool(channel.webhook_url and channel.webhook_secret)
+    return any(configured(name, channel) for name in OUTBOUND)

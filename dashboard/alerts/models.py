@@ -1,5 +1,7 @@
 """Alert rules, the tenant's delivery channels, firings (the once-only claims) and notifications."""
 
+import json
+
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
@@ -18,8 +20,36 @@ RULE_KINDS = {
     "forecast": "Forecast over budget",
     "agent_spend": "Spend of an agent over a limit",
     "user_spend": "Spend of a user over a limit",
+    "metric": "A metric over a warning or critical level",
 }
 WINDOWS = {"day": "in a day (UTC)", "month": "in a month (UTC)"}
+# Metric rules: a calendar period, or a rolling window of whole UTC days ending today (the rollups
+# count by UTC day; hourly windows wait for hourly rollups).
+METRIC_WINDOWS = {
+    "day": "this calendar day (UTC)",
+    "month": "this calendar month (UTC)",
+    "7d": "the last 7 days (rolling)",
+    "30d": "the last 30 days (rolling)",
+}
+ROLLING_DAYS = {"7d": 7, "30d": 30}
+# name: (label, unit shown, how a stored level reads). Levels are stored as integers in the unit:
+# micro-USD, executions, hundredths of a percent, milliseconds.
+METRICS = {
+    "cost": "Cost",
+    "executions": "Executions",
+    "error_rate": "Error rate",
+    "p95_ms": "p95 latency",
+}
+# What a rule watches. Environment and tag come with issue #28: a scope is a (dimension, value)
+# pair read through analytics.queries.window_totals, so adding them is two entries here and there.
+SCOPES = {"tenant": "the whole tenant", "agent": "an agent", "model": "a model", "user": "a user"}
+NO_DATA = {
+    "ok": "treat as fine (resolves an open alert)",
+    "keep": "keep the alert as it is",
+    "alert": "alert: no data is a problem",
+}
+LEVELS = {"warning": 1, "critical": 2, "nodata": 1}
+REARM = "budget-rearm"  # AlertState key prefix: approved budget increases of a month (max_level = count)
 PENDING = "pending"
 
 
@@ -34,18 +64,32 @@ class AlertRule(DynamoModel):
     limit_micro_usd = NumberAttribute(null=True)
     window = UnicodeAttribute(default="month")
     enabled = BooleanAttribute(default=True)
+    # metric rules
+    metric = UnicodeAttribute(null=True)
+    scope = UnicodeAttribute(null=True)  # SCOPES; `subject` is its value, "" = each one
+    warning = NumberAttribute(null=True)  # in the metric's unit (METRICS)
+    critical = NumberAttribute(null=True)
+    no_data = UnicodeAttribute(null=True)
+    renotify_minutes = NumberAttribute(null=True)  # while still over: remind after this long; 0/None never
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
 
 
 class AlertChannel(DynamoModel):
-    """Where a tenant's alerts go besides the dashboard: one webhook and one email address."""
+    """Where a tenant's alerts go besides the dashboard: a signed webhook, a Slack incoming webhook,
+    a Microsoft Teams Workflows webhook and one email address."""
 
     Meta = table_meta("alert-channels")
     tenant_id = UnicodeAttribute(hash_key=True)
     webhook_url = UnicodeAttribute(default="")
     webhook_secret = UnicodeAttribute(default="")
+    # While a secret is rotated the previous one keeps signing too (Standard Webhooks carries several
+    # signatures), until then: receivers switch secrets at their pace without dropping a delivery.
+    webhook_previous_secret = UnicodeAttribute(null=True)
+    webhook_previous_until = UnicodeAttribute(null=True)
+    slack_url = UnicodeAttribute(default="")
+    teams_url = UnicodeAttribute(default="")
     email = UnicodeAttribute(default="")
     # The address receives alerts only once someone there followed the link sent to it
     # (dashboard.alerts.services, "confirming an address"): no mail to addresses nobody confirmed.
@@ -55,9 +99,24 @@ class AlertChannel(DynamoModel):
     version = VersionAttribute()
 
 
+class AlertState(DynamoModel):
+    """Where a metric rule stands for one subject: the highest level notified in the current period
+    (calendar) or episode (rolling), whether it is open, and when it last notified. Every change is a
+    conditional write in one transaction with the firing it causes: concurrent evaluators fire once."""
+
+    Meta = table_meta("alert-states")
+    tenant_id = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)  # rule_id#subject
+    period = UnicodeAttribute()  # the calendar period, or "rolling"
+    max_level = NumberAttribute(default=0)  # LEVELS' rank
+    active = BooleanAttribute(default=False)
+    since = UnicodeAttribute()  # when the open episode began
+    notified_at = UnicodeAttribute()
+
+
 class Attempt(MapAttribute):
     at = UnicodeAttribute()
-    channel = UnicodeAttribute()  # notification | webhook | email
+    channel = UnicodeAttribute()  # notification | webhook | slack | teams | email
     outcome = UnicodeAttribute()  # delivered | failed
     detail = UnicodeAttribute(default="")
 
@@ -101,11 +160,20 @@ class AlertFiring(DynamoModel):
     value_micro_usd = NumberAttribute()
     limit_micro_usd = NumberAttribute()
     message = UnicodeAttribute()
+    level = UnicodeAttribute(null=True)  # metric rules: warning | critical | nodata | resolved
+    metric = UnicodeAttribute(null=True)  # metric rules: cost | executions | error_rate | p95_ms
+    value = NumberAttribute(null=True)  # in the metric's unit (METRICS)
+    limit = NumberAttribute(null=True)
+    drivers = UnicodeAttribute(null=True)  # JSON: why the number moved (evaluation.drivers)
     fired_at = UnicodeAttribute()
     pending = UnicodeAttribute(null=True)
     notification_state = UnicodeAttribute(default=PENDING)
     webhook_state = UnicodeAttribute(default=PENDING)
     email_state = UnicodeAttribute(default=PENDING)
+    slack_state = UnicodeAttribute(default=PENDING)
+    teams_state = UnicodeAttribute(default=PENDING)
+    slack_attempts = NumberAttribute(default=0)
+    teams_attempts = NumberAttribute(default=0)
     attempts = ListAttribute(of=Attempt, default=list)
     webhook_attempts = NumberAttribute(default=0)
     next_attempt_at = UnicodeAttribute(default="")
@@ -116,6 +184,9 @@ class AlertFiring(DynamoModel):
     event_data = JSONAttribute(null=True)
     pending_index = PendingFirings()
     by_time = FiringsByTime()
+
+    def drivers_dict(self) -> dict | None:
+        return json.loads(self.drivers) if self.drivers else None
 
 
 class UnreadNotifications(GlobalSecondaryIndex):
@@ -140,3 +211,39 @@ class Notification(DynamoModel):
     unread_tenant = UnicodeAttribute(null=True)
     read_at = UnicodeAttribute(null=True)
     unread = UnreadNotifications()
+
+
+class OpenBudgetRequests(GlobalSecondaryIndex):
+    """Sparse: only requests waiting for staff carry `open` (staff's queue, oldest first)."""
+
+    class Meta:
+        index_name = "open-asked_at-index"
+        projection = AllProjection()
+
+    open = UnicodeAttribute(hash_key=True)
+    asked_at = UnicodeAttribute(range_key=True)
+
+
+BUDGET_REQUEST_STATES = {"pending": "waiting for staff", "approved": "approved", "refused": "refused"}
+
+
+class BudgetRequest(DynamoModel):
+    """A tenant admin's request for a higher monthly budget, and staff's decision on it."""
+
+    Meta = table_meta("budget-requests")
+    tenant_id = UnicodeAttribute(hash_key=True)
+    request_id = UnicodeAttribute(range_key=True)  # time-ordered id: the tenant's newest last
+    amount_micro_usd = NumberAttribute()  # asked for
+    current_micro_usd = NumberAttribute(null=True)  # the budget when asked
+    reason = UnicodeAttribute()
+    status = UnicodeAttribute(default="pending")
+    asked_by = UnicodeAttribute()
+    asked_by_email = UnicodeAttribute()
+    asked_at = UnicodeAttribute()
+    open = UnicodeAttribute(null=True)  # "open" while pending (the staff queue's sparse index)
+    decided_by = UnicodeAttribute(null=True)
+    decided_at = UnicodeAttribute(null=True)
+    approved_micro_usd = NumberAttribute(null=True)
+    decision_reason = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+    open_index = OpenBudgetRequests()

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from functools import partial
 
-from dashboard.alerts.models import PENDING, AlertChannel, AlertFiring, AlertRule, Notification
+from dashboard.alerts.models import (
+    PENDING,
+    REARM,
+    AlertChannel,
+    AlertFiring,
+    AlertRule,
+    AlertState,
+    BudgetRequest,
+    Notification,
+)
 from dashboard.core.errors import NotFound
 from dashboard.dynamo.paging import Page, paginate
 
@@ -17,7 +26,7 @@ def rules(tenant_id: str) -> list[AlertRule]:
 
 def rule(tenant_id: str, rule_id: str) -> AlertRule:
     try:
-        return AlertRule.get(tenant_id, rule_id)
+        return AlertRule.get(tenant_id, rule_id, consistent_read=True)  # an edit right after a save sees it
     except AlertRule.DoesNotExist:
         raise NotFound("That alert rule was not found.") from None
 
@@ -52,3 +61,28 @@ def unread_count(tenant_id: str) -> int:
 def unread_notifications(tenant_id: str, limit: int = 200) -> list[Notification]:
     """The tenant's unread notifications (the sparse `unread` index), at most `limit`: one query."""
     return list(Notification.unread.query(tenant_id, limit=limit))
+
+
+def budget_requests(tenant_id: str, limit: int = 20) -> list[BudgetRequest]:
+    """The tenant's requests, newest first (one query)."""
+    return list(BudgetRequest.query(tenant_id, scan_index_forward=False, limit=limit))
+
+
+def budget_request(tenant_id: str, request_id: str) -> BudgetRequest:
+    try:
+        return BudgetRequest.get(tenant_id, request_id)
+    except BudgetRequest.DoesNotExist:
+        raise NotFound("That budget request was not found.") from None
+
+
+def open_budget_requests(limit: int = 100) -> list[BudgetRequest]:
+    """Staff's queue: every request waiting for a decision, oldest first (sparse index: only those)."""
+    return list(BudgetRequest.open_index.query("open", limit=limit))
+
+
+def rearm_generation(tenant_id: str, month: str) -> int:
+    """How many budget increases were approved this month: budget thresholds re-arm with each."""
+    try:
+        return int(AlertState.get(tenant_id, f"{REARM}#{month}").max_level or 0)
+    except AlertState.DoesNotExist:
+        return 0

@@ -8,9 +8,9 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.accounts.access import scoped
-from dashboard.alerts import queries, services, webhooks
-from dashboard.alerts.forms import ChannelForm, RuleForm
-from dashboard.alerts.models import RULE_KINDS
+from dashboard.alerts import delivery, metrics, queries, services, webhooks
+from dashboard.alerts.forms import BudgetDecisionForm, BudgetRequestForm, ChannelForm, RuleForm
+from dashboard.alerts.models import BUDGET_REQUEST_STATES, RULE_KINDS
 from dashboard.core.errors import Conflict, ValidationFailed
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import DashboardRequest, render_page
@@ -26,13 +26,19 @@ def _rules_context(request: DashboardRequest, rule_form=None, channel_form=None)
     except ValidationFailed as exc:
         return {"no_tenant": exc.message}
     channel = queries.channel(tenant_id)
+    rules = queries.rules(tenant_id)
+    for rule in rules:
+        rule.watches = metrics.describe(rule) if rule.kind == "metric" else ""
     return {
         "tenant_id": tenant_id,
-        "rules": queries.rules(tenant_id),
+        "rules": rules,
         "kinds": RULE_KINDS,
         "rule_form": rule_form or RuleForm(),
         "channel": channel,
         "signing_secret": webhooks.signing_secret(channel.webhook_secret) if channel.webhook_secret else "",
+        "channels": [
+            (name, label, delivery.configured(name, channel)) for name, label in services.CHANNELS.items()
+        ],
         "channel_form": channel_form or ChannelForm.for_channel(channel),
         "firings": queries.recent_firings(tenant_id),
     }
@@ -52,7 +58,7 @@ def create(request: DashboardRequest) -> HttpResponse:
         try:
             rule = services.create_rule(request.scope, None, form.rule_input())
         except (ValidationFailed, Conflict) as exc:
-            add_service_errors(form, exc)
+            form.add_service_errors(exc)
         else:
             messages.success(request, f"Alert rule “{rule.name}” created.")
             return redirect("alerts:rules")
@@ -78,7 +84,7 @@ def edit(request: DashboardRequest, rule_id: str) -> HttpResponse:
                     request.scope, None, rule_id, form.rule_input(), form.cleaned_data["version"]
                 )
             except (ValidationFailed, Conflict) as exc:
-                add_service_errors(form, exc)
+                form.add_service_errors(exc)
                 status = 409 if isinstance(exc, Conflict) else 422
             else:
                 messages.success(request, "Alert rule saved.")
@@ -104,6 +110,8 @@ def channel(request: DashboardRequest) -> HttpResponse:
                 data["email"],
                 data["version"],
                 new_secret=data["new_secret"],
+                slack_url=data["slack_url"],
+                teams_url=data["teams_url"],
             )
         except (ValidationFailed, Conflict) as exc:
             add_service_errors(form, exc)
@@ -111,6 +119,21 @@ def channel(request: DashboardRequest) -> HttpResponse:
             messages.success(request, "Delivery settings saved.")
             return redirect("alerts:rules")
     return render_page(request, RULES, _rules_context(request, channel_form=form), status=422)
+
+
+@require_POST
+@scoped(Can.TENANT_PAGES)
+def send_test(request: DashboardRequest, channel_name: str) -> HttpResponse:
+    """ "Send a test" of one channel: the receiver's answer shown in place (htmx) or on the page.
+    Calls: one GetItem (the channel), then one outbound POST bounded by the webhook deadline."""
+    outcome = services.send_test(request.scope, None, channel_name)
+    context = {"name": channel_name, "label": services.CHANNELS[channel_name], "outcome": outcome}
+    if request.htmx:
+        return render_page(request, "alerts/test_result.html", context)
+    (messages.success if outcome.ok else messages.error)(
+        request, f"Test to {services.CHANNELS[channel_name]}: {outcome.detail}"
+    )
+    return redirect("alerts:rules")
 
 
 @require_GET
@@ -172,3 +195,95 @@ def confirm_again(request: DashboardRequest) -> HttpResponse:
     else:
         messages.success(request, f"A new confirmation link is on its way to {channel.email}.")
     return redirect("alerts:rules")
+
+
+BUDGET_REQUESTS = "alerts/budget_requests.html"
+
+
+def _budget_context(request: DashboardRequest, ask_form=None, decision_errors=None) -> dict:
+    """Staff: the queue of open requests of every tenant. A tenant admin: the form and their requests."""
+    if request.scope.is_staff:
+        return {
+            "staff": True,
+            "queue": [
+                (
+                    item,
+                    BudgetDecisionForm(
+                        initial={
+                            "action": "approve",
+                            "amount": f"{item.amount_micro_usd / 1_000_000:.2f}",
+                            "version": item.version,
+                        }
+                    ),
+                )
+                for item in queries.open_budget_requests()
+            ],
+            "decision_errors": decision_errors or {},
+            "states": BUDGET_REQUEST_STATES,
+        }
+    tenant_id = services.tenant_for(request.scope)
+    return {
+        "staff": False,
+        "ask_form": ask_form or BudgetRequestForm(),
+        "requests": queries.budget_requests(tenant_id),
+        "states": BUDGET_REQUEST_STATES,
+    }
+
+
+@require_GET
+@scoped(Can.TENANT_PAGES)
+def budget_requests(request: DashboardRequest) -> HttpResponse:
+    """Budget increase requests. Calls: staff, one query of the sparse open index; a tenant admin, one
+    query of their tenant's requests."""
+    return render_page(request, BUDGET_REQUESTS, _budget_context(request))
+
+
+@require_POST
+@scoped(Can.TENANT_PAGES)
+def ask_budget(request: DashboardRequest) -> HttpResponse:
+    form = BudgetRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            services.ask_budget_increase(request.scope, form.amount_micro_usd(), form.cleaned_data["reason"])
+        except (ValidationFailed, Conflict) as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request, "Your request is with staff; you will be told their answer here and by e-mail."
+            )
+            return redirect("alerts:budget_requests")
+    return render_page(request, BUDGET_REQUESTS, _budget_context(request, ask_form=form), status=422)
+
+
+@require_POST
+@scoped(Can.RUN_PLATFORM)
+def decide_budget(request: DashboardRequest, tenant_id: str, request_id: str) -> HttpResponse:
+    form = BudgetDecisionForm(request.POST)
+    status = 422
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            approve = data["action"] == "approve"
+            decided = services.decide_budget_request(
+                request.scope,
+                tenant_id,
+                request_id,
+                approve,
+                form.amount_micro_usd() if approve else None,
+                data["reason"],
+                data["version"],
+            )
+        except (ValidationFailed, Conflict) as exc:
+            status = 409 if isinstance(exc, Conflict) else 422
+            errors = {request_id: exc.message + " " + " ".join(exc.fields.values())}
+            return render_page(
+                request, BUDGET_REQUESTS, _budget_context(request, decision_errors=errors), status=status
+            )
+        messages.success(
+            request, f"Request of {decided.tenant_id} {decided.status}; the tenant has been told."
+        )
+        return redirect("alerts:budget_requests")
+    errors = {request_id: "Choose approve or refuse."}
+    return render_page(
+        request, BUDGET_REQUESTS, _budget_context(request, decision_errors=errors), status=status
+    )

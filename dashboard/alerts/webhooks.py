@@ -190,12 +190,19 @@ def signing_secret(stored: str) -> str:
     return "whsec_" + key.replace("-", "+").replace("_", "/")
 
 
-def signature_headers(secret: str, message_id: str, body: bytes, at: float | None = None) -> dict[str, str]:
+def signature_headers(
+    secrets: str | list[str], message_id: str, body: bytes, at: float | None = None
+) -> dict[str, str]:
+    """Standard Webhooks headers; with several secrets (a rotation under way) one `v1,…` signature
+    per secret, space-separated, so a receiver holding either secret verifies."""
     stamp = datetime.fromtimestamp(int(time.time() if at is None else at), UTC)
+    keys = [secrets] if isinstance(secrets, str) else secrets
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(int(stamp.timestamp())),
-        "webhook-signature": Webhook(signing_secret(secret)).sign(message_id, stamp, body),
+        "webhook-signature": " ".join(
+            Webhook(signing_secret(key)).sign(message_id, stamp, body) for key in keys
+        ),
     }
 
 

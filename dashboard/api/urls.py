@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("dashboard.api.experiments")),
     path("", include("dashboard.api.flows")),
     path("", include("dashboard.api.otel")),
+    path("", include("dashboard.api.alerts")),
 ]

@@ -87,6 +87,8 @@ TIER_ACCESS: dict[str, tuple[str | None, str | None]] = {
     "alert-channels": (WRITE, READ),
     "alert-firings": (WRITE, WRITE),
     "alert-notifications": (WRITE, WRITE),
+    "alert-states": (WRITE, WRITE),  # where each metric rule stands: written by whoever evaluates
+    "budget-requests": (WRITE, READ),  # asked and decided on pages only
     # Both tiers meter their own DynamoDB calls into the usage table (atomic ADDs).
     "dynamo-usage": (WRITE, WRITE),
 }

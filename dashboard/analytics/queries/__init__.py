@@ -6,7 +6,8 @@
   execution) and recent errors;
 - `budget`: the month against its budget;
 - `prices`: staff prices as the pages read them, and models that have none;
-- `traces`: a trace's stored items, and the step view of an execution recorded from one.
+- `traces`: a trace's stored items, and the step view of an execution recorded from one;
+- `windows`: figures of a window of whole days per tenant, model, agent or user (alert rules).
 
 The names callers use are re-exported here (`queries.top`, `queries.list_executions`, …).
 """
@@ -53,6 +54,7 @@ from dashboard.analytics.queries.rollup_reads import (
     top,
 )
 from dashboard.analytics.queries.traces import EXECUTION_ID, TraceView, execution_steps, read_trace
+from dashboard.analytics.queries.windows import window_totals
 
 __all__ = [
     "EXPORT_ROWS",
@@ -97,4 +99,5 @@ __all__ = [
     "top",
     "unpriced_models",
     "unpriced_of",
+    "window_totals",
 ]

@@ -1,0 +1,326 @@
+"""Metric rules (issue #29): cost, executions, error rate and p95 latency per tenant, agent, model or
+user, over a calendar period or a rolling window, with warning and critical levels, a no-data policy,
+resolution and reminders; evaluated from the rollups only, exactly once under concurrent batches, and
+saying why the number moved."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict
+from datetime import timedelta
+
+import pytest
+
+from dashboard.alerts import queries, services
+from dashboard.alerts.evaluation import evaluate_tenant, run_pass
+from dashboard.alerts.inputs import RuleInput
+from dashboard.alerts.metrics import window_of
+from dashboard.analytics.queries import window_totals
+from dashboard.core import clock
+from dashboard.core.errors import ValidationFailed
+from tests.alerts.conftest import run
+from tests.analytics.conftest import raw_executions
+
+RECENT = timedelta(minutes=5)
+
+
+def metric_rule(tenant, **fields) -> RuleInput:
+    values = {"name": "Watch", "kind": "metric", "metric": "cost", "scope": "tenant", "window": "day"}
+    values.update(fields)
+    return services.create_rule(tenant.scope, None, RuleInput(**values))
+
+
+def firings(tenant_id: str) -> list[tuple[str, str]]:
+    """(level, subject) of every firing, oldest first."""
+    return [(f.level, f.subject) for f in reversed(queries.recent_firings(tenant_id, limit=100))]
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_pending(request):
+    yield
+    for firing in queries.pending_firings(limit=1000):
+        firing.update(actions=[type(firing).pending.remove()])
+
+
+def test_rolling_and_calendar_windows_are_exact_against_a_recomputation_from_raw_executions(tenant):
+    # Ten days of runs: several agents, models, users and statuses, some days twice.
+    for days_ago in range(10):
+        for index in range(1 + days_ago % 2):
+            body = run(
+                ago=timedelta(days=days_ago, minutes=5 + index),
+                user_id=f"user-{days_ago % 3}",
+                model=("gpt-4o-mini", "gpt-4o")[index],
+                status="failed" if days_ago % 4 == 0 else "succeeded",
+                duration_ms=100 * (days_ago + 1),
+                tokens_in=1000 * (days_ago + 1),
+            )
+            assert tenant.post(f"agent-{days_ago % 2}", body)[0] == 201
+    today = clock.now().date()
+    executions = raw_executions(tenant.tenant_id)
+
+    for window in ("day", "month", "7d", "30d"):
+        rule = type("Rule", (), {"window": window})
+        span = window_of(rule, today)
+        inside = [
+            e for e in executions if span.start.isoformat() <= e.started_at[:10] <= span.end.isoformat()
+        ]
+        for dimension, attribute in (
+            ("tenant", None),
+            ("agent", "agent_id"),
+            ("model", "model"),
+            ("user", "user_id"),
+        ):
+            expected: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+            for execution in inside:
+                key = "all" if attribute is None else getattr(execution, attribute)
+                expected[key][0] += 1
+                expected[key][1] += execution.status != "succeeded"
+                expected[key][2] += int(execution.cost_micro_usd)
+            read = window_totals(tenant.tenant_id, dimension, span.start, span.end, histogram=True)
+            got = {
+                value: [t.count, t.failures, int(t.cost_micro_usd)] for value, t in read.items() if t.count
+            }
+            assert got == dict(expected), (window, dimension)
+
+    # A rule on the last 7 days fires with exactly the recomputed figure; the same level over the
+    # ten days' spend but not the seven's would be wrong: the window ends where the recomputation does.
+    seven = sum(
+        int(e.cost_micro_usd)
+        for e in executions
+        if e.started_at[:10] >= (today - timedelta(days=6)).isoformat()
+    )
+    everything = sum(int(e.cost_micro_usd) for e in executions)
+    assert seven < everything
+    metric_rule(tenant, name="A week", window="7d", warning=seven + 1, critical=everything)
+    assert evaluate_tenant(tenant.tenant_id) == []
+    metric_rule(tenant, name="A week, lower", window="7d", warning=seven)
+    (fired,) = evaluate_tenant(tenant.tenant_id)
+    assert fired.level == "warning" and int(fired.value) == seven
+
+
+def test_a_level_fires_once_resolves_when_back_under_and_reminds_after_the_set_time(tenant):
+    metric_rule(
+        tenant,
+        name="Errors",
+        metric="error_rate",
+        warning=2_000,  # 20 %
+        critical=5_000,  # 50 %
+        renotify_minutes=30,
+    )
+    now = clock.now()
+    assert (
+        tenant.post(
+            "a",
+            {"runs": [run(ago=RECENT), run(ago=RECENT), run(ago=RECENT), run(ago=RECENT, status="failed")]},
+        )[0]
+        == 201
+    )
+    assert firings(tenant.tenant_id) == [("warning", "")]  # 25 %, checked after the batch
+    evaluate_tenant(tenant.tenant_id, now=now)
+    assert firings(tenant.tenant_id) == [("warning", "")]  # once per level
+
+    tenant.post("a", {"runs": [run(ago=RECENT, status="failed") for _ in range(4)]})  # 5 of 8
+    assert firings(tenant.tenant_id) == [("warning", ""), ("critical", "")]
+    evaluate_tenant(tenant.tenant_id, now=now + timedelta(minutes=10))  # not yet due
+    assert len(firings(tenant.tenant_id)) == 2
+    evaluate_tenant(tenant.tenant_id, now=now + timedelta(minutes=31))
+    assert firings(tenant.tenant_id)[-1] == ("critical", "")
+    assert queries.recent_firings(tenant.tenant_id)[0].message.startswith("Reminder: ")
+
+    status, answer = tenant.post("a", {"runs": [run(ago=RECENT) for _ in range(25)]})  # 5 of 33: 15 %
+    assert status == 201, answer
+    assert sorted(level for level, _ in firings(tenant.tenant_id)) == [
+        "critical",
+        "critical",
+        "resolved",
+        "warning",
+    ]
+    (resolved,) = [f for f in queries.recent_firings(tenant.tenant_id) if f.level == "resolved"]
+    assert "back under the warning level" in resolved.message
+    evaluate_tenant(tenant.tenant_id, now=now + timedelta(hours=2))
+    assert len(firings(tenant.tenant_id)) == 4  # nothing more: resolved, and levels spent for today
+    notes = queries.notifications(tenant.tenant_id).items
+    assert sorted(n.title.split(":")[0] for n in notes) == ["Critical", "Critical", "Resolved", "Warning"]
+
+
+def test_a_rolling_window_fires_again_after_it_resolved(tenant):
+    metric_rule(
+        tenant, name="Runs", metric="executions", scope="agent", subject="busy", window="7d", warning=3
+    )
+    tenant.post("busy", {"runs": [run(ago=RECENT) for _ in range(3)]})
+    assert firings(tenant.tenant_id) == [("warning", "busy")]
+    evaluate_tenant(tenant.tenant_id)
+    assert firings(tenant.tenant_id) == [("warning", "busy")]
+    # A week later the runs have left the window: resolved, and the episode is over ...
+    evaluate_tenant(tenant.tenant_id, now=clock.now() + timedelta(days=8))
+    assert firings(tenant.tenant_id)[-1] == ("resolved", "busy")
+    # ... so the same runs inside the window again (evaluated as of now) are a new crossing.
+    evaluate_tenant(tenant.tenant_id, now=clock.now() + timedelta(days=8, minutes=1) - timedelta(days=8))
+    assert sorted(level for level, _ in firings(tenant.tenant_id)) == ["resolved", "warning", "warning"]
+
+
+def test_no_data_follows_the_rules_policy(tenant):
+    metric_rule(
+        tenant,
+        name="Silent model",
+        metric="executions",
+        scope="model",
+        subject="gpt-x",
+        warning=1,
+        no_data="alert",
+    )
+    metric_rule(
+        tenant,
+        name="Quiet is fine",
+        metric="executions",
+        scope="model",
+        subject="gpt-y",
+        warning=1,
+        no_data="ok",
+    )
+    evaluate_tenant(tenant.tenant_id)
+    evaluate_tenant(tenant.tenant_id)
+    (firing,) = queries.recent_firings(tenant.tenant_id)
+    assert firing.level == "nodata" and firing.rule_name == "Silent model"
+    assert "no data" in firing.message
+
+
+def test_twenty_concurrent_api_batches_crossing_both_levels_deliver_each_level_once(tenant, receiver):
+    metric_rule(tenant, name="Volume", metric="executions", warning=10, critical=30)
+    services.save_channel(tenant.scope, None, receiver.url, "", None)
+    statuses = []
+
+    def batch(n: int) -> None:
+        status, _ = tenant.post(f"agent-{n % 4}", {"runs": [run(ago=RECENT), run(ago=RECENT)]})
+        statuses.append(status)
+
+    threads = [threading.Thread(target=batch, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [201] * 20  # 40 executions
+    run_pass()
+    run_pass()
+
+    delivered = [json.loads(hit["body"]) for hit in receiver.received if hit["status"] == 204]
+    assert sorted(body["level"] for body in delivered) == ["critical", "warning"]
+    assert len({body["id"] for body in delivered}) == 2
+    assert sorted(level for level, _ in firings(tenant.tenant_id)) == ["critical", "warning"]
+    assert len(queries.notifications(tenant.tenant_id).items) == 2
+
+
+def test_every_alert_says_why_with_links_to_the_filtered_executions(tenant, receiver):
+    services.save_channel(tenant.scope, None, receiver.url, "", None)
+    # Yesterday: 2 cheap runs; today: 4 runs, costlier per run (more tokens), mostly by one agent.
+    tenant.post("steady", {"runs": [run(ago=timedelta(days=1)) for _ in range(2)]})
+    metric_rule(tenant, name="Daily spend", warning=1)
+    tenant.post("spender", {"runs": [run(ago=RECENT, tokens_in=20_000) for _ in range(3)]})
+    tenant.post("steady", run(ago=RECENT))
+    run_pass()
+    (hit,) = [hit for hit in receiver.received if hit["status"] == 204]
+    body = json.loads(hit["body"])
+    change = body["drivers"]["change"]
+    assert change["executions_now"] >= 3 and change["executions_before"] == 2
+    assert change["volume_micro_usd"] + change["unit_cost_micro_usd"] == change["cost_change_micro_usd"]
+    assert change["unit_cost_micro_usd"] > 0  # the runs got costlier, not only more numerous
+    top = body["drivers"]["top"]
+    agents = [entry for entry in top if entry["dimension"] == "agent"]
+    assert agents[0]["value"] == "spender" and agents[0]["share_percent"] > 50
+    assert {entry["dimension"] for entry in top} == {"agent", "model", "user"}
+    link = agents[0]["link"]
+    assert "/analytics/executions/?agent=spender&start=" in link
+    page = tenant.client.get(link[link.index("/analytics/") :])
+    assert page.status_code == 200 and "spender" in page.content.decode()
+    # The dashboard's notification says it too.
+    note = queries.notifications(tenant.tenant_id).items[0]
+    assert "Why: " in note.message and "from volume" in note.message and "spender" in note.message
+
+
+def test_a_metric_rule_is_checked_before_it_is_saved(tenant):
+    with pytest.raises(ValidationFailed) as refused:
+        metric_rule(tenant, metric="p95_ms", scope="agent", subject="a", warning=500, critical=100)
+    assert set(refused.value.fields) == {"scope", "critical"}
+    with pytest.raises(ValidationFailed) as refused:
+        metric_rule(tenant, metric="error_rate", scope="user", warning=None, window="1y")
+    assert set(refused.value.fields) == {"warning", "window", "subject"}
+    assert queries.rules(tenant.tenant_id) == []
+
+
+def test_a_metric_rule_is_edited_on_its_page_with_its_levels_as_people_write_them(tenant):
+    rule = metric_rule(tenant, name="Errors", metric="error_rate", warning=250, critical=1000)
+    page = tenant.client.get(f"/analytics/alerts/rules/{rule.rule_id}/").content.decode()
+    assert 'value="2.50"' in page and 'value="10.00"' in page
+    answer = tenant.client.post(
+        f"/analytics/alerts/rules/{rule.rule_id}/",
+        {
+            "name": "Errors",
+            "kind": "metric",
+            "metric": "error_rate",
+            "scope": "tenant",
+            "metric_window": "30d",
+            "warning": "2.5",
+            "critical": "12.5 %",
+            "no_data": "keep",
+            "renotify_minutes": "15",
+            "window": "month",
+            "enabled": "on",
+            "version": rule.version,
+            "action": "save",
+        },
+    )
+    assert answer.status_code == 302
+    saved = queries.rule(tenant.tenant_id, rule.rule_id)
+    assert (int(saved.critical), saved.window, saved.no_data, int(saved.renotify_minutes)) == (
+        1250,
+        "30d",
+        "keep",
+        15,
+    )
+    stale = tenant.client.post(
+        f"/analytics/alerts/rules/{rule.rule_id}/",
+        {
+            "name": "Errors",
+            "kind": "metric",
+            "metric": "cost",
+            "warning": "1",
+            "window": "month",
+            "metric_window": "day",
+            "scope": "tenant",
+            "no_data": "ok",
+            "version": rule.version,
+            "action": "save",
+        },
+    )
+    assert stale.status_code == 409 and queries.rule(tenant.tenant_id, rule.rule_id).metric == "error_rate"
+
+
+def test_evaluating_metric_rules_makes_the_same_dynamodb_calls_whatever_the_volume(tenant, settings):
+    from dashboard.dynamo.metrics import track
+
+    settings.ALERTS_CHECK_ON_INGEST = False
+    high = 10**12
+    metric_rule(tenant, name="Month", window="30d", warning=high)
+    metric_rule(tenant, name="Models", metric="executions", scope="model", window="day", warning=high)
+    metric_rule(
+        tenant, name="Agent", metric="error_rate", scope="agent", subject="a-1", window="7d", warning=9_000
+    )
+    metric_rule(tenant, name="Latency", metric="p95_ms", window="month", warning=86_400_000)
+
+    def calls() -> int:
+        with track() as stats:
+            assert evaluate_tenant(tenant.tenant_id) == []
+        return stats.calls
+
+    tenant.post("a-1", {"runs": [run(ago=RECENT) for _ in range(5)]})
+    few = calls()
+    for batch in range(4):  # 100 more runs, 50 agents, 25 users, over 10 days
+        runs = [
+            run(ago=timedelta(days=n % 10, minutes=5), user_id=f"u-{n % 25}")
+            for n in range(batch * 25, batch * 25 + 25)
+        ]
+        for index, body in enumerate(runs):
+            assert tenant.post(f"a-{index % 50 + batch}", body)[0] == 201
+    many = calls()
+    assert few == many <= 8  # one states query, one rules query, one rollup read per rule (+ pages)
