@@ -17,8 +17,8 @@ class AccessScopeMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.user = request.scope = None
-        # Health probes must not load a session (a DynamoDB read) even when a cookie comes along.
-        if not request.path.startswith(("/api/", "/healthz", "/readyz")):
+        # Health probes and scrapes must not load a session (a DynamoDB read) even when a cookie comes along.
+        if not request.path.startswith(("/api/", "/healthz", "/readyz", "/metrics")):
             try:
                 request.user = user_for_request(request)
                 request.scope = scope_for_request(request)

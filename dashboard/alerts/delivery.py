@@ -31,7 +31,7 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from dashboard.alerts import queries, webhooks
 from dashboard.alerts.models import PENDING, AlertFiring, Attempt, Notification
-from dashboard.core import clock
+from dashboard.core import clock, monitoring
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 60
@@ -83,6 +83,7 @@ def _take_lease(firing: AlertFiring, now: datetime) -> bool:
 
 def _log(firing: AlertFiring, channel: str, outcome: str, detail: str, *more) -> None:
     attempt = Attempt(at=clock.iso_ms(clock.now()), channel=channel, outcome=outcome, detail=detail[:300])
+    monitoring.ALERT_DELIVERIES.labels(channel, outcome).inc()
     firing.update(actions=[AlertFiring.attempts.set(AlertFiring.attempts.append([attempt])), *more])
 
 

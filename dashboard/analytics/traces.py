@@ -167,6 +167,7 @@ def accept(scope: AccessScope, request) -> Acceptance:
     new = {
         trace_id: _new_spans(before[trace_id], incoming, result) for trace_id, incoming in by_trace.items()
     }
+    result.written = sum(len(spans) for spans in new.values())
     if any(new.values()):
         with TraceItem.batch_write() as batch:
             for spans in new.values():

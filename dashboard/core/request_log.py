@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 
 from django.http import HttpRequest, HttpResponse
 
+from dashboard.core import monitoring
+
 log = logging.getLogger("dashboard.request")
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -69,6 +71,7 @@ class RequestLogMiddleware:
             "dynamodb_calls": calls,
             "dynamodb_capacity": capacity,
         }
+        monitoring.observe_request(request, response.status_code, duration_ms / 1000)
         level = logging.ERROR if response.status_code >= 500 else logging.INFO
         log.log(
             level,
