@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 
 from dashboard.accounts.access import scope_for_request, user_for_request
+from dashboard.dynamo import metrics
 from dashboard.dynamo.middleware import unavailable_reason, unavailable_response
 
 
@@ -22,6 +23,7 @@ class AccessScopeMiddleware:
             try:
                 request.user = user_for_request(request)
                 request.scope = scope_for_request(request)
+                metrics.attribute_to(request.scope.tenant_id if request.scope else None)  # cost to serve
             except Exception as exc:
                 # Raised here, outside any view, it would never reach process_exception: answer now.
                 reason = unavailable_reason(exc)

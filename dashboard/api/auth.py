@@ -19,6 +19,7 @@ from dashboard.core import monitoring
 from dashboard.core.errors import DashboardError
 from dashboard.core.inputs import PayloadTooLarge, clean_json_text
 from dashboard.core.scope import PRICES_KEY
+from dashboard.dynamo import metrics
 from dashboard.dynamo.paging import BadCursor
 
 _JSON_TYPE = re.compile(r"^application/([\w.+-]+\+)?json$")
@@ -124,6 +125,7 @@ def api_view(operations: dict[str, Operation], ingests: str | None = None) -> Ca
                 response["WWW-Authenticate"] = "Bearer"
                 return response
             request.scope = scope
+            metrics.attribute_to(scope.tenant_id)  # the key's tenant: its calls are that tenant's cost
             if scope.role not in operations[request.method].keys:
                 return json_error(403, "forbidden", _WRONG_KEY[scope.role == PRICES_KEY])
             decision = take_allowance(scope)

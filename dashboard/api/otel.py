@@ -41,6 +41,7 @@ from dashboard.apikeys.services import scope_for_token
 from dashboard.core import monitoring, otlp
 from dashboard.core.errors import DashboardError
 from dashboard.core.scope import API, AccessScope
+from dashboard.dynamo import metrics
 from dashboard.experiments import log_records
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -160,6 +161,7 @@ def _receiver(
             if request.method != "POST":
                 raise Refused(405, "Use POST here.", {"Allow": "POST"})
             scope = _authenticate(request)  # first: a request without a key learns that before anything else
+            metrics.attribute_to(scope.tenant_id)  # cost to serve: the exporter's tenant
             if declared is None:
                 raise Refused(415, f"Send {otlp.PROTOBUF} or {otlp.JSON}.")
             decision = apikeys.take(scope.actor_id)

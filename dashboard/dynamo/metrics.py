@@ -158,6 +158,30 @@ class UsageMeter:
 METER = UsageMeter()
 metering_enabled = True
 
+# The tenant a call serves (its cost to serve): set by the request's access scope or API key, or by a
+# job working for one tenant; None = the platform's own (sessions, staff lists), shown as unattributed.
+# Summed per UTC day in rows `tenant#<id>` (units and calls), flushed to one row per tenant and month.
+UNATTRIBUTED = "-"
+_tenant: contextvars.ContextVar[str | None] = contextvars.ContextVar("dynamo_tenant", default=None)
+
+
+def attribute_to(tenant_id: str | None) -> None:
+    """The calls made from here on in this context (a request, a job step) serve `tenant_id`."""
+    _tenant.set(tenant_id)
+
+
+class tenant_scope:
+    """`with tenant_scope(tenant_id):` the calls inside serve that tenant; the previous one after."""
+
+    def __init__(self, tenant_id: str | None = None) -> None:
+        self.tenant_id = tenant_id
+
+    def __enter__(self) -> None:
+        self._token = _tenant.set(self.tenant_id)
+
+    def __exit__(self, *exc) -> None:
+        _tenant.reset(self._token)
+
 
 def _tables_of(params: dict) -> list[str]:
     if "TableName" in params:
@@ -235,6 +259,10 @@ def _meter(http_response=None, parsed=None, model=None, context=None, **kwargs) 
     METER.add(day, op_row, f"b{latency_bucket(elapsed_ms):02d}", 1)
     unit = "read_units" if operation in READ_OPERATIONS else "write_units"
     consumed = parsed.get("ConsumedCapacity")
+    tenant_row = f"tenant#{_tenant.get() or UNATTRIBUTED}"
+    METER.add(day, tenant_row, "calls", 1)
+    for entry in [consumed] if isinstance(consumed, dict) else consumed or []:
+        METER.add(day, tenant_row, unit, float(entry.get("CapacityUnits", 0) or 0))  # table + indexes
     for entry in [consumed] if isinstance(consumed, dict) else consumed or []:
         table = entry.get("TableName", "?")
         table_units = (entry.get("Table") or {}).get("CapacityUnits")
