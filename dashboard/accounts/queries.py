@@ -3,6 +3,7 @@ scope (`get_in_scope`: missing, malformed and other-tenant ids all look the same
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TypeVar
 
 from pynamodb.exceptions import DoesNotExist
@@ -44,6 +45,43 @@ TENANTS_KEY = "tenants"
 def list_tenants() -> list[Tenant]:
     """Every tenant by name; read once per request, however many parts of the page show it."""
     return request_cache.remember(TENANTS_KEY, lambda: list(Tenant.by_name.query("tenant")))
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long a tenant's data is kept, in days: executions (cost records; rollups are kept for ever),
+    their inputs/outputs, and run log lines."""
+
+    executions_days: int
+    content_days: int
+    logs_days: int
+
+
+DEFAULT_RETENTION = Retention(executions_days=180, content_days=180, logs_days=30)
+
+
+def retention_of_tenant(tenant: Tenant) -> Retention:
+    return Retention(
+        int(tenant.retention_executions_days or DEFAULT_RETENTION.executions_days),
+        int(
+            tenant.retention_content_days
+            or tenant.retention_executions_days
+            or DEFAULT_RETENTION.content_days
+        ),
+        int(tenant.retention_logs_days or DEFAULT_RETENTION.logs_days),
+    )
+
+
+def retention_of(tenant_id: str) -> Retention:
+    """The tenant's retention, read once per request (ingestion stamps every item it writes with it)."""
+
+    def read() -> Retention:
+        try:
+            return retention_of_tenant(get_tenant(tenant_id))
+        except NotFound:
+            return DEFAULT_RETENTION
+
+    return request_cache.remember(f"retention#{tenant_id}", read)
 
 
 def get_tenant(tenant_id: str) -> Tenant:

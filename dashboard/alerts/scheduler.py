@@ -29,6 +29,7 @@ from django.conf import settings
 from dashboard.alerts.evaluation import PassResult, deliver_pending, run_pass
 from dashboard.analytics import repricing
 from dashboard.core import worker
+from dashboard.operations import retention
 from dashboard.operations.services import flush_usage
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,10 @@ def one_pass(woken: bool = False) -> PassResult | None:
         repricing.run_queued()  # a re-pricing run the prices page queued (its failure is on the job)
     except Exception as exc:  # noqa: BLE001 — DynamoDB unreachable for a moment, say
         log.error("looking for queued re-pricing failed", exc_info=exc)
+    try:
+        retention.run_queued()  # a shortened retention staff set, brought to the stored items
+    except Exception as exc:  # noqa: BLE001
+        log.error("looking for queued retention jobs failed", exc_info=exc)
     try:
         flush_usage()  # no request end in a loop: write what this pass metered
     except Exception as exc:  # noqa: BLE001

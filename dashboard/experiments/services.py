@@ -17,6 +17,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
@@ -439,3 +440,26 @@ def _write_points(run: ExperimentRun, key: str, chunk: list[inputs.MetricPoint])
         state["run"] = fresh
 
     with_retries(prepare, on_conflict=reread)
+
+
+# --- retention: a shortened log retention applied to stored lines (dashboard.operations.retention) ---
+
+RETENTION_PAGE = 200
+
+
+def apply_log_retention_page(
+    tenant_id: str, logs_days: int, cursor: dict | None = None
+) -> tuple[int, int, dict | None]:
+    """One page of the tenant's log lines (tenant index) whose expiry is later than `ts + logs_days`:
+    the expiry is brought forward (reads already hide lines below the tenant's floor; DynamoDB deletes
+    them). Returns (lines seen, lines changed, the cursor to go on from; None at the end). Safe to
+    repeat: an update only ever shortens."""
+    seen = changed = 0
+    result = RunLogLine.by_tenant.query(tenant_id, limit=RETENTION_PAGE, last_evaluated_key=cursor)
+    for line in result:
+        seen += 1
+        expires = datetime.fromtimestamp(int(line.ts_ms) / 1000, UTC) + timedelta(days=logs_days)
+        if line.expires_at is None or line.expires_at > expires:
+            line.update(actions=[RunLogLine.expires_at.set(expires)])
+            changed += 1
+    return seen, changed, result.last_evaluated_key

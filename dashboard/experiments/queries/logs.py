@@ -92,7 +92,7 @@ def _read_source(
     """Up to `want` lines of one query, in reading order; the position up to which the query was
     read completely (None: to its end); and the number of DynamoDB calls made."""
     query, hash_key, condition = source
-    floor = lines.live_floor()
+    floor = lines.live_floor(hash_key)
     low = max(after, floor) if after else floor
     if before:
         # Newest first below `before`; `between` is inclusive, so the two bounds are skipped below.
@@ -215,7 +215,7 @@ def around(scope: AccessScope, experiment_id: str, run_id: str, at: str) -> tupl
         target = RunLogLine.get(run.run_key, at)
     except RunLogLine.DoesNotExist:
         target = None
-    if target is not None and target.sk <= lines.live_floor():
+    if target is not None and target.sk <= lines.live_floor(run.tenant_id):
         target = None  # expired: DynamoDB deletes late, the viewer never shows it
     if target is None:
         raise NotFound(
@@ -243,7 +243,7 @@ def find_error(
         raise ValidationFailed("Ask for the first, next or previous error.", {"error": "first, next or prev"})
     run = get_run(scope, experiment_id, run_id)
     start = check_position(start, "from")
-    floor = lines.live_floor()
+    floor = lines.live_floor(run.tenant_id)
     forward = which != "prev"
     if which == "first" or not start:
         condition = RunLogLine.sk > floor
@@ -286,7 +286,7 @@ def run_ended(key: str) -> str | None:
 
 def iterate_all(key: str) -> Iterator[RunLogLine]:
     """Every live line of the run in order, one page of DynamoDB at a time (for downloads)."""
-    results = RunLogLine.query(key, RunLogLine.sk > lines.live_floor(), page_size=DOWNLOAD_PAGE)
+    results = RunLogLine.query(key, RunLogLine.sk > lines.live_floor(key), page_size=DOWNLOAD_PAGE)
     yield from results
 
 
@@ -436,7 +436,7 @@ def list_lines(
     query = partial(
         RunLogLine.by_experiment.query,
         experiment.experiment_key,
-        RunLogLine.sk > lines.live_floor(),
+        RunLogLine.sk > lines.live_floor(experiment.tenant_id),
         filter_condition=condition,
     )
     return bounded_page(
