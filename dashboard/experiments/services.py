@@ -455,7 +455,7 @@ def apply_log_retention_page(
     them). Returns (lines seen, lines changed, the cursor to go on from; None at the end). Safe to
     repeat: an update only ever shortens."""
     seen = changed = 0
-    result = RunLogLine.by_tenant.query(tenant_id, limit=RETENTION_PAGE, last_evaluated_key=cursor)
+    result = queries.tenant_lines(tenant_id, RETENTION_PAGE, cursor)
     for line in result:
         seen += 1
         expires = datetime.fromtimestamp(int(line.ts_ms) / 1000, UTC) + timedelta(days=logs_days)

@@ -169,6 +169,9 @@ def test_a_tenant_admin_reads_the_retention_but_cannot_change_it(people):
     )
     assert refused.status_code == 403
     assert get_tenant(tenant.tenant_id).retention_executions_days == 120
+    # Another tenant's admin sees their own tenant's retention, never this one's.
+    elsewhere = make_tenant(people).client.get("/account/retention/").content
+    assert b"180 days" in elsewhere and b"120 days" not in elsewhere
 
 
 @pytest.mark.browser

@@ -34,6 +34,7 @@ from dashboard.experiments.queries.logs import (
     run_logs,
     tail,
     tail_token,
+    tenant_lines,
 )
 from dashboard.experiments.queries.metrics import (
     MAX_CHART_RUNS,
@@ -124,5 +125,6 @@ __all__ = [
     "running_runs",
     "tail",
     "tail_token",
+    "tenant_lines",
     "valid_id",
 ]

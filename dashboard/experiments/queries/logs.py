@@ -448,3 +448,9 @@ def list_lines(
         page_size=SEARCH_PAGE if condition is not None else limit,
         max_calls=MAX_PAGES,
     )
+
+
+def tenant_lines(tenant_id: str, limit: int, cursor: dict | None = None):
+    """A page of every log line of one tenant (tenant index; expired ones included: the retention job
+    shortens their expiry); iterate it, then its `last_evaluated_key` says where the next page starts."""
+    return RunLogLine.by_tenant.query(tenant_id, limit=limit, last_evaluated_key=cursor)
