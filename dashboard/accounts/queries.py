@@ -3,6 +3,7 @@ scope (`get_in_scope`: missing, malformed and other-tenant ids all look the same
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -72,16 +73,33 @@ def retention_of_tenant(tenant: Tenant) -> Retention:
     )
 
 
+RETENTION_CACHE_SECONDS = 10
+_retention_cache: dict[str, tuple[float, Retention]] = {}
+
+
 def retention_of(tenant_id: str) -> Retention:
-    """The tenant's retention, read once per request (ingestion stamps every item it writes with it)."""
+    """The tenant's retention (ingestion stamps every item it writes with it): read at most once per
+    request, and outside requests (imports, seeding, the worker) at most every RETENTION_CACHE_SECONDS
+    per process, so a change reaches every process within that time."""
 
     def read() -> Retention:
+        cached = _retention_cache.get(tenant_id)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
         try:
-            return retention_of_tenant(get_tenant(tenant_id))
+            kept = retention_of_tenant(get_tenant(tenant_id))
         except NotFound:
-            return DEFAULT_RETENTION
+            kept = DEFAULT_RETENTION
+        _retention_cache[tenant_id] = (time.monotonic() + RETENTION_CACHE_SECONDS, kept)
+        return kept
 
     return request_cache.remember(f"retention#{tenant_id}", read)
+
+
+def forget_retention(tenant_id: str) -> None:
+    """After this process changed the tenant's retention: its next write uses the new one."""
+    _retention_cache.pop(tenant_id, None)
+    request_cache.forget(f"retention#{tenant_id}")
 
 
 def get_tenant(tenant_id: str) -> Tenant:

@@ -19,6 +19,7 @@ from dashboard.accounts.queries import (
     TENANTS_KEY,
     Retention,
     find_user_by_email,
+    forget_retention,
     get_tenant,
     get_user,
     retention_of_tenant,
@@ -498,7 +499,7 @@ def set_retention(
         },
     )
     save_together([tenant, event], "Someone else changed this tenant meanwhile. Look again and save.")
-    request_cache.forget(f"retention#{tenant_id}")
+    forget_retention(tenant_id)
     request_cache.forget(TENANTS_KEY)
     return tenant
 
