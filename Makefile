@@ -1,10 +1,19 @@
-# Two commands matter: `make run` and `make test`. Everything they need is installed here:
-# `make run`/`make serve` install only what the dashboard needs to run (`pip install -e .`);
-# `make test`/`make bench` add the test and benchmark toolchain (`.[dev]`). Separate stamp files.
+# Two commands matter: `make run` and `make test`. Everything they need is installed here, at the exact
+# versions of the lock files in requirements/ (regenerated from pyproject.toml by `make lock`):
+# `make run`/`make serve` install only what the dashboard needs to run (requirements/runtime.txt);
+# `make test`/`make bench` add the test and benchmark toolchain (requirements/dev.txt: the same runtime
+# pins plus the `dev` extra) and the command-line checkers in their own environment, .venv-tools
+# (requirements/tools.txt: checkov, parliament, schemathesis), so their pins never hold the runtime back.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+TOOLS_VENV := .venv-tools
+# `make lock` resolves with uv (fast, one universal lock for every platform and Python >= 3.11, reads
+# pyproject's dependency groups); installing needs only pip. Pinned so every re-lock resolves alike.
+UV_VERSION := 0.13.9
+LOCKER := .cache/locker
+LOCK_FLAGS := --universal --python-version 3.11 -q
 HOST ?= 127.0.0.1
 PORT ?= 8000
 LOCAL_KEY := .data/secret-key
@@ -12,7 +21,7 @@ LOCAL_KEY := .data/secret-key
 DYNAMODB_ENDPOINT_URL ?= http://127.0.0.1:8766
 export DYNAMODB_ENDPOINT_URL
 
-.PHONY: run serve test bench install install-dev system-deps lint format dynamodb-start dynamodb-stop clean infra infra-check
+.PHONY: run serve test bench install install-dev install-tools lock system-deps lint format dynamodb-start dynamodb-stop clean infra infra-check
 
 run: install
 	$(PY) manage.py dynamodb_local start
@@ -41,7 +50,7 @@ infra: install
 infra-check: install
 	$(PY) manage.py generate_infra --check
 
-test: install-dev system-deps
+test: install-dev install-tools system-deps
 	$(PY) -m ruff check .
 	$(PY) manage.py generate_infra --check
 	$(PY) -m pytest
@@ -75,20 +84,42 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 
-# drain3 pins exact versions of cachetools and jsonpickle that checkov (dev) cannot share; it runs on the
-# newer ones pyproject.toml lists, so it is installed on its own, without its pins.
+# drain3's only release pins exact, old versions of cachetools and jsonpickle; it runs on the newer
+# ones pyproject.toml lists (and the lock pins), so it is installed on its own, without its pins.
 DRAIN3 = drain3==0.9.11
 
-$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
-	$(VENV)/bin/pip install -q -e .
-	$(VENV)/bin/pip install -q --no-deps '$(DRAIN3)'
+# The lock first (exact versions), then the project itself without resolving anything again.
+$(VENV)/.installed: requirements/runtime.txt pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -r requirements/runtime.txt
+	$(VENV)/bin/pip install -q --no-deps -e . '$(DRAIN3)'
 	@touch $@
 
-# `.[dev]` includes the runtime, so it stamps both.
-$(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
-	$(VENV)/bin/pip install -q -e '.[dev]'
-	$(VENV)/bin/pip install -q --no-deps '$(DRAIN3)'
+# dev.txt holds the runtime's pins too (runtime.txt is resolved within it), so it stamps both.
+$(VENV)/.installed-dev: requirements/dev.txt pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -r requirements/dev.txt
+	$(VENV)/bin/pip install -q --no-deps -e . '$(DRAIN3)'
 	@touch $@ $(VENV)/.installed
+
+# The checkers the tests run as commands (tests/tools.py finds them here).
+install-tools: $(TOOLS_VENV)/.installed
+
+$(TOOLS_VENV)/.installed: requirements/tools.txt
+	test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install -q --upgrade pip
+	$(TOOLS_VENV)/bin/pip install -q -r requirements/tools.txt
+	@touch $@
+
+# Regenerate the lock files from pyproject.toml (after adding or changing a dependency). dev first:
+# the runtime lock is resolved within it, so the tests run on exactly the versions production runs.
+# `make lock UPGRADE=1` moves every pin to the newest release the ranges allow.
+lock: $(LOCKER)/bin/uv
+	$(LOCKER)/bin/uv pip compile pyproject.toml --extra dev $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) -o requirements/dev.txt
+	$(LOCKER)/bin/uv pip compile pyproject.toml -c requirements/dev.txt $(LOCK_FLAGS) -o requirements/runtime.txt
+	$(LOCKER)/bin/uv pip compile --group tools $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) -o requirements/tools.txt
+
+$(LOCKER)/bin/uv:
+	$(PYTHON) -m venv $(LOCKER)
+	$(LOCKER)/bin/pip install -q 'uv==$(UV_VERSION)'
 
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm is needed: install Node.js and npm (apt-get install -y npm)."; exit 1; }

@@ -6,8 +6,10 @@ a small machine well: GUNICORN_WORKERS (default: 2 per CPU + 1) × GUNICORN_THRE
 
 import multiprocessing
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 wsgi_app = "dashboard.wsgi:application"
@@ -31,6 +33,26 @@ max_requests_jitter = int(os.getenv("GUNICORN_MAX_REQUESTS_JITTER", "200"))
 # trust forwarded headers from it (FORWARDED_ALLOW_IPS: its addresses, or * inside a private VPC).
 forwarded_allow_ips = os.getenv("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
+# /metrics in prometheus-client's multiprocess mode: every worker (and the run_alerts loop) writes its
+# values to files in one directory, a scrape sums them. Set here, in the master, before any worker
+# imports prometheus_client. The directory is emptied at start (values of a previous run would be
+# summed in) and a dead worker's live gauges are dropped by `child_exit`.
+_own_metrics_dir = not os.getenv("PROMETHEUS_MULTIPROC_DIR")
+metrics_dir = os.getenv("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="dashboard-metrics-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+
+
+def on_starting(server):
+    for entry in Path(metrics_dir).glob("*.db"):
+        entry.unlink()
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, metrics_dir)
+
+
 # Alert rules (ALERTS_IN_PROCESS=true, which `make serve` sets): one `run_alerts --loop` process
 # beside the workers, started by the master when it is ready and stopped when it exits; the workers
 # themselves start no loop (one thread per worker would evaluate every rule once per worker).
@@ -52,6 +74,8 @@ def when_ready(server):
 
 
 def on_exit(server):
+    if _own_metrics_dir:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     process = getattr(server, "alerts_process", None)
     if process is not None and process.poll() is None:
         process.terminate()

@@ -273,6 +273,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 # LOG_FORMAT=json: one JSON object per line (log shippers); anything else: readable text.
 # LOG_REQUESTS: one line per request (dashboard.core.request_log), on by default in production.
 LOG_FORMAT = os.getenv("LOG_FORMAT", "text")
+# /metrics (dashboard.core.monitoring): when set, a scrape sends `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = os.getenv("METRICS_TOKEN", "")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -310,7 +313,7 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     # Load balancers probe over plain HTTP; an HTTPS redirect would fail their checks.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     # Off only for plain-HTTP use on this machine (`make serve` against 127.0.0.1, the browser
     # test): a browser never sends a Secure cookie back over http, so sign-in would not stick.
     SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "true")

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from dashboard.accounts import views as account_views
+from dashboard.core import monitoring
 from dashboard.dynamo import health
 from dashboard.marketplace import urls as marketplace_urls
 from dashboard.registry import urls as registry_urls
@@ -8,6 +9,7 @@ from dashboard.registry import urls as registry_urls
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", monitoring.metrics_view, name="metrics"),
     path("", include("dashboard.home.urls")),
     path("login/", account_views.login, name="login"),
     path("logout/", account_views.logout, name="logout"),

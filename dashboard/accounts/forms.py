@@ -51,3 +51,17 @@ class UserEditForm(PersonFields):
         min_value=0,
         error_messages={key: STALE_FORM for key in ("required", "invalid", "min_value")},
     )
+
+
+class RetentionForm(forms.Form):
+    """Staff set a tenant's retention (the rules between the three live in the service)."""
+
+    executions_days = forms.IntegerField(
+        min_value=1, max_value=730, label="Executions (cost records), days", help_text="Rollups are kept."
+    )
+    content_days = forms.IntegerField(
+        min_value=1, max_value=730, label="Inputs and outputs, days", help_text="No longer than executions."
+    )
+    logs_days = forms.IntegerField(
+        min_value=1, max_value=730, label="Run log lines, days", help_text="No longer than executions."
+    )

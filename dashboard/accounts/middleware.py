@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 
 from dashboard.accounts.access import scope_for_request, user_for_request
+from dashboard.dynamo import metrics
 from dashboard.dynamo.middleware import unavailable_reason, unavailable_response
 
 
@@ -17,11 +18,12 @@ class AccessScopeMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.user = request.scope = None
-        # Health probes must not load a session (a DynamoDB read) even when a cookie comes along.
-        if not request.path.startswith(("/api/", "/healthz", "/readyz")):
+        # Health probes and scrapes must not load a session (a DynamoDB read) even when a cookie comes along.
+        if not request.path.startswith(("/api/", "/healthz", "/readyz", "/metrics")):
             try:
                 request.user = user_for_request(request)
                 request.scope = scope_for_request(request)
+                metrics.attribute_to(request.scope.tenant_id if request.scope else None)  # cost to serve
             except Exception as exc:
                 # Raised here, outside any view, it would never reach process_exception: answer now.
                 reason = unavailable_reason(exc)

@@ -3,6 +3,7 @@ own areas: dashboard/apikeys/, dashboard/audit/)."""
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    JSONAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -34,6 +35,13 @@ class Tenant(DynamoModel):
     kind = UnicodeAttribute(default="tenant")
     plan = UnicodeAttribute(default="team")
     monthly_budget_micro_usd = NumberAttribute(null=True)
+    # Retention (days; unset = the defaults in dashboard.accounts.queries.DEFAULT_RETENTION): executions
+    # (cost records), their inputs/outputs (no longer than the executions), run log lines.
+    retention_executions_days = NumberAttribute(null=True)
+    retention_content_days = NumberAttribute(null=True)
+    retention_logs_days = NumberAttribute(null=True)
+    # The job applying a shortened retention to stored items: status, phase, cursor, counts (resumable).
+    retention_job = JSONAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     version = VersionAttribute()
     by_name = TenantsByName()

@@ -30,6 +30,7 @@ NAV = [
     NavItem("Flows", "flows:list", Can.TENANT_PAGES, "⇄"),
     NavItem("Notifications", "alerts:notifications", Can.TENANT_PAGES, "✉", badge="alerts:unread_badge"),
     NavItem("Audit trail", "audit:trail", Can.TENANT_PAGES, "☰"),
+    NavItem("Data retention", "accounts:retention", Can.TENANT_PAGES, "⌛"),
     NavItem("Users", "accounts:users", Can.RUN_PLATFORM, "☺"),
     NavItem("API keys", "apikeys:list", Can.RUN_PLATFORM, "⚷"),
     NavItem("Prices", "analytics:prices", Can.RUN_PLATFORM, "$"),

@@ -3,6 +3,8 @@ scope (`get_in_scope`: missing, malformed and other-tenant ids all look the same
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import TypeVar
 
 from pynamodb.exceptions import DoesNotExist
@@ -44,6 +46,60 @@ TENANTS_KEY = "tenants"
 def list_tenants() -> list[Tenant]:
     """Every tenant by name; read once per request, however many parts of the page show it."""
     return request_cache.remember(TENANTS_KEY, lambda: list(Tenant.by_name.query("tenant")))
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long a tenant's data is kept, in days: executions (cost records; rollups are kept for ever),
+    their inputs/outputs, and run log lines."""
+
+    executions_days: int
+    content_days: int
+    logs_days: int
+
+
+DEFAULT_RETENTION = Retention(executions_days=180, content_days=180, logs_days=30)
+
+
+def retention_of_tenant(tenant: Tenant) -> Retention:
+    return Retention(
+        int(tenant.retention_executions_days or DEFAULT_RETENTION.executions_days),
+        int(
+            tenant.retention_content_days
+            or tenant.retention_executions_days
+            or DEFAULT_RETENTION.content_days
+        ),
+        int(tenant.retention_logs_days or DEFAULT_RETENTION.logs_days),
+    )
+
+
+RETENTION_CACHE_SECONDS = 10
+_retention_cache: dict[str, tuple[float, Retention]] = {}
+
+
+def retention_of(tenant_id: str) -> Retention:
+    """The tenant's retention (ingestion stamps every item it writes with it): read at most once per
+    request, and outside requests (imports, seeding, the worker) at most every RETENTION_CACHE_SECONDS
+    per process, so a change reaches every process within that time."""
+
+    def read() -> Retention:
+        cached = _retention_cache.get(tenant_id)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            kept = retention_of_tenant(get_tenant(tenant_id))
+        except NotFound:
+            kept = DEFAULT_RETENTION
+        _retention_cache[tenant_id] = (time.monotonic() + RETENTION_CACHE_SECONDS, kept)
+        return kept
+
+    return request_cache.remember(f"retention#{tenant_id}", read)
+
+
+def forget_retention(tenant_id: str) -> None:
+    """After this process changed the tenant's retention: its next write uses the new one."""
+    _retention_cache.pop(tenant_id, None)
+    request_cache.forget(f"retention#{tenant_id}")
 
 
 def get_tenant(tenant_id: str) -> Tenant:

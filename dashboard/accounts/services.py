@@ -17,9 +17,12 @@ from dashboard.accounts.inputs import EMAIL_RE, normalize_email, password_proble
 from dashboard.accounts.models import ROLES, RateLimitCounter, SessionItem, Tenant, User
 from dashboard.accounts.queries import (
     TENANTS_KEY,
+    Retention,
     find_user_by_email,
+    forget_retention,
     get_tenant,
     get_user,
+    retention_of_tenant,
     sessions_of,
     sign_in_wait_until,
 )
@@ -28,7 +31,7 @@ from dashboard.core import clock, request_cache
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.ids import new_id
 from dashboard.core.money import money
-from dashboard.core.scope import MODERATOR, STAFF, TENANT_ADMIN, AccessScope
+from dashboard.core.scope import MODERATOR, STAFF, TENANT_ADMIN, AccessScope, Can
 from dashboard.dynamo.transactions import save_together
 
 
@@ -441,3 +444,94 @@ def set_active(scope: AccessScope, user_id: str, active: bool, *, confirmed: boo
         changes={"is_active": active},
     )
     return user
+
+
+# --- retention -----------------------------------------------------------------------------------
+
+MAX_RETENTION_DAYS = 730
+
+
+def retention_errors(executions_days: int, content_days: int, logs_days: int) -> dict[str, str]:
+    errors = {}
+    for name, value in (
+        ("executions_days", executions_days),
+        ("content_days", content_days),
+        ("logs_days", logs_days),
+    ):
+        if not 1 <= value <= MAX_RETENTION_DAYS:
+            errors[name] = f"Use a number of days from 1 to {MAX_RETENTION_DAYS}."
+    if not errors and content_days > executions_days:
+        errors["content_days"] = "Inputs and outputs cannot be kept longer than their executions."
+    if not errors and logs_days > executions_days:
+        errors["logs_days"] = "Log lines cannot be kept longer than executions."
+    return errors
+
+
+def set_retention(
+    scope: AccessScope, tenant_id: str, executions_days: int, content_days: int, logs_days: int
+) -> Tenant:
+    """Staff set how long one tenant's data is kept; audited. New writes carry the new TTLs at once;
+    when any period got shorter, a retention job is queued to bring stored items within it (the
+    background worker runs it: dashboard.operations.retention). A longer period applies to new writes."""
+    scope.require(Can.RUN_PLATFORM)
+    errors = retention_errors(executions_days, content_days, logs_days)
+    if errors:
+        raise ValidationFailed("The retention was not saved: " + " ".join(errors.values()), errors)
+    tenant = get_tenant(tenant_id)
+    before = retention_of_tenant(tenant)
+    after = Retention(executions_days, content_days, logs_days)
+    tenant.retention_executions_days = executions_days
+    tenant.retention_content_days = content_days
+    tenant.retention_logs_days = logs_days
+    shorter = any(getattr(after, name) < getattr(before, name) for name in Retention.__dataclass_fields__)
+    if shorter or (tenant.retention_job or {}).get("status") in ("queued", "running"):
+        tenant.retention_job = new_retention_job(after, scope.actor_label)
+    event = audit.build_event(
+        scope,
+        "tenant.retention",
+        "tenant",
+        tenant_id,
+        tenant_id=tenant_id,
+        changes={
+            name: [getattr(before, name), getattr(after, name)]
+            for name in Retention.__dataclass_fields__
+            if getattr(before, name) != getattr(after, name)
+        },
+    )
+    save_together([tenant, event], "Someone else changed this tenant meanwhile. Look again and save.")
+    forget_retention(tenant_id)
+    request_cache.forget(TENANTS_KEY)
+    return tenant
+
+
+def new_retention_job(target: Retention, by: str) -> dict:
+    """A job from the start: executions first, then log lines; the counts are what it changed."""
+    return {
+        "job_id": new_id("retention"),
+        "status": "queued",
+        "phase": "executions",
+        "cursor": None,
+        "target": {name: getattr(target, name) for name in Retention.__dataclass_fields__},
+        "seen": 0,
+        "expired": 0,
+        "content_removed": 0,
+        "logs_expired": 0,
+        "queued_by": by,
+        "queued_at": clock.iso_ms(clock.now()),
+        "heartbeat": clock.iso_ms(clock.now()),
+    }
+
+
+def save_retention_job(tenant_id: str, job: dict) -> bool:
+    """Record a job's progress, unless staff replaced the job meanwhile (False: stop working on it)."""
+    tenant = get_tenant(tenant_id)
+    if (tenant.retention_job or {}).get("job_id") != job["job_id"]:
+        return False
+    job["heartbeat"] = clock.iso_ms(clock.now())
+    try:
+        tenant.update(actions=[Tenant.retention_job.set(job)])
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False  # changed between the read and this write (version): the next pass resumes
+        raise
+    return True

@@ -7,6 +7,7 @@ app_name = "accounts"
 urlpatterns = [
     path("tenant/", views.switch_tenant, name="switch_tenant"),
     path("tables/", views.tables, name="tables"),
+    path("retention/", views.retention, name="retention"),
     path("users/", views.users, name="users"),
     path("users/<key:user_id>/", views.user_edit, name="user_edit"),
     path("users/<key:user_id>/active/", views.user_set_active, name="user_set_active"),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect
@@ -9,8 +10,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.accounts import access, queries, services
-from dashboard.accounts.forms import LoginForm, UserEditForm, UserForm
+from dashboard.accounts.forms import LoginForm, RetentionForm, UserEditForm, UserForm
 from dashboard.audit import services as audit
+from dashboard.core import worker
 from dashboard.core.errors import DashboardError, NotFound
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import DashboardRequest, render_page
@@ -218,3 +220,40 @@ def user_set_active(request: DashboardRequest, user_id: str) -> HttpResponse:
         state = "enabled" if active else "disabled; their sessions have ended"
         messages.success(request, f"{user.email} is {state}.")
     return redirect("accounts:users")
+
+
+@require_http_methods(["GET", "POST"])
+@access.scoped(Can.TENANT_PAGES)
+def retention(request: DashboardRequest) -> HttpResponse:
+    """How long the tenant's data is kept: staff change it (audited; a shorter period queues the job that
+    applies it to stored items), a tenant admin reads it and the job's progress. Call budget: 1 GetItem
+    (the tenant) on GET and on each poll of the progress; a change adds 1 TransactWriteItems."""
+    tenant_id = request.scope.reading_tenant()
+    if tenant_id is None:  # staff over every tenant: the page is about one
+        context = {"tenant": None, "kept": None, "job": None, "form": None, "can_change": False}
+        return render_page(request, "accounts/retention.html", context)
+    tenant = queries.get_tenant(tenant_id)
+    can_change = request.scope.can(Can.RUN_PLATFORM)
+    kept = queries.retention_of_tenant(tenant)
+    status = 200
+    form = RetentionForm(initial=vars(kept)) if can_change else None
+    if request.method == "POST":
+        if not can_change:
+            raise PermissionDenied
+        form = RetentionForm(request.POST)
+        if form.is_valid():
+            try:
+                services.set_retention(request.scope, tenant_id, **form.cleaned_data)
+            except DashboardError as exc:
+                add_service_errors(form, exc)
+            else:
+                worker.wake()  # this process's worker starts the job at once when it runs here
+                messages.success(request, f"Retention of {tenant.name} saved.")
+                return redirect("accounts:retention")
+        status = 422
+    job = tenant.retention_job
+    context = {"tenant": tenant, "kept": kept, "job": job, "form": form, "can_change": can_change}
+    response = render_page(request, "accounts/retention.html", context, partial="progress", status=status)
+    if request.htmx and request.method == "GET" and not (job and job["status"] in ("queued", "running")):
+        response.status_code = 286  # nothing more to wait for: htmx stops polling
+    return response

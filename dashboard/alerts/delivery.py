@@ -31,7 +31,7 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from dashboard.alerts import formats, queries, webhooks
 from dashboard.alerts.models import PENDING, AlertChannel, AlertFiring, Attempt, Notification
-from dashboard.core import clock
+from dashboard.core import clock, monitoring
 from dashboard.core.money import money
 
 log = logging.getLogger(__name__)
@@ -129,6 +129,7 @@ def _take_lease(firing: AlertFiring, now: datetime) -> bool:
 
 def _log(firing: AlertFiring, channel: str, outcome: str, detail: str, *more) -> None:
     attempt = Attempt(at=clock.iso_ms(clock.now()), channel=channel, outcome=outcome, detail=detail[:300])
+    monitoring.ALERT_DELIVERIES.labels(channel, outcome).inc()
     firing.update(actions=[AlertFiring.attempts.set(AlertFiring.attempts.append([attempt])), *more])
 
 

@@ -1,5 +1,7 @@
 """Agent execution history (raw, 180-day TTL) and the per-day rollup counters that analytics read."""
 
+import time
+
 from pynamodb.attributes import (
     BinaryAttribute,
     BooleanAttribute,
@@ -94,10 +96,25 @@ class Execution(DynamoModel):
     price_ref = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)
     expires_at = TTLAttribute()
+    # When the input and output stop being kept (epoch seconds; the tenant's content retention, no later
+    # than expires_at). Past it they read as absent; the retention job removes them from the item.
+    content_expires_at = NumberAttribute(null=True)
     by_user = ExecutionsByUser()
     by_tenant = ExecutionsByTenant()
     by_tenant_status = ExecutionsByTenantStatus()
     by_execution_id = ExecutionsById()
+
+    @classmethod
+    def from_raw_data(cls, data):
+        item = super().from_raw_data(data)
+        item.content_hidden = False
+        if item.content_expires_at is not None and item.content_expires_at <= time.time():
+            # Past the tenant's content retention: never shown again (the retention job removes it).
+            item.content_hidden = bool(item.input or item.output)  # a missing attribute reads as ""
+            item.input = item.output = None
+        return item
+
+    content_hidden = False  # set on items read: content past its retention was read and hidden
 
     @classmethod
     def rekey_raw(cls, item: dict) -> dict:

@@ -41,7 +41,7 @@ from pydantic import ValidationError
 from pynamodb.exceptions import TransactWriteError
 
 from dashboard.accounts import services as accounts
-from dashboard.accounts.queries import get_tenant
+from dashboard.accounts.queries import get_tenant, retention_of
 from dashboard.analytics import compaction, events, pricing, rollups
 from dashboard.analytics.inputs import (
     BATCH_LIMIT,
@@ -183,9 +183,18 @@ def build_execution(
         price_source=price.source,
         price_ref=price.ref,
         error=error_text[:ERROR_LIMIT] if error_text else None,
-        expires_at=started + timedelta(days=EXECUTION_TTL_DAYS),
+        **retention_stamps(tenant_id, started),
     )
     return execution, {}
+
+
+def retention_stamps(tenant_id: str, started: datetime) -> dict[str, Any]:
+    """The TTLs a new execution carries: the tenant's retention of executions and of their content."""
+    kept = retention_of(tenant_id)
+    return {
+        "expires_at": started + timedelta(days=kept.executions_days),
+        "content_expires_at": int((started + timedelta(days=kept.content_days)).timestamp()),
+    }
 
 
 def guard_key(tenant_id: str, execution_id: str) -> tuple[str, str]:
@@ -827,3 +836,50 @@ def _pending_marker(price_scope: str) -> PriceChange | None:
         return PriceChange.get(*PriceChange.pending_key(price_scope), consistent_read=True)
     except PriceChange.DoesNotExist:
         return None
+
+
+# --- retention: a shortened retention applied to stored executions (dashboard.operations.retention) ---
+
+
+@dataclass
+class RetentionPage:
+    """What one page of a tenant's executions needed: seen, cut short, content removed; where to go on."""
+
+    seen: int = 0
+    expired: int = 0
+    content_removed: int = 0
+    next_cursor: dict | None = None
+
+
+RETENTION_PAGE = 100
+
+
+def apply_retention_page(
+    tenant_id: str, executions_days: int, content_days: int, now: datetime, cursor: dict | None = None
+) -> RetentionPage:
+    """One page of the tenant's executions (tenant index, oldest first) brought within a retention: an
+    expiry later than `started + executions_days` is brought forward (reads hide it from then on and
+    DynamoDB deletes it), content past `started + content_days` is removed from the item, and content
+    kept is stamped with when it goes. Rollups are left alone. Safe to repeat: each update only ever
+    shortens. One UpdateItem per execution that changes."""
+    page = RetentionPage()
+    result = Execution.by_tenant.query(tenant_id, limit=RETENTION_PAGE, last_evaluated_key=cursor)
+    for execution in result:
+        page.seen += 1
+        started = parse_iso(execution.started_at)
+        expires = started + timedelta(days=executions_days)
+        content_until = int((started + timedelta(days=content_days)).timestamp())
+        actions = []
+        if execution.expires_at is None or execution.expires_at > expires:
+            actions.append(Execution.expires_at.set(expires))
+            page.expired += expires <= now
+        stored = bool(execution.input or execution.output) or execution.content_hidden
+        if content_until <= now.timestamp() and stored:
+            actions += [Execution.input.remove(), Execution.output.remove()]
+            page.content_removed += 1
+        if execution.content_expires_at is None or execution.content_expires_at > content_until:
+            actions.append(Execution.content_expires_at.set(content_until))
+        if actions:
+            execution.update(actions=actions)
+    page.next_cursor = result.last_evaluated_key
+    return page

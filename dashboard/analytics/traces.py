@@ -49,6 +49,7 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import PutError, TransactWriteError
 
+from dashboard.accounts.queries import retention_of
 from dashboard.analytics import events, pricing, rollups, services
 from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, ExecutionRollup, TraceItem
 from dashboard.analytics.queries.traces import (
@@ -131,7 +132,7 @@ def span_item(tenant_id: str, values: SpanValues) -> TraceItem:
         scope=values.scope or None,
         input=values.input,
         output=values.output,
-        expires_at=_moment(values.start_ns) + timedelta(days=EXECUTION_TTL_DAYS),
+        expires_at=_moment(values.start_ns) + timedelta(days=retention_of(tenant_id).executions_days),
     )
 
 
@@ -167,6 +168,7 @@ def accept(scope: AccessScope, request) -> Acceptance:
     new = {
         trace_id: _new_spans(before[trace_id], incoming, result) for trace_id, incoming in by_trace.items()
     }
+    result.written = sum(len(spans) for spans in new.values())
     if any(new.values()):
         with TraceItem.batch_write() as batch:
             for spans in new.values():

@@ -21,7 +21,7 @@ from dashboard.analytics import inputs, overview, pricing, queries, rollups, ser
 from dashboard.analytics.inputs import ANY_FAILURE, RunsIn
 from dashboard.api.auth import api_view, read_json
 from dashboard.api.operations import Operation, Query, Strict
-from dashboard.core import clock
+from dashboard.core import clock, monitoring
 from dashboard.core.errors import NotFound, ValidationFailed
 from dashboard.core.scope import PRICES_KEY
 
@@ -166,11 +166,13 @@ def execution_json(execution: Execution) -> dict:
     }
 
 
-@api_view(RUNS)
+@api_view(RUNS, ingests="executions")
 def runs(request: HttpRequest, agent_id: str):
     if request.method == "POST":
         outcomes = services.record_runs(request.scope, agent_id, request.api_body)
         recorded = sum(1 for outcome in outcomes if outcome.recorded)
+        monitoring.INGESTED.labels("executions").inc(recorded)
+        monitoring.INGEST_DUPLICATES.labels("executions").inc(len(outcomes) - recorded)
         body = {
             "recorded": recorded,
             "already_recorded": len(outcomes) - recorded,

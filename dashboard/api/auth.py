@@ -15,9 +15,11 @@ from django.views.decorators.csrf import csrf_exempt
 from dashboard.api.operations import Operation, query_values, validate
 from dashboard.apikeys import services as apikeys
 from dashboard.apikeys.services import scope_for_token
+from dashboard.core import monitoring
 from dashboard.core.errors import DashboardError
 from dashboard.core.inputs import PayloadTooLarge, clean_json_text
 from dashboard.core.scope import PRICES_KEY
+from dashboard.dynamo import metrics
 from dashboard.dynamo.paging import BadCursor
 
 _JSON_TYPE = re.compile(r"^application/([\w.+-]+\+)?json$")
@@ -88,12 +90,13 @@ _WRONG_KEY = {
 }
 
 
-def api_view(operations: dict[str, Operation]) -> Callable:
+def api_view(operations: dict[str, Operation], ingests: str | None = None) -> Callable:
     """An endpoint answering the methods of `operations`, authenticated by `Authorization: Bearer <key>`.
 
     Each operation's models check the query and body first (422 naming each path); the view gets
     `request.scope` (the key's tenant) and returns data or a response; service errors become JSON
     errors with their status. The same operations describe the endpoint in /api/openapi.json.
+    `ingests` names what a POST here stores (/metrics counts the POSTs refused with a 4xx).
     """
     operations = {method.upper(): op for method, op in operations.items()}
     allowed = tuple(operations)
@@ -102,6 +105,12 @@ def api_view(operations: dict[str, Operation]) -> Callable:
         @csrf_exempt  # bearer keys, not cookies, authenticate the API: no CSRF exposure
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            response = answer(request, *args, **kwargs)
+            if ingests and request.method == "POST" and 400 <= response.status_code < 500:
+                monitoring.INGEST_REJECTED.labels(ingests, "requests").inc()
+            return response
+
+        def answer(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if request.method not in allowed:
                 response = json_error(405, "method_not_allowed", f"Use {', '.join(allowed)} here.")
                 response["Allow"] = ", ".join(allowed)
@@ -116,6 +125,7 @@ def api_view(operations: dict[str, Operation]) -> Callable:
                 response["WWW-Authenticate"] = "Bearer"
                 return response
             request.scope = scope
+            metrics.attribute_to(scope.tenant_id)  # the key's tenant: its calls are that tenant's cost
             if scope.role not in operations[request.method].keys:
                 return json_error(403, "forbidden", _WRONG_KEY[scope.role == PRICES_KEY])
             decision = take_allowance(scope)

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 
 from dashboard.api.auth import api_view, read_json
 from dashboard.api.operations import Operation, Query, Strict
+from dashboard.core import monitoring
 from dashboard.experiments import inputs, lines, queries, services
 from dashboard.experiments.inputs import LogFilters
 
@@ -493,10 +494,12 @@ def experiments(request: HttpRequest):
     ).model_dump(mode="json")
 
 
-@api_view(EXPERIMENT_LOGS)
+@api_view(EXPERIMENT_LOGS, ingests="log_lines")
 def experiment_logs(request: HttpRequest, experiment_id: str):
     if request.method == "POST":
         result = services.ingest(request.scope, experiment_id, read_json(request))
+        monitoring.INGESTED.labels("log_lines").inc(result.written)
+        monitoring.INGEST_DUPLICATES.labels("log_lines").inc(result.duplicates)
         body = Ingested(accepted=result.accepted, written=result.written, duplicates=result.duplicates)
         return JsonResponse(body.model_dump(mode="json"), status=201 if result.written else 200)
     filters = LogFilters.from_params(request.GET)

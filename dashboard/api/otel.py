@@ -38,9 +38,10 @@ from dashboard.analytics import traces
 from dashboard.api.operations import Operation
 from dashboard.apikeys import services as apikeys
 from dashboard.apikeys.services import scope_for_token
-from dashboard.core import otlp
+from dashboard.core import monitoring, otlp
 from dashboard.core.errors import DashboardError
 from dashboard.core.scope import API, AccessScope
+from dashboard.dynamo import metrics
 from dashboard.experiments import log_records
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -149,6 +150,7 @@ def _receiver(
     build_response: Callable[[Any], Any],
     accept: Callable[[AccessScope, Any], Any],
     work: Callable[[Any], tuple[int, int]],
+    kind: str,
 ) -> Callable[[HttpRequest], HttpResponse]:
     @csrf_exempt  # bearer keys, not cookies, authenticate exporters: no CSRF exposure
     def view(request: HttpRequest) -> HttpResponse:
@@ -159,6 +161,7 @@ def _receiver(
             if request.method != "POST":
                 raise Refused(405, "Use POST here.", {"Allow": "POST"})
             scope = _authenticate(request)  # first: a request without a key learns that before anything else
+            metrics.attribute_to(scope.tenant_id)  # cost to serve: the exporter's tenant
             if declared is None:
                 raise Refused(415, f"Send {otlp.PROTOBUF} or {otlp.JSON}.")
             decision = apikeys.take(scope.actor_id)
@@ -193,9 +196,13 @@ def _receiver(
                 status = exc.status if exc.status != 422 else 400
                 raise Refused(status, exc.message, {"Retry-After": "5"} if status == 503 else None) from None
         except Refused as refused:
+            if refused.status < 500:
+                monitoring.INGEST_REJECTED.labels(kind, "requests").inc()
             code = _GRPC_CODES.get(refused.status, otlp.UNAVAILABLE if refused.status >= 500 else 9)
             body = otlp.status_body(code, refused.message, encoding)
             return _respond(refused.status, body, encoding, {**_rate_headers(decision), **refused.headers})
+        monitoring.INGESTED.labels(kind).inc(outcome.written)
+        monitoring.INGEST_REJECTED.labels(kind, "items").inc(outcome.rejected)
         content = otlp.encode(build_response(outcome), encoding)
         return _respond(200, content, encoding, _rate_headers(decision))
 
@@ -481,10 +488,10 @@ def _logs_response(outcome: log_records.Acceptance) -> logs_service_pb2.ExportLo
 
 
 traces_endpoint = _receiver(
-    trace_service_pb2.ExportTraceServiceRequest, _trace_response, traces.accept, _span_work
+    trace_service_pb2.ExportTraceServiceRequest, _trace_response, traces.accept, _span_work, "spans"
 )
 logs_endpoint = _receiver(
-    logs_service_pb2.ExportLogsServiceRequest, _logs_response, log_records.accept, _log_work
+    logs_service_pb2.ExportLogsServiceRequest, _logs_response, log_records.accept, _log_work, "log_records"
 )
 traces_endpoint.__name__, logs_endpoint.__name__ = "otel_traces", "otel_logs"
 # Their place in /api/openapi.json: protobuf bodies are not JSON Schema, so the operations are written

@@ -1,8 +1,9 @@
 """One log line per request, for an operator: what was asked, how it ended, what it cost.
 
 The line carries method, path (never the query string: it may hold cursors or tokens), status,
-duration, DynamoDB calls and consumed capacity, and a request id (the caller's `X-Request-ID` or
-the AWS load balancer's `X-Amzn-Trace-Id` when sane, a new one otherwise; echoed in the response).
+duration, DynamoDB calls and consumed capacity, the trace id when traces are exported
+(dashboard.core.tracing), and a request id (the caller's `X-Request-ID` or the AWS load balancer's
+`X-Amzn-Trace-Id` when sane, a new one otherwise; echoed in the response).
 Headers, cookies, session ids and bodies are never logged. Every other record logged while the request
 runs (Django's error traceback included) carries the same request id, so one grep finds them all.
 """
@@ -18,6 +19,8 @@ import uuid
 from datetime import UTC, datetime
 
 from django.http import HttpRequest, HttpResponse
+
+from dashboard.core import monitoring, tracing
 
 log = logging.getLogger("dashboard.request")
 
@@ -69,16 +72,21 @@ class RequestLogMiddleware:
             "dynamodb_calls": calls,
             "dynamodb_capacity": capacity,
         }
+        monitoring.observe_request(request, response.status_code, duration_ms / 1000)
+        trace_id = tracing.current_trace_id()
+        if trace_id:
+            fields["trace_id"] = trace_id  # the same request in the trace backend (OTLP export on)
         level = logging.ERROR if response.status_code >= 500 else logging.INFO
         log.log(
             level,
-            "%s %s %s %.1fms dynamodb=%d calls/%.1f CU",
+            "%s %s %s %.1fms dynamodb=%d calls/%.1f CU%s",
             request.method,
             request.path,
             response.status_code,
             duration_ms,
             calls,
             capacity,
+            f" trace={trace_id}" if trace_id else "",
             extra={"http": fields},
         )
 

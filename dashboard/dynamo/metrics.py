@@ -109,6 +109,8 @@ import threading  # noqa: E402 — kept with the block it serves
 import time as _time  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 
+from dashboard.core import monitoring  # noqa: E402
+
 READ_OPERATIONS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
 WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 LATENCY_BOUNDS_MS = (1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 100, 250, 1000)  # then one overflow bucket
@@ -156,6 +158,30 @@ class UsageMeter:
 METER = UsageMeter()
 metering_enabled = True
 
+# The tenant a call serves (its cost to serve): set by the request's access scope or API key, or by a
+# job working for one tenant; None = the platform's own (sessions, staff lists), shown as unattributed.
+# Summed per UTC day in rows `tenant#<id>` (units and calls), flushed to one row per tenant and month.
+UNATTRIBUTED = "-"
+_tenant: contextvars.ContextVar[str | None] = contextvars.ContextVar("dynamo_tenant", default=None)
+
+
+def attribute_to(tenant_id: str | None) -> None:
+    """The calls made from here on in this context (a request, a job step) serve `tenant_id`."""
+    _tenant.set(tenant_id)
+
+
+class tenant_scope:
+    """`with tenant_scope(tenant_id):` the calls inside serve that tenant; the previous one after."""
+
+    def __init__(self, tenant_id: str | None = None) -> None:
+        self.tenant_id = tenant_id
+
+    def __enter__(self) -> None:
+        self._token = _tenant.set(self.tenant_id)
+
+    def __exit__(self, *exc) -> None:
+        _tenant.reset(self._token)
+
 
 def _tables_of(params: dict) -> list[str]:
     if "TableName" in params:
@@ -187,12 +213,44 @@ def _start_clock(model=None, params=None, context=None, **kwargs) -> None:
         context["metering_started"] = _time.perf_counter()
 
 
+def _prometheus(operation: str, params: dict, parsed: dict, elapsed_ms: float) -> None:
+    """The same call, for /metrics (dashboard.core.monitoring): table names without the prefix."""
+    tables = [_suffix(table) for table in _tables_of(params) if table] or ["-"]
+    for table in tables:
+        monitoring.DYNAMODB_CALLS.labels(table, operation).inc()
+    monitoring.DYNAMODB_LATENCY.labels(operation).observe(elapsed_ms / 1000)
+    kind = "read" if operation in READ_OPERATIONS else "write"
+    consumed = parsed.get("ConsumedCapacity")
+    for entry in [consumed] if isinstance(consumed, dict) else consumed or []:
+        units = float(entry.get("CapacityUnits", 0) or 0)  # the table and its indexes
+        if units:
+            monitoring.DYNAMODB_UNITS.labels(_suffix(entry.get("TableName", "-")), operation, kind).inc(units)
+    code = (parsed.get("Error") or {}).get("Code")
+    if code:
+        for table in tables:
+            monitoring.DYNAMODB_ERRORS.labels(table, operation, code).inc()
+
+
+def _count_throttle(response=None, operation=None, request_dict=None, **kwargs) -> None:
+    """needs-retry: every attempt's answer, retried ones included (after-call sees only the last)."""
+    if response is None or operation is None:
+        return
+    code = ((response[1] or {}).get("Error") or {}).get("Code")
+    if code in THROTTLE_CODES:
+        params = ((request_dict or {}).get("context") or {}).get("metering_params") or {}
+        for table in [_suffix(t) for t in _tables_of(params) if t] or ["-"]:
+            monitoring.DYNAMODB_THROTTLES.labels(table, operation.name).inc()
+
+
 def _meter(http_response=None, parsed=None, model=None, context=None, **kwargs) -> None:
-    if not metering_enabled or model is None or context is None or "metering_started" not in context:
+    if model is None or context is None or "metering_started" not in context:
         return
     elapsed_ms = (_time.perf_counter() - context["metering_started"]) * 1000
     params = context.get("metering_params") or {}
     parsed = parsed or {}
+    _prometheus(model.name, params, parsed, elapsed_ms)
+    if not metering_enabled:
+        return
     day = datetime.now(UTC).date().isoformat()
     operation = model.name
     op_row = f"op#{operation}"
@@ -201,6 +259,10 @@ def _meter(http_response=None, parsed=None, model=None, context=None, **kwargs) 
     METER.add(day, op_row, f"b{latency_bucket(elapsed_ms):02d}", 1)
     unit = "read_units" if operation in READ_OPERATIONS else "write_units"
     consumed = parsed.get("ConsumedCapacity")
+    tenant_row = f"tenant#{_tenant.get() or UNATTRIBUTED}"
+    METER.add(day, tenant_row, "calls", 1)
+    for entry in [consumed] if isinstance(consumed, dict) else consumed or []:
+        METER.add(day, tenant_row, unit, float(entry.get("CapacityUnits", 0) or 0))  # table + indexes
     for entry in [consumed] if isinstance(consumed, dict) else consumed or []:
         table = entry.get("TableName", "?")
         table_units = (entry.get("Table") or {}).get("CapacityUnits")
@@ -272,3 +334,4 @@ def instrument_usage(client) -> None:
     client.meta.events.register("before-parameter-build.dynamodb", _ask_capacity)
     client.meta.events.register("before-call.dynamodb", _start_clock)
     client.meta.events.register("after-call.dynamodb", _meter)
+    client.meta.events.register("needs-retry.dynamodb", _count_throttle)

@@ -74,7 +74,8 @@ class CallStatsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        with metrics.track(capacity=settings.DYNAMODB_CALL_HEADERS) as stats:
+        # tenant_scope: the tenant a request serves (set once its scope is known) ends with it.
+        with metrics.track(capacity=settings.DYNAMODB_CALL_HEADERS) as stats, metrics.tenant_scope():
             request.dynamo_stats = stats
             response = self.get_response(request)
         if settings.DYNAMODB_CALL_HEADERS:

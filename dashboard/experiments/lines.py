@@ -18,6 +18,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dashboard.accounts.queries import retention_of
 from dashboard.core import clock
 from dashboard.experiments.models import LOG_TTL_DAYS, SEVERITIES, RunLogLine, experiment_key, run_key
 
@@ -53,14 +54,22 @@ def is_sort_key(value: str) -> bool:
     return bool(SK_PATTERN.match(value))
 
 
-def expiry_for(ts_ms: int) -> datetime:
-    """A line lives 30 days from its own timestamp, so the oldest live key is known without queries."""
-    return datetime.fromtimestamp(ts_ms / 1000, UTC) + RETENTION
+def retention(tenant_id: str | None) -> timedelta:
+    """How long the tenant keeps its log lines (its retention setting; 30 days unless staff changed it)."""
+    return timedelta(days=retention_of(tenant_id).logs_days) if tenant_id else RETENTION
 
 
-def live_floor() -> str:
-    """Sort keys below this belong to expired lines (DynamoDB deletes them late, DynamoDB Local never)."""
-    return f"{clock.epoch_ms(clock.now() - RETENTION):013d}#"
+def expiry_for(ts_ms: int, tenant_id: str | None = None) -> datetime:
+    """A line lives its tenant's log retention from its own timestamp, so the oldest live key is known
+    without queries."""
+    return datetime.fromtimestamp(ts_ms / 1000, UTC) + retention(tenant_id)
+
+
+def live_floor(key: str | None = None) -> str:
+    """Sort keys below this belong to expired lines (DynamoDB deletes them late, DynamoDB Local never).
+    `key`: the tenant id, or any log key (they all start with `<tenant>#`), whose retention applies."""
+    tenant_id = key.split("#", 1)[0] if key else None
+    return f"{clock.epoch_ms(clock.now() - retention(tenant_id)):013d}#"
 
 
 def run_component(key: str, component: str) -> str:
@@ -140,7 +149,7 @@ def build(
         message_folded=message.casefold(),
         fields=fields or None,
         final_status=final_status,
-        expires_at=expiry_for(ts_ms),
+        expires_at=expiry_for(ts_ms, tenant_id),
     )
 
 

@@ -20,7 +20,7 @@ import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import PutError, TransactWriteError
@@ -602,3 +602,26 @@ def set_columns(scope: AccessScope, experiment_id: str, names: Any) -> list[str]
     )  # fmt: skip
     save_together([item, event], "Someone changed the columns at the same moment; try again.")
     return cleaned
+
+
+# --- retention: a shortened log retention applied to stored lines (dashboard.operations.retention) ---
+
+RETENTION_PAGE = 200
+
+
+def apply_log_retention_page(
+    tenant_id: str, logs_days: int, cursor: dict | None = None
+) -> tuple[int, int, dict | None]:
+    """One page of the tenant's log lines (tenant index) whose expiry is later than `ts + logs_days`:
+    the expiry is brought forward (reads already hide lines below the tenant's floor; DynamoDB deletes
+    them). Returns (lines seen, lines changed, the cursor to go on from; None at the end). Safe to
+    repeat: an update only ever shortens."""
+    seen = changed = 0
+    result = queries.tenant_lines(tenant_id, RETENTION_PAGE, cursor)
+    for line in result:
+        seen += 1
+        expires = datetime.fromtimestamp(int(line.ts_ms) / 1000, UTC) + timedelta(days=logs_days)
+        if line.expires_at is None or line.expires_at > expires:
+            line.update(actions=[RunLogLine.expires_at.set(expires)])
+            changed += 1
+    return seen, changed, result.last_evaluated_key

@@ -21,6 +21,9 @@ COUNTERS = (
 
 
 SPANS_NOT_UNDERSTOOD = "spans"
+# Cost to serve: pk `tenants#YYYY-MM`, sk the tenant id (`-`: calls no tenant was served by), with
+# read_units, write_units and calls ADDed (dashboard/dynamo/metrics.py meters them per tenant).
+TENANTS_PREFIX = "tenants#"
 
 
 class DynamoUsage(DynamoModel):

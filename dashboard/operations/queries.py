@@ -9,7 +9,9 @@ Call budget of one page view (no scans, whatever the data volume):
   template audit events read at most AUDIT_READ_LIMIT, latest failed executions) — plus 2 audit
   month-index queries for deployments (at most AUDIT_READ_LIMIT each) and 5 Select=COUNT queries
   on the experiment runs' status index.
-So: 3·tables + 10 + 4·tenants cold, 10 + 4·tenants warm (tests/operations pins it).
+- cost to serve: 2 queries on dynamo-usage (this month's and last month's `tenants#` partition: one row
+  per tenant) and, per tenant, 1 rollup query (this month's LLM spend).
+So: 3·tables + 12 + 5·tenants cold, 12 + 5·tenants warm (tests/operations pins it).
 """
 
 from __future__ import annotations
@@ -27,10 +29,10 @@ from dashboard.audit import queries as audit
 from dashboard.core import clock
 from dashboard.core.scope import AccessScope, Can
 from dashboard.dynamo.base import client_of
-from dashboard.dynamo.metrics import LATENCY_BOUNDS_MS
+from dashboard.dynamo.metrics import LATENCY_BOUNDS_MS, UNATTRIBUTED
 from dashboard.dynamo.tables import all_models
 from dashboard.experiments import queries as experiments
-from dashboard.operations.models import BUCKETS, SPANS_NOT_UNDERSTOOD, DynamoUsage
+from dashboard.operations.models import BUCKETS, SPANS_NOT_UNDERSTOOD, TENANTS_PREFIX, DynamoUsage
 
 WINDOW_DAYS = 7
 DESCRIBE_CACHE_SECONDS = 300
@@ -309,6 +311,69 @@ def spans_not_understood(rows: list[DynamoUsage]) -> list[UnmappedScope]:
     return sorted(found.values(), key=lambda entry: (-entry.spans, entry.scope))
 
 
+def dynamodb_cost_micro_usd(read_units: float, write_units: float) -> int:
+    """On-demand request units at the configured prices (USD per million units = micro-USD per unit)."""
+    return round(
+        read_units * settings.DYNAMODB_PRICE_PER_MILLION_READ_UNITS
+        + write_units * settings.DYNAMODB_PRICE_PER_MILLION_WRITE_UNITS
+    )
+
+
+@dataclass
+class TenantCost:
+    tenant_id: str
+    name: str
+    read_units: float = 0.0
+    write_units: float = 0.0
+    calls: int = 0
+    last_month_micro_usd: int = 0
+    llm_micro_usd: int = 0
+
+    @property
+    def dynamodb_micro_usd(self) -> int:
+        return dynamodb_cost_micro_usd(self.read_units, self.write_units)
+
+    @property
+    def attributed(self) -> bool:
+        return self.tenant_id != UNATTRIBUTED
+
+
+def tenant_usage(month: str) -> dict[str, DynamoUsage]:
+    """{tenant id: its metered DynamoDB units and calls in `month` (YYYY-MM)}: one query."""
+    return {row.sk: row for row in DynamoUsage.query(f"{TENANTS_PREFIX}{month}")}
+
+
+def tenant_costs(today: date) -> list[TenantCost]:
+    """Every tenant's DynamoDB cost to serve this month (and last) beside its LLM spend, costliest first;
+    the calls no tenant was served by (sign-in, staff lists) last."""
+    first = today.replace(day=1)
+    this_month, last_month = (
+        tenant_usage(first.strftime("%Y-%m")),
+        tenant_usage((first - timedelta(days=1)).strftime("%Y-%m")),
+    )
+    names = {tenant.tenant_id: tenant.name for tenant in list_tenants()}
+    rows = []
+    for tenant_id in sorted(set(names) | set(this_month) | set(last_month)):
+        used, before = this_month.get(tenant_id), last_month.get(tenant_id)
+        cost = TenantCost(
+            tenant_id,
+            names.get(tenant_id, "Not a tenant (platform)" if tenant_id == UNATTRIBUTED else tenant_id),
+            read_units=float(used.read_units or 0) if used else 0.0,
+            write_units=float(used.write_units or 0) if used else 0.0,
+            calls=int(used.calls or 0) if used else 0,
+            last_month_micro_usd=dynamodb_cost_micro_usd(
+                float(before.read_units or 0), float(before.write_units or 0)
+            )
+            if before
+            else 0,
+        )
+        if tenant_id in names:
+            totals = analytics.daily(tenant_id, "total", first, today).values()
+            cost.llm_micro_usd = sum(int(row.cost_micro_usd or 0) for row in totals)
+        rows.append(cost)
+    return sorted(rows, key=lambda row: (not row.attributed, -row.dynamodb_micro_usd, row.tenant_id))
+
+
 def operations_page(scope: AccessScope) -> dict:
     scope.require(Can.RUN_PLATFORM)
     today = clock.now().date()
@@ -327,4 +392,5 @@ def operations_page(scope: AccessScope) -> dict:
         },
         "monthly_cost_usd": sum(table.monthly_cost_usd for table in tables),
         "success": success_metrics(today),
+        "tenant_costs": tenant_costs(today),
     }

@@ -18,11 +18,19 @@ from pynamodb.exceptions import PynamoDBException
 
 from dashboard.core.clock import iso_ms
 from dashboard.dynamo import metrics
-from dashboard.operations.models import COUNTERS, SPANS_NOT_UNDERSTOOD, DynamoUsage
+from dashboard.operations.models import COUNTERS, SPANS_NOT_UNDERSTOOD, TENANTS_PREFIX, DynamoUsage
 
 log = logging.getLogger(__name__)
 _flush_lock = threading.Lock()
 _last_flush = time.monotonic()
+
+
+def usage_key(day: str, row: str) -> tuple[str, str]:
+    """Where a metered row is added: per day in the month's partition; a tenant's cost to serve in one row
+    per tenant and month (`tenants#YYYY-MM` / tenant id), so a month of every tenant is one query."""
+    if row.startswith("tenant#"):
+        return f"{TENANTS_PREFIX}{day[:7]}", row.removeprefix("tenant#")
+    return day[:7], f"{day}#{row}"
 
 
 def flush_usage() -> int:
@@ -41,7 +49,7 @@ def flush_usage() -> int:
             if not actions:
                 continue
             try:
-                DynamoUsage(day[:7], f"{day}#{row}").update(actions=actions)
+                DynamoUsage(*usage_key(day, row)).update(actions=actions)
             except PynamoDBException:
                 log.warning("usage flush failed; %d row(s) kept for the next flush", len(rows) - index)
                 metrics.METER.restore(dict(list(rows.items())[index:]))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,7 @@ from dashboard.flows.models import Project
 from tests.analytics.conftest import make_tenant, run
 from tests.conftest import unique
 from tests.marketplace.conftest import DEFINITION
+from tests.tools import tool
 
 # Generated cases per operation and phase: 30 keeps the whole test near three to four minutes on two
 # idle cores (measured: 172 s and 224 s; 433 s with other work loading the machine).
@@ -262,7 +262,7 @@ def test_schemathesis_finds_nothing_in_any_operation(web_server, fuzzed_tenant, 
     assert {("POST", "/api/otel/v1/traces"), ("POST", "/api/otel/v1/logs")} <= operations
     assert set(ALSO_ACCEPTED) | set(CHECKS_OFF) <= operations, "an exception names an operation that is gone"
     command = [
-        str(Path(sys.executable).with_name("schemathesis")),
+        tool("schemathesis"),
         "--no-color",
         "--config-file",
         str(_config(tmp_path, fuzzed_tenant, document)),

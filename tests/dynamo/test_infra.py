@@ -2,7 +2,6 @@
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,9 +11,9 @@ from django.core.management.base import CommandError
 
 from dashboard.dynamo import infra
 from dashboard.dynamo.tables import all_models
+from tests.tools import tool
 
 COMMITTED = Path(settings.BASE_DIR) / "infrastructure"
-BIN = Path(sys.executable).parent
 
 
 def test_the_committed_files_are_what_the_models_generate(tmp_path):
@@ -72,7 +71,7 @@ def test_a_table_without_a_declared_tier_access_stops_the_generator(monkeypatch)
 def checkov(folder: Path) -> dict:
     result = subprocess.run(
         [
-            str(BIN / "checkov"),
+            tool("checkov"),
             "-d",
             str(folder),
             "--framework",
@@ -120,7 +119,7 @@ def test_checkov_sees_point_in_time_recovery_on_every_table_in_production(tmp_pa
 def test_parliament_finds_nothing_in_the_tier_policy(tier):
     policy = (COMMITTED / "iam" / f"{tier}.json").read_text()
     result = subprocess.run(
-        [str(BIN / "parliament"), "--string", policy, "--json"],
+        [tool("parliament"), "--string", policy, "--json"],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,

@@ -38,6 +38,7 @@ from dashboard.experiments.queries.logs import (
     read_window,
     run_ended,
     tail_token,
+    tenant_lines,
     viewer_window,
 )
 from dashboard.experiments.queries.metrics import (
@@ -158,5 +159,6 @@ __all__ = [
     "run_key",
     "running_runs",
     "tail_token",
+    "tenant_lines",
     "valid_id",
 ]

@@ -86,9 +86,10 @@ def _sources(key: str, filters: LogFilters) -> list[tuple[Any, str, Any]]:
     return [(RunLogLine.query, key, condition)]
 
 
-def _bounds(filters: LogFilters) -> tuple[str, str | None]:
-    """The sort keys the time window spans: above the live floor and `from`, up to `to` (inclusive)."""
-    low = lines.live_floor()
+def _bounds(filters: LogFilters, key: str) -> tuple[str, str | None]:
+    """The sort keys the time window spans: above the live floor of the tenant's retention (`key`:
+    the tenant id or any log key) and `from`, up to `to` (inclusive)."""
+    low = lines.live_floor(key)
     if filters.start_ms is not None:
         low = max(low, lines.sort_key(filters.start_ms, ""))
     high = lines.sort_key(filters.end_ms, "~~~~") if filters.end_ms is not None else None
@@ -104,7 +105,7 @@ def _read_source(
     A regular expression or a field filter is applied here, line by line, to pages of `SEARCH_PAGE`
     lines, at most `MAX_PAGES` of them a call, like DynamoDB's own text filter."""
     query, hash_key, condition = source
-    floor, ceiling = _bounds(filters)
+    floor, ceiling = _bounds(filters, hash_key)
     low = max(after, floor) if after else floor
     high = min(before, ceiling) if before and ceiling else (before or ceiling)
     if high is not None:
@@ -226,7 +227,7 @@ def around(scope: AccessScope, experiment_id: str, run_id: str, at: str) -> tupl
         target = RunLogLine.get(run.run_key, at)
     except RunLogLine.DoesNotExist:
         target = None
-    if target is not None and target.sk <= lines.live_floor():
+    if target is not None and target.sk <= lines.live_floor(run.tenant_id):
         target = None  # expired: DynamoDB deletes late, the viewer never shows it
     if target is None:
         raise NotFound(
@@ -254,7 +255,7 @@ def find_error(
         raise ValidationFailed("Ask for the first, next or previous error.", {"error": "first, next or prev"})
     run = get_run(scope, experiment_id, run_id)
     start = check_position(start, "from")
-    floor = lines.live_floor()
+    floor = lines.live_floor(run.tenant_id)
     forward = which != "prev"
     if which == "first" or not start:
         condition = RunLogLine.sk > floor
@@ -297,7 +298,7 @@ def run_ended(key: str) -> str | None:
 
 def iterate_all(key: str) -> Iterator[RunLogLine]:
     """Every live line of the run in order, one page of DynamoDB at a time (for downloads)."""
-    results = RunLogLine.query(key, RunLogLine.sk > lines.live_floor(), page_size=DOWNLOAD_PAGE)
+    results = RunLogLine.query(key, RunLogLine.sk > lines.live_floor(key), page_size=DOWNLOAD_PAGE)
     yield from results
 
 
@@ -444,7 +445,7 @@ def list_lines(
     experiment = get_experiment(scope, experiment_id)
     purpose = f"logs:experiment:{experiment.experiment_key}:{sorted(filters.as_params().items())}"
     condition = _condition(filters)
-    low, high = _bounds(filters)
+    low, high = _bounds(filters, experiment.tenant_id)
     query = partial(
         RunLogLine.by_experiment.query,
         experiment.experiment_key,
@@ -466,3 +467,9 @@ def list_lines(
             items=[line for line in page.items if filters.matches(line)], next_cursor=page.next_cursor
         )
     return page
+
+
+def tenant_lines(tenant_id: str, limit: int, cursor: dict | None = None):
+    """A page of every log line of one tenant (tenant index; expired ones included: the retention job
+    shortens their expiry); iterate it, then its `last_evaluated_key` says where the next page starts."""
+    return RunLogLine.by_tenant.query(tenant_id, limit=limit, last_evaluated_key=cursor)

@@ -144,8 +144,9 @@ def latest_errors(scope: AccessScope, experiment_id: str, *, runs: int = 10, lim
     Reads only runs whose error counter is above zero, one severity GSI query per (run, severity):
     at most 1 + 2 × `runs` queries.
     """
-    recent, _more = _recent_runs(get_experiment(scope, experiment_id), runs)
-    floor = lines.live_floor()
+    experiment = get_experiment(scope, experiment_id)
+    recent, _more = _recent_runs(experiment, runs)
+    floor = lines.live_floor(experiment.tenant_id)
     found: list[RunLogLine] = []
     for run in recent:
         if not run.error_count:
