@@ -13,7 +13,8 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from dashboard.accounts.models import User
 from dashboard.accounts.queries import get_user
-from dashboard.accounts.session_store import USER_KEY
+from dashboard.accounts.session_store import AGENT_KEY, SIGNED_IN_AT_KEY, USER_KEY
+from dashboard.core import clock
 from dashboard.core.scope import STAFF, AccessScope, Can
 
 TENANT_FOCUS_KEY = "_tenant_focus"
@@ -45,6 +46,8 @@ def scope_for_request(request: HttpRequest) -> AccessScope | None:
 def login(request: HttpRequest, user: User) -> None:
     request.session.cycle_key()  # a fresh key at login defeats session fixation
     request.session[USER_KEY] = user.user_id
+    request.session[SIGNED_IN_AT_KEY] = clock.iso_ms(clock.now())
+    request.session[AGENT_KEY] = request.META.get("HTTP_USER_AGENT", "")[:200]
     request._cached_user = user
 
 

@@ -51,3 +51,26 @@ class UserEditForm(PersonFields):
         min_value=0,
         error_messages={key: STALE_FORM for key in ("required", "invalid", "min_value")},
     )
+
+
+class PasswordChangeForm(forms.Form):
+    """A person changes their own password (the validators run in services.change_own_password)."""
+
+    current = forms.CharField(
+        label="Current password", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    new = forms.CharField(
+        label="New password",
+        max_length=200,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=f"At least {MIN_PASSWORD_LENGTH} characters, not like your name or e-mail, not a common one.",
+    )
+    again = forms.CharField(
+        label="New password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("new") and data.get("again") is not None and data["new"] != data["again"]:
+            self.add_error("again", "The two new passwords differ.")
+        return data

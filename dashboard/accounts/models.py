@@ -98,6 +98,9 @@ class SessionItem(DynamoModel):
     data = UnicodeAttribute()
     user_id = UnicodeAttribute(null=True)
     expires_at = TTLAttribute()
+    # What the account page shows of each signed-in browser (copied from the session's data).
+    signed_in_at = UTCDateTimeAttribute(null=True)
+    agent = UnicodeAttribute(null=True)
     by_user = SessionsByUser()
 
 

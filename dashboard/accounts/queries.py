@@ -3,13 +3,15 @@ scope (`get_in_scope`: missing, malformed and other-tenant ids all look the same
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts.inputs import normalize_email
 from dashboard.accounts.models import RateLimitCounter, SessionItem, Tenant, User
-from dashboard.core import request_cache
+from dashboard.core import clock, request_cache
 from dashboard.core.converters import fits_key
 from dashboard.core.errors import NotFound
 from dashboard.core.scope import MODERATOR, STAFF, AccessScope
@@ -138,6 +140,23 @@ def count_users(tenant_id: str) -> int:
 def sessions_of(user_id: str) -> list[SessionItem]:
     """Every session of a person (the `by_user` index): one query."""
     return list(SessionItem.by_user.query(user_id))
+
+
+def session_ref(session_key: str) -> str:
+    """How pages name a session: a digest, so no page ever shows a working session key."""
+    return hashlib.sha256(session_key.encode()).hexdigest()[:20]
+
+
+def own_sessions(user_id: str) -> list[SessionItem]:
+    """A person's live sessions, newest sign-in first: one query on `by_user` (keys only) and one
+    BatchGet of at most 100 of them (older ones are still ended by "sign out everywhere")."""
+    keys = [item.session_key for item in SessionItem.by_user.query(user_id, limit=100)]
+    if not keys:
+        return []
+    now = clock.now()
+    live = [item for item in SessionItem.batch_get(keys) if item.expires_at > now]
+    oldest = datetime.min.replace(tzinfo=UTC)
+    return sorted(live, key=lambda item: item.signed_in_at or oldest, reverse=True)
 
 
 def sign_in_wait_until(bucket: str) -> int:

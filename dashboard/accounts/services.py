@@ -20,6 +20,7 @@ from dashboard.accounts.queries import (
     find_user_by_email,
     get_tenant,
     get_user,
+    session_ref,
     sessions_of,
     sign_in_wait_until,
 )
@@ -389,10 +390,12 @@ def authenticate(email: str, password: str, address: str, known_device: str | No
     return user
 
 
-def end_sessions(user_id: str) -> int:
-    """Delete every session of a user (logout everywhere, disabled accounts)."""
+def end_sessions(user_id: str, keep: str | None = None) -> int:
+    """Delete every session of a user (logout everywhere, disabled accounts), but `keep`."""
     ended = 0
     for session in sessions_of(user_id):
+        if session.session_key == keep:
+            continue
         SessionItem(session_key=session.session_key).delete()
         ended += 1
     return ended
@@ -441,3 +444,56 @@ def set_active(scope: AccessScope, user_id: str, active: bool, *, confirmed: boo
         changes={"is_active": active},
     )
     return user
+
+
+# --- own account -------------------------------------------------------------------------------
+
+
+def change_own_password(
+    user: User,
+    current: str,
+    new: str,
+    address: str,
+    keep_session: str | None,
+    known_device: str | None = None,
+) -> int:
+    """A person changes their own password: the current one is checked (wrong guesses count on the
+    sign-in throttle, so this form is no side door for guessing), the new one passes the validators,
+    and every other session of theirs ends. Returns how many sessions ended."""
+    device = _known_device(known_device, user)
+    retry_after = take_sign_in_attempt(user.email, address, device)
+    if retry_after:
+        raise ValidationFailed(
+            f"Too many wrong passwords. Wait {_wait_message(retry_after)} and try again.",
+            {"current": "Too many wrong passwords."},
+        )
+    if not check_password(current, user.password):
+        raise ValidationFailed(
+            "The password was not changed.", {"current": "That is not your current password."}
+        )
+    release_sign_in_attempt(user.email, address, device)
+    if new == current:
+        raise ValidationFailed(
+            "The password was not changed.", {"new": "Choose a password you do not use now."}
+        )
+    if problem := password_problem(new, user.email, user.name):
+        raise ValidationFailed("The password was not changed.", {"new": problem})
+    user.password = make_password(new)
+    scope = AccessScope(
+        role=user.role, actor_id=user.user_id, actor_label=user.email, tenant_id=user.tenant_id
+    )
+    event = audit.build_event(
+        scope, "user.password_change", "user", user.user_id, tenant_id=_trail_of(user.tenant_id)
+    )
+    save_together([user, event], STALE_PERSON)
+    return end_sessions(user.user_id, keep=keep_session)
+
+
+def end_own_session(user: User, ref: str, current_session: str | None) -> bool:
+    """End one of the person's own sessions, named by its digest (queries.session_ref); False when
+    no session of theirs has it. Their current session ends through "Sign out" instead."""
+    for session in sessions_of(user.user_id):
+        if session_ref(session.session_key) == ref and session.session_key != current_session:
+            SessionItem(session_key=session.session_key).delete()
+            return True
+    return False

@@ -5,6 +5,10 @@ from dashboard.accounts import views
 app_name = "accounts"
 
 urlpatterns = [
+    path("me/", views.account, name="account"),
+    path("me/password/", views.account_password, name="account_password"),
+    path("me/sessions/end-others/", views.account_end_other_sessions, name="account_end_other_sessions"),
+    path("me/sessions/<slug:ref>/end/", views.account_end_session, name="account_end_session"),
     path("tenant/", views.switch_tenant, name="switch_tenant"),
     path("tables/", views.tables, name="tables"),
     path("users/", views.users, name="users"),

@@ -9,7 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.accounts import access, queries, services
-from dashboard.accounts.forms import LoginForm, UserEditForm, UserForm
+from dashboard.accounts.forms import LoginForm, PasswordChangeForm, UserEditForm, UserForm
 from dashboard.audit import services as audit
 from dashboard.core.errors import DashboardError, NotFound
 from dashboard.core.forms import add_service_errors
@@ -218,3 +218,76 @@ def user_set_active(request: DashboardRequest, user_id: str) -> HttpResponse:
         state = "enabled" if active else "disabled; their sessions have ended"
         messages.success(request, f"{user.email} is {state}.")
     return redirect("accounts:users")
+
+
+# --- own account -------------------------------------------------------------------------------
+
+
+def _account_context(request: DashboardRequest, form: PasswordChangeForm) -> dict:
+    current = request.session.session_key
+    sessions = [
+        {
+            "ref": queries.session_ref(item.session_key),
+            "current": item.session_key == current,
+            "signed_in_at": item.signed_in_at,
+            "expires_at": item.expires_at,
+            "agent": item.agent or "unknown browser",
+        }
+        for item in queries.own_sessions(request.user.user_id)
+    ]
+    return {"person": request.user, "form": form, "sessions": sessions}
+
+
+@require_GET
+@access.scoped()
+def account(request: DashboardRequest) -> HttpResponse:
+    """The signed-in person's own account: password, signed-in browsers.
+
+    DynamoDB: 1 query (their sessions, keys only) and 1 BatchGet of them."""
+    return render_page(request, "accounts/account.html", _account_context(request, PasswordChangeForm()))
+
+
+@require_POST
+@access.scoped()
+def account_password(request: DashboardRequest) -> HttpResponse:
+    """Change one's own password; other sessions end, this one stays.
+
+    DynamoDB: the sign-in throttle's counters (3 updates), 1 transaction, then the sessions' query and
+    deletes."""
+    form = PasswordChangeForm(request.POST)
+    if form.is_valid():
+        try:
+            ended = services.change_own_password(
+                request.user,
+                form.cleaned_data["current"],
+                form.cleaned_data["new"],
+                _client_address(request),
+                keep_session=request.session.session_key,
+                known_device=request.COOKIES.get(KNOWN_DEVICE_COOKIE),
+            )
+        except DashboardError as exc:
+            add_service_errors(form, exc)
+        else:
+            others = f" {ended} other session{'s' if ended != 1 else ''} ended." if ended else ""
+            messages.success(request, f"Your password is changed.{others}")
+            return redirect("accounts:account")
+    return render_page(request, "accounts/account.html", _account_context(request, form), status=422)
+
+
+@require_POST
+@access.scoped()
+def account_end_session(request: DashboardRequest, ref: str) -> HttpResponse:
+    """End one of one's own other sessions. DynamoDB: 1 query and 1 DeleteItem."""
+    if not services.end_own_session(request.user, ref, request.session.session_key):
+        raise NotFound("That session was not found.")
+    messages.success(request, "That browser is signed out.")
+    return redirect("accounts:account")
+
+
+@require_POST
+@access.scoped()
+def account_end_other_sessions(request: DashboardRequest) -> HttpResponse:
+    """End every session of one's own but this one. DynamoDB: 1 query and a DeleteItem each."""
+    ended = services.end_sessions(request.user.user_id, keep=request.session.session_key)
+    messages.success(request, f"Signed out of {ended} other session{'s' if ended != 1 else ''}.")
+    return redirect("accounts:account")
