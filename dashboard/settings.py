@@ -118,7 +118,7 @@ PASSWORD_HASHERS = [
 ]
 LOGIN_URL = "login"
 # Views whose pages show secrets (a new API key, the webhook signing secret): `Cache-Control: no-store`.
-NO_STORE_VIEWS = {"apikeys:list", "alerts:rules"}
+NO_STORE_VIEWS = {"apikeys:list", "alerts:rules", "accounts:invitations", "accept_invitation"}
 # Wherever a password is set (users page, create_user command): dashboard/accounts/inputs.password_problem.
 AUTH_PASSWORD_VALIDATORS = [
     {
@@ -139,6 +139,8 @@ LOGIN_FAILURES_PER_ADDRESS = envint("LOGIN_FAILURES_PER_ADDRESS", "20")
 LOGIN_FAILURES_PER_ACCOUNT_ANY_ADDRESS = envint("LOGIN_FAILURES_PER_ACCOUNT_ANY_ADDRESS", "50")
 LOGIN_FAILURE_WINDOW_SECONDS = envint("LOGIN_FAILURE_WINDOW_SECONDS", "900")
 LOGIN_MAX_WAIT_SECONDS = envint("LOGIN_MAX_WAIT_SECONDS", "300")
+# Invitations (dashboard/accounts): a link works once and for this many days.
+INVITATION_DAYS = envint("INVITATION_DAYS", "7")
 # Per API key token bucket (dashboard/apikeys/services.py): refill per minute, extra burst tokens.
 API_RATE_LIMIT_PER_MINUTE = envint("API_RATE_LIMIT_PER_MINUTE", "600")
 API_RATE_LIMIT_BURST = envint("API_RATE_LIMIT_BURST", "100")

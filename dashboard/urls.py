@@ -11,6 +11,9 @@ urlpatterns = [
     path("", include("dashboard.home.urls")),
     path("login/", account_views.login, name="login"),
     path("logout/", account_views.logout, name="logout"),
+    path(
+        "invite/<key:invitation_id>/<str:secret>/", account_views.accept_invitation, name="accept_invitation"
+    ),
     path("account/operations/", include("dashboard.operations.urls")),
     path("account/audit/", include("dashboard.audit.urls")),
     path("account/api-keys/", include("dashboard.apikeys.urls")),

@@ -74,3 +74,37 @@ class PasswordChangeForm(forms.Form):
         if data.get("new") and data.get("again") is not None and data["new"] != data["again"]:
             self.add_error("again", "The two new passwords differ.")
         return data
+
+
+class InvitationForm(forms.Form):
+    """Invite a person. Tenant admins see only the role they may grant and no tenant choice."""
+
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    role = forms.ChoiceField(choices=[(role, ROLE_LABELS[role]) for role in (TENANT_ADMIN, MODERATOR, STAFF)])
+    tenant = forms.ChoiceField(required=False, help_text="Tenant admins only.")
+
+    def __init__(self, *args, tenants=(), staff: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if staff:
+            self.fields["tenant"].choices = [("", "— none —"), *((t.tenant_id, t.name) for t in tenants)]
+        else:
+            del self.fields["tenant"]
+            self.fields["role"].choices = [(TENANT_ADMIN, ROLE_LABELS[TENANT_ADMIN])]
+
+
+class AcceptInvitationForm(forms.Form):
+    name = forms.CharField(max_length=80, required=False, help_text="How others see you in the dashboard.")
+    password = forms.CharField(
+        max_length=200,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=f"At least {MIN_PASSWORD_LENGTH} characters, not like your name or e-mail, not a common one.",
+    )
+    again = forms.CharField(
+        label="Password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("again") is not None and data["password"] != data["again"]:
+            self.add_error("again", "The two passwords differ.")
+        return data

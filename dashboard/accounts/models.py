@@ -122,3 +122,50 @@ class RateLimitCounter(DynamoModel):
     limited = NumberAttribute(null=True)  # usage rows: requests answered 429
     last_at = UTCDateTimeAttribute(null=True)  # usage rows: the day's latest request
     wait_until = NumberAttribute(null=True)  # sign-in buckets past their limit: next attempt, epoch ms
+
+
+class InvitationsByOwner(GlobalSecondaryIndex):
+    """A tenant's invitations (`owner` = tenant id; staff and moderator invitations: `platform`)."""
+
+    class Meta:
+        index_name = "owner-created_at-index"
+        projection = AllProjection()
+
+    owner = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class PendingInvitations(GlobalSecondaryIndex):
+    """Every tenant's pending invitations for staff (sparse: only pending ones carry `pending`)."""
+
+    class Meta:
+        index_name = "pending-created_at-index"
+        projection = AllProjection()
+
+    pending = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class Invitation(DynamoModel):
+    """An invitation to sign up with a given role (and tenant). The link carries a secret whose
+    SHA-256 is kept here; it works once (status moves from `pending` under a condition) and until
+    `expires_at`. The item itself goes a month later (TTL on `purge_at`)."""
+
+    Meta = table_meta("invitations")
+    invitation_id = UnicodeAttribute(hash_key=True)
+    secret_hash = UnicodeAttribute()
+    email = UnicodeAttribute()
+    role = UnicodeAttribute()
+    tenant_id = UnicodeAttribute(null=True)
+    owner = UnicodeAttribute()
+    invited_by = UnicodeAttribute()
+    invited_by_label = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    purge_at = TTLAttribute()
+    status = UnicodeAttribute(default="pending")  # pending | accepted | revoked
+    pending = UnicodeAttribute(null=True)
+    accepted_user_id = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+    by_owner = InvitationsByOwner()
+    pending_index = PendingInvitations()

@@ -10,7 +10,7 @@ from typing import TypeVar
 from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts.inputs import normalize_email
-from dashboard.accounts.models import RateLimitCounter, SessionItem, Tenant, User
+from dashboard.accounts.models import Invitation, RateLimitCounter, SessionItem, Tenant, User
 from dashboard.core import clock, request_cache
 from dashboard.core.converters import fits_key
 from dashboard.core.errors import NotFound
@@ -165,3 +165,49 @@ def sign_in_wait_until(bucket: str) -> int:
         return int(RateLimitCounter.get(bucket, consistent_read=True).wait_until or 0)
     except DoesNotExist:
         return 0
+
+
+# --- invitations -------------------------------------------------------------------------------
+
+PLATFORM_OWNER = "platform"  # the `owner` of staff and moderator invitations
+INVITATION_LIST_LIMIT = 100
+
+
+def get_invitation(invitation_id: str) -> Invitation | None:
+    """One invitation by id (a consistent GetItem: an accepted link must look used at once)."""
+    if not fits_key(invitation_id):
+        return None
+    try:
+        return Invitation.get(invitation_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def invitation_in_scope(scope: AccessScope, invitation_id: str) -> Invitation:
+    """An invitation the scope may act on; another tenant's (or the platform's, for a tenant admin)
+    is NotFound like a missing one."""
+    invitation = get_invitation(invitation_id)
+    if invitation is None:
+        raise NotFound("That invitation was not found.")
+    scope.check_tenant(invitation.tenant_id, "That invitation")
+    return invitation
+
+
+def pending_invitations(scope: AccessScope) -> list[Invitation]:
+    """Pending, unexpired invitations newest first: a tenant admin's tenant's, a focusing staff
+    member's tenant's, else (staff) every tenant's and the platform's. One query."""
+    now = clock.now()
+    tenant_id = scope.reading_tenant()
+    if tenant_id:
+        items = Invitation.by_owner.query(
+            tenant_id,
+            filter_condition=Invitation.status == "pending",
+            scan_index_forward=False,
+            limit=INVITATION_LIST_LIMIT,
+        )
+    else:
+        scope.require_role(STAFF)
+        items = Invitation.pending_index.query(
+            "pending", scan_index_forward=False, limit=INVITATION_LIST_LIMIT
+        )
+    return [item for item in items if item.expires_at > now]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -11,15 +12,18 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core import signing
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
 from dashboard.accounts.inputs import EMAIL_RE, normalize_email, password_problem
-from dashboard.accounts.models import ROLES, RateLimitCounter, SessionItem, Tenant, User
+from dashboard.accounts.models import ROLES, Invitation, RateLimitCounter, SessionItem, Tenant, User
 from dashboard.accounts.queries import (
+    PLATFORM_OWNER,
     TENANTS_KEY,
     find_user_by_email,
+    get_invitation,
     get_tenant,
     get_user,
+    invitation_in_scope,
     session_ref,
     sessions_of,
     sign_in_wait_until,
@@ -29,8 +33,9 @@ from dashboard.core import clock, request_cache
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.ids import new_id
 from dashboard.core.money import money
-from dashboard.core.scope import MODERATOR, STAFF, TENANT_ADMIN, AccessScope
-from dashboard.dynamo.transactions import save_together
+from dashboard.core.scope import MODERATOR, STAFF, TENANT_ADMIN, AccessScope, Can
+from dashboard.dynamo.base import transact_write
+from dashboard.dynamo.transactions import condition_failed, save_together, transient
 
 
 class LoginFailed(Exception):
@@ -497,3 +502,151 @@ def end_own_session(user: User, ref: str, current_session: str | None) -> bool:
             SessionItem(session_key=session.session_key).delete()
             return True
     return False
+
+
+# --- invitations -------------------------------------------------------------------------------
+# Tenant admins invite colleagues into their own tenant as tenant admins (all a tenant admin may
+# grant); staff invite anyone as any role. The link holds a random secret (only its SHA-256 is kept),
+# works until INVITATION_DAYS have passed and exactly once: accepting moves the invitation out of
+# `pending` under a condition in the same transaction that creates the account.
+
+INVITATION_GONE = (
+    "This invitation link is no longer valid: it was used, revoked or has expired. Ask for a new one."
+)
+
+
+@dataclass
+class NewInvitation:
+    invitation: Invitation
+    path: str  # the link, shown once to the inviter
+
+
+def _secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def invite(scope: AccessScope, email: str, role: str, tenant_id: str | None = None) -> NewInvitation:
+    scope.require(Can.TENANT_PAGES)
+    email = normalize_email(email)
+    if scope.is_staff:
+        tenant_id = tenant_id or None
+        errors = _role_errors(role, tenant_id)
+    else:  # a tenant admin grants only what they hold, in their own tenant
+        tenant_id = scope.require_tenant()
+        errors = {} if role == TENANT_ADMIN else {"role": "You may invite tenant admins of your tenant only."}
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        errors["email"] = "Enter a valid email address."
+    if errors:
+        raise ValidationFailed("Nobody was invited.", errors)
+    if tenant_id:
+        get_tenant(tenant_id)
+    if find_user_by_email(email):
+        raise Conflict(f"{email} has an account already.", {"email": "already registered"})
+    secret = secrets.token_urlsafe(24)
+    now = clock.now()
+    expires = now + timedelta(days=settings.INVITATION_DAYS)
+    invitation = Invitation(
+        invitation_id=new_id("inv"),
+        secret_hash=_secret_hash(secret),
+        email=email,
+        role=role,
+        tenant_id=tenant_id,
+        owner=tenant_id or PLATFORM_OWNER,
+        invited_by=scope.actor_id,
+        invited_by_label=scope.actor_label,
+        created_at=now,
+        expires_at=expires,
+        purge_at=expires + timedelta(days=30),
+        pending="pending",
+    )
+    event = audit.build_event(
+        scope,
+        "invitation.create",
+        "invitation",
+        invitation.invitation_id,
+        tenant_id=_trail_of(tenant_id),
+        changes={"email": email, "role": role},
+    )
+    save_together([invitation, event], "That invitation id is taken; try again.")
+    return NewInvitation(invitation, f"/invite/{invitation.invitation_id}/{secret}/")
+
+
+def revoke_invitation(scope: AccessScope, invitation_id: str) -> Invitation:
+    scope.require(Can.TENANT_PAGES)
+    invitation = invitation_in_scope(scope, invitation_id)
+    if invitation.status != "pending":
+        raise Conflict("That invitation was already used or revoked.")
+    invitation.status, invitation.pending = "revoked", None
+    event = audit.build_event(
+        scope,
+        "invitation.revoke",
+        "invitation",
+        invitation_id,
+        tenant_id=_trail_of(invitation.tenant_id),
+        changes={"email": invitation.email},
+    )
+    save_together([invitation, event], "That invitation changed meanwhile (accepted or revoked).")
+    return invitation
+
+
+def open_invitation(invitation_id: str, secret: str) -> Invitation:
+    """The pending, unexpired invitation this link names, or NotFound (one message for all cases)."""
+    invitation = get_invitation(invitation_id)
+    if (
+        invitation is None
+        or len(secret) > 200
+        or not hmac.compare_digest(invitation.secret_hash, _secret_hash(secret))
+        or invitation.status != "pending"
+        or invitation.expires_at <= clock.now()
+    ):
+        raise NotFound(INVITATION_GONE)
+    return invitation
+
+
+def accept_invitation(invitation_id: str, secret: str, name: str, password: str) -> User:
+    """Create the invited person's account with the password they chose. Of two accepts at once
+    exactly one creates an account (the invitation's condition), the other gets Conflict."""
+    invitation = open_invitation(invitation_id, secret)
+    name = name.strip()[:80]
+    if problem := password_problem(password, invitation.email, name):
+        raise ValidationFailed("Your account was not created.", {"password": problem})
+    if find_user_by_email(invitation.email):
+        raise Conflict(f"{invitation.email} has an account already: sign in instead.")
+    user = User(
+        user_id=new_id("usr"),
+        email=invitation.email,
+        name=name or invitation.email.split("@")[0].replace(".", " ").title(),
+        role=invitation.role,
+        tenant_id=invitation.tenant_id,
+        password=make_password(password),
+        created_at=clock.now(),
+    )
+    scope = AccessScope(
+        role=user.role, actor_id=user.user_id, actor_label=user.email, tenant_id=user.tenant_id
+    )
+    event = audit.build_event(
+        scope,
+        "invitation.accept",
+        "invitation",
+        invitation_id,
+        tenant_id=_trail_of(user.tenant_id),
+        changes={"user": user.user_id, "role": user.role, "invited_by": invitation.invited_by_label},
+    )
+    try:
+        with transact_write() as tx:
+            tx.update(
+                invitation,
+                actions=[
+                    Invitation.status.set("accepted"),
+                    Invitation.pending.remove(),
+                    Invitation.accepted_user_id.set(user.user_id),
+                ],
+                condition=(Invitation.status == "pending"),
+            )
+            tx.save(user, condition=User.user_id.does_not_exist())
+            tx.save(event)
+    except TransactWriteError as exc:
+        if condition_failed(exc) or transient(exc):
+            raise Conflict(INVITATION_GONE) from None
+        raise
+    return user

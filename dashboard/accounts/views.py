@@ -9,7 +9,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.accounts import access, queries, services
-from dashboard.accounts.forms import LoginForm, PasswordChangeForm, UserEditForm, UserForm
+from dashboard.accounts.forms import (
+    AcceptInvitationForm,
+    InvitationForm,
+    LoginForm,
+    PasswordChangeForm,
+    UserEditForm,
+    UserForm,
+)
 from dashboard.audit import services as audit
 from dashboard.core.errors import DashboardError, NotFound
 from dashboard.core.forms import add_service_errors
@@ -291,3 +298,93 @@ def account_end_other_sessions(request: DashboardRequest) -> HttpResponse:
     ended = services.end_sessions(request.user.user_id, keep=request.session.session_key)
     messages.success(request, f"Signed out of {ended} other session{'s' if ended != 1 else ''}.")
     return redirect("accounts:account")
+
+
+# --- invitations -------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@access.scoped(Can.TENANT_PAGES)
+def invitations(request: DashboardRequest) -> HttpResponse:
+    """Pending invitations and the form to invite someone; after inviting, the link is shown once.
+
+    DynamoDB: GET 1 query (pending invitations; staff also the cached tenant list); POST adds a query
+    of the e-mail index and 1 transaction (the invitation and its audit event)."""
+    staff = request.scope.is_staff
+    tenants = queries.list_tenants() if staff else []
+    form = InvitationForm(
+        request.POST or None, tenants=tenants, staff=staff, initial={"tenant": request.scope.tenant_id}
+    )
+    status, new_link, invited = 200, None, None
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                created = services.invite(request.scope, data["email"], data["role"], data.get("tenant"))
+            except DashboardError as exc:
+                add_service_errors(form, exc)
+                status = exc.status
+            else:
+                new_link = request.build_absolute_uri(created.path)
+                invited = created.invitation
+                form = InvitationForm(
+                    tenants=tenants, staff=staff, initial={"tenant": request.scope.tenant_id}
+                )
+        else:
+            status = 422
+    context = {
+        "form": form,
+        "pending": queries.pending_invitations(request.scope),
+        "new_link": new_link,
+        "invited": invited,
+        "days": settings.INVITATION_DAYS,
+    }
+    return render_page(request, "accounts/invitations.html", context, status=status)
+
+
+@require_POST
+@access.scoped(Can.TENANT_PAGES)
+def invitation_revoke(request: DashboardRequest, invitation_id: str) -> HttpResponse:
+    """Revoke a pending invitation. DynamoDB: 1 GetItem and 1 transaction."""
+    try:
+        invitation = services.revoke_invitation(request.scope, invitation_id)
+    except DashboardError as exc:
+        if exc.status == 404:
+            raise
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, f"The invitation of {invitation.email} is revoked; its link no longer works."
+        )
+    return redirect("accounts:invitations")
+
+
+@require_http_methods(["GET", "POST"])
+def accept_invitation(request: DashboardRequest, invitation_id: str, secret: str) -> HttpResponse:
+    """The invitation link: choose a name and password, and be signed in to the new account.
+
+    DynamoDB: 1 GetItem (the invitation); POST adds a query of the e-mail index, 1 transaction
+    (invitation, account, audit event) and the new session."""
+    invitation = services.open_invitation(invitation_id, secret)
+    form = AcceptInvitationForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                user = services.accept_invitation(
+                    invitation_id, secret, form.cleaned_data["name"], form.cleaned_data["password"]
+                )
+            except DashboardError as exc:
+                if exc.status == 404:
+                    raise
+                add_service_errors(form, exc)
+                status = exc.status
+            else:
+                access.login(request, user)
+                rotate_token(request)
+                messages.success(request, f"Welcome, {user.name}: your account is ready.")
+                return redirect("home")
+        else:
+            status = 422
+    context = {"invitation": invitation, "form": form}
+    return render_page(request, "accounts/accept_invitation.html", context, status=status)
