@@ -118,7 +118,13 @@ PASSWORD_HASHERS = [
 ]
 LOGIN_URL = "login"
 # Views whose pages show secrets (a new API key, the webhook signing secret): `Cache-Control: no-store`.
-NO_STORE_VIEWS = {"apikeys:list", "alerts:rules", "accounts:invitations", "accept_invitation"}
+NO_STORE_VIEWS = {
+    "apikeys:list",
+    "alerts:rules",
+    "accounts:invitations",
+    "accept_invitation",
+    "accounts:two_factor",
+}
 # Wherever a password is set (users page, create_user command): dashboard/accounts/inputs.password_problem.
 AUTH_PASSWORD_VALIDATORS = [
     {

@@ -10,6 +10,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("", include("dashboard.home.urls")),
     path("login/", account_views.login, name="login"),
+    path("login/code/", account_views.login_code, name="login_code"),
     path("logout/", account_views.logout, name="logout"),
     path(
         "invite/<key:invitation_id>/<str:secret>/", account_views.accept_invitation, name="accept_invitation"

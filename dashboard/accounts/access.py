@@ -18,6 +18,10 @@ from dashboard.core import clock
 from dashboard.core.scope import STAFF, AccessScope, Can
 
 TENANT_FOCUS_KEY = "_tenant_focus"
+# Set at sign-in when the person's role must use a second factor they have not set up: every page
+# but the enrolment page sends them there until they have.
+MUST_ENROL_KEY = "_must_enrol"
+ENROL_VIEW = "accounts:two_factor"
 
 
 def user_for_request(request: HttpRequest) -> User | None:
@@ -68,6 +72,11 @@ def scoped(capability: Can = Can.SIGN_IN) -> Callable:
                 if request.htmx:
                     return HttpResponseClientRedirect(login_url)
                 return redirect(login_url)
+            match = getattr(request, "resolver_match", None)
+            if request.session.get(MUST_ENROL_KEY) and (match is None or match.view_name != ENROL_VIEW):
+                if request.htmx:
+                    return HttpResponseClientRedirect(reverse(ENROL_VIEW))
+                return redirect(ENROL_VIEW)
             if not scope.can(capability):
                 return render(
                     request,

@@ -108,3 +108,24 @@ class AcceptInvitationForm(forms.Form):
         if data.get("password") and data.get("again") is not None and data["password"] != data["again"]:
             self.add_error("again", "The two passwords differ.")
         return data
+
+
+class SecondFactorForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=40,
+        help_text="The 6 digits your authenticator app shows now, or one of your recovery codes.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "inputmode": "text"}
+        ),
+    )
+
+
+class SecondFactorPolicyForm(forms.Form):
+    roles = forms.MultipleChoiceField(
+        label="Roles that must use a second factor",
+        required=False,
+        choices=[(role, ROLE_LABELS[role]) for role in (STAFF, TENANT_ADMIN, MODERATOR)],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="People of these roles set up an authenticator app at their next sign-in.",
+    )

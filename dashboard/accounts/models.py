@@ -6,6 +6,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
@@ -78,6 +79,12 @@ class User(DynamoModel):
     is_active = BooleanAttribute(default=True)
     created_at = UTCDateTimeAttribute()
     last_login_at = UTCDateTimeAttribute(null=True)
+    # Second factor (services: TOTP): the shared secret once confirmed, the last time step accepted
+    # (a code is never taken twice), and the unused recovery codes' SHA-256 digests.
+    totp_secret = UnicodeAttribute(null=True)
+    totp_enabled_at = UTCDateTimeAttribute(null=True)
+    totp_last_step = NumberAttribute(null=True)
+    recovery_codes = UnicodeSetAttribute(null=True)
     version = VersionAttribute()
     by_email = UsersByEmail()
     by_tenant = UsersByTenant()
@@ -169,3 +176,14 @@ class Invitation(DynamoModel):
     version = VersionAttribute()
     by_owner = InvitationsByOwner()
     pending_index = PendingInvitations()
+
+
+class SignInPolicy(DynamoModel):
+    """Platform-wide sign-in rules staff set (one item, `policy_id` = "platform"): the roles that
+    must use a second factor."""
+
+    Meta = table_meta("sign-in-policy")
+    policy_id = UnicodeAttribute(hash_key=True)
+    totp_roles = UnicodeSetAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+    version = VersionAttribute()

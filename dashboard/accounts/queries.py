@@ -10,7 +10,7 @@ from typing import TypeVar
 from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts.inputs import normalize_email
-from dashboard.accounts.models import Invitation, RateLimitCounter, SessionItem, Tenant, User
+from dashboard.accounts.models import Invitation, RateLimitCounter, SessionItem, SignInPolicy, Tenant, User
 from dashboard.core import clock, request_cache
 from dashboard.core.converters import fits_key
 from dashboard.core.errors import NotFound
@@ -211,3 +211,24 @@ def pending_invitations(scope: AccessScope) -> list[Invitation]:
             "pending", scan_index_forward=False, limit=INVITATION_LIST_LIMIT
         )
     return [item for item in items if item.expires_at > now]
+
+
+# --- sign-in policy ----------------------------------------------------------------------------
+
+POLICY_ID = "platform"
+
+
+def sign_in_policy() -> SignInPolicy:
+    """The platform's sign-in rules (one GetItem, once per request); defaults when never set."""
+
+    def read() -> SignInPolicy:
+        try:
+            return SignInPolicy.get(POLICY_ID)
+        except DoesNotExist:
+            return SignInPolicy(policy_id=POLICY_ID)
+
+    return request_cache.remember("sign-in-policy", read)
+
+
+def second_factor_required(role: str) -> bool:
+    return role in (sign_in_policy().totp_roles or set())

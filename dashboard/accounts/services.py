@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -9,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+import pyotp
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core import signing
@@ -18,14 +20,17 @@ from dashboard.accounts.inputs import EMAIL_RE, normalize_email, password_proble
 from dashboard.accounts.models import ROLES, Invitation, RateLimitCounter, SessionItem, Tenant, User
 from dashboard.accounts.queries import (
     PLATFORM_OWNER,
+    POLICY_ID,
     TENANTS_KEY,
     find_user_by_email,
     get_invitation,
     get_tenant,
     get_user,
     invitation_in_scope,
+    second_factor_required,
     session_ref,
     sessions_of,
+    sign_in_policy,
     sign_in_wait_until,
 )
 from dashboard.audit import services as audit
@@ -650,3 +655,166 @@ def accept_invitation(invitation_id: str, secret: str, name: str, password: str)
             raise Conflict(INVITATION_GONE) from None
         raise
     return user
+
+
+# --- second factor (TOTP) ----------------------------------------------------------------------
+# RFC 6238 codes from an authenticator app (pyotp). A code is accepted for its 30-second step and
+# one step either side (clock drift); the step accepted last is stored, and a conditional update
+# takes a step only when it is later than that one, so a code seen over a shoulder or replayed
+# within its window is refused, even by two sign-ins at once. Every code tried counts on the same
+# sign-in throttle as passwords. Recovery codes are random (50 bits), stored as SHA-256 digests in a
+# set, and each is removed by a conditional update when used: it works once.
+
+TOTP_ISSUER = "Diatonic AI Lab"
+RECOVERY_CODES = 10
+SECOND_FACTOR_MISMATCH = (
+    "That code does not match. Use the current code of your authenticator app, or a recovery code."
+)
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(secret: str, email: str) -> str:
+    """What the QR code holds (the otpauth:// URI authenticator apps read)."""
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=TOTP_ISSUER)
+
+
+def _totp_step(secret: str, code: str) -> int | None:
+    """The time step (now, or one either side) whose code this is, or None."""
+    code = "".join(code.split())
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(clock.now())
+    for step in (current, current - 1, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def _recovery_digest(code: str) -> str:
+    return hashlib.sha256("".join(code.split()).lower().replace("-", "").encode()).hexdigest()
+
+
+def _new_recovery_codes() -> list[str]:
+    codes = []
+    for _ in range(RECOVERY_CODES):
+        raw = base64.b32encode(secrets.token_bytes(5)).decode().lower()  # 8 characters, 40 bits
+        codes.append(f"{raw[:4]}-{raw[4:]}")
+    return codes
+
+
+def _scope_of(user: User) -> AccessScope:
+    return AccessScope(
+        role=user.role, actor_id=user.user_id, actor_label=user.email, tenant_id=user.tenant_id
+    )
+
+
+def enable_totp(user: User, secret: str, code: str) -> list[str]:
+    """Turn the second factor on with the secret the person scanned, once they typed a code from it;
+    returns the recovery codes (shown once: only their digests are kept)."""
+    step = _totp_step(secret, code)
+    if step is None:
+        raise ValidationFailed("The second factor is not on yet.", {"code": SECOND_FACTOR_MISMATCH})
+    codes = _new_recovery_codes()
+    user.totp_secret, user.totp_enabled_at, user.totp_last_step = secret, clock.now(), step
+    user.recovery_codes = {_recovery_digest(code) for code in codes}
+    event = audit.build_event(
+        _scope_of(user), "user.totp_enable", "user", user.user_id, tenant_id=_trail_of(user.tenant_id)
+    )
+    save_together([user, event], STALE_PERSON)
+    return codes
+
+
+def disable_totp(user: User, code: str) -> None:
+    """Turn the second factor off (a current code proves the person holds it); refused while their
+    role must use one."""
+    if second_factor_required(user.role):
+        raise ValidationFailed("Your role must use a second factor: it stays on.")
+    if user.totp_secret is None:
+        return
+    if _totp_step(user.totp_secret, code) is None:
+        raise ValidationFailed("The second factor is still on.", {"code": SECOND_FACTOR_MISMATCH})
+    user.totp_secret = user.totp_enabled_at = user.totp_last_step = user.recovery_codes = None
+    event = audit.build_event(
+        _scope_of(user), "user.totp_disable", "user", user.user_id, tenant_id=_trail_of(user.tenant_id)
+    )
+    save_together([user, event], STALE_PERSON)
+
+
+def _take_step(user: User, step: int) -> bool:
+    """Record `step` as used unless it (or a later one) was used already: one conditional update."""
+    try:
+        user.update(
+            actions=[User.totp_last_step.set(step)],
+            condition=User.totp_last_step.does_not_exist() | (User.totp_last_step < step),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def _take_recovery_code(user: User, code: str) -> bool:
+    digest = _recovery_digest(code)
+    if digest not in (user.recovery_codes or set()):
+        return False
+    try:
+        user.update(
+            actions=[User.recovery_codes.delete({digest})], condition=User.recovery_codes.contains(digest)
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def verify_second_factor(user: User, code: str, address: str, known_device: str | None = None) -> str:
+    """Check the second step of a sign-in: a current TOTP code not used before, or an unused recovery
+    code. Counts on the sign-in throttle like a password; returns "totp" or "recovery code"."""
+    device = _known_device(known_device, user)
+    retry_after = take_sign_in_attempt(user.email, address, device)
+    if retry_after:
+        raise LoginFailed(
+            f"Too many failed sign-in attempts. Wait {_wait_message(retry_after)} and try again.",
+            retry_after=retry_after,
+        )
+    code = code.strip()[:40]
+    used = None
+    if user.is_active and user.totp_secret:
+        step = _totp_step(user.totp_secret, code)
+        if step is not None and _take_step(user, step):
+            used = "totp"
+        elif step is None and _take_recovery_code(user, code):
+            used = "recovery code"
+    if used is None:
+        raise LoginFailed(SECOND_FACTOR_MISMATCH)
+    release_sign_in_attempt(user.email, address, device)
+    return used
+
+
+def set_second_factor_roles(scope: AccessScope, roles: set[str]) -> None:
+    """Staff choose the roles that must use a second factor; their people enrol at next sign-in."""
+    scope.require_role(STAFF)
+    unknown = roles - set(ROLES)
+    if unknown:
+        raise ValidationFailed(
+            "The policy was not saved.", {"roles": f"Unknown role: {', '.join(sorted(unknown))}."}
+        )
+    policy = sign_in_policy()
+    before = sorted(policy.totp_roles or ())
+    policy.totp_roles, policy.updated_at = (roles or None), clock.now()
+    event = audit.build_event(
+        scope,
+        "policy.second_factor",
+        "policy",
+        POLICY_ID,
+        tenant_id=audit.PLATFORM,
+        changes={"roles": [before, sorted(roles)]},
+    )
+    save_together([policy, event], "Someone else changed the policy meanwhile. Review it and save again.")
+    request_cache.forget("sign-in-policy")

@@ -6,6 +6,8 @@ app_name = "accounts"
 
 urlpatterns = [
     path("me/", views.account, name="account"),
+    path("me/two-factor/", views.two_factor, name="two_factor"),
+    path("sign-in-policy/", views.sign_in_policy, name="sign_in_policy"),
     path("me/password/", views.account_password, name="account_password"),
     path("me/sessions/end-others/", views.account_end_other_sessions, name="account_end_other_sessions"),
     path("me/sessions/<slug:ref>/end/", views.account_end_session, name="account_end_session"),

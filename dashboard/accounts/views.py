@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import segno
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.accounts import access, queries, services
@@ -14,10 +17,13 @@ from dashboard.accounts.forms import (
     InvitationForm,
     LoginForm,
     PasswordChangeForm,
+    SecondFactorForm,
+    SecondFactorPolicyForm,
     UserEditForm,
     UserForm,
 )
 from dashboard.audit import services as audit
+from dashboard.core import clock
 from dashboard.core.errors import DashboardError, NotFound
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import DashboardRequest, render_page
@@ -55,6 +61,40 @@ def _safe_next(request: DashboardRequest) -> str:
 KNOWN_DEVICE_COOKIE = "known_device"
 
 
+SECOND_STEP_KEY = "_second_step"  # {"u": user id, "at": epoch seconds}: the password was right
+SECOND_STEP_SECONDS = 300
+MUST_ENROL_KEY = access.MUST_ENROL_KEY
+
+
+def _finish_sign_in(request: DashboardRequest, user, next_url: str, how: str) -> HttpResponse:
+    """Sign `user` in (a new session key and CSRF token), record it, remember this browser."""
+    request.session.pop(SECOND_STEP_KEY, None)
+    access.login(request, user)
+    rotate_token(request)  # a CSRF token seen before signing in is not valid after it
+    if user.totp_secret is None and queries.second_factor_required(user.role):
+        request.session[MUST_ENROL_KEY] = True  # their role must use a second factor: enrol now
+        next_url = reverse("accounts:two_factor")
+    audit.record(
+        access.scope_for_user(user),
+        "session.login",
+        "user",
+        user.user_id,
+        tenant_id=user.tenant_id,
+        changes={"with": how},
+    )
+    response = HttpResponseRedirect(next_url)
+    # Guesses from elsewhere never slow this browser's sign-ins down (services.authenticate).
+    response.set_cookie(
+        KNOWN_DEVICE_COOKIE,
+        services.known_device_token(user),
+        max_age=services.KNOWN_DEVICE_DAYS * 86400,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def login(request: DashboardRequest) -> HttpResponse:
     next_url = _safe_next(request)
@@ -74,23 +114,66 @@ def login(request: DashboardRequest) -> HttpResponse:
             form.add_error(None, exc.message)
             status, retry_after = (429, exc.retry_after) if exc.retry_after else (200, None)
         else:
-            access.login(request, user)
-            rotate_token(request)  # a CSRF token seen before signing in is not valid after it
-            audit.record(
-                access.scope_for_user(user), "session.login", "user", user.user_id, tenant_id=user.tenant_id
-            )
-            response = HttpResponseRedirect(next_url)
-            # Guesses from elsewhere never slow this browser's sign-ins down (services.authenticate).
-            response.set_cookie(
-                KNOWN_DEVICE_COOKIE,
-                services.known_device_token(user),
-                max_age=services.KNOWN_DEVICE_DAYS * 86400,
-                secure=settings.SESSION_COOKIE_SECURE,
-                httponly=True,
-                samesite="Lax",
-            )
-            return response
+            if user.totp_secret is None:
+                return _finish_sign_in(request, user, next_url, "password")
+            # The password was right; the session is not signed in until the code is too.
+            request.session[SECOND_STEP_KEY] = {"u": user.user_id, "at": int(clock.now().timestamp())}
+            return redirect(f"{reverse('login_code')}?{urlencode({'next': next_url})}")
     response = render_page(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def login_code(request: DashboardRequest) -> HttpResponse:
+    """The second step of signing in: the authenticator app's code (or a recovery code).
+
+    DynamoDB: 1 GetItem (the person); POST adds the throttle's counters (3 updates) and 1 conditional
+    update (the step or recovery code taken)."""
+    next_url = _safe_next(request)
+    if request.scope is not None:
+        return HttpResponseRedirect(next_url)
+    pending = request.session.get(SECOND_STEP_KEY)
+    user = (
+        queries.get_user(pending["u"])
+        if isinstance(pending, dict) and isinstance(pending.get("u"), str)
+        else None
+    )
+    fresh = (
+        isinstance(pending, dict)
+        and int(clock.now().timestamp()) - int(pending.get("at") or 0) < SECOND_STEP_SECONDS
+    )
+    if user is None or not fresh or not user.totp_secret:
+        request.session.pop(SECOND_STEP_KEY, None)
+        messages.info(request, "Sign in with your password first.")
+        return redirect(f"{reverse('login')}?{urlencode({'next': next_url})}")
+    form = SecondFactorForm(request.POST or None)
+    status, retry_after = 200, None
+    if request.method == "POST" and form.is_valid():
+        try:
+            how = services.verify_second_factor(
+                user,
+                form.cleaned_data["code"],
+                _client_address(request),
+                known_device=request.COOKIES.get(KNOWN_DEVICE_COOKIE),
+            )
+        except services.LoginFailed as exc:
+            form.add_error("code", exc.message)
+            status, retry_after = (429, exc.retry_after) if exc.retry_after else (422, None)
+        else:
+            if how == "recovery code":
+                left = len(queries.get_user(user.user_id).recovery_codes or ())
+                messages.warning(request, f"You signed in with a recovery code; {left} left.")
+            return _finish_sign_in(request, user, next_url, how)
+    elif request.method == "POST":
+        status = 422
+    response = render_page(
+        request,
+        "accounts/login_code.html",
+        {"form": form, "next": next_url, "email": user.email},
+        status=status,
+    )
     if retry_after:
         response["Retry-After"] = str(retry_after)
     return response
@@ -380,11 +463,87 @@ def accept_invitation(request: DashboardRequest, invitation_id: str, secret: str
                 add_service_errors(form, exc)
                 status = exc.status
             else:
-                access.login(request, user)
-                rotate_token(request)
                 messages.success(request, f"Welcome, {user.name}: your account is ready.")
-                return redirect("home")
+                return _finish_sign_in(request, user, reverse("home"), "invitation")
         else:
             status = 422
     context = {"invitation": invitation, "form": form}
     return render_page(request, "accounts/accept_invitation.html", context, status=status)
+
+
+# --- second factor -----------------------------------------------------------------------------
+
+PENDING_TOTP_KEY = "_totp_pending"  # the secret shown as a QR code until a code from it confirms it
+
+
+@require_http_methods(["GET", "POST"])
+@access.scoped()
+def two_factor(request: DashboardRequest) -> HttpResponse:
+    """Set up (scan, confirm a code) or turn off the authenticator app; the recovery codes are shown
+    once, in the answer that turns it on.
+
+    DynamoDB: GET 1 GetItem (the policy); POST adds 1 transaction (the person and the audit event)."""
+    user = request.user
+    form = SecondFactorForm(request.POST or None)
+    status, codes = 200, None
+    if request.method == "POST" and form.is_valid():
+        try:
+            if user.totp_secret:
+                services.disable_totp(user, form.cleaned_data["code"])
+                messages.success(request, "Your second factor is off.")
+                return redirect("accounts:two_factor")
+            secret = request.session.get(PENDING_TOTP_KEY)
+            if not isinstance(secret, str):
+                raise NotFound("Nothing to confirm.")
+            codes = services.enable_totp(user, secret, form.cleaned_data["code"])
+        except DashboardError as exc:
+            if exc.status == 404:
+                return redirect("accounts:two_factor")
+            add_service_errors(form, exc)
+            status = exc.status
+        else:
+            request.session.pop(PENDING_TOTP_KEY, None)
+            request.session.pop(MUST_ENROL_KEY, None)
+            form = SecondFactorForm()
+    elif request.method == "POST":
+        status = 422
+    context = {
+        "person": user,
+        "form": form,
+        "codes": codes,
+        "required": queries.second_factor_required(user.role),
+        "must_enrol": bool(request.session.get(MUST_ENROL_KEY)),
+        "qr_svg": None,
+        "secret": None,
+        "codes_left": len(user.recovery_codes or ()),
+    }
+    if not user.totp_secret:
+        secret = request.session.get(PENDING_TOTP_KEY)
+        if not isinstance(secret, str):
+            secret = request.session[PENDING_TOTP_KEY] = services.new_totp_secret()
+        # Drawn here as inline SVG: the secret never leaves the dashboard (no QR service, no CDN).
+        context["qr_svg"] = mark_safe(segno.make(services.totp_uri(secret, user.email)).svg_inline(scale=5))  # noqa: S308 — segno's own markup
+        context["secret"] = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+    return render_page(request, "accounts/two_factor.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@access.scoped(Can.RUN_PLATFORM)
+def sign_in_policy(request: DashboardRequest) -> HttpResponse:
+    """Staff choose the roles that must use a second factor. DynamoDB: 1 GetItem; POST 1 transaction."""
+    policy = queries.sign_in_policy()
+    form = SecondFactorPolicyForm(request.POST or None, initial={"roles": sorted(policy.totp_roles or ())})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.set_second_factor_roles(request.scope, set(form.cleaned_data["roles"]))
+            except DashboardError as exc:
+                add_service_errors(form, exc)
+                status = exc.status
+            else:
+                messages.success(request, "The sign-in policy is saved.")
+                return redirect("accounts:sign_in_policy")
+        else:
+            status = 422
+    return render_page(request, "accounts/sign_in_policy.html", {"form": form}, status=status)
