@@ -10,6 +10,8 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("", include("dashboard.home.urls")),
     path("login/", account_views.login, name="login"),
+    path("login/sso/", account_views.sso_start, name="sso_start"),
+    path("login/sso/callback/", account_views.sso_callback, name="sso_callback"),
     path("login/code/", account_views.login_code, name="login_code"),
     path("logout/", account_views.logout, name="logout"),
     path(

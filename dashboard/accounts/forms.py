@@ -129,3 +129,8 @@ class SecondFactorPolicyForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="People of these roles set up an authenticator app at their next sign-in.",
     )
+    sso_for_staff = forms.BooleanField(
+        label="Staff sign in with single sign-on only",
+        required=False,
+        help_text="Their passwords stop working here (needs OIDC_ISSUER configured).",
+    )

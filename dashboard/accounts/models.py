@@ -68,6 +68,16 @@ class UsersByRole(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class UsersBySsoSubject(GlobalSecondaryIndex):
+    """People who signed in through single sign-on, by `issuer#subject` (sparse)."""
+
+    class Meta:
+        index_name = "sso_subject-index"
+        projection = AllProjection()
+
+    sso_subject = UnicodeAttribute(hash_key=True)
+
+
 class User(DynamoModel):
     Meta = table_meta("users")
     user_id = UnicodeAttribute(hash_key=True)
@@ -85,8 +95,11 @@ class User(DynamoModel):
     totp_enabled_at = UTCDateTimeAttribute(null=True)
     totp_last_step = NumberAttribute(null=True)
     recovery_codes = UnicodeSetAttribute(null=True)
+    # Single sign-on: the provider's `iss#sub`, set at the first SSO sign-in (matched by it, not e-mail).
+    sso_subject = UnicodeAttribute(null=True)
     version = VersionAttribute()
     by_email = UsersByEmail()
+    by_sso_subject = UsersBySsoSubject()
     by_tenant = UsersByTenant()
     by_role = UsersByRole()
 
@@ -185,5 +198,6 @@ class SignInPolicy(DynamoModel):
     Meta = table_meta("sign-in-policy")
     policy_id = UnicodeAttribute(hash_key=True)
     totp_roles = UnicodeSetAttribute(null=True)
+    sso_for_staff = BooleanAttribute(null=True)  # staff may not sign in with a password
     updated_at = UTCDateTimeAttribute(null=True)
     version = VersionAttribute()

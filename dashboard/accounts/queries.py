@@ -63,6 +63,13 @@ def find_user_by_email(email: str) -> User | None:
     return None
 
 
+def find_user_by_sso(subject: str) -> User | None:
+    """The person linked to this `issuer#subject` (one query on the sparse SSO index)."""
+    for user in User.by_sso_subject.query(subject, limit=1):
+        return user
+    return None
+
+
 def display_names(user_ids: list[str], tenant_id: str) -> dict[str, str]:
     """Names of the given ids that are dashboard users of `tenant_id` (one batch read; others omitted)."""
     ids = [user_id for user_id in dict.fromkeys(user_ids) if user_id.startswith("usr_") and fits_key(user_id)]

@@ -16,6 +16,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.core import signing
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
+from dashboard.accounts import oidc
 from dashboard.accounts.inputs import EMAIL_RE, normalize_email, password_problem
 from dashboard.accounts.models import ROLES, Invitation, RateLimitCounter, SessionItem, Tenant, User
 from dashboard.accounts.queries import (
@@ -23,6 +24,7 @@ from dashboard.accounts.queries import (
     POLICY_ID,
     TENANTS_KEY,
     find_user_by_email,
+    find_user_by_sso,
     get_invitation,
     get_tenant,
     get_user,
@@ -35,7 +37,7 @@ from dashboard.accounts.queries import (
 )
 from dashboard.audit import services as audit
 from dashboard.core import clock, request_cache
-from dashboard.core.errors import Conflict, NotFound, ValidationFailed
+from dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.ids import new_id
 from dashboard.core.money import money
 from dashboard.core.scope import MODERATOR, STAFF, TENANT_ADMIN, AccessScope, Can
@@ -396,6 +398,8 @@ def authenticate(email: str, password: str, address: str, known_device: str | No
     if user is None or not user.is_active or not matches:
         raise LoginFailed("That email and password do not match an active account.")
     release_sign_in_attempt(email, address, device)
+    if user.role == STAFF and sign_in_policy().sso_for_staff and oidc.configured():
+        raise LoginFailed("Staff sign in with single sign-on: use the button below.")
     user.update(actions=[User.last_login_at.set(clock.now())])
     return user
 
@@ -797,8 +801,9 @@ def verify_second_factor(user: User, code: str, address: str, known_device: str 
     return used
 
 
-def set_second_factor_roles(scope: AccessScope, roles: set[str]) -> None:
-    """Staff choose the roles that must use a second factor; their people enrol at next sign-in."""
+def set_sign_in_policy(scope: AccessScope, roles: set[str], sso_for_staff: bool = False) -> None:
+    """Staff choose the roles that must use a second factor (their people enrol at next sign-in)
+    and whether staff must sign in through single sign-on."""
     scope.require_role(STAFF)
     unknown = roles - set(ROLES)
     if unknown:
@@ -807,14 +812,118 @@ def set_second_factor_roles(scope: AccessScope, roles: set[str]) -> None:
         )
     policy = sign_in_policy()
     before = sorted(policy.totp_roles or ())
-    policy.totp_roles, policy.updated_at = (roles or None), clock.now()
+    if sso_for_staff and not oidc.configured():
+        raise ValidationFailed(
+            "The policy was not saved.", {"sso_for_staff": "Single sign-on is not configured (OIDC_ISSUER)."}
+        )
+    was_sso = bool(policy.sso_for_staff)
+    policy.totp_roles, policy.sso_for_staff, policy.updated_at = (roles or None), sso_for_staff, clock.now()
     event = audit.build_event(
         scope,
-        "policy.second_factor",
+        "policy.sign_in",
         "policy",
         POLICY_ID,
         tenant_id=audit.PLATFORM,
-        changes={"roles": [before, sorted(roles)]},
+        changes={"second_factor_roles": [before, sorted(roles)], "sso_for_staff": [was_sso, sso_for_staff]},
     )
     save_together([policy, event], "Someone else changed the policy meanwhile. Review it and save again.")
     request_cache.forget("sign-in-policy")
+
+
+# --- single sign-on ----------------------------------------------------------------------------
+# oidc.finish has verified the ID token; here the identity becomes a person. A person is found by
+# the provider's (issuer, subject), never by e-mail alone; an e-mail match links an existing account
+# only when OIDC_LINK_BY_EMAIL is on and the provider says the address is verified; a first sign-in
+# creates an account only when OIDC_CREATE_USERS is on. OIDC_ALLOWED_DOMAINS holds every SSO sign-in.
+
+NO_SSO_ACCOUNT = "No dashboard account matches this identity. Ask your admin for an invitation."
+
+
+def _claimed_role(claims: dict, current: tuple[str, str | None] | None) -> tuple[str, str | None]:
+    """Role and tenant from the claims when OIDC_ROLE_CLAIM is set, else the dashboard's own (or the
+    defaults for a new account)."""
+    if not settings.OIDC_ROLE_CLAIM:
+        return current or (settings.OIDC_DEFAULT_ROLE, settings.OIDC_DEFAULT_TENANT or None)
+    role = claims.get(settings.OIDC_ROLE_CLAIM)
+    tenant = claims.get(settings.OIDC_TENANT_CLAIM) if settings.OIDC_TENANT_CLAIM else None
+    tenant = tenant or (None if role in (STAFF, MODERATOR) else settings.OIDC_DEFAULT_TENANT or None)
+    if not isinstance(role, str) or not isinstance(tenant, str | None) or _role_errors(role, tenant):
+        raise ValidationFailed("Your identity provider gives no valid dashboard role; ask your admin.")
+    if tenant:
+        get_tenant(tenant)
+    return role, tenant
+
+
+def sso_sign_in(claims: dict) -> User:
+    subject = f"{claims['iss']}#{claims['sub']}"
+    email = normalize_email(str(claims.get("email") or ""))
+    verified = claims.get("email_verified") is True
+    if settings.OIDC_ALLOWED_DOMAINS and email.rpartition("@")[2] not in settings.OIDC_ALLOWED_DOMAINS:
+        raise PermissionDenied("Your e-mail domain may not sign in to this dashboard.")
+    user = find_user_by_sso(subject)
+    if user is None and email:
+        existing = find_user_by_email(email)
+        if existing is not None:
+            if not (settings.OIDC_LINK_BY_EMAIL and verified) or existing.sso_subject:
+                raise PermissionDenied(
+                    f"An account for {email} exists but is not linked to this sign-on; ask staff to link it."
+                )
+            try:
+                existing.update(
+                    actions=[User.sso_subject.set(subject)], condition=User.sso_subject.does_not_exist()
+                )
+            except UpdateError as exc:
+                if exc.cause_response_code == "ConditionalCheckFailedException":
+                    raise Conflict("That account was linked meanwhile; sign in again.") from None
+                raise
+            audit.record(
+                _scope_of(existing),
+                "user.sso_link",
+                "user",
+                existing.user_id,
+                tenant_id=_trail_of(existing.tenant_id),
+                changes={"subject": subject},
+            )
+            user = existing
+    if user is None:
+        if not settings.OIDC_CREATE_USERS or not (email and verified and EMAIL_RE.match(email)):
+            raise PermissionDenied(NO_SSO_ACCOUNT)
+        role, tenant_id = _claimed_role(claims, None)
+        user = User(
+            user_id=new_id("usr"),
+            email=email,
+            name=str(claims.get("name") or email.split("@")[0])[:80],
+            role=role,
+            tenant_id=tenant_id,
+            password=make_password(None),  # unusable: this person signs in through the provider
+            sso_subject=subject,
+            created_at=clock.now(),
+        )
+        event = audit.build_event(
+            _scope_of(user),
+            "user.create",
+            "user",
+            user.user_id,
+            tenant_id=_trail_of(tenant_id),
+            changes={"email": email, "role": role, "via": "sso"},
+        )
+        save_together([user, event], "That account was created meanwhile; sign in again.")
+        return user
+    if not user.is_active:
+        raise PermissionDenied("That account is disabled.")
+    if settings.OIDC_ROLE_CLAIM:
+        role, tenant_id = _claimed_role(claims, (user.role, user.tenant_id))
+        if (role, tenant_id) != (user.role, user.tenant_id):
+            before = f"{user.role}/{user.tenant_id or '—'}"
+            user.role, user.tenant_id = role, tenant_id
+            event = audit.build_event(
+                _scope_of(user),
+                "user.update",
+                "user",
+                user.user_id,
+                tenant_id=_trail_of(tenant_id),
+                changes={"role": f"{before} → {role}/{tenant_id or '—'} (provider)"},
+            )
+            save_together([user, event], STALE_PERSON)
+    user.update(actions=[User.last_login_at.set(clock.now())])
+    return user

@@ -11,7 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dashboard.accounts import access, queries, services
+from dashboard.accounts import access, oidc, queries, services
 from dashboard.accounts.forms import (
     AcceptInvitationForm,
     InvitationForm,
@@ -71,7 +71,8 @@ def _finish_sign_in(request: DashboardRequest, user, next_url: str, how: str) ->
     request.session.pop(SECOND_STEP_KEY, None)
     access.login(request, user)
     rotate_token(request)  # a CSRF token seen before signing in is not valid after it
-    if user.totp_secret is None and queries.second_factor_required(user.role):
+    # Single sign-on leaves the second factor to the provider (its own MFA policy).
+    if how != "sso" and user.totp_secret is None and queries.second_factor_required(user.role):
         request.session[MUST_ENROL_KEY] = True  # their role must use a second factor: enrol now
         next_url = reverse("accounts:two_factor")
     audit.record(
@@ -93,6 +94,56 @@ def _finish_sign_in(request: DashboardRequest, user, next_url: str, how: str) ->
         samesite="Lax",
     )
     return response
+
+
+def _login_context(form: LoginForm, next_url: str, error: str = "") -> dict:
+    return {
+        "form": form,
+        "next": next_url,
+        "error": error,
+        "sso": oidc.configured(),
+        "sso_label": settings.OIDC_BUTTON_LABEL,
+    }
+
+
+SSO_PENDING_KEY = "_oidc"
+
+
+@require_GET
+def sso_start(request: DashboardRequest) -> HttpResponse:
+    """Off to the identity provider (state, nonce and PKCE verifier kept in the session).
+    DynamoDB: the session's write. The provider's discovery document is cached for an hour."""
+    if not oidc.configured():
+        raise NotFound("Single sign-on is not configured.")
+    try:
+        url, pending = oidc.start(request.build_absolute_uri(reverse("sso_callback")))
+    except oidc.SsoFailed as exc:
+        context = _login_context(LoginForm(), "/", exc.message)
+        return render_page(request, "accounts/login.html", context, status=503)
+    pending["next"] = _safe_next(request)
+    request.session[SSO_PENDING_KEY] = pending
+    return HttpResponseRedirect(url)
+
+
+@require_GET
+def sso_callback(request: DashboardRequest) -> HttpResponse:
+    """The provider sends the browser back here with a code: exchanged, the ID token verified, the
+    person found (or linked, or created, per settings) and signed in. The pending sign-in is taken
+    out of the session first, so a replayed callback finds none.
+
+    DynamoDB: 1 query (the SSO index), maybe a query of the e-mail index and a write, 1 audit write."""
+    if not oidc.configured():
+        raise NotFound("Single sign-on is not configured.")
+    pending = request.session.pop(SSO_PENDING_KEY, None)
+    next_url = pending.get("next", "/") if isinstance(pending, dict) else "/"
+    try:
+        claims = oidc.finish(request.build_absolute_uri(reverse("sso_callback")), pending, request.GET.dict())
+        user = services.sso_sign_in(claims)
+    except (oidc.SsoFailed, DashboardError) as exc:
+        status = exc.status if isinstance(exc, DashboardError) else 400
+        context = _login_context(LoginForm(), next_url, exc.message)
+        return render_page(request, "accounts/login.html", context, status=status)
+    return _finish_sign_in(request, user, next_url, "sso")
 
 
 @require_http_methods(["GET", "POST"])
@@ -119,7 +170,7 @@ def login(request: DashboardRequest) -> HttpResponse:
             # The password was right; the session is not signed in until the code is too.
             request.session[SECOND_STEP_KEY] = {"u": user.user_id, "at": int(clock.now().timestamp())}
             return redirect(f"{reverse('login_code')}?{urlencode({'next': next_url})}")
-    response = render_page(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)
+    response = render_page(request, "accounts/login.html", _login_context(form, next_url), status=status)
     if retry_after:
         response["Retry-After"] = str(retry_after)
     return response
@@ -532,12 +583,15 @@ def two_factor(request: DashboardRequest) -> HttpResponse:
 def sign_in_policy(request: DashboardRequest) -> HttpResponse:
     """Staff choose the roles that must use a second factor. DynamoDB: 1 GetItem; POST 1 transaction."""
     policy = queries.sign_in_policy()
-    form = SecondFactorPolicyForm(request.POST or None, initial={"roles": sorted(policy.totp_roles or ())})
+    initial = {"roles": sorted(policy.totp_roles or ()), "sso_for_staff": bool(policy.sso_for_staff)}
+    form = SecondFactorPolicyForm(request.POST or None, initial=initial)
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.set_second_factor_roles(request.scope, set(form.cleaned_data["roles"]))
+                services.set_sign_in_policy(
+                    request.scope, set(form.cleaned_data["roles"]), form.cleaned_data["sso_for_staff"]
+                )
             except DashboardError as exc:
                 add_service_errors(form, exc)
                 status = exc.status

@@ -139,7 +139,7 @@ def test_staff_require_it_for_a_role_and_its_people_enrol_at_next_sign_in(people
         with pytest.raises(services.ValidationFailed):
             services.disable_totp(queries.get_user(mod.user_id), pyotp.TOTP(secret).now())
     finally:
-        services.set_second_factor_roles(scope_for_user(people["staff"]), set())
+        services.set_sign_in_policy(scope_for_user(people["staff"]), set())
 
 
 def test_a_person_turns_it_off_with_a_current_code(people):
