@@ -103,7 +103,9 @@ ROLE_STOPS = {
     "tenant admin": [
         stop.name
         for stop in STOPS
-        if not stop.name.startswith(("moderation", "users", "user", "api keys", "tables", "prices", "sign-in"))
+        if not stop.name.startswith(
+            ("moderation", "users", "user", "api keys", "tables", "prices", "sign-in")
+        )
     ],
     "moderator": [
         "overview",
