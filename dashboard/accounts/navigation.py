@@ -32,7 +32,6 @@ NAV = [
     NavItem("Audit trail", "audit:trail", Can.TENANT_PAGES, "☰"),
     NavItem("Users", "accounts:users", Can.RUN_PLATFORM, "☺"),
     NavItem("Invitations", "accounts:invitations", Can.TENANT_PAGES, "✚"),
-    NavItem("Sign-in policy", "accounts:sign_in_policy", Can.RUN_PLATFORM, "⚿"),
     NavItem("API keys", "apikeys:list", Can.RUN_PLATFORM, "⚷"),
     NavItem("Prices", "analytics:prices", Can.RUN_PLATFORM, "$"),
     NavItem("Tables", "accounts:tables", Can.RUN_PLATFORM, "▦"),
