@@ -118,7 +118,13 @@ PASSWORD_HASHERS = [
 ]
 LOGIN_URL = "login"
 # Views whose pages show secrets (a new API key, the webhook signing secret): `Cache-Control: no-store`.
-NO_STORE_VIEWS = {"apikeys:list", "alerts:rules"}
+NO_STORE_VIEWS = {
+    "apikeys:list",
+    "alerts:rules",
+    "accounts:invitations",
+    "accept_invitation",
+    "accounts:two_factor",
+}
 # Wherever a password is set (users page, create_user command): dashboard/accounts/inputs.password_problem.
 AUTH_PASSWORD_VALIDATORS = [
     {
@@ -139,6 +145,26 @@ LOGIN_FAILURES_PER_ADDRESS = envint("LOGIN_FAILURES_PER_ADDRESS", "20")
 LOGIN_FAILURES_PER_ACCOUNT_ANY_ADDRESS = envint("LOGIN_FAILURES_PER_ACCOUNT_ANY_ADDRESS", "50")
 LOGIN_FAILURE_WINDOW_SECONDS = envint("LOGIN_FAILURE_WINDOW_SECONDS", "900")
 LOGIN_MAX_WAIT_SECONDS = envint("LOGIN_MAX_WAIT_SECONDS", "300")
+# OpenID Connect single sign-on (dashboard/accounts/oidc.py, services.sso_sign_in; README "Single
+# sign-on"). No OIDC_ISSUER: no SSO. The callback to register at the provider: SITE_URL + /login/sso/callback/.
+OIDC_ISSUER = os.getenv("OIDC_ISSUER", "")
+OIDC_CLIENT_ID = os.getenv("OIDC_CLIENT_ID", "")
+OIDC_CLIENT_SECRET = os.getenv("OIDC_CLIENT_SECRET", "")
+OIDC_SCOPES = os.getenv("OIDC_SCOPES", "openid email profile")
+OIDC_BUTTON_LABEL = os.getenv("OIDC_BUTTON_LABEL", "Sign in with single sign-on")
+OIDC_ALLOWED_DOMAINS = [domain.lower() for domain in envlist("OIDC_ALLOWED_DOMAINS", "")]  # empty: any
+# An existing account with the same, provider-verified e-mail is linked at its first SSO sign-in.
+OIDC_LINK_BY_EMAIL = envbool("OIDC_LINK_BY_EMAIL", "false")
+# A first SSO sign-in with no account creates one (role and tenant from the claims, else the defaults).
+OIDC_CREATE_USERS = envbool("OIDC_CREATE_USERS", "false")
+# Claims holding the role (staff | tenant_admin | moderator) and tenant id; empty: kept in the dashboard.
+OIDC_ROLE_CLAIM = os.getenv("OIDC_ROLE_CLAIM", "")
+OIDC_TENANT_CLAIM = os.getenv("OIDC_TENANT_CLAIM", "")
+OIDC_DEFAULT_ROLE = os.getenv("OIDC_DEFAULT_ROLE", "tenant_admin")
+OIDC_DEFAULT_TENANT = os.getenv("OIDC_DEFAULT_TENANT", "")
+OIDC_TIMEOUT = float(os.getenv("OIDC_TIMEOUT", "10"))
+# Invitations (dashboard/accounts): a link works once and for this many days.
+INVITATION_DAYS = envint("INVITATION_DAYS", "7")
 # Per API key token bucket (dashboard/apikeys/services.py): refill per minute, extra burst tokens.
 API_RATE_LIMIT_PER_MINUTE = envint("API_RATE_LIMIT_PER_MINUTE", "600")
 API_RATE_LIMIT_BURST = envint("API_RATE_LIMIT_BURST", "100")

@@ -12,7 +12,13 @@ urlpatterns = [
     path("metrics", monitoring.metrics_view, name="metrics"),
     path("", include("dashboard.home.urls")),
     path("login/", account_views.login, name="login"),
+    path("login/sso/", account_views.sso_start, name="sso_start"),
+    path("login/sso/callback/", account_views.sso_callback, name="sso_callback"),
+    path("login/code/", account_views.login_code, name="login_code"),
     path("logout/", account_views.logout, name="logout"),
+    path(
+        "invite/<key:invitation_id>/<str:secret>/", account_views.accept_invitation, name="accept_invitation"
+    ),
     path("account/operations/", include("dashboard.operations.urls")),
     path("account/audit/", include("dashboard.audit.urls")),
     path("account/api-keys/", include("dashboard.apikeys.urls")),

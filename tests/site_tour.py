@@ -91,6 +91,10 @@ STOPS = [
     Stop("api keys", "/account/api-keys/"),
     Stop("tables", "/account/tables/"),
     Stop("prices", "/analytics/prices/?model=gpt-4o-mini-2024-07-18"),
+    Stop("my account", "/account/me/"),
+    Stop("second factor", "/account/me/two-factor/"),
+    Stop("invitations", "/account/invitations/"),
+    Stop("sign-in policy", "/account/sign-in-policy/"),
 ]
 
 # What each role can open (staff works inside one tenant, acme, as they do to see its details).
@@ -99,7 +103,9 @@ ROLE_STOPS = {
     "tenant admin": [
         stop.name
         for stop in STOPS
-        if not stop.name.startswith(("moderation", "users", "user", "api keys", "tables", "prices"))
+        if not stop.name.startswith(
+            ("moderation", "users", "user", "api keys", "tables", "prices", "sign-in")
+        )
     ],
     "moderator": [
         "overview",
@@ -108,6 +114,8 @@ ROLE_STOPS = {
         "moderation",
         "moderation: listed",
         "moderation: unpublish",
+        "my account",
+        "second factor",
     ],
 }
 # Pages that look different for staff who have not picked a tenant yet.

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from dashboard.accounts.access import scope_for_user
-from dashboard.accounts.models import User
+from dashboard.accounts.models import Invitation, User
 from dashboard.analytics.models import Execution
 from dashboard.apikeys.services import create_key
 from dashboard.dynamo import base
@@ -53,6 +53,7 @@ def acme(dynamodb_local):
     projects = [project.project_id for project in Project.by_tenant.query("acme")]
     dataset = next(d for project_id in projects for d in Dataset.by_project.query(project_id, limit=1))
     change_request = next(iter(ChangeRequest.query("acme", limit=1)))
+    invitation = next(iter(Invitation.by_owner.query("acme", limit=1)))  # the demo's pending one
     globex_admin = next(iter(User.by_tenant.query("globex", limit=1)))
     staff = next(iter(User.by_role.query("staff", limit=1)))
     yield {
@@ -67,6 +68,7 @@ def acme(dynamodb_local):
         "node": node.node_id,
         "dataset": dataset.dataset_id,
         "request": change_request.request_id,
+        "invitation": invitation.invitation_id,
         "globex_admin": globex_admin,
         "globex_key": create_key(scope_for_user(staff), "globex", "isolation sweep").token,
     }
@@ -114,6 +116,7 @@ PAGES = [
     ("post", "/flows/{flow}/template/"),
     ("post", "/flows/{flow}/template/update/"),
     ("get", "/datasets/{dataset}/"),
+    ("post", "/account/invitations/{invitation}/revoke/"),
 ]
 
 # Bodies are valid, so tenancy is the only reason left to refuse.
@@ -184,6 +187,12 @@ def test_an_api_key_gets_404_for_another_tenants_item(acme, method, url, body):
     response = getattr(Client(), method)(url.format(**acme), HTTP_AUTHORIZATION=auth, **extra)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_tenant_admin_never_sees_another_tenants_invitations(acme):
+    html = client_for(acme["globex_admin"]).get("/account/invitations/").content.decode()
+    assert "colleague@acme.test" not in html and acme["invitation"] not in html
+    assert Invitation.get(acme["invitation"]).status == "pending"  # the revoke attempts above changed nothing
 
 
 def test_an_api_key_never_lists_another_tenants_executions_of_the_same_agent(acme):

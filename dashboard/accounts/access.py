@@ -13,10 +13,15 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from dashboard.accounts.models import User
 from dashboard.accounts.queries import get_user
-from dashboard.accounts.session_store import USER_KEY
+from dashboard.accounts.session_store import AGENT_KEY, SIGNED_IN_AT_KEY, USER_KEY
+from dashboard.core import clock
 from dashboard.core.scope import STAFF, AccessScope, Can
 
 TENANT_FOCUS_KEY = "_tenant_focus"
+# Set at sign-in when the person's role must use a second factor they have not set up: every page
+# but the enrolment page sends them there until they have.
+MUST_ENROL_KEY = "_must_enrol"
+ENROL_VIEW = "accounts:two_factor"
 
 
 def user_for_request(request: HttpRequest) -> User | None:
@@ -45,6 +50,8 @@ def scope_for_request(request: HttpRequest) -> AccessScope | None:
 def login(request: HttpRequest, user: User) -> None:
     request.session.cycle_key()  # a fresh key at login defeats session fixation
     request.session[USER_KEY] = user.user_id
+    request.session[SIGNED_IN_AT_KEY] = clock.iso_ms(clock.now())
+    request.session[AGENT_KEY] = request.META.get("HTTP_USER_AGENT", "")[:200]
     request._cached_user = user
 
 
@@ -65,6 +72,11 @@ def scoped(capability: Can = Can.SIGN_IN) -> Callable:
                 if request.htmx:
                     return HttpResponseClientRedirect(login_url)
                 return redirect(login_url)
+            match = getattr(request, "resolver_match", None)
+            if request.session.get(MUST_ENROL_KEY) and (match is None or match.view_name != ENROL_VIEW):
+                if request.htmx:
+                    return HttpResponseClientRedirect(reverse(ENROL_VIEW))
+                return redirect(ENROL_VIEW)
             if not scope.can(capability):
                 return render(
                     request,

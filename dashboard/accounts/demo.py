@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import timedelta
+
 from django.contrib.auth.hashers import make_password
 
-from dashboard.accounts.models import Tenant, User
+from dashboard.accounts.models import Invitation, Tenant, User
 from dashboard.core.seeding import DEMO_PASSWORD, SeedContext
 
 TENANTS = [
@@ -60,6 +63,7 @@ def seed(ctx: SeedContext) -> None:
             users.append(_user(ctx, password, email, name, "tenant_admin", tenant.tenant_id))
     ctx.write(Tenant, tenants)
     ctx.write(User, users)
+    ctx.write(Invitation, [_pending_invitation(ctx)])
     ctx.tenants = tenants
     for user in users:
         if user.role == "staff":
@@ -69,3 +73,25 @@ def seed(ctx: SeedContext) -> None:
         else:
             ctx.admins.setdefault(user.tenant_id, []).append(user)
         ctx.logins.append((user.role, user.tenant_id or "all tenants", user.email))
+
+
+DEMO_INVITATION_PATH = "/invite/inv_demo_acme/demo-invitation-secret/"
+
+
+def _pending_invitation(ctx: SeedContext) -> Invitation:
+    """Ada of acme invited a colleague; the demo's link is DEMO_INVITATION_PATH (printed by seed_demo)."""
+    expires = ctx.now + timedelta(days=7)
+    return Invitation(
+        invitation_id="inv_demo_acme",
+        secret_hash=hashlib.sha256(b"demo-invitation-secret").hexdigest(),
+        email="colleague@acme.test",
+        role="tenant_admin",
+        tenant_id="acme",
+        owner="acme",
+        invited_by="usr_acme_ada",
+        invited_by_label="ada@acme.test",
+        created_at=ctx.now,
+        expires_at=expires,
+        purge_at=expires + timedelta(days=30),
+        pending="pending",
+    )

@@ -65,3 +65,86 @@ class RetentionForm(forms.Form):
     logs_days = forms.IntegerField(
         min_value=1, max_value=730, label="Run log lines, days", help_text="No longer than executions."
     )
+
+
+class PasswordChangeForm(forms.Form):
+    """A person changes their own password (the validators run in services.change_own_password)."""
+
+    current = forms.CharField(
+        label="Current password", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    new = forms.CharField(
+        label="New password",
+        max_length=200,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=f"At least {MIN_PASSWORD_LENGTH} characters, not like your name or e-mail, not a common one.",
+    )
+    again = forms.CharField(
+        label="New password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("new") and data.get("again") is not None and data["new"] != data["again"]:
+            self.add_error("again", "The two new passwords differ.")
+        return data
+
+
+class InvitationForm(forms.Form):
+    """Invite a person. Tenant admins see only the role they may grant and no tenant choice."""
+
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    role = forms.ChoiceField(choices=[(role, ROLE_LABELS[role]) for role in (TENANT_ADMIN, MODERATOR, STAFF)])
+    tenant = forms.ChoiceField(required=False, help_text="Tenant admins only.")
+
+    def __init__(self, *args, tenants=(), staff: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if staff:
+            self.fields["tenant"].choices = [("", "— none —"), *((t.tenant_id, t.name) for t in tenants)]
+        else:
+            del self.fields["tenant"]
+            self.fields["role"].choices = [(TENANT_ADMIN, ROLE_LABELS[TENANT_ADMIN])]
+
+
+class AcceptInvitationForm(forms.Form):
+    name = forms.CharField(max_length=80, required=False, help_text="How others see you in the dashboard.")
+    password = forms.CharField(
+        max_length=200,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=f"At least {MIN_PASSWORD_LENGTH} characters, not like your name or e-mail, not a common one.",
+    )
+    again = forms.CharField(
+        label="Password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("again") is not None and data["password"] != data["again"]:
+            self.add_error("again", "The two passwords differ.")
+        return data
+
+
+class SecondFactorForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=40,
+        help_text="The 6 digits your authenticator app shows now, or one of your recovery codes.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "inputmode": "text"}
+        ),
+    )
+
+
+class SecondFactorPolicyForm(forms.Form):
+    roles = forms.MultipleChoiceField(
+        label="Roles that must use a second factor",
+        required=False,
+        choices=[(role, ROLE_LABELS[role]) for role in (STAFF, TENANT_ADMIN, MODERATOR)],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="People of these roles set up an authenticator app at their next sign-in.",
+    )
+    sso_for_staff = forms.BooleanField(
+        label="Staff sign in with single sign-on only",
+        required=False,
+        help_text="Their passwords stop working here (needs OIDC_ISSUER configured).",
+    )

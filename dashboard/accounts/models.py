@@ -7,6 +7,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
@@ -75,6 +76,16 @@ class UsersByRole(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class UsersBySsoSubject(GlobalSecondaryIndex):
+    """People who signed in through single sign-on, by `issuer#subject` (sparse)."""
+
+    class Meta:
+        index_name = "sso_subject-index"
+        projection = AllProjection()
+
+    sso_subject = UnicodeAttribute(hash_key=True)
+
+
 class User(DynamoModel):
     Meta = table_meta("users")
     user_id = UnicodeAttribute(hash_key=True)
@@ -86,8 +97,17 @@ class User(DynamoModel):
     is_active = BooleanAttribute(default=True)
     created_at = UTCDateTimeAttribute()
     last_login_at = UTCDateTimeAttribute(null=True)
+    # Second factor (services: TOTP): the shared secret once confirmed, the last time step accepted
+    # (a code is never taken twice), and the unused recovery codes' SHA-256 digests.
+    totp_secret = UnicodeAttribute(null=True)
+    totp_enabled_at = UTCDateTimeAttribute(null=True)
+    totp_last_step = NumberAttribute(null=True)
+    recovery_codes = UnicodeSetAttribute(null=True)
+    # Single sign-on: the provider's `iss#sub`, set at the first SSO sign-in (matched by it, not e-mail).
+    sso_subject = UnicodeAttribute(null=True)
     version = VersionAttribute()
     by_email = UsersByEmail()
+    by_sso_subject = UsersBySsoSubject()
     by_tenant = UsersByTenant()
     by_role = UsersByRole()
 
@@ -106,6 +126,9 @@ class SessionItem(DynamoModel):
     data = UnicodeAttribute()
     user_id = UnicodeAttribute(null=True)
     expires_at = TTLAttribute()
+    # What the account page shows of each signed-in browser (copied from the session's data).
+    signed_in_at = UTCDateTimeAttribute(null=True)
+    agent = UnicodeAttribute(null=True)
     by_user = SessionsByUser()
 
 
@@ -127,3 +150,62 @@ class RateLimitCounter(DynamoModel):
     limited = NumberAttribute(null=True)  # usage rows: requests answered 429
     last_at = UTCDateTimeAttribute(null=True)  # usage rows: the day's latest request
     wait_until = NumberAttribute(null=True)  # sign-in buckets past their limit: next attempt, epoch ms
+
+
+class InvitationsByOwner(GlobalSecondaryIndex):
+    """A tenant's invitations (`owner` = tenant id; staff and moderator invitations: `platform`)."""
+
+    class Meta:
+        index_name = "owner-created_at-index"
+        projection = AllProjection()
+
+    owner = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class PendingInvitations(GlobalSecondaryIndex):
+    """Every tenant's pending invitations for staff (sparse: only pending ones carry `pending`)."""
+
+    class Meta:
+        index_name = "pending-created_at-index"
+        projection = AllProjection()
+
+    pending = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class Invitation(DynamoModel):
+    """An invitation to sign up with a given role (and tenant). The link carries a secret whose
+    SHA-256 is kept here; it works once (status moves from `pending` under a condition) and until
+    `expires_at`. The item itself goes a month later (TTL on `purge_at`)."""
+
+    Meta = table_meta("invitations")
+    invitation_id = UnicodeAttribute(hash_key=True)
+    secret_hash = UnicodeAttribute()
+    email = UnicodeAttribute()
+    role = UnicodeAttribute()
+    tenant_id = UnicodeAttribute(null=True)
+    owner = UnicodeAttribute()
+    invited_by = UnicodeAttribute()
+    invited_by_label = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    purge_at = TTLAttribute()
+    status = UnicodeAttribute(default="pending")  # pending | accepted | revoked
+    pending = UnicodeAttribute(null=True)
+    accepted_user_id = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+    by_owner = InvitationsByOwner()
+    pending_index = PendingInvitations()
+
+
+class SignInPolicy(DynamoModel):
+    """Platform-wide sign-in rules staff set (one item, `policy_id` = "platform"): the roles that
+    must use a second factor."""
+
+    Meta = table_meta("sign-in-policy")
+    policy_id = UnicodeAttribute(hash_key=True)
+    totp_roles = UnicodeSetAttribute(null=True)
+    sso_for_staff = BooleanAttribute(null=True)  # staff may not sign in with a password
+    updated_at = UTCDateTimeAttribute(null=True)
+    version = VersionAttribute()

@@ -32,6 +32,7 @@ NAV = [
     NavItem("Audit trail", "audit:trail", Can.TENANT_PAGES, "☰"),
     NavItem("Data retention", "accounts:retention", Can.TENANT_PAGES, "⌛"),
     NavItem("Users", "accounts:users", Can.RUN_PLATFORM, "☺"),
+    NavItem("Invitations", "accounts:invitations", Can.TENANT_PAGES, "✚"),
     NavItem("API keys", "apikeys:list", Can.RUN_PLATFORM, "⚷"),
     NavItem("Prices", "analytics:prices", Can.RUN_PLATFORM, "$"),
     NavItem("Tables", "accounts:tables", Can.RUN_PLATFORM, "▦"),

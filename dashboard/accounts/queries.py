@@ -3,15 +3,17 @@ scope (`get_in_scope`: missing, malformed and other-tenant ids all look the same
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts.inputs import normalize_email
-from dashboard.accounts.models import RateLimitCounter, SessionItem, Tenant, User
-from dashboard.core import request_cache
+from dashboard.accounts.models import Invitation, RateLimitCounter, SessionItem, SignInPolicy, Tenant, User
+from dashboard.core import clock, request_cache
 from dashboard.core.converters import fits_key
 from dashboard.core.errors import NotFound
 from dashboard.core.scope import MODERATOR, STAFF, AccessScope
@@ -117,6 +119,13 @@ def find_user_by_email(email: str) -> User | None:
     return None
 
 
+def find_user_by_sso(subject: str) -> User | None:
+    """The person linked to this `issuer#subject` (one query on the sparse SSO index)."""
+    for user in User.by_sso_subject.query(subject, limit=1):
+        return user
+    return None
+
+
 def display_names(user_ids: list[str], tenant_id: str) -> dict[str, str]:
     """Names of the given ids that are dashboard users of `tenant_id` (one batch read; others omitted)."""
     ids = [user_id for user_id in dict.fromkeys(user_ids) if user_id.startswith("usr_") and fits_key(user_id)]
@@ -196,9 +205,93 @@ def sessions_of(user_id: str) -> list[SessionItem]:
     return list(SessionItem.by_user.query(user_id))
 
 
+def session_ref(session_key: str) -> str:
+    """How pages name a session: a digest, so no page ever shows a working session key."""
+    return hashlib.sha256(session_key.encode()).hexdigest()[:20]
+
+
+def own_sessions(user_id: str) -> list[SessionItem]:
+    """A person's live sessions, newest sign-in first: one query on `by_user` (keys only) and one
+    BatchGet of at most 100 of them (older ones are still ended by "sign out everywhere")."""
+    keys = [item.session_key for item in SessionItem.by_user.query(user_id, limit=100)]
+    if not keys:
+        return []
+    now = clock.now()
+    live = [item for item in SessionItem.batch_get(keys) if item.expires_at > now]
+    oldest = datetime.min.replace(tzinfo=UTC)
+    return sorted(live, key=lambda item: item.signed_in_at or oldest, reverse=True)
+
+
 def sign_in_wait_until(bucket: str) -> int:
     """When a sign-in bucket's wait ends (epoch ms; 0: none): one consistent GetItem."""
     try:
         return int(RateLimitCounter.get(bucket, consistent_read=True).wait_until or 0)
     except DoesNotExist:
         return 0
+
+
+# --- invitations -------------------------------------------------------------------------------
+
+PLATFORM_OWNER = "platform"  # the `owner` of staff and moderator invitations
+INVITATION_LIST_LIMIT = 100
+
+
+def get_invitation(invitation_id: str) -> Invitation | None:
+    """One invitation by id (a consistent GetItem: an accepted link must look used at once)."""
+    if not fits_key(invitation_id):
+        return None
+    try:
+        return Invitation.get(invitation_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def invitation_in_scope(scope: AccessScope, invitation_id: str) -> Invitation:
+    """An invitation the scope may act on; another tenant's (or the platform's, for a tenant admin)
+    is NotFound like a missing one."""
+    invitation = get_invitation(invitation_id)
+    if invitation is None:
+        raise NotFound("That invitation was not found.")
+    scope.check_tenant(invitation.tenant_id, "That invitation")
+    return invitation
+
+
+def pending_invitations(scope: AccessScope) -> list[Invitation]:
+    """Pending, unexpired invitations newest first: a tenant admin's tenant's, a focusing staff
+    member's tenant's, else (staff) every tenant's and the platform's. One query."""
+    now = clock.now()
+    tenant_id = scope.reading_tenant()
+    if tenant_id:
+        items = Invitation.by_owner.query(
+            tenant_id,
+            filter_condition=Invitation.status == "pending",
+            scan_index_forward=False,
+            limit=INVITATION_LIST_LIMIT,
+        )
+    else:
+        scope.require_role(STAFF)
+        items = Invitation.pending_index.query(
+            "pending", scan_index_forward=False, limit=INVITATION_LIST_LIMIT
+        )
+    return [item for item in items if item.expires_at > now]
+
+
+# --- sign-in policy ----------------------------------------------------------------------------
+
+POLICY_ID = "platform"
+
+
+def sign_in_policy() -> SignInPolicy:
+    """The platform's sign-in rules (one GetItem, once per request); defaults when never set."""
+
+    def read() -> SignInPolicy:
+        try:
+            return SignInPolicy.get(POLICY_ID)
+        except DoesNotExist:
+            return SignInPolicy(policy_id=POLICY_ID)
+
+    return request_cache.remember("sign-in-policy", read)
+
+
+def second_factor_required(role: str) -> bool:
+    return role in (sign_in_policy().totp_roles or set())

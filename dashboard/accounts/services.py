@@ -2,37 +2,50 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+import pyotp
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core import signing
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
+from dashboard.accounts import oidc
 from dashboard.accounts.inputs import EMAIL_RE, normalize_email, password_problem
-from dashboard.accounts.models import ROLES, RateLimitCounter, SessionItem, Tenant, User
+from dashboard.accounts.models import ROLES, Invitation, RateLimitCounter, SessionItem, Tenant, User
 from dashboard.accounts.queries import (
+    PLATFORM_OWNER,
+    POLICY_ID,
     TENANTS_KEY,
     Retention,
     find_user_by_email,
+    find_user_by_sso,
     forget_retention,
+    get_invitation,
     get_tenant,
     get_user,
+    invitation_in_scope,
     retention_of_tenant,
+    second_factor_required,
+    session_ref,
     sessions_of,
+    sign_in_policy,
     sign_in_wait_until,
 )
 from dashboard.audit import services as audit
 from dashboard.core import clock, request_cache
-from dashboard.core.errors import Conflict, NotFound, ValidationFailed
+from dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.ids import new_id
 from dashboard.core.money import money
 from dashboard.core.scope import MODERATOR, STAFF, TENANT_ADMIN, AccessScope, Can
-from dashboard.dynamo.transactions import save_together
+from dashboard.dynamo.base import transact_write
+from dashboard.dynamo.transactions import condition_failed, save_together, transient
 
 
 class LoginFailed(Exception):
@@ -388,14 +401,18 @@ def authenticate(email: str, password: str, address: str, known_device: str | No
     if user is None or not user.is_active or not matches:
         raise LoginFailed("That email and password do not match an active account.")
     release_sign_in_attempt(email, address, device)
+    if user.role == STAFF and sign_in_policy().sso_for_staff and oidc.configured():
+        raise LoginFailed("Staff sign in with single sign-on: use the button below.")
     user.update(actions=[User.last_login_at.set(clock.now())])
     return user
 
 
-def end_sessions(user_id: str) -> int:
-    """Delete every session of a user (logout everywhere, disabled accounts)."""
+def end_sessions(user_id: str, keep: str | None = None) -> int:
+    """Delete every session of a user (logout everywhere, disabled accounts), but `keep`."""
     ended = 0
     for session in sessions_of(user_id):
+        if session.session_key == keep:
+            continue
         SessionItem(session_key=session.session_key).delete()
         ended += 1
     return ended
@@ -535,3 +552,470 @@ def save_retention_job(tenant_id: str, job: dict) -> bool:
             return False  # changed between the read and this write (version): the next pass resumes
         raise
     return True
+# --- own account -------------------------------------------------------------------------------
+
+
+def change_own_password(
+    user: User,
+    current: str,
+    new: str,
+    address: str,
+    keep_session: str | None,
+    known_device: str | None = None,
+) -> int:
+    """A person changes their own password: the current one is checked (wrong guesses count on the
+    sign-in throttle, so this form is no side door for guessing), the new one passes the validators,
+    and every other session of theirs ends. Returns how many sessions ended."""
+    device = _known_device(known_device, user)
+    retry_after = take_sign_in_attempt(user.email, address, device)
+    if retry_after:
+        raise ValidationFailed(
+            f"Too many wrong passwords. Wait {_wait_message(retry_after)} and try again.",
+            {"current": "Too many wrong passwords."},
+        )
+    if not check_password(current, user.password):
+        raise ValidationFailed(
+            "The password was not changed.", {"current": "That is not your current password."}
+        )
+    release_sign_in_attempt(user.email, address, device)
+    if new == current:
+        raise ValidationFailed(
+            "The password was not changed.", {"new": "Choose a password you do not use now."}
+        )
+    if problem := password_problem(new, user.email, user.name):
+        raise ValidationFailed("The password was not changed.", {"new": problem})
+    user.password = make_password(new)
+    scope = AccessScope(
+        role=user.role, actor_id=user.user_id, actor_label=user.email, tenant_id=user.tenant_id
+    )
+    event = audit.build_event(
+        scope, "user.password_change", "user", user.user_id, tenant_id=_trail_of(user.tenant_id)
+    )
+    save_together([user, event], STALE_PERSON)
+    return end_sessions(user.user_id, keep=keep_session)
+
+
+def end_own_session(user: User, ref: str, current_session: str | None) -> bool:
+    """End one of the person's own sessions, named by its digest (queries.session_ref); False when
+    no session of theirs has it. Their current session ends through "Sign out" instead."""
+    for session in sessions_of(user.user_id):
+        if session_ref(session.session_key) == ref and session.session_key != current_session:
+            SessionItem(session_key=session.session_key).delete()
+            return True
+    return False
+
+
+# --- invitations -------------------------------------------------------------------------------
+# Tenant admins invite colleagues into their own tenant as tenant admins (all a tenant admin may
+# grant); staff invite anyone as any role. The link holds a random secret (only its SHA-256 is kept),
+# works until INVITATION_DAYS have passed and exactly once: accepting moves the invitation out of
+# `pending` under a condition in the same transaction that creates the account.
+
+INVITATION_GONE = (
+    "This invitation link is no longer valid: it was used, revoked or has expired. Ask for a new one."
+)
+
+
+@dataclass
+class NewInvitation:
+    invitation: Invitation
+    path: str  # the link, shown once to the inviter
+
+
+def _secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def invite(scope: AccessScope, email: str, role: str, tenant_id: str | None = None) -> NewInvitation:
+    scope.require(Can.TENANT_PAGES)
+    email = normalize_email(email)
+    if scope.is_staff:
+        tenant_id = tenant_id or None
+        errors = _role_errors(role, tenant_id)
+    else:  # a tenant admin grants only what they hold, in their own tenant
+        tenant_id = scope.require_tenant()
+        errors = {} if role == TENANT_ADMIN else {"role": "You may invite tenant admins of your tenant only."}
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        errors["email"] = "Enter a valid email address."
+    if errors:
+        raise ValidationFailed("Nobody was invited.", errors)
+    if tenant_id:
+        get_tenant(tenant_id)
+    if find_user_by_email(email):
+        raise Conflict(f"{email} has an account already.", {"email": "already registered"})
+    secret = secrets.token_urlsafe(24)
+    now = clock.now()
+    expires = now + timedelta(days=settings.INVITATION_DAYS)
+    invitation = Invitation(
+        invitation_id=new_id("inv"),
+        secret_hash=_secret_hash(secret),
+        email=email,
+        role=role,
+        tenant_id=tenant_id,
+        owner=tenant_id or PLATFORM_OWNER,
+        invited_by=scope.actor_id,
+        invited_by_label=scope.actor_label,
+        created_at=now,
+        expires_at=expires,
+        purge_at=expires + timedelta(days=30),
+        pending="pending",
+    )
+    event = audit.build_event(
+        scope,
+        "invitation.create",
+        "invitation",
+        invitation.invitation_id,
+        tenant_id=_trail_of(tenant_id),
+        changes={"email": email, "role": role},
+    )
+    save_together([invitation, event], "That invitation id is taken; try again.")
+    return NewInvitation(invitation, f"/invite/{invitation.invitation_id}/{secret}/")
+
+
+def revoke_invitation(scope: AccessScope, invitation_id: str) -> Invitation:
+    scope.require(Can.TENANT_PAGES)
+    invitation = invitation_in_scope(scope, invitation_id)
+    if invitation.status != "pending":
+        raise Conflict("That invitation was already used or revoked.")
+    invitation.status, invitation.pending = "revoked", None
+    event = audit.build_event(
+        scope,
+        "invitation.revoke",
+        "invitation",
+        invitation_id,
+        tenant_id=_trail_of(invitation.tenant_id),
+        changes={"email": invitation.email},
+    )
+    save_together([invitation, event], "That invitation changed meanwhile (accepted or revoked).")
+    return invitation
+
+
+def open_invitation(invitation_id: str, secret: str) -> Invitation:
+    """The pending, unexpired invitation this link names, or NotFound (one message for all cases)."""
+    invitation = get_invitation(invitation_id)
+    if (
+        invitation is None
+        or len(secret) > 200
+        or not hmac.compare_digest(invitation.secret_hash, _secret_hash(secret))
+        or invitation.status != "pending"
+        or invitation.expires_at <= clock.now()
+    ):
+        raise NotFound(INVITATION_GONE)
+    return invitation
+
+
+def accept_invitation(invitation_id: str, secret: str, name: str, password: str) -> User:
+    """Create the invited person's account with the password they chose. Of two accepts at once
+    exactly one creates an account (the invitation's condition), the other gets Conflict."""
+    invitation = open_invitation(invitation_id, secret)
+    name = name.strip()[:80]
+    if problem := password_problem(password, invitation.email, name):
+        raise ValidationFailed("Your account was not created.", {"password": problem})
+    if find_user_by_email(invitation.email):
+        raise Conflict(f"{invitation.email} has an account already: sign in instead.")
+    user = User(
+        user_id=new_id("usr"),
+        email=invitation.email,
+        name=name or invitation.email.split("@")[0].replace(".", " ").title(),
+        role=invitation.role,
+        tenant_id=invitation.tenant_id,
+        password=make_password(password),
+        created_at=clock.now(),
+    )
+    scope = AccessScope(
+        role=user.role, actor_id=user.user_id, actor_label=user.email, tenant_id=user.tenant_id
+    )
+    event = audit.build_event(
+        scope,
+        "invitation.accept",
+        "invitation",
+        invitation_id,
+        tenant_id=_trail_of(user.tenant_id),
+        changes={"user": user.user_id, "role": user.role, "invited_by": invitation.invited_by_label},
+    )
+    try:
+        with transact_write() as tx:
+            tx.update(
+                invitation,
+                actions=[
+                    Invitation.status.set("accepted"),
+                    Invitation.pending.remove(),
+                    Invitation.accepted_user_id.set(user.user_id),
+                ],
+                condition=(Invitation.status == "pending"),
+            )
+            tx.save(user, condition=User.user_id.does_not_exist())
+            tx.save(event)
+    except TransactWriteError as exc:
+        if condition_failed(exc) or transient(exc):
+            raise Conflict(INVITATION_GONE) from None
+        raise
+    return user
+
+
+# --- second factor (TOTP) ----------------------------------------------------------------------
+# RFC 6238 codes from an authenticator app (pyotp). A code is accepted for its 30-second step and
+# one step either side (clock drift); the step accepted last is stored, and a conditional update
+# takes a step only when it is later than that one, so a code seen over a shoulder or replayed
+# within its window is refused, even by two sign-ins at once. Every code tried counts on the same
+# sign-in throttle as passwords. Recovery codes are random (50 bits), stored as SHA-256 digests in a
+# set, and each is removed by a conditional update when used: it works once.
+
+TOTP_ISSUER = "Diatonic AI Lab"
+RECOVERY_CODES = 10
+SECOND_FACTOR_MISMATCH = (
+    "That code does not match. Use the current code of your authenticator app, or a recovery code."
+)
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(secret: str, email: str) -> str:
+    """What the QR code holds (the otpauth:// URI authenticator apps read)."""
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=TOTP_ISSUER)
+
+
+def _totp_step(secret: str, code: str) -> int | None:
+    """The time step (now, or one either side) whose code this is, or None."""
+    code = "".join(code.split())
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(clock.now())
+    for step in (current, current - 1, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def _recovery_digest(code: str) -> str:
+    return hashlib.sha256("".join(code.split()).lower().replace("-", "").encode()).hexdigest()
+
+
+def _new_recovery_codes() -> list[str]:
+    codes = []
+    for _ in range(RECOVERY_CODES):
+        raw = base64.b32encode(secrets.token_bytes(5)).decode().lower()  # 8 characters, 40 bits
+        codes.append(f"{raw[:4]}-{raw[4:]}")
+    return codes
+
+
+def _scope_of(user: User) -> AccessScope:
+    return AccessScope(
+        role=user.role, actor_id=user.user_id, actor_label=user.email, tenant_id=user.tenant_id
+    )
+
+
+def enable_totp(user: User, secret: str, code: str) -> list[str]:
+    """Turn the second factor on with the secret the person scanned, once they typed a code from it;
+    returns the recovery codes (shown once: only their digests are kept)."""
+    step = _totp_step(secret, code)
+    if step is None:
+        raise ValidationFailed("The second factor is not on yet.", {"code": SECOND_FACTOR_MISMATCH})
+    codes = _new_recovery_codes()
+    user.totp_secret, user.totp_enabled_at, user.totp_last_step = secret, clock.now(), step
+    user.recovery_codes = {_recovery_digest(code) for code in codes}
+    event = audit.build_event(
+        _scope_of(user), "user.totp_enable", "user", user.user_id, tenant_id=_trail_of(user.tenant_id)
+    )
+    save_together([user, event], STALE_PERSON)
+    return codes
+
+
+def disable_totp(user: User, code: str) -> None:
+    """Turn the second factor off (a current code proves the person holds it); refused while their
+    role must use one."""
+    if second_factor_required(user.role):
+        raise ValidationFailed("Your role must use a second factor: it stays on.")
+    if user.totp_secret is None:
+        return
+    if _totp_step(user.totp_secret, code) is None:
+        raise ValidationFailed("The second factor is still on.", {"code": SECOND_FACTOR_MISMATCH})
+    user.totp_secret = user.totp_enabled_at = user.totp_last_step = user.recovery_codes = None
+    event = audit.build_event(
+        _scope_of(user), "user.totp_disable", "user", user.user_id, tenant_id=_trail_of(user.tenant_id)
+    )
+    save_together([user, event], STALE_PERSON)
+
+
+def _take_step(user: User, step: int) -> bool:
+    """Record `step` as used unless it (or a later one) was used already: one conditional update."""
+    try:
+        user.update(
+            actions=[User.totp_last_step.set(step)],
+            condition=User.totp_last_step.does_not_exist() | (User.totp_last_step < step),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def _take_recovery_code(user: User, code: str) -> bool:
+    digest = _recovery_digest(code)
+    if digest not in (user.recovery_codes or set()):
+        return False
+    try:
+        user.update(
+            actions=[User.recovery_codes.delete({digest})], condition=User.recovery_codes.contains(digest)
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def verify_second_factor(user: User, code: str, address: str, known_device: str | None = None) -> str:
+    """Check the second step of a sign-in: a current TOTP code not used before, or an unused recovery
+    code. Counts on the sign-in throttle like a password; returns "totp" or "recovery code"."""
+    device = _known_device(known_device, user)
+    retry_after = take_sign_in_attempt(user.email, address, device)
+    if retry_after:
+        raise LoginFailed(
+            f"Too many failed sign-in attempts. Wait {_wait_message(retry_after)} and try again.",
+            retry_after=retry_after,
+        )
+    code = code.strip()[:40]
+    used = None
+    if user.is_active and user.totp_secret:
+        step = _totp_step(user.totp_secret, code)
+        if step is not None and _take_step(user, step):
+            used = "totp"
+        elif step is None and _take_recovery_code(user, code):
+            used = "recovery code"
+    if used is None:
+        raise LoginFailed(SECOND_FACTOR_MISMATCH)
+    release_sign_in_attempt(user.email, address, device)
+    return used
+
+
+def set_sign_in_policy(scope: AccessScope, roles: set[str], sso_for_staff: bool = False) -> None:
+    """Staff choose the roles that must use a second factor (their people enrol at next sign-in)
+    and whether staff must sign in through single sign-on."""
+    scope.require_role(STAFF)
+    unknown = roles - set(ROLES)
+    if unknown:
+        raise ValidationFailed(
+            "The policy was not saved.", {"roles": f"Unknown role: {', '.join(sorted(unknown))}."}
+        )
+    policy = sign_in_policy()
+    before = sorted(policy.totp_roles or ())
+    if sso_for_staff and not oidc.configured():
+        raise ValidationFailed(
+            "The policy was not saved.", {"sso_for_staff": "Single sign-on is not configured (OIDC_ISSUER)."}
+        )
+    was_sso = bool(policy.sso_for_staff)
+    policy.totp_roles, policy.sso_for_staff, policy.updated_at = (roles or None), sso_for_staff, clock.now()
+    event = audit.build_event(
+        scope,
+        "policy.sign_in",
+        "policy",
+        POLICY_ID,
+        tenant_id=audit.PLATFORM,
+        changes={"second_factor_roles": [before, sorted(roles)], "sso_for_staff": [was_sso, sso_for_staff]},
+    )
+    save_together([policy, event], "Someone else changed the policy meanwhile. Review it and save again.")
+    request_cache.forget("sign-in-policy")
+
+
+# --- single sign-on ----------------------------------------------------------------------------
+# oidc.finish has verified the ID token; here the identity becomes a person. A person is found by
+# the provider's (issuer, subject), never by e-mail alone; an e-mail match links an existing account
+# only when OIDC_LINK_BY_EMAIL is on and the provider says the address is verified; a first sign-in
+# creates an account only when OIDC_CREATE_USERS is on. OIDC_ALLOWED_DOMAINS holds every SSO sign-in.
+
+NO_SSO_ACCOUNT = "No dashboard account matches this identity. Ask your admin for an invitation."
+
+
+def _claimed_role(claims: dict, current: tuple[str, str | None] | None) -> tuple[str, str | None]:
+    """Role and tenant from the claims when OIDC_ROLE_CLAIM is set, else the dashboard's own (or the
+    defaults for a new account)."""
+    if not settings.OIDC_ROLE_CLAIM:
+        return current or (settings.OIDC_DEFAULT_ROLE, settings.OIDC_DEFAULT_TENANT or None)
+    role = claims.get(settings.OIDC_ROLE_CLAIM)
+    tenant = claims.get(settings.OIDC_TENANT_CLAIM) if settings.OIDC_TENANT_CLAIM else None
+    tenant = tenant or (None if role in (STAFF, MODERATOR) else settings.OIDC_DEFAULT_TENANT or None)
+    if not isinstance(role, str) or not isinstance(tenant, str | None) or _role_errors(role, tenant):
+        raise ValidationFailed("Your identity provider gives no valid dashboard role; ask your admin.")
+    if tenant:
+        get_tenant(tenant)
+    return role, tenant
+
+
+def sso_sign_in(claims: dict) -> User:
+    subject = f"{claims['iss']}#{claims['sub']}"
+    email = normalize_email(str(claims.get("email") or ""))
+    verified = claims.get("email_verified") is True
+    if settings.OIDC_ALLOWED_DOMAINS and email.rpartition("@")[2] not in settings.OIDC_ALLOWED_DOMAINS:
+        raise PermissionDenied("Your e-mail domain may not sign in to this dashboard.")
+    user = find_user_by_sso(subject)
+    if user is None and email:
+        existing = find_user_by_email(email)
+        if existing is not None:
+            if not (settings.OIDC_LINK_BY_EMAIL and verified) or existing.sso_subject:
+                raise PermissionDenied(
+                    f"An account for {email} exists but is not linked to this sign-on; ask staff to link it."
+                )
+            try:
+                existing.update(
+                    actions=[User.sso_subject.set(subject)], condition=User.sso_subject.does_not_exist()
+                )
+            except UpdateError as exc:
+                if exc.cause_response_code == "ConditionalCheckFailedException":
+                    raise Conflict("That account was linked meanwhile; sign in again.") from None
+                raise
+            audit.record(
+                _scope_of(existing),
+                "user.sso_link",
+                "user",
+                existing.user_id,
+                tenant_id=_trail_of(existing.tenant_id),
+                changes={"subject": subject},
+            )
+            user = existing
+    if user is None:
+        if not settings.OIDC_CREATE_USERS or not (email and verified and EMAIL_RE.match(email)):
+            raise PermissionDenied(NO_SSO_ACCOUNT)
+        role, tenant_id = _claimed_role(claims, None)
+        user = User(
+            user_id=new_id("usr"),
+            email=email,
+            name=str(claims.get("name") or email.split("@")[0])[:80],
+            role=role,
+            tenant_id=tenant_id,
+            password=make_password(None),  # unusable: this person signs in through the provider
+            sso_subject=subject,
+            created_at=clock.now(),
+        )
+        event = audit.build_event(
+            _scope_of(user),
+            "user.create",
+            "user",
+            user.user_id,
+            tenant_id=_trail_of(tenant_id),
+            changes={"email": email, "role": role, "via": "sso"},
+        )
+        save_together([user, event], "That account was created meanwhile; sign in again.")
+        return user
+    if not user.is_active:
+        raise PermissionDenied("That account is disabled.")
+    if settings.OIDC_ROLE_CLAIM:
+        role, tenant_id = _claimed_role(claims, (user.role, user.tenant_id))
+        if (role, tenant_id) != (user.role, user.tenant_id):
+            before = f"{user.role}/{user.tenant_id or '—'}"
+            user.role, user.tenant_id = role, tenant_id
+            event = audit.build_event(
+                _scope_of(user),
+                "user.update",
+                "user",
+                user.user_id,
+                tenant_id=_trail_of(tenant_id),
+                changes={"role": f"{before} → {role}/{tenant_id or '—'} (provider)"},
+            )
+            save_together([user, event], STALE_PERSON)
+    user.update(actions=[User.last_login_at.set(clock.now())])
+    return user

@@ -11,11 +11,20 @@ from dashboard.accounts.models import SessionItem
 from dashboard.core import clock
 
 USER_KEY = "_user_id"
+SIGNED_IN_AT_KEY = "_signed_in_at"  # ISO time of the sign-in (the account page lists sessions by it)
+AGENT_KEY = "_agent"  # the browser's User-Agent at sign-in, shortened
 
 
 # Django's keys are 32 lowercase letters and digits; a cookie that is not one is ignored before
 # it could reach DynamoDB (an over-long key is a ValidationException there, i.e. a 500).
 SESSION_KEY_PATTERN = re.compile(r"[a-z0-9]{8,64}")
+
+
+def _parse_time(text):
+    try:
+        return clock.parse_iso(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
 
 
 class SessionStore(SessionBase):
@@ -59,6 +68,8 @@ class SessionStore(SessionBase):
             data=self.encode(data),
             user_id=data.get(USER_KEY),
             expires_at=self.get_expiry_date(),
+            signed_in_at=_parse_time(data.get(SIGNED_IN_AT_KEY)),
+            agent=data.get(AGENT_KEY) or None,
         )
         condition = (
             SessionItem.session_key.does_not_exist() if must_create else SessionItem.session_key.exists()

@@ -1,18 +1,31 @@
 from __future__ import annotations
 
+import segno
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dashboard.accounts import access, queries, services
-from dashboard.accounts.forms import LoginForm, RetentionForm, UserEditForm, UserForm
+from dashboard.accounts import access, oidc, queries, services
+from dashboard.accounts.forms import (
+    AcceptInvitationForm,
+    InvitationForm,
+    LoginForm,
+    PasswordChangeForm,
+    RetentionForm,
+    SecondFactorForm,
+    SecondFactorPolicyForm,
+    UserEditForm,
+    UserForm,
+)
 from dashboard.audit import services as audit
-from dashboard.core import worker
+from dashboard.core import clock, worker
 from dashboard.core.errors import DashboardError, NotFound
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import DashboardRequest, render_page
@@ -50,6 +63,91 @@ def _safe_next(request: DashboardRequest) -> str:
 KNOWN_DEVICE_COOKIE = "known_device"
 
 
+SECOND_STEP_KEY = "_second_step"  # {"u": user id, "at": epoch seconds}: the password was right
+SECOND_STEP_SECONDS = 300
+MUST_ENROL_KEY = access.MUST_ENROL_KEY
+
+
+def _finish_sign_in(request: DashboardRequest, user, next_url: str, how: str) -> HttpResponse:
+    """Sign `user` in (a new session key and CSRF token), record it, remember this browser."""
+    request.session.pop(SECOND_STEP_KEY, None)
+    access.login(request, user)
+    rotate_token(request)  # a CSRF token seen before signing in is not valid after it
+    # Single sign-on leaves the second factor to the provider (its own MFA policy).
+    if how != "sso" and user.totp_secret is None and queries.second_factor_required(user.role):
+        request.session[MUST_ENROL_KEY] = True  # their role must use a second factor: enrol now
+        next_url = reverse("accounts:two_factor")
+    audit.record(
+        access.scope_for_user(user),
+        "session.login",
+        "user",
+        user.user_id,
+        tenant_id=user.tenant_id,
+        changes={"with": how},
+    )
+    response = HttpResponseRedirect(next_url)
+    # Guesses from elsewhere never slow this browser's sign-ins down (services.authenticate).
+    response.set_cookie(
+        KNOWN_DEVICE_COOKIE,
+        services.known_device_token(user),
+        max_age=services.KNOWN_DEVICE_DAYS * 86400,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _login_context(form: LoginForm, next_url: str, error: str = "") -> dict:
+    return {
+        "form": form,
+        "next": next_url,
+        "error": error,
+        "sso": oidc.configured(),
+        "sso_label": settings.OIDC_BUTTON_LABEL,
+    }
+
+
+SSO_PENDING_KEY = "_oidc"
+
+
+@require_GET
+def sso_start(request: DashboardRequest) -> HttpResponse:
+    """Off to the identity provider (state, nonce and PKCE verifier kept in the session).
+    DynamoDB: the session's write. The provider's discovery document is cached for an hour."""
+    if not oidc.configured():
+        raise NotFound("Single sign-on is not configured.")
+    try:
+        url, pending = oidc.start(request.build_absolute_uri(reverse("sso_callback")))
+    except oidc.SsoFailed as exc:
+        context = _login_context(LoginForm(), "/", exc.message)
+        return render_page(request, "accounts/login.html", context, status=503)
+    pending["next"] = _safe_next(request)
+    request.session[SSO_PENDING_KEY] = pending
+    return HttpResponseRedirect(url)
+
+
+@require_GET
+def sso_callback(request: DashboardRequest) -> HttpResponse:
+    """The provider sends the browser back here with a code: exchanged, the ID token verified, the
+    person found (or linked, or created, per settings) and signed in. The pending sign-in is taken
+    out of the session first, so a replayed callback finds none.
+
+    DynamoDB: 1 query (the SSO index), maybe a query of the e-mail index and a write, 1 audit write."""
+    if not oidc.configured():
+        raise NotFound("Single sign-on is not configured.")
+    pending = request.session.pop(SSO_PENDING_KEY, None)
+    next_url = pending.get("next", "/") if isinstance(pending, dict) else "/"
+    try:
+        claims = oidc.finish(request.build_absolute_uri(reverse("sso_callback")), pending, request.GET.dict())
+        user = services.sso_sign_in(claims)
+    except (oidc.SsoFailed, DashboardError) as exc:
+        status = exc.status if isinstance(exc, DashboardError) else 400
+        context = _login_context(LoginForm(), next_url, exc.message)
+        return render_page(request, "accounts/login.html", context, status=status)
+    return _finish_sign_in(request, user, next_url, "sso")
+
+
 @require_http_methods(["GET", "POST"])
 def login(request: DashboardRequest) -> HttpResponse:
     next_url = _safe_next(request)
@@ -69,23 +167,66 @@ def login(request: DashboardRequest) -> HttpResponse:
             form.add_error(None, exc.message)
             status, retry_after = (429, exc.retry_after) if exc.retry_after else (200, None)
         else:
-            access.login(request, user)
-            rotate_token(request)  # a CSRF token seen before signing in is not valid after it
-            audit.record(
-                access.scope_for_user(user), "session.login", "user", user.user_id, tenant_id=user.tenant_id
+            if user.totp_secret is None:
+                return _finish_sign_in(request, user, next_url, "password")
+            # The password was right; the session is not signed in until the code is too.
+            request.session[SECOND_STEP_KEY] = {"u": user.user_id, "at": int(clock.now().timestamp())}
+            return redirect(f"{reverse('login_code')}?{urlencode({'next': next_url})}")
+    response = render_page(request, "accounts/login.html", _login_context(form, next_url), status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def login_code(request: DashboardRequest) -> HttpResponse:
+    """The second step of signing in: the authenticator app's code (or a recovery code).
+
+    DynamoDB: 1 GetItem (the person); POST adds the throttle's counters (3 updates) and 1 conditional
+    update (the step or recovery code taken)."""
+    next_url = _safe_next(request)
+    if request.scope is not None:
+        return HttpResponseRedirect(next_url)
+    pending = request.session.get(SECOND_STEP_KEY)
+    user = (
+        queries.get_user(pending["u"])
+        if isinstance(pending, dict) and isinstance(pending.get("u"), str)
+        else None
+    )
+    fresh = (
+        isinstance(pending, dict)
+        and int(clock.now().timestamp()) - int(pending.get("at") or 0) < SECOND_STEP_SECONDS
+    )
+    if user is None or not fresh or not user.totp_secret:
+        request.session.pop(SECOND_STEP_KEY, None)
+        messages.info(request, "Sign in with your password first.")
+        return redirect(f"{reverse('login')}?{urlencode({'next': next_url})}")
+    form = SecondFactorForm(request.POST or None)
+    status, retry_after = 200, None
+    if request.method == "POST" and form.is_valid():
+        try:
+            how = services.verify_second_factor(
+                user,
+                form.cleaned_data["code"],
+                _client_address(request),
+                known_device=request.COOKIES.get(KNOWN_DEVICE_COOKIE),
             )
-            response = HttpResponseRedirect(next_url)
-            # Guesses from elsewhere never slow this browser's sign-ins down (services.authenticate).
-            response.set_cookie(
-                KNOWN_DEVICE_COOKIE,
-                services.known_device_token(user),
-                max_age=services.KNOWN_DEVICE_DAYS * 86400,
-                secure=settings.SESSION_COOKIE_SECURE,
-                httponly=True,
-                samesite="Lax",
-            )
-            return response
-    response = render_page(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)
+        except services.LoginFailed as exc:
+            form.add_error("code", exc.message)
+            status, retry_after = (429, exc.retry_after) if exc.retry_after else (422, None)
+        else:
+            if how == "recovery code":
+                left = len(queries.get_user(user.user_id).recovery_codes or ())
+                messages.warning(request, f"You signed in with a recovery code; {left} left.")
+            return _finish_sign_in(request, user, next_url, how)
+    elif request.method == "POST":
+        status = 422
+    response = render_page(
+        request,
+        "accounts/login_code.html",
+        {"form": form, "next": next_url, "email": user.email},
+        status=status,
+    )
     if retry_after:
         response["Retry-After"] = str(retry_after)
     return response
@@ -257,3 +398,245 @@ def retention(request: DashboardRequest) -> HttpResponse:
     if request.htmx and request.method == "GET" and not (job and job["status"] in ("queued", "running")):
         response.status_code = 286  # nothing more to wait for: htmx stops polling
     return response
+
+
+# --- own account -------------------------------------------------------------------------------
+
+
+def _account_context(request: DashboardRequest, form: PasswordChangeForm) -> dict:
+    current = request.session.session_key
+    sessions = [
+        {
+            "ref": queries.session_ref(item.session_key),
+            "current": item.session_key == current,
+            "signed_in_at": item.signed_in_at,
+            "expires_at": item.expires_at,
+            "agent": item.agent or "unknown browser",
+        }
+        for item in queries.own_sessions(request.user.user_id)
+    ]
+    return {"person": request.user, "form": form, "sessions": sessions}
+
+
+@require_GET
+@access.scoped()
+def account(request: DashboardRequest) -> HttpResponse:
+    """The signed-in person's own account: password, signed-in browsers.
+
+    DynamoDB: 1 query (their sessions, keys only) and 1 BatchGet of them."""
+    return render_page(request, "accounts/account.html", _account_context(request, PasswordChangeForm()))
+
+
+@require_POST
+@access.scoped()
+def account_password(request: DashboardRequest) -> HttpResponse:
+    """Change one's own password; other sessions end, this one stays.
+
+    DynamoDB: the sign-in throttle's counters (3 updates), 1 transaction, then the sessions' query and
+    deletes."""
+    form = PasswordChangeForm(request.POST)
+    if form.is_valid():
+        try:
+            ended = services.change_own_password(
+                request.user,
+                form.cleaned_data["current"],
+                form.cleaned_data["new"],
+                _client_address(request),
+                keep_session=request.session.session_key,
+                known_device=request.COOKIES.get(KNOWN_DEVICE_COOKIE),
+            )
+        except DashboardError as exc:
+            add_service_errors(form, exc)
+        else:
+            others = f" {ended} other session{'s' if ended != 1 else ''} ended." if ended else ""
+            messages.success(request, f"Your password is changed.{others}")
+            return redirect("accounts:account")
+    return render_page(request, "accounts/account.html", _account_context(request, form), status=422)
+
+
+@require_POST
+@access.scoped()
+def account_end_session(request: DashboardRequest, ref: str) -> HttpResponse:
+    """End one of one's own other sessions. DynamoDB: 1 query and 1 DeleteItem."""
+    if not services.end_own_session(request.user, ref, request.session.session_key):
+        raise NotFound("That session was not found.")
+    messages.success(request, "That browser is signed out.")
+    return redirect("accounts:account")
+
+
+@require_POST
+@access.scoped()
+def account_end_other_sessions(request: DashboardRequest) -> HttpResponse:
+    """End every session of one's own but this one. DynamoDB: 1 query and a DeleteItem each."""
+    ended = services.end_sessions(request.user.user_id, keep=request.session.session_key)
+    messages.success(request, f"Signed out of {ended} other session{'s' if ended != 1 else ''}.")
+    return redirect("accounts:account")
+
+
+# --- invitations -------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@access.scoped(Can.TENANT_PAGES)
+def invitations(request: DashboardRequest) -> HttpResponse:
+    """Pending invitations and the form to invite someone; after inviting, the link is shown once.
+
+    DynamoDB: GET 1 query (pending invitations; staff also the cached tenant list); POST adds a query
+    of the e-mail index and 1 transaction (the invitation and its audit event)."""
+    staff = request.scope.is_staff
+    tenants = queries.list_tenants() if staff else []
+    form = InvitationForm(
+        request.POST or None, tenants=tenants, staff=staff, initial={"tenant": request.scope.tenant_id}
+    )
+    status, new_link, invited = 200, None, None
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                created = services.invite(request.scope, data["email"], data["role"], data.get("tenant"))
+            except DashboardError as exc:
+                add_service_errors(form, exc)
+                status = exc.status
+            else:
+                new_link = request.build_absolute_uri(created.path)
+                invited = created.invitation
+                form = InvitationForm(
+                    tenants=tenants, staff=staff, initial={"tenant": request.scope.tenant_id}
+                )
+        else:
+            status = 422
+    context = {
+        "form": form,
+        "pending": queries.pending_invitations(request.scope),
+        "new_link": new_link,
+        "invited": invited,
+        "days": settings.INVITATION_DAYS,
+    }
+    return render_page(request, "accounts/invitations.html", context, status=status)
+
+
+@require_POST
+@access.scoped(Can.TENANT_PAGES)
+def invitation_revoke(request: DashboardRequest, invitation_id: str) -> HttpResponse:
+    """Revoke a pending invitation. DynamoDB: 1 GetItem and 1 transaction."""
+    try:
+        invitation = services.revoke_invitation(request.scope, invitation_id)
+    except DashboardError as exc:
+        if exc.status == 404:
+            raise
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, f"The invitation of {invitation.email} is revoked; its link no longer works."
+        )
+    return redirect("accounts:invitations")
+
+
+@require_http_methods(["GET", "POST"])
+def accept_invitation(request: DashboardRequest, invitation_id: str, secret: str) -> HttpResponse:
+    """The invitation link: choose a name and password, and be signed in to the new account.
+
+    DynamoDB: 1 GetItem (the invitation); POST adds a query of the e-mail index, 1 transaction
+    (invitation, account, audit event) and the new session."""
+    invitation = services.open_invitation(invitation_id, secret)
+    form = AcceptInvitationForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                user = services.accept_invitation(
+                    invitation_id, secret, form.cleaned_data["name"], form.cleaned_data["password"]
+                )
+            except DashboardError as exc:
+                if exc.status == 404:
+                    raise
+                add_service_errors(form, exc)
+                status = exc.status
+            else:
+                messages.success(request, f"Welcome, {user.name}: your account is ready.")
+                return _finish_sign_in(request, user, reverse("home"), "invitation")
+        else:
+            status = 422
+    context = {"invitation": invitation, "form": form}
+    return render_page(request, "accounts/accept_invitation.html", context, status=status)
+
+
+# --- second factor -----------------------------------------------------------------------------
+
+PENDING_TOTP_KEY = "_totp_pending"  # the secret shown as a QR code until a code from it confirms it
+
+
+@require_http_methods(["GET", "POST"])
+@access.scoped()
+def two_factor(request: DashboardRequest) -> HttpResponse:
+    """Set up (scan, confirm a code) or turn off the authenticator app; the recovery codes are shown
+    once, in the answer that turns it on.
+
+    DynamoDB: GET 1 GetItem (the policy); POST adds 1 transaction (the person and the audit event)."""
+    user = request.user
+    form = SecondFactorForm(request.POST or None)
+    status, codes = 200, None
+    if request.method == "POST" and form.is_valid():
+        try:
+            if user.totp_secret:
+                services.disable_totp(user, form.cleaned_data["code"])
+                messages.success(request, "Your second factor is off.")
+                return redirect("accounts:two_factor")
+            secret = request.session.get(PENDING_TOTP_KEY)
+            if not isinstance(secret, str):
+                raise NotFound("Nothing to confirm.")
+            codes = services.enable_totp(user, secret, form.cleaned_data["code"])
+        except DashboardError as exc:
+            if exc.status == 404:
+                return redirect("accounts:two_factor")
+            add_service_errors(form, exc)
+            status = exc.status
+        else:
+            request.session.pop(PENDING_TOTP_KEY, None)
+            request.session.pop(MUST_ENROL_KEY, None)
+            form = SecondFactorForm()
+    elif request.method == "POST":
+        status = 422
+    context = {
+        "person": user,
+        "form": form,
+        "codes": codes,
+        "required": queries.second_factor_required(user.role),
+        "must_enrol": bool(request.session.get(MUST_ENROL_KEY)),
+        "qr_svg": None,
+        "secret": None,
+        "codes_left": len(user.recovery_codes or ()),
+    }
+    if not user.totp_secret:
+        secret = request.session.get(PENDING_TOTP_KEY)
+        if not isinstance(secret, str):
+            secret = request.session[PENDING_TOTP_KEY] = services.new_totp_secret()
+        # Drawn here as inline SVG: the secret never leaves the dashboard (no QR service, no CDN).
+        context["qr_svg"] = mark_safe(segno.make(services.totp_uri(secret, user.email)).svg_inline(scale=5))  # noqa: S308 — segno's own markup
+        context["secret"] = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+    return render_page(request, "accounts/two_factor.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@access.scoped(Can.RUN_PLATFORM)
+def sign_in_policy(request: DashboardRequest) -> HttpResponse:
+    """Staff choose the roles that must use a second factor. DynamoDB: 1 GetItem; POST 1 transaction."""
+    policy = queries.sign_in_policy()
+    initial = {"roles": sorted(policy.totp_roles or ()), "sso_for_staff": bool(policy.sso_for_staff)}
+    form = SecondFactorPolicyForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.set_sign_in_policy(
+                    request.scope, set(form.cleaned_data["roles"]), form.cleaned_data["sso_for_staff"]
+                )
+            except DashboardError as exc:
+                add_service_errors(form, exc)
+                status = exc.status
+            else:
+                messages.success(request, "The sign-in policy is saved.")
+                return redirect("accounts:sign_in_policy")
+        else:
+            status = 422
+    return render_page(request, "accounts/sign_in_policy.html", {"form": form}, status=status)

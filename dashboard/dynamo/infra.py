@@ -43,6 +43,8 @@ TIER_ACCESS: dict[str, tuple[str | None, str | None]] = {
     "tenants": (WRITE, READ),
     "users": (WRITE, None),
     "sessions": (WRITE, None),
+    "invitations": (WRITE, None),
+    "sign-in-policy": (WRITE, None),
     "api-keys": (WRITE, READ),
     "audit-events": (WRITE, WRITE),
     "rate-limits": (WRITE, WRITE),

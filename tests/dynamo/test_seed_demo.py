@@ -77,7 +77,7 @@ def test_seeding_again_when_data_exists_does_nothing_but_print_logins(prefix):
 
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
-LATER_ON_PURPOSE = {"expires_at"}  # TTL: when DynamoDB may delete the item
+LATER_ON_PURPOSE = {"expires_at", "purge_at"}  # TTLs and an invitation link's end
 
 
 def _moments(value):

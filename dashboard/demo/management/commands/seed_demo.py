@@ -4,7 +4,7 @@ from importlib import import_module
 
 from django.core.management.base import BaseCommand
 
-from dashboard.accounts.demo import demo_logins
+from dashboard.accounts.demo import DEMO_INVITATION_PATH, demo_logins
 from dashboard.accounts.models import Tenant
 from dashboard.core import clock
 from dashboard.core.seeding import DEMO_PASSWORD, SeedContext
@@ -70,3 +70,4 @@ class Command(BaseCommand):
         self.stdout.write(f"Sign in with any of these (password “{DEMO_PASSWORD}”):")
         for role, tenant, email in logins:
             self.stdout.write(f"  {role:<13} {tenant:<12} {email}")
+        self.stdout.write(f"A pending invitation to acme (colleague@acme.test): {DEMO_INVITATION_PATH}")
