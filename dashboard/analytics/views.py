@@ -16,7 +16,6 @@ from django.views.decorators.http import require_GET, require_POST
 from dashboard.accounts.access import scoped
 from dashboard.accounts.queries import list_tenants, people_of
 from dashboard.analytics import csv_export, pricing, queries, repricing, services
-from dashboard.analytics import overview as overview_figures  # the view below is `overview`
 from dashboard.analytics.forms import (
     BudgetForm,
     ExecutionFilterForm,
@@ -26,6 +25,8 @@ from dashboard.analytics.forms import (
     period_from,
 )
 from dashboard.analytics.inputs import MONTH_PRESETS, PRESETS, RATE_NAMES, resolve_tenant
+from dashboard.analytics.overview import SORTS as TOP_SORTS
+from dashboard.analytics.overview import build as build_overview
 from dashboard.core import clock, worker
 from dashboard.core.errors import Conflict, NotFound, ValidationFailed
 from dashboard.core.forms import add_service_errors
@@ -45,8 +46,8 @@ def _overview_context(
         period_error = exc
         period = PeriodForm({}).period_value()
     tenant = request.GET.get("tenant") or None
-    data = overview_figures.build(request.scope, period, tenant or None)
-    sort = request.GET.get("sort") if request.GET.get("sort") in overview_figures.SORTS else "cost"
+    data = build_overview(request.scope, period, tenant or None)
+    sort = request.GET.get("sort") if request.GET.get("sort") in TOP_SORTS else "cost"
     data.sort_tops(sort)
     if budget_form is None and data.tenant_id:
         initial_budget = data.budget.budget_micro_usd if data.budget else None
@@ -112,7 +113,7 @@ def set_budget(request: DashboardRequest) -> HttpResponse:
 @scoped(Can.TENANT_PAGES)
 def export_csv(request: DashboardRequest) -> HttpResponse:
     period, tenant = period_from(request.GET)
-    data = overview_figures.build(request.scope, period, tenant)
+    data = build_overview(request.scope, period, tenant)
     return csv_response(csv_export.filename(data), csv_export.rows(data))
 
 
