@@ -154,15 +154,20 @@ def register_version(scope: AccessScope, model_id: str, data: dict[str, Any]) ->
         tenant_id=model.tenant_id,
         changes={"model": model.name, "version": version.version, **_lineage(version)},
     )
-    out = _events(
+    out = _registered_events(scope, model, version)
+    save_together([model, version, event, *out], MODEL_CHANGED)
+    return version
+
+
+def _registered_events(scope: AccessScope, model: MlModel, version: RegistryVersion) -> list:
+    """The outgoing `model_version.registered` event (none when the tenant has no channel)."""
+    return _events(
         model,
         "model_version.registered",
         f"{model.name} {version.version} was registered by {scope.actor_label}.",
         version=version.version,
         by=scope.actor_label,
     )
-    save_together([model, version, event, *out], MODEL_CHANGED)
-    return version
 
 
 def _lineage(version: RegistryVersion) -> dict[str, str]:
@@ -227,13 +232,7 @@ def register_model(scope: AccessScope, data: dict[str, Any]) -> tuple[MlModel, R
             **_lineage(version),
         },
     )
-    out = _events(
-        model,
-        "model_version.registered",
-        f"{model.name} {version.version} was registered by {scope.actor_label}.",
-        version=version.version,
-        by=scope.actor_label,
-    )
+    out = _registered_events(scope, model, version)
     save_together([model, version, event, *out], MODEL_CHANGED)
     return model, version
 
