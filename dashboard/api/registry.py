@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
@@ -13,51 +13,13 @@ from dashboard.api.operations import Operation, Query, Strict
 from dashboard.core.errors import DashboardError
 from dashboard.core.http import limit_param
 from dashboard.registry import queries, services
-from dashboard.registry.inputs import FRAMEWORKS, TASKS
+from dashboard.registry.inputs import FRAMEWORKS, RegisterIn
 from dashboard.registry.lifecycle import ENVIRONMENTS, STATUSES
 
 MAX_LIMIT = 100
 
 if TYPE_CHECKING:
     from dashboard.registry.models import MlModel, RegistryVersion
-
-
-class VersionIn(Strict):
-    model_config = ConfigDict(strict=True, extra="allow")
-    version: str = Field(min_length=1, max_length=64, examples=["1.4.0"])
-    framework: Literal[FRAMEWORKS]  # type: ignore[valid-type]
-    artifact_uri: str = Field(
-        max_length=500,
-        pattern=r"^[a-z][a-z0-9+.\-]*://\S+$",
-        examples=["s3://models/churn/1.4.0/model.tar.gz"],
-    )
-    dataset_id: str | None = Field(default=None, max_length=80)
-    experiment_id: str | None = Field(
-        default=None,
-        max_length=80,
-        description="With `run_id`: the experiment run that produced the version.",
-    )
-    run_id: str | None = Field(
-        default=None,
-        max_length=80,
-        description="The run that produced the version; without `metrics`, the run's final metrics are used.",
-    )
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    metrics: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-/@]{0,63}$")], float] = Field(
-        default_factory=dict, max_length=40, description="Name → a finite number.", examples=[{"auc": 0.91}]
-    )
-
-
-class RegisterIn(VersionIn):
-    """A new model with its first version, or (with `model_id`) a new version of that model."""
-
-    model_id: str | None = Field(
-        default=None, max_length=200, description="Set: add a version to this model."
-    )
-    name: str | None = Field(default=None, max_length=80, description="Required for a new model.")
-    project_id: str | None = Field(default=None, max_length=80, description="Required for a new model.")
-    task: Literal[TASKS] | None = None  # type: ignore[valid-type]
-    description: str = Field(default="", max_length=1000)
 
 
 class DeployIn(Strict):
@@ -283,9 +245,9 @@ def registry(request: HttpRequest):
             limit=limit_param(request, queries.PAGE_SIZE, MAX_LIMIT),
         )
         return {"items": [model_json(model) for model in page], "next_cursor": page.next_cursor}
-    body = _object_body(request)
-    if body.get("model_id"):
-        version = services.register_version(request.scope, str(body["model_id"]), body)
+    body: RegisterIn = request.api_body
+    if body.model_id:
+        version = services.register_version(request.scope, body.model_id, body)
         model = queries.get_model(request.scope, version.model_id, consistent=True)
     else:
         model, version = services.register_model(request.scope, body)
