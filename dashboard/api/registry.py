@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest
 from django.urls import path
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.api.auth import api_view, read_json
+from dashboard.api.auth import api_view, created
 from dashboard.api.operations import Operation, Query, Strict
-from dashboard.core.errors import DashboardError
 from dashboard.core.http import limit_param
 from dashboard.registry import queries, services
 from dashboard.registry.inputs import FRAMEWORKS, RegisterIn
@@ -44,6 +43,10 @@ class EnvironmentOut(BaseModel):
     since: str | None
 
 
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None
+
+
 class ModelOut(BaseModel):
     model_id: str
     name: str
@@ -55,6 +58,26 @@ class ModelOut(BaseModel):
     version_count: int
     environments: dict[str, EnvironmentOut]  # dev, staging, production
     updated_at: str | None
+
+    @classmethod
+    def of(cls, model: MlModel) -> ModelOut:
+        return cls(
+            model_id=model.model_id,
+            name=model.name,
+            tenant_id=model.tenant_id,
+            project_id=model.project_id,
+            task=model.task,
+            status=model.status,
+            latest_version=model.latest_version,
+            version_count=int(model.version_count or 0),
+            environments={
+                env: EnvironmentOut(
+                    live=state.live, pending=state.pending, failed=state.failed, since=state.since
+                )
+                for env, state in (model.environments or {}).items()
+            },
+            updated_at=_iso(model.updated_at),
+        )
 
 
 class VersionOut(BaseModel):
@@ -73,6 +96,26 @@ class VersionOut(BaseModel):
     created_by: str | None
     created_at: str | None
     deployed_at: str | None
+
+    @classmethod
+    def of(cls, version: RegistryVersion) -> VersionOut:
+        return cls(
+            model_id=version.model_id,
+            version=version.version,
+            status=version.status,
+            environment=version.environment,
+            stage=version.stage,
+            framework=version.framework,
+            artifact_uri=version.artifact_uri,
+            dataset_id=version.dataset_id,
+            experiment_id=version.experiment_id,
+            run_id=version.run_id,
+            parameters=version.parameters or {},
+            metrics=version.metrics or {},
+            created_by=version.created_by,
+            created_at=_iso(version.created_at),
+            deployed_at=_iso(version.deployed_at),
+        )
 
 
 class ModelPage(BaseModel):
@@ -97,11 +140,26 @@ class Moved(BaseModel):
     version: VersionOut
 
 
-class Metrics(BaseModel):
-    """Metrics per version (oldest first), or with `metric` that metric's series across versions."""
+class MetricPoint(BaseModel):
+    version: str
+    value: Any
 
-    model_config = ConfigDict(extra="allow")
+
+class VersionMetrics(BaseModel):
+    version: str
+    status: str | None
+    metrics: dict[str, Any]
+
+
+class Metrics(BaseModel):
+    """Metrics per version (oldest first: `metrics` names them, `versions` holds them), or with
+    `metric` that metric's `series` across versions."""
+
     model_id: str
+    metric: str | None = None
+    series: list[MetricPoint] | None = None
+    metrics: list[str] | None = None
+    versions: list[VersionMetrics] | None = None
 
 
 class AliasOut(BaseModel):
@@ -112,6 +170,17 @@ class AliasOut(BaseModel):
     since: str | None
     by: str | None
     version: VersionOut
+
+    @classmethod
+    def of(cls, model: MlModel, alias: str, version: RegistryVersion) -> AliasOut:
+        entry = (model.aliases or {}).get(alias)
+        return cls(
+            model_id=model.model_id,
+            alias=alias,
+            since=entry.since if entry else None,
+            by=entry.by if entry else None,
+            version=VersionOut.of(version),
+        )
 
 
 class AliasIn(Strict):
@@ -184,55 +253,6 @@ ALIAS = {
 METRICS = {"GET": Operation("A model's metrics", {200: Metrics}, query=MetricsQuery, tags=["models"])}
 
 
-def _iso(moment) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def model_json(model: MlModel) -> dict[str, Any]:
-    return {
-        "model_id": model.model_id,
-        "name": model.name,
-        "tenant_id": model.tenant_id,
-        "project_id": model.project_id,
-        "task": model.task,
-        "status": model.status,
-        "latest_version": model.latest_version,
-        "version_count": int(model.version_count or 0),
-        "environments": {
-            env: {"live": state.live, "pending": state.pending, "failed": state.failed, "since": state.since}
-            for env, state in (model.environments or {}).items()
-        },
-        "updated_at": _iso(model.updated_at),
-    }
-
-
-def version_json(version: RegistryVersion) -> dict[str, Any]:
-    return {
-        "model_id": version.model_id,
-        "version": version.version,
-        "status": version.status,
-        "environment": version.environment,
-        "stage": version.stage,
-        "framework": version.framework,
-        "artifact_uri": version.artifact_uri,
-        "dataset_id": version.dataset_id,
-        "experiment_id": version.experiment_id,
-        "run_id": version.run_id,
-        "parameters": version.parameters or {},
-        "metrics": version.metrics or {},
-        "created_by": version.created_by,
-        "created_at": _iso(version.created_at),
-        "deployed_at": _iso(version.deployed_at),
-    }
-
-
-def _object_body(request: HttpRequest) -> dict[str, Any]:
-    body = read_json(request)
-    if not isinstance(body, dict):
-        raise DashboardError("The body must be a JSON object.", {"body": "not an object"})
-    return body
-
-
 @api_view(REGISTRY)
 def registry(request: HttpRequest):
     """GET: the key's models (`project`, `status`, `cursor`). POST: a new model, or a version of `model_id`."""
@@ -244,38 +264,33 @@ def registry(request: HttpRequest):
             cursor=request.GET.get("cursor") or None,
             limit=limit_param(request, queries.PAGE_SIZE, MAX_LIMIT),
         )
-        return {"items": [model_json(model) for model in page], "next_cursor": page.next_cursor}
+        return ModelPage(items=[ModelOut.of(model) for model in page], next_cursor=page.next_cursor)
     body: RegisterIn = request.api_body
     if body.model_id:
         version = services.register_version(request.scope, body.model_id, body)
         model = queries.get_model(request.scope, version.model_id, consistent=True)
     else:
         model, version = services.register_model(request.scope, body)
-    return JsonResponse({"model": model_json(model), "version": version_json(version)}, status=201)
+    return created(Registered(model=ModelOut.of(model), version=VersionOut.of(version)))
 
 
 @api_view(DEPLOY)
 def deploy(request: HttpRequest, model_id: str):
     """Move a version: body {"version", "environment", "status"} with status deploying, deployed,
     failed, rolled_back or retired."""
-    body = _object_body(request)
-    missing = {key: "This field is required." for key in ("version", "status") if not body.get(key)}
-    if missing:
-        raise DashboardError("Send the version and the status to move it to.", missing)
+    body: DeployIn = request.api_body
     change = services.change_status(
         request.scope,
         model_id,
-        str(body["version"]),
-        str(body["status"]),
-        str(body["environment"]) if body.get("environment") else None,
-        reason=str(body.get("reason") or ""),
-        vacate=body.get("vacate") is True,
+        body.version,
+        body.status,
+        body.environment or None,
+        reason=body.reason or "",
+        vacate=body.vacate,
     )
-    return {
-        "message": change.message,
-        "model": model_json(change.model),
-        "version": version_json(change.version),
-    }
+    return Moved(
+        message=change.message, model=ModelOut.of(change.model), version=VersionOut.of(change.version)
+    )
 
 
 @api_view(METRICS)
@@ -285,38 +300,27 @@ def metrics(request: HttpRequest, model_id: str):
     items = queries.model_versions(model)
     metric = request.GET.get("metric")
     if metric:
-        return {"model_id": model.model_id, "metric": metric, "series": queries.metric_series(items, metric)}
-    return {
-        "model_id": model.model_id,
-        "metrics": queries.metric_names(items),
-        "versions": [
-            {"version": item.version, "status": item.status, "metrics": item.metrics or {}}
+        series = [MetricPoint.model_validate(point) for point in queries.metric_series(items, metric)]
+        return Metrics(model_id=model.model_id, metric=metric, series=series)
+    return Metrics(
+        model_id=model.model_id,
+        metrics=queries.metric_names(items),
+        versions=[
+            VersionMetrics(version=item.version, status=item.status, metrics=item.metrics or {})
             for item in reversed(items)
         ],
-    }
-
-
-def _alias_json(model: MlModel, alias: str, version: RegistryVersion) -> dict[str, Any]:
-    entry = (model.aliases or {}).get(alias)
-    return {
-        "model_id": model.model_id,
-        "alias": alias,
-        "since": entry.since if entry else None,
-        "by": entry.by if entry else None,
-        "version": version_json(version),
-    }
+    )
 
 
 @api_view(ALIAS)
 def alias(request: HttpRequest, model_id: str, alias: str):
     """GET: the version the alias points to. PUT {"version"}: point the alias there."""
     if request.method == "PUT":
-        body = _object_body(request)
-        move = services.set_alias(request.scope, model_id, alias, body.get("version"))
+        move = services.set_alias(request.scope, model_id, alias, request.api_body.version)
         model, version = queries.resolve_alias(request.scope, move.model.model_id, move.alias)
-        return _alias_json(move.model, move.alias, version)
+        return AliasOut.of(move.model, move.alias, version)
     model, version = queries.resolve_alias(request.scope, model_id, alias)
-    return _alias_json(model, alias, version)
+    return AliasOut.of(model, alias, version)
 
 
 urlpatterns = [
