@@ -66,7 +66,9 @@ def naming_problems(templates: dict[str, str]) -> list[str]:
 
 
 def _checked(templates: dict[str, str]) -> dict[str, str]:
-    return {name: text for name, text in templates.items() if name.split("/")[0] not in LINES_NOT_CHECKED_FOR_NOW}
+    return {
+        name: text for name, text in templates.items() if name.split("/")[0] not in LINES_NOT_CHECKED_FOR_NOW
+    }
 
 
 def test_include_only_templates_live_in_a_partials_folder():
@@ -77,7 +79,9 @@ def test_the_areas_still_to_move_their_include_only_templates_still_have_them():
     templates = _templates()
     only = include_only(templates)
     done = {name for name in INCLUDED_OUTSIDE_PARTIALS_FOR_NOW if name not in only}
-    assert not done, f"follows the rule now (or is gone): take it off INCLUDED_OUTSIDE_PARTIALS_FOR_NOW: {done}"
+    assert not done, (
+        f"follows the rule now (or is gone): take it off INCLUDED_OUTSIDE_PARTIALS_FOR_NOW: {done}"
+    )
 
 
 def test_the_naming_rule_catches_an_include_only_template_outside_partials():
@@ -119,5 +123,7 @@ def test_url_with_encodes_each_value_and_leaves_out_empty_ones():
         "{% load dashboard %}{% url_with 'marketplace:browse' q=tag visibility='' category=none %}"
     ).render(Context({"tag": "r&d #1", "none": None}))
     assert link == "/templates/?q=r%26d+%231"
-    both = Template("{% load dashboard %}{% url_with 'flows:list' project='p 1' cursor='c' %}").render(Context())
+    both = Template("{% load dashboard %}{% url_with 'flows:list' project='p 1' cursor='c' %}").render(
+        Context()
+    )
     assert both == "/flows/?project=p+1&amp;cursor=c"  # an HTML attribute's &, escaped
