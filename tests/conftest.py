@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from socketserver import ThreadingMixIn
@@ -111,6 +112,20 @@ def assert_fragment(response, *, id: str) -> str:
     element = element_by_id(html, id)
     assert element is not None, f"the fragment has no element with id={id!r}"
     return element
+
+
+def wait_for(condition, *, timeout: float, message, every: float = 0.05):
+    """`condition()`'s first truthy value, asked again until `timeout` seconds have passed; then the
+    test fails with `message` (text, or a function giving it then). For what only polling can see (a log file, a server coming back);
+    pages wait with Playwright's `expect`, threads with a `threading.Condition`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(message() if callable(message) else message)
+        time.sleep(min(every, max(0.0, deadline - time.monotonic())))
 
 
 def unique(prefix: str = "t") -> str:

@@ -13,13 +13,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.analytics import inputs, overview, pricing, queries, rollups, services
 from dashboard.analytics.inputs import ANY_FAILURE, RunsIn
-from dashboard.api.auth import api_view, read_json
+from dashboard.api.auth import Answer, api_view, created, read_json
 from dashboard.api.operations import Operation, Query, Strict
 from dashboard.core import clock, monitoring
 from dashboard.core.errors import NotFound, ValidationFailed
@@ -52,6 +52,15 @@ class RunsRecorded(BaseModel):
     already_recorded: int
     runs: list[RunOutcome]
 
+    @classmethod
+    def of(cls, outcomes: list[services.Outcome]) -> RunsRecorded:
+        recorded = sum(1 for outcome in outcomes if outcome.recorded)
+        return cls(
+            recorded=recorded,
+            already_recorded=len(outcomes) - recorded,
+            runs=[RunOutcome.model_validate(outcome.as_dict()) for outcome in outcomes],
+        )
+
 
 class ExecutionOut(BaseModel):
     execution_id: str
@@ -74,6 +83,31 @@ class ExecutionOut(BaseModel):
     output: str | None
     truncated: bool | None
     error: str | None
+
+    @classmethod
+    def of(cls, execution: Execution) -> ExecutionOut:
+        return cls(
+            execution_id=execution.execution_id,
+            agent_id=execution.agent_id,
+            user_id=execution.user_id,
+            model=execution.model,
+            status=execution.status,
+            started_at=execution.started_at,
+            finished_at=execution.finished_at,
+            duration_ms=int(execution.duration_ms),
+            tokens_in=int(execution.tokens_in),
+            tokens_out=int(execution.tokens_out),
+            tokens_cache_read=int(execution.tokens_cache_read or 0),
+            tokens_cache_write=int(execution.tokens_cache_write or 0),
+            tokens_reasoning=int(execution.tokens_reasoning or 0),
+            provider=execution.provider,
+            cost_micro_usd=int(execution.cost_micro_usd),
+            price_source=execution.price_source or "catalogue",
+            input=execution.input,
+            output=execution.output,
+            truncated=execution.truncated,
+            error=execution.error,
+        )
 
 
 class RunsPage(BaseModel):
@@ -131,7 +165,7 @@ RUNS = {
     ),
     "POST": Operation(
         "Record runs of an agent",
-        {201: RunsRecorded, 200: "Every run was already recorded (nothing counted again)."},
+        {201: RunsRecorded, 200: RunsRecorded},
         description="Idempotent by `execution_id`: a retried batch counts each run once "
         "(200 when nothing new was recorded).",
         body=RunsIn,
@@ -141,44 +175,13 @@ RUNS = {
 }
 
 
-def execution_json(execution: Execution) -> dict:
-    return {
-        "execution_id": execution.execution_id,
-        "agent_id": execution.agent_id,
-        "user_id": execution.user_id,
-        "model": execution.model,
-        "status": execution.status,
-        "started_at": execution.started_at,
-        "finished_at": execution.finished_at,
-        "duration_ms": int(execution.duration_ms),
-        "tokens_in": int(execution.tokens_in),
-        "tokens_out": int(execution.tokens_out),
-        "tokens_cache_read": int(execution.tokens_cache_read or 0),
-        "tokens_cache_write": int(execution.tokens_cache_write or 0),
-        "tokens_reasoning": int(execution.tokens_reasoning or 0),
-        "provider": execution.provider,
-        "cost_micro_usd": int(execution.cost_micro_usd),
-        "price_source": execution.price_source or "catalogue",
-        "input": execution.input,
-        "output": execution.output,
-        "truncated": execution.truncated,
-        "error": execution.error,
-    }
-
-
 @api_view(RUNS, ingests="executions")
 def runs(request: HttpRequest, agent_id: str):
     if request.method == "POST":
-        outcomes = services.record_runs(request.scope, agent_id, request.api_body)
-        recorded = sum(1 for outcome in outcomes if outcome.recorded)
-        monitoring.INGESTED.labels("executions").inc(recorded)
-        monitoring.INGEST_DUPLICATES.labels("executions").inc(len(outcomes) - recorded)
-        body = {
-            "recorded": recorded,
-            "already_recorded": len(outcomes) - recorded,
-            "runs": [outcome.as_dict() for outcome in outcomes],
-        }
-        return JsonResponse(body, status=201 if recorded else 200)
+        body = RunsRecorded.of(services.record_runs(request.scope, agent_id, request.api_body))
+        monitoring.INGESTED.labels("executions").inc(body.recorded)
+        monitoring.INGEST_DUPLICATES.labels("executions").inc(body.already_recorded)
+        return Answer(body, 201 if body.recorded else 200)
     asked = request.api_query
     errors: dict[str, str] = {}
     start, end = inputs.parse_day(asked.start, "start", errors), inputs.parse_day(asked.end, "end", errors)
@@ -189,7 +192,7 @@ def runs(request: HttpRequest, agent_id: str):
         cursor=request.GET.get("cursor"),
         limit=request.api_query.limit or queries.PAGE_SIZE,
     )
-    return {"runs": [execution_json(execution) for execution in page], "next_cursor": page.next_cursor}
+    return RunsPage(runs=[ExecutionOut.of(execution) for execution in page], next_cursor=page.next_cursor)
 
 
 def overview_body(figures: overview.Overview) -> dict:
@@ -284,7 +287,7 @@ def execution_overview(request: HttpRequest):
     if errors:
         raise ValidationFailed("That period is not valid.", errors)
     period = inputs.chosen_period(asked.period, start, end, clock.now().date())
-    return overview_body(overview.build(request.scope, period))
+    return Overview.model_validate(overview_body(overview.build(request.scope, period)))
 
 
 class PricesQuery(Query):
@@ -370,23 +373,23 @@ class StaffPriceOut(BaseModel):
     retired: bool
     version: int
 
+    @classmethod
+    def of(cls, price) -> StaffPriceOut:
+        return cls(
+            price_id=price.price_id,
+            model=price.model,
+            provider=price.provider,
+            tenant_id=None if price.scope == pricing.EVERY_TENANT else price.scope,
+            effective_from=price.effective_from[:10],
+            rates=RatesOut.model_validate(pricing.rates_of(price).as_dict()),
+            note=price.note,
+            retired=price.retired,
+            version=int(price.version),
+        )
+
 
 class VersionQuery(Query):
     version: int = Field(ge=1, description="The version you read: a newer one answers 409.")
-
-
-def staff_price_json(price) -> dict:
-    return {
-        "price_id": price.price_id,
-        "model": price.model,
-        "provider": price.provider,
-        "tenant_id": None if price.scope == pricing.EVERY_TENANT else price.scope,
-        "effective_from": price.effective_from[:10],
-        "rates": pricing.rates_of(price).as_dict(),
-        "note": price.note,
-        "retired": price.retired,
-        "version": int(price.version),
-    }
 
 
 def _price_value(body: dict) -> inputs.PriceIn:
@@ -436,7 +439,7 @@ PRICE_KEYS = ("api", "prices_key")
 def prices(request: HttpRequest):
     if request.method == "POST":
         price = services.save_price(request.scope, _price_value(read_json(request)))
-        return JsonResponse(staff_price_json(price), status=201)
+        return created(StaffPriceOut.of(price))
     asked = request.api_query
     tenant_id = (
         asked.tenant if request.scope.role == PRICES_KEY else request.scope.reading_tenant(asked.tenant)
@@ -445,17 +448,17 @@ def prices(request: HttpRequest):
     quote = pricing.quote(tenant_id, asked.model, pricing.Usage(), at, asked.provider)
     if not quote.priced:
         raise NotFound("no price", {"model": f"No price is known for {asked.model}: staff can add one."})
-    return {
-        "model": asked.model,
-        "provider": quote.provider,
-        "source": quote.source,
-        "matched": quote.matched,
-        "price": quote.ref,
-        "price_id": quote.price_id,
-        "effective_from": quote.effective_from,
-        "rates": quote.rates.as_dict(),
-        "why": quote.why,
-    }
+    return PriceOut(
+        model=asked.model,
+        provider=quote.provider,
+        source=quote.source,
+        matched=quote.matched,
+        price=quote.ref,
+        price_id=quote.price_id,
+        effective_from=quote.effective_from,
+        rates=RatesOut.model_validate(quote.rates.as_dict()),
+        why=quote.why,
+    )
 
 
 @api_view(
@@ -499,7 +502,7 @@ def price(request: HttpRequest, price_id: str):
             "A price keeps whom it applies to.", {"tenant_id": "Retire this price and add a new one instead."}
         )
     changed = services.save_price(request.scope, value, found.price_id, body["version"])
-    return staff_price_json(changed)
+    return StaffPriceOut.of(changed)
 
 
 urlpatterns = [

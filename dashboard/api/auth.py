@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from pydantic import BaseModel
 
 from dashboard.api.operations import Operation, query_values, validate
 from dashboard.apikeys import services as apikeys
@@ -59,6 +61,27 @@ def read_json(request: HttpRequest) -> Any:
         raise DashboardError("The request needs a JSON body.", {"body": "empty"})
     request._api_json = clean_json_text(body, max_bytes=most, whole_numbers=True)
     return request._api_json
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A view's answer: a response model of its operation, and its status."""
+
+    body: BaseModel
+    status: int = 200
+
+    def response(self, op: Operation) -> JsonResponse:
+        """The body serialised by its model; a model the operation does not document for this status
+        is a bug in the view, not in the request (so the document and the answers cannot drift)."""
+        documented = op.responses.get(self.status)
+        if not (isinstance(documented, type) and isinstance(self.body, documented)):
+            raise TypeError(f"{type(self.body).__name__} is not the documented {self.status} answer.")
+        body = self.body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        return JsonResponse(body, status=self.status)
+
+
+def created(body: BaseModel) -> Answer:
+    return Answer(body, 201)
 
 
 def _rate_headers(response: HttpResponse, decision: apikeys.Decision) -> HttpResponse:
@@ -145,7 +168,11 @@ def api_view(operations: dict[str, Operation], ingests: str | None = None) -> Ca
                 # A forged or stale cursor is a well-formed value that breaks a rule: 422, as in the document.
                 status = 422 if isinstance(exc, BadCursor) else exc.status
                 return _rate_headers(json_error(status, exc.code, exc.message, exc.fields), decision)
-            if not isinstance(result, HttpResponse):
+            if isinstance(result, BaseModel):
+                result = Answer(result)
+            if isinstance(result, Answer):
+                result = result.response(operations[request.method])
+            elif not isinstance(result, HttpResponse):
                 result = JsonResponse(result, safe=False)
             return _rate_headers(result, decision)
 

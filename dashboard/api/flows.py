@@ -8,7 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from dashboard.api.auth import api_view, read_json
+from dashboard.api.auth import api_view, created, read_json
 from dashboard.api.marketplace import Category, TemplateOut
 from dashboard.api.operations import Operation, Strict
 from dashboard.flows import inputs, queries, services
@@ -122,6 +122,10 @@ class SecretInputOut(BaseModel):
     node_id: str
     path: str = Field(examples=["api_key"])
     lines: bool = Field(description="A list setting: the user's lines are added to the template's.")
+    structured: bool = Field(default=False, description="A setting whose value is JSON, not text.")
+    field: str = Field(
+        examples=["input__n3__api_key"], description="The name to supply it under when using the template."
+    )
 
 
 class FlowTemplateOut(TemplateOut):
@@ -147,19 +151,18 @@ FLOW_TEMPLATE = {
 @api_view(FLOW_TEMPLATE)
 def flow_template(request: HttpRequest, flow_id: str) -> Any:
     """POST how to list it: a template of the flow, secrets out (201)."""
-    body = read_json(request)
-    template = marketplace.template_from_flow(request.scope, flow_id, body)
-    return JsonResponse(template.to_dict(), status=201)
+    template = marketplace.template_from_flow(request.scope, flow_id, read_json(request))
+    return created(FlowTemplateOut.model_validate(template.to_dict()))
 
 
 @api_view(NODE_CONFIG)
 def node_config(request: HttpRequest, flow_id: str, node_id: str) -> Any:
     """GET the node's configuration (secrets masked); PUT `{"version": n, "config": {...}}` to replace it."""
     if request.method == "GET":
-        return queries.get_node_state(request.scope, flow_id, node_id).as_dict()
-    body = read_json(request)
+        return NodeConfigOut.model_validate(queries.get_node_state(request.scope, flow_id, node_id).as_dict())
+    body: ConfigIn = request.api_body
     try:
-        state = services.save_node_config(request.scope, flow_id, node_id, body["config"], body["version"])
+        state = services.save_node_config(request.scope, flow_id, node_id, body.config, body.version)
     except inputs.InvalidConfig as exc:
         # `fields` maps each JSON path to its message, as every API error does; `errors` keeps their order.
         error = {
@@ -169,7 +172,7 @@ def node_config(request: HttpRequest, flow_id: str, node_id: str) -> Any:
             "errors": [item.as_dict() for item in exc.errors],
         }
         return JsonResponse({"error": error}, status=exc.status)
-    return state.as_dict()
+    return NodeConfigOut.model_validate(state.as_dict())
 
 
 @api_view(VALIDATE)
@@ -177,17 +180,21 @@ def validate_config(request: HttpRequest, node_type: str) -> Any:
     """Check a configuration against the type's schema: `{"valid": bool, "errors": [{path, message}]}`."""
     get_node_type(node_type)  # 404 for an unknown type, before reading the body
     errors = inputs.check_config(node_type, read_json(request))
-    return {"valid": not errors, "errors": [error.as_dict() for error in errors]}
+    return Validation(
+        valid=not errors, errors=[PathError.model_validate(error.as_dict()) for error in errors]
+    )
 
 
 @api_view({"GET": Operation("List node types", {200: NodeTypes}, tags=["flows"])})
 def node_types(request: HttpRequest) -> Any:
-    return {"node_types": [queries.catalogue_entry(kind) for kind in all_node_types()]}
+    return NodeTypes(
+        node_types=[NodeTypeOut.model_validate(queries.catalogue_entry(kind)) for kind in all_node_types()]
+    )
 
 
 @api_view({"GET": Operation("A node type", {200: NodeTypeOut}, tags=["flows"])})
 def node_type_detail(request: HttpRequest, node_type: str) -> Any:
-    return queries.catalogue_entry(get_node_type(node_type))
+    return NodeTypeOut.model_validate(queries.catalogue_entry(get_node_type(node_type)))
 
 
 urlpatterns = [

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.api.auth import api_view, read_json
+from dashboard.api.auth import Answer, api_view, created, read_json
 from dashboard.api.operations import Operation, Query, Strict
 from dashboard.core.errors import ValidationFailed
 from dashboard.core.http import limit_param
@@ -166,31 +166,32 @@ def _body(request: HttpRequest) -> dict:
 
 
 @api_view(TEMPLATES)
-def templates(request: HttpRequest) -> dict | HttpResponse:
+def templates(request: HttpRequest) -> BaseModel | Answer:
     if request.method == "POST":
         template = services.create_template(request.scope, _body(request))
-        return JsonResponse(template.to_dict(), status=201)
+        return created(TemplateOut.model_validate(template.to_dict()))
     filters = BrowseFilters.from_params(request.GET, strict=True)
     limit = limit_param(request, PAGE_SIZE, MAX_PAGE_SIZE)
     page = queries.browse(request.scope, filters, cursor=request.GET.get("cursor") or None, limit=limit)
-    return {"items": [t.to_dict(full=False) for t in page], "next_cursor": page.next_cursor}
+    items = [TemplateOut.model_validate(t.to_dict(full=False)) for t in page]
+    return TemplatePage(items=items, next_cursor=page.next_cursor)
 
 
 @api_view(TEMPLATE)
-def template(request: HttpRequest, template_id: str) -> dict | HttpResponse:
+def template(request: HttpRequest, template_id: str) -> BaseModel | HttpResponse:
     if request.method == "PUT":
         body = _body(request)
         updated = services.update_template(request.scope, template_id, body, as_version(body.get("version")))
-        return updated.to_dict()
+        return TemplateOut.model_validate(updated.to_dict())
     if request.method == "DELETE":
         version = request.GET.get("version")
         services.delete_template(request.scope, template_id, as_version(version) if version else None)
         return HttpResponse(status=204)
-    return queries.get_template(request.scope, template_id).to_dict()
+    return TemplateOut.model_validate(queries.get_template(request.scope, template_id).to_dict())
 
 
 @api_view(USE)
-def use(request: HttpRequest, template_id: str) -> HttpResponse:
+def use(request: HttpRequest, template_id: str) -> Answer:
     body = _body(request) if request.body else {}
     inputs = body.get("inputs") or {}
     if not isinstance(inputs, dict) or not all(isinstance(v, str) for v in inputs.values()):
@@ -204,15 +205,7 @@ def use(request: HttpRequest, template_id: str) -> HttpResponse:
         str(body.get("name") or ""),
         inputs={str(key): value for key, value in inputs.items()},
     )
-    data = {
-        "flow_id": flow.flow_id,
-        "project_id": flow.project_id,
-        "name": flow.name,
-        "node_count": flow.node_count,
-        "edge_count": flow.edge_count,
-        "source_template_id": flow.source_template_id,
-    }
-    return JsonResponse(data, status=201)
+    return created(FlowOut.model_validate(flow, from_attributes=True))
 
 
 urlpatterns = [

@@ -2,63 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest
 from django.urls import path
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.api.auth import api_view, read_json
+from dashboard.api.auth import Answer, api_view, created
 from dashboard.api.operations import Operation, Query, Strict
 from dashboard.core import clock
-from dashboard.core.errors import DashboardError
 from dashboard.core.http import limit_param
 from dashboard.registry import approvals, queries, services
-from dashboard.registry.inputs import FRAMEWORKS, TASKS
+from dashboard.registry.inputs import FRAMEWORKS, RegisterIn
 from dashboard.registry.lifecycle import ENVIRONMENTS, STATUSES
 
 MAX_LIMIT = 100
 
 if TYPE_CHECKING:
     from dashboard.registry.models import ChangeRequest, MlModel, RegistryVersion
-
-
-class VersionIn(Strict):
-    model_config = ConfigDict(strict=True, extra="allow")
-    version: str = Field(min_length=1, max_length=64, examples=["1.4.0"])
-    framework: Literal[FRAMEWORKS]  # type: ignore[valid-type]
-    artifact_uri: str = Field(
-        max_length=500,
-        pattern=r"^[a-z][a-z0-9+.\-]*://\S+$",
-        examples=["s3://models/churn/1.4.0/model.tar.gz"],
-    )
-    dataset_id: str | None = Field(default=None, max_length=80)
-    experiment_id: str | None = Field(
-        default=None,
-        max_length=80,
-        description="With `run_id`: the experiment run that produced the version.",
-    )
-    run_id: str | None = Field(
-        default=None,
-        max_length=80,
-        description="The run that produced the version; without `metrics`, the run's final metrics are used.",
-    )
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    metrics: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-/@]{0,63}$")], float] = Field(
-        default_factory=dict, max_length=40, description="Name → a finite number.", examples=[{"auc": 0.91}]
-    )
-
-
-class RegisterIn(VersionIn):
-    """A new model with its first version, or (with `model_id`) a new version of that model."""
-
-    model_id: str | None = Field(
-        default=None, max_length=200, description="Set: add a version to this model."
-    )
-    name: str | None = Field(default=None, max_length=80, description="Required for a new model.")
-    project_id: str | None = Field(default=None, max_length=80, description="Required for a new model.")
-    task: Literal[TASKS] | None = None  # type: ignore[valid-type]
-    description: str = Field(default="", max_length=1000)
 
 
 class DeployIn(Strict):
@@ -83,6 +44,10 @@ class EnvironmentOut(BaseModel):
     since: str | None
 
 
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None
+
+
 class ModelOut(BaseModel):
     model_id: str
     name: str
@@ -94,6 +59,26 @@ class ModelOut(BaseModel):
     version_count: int
     environments: dict[str, EnvironmentOut]  # dev, staging, production
     updated_at: str | None
+
+    @classmethod
+    def of(cls, model: MlModel) -> ModelOut:
+        return cls(
+            model_id=model.model_id,
+            name=model.name,
+            tenant_id=model.tenant_id,
+            project_id=model.project_id,
+            task=model.task,
+            status=model.status,
+            latest_version=model.latest_version,
+            version_count=int(model.version_count or 0),
+            environments={
+                env: EnvironmentOut(
+                    live=state.live, pending=state.pending, failed=state.failed, since=state.since
+                )
+                for env, state in (model.environments or {}).items()
+            },
+            updated_at=_iso(model.updated_at),
+        )
 
 
 class VersionOut(BaseModel):
@@ -112,6 +97,26 @@ class VersionOut(BaseModel):
     created_by: str | None
     created_at: str | None
     deployed_at: str | None
+
+    @classmethod
+    def of(cls, version: RegistryVersion) -> VersionOut:
+        return cls(
+            model_id=version.model_id,
+            version=version.version,
+            status=version.status,
+            environment=version.environment,
+            stage=version.stage,
+            framework=version.framework,
+            artifact_uri=version.artifact_uri,
+            dataset_id=version.dataset_id,
+            experiment_id=version.experiment_id,
+            run_id=version.run_id,
+            parameters=version.parameters or {},
+            metrics=version.metrics or {},
+            created_by=version.created_by,
+            created_at=_iso(version.created_at),
+            deployed_at=_iso(version.deployed_at),
+        )
 
 
 class ModelPage(BaseModel):
@@ -136,11 +141,26 @@ class Moved(BaseModel):
     version: VersionOut
 
 
-class Metrics(BaseModel):
-    """Metrics per version (oldest first), or with `metric` that metric's series across versions."""
+class MetricPoint(BaseModel):
+    version: str
+    value: Any
 
-    model_config = ConfigDict(extra="allow")
+
+class VersionMetrics(BaseModel):
+    version: str
+    status: str | None
+    metrics: dict[str, Any]
+
+
+class Metrics(BaseModel):
+    """Metrics per version (oldest first: `metrics` names them, `versions` holds them), or with
+    `metric` that metric's `series` across versions."""
+
     model_id: str
+    metric: str | None = None
+    series: list[MetricPoint] | None = None
+    metrics: list[str] | None = None
+    versions: list[VersionMetrics] | None = None
 
 
 class AliasOut(BaseModel):
@@ -151,6 +171,17 @@ class AliasOut(BaseModel):
     since: str | None
     by: str | None
     version: VersionOut
+
+    @classmethod
+    def of(cls, model: MlModel, alias: str, version: RegistryVersion) -> AliasOut:
+        entry = (model.aliases or {}).get(alias)
+        return cls(
+            model_id=model.model_id,
+            alias=alias,
+            since=entry.since if entry else None,
+            by=entry.by if entry else None,
+            version=VersionOut.of(version),
+        )
 
 
 class AliasIn(Strict):
@@ -310,55 +341,6 @@ APPROVAL = {
 METRICS = {"GET": Operation("A model's metrics", {200: Metrics}, query=MetricsQuery, tags=["models"])}
 
 
-def _iso(moment) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def model_json(model: MlModel) -> dict[str, Any]:
-    return {
-        "model_id": model.model_id,
-        "name": model.name,
-        "tenant_id": model.tenant_id,
-        "project_id": model.project_id,
-        "task": model.task,
-        "status": model.status,
-        "latest_version": model.latest_version,
-        "version_count": int(model.version_count or 0),
-        "environments": {
-            env: {"live": state.live, "pending": state.pending, "failed": state.failed, "since": state.since}
-            for env, state in (model.environments or {}).items()
-        },
-        "updated_at": _iso(model.updated_at),
-    }
-
-
-def version_json(version: RegistryVersion) -> dict[str, Any]:
-    return {
-        "model_id": version.model_id,
-        "version": version.version,
-        "status": version.status,
-        "environment": version.environment,
-        "stage": version.stage,
-        "framework": version.framework,
-        "artifact_uri": version.artifact_uri,
-        "dataset_id": version.dataset_id,
-        "experiment_id": version.experiment_id,
-        "run_id": version.run_id,
-        "parameters": version.parameters or {},
-        "metrics": version.metrics or {},
-        "created_by": version.created_by,
-        "created_at": _iso(version.created_at),
-        "deployed_at": _iso(version.deployed_at),
-    }
-
-
-def _object_body(request: HttpRequest) -> dict[str, Any]:
-    body = read_json(request)
-    if not isinstance(body, dict):
-        raise DashboardError("The body must be a JSON object.", {"body": "not an object"})
-    return body
-
-
 @api_view(REGISTRY)
 def registry(request: HttpRequest):
     """GET: the key's models (`project`, `status`, `cursor`). POST: a new model, or a version of `model_id`."""
@@ -370,40 +352,35 @@ def registry(request: HttpRequest):
             cursor=request.GET.get("cursor") or None,
             limit=limit_param(request, queries.PAGE_SIZE, MAX_LIMIT),
         )
-        return {"items": [model_json(model) for model in page], "next_cursor": page.next_cursor}
-    body = _object_body(request)
-    if body.get("model_id"):
-        version = services.register_version(request.scope, str(body["model_id"]), body)
+        return ModelPage(items=[ModelOut.of(model) for model in page], next_cursor=page.next_cursor)
+    body: RegisterIn = request.api_body
+    if body.model_id:
+        version = services.register_version(request.scope, body.model_id, body)
         model = queries.get_model(request.scope, version.model_id, consistent=True)
     else:
         model, version = services.register_model(request.scope, body)
-    return JsonResponse({"model": model_json(model), "version": version_json(version)}, status=201)
+    return created(Registered(model=ModelOut.of(model), version=VersionOut.of(version)))
 
 
 @api_view(DEPLOY)
 def deploy(request: HttpRequest, model_id: str):
     """Move a version: body {"version", "environment", "status"} with status deploying, deployed,
     failed, rolled_back or retired."""
-    body = _object_body(request)
-    missing = {key: "This field is required." for key in ("version", "status") if not body.get(key)}
-    if missing:
-        raise DashboardError("Send the version and the status to move it to.", missing)
+    body: DeployIn = request.api_body
     change = services.change_status(
         request.scope,
         model_id,
-        str(body["version"]),
-        str(body["status"]),
-        str(body["environment"]) if body.get("environment") else None,
-        reason=str(body.get("reason") or ""),
-        vacate=body.get("vacate") is True,
+        body.version,
+        body.status,
+        body.environment or None,
+        reason=body.reason or "",
+        vacate=body.vacate,
     )
-    if change.request is not None:
-        return JsonResponse(request_json(change.request), status=202)
-    return {
-        "message": change.message,
-        "model": model_json(change.model),
-        "version": version_json(change.version),
-    }
+    if change.request is not None:  # a protected target: a request waits for a second person
+        return Answer(request_out(change.request), 202)
+    return Moved(
+        message=change.message, model=ModelOut.of(change.model), version=VersionOut.of(change.version)
+    )
 
 
 @api_view(METRICS)
@@ -413,45 +390,33 @@ def metrics(request: HttpRequest, model_id: str):
     items = queries.model_versions(model)
     metric = request.GET.get("metric")
     if metric:
-        return {"model_id": model.model_id, "metric": metric, "series": queries.metric_series(items, metric)}
-    return {
-        "model_id": model.model_id,
-        "metrics": queries.metric_names(items),
-        "versions": [
-            {"version": item.version, "status": item.status, "metrics": item.metrics or {}}
+        series = [MetricPoint.model_validate(point) for point in queries.metric_series(items, metric)]
+        return Metrics(model_id=model.model_id, metric=metric, series=series)
+    return Metrics(
+        model_id=model.model_id,
+        metrics=queries.metric_names(items),
+        versions=[
+            VersionMetrics(version=item.version, status=item.status, metrics=item.metrics or {})
             for item in reversed(items)
         ],
-    }
-
-
-def _alias_json(model: MlModel, alias: str, version: RegistryVersion) -> dict[str, Any]:
-    entry = (model.aliases or {}).get(alias)
-    return {
-        "model_id": model.model_id,
-        "alias": alias,
-        "since": entry.since if entry else None,
-        "by": entry.by if entry else None,
-        "version": version_json(version),
-    }
+    )
 
 
 @api_view(ALIAS)
 def alias(request: HttpRequest, model_id: str, alias: str):
     """GET: the version the alias points to. PUT {"version"}: point the alias there."""
     if request.method == "PUT":
-        body = _object_body(request)
-        move = services.set_alias(
-            request.scope, model_id, alias, body.get("version"), reason=str(body.get("reason") or "")
-        )
+        body: AliasIn = request.api_body
+        move = services.set_alias(request.scope, model_id, alias, body.version, reason=body.reason or "")
         if move.request is not None:
-            return JsonResponse(request_json(move.request), status=202)
+            return Answer(request_out(move.request), 202)
         model, version = queries.resolve_alias(request.scope, move.model.model_id, move.alias)
-        return _alias_json(move.model, move.alias, version)
+        return AliasOut.of(move.model, move.alias, version)
     model, version = queries.resolve_alias(request.scope, model_id, alias)
-    return _alias_json(model, alias, version)
+    return AliasOut.of(model, alias, version)
 
 
-def request_json(item: ChangeRequest) -> dict[str, Any]:
+def request_out(item: ChangeRequest) -> ChangeRequestOut:
     return ChangeRequestOut(
         request_id=item.request_id,
         state=approvals.state_of(item, clock.now()),
@@ -474,7 +439,7 @@ def request_json(item: ChangeRequest) -> dict[str, Any]:
         decision_reason=item.decision_reason,
         outcome=item.outcome,
         evidence=item.evidence or {},
-    ).model_dump()
+    )
 
 
 @api_view(APPROVALS)
@@ -486,7 +451,7 @@ def approvals_list(request: HttpRequest):
         limit=limit_param(request, queries.PAGE_SIZE, MAX_LIMIT),
     )
     return ChangeRequestPage(
-        items=[ChangeRequestOut(**request_json(item)) for item in page], next_cursor=page.next_cursor
+        items=[request_out(item) for item in page], next_cursor=page.next_cursor
     ).model_dump()
 
 
@@ -496,7 +461,7 @@ def approval(request: HttpRequest, request_id: str):
     body = request.api_body
     decided = services.decide_request(request.scope, request_id, body.decision, body.reason)
     return DecisionOut(
-        message=decided.message, request=ChangeRequestOut(**request_json(decided.request))
+        message=decided.message, request=request_out(decided.request)
     ).model_dump()
 
 

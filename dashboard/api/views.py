@@ -19,13 +19,9 @@ class Me(BaseModel):
 
 
 @api_view({"GET": Operation("Who this key acts as", {200: Me}, tags=["keys"])})
-def me(request: HttpRequest) -> dict:
+def me(request: HttpRequest) -> Me:
     """Who the key acts as: lets a client check its key before sending data."""
-    return {
-        "tenant_id": request.scope.tenant_id,
-        "key_id": request.scope.actor_id,
-        "role": request.scope.role,
-    }
+    return Me(tenant_id=request.scope.tenant_id, key_id=request.scope.actor_id, role=request.scope.role)
 
 
 @require_GET

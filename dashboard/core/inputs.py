@@ -217,6 +217,7 @@ _MESSAGES = {
     "missing": "This field is required.",
     "extra_forbidden": "Unknown field: remove it.",
     "float_type": "must be a number.",
+    "finite_number": "must be a finite number.",
     "int_type": "must be a whole number.",
     "string_type": "must be text.",
     "bool_type": "must be true or false.",
@@ -231,11 +232,12 @@ def _segment(part: str | int) -> str | int | None:
     """A location part as a path segment; None for the parts that name a shape, not a place.
 
     Bodies that take several shapes tag them `~one` / `~batch` (no segment) or `~<name>` (the
-    segment a bare list stands for: `~lines` makes `[1].severity` read `lines[1].severity`)."""
+    segment a bare list stands for: `~lines` makes `[1].severity` read `lines[1].severity`). A bad
+    key of an object is named by the key itself (`metrics.a b`, not `metrics.a b.[key]`)."""
     if isinstance(part, str) and part.startswith("~"):
         name = part[1:]
         return None if name in ("one", "batch") else name
-    if part in ("function-after", "function-before", ""):
+    if part in ("function-after", "function-before", "function-wrap", "[key]", ""):
         return None
     return part
 
@@ -252,6 +254,8 @@ def error_fields(exc: ValidationError, prefix: str = "") -> dict[str, str]:
         message = _MESSAGES.get(item["type"], item["msg"])
         if item["type"] == "string_pattern_mismatch":
             message = PATTERN_MESSAGES.get((item.get("ctx") or {}).get("pattern", ""), message)
+        elif item["type"] == "string_too_short" and (item.get("ctx") or {}).get("min_length") == 1:
+            message = _MESSAGES["missing"]  # empty (or only spaces, where text is trimmed)
         fields.setdefault(path or "body", message)
     return fields
 

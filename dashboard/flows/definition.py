@@ -306,14 +306,18 @@ def secret_value(value: Any) -> bool:
     return contains_secret(value)
 
 
-def config_leaves(config: Any, prefix: str = "") -> dict[str, Any]:
-    """`{"retry": {"max_attempts": 3}}` → `{"retry.max_attempts": 3}`."""
+def config_leaves(config: Any, prefix: str = "", *, empty_groups: bool = True) -> dict[str, Any]:
+    """`{"retry": {"max_attempts": 3}}` → `{"retry.max_attempts": 3}`.
+
+    An empty group (`{"retry": {}}`) is a leaf of its own by default: a template that empties a
+    group changes the flow's settings, so its diff must see it. With `empty_groups=False` it is
+    nothing, as for a node's audit trail, where an empty group runs with the type's defaults."""
     if not isinstance(config, dict):
         return {}
     flat: dict[str, Any] = {}
     for key, value in config.items():
-        if isinstance(value, dict) and value:
-            flat.update(config_leaves(value, f"{prefix}{key}."))
+        if isinstance(value, dict) and (value or not empty_groups):
+            flat.update(config_leaves(value, f"{prefix}{key}.", empty_groups=empty_groups))
         else:
             flat[f"{prefix}{key}"] = value
     return flat

@@ -27,6 +27,7 @@ from dashboard.flows.definition import (
     MAX_TRANSACTION_ITEMS,
     TOO_BIG,
     SecretInput,
+    config_leaves,
     layout,
     template_update,
 )
@@ -178,18 +179,6 @@ def save_node_config(
     return NodeState(state.node, item, node_type, [])
 
 
-def _leaves(config: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(config, dict):
-        return {}
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            flat.update(_leaves(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def _short(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False) if value is not None else "—"
     return text if len(text) <= 40 else text[:39] + "…"
@@ -197,9 +186,14 @@ def _short(value: Any) -> str:
 
 def describe_changes(node_type: NodeType, before: Any, after: dict[str, Any], version: int) -> dict[str, str]:
     """What the audit trail shows: each changed setting as `old → new`, secrets only as "changed"."""
-    # Omitted settings run with their defaults, so compare what the node runs with, not what was typed.
-    defaults = _leaves(node_type.defaults())
-    old, new = {**defaults, **_leaves(before)}, {**defaults, **_leaves(after)}
+
+    # Omitted settings (an empty group too) run with their defaults, so compare what the node runs
+    # with, not what was typed.
+    def runs_with(config: Any) -> dict[str, Any]:
+        return config_leaves(config, empty_groups=False)
+
+    defaults = runs_with(node_type.defaults())
+    old, new = {**defaults, **runs_with(before)}, {**defaults, **runs_with(after)}
     changes = {"version": str(version)}
     for path in sorted(set(old) | set(new)):
         if old.get(path) == new.get(path):

@@ -76,6 +76,11 @@ class TableHealth:
     def today(self) -> DayUsage:
         return self.days[-1]
 
+    @property
+    def index_use(self) -> list[tuple[dict, tuple[float, float] | None]]:
+        """Each index with the read and write units spent on it over the window (None: none seen)."""
+        return [(index, self.index_units.get(index["name"])) for index in self.indexes]
+
     def window_total(self, name: str) -> float:
         return sum(getattr(day, name) for day in self.days)
 

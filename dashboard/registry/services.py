@@ -5,6 +5,7 @@ lifecycle, and aliases. Every write, with the checks it needs, lives here once; 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,11 +69,11 @@ def _check_dataset(project_id: str, dataset_id: str | None) -> None:
         )
 
 
-def _check_run(scope: AccessScope, tenant_id: str, data: inputs.VersionInput) -> None:
+def _check_run(scope: AccessScope, tenant_id: str, data: inputs.VersionIn) -> inputs.VersionIn:
     """The run named as the version's origin must be one of the model's tenant; with no metrics
     given, the run's final metrics become the version's."""
     if not data.run_id:
-        return
+        return data
     problem = ValidationFailed(
         "That experiment run was not found in this tenant.",
         {"run_id": "Unknown run for this tenant.", "experiment_id": "Unknown experiment run."},
@@ -84,10 +85,11 @@ def _check_run(scope: AccessScope, tenant_id: str, data: inputs.VersionInput) ->
     if run.tenant_id != tenant_id:
         raise problem
     if not data.metrics:
-        data.metrics = experiments.final_metrics(run)
+        return data.model_copy(update={"metrics": experiments.final_metrics(run)})
+    return data
 
 
-def _check_version_rules(model: MlModel, data: inputs.VersionInput) -> None:
+def _check_version_rules(model: MlModel, data: inputs.VersionIn) -> None:
     scheme = version_numbers.scheme_of(data.version)
     if model.version_scheme and scheme != model.version_scheme:
         kind = (
@@ -109,7 +111,7 @@ def _check_version_rules(model: MlModel, data: inputs.VersionInput) -> None:
     )
 
 
-def _new_version(model: MlModel, data: inputs.VersionInput, scope: AccessScope, now) -> RegistryVersion:
+def _new_version(model: MlModel, data: inputs.VersionIn, scope: AccessScope, now) -> RegistryVersion:
     return RegistryVersion(
         model_id=model.model_id,
         version=data.version,
@@ -135,12 +137,15 @@ def _new_version(model: MlModel, data: inputs.VersionInput, scope: AccessScope, 
     )
 
 
-def register_version(scope: AccessScope, model_id: str, data: dict[str, Any]) -> RegistryVersion:
+def register_version(
+    scope: AccessScope, model_id: str, data: inputs.VersionIn | Mapping[str, Any]
+) -> RegistryVersion:
+    """A new version of the model: `data` is the API's validated body or a form's values."""
     model = queries.get_model(scope, model_id, consistent=True)
     cleaned = inputs.clean_version(data)
     _check_version_rules(model, cleaned)
     _check_dataset(model.project_id, cleaned.dataset_id)
-    _check_run(scope, model.tenant_id, cleaned)
+    cleaned = _check_run(scope, model.tenant_id, cleaned)
     now = clock.now()
     version = _new_version(model, cleaned, scope, now)
     lifecycle.add_version(model, version, now)
@@ -179,8 +184,11 @@ def _lineage(version: RegistryVersion) -> dict[str, str]:
     return found
 
 
-def register_model(scope: AccessScope, data: dict[str, Any]) -> tuple[MlModel, RegistryVersion]:
-    """A new model with its first version, in one transaction."""
+def register_model(
+    scope: AccessScope, data: inputs.RegisterIn | Mapping[str, Any]
+) -> tuple[MlModel, RegistryVersion]:
+    """A new model with its first version, in one transaction: `data` is the API's validated body
+    or a form's values."""
     scope.require(Can.TENANT_DATA)
     tenant_id = scope.require_tenant()
     errors: dict[str, str] = {}
@@ -202,7 +210,7 @@ def register_model(scope: AccessScope, data: dict[str, Any]) -> tuple[MlModel, R
     if project.tenant_id != tenant_id:
         raise ValidationFailed("Choose one of your projects.", {"project_id": "Unknown project."})
     _check_dataset(project.project_id, version_input.dataset_id)
-    _check_run(scope, tenant_id, version_input)
+    version_input = _check_run(scope, tenant_id, version_input)
     now = clock.now()
     model = MlModel(
         model_id=new_id("mdl"),

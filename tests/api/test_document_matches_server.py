@@ -169,3 +169,53 @@ def test_the_otlp_examples_fit_their_schema_and_an_any_value_sets_one_field(docu
         HTTP_AUTHORIZATION=f"Bearer {kit.token}",
     )
     assert response.status_code == 400 and "multiple" in response.json()["message"]
+
+
+def _answer_fits(document: dict, path: str, method: str, status: int, body) -> list[str]:
+    """Why `body` is not what the document says this operation answers with `status` (empty: it is)."""
+    media = document["paths"][path][method]["responses"][str(status)]["content"]["application/json"]
+    root = {**media["schema"], "components": document["components"]}
+    return [error.message for error in Draft202012Validator(root).iter_errors(body)]
+
+
+def test_the_answers_are_the_documented_models(document, kit):
+    """The views serialise through the document's *Out models: what the server answers fits them."""
+    model = {
+        "name": unique("doc-model"),
+        "project_id": kit.project_id,
+        "version": "1.0.0",
+        "framework": "onnx",
+        "artifact_uri": "s3://m/1.0.0",
+        "metrics": {"auc": 0.9, "rows": 12},
+    }
+    status, registered = _send(kit, "post", "/api/models/registry", model)
+    assert status == 201 and registered["version"]["metrics"] == {"auc": 0.9, "rows": 12}, registered
+    assert not _answer_fits(document, "/api/models/registry", "post", 201, registered)
+    run = {"execution_id": unique("exe"), "user_id": "u1", "model": "gpt-4o-mini", "status": "succeeded"}
+    run["duration_ms"] = 1200
+    run["started_at"] = clock.now().isoformat()
+    status, recorded = _send(kit, "post", "/api/agents/doc-agent/runs", run)
+    assert status == 201, recorded
+    assert not _answer_fits(document, "/api/agents/{agent_id}/runs", "post", 201, recorded)
+    for path, url in (
+        ("/api/models/registry", "/api/models/registry"),
+        ("/api/models/{model_id}/metrics", f"/api/models/{registered['model']['model_id']}/metrics"),
+        ("/api/agents/{agent_id}/runs", "/api/agents/doc-agent/runs"),
+        ("/api/analytics/execution", "/api/analytics/execution"),
+        ("/api/templates", "/api/templates"),
+        ("/api/nodes/types", "/api/nodes/types"),
+        ("/api/me", "/api/me"),
+    ):
+        status, answer = kit.get(url)
+        assert status == 200, (url, answer)
+        assert not _answer_fits(document, path, "get", 200, answer), (url, answer)
+
+
+def test_a_view_answering_an_undocumented_model_is_a_bug_not_an_answer():
+    from dashboard.api.analytics import RUNS, RunsPage
+    from dashboard.api.auth import Answer
+    from dashboard.api.views import Me
+
+    assert Answer(RunsPage(runs=[], next_cursor=None)).response(RUNS["GET"]).status_code == 200
+    with pytest.raises(TypeError):
+        Answer(Me(tenant_id="acme", key_id="k", role="api")).response(RUNS["GET"])

@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
@@ -24,7 +23,7 @@ from playwright.sync_api import expect
 
 from dashboard.dynamo import local
 from tests.analytics.conftest import make_tenant, run, slug
-from tests.conftest import session_for
+from tests.conftest import PAINTED_PIXELS, session_for, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -54,17 +53,21 @@ def production_env(dynamodb_local: str, static_root: Path, port: int, **extra) -
 
 
 def wait_until_healthy(base_url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def healthy() -> bool:
         if process.poll() is not None:
             raise AssertionError(f"gunicorn exited ({process.returncode}):\n{log.read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
+                return response.status == 200
         except OSError:  # refused, reset or timed out while the worker boots
-            time.sleep(0.2)  # polling for start-up, not waiting on the page
-    raise AssertionError(f"gunicorn did not answer /healthz:\n{log.read_text()[-3000:]}")
+            return False
+
+    wait_for(
+        healthy,
+        timeout=timeout,
+        every=0.2,
+        message=lambda: f"gunicorn did not answer /healthz:\n{log.read_text()[-3000:]}",
+    )
 
 
 def start_gunicorn(dynamodb_local: str, tmp: Path, **extra):
@@ -161,19 +164,14 @@ def test_htmx_swaps_and_the_cost_chart_draws(production_page, spending_tenant):
     page = production_page(spending_tenant.admin)
     page.goto("/analytics/?period=7")
     expect(page.locator("#cost-chart")).to_have_attribute("data-points", "7")
-    painted = """() => {
-        const canvas = document.getElementById('cost-chart');
-        const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-        let inked = 0;
-        for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) inked++;
-        return inked;
-    }"""
-    _wait_until_painted(page, painted)
+    # Playwright re-checks the drawing on each animation frame until the chart has inked its canvas.
+    painted = f"() => ({PAINTED_PIXELS})('cost-chart') > 500"
+    page.wait_for_function(painted, timeout=20_000)
     page.click(".period-picker >> text=30 days")
     page.wait_for_url("**/analytics/?period=30")
     expect(page.locator("#cost-chart")).to_have_attribute("data-points", "30")
     assert page.locator("[data-figure=executions] .stat-value").inner_text() == "2"
-    _wait_until_painted(page, painted)
+    page.wait_for_function(painted, timeout=20_000)
 
 
 def test_a_form_post_round_trips_its_secure_csrf_cookie_over_loopback_http(production_page):
@@ -194,19 +192,11 @@ def test_each_request_is_one_json_log_line_with_its_request_id(production_server
     request = urllib.request.Request(f"{base_url}/readyz", headers={"X-Request-ID": "probe-123"})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.headers["X-Request-ID"] == "probe-123"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        lines = [json.loads(line) for line in log.read_text().splitlines() if '"probe-123"' in line]
-        if lines:
-            break
-        time.sleep(0.1)
+    # The worker writes its log line after the answer has left: wait for the line itself.
+    lines = wait_for(
+        lambda: [json.loads(line) for line in log.read_text().splitlines() if '"probe-123"' in line],
+        timeout=10,
+        message="no log line carries the request id",
+    )
     [line] = lines
     assert (line["path"], line["status"], line["dynamodb_calls"]) == ("/readyz", 200, 1)
-
-
-def _wait_until_painted(page, painted: str, timeout: float = 20) -> None:
-    """Poll the canvas through Playwright's evaluate (which the page's CSP allows, unlike eval)."""
-    deadline = time.monotonic() + timeout
-    while page.evaluate(painted) <= 500:
-        assert time.monotonic() < deadline, "the cost chart never drew"
-        page.wait_for_timeout(100)

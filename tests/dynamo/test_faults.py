@@ -23,7 +23,7 @@ from dashboard.audit.models import AuditEvent
 from dashboard.dynamo import base, local
 from dashboard.dynamo.tables import ensure_tables
 from dashboard.marketplace.models import AgentTemplate
-from tests.conftest import PASSWORD, client_for, unique
+from tests.conftest import PASSWORD, client_for, unique, wait_for
 from tests.marketplace.conftest import DEFINITION
 
 WRITERS = 4
@@ -66,8 +66,15 @@ def test_dynamodb_stopping_gives_503s_then_recovers_with_nothing_lost(own_dynamo
     page_client = client_for(admin)
 
     answers: list[tuple[str, int]] = []  # (template name, status)
-    lock = threading.Lock()
+    answered = threading.Condition()  # notified on each answer: the test waits on counts, not on time
     done = threading.Event()
+
+    def count(status: int) -> int:
+        return sum(1 for _, answer in answers if answer == status)
+
+    def wait_until(enough) -> None:
+        with answered:
+            answered.wait_for(enough, timeout=max(0.0, deadline - time.monotonic()))
 
     def writer(number: int) -> None:
         api = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -77,33 +84,38 @@ def test_dynamodb_stopping_gives_503s_then_recovers_with_nothing_lost(own_dynamo
             sequence += 1
             body = {"name": name, "category": "engineering", "definition": DEFINITION}
             response = api.post("/api/templates", json.dumps(body), content_type="application/json")
-            with lock:
+            with answered:
                 answers.append((name, response.status_code))
+                answered.notify_all()
             if response.status_code == 503:
                 assert response.json()["error"]["code"] == "unavailable"
 
     with ThreadPoolExecutor(max_workers=WRITERS) as pool:
         futures = [pool.submit(writer, number) for number in range(WRITERS)]
         deadline = time.monotonic() + 60
-        while sum(1 for _, status in answers if status == 201) < 10 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        stop()
-        page = page_client.get("/templates/")
-        api_down = Client(HTTP_AUTHORIZATION=f"Bearer {token}").get("/api/me")
-        while sum(1 for _, status in answers if status == 503) < WRITERS and time.monotonic() < deadline:
-            time.sleep(0.05)
-        start()
-        # The same process, no restart: it answers again once its connections reconnect.
-        recovered = None
-        while time.monotonic() < deadline:
-            recovered = page_client.get("/templates/")
-            if recovered.status_code == 200:
-                break
-            time.sleep(0.2)
-        after = len(answers)
-        while len(answers) < after + WRITERS * 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        done.set()
+        try:
+            wait_until(lambda: count(201) >= 10)
+            stop()
+            page = page_client.get("/templates/")
+            api_down = Client(HTTP_AUTHORIZATION=f"Bearer {token}").get("/api/me")
+            wait_until(lambda: count(503) >= WRITERS)
+            start()
+
+            # The same process, no restart: it answers again once its connections reconnect.
+            def page_back():
+                answer = page_client.get("/templates/")
+                return answer if answer.status_code == 200 else None
+
+            recovered = wait_for(
+                page_back,
+                timeout=max(0.0, deadline - time.monotonic()),
+                every=0.2,
+                message="the templates page never answered again after DynamoDB came back",
+            )
+            after = len(answers)
+            wait_until(lambda: len(answers) >= after + WRITERS * 2)
+        finally:
+            done.set()  # the writers stop whatever happened above
         for future in futures:
             future.result()
 

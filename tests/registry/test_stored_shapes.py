@@ -13,7 +13,7 @@ import pytest
 from pynamodb.attributes import JSONAttribute, ListAttribute
 from pynamodb.exceptions import PutError
 
-from dashboard.api.registry import model_json
+from dashboard.api.registry import ModelOut
 from dashboard.dynamo.base import client_of
 from dashboard.registry import queries, services
 from dashboard.registry.models import MlModel, RegistryVersion
@@ -21,6 +21,11 @@ from dashboard.registry.models import MlModel, RegistryVersion
 SINCE = "2026-11-02T09:00:00+00:00"
 STARTED = "2026-11-02T08:55:00+00:00"
 NOTHING = {"live": None, "since": None, "by": None, "pending": None, "failed": None}
+
+
+def model_json(model) -> dict:
+    """The model as the API answers it."""
+    return ModelOut.of(model).model_dump(mode="json")
 
 
 def client():

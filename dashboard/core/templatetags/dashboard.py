@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from django import template
+from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.timesince import timesince
 
 from dashboard.core import clock
@@ -44,6 +46,17 @@ STATUS_TONES = {
 
 
 register.filter("money", money)
+
+
+@register.simple_tag
+def url_with(view_name: str, *args, **params) -> str:
+    """Another page's address with a query: `{% url_with 'flows:list' project=p.project_id %}`.
+
+    The values are URL-encoded (a tag with `&` or `#` stays one value) and empty ones left out. For
+    the current page with some parameters changed and the others kept, use `{% querystring %}`."""
+    query = urlencode({name: value for name, value in params.items() if value not in (None, "")})
+    address = reverse(view_name, args=args)
+    return f"{address}?{query}" if query else address
 
 
 @register.filter
