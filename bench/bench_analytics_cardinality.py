@@ -197,7 +197,7 @@ def put_items(items: list, threads: int = 4) -> float:
             for table, item in part[start : start + BATCH_WRITE_LIMIT]:
                 batch[table].append({"PutRequest": {"Item": item}})
             while batch:
-                batch = client.batch_write_item(RequestItems=batch).get("UnprocessedItems") or {}
+                batch = client.batch_write_item(RequestItems=dict(batch)).get("UnprocessedItems") or {}
 
     return _in_threads(send, [items[n * share : (n + 1) * share] for n in range(threads)])
 
