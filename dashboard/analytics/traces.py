@@ -129,6 +129,9 @@ def span_item(tenant_id: str, values: SpanValues) -> TraceItem:
         user_id=values.user_id,
         session_id=values.session_id,
         tags=values.tags,
+        environment=values.environment,
+        metadata=json.dumps(values.metadata) if values.metadata else None,
+        flow_id=values.flow_id,
         scope=values.scope or None,
         input=values.input,
         output=values.output,
@@ -274,7 +277,25 @@ def run_for(state: TraceState, span_id: str, executions: set[str]) -> dict:
         "input": agent.input or "",
         "output": agent.output or "",
         "error": error,
+        **_dimensions(agent, calls, state),
     }
+
+
+def _dimensions(agent: TraceItem, calls: list[TraceItem], state: TraceState) -> dict:
+    """The run's environment, session, tags, metadata and flow: the agent span's, else its model
+    calls', else any span's of the trace (instrumentations set them on the span they wrap, often the
+    root or the calls only). Already cut to RunIn's limits by spans.py; absent ones are left out."""
+    others = sorted(state.spans.values(), key=lambda span: (span.start_ns, span.span_id))
+    found: dict = {}
+    for name in ("environment", "session_id", "tags", "metadata", "flow_id"):
+        for span in (agent, *calls, *others):
+            value = getattr(span, name, None)
+            if value:
+                found[name] = (
+                    json.loads(value) if name == "metadata" else list(value) if name == "tags" else value
+                )
+                break
+    return found
 
 
 def pin_item(tenant_id: str, agent: TraceItem, run: dict, recorded: bool = False) -> TraceItem:

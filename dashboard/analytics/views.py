@@ -237,7 +237,13 @@ def executions_csv(request: DashboardRequest) -> HttpResponse:
 def execution_detail(request: DashboardRequest, execution_id: str) -> HttpResponse:
     """One execution with its steps and links onward: queries.execution_page (at most 3 calls)."""
     view = queries.execution_page(request.scope, execution_id, request.GET.get("tenant") or None)
-    context = {"execution": view.execution, "trace": view.trace, "people": view.people}
+    metadata = view.execution.metadata
+    context = {
+        "execution": view.execution,
+        "trace": view.trace,
+        "people": view.people,
+        "metadata": sorted(metadata.as_dict().items()) if metadata is not None else [],
+    }
     return render_page(request, "analytics/execution_detail.html", context)
 
 

@@ -3,7 +3,7 @@
 POST /api/agents/<agent_id>/runs   one run (object) or {"runs": [...]} (≤ 25); 201 when anything new
                                    was recorded, 200 when every run was already recorded.
 GET  /api/agents/<agent_id>/runs   newest first; status (or any-failure), user, model, start, end (dates),
-                                   cursor, limit.
+                                   environment, tag, session_id, cursor, limit.
 GET  /api/analytics/execution      the overview's figures: period=7|30|90|month|last-month or start&end
                                    (`previous_period` says what the changes compare with).
 """
@@ -74,6 +74,11 @@ class ExecutionOut(BaseModel):
     output: str | None
     truncated: bool | None
     error: str | None
+    environment: str | None
+    session_id: str | None
+    tags: list[str]
+    metadata: dict[str, str]
+    flow_id: str | None
 
 
 class RunsPage(BaseModel):
@@ -89,6 +94,9 @@ class RunsQuery(Query):
     model: str | None = Field(default=None, max_length=128)
     start: str | None = Day
     end: str | None = Day
+    environment: str | None = Field(default=None, max_length=40, description="Runs of this environment.")
+    tag: str | None = Field(default=None, max_length=40, description="Runs carrying this tag.")
+    session_id: str | None = Field(default=None, max_length=128, description="Runs of this session.")
     cursor: str | None = Field(default=None, description="The `next_cursor` of the previous page.")
     limit: int | None = Field(default=None, ge=1, le=MAX_LIMIT)
 
@@ -163,7 +171,16 @@ def execution_json(execution: Execution) -> dict:
         "output": execution.output,
         "truncated": execution.truncated,
         "error": execution.error,
+        "environment": execution.environment,
+        "session_id": execution.session_id,
+        "tags": list(execution.tags or []),
+        "metadata": metadata_of(execution),
+        "flow_id": execution.flow_id,
     }
+
+
+def metadata_of(execution: Execution) -> dict[str, str]:
+    return execution.metadata.as_dict() if execution.metadata is not None else {}
 
 
 @api_view(RUNS, ingests="executions")
@@ -182,7 +199,18 @@ def runs(request: HttpRequest, agent_id: str):
     asked = request.api_query
     errors: dict[str, str] = {}
     start, end = inputs.parse_day(asked.start, "start", errors), inputs.parse_day(asked.end, "end", errors)
-    filters = inputs.execution_filters(agent_id, asked.status, asked.user, asked.model, start, end, errors)
+    filters = inputs.execution_filters(
+        agent_id,
+        asked.status,
+        asked.user,
+        asked.model,
+        start,
+        end,
+        errors,
+        environment=asked.environment,
+        tag=asked.tag,
+        session_id=asked.session_id,
+    )
     page = queries.list_executions(
         request.scope,
         filters,
