@@ -84,6 +84,8 @@ def rows(data: Overview) -> list[list]:
         ("top_agent", data.top_agents),
         ("top_model", data.top_models),
         ("top_user", data.top_users),
+        ("top_environment", data.top_environments),
+        ("top_tag", data.top_tags),
         ("failures_by_status", data.statuses),
     ]
     for section, ranked in ranked_sections:

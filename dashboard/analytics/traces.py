@@ -73,7 +73,9 @@ from dashboard.operations import services as operations
 MAX_SPANS_PER_EXPORT = 1_000
 MAX_TRACES_PER_EXPORT = 100
 MAX_AGENT_SPANS_PER_EXPORT = 25  # each ~8 DynamoDB calls (pin, record, count): a few seconds in all
-COUNT_CHUNK = 80  # markers per transaction; + the execution + 12 rollup rows stays under 100
+# Markers per transaction: with the execution and its rollup rows (12, up to 45 with an environment
+# and 10 tags: rollups.keys_for) it stays within TransactWriteItems' 100 items.
+TX_ITEMS = 100
 MAX_ATTEMPTS = 8
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_DURATION_MS = 86_400_000
@@ -391,8 +393,14 @@ def reconcile(
         if owner in executions:
             pending[owner].append(span)
     for owner, calls in pending.items():
-        for start in range(0, len(calls), COUNT_CHUNK):
-            _count(executions[owner], calls[start : start + COUNT_CHUNK])
+        chunk = count_chunk(executions[owner])
+        for start in range(0, len(calls), chunk):
+            _count(executions[owner], calls[start : start + chunk])
+
+
+def count_chunk(execution: Execution) -> int:
+    """Model calls counted per transaction for this execution (see TX_ITEMS)."""
+    return TX_ITEMS - 1 - len(rollups.keys_for(execution))
 
 
 def _count(execution: Execution, calls: list[TraceItem]) -> None:

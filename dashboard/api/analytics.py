@@ -280,6 +280,8 @@ def overview_body(figures: overview.Overview) -> dict:
         "top_agents": ranked(figures.top_agents),
         "top_models": ranked(figures.top_models),
         "top_users": ranked(figures.top_users),
+        "top_environments": ranked(figures.top_environments),
+        "top_tags": ranked(figures.top_tags),
         "statuses": ranked(figures.statuses),
         "tenants": [
             {"tenant_id": row.tenant_id, "name": row.name, "share": row.share, **totals(row.current)}

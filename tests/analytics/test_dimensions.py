@@ -6,10 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import timedelta
 
 from django.core.management import call_command
+from django.test import override_settings
 
-from dashboard.analytics import services
+from dashboard.analytics import compaction, services
 from dashboard.core import clock
 from tests.analytics.conftest import raw_executions, recomputed_rollups, run, slug, stored_rollups
 
@@ -34,9 +36,10 @@ def test_a_run_keeps_its_dimensions_and_the_api_page_and_csv_show_them(tenant):
     )
     assert execution.tags == ["checkout", "tier=gold"]
     assert execution.metadata.as_dict() == DIMENSIONS["metadata"]
-    # The rollups are still those of the execution (dimensions add no counter rows this round).
+    # The rollups are those of the execution, its environment and each tag ranked too.
     assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
-    assert len(stored_rollups(tenant.tenant_id)) == 12
+    # 3 daily rows + the agent, model, user, environment and both tags in 3 buckets each.
+    assert len(stored_rollups(tenant.tenant_id)) == 3 + 3 * 5 + 3
 
     status, listed = tenant.get(f"/api/agents/{agent}/runs")
     assert status == 200
@@ -154,3 +157,46 @@ def test_the_history_filters_by_environment_tag_and_session(tenant):
     assert {row[1] for row in list(csv.reader(io.StringIO(exported)))[1:]} == {"prod-a", "stage-a"}
     bad = tenant.client.get("/analytics/executions/", {"tag": "a#b"})
     assert bad.status_code in (200, 422) and "stage-a" not in bad.content.decode()
+
+
+@override_settings(DYNAMODB_CALL_HEADERS=True)
+def test_the_overview_ranks_environments_and_tags_with_the_previous_period_within_15_calls(tenant):
+    agent = slug("agent")
+    now_runs = [
+        run("now-1", environment="production", tags=["checkout", "gold"], tokens_in=4000),
+        run("now-2", environment="production", tags=["checkout"], tokens_in=2000),
+        run("now-3", environment="staging", tags=["search"], tokens_in=1000),
+        run("now-4"),
+    ]
+    before = [run("before-1", ago=timedelta(days=40), environment="production", tags=["checkout"])]
+    assert tenant.post(agent, {"runs": now_runs})[0] == 201
+    assert tenant.post(agent, {"runs": before})[0] == 201
+    assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
+
+    status, body = tenant.get("/api/analytics/execution", period="30")
+    assert status == 200, body
+    environments = {row["value"]: row for row in body["top_environments"]}
+    assert [row["value"] for row in body["top_environments"]] == ["production", "staging"]
+    assert environments["production"]["executions"] == 2
+    assert environments["production"]["previous"]["executions"] == 1
+    assert environments["staging"]["previous"]["executions"] == 0
+    tags = {row["value"]: row for row in body["top_tags"]}
+    assert [row["value"] for row in body["top_tags"]][0] == "checkout"
+    assert (tags["checkout"]["executions"], tags["gold"]["executions"], tags["search"]["executions"]) == (
+        2,
+        1,
+        1,
+    )
+    assert tags["checkout"]["previous"]["executions"] == 1
+    assert tags["checkout"]["cost_micro_usd"] == sum(
+        environments[name]["cost_micro_usd"] for name in ("production",)
+    )
+
+    # The overview as it is read most of the time: the settled days packed by the background worker.
+    compaction.rebuild(tenant.tenant_id, clock.now().date())
+    tenant.client.get("/analytics/?period=30")  # keeps the first pages it read live
+    page = tenant.client.get("/analytics/?period=30")
+    html = page.content.decode()
+    assert 'data-ranked="environment"' in html and 'data-ranked="tag"' in html
+    assert "?environment=production" in html and "?tag=checkout" in html
+    assert int(page["X-DynamoDB-Calls"]) <= 15, page["X-DynamoDB-Calls"]
