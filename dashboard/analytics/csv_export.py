@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from dashboard.analytics.overview import Overview, Ranked
@@ -83,6 +84,8 @@ def rows(data: Overview) -> list[list]:
         ("top_agent", data.top_agents),
         ("top_model", data.top_models),
         ("top_user", data.top_users),
+        ("top_environment", data.top_environments),
+        ("top_tag", data.top_tags),
         ("failures_by_status", data.statuses),
     ]
     for section, ranked in ranked_sections:
@@ -130,6 +133,11 @@ EXECUTION_HEADER = [
     "cost_micro_usd",
     "cost_usd",
     "error",
+    "environment",
+    "session_id",
+    "tags",
+    "metadata",
+    "flow_id",
 ]
 
 
@@ -149,6 +157,11 @@ def execution_rows(executions) -> list[list]:
             int(e.cost_micro_usd or 0),
             usd(e.cost_micro_usd),
             e.error or "",
+            e.environment or "",
+            e.session_id or "",
+            "|".join(e.tags or []),  # tags hold no '|' (inputs.TAG_PATTERN)
+            json.dumps(e.metadata.as_dict(), sort_keys=True) if e.metadata is not None else "",
+            e.flow_id or "",
         ]
         for e in executions
     ]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import random
 import threading
+import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -324,8 +325,29 @@ def _one(
         price_ref=price.ref,
         error=error,
         expires_at=started + timedelta(days=EXECUTION_TTL_DAYS),
+        **demo_dimensions(execution_id, agent, user_id, started),
     )
     return DemoRun(execution)
+
+
+DEMO_TIERS = ("tier=free", "tier=pro", "tier=enterprise")
+
+
+def demo_dimensions(execution_id: str, agent: AgentProfile, user_id: str, started: datetime) -> dict:
+    """Environment, session, tags and metadata of a demo execution (issue #28), from its own id so the
+    demo's random stream (and every figure the tests derive from it) stays as it was."""
+    rng = random.Random(execution_id)  # noqa: S311 — demo data
+    environment = "production" if rng.random() < 0.8 else rng.choice(("staging", "dev"))
+    # A conversation: one user's runs of one agent within the same hour.
+    session = f"{user_id}-{agent.kind or agent.agent_id}-{started:%m%d%H}"[:128]
+    tier = DEMO_TIERS[zlib.crc32(user_id.encode()) % len(DEMO_TIERS)]  # a user keeps one tier
+    tags = [agent.kind or "agent", tier] + (["beta"] if rng.random() < 0.1 else [])
+    return {
+        "environment": environment,
+        "session_id": session,
+        "tags": tags,
+        "metadata": {"region": rng.choice(("eu-west-1", "us-east-1"))},
+    }
 
 
 def _split(total: int, share: float) -> tuple[int, int]:

@@ -9,9 +9,11 @@ from django import forms
 
 from dashboard.analytics.inputs import (
     ANY_FAILURE,
+    ENVIRONMENT_PATTERN,
     ID_PATTERN,
     MONTH_PRESETS,
     PRESETS,
+    TAG_PATTERN,
     ExecutionFilters,
     Period,
     PriceIn,
@@ -89,6 +91,9 @@ class ExecutionFilterForm(forms.Form):
     model = forms.RegexField(regex=ID_PATTERN, required=False, max_length=128)
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    environment = forms.RegexField(regex=ENVIRONMENT_PATTERN, required=False, max_length=40)
+    tag = forms.RegexField(regex=TAG_PATTERN, required=False, max_length=40)
+    session_id = forms.RegexField(regex=ID_PATTERN, required=False, max_length=128)
     tenant = forms.SlugField(required=False, max_length=40)
 
     def clean(self):
@@ -102,7 +107,15 @@ class ExecutionFilterForm(forms.Form):
             raise ValidationFailed("Those filters are not valid.", _errors(self))
         data = self.cleaned_data
         return execution_filters(
-            agent_id or data["agent"], data["status"], data["user"], data["model"], data["start"], data["end"]
+            agent_id or data["agent"],
+            data["status"],
+            data["user"],
+            data["model"],
+            data["start"],
+            data["end"],
+            environment=data["environment"],
+            tag=data["tag"],
+            session_id=data["session_id"],
         )
 
 

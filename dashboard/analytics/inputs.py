@@ -196,6 +196,14 @@ class ExecutionFilters:
     model: str | None = None
     start: date | None = None
     end: date | None = None
+    environment: str | None = None
+    tag: str | None = None
+    session_id: str | None = None
+
+    @property
+    def dimensions(self) -> bool:
+        """A filter no rollup holds (environment, tag, session): a filter expression on the key."""
+        return bool(self.environment or self.tag or self.session_id)
 
     @property
     def statuses(self) -> tuple[str, ...]:
@@ -241,13 +249,20 @@ def execution_filters(
     start: date | None,
     end: date | None,
     errors: dict[str, str] | None = None,
+    environment: str | None = None,
+    tag: str | None = None,
+    session_id: str | None = None,
 ) -> ExecutionFilters:
     """The history's filters as the page's form and the API take them (ids by the id rule, a range
     that starts on or before its end); ValidationFailed names each field that is wrong."""
     errors = dict(errors or {})
-    for field, value in (("user", user_id), ("model", model)):
+    for field, value in (("user", user_id), ("model", model), ("session_id", session_id)):
         if value and not is_valid_id(value):
             errors[field] = "Enter a valid value."
+    if environment and not re.fullmatch(ENVIRONMENT_PATTERN, environment):
+        errors["environment"] = PATTERN_MESSAGES[ENVIRONMENT_PATTERN]
+    if tag and not re.fullmatch(TAG_PATTERN, tag):
+        errors["tag"] = PATTERN_MESSAGES[TAG_PATTERN]
     if start and end and start > end:
         errors["start"] = "The start must be on or before the end."
     if errors:
@@ -259,6 +274,9 @@ def execution_filters(
         model=model or None,
         start=start,
         end=end,
+        environment=environment or None,
+        tag=tag or None,
+        session_id=session_id or None,
     )
 
 
@@ -359,6 +377,24 @@ Id = Annotated[str, Field(pattern=ID_PATTERN)]
 Moment = Annotated[str, Field(min_length=10, max_length=40, examples=["2026-11-30T12:00:00Z"])]
 Count = Annotated[int, Field(ge=0, le=100_000_000)]
 
+# Dimensions (issue #28): small on purpose — they ride on every execution item and every filter.
+# environment: ≤ 40 id characters; session_id, flow_id: ids (≤ 128); tags: ≤ 10, each ≤ 40 letters,
+# digits, spaces or . _ : @ / = - (no '#': a tag may become part of a key); metadata: ≤ 10 keys of
+# ≤ 40 id characters, each value a string of ≤ 200 characters.
+ENVIRONMENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,39}$"
+TAG_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9 ._:@/=-]{0,38}[A-Za-z0-9._:@/=-])?$"
+METADATA_KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,39}$"
+MAX_TAGS, MAX_TAG_LENGTH = 10, 40
+MAX_METADATA_KEYS, MAX_METADATA_VALUE = 10, 200
+MAX_ENVIRONMENT = 40
+PATTERN_MESSAGES[ENVIRONMENT_PATTERN] = "Use 1–40 letters, digits or . _ : @ / - (e.g. production)."
+PATTERN_MESSAGES[TAG_PATTERN] = "Use 1–40 letters, digits, spaces or . _ : @ / = - (no #)."
+PATTERN_MESSAGES[METADATA_KEY_PATTERN] = "Use keys of 1–40 letters, digits or . _ : -."
+Environment = Annotated[str, Field(pattern=ENVIRONMENT_PATTERN, max_length=MAX_ENVIRONMENT)]
+TagValue = Annotated[str, Field(pattern=TAG_PATTERN, max_length=MAX_TAG_LENGTH)]
+MetadataKey = Annotated[str, Field(pattern=METADATA_KEY_PATTERN, max_length=40)]
+MetadataValue = Annotated[str, Field(max_length=MAX_METADATA_VALUE)]
+
 
 class RunIn(Strict):
     """One agent run. `execution_id` is the client's: sending the same id again records nothing new."""
@@ -396,6 +432,19 @@ class RunIn(Strict):
         description="Send only to override the price: kept as sent and labelled as the client's.",
     )
     error: str | None = None
+    environment: Environment | None = Field(
+        default=None, description="Where it ran: production, staging, … (1–40 id characters)."
+    )
+    session_id: Id | None = Field(default=None, description="The conversation or job the run belongs to.")
+    tags: list[TagValue] | None = Field(
+        default=None, max_length=MAX_TAGS, description="Up to 10 short labels (feature, customer tier…)."
+    )
+    metadata: dict[MetadataKey, MetadataValue] | None = Field(
+        default=None,
+        max_length=MAX_METADATA_KEYS,
+        description="Up to 10 string values by key (values up to 200 characters).",
+    )
+    flow_id: Id | None = Field(default=None, description="The studio flow that ran.")
 
 
 class RunBatch(Strict):

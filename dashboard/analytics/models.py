@@ -6,6 +6,7 @@ from pynamodb.attributes import (
     BinaryAttribute,
     BooleanAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -88,6 +89,12 @@ class Execution(DynamoModel):
     tokens_cache_write = NumberAttribute(default=0)
     tokens_reasoning = NumberAttribute(default=0)
     provider = UnicodeAttribute(null=True)  # as sent (gen_ai.provider.name, llm.provider, …)
+    # What the business slices cost by (issue #28; limits in inputs.RunIn): absent on older items.
+    environment = UnicodeAttribute(null=True)  # production, staging, … (id characters, ≤ 40)
+    session_id = UnicodeAttribute(null=True)  # the conversation or job the run belongs to
+    tags = ListAttribute(of=UnicodeAttribute, null=True)  # ≤ 10 short labels, in the order sent
+    metadata = MapAttribute(null=True)  # ≤ 10 string values by key (raw map: values are strings)
+    flow_id = UnicodeAttribute(null=True)  # the studio flow that ran
     cost_micro_usd = NumberAttribute(default=0)
     # Where the cost came from: catalogue | override | contract | client | none (no price known);
     # price_ref names the price (catalogue model, or override id and version). Absent on items
@@ -264,6 +271,9 @@ class TraceItem(DynamoModel):
     user_id = UnicodeAttribute(null=True)
     session_id = UnicodeAttribute(null=True)  # session.id / gen_ai.conversation.id / traceloop's session_id
     tags = ListAttribute(of=UnicodeAttribute, null=True)  # OpenInference's tag.tags, in order
+    environment = UnicodeAttribute(null=True)  # deployment.environment(.name), langfuse.environment
+    metadata = UnicodeAttribute(null=True)  # JSON {key: value}: OpenInference / langfuse metadata
+    flow_id = UnicodeAttribute(null=True)  # diatonic.flow_id
     scope = UnicodeAttribute(null=True)  # the instrumentation scope's name
     input = UnicodeAttribute(null=True)
     output = UnicodeAttribute(null=True)

@@ -4,21 +4,23 @@ Reads are bounded whatever the number of executions, days of history or distinct
 (dashboard.analytics.queries), in three rounds of side-by-side reads:
 1. one query each on the daily total rows (both periods), model and status rows (this period:
    models are few, their daily rows draw the chart and rank the top models; the budget comes from
-   the total rows when the period ends today), one batch read of the digests of both periods'
-   settled days (dashboard.analytics.compaction), and one batch read of the price-change markers
-   (are these figures older than a staff price change?);
-2. the top agents (this period and the previous one, for the drivers) and users by the threshold
+   the total rows when the period ends today), and one batch read of the digests of both periods'
+   settled days (dashboard.analytics.compaction) with the price-change markers (are these figures
+   older than a staff price change?) riding along;
+2. the top agents (this period and the previous one, for the drivers), users, environments and tags
+   (issue #28: a tag's figures are those of the executions carrying it) by the threshold
    algorithm over the digest and today's bucket: a query for today's bucket (more pages only when
    many candidates need its rows); a range no digest holds reads its buckets and their kept first
    pages instead (one more batch read);
-3. one batch read for the previous period of the listed agents, users and models and the drivers'
-   missing figures,
+3. one batch read for the previous period of the listed agents, users, models, environments and
+   tags and the drivers' missing figures,
    then the settled pages read live in this request are kept (a batch write).
 The models with tokens but no cost come from the model rows of round 1; whether they have a price
 now asks the staff prices, which each process keeps for `pricing.cache_seconds()` (2 queries at most
 once per that time).
 Measured (bench_analytics_cardinality, every shape): 11–14 calls, the session's and the tenant's
-reads included. Staff over all tenants: the tenant list + one query per tenant + the price-change read.
+reads included, before the environment and tag lists (+1 query of today's bucket each) and the
+price markers joining the digest read (−1). Staff over all tenants: the tenant list + one query per tenant + the price-change read.
 """
 
 from __future__ import annotations
@@ -153,6 +155,9 @@ class Overview:
     top_agents: list[Ranked] = field(default_factory=list)
     top_models: list[Ranked] = field(default_factory=list)
     top_users: list[Ranked] = field(default_factory=list)
+    # Issue #28: a tag's figures are those of the executions carrying it (shares may sum past 100 %).
+    top_environments: list[Ranked] = field(default_factory=list)
+    top_tags: list[Ranked] = field(default_factory=list)
     statuses: list[Ranked] = field(default_factory=list)
     tenants: list[TenantRow] = field(default_factory=list)
     budget: BudgetStatus | None = None
@@ -170,7 +175,7 @@ class Overview:
         order = SORTS.get(key)
         if order is None:
             return
-        for rows in (self.top_agents, self.top_models, self.top_users):
+        for rows in (self.top_agents, self.top_models, self.top_users, self.top_environments, self.top_tags):
             rows.sort(key=lambda r: (-order(r), r.value))
 
     @property
@@ -307,11 +312,12 @@ def build(
         tenant_id,
         [
             (dimension, start, end)
-            for dimension in ("agent", "user", "model")
+            for dimension in ("agent", "user", "model", "environment", "tag")
             for start, end in ((period.start, period.end), (prev.start, prev.end))
         ],
         now.date(),
     )
+    price_keys = queries.price_change_keys(tenant_id)
     # Round 1, side by side (latency = the slowest, not the sum): the daily rows, and the digests
     # of the settled days of both periods.
     jobs = {
@@ -321,12 +327,14 @@ def build(
         # models × shards).
         "models": lambda: queries.daily(tenant_id, "model", period.start, period.end),
         "statuses": lambda: queries.daily(tenant_id, "status", period.start, period.end),
-        "pages": lambda: pages.load([], digest_keys),
-        "prices": lambda: queries.prices_changed_since(tenant_id),  # 1 BatchGet: prices changed?
+        # The digests and the price-change markers (are these figures older than a staff price
+        # change?) in one batch read.
+        "pages": lambda: pages.load([], digest_keys, also=price_keys),
     }
     if not budget_in_totals:
         jobs["budget"] = lambda: budget_status(tenant_id, tenant.monthly_budget_micro_usd, now)
     done = side_by_side(jobs)
+    done["prices"] = queries.changed_since_of(pages.extra)
     pages.know_days(done["totals"], prev.start, period.end)
     if budget_in_totals:
         done["budget"] = budget_status(tenant_id, tenant.monthly_budget_micro_usd, now, done["totals"])
@@ -337,26 +345,37 @@ def build(
         "agents_before": lambda: queries.top(
             tenant_id, "agent", prev.start, prev.end, TOP_LIMIT, pages=pages
         ),
+        "environment": lambda: queries.top(
+            tenant_id, "environment", period.start, period.end, TOP_LIMIT, pages=pages
+        ),
+        "tag": lambda: queries.top(tenant_id, "tag", period.start, period.end, TOP_LIMIT, pages=pages),
     })  # fmt: skip
     # Round 3, one batch: the previous period of the listed agents, users and models, and this
     # period of the previous top agents that left the list (the drivers).
-    listed = {dimension: [value for value, _ in tops[dimension]] for dimension in ("agent", "user")}
+    listed = {
+        dimension: [value for value, _ in tops[dimension]]
+        for dimension in ("agent", "user", "environment", "tag")
+    }
     gone = [value for value, _ in tops["agents_before"] if value not in listed["agent"]]
     models_now = _by_value(done["models"])
     ordered = sorted(models_now.items(), key=lambda item: (-item[1].cost_micro_usd, item[0]))[:TOP_LIMIT]
-    agents_before, users_before, later, models_before = queries.figures_of(
+    agents_before, users_before, later, models_before, environments_before, tags_before = queries.figures_of(
         tenant_id,
         [
             ("agent", prev.start, prev.end, listed["agent"]),
             ("user", prev.start, prev.end, listed["user"]),
             ("agent", period.start, period.end, gone),
             ("model", prev.start, prev.end, [value for value, _ in ordered]),
+            ("environment", prev.start, prev.end, listed["environment"]),
+            ("tag", prev.start, prev.end, listed["tag"]),
         ],
         pages,
     )
     pages.save()
     done["agent"] = [(v, t, agents_before[v]) for v, t in tops["agent"]]
     done["user"] = [(v, t, users_before[v]) for v, t in tops["user"]]
+    done["environment"] = [(v, t, environments_before[v]) for v, t in tops["environment"]]
+    done["tag"] = [(v, t, tags_before[v]) for v, t in tops["tag"]]
     split = _split_periods(done["totals"], period)
     current, previous, count_by_day = split.current, split.previous, split.count_by_day
     daily_cost: dict[str, list[int]] = {}
@@ -364,8 +383,9 @@ def build(
     for (day, model), totals in done["models"].items():
         daily_cost.setdefault(model, [0] * len(days))[index[day]] += totals.cost_micro_usd
     whole = current.cost_micro_usd
-    top_agents, top_users = (
-        [Ranked(v, t, _share(t.cost_micro_usd, whole), p) for v, t, p in done[d]] for d in ("agent", "user")
+    top_agents, top_users, top_environments, top_tags = (
+        [Ranked(v, t, _share(t.cost_micro_usd, whole), p) for v, t, p in done[d]]
+        for d in ("agent", "user", "environment", "tag")
     )
     top_models = [
         Ranked(value, totals, _share(totals.cost_micro_usd, whole), models_before[value])
@@ -388,6 +408,8 @@ def build(
         top_agents=top_agents,
         top_models=top_models,
         top_users=top_users,
+        top_environments=top_environments,
+        top_tags=top_tags,
         statuses=_statuses(done["statuses"]),
         budget=done["budget"],
         budget_version=tenant.version,

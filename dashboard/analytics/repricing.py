@@ -421,6 +421,8 @@ PRICING_ATTRIBUTES = [
     "user_id",
     "model",
     "status",
+    "environment",  # with tags: the ranked rows it adds to (rollups.keys_for)
+    "tags",
     "started_at",
     "provider",
     "tokens_in",

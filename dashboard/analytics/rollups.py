@@ -8,11 +8,16 @@ are counted on whole items). A writer picks one of `SHARDS` shards at random so 
 tenant and day do not all update one item (DynamoDB takes at most 1,000 write units a second per
 item); readers sum the shards of a (day, value). Rows without the shard part (older data) read the same.
 
-Ranked rows, for the top lists of agents, models and users: pk `tenant#dimension#bucket`, sk the
-value, where bucket is a day `d2026-12-01`, an ISO week `w2026-W49` or a month `m2026-12`. Every
-execution adds to the three buckets holding its day. `rank_cost` (= the cost) is the sort key of the
+Ranked rows, for the top lists of agents, models, users, environments and tags: pk
+`tenant#dimension#bucket`, sk the value, where bucket is a day `d2026-12-01`, an ISO week
+`w2026-W49` or a month `m2026-12`. Every execution adds to the three buckets holding its day. `rank_cost` (= the cost) is the sort key of the
 `rank` index, so a bucket's top ten is ten items, whatever the number of values; any range of days is
 an exact union of whole buckets (`buckets_covering`).
+
+An execution without an environment adds to no environment row; one with tags adds to one tag row
+per tag (at most inputs.MAX_TAGS), so the tag rows of a bucket sum to more than its total: each tag's
+figures are those of the executions carrying it. Rows per execution: 3 daily + 3 buckets × (agent,
+model, user, environment if any, each tag) = 12 without dimensions, 45 at most (10 tags).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from dashboard.analytics import latency
 from dashboard.analytics.models import Execution, ExecutionRollup
 
 DAILY_DIMENSIONS = ("total", "model", "status")
-RANKED_DIMENSIONS = ("agent", "model", "user")
+RANKED_DIMENSIONS = ("agent", "model", "user", "environment", "tag")
 TOTAL_VALUE = "all"
 COUNTERS = ("count", "failures", "cost_micro_usd", "tokens_in", "tokens_out", "duration_ms_sum")
 SHARDS = 4
@@ -142,6 +147,17 @@ def dimension_values(execution: Execution) -> dict[str, str]:
     }
 
 
+def ranked_values(execution: Execution) -> dict[str, list[str]]:
+    """The values of each ranked dimension one execution adds to (none, one, or one per tag)."""
+    return {
+        "agent": [execution.agent_id],
+        "model": [execution.model],
+        "user": [execution.user_id],
+        "environment": [execution.environment] if execution.environment else [],
+        "tag": list(dict.fromkeys(execution.tags or [])),
+    }
+
+
 def daily_keys(execution: Execution, shard: int | None = None) -> list[tuple[str, str]]:
     day = day_of(execution.started_at)
     values = dimension_values(execution)
@@ -150,10 +166,11 @@ def daily_keys(execution: Execution, shard: int | None = None) -> list[tuple[str
 
 def ranked_keys(execution: Execution) -> list[tuple[str, str]]:
     day = date.fromisoformat(day_of(execution.started_at))
-    values = dimension_values(execution)
+    values = ranked_values(execution)
     return [
-        (ranked_pk(execution.tenant_id, dim, bucket), values[dim])
+        (ranked_pk(execution.tenant_id, dim, bucket), value)
         for dim in RANKED_DIMENSIONS
+        for value in values[dim]
         for bucket in buckets_of(day)
     ]
 

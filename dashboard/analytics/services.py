@@ -184,6 +184,11 @@ def build_execution(
         price_source=price.source,
         price_ref=price.ref,
         error=error_text[:ERROR_LIMIT] if error_text else None,
+        environment=run.get("environment") or None,
+        session_id=run.get("session_id") or None,
+        tags=list(run["tags"]) if run.get("tags") else None,
+        metadata=dict(run["metadata"]) if run.get("metadata") else None,
+        flow_id=run.get("flow_id") or None,
         **retention_stamps(tenant_id, started),
     )
     return execution, {}

@@ -15,8 +15,16 @@ OpenLLMetry/Traceloop, and OpenInference. An *LLM-convention span* (`gen_ai` bel
 | agent       | `gen_ai.agent.id`, `gen_ai.agent.name`, `agent.name`, on agent spans                   |
 |             | `traceloop.entity.name`; else the resource's `service.name`                           |
 | user        | `user.id`, `enduser.id`, `traceloop.association.properties.user_id` (span, resource)  |
-| session     | `session.id`, `gen_ai.conversation.id`, `traceloop.association.properties.session_id` |
-| tags        | `tag.tags` (OpenInference)                                                            |
+| session     | `session.id`, `gen_ai.conversation.id`, `traceloop.association.properties.session_id`, |
+|             | `langfuse.session.id` (span, resource)                                                |
+| environment | `deployment.environment.name`, `deployment.environment`, `langfuse.environment`        |
+|             | (span, resource)                                                                      |
+| tags        | `tag.tags` (OpenInference), `langfuse.tags`, `langfuse.trace.tags` (list or JSON list) |
+| metadata    | `metadata` (OpenInference, a JSON object), `langfuse.metadata` (JSON object), and the |
+|             | other `traceloop.association.properties.<key>` (OpenLLMetry)                          |
+| flow        | `diatonic.flow_id`                                                                    |
+Dimensions are cut to the limits of `inputs.RunIn` (never a reason to reject a span): characters a
+key cannot hold become '-', then the first 10 tags / metadata keys and 40 / 200 characters are kept.
 | model       | `gen_ai.response.model`, `gen_ai.request.model`, `llm.model_name`,                     |
 |             | `embedding.model_name`, `llm.response.model`, `llm.request.model`, the `model` of     |
 |             | `llm.invocation_parameters`                                                           |
@@ -57,7 +65,17 @@ MODEL_ATTRIBUTES = (
 )
 PROVIDER_ATTRIBUTES = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
 USER_ATTRIBUTES = ("user.id", "enduser.id", "traceloop.association.properties.user_id")
-SESSION_ATTRIBUTES = ("session.id", "gen_ai.conversation.id", "traceloop.association.properties.session_id")
+SESSION_ATTRIBUTES = (
+    "session.id",
+    "gen_ai.conversation.id",
+    "traceloop.association.properties.session_id",
+    "langfuse.session.id",
+)
+ENVIRONMENT_ATTRIBUTES = ("deployment.environment.name", "deployment.environment", "langfuse.environment")
+TAG_ATTRIBUTES = ("tag.tags", "langfuse.tags", "langfuse.trace.tags")
+METADATA_ATTRIBUTES = ("metadata", "langfuse.metadata")
+ASSOCIATION_PREFIX = "traceloop.association.properties."
+FLOW_ATTRIBUTES = ("diatonic.flow_id",)
 AGENT_ATTRIBUTES = ("gen_ai.agent.id", "gen_ai.agent.name", "agent.name")
 # Token counts per kind, first present wins: GenAI semconv (current, then deprecated), OpenLLMetry, OpenInference.
 TOKEN_ATTRIBUTES = {
@@ -93,13 +111,18 @@ TOKEN_ATTRIBUTES = {
         "llm.token_count.completion_details.reasoning",
     ),
 }
-TAG_LIMIT, TAGS_LIMIT = 64, 20
+TAG_LIMIT, TAGS_LIMIT = 40, 10  # inputs.MAX_TAG_LENGTH, MAX_TAGS
+ENVIRONMENT_LIMIT = 40
+METADATA_KEYS, METADATA_KEY_LIMIT, METADATA_VALUE_LIMIT = 10, 40, 200
 NAME_LIMIT = 256
 ERROR_LIMIT = 2_000
 TEXT_LIMIT = 8_000  # input/output kept on agent spans (the execution shows them)
 TOKEN_LIMIT = 100_000_000
 GENERIC_ERROR = "The span ended with an error."  # an ERROR status with no message or exception
 _NOT_ID = re.compile(r"[^A-Za-z0-9._:@/-]+")
+_NOT_TAG = re.compile(r"[^A-Za-z0-9 ._:@/=-]+")
+_NOT_KEY = re.compile(r"[^A-Za-z0-9._:-]+")
+_EDGE = " ._:@/=-"
 
 
 def clean_id(value: Any) -> str | None:
@@ -154,7 +177,10 @@ class SpanValues:
     output: str | None
     session_id: str | None = None
     tags: list[str] | None = None
-    scope: str = ""  # the instrumentation scope's name
+    scope: str = ""
+    environment: str | None = None
+    metadata: dict[str, str] | None = None
+    flow_id: str | None = None  # the instrumentation scope's name
 
     @property
     def usage(self) -> pricing.Usage:
@@ -225,13 +251,55 @@ def _model(attrs: dict[str, Any]) -> str | None:
     return clean_id(model) if isinstance(model, str | int) else None
 
 
+def _json_or(value: Any) -> Any:
+    """A JSON list or object sent as a string (OpenInference's `metadata`), else the value itself."""
+    if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _tag(value: Any) -> str:
+    return _NOT_TAG.sub("-", str(value)).strip(_EDGE)[:TAG_LIMIT].strip(_EDGE)
+
+
 def _tags(value: Any) -> list[str] | None:
+    value = _json_or(value)
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list):
+    if not isinstance(value, list | tuple):
         return None
-    tags = [str(tag)[:TAG_LIMIT] for tag in value if tag not in (None, "")]
-    return list(dict.fromkeys(tags))[:TAGS_LIMIT] or None
+    tags = [_tag(tag) for tag in value if tag not in (None, "")]
+    return list(dict.fromkeys(tag for tag in tags if tag))[:TAGS_LIMIT] or None
+
+
+def _environment(value: Any) -> str | None:
+    text = clean_id(value)
+    return text[:ENVIRONMENT_LIMIT].rstrip("-._:@/") or None if text else None
+
+
+def _metadata(attrs: dict[str, Any]) -> dict[str, str] | None:
+    found: dict[str, str] = {}
+    for name in METADATA_ATTRIBUTES:
+        value = _json_or(attrs.get(name))
+        if isinstance(value, dict):
+            found.update(value)
+    for name, value in attrs.items():
+        key = name.removeprefix(ASSOCIATION_PREFIX)
+        if key != name and key not in ("user_id", "session_id"):
+            found.setdefault(key, value)
+    kept: dict[str, str] = {}
+    for key, value in found.items():
+        key = _NOT_KEY.sub("-", str(key)).strip("-._:")[:METADATA_KEY_LIMIT]
+        if not key or value is None or key in kept:
+            continue
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        kept[key] = text[:METADATA_VALUE_LIMIT]
+        if len(kept) == METADATA_KEYS:
+            break
+    return kept or None
 
 
 def span_values(span: trace_pb2.Span, resource: dict[str, Any], scope: str = "") -> SpanValues:
@@ -297,8 +365,13 @@ def span_values(span: trace_pb2.Span, resource: dict[str, Any], scope: str = "")
         input=text_in or None,
         output=text_out or None,
         session_id=clean_id(session),
-        tags=_tags(attrs.get("tag.tags")),
+        tags=_tags(_first(attrs, *TAG_ATTRIBUTES) or _first(resource, *TAG_ATTRIBUTES)),
         scope=clean(scope)[:NAME_LIMIT],
+        environment=_environment(
+            _first(attrs, *ENVIRONMENT_ATTRIBUTES) or _first(resource, *ENVIRONMENT_ATTRIBUTES)
+        ),
+        metadata=_metadata(attrs) or _metadata(resource),
+        flow_id=clean_id(_first(attrs, *FLOW_ATTRIBUTES) or _first(resource, *FLOW_ATTRIBUTES)),
     )
 
 

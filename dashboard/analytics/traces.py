@@ -73,7 +73,9 @@ from dashboard.operations import services as operations
 MAX_SPANS_PER_EXPORT = 1_000
 MAX_TRACES_PER_EXPORT = 100
 MAX_AGENT_SPANS_PER_EXPORT = 25  # each ~8 DynamoDB calls (pin, record, count): a few seconds in all
-COUNT_CHUNK = 80  # markers per transaction; + the execution + 12 rollup rows stays under 100
+# Markers per transaction: with the execution and its rollup rows (12, up to 45 with an environment
+# and 10 tags: rollups.keys_for) it stays within TransactWriteItems' 100 items.
+TX_ITEMS = 100
 MAX_ATTEMPTS = 8
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_DURATION_MS = 86_400_000
@@ -129,6 +131,9 @@ def span_item(tenant_id: str, values: SpanValues) -> TraceItem:
         user_id=values.user_id,
         session_id=values.session_id,
         tags=values.tags,
+        environment=values.environment,
+        metadata=json.dumps(values.metadata) if values.metadata else None,
+        flow_id=values.flow_id,
         scope=values.scope or None,
         input=values.input,
         output=values.output,
@@ -274,7 +279,25 @@ def run_for(state: TraceState, span_id: str, executions: set[str]) -> dict:
         "input": agent.input or "",
         "output": agent.output or "",
         "error": error,
+        **_dimensions(agent, calls, state),
     }
+
+
+def _dimensions(agent: TraceItem, calls: list[TraceItem], state: TraceState) -> dict:
+    """The run's environment, session, tags, metadata and flow: the agent span's, else its model
+    calls', else any span's of the trace (instrumentations set them on the span they wrap, often the
+    root or the calls only). Already cut to RunIn's limits by spans.py; absent ones are left out."""
+    others = sorted(state.spans.values(), key=lambda span: (span.start_ns, span.span_id))
+    found: dict = {}
+    for name in ("environment", "session_id", "tags", "metadata", "flow_id"):
+        for span in (agent, *calls, *others):
+            value = getattr(span, name, None)
+            if value:
+                found[name] = (
+                    json.loads(value) if name == "metadata" else list(value) if name == "tags" else value
+                )
+                break
+    return found
 
 
 def pin_item(tenant_id: str, agent: TraceItem, run: dict, recorded: bool = False) -> TraceItem:
@@ -370,8 +393,14 @@ def reconcile(
         if owner in executions:
             pending[owner].append(span)
     for owner, calls in pending.items():
-        for start in range(0, len(calls), COUNT_CHUNK):
-            _count(executions[owner], calls[start : start + COUNT_CHUNK])
+        chunk = count_chunk(executions[owner])
+        for start in range(0, len(calls), chunk):
+            _count(executions[owner], calls[start : start + chunk])
+
+
+def count_chunk(execution: Execution) -> int:
+    """Model calls counted per transaction for this execution (see TX_ITEMS)."""
+    return TX_ITEMS - 1 - len(rollups.keys_for(execution))
 
 
 def _count(execution: Execution, calls: list[TraceItem]) -> None:

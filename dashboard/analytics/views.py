@@ -129,7 +129,9 @@ def executions(request: DashboardRequest) -> HttpResponse:
     (see queries.filtered_totals); user names 1 BatchGet; on a full page the filter suggestions 3
     ranked-rollup reads (queries.top), also when nothing matches an agent or user typed in; the models
     without a price 1 query of the daily model rows (the filtered range, else the last 30 days). At
-    most 24, whatever the number of executions; 15 when a rollup holds the filters.
+    most 24, whatever the number of executions; 15 when a rollup holds the filters. Environment, tag
+    and session filters are filter expressions within the page's 4 queries (of at most
+    queries.history.FILTERED_READ items each); no rollup holds them, so their totals are counted.
     """
     form = ExecutionFilterForm(request.GET)
     tenant_id = resolve_tenant(request.scope, request.GET.get("tenant") or None)
@@ -238,7 +240,13 @@ def executions_csv(request: DashboardRequest) -> HttpResponse:
 def execution_detail(request: DashboardRequest, execution_id: str) -> HttpResponse:
     """One execution with its steps and links onward: queries.execution_page (at most 3 calls)."""
     view = queries.execution_page(request.scope, execution_id, request.GET.get("tenant") or None)
-    context = {"execution": view.execution, "trace": view.trace, "people": view.people}
+    metadata = view.execution.metadata
+    context = {
+        "execution": view.execution,
+        "trace": view.trace,
+        "people": view.people,
+        "metadata": sorted(metadata.as_dict().items()) if metadata is not None else [],
+    }
     return render_page(request, "analytics/execution_detail.html", context)
 
 

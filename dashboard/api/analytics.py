@@ -3,7 +3,7 @@
 POST /api/agents/<agent_id>/runs   one run (object) or {"runs": [...]} (≤ 25); 201 when anything new
                                    was recorded, 200 when every run was already recorded.
 GET  /api/agents/<agent_id>/runs   newest first; status (or any-failure), user, model, start, end (dates),
-                                   cursor, limit.
+                                   environment, tag, session_id, cursor, limit.
 GET  /api/analytics/execution      the overview's figures: period=7|30|90|month|last-month or start&end
                                    (`previous_period` says what the changes compare with).
 """
@@ -83,6 +83,11 @@ class ExecutionOut(BaseModel):
     output: str | None
     truncated: bool | None
     error: str | None
+    environment: str | None
+    session_id: str | None
+    tags: list[str]
+    metadata: dict[str, str]
+    flow_id: str | None
 
     @classmethod
     def of(cls, execution: Execution) -> ExecutionOut:
@@ -107,6 +112,11 @@ class ExecutionOut(BaseModel):
             output=execution.output,
             truncated=execution.truncated,
             error=execution.error,
+            environment=execution.environment,
+            session_id=execution.session_id,
+            tags=list(execution.tags or []),
+            metadata=execution.metadata.as_dict() if execution.metadata is not None else {},
+            flow_id=execution.flow_id,
         )
 
 
@@ -123,6 +133,9 @@ class RunsQuery(Query):
     model: str | None = Field(default=None, max_length=128)
     start: str | None = Day
     end: str | None = Day
+    environment: str | None = Field(default=None, max_length=40, description="Runs of this environment.")
+    tag: str | None = Field(default=None, max_length=40, description="Runs carrying this tag.")
+    session_id: str | None = Field(default=None, max_length=128, description="Runs of this session.")
     cursor: str | None = Field(default=None, description="The `next_cursor` of the previous page.")
     limit: int | None = Field(default=None, ge=1, le=MAX_LIMIT)
 
@@ -185,7 +198,18 @@ def runs(request: HttpRequest, agent_id: str):
     asked = request.api_query
     errors: dict[str, str] = {}
     start, end = inputs.parse_day(asked.start, "start", errors), inputs.parse_day(asked.end, "end", errors)
-    filters = inputs.execution_filters(agent_id, asked.status, asked.user, asked.model, start, end, errors)
+    filters = inputs.execution_filters(
+        agent_id,
+        asked.status,
+        asked.user,
+        asked.model,
+        start,
+        end,
+        errors,
+        environment=asked.environment,
+        tag=asked.tag,
+        session_id=asked.session_id,
+    )
     page = queries.list_executions(
         request.scope,
         filters,
@@ -255,6 +279,8 @@ def overview_body(figures: overview.Overview) -> dict:
         "top_agents": ranked(figures.top_agents),
         "top_models": ranked(figures.top_models),
         "top_users": ranked(figures.top_users),
+        "top_environments": ranked(figures.top_environments),
+        "top_tags": ranked(figures.top_tags),
         "statuses": ranked(figures.statuses),
         "tenants": [
             {"tenant_id": row.tenant_id, "name": row.name, "share": row.share, **totals(row.current)}

@@ -11,8 +11,8 @@ import pytest
 from django.core.management import call_command
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from dashboard.analytics import pricing, queries, repricing, services
-from dashboard.analytics.inputs import PriceIn
+from dashboard.analytics import overview, pricing, queries, repricing, services
+from dashboard.analytics.inputs import Period, PriceIn
 from dashboard.analytics.models import Execution, PriceChange
 from dashboard.core import clock
 from tests.analytics.conftest import (
@@ -78,6 +78,9 @@ def _record_history(tenant, days: int = 6, per_day: int = 4) -> str:
                     tokens_in=1_000 + 100 * n,
                     tokens_out=400 + 10 * day,
                     tokens_cache_read=200 * (n % 2),
+                    # Ranked rows of environments and tags are re-priced too (rollups.keys_for).
+                    environment=("production", "staging")[n % 2],
+                    tags=[f"tag-{n % 3}", "all"],
                 )
             )
     runs.append(run("client-cost", model=MINI, ago=timedelta(days=1), cost_micro_usd=77))
@@ -117,6 +120,8 @@ def test_a_price_change_for_past_days_is_flagged_until_a_re_pricing_makes_every_
     since = (clock.now() - timedelta(days=3)).date().isoformat()
     assert _flagged_since(tenant.tenant_id) == since
     assert queries.prices_changed_since(tenant.tenant_id) <= since  # the overview's notice
+    notice = overview.build(STAFF_SCOPE, Period.last(30, clock.now().date()), tenant.tenant_id)
+    assert notice.prices_changed_since is not None and notice.prices_changed_since <= since
     # Nothing changed yet: the figures are the old ones until re-priced.
     assert {e.execution_id: int(e.cost_micro_usd) for e in raw_executions(tenant.tenant_id)} == before
     progress = _run(tenant.tenant_id, days=7)

@@ -38,6 +38,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 USER, SESSION = "user-42", "session-9"
+ENVIRONMENT = "production"  # the resource's deployment.environment.name, as OTEL_RESOURCE_ATTRIBUTES sets it
 PROMPT = [{"role": "user", "content": "Where is my order A-1?"}]
 FAILING = [{"role": "user", "content": "PLEASE_FAIL now"}]
 
@@ -256,6 +257,7 @@ RUNNERS = {
 
 def main(library: str, provider_url: str, dashboard_url: str, key: str, agent: str) -> None:
     os.environ.setdefault("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
+    os.environ["OTEL_RESOURCE_ATTRIBUTES"] = f"deployment.environment.name={ENVIRONMENT}"
     provider = TracerProvider(resource=Resource.create({"service.name": agent}))
     if library.startswith("openllmetry"):
         provider.add_span_processor(TraceloopAssociation())

@@ -35,7 +35,7 @@ from tests.api.fake_openai import (
     REASONING_TOKENS,
     FakeOpenAI,
 )
-from tests.api.instrumented_agent import SESSION, USER
+from tests.api.instrumented_agent import ENVIRONMENT, SESSION, USER
 
 ROOT = Path(__file__).resolve().parents[2]
 DATED = "gpt-4o-mini-2024-07-18"
@@ -44,18 +44,31 @@ STAFF_SCOPE = AccessScope(role=STAFF, actor_id="usr_test_staff", actor_label="st
 # What each library passes on of the provider's answer (checked against the spans it made, below).
 REPORTS = {
     # opentelemetry-instrumentation-openai-v2 2.3b0: input/output only, the dated response model
-    "genai": {"model": DATED, "cache_read": 0, "reasoning": 0, "tags": None},
+    "genai": {"model": DATED, "cache_read": 0, "reasoning": 0, "tags": None, "metadata": {}},
     # opentelemetry-instrumentation-openai (OpenLLMetry): cache read and reasoning tokens too
-    "openllmetry": {"model": DATED, "cache_read": CACHED_TOKENS, "reasoning": REASONING_TOKENS, "tags": None},
+    "openllmetry": {
+        "model": DATED,
+        "cache_read": CACHED_TOKENS,
+        "reasoning": REASONING_TOKENS,
+        "tags": None,
+        "metadata": {},
+    },
     # openinference-instrumentation-openai: every kind, the dated model
     "openinference": {
         "model": DATED,
         "cache_read": CACHED_TOKENS,
         "reasoning": REASONING_TOKENS,
         "tags": ["support", "eu"],
+        "metadata": {"tier": "gold"},
     },
     # openinference-instrumentation-smolagents: the model as configured, prompt/completion only
-    "smolagents": {"model": "gpt-4o-mini", "cache_read": 0, "reasoning": 0, "tags": ["support"]},
+    "smolagents": {
+        "model": "gpt-4o-mini",
+        "cache_read": 0,
+        "reasoning": 0,
+        "tags": ["support"],
+        "metadata": {},
+    },
 }
 
 
@@ -150,6 +163,11 @@ def test_an_instrumented_agent_is_recorded_with_its_user_steps_token_kinds_and_e
     assert view.steps[0].span.tags == report["tags"]
     page = tenant.client.get(f"/analytics/executions/{run['execution_id']}/")
     assert page.status_code == 200 and f"session <code>{SESSION}</code>" in page.content.decode()
+    # Issue #28: the session, environment, tags and metadata the library sent are the execution's.
+    assert (run["session_id"], run["environment"]) == (SESSION, ENVIRONMENT)
+    assert (run["tags"], run["metadata"]) == (report["tags"] or [], report["metadata"])
+    status, body = tenant.get(f"/api/agents/{agent}/runs", session_id=SESSION, environment=ENVIRONMENT)
+    assert status == 200 and [r["execution_id"] for r in body["runs"]] == [run["execution_id"]]
 
     # The bare call is an execution of its own; the refused one failed, with its failed step.
     others = [r for r in runs if r is not run]
@@ -229,6 +247,11 @@ def test_an_instrumented_anthropic_agent_is_recorded_with_cache_tokens_apart_and
     assert {call.price_source for call in calls} == {"catalogue"}
     assert view.steps[0].span.session_id == SESSION
     assert view.steps[0].span.tags == ANTHROPIC_TAGS[library]
+    assert (run["session_id"], run["environment"], run["tags"]) == (
+        SESSION,
+        ENVIRONMENT,
+        ANTHROPIC_TAGS[library] or [],
+    )
 
     # The bare call is an execution of its own; the refused one (529) failed, with its failed step.
     others = [r for r in runs if r is not run]

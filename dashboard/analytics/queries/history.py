@@ -3,7 +3,7 @@
 The query picks the narrowest key for the filters (agent → the table's own key; status → the
 tenant#status index; user → the user index; otherwise the tenant index). Filters the key cannot
 express, and the TTL (DynamoDB deletes expired items late, so reads hide them), are applied by
-DynamoDB as filter expressions. A page reads at most MAX_CALLS DynamoDB pages: when the filters
+DynamoDB as filter expressions (so are environment, tag and session: no index holds them). A page reads at most MAX_CALLS DynamoDB pages: when the filters
 match rarely it may show fewer rows, with a link to go on from where it stopped. The previous page
 is the same query read the other way (ascending) from the first row shown, so the way back costs
 what the way forward does and needs no list of earlier cursors.
@@ -12,7 +12,8 @@ Totals of the whole filtered set, the same on every page: from the rollups where
 filters, one query (no filter, or a status or "any failure" alone: the daily `total` / `status` rows of
 the range) or one BatchGet (one agent, user or model: its ranked rows of the whole months, weeks and
 days covering the range). Filters that combine several of those have no rollup row: their totals are
-counted from the matching executions in at most TOTALS_CALLS queries, and not shown when more match.
+counted from the matching executions in at most TOTALS_CALLS queries, and not shown when more match;
+so are the totals of an environment, tag or session filter.
 """
 
 from __future__ import annotations
@@ -93,6 +94,15 @@ def _history_query(tenant_id: str, filters: ExecutionFilters):
         key = partial(Execution.by_tenant.query, tenant_id, _range(Execution.started_at, filters))
     if filters.model:
         extra.append(Execution.model == filters.model)
+    # Environment, tag and session have no key of their own: filter expressions on the narrowest key,
+    # read within the same MAX_CALLS pages of FILTERED_READ items (a rare value may show fewer rows,
+    # with the link to go on).
+    if filters.environment:
+        extra.append(Execution.environment == filters.environment)
+    if filters.tag:
+        extra.append(Execution.tags.contains(filters.tag))
+    if filters.session_id:
+        extra.append(Execution.session_id == filters.session_id)
     selective = bool(extra)
     condition = Execution.expires_at > now
     for more in extra:
@@ -236,7 +246,7 @@ def filtered_totals(tenant_id: str, filters: ExecutionFilters) -> FilteredTotals
     ]
     if start > end:
         return FilteredTotals(0, 0, 0, start, end, "rollups")
-    if len(named) > 1 or (named and filters.status):
+    if len(named) > 1 or (named and filters.status) or filters.dimensions:
         counted = _count_matches(tenant_id, filters)
         if counted is None:
             return FilteredTotals(0, 0, 0, start, end, "")

@@ -34,6 +34,23 @@ def prices_changed_since(tenant_id: str | None) -> str | None:
     return min((marker.since for marker in markers if marker.since), default=None)
 
 
+def price_change_keys(tenant_id: str) -> dict[str, list[dict]]:
+    """The raw keys `prices_changed_since(tenant_id)` reads, for a batch read shared with other
+    tables (`TopPages.load(also=…)`); `changed_since_of` reads the answer."""
+    return {
+        PriceChange.Meta.table_name: [
+            {"book": {"S": book}, "item": {"S": item}}
+            for book, item in (PriceChange.pending_key(scope) for scope in (pricing.EVERY_TENANT, tenant_id))
+        ]
+    }
+
+
+def changed_since_of(extra: dict[str, list[dict]]) -> str | None:
+    """`prices_changed_since` from the raw items a shared batch read returned (table → items)."""
+    items = extra.get(PriceChange.Meta.table_name, [])
+    return min((item["since"]["S"] for item in items if item.get("since", {}).get("S")), default=None)
+
+
 @dataclass
 class Unpriced:
     """A model whose executions of a range have tokens but no cost: no price was known for it."""

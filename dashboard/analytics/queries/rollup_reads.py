@@ -335,6 +335,7 @@ class TopPages:
         self.kept: dict[str, Snapshot] = {}
         self.asked: set[str] = set()
         self.digests: dict[str, Digest] = {}
+        self.extra: dict[str, list[dict]] = {}  # raw items of `load(also=…)`
         self.day_count: dict[str, int] = {}
         self.day_cost: dict[str, int] = {}
         self.day_written: dict[str, int] = {}
@@ -347,15 +348,24 @@ class TopPages:
     def known_days(self) -> bool:
         return self.known_span is not None
 
-    def load(self, pks: list[str], digests: list[str] = ()) -> TopPages:
-        """One batch read (100 keys a call) of kept first pages and of digests."""
-        wanted = [(TopPage.Meta.table_name, pk) for pk in pks if pk not in self.asked]
-        wanted += [(RollupDigest.Meta.table_name, pk) for pk in digests if pk not in self.asked]
-        self.asked.update(pk for _, pk in wanted)
+    def load(
+        self, pks: list[str], digests: list[str] = (), also: dict[str, list[dict]] | None = None
+    ) -> TopPages:
+        """One batch read (100 keys a call) of kept first pages and of digests; `also` rides along:
+        raw keys of other tables (table name → keys), whose items land in `extra` (the overview's
+        price-change markers: one call fewer)."""
+        wanted: list[tuple[str, dict]] = [
+            (TopPage.Meta.table_name, {"pk": {"S": pk}}) for pk in pks if pk not in self.asked
+        ]
+        wanted += [(RollupDigest.Meta.table_name, {"pk": {"S": pk}}) for pk in digests if pk not in self.asked]
+        self.asked.update(key["pk"]["S"] for _, key in wanted)
+        for table, keys in (also or {}).items():
+            self.extra.setdefault(table, [])
+            wanted += [(table, key) for key in keys]
         for start in range(0, len(wanted), BATCH_GET_LIMIT):
             request: dict = {}
-            for table, pk in wanted[start : start + BATCH_GET_LIMIT]:
-                request.setdefault(table, {"Keys": []})["Keys"].append({"pk": {"S": pk}})
+            for table, key in wanted[start : start + BATCH_GET_LIMIT]:
+                request.setdefault(table, {"Keys": []})["Keys"].append(key)
             if TopPage.Meta.table_name in request:
                 request[TopPage.Meta.table_name] |= {
                     "ProjectionExpression": "pk, #t",
@@ -372,6 +382,8 @@ class TopPages:
                     digest = Digest.load(item)
                     if digest is not None:
                         self.digests[item["pk"]["S"]] = digest
+                for table in also or {}:
+                    self.extra[table] += responses.get(table, [])
                 request = answer.get("UnprocessedKeys") or {}
         return self
 
