@@ -499,6 +499,7 @@ def digest_keys(tenant_id: str, ranges: list[tuple[str, date, date]], today: dat
     return [key for key in dict.fromkeys(keys) if key]
 
 
+LIVE_PAGE = 1_000  # about 150 KB, 19 read units: a busy day's agents, or its first thousand users
 # A live bucket missing more rows than this among the candidates reads its next page (about 150
 # bytes a row, a read unit per 27 rows) rather than getting each row (half a read unit each).
 RESOLVE_AT_MOST = 8
@@ -546,6 +547,9 @@ def _top(parts: list, k: int, first_page: int, pages: TopPages | None) -> list[t
     # and usually settles the list in one round, where a page of k would need several.
     page = max(k, first_page)
     keeping = pages is not None and page == FIRST_PAGE
+    # Beside a digest the live part is today's bucket alone: read it in one call, up to LIVE_PAGE rows,
+    # rather than page after page while the digest's close leaders wait for its rows.
+    live_page = LIVE_PAGE if any(isinstance(part, _DigestPart) for part in parts) else page
     for part in parts:
         if isinstance(part, _DigestPart):
             part.read(page, known)
@@ -554,7 +558,7 @@ def _top(parts: list, k: int, first_page: int, pages: TopPages | None) -> list[t
         if kept is not None:
             part.seed(kept, known)
             continue
-        part.read(page, known)
+        part.read(live_page, known)
         if keeping:
             pages.offer(part.pk, part.first, part.exhausted)
     while True:
