@@ -48,9 +48,12 @@ from dashboard.dynamo.base import client_of
 from dashboard.dynamo.transactions import batch_put
 
 DIGEST_DIMENSIONS = rollups.RANKED_DIMENSIONS  # agent, model, user
-# Rows kept of a range beyond which a digest keeps the costliest: about 45 bytes a row in JSON,
-# about 15 packed, so a digest of 2,000 rows (with its partner's) is about 30 KB, 4 read units.
-DIGEST_ROWS = 1_000
+# Rows kept of a range beyond which a digest keeps the costliest: about 50 bytes a row in JSON, about
+# 18 packed, so a digest of 5,000 rows is about 90 KB, 11 read units. A flat shape needs many: with
+# 5,000 equally busy users the 1,000th costs nearly what the 10th does, and every user of today would
+# then have to be read from the buckets.
+DIGEST_ROWS = 5_000
+MAX_PACKED = 350_000  # bytes: under DynamoDB's 400 KB an item, with the attributes beside the rows
 READERS = 4  # bucket queries at once while building
 
 Range = tuple[date, date]
@@ -204,17 +207,23 @@ def build(tenant_id: str, today: date | None = None) -> BuildStats:
         for r in ranges:
             if not tags[r][0]:
                 continue  # no executions: readers know it from the daily rows, no digest needed
-            keep = dict.fromkeys(ordered[r][:DIGEST_ROWS])
-            for partner in partners[r]:
-                keep.update(dict.fromkeys(ordered[partner][:DIGEST_ROWS]))
-            rows = [[values[i], *sums[r].row(i)] for i in keep]
-            rows.sort(key=lambda row: (-row[1 + COST], row[0]))
+            kept_rows = DIGEST_ROWS
+            while True:  # fewer rows until the packed digest fits in one item
+                keep = dict.fromkeys(ordered[r][:kept_rows])
+                for partner in partners[r]:
+                    keep.update(dict.fromkeys(ordered[partner][:kept_rows]))
+                rows = [[values[i], *sums[r].row(i)] for i in keep]
+                rows.sort(key=lambda row: (-row[1 + COST], row[0]))
+                packed = pack(rows)
+                if len(packed) <= MAX_PACKED or kept_rows <= 10:
+                    break
+                kept_rows //= 2
             left_out = next((i for i in ordered[r] if i not in keep), None)
             bound = 0 if left_out is None else sums[r].columns[COST][left_out]
             items.append(
                 RollupDigest(
                     digest_pk(tenant_id, dimension, *r),
-                    rows=pack(rows),
+                    rows=packed,
                     tag_count=tags[r][0],
                     tag_cost=tags[r][1],
                     complete=left_out is None,

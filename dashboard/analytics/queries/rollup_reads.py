@@ -550,6 +550,7 @@ def _top(parts: list, k: int, first_page: int, pages: TopPages | None) -> list[t
     # Beside a digest the live part is today's bucket alone: read it in one call, up to LIVE_PAGE rows,
     # rather than page after page while the digest's close leaders wait for its rows.
     live_page = LIVE_PAGE if any(isinstance(part, _DigestPart) for part in parts) else page
+    grow = (lambda size: LIVE_PAGE) if live_page == LIVE_PAGE else (lambda size: min(size * 4, 1_000))
     for part in parts:
         if isinstance(part, _DigestPart):
             part.read(page, known)
@@ -585,7 +586,7 @@ def _top(parts: list, k: int, first_page: int, pages: TopPages | None) -> list[t
                 p for p in parts if isinstance(p, _Bucket) and p.readable and counts[p.pk] > RESOLVE_AT_MOST
             ]
             if crowded:
-                page = min(page * 4, 1_000)
+                page = grow(page)
                 for part in crowded:
                     part.read(page, known)
                 continue
@@ -599,7 +600,7 @@ def _top(parts: list, k: int, first_page: int, pages: TopPages | None) -> list[t
             if threshold:  # a digest left out values that might tie or beat the k-th
                 raise _NeedsBuckets
             break
-        page = min(page * 4, 1_000)
+        page = grow(page)
         for part in readable:
             part.read(page, known)
     if pages is not None:
