@@ -99,10 +99,13 @@ def test_the_loop_survives_a_failing_pass(monkeypatch):
 
 
 def test_the_make_serve_master_runs_one_alerts_loop_beside_its_workers(
-    tenant, receiver, monkeypatch, settings
+    tenant, receiver, monkeypatch, settings, tmp_path
 ):
     _over_budget_without_any_check(tenant, receiver, settings)
     monkeypatch.setenv("ALERTS_IN_PROCESS", "true")  # what `make serve` gives gunicorn
+    # gunicorn.conf.py sets the metrics directory in this process's environment: undone after the test,
+    # or every later test (and gunicorn it starts) would use a directory its on_exit removed.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     monkeypatch.setenv("ALERTS_INTERVAL_SECONDS", "0.5")
     monkeypatch.setenv("DYNAMODB_ENDPOINT_URL", settings.DYNAMODB_ENDPOINT_URL)
     monkeypatch.setenv("DYNAMODB_TABLE_PREFIX", settings.DYNAMODB_TABLE_PREFIX)
