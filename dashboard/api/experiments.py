@@ -317,7 +317,7 @@ class PageQuery(Query):
 class FilterQuery(Query):
     severity: Severity | None = Field(default=None, description="This severity and above.")
     component: str | None = Field(default=None, max_length=64, pattern=r"^[^#\x00-\x08\x0b\x0c\x0e-\x1f]*$")
-    q: str | None = Field(default=None, max_length=200, description="Text the message contains.")
+    q: str | None = Field(default=None, max_length=inputs.MAX_QUERY, description="Text the message contains.")
 
 
 class LinesQuery(FilterQuery):

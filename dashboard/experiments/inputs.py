@@ -196,7 +196,11 @@ class LogFilters:
             raise ValidationFailed("Unknown component.", {"component": "a component name"})
         regex = (params.get("regex") or "").strip().lower() in ("1", "true", "on", "yes", "t", "y")
         text = params.get("q") or ""
-        text = text[:MAX_QUERY] if regex else text.strip()[:200]
+        if len(text) > MAX_QUERY:  # refused, not cut: a cut pattern would find other lines
+            raise ValidationFailed(
+                f"Search for at most {MAX_QUERY:,} characters.", {"q": f"at most {MAX_QUERY:,} characters"}
+            )
+        text = text if regex else text.strip()
         if regex and not text.strip():
             text, regex = "", False
         where = (params.get("where") or "").strip()

@@ -65,6 +65,15 @@ def test_the_api_answers_400_for_a_pattern_re2_refuses(acme_api, training_run):
         assert response.json()["error"]["code"] == "invalid_pattern"
 
 
+def test_a_search_longer_than_the_documented_limit_is_refused_not_cut(acme_api, training_run):
+    from dashboard.experiments.inputs import MAX_QUERY
+
+    for regex in ("true", "false"):
+        response = acme_api.get(_api(training_run), q="CUDA" + "x" * MAX_QUERY, regex=regex)
+        assert response.status_code in (400, 422), regex
+        assert "q" in response.json()["error"]["fields"]
+
+
 def test_the_api_searches_by_regex(acme_api, training_run):
     body = acme_api.get(_api(training_run), q=r"^CUDA .*assert$", regex="true").json()
     assert [line["message"] for line in body["lines"]] == ["CUDA error: device-side assert"]
