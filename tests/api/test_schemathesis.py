@@ -59,6 +59,11 @@ ALSO_ACCEPTED: dict[tuple[str, str], tuple[list[str], str]] = {
         "`project_id` must be a project of the tenant; `inputs` must fill the template's own inputs",
     ),
     ("GET", "/api/models/registry"): (["422"], "`cursor` must be one we signed"),
+    ("GET", "/api/models/approvals"): (["422"], "`cursor` must be one we signed"),
+    ("GET", "/api/experiments/{experiment_id}/runs/{run_id}/logs/volume"): (
+        ["422"],
+        "`from`/`to` must be real moments (epoch milliseconds or an ISO-8601 time), `to` not before `from`",
+    ),
     ("POST", "/api/models/registry"): (
         ["409", "422"],
         "`name` and `project_id` are needed unless `model_id` names a model; a version exists once; "
