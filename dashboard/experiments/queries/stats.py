@@ -28,7 +28,10 @@ ROW_PAGES = 2  # a volume Query reads at most 31 rows of ≤ 2.5 KB: one page; t
 
 
 def _rows(key: str, low: str, high: str) -> tuple[list[dict], int]:
-    """The raw volume rows of `key` with a sort key in [low, high]; and the calls made."""
+    """The raw volume rows of `key` with a sort key in [low, high]; and the calls made. A window that
+    ends before it starts (a `to` before the retention floor) holds nothing: no call."""
+    if high < low:
+        return [], 0
     found, calls = [], 0
     for page in raw_pages(
         partial(LogStat.query, volume.pk(key), LogStat.sk.between(low, high)), max_calls=ROW_PAGES
