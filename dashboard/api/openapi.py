@@ -21,7 +21,7 @@ from dashboard.api.operations import (
     Operation,
 )
 from dashboard.core.converters import KeyConverter
-from dashboard.core.middleware import MAX_CURSOR_BYTES, MAX_QUERY_VALUE_BYTES
+from dashboard.core.middleware import query_value_bytes
 
 _NO_CONTROL_CHARACTERS = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]*$"
 _CONVERTER = re.compile(r"<(?:(?P<kind>[a-z]+):)?(?P<name>\w+)>")
@@ -80,7 +80,7 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
         if prop.get("type") == "string" and "pattern" not in prop and "enum" not in prop:
             # What the edge refuses in any query value (dashboard.core.middleware.query_problem), said here.
             prop["pattern"] = _NO_CONTROL_CHARACTERS
-            most = MAX_CURSOR_BYTES if name.endswith("cursor") else MAX_QUERY_VALUE_BYTES
+            most = query_value_bytes(name)
             prop["maxLength"] = min(prop.get("maxLength", most), most // 4)  # ≤ 4 bytes a character
         parameters.append(
             {

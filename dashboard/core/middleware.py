@@ -19,10 +19,18 @@ PERMISSIONS_POLICY = (
 )
 # Query values reach DynamoDB keys (project, status, month…); DynamoDB refuses keys over 2,048 bytes.
 MAX_QUERY_VALUE_BYTES = 1000
-# Opaque cursors and `next` paths are longer by nature, and never used as a key as they are.
-LONG_QUERY_VALUES = {"next": 4000}
+# Opaque cursors and `next` paths are longer by nature, and never used as a key as they are; a search
+# (`q`) may be a regular expression of up to 1,000 characters of any script.
+LONG_QUERY_VALUES = {"next": 4000, "q": 4000}
 LONG_QUERY_SUFFIX = "cursor"
 MAX_CURSOR_BYTES = 8000
+
+
+def query_value_bytes(name: str) -> int:
+    """The most bytes (UTF-8) the edge lets through in a query value of this name."""
+    return LONG_QUERY_VALUES.get(name) or (
+        MAX_CURSOR_BYTES if name.endswith(LONG_QUERY_SUFFIX) else MAX_QUERY_VALUE_BYTES
+    )
 
 
 def _api(request: HttpRequest) -> bool:
@@ -51,9 +59,7 @@ def _is_otlp(response: HttpResponse) -> bool:
 def query_problem(request: HttpRequest) -> tuple[str, str] | None:
     """(parameter, problem) for the first query value no view should see, else None."""
     for name, values in request.GET.lists():
-        most = LONG_QUERY_VALUES.get(name) or (
-            MAX_CURSOR_BYTES if name.endswith(LONG_QUERY_SUFFIX) else MAX_QUERY_VALUE_BYTES
-        )
+        most = query_value_bytes(name)
         for value in [name, *values]:
             if any(ord(char) < 32 and char not in "\t\r\n" for char in value):
                 return name, "must not contain control characters (such as NUL)."

@@ -15,10 +15,11 @@ from typing import Any
 from dashboard.core.clock import epoch_ms
 from dashboard.core.seeding import SeedContext
 from dashboard.dynamo.transactions import batch_put
-from dashboard.experiments import lines
+from dashboard.experiments import lines, services
 from dashboard.experiments.models import (
     Experiment,
     ExperimentRun,
+    LogStat,
     RunLogLine,
     RunMetricPoint,
     experiment_key,
@@ -310,8 +311,10 @@ def _metric_points(ctx: SeedContext, run: ExperimentRun, steps: int) -> list[Run
 
 
 def write_lines(ctx: SeedContext, all_lines: list[RunLogLine]) -> None:
-    """Batch-write the lines from a few threads (`batch_put`, the import's helper),
-    the bar advancing as they land. The runs' counters were set from the same lines (`_count`)."""
+    """Batch-write the lines from a few threads (`batch_put`, the import's helper), the bar advancing
+    as they land, then what ingestion keeps beside them: the volume counters (put whole, the sums
+    ingestion's ADDs would reach) and the mined patterns. The runs' counters were set from the same
+    lines (`_count`)."""
 
     def write(chunk: list[RunLogLine]) -> int:
         batch_put(RunLogLine, chunk)
@@ -323,3 +326,10 @@ def write_lines(ctx: SeedContext, all_lines: list[RunLogLine]) -> None:
         for written in pool.map(write, chunks):
             bar.update(written)
     bar.close()
+    expires = services.volume_expiry()
+    counters = [
+        LogStat(pk, sk, expires_at=expires, **counts)
+        for (pk, sk), counts in services.volume_counts(all_lines).items()
+    ]
+    ctx.write_all(LogStat, counters)
+    services.mine_patterns(all_lines)

@@ -19,6 +19,7 @@ import json
 import logging
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -314,21 +315,27 @@ def _counter_rows(line: RunLogLine) -> set:
     return {("run", line.run_id)} | volume.rows_touched((line.run_key, line.experiment_key), int(line.ts_ms))
 
 
-def _volume_updates(tx: TransactWrite, written: list[RunLogLine]) -> None:
-    """Atomic ADDs of the lines to their run's and experiment's volume rows (dashboard/experiments/volume.py)."""
+def volume_counts(written: Iterable[RunLogLine]) -> dict[tuple[str, str], dict[str, int]]:
+    """What the lines add to their run's and experiment's volume rows: {(pk, sk): {counter: count}}
+    (dashboard/experiments/volume.py); ingestion ADDs them, the demo puts them whole."""
     increments = volume.Increments()
     for line in written:
         increments.add((line.run_key, line.experiment_key), int(line.ts_ms), line.severity)
-    expires = clock.now() + lines.RETENTION + volume_retention_margin()
-    for (pk, sk), counts in increments.rows.items():
+    return increments.rows
+
+
+def volume_expiry():
+    """Volume rows outlive the newest line they count by a day (a row's day outlasts its first line)."""
+    return clock.now() + lines.RETENTION + timedelta(days=1)
+
+
+def _volume_updates(tx: TransactWrite, written: list[RunLogLine]) -> None:
+    """Atomic ADDs of the lines to their run's and experiment's volume rows, in the lines' transaction."""
+    expires = volume_expiry()
+    for (pk, sk), counts in volume_counts(written).items():
         actions = [getattr(LogStat, name).add(count) for name, count in sorted(counts.items())]
         actions.append(LogStat.expires_at.set(expires))
         tx.update(LogStat(pk, sk), actions=actions)
-
-
-def volume_retention_margin():
-    """Volume rows outlive the newest line they count by a day (a row's day outlasts its first line)."""
-    return timedelta(days=1)
 
 
 # --- patterns (dashboard/experiments/patterns.py) ---

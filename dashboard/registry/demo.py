@@ -320,8 +320,15 @@ def seed(ctx: SeedContext) -> None:
 def _seed_governance(ctx: SeedContext, models: list[MlModel], versions: list[RegistryVersion]) -> None:
     """acme protects production and its champion alias, and one production deploy waits for approval."""
     tenant_id = "acme"
-    model = next((m for m in models if m.tenant_id == tenant_id), None)
-    if model is None or not ctx.admins.get(tenant_id):
+    if not ctx.admins.get(tenant_id):
+        return
+    waiting = ("registered", "superseded", "rolled_back")  # a version that could be asked for
+    own_models = [m for m in models if m.tenant_id == tenant_id]
+    model = next(
+        (m for m in own_models if any(v.model_id == m.model_id and v.status in waiting for v in versions)),
+        None,
+    )
+    if model is None:
         return
     RegistryPolicy(
         tenant_id=tenant_id,
@@ -333,9 +340,7 @@ def _seed_governance(ctx: SeedContext, models: list[MlModel], versions: list[Reg
         updated_by=ctx.admins[tenant_id][0].email,
     ).save()
     own = [v for v in versions if v.model_id == model.model_id]
-    candidate = next((v for v in own if v.status in ("registered", "superseded", "rolled_back")), None)
-    if candidate is None:
-        return
+    candidate = next(v for v in own if v.status in waiting)
     live = (model.environments or {}).get("production")
     current = live.live if live is not None else None
     replaced = next((v for v in own if v.version == current), None)

@@ -74,6 +74,19 @@ def test_a_search_longer_than_the_documented_limit_is_refused_not_cut(acme_api, 
         assert "q" in response.json()["error"]["fields"]
 
 
+def test_a_search_as_long_as_the_openapi_document_allows_is_answered_in_any_script(acme_api, training_run):
+    """The documented limit is the one enforced (schemathesis sends exactly one character more)."""
+    document = acme_api.get("/api/openapi.json").json()
+    for path, url in (
+        ("/api/experiments/{experiment_id}/runs/{run_id}/logs", _api(training_run)),
+        ("/api/experiments/{experiment_id}/logs", f"/api/experiments/{training_run.experiment_id}/logs"),
+    ):
+        (q,) = [p for p in document["paths"][path]["get"]["parameters"] if p["name"] == "q"]
+        most = q["schema"]["maxLength"]
+        assert acme_api.get(url, q="é" * most).status_code == 200, path
+        assert acme_api.get(url, q="x" * (most + 1)).status_code in (400, 422), path
+
+
 def test_the_api_searches_by_regex(acme_api, training_run):
     body = acme_api.get(_api(training_run), q=r"^CUDA .*assert$", regex="true").json()
     assert [line["message"] for line in body["lines"]] == ["CUDA error: device-side assert"]
