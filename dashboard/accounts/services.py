@@ -552,6 +552,8 @@ def save_retention_job(tenant_id: str, job: dict) -> bool:
             return False  # changed between the read and this write (version): the next pass resumes
         raise
     return True
+
+
 # --- own account -------------------------------------------------------------------------------
 
 

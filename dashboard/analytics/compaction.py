@@ -275,4 +275,3 @@ def run_pass(now: datetime | None = None) -> list[str]:
     for tenant_id in tenants:
         rebuild(tenant_id, today)
     return tenants
-

@@ -282,7 +282,9 @@ class Totals:
         for name in COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         if other.buckets:
-            self.buckets = [mine + theirs for mine, theirs in zip(self.histogram(), other.buckets, strict=True)]
+            self.buckets = [
+                mine + theirs for mine, theirs in zip(self.histogram(), other.buckets, strict=True)
+            ]
         self.last_write = max(self.last_write, other.last_write)
 
     def add_execution(self, execution: Execution, histogram: bool = True) -> None:

@@ -460,9 +460,7 @@ def approval(request: HttpRequest, request_id: str):
     """Approve or reject: {"decision": "approve"|"reject", "reason": …}."""
     body = request.api_body
     decided = services.decide_request(request.scope, request_id, body.decision, body.reason)
-    return DecisionOut(
-        message=decided.message, request=request_out(decided.request)
-    ).model_dump()
+    return DecisionOut(message=decided.message, request=request_out(decided.request)).model_dump()
 
 
 urlpatterns = [

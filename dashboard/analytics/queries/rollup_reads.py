@@ -207,9 +207,7 @@ class Digest:
     best first, as packed (a row's totals are made when asked); a value left out cost at most
     `bound` (0 and `complete`: none was left out)."""
 
-    def __init__(
-        self, rows: list[list], complete: bool, bound: int, tag_count: int, tag_cost: int
-    ) -> None:
+    def __init__(self, rows: list[list], complete: bool, bound: int, tag_count: int, tag_cost: int) -> None:
         self.rows = rows  # [[value, count, failures, cost, tokens in, tokens out, duration], …]
         self.complete = complete
         self.bound = bound
@@ -273,7 +271,9 @@ class _DigestPart:
         """The most a value not taken yet has here: its rows are best first, but the values kept for
         the partner range may cost less than values left out (`digest.bound`)."""
         if self.readable:
-            return max(self.digest.rows[self.taken - 1][1 + COST], self.digest.bound) if self.taken else 10**18
+            return (
+                max(self.digest.rows[self.taken - 1][1 + COST], self.digest.bound) if self.taken else 10**18
+            )
         return self.digest.bound
 
     def read(self, limit: int, known: dict[tuple[str, str], Totals]) -> None:
@@ -357,7 +357,9 @@ class TopPages:
         wanted: list[tuple[str, dict]] = [
             (TopPage.Meta.table_name, {"pk": {"S": pk}}) for pk in pks if pk not in self.asked
         ]
-        wanted += [(RollupDigest.Meta.table_name, {"pk": {"S": pk}}) for pk in digests if pk not in self.asked]
+        wanted += [
+            (RollupDigest.Meta.table_name, {"pk": {"S": pk}}) for pk in digests if pk not in self.asked
+        ]
         self.asked.update(key["pk"]["S"] for _, key in wanted)
         for table, keys in (also or {}).items():
             self.extra.setdefault(table, [])
@@ -564,9 +566,7 @@ def _top(parts: list, k: int, first_page: int, pages: TopPages | None) -> list[t
             pages.offer(part.pk, part.first, part.exhausted)
     while True:
         values = {value for _, value in known}
-        lower = {
-            v: sum(known[(p.pk, v)].cost_micro_usd for p in parts if (p.pk, v) in known) for v in values
-        }
+        lower = {v: sum(known[(p.pk, v)].cost_micro_usd for p in parts if (p.pk, v) in known) for v in values}
         upper = {
             v: lower[v] + sum(p.bound() for p in parts if (p.pk, v) not in known and not p.all_known)
             for v in values
