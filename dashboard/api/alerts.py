@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from pydantic import BaseModel, Field
 
@@ -21,9 +21,8 @@ from dashboard.alerts.inputs import (
     WINDOWS,
     RuleInput,
 )
-from dashboard.api.auth import api_view, read_json
+from dashboard.api.auth import api_view, created
 from dashboard.api.operations import Operation, Query, Strict
-from dashboard.core.errors import ValidationFailed
 
 Kind = Literal[tuple(RULE_KINDS)]  # type: ignore[valid-type]
 Window = Literal[tuple(dict.fromkeys([*WINDOWS, *METRIC_WINDOWS]))]  # type: ignore[valid-type]
@@ -101,7 +100,7 @@ def _int(value) -> int | None:
     return None if value is None else int(value)
 
 
-def rule_out(rule) -> dict[str, Any]:
+def rule_out(rule) -> RuleOut:
     return RuleOut(
         rule_id=rule.rule_id,
         name=rule.name,
@@ -120,27 +119,25 @@ def rule_out(rule) -> dict[str, Any]:
         version=int(rule.version or 0),
         created_at=rule.created_at,
         updated_at=rule.updated_at,
-    ).model_dump()
+    )
 
 
-def _rule_input(body: dict) -> RuleInput:
-    """The body (already checked against RuleIn by api_view) as the services' typed value."""
-    if not isinstance(body, dict):
-        raise ValidationFailed("The body must be a JSON object.", {"body": "expected an object"})
+def _rule_input(body: RuleIn) -> RuleInput:
+    """The body api_view checked against RuleIn, as the services' typed value."""
     return RuleInput(
-        name=body["name"],
-        kind=body["kind"],
-        thresholds=tuple(body.get("thresholds") or ()),
-        subject=body.get("subject") or "",
-        limit_micro_usd=body.get("limit_micro_usd"),
-        window=body.get("window") or "month",
-        enabled=body.get("enabled", True),
-        metric=body.get("metric") or "",
-        scope=body.get("scope") or "tenant",
-        warning=body.get("warning"),
-        critical=body.get("critical"),
-        no_data=body.get("no_data") or "ok",
-        renotify_minutes=body.get("renotify_minutes") or 0,
+        name=body.name,
+        kind=body.kind,
+        thresholds=tuple(body.thresholds),
+        subject=body.subject,
+        limit_micro_usd=body.limit_micro_usd,
+        window=body.window,
+        enabled=body.enabled,
+        metric=body.metric or "",
+        scope=body.scope,
+        warning=body.warning,
+        critical=body.critical,
+        no_data=body.no_data,
+        renotify_minutes=body.renotify_minutes,
     )
 
 
@@ -188,19 +185,17 @@ RULE = {
 def rules(request: HttpRequest) -> Any:
     """GET the tenant's rules; POST one (201). Calls: one query; a create adds one transaction."""
     if request.method == "POST":
-        rule = services.create_rule(request.scope, None, _rule_input(read_json(request)))
-        return JsonResponse(rule_out(rule), status=201)
+        return created(rule_out(services.create_rule(request.scope, None, _rule_input(request.api_body))))
     tenant_id = services.tenant_for(request.scope)
-    return RuleList(items=[RuleOut(**rule_out(rule)) for rule in queries.rules(tenant_id)]).model_dump()
+    return RuleList(items=[rule_out(rule) for rule in queries.rules(tenant_id)])
 
 
 @api_view(RULE)
 def rule(request: HttpRequest, rule_id: str) -> Any:
     """GET a rule; PUT it whole with the `version` you read (409 if it changed); DELETE (204)."""
     if request.method == "PUT":
-        body = read_json(request)
-        updated = services.update_rule(request.scope, None, rule_id, _rule_input(body), int(body["version"]))
-        return rule_out(updated)
+        body: RuleEdit = request.api_body
+        return rule_out(services.update_rule(request.scope, None, rule_id, _rule_input(body), body.version))
     if request.method == "DELETE":
         version = request.GET.get("version")
         services.delete_rule(request.scope, None, rule_id, int(version) if version else None)

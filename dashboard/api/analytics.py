@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from dashboard.analytics import inputs, overview, pricing, queries, rollups, services
 from dashboard.analytics.inputs import ANY_FAILURE, RunsIn
@@ -150,13 +150,191 @@ class OverviewQuery(Query):
     end: str | None = Day
 
 
+class TotalsOut(BaseModel):
+    """A period's (or one value's) figures; money in micro-USD, times in milliseconds."""
+
+    cost_micro_usd: int
+    executions: int
+    failures: int
+    success_rate: float | None = Field(description="Of the executions (null: none).")
+    avg_ms: int | None
+    p50_ms: int | None
+    p95_ms: int | None
+    tokens_in: int
+    tokens_out: int
+
+    @classmethod
+    def fields_of(cls, t: rollups.Totals) -> dict[str, Any]:
+        return {
+            "cost_micro_usd": t.cost_micro_usd,
+            "executions": t.count,
+            "failures": t.failures,
+            "success_rate": t.success_rate,
+            "avg_ms": t.avg_ms,
+            "p50_ms": t.p50_ms,
+            "p95_ms": t.p95_ms,
+            "tokens_in": t.tokens_in,
+            "tokens_out": t.tokens_out,
+        }
+
+    @classmethod
+    def of(cls, t: rollups.Totals) -> TotalsOut:
+        return cls(**cls.fields_of(t))
+
+
+class RankedOut(TotalsOut):
+    """One agent, model, user, environment, tag or status of a top list, with the previous period's
+    figures and the change when the value had any (absent otherwise)."""
+
+    value: str
+    name: str | None = Field(default=None, description="A dashboard user's name (user rows only).")
+    share: float | None = Field(description="Of the period's cost (status rows: of its executions).")
+    previous: TotalsOut | None = None
+    cost_change_micro_usd: int | None = None
+    cost_change: float | None = Field(default=None, description="Relative: 0.25 is +25 %.")
+
+    @classmethod
+    def of_row(cls, r: overview.Ranked) -> RankedOut:
+        extra: dict[str, Any] = {"name": r.label} if r.label else {}
+        if r.previous is not None:
+            extra |= {
+                "previous": TotalsOut.of(r.previous),
+                "cost_change_micro_usd": r.cost_change,
+                "cost_change": r.cost_change_ratio,
+            }
+        return cls(value=r.value, share=r.share, **TotalsOut.fields_of(r.totals), **extra)
+
+
+class PeriodOut(BaseModel):
+    start: date
+    end: date
+    days: int
+
+
+class PreviousPeriodOut(PeriodOut):
+    label: str = Field(description="What the changes compare with, in words.")
+
+
+class DailyOut(BaseModel):
+    """One entry per day of the period; the cost stacked by model (a tenant) or by tenant (staff)."""
+
+    days: list[date]
+    executions: list[int]
+    cost_micro_usd_by_model: dict[str, list[int]] | None = None
+    cost_micro_usd_by_tenant: dict[str, list[int]] | None = None
+
+
+class TenantShareOut(TotalsOut):
+    tenant_id: str
+    name: str
+    share: float | None
+
+
+class BudgetOut(BaseModel):
+    budget_micro_usd: int | None
+    month_to_date_micro_usd: int
+    forecast_micro_usd: int
+    daily_rate_micro_usd: int
+    month: str = Field(examples=["November 2026"])
+    state: Literal["none", "ok", "forecast_over", "over"]
+
+
+class ContributionOut(BaseModel):
+    value: str | None = Field(description="The agent (null: everyone else).")
+    other: bool
+    cost_change_micro_usd: int
+    volume_effect_micro_usd: int | None
+    unit_cost_effect_micro_usd: int | None
+    executions: int
+    previous_executions: int
+
+
+class DriversOut(BaseModel):
+    """Why the cost moved: each agent's part of the change, split into volume and unit cost."""
+
+    dimension: Literal["agent"]
+    cost_change_micro_usd: int
+    contributions: list[ContributionOut]
+
+
 class Overview(BaseModel):
     """The cost overview's figures for the period and the one before it."""
 
-    model_config = ConfigDict(extra="allow")
     tenant_id: str | None
-    period: dict[str, Any]
-    previous_period: dict[str, Any]
+    period: PeriodOut
+    previous_period: PreviousPeriodOut
+    current: TotalsOut
+    previous: TotalsOut
+    changes: dict[str, float | None] = Field(
+        description="Each headline's change against the previous period."
+    )
+    daily: DailyOut
+    top_agents: list[RankedOut]
+    top_models: list[RankedOut]
+    top_users: list[RankedOut]
+    top_environments: list[RankedOut]
+    top_tags: list[RankedOut]
+    statuses: list[RankedOut]
+    tenants: list[TenantShareOut] = Field(
+        description="Staff: each tenant's share (empty for a tenant's key)."
+    )
+    budget: BudgetOut | None
+    drivers: DriversOut
+
+    @classmethod
+    def of(cls, figures: overview.Overview) -> Overview:
+        period, previous = figures.period, figures.period.previous
+
+        def ranked(rows: list[overview.Ranked]) -> list[RankedOut]:
+            return [RankedOut.of_row(r) for r in rows]
+
+        return cls(
+            tenant_id=figures.tenant_id,
+            period=PeriodOut(start=period.start, end=period.end, days=period.days),
+            previous_period=PreviousPeriodOut(
+                start=previous.start, end=previous.end, days=previous.days, label=period.compared_with
+            ),
+            current=TotalsOut.of(figures.current),
+            previous=TotalsOut.of(figures.previous),
+            changes={h.key: h.change for h in figures.headlines},
+            daily=DailyOut(
+                days=figures.days,
+                executions=figures.daily_count,
+                **{f"cost_micro_usd_by_{figures.series_by}": figures.daily_cost},
+            ),
+            top_agents=ranked(figures.top_agents),
+            top_models=ranked(figures.top_models),
+            top_users=ranked(figures.top_users),
+            top_environments=ranked(figures.top_environments),
+            top_tags=ranked(figures.top_tags),
+            statuses=ranked(figures.statuses),
+            tenants=[
+                TenantShareOut(
+                    tenant_id=row.tenant_id,
+                    name=row.name,
+                    share=row.share,
+                    **TotalsOut.fields_of(row.current),
+                )
+                for row in figures.tenants
+            ],
+            budget=BudgetOut(**figures.budget.as_dict()) if figures.budget else None,
+            drivers=DriversOut(
+                dimension="agent",
+                cost_change_micro_usd=figures.cost_change,
+                contributions=[
+                    ContributionOut(
+                        value=None if d.other else d.value,
+                        other=d.other,
+                        cost_change_micro_usd=d.change,
+                        volume_effect_micro_usd=d.volume_effect,
+                        unit_cost_effect_micro_usd=d.unit_cost_effect,
+                        executions=d.current.count,
+                        previous_executions=d.previous.count,
+                    )
+                    for d in figures.drivers
+                ],
+            ),
+        )
 
 
 RUN_EXAMPLE = {
@@ -219,93 +397,6 @@ def runs(request: HttpRequest, agent_id: str):
     return RunsPage(runs=[ExecutionOut.of(execution) for execution in page], next_cursor=page.next_cursor)
 
 
-def overview_body(figures: overview.Overview) -> dict:
-    """The overview as the API answers it (the `Overview` model above documents it)."""
-
-    def totals(t: rollups.Totals) -> dict:
-        return {
-            "cost_micro_usd": t.cost_micro_usd,
-            "executions": t.count,
-            "failures": t.failures,
-            "success_rate": t.success_rate,
-            "avg_ms": t.avg_ms,
-            "p50_ms": t.p50_ms,
-            "p95_ms": t.p95_ms,
-            "tokens_in": t.tokens_in,
-            "tokens_out": t.tokens_out,
-        }
-
-    def ranked(rows: list[overview.Ranked]) -> list[dict]:
-        return [
-            {
-                "value": r.value,
-                **({"name": r.label} if r.label else {}),
-                "share": r.share,
-                **totals(r.totals),
-                **(
-                    {
-                        "previous": totals(r.previous),
-                        "cost_change_micro_usd": r.cost_change,
-                        "cost_change": r.cost_change_ratio,
-                    }
-                    if r.previous is not None
-                    else {}
-                ),
-            }
-            for r in rows
-        ]
-
-    return {
-        "tenant_id": figures.tenant_id,
-        "period": {
-            "start": figures.period.start.isoformat(),
-            "end": figures.period.end.isoformat(),
-            "days": figures.period.days,
-        },
-        "previous_period": {
-            "start": figures.period.previous.start.isoformat(),
-            "end": figures.period.previous.end.isoformat(),
-            "days": figures.period.previous.days,
-            "label": figures.period.compared_with,
-        },
-        "current": totals(figures.current),
-        "previous": totals(figures.previous),
-        "changes": {h.key: h.change for h in figures.headlines},
-        "daily": {
-            "days": [day.isoformat() for day in figures.days],
-            "executions": figures.daily_count,
-            f"cost_micro_usd_by_{figures.series_by}": figures.daily_cost,
-        },
-        "top_agents": ranked(figures.top_agents),
-        "top_models": ranked(figures.top_models),
-        "top_users": ranked(figures.top_users),
-        "top_environments": ranked(figures.top_environments),
-        "top_tags": ranked(figures.top_tags),
-        "statuses": ranked(figures.statuses),
-        "tenants": [
-            {"tenant_id": row.tenant_id, "name": row.name, "share": row.share, **totals(row.current)}
-            for row in figures.tenants
-        ],
-        "budget": figures.budget.as_dict() if figures.budget else None,
-        "drivers": {
-            "dimension": "agent",
-            "cost_change_micro_usd": figures.cost_change,
-            "contributions": [
-                {
-                    "value": None if d.other else d.value,
-                    "other": d.other,
-                    "cost_change_micro_usd": d.change,
-                    "volume_effect_micro_usd": d.volume_effect,
-                    "unit_cost_effect_micro_usd": d.unit_cost_effect,
-                    "executions": d.current.count,
-                    "previous_executions": d.previous.count,
-                }
-                for d in figures.drivers
-            ],
-        },
-    }
-
-
 @api_view({"GET": Operation("The cost overview", {200: Overview}, query=OverviewQuery, tags=["analytics"])})
 def execution_overview(request: HttpRequest):
     asked, errors = request.api_query, {}
@@ -313,7 +404,7 @@ def execution_overview(request: HttpRequest):
     if errors:
         raise ValidationFailed("That period is not valid.", errors)
     period = inputs.chosen_period(asked.period, start, end, clock.now().date())
-    return Overview.model_validate(overview_body(overview.build(request.scope, period)))
+    return Overview.of(overview.build(request.scope, period))
 
 
 class PricesQuery(Query):

@@ -18,11 +18,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest
 from django.urls import path
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 
-from dashboard.api.auth import api_view, read_json
+from dashboard.api.auth import Answer, api_view, created, read_json
 from dashboard.api.operations import Operation, Query, Strict
 from dashboard.core import monitoring
 from dashboard.experiments import inputs, lines, queries, services
@@ -376,8 +376,9 @@ EXPERIMENT_LOGS = {
     ),
     "POST": Operation(
         "Send log lines",
-        {201: Ingested, 200: "Every line was already stored (a retry): nothing written."},
-        description="Idempotent: a line is keyed by its run, time and `seq`, so a retried batch is stored once.",
+        {201: Ingested, 200: Ingested},
+        description="Idempotent: a line is keyed by its run, time and `seq`, so a retried batch is stored once "
+        "(200 when every line was already stored: nothing written).",
         body=LinesIn,
         body_example={
             "lines": [
@@ -471,15 +472,11 @@ def _limit(request: HttpRequest, default: int = 200) -> int:
 @api_view(EXPERIMENTS)
 def experiments(request: HttpRequest):
     if request.method == "POST":
-        body = read_json(request)
+        body: ExperimentIn = request.api_body
         experiment = services.create_experiment(
-            request.scope,
-            body.get("project_id"),
-            body.get("name"),
-            body.get("description") or "",
-            experiment_id=body.get("experiment_id"),
+            request.scope, body.project_id, body.name, body.description, experiment_id=body.experiment_id
         )
-        return JsonResponse(ExperimentOut.of(experiment).model_dump(mode="json"), status=201)
+        return created(ExperimentOut.of(experiment))
     page = queries.list_experiments(
         request.scope, cursor=request.GET.get("cursor"), limit=_limit(request, 20)
     )
@@ -491,7 +488,7 @@ def experiments(request: HttpRequest):
             for s in page.items
         ],
         next_cursor=page.next_cursor,
-    ).model_dump(mode="json")
+    )
 
 
 @api_view(EXPERIMENT_LOGS, ingests="log_lines")
@@ -501,7 +498,7 @@ def experiment_logs(request: HttpRequest, experiment_id: str):
         monitoring.INGESTED.labels("log_lines").inc(result.written)
         monitoring.INGEST_DUPLICATES.labels("log_lines").inc(result.duplicates)
         body = Ingested(accepted=result.accepted, written=result.written, duplicates=result.duplicates)
-        return JsonResponse(body.model_dump(mode="json"), status=201 if result.written else 200)
+        return Answer(body, 201 if result.written else 200)
     filters = LogFilters.from_params(request.GET)
     page = queries.list_lines(
         request.scope,
@@ -511,9 +508,7 @@ def experiment_logs(request: HttpRequest, experiment_id: str):
         cursor=request.GET.get("cursor"),
         limit=_limit(request, 100),
     )
-    return LinePage(lines=[LineOut.of(line) for line in page.items], next_cursor=page.next_cursor).model_dump(
-        mode="json"
-    )
+    return LinePage(lines=[LineOut.of(line) for line in page.items], next_cursor=page.next_cursor)
 
 
 @api_view(RUN_LOGS)
@@ -527,7 +522,7 @@ def run_logs(request: HttpRequest, experiment_id: str, run_id: str):
         lines=[LineOut.of(line) for line in window.lines],
         after=window.position,
         more=not window.complete,
-    ).model_dump(mode="json")
+    )
 
 
 def _iso(ms: int) -> str:
@@ -556,7 +551,7 @@ def run_log_volume(request: HttpRequest, experiment_id: str, run_id: str):
             )
             for bar in histogram.bars
         ],
-    ).model_dump(mode="json")
+    )
 
 
 @api_view(RUN_LOG_PATTERNS)
@@ -580,43 +575,35 @@ def run_log_patterns(request: HttpRequest, experiment_id: str, run_id: str):
             )
             for p in view.patterns
         ],
-    ).model_dump(mode="json")
+    )
 
 
 @api_view(RUNS)
 def experiment_runs(request: HttpRequest, experiment_id: str):
-    body = read_json(request)
+    body: RunStart = request.api_body
     run = services.start_run(
-        request.scope,
-        experiment_id,
-        name=str(body.get("name") or ""),
-        parameters=body.get("parameters"),
-        run_id=body.get("run_id"),
+        request.scope, experiment_id, name=body.name, parameters=body.parameters, run_id=body.run_id
     )
-    return JsonResponse(RunOut.of(run).model_dump(mode="json"), status=201)
+    return created(RunOut.of(run))
 
 
 @api_view(RUN)
 def experiment_run(request: HttpRequest, experiment_id: str, run_id: str):
-    body = read_json(request)
-    status = body.get("status") if isinstance(body, dict) else None
-    run = services.finish_run(request.scope, experiment_id, run_id, str(status or ""))
-    return RunOut.of(run).model_dump(mode="json")
+    body: FinishIn = request.api_body
+    return RunOut.of(services.finish_run(request.scope, experiment_id, run_id, body.status))
 
 
 @api_view(RUN_METRICS)
 def run_metrics(request: HttpRequest, experiment_id: str, run_id: str):
     if request.method == "POST":
         result = services.record_metrics(request.scope, experiment_id, run_id, read_json(request))
-        return JsonResponse(
-            MetricsOut.of(result.run, recorded=result.recorded).model_dump(mode="json"), status=201
-        )
+        return created(MetricsOut.of(result.run, recorded=result.recorded))
     run = queries.get_run(request.scope, experiment_id, run_id)
     metric = request.GET.get("metric")
     if metric:
         points = [list(point) for point in queries.curve(run, metric)]
-        return MetricsOut.of(run, metric=metric, points=points).model_dump(mode="json")
-    return MetricsOut.of(run).model_dump(mode="json")
+        return MetricsOut.of(run, metric=metric, points=points)
+    return MetricsOut.of(run)
 
 
 urlpatterns = [

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest
 from django.urls import path
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from dashboard.api.auth import api_view, created, read_json
+from dashboard.api.auth import Answer, api_view, created, read_json
 from dashboard.api.marketplace import Category, TemplateOut
-from dashboard.api.operations import Operation, Strict
+from dashboard.api.operations import ErrorDetail, Operation, Strict
 from dashboard.flows import inputs, queries, services
 from dashboard.flows.node_types import all_node_types, get_node_type
 from dashboard.marketplace import services as marketplace
@@ -54,11 +54,14 @@ class NodeConfigOut(BaseModel):
     updated_by: str | None
 
 
+class ConfigProblems(ErrorDetail):
+    errors: list[PathError] = Field(description="The problems in order (`fields` has them by path).")
+
+
 class ConfigRefused(BaseModel):
     """The configuration breaks the node type's schema: each problem by its path."""
 
-    model_config = ConfigDict(extra="allow")
-    error: dict[str, Any]
+    error: ConfigProblems
 
 
 class Validation(BaseModel):
@@ -118,20 +121,9 @@ class FlowTemplateIn(Strict):
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS, description=TAGS_DESCRIPTION)
 
 
-class SecretInputOut(BaseModel):
-    node_id: str
-    path: str = Field(examples=["api_key"])
-    lines: bool = Field(description="A list setting: the user's lines are added to the template's.")
-    structured: bool = Field(default=False, description="A setting whose value is JSON, not text.")
-    field: str = Field(
-        examples=["input__n3__api_key"], description="The name to supply it under when using the template."
-    )
-
-
 class FlowTemplateOut(TemplateOut):
     """The template: the flow's graph and node settings, stored secrets left out and listed as `inputs`."""
 
-    inputs: list[SecretInputOut]
     definition: dict[str, Any]
 
 
@@ -165,13 +157,13 @@ def node_config(request: HttpRequest, flow_id: str, node_id: str) -> Any:
         state = services.save_node_config(request.scope, flow_id, node_id, body.config, body.version)
     except inputs.InvalidConfig as exc:
         # `fields` maps each JSON path to its message, as every API error does; `errors` keeps their order.
-        error = {
-            "code": exc.code,
-            "message": exc.message,
-            "fields": exc.fields,
-            "errors": [item.as_dict() for item in exc.errors],
-        }
-        return JsonResponse({"error": error}, status=exc.status)
+        problems = ConfigProblems(
+            code=exc.code,
+            message=exc.message,
+            fields=exc.fields,
+            errors=[PathError.model_validate(item.as_dict()) for item in exc.errors],
+        )
+        return Answer(ConfigRefused(error=problems), exc.status)
     return NodeConfigOut.model_validate(state.as_dict())
 
 

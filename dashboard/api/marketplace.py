@@ -58,16 +58,62 @@ class UseIn(Strict):
     )
 
 
-class TemplateOut(BaseModel):
-    """A template (the list leaves out `definition` and the moderation history)."""
+class SecretInputOut(BaseModel):
+    node_id: str
+    path: str = Field(examples=["api_key"])
+    lines: bool = Field(description="A list setting: the user's lines are added to the template's.")
+    structured: bool = Field(default=False, description="A setting whose value is JSON, not text.")
+    field: str = Field(
+        examples=["input__n3__api_key"], description="The name to supply it under when using the template."
+    )
 
-    model_config = ConfigDict(extra="allow")
+
+class SettingProblemOut(BaseModel):
+    """A node setting that breaks its node type's schema (shown to the author and the moderator)."""
+
+    node_id: str
+    node: str = Field(description="The node's label.")
+    path: str
+    message: str
+
+
+class RatingOut(BaseModel):
+    average: float | None
+    count: int
+
+
+class ModerationStepOut(BaseModel):
+    at: str = Field(description="ISO-8601.")
+    by: str
+    action: str
+    reason: str
+
+
+class TemplateOut(BaseModel):
+    """A template (the list leaves out `definition` and the moderation details)."""
+
     id: str
     tenant_id: str | None
     name: str
+    description: str
     category: str
+    tags: list[str]
     visibility: str
+    moderation_status: str
+    listed: bool
+    featured: bool
+    usage_count: int
+    rating: RatingOut
+    author: str
     version: int
+    inputs: list[SecretInputOut] = Field(description="The secrets left out, supplied on use.")
+    setting_problems: list[SettingProblemOut]
+    created_at: str | None
+    updated_at: str | None
+    definition: dict[str, Any] | None = None
+    rejection_reason: str | None = None
+    submitted_at: str | None = None
+    moderation_history: list[ModerationStepOut] | None = None
 
 
 class TemplatePage(BaseModel):

@@ -5,8 +5,7 @@ An `Operation` names its query and body models (pydantic): `api_view` validates 
 them before the view runs, and `api.openapi.document()` turns the same models into OpenAPI 3.1.
 Responses are `*Out` models too: a view returns one (or `auth.created(model)`), `api_view` serialises
 it through the model and refuses a model the operation does not document for that status, so the
-document and the answer cannot drift. (The experiments endpoints still build their answers by hand;
-the document tests, `tests/api/test_openapi.py` and schemathesis' response checks, hold those.)
+document and the answer cannot drift.
 """
 
 from __future__ import annotations
