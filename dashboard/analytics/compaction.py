@@ -7,8 +7,9 @@ overview read nearly every ranked row of every bucket. A digest holds one range 
 one dimension (agent, user, model) in one item (`RollupDigest`): every value's totals when they fit,
 else the `DIGEST_ROWS` costliest, the values its partner range needs (the previous period's digest
 carries this period's leaders, and the other way round: the change figures and the drivers), and
-`bound`, the most any value left out cost. A page then reads one digest per range and dimension and
-today's live bucket beside it, whatever the shape.
+`bound`, the most any value left out cost; the values left out go to the digest's tails (a few items,
+by a hash of the value), read only when a page needs one of them. A page then reads one digest per
+range and dimension and today's live bucket beside it, whatever the shape.
 
 Which ranges: those the overview's presets ask for today (`ranges_of`): for 7, 30 and 90 days and
 this month, the settled part (start … yesterday) and the previous period; last month and the month
@@ -55,6 +56,10 @@ DIGEST_DIMENSIONS = rollups.RANKED_DIMENSIONS  # agent, model, user
 DIGEST_ROWS = 5_000
 MAX_PACKED = 350_000  # bytes: under DynamoDB's 400 KB an item, with the attributes beside the rows
 READERS = 4  # bucket queries at once while building
+# The values a digest leaves out go to its tails: items hashed by value, read in one batch call only
+# when a page needs a value the digest left out (a flat shape: 50,000 near-equal users). 16 tails
+# hold about 300,000 values; a range with more leaves them to its buckets.
+MAX_TAILS = 16
 
 Range = tuple[date, date]
 
@@ -138,6 +143,32 @@ def _bucket_rows(pk: str) -> Iterator[tuple[str, list[int]]]:
         kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
 
+def tail_pk(digest: str, number: int) -> str:
+    return f"{digest}#tail{number}"
+
+
+def tail_of(value: str, tails: int) -> int:
+    """Which of a digest's `tails` items holds a value it left out (a stable hash of the value)."""
+    return zlib.crc32(value.encode()) % tails
+
+
+def _tails(rows: list[list]) -> list[bytes]:
+    """The rows a digest left out, packed by the hash of their value into as few items as fit
+    (at most MAX_TAILS; none if they do not fit: readers then sum the range's buckets)."""
+    if not rows:
+        return []
+    count = 1
+    while count <= MAX_TAILS:
+        shards: list[list[list]] = [[] for _ in range(count)]
+        for row in rows:
+            shards[tail_of(row[0], count)].append(row)
+        packed = [pack(shard) for shard in shards]
+        if all(len(item) <= MAX_PACKED for item in packed):
+            return packed
+        count *= 2
+    return []
+
+
 def pack(rows: list[list]) -> bytes:
     return zlib.compress(json.dumps(rows, separators=(",", ":")).encode(), 6)
 
@@ -218,19 +249,28 @@ def build(tenant_id: str, today: date | None = None) -> BuildStats:
                 if len(packed) <= MAX_PACKED or kept_rows <= 10:
                     break
                 kept_rows //= 2
-            left_out = next((i for i in ordered[r] if i not in keep), None)
-            bound = 0 if left_out is None else sums[r].columns[COST][left_out]
+            left_out = [i for i in ordered[r] if i not in keep]
+            bound = sums[r].columns[COST][left_out[0]] if left_out else 0
+            pk = digest_pk(tenant_id, dimension, *r)
+            tails = _tails([[values[i], *sums[r].row(i)] for i in left_out])
             items.append(
                 RollupDigest(
-                    digest_pk(tenant_id, dimension, *r),
+                    pk,
                     rows=packed,
                     tag_count=tags[r][0],
                     tag_cost=tags[r][1],
-                    complete=left_out is None,
+                    complete=not left_out,
                     bound=bound,
+                    tails=len(tails) or None,
                     expires_at=expires,
                 )
             )
+            items += [
+                RollupDigest(
+                    tail_pk(pk, n), rows=tail, tag_count=tags[r][0], tag_cost=tags[r][1], expires_at=expires
+                )
+                for n, tail in enumerate(tails)
+            ]
     batch_put(RollupDigest, items)
     stats.digests = len(items)
     stats.seconds = time.monotonic() - started

@@ -211,6 +211,8 @@ class RollupDigest(DynamoModel):
       value left out cost. `tag_count`/`tag_cost`: the range's executions and cost when it was
       built; a reader uses it only while the daily `total` rows still say the same (a late arrival
       or a re-pricing changes them).
+    - `<digest pk>#tail<n>`: the values a digest left out whose hash falls in tail n (`tails` on the
+      digest says how many), with the digest's tags; read only when a page needs one of them.
     - `tenant#state`: the day the tenant's digests were last built for, and `dirty`, when a write
       last landed on a settled day (ingestion, re-pricing): the background worker rebuilds.
     Written by the importer and the background worker, read by the pages.
@@ -223,6 +225,7 @@ class RollupDigest(DynamoModel):
     tag_cost = NumberAttribute(null=True)
     complete = BooleanAttribute(null=True)
     bound = NumberAttribute(null=True)
+    tails = NumberAttribute(null=True)  # items `<pk>#tail<n>` holding the values left out, by hash
     day = UnicodeAttribute(null=True)  # state: the day the digests were built for
     built = NumberAttribute(null=True)  # state: epoch seconds of the last build
     dirty = NumberAttribute(null=True)  # state: epoch seconds of the last write to a settled day

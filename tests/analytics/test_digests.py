@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from dashboard.analytics import compaction, demo, overview, queries
+from dashboard.analytics import compaction, demo, overview, queries, rollups
 from dashboard.analytics.inputs import Period
 from dashboard.analytics.models import RollupDigest
 from dashboard.analytics.queries import rollup_reads
@@ -99,6 +99,15 @@ def _assert_digests_exact(tenant_id: str, executions, today: date) -> int:
             left_out = [figures[2] for value, figures in raw.items() if value not in rows]
             assert digest.complete == (not left_out)
             assert digest.bound == max(left_out, default=0)
+            # The values left out are in the tails, each in the one its hash names, exactly.
+            tails = {}
+            for number in range(digest.tails or 0):
+                tail = RollupDigest.get(compaction.tail_pk(digest.pk, number))
+                assert (tail.tag_count, tail.tag_cost) == (digest.tag_count, digest.tag_cost)
+                for row in compaction.unpack(tail.rows):
+                    assert compaction.tail_of(row[0], digest.tails) == number
+                    tails[row[0]] = tuple(row[1:])
+            assert tails == {value: figures for value, figures in raw.items() if value not in rows}
             # The costliest values are always in (ties by name).
             ordered = sorted(raw, key=lambda v: (-raw[v][2], v))
             assert set(ordered[: compaction.DIGEST_ROWS]) <= set(rows)
@@ -145,6 +154,46 @@ def test_digests_and_the_pages_read_from_them_equal_a_recomputation(tenant, monk
         assert isinstance(parts[0], rollup_reads._DigestPart), dimension
         assert [type(part) for part in parts[1:]] == [rollup_reads._Bucket] * (len(parts) - 1)
     _assert_overview_exact(tenant.tenant_id, stored, today)
+
+
+def test_values_a_digest_left_out_come_from_its_tails_or_else_from_the_buckets(tenant, monkeypatch):
+    """A flat shape: digests keep 2 rows of 30 near-equal users. The pages read the left-out values
+    from the tails (no settled bucket is read); with a tail gone, from the buckets; exact either way."""
+    monkeypatch.setattr(compaction, "DIGEST_ROWS", 2)
+    today = clock.now().date()
+    users = [f"u{n:03d}" for n in range(30)]
+    executions = list(
+        demo.generate(random.Random(5), tenant.tenant_id, users, 240, clock.now(), days=40, id_prefix="tl")
+    )
+    _post_concurrently(tenant, executions, twice=False)
+    compaction.rebuild(tenant.tenant_id, today)
+    stored = raw_executions(tenant.tenant_id)
+    asked: list[str] = []
+    real_get, real_read = rollup_reads._batch_get, rollup_reads._Bucket.read
+
+    def batch_get(keys):
+        asked.extend(pk for pk, _ in keys)
+        return real_get(keys)
+
+    def read(self, limit, known):
+        asked.append(self.pk)
+        return real_read(self, limit, known)
+
+    monkeypatch.setattr(rollup_reads, "_batch_get", batch_get)
+    monkeypatch.setattr(rollup_reads._Bucket, "read", read)
+    _assert_overview_exact(tenant.tenant_id, stored, today)
+    live = {rollups.ranked_pk(tenant.tenant_id, d, rollups.day_bucket(today)) for d in DIMENSIONS}
+    digested = {pk for pk in asked if pk.split("#")[1] in DIMENSIONS}
+    assert digested <= live  # no settled bucket of a packed dimension was read: the tails told
+    period = Period.last(30, today)
+    digest = _stored_digest(
+        tenant.tenant_id, "user", *compaction.settled_part(period.start, period.end, today)
+    )
+    assert digest.tails
+    RollupDigest(compaction.tail_pk(digest.pk, 0)).delete()
+    asked.clear()
+    _assert_overview_exact(tenant.tenant_id, stored, today)
+    assert {pk for pk in asked if pk.split("#")[1] in DIMENSIONS} - live  # the buckets told instead
 
 
 def test_a_late_arrival_for_a_settled_day_is_never_read_from_an_old_digest_and_is_packed_next_pass(tenant):

@@ -19,9 +19,10 @@ Digests (dashboard.analytics.compaction): a range's settled days of one dimensio
 item, built by the importer and the background worker. `TopPages.parts` reads a period from the
 digest of its days before today, while its tag still equals those days' executions and cost in the
 daily `total` rows, and today's bucket beside it; the threshold algorithm then runs over two parts,
-whatever the shape. A digest's rows are taken best first from memory; a value it left out (only
-when it holds the `DIGEST_ROWS` costliest) is read from the range's buckets if it could still be in
-the list, and if the list cannot be decided that way the range is read from its buckets. Days with
+whatever the shape. A digest's rows are taken best first from memory; when it holds only the
+`DIGEST_ROWS` costliest and a value it left out could still be in the list, its tails (the values left
+out, hashed into a few items) are read in one batch call, and only if they are missing or stale are
+the range's buckets read. Days with
 no execution (the daily rows say so) are read from nowhere.
 
 Settled first pages (`TopPages`), for ranges no digest holds (a custom period, a late arrival not
@@ -207,12 +208,17 @@ class Digest:
     best first, as packed (a row's totals are made when asked); a value left out cost at most
     `bound` (0 and `complete`: none was left out)."""
 
-    def __init__(self, rows: list[list], complete: bool, bound: int, tag_count: int, tag_cost: int) -> None:
+    def __init__(
+        self, rows: list[list], complete: bool, bound: int, tag_count: int, tag_cost: int, tails: int = 0
+    ) -> None:
         self.rows = rows  # [[value, count, failures, cost, tokens in, tokens out, duration], …]
         self.complete = complete
         self.bound = bound
         self.tag_count = tag_count
         self.tag_cost = tag_cost
+        self.tails = tails  # items holding the values left out (compaction.tail_pk)
+        self.tail: list[list] | None = None  # their rows once read, best first: then `complete`
+        self.tails_tried = False
         self._by_value: dict[str, list] | None = None
 
     @classmethod
@@ -230,9 +236,36 @@ class Digest:
                 int(item["bound"]["N"]),
                 int(item["tag_count"]["N"]),
                 int(item["tag_cost"]["N"]),
+                int(item.get("tails", {}).get("N", 0)),
             )
         except (ValueError, KeyError, TypeError, zlib.error):
             return None
+
+    def take_tails(self, items: list[dict]) -> None:
+        """The tail items as BatchGetItem sent them: the digest becomes complete if every one is
+        there with this digest's tags (else it stays as it was: the buckets are read instead)."""
+        from dashboard.analytics.compaction import unpack
+
+        self.tails_tried = True
+        if len(items) != self.tails:
+            return
+        rows: list[list] = []
+        try:
+            for item in items:
+                if (int(item["tag_count"]["N"]), int(item["tag_cost"]["N"])) != (
+                    self.tag_count,
+                    self.tag_cost,
+                ):
+                    return
+                rows += unpack(item["rows"]["B"])
+        except (ValueError, KeyError, TypeError, zlib.error):
+            return
+        if any(len(row) != 1 + len(rollups.COUNTERS) for row in rows):
+            return
+        rows.sort(key=lambda row: (-row[1 + COST], row[0]))
+        self.tail = rows
+        self.complete = True
+        self._by_value = None
 
     @staticmethod
     def totals(row: list) -> Totals:
@@ -241,7 +274,7 @@ class Digest:
     def figure(self, value: str) -> Totals | None:
         """The exact totals of `value` in this range, if this digest tells (None: not known)."""
         if self._by_value is None:
-            self._by_value = {row[0]: row for row in self.rows}
+            self._by_value = {row[0]: row for row in [*self.rows, *(self.tail or ())]}
         row = self._by_value.get(value)
         if row is not None:
             return self.totals(row)
@@ -251,35 +284,76 @@ class Digest:
 @dataclass
 class _DigestPart:
     """A digest as one part of a range's top list: its rows taken best first from memory, page by
-    page like a bucket's, so a page makes totals only for the rows the list needs."""
+    page like a bucket's, so a page makes totals only for the rows the list needs; then its tail's
+    rows, once read (`load_tails`)."""
 
     pk: str
     digest: Digest
     buckets: list[str]  # the real buckets of its range: where a value it left out is read
     taken: int = 0
-    first: list[tuple[str, Totals]] = field(default_factory=list)
+
+    def _row(self, position: int) -> list:
+        head = self.digest.rows
+        return head[position] if position < len(head) else self.digest.tail[position - len(head)]
+
+    @property
+    def length(self) -> int:
+        return len(self.digest.rows) + len(self.digest.tail or ())
 
     @property
     def readable(self) -> bool:
-        return self.taken < len(self.digest.rows)
+        return self.taken < self.length
 
     @property
     def all_known(self) -> bool:
         return not self.readable and self.digest.complete
 
+    @property
+    def can_grow(self) -> bool:
+        """Its tail can still be read (the values it left out)."""
+        return bool(self.digest.tails) and not self.digest.tails_tried
+
     def bound(self) -> int:
-        """The most a value not taken yet has here: its rows are best first, but the values kept for
-        the partner range may cost less than values left out (`digest.bound`)."""
-        if self.readable:
-            return (
-                max(self.digest.rows[self.taken - 1][1 + COST], self.digest.bound) if self.taken else 10**18
-            )
-        return self.digest.bound
+        """The most a value not taken yet has here. The head's rows are best first, but the values
+        kept for the partner range may cost less than values left out (`digest.bound`, the first of
+        the tail's rows once read)."""
+        head, tail = self.digest.rows, self.digest.tail
+        most = head[self.taken][1 + COST] if self.taken < len(head) else 0
+        if tail is not None:
+            position = max(0, self.taken - len(head))
+            if position < len(tail):
+                most = max(most, tail[position][1 + COST])
+        elif not self.digest.complete:
+            most = max(most, self.digest.bound)
+        return most
 
     def read(self, limit: int, known: dict[tuple[str, str], Totals]) -> None:
-        for row in self.digest.rows[self.taken : self.taken + limit]:
+        end = min(self.length, self.taken + limit)
+        for position in range(self.taken, end):
+            row = self._row(position)
             known[(self.pk, row[0])] = Digest.totals(row)
-        self.taken = min(len(self.digest.rows), self.taken + limit)
+        self.taken = end
+
+
+def load_tails(parts: list[_DigestPart]) -> None:
+    """Read the tails of these digests in one batch call (100 items a call, 16 MB an answer)."""
+    from dashboard.analytics.compaction import tail_pk
+
+    parts = [part for part in parts if part.can_grow]
+    keys = list(dict.fromkeys(tail_pk(part.pk, n) for part in parts for n in range(part.digest.tails)))
+    items: dict[str, dict] = {}
+    table = RollupDigest.Meta.table_name
+    for start in range(0, len(keys), BATCH_GET_LIMIT):
+        request = {table: {"Keys": [{"pk": {"S": key}} for key in keys[start : start + BATCH_GET_LIMIT]]}}
+        while request:
+            answer = _client().batch_get_item(RequestItems=request)
+            for item in answer.get("Responses", {}).get(table, []):
+                items[item["pk"]["S"]] = item
+            request = answer.get("UnprocessedKeys") or {}
+    for part in parts:
+        if not part.digest.tails_tried:  # two parts may share one digest
+            wanted = [tail_pk(part.pk, n) for n in range(part.digest.tails)]
+            part.digest.take_tails([items[key] for key in wanted if key in items])
 
 
 @dataclass
@@ -597,9 +671,16 @@ def _top(parts: list, k: int, first_page: int, pages: TopPages | None) -> list[t
             break
         readable = [part for part in parts if part.readable]
         if not readable:
-            if threshold:  # a digest left out values that might tie or beat the k-th
+            if not threshold:
+                break
+            # A digest left out values that might tie or beat the k-th: read its tail, else the buckets.
+            growing = [part for part in parts if isinstance(part, _DigestPart) and part.can_grow]
+            if not growing:
                 raise _NeedsBuckets
-            break
+            load_tails(growing)
+            if not any(part.readable for part in growing):
+                raise _NeedsBuckets
+            continue
         page = grow(page)
         for part in readable:
             part.read(page, known)
@@ -621,9 +702,19 @@ def _resolve(
     """Exact totals of (part, value): from digests and kept or live pages where they tell, the rest
     in batch reads (a digest's value it left out: summed over its range's buckets)."""
     digests = {part.pk: part for part in parts if isinstance(part, _DigestPart)}
+    # A value a digest left out is in its tail: all the tails asked for are read in one call.
+    load_tails(
+        list(
+            {
+                row_pk: digests[row_pk]
+                for row_pk, value in keys
+                if row_pk in digests and digests[row_pk].digest.figure(value) is None
+            }.values()
+        )
+    )
     found: dict[tuple[str, str], Totals] = {}
     rest: list[tuple[str, str]] = []  # bucket rows asked for
-    spread: list[tuple[tuple[str, str], list[tuple[str, str]]]] = []  # a digest's left-out value
+    spread: list[tuple[tuple[str, str], list[tuple[str, str]]]] = []  # a value no digest told
     for row_pk, value in keys:
         part = digests.get(row_pk)
         if part is not None:
