@@ -13,7 +13,7 @@ TOOLS_VENV := .venv-tools
 # pyproject's dependency groups); installing needs only pip. Pinned so every re-lock resolves alike.
 UV_VERSION := 0.13.9
 LOCKER := .cache/locker
-LOCK_FLAGS := --universal --python-version 3.11 -q
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes -q
 HOST ?= 127.0.0.1
 PORT ?= 8000
 LOCAL_KEY := .data/secret-key
@@ -84,20 +84,23 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 
-# drain3's only release pins exact, old versions of cachetools and jsonpickle; it runs on the newer
-# ones pyproject.toml lists (and the lock pins), so it is installed on its own, without its pins.
-DRAIN3 = drain3==0.9.11
+# Every file installed is checked against the lock's hashes (--require-hashes): a changed or
+# substituted download stops the install. drain3 has its own hashed pin (requirements/drain3.txt: its
+# only release pins old versions of its dependencies, so it goes in without them); then the project
+# itself, without resolving anything again.
+define install_locked
+	$(VENV)/bin/pip install -q --require-hashes -r $(1)
+	$(VENV)/bin/pip install -q --require-hashes --no-deps -r requirements/drain3.txt
+	$(VENV)/bin/pip install -q --no-deps -e .
+endef
 
-# The lock first (exact versions), then the project itself without resolving anything again.
-$(VENV)/.installed: requirements/runtime.txt pyproject.toml | $(VENV)/bin/python
-	$(VENV)/bin/pip install -q -r requirements/runtime.txt
-	$(VENV)/bin/pip install -q --no-deps -e . '$(DRAIN3)'
+$(VENV)/.installed: requirements/runtime.txt requirements/drain3.txt pyproject.toml | $(VENV)/bin/python
+	$(call install_locked,requirements/runtime.txt)
 	@touch $@
 
 # dev.txt holds the runtime's pins too (runtime.txt is resolved within it), so it stamps both.
-$(VENV)/.installed-dev: requirements/dev.txt pyproject.toml | $(VENV)/bin/python
-	$(VENV)/bin/pip install -q -r requirements/dev.txt
-	$(VENV)/bin/pip install -q --no-deps -e . '$(DRAIN3)'
+$(VENV)/.installed-dev: requirements/dev.txt requirements/drain3.txt pyproject.toml | $(VENV)/bin/python
+	$(call install_locked,requirements/dev.txt)
 	@touch $@ $(VENV)/.installed
 
 # The checkers the tests run as commands (tests/tools.py finds them here).
@@ -106,7 +109,7 @@ install-tools: $(TOOLS_VENV)/.installed
 $(TOOLS_VENV)/.installed: requirements/tools.txt
 	test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
 	$(TOOLS_VENV)/bin/pip install -q --upgrade pip
-	$(TOOLS_VENV)/bin/pip install -q -r requirements/tools.txt
+	$(TOOLS_VENV)/bin/pip install -q --require-hashes -r requirements/tools.txt
 	@touch $@
 
 # Regenerate the lock files from pyproject.toml (after adding or changing a dependency). dev first:

@@ -21,7 +21,7 @@ def pins(lock: str) -> dict[str, str]:
     found = {}
     for line in (ROOT / "requirements" / lock).read_text().splitlines():
         if line and not line.startswith(("#", " ", "-")):
-            requirement = Requirement(line)
+            requirement = Requirement(line.removesuffix("\\").strip())  # its hashes follow
             [specifier] = requirement.specifier
             assert specifier.operator == "==", f"{lock}: {line} is not an exact pin"
             found[canonicalize_name(requirement.name)] = specifier.version
@@ -59,3 +59,13 @@ def test_the_checkers_do_not_hold_the_runtime_back():
     # checkov pins an old boto3: it lives in .venv-tools, and neither runtime lock contains it.
     assert "checkov" not in pins("dev.txt") and "checkov" not in pins("runtime.txt")
     assert "checkov" in pins("tools.txt")
+
+
+@pytest.mark.parametrize("lock", ["runtime.txt", "dev.txt", "tools.txt", "drain3.txt"])
+def test_every_pin_carries_the_hashes_the_install_checks(lock):
+    """`make` installs with --require-hashes: a pin without a hash would stop a fresh install."""
+    text = (ROOT / "requirements" / lock).read_text()
+    entries = [entry for entry in text.replace("\\\n", " ").splitlines() if entry and entry[0].isalnum()]
+    assert entries
+    unhashed = [entry.split()[0] for entry in entries if "--hash=sha256:" not in entry]
+    assert unhashed == []
