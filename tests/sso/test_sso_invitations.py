@@ -128,6 +128,19 @@ def test_a_used_invitation_is_refused_before_and_after_the_provider(sso, people)
     assert Client().get(link + "sso/").status_code == 404  # and nobody starts with it again
 
 
+def test_an_invitation_revoked_meanwhile_is_refused(sso, people):
+    login = unique("revoked").lower()
+    link = invitation_for(people, f"{login}@acme.test")
+    client = Client()
+    authorization_url = start(link, client)
+    services.revoke_invitation(scope_for_user(people["admin of acme"]), invitation_of(link).invitation_id)
+    response = client.get(provider_callback(authorization_url, login))
+    assert response.status_code == 404 and "no longer valid" in response.content.decode()
+    assert not signed_in(client)
+    assert queries.find_user_by_email(f"{login}@acme.test") is None
+    assert invitation_of(link).status == "revoked"
+
+
 def test_an_expired_invitation_is_refused(sso, people):
     login = unique("late").lower()
     link = invitation_for(people, f"{login}@acme.test")
