@@ -600,9 +600,9 @@ def accept_invitation_sso(request: DashboardRequest, invitation_id: str, secret:
     kept with the pending sign-in (in the server-side session) so the callback accepts it.
 
     DynamoDB: 1 GetItem (the invitation) and the session's write."""
+    services.open_invitation(invitation_id, secret)  # 404 for a used, revoked, expired or forged link
     if not oidc.configured():
         raise NotFound("Single sign-on is not configured.")
-    services.open_invitation(invitation_id, secret)  # 404 for a used, revoked, expired or forged link
     try:
         url, pending = oidc.start(request.build_absolute_uri(reverse("sso_callback")))
     except oidc.SsoFailed as exc:
