@@ -152,6 +152,8 @@ OIDC_CLIENT_ID = os.getenv("OIDC_CLIENT_ID", "")
 OIDC_CLIENT_SECRET = os.getenv("OIDC_CLIENT_SECRET", "")
 OIDC_SCOPES = os.getenv("OIDC_SCOPES", "openid email profile")
 OIDC_BUTTON_LABEL = os.getenv("OIDC_BUTTON_LABEL", "Sign in with single sign-on")
+# The provider's name on the invitation page's "Continue with <name>" (e.g. Google, Okta).
+OIDC_PROVIDER_NAME = os.getenv("OIDC_PROVIDER_NAME", "single sign-on")
 OIDC_ALLOWED_DOMAINS = [domain.lower() for domain in envlist("OIDC_ALLOWED_DOMAINS", "")]  # empty: any
 # An existing account with the same, provider-verified e-mail is linked at its first SSO sign-in.
 OIDC_LINK_BY_EMAIL = envbool("OIDC_LINK_BY_EMAIL", "false")

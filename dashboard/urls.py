@@ -19,6 +19,11 @@ urlpatterns = [
     path(
         "invite/<key:invitation_id>/<str:secret>/", account_views.accept_invitation, name="accept_invitation"
     ),
+    path(
+        "invite/<key:invitation_id>/<str:secret>/sso/",
+        account_views.accept_invitation_sso,
+        name="accept_invitation_sso",
+    ),
     path("account/operations/", include("dashboard.operations.urls")),
     path("account/audit/", include("dashboard.audit.urls")),
     path("account/api-keys/", include("dashboard.apikeys.urls")),

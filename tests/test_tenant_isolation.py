@@ -117,6 +117,10 @@ PAGES = [
     ("post", "/flows/{flow}/template/update/"),
     ("get", "/datasets/{dataset}/"),
     ("post", "/account/invitations/{invitation}/revoke/"),
+    # The link's secret, not the signed-in tenant, guards an invitation: without it, nothing.
+    ("get", "/invite/{invitation}/not-the-secret/"),
+    ("post", "/invite/{invitation}/not-the-secret/"),
+    ("get", "/invite/{invitation}/not-the-secret/sso/"),
 ]
 
 # Bodies are valid, so tenancy is the only reason left to refuse.

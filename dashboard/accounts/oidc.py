@@ -20,7 +20,7 @@ from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import ClaimError, ExpiredTokenError, JoseError, MissingClaimError
 from joserfc.jwk import KeySet
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]
@@ -159,6 +159,31 @@ def _userinfo(redirect_uri: str, token: dict) -> dict:
 PROTOCOL_CLAIMS = {"iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "azp", "auth_time", "at_hash", "c_hash"}
 
 
+NOBODY = "nobody was signed in. Start again; if it keeps happening, tell your admin."
+CLAIM_PROBLEMS = {
+    "iss": "was issued by another provider (issuer)",
+    "aud": "was issued to another client (audience)",
+    "nonce": "belongs to another sign-in (nonce): a replayed token",
+    "exp": "has an invalid expiry",
+    "iat": "has no valid issue time",
+    "sub": "names nobody (subject)",
+}
+
+
+def _refusal(exc: Exception) -> str:
+    """Which check an ID token failed, in words (who crafted it knows; an admin fixing the
+    configuration needs to)."""
+    if isinstance(exc, ExpiredTokenError):
+        problem = "has expired (check this server's clock if it happens often)"
+    elif isinstance(exc, MissingClaimError):
+        problem = f"lacks its {exc.claim} claim"
+    elif isinstance(exc, ClaimError):
+        problem = CLAIM_PROBLEMS.get(exc.claim, f"has an invalid {exc.claim} claim")
+    else:
+        problem = "is not signed by the provider's keys (signature or algorithm refused)"
+    return f"The provider's ID token {problem}; {NOBODY}"
+
+
 def verify_id_token(id_token: str, nonce: str) -> dict:
     """The claims of an ID token signed by the provider, for this client, not expired, with this nonce."""
     try:
@@ -176,9 +201,9 @@ def verify_id_token(id_token: str, nonce: str) -> dict:
             nonce={"essential": True, "value": nonce},
         ).validate(token.claims)
     except (JoseError, ValueError) as exc:
-        raise SsoFailed("The provider's ID token did not pass its checks; nobody was signed in.") from exc
+        raise SsoFailed(_refusal(exc)) from exc
     claims = dict(token.claims)
     audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
     if len(audiences) > 1 and claims.get("azp") != settings.OIDC_CLIENT_ID:
-        raise SsoFailed("The provider's ID token was issued to another client; nobody was signed in.")
+        raise SsoFailed(f"The provider's ID token was issued to another client (azp); {NOBODY}")
     return claims

@@ -724,16 +724,71 @@ def accept_invitation(invitation_id: str, secret: str, name: str, password: str)
         password=make_password(password),
         created_at=clock.now(),
     )
-    scope = AccessScope(
-        role=user.role, actor_id=user.user_id, actor_label=user.email, tenant_id=user.tenant_id
+    return _take_invitation(invitation, user, "password")
+
+
+def accept_invitation_with_sso(invitation_id: str, secret: str, claims: dict) -> User:
+    """Create the invited person's account linked to the provider's subject (oidc.finish verified
+    the ID token). The provider must vouch for the invitation's very address (`email_verified`);
+    the role and tenant are the invitation's, whatever the claims say. Refusals change nothing;
+    the invitation is used up in the transaction that creates the account, as with a password."""
+    invitation = open_invitation(invitation_id, secret)
+    subject = f"{claims['iss']}#{claims['sub']}"
+    email = normalize_email(str(claims.get("email") or ""))
+    if not email:
+        raise PermissionDenied(
+            "Your identity provider did not tell us your e-mail address, so this invitation was not "
+            "accepted. Set a password instead, or ask your admin to check OIDC_SCOPES (email)."
+        )
+    if claims.get("email_verified") is not True:
+        raise PermissionDenied(
+            f"Your identity provider has not verified {email}, so this invitation was not accepted. "
+            "Verify the address there, or set a password instead."
+        )
+    if email != invitation.email:
+        raise PermissionDenied(
+            f"This invitation is for {invitation.email}, but you signed in at the provider as {email}. "
+            f"Sign in there as {invitation.email}, or ask for an invitation for {email}."
+        )
+    if settings.OIDC_ALLOWED_DOMAINS and email.rpartition("@")[2] not in settings.OIDC_ALLOWED_DOMAINS:
+        raise PermissionDenied(
+            "Your e-mail domain may not sign in through single sign-on here; set a password instead."
+        )
+    if (linked := find_user_by_sso(subject)) is not None:
+        raise Conflict(
+            f"This sign-on identity is linked to {linked.email} already: sign in with single sign-on instead."
+        )
+    if find_user_by_email(invitation.email):
+        raise Conflict(f"{invitation.email} has an account already: sign in instead.")
+    user = User(
+        user_id=new_id("usr"),
+        email=invitation.email,
+        name=str(claims.get("name") or "").strip()[:80]
+        or invitation.email.split("@")[0].replace(".", " ").title(),
+        role=invitation.role,
+        tenant_id=invitation.tenant_id,
+        password=make_password(None),  # unusable: this person signs in through the provider
+        sso_subject=subject,
+        created_at=clock.now(),
     )
+    return _take_invitation(invitation, user, "sso")
+
+
+def _take_invitation(invitation: Invitation, user: User, via: str) -> User:
+    """Use the invitation up and create its account in one transaction: exactly one of two accepts at
+    once gets through (the invitation's `pending` condition), the other gets Conflict."""
     event = audit.build_event(
-        scope,
+        _scope_of(user),
         "invitation.accept",
         "invitation",
-        invitation_id,
+        invitation.invitation_id,
         tenant_id=_trail_of(user.tenant_id),
-        changes={"user": user.user_id, "role": user.role, "invited_by": invitation.invited_by_label},
+        changes={
+            "user": user.user_id,
+            "role": user.role,
+            "invited_by": invitation.invited_by_label,
+            "via": via,
+        },
     )
     try:
         with transact_write() as tx:

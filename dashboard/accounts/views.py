@@ -131,18 +131,33 @@ def sso_start(request: DashboardRequest) -> HttpResponse:
 def sso_callback(request: DashboardRequest) -> HttpResponse:
     """The provider sends the browser back here with a code: exchanged, the ID token verified, the
     person found (or linked, or created, per settings) and signed in. The pending sign-in is taken
-    out of the session first, so a replayed callback finds none.
+    out of the session first, so a replayed callback finds none. A sign-in started from an invitation
+    accepts it instead (services.accept_invitation_with_sso).
 
-    DynamoDB: 1 query (the SSO index), maybe a query of the e-mail index and a write, 1 audit write."""
+    DynamoDB: 1 query (the SSO index), maybe a query of the e-mail index and a write, 1 audit write;
+    an invitation: 1 GetItem, 2 index queries and 1 transaction."""
     if not oidc.configured():
         raise NotFound("Single sign-on is not configured.")
     pending = request.session.pop(SSO_PENDING_KEY, None)
     next_url = pending.get("next", "/") if isinstance(pending, dict) else "/"
+    invited = pending.get("invitation") if isinstance(pending, dict) else None
+    if not (
+        isinstance(invited, list) and len(invited) == 2 and all(isinstance(part, str) for part in invited)
+    ):
+        invited = None
     try:
         claims = oidc.finish(request.build_absolute_uri(reverse("sso_callback")), pending, request.GET.dict())
-        user = services.sso_sign_in(claims)
+        if invited:
+            user = services.accept_invitation_with_sso(*invited, claims)
+            messages.success(request, f"Welcome, {user.name}: your account is ready.")
+        else:
+            user = services.sso_sign_in(claims)
     except (oidc.SsoFailed, DashboardError) as exc:
         status = exc.status if isinstance(exc, DashboardError) else 400
+        if invited:  # back to the invitation, when it still works, with the reason
+            return _invitation_page(
+                request, *invited, form=AcceptInvitationForm(), error=exc.message, status=status
+            )
         context = _login_context(LoginForm(), next_url, exc.message)
         return render_page(request, "accounts/login.html", context, status=status)
     return _finish_sign_in(request, user, next_url, "sso")
@@ -534,31 +549,70 @@ def invitation_revoke(request: DashboardRequest, invitation_id: str) -> HttpResp
 
 @require_http_methods(["GET", "POST"])
 def accept_invitation(request: DashboardRequest, invitation_id: str, secret: str) -> HttpResponse:
-    """The invitation link: choose a name and password, and be signed in to the new account.
+    """The invitation link: choose a name and password (or continue with single sign-on), and be
+    signed in to the new account.
 
     DynamoDB: 1 GetItem (the invitation); POST adds a query of the e-mail index, 1 transaction
     (invitation, account, audit event) and the new session."""
-    invitation = services.open_invitation(invitation_id, secret)
     form = AcceptInvitationForm(request.POST or None)
-    status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                user = services.accept_invitation(
-                    invitation_id, secret, form.cleaned_data["name"], form.cleaned_data["password"]
-                )
-            except DashboardError as exc:
-                if exc.status == 404:
-                    raise
-                add_service_errors(form, exc)
-                status = exc.status
-            else:
-                messages.success(request, f"Welcome, {user.name}: your account is ready.")
-                return _finish_sign_in(request, user, reverse("home"), "invitation")
-        else:
-            status = 422
-    context = {"invitation": invitation, "form": form}
+        services.open_invitation(invitation_id, secret)  # 404 before reading the form
+        if not form.is_valid():
+            return _invitation_page(request, invitation_id, secret, form, status=422)
+        try:
+            user = services.accept_invitation(
+                invitation_id, secret, form.cleaned_data["name"], form.cleaned_data["password"]
+            )
+        except DashboardError as exc:
+            if exc.status == 404:
+                raise
+            add_service_errors(form, exc)
+            return _invitation_page(request, invitation_id, secret, form, status=exc.status)
+        messages.success(request, f"Welcome, {user.name}: your account is ready.")
+        return _finish_sign_in(request, user, reverse("home"), "invitation")
+    return _invitation_page(request, invitation_id, secret, form)
+
+
+def _invitation_page(
+    request: DashboardRequest,
+    invitation_id: str,
+    secret: str,
+    form: AcceptInvitationForm,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """The invitation page (404 once the link no longer works), with `error` from a refused attempt."""
+    invitation = services.open_invitation(invitation_id, secret)
+    context = {
+        "invitation": invitation,
+        "form": form,
+        "error": error,
+        "sso": oidc.configured(),
+        "sso_provider": settings.OIDC_PROVIDER_NAME,
+        "sso_url": reverse("accept_invitation_sso", args=[invitation_id, secret]),
+    }
     return render_page(request, "accounts/accept_invitation.html", context, status=status)
+
+
+@require_GET
+def accept_invitation_sso(request: DashboardRequest, invitation_id: str, secret: str) -> HttpResponse:
+    """ "Continue with <provider>" on the invitation page: off to the identity provider, the invitation
+    kept with the pending sign-in (in the server-side session) so the callback accepts it.
+
+    DynamoDB: 1 GetItem (the invitation) and the session's write."""
+    services.open_invitation(invitation_id, secret)  # 404 for a used, revoked, expired or forged link
+    if not oidc.configured():
+        raise NotFound("Single sign-on is not configured.")
+    try:
+        url, pending = oidc.start(request.build_absolute_uri(reverse("sso_callback")))
+    except oidc.SsoFailed as exc:
+        return _invitation_page(
+            request, invitation_id, secret, AcceptInvitationForm(), error=exc.message, status=503
+        )
+    pending["next"] = reverse("home")
+    pending["invitation"] = [invitation_id, secret]
+    request.session[SSO_PENDING_KEY] = pending
+    return HttpResponseRedirect(url)
 
 
 # --- second factor -----------------------------------------------------------------------------

@@ -1,7 +1,13 @@
 """Single sign-on against a real OpenID provider (oidc-provider on 127.0.0.1): who gets in, as whom,
 and every forged or replayed answer refused."""
 
+import base64
+import hashlib
+import hmac
+import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -161,6 +167,138 @@ def test_a_token_signed_by_another_key_is_refused(sso):
     stranger = RSAKey.generate_key(2048, parameters={"kid": sso["key"].kid})
     with pytest.raises(oidc.SsoFailed):
         oidc.verify_id_token(token(stranger), "n-1")
+
+
+# --- crafted ID tokens through the real callback ----------------------------------------------------
+# The dashboard is pointed at an impostor token endpoint that answers any code with the ID token a test
+# made; discovery and the signing keys stay the real provider's, so everything the callback does after
+# the code exchange (verification, finding the person, the session) is the real thing.
+
+
+@pytest.fixture
+def impostor(sso, settings, monkeypatch):
+    settings.OIDC_CREATE_USERS = True  # a token that passed would make an account and sign it in
+    answer: dict[str, str] = {}
+
+    class TokenEndpoint(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = json.dumps(
+                {
+                    "access_token": "at",
+                    "token_type": "Bearer",
+                    "expires_in": 300,
+                    "id_token": answer["id_token"],
+                }
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), TokenEndpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    real = oidc.metadata()
+    token_endpoint = f"http://127.0.0.1:{server.server_port}/token"
+    monkeypatch.setattr(oidc, "metadata", lambda: {**real, "token_endpoint": token_endpoint})
+    yield answer
+    server.shutdown()
+    server.server_close()
+
+
+def person_token(key, nonce: str, email: str, **overrides) -> str:
+    return token(key, nonce=nonce, sub=email.split("@")[0], email=email, email_verified=True, **overrides)
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unsigned(claims: dict, alg: str, key: bytes = b"") -> str:
+    """A token jose libraries refuse to make: alg none, or HS256 keyed with the provider's public key."""
+    head = b64(json.dumps({"alg": alg, "typ": "JWT", "kid": "test-signing-key"}).encode())
+    signing_input = f"{head}.{b64(json.dumps(claims).encode())}"
+    signature = b64(hmac.new(key, signing_input.encode(), hashlib.sha256).digest()) if key else ""
+    return f"{signing_input}.{signature}"
+
+
+def through_the_callback(impostor, make) -> tuple[Client, object]:
+    """Start a sign-in, have the token endpoint answer `make(nonce)`, come back with the right state."""
+    client = Client()
+    query = query_of(client.get("/login/sso/")["Location"])
+    impostor["id_token"] = make(query["nonce"])
+    return client, client.get("/login/sso/callback/", {"code": "any-code", "state": query["state"]})
+
+
+def claims_of(nonce: str, email: str) -> dict:
+    now = int(time.time())
+    return {
+        "iss": oidc.metadata()["issuer"],
+        "aud": CLIENT_ID,
+        "sub": email.split("@")[0],
+        "iat": now,
+        "exp": now + 300,
+        "nonce": nonce,
+        "email": email,
+        "email_verified": True,
+    }
+
+
+def test_a_well_made_token_through_the_callback_signs_in(impostor, sso):
+    """The control for the refusals below: the same route with nothing wrong gets in."""
+    email = f"{unique('crafted').lower()}@acme.test"
+    client, response = through_the_callback(impostor, lambda nonce: person_token(sso["key"], nonce, email))
+    assert response.status_code == 302 and email in signed_in_as(client)
+
+
+def _stranger_key(sso):
+    return RSAKey.generate_key(2048, parameters={"kid": sso["key"].kid})
+
+
+CRAFTED = {
+    "wrong-audience": (lambda sso, n, e: person_token(sso["key"], n, e, aud="another-client"), "audience"),
+    "expired": (
+        lambda sso, n, e: person_token(
+            sso["key"], n, e, exp=int(time.time()) - 600, iat=int(time.time()) - 900
+        ),
+        "expired",
+    ),
+    "wrong-issuer": (
+        lambda sso, n, e: person_token(sso["key"], n, e, iss="http://127.0.0.1:1/evil"),
+        "issuer",
+    ),
+    "another-key": (lambda sso, n, e: person_token(_stranger_key(sso), n, e), "not signed by"),
+    "alg-none": (lambda sso, n, e: unsigned(claims_of(n, e), "none"), "not signed by"),
+    "hs256-with-the-public-key": (
+        lambda sso, n, e: unsigned(claims_of(n, e), "HS256", sso["key"].as_pem(private=False)),
+        "not signed by",
+    ),
+    "wrong-nonce": (lambda sso, n, e: person_token(sso["key"], "not-" + n, e), "nonce"),
+}
+
+
+@pytest.mark.parametrize("case", CRAFTED, ids=list(CRAFTED))
+def test_a_crafted_token_through_the_callback_is_refused_with_no_session(impostor, sso, case):
+    make, reason = CRAFTED[case]
+    email = f"{unique('crafted').lower()}@acme.test"
+    client, response = through_the_callback(impostor, lambda nonce: make(sso, nonce, email))
+    body = response.content.decode()
+    assert response.status_code == 400 and reason in body and "nobody was signed in" in body
+    assert not signed_in_as(client) and queries.find_user_by_email(email) is None
+
+
+def test_a_token_replayed_into_another_sign_in_is_refused(impostor, sso):
+    email = f"{unique('replayed').lower()}@acme.test"
+    first, response = through_the_callback(impostor, lambda nonce: person_token(sso["key"], nonce, email))
+    assert response.status_code == 302
+    captured = impostor["id_token"]
+    client, response = through_the_callback(impostor, lambda _nonce: captured)  # a new sign-in, same token
+    assert response.status_code == 400 and "replayed" in response.content.decode()
+    assert not signed_in_as(client)
 
 
 def test_staff_can_require_sso_for_staff_and_their_passwords_stop_working(sso, people, settings):
