@@ -18,13 +18,6 @@ INCLUDE = re.compile(r"""\{%\s*include\s+["']([^"']+)["']""")
 NAMED = re.compile(r"""["']([\w/.-]+\.html)["']""")
 EXTENDS = re.compile(r"""\{%\s*extends\s+["']([^"']+)["']""")
 MAX_LINE = 200
-# Include-only templates of areas still to follow the rule (issue 26).
-INCLUDED_OUTSIDE_PARTIALS_FOR_NOW = {
-    "alerts/rule_fields.html",
-    "analytics/_ranked.html",
-    "api/docs_body.html",
-    "experiments/curves.html",
-}
 # Areas whose templates are not yet held to the line length and the query-string rule (issue 26).
 LINES_NOT_CHECKED_FOR_NOW = {"accounts", "alerts", "analytics", "api", "experiments", "registry"}
 # A query built by hand around a value: `?page={{ … }}`, `&sort={{ … }}`, `…%}?tab=…`.
@@ -54,7 +47,7 @@ def naming_problems(templates: dict[str, str]) -> list[str]:
     rendered = _rendered_on_their_own(templates)
     problems = [
         f"{name} is only included: move it to a partials/ folder"
-        for name in sorted(only - INCLUDED_OUTSIDE_PARTIALS_FOR_NOW)
+        for name in sorted(only)
         if "partials" not in name.split("/")[:-1]
     ]
     problems += [
@@ -73,15 +66,6 @@ def _checked(templates: dict[str, str]) -> dict[str, str]:
 
 def test_include_only_templates_live_in_a_partials_folder():
     assert naming_problems(_templates()) == []
-
-
-def test_the_areas_still_to_move_their_include_only_templates_still_have_them():
-    templates = _templates()
-    only = include_only(templates)
-    done = {name for name in INCLUDED_OUTSIDE_PARTIALS_FOR_NOW if name not in only}
-    assert not done, (
-        f"follows the rule now (or is gone): take it off INCLUDED_OUTSIDE_PARTIALS_FOR_NOW: {done}"
-    )
 
 
 def test_the_naming_rule_catches_an_include_only_template_outside_partials():
