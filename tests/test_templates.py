@@ -111,3 +111,16 @@ def test_url_with_encodes_each_value_and_leaves_out_empty_ones():
         Context()
     )
     assert both == "/flows/?project=p+1&amp;cursor=c"  # an HTML attribute's &, escaped
+
+
+def test_url_with_takes_a_views_arguments_and_repeats_a_parameter_given_a_list():
+    from django.template import Context, Template
+
+    link = Template(
+        "{% load dashboard %}{% url_with 'experiments:compare' experiment run=runs metric='' %}"
+    ).render(Context({"experiment": "exp 1", "runs": ["r/1", "", "r&2"]}))
+    assert link == "/experiments/exp%201/compare/?run=r%2F1&amp;run=r%262"
+    none = Template("{% load dashboard %}{% url_with 'experiments:compare' 'e' run=runs %}").render(
+        Context({"runs": []})
+    )
+    assert none == "/experiments/e/compare/"
