@@ -172,6 +172,8 @@ def executions(request: DashboardRequest) -> HttpResponse:
         "rows": rows,
         "error": error,
         "tenant_id": tenant_id,
+        # Staff read any tenant's executions, so their links name the tenant (a tenant's own never do).
+        "tenant_param": (tenant_id or "") if request.scope.is_staff else "",
         "choices": choices,
         "sort": sort,
         "sorts": queries.SORTS,
@@ -246,6 +248,8 @@ def execution_detail(request: DashboardRequest, execution_id: str) -> HttpRespon
         "trace": view.trace,
         "people": view.people,
         "metadata": sorted(metadata.as_dict().items()) if metadata is not None else [],
+        # Staff read any tenant's executions, so their links onward name the tenant.
+        "tenant_param": view.execution.tenant_id if request.scope.is_staff else "",
     }
     return render_page(request, "analytics/execution_detail.html", context)
 

@@ -75,6 +75,7 @@ def experiment(request: DashboardRequest, experiment_id: str) -> HttpResponse:
     context = {
         "experiment": experiment,
         "page": runs,
+        "newest_two": [run.run_id for run in runs.items[:2]],  # the "compare the two newest" link
         "project": _project(scope, experiment.project_id),
         "metric_names": names,
         "metric": metric,

@@ -52,9 +52,16 @@ register.filter("money", money)
 def url_with(view_name: str, *args, **params) -> str:
     """Another page's address with a query: `{% url_with 'flows:list' project=p.project_id %}`.
 
-    The values are URL-encoded (a tag with `&` or `#` stays one value) and empty ones left out. For
-    the current page with some parameters changed and the others kept, use `{% querystring %}`."""
-    query = urlencode({name: value for name, value in params.items() if value not in (None, "")})
+    The values are URL-encoded (a tag with `&` or `#` stays one value) and empty ones left out; a list
+    repeats its parameter (`run=a&run=b`). For the current page with some parameters changed and the
+    others kept, use `{% querystring %}`."""
+    query = {}
+    for name, value in params.items():
+        if isinstance(value, list | tuple):
+            value = [item for item in value if item not in (None, "")]
+        if value not in (None, "", []):
+            query[name] = value
+    query = urlencode(query, doseq=True)
     address = reverse(view_name, args=args)
     return f"{address}?{query}" if query else address
 
