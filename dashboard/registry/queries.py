@@ -593,15 +593,47 @@ def open_requests(
     scope: AccessScope, *, cursor: str | None = None, limit: int = PAGE_SIZE
 ) -> Page[ChangeRequest]:
     """The tenant's open requests, oldest first (first asked, first decided): one Query on the
-    sparse open index. Expired ones stay listed (as expired) until someone closes them."""
+    sparse open index. A request past its expiry is left out (a page may then hold fewer than
+    `limit`): it stays in the index only until it is closed as expired, when next touched or by
+    the background pass (`services.expire_requests`)."""
     scope.require(Can.TENANT_DATA)
     tenant_id = scope.require_tenant()
-    return paginate(
+    page = paginate(
         partial(ChangeRequest.open_requests.query, tenant_id),
         purpose=f"requests:open:{tenant_id}",
         limit=limit,
         cursor=cursor,
     )
+    return Page(approvals.still_open(page.items, clock.now()), page.next_cursor)
+
+
+MAX_MODEL_REQUESTS = 50
+
+
+def open_requests_for(model: MlModel) -> list[ChangeRequest]:
+    """The model's requests still waiting for a decision (the model page), newest first: one Query
+    on the tenant's sparse open index (its latest 50 open requests read), expired ones left out."""
+    items = ChangeRequest.open_requests.query(
+        model.tenant_id, scan_index_forward=False, limit=MAX_MODEL_REQUESTS, page_size=MAX_MODEL_REQUESTS
+    )
+    return [
+        item for item in approvals.still_open(list(items), clock.now()) if item.model_id == model.model_id
+    ]
+
+
+EXPIRE_BATCH = 100
+
+
+def tenant_ids() -> list[str]:
+    """Every tenant's id (one Query), for the background pass."""
+    return [tenant.tenant_id for tenant in account_queries.list_tenants()]
+
+
+def expired_requests(tenant_id: str, now) -> list[ChangeRequest]:
+    """Requests of the tenant still in the open index but past their expiry (the background pass
+    closes them): one Query on the sparse open index, at most 100 items examined."""
+    items = ChangeRequest.open_requests.query(tenant_id, limit=EXPIRE_BATCH, page_size=EXPIRE_BATCH)
+    return [item for item in items if approvals.is_expired(item, now)]
 
 
 def recent_requests(scope: AccessScope, limit: int = 20) -> list[ChangeRequest]:

@@ -101,6 +101,9 @@ def register(request: DashboardRequest) -> HttpResponse:
 @require_GET
 @scoped(Can.TENANT_PAGES)
 def detail(request: DashboardRequest, model_id: str) -> HttpResponse:
+    """The model: environments, requests waiting for approval, aliases, versions, history, metrics.
+    DynamoDB: 1 GetItem (model), 1 Query (versions), 1 GetItem (policy), 1 Query (open requests),
+    the project's name (1 GetItem)."""
     scope = request.scope
     model = queries.get_model(scope, model_id)
     lifecycle.mark_stalled([model])
@@ -146,6 +149,7 @@ def detail(request: DashboardRequest, model_id: str) -> HttpResponse:
         "project": queries.project_names(scope, [model]).get(model.project_id, model.project_id),
         "polling": lifecycle.any_in_progress([model]),
         "stalled_after": lifecycle.stalled_after(),
+        "waiting": [(item, approvals.describe(item)) for item in queries.open_requests_for(model)],
     }
     if wants_partial(request) and request.htmx.trigger == DETAIL_POLL_TARGET:
         if not context["polling"]:
