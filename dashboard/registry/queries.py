@@ -464,8 +464,8 @@ def plan_change(
 
     DynamoDB: 2 GetItem (model, version), at most 1 more (the version a roll back restores), and
     1 GetItem (the tenant's policy); for production 1 GetItem (the tenant) and 1 Select=COUNT
-    query (its people); a deployment replacing a live version also reads its cost impact
-    (`cost_impact`: 1 GetItem and at most 12 Query calls).
+    query (its people); a deployment replacing a live version, or a roll back restoring an older
+    one, also reads its cost impact (`cost_impact`: 1 GetItem and at most 12 Query calls).
     """
     model = get_model(scope, model_id, consistent=True)
     version = get_version(model, version_id)
@@ -481,6 +481,7 @@ def plan_change(
     envs = model.environments
     name, number = model.name, version.version
     summary: list[str] = []
+    rollback_impact: tuple[RegistryVersion, RegistryVersion] | None = None
     if to == DEPLOYING:
         live = envs[environment].live
         if version.status == DEPLOYED:
@@ -518,6 +519,7 @@ def plan_change(
         restore = restore_candidate(model, version, where)
         if restore is not None and restore.status == SUPERSEDED:
             summary.append(f"Version {restore.version} replaces version {number} in {where} again.")
+            rollback_impact = (restore, version)
         else:
             summary.append(f"No earlier version can be restored: {where} will have nothing live.")
     else:
@@ -538,6 +540,8 @@ def plan_change(
     impact = None
     if to == DEPLOYING and envs[environment].live:
         impact = cost_impact(scope, model, version, find_version(model, envs[environment].live))
+    elif rollback_impact is not None:  # the older version serves again: re-priced the same way
+        impact = cost_impact(scope, model, *rollback_impact)
     needs = bool(held) or lifecycle.needs_reason(scope, touched)
     return Plan(model, version, to, environment, title, summary, needs, button, held, hours, impact)
 

@@ -25,6 +25,7 @@ from dashboard.registry.lifecycle import (
     FAILED,
     RETIRED,
     ROLLED_BACK,
+    SUPERSEDED,
 )
 from dashboard.registry.models import (
     AliasEntry,
@@ -359,6 +360,10 @@ def change_status(
                 {"reason": "Say why this should change (at least a few words)."},
             )
         current = model.environments[environment].live if to == DEPLOYING else version.version
+        restore = None
+        if to == ROLLED_BACK:
+            restore = queries.restore_candidate(model, version, environment or version.environment)
+            restore = restore if restore is not None and restore.status == SUPERSEDED else None
         # Checked now (in memory, nothing saved) so nobody is asked to approve a move that cannot be made.
         _move(
             model,
@@ -382,6 +387,7 @@ def change_status(
             vacate=vacate,
             reason=reason,
             current=current,
+            restore=restore,
         )
         return StatusChange(model, version, _requested_message(request), request)
     _check_reason(scope, touched, reason)
@@ -434,10 +440,27 @@ def _requested_message(request: ChangeRequest) -> str:
 
 
 def _evidence(
-    scope: AccessScope, model: MlModel, version: RegistryVersion, current: str | None
+    scope: AccessScope,
+    model: MlModel,
+    version: RegistryVersion,
+    current: str | None,
+    restore: RegistryVersion | None = None,
 ) -> dict[str, Any]:
     """What the approver sees: the metrics of the version asked for and of the one it replaces, and
-    (when the replaced version serves agents) what the change would cost, as of the request."""
+    (when the replaced version serves agents) what the change would cost, as of the request.
+
+    A roll back that restores an older version (`restore`) is the same change the other way: the
+    restored version is the candidate, the one rolled back is current, re-priced the same way."""
+    if restore is not None and restore.version != version.version:
+        back: dict[str, Any] = {
+            "restores": restore.version,
+            "candidate": {"version": restore.version, "metrics": restore.metrics or {}},
+            "current": {"version": version.version, "metrics": version.metrics or {}},
+        }
+        impact = queries.cost_impact(scope, model, restore, version)
+        if impact is not None:
+            back["cost"] = impact
+        return back
     evidence: dict[str, Any] = {"candidate": {"version": version.version, "metrics": version.metrics or {}}}
     if current and current != version.version:
         replaced = queries.find_version(model, current)
@@ -465,6 +488,7 @@ def _open_request(
     alias: str | None = None,
     vacate: bool = False,
     current: str | None = None,
+    restore: RegistryVersion | None = None,
 ) -> ChangeRequest:
     """Record the request and its audit event (one transaction); nothing else changes."""
     now = clock.now()
@@ -489,7 +513,7 @@ def _open_request(
         requested_role=scope.role,
         requested_at=now,
         expires_at=approvals.expiry(policy, now),
-        evidence=_evidence(scope, model, version, current),
+        evidence=_evidence(scope, model, version, current, restore),
     )
     check_item_size(request)
     event = audit.build_event(

@@ -318,6 +318,10 @@ def approvals_queue(request: DashboardRequest) -> HttpResponse:
             "change": approvals.describe(item),
             "targets": [approvals.target_label(t) for t in item.targets or []],
             "metrics": queries.metrics_side_by_side(item.evidence),
+            # Whose metrics the two columns hold: a roll back's candidate is the version it restores.
+            "was": ((item.evidence or {}).get("current") or {}).get("version"),
+            "will": ((item.evidence or {}).get("candidate") or {}).get("version") or item.version,
+            "restores": (item.evidence or {}).get("restores"),
             "cost": (item.evidence or {}).get("cost"),
             "own": item.requested_by_id == scope.actor_id,
             # Production stays staff's to change: a tenant admin sees who can approve it instead.
