@@ -2,6 +2,7 @@
 once, cannot be approved (nothing changes), and are closed as expired in the audit trail when next
 touched or by the background worker's pass."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -64,6 +65,13 @@ def test_an_expired_request_leaves_the_queue_the_api_and_the_model_page(
     assert request.request_id not in [item["request_id"] for item in listed]
     page = acme_admin.get(f"/models/{model.model_id}/").content.decode()
     assert f'data-request="{request.request_id}"' not in page
+    decided = api.post(
+        f"/api/models/approvals/{request.request_id}",
+        data=json.dumps({"decision": "approve", "reason": "late but fine"}),
+        content_type="application/json",
+    )
+    assert decided.status_code == 409 and "expired at" in decided.json()["error"]["message"]
+    assert RegistryVersion.get(model.model_id, "1.0.0", consistent_read=True).status == "registered"
 
 
 def test_an_expired_request_cannot_be_approved_and_is_closed_as_expired(asked, scopes, monkeypatch):
