@@ -30,6 +30,7 @@ PAGES = [
     "/templates/moderation/",
     "/models/",
     "/models/approvals/",
+    "/models/timeline/",
     "/models/governance/",
     "/experiments/",
     "/flows/",

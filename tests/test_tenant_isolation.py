@@ -5,6 +5,7 @@ are tried, with a tenant admin's session and with an API key of the other tenant
 """
 
 import json
+import re
 from io import StringIO
 
 import pytest
@@ -206,6 +207,26 @@ def test_an_api_key_never_lists_another_tenants_executions_of_the_same_agent(acm
     # Agents belong to their tenant: globex's agent of the same name is its own (with no runs here).
     assert response.status_code == 200 and response.json()["runs"] == []
     assert acme["execution"] not in response.content.decode()
+
+
+def test_the_timeline_across_models_shows_only_the_tenants_own(acme):
+    """A list without an id: acme's models, with stretches in every environment, stay out of
+    globex's timeline, its pages and its CSV; acme's own admin sees them."""
+    globex = client_for(acme["globex_admin"])
+    acme_admin = client_for(next(iter(User.by_tenant.query("acme", limit=1))))
+    theirs = set()
+    for environment in ("dev", "staging", "production"):
+        own = acme_admin.get(f"/models/timeline/?environment={environment}").content.decode()
+        theirs |= set(re.findall(r'<tr data-model="([^"]+)"', own))
+    assert theirs, "the demo deploys acme's models: its timeline has rows"
+    for environment in ("dev", "staging", "production"):
+        for extra in ("", "&format=csv"):
+            response = globex.get(f"/models/timeline/?environment={environment}{extra}")
+            assert response.status_code == 200
+            body = response.content.decode()
+            assert not [model_id for model_id in theirs | {acme["model"]} if model_id in body]
+    forged = globex.get("/models/timeline/?cursor=x")
+    assert forged.status_code == 400
 
 
 @pytest.mark.parametrize(("method", "url"), PAGES)

@@ -2,7 +2,8 @@
 
 Each pass evaluates every tenant's alert rules and finishes pending deliveries, then runs the re-pricing
 jobs the prices page queued (dashboard.analytics.repricing.run_queued) and packs the settled figures of
-the tenants that are due (dashboard.analytics.compaction.run_pass: once a day, and after late writes). A request of this process
+the tenants that are due (dashboard.analytics.compaction.run_pass: once a day, and after late writes)
+and closes the registry's change requests past their expiry (dashboard.registry.services.expire_requests). A request of this process
 wakes it early (dashboard.core.worker.wake): after claiming an alert, or queueing a re-pricing run.
 
 Three ways to run it, the same loop each time:
@@ -32,6 +33,7 @@ from dashboard.analytics import compaction, repricing
 from dashboard.core import worker
 from dashboard.operations import retention
 from dashboard.operations.services import flush_usage
+from dashboard.registry import services as registry
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,10 @@ def one_pass(woken: bool = False) -> PassResult | None:
         retention.run_queued()  # a shortened retention staff set, brought to the stored items
     except Exception as exc:  # noqa: BLE001
         log.error("looking for queued retention jobs failed", exc_info=exc)
+    try:
+        registry.expire_requests()  # change requests past their expiry leave the approvals queue
+    except Exception as exc:  # noqa: BLE001
+        log.error("closing expired change requests failed; the next pass tries again", exc_info=exc)
     try:
         flush_usage()  # no request end in a loop: write what this pass metered
     except Exception as exc:  # noqa: BLE001

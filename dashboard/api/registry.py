@@ -318,7 +318,10 @@ APPROVALS = {
     "GET": Operation(
         "List open change requests",
         {200: ChangeRequestPage},
-        description="Changes to protected environments and aliases waiting for a second person, oldest first.",
+        description=(
+            "Changes to protected environments and aliases waiting for a second person, oldest first. "
+            "A request past its expires_at is not listed: it can no longer be decided."
+        ),
         query=ApprovalsQuery,
         tags=["models"],
     )

@@ -97,11 +97,41 @@ def expiry(policy: RegistryPolicy | None, now: datetime) -> datetime:
     return now + timedelta(hours=hours)
 
 
+def is_expired(request: ChangeRequest, now: datetime) -> bool:
+    """Still stored as open, but past its expiry: it is expired, whether or not that is written yet."""
+    return request.state == OPEN and now >= request.expires_at
+
+
 def state_of(request: ChangeRequest, now: datetime) -> str:
     """The state as a person sees it: an open request past its expiry is expired."""
-    if request.state == OPEN and now >= request.expires_at:
-        return EXPIRED
-    return request.state
+    return EXPIRED if is_expired(request, now) else request.state
+
+
+def still_open(requests: list[ChangeRequest], now: datetime) -> list[ChangeRequest]:
+    """The requests that can still be decided. The open index keeps an expired request until it is
+    closed (when next touched, or by the background pass), so every reader of it filters here."""
+    return [request for request in requests if request.state == OPEN and not is_expired(request, now)]
+
+
+def expire(request: ChangeRequest, now: datetime) -> None:
+    """Close an open request past its expiry as expired: it leaves the open index (no
+    `open_tenant`), nobody decided it, and it says since when it is expired."""
+    if not is_expired(request, now):
+        raise Conflict(
+            "This request is not expired: it "
+            + ("is still open." if request.state == OPEN else f"was closed as {request.state}.")
+        )
+    request.state = EXPIRED
+    request.open_tenant = None
+    request.decided_at = request.expires_at
+    request.outcome = f"expired at {_when(request.expires_at)} without a decision"
+
+
+def expired_message(request: ChangeRequest) -> str:
+    return (
+        f"This request expired at {_when(request.expires_at)} without a decision; nothing was changed. "
+        "Ask again if it is still needed."
+    )
 
 
 def describe(request: ChangeRequest) -> str:
@@ -152,9 +182,7 @@ def check_decision(
             f"This request was already rejected by {request.decided_by} at {_when(request.decided_at)}."
         )
     if state == EXPIRED:
-        raise Conflict(
-            f"This request expired at {_when(request.expires_at)} without a decision; ask again if it is still needed."
-        )
+        raise Conflict(expired_message(request))
     if state == OBSOLETE:
         raise Conflict(f"This request is closed: {request.outcome or 'it could not be applied'}.")
     if scope.actor_id == request.requested_by_id:

@@ -22,7 +22,7 @@ from dashboard.core import clock
 from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.money import money
 from dashboard.core.scope import AccessScope, Can
-from dashboard.dynamo.paging import Page, paginate
+from dashboard.dynamo.paging import BadCursor, Page, decode_cursor, encode_cursor, paginate, read_bounded
 from dashboard.experiments import queries as experiments
 from dashboard.flows import queries as flows
 from dashboard.registry import approvals, lifecycle, version_numbers
@@ -202,6 +202,8 @@ class TimelineRow:
     ended: str
     ended_by: str
     request_id: str
+    model_id: str = ""
+    model_name: str = ""
 
 
 TIMELINE_CSV_HEADER = (
@@ -250,6 +252,8 @@ def environment_timeline(items: list[RegistryVersion], environment: str) -> list
                     ended=ended,
                     ended_by=entry.ended_by or "",
                     request_id=entry.request_id or "",
+                    model_id=item.model_id,
+                    model_name=item.model_name,
                 )
             )
     return sorted(rows, key=lambda row: row.live_from, reverse=True)
@@ -272,6 +276,70 @@ def timeline_csv_rows(rows: list[TimelineRow]) -> list[tuple[str, ...]]:
         )
         for row in rows
     ]
+
+
+TENANT_TIMELINE_VERSIONS = 500  # the tenant's most recently changed versions a timeline reads
+TENANT_TIMELINE_CALLS = 5  # … in at most this many Query calls of 100 versions each
+
+
+@dataclass
+class TenantTimeline:
+    """One page of the tenant's timeline of an environment, all models, newest stretch first."""
+
+    rows: list[TimelineRow]
+    next_cursor: str | None
+    truncated: bool  # the tenant has more versions than were read: the oldest stretches may be missing
+
+
+def _timeline_key(row: TimelineRow) -> tuple[str, str, str]:
+    return (row.live_from, row.model_id, row.version)
+
+
+def tenant_timeline_rows(scope: AccessScope, environment: str) -> tuple[list[TimelineRow], bool]:
+    """Every stretch a version of any of the tenant's models served in `environment`, newest first,
+    and whether the read stopped at its bound. DynamoDB: the tenant's versions on the tenant index,
+    most recently changed first (a stretch's start or end changes its version), at most 500 versions
+    in at most 5 Query calls; never a scan."""
+    scope.require(Can.TENANT_DATA)
+    tenant_id = scope.require_tenant()
+    items, _keys, more = read_bounded(
+        partial(RegistryVersion.by_tenant.query, tenant_id),
+        RegistryVersion,
+        limit=TENANT_TIMELINE_VERSIONS,
+        max_calls=TENANT_TIMELINE_CALLS,
+        page_size=TENANT_TIMELINE_VERSIONS // TENANT_TIMELINE_CALLS,
+        scan_index_forward=False,
+    )
+    rows = environment_timeline(items, environment)
+    return sorted(rows, key=_timeline_key, reverse=True), more is not None
+
+
+def tenant_timeline(
+    scope: AccessScope, environment: str, *, cursor: str | None = None, limit: int = PAGE_SIZE
+) -> TenantTimeline:
+    """A page of `tenant_timeline_rows`; the signed cursor holds the last row shown (its start, model
+    and version), so the next page starts right after it. Same DynamoDB calls whatever the page."""
+    purpose = f"timeline:{scope.tenant_id}:{environment}"
+    after = decode_cursor(cursor, purpose)
+    position = after.get("after") if isinstance(after, dict) else None
+    if after is not None and not (
+        isinstance(position, list) and len(position) == 3 and all(isinstance(p, str) for p in position)
+    ):
+        raise BadCursor("That page link is not valid any more; start again from the first page.")
+    rows, truncated = tenant_timeline_rows(scope, environment)
+    if position is not None:
+        rows = [row for row in rows if _timeline_key(row) < tuple(position)]
+    shown = rows[:limit]
+    next_cursor = (
+        encode_cursor({"after": list(_timeline_key(shown[-1]))}, purpose) if len(rows) > limit else None
+    )
+    return TenantTimeline(shown, next_cursor, truncated)
+
+
+def tenant_timeline_csv_rows(rows: list[TimelineRow]) -> list[tuple[str, ...]]:
+    """The per-model CSV's columns, with the model's name first."""
+    header, *body = timeline_csv_rows(rows)
+    return [("model", *header)] + [(row.model_name, *cells) for row, cells in zip(rows, body, strict=True)]
 
 
 def metric_names(items: list[RegistryVersion]) -> list[str]:
@@ -464,8 +532,8 @@ def plan_change(
 
     DynamoDB: 2 GetItem (model, version), at most 1 more (the version a roll back restores), and
     1 GetItem (the tenant's policy); for production 1 GetItem (the tenant) and 1 Select=COUNT
-    query (its people); a deployment replacing a live version also reads its cost impact
-    (`cost_impact`: 1 GetItem and at most 12 Query calls).
+    query (its people); a deployment replacing a live version, or a roll back restoring an older
+    one, also reads its cost impact (`cost_impact`: 1 GetItem and at most 12 Query calls).
     """
     model = get_model(scope, model_id, consistent=True)
     version = get_version(model, version_id)
@@ -481,6 +549,7 @@ def plan_change(
     envs = model.environments
     name, number = model.name, version.version
     summary: list[str] = []
+    rollback_impact: tuple[RegistryVersion, RegistryVersion] | None = None
     if to == DEPLOYING:
         live = envs[environment].live
         if version.status == DEPLOYED:
@@ -518,6 +587,7 @@ def plan_change(
         restore = restore_candidate(model, version, where)
         if restore is not None and restore.status == SUPERSEDED:
             summary.append(f"Version {restore.version} replaces version {number} in {where} again.")
+            rollback_impact = (restore, version)
         else:
             summary.append(f"No earlier version can be restored: {where} will have nothing live.")
     else:
@@ -538,6 +608,8 @@ def plan_change(
     impact = None
     if to == DEPLOYING and envs[environment].live:
         impact = cost_impact(scope, model, version, find_version(model, envs[environment].live))
+    elif rollback_impact is not None:  # the older version serves again: re-priced the same way
+        impact = cost_impact(scope, model, *rollback_impact)
     needs = bool(held) or lifecycle.needs_reason(scope, touched)
     return Plan(model, version, to, environment, title, summary, needs, button, held, hours, impact)
 
@@ -593,15 +665,47 @@ def open_requests(
     scope: AccessScope, *, cursor: str | None = None, limit: int = PAGE_SIZE
 ) -> Page[ChangeRequest]:
     """The tenant's open requests, oldest first (first asked, first decided): one Query on the
-    sparse open index. Expired ones stay listed (as expired) until someone closes them."""
+    sparse open index. A request past its expiry is left out (a page may then hold fewer than
+    `limit`): it stays in the index only until it is closed as expired, when next touched or by
+    the background pass (`services.expire_requests`)."""
     scope.require(Can.TENANT_DATA)
     tenant_id = scope.require_tenant()
-    return paginate(
+    page = paginate(
         partial(ChangeRequest.open_requests.query, tenant_id),
         purpose=f"requests:open:{tenant_id}",
         limit=limit,
         cursor=cursor,
     )
+    return Page(approvals.still_open(page.items, clock.now()), page.next_cursor)
+
+
+MAX_MODEL_REQUESTS = 50
+
+
+def open_requests_for(model: MlModel) -> list[ChangeRequest]:
+    """The model's requests still waiting for a decision (the model page), newest first: one Query
+    on the tenant's sparse open index (its latest 50 open requests read), expired ones left out."""
+    items = ChangeRequest.open_requests.query(
+        model.tenant_id, scan_index_forward=False, limit=MAX_MODEL_REQUESTS, page_size=MAX_MODEL_REQUESTS
+    )
+    return [
+        item for item in approvals.still_open(list(items), clock.now()) if item.model_id == model.model_id
+    ]
+
+
+EXPIRE_BATCH = 100
+
+
+def tenant_ids() -> list[str]:
+    """Every tenant's id (one Query), for the background pass."""
+    return [tenant.tenant_id for tenant in account_queries.list_tenants()]
+
+
+def expired_requests(tenant_id: str, now) -> list[ChangeRequest]:
+    """Requests of the tenant still in the open index but past their expiry (the background pass
+    closes them): one Query on the sparse open index, at most 100 items examined."""
+    items = ChangeRequest.open_requests.query(tenant_id, limit=EXPIRE_BATCH, page_size=EXPIRE_BATCH)
+    return [item for item in items if approvals.is_expired(item, now)]
 
 
 def recent_requests(scope: AccessScope, limit: int = 20) -> list[ChangeRequest]:

@@ -14,7 +14,7 @@ from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.ids import new_id
-from dashboard.core.scope import AccessScope, Can
+from dashboard.core.scope import STAFF, AccessScope, Can
 from dashboard.dynamo.item_size import check_item_size
 from dashboard.dynamo.transactions import save_together, with_retries
 from dashboard.experiments import queries as experiments
@@ -25,6 +25,7 @@ from dashboard.registry.lifecycle import (
     FAILED,
     RETIRED,
     ROLLED_BACK,
+    SUPERSEDED,
 )
 from dashboard.registry.models import (
     AliasEntry,
@@ -359,6 +360,10 @@ def change_status(
                 {"reason": "Say why this should change (at least a few words)."},
             )
         current = model.environments[environment].live if to == DEPLOYING else version.version
+        restore = None
+        if to == ROLLED_BACK:
+            restore = queries.restore_candidate(model, version, environment or version.environment)
+            restore = restore if restore is not None and restore.status == SUPERSEDED else None
         # Checked now (in memory, nothing saved) so nobody is asked to approve a move that cannot be made.
         _move(
             model,
@@ -382,6 +387,7 @@ def change_status(
             vacate=vacate,
             reason=reason,
             current=current,
+            restore=restore,
         )
         return StatusChange(model, version, _requested_message(request), request)
     _check_reason(scope, touched, reason)
@@ -434,10 +440,27 @@ def _requested_message(request: ChangeRequest) -> str:
 
 
 def _evidence(
-    scope: AccessScope, model: MlModel, version: RegistryVersion, current: str | None
+    scope: AccessScope,
+    model: MlModel,
+    version: RegistryVersion,
+    current: str | None,
+    restore: RegistryVersion | None = None,
 ) -> dict[str, Any]:
     """What the approver sees: the metrics of the version asked for and of the one it replaces, and
-    (when the replaced version serves agents) what the change would cost, as of the request."""
+    (when the replaced version serves agents) what the change would cost, as of the request.
+
+    A roll back that restores an older version (`restore`) is the same change the other way: the
+    restored version is the candidate, the one rolled back is current, re-priced the same way."""
+    if restore is not None and restore.version != version.version:
+        back: dict[str, Any] = {
+            "restores": restore.version,
+            "candidate": {"version": restore.version, "metrics": restore.metrics or {}},
+            "current": {"version": version.version, "metrics": version.metrics or {}},
+        }
+        impact = queries.cost_impact(scope, model, restore, version)
+        if impact is not None:
+            back["cost"] = impact
+        return back
     evidence: dict[str, Any] = {"candidate": {"version": version.version, "metrics": version.metrics or {}}}
     if current and current != version.version:
         replaced = queries.find_version(model, current)
@@ -465,6 +488,7 @@ def _open_request(
     alias: str | None = None,
     vacate: bool = False,
     current: str | None = None,
+    restore: RegistryVersion | None = None,
 ) -> ChangeRequest:
     """Record the request and its audit event (one transaction); nothing else changes."""
     now = clock.now()
@@ -489,7 +513,7 @@ def _open_request(
         requested_role=scope.role,
         requested_at=now,
         expires_at=approvals.expiry(policy, now),
-        evidence=_evidence(scope, model, version, current),
+        evidence=_evidence(scope, model, version, current, restore),
     )
     check_item_size(request)
     event = audit.build_event(
@@ -571,6 +595,56 @@ def _apply(scope: AccessScope, request: ChangeRequest, model: MlModel, now) -> l
     return change
 
 
+WORKER = AccessScope(role=STAFF, actor_id="worker", actor_label="background worker", tenant_id=None)
+
+
+def _expiry_items(scope: AccessScope, request: ChangeRequest, now) -> list[Any]:
+    """Close an expired request (in memory) and the audit event and registry event that say so."""
+    approvals.expire(request, now)
+    event = audit.build_event(
+        scope,
+        "model.change_expired",
+        "change_request",
+        request.request_id,
+        tenant_id=request.tenant_id,
+        changes={
+            "model": request.model_name,
+            "change": approvals.describe(request),
+            "requested_by": request.requested_by,
+            "decision": approvals.EXPIRED,
+            "outcome": request.outcome,
+        },
+    )
+    out = _events(
+        request,
+        "approval.decided",
+        f"The request to {approvals.describe(request)} expired without a decision",
+        request_id=request.request_id,
+        change=approvals.describe(request),
+        state=approvals.EXPIRED,
+        requested_by=request.requested_by,
+        outcome=request.outcome,
+    )
+    return [request, event, *out]
+
+
+def expire_requests(now=None) -> int:
+    """The background pass (alerts' `one_pass`): close every tenant's requests past their expiry as
+    expired, each in its own transaction with its audit event, so they leave the open index.
+    DynamoDB: 1 Query (tenants), 1 Query per tenant (its open index), 1 TransactWriteItems per
+    expired request. A request decided meanwhile fails its condition and is left as decided."""
+    now = now or clock.now()
+    closed = 0
+    for tenant_id in queries.tenant_ids():
+        for request in queries.expired_requests(tenant_id, now):
+            try:
+                save_together(_expiry_items(WORKER, request, now), MODEL_CHANGED)
+            except Conflict:
+                continue  # decided (or expired) by someone else meanwhile: theirs stands
+            closed += 1
+    return closed
+
+
 def decide_request(scope: AccessScope, request_id: str, decision: str, reason: str) -> Decision:
     """Approve (the change is made in the same transaction as the decision) or reject a request.
 
@@ -586,6 +660,17 @@ def decide_request(scope: AccessScope, request_id: str, decision: str, reason: s
     def prepare():
         request = queries.get_request(scope, request_id)
         now = clock.now()
+        if approvals.is_expired(request, now) and decision in approvals.DECISIONS:
+            # Past its expiry it cannot be decided: it is closed as expired (the audit trail says
+            # so) and the person is told; the change it asked for is not made.
+            items = _expiry_items(scope, request, now)
+            result["expired"] = approvals.expired_message(request)
+
+            def close(tx) -> None:
+                for item in items:
+                    tx.save(item)
+
+            return close
         why = approvals.check_decision(request, scope, decision, reason, now)
         events = []
         items: list[Any] = [request]
@@ -697,6 +782,8 @@ def decide_request(scope: AccessScope, request_id: str, decision: str, reason: s
     # A failed condition (another decision, or the model changed) reads everything again: the next
     # try sees the other decision (and says who made it) or the model as it now stands.
     with_retries(prepare, on_conflict=lambda: None, busy_message=MODEL_CHANGED)
+    if "expired" in result:
+        raise Conflict(result["expired"])
     if "obsolete" in result:
         raise Conflict(
             f"The change could not be made any more: {result['obsolete']} "

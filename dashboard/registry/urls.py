@@ -11,6 +11,7 @@ urlpatterns = [
     path("approvals/<key:request_id>/", views.decide, name="decide"),
     path("governance/", views.governance, name="governance"),
     path("governance/test-event/", views.test_event, name="test_event"),
+    path("timeline/", views.tenant_timeline, name="tenant_timeline"),
     path("<key:model_id>/", views.detail, name="detail"),
     path("<key:model_id>/versions/new/", views.new_version, name="new_version"),
     path("<key:model_id>/timeline/", views.timeline, name="timeline"),

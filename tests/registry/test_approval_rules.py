@@ -129,3 +129,26 @@ def test_an_obsolete_request_says_why_it_closed():
 def test_requests_read_as_a_sentence():
     assert approvals.describe(request()) == "deploy churn 1.3.0 to production"
     assert approvals.describe(request(kind="alias", alias="champion")) == "point champion of churn at 1.3.0"
+
+
+def test_an_expired_request_is_not_open_any_more():
+    fresh, stale = request(request_id="chg_1"), request(request_id="chg_2", expires_at=NOW)
+    decided = request(request_id="chg_3")
+    approvals.decide(decided, ALAN, approvals.REJECTED, "no", NOW)
+    assert approvals.is_expired(stale, NOW) and not approvals.is_expired(fresh, NOW)
+    assert not approvals.is_expired(decided, NOW + timedelta(days=30))  # decided ones never expire
+    assert [r.request_id for r in approvals.still_open([fresh, stale, decided], NOW)] == ["chg_1"]
+
+
+def test_expiring_closes_the_request_and_takes_it_out_of_the_open_index():
+    item = request(expires_at=NOW + timedelta(hours=1), open_tenant="acme")
+    with pytest.raises(Conflict, match="still open"):
+        approvals.expire(item, NOW)
+    approvals.expire(item, NOW + timedelta(hours=2))
+    assert item.state == "expired" and item.open_tenant is None
+    assert item.decided_by is None and item.decided_at == NOW + timedelta(hours=1)
+    assert "without a decision" in item.outcome
+    with pytest.raises(Conflict, match="closed as expired"):
+        approvals.expire(item, NOW + timedelta(hours=3))
+    with pytest.raises(Conflict, match="expired at 2026-12-07 13:00 UTC"):
+        approvals.check_decision(item, ALAN, "approve", "ok", NOW + timedelta(hours=3))
