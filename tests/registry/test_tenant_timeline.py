@@ -42,7 +42,7 @@ def fleet(people):
 
 
 def order(html: str) -> list[str]:
-    return re.findall(r'<tr data-model="[^"]+" data-version="([^"]+)"><td><a [^>]*>([^<]+)</a>', html)
+    return re.findall(r'<tr data-model="[^"]+" data-version="([^"]+)">\s*<td><a [^>]*>([^<]+)</a>', html)
 
 
 def test_the_timeline_shows_every_model_newest_first_and_downloads_as_csv(fleet):
