@@ -17,12 +17,14 @@ def _planned(target: str) -> str:
 def test_make_run_and_make_serve_install_only_the_runtime():
     for target in ("run", "serve"):
         plan = _planned(target)
-        assert "pip install -q --require-hashes -r requirements/runtime.txt" in plan, target  # the lock, runtime only
+        # the lock, runtime only
+        assert "pip install -q --require-hashes -r requirements/runtime.txt" in plan, target
         assert "requirements/dev.txt" not in plan, target
 
 
 def test_make_test_and_make_bench_install_the_dev_toolchain_with_their_own_stamp():
     for target in ("test", "bench"):
         plan = _planned(target)
-        assert "pip install -q --require-hashes -r requirements/dev.txt" in plan, target  # the lock, test tools included
+        # the lock, test tools included
+        assert "pip install -q --require-hashes -r requirements/dev.txt" in plan, target
         assert "touch .venv/.installed-dev" in plan, target
