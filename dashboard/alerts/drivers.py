@@ -24,7 +24,7 @@ from dashboard.analytics.rollups import TOTAL_VALUE, Totals
 from dashboard.core.money import money
 
 TOP = 3
-FILTER = {"agent": "agent", "model": "model", "user": "user"}
+FILTER = {"agent": "agent", "model": "model", "user": "user", "environment": "environment", "tag": "tag"}
 
 
 def executions_link(dimension: str, value: str, start, end) -> str:

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from dashboard.alerts import webhooks
-from dashboard.alerts.models import METRIC_WINDOWS, METRICS, NO_DATA, RULE_KINDS, SCOPES, WINDOWS
+from dashboard.alerts.models import (
+    MANY_VALUED_SCOPES,
+    METRIC_WINDOWS,
+    METRICS,
+    NO_DATA,
+    RULE_KINDS,
+    SCOPES,
+    WINDOWS,
+)
 from dashboard.core.errors import ValidationFailed
 
 MAX_LIMIT_MICRO_USD = 10**15
@@ -115,7 +123,7 @@ def _clean_metric(raw: RuleInput, errors: dict[str, str]) -> None:
         errors["critical"] = "The critical level must be above the warning level."
     if raw.metric == "p95_ms" and raw.scope != "tenant":
         errors["scope"] = "p95 latency is kept for the whole tenant only (the rollups' histogram)."
-    if raw.scope in ("agent", "user") and not raw.subject and raw.metric not in ("cost", ""):
+    if raw.scope in MANY_VALUED_SCOPES and not raw.subject and raw.metric not in ("cost", ""):
         errors["subject"] = f"Name the {raw.scope}: watching each {raw.scope} works for cost only."
     if not isinstance(raw.renotify_minutes, int) or not 0 <= raw.renotify_minutes <= MAX_RENOTIFY_MINUTES:
         errors["renotify_minutes"] = f"Minutes from 0 (never) to {MAX_RENOTIFY_MINUTES} (a week)."

@@ -42,7 +42,17 @@ METRICS = {
 }
 # What a rule watches. Environment and tag come with issue #28: a scope is a (dimension, value)
 # pair read through analytics.queries.window_totals, so adding them is two entries here and there.
-SCOPES = {"tenant": "the whole tenant", "agent": "an agent", "model": "a model", "user": "a user"}
+SCOPES = {
+    "tenant": "the whole tenant",
+    "agent": "an agent",
+    "model": "a model",
+    "user": "a user",
+    "environment": "an environment",
+    "tag": "a tag",
+}
+# Scopes with so many values that only the costliest are watched when no subject is named: watching
+# "each" of them works for cost only (the top list is by cost). Models and environments are few.
+MANY_VALUED_SCOPES = ("agent", "user", "tag")
 NO_DATA = {
     "ok": "treat as fine (resolves an open alert)",
     "keep": "keep the alert as it is",

@@ -1,7 +1,7 @@
-"""Metric rules (issue #29): cost, executions, error rate and p95 latency per tenant, agent, model or
-user, over a calendar period or a rolling window, with warning and critical levels, a no-data policy,
-resolution and reminders; evaluated from the rollups only, exactly once under concurrent batches, and
-saying why the number moved."""
+"""Metric rules (issue #29): cost, executions, error rate and p95 latency per tenant, agent, model,
+user, environment or tag, over a calendar period or a rolling window, with warning and critical
+levels, a no-data policy, resolution and reminders; evaluated from the rollups only, exactly once
+under concurrent batches, and saying why the number moved."""
 
 from __future__ import annotations
 
@@ -54,6 +54,8 @@ def test_rolling_and_calendar_windows_are_exact_against_a_recomputation_from_raw
                 status="failed" if days_ago % 4 == 0 else "succeeded",
                 duration_ms=100 * (days_ago + 1),
                 tokens_in=1000 * (days_ago + 1),
+                environment=("production", "staging")[days_ago % 2],
+                tags=["checkout"] + (["beta"] if index else []),
             )
             assert tenant.post(f"agent-{days_ago % 2}", body)[0] == 201
     today = clock.now().date()
@@ -70,13 +72,16 @@ def test_rolling_and_calendar_windows_are_exact_against_a_recomputation_from_raw
             ("agent", "agent_id"),
             ("model", "model"),
             ("user", "user_id"),
+            ("environment", "environment"),
+            ("tag", "tags"),
         ):
             expected: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
             for execution in inside:
-                key = "all" if attribute is None else getattr(execution, attribute)
-                expected[key][0] += 1
-                expected[key][1] += execution.status != "succeeded"
-                expected[key][2] += int(execution.cost_micro_usd)
+                keys = ["all"] if attribute is None else getattr(execution, attribute)
+                for key in [keys] if isinstance(keys, str) else keys:  # an execution counts for each tag
+                    expected[key][0] += 1
+                    expected[key][1] += execution.status != "succeeded"
+                    expected[key][2] += int(execution.cost_micro_usd)
             read = window_totals(tenant.tenant_id, dimension, span.start, span.end, histogram=True)
             got = {
                 value: [t.count, t.failures, int(t.cost_micro_usd)] for value, t in read.items() if t.count
@@ -236,6 +241,46 @@ def test_every_alert_says_why_with_links_to_the_filtered_executions(tenant, rece
     # The dashboard's notification says it too.
     note = queries.notifications(tenant.tenant_id).items[0]
     assert "Why: " in note.message and "from volume" in note.message and "spender" in note.message
+
+
+def test_an_environment_or_a_tag_is_watched_like_an_agent(tenant, receiver):
+    """Error rate of production only: staging's failures do not count; the alert names production
+    and links to its executions."""
+    for index in range(4):
+        body = run(
+            ago=RECENT, environment="production", tags=["checkout"], status="failed" if index else "succeeded"
+        )
+        assert tenant.post("agent-1", body)[0] == 201
+    for _ in range(4):
+        assert tenant.post("agent-1", run(ago=RECENT, environment="staging", status="failed"))[0] == 201
+    metric_rule(
+        tenant,
+        name="Prod errors",
+        metric="error_rate",
+        scope="environment",
+        subject="production",
+        warning=5000,
+    )
+    metric_rule(
+        tenant,
+        name="Staging errors",
+        metric="error_rate",
+        scope="environment",
+        subject="staging",
+        critical=9000,
+    )
+    metric_rule(tenant, name="Checkout spend", metric="cost", scope="tag", subject="checkout", warning=1)
+    fired = {(f.rule_name, f.level, f.subject, int(f.value)) for f in evaluate_tenant(tenant.tenant_id)}
+    assert ("Prod errors", "warning", "production", 7500) in fired  # 3 of 4: 75.00 %
+    assert ("Staging errors", "critical", "staging", 10000) in fired
+    assert any(name == "Checkout spend" and subject == "checkout" for name, _, subject, _ in fired)
+    prod = next(f for f in queries.recent_firings(tenant.tenant_id, limit=10) if f.subject == "production")
+    assert "environment production" in prod.message
+    links = [item["link"] for item in json.loads(prod.drivers)["top"]]
+    assert any("environment=production" in link for link in links)
+    with pytest.raises(ValidationFailed) as refused:
+        metric_rule(tenant, name="Each tag", metric="error_rate", scope="tag", warning=100)
+    assert "subject" in refused.value.fields
 
 
 def test_a_metric_rule_is_checked_before_it_is_saved(tenant):

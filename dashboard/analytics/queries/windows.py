@@ -1,10 +1,11 @@
-"""Figures of a window of whole UTC days for alert rules: per tenant, model, agent or user, read from
-the rollups only (`rollup_reads`), so the cost does not grow with the number of executions.
+"""Figures of a window of whole UTC days for alert rules: per tenant, model, agent, user, environment or
+tag, read from the rollups only (`rollup_reads`), so the cost does not grow with the number of
+executions.
 
 - `tenant`: the daily `total` rows of the window, one query (with the latency histogram when asked);
 - `model`: the daily `model` rows, one query, every model of the window;
-- `agent` / `user`: given values, their ranked rows of the buckets covering the window (one batch read);
-  no values: the `k` costliest of the window (`top`, exact).
+- `agent` / `user` / `environment` / `tag`: given values, their ranked rows of the buckets covering
+  the window (one batch read); no values: the `k` costliest of the window (`top`, exact).
 
 The rollups count by UTC day, so a window is a range of whole days; the last one is today so far.
 """
@@ -16,7 +17,7 @@ from datetime import date
 from dashboard.analytics.queries.rollup_reads import daily, figures, top
 from dashboard.analytics.rollups import TOTAL_VALUE, Totals
 
-DIMENSIONS = ("tenant", "model", "agent", "user")
+DIMENSIONS = ("tenant", "model", "agent", "user", "environment", "tag")
 HISTOGRAM_DIMENSIONS = ("tenant",)  # only the daily `total` rows carry the latency histogram
 
 
@@ -30,7 +31,7 @@ def window_totals(
     histogram: bool = False,
 ) -> dict[str, Totals]:
     """{value: totals} of `start`…`end` (inclusive). `tenant` answers under the key "all"; `values`
-    None: every model, or the `k` costliest agents or users. Calls: one query (tenant, model), one
+    None: every model, or the `k` costliest agents, users, environments or tags. Calls: one query (tenant, model), one
     batch read (given agents or users), or a `top` read."""
     if dimension == "tenant":
         sums = Totals()
