@@ -171,6 +171,11 @@ def _on_dynamodb_local() -> bool:
     return local_port(settings.DYNAMODB_ENDPOINT_URL) is not None
 
 
+def _base64_text(raw: bytes) -> str:
+    """A stand-in as long as a binary attribute's base64 text in the request."""
+    return "x" * (4 * ((len(raw) + 2) // 3))
+
+
 def _put_in_transactions(model_cls, items: list) -> None:
     client = client_of(model_cls)
     table = model_cls.Meta.table_name
@@ -178,7 +183,7 @@ def _put_in_transactions(model_cls, items: list) -> None:
     size = 0
     for item in items:
         serialized = item.serialize()
-        item_size = len(json.dumps(serialized, default=len))  # binary attributes: their length
+        item_size = len(json.dumps(serialized, default=_base64_text))  # as sent: binary in base64
         if actions and (len(actions) == TRANSACTION_ITEMS or size + item_size > TRANSACTION_BYTES):
             _transact(client, actions)
             actions, size = [], 0

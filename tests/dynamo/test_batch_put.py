@@ -48,3 +48,16 @@ def test_elsewhere_it_puts_25_items_a_batch(monkeypatch):
     transactions.batch_put(TraceItem, _items(pk, 60))
     assert calls == ["batch_write_item"] * 3
     assert TraceItem.count(pk) == 60
+
+
+def test_large_binary_items_are_split_under_the_requests_four_megabytes():
+    """Digests and their tails are binary items of up to 350 KB, sent as base64: a dozen at once once
+    broke a transaction's 4 MB limit (the estimate counted raw bytes)."""
+    import os
+
+    from dashboard.analytics.models import RollupDigest
+
+    pk = unique("big")
+    items = [RollupDigest(f"{pk}#{n}", rows=os.urandom(340_000)) for n in range(14)]
+    transactions.batch_put(RollupDigest, items)
+    assert len(list(RollupDigest.batch_get([f"{pk}#{n}" for n in range(14)]))) == 14
