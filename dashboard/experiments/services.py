@@ -41,6 +41,7 @@ from dashboard.dynamo.transactions import (
     commit,
     condition_failed,
     save_together,
+    transact_write,
     with_retries,
 )
 from dashboard.experiments import inputs, lines, patterns, queries, volume
@@ -576,6 +577,28 @@ def save_view(scope: AccessScope, experiment_id: str, name: str, params: Any) ->
     )
     save_together([view, event], "Someone saved this view at the same moment; try again.")
     return view
+
+
+def delete_view(scope: AccessScope, experiment_id: str, name: Any) -> str:
+    """Delete a saved view of the experiment (and audit it); Conflict if nobody has it any more."""
+    scope.require(Can.TENANT_DATA)
+    experiment = get_experiment(scope, experiment_id)
+    name = name.strip() if isinstance(name, str) else ""
+    if not VIEW_NAME.match(name):
+        raise ValidationFailed("Choose a saved view to delete.", {"name": "a saved view's name"})
+    event = audit.build_event(
+        scope, "logs.view.delete", "experiment", experiment_id, tenant_id=experiment.tenant_id,
+        changes={name: "deleted"},
+    )  # fmt: skip
+    try:
+        with transact_write() as tx:
+            tx.delete(LogView(queries.view_pk(experiment), name), condition=LogView.pk.exists())
+            tx.save(event)
+    except TransactWriteError as exc:
+        if condition_failed(exc):
+            raise Conflict(f"There is no saved view “{name}” any more; someone deleted it.") from None
+        raise
+    return name
 
 
 def set_columns(scope: AccessScope, experiment_id: str, names: Any) -> list[str]:

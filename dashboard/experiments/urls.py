@@ -35,6 +35,11 @@ urlpatterns = [
     ),
     path("<key:experiment_id>/runs/<key:run_id>/logs/views/", views.save_log_view, name="save_log_view"),
     path(
+        "<key:experiment_id>/runs/<key:run_id>/logs/views/delete/",
+        views.delete_log_view,
+        name="delete_log_view",
+    ),
+    path(
         "<key:experiment_id>/runs/<key:run_id>/logs/columns/", views.set_log_columns, name="set_log_columns"
     ),
     path("<key:experiment_id>/logs/compare/", views.compare_logs, name="compare_logs"),

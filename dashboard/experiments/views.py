@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from dashboard.accounts.access import scoped
-from dashboard.core.errors import NotFound, PermissionDenied, ValidationFailed
+from dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.http import DashboardRequest, render_page, wants_partial
 from dashboard.core.scope import Can
 from dashboard.experiments import queries, services
@@ -458,6 +458,22 @@ def save_log_view(request: DashboardRequest, experiment_id: str, run_id: str) ->
         return redirect(_plain_url("run_logs", experiment_id, run_id, kept))
     messages.success(request, f"Saved the view “{view.sk}” for this experiment.")
     return redirect(_plain_url("run_logs", experiment_id, run_id, view.params))
+
+
+@require_http_methods(["POST"])
+@scoped(Can.TENANT_PAGES)
+def delete_log_view(request: DashboardRequest, experiment_id: str, run_id: str) -> HttpResponse:
+    """Delete a saved view of the experiment, then show the run as it was.
+
+    DynamoDB: the experiment (1 GetItem), the deletion and its audit event (1 transaction)."""
+    back = {key: request.POST.get(key) for key in services.VIEW_PARAMS if request.POST.get(key)}
+    try:
+        name = services.delete_view(request.scope, experiment_id, request.POST.get("name"))
+    except (ValidationFailed, Conflict) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Deleted the view “{name}”.")
+    return redirect(_plain_url("run_logs", experiment_id, run_id, back))
 
 
 @require_http_methods(["POST"])

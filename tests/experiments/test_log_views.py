@@ -4,6 +4,7 @@ import html
 import re
 
 from dashboard.accounts import services as accounts
+from dashboard.audit.models import AuditEvent
 from tests.conftest import PASSWORD, client_for, unique
 
 
@@ -53,3 +54,42 @@ def test_another_tenant_cannot_save_a_view_on_this_experiment(globex_admin, make
     run = make_run(make_experiment())
     response = globex_admin.post(_save_url(run), {"name": "x", "severity": "error"})
     assert response.status_code == 404
+
+
+def _delete_url(run) -> str:
+    return f"/experiments/{run.experiment_id}/runs/{run.run_id}/logs/views/delete/"
+
+
+def test_a_saved_view_is_deleted_for_everyone_and_audited_and_a_second_delete_says_it_is_gone(
+    acme_admin, make_experiment, make_run
+):
+    run = make_run(make_experiment())
+    for name in ("GPU errors", "Warnings"):
+        acme_admin.post(
+            _save_url(run), {"name": name, "severity": "error" if name == "GPU errors" else "warning"}
+        )
+    page_url = f"/experiments/{run.experiment_id}/runs/{run.run_id}/logs/"
+    assert set(_views(acme_admin.get(page_url).content)) == {"GPU errors", "Warnings"}
+    deleted = acme_admin.post(_delete_url(run), {"name": "GPU errors"}, follow=True)
+    assert "Deleted the view “GPU errors”" in html.unescape(deleted.content.decode())
+    assert set(_views(acme_admin.get(page_url).content)) == {"Warnings"}
+    deletions = [
+        e.changes
+        for e in AuditEvent.query("acme")
+        if e.action == "logs.view.delete" and e.target_id == run.experiment_id
+    ]
+    assert deletions == [{"GPU errors": "deleted"}]
+    again = acme_admin.post(_delete_url(run), {"name": "GPU errors"}, follow=True)
+    assert "no saved view “GPU errors” any more" in html.unescape(again.content.decode())
+    assert set(_views(acme_admin.get(page_url).content)) == {"Warnings"}
+
+
+def test_another_tenant_cannot_delete_a_view_of_this_experiment(
+    acme_admin, globex_admin, make_experiment, make_run
+):
+    run = make_run(make_experiment())
+    acme_admin.post(_save_url(run), {"name": "Mine", "severity": "error"})
+    assert globex_admin.post(_delete_url(run), {"name": "Mine"}).status_code == 404
+    assert set(
+        _views(acme_admin.get(f"/experiments/{run.experiment_id}/runs/{run.run_id}/logs/").content)
+    ) == {"Mine"}
