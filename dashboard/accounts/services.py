@@ -13,7 +13,7 @@ from datetime import timedelta
 import pyotp
 import webauthn
 from django.conf import settings
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.hashers import check_password, is_password_usable, make_password
 from django.core import signing
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from webauthn.helpers import (
@@ -986,6 +986,8 @@ PASSKEY_CLONED = (
     "passkey was copied. Remove it from your account and register it again."
 )
 PASSKEY_STALE = "Your passkey request timed out. Try again."
+# Single sign-on leaves the second factor to the provider; a passkey guards a password.
+PASSKEY_NEEDS_PASSWORD = "Passkeys are a second factor to a password; you sign in through single sign-on."
 
 
 @dataclass(frozen=True)
@@ -1045,6 +1047,8 @@ def add_passkey(user: User, rp: RelyingParty, challenge: bytes | None, answer: s
     problem = _passkey_name_problem(name)
     if problem:
         raise ValidationFailed("The passkey was not added.", {"name": problem})
+    if not is_password_usable(user.password):
+        raise ValidationFailed(PASSKEY_NEEDS_PASSWORD)
     if not challenge:
         raise ValidationFailed(PASSKEY_STALE)
     if not user.is_active or len(answer) > PASSKEY_ANSWER_CHARS:

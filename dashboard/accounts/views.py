@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 import segno
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.hashers import is_password_usable
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import rotate_token
@@ -608,8 +609,8 @@ def passkey_options(request: DashboardRequest) -> HttpResponse:
     """The challenge for navigator.credentials.create() (JSON), kept in the session for the answer.
 
     DynamoDB: 1 query (the person's passkeys, excluded), the session's write."""
-    if not request.user.password:
-        return JsonResponse({"error": "Passkeys are a second factor to a password."}, status=409)
+    if not is_password_usable(request.user.password):
+        return JsonResponse({"error": services.PASSKEY_NEEDS_PASSWORD}, status=409)
     return _options_answer(
         request,
         PASSKEY_REGISTER_KEY,

@@ -5,6 +5,7 @@ import json
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.test import Client
 from webauthn.helpers import base64url_to_bytes
 
@@ -273,3 +274,16 @@ def test_a_person_who_must_enrol_may_add_a_passkey_instead(people):
         assert client.get("/templates/").status_code == 200
     finally:
         services.set_sign_in_policy(scope_for_user(people["staff"]), set())
+
+
+def test_a_person_without_a_password_adds_no_passkey(people):
+    user = services.create_user(f"{unique('pk')}@acme.test", PASSWORD, "tenant_admin", "acme")
+    user.update(actions=[user.__class__.password.set(make_password(None))])  # as single sign-on makes them
+    user = queries.get_user(user.user_id)
+    client, key = client_for(user), SoftKey()
+    assert client.post("/account/me/passkeys/options/").status_code == 409
+    _options, challenge = services.passkey_registration_options(user, RP)
+    with pytest.raises(services.ValidationFailed) as refused:
+        services.add_passkey(user, RP, challenge, key.create(challenge), "Laptop")
+    assert refused.value.message == services.PASSKEY_NEEDS_PASSWORD
+    assert queries.passkeys_of(user.user_id) == []
