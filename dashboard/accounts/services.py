@@ -1108,9 +1108,14 @@ def remove_passkey(user: User, credential_id: str) -> Passkey:
         tenant_id=_trail_of(user.tenant_id),
         changes={"passkey": passkey.name},
     )
-    with transact_write() as tx:
-        tx.delete(passkey)
-        tx.save(event)
+    try:
+        with transact_write() as tx:
+            tx.delete(passkey, condition=Passkey.credential_id.exists())  # removed twice: audited once
+            tx.save(event)
+    except TransactWriteError as exc:
+        if condition_failed(exc) or transient(exc):
+            raise NotFound("That passkey was not found.") from None
+        raise
     return passkey
 
 

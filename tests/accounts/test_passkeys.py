@@ -287,3 +287,13 @@ def test_a_person_without_a_password_adds_no_passkey(people):
         services.add_passkey(user, RP, challenge, key.create(challenge), "Laptop")
     assert refused.value.message == services.PASSKEY_NEEDS_PASSWORD
     assert queries.passkeys_of(user.user_id) == []
+
+
+def test_a_passkey_removed_twice_at_once_is_audited_once(people, monkeypatch):
+    user, key = registered()
+    stale = stored(user, key)
+    services.remove_passkey(user, key.id)
+    monkeypatch.setattr(services, "get_passkey", lambda *_args: stale)  # read before the first removal
+    with pytest.raises(services.NotFound):
+        services.remove_passkey(user, key.id)
+    assert audit_actions(user).count("user.passkey_remove") == 1
