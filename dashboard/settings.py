@@ -145,6 +145,11 @@ LOGIN_FAILURES_PER_ADDRESS = envint("LOGIN_FAILURES_PER_ADDRESS", "20")
 LOGIN_FAILURES_PER_ACCOUNT_ANY_ADDRESS = envint("LOGIN_FAILURES_PER_ACCOUNT_ANY_ADDRESS", "50")
 LOGIN_FAILURE_WINDOW_SECONDS = envint("LOGIN_FAILURE_WINDOW_SECONDS", "900")
 LOGIN_MAX_WAIT_SECONDS = envint("LOGIN_MAX_WAIT_SECONDS", "300")
+# WebAuthn passkeys (a second factor, dashboard/accounts/services.py): the relying party id (the site's
+# domain, e.g. dashboard.example.com) and the exact origin pages are served from
+# (https://dashboard.example.com). Unset: the request's own host, for local use.
+WEBAUTHN_RP_ID = os.getenv("WEBAUTHN_RP_ID", "")
+WEBAUTHN_ORIGIN = os.getenv("WEBAUTHN_ORIGIN", "")
 # OpenID Connect single sign-on (dashboard/accounts/oidc.py, services.sso_sign_in; README "Single
 # sign-on"). No OIDC_ISSUER: no SSO. The callback to register at the provider: SITE_URL + /login/sso/callback/.
 OIDC_ISSUER = os.getenv("OIDC_ISSUER", "")

@@ -15,6 +15,8 @@ urlpatterns = [
     path("login/sso/", account_views.sso_start, name="sso_start"),
     path("login/sso/callback/", account_views.sso_callback, name="sso_callback"),
     path("login/code/", account_views.login_code, name="login_code"),
+    path("login/passkey/", account_views.login_passkey, name="login_passkey"),
+    path("login/passkey/options/", account_views.login_passkey_options, name="login_passkey_options"),
     path("logout/", account_views.logout, name="logout"),
     path(
         "invite/<key:invitation_id>/<str:secret>/", account_views.accept_invitation, name="accept_invitation"

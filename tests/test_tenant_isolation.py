@@ -15,6 +15,8 @@ from django.test import Client
 
 from dashboard.accounts.access import scope_for_user
 from dashboard.accounts.models import Invitation, User
+from dashboard.accounts.queries import get_passkey
+from dashboard.accounts.services import RelyingParty, add_passkey, passkey_registration_options
 from dashboard.analytics.models import Execution
 from dashboard.apikeys.services import create_key
 from dashboard.dynamo import base
@@ -22,6 +24,7 @@ from dashboard.experiments.models import Experiment, ExperimentRun
 from dashboard.flows.models import Flow, FlowNode, Project
 from dashboard.marketplace.models import AgentTemplate
 from dashboard.registry.models import ChangeRequest, Dataset, RegistryVersion
+from tests.accounts.softkey import SoftKey
 from tests.conftest import client_for
 from tests.marketplace.conftest import DEFINITION
 
@@ -57,6 +60,10 @@ def acme(dynamodb_local):
     invitation = next(iter(Invitation.by_owner.query("acme", limit=1)))  # the demo's pending one
     globex_admin = next(iter(User.by_tenant.query("globex", limit=1)))
     staff = next(iter(User.by_role.query("staff", limit=1)))
+    acme_person = next(iter(User.by_tenant.query("acme", limit=1)))
+    key = SoftKey()
+    _options, challenge = passkey_registration_options(acme_person, SOFTKEY_RP)
+    add_passkey(acme_person, SOFTKEY_RP, challenge, key.create(challenge), "Acme laptop")
     yield {
         "template": template.template_id,
         "model": version.model_id,
@@ -70,6 +77,8 @@ def acme(dynamodb_local):
         "dataset": dataset.dataset_id,
         "request": change_request.request_id,
         "invitation": invitation.invitation_id,
+        "passkey": key.id,
+        "passkey_owner": acme_person.user_id,
         "globex_admin": globex_admin,
         "globex_key": create_key(scope_for_user(staff), "globex", "isolation sweep").token,
     }
@@ -118,11 +127,15 @@ PAGES = [
     ("post", "/flows/{flow}/template/update/"),
     ("get", "/datasets/{dataset}/"),
     ("post", "/account/invitations/{invitation}/revoke/"),
+    # Passkeys are keyed by their owner: naming another person's finds nothing.
+    ("post", "/account/me/passkeys/{passkey}/remove/"),
     # The link's secret, not the signed-in tenant, guards an invitation: without it, nothing.
     ("get", "/invite/{invitation}/not-the-secret/"),
     ("post", "/invite/{invitation}/not-the-secret/"),
     ("get", "/invite/{invitation}/not-the-secret/sso/"),
 ]
+
+SOFTKEY_RP = RelyingParty(rp_id="testserver", origin="http://testserver")
 
 # Bodies are valid, so tenancy is the only reason left to refuse.
 API = [
@@ -408,3 +421,7 @@ def test_both_tenants_record_and_list_their_own_executions_of_the_same_agent(acm
     for api, tenant in ((globex_api, "globex"), (acme_api, "acme")):
         listed = api.get(f"/api/agents/{agent}/runs").json()["runs"]
         assert [r["execution_id"] for r in listed] == [f"ex-{tenant}"]
+
+
+def test_another_persons_passkey_stays_after_the_sweep(acme):
+    assert get_passkey(acme["passkey_owner"], acme["passkey"]) is not None  # the removals above did nothing

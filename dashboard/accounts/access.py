@@ -22,6 +22,8 @@ TENANT_FOCUS_KEY = "_tenant_focus"
 # but the enrolment page sends them there until they have.
 MUST_ENROL_KEY = "_must_enrol"
 ENROL_VIEW = "accounts:two_factor"
+# A person who must enrol may also register a passkey instead of the authenticator app.
+ENROL_VIEWS = {ENROL_VIEW, "accounts:passkey_options", "accounts:passkey_add"}
 
 
 def user_for_request(request: HttpRequest) -> User | None:
@@ -73,7 +75,7 @@ def scoped(capability: Can = Can.SIGN_IN) -> Callable:
                     return HttpResponseClientRedirect(login_url)
                 return redirect(login_url)
             match = getattr(request, "resolver_match", None)
-            if request.session.get(MUST_ENROL_KEY) and (match is None or match.view_name != ENROL_VIEW):
+            if request.session.get(MUST_ENROL_KEY) and (match is None or match.view_name not in ENROL_VIEWS):
                 if request.htmx:
                     return HttpResponseClientRedirect(reverse(ENROL_VIEW))
                 return redirect(ENROL_VIEW)

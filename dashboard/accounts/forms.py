@@ -148,3 +148,21 @@ class SecondFactorPolicyForm(forms.Form):
         required=False,
         help_text="Their passwords stop working here (needs OIDC_ISSUER configured).",
     )
+
+
+class PasskeyForm(forms.Form):
+    """A passkey to register: its name, and the browser's answer (filled in by static/js/passkeys.js)."""
+
+    name = forms.CharField(
+        label="Passkey name",
+        max_length=60,
+        help_text="Where it lives, such as “Work laptop” or “YubiKey”.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    credential = forms.CharField(max_length=20_000, widget=forms.HiddenInput, required=False)
+
+
+class PasskeyAnswerForm(forms.Form):
+    """The browser's passkey answer at sign-in (filled in by static/js/passkeys.js)."""
+
+    credential = forms.CharField(max_length=20_000, widget=forms.HiddenInput)

@@ -209,3 +209,18 @@ class SignInPolicy(DynamoModel):
     sso_for_staff = BooleanAttribute(null=True)  # staff may not sign in with a password
     updated_at = UTCDateTimeAttribute(null=True)
     version = VersionAttribute()
+
+
+class Passkey(DynamoModel):
+    """A WebAuthn credential (passkey or security key) a person registered as a second factor. Keyed
+    by its owner, so one query lists a person's passkeys and nobody else's can be named."""
+
+    Meta = table_meta("passkeys")
+    user_id = UnicodeAttribute(hash_key=True)
+    credential_id = UnicodeAttribute(range_key=True)  # base64url, as the browser reports it
+    public_key = UnicodeAttribute()  # base64url of the COSE key
+    sign_count = NumberAttribute(default=0)  # raised only under a condition (services.verify_passkey)
+    transports = UnicodeSetAttribute(null=True)
+    name = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    last_used_at = UTCDateTimeAttribute(null=True)

@@ -12,7 +12,15 @@ from typing import TypeVar
 from pynamodb.exceptions import DoesNotExist
 
 from dashboard.accounts.inputs import normalize_email
-from dashboard.accounts.models import Invitation, RateLimitCounter, SessionItem, SignInPolicy, Tenant, User
+from dashboard.accounts.models import (
+    Invitation,
+    Passkey,
+    RateLimitCounter,
+    SessionItem,
+    SignInPolicy,
+    Tenant,
+    User,
+)
 from dashboard.core import clock, request_cache
 from dashboard.core.converters import fits_key
 from dashboard.core.errors import NotFound
@@ -295,3 +303,18 @@ def sign_in_policy() -> SignInPolicy:
 
 def second_factor_required(role: str) -> bool:
     return role in (sign_in_policy().totp_roles or set())
+
+
+def passkeys_of(user_id: str) -> list[Passkey]:
+    """A person's passkeys, oldest first (one query; a person has a handful)."""
+    return sorted(Passkey.query(user_id), key=lambda passkey: passkey.created_at)
+
+
+def get_passkey(user_id: str, credential_id: str) -> Passkey | None:
+    """One of this person's passkeys (keyed by its owner: another person's id finds nothing)."""
+    if not credential_id or len(credential_id) > 1400:
+        return None
+    try:
+        return Passkey.get(user_id, credential_id)
+    except DoesNotExist:
+        return None

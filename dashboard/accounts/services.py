@@ -11,14 +11,29 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pyotp
+import webauthn
 from django.conf import settings
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.hashers import check_password, is_password_usable, make_password
 from django.core import signing
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from webauthn.helpers import (
+    base64url_to_bytes,
+    bytes_to_base64url,
+    parse_authentication_credential_json,
+    parse_registration_credential_json,
+)
+from webauthn.helpers.exceptions import InvalidAuthenticationResponse, WebAuthnException
+from webauthn.helpers.structs import (
+    AuthenticatorSelectionCriteria,
+    AuthenticatorTransport,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
 
 from dashboard.accounts import oidc
 from dashboard.accounts.inputs import EMAIL_RE, normalize_email, password_problem
-from dashboard.accounts.models import ROLES, Invitation, RateLimitCounter, SessionItem, Tenant, User
+from dashboard.accounts.models import ROLES, Invitation, Passkey, RateLimitCounter, SessionItem, Tenant, User
 from dashboard.accounts.queries import (
     PLATFORM_OWNER,
     POLICY_ID,
@@ -28,9 +43,11 @@ from dashboard.accounts.queries import (
     find_user_by_sso,
     forget_retention,
     get_invitation,
+    get_passkey,
     get_tenant,
     get_user,
     invitation_in_scope,
+    passkeys_of,
     retention_of_tenant,
     second_factor_required,
     session_ref,
@@ -884,7 +901,7 @@ def enable_totp(user: User, secret: str, code: str) -> list[str]:
 def disable_totp(user: User, code: str) -> None:
     """Turn the second factor off (a current code proves the person holds it); refused while their
     role must use one."""
-    if second_factor_required(user.role):
+    if second_factor_required(user.role) and not passkeys_of(user.user_id):
         raise ValidationFailed("Your role must use a second factor: it stays on.")
     if user.totp_secret is None:
         return
@@ -948,6 +965,237 @@ def verify_second_factor(user: User, code: str, address: str, known_device: str 
         raise LoginFailed(SECOND_FACTOR_MISMATCH)
     release_sign_in_attempt(user.email, address, device)
     return used
+
+
+# --- second factor (WebAuthn passkeys) -----------------------------------------------------------
+# A passkey or security key (py_webauthn) is a second factor beside the authenticator app. The
+# challenge is made here and kept by the view in the session until the browser's answer comes back
+# (taken out first, so it works once); the answer must come from WEBAUTHN_ORIGIN for WEBAUTHN_RP_ID.
+# At sign-in the authenticator's signature counter must grow: it is raised by a conditional update,
+# so an answer replayed, or made by a cloned authenticator whose counter lags, is refused (an
+# authenticator that keeps no counter reports 0 and is taken while the stored count is 0 too). Every
+# passkey answer counts on the sign-in throttle like a TOTP code.
+
+PASSKEY_RP_NAME = TOTP_ISSUER
+PASSKEY_NAME_CHARS = 60
+PASSKEY_ANSWER_CHARS = 20_000  # a browser's answer is a few kB; anything longer is not one
+PASSKEY_NOT_ADDED = "The passkey was not added: your browser's answer did not check out. Try again."
+PASSKEY_REFUSED = "That passkey was not accepted. Try again, or use a code from your authenticator app."
+PASSKEY_CLONED = (
+    "That passkey was refused: its use counter did not go up, so the answer was replayed or the "
+    "passkey was copied. Remove it from your account and register it again."
+)
+PASSKEY_STALE = "Your passkey request timed out. Try again."
+# Single sign-on leaves the second factor to the provider; a passkey guards a password.
+PASSKEY_NEEDS_PASSWORD = "Passkeys are a second factor to a password; you sign in through single sign-on."
+
+
+@dataclass(frozen=True)
+class RelyingParty:
+    """Who the browser must have talked to: the RP id (a domain) and the page's origin."""
+
+    rp_id: str
+    origin: str
+
+
+def _passkey_descriptors(passkeys: list[Passkey]) -> list[PublicKeyCredentialDescriptor]:
+    return [
+        PublicKeyCredentialDescriptor(
+            id=base64url_to_bytes(passkey.credential_id),
+            transports=[
+                AuthenticatorTransport(t) for t in sorted(passkey.transports or ()) if t in _TRANSPORTS
+            ],
+        )
+        for passkey in passkeys
+    ]
+
+
+_TRANSPORTS = {transport.value for transport in AuthenticatorTransport}
+
+
+def passkey_registration_options(user: User, rp: RelyingParty) -> tuple[str, bytes]:
+    """What navigator.credentials.create() needs (JSON) and the challenge to keep for the answer.
+    The person's passkeys are excluded, so one authenticator is not registered twice."""
+    options = webauthn.generate_registration_options(
+        rp_id=rp.rp_id,
+        rp_name=PASSKEY_RP_NAME,
+        user_name=user.email,
+        user_id=user.user_id.encode(),
+        user_display_name=user.name,
+        exclude_credentials=_passkey_descriptors(passkeys_of(user.user_id)),
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.PREFERRED,
+            user_verification=UserVerificationRequirement.PREFERRED,
+        ),
+    )
+    return webauthn.options_to_json(options), options.challenge
+
+
+def _passkey_name_problem(name: str) -> str | None:
+    if not name:
+        return "Give the passkey a name, such as the device it lives on."
+    if len(name) > PASSKEY_NAME_CHARS:
+        return f"At most {PASSKEY_NAME_CHARS} characters."
+    if any(ord(char) < 32 for char in name):
+        return "Letters, digits and punctuation only."
+    return None
+
+
+def add_passkey(user: User, rp: RelyingParty, challenge: bytes | None, answer: str, name: str) -> Passkey:
+    """Register the passkey the browser created for the challenge `challenge`; audited."""
+    name = name.strip()
+    problem = _passkey_name_problem(name)
+    if problem:
+        raise ValidationFailed("The passkey was not added.", {"name": problem})
+    if not is_password_usable(user.password):
+        raise ValidationFailed(PASSKEY_NEEDS_PASSWORD)
+    if not challenge:
+        raise ValidationFailed(PASSKEY_STALE)
+    if not user.is_active or len(answer) > PASSKEY_ANSWER_CHARS:
+        raise ValidationFailed(PASSKEY_NOT_ADDED)
+    try:
+        credential = parse_registration_credential_json(answer)
+        verified = webauthn.verify_registration_response(
+            credential=credential,
+            expected_challenge=challenge,
+            expected_rp_id=rp.rp_id,
+            expected_origin=rp.origin,
+        )
+    except (WebAuthnException, ValueError, TypeError, KeyError):
+        raise ValidationFailed(PASSKEY_NOT_ADDED) from None
+    transports = {t.value for t in (credential.response.transports or ())}
+    passkey = Passkey(
+        user_id=user.user_id,
+        credential_id=bytes_to_base64url(verified.credential_id),
+        public_key=bytes_to_base64url(verified.credential_public_key),
+        sign_count=verified.sign_count,
+        transports=transports or None,
+        name=name,
+        created_at=clock.now(),
+    )
+    event = audit.build_event(
+        _scope_of(user),
+        "user.passkey_add",
+        "user",
+        user.user_id,
+        tenant_id=_trail_of(user.tenant_id),
+        changes={"passkey": name},
+    )
+    try:
+        with transact_write() as tx:
+            tx.save(passkey, condition=Passkey.credential_id.does_not_exist())
+            tx.save(event)
+    except TransactWriteError as exc:
+        if condition_failed(exc) or transient(exc):
+            raise Conflict("That passkey is registered already.") from None
+        raise
+    return passkey
+
+
+def remove_passkey(user: User, credential_id: str) -> Passkey:
+    """Remove one of the person's own passkeys; audited. Refused for the last second factor of a
+    person whose role must use one."""
+    passkey = get_passkey(user.user_id, credential_id)
+    if passkey is None:
+        raise NotFound("That passkey was not found.")
+    if user.totp_secret is None and second_factor_required(user.role) and len(passkeys_of(user.user_id)) <= 1:
+        raise ValidationFailed("Your role must use a second factor: add another before removing this one.")
+    event = audit.build_event(
+        _scope_of(user),
+        "user.passkey_remove",
+        "user",
+        user.user_id,
+        tenant_id=_trail_of(user.tenant_id),
+        changes={"passkey": passkey.name},
+    )
+    try:
+        with transact_write() as tx:
+            tx.delete(passkey, condition=Passkey.credential_id.exists())  # removed twice: audited once
+            tx.save(event)
+    except TransactWriteError as exc:
+        if condition_failed(exc) or transient(exc):
+            raise NotFound("That passkey was not found.") from None
+        raise
+    return passkey
+
+
+def has_second_factor(user: User) -> bool:
+    """An authenticator app or at least one passkey (one query when there is no app)."""
+    return bool(user.totp_secret) or bool(passkeys_of(user.user_id))
+
+
+def passkey_sign_in_options(user: User, rp: RelyingParty) -> tuple[str, bytes] | None:
+    """What navigator.credentials.get() needs (JSON: the person's passkeys allowed) and the challenge
+    to keep; None when the person has no passkey."""
+    passkeys = passkeys_of(user.user_id)
+    if not passkeys:
+        return None
+    options = webauthn.generate_authentication_options(
+        rp_id=rp.rp_id,
+        allow_credentials=_passkey_descriptors(passkeys),
+        user_verification=UserVerificationRequirement.PREFERRED,
+    )
+    return webauthn.options_to_json(options), options.challenge
+
+
+def verify_passkey(
+    user: User,
+    rp: RelyingParty,
+    challenge: bytes | None,
+    answer: str,
+    address: str,
+    known_device: str | None = None,
+) -> Passkey:
+    """Check the second step of a sign-in made with a passkey: the answer signs `challenge` for this
+    site with one of the person's passkeys, and its counter went up (raised under a condition).
+    Counts on the sign-in throttle like a password."""
+    device = _known_device(known_device, user)
+    retry_after = take_sign_in_attempt(user.email, address, device)
+    if retry_after:
+        raise LoginFailed(
+            f"Too many failed sign-in attempts. Wait {_wait_message(retry_after)} and try again.",
+            retry_after=retry_after,
+        )
+    if not challenge:
+        raise LoginFailed(PASSKEY_STALE)
+    if not user.is_active or len(answer) > PASSKEY_ANSWER_CHARS:
+        raise LoginFailed(PASSKEY_REFUSED)
+    try:
+        credential = parse_authentication_credential_json(answer)
+    except (WebAuthnException, ValueError, TypeError, KeyError):
+        raise LoginFailed(PASSKEY_REFUSED) from None
+    passkey = get_passkey(user.user_id, bytes_to_base64url(credential.raw_id))
+    if passkey is None:
+        raise LoginFailed(PASSKEY_REFUSED)
+    try:
+        verified = webauthn.verify_authentication_response(
+            credential=credential,
+            expected_challenge=challenge,
+            expected_rp_id=rp.rp_id,
+            expected_origin=rp.origin,
+            credential_public_key=base64url_to_bytes(passkey.public_key),
+            credential_current_sign_count=int(passkey.sign_count or 0),
+        )
+    except InvalidAuthenticationResponse as exc:
+        if "sign count" in str(exc):
+            raise LoginFailed(PASSKEY_CLONED) from None
+        raise LoginFailed(PASSKEY_REFUSED) from None
+    except (WebAuthnException, ValueError, TypeError, KeyError):
+        raise LoginFailed(PASSKEY_REFUSED) from None
+    count = verified.new_sign_count
+    # Two answers racing, or a clone: only the one that raises the stored counter gets in.
+    grown = Passkey.sign_count < count if count > 0 else Passkey.sign_count == 0
+    try:
+        passkey.update(
+            actions=[Passkey.sign_count.set(count), Passkey.last_used_at.set(clock.now())],
+            condition=grown,
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise LoginFailed(PASSKEY_CLONED) from None
+        raise
+    release_sign_in_attempt(user.email, address, device)
+    return passkey
 
 
 def set_sign_in_policy(scope: AccessScope, roles: set[str], sso_for_staff: bool = False) -> None:

@@ -1,22 +1,28 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import segno
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.hashers import is_password_usable
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
 from dashboard.accounts import access, oidc, queries, services
 from dashboard.accounts.forms import (
     AcceptInvitationForm,
     InvitationForm,
     LoginForm,
+    PasskeyAnswerForm,
+    PasskeyForm,
     PasswordChangeForm,
     RetentionForm,
     SecondFactorForm,
@@ -74,7 +80,12 @@ def _finish_sign_in(request: DashboardRequest, user, next_url: str, how: str) ->
     access.login(request, user)
     rotate_token(request)  # a CSRF token seen before signing in is not valid after it
     # Single sign-on leaves the second factor to the provider (its own MFA policy).
-    if how != "sso" and user.totp_secret is None and queries.second_factor_required(user.role):
+    if (
+        how != "sso"
+        and user.totp_secret is None
+        and queries.second_factor_required(user.role)
+        and not services.has_second_factor(user)
+    ):
         request.session[MUST_ENROL_KEY] = True  # their role must use a second factor: enrol now
         next_url = reverse("accounts:two_factor")
     audit.record(
@@ -182,7 +193,7 @@ def login(request: DashboardRequest) -> HttpResponse:
             form.add_error(None, exc.message)
             status, retry_after = (429, exc.retry_after) if exc.retry_after else (200, None)
         else:
-            if user.totp_secret is None:
+            if not services.has_second_factor(user):
                 return _finish_sign_in(request, user, next_url, "password")
             # The password was right; the session is not signed in until the code is too.
             request.session[SECOND_STEP_KEY] = {"u": user.user_id, "at": int(clock.now().timestamp())}
@@ -193,15 +204,8 @@ def login(request: DashboardRequest) -> HttpResponse:
     return response
 
 
-@require_http_methods(["GET", "POST"])
-def login_code(request: DashboardRequest) -> HttpResponse:
-    """The second step of signing in: the authenticator app's code (or a recovery code).
-
-    DynamoDB: 1 GetItem (the person); POST adds the throttle's counters (3 updates) and 1 conditional
-    update (the step or recovery code taken)."""
-    next_url = _safe_next(request)
-    if request.scope is not None:
-        return HttpResponseRedirect(next_url)
+def _second_step_user(request: DashboardRequest):
+    """The person whose password was right a moment ago (None: none, or too long ago)."""
     pending = request.session.get(SECOND_STEP_KEY)
     user = (
         queries.get_user(pending["u"])
@@ -212,10 +216,45 @@ def login_code(request: DashboardRequest) -> HttpResponse:
         isinstance(pending, dict)
         and int(clock.now().timestamp()) - int(pending.get("at") or 0) < SECOND_STEP_SECONDS
     )
-    if user is None or not fresh or not user.totp_secret:
-        request.session.pop(SECOND_STEP_KEY, None)
-        messages.info(request, "Sign in with your password first.")
-        return redirect(f"{reverse('login')}?{urlencode({'next': next_url})}")
+    return user if fresh else None
+
+
+def _back_to_password(request: DashboardRequest, next_url: str) -> HttpResponse:
+    request.session.pop(SECOND_STEP_KEY, None)
+    messages.info(request, "Sign in with your password first.")
+    return redirect(f"{reverse('login')}?{urlencode({'next': next_url})}")
+
+
+def _login_code_page(request, user, form, next_url, status=200, retry_after=None, passkey_error=""):
+    passkeys = bool(queries.passkeys_of(user.user_id))
+    context = {
+        "form": form,
+        "next": next_url,
+        "email": user.email,
+        "totp": bool(user.totp_secret),
+        "passkeys": passkeys,
+        "passkey_form": PasskeyAnswerForm(),
+        "passkey_error": passkey_error,
+    }
+    response = render_page(request, "accounts/login_code.html", context, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def login_code(request: DashboardRequest) -> HttpResponse:
+    """The second step of signing in: the authenticator app's code (or a recovery code), or a passkey
+    (static/js/passkeys.js; answered at login_passkey).
+
+    DynamoDB: 1 GetItem (the person), 1 query (their passkeys); POST adds the throttle's counters
+    (3 updates) and 1 conditional update (the step or recovery code taken)."""
+    next_url = _safe_next(request)
+    if request.scope is not None:
+        return HttpResponseRedirect(next_url)
+    user = _second_step_user(request)
+    if user is None or not services.has_second_factor(user):
+        return _back_to_password(request, next_url)
     form = SecondFactorForm(request.POST or None)
     status, retry_after = 200, None
     if request.method == "POST" and form.is_valid():
@@ -236,15 +275,83 @@ def login_code(request: DashboardRequest) -> HttpResponse:
             return _finish_sign_in(request, user, next_url, how)
     elif request.method == "POST":
         status = 422
-    response = render_page(
-        request,
-        "accounts/login_code.html",
-        {"form": form, "next": next_url, "email": user.email},
-        status=status,
-    )
-    if retry_after:
-        response["Retry-After"] = str(retry_after)
-    return response
+    return _login_code_page(request, user, form, next_url, status, retry_after)
+
+
+def _relying_party(request: DashboardRequest) -> services.RelyingParty:
+    """WEBAUTHN_RP_ID / WEBAUTHN_ORIGIN, else this request's host (local use)."""
+    host = request.get_host()
+    rp_id = settings.WEBAUTHN_RP_ID or urlsplit(f"//{host}").hostname or host
+    origin = settings.WEBAUTHN_ORIGIN or f"{request.scheme}://{host}"
+    return services.RelyingParty(rp_id=rp_id, origin=origin)
+
+
+PASSKEY_REGISTER_KEY = "_passkey_register"  # the registration challenge (base64url) until answered
+PASSKEY_SIGN_IN_KEY = "_passkey_sign_in"  # the sign-in challenge (base64url) until answered
+
+
+def _take_challenge(request: DashboardRequest, key: str) -> bytes | None:
+    """The kept challenge, taken out of the session: it answers once."""
+    kept = request.session.pop(key, None)
+    if not isinstance(kept, str):
+        return None
+    try:
+        return base64url_to_bytes(kept)
+    except ValueError:
+        return None
+
+
+def _options_answer(request: DashboardRequest, key: str, made: tuple[str, bytes]) -> HttpResponse:
+    options, challenge = made
+    request.session[key] = bytes_to_base64url(challenge)
+    return HttpResponse(options, content_type="application/json")
+
+
+@require_POST
+def login_passkey_options(request: DashboardRequest) -> HttpResponse:
+    """The challenge and allowed passkeys for navigator.credentials.get() (JSON), at the second step.
+
+    DynamoDB: 1 GetItem (the person), 1 query (their passkeys), the session's write."""
+    user = _second_step_user(request) if request.scope is None else None
+    made = services.passkey_sign_in_options(user, _relying_party(request)) if user else None
+    if made is None:
+        return JsonResponse({"error": "Sign in with your password first."}, status=409)
+    return _options_answer(request, PASSKEY_SIGN_IN_KEY, made)
+
+
+@require_POST
+def login_passkey(request: DashboardRequest) -> HttpResponse:
+    """The second step of signing in with a passkey: the browser's answer to the kept challenge.
+
+    DynamoDB: 1 GetItem (the person), the throttle's counters (3 updates), 1 GetItem (the passkey) and
+    1 conditional update (its counter), then the sign-in's writes."""
+    next_url = _safe_next(request)
+    if request.scope is not None:
+        return HttpResponseRedirect(next_url)
+    user = _second_step_user(request)
+    if user is None:
+        return _back_to_password(request, next_url)
+    challenge = _take_challenge(request, PASSKEY_SIGN_IN_KEY)
+    form = PasskeyAnswerForm(request.POST)
+    if not form.is_valid():
+        return _login_code_page(
+            request, user, SecondFactorForm(), next_url, 422, passkey_error=services.PASSKEY_REFUSED
+        )
+    try:
+        services.verify_passkey(
+            user,
+            _relying_party(request),
+            challenge,
+            form.cleaned_data["credential"],
+            _client_address(request),
+            known_device=request.COOKIES.get(KNOWN_DEVICE_COOKIE),
+        )
+    except services.LoginFailed as exc:
+        status = 429 if exc.retry_after else 422
+        return _login_code_page(
+            request, user, SecondFactorForm(), next_url, status, exc.retry_after, passkey_error=exc.message
+        )
+    return _finish_sign_in(request, user, next_url, "passkey")
 
 
 @require_POST
@@ -418,7 +525,9 @@ def retention(request: DashboardRequest) -> HttpResponse:
 # --- own account -------------------------------------------------------------------------------
 
 
-def _account_context(request: DashboardRequest, form: PasswordChangeForm) -> dict:
+def _account_context(
+    request: DashboardRequest, form: PasswordChangeForm, passkey_form: PasskeyForm | None = None
+) -> dict:
     current = request.session.session_key
     sessions = [
         {
@@ -430,15 +539,21 @@ def _account_context(request: DashboardRequest, form: PasswordChangeForm) -> dic
         }
         for item in queries.own_sessions(request.user.user_id)
     ]
-    return {"person": request.user, "form": form, "sessions": sessions}
+    return {
+        "person": request.user,
+        "form": form,
+        "sessions": sessions,
+        "passkeys": queries.passkeys_of(request.user.user_id),
+        "passkey_form": passkey_form or PasskeyForm(),
+    }
 
 
 @require_GET
 @access.scoped()
 def account(request: DashboardRequest) -> HttpResponse:
-    """The signed-in person's own account: password, signed-in browsers.
+    """The signed-in person's own account: password, passkeys, signed-in browsers.
 
-    DynamoDB: 1 query (their sessions, keys only) and 1 BatchGet of them."""
+    DynamoDB: 1 query (their sessions, keys only), 1 BatchGet of them, 1 query (their passkeys)."""
     return render_page(request, "accounts/account.html", _account_context(request, PasswordChangeForm()))
 
 
@@ -485,6 +600,64 @@ def account_end_other_sessions(request: DashboardRequest) -> HttpResponse:
     """End every session of one's own but this one. DynamoDB: 1 query and a DeleteItem each."""
     ended = services.end_sessions(request.user.user_id, keep=request.session.session_key)
     messages.success(request, f"Signed out of {ended} other session{'s' if ended != 1 else ''}.")
+    return redirect("accounts:account")
+
+
+@require_POST
+@access.scoped()
+def passkey_options(request: DashboardRequest) -> HttpResponse:
+    """The challenge for navigator.credentials.create() (JSON), kept in the session for the answer.
+
+    DynamoDB: 1 query (the person's passkeys, excluded), the session's write."""
+    if not is_password_usable(request.user.password):
+        return JsonResponse({"error": services.PASSKEY_NEEDS_PASSWORD}, status=409)
+    return _options_answer(
+        request,
+        PASSKEY_REGISTER_KEY,
+        services.passkey_registration_options(request.user, _relying_party(request)),
+    )
+
+
+@require_POST
+@access.scoped()
+def passkey_add(request: DashboardRequest) -> HttpResponse:
+    """Register the passkey the browser made (static/js/passkeys.js fills in its answer).
+
+    DynamoDB: 1 transaction (the passkey and the audit event); an error re-renders the account page."""
+    challenge = _take_challenge(request, PASSKEY_REGISTER_KEY)
+    form = PasskeyForm(request.POST)
+    if form.is_valid():
+        try:
+            passkey = services.add_passkey(
+                request.user,
+                _relying_party(request),
+                challenge,
+                form.cleaned_data["credential"],
+                form.cleaned_data["name"],
+            )
+        except DashboardError as exc:
+            add_service_errors(form, exc)
+        else:
+            request.session.pop(MUST_ENROL_KEY, None)
+            messages.success(request, f"Passkey “{passkey.name}” added: signing in can use it now.")
+            return redirect("accounts:account")
+    return render_page(
+        request, "accounts/account.html", _account_context(request, PasswordChangeForm(), form), status=422
+    )
+
+
+@require_POST
+@access.scoped()
+def passkey_remove(request: DashboardRequest, credential_id: str) -> HttpResponse:
+    """Remove one of one's own passkeys (audited). DynamoDB: 1 GetItem, 1 transaction."""
+    try:
+        passkey = services.remove_passkey(request.user, credential_id)
+    except DashboardError as exc:
+        if exc.status == 404:
+            raise
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Passkey “{passkey.name}” removed.")
     return redirect("accounts:account")
 
 
@@ -626,7 +799,8 @@ def two_factor(request: DashboardRequest) -> HttpResponse:
     """Set up (scan, confirm a code) or turn off the authenticator app; the recovery codes are shown
     once, in the answer that turns it on.
 
-    DynamoDB: GET 1 GetItem (the policy); POST adds 1 transaction (the person and the audit event)."""
+    DynamoDB: GET 1 GetItem (the policy), 1 query (their passkeys); POST adds 1 transaction (the
+    person and the audit event)."""
     user = request.user
     form = SecondFactorForm(request.POST or None)
     status, codes = 200, None
@@ -655,11 +829,13 @@ def two_factor(request: DashboardRequest) -> HttpResponse:
         "person": user,
         "form": form,
         "codes": codes,
-        "required": queries.second_factor_required(user.role),
+        "required": queries.second_factor_required(user.role) and not queries.passkeys_of(user.user_id),
         "must_enrol": bool(request.session.get(MUST_ENROL_KEY)),
         "qr_svg": None,
         "secret": None,
         "codes_left": len(user.recovery_codes or ()),
+        "passkeys": queries.passkeys_of(user.user_id),
+        "passkey_form": PasskeyForm(),
     }
     if not user.totp_secret:
         secret = request.session.get(PENDING_TOTP_KEY)

@@ -45,6 +45,7 @@ TIER_ACCESS: dict[str, tuple[str | None, str | None]] = {
     "sessions": (WRITE, None),
     "invitations": (WRITE, None),
     "sign-in-policy": (WRITE, None),
+    "passkeys": (WRITE, None),
     "api-keys": (WRITE, READ),
     "audit-events": (WRITE, WRITE),
     "rate-limits": (WRITE, WRITE),

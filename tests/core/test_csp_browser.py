@@ -6,7 +6,16 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["/", "/templates/", "/models/", "/analytics/", "/experiments/", "/flows/", "/account/audit/"]
+PAGES = [
+    "/",
+    "/templates/",
+    "/models/",
+    "/analytics/",
+    "/experiments/",
+    "/flows/",
+    "/account/audit/",
+    "/account/me/",
+]
 
 
 def violations_on(page, path: str) -> list[str]:
