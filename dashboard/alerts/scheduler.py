@@ -30,7 +30,7 @@ from django.conf import settings
 from dashboard.alerts.evaluation import PassResult, deliver_pending, run_pass
 from dashboard.analytics import compaction, repricing
 from dashboard.core import worker
-from dashboard.operations import retention
+from dashboard.operations import erasure, retention
 from dashboard.operations.services import flush_usage
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,10 @@ def one_pass(woken: bool = False) -> PassResult | None:
         retention.run_queued()  # a shortened retention staff set, brought to the stored items
     except Exception as exc:  # noqa: BLE001
         log.error("looking for queued retention jobs failed", exc_info=exc)
+    try:
+        erasure.run_queued()  # staff's export and erase of a tenant, a bounded part each pass
+    except Exception as exc:  # noqa: BLE001
+        log.error("looking for tenant erasure jobs failed", exc_info=exc)
     try:
         flush_usage()  # no request end in a loop: write what this pass metered
     except Exception as exc:  # noqa: BLE001
