@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import gzip
 import json
+from io import StringIO
 
 import pytest
 from django.conf import settings
+from django.core.management import CommandError, call_command
 
 from dashboard.operations import erasure
 from tests.analytics.conftest import make_tenant, run
@@ -80,3 +82,23 @@ def test_staff_download_the_export_then_erase(people, staff, exports):
     assert erasure.run(job_id).status == "erased"
     assert staff.post(f"/account/operations/erase/{job_id}/erase/").status_code == 302  # told, nothing done
     assert erasure.get_job(job_id).status == "erased"
+
+
+def test_the_command_stops_after_its_steps_and_continues_the_job_where_it_stopped(
+    people, exports, monkeypatch
+):
+    tenant = make_tenant(people)
+    assert tenant.post("agent-c", run("by-command"))[0] == 201
+    monkeypatch.setattr("builtins.input", lambda prompt: "not it")  # the operator types something else
+    with pytest.raises(CommandError, match="Nothing was done"):
+        call_command("erase_tenant", tenant.tenant_id, stdout=StringIO())
+    out = StringIO()
+    call_command("erase_tenant", tenant.tenant_id, "--yes", "--pages", "3", stdout=out)
+    assert "Started erase_" in out.getvalue() and ": exporting." in out.getvalue()
+    out = StringIO()
+    call_command("erase_tenant", tenant.tenant_id, "--yes", stdout=out)
+    assert "Continuing erase_" in out.getvalue()
+    assert "executions: 1 exported, 1 erased" in out.getvalue()
+    assert ": erased." in out.getvalue()
+    with pytest.raises(CommandError, match="No such tenant|not found|No tenant"):
+        call_command("erase_tenant", tenant.tenant_id, "--yes", stdout=StringIO())
