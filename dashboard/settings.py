@@ -263,6 +263,8 @@ REPRICE_THREADS = envint("REPRICE_THREADS", "4")
 ALERTS_CHECK_ON_INGEST = envbool("ALERTS_CHECK_ON_INGEST", "true")
 ALERTS_IN_PROCESS = envbool("ALERTS_IN_PROCESS", "false")
 ALERTS_INTERVAL_SECONDS = float(os.getenv("ALERTS_INTERVAL_SECONDS", "60"))
+# Where staff's tenant exports are written (`<dir>/<tenant>/<job>/`: NDJSON.gz per table and a manifest).
+TENANT_EXPORT_DIR = Path(os.getenv("TENANT_EXPORT_DIR", str(BASE_DIR / ".data" / "exports")))
 ALERTS_WEBHOOK_TIMEOUT = float(os.getenv("ALERTS_WEBHOOK_TIMEOUT", "5"))
 ALERTS_WEBHOOK_MAX_ATTEMPTS = envint("ALERTS_WEBHOOK_MAX_ATTEMPTS", "6")
 ALERTS_RETRY_SECONDS = float(os.getenv("ALERTS_RETRY_SECONDS", "30"))

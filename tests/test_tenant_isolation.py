@@ -23,6 +23,7 @@ from dashboard.dynamo import base
 from dashboard.experiments.models import Experiment, ExperimentRun
 from dashboard.flows.models import Flow, FlowNode, Project
 from dashboard.marketplace.models import AgentTemplate
+from dashboard.operations import erasure
 from dashboard.registry.models import ChangeRequest, Dataset, RegistryVersion
 from tests.accounts.softkey import SoftKey
 from tests.conftest import client_for
@@ -81,6 +82,8 @@ def acme(dynamodb_local):
         "passkey_owner": acme_person.user_id,
         "globex_admin": globex_admin,
         "globex_key": create_key(scope_for_user(staff), "globex", "isolation sweep").token,
+        # Staff's export-and-erase job of acme (never run here: nothing is exported or erased).
+        "erase_job": erasure.start(scope_for_user(staff), "acme", export_only=True).job_id,
     }
     settings.DYNAMODB_TABLE_PREFIX = real
     base.reconfigure()
@@ -136,6 +139,15 @@ PAGES = [
 ]
 
 SOFTKEY_RP = RelyingParty(rp_id="testserver", origin="http://testserver")
+# Staff's pages about one tenant's export and erase: no tenant admin reaches them, whoever the tenant.
+STAFF_ONLY = [
+    ("get", "/account/operations/erase/"),
+    ("post", "/account/operations/erase/"),
+    ("get", "/account/operations/erase/{erase_job}/"),
+    ("post", "/account/operations/erase/{erase_job}/erase/"),
+    ("get", "/account/operations/erase/{erase_job}/files/manifest/"),
+    ("get", "/account/operations/erase/{erase_job}/files/executions/"),
+]
 
 # Bodies are valid, so tenancy is the only reason left to refuse.
 API = [
@@ -205,6 +217,21 @@ def test_an_api_key_gets_404_for_another_tenants_item(acme, method, url, body):
     response = getattr(Client(), method)(url.format(**acme), HTTP_AUTHORIZATION=auth, **extra)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(("method", "url"), STAFF_ONLY)
+@pytest.mark.parametrize("admin_of", ["acme", "globex"])
+def test_no_tenant_admin_reaches_a_tenants_export_and_erase(acme, method, url, admin_of):
+    admin = (
+        acme["globex_admin"] if admin_of == "globex" else next(iter(User.by_tenant.query("acme", limit=1)))
+    )
+    data = {"tenant_id": admin_of, "confirm": admin_of}
+    response = getattr(client_for(admin), method)(
+        url.format(**acme), **({"data": data} if method == "post" else {})
+    )
+    assert response.status_code in (403, 404)
+    assert acme["erase_job"] not in response.content.decode()
+    assert [job.status for job in erasure.list_jobs()] == ["exporting"]  # nothing started or moved on
 
 
 def test_a_tenant_admin_never_sees_another_tenants_invitations(acme):

@@ -2,9 +2,10 @@
 
 Each pass evaluates every tenant's alert rules and finishes pending deliveries, then runs the re-pricing
 jobs the prices page queued (dashboard.analytics.repricing.run_queued) and packs the settled figures of
-the tenants that are due (dashboard.analytics.compaction.run_pass: once a day, and after late writes)
-and closes the registry's change requests past their expiry (dashboard.registry.services.expire_requests). A request of this process
-wakes it early (dashboard.core.worker.wake): after claiming an alert, or queueing a re-pricing run.
+the tenants that are due (dashboard.analytics.compaction.run_pass: once a day, and after late writes),
+applies shortened retentions (dashboard.operations.retention), closes the registry's change requests
+past their expiry (dashboard.registry.services.expire_requests) and moves staff's tenant export and
+erase jobs on (dashboard.operations.erasure.run_queued). A request of this process wakes it early (dashboard.core.worker.wake): after claiming an alert, or queueing a re-pricing run.
 
 Three ways to run it, the same loop each time:
 - `manage.py run_alerts --loop` (a process of its own; on AWS, the command without `--loop` on a
@@ -31,7 +32,7 @@ from django.conf import settings
 from dashboard.alerts.evaluation import PassResult, deliver_pending, run_pass
 from dashboard.analytics import compaction, repricing
 from dashboard.core import worker
-from dashboard.operations import retention
+from dashboard.operations import erasure, retention
 from dashboard.operations.services import flush_usage
 from dashboard.registry import services as registry
 
@@ -62,6 +63,10 @@ def one_pass(woken: bool = False) -> PassResult | None:
         registry.expire_requests()  # change requests past their expiry leave the approvals queue
     except Exception as exc:  # noqa: BLE001
         log.error("closing expired change requests failed; the next pass tries again", exc_info=exc)
+    try:
+        erasure.run_queued()  # staff's export and erase of a tenant, a bounded part each pass
+    except Exception as exc:  # noqa: BLE001
+        log.error("looking for tenant erasure jobs failed", exc_info=exc)
     try:
         flush_usage()  # no request end in a loop: write what this pass metered
     except Exception as exc:  # noqa: BLE001

@@ -94,6 +94,7 @@ TIER_ACCESS: dict[str, tuple[str | None, str | None]] = {
     "budget-requests": (WRITE, READ),  # asked and decided on pages only
     # Both tiers meter their own DynamoDB calls into the usage table (atomic ADDs).
     "dynamo-usage": (WRITE, WRITE),
+    "tenant-erasures": (WRITE, None),  # staff start an export and erase from a page
 }
 
 # DynamoDB's IAM actions. Transactions have no action of their own: TransactWriteItems is

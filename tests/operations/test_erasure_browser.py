@@ -1,0 +1,36 @@
+"""Staff export and erase a tenant in the browser: start (typing the tenant id), watch the progress the
+page polls while the background worker's passes run, see it erased."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from playwright.sync_api import expect
+
+from dashboard.accounts.models import Tenant
+from dashboard.alerts.scheduler import one_pass
+from dashboard.operations import erasure
+from tests.analytics.conftest import make_tenant, run
+
+
+def test_staff_export_and_erase_a_tenant_and_watch_it_finish(people, page_as, tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "TENANT_EXPORT_DIR", tmp_path)
+    tenant = make_tenant(people, "Leaving tenant")
+    assert tenant.post("agent-b", run("leaving-1"))[0] == 201
+    page = page_as(people["staff"])
+    page.goto("/account/operations/")
+    page.get_by_role("link", name="Export and erase a tenant…").click()
+    page.get_by_label("Tenant to export and erase").select_option(tenant.tenant_id)
+    page.get_by_label("Type the tenant id to confirm").fill(tenant.tenant_id)
+    page.get_by_role("button", name="Export and erase").click()
+    expect(page.locator("#erase-status")).to_have_text("exporting")
+    (job,) = [job for job in erasure.list_jobs() if job.tenant_id == tenant.tenant_id]
+    for _ in range(40):  # the background worker's passes, driven here
+        one_pass()
+        if erasure.get_job(job.job_id).status == "erased":
+            break
+    # The page polls the progress and stops once the tenant is erased.
+    expect(page.locator("#erase-status")).to_have_text("erased", timeout=15_000)
+    expect(page.locator('[data-table="executions"] [data-count="exported"]')).to_have_text("1")
+    expect(page.locator('[data-table="executions"] [data-count="erased"]')).to_have_text("1")
+    expect(page.locator("#manifest-link")).to_be_visible()
+    assert Tenant.count(tenant.tenant_id) == 0
