@@ -55,7 +55,11 @@ class NodeConfigOut(BaseModel):
 
 
 class ConfigProblems(ErrorDetail):
-    errors: list[PathError] = Field(description="The problems in order (`fields` has them by path).")
+    errors: list[PathError] = Field(
+        default_factory=list,
+        description="The node type's schema problems in order (`fields` has them by path); absent when "
+        "the body itself is not a configuration.",
+    )
 
 
 class ConfigRefused(BaseModel):

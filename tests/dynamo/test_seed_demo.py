@@ -60,6 +60,7 @@ def test_seed_demo_fills_every_table_and_prints_the_logins(prefix):
             "experiment-log-views",
             "sign-in-policy",
             "tenant-erasures",  # staff's export-and-erase jobs
+            "passkeys",  # registered by people in their browser
         )  # fmt: skip
         and model.describe_table()["ItemCount"] == 0
     ]
