@@ -95,6 +95,13 @@ STOPS = [
     Stop("second factor", "/account/me/two-factor/"),
     Stop("invitations", "/account/invitations/"),
     Stop("sign-in policy", "/account/sign-in-policy/"),
+    Stop("models timeline", "/models/timeline/"),
+    Stop("approvals", "/models/approvals/"),
+    Stop("governance", "/models/governance/"),
+    Stop("alert rules", "/analytics/alerts/"),
+    Stop("notifications", "/analytics/alerts/notifications/"),
+    Stop("operations", "/account/operations/"),
+    Stop("export and erase", "/account/operations/erase/"),
 ]
 
 # What each role can open (staff works inside one tenant, acme, as they do to see its details).
@@ -104,7 +111,7 @@ ROLE_STOPS = {
         stop.name
         for stop in STOPS
         if not stop.name.startswith(
-            ("moderation", "users", "user", "api keys", "tables", "prices", "sign-in")
+            ("moderation", "users", "user", "api keys", "tables", "prices", "sign-in", "operations", "export")
         )
     ],
     "moderator": [
