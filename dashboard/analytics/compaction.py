@@ -56,10 +56,13 @@ DIGEST_DIMENSIONS = rollups.RANKED_DIMENSIONS  # agent, model, user
 DIGEST_ROWS = 5_000
 MAX_PACKED = 350_000  # bytes: under DynamoDB's 400 KB an item, with the attributes beside the rows
 READERS = 4  # bucket queries at once while building
-# The values a digest leaves out go to its tails: items hashed by value, read in one batch call only
-# when a page needs a value the digest left out (a flat shape: 50,000 near-equal users). 16 tails
-# hold about 300,000 values; a range with more leaves them to its buckets.
-MAX_TAILS = 16
+# The values a digest leaves out go to its tails: small items hashed by value. A page that needs a
+# few of those values (the settled figures of today's users, the previous period of a top list)
+# reads only the tails they hash to, each about 5 read units; the growth of a top list past the
+# digest's rows, rarer, reads them all. 256 tails of 40 KB hold about 500,000 values; beyond that
+# they grow up to a whole item each, and a range with more still leaves them to its buckets.
+TAIL_BYTES = 40_000
+MAX_TAILS = 256
 
 Range = tuple[date, date]
 
@@ -153,20 +156,27 @@ def tail_of(value: str, tails: int) -> int:
 
 
 def _tails(rows: list[list]) -> list[bytes]:
-    """The rows a digest left out, packed by the hash of their value into as few items as fit
-    (at most MAX_TAILS; none if they do not fit: readers then sum the range's buckets)."""
+    """The rows a digest left out, packed by the hash of their value into the fewest items of at
+    most TAIL_BYTES (a power of two of them, up to MAX_TAILS, then up to MAX_PACKED each; none if
+    even that does not fit: readers then sum the range's buckets)."""
     if not rows:
         return []
-    count = 1
-    while count <= MAX_TAILS:
+    # A first guess from the whole packed size (hashing spreads rows a little unevenly), then
+    # doubled until every shard fits.
+    whole, count = len(pack(rows)), 1
+    while count < MAX_TAILS and count * TAIL_BYTES < whole * 1.25:
+        count *= 2
+    while True:
         shards: list[list[list]] = [[] for _ in range(count)]
         for row in rows:
             shards[tail_of(row[0], count)].append(row)
         packed = [pack(shard) for shard in shards]
-        if all(len(item) <= MAX_PACKED for item in packed):
+        largest = max(len(item) for item in packed)
+        if largest <= TAIL_BYTES or (count == MAX_TAILS and largest <= MAX_PACKED):
             return packed
+        if count == MAX_TAILS:
+            return []
         count *= 2
-    return []
 
 
 def pack(rows: list[list]) -> bytes:

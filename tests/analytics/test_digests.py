@@ -196,6 +196,41 @@ def test_values_a_digest_left_out_come_from_its_tails_or_else_from_the_buckets(t
     assert {pk for pk in asked if pk.split("#")[1] in DIMENSIONS} - live  # the buckets told instead
 
 
+def test_a_value_left_out_is_read_from_the_one_tail_its_hash_names(tenant, monkeypatch):
+    """Tails are small and many: the figures of two values a digest left out read at most two tail
+    items, not all of them, and equal the raw sums; a value with no execution in the range is zero."""
+    monkeypatch.setattr(compaction, "DIGEST_ROWS", 2)
+    monkeypatch.setattr(compaction, "TAIL_BYTES", 120)
+    today = clock.now().date()
+    users = [f"u{n:03d}" for n in range(40)]
+    executions = list(
+        demo.generate(random.Random(6), tenant.tenant_id, users, 240, clock.now(), days=40, id_prefix="ot")
+    )
+    _post_concurrently(tenant, executions, twice=False)
+    compaction.rebuild(tenant.tenant_id, today)
+    period = Period.last(30, today)
+    settled = compaction.settled_part(period.start, period.end, today)
+    stored_digest = _stored_digest(tenant.tenant_id, "user", *settled)
+    assert stored_digest.tails >= 4
+    head = {row[0] for row in compaction.unpack(stored_digest.rows)}
+    left_out = [user for user in users if user not in head][:2] + ["never-ran"]
+    read: list[tuple[str, int]] = []
+    real = rollup_reads._read_tails
+
+    def read_tails(wanted):
+        read.extend(wanted)
+        return real(wanted)
+
+    monkeypatch.setattr(rollup_reads, "_read_tails", read_tails)
+    pages = _pages(tenant.tenant_id, period, today)
+    (found,) = rollup_reads.figures_of(tenant.tenant_id, [("user", *settled, left_out)], pages)
+    assert 1 <= len(read) <= 3 < stored_digest.tails
+    raw = _sums(raw_executions(tenant.tenant_id), "user", *settled)
+    for user in left_out:
+        count, _, cost, *_ = raw.get(user, (0,) * 6)
+        assert (found[user].count, found[user].cost_micro_usd) == (count, cost), user
+
+
 def test_a_late_arrival_for_a_settled_day_is_never_read_from_an_old_digest_and_is_packed_next_pass(tenant):
     today = clock.now().date()
     users = [f"u{n:03d}" for n in range(30)]

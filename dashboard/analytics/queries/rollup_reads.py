@@ -116,25 +116,32 @@ def daily(
     return rows
 
 
+def batch_items(
+    wanted: list[tuple[str, dict]], options: dict[str, dict] | None = None
+) -> dict[str, list[dict]]:
+    """Items by (table, key) in BatchGetItem calls of 100 keys, unprocessed keys sent again;
+    `options`: a table's ProjectionExpression and names. The items found, by table."""
+    found: dict[str, list[dict]] = {}
+    for start in range(0, len(wanted), BATCH_GET_LIMIT):
+        request: dict = {}
+        for table, key in wanted[start : start + BATCH_GET_LIMIT]:
+            request.setdefault(table, {"Keys": [], **(options or {}).get(table, {})})["Keys"].append(key)
+        while request:
+            answer = _client().batch_get_item(RequestItems=request)
+            for table, items in answer.get("Responses", {}).items():
+                found.setdefault(table, []).extend(items)
+            request = answer.get("UnprocessedKeys") or {}
+    return found
+
+
 def _batch_get(keys: list[tuple[str, str]]) -> dict[tuple[str, str], Totals]:
     """Exact totals of ranked rows by (pk, sk); an absent row is zero."""
     found: dict[tuple[str, str], Totals] = {key: Totals() for key in keys}
-    unique = list(dict.fromkeys(keys))
-    for start in range(0, len(unique), BATCH_GET_LIMIT):
-        request = {
-            _table(): {
-                "Keys": [
-                    {"pk": {"S": p}, "sk": {"S": s}} for p, s in unique[start : start + BATCH_GET_LIMIT]
-                ],
-                "ProjectionExpression": COUNTER_PROJECTION,
-                "ExpressionAttributeNames": NAMES,
-            }
-        }
-        while request:
-            answer = _client().batch_get_item(RequestItems=request)
-            for item in answer.get("Responses", {}).get(_table(), []):
-                found[(item["pk"]["S"], item["sk"]["S"])].add_raw(item)
-            request = answer.get("UnprocessedKeys") or {}
+    table = _table()
+    wanted = [(table, {"pk": {"S": p}, "sk": {"S": s}}) for p, s in dict.fromkeys(keys)]
+    options = {table: {"ProjectionExpression": COUNTER_PROJECTION, "ExpressionAttributeNames": NAMES}}
+    for item in batch_items(wanted, options).get(table, []):
+        found[(item["pk"]["S"], item["sk"]["S"])].add_raw(item)
     return found
 
 
@@ -217,18 +224,17 @@ class Digest:
         self.tag_count = tag_count
         self.tag_cost = tag_cost
         self.tails = tails  # items holding the values left out (compaction.tail_pk)
-        self.tail: list[list] | None = None  # their rows once read, best first: then `complete`
-        self.tails_tried = False
+        self.shards: dict[int, dict[str, list]] = {}  # the tails read, by number: value → row
+        self.unreadable: set[int] = set()  # tails missing or stale: their values come from the buckets
+        self.tail: list[list] | None = None  # every tail's rows, best first, once all are read
         self._by_value: dict[str, list] | None = None
 
     @classmethod
     def load(cls, item: dict) -> Digest | None:
         """A digest as BatchGetItem sends it; None if it cannot be read (the buckets are read instead)."""
-        from dashboard.analytics.compaction import unpack  # the writer's format
-
         try:
-            rows = unpack(item["rows"]["B"])
-            if any(len(row) != 1 + len(rollups.COUNTERS) for row in rows):
+            rows = _unpack_rows(item)
+            if rows is None:
                 return None
             return cls(
                 rows,
@@ -238,47 +244,81 @@ class Digest:
                 int(item["tag_cost"]["N"]),
                 int(item.get("tails", {}).get("N", 0)),
             )
-        except (ValueError, KeyError, TypeError, zlib.error):
+        except (ValueError, KeyError, TypeError):
             return None
 
-    def take_tails(self, items: list[dict]) -> None:
-        """The tail items as BatchGetItem sent them: the digest becomes complete if every one is
-        there with this digest's tags (else it stays as it was: the buckets are read instead)."""
-        from dashboard.analytics.compaction import unpack
+    @property
+    def tails_tried(self) -> bool:
+        """Every tail was read, or tried: nothing more to learn from them."""
+        return len(self.shards) + len(self.unreadable) >= self.tails
 
-        self.tails_tried = True
-        if len(items) != self.tails:
+    def tail_of(self, value: str) -> int | None:
+        """The tail that would hold `value`, if this digest left it out and has tails."""
+        from dashboard.analytics.compaction import tail_of
+
+        if self.complete or not self.tails or value in self._values():
+            return None
+        return tail_of(value, self.tails)
+
+    def take_tail(self, number: int, item: dict | None) -> None:
+        """One tail item as BatchGetItem sent it (None: not there); taken only with this digest's
+        tags (a stale tail's values are read from the buckets instead)."""
+        rows = None
+        if item is not None:
+            try:
+                tags = (int(item["tag_count"]["N"]), int(item["tag_cost"]["N"]))
+                rows = _unpack_rows(item) if tags == (self.tag_count, self.tag_cost) else None
+            except (ValueError, KeyError, TypeError):
+                rows = None
+        if rows is None:
+            self.unreadable.add(number)
             return
-        rows: list[list] = []
-        try:
-            for item in items:
-                if (int(item["tag_count"]["N"]), int(item["tag_cost"]["N"])) != (
-                    self.tag_count,
-                    self.tag_cost,
-                ):
-                    return
-                rows += unpack(item["rows"]["B"])
-        except (ValueError, KeyError, TypeError, zlib.error):
-            return
-        if any(len(row) != 1 + len(rollups.COUNTERS) for row in rows):
-            return
-        rows.sort(key=lambda row: (-row[1 + COST], row[0]))
-        self.tail = rows
-        self.complete = True
-        self._by_value = None
+        self.shards[number] = {row[0]: row for row in rows}
+        if len(self.shards) == self.tails:
+            # Every value left out is known now: the digest is whole, its tail ordered best first.
+            self.tail = sorted(
+                (row for shard in self.shards.values() for row in shard.values()),
+                key=lambda row: (-row[1 + COST], row[0]),
+            )
+            self.complete = True
 
     @staticmethod
     def totals(row: list) -> Totals:
         return Totals(*row[1:])
 
+    def _values(self) -> dict[str, list]:
+        if self._by_value is None:
+            self._by_value = {row[0]: row for row in self.rows}
+        return self._by_value
+
     def figure(self, value: str) -> Totals | None:
         """The exact totals of `value` in this range, if this digest tells (None: not known)."""
-        if self._by_value is None:
-            self._by_value = {row[0]: row for row in [*self.rows, *(self.tail or ())]}
-        row = self._by_value.get(value)
+        from dashboard.analytics.compaction import tail_of
+
+        row = self._values().get(value)
         if row is not None:
             return self.totals(row)
+        if self.tails:
+            shard = self.shards.get(tail_of(value, self.tails))
+            if shard is not None:  # a tail holds every value left out that hashes to it
+                found = shard.get(value)
+                return self.totals(found) if found is not None else Totals()
         return Totals() if self.complete else None
+
+
+def _unpack_rows(item: dict) -> list[list] | None:
+    """A digest's or tail's rows as packed (compaction.pack); None if they cannot be read."""
+    from dashboard.analytics.compaction import unpack  # the writer's format
+
+    try:
+        rows = unpack(item["rows"]["B"])
+    except (ValueError, KeyError, TypeError, zlib.error):
+        return None
+    if not isinstance(rows, list) or any(
+        not isinstance(row, list) or len(row) != 1 + len(rollups.COUNTERS) for row in rows
+    ):
+        return None
+    return rows
 
 
 @dataclass
@@ -336,24 +376,38 @@ class _DigestPart:
 
 
 def load_tails(parts: list[_DigestPart]) -> None:
-    """Read the tails of these digests in one batch call (100 items a call, 16 MB an answer)."""
+    """Read every tail not read yet of these digests (a top list growing past their rows)."""
+    _read_tails(
+        {
+            (part.pk, number): part.digest
+            for part in parts
+            for number in range(part.digest.tails)
+            if number not in part.digest.shards and number not in part.digest.unreadable
+        }
+    )
+
+
+def load_tails_of(asks: list[tuple[_DigestPart, str]]) -> None:
+    """Read the tails that hold these values (a few small items, not every tail of the digest)."""
+    wanted = {}
+    for part, value in asks:
+        number = part.digest.tail_of(value)
+        if number is not None and number not in part.digest.shards and number not in part.digest.unreadable:
+            wanted[(part.pk, number)] = part.digest
+    _read_tails(wanted)
+
+
+def _read_tails(wanted: dict[tuple[str, int], Digest]) -> None:
+    """Tail items by (digest pk, number) in batch calls (100 keys a call, 16 MB an answer), each
+    given to its digest (a missing one as None)."""
     from dashboard.analytics.compaction import tail_pk
 
-    parts = [part for part in parts if part.can_grow]
-    keys = list(dict.fromkeys(tail_pk(part.pk, n) for part in parts for n in range(part.digest.tails)))
-    items: dict[str, dict] = {}
+    keys = {tail_pk(pk, number): (pk, number) for pk, number in wanted}
     table = RollupDigest.Meta.table_name
-    for start in range(0, len(keys), BATCH_GET_LIMIT):
-        request = {table: {"Keys": [{"pk": {"S": key}} for key in keys[start : start + BATCH_GET_LIMIT]]}}
-        while request:
-            answer = _client().batch_get_item(RequestItems=request)
-            for item in answer.get("Responses", {}).get(table, []):
-                items[item["pk"]["S"]] = item
-            request = answer.get("UnprocessedKeys") or {}
-    for part in parts:
-        if not part.digest.tails_tried:  # two parts may share one digest
-            wanted = [tail_pk(part.pk, n) for n in range(part.digest.tails)]
-            part.digest.take_tails([items[key] for key in wanted if key in items])
+    answer = batch_items([(table, {"pk": {"S": key}}) for key in keys]).get(table, [])
+    items = {item["pk"]["S"]: item for item in answer}
+    for key, (pk, number) in keys.items():
+        wanted[(pk, number)].take_tail(number, items.get(key))
 
 
 @dataclass
@@ -438,29 +492,23 @@ class TopPages:
         for table, keys in (also or {}).items():
             self.extra.setdefault(table, [])
             wanted += [(table, key) for key in keys]
-        for start in range(0, len(wanted), BATCH_GET_LIMIT):
-            request: dict = {}
-            for table, key in wanted[start : start + BATCH_GET_LIMIT]:
-                request.setdefault(table, {"Keys": []})["Keys"].append(key)
-            if TopPage.Meta.table_name in request:
-                request[TopPage.Meta.table_name] |= {
-                    "ProjectionExpression": "pk, #t",
-                    "ExpressionAttributeNames": {"#t": "top"},
-                }
-            while request:
-                answer = _client().batch_get_item(RequestItems=request)
-                responses = answer.get("Responses", {})
-                for item in responses.get(TopPage.Meta.table_name, []):
-                    page = Snapshot.load(item.get("top", {}).get("S", ""))
-                    if page is not None:
-                        self.kept[item["pk"]["S"]] = page
-                for item in responses.get(RollupDigest.Meta.table_name, []):
-                    digest = Digest.load(item)
-                    if digest is not None:
-                        self.digests[item["pk"]["S"]] = digest
-                for table in also or {}:
-                    self.extra[table] += responses.get(table, [])
-                request = answer.get("UnprocessedKeys") or {}
+        options = {
+            TopPage.Meta.table_name: {
+                "ProjectionExpression": "pk, #t",
+                "ExpressionAttributeNames": {"#t": "top"},
+            }
+        }
+        responses = batch_items(wanted, options)
+        for item in responses.get(TopPage.Meta.table_name, []):
+            page = Snapshot.load(item.get("top", {}).get("S", ""))
+            if page is not None:
+                self.kept[item["pk"]["S"]] = page
+        for item in responses.get(RollupDigest.Meta.table_name, []):
+            digest = Digest.load(item)
+            if digest is not None:
+                self.digests[item["pk"]["S"]] = digest
+        for table in also or {}:
+            self.extra[table] += responses.get(table, [])
         return self
 
     def know_days(self, rows: dict[tuple[str, str], Totals], first: date, last: date) -> None:
@@ -702,15 +750,13 @@ def _resolve(
     """Exact totals of (part, value): from digests and kept or live pages where they tell, the rest
     in batch reads (a digest's value it left out: summed over its range's buckets)."""
     digests = {part.pk: part for part in parts if isinstance(part, _DigestPart)}
-    # A value a digest left out is in its tail: all the tails asked for are read in one call.
-    load_tails(
-        list(
-            {
-                row_pk: digests[row_pk]
-                for row_pk, value in keys
-                if row_pk in digests and digests[row_pk].digest.figure(value) is None
-            }.values()
-        )
+    # A value a digest left out is in the tail its hash names: those tails alone, in one call.
+    load_tails_of(
+        [
+            (digests[row_pk], value)
+            for row_pk, value in keys
+            if row_pk in digests and digests[row_pk].digest.figure(value) is None
+        ]
     )
     found: dict[tuple[str, str], Totals] = {}
     rest: list[tuple[str, str]] = []  # bucket rows asked for
