@@ -39,7 +39,7 @@ from dashboard.api.operations import Operation
 from dashboard.apikeys import services as apikeys
 from dashboard.apikeys.services import scope_for_token
 from dashboard.core import monitoring, otlp
-from dashboard.core.errors import DashboardError
+from dashboard.core.errors import DashboardError, TenantBeingErased
 from dashboard.core.scope import API, AccessScope
 from dashboard.dynamo import metrics
 from dashboard.experiments import log_records
@@ -101,6 +101,8 @@ def _authenticate(request: HttpRequest) -> AccessScope:
         scope = scope_for_token(token.strip()) if scheme.lower() == "bearer" and token else None
     except apikeys.KeyExpired as exc:  # told in the client's encoding, as every other refusal
         raise Refused(401, exc.message, {"WWW-Authenticate": "Bearer"}) from None
+    except TenantBeingErased as exc:  # the tenant's erase has started: nothing of it is stored
+        raise Refused(403, exc.message) from None
     if scope is None:
         raise Refused(
             401, "Send a valid API key as `Authorization: Bearer <key>`.", {"WWW-Authenticate": "Bearer"}
