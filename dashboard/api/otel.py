@@ -443,6 +443,7 @@ def otlp_operation(signal: str, message: str, rejected: str) -> Operation:
     errors = {
         "400": "The body cannot be decoded (protobuf, JSON, gzip or an id).",
         "401": "No valid API key.",
+        "403": "The key manages prices only, or its tenant is being erased: nothing is stored.",
         "413": "The body (sent or unpacked) is over the bound, or holds absurdly many items.",
         "415": f"Another content type or content encoding: send {otlp.PROTOBUF} or {otlp.JSON}, gzip or none.",
         "429": "This key is over its rate limit: retry after `Retry-After` seconds.",
@@ -450,7 +451,7 @@ def otlp_operation(signal: str, message: str, rejected: str) -> Operation:
     }
     responses = {"200": answer("Accepted (all, or partly: see partialSuccess).", partial, RATE_HEADERS)}
     for status, description in errors.items():
-        headers = {} if status in ("401", "415") else dict(RATE_HEADERS)
+        headers = {} if status in ("401", "403", "415") else dict(RATE_HEADERS)
         if status in ("429", "503"):
             headers.update(RETRY_AFTER)
         responses[status] = answer(description, status_schema, headers)
