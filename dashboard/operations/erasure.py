@@ -13,6 +13,11 @@ Resumable: after every page the job saves each kind's Scan cursor, counts and th
 than recorded: the next one cuts it back to the recorded length (each page is a gzip member of its own,
 so the cut file is whole) and reads that page again; deleting twice deletes nothing more.
 
+A job that erases (not an export-only one, until staff go on) cuts the tenant's access when it starts:
+its item is marked as being erased in the transaction that saves the job and its audit event
+(`_start_together`), and every way in (signing in, sessions, API keys, OTLP) refuses a tenant so marked
+(dashboard.accounts.queries.tenant_being_erased). The mark goes with the tenant's item, erased last.
+
 The start, the export's manifest and the end are recorded in the audit trail's platform partition,
 which the erase leaves alone, and the job's item outlives the tenant: staff see afterwards what was
 erased, when and by whom. The background worker (`run_queued`, every pass of `run_alerts`) and the
