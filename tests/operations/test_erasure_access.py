@@ -133,3 +133,17 @@ def test_the_otlp_refusal_is_told_in_protobuf_to_a_protobuf_exporter(people):
     assert response.status_code == 403 and response["Content-Type"] == "application/x-protobuf"
     assert MESSAGE.encode() in response.content
     assert erasure.run(job.job_id).status == "erased"
+
+
+def test_an_invitation_to_a_tenant_being_erased_is_refused(people):
+    from dashboard.accounts.queries import find_user_by_email
+    from tests.accounts.test_invitations import accept, invite, link_of
+
+    tenant = make_tenant(people)
+    email = f"newcomer@{tenant.tenant_id}.test"
+    link = link_of(invite(tenant.client, email))
+    job = erasure.start(STAFF_SCOPE, tenant.tenant_id, export=False)
+    for answer in (Client().get(link), accept(link)):
+        assert answer.status_code == 403 and MESSAGE in answer.content.decode()
+    assert find_user_by_email(email) is None
+    assert erasure.run(job.job_id).status == "erased"
