@@ -137,7 +137,7 @@ def start(
 
 def _start_together(job: TenantErasure, event, *, cut_access: bool) -> None:
     """Save the job and its audit event, and when it will erase, the tenant marked as being erased,
-    in one transaction: access ends exactly when the erase is under way (README, "Erase a tenant")."""
+    in one transaction: access ends exactly when the erase is under way (README, "Export and erase")."""
     items = [job, event]
     if cut_access:
         items.append(accounts_services.erasing_tenant(job.tenant_id, job.job_id))
