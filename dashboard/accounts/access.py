@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect
 
 from dashboard.accounts.models import User
-from dashboard.accounts.queries import get_user
+from dashboard.accounts.queries import ERASING_MESSAGE, get_user, tenant_being_erased
 from dashboard.accounts.session_store import AGENT_KEY, SIGNED_IN_AT_KEY, USER_KEY
 from dashboard.core import clock
 from dashboard.core.scope import STAFF, AccessScope, Can
@@ -27,14 +27,26 @@ ENROL_VIEWS = {ENROL_VIEW, "accounts:passkey_options", "accounts:passkey_add"}
 
 
 def user_for_request(request: HttpRequest) -> User | None:
+    """The signed-in person, or None. A disabled person's session ends here; so does the session of
+    anyone of a tenant being erased (`request.tenant_erasing` then says why: AccessScopeMiddleware
+    answers 403). One GetItem of the person, and of the tenant for people who belong to one."""
     if not hasattr(request, "_cached_user"):
         user_id = request.session.get(USER_KEY)
         user = get_user(user_id) if user_id else None
         if user is not None and not user.is_active:
             request.session.flush()
             user = None
+        if user is not None and user.role != STAFF and tenant_being_erased(user.tenant_id):
+            request.session.flush()
+            request.tenant_erasing = True
+            user = None
         request._cached_user = user
     return request._cached_user
+
+
+def may_sign_in(user: User) -> bool:
+    """Every way of signing in ends through this check (accounts.views._finish_sign_in)."""
+    return user.role == STAFF or not tenant_being_erased(user.tenant_id)
 
 
 def scope_for_user(user: User, tenant_focus: str | None = None) -> AccessScope:
@@ -55,6 +67,15 @@ def login(request: HttpRequest, user: User) -> None:
     request.session[SIGNED_IN_AT_KEY] = clock.iso_ms(clock.now())
     request.session[AGENT_KEY] = request.META.get("HTTP_USER_AGENT", "")[:200]
     request._cached_user = user
+
+
+def erasing_refusal(request: HttpRequest) -> HttpResponse:
+    """The answer to a person of a tenant being erased (their session has just ended): a 403 page
+    saying why; an htmx request is sent to the sign-in page (htmx swaps no 403). Answered from the
+    middleware too, before django-htmx has looked at the request: the header is read here."""
+    if request.headers.get("HX-Request") == "true":
+        return HttpResponseClientRedirect(reverse("login"))
+    return render(request, "403.html", {"reason": ERASING_MESSAGE}, status=403)
 
 
 def logout(request: HttpRequest) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
-from dashboard.accounts.access import scope_for_request, user_for_request
+from dashboard.accounts.access import erasing_refusal, scope_for_request, user_for_request
 from dashboard.dynamo import metrics
 from dashboard.dynamo.middleware import unavailable_reason, unavailable_response
 
@@ -22,6 +22,8 @@ class AccessScopeMiddleware:
         if not request.path.startswith(("/api/", "/healthz", "/readyz", "/metrics")):
             try:
                 request.user = user_for_request(request)
+                if getattr(request, "tenant_erasing", False):
+                    return erasing_refusal(request)  # the tenant's erase has started: no page of it
                 request.scope = scope_for_request(request)
                 metrics.attribute_to(request.scope.tenant_id if request.scope else None)  # cost to serve
             except Exception as exc:

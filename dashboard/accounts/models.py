@@ -43,6 +43,11 @@ class Tenant(DynamoModel):
     retention_logs_days = NumberAttribute(null=True)
     # The job applying a shortened retention to stored items: status, phase, cursor, counts (resumable).
     retention_job = JSONAttribute(null=True)
+    # Set in the transaction that starts erasing the tenant (dashboard.operations.erasure): from then on
+    # its people cannot sign in, its sessions are refused and its API keys and OTLP ingestion get 403
+    # (accounts.queries.tenant_being_erased, read once per request). The erase deletes the item last.
+    erasing_job_id = UnicodeAttribute(null=True)
+    erasing_since = UnicodeAttribute(null=True)  # ISO time the erase started
     created_at = UTCDateTimeAttribute()
     version = VersionAttribute()
     by_name = TenantsByName()

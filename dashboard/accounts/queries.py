@@ -112,6 +112,28 @@ def forget_retention(tenant_id: str) -> None:
     request_cache.forget(f"retention#{tenant_id}")
 
 
+ERASING_MESSAGE = (
+    "This tenant is being erased: its data is being deleted, and nobody can sign in to it or send it data."
+)
+
+
+def tenant_being_erased(tenant_id: str | None) -> bool:
+    """Has an erase of the tenant started? The one check every way in makes (signing in, each page of
+    a signed-in person, each API key and OTLP request): one strongly consistent GetItem of the tenant a
+    request, so access ends with the transaction that starts the erase, in every process at once.
+    A tenant no longer there (erased to the end) has nothing left to reach."""
+    if not tenant_id or not fits_key(tenant_id):
+        return False
+
+    def read() -> bool:
+        try:
+            return Tenant.get(tenant_id, consistent_read=True).erasing_job_id is not None
+        except DoesNotExist:
+            return False
+
+    return request_cache.remember(f"erasing#{tenant_id}", read)
+
+
 def get_tenant(tenant_id: str) -> Tenant:
     if not fits_key(tenant_id):
         raise NotFound("That tenant was not found.")

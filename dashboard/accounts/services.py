@@ -35,6 +35,7 @@ from dashboard.accounts import oidc
 from dashboard.accounts.inputs import EMAIL_RE, normalize_email, password_problem
 from dashboard.accounts.models import ROLES, Invitation, Passkey, RateLimitCounter, SessionItem, Tenant, User
 from dashboard.accounts.queries import (
+    ERASING_MESSAGE,
     PLATFORM_OWNER,
     POLICY_ID,
     TENANTS_KEY,
@@ -54,10 +55,11 @@ from dashboard.accounts.queries import (
     sessions_of,
     sign_in_policy,
     sign_in_wait_until,
+    tenant_being_erased,
 )
 from dashboard.audit import services as audit
 from dashboard.core import clock, request_cache
-from dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from dashboard.core.errors import Conflict, NotFound, PermissionDenied, TenantBeingErased, ValidationFailed
 from dashboard.core.ids import new_id
 from dashboard.core.money import money
 from dashboard.core.scope import MODERATOR, STAFF, TENANT_ADMIN, AccessScope, Can
@@ -418,6 +420,8 @@ def authenticate(email: str, password: str, address: str, known_device: str | No
     if user is None or not user.is_active or not matches:
         raise LoginFailed("That email and password do not match an active account.")
     release_sign_in_attempt(email, address, device)
+    if user.role != STAFF and tenant_being_erased(user.tenant_id):
+        raise LoginFailed(ERASING_MESSAGE)
     if user.role == STAFF and sign_in_policy().sso_for_staff and oidc.configured():
         raise LoginFailed("Staff sign in with single sign-on: use the button below.")
     user.update(actions=[User.last_login_at.set(clock.now())])
@@ -538,18 +542,36 @@ def set_retention(
     return tenant
 
 
+# --- erasing ---------------------------------------------------------------------------------------
+
+
+def erasing_tenant(tenant_id: str, job_id: str) -> Tenant:
+    """The tenant's item marked as being erased by that job, unsaved: the erase saves it in the
+    transaction that starts it (dashboard.operations.erasure), with the job and the audit event. From
+    then on every way in refuses the tenant (queries.tenant_being_erased). Conditional on the item's
+    version, so a tenant changed or erased meanwhile makes that transaction fail as a whole."""
+    tenant = get_tenant(tenant_id)
+    tenant.erasing_job_id = job_id
+    tenant.erasing_since = clock.iso_ms(clock.now())
+    return tenant
+
+
 def new_retention_job(target: Retention, by: str) -> dict:
-    """A job from the start: executions first, then log lines; the counts are what it changed."""
+    """A job from the start: spans first, then executions, then log lines; the counts are what it
+    changed (dashboard.operations.retention)."""
     return {
         "job_id": new_id("retention"),
         "status": "queued",
-        "phase": "executions",
+        "phase": "spans",
         "cursor": None,
         "target": {name: getattr(target, name) for name in Retention.__dataclass_fields__},
         "seen": 0,
         "expired": 0,
         "content_removed": 0,
         "logs_expired": 0,
+        "spans_seen": 0,
+        "spans_expired": 0,
+        "spans_content_removed": 0,
         "queued_by": by,
         "queued_at": clock.iso_ms(clock.now()),
         "heartbeat": clock.iso_ms(clock.now()),
@@ -720,6 +742,8 @@ def open_invitation(invitation_id: str, secret: str) -> Invitation:
         or invitation.expires_at <= clock.now()
     ):
         raise NotFound(INVITATION_GONE)
+    if tenant_being_erased(invitation.tenant_id):
+        raise TenantBeingErased(ERASING_MESSAGE)
     return invitation
 
 

@@ -77,6 +77,8 @@ MUST_ENROL_KEY = access.MUST_ENROL_KEY
 def _finish_sign_in(request: DashboardRequest, user, next_url: str, how: str) -> HttpResponse:
     """Sign `user` in (a new session key and CSRF token), record it, remember this browser."""
     request.session.pop(SECOND_STEP_KEY, None)
+    if not access.may_sign_in(user):  # the tenant's erase has started: whichever way they came
+        return access.erasing_refusal(request)
     access.login(request, user)
     rotate_token(request)  # a CSRF token seen before signing in is not valid after it
     # Single sign-on leaves the second factor to the provider (its own MFA policy).

@@ -1,6 +1,6 @@
 """Agent execution history (raw, 180-day TTL) and the per-day rollup counters that analytics read."""
 
-import time
+import json
 
 from pynamodb.attributes import (
     BinaryAttribute,
@@ -15,6 +15,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from dashboard.analytics.latency import BUCKET_ATTRIBUTES
+from dashboard.core import clock
 from dashboard.dynamo.base import DynamoModel, table_meta
 
 EXECUTION_TTL_DAYS = 180
@@ -115,7 +116,7 @@ class Execution(DynamoModel):
     def from_raw_data(cls, data):
         item = super().from_raw_data(data)
         item.content_hidden = False
-        if item.content_expires_at is not None and item.content_expires_at <= time.time():
+        if item.content_expires_at is not None and item.content_expires_at <= clock.now().timestamp():
             # Past the tenant's content retention: never shown again (the retention job removes it).
             item.content_hidden = bool(item.input or item.output)  # a missing attribute reads as ""
             item.input = item.output = None
@@ -281,9 +282,33 @@ class TraceItem(DynamoModel):
     input = UnicodeAttribute(null=True)
     output = UnicodeAttribute(null=True)
     execution_id = UnicodeAttribute(null=True)  # exec# and count# items
-    run = UnicodeAttribute(null=True)  # exec# items: the run as JSON
+    run = UnicodeAttribute(null=True)  # exec# items: the run as JSON (its input and output are content)
     recorded = BooleanAttribute(default=False)  # exec# items: write_execution has landed
-    expires_at = TTLAttribute()
+    expires_at = TTLAttribute()  # the tenant's retention of executions, from the span's start
+    # When the span's content (input/output; a pin's run input/output) stops being kept: epoch seconds,
+    # the tenant's content retention from the span's start. Past it the content reads as absent; the
+    # retention job (dashboard.operations.retention, phase "spans") removes it from the item.
+    content_expires_at = NumberAttribute(null=True)
+
+    content_hidden = False  # set on items read: content past its retention was read and hidden
+
+    @classmethod
+    def from_raw_data(cls, data):
+        item = super().from_raw_data(data)
+        item.content_hidden = False
+        if item.content_expires_at is not None and item.content_expires_at <= clock.now().timestamp():
+            item.hide_content()
+        return item
+
+    def hide_content(self) -> None:
+        """Past its content retention: never shown again (the retention job removes it)."""
+        self.content_hidden = self.content_hidden or bool(self.input or self.output)
+        self.input = self.output = None
+        if self.run:
+            run = json.loads(self.run)
+            if run.get("input") or run.get("output"):
+                self.content_hidden = True
+                self.run = json.dumps({**run, "input": "", "output": ""})
 
 
 class ModelPrice(DynamoModel):

@@ -39,7 +39,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from dashboard.accounts import services as accounts
 from dashboard.accounts.queries import get_tenant, retention_of
@@ -61,8 +61,10 @@ from dashboard.analytics.models import (
     ExecutionRollup,
     ModelPrice,
     PriceChange,
+    TraceItem,
     scoped_key,
 )
+from dashboard.analytics.queries.traces import EXECUTION_ID, span_start, trace_pk
 from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.clock import iso_ms, parse_iso
@@ -917,3 +919,74 @@ def apply_retention_page(
             execution.update(actions=actions)
     page.next_cursor = result.last_evaluated_key
     return page
+
+
+@dataclass
+class SpanRetentionPage:
+    """What one page of a tenant's traces needed: span items read, cut short, content removed."""
+
+    seen: int = 0
+    expired: int = 0
+    content_removed: int = 0
+    next_cursor: dict | None = None
+
+
+SPAN_RETENTION_PAGE = 10  # executions a page; each recorded from a trace reads that trace's partition
+
+
+def apply_span_retention_page(
+    tenant_id: str, executions_days: int, content_days: int, now: datetime, cursor: dict | None = None
+) -> SpanRetentionPage:
+    """One page of the tenant's stored traces brought within a retention, as `apply_retention_page`
+    does for executions. Traces are reached through the tenant's executions (tenant index, oldest
+    first): an execution recorded from a trace names it (`<trace id>-<span id>`), and the trace's one
+    partition (`tenant#trace`) holds its spans, pins and count markers. Each item's expiry is brought
+    forward to `start + executions_days`, its input/output (a pin's run input/output) removed once
+    `start + content_days` has passed and stamped with it otherwise. Costs and tokens stay. Safe to
+    repeat (every update only shortens; a trace of several executions may be read again). Bounded:
+    SPAN_RETENTION_PAGE executions, then one query of each distinct trace (at most MAX_SPANS_PER_TRACE
+    spans and their markers) and one UpdateItem per item that changes."""
+    page = SpanRetentionPage()
+    result = Execution.by_tenant.query(tenant_id, limit=SPAN_RETENTION_PAGE, last_evaluated_key=cursor)
+    trace_ids = dict.fromkeys(
+        match.group(1) for execution in result if (match := EXECUTION_ID.match(execution.execution_id))
+    )
+    for trace_id in trace_ids:
+        items = list(TraceItem.query(trace_pk(tenant_id, trace_id), consistent_read=True))
+        starts = {item.span_id: span_start(item) for item in items if item.start_ns}
+        for item in items:
+            started = starts.get(item.span_id)
+            if started is None:
+                continue  # a pin whose span is gone: it goes with its own expiry
+            page.seen += 1
+            expires = started + timedelta(days=executions_days)
+            content_until = int((started + timedelta(days=content_days)).timestamp())
+            actions = []
+            if item.expires_at is None or item.expires_at > expires:
+                actions.append(TraceItem.expires_at.set(expires))
+                page.expired += expires <= now
+            stored = item.content_hidden or bool(item.input or item.output or _run_content(item))
+            if content_until <= now.timestamp() and stored:
+                actions += [TraceItem.input.remove(), TraceItem.output.remove()]
+                if item.run:
+                    actions.append(
+                        TraceItem.run.set(json.dumps({**json.loads(item.run), "input": "", "output": ""}))
+                    )
+                page.content_removed += 1
+            if stored and (item.content_expires_at is None or item.content_expires_at > content_until):
+                actions.append(TraceItem.content_expires_at.set(content_until))
+            if actions:
+                try:  # on condition it is still there: an update of a deleted item would make a new one
+                    item.update(actions=actions, condition=TraceItem.sk.exists())
+                except UpdateError as exc:
+                    if exc.cause_response_code != "ConditionalCheckFailedException":
+                        raise
+    page.next_cursor = result.last_evaluated_key
+    return page
+
+
+def _run_content(item: TraceItem) -> bool:
+    if not item.run:
+        return False
+    run = json.loads(item.run)
+    return bool(run.get("input") or run.get("output"))

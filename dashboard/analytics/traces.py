@@ -49,7 +49,6 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import PutError, TransactWriteError
 
-from dashboard.accounts.queries import retention_of
 from dashboard.analytics import events, pricing, rollups, services
 from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, ExecutionRollup, TraceItem
 from dashboard.analytics.queries.traces import (
@@ -137,7 +136,9 @@ def span_item(tenant_id: str, values: SpanValues) -> TraceItem:
         scope=values.scope or None,
         input=values.input,
         output=values.output,
-        expires_at=_moment(values.start_ns) + timedelta(days=retention_of(tenant_id).executions_days),
+        # As an execution's: the item goes with the tenant's retention of executions, its input and
+        # output with their shorter one (both counted from the span's start).
+        **services.retention_stamps(tenant_id, _moment(values.start_ns)),
     )
 
 
@@ -313,6 +314,7 @@ def pin_item(tenant_id: str, agent: TraceItem, run: dict, recorded: bool = False
         run=json.dumps(run),
         recorded=recorded,
         expires_at=agent.expires_at,
+        content_expires_at=agent.content_expires_at,  # the run holds the agent span's input and output
     )
 
 

@@ -64,7 +64,10 @@ class Operation:
 COMMON = {
     400: "A query value no endpoint accepts (control characters, too long).",
     401: "No valid API key: send `Authorization: Bearer <key>`.",
-    403: "This kind of key may not use this endpoint (the prices key on a tenant's endpoint, or the reverse).",
+    403: (
+        "This kind of key may not use this endpoint (the prices key on a tenant's endpoint, or the reverse); "
+        "or the key's tenant is being erased (`tenant_erasing`)."
+    ),
     404: "An id in the path, query or body is not one of this key's tenant (nor is another tenant's).",
     405: "Another method: the `Allow` header lists the ones this path answers.",
     429: "This key is over its rate limit: retry after `Retry-After` seconds.",

@@ -39,7 +39,7 @@ from dashboard.api.operations import Operation
 from dashboard.apikeys import services as apikeys
 from dashboard.apikeys.services import scope_for_token
 from dashboard.core import monitoring, otlp
-from dashboard.core.errors import DashboardError
+from dashboard.core.errors import DashboardError, TenantBeingErased
 from dashboard.core.scope import API, AccessScope
 from dashboard.dynamo import metrics
 from dashboard.experiments import log_records
@@ -101,6 +101,8 @@ def _authenticate(request: HttpRequest) -> AccessScope:
         scope = scope_for_token(token.strip()) if scheme.lower() == "bearer" and token else None
     except apikeys.KeyExpired as exc:  # told in the client's encoding, as every other refusal
         raise Refused(401, exc.message, {"WWW-Authenticate": "Bearer"}) from None
+    except TenantBeingErased as exc:  # the tenant's erase has started: nothing of it is stored
+        raise Refused(403, exc.message) from None
     if scope is None:
         raise Refused(
             401, "Send a valid API key as `Authorization: Bearer <key>`.", {"WWW-Authenticate": "Bearer"}
@@ -441,6 +443,7 @@ def otlp_operation(signal: str, message: str, rejected: str) -> Operation:
     errors = {
         "400": "The body cannot be decoded (protobuf, JSON, gzip or an id).",
         "401": "No valid API key.",
+        "403": "The key manages prices only, or its tenant is being erased: nothing is stored.",
         "413": "The body (sent or unpacked) is over the bound, or holds absurdly many items.",
         "415": f"Another content type or content encoding: send {otlp.PROTOBUF} or {otlp.JSON}, gzip or none.",
         "429": "This key is over its rate limit: retry after `Retry-After` seconds.",
@@ -448,7 +451,7 @@ def otlp_operation(signal: str, message: str, rejected: str) -> Operation:
     }
     responses = {"200": answer("Accepted (all, or partly: see partialSuccess).", partial, RATE_HEADERS)}
     for status, description in errors.items():
-        headers = {} if status in ("401", "415") else dict(RATE_HEADERS)
+        headers = {} if status in ("401", "403", "415") else dict(RATE_HEADERS)
         if status in ("429", "503"):
             headers.update(RETRY_AFTER)
         responses[status] = answer(description, status_schema, headers)

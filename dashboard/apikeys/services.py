@@ -50,12 +50,12 @@ from django.conf import settings
 from pynamodb.exceptions import UpdateError
 
 from dashboard.accounts.models import RateLimitCounter
-from dashboard.accounts.queries import get_tenant
+from dashboard.accounts.queries import ERASING_MESSAGE, get_tenant, tenant_being_erased
 from dashboard.apikeys.models import ApiKey, token_bucket, usage_bucket
 from dashboard.apikeys.queries import KEY_ID_PATTERN, find_key, get_key, stored_tat
 from dashboard.audit import services as audit
 from dashboard.core import clock
-from dashboard.core.errors import DashboardError, ValidationFailed
+from dashboard.core.errors import DashboardError, TenantBeingErased, ValidationFailed
 from dashboard.core.ids import new_id
 from dashboard.core.scope import API, PRICES_KEY, STAFF, AccessScope
 
@@ -145,7 +145,9 @@ def scope_for_token(token: str) -> AccessScope | None:
     """The scope an API token acts with, or None for an unknown, malformed or revoked token.
 
     A real key past its expiry date raises KeyExpired (401 `key_expired`, saying when it expired):
-    only the holder of the secret learns that, so it tells an attacker nothing."""
+    only the holder of the secret learns that, so it tells an attacker nothing. A key of a tenant
+    whose erase has started raises TenantBeingErased (403 `tenant_erasing`), before the request
+    spends anything or writes anything: every endpoint and OTLP receiver authenticates here."""
     parts = token.split(".")
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
@@ -166,6 +168,8 @@ def scope_for_token(token: str) -> AccessScope | None:
         return AccessScope(
             role=PRICES_KEY, actor_id=key.key_id, actor_label=f"Prices key {key.name}", tenant_id=None
         )
+    if tenant_being_erased(key.tenant_id):
+        raise TenantBeingErased(ERASING_MESSAGE)
     return AccessScope(
         role=API, actor_id=key.key_id, actor_label=f"API key {key.name}", tenant_id=key.tenant_id
     )

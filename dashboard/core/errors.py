@@ -35,6 +35,12 @@ class ValidationFailed(DashboardError):
     code = "invalid"
 
 
+class TenantBeingErased(PermissionDenied):
+    """The tenant's erase has started: its people, keys and telemetry are refused from then on."""
+
+    code = "tenant_erasing"
+
+
 class ServiceUnavailable(DashboardError):
     status = 503
     code = "unavailable"

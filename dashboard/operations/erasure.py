@@ -13,6 +13,11 @@ Resumable: after every page the job saves each kind's Scan cursor, counts and th
 than recorded: the next one cuts it back to the recorded length (each page is a gzip member of its own,
 so the cut file is whole) and reads that page again; deleting twice deletes nothing more.
 
+A job that erases (not an export-only one, until staff go on) cuts the tenant's access when it starts:
+its item is marked as being erased in the transaction that saves the job and its audit event
+(`_start_together`), and every way in (signing in, sessions, API keys, OTLP) refuses a tenant so marked
+(dashboard.accounts.queries.tenant_being_erased). The mark goes with the tenant's item, erased last.
+
 The start, the export's manifest and the end are recorded in the audit trail's platform partition,
 which the erase leaves alone, and the job's item outlives the tenant: staff see afterwards what was
 erased, when and by whom. The background worker (`run_queued`, every pass of `run_alerts`) and the
@@ -32,6 +37,7 @@ from django.conf import settings
 from pynamodb.exceptions import PutError
 
 from dashboard.accounts import erasure as accounts
+from dashboard.accounts import services as accounts_services
 from dashboard.accounts.queries import get_tenant
 from dashboard.alerts import erasure as alerts
 from dashboard.analytics import erasure as analytics
@@ -44,6 +50,7 @@ from dashboard.core.ids import new_id
 from dashboard.core.scope import STAFF, AccessScope
 from dashboard.dynamo import erase
 from dashboard.dynamo.erase import TenantTable
+from dashboard.dynamo.transactions import save_together
 from dashboard.experiments import erasure as experiments
 from dashboard.flows import erasure as flows
 from dashboard.marketplace import erasure as marketplace
@@ -117,17 +124,24 @@ def start(
         created_by_id=scope.actor_id,
         created_at=clock.iso_ms(clock.now()),
     )
-    job.save()
     what = "export only" if export_only else ("export, then erase" if export else "erase without export")
-    audit.record(
-        scope,
-        "tenant.erase.start",
-        "tenant",
-        tenant_id,
-        tenant_id=audit.PLATFORM,
-        changes={"job": job_id, "what": what},
+    changes = {"job": job_id, "what": what}
+    if not export_only:
+        changes["access"] = "cut"  # the tenant's people, keys and telemetry are refused from now on
+    event = audit.build_event(
+        scope, "tenant.erase.start", "tenant", tenant_id, tenant_id=audit.PLATFORM, changes=changes
     )
+    _start_together(job, event, cut_access=not export_only)
     return job
+
+
+def _start_together(job: TenantErasure, event, *, cut_access: bool) -> None:
+    """Save the job and its audit event, and when it will erase, the tenant marked as being erased,
+    in one transaction: access ends exactly when the erase is under way (README, "Export and erase")."""
+    items = [job, event]
+    if cut_access:
+        items.append(accounts_services.erasing_tenant(job.tenant_id, job.job_id))
+    save_together(items, f"{job.tenant_id} changed meanwhile; nothing was started. Try again.")
 
 
 def erase_exported(scope: AccessScope, job_id: str) -> TenantErasure:
@@ -139,10 +153,16 @@ def erase_exported(scope: AccessScope, job_id: str) -> TenantErasure:
     job.export_only = False
     for progress in job.tables.values():
         progress.update(cursor=None, done=False)
-    _save(job)
-    audit.record(
-        scope, "tenant.erase.go", "tenant", job.tenant_id, tenant_id=audit.PLATFORM, changes={"job": job_id}
+    job.heartbeat = clock.iso_ms(clock.now())
+    event = audit.build_event(
+        scope,
+        "tenant.erase.go",
+        "tenant",
+        job.tenant_id,
+        tenant_id=audit.PLATFORM,
+        changes={"job": job_id, "access": "cut"},
     )
+    _start_together(job, event, cut_access=True)
     return job
 
 

@@ -1,11 +1,13 @@
 """The retention job: a tenant's shortened retention brought to the items already stored.
 
 Staff shorten a tenant's retention (dashboard.accounts.services.set_retention), which queues a job on the
-tenant's item. The background worker (`run_queued`, every pass of `manage.py run_alerts --loop`) then reads
-the tenant's executions through the tenant index a page at a time, bringing each expiry forward and
-removing inputs/outputs past their shorter period (dashboard.analytics.services.apply_retention_page),
-then the tenant's run log lines the same way (dashboard.experiments.services.apply_log_retention_page).
-Rollups are never touched: the tenant's cost figures stay whole.
+tenant's item. The background worker (`run_queued`, every pass of `manage.py run_alerts --loop`) then, a
+page at a time: reads the traces of the tenant's OTLP spans (reached through the executions recorded from
+them, dashboard.analytics.services.apply_span_retention_page), bringing each span's expiry forward and
+removing its inputs/outputs past their shorter period; reads the tenant's executions through the tenant
+index and does the same to them (apply_retention_page); then the tenant's run log lines
+(dashboard.experiments.services.apply_log_retention_page). Rollups are never touched and spans keep
+their tokens and cost: the tenant's cost figures stay whole.
 
 Resumable, as re-pricing is: after every page the job records its cursor (DynamoDB's last evaluated
 key) and counts on the tenant's item, so a worker that stops leaves a job the next one continues from
@@ -29,7 +31,9 @@ from dashboard.experiments import services as experiments
 
 log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=5)
-PHASES = ("executions", "logs", "done")
+# Spans first: they are found through the tenant's executions, which a shorter retention of executions
+# lets DynamoDB delete once the executions phase has brought their expiry forward.
+PHASES = ("spans", "executions", "logs", "done")
 
 
 def run(
@@ -43,7 +47,15 @@ def run(
     job["status"] = "running"
     with metrics.tenant_scope(tenant_id):  # the job's DynamoDB calls are the tenant's cost to serve
         while job["phase"] != "done" and (pages is None or pages > 0):
-            if job["phase"] == "executions":
+            if job["phase"] == "spans":
+                spans = analytics.apply_span_retention_page(
+                    tenant_id, target["executions_days"], target["content_days"], now, job["cursor"]
+                )
+                job["spans_seen"] = job.get("spans_seen", 0) + spans.seen
+                job["spans_expired"] = job.get("spans_expired", 0) + spans.expired
+                job["spans_content_removed"] = job.get("spans_content_removed", 0) + spans.content_removed
+                cursor = spans.next_cursor
+            elif job["phase"] == "executions":
                 page = analytics.apply_retention_page(
                     tenant_id, target["executions_days"], target["content_days"], now, job["cursor"]
                 )

@@ -184,6 +184,12 @@ def test_export_and_erase_are_exact_and_resume_where_they_stopped(world, monkeyp
         assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
         lines = gzip.decompress(path.read_bytes()).splitlines()
         other = gzip.decompress((erasure.export_dir(whole) / entry["file"]).read_bytes()).splitlines()
+        if table.name == "tenants":
+            # The erase exports the tenant's item as it found it: marked as being erased since it started.
+            [tenant_item] = [json.loads(line) for line in lines]
+            assert tenant_item.pop("erasing_job_id") == {"S": job.job_id} and tenant_item.pop("erasing_since")
+            tenant_item["version"] = {"N": str(int(tenant_item["version"]["N"]) - 1)}
+            lines = [json.dumps(tenant_item, sort_keys=True).encode()]
         assert sorted(lines) == sorted(other), table.name
         assert len(lines) == entry["items"] == job.tables[table.name]["erased"]
         exported[table.model.Meta.table_suffix] += len(lines)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from dashboard.accounts.queries import retention_of
 from dashboard.analytics.models import Execution, TraceItem
 from dashboard.core import clock
 
@@ -17,6 +19,11 @@ MAX_SPANS_PER_TRACE = 2_000
 
 def trace_pk(tenant_id: str, trace_id: str) -> str:
     return f"{tenant_id}#{trace_id}"
+
+
+def span_start(item: TraceItem) -> datetime:
+    """When a stored span (or a count marker) started: what its retention counts from."""
+    return datetime.fromtimestamp(int(item.start_ns) / 1e9, UTC)
 
 
 @dataclass
@@ -49,12 +56,23 @@ class TraceState:
 
 
 def read_trace(tenant_id: str, trace_id: str, consistent: bool) -> TraceState:
-    """Every live item of one trace: its spans, the executions pinned to it, the counted calls."""
+    """Every live item of one trace: its spans, the executions pinned to it, the counted calls.
+
+    Content past the tenant's content retention reads as absent: items say when theirs goes
+    (`content_expires_at`, TraceItem hides it); spans stored before they said so go by the tenant's
+    content retention of now, counted from their start."""
     now = clock.now()
+    content_days = retention_of(tenant_id).content_days
     state = TraceState({}, {}, {})
     for item in TraceItem.query(trace_pk(tenant_id, trace_id), consistent_read=consistent):
         if item.expires_at <= now:  # DynamoDB deletes expired items late: hide them
             continue
+        if (
+            item.content_expires_at is None
+            and item.start_ns
+            and span_start(item) + timedelta(days=content_days) <= now
+        ):
+            item.hide_content()
         kind, _, span_id = item.sk.partition("#")
         target = {"span": state.spans, "exec": state.pinned, "count": state.counted}.get(kind)
         if target is not None:
