@@ -15,7 +15,7 @@ from django.conf import settings
 from django.test import Client
 
 from dashboard.accounts.models import User
-from dashboard.accounts.session_store import USER_KEY, SessionStore
+from dashboard.accounts.session_store import TENANT_KEY, USER_KEY, SessionStore
 from dashboard.dynamo import base, local, metrics
 from dashboard.dynamo.tables import ensure_tables
 
@@ -57,6 +57,8 @@ class Bench:
     def client_for(self, user: User, **session) -> Client:
         store = SessionStore()
         store[USER_KEY] = user.user_id
+        if user.tenant_id:  # as a sign-in records it (accounts.access.login)
+            store[TENANT_KEY] = user.tenant_id
         for key, value in session.items():
             store[key] = value
         store.create()

@@ -23,7 +23,7 @@ from django.test import Client
 
 from dashboard.accounts import services
 from dashboard.accounts.models import User
-from dashboard.accounts.session_store import USER_KEY, SessionStore
+from dashboard.accounts.session_store import TENANT_KEY, USER_KEY, SessionStore
 from dashboard.core import vendor
 from dashboard.core.ids import new_id
 from dashboard.dynamo import base, local
@@ -192,6 +192,8 @@ def people(dynamodb_local) -> dict[str, User]:
 def session_for(user: User, **extra) -> str:
     store = SessionStore()
     store[USER_KEY] = user.user_id
+    if user.tenant_id:  # as a sign-in records it (accounts.access.login)
+        store[TENANT_KEY] = user.tenant_id
     for key, value in extra.items():
         store[key] = value
     store.create()

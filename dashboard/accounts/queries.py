@@ -25,6 +25,7 @@ from dashboard.core import clock, request_cache
 from dashboard.core.converters import fits_key
 from dashboard.core.errors import NotFound
 from dashboard.core.scope import MODERATOR, STAFF, AccessScope
+from dashboard.dynamo.base import client_of
 
 # Ids we mint are short; DynamoDB refuses empty or very long keys outright (a 400 that would become a 500).
 MAX_KEY_LENGTH = 200
@@ -132,6 +133,32 @@ def tenant_being_erased(tenant_id: str | None) -> bool:
             return False
 
     return request_cache.remember(f"erasing#{tenant_id}", read)
+
+
+def person_and_tenant(user_id: str, tenant_id: str) -> User | None:
+    """The person, read in one BatchGetItem with whether their tenant is being erased (remembered for
+    `tenant_being_erased`, so the request makes no second call for it): the page's first read."""
+    if not fits_key(user_id) or not fits_key(tenant_id):
+        return None
+    users, tenants = User.Meta.table_name, Tenant.Meta.table_name
+    request = {
+        users: {"Keys": [{"user_id": {"S": user_id}}]},
+        tenants: {
+            "Keys": [{"tenant_id": {"S": tenant_id}}],
+            "ConsistentRead": True,  # access ends with the transaction that starts an erase
+            "ProjectionExpression": "tenant_id, erasing_job_id",
+        },
+    }
+    found: dict[str, list[dict]] = {}
+    while request:
+        answer = client_of(User).batch_get_item(RequestItems=request)
+        for table, items in answer.get("Responses", {}).items():
+            found.setdefault(table, []).extend(items)
+        request = answer.get("UnprocessedKeys") or {}
+    request_cache.remember(
+        f"erasing#{tenant_id}", lambda: any("erasing_job_id" in item for item in found.get(tenants, []))
+    )
+    return User.from_raw_data(found[users][0]) if found.get(users) else None
 
 
 def get_tenant(tenant_id: str) -> Tenant:

@@ -12,6 +12,9 @@ from dashboard.core import clock
 
 USER_KEY = "_user_id"
 SIGNED_IN_AT_KEY = "_signed_in_at"  # ISO time of the sign-in (the account page lists sessions by it)
+# The person's tenant at sign-in: a page reads the person and the tenant (is it being erased?) in one
+# batch call (accounts.queries.person_and_tenant) rather than one after the other.
+TENANT_KEY = "_tenant_id"
 AGENT_KEY = "_agent"  # the browser's User-Agent at sign-in, shortened
 
 

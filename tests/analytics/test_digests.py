@@ -231,6 +231,42 @@ def test_a_value_left_out_is_read_from_the_one_tail_its_hash_names(tenant, monke
         assert (found[user].count, found[user].cost_micro_usd) == (count, cost), user
 
 
+def test_beside_a_digest_today_s_small_values_read_no_tail_and_the_page_writes_nothing(tenant, monkeypatch):
+    """Today's hundred small users cannot reach the 10th costliest, whose figures the digest's rows
+    hold: a value the digest left out costs at most its `bound`, not as much as its next row not yet
+    taken, so the page reads no tail; and today's first page is not kept (no write on a view)."""
+    monkeypatch.setattr(compaction, "DIGEST_ROWS", 70)
+    monkeypatch.setattr(rollup_reads, "SETTLED_SECONDS", 0)  # today's bucket counts as settled: keepable
+    now = clock.now()
+    executions = list(
+        demo.generate(random.Random(4), tenant.tenant_id, ["u"], 300, now, days=3, id_prefix="bd")
+    )
+    for n, execution in enumerate(executions):
+        if n < 200:  # two days ago: 70 users well apart, 130 who spent next to nothing
+            execution.user_id, execution.started_at = f"u{n:03d}", clock.iso_ms(now - timedelta(days=2))
+            execution.cost_micro_usd = 10_000 - n if n < 70 else 1
+        else:  # today: a hundred users of the small ones, 300 µUSD each
+            execution.user_id, execution.started_at = f"u{n - 100:03d}", clock.iso_ms(now)
+            execution.cost_micro_usd = 300
+    _post_concurrently(tenant, executions, twice=False)
+    today = now.date()
+    compaction.rebuild(tenant.tenant_id, today)
+    tails: list = []
+    written: list = []
+    real_tails, real_put = rollup_reads._read_tails, rollup_reads.batch_put
+    monkeypatch.setattr(
+        rollup_reads, "_read_tails", lambda wanted: (tails.extend(wanted), real_tails(wanted))
+    )
+    monkeypatch.setattr(
+        rollup_reads,
+        "batch_put",
+        lambda model, items: (written.extend(i.pk for i in items), real_put(model, items)),
+    )
+    _assert_overview_exact(tenant.tenant_id, raw_executions(tenant.tenant_id), today)
+    assert tails == []
+    assert [pk for pk in written if pk.split("#")[1] in DIMENSIONS] == []
+
+
 def test_a_late_arrival_for_a_settled_day_is_never_read_from_an_old_digest_and_is_packed_next_pass(tenant):
     today = clock.now().date()
     users = [f"u{n:03d}" for n in range(30)]

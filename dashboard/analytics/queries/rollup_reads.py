@@ -367,6 +367,10 @@ class _DigestPart:
             most = max(most, self.digest.bound)
         return most
 
+    def beyond(self) -> int:
+        """The most a value that is not in its rows nor in a tail read has here."""
+        return 0 if self.digest.complete else self.digest.bound
+
     def read(self, limit: int, known: dict[tuple[str, str], Totals]) -> None:
         end = min(self.length, self.taken + limit)
         for position in range(self.taken, end):
@@ -624,9 +628,11 @@ def digest_keys(tenant_id: str, ranges: list[tuple[str, date, date]], today: dat
 
 
 LIVE_PAGE = 1_000  # about 150 KB, 19 read units: a busy day's agents, or its first thousand users
-# A live bucket missing more rows than this among the candidates reads its next page (about 150
-# bytes a row, a read unit per 27 rows) rather than getting each row (half a read unit each).
+# A live bucket missing more rows than this among the candidates reads its next page rather than
+# getting each row (half a read unit each): a ranked row is about 150 bytes, so a grown page of 240
+# rows costs what 8 rows got one by one do, and a page of LIVE_PAGE rows (17 read units) what 32 do.
 RESOLVE_AT_MOST = 8
+LIVE_RESOLVE_AT_MOST = 32
 
 
 class _NeedsBuckets(Exception):
@@ -670,11 +676,15 @@ def _top(parts: list, k: int, first_page: int, pages: TopPages | None) -> list[t
     # Ranked rows are small (about 150 bytes): a first page of FIRST_PAGE costs about one read unit
     # and usually settles the list in one round, where a page of k would need several.
     page = max(k, first_page)
-    keeping = pages is not None and page == FIRST_PAGE
+    # Beside a digest the only bucket is today's: its first page is not kept (a page of LIVE_PAGE
+    # rows, hundreds of write units, would be written again by every view until the day settles).
+    beside_digest = any(isinstance(part, _DigestPart) for part in parts)
+    keeping = pages is not None and page == FIRST_PAGE and not beside_digest
     # Beside a digest the live part is today's bucket alone: read it in one call, up to LIVE_PAGE rows,
     # rather than page after page while the digest's close leaders wait for its rows.
-    live_page = LIVE_PAGE if any(isinstance(part, _DigestPart) for part in parts) else page
+    live_page = LIVE_PAGE if beside_digest else page
     grow = (lambda size: LIVE_PAGE) if live_page == LIVE_PAGE else (lambda size: min(size * 4, 1_000))
+    resolve_at_most = LIVE_RESOLVE_AT_MOST if live_page == LIVE_PAGE else RESOLVE_AT_MOST
     for part in parts:
         if isinstance(part, _DigestPart):
             part.read(page, known)
@@ -686,11 +696,26 @@ def _top(parts: list, k: int, first_page: int, pages: TopPages | None) -> list[t
         part.read(live_page, known)
         if keeping:
             pages.offer(part.pk, part.first, part.exhausted)
+    digests = [part for part in parts if isinstance(part, _DigestPart)]
     while True:
         values = {value for _, value in known}
+        # A digest answers for any value in its rows at no cost (they are in memory): taken before
+        # any value counts as a candidate to read, so a value it left out is bounded by what it left
+        # out (`beyond`), not by the next of its rows not yet taken.
+        for part in digests:
+            for value in values:
+                if (part.pk, value) not in known:
+                    figure = part.digest.figure(value)
+                    if figure is not None:
+                        known[(part.pk, value)] = figure
         lower = {v: sum(known[(p.pk, v)].cost_micro_usd for p in parts if (p.pk, v) in known) for v in values}
         upper = {
-            v: lower[v] + sum(p.bound() for p in parts if (p.pk, v) not in known and not p.all_known)
+            v: lower[v]
+            + sum(
+                p.beyond() if isinstance(p, _DigestPart) else p.bound()
+                for p in parts
+                if (p.pk, v) not in known and not p.all_known
+            )
             for v in values
         }
         kth = sorted(lower.values(), reverse=True)[k - 1] if len(values) >= k else 0
@@ -705,7 +730,7 @@ def _top(parts: list, k: int, first_page: int, pages: TopPages | None) -> list[t
         if missing:
             counts = collections.Counter(pk for pk, _ in missing)
             crowded = [
-                p for p in parts if isinstance(p, _Bucket) and p.readable and counts[p.pk] > RESOLVE_AT_MOST
+                p for p in parts if isinstance(p, _Bucket) and p.readable and counts[p.pk] > resolve_at_most
             ]
             if crowded:
                 page = grow(page)
