@@ -504,7 +504,8 @@ def compare_logs(request: DashboardRequest, experiment_id: str) -> HttpResponse:
     counts diffed. Without two runs chosen: the form to choose them.
 
     DynamoDB: the experiment (1 GetItem), a page of runs (1 query) for the form; with two runs, 2 GetItems
-    for the runs, 2 queries for their first lines and 2 GetItems for their pattern states."""
+    for the runs, 2 queries for a page of their lines and 2 GetItems for their pattern states. The
+    page's link to later lines carries both runs' positions (`cursor`)."""
     scope = request.scope
     experiment = queries.get_experiment(scope, experiment_id)
     left, right = request.GET.get("a", ""), request.GET.get("b", "")
@@ -516,5 +517,7 @@ def compare_logs(request: DashboardRequest, experiment_id: str) -> HttpResponse:
         "comparison": None,
     }
     if left and right:
-        context["comparison"] = queries.compare_logs(scope, experiment_id, left, right)
+        context["comparison"] = queries.compare_logs(
+            scope, experiment_id, left, right, request.GET.get("cursor") or None
+        )
     return render_page(request, "experiments/compare_logs.html", context)

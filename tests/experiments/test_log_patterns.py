@@ -2,6 +2,7 @@
 
 import html
 import re
+from urllib.parse import unquote
 
 from dashboard.experiments import patterns, queries
 
@@ -110,3 +111,39 @@ def test_two_runs_logs_side_by_side_with_their_patterns_diffed(
         r'<tr class="pattern-diff-row"><td><code>(.*?)</code></td>.*?>(-?\+?\d+)</td></tr>', content
     )
     assert ("loss is NaN", "+2") in rows
+
+
+def test_two_runs_compared_page_by_page_show_every_line_once_in_time_order(
+    acme_admin, make_experiment, make_run, write, base_ms, monkeypatch
+):
+    """Pages of 4 lines a run: each page stops where the first run with more lines stops, so every
+    line of both runs is shown once, in time-from-start order, and the link of one comparison is
+    refused for another."""
+    from dashboard.experiments.queries import stats
+
+    monkeypatch.setattr(stats, "COMPARE_LINES", 4)
+    experiment = make_experiment()
+    left, right = make_run(experiment, "slow"), make_run(experiment, "fast")
+    write(left, [("info", f"left {n}", base_ms + 1_000 * n, n) for n in range(9)])  # every second
+    write(right, [("info", f"right {n}", base_ms + 5_000 + 300 * n, n) for n in range(11)])  # every 0.3 s
+    url = f"/experiments/{experiment.experiment_id}/logs/compare/"
+    seen, pages, params = [], 0, {"a": left.run_id, "b": right.run_id}
+    while True:
+        content = html.unescape(acme_admin.get(url, params).content.decode())
+        pages += 1
+        seen += re.findall(
+            r"<td class=\"compare-(?:left|right)\">.*?</span> ((?:left|right) \d+)</td>", content
+        )
+        later = re.search(r'id="compare-later"\s+href="[^"]*cursor=([^"&]+)', content)
+        if not later:
+            break
+        params = {**params, "cursor": unquote(later.group(1))}
+        assert pages < 10
+    expected = sorted(
+        [(1_000 * n, 0, f"left {n}") for n in range(9)] + [(300 * n, 1, f"right {n}") for n in range(11)]
+    )
+    assert seen == [text for *_, text in expected]
+    assert pages >= 3
+    other = make_run(experiment, "other")
+    response = acme_admin.get(url, {"a": left.run_id, "b": other.run_id, "cursor": params["cursor"]})
+    assert response.status_code == 400

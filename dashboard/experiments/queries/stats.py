@@ -17,7 +17,7 @@ from functools import partial
 
 from dashboard.core import clock
 from dashboard.core.scope import AccessScope
-from dashboard.dynamo.paging import raw_pages
+from dashboard.dynamo.paging import decode_cursor, encode_cursor, raw_pages
 from dashboard.experiments import lines, patterns, volume
 from dashboard.experiments.inputs import LogFilters
 from dashboard.experiments.models import Experiment, ExperimentRun, LogStat, LogView
@@ -196,6 +196,8 @@ class LogComparison:
     patterns: list[PatternDiff]
     left_window: Window
     right_window: Window
+    next_cursor: str | None = None  # the later lines of both runs, from where this page stopped
+    later: bool = False  # this page is not the first
 
 
 def _origin(window: Window, run: ExperimentRun) -> int:
@@ -203,28 +205,64 @@ def _origin(window: Window, run: ExperimentRun) -> int:
     return int(window.lines[0].ts_ms) if window.lines else clock.epoch_ms(run.started_at)
 
 
-def compare_logs(scope: AccessScope, experiment_id: str, left_id: str, right_id: str) -> LogComparison:
-    """Two runs' first lines side by side, aligned by the time since each run's first line, and their
-    patterns' counts diffed. DynamoDB: 2 GetItems (the runs), 2 Queries (their first lines), 2 GetItems
-    (their pattern states)."""
+def compare_purpose(experiment_id: str, left_id: str, right_id: str) -> str:
+    """A page link of one comparison is good for that comparison only."""
+    return f"compare-logs:{experiment_id}:{left_id}:{right_id}"
+
+
+def compare_logs(
+    scope: AccessScope, experiment_id: str, left_id: str, right_id: str, cursor: str | None = None
+) -> LogComparison:
+    """Two runs' lines side by side, aligned by the time since each run's first line, a page of up to
+    COMPARE_LINES of each at a time, and their patterns' counts diffed. A page ends where the first of
+    the two runs with more lines stops, so no line of the other run is shown out of order; the next
+    page (`cursor`: both runs' positions and time zeros, signed for this comparison) goes on from
+    there. DynamoDB: 2 GetItems (the runs), 2 Queries (their lines), 2 GetItems (their pattern states)."""
     left, right = get_run(scope, experiment_id, left_id), get_run(scope, experiment_id, right_id)
-    windows = [read_window(run.run_key, LogFilters(), limit=COMPARE_LINES) for run in (left, right)]
-    tagged = []
-    for side, (run, window) in enumerate(zip((left, right), windows, strict=True)):
-        origin = _origin(window, run)
-        tagged.extend((int(line.ts_ms) - origin, side, line) for line in window.lines)
+    purpose = compare_purpose(experiment_id, left_id, right_id)
+    state = decode_cursor(cursor, purpose) or {}
+    after = [state.get("a"), state.get("b")]
+    windows = [
+        read_window(run.run_key, LogFilters(), after=position, limit=COMPARE_LINES)
+        for run, position in zip((left, right), after, strict=True)
+    ]
+    origins = [state.get("oa"), state.get("ob")]
+    for side, run in enumerate((left, right)):
+        if origins[side] is None:
+            origins[side] = _origin(windows[side], run)
+    tagged = [
+        (int(line.ts_ms) - origins[side], side, line) for side in (0, 1) for line in windows[side].lines
+    ]
     tagged.sort(key=lambda item: (item[0], item[1]))
+    # Where this page stops: the last line read of each run that has more, the earlier of them.
+    stop = None
+    for side in (0, 1):
+        window = windows[side]
+        if not window.complete and window.lines:
+            offset = int(window.lines[-1].ts_ms) - origins[side]
+            stop = offset if stop is None else min(stop, offset)
+    shown = [item for item in tagged if stop is None or item[0] <= stop]
     rows = [
         ComparedRow(offset, line if side == 0 else None, line if side == 1 else None)
-        for offset, side, line in tagged
+        for offset, side, line in shown
     ]
+    next_cursor = None
+    if not all(window.complete for window in windows):
+        positions = list(after)
+        for _offset, side, line in shown:
+            positions[side] = line.sk
+        if stop is None:  # every line read is shown: each run goes on from where its read ended
+            positions = [window.position for window in windows]
+        next_cursor = encode_cursor(
+            {"a": positions[0], "b": positions[1], "oa": origins[0], "ob": origins[1]}, purpose
+        )
     counts: dict[str, list[int]] = {}
-    shown: dict[str, str] = {}
+    templates: dict[str, str] = {}
     for side, run in enumerate((left, right)):
-        state = pattern_state(run.run_key)
-        for pattern in patterns.patterns_of(state.state if state else None):
+        pattern_item = pattern_state(run.run_key)
+        for pattern in patterns.patterns_of(pattern_item.state if pattern_item else None):
             counts.setdefault(pattern.template, [0, 0])[side] += pattern.count
-            shown[pattern.template] = pattern.shown
-    diffs = [PatternDiff(template, shown[template], a, b) for template, (a, b) in counts.items()]
+            templates[pattern.template] = pattern.shown
+    diffs = [PatternDiff(template, templates[template], a, b) for template, (a, b) in counts.items()]
     diffs.sort(key=lambda diff: (-abs(diff.change), -(diff.left + diff.right)))
-    return LogComparison(left, right, rows, diffs, windows[0], windows[1])
+    return LogComparison(left, right, rows, diffs, windows[0], windows[1], next_cursor, bool(state))
