@@ -147,3 +147,33 @@ def test_an_invitation_to_a_tenant_being_erased_is_refused(people):
         assert answer.status_code == 403 and MESSAGE in answer.content.decode()
     assert find_user_by_email(email) is None
     assert erasure.run(job.job_id).status == "erased"
+
+
+def test_a_page_learns_whether_the_tenant_is_being_erased_in_the_same_call_as_the_person(people, monkeypatch):
+    """A signed-in page reads the person and the tenant's flag in one batch call (the tenant named at
+    sign-in): no GetItem of the tenant on top; a session from before the flag was recorded still checks."""
+    from dashboard.accounts.models import Tenant
+    from dashboard.accounts.session_store import TENANT_KEY
+    from dashboard.dynamo import metrics
+
+    tenant = make_tenant(people)
+    client, _ = sign_in(tenant)
+    strong_reads: list = []
+    real_get = Tenant.get.__func__
+
+    def get(cls, *args, **kwargs):
+        if kwargs.get("consistent_read"):
+            strong_reads.append(args)
+        return real_get(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Tenant, "get", classmethod(get))
+    with metrics.track() as stats:
+        assert client.get("/account/me/").status_code == 200
+    assert strong_reads == [] and stats.operations.get("BatchGetItem", 0) >= 1
+    session = client.session
+    del session[TENANT_KEY]
+    session.save()
+    assert client.get("/account/me/").status_code == 200
+    assert strong_reads == [(tenant.tenant_id,)]
+    erasure.start(STAFF_SCOPE, tenant.tenant_id, export=False)
+    assert client.get("/account/me/").status_code == 403
