@@ -183,8 +183,9 @@ def test_a_batch_stopped_after_its_first_part_is_finished_once_by_a_retry_of_one
     now = clock.now()
     executions = [services.validate_run(tenant.tenant_id, "agent-p", body, now)[0] for body in bodies]
     batch = "b" * 32
-    claimed, _ = services._claim(executions, batch)
-    sums = rollups.Increments(shard=0)
+    hours_from = rollups.live_hours_from(now)  # what the writer took: the marker keeps it
+    claimed, _ = services._claim(executions, batch, hours_from)
+    sums = rollups.Increments(shard=0, hours_from=hours_from)
     for execution in claimed:
         sums.add(execution)
     parts = services._parts(sums)
