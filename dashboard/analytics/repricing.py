@@ -326,7 +326,7 @@ def _add_part(book: str, plan: PriceChange, number: int, rows: list[tuple[str, s
             if rollups.is_total(row_pk):
                 actions.append(ExecutionRollup.last_write.set(now))
             if rollups.is_hourly(row_pk):
-                actions.append(ExecutionRollup.expires_at.set(rollups.hourly_expiry(row_sk)))
+                actions.append(ExecutionRollup.expires_at.set(rollups.hourly_expires_at(row_sk)))
             tx.update(ExecutionRollup(row_pk, row_sk), actions=actions)
 
 

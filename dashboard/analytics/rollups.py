@@ -94,9 +94,14 @@ def hour_start(hour: str) -> datetime:
     return datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC)
 
 
+def hourly_expires_at(row_sk: str) -> datetime:
+    """When an hourly row goes: its hour's start + HOURLY_TTL, the same for every writer."""
+    return hour_start(row_sk[:13]) + HOURLY_TTL
+
+
 def hourly_expiry(row_sk: str) -> int:
-    """When an hourly row goes (epoch seconds): its hour's start + HOURLY_TTL, the same for every writer."""
-    return int((hour_start(row_sk[:13]) + HOURLY_TTL).timestamp())
+    """`hourly_expires_at` in epoch seconds, as the item stores it."""
+    return int(hourly_expires_at(row_sk).timestamp())
 
 
 def live_hours_from(now: datetime) -> str:

@@ -483,7 +483,7 @@ def _row_actions(row_pk: str, row_sk: str, values: dict[str, int]) -> list:
     if rollups.is_total(row_pk):
         actions.append(ExecutionRollup.last_write.set(int(time.time())))
     if rollups.is_hourly(row_pk):
-        actions.append(ExecutionRollup.expires_at.set(rollups.hourly_expiry(row_sk)))
+        actions.append(ExecutionRollup.expires_at.set(rollups.hourly_expires_at(row_sk)))
     return actions
 
 

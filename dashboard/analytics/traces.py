@@ -440,7 +440,7 @@ def _count(execution: Execution, calls: list[TraceItem]) -> None:
                 for row_pk, row_sk in rollups.keys_for(execution, rollups.live_hours_from(clock.now())):
                     row_actions = ranked if rollups.is_ranked(row_pk) else actions
                     if rollups.is_hourly(row_pk):
-                        expiry = ExecutionRollup.expires_at.set(rollups.hourly_expiry(row_sk))
+                        expiry = ExecutionRollup.expires_at.set(rollups.hourly_expires_at(row_sk))
                         row_actions = [*actions, expiry]
                     tx.update(ExecutionRollup(row_pk, row_sk), actions=row_actions)
             return
