@@ -8,8 +8,9 @@
   filtered to it and to the window.
 
 Reads: one window read for the previous window, plus one top list per dimension (3 at most): exact
-over days; over hours exact for models, and for agents and users the costliest among the 10 costliest
-of the days the window touches (`analytics.queries.window_top`: a `top` read and one batch read).
+over days; over hours exact for models, and for agents and users whenever the candidates of the days
+the window touches prove it (`analytics.queries.window_top`: a `top` read and one batch read, twice
+at most), else the costliest among the 100 costliest of those days.
 """
 
 from __future__ import annotations

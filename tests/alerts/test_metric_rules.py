@@ -18,7 +18,7 @@ from dashboard.alerts.inputs import RuleInput
 from dashboard.alerts.metrics import previous_window, window_of
 from dashboard.alerts.models import ROLLING_HOURS
 from dashboard.analytics import services as analytics
-from dashboard.analytics.queries import window_totals
+from dashboard.analytics.queries import window_top, window_totals
 from dashboard.analytics.rollups import Totals
 from dashboard.core import clock
 from dashboard.core.errors import ValidationFailed
@@ -239,6 +239,27 @@ def test_any_user_spending_more_than_a_limit_in_the_last_24_hours_is_named(tenan
     (fired,) = evaluate_tenant(tenant.tenant_id)
     assert (fired.subject, fired.level, int(fired.value)) == ("heavy", "warning", costs["heavy"])
     assert evaluate_tenant(tenant.tenant_id) == []
+
+
+def test_the_top_users_of_an_hour_window_are_exact_when_the_days_costliest_spent_outside_it(
+    tenant, settings, monkeypatch
+):
+    """The drivers' top contributors of a 24 h window: ten users spent most over the two days the
+    window touches, but before it began; the window's own top three are the users who spent in it."""
+    settings.ALERTS_CHECK_ON_INGEST = False
+    fixed = (clock.now() - timedelta(days=1)).replace(hour=18, minute=30)
+    monkeypatch.setattr(clock, "now", lambda: fixed)
+    for n in range(12):  # yesterday 10:00: inside the window's days, outside its hours
+        tenant.post("a", run(ago=timedelta(hours=32, minutes=30), user_id=f"day-{n:02d}", tokens_in=90_000))
+    for n in range(4):
+        tenant.post("a", run(ago=timedelta(hours=n + 1), user_id=f"recent-{n}", tokens_in=1_000 * (n + 1)))
+    window = window_of(type("Rule", (), {"window": "24h"}), fixed)
+    first = window.start.strftime("%Y-%m-%dT%H")
+    inside = [e for e in raw_executions(tenant.tenant_id) if e.started_at[:13] >= first]
+    expected = sorted(_recomputed(inside, "user").items(), key=lambda item: (-item[1][2], item[0]))[:3]
+    got = window_top(tenant.tenant_id, "user", window.start, window.end, 3)
+    assert [(value, [t.count, t.failures, int(t.cost_micro_usd)]) for value, t in got] == expected
+    assert [value for value, _ in got] == ["recent-3", "recent-2", "recent-1"]
 
 
 def test_a_rule_on_a_tag_over_hours_is_refused_with_the_reason(tenant):

@@ -41,6 +41,7 @@ HISTOGRAM_DIMENSIONS = ("tenant",)  # only the daily and hourly `total` rows car
 HOURLY = ("tenant", "model", "agent", "user", "environment")  # dimensions with hourly rows
 MAX_HOURS = 25  # a rolling 24 h window: the hour 24 hours ago to this one
 HOURLY_CANDIDATES = 10  # an hour window's top list looks at the costliest of its days (`window_top`)
+HOURLY_CANDIDATES_MORE = 100
 
 
 def window_totals(
@@ -86,18 +87,29 @@ def window_totals(
 def window_top(tenant_id: str, dimension: str, start: date, end: date, k: int) -> list[tuple[str, Totals]]:
     """The `k` costliest agents, models or users of a window, costliest first (ties by name).
 
-    Days: exact (`top`). Hours: models exact (one query); agents and users among the
-    `HOURLY_CANDIDATES` costliest of the days the window touches (a `top` read and one batch read):
-    a value left out spent less over those days than each of them."""
+    Days: exact (`top`). Hours: models exact (one query); agents and users from the candidates of the
+    days the window touches, costliest first: a value left out spent over the window at most what it
+    spent over those days, at most the last candidate's, so the list is exact once its k-th costs at
+    least that (or every value was a candidate). The `HOURLY_CANDIDATES` costliest first (a `top` read,
+    one batch read), else once more with `HOURLY_CANDIDATES_MORE` (a `top` read, up to 25 batch reads):
+    past that, the costliest among them."""
     if not isinstance(start, datetime):
         return top(tenant_id, dimension, start, end, k)
     if dimension == "model":
-        found = _hour_totals(tenant_id, "model", start, end, None, k, False, None)
-    else:
-        candidates = [
-            value for value, _ in top(tenant_id, dimension, start.date(), end.date(), HOURLY_CANDIDATES)
-        ]
-        found = _hour_figures(tenant_id, dimension, _hours(start, end), candidates)
+        return _ranked(_hour_totals(tenant_id, "model", start, end, None, k, False, None), k)
+    hours = _hours(start, end)
+    ranked: list[tuple[str, Totals]] = []
+    for size in (max(k, HOURLY_CANDIDATES), max(k, HOURLY_CANDIDATES_MORE)):
+        candidates = top(tenant_id, dimension, start.date(), end.date(), size)
+        ranked = _ranked(_hour_figures(tenant_id, dimension, hours, [value for value, _ in candidates]), k)
+        every_value = len(candidates) < size
+        bound = candidates[-1][1].cost_micro_usd if candidates else 0
+        if every_value or (len(ranked) == k and ranked[-1][1].cost_micro_usd >= bound):
+            break
+    return ranked
+
+
+def _ranked(found: dict[str, Totals], k: int) -> list[tuple[str, Totals]]:
     ranked = sorted(
         ((value, totals) for value, totals in found.items() if totals.count),
         key=lambda item: (-item[1].cost_micro_usd, item[0]),
