@@ -1,13 +1,16 @@
 """Why the number moved, computed at the moment a metric rule crosses a level.
 
 - the change against the previous equal window (the day before, the previous month, the 7 or 30
-  days before), with the cost change split exactly into volume and unit cost:
+  days before, the 2 or 25 hours before), with the cost change split exactly into volume and unit cost:
   Δcost = (n₁ − n₀) × u₀  [volume]  +  n₁ × (u₁ − u₀)  [unit cost], u = cost per execution;
 - the top contributing agents, models and users of the window by cost (the rule's own dimension
   for a rule on one agent, model or user), each with its share and a link to its executions,
   filtered to it and to the window.
 
-Reads: one window read for the previous window, plus one exact top list per dimension (3 at most).
+Reads: one window read for the previous window, plus one top list per dimension (3 at most): exact
+over days; over hours exact for models, and for agents and users whenever the candidates of the days
+the window touches prove it (`analytics.queries.window_top`: a `top` read and one batch read, twice
+at most), else the costliest among the 100 costliest of those days.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from django.urls import reverse
 
 from dashboard.alerts import formats
 from dashboard.alerts.models import METRICS, AlertRule
-from dashboard.analytics.queries import top, window_totals
+from dashboard.analytics.queries import window_top, window_totals
 from dashboard.analytics.rollups import TOTAL_VALUE, Totals
 from dashboard.core.money import money
 
@@ -71,7 +74,7 @@ def drivers(tenant_id: str, rule: AlertRule, subject: str, window, current: Tota
     now_value, old_value = value_of(rule.metric, current), value_of(rule.metric, before)
     summary = (
         f"{METRICS[rule.metric]} {show(rule.metric, now_value)} against {show(rule.metric, old_value)} in the "
-        f"previous {before_window.days} day(s) ({_percent(now_value or 0, old_value or 0)}). Cost "
+        f"previous {before_window.length} ({_percent(now_value or 0, old_value or 0)}). Cost "
         f"{money(parts['cost_change_micro_usd'])} change: {money(parts['volume_micro_usd'])} from volume "
         f"({current.count:,} runs against {before.count:,}), {money(parts['unit_cost_micro_usd'])} from unit cost."
     )
@@ -79,7 +82,7 @@ def drivers(tenant_id: str, rule: AlertRule, subject: str, window, current: Tota
     dimensions = ("agent", "model", "user") if dimension == "tenant" else (dimension,)
     total_cost = int(current.cost_micro_usd) if dimension == "tenant" else None
     for name in dimensions:
-        ranked = top(tenant_id, name, window.start, window.end, TOP)
+        ranked = window_top(tenant_id, name, window.start, window.end, TOP)
         whole = total_cost if total_cost is not None else sum(int(t.cost_micro_usd) for _, t in ranked) or 1
         for value, totals in ranked:
             tops.append(
@@ -90,7 +93,7 @@ def drivers(tenant_id: str, rule: AlertRule, subject: str, window, current: Tota
                     "executions": int(totals.count),
                     "failures": int(totals.failures),
                     "share_percent": round(100 * int(totals.cost_micro_usd) / (whole or 1)),
-                    "link": executions_link(name, value, window.start, window.end),
+                    "link": executions_link(name, value, window.first_day, window.last_day),
                 }
             )
     return json.dumps(

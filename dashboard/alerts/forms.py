@@ -46,7 +46,11 @@ class RuleForm(forms.Form):
         help_text="Empty: each one (by cost; every model).",
     )
     metric_window = forms.ChoiceField(
-        label="Over", choices=list(METRIC_WINDOWS.items()), initial="day", required=False
+        label="Over",
+        choices=list(METRIC_WINDOWS.items()),
+        initial="day",
+        required=False,
+        help_text="The last hour or 24 hours: whole UTC hours, this one and the 1 or 24 before (not for a tag).",
     )
     warning = forms.CharField(
         label="Warning level",

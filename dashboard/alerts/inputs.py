@@ -8,10 +8,12 @@ from decimal import Decimal, InvalidOperation
 
 from dashboard.alerts import webhooks
 from dashboard.alerts.models import (
+    HOURLY_SCOPES,
     MANY_VALUED_SCOPES,
     METRIC_WINDOWS,
     METRICS,
     NO_DATA,
+    ROLLING_HOURS,
     RULE_KINDS,
     SCOPES,
     WINDOWS,
@@ -123,6 +125,11 @@ def _clean_metric(raw: RuleInput, errors: dict[str, str]) -> None:
         errors["critical"] = "The critical level must be above the warning level."
     if raw.metric == "p95_ms" and raw.scope != "tenant":
         errors["scope"] = "p95 latency is kept for the whole tenant only (the rollups' histogram)."
+    if raw.window in ROLLING_HOURS and raw.scope in SCOPES and raw.scope not in HOURLY_SCOPES:
+        errors["window"] = (
+            f"A {raw.scope} is counted by UTC day only (an execution carries up to 10 tags; counting each "
+            "by the hour would multiply the write cost): choose a window of a day or more."
+        )
     if raw.scope in MANY_VALUED_SCOPES and not raw.subject and raw.metric not in ("cost", ""):
         errors["subject"] = f"Name the {raw.scope}: watching each {raw.scope} works for cost only."
     if not isinstance(raw.renotify_minutes, int) or not 0 <= raw.renotify_minutes <= MAX_RENOTIFY_MINUTES:

@@ -1,8 +1,11 @@
 """Metric rules: cost, executions, error rate or p95 latency of the tenant, a model, an agent or a user,
-over a calendar period or a rolling window of days, against a warning and a critical level.
+over a calendar period or a rolling window of days or hours, against a warning and a critical level.
 
 Reading: only the rollups, through `analytics.queries.window_totals` (one query or one batch read per
-rule and window), so an evaluation's cost does not grow with the number of executions.
+rule and window; a 1 h or 24 h window reads the hourly rows of its 2 or 25 hours in one query or one
+batch read of 100 keys per 4 subjects), so an evaluation's cost does not grow with the number of
+executions. An "each agent/user/environment" cost rule on hours first takes the values whose days cost
+at least its lowest level (one `top` read), then their hours.
 
 Deciding, per rule and subject, against its `AlertState` row:
 - a level above the highest already notified in this period (calendar) or episode (rolling) fires
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from dashboard.alerts import drivers as why
 from dashboard.alerts.models import (
@@ -32,6 +35,7 @@ from dashboard.alerts.models import (
     METRICS,
     PENDING,
     ROLLING_DAYS,
+    ROLLING_HOURS,
     SCOPES,
     AlertFiring,
     AlertRule,
@@ -49,16 +53,49 @@ EACH_SUBJECT_TOP = 100  # an "each agent/user" cost rule looks at this many of t
 
 @dataclass(frozen=True)
 class Window:
+    """Whole days (`start`, `end` dates), or whole hours (datetimes: the first and last hour's start)."""
+
     start: date
     end: date
     period: str  # the calendar period ("2026-12-07", "2026-12"), or "rolling"
 
     @property
+    def hourly(self) -> bool:
+        return isinstance(self.start, datetime)
+
+    @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
+    @property
+    def hours(self) -> int:
+        return int((self.end - self.start) / timedelta(hours=1)) + 1
 
-def window_of(rule: AlertRule, today: date) -> Window:
+    @property
+    def first_day(self) -> date:
+        return self.start.date() if self.hourly else self.start
+
+    @property
+    def last_day(self) -> date:
+        return self.end.date() if self.hourly else self.end
+
+    @property
+    def length(self) -> str:
+        return f"{self.hours} hour(s)" if self.hourly else f"{self.days} day(s)"
+
+    @property
+    def label(self) -> str:
+        if self.hourly:
+            return f"{self.start:%Y-%m-%dT%H:00}…{self.end:%Y-%m-%dT%H:59} UTC"
+        return f"{self.start}…{self.end}"
+
+
+def window_of(rule: AlertRule, now: date | datetime) -> Window:
+    """The window a rule reads at `now` (a day's date is enough for the windows of days)."""
+    if rule.window in ROLLING_HOURS:
+        last = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        return Window(last - timedelta(hours=ROLLING_HOURS[rule.window]), last, "rolling")
+    today = now.date() if isinstance(now, datetime) else now
     if rule.window == "day":
         return Window(today, today, today.isoformat())
     if rule.window == "month":
@@ -69,6 +106,9 @@ def window_of(rule: AlertRule, today: date) -> Window:
 
 def previous_window(rule: AlertRule, window: Window) -> Window:
     """The equal window just before (a calendar month: the whole previous month)."""
+    if window.hourly:
+        length = timedelta(hours=window.hours)
+        return Window(window.start - length, window.end - length, "previous")
     if rule.window == "month":
         last = window.start - timedelta(days=1)
         return Window(last.replace(day=1), last, last.strftime("%Y-%m"))
@@ -150,7 +190,12 @@ def readings(tenant_id: str, rule: AlertRule, window: Window, open_subjects: lis
         return window_totals(tenant_id, "tenant", window.start, window.end, histogram=histogram)
     if rule.subject:
         return window_totals(tenant_id, rule.scope, window.start, window.end, [rule.subject])
-    found = window_totals(tenant_id, rule.scope, window.start, window.end, k=EACH_SUBJECT_TOP)
+    levels = [int(level) for level in (rule.warning, rule.critical) if level is not None]
+    # "each" watches cost only (inputs): a value whose window costs a level costs it over its days too
+    at_least = min(levels) if rule.metric == "cost" and levels else None
+    found = window_totals(
+        tenant_id, rule.scope, window.start, window.end, k=EACH_SUBJECT_TOP, at_least=at_least
+    )
     missing = [subject for subject in open_subjects if subject not in found]
     if missing:
         found = {**found, **window_totals(tenant_id, rule.scope, window.start, window.end, missing)}
@@ -196,7 +241,7 @@ def evaluate_rule(
     tenant_id: str, rule: AlertRule, now: datetime, known: dict[str, AlertState]
 ) -> list[AlertFiring]:
     """The firings this call won for one metric rule (claimed, not yet delivered)."""
-    window = window_of(rule, now.date())
+    window = window_of(rule, now)
     prefix = f"{rule.rule_id}#"
     open_subjects = [
         key[len(prefix) :] for key, state in known.items() if key.startswith(prefix) and state.active
@@ -261,7 +306,7 @@ def _claim(
             rule_id=rule.rule_id,
             rule_name=rule.name,
             kind="metric",
-            period=window.period if window.period != "rolling" else f"{window.start}…{window.end}",
+            period=window.period if window.period != "rolling" else window.label,
             threshold=level,
             subject=subject,
             value_micro_usd=int(totals.cost_micro_usd),

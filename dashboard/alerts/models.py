@@ -23,15 +23,21 @@ RULE_KINDS = {
     "metric": "A metric over a warning or critical level",
 }
 WINDOWS = {"day": "in a day (UTC)", "month": "in a month (UTC)"}
-# Metric rules: a calendar period, or a rolling window of whole UTC days ending today (the rollups
-# count by UTC day; hourly windows wait for hourly rollups).
+# Metric rules: a calendar period, or a rolling window ending now: of whole UTC days ending today
+# (the daily rollups), or of whole UTC hours (the hourly rollups, kept a few days): "1h" is this hour
+# so far and the one before, "24h" this hour and the 24 before, so each holds at least its last 1 or
+# 24 hours (the oldest hour whole: up to one hour more).
 METRIC_WINDOWS = {
+    "1h": "the last hour (rolling)",
+    "24h": "the last 24 hours (rolling)",
     "day": "this calendar day (UTC)",
     "month": "this calendar month (UTC)",
     "7d": "the last 7 days (rolling)",
     "30d": "the last 30 days (rolling)",
 }
 ROLLING_DAYS = {"7d": 7, "30d": 30}
+ROLLING_HOURS = {"1h": 1, "24h": 24}
+HOURLY_SCOPES = ("tenant", "model", "agent", "user", "environment")  # tags have no hourly rollups
 # name: (label, unit shown, how a stored level reads). Levels are stored as integers in the unit:
 # micro-USD, executions, hundredths of a percent, milliseconds.
 METRICS = {

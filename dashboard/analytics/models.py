@@ -151,7 +151,8 @@ class RollupsByCost(GlobalSecondaryIndex):
 
 
 class ExecutionRollup(DynamoModel):
-    """Atomic counters: daily rows and ranked rows (see dashboard.analytics.rollups for the keys).
+    """Atomic counters: daily, ranked and hourly rows (see dashboard.analytics.rollups for the keys);
+    hourly rows alone expire (`expires_at`, a few days).
 
     The same table holds what ingestion writes to count each execution once (dashboard.analytics.services):
     - id guards `tenant#execution#<execution_id>` / `guard` (an execution id counts once per tenant),
@@ -175,12 +176,16 @@ class ExecutionRollup(DynamoModel):
     vars().update({name: NumberAttribute(null=True) for name in BUCKET_ATTRIBUTES})
     rank_cost = NumberAttribute(null=True)  # ranked rows only: the sort key of `by_cost`
     last_write = NumberAttribute(null=True)  # daily `total` rows: epoch seconds of the last write
+    expires_at = TTLAttribute(null=True)  # hourly rows only: their hour + rollups.HOURLY_TTL
     # Guard rows only.
     tenant_id = UnicodeAttribute(null=True)
     ref = UnicodeAttribute(null=True)  # the recorded execution: agent_key + "|" + sk
     counted = BooleanAttribute(null=True)  # see the class docstring
     chunk = UnicodeAttribute(null=True)  # written by a bulk import: the id of its chunk
     batch = UnicodeAttribute(null=True)  # written by the API: the id of its batch
+    # Batch markers and import guards: the first hour given hourly rows (rollups.live_hours_from when
+    # the batch or chunk began), kept so whoever finishes it builds the same parts.
+    hours_from = UnicodeAttribute(null=True)
     # Batch markers only: the batch's executions (agent_key|sk) until the batch is counted.
     refs = ListAttribute(of=UnicodeAttribute, null=True)
     by_cost = RollupsByCost()

@@ -182,9 +182,11 @@ def _groups(changes: list[Change]) -> Iterator[list[Change]]:
 
 
 def _row_deltas(group: list[Change]) -> dict[tuple[str, str], int]:
+    """The rollup rows' cost deltas (hourly rows of the hours still kept only: older ones are gone)."""
     deltas: dict[tuple[str, str], int] = {}
+    hours_from = rollups.live_hours_from(clock.now())
     for change in group:
-        for key in rollups.keys_for(change.execution):
+        for key in rollups.keys_for(change.execution, hours_from):
             deltas[key] = deltas.get(key, 0) + change.delta
     return {key: delta for key, delta in deltas.items() if delta}
 
@@ -323,6 +325,8 @@ def _add_part(book: str, plan: PriceChange, number: int, rows: list[tuple[str, s
                 actions.append(ExecutionRollup.rank_cost.add(delta))
             if rollups.is_total(row_pk):
                 actions.append(ExecutionRollup.last_write.set(now))
+            if rollups.is_hourly(row_pk):
+                actions.append(ExecutionRollup.expires_at.set(rollups.hourly_expires_at(row_sk)))
             tx.update(ExecutionRollup(row_pk, row_sk), actions=actions)
 
 

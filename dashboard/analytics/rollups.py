@@ -18,6 +18,16 @@ An execution without an environment adds to no environment row; one with tags ad
 per tag (at most inputs.MAX_TAGS), so the tag rows of a bucket sum to more than its total: each tag's
 figures are those of the executions carrying it. Rows per execution: 3 daily + 3 buckets × (agent,
 model, user, environment if any, each tag) = 12 without dimensions, 45 at most (10 tags).
+
+Hourly rows, for the rolling 1 h and 24 h windows of alert rules: pk `tenant#hour-<dimension>`, sk
+`2026-12-07T18#value` (`#shard` for `total` and `model`, spread as the daily rows), for the dimensions
+total (with the latency histogram), model, agent, user and environment: 4 more rows per execution, 5
+with an environment, written in the same parts as the others (so under the same duplicate guards).
+They live `HOURLY_TTL` (their `expires_at`, from the hour), long enough for a 24 h window and the one
+before it; a writer leaves out the hours already past that (`live_hours_from`), so importing history
+costs no hourly rows. Tags have no hourly rows: an execution carries up to 10, which would add up to 10
+more updates to each one; a 1 h or 24 h rule on a tag is refused (alerts.inputs). Users do: "a user
+spent more than X in the last 24 h" is the finance and abuse alert, and a user is one row an execution.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from dashboard.analytics import latency
 from dashboard.analytics.models import Execution, ExecutionRollup
@@ -35,6 +45,10 @@ RANKED_DIMENSIONS = ("agent", "model", "user", "environment", "tag")
 TOTAL_VALUE = "all"
 COUNTERS = ("count", "failures", "cost_micro_usd", "tokens_in", "tokens_out", "duration_ms_sum")
 SHARDS = 4
+HOURLY_DIMENSIONS = ("total", "model", "agent", "user", "environment")
+HOURLY_SHARDED = ("total", "model")  # as hot as the daily rows that are sharded
+HOURLY_TTL = timedelta(days=3)  # a 24 h window and the one before it reach back 50 hours at most
+NO_HOURS = "~"  # `hours_from` of batches and chunks begun before hourly rows existed: none added
 
 
 def pk(tenant_id: str, dimension: str) -> str:
@@ -57,6 +71,43 @@ def split_sk(row_sk: str) -> tuple[str, str]:
 
 def day_of(started_at: str) -> str:
     return started_at[:10]
+
+
+def hourly_pk(tenant_id: str, dimension: str) -> str:
+    return f"{tenant_id}#hour-{dimension}"
+
+
+def is_hourly(row_pk: str) -> bool:
+    return "#hour-" in row_pk
+
+
+def hour_of(started_at: str) -> str:
+    """The hour bucket of a start time: `2026-12-07T18`."""
+    return started_at[:13]
+
+
+def hour_key(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H")
+
+
+def hour_start(hour: str) -> datetime:
+    return datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+
+
+def hourly_expires_at(row_sk: str) -> datetime:
+    """When an hourly row goes: its hour's start + HOURLY_TTL, the same for every writer."""
+    return hour_start(row_sk[:13]) + HOURLY_TTL
+
+
+def hourly_expiry(row_sk: str) -> int:
+    """`hourly_expires_at` in epoch seconds, as the item stores it."""
+    return int(hourly_expires_at(row_sk).timestamp())
+
+
+def live_hours_from(now: datetime) -> str:
+    """The first hour whose rows are still kept at `now` (expiry after now): older hours get none."""
+    cutoff = now.astimezone(UTC) - HOURLY_TTL
+    return hour_key(cutoff.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1))
 
 
 def day_bucket(day: date) -> str:
@@ -164,6 +215,26 @@ def daily_keys(execution: Execution, shard: int | None = None) -> list[tuple[str
     return [(pk(execution.tenant_id, dim), sk(day, values[dim], shard)) for dim in DAILY_DIMENSIONS]
 
 
+def hourly_values(execution: Execution) -> dict[str, list[str]]:
+    return {
+        "total": [TOTAL_VALUE],
+        "model": [execution.model],
+        "agent": [execution.agent_id],
+        "user": [execution.user_id],
+        "environment": [execution.environment] if execution.environment else [],
+    }
+
+
+def hourly_keys(execution: Execution, shard: int | None = None) -> list[tuple[str, str]]:
+    hour = hour_of(execution.started_at)
+    values = hourly_values(execution)
+    return [
+        (hourly_pk(execution.tenant_id, dim), sk(hour, value, shard if dim in HOURLY_SHARDED else None))
+        for dim in HOURLY_DIMENSIONS
+        for value in values[dim]
+    ]
+
+
 def ranked_keys(execution: Execution) -> list[tuple[str, str]]:
     day = date.fromisoformat(day_of(execution.started_at))
     values = ranked_values(execution)
@@ -175,9 +246,11 @@ def ranked_keys(execution: Execution) -> list[tuple[str, str]]:
     ]
 
 
-def keys_for(execution: Execution) -> list[tuple[str, str]]:
-    """Every row one execution adds to (daily rows without their shard)."""
-    return daily_keys(execution) + ranked_keys(execution)
+def keys_for(execution: Execution, hours_from: str = "") -> list[tuple[str, str]]:
+    """Every row one execution adds to (daily and hourly rows without their shard); its hourly rows
+    only if its hour is `hours_from` or later (writers pass `live_hours_from(now)`)."""
+    hourly = hourly_keys(execution) if hour_of(execution.started_at) >= hours_from else []
+    return daily_keys(execution) + ranked_keys(execution) + hourly
 
 
 def increments(execution: Execution) -> dict[str, int]:
@@ -207,11 +280,14 @@ class Increments:
     """The increments of many executions, one entry per distinct row (a batch's single update each).
 
     Daily rows are spread over shards at random (one shard per batch and row); ranked rows carry
-    `rank_cost`, the index sort key, equal to their cost.
+    `rank_cost`, the index sort key, equal to their cost. Hourly rows are added for executions of
+    `hours_from` on (an hour key; "" every hour, NO_HOURS none): a batch or chunk keeps the value it
+    began with, so whoever finishes it builds the same rows (dashboard.analytics.services).
     """
 
-    def __init__(self, shard: int | None = None) -> None:
+    def __init__(self, shard: int | None = None, hours_from: str = "") -> None:
         self.shard = random.randrange(SHARDS) if shard is None else shard  # noqa: S311 — load spreading
+        self.hours_from = hours_from
         self.rows: dict[tuple[str, str], dict[str, int]] = {}
 
     def add(self, execution: Execution) -> None:
@@ -221,6 +297,9 @@ class Increments:
             self._add(key, full if key[0].endswith("#total") else counters)
         for key in ranked_keys(execution):
             self._add(key, {**counters, "rank_cost": counters["cost_micro_usd"]})
+        if hour_of(execution.started_at) >= self.hours_from:
+            for key in hourly_keys(execution, self.shard):
+                self._add(key, full if key[0].endswith("#hour-total") else counters)
 
     def _add(self, key: tuple[str, str], values: dict[str, int]) -> None:
         row = self.rows.setdefault(key, {})
@@ -329,16 +408,21 @@ class Totals:
 
 
 class Accumulator:
-    """Rollup rows computed in memory from executions (consistency checks): shards folded."""
+    """Rollup rows computed in memory from executions (consistency checks): shards folded; hourly
+    rows of the hours from `hours_from` on (those still kept: `live_hours_from`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, hours_from: str = "") -> None:
         self.rows: dict[tuple[str, str], Totals] = {}
+        self.hours_from = hours_from
 
     def add(self, execution: Execution) -> None:
         for key in daily_keys(execution):
             self._totals(key).add_execution(execution, histogram=key[0].endswith("#total"))
         for key in ranked_keys(execution):
             self._totals(key).add_execution(execution, histogram=False)
+        if hour_of(execution.started_at) >= self.hours_from:
+            for key in hourly_keys(execution):
+                self._totals(key).add_execution(execution, histogram=key[0].endswith("#hour-total"))
 
     def _totals(self, key: tuple[str, str]) -> Totals:
         totals = self.rows.get(key)

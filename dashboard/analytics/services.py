@@ -10,6 +10,11 @@ An API batch (up to 25 runs; one OpenTelemetry execution is a batch of one) is w
    TransactWrite each: a part marker `part-<n>` put on condition it does not exist, and for the last
    part the batch marker's `counted` set on condition it is not set. A batch of one tenant and day
    (the usual one) is a single part, so a batch costs two transactions: claim, count.
+   The hourly rows (rollups: total, model, agent, user, environment of each hour) are in the same
+   parts: the marker keeps the first hour given them (`hours_from`), so every writer of a batch builds
+   the same parts. They add 4 row updates to an execution's 12 (5 to 15 with an environment; none for
+   tags); a batch adds one update per distinct row, so 25 runs of one agent, model and user in one hour
+   add 4 updates to the batch's transaction, not 100, and 25 runs of 25 users add 25 + 3.
 
 Each part lands once, however many writers apply it, so an execution is counted exactly once. A run
 whose guard names a batch not yet `counted` (a writer stopped between the steps) has that batch
@@ -346,9 +351,10 @@ def write_batch(executions: list[Execution]) -> list[Outcome]:
     if not executions:
         return []
     batch = uuid.uuid4().hex
-    claimed, seen = _claim(executions, batch)
+    hours_from = rollups.live_hours_from(clock.now())
+    claimed, seen = _claim(executions, batch, hours_from)
     if claimed:
-        _count_batch(executions[0].tenant_id, batch, claimed)
+        _count_batch(executions[0].tenant_id, batch, claimed, hours_from)
     finished = _resume(seen)
     recorded = {execution.execution_id for execution in claimed} | finished
     return [_outcome(execution, execution.execution_id in recorded) for execution in executions]
@@ -366,8 +372,12 @@ def _batch_marker(tenant_id: str, batch: str) -> tuple[str, str]:
     return f"{tenant_id}#batch#{batch}", "batch"
 
 
-def _claim(executions: list[Execution], batch: str) -> tuple[list[Execution], list[Execution]]:
-    """Step 1: (newly stored, already seen). Items of a refused id are taken out and the rest retried."""
+def _claim(
+    executions: list[Execution], batch: str, hours_from: str | None = None
+) -> tuple[list[Execution], list[Execution]]:
+    """Step 1: (newly stored, already seen). Items of a refused id are taken out and the rest retried.
+    The batch's marker keeps `hours_from` (by default the hours kept now)."""
+    hours_from = hours_from or rollups.live_hours_from(clock.now())
     pending = list(executions)
     seen: list[Execution] = []
     backoff = _backoff()
@@ -383,6 +393,7 @@ def _claim(executions: list[Execution], batch: str) -> tuple[list[Execution], li
                         *_batch_marker(tenant_id, batch),
                         tenant_id=tenant_id,
                         refs=[f"{execution.agent_key}|{execution.sk}" for execution in pending],
+                        hours_from=hours_from,
                     )
                 )
             STATS.add(transactions=1, items=CLAIM_ITEMS * len(pending) + 1)
@@ -404,12 +415,13 @@ def _claim(executions: list[Execution], batch: str) -> tuple[list[Execution], li
     return [], seen
 
 
-def _count_batch(tenant_id: str, batch: str, executions: list[Execution]) -> bool:
+def _count_batch(tenant_id: str, batch: str, executions: list[Execution], hours_from: str) -> bool:
     """Step 2 for one batch: its increments summed per row, in parts; whether this call landed the
     last part (the one that marks the batch counted). Every writer that runs it for the same batch
-    builds the same parts (the same executions, the shard taken from the batch id), and each part
-    lands once, so any of them may finish a batch another stopped in."""
-    sums = rollups.Increments(shard=int(batch[:8], 16) % rollups.SHARDS)
+    builds the same parts (the same executions, the shard taken from the batch id, the hours from
+    the marker's `hours_from`), and each part lands once, so any of them may finish a batch another
+    stopped in."""
+    sums = rollups.Increments(shard=int(batch[:8], 16) % rollups.SHARDS, hours_from=hours_from)
     for execution in executions:
         sums.add(execution)
     finished = _apply_parts(_batch_marker(tenant_id, batch), sums)
@@ -436,7 +448,8 @@ def _resume(seen: list[Execution]) -> set[str]:
             batch = marker.pk.rsplit("#", 1)[1]
             refs = [tuple(ref.split("|", 1)) for ref in marker.refs]
             stored = list(Execution.batch_get(refs, consistent_read=True))
-            if _count_batch(tenant_id, batch, stored):
+            # A marker from before hourly rows: its parts were built without them, and still are.
+            if _count_batch(tenant_id, batch, stored, marker.hours_from or rollups.NO_HOURS):
                 finished |= {execution.execution_id for execution in stored}
     # Guards written before batches had markers: counted one by one (each guard's `counted`).
     legacy = [guard for guard in guards if not guard.batch and not guard.counted and guard.ref]
@@ -451,8 +464,9 @@ def _groups(executions: list[Execution]) -> list[list[Execution]]:
     groups: list[list[Execution]] = []
     group: list[Execution] = []
     keys: set[tuple[str, str]] = set()
+    hours_from = rollups.live_hours_from(clock.now())
     for execution in executions:
-        mine = set(rollups.keys_for(execution))
+        mine = set(rollups.keys_for(execution, hours_from))
         if group and len(group) + 1 + len(keys | mine) > TX_ITEMS:
             groups.append(group)
             group, keys = [], set()
@@ -463,12 +477,15 @@ def _groups(executions: list[Execution]) -> list[list[Execution]]:
     return groups
 
 
-def _row_actions(row_pk: str, values: dict[str, int]) -> list:
+def _row_actions(row_pk: str, row_sk: str, values: dict[str, int]) -> list:
     """Add to a counter row; a daily `total` row also says when it was last written, which tells
-    readers whether a bucket has settled (analytics.queries, kept first pages)."""
+    readers whether a bucket has settled (analytics.queries, kept first pages); an hourly row when
+    it goes."""
     actions = [getattr(ExecutionRollup, name).add(value) for name, value in values.items()]
     if rollups.is_total(row_pk):
         actions.append(ExecutionRollup.last_write.set(int(time.time())))
+    if rollups.is_hourly(row_pk):
+        actions.append(ExecutionRollup.expires_at.set(rollups.hourly_expires_at(row_sk)))
     return actions
 
 
@@ -484,7 +501,8 @@ def _count_group(group: list[Execution]) -> set[str]:
     pending = list(group)
     backoff = _backoff()
     while pending:
-        sums = rollups.Increments()
+        # One transaction with the guards' `counted`: all or nothing, so the hours may be taken now.
+        sums = rollups.Increments(hours_from=rollups.live_hours_from(clock.now()))
         for execution in pending:
             sums.add(execution)
         try:
@@ -496,7 +514,7 @@ def _count_group(group: list[Execution]) -> set[str]:
                         condition=ExecutionRollup.pk.exists() & ExecutionRollup.counted.does_not_exist(),
                     )
                 for (row_pk, row_sk), values in sums.rows.items():
-                    tx.update(ExecutionRollup(row_pk, row_sk), actions=_row_actions(row_pk, values))
+                    tx.update(ExecutionRollup(row_pk, row_sk), actions=_row_actions(row_pk, row_sk, values))
             STATS.add(transactions=1, items=len(pending) + len(sums), rows=list(sums.rows))
             return {execution.execution_id for execution in pending}
         except TransactWriteError as exc:
@@ -524,7 +542,8 @@ def _count_group(group: list[Execution]) -> set[str]:
 # 3. the chunk's increments summed per row (a chunk of one day touches each daily row and each
 #    agent once), applied in transactions of up to 99 rows + a marker `tenant#import#<chunk>` /
 #    `part-<n>` put on condition it does not exist: a part lands once, however often it is rerun
-#    (the daily `total` rows in the last part: see analytics.queries, kept first pages);
+#    (the daily `total` rows in the last part: see analytics.queries, kept first pages); the guards
+#    keep the first hour given hourly rows (`hours_from`), so a rerun builds the same parts;
 #    then `done`: a rerun of a finished chunk reads its guards and that marker, and writes nothing.
 # The import does not run beside a live API writer of the same ids (between steps 1 and 2 it does
 # not hold them); the API and the import may otherwise run at the same time.
@@ -561,12 +580,17 @@ def import_chunk(executions: list[Execution]) -> ImportStats:
         stats.skipped = len(executions)
         return stats
     fresh: list[Execution] = []
+    hours_from = None
     for key, execution in zip(keys, executions, strict=True):
         guard = guards.get(key)
         if guard is None or guard.chunk == chunk:
             fresh.append(execution)
+            if guard is not None and hours_from is None:  # a rerun: the hours the first run took
+                hours_from = guard.hours_from or rollups.NO_HOURS
         else:
             stats.skipped += 1
+    if hours_from is None:
+        hours_from = rollups.live_hours_from(clock.now())
     new_guards = [
         ExecutionRollup(
             *guard_key(tenant_id, execution.execution_id),
@@ -574,13 +598,14 @@ def import_chunk(executions: list[Execution]) -> ImportStats:
             ref=f"{execution.agent_key}|{execution.sk}",
             counted=True,
             chunk=chunk,
+            hours_from=hours_from,
         )
         for execution in fresh
     ]
     batch_put(Execution, fresh)
     batch_put(ExecutionRollup, new_guards)
     # A fixed shard per chunk: the same rows on a rerun, so the parts below are the same parts.
-    sums = rollups.Increments(shard=int(chunk, 16) % rollups.SHARDS)
+    sums = rollups.Increments(shard=int(chunk, 16) % rollups.SHARDS, hours_from=hours_from)
     for execution in fresh:
         sums.add(execution)
     parts = _parts(sums)
@@ -653,7 +678,8 @@ RETRIED_CODES = {"TransactionCanceledException", "TransactionConflictException",
 
 
 def _row_update(table: str, row_pk: str, row_sk: str, values: dict[str, int], now: str) -> dict:
-    """One counter row's ADDs (and a daily `total` row's `last_write`, as `_row_actions`)."""
+    """One counter row's ADDs (and a daily `total` row's `last_write`, an hourly row's `expires_at`,
+    as `_row_actions`)."""
     names = {f"#a{n}": name for n, name in enumerate(values)}
     numbers = {f":a{n}": {"N": str(value)} for n, value in enumerate(values.values())}
     expression = "ADD " + ", ".join(f"#a{n} :a{n}" for n in range(len(values)))
@@ -661,6 +687,10 @@ def _row_update(table: str, row_pk: str, row_sk: str, values: dict[str, int], no
         names["#w"] = "last_write"
         numbers[":w"] = {"N": now}
         expression += " SET #w = :w"
+    elif rollups.is_hourly(row_pk):
+        names["#e"] = "expires_at"
+        numbers[":e"] = {"N": str(rollups.hourly_expiry(row_sk))}
+        expression += " SET #e = :e"
     return {"Update": {
         "TableName": table, "Key": {"pk": {"S": row_pk}, "sk": {"S": row_sk}}, "UpdateExpression": expression,
         "ExpressionAttributeNames": names, "ExpressionAttributeValues": numbers,

@@ -72,8 +72,8 @@ from dashboard.operations import services as operations
 MAX_SPANS_PER_EXPORT = 1_000
 MAX_TRACES_PER_EXPORT = 100
 MAX_AGENT_SPANS_PER_EXPORT = 25  # each ~8 DynamoDB calls (pin, record, count): a few seconds in all
-# Markers per transaction: with the execution and its rollup rows (12, up to 45 with an environment
-# and 10 tags: rollups.keys_for) it stays within TransactWriteItems' 100 items.
+# Markers per transaction: with the execution and its rollup rows (16, up to 50 with an environment
+# and 10 tags: rollups.keys_for, hourly rows included) it stays within TransactWriteItems' 100 items.
 TX_ITEMS = 100
 MAX_ATTEMPTS = 8
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -439,11 +439,12 @@ def _count(execution: Execution, calls: list[TraceItem]) -> None:
                     ExecutionRollup.cost_micro_usd.add(cost),
                 ]
                 ranked = [*actions, ExecutionRollup.rank_cost.add(cost)]  # the index follows the cost
-                for row_pk, row_sk in rollups.keys_for(execution):
-                    tx.update(
-                        ExecutionRollup(row_pk, row_sk),
-                        actions=ranked if rollups.is_ranked(row_pk) else actions,
-                    )
+                for row_pk, row_sk in rollups.keys_for(execution, rollups.live_hours_from(clock.now())):
+                    row_actions = ranked if rollups.is_ranked(row_pk) else actions
+                    if rollups.is_hourly(row_pk):
+                        expiry = ExecutionRollup.expires_at.set(rollups.hourly_expires_at(row_sk))
+                        row_actions = [*actions, expiry]
+                    tx.update(ExecutionRollup(row_pk, row_sk), actions=row_actions)
             return
         except TransactWriteError as exc:
             codes = cancellation_codes(exc)

@@ -50,7 +50,11 @@ class RuleIn(Strict):
         default="", max_length=128, description="An agent, user or model id; empty: each one."
     )
     limit_micro_usd: int | None = Field(default=None, gt=0, le=MAX_LIMIT_MICRO_USD)
-    window: Window = "month"
+    window: Window = Field(
+        default="month",
+        description="Spend rules: day or month. Metric rules also 1h, 24h (rolling by whole UTC hours: this hour "
+        "and the 1 or 24 before; not for a tag), 7d and 30d (rolling by whole UTC days, ending today).",
+    )
     enabled: bool = True
     metric: Metric | None = None
     scope: Scope = "tenant"

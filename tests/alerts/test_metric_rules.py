@@ -15,8 +15,11 @@ import pytest
 from dashboard.alerts import queries, services
 from dashboard.alerts.evaluation import evaluate_tenant, run_pass
 from dashboard.alerts.inputs import RuleInput
-from dashboard.alerts.metrics import window_of
-from dashboard.analytics.queries import window_totals
+from dashboard.alerts.metrics import previous_window, window_of
+from dashboard.alerts.models import ROLLING_HOURS
+from dashboard.analytics import services as analytics
+from dashboard.analytics.queries import window_top, window_totals
+from dashboard.analytics.rollups import Totals
 from dashboard.core import clock
 from dashboard.core.errors import ValidationFailed
 from tests.alerts.conftest import run
@@ -102,6 +105,168 @@ def test_rolling_and_calendar_windows_are_exact_against_a_recomputation_from_raw
     metric_rule(tenant, name="A week, lower", window="7d", warning=seven)
     (fired,) = evaluate_tenant(tenant.tenant_id)
     assert fired.level == "warning" and int(fired.value) == seven
+
+
+def _recomputed(executions, dimension: str) -> dict[str, list[int]]:
+    """[count, failures, cost] per value of a dimension, straight from raw executions."""
+    attribute = {"tenant": None, "agent": "agent_id", "model": "model", "user": "user_id"}.get(
+        dimension, dimension
+    )
+    expected: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for execution in executions:
+        keys = "all" if attribute is None else getattr(execution, attribute)
+        for key in [keys] if isinstance(keys, str) else keys or []:
+            expected[key][0] += 1
+            expected[key][1] += execution.status != "succeeded"
+            expected[key][2] += int(execution.cost_micro_usd)
+    return dict(expected)
+
+
+def _figures(read) -> dict[str, list[int]]:
+    return {value: [t.count, t.failures, int(t.cost_micro_usd)] for value, t in read.items() if t.count}
+
+
+def test_hour_windows_are_exact_against_a_recomputation_from_raw_executions(tenant, settings):
+    """Rolling 1 h and 24 h windows (and the equal windows before them, which the drivers read) from
+    the hourly rows, written by API batches and by the importer alike: equal to the raw executions of
+    those hours, a run sent twice counted once, for every dimension with hourly rows."""
+    settings.ALERTS_CHECK_ON_INGEST = False
+    minutes = [3, 20, 45, 61, 75, 130, 400, 1300, 1430, 1460, 1500, 1700, 2900, 3100, 5000]
+    for index, ago in enumerate(minutes):
+        body = run(
+            f"hourly-{tenant.tenant_id}-{index}",
+            ago=timedelta(minutes=ago),
+            user_id=f"user-{index % 3}",
+            model=("gpt-4o-mini", "gpt-4o")[index % 2],
+            status="failed" if index % 4 == 0 else "succeeded",
+            duration_ms=100 * (index + 1),
+            tokens_in=1000 * (index + 1),
+            environment=("production", "staging", None)[index % 3],
+        )
+        body = {name: value for name, value in body.items() if value is not None}
+        assert tenant.post(f"agent-{index % 2}", body)[0] == 201
+        if index % 5 == 0:  # the same run again: already recorded, counted once
+            assert tenant.post(f"agent-{index % 2}", body)[1]["runs"][0]["result"] == "already_recorded"
+    # The importer writes the same hourly rows (and a rerun of its chunk adds nothing).
+    now = clock.now()
+    imported = [
+        analytics.validate_run(
+            tenant.tenant_id, "importer", run(ago=timedelta(minutes=ago), user_id="user-9", model="o3"), now
+        )[0]
+        for ago in (10, 70, 1400, 1480)
+    ]
+    assert analytics.import_stream(imported).recorded == 4
+    assert analytics.import_stream(imported).recorded == 0
+    now = clock.now()
+    executions = raw_executions(tenant.tenant_id)
+    assert len(executions) == len(minutes) + 4
+
+    for window_name in ("1h", "24h"):
+        rule = type("Rule", (), {"window": window_name})
+        window = window_of(rule, now)
+        assert window.hours == ROLLING_HOURS[window_name] + 1
+        for span in (window, previous_window(rule, window)):
+            first, last = span.start.strftime("%Y-%m-%dT%H"), span.end.strftime("%Y-%m-%dT%H")
+            inside = [e for e in executions if first <= e.started_at[:13] <= last]
+            assert inside, window_name
+            for dimension in ("tenant", "model", "agent", "user", "environment"):
+                expected = _recomputed(inside, dimension)
+                read = window_totals(tenant.tenant_id, dimension, span.start, span.end, histogram=True)
+                assert _figures(read) == expected, (window_name, span.period, dimension)
+                named = window_totals(tenant.tenant_id, dimension, span.start, span.end, list(expected))
+                assert _figures(named) == expected, (window_name, span.period, dimension)
+            latency = Totals()
+            for execution in inside:
+                latency.add_execution(execution)
+            read = window_totals(tenant.tenant_id, "tenant", span.start, span.end, histogram=True)["all"]
+            assert read.p95_ms == latency.p95_ms and read.buckets == latency.buckets
+    with pytest.raises(ValueError, match="no hourly rows"):
+        window_totals(tenant.tenant_id, "tag", window.start, window.end)
+
+
+def test_a_24_hour_rule_fires_once_and_resolves_when_the_window_moves_past_the_spend(tenant, monkeypatch):
+    start = clock.now()
+    moved = {"by": timedelta(0)}
+    monkeypatch.setattr(clock, "now", lambda: start + moved["by"])
+    tenant.post("agent-old", run(ago=timedelta(hours=30), tokens_in=5_000))  # the window before
+    metric_rule(tenant, name="Last day", window="24h", warning=1_000)
+    metric_rule(tenant, name="Last hour", window="1h", critical=1_000)
+    tenant.post("agent-new", {"runs": [run(ago=RECENT, tokens_in=20_000) for _ in range(2)]})
+    spend = sum(int(e.cost_micro_usd) for e in raw_executions(tenant.tenant_id) if e.agent_id == "agent-new")
+    assert spend >= 1_000
+    fired = {f.rule_name: f for f in queries.recent_firings(tenant.tenant_id)}
+    assert {name: f.level for name, f in fired.items()} == {"Last day": "warning", "Last hour": "critical"}
+    assert int(fired["Last day"].value) == spend  # the run 30 hours ago is outside the window
+    change = fired["Last day"].drivers_dict()["change"]
+    assert change["executions_now"] == 2 and change["executions_before"] == 1
+    assert fired["Last day"].drivers_dict()["top"][0]["value"] == "agent-new"
+    evaluate_tenant(tenant.tenant_id)
+    assert len(firings(tenant.tenant_id)) == 2  # once per level
+
+    moved["by"] = timedelta(hours=2)  # the hour window has moved past the spend, the day's has not
+    evaluate_tenant(tenant.tenant_id)
+    levels = {(f.rule_name, f.level) for f in queries.recent_firings(tenant.tenant_id)}
+    assert levels == {("Last day", "warning"), ("Last hour", "critical"), ("Last hour", "resolved")}
+
+    moved["by"] = timedelta(hours=23)
+    evaluate_tenant(tenant.tenant_id)
+    assert len(firings(tenant.tenant_id)) == 3  # still inside the 24 hours: nothing new
+    moved["by"] = timedelta(hours=26)
+    evaluate_tenant(tenant.tenant_id)
+    evaluate_tenant(tenant.tenant_id)
+    day = [f.level for f in reversed(queries.recent_firings(tenant.tenant_id)) if f.rule_name == "Last day"]
+    assert day == ["warning", "resolved"]
+
+    moved["by"] = timedelta(hours=26, minutes=1)
+    tenant.post("agent-new", {"runs": [run(ago=RECENT, tokens_in=20_000) for _ in range(2)]})
+    day = [f.level for f in reversed(queries.recent_firings(tenant.tenant_id)) if f.rule_name == "Last day"]
+    assert day == ["warning", "resolved", "warning"]  # a new episode
+
+
+def test_any_user_spending_more_than_a_limit_in_the_last_24_hours_is_named(tenant, settings):
+    """The finance and abuse alert (langfuse#714): each user, cost over the last 24 hours."""
+    settings.ALERTS_CHECK_ON_INGEST = False
+    metric_rule(tenant, name="Big spenders", scope="user", window="24h", warning=3_000)
+    tenant.post("a", {"runs": [run(ago=RECENT, user_id="heavy", tokens_in=20_000) for _ in range(3)]})
+    tenant.post(
+        "a", {"runs": [run(ago=timedelta(hours=30), user_id="yesterday", tokens_in=20_000) for _ in range(3)]}
+    )
+    tenant.post("a", run(ago=RECENT, user_id="light"))
+    costs = defaultdict(int)
+    for execution in raw_executions(tenant.tenant_id):
+        costs[execution.user_id] += int(execution.cost_micro_usd)
+    assert costs["heavy"] >= 3_000 and costs["yesterday"] >= 3_000 and costs["light"] < 3_000
+    (fired,) = evaluate_tenant(tenant.tenant_id)
+    assert (fired.subject, fired.level, int(fired.value)) == ("heavy", "warning", costs["heavy"])
+    assert evaluate_tenant(tenant.tenant_id) == []
+
+
+def test_the_top_users_of_an_hour_window_are_exact_when_the_days_costliest_spent_outside_it(
+    tenant, settings, monkeypatch
+):
+    """The drivers' top contributors of a 24 h window: ten users spent most over the two days the
+    window touches, but before it began; the window's own top three are the users who spent in it."""
+    settings.ALERTS_CHECK_ON_INGEST = False
+    fixed = (clock.now() - timedelta(days=1)).replace(hour=18, minute=30)
+    monkeypatch.setattr(clock, "now", lambda: fixed)
+    for n in range(12):  # yesterday 10:00: inside the window's days, outside its hours
+        tenant.post("a", run(ago=timedelta(hours=32, minutes=30), user_id=f"day-{n:02d}", tokens_in=90_000))
+    for n in range(4):
+        tenant.post("a", run(ago=timedelta(hours=n + 1), user_id=f"recent-{n}", tokens_in=1_000 * (n + 1)))
+    window = window_of(type("Rule", (), {"window": "24h"}), fixed)
+    first = window.start.strftime("%Y-%m-%dT%H")
+    inside = [e for e in raw_executions(tenant.tenant_id) if e.started_at[:13] >= first]
+    expected = sorted(_recomputed(inside, "user").items(), key=lambda item: (-item[1][2], item[0]))[:3]
+    got = window_top(tenant.tenant_id, "user", window.start, window.end, 3)
+    assert [(value, [t.count, t.failures, int(t.cost_micro_usd)]) for value, t in got] == expected
+    assert [value for value, _ in got] == ["recent-3", "recent-2", "recent-1"]
+
+
+def test_a_rule_on_a_tag_over_hours_is_refused_with_the_reason(tenant):
+    with pytest.raises(ValidationFailed) as refused:
+        metric_rule(tenant, name="Tagged", scope="tag", subject="checkout", window="24h", warning=1)
+    assert "counted by UTC day only" in refused.value.fields["window"]
+    metric_rule(tenant, name="Tagged", scope="tag", subject="checkout", window="day", warning=1)
 
 
 def test_a_level_fires_once_resolves_when_back_under_and_reminds_after_the_set_time(tenant):
@@ -359,6 +524,18 @@ def test_evaluating_metric_rules_makes_the_same_dynamodb_calls_whatever_the_volu
         tenant, name="Agent", metric="error_rate", scope="agent", subject="a-1", window="7d", warning=9_000
     )
     metric_rule(tenant, name="Latency", metric="p95_ms", window="month", warning=86_400_000)
+    metric_rule(tenant, name="Last day", window="24h", warning=high)
+    metric_rule(tenant, name="Hour latency", metric="p95_ms", window="1h", warning=86_400_000)
+    metric_rule(
+        tenant,
+        name="Agent hour",
+        metric="executions",
+        scope="agent",
+        subject="a-1",
+        window="24h",
+        warning=high,
+    )
+    metric_rule(tenant, name="Each user", scope="user", window="24h", warning=high)
 
     def calls() -> int:
         with track() as stats:
@@ -369,10 +546,12 @@ def test_evaluating_metric_rules_makes_the_same_dynamodb_calls_whatever_the_volu
     few = calls()
     for batch in range(4):  # 100 more runs, 50 agents, 25 users, over 10 days
         runs = [
-            run(ago=timedelta(days=n % 10, minutes=5), user_id=f"u-{n % 25}")
+            run(ago=timedelta(days=n % 10, minutes=5 + 40 * (n % 30)), user_id=f"u-{n % 25}")
             for n in range(batch * 25, batch * 25 + 25)
         ]
         for index, body in enumerate(runs):
             assert tenant.post(f"a-{index % 50 + batch}", body)[0] == 201
     many = calls()
-    assert few == many <= 8  # one states query, one rules query, one rollup read per rule (+ pages)
+    # one states query, one rules query, one rollup read per rule (+ pages); an hour window one
+    # query or batch read, "each user" a top read of the days and no batch read (nobody near the level)
+    assert few == many <= 12

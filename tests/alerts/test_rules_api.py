@@ -82,3 +82,13 @@ def test_the_rules_are_in_the_openapi_document():
     assert set(document["paths"]["/api/alerts/rules"]) >= {"get", "post"}
     assert set(document["paths"]["/api/alerts/rules/{rule_id}"]) >= {"get", "put", "delete"}
     assert "RuleOut" in document["components"]["schemas"]
+    window = document["components"]["schemas"]["RuleIn"]["properties"]["window"]
+    assert {"1h", "24h", "7d", "30d", "day", "month"} <= set(window["enum"])
+
+
+def test_a_rule_over_the_last_24_hours_is_kept_and_a_tag_over_hours_is_refused(tenant):
+    status, created = call(tenant, "POST", "/api/alerts/rules", {**RULE, "window": "24h"})
+    assert status == 201 and created["window"] == "24h"
+    tagged = {**RULE, "scope": "tag", "subject": "checkout", "window": "1h"}
+    status, answer = call(tenant, "POST", "/api/alerts/rules", tagged)
+    assert status == 422 and "counted by UTC day only" in answer["error"]["fields"]["window"]

@@ -107,11 +107,15 @@ def raw_executions(tenant_id: str) -> list[Execution]:
 
 
 def stored_rollups(tenant_id: str) -> dict[tuple[str, str], dict]:
-    """Every counter row of the tenant (a test may scan), daily shards folded into one row."""
+    """Every counter row of the tenant (a test may scan), daily and hourly shards folded into one
+    row; hourly rows past their expiry are left out, as readers do."""
     stored: dict[tuple[str, str], rollups.Totals] = {}
     prefix = f"{tenant_id}#"
+    now = clock.now()
     for row in ExecutionRollup.scan(ExecutionRollup.pk.startswith(prefix)):
         if row.sk == "guard" or "#import#" in row.pk or "#batch#" in row.pk:
+            continue
+        if rollups.is_hourly(row.pk) and (row.expires_at is None or row.expires_at <= now):
             continue
         key = (row.pk, row.sk) if rollups.is_ranked(row.pk) else (row.pk, "#".join(rollups.split_sk(row.sk)))
         stored.setdefault(key, rollups.Totals()).add_row(row)
@@ -119,7 +123,8 @@ def stored_rollups(tenant_id: str) -> dict[tuple[str, str], dict]:
 
 
 def recomputed_rollups(tenant_id: str) -> dict[tuple[str, str], dict]:
-    accumulator = rollups.Accumulator().add_all(raw_executions(tenant_id))
+    """The rows the tenant's executions make, hourly ones for the hours still kept."""
+    accumulator = rollups.Accumulator(rollups.live_hours_from(clock.now())).add_all(raw_executions(tenant_id))
     return {key: totals.as_dict() for key, totals in accumulator.rows.items()}
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import CommandError, call_command
 
-from dashboard.analytics import demo, services
+from dashboard.analytics import demo, rollups, services
 from dashboard.analytics.models import Execution
 from dashboard.core import clock
 from dashboard.dynamo.transactions import batch_put
@@ -87,7 +87,8 @@ def test_an_interrupted_import_run_again_finishes_and_counts_once(tenant, tmp_pa
         ExecutionRollup,
         [
             ExecutionRollup(*services.guard_key(tenant.tenant_id, e.execution_id), tenant_id=tenant.tenant_id,
-                            ref=f"{e.agent_key}|{e.sk}", counted=True, chunk=chunk)
+                            ref=f"{e.agent_key}|{e.sk}", counted=True, chunk=chunk,
+                            hours_from=rollups.live_hours_from(now))
             for e in first_chunk
         ],
     )  # fmt: skip

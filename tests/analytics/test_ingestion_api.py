@@ -23,8 +23,9 @@ def test_it_records_one_run_and_its_rollups(tenant):
     [execution] = raw_executions(tenant.tenant_id)
     assert (execution.agent_id, execution.status, execution.cost_micro_usd) == (agent, "succeeded", 900)
     assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
-    # daily total, model, status + agent, model, user in its day, ISO week and month
-    assert len(stored_rollups(tenant.tenant_id)) == 12
+    # daily total, model, status + agent, model, user in its day, ISO week and month + its hour's
+    # total, model, agent and user (the rolling 1 h and 24 h alert windows)
+    assert len(stored_rollups(tenant.tenant_id)) == 16
 
 
 def test_the_same_execution_id_twice_is_stored_and_counted_once(tenant):

@@ -183,8 +183,9 @@ def test_a_batch_stopped_after_its_first_part_is_finished_once_by_a_retry_of_one
     now = clock.now()
     executions = [services.validate_run(tenant.tenant_id, "agent-p", body, now)[0] for body in bodies]
     batch = "b" * 32
-    claimed, _ = services._claim(executions, batch)
-    sums = rollups.Increments(shard=0)
+    hours_from = rollups.live_hours_from(now)  # what the writer took: the marker keeps it
+    claimed, _ = services._claim(executions, batch, hours_from)
+    sums = rollups.Increments(shard=0, hours_from=hours_from)
     for execution in claimed:
         sums.add(execution)
     parts = services._parts(sums)
@@ -196,6 +197,35 @@ def test_a_batch_stopped_after_its_first_part_is_finished_once_by_a_retry_of_one
     assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
     assert _total_count(tenant.tenant_id) == 25
     tenant.post("agent-p", {"runs": bodies})  # the whole batch again: nothing more
+    assert _total_count(tenant.tenant_id) == 25
+
+
+def test_a_batch_begun_before_hourly_rows_is_finished_without_them_and_counted_once(tenant):
+    """The previous version claimed a batch of recent runs (its marker has no `hours_from`) and landed
+    its first part without hourly rows, then died. The retry builds the same parts (no hourly rows),
+    so every daily and ranked row is counted once; the hourly windows miss that one batch."""
+    from dashboard.analytics import rollups, services
+    from dashboard.analytics.models import ExecutionRollup
+    from tests.analytics.conftest import run
+
+    bodies = [run(f"old-{n}", ago=timedelta(hours=6 * n + 1), user_id=f"user-{n}") for n in range(25)]
+    now = clock.now()
+    executions = [services.validate_run(tenant.tenant_id, "agent-o", body, now)[0] for body in bodies]
+    batch = "c" * 32
+    marker = (f"{tenant.tenant_id}#batch#{batch}", "batch")
+    claimed, _ = services._claim(executions, batch)
+    ExecutionRollup(*marker).update(actions=[ExecutionRollup.hours_from.remove()])  # as the old version
+    sums = rollups.Increments(shard=0, hours_from=rollups.NO_HOURS)
+    for execution in claimed:
+        sums.add(execution)
+    parts = services._parts(sums)
+    assert len(parts) > 1
+    services._apply_part(parts[0], (marker[0], "part-0"))  # then it died
+    assert tenant.post("agent-o", bodies[3])[1]["runs"][0]["result"] == "recorded"
+    stored = stored_rollups(tenant.tenant_id)
+    recomputed = recomputed_rollups(tenant.tenant_id)
+    assert not any(rollups.is_hourly(pk) for pk, _ in stored)
+    assert stored == {key: row for key, row in recomputed.items() if not rollups.is_hourly(key[0])}
     assert _total_count(tenant.tenant_id) == 25
 
 

@@ -7,7 +7,7 @@
 - `budget`: the month against its budget;
 - `prices`: staff prices as the pages read them, and models that have none;
 - `traces`: a trace's stored items, and the step view of an execution recorded from one;
-- `windows`: figures of a window of whole days per tenant, model, agent or user (alert rules).
+- `windows`: figures of a window of whole days or hours per tenant, model, agent or user (alert rules).
 
 The names callers use are re-exported here (`queries.top`, `queries.list_executions`, …).
 """
@@ -56,7 +56,7 @@ from dashboard.analytics.queries.rollup_reads import (
     top,
 )
 from dashboard.analytics.queries.traces import EXECUTION_ID, TraceView, execution_steps, read_trace
-from dashboard.analytics.queries.windows import window_totals
+from dashboard.analytics.queries.windows import window_top, window_totals
 
 __all__ = [
     "EXPORT_ROWS",
@@ -103,5 +103,6 @@ __all__ = [
     "top",
     "unpriced_models",
     "unpriced_of",
+    "window_top",
     "window_totals",
 ]
