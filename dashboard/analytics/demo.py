@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from dashboard.analytics import compaction, pricing, services, traces
-from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, TraceItem, scoped_key
+from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, TraceItem, scoped_key, session_key
 from dashboard.analytics.queries import budget_status
 from dashboard.analytics.services import set_budget
 from dashboard.analytics.spans import SpanValues
@@ -299,6 +299,7 @@ def _one(
     usage = pricing.Usage(input=tokens_in, output=tokens_out, cache_read=cache_read)
     price = pricing.catalogue_quote(model, usage, started)
     started_at = iso_ms(started)
+    dimensions = demo_dimensions(execution_id, agent, user_id, started)
     execution = Execution(
         agent_key=scoped_key(tenant_id, agent.agent_id),
         sk=f"{started_at}#{execution_id}",
@@ -325,7 +326,8 @@ def _one(
         price_ref=price.ref,
         error=error,
         expires_at=started + timedelta(days=EXECUTION_TTL_DAYS),
-        **demo_dimensions(execution_id, agent, user_id, started),
+        session_key=session_key(tenant_id, dimensions["session_id"]),
+        **dimensions,
     )
     return DemoRun(execution)
 

@@ -62,6 +62,7 @@ from dashboard.analytics.models import (
     ModelPrice,
     PriceChange,
     scoped_key,
+    session_key,
 )
 from dashboard.audit import services as audit
 from dashboard.core import clock
@@ -186,6 +187,7 @@ def build_execution(
         error=error_text[:ERROR_LIMIT] if error_text else None,
         environment=run.get("environment") or None,
         session_id=run.get("session_id") or None,
+        session_key=session_key(tenant_id, run.get("session_id")),
         tags=list(run["tags"]) if run.get("tags") else None,
         metadata=dict(run["metadata"]) if run.get("metadata") else None,
         flow_id=run.get("flow_id") or None,
