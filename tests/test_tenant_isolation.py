@@ -157,6 +157,7 @@ STAFF_ONLY = [
 # Bodies are valid, so tenancy is the only reason left to refuse.
 API = [
     ("get", "/api/templates/{template}", None),
+    ("get", "/api/analytics/sessions/{session}", None),
     (
         "put",
         "/api/templates/{template}",
