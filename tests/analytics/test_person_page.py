@@ -120,3 +120,22 @@ def test_it_reads_a_bounded_number_of_times(tenant):
     response = tenant.client.get("/analytics/people/ann/")
     # 2 to know who is signed in; the days 1 BatchGet, the tenant's total 1, the latest runs 1.
     assert int(response["X-DynamoDB-Calls"]) == 5
+
+
+def test_alert_rules_and_their_notices_link_a_user_to_the_person(tenant):
+    from datetime import date
+
+    from dashboard.alerts import services as alerts
+    from dashboard.alerts.drivers import executions_link
+    from dashboard.alerts.inputs import RuleInput
+
+    alerts.create_rule(
+        tenant.scope,
+        None,
+        RuleInput(name="Ann's spend", kind="user_spend", subject="ann", limit_micro_usd=1_000, window="day"),
+    )
+    rules = tenant.client.get("/analytics/alerts/").content.decode()
+    assert re.search(r'href="/analytics/people/ann/[?"]', rules)
+    # The drivers a notice carries: a user's link opens their page over the window.
+    link = executions_link("user", "ann", date(2026, 11, 1), date(2026, 11, 30))
+    assert link.endswith("/analytics/people/ann/?start=2026-11-01&end=2026-11-30")
