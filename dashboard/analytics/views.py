@@ -261,11 +261,16 @@ def session(request: DashboardRequest, session_id: str) -> HttpResponse:
     rows), its total cost and tokens, its failures and the agents and people in it.
 
     DynamoDB calls (queries.session_page): the session's figures 1 query of its index (up to 10 for a
-    session of thousands of runs), the page at most 4, the names 1 BatchGet: 3 for a usual session,
-    15 at most. Another tenant's session, or one without kept executions, is a 404.
+    session of thousands of runs), the page at most 4, the names 1 BatchGet (none when no user is a
+    dashboard user): 2 for a usual session, 15 at most; the next rows (htmx) skip the figures. Another
+    tenant's session, or one without kept executions, is a 404.
     """
     view = queries.session_page(
-        request.scope, session_id, request.GET.get("tenant") or None, request.GET.get("cursor")
+        request.scope,
+        session_id,
+        request.GET.get("tenant") or None,
+        request.GET.get("cursor"),
+        figures=not wants_partial(request),  # the next rows alone: the figures are on the page already
     )
     context = {
         "view": view,
@@ -285,8 +290,10 @@ def person(request: DashboardRequest, user_id: str) -> HttpResponse:
     latest runs with the sessions and agents among them (htmx pages the runs).
 
     DynamoDB calls (queries.person_page): the days 1 BatchGet per 100 days, the tenant's total 1
-    query, the latest runs at most 4 queries (8 going back to the first page), the name 1 BatchGet:
-    7 for a preset period, 14 at most. Another tenant's person, or one with nothing kept, is a 404.
+    query, the latest runs at most 4 queries (8 going back to the first page), the name 1 BatchGet
+    (none when the id is not a dashboard user's): 3 for a preset period, 14 at most; another page of
+    runs (htmx) reads the runs and the name alone. Another tenant's person, or one with nothing kept,
+    is a 404.
     """
     period_form = PeriodForm(request.GET)
     try:
@@ -303,6 +310,7 @@ def person(request: DashboardRequest, user_id: str) -> HttpResponse:
         tenant,
         cursor=request.GET.get("cursor"),
         before=request.GET.get("before"),
+        figures=not wants_partial(request),  # another page of runs alone: the figures stay as shown
     )
     context = {
         "view": view,

@@ -100,6 +100,8 @@ def test_it_pages_the_latest_runs_with_htmx(tenant, monkeypatch):
     body = partial.content.decode()
     assert partial.status_code == 200 and "<html" not in body and 'id="person-runs"' in body
     assert len(re.findall(r'<tr data-row="', body)) == 2
+    # Another page of runs alone: 2 to know who is signed in and 1 query of the user index.
+    assert int(partial["X-DynamoDB-Calls"]) == 3
 
 
 def test_every_place_a_user_id_appears_links_to_the_person(tenant):

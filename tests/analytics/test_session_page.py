@@ -87,6 +87,8 @@ def test_it_pages_the_rows_with_htmx_and_keeps_the_whole_sessions_totals(tenant,
     assert "<html" not in body and 'id="session-rows"' in body
     assert re.findall(r'<tr data-row="([^"]+)"', body) == [turns[3]["execution_id"]]
     assert partial["Vary"] and "HX-Request" in partial["Vary"]
+    # The next rows alone: 2 to know who is signed in and 1 query of rows; the figures stay as shown.
+    assert int(partial["X-DynamoDB-Calls"]) == 3
 
 
 def test_a_forged_cursor_is_a_clear_400(tenant):

@@ -112,21 +112,28 @@ def _summary(query) -> SessionSummary:
 
 
 def session_page(
-    scope: AccessScope, session_id: str, tenant_id: str | None = None, cursor: str | None = None
+    scope: AccessScope,
+    session_id: str,
+    tenant_id: str | None = None,
+    cursor: str | None = None,
+    *,
+    figures: bool = True,
 ) -> SessionView:
-    """The executions of one session in the order they started, with the whole session's figures.
+    """The executions of one session in the order they started, with the whole session's figures
+    (`figures=False`, for the next page of rows alone: an empty summary, names of the rows' users).
 
     DynamoDB calls: the figures 1 query of the session's index (up to SUMMARY_CALLS (10) of 1 MB for
     a session of thousands of runs), the page of rows at most SESSION_CALLS (4), the users' names 1
-    BatchGet: 3 for any session of fewer than some thousand runs, 15 at most. A session with no kept
-    execution of the reader's tenant (another tenant's, or none) is NotFound.
+    BatchGet (none when no user is a dashboard user): 2 or 3 for any session of fewer than some
+    thousand runs, 15 at most. A session with no kept execution of the reader's tenant (another
+    tenant's, or none) is NotFound.
     """
     tenant_id = resolve_tenant(scope, tenant_id) or scope.require_tenant()
     if not is_valid_id(session_id):
         raise NotFound("That session was not found.")
     query = _session_query(tenant_id, session_id)
-    summary = _summary(query)
-    if not summary.totals.count:
+    summary = _summary(query) if figures else SessionSummary()
+    if figures and not summary.totals.count:
         raise NotFound("That session was not found (executions are kept for 180 days).")
     purpose = f"session:{tenant_id}:{session_id}"
     items, _, key = read_bounded(
@@ -138,12 +145,15 @@ def session_page(
         page_size=SESSION_PAGE,
         scan_index_forward=True,
     )
+    if not figures and not items and not cursor:
+        raise NotFound("That session was not found (executions are kept for 180 days).")
+    users = summary.users if figures else [execution.user_id for execution in items]
     return SessionView(
         session_id,
         tenant_id,
         summary,
         ExecutionPage(items=items, next_cursor=encode_cursor(key, purpose)),
-        people_of(summary.users, tenant_id),
+        people_of(users, tenant_id),
     )
 
 
@@ -200,6 +210,8 @@ def person_page(
     tenant_id: str | None = None,
     cursor: str | None = None,
     before: str | None = None,
+    *,
+    figures: bool = True,
 ) -> PersonView:
     """One end user over a period: their cost, runs and failures by day (rollups), their share of the
     tenant's cost, and their latest runs (any time kept) with the sessions and agents among them.
@@ -207,13 +219,14 @@ def person_page(
     DynamoDB calls: the days 1 BatchGet per 100 days (1 for the presets up to 90 days, 4 at most for a
     year), the tenant's total 1 query of its daily `total` rows, the latest runs at most
     history.MAX_CALLS (4) queries of the user index (8 going back to the first page), the name 1
-    BatchGet: 7 for a preset period, 14 at most. A person with no execution kept and nothing in the
-    period (another tenant's, or none) is NotFound.
+    BatchGet (none when the id is not a dashboard user's): 3 or 4 for a preset period, 14 at most.
+    `figures=False` (another page of the runs alone) reads neither the days nor the tenant's total.
+    A person with no execution kept and nothing in the period (another tenant's, or none) is NotFound.
     """
     tenant_id = resolve_tenant(scope, tenant_id) or scope.require_tenant()
     if not is_valid_id(user_id):
         raise NotFound("That person was not found.")
-    days = by_day(tenant_id, "user", user_id, period.start, period.end)
+    days = by_day(tenant_id, "user", user_id, period.start, period.end) if figures else {}
     totals = Totals()
     for day in days.values():
         totals.merge(day)
@@ -228,7 +241,7 @@ def person_page(
     if not totals.count and not page.items and not (cursor or before):
         raise NotFound("That person has no executions kept (executions are kept for 180 days).")
     tenant_totals = Totals()
-    for row in daily(tenant_id, "total", period.start, period.end).values():
+    for row in daily(tenant_id, "total", period.start, period.end).values() if figures else ():
         tenant_totals.merge(row)
     return PersonView(
         user_id,
