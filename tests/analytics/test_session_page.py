@@ -111,3 +111,15 @@ def test_it_reads_a_bounded_number_of_times(tenant):
     # 2 to know who is signed in; the session's figures 1 query, its rows 1; no names to look up (its
     # users are the tenant's end users, not dashboard users).
     assert int(response["X-DynamoDB-Calls"]) == 4
+
+
+def test_a_session_longer_than_one_count_says_its_figures_are_partial(tenant, monkeypatch):
+    turns = _conversation(tenant, "chat-8")
+    # As if the session held more runs than the figures' calls read (thousands): 1 call of 2 runs.
+    monkeypatch.setattr(people_queries, "SUMMARY_PAGE", 2)
+    monkeypatch.setattr(people_queries, "SUMMARY_CALLS", 1)
+    html = tenant.client.get("/analytics/sessions/chat-8/").content.decode()
+    assert "the session has more" in html
+    assert re.findall(r'<tr data-row="([^"]+)"', html) == [turn["execution_id"] for turn in turns]
+    monkeypatch.setattr(people_queries, "SUMMARY_CALLS", 3)  # 2 + 2, and the call that finds no more
+    assert "the session has more" not in tenant.client.get("/analytics/sessions/chat-8/").content.decode()

@@ -29,6 +29,7 @@ from dashboard.dynamo.paging import decode_cursor, encode_cursor, raw_pages, rea
 SESSION_PAGE = 50
 SESSION_CALLS = 4  # calls one page of a session's rows may take (the TTL filter may drop some)
 SUMMARY_CALLS = 10  # calls of up to 1 MB the session's totals may take (thousands of runs)
+SUMMARY_PAGE: int | None = None  # items per call; None: as many as DynamoDB's 1 MB a call holds
 SUMMARY_ATTRIBUTES = [
     "execution_id",
     "agent_id",
@@ -83,7 +84,11 @@ def _session_query(tenant_id: str, session_id: str):
 def _summary(query) -> SessionSummary:
     summary = SessionSummary()
     for page in raw_pages(
-        query, max_calls=SUMMARY_CALLS, scan_index_forward=True, attributes_to_get=SUMMARY_ATTRIBUTES
+        query,
+        max_calls=SUMMARY_CALLS,
+        page_size=SUMMARY_PAGE,
+        scan_index_forward=True,
+        attributes_to_get=SUMMARY_ATTRIBUTES,
     ):
         for raw in page.items:
             counters = {
