@@ -190,6 +190,15 @@ class PersonView:
         whole = self.tenant_totals.cost_micro_usd
         return self.totals.cost_micro_usd / whole if whole else None
 
+    def chart_data(self) -> dict:
+        """Each day's cost (micro-USD), runs and failures, for the chart (every day, zeros included)."""
+        return {
+            "labels": [day.isoformat() for day in self.days],
+            "cost": [day.cost_micro_usd for day in self.days.values()],
+            "runs": [day.count for day in self.days.values()],
+            "failures": [day.failures for day in self.days.values()],
+        }
+
     @property
     def peak_cost(self) -> int:
         return max((day.cost_micro_usd for day in self.days.values()), default=0)
