@@ -65,7 +65,7 @@ class ExecutionsBySession(GlobalSecondaryIndex):
     """One conversation's executions in the order they started (the session page).
 
     Sparse: only executions sent with a session carry `session_key`. Executions written before the
-    index existed lack it and are not in it (a session page shows the runs recorded since).
+    index existed lack it and are not in it until `manage.py index_sessions` adds it.
     """
 
     class Meta:

@@ -39,7 +39,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from dashboard.accounts import services as accounts
 from dashboard.accounts.queries import get_tenant, retention_of
@@ -919,3 +919,34 @@ def apply_retention_page(
             execution.update(actions=actions)
     page.next_cursor = result.last_evaluated_key
     return page
+
+
+SESSION_INDEX_PAGE = 200
+
+
+def index_sessions_page(tenant_id: str, cursor: dict | None = None) -> tuple[int, dict | None]:
+    """Put one page of the tenant's older executions into the session index (`session_key`, which
+    runs recorded before the index lack): (executions updated, the cursor of the next page, None at
+    the end). Idempotent; one query and an UpdateItem per execution that has a session and no key.
+    The update is conditional on the item still being there, so an execution deleted meanwhile (TTL,
+    erasure) is not brought back."""
+    result = Execution.by_tenant.query(
+        tenant_id,
+        filter_condition=Execution.session_id.exists() & Execution.session_key.does_not_exist(),
+        limit=SESSION_INDEX_PAGE,
+        page_size=SESSION_INDEX_PAGE,
+        last_evaluated_key=cursor,
+    )
+    updated = 0
+    for execution in result:
+        try:
+            execution.update(
+                actions=[Execution.session_key.set(session_key(tenant_id, execution.session_id))],
+                condition=Execution.agent_key.exists(),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            continue
+        updated += 1
+    return updated, result.last_evaluated_key

@@ -123,3 +123,23 @@ def test_a_session_longer_than_one_count_says_its_figures_are_partial(tenant, mo
     assert re.findall(r'<tr data-row="([^"]+)"', html) == [turn["execution_id"] for turn in turns]
     monkeypatch.setattr(people_queries, "SUMMARY_CALLS", 3)  # 2 + 2, and the call that finds no more
     assert "the session has more" not in tenant.client.get("/analytics/sessions/chat-8/").content.decode()
+
+
+def test_executions_recorded_before_the_index_show_once_indexed(tenant):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from dashboard.analytics.models import Execution
+
+    turns = _conversation(tenant, "chat-9")
+    for execution in _stored(tenant, turns):  # as recorded before executions carried the key
+        execution.update(actions=[Execution.session_key.remove()])
+    assert tenant.client.get("/analytics/sessions/chat-9/").status_code == 404
+    out = StringIO()
+    call_command("index_sessions", "--tenant", tenant.tenant_id, stdout=out)
+    assert f"{tenant.tenant_id}: 4 executions added" in out.getvalue()
+    html = tenant.client.get("/analytics/sessions/chat-9/").content.decode()
+    assert re.findall(r'<tr data-row="([^"]+)"', html) == [turn["execution_id"] for turn in turns]
+    call_command("index_sessions", "--tenant", tenant.tenant_id, stdout=out)  # again: nothing to do
+    assert f"{tenant.tenant_id}: 0 executions added" in out.getvalue()
