@@ -62,6 +62,8 @@ STOPS = [
     Stop("cost analytics", "/analytics/"),
     Stop("executions", "/analytics/executions/"),
     Stop("execution", via="executions", link="#executions-table tbody a[href*='/analytics/executions/']"),
+    Stop("session", via="executions", link="#executions-table tbody a[href*='/analytics/sessions/']"),
+    Stop("person", via="executions", link="#executions-table tbody a[href*='/analytics/people/']"),
     Stop("templates", "/templates/"),
     Stop("template", via="templates", link="#template-list a.tpl-name"),
     Stop("new template", "/templates/new/"),

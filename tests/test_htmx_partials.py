@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import urljoin
 
 import pytest
 from django.conf import settings
@@ -38,6 +39,8 @@ PAGES = [
 ]
 # Detail pages, reached through the first link of a list page (as a person would).
 DETAILS = [
+    ("/analytics/executions/", r'href="(/analytics/sessions/[^"]+)"'),
+    ("/analytics/executions/", r'href="(/analytics/people/[^"]+)"'),
     ("/templates/", r'href="(/templates/tpl_[^/"]+/)"'),
     ("/models/", r'href="(/models/[^/"?#]+/)"'),
     ("/experiments/", r'href="(/experiments/[^/"?#]+/)"'),
@@ -85,7 +88,8 @@ def _htmx_gets(client: Client, page: str) -> list[tuple[str, str | None, bool]]:
         own_id = _attr(tag, "id")
         target_id = target[1:] if target.startswith("#") else (own_id if target in ("", "this") else None)
         after_load = "every" in trigger or trigger.strip().startswith("load")
-        found.append((url if url.startswith("/") else page + url, target_id, after_load))
+        # Resolved as a browser does: a bare `?query` replaces the page's own query.
+        found.append((urljoin(page, url), target_id, after_load))
     return found
 
 

@@ -50,7 +50,7 @@ def acme(dynamodb_local):
     )
     template = next(t for t in AgentTemplate.by_tenant.query("acme") if t.listing is None)  # not public
     version = next(iter(RegistryVersion.by_tenant.query("acme", limit=1)))
-    execution = next(iter(Execution.by_tenant.query("acme", limit=1)))
+    execution = next(e for e in Execution.by_tenant.query("acme", limit=20) if e.session_id)
     experiment = next(iter(Experiment.by_tenant.query("acme", limit=1)))
     run = next(iter(ExperimentRun.query(experiment.experiment_key, limit=1)))
     flow = next(iter(Flow.by_tenant.query("acme", limit=1)))
@@ -71,6 +71,8 @@ def acme(dynamodb_local):
         "version": version.version,
         "execution": execution.execution_id,
         "agent": execution.agent_id,
+        "session": execution.session_id,
+        "person": execution.user_id,
         "experiment": experiment.experiment_id,
         "run": run.run_id,
         "flow": flow.flow_id,
@@ -108,6 +110,9 @@ PAGES = [
     ("get", "/models/{model}/timeline/"),
     ("get", "/models/{model}/timeline/?environment=production&format=csv"),
     ("get", "/analytics/executions/{execution}/"),
+    # A conversation and an end user are the tenant's own ids: another tenant's read nothing.
+    ("get", "/analytics/sessions/{session}/"),
+    ("get", "/analytics/people/{person}/"),
     ("get", "/experiments/{experiment}/"),
     ("get", "/experiments/{experiment}/card/"),
     ("get", "/experiments/{experiment}/compare/?run=a&run=b"),
@@ -152,6 +157,7 @@ STAFF_ONLY = [
 # Bodies are valid, so tenancy is the only reason left to refuse.
 API = [
     ("get", "/api/templates/{template}", None),
+    ("get", "/api/analytics/sessions/{session}", None),
     (
         "put",
         "/api/templates/{template}",
@@ -232,6 +238,18 @@ def test_no_tenant_admin_reaches_a_tenants_export_and_erase(acme, method, url, a
     assert response.status_code in (403, 404)
     assert acme["erase_job"] not in response.content.decode()
     assert [job.status for job in erasure.list_jobs()] == ["exporting"]  # nothing started or moved on
+
+
+def test_the_session_and_person_pages_answer_their_own_tenant(acme):
+    """The 404s above are tenancy, not broken pages: acme's admin reads the same two pages."""
+    acme_admin = client_for(next(iter(User.by_tenant.query("acme", limit=1))))
+    for url, shown in (
+        ("/analytics/sessions/{session}/", "agent"),
+        ("/analytics/people/{person}/", "person"),
+    ):
+        response = acme_admin.get(url.format(**acme))
+        assert response.status_code == 200, url
+        assert acme[shown] in response.content.decode()
 
 
 def test_a_tenant_admin_never_sees_another_tenants_invitations(acme):

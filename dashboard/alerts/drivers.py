@@ -31,7 +31,10 @@ FILTER = {"agent": "agent", "model": "model", "user": "user", "environment": "en
 
 
 def executions_link(dimension: str, value: str, start, end) -> str:
-    query = urlencode({FILTER[dimension]: value, "start": start.isoformat(), "end": end.isoformat()})
+    days = {"start": start.isoformat(), "end": end.isoformat()}
+    if dimension == "user":  # a person has a page of their own: cost by day, sessions, agents
+        return formats.site_link(reverse("analytics:person", args=[value]) + "?" + urlencode(days))
+    query = urlencode({FILTER[dimension]: value, **days})
     return formats.site_link(reverse("analytics:executions") + "?" + query)
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from dashboard.analytics import compaction, pricing, services, traces
-from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, TraceItem, scoped_key
+from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, TraceItem, scoped_key, session_key
 from dashboard.analytics.queries import budget_status
 from dashboard.analytics.services import set_budget
 from dashboard.analytics.spans import SpanValues
@@ -299,6 +299,7 @@ def _one(
     usage = pricing.Usage(input=tokens_in, output=tokens_out, cache_read=cache_read)
     price = pricing.catalogue_quote(model, usage, started)
     started_at = iso_ms(started)
+    dimensions = demo_dimensions(execution_id, agent, user_id, started)
     execution = Execution(
         agent_key=scoped_key(tenant_id, agent.agent_id),
         sk=f"{started_at}#{execution_id}",
@@ -325,7 +326,8 @@ def _one(
         price_ref=price.ref,
         error=error,
         expires_at=started + timedelta(days=EXECUTION_TTL_DAYS),
-        **demo_dimensions(execution_id, agent, user_id, started),
+        session_key=session_key(tenant_id, dimensions["session_id"]),
+        **dimensions,
     )
     return DemoRun(execution)
 
@@ -333,13 +335,17 @@ def _one(
 DEMO_TIERS = ("tier=free", "tier=pro", "tier=enterprise")
 
 
+def demo_session(user_id: str, agent: AgentProfile, started: datetime) -> str:
+    """A conversation: one user's runs of one agent within the same hour."""
+    return f"{user_id}-{agent.kind or agent.agent_id}-{started:%m%d%H}"[:128]
+
+
 def demo_dimensions(execution_id: str, agent: AgentProfile, user_id: str, started: datetime) -> dict:
     """Environment, session, tags and metadata of a demo execution (issue #28), from its own id so the
     demo's random stream (and every figure the tests derive from it) stays as it was."""
     rng = random.Random(execution_id)  # noqa: S311 — demo data
     environment = "production" if rng.random() < 0.8 else rng.choice(("staging", "dev"))
-    # A conversation: one user's runs of one agent within the same hour.
-    session = f"{user_id}-{agent.kind or agent.agent_id}-{started:%m%d%H}"[:128]
+    session = demo_session(user_id, agent, started)
     tier = DEMO_TIERS[zlib.crc32(user_id.encode()) % len(DEMO_TIERS)]  # a user keeps one tier
     tags = [agent.kind or "agent", tier] + (["beta"] if rng.random() < 0.1 else [])
     return {
@@ -393,6 +399,10 @@ def _traced(
             error=values.pop("error", None),
             agent_id=agent.agent_id,
             user_id=values.pop("user_id", None),
+            session_id=values.pop("session_id", None),
+            environment=values.pop("environment", None),
+            tags=values.pop("tags", None),
+            metadata=values.pop("metadata", None),
             input=values.pop("input", None),
             output=values.pop("output", None),
         )
@@ -409,6 +419,9 @@ def _traced(
             span_id=agent_span,
             parent=None,
             user_id=user_id,
+            # Environment, conversation, tags and metadata as the untraced runs get them, drawn from the
+            # trace id (not the demo's stream: every figure derived from it stays as it was).
+            **demo_dimensions(trace_id, agent, user_id, started),
             input=prompt,
             output=None if failed else answer,
             failed=failed,
@@ -582,7 +595,7 @@ def seed_traces(ctx: SeedContext) -> None:
     here as an instrumented agent would send them.
     """
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue
     from opentelemetry.proto.trace.v1 import trace_pb2
 
     def attrs(**values) -> list[KeyValue]:
@@ -617,10 +630,14 @@ def seed_traces(ctx: SeedContext) -> None:
                     gen_ai__operation__name="invoke_agent",
                     gen_ai__agent__name="support-triage",
                     user__id=f"{tenant.tenant_id}-user-0{run + 1}",
+                    session__id=f"{tenant.tenant_id}-user-0{run + 1}-support-triage",
+                    deployment__environment__name="production",
                     input__value=EXCHANGES["support-triage"][run][0],
                     output__value=EXCHANGES["support-triage"][run][1],
                 )
             )
+            labels = ArrayValue(values=[AnyValue(string_value="support"), AnyValue(string_value="tier=pro")])
+            agent.attributes.append(KeyValue(key="tag.tags", value=AnyValue(array_value=labels)))
             steps = [
                 ("chat", "gpt-4o-mini", 900, 300, 0.2, 1.1),
                 ("execute_tool", None, 0, 0, 1.3, 1.9),

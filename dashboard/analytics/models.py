@@ -62,6 +62,26 @@ class ExecutionsById(GlobalSecondaryIndex):
     tenant_execution = UnicodeAttribute(hash_key=True)  # tenant_id#execution_id
 
 
+class ExecutionsBySession(GlobalSecondaryIndex):
+    """One conversation's executions in the order they started (the session page).
+
+    Sparse: only executions sent with a session carry `session_key`. Executions written before the
+    index existed lack it and are not in it until `manage.py index_sessions` adds it.
+    """
+
+    class Meta:
+        index_name = "session_key-started_at-index"
+        projection = AllProjection()
+
+    session_key = UnicodeAttribute(hash_key=True)  # tenant_id#session_id
+    started_at = UnicodeAttribute(range_key=True)
+
+
+def session_key(tenant_id: str, session_id: str | None) -> str | None:
+    """The session index's key of an execution: None (not in the index) without a session."""
+    return scoped_key(tenant_id, session_id) if session_id else None
+
+
 class Execution(DynamoModel):
     """One agent execution. Agents belong to their tenant: acme's `support-bot` and globex's are two."""
 
@@ -93,6 +113,7 @@ class Execution(DynamoModel):
     # What the business slices cost by (issue #28; limits in inputs.RunIn): absent on older items.
     environment = UnicodeAttribute(null=True)  # production, staging, … (id characters, ≤ 40)
     session_id = UnicodeAttribute(null=True)  # the conversation or job the run belongs to
+    session_key = UnicodeAttribute(null=True)  # tenant_id#session_id when there is a session (by_session)
     tags = ListAttribute(of=UnicodeAttribute, null=True)  # ≤ 10 short labels, in the order sent
     metadata = MapAttribute(null=True)  # ≤ 10 string values by key (raw map: values are strings)
     flow_id = UnicodeAttribute(null=True)  # the studio flow that ran
@@ -111,6 +132,7 @@ class Execution(DynamoModel):
     by_tenant = ExecutionsByTenant()
     by_tenant_status = ExecutionsByTenantStatus()
     by_execution_id = ExecutionsById()
+    by_session = ExecutionsBySession()
 
     @classmethod
     def from_raw_data(cls, data):

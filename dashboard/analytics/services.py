@@ -68,6 +68,7 @@ from dashboard.analytics.models import (
     PriceChange,
     TraceItem,
     scoped_key,
+    session_key,
 )
 from dashboard.analytics.queries.traces import EXECUTION_ID, span_start, trace_pk
 from dashboard.audit import services as audit
@@ -193,6 +194,7 @@ def build_execution(
         error=error_text[:ERROR_LIMIT] if error_text else None,
         environment=run.get("environment") or None,
         session_id=run.get("session_id") or None,
+        session_key=session_key(tenant_id, run.get("session_id")),
         tags=list(run["tags"]) if run.get("tags") else None,
         metadata=dict(run["metadata"]) if run.get("metadata") else None,
         flow_id=run.get("flow_id") or None,
@@ -1020,3 +1022,33 @@ def _run_content(item: TraceItem) -> bool:
         return False
     run = json.loads(item.run)
     return bool(run.get("input") or run.get("output"))
+
+SESSION_INDEX_PAGE = 200
+
+
+def index_sessions_page(tenant_id: str, cursor: dict | None = None) -> tuple[int, dict | None]:
+    """Put one page of the tenant's older executions into the session index (`session_key`, which
+    runs recorded before the index lack): (executions updated, the cursor of the next page, None at
+    the end). Idempotent; one query and an UpdateItem per execution that has a session and no key.
+    The update is conditional on the item still being there, so an execution deleted meanwhile (TTL,
+    erasure) is not brought back."""
+    result = Execution.by_tenant.query(
+        tenant_id,
+        filter_condition=Execution.session_id.exists() & Execution.session_key.does_not_exist(),
+        limit=SESSION_INDEX_PAGE,
+        page_size=SESSION_INDEX_PAGE,
+        last_evaluated_key=cursor,
+    )
+    updated = 0
+    for execution in result:
+        try:
+            execution.update(
+                actions=[Execution.session_key.set(session_key(tenant_id, execution.session_id))],
+                condition=Execution.agent_key.exists(),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            continue
+        updated += 1
+    return updated, result.last_evaluated_key

@@ -254,6 +254,77 @@ def execution_detail(request: DashboardRequest, execution_id: str) -> HttpRespon
     return render_page(request, "analytics/execution_detail.html", context)
 
 
+@require_GET
+@scoped(Can.TENANT_PAGES)
+def session(request: DashboardRequest, session_id: str) -> HttpResponse:
+    """One conversation: its executions in the order they started, a page at a time (htmx swaps the
+    rows), its total cost and tokens, its failures and the agents and people in it.
+
+    DynamoDB calls (queries.session_page): the session's figures 1 query of its index (up to 10 for a
+    session of thousands of runs), the page at most 4, the names 1 BatchGet (none when no user is a
+    dashboard user): 2 for a usual session, 15 at most; the next rows (htmx) skip the figures. Another
+    tenant's session, or one without kept executions, is a 404.
+    """
+    view = queries.session_page(
+        request.scope,
+        session_id,
+        request.GET.get("tenant") or None,
+        request.GET.get("cursor"),
+        figures=not wants_partial(request),  # the next rows alone: the figures are on the page already
+    )
+    context = {
+        "view": view,
+        "summary": view.summary,
+        "page": view.page,
+        "people": view.people,
+        "tenant_param": view.tenant_id if request.scope.is_staff else "",
+    }
+    return render_page(request, "analytics/session.html", context, partial="session-rows")
+
+
+@require_GET
+@scoped(Can.TENANT_PAGES)
+def person(request: DashboardRequest, user_id: str) -> HttpResponse:
+    """One end user (a `user_id` the tenant's agents send): cost, runs and failures by day over the
+    period (their rollup rows, never the raw executions), their share of the tenant's cost, and their
+    latest runs with the sessions and agents among them (htmx pages the runs).
+
+    DynamoDB calls (queries.person_page): the days 1 BatchGet per 100 days, the tenant's total 1
+    query, the latest runs at most 4 queries (8 going back to the first page), the name 1 BatchGet
+    (none when the id is not a dashboard user's): 3 for a preset period, 14 at most; another page of
+    runs (htmx) reads the runs and the name alone. Another tenant's person, or one with nothing kept,
+    is a 404.
+    """
+    period_form = PeriodForm(request.GET)
+    try:
+        period = period_form.period_value()
+        period_error = None
+    except ValidationFailed as exc:
+        period_error = exc
+        period = PeriodForm({}).period_value()
+    tenant = request.GET.get("tenant") or None
+    view = queries.person_page(
+        request.scope,
+        user_id,
+        period,
+        tenant,
+        cursor=request.GET.get("cursor"),
+        before=request.GET.get("before"),
+        figures=not wants_partial(request),  # another page of runs alone: the figures stay as shown
+    )
+    context = {
+        "view": view,
+        "page": view.page,
+        "rows": view.page.items,
+        "people": view.people,
+        "period_error": period_error,
+        "presets": PRESETS,
+        "month_presets": MONTH_PRESETS,
+        "tenant_param": view.tenant_id if request.scope.is_staff else "",
+    }
+    return render_page(request, "analytics/person.html", context, partial="person-runs")
+
+
 # --- staff prices and re-pricing -------------------------------------------------------------
 
 

@@ -6,6 +6,8 @@ GET  /api/agents/<agent_id>/runs   newest first; status (or any-failure), user, 
                                    environment, tag, session_id, cursor, limit.
 GET  /api/analytics/execution      the overview's figures: period=7|30|90|month|last-month or start&end
                                    (`previous_period` says what the changes compare with).
+GET  /api/analytics/sessions/<id>  one conversation: its runs oldest first (cursor), its totals, agents
+                                   and failures.
 """
 
 from __future__ import annotations
@@ -397,6 +399,91 @@ def runs(request: HttpRequest, agent_id: str):
     return RunsPage(runs=[ExecutionOut.of(execution) for execution in page], next_cursor=page.next_cursor)
 
 
+class SessionQuery(Query):
+    cursor: str | None = Field(default=None, description="The `next_cursor` of the previous page.")
+
+
+class SessionTotalsOut(BaseModel):
+    executions: int
+    failures: int
+    cost_micro_usd: int
+    tokens_in: int
+    tokens_out: int
+
+
+class SessionAgentOut(BaseModel):
+    agent_id: str
+    executions: int
+    cost_micro_usd: int
+
+
+class SessionFailureOut(BaseModel):
+    execution_id: str
+    agent_id: str
+    status: str
+    started_at: str
+
+
+class SessionOut(BaseModel):
+    """One conversation (`session_id`) of the key's tenant: its figures, and its runs in the order they
+    started, a page at a time; pass `next_cursor` as `cursor` for the next page (null: the last)."""
+
+    session_id: str
+    totals: SessionTotalsOut
+    complete: bool = Field(
+        description="False when the session has more runs than one read counts (thousands): "
+        "the totals are those of the runs counted."
+    )
+    first_started_at: str
+    last_started_at: str
+    agents: list[SessionAgentOut]
+    failures: list[SessionFailureOut] = Field(description="The first 20 failed runs, in order.")
+    runs: list[ExecutionOut]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, view: queries.SessionView) -> SessionOut:
+        summary = view.summary
+        t = summary.totals
+        return cls(
+            session_id=view.session_id,
+            totals=SessionTotalsOut(
+                executions=t.count,
+                failures=t.failures,
+                cost_micro_usd=t.cost_micro_usd,
+                tokens_in=t.tokens_in,
+                tokens_out=t.tokens_out,
+            ),
+            complete=summary.complete,
+            first_started_at=summary.first,
+            last_started_at=summary.last,
+            agents=[
+                SessionAgentOut(agent_id=agent, executions=a.count, cost_micro_usd=a.cost_micro_usd)
+                for agent, a in summary.agents.items()
+            ],
+            failures=[SessionFailureOut(**vars(failure)) for failure in summary.failed],
+            runs=[ExecutionOut.of(execution) for execution in view.page],
+            next_cursor=view.page.next_cursor,
+        )
+
+
+@api_view(
+    {
+        "GET": Operation(
+            "One session's runs and cost",
+            {200: SessionOut, 404: "No run of this session is kept for the key's tenant."},
+            description="Runs recorded with this `session_id`, oldest first, with the whole session's "
+            "totals. Runs recorded before sessions were indexed (December 2026) are not included.",
+            query=SessionQuery,
+            tags=["analytics"],
+        )
+    }
+)
+def session(request: HttpRequest, session_id: str):
+    view = queries.session_page(request.scope, session_id, cursor=request.api_query.cursor)
+    return SessionOut.of(view)
+
+
 @api_view({"GET": Operation("The cost overview", {200: Overview}, query=OverviewQuery, tags=["analytics"])})
 def execution_overview(request: HttpRequest):
     asked, errors = request.api_query, {}
@@ -627,4 +714,5 @@ urlpatterns = [
     path("prices/<str:price_id>", price, name="price"),
     path("agents/<str:agent_id>/runs", runs, name="agent_runs"),
     path("analytics/execution", execution_overview, name="analytics_execution"),
+    path("analytics/sessions/<str:session_id>", session, name="analytics_session"),
 ]

@@ -54,4 +54,42 @@
       },
     };
   });
+
+  // The person page: one end user's daily cost, runs and failures in the tooltip; a bar opens that
+  // day's executions of the person (the table below has the same figures and links).
+  charts.register("#person-chart", function (canvas, data) {
+    if (!data) return null;
+    canvas.dataset.points = String(data.labels.length);
+    canvas.dataset.total = String(sum(data.cost));
+    return {
+      type: "bar",
+      data: {
+        labels: data.labels,
+        datasets: [{ label: "Cost", data: data.cost, backgroundColor: charts.colour(0), borderWidth: 0 }],
+      },
+      options: {
+        scales: {
+          x: { grid: { display: false }, ticks: { maxTicksLimit: 12 } },
+          y: { ticks: { callback: (value) => charts.money(value) } },
+        },
+        onClick: function (event, elements) {
+          if (!elements.length) return;
+          const day = data.labels[elements[0].index];
+          const params = new URLSearchParams({ user: canvas.dataset.user, start: day, end: day });
+          if (canvas.dataset.tenant) params.set("tenant", canvas.dataset.tenant);
+          window.location.assign(canvas.dataset.executionsUrl + "?" + params.toString());
+        },
+        onHover: (event, elements) => { canvas.style.cursor = elements.length ? "pointer" : "default"; },
+        plugins: {
+          legend: { display: false },
+          tooltip: {
+            callbacks: {
+              label: (item) => charts.money(item.raw) + " · " + data.runs[item.dataIndex] + " runs, "
+                + data.failures[item.dataIndex] + " failed",
+            },
+          },
+        },
+      },
+    };
+  });
 })();

@@ -39,6 +39,6 @@ def test_the_overview_leads_to_the_executions_behind_last_months_biggest_cost(pa
             for text in rows.locator("td:nth-child(8)").all_inner_texts()
         ]
         assert costs == sorted(costs, reverse=True) and costs[0] > 0
-        rows.first.locator("td").first.locator("a").click()
+        rows.first.locator("a[data-execution]").click()  # the first cell also links the run's session
         expect(page.locator("h1")).to_contain_text("Execution")
         expect(page.get_by_role("link", name=agent).first).to_be_visible()

@@ -91,6 +91,10 @@ def test_most_seeded_executions_show_their_steps_and_add_up(people, tenant):
         assert int(execution.tokens_cache_read or 0) <= int(execution.tokens_in)
         assert execution.duration_ms == view.steps[0].duration_ms
     assert kinds_seen == {"agent", "model", "tool"}
+    # Traced runs carry the dimensions too (issue #28): an environment and tags, and every run a
+    # conversation the session page finds.
+    assert [e.execution_id for e in traced if not (e.environment and e.tags)] == []
+    assert all(e.session_id and e.session_key == f"{e.tenant_id}#{e.session_id}" for e in executions)
     failed = [e for e in traced if e.status == "failed"]
     assert all(queries.execution_steps(e).failing_step is not None for e in failed)
 

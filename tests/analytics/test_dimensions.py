@@ -201,3 +201,20 @@ def test_the_overview_ranks_environments_and_tags_with_the_previous_period_withi
     assert 'data-ranked="environment"' in html and 'data-ranked="tag"' in html
     assert "?environment=production" in html and "?tag=checkout" in html
     assert int(page["X-DynamoDB-Calls"]) <= 15, page["X-DynamoDB-Calls"]
+
+
+def test_a_session_of_a_busy_agent_is_found_at_once_however_far_back(tenant):
+    """The session filter reads the session's own index: an old conversation of an agent with hundreds
+    of later runs is on the first page, whole, not behind pages of other runs."""
+    agent = slug("busy")
+    old = [run(f"old-{n}", ago=timedelta(days=3, minutes=n), session_id="long-ago") for n in range(3)]
+    assert tenant.post(agent, {"runs": old})[0] == 201
+    later = [run(f"later-{n:03d}", ago=timedelta(minutes=n)) for n in range(450)]
+    for start in range(0, len(later), 25):
+        assert tenant.post(agent, {"runs": later[start : start + 25]})[0] == 201
+    status, body = tenant.get(f"/api/agents/{agent}/runs", session_id="long-ago")
+    assert status == 200
+    assert [item["execution_id"] for item in body["runs"]] == ["old-0", "old-1", "old-2"]
+    assert body["next_cursor"] is None
+    # Another agent's filter on the same session finds none of them (the agent is still a filter).
+    assert _ids(tenant.get(f"/api/agents/{slug('other')}/runs", session_id="long-ago")) == set()

@@ -7,6 +7,7 @@
 - `budget`: the month against its budget;
 - `prices`: staff prices as the pages read them, and models that have none;
 - `traces`: a trace's stored items, and the step view of an execution recorded from one;
+- `people`: one conversation (the session page) and one end user (the person page);
 - `windows`: figures of a window of whole days or hours per tenant, model, agent or user (alert rules).
 
 The names callers use are re-exported here (`queries.top`, `queries.list_executions`, …).
@@ -31,6 +32,7 @@ from dashboard.analytics.queries.history import (
     recent_errors,
     sort_rows,
 )
+from dashboard.analytics.queries.people import PersonView, SessionView, person_page, session_page
 from dashboard.analytics.queries.prices import (
     PricesPage,
     Unpriced,
@@ -48,6 +50,7 @@ from dashboard.analytics.queries.rollup_reads import (
     Digest,
     Snapshot,
     TopPages,
+    by_day,
     daily,
     digest_keys,
     figures,
@@ -72,7 +75,9 @@ __all__ = [
     "Export",
     "ExecutionView",
     "FilteredTotals",
+    "PersonView",
     "PricesPage",
+    "SessionView",
     "Snapshot",
     "TopPages",
     "TraceView",
@@ -80,6 +85,7 @@ __all__ = [
     "all_staff_prices",
     "budget_status",
     "budget_window",
+    "by_day",
     "daily",
     "digest_keys",
     "execution_page",
@@ -93,12 +99,14 @@ __all__ = [
     "get_execution",
     "list_executions",
     "page_keys",
+    "person_page",
     "changed_since_of",
     "price_change_keys",
     "prices_changed_since",
     "prices_page",
     "read_trace",
     "recent_errors",
+    "session_page",
     "sort_rows",
     "top",
     "unpriced_models",

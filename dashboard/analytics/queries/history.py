@@ -1,9 +1,10 @@
 """Execution history: newest first, filtered, one bounded page at a time; and one execution's detail.
 
-The query picks the narrowest key for the filters (agent → the table's own key; status → the
-tenant#status index; user → the user index; otherwise the tenant index). Filters the key cannot
+The query picks the narrowest key for the filters (session → the session index; agent → the table's
+own key; status → the tenant#status index; user → the user index; otherwise the tenant index). Filters the key cannot
 express, and the TTL (DynamoDB deletes expired items late, so reads hide them), are applied by
-DynamoDB as filter expressions (so are environment, tag and session: no index holds them). A page reads at most MAX_CALLS DynamoDB pages: when the filters
+DynamoDB as filter expressions (so are environment and tag: no index holds them; a session has
+its own sparse index). A page reads at most MAX_CALLS DynamoDB pages: when the filters
 match rarely it may show fewer rows, with a link to go on from where it stopped. The previous page
 is the same query read the other way (ascending) from the first row shown, so the way back costs
 what the way forward does and needs no list of earlier cursors.
@@ -29,6 +30,7 @@ from dashboard.analytics.models import (
     EXECUTION_TTL_DAYS,
     Execution,
     scoped_key,
+    session_key,
 )
 from dashboard.analytics.queries.rollup_reads import daily, figures, top
 from dashboard.analytics.queries.traces import TraceView, execution_steps
@@ -70,7 +72,21 @@ def _history_query(tenant_id: str, filters: ExecutionFilters):
     one_status = statuses[0] if len(statuses) == 1 else None
     if len(statuses) > 1:
         extra.append(Execution.status.is_in(*statuses))
-    if filters.agent_id:
+    if filters.session_id:
+        # A conversation is a handful of runs: its own index is the narrowest key there is, whatever
+        # else is asked (sparse: runs recorded before the index have no `session_key` and are not in it).
+        key = partial(
+            Execution.by_session.query,
+            session_key(tenant_id, filters.session_id),
+            _range(Execution.started_at, filters),
+        )
+        if filters.agent_id:
+            extra.append(Execution.agent_id == filters.agent_id)
+        if one_status:
+            extra.append(Execution.status == one_status)
+        if filters.user_id:
+            extra.append(Execution.user_id == filters.user_id)
+    elif filters.agent_id:
         key = partial(Execution.query, scoped_key(tenant_id, filters.agent_id), _range(Execution.sk, filters))
         if one_status:
             extra.append(Execution.status == one_status)
@@ -94,15 +110,13 @@ def _history_query(tenant_id: str, filters: ExecutionFilters):
         key = partial(Execution.by_tenant.query, tenant_id, _range(Execution.started_at, filters))
     if filters.model:
         extra.append(Execution.model == filters.model)
-    # Environment, tag and session have no key of their own: filter expressions on the narrowest key,
+    # Environment and tag have no key of their own: filter expressions on the narrowest key,
     # read within the same MAX_CALLS pages of FILTERED_READ items (a rare value may show fewer rows,
     # with the link to go on).
     if filters.environment:
         extra.append(Execution.environment == filters.environment)
     if filters.tag:
         extra.append(Execution.tags.contains(filters.tag))
-    if filters.session_id:
-        extra.append(Execution.session_id == filters.session_id)
     selective = bool(extra)
     condition = Execution.expires_at > now
     for more in extra:

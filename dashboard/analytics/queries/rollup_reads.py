@@ -840,3 +840,13 @@ def figures_of(
 def figures(tenant_id: str, dimension: str, start: date, end: date, values: list[str]) -> dict[str, Totals]:
     """Exact totals of `values` over `start`…`end` (zero for a value without executions)."""
     return figures_of(tenant_id, [(dimension, start, end, values)])[0]
+
+
+def by_day(tenant_id: str, dimension: str, value: str, start: date, end: date) -> dict[date, Totals]:
+    """{day: totals} of one value of a ranked dimension (one person, agent, …) for each day of
+    `start`…`end`, from its day-bucket rows: one BatchGet per BATCH_GET_LIMIT (100) days (a day without
+    executions is zero). The days sum exactly to the range's totals."""
+    days = [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
+    keys = {day: (rollups.ranked_pk(tenant_id, dimension, rollups.day_bucket(day)), value) for day in days}
+    found = _batch_get(list(keys.values()))
+    return {day: found[key] for day, key in keys.items()}
