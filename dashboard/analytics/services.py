@@ -1023,6 +1023,7 @@ def _run_content(item: TraceItem) -> bool:
     run = json.loads(item.run)
     return bool(run.get("input") or run.get("output"))
 
+
 SESSION_INDEX_PAGE = 200
 
 

@@ -24,7 +24,7 @@ from dashboard.analytics.forms import (
     RepriceForm,
     period_from,
 )
-from dashboard.analytics.inputs import MONTH_PRESETS, PRESETS, RATE_NAMES, resolve_tenant
+from dashboard.analytics.inputs import MONTH_PRESETS, PRESETS, RATE_NAMES, Period, resolve_tenant
 from dashboard.analytics.overview import SORTS as TOP_SORTS
 from dashboard.analytics.overview import build as build_overview
 from dashboard.core import clock, worker
@@ -36,15 +36,19 @@ from dashboard.core.scope import Can
 TEMPLATE = "analytics/overview.html"
 
 
+def _asked_period(period_form: PeriodForm) -> tuple[Period, ValidationFailed | None]:
+    """The period a form asks for; or, when it cannot be read, the default one and why (the page
+    shows the reason beside the form rather than refusing to show anything)."""
+    try:
+        return period_form.period_value(), None
+    except ValidationFailed as exc:
+        return PeriodForm({}).period_value(), exc
+
+
 def _overview_context(
     request: DashboardRequest, period_form: PeriodForm, budget_form: BudgetForm | None = None
 ) -> dict:
-    try:
-        period = period_form.period_value()
-        period_error = None
-    except ValidationFailed as exc:
-        period_error = exc
-        period = PeriodForm({}).period_value()
+    period, period_error = _asked_period(period_form)
     tenant = request.GET.get("tenant") or None
     data = build_overview(request.scope, period, tenant or None)
     sort = request.GET.get("sort") if request.GET.get("sort") in TOP_SORTS else "cost"
@@ -296,12 +300,7 @@ def person(request: DashboardRequest, user_id: str) -> HttpResponse:
     is a 404.
     """
     period_form = PeriodForm(request.GET)
-    try:
-        period = period_form.period_value()
-        period_error = None
-    except ValidationFailed as exc:
-        period_error = exc
-        period = PeriodForm({}).period_value()
+    period, period_error = _asked_period(period_form)
     tenant = request.GET.get("tenant") or None
     view = queries.person_page(
         request.scope,
