@@ -30,7 +30,7 @@ from collections.abc import Callable
 from django.conf import settings
 
 from dashboard.alerts.evaluation import PassResult, deliver_pending, run_pass
-from dashboard.analytics import compaction, repricing
+from dashboard.analytics import compaction, repricing, template_summaries
 from dashboard.core import worker
 from dashboard.operations import erasure, retention
 from dashboard.operations.services import flush_usage
@@ -55,6 +55,10 @@ def one_pass(woken: bool = False) -> PassResult | None:
         compaction.run_pass()  # the tenants' settled figures packed anew: once a day, and after late writes
     except Exception as exc:  # noqa: BLE001
         log.error("packing settled figures failed; the next pass tries again", exc_info=exc)
+    try:
+        template_summaries.run_pass()  # each template's 30-day figures for the marketplace cards, when due
+    except Exception as exc:  # noqa: BLE001
+        log.error("summing the templates' figures failed; the next pass tries again", exc_info=exc)
     try:
         retention.run_queued()  # a shortened retention staff set, brought to the stored items
     except Exception as exc:  # noqa: BLE001

@@ -1,0 +1,236 @@
+"""What a template costs, before you adopt it: the cards, the template page and the moderation queue show
+the last 30 days of every tenant's runs of flows made from it (issue #28 §3), only from 3 tenants up.
+
+Figures are checked against a recomputation from the raw executions: runs, success rate and tenants
+exactly; the median within the cost histogram's resolution (template_costs: the shown figure is the
+geometric middle of the bucket holding the lower median run, so it lies within that bucket's range,
+~19 % wide, and within 10 % of the true lower median)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+
+from dashboard.analytics import services as analytics
+from dashboard.analytics import template_costs, template_summaries
+from dashboard.analytics.models import Execution, ExecutionRollup
+from dashboard.core import clock
+from dashboard.core.clock import iso_ms
+from dashboard.core.ids import new_id
+from dashboard.dynamo import metrics
+from dashboard.flows.models import Flow
+from tests.analytics.conftest import make_tenant, run
+from tests.conftest import unique
+
+NOT_ENOUGH = "not enough usage yet"
+
+
+def make_flow(tenant_id: str, template_id: str | None) -> str:
+    now = clock.now()
+    flow = Flow(
+        flow_id=unique("flw"),
+        project_id=unique("prj"),
+        tenant_id=tenant_id,
+        name="Made from a template",
+        source_template_id=template_id,
+        created_at=now,
+        updated_at=now,
+    )
+    flow.save()
+    return flow.flow_id
+
+
+def post(kit, runs: list[dict]) -> None:
+    status, body = kit.post("agent-1", {"runs": runs})
+    assert status in (200, 201), body
+
+
+def runs_of(flow_id: str, costs: list[int], failed: int = 0) -> list[dict]:
+    return [
+        run(
+            flow_id=flow_id,
+            cost_micro_usd=cost,
+            status="failed" if index < failed else "succeeded",
+            ago=timedelta(hours=1 + index),
+        )
+        for index, cost in enumerate(costs)
+    ]
+
+
+def card_of(html: str, template_id: str) -> str:
+    match = re.search(rf'<article[^>]*data-template-id="{template_id}".*?</article>', html, re.S)
+    assert match, "the template's card is on the page"
+    return match.group(0)
+
+
+def figure(html: str, name: str) -> str:
+    match = re.search(rf'class="tpl-cost-{name}">([^<]*)<', html)
+    assert match, f"the {name} figure is shown"
+    return match.group(1)
+
+
+def raw_runs(tenant_ids: list[str], template_id: str) -> list[Execution]:
+    found = []
+    for tenant_id in tenant_ids:
+        found += [e for e in Execution.by_tenant.query(tenant_id) if e.template_id == template_id]
+    return found
+
+
+@pytest.fixture
+def used(people, make_template):
+    """An approved template and `use(n)`: n fresh tenants each with a flow made from it."""
+    template = make_template("acme", state="approved")
+
+    def use(count: int) -> list[tuple]:
+        kits = [make_tenant(people) for _ in range(count)]
+        return [(kit, make_flow(kit.tenant_id, template.template_id)) for kit in kits]
+
+    return template, use
+
+
+def browse(client: Client, template) -> str:
+    response = client.get("/templates/", {"q": template.name.split()[-1]})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_cards_show_figures_equal_to_a_recomputation_from_the_raw_executions(acme_admin, used):
+    template, use = used
+    (a, flow_a), (b, flow_b), (c, flow_c) = use(3)
+    post(a, runs_of(flow_a, [1_200, 1_500, 90_000, 400], failed=1))
+    post(b, runs_of(flow_b, [2_000, 2_100], failed=0))
+    # The third tenant's runs arrive through the importer.
+    now = clock.now()
+    lines = [
+        json.dumps({"agent_id": "importer", **body})
+        for body in runs_of(flow_c, [3_000, 800, 5_500], failed=2)
+    ]
+    parsed = [analytics.parse_import_line(c.tenant_id, line, now)[0] for line in lines]
+    assert analytics.import_stream(parsed).recorded == 3
+    # A flow of its own, not made from a template, adds nothing.
+    post(a, runs_of(make_flow(a.tenant_id, None), [77_000]))
+    template_summaries.rebuild()
+
+    card = card_of(browse(acme_admin, template), template.template_id)
+    raw = raw_runs([a.tenant_id, b.tenant_id, c.tenant_id], template.template_id)
+    assert len(raw) == 9
+    assert figure(card, "runs") == "9"
+    successes = sum(e.status == "succeeded" for e in raw)
+    assert figure(card, "success") == f"{round(successes / 9 * 100, 1)}%"
+    assert figure(card, "tenants") == "3"
+    true_median = template_costs.lower_median(int(e.cost_micro_usd) for e in raw)
+    index = template_costs.bucket_index(true_median)
+    low, high = template_costs.bucket_range(index)
+    shown = template_costs.bucket_value(index)
+    assert low < shown <= high and abs(shown - true_median) <= 0.1 * true_median
+    from dashboard.core.money import money
+
+    assert figure(card, "median") == money(shown)
+
+
+def test_the_same_runs_sent_again_and_imported_again_count_once(acme_admin, used):
+    template, use = used
+    kits = use(3)
+    bodies = {kit.tenant_id: runs_of(flow, [1_000, 2_000]) for kit, flow in kits}
+    for _ in range(2):
+        for kit, _flow in kits:
+            post(kit, bodies[kit.tenant_id])
+    now = clock.now()
+    kit, flow = kits[0]
+    line = json.dumps({"agent_id": "agent-1", **bodies[kit.tenant_id][0]})  # an id the API recorded
+    assert analytics.import_stream([analytics.parse_import_line(kit.tenant_id, line, now)[0]]).recorded == 0
+    template_summaries.rebuild()
+    card = card_of(browse(acme_admin, template), template.template_id)
+    assert figure(card, "runs") == "6"
+    assert figure(card, "tenants") == "3"
+
+
+def test_figures_are_hidden_with_two_tenants_and_shown_with_three(acme_admin, used):
+    template, use = used
+    (a, flow_a), (b, flow_b) = use(2)
+    post(a, runs_of(flow_a, [1_000] * 5))
+    post(b, runs_of(flow_b, [9_000]))
+    template_summaries.rebuild()
+    card = card_of(browse(acme_admin, template), template.template_id)
+    assert NOT_ENOUGH in card and "tpl-cost-runs" not in card
+
+    [(c, flow_c)] = use(1)
+    post(c, runs_of(flow_c, [2_000]))
+    template_summaries.rebuild()
+    card = card_of(browse(acme_admin, template), template.template_id)
+    assert NOT_ENOUGH not in card and figure(card, "runs") == "7"
+
+
+def test_a_tenant_cannot_derive_another_tenants_figures(used):
+    """With two tenants, one knowing its own runs could subtract them from a total: nothing is kept to
+    subtract from. With three, what is kept is the sum of all three and names none of them."""
+    template, use = used
+    (a, flow_a), (b, flow_b) = use(2)
+    post(a, runs_of(flow_a, [1_000, 1_000]))
+    post(b, runs_of(flow_b, [5_000]))
+    template_summaries.rebuild()
+    item = ExecutionRollup.get(template_costs.SUMMARY_PK, template.template_id)
+    kept = json.loads(item.figures)
+    assert kept["enough"] is False and kept["runs"] == kept["tenants"] == kept["median_cost_micro_usd"] == 0
+    page = browse(a.client, template)  # tenant a's own view
+    card = card_of(page, template.template_id)
+    assert NOT_ENOUGH in card and b.tenant_id not in page
+
+    [(c, flow_c)] = use(1)
+    post(c, runs_of(flow_c, [3_000]))
+    template_summaries.rebuild()
+    kept = json.loads(ExecutionRollup.get(template_costs.SUMMARY_PK, template.template_id).figures)
+    assert set(kept) == {"enough", "runs", "success_rate", "median_cost_micro_usd", "tenants", "start", "end"}
+    page = browse(a.client, template)
+    assert b.tenant_id not in page and c.tenant_id not in page
+
+
+def test_the_list_page_reads_every_cards_figures_in_one_call(acme_admin, used, make_template):
+    template, use = used
+    kits = use(3)
+    for kit, flow in kits:
+        post(kit, runs_of(flow, [1_000]))
+    template_summaries.rebuild()
+    tag = new_id("w")[-8:].lower()
+    for _ in range(5):
+        make_template("globex", state="approved", name=f"Costed {tag}")
+
+    def calls(query: str) -> int:
+        with metrics.track() as stats:
+            response = acme_admin.get("/templates/", {"q": query})
+        assert response.status_code == 200
+        return stats.calls
+
+    one_card, many_cards = calls(template.name.split()[-1]), calls(tag)
+    assert one_card == many_cards  # whatever the number of cards
+    # Every card's figures: one BatchGetItem (staff's tenant list aside, the page made 5 calls before).
+    assert one_card == 6
+
+
+def test_the_template_page_and_the_moderation_queue_show_the_same_figures(acme_admin, moderator, used):
+    template, use = used
+    for kit, flow in use(3):
+        post(kit, runs_of(flow, [4_000, 4_100], failed=1))
+    template_summaries.rebuild()
+    detail = acme_admin.get(f"/templates/{template.template_id}/").content.decode()
+    assert figure(detail, "runs") == "6" and figure(detail, "success") == "50.0%"
+    queue = moderator.get("/templates/moderation/", {"tab": "listed"}).content.decode()
+    assert template.template_id in queue
+    row = queue[queue.index(template.template_id) :]
+    assert figure(row, "runs") == "6"
+
+
+def test_runs_older_than_thirty_days_leave_the_figures(acme_admin, used):
+    template, use = used
+    kits = use(3)
+    for kit, flow in kits:
+        post(
+            kit,
+            [run(flow_id=flow, cost_micro_usd=1_000, started_at=iso_ms(clock.now() - timedelta(days=31)))],
+        )
+    template_summaries.rebuild()
+    assert NOT_ENOUGH in card_of(browse(acme_admin, template), template.template_id)
