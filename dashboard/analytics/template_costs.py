@@ -33,6 +33,8 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from dashboard.core.money import money
+
 MIN_TENANTS = 3
 WINDOW_DAYS = 30
 FIRST_BOUND = 10  # µUSD
@@ -181,3 +183,46 @@ class Summary:
     @property
     def success_percent(self) -> float:
         return round(self.success_rate * 100, 1)
+
+
+# --- a template that worsens sharply over a week returns to the moderation queue -----------------
+#
+# This week (the last 7 days, today included) against the 7 days before. Both weeks must have
+# enough to judge: at least MIN_TENANTS tenants (the figures named in the reason are then as safe to
+# show as the cards') and DRIFT_MIN_RUNS runs, so one tenant's bad afternoon does not move a template.
+# Sharp: the success rate falls by DRIFT_SUCCESS_DROP (10 percentage points) or more, or the cost per
+# run (mean: exact from the sums; the median moves by whole buckets) rises by DRIFT_COST_RISE (50 %).
+# A template returned is not returned again within DRIFT_QUIET_DAYS (moderators may approve it back).
+
+DRIFT_DAYS = 7
+DRIFT_MIN_RUNS = 30
+DRIFT_SUCCESS_DROP = 0.10
+DRIFT_COST_RISE = 1.5
+DRIFT_QUIET_DAYS = 7
+
+
+def worsened(this_week: Window, last_week: Window) -> str | None:
+    """Why the template worsened sharply this week (the reason its author and moderators read), or None."""
+    for week in (this_week, last_week):
+        if len(week.tenants) < MIN_TENANTS or week.runs < DRIFT_MIN_RUNS:
+            return None
+    found = []
+    now_rate, then_rate = this_week.success_rate or 0.0, last_week.success_rate or 0.0
+    if then_rate - now_rate >= DRIFT_SUCCESS_DROP:
+        found.append(f"its success rate fell from {then_rate * 100:.1f}% to {now_rate * 100:.1f}%")
+    now_cost, then_cost = this_week.cost_per_run or 0.0, last_week.cost_per_run or 0.0
+    if then_cost > 0 and now_cost >= then_cost * DRIFT_COST_RISE:
+        found.append(
+            f"its cost per run rose from {money_text(then_cost)} to {money_text(now_cost)} "
+            f"({(now_cost / then_cost - 1) * 100:.0f}% more)"
+        )
+    if not found:
+        return None
+    return (
+        f"Returned to review automatically: over the last {DRIFT_DAYS} days, across {len(this_week.tenants)} "
+        f"tenants and {this_week.runs} runs, " + " and ".join(found) + " against the week before."
+    )
+
+
+def money_text(micro_usd: float) -> str:
+    return money(round(micro_usd))

@@ -43,6 +43,7 @@ def history_label(action: str) -> str:
         "feature": "featured",
         "unfeature": "unfeatured",
         "unpublish": "unpublished",
+        "returned": "returned to review (its runs worsened)",
     }.get(action, action)
 
 
@@ -65,7 +66,6 @@ def template_update_form(update, flow, form=None):
     from dashboard.marketplace.forms import update_form
 
     return form if form is not None else update_form(update, flow)
-
 
 
 @register.filter
