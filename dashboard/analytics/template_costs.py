@@ -23,6 +23,12 @@ The cost histogram: bucket 0 holds runs costing at most FIRST_BOUND µUSD, then 
 as the bucket holding the lower median run (nearest rank: the ceil(n/2)-th cheapest) and reported as
 the geometric middle of that bucket, so it is within ~10 % of the true lower median (bucket 0: at most
 FIRST_BOUND µUSD off).
+
+Runs, failures and tenants are exact. The cost sum is exact too: a trace's model calls and a
+re-pricing add their cost to the template row as to the tenant's rows (rollups.keys_for). The
+histogram places a run by its cost when it is recorded, so a run recorded from a trace (cost zero
+until its calls arrive) or re-priced later sits in its first bucket: the median of such runs is of
+their recorded cost.
 """
 
 from __future__ import annotations
