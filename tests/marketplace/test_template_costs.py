@@ -242,3 +242,48 @@ def test_runs_older_than_thirty_days_leave_the_figures(acme_admin, used):
         )
     template_summaries.rebuild()
     assert NOT_ENOUGH in card_of(browse(acme_admin, template), template.template_id)
+
+
+def template_rows(template_id: str, day: str) -> tuple[int, int, set[str]]:
+    """(runs, cost, tenants) of the template's rows of one day, shards summed."""
+    window = template_costs.Window()
+    for row in ExecutionRollup.query(template_costs.day_pk(day), ExecutionRollup.sk.startswith(template_id)):
+        window.runs += int(row.count or 0)
+        window.cost_micro_usd += int(row.cost_micro_usd or 0)
+        window.tenants |= set(row.tenants or ())
+    return window.runs, window.cost_micro_usd, window.tenants
+
+
+def test_a_writer_stopped_between_storing_and_counting_adds_to_the_template_once(used):
+    """The execution and its guard landed, the counters did not: the retry counts the template row
+    with the tenant's rows, once, from the stored execution (which names its template)."""
+    template, use = used
+    [(kit, flow)] = use(1)
+    body = run(new_id("exe"), flow_id=flow, cost_micro_usd=2_500)
+    execution, errors = analytics.validate_run(kit.tenant_id, "agent-1", body, clock.now())
+    assert errors == {}
+    analytics.stamp_templates([execution])
+    analytics._claim([execution], "c" * 32)  # step 1 only, then the writer died
+    day = body["started_at"][:10]
+    assert template_rows(template.template_id, day) == (0, 0, set())
+    for _ in range(2):
+        post(kit, [body])
+    assert template_rows(template.template_id, day) == (1, 2_500, {kit.tenant_id})
+
+
+def test_a_guard_from_before_batch_markers_adds_to_the_template_once(used):
+    """Counted by the guard's own flag (the older path, PynamoDB's updates): the tenants set is ADDed."""
+    template, use = used
+    [(kit, flow)] = use(1)
+    body = run(new_id("exe"), flow_id=flow, cost_micro_usd=3_000)
+    execution, _ = analytics.validate_run(kit.tenant_id, "agent-1", body, clock.now())
+    analytics.stamp_templates([execution])
+    execution.save()
+    ExecutionRollup(
+        *analytics.guard_key(kit.tenant_id, execution.execution_id),
+        tenant_id=kit.tenant_id,
+        ref=f"{execution.agent_key}|{execution.sk}",
+    ).save()
+    for _ in range(2):
+        post(kit, [body])
+    assert template_rows(template.template_id, body["started_at"][:10]) == (1, 3_000, {kit.tenant_id})
