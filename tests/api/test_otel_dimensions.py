@@ -86,7 +86,8 @@ def test_a_traced_run_of_a_flow_made_from_a_template_adds_to_the_template_with_i
 ):
     """Recorded at zero, its model calls then add their cost to the tenant's rows and the template's."""
     from dashboard.analytics.models import Execution
-    from tests.marketplace.test_template_costs import make_flow, template_rows
+    from tests.marketplace.conftest import make_flow
+    from tests.marketplace.test_template_costs import template_rows
 
     template_id = slug("tpl")
     flow_id = make_flow(tenant.tenant_id, template_id)

@@ -3,8 +3,7 @@ from playwright.sync_api import expect
 
 from dashboard.analytics import template_summaries
 from tests.analytics.conftest import make_tenant
-from tests.marketplace.conftest import word
-from tests.marketplace.test_template_costs import make_flow, post, runs_of
+from tests.marketplace.conftest import make_flow, post, runs_of, word
 
 pytestmark = pytest.mark.browser
 

@@ -9,10 +9,8 @@ geometric middle of the bucket holding the lower median run, so it lies within t
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 
-import pytest
 from django.test import Client
 
 from dashboard.analytics import services as analytics
@@ -22,55 +20,10 @@ from dashboard.core import clock
 from dashboard.core.clock import iso_ms
 from dashboard.core.ids import new_id
 from dashboard.dynamo import metrics
-from dashboard.flows.models import Flow
-from tests.analytics.conftest import make_tenant, run
-from tests.conftest import unique
+from tests.analytics.conftest import run
+from tests.marketplace.conftest import card_of, figure, make_flow, post, runs_of
 
 NOT_ENOUGH = "not enough usage yet"
-
-
-def make_flow(tenant_id: str, template_id: str | None) -> str:
-    now = clock.now()
-    flow = Flow(
-        flow_id=unique("flw"),
-        project_id=unique("prj"),
-        tenant_id=tenant_id,
-        name="Made from a template",
-        source_template_id=template_id,
-        created_at=now,
-        updated_at=now,
-    )
-    flow.save()
-    return flow.flow_id
-
-
-def post(kit, runs: list[dict]) -> None:
-    status, body = kit.post("agent-1", {"runs": runs})
-    assert status in (200, 201), body
-
-
-def runs_of(flow_id: str, costs: list[int], failed: int = 0) -> list[dict]:
-    return [
-        run(
-            flow_id=flow_id,
-            cost_micro_usd=cost,
-            status="failed" if index < failed else "succeeded",
-            ago=timedelta(hours=1 + index),
-        )
-        for index, cost in enumerate(costs)
-    ]
-
-
-def card_of(html: str, template_id: str) -> str:
-    match = re.search(rf'<article[^>]*data-template-id="{template_id}".*?</article>', html, re.S)
-    assert match, "the template's card is on the page"
-    return match.group(0)
-
-
-def figure(html: str, name: str) -> str:
-    match = re.search(rf'class="tpl-cost-{name}">([^<]*)<', html)
-    assert match, f"the {name} figure is shown"
-    return match.group(1)
 
 
 def raw_runs(tenant_ids: list[str], template_id: str) -> list[Execution]:
@@ -78,18 +31,6 @@ def raw_runs(tenant_ids: list[str], template_id: str) -> list[Execution]:
     for tenant_id in tenant_ids:
         found += [e for e in Execution.by_tenant.query(tenant_id) if e.template_id == template_id]
     return found
-
-
-@pytest.fixture
-def used(people, make_template):
-    """An approved template and `use(n)`: n fresh tenants each with a flow made from it."""
-    template = make_template("acme", state="approved")
-
-    def use(count: int) -> list[tuple]:
-        kits = [make_tenant(people) for _ in range(count)]
-        return [(kit, make_flow(kit.tenant_id, template.template_id)) for kit in kits]
-
-    return template, use
 
 
 def browse(client: Client, template) -> str:
@@ -209,27 +150,6 @@ def test_the_list_page_reads_every_cards_figures_in_one_call(acme_admin, used, m
     assert one_card == many_cards  # whatever the number of cards
     # Every card's figures: one BatchGetItem (staff's tenant list aside, the page made 5 calls before).
     assert one_card == 6
-
-
-def test_the_template_page_shows_the_same_figures(acme_admin, used):
-    template, use = used
-    for kit, flow in use(3):
-        post(kit, runs_of(flow, [4_000, 4_100], failed=1))
-    template_summaries.rebuild()
-    detail = acme_admin.get(f"/templates/{template.template_id}/").content.decode()
-    assert figure(detail, "runs") == "6" and figure(detail, "success") == "50.0%"
-    assert figure(detail, "tenants") == "3"
-
-
-def test_moderators_see_the_figures_in_the_queue(people, moderator, make_template):
-    """A template back in the queue (here: rejected, the newest first) still has its flows' runs."""
-    template = make_template("acme", state="rejected")
-    for kit in [make_tenant(people) for _ in range(3)]:
-        post(kit, runs_of(make_flow(kit.tenant_id, template.template_id), [4_000, 4_100], failed=1))
-    template_summaries.rebuild()
-    queue = moderator.get("/templates/moderation/", {"tab": "rejected"}).content.decode()
-    row = queue[queue.index(template.template_id) :]
-    assert figure(row, "runs") == "6" and figure(row, "tenants") == "3"
 
 
 def test_runs_older_than_thirty_days_leave_the_figures(acme_admin, used):

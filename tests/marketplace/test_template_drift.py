@@ -10,7 +10,7 @@ import pytest
 from dashboard.analytics import template_summaries
 from dashboard.marketplace import queries, services
 from tests.analytics.conftest import make_tenant, run
-from tests.marketplace.test_template_costs import make_flow, post
+from tests.marketplace.conftest import make_flow, post
 
 
 def week_of_runs(flow_id: str, days_ago: int, count: int, failed: int, cost: int) -> list[dict]:
