@@ -3,8 +3,8 @@
 Each pass evaluates every tenant's alert rules and finishes pending deliveries, then runs the re-pricing
 jobs the prices page queued (dashboard.analytics.repricing.run_queued) and packs the settled figures of
 the tenants that are due (dashboard.analytics.compaction.run_pass: once a day, and after late writes),
-sums the marketplace templates' 30-day figures (dashboard.analytics.template_summaries.run_pass: every
-10 minutes at most),
+sums the marketplace templates' 30-day figures (dashboard.analytics.template_summaries.run_pass: once a
+day),
 applies shortened retentions (dashboard.operations.retention), closes the registry's change requests
 past their expiry (dashboard.registry.services.expire_requests) and moves staff's tenant export and
 erase jobs on (dashboard.operations.erasure.run_queued). A request of this process wakes it early (dashboard.core.worker.wake): after claiming an alert, or queueing a re-pricing run.

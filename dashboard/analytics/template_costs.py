@@ -17,6 +17,8 @@ may hold, so no tenant's reads ever meet them):
 
 Privacy: a summary carries figures only when at least MIN_TENANTS tenants ran the template in the
 window; below that it carries nothing (not even the number of tenants), so no page can show them.
+Summaries are built once a day from whole days (template_summaries), so their change from one day to
+the next is a whole day of every tenant's runs, not the few minutes of one tenant's.
 
 The cost histogram: bucket 0 holds runs costing at most FIRST_BOUND µUSD, then each bound is 2^(1/4)
 (~19 %) above the one before, up to ~$1,000; the last bucket holds anything dearer. The median is read

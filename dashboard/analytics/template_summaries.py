@@ -8,8 +8,10 @@ A listed template whose last 7 days worsened sharply against the 7 before (templ
 thresholds there) goes back to the moderation queue through marketplace's services, the figures its
 reason, at most once in DRIFT_QUIET_DAYS.
 Cost of a pass: 30 queries (+1 a page beyond the first of a busy day), 1 query of the summaries, one
-BatchWriteItem per 25 summaries. It runs when the last build is older than REBUILD_SECONDS (and on a
-new day), so figures trail the executions by at most that long.
+BatchWriteItem per 25 summaries. It builds once a day, from the 30 whole days before today (and the
+weeks from the 14): a summary that changed every few minutes would tell a tenant, by difference, what
+the others ran in those minutes; once a day it moves by a whole day's runs of every tenant at once.
+Runs of today (and late arrivals for a day already summed) join at the next day's build.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ from dashboard.dynamo.paging import raw_pages
 from dashboard.dynamo.transactions import batch_put
 from dashboard.marketplace.services import return_for_review
 
-REBUILD_SECONDS = 600
 MAX_PAGES_A_DAY = 1_000  # a bound, not a limit met in practice (a page is 1 MB of small rows)
 STATE_SK = "~built"  # the summaries' partition: when the last pass built them (last_write)
 RETURNED = "~returned#"  # + template id: the day the pass last sent it back to the queue
@@ -77,14 +78,15 @@ def windows(today: date, days: int = WINDOW_DAYS) -> Windows:
 
 
 def rebuild(today: date | None = None) -> PassStats:
-    """Every template's summary of the WINDOW_DAYS days ending `today` (figures only with enough
+    """Every template's summary of the WINDOW_DAYS whole days before `today` (figures only with enough
     tenants), then the listed templates whose week worsened sharply sent back to the queue."""
     today = today or clock.now().date()
-    start = today - timedelta(days=WINDOW_DAYS - 1)
-    found = windows(today)
+    last = today - timedelta(days=1)
+    start = last - timedelta(days=WINDOW_DAYS - 1)
+    found = windows(last)
     stats = PassStats(templates=len(found.month), queries=found.queries + 1)
     summaries = {
-        template_id: Summary.of(window, start.isoformat(), today.isoformat())
+        template_id: Summary.of(window, start.isoformat(), last.isoformat())
         for template_id, window in found.month.items()
     }
     batch_put(
@@ -119,11 +121,12 @@ def _returned_lately(when: str | None, today: date) -> bool:
 
 
 def due(today: date) -> bool:
+    """Once a day: the summaries were not built today yet."""
     try:
         state = ExecutionRollup.get(SUMMARY_PK, STATE_SK, consistent_read=True)
     except ExecutionRollup.DoesNotExist:
         return True
-    return state.figures != today.isoformat() or int(state.last_write or 0) + REBUILD_SECONDS <= time.time()
+    return state.figures != today.isoformat()
 
 
 def run_pass(now: datetime | None = None) -> PassStats | None:

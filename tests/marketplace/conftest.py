@@ -138,7 +138,7 @@ def runs_of(flow_id: str, costs: list[int], failed: int = 0) -> list[dict]:
             flow_id=flow_id,
             cost_micro_usd=cost,
             status="failed" if index < failed else "succeeded",
-            ago=timedelta(hours=1 + index),
+            ago=timedelta(days=1, minutes=index),  # yesterday: the summaries sum whole days before today
         )
         for index, cost in enumerate(costs)
     ]

@@ -207,3 +207,16 @@ def test_a_guard_from_before_batch_markers_adds_to_the_template_once(used):
     for _ in range(2):
         post(kit, [body])
     assert template_rows(template.template_id, body["started_at"][:10]) == (1, 3_000, {kit.tenant_id})
+
+
+def test_todays_runs_join_the_figures_with_tomorrows_build_not_minute_by_minute(acme_admin, used):
+    """A summary rebuilt every few minutes would show, by difference, what the others ran meanwhile:
+    it sums whole days, once a day."""
+    template, use = used
+    for kit, flow in use(3):
+        post(kit, [run(flow_id=flow, cost_micro_usd=1_000, ago=timedelta(minutes=5))])
+    template_summaries.rebuild()
+    assert NOT_ENOUGH in card_of(browse(acme_admin, template), template.template_id)
+    assert template_summaries.run_pass() is None  # built today already: nothing until tomorrow
+    template_summaries.rebuild(clock.now().date() + timedelta(days=1))
+    assert figure(card_of(browse(acme_admin, template), template.template_id), "runs") == "3"
