@@ -357,6 +357,7 @@ def write_batch(executions: list[Execution]) -> list[Outcome]:
 
 
 TEMPLATE_CACHE_SECONDS = 60.0  # a flow's template never changes; a new flow is seen within a minute
+TEMPLATE_CACHE_SIZE = 10_000  # (tenant, flow) pairs a process keeps
 _template_cache: dict[tuple[str, str], tuple[float, str | None]] = {}
 _template_lock = threading.Lock()
 
@@ -379,17 +380,13 @@ def stamp_templates(executions: list[Execution]) -> None:
         for flow_id in flow_ids:
             known[(tenant_id, flow_id)] = found.get(flow_id)
     with _template_lock:
+        if len(_template_cache) + len(missing) > TEMPLATE_CACHE_SIZE:  # flow ids are the clients': bounded
+            _template_cache.clear()
         for key in missing:
             _template_cache[key] = (now + TEMPLATE_CACHE_SECONDS, known[key])
     for execution in executions:
         if execution.flow_id and not execution.template_id:
             execution.template_id = known.get((execution.tenant_id, execution.flow_id))
-
-
-def forget_templates() -> None:
-    """Drop the flow → template cache (tests that make flows after recording)."""
-    with _template_lock:
-        _template_cache.clear()
 
 
 def _after_settled_days(tenant_id: str, executions: list[Execution]) -> None:
