@@ -3,6 +3,8 @@
 Each pass evaluates every tenant's alert rules and finishes pending deliveries, then runs the re-pricing
 jobs the prices page queued (dashboard.analytics.repricing.run_queued) and packs the settled figures of
 the tenants that are due (dashboard.analytics.compaction.run_pass: once a day, and after late writes),
+sums the marketplace templates' 30-day figures (dashboard.analytics.template_summaries.run_pass: once a
+day),
 applies shortened retentions (dashboard.operations.retention), closes the registry's change requests
 past their expiry (dashboard.registry.services.expire_requests) and moves staff's tenant export and
 erase jobs on (dashboard.operations.erasure.run_queued). A request of this process wakes it early (dashboard.core.worker.wake): after claiming an alert, or queueing a re-pricing run.
@@ -30,7 +32,7 @@ from collections.abc import Callable
 from django.conf import settings
 
 from dashboard.alerts.evaluation import PassResult, deliver_pending, run_pass
-from dashboard.analytics import compaction, repricing
+from dashboard.analytics import compaction, repricing, template_summaries
 from dashboard.core import worker
 from dashboard.operations import erasure, retention
 from dashboard.operations.services import flush_usage
@@ -55,6 +57,10 @@ def one_pass(woken: bool = False) -> PassResult | None:
         compaction.run_pass()  # the tenants' settled figures packed anew: once a day, and after late writes
     except Exception as exc:  # noqa: BLE001
         log.error("packing settled figures failed; the next pass tries again", exc_info=exc)
+    try:
+        template_summaries.run_pass()  # each template's 30-day figures for the marketplace cards, when due
+    except Exception as exc:  # noqa: BLE001
+        log.error("summing the templates' figures failed; the next pass tries again", exc_info=exc)
     try:
         retention.run_queued()  # a shortened retention staff set, brought to the stored items
     except Exception as exc:  # noqa: BLE001

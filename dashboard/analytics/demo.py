@@ -27,7 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from dashboard.analytics import compaction, pricing, services, traces
+from dashboard.analytics import compaction, pricing, services, template_summaries, traces
 from dashboard.analytics.models import EXECUTION_TTL_DAYS, Execution, TraceItem, scoped_key, session_key
 from dashboard.analytics.queries import budget_status
 from dashboard.analytics.services import set_budget
@@ -521,11 +521,31 @@ def seed(ctx: SeedContext) -> None:
             agents,
             traced_share=TRACED_SHARE,
         )
-        write_runs(ctx, runs, count, f"executions of {tenant.tenant_id}")
+        flows = [flow.flow_id for flow in ctx.template_flows.get(tenant.tenant_id, [])]
+        write_runs(ctx, with_template_flows(runs, flows, ctx.now), count, f"executions of {tenant.tenant_id}")
+    with ctx.step("each template's figures across tenants (last 30 days)"):
+        template_summaries.rebuild(ctx.now.date())
     with ctx.step("monthly budgets (on track, forecast over, over)"):
         _set_budgets(ctx)
     with ctx.step("3 agent runs per tenant sent as OpenTelemetry traces"):
         seed_traces(ctx)
+
+
+TEMPLATE_FLOW_SHARE = 0.25  # of the last 40 days' runs: run by a flow made from a marketplace template
+
+
+def with_template_flows(runs: Iterator[DemoRun], flow_ids: list[str], now: datetime) -> Iterator[DemoRun]:
+    """Name a flow made from a template (marketplace demo) on a share of the recent runs, chosen from
+    each run's own id (not ctx.rng: every figure derived from the demo's random stream stays as it was),
+    so the marketplace cards show what those templates cost across the demo tenants."""
+    since = iso_ms(now - timedelta(days=40))
+    for demo_run in runs:
+        execution = demo_run.execution
+        if flow_ids and execution.started_at >= since:
+            pick = zlib.crc32(f"flow:{execution.execution_id}".encode())
+            if pick % 1000 < TEMPLATE_FLOW_SHARE * 1000:
+                execution.flow_id = flow_ids[pick % len(flow_ids)]
+        yield demo_run
 
 
 def write_runs(ctx: SeedContext, runs: Iterator[DemoRun], count: int, label: str) -> None:

@@ -10,11 +10,13 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     VersionAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from dashboard.analytics.latency import BUCKET_ATTRIBUTES
+from dashboard.analytics.template_costs import BUCKET_ATTRIBUTES as COST_BUCKET_ATTRIBUTES
 from dashboard.core import clock
 from dashboard.dynamo.base import DynamoModel, table_meta
 
@@ -117,6 +119,9 @@ class Execution(DynamoModel):
     tags = ListAttribute(of=UnicodeAttribute, null=True)  # ≤ 10 short labels, in the order sent
     metadata = MapAttribute(null=True)  # ≤ 10 string values by key (raw map: values are strings)
     flow_id = UnicodeAttribute(null=True)  # the studio flow that ran
+    # The marketplace template that flow was made from, looked up when the execution was recorded (so
+    # every writer that counts it, now or on a resume, adds to the same template row: template_costs).
+    template_id = UnicodeAttribute(null=True)
     cost_micro_usd = NumberAttribute(default=0)
     # Where the cost came from: catalogue | override | contract | client | none (no price known);
     # price_ref names the price (catalogue model, or override id and version). Absent on items
@@ -196,6 +201,11 @@ class ExecutionRollup(DynamoModel):
     duration_ms_sum = NumberAttribute(default=0)
     # Latency histogram: one counter per bucket (h00 … h48, see latency.py), absent = 0.
     vars().update({name: NumberAttribute(null=True) for name in BUCKET_ATTRIBUTES})
+    # Template rows only (dashboard.analytics.template_costs): the cost histogram (c000 … c107, absent = 0),
+    # the tenants that ran the template that day, and a summary's figures (JSON).
+    vars().update({name: NumberAttribute(null=True) for name in COST_BUCKET_ATTRIBUTES})
+    tenants = UnicodeSetAttribute(null=True)
+    figures = UnicodeAttribute(null=True)
     rank_cost = NumberAttribute(null=True)  # ranked rows only: the sort key of `by_cost`
     last_write = NumberAttribute(null=True)  # daily `total` rows: epoch seconds of the last write
     expires_at = TTLAttribute(null=True)  # hourly rows only: their hour + rollups.HOURLY_TTL

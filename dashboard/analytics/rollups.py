@@ -17,7 +17,9 @@ an exact union of whole buckets (`buckets_covering`).
 An execution without an environment adds to no environment row; one with tags adds to one tag row
 per tag (at most inputs.MAX_TAGS), so the tag rows of a bucket sum to more than its total: each tag's
 figures are those of the executions carrying it. Rows per execution: 3 daily + 3 buckets × (agent,
-model, user, environment if any, each tag) = 12 without dimensions, 45 at most (10 tags).
+model, user, environment if any, each tag) = 12 without dimensions, 45 at most (10 tags), + 1
+platform-wide template row when the execution's flow came from a marketplace template (`template_id`,
+see template_costs): 46 at most.
 
 Hourly rows, for the rolling 1 h and 24 h windows of alert rules: pk `tenant#hour-<dimension>`, sk
 `2026-12-07T18#value` (`#shard` for `total` and `model`, spread as the daily rows), for the dimensions
@@ -37,7 +39,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from dashboard.analytics import latency
+from dashboard.analytics import latency, template_costs
 from dashboard.analytics.models import Execution, ExecutionRollup
 
 DAILY_DIMENSIONS = ("total", "model", "status")
@@ -246,11 +248,37 @@ def ranked_keys(execution: Execution) -> list[tuple[str, str]]:
     ]
 
 
+def template_keys(execution: Execution, shard: int | None = None) -> list[tuple[str, str]]:
+    """The platform-wide row of the execution's template and day, if its flow came from one."""
+    if not getattr(execution, "template_id", None):
+        return []
+    day = day_of(execution.started_at)
+    return [
+        (
+            template_costs.day_pk(day, execution.template_id),
+            template_costs.day_sk(execution.template_id, shard),
+        )
+    ]
+
+
+def template_increments(execution: Execution) -> dict[str, int | frozenset[str]]:
+    """What one execution adds to its template's row: a run, a failure or not, its cost in the sum and
+    in one histogram bucket, and its tenant to the row's set (a set ADD: a tenant counts once)."""
+    counters = counter_increments(execution)
+    return {
+        "count": 1,
+        "failures": counters["failures"],
+        "cost_micro_usd": counters["cost_micro_usd"],
+        template_costs.bucket_attribute(counters["cost_micro_usd"]): 1,
+        template_costs.TENANTS: frozenset({execution.tenant_id}),
+    }
+
+
 def keys_for(execution: Execution, hours_from: str = "") -> list[tuple[str, str]]:
-    """Every row one execution adds to (daily and hourly rows without their shard); its hourly rows
-    only if its hour is `hours_from` or later (writers pass `live_hours_from(now)`)."""
+    """Every row one execution adds to (daily, hourly and template rows without their shard); its
+    hourly rows only if its hour is `hours_from` or later (writers pass `live_hours_from(now)`)."""
     hourly = hourly_keys(execution) if hour_of(execution.started_at) >= hours_from else []
-    return daily_keys(execution) + ranked_keys(execution) + hourly
+    return daily_keys(execution) + ranked_keys(execution) + hourly + template_keys(execution)
 
 
 def increments(execution: Execution) -> dict[str, int]:
@@ -288,7 +316,8 @@ class Increments:
     def __init__(self, shard: int | None = None, hours_from: str = "") -> None:
         self.shard = random.randrange(SHARDS) if shard is None else shard  # noqa: S311 — load spreading
         self.hours_from = hours_from
-        self.rows: dict[tuple[str, str], dict[str, int]] = {}
+        # Counter values are ints, but for a template row's `tenants`, a set (unioned, ADDed as a set).
+        self.rows: dict[tuple[str, str], dict[str, int | frozenset[str]]] = {}
 
     def add(self, execution: Execution) -> None:
         full = increments(execution)
@@ -300,11 +329,16 @@ class Increments:
         if hour_of(execution.started_at) >= self.hours_from:
             for key in hourly_keys(execution, self.shard):
                 self._add(key, full if key[0].endswith("#hour-total") else counters)
+        for key in template_keys(execution, self.shard):
+            self._add(key, template_increments(execution))
 
-    def _add(self, key: tuple[str, str], values: dict[str, int]) -> None:
+    def _add(self, key: tuple[str, str], values: dict) -> None:
         row = self.rows.setdefault(key, {})
         for name, value in values.items():
-            row[name] = row.get(name, 0) + value
+            if isinstance(value, frozenset):
+                row[name] = row.get(name, frozenset()) | value
+            else:
+                row[name] = row.get(name, 0) + value
 
     def __len__(self) -> int:
         return len(self.rows)

@@ -80,6 +80,7 @@ from dashboard.core.inputs import error_fields, join_path, whole_or_float
 from dashboard.core.scope import API, STAFF, TENANT_ADMIN, AccessScope, Can
 from dashboard.dynamo.base import client_of, transact_write
 from dashboard.dynamo.transactions import Backoff, batch_put, cancellation_codes, with_retries
+from dashboard.flows.queries import source_templates
 
 TEXT_LIMIT = 8_000  # characters kept of input and of output; longer text is cut and flagged
 ERROR_LIMIT = 2_000  # characters kept of the error message
@@ -352,6 +353,7 @@ def write_batch(executions: list[Execution]) -> list[Outcome]:
                 for outcome in write_batch(executions[start : start + BATCH_LIMIT])]  # fmt: skip
     if not executions:
         return []
+    stamp_templates(executions)
     batch = uuid.uuid4().hex
     hours_from = rollups.live_hours_from(clock.now())
     claimed, seen = _claim(executions, batch, hours_from)
@@ -360,6 +362,39 @@ def write_batch(executions: list[Execution]) -> list[Outcome]:
     finished = _resume(seen)
     recorded = {execution.execution_id for execution in claimed} | finished
     return [_outcome(execution, execution.execution_id in recorded) for execution in executions]
+
+
+TEMPLATE_CACHE_SECONDS = 60.0  # a flow's template never changes; a new flow is seen within a minute
+TEMPLATE_CACHE_SIZE = 10_000  # (tenant, flow) pairs a process keeps
+_template_cache: dict[tuple[str, str], tuple[float, str | None]] = {}
+_template_lock = threading.Lock()
+
+
+def stamp_templates(executions: list[Execution]) -> None:
+    """Set each execution's `template_id`: the marketplace template its flow (of its own tenant) came
+    from, looked up through the flows area (one BatchGetItem for the flows not cached) and kept per
+    process for TEMPLATE_CACHE_SECONDS. Stamped on the stored execution before it is counted, so every
+    writer that counts it (a resume, a re-pricing, a trace's calls) adds to the same template row."""
+    wanted = {(e.tenant_id, e.flow_id) for e in executions if e.flow_id and not e.template_id}
+    if not wanted:
+        return
+    now = time.monotonic()
+    with _template_lock:
+        known = {key: hit[1] for key in wanted if (hit := _template_cache.get(key)) and hit[0] > now}
+    missing = wanted - set(known)
+    for tenant_id in {tenant for tenant, _ in missing}:
+        flow_ids = {flow for tenant, flow in missing if tenant == tenant_id}
+        found = source_templates(tenant_id, flow_ids)
+        for flow_id in flow_ids:
+            known[(tenant_id, flow_id)] = found.get(flow_id)
+    with _template_lock:
+        if len(_template_cache) + len(missing) > TEMPLATE_CACHE_SIZE:  # flow ids are the clients': bounded
+            _template_cache.clear()
+        for key in missing:
+            _template_cache[key] = (now + TEMPLATE_CACHE_SECONDS, known[key])
+    for execution in executions:
+        if execution.flow_id and not execution.template_id:
+            execution.template_id = known.get((execution.tenant_id, execution.flow_id))
 
 
 def _after_settled_days(tenant_id: str, executions: list[Execution]) -> None:
@@ -483,7 +518,10 @@ def _row_actions(row_pk: str, row_sk: str, values: dict[str, int]) -> list:
     """Add to a counter row; a daily `total` row also says when it was last written, which tells
     readers whether a bucket has settled (analytics.queries, kept first pages); an hourly row when
     it goes."""
-    actions = [getattr(ExecutionRollup, name).add(value) for name, value in values.items()]
+    actions = [  # a template row's `tenants` is a set: ADD unions it
+        getattr(ExecutionRollup, name).add(set(value) if isinstance(value, frozenset) else value)
+        for name, value in values.items()
+    ]
     if rollups.is_total(row_pk):
         actions.append(ExecutionRollup.last_write.set(int(time.time())))
     if rollups.is_hourly(row_pk):
@@ -604,6 +642,7 @@ def import_chunk(executions: list[Execution]) -> ImportStats:
         )
         for execution in fresh
     ]
+    stamp_templates(fresh)
     batch_put(Execution, fresh)
     batch_put(ExecutionRollup, new_guards)
     # A fixed shard per chunk: the same rows on a rerun, so the parts below are the same parts.
@@ -683,7 +722,10 @@ def _row_update(table: str, row_pk: str, row_sk: str, values: dict[str, int], no
     """One counter row's ADDs (and a daily `total` row's `last_write`, an hourly row's `expires_at`,
     as `_row_actions`)."""
     names = {f"#a{n}": name for n, name in enumerate(values)}
-    numbers = {f":a{n}": {"N": str(value)} for n, value in enumerate(values.values())}
+    numbers = {  # numbers, and a template row's `tenants` string set (ADD unions a set)
+        f":a{n}": {"SS": sorted(value)} if isinstance(value, frozenset) else {"N": str(value)}
+        for n, value in enumerate(values.values())
+    }
     expression = "ADD " + ", ".join(f"#a{n} :a{n}" for n in range(len(values)))
     if rollups.is_total(row_pk):
         names["#w"] = "last_write"

@@ -31,6 +31,8 @@ class SeedContext:
     moderators: list = field(default_factory=list)
     projects: dict[str, list] = field(default_factory=dict)  # tenant_id -> [Project]
     flows: dict[str, list] = field(default_factory=dict)  # tenant_id -> [Flow]
+    # tenant_id -> [Flow] made from a marketplace template (their runs make the cards' cost figures)
+    template_flows: dict[str, list] = field(default_factory=dict)
     logins: list[tuple[str, str, str]] = field(default_factory=list)  # (role, tenant, email)
 
     def progress(

@@ -64,6 +64,21 @@ def project_names(project_ids: set[str], known: list[Project]) -> dict[str, str]
     return names
 
 
+def source_templates(tenant_id: str, flow_ids: set[str]) -> dict[str, str]:
+    """The marketplace template each of the tenant's flows was made from (flows made from none, and
+    other tenants' flows, are left out): what analytics counts a template's runs by. One BatchGetItem
+    per 100 flows. Called by the ingestion of the tenant's own executions (no page scope)."""
+    if not flow_ids:
+        return {}
+    return {
+        flow.flow_id: flow.source_template_id
+        for flow in Flow.batch_get(
+            sorted(flow_ids), attributes_to_get=["flow_id", "tenant_id", "source_template_id"]
+        )
+        if flow.tenant_id == tenant_id and flow.source_template_id
+    }
+
+
 def get_flow(scope: AccessScope, flow_id: str) -> Flow:
     scope.require(Can.TENANT_DATA)
     return get_in_scope(scope, Flow, flow_id, what="That flow")

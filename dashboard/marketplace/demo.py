@@ -11,8 +11,11 @@ from datetime import datetime, timedelta
 from ulid import ULID
 
 from dashboard.audit.models import AuditEvent
+from dashboard.core.scope import TENANT_ADMIN, AccessScope
 from dashboard.core.seeding import SeedContext
 from dashboard.flows.demo import flow_definition
+from dashboard.flows.models import Flow, FlowEdge, FlowNode, FlowSnapshot
+from dashboard.flows.services import flow_items
 from dashboard.marketplace.inputs import CATEGORIES
 from dashboard.marketplace.models import AgentTemplate, ModerationEntry, SearchToken, TemplateRating
 from dashboard.marketplace.services import derived_keys, search_token, token_keys
@@ -253,4 +256,45 @@ def seed(ctx: SeedContext) -> None:
         (SearchToken, tokens),
         (AuditEvent, events),
     ):
+        ctx.write_all(model, items)
+    seed_template_flows(ctx, templates)
+
+
+TEMPLATES_IN_USE = 4  # the most used listed templates, each with a flow in every demo tenant
+
+
+def seed_template_flows(ctx: SeedContext, templates: list[AgentTemplate]) -> None:
+    """Flows made from the most used listed templates in every demo tenant (their first project), so
+    analytics' demo runs name them and the cards show what those templates cost (issue #28 §3). Chosen
+    without ctx.rng: the random stream of the areas after this one stays as it was."""
+    listed = sorted((t for t in templates if t.is_listed), key=lambda t: (-t.usage_count, t.template_id))
+    chosen = listed[:TEMPLATES_IN_USE]
+    flows, nodes, edges, snapshots = [], [], [], []
+    for tenant in ctx.tenants:
+        tenant_id = tenant.tenant_id
+        projects = ctx.projects.get(tenant_id) or []
+        if not projects or not ctx.admins.get(tenant_id):
+            continue
+        author = ctx.admins[tenant_id][0]
+        scope = AccessScope(
+            role=TENANT_ADMIN, actor_id=author.user_id, actor_label=author.email, tenant_id=tenant_id
+        )
+        for number, template in enumerate(chosen):
+            items = flow_items(
+                scope,
+                projects[0],
+                template.name,
+                template.definition,
+                f"Made from the template {template.name}",
+                source_template_id=template.template_id,
+                source_template_version=template.version,
+                flow_id=f"flw_{tenant_id}_tpl_{number + 1}",
+                at=ctx.now - timedelta(days=40),
+            )
+            flows.append(items.flow)
+            nodes += items.nodes
+            edges += items.edges
+            snapshots.append(items.snapshot)
+            ctx.template_flows.setdefault(tenant_id, []).append(items.flow)
+    for model, items in ((Flow, flows), (FlowNode, nodes), (FlowEdge, edges), (FlowSnapshot, snapshots)):
         ctx.write_all(model, items)

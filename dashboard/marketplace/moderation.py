@@ -52,7 +52,10 @@ MODERATION_MOVES: dict[str, tuple[str, ...]] = {
     "unfeature": (APPROVED,),
     "unpublish": (APPROVED,),
 }
-MOVES = {**AUTHOR_MOVES, **MODERATION_MOVES}
+# The platform's own move: a listed template whose runs worsened sharply over a week goes back to the
+# queue (analytics' template summaries pass decides, with the figures as the reason); no page offers it.
+SYSTEM_MOVES: dict[str, tuple[str, ...]] = {"return": (APPROVED,)}
+MOVES = {**AUTHOR_MOVES, **MODERATION_MOVES, **SYSTEM_MOVES}
 MODERATION_ACTIONS = tuple(MODERATION_MOVES)
 
 NOT_ALLOWED = {
@@ -63,6 +66,7 @@ NOT_ALLOWED = {
     "feature": "Only a listed template can be featured; this one is {status}.",
     "unfeature": "Only a listed template can be unfeatured; this one is {status}.",
     "unpublish": "Only a listed template can be unpublished; this one is {status}.",
+    "return": "Only a listed template can return to review; this one is {status}.",
 }
 
 
@@ -180,6 +184,14 @@ def transition(
             "submitted_at": None,
             "featured": False,
             "moderation_history": _history(template, entry("withdrawn", by=by, at=at)),
+        }
+    if action == "return":
+        return {
+            "moderation_status": PENDING,
+            "submitted_at": at,
+            "featured": False,
+            "rejection_reason": None,
+            "moderation_history": _history(template, entry("returned", by=by, at=at, reason=reason)),
         }
     if action == "reject":
         reason = _clean_reason(reason)

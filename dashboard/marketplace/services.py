@@ -21,7 +21,7 @@ from dashboard.audit import services as audit
 from dashboard.core import clock
 from dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from dashboard.core.ids import new_id
-from dashboard.core.scope import API, AccessScope, Can
+from dashboard.core.scope import API, STAFF, AccessScope, Can
 from dashboard.dynamo.item_size import check_item_size
 from dashboard.dynamo.transactions import Builder, commit, with_retries
 from dashboard.flows import definition as flow_definition
@@ -375,6 +375,31 @@ def moderate(
     if decided.reason:
         audit_changes["reason"] = decided.reason
     return _save_changes(scope, template, changes, f"template.{action}", audit_changes, MODERATION_CHANGED)
+
+
+PLATFORM = AccessScope(
+    role=STAFF, actor_id="platform", actor_label="Diatonic (usage figures)", tenant_id=None
+)
+
+
+def return_for_review(template_id: str, reason: str) -> AgentTemplate | None:
+    """A listed template back in the moderation queue, the platform's own move (SYSTEM_MOVES): its
+    figures worsened sharply over a week (analytics' template summaries pass decides and writes the
+    reason). The author reads the reason in the template's moderation history, moderators in the queue
+    and the audit trail. None when it is no longer listed (nothing to do)."""
+    try:
+        template = get_template(PLATFORM, template_id, consistent=True)
+    except NotFound:
+        return None
+    if template.moderation_status != APPROVED:
+        return None
+    changes = transition(template, "return", by=PLATFORM.actor_label, at=clock.now(), reason=reason)
+    audit_changes = {
+        "name": template.name,
+        **_status_change(template.moderation_status, changes),
+        "reason": reason,
+    }
+    return _save_changes(PLATFORM, template, changes, "template.return", audit_changes, MODERATION_CHANGED)
 
 
 MAX_BULK = 25  # one queue page

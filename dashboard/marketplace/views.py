@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dashboard.accounts.access import scoped
 from dashboard.accounts.queries import list_tenants
+from dashboard.analytics.queries.template_costs import template_figures
 from dashboard.core.errors import Conflict, DashboardError, PermissionDenied, ValidationFailed
 from dashboard.core.forms import add_service_errors
 from dashboard.core.http import DashboardRequest, render_page, wants_partial
@@ -46,13 +47,21 @@ def _version(request: DashboardRequest) -> int | None:
 @require_GET
 @scoped()
 def browse(request: DashboardRequest) -> HttpResponse:
+    """The catalogue: a page of cards (and the featured ones on the first page).
+
+    DynamoDB: as `queries.browse` and `queries.featured` (a query each, search words a few more), staff's
+    tenant list, then 1 BatchGetItem for every shown card's 30-day figures across tenants (analytics'
+    template summaries; none when no card is shown)."""
     scope = request.scope
     filters = BrowseFilters.from_params(request.GET)
     cursor = request.GET.get("cursor") or None
+    page = queries.browse(scope, filters, cursor=cursor)
+    featured = [] if cursor else queries.featured(scope, filters)
     context = {
         "filters": filters,
-        "page": queries.browse(scope, filters, cursor=cursor),
-        "featured": [] if cursor else queries.featured(scope, filters),
+        "page": page,
+        "featured": featured,
+        "figures": template_figures([template.template_id for template in [*featured, *page]]),
         "categories": CATEGORIES,
         "sorts": SORTS,
         "visibilities": VISIBILITY_FILTERS,
@@ -83,6 +92,7 @@ def _detail_context(request: DashboardRequest, template, use_form: UseForm | Non
         "inputs": inputs,
         "configured": [node for node in template.definition.get("nodes", []) if node.get("config")],
         "canned_reasons": CANNED_REASONS,
+        "figures": template_figures([template.template_id]),
     }
     if can_moderate(scope) or can_edit(scope, template):
         # The review: every node's settings (secrets masked) and what changed since the last approval.
@@ -96,6 +106,8 @@ def _detail_context(request: DashboardRequest, template, use_form: UseForm | Non
 @require_GET
 @scoped()
 def detail(request: DashboardRequest, template_id: str) -> HttpResponse:
+    """One template. DynamoDB: 1 GetItem, the viewer's projects and rating where they may use and rate
+    it, and 1 BatchGetItem of its 30-day figures across tenants (analytics' template summary)."""
     template = queries.get_template(request.scope, template_id)
     return render_page(request, "marketplace/detail.html", _detail_context(request, template))
 
@@ -364,6 +376,8 @@ def _tab(request: DashboardRequest) -> str:
 @require_GET
 @scoped(Can.MODERATE)
 def queue(request: DashboardRequest) -> HttpResponse:
+    """The moderation queue (pending, rejected or listed). DynamoDB: 1 query of the tab's page, then 1
+    BatchGetItem for the page's 30-day figures across tenants (the cards' figures, the same rule)."""
     tab = _tab(request)
     cursor = request.GET.get("cursor") or None
     if tab == "listed":
@@ -372,6 +386,7 @@ def queue(request: DashboardRequest) -> HttpResponse:
         page = queries.moderation_queue(request.scope, cursor=cursor, status=tab)
     context = {
         "page": page,
+        "figures": template_figures([template.template_id for template in page]),
         "tab": tab,
         "queue_url": reverse("marketplace:queue"),
         "canned_reasons": CANNED_REASONS,

@@ -79,3 +79,23 @@ def test_the_span_environment_wins_and_values_over_the_limits_are_cut_not_refuse
     assert run["environment"].startswith("canary-2") and len(run["environment"]) <= 40
     assert run["tags"] == [f"tag {n}" for n in range(10)]
     assert len(run["metadata"]) == 10 and all(len(value) == 200 for value in run["metadata"].values())
+
+
+def test_a_traced_run_of_a_flow_made_from_a_template_adds_to_the_template_with_its_calls_cost(
+    web_server, tenant
+):
+    """Recorded at zero, its model calls then add their cost to the tenant's rows and the template's."""
+    from dashboard.analytics.models import Execution
+    from tests.marketplace.conftest import make_flow
+    from tests.marketplace.test_template_costs import template_rows
+
+    template_id = slug("tpl")
+    flow_id = make_flow(tenant.tenant_id, template_id)
+    agent = slug("tf")
+    _export(
+        web_server, tenant, {"service.name": agent}, {"gen_ai.agent.name": agent, "diatonic.flow_id": flow_id}
+    )
+    [execution] = [e for e in Execution.by_tenant.query(tenant.tenant_id) if e.agent_id == agent]
+    assert execution.template_id == template_id and execution.cost_micro_usd > 0
+    runs, cost, tenants = template_rows(template_id, execution.started_at[:10])
+    assert (runs, cost, tenants) == (1, execution.cost_micro_usd, {tenant.tenant_id})

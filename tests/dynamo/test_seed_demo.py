@@ -127,3 +127,17 @@ def test_nothing_in_the_demo_lies_in_the_future(prefix):
             if ts_ms and datetime.fromtimestamp(int(ts_ms) / 1e3, UTC) > now:
                 future.append(f"{model.Meta.table_suffix}.ts_ms = {ts_ms}")
     assert future == []
+
+
+def test_the_demo_gives_templates_figures_from_three_tenants(prefix):
+    """Flows made from listed templates in every demo tenant run in the last weeks (issue #28 §3), so
+    `make run` shows what those templates cost on their cards."""
+    from dashboard.analytics.queries.template_costs import template_figures
+    from dashboard.flows.models import Flow
+
+    prefix("seedt")
+    seed("--seed", "5", "--executions", "2000")  # the small demo's 400 leave the smallest tenant a few
+    made = {flow.source_template_id for flow in Flow.scan() if flow.source_template_id}
+    figures = template_figures(made)
+    shown = [summary for summary in figures.values() if summary.enough]
+    assert shown and all(summary.tenants == 3 and summary.runs > 0 for summary in shown)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import re
 import secrets
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -11,8 +13,9 @@ from django.test import Client
 from dashboard.accounts.access import scope_for_user
 from dashboard.apikeys import services as api_keys
 from dashboard.core import clock
-from dashboard.flows.models import Project
+from dashboard.flows.models import Flow, Project
 from dashboard.marketplace import services
+from tests.analytics.conftest import make_tenant, run
 from tests.conftest import unique
 
 DEFINITION = {
@@ -104,3 +107,62 @@ def api_client(scopes):
         return Client(HTTP_AUTHORIZATION=f"Bearer {created.token}")
 
     return make
+
+
+# --- what templates cost across tenants (issue #28 §3): flows made from a template, their runs, the figures
+
+
+def make_flow(tenant_id: str, template_id: str | None) -> str:
+    now = clock.now()
+    flow = Flow(
+        flow_id=unique("flw"),
+        project_id=unique("prj"),
+        tenant_id=tenant_id,
+        name="Made from a template",
+        source_template_id=template_id,
+        created_at=now,
+        updated_at=now,
+    )
+    flow.save()
+    return flow.flow_id
+
+
+def post(kit, runs: list[dict]) -> None:
+    status, body = kit.post("agent-1", {"runs": runs})
+    assert status in (200, 201), body
+
+
+def runs_of(flow_id: str, costs: list[int], failed: int = 0) -> list[dict]:
+    return [
+        run(
+            flow_id=flow_id,
+            cost_micro_usd=cost,
+            status="failed" if index < failed else "succeeded",
+            ago=timedelta(days=1, minutes=index),  # yesterday: the summaries sum whole days before today
+        )
+        for index, cost in enumerate(costs)
+    ]
+
+
+def card_of(html: str, template_id: str) -> str:
+    match = re.search(rf'<article[^>]*data-template-id="{template_id}".*?</article>', html, re.S)
+    assert match, "the template's card is on the page"
+    return match.group(0)
+
+
+def figure(html: str, name: str) -> str:
+    match = re.search(rf'class="tpl-cost-{name}">([^<]*)<', html)
+    assert match, f"the {name} figure is shown"
+    return match.group(1)
+
+
+@pytest.fixture
+def used(people, make_template):
+    """An approved template and `use(n)`: n fresh tenants each with a flow made from it."""
+    template = make_template("acme", state="approved")
+
+    def use(count: int) -> list[tuple]:
+        kits = [make_tenant(people) for _ in range(count)]
+        return [(kit, make_flow(kit.tenant_id, template.template_id)) for kit in kits]
+
+    return template, use

@@ -1,8 +1,11 @@
 import re
 
+from dashboard.analytics import template_summaries
 from dashboard.audit.models import AuditEvent
 from dashboard.marketplace.models import AgentTemplate
+from tests.analytics.conftest import make_tenant
 from tests.conftest import client_for, element_by_id
+from tests.marketplace.conftest import figure, make_flow, post, runs_of
 
 
 def queue_ids(html: str) -> list[str]:
@@ -154,3 +157,14 @@ def test_staff_moderate_too(people, make_template):
 def test_an_unknown_action_is_a_404(moderator, make_template):
     template = make_template("acme", state="pending")
     assert moderator.post(f"/templates/{template.template_id}/moderate/destroy/").status_code == 404
+
+
+def test_moderators_see_the_figures_in_the_queue(people, moderator, make_template):
+    """A template back in the queue (here: rejected, the newest first) still has its flows' runs."""
+    template = make_template("acme", state="rejected")
+    for kit in [make_tenant(people) for _ in range(3)]:
+        post(kit, runs_of(make_flow(kit.tenant_id, template.template_id), [4_000, 4_100], failed=1))
+    template_summaries.rebuild()
+    queue = moderator.get("/templates/moderation/", {"tab": "rejected"}).content.decode()
+    row = queue[queue.index(template.template_id) :]
+    assert figure(row, "runs") == "6" and figure(row, "tenants") == "3"

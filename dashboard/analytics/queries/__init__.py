@@ -8,7 +8,8 @@
 - `prices`: staff prices as the pages read them, and models that have none;
 - `traces`: a trace's stored items, and the step view of an execution recorded from one;
 - `people`: one conversation (the session page) and one end user (the person page);
-- `windows`: figures of a window of whole days or hours per tenant, model, agent or user (alert rules).
+- `windows`: figures of a window of whole days or hours per tenant, model, agent or user (alert rules);
+- `template_costs`: marketplace templates' 30-day figures across tenants, a page of cards in one call.
 
 The names callers use are re-exported here (`queries.top`, `queries.list_executions`, …).
 """

@@ -43,6 +43,7 @@ def history_label(action: str) -> str:
         "feature": "featured",
         "unfeature": "unfeatured",
         "unpublish": "unpublished",
+        "returned": "returned to review (its runs worsened)",
     }.get(action, action)
 
 
@@ -65,3 +66,11 @@ def template_update_form(update, flow, form=None):
     from dashboard.marketplace.forms import update_form
 
     return form if form is not None else update_form(update, flow)
+
+
+@register.filter
+def figures_of(figures, template_id: str):
+    """A template's last-30-day figures across tenants (`figures`: analytics' summaries by template id,
+    read once for the page), or None when fewer than 3 tenants ran it ("not enough usage yet")."""
+    summary = (figures or {}).get(template_id)
+    return summary if summary is not None and summary.enough else None
