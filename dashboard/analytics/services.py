@@ -953,7 +953,8 @@ def _pending_marker(price_scope: str) -> PriceChange | None:
 
 @dataclass
 class RetentionPage:
-    """What one page of a tenant's executions needed: seen, cut short, content removed; where to go on."""
+    """What one page of a tenant's executions (or of the span items of their traces) needed: seen, cut
+    short, content removed; where to go on."""
 
     seen: int = 0
     expired: int = 0
@@ -995,22 +996,12 @@ def apply_retention_page(
     return page
 
 
-@dataclass
-class SpanRetentionPage:
-    """What one page of a tenant's traces needed: span items read, cut short, content removed."""
-
-    seen: int = 0
-    expired: int = 0
-    content_removed: int = 0
-    next_cursor: dict | None = None
-
-
 SPAN_RETENTION_PAGE = 10  # executions a page; each recorded from a trace reads that trace's partition
 
 
 def apply_span_retention_page(
     tenant_id: str, executions_days: int, content_days: int, now: datetime, cursor: dict | None = None
-) -> SpanRetentionPage:
+) -> RetentionPage:
     """One page of the tenant's stored traces brought within a retention, as `apply_retention_page`
     does for executions. Traces are reached through the tenant's executions (tenant index, oldest
     first): an execution recorded from a trace names it (`<trace id>-<span id>`), and the trace's one
@@ -1020,7 +1011,7 @@ def apply_span_retention_page(
     repeat (every update only shortens; a trace of several executions may be read again). Bounded:
     SPAN_RETENTION_PAGE executions, then one query of each distinct trace (at most MAX_SPANS_PER_TRACE
     spans and their markers) and one UpdateItem per item that changes."""
-    page = SpanRetentionPage()
+    page = RetentionPage()
     result = Execution.by_tenant.query(tenant_id, limit=SPAN_RETENTION_PAGE, last_evaluated_key=cursor)
     trace_ids = dict.fromkeys(
         match.group(1) for execution in result if (match := EXECUTION_ID.match(execution.execution_id))
