@@ -257,7 +257,8 @@ def seed(ctx: SeedContext) -> None:
         (AuditEvent, events),
     ):
         ctx.write_all(model, items)
-    seed_template_flows(ctx, templates)
+    if ctx.options.get("template_flows", True):
+        seed_template_flows(ctx, templates)
 
 
 TEMPLATES_IN_USE = 4  # the most used listed templates, each with a flow in every demo tenant
