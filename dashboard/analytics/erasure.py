@@ -3,10 +3,19 @@
 Executions and spans carry `tenant_id`; counters, cached pages and digests carry the tenant at the
 start of their key (`tenant#…`, rollup guards and batch markers too); the tenant's contract prices
 and re-pricing items name it as their `scope` (and its re-pricing days as `day#tenant#…`).
+
+The platform-wide figures of marketplace templates (dashboard.analytics.template_costs) are about
+templates, not tenants: the figures of the tenant's own templates go with them (found through the
+marketplace, before its templates are erased: analytics comes first in the erase's order); the runs
+it made of other tenants' templates stay in those templates' figures, as counts beside a keyed hash
+that does not name it (`template_costs.tenant_mark`), like every other tenant's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from dashboard.analytics import template_costs
 from dashboard.analytics.models import (
     Execution,
     ExecutionRollup,
@@ -17,12 +26,27 @@ from dashboard.analytics.models import (
     TraceItem,
 )
 from dashboard.dynamo.erase import TenantTable
+from dashboard.marketplace.queries import template_ids_of_tenant
+
+
+def _figures_of_its_templates(tenant_id: str) -> Callable[[dict], bool]:
+    templates = template_ids_of_tenant(tenant_id)
+    return lambda raw: template_costs.template_of_row(raw["sk"]["S"]) in templates
 
 
 def tenant_tables() -> list[TenantTable]:
     return [
         TenantTable("executions", Execution, lambda t: Execution.tenant_id == t),
         TenantTable("execution-rollups", ExecutionRollup, lambda t: ExecutionRollup.pk.startswith(f"{t}#")),
+        TenantTable(
+            "template-figures",
+            ExecutionRollup,
+            lambda t: (
+                ExecutionRollup.pk.startswith(template_costs.DAY_PREFIX)
+                | (ExecutionRollup.pk == template_costs.SUMMARY_PK)
+            ),
+            _figures_of_its_templates,
+        ),
         TenantTable("rollup-top-pages", TopPage, lambda t: TopPage.pk.startswith(f"{t}#")),
         TenantTable("rollup-digests", RollupDigest, lambda t: RollupDigest.pk.startswith(f"{t}#")),
         TenantTable("trace-spans", TraceItem, lambda t: TraceItem.tenant_id == t),

@@ -263,14 +263,14 @@ def template_keys(execution: Execution, shard: int | None = None) -> list[tuple[
 
 def template_increments(execution: Execution) -> dict[str, int | frozenset[str]]:
     """What one execution adds to its template's row: a run, a failure or not, its cost in the sum and
-    in one histogram bucket, and its tenant to the row's set (a set ADD: a tenant counts once)."""
+    in one histogram bucket, and its tenant's mark to the row's set (a set ADD: a tenant counts once)."""
     counters = counter_increments(execution)
     return {
         "count": 1,
         "failures": counters["failures"],
         "cost_micro_usd": counters["cost_micro_usd"],
         template_costs.bucket_attribute(counters["cost_micro_usd"]): 1,
-        template_costs.TENANTS: frozenset({execution.tenant_id}),
+        template_costs.TENANTS: frozenset({template_costs.tenant_mark(execution.tenant_id)}),
     }
 
 

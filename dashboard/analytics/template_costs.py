@@ -6,7 +6,8 @@ Rows (in the `execution-rollups` table, beside the tenants' own; pk starts with 
 may hold, so no tenant's reads ever meet them):
 - daily, one per template, day and shard: pk `~templates#<day>#<partition>`, sk `<template_id>#<shard>`, counters
   `count`, `failures`, `cost_micro_usd`, one cost histogram bucket (`c000` … `c107`) and `tenants`, a
-  string set the execution's tenant is ADDed to. An execution whose flow came from a template adds 1
+  string set the execution's tenant's mark is ADDed to (`tenant_mark`: a keyed hash, never the id, so
+  counting the tenants keeps no tenant's name beside another tenant's template). An execution whose flow came from a template adds 1
   row update (its tenant's 3 daily + ranked rows are unchanged); other executions add nothing. A
   day's rows are spread over PARTITIONS partition keys by a hash of the template id: every tenant's
   runs of every template land here, so one key a day would be one partition for the whole platform
@@ -43,6 +44,8 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from django.utils.crypto import salted_hmac
+
 from dashboard.core.money import money
 
 MIN_TENANTS = 3
@@ -57,7 +60,22 @@ BUCKET_INDEX = {name: index for index, name in enumerate(BUCKET_ATTRIBUTES)}
 TENANTS = "tenants"  # the string-set attribute of a daily row
 DAY_PREFIX = "~templates#"
 SUMMARY_PK = "~template-summaries"
+RETURNED = "~returned#"  # + template id: the day the summary pass last sent it back to the queue
 PARTITIONS = 16
+
+
+def tenant_mark(tenant_id: str) -> str:
+    """What a template row's `tenants` set holds for a tenant: distinct per tenant (so the set counts
+    them), and not the tenant's id. Rows of another tenant's template outlive an erased tenant's data,
+    so they must not name it; the hash is keyed with the site's secret because tenant ids are short
+    slugs anyone could hash and compare."""
+    return salted_hmac("dashboard.analytics.template_costs.tenant", tenant_id).hexdigest()[:24]
+
+
+def template_of_row(sk: str) -> str:
+    """The template a row of the template figures is about: a day row's sk is `<template>#<shard>`, a
+    summary's the template id, a return marker's `~returned#<template>`."""
+    return sk.removeprefix(RETURNED).split("#", 1)[0]
 
 
 def partition_of(template_id: str) -> int:

@@ -25,6 +25,7 @@ from dashboard.analytics.models import ExecutionRollup
 from dashboard.analytics.template_costs import (
     DRIFT_DAYS,
     DRIFT_QUIET_DAYS,
+    RETURNED,
     SUMMARY_PK,
     WINDOW_DAYS,
     Summary,
@@ -38,7 +39,6 @@ from dashboard.marketplace.services import return_for_review
 
 MAX_PAGES_A_DAY = 1_000  # a bound, not a limit met in practice (a page is 1 MB of small rows)
 STATE_SK = "~built"  # the summaries' partition: when the last pass built them (last_write)
-RETURNED = "~returned#"  # + template id: the day the pass last sent it back to the queue
 
 
 @dataclass

@@ -257,8 +257,7 @@ def seed(ctx: SeedContext) -> None:
         (AuditEvent, events),
     ):
         ctx.write_all(model, items)
-    if ctx.options.get("template_flows", True):
-        seed_template_flows(ctx, templates)
+    seed_template_flows(ctx, templates)
 
 
 TEMPLATES_IN_USE = 4  # the most used listed templates, each with a flow in every demo tenant

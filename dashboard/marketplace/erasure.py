@@ -9,10 +9,11 @@ from collections.abc import Callable
 from dashboard.accounts.erasure import user_ids_of_tenant
 from dashboard.dynamo.erase import TenantTable
 from dashboard.marketplace.models import AgentTemplate, SearchToken, TemplateRating
+from dashboard.marketplace.queries import template_ids_of_tenant
 
 
 def _ratings_of_tenant(tenant_id: str) -> Callable[[dict], bool]:
-    templates = {template.template_id for template in AgentTemplate.by_tenant.query(tenant_id)}
+    templates = template_ids_of_tenant(tenant_id)
     users = user_ids_of_tenant(tenant_id)
     return lambda raw: raw["template_id"]["S"] in templates or raw["user_id"]["S"] in users
 

@@ -363,6 +363,12 @@ def ratings_of(template_id: str) -> list[TemplateRating]:
     return list(TemplateRating.query(template_id))
 
 
+def template_ids_of_tenant(tenant_id: str) -> set[str]:
+    """Every template a tenant wrote, whatever its state (the tenant GSI, a query a page): what a
+    tenant's erase finds its templates' platform-wide figures by."""
+    return {template.template_id for template in AgentTemplate.by_tenant.query(tenant_id)}
+
+
 def published_template_ids() -> list[str]:
     """The templates other tenants or moderators can read: listed, waiting for review, rejected (the
     popularity and queue GSIs: three keyed queries)."""

@@ -190,7 +190,7 @@ def test_a_writer_stopped_between_storing_and_counting_adds_to_the_template_once
     assert template_rows(template.template_id, day) == (0, 0, set())
     for _ in range(2):
         post(kit, [body])
-    assert template_rows(template.template_id, day) == (1, 2_500, {kit.tenant_id})
+    assert template_rows(template.template_id, day) == (1, 2_500, {template_costs.tenant_mark(kit.tenant_id)})
 
 
 def test_a_guard_from_before_batch_markers_adds_to_the_template_once(used):
@@ -208,7 +208,11 @@ def test_a_guard_from_before_batch_markers_adds_to_the_template_once(used):
     ).save()
     for _ in range(2):
         post(kit, [body])
-    assert template_rows(template.template_id, body["started_at"][:10]) == (1, 3_000, {kit.tenant_id})
+    assert template_rows(template.template_id, body["started_at"][:10]) == (
+        1,
+        3_000,
+        {template_costs.tenant_mark(kit.tenant_id)},
+    )
 
 
 def test_todays_runs_join_the_figures_with_tomorrows_build_not_minute_by_minute(acme_admin, used):

@@ -21,6 +21,8 @@ from django.conf import settings
 from dashboard.accounts import services as accounts
 from dashboard.accounts.access import scope_for_user
 from dashboard.accounts.models import RateLimitCounter
+from dashboard.analytics import template_costs
+from dashboard.analytics.models import ExecutionRollup
 from dashboard.apikeys import services as apikeys
 from dashboard.apikeys.models import token_bucket, usage_bucket
 from dashboard.audit.models import AuditEvent
@@ -54,7 +56,12 @@ OWNED: dict[str, list[str]] = {}  # tenant -> marks of items that name it only t
 
 def names(raw: dict, tenant_id: str) -> bool:
     """Does the item name the tenant anywhere (a key, an attribute, an id built from it), or one of its
-    API keys or templates (a key's usage, a rating of its template)?"""
+    API keys or templates (a key's usage, a rating of its template, its template's figures)? An item
+    that says it is another tenant's (a flow made from this tenant's template, its runs) is that
+    tenant's, and stays."""
+    owner = raw.get("tenant_id", {}).get("S")
+    if owner is not None and owner != tenant_id:
+        return False
     text = json.dumps(raw, default=repr)
     marks = (f'"{tenant_id}"', f"{tenant_id}#", f"#{tenant_id}", f"_{tenant_id}_", f"@{tenant_id}.")
     return any(mark in text for mark in (*marks, *OWNED.get(tenant_id, ())))
@@ -87,17 +94,9 @@ def world(people):
         ctx = SeedContext(
             rng=random.Random(31),
             now=clock.now(),
-            # Without flows made from another tenant's template: the erase does not yet take the erased
-            # tenant out of the platform-wide template figures (their tenant sets, its templates'
-            # summaries), and another tenant's flows and runs made from its templates are theirs,
-            # which this test's `names` cannot yet tell apart.
-            options={
-                "executions": 240,
-                "templates": 8,
-                "models": 2,
-                "log_lines": 30,
-                "template_flows": False,
-            },
+            # With flows made from the other tenant's templates (the demo seeds them): their
+            # runs add to the platform-wide template figures.
+            options={"executions": 240, "templates": 8, "models": 2, "log_lines": 30},
             quiet=True,
         )
         seed_areas(ctx)
@@ -118,7 +117,12 @@ def world(people):
                 for raw in raw_items(AgentTemplate)
                 if raw["tenant_id"]["S"] == tenant_id
             ]
-            OWNED[tenant_id] = [f":{key.key_id}", *(f'"{template}"' for template in templates)]
+            OWNED[tenant_id] = [
+                f":{key.key_id}",
+                *(f'"{template}"' for template in templates),
+                *(f'"{template}#' for template in templates),  # a template's daily figures: `<id>#<shard>`
+                *(f'"~returned#{template}"' for template in templates),
+            ]
         yield {"staff": staff, "ctx": ctx, "keys": keys}
     finally:
         settings.DYNAMODB_TABLE_PREFIX = saved
@@ -163,6 +167,15 @@ def test_export_and_erase_are_exact_and_resume_where_they_stopped(world, monkeyp
         "tenants",
     ):
         assert gone_before[suffix] > 0, suffix
+    # The platform-wide figures of its templates (the other tenant's runs of them), and of the other
+    # tenant's templates it ran: the first go, the second stay with a mark that does not name it.
+    figures = [
+        raw for raw in raw_items(ExecutionRollup) if raw["pk"]["S"].startswith(template_costs.DAY_PREFIX)
+    ]
+    assert any(names(raw, GONE) for raw in figures)
+    assert any(
+        not names(raw, GONE) and template_costs.tenant_mark(GONE) in raw["tenants"]["SS"] for raw in figures
+    )
 
     # An uninterrupted export, to compare the interrupted one with.
     whole = erasure.start(staff, GONE, export_only=True)
