@@ -49,6 +49,11 @@ COUNTERS = ("count", "failures", "cost_micro_usd", "tokens_in", "tokens_out", "d
 SHARDS = 4
 HOURLY_DIMENSIONS = ("total", "model", "agent", "user", "environment")
 HOURLY_SHARDED = ("total", "model")  # as hot as the daily rows that are sharded
+# Rows that carry the latency histogram (an execution adds one to one bucket attribute of each, in the
+# update it already makes): daily `total` and `model` rows, every hourly row, and the day buckets of
+# these ranked dimensions (their weeks and months do not: a window of days reads day rows by key).
+HISTOGRAM_DAILY = ("total", "model")
+HISTOGRAM_RANKED = ("agent", "user", "environment", "tag")
 HOURLY_TTL = timedelta(days=3)  # a 24 h window and the one before it reach back 50 hours at most
 NO_HOURS = "~"  # `hours_from` of batches and chunks begun before hourly rows existed: none added
 
@@ -304,6 +309,14 @@ def is_ranked(row_pk: str) -> bool:
     return row_pk.count("#") == 2
 
 
+def carries_histogram(row_pk: str) -> bool:
+    """Whether a daily, hourly or ranked row keeps the latency histogram (HISTOGRAM_DAILY, …)."""
+    parts = row_pk.split("#")
+    if len(parts) == 3:
+        return parts[1] in HISTOGRAM_RANKED and parts[2].startswith("d")
+    return parts[-1].startswith("hour-") or parts[-1] in HISTOGRAM_DAILY
+
+
 class Increments:
     """The increments of many executions, one entry per distinct row (a batch's single update each).
 
@@ -323,12 +336,13 @@ class Increments:
         full = increments(execution)
         counters = counter_increments(execution)
         for key in daily_keys(execution, self.shard):
-            self._add(key, full if key[0].endswith("#total") else counters)
+            self._add(key, full if carries_histogram(key[0]) else counters)
         for key in ranked_keys(execution):
-            self._add(key, {**counters, "rank_cost": counters["cost_micro_usd"]})
+            values = full if carries_histogram(key[0]) else counters
+            self._add(key, {**values, "rank_cost": counters["cost_micro_usd"]})
         if hour_of(execution.started_at) >= self.hours_from:
             for key in hourly_keys(execution, self.shard):
-                self._add(key, full if key[0].endswith("#hour-total") else counters)
+                self._add(key, full if carries_histogram(key[0]) else counters)
         for key in template_keys(execution, self.shard):
             self._add(key, template_increments(execution))
 
@@ -450,13 +464,11 @@ class Accumulator:
         self.hours_from = hours_from
 
     def add(self, execution: Execution) -> None:
-        for key in daily_keys(execution):
-            self._totals(key).add_execution(execution, histogram=key[0].endswith("#total"))
-        for key in ranked_keys(execution):
-            self._totals(key).add_execution(execution, histogram=False)
+        keys = daily_keys(execution) + ranked_keys(execution)
         if hour_of(execution.started_at) >= self.hours_from:
-            for key in hourly_keys(execution):
-                self._totals(key).add_execution(execution, histogram=key[0].endswith("#hour-total"))
+            keys += hourly_keys(execution)
+        for key in keys:
+            self._totals(key).add_execution(execution, histogram=carries_histogram(key[0]))
 
     def _totals(self, key: tuple[str, str]) -> Totals:
         totals = self.rows.get(key)
