@@ -3,16 +3,19 @@
 Two kinds of rows, both exact sums of raw executions (the consistency tests recompute them):
 
 Daily rows, for the series and the small dimensions: pk `tenant#total|model|status`, sk
-`day#value#shard`; only `total` rows carry the latency histogram (rows stay small: a read's units
-are counted on whole items). A writer picks one of `SHARDS` shards at random so concurrent writers of one
-tenant and day do not all update one item (DynamoDB takes at most 1,000 write units a second per
+`day#value#shard`; `total` and `model` rows carry the latency histogram (`status` rows do not: rows
+stay small, a read's units are counted on whole items). A writer picks one of `SHARDS` shards at
+random so concurrent writers of one tenant and day do not all update one item (DynamoDB takes at most 1,000 write units a second per
 item); readers sum the shards of a (day, value). Rows without the shard part (older data) read the same.
 
 Ranked rows, for the top lists of agents, models, users, environments and tags: pk
 `tenant#dimension#bucket`, sk the value, where bucket is a day `d2026-12-01`, an ISO week
 `w2026-W49` or a month `m2026-12`. Every execution adds to the three buckets holding its day. `rank_cost` (= the cost) is the sort key of the
 `rank` index, so a bucket's top ten is ten items, whatever the number of values; any range of days is
-an exact union of whole buckets (`buckets_covering`).
+an exact union of whole buckets (`buckets_covering`). The day buckets of agents, users, environments
+and tags carry the latency histogram (`HISTOGRAM_RANKED`), for the p95 alert rules of one value over
+up to a month of days, read by key (alerts.metrics); weeks and months do not, and the top lists,
+kept pages and digests read the counters only.
 
 An execution without an environment adds to no environment row; one with tags adds to one tag row
 per tag (at most inputs.MAX_TAGS), so the tag rows of a bucket sum to more than its total: each tag's
@@ -21,9 +24,16 @@ model, user, environment if any, each tag) = 12 without dimensions, 45 at most (
 platform-wide template row when the execution's flow came from a marketplace template (`template_id`,
 see template_costs): 46 at most.
 
+The latency histogram costs no row: an execution adds one to one bucket attribute (`h00` … `h48`,
+latency.py) in the update it already makes of each row that carries it (daily `total` and `model`,
+every hourly row, the day buckets above). Such a row grows by about 6 bytes a bucket in use: a ranked
+day row of about 210 bytes is about 300 with 15 buckets in use and 650 with all 49, under 1 KB: still
+one write unit, for the row and for its copy in the `rank` index (which projects every attribute).
+The top lists' reads of day buckets are counted on those larger items (weeks and months unchanged).
+
 Hourly rows, for the rolling 1 h and 24 h windows of alert rules: pk `tenant#hour-<dimension>`, sk
 `2026-12-07T18#value` (`#shard` for `total` and `model`, spread as the daily rows), for the dimensions
-total (with the latency histogram), model, agent, user and environment: 4 more rows per execution, 5
+total, model, agent, user and environment, each with the latency histogram: 4 more rows per execution, 5
 with an environment, written in the same parts as the others (so under the same duplicate guards).
 They live `HOURLY_TTL` (their `expires_at`, from the hour), long enough for a 24 h window and the one
 before it; a writer leaves out the hours already past that (`live_hours_from`), so importing history
