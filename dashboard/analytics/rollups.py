@@ -5,8 +5,9 @@ Two kinds of rows, both exact sums of raw executions (the consistency tests reco
 Daily rows, for the series and the small dimensions: pk `tenant#total|model|status`, sk
 `day#value#shard`; `total` and `model` rows carry the latency histogram (`status` rows do not: rows
 stay small, a read's units are counted on whole items). A writer picks one of `SHARDS` shards at
-random so concurrent writers of one tenant and day do not all update one item (DynamoDB takes at most 1,000 write units a second per
-item); readers sum the shards of a (day, value). Rows without the shard part (older data) read the same.
+random so concurrent writers of one tenant and day do not all update one item (DynamoDB takes at
+most 1,000 write units a second per item); readers sum the shards of a (day, value). Rows without
+the shard part (older data) read the same.
 
 Ranked rows, for the top lists of agents, models, users, environments and tags: pk
 `tenant#dimension#bucket`, sk the value, where bucket is a day `d2026-12-01`, an ISO week
