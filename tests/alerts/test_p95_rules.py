@@ -17,7 +17,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 
-from dashboard.alerts import queries, services
+from dashboard.alerts import delivery, formats, queries, services
 from dashboard.alerts.evaluation import evaluate_tenant
 from dashboard.alerts.inputs import RuleInput
 from dashboard.alerts.metrics import previous_window, window_of
@@ -317,3 +317,26 @@ def test_p95_rules_of_named_subjects_make_the_same_dynamodb_calls_whatever_the_v
     # one states query, one rules query, one read per rule: a batch read by key (a value's hours or
     # days), the models' hours one query
     assert few == many <= 2 + len(queries.rules(tenant.tenant_id))
+
+
+def test_a_tenant_latency_alert_names_the_slowest_models_with_their_p95(tenant, settings):
+    settings.ALERTS_CHECK_ON_INGEST = False
+    metric_rule(tenant, name="Tenant latency", window="1h", warning=1_000)
+    for model, ms in (("o3", 30_000), ("gpt-4o", 3_000), ("gpt-4o-mini", 200), ("tiny", 20)):
+        assert (
+            tenant.post("bot", {"runs": [run(ago=RECENT, model=model, duration_ms=ms) for _ in range(5)]})[0]
+            == 201
+        )
+    (fired,) = evaluate_tenant(tenant.tenant_id)
+    expected = recomputed(raw_executions(tenant.tenant_id), "model")
+    slowest = fired.drivers_dict()["slowest"]
+    assert [(s["value"], s["p95_ms"], s["executions"]) for s in slowest] == [
+        (model, expected[model].p95_ms, 5) for model in ("o3", "gpt-4o", "gpt-4o-mini")
+    ]
+    assert "model=o3" in slowest[0]["link"]
+    assert f"slowest model o3: p95 {expected['o3'].p95_ms:,} ms" in delivery.text_of(fired)
+    slack = json.dumps(formats.slack_message(delivery.alert_dict(fired, clock.now())))
+    assert (
+        f"Slowest model: o3 — p95 {expected['o3'].p95_ms:,} ms"
+        in json.loads(slack)["blocks"][3]["text"]["text"]
+    )
