@@ -7,8 +7,9 @@ A window of whole UTC days (`start`, `end` dates), from the daily and ranked row
 - `agent` / `user` / `environment` / `tag`: given values, their ranked rows of the buckets covering
   the window (one batch read); with the histogram, their day-bucket rows instead (the ranked rows
   that carry it, rollups.HISTOGRAM_RANKED): ⌈days × values / 100⌉ batch reads, one for one value over
-  a month (at most `MAX_HISTOGRAM_DAYS` days); no values: the `k` costliest of the window (`top`,
-  exact, without the histogram).
+  a month (at most `MAX_HISTOGRAM_DAYS` days), half a read unit per day with executions (each row is
+  under 1 KB: at most 15.5 units a value over a month); no values: the `k` costliest of the window
+  (`top`, exact, without the histogram).
 
 A window of whole UTC hours (`start`, `end` datetimes: the first and last hour's start, at most
 `MAX_HOURS` hours), from the hourly rows (`rollups`, kept a few days), for the rolling 1 h and 24 h
