@@ -66,6 +66,11 @@ def text_of(firing: AlertFiring) -> str:
             f"- {top['dimension']} {top['value']}: {top['share_percent']} % of the cost, "
             f"{top['executions']} runs: {top['link']}"
         )
+    for slow in drivers.get("slowest", []):
+        lines.append(
+            f"- slowest {slow['dimension']} {slow['value']}: p95 {slow['p95_ms']:,} ms, "
+            f"{slow['executions']} runs: {slow['link']}"
+        )
     return "\n".join(lines)
 
 

@@ -7,6 +7,9 @@
   for a rule on one agent, model or user), each with its share and a link to its executions,
   filtered to it and to the window.
 
+- for a p95 latency rule on the tenant or on models, the slowest models of the window by p95 (their
+  daily or hourly rows keep the latency histogram: one query), each with a link to its executions.
+
 Reads: one window read for the previous window, plus one top list per dimension (3 at most): exact
 over days; over hours exact for models, and for agents and users whenever the candidates of the days
 the window touches prove it (`analytics.queries.window_top`: a `top` read and one batch read, twice
@@ -99,6 +102,23 @@ def drivers(tenant_id: str, rule: AlertRule, subject: str, window, current: Tota
                     "link": executions_link(name, value, window.first_day, window.last_day),
                 }
             )
+    slowest = []
+    if rule.metric == "p95_ms" and dimension in ("tenant", "model"):
+        models = window_totals(tenant_id, "model", window.start, window.end, histogram=True)
+        ranked = sorted(
+            ((value, t) for value, t in models.items() if t.p95_ms is not None),
+            key=lambda item: (-item[1].p95_ms, item[0]),
+        )
+        slowest = [
+            {
+                "dimension": "model",
+                "value": value,
+                "p95_ms": totals.p95_ms,
+                "executions": int(totals.count),
+                "link": executions_link("model", value, window.first_day, window.last_day),
+            }
+            for value, totals in ranked[:TOP]
+        ]
     return json.dumps(
         {
             "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
@@ -117,6 +137,7 @@ def drivers(tenant_id: str, rule: AlertRule, subject: str, window, current: Tota
                 "summary": summary,
             },
             "top": tops,
+            **({"slowest": slowest} if slowest else {}),
         },
         separators=(",", ":"),
     )

@@ -65,7 +65,8 @@ def _facts(alert: dict) -> list[tuple[str, str]]:
 
 
 def _driver_lines(alert: dict) -> list[str]:
-    """The "why" in plain lines: change against the previous window, then the top contributors."""
+    """The "why" in plain lines: change against the previous window, then the top contributors (and
+    for a latency rule the slowest models)."""
     drivers = alert.get("drivers") or {}
     lines = []
     change = drivers.get("change")
@@ -75,6 +76,11 @@ def _driver_lines(alert: dict) -> list[str]:
         lines.append(
             f"Top {top['dimension']}: {top['value']} — {money(top['cost_micro_usd'])} "
             f"({top['share_percent']} %, {top['executions']} runs) {top['link']}"
+        )
+    for slow in drivers.get("slowest", []):
+        lines.append(
+            f"Slowest {slow['dimension']}: {slow['value']} — p95 {slow['p95_ms']:,} ms "
+            f"({slow['executions']} runs) {slow['link']}"
         )
     return lines
 

@@ -43,7 +43,7 @@ class RuleForm(forms.Form):
         label="Agent, model or user id",
         required=False,
         max_length=200,
-        help_text="Empty: each one (by cost; every model).",
+        help_text="Empty: each one (by cost; every model). For p95 latency name one, or each model.",
     )
     metric_window = forms.ChoiceField(
         label="Over",

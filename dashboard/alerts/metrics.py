@@ -1,11 +1,13 @@
-"""Metric rules: cost, executions, error rate or p95 latency of the tenant, a model, an agent or a user,
-over a calendar period or a rolling window of days or hours, against a warning and a critical level.
+"""Metric rules: cost, executions, error rate or p95 latency of the tenant, a model, an agent, a user,
+an environment or a tag, over a calendar period or a rolling window of days or hours, against a
+warning and a critical level.
 
 Reading: only the rollups, through `analytics.queries.window_totals` (one query or one batch read per
 rule and window; a 1 h or 24 h window reads the hourly rows of its 2 or 25 hours in one query or one
-batch read of 100 keys per 4 subjects), so an evaluation's cost does not grow with the number of
-executions. An "each agent/user/environment" cost rule on hours first takes the values whose days cost
-at least its lowest level (one `top` read), then their hours.
+batch read of 100 keys per 4 subjects; p95 latency of a named agent, user, environment or tag over
+days: one batch read of its day rows, the ranked rows that keep the histogram), so an evaluation's
+cost does not grow with the number of executions. An "each agent/user/environment" cost rule on hours
+first takes the values whose days cost at least its lowest level (one `top` read), then their hours.
 
 Deciding, per rule and subject, against its `AlertState` row:
 - a level above the highest already notified in this period (calendar) or episode (rolling) fires
@@ -189,16 +191,27 @@ def readings(tenant_id: str, rule: AlertRule, window: Window, open_subjects: lis
     if rule.scope == "tenant":
         return window_totals(tenant_id, "tenant", window.start, window.end, histogram=histogram)
     if rule.subject:
-        return window_totals(tenant_id, rule.scope, window.start, window.end, [rule.subject])
+        return window_totals(
+            tenant_id, rule.scope, window.start, window.end, [rule.subject], histogram=histogram
+        )
     levels = [int(level) for level in (rule.warning, rule.critical) if level is not None]
     # "each" watches cost only (inputs): a value whose window costs a level costs it over its days too
     at_least = min(levels) if rule.metric == "cost" and levels else None
     found = window_totals(
-        tenant_id, rule.scope, window.start, window.end, k=EACH_SUBJECT_TOP, at_least=at_least
+        tenant_id,
+        rule.scope,
+        window.start,
+        window.end,
+        k=EACH_SUBJECT_TOP,
+        histogram=histogram,
+        at_least=at_least,
     )
     missing = [subject for subject in open_subjects if subject not in found]
     if missing:
-        found = {**found, **window_totals(tenant_id, rule.scope, window.start, window.end, missing)}
+        found = {
+            **found,
+            **window_totals(tenant_id, rule.scope, window.start, window.end, missing, histogram=histogram),
+        }
     return found
 
 

@@ -3,16 +3,20 @@
 Two kinds of rows, both exact sums of raw executions (the consistency tests recompute them):
 
 Daily rows, for the series and the small dimensions: pk `tenant#total|model|status`, sk
-`day#value#shard`; only `total` rows carry the latency histogram (rows stay small: a read's units
-are counted on whole items). A writer picks one of `SHARDS` shards at random so concurrent writers of one
-tenant and day do not all update one item (DynamoDB takes at most 1,000 write units a second per
-item); readers sum the shards of a (day, value). Rows without the shard part (older data) read the same.
+`day#value#shard`; `total` and `model` rows carry the latency histogram (`status` rows do not: rows
+stay small, a read's units are counted on whole items). A writer picks one of `SHARDS` shards at
+random so concurrent writers of one tenant and day do not all update one item (DynamoDB takes at
+most 1,000 write units a second per item); readers sum the shards of a (day, value). Rows without
+the shard part (older data) read the same.
 
 Ranked rows, for the top lists of agents, models, users, environments and tags: pk
 `tenant#dimension#bucket`, sk the value, where bucket is a day `d2026-12-01`, an ISO week
 `w2026-W49` or a month `m2026-12`. Every execution adds to the three buckets holding its day. `rank_cost` (= the cost) is the sort key of the
 `rank` index, so a bucket's top ten is ten items, whatever the number of values; any range of days is
-an exact union of whole buckets (`buckets_covering`).
+an exact union of whole buckets (`buckets_covering`). The day buckets of agents, users, environments
+and tags carry the latency histogram (`HISTOGRAM_RANKED`), for the p95 alert rules of one value over
+up to a month of days, read by key (alerts.metrics); weeks and months do not, and the top lists,
+kept pages and digests read the counters only.
 
 An execution without an environment adds to no environment row; one with tags adds to one tag row
 per tag (at most inputs.MAX_TAGS), so the tag rows of a bucket sum to more than its total: each tag's
@@ -21,9 +25,16 @@ model, user, environment if any, each tag) = 12 without dimensions, 45 at most (
 platform-wide template row when the execution's flow came from a marketplace template (`template_id`,
 see template_costs): 46 at most.
 
+The latency histogram costs no row: an execution adds one to one bucket attribute (`h00` … `h48`,
+latency.py) in the update it already makes of each row that carries it (daily `total` and `model`,
+every hourly row, the day buckets above). Such a row grows by about 6 bytes a bucket in use: a ranked
+day row of about 210 bytes is about 300 with 15 buckets in use and 650 with all 49, under 1 KB: still
+one write unit, for the row and for its copy in the `rank` index (which projects every attribute).
+The top lists' reads of day buckets are counted on those larger items (weeks and months unchanged).
+
 Hourly rows, for the rolling 1 h and 24 h windows of alert rules: pk `tenant#hour-<dimension>`, sk
 `2026-12-07T18#value` (`#shard` for `total` and `model`, spread as the daily rows), for the dimensions
-total (with the latency histogram), model, agent, user and environment: 4 more rows per execution, 5
+total, model, agent, user and environment, each with the latency histogram: 4 more rows per execution, 5
 with an environment, written in the same parts as the others (so under the same duplicate guards).
 They live `HOURLY_TTL` (their `expires_at`, from the hour), long enough for a 24 h window and the one
 before it; a writer leaves out the hours already past that (`live_hours_from`), so importing history
@@ -49,6 +60,11 @@ COUNTERS = ("count", "failures", "cost_micro_usd", "tokens_in", "tokens_out", "d
 SHARDS = 4
 HOURLY_DIMENSIONS = ("total", "model", "agent", "user", "environment")
 HOURLY_SHARDED = ("total", "model")  # as hot as the daily rows that are sharded
+# Rows that carry the latency histogram (an execution adds one to one bucket attribute of each, in the
+# update it already makes): daily `total` and `model` rows, every hourly row, and the day buckets of
+# these ranked dimensions (their weeks and months do not: a window of days reads day rows by key).
+HISTOGRAM_DAILY = ("total", "model")
+HISTOGRAM_RANKED = ("agent", "user", "environment", "tag")
 HOURLY_TTL = timedelta(days=3)  # a 24 h window and the one before it reach back 50 hours at most
 NO_HOURS = "~"  # `hours_from` of batches and chunks begun before hourly rows existed: none added
 
@@ -304,6 +320,14 @@ def is_ranked(row_pk: str) -> bool:
     return row_pk.count("#") == 2
 
 
+def carries_histogram(row_pk: str) -> bool:
+    """Whether a daily, hourly or ranked row keeps the latency histogram (HISTOGRAM_DAILY, …)."""
+    parts = row_pk.split("#")
+    if len(parts) == 3:
+        return parts[1] in HISTOGRAM_RANKED and parts[2].startswith("d")
+    return parts[-1].startswith("hour-") or parts[-1] in HISTOGRAM_DAILY
+
+
 class Increments:
     """The increments of many executions, one entry per distinct row (a batch's single update each).
 
@@ -323,12 +347,13 @@ class Increments:
         full = increments(execution)
         counters = counter_increments(execution)
         for key in daily_keys(execution, self.shard):
-            self._add(key, full if key[0].endswith("#total") else counters)
+            self._add(key, full if carries_histogram(key[0]) else counters)
         for key in ranked_keys(execution):
-            self._add(key, {**counters, "rank_cost": counters["cost_micro_usd"]})
+            values = full if carries_histogram(key[0]) else counters
+            self._add(key, {**values, "rank_cost": counters["cost_micro_usd"]})
         if hour_of(execution.started_at) >= self.hours_from:
             for key in hourly_keys(execution, self.shard):
-                self._add(key, full if key[0].endswith("#hour-total") else counters)
+                self._add(key, full if carries_histogram(key[0]) else counters)
         for key in template_keys(execution, self.shard):
             self._add(key, template_increments(execution))
 
@@ -450,13 +475,11 @@ class Accumulator:
         self.hours_from = hours_from
 
     def add(self, execution: Execution) -> None:
-        for key in daily_keys(execution):
-            self._totals(key).add_execution(execution, histogram=key[0].endswith("#total"))
-        for key in ranked_keys(execution):
-            self._totals(key).add_execution(execution, histogram=False)
+        keys = daily_keys(execution) + ranked_keys(execution)
         if hour_of(execution.started_at) >= self.hours_from:
-            for key in hourly_keys(execution):
-                self._totals(key).add_execution(execution, histogram=key[0].endswith("#hour-total"))
+            keys += hourly_keys(execution)
+        for key in keys:
+            self._totals(key).add_execution(execution, histogram=carries_histogram(key[0]))
 
     def _totals(self, key: tuple[str, str]) -> Totals:
         totals = self.rows.get(key)

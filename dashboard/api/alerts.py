@@ -47,7 +47,10 @@ class RuleIn(Strict):
         default_factory=list, max_length=10, description="Whole percents, 1 to 1000."
     )
     subject: str = Field(
-        default="", max_length=128, description="An agent, user or model id; empty: each one."
+        default="",
+        max_length=128,
+        description="An agent, model, user, environment or tag; empty: each one (p95 latency: each model "
+        "only, name any other subject).",
     )
     limit_micro_usd: int | None = Field(default=None, gt=0, le=MAX_LIMIT_MICRO_USD)
     window: Window = Field(

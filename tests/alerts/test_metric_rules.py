@@ -457,8 +457,8 @@ def test_an_environment_or_a_tag_is_watched_like_an_agent(tenant, receiver):
 
 def test_a_metric_rule_is_checked_before_it_is_saved(tenant):
     with pytest.raises(ValidationFailed) as refused:
-        metric_rule(tenant, metric="p95_ms", scope="agent", subject="a", warning=500, critical=100)
-    assert set(refused.value.fields) == {"scope", "critical"}
+        metric_rule(tenant, metric="p95_ms", scope="environment", warning=500, critical=100)
+    assert set(refused.value.fields) == {"subject", "critical"}
     with pytest.raises(ValidationFailed) as refused:
         metric_rule(tenant, metric="error_rate", scope="user", warning=None, window="1y")
     assert set(refused.value.fields) == {"warning", "window", "subject"}

@@ -60,9 +60,10 @@ def test_a_rule_is_created_read_replaced_and_deleted_with_its_version(tenant):
 
 
 def test_the_page_and_the_api_refuse_the_same_rules(tenant):
-    status, answer = call(tenant, "POST", "/api/alerts/rules", {**RULE, "metric": "p95_ms", "critical": 100})
+    each_environment = {**RULE, "metric": "p95_ms", "scope": "environment", "subject": "", "critical": 100}
+    status, answer = call(tenant, "POST", "/api/alerts/rules", each_environment)
     assert status == 422
-    assert set(answer["error"]["fields"]) == {"scope", "critical"}
+    assert set(answer["error"]["fields"]) == {"subject", "critical"}
     status, answer = call(tenant, "POST", "/api/alerts/rules", {**RULE, "window": "1y"})
     assert status == 422 and "window" in answer["error"]["fields"]
     assert queries.rules(tenant.tenant_id) == []

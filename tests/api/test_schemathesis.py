@@ -116,7 +116,7 @@ ALSO_ACCEPTED: dict[tuple[str, str], tuple[list[str], str]] = {
     ),
     ("POST", "/api/alerts/rules"): (
         ["422"],
-        "rules across fields (a warning under the critical level, p95 latency for the whole tenant only, "
+        "rules across fields (a warning under the critical level, p95 latency of a named subject or each model, "
         "each agent or user for cost only, a kind's own fields) and at most 50 rules a tenant",
     ),
     ("PUT", "/api/alerts/rules/{rule_id}"): (

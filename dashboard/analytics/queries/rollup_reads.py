@@ -176,6 +176,10 @@ class _Bucket:
             "ExpressionAttributeValues": {":pk": {"S": self.pk}},
             "ScanIndexForward": False,
             "Limit": limit,
+            # Day buckets keep a latency histogram too (alert rules read it by key): a top list's
+            # totals are counters only, like those of kept pages and digests, whichever it read.
+            "ProjectionExpression": COUNTER_PROJECTION,
+            "ExpressionAttributeNames": NAMES,
         }
         if self.cursor:
             kwargs["ExclusiveStartKey"] = self.cursor

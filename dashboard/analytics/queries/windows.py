@@ -3,18 +3,22 @@ the rollups only, so the cost does not grow with the number of executions.
 
 A window of whole UTC days (`start`, `end` dates), from the daily and ranked rows (`rollup_reads`):
 - `tenant`: the daily `total` rows of the window, one query (with the latency histogram when asked);
-- `model`: the daily `model` rows, one query, every model of the window;
+- `model`: the daily `model` rows, one query, every model of the window (histogram when asked);
 - `agent` / `user` / `environment` / `tag`: given values, their ranked rows of the buckets covering
-  the window (one batch read); no values: the `k` costliest of the window (`top`, exact).
+  the window (one batch read); with the histogram, their day-bucket rows instead (the ranked rows
+  that carry it, rollups.HISTOGRAM_RANKED): ⌈days × values / 100⌉ batch reads, one for one value over
+  a month (at most `MAX_HISTOGRAM_DAYS` days), half a read unit per day with executions (each row is
+  under 1 KB: at most 15.5 units a value over a month); no values: the `k` costliest of the window
+  (`top`, exact, without the histogram).
 
 A window of whole UTC hours (`start`, `end` datetimes: the first and last hour's start, at most
 `MAX_HOURS` hours), from the hourly rows (`rollups`, kept a few days), for the rolling 1 h and 24 h
 windows:
 - `tenant` / `model`: one query of the window's hours (its shards; every model), histogram when asked;
 - `agent` / `user` / `environment`: given values, one BatchGetItem of hours × values keys (100 a call:
-  one call for one value over 25 hours); no values: the candidates are the `k` costliest of the days the
-  window touches (`top`; with `at_least`, only those whose days cost that much: a value whose window
-  costs that much is among them), then their hourly rows as for given values;
+  one call for one value over 25 hours; histogram when asked); no values: the candidates are the `k`
+  costliest of the days the window touches (`top`; with `at_least`, only those whose days cost that
+  much: a value whose window costs that much is among them), then their hourly rows as for given values;
 - `tag`: refused (ValueError): tags have no hourly rows (rollups, hourly rows).
 """
 
@@ -37,7 +41,7 @@ from dashboard.core import clock
 from dashboard.dynamo.base import client_of
 
 DIMENSIONS = ("tenant", "model", "agent", "user", "environment", "tag")
-HISTOGRAM_DIMENSIONS = ("tenant",)  # only the daily and hourly `total` rows carry the latency histogram
+MAX_HISTOGRAM_DAYS = 31  # a calendar month: a window of days with the histogram reads a day row a day
 HOURLY = ("tenant", "model", "agent", "user", "environment")  # dimensions with hourly rows
 MAX_HOURS = 25  # a rolling 24 h window: the hour 24 hours ago to this one
 HOURLY_CANDIDATES = 10  # an hour window's top list looks at the costliest of its days (`window_top`)
@@ -71,7 +75,7 @@ def window_totals(
         return {TOTAL_VALUE: sums}
     if dimension == "model":
         sums_by: dict[str, Totals] = {}
-        for (_, value), totals in daily(tenant_id, "model", start, end).items():
+        for (_, value), totals in daily(tenant_id, "model", start, end, histogram=histogram).items():
             if values is None or value in values:
                 sums_by.setdefault(value, Totals()).merge(totals)
         for value in values or []:
@@ -79,9 +83,41 @@ def window_totals(
         return sums_by
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
+    if values is not None and histogram:
+        return _day_figures(tenant_id, dimension, start, end, values)
     if values is not None:
         return figures(tenant_id, dimension, start, end, values)
     return dict(top(tenant_id, dimension, start, end, k))
+
+
+def _day_figures(
+    tenant_id: str, dimension: str, start: date, end: date, values: list[str]
+) -> dict[str, Totals]:
+    """{value: totals with the latency histogram} of given values over days: their day-bucket rows
+    by key (weeks and months keep no histogram), in BatchGetItem calls of 100 keys."""
+    days = (end - start).days + 1
+    if not 1 <= days <= MAX_HISTOGRAM_DAYS:
+        raise ValueError(
+            f"the latency of a window of days is read over 1 to {MAX_HISTOGRAM_DAYS} days, not {days}"
+        )
+    if dimension not in rollups.HISTOGRAM_RANKED:
+        raise ValueError(f"{dimension!r} rows keep no latency histogram")
+    sums_by = {value: Totals() for value in values}
+    table = ExecutionRollup.Meta.table_name
+    wanted = [
+        (
+            table,
+            {
+                "pk": {"S": rollups.ranked_pk(tenant_id, dimension, rollups.day_bucket(day))},
+                "sk": {"S": value},
+            },
+        )
+        for value in sums_by
+        for day in (start + timedelta(days=offset) for offset in range(days))
+    ]
+    for item in batch_items(wanted).get(table, []):
+        sums_by[item["sk"]["S"]].add_raw(item)
+    return sums_by
 
 
 def window_top(tenant_id: str, dimension: str, start: date, end: date, k: int) -> list[tuple[str, Totals]]:
@@ -145,7 +181,7 @@ def _hour_totals(
             return {value: sums_by.get(value, Totals()) for value in values}
         return sums_by
     if values is not None:
-        return _hour_figures(tenant_id, dimension, hours, values)
+        return _hour_figures(tenant_id, dimension, hours, values, histogram)
     candidates = [
         value
         for value, totals in top(tenant_id, dimension, start.date(), end.date(), k)
@@ -184,9 +220,12 @@ def _hour_query(tenant_id: str, dimension: str, hours: list[str], histogram: boo
         request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
 
-def _hour_figures(tenant_id: str, dimension: str, hours: list[str], values: list[str]) -> dict[str, Totals]:
+def _hour_figures(
+    tenant_id: str, dimension: str, hours: list[str], values: list[str], histogram: bool = False
+) -> dict[str, Totals]:
     """{value: totals} of given values over `hours` (zero for a value without executions): their
-    unsharded hourly rows by key, in BatchGetItem calls of 100 keys."""
+    unsharded hourly rows by key, in BatchGetItem calls of 100 keys (every hourly row keeps the
+    latency histogram: read when asked)."""
     sums_by = {value: Totals() for value in values}
     if not values:
         return sums_by
@@ -197,12 +236,16 @@ def _hour_figures(tenant_id: str, dimension: str, hours: list[str], values: list
         for value in sums_by
         for hour in hours
     ]
-    options = {
-        table: {
-            "ProjectionExpression": f"{COUNTER_PROJECTION}, #e",
-            "ExpressionAttributeNames": {**NAMES, "#e": "expires_at"},
+    options = (
+        {}
+        if histogram
+        else {
+            table: {
+                "ProjectionExpression": f"{COUNTER_PROJECTION}, #e",
+                "ExpressionAttributeNames": {**NAMES, "#e": "expires_at"},
+            }
         }
-    }
+    )
     now = int(clock.now().timestamp())
     for item in batch_items(wanted, options).get(table, []):
         if int(item.get("expires_at", {}).get("N", 0)) > now:
