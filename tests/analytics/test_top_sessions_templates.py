@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 from datetime import date, timedelta
 
 from django.test import override_settings
@@ -142,3 +143,51 @@ def test_a_run_adds_two_rows_for_its_session_and_two_for_its_template(tenant, ma
             (f"{dimension}#{rollups.day_bucket(day)}", value),
             (f"{dimension}#{rollups.week_bucket(day)}", value),
         }
+
+
+def _import_sessions(tenant, sessions: int, days: int, seed: int) -> None:
+    """`sessions` conversations of one to three runs each, spread over the last `days` days (today
+    included), costs near-equal: the flat shape, where no leader stands out."""
+    rng = random.Random(seed)
+    now = clock.now()
+    lines = []
+    for number in range(sessions):
+        ago = timedelta(days=number % days, minutes=rng.randrange(60))
+        for turn in range(1 + number % 3):
+            body = run(
+                f"c{seed}-{number}-{turn}",
+                ago=ago - timedelta(minutes=turn),
+                session_id=f"conv-{seed}-{number}",
+                tokens_in=1000 + rng.randrange(50),
+                user_id=f"user-{number % 40}",
+            )
+            lines.append(json.dumps({"agent_id": f"agent-{number % 7}", **body}))
+    parsed = [analytics.parse_import_line(tenant.tenant_id, line, now)[0] for line in lines]
+    analytics.import_stream(parsed)
+
+
+def _overview_calls(tenant) -> int:
+    tenant.client.get("/analytics/?period=30")  # keeps the first pages it read live
+    page = tenant.client.get("/analytics/?period=30")
+    assert page.status_code == 200
+    return int(page["X-DynamoDB-Calls"])
+
+
+@override_settings(DYNAMODB_CALL_HEADERS=True)
+def test_thousands_of_sessions_cost_the_overview_no_more_calls_than_a_few(tenant_factory, monkeypatch):
+    """Calls against volume: 20 sessions and 2,000 (digests keeping 50 rows, so most sessions are in their
+    tails) read the same bounded number of times, and the top sessions stay exact."""
+    monkeypatch.setattr(compaction, "DIGEST_ROWS", 50)
+    today = clock.now().date()
+    calls = {}
+    for sessions in (20, 2_000):
+        kit = tenant_factory()
+        _import_sessions(kit, sessions, days=10, seed=sessions)
+        compaction.rebuild(kit.tenant_id, today)
+        calls[sessions] = _overview_calls(kit)
+        period = Period.last(30, today)
+        status, body = kit.get("/api/analytics/execution", period="30")
+        stored = raw_executions(kit.tenant_id)
+        assert _listed(body["top_sessions"]) == _top(stored, "session_id", period.start, period.end)
+    assert calls[2_000] <= calls[20] + 2, calls  # a tail read or two, at most
+    assert calls[2_000] <= 21, calls
