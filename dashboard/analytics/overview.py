@@ -22,10 +22,13 @@ now asks the staff prices, which each process keeps for `pricing.cache_seconds()
 once per that time).
 Measured (bench_analytics_cardinality, every shape): 11–14 calls, the session's and the tenant's
 reads included, before the environment and tag lists (+1 query of today's bucket each) and the
-price markers joining the digest read (−1); the session and template lists add a query of today's
-bucket each and the template names a batch read: 17–19 calls, at most 21 (the digests of the
-sessions of a flat shape hold the DIGEST_ROWS costliest, so a session of today among them may need
-a tail read). Staff over all tenants: the tenant list + one query per tenant + the price-change read.
+price markers joining the digest read (−1); the session and template lists (issue #28) add a query
+of today's bucket each, their digests ride in the same batch read, and the template names are one
+batch read when a template is listed. Measured with them (BENCH_CARD_EXECUTIONS=30000, runs in 10,000
+conversations, every shape): 14–15 calls, 44–58 read units; a list alone 3–4 calls, the sessions'
+17–21.5 read units (their digests hold thousands of rows), the others' 4–4.5. Thousands of sessions
+a day stay bounded: a session a digest left out (it keeps the DIGEST_ROWS costliest) is read from the
+one tail its hash names (tests: 2,000 sessions read 14 calls where 20 read 13). Staff over all tenants: the tenant list + one query per tenant + the price-change read.
 """
 
 from __future__ import annotations
