@@ -5,15 +5,22 @@
    resident memory of the importer.
 2. Measures the 30-day overview page and the 90-day htmx swap: DynamoDB calls, read units consumed
    (ReturnConsumedCapacity), median and p95, beside DuckDB computing the same figures (total cost,
-   executions, top 10 agents and users with their cost) from the same file. The overview's figures
-   are checked equal to DuckDB's.
+   executions, top 10 agents, users, models, sessions, templates, environments and tags with their
+   cost) from the same file. The overview's figures are checked equal to DuckDB's. Each of the issue
+   #28 breakdowns (top sessions, templates, environments, tags) is also measured alone, as the
+   overview reads it (its two digests, the daily totals, the top ten, their previous period).
+
+The file's runs are conversations: BENCH_CARD_SESSIONS (50,000, at most a third of the runs) sessions
+of consecutive runs of one agent and one end user a minute or two apart (one to dozens of runs, as cut
+at random), each with an environment and tags, and a quarter of them running a flow made from one of
+TEMPLATES marketplace templates (private to the tenant, so the overview names them).
 3. Hot tenant: BENCH_CARD_WRITERS (20) threads post batches of 25 runs of one tenant and day through
    the API for BENCH_CARD_WRITE_SECONDS (20 s): executions/s, conflict retries, items written per
    execution, and a recount (nothing lost or counted twice). Run twice: on the fresh engine, before
    the import, and again on the engine holding it.
 
 Environment: BENCH_CARD_EXECUTIONS, BENCH_CARD_USERS (5,000; run again with 50,000 for the variant),
-BENCH_CARD_AGENTS (300), BENCH_CARD_RUNS (10 measured requests), BENCH_CARD_SKIP_WRITES=1 (no hot tenant),
+BENCH_CARD_AGENTS (300), BENCH_CARD_SESSIONS (50,000), BENCH_CARD_RUNS (10 measured requests), BENCH_CARD_SKIP_WRITES=1 (no hot tenant),
 BENCH_CARD_ONLY_WRITES=1 (the hot tenant alone), BENCH_OPERATIONS=1 (calls by operation).
 """
 
@@ -29,7 +36,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -81,6 +88,34 @@ def _picker(shape: str, rng: random.Random, agents: int, users: int):
     return lambda: (int(rng.paretovariate(0.6)) % agents, int(rng.paretovariate(0.5)) % users)
 
 
+TEMPLATES = 6  # each with two flows of the bench tenant
+TEMPLATE_SHARE = 0.25  # of the sessions: run by a flow made from a template
+
+
+def _template_flows(tenant_id: str, admin) -> dict[str, str]:
+    """TEMPLATES templates of the tenant (through the marketplace's services, as a person makes them)
+    and two flows made from each: {flow id: template id}."""
+    from dashboard.flows.demo import flow_definition
+    from dashboard.flows.models import Flow
+    from dashboard.marketplace import services as marketplace
+
+    scope = AccessScope(TENANT_ADMIN, admin.user_id, admin.email, tenant_id)
+    now = clock.now()
+    flows = {}
+    for number in range(TEMPLATES):
+        template = marketplace.create_template(scope, {
+            "name": f"Bench template {number + 1}", "description": "A template the bench's flows were made from.",
+            "category": "customer-support", "tags": ["bench"], "visibility": "private",
+            "definition": flow_definition(["prompt", "llm"]),
+        })  # fmt: skip
+        for copy in range(2):
+            flow_id = f"flw_{tenant_id}_{number}_{copy}"
+            Flow(flow_id=flow_id, project_id=f"prj_{tenant_id}", tenant_id=tenant_id, name=template.name,
+                 source_template_id=template.template_id, created_at=now, updated_at=now).save()  # fmt: skip
+            flows[flow_id] = template.template_id
+    return flows
+
+
 def _write_file(
     path: Path,
     tenant_id: str,
@@ -90,38 +125,73 @@ def _write_file(
     days: int = 90,
     client_cost: bool = True,
     shape: str = "pareto",
+    sessions: int = 0,
+    flows: list[str] = (),
 ) -> None:
     """JSON Lines as `import_executions` takes them; `client_cost`: each line carries its cost (as
-    clients that price their own calls send it), else the importer prices it."""
+    clients that price their own calls send it), else the importer prices it. Runs come in
+    `sessions` conversations (module docstring; 0: runs without sessions, environments, tags or flows,
+    each its own agent and user); a session of the users-50k shape is one user's."""
     profiles = _agents(agents)
     user_ids = [f"end-user-{n:05d}" for n in range(users)]
     rng = random.Random(19)
     pick = _picker(shape, rng, agents, users)
+    shaping = random.Random(23)  # its own stream: the runs' own figures stay as the generator makes them
+    if sessions:
+        sessions = max(1, min(sessions, total // 3))
+    cuts = set(shaping.sample(range(1, total), sessions - 1)) if sessions > 1 else set()
+    session = -1
+    now = clock.now()
     with path.open("w") as out:
-        for execution in demo.generate(
-            rng,
-            tenant_id,
-            user_ids,
-            total,
-            clock.now(),
-            days=days,
-            agents=profiles,
-            id_prefix="card",
-            short_text=True,
+        for index, execution in enumerate(
+            demo.generate(
+                rng,
+                tenant_id,
+                user_ids,
+                total,
+                clock.now(),
+                days=days,
+                agents=profiles,
+                id_prefix="card",
+                short_text=True,
+            )
         ):
-            agent, user = pick()
+            started_at = execution.started_at
+            if not sessions:  # as before conversations: no session, environment, tags nor flow
+                agent, user = pick()
+                labels, flow = None, None
+            elif index == 0 or index in cuts:  # a new conversation: its agent, user, flow, environment, tags
+                session += 1
+                agent, user = pick()
+                if shape == "users-50k":
+                    user = session % users
+                first = datetime.fromisoformat(execution.started_at)
+                turn = 0
+                flow = shaping.choice(flows) if flows and shaping.random() < TEMPLATE_SHARE else None
+                labels = demo.demo_dimensions(execution.execution_id, profiles[agent], user_ids[user], first)
+            else:
+                turn += 1
+                # A conversation's runs follow its first a minute or two apart (on its day, not after now).
+                started = first + timedelta(seconds=90 * turn)
+                if started <= now and started.date() == first.date():
+                    started_at = iso_ms(started)
             record = {
                 "agent_id": profiles[agent].agent_id,
                 "execution_id": execution.execution_id,
                 "user_id": user_ids[user],
                 "model": execution.model,
                 "status": execution.status,
-                "started_at": execution.started_at,
+                "started_at": started_at,
                 "duration_ms": int(execution.duration_ms),
                 "tokens_in": int(execution.tokens_in),
                 "tokens_out": int(execution.tokens_out),
                 "tokens_cache_read": int(execution.tokens_cache_read),
             }
+            if labels is not None:
+                record |= {"session_id": f"conv-{session:06d}", "environment": labels["environment"],
+                           "tags": labels["tags"]}  # fmt: skip
+            if flow:
+                record["flow_id"] = flow
             if client_cost:
                 record["cost_micro_usd"] = int(execution.cost_micro_usd)
             out.write(json.dumps(record, separators=(",", ":")) + "\n")
@@ -224,28 +294,54 @@ def _engine_ceiling(path: Path, tenant_id: str, sample: int = 20_000, threads: i
     return len(executions) / elapsed
 
 
-def _duckdb(path: Path, period: Period) -> tuple[dict, float]:
+# The issue #28 breakdowns: the overview's list and the file's column DuckDB sums for it.
+BREAKDOWNS = {
+    "session": ("top_sessions", "session_id"),
+    "template": ("top_templates", "template_id"),
+    "environment": ("top_environments", "environment"),
+    "tag": ("top_tags", "tag"),
+}
+
+
+def _duckdb(path: Path, period: Period, flows: dict[str, str]) -> tuple[dict, float, dict[str, float]]:
+    """DuckDB's figures of `period` from the file, its time for the overview's (ms), and for each
+    breakdown's top ten alone (ms)."""
     import duckdb
 
     db = duckdb.connect()
     db.execute(
-        f"CREATE TABLE e AS SELECT * FROM read_json('{path}', format='newline_delimited', columns={{'agent_id': 'VARCHAR', 'execution_id': 'VARCHAR', 'user_id': 'VARCHAR', 'model': 'VARCHAR', 'status': 'VARCHAR', 'started_at': 'VARCHAR', 'duration_ms': 'BIGINT', 'tokens_in': 'BIGINT', 'tokens_out': 'BIGINT', 'cost_micro_usd': 'BIGINT'}})"
+        f"CREATE TABLE raw AS SELECT * FROM read_json('{path}', format='newline_delimited', columns={{'agent_id': 'VARCHAR', 'execution_id': 'VARCHAR', 'user_id': 'VARCHAR', 'model': 'VARCHAR', 'status': 'VARCHAR', 'started_at': 'VARCHAR', 'duration_ms': 'BIGINT', 'tokens_in': 'BIGINT', 'tokens_out': 'BIGINT', 'cost_micro_usd': 'BIGINT', 'session_id': 'VARCHAR', 'environment': 'VARCHAR', 'tags': 'VARCHAR[]', 'flow_id': 'VARCHAR'}})"
     )
+    # Which template each flow came from: the importer stamps it from the flow, the file names the flow.
+    db.execute("CREATE TABLE f (flow_id VARCHAR, template_id VARCHAR)")
+    if flows:
+        db.executemany("INSERT INTO f VALUES (?, ?)", list(flows.items()))
+    db.execute("CREATE TABLE e AS SELECT raw.*, f.template_id FROM raw LEFT JOIN f USING (flow_id)")
+    db.execute("CREATE TABLE t AS SELECT started_at, cost_micro_usd, unnest(tags) AS tag FROM e")
     start, end = period.start.isoformat(), period.end.isoformat()
-    started = time.perf_counter()
     where = f"substr(started_at, 1, 10) BETWEEN '{start}' AND '{end}'"
-    count, cost = db.execute(f"SELECT count(*), sum(cost_micro_usd) FROM e WHERE {where}").fetchone()
-    tops = {
-        column: db.execute(
-            f"SELECT {column}, sum(cost_micro_usd) c FROM e WHERE {where} GROUP BY 1 ORDER BY c DESC, 1 LIMIT 10"
+
+    def top(column: str, table: str = "e") -> list:
+        return db.execute(
+            f"SELECT {column}, sum(cost_micro_usd) c FROM {table} WHERE {where} AND {column} IS NOT NULL "
+            "GROUP BY 1 ORDER BY c DESC, 1 LIMIT 10"
         ).fetchall()
-        for column in ("agent_id", "user_id", "model")
-    }
+
+    started = time.perf_counter()
+    count, cost = db.execute(f"SELECT count(*), sum(cost_micro_usd) FROM e WHERE {where}").fetchone()
+    tops = {column: top(column) for column in ("agent_id", "user_id", "model")}
     elapsed = (time.perf_counter() - started) * 1000
-    return {"count": count, "cost": int(cost or 0), **tops}, elapsed
+    alone = {}
+    for dimension, (_, column) in BREAKDOWNS.items():
+        started = time.perf_counter()
+        tops[column] = top(column, "t" if column == "tag" else "e")
+        alone[dimension] = (time.perf_counter() - started) * 1000
+    return {"count": count, "cost": int(cost or 0), **tops}, elapsed, alone
 
 
-def _check(tenant_id: str, period: Period, raw: dict) -> bool:
+def _check(tenant_id: str, period: Period, raw: dict) -> dict[str, bool]:
+    """Which of the overview's figures equal DuckDB's (by the file's column; `count` and `cost` the
+    headline)."""
     scope = AccessScope(STAFF, "bench", "bench", tenant_id)
     data = overview.build(scope, period, tenant_id)
     mine = {
@@ -254,11 +350,27 @@ def _check(tenant_id: str, period: Period, raw: dict) -> bool:
         "agent_id": [(r.value, r.totals.cost_micro_usd) for r in data.top_agents],
         "user_id": [(r.value, r.totals.cost_micro_usd) for r in data.top_users],
         "model": [(r.value, r.totals.cost_micro_usd) for r in data.top_models],
+        **{
+            column: [(r.value, r.totals.cost_micro_usd) for r in getattr(data, listed)]
+            for listed, column in BREAKDOWNS.values()
+        },
     }
     theirs = {
         key: [tuple(row) for row in value] if isinstance(value, list) else value for key, value in raw.items()
     }
-    return mine == theirs
+    return {key: mine[key] == theirs[key] for key in theirs}
+
+
+def _breakdown(tenant_id: str, dimension: str, period: Period, today) -> None:
+    """One breakdown as the overview reads it, alone: the digests of both periods and the daily totals
+    that say whether they hold, the top ten, and their previous period."""
+    prev = period.previous
+    pages = queries.TopPages(today=today)
+    ranges = [(dimension, period.start, period.end), (dimension, prev.start, prev.end)]
+    pages.load([], queries.digest_keys(tenant_id, ranges, today))
+    pages.know_days(queries.daily(tenant_id, "total", prev.start, period.end), prev.start, period.end)
+    top = queries.top(tenant_id, dimension, period.start, period.end, overview.TOP_LIMIT, pages=pages)
+    queries.figures_of(tenant_id, [(dimension, prev.start, prev.end, [value for value, _ in top])], pages)
 
 
 def _hot_tenant(bench, tenant_id: str, writers: int, seconds: float) -> None:
@@ -375,7 +487,19 @@ def _reads(
     summary = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "executions.jsonl"
-        _write_file(path, tenant_id, total, agents, users, days=days, shape=shape)
+        flows = _template_flows(tenant_id, admin)
+        sessions = int(os.environ.get("BENCH_CARD_SESSIONS", "50000"))
+        _write_file(
+            path,
+            tenant_id,
+            total,
+            agents,
+            users,
+            days=days,
+            shape=shape,
+            sessions=sessions,
+            flows=sorted(flows),
+        )
         rate = _import(path, tenant_id)
         if ceiling is None:
             ceiling = _engine_ceiling(path, f"{tenant_id}-probe")
@@ -411,16 +535,30 @@ def _reads(
         for period_days, call in pages.items():
             result = bench.measure_call(label[period_days], call, runs=runs, warmup=1)
             period = Period.last(period_days, today)
-            raw, elapsed = _duckdb(path, period)
+            raw, elapsed, duck = _duckdb(path, period, flows)
             agree = _check(tenant_id, period, raw)
             calls, units, ms = BOUNDS[period_days]
             within = result.calls <= calls and result.capacity <= units and result.median_ms <= ms
             line = (
                 f"{shape:<11} {period_days} days: {result.calls:4.0f} calls, {result.capacity:6.1f} read units, "
                 f"median {result.median_ms:6.1f} ms, p95 {result.p95_ms:6.1f} ms; DuckDB {elapsed:6.1f} ms "
-                f"(×{result.median_ms / max(elapsed, 0.001):,.1f}); figures {'equal' if agree else 'DIFFER'}; "
+                f"(×{result.median_ms / max(elapsed, 0.001):,.1f}); figures {'equal' if all(agree.values()) else 'DIFFER'}; "
                 f"{'within' if within else 'OVER'} the bounds"
             )
             print("  " + line, flush=True)
             summary.append(line)
+            for dimension, (listed, column) in BREAKDOWNS.items():
+                alone = bench.measure_call(
+                    f"{dimension} breakdown · {period_days} days",
+                    lambda d=dimension, p=period: _breakdown(tenant_id, d, p, today),
+                    runs=runs,
+                    warmup=1,
+                )
+                line = (
+                    f"{shape:<11} {period_days} days · {listed:<16}: {alone.calls:4.0f} calls, "
+                    f"{alone.capacity:6.1f} read units, median {alone.median_ms:6.1f} ms; DuckDB "
+                    f"{duck[dimension]:6.1f} ms; figures {'equal' if agree[column] else 'DIFFER'}"
+                )
+                print("  " + line, flush=True)
+                summary.append(line)
     return ceiling, summary

@@ -48,7 +48,7 @@ from dashboard.core import clock
 from dashboard.dynamo.base import client_of
 from dashboard.dynamo.transactions import batch_put
 
-DIGEST_DIMENSIONS = rollups.RANKED_DIMENSIONS  # agent, model, user
+DIGEST_DIMENSIONS = rollups.RANKED_DIMENSIONS  # agent, model, user, environment, tag, session, template
 # Rows kept of a range beyond which a digest keeps the costliest: about 50 bytes a row in JSON, about
 # 18 packed, so a digest of 5,000 rows is about 90 KB, 11 read units. A flat shape needs many: with
 # 5,000 equally busy users the 1,000th costs nearly what the 10th does, and every user of today would
@@ -228,7 +228,7 @@ def build(tenant_id: str, today: date | None = None) -> BuildStats:
         wanted: dict[str, list[Range]] = {}
         for r in ranges:
             if tags[r][0]:
-                for bucket in rollups.buckets_covering(*r):
+                for bucket in rollups.buckets_covering(*r, dimension):
                     wanted.setdefault(rollups.ranked_pk(tenant_id, dimension, bucket), []).append(r)
         with ThreadPoolExecutor(max_workers=READERS) as pool:
             for pk, rows in zip(wanted, pool.map(lambda pk: list(_bucket_rows(pk)), wanted), strict=True):

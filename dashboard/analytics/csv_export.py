@@ -86,6 +86,8 @@ def rows(data: Overview) -> list[list]:
         ("top_user", data.top_users),
         ("top_environment", data.top_environments),
         ("top_tag", data.top_tags),
+        ("top_session", data.top_sessions),
+        ("top_template", data.top_templates),
         ("failures_by_status", data.statuses),
     ]
     for section, ranked in ranked_sections:

@@ -7,20 +7,28 @@ Reads are bounded whatever the number of executions, days of history or distinct
    the total rows when the period ends today), and one batch read of the digests of both periods'
    settled days (dashboard.analytics.compaction) with the price-change markers (are these figures
    older than a staff price change?) riding along;
-2. the top agents (this period and the previous one, for the drivers), users, environments and tags
-   (issue #28: a tag's figures are those of the executions carrying it) by the threshold
+2. the top agents (this period and the previous one, for the drivers), users, environments, tags,
+   sessions and templates (issue #28: a tag's figures are those of the executions carrying it) by the threshold
    algorithm over the digest and today's bucket: a query for today's bucket (more pages only when
    many candidates need its rows); a range no digest holds reads its buckets and their kept first
    pages instead (one more batch read);
-3. one batch read for the previous period of the listed agents, users, models, environments and
-   tags and the drivers' missing figures,
-   then the settled pages read live in this request are kept (a batch write).
+3. one batch read for the previous period of the listed agents, users, models, environments,
+   tags, sessions and templates and the drivers' missing figures, beside it the listed templates'
+   names (one batch read of the marketplace's, dashboard.marketplace.queries.template_names, none
+   when no template is listed), then the settled pages read live in this request are kept (a batch
+   write).
 The models with tokens but no cost come from the model rows of round 1; whether they have a price
 now asks the staff prices, which each process keeps for `pricing.cache_seconds()` (2 queries at most
 once per that time).
 Measured (bench_analytics_cardinality, every shape): 11–14 calls, the session's and the tenant's
 reads included, before the environment and tag lists (+1 query of today's bucket each) and the
-price markers joining the digest read (−1). Staff over all tenants: the tenant list + one query per tenant + the price-change read.
+price markers joining the digest read (−1); the session and template lists (issue #28) add a query
+of today's bucket each, their digests ride in the same batch read, and the template names are one
+batch read when a template is listed. Measured with them (BENCH_CARD_EXECUTIONS=30000, runs in 10,000
+conversations, every shape): 14–15 calls, 44–58 read units; a list alone 3–4 calls, the sessions'
+17–21.5 read units (their digests hold thousands of rows), the others' 4–4.5. Thousands of sessions
+a day stay bounded: a session a digest left out (it keeps the DIGEST_ROWS costliest) is read from the
+one tail its hash names (tests: 2,000 sessions read 14 calls where 20 read 13). Staff over all tenants: the tenant list + one query per tenant + the price-change read.
 """
 
 from __future__ import annotations
@@ -37,8 +45,11 @@ from dashboard.analytics.rollups import Totals
 from dashboard.core import clock
 from dashboard.core.scope import AccessScope
 from dashboard.dynamo.parallel import side_by_side
+from dashboard.marketplace.queries import template_names
 
 TOP_LIMIT = 10
+# The ranked dimensions listed beside agents, users and models (issue #28), each with its previous period.
+LISTED = ("environment", "tag", "session", "template")
 SORTS = {
     "cost": lambda r: r.totals.cost_micro_usd,
     "change": lambda r: r.cost_change or 0,
@@ -158,6 +169,8 @@ class Overview:
     # Issue #28: a tag's figures are those of the executions carrying it (shares may sum past 100 %).
     top_environments: list[Ranked] = field(default_factory=list)
     top_tags: list[Ranked] = field(default_factory=list)
+    top_sessions: list[Ranked] = field(default_factory=list)
+    top_templates: list[Ranked] = field(default_factory=list)  # label: the name, when the scope may see it
     statuses: list[Ranked] = field(default_factory=list)
     tenants: list[TenantRow] = field(default_factory=list)
     budget: BudgetStatus | None = None
@@ -175,8 +188,20 @@ class Overview:
         order = SORTS.get(key)
         if order is None:
             return
-        for rows in (self.top_agents, self.top_models, self.top_users, self.top_environments, self.top_tags):
+        for rows in self.ranked_lists:
             rows.sort(key=lambda r: (-order(r), r.value))
+
+    @property
+    def ranked_lists(self) -> list[list[Ranked]]:
+        return [
+            self.top_agents,
+            self.top_models,
+            self.top_users,
+            self.top_environments,
+            self.top_tags,
+            self.top_sessions,
+            self.top_templates,
+        ]
 
     @property
     def headlines(self) -> list[Headline]:
@@ -312,7 +337,7 @@ def build(
         tenant_id,
         [
             (dimension, start, end)
-            for dimension in ("agent", "user", "model", "environment", "tag")
+            for dimension in ("agent", "user", "model", *LISTED)
             for start, end in ((period.start, period.end), (prev.start, prev.end))
         ],
         now.date(),
@@ -345,37 +370,40 @@ def build(
         "agents_before": lambda: queries.top(
             tenant_id, "agent", prev.start, prev.end, TOP_LIMIT, pages=pages
         ),
-        "environment": lambda: queries.top(
-            tenant_id, "environment", period.start, period.end, TOP_LIMIT, pages=pages
-        ),
-        "tag": lambda: queries.top(tenant_id, "tag", period.start, period.end, TOP_LIMIT, pages=pages),
+        **{
+            dimension: lambda dimension=dimension: queries.top(
+                tenant_id, dimension, period.start, period.end, TOP_LIMIT, pages=pages
+            )
+            for dimension in LISTED
+        },
     })  # fmt: skip
-    # Round 3, one batch: the previous period of the listed agents, users and models, and this
-    # period of the previous top agents that left the list (the drivers).
-    listed = {
-        dimension: [value for value, _ in tops[dimension]]
-        for dimension in ("agent", "user", "environment", "tag")
-    }
+    # Round 3, one batch: the previous period of the listed agents, users, models, environments,
+    # tags, sessions and templates, and this period of the previous top agents that left the list
+    # (the drivers).
+    listed = {dimension: [value for value, _ in tops[dimension]] for dimension in ("agent", "user", *LISTED)}
     gone = [value for value, _ in tops["agents_before"] if value not in listed["agent"]]
     models_now = _by_value(done["models"])
     ordered = sorted(models_now.items(), key=lambda item: (-item[1].cost_micro_usd, item[0]))[:TOP_LIMIT]
-    agents_before, users_before, later, models_before, environments_before, tags_before = queries.figures_of(
-        tenant_id,
-        [
-            ("agent", prev.start, prev.end, listed["agent"]),
-            ("user", prev.start, prev.end, listed["user"]),
-            ("agent", period.start, period.end, gone),
-            ("model", prev.start, prev.end, [value for value, _ in ordered]),
-            ("environment", prev.start, prev.end, listed["environment"]),
-            ("tag", prev.start, prev.end, listed["tag"]),
-        ],
-        pages,
-    )
+    # The names of the listed templates (the marketplace's own read) beside the previous period's.
+    round_3 = side_by_side({
+        "figures": lambda: queries.figures_of(
+            tenant_id,
+            [
+                ("agent", prev.start, prev.end, listed["agent"]),
+                ("user", prev.start, prev.end, listed["user"]),
+                ("agent", period.start, period.end, gone),
+                ("model", prev.start, prev.end, [value for value, _ in ordered]),
+                *((dimension, prev.start, prev.end, listed[dimension]) for dimension in LISTED),
+            ],
+            pages,
+        ),
+        "template_names": lambda: template_names(scope, listed["template"]),
+    })  # fmt: skip
+    agents_before, users_before, later, models_before, *listed_before = round_3["figures"]
     pages.save()
-    done["agent"] = [(v, t, agents_before[v]) for v, t in tops["agent"]]
-    done["user"] = [(v, t, users_before[v]) for v, t in tops["user"]]
-    done["environment"] = [(v, t, environments_before[v]) for v, t in tops["environment"]]
-    done["tag"] = [(v, t, tags_before[v]) for v, t in tops["tag"]]
+    befores = (agents_before, users_before, *listed_before)
+    for dimension, before in zip(("agent", "user", *LISTED), befores, strict=True):
+        done[dimension] = [(v, t, before[v]) for v, t in tops[dimension]]
     split = _split_periods(done["totals"], period)
     current, previous, count_by_day = split.current, split.previous, split.count_by_day
     daily_cost: dict[str, list[int]] = {}
@@ -383,10 +411,12 @@ def build(
     for (day, model), totals in done["models"].items():
         daily_cost.setdefault(model, [0] * len(days))[index[day]] += totals.cost_micro_usd
     whole = current.cost_micro_usd
-    top_agents, top_users, top_environments, top_tags = (
+    top_agents, top_users, top_environments, top_tags, top_sessions, top_templates = (
         [Ranked(v, t, _share(t.cost_micro_usd, whole), p) for v, t, p in done[d]]
-        for d in ("agent", "user", "environment", "tag")
+        for d in ("agent", "user", *LISTED)
     )
+    for row in top_templates:
+        row.label = round_3["template_names"].get(row.value)
     top_models = [
         Ranked(value, totals, _share(totals.cost_micro_usd, whole), models_before[value])
         for value, totals in ordered
@@ -410,6 +440,8 @@ def build(
         top_users=top_users,
         top_environments=top_environments,
         top_tags=top_tags,
+        top_sessions=top_sessions,
+        top_templates=top_templates,
         statuses=_statuses(done["statuses"]),
         budget=done["budget"],
         budget_version=tenant.version,

@@ -44,7 +44,7 @@ from django.conf import settings
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 
 from dashboard.accounts.queries import list_tenants
-from dashboard.analytics import compaction, pricing, rollups
+from dashboard.analytics import compaction, pricing, rollups, template_costs
 from dashboard.analytics.models import (
     EXECUTION_TTL_DAYS,
     Execution,
@@ -187,6 +187,8 @@ def _row_deltas(group: list[Change]) -> dict[tuple[str, str], int]:
     hours_from = rollups.live_hours_from(clock.now())
     for change in group:
         for key in rollups.keys_for(change.execution, hours_from):
+            if template_costs.is_template_row(key[0]):
+                continue  # the platform-wide template rows are not re-priced (they never were)
             deltas[key] = deltas.get(key, 0) + change.delta
     return {key: delta for key, delta in deltas.items() if delta}
 
@@ -407,7 +409,7 @@ def _forget_pages(tenant_id: str, day: date) -> None:
     keys = [
         rollups.ranked_pk(tenant_id, dimension, bucket)
         for dimension in rollups.RANKED_DIMENSIONS
-        for bucket in rollups.buckets_of(day)
+        for bucket in rollups.buckets_of(day, dimension)
     ]
     with TopPage.batch_write() as batch:
         for pk in keys:
@@ -425,8 +427,10 @@ PRICING_ATTRIBUTES = [
     "user_id",
     "model",
     "status",
-    "environment",  # with tags: the ranked rows it adds to (rollups.keys_for)
+    "environment",  # with tags, session and template: the ranked rows it adds to (rollups.keys_for)
     "tags",
+    "session_id",
+    "template_id",
     "started_at",
     "provider",
     "tokens_in",

@@ -9,9 +9,9 @@ random so concurrent writers of one tenant and day do not all update one item (D
 most 1,000 write units a second per item); readers sum the shards of a (day, value). Rows without
 the shard part (older data) read the same.
 
-Ranked rows, for the top lists of agents, models, users, environments and tags: pk
-`tenant#dimension#bucket`, sk the value, where bucket is a day `d2026-12-01`, an ISO week
-`w2026-W49` or a month `m2026-12`. Every execution adds to the three buckets holding its day. `rank_cost` (= the cost) is the sort key of the
+Ranked rows, for the top lists of agents, models, users, environments, tags, sessions and templates:
+pk `tenant#dimension#bucket`, sk the value, where bucket is a day `d2026-12-01`, an ISO week
+`w2026-W49` or a month `m2026-12`. Every execution adds to the buckets holding its day. `rank_cost` (= the cost) is the sort key of the
 `rank` index, so a bucket's top ten is ten items, whatever the number of values; any range of days is
 an exact union of whole buckets (`buckets_covering`). The day buckets of agents, users, environments
 and tags carry the latency histogram (`HISTOGRAM_RANKED`), for the p95 alert rules of one value over
@@ -20,10 +20,16 @@ kept pages and digests read the counters only.
 
 An execution without an environment adds to no environment row; one with tags adds to one tag row
 per tag (at most inputs.MAX_TAGS), so the tag rows of a bucket sum to more than its total: each tag's
-figures are those of the executions carrying it. Rows per execution: 3 daily + 3 buckets × (agent,
-model, user, environment if any, each tag) = 12 without dimensions, 45 at most (10 tags), + 1
-platform-wide template row when the execution's flow came from a marketplace template (`template_id`,
-see template_costs): 46 at most.
+figures are those of the executions carrying it. Sessions (`session_id`) and templates (the
+marketplace template its flow came from, `template_id`, stamped before counting) have rows by day and
+ISO week only (`GRAINS`): a conversation rarely outlives a day, so a month bucket would hold nearly
+every session of its days again (no fewer rows to read than its weeks and days) for one more update
+per run; the pages read presets from digests (compaction) built from those buckets, and a custom
+range covers a month with its weeks and days. Templates are few, but their runs are a subset of the
+agents': two rows keep the extra writes small too. Rows per execution: 3 daily + 3 buckets × (agent,
+model, user, environment if any, each tag) + 2 for a session + 2 for a template = 12 without
+dimensions, 49 at most (10 tags), + 1 platform-wide template row when the execution's flow came from
+a marketplace template (see template_costs): 50 at most.
 
 The latency histogram costs no row: an execution adds one to one bucket attribute (`h00` … `h48`,
 latency.py) in the update it already makes of each row that carries it (daily `total` and `model`,
@@ -54,7 +60,10 @@ from dashboard.analytics import latency, template_costs
 from dashboard.analytics.models import Execution, ExecutionRollup
 
 DAILY_DIMENSIONS = ("total", "model", "status")
-RANKED_DIMENSIONS = ("agent", "model", "user", "environment", "tag")
+RANKED_DIMENSIONS = ("agent", "model", "user", "environment", "tag", "session", "template")
+ALL_GRAINS = ("d", "w", "m")
+# Sessions and templates are ranked by day and ISO week only (module docstring): one row fewer each.
+GRAINS = {"session": ("d", "w"), "template": ("d", "w")}
 TOTAL_VALUE = "all"
 COUNTERS = ("count", "failures", "cost_micro_usd", "tokens_in", "tokens_out", "duration_ms_sum")
 SHARDS = 4
@@ -141,8 +150,15 @@ def month_bucket(day: date) -> str:
     return f"m{day:%Y-%m}"
 
 
-def buckets_of(day: date) -> tuple[str, str, str]:
-    return day_bucket(day), week_bucket(day), month_bucket(day)
+def buckets_of(day: date, dimension: str | None = None) -> tuple[str, ...]:
+    """The buckets holding `day`: day, ISO week and month, or those of `dimension`'s grains."""
+    grains = grains_of(dimension)
+    made = {"d": day_bucket, "w": week_bucket, "m": month_bucket}
+    return tuple(made[grain](day) for grain in ALL_GRAINS if grain in grains)
+
+
+def grains_of(dimension: str | None) -> tuple[str, ...]:
+    return GRAINS.get(dimension or "", ALL_GRAINS)
 
 
 def range_bucket(start: date, end: date) -> str:
@@ -173,12 +189,14 @@ def is_total(row_pk: str) -> bool:
     return row_pk.endswith("#total")
 
 
-def buckets_covering(start: date, end: date) -> list[str]:
-    """The fewest whole buckets (months, ISO weeks, days) whose days are exactly start…end.
+def buckets_covering(start: date, end: date, dimension: str | None = None) -> list[str]:
+    """The fewest whole buckets (months, ISO weeks, days) whose days are exactly start…end, of the
+    grains `dimension` has rows for (`GRAINS`; every grain by default).
 
     A shortest path over the days: from each day one can take the day, the ISO week starting on it
     (a Monday) or the month starting on it (the 1st) when it ends by `end`.
     """
+    grains = grains_of(dimension)
     days = (end - start).days + 1
     if days <= 0:
         return []
@@ -189,9 +207,9 @@ def buckets_covering(start: date, end: date) -> list[str]:
             continue
         day = start + timedelta(days=index)
         steps = [(1, day_bucket(day))]
-        if day.weekday() == 0:
+        if day.weekday() == 0 and "w" in grains:
             steps.append((7, week_bucket(day)))
-        if day.day == 1:
+        if day.day == 1 and "m" in grains:
             following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
             steps.append(((following - day).days, month_bucket(day)))
         for length, bucket in steps:
@@ -224,6 +242,8 @@ def ranked_values(execution: Execution) -> dict[str, list[str]]:
         "user": [execution.user_id],
         "environment": [execution.environment] if execution.environment else [],
         "tag": list(dict.fromkeys(execution.tags or [])),
+        "session": [execution.session_id] if execution.session_id else [],
+        "template": [execution.template_id] if getattr(execution, "template_id", None) else [],
     }
 
 
@@ -260,7 +280,7 @@ def ranked_keys(execution: Execution) -> list[tuple[str, str]]:
         (ranked_pk(execution.tenant_id, dim, bucket), value)
         for dim in RANKED_DIMENSIONS
         for value in values[dim]
-        for bucket in buckets_of(day)
+        for bucket in buckets_of(day, dim)
     ]
 
 

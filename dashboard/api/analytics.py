@@ -185,11 +185,15 @@ class TotalsOut(BaseModel):
 
 
 class RankedOut(TotalsOut):
-    """One agent, model, user, environment, tag or status of a top list, with the previous period's
-    figures and the change when the value had any (absent otherwise)."""
+    """One agent, model, user, environment, tag, session, template or status of a top list, with the
+    previous period's figures and the change when the value had any (absent otherwise)."""
 
     value: str
-    name: str | None = Field(default=None, description="A dashboard user's name (user rows only).")
+    name: str | None = Field(
+        default=None,
+        description="A dashboard user's name (user rows), a template's name (template rows, when the key's "
+        "tenant may see the template).",
+    )
     share: float | None = Field(description="Of the period's cost (status rows: of its executions).")
     previous: TotalsOut | None = None
     cost_change_micro_usd: int | None = None
@@ -276,6 +280,10 @@ class Overview(BaseModel):
     top_users: list[RankedOut]
     top_environments: list[RankedOut]
     top_tags: list[RankedOut]
+    top_sessions: list[RankedOut] = Field(description="The costliest sessions (`session_id`) of the period.")
+    top_templates: list[RankedOut] = Field(
+        description="The costliest marketplace templates the period's runs came from (by `template_id`)."
+    )
     statuses: list[RankedOut]
     tenants: list[TenantShareOut] = Field(
         description="Staff: each tenant's share (empty for a tenant's key)."
@@ -309,6 +317,8 @@ class Overview(BaseModel):
             top_users=ranked(figures.top_users),
             top_environments=ranked(figures.top_environments),
             top_tags=ranked(figures.top_tags),
+            top_sessions=ranked(figures.top_sessions),
+            top_templates=ranked(figures.top_templates),
             statuses=ranked(figures.statuses),
             tenants=[
                 TenantShareOut(

@@ -40,6 +40,19 @@ def get_template(scope: AccessScope, template_id: str, *, consistent: bool = Fal
     return template
 
 
+NAME_ATTRIBUTES = ["template_id", "name", "tenant_id", "moderation_status", "listing"]
+
+
+def template_names(scope: AccessScope, template_ids: list[str]) -> dict[str, str]:
+    """The names of the templates the scope may see among `template_ids` (a cost page's top list):
+    one BatchGetItem of a few attributes per 100 ids; one it may not see, or gone, is left out."""
+    ids = sorted({template_id for template_id in template_ids if TEMPLATE_ID.match(template_id or "")})
+    if not ids:
+        return {}
+    found = AgentTemplate.batch_get(ids, attributes_to_get=NAME_ATTRIBUTES)
+    return {template.template_id: template.name for template in found if can_view(scope, template)}
+
+
 def get_editable(scope: AccessScope, template_id: str) -> AgentTemplate:
     template = get_template(scope, template_id, consistent=True)
     if not can_edit(scope, template):

@@ -19,7 +19,7 @@ from dashboard.core import clock
 from tests.analytics.conftest import STAFF_SCOPE, raw_executions, recomputed_top
 from tests.analytics.test_rollup_consistency import _body
 
-DIMENSIONS = ("agent", "model", "user")
+DIMENSIONS = ("agent", "model", "user", "session")  # session: thousands of values a day at scale
 
 
 def _post_concurrently(tenant, executions, writers: int = 4, twice: bool = True) -> None:
@@ -57,6 +57,8 @@ def _sums(executions, dimension: str, start: date, end: date) -> dict[str, tuple
     for execution in executions:
         if start.isoformat() <= execution.started_at[:10] <= end.isoformat():
             value = execution.model if dimension == "model" else getattr(execution, f"{dimension}_id")
+            if value is None:
+                continue  # a run without a session adds to no session row
             row = sums.setdefault(value, [0] * 6)
             for index, amount in enumerate((
                 1, 0 if execution.status == "succeeded" else 1, int(execution.cost_micro_usd),
@@ -118,7 +120,12 @@ def _assert_digests_exact(tenant_id: str, executions, today: date) -> int:
 def _assert_overview_exact(tenant_id: str, executions, today: date) -> None:
     for period in compaction.preset_periods(today):
         figures = overview.build(STAFF_SCOPE, period, tenant_id)
-        tops = {"agent": figures.top_agents, "model": figures.top_models, "user": figures.top_users}
+        tops = {
+            "agent": figures.top_agents,
+            "model": figures.top_models,
+            "user": figures.top_users,
+            "session": figures.top_sessions,
+        }
         for dimension, rows in tops.items():
             expected = recomputed_top(executions, dimension, period.start, period.end)
             assert [(r.value, r.totals.cost_micro_usd, r.totals.count) for r in rows] == expected, (

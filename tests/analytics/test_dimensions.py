@@ -38,9 +38,10 @@ def test_a_run_keeps_its_dimensions_and_the_api_page_and_csv_show_them(tenant):
     assert execution.metadata.as_dict() == DIMENSIONS["metadata"]
     # The rollups are those of the execution, its environment and each tag ranked too.
     assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
-    # 3 daily rows + the agent, model, user, environment and both tags in 3 buckets each + the hour's
-    # total, model, agent, user and environment (tags have no hourly rows).
-    assert len(stored_rollups(tenant.tenant_id)) == 3 + 3 * 5 + 3 + 5
+    # 3 daily rows + the agent, model, user, environment and both tags in 3 buckets each + the session
+    # in its day and week + the hour's total, model, agent, user and environment (tags have no hourly
+    # rows).
+    assert len(stored_rollups(tenant.tenant_id)) == 3 + 3 * 6 + 2 + 5
 
     status, listed = tenant.get(f"/api/agents/{agent}/runs")
     assert status == 200

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def history(tenant):
     agent = slug("support")
-    tenant.post(agent, run("recent", model="gpt-4o", ago=timedelta(days=1)))
+    tenant.post(agent, run("recent", model="gpt-4o", ago=timedelta(days=1), session_id="conv-browser"))
     tenant.post(agent, run("older", model="gpt-4o-mini", ago=timedelta(days=20)))
     return tenant
 
@@ -51,6 +51,13 @@ def test_changing_the_period_updates_figures_and_chart(page_as, history):
     page.wait_for_url("**/analytics/?period=7")
     expect(page.locator("[data-figure=executions] .stat-value")).to_have_text("1")
     assert_chart_painted(page, "cost-chart")  # the restored page's chart is drawn again
+
+    # The top sessions: the conversation's cost, and a click opens its session page.
+    session = page.locator("[data-ranked=session] tbody tr", has_text="conv-browser")
+    expect(session).to_contain_text("$0.0075")
+    session.get_by_role("link", name="conv-browser").click()
+    page.wait_for_url("**/analytics/sessions/conv-browser/")
+    expect(page.locator("[data-figure=cost] .stat-value")).to_have_text("$0.0075")
 
 
 # Where on the page the middle of a bar of the cost chart is: the first day with a cost.

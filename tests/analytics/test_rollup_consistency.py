@@ -261,4 +261,5 @@ def _body(execution) -> dict:
         "tokens_in": int(execution.tokens_in),
         "tokens_out": int(execution.tokens_out),
         "cost_micro_usd": int(execution.cost_micro_usd),
+        **({"session_id": execution.session_id} if execution.session_id else {}),
     }

@@ -145,3 +145,13 @@ def test_the_demo_gives_templates_figures_from_three_tenants(prefix):
     figures = template_figures(made)
     shown = [summary for summary in figures.values() if summary.enough]
     assert shown and all(summary.tenants == 3 and summary.runs > 0 for summary in shown)
+    # The cost overview of a demo tenant lists its costliest sessions and templates (issue #28 §2),
+    # the templates by name (listed ones: any tenant may open them).
+    from dashboard.analytics import overview
+    from dashboard.analytics.inputs import Period
+    from dashboard.core.scope import TENANT_ADMIN, AccessScope
+
+    scope = AccessScope(TENANT_ADMIN, "usr_demo_check", "check@demo.test", "acme")
+    figures = overview.build(scope, Period.last(30, clock.now().date()), "acme")
+    assert len(figures.top_sessions) == 10 and figures.top_templates
+    assert all(row.label and row.previous is not None for row in figures.top_templates)

@@ -621,7 +621,9 @@ def _bucket_of(row_pk: str) -> str:
 
 
 def page_keys(tenant_id: str, dimension: str, start: date, end: date) -> list[str]:
-    return [rollups.ranked_pk(tenant_id, dimension, b) for b in rollups.buckets_covering(start, end)]
+    return [
+        rollups.ranked_pk(tenant_id, dimension, b) for b in rollups.buckets_covering(start, end, dimension)
+    ]
 
 
 def digest_keys(tenant_id: str, ranges: list[tuple[str, date, date]], today: date) -> list[str]:
