@@ -294,7 +294,7 @@ def _bulk(experiment, run_id: str, source: Lines, count: int, writers: int) -> N
     components: set[str] = set()
     volume_rows: dict[tuple[str, str], Counter] = {}
     mining = waiting = 0.0
-    waited_at = started = time.perf_counter()
+    started = time.perf_counter()
     WRITES.reset()
     WRITES.on = True
     pending = None
@@ -312,7 +312,7 @@ def _bulk(experiment, run_id: str, source: Lines, count: int, writers: int) -> N
             if pending is not None:
                 waited_at = time.perf_counter()
                 pending.result()  # one chunk in flight while the next is built and mined
-            waiting += time.perf_counter() - waited_at if first else 0.0
+                waiting += time.perf_counter() - waited_at
             pending = background.submit(_put_lines, built, writers)
             for line in built:
                 run_counts["lines"] += 1
@@ -331,7 +331,9 @@ def _bulk(experiment, run_id: str, source: Lines, count: int, writers: int) -> N
                     flush=True,
                 )
         if pending is not None:
+            waited_at = time.perf_counter()
             pending.result()
+            waiting += time.perf_counter() - waited_at
     expires = services.volume_expiry()
     for (pk, sk), counts in volume_rows.items():
         actions = [getattr(LogStat, name).add(value) for name, value in sorted(counts.items())]
