@@ -90,6 +90,7 @@ def _picker(shape: str, rng: random.Random, agents: int, users: int):
 
 TEMPLATES = 6  # each with two flows of the bench tenant
 TEMPLATE_SHARE = 0.25  # of the sessions: run by a flow made from a template
+HOT_TAGS = ("chat", "search", "batch")  # the hot tenant's runs: one of them each
 
 
 def _template_flows(tenant_id: str, admin) -> dict[str, str]:
@@ -396,6 +397,9 @@ def _hot_tenant(bench, tenant_id: str, writers: int, seconds: float) -> None:
                     "execution_id": f"hot-{number:02d}-{sequence:07d}", "user_id": f"hot-user-{rng.randrange(5000)}",
                     "model": rng.choice(["gpt-4o-mini", "gpt-4o"]), "status": "succeeded",
                     "started_at": iso_ms(started), "duration_ms": 900, "tokens_in": 1000, "tokens_out": 200,
+                    # The dimensions real traffic carries (issue #28): each adds rows to the write.
+                    "environment": "production" if rng.random() < 0.8 else "staging",
+                    "session_id": f"hot-session-{number:02d}-{sequence // 5}", "tags": [rng.choice(HOT_TAGS)],
                 })  # fmt: skip
             response = client.post(
                 f"/api/agents/hot-agent-{number % 4}/runs",
