@@ -216,6 +216,37 @@ class ExecutionFilters:
         return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class OverviewFilter:
+    """What the cost overview is narrowed to (issue #28 §2): one environment (every figure, from its
+    sub-scope's rows) or one tag (the headline, change and daily series, from the tag's ranked rows)."""
+
+    environment: str | None = None
+    tag: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.environment or self.tag)
+
+    def query_args(self) -> dict[str, str]:
+        return {
+            name: value for name, value in (("environment", self.environment), ("tag", self.tag)) if value
+        }
+
+
+def overview_filter(environment: str | None, tag: str | None) -> OverviewFilter:
+    """The overview's filter from a page's or the API's parameters; ValidationFailed names the field."""
+    errors = {}
+    if environment and not re.fullmatch(ENVIRONMENT_PATTERN, environment):
+        errors["environment"] = PATTERN_MESSAGES[ENVIRONMENT_PATTERN]
+    if tag and not re.fullmatch(TAG_PATTERN, tag):
+        errors["tag"] = PATTERN_MESSAGES[TAG_PATTERN]
+    if not errors and environment and tag:
+        errors["tag"] = "Filter by an environment or by a tag, not both: tags are not split by environment."
+    if errors:
+        raise ValidationFailed("That filter is not valid.", errors)
+    return OverviewFilter(environment or None, tag or None)
+
+
 def parse_day(value: str | None, field: str, errors: dict[str, str]) -> date | None:
     """A YYYY-MM-DD query value as a date (None when absent); a wrong one is named in `errors`."""
     if not value:

@@ -21,6 +21,18 @@ model, user, environment if any, each tag) = 12 without dimensions, 45 at most (
 platform-wide template row when the execution's flow came from a marketplace template (`template_id`,
 see template_costs): 46 at most.
 
+Environment sub-scopes (issue #28 §2, the overview's environment filter): an execution with an
+environment also adds to daily rows (total, model, status) and ranked rows of agent, model and user
+under the scope id `<tenant>@<environment>` (`scope_id`), so every read of the overview (daily
+queries, top lists, digests, kept pages) serves one environment unchanged. Tenant ids are slugs
+(`[a-z0-9][a-z0-9-]`, accounts.services) and carry no `@`, so a scope id never names a tenant, and
+`tenant_of_scope` gives back the tenant (environments may hold `@`; only the first one splits). No
+hourly rows, no environment rows (one value) and no tag rows (10 tags would add 30 rows and pass
+the 100-item transaction of traces._count with the rest): under an environment filter the top tags are
+not split (the page says so). + 3 daily + 9 ranked = 12 more rows per execution with an environment
+(services.STATS counts them): 27 daily and ranked rows without tags (15 before), 63 rows at most with
+10 tags, a template and hourly rows (51 before).
+
 Hourly rows, for the rolling 1 h and 24 h windows of alert rules: pk `tenant#hour-<dimension>`, sk
 `2026-12-07T18#value` (`#shard` for `total` and `model`, spread as the daily rows), for the dimensions
 total (with the latency histogram), model, agent, user and environment: 4 more rows per execution, 5
@@ -44,6 +56,8 @@ from dashboard.analytics.models import Execution, ExecutionRollup
 
 DAILY_DIMENSIONS = ("total", "model", "status")
 RANKED_DIMENSIONS = ("agent", "model", "user", "environment", "tag")
+SCOPED_DIMENSIONS = ("agent", "model", "user")  # the ranked rows of an environment sub-scope
+SCOPE_MARK = "@"  # never in a tenant id (a slug): `<tenant>@<environment>` names a sub-scope
 TOTAL_VALUE = "all"
 COUNTERS = ("count", "failures", "cost_micro_usd", "tokens_in", "tokens_out", "duration_ms_sum")
 SHARDS = 4
@@ -51,6 +65,23 @@ HOURLY_DIMENSIONS = ("total", "model", "agent", "user", "environment")
 HOURLY_SHARDED = ("total", "model")  # as hot as the daily rows that are sharded
 HOURLY_TTL = timedelta(days=3)  # a 24 h window and the one before it reach back 50 hours at most
 NO_HOURS = "~"  # `hours_from` of batches and chunks begun before hourly rows existed: none added
+
+
+def scope_id(tenant_id: str, environment: str) -> str:
+    """The rows id of one environment of a tenant (module docstring, sub-scopes)."""
+    return f"{tenant_id}{SCOPE_MARK}{environment}"
+
+
+def tenant_of_scope(rows_id: str) -> str:
+    return rows_id.split(SCOPE_MARK, 1)[0]
+
+
+def scopes_of(execution: Execution) -> list[str]:
+    """The rows ids an execution's daily and ranked rows go under: its tenant, and its environment's
+    sub-scope when it has one."""
+    if execution.environment:
+        return [execution.tenant_id, scope_id(execution.tenant_id, execution.environment)]
+    return [execution.tenant_id]
 
 
 def pk(tenant_id: str, dimension: str) -> str:
@@ -214,7 +245,11 @@ def ranked_values(execution: Execution) -> dict[str, list[str]]:
 def daily_keys(execution: Execution, shard: int | None = None) -> list[tuple[str, str]]:
     day = day_of(execution.started_at)
     values = dimension_values(execution)
-    return [(pk(execution.tenant_id, dim), sk(day, values[dim], shard)) for dim in DAILY_DIMENSIONS]
+    return [
+        (pk(rows_id, dim), sk(day, values[dim], shard))
+        for rows_id in scopes_of(execution)
+        for dim in DAILY_DIMENSIONS
+    ]
 
 
 def hourly_values(execution: Execution) -> dict[str, list[str]]:
@@ -240,12 +275,20 @@ def hourly_keys(execution: Execution, shard: int | None = None) -> list[tuple[st
 def ranked_keys(execution: Execution) -> list[tuple[str, str]]:
     day = date.fromisoformat(day_of(execution.started_at))
     values = ranked_values(execution)
-    return [
+    keys = [
         (ranked_pk(execution.tenant_id, dim, bucket), value)
         for dim in RANKED_DIMENSIONS
         for value in values[dim]
         for bucket in buckets_of(day)
     ]
+    for rows_id in scopes_of(execution)[1:]:  # the environment's sub-scope
+        keys += [
+            (ranked_pk(rows_id, dim, bucket), value)
+            for dim in SCOPED_DIMENSIONS
+            for value in values[dim]
+            for bucket in buckets_of(day)
+        ]
+    return keys
 
 
 def template_keys(execution: Execution, shard: int | None = None) -> list[tuple[str, str]]:

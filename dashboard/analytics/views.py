@@ -24,7 +24,15 @@ from dashboard.analytics.forms import (
     RepriceForm,
     period_from,
 )
-from dashboard.analytics.inputs import MONTH_PRESETS, PRESETS, RATE_NAMES, Period, resolve_tenant
+from dashboard.analytics.inputs import (
+    MONTH_PRESETS,
+    PRESETS,
+    RATE_NAMES,
+    OverviewFilter,
+    Period,
+    overview_filter,
+    resolve_tenant,
+)
 from dashboard.analytics.overview import SORTS as TOP_SORTS
 from dashboard.analytics.overview import build as build_overview
 from dashboard.core import clock, worker
@@ -50,7 +58,12 @@ def _overview_context(
 ) -> dict:
     period, period_error = _asked_period(period_form)
     tenant = request.GET.get("tenant") or None
-    data = build_overview(request.scope, period, tenant or None)
+    chosen, filter_error = _asked_filter(request)
+    try:
+        data = build_overview(request.scope, period, tenant or None, filter=chosen)
+    except ValidationFailed as exc:  # a filter over every tenant: the unfiltered page, and why
+        chosen, filter_error = OverviewFilter(), exc
+        data = build_overview(request.scope, period, tenant or None)
     sort = request.GET.get("sort") if request.GET.get("sort") in TOP_SORTS else "cost"
     data.sort_tops(sort)
     if budget_form is None and data.tenant_id:
@@ -62,11 +75,16 @@ def _overview_context(
                 "tenant": data.tenant_id if request.scope.is_staff else "",
             }
         )
-    query = urlencode({**period.query_args(), **({"tenant": tenant} if tenant else {})})
+    query = urlencode(
+        {**period.query_args(), **({"tenant": tenant} if tenant else {}), **chosen.query_args()}
+    )
     return {
         "overview": data,
         "period_form": period_form,
         "period_error": period_error,
+        "filter_error": filter_error,
+        "unfiltered_query": urlencode({**period.query_args(), **({"tenant": tenant} if tenant else {})}),
+        "period_args": period.query_args(),
         "presets": PRESETS,
         "month_presets": MONTH_PRESETS,
         "sort": sort,
@@ -113,11 +131,21 @@ def set_budget(request: DashboardRequest) -> HttpResponse:
     return render_page(request, TEMPLATE, context, partial="budget-card", status=status)
 
 
+def _asked_filter(request: DashboardRequest) -> tuple[OverviewFilter, ValidationFailed | None]:
+    """The overview's filter (`environment`, `tag`); one that cannot be read: none, and why (the page
+    shows the reason beside the filter, as it does for a period)."""
+    try:
+        return overview_filter(request.GET.get("environment"), request.GET.get("tag")), None
+    except ValidationFailed as exc:
+        return OverviewFilter(), exc
+
+
 @require_GET
 @scoped(Can.TENANT_PAGES)
 def export_csv(request: DashboardRequest) -> HttpResponse:
     period, tenant = period_from(request.GET)
-    data = build_overview(request.scope, period, tenant)
+    chosen = overview_filter(request.GET.get("environment"), request.GET.get("tag"))
+    data = build_overview(request.scope, period, tenant, filter=chosen)
     return csv_response(csv_export.filename(data), csv_export.rows(data))
 
 

@@ -150,6 +150,16 @@ class OverviewQuery(Query):
     )
     start: str | None = Day
     end: str | None = Day
+    environment: str | None = Field(
+        default=None,
+        description="Only this environment's executions: every figure (its own rollups). Not with `tag`.",
+        examples=["production"],
+    )
+    tag: str | None = Field(
+        default=None,
+        description="Only the executions carrying this tag: the totals, their change and the daily cost; "
+        "the top lists, drivers and statuses are empty (not split by tag: see `not_split`).",
+    )
 
 
 class TotalsOut(BaseModel):
@@ -224,6 +234,14 @@ class DailyOut(BaseModel):
     executions: list[int]
     cost_micro_usd_by_model: dict[str, list[int]] | None = None
     cost_micro_usd_by_tenant: dict[str, list[int]] | None = None
+    cost_micro_usd_by_tag: dict[str, list[int]] | None = Field(
+        default=None, description="Under a `tag` filter: the tag's daily cost (not split by model)."
+    )
+
+
+class FilterOut(BaseModel):
+    environment: str | None
+    tag: str | None
 
 
 class TenantShareOut(TotalsOut):
@@ -282,6 +300,10 @@ class Overview(BaseModel):
     )
     budget: BudgetOut | None
     drivers: DriversOut
+    filter: FilterOut
+    not_split: list[str] = Field(
+        description="Under a filter: the parts not split by it, left empty rather than unfiltered."
+    )
 
     @classmethod
     def of(cls, figures: overview.Overview) -> Overview:
@@ -336,6 +358,8 @@ class Overview(BaseModel):
                     for d in figures.drivers
                 ],
             ),
+            filter=FilterOut(environment=figures.filter.environment, tag=figures.filter.tag),
+            not_split=figures.not_split,
         )
 
 
@@ -491,7 +515,8 @@ def execution_overview(request: HttpRequest):
     if errors:
         raise ValidationFailed("That period is not valid.", errors)
     period = inputs.chosen_period(asked.period, start, end, clock.now().date())
-    return Overview.of(overview.build(request.scope, period))
+    chosen = inputs.overview_filter(asked.environment, asked.tag)
+    return Overview.of(overview.build(request.scope, period, filter=chosen))
 
 
 class PricesQuery(Query):
