@@ -18,7 +18,7 @@ before it. A custom period reads the buckets as before.
 Environment sub-scopes (`tenant@environment`, rollups.scope_id) are packed with their tenant:
 `rebuild` builds the tenant, then each environment its ranked environment rows name in these ranges
 (the values the tenant's own environment digests just read), with their agent, model and user
-digests only. A sub-scope's digests are tagged from its own daily `total` rows, so they hold or are
+digests only. A tenant's chosen metadata keys (`meta.<key>`, rollups) are packed with it. A sub-scope's digests are tagged from its own daily `total` rows, so they hold or are
 refused exactly as a tenant's are.
 
 When: the importer builds its tenants' digests when a file is in (`import_stream`), the background
@@ -46,7 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from dashboard.accounts.queries import list_tenants
+from dashboard.accounts.queries import list_tenants, metadata_dimensions_of
 from dashboard.analytics import rollups
 from dashboard.analytics.inputs import MONTH_PRESETS, PRESETS, Period
 from dashboard.analytics.models import DIGEST_TTL_DAYS, ExecutionRollup, RollupDigest
@@ -309,7 +309,8 @@ def rebuild(tenant_id: str, today: date | None = None) -> BuildStats:
     on a settled day meanwhile leaves `dirty` after that stamp, so the next pass builds again."""
     stamp = clock.epoch_ms()
     today = today or clock.now().date()
-    stats = build(tenant_id, today)
+    chosen = tuple(rollups.metadata_dimension(key) for key in metadata_dimensions_of(tenant_id))
+    stats = build(tenant_id, today, DIGEST_DIMENSIONS + chosen)
     for environment in stats.environments:
         scoped = build(rollups.scope_id(tenant_id, environment), today, rollups.SCOPED_DIMENSIONS)
         stats.digests += scoped.digests

@@ -93,6 +93,7 @@ def rows(data: Overview) -> list[list]:
         ("top_environment", data.top_environments),
         ("top_tag", data.top_tags),
         ("failures_by_status", data.statuses),
+        *((f"top_metadata.{key}", rows) for key, rows in data.top_metadata),
     ]
     for section, ranked in ranked_sections:
         out.extend(

@@ -65,6 +65,7 @@ class Ranked:
     share: float | None  # of the period's total cost (status rows: of its executions)
     previous: Totals | None = None  # the same value in the previous period
     label: str | None = None  # a dashboard user's name, shown instead of the id
+    link: str | None = None  # a metadata value's row: the overview filtered by it (the view sets it)
 
     @property
     def cost_change(self) -> int | None:
@@ -180,9 +181,11 @@ class Overview:
     filter: OverviewFilter = field(default_factory=OverviewFilter)
     # Under a filter: what the page does not split by it (shown as such, never as unfiltered figures).
     not_split: list[str] = field(default_factory=list)
-    environments: list[str] = field(
-        default_factory=list
-    )  # the filter's choices: the tenant's, costliest first
+    # The environment filter's choices: the tenant's, costliest first.
+    environments: list[str] = field(default_factory=list)
+    # The tenant's counted metadata keys (Tenant.metadata_dimensions) and each one's top values.
+    metadata_keys: list[str] = field(default_factory=list)
+    top_metadata: list[tuple[str, list[Ranked]]] = field(default_factory=list)
 
     @property
     def cost_change(self) -> int:
@@ -193,7 +196,8 @@ class Overview:
         order = SORTS.get(key)
         if order is None:
             return
-        for rows in (self.top_agents, self.top_models, self.top_users, self.top_environments, self.top_tags):
+        lists = [self.top_agents, self.top_models, self.top_users, self.top_environments, self.top_tags]
+        for rows in lists + [rows for _, rows in self.top_metadata]:
             rows.sort(key=lambda r: (-order(r), r.value))
 
     @property
@@ -329,18 +333,31 @@ def build(
     filter = filter or OverviewFilter()  # noqa: A001
     if tenant_id is None:
         if filter:
-            field_name = "environment" if filter.environment else "tag"
+            field_name = next(iter(filter.query_args()))
             raise ValidationFailed(
                 "Open one tenant to filter its overview.",
                 {field_name: "Pick a tenant first: filters apply to one tenant."},
             )
         return _all_tenants(period)
     tenant = get_tenant(tenant_id)
-    if filter.tag:
-        return _tag_overview(tenant, period, filter)
+    chosen_keys = list(tenant.metadata_dimensions or [])
+    if filter.metadata_key and filter.metadata_key not in chosen_keys:
+        counted = ", ".join(chosen_keys) or "none yet"
+        raise ValidationFailed(
+            "That metadata key is not counted.",
+            {
+                f"metadata.{filter.metadata_key}": "Only the metadata keys the tenant counts as dimensions "
+                f"filter the overview (counted: {counted}); a tenant admin chooses them on this page."
+            },
+        )
+    if filter.by_value:
+        return _value_overview(tenant, period, filter)
     # An environment's figures are its sub-scope's rows, read exactly as a tenant's (module docstring).
     rows_id = rollups.scope_id(tenant_id, filter.environment) if filter.environment else tenant_id
+    # The tenant's counted metadata keys (not split by environment: a sub-scope has no such rows).
+    meta_dimensions = [] if filter.environment else [rollups.metadata_dimension(key) for key in chosen_keys]
     listed_dimensions = ("agent", "user") if filter.environment else ("agent", "user", "environment", "tag")
+    listed_dimensions += tuple(meta_dimensions)
     days = period.each_day()
     prev = period.previous
     # The budget reads the daily totals of the month and the week before today: the totals read
@@ -397,12 +414,13 @@ def build(
         "agents_before": top_of("agent", prev.start, prev.end),
         "environment": top_of("environment", period.start, period.end),
         "tag": top_of("tag", period.start, period.end),
+        **{dimension: top_of(dimension, period.start, period.end) for dimension in meta_dimensions},
     })  # fmt: skip
     # Round 3, one batch: the previous period of the listed agents, users and models, and this
     # period of the previous top agents that left the list (the drivers).
     listed = {
         dimension: [value for value, _ in tops[dimension]]
-        for dimension in ("agent", "user", "environment", "tag")
+        for dimension in ("agent", "user", "environment", "tag", *meta_dimensions)
     }
     gone = [value for value, _ in tops["agents_before"] if value not in listed["agent"]]
     models_now = _by_value(done["models"])
@@ -412,16 +430,18 @@ def build(
         ("user", prev.start, prev.end, listed["user"]),
         ("agent", period.start, period.end, gone),
         ("model", prev.start, prev.end, [value for value, _ in ordered]),
-    ] + [(dimension, prev.start, prev.end, listed[dimension]) for dimension in ("environment", "tag")
-         if dimension in listed_dimensions]  # fmt: skip
+    ]
+    # No environment or tag lists under an environment filter; the counted metadata keys' lists.
+    more = [dimension for dimension in listed_dimensions if dimension not in ("agent", "user")]
+    asks += [(dimension, prev.start, prev.end, listed[dimension]) for dimension in more]
     found = queries.figures_of(rows_id, asks, pages)
-    found += [{}] * (6 - len(found))  # no environment or tag lists under an environment filter
-    agents_before, users_before, later, models_before, environments_before, tags_before = found
+    agents_before, users_before, later, models_before = found[:4]
+    before = {"environment": {}, "tag": {}, **dict(zip(more, found[4:], strict=True))}
     pages.save()
     done["agent"] = [(v, t, agents_before[v]) for v, t in tops["agent"]]
     done["user"] = [(v, t, users_before[v]) for v, t in tops["user"]]
-    done["environment"] = [(v, t, environments_before[v]) for v, t in tops["environment"]]
-    done["tag"] = [(v, t, tags_before[v]) for v, t in tops["tag"]]
+    for dimension in ("environment", "tag", *meta_dimensions):
+        done[dimension] = [(v, t, before[dimension][v]) for v, t in tops[dimension]]
     split = _split_periods(done["totals"], period)
     current, previous, count_by_day = split.current, split.previous, split.count_by_day
     daily_cost: dict[str, list[int]] = {}
@@ -436,6 +456,10 @@ def build(
     top_models = [
         Ranked(value, totals, _share(totals.cost_micro_usd, whole), models_before[value])
         for value, totals in ordered
+    ]
+    top_metadata = [
+        (key, [Ranked(v, t, _share(t.cost_micro_usd, whole), p) for v, t, p in done[dimension]])
+        for key, dimension in zip(chosen_keys, meta_dimensions, strict=False)
     ]
     unpriced = queries.unpriced_of(tenant_id, done["models"])
     names = display_names([row.value for row in top_users], tenant_id)
@@ -463,7 +487,11 @@ def build(
         unpriced=unpriced,
         prices_changed_since=done["prices"],
         filter=filter,
-        not_split=ENVIRONMENT_NOT_SPLIT if filter.environment else [],
+        top_metadata=top_metadata,
+        metadata_keys=chosen_keys,
+        not_split=(ENVIRONMENT_NOT_SPLIT + (["top metadata values"] if chosen_keys else []))
+        if filter.environment
+        else [],
         environments=_choices(
             done.get("environments") or [value for value, _ in tops["environment"]], filter
         ),
@@ -477,13 +505,15 @@ def _choices(environments: list[str], filter: OverviewFilter) -> list[str]:  # n
     return environments
 
 
-def _tag_overview(tenant, period: Period, filter: OverviewFilter) -> Overview:  # noqa: A002
-    """One tag's headline, change and daily series, from its ranked rows (module docstring)."""
+def _value_overview(tenant, period: Period, filter: OverviewFilter) -> Overview:  # noqa: A002
+    """One tag's or metadata value's headline, change and daily series, from its ranked rows (module
+    docstring)."""
     days = period.each_day()
     prev = period.previous
+    dimension, value = filter.by_value
     found = side_by_side({
-        "days": lambda: queries.by_day(tenant.tenant_id, "tag", filter.tag, period.start, period.end),
-        "previous": lambda: queries.figures(tenant.tenant_id, "tag", prev.start, prev.end, [filter.tag]),
+        "days": lambda: queries.by_day(tenant.tenant_id, dimension, value, period.start, period.end),
+        "previous": lambda: queries.figures(tenant.tenant_id, dimension, prev.start, prev.end, [value]),
         "prices": lambda: queries.prices_changed_since(tenant.tenant_id),
     })  # fmt: skip
     current = Totals()
@@ -495,15 +525,16 @@ def _tag_overview(tenant, period: Period, filter: OverviewFilter) -> Overview:  
         tenant_id=tenant.tenant_id,
         tenant_name=tenant.name,
         current=current,
-        previous=found["previous"][filter.tag],
+        previous=found["previous"][value],
         days=days,
-        series_by="tag",
-        daily_cost={filter.tag: series} if any(series) else {},
+        series_by="tag",  # one series: the tag's or the metadata value's
+        daily_cost={value: series} if any(series) else {},
         daily_count=[found["days"][day].count for day in days],
         budget_version=tenant.version,
         prices_changed_since=found["prices"],
         filter=filter,
-        not_split=TAG_NOT_SPLIT,
+        not_split=TAG_NOT_SPLIT + (["top metadata values"] if tenant.metadata_dimensions else []),
+        metadata_keys=list(tenant.metadata_dimensions or []),
     )
 
 

@@ -33,6 +33,12 @@ not split (the page says so). + 3 daily + 9 ranked = 12 more rows per execution 
 (services.STATS counts them): 27 daily and ranked rows without tags (15 before), 63 rows at most with
 10 tags, a template and hourly rows (51 before).
 
+Metadata dimensions (issue #28 §2): a tenant chooses up to 5 metadata keys (Tenant.metadata_dimensions);
+an execution recorded meanwhile carries them (`counted_keys`) and adds, for each of them it has a value
+of, one ranked row in dimension `meta.<key>` (`metadata_dimension`), value the metadata value, in each
+of its 3 buckets: up to 15 more rows (78 at most in all), in the tenant's scope only (an environment's
+sub-scope does not split them). Executions recorded before a key was chosen are not in its rows.
+
 Hourly rows, for the rolling 1 h and 24 h windows of alert rules: pk `tenant#hour-<dimension>`, sk
 `2026-12-07T18#value` (`#shard` for `total` and `model`, spread as the daily rows), for the dimensions
 total (with the latency histogram), model, agent, user and environment: 4 more rows per execution, 5
@@ -74,6 +80,14 @@ def scope_id(tenant_id: str, environment: str) -> str:
 
 def tenant_of_scope(rows_id: str) -> str:
     return rows_id.split(SCOPE_MARK, 1)[0]
+
+
+METADATA_DIMENSION = "meta."
+MAX_METADATA_DIMENSIONS = 5
+
+
+def metadata_dimension(key: str) -> str:
+    return f"{METADATA_DIMENSION}{key}"
 
 
 def scopes_of(execution: Execution) -> list[str]:
@@ -239,6 +253,18 @@ def ranked_values(execution: Execution) -> dict[str, list[str]]:
         "user": [execution.user_id],
         "environment": [execution.environment] if execution.environment else [],
         "tag": list(dict.fromkeys(execution.tags or [])),
+        **metadata_values(execution),
+    }
+
+
+def metadata_values(execution: Execution) -> dict[str, list[str]]:
+    """The metadata dimensions an execution adds to: its counted keys it has a value of."""
+    raw = execution.metadata
+    metadata = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw or {})
+    return {
+        metadata_dimension(key): [str(metadata[key])]
+        for key in (execution.counted_keys or [])[:MAX_METADATA_DIMENSIONS]
+        if metadata.get(key) not in (None, "")
     }
 
 
@@ -277,7 +303,7 @@ def ranked_keys(execution: Execution) -> list[tuple[str, str]]:
     values = ranked_values(execution)
     keys = [
         (ranked_pk(execution.tenant_id, dim, bucket), value)
-        for dim in RANKED_DIMENSIONS
+        for dim in values  # RANKED_DIMENSIONS and the counted metadata keys
         for value in values[dim]
         for bucket in buckets_of(day)
     ]

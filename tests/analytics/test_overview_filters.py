@@ -14,9 +14,11 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
+from dashboard.accounts.queries import get_tenant
 from dashboard.analytics import compaction, rollups
 from dashboard.analytics.inputs import Period
 from dashboard.analytics.models import RollupDigest
+from dashboard.audit.models import AuditEvent
 from dashboard.core import clock
 from tests.analytics.conftest import (
     raw_executions,
@@ -157,6 +159,7 @@ def test_a_tags_overview_is_the_sum_of_the_executions_carrying_it(tenant, tmp_pa
         ({"environment": "x" * 41}, "environment"),
         ({"tag": "a#b"}, "tag"),
         ({"environment": "production", "tag": "gold"}, "tag"),
+        ({"metadata.plan": "gold"}, "metadata.plan"),  # no metadata key is counted yet: refused, named
     ],
 )
 def test_a_bad_filter_is_named_never_a_server_error(tenant, params, field):
@@ -222,3 +225,81 @@ def test_the_filtered_overview_reads_within_the_unfiltered_pages_bound(tenant, t
     # lists and the budget, plus the filter's choices (the tenant's environments).
     assert calls["environment"] <= calls["all"] <= 15, calls
     assert calls["tag"] < calls["all"], calls
+
+
+def _by_metadata(executions, key: str, start: date, end: date) -> list[tuple[str, int, int]]:
+    """Top values of one metadata key straight from raw executions: (value, cost, runs)."""
+    sums: dict[str, list[int]] = {}
+    for e in executions:
+        value = (e.metadata.as_dict() if e.metadata else {}).get(key)
+        if value and _inside(e, start, end):
+            entry = sums.setdefault(value, [0, 0])
+            entry[0] += int(e.cost_micro_usd)
+            entry[1] += 1
+    return [(v, c, n) for v, (c, n) in sorted(sums.items(), key=lambda item: (-item[1][0], item[0]))]
+
+
+def test_counted_metadata_keys_rank_and_filter_the_overview(tenant, tmp_path):
+    response = tenant.client.post("/analytics/dimensions/", {"metadata_dimensions": "plan, customer"})
+    assert response.status_code == 302
+    assert get_tenant(tenant.tenant_id).metadata_dimensions == ["plan", "customer"]
+    [event] = [e for e in AuditEvent.query(tenant.tenant_id) if e.action == "tenant.metadata_dimensions"]
+    assert event.changes == {"metadata_dimensions": [[], ["plan", "customer"]]}
+    agent = slug("agent")
+    batch = {
+        "runs": [
+            run("m-1", metadata={"plan": "gold", "customer": "c1"}, tokens_in=5000),
+            run("m-2", metadata={"plan": "gold"}, environment="production", ago=timedelta(days=2)),
+            run("m-3", metadata={"plan": "silver", "other": "x"}, tokens_in=9000, ago=timedelta(days=3)),
+            run("m-4", metadata={"other": "y"}, ago=timedelta(days=4)),
+            run("m-old", metadata={"plan": "gold"}, ago=timedelta(days=40)),
+        ]
+    }
+    assert tenant.post(agent, batch)[0] == 201
+    assert tenant.post(agent, batch)[0] == 200  # the same batch again: counted once
+    line = {"agent_id": agent, **run("m-imp", metadata={"plan": "silver"}, ago=timedelta(days=6))}
+    path = tmp_path / "runs.jsonl"
+    path.write_text(json.dumps(line) + "\n")
+    call_command("import_executions", str(path), tenant=tenant.tenant_id, quiet=True)
+    assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
+    executions = raw_executions(tenant.tenant_id)
+    period = _period()
+    for packed in (False, True):
+        if packed:
+            compaction.rebuild(tenant.tenant_id, clock.now().date())
+        status, body = tenant.get("/api/analytics/execution", period="30")
+        assert status == 200, body
+        assert body["metadata_keys"] == ["plan", "customer"]
+        tops = {entry["key"]: entry["top_values"] for entry in body["top_metadata"]}
+        for key in ("plan", "customer"):
+            assert [(r["value"], r["cost_micro_usd"], r["executions"]) for r in tops[key]] == _by_metadata(
+                executions, key, period.start, period.end
+            )
+        assert {r["value"]: r["previous"]["executions"] for r in tops["plan"]} == {"gold": 1, "silver": 0}
+
+    gold = [e for e in executions if (e.metadata.as_dict() if e.metadata else {}).get("plan") == "gold"]
+    status, body = tenant.get("/api/analytics/execution", **{"period": "30", "metadata.plan": "gold"})
+    assert status == 200, body
+    assert body["filter"]["metadata"] == {"plan": "gold"}
+    assert _figures(body["current"]) == _sums([e for e in gold if _inside(e, period.start, period.end)])
+    assert _figures(body["previous"]) == _sums(
+        [e for e in gold if _inside(e, period.previous.start, period.previous.end)]
+    )
+    assert body["top_agents"] == [] and "top agents" in body["not_split"]
+    status, body = tenant.get("/api/analytics/execution", **{"metadata.other": "x"})
+    assert status == 422 and "counted: plan, customer" in body["error"]["fields"]["metadata.other"]
+
+    page = tenant.client.get("/analytics/", {"period": "30"}).content.decode()
+    assert "Top plan" in page and "metadata.plan=gold" in page
+    page = tenant.client.get("/analytics/", {"period": "30", "metadata.plan": "gold"}).content.decode()
+    assert "Metadata <strong>plan = gold</strong>" in page
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [("a, b, c, d, e, f", "at most 5"), ("bad key!", "letters, digits")],
+)
+def test_metadata_keys_beyond_the_rules_are_refused_and_nothing_changes(tenant, keys, message):
+    response = tenant.client.post("/analytics/dimensions/", {"metadata_dimensions": keys})
+    assert response.status_code == 422 and message in response.content.decode()
+    assert get_tenant(tenant.tenant_id).metadata_dimensions is None
