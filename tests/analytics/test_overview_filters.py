@@ -107,7 +107,7 @@ def test_an_environments_overview_is_the_sum_of_its_raw_executions(tenant, tmp_p
             )
         status, body = tenant.get("/api/analytics/execution", period="30", environment="production")
         assert status == 200, body
-        assert body["filter"] == {"environment": "production", "tag": None}
+        assert body["filter"] == {"environment": "production", "tag": None, "metadata": {}}
         assert _figures(body["current"]) == _sums(now)
         assert _figures(body["previous"]) == _sums(before)
         by_model: dict[str, list[int]] = defaultdict(lambda: [0] * period.days)
