@@ -113,6 +113,13 @@ PAGES = [
     # A conversation and an end user are the tenant's own ids: another tenant's read nothing.
     ("get", "/analytics/sessions/{session}/"),
     ("get", "/analytics/people/{person}/"),
+    # The overview's filters read the named tenant's sub-scope (`tenant@environment`): never another's.
+    ("get", "/analytics/?tenant=acme&environment=production"),
+    ("get", "/analytics/?tenant=acme&tag=checkout"),
+    ("get", "/analytics/export.csv?tenant=acme&environment=production"),
+    ("get", "/analytics/?tenant=acme%40production"),
+    ("get", "/analytics/dimensions/?tenant=acme"),
+    ("post", "/analytics/dimensions/?tenant=acme"),
     ("get", "/experiments/{experiment}/"),
     ("get", "/experiments/{experiment}/card/"),
     ("get", "/experiments/{experiment}/compare/?run=a&run=b"),

@@ -47,10 +47,22 @@ def _user(ctx: SeedContext, password: str, email: str, name: str, role: str, ten
     )
 
 
+# The metadata keys every demo tenant counts as overview dimensions: analytics.demo gives each
+# execution a `region` (issue #28 §2), so `make run` shows top regions and the region filter.
+DEMO_METADATA_DIMENSIONS = ("region",)
+
+
 def seed(ctx: SeedContext) -> None:
     password = make_password(DEMO_PASSWORD)  # hashed once: PBKDF2 is slow on purpose
     tenants = [
-        Tenant(tenant_id=tid, name=name, plan=plan, monthly_budget_micro_usd=budget, created_at=ctx.now)
+        Tenant(
+            tenant_id=tid,
+            name=name,
+            plan=plan,
+            monthly_budget_micro_usd=budget,
+            metadata_dimensions=list(DEMO_METADATA_DIMENSIONS),
+            created_at=ctx.now,
+        )
         for tid, name, plan, budget in TENANTS
     ]
     users = [

@@ -4,6 +4,7 @@ own areas: dashboard/apikeys/, dashboard/audit/)."""
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
+    ListAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -41,6 +42,9 @@ class Tenant(DynamoModel):
     retention_executions_days = NumberAttribute(null=True)
     retention_content_days = NumberAttribute(null=True)
     retention_logs_days = NumberAttribute(null=True)
+    # Up to 5 metadata keys whose values are counted as overview dimensions (issue #28 §2; analytics
+    # stamps them on each execution when it is recorded: dashboard.analytics.services).
+    metadata_dimensions = ListAttribute(of=UnicodeAttribute, null=True)
     # The job applying a shortened retention to stored items: status, phase, cursor, counts (resumable).
     retention_job = JSONAttribute(null=True)
     # Set in the transaction that starts erasing the tenant (dashboard.operations.erasure): from then on

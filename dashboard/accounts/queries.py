@@ -85,30 +85,53 @@ def retention_of_tenant(tenant: Tenant) -> Retention:
 
 
 RETENTION_CACHE_SECONDS = 10
-_retention_cache: dict[str, tuple[float, Retention]] = {}
 
 
-def retention_of(tenant_id: str) -> Retention:
-    """The tenant's retention (ingestion stamps every item it writes with it): read at most once per
-    request, and outside requests (imports, seeding, the worker) at most every RETENTION_CACHE_SECONDS
-    per process, so a change reaches every process within that time."""
+@dataclass(frozen=True)
+class WriteSettings:
+    """What ingestion stamps on every execution it writes, from the tenant's item: its retention and
+    the metadata keys counted as dimensions (dashboard.analytics.rollups)."""
 
-    def read() -> Retention:
+    retention: Retention
+    metadata_dimensions: tuple[str, ...] = ()
+
+
+_retention_cache: dict[str, tuple[float, WriteSettings]] = {}
+
+
+def write_settings(tenant_id: str) -> WriteSettings:
+    """The tenant's write settings: read at most once per request, and outside requests (imports,
+    seeding, the worker) at most every RETENTION_CACHE_SECONDS per process, so a change reaches every
+    process within that time."""
+
+    def read() -> WriteSettings:
         cached = _retention_cache.get(tenant_id)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
         try:
-            kept = retention_of_tenant(get_tenant(tenant_id))
+            tenant = get_tenant(tenant_id)
+            kept = WriteSettings(retention_of_tenant(tenant), tuple(tenant.metadata_dimensions or ()))
         except NotFound:
-            kept = DEFAULT_RETENTION
+            kept = WriteSettings(DEFAULT_RETENTION)
         _retention_cache[tenant_id] = (time.monotonic() + RETENTION_CACHE_SECONDS, kept)
         return kept
 
     return request_cache.remember(f"retention#{tenant_id}", read)
 
 
+def retention_of(tenant_id: str) -> Retention:
+    """The tenant's retention (ingestion stamps every item it writes with it): `write_settings`."""
+    return write_settings(tenant_id).retention
+
+
+def metadata_dimensions_of(tenant_id: str) -> tuple[str, ...]:
+    """The metadata keys the tenant counts as overview dimensions (at most 5): `write_settings`."""
+    return write_settings(tenant_id).metadata_dimensions
+
+
 def forget_retention(tenant_id: str) -> None:
-    """After this process changed the tenant's retention: its next write uses the new one."""
+    """After this process changed the tenant's retention or metadata dimensions: its next write uses
+    the new ones."""
     _retention_cache.pop(tenant_id, None)
     request_cache.forget(f"retention#{tenant_id}")
 

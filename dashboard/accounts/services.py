@@ -170,6 +170,31 @@ def set_monthly_budget(
     return tenant
 
 
+def set_metadata_dimensions(
+    scope: AccessScope, tenant_id: str, keys: list[str], expected_version: int | None
+) -> Tenant:
+    """Store the metadata keys the tenant counts as dimensions (analytics checks them and who may set
+    them) with its audit event; the loser of a race, or an edit of an old version, gets Conflict."""
+    tenant = get_tenant(tenant_id)
+    conflict = "Someone else changed this tenant's settings meanwhile. Review them and save again."
+    if expected_version is not None and tenant.version != expected_version:
+        raise Conflict(conflict)
+    before = list(tenant.metadata_dimensions or [])
+    tenant.metadata_dimensions = keys or None
+    event = audit.build_event(
+        scope,
+        "tenant.metadata_dimensions",
+        "tenant",
+        tenant_id,
+        tenant_id=tenant_id,
+        changes={"metadata_dimensions": [before, keys]},
+    )
+    save_together([tenant, event], conflict)
+    forget_retention(tenant_id)  # the next write of this process counts the new keys
+    request_cache.forget(TENANTS_KEY)
+    return tenant
+
+
 def _budget_conflict(tenant: Tenant) -> str:
     now = money(tenant.monthly_budget_micro_usd) if tenant.monthly_budget_micro_usd else "no budget"
     return f"Someone else changed this budget meanwhile (it is now {now}). Review it and save again."

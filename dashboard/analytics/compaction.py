@@ -15,6 +15,12 @@ Which ranges: those the overview's presets ask for today (`ranges_of`): for 7, 3
 this month, the settled part (start … yesterday) and the previous period; last month and the month
 before it. A custom period reads the buckets as before.
 
+Environment sub-scopes (`tenant@environment`, rollups.scope_id) are packed with their tenant:
+`rebuild` builds the tenant, then each environment its ranked environment rows name in these ranges
+(the values the tenant's own environment digests just read), with their agent, model and user
+digests only. A tenant's chosen metadata keys (`meta.<key>`, rollups) are packed with it. A sub-scope's digests are tagged from its own daily `total` rows, so they hold or are
+refused exactly as a tenant's are.
+
 When: the importer builds its tenants' digests when a file is in (`import_stream`), the background
 worker (`run_pass`, every pass of `run_alerts`) once a day per tenant and again after a write landed
 on a settled day (`mark_dirty`: a late arrival through the API or OTLP, a re-pricing run). Until
@@ -37,10 +43,10 @@ import zlib
 from array import array
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from dashboard.accounts.queries import list_tenants
+from dashboard.accounts.queries import list_tenants, metadata_dimensions_of
 from dashboard.analytics import rollups
 from dashboard.analytics.inputs import MONTH_PRESETS, PRESETS, Period
 from dashboard.analytics.models import DIGEST_TTL_DAYS, ExecutionRollup, RollupDigest
@@ -99,6 +105,7 @@ def ranges_of(today: date) -> list[tuple[Range | None, Range]]:
 class BuildStats:
     digests: int = 0
     buckets: int = 0  # bucket queries
+    environments: list[str] = field(default_factory=list)  # seen in the ranges: their sub-scopes
     rows: int = 0  # ranked rows read
     seconds: float = 0.0
 
@@ -205,8 +212,11 @@ def _tags(tenant_id: str, ranges: list[Range]) -> dict[Range, tuple[int, int]]:
     return tags
 
 
-def build(tenant_id: str, today: date | None = None) -> BuildStats:
-    """Build and write every digest of `tenant_id` for `today`'s preset ranges (module docstring)."""
+def build(
+    tenant_id: str, today: date | None = None, dimensions: tuple[str, ...] = DIGEST_DIMENSIONS
+) -> BuildStats:
+    """Build and write every digest of `tenant_id` (or of a sub-scope, with its `dimensions`) for
+    `today`'s preset ranges (module docstring)."""
     started = time.monotonic()
     today = today or clock.now().date()
     stats = BuildStats()
@@ -220,7 +230,7 @@ def build(tenant_id: str, today: date | None = None) -> BuildStats:
             partners[previous].add(current)
     expires = datetime.now(UTC) + timedelta(days=DIGEST_TTL_DAYS)
     items = []
-    for dimension in DIGEST_DIMENSIONS:
+    for dimension in dimensions:
         values: list[str] = []
         index: dict[str, int] = {}
         sums = {r: _Columns() for r in ranges}
@@ -241,6 +251,8 @@ def build(tenant_id: str, today: date | None = None) -> BuildStats:
                         values.append(value)
                     for r in wanted[pk]:
                         sums[r].add(position, counters)
+        if dimension == "environment":
+            stats.environments = list(values)
         ordered = {
             r: sorted(sums[r].present(), key=lambda i, c=sums[r].columns[COST]: (-c[i], values[i]))
             for r in ranges
@@ -297,7 +309,14 @@ def rebuild(tenant_id: str, today: date | None = None) -> BuildStats:
     on a settled day meanwhile leaves `dirty` after that stamp, so the next pass builds again."""
     stamp = clock.epoch_ms()
     today = today or clock.now().date()
-    stats = build(tenant_id, today)
+    chosen = tuple(rollups.metadata_dimension(key) for key in metadata_dimensions_of(tenant_id))
+    stats = build(tenant_id, today, DIGEST_DIMENSIONS + chosen)
+    for environment in stats.environments:
+        scoped = build(rollups.scope_id(tenant_id, environment), today, rollups.SCOPED_DIMENSIONS)
+        stats.digests += scoped.digests
+        stats.buckets += scoped.buckets
+        stats.rows += scoped.rows
+        stats.seconds += scoped.seconds
     RollupDigest(state_pk(tenant_id)).update(
         actions=[RollupDigest.day.set(today.isoformat()), RollupDigest.built.set(stamp)]
     )

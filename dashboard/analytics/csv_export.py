@@ -1,4 +1,7 @@
-"""The overview's figures as CSV (Django's csv recipe): one table, a `section` column says which block."""
+"""The overview's figures as CSV (Django's csv recipe): one table, a `section` column says which block.
+
+Under a filter (`environment=` or `tag=`), `filter` rows name it first and `not_split` rows name each part
+not split by it (left out, never written unfiltered)."""
 
 from __future__ import annotations
 
@@ -66,6 +69,9 @@ def _totals_row(section: str, key: str, totals, share=None, change=None, previou
 
 def rows(data: Overview) -> list[list]:
     out: list[list] = [HEADER]
+    for key, value in data.filter.query_args().items():
+        out.append(["filter", key, value] + [""] * (len(HEADER) - 3))
+    out.extend(["not_split", part] + [""] * (len(HEADER) - 2) for part in data.not_split)
     cost_change = data.headlines[0].change
     out.append(
         _totals_row("period", f"{data.period.start}..{data.period.end}", data.current, None, cost_change)
@@ -89,6 +95,7 @@ def rows(data: Overview) -> list[list]:
         ("top_session", data.top_sessions),
         ("top_template", data.top_templates),
         ("failures_by_status", data.statuses),
+        *((f"top_metadata.{key}", rows) for key, rows in data.top_metadata),
     ]
     for section, ranked in ranked_sections:
         out.extend(
@@ -118,7 +125,8 @@ def rows(data: Overview) -> list[list]:
 
 
 def filename(data: Overview) -> str:
-    who = data.tenant_id or "all-tenants"
+    who = "-".join([data.tenant_id or "all-tenants", *data.filter.query_args().values()])
+    who = "".join(c if c.isalnum() or c in "-_." else "_" for c in who)  # an environment may hold / or @
     return f"costs-{who}-{data.period.start}-{data.period.end}.csv"
 
 

@@ -1,8 +1,9 @@
 """What of a tenant analytics keeps, for staff's export and erase (dashboard.operations.erasure).
 
 Executions and spans carry `tenant_id`; counters, cached pages and digests carry the tenant at the
-start of their key (`tenant#…`, rollup guards and batch markers too); the tenant's contract prices
-and re-pricing items name it as their `scope` (and its re-pricing days as `day#tenant#…`).
+start of their key (`tenant#…`, rollup guards and batch markers too; an environment's sub-scope
+`tenant@environment#…`, rollups.scope_id); the tenant's contract prices and re-pricing items name it
+as their `scope` (and its re-pricing days as `day#tenant#…`).
 
 The platform-wide figures of marketplace templates (dashboard.analytics.template_costs) are about
 templates, not tenants: the figures of the tenant's own templates go with them (found through the
@@ -37,7 +38,11 @@ def _figures_of_its_templates(tenant_id: str) -> Callable[[dict], bool]:
 def tenant_tables() -> list[TenantTable]:
     return [
         TenantTable("executions", Execution, lambda t: Execution.tenant_id == t),
-        TenantTable("execution-rollups", ExecutionRollup, lambda t: ExecutionRollup.pk.startswith(f"{t}#")),
+        TenantTable(
+            "execution-rollups",
+            ExecutionRollup,
+            lambda t: ExecutionRollup.pk.startswith(f"{t}#") | ExecutionRollup.pk.startswith(f"{t}@"),
+        ),
         TenantTable(
             "template-figures",
             ExecutionRollup,
@@ -47,8 +52,16 @@ def tenant_tables() -> list[TenantTable]:
             ),
             _figures_of_its_templates,
         ),
-        TenantTable("rollup-top-pages", TopPage, lambda t: TopPage.pk.startswith(f"{t}#")),
-        TenantTable("rollup-digests", RollupDigest, lambda t: RollupDigest.pk.startswith(f"{t}#")),
+        TenantTable(
+            "rollup-top-pages",
+            TopPage,
+            lambda t: TopPage.pk.startswith(f"{t}#") | TopPage.pk.startswith(f"{t}@"),
+        ),
+        TenantTable(
+            "rollup-digests",
+            RollupDigest,
+            lambda t: RollupDigest.pk.startswith(f"{t}#") | RollupDigest.pk.startswith(f"{t}@"),
+        ),
         TenantTable("trace-spans", TraceItem, lambda t: TraceItem.tenant_id == t),
         TenantTable("model-prices", ModelPrice, lambda t: ModelPrice.scope == t),
         TenantTable(

@@ -55,6 +55,22 @@ def period_from(params: Mapping) -> tuple[Period, str | None]:
     return PeriodForm(params).period_value(), params.get("tenant") or None
 
 
+class MetadataKeysForm(forms.Form):
+    """The metadata keys a tenant counts as overview dimensions (the rules live in the service)."""
+
+    metadata_dimensions = forms.CharField(
+        label="Metadata keys counted as dimensions",
+        required=False,
+        max_length=250,
+        help_text="Up to 5 keys, separated by commas (e.g. customer, plan). Runs recorded from now on count.",
+        widget=forms.TextInput(attrs={"placeholder": "customer, plan"}),
+    )
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def key_list(self) -> list[str]:
+        return [key.strip() for key in self.cleaned_data["metadata_dimensions"].split(",") if key.strip()]
+
+
 class BudgetForm(forms.Form):
     budget = forms.DecimalField(
         label="Monthly budget (USD)",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
@@ -214,6 +215,72 @@ class ExecutionFilters:
 
     def fingerprint(self) -> str:
         return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class OverviewFilter:
+    """What the cost overview is narrowed to (issue #28 §2): one environment (every figure, from its
+    sub-scope's rows), or one tag or one value of a counted metadata key (the headline, change and
+    daily series, from that value's ranked rows)."""
+
+    environment: str | None = None
+    tag: str | None = None
+    metadata_key: str | None = None
+    metadata_value: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.environment or self.tag or self.metadata_key)
+
+    @property
+    def by_value(self) -> tuple[str, str] | None:
+        """(ranked dimension, value) of a tag or metadata filter."""
+        if self.tag:
+            return "tag", self.tag
+        if self.metadata_key:
+            return f"meta.{self.metadata_key}", self.metadata_value or ""
+        return None
+
+    def query_args(self) -> dict[str, str]:
+        pairs = [("environment", self.environment), ("tag", self.tag)]
+        if self.metadata_key:
+            pairs.append((f"{METADATA_PREFIX}{self.metadata_key}", self.metadata_value))
+        return {name: value for name, value in pairs if value}
+
+
+METADATA_PREFIX = "metadata."
+
+
+def overview_filter(
+    environment: str | None, tag: str | None, params: Mapping[str, str] | None = None
+) -> OverviewFilter:
+    """The overview's filter from a page's or the API's parameters (`metadata.<key>=<value>` among
+    `params`); ValidationFailed names the parameter. One filter at a time: tags and metadata are not
+    split by environment. Whether a metadata key is counted is the tenant's (overview.build checks)."""
+    errors = {}
+    metadata = [  # an empty one is no filter (the page's form sends one field a counted key)
+        (name, value) for name, value in (params or {}).items() if name.startswith(METADATA_PREFIX) and value
+    ]
+    for name, value in metadata:
+        key = name[len(METADATA_PREFIX) :]
+        if not re.fullmatch(METADATA_KEY_PATTERN, key):
+            errors[name] = PATTERN_MESSAGES[METADATA_KEY_PATTERN]
+        elif not value or len(value) > MAX_METADATA_VALUE:
+            errors[name] = f"Enter a value of 1–{MAX_METADATA_VALUE} characters."
+    if environment and not re.fullmatch(ENVIRONMENT_PATTERN, environment):
+        errors["environment"] = PATTERN_MESSAGES[ENVIRONMENT_PATTERN]
+    if tag and not re.fullmatch(TAG_PATTERN, tag):
+        errors["tag"] = PATTERN_MESSAGES[TAG_PATTERN]
+    if not errors and len([f for f in (environment, tag, *metadata) if f]) > 1:
+        last = metadata[-1][0] if metadata else "tag"
+        errors[last] = (
+            "Filter by one environment, tag or metadata value at a time: they are not split by each other."
+        )
+    if errors:
+        raise ValidationFailed("That filter is not valid.", errors)
+    if metadata:
+        name, value = metadata[0]
+        return OverviewFilter(metadata_key=name[len(METADATA_PREFIX) :], metadata_value=value)
+    return OverviewFilter(environment or None, tag or None)
 
 
 def parse_day(value: str | None, field: str, errors: dict[str, str]) -> date | None:

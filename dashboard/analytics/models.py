@@ -122,6 +122,9 @@ class Execution(DynamoModel):
     # The marketplace template that flow was made from, looked up when the execution was recorded (so
     # every writer that counts it, now or on a resume, adds to the same template row: template_costs).
     template_id = UnicodeAttribute(null=True)
+    # The metadata keys its tenant counted as dimensions when it was recorded (Tenant.metadata_dimensions):
+    # every writer that counts it (a resume, a re-pricing, a trace's calls) adds to the same rows.
+    counted_keys = ListAttribute(of=UnicodeAttribute, null=True)
     cost_micro_usd = NumberAttribute(default=0)
     # Where the cost came from: catalogue | override | contract | client | none (no price known);
     # price_ref names the price (catalogue model, or override id and version). Absent on items

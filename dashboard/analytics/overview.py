@@ -20,6 +20,17 @@ Reads are bounded whatever the number of executions, days of history or distinct
 The models with tokens but no cost come from the model rows of round 1; whether they have a price
 now asks the staff prices, which each process keeps for `pricing.cache_seconds()` (2 queries at most
 once per that time).
+Filters (issue #28 §2, `inputs.OverviewFilter`):
+- an environment: the same reads as above on the environment's sub-scope `tenant@environment`
+  (rollups.scope_id: its own daily and ranked rows, digests and kept pages), so every figure is of its
+  executions and the bounds are the unfiltered page's; no environment or tag lists (a sub-scope has
+  no such rows: the page says tags are not split), no budget (it is the tenant's: the page says so),
+  and one more query for the filter's choices: the tenant's ten costliest environments of the month
+  of the period's end (`costliest_in`, the rank index; the unfiltered page offers its top list).
+- a tag: the headline figures, their change and the daily series from the tag's own ranked rows
+  (exact: the executions carrying it), one BatchGet of its day rows of the period (2 past 100 days)
+  and one of its rows of the buckets covering the previous period; the top lists, drivers, failures
+  by status and latency percentiles are not split by tag and not shown (the page says so).
 Measured (bench_analytics_cardinality, every shape): 11–14 calls, the session's and the tenant's
 reads included, before the environment and tag lists (+1 query of today's bucket each) and the
 price markers joining the digest read (−1); the session and template lists (issue #28) add a query
@@ -38,11 +49,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from dashboard.accounts.queries import display_names, get_tenant, list_tenants
-from dashboard.analytics import queries
-from dashboard.analytics.inputs import Period, resolve_tenant
+from dashboard.analytics import queries, rollups
+from dashboard.analytics.inputs import OverviewFilter, Period, resolve_tenant
 from dashboard.analytics.queries import BudgetStatus, budget_status
 from dashboard.analytics.rollups import Totals
 from dashboard.core import clock
+from dashboard.core.errors import ValidationFailed
 from dashboard.core.scope import AccessScope
 from dashboard.dynamo.parallel import side_by_side
 from dashboard.marketplace.queries import template_names
@@ -64,6 +76,7 @@ class Ranked:
     share: float | None  # of the period's total cost (status rows: of its executions)
     previous: Totals | None = None  # the same value in the previous period
     label: str | None = None  # a dashboard user's name, shown instead of the id
+    link: str | None = None  # a metadata value's row: the overview filtered by it (the view sets it)
 
     @property
     def cost_change(self) -> int | None:
@@ -178,6 +191,14 @@ class Overview:
     drivers: list[Driver] = field(default_factory=list)
     unpriced: list[queries.Unpriced] = field(default_factory=list)  # models with tokens and no cost
     prices_changed_since: str | None = None  # a staff price changed after these figures were made
+    filter: OverviewFilter = field(default_factory=OverviewFilter)
+    # Under a filter: what the page does not split by it (shown as such, never as unfiltered figures).
+    not_split: list[str] = field(default_factory=list)
+    # The environment filter's choices: the tenant's, costliest first.
+    environments: list[str] = field(default_factory=list)
+    # The tenant's counted metadata keys (Tenant.metadata_dimensions) and each one's top values.
+    metadata_keys: list[str] = field(default_factory=list)
+    top_metadata: list[tuple[str, list[Ranked]]] = field(default_factory=list)
 
     @property
     def cost_change(self) -> int:
@@ -188,7 +209,7 @@ class Overview:
         order = SORTS.get(key)
         if order is None:
             return
-        for rows in self.ranked_lists:
+        for rows in self.ranked_lists + [rows for _, rows in self.top_metadata]:
             rows.sort(key=lambda r: (-order(r), r.value))
 
     @property
@@ -317,27 +338,64 @@ def drivers(
     return shown + ([other] if other.change else [])
 
 
+ENVIRONMENT_NOT_SPLIT = ["top environments", "top tags", "top sessions", "top templates", "budget"]
+TAG_NOT_SPLIT = [
+    "top agents", "top models", "top users", "top environments", "top tags", "top sessions", "top templates",
+    "drivers", "failures by status", "latency percentiles", "budget",
+]  # fmt: skip
+
+
 def build(
-    scope: AccessScope, period: Period, tenant_id: str | None = None, now: datetime | None = None
+    scope: AccessScope,
+    period: Period,
+    tenant_id: str | None = None,
+    now: datetime | None = None,
+    filter: OverviewFilter | None = None,  # noqa: A002 — the page's own word
 ) -> Overview:
     tenant_id = resolve_tenant(scope, tenant_id)
     now = now or clock.now()
+    filter = filter or OverviewFilter()  # noqa: A001
     if tenant_id is None:
+        if filter:
+            field_name = next(iter(filter.query_args()))
+            raise ValidationFailed(
+                "Open one tenant to filter its overview.",
+                {field_name: "Pick a tenant first: filters apply to one tenant."},
+            )
         return _all_tenants(period)
     tenant = get_tenant(tenant_id)
+    chosen_keys = list(tenant.metadata_dimensions or [])
+    if filter.metadata_key and filter.metadata_key not in chosen_keys:
+        counted = ", ".join(chosen_keys) or "none yet"
+        raise ValidationFailed(
+            "That metadata key is not counted.",
+            {
+                f"metadata.{filter.metadata_key}": "Only the metadata keys the tenant counts as dimensions "
+                f"filter the overview (counted: {counted}); a tenant admin chooses them on this page."
+            },
+        )
+    if filter.by_value:
+        return _value_overview(tenant, period, filter)
+    # An environment's figures are its sub-scope's rows, read exactly as a tenant's (module docstring).
+    rows_id = rollups.scope_id(tenant_id, filter.environment) if filter.environment else tenant_id
+    # The tenant's counted metadata keys (not split by environment: a sub-scope has no such rows).
+    meta_dimensions = [] if filter.environment else [rollups.metadata_dimension(key) for key in chosen_keys]
+    listed_dimensions = ("agent", "user") if filter.environment else ("agent", "user", *LISTED)
+    listed_dimensions += tuple(meta_dimensions)
+    extra = (*LISTED, *meta_dimensions)  # the lists beside agents, users and models
     days = period.each_day()
     prev = period.previous
     # The budget reads the daily totals of the month and the week before today: the totals read
     # below holds them when the period ends today and starts early enough (the presets but "Last
     # month"), so no read of its own.
     window_start, today = queries.budget_window(now)
-    budget_in_totals = prev.start <= window_start and period.end >= today
+    budget_in_totals = prev.start <= window_start and period.end >= today and not filter
     pages = queries.TopPages(today=now.date())
     digest_keys = queries.digest_keys(
-        tenant_id,
+        rows_id,
         [
             (dimension, start, end)
-            for dimension in ("agent", "user", "model", *LISTED)
+            for dimension in ("model", *listed_dimensions)
             for start, end in ((period.start, period.end), (prev.start, prev.end))
         ],
         now.date(),
@@ -346,64 +404,70 @@ def build(
     # Round 1, side by side (latency = the slowest, not the sum): the daily rows, and the digests
     # of the settled days of both periods.
     jobs = {
-        "totals": lambda: queries.daily(tenant_id, "total", prev.start, period.end, histogram=True),
+        "totals": lambda: queries.daily(rows_id, "total", prev.start, period.end, histogram=True),
         # The period's daily model rows draw the chart and rank the top models; the previous
         # period of the listed ones comes from ranked rows in round 3 (a few items, not days ×
         # models × shards).
-        "models": lambda: queries.daily(tenant_id, "model", period.start, period.end),
-        "statuses": lambda: queries.daily(tenant_id, "status", period.start, period.end),
+        "models": lambda: queries.daily(rows_id, "model", period.start, period.end),
+        "statuses": lambda: queries.daily(rows_id, "status", period.start, period.end),
         # The digests and the price-change markers (are these figures older than a staff price
         # change?) in one batch read.
         "pages": lambda: pages.load([], digest_keys, also=price_keys),
     }
-    if not budget_in_totals:
+    if filter.environment:  # the filter's choices: the tenant's environments (not the sub-scope's)
+        month = rollups.month_bucket(period.end)
+        jobs["environments"] = lambda: queries.costliest_in(tenant_id, "environment", month, TOP_LIMIT)
+    elif not budget_in_totals:
         jobs["budget"] = lambda: budget_status(tenant_id, tenant.monthly_budget_micro_usd, now)
     done = side_by_side(jobs)
     done["prices"] = queries.changed_since_of(pages.extra)
     pages.know_days(done["totals"], prev.start, period.end)
-    if budget_in_totals:
+    if filter.environment:
+        done["budget"] = None  # the tenant's budget: not split by environment (the page says so)
+    elif budget_in_totals:
         done["budget"] = budget_status(tenant_id, tenant.monthly_budget_micro_usd, now, done["totals"])
+
     # Round 2: the top lists (kept pages where they hold, live reads for the rest).
+    def top_of(dimension: str, start: date, end: date):
+        if dimension not in listed_dimensions:
+            return lambda: []
+        return lambda: queries.top(rows_id, dimension, start, end, TOP_LIMIT, pages=pages)
+
     tops = side_by_side({
-        "agent": lambda: queries.top(tenant_id, "agent", period.start, period.end, TOP_LIMIT, pages=pages),
-        "user": lambda: queries.top(tenant_id, "user", period.start, period.end, TOP_LIMIT, pages=pages),
-        "agents_before": lambda: queries.top(
-            tenant_id, "agent", prev.start, prev.end, TOP_LIMIT, pages=pages
-        ),
-        **{
-            dimension: lambda dimension=dimension: queries.top(
-                tenant_id, dimension, period.start, period.end, TOP_LIMIT, pages=pages
-            )
-            for dimension in LISTED
-        },
+        "agent": top_of("agent", period.start, period.end),
+        "user": top_of("user", period.start, period.end),
+        "agents_before": top_of("agent", prev.start, prev.end),
+        **{dimension: top_of(dimension, period.start, period.end) for dimension in extra},
     })  # fmt: skip
     # Round 3, one batch: the previous period of the listed agents, users, models, environments,
-    # tags, sessions and templates, and this period of the previous top agents that left the list
-    # (the drivers).
-    listed = {dimension: [value for value, _ in tops[dimension]] for dimension in ("agent", "user", *LISTED)}
+    # tags, sessions, templates and metadata values, and this period of the previous top agents that
+    # left the list (the drivers); beside it, the names of the listed templates (the marketplace's
+    # own read).
+    listed = {dimension: [value for value, _ in tops[dimension]] for dimension in ("agent", "user", *extra)}
     gone = [value for value, _ in tops["agents_before"] if value not in listed["agent"]]
     models_now = _by_value(done["models"])
     ordered = sorted(models_now.items(), key=lambda item: (-item[1].cost_micro_usd, item[0]))[:TOP_LIMIT]
-    # The names of the listed templates (the marketplace's own read) beside the previous period's.
+    asks = [
+        ("agent", prev.start, prev.end, listed["agent"]),
+        ("user", prev.start, prev.end, listed["user"]),
+        ("agent", period.start, period.end, gone),
+        ("model", prev.start, prev.end, [value for value, _ in ordered]),
+    ]
+    # Under an environment filter only agents and users are listed (and models, above).
+    more = [dimension for dimension in listed_dimensions if dimension not in ("agent", "user")]
+    asks += [(dimension, prev.start, prev.end, listed[dimension]) for dimension in more]
     round_3 = side_by_side({
-        "figures": lambda: queries.figures_of(
-            tenant_id,
-            [
-                ("agent", prev.start, prev.end, listed["agent"]),
-                ("user", prev.start, prev.end, listed["user"]),
-                ("agent", period.start, period.end, gone),
-                ("model", prev.start, prev.end, [value for value, _ in ordered]),
-                *((dimension, prev.start, prev.end, listed[dimension]) for dimension in LISTED),
-            ],
-            pages,
-        ),
+        "figures": lambda: queries.figures_of(rows_id, asks, pages),
         "template_names": lambda: template_names(scope, listed["template"]),
     })  # fmt: skip
-    agents_before, users_before, later, models_before, *listed_before = round_3["figures"]
+    found = round_3["figures"]
+    agents_before, users_before, later, models_before = found[:4]
+    before = {dimension: {} for dimension in extra} | dict(zip(more, found[4:], strict=True))
     pages.save()
-    befores = (agents_before, users_before, *listed_before)
-    for dimension, before in zip(("agent", "user", *LISTED), befores, strict=True):
-        done[dimension] = [(v, t, before[v]) for v, t in tops[dimension]]
+    done["agent"] = [(v, t, agents_before[v]) for v, t in tops["agent"]]
+    done["user"] = [(v, t, users_before[v]) for v, t in tops["user"]]
+    for dimension in extra:
+        done[dimension] = [(v, t, before[dimension][v]) for v, t in tops[dimension]]
     split = _split_periods(done["totals"], period)
     current, previous, count_by_day = split.current, split.previous, split.count_by_day
     daily_cost: dict[str, list[int]] = {}
@@ -420,6 +484,10 @@ def build(
     top_models = [
         Ranked(value, totals, _share(totals.cost_micro_usd, whole), models_before[value])
         for value, totals in ordered
+    ]
+    top_metadata = [
+        (key, [Ranked(v, t, _share(t.cost_micro_usd, whole), p) for v, t, p in done[dimension]])
+        for key, dimension in zip(chosen_keys, meta_dimensions, strict=False)
     ]
     unpriced = queries.unpriced_of(tenant_id, done["models"])
     names = display_names([row.value for row in top_users], tenant_id)
@@ -448,6 +516,55 @@ def build(
         drivers=drivers(top_agents, current, previous, tops["agents_before"], later),
         unpriced=unpriced,
         prices_changed_since=done["prices"],
+        filter=filter,
+        top_metadata=top_metadata,
+        metadata_keys=chosen_keys,
+        not_split=(ENVIRONMENT_NOT_SPLIT + (["top metadata values"] if chosen_keys else []))
+        if filter.environment
+        else [],
+        environments=_choices(
+            done.get("environments") or [value for value, _ in tops["environment"]], filter
+        ),
+    )
+
+
+def _choices(environments: list[str], filter: OverviewFilter) -> list[str]:  # noqa: A002
+    """The environment filter's choices: the tenant's top environments, and the one chosen."""
+    if filter.environment and filter.environment not in environments:
+        return [filter.environment, *environments]
+    return environments
+
+
+def _value_overview(tenant, period: Period, filter: OverviewFilter) -> Overview:  # noqa: A002
+    """One tag's or metadata value's headline, change and daily series, from its ranked rows (module
+    docstring)."""
+    days = period.each_day()
+    prev = period.previous
+    dimension, value = filter.by_value
+    found = side_by_side({
+        "days": lambda: queries.by_day(tenant.tenant_id, dimension, value, period.start, period.end),
+        "previous": lambda: queries.figures(tenant.tenant_id, dimension, prev.start, prev.end, [value]),
+        "prices": lambda: queries.prices_changed_since(tenant.tenant_id),
+    })  # fmt: skip
+    current = Totals()
+    for totals in found["days"].values():
+        current.merge(totals)
+    series = [found["days"][day].cost_micro_usd for day in days]
+    return Overview(
+        period=period,
+        tenant_id=tenant.tenant_id,
+        tenant_name=tenant.name,
+        current=current,
+        previous=found["previous"][value],
+        days=days,
+        series_by="tag",  # one series: the tag's or the metadata value's
+        daily_cost={value: series} if any(series) else {},
+        daily_count=[found["days"][day].count for day in days],
+        budget_version=tenant.version,
+        prices_changed_since=found["prices"],
+        filter=filter,
+        not_split=TAG_NOT_SPLIT + (["top metadata values"] if tenant.metadata_dimensions else []),
+        metadata_keys=list(tenant.metadata_dimensions or []),
     )
 
 

@@ -403,13 +403,19 @@ def settle(tenant_id: str, day: date) -> None:
             _carry_out(book, plan)
 
 
-def _forget_pages(tenant_id: str, day: date) -> None:
-    # Digests are tagged with the cost as well, so they no longer hold; rebuilt at the next pass.
+def _forget_pages(tenant_id: str, day: date, environments: set[str], dimensions: set[str]) -> None:
+    # Digests are tagged with the cost as well, so they no longer hold; rebuilt at the next pass (the
+    # environments' sub-scopes with their tenant). Kept pages are tagged with a count only: dropped.
     compaction.mark_dirty(tenant_id)
     keys = [
         rollups.ranked_pk(tenant_id, dimension, bucket)
-        for dimension in rollups.RANKED_DIMENSIONS
+        for dimension in (*rollups.RANKED_DIMENSIONS, *sorted(dimensions))
         for bucket in rollups.buckets_of(day, dimension)
+    ] + [
+        rollups.ranked_pk(rollups.scope_id(tenant_id, environment), dimension, bucket)
+        for environment in sorted(environments)
+        for dimension in rollups.SCOPED_DIMENSIONS
+        for bucket in rollups.buckets_of(day)
     ]
     with TopPage.batch_write() as batch:
         for pk in keys:
@@ -431,6 +437,8 @@ PRICING_ATTRIBUTES = [
     "tags",
     "session_id",
     "template_id",
+    "metadata",  # with counted_keys: its metadata dimensions' rows
+    "counted_keys",
     "started_at",
     "provider",
     "tokens_in",
@@ -459,8 +467,13 @@ def reprice_day(
 ) -> None:
     changes: list[Change] = []
     touched = False
+    environments: set[str] = set()  # whose sub-scope's kept pages go too
+    dimensions: set[str] = set()  # the metadata dimensions the day's executions add to
     for execution in executions_of_day(tenant_id, day):
         progress.seen += 1
+        if execution.environment:
+            environments.add(execution.environment)
+        dimensions.update(rollups.metadata_values(execution))
         change = change_for(execution, include_client, progress, prices)
         if change is not None:
             changes.append(change)
@@ -472,7 +485,7 @@ def reprice_day(
         touched = True
     settle(tenant_id, day)  # this run's ledgers, and any an interrupted run left
     if touched:
-        _forget_pages(tenant_id, day)
+        _forget_pages(tenant_id, day, environments, dimensions)
 
 
 # --- runs: started from the prices page or `manage.py reprice` ------------------------------

@@ -38,6 +38,26 @@ day row of about 210 bytes is about 300 with 15 buckets in use and 650 with all 
 one write unit, for the row and for its copy in the `rank` index (which projects every attribute).
 The top lists' reads of day buckets are counted on those larger items (weeks and months unchanged).
 
+Environment sub-scopes (issue #28 §2, the overview's environment filter): an execution with an
+environment also adds to daily rows (total, model, status) and ranked rows of agent, model and user
+under the scope id `<tenant>@<environment>` (`scope_id`), so every read of the overview (daily
+queries, top lists, digests, kept pages) serves one environment unchanged. Tenant ids are slugs
+(`[a-z0-9][a-z0-9-]`, accounts.services) and carry no `@`, so a scope id never names a tenant, and
+`tenant_of_scope` gives back the tenant (environments may hold `@`; only the first one splits). No
+hourly rows, no environment rows (one value) and no tag rows (10 tags would add 30 rows and pass
+the 100-item transaction of traces._count with the rest): under an environment filter the top tags are
+not split (the page says so). + 3 daily + 9 ranked = 12 more rows per execution with an environment
+(services.STATS counts them).
+
+Metadata dimensions (issue #28 §2): a tenant chooses up to 5 metadata keys (Tenant.metadata_dimensions);
+an execution recorded meanwhile carries them (`counted_keys`) and adds, for each of them it has a value
+of, one ranked row in dimension `meta.<key>` (`metadata_dimension`), value the metadata value, in each
+of its 3 buckets: up to 15 more rows, in the tenant's scope only (an environment's sub-scope does not
+split them). Executions recorded before a key was chosen are not in its rows. In all, an execution
+adds to 16 rows with no dimension (12, and 4 hourly rows within 3 days of now), 34 with an
+environment and a session, and 82 at most (10 tags, 5 keys, a session, a template, an environment,
+its sub-scope and the hourly rows): under the 100 items of one transaction (traces._count).
+
 Hourly rows, for the rolling 1 h and 24 h windows of alert rules: pk `tenant#hour-<dimension>`, sk
 `2026-12-07T18#value` (`#shard` for `total` and `model`, spread as the daily rows), for the dimensions
 total, model, agent, user and environment, each with the latency histogram: 4 more rows per execution, 5
@@ -64,6 +84,8 @@ RANKED_DIMENSIONS = ("agent", "model", "user", "environment", "tag", "session", 
 ALL_GRAINS = ("d", "w", "m")
 # Sessions and templates are ranked by day and ISO week only (module docstring): one row fewer each.
 GRAINS = {"session": ("d", "w"), "template": ("d", "w")}
+SCOPED_DIMENSIONS = ("agent", "model", "user")  # the ranked rows of an environment sub-scope
+SCOPE_MARK = "@"  # never in a tenant id (a slug): `<tenant>@<environment>` names a sub-scope
 TOTAL_VALUE = "all"
 COUNTERS = ("count", "failures", "cost_micro_usd", "tokens_in", "tokens_out", "duration_ms_sum")
 SHARDS = 4
@@ -76,6 +98,31 @@ HISTOGRAM_DAILY = ("total", "model")
 HISTOGRAM_RANKED = ("agent", "user", "environment", "tag")
 HOURLY_TTL = timedelta(days=3)  # a 24 h window and the one before it reach back 50 hours at most
 NO_HOURS = "~"  # `hours_from` of batches and chunks begun before hourly rows existed: none added
+
+
+def scope_id(tenant_id: str, environment: str) -> str:
+    """The rows id of one environment of a tenant (module docstring, sub-scopes)."""
+    return f"{tenant_id}{SCOPE_MARK}{environment}"
+
+
+def tenant_of_scope(rows_id: str) -> str:
+    return rows_id.split(SCOPE_MARK, 1)[0]
+
+
+METADATA_DIMENSION = "meta."
+MAX_METADATA_DIMENSIONS = 5
+
+
+def metadata_dimension(key: str) -> str:
+    return f"{METADATA_DIMENSION}{key}"
+
+
+def scopes_of(execution: Execution) -> list[str]:
+    """The rows ids an execution's daily and ranked rows go under: its tenant, and its environment's
+    sub-scope when it has one."""
+    if execution.environment:
+        return [execution.tenant_id, scope_id(execution.tenant_id, execution.environment)]
+    return [execution.tenant_id]
 
 
 def pk(tenant_id: str, dimension: str) -> str:
@@ -244,13 +291,29 @@ def ranked_values(execution: Execution) -> dict[str, list[str]]:
         "tag": list(dict.fromkeys(execution.tags or [])),
         "session": [execution.session_id] if execution.session_id else [],
         "template": [execution.template_id] if getattr(execution, "template_id", None) else [],
+        **metadata_values(execution),
+    }
+
+
+def metadata_values(execution: Execution) -> dict[str, list[str]]:
+    """The metadata dimensions an execution adds to: its counted keys it has a value of."""
+    raw = execution.metadata
+    metadata = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw or {})
+    return {
+        metadata_dimension(key): [str(metadata[key])]
+        for key in (execution.counted_keys or [])[:MAX_METADATA_DIMENSIONS]
+        if metadata.get(key) not in (None, "")
     }
 
 
 def daily_keys(execution: Execution, shard: int | None = None) -> list[tuple[str, str]]:
     day = day_of(execution.started_at)
     values = dimension_values(execution)
-    return [(pk(execution.tenant_id, dim), sk(day, values[dim], shard)) for dim in DAILY_DIMENSIONS]
+    return [
+        (pk(rows_id, dim), sk(day, values[dim], shard))
+        for rows_id in scopes_of(execution)
+        for dim in DAILY_DIMENSIONS
+    ]
 
 
 def hourly_values(execution: Execution) -> dict[str, list[str]]:
@@ -276,12 +339,20 @@ def hourly_keys(execution: Execution, shard: int | None = None) -> list[tuple[st
 def ranked_keys(execution: Execution) -> list[tuple[str, str]]:
     day = date.fromisoformat(day_of(execution.started_at))
     values = ranked_values(execution)
-    return [
+    keys = [
         (ranked_pk(execution.tenant_id, dim, bucket), value)
-        for dim in RANKED_DIMENSIONS
+        for dim in values  # RANKED_DIMENSIONS and the counted metadata keys
         for value in values[dim]
         for bucket in buckets_of(day, dim)
     ]
+    for rows_id in scopes_of(execution)[1:]:  # the environment's sub-scope
+        keys += [
+            (ranked_pk(rows_id, dim, bucket), value)
+            for dim in SCOPED_DIMENSIONS
+            for value in values[dim]
+            for bucket in buckets_of(day)
+        ]
+    return keys
 
 
 def template_keys(execution: Execution, shard: int | None = None) -> list[tuple[str, str]]:

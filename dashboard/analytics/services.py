@@ -35,6 +35,7 @@ import collections
 import hashlib
 import itertools
 import json
+import re
 import threading
 import time
 import uuid
@@ -49,10 +50,11 @@ from pydantic import ValidationError
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from dashboard.accounts import services as accounts
-from dashboard.accounts.queries import get_tenant, retention_of
+from dashboard.accounts.queries import get_tenant, metadata_dimensions_of, retention_of
 from dashboard.analytics import compaction, events, pricing, rollups
 from dashboard.analytics.inputs import (
     BATCH_LIMIT,
+    METADATA_KEY_PATTERN,
     RATE_NAMES,
     PriceIn,
     RunIn,
@@ -78,7 +80,7 @@ from dashboard.core import clock
 from dashboard.core.clock import iso_ms, parse_iso
 from dashboard.core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from dashboard.core.ids import new_id
-from dashboard.core.inputs import error_fields, join_path, whole_or_float
+from dashboard.core.inputs import PATTERN_MESSAGES, error_fields, join_path, whole_or_float
 from dashboard.core.scope import API, STAFF, TENANT_ADMIN, AccessScope, Can
 from dashboard.dynamo.base import client_of, transact_write
 from dashboard.dynamo.transactions import Backoff, batch_put, cancellation_codes, with_retries
@@ -356,6 +358,7 @@ def write_batch(executions: list[Execution]) -> list[Outcome]:
     if not executions:
         return []
     stamp_templates(executions)
+    stamp_counted_keys(executions)
     batch = uuid.uuid4().hex
     hours_from = rollups.live_hours_from(clock.now())
     claimed, seen = _claim(executions, batch, hours_from)
@@ -645,6 +648,7 @@ def import_chunk(executions: list[Execution]) -> ImportStats:
         for execution in fresh
     ]
     stamp_templates(fresh)
+    stamp_counted_keys(fresh)
     batch_put(Execution, fresh)
     batch_put(ExecutionRollup, new_guards)
     # A fixed shard per chunk: the same rows on a rerun, so the parts below are the same parts.
@@ -815,6 +819,34 @@ def set_budget(
             "The budget is not valid.", {"budget": "Enter an amount above $0 (leave empty for no budget)."}
         )
     return accounts.set_monthly_budget(scope, tenant_id, budget_micro_usd, expected_version)
+
+
+def set_metadata_dimensions(
+    scope: AccessScope, tenant_id: str | None, keys: list[str], expected_version: int | None
+):
+    """Choose the metadata keys (at most 5) counted as overview dimensions from now on: executions
+    recorded after this (within accounts.queries.RETENTION_CACHE_SECONDS) add to their rows."""
+    scope.require_role(STAFF, TENANT_ADMIN)
+    tenant_id = resolve_tenant(scope, tenant_id)
+    if tenant_id is None:
+        scope.require_tenant()
+    keys = list(dict.fromkeys(key.strip() for key in keys if key.strip()))
+    message = None
+    if len(keys) > rollups.MAX_METADATA_DIMENSIONS:
+        message = f"Choose at most {rollups.MAX_METADATA_DIMENSIONS} keys."
+    elif any(not re.fullmatch(METADATA_KEY_PATTERN, key) for key in keys):
+        message = PATTERN_MESSAGES[METADATA_KEY_PATTERN]
+    if message:
+        raise ValidationFailed("The metadata keys were not saved.", {"metadata_dimensions": message})
+    return accounts.set_metadata_dimensions(scope, tenant_id, keys, expected_version)
+
+
+def stamp_counted_keys(executions: list[Execution]) -> None:
+    """Set each execution's `counted_keys`: its tenant's metadata dimensions now (a cached read shared
+    with the retention stamps), before it is counted, so every writer adds to the same rows."""
+    for execution in executions:
+        if execution.counted_keys is None:
+            execution.counted_keys = list(metadata_dimensions_of(execution.tenant_id)) or None
 
 
 # --- staff prices: set, change, retire (versioned, audited) -----------------------------------

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("export.csv", views.export_csv, name="export"),
     path("budget/", views.set_budget, name="budget"),
+    path("dimensions/", views.metadata_dimensions, name="dimensions"),
     path("executions/", views.executions, name="executions"),
     path("executions/export.csv", views.executions_csv, name="executions_export"),
     path("executions/<key:execution_id>/", views.execution_detail, name="execution"),

@@ -11,20 +11,29 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.accounts.access import scoped
-from dashboard.accounts.queries import list_tenants, people_of
+from dashboard.accounts.queries import get_tenant, list_tenants, people_of
 from dashboard.analytics import csv_export, pricing, queries, repricing, services
 from dashboard.analytics.forms import (
     BudgetForm,
     ExecutionFilterForm,
+    MetadataKeysForm,
     PeriodForm,
     PriceForm,
     RepriceForm,
     period_from,
 )
-from dashboard.analytics.inputs import MONTH_PRESETS, PRESETS, RATE_NAMES, Period, resolve_tenant
+from dashboard.analytics.inputs import (
+    MONTH_PRESETS,
+    PRESETS,
+    RATE_NAMES,
+    OverviewFilter,
+    Period,
+    overview_filter,
+    resolve_tenant,
+)
 from dashboard.analytics.overview import SORTS as TOP_SORTS
 from dashboard.analytics.overview import build as build_overview
 from dashboard.core import clock, worker
@@ -50,9 +59,22 @@ def _overview_context(
 ) -> dict:
     period, period_error = _asked_period(period_form)
     tenant = request.GET.get("tenant") or None
-    data = build_overview(request.scope, period, tenant or None)
+    chosen, filter_error = _asked_filter(request)
+    try:
+        data = build_overview(request.scope, period, tenant or None, filter=chosen)
+    except ValidationFailed as exc:  # a filter over every tenant: the unfiltered page, and why
+        chosen, filter_error = OverviewFilter(), exc
+        data = build_overview(request.scope, period, tenant or None)
     sort = request.GET.get("sort") if request.GET.get("sort") in TOP_SORTS else "cost"
     data.sort_tops(sort)
+    for key, rows in data.top_metadata:  # `metadata.<key>` is no keyword of `{% url_with %}`
+        for row in rows:
+            query = {
+                **period.query_args(),
+                **({"tenant": tenant} if tenant else {}),
+                f"metadata.{key}": row.value,
+            }
+            row.link = f"{reverse('analytics:overview')}?{urlencode(query)}"
     if budget_form is None and data.tenant_id:
         initial_budget = data.budget.budget_micro_usd if data.budget else None
         budget_form = BudgetForm(
@@ -62,11 +84,16 @@ def _overview_context(
                 "tenant": data.tenant_id if request.scope.is_staff else "",
             }
         )
-    query = urlencode({**period.query_args(), **({"tenant": tenant} if tenant else {})})
+    query = urlencode(
+        {**period.query_args(), **({"tenant": tenant} if tenant else {}), **chosen.query_args()}
+    )
     return {
         "overview": data,
         "period_form": period_form,
         "period_error": period_error,
+        "filter_error": filter_error,
+        "unfiltered_query": urlencode({**period.query_args(), **({"tenant": tenant} if tenant else {})}),
+        "period_args": period.query_args(),
         "presets": PRESETS,
         "month_presets": MONTH_PRESETS,
         "sort": sort,
@@ -113,11 +140,52 @@ def set_budget(request: DashboardRequest) -> HttpResponse:
     return render_page(request, TEMPLATE, context, partial="budget-card", status=status)
 
 
+@require_http_methods(["GET", "POST"])
+@scoped(Can.TENANT_PAGES)
+def metadata_dimensions(request: DashboardRequest) -> HttpResponse:
+    """The metadata keys the tenant counts as overview dimensions (issue #28 §2): a tenant admin or
+    staff chooses up to 5 (versioned, audited). Call budget: 1 GetItem (the tenant); a change adds 1
+    TransactWriteItems."""
+    tenant_id = resolve_tenant(request.scope, request.GET.get("tenant") or None)
+    if tenant_id is None:  # staff over every tenant: the page is about one
+        return render_page(request, "analytics/dimensions.html", {"tenant": None, "form": None})
+    tenant = get_tenant(tenant_id)
+    keys = list(tenant.metadata_dimensions or [])
+    form = MetadataKeysForm(initial={"metadata_dimensions": ", ".join(keys), "version": tenant.version})
+    status = 200
+    if request.method == "POST":
+        form = MetadataKeysForm(request.POST)
+        if form.is_valid():
+            try:
+                services.set_metadata_dimensions(
+                    request.scope, tenant_id, form.key_list(), form.cleaned_data["version"]
+                )
+            except (Conflict, ValidationFailed) as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, "Metadata keys saved: runs recorded from now on count them.")
+                tenant_query = f"?{urlencode({'tenant': tenant_id})}" if request.scope.is_staff else ""
+                return redirect(reverse("analytics:overview") + tenant_query)
+        status = 422
+    context = {"tenant": tenant, "keys": keys, "form": form, "tenant_param": request.GET.get("tenant") or ""}
+    return render_page(request, "analytics/dimensions.html", context, status=status)
+
+
+def _asked_filter(request: DashboardRequest) -> tuple[OverviewFilter, ValidationFailed | None]:
+    """The overview's filter (`environment`, `tag`); one that cannot be read: none, and why (the page
+    shows the reason beside the filter, as it does for a period)."""
+    try:
+        return overview_filter(request.GET.get("environment"), request.GET.get("tag"), request.GET), None
+    except ValidationFailed as exc:
+        return OverviewFilter(), exc
+
+
 @require_GET
 @scoped(Can.TENANT_PAGES)
 def export_csv(request: DashboardRequest) -> HttpResponse:
     period, tenant = period_from(request.GET)
-    data = build_overview(request.scope, period, tenant)
+    chosen = overview_filter(request.GET.get("environment"), request.GET.get("tag"), request.GET)
+    data = build_overview(request.scope, period, tenant, filter=chosen)
     return csv_response(csv_export.filename(data), csv_export.rows(data))
 
 

@@ -150,6 +150,16 @@ class OverviewQuery(Query):
     )
     start: str | None = Day
     end: str | None = Day
+    environment: str | None = Field(
+        default=None,
+        description="Only this environment's executions: every figure (its own rollups). Not with `tag`.",
+        examples=["production"],
+    )
+    tag: str | None = Field(
+        default=None,
+        description="Only the executions carrying this tag: the totals, their change and the daily cost; "
+        "the top lists, drivers and statuses are empty (not split by tag: see `not_split`).",
+    )
 
 
 class TotalsOut(BaseModel):
@@ -228,6 +238,22 @@ class DailyOut(BaseModel):
     executions: list[int]
     cost_micro_usd_by_model: dict[str, list[int]] | None = None
     cost_micro_usd_by_tenant: dict[str, list[int]] | None = None
+    cost_micro_usd_by_tag: dict[str, list[int]] | None = Field(
+        default=None, description="Under a `tag` filter: the tag's daily cost (not split by model)."
+    )
+
+
+class FilterOut(BaseModel):
+    environment: str | None
+    tag: str | None
+    metadata: dict[str, str] = Field(description="`metadata.<key>=<value>`: the counted key and its value.")
+
+
+class MetadataTopOut(BaseModel):
+    """One counted metadata key's costliest values (Tenant.metadata_dimensions)."""
+
+    key: str
+    top_values: list[RankedOut]
 
 
 class TenantShareOut(TotalsOut):
@@ -290,6 +316,12 @@ class Overview(BaseModel):
     )
     budget: BudgetOut | None
     drivers: DriversOut
+    filter: FilterOut
+    metadata_keys: list[str] = Field(description="The metadata keys the tenant counts as dimensions.")
+    top_metadata: list[MetadataTopOut]
+    not_split: list[str] = Field(
+        description="Under a filter: the parts not split by it, left empty rather than unfiltered."
+    )
 
     @classmethod
     def of(cls, figures: overview.Overview) -> Overview:
@@ -346,6 +378,18 @@ class Overview(BaseModel):
                     for d in figures.drivers
                 ],
             ),
+            filter=FilterOut(
+                environment=figures.filter.environment,
+                tag=figures.filter.tag,
+                metadata={figures.filter.metadata_key: figures.filter.metadata_value or ""}
+                if figures.filter.metadata_key
+                else {},
+            ),
+            metadata_keys=figures.metadata_keys,
+            top_metadata=[
+                MetadataTopOut(key=key, top_values=ranked(rows)) for key, rows in figures.top_metadata
+            ],
+            not_split=figures.not_split,
         )
 
 
@@ -494,14 +538,28 @@ def session(request: HttpRequest, session_id: str):
     return SessionOut.of(view)
 
 
-@api_view({"GET": Operation("The cost overview", {200: Overview}, query=OverviewQuery, tags=["analytics"])})
+@api_view(
+    {
+        "GET": Operation(
+            "The cost overview",
+            {200: Overview},
+            description="Filters: `environment` (every figure) or `tag` (totals, change, daily cost). "
+            "`metadata.<key>=<value>`: one value of a metadata key the tenant counts as a dimension "
+            "(`metadata_keys`; like a tag: totals, change, daily cost); another key is answered 422 "
+            "naming the parameter. One filter at a time.",
+            query=OverviewQuery,
+            tags=["analytics"],
+        )
+    }
+)
 def execution_overview(request: HttpRequest):
     asked, errors = request.api_query, {}
     start, end = inputs.parse_day(asked.start, "start", errors), inputs.parse_day(asked.end, "end", errors)
     if errors:
         raise ValidationFailed("That period is not valid.", errors)
     period = inputs.chosen_period(asked.period, start, end, clock.now().date())
-    return Overview.of(overview.build(request.scope, period))
+    chosen = inputs.overview_filter(asked.environment, asked.tag, request.GET)
+    return Overview.of(overview.build(request.scope, period, filter=chosen))
 
 
 class PricesQuery(Query):

@@ -110,9 +110,9 @@ def stored_rollups(tenant_id: str) -> dict[tuple[str, str], dict]:
     """Every counter row of the tenant (a test may scan), daily and hourly shards folded into one
     row; hourly rows past their expiry are left out, as readers do."""
     stored: dict[tuple[str, str], rollups.Totals] = {}
-    prefix = f"{tenant_id}#"
-    now = clock.now()
-    for row in ExecutionRollup.scan(ExecutionRollup.pk.startswith(prefix)):
+    now = clock.now()  # the tenant's rows and its environments' sub-scopes (rollups.scope_id)
+    mine = ExecutionRollup.pk.startswith(f"{tenant_id}#") | ExecutionRollup.pk.startswith(f"{tenant_id}@")
+    for row in ExecutionRollup.scan(mine):
         if row.sk == "guard" or "#import#" in row.pk or "#batch#" in row.pk:
             continue
         if rollups.is_hourly(row.pk) and (row.expires_at is None or row.expires_at <= now):

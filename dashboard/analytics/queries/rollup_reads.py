@@ -848,6 +848,14 @@ def figures(tenant_id: str, dimension: str, start: date, end: date, values: list
     return figures_of(tenant_id, [(dimension, start, end, values)])[0]
 
 
+def costliest_in(tenant_id: str, dimension: str, bucket: str, limit: int) -> list[str]:
+    """The `limit` costliest values of one bucket (a filter's choices, not figures): one query of the
+    rank index, whatever the number of values."""
+    part = _Bucket(rollups.ranked_pk(tenant_id, dimension, bucket))
+    part.read(limit, {})
+    return [value for value, _ in part.first]
+
+
 def by_day(tenant_id: str, dimension: str, value: str, start: date, end: date) -> dict[date, Totals]:
     """{day: totals} of one value of a ranked dimension (one person, agent, …) for each day of
     `start`…`end`, from its day-bucket rows: one BatchGet per BATCH_GET_LIMIT (100) days (a day without
