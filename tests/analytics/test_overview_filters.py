@@ -124,7 +124,13 @@ def test_an_environments_overview_is_the_sum_of_its_raw_executions(tenant, tmp_p
         ]
         assert {r["value"]: r["executions"] for r in body["statuses"]} == {"failed": 1}
         assert body["top_environments"] == [] and body["top_tags"] == [] and body["budget"] is None
-        assert set(body["not_split"]) == {"top environments", "top tags", "budget"}
+        assert set(body["not_split"]) == {
+            "top environments",
+            "top tags",
+            "top sessions",
+            "top templates",
+            "budget",
+        }
 
 
 def test_a_tags_overview_is_the_sum_of_the_executions_carrying_it(tenant, tmp_path):
@@ -185,7 +191,13 @@ def test_the_csv_names_its_filter_and_carries_the_filtered_figures(tenant, tmp_p
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     header = rows[0]
     assert rows[1][:3] == ["filter", "environment", "production"]
-    assert [row[1] for row in rows if row[0] == "not_split"] == ["top environments", "top tags", "budget"]
+    assert [row[1] for row in rows if row[0] == "not_split"] == [
+        "top environments",
+        "top tags",
+        "top sessions",
+        "top templates",
+        "budget",
+    ]
     [line] = [dict(zip(header, row, strict=True)) for row in rows if row[0] == "period"]
     assert int(line["cost_micro_usd"]) == _sums(now)["cost_micro_usd"]
     assert int(line["executions"]) == len(now)

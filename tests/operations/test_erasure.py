@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import json
 import random
+import re
 from collections import Counter
 from datetime import date, timedelta
 
@@ -20,7 +21,7 @@ from django.conf import settings
 
 from dashboard.accounts import services as accounts
 from dashboard.accounts.access import scope_for_user
-from dashboard.accounts.models import RateLimitCounter
+from dashboard.accounts.models import RateLimitCounter, Tenant
 from dashboard.analytics import template_costs
 from dashboard.analytics.models import ExecutionRollup
 from dashboard.apikeys import services as apikeys
@@ -52,18 +53,27 @@ def raw_items(model) -> list[dict]:
 
 
 OWNED: dict[str, list[str]] = {}  # tenant -> marks of items that name it only through another item
+TENANTS: set[str] = set()  # every tenant of the world: an item keyed by one is that tenant's
 
 
 def names(raw: dict, tenant_id: str) -> bool:
     """Does the item name the tenant anywhere (a key, an attribute, an id built from it), or one of its
     API keys or templates (a key's usage, a rating of its template, its template's figures)? An item
-    that says it is another tenant's (a flow made from this tenant's template, its runs) is that
-    tenant's, and stays."""
+    that says it is another tenant's, by its `tenant_id` or its key (a flow made from this tenant's
+    template, its runs, their cost by template), is that tenant's, and stays."""
     owner = raw.get("tenant_id", {}).get("S")
-    if owner is not None and owner != tenant_id:
+    keyed_by = re.split("[#@]", raw.get("pk", {}).get("S", ""))[0]  # another tenant's rollups by template
+    if (owner is not None and owner != tenant_id) or keyed_by in TENANTS - {tenant_id}:
         return False
     text = json.dumps(raw, default=repr)
-    marks = (f'"{tenant_id}"', f"{tenant_id}#", f"#{tenant_id}", f"_{tenant_id}_", f"@{tenant_id}.")
+    marks = (
+        f'"{tenant_id}"',
+        f"{tenant_id}#",
+        f'"{tenant_id}@',
+        f"#{tenant_id}",
+        f"_{tenant_id}_",
+        f"@{tenant_id}.",
+    )  # `tenant@environment#…`: an environment's rollups (analytics.rollups.scope_id)
     return any(mark in text for mark in (*marks, *OWNED.get(tenant_id, ())))
 
 
@@ -100,6 +110,7 @@ def world(people):
             quiet=True,
         )
         seed_areas(ctx)
+        TENANTS.update(raw["tenant_id"]["S"] for raw in raw_items(Tenant))
         keys = {}
         staff = accounts.create_user(
             "staff@erase.test", "a long enough password 31", "staff", name="Sam Staff"
