@@ -246,3 +246,26 @@ def test_a_late_arrival_for_a_settled_day_imported_after_the_digests_were_built_
         _check(tenant, period)
         assert _shown(tenant, period)["user"][0][0] == "late-whale"
     _exact(tenant.tenant_id, 301)
+
+
+def test_a_chunk_begun_by_the_chunk_at_a_time_importer_is_finished_not_counted_again(tenant, monkeypatch):
+    """An import of the earlier protocol died after a chunk's first part of counter rows; the
+    windowed import of the same file finishes that chunk its way and counts nothing twice."""
+    lines = _lines(tenant.tenant_id, 100)
+    original = services._apply_part
+
+    def dies_after_the_first_part(rows, marker, finish=False):
+        if len(rows) < 99 or dies_after_the_first_part.landed:
+            raise RuntimeError("the importer stopped")
+        dies_after_the_first_part.landed = True
+        return original(rows, marker, finish)
+
+    dies_after_the_first_part.landed = False
+    monkeypatch.setattr(services, "_apply_part", dies_after_the_first_part)
+    with pytest.raises(RuntimeError):
+        services.import_chunk(_parsed(tenant.tenant_id, lines))
+    monkeypatch.setattr(services, "_apply_part", original)
+    assert _total_count(tenant.tenant_id) == 0  # the daily totals come in the last part
+    stats = services.import_stream(_parsed(tenant.tenant_id, lines), chunk_size=100)
+    assert stats.recorded == 100
+    _exact(tenant.tenant_id, 100)
