@@ -239,9 +239,10 @@ def _import(path: Path, tenant_id: str) -> float:
     elapsed, peak_kb, output = run_with_peak("import_executions", str(path), "--tenant", tenant_id, "--quiet")
     lines = sum(1 for _ in path.open())
     packing = output.rsplit("packed in ", 1)[-1].strip()
-    print(f"  import: {lines:,} lines in {elapsed:,.0f} s = {lines / elapsed:,.0f} executions/s "
-          f"(settled days packed at the end in {packing}); importer peak resident memory "
-          f"{peak_kb / 1024:,.0f} MB", flush=True)  # fmt: skip
+    written = int(output.split(" item(s) written")[0].rsplit(" ", 1)[-1])
+    print(f"  import: {lines:,} lines in {elapsed:,.0f} s = {lines / elapsed:,.0f} executions/s, "
+          f"{written / lines:.2f} items written an execution (settled days packed at the end in {packing}); "
+          f"importer peak resident memory {peak_kb / 1024:,.0f} MB", flush=True)  # fmt: skip
     return lines / elapsed
 
 

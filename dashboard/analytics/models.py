@@ -190,7 +190,9 @@ class ExecutionRollup(DynamoModel):
       batches had markers have neither, and their own `counted` is set in the transaction that adds
       their execution to the counters;
     - batch markers `tenant#batch#<id>` / `batch` (the batch's `refs` until it is counted, then
-      `counted`) and their part markers `part-<n>`; import markers `tenant#import#<chunk>`.
+      `counted`) and their part markers `part-<n>`; import markers `tenant#import#<chunk>` / `stored`
+      (the chunk's executions and guards are in) and `tenant#import#<window>` / `part-<n>`, `done`
+      (a window of chunks counted; chunks counted on their own have their `part-<n>` and `done`).
     """
 
     Meta = table_meta("execution-rollups")

@@ -576,24 +576,36 @@ def _count_group(group: list[Execution]) -> set[str]:
     return set()
 
 
-# --- bulk import: the same rules, written a chunk at a time ------------------------------------
+# --- bulk import: the same rules, counted a window of many chunks at a time ---------------------
 #
-# A chunk (IMPORT_CHUNK valid executions, in file order) is written in three steps:
-# 1. read the id guards of the chunk (batch reads): an id already recorded elsewhere (the API,
-#    another file) is skipped; one recorded by this very chunk before (an interrupted import) is
-#    not, so a rerun rebuilds the same chunk;
-# 2. batch-write the executions and their guards (`counted`, `chunk` = the chunk's id, a digest of
-#    its executions): the same content again on a rerun;
-# 3. the chunk's increments summed per row (a chunk of one day touches each daily row and each
-#    agent once), applied in transactions of up to 99 rows + a marker `tenant#import#<chunk>` /
-#    `part-<n>` put on condition it does not exist: a part lands once, however often it is rerun
-#    (the daily `total` rows in the last part: see analytics.queries, kept first pages); the guards
-#    keep the first hour given hourly rows (`hours_from`), so a rerun builds the same parts;
-#    then `done`: a rerun of a finished chunk reads its guards and that marker, and writes nothing.
-# The import does not run beside a live API writer of the same ids (between steps 1 and 2 it does
-# not hold them); the API and the import may otherwise run at the same time.
+# `import_stream` reads the file in chunks (IMPORT_CHUNK executions, in file order; the chunk's id
+# is a digest of its executions) and counts them in windows (consecutive chunks, as many as keep
+# WINDOW_ROWS distinct counter rows in memory): a counter row is updated once per window, not once
+# per chunk, so a day-ordered file updates each user-day, -week and -month row about once.
+# 1. store a chunk: read its id guards and its `stored` marker (batch reads). An id whose guard
+#    names another chunk or an API batch is skipped (recorded elsewhere); the rest are claimed: each
+#    guard put (`counted`, `chunk`, `hours_from`) on condition it does not exist or names this
+#    chunk, in transactions of 100, so of the API and any number of importers exactly one owns an id
+#    (a refused guard: skipped). Then the executions owned are put, then `tenant#import#<chunk>` /
+#    `stored`: a rerun reads the guards again (which ids this chunk owns) but writes nothing more.
+# 2. count a window once all its chunks are stored: the owned executions' increments summed per row
+#    (`rollups.Increments`, hourly rows from the chunks' `hours_from`), in transactions of up to 99
+#    ADD updates + a part marker `tenant#import#<window>` / `part-<n>` put on condition it does not
+#    exist, the window's id a digest of its chunks' ids: a part lands once however often, or by
+#    however many importers, it is applied. Parts run side by side, the daily `total` rows' parts
+#    only once every other part has landed (analytics.queries, kept first pages); then `done`.
+# A rerun (or a second importer of the same file) builds the same chunks, owns the same ids (the
+# guards say so), so closes the same windows with the same rows: a window already `done` is skipped,
+# a half-counted one gets only its missing parts. Chunks of the older protocol, counted chunk by
+# chunk (`done` or `part-0` under the chunk's id), are finished by `import_chunk` and not counted
+# again. Memory: two windows' row sums and (threads + 1) chunks in flight, whatever the file's size.
 
 IMPORT_CHUNK = 2_500  # a quarter of a benchmark day; in flight: (threads + 1) chunks, ~3 KB an execution
+# Distinct counter rows (hourly ones aside) a window sums before it is counted, about 0.4 KB each in
+# memory, two windows at most (one filling, one being written): a flat 90-day file of 60,000
+# executions (300 agents, 5,000 users) is seven windows, 2.8 counter rows an execution (3.4 a chunk
+# at a time; 2.45 if the whole file were one window); a Pareto-shaped one 0.64 (0.84; 0.62).
+WINDOW_ROWS = 25_000
 
 
 @dataclass
@@ -611,8 +623,24 @@ def chunk_id(executions: list[Execution]) -> str:
     return digest.hexdigest()[:24]
 
 
+def import_guard(execution: Execution, chunk: str, hours_from: str) -> ExecutionRollup:
+    """The id guard of an imported execution: counted by its chunk (or that chunk's window)."""
+    return ExecutionRollup(
+        *guard_key(execution.tenant_id, execution.execution_id),
+        tenant_id=execution.tenant_id,
+        ref=f"{execution.agent_key}|{execution.sk}",
+        counted=True,
+        chunk=chunk,
+        hours_from=hours_from,
+    )
+
+
 def import_chunk(executions: list[Execution]) -> ImportStats:
-    """Write one chunk of valid executions of one tenant (distinct ids): the steps above."""
+    """Write and count one chunk of valid executions of one tenant (distinct ids) on its own, as the
+    demo seed does beside its trace items: read the guards (ids recorded elsewhere skipped, those of
+    this chunk kept), batch-put the executions and guards, then the chunk's rows in parts under
+    `tenant#import#<chunk>` and `done`. Not beside a live writer of the same ids (guards put
+    unconditionally); `import_stream` is."""
     stats = ImportStats()
     if not executions:
         return stats
@@ -636,17 +664,7 @@ def import_chunk(executions: list[Execution]) -> ImportStats:
             stats.skipped += 1
     if hours_from is None:
         hours_from = rollups.live_hours_from(clock.now())
-    new_guards = [
-        ExecutionRollup(
-            *guard_key(tenant_id, execution.execution_id),
-            tenant_id=tenant_id,
-            ref=f"{execution.agent_key}|{execution.sk}",
-            counted=True,
-            chunk=chunk,
-            hours_from=hours_from,
-        )
-        for execution in fresh
-    ]
+    new_guards = [import_guard(execution, chunk, hours_from) for execution in fresh]
     stamp_templates(fresh)
     stamp_counted_keys(fresh)
     batch_put(Execution, fresh)
@@ -668,7 +686,11 @@ def _parts(sums: rollups.Increments) -> list[list]:
     """The rows of a batch or chunk in parts of one transaction each (one item left for its marker).
     The `total` rows go last: when a day's count has grown, every other row is in, so a reader's kept
     first page is never taken for a half-written batch (analytics.queries, kept first pages)."""
-    rows = sorted(sums.rows.items(), key=lambda row: (rollups.is_total(row[0][0]), row[0]))
+    return _slices(sorted(sums.rows.items(), key=lambda row: (rollups.is_total(row[0][0]), row[0])))
+
+
+def _slices(rows: list) -> list[list]:
+    """Rows in parts of one transaction each, one item left for the part's marker."""
     size = TX_ITEMS - 1
     return [rows[start : start + size] for start in range(0, len(rows), size)]
 
@@ -747,51 +769,216 @@ def _row_update(table: str, row_pk: str, row_sk: str, values: dict[str, int], no
     }}  # fmt: skip
 
 
+@dataclass
+class _Stored:
+    """A chunk once stored: its id, the executions it owns (to count) and the hours they take."""
+
+    chunk: str
+    owned: list[Execution]
+    hours_from: str
+    skipped: int = 0
+    writes: int = 0
+    recorded: int = 0  # a chunk of the older protocol, finished and counted on its own
+
+
+def _store_chunk(executions: list[Execution], hours_from: str) -> _Stored:
+    """Step 1 of the protocol above for one chunk (valid executions of one tenant, distinct ids)."""
+    tenant_id = executions[0].tenant_id
+    chunk = chunk_id(executions)
+    marker = f"{tenant_id}#import#{chunk}"
+    keys = [guard_key(tenant_id, execution.execution_id) for execution in executions]
+    stored_key, *older = (marker, "stored"), (marker, "done"), (marker, "part-0")
+    found = {(item.pk, item.sk): item for item in ExecutionRollup.batch_get([*keys, stored_key, *older])}
+    if any(key in found for key in older):  # begun a chunk at a time (older protocol): finished so
+        stats = import_chunk(executions)
+        return _Stored(chunk, [], hours_from, stats.skipped, stats.writes, stats.recorded)
+    owned: list[Execution] = []
+    unclaimed: list[Execution] = []
+    skipped = 0
+    for key, execution in zip(keys, executions, strict=True):
+        guard = found.get(key)
+        if guard is None:
+            unclaimed.append(execution)
+        elif guard.chunk == chunk:
+            owned.append(execution)
+            hours_from = guard.hours_from or rollups.NO_HOURS  # a rerun: the hours the first run took
+        else:
+            skipped += 1
+    claimed = _claim_guards(chunk, unclaimed, hours_from) if unclaimed else []
+    owned += claimed
+    skipped += len(unclaimed) - len(claimed)
+    stamp_templates(owned)  # before counting: the same template rows as any other writer
+    writes = len(unclaimed)
+    if stored_key not in found:
+        batch_put(Execution, owned)
+        ExecutionRollup(*stored_key, tenant_id=tenant_id, count=len(owned)).save()
+        writes += len(owned) + 1
+    return _Stored(chunk, owned, hours_from, skipped, writes)
+
+
+def _claim_guards(chunk: str, executions: list[Execution], hours_from: str) -> list[Execution]:
+    """Put the executions' guards naming `chunk`, each on condition it is absent or already names
+    it, in transactions of TX_ITEMS; the executions whose guard this chunk now holds."""
+    table = ExecutionRollup.Meta.table_name
+    client = client_of(ExecutionRollup)
+    condition = {
+        "ConditionExpression": "attribute_not_exists(pk) OR #c = :c",
+        "ExpressionAttributeNames": {"#c": "chunk"},
+        "ExpressionAttributeValues": {":c": {"S": chunk}},
+    }
+    # The chunk's guards differ only in key and `ref`: one serialized by the model, the rest copied
+    # from it (building a model item per guard cost the importer more processor time than its rows).
+    model = import_guard(executions[0], chunk, hours_from).serialize()
+
+    def put(execution: Execution) -> dict:
+        item = {**model, "ref": {"S": f"{execution.agent_key}|{execution.sk}"}}
+        item["pk"] = {"S": guard_key(execution.tenant_id, execution.execution_id)[0]}
+        return {"Put": {"TableName": table, "Item": item, **condition}}
+
+    owned: list[Execution] = []
+    for start in range(0, len(executions), TX_ITEMS):
+        pending = [(execution, put(execution)) for execution in executions[start : start + TX_ITEMS]]
+        backoff = _backoff()
+        while pending:
+            try:
+                client.transact_write_items(TransactItems=[action for _, action in pending])
+                STATS.add(transactions=1, items=len(pending))
+                owned += [execution for execution, _ in pending]
+                break
+            except ClientError as exc:
+                reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons") or []]
+                refused = {index for index, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
+                if refused:  # recorded by the API or another file meanwhile: skipped
+                    pending = [action for index, action in enumerate(pending) if index not in refused]
+                    continue
+                code = exc.response.get("Error", {}).get("Code")
+                if PERMANENT & set(reasons) or code not in RETRIED_CODES:
+                    raise
+                backoff.wait(exc)
+    return owned
+
+
+class _Window:
+    """Consecutive stored chunks whose owned executions are summed per row, to be counted at once."""
+
+    def __init__(self, first_chunk: str) -> None:
+        self.chunks: list[str] = []
+        # A fixed shard per window (from its first chunk): the same rows on a rerun.
+        self.sums = rollups.Increments(shard=int(first_chunk, 16) % rollups.SHARDS)
+        self.executions = 0
+        self.tenant_id: str | None = None
+
+    def add(self, stored: _Stored) -> None:
+        self.chunks.append(stored.chunk)
+        self.sums.hours_from = stored.hours_from
+        for execution in stored.owned:
+            self.tenant_id = execution.tenant_id
+            self.sums.add(execution)
+        self.executions += len(stored.owned)
+
+    def is_full(self, limit: int) -> bool:
+        """At `limit` rows, hourly ones aside: those depend on when an import ran, and a rerun must
+        close the same windows."""
+        rows = self.sums.rows
+        return len(rows) >= limit and sum(not rollups.is_hourly(key[0]) for key in rows) >= limit
+
+    def id(self) -> str:
+        return hashlib.sha256("|".join(self.chunks).encode()).hexdigest()[:24]
+
+
+def _count_window(window: _Window, threads: int) -> tuple[bool, int]:
+    """Step 2: the window's rows in parts, side by side, the daily `total` rows' parts after every
+    other part landed, then `done`. (Whether it was `done` before, items written.)"""
+    marker = f"{window.tenant_id}#import#{window.id()}"
+    done = (marker, "done")
+    if any(True for _ in ExecutionRollup.batch_get([done], consistent_read=True)):
+        return True, 0
+    rows = sorted(window.sums.rows.items())
+    stages = [
+        _slices([row for row in rows if not rollups.is_total(row[0][0])]),
+        _slices([row for row in rows if rollups.is_total(row[0][0])]),
+    ]
+    numbered = [[(number, part) for number, part in enumerate(stages[0])],
+                [(len(stages[0]) + number, part) for number, part in enumerate(stages[1])]]  # fmt: skip
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for stage in numbered:
+            list(pool.map(lambda part: _apply_part(part[1], (marker, f"part-{part[0]}")), stage))
+    ExecutionRollup(*done, tenant_id=window.tenant_id, count=window.executions).save()
+    return False, len(rows) + len(stages[0]) + len(stages[1]) + 1
+
+
 def import_stream(
     executions: Iterable[Execution],
     threads: int = 4,
     on_chunk: Callable[[ImportStats], None] | None = None,
     chunk_size: int = IMPORT_CHUNK,
+    window_rows: int = WINDOW_ROWS,
 ) -> ImportStats:
-    """Import valid executions of one tenant from a stream, `threads` chunks at a time (flat memory).
+    """Import valid executions of one tenant from a stream: chunks stored `threads` at a time,
+    counted a window at a time while the next window's chunks are stored (the protocol above).
 
-    An id met twice in the stream counts once (the first); ids recorded before are skipped (guards).
-    Only the ids of chunks not yet written are held in memory: a later chunk finds the ids of a
-    written one by their guards, so memory does not grow with the file.
+    An id met twice in the stream counts once: twice in a chunk, the first is kept; in two chunks,
+    the chunk whose guard lands first owns it. Memory: one window's row sums, one window being
+    counted and (threads + 1) chunks, however long the file.
     """
     total = ImportStats()
     tenants: set[str] = set()
-    lock = threading.Lock()
+    hours_from = rollups.live_hours_from(clock.now())
+    window: _Window | None = None
+    counting: tuple[Future, _Window] | None = None
 
-    def run(chunk: list[Execution]) -> None:
-        stats = import_chunk(chunk)
-        with lock:
-            total.recorded += stats.recorded
-            total.skipped += stats.skipped
-            total.writes += stats.writes
+    def counted() -> None:
+        nonlocal counting
+        if counting is not None:
+            future, counted_window = counting
+            before, writes = future.result()
+            total.writes += writes
+            if before:  # counted by an earlier run, or another importer of the same file
+                total.recorded -= counted_window.executions
+                total.skipped += counted_window.executions
+            counting = None
+
+    def close() -> None:
+        nonlocal window, counting
+        counted()
+        if window is not None and window.sums.rows:
+            counting = (counter.submit(_count_window, window, threads), window)
+        window = None
+
+    def fold(stored: _Stored) -> None:  # in file order: the same windows on every run
+        nonlocal window
+        total.recorded += len(stored.owned) + stored.recorded
+        total.skipped += stored.skipped
+        total.writes += stored.writes
         if on_chunk:
-            on_chunk(stats)
+            on_chunk(ImportStats(len(stored.owned) + stored.recorded, stored.skipped, stored.writes))
+        if window is None:
+            window = _Window(stored.chunk)
+        window.add(stored)
+        if window.is_full(window_rows):
+            close()
 
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        in_flight: list[tuple[Future, set[str]]] = []
+    with ThreadPoolExecutor(max_workers=threads) as pool, ThreadPoolExecutor(max_workers=1) as counter:
+        in_flight: collections.deque[Future] = collections.deque()
         chunk: list[Execution] = []
         ids: set[str] = set()
         for execution in itertools.chain(executions, [None]):
             if execution is not None:
                 tenants.add(execution.tenant_id)
-                execution_id = execution.execution_id
-                if execution_id in ids or any(execution_id in held for _, held in in_flight):
+                if execution.execution_id in ids:
                     total.skipped += 1
                     continue
-                ids.add(execution_id)
+                ids.add(execution.execution_id)
                 chunk.append(execution)
             if chunk and (execution is None or len(chunk) == chunk_size):
-                in_flight.append((pool.submit(run, chunk), ids))
+                in_flight.append(pool.submit(_store_chunk, chunk, hours_from))
                 chunk, ids = [], set()
                 while len(in_flight) > threads:  # back-pressure: memory stays flat (one chunk queued)
-                    in_flight.pop(0)[0].result()
-        for future, _ in in_flight:
-            future.result()
+                    fold(in_flight.popleft().result())
+        while in_flight:
+            fold(in_flight.popleft().result())
+        close()
+        counted()
     if total.recorded and tenants:
         for tenant_id in tenants:
             # Once the whole import is in: its settled days packed for the pages, then alerts check

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from datetime import timedelta
 
 import pytest
@@ -124,3 +125,147 @@ def test_an_id_repeated_in_the_file_counts_once_near_or_far(tenant, tmp_path, ca
     assert len(raw_executions(tenant.tenant_id)) == 12 * 50
     assert _total_count(tenant.tenant_id) == 12 * 50
     assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
+
+
+# --- windows: counted many chunks at once, exactly once under crashes, reruns and other writers ---
+
+WINDOW = 300  # counter rows a window sums: several windows in a file of a few hundred lines
+
+
+def _parsed(tenant_id, lines):
+    now = clock.now()
+    return [services.parse_import_line(tenant_id, line, now)[0] for line in lines]
+
+
+def _import(tenant_id, lines, **options):
+    return services.import_stream(_parsed(tenant_id, lines), chunk_size=50, window_rows=WINDOW, **options)
+
+
+def _exact(tenant_id, count):
+    assert len(raw_executions(tenant_id)) == count
+    assert _total_count(tenant_id) == count
+    assert stored_rollups(tenant_id) == recomputed_rollups(tenant_id)
+
+
+@pytest.mark.parametrize("dies_in", ["store", "count"])
+def test_an_import_that_dies_anywhere_and_runs_again_counts_each_execution_once(tenant, monkeypatch, dies_in):
+    """It dies storing a chunk (guards claimed, executions not yet put) or counting a window (some of
+    its parts landed, not all), after earlier windows were counted; the rerun finishes exactly."""
+    lines = _lines(tenant.tenant_id, 600)
+    target = "batch_put" if dies_in == "store" else "_apply_part"
+    original = getattr(services, target)
+    calls = [0]
+    lock = threading.Lock()
+
+    def dies_on_the_sixth_call(*args, **kwargs):
+        with lock:
+            calls[0] += 1
+            if calls[0] >= 6:
+                raise RuntimeError("the importer stopped")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(services, target, dies_on_the_sixth_call)
+    with pytest.raises(RuntimeError):
+        _import(tenant.tenant_id, lines)
+    monkeypatch.setattr(services, target, original)
+    assert 0 < _total_count(tenant.tenant_id) < 600 or dies_in == "store"
+    _import(tenant.tenant_id, lines)
+    _exact(tenant.tenant_id, 600)
+    again = _import(tenant.tenant_id, lines)
+    assert (again.recorded, again.skipped) == (0, 600)
+    _exact(tenant.tenant_id, 600)
+
+
+def test_two_imports_of_the_same_file_at_once_count_each_execution_once(tenant):
+    lines = _lines(tenant.tenant_id, 600)
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(_import(tenant.tenant_id, lines))) for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 2
+    _exact(tenant.tenant_id, 600)
+
+
+def test_an_api_batch_recording_ids_the_import_is_about_to_claim_counts_them_once(tenant, monkeypatch):
+    """The API records ids of a chunk after the import read their guards (absent), before it claims
+    them: the import's claim is refused for those, and each is counted once, by the API."""
+    lines = _lines(tenant.tenant_id, 200)
+    original = services._claim_guards
+    api_ids = []
+
+    def the_api_first(chunk, executions, hours_from):
+        if not api_ids:
+            batch = _parsed(tenant.tenant_id, lines[20:45])
+            api_ids.extend(e.execution_id for e in batch)
+            assert all(outcome.recorded for outcome in services.write_batch(batch))
+        return original(chunk, executions, hours_from)
+
+    monkeypatch.setattr(services, "_claim_guards", the_api_first)
+    stats = _import(tenant.tenant_id, lines, threads=1)
+    assert (stats.recorded, stats.skipped) == (175, 25)
+    _exact(tenant.tenant_id, 200)
+
+
+def test_api_writers_and_an_import_of_overlapping_ids_at_once_count_each_once(tenant):
+    lines = _lines(tenant.tenant_id, 400)
+    executions = _parsed(tenant.tenant_id, lines[::-1])  # the API from the other end
+
+    def api():
+        for start in range(0, len(executions), 25):
+            services.write_batch(executions[start : start + 25])
+
+    writer = threading.Thread(target=api)
+    writer.start()
+    _import(tenant.tenant_id, lines)
+    writer.join()
+    _exact(tenant.tenant_id, 400)
+
+
+def test_a_late_arrival_for_a_settled_day_imported_after_the_digests_were_built_counts(tenant):
+    from dashboard.analytics.inputs import Period
+    from tests.analytics.test_kept_pages import _check, _shown
+
+    _import(tenant.tenant_id, _lines(tenant.tenant_id, 300))  # then its settled days are packed
+    today = clock.now().date()
+    periods = [Period.last(30, today), Period.last(90, today)]
+    for period in periods:
+        _check(tenant, period)
+    late = json.loads(_lines(tenant.tenant_id, 1, prefix="late")[0]) | {
+        "execution_id": "late-1",
+        "user_id": "late-whale",
+        "started_at": (clock.now() - timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "cost_micro_usd": 900_000_000,
+    }
+    stats = _import(tenant.tenant_id, [json.dumps(late)])
+    assert stats.recorded == 1
+    for period in periods:
+        _check(tenant, period)
+        assert _shown(tenant, period)["user"][0][0] == "late-whale"
+    _exact(tenant.tenant_id, 301)
+
+
+def test_a_chunk_begun_by_the_chunk_at_a_time_importer_is_finished_not_counted_again(tenant, monkeypatch):
+    """An import of the earlier protocol died after a chunk's first part of counter rows; the
+    windowed import of the same file finishes that chunk its way and counts nothing twice."""
+    lines = _lines(tenant.tenant_id, 100)
+    original = services._apply_part
+
+    def dies_after_the_first_part(rows, marker, finish=False):
+        if len(rows) < 99 or dies_after_the_first_part.landed:
+            raise RuntimeError("the importer stopped")
+        dies_after_the_first_part.landed = True
+        return original(rows, marker, finish)
+
+    dies_after_the_first_part.landed = False
+    monkeypatch.setattr(services, "_apply_part", dies_after_the_first_part)
+    with pytest.raises(RuntimeError):
+        services.import_chunk(_parsed(tenant.tenant_id, lines))
+    monkeypatch.setattr(services, "_apply_part", original)
+    assert _total_count(tenant.tenant_id) == 0  # the daily totals come in the last part
+    stats = services.import_stream(_parsed(tenant.tenant_id, lines), chunk_size=100)
+    assert stats.recorded == 100
+    _exact(tenant.tenant_id, 100)

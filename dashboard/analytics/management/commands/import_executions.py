@@ -35,9 +35,25 @@ class Command(BaseCommand):
             default=services.IMPORT_CHUNK,
             help="executions per chunk (keep it the same on a rerun)",
         )
+        parser.add_argument(
+            "--window-rows",
+            type=int,
+            default=services.WINDOW_ROWS,
+            help="counter rows summed in memory before they are written (keep it the same on a rerun)",
+        )
         parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    def handle(self, *args, file: str, tenant: str, threads: int, chunk_size: int, quiet: bool, **options):
+    def handle(
+        self,
+        *args,
+        file: str,
+        tenant: str,
+        threads: int,
+        chunk_size: int,
+        window_rows: int,
+        quiet: bool,
+        **options,
+    ):
         try:
             get_tenant(tenant)
         except NotFound:
@@ -67,14 +83,16 @@ class Command(BaseCommand):
                 yield execution
 
         try:
-            stats = services.import_stream(executions(), threads=threads, chunk_size=max(1, chunk_size))
+            stats = services.import_stream(
+                executions(), threads=threads, chunk_size=max(1, chunk_size), window_rows=max(1, window_rows)
+            )
         finally:
             bar.close()
             if stream is not sys.stdin.buffer:
                 stream.close()
         self.stdout.write(
             f"{stats.recorded} execution(s) recorded, {stats.skipped} already recorded, {bad} bad line(s); "
-            f"settled days packed in {stats.packing_seconds:.1f} s."
+            f"{stats.writes} item(s) written; settled days packed in {stats.packing_seconds:.1f} s."
         )
         if bad:
             raise CommandError(f"{bad} line(s) were not imported (see above); the others were.")
