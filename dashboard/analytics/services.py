@@ -807,7 +807,8 @@ def _store_chunk(executions: list[Execution], hours_from: str) -> _Stored:
     claimed = _claim_guards(chunk, unclaimed, hours_from) if unclaimed else []
     owned += claimed
     skipped += len(unclaimed) - len(claimed)
-    stamp_templates(owned)  # before counting: the same template rows as any other writer
+    stamp_templates(owned)  # before counting: the same template and metadata rows as any other writer
+    stamp_counted_keys(owned)
     writes = len(unclaimed)
     if stored_key not in found:
         batch_put(Execution, owned)
