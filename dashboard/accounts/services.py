@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -149,25 +150,10 @@ def set_monthly_budget(
 ) -> Tenant:
     """Store the tenant's monthly budget (analytics checks the amount and who may set it) with its
     audit event; the loser of a race, or an edit of a version no longer current, gets Conflict."""
-    tenant = get_tenant(tenant_id)
-    if expected_version is not None and tenant.version != expected_version:
-        raise Conflict(_budget_conflict(tenant))
-    before = tenant.monthly_budget_micro_usd
-    tenant.monthly_budget_micro_usd = budget_micro_usd
-    event = audit.build_event(
-        scope,
-        "budget.set",
-        "tenant",
-        tenant_id,
-        tenant_id=tenant_id,
-        changes={"monthly_budget_micro_usd": [before, budget_micro_usd]},
-    )
-    try:
-        save_together([tenant, event], "")  # the tenant carries its version condition
-    except Conflict:
-        raise Conflict(_budget_conflict(get_tenant(tenant_id))) from None
-    request_cache.forget(TENANTS_KEY)
-    return tenant
+    return _set_setting(
+        scope, tenant_id, expected_version, "budget.set", "monthly_budget_micro_usd", budget_micro_usd,
+        _budget_conflict,
+    )  # fmt: skip
 
 
 def set_metadata_dimensions(
@@ -175,22 +161,39 @@ def set_metadata_dimensions(
 ) -> Tenant:
     """Store the metadata keys the tenant counts as dimensions (analytics checks them and who may set
     them) with its audit event; the loser of a race, or an edit of an old version, gets Conflict."""
-    tenant = get_tenant(tenant_id)
-    conflict = "Someone else changed this tenant's settings meanwhile. Review them and save again."
-    if expected_version is not None and tenant.version != expected_version:
-        raise Conflict(conflict)
-    before = list(tenant.metadata_dimensions or [])
-    tenant.metadata_dimensions = keys or None
-    event = audit.build_event(
-        scope,
-        "tenant.metadata_dimensions",
-        "tenant",
-        tenant_id,
-        tenant_id=tenant_id,
-        changes={"metadata_dimensions": [before, keys]},
-    )
-    save_together([tenant, event], conflict)
+    tenant = _set_setting(
+        scope, tenant_id, expected_version, "tenant.metadata_dimensions", "metadata_dimensions", keys,
+        lambda _: "Someone else changed this tenant's settings meanwhile. Review them and save again.",
+    )  # fmt: skip
     forget_retention(tenant_id)  # the next write of this process counts the new keys
+    return tenant
+
+
+def _set_setting(
+    scope: AccessScope,
+    tenant_id: str,
+    expected_version: int | None,
+    action: str,
+    attribute: str,
+    value: object,
+    conflict: Callable[[Tenant], str],
+) -> Tenant:
+    """One setting of a tenant stored with its audit event (before and after), on condition the tenant
+    is still at the version its editor read (`conflict` says what changed: the message of the 409)."""
+    tenant = get_tenant(tenant_id)
+    if expected_version is not None and tenant.version != expected_version:
+        raise Conflict(conflict(tenant))
+    before = getattr(tenant, attribute)
+    if isinstance(value, list):  # a list setting: stored absent when empty, recorded as a list
+        before = list(before or [])
+    setattr(tenant, attribute, value if value != [] else None)
+    event = audit.build_event(
+        scope, action, "tenant", tenant_id, tenant_id=tenant_id, changes={attribute: [before, value]}
+    )
+    try:
+        save_together([tenant, event], "")  # the tenant carries its version condition
+    except Conflict:
+        raise Conflict(conflict(get_tenant(tenant_id))) from None
     request_cache.forget(TENANTS_KEY)
     return tenant
 
