@@ -60,6 +60,9 @@ class Stop:
 STOPS = [
     Stop("overview", "/"),
     Stop("cost analytics", "/analytics/"),
+    Stop("cost analytics: production", "/analytics/?environment=production"),
+    Stop("cost analytics: a tag", "/analytics/?tag=beta"),
+    Stop("metadata dimensions", "/analytics/dimensions/"),
     Stop("executions", "/analytics/executions/"),
     Stop("execution", via="executions", link="#executions-table tbody a[href*='/analytics/executions/']"),
     Stop("session", via="executions", link="#executions-table tbody a[href*='/analytics/sessions/']"),
