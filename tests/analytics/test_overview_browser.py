@@ -81,6 +81,7 @@ def test_the_charts_money_is_the_servers_on_the_axis_and_in_the_tooltip(page_as,
     ]
     ticks = page.evaluate("() => Chart.getChart('cost-chart').scales.y.ticks.map((t) => [t.value, t.label])")
     assert len(ticks) > 1 and all(label == money(value) for value, label in ticks)
+    page.locator("#cost-chart").scroll_into_view_if_needed()  # below the toolbar's filters on a short window
     bar = page.evaluate(BAR)
     page.mouse.move(bar["x"], bar["y"])
     page.wait_for_function("() => Chart.getChart('cost-chart').tooltip.getActiveElements().length > 0")
@@ -92,6 +93,7 @@ def test_a_click_on_a_bar_opens_its_executions(page_as, history):
     page = page_as(history.admin)
     page.goto("/analytics/?period=7")
     assert_chart_painted(page, "cost-chart")
+    page.locator("#cost-chart").scroll_into_view_if_needed()  # below the toolbar's filters on a short window
     bar = page.evaluate(BAR)
     page.mouse.click(bar["x"], bar["y"])
     page.wait_for_url("**/analytics/executions/**")

@@ -85,6 +85,7 @@ def test_a_traced_run_of_a_flow_made_from_a_template_adds_to_the_template_with_i
     web_server, tenant
 ):
     """Recorded at zero, its model calls then add their cost to the tenant's rows and the template's."""
+    from dashboard.analytics import template_costs
     from dashboard.analytics.models import Execution
     from tests.marketplace.conftest import make_flow
     from tests.marketplace.test_template_costs import template_rows
@@ -98,4 +99,8 @@ def test_a_traced_run_of_a_flow_made_from_a_template_adds_to_the_template_with_i
     [execution] = [e for e in Execution.by_tenant.query(tenant.tenant_id) if e.agent_id == agent]
     assert execution.template_id == template_id and execution.cost_micro_usd > 0
     runs, cost, tenants = template_rows(template_id, execution.started_at[:10])
-    assert (runs, cost, tenants) == (1, execution.cost_micro_usd, {tenant.tenant_id})
+    assert (runs, cost, tenants) == (
+        1,
+        execution.cost_micro_usd,
+        {template_costs.tenant_mark(tenant.tenant_id)},
+    )
