@@ -11,6 +11,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -171,8 +172,38 @@ def dynamodb_local(tmp_path_factory) -> Iterator[str]:
     local.stop_process(process)
 
 
-@pytest.fixture(scope="session")
-def people(dynamodb_local) -> dict[str, User]:
+@contextmanager
+def tables_of_their_own(prefix: str) -> Iterator[None]:
+    """Every model on tables under `prefix` (created here) until the block ends, then the session's.
+
+    For tests whose work grows with a table's size, not with their own items: the tenant erase scans
+    whole tables, which by the end of the suite hold every earlier test's items (minutes a scan, on
+    the session's tables). What a process remembers of items (a flow's template, a tenant's write
+    settings, staff prices) is forgotten on each switch: ids such as `acme` repeat from one set of
+    tables to the other."""
+    saved = settings.DYNAMODB_TABLE_PREFIX
+
+    def switch(to: str) -> None:
+        from dashboard.accounts import queries as accounts_queries
+        from dashboard.analytics import pricing
+        from dashboard.analytics import services as analytics_services
+
+        settings.DYNAMODB_TABLE_PREFIX = to
+        base.reconfigure()
+        analytics_services._template_cache.clear()
+        accounts_queries._retention_cache.clear()
+        pricing.forget()
+
+    switch(prefix)
+    try:
+        for _name, _done in ensure_tables():
+            pass
+        yield
+    finally:
+        switch(saved)
+
+
+def make_people() -> dict[str, User]:
     for tenant_id, name in (("acme", "Acme Robotics"), ("globex", "Globex Analytics")):
         services.create_tenant(tenant_id, name)
     return {
@@ -187,6 +218,23 @@ def people(dynamodb_local) -> dict[str, User]:
         ),
         "staff": services.create_user("staff@diatonic.test", PASSWORD, "staff", name="Sam Staff"),
     }
+
+
+@pytest.fixture(scope="session")
+def people(dynamodb_local) -> dict[str, User]:
+    return make_people()
+
+
+def people_on_tables_of_their_own(prefix: str):
+    """A module's own `people` fixture, on tables of its own (`tables_of_their_own`) for the module's
+    tests; the fixtures built on `people` (`staff`, `acme_admin`, `page_as`' users) follow it."""
+
+    @pytest.fixture(scope="module")
+    def people(dynamodb_local) -> Iterator[dict[str, User]]:
+        with tables_of_their_own(prefix):
+            yield make_people()
+
+    return people
 
 
 def session_for(user: User, **extra) -> str:

@@ -9,7 +9,6 @@ import re
 from io import StringIO
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 
@@ -19,22 +18,24 @@ from dashboard.accounts.queries import get_passkey
 from dashboard.accounts.services import RelyingParty, add_passkey, passkey_registration_options
 from dashboard.analytics.models import Execution
 from dashboard.apikeys.services import create_key
-from dashboard.dynamo import base
 from dashboard.experiments.models import Experiment, ExperimentRun
 from dashboard.flows.models import Flow, FlowNode, Project
 from dashboard.marketplace.models import AgentTemplate
 from dashboard.operations import erasure
 from dashboard.registry.models import ChangeRequest, Dataset, RegistryVersion
 from tests.accounts.softkey import SoftKey
-from tests.conftest import client_for
+from tests.conftest import client_for, tables_of_their_own
 from tests.marketplace.conftest import DEFINITION
 
 
 @pytest.fixture(scope="module")
 def acme(dynamodb_local):
-    real = settings.DYNAMODB_TABLE_PREFIX
-    settings.DYNAMODB_TABLE_PREFIX = "iso"
-    base.reconfigure()
+    with tables_of_their_own("iso"):
+        yield _seeded()
+
+
+def _seeded() -> dict:
+    """The demo data, with one of each kind of item of acme's that a page or endpoint names by id."""
     call_command(
         "seed_demo",
         "--executions",
@@ -65,7 +66,7 @@ def acme(dynamodb_local):
     key = SoftKey()
     _options, challenge = passkey_registration_options(acme_person, SOFTKEY_RP)
     add_passkey(acme_person, SOFTKEY_RP, challenge, key.create(challenge), "Acme laptop")
-    yield {
+    return {
         "template": template.template_id,
         "model": version.model_id,
         "version": version.version,
@@ -87,8 +88,6 @@ def acme(dynamodb_local):
         # Staff's export-and-erase job of acme (never run here: nothing is exported or erased).
         "erase_job": erasure.start(scope_for_user(staff), "acme", export_only=True).job_id,
     }
-    settings.DYNAMODB_TABLE_PREFIX = real
-    base.reconfigure()
 
 
 PAGES = [

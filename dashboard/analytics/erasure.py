@@ -30,9 +30,17 @@ from dashboard.dynamo.erase import TenantTable
 from dashboard.marketplace.queries import template_ids_of_tenant
 
 
-def _figures_of_its_templates(tenant_id: str) -> Callable[[dict], bool]:
+def _its_rollups(tenant_id: str) -> Callable[[dict], bool]:
+    """Its own rollups, and the platform-wide figures of its templates (one scan of the largest table
+    finds both: the filter lets every template figure through, this keeps its templates' ones)."""
     templates = template_ids_of_tenant(tenant_id)
-    return lambda raw: template_costs.template_of_row(raw["sk"]["S"]) in templates
+    own = (f"{tenant_id}#", f"{tenant_id}@")
+
+    def keep(raw: dict) -> bool:
+        pk = raw["pk"]["S"]
+        return pk.startswith(own) or template_costs.template_of_row(raw["sk"]["S"]) in templates
+
+    return keep
 
 
 def tenant_tables() -> list[TenantTable]:
@@ -41,16 +49,13 @@ def tenant_tables() -> list[TenantTable]:
         TenantTable(
             "execution-rollups",
             ExecutionRollup,
-            lambda t: ExecutionRollup.pk.startswith(f"{t}#") | ExecutionRollup.pk.startswith(f"{t}@"),
-        ),
-        TenantTable(
-            "template-figures",
-            ExecutionRollup,
             lambda t: (
-                ExecutionRollup.pk.startswith(template_costs.DAY_PREFIX)
+                ExecutionRollup.pk.startswith(f"{t}#")
+                | ExecutionRollup.pk.startswith(f"{t}@")
+                | ExecutionRollup.pk.startswith(template_costs.DAY_PREFIX)
                 | (ExecutionRollup.pk == template_costs.SUMMARY_PK)
             ),
-            _figures_of_its_templates,
+            _its_rollups,
         ),
         TenantTable(
             "rollup-top-pages",

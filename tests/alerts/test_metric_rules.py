@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -26,6 +26,16 @@ from tests.alerts.conftest import run
 from tests.analytics.conftest import raw_executions
 
 RECENT = timedelta(minutes=5)
+
+
+@pytest.fixture
+def mid_morning(monkeypatch):
+    """Today's 10:00 UTC onwards, as the time goes by: a calendar-day rule's test, which evaluates again
+    hours later, stays in one day whenever the suite runs (started at 23:50, its reminder fell on the
+    next day, a new window with its own first firing)."""
+    start = datetime.now(UTC)
+    ten = datetime.combine(start.date(), time(10), tzinfo=UTC)
+    monkeypatch.setattr(clock, "now", lambda: ten + (datetime.now(UTC) - start))
 
 
 def metric_rule(tenant, **fields) -> RuleInput:
@@ -269,7 +279,7 @@ def test_a_rule_on_a_tag_over_hours_is_refused_with_the_reason(tenant):
     metric_rule(tenant, name="Tagged", scope="tag", subject="checkout", window="day", warning=1)
 
 
-def test_a_level_fires_once_resolves_when_back_under_and_reminds_after_the_set_time(tenant):
+def test_a_level_fires_once_resolves_when_back_under_and_reminds_after_the_set_time(tenant, mid_morning):
     metric_rule(
         tenant,
         name="Errors",

@@ -83,9 +83,15 @@ def globex_token(people) -> str:
     return create_key(STAFF_SCOPE, "globex", "globex runner").token
 
 
-def run(execution_id: str | None = None, ago: timedelta = timedelta(hours=1), **fields) -> dict:
-    """A valid run body, started `ago` before now."""
-    started = clock.now() - ago
+def run(execution_id: str | None = None, ago: timedelta | None = None, **fields) -> dict:
+    """A valid run body, started `ago` before now: by default earlier today (an hour ago, or half the
+    time since midnight in the day's first two hours, so a run of "today" is today whenever the suite
+    runs)."""
+    now = clock.now()
+    if ago is None:
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        ago = min(timedelta(hours=1), (now - midnight) / 2)
+    started = now - ago
     body = {
         "execution_id": execution_id or new_id("exe"),
         "user_id": "user-1",

@@ -168,7 +168,9 @@ def test_an_import_that_dies_anywhere_and_runs_again_counts_each_execution_once(
     with pytest.raises(RuntimeError):
         _import(tenant.tenant_id, lines)
     monkeypatch.setattr(services, target, original)
-    assert 0 < _total_count(tenant.tenant_id) < 600 or dies_in == "store"
+    # Some parts landed, not every count (which parts come first depends on the hour: the last hours'
+    # rows go with their day's).
+    assert (stored_rollups(tenant.tenant_id) and _total_count(tenant.tenant_id) < 600) or dies_in == "store"
     _import(tenant.tenant_id, lines)
     _exact(tenant.tenant_id, 600)
     again = _import(tenant.tenant_id, lines)

@@ -66,6 +66,10 @@ def _override(model: str, days_ago: int, tenant_id: str | None = None) -> None:
 
 def _record_history(tenant, days: int = 6, per_day: int = 4) -> str:
     agent = slug("agent")
+    now = clock.now()
+    # Each day's runs on that calendar day, whenever the suite runs (an hour apart, or closer in the
+    # day's first hours): a price effective from a day re-prices exactly that day's runs.
+    since_midnight = now - now.replace(hour=0, minute=0, second=0, microsecond=0)
     runs = []
     for day in range(days):
         for n in range(per_day):
@@ -74,7 +78,8 @@ def _record_history(tenant, days: int = 6, per_day: int = 4) -> str:
                     f"d{day}-{n}",
                     model=MINI,
                     user_id=f"user-{n % 3}",
-                    ago=timedelta(days=day, hours=1 + n),
+                    ago=timedelta(days=day)
+                    + min(timedelta(hours=1 + n), since_midnight * (n + 1) / (per_day + 1)),
                     tokens_in=1_000 + 100 * n,
                     tokens_out=400 + 10 * day,
                     tokens_cache_read=200 * (n % 2),

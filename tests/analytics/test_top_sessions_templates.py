@@ -150,9 +150,12 @@ def _import_sessions(tenant, sessions: int, days: int, seed: int) -> None:
     included), costs near-equal: the flat shape, where no leader stands out."""
     rng = random.Random(seed)
     now = clock.now()
+    # Within the last hour of each day, but not before today's midnight: today's sessions stay today.
+    since_midnight = int((now - now.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds())
+    window = max(1, min(3_600, since_midnight - 120))
     lines = []
     for number in range(sessions):
-        ago = timedelta(days=number % days, minutes=rng.randrange(60))
+        ago = timedelta(days=number % days, seconds=rng.randrange(window))
         for turn in range(1 + number % 3):
             body = run(
                 f"c{seed}-{number}-{turn}",

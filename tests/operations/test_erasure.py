@@ -22,7 +22,6 @@ from django.conf import settings
 from dashboard.accounts import services as accounts
 from dashboard.accounts.access import scope_for_user
 from dashboard.accounts.models import RateLimitCounter, Tenant
-from dashboard.analytics import services as analytics_services
 from dashboard.analytics import template_costs
 from dashboard.analytics.models import ExecutionRollup
 from dashboard.apikeys import services as apikeys
@@ -32,13 +31,13 @@ from dashboard.core import clock
 from dashboard.core.errors import NotFound
 from dashboard.core.seeding import SeedContext
 from dashboard.demo.management.commands.seed_demo import seed_areas
-from dashboard.dynamo import base, erase
+from dashboard.dynamo import erase
 from dashboard.dynamo.base import client_of
-from dashboard.dynamo.tables import all_models, ensure_tables
+from dashboard.dynamo.tables import all_models
 from dashboard.marketplace.models import AgentTemplate
 from dashboard.operations import erasure
 from dashboard.operations.models import TenantErasure
-from tests.conftest import session_for
+from tests.conftest import session_for, tables_of_their_own
 
 GONE, KEPT = "globex", "acme"
 # What the erase writes or meters itself: the job, the platform's audit partition, the metering.
@@ -96,15 +95,7 @@ def snapshot() -> dict[str, list[str]]:
 @pytest.fixture(scope="module")
 def world(people):
     """The demo data of acme and globex in tables of their own, with keys, key usage and sessions."""
-    saved = settings.DYNAMODB_TABLE_PREFIX
-    settings.DYNAMODB_TABLE_PREFIX = "erase"
-    base.reconfigure()
-    # The demo's ids repeat from the session's seeded tables to these: which template each flow came
-    # from, as the process remembers it, is not true of the new ones.
-    analytics_services._template_cache.clear()
-    try:
-        for _name, _done in ensure_tables():
-            pass
+    with tables_of_their_own("erase"):
         ctx = SeedContext(
             rng=random.Random(31),
             now=clock.now(),
@@ -139,10 +130,6 @@ def world(people):
                 *(f'"~returned#{template}"' for template in templates),
             ]
         yield {"staff": staff, "ctx": ctx, "keys": keys}
-    finally:
-        settings.DYNAMODB_TABLE_PREFIX = saved
-        base.reconfigure()
-        analytics_services._template_cache.clear()
 
 
 def test_every_table_is_erased_by_its_area_or_holds_no_tenant_data():

@@ -13,6 +13,11 @@ from django.core.management import CommandError, call_command
 
 from dashboard.operations import erasure
 from tests.analytics.conftest import make_tenant, run
+from tests.conftest import people_on_tables_of_their_own
+
+# The erase scans whole tables: on the session's, which hold every other test's items by the time
+# the suite gets here, a job took minutes; on the module's own, it reads these tests' items.
+people = people_on_tables_of_their_own("erase-pages")
 
 
 @pytest.fixture
