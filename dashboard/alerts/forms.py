@@ -40,17 +40,17 @@ class RuleForm(forms.Form):
     metric = forms.ChoiceField(label="Metric", choices=list(METRICS.items()), initial="cost", required=False)
     scope = forms.ChoiceField(label="Of", choices=list(SCOPES.items()), initial="tenant", required=False)
     scope_value = forms.CharField(
-        label="Agent, model or user id",
+        label="Agent, model, user, environment or tag",
         required=False,
         max_length=200,
-        help_text="Empty: each one (by cost; every model). For p95 latency name one, or each model.",
+        help_text="Empty: each one with executions in the window.",
     )
     metric_window = forms.ChoiceField(
         label="Over",
         choices=list(METRIC_WINDOWS.items()),
         initial="day",
         required=False,
-        help_text="The last hour or 24 hours: whole UTC hours, this one and the 1 or 24 before (not for a tag).",
+        help_text="The last hour or 24 hours: whole UTC hours, this one and the 1 or 24 before.",
     )
     warning = forms.CharField(
         label="Warning level",

@@ -8,12 +8,9 @@ from decimal import Decimal, InvalidOperation
 
 from dashboard.alerts import webhooks
 from dashboard.alerts.models import (
-    HOURLY_SCOPES,
-    MANY_VALUED_SCOPES,
     METRIC_WINDOWS,
     METRICS,
     NO_DATA,
-    ROLLING_HOURS,
     RULE_KINDS,
     SCOPES,
     WINDOWS,
@@ -47,9 +44,6 @@ class RuleInput:
 
 MAX_LEVEL = {"cost": MAX_LIMIT_MICRO_USD, "executions": 10**12, "error_rate": 10_000, "p95_ms": 86_400_000}
 MAX_RENOTIFY_MINUTES = 7 * 24 * 60
-# p95 latency of "each" value: models only (every model's latency is one query of their rows); of
-# anything else a value's latency is read by key, so the value is named.
-P95_EACH_SCOPES = ("tenant", "model")
 
 
 def parse_thresholds(text: str) -> tuple[int, ...]:
@@ -126,23 +120,6 @@ def _clean_metric(raw: RuleInput, errors: dict[str, str]) -> None:
             errors[field] = "The level is out of range for this metric."
     if raw.warning is not None and raw.critical is not None and raw.warning >= raw.critical:
         errors["critical"] = "The critical level must be above the warning level."
-    if raw.window in ROLLING_HOURS and raw.scope in SCOPES and raw.scope not in HOURLY_SCOPES:
-        errors["window"] = (
-            f"A {raw.scope} is counted by UTC day only (an execution carries up to 10 tags; counting each "
-            "by the hour would multiply the write cost): choose a window of a day or more."
-        )
-    if raw.scope in MANY_VALUED_SCOPES and not raw.subject and raw.metric not in ("cost", ""):
-        errors["subject"] = f"Name the {raw.scope}: watching each {raw.scope} works for cost only."
-    if (
-        raw.metric == "p95_ms"
-        and raw.scope in SCOPES
-        and raw.scope not in P95_EACH_SCOPES
-        and not raw.subject
-    ):
-        errors.setdefault(
-            "subject",
-            f"Name the {raw.scope}: p95 latency is watched for a named {raw.scope} (or the tenant, or each model).",
-        )
     if not isinstance(raw.renotify_minutes, int) or not 0 <= raw.renotify_minutes <= MAX_RENOTIFY_MINUTES:
         errors["renotify_minutes"] = f"Minutes from 0 (never) to {MAX_RENOTIFY_MINUTES} (a week)."
 

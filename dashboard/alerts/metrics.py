@@ -6,8 +6,10 @@ Reading: only the rollups, through `analytics.queries.window_totals` (one query 
 rule and window; a 1 h or 24 h window reads the hourly rows of its 2 or 25 hours in one query or one
 batch read of 100 keys per 4 subjects; p95 latency of a named agent, user, environment or tag over
 days: one batch read of its day rows, the ranked rows that keep the histogram), so an evaluation's
-cost does not grow with the number of executions. An "each agent/user/environment" cost rule on hours
-first takes the values whose days cost at least its lowest level (one `top` read), then their hours.
+cost does not grow with the number of executions. An "each agent/user/environment/tag" cost rule on
+hours first takes the values whose days cost at least its lowest level (one `top` read), then their
+hours; "each" on executions, error rate or p95 latency reads every value of the window
+(`window_every`: calls grow with the window's values, never with its executions).
 
 Deciding, per rule and subject, against its `AlertState` row:
 - a level above the highest already notified in this period (calendar) or episode (rolling) fires
@@ -43,7 +45,7 @@ from dashboard.alerts.models import (
     AlertRule,
     AlertState,
 )
-from dashboard.analytics.queries import window_totals
+from dashboard.analytics.queries import window_every, window_totals
 from dashboard.analytics.rollups import TOTAL_VALUE, Totals
 from dashboard.core import clock
 from dashboard.core.money import money
@@ -194,9 +196,14 @@ def readings(tenant_id: str, rule: AlertRule, window: Window, open_subjects: lis
         return window_totals(
             tenant_id, rule.scope, window.start, window.end, [rule.subject], histogram=histogram
         )
+    if rule.metric != "cost" and rule.scope != "model":  # every model is one query of their rows
+        # "each" on executions, error rate or latency: no cost-ordered list finds the values over a
+        # level (an agent failing fast costs little), so every value of the window is read.
+        found = window_every(tenant_id, rule.scope, window.start, window.end, histogram=histogram)
+        return {**{subject: Totals() for subject in open_subjects}, **found}
     levels = [int(level) for level in (rule.warning, rule.critical) if level is not None]
-    # "each" watches cost only (inputs): a value whose window costs a level costs it over its days too
-    at_least = min(levels) if rule.metric == "cost" and levels else None
+    # "each" on cost: the costliest, and a value whose window costs a level costs it over its days too
+    at_least = min(levels) if levels else None
     found = window_totals(
         tenant_id,
         rule.scope,

@@ -37,7 +37,6 @@ METRIC_WINDOWS = {
 }
 ROLLING_DAYS = {"7d": 7, "30d": 30}
 ROLLING_HOURS = {"1h": 1, "24h": 24}
-HOURLY_SCOPES = ("tenant", "model", "agent", "user", "environment")  # tags have no hourly rollups
 # name: (label, unit shown, how a stored level reads). Levels are stored as integers in the unit:
 # micro-USD, executions, hundredths of a percent, milliseconds.
 METRICS = {
@@ -56,9 +55,6 @@ SCOPES = {
     "environment": "an environment",
     "tag": "a tag",
 }
-# Scopes with so many values that only the costliest are watched when no subject is named: watching
-# "each" of them works for cost only (the top list is by cost). Models and environments are few.
-MANY_VALUED_SCOPES = ("agent", "user", "tag")
 NO_DATA = {
     "ok": "treat as fine (resolves an open alert)",
     "keep": "keep the alert as it is",

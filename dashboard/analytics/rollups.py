@@ -55,18 +55,19 @@ of, one ranked row in dimension `meta.<key>` (`metadata_dimension`), value the m
 of its 3 buckets: up to 15 more rows, in the tenant's scope only (an environment's sub-scope does not
 split them). Executions recorded before a key was chosen are not in its rows. In all, an execution
 adds to 16 rows with no dimension (12, and 4 hourly rows within 3 days of now), 34 with an
-environment and a session, and 82 at most (10 tags, 5 keys, a session, a template, an environment,
-its sub-scope and the hourly rows): under the 100 items of one transaction (traces._count).
+environment and a session, and 92 at most (10 tags, 5 keys, a session, a template, an environment,
+its sub-scope and the hourly rows, tags' included): under the 100 items of one transaction
+(traces._count).
 
 Hourly rows, for the rolling 1 h and 24 h windows of alert rules: pk `tenant#hour-<dimension>`, sk
 `2026-12-07T18#value` (`#shard` for `total` and `model`, spread as the daily rows), for the dimensions
-total, model, agent, user and environment, each with the latency histogram: 4 more rows per execution, 5
-with an environment, written in the same parts as the others (so under the same duplicate guards).
-They live `HOURLY_TTL` (their `expires_at`, from the hour), long enough for a 24 h window and the one
-before it; a writer leaves out the hours already past that (`live_hours_from`), so importing history
-costs no hourly rows. Tags have no hourly rows: an execution carries up to 10, which would add up to 10
-more updates to each one; a 1 h or 24 h rule on a tag is refused (alerts.inputs). Users do: "a user
-spent more than X in the last 24 h" is the finance and abuse alert, and a user is one row an execution.
+total, model, agent, user, environment and tag, each with the latency histogram: 4 more rows per
+execution, one more with an environment and one per tag, written in the same parts as the others (so
+under the same duplicate guards). They live `HOURLY_TTL` (their `expires_at`, from the hour), long
+enough for a 24 h window and the one before it; a writer leaves out the hours already past that
+(`live_hours_from`), so importing history costs no hourly rows, and an execution's tag hours cost only
+while they can be read. "A user spent more than X in the last 24 h" is the finance and abuse alert;
+"the `checkout` feature fails more than 5 % in the last hour" the on-call one.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ SCOPE_MARK = "@"  # never in a tenant id (a slug): `<tenant>@<environment>` name
 TOTAL_VALUE = "all"
 COUNTERS = ("count", "failures", "cost_micro_usd", "tokens_in", "tokens_out", "duration_ms_sum")
 SHARDS = 4
-HOURLY_DIMENSIONS = ("total", "model", "agent", "user", "environment")
+HOURLY_DIMENSIONS = ("total", "model", "agent", "user", "environment", "tag")
 HOURLY_SHARDED = ("total", "model")  # as hot as the daily rows that are sharded
 # Rows that carry the latency histogram (an execution adds one to one bucket attribute of each, in the
 # update it already makes): daily `total` and `model` rows, every hourly row, and the day buckets of
@@ -323,6 +324,7 @@ def hourly_values(execution: Execution) -> dict[str, list[str]]:
         "agent": [execution.agent_id],
         "user": [execution.user_id],
         "environment": [execution.environment] if execution.environment else [],
+        "tag": list(dict.fromkeys(execution.tags or ())),
     }
 
 

@@ -10,10 +10,10 @@ An API batch (up to 25 runs; one OpenTelemetry execution is a batch of one) is w
    TransactWrite each: a part marker `part-<n>` put on condition it does not exist, and for the last
    part the batch marker's `counted` set on condition it is not set. A batch of one tenant and day
    (the usual one) is a single part, so a batch costs two transactions: claim, count.
-   The hourly rows (rollups: total, model, agent, user, environment of each hour) are in the same
-   parts: the marker keeps the first hour given them (`hours_from`), so every writer of a batch builds
-   the same parts. They add 4 row updates to an execution's 12 (5 to 15 with an environment; none for
-   tags; a session and a template add 2 ranked rows each, rollups.GRAINS, and no hourly row); a batch
+   The hourly rows (rollups: total, model, agent, user, environment and tags of each hour) are in the
+   same parts: the marker keeps the first hour given them (`hours_from`), so every writer of a batch
+   builds the same parts. They add 4 row updates to an execution's 12 (5 to 15 with an environment, one
+   more a tag; a session and a template add 2 ranked rows each, rollups.GRAINS, and no hourly row); a batch
    adds one update per distinct row, so 25 runs of one agent, model and user in one hour add 4 updates
    to the batch's transaction, not 100, and 25 runs of 25 users add 25 + 3. The latency histogram
    (rollups) is one more attribute in updates already made: no row more.

@@ -72,7 +72,7 @@ from dashboard.operations import services as operations
 MAX_SPANS_PER_EXPORT = 1_000
 MAX_TRACES_PER_EXPORT = 100
 MAX_AGENT_SPANS_PER_EXPORT = 25  # each ~8 DynamoDB calls (pin, record, count): a few seconds in all
-# Markers per transaction: with the execution and its rollup rows (16, up to 82 with an environment
+# Markers per transaction: with the execution and its rollup rows (16, up to 92 with an environment
 # (its sub-scope's rows too), 10 tags, 5 counted metadata keys, a session and a template:
 # rollups.keys_for, hourly rows included) it stays within TransactWriteItems' 100 items.
 TX_ITEMS = 100

@@ -49,14 +49,14 @@ class RuleIn(Strict):
     subject: str = Field(
         default="",
         max_length=128,
-        description="An agent, model, user, environment or tag; empty: each one (p95 latency: each model "
-        "only, name any other subject).",
+        description="An agent, model, user, environment or tag; empty: each one (cost: the costliest "
+        "hundred and any over the level; other metrics: every one with executions in the window).",
     )
     limit_micro_usd: int | None = Field(default=None, gt=0, le=MAX_LIMIT_MICRO_USD)
     window: Window = Field(
         default="month",
         description="Spend rules: day or month. Metric rules also 1h, 24h (rolling by whole UTC hours: this hour "
-        "and the 1 or 24 before; not for a tag), 7d and 30d (rolling by whole UTC days, ending today).",
+        "and the 1 or 24 before), 7d and 30d (rolling by whole UTC days, ending today).",
     )
     enabled: bool = True
     metric: Metric | None = None

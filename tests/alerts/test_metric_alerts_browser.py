@@ -29,7 +29,7 @@ def test_a_tenant_admin_creates_a_metric_rule_and_sends_a_test_to_slack(page_as,
     expect(page.get_by_label("Thresholds (% of the monthly budget)")).to_be_hidden()
     page.get_by_label("Metric", exact=True).select_option("error_rate")
     page.get_by_label("Of", exact=True).select_option("agent")
-    page.get_by_label("Agent, model or user id").fill("support-bot")
+    page.get_by_label("Agent, model, user, environment or tag").fill("support-bot")
     page.get_by_label("Over", exact=True).select_option("7d")
     warning.fill("5")
     page.get_by_label("Critical level").fill("2")  # below the warning: refused inline

@@ -12,13 +12,14 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
+from dashboard.alerts import metrics as alert_metrics
 from dashboard.alerts import queries, services
 from dashboard.alerts.evaluation import evaluate_tenant, run_pass
 from dashboard.alerts.inputs import RuleInput
 from dashboard.alerts.metrics import previous_window, window_of
 from dashboard.alerts.models import ROLLING_HOURS
 from dashboard.analytics import services as analytics
-from dashboard.analytics.queries import window_top, window_totals
+from dashboard.analytics.queries import window_every, window_top, window_totals
 from dashboard.analytics.rollups import Totals
 from dashboard.core import clock
 from dashboard.core.errors import ValidationFailed
@@ -100,6 +101,21 @@ def test_rolling_and_calendar_windows_are_exact_against_a_recomputation_from_raw
                 value: [t.count, t.failures, int(t.cost_micro_usd)] for value, t in read.items() if t.count
             }
             assert got == dict(expected), (window, dimension)
+            if dimension in ("tenant", "model"):
+                continue
+            # Every value of the window ("each" on executions, error rate, latency), with and without
+            # the latency histogram (day rows, or the buckets covering the window).
+            for histogram in (False, True):
+                every = window_every(tenant.tenant_id, dimension, span.start, span.end, histogram=histogram)
+                assert _figures(every) == dict(expected), (window, dimension, histogram)
+            latency = {}
+            for execution in inside:
+                keys = getattr(execution, attribute)
+                for key in [keys] if isinstance(keys, str) else keys:
+                    latency.setdefault(key, Totals()).add_execution(execution)
+            assert {value: t.p95_ms for value, t in every.items()} == {
+                value: t.p95_ms for value, t in latency.items()
+            }, (window, dimension)
 
     # A rule on the last 7 days fires with exactly the recomputed figure; the same level over the
     # ten days' spend but not the seven's would be wrong: the window ends where the recomputation does.
@@ -119,7 +135,7 @@ def test_rolling_and_calendar_windows_are_exact_against_a_recomputation_from_raw
 
 def _recomputed(executions, dimension: str) -> dict[str, list[int]]:
     """[count, failures, cost] per value of a dimension, straight from raw executions."""
-    attribute = {"tenant": None, "agent": "agent_id", "model": "model", "user": "user_id"}.get(
+    attribute = {"tenant": None, "agent": "agent_id", "model": "model", "user": "user_id", "tag": "tags"}.get(
         dimension, dimension
     )
     expected: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -152,6 +168,7 @@ def test_hour_windows_are_exact_against_a_recomputation_from_raw_executions(tena
             duration_ms=100 * (index + 1),
             tokens_in=1000 * (index + 1),
             environment=("production", "staging", None)[index % 3],
+            tags=(["checkout"], ["checkout", "beta"], None)[index % 3],
         )
         body = {name: value for name, value in body.items() if value is not None}
         assert tenant.post(f"agent-{index % 2}", body)[0] == 201
@@ -179,19 +196,20 @@ def test_hour_windows_are_exact_against_a_recomputation_from_raw_executions(tena
             first, last = span.start.strftime("%Y-%m-%dT%H"), span.end.strftime("%Y-%m-%dT%H")
             inside = [e for e in executions if first <= e.started_at[:13] <= last]
             assert inside, window_name
-            for dimension in ("tenant", "model", "agent", "user", "environment"):
+            for dimension in ("tenant", "model", "agent", "user", "environment", "tag"):
                 expected = _recomputed(inside, dimension)
                 read = window_totals(tenant.tenant_id, dimension, span.start, span.end, histogram=True)
                 assert _figures(read) == expected, (window_name, span.period, dimension)
                 named = window_totals(tenant.tenant_id, dimension, span.start, span.end, list(expected))
                 assert _figures(named) == expected, (window_name, span.period, dimension)
+                if dimension not in ("tenant", "model"):
+                    every = window_every(tenant.tenant_id, dimension, span.start, span.end, histogram=True)
+                    assert _figures(every) == expected, (window_name, span.period, dimension)
             latency = Totals()
             for execution in inside:
                 latency.add_execution(execution)
             read = window_totals(tenant.tenant_id, "tenant", span.start, span.end, histogram=True)["all"]
             assert read.p95_ms == latency.p95_ms and read.buckets == latency.buckets
-    with pytest.raises(ValueError, match="no hourly rows"):
-        window_totals(tenant.tenant_id, "tag", window.start, window.end)
 
 
 def test_a_24_hour_rule_fires_once_and_resolves_when_the_window_moves_past_the_spend(tenant, monkeypatch):
@@ -272,11 +290,24 @@ def test_the_top_users_of_an_hour_window_are_exact_when_the_days_costliest_spent
     assert [value for value, _ in got] == ["recent-3", "recent-2", "recent-1"]
 
 
-def test_a_rule_on_a_tag_over_hours_is_refused_with_the_reason(tenant):
-    with pytest.raises(ValidationFailed) as refused:
-        metric_rule(tenant, name="Tagged", scope="tag", subject="checkout", window="24h", warning=1)
-    assert "counted by UTC day only" in refused.value.fields["window"]
-    metric_rule(tenant, name="Tagged", scope="tag", subject="checkout", window="day", warning=1)
+def test_each_agent_failing_over_the_last_hour_fires_for_that_agent_though_it_costs_least(
+    tenant, settings, monkeypatch
+):
+    """ "Each" on the error rate reads every agent of the window, not the costliest: an agent failing
+    fast costs little, and is the one to alert on; a tag over the last hour likewise."""
+    settings.ALERTS_CHECK_ON_INGEST = False
+    for n in range(3):  # three busy, costly, healthy agents
+        tenant.post(f"costly-{n}", {"runs": [run(ago=RECENT, tokens_in=90_000) for _ in range(4)]})
+    failing = [
+        run(ago=RECENT, status="failed", tokens_in=1, tokens_out=0, tags=["checkout"]) for _ in range(2)
+    ]
+    tenant.post("cheap", {"runs": [*failing, run(ago=RECENT, tokens_in=1, tokens_out=0)]})
+    metric_rule(tenant, name="Agents failing", metric="error_rate", scope="agent", window="1h", warning=5_000)
+    metric_rule(tenant, name="Checkout failing", metric="error_rate", scope="tag", window="1h", warning=5_000)
+    # As if the tenant had more agents than the costliest list holds: the cheap one is not among them.
+    monkeypatch.setattr(alert_metrics, "EACH_SUBJECT_TOP", 3)
+    fired = sorted((f.rule_name, f.subject, f.level) for f in evaluate_tenant(tenant.tenant_id))
+    assert fired == [("Agents failing", "cheap", "warning"), ("Checkout failing", "checkout", "warning")]
 
 
 def test_a_level_fires_once_resolves_when_back_under_and_reminds_after_the_set_time(tenant, mid_morning):
@@ -460,18 +491,19 @@ def test_an_environment_or_a_tag_is_watched_like_an_agent(tenant, receiver):
     assert "environment production" in prod.message
     links = [item["link"] for item in json.loads(prod.drivers)["top"]]
     assert any("environment=production" in link for link in links)
-    with pytest.raises(ValidationFailed) as refused:
-        metric_rule(tenant, name="Each tag", metric="error_rate", scope="tag", warning=100)
-    assert "subject" in refused.value.fields
+    # Each tag's error rate: every tag of the window (checkout: 3 of its 4 runs failed).
+    metric_rule(tenant, name="Each tag", metric="error_rate", scope="tag", warning=100)
+    each = [(f.subject, f.level, int(f.value)) for f in evaluate_tenant(tenant.tenant_id)]
+    assert each == [("checkout", "warning", 7500)]
 
 
 def test_a_metric_rule_is_checked_before_it_is_saved(tenant):
     with pytest.raises(ValidationFailed) as refused:
         metric_rule(tenant, metric="p95_ms", scope="environment", warning=500, critical=100)
-    assert set(refused.value.fields) == {"subject", "critical"}
+    assert set(refused.value.fields) == {"critical"}
     with pytest.raises(ValidationFailed) as refused:
         metric_rule(tenant, metric="error_rate", scope="user", warning=None, window="1y")
-    assert set(refused.value.fields) == {"warning", "window", "subject"}
+    assert set(refused.value.fields) == {"warning", "window"}
     assert queries.rules(tenant.tenant_id) == []
 
 

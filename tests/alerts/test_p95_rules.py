@@ -24,7 +24,7 @@ from dashboard.alerts.metrics import previous_window, window_of
 from dashboard.analytics import latency, rollups
 from dashboard.analytics import services as analytics
 from dashboard.analytics.models import ExecutionRollup
-from dashboard.analytics.queries import window_top, window_totals
+from dashboard.analytics.queries import window_every, window_top, window_totals
 from dashboard.analytics.rollups import Totals
 from dashboard.core import clock
 from dashboard.core.errors import ValidationFailed
@@ -132,11 +132,14 @@ def test_p95_per_agent_model_user_environment_and_tag_equals_a_recomputation_ove
                 first, last = span.start.isoformat(), span.end.isoformat()
                 inside = [e for e in executions if first <= e.started_at[:10] <= last]
             for dimension in ("agent", "model", "user", "environment", "tag"):
-                if span.hourly and dimension == "tag":
-                    continue  # tags have no hourly rows: refused (below)
                 expected = recomputed(inside, dimension)
                 if not expected:
                     continue
+                if dimension != "model":  # "each": every value of the window, with its histogram
+                    every = window_every(tenant.tenant_id, dimension, span.start, span.end, histogram=True)
+                    assert {v: t.buckets for v, t in every.items()} == {
+                        v: t.buckets for v, t in expected.items()
+                    }, (name, span.period, dimension)
                 read = window_totals(
                     tenant.tenant_id, dimension, span.start, span.end, list(expected), histogram=True
                 )
@@ -159,9 +162,6 @@ def test_p95_per_agent_model_user_environment_and_tag_equals_a_recomputation_ove
                 v: t.buckets for v, t in recomputed(inside, "model").items()
             }
     assert checked > 100
-    hour = window_of(type("Rule", (), {"window": "1h"}), now)
-    with pytest.raises(ValueError, match="no hourly rows"):
-        window_totals(tenant.tenant_id, "tag", hour.start, hour.end, ["checkout"], histogram=True)
 
 
 def test_top_lists_carry_counters_only_and_rows_stay_one_write_unit(tenant, settings):
@@ -251,20 +251,17 @@ def test_a_p95_rule_on_one_agent_fires_once_and_resolves_when_back_under(tenant,
     assert [f.level for f in reversed(queries.recent_firings(tenant.tenant_id))] == ["warning", "resolved"]
 
 
-def test_a_p95_rule_names_its_subject_except_each_model_and_a_tag_is_read_by_day(tenant):
-    for scope in ("agent", "user", "environment", "tag"):
-        with pytest.raises(ValidationFailed) as refused:
-            metric_rule(tenant, scope=scope, warning=500)
-        assert set(refused.value.fields) == {"subject"}, scope
-        assert f"Name the {scope}" in refused.value.fields["subject"]
+def test_p95_rules_watch_each_value_or_a_named_one_over_every_window(tenant, tenant_factory):
+    for scope in ("agent", "user", "environment", "tag", "model"):
+        owner = tenant_factory()  # a tenant has at most 50 rules
+        for window in ("1h", "24h", "day", "7d", "30d", "month"):
+            metric_rule(owner, name=f"each {window}", scope=scope, window=window, warning=500)
+            metric_rule(owner, name=f"x {window}", scope=scope, subject="x", window=window, warning=500)
+        assert len(queries.rules(owner.tenant_id)) == 12, scope
     with pytest.raises(ValidationFailed) as refused:
-        metric_rule(tenant, scope="tag", subject="checkout", window="1h", warning=500)
-    assert "counted by UTC day only" in refused.value.fields["window"]
+        metric_rule(tenant, scope="tag", window="1h", warning=0)
+    assert set(refused.value.fields) == {"warning"}
     assert queries.rules(tenant.tenant_id) == []
-    metric_rule(tenant, name="Each model", scope="model", window="1h", warning=500)
-    for scope, window in (("agent", "1h"), ("user", "24h"), ("environment", "7d"), ("tag", "30d")):
-        metric_rule(tenant, name=f"{scope} {window}", scope=scope, subject="x", window=window, warning=500)
-    assert len(queries.rules(tenant.tenant_id)) == 5
 
     def post(body) -> tuple[int, dict]:
         answer = Client().post(
@@ -276,8 +273,10 @@ def test_a_p95_rule_names_its_subject_except_each_model_and_a_tag_is_read_by_day
         return answer.status_code, answer.json()
 
     body = {"name": "API", "kind": "metric", "metric": "p95_ms", "scope": "environment", "warning": 800}
-    status, answer = post({**body, "window": "30d"})
-    assert status == 422 and "subject" in answer["error"]["fields"]
+    status, answer = post({**body, "window": "30d", "warning": -1})
+    assert status == 422 and set(answer["error"]["fields"]) == {"warning"}
+    status, answer = post({**body, "window": "1h"})
+    assert status == 201 and answer["scope"] == "environment" and answer["subject"] == ""
     status, answer = post({**body, "window": "30d", "subject": "production"})
     assert status == 201 and answer["scope"] == "environment" and answer["subject"] == "production"
 
@@ -288,7 +287,7 @@ def test_p95_rules_of_named_subjects_make_the_same_dynamodb_calls_whatever_the_v
     settings.ALERTS_CHECK_ON_INGEST = False
     high = 86_400_000
     for scope, subject in (("agent", "a-1"), ("user", "u-1"), ("environment", "production"), ("tag", "t")):
-        for window in ("24h", "30d", "month") if scope != "tag" else ("30d", "month"):
+        for window in ("24h", "30d", "month"):
             metric_rule(
                 tenant, name=f"{scope} {window}", scope=scope, subject=subject, window=window, warning=high
             )

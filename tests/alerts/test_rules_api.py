@@ -63,7 +63,7 @@ def test_the_page_and_the_api_refuse_the_same_rules(tenant):
     each_environment = {**RULE, "metric": "p95_ms", "scope": "environment", "subject": "", "critical": 100}
     status, answer = call(tenant, "POST", "/api/alerts/rules", each_environment)
     assert status == 422
-    assert set(answer["error"]["fields"]) == {"subject", "critical"}
+    assert set(answer["error"]["fields"]) == {"critical"}
     status, answer = call(tenant, "POST", "/api/alerts/rules", {**RULE, "window": "1y"})
     assert status == 422 and "window" in answer["error"]["fields"]
     assert queries.rules(tenant.tenant_id) == []
@@ -87,9 +87,12 @@ def test_the_rules_are_in_the_openapi_document():
     assert {"1h", "24h", "7d", "30d", "day", "month"} <= set(window["enum"])
 
 
-def test_a_rule_over_the_last_24_hours_is_kept_and_a_tag_over_hours_is_refused(tenant):
+def test_rules_over_the_last_hours_are_kept_for_a_tag_and_for_each_agent(tenant):
     status, created = call(tenant, "POST", "/api/alerts/rules", {**RULE, "window": "24h"})
     assert status == 201 and created["window"] == "24h"
     tagged = {**RULE, "scope": "tag", "subject": "checkout", "window": "1h"}
     status, answer = call(tenant, "POST", "/api/alerts/rules", tagged)
-    assert status == 422 and "counted by UTC day only" in answer["error"]["fields"]["window"]
+    assert status == 201 and (answer["scope"], answer["window"]) == ("tag", "1h")
+    each = {**RULE, "metric": "p95_ms", "scope": "agent", "subject": "", "window": "1h", "warning": 900}
+    status, answer = call(tenant, "POST", "/api/alerts/rules", each)
+    assert status == 201 and (answer["metric"], answer["subject"]) == ("p95_ms", ""), answer

@@ -39,10 +39,10 @@ def test_a_run_keeps_its_dimensions_and_the_api_page_and_csv_show_them(tenant):
     # The rollups are those of the execution, its environment and each tag ranked too.
     assert stored_rollups(tenant.tenant_id) == recomputed_rollups(tenant.tenant_id)
     # 3 daily rows + the agent, model, user, environment and both tags in 3 buckets each + the session
-    # in its day and week + the hour's total, model, agent, user and environment (tags have no hourly
-    # rows) + the production sub-scope's 3 daily rows and its agent, model and user in 3 buckets each
+    # in its day and week + the hour's total, model, agent, user, environment and both tags + the
+    # production sub-scope's 3 daily rows and its agent, model and user in 3 buckets each
     # (rollups.scope_id).
-    assert len(stored_rollups(tenant.tenant_id)) == 3 + 3 * 6 + 2 + 5 + 3 + 3 * 3
+    assert len(stored_rollups(tenant.tenant_id)) == 3 + 3 * 6 + 2 + 7 + 3 + 3 * 3
 
     status, listed = tenant.get(f"/api/agents/{agent}/runs")
     assert status == 200

@@ -8,7 +8,8 @@
 - `prices`: staff prices as the pages read them, and models that have none;
 - `traces`: a trace's stored items, and the step view of an execution recorded from one;
 - `people`: one conversation (the session page) and one end user (the person page);
-- `windows`: figures of a window of whole days or hours per tenant, model, agent or user (alert rules);
+- `windows`: figures of a window of whole days or hours per tenant, model, agent, user, environment or
+  tag (alert rules);
 - `template_costs`: marketplace templates' 30-day figures across tenants, a page of cards in one call.
 
 The names callers use are re-exported here (`queries.top`, `queries.list_executions`, …).
@@ -61,7 +62,7 @@ from dashboard.analytics.queries.rollup_reads import (
     top,
 )
 from dashboard.analytics.queries.traces import EXECUTION_ID, TraceView, execution_steps, read_trace
-from dashboard.analytics.queries.windows import window_top, window_totals
+from dashboard.analytics.queries.windows import window_every, window_top, window_totals
 
 __all__ = [
     "EXPORT_ROWS",
@@ -114,6 +115,7 @@ __all__ = [
     "top",
     "unpriced_models",
     "unpriced_of",
+    "window_every",
     "window_top",
     "window_totals",
 ]

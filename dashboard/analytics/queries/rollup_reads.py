@@ -86,6 +86,19 @@ def _query(**kwargs) -> list[dict]:
         kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
 
+def every_row(pk: str, histogram: bool = False) -> dict[str, Totals]:
+    """{value: totals} of every ranked row of one bucket (one query, paged past 1 MB), with the latency
+    histogram when asked (the day buckets that keep it, rollups.HISTOGRAM_RANKED)."""
+    extra = (
+        {} if histogram else {"ProjectionExpression": COUNTER_PROJECTION, "ExpressionAttributeNames": NAMES}
+    )
+    items = _query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": pk}}, **extra)
+    rows: dict[str, Totals] = defaultdict(Totals)
+    for item in items:
+        rows[item["sk"]["S"]].add_raw(item)
+    return rows
+
+
 def daily(
     tenant_id: str,
     dimension: str,

@@ -19,7 +19,15 @@ windows:
   one call for one value over 25 hours; histogram when asked); no values: the candidates are the `k`
   costliest of the days the window touches (`top`; with `at_least`, only those whose days cost that
   much: a value whose window costs that much is among them), then their hourly rows as for given values;
-- `tag`: refused (ValueError): tags have no hourly rows (rollups, hourly rows).
+  (tags too: their hourly rows came with the 1 h and 24 h rules on a tag).
+
+Every value of a window (`window_every`, the "each agent/user/environment/tag" rules on executions,
+error rate or p95 latency, which no cost-ordered top list answers): every row of the window's buckets,
+so the calls grow with how many values the window has, never with its executions:
+- hours: one query of the dimension's hourly rows of the window's hours (paged per 1 MB: about 3,000
+  value-hours a page);
+- days, with the histogram: one query a day of its day bucket (every value's day row);
+- days, without: one query per bucket covering the window (months, weeks and days, as `top` reads).
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from dashboard.analytics.queries.rollup_reads import (
     NAMES,
     batch_items,
     daily,
+    every_row,
     figures,
     top,
 )
@@ -42,7 +51,7 @@ from dashboard.dynamo.base import client_of
 
 DIMENSIONS = ("tenant", "model", "agent", "user", "environment", "tag")
 MAX_HISTOGRAM_DAYS = 31  # a calendar month: a window of days with the histogram reads a day row a day
-HOURLY = ("tenant", "model", "agent", "user", "environment")  # dimensions with hourly rows
+HOURLY = ("tenant", "model", "agent", "user", "environment", "tag")  # dimensions with hourly rows
 MAX_HOURS = 25  # a rolling 24 h window: the hour 24 hours ago to this one
 HOURLY_CANDIDATES = 10  # an hour window's top list looks at the costliest of its days (`window_top`)
 HOURLY_CANDIDATES_MORE = 100
@@ -90,16 +99,46 @@ def window_totals(
     return dict(top(tenant_id, dimension, start, end, k))
 
 
-def _day_figures(
-    tenant_id: str, dimension: str, start: date, end: date, values: list[str]
+def window_every(
+    tenant_id: str, dimension: str, start: date, end: date, histogram: bool = False
 ) -> dict[str, Totals]:
-    """{value: totals with the latency histogram} of given values over days: their day-bucket rows
-    by key (weeks and months keep no histogram), in BatchGetItem calls of 100 keys."""
+    """{value: totals} of every agent, user, environment or tag with executions in `start`…`end` (days,
+    or hours when given datetimes), exact; calls: see the module docstring."""
+    if dimension not in DIMENSIONS or dimension in ("tenant", "model"):
+        raise ValueError(f"every value is read for agents, users, environments and tags, not {dimension!r}")
+    if isinstance(start, datetime):
+        found = _hour_query(tenant_id, dimension, _hours(start, end), histogram)
+    elif histogram:
+        days = _days(start, end)
+        found = {}
+        for day in days:
+            for value, totals in every_row(
+                rollups.ranked_pk(tenant_id, dimension, rollups.day_bucket(day)), True
+            ).items():
+                found.setdefault(value, Totals()).merge(totals)
+    else:
+        found = {}
+        for bucket in rollups.buckets_covering(start, end, dimension):
+            for value, totals in every_row(rollups.ranked_pk(tenant_id, dimension, bucket)).items():
+                found.setdefault(value, Totals()).merge(totals)
+    return {value: totals for value, totals in found.items() if totals.count}
+
+
+def _days(start: date, end: date) -> list[date]:
     days = (end - start).days + 1
     if not 1 <= days <= MAX_HISTOGRAM_DAYS:
         raise ValueError(
             f"the latency of a window of days is read over 1 to {MAX_HISTOGRAM_DAYS} days, not {days}"
         )
+    return [start + timedelta(days=offset) for offset in range(days)]
+
+
+def _day_figures(
+    tenant_id: str, dimension: str, start: date, end: date, values: list[str]
+) -> dict[str, Totals]:
+    """{value: totals with the latency histogram} of given values over days: their day-bucket rows
+    by key (weeks and months keep no histogram), in BatchGetItem calls of 100 keys."""
+    days = _days(start, end)
     if dimension not in rollups.HISTOGRAM_RANKED:
         raise ValueError(f"{dimension!r} rows keep no latency histogram")
     sums_by = {value: Totals() for value in values}
@@ -113,7 +152,7 @@ def _day_figures(
             },
         )
         for value in sums_by
-        for day in (start + timedelta(days=offset) for offset in range(days))
+        for day in days
     ]
     for item in batch_items(wanted).get(table, []):
         sums_by[item["sk"]["S"]].add_raw(item)
