@@ -339,3 +339,52 @@ def test_a_tenant_latency_alert_names_the_slowest_models_with_their_p95(tenant, 
         f"Slowest model: o3 — p95 {expected['o3'].p95_ms:,} ms"
         in json.loads(slack)["blocks"][3]["text"]["text"]
     )
+
+
+def test_each_value_rules_make_the_same_dynamodb_calls_whatever_the_volume(tenant, settings):
+    """ "Each" agent, user, environment or tag on executions, error rate or p95 latency reads every
+    value of the window: its calls follow the window's days and buckets, not its runs (ten times the
+    runs of the same agents, users and days read the same number of times)."""
+    from dashboard.dynamo.metrics import track
+
+    settings.ALERTS_CHECK_ON_INGEST = False
+    high = {"p95_ms": 86_400_000, "error_rate": 10_000, "executions": 10**12}  # never reached
+    for scope in ("agent", "user", "environment", "tag"):
+        for metric, window in (
+            ("p95_ms", "24h"),
+            ("p95_ms", "30d"),
+            ("error_rate", "7d"),
+            ("executions", "month"),
+        ):
+            metric_rule(
+                tenant,
+                name=f"{scope} {metric} {window}",
+                metric=metric,
+                scope=scope,
+                window=window,
+                warning=high[metric],
+            )
+
+    def send(times: int) -> None:
+        for _ in range(times):
+            runs = [
+                run(
+                    ago=timedelta(days=n % 5, minutes=5 + n),
+                    user_id=f"u-{n % 7}",
+                    environment=("production", "staging")[n % 2],
+                    tags=[f"t-{n % 3}"],
+                    duration_ms=10 * n + 1,
+                )
+                for n in range(20)
+            ]
+            assert tenant.post("a-1", {"runs": runs})[0] == 201
+
+    def calls() -> int:
+        with track() as stats:
+            assert evaluate_tenant(tenant.tenant_id) == []
+        return stats.calls
+
+    send(1)
+    few = calls()
+    send(10)
+    assert calls() == few, "the same values over the same days: the same calls"

@@ -11,6 +11,7 @@ from dashboard.core import clock
 from dashboard.dynamo import base
 from dashboard.dynamo.tables import all_models
 from dashboard.flows.models import Project
+from tests.conftest import tables_of_their_own
 
 SMALL = ["--executions", "400", "--templates", "15", "--models", "2", "--log-lines", "40", "--quiet"]
 
@@ -37,9 +38,20 @@ def seed(*args) -> str:
     return out.getvalue()
 
 
-def test_seed_demo_fills_every_table_and_prints_the_logins(prefix):
-    prefix("seeda")
-    output = seed("--seed", "3")
+# The small demo with more executions (its 400 leave the smallest tenant a few template runs).
+DEMO = ("--seed", "5", "--executions", "2000")
+
+
+@pytest.fixture(scope="module")
+def demo(dynamodb_local):
+    """One seeded demo, in tables of its own, shared by the tests that only read it (a seed takes
+    about 40 s here): what `seed_demo` printed."""
+    with tables_of_their_own("seeda"):
+        yield seed(*DEMO)
+
+
+def test_seed_demo_fills_every_table_and_prints_the_logins(demo):
+    output = demo
     assert "staff@diatonic.test" in output and "ada@acme.test" in output
     empty = [
         model.Meta.table_name
@@ -71,18 +83,19 @@ def test_seed_demo_fills_every_table_and_prints_the_logins(prefix):
     assert empty == []
 
 
-def test_the_same_seed_gives_the_same_data(prefix):
-    projects = []
-    for name in ("seedb", "seedc"):
-        prefix(name)
-        seed("--seed", "11")
-        projects.append(sorted((p.project_id, p.name, p.tenant_id) for p in Project.by_tenant.query("acme")))
+def _projects() -> list[tuple]:
+    return sorted((p.project_id, p.name, p.tenant_id) for p in Project.by_tenant.query("acme"))
+
+
+def test_the_same_seed_gives_the_same_data(demo, prefix):
+    projects = [_projects()]
+    prefix("seedb")
+    seed(*DEMO)
+    projects.append(_projects())
     assert projects[0] == projects[1] and projects[0]
 
 
-def test_seeding_again_when_data_exists_does_nothing_but_print_logins(prefix):
-    prefix("seedd")
-    seed()
+def test_seeding_again_when_data_exists_does_nothing_but_print_logins(demo):
     output = seed("--if-empty")
     assert "already loaded" in output and "staff@diatonic.test" in output
 
@@ -109,9 +122,7 @@ def _moments(value):
         yield from _moments(value.attribute_values)
 
 
-def test_nothing_in_the_demo_lies_in_the_future(prefix):
-    prefix("seede")
-    seed("--seed", "3")
+def test_nothing_in_the_demo_lies_in_the_future(demo):
     now = clock.now() + timedelta(seconds=5)
     future = []
     for model in all_models():
@@ -133,14 +144,12 @@ def test_nothing_in_the_demo_lies_in_the_future(prefix):
     assert future == []
 
 
-def test_the_demo_gives_templates_figures_from_three_tenants(prefix):
+def test_the_demo_gives_templates_figures_from_three_tenants(demo):
     """Flows made from listed templates in every demo tenant run in the last weeks (issue #28 §3), so
     `make run` shows what those templates cost on their cards."""
     from dashboard.analytics.queries.template_costs import template_figures
     from dashboard.flows.models import Flow
 
-    prefix("seedt")
-    seed("--seed", "5", "--executions", "2000")  # the small demo's 400 leave the smallest tenant a few
     made = {flow.source_template_id for flow in Flow.scan() if flow.source_template_id}
     figures = template_figures(made)
     shown = [summary for summary in figures.values() if summary.enough]
