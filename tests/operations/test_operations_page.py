@@ -20,6 +20,11 @@ from dashboard.operations import queries
 from dashboard.operations.services import flush_usage
 from tests.analytics.conftest import make_tenant, slug
 from tests.api.spans import exporter
+from tests.conftest import people_on_tables_of_their_own
+
+# The page reads each tenant's figures (its call budget below counts them): on the session's tables,
+# which hold thousands of test tenants by the time the suite gets here, a view took 20 s.
+people = people_on_tables_of_their_own("ops-page")
 
 ROW = re.compile(
     r'<tr data-table="([^"]+)" data-read="([^"]+)" data-write="([^"]+)" data-cost="([^"]+)">(.*?)</tr>', re.S
