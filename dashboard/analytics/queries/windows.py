@@ -108,18 +108,18 @@ def window_every(
         raise ValueError(f"every value is read for agents, users, environments and tags, not {dimension!r}")
     if isinstance(start, datetime):
         found = _hour_query(tenant_id, dimension, _hours(start, end), histogram)
-    elif histogram:
-        days = _days(start, end)
-        found = {}
-        for day in days:
-            for value, totals in every_row(
-                rollups.ranked_pk(tenant_id, dimension, rollups.day_bucket(day)), True
-            ).items():
-                found.setdefault(value, Totals()).merge(totals)
     else:
+        # Weeks and months keep no histogram: with it, the day buckets; without, the fewest covering.
+        buckets = (
+            [rollups.day_bucket(day) for day in _days(start, end)]
+            if histogram
+            else rollups.buckets_covering(start, end, dimension)
+        )
         found = {}
-        for bucket in rollups.buckets_covering(start, end, dimension):
-            for value, totals in every_row(rollups.ranked_pk(tenant_id, dimension, bucket)).items():
+        for bucket in buckets:
+            for value, totals in every_row(
+                rollups.ranked_pk(tenant_id, dimension, bucket), histogram
+            ).items():
                 found.setdefault(value, Totals()).merge(totals)
     return {value: totals for value, totals in found.items() if totals.count}
 
